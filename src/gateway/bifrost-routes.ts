@@ -1,0 +1,99 @@
+import type { RouteMatch } from '../providers/adapter.js';
+import type { ProviderName } from '../providers/types.js';
+
+/**
+ * Where a recognised AI request goes on the Bifrost gateway. Pure mapping, no I/O.
+ * - gateway: Bifrost's provider integrations (`/openai`, `/anthropic`, `/genai`) that govern with the
+ *   employee's virtual key; OpenAI-compatible third parties go through `/openai/v1` with a `provider/model`.
+ * - passthrough: Bifrost's raw pass-through prefixes, which forward the original path to the provider.
+ * `null`: Bifrost has no route for it (web apps, Copilot, Cursor, third-party routes without a model);
+ * the proxy forwards it to the origin.
+ */
+
+export type ForwardMode = 'gateway' | 'passthrough';
+
+export interface BifrostRouteInput {
+  provider: ProviderName;
+  route: RouteMatch;
+  /** Model as the client asked for it (NormalizedRequest.model); null when unknown or uninspected. */
+  model: string | null;
+}
+
+export interface BifrostRoute {
+  /** Path and query on the gateway. */
+  path: string;
+  /** Model to write into the JSON body, when Bifrost needs a different one than the client sent. */
+  model?: string;
+}
+
+/** First-party APIs: Bifrost integration and pass-through prefixes that take the provider's own path unchanged. */
+const FIRST_PARTY_PREFIXES: Partial<Record<ProviderName, { gateway: string; passthrough: string }>> = {
+  openai: { gateway: '/openai', passthrough: '/openai_passthrough' },
+  anthropic: { gateway: '/anthropic', passthrough: '/anthropic_passthrough' },
+  gemini: { gateway: '/genai', passthrough: '/genai_passthrough' },
+};
+
+/** OpenAI-compatible providers Bifrost reaches through its OpenAI integration by a `provider/model` string. */
+const OPENAI_COMPATIBLE_THIRD_PARTIES: ReadonlySet<ProviderName> = new Set(['groq', 'mistral', 'xai', 'deepseek', 'openrouter', 'perplexity']);
+
+/**
+ * Operations that Bifrost's OpenAI integration routes by the body's model. Anything else on a third-party host
+ * (its files, its model list, Mistral's FIM) has no Bifrost equivalent that would reach that provider.
+ */
+const MODEL_ROUTED_OPERATIONS: ReadonlySet<string> = new Set(['chat.completions', 'completions', 'responses', 'embeddings']);
+
+export function bifrostRoute(input: BifrostRouteInput, mode: ForwardMode): BifrostRoute | null {
+  const { provider, route } = input;
+  const firstParty = FIRST_PARTY_PREFIXES[provider];
+  if (firstParty !== undefined) {
+    const query = mode === 'gateway' && provider === 'gemini' ? withoutQueryParam(route.query, 'key') : route.query;
+    return { path: `${firstParty[mode]}${route.pathname}${query}` };
+  }
+  if (mode === 'passthrough' || !OPENAI_COMPATIBLE_THIRD_PARTIES.has(provider) || !MODEL_ROUTED_OPERATIONS.has(route.operation)) return null;
+  const path = `/openai/v1${route.operationPath}${route.query}`;
+  return input.model === null ? { path } : { path, model: qualifiedModel(provider, input.model) };
+}
+
+/**
+ * `provider/model`, so Bifrost sends the request to the provider the app called instead of load-balancing.
+ * Only the provider's own prefix counts as already qualified: Groq's `openai/gpt-oss-120b` and OpenRouter's
+ * `anthropic/claude-sonnet-4` are model ids of that provider, and treating their first segment as the Bifrost
+ * provider would send them to OpenAI or Anthropic instead.
+ */
+export function qualifiedModel(provider: ProviderName, model: string): string {
+  return model.startsWith(`${provider}/`) ? model : `${provider}/${model}`;
+}
+
+/**
+ * Gemini clients may put their API key in `?key=`. In gateway mode the provider credential stays on the
+ * laptop, like the credential headers.
+ */
+function withoutQueryParam(query: string, name: string): string {
+  if (query === '') return '';
+  const kept = query.slice(1).split('&').filter((pair) => pair !== '' && decodeURIComponentSafe(pair.split('=')[0]!) !== name);
+  return kept.length === 0 ? '' : `?${kept.join('&')}`;
+}
+
+function decodeURIComponentSafe(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    return value;
+  }
+}
+
+/** Headers where an app puts its own provider credential. */
+export const PROVIDER_CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'x-goog-api-key', 'api-key'] as const;
+
+/** A copy of the headers without the app's provider credentials (any header-name case). */
+export function stripProviderCredentials<V>(headers: Readonly<Record<string, V>>): Record<string, V> {
+  const credentialNames: ReadonlySet<string> = new Set(PROVIDER_CREDENTIAL_HEADERS);
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !credentialNames.has(name.toLowerCase())));
+}
+
+/** True for a Bifrost virtual key (`sk-bf-...`), bare or as an `Authorization: Bearer` value (any of a repeated header). */
+export function isBifrostVirtualKey(value: string | readonly string[] | undefined): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'string') return value.some((v) => isBifrostVirtualKey(v));
+  return value.trim().replace(/^bearer\s+/i, '').startsWith('sk-bf-');
+}

@@ -1,0 +1,143 @@
+import { parseWithReaders, type ProviderAdapter, type RouteMatch } from './adapter.js';
+import {
+  expectArray, expectObject, expectString, isJsonObject, optionalField, readStreamFlag, requireModel, requiredArray,
+  requiredString, wrongType, type JsonObject,
+} from './body-shape.js';
+import type { SurfaceEntry } from './catalog.js';
+import { anthropicErrorBody } from './error-bodies.js';
+import { errorResponse } from './error-response.js';
+import { addStringLeaves, addText, addTool, newExtraction, type BodyReading, type Extraction, type JsonPath } from './extraction.js';
+import { locateRequest, operationSegments } from './route-path.js';
+import type { HttpRequestInfo, TextSpan } from './types.js';
+
+/**
+ * Anthropic Messages API (`/v1/messages`, `/v1/messages/count_tokens`). Structured `tool_use.input` is exposed
+ * leaf by leaf, so a secret inside one argument is redacted without touching the others. Tool paths point at
+ * `name` for definitions and calls, and at `tool_use_id` for results whose call is in the same request.
+ */
+
+const INSPECTED_ROUTES: Readonly<Record<string, string>> = {
+  '/messages': 'messages',
+  '/messages/count_tokens': 'messages.count_tokens',
+};
+
+/** Known routes forwarded unread: model listing, Files API, message batches. */
+const UNINSPECTED_PREFIXES: ReadonlyArray<[string[], string]> = [
+  [['models'], 'models'],
+  [['files'], 'files'],
+  [['messages', 'batches'], 'messages.batches'],
+];
+
+function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | undefined {
+  const location = locateRequest(req, entry.pathPrefixes);
+  if (location === undefined) return undefined;
+  const operation = INSPECTED_ROUTES[location.operationPath];
+  if (operation !== undefined && location.method === 'POST') return { ...location, operation, inspected: true };
+  const segments = operationSegments(location);
+  const known = UNINSPECTED_PREFIXES.find(([prefix]) => prefix.every((s, i) => segments[i] === s));
+  return known ? { ...location, operation: known[1], inspected: false } : undefined;
+}
+
+const ROLE_KINDS: Record<string, TextSpan['kind']> = { user: 'user', assistant: 'assistant' };
+
+function readMessages(body: JsonObject): BodyReading {
+  const model = requireModel(body);
+  const x = newExtraction();
+  optionalField(body, 'system', [], (system, p) => {
+    if (typeof system === 'string') addText(x, p, system, 'system');
+    else expectArray(system, p, 'a string or an array of text blocks').forEach((block, j) => readTextBlock(x, block, [...p, j], 'system'));
+  });
+
+  const callNames = new Map<string, string>();
+  const results: Array<{ callId: string; path: JsonPath }> = [];
+  requiredArray(body, 'messages', [], 'an array of messages').forEach((value, i) => {
+    const path = ['messages', i];
+    const message = expectObject(value, path, 'a message object');
+    const kind = ROLE_KINDS[requiredString(message, 'role', path)] ?? 'other';
+    const content = message['content'];
+    if (typeof content === 'string') {
+      addText(x, [...path, 'content'], content, kind);
+      return;
+    }
+    expectArray(content, [...path, 'content'], 'a string or an array of content blocks').forEach((block, j) =>
+      readContentBlock(x, block, [...path, 'content', j], kind, callNames, results),
+    );
+  });
+  for (const { callId, path } of results) {
+    const name = callNames.get(callId);
+    if (name !== undefined) addTool(x, path, name, 'result');
+  }
+
+  optionalField(body, 'tools', [], (tools, p) => {
+    expectArray(tools, p, 'an array of tool definitions').forEach((value, i) => {
+      const tool = expectObject(value, [...p, i], 'a tool definition object');
+      addTool(x, [...p, i, 'name'], requiredString(tool, 'name', [...p, i]), 'definition');
+    });
+  });
+  return { model, stream: readStreamFlag(body), extraction: x };
+}
+
+function readContentBlock(
+  x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind'],
+  callNames: Map<string, string>, results: Array<{ callId: string; path: JsonPath }>,
+): void {
+  const block = expectObject(value, path, 'a content block object');
+  switch (block['type']) {
+    case 'text':
+      readTextBlock(x, block, path, kind);
+      return;
+    case 'tool_use':
+    case 'server_tool_use':
+    case 'mcp_tool_use': {
+      const name = requiredString(block, 'name', path);
+      addTool(x, [...path, 'name'], name, 'call');
+      if (typeof block['id'] === 'string') callNames.set(block['id'], name);
+      addStringLeaves(x, block['input'], [...path, 'input'], 'tool_arguments');
+      return;
+    }
+    case 'tool_result':
+    case 'mcp_tool_result': {
+      const content = block['content'];
+      if (typeof content === 'string') addText(x, [...path, 'content'], content, 'tool_result');
+      else if (Array.isArray(content)) content.forEach((inner, k) => readNestedBlock(x, inner, [...path, 'content', k], 'tool_result'));
+      else if (content !== undefined && content !== null) throw wrongType([...path, 'content'], 'a string or an array of content blocks', content);
+      if (typeof block['tool_use_id'] === 'string') results.push({ callId: block['tool_use_id'], path: [...path, 'tool_use_id'] });
+      return;
+    }
+    case 'document':
+      readDocumentSource(x, block, path, kind);
+      return;
+    default:
+      // image, thinking, redacted_thinking, search results, ...: no client text Edge reads.
+      return;
+  }
+}
+
+/** Blocks inside a tool result: text, and plain-text documents. */
+function readNestedBlock(x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind']): void {
+  const block = expectObject(value, path, 'a content block object');
+  if (block['type'] === 'text') readTextBlock(x, block, path, kind);
+  if (block['type'] === 'document') readDocumentSource(x, block, path, kind);
+}
+
+function readTextBlock(x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind']): void {
+  const block = expectObject(value, path, 'a text block object');
+  addText(x, [...path, 'text'], expectString(block['text'], [...path, 'text']), kind);
+}
+
+/** A document given as plain text (`source.type: "text"`) or as content blocks is text the model reads. */
+function readDocumentSource(x: Extraction, block: JsonObject, path: JsonPath, kind: TextSpan['kind']): void {
+  const source = block['source'];
+  if (!isJsonObject(source)) return;
+  if (source['type'] === 'text' && typeof source['data'] === 'string') addText(x, [...path, 'source', 'data'], source['data'], kind);
+  if (source['type'] === 'content' && Array.isArray(source['content'])) {
+    source['content'].forEach((inner, k) => readNestedBlock(x, inner, [...path, 'source', 'content', k], kind));
+  }
+}
+
+export const anthropicAdapter: ProviderAdapter = {
+  id: 'anthropic',
+  recognize,
+  parse: parseWithReaders('anthropic', { messages: readMessages, 'messages.count_tokens': readMessages }),
+  errorResponse: (err, opts) => errorResponse(err, anthropicErrorBody(err), { kind: 'named', event: 'error' }, opts),
+};

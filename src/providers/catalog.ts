@@ -1,0 +1,112 @@
+import type { ProviderName } from './types.js';
+import { compileHostPattern, normalizeHost, type CompiledHostPattern } from './host-pattern.js';
+
+/** The adapters that know an API shape. `null` in an entry: decrypt the host, but no route is parsed. */
+export type AdapterId = 'openai-compatible' | 'anthropic' | 'gemini' | 'chatgpt-web' | 'claude-web';
+
+/** What happens to a request the surface's adapter does not recognise. */
+export type UnknownRoutePolicy = 'reject' | 'pass';
+
+/** One AI surface: which hosts it lives on and how Edge reads it. Plain data, so policy can replace the list. */
+export interface SurfaceEntry {
+  /** Human name for messages and the activity view. */
+  label: string;
+  /** Exact hosts or wildcard patterns (see host-pattern.ts). */
+  hosts: string[];
+  provider: ProviderName;
+  adapter: AdapterId | null;
+  /**
+   * Path prefixes the API lives under (`/v1`, `/openai/v1`, `/api/v1`); `''` = the API sits at the root.
+   * Adapters recognise routes relative to the longest matching prefix.
+   */
+  pathPrefixes: string[];
+  /**
+   * Unrecognised routes under the prefixes: `reject` (API hosts: a 404 that names the route, so an undocumented
+   * endpoint cannot carry data past inspection) or `pass` (web apps that also serve pages and assets).
+   */
+  unknownRoutes: UnknownRoutePolicy;
+  /** Paths outside every prefix; defaults to `unknownRoutes`. `pass` when a website shares the API's host. */
+  otherPaths?: UnknownRoutePolicy;
+}
+
+/**
+ * The default intercept list: DESIGN.md's "AI surfaces". Policy pushed by the gateway replaces it later;
+ * keep it data so that swap needs no code change.
+ */
+export const DEFAULT_SURFACES: readonly SurfaceEntry[] = [
+  { label: 'OpenAI API', hosts: ['api.openai.com'], provider: 'openai', adapter: 'openai-compatible', pathPrefixes: ['/v1'], unknownRoutes: 'reject' },
+  { label: 'ChatGPT', hosts: ['chatgpt.com'], provider: 'chatgpt-web', adapter: 'chatgpt-web', pathPrefixes: [''], unknownRoutes: 'pass' },
+  { label: 'Anthropic API', hosts: ['api.anthropic.com'], provider: 'anthropic', adapter: 'anthropic', pathPrefixes: ['/v1'], unknownRoutes: 'reject' },
+  { label: 'Claude', hosts: ['claude.ai'], provider: 'claude-web', adapter: 'claude-web', pathPrefixes: [''], unknownRoutes: 'pass' },
+  {
+    label: 'Gemini API',
+    hosts: ['generativelanguage.googleapis.com'],
+    provider: 'gemini',
+    adapter: 'gemini',
+    // v1alpha carries the same generateContent routes (preview features); /upload/... is the resumable file upload.
+    pathPrefixes: ['/v1beta', '/v1', '/v1alpha', '/upload/v1beta', '/upload/v1'],
+    unknownRoutes: 'reject',
+  },
+  { label: 'Groq', hosts: ['api.groq.com'], provider: 'groq', adapter: 'openai-compatible', pathPrefixes: ['/openai/v1'], unknownRoutes: 'reject' },
+  { label: 'Mistral', hosts: ['api.mistral.ai'], provider: 'mistral', adapter: 'openai-compatible', pathPrefixes: ['/v1'], unknownRoutes: 'reject' },
+  { label: 'xAI', hosts: ['api.x.ai'], provider: 'xai', adapter: 'openai-compatible', pathPrefixes: ['/v1'], unknownRoutes: 'reject' },
+  // DeepSeek documents both https://api.deepseek.com and .../v1 as base URLs, and /beta for FIM completions.
+  { label: 'DeepSeek', hosts: ['api.deepseek.com'], provider: 'deepseek', adapter: 'openai-compatible', pathPrefixes: ['', '/v1', '/beta'], unknownRoutes: 'reject' },
+  // openrouter.ai is also the website: only /api/v1 is the API, everything else is pages and assets.
+  { label: 'OpenRouter', hosts: ['openrouter.ai'], provider: 'openrouter', adapter: 'openai-compatible', pathPrefixes: ['/api/v1'], unknownRoutes: 'reject', otherPaths: 'pass' },
+  { label: 'Perplexity', hosts: ['api.perplexity.ai'], provider: 'perplexity', adapter: 'openai-compatible', pathPrefixes: ['', '/v1'], unknownRoutes: 'reject' },
+  {
+    label: 'GitHub Copilot',
+    hosts: ['api.githubcopilot.com', 'api.*.githubcopilot.com'],
+    provider: 'copilot',
+    adapter: 'openai-compatible',
+    pathPrefixes: [''],
+    // Copilot's API is private and changes with each IDE release (agents, sessions, ping): refusing what we
+    // do not know would break the editor, so the known chat routes are inspected and the rest passes.
+    unknownRoutes: 'pass',
+  },
+  // Connect-RPC protobuf over HTTP/2; no body parser yet, so every route passes after decryption.
+  { label: 'Cursor', hosts: ['api2.cursor.sh'], provider: 'cursor', adapter: null, pathPrefixes: [''], unknownRoutes: 'pass' },
+];
+
+export interface SurfaceCatalog {
+  /** The surface serving `host` (any case, with or without port or trailing dot), or undefined: not an AI host. */
+  match(host: string): SurfaceEntry | undefined;
+  /** Every host pattern, in catalog order: what the CONNECT router and PAC file decrypt. */
+  hosts(): string[];
+}
+
+/**
+ * Compiles the entries into a matcher. Exact hosts win over wildcards, and among wildcards the one with
+ * more fixed labels wins (then catalog order). Throws on an invalid pattern or a host listed twice, since a
+ * silently ignored line in an intercept list is a governance hole.
+ */
+export function compileSurfaceCatalog(entries: readonly SurfaceEntry[]): SurfaceCatalog {
+  const exact = new Map<string, SurfaceEntry>();
+  const wildcards: Array<{ compiled: CompiledHostPattern; entry: SurfaceEntry }> = [];
+  const owners = new Map<string, string>();
+
+  for (const entry of entries) {
+    for (const raw of entry.hosts) {
+      const compiled = compileHostPattern(raw);
+      const previous = owners.get(compiled.pattern);
+      if (previous !== undefined) {
+        throw new Error(`Host pattern "${compiled.pattern}" is listed twice (${previous} and ${entry.label}); keep it in one entry.`);
+      }
+      owners.set(compiled.pattern, entry.label);
+      if (compiled.wildcard) wildcards.push({ compiled, entry });
+      else exact.set(compiled.pattern, entry);
+    }
+  }
+  // Stable sort keeps catalog order among equally specific wildcards.
+  wildcards.sort((a, b) => b.compiled.literalLabels - a.compiled.literalLabels);
+  const patterns = [...owners.keys()];
+
+  return {
+    match(host) {
+      const normalized = normalizeHost(host);
+      return exact.get(normalized) ?? wildcards.find((w) => w.compiled.matches(normalized))?.entry;
+    },
+    hosts: () => [...patterns],
+  };
+}

@@ -1,0 +1,52 @@
+import type { TextSpan, ToolInfo } from './types.js';
+
+export type JsonPath = Array<string | number>;
+
+/** Texts and tools collected while walking a body, each with the JSON path guardrails redact in place. */
+export interface Extraction {
+  texts: TextSpan[];
+  tools: ToolInfo[];
+}
+
+/** What a body reader found: the model and stream flag as the body states them, and the texts and tools. */
+export interface BodyReading {
+  model: string | null;
+  stream: boolean;
+  extraction: Extraction;
+}
+
+export function newExtraction(): Extraction {
+  return { texts: [], tools: [] };
+}
+
+export function addText(x: Extraction, path: JsonPath, text: string, kind: TextSpan['kind']): void {
+  x.texts.push({ path: [...path], text, kind });
+}
+
+export function addTool(x: Extraction, path: JsonPath, name: string, kind: ToolInfo['kind']): void {
+  x.tools.push({ name, kind, path: [...path] });
+}
+
+/**
+ * Every string leaf under `value` as its own span: structured tool arguments and results (Anthropic
+ * `tool_use.input`, Gemini `functionCall.args`) keep their shape, and a redaction replaces only the leaf.
+ * Iterative, so a deeply nested body cannot exhaust the stack.
+ */
+export function addStringLeaves(x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind']): void {
+  const pending: Array<{ value: unknown; path: JsonPath }> = [{ value, path }];
+  while (pending.length > 0) {
+    const item = pending.pop()!;
+    if (typeof item.value === 'string') {
+      addText(x, item.path, item.value, kind);
+    } else if (Array.isArray(item.value)) {
+      // Pushed in reverse so spans come out in document order.
+      for (let i = item.value.length - 1; i >= 0; i--) pending.push({ value: item.value[i], path: [...item.path, i] });
+    } else if (item.value !== null && typeof item.value === 'object') {
+      const entries = Object.entries(item.value);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, child] = entries[i]!;
+        pending.push({ value: child, path: [...item.path, key] });
+      }
+    }
+  }
+}

@@ -1,0 +1,65 @@
+import { expectObject, expectString, optionalField, optionalModel, readStreamFlag, requireModel, wrongType, type JsonObject } from './body-shape.js';
+import { addText, newExtraction, type BodyReading, type Extraction, type JsonPath } from './extraction.js';
+import type { TextSpan } from './types.js';
+
+/**
+ * The OpenAI routes whose text is a plain `prompt` or `input`: legacy completions, embeddings, moderations,
+ * and Mistral's fill-in-the-middle. Token-id arrays carry no readable text and are skipped.
+ */
+
+/** `POST /completions`: `prompt` (string, strings, or token ids) and optional `suffix`. */
+export function readCompletion(body: JsonObject): BodyReading {
+  const x = newExtraction();
+  const model = requireModel(body);
+  optionalField(body, 'prompt', [], (prompt, p) => readStringOrStrings(x, prompt, p, 'user'));
+  optionalField(body, 'suffix', [], (suffix, p) => addText(x, p, expectString(suffix, p), 'user'));
+  return { model, stream: readStreamFlag(body), extraction: x };
+}
+
+/** Mistral `POST /fim/completions`: code before (`prompt`) and after (`suffix`) the cursor. */
+export function readFimCompletion(body: JsonObject): BodyReading {
+  const x = newExtraction();
+  const model = requireModel(body);
+  for (const key of ['prompt', 'suffix']) optionalField(body, key, [], (text, p) => addText(x, p, expectString(text, p), 'user'));
+  return { model, stream: readStreamFlag(body), extraction: x };
+}
+
+/** `POST /embeddings`: `input` as a string, strings, or token ids. */
+export function readEmbedding(body: JsonObject): BodyReading {
+  const x = newExtraction();
+  const model = requireModel(body);
+  readStringOrStrings(x, body['input'], ['input'], 'input');
+  return { model, stream: false, extraction: x };
+}
+
+/** `POST /moderations`: `input` as a string, strings, or multimodal parts; the model may be left to the default. */
+export function readModeration(body: JsonObject): BodyReading {
+  const x = newExtraction();
+  const input = body['input'];
+  if (Array.isArray(input)) {
+    input.forEach((item, i) => {
+      if (typeof item === 'string') {
+        addText(x, ['input', i], item, 'input');
+        return;
+      }
+      const part = expectObject(item, ['input', i], 'a string or an input object');
+      if (part['type'] === 'text') addText(x, ['input', i, 'text'], expectString(part['text'], ['input', i, 'text']), 'input');
+    });
+  } else {
+    addText(x, ['input'], expectString(input, ['input'], 'a string or an array'), 'input');
+  }
+  return { model: optionalModel(body), stream: false, extraction: x };
+}
+
+function readStringOrStrings(x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind']): void {
+  if (typeof value === 'string') {
+    addText(x, path, value, kind);
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => {
+      if (typeof item === 'string') addText(x, [...path, i], item, kind);
+      else if (typeof item !== 'number' && !Array.isArray(item)) throw wrongType([...path, i], 'a string or token ids', item);
+    });
+  } else {
+    throw wrongType(path, 'a string or an array of strings', value);
+  }
+}

@@ -1,0 +1,109 @@
+import {
+  expectArray, expectObject, expectString, isJsonObject, optionalField, optionalModel, readStreamFlag, requireModel,
+  requiredString, wrongType, type JsonObject,
+} from './body-shape.js';
+import { addText, addTool, newExtraction, type BodyReading, type Extraction, type JsonPath } from './extraction.js';
+import type { TextSpan } from './types.js';
+
+/**
+ * Reads `POST /responses` (OpenAI Responses API): `instructions`, `input` as a string or a list of items
+ * (messages, function calls and their outputs), reusable-prompt `variables`, and tool definitions.
+ * Tool paths point at `name` for definitions and calls, and at `call_id` for outputs whose call is in the
+ * same request (outputs answering a call from `previous_response_id` have no name here and are skipped).
+ */
+
+const ROLE_KINDS: Record<string, TextSpan['kind']> = { system: 'system', developer: 'system', user: 'user', assistant: 'assistant' };
+const TEXT_PART_TYPES = new Set(['input_text', 'output_text', 'text']);
+
+export function readResponsesRequest(body: JsonObject): BodyReading {
+  // A stored prompt (`prompt: {id}`) may carry the model; otherwise the API needs one.
+  const model = body['prompt'] !== undefined && body['prompt'] !== null ? optionalModel(body) : requireModel(body);
+  const x = newExtraction();
+  optionalField(body, 'instructions', [], (text, p) => addText(x, p, expectString(text, p), 'system'));
+
+  const callNames = new Map<string, string>();
+  const outputs: Array<{ callId: string; path: JsonPath }> = [];
+  optionalField(body, 'input', [], (input, p) => {
+    if (typeof input === 'string') addText(x, p, input, 'user');
+    else expectArray(input, p, 'a string or an array of input items').forEach((item, i) => readInputItem(x, item, [...p, i], callNames, outputs));
+  });
+  for (const { callId, path } of outputs) {
+    const name = callNames.get(callId);
+    if (name !== undefined) addTool(x, path, name, 'result');
+  }
+
+  optionalField(body, 'prompt', [], (prompt, p) => readPromptVariables(x, expectObject(prompt, p), p));
+  optionalField(body, 'tools', [], (tools, p) => {
+    expectArray(tools, p, 'an array of tool definitions').forEach((value, i) => {
+      const tool = expectObject(value, [...p, i], 'a tool definition object');
+      if (tool['type'] === 'function' || tool['type'] === 'custom') addTool(x, [...p, i, 'name'], requiredString(tool, 'name', [...p, i]), 'definition');
+    });
+  });
+  return { model, stream: readStreamFlag(body), extraction: x };
+}
+
+function readInputItem(x: Extraction, value: unknown, path: JsonPath, callNames: Map<string, string>, outputs: Array<{ callId: string; path: JsonPath }>): void {
+  const item = expectObject(value, path, 'an input item object');
+  const type = optionalField(item, 'type', path, expectString) ?? 'message';
+  switch (type) {
+    case 'message': {
+      const kind = ROLE_KINDS[requiredString(item, 'role', path)] ?? 'other';
+      readMessageContent(x, item['content'], [...path, 'content'], kind);
+      return;
+    }
+    case 'function_call':
+    case 'custom_tool_call': {
+      const name = requiredString(item, 'name', path);
+      addTool(x, [...path, 'name'], name, 'call');
+      if (typeof item['call_id'] === 'string') callNames.set(item['call_id'], name);
+      const argsKey = type === 'function_call' ? 'arguments' : 'input';
+      optionalField(item, argsKey, path, (args, p) => addText(x, p, expectString(args, p), 'tool_arguments'));
+      return;
+    }
+    case 'function_call_output':
+    case 'custom_tool_call_output': {
+      const output = item['output'];
+      if (typeof output === 'string') addText(x, [...path, 'output'], output, 'tool_result');
+      else if (Array.isArray(output)) readTextParts(x, output, [...path, 'output'], 'tool_result');
+      else throw wrongType([...path, 'output'], 'a string or an array of content parts', output);
+      if (typeof item['call_id'] === 'string') outputs.push({ callId: item['call_id'], path: [...path, 'call_id'] });
+      return;
+    }
+    case 'mcp_call': {
+      // A remote MCP call the model made earlier, replayed as context.
+      addTool(x, [...path, 'name'], requiredString(item, 'name', path), 'call');
+      optionalField(item, 'arguments', path, (args, p) => addText(x, p, expectString(args, p), 'tool_arguments'));
+      optionalField(item, 'output', path, (out, p) => addText(x, p, expectString(out, p), 'tool_result'));
+      return;
+    }
+    default:
+      // reasoning, item_reference, web_search_call, ...: model output or references, no client text.
+      return;
+  }
+}
+
+function readMessageContent(x: Extraction, content: unknown, path: JsonPath, kind: TextSpan['kind']): void {
+  if (typeof content === 'string') addText(x, path, content, kind);
+  else if (Array.isArray(content)) readTextParts(x, content, path, kind);
+  else throw wrongType(path, 'a string or an array of content parts', content);
+}
+
+/** `input_text` / `output_text` parts carry text; images, files and audio do not. */
+function readTextParts(x: Extraction, parts: unknown[], path: JsonPath, kind: TextSpan['kind']): void {
+  parts.forEach((value, j) => {
+    const part = expectObject(value, [...path, j], 'a content part object');
+    if (typeof part['type'] === 'string' && TEXT_PART_TYPES.has(part['type'])) {
+      addText(x, [...path, j, 'text'], expectString(part['text'], [...path, j, 'text']), kind);
+    }
+  });
+}
+
+/** Reusable prompts fill `{{variables}}` from the request: user text, as a string or an `input_text` part. */
+function readPromptVariables(x: Extraction, prompt: JsonObject, path: JsonPath): void {
+  optionalField(prompt, 'variables', path, (variables, p) => {
+    for (const [name, value] of Object.entries(expectObject(variables, p))) {
+      if (typeof value === 'string') addText(x, [...p, name], value, 'user');
+      else if (isJsonObject(value) && value['type'] === 'input_text' && typeof value['text'] === 'string') addText(x, [...p, name, 'text'], value['text'], 'user');
+    }
+  });
+}

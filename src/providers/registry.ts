@@ -1,0 +1,85 @@
+import { edgeError, type EdgeError } from '../edge-error.js';
+import type { ErrorResponseOptions, ProviderAdapter, RouteMatch } from './adapter.js';
+import { anthropicAdapter } from './anthropic.js';
+import type { AdapterId, SurfaceCatalog, SurfaceEntry, UnknownRoutePolicy } from './catalog.js';
+import { chatGptWebAdapter } from './chatgpt-web.js';
+import { claudeWebAdapter } from './claude-web.js';
+import { geminiAdapter } from './gemini.js';
+import { normalizeHost } from './host-pattern.js';
+import { parseJsonBody } from './json-body.js';
+import { openAICompatibleAdapter } from './openai-compatible.js';
+import { longestPrefix, splitPathAndQuery } from './route-path.js';
+import type { ErrorResponse, HttpRequestInfo, ParseResult } from './types.js';
+
+export const DEFAULT_ADAPTERS: Readonly<Record<AdapterId, ProviderAdapter>> = {
+  'openai-compatible': openAICompatibleAdapter,
+  anthropic: anthropicAdapter,
+  gemini: geminiAdapter,
+  'chatgpt-web': chatGptWebAdapter,
+  'claude-web': claudeWebAdapter,
+};
+
+export interface RecognizedRequest {
+  entry: SurfaceEntry;
+  adapter: ProviderAdapter;
+  route: RouteMatch;
+}
+
+export interface UnrecognizedRequest {
+  entry: SurfaceEntry;
+  unrecognized: true;
+  /** `reject`: answer with `unknownRouteError`; `pass`: forward uninspected (web pages, assets). */
+  action: UnknownRoutePolicy;
+}
+
+/** What the provider layer knows about a request; undefined means the host is not an AI surface at all. */
+export function recognizeRequest(
+  req: HttpRequestInfo,
+  catalog: SurfaceCatalog,
+  adapters: Readonly<Record<AdapterId, ProviderAdapter>> = DEFAULT_ADAPTERS,
+): RecognizedRequest | UnrecognizedRequest | undefined {
+  const entry = catalog.match(req.host);
+  if (entry === undefined) return undefined;
+  const adapter = entry.adapter === null ? undefined : adapters[entry.adapter];
+  const route = adapter?.recognize(req, entry);
+  if (adapter !== undefined && route !== undefined) return { entry, adapter, route };
+  const { pathname } = splitPathAndQuery(req.path);
+  const underApi = longestPrefix(pathname, entry.pathPrefixes) !== undefined;
+  return { entry, unrecognized: true, action: underApi ? entry.unknownRoutes : entry.otherPaths ?? entry.unknownRoutes };
+}
+
+/**
+ * Reads a recognised request's body (already content-decoded). Uninspected routes never touch the body,
+ * which may be a multipart upload; inspected ones must be a JSON object.
+ */
+export function parseRequest(recognized: RecognizedRequest, rawBody: string | Uint8Array | undefined): ParseResult {
+  const { entry, adapter, route } = recognized;
+  if (!route.inspected) return adapter.parse(route, undefined, entry);
+  const json = parseJsonBody(rawBody, { method: route.method, pathname: route.pathname, provider: entry.provider, model: route.pathModel });
+  return json.ok ? adapter.parse(route, json.value, entry) : json;
+}
+
+/** 404 for a route Edge does not recognise on a host that only lets documented API routes through. */
+export function unknownRouteError(req: HttpRequestInfo, entry: SurfaceEntry): EdgeError {
+  // The query string is left out: it may carry an API key (Gemini's `?key=`).
+  const { pathname } = splitPathAndQuery(req.path);
+  return edgeError(
+    404,
+    'unknown_route',
+    `Bifrost Edge blocked ${req.method.toUpperCase()} ${pathname} on ${normalizeHost(req.host)}: it is not a documented ${entry.label} route. `
+      + 'Edge lets through only the documented API routes of AI services, so that no request escapes inspection. '
+      + 'If a tool needs this route, ask your administrator to allow it in the Edge policy.',
+    { provider: entry.provider },
+  );
+}
+
+/** An error in the format the surface's clients expect (OpenAI-like JSON for surfaces without an adapter). */
+export function errorResponseFor(
+  entry: SurfaceEntry,
+  err: EdgeError,
+  opts: ErrorResponseOptions,
+  adapters: Readonly<Record<AdapterId, ProviderAdapter>> = DEFAULT_ADAPTERS,
+): ErrorResponse {
+  const adapter = (entry.adapter === null ? undefined : adapters[entry.adapter]) ?? openAICompatibleAdapter;
+  return adapter.errorResponse(err, opts);
+}
