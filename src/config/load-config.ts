@@ -1,0 +1,140 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { z } from 'zod';
+import { AgentConfigSchema, type AgentConfig, type AgentConfigInput } from './schema.js';
+import { defaultDataDir } from './data-dir.js';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Environment variables that override the file, each mapped to the config field it sets. */
+export const ENV_OVERRIDES: Array<{ env: string; path: string[]; type: 'string' | 'number' }> = [
+  { env: 'BIFROST_EDGE_MODE', path: ['mode'], type: 'string' },
+  { env: 'BIFROST_EDGE_DATA_DIR', path: ['dataDir'], type: 'string' },
+  { env: 'BIFROST_EDGE_LOG_LEVEL', path: ['logLevel'], type: 'string' },
+  { env: 'BIFROST_EDGE_PORT', path: ['proxy', 'port'], type: 'number' },
+  { env: 'BIFROST_EDGE_GATEWAY_URL', path: ['gateway', 'url'], type: 'string' },
+  { env: 'BIFROST_EDGE_VIRTUAL_KEY', path: ['gateway', 'virtualKey'], type: 'string' },
+  { env: 'BIFROST_EDGE_USER', path: ['identity', 'user'], type: 'string' },
+];
+
+export interface LoadConfigOptions {
+  /** Path of the JSON config file; missing means defaults only. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Highest-precedence values, from CLI flags. */
+  overrides?: AgentConfigInput;
+}
+
+/**
+ * Builds the agent configuration from (lowest to highest precedence) defaults, the JSON file,
+ * environment variables and CLI flags. Errors name the source, the field and how to fix it.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): AgentConfig {
+  const env = options.env ?? process.env;
+  const sources = new Map<string, string>();
+  let raw: Record<string, unknown> = {};
+  if (options.file) {
+    raw = readConfigFile(options.file);
+    for (const key of flattenKeys(raw)) sources.set(key, `config file ${options.file}`);
+  }
+  for (const o of ENV_OVERRIDES) {
+    const value = env[o.env];
+    if (value === undefined || value === '') continue;
+    let parsed: unknown = value;
+    if (o.type === 'number') {
+      parsed = Number(value);
+      if (!Number.isFinite(parsed)) throw new ConfigError(`${o.env}=${JSON.stringify(value)} is not a number. Set it to a whole number, e.g. ${o.env}=8790.`);
+    }
+    setPath(raw, o.path, parsed);
+    sources.set(o.path.join('.'), `environment variable ${o.env}`);
+  }
+  if (options.overrides) {
+    mergeInto(raw, options.overrides as Record<string, unknown>);
+    for (const key of flattenKeys(options.overrides as Record<string, unknown>)) sources.set(key, 'command-line option');
+  }
+  const result = AgentConfigSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(describeIssues(result.error, sources));
+  const parsed = result.data;
+  const mode = parsed.mode ?? (parsed.gateway ? 'gateway' : 'local');
+  if ((mode === 'gateway' || mode === 'passthrough') && !parsed.gateway) {
+    throw new ConfigError(`mode is "${mode}" but no gateway is configured. Set gateway.url in the config file or BIFROST_EDGE_GATEWAY_URL, or use mode "local".`);
+  }
+  const dataDir = path.resolve(parsed.dataDir ?? defaultDataDir(process.platform, env));
+  return { ...parsed, mode, dataDir };
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(`cannot read config file ${file} (${code ?? String(err)}). Check the path given to --config.`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}. Fix the syntax (a JSON object is expected).`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new ConfigError(`config file ${file} must contain a JSON object, e.g. {"mode":"local"}.`);
+  }
+  return json as Record<string, unknown>;
+}
+
+function describeIssues(error: z.ZodError, sources: Map<string, string>): string {
+  const lines = error.issues.map((issue) => {
+    const field = issue.path.join('.') || '(top level)';
+    const source = sources.get(field) ?? nearestSource(field, sources) ?? 'configuration';
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') {
+      message = `has unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; remove them or check their spelling`;
+    }
+    return `- ${field} (from ${source}): ${message}`;
+  });
+  return `invalid configuration:\n${lines.join('\n')}`;
+}
+
+function nearestSource(field: string, sources: Map<string, string>): string | undefined {
+  for (const [key, source] of sources) if (key.startsWith(field + '.') || field.startsWith(key + '.')) return source;
+  return undefined;
+}
+
+function flattenKeys(obj: Record<string, unknown>, prefix = ''): string[] {
+  const keys: string[] = [];
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    keys.push(key);
+    if (v && typeof v === 'object' && !Array.isArray(v)) keys.push(...flattenKeys(v as Record<string, unknown>, key));
+  }
+  return keys;
+}
+
+function setPath(target: Record<string, unknown>, keys: string[], value: unknown): void {
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (!next || typeof next !== 'object' || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]!] = value;
+}
+
+function mergeInto(target: Record<string, unknown>, source: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(source)) {
+    if (v === undefined) continue;
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const existing = target[k];
+      const node = existing && typeof existing === 'object' && !Array.isArray(existing) ? existing : (target[k] = {});
+      mergeInto(node as Record<string, unknown>, v as Record<string, unknown>);
+    } else {
+      target[k] = v;
+    }
+  }
+}

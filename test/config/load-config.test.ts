@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/load-config.js';
+import { defaultDataDir } from '../../src/config/data-dir.js';
+
+function writeConfig(content: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-config-'));
+  const file = path.join(dir, 'config.json');
+  fs.writeFileSync(file, content);
+  return file;
+}
+
+describe('loadConfig', () => {
+  it('runs in local mode with defaults and no file', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.mode).toBe('local');
+    expect(config.proxy.host).toBe('127.0.0.1');
+    expect(config.proxy.port).toBe(8790);
+    expect(config.gateway).toBeUndefined();
+    expect(path.isAbsolute(config.dataDir)).toBe(true);
+  });
+
+  it('infers gateway mode from a gateway URL and applies precedence file < env < flags', () => {
+    const file = writeConfig(JSON.stringify({ gateway: { url: 'https://gw.example.com', virtualKey: 'sk-bf-file' }, proxy: { port: 1000 } }));
+    const config = loadConfig({ file, env: { BIFROST_EDGE_PORT: '2000', BIFROST_EDGE_VIRTUAL_KEY: 'sk-bf-env' }, overrides: { proxy: { port: 3000 } } });
+    expect(config.mode).toBe('gateway');
+    expect(config.gateway?.url).toBe('https://gw.example.com');
+    expect(config.gateway?.virtualKey).toBe('sk-bf-env');
+    expect(config.proxy.port).toBe(3000);
+  });
+
+  const bad: Array<[string, () => unknown, RegExp]> = [
+    ['non-loopback listen address', () => loadConfig({ file: writeConfig('{"proxy":{"host":"0.0.0.0"}}'), env: {} }), /proxy\.host \(from config file .*\): must be a loopback address/],
+    ['bad gateway URL from env', () => loadConfig({ env: { BIFROST_EDGE_GATEWAY_URL: 'ftp://x' } }), /gateway\.url \(from environment variable BIFROST_EDGE_GATEWAY_URL\): must be an http/],
+    ['virtual key without sk-bf-', () => loadConfig({ file: writeConfig('{"gateway":{"url":"http://127.0.0.1:1","virtualKey":"sk-live-1"}}'), env: {} }), /gateway\.virtualKey .*must be a Bifrost virtual key starting with sk-bf-/],
+    ['unknown field', () => loadConfig({ file: writeConfig('{"proxxy":{}}'), env: {} }), /unknown field\(s\) "proxxy"; remove them or check their spelling/],
+    ['invalid JSON', () => loadConfig({ file: writeConfig('{"mode": '), env: {} }), /is not valid JSON/],
+    ['JSON that is not an object', () => loadConfig({ file: writeConfig('[1]'), env: {} }), /must contain a JSON object/],
+    ['missing file', () => loadConfig({ file: '/nonexistent/edge.json', env: {} }), /cannot read config file \/nonexistent\/edge.json \(ENOENT\)/],
+    ['non-numeric port in env', () => loadConfig({ env: { BIFROST_EDGE_PORT: 'eighty' } }), /BIFROST_EDGE_PORT="eighty" is not a number/],
+    ['gateway mode without a gateway', () => loadConfig({ env: { BIFROST_EDGE_MODE: 'gateway' } }), /no gateway is configured/],
+    ['unknown mode', () => loadConfig({ env: { BIFROST_EDGE_MODE: 'turbo' } }), /mode \(from environment variable BIFROST_EDGE_MODE\)/],
+  ];
+  it.each(bad)('refuses %s with an error naming the field and the fix', (_name, load, message) => {
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(message);
+  });
+});
+
+describe('defaultDataDir', () => {
+  it.each([
+    ['darwin', {}, '/Users/ada', '/Users/ada/Library/Application Support/Bifrost Edge'],
+    ['win32', { APPDATA: 'C:\\Users\\ada\\AppData\\Roaming' }, 'C:\\Users\\ada', 'C:\\Users\\ada\\AppData\\Roaming\\Bifrost Edge'],
+    ['linux', { XDG_DATA_HOME: '/data/xdg' }, '/home/ada', '/data/xdg/bifrost-edge'],
+    ['linux', {}, '/home/ada', '/home/ada/.local/share/bifrost-edge'],
+    ['linux', { XDG_DATA_HOME: 'relative/ignored' }, '/home/ada', '/home/ada/.local/share/bifrost-edge'],
+  ] as const)('%s %j → %s', (platform, env, home, expected) => {
+    expect(defaultDataDir(platform, env, home)).toBe(expected);
+  });
+});
