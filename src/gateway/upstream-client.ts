@@ -1,0 +1,135 @@
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
+import type { Readable } from 'node:stream';
+import { edgeError, type EdgeError } from '../edge-error.js';
+import { relayableHeaders, type UpstreamPlan } from './upstream-plan.js';
+
+export interface UpstreamClientOptions {
+  connectTimeoutMs: number;
+  responseTimeoutMs: number;
+  /** Extra CA certificates (PEM) trusted for upstream TLS, on top of the system roots. */
+  extraCaPems?: string[];
+}
+
+export interface ForwardHandlers {
+  /** The request failed before any response byte reached the client: answer in the provider's format. */
+  onFailure(error: EdgeError): void;
+  /** Upstream answered; headers are about to be relayed. */
+  onResponse?(response: http.IncomingMessage): void;
+  /** The exchange ended (completed, failed or aborted by the client). */
+  onDone?(outcome: { status?: number; error?: EdgeError; aborted?: boolean }): void;
+}
+
+/**
+ * Sends a planned request upstream and relays the answer chunk by chunk with backpressure
+ * (`pipe`), so SSE events reach the client as they are produced and nothing is buffered.
+ */
+export class UpstreamClient {
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+
+  constructor(private readonly options: UpstreamClientOptions) {
+    this.httpAgent = new http.Agent({ keepAlive: true, maxFreeSockets: 64 });
+    const ca = options.extraCaPems && options.extraCaPems.length > 0 ? [...tls.rootCertificates, ...options.extraCaPems] : undefined;
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxFreeSockets: 64, ...(ca ? { ca } : {}) });
+  }
+
+  forward(plan: UpstreamPlan, method: string, body: Buffer | Readable | null, clientRes: http.ServerResponse, handlers: ForwardHandlers): void {
+    const isHttps = plan.url.protocol === 'https:';
+    const headers = { ...plan.headers };
+    if (Buffer.isBuffer(body)) {
+      headers['content-length'] = String(body.length);
+      delete headers['transfer-encoding'];
+    }
+    const request = (isHttps ? https : http).request(plan.url, {
+      method,
+      headers,
+      agent: isHttps ? this.httpsAgent : this.httpAgent,
+    });
+    let finished = false;
+    const finish = (outcome: { status?: number; error?: EdgeError; aborted?: boolean }) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(connectTimer);
+      clearTimeout(responseTimer);
+      handlers.onDone?.(outcome);
+    };
+    const fail = (error: EdgeError) => {
+      request.destroy();
+      if (!clientRes.headersSent) handlers.onFailure(error);
+      else clientRes.destroy();
+      finish({ error });
+    };
+    const target = describeTarget(plan);
+
+    const connectTimer = setTimeout(() => {
+      fail(edgeError(502, 'upstream_unreachable', `Bifrost Edge could not connect to ${target} within ${this.options.connectTimeoutMs} ms. Check your network connection; if it persists, the ${plan.via === 'origin' ? 'provider' : 'gateway'} may be down.`));
+    }, this.options.connectTimeoutMs);
+    const responseTimer = setTimeout(() => {
+      fail(edgeError(504, 'upstream_timeout', `${target} did not answer within ${Math.round(this.options.responseTimeoutMs / 1000)} s. Try again; long-running requests may need a higher gateway.responseTimeoutMs.`));
+    }, this.options.responseTimeoutMs);
+
+    request.once('socket', (socket) => {
+      socket.setNoDelay(true);
+      const connected = () => clearTimeout(connectTimer);
+      if ((socket as { connecting?: boolean }).connecting) socket.once(isHttps ? 'secureConnect' : 'connect', connected);
+      else connected();
+    });
+    request.on('error', (err: NodeJS.ErrnoException) => {
+      if (finished) return;
+      fail(describeNetworkError(err, target, plan.via));
+    });
+    request.once('response', (response) => {
+      clearTimeout(connectTimer);
+      clearTimeout(responseTimer);
+      handlers.onResponse?.(response);
+      if (clientRes.destroyed) {
+        response.destroy();
+        finish({ aborted: true });
+        return;
+      }
+      clientRes.writeHead(response.statusCode ?? 502, response.statusMessage, relayableHeaders(response.headers));
+      clientRes.flushHeaders();
+      response.pipe(clientRes);
+      response.once('end', () => finish({ status: response.statusCode }));
+      response.once('error', () => {
+        clientRes.destroy();
+        finish({ status: response.statusCode, aborted: true });
+      });
+    });
+    // The client went away: stop the upstream work too instead of paying for tokens nobody reads.
+    clientRes.once('close', () => {
+      if (!clientRes.writableFinished) {
+        request.destroy();
+        finish({ aborted: true });
+      }
+    });
+
+    if (body === null) request.end();
+    else if (Buffer.isBuffer(body)) request.end(body);
+    else body.pipe(request);
+  }
+
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+}
+
+function describeTarget(plan: UpstreamPlan): string {
+  const who = plan.via === 'origin' ? 'the provider' : 'the Bifrost gateway';
+  return `${who} at ${plan.url.origin}`;
+}
+
+function describeNetworkError(err: NodeJS.ErrnoException, target: string, via: UpstreamPlan['via']): EdgeError {
+  const code = err.code ?? '';
+  const who = via === 'origin' ? 'provider' : 'gateway';
+  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(code) || /certificate/i.test(err.message)) {
+    return edgeError(502, 'upstream_tls_error', `Bifrost Edge refused the TLS certificate of ${target} (${code || err.message}). If your ${who} uses a private CA, set its PEM file in the configuration (gateway.caFile or upstream.caFile).`);
+  }
+  if (code === 'ECONNRESET' || code === 'EPIPE') {
+    return edgeError(502, 'upstream_unreachable', `The connection to ${target} was reset (${code}). Try again; if it persists, the ${who} may be overloaded.`);
+  }
+  return edgeError(502, 'upstream_unreachable', `Bifrost Edge could not reach ${target} (${code || err.message}). Check your network connection; if it persists, the ${who} may be down.`);
+}
