@@ -1,0 +1,122 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AgentConfig } from './config/schema.js';
+import type { Logger } from './log.js';
+import { loadOrCreateCa, type CertificateAuthority } from './ca/certificate-authority.js';
+import { writeHttpMitmProxyCaDir } from './ca/http-mitm-proxy-ca-dir.js';
+import { LeafCertificateStore } from './ca/leaf-certificates.js';
+import { UpstreamClient } from './gateway/upstream-client.js';
+import { startEdgeProxy } from './proxy/edge-proxy.js';
+import { createLocalEndpoints } from './proxy/local-endpoints.js';
+import { createRequestHandler } from './proxy/request-handler.js';
+import { createProviderResolver } from './proxy/provider-resolver.js';
+import type { ExchangeRecord } from './proxy/exchange.js';
+import type { RequestInspector } from './proxy/surface-resolution.js';
+import { joinUrl } from './gateway/upstream-plan.js';
+
+export interface RunningAgent {
+  proxyUrl: string;
+  port: number;
+  caPath: string;
+  close(): Promise<void>;
+}
+
+export interface StartAgentOptions {
+  log: Logger;
+  inspectors?: RequestInspector[];
+  onRecord?: (record: ExchangeRecord) => void;
+}
+
+/** Folder of the device CA inside the data dir; `bifrost-edge ca path` points here too. */
+export function caDirectory(dataDir: string): string {
+  return path.join(dataDir, 'ca');
+}
+
+export async function ensureCa(dataDir: string, log: Logger): Promise<CertificateAuthority> {
+  return loadOrCreateCa({ dir: caDirectory(dataDir), log: (msg) => log.info(msg) });
+}
+
+/**
+ * Composition root: wires configuration, the CA, the provider layer, the forwarder and the proxy
+ * into a running agent. The CLI, the Electron shell and tests all start Edge through here.
+ */
+export async function startAgent(config: AgentConfig, options: StartAgentOptions): Promise<RunningAgent> {
+  const { log } = options;
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const ca = await ensureCa(config.dataDir, log);
+  const mitmCaDir = path.join(config.dataDir, 'mitm-ca');
+  await writeHttpMitmProxyCaDir(ca, mitmCaDir);
+  const certificates = await LeafCertificateStore.create(ca);
+
+  const extraCaPems = [config.gateway?.caFile, config.upstream.caFile]
+    .filter((f): f is string => typeof f === 'string')
+    .map((file) => readPem(file));
+  const upstream = new UpstreamClient({
+    connectTimeoutMs: config.gateway?.connectTimeoutMs ?? 10_000,
+    responseTimeoutMs: config.gateway?.responseTimeoutMs ?? 600_000,
+    extraCaPems,
+  });
+  const providers = createProviderResolver(config.interceptHosts);
+  let proxyHostPort = '';
+  const handler = createRequestHandler({
+    resolve: providers.resolve,
+    upstream,
+    settings: () => ({
+      mode: config.mode,
+      ...(config.gateway ? { gatewayUrl: config.gateway.url } : {}),
+      ...(config.gateway?.virtualKey ? { virtualKey: config.gateway.virtualKey } : {}),
+      originOverrides: config.upstream.originOverrides,
+      maxRequestBodyBytes: config.proxy.maxRequestBodyBytes,
+    }),
+    identity: () => ({ ...(config.identity.user ? { user: config.identity.user } : {}), device: config.identity.device }),
+    inspectors: () => options.inspectors ?? [],
+    serveLocal: createLocalEndpoints({
+      proxyHostPort: () => proxyHostPort,
+      interceptPatterns: () => providers.hostPatterns(),
+      status: () => ({ mode: config.mode }),
+    }),
+    ...(options.onRecord ? { onRecord: options.onRecord } : {}),
+    log,
+  });
+  const proxy = await startEdgeProxy({
+    host: config.proxy.host,
+    port: config.proxy.port,
+    mitmCaDir,
+    certificates,
+    shouldIntercept: (host) => providers.isIntercepted(host),
+    handleExchange: handler,
+    webSocketUpstream: (url) => rewriteWebSocketUrl(url, config.upstream.originOverrides),
+    extraCaPems,
+    connectTimeoutMs: config.gateway?.connectTimeoutMs ?? 10_000,
+    log,
+  });
+  proxyHostPort = new URL(proxy.url).host;
+  log.info('Bifrost Edge is running', { proxy: proxy.url, mode: config.mode, gateway: config.gateway?.url, ca: ca.certPath });
+  return {
+    proxyUrl: proxy.url,
+    port: proxy.port,
+    caPath: ca.certPath,
+    close: async () => {
+      await proxy.close();
+      upstream.close();
+    },
+  };
+}
+
+function readPem(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read CA file ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); check gateway.caFile / upstream.caFile.`);
+  }
+}
+
+/** Applies origin overrides to WebSocket URLs too (wss://api.openai.com/... → wss://127.0.0.1:PORT/...). */
+function rewriteWebSocketUrl(url: string, overrides: Record<string, string>): string {
+  const parsed = new URL(url);
+  const override = overrides[parsed.hostname];
+  if (!override) return url;
+  const target = joinUrl(override, parsed.pathname + parsed.search);
+  target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
+  return target.toString();
+}

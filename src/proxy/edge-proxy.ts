@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Proxy as MitmProxy } from 'http-mitm-proxy';
+import type { Logger } from '../log.js';
+import { parseConnectTarget } from './connect-target.js';
+import type { Exchange } from './exchange.js';
+import { openBlindTunnel } from './tunnel.js';
+
+export interface LeafCertificateSource {
+  getCertificate(hostname: string): { certPem: string; keyPem: string };
+}
+
+export interface EdgeProxyOptions {
+  host: string;
+  port: number;
+  /** Folder holding the CA in http-mitm-proxy's layout, so it loads ours instead of generating one. */
+  mitmCaDir: string;
+  certificates: LeafCertificateSource;
+  /** Read per CONNECT so a new intercept list from policy applies to the next connection. */
+  shouldIntercept: (host: string) => boolean;
+  handleExchange: (exchange: Exchange) => void;
+  /** Rewrites the upstream URL of a WebSocket opened on an intercepted host (origin overrides). */
+  webSocketUpstream?: (url: string) => string;
+  /** Extra CAs trusted when dialing upstream WebSockets. */
+  extraCaPems?: string[];
+  connectTimeoutMs: number;
+  log: Logger;
+}
+
+export interface RunningProxy {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Loopback MITM proxy built on http-mitm-proxy. Edge decides every CONNECT itself: AI hosts are
+ * decrypted with our own leaf certificates (one shared key, cached), everything else is relayed
+ * by a blind tunnel and never decrypted. Decrypted requests are handed to `handleExchange`
+ * instead of http-mitm-proxy's buffering/chunk-forcing forwarder.
+ */
+export function startEdgeProxy(options: EdgeProxyOptions): Promise<RunningProxy> {
+  const proxy = new MitmProxy();
+  const liveSockets = new Set<Duplex | net.Socket>();
+  const track = (socket: Duplex | net.Socket) => {
+    liveSockets.add(socket);
+    socket.once('close', () => liveSockets.delete(socket));
+  };
+
+  proxy.onError((ctx, err, kind) => {
+    // Client resets and aborted handshakes are routine for a proxy; keep them at debug level.
+    options.log.debug('proxy error', { kind, error: err?.message, host: ctx?.clientToProxyRequest?.headers.host });
+  });
+
+  proxy.onConnect((req, socket, head: Buffer, callback) => {
+    track(socket);
+    const target = parseConnectTarget(req.url);
+    if (!target) {
+      const body = `Bifrost Edge could not parse the CONNECT target ${JSON.stringify(String(req.url).slice(0, 200))}; expected host:port.\n`;
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
+    if (!options.shouldIntercept(target.host)) {
+      openBlindTunnel(socket, head ?? Buffer.alloc(0), target.host, target.port, { connectTimeoutMs: options.connectTimeoutMs, log: options.log, track });
+      return;
+    }
+    callback();
+  });
+
+  // Replace the library's certificate path: no files, no per-host keygen, our cached leaves.
+  proxy.onCertificateRequired = (hostname, callback) => callback(null, { keyFile: '', certFile: '', hosts: [hostname] });
+  proxy.onCertificateMissing = (ctx, _files, callback) => {
+    try {
+      const { certPem, keyPem } = options.certificates.getCertificate(ctx.hostname);
+      callback(null, { keyFileData: keyPem, certFileData: certPem, hosts: [ctx.hostname] } as never);
+    } catch (err) {
+      callback(err as Error);
+    }
+  };
+
+  proxy.onRequest((ctx) => {
+    // http-mitm-proxy rewrites an absolute-form URL (`GET http://host/path`) to its path before any
+    // handler runs; put the original back so Edge can tell proxied requests from ones addressed to it.
+    const originalUrl = originalUrls.get(ctx.clientToProxyRequest);
+    if (originalUrl !== undefined) ctx.clientToProxyRequest.url = originalUrl;
+    const connectTarget = ctx.connectRequest ? parseConnectTarget(ctx.connectRequest.url, ctx.isSSL ? 443 : 80) : undefined;
+    const exchange: Exchange = {
+      id: randomUUID(),
+      req: ctx.clientToProxyRequest,
+      res: ctx.proxyToClientResponse,
+      tls: ctx.isSSL,
+      startedAt: Date.now(),
+      ...(connectTarget ? { connectTarget } : {}),
+    };
+    ctx.proxyToClientResponse.socket?.setNoDelay(true);
+    // Deliberately no callback: Edge forwards the request itself.
+    options.handleExchange(exchange);
+  });
+
+  const originalUrls = new WeakMap<http.IncomingMessage, string>();
+  const rememberUrl = (req: http.IncomingMessage) => {
+    if (req.url && !req.url.startsWith('/')) originalUrls.set(req, req.url);
+  };
+
+  const wssAgent = new https.Agent({ keepAlive: true, ...(options.extraCaPems?.length ? { ca: [...tls.rootCertificates, ...options.extraCaPems] } : {}) });
+  const wsAgent = new http.Agent({ keepAlive: true });
+  proxy.onWebSocketConnection((ctx, callback) => {
+    const wsOptions = ctx.proxyToServerWebSocketOptions;
+    if (wsOptions?.url) {
+      if (options.webSocketUpstream) wsOptions.url = options.webSocketUpstream(wsOptions.url);
+      // The library picks the agent from how the client arrived; the upstream scheme may differ after a rewrite.
+      wsOptions.agent = wsOptions.url.startsWith('wss:') ? wssAgent : wsAgent;
+    }
+    try {
+      callback();
+    } catch (err) {
+      // http-mitm-proxy dials upstream inside this callback; a bad URL must close one socket, not crash the agent.
+      options.log.warn('websocket upstream failed', { url: wsOptions?.url, error: (err as Error).message });
+      ctx.clientToProxyWebSocket?.close(1011, 'Bifrost Edge could not reach the upstream WebSocket');
+    }
+  });
+
+  return new Promise((resolve, reject) => {
+    proxy.listen({ host: options.host, port: options.port, sslCaDir: options.mitmCaDir, forceSNI: true, keepAlive: true }, (err) => {
+      if (err) {
+        reject(err);
+        return;
+      }
+      proxy.httpServer?.prependListener('request', rememberUrl);
+      const port = proxy.httpPort;
+      const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
+      resolve({
+        port,
+        url: `http://${hostForUrl}:${port}`,
+        close: () => closeProxy(proxy, liveSockets),
+      });
+    });
+  });
+}
+
+async function closeProxy(proxy: MitmProxy, liveSockets: Set<Duplex | net.Socket>): Promise<void> {
+  const servers = [proxy.httpServer, proxy.httpsServer].filter((s) => s !== undefined);
+  const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+  for (const server of servers) server.closeAllConnections();
+  for (const socket of liveSockets) socket.destroy();
+  proxy.wsServer?.close();
+  proxy.wssServer?.close();
+  // http-mitm-proxy's close() also forgets per-host servers; ours are all SNI contexts on one server.
+  proxy.httpServer = undefined;
+  proxy.httpsServer = undefined;
+  await Promise.all(closed);
+}

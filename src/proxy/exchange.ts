@@ -1,0 +1,30 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HostPort } from './connect-target.js';
+
+/** One HTTP request/response pair arriving at the proxy, decrypted or plain. */
+export interface Exchange {
+  id: string;
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** True when the request arrived inside a CONNECT tunnel that Edge decrypted. */
+  tls: boolean;
+  /** The CONNECT target the tunnel was opened for: the only host this request may address. */
+  connectTarget?: HostPort;
+  startedAt: number;
+}
+
+/** What the proxy reports about every finished exchange, for logs, audit and metrics. */
+export interface ExchangeRecord {
+  id: string;
+  method: string;
+  host: string;
+  path: string;
+  provider?: string;
+  model?: string | null;
+  app?: string;
+  via?: 'gateway' | 'passthrough' | 'origin' | 'edge';
+  decision: 'forwarded' | 'blocked' | 'failed' | 'local';
+  status?: number;
+  errorType?: string;
+  latencyMs: number;
+}

@@ -1,0 +1,75 @@
+import { compileSurfaceCatalog, DEFAULT_SURFACES, type SurfaceEntry } from '../providers/catalog.js';
+import { compileHostPattern } from '../providers/host-pattern.js';
+import { errorResponseFor, recognizeRequest, unknownRouteError } from '../providers/registry.js';
+import { parseJsonBody } from '../providers/json-body.js';
+import { bifrostRoute } from '../gateway/bifrost-routes.js';
+import type { AiSurface, Resolution, SurfaceResolver } from './surface-resolution.js';
+
+export interface ProviderResolver {
+  resolve: SurfaceResolver;
+  /** Whether CONNECTs to this host are decrypted (everything else is blind-tunnelled). */
+  isIntercepted(host: string): boolean;
+  hostPatterns(): string[];
+}
+
+/**
+ * Adapts the provider layer (catalog, adapters, Bifrost route table) to what the proxy asks per
+ * request. `interceptHosts` replaces the built-in list; hosts it names that no adapter knows are
+ * still decrypted (so policy can see them) and forwarded as they are.
+ */
+export function createProviderResolver(interceptHosts?: string[]): ProviderResolver {
+  const catalog = compileSurfaceCatalog(interceptHosts ? surfacesFor(interceptHosts) : DEFAULT_SURFACES);
+  const surfaces = new Map<SurfaceEntry, AiSurface>();
+  const surfaceOf = (entry: SurfaceEntry): AiSurface => {
+    let surface = surfaces.get(entry);
+    if (!surface) {
+      surface = { provider: entry.provider, errorResponse: (error, options) => errorResponseFor(entry, error, options) };
+      surfaces.set(entry, surface);
+    }
+    return surface;
+  };
+
+  const resolve: SurfaceResolver = (info): Resolution => {
+    const recognized = recognizeRequest(info, catalog);
+    if (recognized === undefined) return { kind: 'not-ai' };
+    const surface = surfaceOf(recognized.entry);
+    if ('unrecognized' in recognized) {
+      return recognized.action === 'pass'
+        ? { kind: 'unrecognized', surface, passThrough: true }
+        : { kind: 'unrecognized', surface, passThrough: false, error: unknownRouteError(info, recognized.entry) };
+    }
+    return {
+      kind: 'recognized',
+      surface,
+      inspected: recognized.route.inspected,
+      parse: (raw) => {
+        const { entry, adapter, route } = recognized;
+        const json = parseJsonBody(raw, { method: route.method, pathname: route.pathname, provider: entry.provider, model: route.pathModel });
+        if (!json.ok) return json;
+        const parsed = adapter.parse(route, json.value, entry);
+        return parsed.ok ? { ...parsed, body: json.value } : parsed;
+      },
+      bifrostRoute: (request, mode) => bifrostRoute({ provider: recognized.entry.provider, route: recognized.route, model: request?.model ?? recognized.route.pathModel ?? null }, mode),
+    };
+  };
+
+  return {
+    resolve,
+    isIntercepted: (host) => catalog.match(host) !== undefined,
+    hostPatterns: () => catalog.hosts(),
+  };
+}
+
+/** The default surfaces narrowed to `hosts`, plus a pass-through surface for each host no adapter knows. */
+function surfacesFor(hosts: string[]): SurfaceEntry[] {
+  const wanted = new Set(hosts.map((h) => compileHostPattern(h).pattern));
+  const entries: SurfaceEntry[] = [];
+  for (const entry of DEFAULT_SURFACES) {
+    const kept = entry.hosts.filter((h) => wanted.delete(compileHostPattern(h).pattern));
+    if (kept.length > 0) entries.push({ ...entry, hosts: kept });
+  }
+  for (const host of wanted) {
+    entries.push({ label: `AI host ${host}`, hosts: [host], provider: 'custom', adapter: null, pathPrefixes: [''], unknownRoutes: 'pass' });
+  }
+  return entries;
+}

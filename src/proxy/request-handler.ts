@@ -1,0 +1,246 @@
+import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { edgeError, type EdgeError } from '../edge-error.js';
+import type { Logger } from '../log.js';
+import type { HttpRequestInfo, NormalizedRequest } from '../providers/types.js';
+import { planUpstream, type Attribution, type UpstreamPlan, type UpstreamSettings } from '../gateway/upstream-plan.js';
+import type { UpstreamClient } from '../gateway/upstream-client.js';
+import { appFromUserAgent } from './app-attribution.js';
+import { hostOfHostHeader, parseConnectTarget, type HostPort } from './connect-target.js';
+import type { Exchange, ExchangeRecord } from './exchange.js';
+import { decodeForInspection, readRequestBody, RequestBodyError } from './request-body.js';
+import type { AiSurface, RequestInspector, SurfaceResolver } from './surface-resolution.js';
+
+export interface RequestHandlerDeps {
+  resolve: SurfaceResolver;
+  upstream: UpstreamClient;
+  /** Read on every request so a policy or sign-in change applies without a restart. */
+  settings: () => UpstreamSettings & { maxRequestBodyBytes: number };
+  identity: () => Omit<Attribution, 'app'>;
+  inspectors: () => RequestInspector[];
+  /** Requests addressed to the proxy itself (PAC file, health). */
+  serveLocal: (exchange: Exchange) => void;
+  onRecord?: (record: ExchangeRecord) => void;
+  log: Logger;
+}
+
+interface Target extends HostPort {
+  path: string;
+}
+
+/**
+ * The per-request pipeline: check the target, recognise the AI surface, read and inspect the
+ * body when the route carries a prompt, then forward to the gateway or origin and stream back.
+ */
+export function createRequestHandler(deps: RequestHandlerDeps): (exchange: Exchange) => void {
+  return (exchange) => {
+    handle(deps, exchange).catch((err: unknown) => {
+      deps.log.error('request handler failed', { id: exchange.id, error: (err as Error).stack ?? String(err) });
+      if (!exchange.res.headersSent) sendPlain(exchange.res, 500, `Bifrost Edge hit an internal error handling this request (${(err as Error).message}). It has been logged.`);
+      else exchange.res.destroy();
+    });
+  };
+}
+
+async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<void> {
+  const { req, res } = exchange;
+  if (!exchange.tls && !exchange.connectTarget && (req.url ?? '').startsWith('/')) {
+    deps.serveLocal(exchange);
+    return;
+  }
+  const record: ExchangeRecord = { id: exchange.id, method: req.method ?? 'GET', host: '', path: '', decision: 'forwarded', latencyMs: 0 };
+  const done = (patch: Partial<ExchangeRecord>) => {
+    Object.assign(record, patch, { latencyMs: Date.now() - exchange.startedAt });
+    deps.onRecord?.(record);
+  };
+
+  const target = resolveTarget(exchange);
+  if ('error' in target) {
+    sendPlain(res, target.status, target.error);
+    done({ decision: 'blocked', status: target.status, errorType: 'invalid_target' });
+    return;
+  }
+  record.host = target.host;
+  record.path = target.path;
+  const app = appFromUserAgent(header(req.headers['user-agent']));
+  record.app = app;
+  const info: HttpRequestInfo = { method: record.method, host: target.host, path: target.path, headers: req.headers };
+  const resolution = deps.resolve(info);
+  const settings = deps.settings();
+  const upstreamTarget = { host: target.host, port: target.port, tls: exchange.tls, path: target.path, headers: req.headers };
+  const attribution: Attribution = { ...deps.identity(), app };
+
+  if (resolution.kind === 'not-ai') {
+    forward(deps, exchange, planUpstream({ ...settings, mode: 'local' }, upstreamTarget, null, attribution), req, undefined, false, done);
+    return;
+  }
+  const surface = resolution.surface;
+  record.provider = surface.provider;
+  const block = (error: EdgeError, stream = false) => {
+    sendError(res, surface, error, stream && acceptsEventStream(req.headers.accept));
+    done({ decision: 'blocked', status: error.status, errorType: error.type, via: 'edge' });
+  };
+
+  const hostMismatch = checkHostHeader(exchange, target);
+  if (hostMismatch) return block(hostMismatch);
+
+  if (resolution.kind === 'unrecognized') {
+    if (!resolution.passThrough) return block(resolution.error);
+    forward(deps, exchange, planUpstream({ ...settings, mode: 'local' }, upstreamTarget, null, attribution), req, surface, false, done);
+    return;
+  }
+
+  let normalized: NormalizedRequest | null = null;
+  let body: Buffer | Readable = req;
+  let parsedBody: unknown;
+  let bodyRewritten = false;
+  if (resolution.inspected) {
+    let raw: Buffer;
+    let decoded: Buffer;
+    try {
+      raw = await readRequestBody(req, settings.maxRequestBodyBytes);
+      decoded = decodeForInspection(raw, header(req.headers['content-encoding']), settings.maxRequestBodyBytes);
+    } catch (err) {
+      if (err instanceof RequestBodyError) return block({ ...err.edge, provider: surface.provider });
+      throw err;
+    }
+    body = raw;
+    const parsed = resolution.parse(decoded);
+    if (!parsed.ok) return block({ ...parsed.error, provider: parsed.error.provider ?? surface.provider });
+    parsedBody = parsed.body;
+    normalized = parsed.request;
+    record.model = normalized.model;
+
+    for (const inspect of deps.inspectors()) {
+      const verdict = await inspect({ request: normalized, body: parsedBody, info, app });
+      if (verdict.action === 'block') return block(verdict.error, normalized.stream);
+      if (verdict.action === 'rewrite') {
+        parsedBody = verdict.body;
+        bodyRewritten = true;
+      }
+    }
+  }
+
+  const mapping = settings.mode === 'local' ? null : resolution.bifrostRoute(normalized, settings.mode);
+  const plan = planUpstream(settings, upstreamTarget, mapping, attribution);
+  if (plan.via !== 'origin' && !settings.virtualKey) {
+    return block(edgeError(401, 'virtual_key_required',
+      'You are not signed in to Bifrost Edge, so this AI request has no virtual key. Sign in from the Bifrost Edge tray icon (or run `bifrost-edge login`) and try again.', { provider: surface.provider, ...(normalized?.model ? { model: normalized.model } : {}) }), normalized?.stream);
+  }
+  if (plan.rewriteModel !== undefined && parsedBody && typeof parsedBody === 'object') {
+    parsedBody = { ...(parsedBody as Record<string, unknown>), model: plan.rewriteModel };
+    bodyRewritten = true;
+  }
+  // Untouched requests go out byte for byte (original encoding); changed ones are re-serialised.
+  if (bodyRewritten) body = Buffer.from(JSON.stringify(parsedBody));
+  forward(deps, exchange, plan, body, surface, bodyRewritten, done, normalized);
+}
+
+function forward(
+  deps: RequestHandlerDeps,
+  exchange: Exchange,
+  plan: UpstreamPlan,
+  body: Buffer | Readable,
+  surface: AiSurface | undefined,
+  bodyRewritten: boolean,
+  done: (patch: Partial<ExchangeRecord>) => void,
+  normalized: NormalizedRequest | null = null,
+): void {
+  const { req, res } = exchange;
+  if (bodyRewritten) {
+    // A re-serialised JSON body is plain again: drop the client's compression header.
+    delete plan.headers['content-encoding'];
+  }
+  const hasBody = Buffer.isBuffer(body) || req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  deps.upstream.forward(plan, req.method ?? 'GET', hasBody ? body : null, res, {
+    onFailure: (error) => {
+      const withProvider = { ...error, ...(surface ? { provider: surface.provider } : {}) };
+      if (surface) sendError(res, surface, withProvider, (normalized?.stream ?? false) && acceptsEventStream(req.headers.accept));
+      else sendPlain(res, error.status, error.message);
+    },
+    onDone: (outcome) => {
+      done({ via: plan.via, decision: outcome.error ? 'failed' : 'forwarded', status: outcome.error?.status ?? outcome.status, errorType: outcome.error?.type });
+      deps.log.debug('exchange', { id: exchange.id, via: plan.via, url: plan.url.origin + plan.url.pathname, status: outcome.status, error: outcome.error?.type, aborted: outcome.aborted });
+    },
+  });
+}
+
+function resolveTarget(exchange: Exchange): Target | { status: number; error: string } {
+  const url = exchange.req.url ?? '/';
+  if (exchange.connectTarget) {
+    if (!url.startsWith('/')) {
+      // An absolute URI inside a tunnel must still name the tunnel's host.
+      const parsed = safeUrl(url);
+      if (!parsed) return { status: 400, error: `Malformed request target ${JSON.stringify(url.slice(0, 200))}.` };
+      return { ...exchange.connectTarget, path: parsed.pathname + parsed.search };
+    }
+    return { ...exchange.connectTarget, path: url };
+  }
+  const parsed = safeUrl(url);
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    return { status: 400, error: `Bifrost Edge is a proxy: send an absolute http:// URL or use CONNECT for https (got ${JSON.stringify(url.slice(0, 200))}).` };
+  }
+  const hp = parseConnectTarget(parsed.host, parsed.protocol === 'https:' ? 443 : 80);
+  if (!hp) return { status: 400, error: `Malformed host in ${JSON.stringify(url.slice(0, 200))}.` };
+  return { ...hp, path: parsed.pathname + parsed.search };
+}
+
+/**
+ * http-mitm-proxy picks the upstream from the Host header, not the CONNECT target; Edge routes by
+ * the CONNECT target and refuses a request whose Host names another server, which would otherwise
+ * let a client smuggle traffic for an ungoverned host through a governed tunnel (or vice versa).
+ */
+function checkHostHeader(exchange: Exchange, target: Target): EdgeError | undefined {
+  const raw = header(exchange.req.headers.host);
+  if (raw === undefined) return undefined;
+  const hostHeader = hostOfHostHeader(raw);
+  if (hostHeader === undefined) {
+    return edgeError(400, 'invalid_request', `The Host header ${JSON.stringify(raw.slice(0, 200))} is not a valid host name.`);
+  }
+  if (hostHeader !== target.host) {
+    return edgeError(421, 'host_mismatch',
+      `The Host header names ${hostHeader} but this connection was opened to ${target.host}. Bifrost Edge refuses requests whose Host header disagrees with their destination.`);
+  }
+  return undefined;
+}
+
+function sendError(res: ServerResponse, surface: AiSurface, error: EdgeError, stream: boolean): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const response = surface.errorResponse(error, { stream });
+  res.writeHead(response.status, { ...response.headers, 'content-length': Buffer.byteLength(response.body) });
+  res.end(response.body);
+}
+
+export function sendPlain(res: ServerResponse, status: number, message: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = `${message}\n`;
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/**
+ * Streaming clients that read SSE (browsers, web apps) get the error as an SSE event; SDKs ask for
+ * JSON and raise their native typed error from a JSON body with the right status.
+ */
+function acceptsEventStream(accept: string | undefined): boolean {
+  return typeof accept === 'string' && accept.toLowerCase().includes('text/event-stream');
+}
+
+function safeUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+

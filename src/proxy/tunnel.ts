@@ -1,0 +1,45 @@
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../log.js';
+
+export interface TunnelOptions {
+  connectTimeoutMs: number;
+  log: Logger;
+  /** Called with the upstream socket so the proxy can close live tunnels on shutdown. */
+  track?: (socket: net.Socket) => void;
+}
+
+/**
+ * Blind TCP tunnel for hosts Edge does not govern: bytes are relayed untouched, so the client
+ * negotiates TLS with the real origin and sees the origin's own certificate.
+ */
+export function openBlindTunnel(client: Duplex, head: Buffer, host: string, port: number, options: TunnelOptions): void {
+  const upstream = net.connect({ host, port, allowHalfOpen: true });
+  options.track?.(upstream);
+  upstream.setNoDelay(true);
+  const timer = setTimeout(() => upstream.destroy(new Error(`connect timed out after ${options.connectTimeoutMs} ms`)), options.connectTimeoutMs);
+  let established = false;
+
+  upstream.once('connect', () => {
+    clearTimeout(timer);
+    established = true;
+    client.write('HTTP/1.1 200 Connection Established\r\nProxy-Agent: bifrost-edge\r\n\r\n');
+    if (head.length > 0) upstream.write(head);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  upstream.on('error', (err: NodeJS.ErrnoException) => {
+    clearTimeout(timer);
+    if (!established) {
+      const reason = err.code ?? err.message;
+      const body = `Bifrost Edge could not open a connection to ${host}:${port} (${reason}). Check the address and your network.\n`;
+      client.end(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      options.log.info('tunnel connect failed', { host, port, reason });
+    } else {
+      client.destroy();
+    }
+  });
+  client.on('error', () => upstream.destroy());
+  client.on('close', () => upstream.destroy());
+  upstream.on('close', () => client.destroy());
+}

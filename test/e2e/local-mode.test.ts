@@ -1,0 +1,178 @@
+import http from 'node:http';
+import zlib from 'node:zlib';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocketServer, WebSocket } from 'ws';
+import tls from 'node:tls';
+import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
+import { curl, openConnectTunnel, tlsThroughProxy } from '../support/proxy-clients.js';
+
+interface Seen { method: string; url: string; headers: http.IncomingHttpHeaders; body: Buffer }
+
+let origin: TestOrigin;
+let plainOrigin: http.Server;
+let plainOriginPort: number;
+let edge: EdgeProcess;
+const seen: Seen[] = [];
+
+beforeAll(async () => {
+  origin = await startTestOrigin((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ origin: 'test-origin', path: req.url }));
+    });
+  });
+  // A plain origin that also speaks WebSocket (like a realtime API): echo each message back.
+  const wss = new WebSocketServer({ noServer: true });
+  plainOrigin = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(`plain origin saw ${req.method} ${req.url} host=${req.headers.host}`);
+  });
+  plainOrigin.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (m) => ws.send(`echo:${m.toString()}`))));
+  await new Promise<void>((resolve) => plainOrigin.listen(0, '127.0.0.1', resolve));
+  plainOriginPort = (plainOrigin.address() as AddressInfo).port;
+  const caFile = origin.caPath;
+  edge = await startEdgeProcess({
+    config: {
+      proxy: { maxRequestBodyBytes: 1024 * 1024 },
+      upstream: {
+        originOverrides: { 'api.openai.com': origin.url, 'api.anthropic.com': `http://127.0.0.1:${plainOriginPort}` },
+        caFile,
+      },
+    },
+  });
+});
+
+afterAll(async () => {
+  await edge?.stop();
+  await origin?.close();
+  plainOrigin?.closeAllConnections();
+  await new Promise((resolve) => plainOrigin?.close(resolve));
+});
+
+describe('local mode (no gateway): forwards to the origin with the app credential', () => {
+  it('keeps the app Authorization and adds no Bifrost headers', async () => {
+    seen.length = 0;
+    const res = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, 'https://api.openai.com/v1/chat/completions',
+      '-H', 'Authorization: Bearer sk-proj-local', '-H', 'Content-Type: application/json',
+      '-d', JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'local' }] })]);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ origin: 'test-origin', path: '/v1/chat/completions' });
+    expect(seen[0]!.headers.authorization).toBe('Bearer sk-proj-local');
+    expect(Object.keys(seen[0]!.headers).filter((h) => h.startsWith('x-bf-'))).toEqual([]);
+  });
+
+  it('inspects a gzip body by decoding it but forwards the original bytes', async () => {
+    seen.length = 0;
+    const body = zlib.gzipSync(Buffer.from(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'zipped' }] })));
+    const { socket } = await tlsThroughProxy(edge.proxyUrl, 'api.openai.com', 443, { ca: edge.caPem });
+    const answer = await rawHttp(socket, `POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`, body);
+    expect(answer).toMatch(/^HTTP\/1.1 200/);
+    const forwarded = seen.find((s) => s.url === '/v1/chat/completions')!;
+    expect(forwarded.headers['content-encoding']).toBe('gzip');
+    expect(forwarded.body.equals(body)).toBe(true);
+
+    const badJson = zlib.gzipSync(Buffer.from('{"model": "gpt-4o", "messages": ['));
+    const { socket: s2 } = await tlsThroughProxy(edge.proxyUrl, 'api.openai.com', 443, { ca: edge.caPem });
+    const refused = await rawHttp(s2, `POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ${badJson.length}\r\nConnection: close\r\n\r\n`, badJson);
+    expect(refused).toMatch(/^HTTP\/1.1 400/);
+    expect(refused).toMatch(/not valid JSON/);
+  });
+
+  it('a tunnelled (non-AI) host presents its own certificate, not one from the Edge CA', async () => {
+    const viaTunnel = await tlsThroughProxy(edge.proxyUrl, '127.0.0.1', origin.port, { ca: origin.caPem, servername: 'localhost' });
+    expect(viaTunnel.authorized).toBe(true);
+    expect(viaTunnel.cert.issuer.CN).toMatch(/Test Origin CA/);
+    viaTunnel.socket.destroy();
+    const intercepted = await tlsThroughProxy(edge.proxyUrl, 'api.openai.com', 443, { ca: edge.caPem });
+    expect(intercepted.authorized).toBe(true);
+    expect(intercepted.cert.issuer.CN).toMatch(/Bifrost Edge/);
+    expect(intercepted.cert.subjectaltname).toContain('DNS:api.openai.com');
+    intercepted.socket.destroy();
+  });
+
+  it('curl through a tunnel verifies against the origin CA only', async () => {
+    const res = await curl(['-x', edge.proxyUrl, '--cacert', origin.caPath, `https://127.0.0.1:${origin.port}/tunnelled`]);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body).path).toBe('/tunnelled');
+  });
+
+  it('plain HTTP proxying of a non-AI host', async () => {
+    const res = await curl(['-x', edge.proxyUrl, `http://127.0.0.1:${plainOriginPort}/hello?x=1`]);
+    expect(res.status).toBe(200);
+    expect(res.body).toBe(`plain origin saw GET /hello?x=1 host=127.0.0.1:${plainOriginPort}`);
+  });
+
+  it('refuses a Host header that disagrees with the CONNECT target', async () => {
+    const { socket } = await tlsThroughProxy(edge.proxyUrl, 'api.openai.com', 443, { ca: edge.caPem });
+    const answer = await rawHttp(socket, 'GET /v1/models HTTP/1.1\r\nHost: evil.example.com\r\nConnection: close\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1.1 421/);
+    expect(answer).toMatch(/Host header names evil.example.com but this connection was opened to api.openai.com/);
+  });
+
+  it('bad requests get clear errors: unknown route, invalid JSON, oversized body', async () => {
+    const unknown = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, 'https://api.openai.com/v1/definitely-not-an-endpoint']);
+    expect(unknown.status).toBe(404);
+    expect(JSON.parse(unknown.body).error.message).toMatch(/blocked GET \/v1\/definitely-not-an-endpoint on api.openai.com: it is not a documented OpenAI API route/);
+
+    const invalid = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, 'https://api.openai.com/v1/chat/completions', '-H', 'Content-Type: application/json', '-d', '{"model": gpt-4o}']);
+    expect(invalid.status).toBe(400);
+    const invalidBody = JSON.parse(invalid.body);
+    expect(invalidBody.type).toBe('invalid_request');
+    expect(invalidBody.error.message).toMatch(/not valid JSON/);
+
+    // Declared too large: refused before the body is read.
+    const { socket: s1 } = await tlsThroughProxy(edge.proxyUrl, 'api.openai.com', 443, { ca: edge.caPem });
+    const declared = await rawHttp(s1, 'POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\nConnection: close\r\n\r\n');
+    expect(declared).toMatch(/^HTTP\/1.1 413/);
+    expect(declared).toMatch(/larger than the 1.0 MiB Bifrost Edge inspects/);
+    // Chunked with no length: refused as soon as it passes the cap.
+    const { socket: s2 } = await tlsThroughProxy(edge.proxyUrl, 'api.openai.com', 443, { ca: edge.caPem });
+    const chunk = Buffer.alloc(256 * 1024, 0x61);
+    const chunked = Buffer.concat(Array.from({ length: 6 }, () => Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')])));
+    const streamed = await rawHttp(s2, 'POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n', chunked);
+    expect(streamed).toMatch(/^HTTP\/1.1 413/);
+    expect(seen.some((s) => s.body.length > 1024 * 1024)).toBe(false);
+  });
+
+  it('relays WebSocket upgrades on an intercepted host', async () => {
+    const { socket: raw } = await openConnectTunnel(edge.proxyUrl, 'api.anthropic.com:443');
+    const ws = new WebSocket('wss://api.anthropic.com/v1/realtime', {
+      createConnection: () => tls.connect({ socket: raw, servername: 'api.anthropic.com', ca: edge.caPem }),
+    } as never);
+    const reply = await new Promise<string>((resolve, reject) => {
+      ws.once('open', () => ws.send('ping-1'));
+      ws.once('message', (m) => resolve(m.toString()));
+      ws.once('error', reject);
+    });
+    expect(reply).toBe('echo:ping-1');
+    ws.close();
+  });
+
+  it('serves the PAC file and health endpoint on the proxy port', async () => {
+    const pac = await curl([`${edge.proxyUrl}/proxy.pac`]);
+    expect(pac.status).toBe(200);
+    expect(pac.body).toContain('FindProxyForURL');
+    expect(pac.body).toContain(`PROXY ${new URL(edge.proxyUrl).host}`);
+    expect(pac.body).toContain('"api.openai.com"');
+    const health = await curl([`${edge.proxyUrl}/healthz`]);
+    expect(JSON.parse(health.body)).toMatchObject({ status: 'ok', mode: 'local' });
+  });
+});
+
+/** Writes a raw HTTP/1.1 request on a socket and collects the whole answer (Connection: close). */
+function rawHttp(socket: tls.TLSSocket, head: string, body?: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    socket.on('data', (d: Buffer) => { out += d.toString('latin1'); });
+    socket.once('end', () => resolve(out));
+    socket.once('close', () => resolve(out));
+    socket.once('error', reject);
+    socket.write(head);
+    if (body) socket.write(body);
+  });
+}
