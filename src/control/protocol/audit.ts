@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+export const AuditDecisionSchema = z.enum(['allowed', 'blocked', 'redacted', 'flagged', 'failed']);
+
+/** A guardrail finding as audited: the type and rule, never the matched text. */
+export const AuditFindingSchema = z.strictObject({
+  type: z.string(),
+  rule_id: z.string(),
+  action: z.enum(['block', 'redact', 'flag']),
+  /** Where in the request, e.g. `messages[1].content`. */
+  location: z.string().optional(),
+});
+
+/** One decision about one request, as the device records and ships it. */
+export const AuditRecordSchema = z.strictObject({
+  request_id: z.string().min(1),
+  ts: z.string().datetime({ offset: true }),
+  device_id: z.string().min(1),
+  user: z.strictObject({ sub: z.string().optional(), email: z.string().optional() }).optional(),
+  virtual_key_id: z.string().optional(),
+  app: z.string(),
+  host: z.string(),
+  method: z.string().optional(),
+  path: z.string().optional(),
+  provider: z.string().optional(),
+  model: z.string().nullish(),
+  decision: AuditDecisionSchema,
+  /** Bifrost / Edge error type for blocks and failures (`model_blocked`, `guardrail_blocked`, `upstream_unreachable`, …). */
+  reason: z.string().optional(),
+  message: z.string().optional(),
+  findings: z.array(AuditFindingSchema).default([]),
+  status: z.number().int().optional(),
+  latency_ms: z.number().nonnegative(),
+  usage: z.strictObject({ input_tokens: z.number().int().nonnegative(), output_tokens: z.number().int().nonnegative() }).optional(),
+  cost_usd: z.number().nonnegative().optional(),
+  /** Prompt content per the policy's retention: a digest, the text, or nothing. */
+  content: z.discriminatedUnion('mode', [
+    z.strictObject({ mode: z.literal('digest'), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+    z.strictObject({ mode: z.literal('full'), text: z.string(), truncated: z.boolean().default(false) }),
+  ]).optional(),
+  policy_version: z.number().int().nonnegative().optional(),
+});
+
+/** A record with its place in the device's hash chain: hash = SHA-256(prev_hash ‖ canonicalJson(record)). */
+export const ChainedAuditRecordSchema = z.strictObject({
+  seq: z.number().int().positive(),
+  record: AuditRecordSchema,
+  prev_hash: z.string().regex(/^[0-9a-f]{64}$/),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+/** POST /api/edge/v1/audit/batches — also sent as the `Idempotency-Key` header: `batch_id`. */
+export const AuditBatchSchema = z.strictObject({
+  device_id: z.string().min(1),
+  /** Idempotency key: the same batch sent twice is acknowledged twice and stored once. */
+  batch_id: z.string().min(1),
+  first_seq: z.number().int().positive(),
+  last_seq: z.number().int().positive(),
+  /** Hash of the last record in the batch: the device's chain head at upload time. */
+  chain_head: z.string().regex(/^[0-9a-f]{64}$/),
+  records: z.array(ChainedAuditRecordSchema).min(1).max(5000),
+});
+
+export const AuditAckSchema = z.strictObject({
+  batch_id: z.string(),
+  /** Records newly stored by this call (0 for a duplicate). */
+  stored: z.number().int().nonnegative(),
+  duplicate: z.boolean(),
+  /** The server's view of the device's chain head after this batch. */
+  chain_head: z.string(),
+});
+
+export type AuditDecision = z.output<typeof AuditDecisionSchema>;
+export type AuditFinding = z.output<typeof AuditFindingSchema>;
+export type AuditRecord = z.output<typeof AuditRecordSchema>;
+export type AuditRecordInput = z.input<typeof AuditRecordSchema>;
+export type ChainedAuditRecord = z.output<typeof ChainedAuditRecordSchema>;
+export type AuditBatch = z.output<typeof AuditBatchSchema>;
+export type AuditAck = z.output<typeof AuditAckSchema>;

@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { VirtualKeySchema } from './virtual-key.js';
+
+/** Where an app's AI traffic goes: Bifrost integration routes, Bifrost pass-through, or straight to the provider. */
+export const RoutingModeSchema = z.enum(['gateway', 'passthrough', 'local']);
+
+export const AppStatusSchema = z.enum(['approved', 'denied', 'pending']);
+
+/** One known AI app and how to recognise it (any matcher that matches identifies the app). */
+export const AppCatalogEntrySchema = z.strictObject({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  status: AppStatusSchema,
+  match: z.strictObject({
+    /** Host patterns as in the intercept list (`chatgpt.com`, `api.*.githubcopilot.com`). */
+    hosts: z.array(z.string()).default([]),
+    /** Case-insensitive regular expressions over the User-Agent header. */
+    user_agents: z.array(z.string()).default([]),
+    /** Executable names, where the OS lets Edge see which process opened the connection. */
+    processes: z.array(z.string()).default([]),
+  }),
+  /** Overrides the bundle's default routing for this app. */
+  routing: RoutingModeSchema.optional(),
+});
+
+/** Price of a model in USD per million tokens, for the device's local spend estimate. */
+export const ModelPriceSchema = z.strictObject({
+  input_per_mtok: z.number().nonnegative(),
+  output_per_mtok: z.number().nonnegative(),
+});
+
+/**
+ * Everything a device enforces, in one versioned document. The control plane signs it; the device
+ * refuses a bundle that is unsigned, tampered with, older than the one it has, or malformed.
+ */
+export const PolicyBundleSchema = z.strictObject({
+  schema: z.literal('bifrost-edge.policy/v1'),
+  /** Only ever goes up. A device never applies a version lower than (or equal to, with other content) its own. */
+  version: z.number().int().positive(),
+  issued_at: z.string().datetime({ offset: true }),
+  /** The user the bundle was issued for; attached to audit records and attribution headers. */
+  subject: z.strictObject({
+    sub: z.string().min(1),
+    email: z.string().optional(),
+    name: z.string().optional(),
+    groups: z.array(z.string()).default([]),
+  }).optional(),
+  /** The user's virtual keys with their Bifrost policy. */
+  virtual_keys: z.array(VirtualKeySchema).default([]),
+  /** Which key the device sends in `x-bf-vk` (by id); default: the first active one. */
+  active_virtual_key_id: z.string().optional(),
+  gateway: z.strictObject({
+    url: z.string().url(),
+  }).optional(),
+  routing: z.strictObject({
+    default_mode: RoutingModeSchema.default('gateway'),
+  }).prefault({}),
+  /** Host patterns decrypted on the device (replaces the built-in list). */
+  intercept_hosts: z.array(z.string()).optional(),
+  apps: z.strictObject({
+    catalog: z.array(AppCatalogEntrySchema).default([]),
+    /** What `pending` (seen, not yet reviewed) means on the device. */
+    pending_action: z.enum(['allow', 'block']).default('allow'),
+    /** Apps matching no catalog entry are treated as pending. */
+  }).prefault({}),
+  /** When the gateway or control plane is unreachable: keep forwarding (open) or refuse AI traffic (closed). */
+  fail_mode: z.enum(['open', 'closed']).default('open'),
+  /** Guardrail settings; validated by src/guardrails/policy.ts when applied. */
+  guardrails: z.unknown().optional(),
+  content_retention: z.strictObject({
+    /** none: metadata only; digest: SHA-256 of the prompt; full: the prompt text (up to max_chars). */
+    mode: z.enum(['none', 'digest', 'full']).default('digest'),
+    max_chars: z.number().int().positive().default(20_000),
+  }).prefault({}),
+  /** Model → price, for local budget estimates; keys are `provider/model` or bare model names. */
+  pricing: z.record(z.string(), ModelPriceSchema).default({}),
+  /** Fractions of a budget at which the user is warned, e.g. [0.8, 0.95]. */
+  budget_alert_thresholds: z.array(z.number().gt(0).lte(1)).default([0.8, 0.95]),
+  sync: z.strictObject({
+    /** Fallback polling interval when the push stream is down. */
+    poll_interval_seconds: z.number().int().min(5).default(60),
+  }).prefault({}),
+});
+
+export const BundleSignatureSchema = z.strictObject({
+  alg: z.literal('Ed25519'),
+  /** Which control-plane signing key made the signature (lets keys rotate). */
+  key_id: z.string().min(1),
+  /** Base64 Ed25519 signature over canonicalJson(bundle). */
+  value: z.string().min(1),
+});
+
+/** What the control plane serves at GET /api/edge/v1/policy (with an ETag). */
+export const SignedPolicyBundleSchema = z.strictObject({
+  bundle: PolicyBundleSchema,
+  signature: BundleSignatureSchema,
+});
+
+export type RoutingMode = z.output<typeof RoutingModeSchema>;
+export type AppStatus = z.output<typeof AppStatusSchema>;
+export type AppCatalogEntry = z.output<typeof AppCatalogEntrySchema>;
+export type ModelPrice = z.output<typeof ModelPriceSchema>;
+export type PolicyBundle = z.output<typeof PolicyBundleSchema>;
+export type PolicyBundleInput = z.input<typeof PolicyBundleSchema>;
+export type SignedPolicyBundle = z.output<typeof SignedPolicyBundleSchema>;
