@@ -26,11 +26,21 @@ export interface BifrostRoute {
   model?: string;
 }
 
-/** First-party APIs: Bifrost integration and pass-through prefixes that take the provider's own path unchanged. */
-const FIRST_PARTY_PREFIXES: Partial<Record<ProviderName, { gateway: string; passthrough: string }>> = {
-  openai: { gateway: '/openai', passthrough: '/openai_passthrough' },
-  anthropic: { gateway: '/anthropic', passthrough: '/anthropic_passthrough' },
-  gemini: { gateway: '/genai', passthrough: '/genai_passthrough' },
+/**
+ * First-party APIs in gateway mode: Bifrost's integration for the provider, same path below it. Bifrost's GenAI
+ * integration serves only v1beta and re-issues the call to Gemini itself, so v1 and v1alpha map there too.
+ */
+const GATEWAY_PATHS: Partial<Record<ProviderName, (route: RouteMatch) => string>> = {
+  openai: (route) => `/openai${route.pathname}`,
+  anthropic: (route) => `/anthropic${route.pathname}`,
+  gemini: (route) => `${route.prefix.startsWith('/upload/') ? '/genai/upload/v1beta' : '/genai/v1beta'}${route.operationPath}`,
+};
+
+/** Pass-through prefixes: Bifrost forwards the original path to the provider unchanged. */
+const PASSTHROUGH_PREFIXES: Partial<Record<ProviderName, string>> = {
+  openai: '/openai_passthrough',
+  anthropic: '/anthropic_passthrough',
+  gemini: '/genai_passthrough',
 };
 
 /** OpenAI-compatible providers Bifrost reaches through its OpenAI integration by a `provider/model` string. */
@@ -44,12 +54,17 @@ const MODEL_ROUTED_OPERATIONS: ReadonlySet<string> = new Set(['chat.completions'
 
 export function bifrostRoute(input: BifrostRouteInput, mode: ForwardMode): BifrostRoute | null {
   const { provider, route } = input;
-  const firstParty = FIRST_PARTY_PREFIXES[provider];
-  if (firstParty !== undefined) {
-    const query = mode === 'gateway' && provider === 'gemini' ? withoutQueryParam(route.query, 'key') : route.query;
-    return { path: `${firstParty[mode]}${route.pathname}${query}` };
+  if (mode === 'passthrough') {
+    const prefix = PASSTHROUGH_PREFIXES[provider];
+    return prefix === undefined ? null : { path: `${prefix}${route.pathname}${route.query}` };
   }
-  if (mode === 'passthrough' || !OPENAI_COMPATIBLE_THIRD_PARTIES.has(provider) || !MODEL_ROUTED_OPERATIONS.has(route.operation)) return null;
+  const gatewayPath = GATEWAY_PATHS[provider];
+  if (gatewayPath !== undefined) {
+    // Gemini clients may put their API key in `?key=`; in gateway mode it stays on the laptop like the headers.
+    const query = provider === 'gemini' ? withoutQueryParam(route.query, 'key') : route.query;
+    return { path: `${gatewayPath(route)}${query}` };
+  }
+  if (!OPENAI_COMPATIBLE_THIRD_PARTIES.has(provider) || !MODEL_ROUTED_OPERATIONS.has(route.operation)) return null;
   const path = `/openai/v1${route.operationPath}${route.query}`;
   return input.model === null ? { path } : { path, model: qualifiedModel(provider, input.model) };
 }
@@ -64,10 +79,7 @@ export function qualifiedModel(provider: ProviderName, model: string): string {
   return model.startsWith(`${provider}/`) ? model : `${provider}/${model}`;
 }
 
-/**
- * Gemini clients may put their API key in `?key=`. In gateway mode the provider credential stays on the
- * laptop, like the credential headers.
- */
+/** The query string without every `name=...` pair (names compared after URL-decoding). */
 function withoutQueryParam(query: string, name: string): string {
   if (query === '') return '';
   const kept = query.slice(1).split('&').filter((pair) => pair !== '' && decodeURIComponentSafe(pair.split('=')[0]!) !== name);

@@ -35,7 +35,7 @@ export interface ProviderAdapter {
   errorResponse(err: EdgeError, opts: ErrorResponseOptions): ErrorResponse;
 }
 
-export function normalizedRequest(
+function normalizedRequest(
   entry: SurfaceEntry,
   adapter: AdapterId,
   route: RouteMatch,
@@ -54,7 +54,7 @@ export function normalizedRequest(
 }
 
 /** The request view of a known route whose body Edge does not read. */
-export function uninspectedRequest(entry: SurfaceEntry, adapter: AdapterId, route: RouteMatch): NormalizedRequest {
+function uninspectedRequest(entry: SurfaceEntry, adapter: AdapterId, route: RouteMatch): NormalizedRequest {
   return {
     provider: entry.provider,
     adapter,
@@ -68,7 +68,7 @@ export function uninspectedRequest(entry: SurfaceEntry, adapter: AdapterId, rout
 }
 
 /** Reads one operation's body; the adapter's table maps operation names to readers. */
-export type BodyReader = (body: JsonObject, route: RouteMatch) => BodyReading;
+export type BodyReader = (body: JsonObject) => BodyReading;
 
 /**
  * The `parse` every adapter shares: uninspected routes get an empty request without touching the body;
@@ -81,7 +81,7 @@ export function parseWithReaders(adapter: AdapterId, readers: Readonly<Record<st
     const reader = readers[route.operation];
     if (reader === undefined) throw new Error(`Adapter ${adapter} recognised inspected operation ${route.operation} but has no body reader for it.`);
     return parseGuarded(route, entry, body, () => {
-      const reading = reader(expectObject(body, [], 'a JSON object'), route);
+      const reading = reader(expectObject(body, [], 'a JSON object'));
       return normalizedRequest(entry, adapter, route, {
         model: route.pathModel ?? reading.model,
         stream: route.stream ?? reading.stream,

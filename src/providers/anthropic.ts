@@ -6,14 +6,16 @@ import {
 import type { SurfaceEntry } from './catalog.js';
 import { anthropicErrorBody } from './error-bodies.js';
 import { errorResponse } from './error-response.js';
-import { addStringLeaves, addText, addTool, newExtraction, type BodyReading, type Extraction, type JsonPath } from './extraction.js';
+import {
+  addStringLeaves, addText, addTool, newCallLinker, newExtraction, type BodyReading, type CallLinker, type Extraction, type JsonPath,
+} from './extraction.js';
 import { locateRequest, operationSegments } from './route-path.js';
 import type { HttpRequestInfo, TextSpan } from './types.js';
 
 /**
  * Anthropic Messages API (`/v1/messages`, `/v1/messages/count_tokens`). Structured `tool_use.input` is exposed
  * leaf by leaf, so a secret inside one argument is redacted without touching the others. Tool paths point at
- * `name` for definitions and calls, and at `tool_use_id` for results whose call is in the same request.
+ * `name` for definitions and calls, and at `tool_use_id` for results (named after their call, see CallLinker).
  */
 
 const INSPECTED_ROUTES: Readonly<Record<string, string>> = {
@@ -48,8 +50,7 @@ function readMessages(body: JsonObject): BodyReading {
     else expectArray(system, p, 'a string or an array of text blocks').forEach((block, j) => readTextBlock(x, block, [...p, j], 'system'));
   });
 
-  const callNames = new Map<string, string>();
-  const results: Array<{ callId: string; path: JsonPath }> = [];
+  const calls = newCallLinker();
   requiredArray(body, 'messages', [], 'an array of messages').forEach((value, i) => {
     const path = ['messages', i];
     const message = expectObject(value, path, 'a message object');
@@ -60,13 +61,10 @@ function readMessages(body: JsonObject): BodyReading {
       return;
     }
     expectArray(content, [...path, 'content'], 'a string or an array of content blocks').forEach((block, j) =>
-      readContentBlock(x, block, [...path, 'content', j], kind, callNames, results),
+      readContentBlock(x, block, [...path, 'content', j], kind, calls),
     );
   });
-  for (const { callId, path } of results) {
-    const name = callNames.get(callId);
-    if (name !== undefined) addTool(x, path, name, 'result');
-  }
+  calls.addResults(x);
 
   optionalField(body, 'tools', [], (tools, p) => {
     expectArray(tools, p, 'an array of tool definitions').forEach((value, i) => {
@@ -77,10 +75,7 @@ function readMessages(body: JsonObject): BodyReading {
   return { model, stream: readStreamFlag(body), extraction: x };
 }
 
-function readContentBlock(
-  x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind'],
-  callNames: Map<string, string>, results: Array<{ callId: string; path: JsonPath }>,
-): void {
+function readContentBlock(x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind'], calls: CallLinker): void {
   const block = expectObject(value, path, 'a content block object');
   switch (block['type']) {
     case 'text':
@@ -91,7 +86,7 @@ function readContentBlock(
     case 'mcp_tool_use': {
       const name = requiredString(block, 'name', path);
       addTool(x, [...path, 'name'], name, 'call');
-      if (typeof block['id'] === 'string') callNames.set(block['id'], name);
+      calls.recordCall(block['id'], name);
       addStringLeaves(x, block['input'], [...path, 'input'], 'tool_arguments');
       return;
     }
@@ -101,7 +96,7 @@ function readContentBlock(
       if (typeof content === 'string') addText(x, [...path, 'content'], content, 'tool_result');
       else if (Array.isArray(content)) content.forEach((inner, k) => readNestedBlock(x, inner, [...path, 'content', k], 'tool_result'));
       else if (content !== undefined && content !== null) throw wrongType([...path, 'content'], 'a string or an array of content blocks', content);
-      if (typeof block['tool_use_id'] === 'string') results.push({ callId: block['tool_use_id'], path: [...path, 'tool_use_id'] });
+      calls.recordResult(block['tool_use_id'], [...path, 'tool_use_id']);
       return;
     }
     case 'document':

@@ -50,3 +50,35 @@ export function addStringLeaves(x: Extraction, value: unknown, path: JsonPath, k
     }
   }
 }
+
+/**
+ * Tool results name only the id of the call they answer (`tool_call_id`, `tool_use_id`, `call_id`), so the
+ * tool's name comes from the call with that id. Results whose call is not in the request (it was made in an
+ * earlier, stored response) cannot be named and are left out of the tools list; their text is still read.
+ */
+export interface CallLinker {
+  recordCall(id: unknown, name: string): void;
+  /** `path` points at the result's id field. */
+  recordResult(id: unknown, path: JsonPath): void;
+  /** Adds a `result` tool for every result whose call was recorded. */
+  addResults(x: Extraction): void;
+}
+
+export function newCallLinker(): CallLinker {
+  const names = new Map<string, string>();
+  const results: Array<{ id: string; path: JsonPath }> = [];
+  return {
+    recordCall: (id, name) => {
+      if (typeof id === 'string') names.set(id, name);
+    },
+    recordResult: (id, path) => {
+      if (typeof id === 'string') results.push({ id, path: [...path] });
+    },
+    addResults: (x) => {
+      for (const { id, path } of results) {
+        const name = names.get(id);
+        if (name !== undefined) addTool(x, path, name, 'result');
+      }
+    },
+  };
+}

@@ -2,13 +2,15 @@ import {
   expectArray, expectObject, expectString, isJsonObject, optionalField, readStreamFlag, requireModel, requiredArray,
   requiredString, wrongType, type JsonObject,
 } from './body-shape.js';
-import { addStringLeaves, addText, addTool, newExtraction, type BodyReading, type Extraction, type JsonPath } from './extraction.js';
+import {
+  addStringLeaves, addText, addTool, newCallLinker, newExtraction, type BodyReading, type CallLinker, type Extraction, type JsonPath,
+} from './extraction.js';
 import type { TextSpan } from './types.js';
 
 /**
  * Reads `POST /chat/completions` (OpenAI and every OpenAI-compatible API). Tool paths point at the string
- * that names the tool: `function.name` for definitions and calls, `tool_call_id` for results (the name is
- * resolved from the assistant call with that id; results whose call is not in this request are skipped).
+ * that names the tool: `function.name` for definitions and calls, `tool_call_id` for results (named after
+ * the assistant call with that id, see CallLinker).
  */
 
 const ROLE_KINDS: Record<string, TextSpan['kind']> = {
@@ -25,8 +27,7 @@ export function readChatCompletion(body: JsonObject): BodyReading {
   const stream = readStreamFlag(body);
   const x = newExtraction();
   const messages = requiredArray(body, 'messages', [], 'an array of messages');
-  const callNames = new Map<string, string>();
-  const results: Array<{ callId: string; path: JsonPath }> = [];
+  const calls = newCallLinker();
 
   messages.forEach((value, i) => {
     const path = ['messages', i];
@@ -34,56 +35,46 @@ export function readChatCompletion(body: JsonObject): BodyReading {
     const role = requiredString(message, 'role', path);
     const kind = ROLE_KINDS[role] ?? 'other';
     optionalField(message, 'content', path, (content, p) => readChatContent(x, content, p, kind));
-    optionalField(message, 'tool_calls', path, (calls, p) => readToolCalls(x, calls, p, callNames));
+    optionalField(message, 'tool_calls', path, (toolCalls, p) => readToolCalls(x, toolCalls, p, calls));
     optionalField(message, 'function_call', path, (call, p) => readFunctionCall(x, call, p));
-    if (role === 'tool') {
-      const callId = optionalField(message, 'tool_call_id', path, expectString);
-      if (callId !== undefined) results.push({ callId, path: [...path, 'tool_call_id'] });
-    }
+    if (role === 'tool') calls.recordResult(message['tool_call_id'], [...path, 'tool_call_id']);
     if (role === 'function') {
       // Legacy function-calling: the result message carries the function's name itself.
       const name = optionalField(message, 'name', path, expectString);
       if (name !== undefined) addTool(x, [...path, 'name'], name, 'result');
     }
   });
-  for (const { callId, path } of results) {
-    const name = callNames.get(callId);
-    if (name !== undefined) addTool(x, path, name, 'result');
-  }
+  calls.addResults(x);
   readChatToolDefinitions(x, body);
   return { model, stream, extraction: x };
 }
 
 /** Message content: a string, or content parts of which the `text` parts carry text (images, audio, files do not). */
-export function readChatContent(x: Extraction, content: unknown, path: JsonPath, kind: TextSpan['kind']): void {
+function readChatContent(x: Extraction, content: unknown, path: JsonPath, kind: TextSpan['kind']): void {
   if (typeof content === 'string') {
     addText(x, path, content, kind);
     return;
   }
-  if (!Array.isArray(content)) {
-    throw wrongType(path, 'a string, an array of content parts or null', content);
-  }
+  if (!Array.isArray(content)) throw wrongType(path, 'a string, an array of content parts or null', content);
   content.forEach((value, j) => {
     const part = expectObject(value, [...path, j], 'a content part object');
     if (part['type'] === 'text') addText(x, [...path, j, 'text'], expectString(part['text'], [...path, j, 'text']), kind);
   });
 }
 
-function readToolCalls(x: Extraction, value: unknown, path: JsonPath, callNames: Map<string, string>): void {
+function readToolCalls(x: Extraction, value: unknown, path: JsonPath, calls: CallLinker): void {
   expectArray(value, path, 'an array of tool calls').forEach((item, k) => {
     const callPath = [...path, k];
     const call = expectObject(item, callPath, 'a tool call object');
-    const id = typeof call['id'] === 'string' ? call['id'] : undefined;
     if (call['type'] === 'custom') {
       const custom = expectObject(call['custom'], [...callPath, 'custom']);
       const name = requiredString(custom, 'name', [...callPath, 'custom']);
       addTool(x, [...callPath, 'custom', 'name'], name, 'call');
-      if (id !== undefined) callNames.set(id, name);
+      calls.recordCall(call['id'], name);
       optionalField(custom, 'input', [...callPath, 'custom'], (input, p) => addText(x, p, expectString(input, p), 'tool_arguments'));
       return;
     }
-    const name = readFunctionCall(x, call['function'], [...callPath, 'function']);
-    if (id !== undefined) callNames.set(id, name);
+    calls.recordCall(call['id'], readFunctionCall(x, call['function'], [...callPath, 'function']));
   });
 }
 

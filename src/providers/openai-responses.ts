@@ -2,14 +2,14 @@ import {
   expectArray, expectObject, expectString, isJsonObject, optionalField, optionalModel, readStreamFlag, requireModel,
   requiredString, wrongType, type JsonObject,
 } from './body-shape.js';
-import { addText, addTool, newExtraction, type BodyReading, type Extraction, type JsonPath } from './extraction.js';
+import { addText, addTool, newCallLinker, newExtraction, type BodyReading, type CallLinker, type Extraction, type JsonPath } from './extraction.js';
 import type { TextSpan } from './types.js';
 
 /**
  * Reads `POST /responses` (OpenAI Responses API): `instructions`, `input` as a string or a list of items
  * (messages, function calls and their outputs), reusable-prompt `variables`, and tool definitions.
- * Tool paths point at `name` for definitions and calls, and at `call_id` for outputs whose call is in the
- * same request (outputs answering a call from `previous_response_id` have no name here and are skipped).
+ * Tool paths point at `name` for definitions and calls, and at `call_id` for outputs (named after their call,
+ * see CallLinker; an output answering a call from `previous_response_id` cannot be named here).
  */
 
 const ROLE_KINDS: Record<string, TextSpan['kind']> = { system: 'system', developer: 'system', user: 'user', assistant: 'assistant' };
@@ -21,16 +21,12 @@ export function readResponsesRequest(body: JsonObject): BodyReading {
   const x = newExtraction();
   optionalField(body, 'instructions', [], (text, p) => addText(x, p, expectString(text, p), 'system'));
 
-  const callNames = new Map<string, string>();
-  const outputs: Array<{ callId: string; path: JsonPath }> = [];
+  const calls = newCallLinker();
   optionalField(body, 'input', [], (input, p) => {
     if (typeof input === 'string') addText(x, p, input, 'user');
-    else expectArray(input, p, 'a string or an array of input items').forEach((item, i) => readInputItem(x, item, [...p, i], callNames, outputs));
+    else expectArray(input, p, 'a string or an array of input items').forEach((item, i) => readInputItem(x, item, [...p, i], calls));
   });
-  for (const { callId, path } of outputs) {
-    const name = callNames.get(callId);
-    if (name !== undefined) addTool(x, path, name, 'result');
-  }
+  calls.addResults(x);
 
   optionalField(body, 'prompt', [], (prompt, p) => readPromptVariables(x, expectObject(prompt, p), p));
   optionalField(body, 'tools', [], (tools, p) => {
@@ -42,7 +38,7 @@ export function readResponsesRequest(body: JsonObject): BodyReading {
   return { model, stream: readStreamFlag(body), extraction: x };
 }
 
-function readInputItem(x: Extraction, value: unknown, path: JsonPath, callNames: Map<string, string>, outputs: Array<{ callId: string; path: JsonPath }>): void {
+function readInputItem(x: Extraction, value: unknown, path: JsonPath, calls: CallLinker): void {
   const item = expectObject(value, path, 'an input item object');
   const type = optionalField(item, 'type', path, expectString) ?? 'message';
   switch (type) {
@@ -55,7 +51,7 @@ function readInputItem(x: Extraction, value: unknown, path: JsonPath, callNames:
     case 'custom_tool_call': {
       const name = requiredString(item, 'name', path);
       addTool(x, [...path, 'name'], name, 'call');
-      if (typeof item['call_id'] === 'string') callNames.set(item['call_id'], name);
+      calls.recordCall(item['call_id'], name);
       const argsKey = type === 'function_call' ? 'arguments' : 'input';
       optionalField(item, argsKey, path, (args, p) => addText(x, p, expectString(args, p), 'tool_arguments'));
       return;
@@ -66,7 +62,7 @@ function readInputItem(x: Extraction, value: unknown, path: JsonPath, callNames:
       if (typeof output === 'string') addText(x, [...path, 'output'], output, 'tool_result');
       else if (Array.isArray(output)) readTextParts(x, output, [...path, 'output'], 'tool_result');
       else throw wrongType([...path, 'output'], 'a string or an array of content parts', output);
-      if (typeof item['call_id'] === 'string') outputs.push({ callId: item['call_id'], path: [...path, 'call_id'] });
+      calls.recordResult(item['call_id'], [...path, 'call_id']);
       return;
     }
     case 'mcp_call': {
