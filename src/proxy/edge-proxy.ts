@@ -6,12 +6,13 @@ import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Proxy as MitmProxy } from 'http-mitm-proxy';
 import type { Logger } from '../log.js';
-import { parseConnectTarget } from './connect-target.js';
+import { parseConnectTarget, type HostPort } from './connect-target.js';
 import type { Exchange } from './exchange.js';
 import { openBlindTunnel } from './tunnel.js';
 
+/** Our cached leaf certificates (one shared key, signed by the device CA), as TLS contexts per host. */
 export interface LeafCertificateSource {
-  getCertificate(hostname: string): { certPem: string; keyPem: string };
+  getSecureContext(hostname: string): tls.SecureContext;
 }
 
 export interface EdgeProxyOptions {
@@ -39,9 +40,10 @@ export interface RunningProxy {
 
 /**
  * Loopback MITM proxy built on http-mitm-proxy. Edge decides every CONNECT itself: AI hosts are
- * decrypted with our own leaf certificates (one shared key, cached), everything else is relayed
- * by a blind tunnel and never decrypted. Decrypted requests are handed to `handleExchange`
- * instead of http-mitm-proxy's buffering/chunk-forcing forwarder.
+ * decrypted in-process with our own leaf certificates (one shared key, cached; the library's
+ * per-host keygen and certificate files are never used), everything else is relayed by a blind
+ * tunnel and never decrypted. Decrypted requests are handed to `handleExchange` instead of
+ * http-mitm-proxy's forwarder, which forces chunked encoding and has no backpressure.
  */
 export function startEdgeProxy(options: EdgeProxyOptions): Promise<RunningProxy> {
   const proxy = new MitmProxy();
@@ -56,7 +58,7 @@ export function startEdgeProxy(options: EdgeProxyOptions): Promise<RunningProxy>
     options.log.debug('proxy error', { kind, error: err?.message, host: ctx?.clientToProxyRequest?.headers.host });
   });
 
-  proxy.onConnect((req, socket, head: Buffer, callback) => {
+  proxy.onConnect((req, socket, head: Buffer) => {
     track(socket);
     const target = parseConnectTarget(req.url);
     if (!target) {
@@ -68,18 +70,57 @@ export function startEdgeProxy(options: EdgeProxyOptions): Promise<RunningProxy>
       openBlindTunnel(socket, head ?? Buffer.alloc(0), target.host, target.port, { connectTimeoutMs: options.connectTimeoutMs, log: options.log, track });
       return;
     }
-    callback();
+    interceptTunnel(socket as net.Socket, head ?? Buffer.alloc(0), target);
   });
 
-  // Replace the library's certificate path: no files, no per-host keygen, our cached leaves.
-  proxy.onCertificateRequired = (hostname, callback) => callback(null, { keyFile: '', certFile: '', hosts: [hostname] });
-  proxy.onCertificateMissing = (ctx, _files, callback) => {
-    try {
-      const { certPem, keyPem } = options.certificates.getCertificate(ctx.hostname);
-      callback(null, { keyFileData: keyPem, certFileData: certPem, hosts: [ctx.hostname] } as never);
-    } catch (err) {
-      callback(err as Error);
+  /**
+   * Terminates TLS for an intercepted CONNECT inside this process: the tunnel socket is handed
+   * straight to http-mitm-proxy's SNI server instead of being piped over a second loopback TCP
+   * connection (its default), which cost a hop, two pipes and Nagle delays on every request.
+   */
+  const connectTargets = new WeakMap<object, HostPort>();
+  const hostsWithContext = new Set<string>();
+  const interceptTunnel = (socket: net.Socket, head: Buffer, target: HostPort) => {
+    socket.setNoDelay(true);
+    socket.write('HTTP/1.1 200 Connection Established\r\nProxy-Agent: bifrost-edge\r\n\r\n');
+    const dispatch = (first: Buffer) => {
+      socket.unshift(first);
+      connectTargets.set(socket, target);
+      // A TLS record starts with 0x16 (handshake); anything else is plain HTTP sent through the tunnel.
+      if (first[0] === 0x16) {
+        try {
+          ensureSniContext(target.host);
+        } catch (err) {
+          options.log.warn('no certificate for intercepted host', { host: target.host, error: (err as Error).message });
+          socket.destroy();
+          return;
+        }
+        proxy.httpsServer!.emit('connection', socket);
+      } else {
+        proxy.httpServer!.emit('connection', socket);
+      }
+    };
+    if (head.length > 0) {
+      dispatch(head);
+    } else {
+      socket.once('data', (first: Buffer) => {
+        // Hand the socket over paused; the TLS or HTTP server takes over reading from here.
+        socket.pause();
+        dispatch(first);
+      });
+      // The HTTP server leaves a CONNECT socket paused; read the first bytes ourselves.
+      socket.resume();
     }
+  };
+  const ensureSniContext = (host: string) => {
+    if (hostsWithContext.has(host)) return;
+    proxy.httpsServer!.addContext(host, options.certificates.getSecureContext(host));
+    hostsWithContext.add(host);
+  };
+  /** The CONNECT target of the tunnel a request arrived on (TLS sockets wrap the tunnel socket as `_parent`). */
+  const tunnelTargetOf = (socket: net.Socket): HostPort | undefined => {
+    const parent = (socket as unknown as { _parent?: object })._parent;
+    return connectTargets.get(socket) ?? (parent ? connectTargets.get(parent) : undefined);
   };
 
   proxy.onRequest((ctx) => {
@@ -87,7 +128,7 @@ export function startEdgeProxy(options: EdgeProxyOptions): Promise<RunningProxy>
     // handler runs; put the original back so Edge can tell proxied requests from ones addressed to it.
     const originalUrl = originalUrls.get(ctx.clientToProxyRequest);
     if (originalUrl !== undefined) ctx.clientToProxyRequest.url = originalUrl;
-    const connectTarget = ctx.connectRequest ? parseConnectTarget(ctx.connectRequest.url, ctx.isSSL ? 443 : 80) : undefined;
+    const connectTarget = tunnelTargetOf(ctx.clientToProxyRequest.socket);
     const exchange: Exchange = {
       id: randomUUID(),
       req: ctx.clientToProxyRequest,

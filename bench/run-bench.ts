@@ -1,0 +1,301 @@
+/**
+ * `npm run bench`: Edge against a direct connection and against mitmproxy, in one run, interleaved
+ * (modes shuffled within each round) so the noisy 2-core machine affects all three alike.
+ * Prints a table and writes bench/results.json. Read it as: "added" = mode minus direct;
+ * ratios are mode / direct (lower is better for times, higher for throughput) and Edge / mitmproxy.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
+import { freePort, rssMiB, startJsonLineProcess, stopProcess, tempDir, waitForPort, type Started } from './processes.js';
+import { median, percentile, round, shuffle } from './stats.js';
+import { spawn } from 'node:child_process';
+
+type Mode = 'direct' | 'edge' | 'mitmproxy';
+const MODES: Mode[] = ['direct', 'edge', 'mitmproxy'];
+const AI_HOST = 'api.openai.com';
+const NEW_HOSTS = 25;
+
+const root = (() => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return dir;
+})();
+const nowMs = (): number => performance.timeOrigin + performance.now();
+
+interface Env {
+  upstreamPort: number;
+  upstreamCa: string;
+  edgeUrl: string;
+  edgeCa: string;
+  mitmUrl: string;
+  mitmCa: string;
+  edgePid: number | undefined;
+  mitmPid: number | undefined;
+}
+
+const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const dist = path.join(root, 'dist', 'bench');
+  progress('starting upstream');
+  const upstream = await startJsonLineProcess<{ port: number; caPath: string }>(process.execPath, [path.join(dist, 'bench-upstream.js')]);
+  const upstreamCa = fs.readFileSync(upstream.info.caPath, 'utf8');
+  const upstreamUrl = `https://127.0.0.1:${upstream.info.port}`;
+
+  const newHostNames = MODES.flatMap((m) => Array.from({ length: NEW_HOSTS }, (_, i) => `h${i}-${m}.bench.test`));
+  const edgeDir = tempDir('edge-bench-');
+  fs.writeFileSync(path.join(edgeDir, 'config.json'), JSON.stringify({
+    logLevel: 'warn',
+    interceptHosts: [AI_HOST, ...newHostNames],
+    upstream: { originOverrides: Object.fromEntries([AI_HOST, ...newHostNames].map((h) => [h, upstreamUrl])), caFile: upstream.info.caPath },
+  }));
+  progress('starting Edge');
+  const edge = await startJsonLineProcess<{ proxy: string; ca: string }>(process.execPath, [path.join(root, 'bin', 'bifrost-edge.js'), 'run', '--config', path.join(edgeDir, 'config.json'), '--data-dir', edgeDir, '--port', '0']);
+
+  progress('starting mitmproxy');
+  const mitm = await startMitmproxy(upstream.info.port, upstream.info.caPath);
+
+  const env: Env = {
+    upstreamPort: upstream.info.port, upstreamCa,
+    edgeUrl: edge.info.proxy, edgeCa: fs.readFileSync(edge.info.ca, 'utf8'),
+    mitmUrl: mitm.info.url, mitmCa: fs.readFileSync(mitm.info.caPath, 'utf8'),
+    edgePid: edge.child.pid, mitmPid: mitm.child.pid,
+  };
+  const results: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, quick };
+  try {
+    results.latency_c1 = await latencyScenario(env, 1, quick ? 100 : 300, quick ? 3 : 5);
+    results.latency_c64 = await latencyScenario(env, 64, quick ? 640 : 2000, quick ? 3 : 5);
+    results.rss_after_requests = { requests_per_proxy: (quick ? 3 * 740 : 5 * 2300), edge_mib: round(rssMiB(env.edgePid), 1), mitmproxy_mib: round(rssMiB(env.mitmPid), 1) };
+    results.sse = await sseScenario(env, quick ? 2 : 4);
+    results.new_host = await newHostScenario(env);
+    results.tunnel = await tunnelScenario(env, quick ? 32 : 128, quick ? 2 : 3);
+    results.concurrent_streams = await concurrentStreamsScenario(env, quick ? 200 : 1000);
+    results.guardrails = await optionalBench('guardrails-bench.js', 'benchGuardrailScan');
+    results.audit = await optionalBench('audit-bench.js', 'benchAuditThroughput');
+  } finally {
+    await Promise.all([stopProcess(edge.child), mitm.stop(), upstream.stop()]);
+  }
+  const outFile = path.join(root, 'bench', 'results.json');
+  fs.writeFileSync(outFile, JSON.stringify({ generated_at: new Date().toISOString(), ...results }, null, 2) + '\n');
+  printTable(results);
+  process.stdout.write(`\nwrote ${path.relative(process.cwd(), outFile)}\n`);
+}
+
+async function startMitmproxy(upstreamPort: number, upstreamCaPath: string): Promise<Started<{ url: string; caPath: string }>> {
+  const confdir = tempDir('mitm-bench-');
+  const port = await freePort();
+  const child = spawn('mitmdump', [
+    '--listen-host', '127.0.0.1', '--listen-port', String(port), '-q',
+    '--set', `confdir=${confdir}`,
+    '--set', 'connection_strategy=lazy',
+    // Do not dial the real host to copy its certificate details (it does not resolve here; Edge does not either).
+    '--set', 'upstream_cert=false',
+    '--set', `ssl_verify_upstream_trusted_ca=${upstreamCaPath}`,
+    '--set', 'stream_large_bodies=1',
+    '--ignore-hosts', '^127\\.0\\.0\\.1',
+    '-s', path.join(root, 'bench', 'mitm-redirect.py'),
+  ], { env: { ...process.env, BENCH_UPSTREAM_PORT: String(upstreamPort) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  await waitForPort(port);
+  const caPath = path.join(confdir, 'mitmproxy-ca-cert.pem');
+  for (let i = 0; i < 100 && !fs.existsSync(caPath); i++) await new Promise((r) => setTimeout(r, 100));
+  return { child, info: { url: `http://127.0.0.1:${port}`, caPath }, stop: () => stopProcess(child) };
+}
+
+/** Dispatcher and URL base for a mode, talking to `host` (the AI host, or a fresh one). */
+function client(env: Env, mode: Mode, host: string, connections: number): { dispatcher: Dispatcher; base: string } {
+  if (mode === 'direct') {
+    return { dispatcher: new Agent({ connect: { ca: env.upstreamCa, servername: host }, connections }), base: `https://127.0.0.1:${env.upstreamPort}` };
+  }
+  const uri = mode === 'edge' ? env.edgeUrl : env.mitmUrl;
+  const ca = mode === 'edge' ? env.edgeCa : env.mitmCa;
+  return { dispatcher: new ProxyAgent({ uri, requestTls: { ca }, connections }), base: `https://${host}` };
+}
+
+const CHAT_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one word.' }] });
+
+async function chat(dispatcher: Dispatcher, base: string): Promise<void> {
+  const res = await request(`${base}/v1/chat/completions`, { dispatcher, method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' }, body: CHAT_BODY });
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`chat via ${base} answered ${res.statusCode}: ${text.slice(0, 300)}`);
+}
+
+async function latencyScenario(env: Env, concurrency: number, perRound: number, rounds: number) {
+  progress(`latency at ${concurrency} client(s)`);
+  const clients = Object.fromEntries(MODES.map((m) => [m, client(env, m, AI_HOST, concurrency)])) as Record<Mode, ReturnType<typeof client>>;
+  const samples: Record<Mode, number[]> = { direct: [], edge: [], mitmproxy: [] };
+  for (const m of MODES) await runLoad(clients[m], concurrency, concurrency * 4, () => {}); // warm-up: TLS, certs, pools
+  for (let r = 0; r < rounds; r++) {
+    for (const m of shuffle([...MODES])) await runLoad(clients[m], concurrency, perRound, (ms) => samples[m].push(ms));
+  }
+  await Promise.all(MODES.map((m) => clients[m].dispatcher.close()));
+  return summarize(samples);
+}
+
+async function runLoad(c: { dispatcher: Dispatcher; base: string }, concurrency: number, total: number, record: (ms: number) => void): Promise<void> {
+  let remaining = total;
+  const worker = async () => {
+    while (remaining-- > 0) {
+      const t0 = performance.now();
+      await chat(c.dispatcher, c.base);
+      record(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+function summarize(samples: Record<Mode, number[]>) {
+  const stat = (m: Mode) => ({ p50_ms: round(median(samples[m])), p99_ms: round(percentile(samples[m], 99)), n: samples[m].length });
+  const direct = stat('direct');
+  const edge = stat('edge');
+  const mitm = stat('mitmproxy');
+  return {
+    direct, edge, mitmproxy: mitm,
+    edge_added_p50_ms: round(edge.p50_ms - direct.p50_ms), edge_added_p99_ms: round(edge.p99_ms - direct.p99_ms),
+    mitmproxy_added_p50_ms: round(mitm.p50_ms - direct.p50_ms), mitmproxy_added_p99_ms: round(mitm.p99_ms - direct.p99_ms),
+  };
+}
+
+async function sseScenario(env: Env, rounds: number) {
+  progress('SSE streams (200 chunks)');
+  const delays: Record<Mode, number[]> = { direct: [], edge: [], mitmproxy: [] };
+  const ttfb: Record<Mode, number[]> = { direct: [], edge: [], mitmproxy: [] };
+  const clients = Object.fromEntries(MODES.map((m) => [m, client(env, m, AI_HOST, 4)])) as Record<Mode, ReturnType<typeof client>>;
+  for (const m of MODES) await streamOnce(clients[m], 5, 1, () => {}, () => {});
+  for (let r = 0; r < rounds; r++) {
+    for (const m of shuffle([...MODES])) {
+      await Promise.all(Array.from({ length: 2 }, () => streamOnce(clients[m], 200, 5, (d) => delays[m].push(d), (t) => ttfb[m].push(t))));
+    }
+  }
+  await Promise.all(MODES.map((m) => clients[m].dispatcher.close()));
+  const chunk = (m: Mode) => ({ median_ms: round(median(delays[m])), p99_ms: round(percentile(delays[m], 99)), ttfb_ms: round(median(ttfb[m])) });
+  const d = chunk('direct');
+  const e = chunk('edge');
+  const x = chunk('mitmproxy');
+  return {
+    direct: d, edge: e, mitmproxy: x,
+    edge_added_chunk_delay_ms: round(e.median_ms - d.median_ms), mitmproxy_added_chunk_delay_ms: round(x.median_ms - d.median_ms),
+    edge_added_ttfb_ms: round(e.ttfb_ms - d.ttfb_ms), mitmproxy_added_ttfb_ms: round(x.ttfb_ms - d.ttfb_ms),
+  };
+}
+
+/** Reads one SSE stream; every event carries its send time, so delay = arrival − send. */
+async function streamOnce(c: { dispatcher: Dispatcher; base: string }, chunks: number, interval: number, onDelay: (ms: number) => void, onTtfb: (ms: number) => void): Promise<void> {
+  const started = nowMs();
+  const res = await request(`${c.base}/v1/chat/completions?chunks=${chunks}&interval=${interval}`, {
+    dispatcher: c.dispatcher, method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'stream please' }] }),
+  });
+  if (res.statusCode !== 200) throw new Error(`stream via ${c.base} answered ${res.statusCode}: ${(await res.body.text()).slice(0, 200)}`);
+  let buffer = '';
+  let first = true;
+  for await (const piece of res.body) {
+    const arrived = nowMs();
+    if (first) {
+      onTtfb(arrived - started);
+      first = false;
+    }
+    buffer += piece.toString();
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = event.startsWith('data: ') ? event.slice(6) : '';
+      if (data && data !== '[DONE]') onDelay(arrived - (JSON.parse(data) as { t: number }).t);
+    }
+  }
+}
+
+async function newHostScenario(env: Env) {
+  progress('first request to never-seen hosts');
+  const samples: Record<Mode, number[]> = { direct: [], edge: [], mitmproxy: [] };
+  for (let i = 0; i < NEW_HOSTS; i++) {
+    for (const m of shuffle([...MODES])) {
+      const c = client(env, m, `h${i}-${m}.bench.test`, 1);
+      const t0 = performance.now();
+      await chat(c.dispatcher, c.base);
+      samples[m].push(performance.now() - t0);
+      await c.dispatcher.close();
+    }
+  }
+  const s = (m: Mode) => round(median(samples[m]));
+  return { direct_ms: s('direct'), edge_ms: s('edge'), mitmproxy_ms: s('mitmproxy'), edge_added_ms: round(s('edge') - s('direct')), mitmproxy_added_ms: round(s('mitmproxy') - s('direct')) };
+}
+
+async function tunnelScenario(env: Env, mib: number, rounds: number) {
+  progress(`blind tunnel throughput (${mib} MiB downloads)`);
+  const rates: Record<Mode, number[]> = { direct: [], edge: [], mitmproxy: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (const m of shuffle([...MODES])) {
+      // 127.0.0.1 is not an AI host: Edge tunnels it, and mitmproxy is told to ignore it.
+      const dispatcher = m === 'direct'
+        ? new Agent({ connect: { ca: env.upstreamCa } })
+        : new ProxyAgent({ uri: m === 'edge' ? env.edgeUrl : env.mitmUrl, requestTls: { ca: env.upstreamCa } });
+      const t0 = performance.now();
+      const res = await request(`https://127.0.0.1:${env.upstreamPort}/blob?mb=${mib}`, { dispatcher });
+      let bytes = 0;
+      for await (const piece of res.body) bytes += piece.length;
+      const seconds = (performance.now() - t0) / 1000;
+      rates[m].push(bytes / (1024 * 1024) / seconds);
+      await dispatcher.close();
+    }
+  }
+  const s = (m: Mode) => round(median(rates[m]), 1);
+  return { direct_mib_s: s('direct'), edge_mib_s: s('edge'), mitmproxy_mib_s: s('mitmproxy'), edge_vs_direct: round(s('edge') / s('direct')), mitmproxy_vs_direct: round(s('mitmproxy') / s('direct')) };
+}
+
+async function concurrentStreamsScenario(env: Env, streams: number) {
+  progress(`${streams} concurrent SSE streams per proxy`);
+  const out: Record<string, number> = {};
+  for (const m of ['edge', 'mitmproxy'] as const) {
+    const c = client(env, m, AI_HOST, streams);
+    let peak = 0;
+    const sampler = setInterval(() => { peak = Math.max(peak, rssMiB(m === 'edge' ? env.edgePid : env.mitmPid)); }, 100);
+    const results = await Promise.allSettled(Array.from({ length: streams }, () => streamOnce(c, 20, 100, () => {}, () => {})));
+    clearInterval(sampler);
+    out[`${m}_peak_rss_mib`] = round(peak, 1);
+    out[`${m}_failed_streams`] = results.filter((r) => r.status === 'rejected').length;
+    await c.dispatcher.close();
+  }
+  return { streams, ...out };
+}
+
+async function optionalBench(file: string, exportName: string): Promise<unknown> {
+  const url = new URL(`./${file}`, import.meta.url);
+  if (!fs.existsSync(fileURLToPath(url))) return { skipped: `${file} not built` };
+  progress(`${exportName}`);
+  const mod = (await import(url.href)) as Record<string, () => Promise<unknown>>;
+  return mod[exportName]!();
+}
+
+function printTable(r: Record<string, unknown>): void {
+  const get = (p: string): number => p.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], r) as number;
+  const rows: Array<[string, string, number, number, number, string, boolean]> = [];
+  const add = (name: string, unit: string, d: string, e: string, x: string, target: string, pass: (edge: number, direct: number, mitm: number) => boolean) => {
+    const dv = get(d), ev = get(e), xv = get(x);
+    rows.push([name, unit, dv, ev, xv, target, pass(ev, dv, xv)]);
+  };
+  add('latency p50, 1 client', 'ms', 'latency_c1.direct.p50_ms', 'latency_c1.edge.p50_ms', 'latency_c1.mitmproxy.p50_ms', 'faster than mitmproxy', (e, _d, x) => e < x);
+  add('latency p50, 64 clients', 'ms', 'latency_c64.direct.p50_ms', 'latency_c64.edge.p50_ms', 'latency_c64.mitmproxy.p50_ms', 'added ≤ 1 ms', (e, d) => e - d <= 1);
+  add('latency p99, 64 clients', 'ms', 'latency_c64.direct.p99_ms', 'latency_c64.edge.p99_ms', 'latency_c64.mitmproxy.p99_ms', 'added ≤ 5 ms', (e, d) => e - d <= 5);
+  add('SSE chunk delay (median)', 'ms', 'sse.direct.median_ms', 'sse.edge.median_ms', 'sse.mitmproxy.median_ms', 'added ≤ 1 ms', (e, d) => e - d <= 1);
+  add('SSE time to first byte', 'ms', 'sse.direct.ttfb_ms', 'sse.edge.ttfb_ms', 'sse.mitmproxy.ttfb_ms', 'faster than mitmproxy', (e, _d, x) => e < x);
+  add('first request, new host', 'ms', 'new_host.direct_ms', 'new_host.edge_ms', 'new_host.mitmproxy_ms', 'added ≤ 20 ms', (e, d) => e - d <= 20);
+  add('blind tunnel throughput', 'MiB/s', 'tunnel.direct_mib_s', 'tunnel.edge_mib_s', 'tunnel.mitmproxy_mib_s', '≥ 90 % of direct', (e, d) => e >= 0.9 * d);
+  add('RSS after requests', 'MiB', 'rss_after_requests.none', 'rss_after_requests.edge_mib', 'rss_after_requests.mitmproxy_mib', 'below mitmproxy', (e, _d, x) => e < x);
+  add('peak RSS, concurrent streams', 'MiB', 'concurrent_streams.none', 'concurrent_streams.edge_peak_rss_mib', 'concurrent_streams.mitmproxy_peak_rss_mib', 'below mitmproxy', (e, _d, x) => e < x);
+  const fmt = (n: number) => (Number.isFinite(n) ? String(round(n, 2)) : '—');
+  const header = ['scenario', 'unit', 'direct', 'edge', 'mitmproxy', 'edge/direct', 'edge/mitm', 'target', 'met'];
+  const lines = rows.map(([name, unit, d, e, x, target, ok]) => [name, unit, fmt(d), fmt(e), fmt(x), fmt(e / d), fmt(e / x), target, ok ? 'yes' : 'NO']);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  process.stdout.write(`${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${lines.map(line).join('\n')}\n`);
+  for (const key of ['guardrails', 'audit'] as const) process.stdout.write(`\n${key}: ${JSON.stringify(r[key])}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
