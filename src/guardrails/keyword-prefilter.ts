@@ -1,0 +1,48 @@
+/**
+ * Which of many lowercase keywords occur in a text. Calling `includes` once per keyword costs a full pass
+ * per absent keyword (336 passes over a 1 MB prompt ≈ 170 ms); one combined alternation regex finds them all
+ * in one pass (≈ 10 ms per MB). Each time a keyword is found it is dropped (with every keyword that is a
+ * prefix of it, since those occur at the same place) and the scan resumes just after that position — so the
+ * number of regex runs is bounded by the number of distinct keywords present, not by their occurrences.
+ */
+
+/** Below this length, per-keyword `includes` is cheaper than building and running the combined regex. */
+const COMBINED_REGEX_MIN_LENGTH = 8 * 1024;
+
+export class KeywordSet {
+  /** Longest first, so a match at a position is the longest keyword there. */
+  private readonly keywords: readonly string[];
+  private readonly fullPattern: RegExp;
+
+  constructor(keywords: Iterable<string>) {
+    this.keywords = [...new Set(keywords)].filter((k) => k.length > 0).sort((a, b) => b.length - a.length);
+    this.fullPattern = alternation(this.keywords);
+  }
+
+  /** The keywords that occur in `lowerText` (which the caller has already lowercased). */
+  presentIn(lowerText: string): Set<string> {
+    if (lowerText.length < COMBINED_REGEX_MIN_LENGTH || this.keywords.length === 0) {
+      return new Set(this.keywords.filter((k) => lowerText.includes(k)));
+    }
+    const found = new Set<string>();
+    let remaining = this.keywords;
+    let pattern = this.fullPattern;
+    let position = 0;
+    while (remaining.length > 0) {
+      pattern.lastIndex = position;
+      const match = pattern.exec(lowerText);
+      if (!match) break;
+      const keyword = match[0];
+      for (const k of remaining) if (keyword.startsWith(k)) found.add(k);
+      remaining = remaining.filter((k) => !found.has(k));
+      pattern = alternation(remaining);
+      position = match.index + 1;
+    }
+    return found;
+  }
+}
+
+function alternation(keywords: readonly string[]): RegExp {
+  if (keywords.length === 0) return /$^/g;
+  return new RegExp(keywords.map((k) => k.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|'), 'g');
+}

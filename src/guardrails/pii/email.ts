@@ -1,0 +1,43 @@
+/**
+ * E-mail addresses. Not findings: RFC 2606/6761 documentation domains (example.com, *.test, *.invalid,
+ * localhost), `git@host` remotes, service-account and noreply addresses, `user:pass@host` URL credentials (the secret rules own those), and
+ * retina image names like `logo@2x.png`.
+ */
+import type { Finding } from '../finding.js';
+import { eachMatch } from './context.js';
+import type { PiiDetector } from './detector.js';
+
+const EMAIL =
+  /(?<![A-Za-z0-9._%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-]|\.[A-Za-z0-9])/g;
+
+const RESERVED_DOMAIN = /(?:^|\.)(?:example\.(?:com|org|net|edu)|example|test|invalid|localhost|local)$/i;
+const FILE_EXTENSION = /\.(?:png|jpe?g|gif|svg|webp|avif|ico|bmp|tiff?)$/i;
+/** Machine identities: cloud service accounts and GitHub's noreply commit addresses. */
+const SERVICE_DOMAIN = /(?:\.iam\.gserviceaccount\.com|\.gserviceaccount\.com|users\.noreply\.github\.com)$/i;
+const NON_PERSONAL_LOCAL_PART = /^(?:git|noreply|no-reply|donotreply|do-not-reply|mailer-daemon|postmaster)$/i;
+
+export const emailDetector: PiiDetector = {
+  type: 'email',
+  keywords: ['@'],
+  detect(text) {
+    const findings: Finding[] = [];
+    eachMatch(text, EMAIL, (match) => {
+      const start = match.index;
+      const end = start + match[0].length;
+      const at = match[0].indexOf('@');
+      const local = match[0].slice(0, at);
+      const domain = match[0].slice(at + 1);
+      if (text[start - 1] === ':' || text[start - 1] === '/' || isUrlUserinfo(text, start)) return;
+      if (RESERVED_DOMAIN.test(domain) || SERVICE_DOMAIN.test(domain) || FILE_EXTENSION.test(domain) || NON_PERSONAL_LOCAL_PART.test(local)) return;
+      if (local.includes('..')) return;
+      findings.push({ type: 'email', ruleId: 'email', start, end, confidence: 0.95 });
+    });
+    return findings;
+  },
+};
+
+/** `scheme://user:pa~ss@host`: the part before `@` is a URL credential (the secret rules own it), not a mailbox. */
+function isUrlUserinfo(text: string, start: number): boolean {
+  const tokenStart = Math.max(text.lastIndexOf(' ', start), text.lastIndexOf('\n', start), text.lastIndexOf('"', start), start - 300);
+  return text.slice(Math.max(0, tokenStart), start).includes('://');
+}

@@ -1,0 +1,69 @@
+/**
+ * One string in, findings out: runs the policy's credential rules, PII detectors and custom rules, drops
+ * disabled rules and low-confidence matches, and resolves overlaps so each character is reported by at most
+ * one built-in rule (the most confident; a vendor rule beats the generic one on the same token).
+ * Custom rules are reported even when they overlap, because an administrator asked for them explicitly.
+ */
+import type { CompiledGuardrailPolicy } from './compile-policy.js';
+import { detectCustom } from './custom-rules.js';
+import type { Finding } from './finding.js';
+import { detectSecrets, type SecretScanOptions } from './secret-detector.js';
+
+export function scanText(text: string, compiled: CompiledGuardrailPolicy, options: SecretScanOptions = {}): Finding[] {
+  if (!compiled.policy.enabled || text.length === 0) return [];
+  const builtIn = [...detectSecrets(text, compiled.secretRules, options), ...detectPii(text, compiled, options)].filter(
+    (f) => f.confidence >= compiled.policy.minConfidence && !compiled.disabledRuleIds.has(f.ruleId),
+  );
+  const custom = detectCustom(text, compiled.customRules);
+  return [...withoutOverlaps(builtIn), ...custom].sort((a, b) => a.start - b.start || a.end - b.end);
+}
+
+function detectPii(text: string, compiled: CompiledGuardrailPolicy, options: SecretScanOptions): Finding[] {
+  if (compiled.piiDetectors.length === 0) return [];
+  const lower = options.prefilter === false ? '' : text.toLowerCase();
+  return compiled.piiDetectors
+    .filter((d) => options.prefilter === false || d.keywords.length === 0 || d.keywords.some((k) => lower.includes(k)))
+    .flatMap((d) => d.detect(text));
+}
+
+/** Greedy by priority: confidence, then credentials before PII, then the longer span. */
+export function withoutOverlaps(findings: Finding[]): Finding[] {
+  const ranked = [...findings].sort(
+    (a, b) =>
+      b.confidence - a.confidence ||
+      Number(b.type === 'secret') - Number(a.type === 'secret') ||
+      b.end - b.start - (a.end - a.start) ||
+      a.start - b.start,
+  );
+  const kept: Finding[] = [];
+  const taken: Array<[number, number]> = [];
+  for (const finding of ranked) {
+    if (overlapsAny(taken, finding.start, finding.end)) continue;
+    insertSorted(taken, [finding.start, finding.end]);
+    kept.push(finding);
+  }
+  return kept;
+}
+
+/** `taken` holds disjoint intervals sorted by start. */
+function overlapsAny(taken: Array<[number, number]>, start: number, end: number): boolean {
+  const i = firstEndingAfter(taken, start);
+  const interval = taken[i];
+  return interval !== undefined && interval[0] < end;
+}
+
+function firstEndingAfter(taken: Array<[number, number]>, position: number): number {
+  let low = 0;
+  let high = taken.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (taken[mid]![1] <= position) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+function insertSorted(taken: Array<[number, number]>, interval: [number, number]): void {
+  const i = firstEndingAfter(taken, interval[0]);
+  taken.splice(i, 0, interval);
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { compileGuardrailPolicy } from '../../src/guardrails/compile-policy.js';
+import { scanText } from '../../src/guardrails/scan-text.js';
+import { SECRET_RULES } from '../../src/guardrails/secret-rules/index.js';
+import { buildSample, SECRET_SAMPLES } from './corpus/secret-samples.js';
+
+const compiled = compileGuardrailPolicy({});
+if (!compiled.ok) throw new Error(compiled.errors.join('; '));
+const policy = compiled.policy;
+
+describe('secret rule table', () => {
+  it('has at least 100 rules with unique kebab-case ids, keywords and global+indices regexes', () => {
+    expect(SECRET_RULES.length).toBeGreaterThanOrEqual(100);
+    const ids = SECRET_RULES.map((r) => r.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const rule of SECRET_RULES) {
+      expect(rule.id, rule.id).toMatch(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
+      expect(rule.keywords.length, `${rule.id} needs prefilter keywords`).toBeGreaterThan(0);
+      for (const keyword of rule.keywords) expect(keyword, rule.id).toBe(keyword.toLowerCase());
+      expect(rule.pattern.flags, rule.id).toContain('g');
+      expect(rule.pattern.flags, rule.id).toContain('d');
+    }
+  });
+
+  it('has a realistic sample for every rule', () => {
+    const missing = SECRET_RULES.map((r) => r.id).filter((id) => !(id in SECRET_SAMPLES));
+    expect(missing).toEqual([]);
+  });
+
+  describe.each(SECRET_RULES.map((r) => [r.id] as const))('%s', (ruleId) => {
+    it('finds its sample, reporting only the secret span', () => {
+      const builder = SECRET_SAMPLES[ruleId];
+      if (!builder) return;
+      const sample = buildSample(ruleId, builder);
+      const secretStart = sample.text.indexOf(sample.secret);
+      expect(secretStart, 'sample secret must be in its text').toBeGreaterThanOrEqual(0);
+      const findings = scanText(sample.text, policy);
+      const mine = findings.find((f) => f.ruleId === ruleId);
+      expect(mine, `findings were ${JSON.stringify(findings.map((f) => f.ruleId))}`).toBeDefined();
+      const secretEnd = secretStart + sample.secret.length;
+      expect(mine!.start < secretEnd && secretStart < mine!.end).toBe(true);
+      // The rule fires on its own, too: the prefilter keywords cover the sample.
+      const lower = sample.text.toLowerCase();
+      const rule = SECRET_RULES.find((r) => r.id === ruleId)!;
+      expect(rule.keywords.some((k) => lower.includes(k))).toBe(true);
+    });
+  });
+});
