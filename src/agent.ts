@@ -13,6 +13,7 @@ import { createProviderResolver } from './proxy/provider-resolver.js';
 import type { ExchangeRecord } from './proxy/exchange.js';
 import type { RequestInspector } from './proxy/surface-resolution.js';
 import { joinUrl } from './gateway/upstream-plan.js';
+import { guardrailInspector } from './proxy/inspectors/guardrails.js';
 
 export interface RunningAgent {
   proxyUrl: string;
@@ -57,6 +58,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     extraCaPems,
   });
   const providers = createProviderResolver(config.interceptHosts);
+  const inspectors: RequestInspector[] = [...(options.inspectors ?? []), guardrailInspector(() => config.guardrails)];
   let proxyHostPort = '';
   const handler = createRequestHandler({
     resolve: providers.resolve,
@@ -69,7 +71,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       maxRequestBodyBytes: config.proxy.maxRequestBodyBytes,
     }),
     identity: () => ({ ...(config.identity.user ? { user: config.identity.user } : {}), device: config.identity.device }),
-    inspectors: () => options.inspectors ?? [],
+    inspectors: () => inspectors,
     serveLocal: createLocalEndpoints({
       proxyHostPort: () => proxyHostPort,
       interceptPatterns: () => providers.hostPatterns(),

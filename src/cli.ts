@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load-config.js';
 import type { AgentConfigInput } from './config/schema.js';
 import { createLogger, routeConsoleToLogger, type LogLevel } from './log.js';
-import { ensureCa, startAgent } from './agent.js';
+import { ensureCa, startAgent, type RunningAgent } from './agent.js';
+import { runScanCommand } from './guardrails/scan-command.js';
 
 const USAGE = `Usage: bifrost-edge <command> [options]
 
@@ -16,6 +17,9 @@ Commands:
                --gateway URL   Bifrost gateway URL (implies gateway mode)
                --log-level L   debug | info | warn | error | silent
   ca path    Print the path of the device CA certificate (creating the CA if needed).
+  scan       Scan text on stdin with the guardrails; print findings and the redacted text.
+               --json          one JSON object instead of text
+               --policy F      guardrail policy JSON file (default: built-in policy)
   help       Show this help.
   version    Print the version.
 `;
@@ -46,6 +50,8 @@ async function dispatch(argv: string[]): Promise<number> {
       return runCommand(rest);
     case 'ca':
       return caCommand(rest);
+    case 'scan':
+      return scanCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${packageVersion()}\n`);
@@ -103,26 +109,38 @@ async function runCommand(args: string[]): Promise<number> {
   const config = configFromFlags(values);
   const log = createLogger(config.logLevel as LogLevel);
   routeConsoleToLogger(log);
-  const agent = await startAgent(config, { log });
-  process.stdout.write(JSON.stringify({ event: 'ready', proxy: agent.proxyUrl, ca: agent.caPath }) + '\n');
+  // Signal handlers go in before the ready line: a supervisor may send SIGTERM the moment it reads
+  // it, and a signal with no handler yet would kill the process without a clean shutdown.
+  const started: { agent?: RunningAgent } = {};
+  let stopRequested: NodeJS.Signals | undefined;
+  let finish: (code: number) => void = () => {};
+  const finished = new Promise<number>((resolve) => { finish = resolve; });
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopRequested) {
+      log.warn(`second ${signal}: exiting without waiting for open connections`);
+      process.exit(1);
+    }
+    stopRequested = signal;
+    log.info(`${signal} received, shutting down`);
+    if (started.agent) shutDown(started.agent);
+  };
+  const shutDown = (running: RunningAgent) => {
+    running.close().then(() => finish(0), (err: Error) => {
+      log.error('shutdown failed', { error: err.message });
+      finish(1);
+    });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        log.warn(`second ${signal}: exiting without waiting for open connections`);
-        process.exit(1);
-      }
-      stopping = true;
-      log.info(`${signal} received, shutting down`);
-      agent.close().then(() => resolve(0), (err: Error) => {
-        log.error('shutdown failed', { error: err.message });
-        resolve(1);
-      });
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  const agent = await startAgent(config, { log });
+  started.agent = agent;
+  if (stopRequested) {
+    shutDown(agent);
+  } else {
+    process.stdout.write(JSON.stringify({ event: 'ready', proxy: agent.proxyUrl, ca: agent.caPath }) + '\n');
+  }
+  return finished;
 }
 
 async function caCommand(args: string[]): Promise<number> {
@@ -135,6 +153,30 @@ async function caCommand(args: string[]): Promise<number> {
   const ca = await ensureCa(config.dataDir, log);
   process.stdout.write(`${ca.certPath}\n`);
   return 0;
+}
+
+async function scanCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' }, policy: { type: 'string' } });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (scan reads the text from stdin)`);
+  let policy: string | undefined;
+  if (typeof values.policy === 'string') {
+    try {
+      policy = fs.readFileSync(values.policy, 'utf8');
+    } catch (err) {
+      throw new Error(`cannot read policy file ${values.policy} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+  }
+  const input = await readStdin();
+  const result = runScanCommand({ input, json: values.json === true, ...(policy !== undefined ? { policy } : {}) });
+  (result.exitCode === 0 ? process.stdout : process.stderr).write(result.stdout.endsWith('\n') ? result.stdout : `${result.stdout}\n`);
+  return result.exitCode;
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('Reading text to scan from stdin; end with Ctrl-D.\n');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function packageVersion(): string {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { AgentConfigSchema, type AgentConfig, type AgentConfigInput } from './schema.js';
 import { defaultDataDir } from './data-dir.js';
+import { compileGuardrailPolicy } from '../guardrails/compile-policy.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -65,7 +66,12 @@ export function loadConfig(options: LoadConfigOptions = {}): AgentConfig {
     throw new ConfigError(`mode is "${mode}" but no gateway is configured. Set gateway.url in the config file or BIFROST_EDGE_GATEWAY_URL, or use mode "local".`);
   }
   const dataDir = path.resolve(parsed.dataDir ?? defaultDataDir(process.platform, env));
-  return { ...parsed, mode, dataDir };
+  const guardrails = compileGuardrailPolicy(parsed.guardrails ?? {});
+  if (!guardrails.ok) {
+    const source = sources.get('guardrails') ?? 'configuration';
+    throw new ConfigError(`invalid guardrail policy (from ${source}):\n${guardrails.errors.map((e) => `- guardrails: ${e}`).join('\n')}`);
+  }
+  return { ...parsed, mode, dataDir, guardrails: guardrails.policy };
 }
 
 function readConfigFile(file: string): Record<string, unknown> {

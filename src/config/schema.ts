@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
+import type { CompiledGuardrailPolicy } from '../guardrails/compile-policy.js';
 
 /** Hosts Edge may listen on. Anything else would expose decrypted traffic to the network. */
 const LOOPBACK_HOSTS = /^(127(\.\d{1,3}){3}|::1|localhost)$/;
@@ -48,6 +49,8 @@ export const AgentConfigSchema = z.strictObject({
     user: z.string().min(1).optional(),
     device: z.string().min(1).default(os.hostname()),
   }).prefault({}),
+  /** Guardrail policy (src/guardrails/policy.ts); on by default: secrets block, PII is redacted. */
+  guardrails: z.unknown().optional(),
   /** Replaces the built-in list of AI hosts to decrypt (normally pushed by policy). */
   interceptHosts: z.array(hostName).optional(),
   upstream: z.strictObject({
@@ -61,5 +64,5 @@ export const AgentConfigSchema = z.strictObject({
 export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
 export type ParsedAgentConfig = z.output<typeof AgentConfigSchema>;
 
-/** The configuration after defaults are resolved: mode and data dir are always known. */
-export type AgentConfig = Omit<ParsedAgentConfig, 'mode' | 'dataDir'> & { mode: Mode; dataDir: string };
+/** The configuration after defaults are resolved: mode, data dir and a compiled guardrail policy are always known. */
+export type AgentConfig = Omit<ParsedAgentConfig, 'mode' | 'dataDir' | 'guardrails'> & { mode: Mode; dataDir: string; guardrails: CompiledGuardrailPolicy };

@@ -12,7 +12,7 @@ import { actionFor, ensureCompiled, type CompiledGuardrailPolicy } from './compi
 import type { FindingType } from './finding.js';
 import { formatJsonPath, getAtPath, setAtPath } from './json-path.js';
 import type { GuardrailAction } from './policy.js';
-import { redactSpans } from './redact-text.js';
+import { redactionLabel, redactSpans } from './redact-text.js';
 import { scanText } from './scan-text.js';
 
 export const GUARDRAIL_BLOCK_STATUS = 446;
@@ -151,7 +151,7 @@ function redactBody(texts: TextSpan[], body: unknown, perSpan: GuardrailFinding[
     const base = typeof current === 'string' ? (current === span.text ? 0 : current.indexOf(span.text)) : -1;
     if (base < 0) return { ok: false, path: formatJsonPath(span.path) };
     const entry = byPath.get(key) ?? { path: span.path, spans: [] };
-    for (const f of own) entry.spans.push({ start: base + f.start, end: base + f.end, type: f.type });
+    for (const f of own) entry.spans.push({ start: base + f.start, end: base + f.end, type: redactionLabel(f) });
     byPath.set(key, entry);
   }
   for (const { path, spans } of byPath.values()) {

@@ -6,6 +6,15 @@ export interface RedactionSpan {
   type: string;
 }
 
+/**
+ * The placeholder's type: the credential kind for secrets (`aws_access_key_id`, from the rule id),
+ * the PII type otherwise (`email`, `credit_card`), so a reader of the redacted prompt knows what
+ * was there without seeing it.
+ */
+export function redactionLabel(finding: { type: string; ruleId: string }): string {
+  return finding.type === 'secret' ? finding.ruleId.replace(/[^a-z0-9]+/gi, '_').toLowerCase() : finding.type;
+}
+
 export function redactionMarker(type: string): string {
   return `[REDACTED:${type}]`;
 }

@@ -6,7 +6,7 @@
  */
 import { applyGuardrails } from './apply-guardrails.js';
 import { compileGuardrailPolicy } from './compile-policy.js';
-import { redactSpans } from './redact-text.js';
+import { redactionLabel, redactSpans } from './redact-text.js';
 
 export interface ScanCommandInput {
   /** The text to scan. */
@@ -49,7 +49,7 @@ export function runScanCommand({ input, json, policy }: ScanCommandInput): ScanC
 
   const result = applyGuardrails([{ path: [], text: input, kind: 'input' }], input, compiled.policy);
   // What the proxy would send if every finding were redacted, regardless of each type's action.
-  const redactedText = result.oversize ? input : redactSpans(input, result.findings);
+  const redactedText = result.oversize ? input : redactSpans(input, result.findings.map((f) => ({ ...f, type: redactionLabel(f) })));
   const lineStarts = lineStartOffsets(input);
   const findings: ReportedFinding[] = result.findings.map((f) => ({
     type: f.type,

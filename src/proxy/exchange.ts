@@ -23,8 +23,10 @@ export interface ExchangeRecord {
   model?: string | null;
   app?: string;
   via?: 'gateway' | 'passthrough' | 'origin' | 'edge';
-  decision: 'forwarded' | 'blocked' | 'failed' | 'local';
+  decision: 'forwarded' | 'redacted' | 'flagged' | 'blocked' | 'failed';
   status?: number;
   errorType?: string;
+  /** Guardrail findings (types and rule ids, never the text). */
+  findings: Array<{ type: string; ruleId: string; action: 'block' | 'redact' | 'flag'; location: string }>;
   latencyMs: number;
 }

@@ -48,7 +48,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
     deps.serveLocal(exchange);
     return;
   }
-  const record: ExchangeRecord = { id: exchange.id, method: req.method ?? 'GET', host: '', path: '', decision: 'forwarded', latencyMs: 0 };
+  const record: ExchangeRecord = { id: exchange.id, method: req.method ?? 'GET', host: '', path: '', decision: 'forwarded', findings: [], latencyMs: 0 };
   const done = (patch: Partial<ExchangeRecord>) => {
     Object.assign(record, patch, { latencyMs: Date.now() - exchange.startedAt });
     deps.onRecord?.(record);
@@ -91,6 +91,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   }
 
   let normalized: NormalizedRequest | null = null;
+  let outcome: ExchangeRecord['decision'] = 'forwarded';
   let body: Buffer | Readable = req;
   let parsedBody: unknown;
   let bodyRewritten = false;
@@ -111,14 +112,18 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
     normalized = parsed.request;
     record.model = normalized.model;
 
+    let flagged = false;
     for (const inspect of deps.inspectors()) {
       const verdict = await inspect({ request: normalized, body: parsedBody, info, app });
+      if (verdict.notes?.findings) record.findings.push(...verdict.notes.findings);
+      flagged ||= verdict.notes?.flagged === true;
       if (verdict.action === 'block') return block(verdict.error, normalized.stream);
       if (verdict.action === 'rewrite') {
         parsedBody = verdict.body;
         bodyRewritten = true;
       }
     }
+    outcome = bodyRewritten ? 'redacted' : flagged ? 'flagged' : 'forwarded';
   }
 
   const mapping = settings.mode === 'local' ? null : resolution.bifrostRoute(normalized, settings.mode);
@@ -133,7 +138,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   }
   // Untouched requests go out byte for byte (original encoding); changed ones are re-serialised.
   if (bodyRewritten) body = Buffer.from(JSON.stringify(parsedBody));
-  forward(deps, exchange, plan, body, surface, bodyRewritten, done, normalized);
+  forward(deps, exchange, plan, body, surface, bodyRewritten, done, normalized, outcome);
 }
 
 function forward(
@@ -145,6 +150,7 @@ function forward(
   bodyRewritten: boolean,
   done: (patch: Partial<ExchangeRecord>) => void,
   normalized: NormalizedRequest | null = null,
+  outcome: ExchangeRecord['decision'] = 'forwarded',
 ): void {
   const { req, res } = exchange;
   if (bodyRewritten) {
@@ -158,9 +164,9 @@ function forward(
       if (surface) sendError(res, surface, withProvider, (normalized?.stream ?? false) && acceptsEventStream(req.headers.accept));
       else sendPlain(res, error.status, error.message);
     },
-    onDone: (outcome) => {
-      done({ via: plan.via, decision: outcome.error ? 'failed' : 'forwarded', status: outcome.error?.status ?? outcome.status, errorType: outcome.error?.type });
-      deps.log.debug('exchange', { id: exchange.id, via: plan.via, url: plan.url.origin + plan.url.pathname, status: outcome.status, error: outcome.error?.type, aborted: outcome.aborted });
+    onDone: (result) => {
+      done({ via: plan.via, decision: result.error ? 'failed' : outcome, status: result.error?.status ?? result.status, errorType: result.error?.type });
+      deps.log.debug('exchange', { id: exchange.id, via: plan.via, url: plan.url.origin + plan.url.pathname, status: result.status, error: result.error?.type, aborted: result.aborted });
     },
   });
 }

@@ -32,12 +32,19 @@ export type ParsedBody =
 
 export type SurfaceResolver = (info: HttpRequestInfo) => Resolution;
 
+/** What a decision step noticed, for the audit trail and metrics (never the sensitive text itself). */
+export interface InspectionNotes {
+  findings?: Array<{ type: string; ruleId: string; action: 'block' | 'redact' | 'flag'; location: string }>;
+  /** The request goes through but is marked for review (warn-only guardrails, flag actions). */
+  flagged?: boolean;
+}
+
 /** A decision step run on every inspected request, in order (policy, guardrails, ...). */
 export type InspectionResult =
-  | { action: 'allow' }
-  | { action: 'block'; error: EdgeError }
+  | { action: 'allow'; notes?: InspectionNotes }
+  | { action: 'block'; error: EdgeError; notes?: InspectionNotes }
   /** Forward a modified body (e.g. with secrets redacted). */
-  | { action: 'rewrite'; body: unknown };
+  | { action: 'rewrite'; body: unknown; notes?: InspectionNotes };
 
 export interface InspectionInput {
   request: NormalizedRequest;

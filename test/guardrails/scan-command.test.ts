@@ -12,7 +12,7 @@ describe('runScanCommand', () => {
     expect(stdout).toContain('2 findings. Policy decision: block.');
     expect(stdout).toMatch(/1:13\s+secret\s+github-pat\s+block/);
     expect(stdout).toMatch(/2:11\s+email\s+email\s+redact/);
-    expect(stdout).toContain('Redacted text:\ndeploy with [REDACTED:secret]\nthen mail [REDACTED:email]');
+    expect(stdout).toContain('Redacted text:\ndeploy with [REDACTED:github_pat]\nthen mail [REDACTED:email]');
     expect(stdout).not.toContain(token);
   });
 

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+import { startBifrostStandin, type BifrostStandin } from '../support/bifrost-standin.js';
+import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { curl, proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
+
+const KEY = 'sk-bf-guardrails-e2e';
+// Assembled at run time so the repository never holds a credential-shaped literal.
+const GITHUB_TOKEN = 'ghp_' + 'R8cVq2LmZt7XwYb4NpKd' + 'Hs9FjAe3Gu6Wx1Qo';
+const EMAIL = 'jane.doe@acme-corp.com';
+
+let standin: BifrostStandin;
+let edge: EdgeProcess;
+
+beforeAll(async () => {
+  standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }] });
+  edge = await startEdgeProcess({ config: { gateway: { url: standin.url, virtualKey: KEY } } });
+});
+
+afterAll(async () => {
+  await edge?.stop();
+  await standin?.close();
+});
+
+describe('guardrails through the proxy (default policy: secrets block, PII redacted)', () => {
+  it('OpenAI shape: an email is redacted in place and the request goes on', async () => {
+    standin.clear();
+    const client = new OpenAI({ apiKey: 'sk-proj-app', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: proxyDispatcher(edge.proxyUrl, edge.caPem) } as never, maxRetries: 0 });
+    const completion = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'system', content: 'be terse' }, { role: 'user', content: `Write to ${EMAIL} about the invoice.` }] });
+    expect(completion.choices[0]?.message.content).toContain('[REDACTED:email]');
+    const seen = await standin.waitForRequest((r) => r.path === '/openai/v1/chat/completions');
+    expect(seen.body).not.toContain(EMAIL);
+    const sent = seen.json as { messages: Array<{ content: string }> };
+    expect(sent.messages[1]!.content).toBe('Write to [REDACTED:email] about the invoice.');
+    expect(sent.messages[0]!.content).toBe('be terse');
+  });
+
+  it('Anthropic shape: a secret is blocked with 446 in Anthropic format, never echoed, never forwarded', async () => {
+    standin.clear();
+    const client = new Anthropic({ apiKey: 'sk-ant-app', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: proxyDispatcher(edge.proxyUrl, edge.caPem) } as never, maxRetries: 0 });
+    const error = await client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 32, messages: [{ role: 'user', content: `deploy with token ${GITHUB_TOKEN} please` }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.APIError);
+    const apiError = error as InstanceType<typeof Anthropic.APIError>;
+    expect(apiError.status).toBe(446);
+    const body = apiError.error as { type: string; error: { type: string; message: string } };
+    expect(body.type).toBe('error');
+    expect(body.error.type).toBe('guardrail_blocked');
+    expect(body.error.message).toMatch(/github/i);
+    expect(body.error.message).toContain('messages[0].content');
+    expect(JSON.stringify(body)).not.toContain(GITHUB_TOKEN);
+    expect(standin.received.some((r) => r.path.startsWith('/anthropic/'))).toBe(false);
+  });
+
+  it('Gemini shape: PII in parts is redacted; a secret in a function response is blocked', async () => {
+    standin.clear();
+    const url = 'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:generateContent';
+    const ok = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, url, '-H', 'content-type: application/json', '-H', 'x-goog-api-key: AIza-app',
+      '-d', JSON.stringify({ contents: [{ role: 'user', parts: [{ text: `email ${EMAIL} now` }] }] })]);
+    expect(ok.status).toBe(200);
+    const seen = await standin.waitForRequest((r) => r.path.startsWith('/genai/'));
+    expect((seen.json as { contents: Array<{ parts: Array<{ text: string }> }> }).contents[0]!.parts[0]!.text).toBe('email [REDACTED:email] now');
+
+    const blocked = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, url, '-H', 'content-type: application/json',
+      '-d', JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'here' }] }, { role: 'function', parts: [{ functionResponse: { name: 'env', response: { GITHUB_TOKEN } } }] }] })]);
+    expect(blocked.status).toBe(446);
+    const body = JSON.parse(blocked.body) as { error: { code: number; message: string } };
+    expect(body.error.code).toBe(446);
+    expect(blocked.body).not.toContain(GITHUB_TOKEN);
+  });
+
+  it('bifrost-edge scan finds the same things offline', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { EDGE_BIN } = await import('../support/edge-process.js');
+    const out = execFileSync(process.execPath, [EDGE_BIN, 'scan', '--json'], { input: `token ${GITHUB_TOKEN} mail ${EMAIL}` }).toString();
+    const parsed = JSON.parse(out) as { findings: Array<{ type: string }>; redactedText: string };
+    expect(parsed.findings.map((f) => f.type).sort()).toEqual(['email', 'secret']);
+    expect(parsed.redactedText).not.toContain(GITHUB_TOKEN);
+  });
+});
