@@ -1,0 +1,112 @@
+import type { PolicyDatabase } from './policy-database.js';
+import type { CounterReading, CounterSnapshot } from './limits.js';
+
+/**
+ * Usage counters persisted in SQLite, so a restart of the agent does not hand out a fresh rate limit or
+ * budget. One row per window (counter key = key id + provider config + metric + reset duration).
+ *
+ * Windows reset the way Bifrost resets them: lazily, at the first use after the window has run its course,
+ * and the new window starts then. Everything runs synchronously inside one transaction per call, so two
+ * requests in the same process never lose an increment.
+ */
+
+export interface CounterAddition {
+  before: number;
+  after: number;
+  windowStartMs: number;
+  /** True when this addition opened a new window (the previous one had expired, or none existed). */
+  newWindow: boolean;
+}
+
+export interface CounterStore {
+  snapshot(keys: Iterable<string>): CounterSnapshot;
+  add(key: string, amount: number, durationMs: number, nowMs: number): CounterAddition;
+  /** Raises a counter to what the gateway reports, adopting the gateway's window (see rebase). */
+  rebase(key: string, reported: CounterReading, durationMs: number, nowMs: number): void;
+  /** Records that an alert fired for a window; false when it had already fired there. */
+  markAlert(key: string, windowStartMs: number, threshold: number, nowMs: number): boolean;
+  /** Drops windows untouched for longer than `olderThanMs` (keys that no longer exist). */
+  prune(olderThanMs: number, nowMs: number): number;
+}
+
+export class SqliteCounterStore implements CounterStore {
+  private readonly selectOne;
+  private readonly upsert;
+  private readonly insertAlert;
+  private readonly deleteOld;
+  private readonly deleteOldAlerts;
+  private readonly addTx;
+  private readonly rebaseTx;
+
+  constructor(private readonly db: PolicyDatabase) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS policy_counters (
+        counter_key TEXT PRIMARY KEY,
+        window_start_ms INTEGER NOT NULL,
+        value REAL NOT NULL,
+        updated_ms INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS policy_alerts (
+        counter_key TEXT NOT NULL,
+        window_start_ms INTEGER NOT NULL,
+        threshold REAL NOT NULL,
+        fired_ms INTEGER NOT NULL,
+        PRIMARY KEY (counter_key, window_start_ms, threshold)
+      );
+    `);
+    this.selectOne = db.prepare<[string], { window_start_ms: number; value: number }>(
+      'SELECT window_start_ms, value FROM policy_counters WHERE counter_key = ?');
+    this.upsert = db.prepare<[string, number, number, number]>(
+      `INSERT INTO policy_counters (counter_key, window_start_ms, value, updated_ms) VALUES (?, ?, ?, ?)
+       ON CONFLICT(counter_key) DO UPDATE SET window_start_ms = excluded.window_start_ms, value = excluded.value, updated_ms = excluded.updated_ms`);
+    this.insertAlert = db.prepare<[string, number, number, number]>(
+      'INSERT OR IGNORE INTO policy_alerts (counter_key, window_start_ms, threshold, fired_ms) VALUES (?, ?, ?, ?)');
+    this.deleteOld = db.prepare<[number]>('DELETE FROM policy_counters WHERE updated_ms < ?');
+    this.deleteOldAlerts = db.prepare<[number]>('DELETE FROM policy_alerts WHERE fired_ms < ?');
+
+    this.addTx = db.transaction((key: string, amount: number, durationMs: number, nowMs: number): CounterAddition => {
+      const row = this.selectOne.get(key);
+      const current = row !== undefined && nowMs < row.window_start_ms + durationMs;
+      const windowStartMs = current ? row.window_start_ms : nowMs;
+      const before = current ? row.value : 0;
+      const after = before + amount;
+      this.upsert.run(key, windowStartMs, after, nowMs);
+      return { before, after, windowStartMs, newWindow: !current };
+    });
+    this.rebaseTx = db.transaction((key: string, reported: CounterReading, durationMs: number, nowMs: number) => {
+      if (nowMs >= reported.windowStartMs + durationMs) return; // the reported window is over
+      const row = this.selectOne.get(key);
+      const localCurrent = row !== undefined && nowMs < row.window_start_ms + durationMs;
+      const local = localCurrent ? row.value : 0;
+      // The gateway's figure already includes this device's earlier use, so take the larger, not the sum;
+      // adopt the gateway's window so both reset together.
+      if (reported.value >= local) this.upsert.run(key, reported.windowStartMs, reported.value, nowMs);
+    });
+  }
+
+  snapshot(keys: Iterable<string>): CounterSnapshot {
+    const out = new Map<string, CounterReading>();
+    for (const key of keys) {
+      const row = this.selectOne.get(key);
+      if (row) out.set(key, { value: row.value, windowStartMs: row.window_start_ms });
+    }
+    return out;
+  }
+
+  add(key: string, amount: number, durationMs: number, nowMs: number): CounterAddition {
+    return this.addTx(key, amount, durationMs, nowMs);
+  }
+
+  rebase(key: string, reported: CounterReading, durationMs: number, nowMs: number): void {
+    this.rebaseTx(key, reported, durationMs, nowMs);
+  }
+
+  markAlert(key: string, windowStartMs: number, threshold: number, nowMs: number): boolean {
+    return this.insertAlert.run(key, windowStartMs, threshold, nowMs).changes === 1;
+  }
+
+  prune(olderThanMs: number, nowMs: number): number {
+    const cutoff = nowMs - olderThanMs;
+    return this.deleteOld.run(cutoff).changes + this.deleteOldAlerts.run(cutoff).changes;
+  }
+}

@@ -1,0 +1,256 @@
+import type { PolicyBundle, RoutingMode } from '../control/protocol/policy-bundle.js';
+import type { VirtualKey } from '../control/protocol/virtual-key.js';
+import { edgeError, type EdgeError } from '../edge-error.js';
+import type { NormalizedRequest } from '../providers/types.js';
+import { keyLabel, selectActiveKey } from './active-key.js';
+import { decideApp, type AppIdentity } from './apps.js';
+import { formatSpan } from './durations.js';
+import { applyFailMode } from './fail-mode.js';
+import {
+  checkBudgets, checkRateLimits, describeLimit, describeUsed, limitWindows, providerConfigSpent,
+  type CounterSnapshot, type LimitViolation, type LimitWindow,
+} from './limits.js';
+import { checkMcpTools, type McpRefusal } from './mcp-tools.js';
+import { allowedModelsOn, allowedProviders, isProviderAllowed, modelVerdict } from './model-access.js';
+import { resolveTarget } from './model-target.js';
+import type { NoticeDraft, NoticeKind } from './notices.js';
+import { bifrostProviderFor } from './provider-names.js';
+
+/**
+ * The policy decision for one AI request: pure, no I/O, every input passed in.
+ *
+ * Order of checks (the first refusal wins):
+ *  1. app catalog: denied apps, and pending apps when the policy blocks them (`app_blocked` 403);
+ *  2. fail mode, when the gateway or Edge Control is unreachable (`gateway_unreachable` 503 when closed);
+ *  3. surfaces governed by the app catalog alone (web apps, Copilot, Cursor) are allowed here;
+ *  4. sign-in and the virtual key: `virtual_key_required` 401, `virtual_key_not_found` 401,
+ *     `virtual_key_blocked` 403 (inactive or expired);
+ *  5. provider (`provider_blocked` 403) and model (`model_blocked` 403), with Bifrost's list semantics;
+ *  6. MCP tool calls (`mcp_tool_blocked` 403);
+ *  7. rate limits (`rate_limited` / `token_limited` / `request_limited` 429), then budgets
+ *     (`budget_exceeded` 402), from the device's counters and the gateway's last report.
+ * Steps 4-7 mirror the gateway's own order, so a request refused here would be refused there too.
+ */
+
+export interface DecisionInput {
+  request: NormalizedRequest;
+  /** The verified policy bundle; undefined before the first sync. */
+  bundle: PolicyBundle | undefined;
+  app: AppIdentity;
+  counters: CounterSnapshot;
+  now: Date;
+  signedIn: boolean;
+  controlPlaneReachable: boolean;
+  /** Default true: only the forwarder knows when the gateway stops answering. */
+  gatewayReachable?: boolean;
+  /** Routing when no bundle (or catalog entry) says otherwise: the agent's configured mode. Default gateway. */
+  defaultMode?: RoutingMode;
+}
+
+export interface RouteKey {
+  id: string;
+  name: string;
+  /** The `sk-bf-…` secret to send in `x-bf-vk`; absent in local mode when the bundle carries none. */
+  value?: string;
+}
+
+export interface PolicyRoute {
+  mode: RoutingMode;
+  /** The key to send (and to charge); null for traffic no virtual key governs (app-governed surfaces, no policy yet). */
+  virtualKey: RouteKey | null;
+  /** The Bifrost provider the request is governed as; null for app-governed surfaces. */
+  provider: string | null;
+  /** Model without provider prefix, as governed; null when the request names none. */
+  model: string | null;
+  /** For a load-balanced bare model: every provider the gateway may choose. */
+  candidates: string[];
+  /** Windows the request counts against: requests now, tokens and spend once its usage is known. */
+  windows: LimitWindow[];
+}
+
+export type Decision =
+  /** `failOpen`: the reason the request goes ahead although the gateway or Edge Control is unreachable. */
+  | { action: 'allow'; route: PolicyRoute; reasons: string[]; appSeen: boolean; failOpen?: string }
+  | { action: 'block'; error: EdgeError; notice: NoticeDraft; reasons: string[]; appSeen: boolean };
+
+export function decideRequest(input: DecisionInput): Decision {
+  const { request, bundle, app, now } = input;
+  const reasons: string[] = [];
+
+  const surfaceProvider = bifrostProviderFor(request.provider);
+  // The provider and model the client asked for travel with every refusal (error body extra_fields, notices).
+  const aboutRequest = (error: EdgeError): EdgeError => governanceError(error.status, error.type, error.message);
+
+  // 1. App catalog.
+  const appVerdict = decideApp(app, bundle);
+  const appSeen = appVerdict.seen;
+  if (appVerdict.action === 'block') return block(input, aboutRequest(appVerdict.error), 'blocked', [`app ${app.id} is ${appVerdict.status}`], appSeen);
+  if (appVerdict.status === 'pending' && bundle) reasons.push(`app ${app.id} is pending review; allowed by apps.pending_action`);
+
+  // 2. Fail mode.
+  let mode: RoutingMode = app.routing ?? bundle?.routing.default_mode ?? input.defaultMode ?? 'gateway';
+  const failMode = applyFailMode({
+    bundle,
+    connectivity: { controlPlane: input.controlPlaneReachable, gateway: input.gatewayReachable ?? true },
+    // App-governed surfaces go to their origin, whatever the routing mode says.
+    mode: surfaceProvider === undefined ? 'local' : mode,
+    now,
+  });
+  if (failMode.action === 'refuse') return block(input, aboutRequest(failMode.error), 'fail_closed', [...reasons, failMode.reason], appSeen);
+  const failOpen = failMode.action === 'proceed-degraded' ? failMode.reason : undefined;
+  if (failMode.action === 'proceed-degraded') {
+    reasons.push(failMode.reason);
+    if (failMode.routeDirect) mode = 'local';
+  }
+  const allow = (route: PolicyRoute): Decision => ({ action: 'allow', route, reasons, appSeen, ...(failOpen !== undefined ? { failOpen } : {}) });
+
+  // 3. Surfaces the app catalog governs on its own.
+  if (surfaceProvider === undefined) {
+    reasons.push(`${request.provider} is governed by the app catalog, not by virtual keys`);
+    return allow({ mode: 'local', virtualKey: null, provider: null, model: request.model, candidates: [], windows: [] });
+  }
+
+  // 4. Sign-in and the virtual key.
+  if (!input.signedIn) {
+    return block(input, governanceError(401, 'virtual_key_required',
+      'You are not signed in to Bifrost Edge, so this AI request has no virtual key. Sign in from the Bifrost Edge tray icon (or run `bifrost-edge login`) and try again.'),
+    'sign_in_required', [...reasons, 'not signed in'], appSeen);
+  }
+  if (!bundle) {
+    reasons.push('no policy bundle yet: the gateway decides with the configured key');
+    return allow({ mode, virtualKey: null, provider: surfaceProvider, model: request.model, candidates: [], windows: [] });
+  }
+  const selection = selectActiveKey(bundle, now);
+  switch (selection.kind) {
+    case 'none':
+      return block(input, governanceError(401, 'virtual_key_required',
+        'Your AI policy gives you no Bifrost virtual key, so Bifrost Edge cannot send this request. Ask your admin to issue you a virtual key; it reaches this device with the next policy update.'),
+      'blocked', [...reasons, 'the bundle has no virtual key'], appSeen);
+    case 'named-missing':
+      return block(input, governanceError(401, 'virtual_key_not_found',
+        `Your AI policy selects a virtual key (id ${selection.id}) that it does not contain, so Bifrost Edge cannot send this request. Ask your admin to fix your policy's active key.`),
+      'blocked', [...reasons, `active key ${selection.id} missing from the bundle`], appSeen);
+    case 'inactive':
+      return block(input, governanceError(403, 'virtual_key_blocked',
+        `Your virtual key '${keyLabel(selection.key)}' is switched off (inactive), so your AI requests are refused. Ask your admin to re-activate it or to issue you another key.`),
+      'blocked', [...reasons, `key ${selection.key.id} inactive`], appSeen);
+    case 'expired':
+      return block(input, governanceError(403, 'virtual_key_blocked',
+        `Your virtual key '${keyLabel(selection.key)}' expired on ${selection.expiredAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}, so your AI requests are refused. Ask your admin to extend it or to issue you a new key.`),
+      'blocked', [...reasons, `key ${selection.key.id} expired`], appSeen);
+    case 'usable':
+      break;
+  }
+  const key = selection.key;
+  const label = keyLabel(key);
+  if (mode !== 'local' && key.value === undefined) {
+    return block(input, governanceError(401, 'virtual_key_required',
+      `Your virtual key '${label}' reached this device without its secret, so Bifrost Edge cannot attach it. Sign out of Bifrost Edge and sign in again to refresh your policy; if that does not help, tell your admin.`),
+    'blocked', [...reasons, `key ${key.id} has no value in the bundle`], appSeen);
+  }
+
+  // 5. Provider and model.
+  const issuedAtMs = Date.parse(bundle.issued_at);
+  const nowMs = now.getTime();
+  const spentCache = new Map<string, boolean>();
+  const isSpent = (provider: string) => {
+    if (!spentCache.has(provider)) {
+      const windows = limitWindows(key, provider, issuedAtMs).windows.filter((w) => w.provider === provider);
+      spentCache.set(provider, providerConfigSpent(windows, provider, input.counters, nowMs));
+    }
+    return spentCache.get(provider)!;
+  };
+  const target = resolveTarget({ key, surfaceProvider, model: request.model, mode, isSpent });
+  if (target.loadBalanced) reasons.push(`bare model ${target.model} may be load-balanced across ${target.candidates.join(', ')}; checked as ${target.provider}`);
+  const { provider } = target;
+  if (!isProviderAllowed(key, provider)) {
+    const others = allowedProviders(key);
+    const message = others.length === 0
+      ? `Your key '${label}' does not allow any provider, so this ${provider} request was refused. Ask your admin to add the providers you need to your key.`
+      : `Your key '${label}' does not allow ${provider}; allowed providers: ${others.join(', ')}. Ask your admin, or use an allowed provider.`;
+    return block(input, governanceError(403, 'provider_blocked', message, provider), 'blocked', [...reasons, `provider ${provider} not in the key's provider_configs`], appSeen);
+  }
+  if (target.model !== null) {
+    const verdict = modelVerdict(key, provider, target.model);
+    if (verdict !== 'allowed') {
+      return block(input, governanceError(403, 'model_blocked', modelBlockedMessage(key, label, provider, target.model, verdict), provider),
+        'blocked', [...reasons, `model ${target.model} ${verdict === 'blacklisted' ? 'blacklisted' : 'not allowed'} on ${provider}`], appSeen);
+    }
+  }
+
+  // 6. MCP tools.
+  const refusal = checkMcpTools(request, key);
+  if (refusal) {
+    return block(input, governanceError(403, 'mcp_tool_blocked', mcpMessage(label, refusal), provider), 'blocked',
+      [...reasons, `MCP tool ${refusal.ref.name} not allowed`], appSeen);
+  }
+
+  // 7. Rate limits, then budgets.
+  const windows = limitWindows(key, provider, issuedAtMs).windows;
+  const rate = checkRateLimits(windows, input.counters, nowMs);
+  if (rate) return block(input, governanceError(429, rate.type, limitMessage(label, rate, nowMs), provider), 'blocked', [...reasons, describeViolation(rate)], appSeen);
+  const budget = checkBudgets(windows, input.counters, nowMs);
+  if (budget) return block(input, governanceError(402, budget.type, limitMessage(label, budget, nowMs), provider), 'blocked', [...reasons, describeViolation(budget)], appSeen);
+
+  const virtualKey: RouteKey = { id: key.id, name: key.name, ...(key.value !== undefined ? { value: key.value } : {}) };
+  return allow({ mode, virtualKey, provider, model: target.model, candidates: target.candidates, windows });
+
+  function governanceError(status: number, type: string, message: string, errorProvider = surfaceProvider): EdgeError {
+    return edgeError(status, type, message, {
+      ...(errorProvider !== undefined ? { provider: errorProvider } : {}),
+      ...(request.model !== null ? { model: request.model } : {}),
+    });
+  }
+}
+
+function block(input: DecisionInput, error: EdgeError, kind: NoticeKind, reasons: string[], appSeen: boolean): Decision {
+  const { request, app } = input;
+  const provider = error.provider ?? request.provider;
+  const notice: NoticeDraft = {
+    kind,
+    who: { app: app.name },
+    what: { provider, host: app.host, ...(request.model !== null ? { model: request.model } : {}) },
+    why: { message: error.message, errorType: error.type },
+  };
+  return { action: 'block', error, notice, reasons, appSeen };
+}
+
+function modelBlockedMessage(key: VirtualKey, label: string, provider: string, model: string, verdict: 'blacklisted' | 'not_allowed'): string {
+  const allowed = allowedModelsOn(key, provider);
+  const advice = 'Ask your admin, or pick an allowed model.';
+  if (allowed.any) {
+    const except = allowed.except.length > 0 ? ` except ${allowed.except.join(', ')}` : '';
+    return `Your key '${label}' blocks ${model} on ${provider}; allowed: any ${provider} model${except}. ${advice}`;
+  }
+  if (allowed.models.length === 0) return `Your key '${label}' does not allow ${model} on ${provider}; it allows no ${provider} models at all. Ask your admin for access, or use another provider your key allows.`;
+  const verb = verdict === 'blacklisted' ? 'blocks' : 'does not allow';
+  return `Your key '${label}' ${verb} ${model} on ${provider}; allowed: ${allowed.models.join(', ')}. ${advice}`;
+}
+
+function mcpMessage(label: string, refusal: McpRefusal): string {
+  const { ref, allowedTools } = refusal;
+  if (allowedTools === undefined) {
+    return `Your key '${label}' does not enable the MCP server '${ref.client}', so its tool '${ref.tool}' was not run. Ask your admin to add '${ref.client}' to your key.`;
+  }
+  const list = allowedTools.length === 0 ? 'none' : allowedTools.join(', ');
+  return `Your key '${label}' does not allow the MCP tool '${ref.tool}' of '${ref.client}'; allowed tools there: ${list}. Ask your admin, or use an allowed tool.`;
+}
+
+function limitMessage(label: string, violation: LimitViolation, nowMs: number): string {
+  const parts = violation.windows.map(({ window, usage }) => {
+    const where = window.provider !== undefined ? ` on ${window.provider}` : '';
+    return `${describeLimit(window)}${where} (${describeUsed(window, usage.used)}${window.metric === 'spend' ? ', as estimated on this device' : ''})`;
+  });
+  const resets = violation.windows
+    .map(({ usage }) => usage.resetsAtMs)
+    .filter((t): t is number => t !== undefined);
+  const when = resets.length > 0 ? `; it resets in ${formatSpan(Math.max(...resets) - nowMs)}` : '';
+  if (violation.type === 'budget_exceeded') {
+    return `Your key '${label}' has used up its ${parts.join(' and ')}${when}. Ask your admin for more budget, or wait for the reset.`;
+  }
+  return `Your key '${label}' reached its limit of ${parts.join(' and ')}${when}. Wait for the reset, or ask your admin for a higher limit.`;
+}
+
+function describeViolation(violation: LimitViolation): string {
+  return `${violation.type}: ${violation.windows.map(({ window, usage }) => `${window.counterKey} ${usage.used}/${window.max}`).join(', ')}`;
+}

@@ -1,0 +1,355 @@
+import type { ModelPrice, PolicyBundle, RoutingMode } from '../control/protocol/policy-bundle.js';
+import type { EdgeError } from '../edge-error.js';
+import { normalizeHost } from '../providers/host-pattern.js';
+import type { HttpRequestInfo, NormalizedRequest } from '../providers/types.js';
+import type { RequestInspector } from '../proxy/surface-resolution.js';
+import { attributeApp, compileAppCatalog, decideApp, EMPTY_APP_CATALOG, type AppIdentity, type CompiledAppCatalog } from './apps.js';
+import { budgetAlertMessage, thresholdsReached } from './budget-alerts.js';
+import type { CounterStore } from './counter-store.js';
+import { decideRequest, type Decision, type PolicyRoute } from './decide.js';
+import type { Connectivity } from './fail-mode.js';
+import { limitWindows, windowUsage, type LimitWindow } from './limits.js';
+import { NoticeBus, type Notice, type NoticeDraft } from './notices.js';
+import { estimateCost, lookupPrice } from './pricing.js';
+import { createResponseMeter, type ResponseMeter, type ResponseMeterInput } from './response-meter.js';
+import { isKnownAiHost, type ShadowAiRegistry } from './shadow-ai.js';
+import { allKeyWindows, buildPolicyStatus, type PolicyStatus } from './status-data.js';
+import type { TokenUsage } from './usage.js';
+
+/**
+ * The device's policy enforcement, stateful around the pure decision (decide.ts): it holds the current
+ * bundle, reads and writes the usage counters, publishes notices and records shadow AI.
+ *
+ * How the proxy uses it:
+ * - `inspector()` is a RequestInspector: put it first in the inspector list. It answers allow or block
+ *   (the EdgeError, which the proxy renders in the client's format) and remembers the decision for the
+ *   request object it was given.
+ * - `routeFor(request)` then returns the chosen route for that same NormalizedRequest object: mode
+ *   (gateway / passthrough / local), the virtual key to send in `x-bf-vk`, and the governed provider/model.
+ * - `meterResponse(request, headers)` returns a sink for the response body chunks the proxy relays; when
+ *   the response ends, its token usage is charged to the key's token and spend windows.
+ * Decisions are remembered in a WeakMap keyed by the request object, so nothing leaks when a request is
+ * dropped, and a bundle applied mid-request never changes what an in-flight request is charged to.
+ */
+
+export interface PolicyEnforcerOptions {
+  counters: CounterStore;
+  shadowAi?: ShadowAiRegistry;
+  notices?: NoticeBus;
+  now?: () => Date;
+  /** The agent's configured mode, used when the bundle does not say (and before the first bundle). */
+  defaultMode?: RoutingMode;
+  /** Executable that opened the connection, where the OS tells (for app attribution). */
+  processOf?: (info: HttpRequestInfo) => string | undefined;
+  /** Called when a side effect (counter write, registry write) fails; the decision stands regardless. */
+  onError?: (err: unknown, context: string) => void;
+}
+
+interface PolicyState {
+  bundle: PolicyBundle | undefined;
+  catalog: CompiledAppCatalog;
+  appliedAt: Date | undefined;
+  problems: string[];
+}
+
+/** What the device remembers about an allowed request until its response is metered. */
+interface Ticket {
+  decision: Decision;
+  app: AppIdentity;
+  keyLabel?: string;
+  pricing: Readonly<Record<string, ModelPrice>>;
+  thresholds: readonly number[];
+}
+
+export interface UsageCharge {
+  usage: TokenUsage;
+  costUsd: number;
+  priceSource: string;
+  /** Notices raised by the charge (budget alerts). */
+  alerts: Notice[];
+}
+
+export class PolicyEnforcer {
+  readonly notices: NoticeBus;
+  private state: PolicyState = { bundle: undefined, catalog: EMPTY_APP_CATALOG, appliedAt: undefined, problems: [] };
+  private identity: { signedIn: boolean; user?: string } = { signedIn: false };
+  private connectivity: Connectivity = { controlPlane: true, gateway: true };
+  private readonly tickets = new WeakMap<NormalizedRequest, Ticket>();
+  private readonly now: () => Date;
+  private readonly onError: (err: unknown, context: string) => void;
+
+  constructor(private readonly options: PolicyEnforcerOptions) {
+    this.notices = options.notices ?? new NoticeBus();
+    this.now = options.now ?? (() => new Date());
+    this.onError = options.onError ?? (() => {});
+  }
+
+  /**
+   * Applies a verified bundle (or clears it). The new state replaces the old in one assignment, so every
+   * decision sees one bundle or the other, never a mix; in-flight requests keep their tickets.
+   * The gateway's reported usage is folded into the local counters so other devices' spend counts too.
+   */
+  setBundle(bundle: PolicyBundle | undefined): void {
+    const catalog = bundle ? compileAppCatalog(bundle.apps.catalog) : EMPTY_APP_CATALOG;
+    const problems = [...catalog.problems];
+    if (bundle) {
+      const issuedAtMs = Date.parse(bundle.issued_at);
+      for (const key of bundle.virtual_keys) {
+        for (const provider of [undefined, ...new Set(key.provider_configs.map((pc) => pc.provider))]) {
+          problems.push(...limitWindows(key, provider, issuedAtMs).problems);
+        }
+      }
+      this.rebaseCounters(bundle);
+    }
+    this.state = { bundle, catalog, appliedAt: bundle ? this.now() : undefined, problems: [...new Set(problems)] };
+  }
+
+  get bundle(): PolicyBundle | undefined {
+    return this.state.bundle;
+  }
+
+  setIdentity(identity: { signedIn: boolean; user?: string }): void {
+    this.identity = { ...identity };
+  }
+
+  setConnectivity(update: Partial<Connectivity>): void {
+    this.connectivity = { ...this.connectivity, ...update };
+  }
+
+  attribute(info: HttpRequestInfo): AppIdentity {
+    const userAgent = header(info.headers['user-agent']);
+    const process = this.options.processOf?.(info);
+    return attributeApp({
+      host: info.host,
+      path: info.path,
+      ...(userAgent !== undefined ? { userAgent } : {}),
+      ...(process !== undefined ? { process } : {}),
+    }, this.state.catalog);
+  }
+
+  /** Decides one request and applies the side effects: request counters, notices, shadow AI. */
+  decide(request: NormalizedRequest, info: HttpRequestInfo): Decision {
+    const state = this.state;
+    const now = this.now();
+    const app = this.attribute(info);
+    const decision = decideRequest({
+      request,
+      bundle: state.bundle,
+      app,
+      counters: this.snapshotFor(state.bundle),
+      now,
+      signedIn: this.identity.signedIn,
+      controlPlaneReachable: this.connectivity.controlPlane,
+      gatewayReachable: this.connectivity.gateway,
+      ...(this.options.defaultMode !== undefined ? { defaultMode: this.options.defaultMode } : {}),
+    });
+    if (decision.appSeen) this.reportSeenApp(app, request, now);
+    if (decision.action === 'block') {
+      this.publish(decision.notice);
+    } else {
+      this.countRequest(decision.route, now);
+      if (decision.failOpen !== undefined) {
+        this.publish({
+          kind: 'fail_open',
+          who: { app: app.name },
+          what: { provider: request.provider, host: app.host, ...(request.model !== null ? { model: request.model } : {}) },
+          why: { message: decision.failOpen },
+        });
+      }
+    }
+    const ticket: Ticket = {
+      decision,
+      app,
+      pricing: state.bundle?.pricing ?? {},
+      thresholds: state.bundle?.budget_alert_thresholds ?? [],
+    };
+    const key = decision.action === 'allow' ? decision.route.virtualKey : null;
+    if (key) ticket.keyLabel = key.name.trim() !== '' ? key.name : key.id;
+    this.tickets.set(request, ticket);
+    return decision;
+  }
+
+  /** The step the proxy runs on every inspected request. */
+  inspector(): RequestInspector {
+    return (input) => {
+      const decision = this.decide(input.request, input.info);
+      return decision.action === 'allow' ? { action: 'allow' } : { action: 'block', error: decision.error };
+    };
+  }
+
+  /** The route chosen for a request the inspector allowed (same object), or undefined. */
+  routeFor(request: NormalizedRequest): PolicyRoute | undefined {
+    const ticket = this.tickets.get(request);
+    return ticket?.decision.action === 'allow' ? ticket.decision.route : undefined;
+  }
+
+  /** The full decision for a request the inspector saw (allow with reasons, or block), for the audit record. */
+  decisionFor(request: NormalizedRequest): Decision | undefined {
+    return this.tickets.get(request)?.decision;
+  }
+
+  /**
+   * A sink for the response body of an allowed request (feed it the raw chunks as relayed, then end()).
+   * Undefined when there is nothing to charge (blocked, or no key governs the request).
+   */
+  meterResponse(request: NormalizedRequest, response: ResponseMeterInput, onCharge?: (charge: UsageCharge | undefined) => void): ResponseMeter | undefined {
+    const route = this.routeFor(request);
+    if (!route?.virtualKey) return undefined;
+    return createResponseMeter(response, (usage) => {
+      const charge = usage ? this.recordResponseUsage(request, usage) : undefined;
+      onCharge?.(charge);
+    });
+  }
+
+  /** Charges a response's usage to the request's token and spend windows; raises budget alerts. */
+  recordResponseUsage(request: NormalizedRequest, usage: TokenUsage): UsageCharge | undefined {
+    const ticket = this.tickets.get(request);
+    if (ticket?.decision.action !== 'allow') return undefined;
+    const route = ticket.decision.route;
+    if (!route.virtualKey) return undefined;
+    const now = this.now();
+    const nowMs = now.getTime();
+    const lookup = lookupPrice(route.provider ?? undefined, route.model ?? '', ticket.pricing);
+    const costUsd = route.model === null ? 0 : estimateCost(usage, lookup.price);
+    const alerts: Notice[] = [];
+    for (const window of route.windows) {
+      const amount = window.metric === 'tokens' ? usage.totalTokens : window.metric === 'spend' ? costUsd : 0;
+      if (amount <= 0) continue;
+      try {
+        const added = this.options.counters.add(window.counterKey, amount, window.durationMs, nowMs);
+        if (window.metric === 'spend') {
+          const alert = this.budgetAlert(window, added.windowStartMs, nowMs, ticket);
+          if (alert) alerts.push(alert);
+        }
+      } catch (err) {
+        this.onError(err, `charging ${window.counterKey}`);
+      }
+    }
+    return { usage, costUsd, priceSource: lookup.source, alerts };
+  }
+
+  /**
+   * App governance at CONNECT time, before any request is decrypted (host and, for plain proxies, the
+   * User-Agent of the CONNECT request). Unknown AI hosts that Edge only tunnels are recorded as shadow AI.
+   */
+  checkConnect(input: { host: string; userAgent?: string; process?: string; intercepted: boolean }): { action: 'allow' } | { action: 'block'; error: EdgeError } {
+    const now = this.now();
+    const host = normalizeHost(input.host);
+    if (!input.intercepted && isKnownAiHost(host)) this.recordShadow('host', host, input.userAgent, now);
+    const app = attributeApp({
+      host,
+      ...(input.userAgent !== undefined ? { userAgent: input.userAgent } : {}),
+      ...(input.process !== undefined ? { process: input.process } : {}),
+    }, this.state.catalog);
+    // Only a denial by the catalog stops a tunnel: pending apps are decided per request, where they are seen.
+    if (!app.listed || app.status !== 'denied') return { action: 'allow' };
+    const verdict = decideApp(app, this.state.bundle);
+    if (verdict.action === 'allow') return { action: 'allow' };
+    this.publish({ kind: 'blocked', who: { app: app.name }, what: { host: app.host }, why: { message: verdict.error.message, errorType: verdict.error.type } });
+    return { action: 'block', error: verdict.error };
+  }
+
+  status(): PolicyStatus {
+    const state = this.state;
+    const now = this.now();
+    const shadowAi = this.safe(() => this.options.shadowAi?.list(10) ?? [], 'listing shadow AI') ?? [];
+    return buildPolicyStatus({
+      bundle: state.bundle,
+      appliedAt: state.appliedAt,
+      signedIn: this.identity.signedIn,
+      ...(this.identity.user !== undefined ? { user: this.identity.user } : {}),
+      connectivity: this.connectivity,
+      counters: this.snapshotFor(state.bundle),
+      blocks: this.notices.recent(['blocked', 'sign_in_required', 'fail_closed'], 10),
+      shadowAi,
+      problems: state.problems,
+      defaultMode: this.options.defaultMode ?? 'gateway',
+      now,
+    });
+  }
+
+  private snapshotFor(bundle: PolicyBundle | undefined) {
+    if (!bundle) return new Map();
+    const keys = bundle.virtual_keys.flatMap((k) => allKeyWindows(bundle, k.id).map((w) => w.counterKey));
+    return this.safe(() => this.options.counters.snapshot(keys), 'reading counters') ?? new Map();
+  }
+
+  private countRequest(route: PolicyRoute, now: Date): void {
+    for (const window of route.windows) {
+      if (window.metric !== 'requests') continue;
+      this.safe(() => this.options.counters.add(window.counterKey, 1, window.durationMs, now.getTime()), `counting ${window.counterKey}`);
+    }
+  }
+
+  private rebaseCounters(bundle: PolicyBundle): void {
+    const nowMs = this.now().getTime();
+    for (const key of bundle.virtual_keys) {
+      for (const window of allKeyWindows(bundle, key.id)) {
+        if (!window.reported) continue;
+        const reported = { value: window.reported.used, windowStartMs: window.reported.windowStartMs };
+        this.safe(() => this.options.counters.rebase(window.counterKey, reported, window.durationMs, nowMs), `rebasing ${window.counterKey}`);
+      }
+    }
+  }
+
+  private budgetAlert(window: LimitWindow, windowStartMs: number, nowMs: number, ticket: Ticket): Notice | undefined {
+    if (window.max <= 0) return undefined;
+    const usage = windowUsage(window, this.options.counters.snapshot([window.counterKey]), nowMs);
+    const reached = thresholdsReached(usage.used / window.max, ticket.thresholds);
+    // Mark every reached threshold, warn once, at the highest newly reached one.
+    const fresh = reached.filter((t) => this.options.counters.markAlert(window.counterKey, windowStartMs, t, nowMs));
+    const highest = fresh[0];
+    if (highest === undefined) return undefined;
+    const route = ticket.decision.action === 'allow' ? ticket.decision.route : undefined;
+    const draft: NoticeDraft = {
+      kind: 'budget_alert',
+      who: { app: ticket.app.name },
+      what: {
+        ...(route?.provider ? { provider: route.provider } : {}),
+        ...(route?.model ? { model: route.model } : {}),
+      },
+      why: {
+        message: budgetAlertMessage(ticket.keyLabel ?? 'your key', window, usage.used, highest, usage.resetsAtMs !== undefined ? usage.resetsAtMs - nowMs : undefined),
+        errorType: `budget_${Math.round(highest * 100)}`,
+      },
+    };
+    return this.publish(draft);
+  }
+
+  private reportSeenApp(app: AppIdentity, request: NormalizedRequest, now: Date): void {
+    if (!app.listed) this.recordShadow('app', app.id, app.host, now);
+    this.publish({
+      kind: 'app_pending',
+      who: { app: app.name },
+      what: { provider: request.provider, host: app.host },
+      why: { message: `${app.name} is not yet reviewed by your admin; its use on ${app.host} has been reported.` },
+    });
+  }
+
+  private recordShadow(kind: 'host' | 'app', name: string, detail: string | undefined, now: Date): void {
+    const registry = this.options.shadowAi;
+    if (!registry) return;
+    const isNew = this.safe(() => registry.record(kind, name, detail, now), `recording shadow AI ${name}`);
+    if (isNew && kind === 'host') {
+      this.publish({ kind: 'shadow_ai', who: {}, what: { host: name }, why: { message: `${name} is an AI service your organization's policy does not cover; its use has been recorded.` } });
+    }
+  }
+
+  private publish(draft: NoticeDraft): Notice {
+    const user = this.identity.user ?? this.state.bundle?.subject?.email ?? this.state.bundle?.subject?.sub;
+    return this.notices.publish(user !== undefined ? { ...draft, who: { ...draft.who, user } } : draft);
+  }
+
+  private safe<T>(fn: () => T, context: string): T | undefined {
+    try {
+      return fn();
+    } catch (err) {
+      this.onError(err, context);
+      return undefined;
+    }
+  }
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

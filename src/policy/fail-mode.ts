@@ -1,0 +1,81 @@
+import type { PolicyBundle, RoutingMode } from '../control/protocol/policy-bundle.js';
+import { edgeError, type EdgeError } from '../edge-error.js';
+import { formatSpan } from './durations.js';
+
+/**
+ * What happens to AI traffic while the Bifrost gateway or Edge Control cannot be reached, per the bundle's
+ * `fail_mode` (open by default, and when no bundle has arrived yet).
+ *
+ * - Gateway unreachable, request bound for it (gateway or pass-through mode): fail-open sends it straight
+ *   to the provider (local mode) so work goes on, still under every check this device makes; fail-closed
+ *   refuses it.
+ * - Edge Control unreachable: the device cannot know whether its policy is current. Fail-open keeps
+ *   enforcing the last verified bundle; fail-closed refuses AI traffic until Edge Control answers.
+ * Every outcome other than "all reachable" carries a reason for the audit record.
+ *
+ * "Unreachable" is the caller's judgement (the sync client after its retries, the forwarder after failed
+ * connects); this module only decides what that means.
+ */
+
+export interface Connectivity {
+  controlPlane: boolean;
+  gateway: boolean;
+}
+
+export type FailModeOutcome =
+  | { action: 'proceed' }
+  | { action: 'proceed-degraded'; reason: string; /** Send to the provider directly instead of the gateway. */ routeDirect: boolean }
+  | { action: 'refuse'; reason: string; error: EdgeError };
+
+export interface FailModeInput {
+  bundle: Pick<PolicyBundle, 'fail_mode' | 'version' | 'issued_at'> | undefined;
+  connectivity: Connectivity;
+  /** Where the request would go with everything reachable. */
+  mode: RoutingMode;
+  now: Date;
+}
+
+export function applyFailMode(input: FailModeInput): FailModeOutcome {
+  const { bundle, connectivity, mode, now } = input;
+  const failMode = bundle?.fail_mode ?? 'open';
+  const needsGateway = mode !== 'local';
+  const gatewayDown = needsGateway && !connectivity.gateway;
+  const controlDown = !connectivity.controlPlane;
+  if (!gatewayDown && !controlDown) return { action: 'proceed' };
+
+  const policy = describePolicy(bundle, now);
+  if (failMode === 'closed') {
+    if (gatewayDown) {
+      return {
+        action: 'refuse',
+        reason: `fail-closed: the Bifrost gateway is unreachable; request refused (${policy})`,
+        error: edgeError(503, 'gateway_unreachable',
+          'Bifrost Edge cannot reach your organization\'s Bifrost gateway, and your policy says AI requests must stop while it is unreachable, so this request was not sent. Check your network connection (VPN) and try again in a few minutes; if it persists, contact your IT helpdesk.'),
+      };
+    }
+    return {
+      action: 'refuse',
+      reason: `fail-closed: Edge Control is unreachable, the policy cannot be confirmed; request refused (${policy})`,
+      error: edgeError(503, 'gateway_unreachable',
+        'Bifrost Edge cannot reach Edge Control to confirm your AI policy, and your policy says AI requests must stop until it can, so this request was not sent. Check your network connection (VPN) and try again in a few minutes; if it persists, contact your IT helpdesk.'),
+    };
+  }
+  if (gatewayDown) {
+    return {
+      action: 'proceed-degraded',
+      reason: `fail-open: the Bifrost gateway is unreachable; sent directly to the provider under this device's checks (${policy})`,
+      routeDirect: true,
+    };
+  }
+  return {
+    action: 'proceed-degraded',
+    reason: `fail-open: Edge Control is unreachable; enforcing the last verified policy (${policy})`,
+    routeDirect: false,
+  };
+}
+
+function describePolicy(bundle: FailModeInput['bundle'], now: Date): string {
+  if (!bundle) return 'no policy received yet';
+  const age = now.getTime() - Date.parse(bundle.issued_at);
+  return Number.isNaN(age) ? `policy v${bundle.version}` : `policy v${bundle.version}, issued ${formatSpan(age)} ago`;
+}

@@ -1,0 +1,188 @@
+import type { Budget, RateLimit, VirtualKey } from '../control/protocol/virtual-key.js';
+import { describeDuration, tryParseResetDuration } from './durations.js';
+import { configsFor } from './model-access.js';
+
+/**
+ * A key's rate limits and budgets as windows the device counts locally, and the pure checks over them.
+ *
+ * Semantics follow Bifrost's governance store: a window starts at its last reset and lasts one reset
+ * duration; a limit is reached when the usage already counted is at or above the maximum (so the request
+ * that crosses it still goes through, the next one is refused). Provider-config limits are checked before
+ * the key's own; a single token violation is `token_limited`, a single request violation
+ * `request_limited`, both at one level `rate_limited`; a spent budget is `budget_exceeded`.
+ */
+
+export type Metric = 'requests' | 'tokens' | 'spend';
+
+export interface LimitWindow {
+  /** Counter key: which key, which provider config (if any), what is counted, over which duration. */
+  counterKey: string;
+  keyId: string;
+  /** Undefined for a limit on the whole key; the provider config's provider otherwise. */
+  provider?: string;
+  metric: Metric;
+  max: number;
+  resetDuration: string;
+  durationMs: number;
+  /** What the gateway reported when the bundle was issued, so other devices' use counts too. */
+  reported?: { used: number; windowStartMs: number };
+  budgetId?: string;
+}
+
+export interface CounterReading {
+  value: number;
+  windowStartMs: number;
+}
+
+/** Counter values read from the store at decision time, by counter key. */
+export type CounterSnapshot = ReadonlyMap<string, CounterReading>;
+
+export const EMPTY_COUNTERS: CounterSnapshot = new Map();
+
+export function scopeOf(keyId: string, provider?: string): string {
+  return provider === undefined ? `vk:${keyId}` : `vk:${keyId}/provider:${provider}`;
+}
+
+export function counterKey(keyId: string, provider: string | undefined, metric: Metric, resetDuration: string): string {
+  return `${scopeOf(keyId, provider)}|${metric}|${resetDuration}`;
+}
+
+export interface KeyLimits {
+  windows: LimitWindow[];
+  /** Limits the device cannot count (an unreadable reset duration); the gateway still enforces them. */
+  problems: string[];
+}
+
+/**
+ * Every window that governs requests of `key` to `provider` (provider undefined: the key's own windows
+ * only). `issuedAtMs` stands in for a reported usage's last reset when the gateway gave none.
+ */
+export function limitWindows(key: VirtualKey, provider: string | undefined, issuedAtMs: number): KeyLimits {
+  const out: KeyLimits = { windows: [], problems: [] };
+  const add = (owner: string | undefined, rateLimit: RateLimit | null | undefined, budgets: Budget[] | null | undefined) => {
+    if (rateLimit) {
+      addWindow(out, key.id, owner, 'requests', rateLimit.request_max_limit, rateLimit.request_reset_duration, rateLimit.request_current_usage, rateLimit.request_last_reset, issuedAtMs);
+      addWindow(out, key.id, owner, 'tokens', rateLimit.token_max_limit, rateLimit.token_reset_duration, rateLimit.token_current_usage, rateLimit.token_last_reset, issuedAtMs);
+    }
+    for (const budget of budgets ?? []) {
+      addWindow(out, key.id, owner, 'spend', budget.max_limit, budget.reset_duration, budget.current_usage, budget.last_reset, issuedAtMs, budget.id);
+    }
+  };
+  if (provider !== undefined) {
+    for (const pc of configsFor(key, provider)) add(provider, pc.rate_limit, pc.budgets);
+  }
+  add(undefined, key.rate_limit, key.budgets);
+  return out;
+}
+
+function addWindow(
+  out: KeyLimits, keyId: string, provider: string | undefined, metric: Metric,
+  max: number | null | undefined, resetDuration: string | null | undefined,
+  reportedUsed: number | undefined, reportedReset: string | undefined, issuedAtMs: number, budgetId?: string,
+): void {
+  if (max === null || max === undefined) return;
+  const where = provider === undefined ? 'the key' : `provider ${provider}`;
+  if (!resetDuration) {
+    out.problems.push(`A ${metric} limit on ${where} has no reset duration; the gateway enforces it, this device does not.`);
+    return;
+  }
+  const durationMs = tryParseResetDuration(resetDuration);
+  if (durationMs === undefined) {
+    out.problems.push(`A ${metric} limit on ${where} has an unreadable reset duration "${resetDuration}"; the gateway enforces it, this device does not.`);
+    return;
+  }
+  const window: LimitWindow = { counterKey: counterKey(keyId, provider, metric, resetDuration), keyId, metric, max, resetDuration, durationMs };
+  if (provider !== undefined) window.provider = provider;
+  if (budgetId !== undefined) window.budgetId = budgetId;
+  if (reportedUsed !== undefined && reportedUsed > 0) {
+    const parsedReset = reportedReset ? Date.parse(reportedReset) : Number.NaN;
+    window.reported = { used: reportedUsed, windowStartMs: Number.isNaN(parsedReset) ? issuedAtMs : parsedReset };
+  }
+  out.windows.push(window);
+}
+
+export interface WindowUsage {
+  used: number;
+  /** When the current window ends, if the device knows when it started. */
+  resetsAtMs?: number;
+}
+
+/**
+ * Usage in the current window: the larger of the device's count and the gateway's report, each only while
+ * its window is still running. The larger, not the sum: the gateway's figure already includes what this
+ * device sent before the bundle was issued.
+ */
+export function windowUsage(window: LimitWindow, counters: CounterSnapshot, nowMs: number): WindowUsage {
+  let used = 0;
+  let resetsAtMs: number | undefined;
+  const local = counters.get(window.counterKey);
+  if (local && nowMs < local.windowStartMs + window.durationMs) {
+    used = local.value;
+    resetsAtMs = local.windowStartMs + window.durationMs;
+  }
+  const reported = window.reported;
+  if (reported && nowMs < reported.windowStartMs + window.durationMs && reported.used > used) {
+    used = reported.used;
+    resetsAtMs = reported.windowStartMs + window.durationMs;
+  }
+  return resetsAtMs === undefined ? { used } : { used, resetsAtMs };
+}
+
+export interface LimitViolation {
+  type: 'rate_limited' | 'token_limited' | 'request_limited' | 'budget_exceeded';
+  windows: Array<{ window: LimitWindow; usage: WindowUsage }>;
+}
+
+/** Rate limits, provider config first, then the key: the first level with a violation decides. */
+export function checkRateLimits(windows: readonly LimitWindow[], counters: CounterSnapshot, nowMs: number): LimitViolation | undefined {
+  for (const level of levels(windows)) {
+    const hit = level
+      .filter((w) => w.metric !== 'spend')
+      .map((window) => ({ window, usage: windowUsage(window, counters, nowMs) }))
+      .filter(({ window, usage }) => usage.used >= window.max);
+    if (hit.length === 0) continue;
+    const metrics = new Set(hit.map((h) => h.window.metric));
+    const type = metrics.size > 1 ? 'rate_limited' : metrics.has('tokens') ? 'token_limited' : 'request_limited';
+    return { type, windows: hit };
+  }
+  return undefined;
+}
+
+/** Budgets, provider config first, then the key. */
+export function checkBudgets(windows: readonly LimitWindow[], counters: CounterSnapshot, nowMs: number): LimitViolation | undefined {
+  for (const level of levels(windows)) {
+    const hit = level
+      .filter((w) => w.metric === 'spend')
+      .map((window) => ({ window, usage: windowUsage(window, counters, nowMs) }))
+      .filter(({ window, usage }) => usage.used >= window.max);
+    if (hit.length > 0) return { type: 'budget_exceeded', windows: hit };
+  }
+  return undefined;
+}
+
+/** True when a provider config's own windows are spent (load balancing skips such configs). */
+export function providerConfigSpent(windows: readonly LimitWindow[], provider: string, counters: CounterSnapshot, nowMs: number): boolean {
+  const own = windows.filter((w) => w.provider === provider);
+  return checkRateLimits(own, counters, nowMs) !== undefined || checkBudgets(own, counters, nowMs) !== undefined;
+}
+
+function levels(windows: readonly LimitWindow[]): LimitWindow[][] {
+  return [windows.filter((w) => w.provider !== undefined), windows.filter((w) => w.provider === undefined)];
+}
+
+/** "100 requests per hour", "50,000 tokens per day", "a $50.00 daily budget" (for messages). */
+export function describeLimit(window: LimitWindow): string {
+  const per = describeDuration(window.resetDuration);
+  if (window.metric === 'spend') return `${formatUsd(window.max)} budget per ${per}`;
+  return `${window.max.toLocaleString('en-US')} ${window.metric} per ${per}`;
+}
+
+export function describeUsed(window: LimitWindow, used: number): string {
+  if (window.metric === 'spend') return `${formatUsd(used)} spent`;
+  return `${Math.round(used).toLocaleString('en-US')} used`;
+}
+
+export function formatUsd(amount: number): string {
+  if (amount !== 0 && Math.abs(amount) < 0.01) return `$${amount.toFixed(4)}`;
+  return `$${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}

@@ -1,0 +1,72 @@
+import type { McpConfig, VirtualKey } from '../control/protocol/virtual-key.js';
+import type { NormalizedRequest } from '../providers/types.js';
+
+/**
+ * MCP tool governance with Bifrost's vocabulary: a key's `mcp_configs` name MCP clients and the tools of
+ * each it may execute (`["*"]` all, `[]` none); gateway tool names are `clientName-toolName`.
+ *
+ * Which tools are checked: calls (never definitions: offering a tool is not running it).
+ * - In MCP protocol requests (adapter `mcp`), every call is an MCP tool execution: a call to a client the
+ *   key does not list is refused like a tool the key does not list.
+ * - In model requests, only calls whose name starts with a client the key lists (`clientName-`) are MCP
+ *   calls; anything else is the app's own function (Claude Code's `Read`) and not the key's business.
+ */
+
+export interface McpToolRef {
+  client: string;
+  tool: string;
+  /** The name as it appeared in the request. */
+  name: string;
+}
+
+export function mcpClientName(config: McpConfig): string | undefined {
+  return config.mcp_client_name ?? config.mcp_client?.name;
+}
+
+/** Splits `clientName-toolName` at the longest client name the key knows (client names may contain `-`). */
+export function splitToolName(name: string, knownClients: readonly string[]): McpToolRef | undefined {
+  const client = knownClients
+    .filter((c) => name.length > c.length + 1 && name.startsWith(`${c}-`))
+    .sort((a, b) => b.length - a.length)[0];
+  return client === undefined ? undefined : { client, tool: name.slice(client.length + 1), name };
+}
+
+export interface McpRefusal {
+  ref: McpToolRef;
+  /** What the key allows on that client: the tool list, or undefined when the client is not enabled at all. */
+  allowedTools: string[] | undefined;
+}
+
+export function isMcpProtocolRequest(request: NormalizedRequest): boolean {
+  return request.adapter === 'mcp';
+}
+
+/** The first MCP tool call the key does not allow, or undefined when every call is allowed. */
+export function checkMcpTools(request: NormalizedRequest, key: VirtualKey): McpRefusal | undefined {
+  const configs = new Map<string, string[]>();
+  for (const config of key.mcp_configs) {
+    const client = mcpClientName(config);
+    if (client !== undefined) configs.set(client, [...(configs.get(client) ?? []), ...config.tools_to_execute]);
+  }
+  const clients = [...configs.keys()];
+  const protocol = isMcpProtocolRequest(request);
+  for (const tool of request.tools) {
+    if (tool.kind !== 'call') continue;
+    const ref = splitToolName(tool.name, clients) ?? (protocol ? unknownClientRef(tool.name) : undefined);
+    if (ref === undefined) continue;
+    const allowed = configs.get(ref.client);
+    if (allowed === undefined) return { ref, allowedTools: undefined };
+    if (!toolAllowed(allowed, ref)) return { ref, allowedTools: allowed };
+  }
+  return undefined;
+}
+
+function toolAllowed(allowed: readonly string[], ref: McpToolRef): boolean {
+  return allowed.includes('*') || allowed.includes(ref.tool) || allowed.includes(ref.name);
+}
+
+/** A call to a client the key does not list: the client is what precedes the first `-`, if anything. */
+function unknownClientRef(name: string): McpToolRef {
+  const dash = name.indexOf('-');
+  return dash > 0 ? { client: name.slice(0, dash), tool: name.slice(dash + 1), name } : { client: name, tool: name, name };
+}

@@ -1,0 +1,96 @@
+import type { RoutingMode } from '../control/protocol/policy-bundle.js';
+import type { VirtualKey } from '../control/protocol/virtual-key.js';
+import { allowListAdmits, blockListBlocks } from './model-access.js';
+import { knownProviderPrefixes, parseModelString } from './provider-names.js';
+
+/**
+ * Which Bifrost provider and model a request will be governed as, the way the gateway resolves it:
+ *
+ * - Gateway mode, first-party routes (`/openai`, `/anthropic`, `/genai`): the body's model goes to Bifrost
+ *   unchanged. `provider/model` with a known provider prefix pins the provider; a bare model is
+ *   load-balanced across the key's provider configs that admit it (blacklist first, configs whose budget or
+ *   rate limit is spent are skipped, configs without a weight take no part). When no config is eligible the
+ *   model stays bare and the route's own provider answers it.
+ * - Gateway mode, OpenAI-compatible third parties: Edge qualifies the model with the surface's provider
+ *   (src/gateway/bifrost-routes.ts), so the provider is always the surface's.
+ * - Pass-through and local modes: the request goes to the surface's provider with the model as sent.
+ *
+ * Load balancing on the gateway is a weighted random choice; the device cannot predict it, so it evaluates
+ * the provider it expects (the surface's own provider when eligible, else the heaviest eligible config) and
+ * lists every eligible candidate. The gateway stays authoritative.
+ */
+
+/** Surfaces whose model Bifrost receives exactly as the app sent it. */
+const FIRST_PARTY = new Set(['openai', 'anthropic', 'gemini']);
+
+/**
+ * Which providers serve a model family, standing in for the gateway's model catalog when a config allows
+ * `["*"]`: such a config admits a bare model only if its provider actually serves it, so `gpt-4o` is not
+ * load-balanced onto an `anthropic: ["*"]` config. The surface the app called always counts as serving it.
+ */
+const MODEL_FAMILIES: ReadonlyArray<[RegExp, readonly string[]]> = [
+  [/^(gpt-|o\d|chatgpt-|codex-|text-embedding-(3|ada)|dall-e|whisper|tts-|omni-moderation|computer-use)/, ['openai', 'azure']],
+  [/^claude-/, ['anthropic', 'bedrock', 'vertex']],
+  [/^(gemini-|gemma-|text-embedding-00|embedding-00|imagen-)/, ['gemini', 'vertex']],
+  [/^(mistral-|mixtral-|codestral-|ministral-|pixtral-|magistral-|devstral-|open-mistral|open-mixtral)/, ['mistral']],
+  [/^grok-/, ['xai']],
+  [/^deepseek-/, ['deepseek']],
+  [/^(llama-|llama3|meta-llama|qwen|moonshotai|openai\/gpt-oss)/, ['groq', 'cerebras']],
+  [/^command-/, ['cohere', 'bedrock']],
+  [/^sonar/, ['perplexity']],
+];
+
+export function providerServesModel(provider: string, model: string, surfaceProvider: string): boolean {
+  if (provider === surfaceProvider) return true;
+  const lower = model.toLowerCase();
+  return MODEL_FAMILIES.some(([pattern, providers]) => pattern.test(lower) && providers.includes(provider));
+}
+
+export interface TargetInput {
+  key: VirtualKey;
+  /** The Bifrost provider of the surface the app called (bifrostProviderFor). */
+  surfaceProvider: string;
+  /** The model as the app sent it; null when the route carries none. */
+  model: string | null;
+  mode: RoutingMode;
+  /** True when the device's counters say this provider config's rate limit or budget is spent. */
+  isSpent(provider: string): boolean;
+}
+
+export interface Target {
+  provider: string;
+  /** The model without a provider prefix; null when the request names none. */
+  model: string | null;
+  /** True when the gateway will choose among several providers (bare model, several eligible configs). */
+  loadBalanced: boolean;
+  /** Providers the gateway may pick for a bare model (empty when the provider is fixed). */
+  candidates: string[];
+}
+
+export function resolveTarget(input: TargetInput): Target {
+  const { key, surfaceProvider, model, mode } = input;
+  const fixed = (m: string | null): Target => ({ provider: surfaceProvider, model: m, loadBalanced: false, candidates: [] });
+  if (model === null) return fixed(null);
+  if (mode !== 'gateway') return fixed(model);
+  if (!FIRST_PARTY.has(surfaceProvider)) {
+    return fixed(model.startsWith(`${surfaceProvider}/`) ? model.slice(surfaceProvider.length + 1) : model);
+  }
+
+  const parsed = parseModelString(model, knownProviderPrefixes(key.provider_configs.map((pc) => pc.provider)));
+  if (parsed.provider !== undefined) return { provider: parsed.provider, model: parsed.model, loadBalanced: false, candidates: [] };
+
+  const bare = parsed.model;
+  const blacklisting = new Set(key.provider_configs.filter((pc) => blockListBlocks(pc.blacklisted_models, pc.provider, bare)).map((pc) => pc.provider));
+  const eligible = key.provider_configs.filter((pc) => {
+    if (blacklisting.has(pc.provider) || pc.weight === null || pc.weight === undefined) return false;
+    const listedExplicitly = !pc.allowed_models.includes('*') && allowListAdmits(pc.allowed_models, pc.provider, bare);
+    const wildcardServes = pc.allowed_models.includes('*') && providerServesModel(pc.provider, bare, surfaceProvider);
+    return (listedExplicitly || wildcardServes) && !input.isSpent(pc.provider);
+  });
+  if (eligible.length === 0) return fixed(bare);
+
+  const candidates = [...new Set(eligible.map((pc) => pc.provider))];
+  const heaviest = eligible.reduce((best, pc) => ((pc.weight ?? 0) > (best.weight ?? 0) ? pc : best));
+  const provider = candidates.includes(surfaceProvider) ? surfaceProvider : heaviest.provider;
+  return { provider, model: bare, loadBalanced: candidates.length > 1, candidates };
+}

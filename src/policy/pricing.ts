@@ -1,0 +1,129 @@
+import type { ModelPrice } from '../control/protocol/policy-bundle.js';
+import type { TokenUsage } from './usage.js';
+
+/**
+ * Spend estimates for local budgets: USD per million tokens, input and output. The policy bundle's
+ * `pricing` overrides this built-in table entry by entry; the gateway's own cost accounting stays the
+ * authority, this only has to be close enough to stop a runaway loop before the gateway does.
+ *
+ * Lookups try `provider/model`, then the bare model, then the same with a release suffix removed
+ * (`gpt-4o-2024-08-06` → `gpt-4o`, `claude-sonnet-4-5-20250929` → `claude-sonnet-4-5`), then the longest
+ * table entry the model name extends at a `-` boundary (`gpt-4.1-mini-xyz` → `gpt-4.1-mini`). A model
+ * nobody priced is charged FALLBACK_PRICE, deliberately on the expensive side: an unpriced model must not
+ * be a way around a budget.
+ */
+
+export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
+  // OpenAI
+  'gpt-5': { input_per_mtok: 1.25, output_per_mtok: 10 },
+  'gpt-5-mini': { input_per_mtok: 0.25, output_per_mtok: 2 },
+  'gpt-5-nano': { input_per_mtok: 0.05, output_per_mtok: 0.4 },
+  'gpt-4.1': { input_per_mtok: 2, output_per_mtok: 8 },
+  'gpt-4.1-mini': { input_per_mtok: 0.4, output_per_mtok: 1.6 },
+  'gpt-4.1-nano': { input_per_mtok: 0.1, output_per_mtok: 0.4 },
+  'gpt-4o': { input_per_mtok: 2.5, output_per_mtok: 10 },
+  'gpt-4o-mini': { input_per_mtok: 0.15, output_per_mtok: 0.6 },
+  'o1': { input_per_mtok: 15, output_per_mtok: 60 },
+  'o3': { input_per_mtok: 2, output_per_mtok: 8 },
+  'o3-mini': { input_per_mtok: 1.1, output_per_mtok: 4.4 },
+  'o4-mini': { input_per_mtok: 1.1, output_per_mtok: 4.4 },
+  'text-embedding-3-small': { input_per_mtok: 0.02, output_per_mtok: 0 },
+  'text-embedding-3-large': { input_per_mtok: 0.13, output_per_mtok: 0 },
+  // Anthropic
+  'claude-opus-4-5': { input_per_mtok: 5, output_per_mtok: 25 },
+  'claude-opus-4-1': { input_per_mtok: 15, output_per_mtok: 75 },
+  'claude-opus-4': { input_per_mtok: 15, output_per_mtok: 75 },
+  'claude-sonnet-4-5': { input_per_mtok: 3, output_per_mtok: 15 },
+  'claude-sonnet-4': { input_per_mtok: 3, output_per_mtok: 15 },
+  'claude-3-7-sonnet': { input_per_mtok: 3, output_per_mtok: 15 },
+  'claude-haiku-4-5': { input_per_mtok: 1, output_per_mtok: 5 },
+  'claude-3-5-haiku': { input_per_mtok: 0.8, output_per_mtok: 4 },
+  // Google
+  'gemini-2.5-pro': { input_per_mtok: 1.25, output_per_mtok: 10 },
+  'gemini-2.5-flash': { input_per_mtok: 0.3, output_per_mtok: 2.5 },
+  'gemini-2.5-flash-lite': { input_per_mtok: 0.1, output_per_mtok: 0.4 },
+  'gemini-2.0-flash': { input_per_mtok: 0.1, output_per_mtok: 0.4 },
+  // Others
+  'mistral-large-latest': { input_per_mtok: 2, output_per_mtok: 6 },
+  'mistral-medium-latest': { input_per_mtok: 0.4, output_per_mtok: 2 },
+  'mistral-small-latest': { input_per_mtok: 0.1, output_per_mtok: 0.3 },
+  'codestral-latest': { input_per_mtok: 0.3, output_per_mtok: 0.9 },
+  'grok-4': { input_per_mtok: 3, output_per_mtok: 15 },
+  'grok-3-mini': { input_per_mtok: 0.3, output_per_mtok: 0.5 },
+  'deepseek-chat': { input_per_mtok: 0.28, output_per_mtok: 0.42 },
+  'deepseek-reasoner': { input_per_mtok: 0.28, output_per_mtok: 0.42 },
+  'llama-3.3-70b-versatile': { input_per_mtok: 0.59, output_per_mtok: 0.79 },
+  'llama-3.1-8b-instant': { input_per_mtok: 0.05, output_per_mtok: 0.08 },
+  'sonar': { input_per_mtok: 1, output_per_mtok: 1 },
+  'sonar-pro': { input_per_mtok: 3, output_per_mtok: 15 },
+};
+
+/** Charged for models no table prices: a frontier model's price, so estimates err towards stopping. */
+export const FALLBACK_PRICE: ModelPrice = { input_per_mtok: 5, output_per_mtok: 25 };
+
+export interface PriceLookup {
+  price: ModelPrice;
+  /** Which table answered and under which entry: `bundle:openai/gpt-4o`, `built-in:gpt-4o`, `fallback`. */
+  source: string;
+}
+
+/** Release suffixes: `-2024-08-06`, `-20250929`, `-latest`, `-001`, `-preview-05-20`. */
+const RELEASE_SUFFIX = /(-\d{4}-\d{2}-\d{2}|-\d{8}|-latest|-\d{3}|-preview(-\d{2}-\d{2})?|-exp(-\d{2}-\d{2})?)$/;
+
+export function lookupPrice(provider: string | undefined, model: string, overrides: Readonly<Record<string, ModelPrice>> = {}): PriceLookup {
+  const tables = [[overrides, 'bundle'], [DEFAULT_PRICES, 'built-in']] as const;
+  // Exact names (with release suffixes removed) in either table beat a prefix match in either table:
+  // a bundle price for `gpt-4o` must not price `gpt-4o-mini`, which the built-in table knows exactly.
+  for (const [table, name] of tables) {
+    const hit = exactMatch(table, provider, model);
+    if (hit) return { price: hit.price, source: `${name}:${hit.entry}` };
+  }
+  let best: (PriceLookup & { length: number }) | undefined;
+  for (const [table, name] of tables) {
+    const hit = prefixMatch(table, provider, model);
+    if (hit && (!best || hit.length > best.length)) best = { price: hit.price, source: `${name}:${hit.entry}`, length: hit.length };
+  }
+  return best ? { price: best.price, source: best.source } : { price: FALLBACK_PRICE, source: 'fallback' };
+}
+
+function exactMatch(table: Readonly<Record<string, ModelPrice>>, provider: string | undefined, model: string): { price: ModelPrice; entry: string } | undefined {
+  for (const name of candidateNames(model)) {
+    for (const entry of provider !== undefined ? [`${provider}/${name}`, name] : [name]) {
+      const price = Object.hasOwn(table, entry) ? table[entry] : undefined;
+      if (price) return { price, entry };
+    }
+  }
+  return undefined;
+}
+
+/** The longest entry the model extends at a `-` boundary; an entry qualified with another provider never counts. */
+function prefixMatch(table: Readonly<Record<string, ModelPrice>>, provider: string | undefined, model: string): { price: ModelPrice; entry: string; length: number } | undefined {
+  let best: { price: ModelPrice; entry: string; length: number } | undefined;
+  for (const [entry, price] of Object.entries(table)) {
+    const qualifiedHere = provider !== undefined && entry.startsWith(`${provider}/`);
+    const bare = qualifiedHere ? entry.slice(provider.length + 1) : entry;
+    if (!qualifiedHere && entry.includes('/') && !model.includes('/')) continue;
+    const longer = !best || bare.length > best.length || (bare.length === best.length && qualifiedHere);
+    if (model.startsWith(`${bare}-`) && longer) best = { price, entry, length: bare.length };
+  }
+  return best;
+}
+
+function candidateNames(model: string): string[] {
+  const names = [model];
+  let current = model;
+  while (RELEASE_SUFFIX.test(current)) {
+    current = current.replace(RELEASE_SUFFIX, '');
+    if (current === '' || names.includes(current)) break;
+    names.push(current);
+  }
+  return names;
+}
+
+/**
+ * USD for one response. Cached and cache-write input tokens are charged at the input price: the bundle's
+ * price format has no cache rates, and over-estimating keeps the local budget on the safe side.
+ */
+export function estimateCost(usage: TokenUsage, price: ModelPrice): number {
+  return (usage.inputTokens * price.input_per_mtok + usage.outputTokens * price.output_per_mtok) / 1_000_000;
+}

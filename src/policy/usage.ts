@@ -1,0 +1,227 @@
+import { SseEventParser } from './sse-events.js';
+
+/**
+ * Token usage read from AI responses, for local token windows and spend estimates. Pure parsing, no I/O.
+ *
+ * Shapes understood (the gateway answers each route in its provider's format, so these cover both
+ * gateway and direct traffic):
+ * - OpenAI chat / completions / embeddings: `usage {prompt_tokens, completion_tokens, …}`; streamed, the
+ *   last chunk carries `usage` (with `stream_options.include_usage`).
+ * - OpenAI Responses: `usage {input_tokens, output_tokens, …}`; streamed, in `response.completed`
+ *   (`response.usage`), also `response.incomplete` / `response.failed`.
+ * - Anthropic Messages: `usage {input_tokens, output_tokens, cache_*}`; streamed, `message_start` carries
+ *   `message.usage` and each `message_delta` carries the running `usage.output_tokens`.
+ * - Gemini: `usageMetadata {promptTokenCount, candidatesTokenCount, thoughtsTokenCount, …}`; streamed, every
+ *   chunk carries the running totals. A non-SSE stream (`streamGenerateContent` without `alt=sse`) is a JSON
+ *   array of such chunks.
+ *
+ * Counts are cumulative, so later reports replace earlier ones field by field.
+ */
+
+export interface TokenUsage {
+  /** Every prompt token, cached or not (Anthropic's cache reads and writes included). */
+  inputTokens: number;
+  /** Every generated token, reasoning included. */
+  outputTokens: number;
+  totalTokens: number;
+  cachedInputTokens: number;
+  reasoningTokens: number;
+}
+
+interface PartialUsage {
+  input?: number;
+  output?: number;
+  cached?: number;
+  reasoning?: number;
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function count(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+function sum(...values: Array<number | undefined>): number | undefined {
+  const present = values.filter((v): v is number => v !== undefined);
+  return present.length === 0 ? undefined : present.reduce((a, b) => a + b, 0);
+}
+
+/** One usage object in any of the known shapes. */
+function readUsageObject(usage: Json): PartialUsage | undefined {
+  // Gemini usageMetadata
+  if ('promptTokenCount' in usage || 'candidatesTokenCount' in usage || 'totalTokenCount' in usage) {
+    const thoughts = count(usage['thoughtsTokenCount']);
+    const out: PartialUsage = {};
+    setIf(out, 'input', count(usage['promptTokenCount']));
+    setIf(out, 'output', sum(count(usage['candidatesTokenCount']), thoughts));
+    setIf(out, 'cached', count(usage['cachedContentTokenCount']));
+    setIf(out, 'reasoning', thoughts);
+    if (out.output === undefined && out.input !== undefined) {
+      const total = count(usage['totalTokenCount']);
+      if (total !== undefined) out.output = Math.max(0, total - out.input);
+    }
+    return out;
+  }
+  // OpenAI chat / completions / embeddings
+  if ('prompt_tokens' in usage || 'completion_tokens' in usage) {
+    const out: PartialUsage = {};
+    setIf(out, 'input', count(usage['prompt_tokens']));
+    // Embeddings report no completion tokens: nothing was generated.
+    setIf(out, 'output', count(usage['completion_tokens']) ?? 0);
+    const promptDetails = isObject(usage['prompt_tokens_details']) ? usage['prompt_tokens_details'] : {};
+    const completionDetails = isObject(usage['completion_tokens_details']) ? usage['completion_tokens_details'] : {};
+    setIf(out, 'cached', count(promptDetails['cached_tokens']));
+    setIf(out, 'reasoning', count(completionDetails['reasoning_tokens']));
+    return out;
+  }
+  // Anthropic (cache fields) and OpenAI Responses (details objects) share input_tokens / output_tokens.
+  if ('input_tokens' in usage || 'output_tokens' in usage) {
+    const out: PartialUsage = {};
+    const cacheRead = count(usage['cache_read_input_tokens']);
+    const cacheWrite = count(usage['cache_creation_input_tokens']);
+    // Anthropic's input_tokens excludes cache reads and writes; the Responses API's includes cached tokens.
+    setIf(out, 'input', 'input_tokens' in usage || cacheRead !== undefined || cacheWrite !== undefined
+      ? sum(count(usage['input_tokens']) ?? 0, cacheRead, cacheWrite)
+      : undefined);
+    setIf(out, 'output', count(usage['output_tokens']));
+    const inputDetails = isObject(usage['input_tokens_details']) ? usage['input_tokens_details'] : {};
+    const outputDetails = isObject(usage['output_tokens_details']) ? usage['output_tokens_details'] : {};
+    setIf(out, 'cached', cacheRead ?? count(inputDetails['cached_tokens']));
+    setIf(out, 'reasoning', count(outputDetails['reasoning_tokens']));
+    return out;
+  }
+  return undefined;
+}
+
+function setIf(target: PartialUsage, field: keyof PartialUsage, value: number | undefined): void {
+  if (value !== undefined) target[field] = value;
+}
+
+/** Usage reported by one JSON document (a response body, or one streamed event's data). */
+export function usageInDocument(doc: unknown): PartialUsage | undefined {
+  if (!isObject(doc)) return undefined;
+  if (isObject(doc['usageMetadata'])) return readUsageObject(doc['usageMetadata']);
+  if (isObject(doc['usage'])) {
+    const found = readUsageObject(doc['usage']);
+    if (found) return found;
+  }
+  // Anthropic message_start: {type, message: {usage}}; Responses events: {type, response: {usage}}.
+  for (const field of ['message', 'response']) {
+    const inner = doc[field];
+    if (isObject(inner) && isObject(inner['usage'])) return readUsageObject(inner['usage']);
+  }
+  return undefined;
+}
+
+/** Merges cumulative reports: each field takes its latest value. */
+export class UsageAccumulator {
+  private state: PartialUsage = {};
+  private seen = false;
+
+  add(partial: PartialUsage | undefined): void {
+    if (!partial) return;
+    this.seen = true;
+    this.state = { ...this.state, ...partial };
+  }
+
+  result(): TokenUsage | undefined {
+    if (!this.seen) return undefined;
+    const input = this.state.input ?? 0;
+    const output = this.state.output ?? 0;
+    return {
+      inputTokens: input,
+      outputTokens: output,
+      totalTokens: input + output,
+      cachedInputTokens: this.state.cached ?? 0,
+      reasoningTokens: this.state.reasoning ?? 0,
+    };
+  }
+}
+
+/** Usage in a complete JSON response body (an object, or a Gemini JSON-array stream). */
+export function usageFromJson(body: unknown): TokenUsage | undefined {
+  const acc = new UsageAccumulator();
+  for (const doc of Array.isArray(body) ? body : [body]) acc.add(usageInDocument(doc));
+  return acc.result();
+}
+
+/** Reads usage out of an SSE body chunk by chunk, keeping at most one event in memory. */
+export class StreamUsageExtractor {
+  private readonly acc = new UsageAccumulator();
+  private readonly parser = new SseEventParser((event) => this.onEvent(event.data));
+
+  push(chunk: Uint8Array | string): void {
+    this.parser.push(chunk);
+  }
+
+  end(): TokenUsage | undefined {
+    this.parser.end();
+    return this.acc.result();
+  }
+
+  private onEvent(data: string): void {
+    // Cheap prefilter: most events are text deltas without a usage report.
+    if (!data.includes('sage')) return;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(data);
+    } catch {
+      return;
+    }
+    this.acc.add(usageInDocument(doc));
+  }
+}
+
+export interface UsageReader {
+  push(chunk: Uint8Array): void;
+  /** Usage found, or undefined when the response reported none (or was too large to read). */
+  end(): TokenUsage | undefined;
+}
+
+/** Largest non-streamed JSON body read for usage; anything bigger is skipped rather than buffered. */
+export const MAX_JSON_USAGE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * A reader for a response of this content type: SSE streams are parsed incrementally; JSON is collected
+ * (bounded) and parsed at the end; anything else has no usage to read.
+ */
+export function usageReaderFor(contentType: string | undefined, maxJsonBytes = MAX_JSON_USAGE_BYTES): UsageReader | undefined {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'text/event-stream') return new StreamUsageExtractor();
+  if (type === 'application/json' || type.endsWith('+json')) return new JsonUsageReader(maxJsonBytes);
+  return undefined;
+}
+
+class JsonUsageReader implements UsageReader {
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+  private overflow = false;
+
+  constructor(private readonly maxBytes: number) {}
+
+  push(chunk: Uint8Array): void {
+    if (this.overflow) return;
+    this.size += chunk.byteLength;
+    if (this.size > this.maxBytes) {
+      this.overflow = true;
+      this.chunks = [];
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  end(): TokenUsage | undefined {
+    if (this.overflow) return undefined;
+    const text = Buffer.concat(this.chunks).toString('utf8');
+    this.chunks = [];
+    try {
+      return usageFromJson(JSON.parse(text));
+    } catch {
+      return undefined;
+    }
+  }
+}
