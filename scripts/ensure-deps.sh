@@ -18,6 +18,10 @@ install_debian_packages() {
   command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)
   command -v curl >/dev/null 2>&1 || need+=(curl)
   command -v openssl >/dev/null 2>&1 || need+=(openssl)
+  # The Linux keychain token store is tested against a private gnome-keyring on its own D-Bus.
+  command -v dbus-daemon >/dev/null 2>&1 || need+=(dbus-daemon)
+  command -v gnome-keyring-daemon >/dev/null 2>&1 || need+=(gnome-keyring)
+  command -v secret-tool >/dev/null 2>&1 || need+=(libsecret-tools)
   # The end-to-end test drives python3 requests; Debian's python3-requests serves /usr/bin/python3.
   python3 -c 'import requests' >/dev/null 2>&1 || /usr/bin/python3 -c 'import requests' >/dev/null 2>&1 || need+=(python3-requests)
   if [ "${#need[@]}" -gt 0 ]; then
