@@ -14,6 +14,15 @@ import type { ExchangeRecord } from './proxy/exchange.js';
 import type { RequestInspector } from './proxy/surface-resolution.js';
 import { joinUrl } from './gateway/upstream-plan.js';
 import { guardrailInspector } from './proxy/inspectors/guardrails.js';
+import { GuardrailPolicyHolder } from './proxy/inspectors/guardrail-policy-holder.js';
+import { openPolicyDatabase } from './policy/policy-database.js';
+import { SqliteCounterStore } from './policy/counter-store.js';
+import { SqliteShadowAiRegistry } from './policy/shadow-ai.js';
+import { PolicyEnforcer } from './policy/enforcer.js';
+import { readPolicyFile } from './policy/policy-file.js';
+import type { PolicyBundle } from './control/protocol/policy-bundle.js';
+import { GatewayHealth } from './gateway/gateway-health.js';
+import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.js';
 
 export interface RunningAgent {
   proxyUrl: string;
@@ -58,7 +67,31 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     extraCaPems,
   });
   const providers = createProviderResolver(config.interceptHosts);
-  const inspectors: RequestInspector[] = [...(options.inspectors ?? []), guardrailInspector(() => config.guardrails)];
+  const policyDb = openPolicyDatabase(path.join(config.dataDir, 'policy.db'));
+  const policy = new PolicyEnforcer({
+    counters: new SqliteCounterStore(policyDb),
+    shadowAi: new SqliteShadowAiRegistry(policyDb),
+    defaultMode: config.mode,
+    onError: (err, context) => log.warn(`policy side effect failed: ${context}`, { error: (err as Error).message }),
+  });
+  const guardrails = new GuardrailPolicyHolder(config.guardrails, log);
+  const applyBundle = (bundle: PolicyBundle | undefined) => {
+    policy.setBundle(bundle);
+    guardrails.fromBundle(bundle);
+    // Local mode sends no virtual key, so there is nothing to sign in for; otherwise a key in the
+    // configuration or the bundle counts as signed in until OIDC sign-in owns this.
+    const hasKey = Boolean(config.gateway?.virtualKey) || (bundle?.virtual_keys.some((k) => k.value) ?? false);
+    policy.setIdentity({ signedIn: config.mode === 'local' || hasKey, ...(bundle?.subject?.email ?? config.identity.user ? { user: bundle?.subject?.email ?? config.identity.user } : {}) });
+  };
+  applyBundle(config.policyFile ? readPolicyFile(config.policyFile) : undefined);
+  policy.notices.on('notice', (notice) => log.info(`notice: ${notice.why.message}`, { kind: notice.kind, app: notice.who.app, model: notice.what.model }));
+  const gatewayHealth = config.gateway
+    ? new GatewayHealth({ gatewayUrl: config.gateway.url, probeIntervalMs: config.gateway.healthProbeIntervalMs, onChange: (up) => {
+      policy.setConnectivity({ gateway: up });
+      log.warn(up ? 'the Bifrost gateway is reachable again' : 'the Bifrost gateway is unreachable; fail mode applies', { gateway: config.gateway?.url });
+    } })
+    : undefined;
+  const inspectors: RequestInspector[] = [policy.inspector(), ...(options.inspectors ?? []), guardrailInspector(() => guardrails.current)];
   let proxyHostPort = '';
   const handler = createRequestHandler({
     resolve: providers.resolve,
@@ -72,10 +105,21 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     }),
     identity: () => ({ ...(config.identity.user ? { user: config.identity.user } : {}), device: config.identity.device }),
     inspectors: () => inspectors,
+    routeFor: (request) => {
+      const route = policy.routeFor(request);
+      if (!route) return undefined;
+      return { mode: route.mode, ...(route.virtualKey?.value ? { virtualKey: route.virtualKey.value } : {}) };
+    },
+    meterResponse: (request, response) => policy.meterResponse(request, {
+      contentType: response.headers['content-type'],
+      contentEncoding: response.headers['content-encoding'],
+    }),
+    onGatewayResult: (reachable) => gatewayHealth?.report(reachable),
     serveLocal: createLocalEndpoints({
       proxyHostPort: () => proxyHostPort,
       interceptPatterns: () => providers.hostPatterns(),
-      status: () => ({ mode: config.mode }),
+      health: () => ({ mode: config.mode }),
+      status: () => ({ mode: config.mode, proxy: `http://${proxyHostPort}`, gateway: config.gateway?.url ?? null, policy: policy.status() }),
     }),
     ...(options.onRecord ? { onRecord: options.onRecord } : {}),
     log,
@@ -93,6 +137,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     log,
   });
   proxyHostPort = new URL(proxy.url).host;
+  writeRuntimeFile(config.dataDir, { pid: process.pid, proxy: proxy.url, ca: ca.certPath, startedAt: new Date().toISOString() });
   log.info('Bifrost Edge is running', { proxy: proxy.url, mode: config.mode, gateway: config.gateway?.url, ca: ca.certPath });
   return {
     proxyUrl: proxy.url,
@@ -101,6 +146,9 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     close: async () => {
       await proxy.close();
       upstream.close();
+      gatewayHealth?.close();
+      policyDb.close();
+      removeRuntimeFile(config.dataDir);
     },
   };
 }

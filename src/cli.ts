@@ -5,6 +5,9 @@ import type { AgentConfigInput } from './config/schema.js';
 import { createLogger, routeConsoleToLogger, type LogLevel } from './log.js';
 import { ensureCa, startAgent, type RunningAgent } from './agent.js';
 import { runScanCommand } from './guardrails/scan-command.js';
+import { formatStatus } from './policy/status-command.js';
+import type { PolicyStatus } from './policy/status-data.js';
+import { readRuntimeFile } from './runtime-file.js';
 
 const USAGE = `Usage: bifrost-edge <command> [options]
 
@@ -17,6 +20,8 @@ Commands:
                --gateway URL   Bifrost gateway URL (implies gateway mode)
                --log-level L   debug | info | warn | error | silent
   ca path    Print the path of the device CA certificate (creating the CA if needed).
+  status     Show the running agent's user, key, policy version and age, budgets and last blocks.
+               --json          the same as JSON
   scan       Scan text on stdin with the guardrails; print findings and the redacted text.
                --json          one JSON object instead of text
                --policy F      guardrail policy JSON file (default: built-in policy)
@@ -52,6 +57,8 @@ async function dispatch(argv: string[]): Promise<number> {
       return caCommand(rest);
     case 'scan':
       return scanCommand(rest);
+    case 'status':
+      return statusCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${packageVersion()}\n`);
@@ -152,6 +159,32 @@ async function caCommand(args: string[]): Promise<number> {
   const log = createLogger('warn');
   const ca = await ensureCa(config.dataDir, log);
   process.stdout.write(`${ca.certPath}\n`);
+  return 0;
+}
+
+async function statusCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' }, config: CONFIG_FLAGS.config, 'data-dir': CONFIG_FLAGS['data-dir'] });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const config = configFromFlags(values);
+  const runtime = readRuntimeFile(config.dataDir);
+  if (!runtime) {
+    process.stderr.write(`bifrost-edge: no agent is running for ${config.dataDir}. Start it with \`bifrost-edge run\` (or the Bifrost Edge app).\n`);
+    return 3;
+  }
+  let status: { mode: string; proxy: string; gateway: string | null; policy: PolicyStatus };
+  try {
+    const res = await fetch(`${runtime.proxy}/status.json`, { signal: AbortSignal.timeout(5000) });
+    status = await res.json() as typeof status;
+  } catch (err) {
+    process.stderr.write(`bifrost-edge: the agent at ${runtime.proxy} did not answer (${(err as Error).message}). Is it still starting?\n`);
+    return 3;
+  }
+  if (values.json === true) {
+    process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+    return 0;
+  }
+  process.stdout.write(`Mode:         ${status.mode}${status.gateway ? ` via ${status.gateway}` : ''}\nProxy:        ${status.proxy}\n`);
+  process.stdout.write(formatStatus(status.policy, { json: false }));
   return 0;
 }
 

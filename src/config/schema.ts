@@ -44,11 +44,18 @@ export const AgentConfigSchema = z.strictObject({
     connectTimeoutMs: z.number().int().positive().default(10_000),
     /** How long to wait for the first response byte; generous because reasoning models think for minutes. */
     responseTimeoutMs: z.number().int().positive().default(600_000),
+    /** While the gateway is unreachable, how often Edge probes its /health to notice it is back. */
+    healthProbeIntervalMs: z.number().int().min(100).default(5000),
   }).optional(),
   identity: z.strictObject({
     user: z.string().min(1).optional(),
     device: z.string().min(1).default(os.hostname()),
   }).prefault({}),
+  /**
+   * A policy bundle file (src/control/protocol/policy-bundle.ts) placed by the admin or MDM, for
+   * devices without Edge Control; bundles synced from Edge Control replace it.
+   */
+  policyFile: z.string().min(1).optional(),
   /** Guardrail policy (src/guardrails/policy.ts); on by default: secrets block, PII is redacted. */
   guardrails: z.unknown().optional(),
   /** Replaces the built-in list of AI hosts to decrypt (normally pushed by policy). */

@@ -40,10 +40,11 @@ export function createResponseMeter(input: ResponseMeterInput, onUsage: (usage: 
   decoder.once('error', () => report(reader.end()));
   return {
     push: (chunk) => {
-      if (!decoder.destroyed) decoder.write(chunk);
+      if (!decoder.destroyed && !decoder.writableEnded) decoder.write(chunk);
     },
+    // Callers may end twice ('end' then 'close'); a second end() on a zlib stream would raise an error.
     end: () => {
-      if (!decoder.destroyed) decoder.end();
+      if (!decoder.destroyed && !decoder.writableEnded) decoder.end();
     },
   };
 }

@@ -6,12 +6,16 @@ export interface LocalEndpointDeps {
   /** host:port clients should use as the proxy in the PAC file. */
   proxyHostPort: () => string;
   interceptPatterns: () => string[];
+  /** Small liveness answer for /healthz. */
+  health: () => Record<string, unknown>;
+  /** Everything `bifrost-edge status` shows, for /status.json. */
   status: () => Record<string, unknown>;
 }
 
 /**
  * Requests addressed to Edge itself rather than proxied: the PAC file browsers and MDM profiles
- * point at, and a health probe for installers and monitoring.
+ * point at, a health probe for installers and monitoring, and the status `bifrost-edge status`
+ * reads (loopback only, and never a key's secret).
  */
 export function createLocalEndpoints(deps: LocalEndpointDeps): (exchange: Exchange) => void {
   return ({ req, res }) => {
@@ -26,8 +30,8 @@ export function createLocalEndpoints(deps: LocalEndpointDeps): (exchange: Exchan
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
-    if (path === '/healthz') {
-      const body = JSON.stringify({ status: 'ok', ...deps.status() });
+    if (path === '/healthz' || path === '/status.json') {
+      const body = JSON.stringify(path === '/healthz' ? { status: 'ok', ...deps.health() } : deps.status());
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;

@@ -1,4 +1,5 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Mode } from '../config/schema.js';
 import { Readable } from 'node:stream';
 import { edgeError, type EdgeError } from '../edge-error.js';
 import type { Logger } from '../log.js';
@@ -18,6 +19,12 @@ export interface RequestHandlerDeps {
   settings: () => UpstreamSettings & { maxRequestBodyBytes: number };
   identity: () => Omit<Attribution, 'app'>;
   inspectors: () => RequestInspector[];
+  /** The route policy chose for an allowed request (mode and the virtual key to send). */
+  routeFor?: (request: NormalizedRequest) => { mode: Mode; virtualKey?: string } | undefined;
+  /** Watches a response to charge its token usage (rate limits, budgets). */
+  meterResponse?: (request: NormalizedRequest, response: IncomingMessage) => { push(chunk: Buffer): void; end(): void } | undefined;
+  /** Told whether the gateway answered, so fail mode and recovery probing know. */
+  onGatewayResult?: (reachable: boolean) => void;
   /** Requests addressed to the proxy itself (PAC file, health). */
   serveLocal: (exchange: Exchange) => void;
   onRecord?: (record: ExchangeRecord) => void;
@@ -126,9 +133,12 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
     outcome = bodyRewritten ? 'redacted' : flagged ? 'flagged' : 'forwarded';
   }
 
-  const mapping = settings.mode === 'local' ? null : resolution.bifrostRoute(normalized, settings.mode);
-  const plan = planUpstream(settings, upstreamTarget, mapping, attribution);
-  if (plan.via !== 'origin' && !settings.virtualKey) {
+  const route = normalized ? deps.routeFor?.(normalized) : undefined;
+  const mode = route?.mode ?? settings.mode;
+  const virtualKey = route?.virtualKey ?? settings.virtualKey;
+  const mapping = mode === 'local' ? null : resolution.bifrostRoute(normalized, mode);
+  const plan = planUpstream({ ...settings, mode, ...(virtualKey ? { virtualKey } : {}) }, upstreamTarget, mapping, attribution);
+  if (plan.via !== 'origin' && !virtualKey) {
     return block(edgeError(401, 'virtual_key_required',
       'You are not signed in to Bifrost Edge, so this AI request has no virtual key. Sign in from the Bifrost Edge tray icon (or run `bifrost-edge login`) and try again.', { provider: surface.provider, ...(normalized?.model ? { model: normalized.model } : {}) }), normalized?.stream);
   }
@@ -159,12 +169,22 @@ function forward(
   }
   const hasBody = Buffer.isBuffer(body) || req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   deps.upstream.forward(plan, req.method ?? 'GET', hasBody ? body : null, res, {
+    onResponse: (response) => {
+      if (plan.via !== 'origin') deps.onGatewayResult?.(true);
+      const meter = normalized ? deps.meterResponse?.(normalized, response) : undefined;
+      if (!meter) return;
+      // A second 'data' listener beside pipe(): it sees every chunk without changing flow control.
+      response.on('data', (chunk: Buffer) => meter.push(chunk));
+      response.once('end', () => meter.end());
+      response.once('close', () => meter.end());
+    },
     onFailure: (error) => {
       const withProvider = { ...error, ...(surface ? { provider: surface.provider } : {}) };
       if (surface) sendError(res, surface, withProvider, (normalized?.stream ?? false) && acceptsEventStream(req.headers.accept));
       else sendPlain(res, error.status, error.message);
     },
     onDone: (result) => {
+      if (plan.via !== 'origin' && result.error?.type === 'upstream_unreachable') deps.onGatewayResult?.(false);
       done({ via: plan.via, decision: result.error ? 'failed' : outcome, status: result.error?.status ?? result.status, errorType: result.error?.type });
       deps.log.debug('exchange', { id: exchange.id, via: plan.via, url: plan.url.origin + plan.url.pathname, status: result.status, error: result.error?.type, aborted: result.aborted });
     },

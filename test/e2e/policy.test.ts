@@ -1,0 +1,130 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+import { startBifrostStandin, type BifrostStandin } from '../support/bifrost-standin.js';
+import { EDGE_BIN, startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
+
+const KEY = 'sk-bf-policy-e2e-0001';
+
+function policyFile(dir: string, overrides: Record<string, unknown> = {}): string {
+  const file = path.join(dir, 'policy.json');
+  fs.writeFileSync(file, JSON.stringify({
+    schema: 'bifrost-edge.policy/v1',
+    version: 1,
+    issued_at: new Date().toISOString(),
+    virtual_keys: [{
+      id: 'vk-eng', name: 'eng-team', value: KEY, is_active: true,
+      provider_configs: [{ provider: 'openai', allowed_models: ['gpt-4o-mini', 'o3-mini'] }],
+      rate_limit: { request_max_limit: 3, request_reset_duration: '1h' },
+    }],
+    ...overrides,
+  }));
+  return file;
+}
+
+function openai(edge: EdgeProcess): OpenAI {
+  return new OpenAI({ apiKey: 'sk-proj-app', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: proxyDispatcher(edge.proxyUrl, edge.caPem) } as never, maxRetries: 0 });
+}
+
+const ask = (client: OpenAI, model: string) => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
+
+describe('virtual-key policy enforced on the device, through the proxy', () => {
+  let standin: BifrostStandin;
+  let dataDir: string;
+  let edge: EdgeProcess;
+
+  beforeAll(async () => {
+    standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }] });
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-policy-'));
+    edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url }, policyFile: policyFile(dataDir) } });
+  });
+  afterAll(async () => {
+    await edge?.stop();
+    await standin?.close();
+  });
+
+  it('a model the key does not allow: the OpenAI SDK raises PermissionDeniedError with an actionable message', async () => {
+    standin.clear();
+    const error = await ask(openai(edge), 'gpt-4o').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    const e = error as InstanceType<typeof OpenAI.PermissionDeniedError>;
+    expect(e.status).toBe(403);
+    expect((e.error as { type: string }).type).toBe('model_blocked');
+    expect(e.message).toMatch(/eng-team/);
+    expect(e.message).toMatch(/gpt-4o-mini/);
+    expect(standin.received).toHaveLength(0);
+  });
+
+  it('a provider the key has no config for: the Anthropic SDK raises its PermissionDeniedError (provider_blocked)', async () => {
+    const client = new Anthropic({ apiKey: 'sk-ant-app', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: proxyDispatcher(edge.proxyUrl, edge.caPem) } as never, maxRetries: 0 });
+    const error = await client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect(((error as InstanceType<typeof Anthropic.PermissionDeniedError>).error as { error: { type: string } }).error.type).toBe('provider_blocked');
+  });
+
+  it('an allowed model goes to the gateway with the key from the policy; the request limit holds across a restart', async () => {
+    standin.clear();
+    const client = openai(edge);
+    // Limit 3 per hour; the blocked requests above were not counted.
+    for (let i = 0; i < 3; i++) await ask(client, 'gpt-4o-mini');
+    const seen = await standin.waitForRequest((r) => r.path === '/openai/v1/chat/completions');
+    expect(seen.headers['x-bf-vk']).toBe(KEY);
+    const limited = await ask(client, 'gpt-4o-mini').catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
+
+    await edge.stop();
+    edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url }, policyFile: path.join(dataDir, 'policy.json') } });
+    const afterRestart = await ask(openai(edge), 'gpt-4o-mini').catch((e: unknown) => e);
+    expect(afterRestart).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((afterRestart as InstanceType<typeof OpenAI.RateLimitError>).message).toMatch(/request/i);
+  });
+
+  it('bifrost-edge status shows the user, key, policy version and the last blocks', async () => {
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [EDGE_BIN, 'status', '--json', '--data-dir', dataDir], (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)));
+    });
+    const status = JSON.parse(out) as { policy: { activeKey: { name: string }; policy: { version: number }; lastBlocks: Array<{ type?: string; errorType?: string }> } };
+    expect(status.policy.activeKey.name).toBe('eng-team');
+    expect(status.policy.policy.version).toBe(1);
+    expect(JSON.stringify(status.policy.lastBlocks)).toMatch(/rate_limited|request_limited/);
+    const text = await new Promise<string>((resolve) => execFile(process.execPath, [EDGE_BIN, 'status', '--data-dir', dataDir], (_e, stdout) => resolve(stdout)));
+    expect(text).toMatch(/eng-team/);
+  });
+});
+
+describe('fail-closed: refuses AI traffic while the gateway is down, recovers when it returns', () => {
+  it('blocks with 503 gateway_unreachable, then forwards again', async () => {
+    const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }] });
+    const port = standin.port;
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-failclosed-'));
+    const edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url, healthProbeIntervalMs: 200 }, policyFile: policyFile(dataDir, { fail_mode: 'closed', virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: KEY, provider_configs: [{ provider: 'openai', allowed_models: ['*'] }] }] }) } });
+    let restarted: BifrostStandin | undefined;
+    try {
+      const client = openai(edge);
+      expect((await ask(client, 'gpt-4o')).choices[0]?.message.content).toBeTruthy();
+      await standin.close();
+      const first = await ask(client, 'gpt-4o').catch((e: unknown) => e);
+      expect((first as { status?: number }).status).toBe(502);
+      const refused = await ask(client, 'gpt-4o').catch((e: unknown) => e);
+      expect((refused as { status?: number }).status).toBe(503);
+      expect(((refused as InstanceType<typeof OpenAI.APIError>).error as { type: string }).type).toBe('gateway_unreachable');
+
+      restarted = await startBifrostStandin({ port, virtualKeys: [{ value: KEY }] });
+      const deadline = Date.now() + 10_000;
+      let recovered = false;
+      while (!recovered && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+        recovered = await ask(client, 'gpt-4o').then(() => true, () => false);
+      }
+      expect(recovered).toBe(true);
+    } finally {
+      await edge.stop();
+      await restarted?.close();
+    }
+  });
+});
