@@ -1,0 +1,44 @@
+import type { KeyObject } from 'node:crypto';
+import { bundleEtag, verifyBundleSignature } from '../protocol/bundle-signature.js';
+import { SignedPolicyBundleSchema, type SignedPolicyBundle } from '../protocol/policy-bundle.js';
+
+export type BundleJudgement =
+  | { verdict: 'accept'; signed: SignedPolicyBundle; etag: string }
+  /** The same version and content as the current bundle: nothing to do. */
+  | { verdict: 'unchanged' }
+  | { verdict: 'reject'; reason: string };
+
+/** What the device enforces now, as far as deciding on a candidate goes. */
+export interface CurrentBundle {
+  version: number;
+  etag: string;
+}
+
+/**
+ * Decides whether a device may switch to a signed bundle it received (from the server or its own
+ * cache). Refused: anything that does not parse as a signed bundle, a signature that does not verify
+ * with a trusted key, a version below the current one (a replay), and the current version with
+ * different content (a server must never reuse a version number).
+ */
+export function judgeSignedBundle(raw: unknown, current: CurrentBundle | undefined, trustedKeys: ReadonlyMap<string, KeyObject>): BundleJudgement {
+  const parsed = SignedPolicyBundleSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    return { verdict: 'reject', reason: `malformed bundle (${issues})` };
+  }
+  const rawBundle = (raw as { bundle: unknown }).bundle;
+  const signature = verifyBundleSignature(rawBundle, parsed.data.signature, trustedKeys);
+  if (!signature.ok) return { verdict: 'reject', reason: signature.reason };
+  const etag = bundleEtag(rawBundle);
+  const version = parsed.data.bundle.version;
+  if (current) {
+    if (version < current.version) {
+      return { verdict: 'reject', reason: `bundle version ${version} is older than the enforced version ${current.version} (a replayed or stale bundle)` };
+    }
+    if (version === current.version) {
+      if (etag === current.etag) return { verdict: 'unchanged' };
+      return { verdict: 'reject', reason: `bundle version ${version} has different content from the enforced bundle with the same version (versions must only go up)` };
+    }
+  }
+  return { verdict: 'accept', signed: parsed.data, etag };
+}

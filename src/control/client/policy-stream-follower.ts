@@ -1,0 +1,97 @@
+import type { Logger } from '../../log.js';
+import { POLICY_EVENT_NAME } from '../protocol/paths.js';
+import { PolicyEventSchema, type PolicyEvent } from '../protocol/policy-sync.js';
+import { backoffDelayMs, type BackoffSettings } from './backoff.js';
+import { ControlRequestError } from './control-api.js';
+import type { Sleeper } from './sleeper.js';
+import { SseParser } from './sse-parser.js';
+
+export interface PolicyStreamFollowerOptions {
+  /** Opens GET /api/edge/v1/policy/stream; aborting the signal closes it. */
+  open: (signal: AbortSignal) => Promise<ReadableStream<Uint8Array>>;
+  onPolicyEvent: (event: PolicyEvent) => void;
+  /** The stream went down (or never came up): a version may be missed meanwhile, so catch up. */
+  onDisconnected: () => void;
+  backoff: BackoffSettings;
+  /** No byte (event or heartbeat comment) for this long means the stream is dead. */
+  idleMs: number;
+  sleeper: Sleeper;
+  log: Logger;
+}
+
+export type StreamEnd = { reason: 'stopped' } | { reason: 'unauthorized'; message: string };
+
+/**
+ * Keeps the push stream open: reconnects with exponential backoff and jitter after any failure,
+ * treats a silent stream as dead, and stops for good on `stop()` or when the server no longer
+ * accepts the device credential (the caller re-enrolls).
+ */
+export class PolicyStreamFollower {
+  private stopped = false;
+  private abort: AbortController | undefined;
+  private connectedNow = false;
+
+  constructor(private readonly options: PolicyStreamFollowerOptions) {}
+
+  get connected(): boolean {
+    return this.connectedNow;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort?.abort();
+  }
+
+  async run(): Promise<StreamEnd> {
+    const { log } = this.options;
+    for (let attempt = 0; !this.stopped; attempt++) {
+      const abort = new AbortController();
+      this.abort = abort;
+      let idle: NodeJS.Timeout | undefined;
+      const touch = (): void => {
+        if (idle) clearTimeout(idle);
+        idle = setTimeout(() => abort.abort(new Error(`no event or heartbeat for ${this.options.idleMs} ms`)), this.options.idleMs);
+      };
+      try {
+        const body = await this.options.open(abort.signal);
+        this.connectedNow = true;
+        attempt = 0;
+        log.info('policy push stream connected');
+        touch();
+        const parser = new SseParser((event) => this.dispatch(event.event, event.data), touch);
+        const decoder = new TextDecoder();
+        for await (const chunk of body) {
+          touch();
+          parser.feed(decoder.decode(chunk, { stream: true }));
+        }
+        if (!this.stopped) log.warn('the control server closed the policy push stream');
+      } catch (err) {
+        if (this.stopped) break;
+        if (err instanceof ControlRequestError && err.status === 401) return { reason: 'unauthorized', message: err.message };
+        const reason = abort.signal.aborted && abort.signal.reason instanceof Error ? abort.signal.reason.message : (err as Error).message;
+        log.warn(`policy push stream unavailable: ${reason}`);
+      } finally {
+        if (idle) clearTimeout(idle);
+        this.connectedNow = false;
+      }
+      if (this.stopped) break;
+      const delay = backoffDelayMs(attempt, this.options.backoff);
+      log.info(`reconnecting the policy push stream in ${Math.round(delay)} ms; polling meanwhile`);
+      this.options.onDisconnected();
+      await this.options.sleeper.sleep(delay);
+    }
+    return { reason: 'stopped' };
+  }
+
+  private dispatch(name: string, data: string): void {
+    if (name !== POLICY_EVENT_NAME) return;
+    let event: PolicyEvent;
+    try {
+      event = PolicyEventSchema.parse(JSON.parse(data));
+    } catch {
+      this.options.log.warn('ignoring a malformed policy event on the push stream');
+      return;
+    }
+    this.options.onPolicyEvent(event);
+  }
+}

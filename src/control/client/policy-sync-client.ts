@@ -1,0 +1,402 @@
+import type { KeyObject } from 'node:crypto';
+import os from 'node:os';
+import { silentLogger, type Logger } from '../../log.js';
+import type { DeviceDescription } from '../protocol/enrollment.js';
+import { trustedKeyMap } from '../protocol/bundle-signature.js';
+import type { HeartbeatRequestInput, HeartbeatResponse } from '../protocol/heartbeat.js';
+import type { PolicyEvent } from '../protocol/policy-sync.js';
+import type { SignedPolicyBundle } from '../protocol/policy-bundle.js';
+import { PolicyListeners, type ActivePolicy, type PolicySync, type SyncOutcome } from './active-policy.js';
+import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffSettings } from './backoff.js';
+import { judgeSignedBundle } from './bundle-acceptance.js';
+import { ControlRequestError, DEFAULT_REQUEST_TIMEOUT_MS, fetchPolicy, type CallOptions, openPolicyStream, postEnrollment, postHeartbeat } from './control-api.js';
+import {
+  clearEnrollmentState, loadCachedPolicy, loadEnrollmentState, saveCachedPolicy, saveEnrollmentState, type EnrollmentState,
+} from './device-state-files.js';
+import { PolicyStreamFollower } from './policy-stream-follower.js';
+import { Sleeper } from './sleeper.js';
+
+/** How a device proves who it is when it (re-)enrolls. */
+export type EnrollmentCredential = { method: 'oidc'; token: string } | { method: 'virtual_key'; virtual_key: string };
+
+export interface PolicySyncOptions {
+  /** Base URL of the Edge Control server, e.g. https://edge-control.example.com */
+  controlUrl: string;
+  /** Owner-only folder for enrollment.json and policy-bundle.json (e.g. `<dataDir>/control`). */
+  stateDir: string;
+  /**
+   * Used to enroll when there is no saved enrollment, or the server no longer knows this device.
+   * A function is called at each attempt, so it can hand out a freshly refreshed OIDC token.
+   */
+  credential?: EnrollmentCredential | (() => Promise<EnrollmentCredential>);
+  /**
+   * Bundle-signing public keys (SPKI PEM) to trust. When given, only these are trusted and keys the
+   * server offers at enrollment are ignored; otherwise the enrollment answer's keys are pinned.
+   */
+  pinnedPublicKeys?: string[];
+  device?: Partial<DeviceDescription>;
+  log?: Logger;
+  /** Tuning (tests shorten these). */
+  timing?: {
+    backoff?: BackoffSettings;
+    /** Floor for the polling interval; the bundle's `sync.poll_interval_seconds` is used above it. Default 5. */
+    minPollSeconds?: number;
+    /** A push stream silent for this long (no event, no heartbeat) is considered dead. Default 45 000. */
+    streamIdleMs?: number;
+    requestTimeoutMs?: number;
+  };
+}
+
+export interface EnrolledDevice {
+  controlUrl: string;
+  deviceId: string;
+  /** Bearer credential for Edge Control calls (audit upload, heartbeat). Never log it. */
+  credential: string;
+}
+
+export interface PolicySyncClient extends PolicySync {
+  /** The device's Edge Control identity once enrolled (for the audit shipper). */
+  enrolledDevice(): EnrolledDevice | undefined;
+  /** Resolves once enrolled (or rejects with the reason when closed first). */
+  whenEnrolled(): Promise<EnrolledDevice>;
+  /** Sends a heartbeat; fetches the policy at once when the answer says a newer version exists. */
+  sendHeartbeat(heartbeat: HeartbeatRequestInput): Promise<HeartbeatResponse>;
+  /** True while the push stream is connected (polling is the fallback otherwise). */
+  isStreaming(): boolean;
+}
+
+/**
+ * Starts policy sync with an Edge Control server. Resolves as soon as the cached bundle (if any) is
+ * loaded, so an offline device enforces its last good policy immediately; enrollment, the first fetch,
+ * the push stream and fallback polling then run in the background until `close()`.
+ */
+export async function startPolicySync(options: PolicySyncOptions): Promise<PolicySyncClient> {
+  const client = new EdgeControlPolicySync(options);
+  await client.start();
+  return client;
+}
+
+class EdgeControlPolicySync implements PolicySyncClient {
+  private readonly log: Logger;
+  private readonly listeners: PolicyListeners;
+  private readonly sleeper = new Sleeper();
+  /** Aborted by close(): cancels in-flight calls so closing never waits out a request timeout. */
+  private readonly closing = new AbortController();
+  private readonly backoff: BackoffSettings;
+  private readonly minPollSeconds: number;
+  private readonly streamIdleMs: number;
+  private readonly requestTimeoutMs: number;
+  private policy: ActivePolicy | undefined;
+  private enrollment: EnrollmentState | undefined;
+  private trusted = new Map<string, KeyObject>();
+  private closed = false;
+  private stream: PolicyStreamFollower | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private syncing: Promise<SyncOutcome> | undefined;
+  private syncAgain = false;
+  private running: Promise<void> | undefined;
+  /** Credential rejections in a row; re-enrollment backs off on them so a confused server is not hammered. */
+  private rejections = 0;
+  private readonly enrolledWaiters = new Set<{ resolve: (d: EnrolledDevice) => void; reject: (e: Error) => void }>();
+
+  constructor(private readonly options: PolicySyncOptions) {
+    this.log = options.log ?? silentLogger;
+    this.listeners = new PolicyListeners(this.log);
+    this.backoff = options.timing?.backoff ?? DEFAULT_BACKOFF;
+    this.minPollSeconds = options.timing?.minPollSeconds ?? 5;
+    this.streamIdleMs = options.timing?.streamIdleMs ?? 45_000;
+    this.requestTimeoutMs = options.timing?.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  async start(): Promise<void> {
+    try {
+      const saved = await loadEnrollmentState(this.options.stateDir);
+      if (saved && saved.control_url === this.options.controlUrl) this.adoptEnrollment(saved);
+      else if (saved) this.log.info('ignoring a saved enrollment for another control server', { saved: saved.control_url, configured: this.options.controlUrl });
+    } catch (err) {
+      this.log.warn(`${(err as Error).message}`);
+    }
+    if (!this.enrollment) this.trusted = this.pinnedKeys() ?? new Map();
+    await this.loadCache();
+    this.kick();
+  }
+
+  current(): ActivePolicy | undefined {
+    return this.policy;
+  }
+
+  onBundle(listener: (policy: ActivePolicy) => void): () => void {
+    return this.listeners.add(listener);
+  }
+
+  isStreaming(): boolean {
+    return this.stream?.connected ?? false;
+  }
+
+  enrolledDevice(): EnrolledDevice | undefined {
+    const e = this.enrollment;
+    return e ? { controlUrl: e.control_url, deviceId: e.device_id, credential: e.device_credential } : undefined;
+  }
+
+  whenEnrolled(): Promise<EnrolledDevice> {
+    const now = this.enrolledDevice();
+    if (now) return Promise.resolve(now);
+    if (this.closed) return Promise.reject(new Error('policy sync is closed'));
+    return new Promise((resolve, reject) => this.enrolledWaiters.add({ resolve, reject }));
+  }
+
+  async sendHeartbeat(heartbeat: HeartbeatRequestInput): Promise<HeartbeatResponse> {
+    const device = this.enrolledDevice();
+    if (!device) throw new Error('cannot send a heartbeat before the device is enrolled');
+    const answer = await postHeartbeat(device.controlUrl, device.credential, heartbeat, this.callOptions());
+    const enforced = this.policy?.source === 'edge-control' ? this.policy.bundle.version : 0;
+    if (answer.policy && answer.policy.version > enforced) void this.syncNow();
+    return answer;
+  }
+
+  syncNow(): Promise<SyncOutcome> {
+    if (this.syncing) {
+      // A push arrived while fetching: fetch once more afterwards so the newest version is not missed.
+      this.syncAgain = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      let outcome: SyncOutcome;
+      do {
+        this.syncAgain = false;
+        outcome = await this.fetchOnce();
+      } while (this.syncAgain && !this.closed);
+      return outcome;
+    })().finally(() => {
+      this.syncing = undefined;
+    });
+    return this.syncing;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing.abort();
+    this.stream?.stop();
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.sleeper.wakeAll();
+    for (const w of this.enrolledWaiters) w.reject(new Error('policy sync closed before the device enrolled'));
+    this.enrolledWaiters.clear();
+    await Promise.allSettled([this.running, this.syncing]);
+  }
+
+  // ---- enrollment -----------------------------------------------------------------------------
+
+  private pinnedKeys(): Map<string, KeyObject> | undefined {
+    const pins = this.options.pinnedPublicKeys;
+    return pins && pins.length > 0 ? trustedKeyMap(pins) : undefined;
+  }
+
+  private adoptEnrollment(state: EnrollmentState): void {
+    this.enrollment = state;
+    this.trusted = this.pinnedKeys() ?? trustedKeyMap(state.signing_keys.map((k) => k.public_key_pem));
+    const device = this.enrolledDevice()!;
+    for (const w of this.enrolledWaiters) w.resolve(device);
+    this.enrolledWaiters.clear();
+  }
+
+  /** Enrolls (retrying with backoff) until it works, the client closes, or there is no way to enroll. */
+  private async ensureEnrolled(): Promise<boolean> {
+    if (this.rejections > 0 && !this.enrollment) await this.sleeper.sleep(backoffDelayMs(this.rejections - 1, this.backoff));
+    for (let attempt = 0; !this.closed && !this.enrollment; attempt++) {
+      const source = this.options.credential;
+      if (!source) {
+        this.log.error('this device is not enrolled with Edge Control and has no credential to enroll with; sign in (or configure a virtual key) to receive policy. Enforcing the cached policy meanwhile.');
+        return false;
+      }
+      try {
+        const credential = typeof source === 'function' ? await source() : source;
+        // Tell the server what we enforce, so the new enrollment's bundles are numbered above it.
+        const enforced = this.policy?.source === 'edge-control' ? { policy_version: this.policy.bundle.version } : {};
+        const answer = await postEnrollment(this.options.controlUrl, { ...credential, device: this.deviceDescription(), ...enforced }, this.callOptions());
+        const state: EnrollmentState = {
+          control_url: this.options.controlUrl,
+          device_id: answer.device_id,
+          device_credential: answer.device_credential,
+          subject: answer.subject,
+          signing_keys: answer.signing_keys,
+          poll_interval_seconds: answer.poll_interval_seconds,
+          enrolled_at: new Date().toISOString(),
+        };
+        await saveEnrollmentState(this.options.stateDir, state);
+        this.adoptEnrollment(state);
+        this.log.info('enrolled with Edge Control', { device_id: answer.device_id, subject: answer.subject.sub });
+        return true;
+      } catch (err) {
+        if (this.closed) break;
+        const delay = backoffDelayMs(attempt, this.backoff);
+        const refused = err instanceof ControlRequestError && err.isRefusal;
+        this.log[refused ? 'error' : 'warn'](`enrollment ${refused ? 'refused' : 'failed'}: ${(err as Error).message}; retrying in ${Math.round(delay / 1000)} s`);
+        await this.sleeper.sleep(delay);
+      }
+    }
+    return this.enrollment !== undefined;
+  }
+
+  private callOptions(): CallOptions {
+    return { timeoutMs: this.requestTimeoutMs, signal: this.closing.signal };
+  }
+
+  private deviceDescription(): DeviceDescription {
+    const d = this.options.device ?? {};
+    const out: DeviceDescription = { hostname: d.hostname ?? os.hostname(), os: d.os ?? `${process.platform} ${os.release()}` };
+    if (d.agent_version !== undefined) out.agent_version = d.agent_version;
+    return out;
+  }
+
+  /** The server no longer accepts our credential: forget it and enroll again when we can. */
+  private async credentialRejected(reason: string): Promise<void> {
+    if (!this.enrollment) return;
+    this.log.warn(`the control server rejected this device's credential (${reason}); enrolling again`);
+    this.enrollment = undefined;
+    this.rejections++;
+    this.stream?.stop();
+    await clearEnrollmentState(this.options.stateDir).catch(() => undefined);
+    this.kick();
+  }
+
+  // ---- main loop ------------------------------------------------------------------------------
+
+  /** (Re)starts the enroll → fetch → stream sequence unless it is already running. */
+  private kick(): void {
+    if (this.closed || this.running) return;
+    this.running = this.run().finally(() => {
+      this.running = undefined;
+      // A credential rejection while running asks for another round.
+      if (!this.closed && !this.enrollment && this.options.credential) this.kick();
+    });
+  }
+
+  private async run(): Promise<void> {
+    if (!(await this.ensureEnrolled())) return;
+    await this.syncNow();
+    this.schedulePoll();
+    await this.followStream();
+  }
+
+  private async followStream(): Promise<void> {
+    const enrollment = this.enrollment;
+    if (!enrollment || this.closed) return;
+    const follower = new PolicyStreamFollower({
+      open: (signal) => openPolicyStream(enrollment.control_url, enrollment.device_credential, signal),
+      onPolicyEvent: (event) => this.onPolicyEvent(event),
+      onDisconnected: () => void this.syncNow(),
+      backoff: this.backoff,
+      idleMs: this.streamIdleMs,
+      sleeper: this.sleeper,
+      log: this.log,
+    });
+    this.stream = follower;
+    const end = await follower.run();
+    if (end.reason === 'unauthorized') await this.credentialRejected(end.message);
+  }
+
+  private onPolicyEvent(event: PolicyEvent): void {
+    if (this.policy?.source === 'edge-control' && this.policy.etag === event.etag) {
+      // The server just said the bundle we hold is its latest: a cached one now counts as confirmed.
+      this.markFresh();
+      return;
+    }
+    this.log.debug('policy push: new version announced', { version: event.version });
+    void this.syncNow();
+  }
+
+  private schedulePoll(): void {
+    if (this.closed) return;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    const fromBundle = this.policy?.source === 'edge-control' ? this.policy.bundle.sync.poll_interval_seconds : undefined;
+    const seconds = Math.max(this.minPollSeconds, fromBundle ?? this.enrollment?.poll_interval_seconds ?? 60);
+    this.pollTimer = setTimeout(() => {
+      // The push stream already tells us about every new version; poll only while it is down.
+      const due = this.isStreaming() ? Promise.resolve() : this.syncNow();
+      void due.finally(() => this.schedulePoll());
+    }, seconds * 1000);
+  }
+
+  // ---- fetching and applying ------------------------------------------------------------------
+
+  private async fetchOnce(): Promise<SyncOutcome> {
+    const enrollment = this.enrollment;
+    if (!enrollment || this.closed) return 'failed';
+    const currentTag = this.policy?.source === 'edge-control' ? this.policy.etag : undefined;
+    let result;
+    try {
+      result = await fetchPolicy(enrollment.control_url, enrollment.device_credential, currentTag, this.callOptions());
+    } catch (err) {
+      if (this.closed) return 'failed';
+      if (err instanceof ControlRequestError && err.status === 401) await this.credentialRejected(err.message);
+      else this.log.warn(`policy fetch failed: ${(err as Error).message}`);
+      return 'failed';
+    }
+    this.rejections = 0;
+    if (result.kind === 'not_modified') {
+      this.markFresh();
+      return 'unchanged';
+    }
+    return this.consider(result.raw, 'network');
+  }
+
+  /** Runs a candidate through the acceptance rules; applies and caches it when accepted. */
+  private async consider(raw: unknown, origin: 'network' | 'cache'): Promise<SyncOutcome> {
+    const current = this.policy?.source === 'edge-control' ? { version: this.policy.bundle.version, etag: this.policy.etag } : undefined;
+    const judgement = judgeSignedBundle(raw, current, this.trusted);
+    if (judgement.verdict === 'reject') {
+      const keeping = this.policy ? `keeping version ${this.policy.bundle.version}` : 'no policy to fall back on';
+      this.log.warn(`refused a policy bundle from ${origin === 'cache' ? 'the local cache' : 'the control server'}: ${judgement.reason}; ${keeping}`);
+      return 'rejected';
+    }
+    if (judgement.verdict === 'unchanged') {
+      this.markFresh();
+      return 'unchanged';
+    }
+    if (origin === 'network') {
+      // Cache first: once a listener has applied a bundle, a restart must find that same bundle.
+      try {
+        await saveCachedPolicy(this.options.stateDir, { source: 'edge-control', control_url: this.options.controlUrl, saved_at: new Date().toISOString(), signed: raw });
+      } catch (err) {
+        this.log.warn(`could not cache the policy bundle on disk (${(err as Error).message}); it is enforced, but a restart while offline would not find it`);
+      }
+    }
+    this.apply(judgement.signed, judgement.etag, origin);
+    return 'updated';
+  }
+
+  private apply(signed: SignedPolicyBundle, etag: string, origin: 'network' | 'cache'): void {
+    const previous = this.policy?.bundle.version;
+    this.policy = { source: 'edge-control', bundle: signed.bundle, signed, etag, origin, received_at: new Date().toISOString() };
+    this.log.info('policy bundle applied', { version: signed.bundle.version, previous, origin });
+    this.listeners.emit(this.policy);
+    // The interval may have changed with the bundle.
+    if (origin === 'network' && this.enrollment) this.schedulePoll();
+  }
+
+  /** The server confirmed the cached bundle is current: it now counts as fresh from the network. */
+  private markFresh(): void {
+    if (this.policy?.origin === 'cache') this.policy = { ...this.policy, origin: 'network' };
+  }
+
+  private async loadCache(): Promise<void> {
+    let cached;
+    try {
+      cached = await loadCachedPolicy(this.options.stateDir);
+    } catch (err) {
+      this.log.warn(`ignoring the cached policy: ${(err as Error).message}`);
+      return;
+    }
+    if (!cached) return;
+    if (cached.source !== 'edge-control' || cached.control_url !== this.options.controlUrl) {
+      this.log.info('ignoring a cached policy from another source', { source: cached.source });
+      return;
+    }
+    if (this.trusted.size === 0) {
+      this.log.warn('a cached policy exists but no signing key is trusted yet (no enrollment, no pinned keys); it cannot be verified and is ignored');
+      return;
+    }
+    await this.consider(cached.signed, 'cache');
+  }
+}

@@ -1,0 +1,14 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../util/canonical-json.js';
+
+/**
+ * The audit hash chain, shared by the device (which builds it) and the control server (which checks
+ * it): `hash_i = hex(SHA-256(utf8(prev_hash_hex) ‖ utf8(canonicalJson(record_i))))`, where the record
+ * is the JSON object exactly as shipped (parsing fills defaults, which would change the hash).
+ */
+export function auditRecordHash(prevHash: string, record: unknown): string {
+  return createHash('sha256').update(prevHash, 'utf8').update(canonicalJson(record), 'utf8').digest('hex');
+}
+
+/** `prev_hash` of a device's very first record. */
+export const AUDIT_CHAIN_GENESIS_HASH = '0'.repeat(64);

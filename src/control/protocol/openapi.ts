@@ -1,0 +1,254 @@
+import { z } from 'zod';
+import {
+  AdminAuditQuerySchema, AdminAuditResponseSchema, AdminDeviceSchema, AdminDevicesResponseSchema, AdminPolicyResponseSchema,
+  PolicyTemplateSchema, StoredAuditRecordSchema,
+} from './admin.js';
+import { AuditAckSchema, AuditBatchSchema, AuditRecordSchema } from './audit.js';
+import { EnrollmentRequestSchema, EnrollmentResponseSchema, SigningPublicKeySchema } from './enrollment.js';
+import { ControlErrorBodySchema, CONTROL_ERROR_TYPES } from './errors.js';
+import { HealthResponseSchema } from './health.js';
+import { HeartbeatRequestSchema, HeartbeatResponseSchema, SeenAppSchema, SeenMcpServerSchema } from './heartbeat.js';
+import { EDGE_CONTROL_BASE_PATH, EdgeControlPaths, IDEMPOTENCY_KEY_HEADER, POLICY_EVENT_NAME } from './paths.js';
+import { AppCatalogEntrySchema, BundleSignatureSchema, PolicyBundleSchema, SignedPolicyBundleSchema } from './policy-bundle.js';
+import { POLICY_STREAM_HEARTBEAT_SECONDS, PolicyEventSchema } from './policy-sync.js';
+import { BudgetSchema, McpConfigSchema, ProviderConfigSchema, RateLimitSchema, VirtualKeySchema } from './virtual-key.js';
+
+/**
+ * The Edge Control OpenAPI document, generated from the same zod schemas the server and the device
+ * use, so the published contract cannot drift from the code. docs/edge-control-openapi.json is this
+ * function's output (a test checks); regenerate it with write-openapi.ts after changing a schema.
+ */
+
+type Json = Record<string, unknown>;
+
+/** Response bodies: described as parsed (defaults filled in). */
+const RESPONSE_COMPONENTS: Array<[string, z.ZodType]> = [
+  ['ControlError', ControlErrorBodySchema],
+  ['EnrollmentResponse', EnrollmentResponseSchema],
+  ['SigningPublicKey', SigningPublicKeySchema],
+  ['SignedPolicyBundle', SignedPolicyBundleSchema],
+  ['PolicyBundle', PolicyBundleSchema],
+  ['BundleSignature', BundleSignatureSchema],
+  ['AppCatalogEntry', AppCatalogEntrySchema],
+  ['VirtualKey', VirtualKeySchema],
+  ['ProviderConfig', ProviderConfigSchema],
+  ['McpConfig', McpConfigSchema],
+  ['Budget', BudgetSchema],
+  ['RateLimit', RateLimitSchema],
+  ['PolicyEvent', PolicyEventSchema],
+  ['AuditAck', AuditAckSchema],
+  ['HeartbeatResponse', HeartbeatResponseSchema],
+  ['AdminPolicyResponse', AdminPolicyResponseSchema],
+  ['PolicyTemplate', PolicyTemplateSchema],
+  ['AdminDevicesResponse', AdminDevicesResponseSchema],
+  ['AdminDevice', AdminDeviceSchema],
+  ['SeenApp', SeenAppSchema],
+  ['SeenMcpServer', SeenMcpServerSchema],
+  ['AdminAuditResponse', AdminAuditResponseSchema],
+  ['StoredAuditRecord', StoredAuditRecordSchema],
+  ['AuditRecord', AuditRecordSchema],
+  ['HealthResponse', HealthResponseSchema],
+];
+
+/** Request bodies: described as accepted (fields with defaults are optional). */
+const REQUEST_COMPONENTS: Array<[string, z.ZodType]> = [
+  ['EnrollmentRequest', EnrollmentRequestSchema],
+  ['AuditBatch', AuditBatchSchema],
+  ['HeartbeatRequest', HeartbeatRequestSchema],
+  ['PolicyTemplateInput', PolicyTemplateSchema],
+];
+
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: string): Json => ({ 'application/json': { schema: ref(name) } });
+
+function errorResponse(description: string): Json {
+  return { description, content: json('ControlError') };
+}
+
+function componentSchemas(entries: Array<[string, z.ZodType]>, io: 'input' | 'output'): Record<string, Json> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of entries) registry.add(schema, { id });
+  const generated = z.toJSONSchema(registry, { io, uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any', target: 'draft-2020-12' });
+  const out: Record<string, Json> = {};
+  for (const [id, schema] of Object.entries(generated.schemas)) {
+    const { $schema: _schema, $id: _id, ...rest } = schema as Json;
+    out[id] = rest;
+  }
+  return out;
+}
+
+const deviceAuth = [{ DeviceCredential: [] }];
+const adminAuth = [{ AdminToken: [] }];
+
+export function buildOpenApiDocument(): Json {
+  const unauthorized = errorResponse('Missing or unknown credential.');
+  const paths: Record<string, Json> = {
+    [EdgeControlPaths.enroll]: {
+      post: {
+        operationId: 'enrollDevice',
+        summary: 'Enroll a device',
+        description: 'The device presents an OIDC ID token or JWT access token (verified against the issuer\'s JWKS: signature, issuer, audience, expiry) '
+          + 'or, when the server allows it, a Bifrost virtual key the gateway knows. The answer carries the device id, a device credential '
+          + '(shown once; the server stores only its SHA-256) and the public keys that sign policy bundles.',
+        tags: ['Device'],
+        requestBody: { required: true, content: json('EnrollmentRequest') },
+        responses: {
+          201: { description: 'Enrolled.', content: json('EnrollmentResponse') },
+          400: errorResponse('Malformed request.'),
+          401: errorResponse('Token or virtual key refused: token_expired, token_audience_mismatch, token_issuer_untrusted, token_signature_invalid, token_unsigned, token_malformed, virtual_key_not_found.'),
+          403: errorResponse('Method not allowed here: virtual_key_enrollment_disabled, virtual_key_inactive, or no identity provider configured.'),
+          503: errorResponse('identity_provider_unreachable or gateway_unavailable: retry later.'),
+        },
+      },
+    },
+    [EdgeControlPaths.policy]: {
+      get: {
+        operationId: 'getPolicy',
+        summary: 'Get the device\'s signed policy bundle',
+        description: 'Ed25519 signature over the canonical JSON of `bundle` (keys sorted, no whitespace), by the key named in `signature.key_id`. '
+          + 'The ETag is the quoted SHA-256 of the same bytes. Versions only go up; a device refuses older versions and same-version bundles with other content.',
+        tags: ['Device'],
+        security: deviceAuth,
+        parameters: [{ name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'ETag of the bundle the device has.' }],
+        responses: {
+          200: { description: 'The latest bundle.', headers: { ETag: { schema: { type: 'string' } } }, content: json('SignedPolicyBundle') },
+          304: { description: 'The device already has the latest bundle.', headers: { ETag: { schema: { type: 'string' } } } },
+          401: unauthorized,
+          503: errorResponse('policy_not_ready: the server has not read the gateway\'s virtual keys yet; keep the current policy and retry.'),
+        },
+      },
+    },
+    [EdgeControlPaths.policyStream]: {
+      get: {
+        operationId: 'streamPolicyEvents',
+        summary: 'Push stream of new bundle versions (Server-Sent Events)',
+        description: `\`event: ${POLICY_EVENT_NAME}\` with \`data\` = PolicyEvent JSON whenever a new bundle exists for this device, and once right after the stream opens. `
+          + `Comment lines (\`: heartbeat\`) every ${POLICY_STREAM_HEARTBEAT_SECONDS} s. On an event, GET ${EdgeControlPaths.policy} with If-None-Match. `
+          + 'Reconnect with exponential backoff and jitter; poll meanwhile (bundle `sync.poll_interval_seconds`, at least 5).',
+        tags: ['Device'],
+        security: deviceAuth,
+        responses: {
+          200: {
+            description: 'An open event stream.',
+            content: { 'text/event-stream': { schema: { type: 'string', description: 'SSE; each event\'s data is a PolicyEvent.' } } },
+            'x-event-data': ref('PolicyEvent'),
+          },
+          401: unauthorized,
+        },
+      },
+    },
+    [EdgeControlPaths.auditBatches]: {
+      post: {
+        operationId: 'uploadAuditBatch',
+        summary: 'Upload a batch of chained audit records',
+        description: 'hash_i = hex(SHA-256(utf8(prev_hash_i) ‖ utf8(canonicalJson(record_i)))) over each record as sent. '
+          + 'The same batch sent again (same Idempotency-Key and content) is acknowledged with duplicate=true and stored once. '
+          + 'A batch must continue the device\'s stored chain: its first record\'s prev_hash must be the stored head.',
+        tags: ['Device'],
+        security: deviceAuth,
+        parameters: [{ name: IDEMPOTENCY_KEY_HEADER, in: 'header', required: true, schema: { type: 'string' }, description: 'Equal to the body\'s batch_id.' }],
+        requestBody: { required: true, content: json('AuditBatch') },
+        responses: {
+          200: { description: 'Stored, or a duplicate of a stored batch.', content: json('AuditAck') },
+          400: errorResponse('Malformed batch, or idempotency_key_mismatch.'),
+          401: unauthorized,
+          403: errorResponse('The batch is for another device.'),
+          409: errorResponse('audit_chain_gap (does not continue the stored chain; the message names the missing seqs) or idempotency_key_reused.'),
+          413: errorResponse('payload_too_large: send smaller batches.'),
+          422: errorResponse('audit_batch_invalid: the batch is not a consistent hash chain.'),
+        },
+      },
+    },
+    [EdgeControlPaths.heartbeat]: {
+      post: {
+        operationId: 'postHeartbeat',
+        summary: 'Heartbeat and inventory',
+        tags: ['Device'],
+        security: deviceAuth,
+        requestBody: { required: true, content: json('HeartbeatRequest') },
+        responses: { 200: { description: 'Recorded; carries the latest bundle version.', content: json('HeartbeatResponse') }, 400: errorResponse('Malformed heartbeat.'), 401: unauthorized },
+      },
+    },
+    [EdgeControlPaths.adminPolicy]: {
+      get: {
+        operationId: 'getPolicyTemplate',
+        summary: 'Get the Edge policy template',
+        tags: ['Admin'],
+        security: adminAuth,
+        responses: { 200: { description: 'The current template.', content: json('AdminPolicyResponse') }, 401: unauthorized, 403: errorResponse('Wrong admin token.') },
+      },
+      put: {
+        operationId: 'putPolicyTemplate',
+        summary: 'Replace the Edge policy template',
+        description: 'Every device whose bundle changes gets a new version, announced on its push stream at once.',
+        tags: ['Admin'],
+        security: adminAuth,
+        requestBody: { required: true, content: json('PolicyTemplateInput') },
+        responses: { 200: { description: 'Saved and republished.', content: json('AdminPolicyResponse') }, 400: errorResponse('Invalid template.'), 401: unauthorized, 403: errorResponse('Wrong admin token.') },
+      },
+    },
+    [EdgeControlPaths.adminDevices]: {
+      get: {
+        operationId: 'listDevices',
+        summary: 'List enrolled devices',
+        tags: ['Admin'],
+        security: adminAuth,
+        responses: { 200: { description: 'Devices with inventory and policy versions.', content: json('AdminDevicesResponse') }, 401: unauthorized, 403: errorResponse('Wrong admin token.') },
+      },
+    },
+    [EdgeControlPaths.adminAudit]: {
+      get: {
+        operationId: 'listAuditRecords',
+        summary: 'Read stored audit records',
+        tags: ['Admin'],
+        security: adminAuth,
+        parameters: queryParameters(),
+        responses: { 200: { description: 'A page of records in arrival order.', content: json('AdminAuditResponse') }, 400: errorResponse('Bad query.'), 401: unauthorized, 403: errorResponse('Wrong admin token.') },
+      },
+    },
+    [EdgeControlPaths.health]: {
+      get: {
+        operationId: 'health',
+        summary: 'Liveness',
+        tags: ['Operations'],
+        responses: { 200: { description: 'Server status.', content: json('HealthResponse') } },
+      },
+    },
+  };
+
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: 'Bifrost Edge Control',
+      version: EDGE_CONTROL_BASE_PATH.split('/').pop(),
+      description: 'Open protocol between Bifrost Edge devices and an Edge Control server running next to a Bifrost gateway: '
+        + 'device enrollment, signed policy bundles with push, audit upload and heartbeats. '
+        + `Errors are {"error":{"type","message"}}; known types: ${CONTROL_ERROR_TYPES.join(', ')}. Generated from src/control/protocol.`,
+      license: { name: 'Apache-2.0' },
+    },
+    tags: [
+      { name: 'Device', description: 'Called by Edge devices (device credential from enrollment as Bearer).' },
+      { name: 'Admin', description: 'Called by administrators (admin token from the server config as Bearer).' },
+      { name: 'Operations' },
+    ],
+    paths,
+    components: {
+      securitySchemes: {
+        DeviceCredential: { type: 'http', scheme: 'bearer', description: 'device_credential from POST /api/edge/v1/enroll.' },
+        AdminToken: { type: 'http', scheme: 'bearer', description: 'admin_token from the control server config.' },
+      },
+      schemas: { ...componentSchemas(RESPONSE_COMPONENTS, 'output'), ...componentSchemas(REQUEST_COMPONENTS, 'input') },
+    },
+  };
+}
+
+function queryParameters(): Json[] {
+  const schema = z.toJSONSchema(AdminAuditQuerySchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as { properties: Record<string, Json> };
+  return Object.entries(schema.properties).map(([name, s]) => ({ name, in: 'query', required: false, schema: s }));
+}
+
+/** The committed file's exact text. */
+export function renderOpenApiDocument(): string {
+  return `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`;
+}

@@ -1,0 +1,33 @@
+/**
+ * Every Edge Control route, in one place: the server's router, the device client and the OpenAPI
+ * document all read these, so a path cannot drift between them. Versioned under `/api/edge/v1/`;
+ * a breaking change gets `/api/edge/v2/` next to it, never an in-place edit.
+ */
+export const EDGE_CONTROL_BASE_PATH = '/api/edge/v1';
+
+export const EdgeControlPaths = {
+  enroll: `${EDGE_CONTROL_BASE_PATH}/enroll`,
+  policy: `${EDGE_CONTROL_BASE_PATH}/policy`,
+  policyStream: `${EDGE_CONTROL_BASE_PATH}/policy/stream`,
+  auditBatches: `${EDGE_CONTROL_BASE_PATH}/audit/batches`,
+  heartbeat: `${EDGE_CONTROL_BASE_PATH}/heartbeat`,
+  adminPolicy: `${EDGE_CONTROL_BASE_PATH}/admin/policy`,
+  adminDevices: `${EDGE_CONTROL_BASE_PATH}/admin/devices`,
+  adminAudit: `${EDGE_CONTROL_BASE_PATH}/admin/audit`,
+  health: `${EDGE_CONTROL_BASE_PATH}/health`,
+} as const;
+
+/** SSE event name on the policy stream that announces a new bundle. */
+export const POLICY_EVENT_NAME = 'policy';
+
+/** Header carrying an audit batch's idempotency key (must equal the body's `batch_id`). */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+
+/**
+ * Absolute URL of an Edge Control route under `baseUrl`, keeping any path prefix of the base
+ * (`https://corp.example.com/edge-control` + `/api/edge/v1/policy`), as for a server behind a reverse proxy.
+ */
+export function endpointUrl(baseUrl: string, path: string): URL {
+  const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+  return new URL(path.replace(/^\/+/, ''), base);
+}

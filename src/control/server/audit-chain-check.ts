@@ -1,0 +1,70 @@
+import type { AuditBatch } from '../protocol/audit.js';
+import { auditRecordHash } from '../protocol/audit-chain.js';
+import type { AuditChainHead } from './control-store.js';
+
+/**
+ * Pure checks on an uploaded audit batch. First the batch on its own (consecutive seqs, each record
+ * linked to the one before, hashes that recompute), then against what the server already holds for
+ * the device (does it continue the stored chain, repeat it, or leave a gap / fork it).
+ */
+
+export type IntegrityCheck = { ok: true } | { ok: false; message: string };
+
+/** `rawRecords[i]` is `records[i].record` exactly as received: hashes cover it, not the parsed copy. */
+export function checkBatchIntegrity(batch: AuditBatch, rawRecords: readonly unknown[]): IntegrityCheck {
+  const { records } = batch;
+  const expectedCount = batch.last_seq - batch.first_seq + 1;
+  if (expectedCount !== records.length) {
+    return { ok: false, message: `first_seq ${batch.first_seq} to last_seq ${batch.last_seq} is ${expectedCount} records, but the batch has ${records.length}` };
+  }
+  for (let i = 0; i < records.length; i++) {
+    const entry = records[i]!;
+    if (entry.seq !== batch.first_seq + i) {
+      return { ok: false, message: `records[${i}] has seq ${entry.seq}; expected ${batch.first_seq + i} (seqs must be consecutive and ascending)` };
+    }
+    if (entry.record.device_id !== batch.device_id) {
+      return { ok: false, message: `records[${i}] (seq ${entry.seq}) belongs to device ${entry.record.device_id}, not ${batch.device_id}` };
+    }
+    if (i > 0 && entry.prev_hash !== records[i - 1]!.hash) {
+      return { ok: false, message: `records[${i}] (seq ${entry.seq}) has prev_hash ${short(entry.prev_hash)}, but seq ${entry.seq - 1} hashes to ${short(records[i - 1]!.hash)}` };
+    }
+    const recomputed = auditRecordHash(entry.prev_hash, rawRecords[i]);
+    if (recomputed !== entry.hash) {
+      return { ok: false, message: `records[${i}] (seq ${entry.seq}) claims hash ${short(entry.hash)} but SHA-256(prev_hash ‖ canonical JSON of the record) is ${short(recomputed)}; the record was altered after it was chained` };
+    }
+  }
+  const last = records[records.length - 1]!;
+  if (batch.chain_head !== last.hash) {
+    return { ok: false, message: `chain_head ${short(batch.chain_head)} is not the hash of the last record (${short(last.hash)})` };
+  }
+  return { ok: true };
+}
+
+export type AppendDecision =
+  | { kind: 'append' }
+  /** Every record is already stored (sent before under another batch id). */
+  | { kind: 'already_stored' }
+  | { kind: 'gap'; message: string };
+
+/**
+ * Whether a (self-consistent) batch continues the device's stored chain. No stored head means this
+ * is the first upload the server sees from the device: the chain is anchored there.
+ */
+export function decideAuditAppend(batch: AuditBatch, head: AuditChainHead | undefined, storedHashAtLastSeq: string | undefined): AppendDecision {
+  if (!head) return { kind: 'append' };
+  const first = batch.records[0]!;
+  if (batch.first_seq === head.seq + 1 && first.prev_hash === head.hash) return { kind: 'append' };
+  if (batch.last_seq <= head.seq && storedHashAtLastSeq === batch.chain_head) return { kind: 'already_stored' };
+  const where = `the server's chain for device ${batch.device_id} ends at seq ${head.seq} with hash ${short(head.hash)}`;
+  if (batch.first_seq > head.seq + 1) {
+    return { kind: 'gap', message: `batch ${batch.batch_id} starts at seq ${batch.first_seq}, but ${where}: upload records ${head.seq + 1}–${batch.first_seq - 1} first (the shipper must send batches in order)` };
+  }
+  if (batch.first_seq === head.seq + 1) {
+    return { kind: 'gap', message: `batch ${batch.batch_id} starts at seq ${batch.first_seq} with prev_hash ${short(first.prev_hash)}, which does not match the stored head: ${where}. The device's chain was rewritten or belongs to another device; do not retry this batch, investigate the device's audit outbox` };
+  }
+  return { kind: 'gap', message: `batch ${batch.batch_id} (seq ${batch.first_seq}–${batch.last_seq}) overlaps records already stored with different content: ${where}. Do not retry; investigate the device's audit outbox` };
+}
+
+function short(hash: string): string {
+  return `${hash.slice(0, 12)}…`;
+}

@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../util/canonical-json.js';
+import { AuditBatchSchema, type AuditAck, type AuditBatch } from '../protocol/audit.js';
+import { IDEMPOTENCY_KEY_HEADER } from '../protocol/paths.js';
+import { checkBatchIntegrity, decideAuditAppend } from './audit-chain-check.js';
+import type { StoredAuditBatch } from './control-store.js';
+import { ControlHttpError, parseWire, readJsonBody, sendJson } from './http-io.js';
+import { authenticateDevice, type RouteHandler, type ServerContext } from './server-context.js';
+
+/** Largest audit upload: 5000 records with full prompt text can be big, but not unbounded. */
+const MAX_BATCH_BYTES = 32 * 1024 * 1024;
+
+/**
+ * POST /api/edge/v1/audit/batches. The same batch sent again (same Idempotency-Key and content) is
+ * acknowledged with `duplicate: true` and stored once; a batch that does not continue the device's
+ * stored hash chain is refused with 409 and a message saying which records are missing.
+ */
+export const auditBatchRoute: RouteHandler = async (ctx, req, res) => {
+  const device = await authenticateDevice(ctx, req);
+  const idempotencyKey = req.headers[IDEMPOTENCY_KEY_HEADER];
+  const raw = await readJsonBody(req, MAX_BATCH_BYTES);
+  const batch = parseWire(AuditBatchSchema, raw, 'audit batch');
+  if (typeof idempotencyKey !== 'string' || idempotencyKey !== batch.batch_id) {
+    throw new ControlHttpError(400, 'idempotency_key_mismatch', `send the header "Idempotency-Key: ${batch.batch_id}" (it must equal the body's batch_id)${typeof idempotencyKey === 'string' ? `; got ${JSON.stringify(idempotencyKey)}` : ''}`);
+  }
+  if (batch.device_id !== device.device_id) {
+    throw new ControlHttpError(403, 'forbidden', `this credential belongs to device ${device.device_id}, but the batch is for ${batch.device_id}; each device uploads only its own records`);
+  }
+  const rawRecords = (raw as { records: Array<{ record: unknown }> }).records.map((r) => r.record);
+  // One upload per device at a time, so the chain check and the insert never interleave.
+  const ack = await ctx.auditQueue.run(device.device_id, () => storeBatch(ctx, batch, rawRecords, digestOf(raw), true));
+  sendJson(res, 200, ack);
+};
+
+async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unknown[], digest: string, retryOnConflict: boolean): Promise<AuditAck> {
+  const { store } = ctx;
+  const existing = await store.auditBatch(batch.device_id, batch.batch_id);
+  if (existing) {
+    if (existing.digest !== digest) {
+      throw new ControlHttpError(409, 'idempotency_key_reused', `batch_id ${batch.batch_id} was already used for a different batch (seq ${existing.first_seq}–${existing.last_seq}); give every new batch a new batch_id`);
+    }
+    return { batch_id: batch.batch_id, stored: 0, duplicate: true, chain_head: (await store.auditHead(batch.device_id))?.hash ?? existing.chain_head };
+  }
+  const integrity = checkBatchIntegrity(batch, rawRecords);
+  if (!integrity.ok) throw new ControlHttpError(422, 'audit_batch_invalid', `audit batch ${batch.batch_id} is not a valid hash chain: ${integrity.message}`);
+
+  const head = await store.auditHead(batch.device_id);
+  const storedAtLast = head && batch.last_seq <= head.seq ? await store.auditHashAt(batch.device_id, batch.last_seq) : undefined;
+  const decision = decideAuditAppend(batch, head, storedAtLast);
+  if (decision.kind === 'gap') throw new ControlHttpError(409, 'audit_chain_gap', decision.message);
+  if (decision.kind === 'already_stored') {
+    return { batch_id: batch.batch_id, stored: 0, duplicate: true, chain_head: head!.hash };
+  }
+
+  const row: StoredAuditBatch = {
+    device_id: batch.device_id,
+    batch_id: batch.batch_id,
+    digest,
+    first_seq: batch.first_seq,
+    last_seq: batch.last_seq,
+    chain_head: batch.chain_head,
+    stored: batch.records.length,
+    received_at: ctx.now().toISOString(),
+  };
+  const records = batch.records.map((r, i) => ({ seq: r.seq, prev_hash: r.prev_hash, hash: r.hash, record_json: JSON.stringify(rawRecords[i]) }));
+  const outcome = await store.insertAuditBatch(row, records);
+  if (outcome === 'conflict') {
+    // Another server instance stored overlapping records between our read and our write: decide again.
+    if (retryOnConflict) return storeBatch(ctx, batch, rawRecords, digest, false);
+    throw new ControlHttpError(409, 'audit_chain_gap', `audit batch ${batch.batch_id} conflicts with records stored concurrently; retry the upload`);
+  }
+  return { batch_id: batch.batch_id, stored: records.length, duplicate: false, chain_head: batch.chain_head };
+}
+
+function digestOf(raw: unknown): string {
+  return createHash('sha256').update(canonicalJson(raw)).digest('hex');
+}

@@ -1,0 +1,120 @@
+import type { PolicyTemplate } from '../protocol/admin.js';
+import type { SeenApp, SeenMcpServer } from '../protocol/heartbeat.js';
+import type { SignedPolicyBundle } from '../protocol/policy-bundle.js';
+
+/**
+ * Everything the control server persists, behind one interface so a server database (Postgres, …)
+ * can replace the SQLite default. Methods are async for that reason even though SQLite is not.
+ * Implementations enforce the invariants with constraints (unique credential hash, one record per
+ * device and seq, one batch per device and batch id, bundle versions only going up) so that two
+ * server instances racing on the same database fail loudly instead of forking a chain.
+ */
+export interface ControlStore {
+  createDevice(device: DeviceRecord): Promise<void>;
+  deviceByCredentialHash(credentialHash: string): Promise<DeviceRecord | undefined>;
+  listDevices(): Promise<DeviceRecord[]>;
+  updateDeviceHeartbeat(deviceId: string, heartbeat: DeviceHeartbeatUpdate): Promise<void>;
+
+  latestBundle(deviceId: string): Promise<StoredBundle | undefined>;
+  /** Throws when `bundle.version` is not above the device's latest. */
+  saveBundle(bundle: StoredBundle): Promise<void>;
+
+  latestPolicyTemplate(): Promise<StoredPolicyTemplate | undefined>;
+  /** Throws when `template.revision` is not above the latest. */
+  savePolicyTemplate(template: StoredPolicyTemplate): Promise<void>;
+
+  auditBatch(deviceId: string, batchId: string): Promise<StoredAuditBatch | undefined>;
+  auditHead(deviceId: string): Promise<AuditChainHead | undefined>;
+  auditHashAt(deviceId: string, seq: number): Promise<string | undefined>;
+  /** Stores a batch and its records in one transaction; `conflict` when a constraint says someone else got there first. */
+  insertAuditBatch(batch: StoredAuditBatch, records: NewAuditRecord[]): Promise<'inserted' | 'conflict'>;
+  listAuditRecords(query: { deviceId?: string; after: number; limit: number }): Promise<AuditRecordRow[]>;
+
+  close(): Promise<void>;
+}
+
+export interface Subject {
+  sub: string;
+  email?: string;
+  name?: string;
+  groups: string[];
+}
+
+export interface DeviceRecord {
+  device_id: string;
+  /** SHA-256 hex of the device credential; the credential itself is never stored. */
+  credential_hash: string;
+  enrollment_method: 'oidc' | 'virtual_key';
+  subject: Subject;
+  /** For virtual-key enrollment: the Bifrost id of the key the device proved it holds. */
+  virtual_key_id?: string;
+  /** The version the device enforced when it enrolled; its bundles are numbered above it. */
+  policy_version_floor?: number;
+  hostname: string;
+  os?: string;
+  agent_version?: string;
+  enrolled_at: string;
+  last_seen_at?: string;
+  reported_policy_version?: number;
+  apps_seen: SeenApp[];
+  mcp_servers_seen: SeenMcpServer[];
+}
+
+export interface DeviceHeartbeatUpdate {
+  last_seen_at: string;
+  agent_version: string;
+  os?: string;
+  reported_policy_version?: number;
+  apps_seen: SeenApp[];
+  mcp_servers_seen: SeenMcpServer[];
+}
+
+export interface StoredBundle {
+  device_id: string;
+  version: number;
+  etag: string;
+  /** Hash of the bundle without version and issue time: equal hash ⇒ nothing to republish. */
+  content_hash: string;
+  signed: SignedPolicyBundle;
+  created_at: string;
+}
+
+export interface StoredPolicyTemplate {
+  revision: number;
+  template: PolicyTemplate;
+  updated_at: string;
+  /** Hash of the config file's `policy` last applied when this revision was made (admin edits carry it forward). */
+  config_hash?: string;
+}
+
+export interface AuditChainHead {
+  seq: number;
+  hash: string;
+}
+
+export interface StoredAuditBatch {
+  device_id: string;
+  batch_id: string;
+  /** SHA-256 of the canonical batch, to tell a retry from a different batch reusing the key. */
+  digest: string;
+  first_seq: number;
+  last_seq: number;
+  chain_head: string;
+  stored: number;
+  received_at: string;
+}
+
+export interface NewAuditRecord {
+  seq: number;
+  prev_hash: string;
+  hash: string;
+  /** The record exactly as received (its hash covers these bytes' canonical form). */
+  record_json: string;
+}
+
+export interface AuditRecordRow extends NewAuditRecord {
+  id: number;
+  device_id: string;
+  batch_id: string;
+  received_at: string;
+}

@@ -1,0 +1,36 @@
+import type http from 'node:http';
+import type { StoredBundle } from './control-store.js';
+import { ControlHttpError, sendJson } from './http-io.js';
+import { authenticateDevice, type RouteHandler, type ServerContext } from './server-context.js';
+import type { DeviceRecord } from './control-store.js';
+
+/** GET /api/edge/v1/policy: the device's signed bundle with its ETag; 304 when If-None-Match matches. */
+export const getPolicyRoute: RouteHandler = async (ctx, req, res) => {
+  const device = await authenticateDevice(ctx, req);
+  const bundle = await latestOrRefuse(ctx, device);
+  if (etagMatches(req.headers['if-none-match'], bundle.etag)) {
+    res.writeHead(304, { etag: bundle.etag, 'cache-control': 'no-cache' });
+    res.end();
+    return;
+  }
+  sendJson(res, 200, bundle.signed, { etag: bundle.etag, 'cache-control': 'no-cache' });
+};
+
+/** GET /api/edge/v1/policy/stream: SSE that announces new bundle versions for this device. */
+export const policyStreamRoute: RouteHandler = async (ctx, req, res) => {
+  const device = await authenticateDevice(ctx, req);
+  const bundle = await ctx.publisher.publishFor(device);
+  ctx.hub.open(device.device_id, res, bundle ? { version: bundle.version, etag: bundle.etag } : undefined);
+};
+
+async function latestOrRefuse(ctx: ServerContext, device: DeviceRecord): Promise<StoredBundle> {
+  const bundle = await ctx.publisher.publishFor(device);
+  if (bundle) return bundle;
+  throw new ControlHttpError(503, 'policy_not_ready', `no policy yet: the control server has not read virtual keys from the gateway (${ctx.watcher.error() ?? 'first read pending'}); keep the current policy and retry shortly`, { 'retry-after': '5' });
+}
+
+function etagMatches(header: http.IncomingHttpHeaders['if-none-match'], etag: string): boolean {
+  if (!header) return false;
+  const weakless = (tag: string): string => tag.trim().replace(/^W\//, '');
+  return header.split(',').some((tag) => tag.trim() === '*' || weakless(tag) === etag);
+}

@@ -1,0 +1,277 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { PolicyTemplateSchema } from '../protocol/admin.js';
+import { SignedPolicyBundleSchema } from '../protocol/policy-bundle.js';
+import type {
+  AuditChainHead, AuditRecordRow, ControlStore, DeviceHeartbeatUpdate, DeviceRecord, NewAuditRecord,
+  StoredAuditBatch, StoredBundle, StoredPolicyTemplate, Subject,
+} from './control-store.js';
+
+/** Schema version in `PRAGMA user_version`; bump with a migration step when tables change. */
+const SCHEMA_VERSION = 1;
+
+const MIGRATION_1 = `
+CREATE TABLE devices (
+  device_id TEXT PRIMARY KEY,
+  credential_hash TEXT NOT NULL UNIQUE,
+  enrollment_method TEXT NOT NULL CHECK (enrollment_method IN ('oidc', 'virtual_key')),
+  subject_json TEXT NOT NULL,
+  virtual_key_id TEXT,
+  policy_version_floor INTEGER,
+  hostname TEXT NOT NULL,
+  os TEXT,
+  agent_version TEXT,
+  enrolled_at TEXT NOT NULL,
+  last_seen_at TEXT,
+  reported_policy_version INTEGER,
+  apps_seen_json TEXT NOT NULL DEFAULT '[]',
+  mcp_servers_seen_json TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE policy_bundles (
+  device_id TEXT NOT NULL REFERENCES devices(device_id),
+  version INTEGER NOT NULL,
+  etag TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  signed_json TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (device_id, version)
+);
+CREATE TABLE policy_templates (
+  revision INTEGER PRIMARY KEY,
+  template_json TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  config_hash TEXT
+);
+CREATE TABLE audit_batches (
+  device_id TEXT NOT NULL,
+  batch_id TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  first_seq INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
+  chain_head TEXT NOT NULL,
+  stored INTEGER NOT NULL,
+  received_at TEXT NOT NULL,
+  PRIMARY KEY (device_id, batch_id)
+);
+CREATE TABLE audit_records (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  device_id TEXT NOT NULL,
+  batch_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  record_json TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  UNIQUE (device_id, seq)
+);
+`;
+
+interface DeviceRow {
+  device_id: string;
+  credential_hash: string;
+  enrollment_method: 'oidc' | 'virtual_key';
+  subject_json: string;
+  virtual_key_id: string | null;
+  policy_version_floor: number | null;
+  hostname: string;
+  os: string | null;
+  agent_version: string | null;
+  enrolled_at: string;
+  last_seen_at: string | null;
+  reported_policy_version: number | null;
+  apps_seen_json: string;
+  mcp_servers_seen_json: string;
+}
+
+interface BundleRow {
+  device_id: string;
+  version: number;
+  etag: string;
+  content_hash: string;
+  signed_json: string;
+  created_at: string;
+}
+
+/**
+ * The default ControlStore: one SQLite file in WAL mode. The file is created owner-only because it
+ * holds credential hashes and audit content.
+ */
+export class SqliteControlStore implements ControlStore {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    if (!fs.existsSync(file)) fs.closeSync(fs.openSync(file, 'a', 0o600));
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`control database schema version ${version} is newer than this server understands (${SCHEMA_VERSION}); upgrade bifrost-edge`);
+    }
+    if (version < 1) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATION_1);
+        this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })();
+    }
+  }
+
+  async createDevice(device: DeviceRecord): Promise<void> {
+    this.db.prepare(`INSERT INTO devices (device_id, credential_hash, enrollment_method, subject_json, virtual_key_id, policy_version_floor,
+        hostname, os, agent_version, enrolled_at, last_seen_at, reported_policy_version, apps_seen_json, mcp_servers_seen_json)
+      VALUES (@device_id, @credential_hash, @enrollment_method, @subject_json, @virtual_key_id, @policy_version_floor,
+        @hostname, @os, @agent_version, @enrolled_at, @last_seen_at, @reported_policy_version, @apps_seen_json, @mcp_servers_seen_json)`).run({
+      device_id: device.device_id,
+      credential_hash: device.credential_hash,
+      enrollment_method: device.enrollment_method,
+      subject_json: JSON.stringify(device.subject),
+      virtual_key_id: device.virtual_key_id ?? null,
+      policy_version_floor: device.policy_version_floor ?? null,
+      hostname: device.hostname,
+      os: device.os ?? null,
+      agent_version: device.agent_version ?? null,
+      enrolled_at: device.enrolled_at,
+      last_seen_at: device.last_seen_at ?? null,
+      reported_policy_version: device.reported_policy_version ?? null,
+      apps_seen_json: JSON.stringify(device.apps_seen),
+      mcp_servers_seen_json: JSON.stringify(device.mcp_servers_seen),
+    });
+  }
+
+  async deviceByCredentialHash(credentialHash: string): Promise<DeviceRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM devices WHERE credential_hash = ?').get(credentialHash) as DeviceRow | undefined;
+    return row ? toDevice(row) : undefined;
+  }
+
+  async listDevices(): Promise<DeviceRecord[]> {
+    const rows = this.db.prepare('SELECT * FROM devices ORDER BY enrolled_at, device_id').all() as DeviceRow[];
+    return rows.map(toDevice);
+  }
+
+  async updateDeviceHeartbeat(deviceId: string, heartbeat: DeviceHeartbeatUpdate): Promise<void> {
+    this.db.prepare(`UPDATE devices SET last_seen_at = @last_seen_at, agent_version = @agent_version, os = COALESCE(@os, os),
+        reported_policy_version = @reported_policy_version, apps_seen_json = @apps_seen_json, mcp_servers_seen_json = @mcp_servers_seen_json
+      WHERE device_id = @device_id`).run({
+      device_id: deviceId,
+      last_seen_at: heartbeat.last_seen_at,
+      agent_version: heartbeat.agent_version,
+      os: heartbeat.os ?? null,
+      reported_policy_version: heartbeat.reported_policy_version ?? null,
+      apps_seen_json: JSON.stringify(heartbeat.apps_seen),
+      mcp_servers_seen_json: JSON.stringify(heartbeat.mcp_servers_seen),
+    });
+  }
+
+  async latestBundle(deviceId: string): Promise<StoredBundle | undefined> {
+    const row = this.db.prepare('SELECT * FROM policy_bundles WHERE device_id = ? ORDER BY version DESC LIMIT 1').get(deviceId) as BundleRow | undefined;
+    if (!row) return undefined;
+    return {
+      device_id: row.device_id,
+      version: row.version,
+      etag: row.etag,
+      content_hash: row.content_hash,
+      signed: SignedPolicyBundleSchema.parse(JSON.parse(row.signed_json)),
+      created_at: row.created_at,
+    };
+  }
+
+  async saveBundle(bundle: StoredBundle): Promise<void> {
+    this.db.transaction(() => {
+      const latest = this.db.prepare('SELECT MAX(version) AS v FROM policy_bundles WHERE device_id = ?').get(bundle.device_id) as { v: number | null };
+      if (latest.v !== null && bundle.version <= latest.v) {
+        throw new Error(`bundle version ${bundle.version} for device ${bundle.device_id} is not above the stored ${latest.v}`);
+      }
+      this.db.prepare(`INSERT INTO policy_bundles (device_id, version, etag, content_hash, signed_json, created_at)
+        VALUES (?, ?, ?, ?, ?, ?)`).run(bundle.device_id, bundle.version, bundle.etag, bundle.content_hash, JSON.stringify(bundle.signed), bundle.created_at);
+    })();
+  }
+
+  async latestPolicyTemplate(): Promise<StoredPolicyTemplate | undefined> {
+    const row = this.db.prepare('SELECT * FROM policy_templates ORDER BY revision DESC LIMIT 1').get() as
+      { revision: number; template_json: string; updated_at: string; config_hash: string | null } | undefined;
+    if (!row) return undefined;
+    const out: StoredPolicyTemplate = { revision: row.revision, template: PolicyTemplateSchema.parse(JSON.parse(row.template_json)), updated_at: row.updated_at };
+    if (row.config_hash !== null) out.config_hash = row.config_hash;
+    return out;
+  }
+
+  async savePolicyTemplate(template: StoredPolicyTemplate): Promise<void> {
+    this.db.transaction(() => {
+      const latest = this.db.prepare('SELECT MAX(revision) AS r FROM policy_templates').get() as { r: number | null };
+      if (latest.r !== null && template.revision <= latest.r) {
+        throw new Error(`policy template revision ${template.revision} is not above the stored ${latest.r}`);
+      }
+      this.db.prepare('INSERT INTO policy_templates (revision, template_json, updated_at, config_hash) VALUES (?, ?, ?, ?)')
+        .run(template.revision, JSON.stringify(template.template), template.updated_at, template.config_hash ?? null);
+    })();
+  }
+
+  async auditBatch(deviceId: string, batchId: string): Promise<StoredAuditBatch | undefined> {
+    return this.db.prepare('SELECT * FROM audit_batches WHERE device_id = ? AND batch_id = ?').get(deviceId, batchId) as StoredAuditBatch | undefined;
+  }
+
+  async auditHead(deviceId: string): Promise<AuditChainHead | undefined> {
+    return this.db.prepare('SELECT seq, hash FROM audit_records WHERE device_id = ? ORDER BY seq DESC LIMIT 1').get(deviceId) as AuditChainHead | undefined;
+  }
+
+  async auditHashAt(deviceId: string, seq: number): Promise<string | undefined> {
+    const row = this.db.prepare('SELECT hash FROM audit_records WHERE device_id = ? AND seq = ?').get(deviceId, seq) as { hash: string } | undefined;
+    return row?.hash;
+  }
+
+  async insertAuditBatch(batch: StoredAuditBatch, records: NewAuditRecord[]): Promise<'inserted' | 'conflict'> {
+    const insertBatch = this.db.prepare(`INSERT INTO audit_batches (device_id, batch_id, digest, first_seq, last_seq, chain_head, stored, received_at)
+      VALUES (@device_id, @batch_id, @digest, @first_seq, @last_seq, @chain_head, @stored, @received_at)`);
+    const insertRecord = this.db.prepare(`INSERT INTO audit_records (device_id, batch_id, seq, prev_hash, hash, record_json, received_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    try {
+      this.db.transaction(() => {
+        insertBatch.run(batch);
+        for (const r of records) insertRecord.run(batch.device_id, batch.batch_id, r.seq, r.prev_hash, r.hash, r.record_json, batch.received_at);
+      })();
+      return 'inserted';
+    } catch (err) {
+      if ((err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) return 'conflict';
+      throw err;
+    }
+  }
+
+  async listAuditRecords(query: { deviceId?: string; after: number; limit: number }): Promise<AuditRecordRow[]> {
+    const rows = query.deviceId === undefined
+      ? this.db.prepare('SELECT * FROM audit_records WHERE id > ? ORDER BY id LIMIT ?').all(query.after, query.limit)
+      : this.db.prepare('SELECT * FROM audit_records WHERE device_id = ? AND id > ? ORDER BY id LIMIT ?').all(query.deviceId, query.after, query.limit);
+    return rows as AuditRecordRow[];
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function toDevice(row: DeviceRow): DeviceRecord {
+  const device: DeviceRecord = {
+    device_id: row.device_id,
+    credential_hash: row.credential_hash,
+    enrollment_method: row.enrollment_method,
+    subject: JSON.parse(row.subject_json) as Subject,
+    hostname: row.hostname,
+    enrolled_at: row.enrolled_at,
+    apps_seen: JSON.parse(row.apps_seen_json) as DeviceRecord['apps_seen'],
+    mcp_servers_seen: JSON.parse(row.mcp_servers_seen_json) as DeviceRecord['mcp_servers_seen'],
+  };
+  if (row.virtual_key_id !== null) device.virtual_key_id = row.virtual_key_id;
+  if (row.policy_version_floor !== null) device.policy_version_floor = row.policy_version_floor;
+  if (row.os !== null) device.os = row.os;
+  if (row.agent_version !== null) device.agent_version = row.agent_version;
+  if (row.last_seen_at !== null) device.last_seen_at = row.last_seen_at;
+  if (row.reported_policy_version !== null) device.reported_policy_version = row.reported_policy_version;
+  return device;
+}

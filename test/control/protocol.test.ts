@@ -1,0 +1,191 @@
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { backoffDelayMs } from '../../src/control/client/backoff.js';
+import { judgeSignedBundle } from '../../src/control/client/bundle-acceptance.js';
+import { SseParser, type SseEvent } from '../../src/control/client/sse-parser.js';
+import { AUDIT_CHAIN_GENESIS_HASH, auditRecordHash } from '../../src/control/protocol/audit-chain.js';
+import type { AuditBatch } from '../../src/control/protocol/audit.js';
+import { bundleEtag, signBundle, signingKeyId, trustedKeyMap } from '../../src/control/protocol/bundle-signature.js';
+import { renderOpenApiDocument } from '../../src/control/protocol/openapi.js';
+import { PolicyBundleSchema, type PolicyBundle } from '../../src/control/protocol/policy-bundle.js';
+import { VirtualKeySchema } from '../../src/control/protocol/virtual-key.js';
+import { checkBatchIntegrity, decideAuditAppend } from '../../src/control/server/audit-chain-check.js';
+import { assignVirtualKeys, buildPolicyBundle, bundleContentHash, policyRelevantVirtualKey } from '../../src/control/server/bundle-builder.js';
+import { PolicyTemplateSchema } from '../../src/control/protocol/admin.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+describe('OpenAPI document', () => {
+  it('docs/edge-control-openapi.json is the one generated from the zod schemas', () => {
+    // Regenerate after changing a schema: npm run build && node dist/src/control/protocol/write-openapi.js
+    const committed = fs.readFileSync(path.join(root, 'docs', 'edge-control-openapi.json'), 'utf8');
+    expect(committed).toBe(renderOpenApiDocument());
+  });
+});
+
+function bundle(version: number, extra: Partial<PolicyBundle> = {}): PolicyBundle {
+  return PolicyBundleSchema.parse({ schema: 'bifrost-edge.policy/v1', version, issued_at: '2025-01-01T00:00:00Z', ...extra });
+}
+
+describe('bundle signatures and acceptance', () => {
+  const key = generateKeyPairSync('ed25519');
+  const trusted = trustedKeyMap([key.publicKey.export({ type: 'spki', format: 'pem' }).toString()]);
+  const wire = (b: PolicyBundle, k = key.privateKey): unknown => JSON.parse(JSON.stringify(signBundle(b, k)));
+  const v2 = wire(bundle(2));
+  const current = { version: 2, etag: bundleEtag((v2 as { bundle: unknown }).bundle) };
+
+  it('derives the key id from the public key', () => {
+    expect(signingKeyId(key.publicKey)).toMatch(/^ed25519:[0-9a-f]{32}$/);
+    expect([...trusted.keys()]).toEqual([signingKeyId(key.publicKey)]);
+  });
+
+  const cases: Array<[string, () => unknown, string, RegExp?]> = [
+    ['a newer signed bundle', () => wire(bundle(3)), 'accept'],
+    ['the same bundle again', () => v2, 'unchanged'],
+    ['an older signed bundle (replay)', () => wire(bundle(1)), 'reject', /older than the enforced version 2/],
+    ['the same version with other content', () => wire(bundle(2, { fail_mode: 'closed' })), 'reject', /same version/],
+    ['content changed after signing', () => {
+      const w = structuredClone(v2) as { bundle: { version: number; fail_mode: string } };
+      w.bundle.version = 3;
+      w.bundle.fail_mode = 'closed';
+      return w;
+    }, 'reject', /does not match the bundle content/],
+    ['a signature by an untrusted key', () => wire(bundle(3), generateKeyPairSync('ed25519').privateKey), 'reject', /does not trust/],
+    ['a corrupted signature value', () => ({ ...(wire(bundle(3)) as object), signature: { alg: 'Ed25519', key_id: signingKeyId(key.publicKey), value: 'AAAA' } }), 'reject', /does not match/],
+    ['no signature', () => ({ bundle: (v2 as { bundle: unknown }).bundle }), 'reject', /malformed bundle .*signature/],
+    ['a bundle missing its version', () => ({ ...(v2 as object), bundle: { schema: 'bifrost-edge.policy/v1', issued_at: '2025-01-01T00:00:00Z' } }), 'reject', /malformed bundle .*version/],
+    ['not an object', () => 'hello', 'reject', /malformed/],
+  ];
+  for (const [name, candidate, verdict, reason] of cases) {
+    it(`${verdict}s ${name}`, () => {
+      const judgement = judgeSignedBundle(candidate(), current, trusted);
+      expect(judgement.verdict).toBe(verdict);
+      if (reason && judgement.verdict === 'reject') expect(judgement.reason).toMatch(reason);
+    });
+  }
+
+  it('accepts any valid first bundle when nothing is enforced yet', () => {
+    expect(judgeSignedBundle(wire(bundle(1)), undefined, trusted).verdict).toBe('accept');
+  });
+});
+
+describe('audit chain checks', () => {
+  function batch(count: number, prev = AUDIT_CHAIN_GENESIS_HASH, firstSeq = 1): { batch: AuditBatch; raw: unknown[] } {
+    const records = [];
+    const raw = [];
+    for (let i = 0; i < count; i++) {
+      const record = { request_id: `r${i}`, ts: '2025-01-01T00:00:00Z', device_id: 'dev', app: 'a', host: 'h', decision: 'allowed' as const, findings: [], latency_ms: 1 };
+      const hash = auditRecordHash(prev, record);
+      records.push({ seq: firstSeq + i, record, prev_hash: prev, hash });
+      raw.push(record);
+      prev = hash;
+    }
+    return { batch: { device_id: 'dev', batch_id: 'b', first_seq: firstSeq, last_seq: firstSeq + count - 1, chain_head: prev, records }, raw };
+  }
+
+  it('accepts a consistent batch and pins the hash formula', () => {
+    const { batch: b, raw } = batch(3);
+    expect(checkBatchIntegrity(b, raw)).toEqual({ ok: true });
+    // hex(SHA-256(utf8(prev_hash hex) ‖ utf8(canonical JSON))): keys sorted, no whitespace.
+    const expected = createHash('sha256').update(`${'0'.repeat(64)}{"a":1,"b":[2,{"c":3}]}`).digest('hex');
+    expect(auditRecordHash('0'.repeat(64), { b: [2, { c: 3 }], a: 1 })).toBe(expected);
+  });
+
+  const broken: Array<[string, (b: AuditBatch) => void, RegExp]> = [
+    ['a seq gap inside the batch', (b) => { b.records[1]!.seq = 5; }, /expected 2/],
+    ['a count that does not match the seq range', (b) => { b.last_seq = 9; }, /is 9 records/],
+    ['a broken link', (b) => { b.records[2]!.prev_hash = 'a'.repeat(64); }, /prev_hash/],
+    ['a wrong chain head', (b) => { b.chain_head = 'b'.repeat(64); }, /chain_head/],
+    ['a record from another device', (b) => { b.records[0]!.record.device_id = 'other'; }, /belongs to device other/],
+  ];
+  for (const [name, breakIt, message] of broken) {
+    it(`refuses ${name}`, () => {
+      const { batch: b, raw } = batch(3);
+      breakIt(b);
+      const check = checkBatchIntegrity(b, raw);
+      expect(check.ok).toBe(false);
+      if (!check.ok) expect(check.message).toMatch(message);
+    });
+  }
+
+  it('refuses an altered record (the hash covers the record as sent)', () => {
+    const { batch: b, raw } = batch(2);
+    (raw[1] as { app: string }).app = 'changed';
+    const check = checkBatchIntegrity(b, raw);
+    expect(check.ok).toBe(false);
+  });
+
+  it('decides append / already stored / gap against the stored head', () => {
+    const { batch: b } = batch(2, 'c'.repeat(64), 4);
+    expect(decideAuditAppend(b, undefined, undefined)).toEqual({ kind: 'append' });
+    expect(decideAuditAppend(b, { seq: 3, hash: 'c'.repeat(64) }, undefined)).toEqual({ kind: 'append' });
+    expect(decideAuditAppend(b, { seq: 9, hash: 'd'.repeat(64) }, b.chain_head)).toEqual({ kind: 'already_stored' });
+    expect(decideAuditAppend(b, { seq: 1, hash: 'e'.repeat(64) }, undefined)).toMatchObject({ kind: 'gap', message: expect.stringMatching(/upload records 2–3 first/) });
+    expect(decideAuditAppend(b, { seq: 3, hash: 'e'.repeat(64) }, undefined)).toMatchObject({ kind: 'gap', message: expect.stringMatching(/does not match the stored head/) });
+    expect(decideAuditAppend(b, { seq: 9, hash: 'e'.repeat(64) }, 'f'.repeat(64))).toMatchObject({ kind: 'gap', message: expect.stringMatching(/overlaps/) });
+  });
+});
+
+describe('bundle building', () => {
+  const keys = [
+    VirtualKeySchema.parse({ id: 'k1', name: 'one', value: 'sk-bf-1', budgets: [{ max_limit: 5, reset_duration: '1d', current_usage: 1, last_reset: 'x' }], updated_at: 'now', provider_configs: [{ provider: 'openai', keys: [{ id: 'secret' }] }] }),
+    VirtualKeySchema.parse({ id: 'k2', name: 'two', value: 'sk-bf-2', is_active: false }),
+    VirtualKeySchema.parse({ id: 'k3', name: 'three', value: 'sk-bf-3' }),
+  ];
+  const assignments = { users: { 'ada@example.com': ['k2', 'k1'], 'sub-bob': ['k3'] }, groups: { eng: ['k3', 'gone'] }, default: ['k3'] };
+
+  it.each([
+    ['by email, then group, keeping config order', { sub: 's', email: 'ada@example.com', groups: ['eng'] }, ['k2', 'k1', 'k3'], ['gone']],
+    ['by sub', { sub: 'sub-bob', groups: [] }, ['k3'], []],
+    ['by default when nothing matches', { sub: 'nobody', groups: ['sales'] }, ['k3'], []],
+  ])('assigns keys %s', (_name, subject, ids, missing) => {
+    const assigned = assignVirtualKeys(subject, assignments, keys);
+    expect(assigned.keys.map((k) => k.id)).toEqual(ids);
+    expect(assigned.missing).toEqual(missing);
+  });
+
+  it('drops usage counters, timestamps and upstream provider keys from bundle keys', () => {
+    const projected = policyRelevantVirtualKey(keys[0]!) as Record<string, unknown>;
+    expect(projected['updated_at']).toBeUndefined();
+    expect((projected['budgets'] as Array<Record<string, unknown>>)[0]).toEqual({ max_limit: 5, reset_duration: '1d' });
+    expect((projected['provider_configs'] as Array<Record<string, unknown>>)[0]!['keys']).toBeUndefined();
+  });
+
+  it('picks the first active key and ignores version and issue time in the content hash', () => {
+    const template = PolicyTemplateSchema.parse({ fail_mode: 'closed' });
+    const inputs = { template, subject: { sub: 's', groups: [] }, keys: [keys[1]!, keys[0]!], gatewayUrl: 'https://gw.example.com' };
+    const a = buildPolicyBundle({ ...inputs, version: 1, issuedAt: '2025-01-01T00:00:00.000Z' });
+    const b = buildPolicyBundle({ ...inputs, version: 7, issuedAt: '2025-02-01T00:00:00.000Z' });
+    expect(a.active_virtual_key_id).toBe('k1');
+    expect(a.gateway?.url).toBe('https://gw.example.com');
+    expect(bundleContentHash(a)).toBe(bundleContentHash(b));
+    const other = buildPolicyBundle({ ...inputs, template: PolicyTemplateSchema.parse({ fail_mode: 'open' }), version: 1, issuedAt: '2025-01-01T00:00:00.000Z' });
+    expect(bundleContentHash(a)).not.toBe(bundleContentHash(other));
+  });
+});
+
+describe('push stream parsing and reconnect backoff', () => {
+  it('parses events split anywhere, CRLF or LF, and reports heartbeats', () => {
+    const text = ': connected\r\n\r\nevent: policy\r\ndata: {"version":2,\r\ndata: "etag":"x"}\r\n\r\n: heartbeat\n\nevent: policy\ndata: {"version":3}\n\n';
+    for (const size of [1, 2, 5, text.length]) {
+      const events: SseEvent[] = [];
+      const comments: string[] = [];
+      const parser = new SseParser((e) => events.push(e), (c) => comments.push(c));
+      for (let i = 0; i < text.length; i += size) parser.feed(text.slice(i, i + size));
+      expect(events).toEqual([{ event: 'policy', data: '{"version":2,\n"etag":"x"}' }, { event: 'policy', data: '{"version":3}' }]);
+      expect(comments).toEqual(['connected', 'heartbeat']);
+    }
+  });
+
+  it('backs off exponentially with jitter up to the cap', () => {
+    const settings = { initialMs: 1_000, maxMs: 8_000 };
+    expect(backoffDelayMs(0, settings, () => 0)).toBe(500);
+    expect(backoffDelayMs(0, settings, () => 1)).toBe(1_000);
+    expect(backoffDelayMs(2, settings, () => 0)).toBe(2_000);
+    expect(backoffDelayMs(10, settings, () => 1)).toBe(8_000);
+    expect(backoffDelayMs(10, settings, () => 0)).toBe(4_000);
+  });
+});
