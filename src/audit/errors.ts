@@ -1,0 +1,70 @@
+import type { ZodError } from 'zod';
+
+/** What the outbox knows about its capacity when it warns or refuses. */
+export interface AuditQueueStatus {
+  /** Records not yet acknowledged by every destination: these are never pruned. */
+  unsentRecords: number;
+  unsentBytes: number;
+  /** Everything stored, sent or not. */
+  storedRecords: number;
+  storedBytes: number;
+  maxRecords: number | null;
+  maxBytes: number | null;
+  /** unsent / cap, the larger of the two dimensions (0 when there is no cap). */
+  fillRatio: number;
+  level: 'ok' | 'near_cap' | 'full';
+}
+
+/**
+ * The outbox is full of records no destination has acknowledged yet, so accepting another one would
+ * mean dropping an unsent record. Nothing was written. The agent decides what this means for the
+ * request (fail open: answer without an audit record and tell the user; fail closed: refuse it);
+ * the fix is to restore connectivity to the control plane so the queue drains, or raise the cap.
+ */
+export class AuditQueueFullError extends Error {
+  readonly code = 'audit_queue_full' as const;
+  constructor(readonly status: AuditQueueStatus) {
+    const caps = [
+      status.maxRecords !== null ? `${status.unsentRecords}/${status.maxRecords} records` : null,
+      status.maxBytes !== null ? `${status.unsentBytes}/${status.maxBytes} bytes` : null,
+    ].filter(Boolean).join(', ');
+    super(
+      `audit queue is full of unsent records (${caps}); the record was not written. ` +
+      'Check that the device can reach Edge Control so the queue drains, or raise the audit queue cap.',
+    );
+    this.name = 'AuditQueueFullError';
+  }
+}
+
+/** The caller built a record that does not match the audit contract (src/control/protocol/audit.ts). */
+export class AuditRecordInvalidError extends Error {
+  readonly code = 'audit_record_invalid' as const;
+  constructor(readonly issues: string[]) {
+    super(`audit record is invalid: ${issues.join('; ')}. Fix the code that builds the record; nothing was written.`);
+    this.name = 'AuditRecordInvalidError';
+  }
+
+  static fromZod(error: ZodError): AuditRecordInvalidError {
+    return new AuditRecordInvalidError(
+      error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(record)'}: ${issue.message}`),
+    );
+  }
+}
+
+/** append() after close(): a shutdown-ordering bug in the caller. */
+export class AuditOutboxClosedError extends Error {
+  readonly code = 'audit_outbox_closed' as const;
+  constructor() {
+    super('audit outbox is closed; stop the proxy before closing the outbox so no request goes unaudited.');
+    this.name = 'AuditOutboxClosedError';
+  }
+}
+
+/** The database on disk is not one this build can use (newer schema, missing tables, not an outbox). */
+export class AuditDatabaseError extends Error {
+  readonly code = 'audit_database_unusable' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuditDatabaseError';
+  }
+}

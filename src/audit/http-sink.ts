@@ -1,0 +1,105 @@
+import { request, type Dispatcher } from 'undici';
+import { AuditAckSchema, type AuditAck, type AuditBatch } from '../control/protocol/audit.js';
+import { EdgeControlPaths, endpointUrl, IDEMPOTENCY_KEY_HEADER } from '../control/protocol/paths.js';
+import { CONTROL_DESTINATION } from './outbox.js';
+import { AuditSinkError, parseRetryAfter, type AuditSink } from './sink.js';
+
+export interface HttpAuditSinkOptions {
+  /** Edge Control base URL, e.g. https://bifrost.example.com (a path prefix is kept). */
+  controlUrl: string;
+  /** The device credential, read per upload so a rotated credential is picked up without a restart. */
+  credential: string | (() => string | Promise<string>);
+  /** For a private CA or a proxy (undici Agent / ProxyAgent). */
+  dispatcher?: Dispatcher;
+  /** Header and body timeouts of one upload. Default 30 s. */
+  timeoutMs?: number;
+  userAgent?: string;
+}
+
+/**
+ * Uploads batches to Edge Control: POST <controlUrl>/api/edge/v1/audit/batches with the batch as
+ * JSON, `Authorization: Bearer <device credential>` and `Idempotency-Key: <batch_id>`. A 2xx answer
+ * carrying an AuditAck for this batch (duplicate or not) is the only success.
+ */
+export class HttpAuditSink implements AuditSink {
+  readonly destination = CONTROL_DESTINATION;
+  readonly url: string;
+
+  constructor(private readonly options: HttpAuditSinkOptions) {
+    this.url = auditBatchesUrl(options.controlUrl);
+  }
+
+  async send(batch: AuditBatch, signal: AbortSignal): Promise<AuditAck> {
+    const credential = typeof this.options.credential === 'function' ? await this.options.credential() : this.options.credential;
+    const timeout = this.options.timeoutMs ?? 30_000;
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(this.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          authorization: `Bearer ${credential}`,
+          [IDEMPOTENCY_KEY_HEADER]: batch.batch_id,
+          'user-agent': this.options.userAgent ?? 'bifrost-edge',
+        },
+        body: JSON.stringify(batch),
+        dispatcher: this.options.dispatcher,
+        signal,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      throw new AuditSinkError(`could not reach Edge Control at ${this.url} (${code ?? (error as Error).message}); audit records stay queued and will be retried`, { cause: error });
+    }
+
+    const { statusCode, headers, body } = response;
+    if (statusCode >= 200 && statusCode < 300) {
+      let parsed: unknown;
+      try {
+        parsed = await body.json();
+      } catch (error) {
+        throw new AuditSinkError(`Edge Control answered HTTP ${statusCode} to audit batch ${batch.batch_id} without a JSON AuditAck; is ${this.url} really Edge Control?`, { status: statusCode, cause: error });
+      }
+      const ack = AuditAckSchema.safeParse(parsed);
+      if (!ack.success) {
+        throw new AuditSinkError(`Edge Control answered HTTP ${statusCode} to audit batch ${batch.batch_id} but not with an AuditAck (${ack.error.issues[0]?.message ?? 'invalid'}); check the server version`, { status: statusCode });
+      }
+      return ack.data;
+    }
+
+    const detail = serverExplanation(await body.text().catch(() => ''));
+    throw new AuditSinkError(`${refusalMessage(statusCode, batch)}${detail ? ` — server said: ${detail}` : ''}`, {
+      status: statusCode,
+      retryAfterMs: parseRetryAfter(headers['retry-after']),
+    });
+  }
+}
+
+export function auditBatchesUrl(controlUrl: string): string {
+  return endpointUrl(controlUrl, EdgeControlPaths.auditBatches).toString();
+}
+
+/** Edge Control errors are `{"error":{"type","message"}}`; fall back to the raw text for anything else. */
+function serverExplanation(text: string): string {
+  try {
+    const error = (JSON.parse(text) as { error?: { type?: unknown; message?: unknown } }).error;
+    if (error && typeof error.message === 'string') return `${typeof error.type === 'string' ? `${error.type}: ` : ''}${error.message}`.slice(0, 500);
+  } catch {
+    // not JSON: show it as it came
+  }
+  return text.slice(0, 500);
+}
+
+function refusalMessage(status: number, batch: AuditBatch): string {
+  const what = `Edge Control refused audit batch ${batch.batch_id} (HTTP ${status})`;
+  if (status === 401 || status === 403) return `${what}: the device credential was not accepted; sign in again or re-enroll the device`;
+  if (status === 409) {
+    return `${what}: its copy of this device's chain does not continue with seq ${batch.first_seq}; ` +
+      'the local audit database may have been replaced or restored — run `bifrost-edge audit verify` and contact your administrator';
+  }
+  if (status === 400 || status === 422) return `${what}: the batch was rejected as invalid; client and server versions may disagree on the audit format`;
+  if (status === 413) return `${what}: the batch is too large; lower the audit batch size`;
+  return `${what}; will retry`;
+}

@@ -1,0 +1,25 @@
+/** The audit trail: outbox (SQLite, hash chain, cap), verification, CLI views, shipping. */
+export { AuditOutbox, CONTROL_DESTINATION, DEFAULT_MAX_BYTES, DEFAULT_SHIPMENT_BYTES } from './outbox.js';
+export type { AuditOutboxOptions, AuditOutboxEvents, ChainHead, CommittedAuditRecord } from './outbox.js';
+export { AuditQueueFullError, AuditRecordInvalidError, AuditOutboxClosedError, AuditDatabaseError } from './errors.js';
+export type { AuditQueueStatus } from './errors.js';
+export { GENESIS_HASH, chainHash, hashRecord, recordJson } from './chain.js';
+export { auditContent } from './content.js';
+export type { ContentRetention } from './content.js';
+export { verifyAuditChain, runAuditVerifyCommand } from './verify.js';
+export type { ChainVerification, ChainProblem, ChainProblemKind, AuditCommandResult } from './verify.js';
+export { runAuditTailCommand, readRecentRecords } from './tail.js';
+export type { TailedRecord } from './tail.js';
+export { AuditShipper } from './shipper.js';
+export type { AuditShipperOptions, AuditShipperStatus, AuditShipperEvents } from './shipper.js';
+export { AuditSinkError } from './sink.js';
+export type { AuditSink } from './sink.js';
+export { HttpAuditSink, auditBatchesUrl } from './http-sink.js';
+export type { HttpAuditSinkOptions } from './http-sink.js';
+export { OtlpLogsSink, OTLP_DESTINATION, otlpLogsUrl } from './otlp-sink.js';
+export type { OtlpLogsSinkOptions } from './otlp-sink.js';
+export { auditBatchId, buildAuditBatch } from './batch.js';
+export { fullJitterDelayMs, backoffCeilingMs, DEFAULT_BACKOFF } from './backoff.js';
+export type { BackoffPolicy } from './backoff.js';
+export { openAuditTrail, auditDbPath } from './audit-trail.js';
+export type { AuditTrail, AuditTrailOptions } from './audit-trail.js';

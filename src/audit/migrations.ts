@@ -1,0 +1,48 @@
+import { GENESIS_HASH } from './chain.js';
+
+/**
+ * Schema changes, applied in order and recorded in `schema_migrations`. Append new entries; never edit
+ * an applied one, because devices in the field already ran it.
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'hash-chained audit records, prune checkpoint, per-destination ship cursors',
+    sql: `
+      -- One row per record. seq is the chain position (assigned by the outbox, never reused);
+      -- record_json is canonicalJson(record), exactly the text that is hashed.
+      CREATE TABLE audit_records (
+        seq INTEGER PRIMARY KEY,
+        record_json TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        bytes INTEGER NOT NULL
+      );
+      -- Where the stored chain starts after pruning: the seq and hash of the last pruned record, so the
+      -- first stored record can still be checked against its predecessor.
+      CREATE TABLE chain_checkpoint (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        pruned_through_seq INTEGER NOT NULL,
+        pruned_head_hash TEXT NOT NULL
+      );
+      INSERT INTO chain_checkpoint (id, pruned_through_seq, pruned_head_hash) VALUES (1, 0, '${GENESIS_HASH}');
+      -- One cursor per destination (Edge Control, an OTLP collector): acknowledged watermark plus the
+      -- range of a shipment that was sent but not yet acknowledged, so a resend after a crash is identical.
+      CREATE TABLE ship_cursors (
+        destination TEXT PRIMARY KEY,
+        sent_through_seq INTEGER NOT NULL,
+        sent_head_hash TEXT NOT NULL,
+        inflight_first_seq INTEGER,
+        inflight_last_seq INTEGER
+      );
+    `,
+  },
+];
+
+export const AUDIT_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

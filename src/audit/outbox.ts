@@ -1,0 +1,472 @@
+import { EventEmitter } from 'node:events';
+import { AuditRecordSchema, type AuditRecord, type AuditRecordInput, type ChainedAuditRecord } from '../control/protocol/audit.js';
+import type { Logger } from '../log.js';
+import { chainHash, GENESIS_HASH, recordJson } from './chain.js';
+import { exceedsCap, fillRatio, nextLevel, pruneNeeded, rowBytes, type CapacityLimits, type Usage } from './capacity.js';
+import { openAuditDatabase, type AuditDatabase } from './database.js';
+import { AuditOutboxClosedError, AuditQueueFullError, AuditRecordInvalidError, type AuditQueueStatus } from './errors.js';
+import { GroupCommit } from './group-commit.js';
+
+/** The destination Edge Control uploads use; other sinks (OTLP) name their own. */
+export const CONTROL_DESTINATION = 'control';
+
+export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
+/** Upper bound on one shipment's record text, keeping upload bodies well under common 8-16 MiB limits. */
+export const DEFAULT_SHIPMENT_BYTES = 4 * 1024 * 1024;
+
+export interface AuditOutboxOptions {
+  /** SQLite file, normally `<dataDir>/audit.db`. Created with its directory if missing. */
+  path: string;
+  /** NORMAL (default) survives process crashes; FULL also survives power loss at one fsync per group. */
+  synchronous?: 'NORMAL' | 'FULL';
+  busyTimeoutMs?: number;
+  /** Cap on stored bytes (record text + per-row overhead). Default 256 MiB; null for none. */
+  maxBytes?: number | null;
+  /** Cap on stored rows. Default none. */
+  maxRecords?: number | null;
+  /** Fraction of the cap filled by unsent records that raises `queue_near_cap`. Default 0.8. */
+  nearCapRatio?: number;
+  /**
+   * Who must acknowledge a record before it counts as sent (one ship cursor each). Default
+   * ['control']. Cursors for destinations no longer listed are dropped, so a disabled exporter does
+   * not pin the queue forever. With none, every record counts as sent: a rolling local log.
+   */
+  destinations?: readonly string[];
+  /** Largest number of records in one transaction. Default 512. */
+  maxGroupSize?: number;
+  log?: Logger;
+}
+
+export interface ChainHead {
+  /** 0 before the first record. */
+  seq: number;
+  hash: string;
+}
+
+export interface CommittedAuditRecord {
+  seq: number;
+  hash: string;
+  request_id: string;
+}
+
+export interface AuditOutboxEvents {
+  /** After every group commit, with the new head; the shipper listens to wake up. */
+  committed: [head: ChainHead, records: number];
+  /** Unsent records crossed `nearCapRatio` of the cap: warn the user (tray) before appends are refused. */
+  queue_near_cap: [status: AuditQueueStatus];
+  /** An append was refused with AuditQueueFullError (emitted once per episode). */
+  queue_full: [status: AuditQueueStatus];
+  /** The queue drained back below the warning threshold. */
+  queue_ok: [status: AuditQueueStatus];
+  /** A group containing fire-and-forget `append()`s failed to commit: those records are lost. */
+  commit_failed: [error: unknown, requestIds: string[]];
+}
+
+interface PendingRecord {
+  json: string;
+  bytes: number;
+  requestId: string;
+}
+
+interface CursorState {
+  sentThroughSeq: number;
+}
+
+interface RecordRow {
+  seq: number;
+  record_json: string;
+  prev_hash: string;
+  hash: string;
+  bytes: number;
+}
+
+interface CursorRow {
+  destination: string;
+  sent_through_seq: number;
+  sent_head_hash: string;
+  inflight_first_seq: number | null;
+  inflight_last_seq: number | null;
+}
+
+/**
+ * The local audit outbox: every decision becomes a hash-chained row in SQLite before the request it
+ * describes is answered, and stays until every destination acknowledged it and space is needed.
+ *
+ * - Chain: record n has prev_hash = hash of record n-1 (64 zeros for n = 1) and
+ *   hash = SHA-256(prev_hash ‖ canonicalJson(record)); see chain.ts.
+ * - Group commit: appends made in the same event-loop turn share one transaction (WAL), so
+ *   `appendDurable()` costs one commit per burst, not per request.
+ * - Bounded disk: when the cap is reached, the oldest *sent* records are pruned (a checkpoint keeps
+ *   the hash of the last pruned record so the rest still verifies). Unsent records are never pruned:
+ *   at 80% the outbox emits `queue_near_cap`; at the cap `append` throws AuditQueueFullError
+ *   (`code: 'audit_queue_full'`) and the agent decides whether that request fails open or closed.
+ *
+ * One process should own a file at a time; should a second writer appear, every transaction re-reads
+ * the head, so the chain stays intact (only the capacity counters drift).
+ */
+export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
+  readonly path: string;
+  private readonly db: AuditDatabase;
+  private readonly limits: CapacityLimits;
+  private readonly log?: Logger;
+  private readonly queue: GroupCommit<PendingRecord, CommittedAuditRecord>;
+  private readonly cursors = new Map<string, CursorState>();
+  private readonly sql: ReturnType<typeof prepareStatements>;
+
+  private lastHead: ChainHead;
+  private prunedThroughSeq: number;
+  private stored: Usage;
+  private unsent: Usage;
+  private queued: Usage = { rows: 0, bytes: 0 };
+  private level: AuditQueueStatus['level'] = 'ok';
+  private closed = false;
+
+  constructor(options: AuditOutboxOptions) {
+    super();
+    this.path = options.path;
+    this.log = options.log;
+    this.limits = {
+      maxBytes: options.maxBytes === undefined ? DEFAULT_MAX_BYTES : options.maxBytes,
+      maxRecords: options.maxRecords ?? null,
+      nearCapRatio: options.nearCapRatio ?? 0.8,
+    };
+    for (const cap of [this.limits.maxBytes, this.limits.maxRecords]) {
+      if (cap !== null && (!Number.isInteger(cap) || cap <= 0)) throw new RangeError(`audit queue cap must be a positive integer, got ${cap}`);
+    }
+    this.db = openAuditDatabase(options.path, { synchronous: options.synchronous, busyTimeoutMs: options.busyTimeoutMs });
+    this.sql = prepareStatements(this.db);
+    this.syncCursors(options.destinations ?? [CONTROL_DESTINATION]);
+    this.lastHead = this.readHead();
+    this.prunedThroughSeq = this.sql.checkpoint.get()!.pruned_through_seq;
+    this.stored = this.usageAfter(this.prunedThroughSeq);
+    this.unsent = this.usageAfter(this.minSentSeq());
+    this.level = nextLevel('ok', fillRatio(this.unsent, this.limits), this.limits);
+    this.queue = new GroupCommit(
+      (items) => this.commitGroup(items),
+      (error, items) => this.reportLostAppends(error, items),
+      options.maxGroupSize ?? 512,
+    );
+  }
+
+  /**
+   * Queues a record for the next group commit and returns without waiting. Throws
+   * AuditRecordInvalidError or AuditQueueFullError synchronously (nothing queued). A failure to commit
+   * is reported through the `commit_failed` event. Use for records nobody is waiting to answer on.
+   */
+  append(input: AuditRecordInput): void {
+    this.queue.add(this.admit(input));
+  }
+
+  /**
+   * Queues a record and resolves once its transaction has committed — await this before answering the
+   * request the record describes. Rejects with AuditRecordInvalidError / AuditQueueFullError when the
+   * record is refused, or with the SQLite error when the commit fails.
+   */
+  appendDurable(input: AuditRecordInput): Promise<CommittedAuditRecord> {
+    let pending: PendingRecord;
+    try {
+      pending = this.admit(input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => this.queue.add(pending, { resolve, reject }));
+  }
+
+  /** Commits everything queued so far; resolves when it is on disk (per the synchronous setting). */
+  flush(): Promise<void> {
+    const errors = this.queue.flushNow();
+    return errors.length > 0 ? Promise.reject(errors[0]) : Promise.resolve();
+  }
+
+  /** Records not yet acknowledged by `destination` (or by every destination when omitted). */
+  depth(destination?: string): number {
+    const sent = destination === undefined ? this.minSentSeq() : this.cursor(destination).sentThroughSeq;
+    return this.lastHead.seq - sent;
+  }
+
+  /** The last committed record's seq and hash (seq 0 and the genesis hash before the first). */
+  head(): ChainHead {
+    return { ...this.lastHead };
+  }
+
+  status(): AuditQueueStatus {
+    return {
+      unsentRecords: this.unsent.rows,
+      unsentBytes: this.unsent.bytes,
+      storedRecords: this.stored.rows,
+      storedBytes: this.stored.bytes,
+      maxRecords: this.limits.maxRecords,
+      maxBytes: this.limits.maxBytes,
+      fillRatio: fillRatio(this.unsent, this.limits),
+      level: this.level,
+    };
+  }
+
+  destinations(): string[] {
+    return [...this.cursors.keys()];
+  }
+
+  /** Up to `limit` records `destination` has not acknowledged, in seq order. */
+  pending(limit: number, destination: string = CONTROL_DESTINATION): ChainedAuditRecord[] {
+    const cursor = this.cursor(destination);
+    return this.sql.recordsAfter.all(cursor.sentThroughSeq, limit).map(toChained);
+  }
+
+  /**
+   * The next shipment for `destination`: if one was started and never acknowledged (the process died
+   * mid-upload), exactly that range again, so the resend carries the same batch id and the server
+   * recognises the duplicate; otherwise the next `limit` pending records, whose range is persisted
+   * before they are returned. A shipment never mixes device ids and stays under `maxBytes` of record
+   * text (at least one record), so a request body stays within what servers accept. Empty when nothing
+   * is pending.
+   */
+  nextShipment(limit: number, destination: string = CONTROL_DESTINATION, maxBytes = DEFAULT_SHIPMENT_BYTES): ChainedAuditRecord[] {
+    const cursor = this.cursor(destination);
+    return this.db.transaction(() => {
+      const row = this.sql.cursorRow.get(destination)!;
+      if (row.inflight_first_seq !== null && row.inflight_last_seq !== null && row.inflight_first_seq === cursor.sentThroughSeq + 1) {
+        const records = this.sql.recordRange.all(row.inflight_first_seq, row.inflight_last_seq).map(toChained);
+        if (records.length === row.inflight_last_seq - row.inflight_first_seq + 1) return records;
+        this.log?.warn('audit shipment range is no longer complete on disk; starting a new one', { destination, first: row.inflight_first_seq, last: row.inflight_last_seq });
+      }
+      const records = sameDevicePrefix(withinBytes(this.sql.recordsAfter.all(cursor.sentThroughSeq, limit), maxBytes).map(toChained));
+      if (records.length === 0) {
+        this.sql.setInflight.run(null, null, destination);
+        return records;
+      }
+      this.sql.setInflight.run(records[0]!.seq, records[records.length - 1]!.seq, destination);
+      return records;
+    }).immediate();
+  }
+
+  /**
+   * `destination` acknowledged every record up to and including `upToSeq`. Idempotent: older
+   * watermarks are ignored. Frees those records for pruning once every destination has them.
+   */
+  markSent(upToSeq: number, destination: string = CONTROL_DESTINATION): void {
+    const cursor = this.cursor(destination);
+    if (upToSeq <= cursor.sentThroughSeq) return;
+    if (upToSeq > this.lastHead.seq) {
+      throw new RangeError(`cannot mark seq ${upToSeq} sent to ${destination}: the outbox head is ${this.lastHead.seq}`);
+    }
+    const minBefore = this.minSentSeq();
+    this.db.transaction(() => {
+      const row = this.sql.hashAt.get(upToSeq);
+      if (!row) throw new RangeError(`cannot mark seq ${upToSeq} sent to ${destination}: no such record in the outbox`);
+      this.sql.markSent.run({ seq: upToSeq, hash: row.hash, destination });
+    }).immediate();
+    cursor.sentThroughSeq = upToSeq;
+    const minAfter = this.minSentSeq();
+    if (minAfter > minBefore) {
+      const delivered = this.sql.usageRange.get(minBefore, minAfter)!;
+      this.unsent = { rows: this.unsent.rows - delivered.rows, bytes: this.unsent.bytes - delivered.bytes };
+      this.updateLevel();
+    }
+  }
+
+  /** Commits what is queued and closes the database. Appends after this throw AuditOutboxClosedError. */
+  close(): void {
+    if (this.closed) return;
+    this.queue.flushNow();
+    this.closed = true;
+    this.db.close();
+  }
+
+  // ---- internals ----
+
+  /** Validates and sizes a record and reserves its place under the cap, or throws. */
+  private admit(input: AuditRecordInput): PendingRecord {
+    if (this.closed) throw new AuditOutboxClosedError();
+    const parsed = AuditRecordSchema.safeParse(input);
+    if (!parsed.success) throw AuditRecordInvalidError.fromZod(parsed.error);
+    const record: AuditRecord = parsed.data;
+    const json = recordJson(record);
+    const pending: PendingRecord = { json, bytes: rowBytes(Buffer.byteLength(json)), requestId: record.request_id };
+    if (this.cursors.size > 0) {
+      const unsentIncludingQueued = { rows: this.unsent.rows + this.queued.rows, bytes: this.unsent.bytes + this.queued.bytes };
+      if (exceedsCap(unsentIncludingQueued, { rows: 1, bytes: pending.bytes }, this.limits)) {
+        const status = this.status();
+        if (this.level !== 'full') {
+          this.level = 'full';
+          this.notify('queue_full', { ...status, level: 'full' });
+        }
+        throw new AuditQueueFullError({ ...status, level: 'full' });
+      }
+    } else if (this.limits.maxBytes !== null && pending.bytes > this.limits.maxBytes) {
+      throw new AuditQueueFullError(this.status());
+    }
+    this.queued = { rows: this.queued.rows + 1, bytes: this.queued.bytes + pending.bytes };
+    return pending;
+  }
+
+  private commitGroup(items: PendingRecord[]): CommittedAuditRecord[] {
+    const added: Usage = { rows: items.length, bytes: items.reduce((sum, item) => sum + item.bytes, 0) };
+    try {
+      const { committed, head, pruned } = this.db.transaction(() => {
+        // Re-read the head inside the write lock: the chain must follow what is on disk.
+        let head = this.readHead();
+        const committed: CommittedAuditRecord[] = [];
+        for (const item of items) {
+          const seq = head.seq + 1;
+          const hash = chainHash(head.hash, item.json);
+          this.sql.insert.run(seq, item.json, head.hash, hash, item.bytes);
+          committed.push({ seq, hash, request_id: item.requestId });
+          head = { seq, hash };
+        }
+        // With no destinations every record counts as delivered, including the ones just written.
+        const sentThrough = this.cursors.size > 0 ? this.minSentSeq() : head.seq;
+        const pruned = this.pruneSent({ rows: this.stored.rows + added.rows, bytes: this.stored.bytes + added.bytes }, sentThrough);
+        return { committed, head, pruned };
+      }).immediate();
+      this.lastHead = head;
+      this.stored = { rows: this.stored.rows + added.rows - pruned.rows, bytes: this.stored.bytes + added.bytes - pruned.bytes };
+      if (this.cursors.size > 0) this.unsent = { rows: this.unsent.rows + added.rows, bytes: this.unsent.bytes + added.bytes };
+      this.updateLevel();
+      this.notify('committed', { ...head }, committed.length);
+      return committed;
+    } finally {
+      this.queued = { rows: this.queued.rows - added.rows, bytes: this.queued.bytes - added.bytes };
+    }
+  }
+
+  /**
+   * Deletes the oldest records every destination has acknowledged until `stored` fits under the cap
+   * (with some headroom), moving the checkpoint to the last one deleted. Runs inside the commit.
+   */
+  private pruneSent(stored: Usage, sentThrough: number): Usage {
+    const needed = pruneNeeded(stored, this.limits);
+    if (needed.rows === 0 && needed.bytes === 0) return { rows: 0, bytes: 0 };
+    let freed: Usage = { rows: 0, bytes: 0 };
+    let last: { seq: number; hash: string } | undefined;
+    for (const row of this.sql.prunable.iterate(this.prunedThroughSeq, sentThrough)) {
+      if (freed.rows >= needed.rows && freed.bytes >= needed.bytes) break;
+      freed = { rows: freed.rows + 1, bytes: freed.bytes + row.bytes };
+      last = { seq: row.seq, hash: row.hash };
+    }
+    if (!last) return freed;
+    this.sql.deleteThrough.run(last.seq);
+    this.sql.setCheckpoint.run(last.seq, last.hash);
+    this.prunedThroughSeq = last.seq;
+    return freed;
+  }
+
+  private updateLevel(): void {
+    const status = this.status();
+    const level = nextLevel(this.level, status.fillRatio, this.limits);
+    if (level === this.level) return;
+    this.level = level;
+    const event = level === 'full' ? 'queue_full' : level === 'near_cap' ? 'queue_near_cap' : 'queue_ok';
+    this.notify(event, { ...status, level });
+  }
+
+  private reportLostAppends(error: unknown, items: PendingRecord[]): void {
+    const requestIds = items.map((item) => item.requestId);
+    this.log?.error('audit records could not be committed and are lost', { error: String(error), request_ids: requestIds.slice(0, 20) });
+    this.notify('commit_failed', error, requestIds);
+  }
+
+  /**
+   * Emits without letting a listener's exception escape: events fire right after a commit, and a
+   * throwing listener must not make a committed record look failed to the request awaiting it.
+   */
+  private notify<K extends keyof AuditOutboxEvents>(event: K, ...args: AuditOutboxEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: AuditOutboxEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      this.log?.error('audit outbox event listener threw', { event, error: String(error) });
+    }
+  }
+
+  private readHead(): ChainHead {
+    const row = this.sql.lastRecord.get();
+    if (row) return { seq: row.seq, hash: row.hash };
+    const checkpoint = this.sql.checkpoint.get()!;
+    return { seq: checkpoint.pruned_through_seq, hash: checkpoint.pruned_head_hash };
+  }
+
+  private usageAfter(seq: number): Usage {
+    return this.sql.usageRange.get(seq, Number.MAX_SAFE_INTEGER)!;
+  }
+
+  private minSentSeq(): number {
+    let min = this.lastHead.seq;
+    for (const cursor of this.cursors.values()) min = Math.min(min, cursor.sentThroughSeq);
+    return min;
+  }
+
+  private cursor(destination: string): CursorState {
+    const cursor = this.cursors.get(destination);
+    if (!cursor) {
+      throw new Error(`audit destination "${destination}" is not configured; add it to the outbox's destinations (configured: ${[...this.cursors.keys()].join(', ') || 'none'})`);
+    }
+    return cursor;
+  }
+
+  /** Creates cursors for new destinations (starting at the oldest stored record) and drops stale ones. */
+  private syncCursors(destinations: readonly string[]): void {
+    this.db.transaction(() => {
+      const wanted = new Set(destinations);
+      for (const row of this.sql.allCursors.all()) {
+        if (!wanted.has(row.destination)) {
+          this.sql.deleteCursor.run(row.destination);
+          this.log?.warn('audit destination removed; records it had not acknowledged will not be sent to it', { destination: row.destination });
+        }
+      }
+      const checkpoint = this.sql.checkpoint.get()!;
+      for (const destination of wanted) {
+        this.sql.createCursor.run(destination, checkpoint.pruned_through_seq, checkpoint.pruned_head_hash);
+      }
+    }).immediate();
+    for (const row of this.sql.allCursors.all()) this.cursors.set(row.destination, { sentThroughSeq: row.sent_through_seq });
+  }
+}
+
+function toChained(row: RecordRow): ChainedAuditRecord {
+  return { seq: row.seq, record: JSON.parse(row.record_json) as AuditRecord, prev_hash: row.prev_hash, hash: row.hash };
+}
+
+/** The leading rows whose sizes add up to at most `maxBytes` (always at least one). */
+function withinBytes(rows: RecordRow[], maxBytes: number): RecordRow[] {
+  let total = 0;
+  const end = rows.findIndex((row, i) => {
+    total += row.bytes;
+    return i > 0 && total > maxBytes;
+  });
+  return end === -1 ? rows : rows.slice(0, end);
+}
+
+/** The leading run of records from one device: a batch names a single device_id. */
+function sameDevicePrefix(records: ChainedAuditRecord[]): ChainedAuditRecord[] {
+  const device = records[0]?.record.device_id;
+  const end = records.findIndex((r) => r.record.device_id !== device);
+  return end === -1 ? records : records.slice(0, end);
+}
+
+function prepareStatements(db: AuditDatabase) {
+  return {
+    insert: db.prepare<[number, string, string, string, number]>('INSERT INTO audit_records (seq, record_json, prev_hash, hash, bytes) VALUES (?, ?, ?, ?, ?)'),
+    lastRecord: db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1'),
+    checkpoint: db.prepare<[], { pruned_through_seq: number; pruned_head_hash: string }>('SELECT pruned_through_seq, pruned_head_hash FROM chain_checkpoint WHERE id = 1'),
+    setCheckpoint: db.prepare<[number, string]>('UPDATE chain_checkpoint SET pruned_through_seq = ?, pruned_head_hash = ? WHERE id = 1'),
+    usageRange: db.prepare<[number, number], Usage>('SELECT COUNT(*) AS rows, COALESCE(SUM(bytes), 0) AS bytes FROM audit_records WHERE seq > ? AND seq <= ?'),
+    recordsAfter: db.prepare<[number, number], RecordRow>('SELECT seq, record_json, prev_hash, hash, bytes FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?'),
+    recordRange: db.prepare<[number, number], RecordRow>('SELECT seq, record_json, prev_hash, hash, bytes FROM audit_records WHERE seq >= ? AND seq <= ? ORDER BY seq'),
+    hashAt: db.prepare<[number], { hash: string }>('SELECT hash FROM audit_records WHERE seq = ?'),
+    prunable: db.prepare<[number, number], { seq: number; hash: string; bytes: number }>('SELECT seq, hash, bytes FROM audit_records WHERE seq > ? AND seq <= ? ORDER BY seq'),
+    deleteThrough: db.prepare<[number]>('DELETE FROM audit_records WHERE seq <= ?'),
+    allCursors: db.prepare<[], CursorRow>('SELECT destination, sent_through_seq, sent_head_hash, inflight_first_seq, inflight_last_seq FROM ship_cursors'),
+    cursorRow: db.prepare<[string], CursorRow>('SELECT destination, sent_through_seq, sent_head_hash, inflight_first_seq, inflight_last_seq FROM ship_cursors WHERE destination = ?'),
+    createCursor: db.prepare<[string, number, string]>('INSERT OR IGNORE INTO ship_cursors (destination, sent_through_seq, sent_head_hash) VALUES (?, ?, ?)'),
+    deleteCursor: db.prepare<[string]>('DELETE FROM ship_cursors WHERE destination = ?'),
+    setInflight: db.prepare<[number | null, number | null, string]>('UPDATE ship_cursors SET inflight_first_seq = ?, inflight_last_seq = ? WHERE destination = ?'),
+    markSent: db.prepare<[{ seq: number; hash: string; destination: string }]>(
+      `UPDATE ship_cursors SET sent_through_seq = @seq, sent_head_hash = @hash,
+         inflight_first_seq = CASE WHEN inflight_last_seq <= @seq THEN NULL ELSE inflight_first_seq END,
+         inflight_last_seq = CASE WHEN inflight_last_seq <= @seq THEN NULL ELSE inflight_last_seq END
+       WHERE destination = @destination`,
+    ),
+  };
+}
+
+/** Re-exported for callers that only need the constant next to the outbox. */
+export { GENESIS_HASH };

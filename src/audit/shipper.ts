@@ -1,0 +1,233 @@
+import { EventEmitter } from 'node:events';
+import type { AuditAck, AuditBatch } from '../control/protocol/audit.js';
+import type { Logger } from '../log.js';
+import { DEFAULT_BACKOFF, fullJitterDelayMs, type BackoffPolicy } from './backoff.js';
+import { buildAuditBatch, MAX_BATCH_RECORDS } from './batch.js';
+import { DEFAULT_SHIPMENT_BYTES, type AuditOutbox } from './outbox.js';
+import { AuditSinkError, type AuditSink } from './sink.js';
+
+export interface AuditShipperOptions {
+  outbox: AuditOutbox;
+  sink: AuditSink;
+  /** Records per batch (default 500, at most 5000). A batch interrupted by a crash is resent with its original range. */
+  batchSize?: number;
+  /** Upper bound on one batch's record text (default 4 MiB); a single larger record still goes alone. */
+  maxBatchBytes?: number;
+  /** Retry delays: full jitter under min(maxMs, baseMs · 2^n). Default base 1 s, cap 60 s. */
+  backoff?: Partial<BackoffPolicy>;
+  /** How long to wait after a commit before shipping, to gather a bigger batch. Default 0 (ship at once). */
+  lingerMs?: number;
+  /** An upload taking longer than this is abandoned and retried (same batch id). Default 60 s. */
+  sendTimeoutMs?: number;
+  /** Source of randomness for jitter (tests pin it). */
+  random?: () => number;
+  log?: Logger;
+}
+
+export type AuditShipperState = 'idle' | 'sending' | 'backing_off' | 'stopped';
+
+export interface AuditShipperStatus {
+  destination: string;
+  state: AuditShipperState;
+  /** Records this destination has not acknowledged. */
+  pending: number;
+  consecutiveFailures: number;
+  lastError?: string;
+  lastSuccessAt?: string;
+  nextAttemptAt?: string;
+}
+
+export interface AuditShipperEvents {
+  shipped: [batch: { batch_id: string; first_seq: number; last_seq: number; records: number }, ack: AuditAck];
+  ship_failed: [error: Error, attempt: number, retryInMs: number];
+  /** The sink said the batch can never be accepted (secondary exporters only); it was skipped. */
+  batch_dropped: [batch: { batch_id: string; first_seq: number; last_seq: number }, error: Error];
+}
+
+/**
+ * Moves records from the outbox to one sink, in seq order, a batch at a time, and marks them sent only
+ * when the sink acknowledges. On failure it backs off (full jitter, capped) and resends the *same*
+ * batch; after a success it keeps going while records are pending and wakes as soon as new ones commit.
+ * Crash-safe by construction: the outbox remembers the range of an unacknowledged batch, so after a
+ * restart the resend has the same idempotency key and the server stores it once.
+ */
+export class AuditShipper extends EventEmitter<AuditShipperEvents> {
+  readonly destination: string;
+  private readonly outbox: AuditOutbox;
+  private readonly sink: AuditSink;
+  private readonly batchSize: number;
+  private readonly maxBatchBytes: number;
+  private readonly backoff: BackoffPolicy;
+  private readonly lingerMs: number;
+  private readonly sendTimeoutMs: number;
+  private readonly random: () => number;
+  private readonly log?: Logger;
+
+  private state: AuditShipperState = 'stopped';
+  private started = false;
+  private stopping = false;
+  private timer: NodeJS.Timeout | undefined;
+  private loop: Promise<void> | undefined;
+  private failures = 0;
+  private lastError: string | undefined;
+  private lastSuccessAt: Date | undefined;
+  private nextAttemptAt: Date | undefined;
+  private readonly onCommitted = () => this.wake();
+
+  constructor(options: AuditShipperOptions) {
+    super();
+    this.outbox = options.outbox;
+    this.sink = options.sink;
+    this.destination = options.sink.destination;
+    this.batchSize = Math.min(MAX_BATCH_RECORDS, Math.max(1, Math.floor(options.batchSize ?? 500)));
+    this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_SHIPMENT_BYTES;
+    this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.lingerMs = options.lingerMs ?? 0;
+    this.sendTimeoutMs = options.sendTimeoutMs ?? 60_000;
+    this.random = options.random ?? Math.random;
+    this.log = options.log;
+  }
+
+  /** Starts shipping whatever is pending now and whatever commits later. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.stopping = false;
+    this.state = 'idle';
+    this.outbox.on('committed', this.onCommitted);
+    this.schedule(0);
+  }
+
+  /**
+   * Stops scheduling uploads and waits for the one in flight (if any) to be acknowledged or fail, so
+   * the outbox can be closed right after. Records not shipped stay pending for the next start.
+   */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.stopping = true;
+    this.outbox.off('committed', this.onCommitted);
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.loop;
+    this.started = false;
+    this.state = 'stopped';
+    this.nextAttemptAt = undefined;
+  }
+
+  status(): AuditShipperStatus {
+    return {
+      destination: this.destination,
+      state: this.state,
+      pending: this.safeDepth(),
+      consecutiveFailures: this.failures,
+      lastError: this.lastError,
+      lastSuccessAt: this.lastSuccessAt?.toISOString(),
+      nextAttemptAt: this.nextAttemptAt?.toISOString(),
+    };
+  }
+
+  /** New records committed: ship them now, unless a backoff is running (do not hammer a down server). */
+  private wake(): void {
+    if (this.state !== 'idle' || this.stopping || this.timer) return;
+    this.schedule(this.lingerMs);
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.stopping || this.loop) return;
+      this.loop = this.shipWhilePending().finally(() => { this.loop = undefined; });
+    }, delayMs);
+  }
+
+  private async shipWhilePending(): Promise<void> {
+    this.state = 'sending';
+    this.nextAttemptAt = undefined;
+    while (!this.stopping) {
+      let batch: AuditBatch;
+      try {
+        const records = this.outbox.nextShipment(this.batchSize, this.destination, this.maxBatchBytes);
+        if (records.length === 0) {
+          this.state = 'idle';
+          return;
+        }
+        batch = buildAuditBatch(records);
+      } catch (error) {
+        this.retryLater(asError(error));
+        return;
+      }
+      if (!(await this.sendOne(batch))) return;
+    }
+    this.state = 'idle';
+  }
+
+  /** Sends one batch and records the outcome; false when the loop should stop and back off. */
+  private async sendOne(batch: AuditBatch): Promise<boolean> {
+    const controller = new AbortController();
+    const timeout = setTimeout(() => controller.abort(new Error(`audit upload took longer than ${this.sendTimeoutMs} ms`)), this.sendTimeoutMs);
+    const summary = { batch_id: batch.batch_id, first_seq: batch.first_seq, last_seq: batch.last_seq };
+    try {
+      const ack = await this.sink.send(batch, controller.signal);
+      if (ack.batch_id !== batch.batch_id) {
+        throw new AuditSinkError(`${this.destination} acknowledged batch "${ack.batch_id}" while "${batch.batch_id}" was sent; not marking it sent`);
+      }
+      if (!ack.duplicate && ack.chain_head !== batch.chain_head) {
+        this.log?.warn('audit receiver reports a different chain head than the batch', { ...summary, ours: batch.chain_head, theirs: ack.chain_head });
+      }
+      this.outbox.markSent(batch.last_seq, this.destination);
+      this.failures = 0;
+      this.lastError = undefined;
+      this.lastSuccessAt = new Date();
+      this.notify('shipped', { ...summary, records: batch.records.length }, ack);
+      return true;
+    } catch (error) {
+      const err = asError(error);
+      if (err instanceof AuditSinkError && err.disposition === 'drop') {
+        this.log?.error('audit batch permanently rejected by a secondary exporter; skipping it', { destination: this.destination, ...summary, error: err.message });
+        this.outbox.markSent(batch.last_seq, this.destination);
+        this.notify('batch_dropped', summary, err);
+        return true;
+      }
+      this.retryLater(err, summary);
+      return false;
+    } finally {
+      clearTimeout(timeout);
+    }
+  }
+
+  private retryLater(error: Error, batch?: { batch_id: string }): void {
+    this.failures += 1;
+    const jitter = fullJitterDelayMs(this.failures, this.backoff, this.random);
+    const floor = error instanceof AuditSinkError && error.retryAfterMs !== undefined ? Math.min(error.retryAfterMs, this.backoff.maxMs) : 0;
+    const delay = Math.max(jitter, floor);
+    this.lastError = error.message;
+    this.state = 'backing_off';
+    this.nextAttemptAt = new Date(Date.now() + delay);
+    const level = this.failures >= 5 ? 'error' : 'warn';
+    this.log?.[level]('audit upload failed; will retry', { destination: this.destination, batch_id: batch?.batch_id, attempt: this.failures, retry_in_ms: delay, error: error.message });
+    this.notify('ship_failed', error, this.failures, delay);
+    if (!this.stopping) this.schedule(delay);
+  }
+
+  /** A throwing listener must not turn an acknowledged batch into a failed one. */
+  private notify<K extends keyof AuditShipperEvents>(event: K, ...args: AuditShipperEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: AuditShipperEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      this.log?.error('audit shipper event listener threw', { event, error: String(error) });
+    }
+  }
+
+  private safeDepth(): number {
+    try {
+      return this.outbox.depth(this.destination);
+    } catch {
+      return 0;
+    }
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

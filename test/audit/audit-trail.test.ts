@@ -1,0 +1,35 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { auditDbPath, openAuditTrail } from '../../src/audit/audit-trail.js';
+import { runAuditVerifyCommand } from '../../src/audit/verify.js';
+import { AuditControlServer } from './support/audit-control-server.js';
+import { sampleRecord } from './support/records.js';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe('openAuditTrail', () => {
+  it('keeps records written before enrollment and uploads them once Edge Control is configured', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-trail-'));
+    const before = openAuditTrail({ dataDir });
+    await before.outbox.appendDurable(sampleRecord(1));
+    expect(before.outbox.depth()).toBe(1);
+    await before.close();
+
+    const server = new AuditControlServer();
+    await server.start();
+    cleanups.push(() => server.stop());
+    const after = openAuditTrail({ dataDir, control: { url: server.url, credential: server.credential } });
+    cleanups.push(() => after.close());
+    await after.outbox.appendDurable(sampleRecord(2));
+    const deadline = Date.now() + 5000;
+    while (after.outbox.depth() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(server.stored.map((r) => r.seq)).toEqual([1, 2]);
+    await after.close();
+    expect(runAuditVerifyCommand({ dbPath: auditDbPath(dataDir) }).exitCode).toBe(0);
+  });
+});
