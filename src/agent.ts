@@ -23,6 +23,8 @@ import { readPolicyFile } from './policy/policy-file.js';
 import type { PolicyBundle } from './control/protocol/policy-bundle.js';
 import { GatewayHealth } from './gateway/gateway-health.js';
 import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.js';
+import { RecentActivity } from './proxy/recent-activity.js';
+import { packageRoot } from './package-root.js';
 
 export interface RunningAgent {
   proxyUrl: string;
@@ -75,6 +77,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     onError: (err, context) => log.warn(`policy side effect failed: ${context}`, { error: (err as Error).message }),
   });
   const guardrails = new GuardrailPolicyHolder(config.guardrails, log);
+  const activity = new RecentActivity();
   const applyBundle = (bundle: PolicyBundle | undefined) => {
     policy.setBundle(bundle);
     guardrails.fromBundle(bundle);
@@ -119,9 +122,15 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       proxyHostPort: () => proxyHostPort,
       interceptPatterns: () => providers.hostPatterns(),
       health: () => ({ mode: config.mode }),
+      activity: () => activity.list(),
+      notices: () => policy.notices.recent(),
+      rendererDir: path.join(packageRoot(), 'renderer'),
       status: () => ({ mode: config.mode, proxy: `http://${proxyHostPort}`, gateway: config.gateway?.url ?? null, policy: policy.status() }),
     }),
-    ...(options.onRecord ? { onRecord: options.onRecord } : {}),
+    onRecord: (record) => {
+      activity.add(record);
+      options.onRecord?.(record);
+    },
     log,
   });
   const proxy = await startEdgeProxy({
