@@ -17,7 +17,7 @@ export interface AuditTrailOptions {
   /** Outbox tuning: cap, durability, near-cap ratio. */
   outbox?: Omit<AuditOutboxOptions, 'path' | 'destinations' | 'log'>;
   /** Edge Control upload; omit before the device is enrolled (records then wait, up to the cap). */
-  control?: { url: string; credential: string | (() => string | Promise<string>); dispatcher?: Dispatcher };
+  control?: { url: string; credential: string | (() => string | Promise<string>); deviceId?: () => string | Promise<string>; dispatcher?: Dispatcher };
   /** Optional copy to an OpenTelemetry collector. */
   otlp?: OtlpLogsSinkOptions;
   shipping?: Pick<AuditShipperOptions, 'batchSize' | 'maxBatchBytes' | 'backoff' | 'lingerMs' | 'sendTimeoutMs'>;
@@ -42,7 +42,10 @@ export interface AuditTrail {
  */
 export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
   const sinks: AuditSink[] = [];
-  if (options.control) sinks.push(new HttpAuditSink({ controlUrl: options.control.url, credential: options.control.credential, dispatcher: options.control.dispatcher }));
+  if (options.control) {
+    const { url, credential, deviceId, dispatcher } = options.control;
+    sinks.push(new HttpAuditSink({ controlUrl: url, credential, ...(deviceId ? { deviceId } : {}), ...(dispatcher ? { dispatcher } : {}) }));
+  }
   if (options.otlp) sinks.push(new OtlpLogsSink(options.otlp));
   const destinations = new Set(sinks.map((sink) => sink.destination));
   if (!options.control && (options.awaitEnrollment ?? true)) destinations.add('control');

@@ -2,6 +2,7 @@ import { request, type Dispatcher } from 'undici';
 import { AuditAckSchema, type AuditAck, type AuditBatch } from '../control/protocol/audit.js';
 import { EdgeControlPaths, endpointUrl, IDEMPOTENCY_KEY_HEADER } from '../control/protocol/paths.js';
 import { CONTROL_DESTINATION } from './outbox.js';
+import { auditBatchId } from './batch.js';
 import { AuditSinkError, parseRetryAfter, type AuditSink } from './sink.js';
 
 export interface HttpAuditSinkOptions {
@@ -9,6 +10,12 @@ export interface HttpAuditSinkOptions {
   controlUrl: string;
   /** The device credential, read per upload so a rotated credential is picked up without a restart. */
   credential: string | (() => string | Promise<string>);
+  /**
+   * The device id Edge Control enrolled this device under. Records keep the id they were written
+   * with (possibly a local one, before the first enrollment); the batch is filed under the
+   * enrolled id, which is what the server checks against the credential.
+   */
+  deviceId?: () => string | Promise<string>;
   /** For a private CA or a proxy (undici Agent / ProxyAgent). */
   dispatcher?: Dispatcher;
   /** Header and body timeouts of one upload. Default 30 s. */
@@ -29,8 +36,12 @@ export class HttpAuditSink implements AuditSink {
     this.url = auditBatchesUrl(options.controlUrl);
   }
 
-  async send(batch: AuditBatch, signal: AbortSignal): Promise<AuditAck> {
+  async send(recordBatch: AuditBatch, signal: AbortSignal): Promise<AuditAck> {
     const credential = typeof this.options.credential === 'function' ? await this.options.credential() : this.options.credential;
+    const deviceId = this.options.deviceId ? await this.options.deviceId() : recordBatch.device_id;
+    const batch = deviceId === recordBatch.device_id
+      ? recordBatch
+      : { ...recordBatch, device_id: deviceId, batch_id: auditBatchId(deviceId, recordBatch.first_seq, recordBatch.last_seq) };
     const timeout = this.options.timeoutMs ?? 30_000;
     let response: Dispatcher.ResponseData;
     try {
@@ -66,7 +77,8 @@ export class HttpAuditSink implements AuditSink {
       if (!ack.success) {
         throw new AuditSinkError(`Edge Control answered HTTP ${statusCode} to audit batch ${batch.batch_id} but not with an AuditAck (${ack.error.issues[0]?.message ?? 'invalid'}); check the server version`, { status: statusCode });
       }
-      return ack.data;
+      // The shipper knows the batch by the id it built; answer in those terms when it was refiled.
+      return ack.data.batch_id === batch.batch_id ? { ...ack.data, batch_id: recordBatch.batch_id } : ack.data;
     }
 
     const detail = serverExplanation(await body.text().catch(() => ''));

@@ -246,6 +246,7 @@ class EdgeControlPolicySync implements PolicySyncClient {
     const d = this.options.device ?? {};
     const out: DeviceDescription = { hostname: d.hostname ?? os.hostname(), os: d.os ?? `${process.platform} ${os.release()}` };
     if (d.agent_version !== undefined) out.agent_version = d.agent_version;
+    if (d.installation_id !== undefined) out.installation_id = d.installation_id;
     return out;
   }
 

@@ -5,6 +5,11 @@ export const DeviceDescriptionSchema = z.strictObject({
   hostname: z.string().min(1).max(255),
   os: z.string().max(100).optional(),
   agent_version: z.string().max(100).optional(),
+  /**
+   * The agent's own id for this installation, made before any enrollment. Audit records carry it
+   * (records written before the device enrolled, or across re-enrollments, still belong to it).
+   */
+  installation_id: z.string().min(1).max(100).optional(),
 });
 
 /**

@@ -11,7 +11,7 @@ import type { AuditChainHead } from './control-store.js';
 export type IntegrityCheck = { ok: true } | { ok: false; message: string };
 
 /** `rawRecords[i]` is `records[i].record` exactly as received: hashes cover it, not the parsed copy. */
-export function checkBatchIntegrity(batch: AuditBatch, rawRecords: readonly unknown[]): IntegrityCheck {
+export function checkBatchIntegrity(batch: AuditBatch, rawRecords: readonly unknown[], installationId?: string): IntegrityCheck {
   const { records } = batch;
   const expectedCount = batch.last_seq - batch.first_seq + 1;
   if (expectedCount !== records.length) {
@@ -22,8 +22,8 @@ export function checkBatchIntegrity(batch: AuditBatch, rawRecords: readonly unkn
     if (entry.seq !== batch.first_seq + i) {
       return { ok: false, message: `records[${i}] has seq ${entry.seq}; expected ${batch.first_seq + i} (seqs must be consecutive and ascending)` };
     }
-    if (entry.record.device_id !== batch.device_id) {
-      return { ok: false, message: `records[${i}] (seq ${entry.seq}) belongs to device ${entry.record.device_id}, not ${batch.device_id}` };
+    if (entry.record.device_id !== batch.device_id && entry.record.device_id !== installationId) {
+      return { ok: false, message: `records[${i}] (seq ${entry.seq}) belongs to device ${entry.record.device_id}, not ${batch.device_id}${installationId ? ` (installation ${installationId})` : ''}` };
     }
     if (i > 0 && entry.prev_hash !== records[i - 1]!.hash) {
       return { ok: false, message: `records[${i}] (seq ${entry.seq}) has prev_hash ${short(entry.prev_hash)}, but seq ${entry.seq - 1} hashes to ${short(records[i - 1]!.hash)}` };

@@ -28,11 +28,11 @@ export const auditBatchRoute: RouteHandler = async (ctx, req, res) => {
   }
   const rawRecords = (raw as { records: Array<{ record: unknown }> }).records.map((r) => r.record);
   // One upload per device at a time, so the chain check and the insert never interleave.
-  const ack = await ctx.auditQueue.run(device.device_id, () => storeBatch(ctx, batch, rawRecords, digestOf(raw), true));
+  const ack = await ctx.auditQueue.run(device.device_id, () => storeBatch(ctx, batch, rawRecords, digestOf(raw), true, device.installation_id));
   sendJson(res, 200, ack);
 };
 
-async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unknown[], digest: string, retryOnConflict: boolean): Promise<AuditAck> {
+async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unknown[], digest: string, retryOnConflict: boolean, installationId?: string): Promise<AuditAck> {
   const { store } = ctx;
   const existing = await store.auditBatch(batch.device_id, batch.batch_id);
   if (existing) {
@@ -41,7 +41,7 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
     }
     return { batch_id: batch.batch_id, stored: 0, duplicate: true, chain_head: (await store.auditHead(batch.device_id))?.hash ?? existing.chain_head };
   }
-  const integrity = checkBatchIntegrity(batch, rawRecords);
+  const integrity = checkBatchIntegrity(batch, rawRecords, installationId);
   if (!integrity.ok) throw new ControlHttpError(422, 'audit_batch_invalid', `audit batch ${batch.batch_id} is not a valid hash chain: ${integrity.message}`);
 
   const head = await store.auditHead(batch.device_id);
@@ -66,7 +66,7 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
   const outcome = await store.insertAuditBatch(row, records);
   if (outcome === 'conflict') {
     // Another server instance stored overlapping records between our read and our write: decide again.
-    if (retryOnConflict) return storeBatch(ctx, batch, rawRecords, digest, false);
+    if (retryOnConflict) return storeBatch(ctx, batch, rawRecords, digest, false, installationId);
     throw new ControlHttpError(409, 'audit_chain_gap', `audit batch ${batch.batch_id} conflicts with records stored concurrently; retry the upload`);
   }
   return { batch_id: batch.batch_id, stored: records.length, duplicate: false, chain_head: batch.chain_head };

@@ -51,6 +51,8 @@ export interface DeviceRecord {
   /** The version the device enforced when it enrolled; its bundles are numbered above it. */
   policy_version_floor?: number;
   hostname: string;
+  /** The agent's installation id (DeviceDescription.installation_id); its audit records may carry it. */
+  installation_id?: string;
   os?: string;
   agent_version?: string;
   enrolled_at: string;

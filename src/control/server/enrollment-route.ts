@@ -26,6 +26,7 @@ export const enrollRoute: RouteHandler = async (ctx, req, res) => {
   if (identity.virtualKeyId !== undefined) device.virtual_key_id = identity.virtualKeyId;
   if (request.policy_version !== undefined) device.policy_version_floor = request.policy_version;
   if (request.device.os !== undefined) device.os = request.device.os;
+  if (request.device.installation_id !== undefined) device.installation_id = request.device.installation_id;
   if (request.device.agent_version !== undefined) device.agent_version = request.device.agent_version;
   await ctx.store.createDevice(device);
   // Publish right away so the first GET /policy is a plain read (and fails fast if keys are unknown).

@@ -20,6 +20,7 @@ CREATE TABLE devices (
   virtual_key_id TEXT,
   policy_version_floor INTEGER,
   hostname TEXT NOT NULL,
+  installation_id TEXT,
   os TEXT,
   agent_version TEXT,
   enrolled_at TEXT NOT NULL,
@@ -75,6 +76,7 @@ interface DeviceRow {
   virtual_key_id: string | null;
   policy_version_floor: number | null;
   hostname: string;
+  installation_id: string | null;
   os: string | null;
   agent_version: string | null;
   enrolled_at: string;
@@ -126,9 +128,9 @@ export class SqliteControlStore implements ControlStore {
 
   async createDevice(device: DeviceRecord): Promise<void> {
     this.db.prepare(`INSERT INTO devices (device_id, credential_hash, enrollment_method, subject_json, virtual_key_id, policy_version_floor,
-        hostname, os, agent_version, enrolled_at, last_seen_at, reported_policy_version, apps_seen_json, mcp_servers_seen_json)
+        hostname, installation_id, os, agent_version, enrolled_at, last_seen_at, reported_policy_version, apps_seen_json, mcp_servers_seen_json)
       VALUES (@device_id, @credential_hash, @enrollment_method, @subject_json, @virtual_key_id, @policy_version_floor,
-        @hostname, @os, @agent_version, @enrolled_at, @last_seen_at, @reported_policy_version, @apps_seen_json, @mcp_servers_seen_json)`).run({
+        @hostname, @installation_id, @os, @agent_version, @enrolled_at, @last_seen_at, @reported_policy_version, @apps_seen_json, @mcp_servers_seen_json)`).run({
       device_id: device.device_id,
       credential_hash: device.credential_hash,
       enrollment_method: device.enrollment_method,
@@ -136,6 +138,7 @@ export class SqliteControlStore implements ControlStore {
       virtual_key_id: device.virtual_key_id ?? null,
       policy_version_floor: device.policy_version_floor ?? null,
       hostname: device.hostname,
+      installation_id: device.installation_id ?? null,
       os: device.os ?? null,
       agent_version: device.agent_version ?? null,
       enrolled_at: device.enrolled_at,
@@ -270,6 +273,7 @@ function toDevice(row: DeviceRow): DeviceRecord {
   if (row.virtual_key_id !== null) device.virtual_key_id = row.virtual_key_id;
   if (row.policy_version_floor !== null) device.policy_version_floor = row.policy_version_floor;
   if (row.os !== null) device.os = row.os;
+  if (row.installation_id !== null) device.installation_id = row.installation_id;
   if (row.agent_version !== null) device.agent_version = row.agent_version;
   if (row.last_seen_at !== null) device.last_seen_at = row.last_seen_at;
   if (row.reported_policy_version !== null) device.reported_policy_version = row.reported_policy_version;
