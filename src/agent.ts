@@ -25,6 +25,7 @@ import { GatewayHealth } from './gateway/gateway-health.js';
 import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.js';
 import { RecentActivity } from './proxy/recent-activity.js';
 import { packageRoot } from './package-root.js';
+import { startAuditAndMetrics, startIdentity, startPolicySource } from './agent-services.js';
 
 export interface RunningAgent {
   proxyUrl: string;
@@ -78,15 +79,22 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   });
   const guardrails = new GuardrailPolicyHolder(config.guardrails, log);
   const activity = new RecentActivity();
+  const identity = await startIdentity(config, log);
   const applyBundle = (bundle: PolicyBundle | undefined) => {
     policy.setBundle(bundle);
     guardrails.fromBundle(bundle);
-    // Local mode sends no virtual key, so there is nothing to sign in for; otherwise a key in the
-    // configuration or the bundle counts as signed in until OIDC sign-in owns this.
+    // Local mode sends no virtual key, so there is nothing to sign in for; otherwise a session, or a
+    // key in the configuration or the bundle, counts as signed in.
     const hasKey = Boolean(config.gateway?.virtualKey) || (bundle?.virtual_keys.some((k) => k.value) ?? false);
-    policy.setIdentity({ signedIn: config.mode === 'local' || hasKey, ...(bundle?.subject?.email ?? config.identity.user ? { user: bundle?.subject?.email ?? config.identity.user } : {}) });
+    const user = identity.user().label ?? bundle?.subject?.email;
+    const signedIn = config.mode === 'local' || hasKey || Boolean(identity.session?.getIdentity());
+    policy.setIdentity({ signedIn, ...(user ? { user } : {}) });
   };
   applyBundle(config.policyFile ? readPolicyFile(config.policyFile) : undefined);
+  identity.session?.on('signed_in', () => applyBundle(policy.bundle));
+  identity.session?.on('signed_out', () => applyBundle(policy.bundle));
+  const policySource = await startPolicySource(config, { log, ...(identity.session ? { session: identity.session } : {}), apply: applyBundle, enforcer: policy });
+  const audit = await startAuditAndMetrics(config, { log, ...(policySource.sync ? { sync: policySource.sync } : {}), enforcer: policy, user: identity.user });
   policy.notices.on('notice', (notice) => log.info(`notice: ${notice.why.message}`, { kind: notice.kind, app: notice.who.app, model: notice.what.model }));
   const gatewayHealth = config.gateway
     ? new GatewayHealth({ gatewayUrl: config.gateway.url, probeIntervalMs: config.gateway.healthProbeIntervalMs, onChange: (up) => {
@@ -101,21 +109,26 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     upstream,
     settings: () => ({
       mode: config.mode,
-      ...(config.gateway ? { gatewayUrl: config.gateway.url } : {}),
+      ...(policy.bundle?.gateway?.url ?? config.gateway?.url ? { gatewayUrl: policy.bundle?.gateway?.url ?? config.gateway?.url } : {}),
       ...(config.gateway?.virtualKey ? { virtualKey: config.gateway.virtualKey } : {}),
       originOverrides: config.upstream.originOverrides,
       maxRequestBodyBytes: config.proxy.maxRequestBodyBytes,
     }),
-    identity: () => ({ ...(config.identity.user ? { user: config.identity.user } : {}), device: config.identity.device }),
+    identity: () => {
+      const user = identity.user().label;
+      return { ...(user ? { user } : {}), device: config.identity.device };
+    },
     inspectors: () => inspectors,
     routeFor: (request) => {
       const route = policy.routeFor(request);
       if (!route) return undefined;
       return { mode: route.mode, ...(route.virtualKey?.value ? { virtualKey: route.virtualKey.value } : {}) };
     },
-    meterResponse: (request, response) => policy.meterResponse(request, {
+    meterResponse: (request, response, onCharge) => policy.meterResponse(request, {
       contentType: response.headers['content-type'],
       contentEncoding: response.headers['content-encoding'],
+    }, (charge) => {
+      if (charge) onCharge({ usage: { input_tokens: charge.usage.inputTokens, output_tokens: charge.usage.outputTokens }, costUsd: charge.costUsd });
     }),
     onGatewayResult: (reachable) => gatewayHealth?.report(reachable),
     serveLocal: createLocalEndpoints({
@@ -127,9 +140,10 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       rendererDir: path.join(packageRoot(), 'renderer'),
       status: () => ({ mode: config.mode, proxy: `http://${proxyHostPort}`, gateway: config.gateway?.url ?? null, policy: policy.status() }),
     }),
-    onRecord: (record) => {
+    onRecord: async (record) => {
       activity.add(record);
       options.onRecord?.(record);
+      await audit.record(record);
     },
     log,
   });
@@ -147,7 +161,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   });
   proxyHostPort = new URL(proxy.url).host;
   writeRuntimeFile(config.dataDir, { pid: process.pid, proxy: proxy.url, ca: ca.certPath, startedAt: new Date().toISOString() });
-  log.info('Bifrost Edge is running', { proxy: proxy.url, mode: config.mode, gateway: config.gateway?.url, ca: ca.certPath });
+  log.info('Bifrost Edge is running', { proxy: proxy.url, mode: config.mode, gateway: config.gateway?.url, ca: ca.certPath, metrics: audit.metricsUrl });
   return {
     proxyUrl: proxy.url,
     port: proxy.port,
@@ -156,6 +170,9 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       await proxy.close();
       upstream.close();
       gatewayHealth?.close();
+      await policySource.close();
+      await audit.close();
+      identity.close();
       policyDb.close();
       removeRuntimeFile(config.dataDir);
     },

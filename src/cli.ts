@@ -8,6 +8,12 @@ import { runScanCommand } from './guardrails/scan-command.js';
 import { formatStatus } from './policy/status-command.js';
 import type { PolicyStatus } from './policy/status-data.js';
 import { readRuntimeFile } from './runtime-file.js';
+import { createTokenStore } from './auth/create-token-store.js';
+import { runLoginCommand, runLogoutCommand, runWhoamiCommand } from './auth/commands.js';
+import { auditDbPath } from './audit/audit-trail.js';
+import { runAuditVerifyCommand } from './audit/verify.js';
+import { runAuditTailCommand } from './audit/tail.js';
+import { runControlServeCommand } from './control/server/serve-command.js';
 
 const USAGE = `Usage: bifrost-edge <command> [options]
 
@@ -22,6 +28,12 @@ Commands:
   ca path    Print the path of the device CA certificate (creating the CA if needed).
   status     Show the running agent's user, key, policy version and age, budgets and last blocks.
                --json          the same as JSON
+  login      Sign in with your company account in the browser (prints the URL too) and wait.
+  logout     Sign out: revoke the session and delete it from this device.
+  whoami     Show who is signed in (--json for JSON).
+  audit verify   Check the audit trail's hash chain; names the first bad record (--json).
+  audit tail     Show recent audit records (--json, --limit N).
+  control serve  Run the reference Edge Control server (--config F); prints one JSON ready line.
   scan       Scan text on stdin with the guardrails; print findings and the redacted text.
                --json          one JSON object instead of text
                --policy F      guardrail policy JSON file (default: built-in policy)
@@ -59,6 +71,14 @@ async function dispatch(argv: string[]): Promise<number> {
       return scanCommand(rest);
     case 'status':
       return statusCommand(rest);
+    case 'login':
+    case 'logout':
+    case 'whoami':
+      return authCommand(command, rest);
+    case 'audit':
+      return auditCommand(rest);
+    case 'control':
+      return controlCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${packageVersion()}\n`);
@@ -160,6 +180,57 @@ async function caCommand(args: string[]): Promise<number> {
   const ca = await ensureCa(config.dataDir, log);
   process.stdout.write(`${ca.certPath}\n`);
   return 0;
+}
+
+async function authCommand(command: 'login' | 'logout' | 'whoami', args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' }, config: CONFIG_FLAGS.config, 'data-dir': CONFIG_FLAGS['data-dir'] });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const config = configFromFlags(values);
+  const store = await createTokenStore({ dataDir: config.dataDir });
+  const deps = {
+    config: config.auth,
+    store,
+    output: { out: (line: string) => process.stdout.write(`${line}\n`), err: (line: string) => process.stderr.write(`${line}\n`) },
+  };
+  if (command === 'whoami') return runWhoamiCommand(deps, { json: values.json === true });
+  if (command === 'logout') return runLogoutCommand(deps);
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    return await runLoginCommand({ ...deps, signal: abort.signal });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+async function auditCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'verify' && sub !== 'tail') throw new UsageError(sub ? `unknown audit subcommand "${sub}"` : 'audit needs a subcommand: verify or tail');
+  const { values, positionals } = parseFlags(rest, { json: { type: 'boolean' }, limit: { type: 'string' }, config: CONFIG_FLAGS.config, 'data-dir': CONFIG_FLAGS['data-dir'] });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const config = configFromFlags(values);
+  const dbPath = auditDbPath(config.dataDir);
+  if (!fs.existsSync(dbPath)) {
+    process.stderr.write(`bifrost-edge: no audit trail at ${dbPath} yet (it is created when Edge first runs).\n`);
+    return 2;
+  }
+  let result;
+  if (sub === 'verify') {
+    result = runAuditVerifyCommand({ dbPath, json: values.json === true });
+  } else {
+    const limit = typeof values.limit === 'string' ? Number(values.limit) : 20;
+    if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number (got "${values.limit}")`);
+    result = runAuditTailCommand({ dbPath, limit, json: values.json === true });
+  }
+  process.stdout.write(result.stdout.endsWith('\n') || result.stdout === '' ? result.stdout : `${result.stdout}\n`);
+  return result.exitCode;
+}
+
+async function controlCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'serve') throw new UsageError(sub ? `unknown control subcommand "${sub}"` : 'control needs a subcommand: serve');
+  return runControlServeCommand(rest);
 }
 
 async function statusCommand(args: string[]): Promise<number> {

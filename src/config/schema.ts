@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import type { CompiledGuardrailPolicy } from '../guardrails/compile-policy.js';
+import { AuthConfigSchema } from '../auth/auth-config.js';
 
 /** Hosts Edge may listen on. Anything else would expose decrypted traffic to the network. */
 const LOOPBACK_HOSTS = /^(127(\.\d{1,3}){3}|::1|localhost)$/;
@@ -46,6 +47,11 @@ export const AgentConfigSchema = z.strictObject({
     responseTimeoutMs: z.number().int().positive().default(600_000),
     /** While the gateway is unreachable, how often Edge probes its /health to notice it is back. */
     healthProbeIntervalMs: z.number().int().min(100).default(5000),
+    /**
+     * Without Edge Control, read the key's own policy from stock Bifrost
+     * (/api/governance/virtual-keys/quota) and enforce it on the device.
+     */
+    syncPolicyFromQuota: z.boolean().default(false),
   }).optional(),
   identity: z.strictObject({
     user: z.string().min(1).optional(),
@@ -56,6 +62,27 @@ export const AgentConfigSchema = z.strictObject({
    * devices without Edge Control; bundles synced from Edge Control replace it.
    */
   policyFile: z.string().min(1).optional(),
+  /** OIDC sign-in (src/auth/auth-config.ts): issuer, client id, scopes. */
+  auth: AuthConfigSchema.optional(),
+  /** Edge Control: enrollment, signed policy bundles with push, audit upload. */
+  control: z.strictObject({
+    url: httpUrl,
+    /** How the device enrolls: the signed-in user's OIDC ID token, or the configured virtual key. */
+    enrollment: z.enum(['oidc', 'virtual_key']).default('oidc'),
+    /** Bundle-signing public keys (SPKI PEM) to trust; default: those offered at enrollment. */
+    pinnedPublicKeys: z.array(z.string().min(1)).optional(),
+    heartbeatSeconds: z.number().int().min(10).default(300),
+  }).optional(),
+  audit: z.strictObject({
+    /** Disk cap of the audit outbox; unsent records are never dropped to stay under it. */
+    maxBytes: z.number().int().positive().default(256 * 1024 * 1024),
+    /** Also export audit records as OTLP/HTTP logs to this collector (e.g. http://127.0.0.1:4318). */
+    otlpEndpoint: httpUrl.optional(),
+  }).prefault({}),
+  metrics: z.strictObject({
+    /** Prometheus /metrics on 127.0.0.1:<port>; null turns it off, 0 picks a free port. */
+    port: z.number().int().min(0).max(65535).nullable().default(9464),
+  }).prefault({}),
   /** Guardrail policy (src/guardrails/policy.ts); on by default: secrets block, PII is redacted. */
   guardrails: z.unknown().optional(),
   /** Replaces the built-in list of AI hosts to decrypt (normally pushed by policy). */

@@ -17,6 +17,11 @@ export interface ForwardHandlers {
   onFailure(error: EdgeError): void;
   /** Upstream answered; headers are about to be relayed. */
   onResponse?(response: http.IncomingMessage): void;
+  /**
+   * The upstream body has been relayed; the client's response is ended only once this settles, so
+   * whatever must be durable about an answered request (its audit record) is, before it is answered.
+   */
+  beforeEnd?(status: number | undefined): Promise<void>;
   /** The exchange ended (completed, failed or aborted by the client). */
   onDone?(outcome: { status?: number; error?: EdgeError; aborted?: boolean }): void;
 }
@@ -96,8 +101,13 @@ export class UpstreamClient {
       clientRes.writeHead(response.statusCode ?? 502, response.statusMessage, relayableHeaders(response.headers));
       // A streamed answer shows its headers at once; a sized one sends headers and body in one write.
       if (response.headers['content-length'] === undefined) clientRes.flushHeaders();
-      response.pipe(clientRes);
-      response.once('end', () => finish({ status: response.statusCode }));
+      const held = relayBody(response, clientRes, handlers.beforeEnd !== undefined);
+      response.once('end', () => {
+        void Promise.resolve(handlers.beforeEnd?.(response.statusCode)).catch(() => undefined).then(() => {
+          clientRes.end(held());
+          finish({ status: response.statusCode });
+        });
+      });
       response.once('error', () => {
         clientRes.destroy();
         finish({ status: response.statusCode, aborted: true });
@@ -120,6 +130,34 @@ export class UpstreamClient {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
+}
+
+/**
+ * Relays the body with backpressure. With `holdLastByte`, a sized body's final byte is kept back
+ * (returned by the getter) so the client cannot see a complete answer before `beforeEnd` settles;
+ * a chunked body is complete for the client only at its terminator, which end() writes anyway.
+ */
+function relayBody(response: http.IncomingMessage, clientRes: http.ServerResponse, holdLastByte: boolean): () => Buffer | undefined {
+  const declared = Number(response.headers['content-length']);
+  if (!holdLastByte || !Number.isFinite(declared) || declared <= 0) {
+    response.pipe(clientRes, { end: false });
+    return () => undefined;
+  }
+  let received = 0;
+  let last: Buffer | undefined;
+  response.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    let out = chunk;
+    if (received >= declared && chunk.length > 0) {
+      last = chunk.subarray(chunk.length - 1);
+      out = chunk.subarray(0, chunk.length - 1);
+    }
+    if (out.length > 0 && !clientRes.write(out)) {
+      response.pause();
+      clientRes.once('drain', () => response.resume());
+    }
+  });
+  return () => last;
 }
 
 function describeTarget(plan: UpstreamPlan): string {

@@ -26,6 +26,13 @@ export interface ExchangeRecord {
   decision: 'forwarded' | 'redacted' | 'flagged' | 'blocked' | 'failed';
   status?: number;
   errorType?: string;
+  /** Token usage the response reported, and its estimated cost, when known. */
+  usage?: { input_tokens: number; output_tokens: number };
+  costUsd?: number;
+  /** What Edge told the client when it refused or failed the request. */
+  message?: string;
+  /** The prompt texts joined, for the audit's content retention (digest or text); dropped after recording. */
+  prompt?: string;
   /** Guardrail findings (types and rule ids, never the text). */
   findings: Array<{ type: string; ruleId: string; action: 'block' | 'redact' | 'flag'; location: string }>;
   latencyMs: number;

@@ -7,7 +7,9 @@ export class RecentActivity {
   constructor(private readonly capacity = 200) {}
 
   add(record: ExchangeRecord): void {
-    this.items.unshift({ ...record, findings: [...record.findings] });
+    // The activity page never shows prompt text.
+    const { prompt: _prompt, ...shown } = record;
+    this.items.unshift({ ...shown, findings: [...record.findings] });
     if (this.items.length > this.capacity) this.items.pop();
   }
 

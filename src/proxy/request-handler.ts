@@ -22,12 +22,17 @@ export interface RequestHandlerDeps {
   /** The route policy chose for an allowed request (mode and the virtual key to send). */
   routeFor?: (request: NormalizedRequest) => { mode: Mode; virtualKey?: string } | undefined;
   /** Watches a response to charge its token usage (rate limits, budgets). */
-  meterResponse?: (request: NormalizedRequest, response: IncomingMessage) => { push(chunk: Buffer): void; end(): void } | undefined;
+  meterResponse?: (
+    request: NormalizedRequest,
+    response: IncomingMessage,
+    onCharge: (charge: { usage: { input_tokens: number; output_tokens: number }; costUsd: number }) => void,
+  ) => { push(chunk: Buffer): void; end(): void } | undefined;
   /** Told whether the gateway answered, so fail mode and recovery probing know. */
   onGatewayResult?: (reachable: boolean) => void;
   /** Requests addressed to the proxy itself (PAC file, health). */
   serveLocal: (exchange: Exchange) => void;
-  onRecord?: (record: ExchangeRecord) => void;
+  /** Receives every finished exchange (audit, metrics); the answer waits for the returned promise. */
+  onRecord?: (record: ExchangeRecord) => void | Promise<void>;
   log: Logger;
 }
 
@@ -56,15 +61,27 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
     return;
   }
   const record: ExchangeRecord = { id: exchange.id, method: req.method ?? 'GET', host: '', path: '', decision: 'forwarded', findings: [], latencyMs: 0 };
-  const done = (patch: Partial<ExchangeRecord>) => {
+  let recorded = false;
+  const done = Object.assign(async (patch: Partial<ExchangeRecord>): Promise<void> => {
+    if (recorded) return;
+    recorded = true;
     Object.assign(record, patch, { latencyMs: Date.now() - exchange.startedAt });
-    deps.onRecord?.(record);
-  };
+    try {
+      await deps.onRecord?.(record);
+    } catch (err) {
+      deps.log.error('could not record the exchange', { id: record.id, error: (err as Error).message });
+    }
+  }, {
+    /** Adds facts learnt while the answer streams (token usage) without finishing the record. */
+    note: (patch: Partial<ExchangeRecord>) => {
+      if (!recorded) Object.assign(record, patch);
+    },
+  });
 
   const target = resolveTarget(exchange);
   if ('error' in target) {
+    await done({ decision: 'blocked', status: target.status, errorType: 'invalid_target' });
     sendPlain(res, target.status, target.error);
-    done({ decision: 'blocked', status: target.status, errorType: 'invalid_target' });
     return;
   }
   record.host = target.host;
@@ -83,9 +100,9 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   }
   const surface = resolution.surface;
   record.provider = surface.provider;
-  const block = (error: EdgeError, stream = false) => {
+  const block = async (error: EdgeError, stream = false): Promise<void> => {
+    await done({ decision: 'blocked', status: error.status, errorType: error.type, message: error.message, via: 'edge' });
     sendError(res, surface, error, stream && acceptsEventStream(req.headers.accept));
-    done({ decision: 'blocked', status: error.status, errorType: error.type, via: 'edge' });
   };
 
   const hostMismatch = checkHostHeader(exchange, target);
@@ -118,6 +135,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
     parsedBody = parsed.body;
     normalized = parsed.request;
     record.model = normalized.model;
+    record.prompt = normalized.texts.map((t) => t.text).join('\n');
 
     let flagged = false;
     for (const inspect of deps.inspectors()) {
@@ -158,7 +176,7 @@ function forward(
   body: Buffer | Readable,
   surface: AiSurface | undefined,
   bodyRewritten: boolean,
-  done: (patch: Partial<ExchangeRecord>) => void,
+  done: ((patch: Partial<ExchangeRecord>) => Promise<void>) & { note(patch: Partial<ExchangeRecord>): void },
   normalized: NormalizedRequest | null = null,
   outcome: ExchangeRecord['decision'] = 'forwarded',
 ): void {
@@ -171,7 +189,7 @@ function forward(
   deps.upstream.forward(plan, req.method ?? 'GET', hasBody ? body : null, res, {
     onResponse: (response) => {
       if (plan.via !== 'origin') deps.onGatewayResult?.(true);
-      const meter = normalized ? deps.meterResponse?.(normalized, response) : undefined;
+      const meter = normalized ? deps.meterResponse?.(normalized, response, (charge) => done.note({ usage: charge.usage, costUsd: charge.costUsd })) : undefined;
       if (!meter) return;
       // A second 'data' listener beside pipe(): it sees every chunk without changing flow control.
       response.on('data', (chunk: Buffer) => meter.push(chunk));
@@ -180,12 +198,16 @@ function forward(
     },
     onFailure: (error) => {
       const withProvider = { ...error, ...(surface ? { provider: surface.provider } : {}) };
-      if (surface) sendError(res, surface, withProvider, (normalized?.stream ?? false) && acceptsEventStream(req.headers.accept));
-      else sendPlain(res, error.status, error.message);
+      void done({ via: plan.via, decision: 'failed', status: error.status, errorType: error.type, message: error.message }).then(() => {
+        if (surface) sendError(res, surface, withProvider, (normalized?.stream ?? false) && acceptsEventStream(req.headers.accept));
+        else sendPlain(res, error.status, error.message);
+      });
     },
+    beforeEnd: (status) => done({ via: plan.via, decision: outcome, ...(status !== undefined ? { status } : {}) }),
     onDone: (result) => {
       if (plan.via !== 'origin' && result.error?.type === 'upstream_unreachable') deps.onGatewayResult?.(false);
-      done({ via: plan.via, decision: result.error ? 'failed' : outcome, status: result.error?.status ?? result.status, errorType: result.error?.type });
+      // Failures and completions were recorded already; this catches exchanges the client abandoned.
+      void done({ via: plan.via, decision: result.error ? 'failed' : outcome, status: result.error?.status ?? result.status, errorType: result.error?.type ?? (result.aborted ? 'client_aborted' : undefined) });
       deps.log.debug('exchange', { id: exchange.id, via: plan.via, url: plan.url.origin + plan.url.pathname, status: result.status, error: result.error?.type, aborted: result.aborted });
     },
   });

@@ -45,7 +45,8 @@ export interface StartEdgeOptions {
 export async function startEdgeProcess(options: StartEdgeOptions = {}): Promise<EdgeProcess> {
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'edge-data-'));
   const configFile = path.join(dataDir, 'edge-config.json');
-  fs.writeFileSync(configFile, JSON.stringify(options.config ?? {}));
+  // Tests run agents side by side: metrics on a free port unless the test says otherwise.
+  fs.writeFileSync(configFile, JSON.stringify({ metrics: { port: 0 }, ...options.config }));
   const child = spawn(process.execPath, [EDGE_BIN, 'run', '--config', configFile, '--data-dir', dataDir, '--port', '0', ...(options.args ?? [])], {
     env: { ...process.env, BIFROST_EDGE_LOG_LEVEL: 'debug', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

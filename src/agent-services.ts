@@ -1,0 +1,185 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { AgentConfig } from './config/schema.js';
+import type { Logger } from './log.js';
+import type { PolicyBundle } from './control/protocol/policy-bundle.js';
+import { startPolicySync, type EnrollmentCredential, type PolicySyncClient } from './control/client/policy-sync-client.js';
+import { startQuotaPolicySync } from './control/client/quota-policy-sync.js';
+import { SessionManager } from './auth/session.js';
+import { createTokenStore } from './auth/create-token-store.js';
+import { openAuditTrail, type AuditTrail } from './audit/audit-trail.js';
+import { auditRecordFromExchange } from './audit/exchange-audit.js';
+import { createEdgeMetrics, type EdgeMetrics } from './metrics/metrics.js';
+import { startMetricsServer } from './metrics/metrics-server.js';
+import { PolicyEnforcer } from './policy/enforcer.js';
+import type { ExchangeRecord } from './proxy/exchange.js';
+import { localDeviceId } from './device-identity.js';
+
+interface Closable {
+  close(): Promise<void> | void;
+}
+
+/**
+ * Who is using this device: the OIDC session when sign-in is configured, else the configured user.
+ * Attribution headers and audit records read it per request, so a sign-in applies at once.
+ */
+export async function startIdentity(config: AgentConfig, log: Logger): Promise<{ session?: SessionManager; user(): { sub?: string; email?: string; label?: string }; close(): void }> {
+  if (!config.auth) {
+    return { user: () => (config.identity.user ? { email: config.identity.user, label: config.identity.user } : {}), close: () => {} };
+  }
+  const store = await createTokenStore({ dataDir: config.dataDir });
+  const described = store.describe();
+  if (described.warning) log.warn(described.warning, { backend: described.backend });
+  const session = new SessionManager({ config: config.auth, store, log });
+  try {
+    await session.start();
+  } catch (err) {
+    log.warn('the saved sign-in could not be used; sign in again with `bifrost-edge login`', { error: (err as Error).message });
+  }
+  session.on('refresh_failed', ({ signInRequired }) => {
+    if (signInRequired) log.warn('your sign-in has expired: run `bifrost-edge login` (Edge keeps enforcing the last policy)');
+  });
+  return {
+    session,
+    user: () => {
+      const identity = session.getIdentity();
+      if (!identity) return config.identity.user ? { email: config.identity.user, label: config.identity.user } : {};
+      return { sub: identity.sub, ...(identity.email ? { email: identity.email } : {}), label: identity.email ?? identity.sub };
+    },
+    close: () => session.stop(),
+  };
+}
+
+/**
+ * Where policy bundles come from: Edge Control (signed, pushed), stock Bifrost's quota route, or
+ * nothing (configuration and an optional policy file only). Every new bundle goes to `apply`.
+ */
+export async function startPolicySource(
+  config: AgentConfig,
+  deps: { log: Logger; session?: SessionManager; apply: (bundle: PolicyBundle) => void; enforcer: PolicyEnforcer },
+): Promise<{ sync?: PolicySyncClient; close(): Promise<void> }> {
+  const stateDir = path.join(config.dataDir, 'control');
+  if (config.control) {
+    const control = config.control;
+    const credential = async (): Promise<EnrollmentCredential> => {
+      if (control.enrollment === 'virtual_key') {
+        if (!config.gateway?.virtualKey) throw new Error('control.enrollment is "virtual_key" but gateway.virtualKey is not set');
+        return { method: 'virtual_key', virtual_key: config.gateway.virtualKey };
+      }
+      if (!deps.session?.getIdentity()) throw new Error('not signed in yet: run `bifrost-edge login` to enroll this device');
+      return { method: 'oidc', token: await deps.session.getIdToken() };
+    };
+    const sync = await startPolicySync({
+      controlUrl: control.url,
+      stateDir,
+      credential,
+      ...(control.pinnedPublicKeys ? { pinnedPublicKeys: control.pinnedPublicKeys } : {}),
+      device: { hostname: os.hostname(), os: `${os.platform()} ${os.release()}`, agent_version: agentVersion(), installation_id: localDeviceId(config.dataDir) },
+      log: deps.log,
+    });
+    const current = sync.current();
+    if (current) deps.apply(current.bundle);
+    const unsubscribe = sync.onBundle((active) => {
+      deps.log.info('applying policy bundle', { version: active.bundle.version, origin: active.origin });
+      deps.apply(active.bundle);
+    });
+    const heartbeat = setInterval(() => {
+      const status = deps.enforcer.status();
+      sync.sendHeartbeat({
+        agent_version: agentVersion(),
+        ...(status.policy ? { policy_version: status.policy.version } : {}),
+        policy_source: status.policy ? 'edge-control' : 'none',
+        os: `${os.platform()} ${os.release()}`,
+      }).catch((err: Error) => deps.log.debug('heartbeat failed', { error: err.message }));
+    }, control.heartbeatSeconds * 1000);
+    heartbeat.unref();
+    return {
+      sync,
+      close: async () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+        await sync.close();
+      },
+    };
+  }
+  if (config.gateway?.virtualKey && config.gateway.syncPolicyFromQuota) {
+    const quota = await startQuotaPolicySync({ gatewayUrl: config.gateway.url, virtualKey: config.gateway.virtualKey, stateDir, log: deps.log });
+    const current = quota.current();
+    if (current) deps.apply(current.bundle);
+    const unsubscribe = quota.onBundle((active) => deps.apply(active.bundle));
+    return { close: async () => { unsubscribe(); await quota.close(); } };
+  }
+  return { close: async () => {} };
+}
+
+/** The audit outbox (and its shipper to Edge Control when enrolled) plus local metrics. */
+export async function startAuditAndMetrics(
+  config: AgentConfig,
+  deps: { log: Logger; sync?: PolicySyncClient; enforcer: PolicyEnforcer; user: () => { sub?: string; email?: string } },
+): Promise<{ record(exchange: ExchangeRecord): Promise<void>; metrics: EdgeMetrics; trail: AuditTrail; metricsUrl?: string; close(): Promise<void> }> {
+  const deviceId = localDeviceId(config.dataDir);
+  const sync = deps.sync;
+  const trail = openAuditTrail({
+    dataDir: config.dataDir,
+    outbox: { maxBytes: config.audit.maxBytes },
+    ...(config.control && sync ? {
+      control: {
+        url: config.control.url,
+        credential: async () => (await sync.whenEnrolled()).credential,
+        deviceId: async () => (await sync.whenEnrolled()).deviceId,
+      },
+    } : {}),
+    ...(config.audit.otlpEndpoint ? { otlp: { endpoint: config.audit.otlpEndpoint } } : {}),
+    log: deps.log,
+  });
+  trail.outbox.on('queue_near_cap', () => deps.log.warn('the audit queue is nearly full: Edge cannot reach Edge Control to upload records'));
+  const metrics = createEdgeMetrics();
+  metrics.observeAuditQueue(trail.outbox);
+  const closables: Closable[] = [];
+  let metricsUrl: string | undefined;
+  if (config.metrics.port !== null) {
+    try {
+      const server = await startMetricsServer({ metrics, host: '127.0.0.1', port: config.metrics.port });
+      closables.push(server);
+      metricsUrl = server.url;
+    } catch (err) {
+      deps.log.warn(`metrics are off: could not listen on 127.0.0.1:${config.metrics.port} (${(err as Error).message}); set metrics.port`);
+    }
+  }
+  return {
+    trail,
+    metrics,
+    ...(metricsUrl ? { metricsUrl } : {}),
+    record: async (exchange) => {
+      const status = deps.enforcer.status();
+      if (status.policy) metrics.setPolicyVersion(status.policy.version);
+      metrics.recordRequest({ provider: exchange.provider ?? 'none', model: exchange.model ?? 'none', decision: exchange.decision, app: exchange.app ?? 'unknown', durationSeconds: exchange.latencyMs / 1000 });
+      for (const f of exchange.findings) metrics.recordGuardrailFinding({ type: f.type, action: f.action });
+      if (exchange.decision === 'failed' && exchange.errorType) metrics.recordUpstreamError({ provider: exchange.provider ?? null, reason: exchange.errorType });
+      const bundle = deps.enforcer.bundle;
+      const retention = bundle?.content_retention ?? { mode: 'digest' as const, max_chars: 20_000 };
+      // Records carry the installation id, known from the first request on; Edge Control files the
+      // batches under the enrolled device, which it knows owns this installation.
+      const input = auditRecordFromExchange(exchange, {
+        deviceId,
+        user: deps.user(),
+        ...(status.activeKey ? { virtualKeyId: status.activeKey.id } : {}),
+        ...(status.policy ? { policyVersion: status.policy.version } : {}),
+        retention: { mode: retention.mode, maxChars: retention.max_chars },
+        ...(exchange.usage ? { usage: exchange.usage } : {}),
+        ...(exchange.costUsd !== undefined ? { costUsd: exchange.costUsd } : {}),
+      });
+      // Durable before the client gets its answer: a crash after this loses nothing that was answered.
+      await trail.outbox.appendDurable(input);
+    },
+    close: async () => {
+      for (const c of closables) await c.close();
+      await trail.close();
+    },
+  };
+}
+
+let version: string | undefined;
+function agentVersion(): string {
+  return (version ??= process.env.npm_package_version ?? '0.1.0');
+}
