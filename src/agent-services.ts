@@ -14,6 +14,7 @@ import { startMetricsServer } from './metrics/metrics-server.js';
 import { PolicyEnforcer } from './policy/enforcer.js';
 import type { ExchangeRecord } from './proxy/exchange.js';
 import { localDeviceId } from './device-identity.js';
+import { agentVersion } from './version.js';
 
 interface Closable {
   close(): Promise<void> | void;
@@ -177,9 +178,4 @@ export async function startAuditAndMetrics(
       await trail.close();
     },
   };
-}
-
-let version: string | undefined;
-function agentVersion(): string {
-  return (version ??= process.env.npm_package_version ?? '0.1.0');
 }

@@ -8,6 +8,7 @@ import { runScanCommand } from './guardrails/scan-command.js';
 import { formatStatus } from './policy/status-command.js';
 import type { PolicyStatus } from './policy/status-data.js';
 import { readRuntimeFile } from './runtime-file.js';
+import { agentVersion } from './version.js';
 import { createTokenStore } from './auth/create-token-store.js';
 import { runLoginCommand, runLogoutCommand, runWhoamiCommand } from './auth/commands.js';
 import { auditDbPath } from './audit/audit-trail.js';
@@ -81,7 +82,7 @@ async function dispatch(argv: string[]): Promise<number> {
       return controlCommand(rest);
     case 'version':
     case '--version':
-      process.stdout.write(`${packageVersion()}\n`);
+      process.stdout.write(`${agentVersion()}\n`);
       return 0;
     case undefined:
     case 'help':
@@ -283,7 +284,3 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function packageVersion(): string {
-  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
