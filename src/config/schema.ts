@@ -1,19 +1,9 @@
 import os from 'node:os';
 import { z } from 'zod';
+import { httpUrl, LOOPBACK_HOSTS } from '../util/config-fields.js';
 import type { CompiledGuardrailPolicy } from '../guardrails/compile-policy.js';
 import { AuthConfigSchema } from '../auth/auth-config.js';
 
-/** Hosts Edge may listen on. Anything else would expose decrypted traffic to the network. */
-const LOOPBACK_HOSTS = /^(127(\.\d{1,3}){3}|::1|localhost)$/;
-
-const httpUrl = z.string().refine((value) => {
-  try {
-    const u = new URL(value);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
-  } catch {
-    return false;
-  }
-}, { message: 'must be an http:// or https:// URL, e.g. https://bifrost.example.com' });
 
 const hostName = z.string().regex(/^(\*\.)?[a-z0-9*]([a-z0-9*-]*[a-z0-9*])?(\.[a-z0-9*]([a-z0-9*-]*[a-z0-9*])?)*$/i, {
   message: 'must be a host name such as api.openai.com (wildcards like api.*.githubcopilot.com allowed)',

@@ -1,19 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { httpUrl, LOOPBACK_HOSTS } from '../../util/config-fields.js';
 import { PolicyTemplateSchema } from '../protocol/admin.js';
 
-/** The reference server only ever listens on loopback; put a TLS reverse proxy in front to serve devices. */
-const LOOPBACK_HOSTS = /^(127(\.\d{1,3}){3}|::1|localhost)$/;
-
-const httpUrl = z.string().refine((value) => {
-  try {
-    const u = new URL(value);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
-  } catch {
-    return false;
-  }
-}, { message: 'must be an http:// or https:// URL, e.g. https://bifrost.example.com' });
 
 /** Asymmetric JWS algorithms only: a shared-secret (HS*) token could be minted by anyone holding the client secret. */
 export const DEFAULT_TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
