@@ -25,6 +25,7 @@ import { GatewayHealth } from './gateway/gateway-health.js';
 import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.js';
 import { RecentActivity } from './proxy/recent-activity.js';
 import { packageRoot } from './package-root.js';
+import { writeCaBundle } from './installers/edge-paths.js';
 import { startAuditAndMetrics, startIdentity, startPolicySource } from './agent-services.js';
 
 export interface RunningAgent {
@@ -60,6 +61,8 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   const mitmCaDir = path.join(config.dataDir, 'mitm-ca');
   await writeHttpMitmProxyCaDir(ca, mitmCaDir);
   const certificates = await LeafCertificateStore.create(ca);
+  // Public roots + our CA, for the CLI tools whose CA variable replaces their trust store (ca env).
+  writeCaBundle(config.dataDir, ca.certPem);
 
   const extraCaPems = [config.gateway?.caFile, config.upstream.caFile]
     .filter((f): f is string => typeof f === 'string')

@@ -9,6 +9,8 @@ import { formatStatus } from './policy/status-command.js';
 import type { PolicyStatus } from './policy/status-data.js';
 import { readRuntimeFile } from './runtime-file.js';
 import { agentVersion } from './version.js';
+import { defaultCaCommandDeps, ENV_SHELLS, runCaEnv, runCaInstall, runCaUninstall, type EnvShell } from './installers/ca-commands.js';
+import { runInstallersCommand } from './installers/installer-commands.js';
 import { createTokenStore } from './auth/create-token-store.js';
 import { runLoginCommand, runLogoutCommand, runWhoamiCommand } from './auth/commands.js';
 import { auditDbPath } from './audit/audit-trail.js';
@@ -27,6 +29,10 @@ Commands:
                --gateway URL   Bifrost gateway URL (implies gateway mode)
                --log-level L   debug | info | warn | error | silent
   ca path    Print the path of the device CA certificate (creating the CA if needed).
+  ca install [--system|--user] [--dry-run]   Trust the device CA (OS store, NSS databases of browsers).
+  ca uninstall [--system|--user] [--dry-run] Remove it again.
+  ca env [--shell bash|fish|powershell]      Print the variables that make CLI tools use Edge.
+  installers <mobileconfig|windows|linux> [--config F] [--out DIR]   Write MDM/installer files.
   status     Show the running agent's user, key, policy version and age, budgets and last blocks.
                --json          the same as JSON
   login      Sign in with your company account in the browser (prints the URL too) and wait.
@@ -80,6 +86,8 @@ async function dispatch(argv: string[]): Promise<number> {
       return auditCommand(rest);
     case 'control':
       return controlCommand(rest);
+    case 'installers':
+      return runInstallersCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${agentVersion()}\n`);
@@ -173,14 +181,30 @@ async function runCommand(args: string[]): Promise<number> {
 
 async function caCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== 'path') throw new UsageError(sub ? `unknown ca subcommand "${sub}"` : 'ca needs a subcommand: path');
-  const { values, positionals } = parseFlags(rest, { config: CONFIG_FLAGS.config, 'data-dir': CONFIG_FLAGS['data-dir'] });
+  if (sub !== 'path' && sub !== 'install' && sub !== 'uninstall' && sub !== 'env') {
+    throw new UsageError(sub ? `unknown ca subcommand "${sub}"` : 'ca needs a subcommand: path, install, uninstall or env');
+  }
+  const { values, positionals } = parseFlags(rest, {
+    config: CONFIG_FLAGS.config, 'data-dir': CONFIG_FLAGS['data-dir'],
+    system: { type: 'boolean' }, user: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, shell: { type: 'string' },
+  });
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const config = configFromFlags(values);
-  const log = createLogger('warn');
-  const ca = await ensureCa(config.dataDir, log);
-  process.stdout.write(`${ca.certPath}\n`);
-  return 0;
+  if (sub === 'path') {
+    const ca = await ensureCa(config.dataDir, createLogger('warn'));
+    process.stdout.write(`${ca.certPath}\n`);
+    return 0;
+  }
+  if (values.system === true && values.user === true) throw new UsageError('choose one of --system and --user');
+  const scope: 'system' | 'user' | undefined = values.system === true ? 'system' : values.user === true ? 'user' : undefined;
+  const deps = await defaultCaCommandDeps({ dataDir: config.dataDir, proxyUrl: `http://${config.proxy.host}:${config.proxy.port}` });
+  if (sub === 'env') {
+    const shell = values.shell;
+    if (shell !== undefined && !(ENV_SHELLS as readonly string[]).includes(shell)) throw new UsageError(`--shell must be one of ${ENV_SHELLS.join(', ')}`);
+    return runCaEnv(deps, { ...(shell ? { shell: shell as EnvShell } : {}) });
+  }
+  const options = { ...(scope ? { scope } : {}), dryRun: values['dry-run'] === true };
+  return sub === 'install' ? runCaInstall(deps, options) : runCaUninstall(deps, options);
 }
 
 async function authCommand(command: 'login' | 'logout' | 'whoami', args: string[]): Promise<number> {
