@@ -20,6 +20,11 @@ const DECISIONS: Record<ExchangeRecord['decision'], AuditRecordInput['decision']
   failed: 'failed',
 };
 
+/** Only the identity fields the audit format has (callers may hold display labels too). */
+function auditUser(user: { sub?: string; email?: string }): { sub?: string; email?: string } {
+  return { ...(user.sub ? { sub: user.sub } : {}), ...(user.email ? { email: user.email } : {}) };
+}
+
 /**
  * The audit record of one proxied exchange: the decision, why, and what was found (types and rule
  * ids only), with the prompt kept as the policy's retention says (nothing, a digest, or the text).
@@ -30,7 +35,7 @@ export function auditRecordFromExchange(exchange: ExchangeRecord, context: Excha
     request_id: exchange.id,
     ts: new Date(Date.now() - exchange.latencyMs).toISOString(),
     device_id: context.deviceId,
-    ...(context.user && (context.user.sub || context.user.email) ? { user: context.user } : {}),
+    ...(context.user && (context.user.sub || context.user.email) ? { user: auditUser(context.user) } : {}),
     ...(context.virtualKeyId ? { virtual_key_id: context.virtualKeyId } : {}),
     app: exchange.app ?? 'unknown',
     host: exchange.host || 'unknown',
