@@ -6,7 +6,7 @@ import { loadOrCreateCa, type CertificateAuthority } from './ca/certificate-auth
 import { writeHttpMitmProxyCaDir } from './ca/http-mitm-proxy-ca-dir.js';
 import { LeafCertificateStore } from './ca/leaf-certificates.js';
 import { UpstreamClient } from './gateway/upstream-client.js';
-import { startEdgeProxy } from './proxy/edge-proxy.js';
+import { assertPortFree, startEdgeProxy } from './proxy/edge-proxy.js';
 import { createLocalEndpoints } from './proxy/local-endpoints.js';
 import { createRequestHandler } from './proxy/request-handler.js';
 import { createProviderResolver } from './proxy/provider-resolver.js';
@@ -56,6 +56,8 @@ export async function ensureCa(dataDir: string, log: Logger): Promise<Certificat
  */
 export async function startAgent(config: AgentConfig, options: StartAgentOptions): Promise<RunningAgent> {
   const { log } = options;
+  // Before anything opens files, timers or other listeners that a failed start would leave behind.
+  await assertPortFree(config.proxy.host, config.proxy.port);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const ca = await ensureCa(config.dataDir, log);
   const mitmCaDir = path.join(config.dataDir, 'mitm-ca');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import type net from 'node:net';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Proxy as MitmProxy } from 'http-mitm-proxy';
 import type { Logger } from '../log.js';
@@ -45,7 +45,9 @@ export interface RunningProxy {
  * tunnel and never decrypted. Decrypted requests are handed to `handleExchange` instead of
  * http-mitm-proxy's forwarder, which forces chunked encoding and has no backpressure.
  */
-export function startEdgeProxy(options: EdgeProxyOptions): Promise<RunningProxy> {
+export async function startEdgeProxy(options: EdgeProxyOptions): Promise<RunningProxy> {
+  // http-mitm-proxy never calls back when its listen fails, so a taken port would hang the start.
+  await assertPortFree(options.host, options.port);
   const proxy = new MitmProxy();
   const liveSockets = new Set<Duplex | net.Socket>();
   const track = (socket: Duplex | net.Socket) => {
@@ -180,6 +182,20 @@ export function startEdgeProxy(options: EdgeProxyOptions): Promise<RunningProxy>
         close: () => closeProxy(proxy, liveSockets),
       });
     });
+  });
+}
+
+/** Fails fast, with a message a person can act on, when the proxy port is taken. */
+export function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'EADDRINUSE'
+        ? new Error(`port ${port} on ${host} is already in use: is another Bifrost Edge running? Stop it, or pick another port with --port.`)
+        : new Error(`cannot listen on ${host}:${port} (${err.code ?? err.message})`));
+    });
+    probe.listen(port, host, () => probe.close(() => resolve()));
   });
 }
 

@@ -68,6 +68,21 @@ describe('bifrost-edge CLI', () => {
     expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
   });
 
+  it('a taken port fails the start with a clear message instead of hanging', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-busy-'));
+      const result = await runCli(['run', '--port', String(port), '--data-dir', dataDir]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
+      expect(result.stdout).toBe('');
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
+  });
+
   it('an unreachable gateway gives a clear provider-format error, not a hang', async () => {
     const port = await deadPort();
     const edge = await startEdgeProcess({ config: { gateway: { url: `http://127.0.0.1:${port}`, virtualKey: 'sk-bf-x' } } });

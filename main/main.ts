@@ -1,0 +1,165 @@
+/**
+ * Bifrost Edge desktop app: the Electron main process. It runs the agent in-process and shows its state
+ * in the tray. Thin on purpose: what the tray shows, which notifications appear and how often, and where
+ * the configuration lives are decided in src/tray (tested in plain Node); this file only connects those
+ * decisions to Electron.
+ *
+ * Configuration: BIFROST_EDGE_CONFIG, else the machine-wide managed file (see src/tray/managed-config.ts:
+ * /Library/Application Support/Bifrost Edge/config.json, %ProgramData%\Bifrost Edge\config.json,
+ * /etc/bifrost-edge/config.json), else defaults (local mode). BIFROST_EDGE_* variables override it.
+ */
+import path from 'node:path';
+import { app, dialog, Menu, nativeImage, Notification, safeStorage, shell, Tray } from 'electron';
+import { startAgent, type RunningAgent } from '../src/agent.js';
+import { createTokenStore, SessionManager } from '../src/auth/index.js';
+import { loadConfig } from '../src/config/load-config.js';
+import type { AgentConfig } from '../src/config/schema.js';
+import { createLogger, routeConsoleToLogger, type Logger, type LogLevel } from '../src/log.js';
+import { packageRoot } from '../src/package-root.js';
+import { createAgentClient } from '../src/tray/agent-client.js';
+import { locateManagedConfig } from '../src/tray/managed-config.js';
+import { probePort } from '../src/tray/port-check.js';
+import { describeStartFailure, startErrorSummary } from '../src/tray/start-error.js';
+import type { PlannedNotification } from '../src/tray/notification-planner.js';
+import { TrayController, type SessionView } from '../src/tray/tray-controller.js';
+import { trayIconPng } from '../src/tray/tray-icon.js';
+import { trayModel, type TrayAction, type TrayIcon, type TrayModel } from '../src/tray/tray-model.js';
+import { menuTemplate } from './electron-menu.js';
+import { PageWindows } from './page-windows.js';
+
+const APP_ID = 'com.bifrost.edge';
+
+let agent: RunningAgent | undefined;
+let tray: Tray | undefined;
+let controller: TrayController | undefined;
+let session: SessionManager | undefined;
+let quitting = false;
+const windows = new PageWindows(() => agent?.proxyUrl, path.join(packageRoot(), 'renderer'));
+
+if (!app.requestSingleInstanceLock()) {
+  // Another copy owns the proxy port and the data dir; it opens its status window for us.
+  app.quit();
+} else {
+  app.on('second-instance', () => windows.show('status'));
+  // A tray app keeps running with no window open.
+  app.on('window-all-closed', () => undefined);
+  app.on('before-quit', (event) => {
+    if (quitting || !agent) return;
+    // Close the proxy (and its databases) before the process ends, then quit for real.
+    event.preventDefault();
+    quitting = true;
+    controller?.stop();
+    session?.stop();
+    windows.closeAll();
+    void agent.close().finally(() => app.quit());
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => app.quit());
+  void app.whenReady().then(launch);
+}
+
+async function launch(): Promise<void> {
+  if (process.platform === 'win32') app.setAppUserModelId(APP_ID);
+  app.dock?.hide();
+  tray = new Tray(iconImage('off'));
+
+  const location = locateManagedConfig();
+  let config: AgentConfig;
+  try {
+    config = loadConfig(location.file ? { file: location.file } : {});
+  } catch (err) {
+    return failedToStart(`${(err as Error).message}\n\n(configuration: ${location.source})`);
+  }
+  const log = createLogger(config.logLevel as LogLevel);
+  routeConsoleToLogger(log);
+  log.info('starting Bifrost Edge desktop app', { config: location.source });
+
+  const portProblem = await probePort(config.proxy.host, config.proxy.port);
+  if (portProblem) return failedToStart(describeStartFailure(portProblem, config.proxy.port));
+  try {
+    agent = await startAgent(config, { log });
+  } catch (err) {
+    return failedToStart(describeStartFailure(err as NodeJS.ErrnoException, config.proxy.port));
+  }
+
+  session = await startSession(config, log);
+  controller = new TrayController({
+    client: createAgentClient(agent.proxyUrl),
+    shell: { render: renderTray, notify: showNotification },
+    session: () => sessionView(session),
+    // The policy bundle has no grant to pause protection, so the menu never offers it (src/tray/tray-model.ts).
+    pauseAllowed: () => false,
+    onError: (err) => log.warn('the tray could not read the agent status', { error: (err as Error).message }),
+  });
+  session?.on('signed_in', () => controller?.rerender());
+  session?.on('signed_out', () => controller?.rerender());
+  controller.start();
+}
+
+function failedToStart(message: string): void {
+  renderTray(trayModel({ status: undefined, reachable: false, signedIn: false, startError: startErrorSummary(message) }));
+  dialog.showErrorBox('Bifrost Edge could not start', message);
+}
+
+async function startSession(config: AgentConfig, log: Logger): Promise<SessionManager | undefined> {
+  if (!config.auth) return undefined;
+  try {
+    const store = await createTokenStore({ dataDir: config.dataDir, safeStorage });
+    const manager = new SessionManager({ config: config.auth, store, log });
+    await manager.start();
+    return manager;
+  } catch (err) {
+    log.warn('could not restore the saved sign-in; sign in again from the tray', { error: (err as Error).message });
+    return undefined;
+  }
+}
+
+function sessionView(current: SessionManager | undefined): SessionView {
+  const identity = current?.getIdentity();
+  const user = identity?.email ?? identity?.name;
+  return { signedIn: identity !== undefined, signInAvailable: current !== undefined, ...(user !== undefined ? { user } : {}) };
+}
+
+function renderTray(model: TrayModel): void {
+  if (!tray) return;
+  tray.setImage(iconImage(model.icon));
+  tray.setToolTip(model.tooltip);
+  tray.setContextMenu(Menu.buildFromTemplate(menuTemplate(model.menu, runAction)));
+}
+
+function runAction(action: TrayAction): void {
+  switch (action) {
+    case 'open-status':
+      return windows.show('status');
+    case 'open-activity':
+      return windows.show('activity');
+    case 'sign-in':
+      void session?.signIn({ openBrowser: (url) => shell.openExternal(url) }).catch((err: Error) => {
+        dialog.showErrorBox('Sign-in failed', err.message);
+      });
+      return;
+    case 'sign-out':
+      void session?.signOut();
+      return;
+    case 'pause':
+      // Never offered (pauseAllowed is false); nothing to pause until policy can grant it.
+      return;
+    case 'quit':
+      app.quit();
+      return;
+  }
+}
+
+function showNotification(planned: PlannedNotification): void {
+  if (!Notification.isSupported()) return;
+  const notification = new Notification({ title: planned.title, body: planned.body });
+  notification.on('click', () => {
+    if (planned.noticeId) windows.show('notice', { id: planned.noticeId });
+    else windows.show('activity');
+  });
+  notification.show();
+}
+
+/** 32 px drawn, shown at 16 points: sharp on high-density displays, right-sized on the others. */
+function iconImage(icon: TrayIcon) {
+  return nativeImage.createFromBuffer(trayIconPng(icon, 32), { scaleFactor: 2 });
+}

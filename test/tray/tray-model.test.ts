@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_TOOLTIP_LENGTH, trayModel, type MenuItemModel, type TrayModelInput } from '../../src/tray/tray-model.js';
+import { NOW, statusFixture } from './fixtures.js';
+
+const base: TrayModelInput = { status: statusFixture(), reachable: true, signedIn: true, signInAvailable: true };
+const inFuture = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000).toISOString();
+
+const labels = (menu: MenuItemModel[]) => menu.map((item) => (item.kind === 'separator' ? '---' : item.label));
+const action = (menu: MenuItemModel[], id: string) => menu.find((item) => item.kind === 'action' && item.id === id) as Extract<MenuItemModel, { kind: 'action' }> | undefined;
+const info = (menu: MenuItemModel[], id: string) => menu.find((item) => item.kind === 'info' && item.id === id)?.label;
+
+describe('trayModel: icon and headline', () => {
+  const cases: Array<{ name: string; input: Partial<TrayModelInput>; icon: string; headline: RegExp }> = [
+    { name: 'healthy, gateway mode', input: {}, icon: 'ok', headline: /^Protecting AI traffic$/ },
+    { name: 'healthy, local mode', input: { status: statusFixture({ user: { signedIn: true, name: undefined, email: undefined } }, 'local') }, icon: 'ok', headline: /local mode/ },
+    { name: 'agent not answering', input: { status: undefined, reachable: false }, icon: 'off', headline: /not responding/ },
+    { name: 'reachable but no status yet', input: { status: undefined }, icon: 'off', headline: /not responding/ },
+    { name: 'agent failed to start', input: { status: undefined, reachable: false, startError: 'port 8790 is in use' }, icon: 'off', headline: /could not start: port 8790 is in use/ },
+    { name: 'not signed in (gateway mode refuses)', input: { status: statusFixture({ user: { signedIn: false } }) }, icon: 'blocked', headline: /Sign in/ },
+    { name: 'not signed in is fine in local mode', input: { status: statusFixture({ user: { signedIn: false } }, 'local') }, icon: 'ok', headline: /Protecting/ },
+    { name: 'key switched off', input: { status: statusFixture({ activeKey: { id: 'vk-eng', name: 'eng-team', state: 'inactive' } }) }, icon: 'blocked', headline: /'eng-team' is switched off/ },
+    { name: 'key expired', input: { status: statusFixture({ activeKey: { id: 'vk-eng', name: 'eng-team', state: 'expired' } }) }, icon: 'blocked', headline: /'eng-team' has expired/ },
+    { name: 'policy without a key', input: { status: statusFixture({ activeKey: null, keyProblem: 'The policy gives you no virtual key.' }) }, icon: 'blocked', headline: /no usable key/ },
+    { name: 'gateway down, fail-open', input: { status: statusFixture({ connectivity: { gateway: false } }) }, icon: 'attention', headline: /gateway unreachable: requests go straight/ },
+    { name: 'gateway down, fail-closed', input: { status: statusFixture({ connectivity: { gateway: false }, policy: { failMode: 'closed' } }) }, icon: 'blocked', headline: /stopped: Bifrost gateway unreachable/ },
+    { name: 'gateway down does not matter in local mode', input: { status: statusFixture({ connectivity: { gateway: false } }, 'local') }, icon: 'ok', headline: /Protecting/ },
+    { name: 'Edge Control down, fail-open', input: { status: statusFixture({ connectivity: { controlPlane: false } }) }, icon: 'attention', headline: /Edge Control unreachable: using the last policy/ },
+    { name: 'Edge Control down, fail-closed', input: { status: statusFixture({ connectivity: { controlPlane: false }, policy: { failMode: 'closed' } }) }, icon: 'blocked', headline: /stopped: Edge Control/ },
+    { name: 'key budget at 85 %', input: { status: statusFixture({ budgets: [{ maxUsd: 10, usedUsd: 8.5, fraction: 0.85, resetDuration: '1M' }] }) }, icon: 'attention', headline: /budget is 85% used/ },
+    { name: 'key budget at 79 % is fine', input: { status: statusFixture({ budgets: [{ maxUsd: 10, usedUsd: 7.9, fraction: 0.79, resetDuration: '1M' }] }) }, icon: 'ok', headline: /Protecting/ },
+    { name: 'key budget spent', input: { status: statusFixture({ budgets: [{ maxUsd: 10, usedUsd: 10, fraction: 1, resetDuration: '1d', resetsAt: inFuture(90) }] }) }, icon: 'blocked', headline: /budget is used up \(resets in 1h 30m\)/ },
+    { name: 'provider budget spent only needs attention', input: { status: statusFixture({ budgets: [{ provider: 'openai', maxUsd: 5, usedUsd: 5, fraction: 1, resetDuration: '1d' }] }) }, icon: 'attention', headline: /openai budget is used up/ },
+    { name: 'request limit reached', input: { status: statusFixture({ rateLimits: [{ metric: 'requests', max: 3, used: 3, resetDuration: '1h', resetsAt: inFuture(12) }] }) }, icon: 'attention', headline: /Request limit reached \(resets in 12m\)/ },
+    { name: 'audit queue near cap', input: { auditQueue: { nearCap: true, full: false } }, icon: 'attention', headline: /nearly full/ },
+    { name: 'audit queue full, fail-open', input: { auditQueue: { nearCap: true, full: true } }, icon: 'attention', headline: /not being recorded/ },
+    { name: 'audit queue full, fail-closed', input: { status: statusFixture({ policy: { failMode: 'closed' } }), auditQueue: { nearCap: true, full: true } }, icon: 'blocked', headline: /audit queue is full/ },
+    { name: 'policy problems', input: { status: statusFixture({ problems: ['bad pattern', 'bad duration'] }) }, icon: 'attention', headline: /2 parts this device cannot apply/ },
+    { name: 'blocked outranks attention', input: { status: statusFixture({ connectivity: { controlPlane: false }, user: { signedIn: false } }) }, icon: 'blocked', headline: /Sign in/ },
+  ];
+
+  it.each(cases)('$name → $icon', ({ input, icon, headline }) => {
+    const model = trayModel({ ...base, ...input });
+    expect(model.icon).toBe(icon);
+    expect(info(model.menu, 'status')).toMatch(headline);
+    expect(model.tooltip).toMatch(/^Bifrost Edge: /);
+    expect(model.tooltip.length).toBeLessThanOrEqual(MAX_TOOLTIP_LENGTH);
+  });
+});
+
+describe('trayModel: menu', () => {
+  it('a healthy signed-in person sees status, user and key, policy version and age, the pages, Sign out, Quit', () => {
+    const model = trayModel(base);
+    expect(labels(model.menu)).toEqual([
+      'Protecting AI traffic',
+      "Signed in as ada@example.com · key 'eng-team'",
+      'Policy v3, issued 5m ago',
+      '---',
+      'Open status…',
+      'Recent activity…',
+      '---',
+      'Sign out',
+      '---',
+      'Quit Bifrost Edge',
+    ]);
+    expect(model.menu.filter((item) => item.kind === 'action').every((item) => item.enabled)).toBe(true);
+  });
+
+  const accountCases: Array<{ name: string; input: Partial<TrayModelInput>; signIn: boolean; signOut: boolean; user: RegExp }> = [
+    { name: 'signed in', input: {}, signIn: false, signOut: true, user: /^Signed in as ada@example.com/ },
+    { name: 'session user wins over the policy subject', input: { user: 'Ada L.' }, signIn: false, signOut: true, user: /^Signed in as Ada L\./ },
+    { name: 'signed out', input: { signedIn: false }, signIn: true, signOut: false, user: /^Not signed in · key 'eng-team'/ },
+    { name: 'sign-in not configured by IT', input: { signedIn: false, signInAvailable: false }, signIn: false, signOut: false, user: /^User: ada@example.com/ },
+    { name: 'local mode without a user', input: { signedIn: false, signInAvailable: false, status: statusFixture({ activeKey: null, user: { name: undefined, email: undefined } }, 'local') }, signIn: false, signOut: false, user: /^Local mode: no sign-in needed$/ },
+  ];
+  it.each(accountCases)('account items when $name', ({ input, signIn, signOut, user }) => {
+    const model = trayModel({ ...base, ...input });
+    expect(Boolean(action(model.menu, 'sign-in'))).toBe(signIn);
+    expect(Boolean(action(model.menu, 'sign-out'))).toBe(signOut);
+    expect(info(model.menu, 'user')).toMatch(user);
+  });
+
+  it('no policy yet', () => {
+    expect(info(trayModel({ ...base, status: statusFixture({ policy: null, activeKey: null }) }).menu, 'policy')).toBe('No policy received yet');
+  });
+
+  it.each([
+    { pauseAllowed: undefined, shown: false },
+    { pauseAllowed: false, shown: false },
+    { pauseAllowed: true, shown: true },
+  ])('"Pause protection" only when policy grants it (pauseAllowed=$pauseAllowed)', ({ pauseAllowed, shown }) => {
+    const model = trayModel({ ...base, ...(pauseAllowed !== undefined ? { pauseAllowed } : {}) });
+    expect(Boolean(action(model.menu, 'pause'))).toBe(shown);
+  });
+
+  it('when the agent is off: no user or policy lines, pages disabled, Pause hidden, Quit still works', () => {
+    const model = trayModel({ ...base, status: undefined, reachable: false, pauseAllowed: true });
+    expect(info(model.menu, 'user')).toBeUndefined();
+    expect(info(model.menu, 'policy')).toBeUndefined();
+    expect(action(model.menu, 'open-status')?.enabled).toBe(false);
+    expect(action(model.menu, 'open-activity')?.enabled).toBe(false);
+    expect(action(model.menu, 'pause')).toBeUndefined();
+    expect(action(model.menu, 'quit')?.enabled).toBe(true);
+  });
+
+  it('lists further issues under the headline, at most three lines then "and N more"', () => {
+    const status = statusFixture({
+      connectivity: { controlPlane: false, gateway: false },
+      budgets: [{ maxUsd: 10, usedUsd: 9, fraction: 0.9, resetDuration: '1M' }],
+      problems: ['x'],
+      user: { signedIn: false },
+    });
+    const menu = trayModel({ ...base, status }).menu;
+    expect(labels(menu).slice(0, 4)).toEqual([
+      'Sign in to use AI apps',
+      'Bifrost gateway unreachable: requests go straight to providers',
+      'Edge Control unreachable: using the last policy',
+      '…and 2 more (see status)',
+    ]);
+  });
+
+  it('a long start error still gives a tooltip Windows can show in full', () => {
+    const model = trayModel({ ...base, status: undefined, reachable: false, startError: 'x'.repeat(400) });
+    expect(model.tooltip.length).toBe(MAX_TOOLTIP_LENGTH);
+    expect(model.tooltip.endsWith('…')).toBe(true);
+  });
+});
