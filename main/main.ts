@@ -86,6 +86,7 @@ async function launch(): Promise<void> {
     client: createAgentClient(agent.proxyUrl),
     shell: { render: renderTray, notify: showNotification },
     session: () => sessionView(session),
+    auditQueue: () => agent?.auditQueue(),
     // The policy bundle has no grant to pause protection, so the menu never offers it (src/tray/tray-model.ts).
     pauseAllowed: () => false,
     onError: (err) => log.warn('the tray could not read the agent status', { error: (err as Error).message }),

@@ -29,6 +29,8 @@ import { writeCaBundle } from './installers/edge-paths.js';
 import { startAuditAndMetrics, startIdentity, startPolicySource } from './agent-services.js';
 
 export interface RunningAgent {
+  /** Whether the audit outbox is near or at its cap (unsent records pile up): the tray warns. */
+  auditQueue(): { nearCap: boolean; full: boolean };
   proxyUrl: string;
   port: number;
   caPath: string;
@@ -143,7 +145,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       activity: () => activity.list(),
       notices: () => policy.notices.recent(),
       rendererDir: path.join(packageRoot(), 'renderer'),
-      status: () => ({ mode: config.mode, proxy: `http://${proxyHostPort}`, gateway: config.gateway?.url ?? null, policy: policy.status() }),
+      status: () => ({ mode: config.mode, proxy: `http://${proxyHostPort}`, gateway: config.gateway?.url ?? null, policy: policy.status(), auditQueue: audit.trail.outbox.status() }),
     }),
     onRecord: async (record) => {
       activity.add(record);
@@ -168,6 +170,10 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   writeRuntimeFile(config.dataDir, { pid: process.pid, proxy: proxy.url, ca: ca.certPath, startedAt: new Date().toISOString() });
   log.info('Bifrost Edge is running', { proxy: proxy.url, mode: config.mode, gateway: config.gateway?.url, ca: ca.certPath, metrics: audit.metricsUrl });
   return {
+    auditQueue: () => {
+      const level = audit.trail.outbox.status().level;
+      return { nearCap: level === 'near_cap', full: level === 'full' };
+    },
     proxyUrl: proxy.url,
     port: proxy.port,
     caPath: ca.certPath,
