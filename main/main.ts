@@ -18,7 +18,7 @@ import { createLogger, routeConsoleToLogger, type Logger, type LogLevel } from '
 import { packageRoot } from '../src/package-root.js';
 import { createAgentClient } from '../src/tray/agent-client.js';
 import { locateManagedConfig } from '../src/tray/managed-config.js';
-import { probePort } from '../src/tray/port-check.js';
+import { probePort } from '../src/util/port-probe.js';
 import { describeStartFailure, startErrorSummary } from '../src/tray/start-error.js';
 import type { PlannedNotification } from '../src/tray/notification-planner.js';
 import { TrayController, type SessionView } from '../src/tray/tray-controller.js';

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import net from 'node:net';
+import type net from 'node:net';
+import { probePort } from '../util/port-probe.js';
 import type { Duplex } from 'node:stream';
 import { Proxy as MitmProxy } from 'http-mitm-proxy';
 import type { Logger } from '../log.js';
@@ -185,18 +186,14 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
   });
 }
 
-/** Fails fast, with a message a person can act on, when the proxy port is taken. */
-export function assertPortFree(host: string, port: number): Promise<void> {
-  if (port === 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'EADDRINUSE'
-        ? new Error(`port ${port} on ${host} is already in use: is another Bifrost Edge running? Stop it, or pick another port with --port.`)
-        : new Error(`cannot listen on ${host}:${port} (${err.code ?? err.message})`));
-    });
-    probe.listen(port, host, () => probe.close(() => resolve()));
-  });
+/** Fails fast, with a message a person can act on, when the proxy port is taken (the code is kept). */
+export async function assertPortFree(host: string, port: number): Promise<void> {
+  const problem = await probePort(host, port);
+  if (!problem) return;
+  const message = problem.code === 'EADDRINUSE'
+    ? `port ${port} on ${host} is already in use: is another Bifrost Edge running? Stop it, or pick another port with --port.`
+    : `cannot listen on ${host}:${port} (${problem.code ?? problem.message})`;
+  throw Object.assign(new Error(message), { code: problem.code });
 }
 
 async function closeProxy(proxy: MitmProxy, liveSockets: Set<Duplex | net.Socket>): Promise<void> {

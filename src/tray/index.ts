@@ -11,4 +11,4 @@ export { encodePng } from './png.js';
 export { locateManagedConfig, machineConfigPath, CONFIG_ENV, type ManagedConfigLocation } from './managed-config.js';
 export { pageUrl, isAgentPage, PAGE_WINDOWS, type PageName, type PageWindow } from './pages.js';
 export { startErrorSummary, describeStartFailure } from './start-error.js';
-export { probePort } from './port-check.js';
+export { probePort } from '../util/port-probe.js';

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { probePort } from '../../src/tray/port-check.js';
+import { probePort } from '../../src/util/port-probe.js';
 
 describe('probePort', () => {
   it('reports a taken port as EADDRINUSE, and a free one (or 0) as free', async () => {

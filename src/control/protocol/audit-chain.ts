@@ -7,7 +7,12 @@ import { canonicalJson } from '../../util/canonical-json.js';
  * is the JSON object exactly as shipped (parsing fills defaults, which would change the hash).
  */
 export function auditRecordHash(prevHash: string, record: unknown): string {
-  return createHash('sha256').update(prevHash, 'utf8').update(canonicalJson(record), 'utf8').digest('hex');
+  return auditChainLink(prevHash, canonicalJson(record));
+}
+
+/** The same link over a record's canonical text, for callers that already hold it (the outbox stores it). */
+export function auditChainLink(prevHash: string, canonicalRecordText: string): string {
+  return createHash('sha256').update(prevHash, 'utf8').update(canonicalRecordText, 'utf8').digest('hex');
 }
 
 /** `prev_hash` of a device's very first record. */

@@ -1,9 +1,8 @@
 import net from 'node:net';
 
 /**
- * Whether the proxy port can be bound, tried just before the agent starts. startAgent does not reject
- * when its port is taken (http-mitm-proxy never reports the listen error), so without this check the app
- * would wait forever with a grey icon; with it, the person learns which port and what to do.
+ * Whether a loopback port can be bound right now. http-mitm-proxy never reports its listen error, so
+ * the agent probes its port before starting (a taken port would otherwise hang the start).
  * Resolves with the bind error (EADDRINUSE, EACCES) or undefined when the port is free (or 0: any port).
  */
 export function probePort(host: string, port: number): Promise<NodeJS.ErrnoException | undefined> {
