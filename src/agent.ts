@@ -104,7 +104,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   const audit = await startAuditAndMetrics(config, { log, ...(policySource.sync ? { sync: policySource.sync } : {}), enforcer: policy, user: identity.user });
   policy.notices.on('notice', (notice) => log.info(`notice: ${notice.why.message}`, { kind: notice.kind, app: notice.who.app, model: notice.what.model }));
   const gatewayHealth = config.gateway
-    ? new GatewayHealth({ gatewayUrl: config.gateway.url, probeIntervalMs: config.gateway.healthProbeIntervalMs, onChange: (up) => {
+    ? new GatewayHealth({ gatewayUrl: config.gateway.url, probeIntervalMs: config.gateway.healthProbeIntervalMs, extraCaPems, onChange: (up) => {
       policy.setConnectivity({ gateway: up });
       log.warn(up ? 'the Bifrost gateway is reachable again' : 'the Bifrost gateway is unreachable; fail mode applies', { gateway: config.gateway?.url });
     } })

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { joinUrl } from './upstream-plan.js';
 
 export interface GatewayHealthOptions {
@@ -7,6 +8,8 @@ export interface GatewayHealthOptions {
   /** How often to probe `/health` while the gateway is considered down. */
   probeIntervalMs?: number;
   probeTimeoutMs?: number;
+  /** Extra CAs (PEM) for a gateway with a private certificate, as used for forwarding. */
+  extraCaPems?: string[];
   onChange: (reachable: boolean) => void;
 }
 
@@ -58,7 +61,8 @@ export class GatewayHealth {
   private probe(): Promise<boolean> {
     const url = joinUrl(this.options.gatewayUrl, '/health');
     return new Promise((resolve) => {
-      const req = (url.protocol === 'https:' ? https : http).get(url, { timeout: this.timeout }, (res) => {
+      const ca = this.options.extraCaPems?.length ? { ca: [...tls.rootCertificates, ...this.options.extraCaPems] } : {};
+      const req = (url.protocol === 'https:' ? https : http).get(url, { timeout: this.timeout, ...ca }, (res) => {
         res.resume();
         resolve((res.statusCode ?? 500) < 500);
       });
