@@ -15,6 +15,7 @@ import { PolicyEnforcer } from './policy/enforcer.js';
 import type { ExchangeRecord } from './proxy/exchange.js';
 import { localDeviceId } from './device-identity.js';
 import { agentVersion } from './version.js';
+import { selectActiveKey } from './policy/active-key.js';
 
 interface Closable {
   close(): Promise<void> | void;
@@ -152,20 +153,22 @@ export async function startAuditAndMetrics(
     metrics,
     ...(metricsUrl ? { metricsUrl } : {}),
     record: async (exchange) => {
-      const status = deps.enforcer.status();
-      if (status.policy) metrics.setPolicyVersion(status.policy.version);
+      // Per request: only the cheap facts (status() also reads counters and the shadow-AI table).
+      const bundle = deps.enforcer.bundle;
+      const activeKey = bundle ? selectActiveKey(bundle, new Date()) : undefined;
+      const keyId = activeKey && 'key' in activeKey ? activeKey.key.id : undefined;
+      if (bundle) metrics.setPolicyVersion(bundle.version);
       metrics.recordRequest({ provider: exchange.provider ?? 'none', model: exchange.model ?? 'none', decision: exchange.decision, app: exchange.app ?? 'unknown', durationSeconds: exchange.latencyMs / 1000 });
       for (const f of exchange.findings) metrics.recordGuardrailFinding({ type: f.type, action: f.action });
       if (exchange.decision === 'failed' && exchange.errorType) metrics.recordUpstreamError({ provider: exchange.provider ?? null, reason: exchange.errorType });
-      const bundle = deps.enforcer.bundle;
       const retention = bundle?.content_retention ?? { mode: 'digest' as const, max_chars: 20_000 };
       // Records carry the installation id, known from the first request on; Edge Control files the
       // batches under the enrolled device, which it knows owns this installation.
       const input = auditRecordFromExchange(exchange, {
         deviceId,
         user: deps.user(),
-        ...(status.activeKey ? { virtualKeyId: status.activeKey.id } : {}),
-        ...(status.policy ? { policyVersion: status.policy.version } : {}),
+        ...(keyId ? { virtualKeyId: keyId } : {}),
+        ...(bundle ? { policyVersion: bundle.version } : {}),
         retention: { mode: retention.mode, maxChars: retention.max_chars },
         ...(exchange.usage ? { usage: exchange.usage } : {}),
         ...(exchange.costUsd !== undefined ? { costUsd: exchange.costUsd } : {}),
