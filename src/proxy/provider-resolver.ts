@@ -44,6 +44,10 @@ export function createProviderResolver(interceptHosts?: string[]): ProviderResol
       inspected: recognized.route.inspected,
       parse: (raw) => {
         const { entry, adapter, route } = recognized;
+        if (!route.inspected) {
+          const parsed = adapter.parse(route, undefined, entry);
+          return parsed.ok ? { ...parsed, body: undefined } : parsed;
+        }
         const json = parseJsonBody(raw, { method: route.method, pathname: route.pathname, provider: entry.provider, model: route.pathModel });
         if (!json.ok) return json;
         const parsed = adapter.parse(route, json.value, entry);

@@ -119,23 +119,26 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   let body: Buffer | Readable = req;
   let parsedBody: unknown;
   let bodyRewritten = false;
+  // Uninspected routes (model lists, uploads) keep streaming their body, but policy (app catalog,
+  // provider, route and key) still decides them, on what their path says.
+  let decoded: Buffer | undefined;
   if (resolution.inspected) {
-    let raw: Buffer;
-    let decoded: Buffer;
     try {
-      raw = await readRequestBody(req, settings.maxRequestBodyBytes);
+      const raw = await readRequestBody(req, settings.maxRequestBodyBytes);
       decoded = decodeForInspection(raw, header(req.headers['content-encoding']), settings.maxRequestBodyBytes);
+      body = raw;
     } catch (err) {
       if (err instanceof RequestBodyError) return block({ ...err.edge, provider: surface.provider });
       throw err;
     }
-    body = raw;
+  }
+  {
     const parsed = resolution.parse(decoded);
     if (!parsed.ok) return block({ ...parsed.error, provider: parsed.error.provider ?? surface.provider });
     parsedBody = parsed.body;
     normalized = parsed.request;
     record.model = normalized.model;
-    record.prompt = normalized.texts.map((t) => t.text).join('\n');
+    if (resolution.inspected) record.prompt = normalized.texts.map((t) => t.text).join('\n');
 
     let flagged = false;
     for (const inspect of deps.inspectors()) {

@@ -19,8 +19,11 @@ export type Resolution =
       surface: AiSurface;
       /** False for known routes whose body Edge forwards without reading (model lists, file uploads). */
       inspected: boolean;
-      /** Parses the (content-decoded) body bytes; errors name what is wrong and where. */
-      parse(body: Buffer): ParsedBody;
+      /**
+       * Parses the (content-decoded) body bytes; errors name what is wrong and where. Uninspected
+       * routes are parsed without a body (undefined): provider, operation and any model in the path.
+       */
+      parse(body: Buffer | undefined): ParsedBody;
       /** The Bifrost route for this request in gateway/pass-through mode; null means go to the origin. */
       bifrostRoute(request: NormalizedRequest | null, mode: Exclude<Mode, 'local'>): BifrostRouteMapping | null;
     };

@@ -7,7 +7,7 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startBifrostStandin, type BifrostStandin } from '../support/bifrost-standin.js';
 import { EDGE_BIN, startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
-import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
+import { curl, proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
 
 const KEY = 'sk-bf-policy-e2e-0001';
 
@@ -95,6 +95,29 @@ describe('virtual-key policy enforced on the device, through the proxy', () => {
     const text = await new Promise<string>((resolve) => execFile(process.execPath, [EDGE_BIN, 'status', '--data-dir', dataDir], (_e, stdout) => resolve(stdout)));
     expect(text).toMatch(/eng-team/);
   });
+});
+
+describe('routes without a body to read', () => {
+  it('routes Edge forwards without reading (model lists) still get the policy: its key, and its verdict', async () => {
+    const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }] });
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-policy-uninspected-'));
+    const edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url }, policyFile: policyFile(dataDir) } });
+    try {
+    // The key comes only from the policy file: the configuration has none.
+    const models = await openai(edge).models.list();
+    expect(models.data.length).toBeGreaterThan(0);
+    const seen = await standin.waitForRequest((r) => r.path === '/openai/v1/models');
+    expect(seen.headers['x-bf-vk']).toBe(KEY);
+    // Anthropic has no provider config in the key: even its model list is refused on the device.
+    const refused = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, 'https://api.anthropic.com/v1/models']);
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body).error.type).toBe('provider_blocked');
+    } finally {
+      await edge.stop();
+      await standin.close();
+    }
+  });
+
 });
 
 describe('fail-closed: refuses AI traffic while the gateway is down, recovers when it returns', () => {
