@@ -7,6 +7,7 @@ import { writeHttpMitmProxyCaDir } from './ca/http-mitm-proxy-ca-dir.js';
 import { LeafCertificateStore } from './ca/leaf-certificates.js';
 import { UpstreamClient } from './gateway/upstream-client.js';
 import { assertPortFree, startEdgeProxy } from './proxy/edge-proxy.js';
+import { processForLoopbackClient } from './proxy/process-lookup.js';
 import { createLocalEndpoints } from './proxy/local-endpoints.js';
 import { createRequestHandler } from './proxy/request-handler.js';
 import { createProviderResolver } from './proxy/provider-resolver.js';
@@ -82,6 +83,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     counters: new SqliteCounterStore(policyDb),
     shadowAi: new SqliteShadowAiRegistry(policyDb),
     defaultMode: config.mode,
+    processOf: (info) => info.process,
     onError: (err, context) => log.warn(`policy side effect failed: ${context}`, { error: (err as Error).message }),
   });
   const guardrails = new GuardrailPolicyHolder(config.guardrails, log);
@@ -126,6 +128,8 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       return { ...(user ? { user } : {}), device: config.identity.device };
     },
     inspectors: () => inspectors,
+    processOf: processForLoopbackClient,
+    needsProcess: () => policy.bundle?.apps.catalog.some((app) => app.match.processes.length > 0) ?? false,
     routeFor: (request) => {
       const route = policy.routeFor(request);
       if (!route) return undefined;

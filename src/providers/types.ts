@@ -13,6 +13,8 @@ export interface HttpRequestInfo {
   host: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
+  /** The program that opened the connection, where the OS tells (app governance by executable). */
+  process?: string;
 }
 
 /** Where a piece of user-controlled text sits inside the JSON body, so guardrails can redact it in place. */

@@ -29,6 +29,12 @@ export interface RequestHandlerDeps {
   ) => { push(chunk: Buffer): void; end(): void } | undefined;
   /** Told whether the gateway answered, so fail mode and recovery probing know. */
   onGatewayResult?: (reachable: boolean) => void;
+  /**
+   * The program behind a client connection, where the OS tells (looked up once per connection).
+   * The lookup scans /proc (tens of ms), so it runs only while `needsProcess` says a rule uses it.
+   */
+  processOf?: (clientPort: number, proxyPort: number) => Promise<string | undefined>;
+  needsProcess?: () => boolean;
   /** Requests addressed to the proxy itself (PAC file, health). */
   serveLocal: (exchange: Exchange) => void;
   /** Receives every finished exchange (audit, metrics); the answer waits for the returned promise. */
@@ -100,6 +106,8 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   }
   const surface = resolution.surface;
   record.provider = surface.provider;
+  const processName = await connectionProcess(deps, exchange);
+  if (processName) info.process = processName;
   const block = async (error: EdgeError, stream = false): Promise<void> => {
     await done({ decision: 'blocked', status: error.status, errorType: error.type, message: error.message, via: 'edge' });
     sendError(res, surface, error, stream && acceptsEventStream(req.headers.accept));
@@ -214,6 +222,20 @@ function forward(
       deps.log.debug('exchange', { id: exchange.id, via: plan.via, url: plan.url.origin + plan.url.pathname, status: result.status, error: result.error?.type, aborted: result.aborted });
     },
   });
+}
+
+const processByConnection = new WeakMap<object, Promise<string | undefined>>();
+
+/** Looks the client program up once per connection (keep-alive requests share the answer). */
+function connectionProcess(deps: RequestHandlerDeps, exchange: Exchange): Promise<string | undefined> {
+  const socket = exchange.req.socket;
+  if (!deps.processOf || !deps.needsProcess?.() || socket.remotePort === undefined || socket.localPort === undefined) return Promise.resolve(undefined);
+  let lookup = processByConnection.get(socket);
+  if (!lookup) {
+    lookup = deps.processOf(socket.remotePort, socket.localPort);
+    processByConnection.set(socket, lookup);
+  }
+  return lookup;
 }
 
 function resolveTarget(exchange: Exchange): Target | { status: number; error: string } {

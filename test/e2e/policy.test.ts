@@ -120,6 +120,27 @@ describe('routes without a body to read', () => {
 
 });
 
+describe('app governance by executable', () => {
+  it('a program the catalog denies is refused whatever User-Agent it sends', async () => {
+    const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }] });
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-policy-process-'));
+    const edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url }, policyFile: policyFile(dataDir, {
+      apps: { catalog: [{ id: 'curl-cli', name: 'curl', status: 'denied', match: { processes: ['curl'] } }] },
+    }) } });
+    try {
+      const res = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, '-A', 'NotCurl/1.0', 'https://api.openai.com/v1/chat/completions',
+        '-H', 'content-type: application/json', '-d', JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })]);
+      expect(res.status).toBe(403);
+      expect(JSON.parse(res.body).type).toBe('app_blocked');
+      // The same request from another program goes through.
+      expect((await ask(openai(edge), 'gpt-4o-mini')).choices[0]?.message.content).toBeTruthy();
+    } finally {
+      await edge.stop();
+      await standin.close();
+    }
+  });
+});
+
 describe('fail-closed: refuses AI traffic while the gateway is down, recovers when it returns', () => {
   it('blocks with 503 gateway_unreachable, then forwards again', async () => {
     const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }] });
