@@ -164,6 +164,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     mitmCaDir,
     certificates,
     shouldIntercept: (host) => providers.isIntercepted(host),
+    checkConnect: (input) => policy.checkConnect(input),
     handleExchange: handler,
     webSocketUpstream: (url) => rewriteWebSocketUrl(url, config.upstream.originOverrides),
     extraCaPems,

@@ -1,4 +1,5 @@
 import { compileHostPattern, normalizeHost } from '../providers/host-pattern.js';
+import { compileSurfaceCatalog, DEFAULT_SURFACES } from '../providers/catalog.js';
 import type { PolicyDatabase } from './policy-database.js';
 
 /**
@@ -10,7 +11,7 @@ import type { PolicyDatabase } from './policy-database.js';
  * (through status and the audit trail) sees what people actually use.
  */
 
-/** AI hosts that are not in the default intercept list. Data, not logic: extend freely. */
+/** AI hosts beyond the default intercept list (providers/catalog.ts). Data, not logic: extend freely. */
 export const KNOWN_AI_HOST_PATTERNS: readonly string[] = [
   'api.together.xyz', 'api.together.ai', 'api.fireworks.ai', 'api.cohere.com', 'api.cohere.ai', 'api.replicate.com',
   'api-inference.huggingface.co', 'router.huggingface.co', 'api.cerebras.ai', 'api.sambanova.ai', 'api.deepinfra.com',
@@ -34,10 +35,13 @@ const COMPILED = KNOWN_AI_HOST_PATTERNS.flatMap((pattern) => {
   return [compileHostPattern(pattern)];
 });
 
+/** The built-in AI surfaces count too: when policy narrows the intercept list, they are tunnelled unseen. */
+const DEFAULT_CATALOG = compileSurfaceCatalog(DEFAULT_SURFACES);
+
 /** True when `host` is a known AI service (for hosts Edge does not intercept). */
 export function isKnownAiHost(host: string): boolean {
   const normalized = normalizeHost(host);
-  return COMPILED.some((p) => p.matches(normalized));
+  return DEFAULT_CATALOG.match(normalized) !== undefined || COMPILED.some((p) => p.matches(normalized));
 }
 
 export type ShadowKind = 'host' | 'app';

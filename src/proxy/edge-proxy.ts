@@ -24,6 +24,11 @@ export interface EdgeProxyOptions {
   certificates: LeafCertificateSource;
   /** Read per CONNECT so a new intercept list from policy applies to the next connection. */
   shouldIntercept: (host: string) => boolean;
+  /**
+   * Policy at tunnel time: refuses a tunnel the app catalog denies outright and records AI hosts
+   * that are only tunnelled (shadow AI). Refusal text goes back in the CONNECT answer.
+   */
+  checkConnect?: (input: { host: string; userAgent?: string; intercepted: boolean }) => { action: 'allow' } | { action: 'block'; error: { status: number; message: string } };
   handleExchange: (exchange: Exchange) => void;
   /** Rewrites the upstream URL of a WebSocket opened on an intercepted host (origin overrides). */
   webSocketUpstream?: (url: string) => string;
@@ -69,7 +74,15 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
       socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       return;
     }
-    if (!options.shouldIntercept(target.host)) {
+    const intercepted = options.shouldIntercept(target.host);
+    const userAgent = req.headers['user-agent'];
+    const verdict = options.checkConnect?.({ host: target.host, ...(userAgent ? { userAgent } : {}), intercepted });
+    if (verdict?.action === 'block') {
+      const body = `${verdict.error.message}\n`;
+      socket.end(`HTTP/1.1 ${verdict.error.status} Blocked by Bifrost Edge\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
+    if (!intercepted) {
       openBlindTunnel(socket, head ?? Buffer.alloc(0), target.host, target.port, { connectTimeoutMs: options.connectTimeoutMs, log: options.log, track });
       return;
     }

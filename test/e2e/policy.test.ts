@@ -141,6 +141,32 @@ describe('app governance by executable', () => {
   });
 });
 
+describe('tunnel-time policy', () => {
+  it('records AI hosts the device reaches without Edge decrypting them (shadow AI) and refuses denied apps at CONNECT', async () => {
+    const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }] });
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-policy-connect-'));
+    const edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url }, interceptHosts: ['api.openai.com'], policyFile: policyFile(dataDir, {
+      apps: { catalog: [{ id: 'legacy-bot', name: 'Legacy bot', status: 'denied', match: { user_agents: ['^LegacyBot/'] } }] },
+    }) } });
+    try {
+      // Not on the intercept list here, so tunnelled (and unreachable offline), but seen.
+      await curl(['-x', edge.proxyUrl, 'https://api.anthropic.com/v1/models']);
+      const out = await new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, [EDGE_BIN, 'status', '--json', '--data-dir', dataDir], (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)));
+      });
+      const status = JSON.parse(out) as { policy: { shadowAi: Array<{ name: string }> } };
+      expect(status.policy.shadowAi.map((e) => e.name)).toContain('api.anthropic.com');
+
+      const denied = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, '-A', 'LegacyBot/2.1', '-v', 'https://api.openai.com/v1/models']);
+      expect(denied.exitCode).not.toBe(0);
+      expect(denied.stderr).toMatch(/CONNECT tunnel failed, response 403|403/);
+    } finally {
+      await edge.stop();
+      await standin.close();
+    }
+  });
+});
+
 describe('fail-closed: refuses AI traffic while the gateway is down, recovers when it returns', () => {
   it('blocks with 503 gateway_unreachable, then forwards again', async () => {
     const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }] });
