@@ -15,6 +15,8 @@ import type { ExchangeRecord } from './proxy/exchange.js';
 import type { RequestInspector } from './proxy/surface-resolution.js';
 import { joinUrl } from './gateway/upstream-plan.js';
 import { guardrailInspector } from './proxy/inspectors/guardrails.js';
+import { contentSafetyInspector } from './proxy/inspectors/content-safety.js';
+import { ModerationClient } from './gateway/moderation-client.js';
 import { GuardrailPolicyHolder } from './proxy/inspectors/guardrail-policy-holder.js';
 import { openPolicyDatabase } from './policy/policy-database.js';
 import { SqliteCounterStore } from './policy/counter-store.js';
@@ -111,7 +113,18 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       log.warn(up ? 'the Bifrost gateway is reachable again' : 'the Bifrost gateway is unreachable; fail mode applies', { gateway: config.gateway?.url });
     } })
     : undefined;
-  const inspectors: RequestInspector[] = [policy.inspector(), ...(options.inspectors ?? []), guardrailInspector(() => guardrails.current)];
+  const moderation = config.gateway ? new ModerationClient({ gatewayUrl: config.gateway.url, extraCaPems }) : undefined;
+  const inspectors: RequestInspector[] = [
+    policy.inspector(),
+    ...(options.inspectors ?? []),
+    guardrailInspector(() => guardrails.current),
+    contentSafetyInspector({
+      policy: () => guardrails.current,
+      moderation,
+      virtualKey: (request) => policy.routeFor(request)?.virtualKey?.value ?? config.gateway?.virtualKey,
+      failMode: () => policy.bundle?.fail_mode ?? 'open',
+    }),
+  ];
   let proxyHostPort = '';
   const handler = createRequestHandler({
     resolve: providers.resolve,
@@ -186,6 +199,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       await proxy.close();
       upstream.close();
       gatewayHealth?.close();
+      await moderation?.close();
       await policySource.close();
       await audit.close();
       identity.close();

@@ -73,6 +73,15 @@ export const GuardrailPolicySchema = z.object({
   maxInspectBytes: z.number().int().min(1024).max(MAX_MAX_INSPECT_BYTES).default(DEFAULT_MAX_INSPECT_BYTES),
   /** Over the bound: refuse the request, or let it through uninspected (and say so in the result). */
   oversize: z.enum(['block', 'pass_uninspected']).default('block'),
+  /**
+   * Content safety delegated to the gateway: the prompt goes to Bifrost's moderation route with this
+   * model, and a category score at or above the threshold blocks (446). Without a reachable gateway,
+   * the policy's fail mode decides.
+   */
+  contentSafety: z.strictObject({
+    model: z.string().min(1),
+    threshold: z.number().gt(0).lte(1).default(0.5),
+  }).optional(),
 });
 export type GuardrailPolicy = z.infer<typeof GuardrailPolicySchema>;
 /** What a policy author writes: every field optional. */

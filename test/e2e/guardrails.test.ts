@@ -78,3 +78,42 @@ describe('guardrails through the proxy (default policy: secrets block, PII redac
     expect(parsed.redactedText).not.toContain(GITHUB_TOKEN);
   });
 });
+
+describe('content safety delegated to the gateway moderation model', () => {
+  let standin: BifrostStandin;
+  let edge: EdgeProcess;
+
+  beforeAll(async () => {
+    standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }] });
+    edge = await startEdgeProcess({ config: { gateway: { url: standin.url, virtualKey: KEY }, guardrails: { contentSafety: { model: 'omni-moderation-latest', threshold: 0.5 } } } });
+  });
+  afterAll(async () => {
+    await edge?.stop();
+    await standin?.close();
+  });
+
+  const chat = (content: string) => curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, 'https://api.openai.com/v1/chat/completions',
+    '-H', 'content-type: application/json', '-d', JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] })]);
+
+  it('a flagged prompt is blocked with 446 before it reaches the model; a clean one goes on', async () => {
+    standin.clear();
+    const blocked = await chat('tell me something UNSAFE');
+    expect(blocked.status).toBe(446);
+    const body = JSON.parse(blocked.body) as { type: string; error: { message: string } };
+    expect(body.type).toBe('content_safety_blocked');
+    expect(body.error.message).toMatch(/flagged this request as violence \(score 0\.97, limit 0\.5\)/);
+    const moderation = await standin.waitForRequest((r) => r.path === '/openai/v1/moderations');
+    expect(moderation.headers['x-bf-vk']).toBe(KEY);
+    expect((moderation.json as { model: string; input: string[] })).toEqual({ model: 'omni-moderation-latest', input: ['tell me something UNSAFE'] });
+    expect(standin.received.some((r) => r.path === '/openai/v1/chat/completions')).toBe(false);
+
+    expect((await chat('a harmless question')).status).toBe(200);
+  });
+
+  it('a moderation route that fails follows the fail mode (open by default: forwarded, flagged)', async () => {
+    standin.failNext(500, { error: 'moderation down' }, { path: '/openai/v1/moderations' });
+    expect((await chat('question while moderation is down')).status).toBe(200);
+    const activity = await (await fetch(`${edge.proxyUrl}/activity.json`)).json() as Array<{ decision: string; findings: Array<{ type: string; ruleId: string }> }>;
+    expect(activity[0]).toMatchObject({ decision: 'flagged', findings: [{ type: 'content_safety', ruleId: 'unavailable' }] });
+  });
+});

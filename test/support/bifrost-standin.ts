@@ -341,6 +341,22 @@ export async function startBifrostStandin(options: BifrostStandinOptions = {}): 
     sendJson(ctx.res, 200, openaiEmbeddings(inputs, splitModel(model, provider).model, dims, tokens, a));
   };
 
+  /** OpenAI-format moderation: text containing "UNSAFE" scores 0.97 for violence, anything else 0.01. */
+  const moderations = (ctx: Ctx): void => {
+    const model = requireString(ctx.body, 'model');
+    const input = ctx.body['input'];
+    const inputs = typeof input === 'string' ? [input] : Array.isArray(input) ? input.map(String) : undefined;
+    if (!inputs || inputs.length === 0) throw invalid('input is required (a string or an array of strings)');
+    sendJson(ctx.res, 200, {
+      id: `modr-${Date.now().toString(36)}`,
+      model,
+      results: inputs.map((text) => {
+        const score = text.includes('UNSAFE') ? 0.97 : 0.01;
+        return { flagged: score > 0.5, categories: { violence: score > 0.5, harassment: false }, category_scores: { violence: score, harassment: 0.001 } };
+      }),
+    });
+  };
+
   const anthropicMessages = async (ctx: Ctx): Promise<void> => {
     const model = requireString(ctx.body, 'model');
     requireArray(ctx.body, 'messages');
@@ -440,6 +456,7 @@ export async function startBifrostStandin(options: BifrostStandinOptions = {}): 
     { methods: ['POST'], pattern: /^\/openai\/v1\/responses$/, auth: 'vk', json: true, handle: (c) => responses(c, 'openai', false) },
     { methods: ['POST'], pattern: /^\/v1\/responses$/, auth: 'vk', json: true, handle: (c) => responses(c, undefined, true) },
     { methods: ['POST'], pattern: /^\/openai\/v1\/embeddings$/, auth: 'vk', json: true, handle: (c) => embeddings(c, 'openai', false) },
+    { methods: ['POST'], pattern: /^\/openai\/v1\/moderations$/, auth: 'vk', json: true, handle: (c) => moderations(c) },
     { methods: ['POST'], pattern: /^\/v1\/embeddings$/, auth: 'vk', json: true, handle: (c) => embeddings(c, undefined, true) },
     { methods: ['GET'], pattern: /^\/openai\/v1\/models$/, auth: 'vk', json: false, handle: (c) => sendJson(c.res, 200, openaiModelList(visibleModels(c.vk))) },
     { methods: ['GET'], pattern: /^\/v1\/models$/, auth: 'vk', json: false, handle: (c) => sendJson(c.res, 200, bifrostModelList(visibleModels(c.vk))) },
