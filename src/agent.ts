@@ -16,6 +16,7 @@ import type { RequestInspector } from './proxy/surface-resolution.js';
 import { joinUrl } from './gateway/upstream-plan.js';
 import { guardrailInspector } from './proxy/inspectors/guardrails.js';
 import { contentSafetyInspector } from './proxy/inspectors/content-safety.js';
+import { createStreamScanner } from './guardrails/stream-scanner.js';
 import { ModerationClient } from './gateway/moderation-client.js';
 import { GuardrailPolicyHolder } from './proxy/inspectors/guardrail-policy-holder.js';
 import { openPolicyDatabase } from './policy/policy-database.js';
@@ -142,6 +143,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     },
     inspectors: () => inspectors,
     processOf: processForLoopbackClient,
+    responseScanner: () => (guardrails.current.policy.scanResponses && guardrails.current.policy.enabled ? createStreamScanner(guardrails.current) : undefined),
     needsProcess: () => policy.bundle?.apps.catalog.some((app) => app.match.processes.length > 0) ?? false,
     routeFor: (request) => {
       const route = policy.routeFor(request);

@@ -78,6 +78,8 @@ export const GuardrailPolicySchema = z.object({
    * model, and a category score at or above the threshold blocks (446). Without a reachable gateway,
    * the policy's fail mode decides.
    */
+  /** Also scan streamed and JSON answers for secrets and PII; findings only flag (the answer is already out). */
+  scanResponses: z.boolean().default(false),
   contentSafety: z.strictObject({
     model: z.string().min(1),
     threshold: z.number().gt(0).lte(1).default(0.5),

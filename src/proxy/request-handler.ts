@@ -7,6 +7,7 @@ import type { HttpRequestInfo, NormalizedRequest } from '../providers/types.js';
 import { planUpstream, type Attribution, type UpstreamPlan, type UpstreamSettings } from '../gateway/upstream-plan.js';
 import type { UpstreamClient } from '../gateway/upstream-client.js';
 import { appFromUserAgent } from './app-attribution.js';
+import { createAnswerTextReader } from './answer-text.js';
 import { hostOfHostHeader, parseConnectTarget, type HostPort } from './connect-target.js';
 import type { Exchange, ExchangeRecord } from './exchange.js';
 import { decodeForInspection, readRequestBody, RequestBodyError } from './request-body.js';
@@ -27,6 +28,8 @@ export interface RequestHandlerDeps {
     response: IncomingMessage,
     onCharge: (charge: { usage: { input_tokens: number; output_tokens: number }; costUsd: number }) => void,
   ) => { push(chunk: Buffer): void; end(): void } | undefined;
+  /** Scans streamed answers for secrets and PII when the guardrail policy asks (flag only). */
+  responseScanner?: () => { push(text: string): ResponseFinding[]; end(): ResponseFinding[] } | undefined;
   /** Told whether the gateway answered, so fail mode and recovery probing know. */
   onGatewayResult?: (reachable: boolean) => void;
   /**
@@ -40,6 +43,11 @@ export interface RequestHandlerDeps {
   /** Receives every finished exchange (audit, metrics); the answer waits for the returned promise. */
   onRecord?: (record: ExchangeRecord) => void | Promise<void>;
   log: Logger;
+}
+
+interface ResponseFinding {
+  type: string;
+  ruleId: string;
 }
 
 interface Target extends HostPort {
@@ -78,6 +86,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
       deps.log.error('could not record the exchange', { id: record.id, error: (err as Error).message });
     }
   }, {
+    record,
     /** Adds facts learnt while the answer streams (token usage) without finishing the record. */
     note: (patch: Partial<ExchangeRecord>) => {
       if (!recorded) Object.assign(record, patch);
@@ -187,11 +196,13 @@ function forward(
   body: Buffer | Readable,
   surface: AiSurface | undefined,
   bodyRewritten: boolean,
-  done: ((patch: Partial<ExchangeRecord>) => Promise<void>) & { note(patch: Partial<ExchangeRecord>): void },
+  done: ((patch: Partial<ExchangeRecord>) => Promise<void>) & { record: ExchangeRecord; note(patch: Partial<ExchangeRecord>): void },
   normalized: NormalizedRequest | null = null,
   outcome: ExchangeRecord['decision'] = 'forwarded',
 ): void {
   const { req, res } = exchange;
+  const record = done.record;
+  const responseFindings: ExchangeRecord['findings'] = [];
   if (bodyRewritten) {
     // A re-serialised JSON body is plain again: drop the client's compression header.
     delete plan.headers['content-encoding'];
@@ -200,12 +211,26 @@ function forward(
   deps.upstream.forward(plan, req.method ?? 'GET', hasBody ? body : null, res, {
     onResponse: (response) => {
       if (plan.via !== 'origin') deps.onGatewayResult?.(true);
+      // Extra 'data' listeners beside the relay: they see every chunk without changing flow control.
       const meter = normalized ? deps.meterResponse?.(normalized, response, (charge) => done.note({ usage: charge.usage, costUsd: charge.costUsd })) : undefined;
-      if (!meter) return;
-      // A second 'data' listener beside pipe(): it sees every chunk without changing flow control.
-      response.on('data', (chunk: Buffer) => meter.push(chunk));
-      response.once('end', () => meter.end());
-      response.once('close', () => meter.end());
+      if (meter) {
+        response.on('data', (chunk: Buffer) => meter.push(chunk));
+        response.once('end', () => meter.end());
+        response.once('close', () => meter.end());
+      }
+      const scanner = normalized && !response.headers['content-encoding'] ? deps.responseScanner?.() : undefined;
+      const answer = scanner ? createAnswerTextReader(response.headers['content-type'], deps.settings().maxRequestBodyBytes) : undefined;
+      if (scanner && answer) {
+        const requestFindings = [...record.findings];
+        const note = (found: ResponseFinding[]) => {
+          if (found.length === 0) return;
+          responseFindings.push(...found.map((f) => ({ type: f.type, ruleId: f.ruleId, action: 'flag' as const, location: 'response' })));
+          done.note({ findings: [...requestFindings, ...responseFindings] });
+        };
+        response.on('data', (chunk: Buffer) => note(scanner.push(answer.push(chunk))));
+        // Runs before the relay's own 'end' handler, so the record is complete when it is written.
+        response.once('end', () => note(scanner.push(answer.end()).concat(scanner.end())));
+      }
     },
     onFailure: (error) => {
       const withProvider = { ...error, ...(surface ? { provider: surface.provider } : {}) };
@@ -214,7 +239,12 @@ function forward(
         else sendPlain(res, error.status, error.message);
       });
     },
-    beforeEnd: (status) => done({ via: plan.via, decision: outcome, ...(status !== undefined ? { status } : {}) }),
+    beforeEnd: (status) => done({
+      via: plan.via,
+      // Response findings only ever flag: the answer has already streamed to the client.
+      decision: outcome === 'forwarded' && responseFindings.length > 0 ? 'flagged' : outcome,
+      ...(status !== undefined ? { status } : {}),
+    }),
     onDone: (result) => {
       if (plan.via !== 'origin' && result.error?.type === 'upstream_unreachable') deps.onGatewayResult?.(false);
       // Failures and completions were recorded already; this catches exchanges the client abandoned.

@@ -117,3 +117,28 @@ describe('content safety delegated to the gateway moderation model', () => {
     expect(activity[0]).toMatchObject({ decision: 'flagged', findings: [{ type: 'content_safety', ruleId: 'unavailable' }] });
   });
 });
+
+describe('guardrails on answers (scanResponses: flag only)', () => {
+  it('a secret or PII in a streamed answer is found across token events and flagged; the answer still arrives', async () => {
+    const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }], sseChunks: 8 });
+    const edge = await startEdgeProcess({ config: { gateway: { url: standin.url, virtualKey: KEY }, guardrails: { scanResponses: true, actions: { email: 'flag' } } } });
+    try {
+      const client = new OpenAI({ apiKey: 'sk-proj-app', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: proxyDispatcher(edge.proxyUrl, edge.caPem) } as never, maxRetries: 0 });
+      const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: `please reply to ${EMAIL} today` }] });
+      let text = '';
+      let events = 0;
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta.content ?? '';
+        events++;
+      }
+      expect(events).toBeGreaterThan(5);
+      expect(text).toContain(EMAIL);
+      const activity = await (await fetch(`${edge.proxyUrl}/activity.json`)).json() as Array<{ decision: string; findings: Array<{ type: string; location: string; action: string }> }>;
+      expect(activity[0]!.decision).toBe('flagged');
+      expect(activity[0]!.findings).toContainEqual(expect.objectContaining({ type: 'email', location: 'response', action: 'flag' }));
+    } finally {
+      await edge.stop();
+      await standin.close();
+    }
+  });
+});
