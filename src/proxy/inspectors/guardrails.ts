@@ -10,10 +10,10 @@ import type { InspectionNotes, RequestInspector } from '../surface-resolution.js
 export function guardrailInspector(currentPolicy: () => CompiledGuardrailPolicy): RequestInspector {
   return ({ request, body }) => {
     const result = applyGuardrails(request.texts, body, currentPolicy());
-    const notes: InspectionNotes = {
-      findings: result.findings.map((f) => ({ type: f.type, ruleId: f.ruleId, action: f.action, location: jsonPathLabel(f.path) })),
-      flagged: result.decision === 'flag',
-    };
+    const findings: NonNullable<InspectionNotes['findings']> = result.findings.map((f) => ({ type: f.type, ruleId: f.ruleId, action: f.action, location: jsonPathLabel(f.path) }));
+    // Over the size bound and let through: the record says it went uninspected.
+    if (result.oversize && result.decision !== 'block') findings.push({ type: 'oversize', ruleId: 'uninspected', action: 'flag', location: 'request' });
+    const notes: InspectionNotes = { findings, flagged: result.decision === 'flag' || (result.oversize === true && result.decision !== 'block') };
     if (result.decision === 'block' && result.blockError) return { action: 'block', error: result.blockError, notes };
     if (result.decision === 'redact' && result.redactedBody !== undefined) return { action: 'rewrite', body: result.redactedBody, notes };
     return { action: 'allow', notes };
