@@ -45,6 +45,10 @@ export class UpstreamClient {
   }
 
   forward(plan: UpstreamPlan, method: string, body: Buffer | Readable | null, clientRes: http.ServerResponse, handlers: ForwardHandlers): void {
+    this.send(plan, method, body, clientRes, handlers, true);
+  }
+
+  private send(plan: UpstreamPlan, method: string, body: Buffer | Readable | null, clientRes: http.ServerResponse, handlers: ForwardHandlers, mayRetry: boolean): void {
     const isHttps = plan.url.protocol === 'https:';
     const headers = { ...plan.headers };
     if (Buffer.isBuffer(body)) {
@@ -87,6 +91,16 @@ export class UpstreamClient {
     });
     request.on('error', (err: NodeJS.ErrnoException) => {
       if (finished) return;
+      // A kept-alive socket the upstream closed meanwhile fails at once with a reset (Node's documented
+      // race). The request never reached the upstream, so a body we hold is sent again, once, fresh.
+      if (mayRetry && request.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && (body === null || Buffer.isBuffer(body))) {
+        finished = true;
+        clearTimeout(connectTimer);
+        clearTimeout(responseTimer);
+        clientRes.off('close', onClientClose);
+        this.send(plan, method, body, clientRes, handlers, false);
+        return;
+      }
       fail(describeNetworkError(err, target, plan.via));
     });
     request.once('response', (response) => {
@@ -114,12 +128,13 @@ export class UpstreamClient {
       });
     });
     // The client went away: stop the upstream work too instead of paying for tokens nobody reads.
-    clientRes.once('close', () => {
+    const onClientClose = () => {
       if (!clientRes.writableFinished) {
         request.destroy();
         finish({ aborted: true });
       }
-    });
+    };
+    clientRes.once('close', onClientClose);
 
     if (body === null) request.end();
     else if (Buffer.isBuffer(body)) request.end(body);
