@@ -243,6 +243,10 @@ export class PolicyEnforcer {
     }, this.state.catalog);
     // Only a denial by the catalog stops a tunnel: pending apps are decided per request, where they are seen.
     if (!app.listed || app.status !== 'denied') return { action: 'allow' };
+    // A decrypted host is decided per request instead: the app then gets the refusal in its own API
+    // format (an SDK shows "Bifrost Edge blocked curl: …"), where a refused CONNECT only reads as
+    // "tunnel failed, response 403" and is recorded nowhere but the notice.
+    if (input.intercepted) return { action: 'allow' };
     const verdict = decideApp(app, this.state.bundle);
     if (verdict.action === 'allow') return { action: 'allow' };
     this.publish({ kind: 'blocked', who: { app: app.name }, what: { host: app.host }, why: { message: verdict.error.message, errorType: verdict.error.type } });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { ADA_KEY, startControlFixture, waitFor, type ControlFixture } from '../control/support/control-fixture.js';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
@@ -41,6 +41,10 @@ describe('a running agent under Edge Control', () => {
   afterAll(async () => {
     await edge?.stop();
     await fixture?.close();
+  });
+  // A failure here is about timing between two processes: the agent's own log says what it saw.
+  afterEach((context) => {
+    if (context.task.result?.state === 'fail') console.error(`agent log:\n${edge?.stderr()}`);
   });
 
   it('enrolls, enforces the synced key policy, and applies an admin policy change within 5 s', async () => {

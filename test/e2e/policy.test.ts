@@ -157,9 +157,14 @@ describe('tunnel-time policy', () => {
       const status = JSON.parse(out) as { policy: { shadowAi: Array<{ name: string }> } };
       expect(status.policy.shadowAi.map((e) => e.name)).toContain('api.anthropic.com');
 
-      const denied = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, '-A', 'LegacyBot/2.1', '-v', 'https://api.openai.com/v1/models']);
+      // A denied app on a host Edge only tunnels is refused at CONNECT: there is no decrypted request to answer.
+      const denied = await curl(['-x', edge.proxyUrl, '-A', 'LegacyBot/2.1', 'https://api.anthropic.com/v1/models']);
       expect(denied.exitCode).not.toBe(0);
-      expect(denied.stderr).toMatch(/CONNECT tunnel failed, response 403|403/);
+      expect(denied.stderr).toMatch(/CONNECT tunnel failed, response 403/);
+      // On a decrypted host the same app gets the refusal as an API error it can show.
+      const deniedInFormat = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, '-A', 'LegacyBot/2.1', 'https://api.openai.com/v1/models']);
+      expect(deniedInFormat.status).toBe(403);
+      expect(JSON.parse(deniedInFormat.body)).toMatchObject({ error: { type: 'app_blocked' } });
     } finally {
       await edge.stop();
       await standin.close();

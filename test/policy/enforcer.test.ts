@@ -207,6 +207,8 @@ describe('PolicyEnforcer as the proxy sees it', () => {
     expect(enforcer.checkConnect({ host: 'chat.deepseek.com', intercepted: false })).toMatchObject({ action: 'block', error: { type: 'app_blocked', status: 403 } });
     expect(enforcer.checkConnect({ host: 'api.together.xyz:443', intercepted: false })).toEqual({ action: 'allow' });
     expect(enforcer.checkConnect({ host: 'example.com', intercepted: false })).toEqual({ action: 'allow' });
+    // Decrypted hosts are left to the per-request decision, which answers in the app's own format.
+    expect(enforcer.checkConnect({ host: 'chat.deepseek.com', intercepted: true })).toEqual({ action: 'allow' });
     expect(enforcer.status().shadowAi.map((s) => s.name)).toEqual(expect.arrayContaining(['chat.deepseek.com', 'api.together.xyz']));
     expect(notices.map((n) => n.kind)).toEqual(expect.arrayContaining(['blocked', 'shadow_ai']));
   });
