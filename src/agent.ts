@@ -11,6 +11,7 @@ import { processForLoopbackClient } from './proxy/process-lookup.js';
 import { createLocalEndpoints } from './proxy/local-endpoints.js';
 import { createRequestHandler } from './proxy/request-handler.js';
 import { createProviderResolver } from './proxy/provider-resolver.js';
+import { refusedTunnelRecord } from './proxy/refused-tunnel.js';
 import type { ExchangeRecord } from './proxy/exchange.js';
 import type { RequestInspector } from './proxy/surface-resolution.js';
 import { joinUrl } from './gateway/upstream-plan.js';
@@ -127,6 +128,11 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     }),
   ];
   let proxyHostPort = '';
+  const recordExchange = async (record: ExchangeRecord): Promise<void> => {
+    activity.add(record);
+    options.onRecord?.(record);
+    await audit.record(record);
+  };
   const handler = createRequestHandler({
     resolve: providers.resolve,
     upstream,
@@ -166,20 +172,24 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       rendererDir: path.join(packageRoot(), 'renderer'),
       status: () => ({ mode: config.mode, proxy: `http://${proxyHostPort}`, gateway: config.gateway?.url ?? null, policy: policy.status(), auditQueue: audit.trail.outbox.status() }),
     }),
-    onRecord: async (record) => {
-      activity.add(record);
-      options.onRecord?.(record);
-      await audit.record(record);
-    },
+    onRecord: recordExchange,
     log,
   });
+  /** A tunnel the catalog refuses is a decision like any other: the trail and the activity page show it. */
+  const checkConnect = (input: { host: string; userAgent?: string; intercepted: boolean }) => {
+    const verdict = policy.checkConnect(input);
+    if (verdict.action === 'block') {
+      void recordExchange(refusedTunnelRecord(input, verdict)).catch((err: unknown) => log.warn(`could not record a refused tunnel: ${(err as Error).message}`));
+    }
+    return verdict;
+  };
   const proxy = await startEdgeProxy({
     host: config.proxy.host,
     port: config.proxy.port,
     mitmCaDir,
     certificates,
     shouldIntercept: (host) => providers.isIntercepted(host),
-    checkConnect: (input) => policy.checkConnect(input),
+    checkConnect,
     handleExchange: handler,
     webSocketUpstream: (url) => rewriteWebSocketUrl(url, config.upstream.originOverrides),
     extraCaPems,

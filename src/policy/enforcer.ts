@@ -232,7 +232,7 @@ export class PolicyEnforcer {
    * App governance at CONNECT time, before any request is decrypted (host and, for plain proxies, the
    * User-Agent of the CONNECT request). Unknown AI hosts that Edge only tunnels are recorded as shadow AI.
    */
-  checkConnect(input: { host: string; userAgent?: string; process?: string; intercepted: boolean }): { action: 'allow' } | { action: 'block'; error: EdgeError } {
+  checkConnect(input: { host: string; userAgent?: string; process?: string; intercepted: boolean }): { action: 'allow' } | { action: 'block'; error: EdgeError; app: string } {
     const now = this.now();
     const host = normalizeHost(input.host);
     if (!input.intercepted && isKnownAiHost(host)) this.recordShadow('host', host, input.userAgent, now);
@@ -250,7 +250,7 @@ export class PolicyEnforcer {
     const verdict = decideApp(app, this.state.bundle);
     if (verdict.action === 'allow') return { action: 'allow' };
     this.publish({ kind: 'blocked', who: { app: app.name }, what: { host: app.host }, why: { message: verdict.error.message, errorType: verdict.error.type } });
-    return { action: 'block', error: verdict.error };
+    return { action: 'block', error: verdict.error, app: app.name };
   }
 
   status(): PolicyStatus {

@@ -165,6 +165,16 @@ describe('tunnel-time policy', () => {
       const deniedInFormat = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, '-A', 'LegacyBot/2.1', 'https://api.openai.com/v1/models']);
       expect(deniedInFormat.status).toBe(403);
       expect(JSON.parse(deniedInFormat.body)).toMatchObject({ error: { type: 'app_blocked' } });
+
+      // Both refusals are in the audit trail; the tunnel one says it happened at CONNECT.
+      const tail = await new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--data-dir', dataDir], (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)));
+      });
+      const records = tail.trim().split('\n').map((line) => (JSON.parse(line) as { record: { method?: string; host: string; app: string; decision: string; reason?: string } }).record);
+      expect(records).toEqual(expect.arrayContaining([
+        expect.objectContaining({ method: 'CONNECT', host: 'api.anthropic.com', app: 'legacybot', decision: 'blocked', reason: 'app_blocked' }),
+        expect.objectContaining({ method: 'GET', host: 'api.openai.com', app: 'legacybot', decision: 'blocked', reason: 'app_blocked' }),
+      ]));
     } finally {
       await edge.stop();
       await standin.close();
