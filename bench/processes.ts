@@ -45,6 +45,26 @@ export function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 /** Resident set size of a process in MiB, from /proc (Linux). */
+/**
+ * CPU time (user + system) a process has used so far, in ms, from /proc (Linux). Ticks are 10 ms, so
+ * callers measure spans of seconds. CPU per request is what a busy machine can count on; wall-clock
+ * latency under load depends on how many cores the client, the proxy and the server share.
+ */
+export function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15 of the line.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * (1000 / CLOCK_TICKS_PER_SECOND);
+  } catch {
+    return NaN;
+  }
+}
+
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 export function rssMiB(pid: number | undefined): number {
   if (pid === undefined) return NaN;
   try {

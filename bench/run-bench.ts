@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
-import { freePort, rssMiB, startJsonLineProcess, stopProcess, tempDir, waitForPort, type Started } from './processes.js';
+import { cpuMs, freePort, rssMiB, startJsonLineProcess, stopProcess, tempDir, waitForPort, type Started } from './processes.js';
 import { median, percentile, round, shuffle } from './stats.js';
 import { spawn } from 'node:child_process';
 
@@ -33,6 +33,7 @@ interface Env {
   mitmCa: string;
   edgePid: number | undefined;
   mitmPid: number | undefined;
+  upstreamPid: number | undefined;
 }
 
 const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
     upstreamPort: upstream.info.port, upstreamCa,
     edgeUrl: edge.info.proxy, edgeCa: fs.readFileSync(edge.info.ca, 'utf8'),
     mitmUrl: mitm.info.url, mitmCa: fs.readFileSync(mitm.info.caPath, 'utf8'),
-    edgePid: edge.child.pid, mitmPid: mitm.child.pid,
+    edgePid: edge.child.pid, mitmPid: mitm.child.pid, upstreamPid: upstream.child.pid,
   };
   const results: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, quick };
   try {
@@ -127,11 +128,19 @@ async function latencyScenario(env: Env, concurrency: number, perRound: number, 
   const clients = Object.fromEntries(MODES.map((m) => [m, client(env, m, AI_HOST, concurrency)])) as Record<Mode, ReturnType<typeof client>>;
   const samples: Record<Mode, number[]> = { direct: [], edge: [], mitmproxy: [] };
   for (const m of MODES) await runLoad(clients[m], concurrency, concurrency * 4, () => {}); // warm-up: TLS, certs, pools
+  // CPU the serving process spends per request: the proxy for edge and mitmproxy, the origin for direct.
+  const server: Record<Mode, number | undefined> = { direct: env.upstreamPid, edge: env.edgePid, mitmproxy: env.mitmPid };
+  const cpu: Record<Mode, number> = { direct: 0, edge: 0, mitmproxy: 0 };
   for (let r = 0; r < rounds; r++) {
-    for (const m of shuffle([...MODES])) await runLoad(clients[m], concurrency, perRound, (ms) => samples[m].push(ms));
+    for (const m of shuffle([...MODES])) {
+      const before = cpuMs(server[m]);
+      await runLoad(clients[m], concurrency, perRound, (ms) => samples[m].push(ms));
+      cpu[m] += cpuMs(server[m]) - before;
+    }
   }
   await Promise.all(MODES.map((m) => clients[m].dispatcher.close()));
-  return summarize(samples);
+  const perRequest = (m: Mode) => round((cpu[m] / samples[m].length) * 1000, 0);
+  return { ...summarize(samples), cpu_us_per_request: { origin: perRequest('direct'), edge: perRequest('edge'), mitmproxy: perRequest('mitmproxy') } };
 }
 
 async function runLoad(c: { dispatcher: Dispatcher; base: string }, concurrency: number, total: number, record: (ms: number) => void): Promise<void> {
@@ -227,23 +236,31 @@ async function newHostScenario(env: Env) {
 async function tunnelScenario(env: Env, mib: number, rounds: number) {
   progress(`blind tunnel throughput (${mib} MiB downloads)`);
   const rates: Record<Mode, number[]> = { direct: [], edge: [], mitmproxy: [] };
+  const relayCpu: Record<Mode, number> = { direct: 0, edge: 0, mitmproxy: 0 };
   for (let r = 0; r < rounds; r++) {
     for (const m of shuffle([...MODES])) {
       // 127.0.0.1 is not an AI host: Edge tunnels it, and mitmproxy is told to ignore it.
       const dispatcher = m === 'direct'
         ? new Agent({ connect: { ca: env.upstreamCa } })
         : new ProxyAgent({ uri: m === 'edge' ? env.edgeUrl : env.mitmUrl, requestTls: { ca: env.upstreamCa } });
+      const pid = m === 'edge' ? env.edgePid : m === 'mitmproxy' ? env.mitmPid : undefined;
+      const cpuBefore = cpuMs(pid);
       const t0 = performance.now();
       const res = await request(`https://127.0.0.1:${env.upstreamPort}/blob?mb=${mib}`, { dispatcher });
       let bytes = 0;
       for await (const piece of res.body) bytes += piece.length;
       const seconds = (performance.now() - t0) / 1000;
       rates[m].push(bytes / (1024 * 1024) / seconds);
+      if (pid !== undefined) relayCpu[m] += ((cpuMs(pid) - cpuBefore) / (bytes / (1024 * 1024))) / rounds;
       await dispatcher.close();
     }
   }
   const s = (m: Mode) => round(median(rates[m]), 1);
-  return { direct_mib_s: s('direct'), edge_mib_s: s('edge'), mitmproxy_mib_s: s('mitmproxy'), edge_vs_direct: round(s('edge') / s('direct')), mitmproxy_vs_direct: round(s('mitmproxy') / s('direct')) };
+  return {
+    direct_mib_s: s('direct'), edge_mib_s: s('edge'), mitmproxy_mib_s: s('mitmproxy'), edge_vs_direct: round(s('edge') / s('direct')), mitmproxy_vs_direct: round(s('mitmproxy') / s('direct')),
+    // The relay's own CPU per MiB: on a 2-core machine it is taken from the client and the origin.
+    cpu_ms_per_mib: { edge: round(relayCpu.edge, 2), mitmproxy: round(relayCpu.mitmproxy, 2) },
+  };
 }
 
 async function concurrentStreamsScenario(env: Env, streams: number) {
@@ -280,10 +297,12 @@ function printTable(r: Record<string, unknown>): void {
   add('latency p50, 1 client', 'ms', 'latency_c1.direct.p50_ms', 'latency_c1.edge.p50_ms', 'latency_c1.mitmproxy.p50_ms', 'faster than mitmproxy', (e, _d, x) => e < x);
   add('latency p50, 64 clients', 'ms', 'latency_c64.direct.p50_ms', 'latency_c64.edge.p50_ms', 'latency_c64.mitmproxy.p50_ms', 'added ≤ 1 ms', (e, d) => e - d <= 1);
   add('latency p99, 64 clients', 'ms', 'latency_c64.direct.p99_ms', 'latency_c64.edge.p99_ms', 'latency_c64.mitmproxy.p99_ms', 'added ≤ 5 ms', (e, d) => e - d <= 5);
+  add('CPU per request, 64 clients', 'µs', 'latency_c64.cpu_us_per_request.origin', 'latency_c64.cpu_us_per_request.edge', 'latency_c64.cpu_us_per_request.mitmproxy', 'below mitmproxy', (e, _d, x) => e < x);
   add('SSE chunk delay (median)', 'ms', 'sse.direct.median_ms', 'sse.edge.median_ms', 'sse.mitmproxy.median_ms', 'added ≤ 1 ms', (e, d) => e - d <= 1);
   add('SSE time to first byte', 'ms', 'sse.direct.ttfb_ms', 'sse.edge.ttfb_ms', 'sse.mitmproxy.ttfb_ms', 'faster than mitmproxy', (e, _d, x) => e < x);
   add('first request, new host', 'ms', 'new_host.direct_ms', 'new_host.edge_ms', 'new_host.mitmproxy_ms', 'added ≤ 20 ms', (e, d) => e - d <= 20);
   add('blind tunnel throughput', 'MiB/s', 'tunnel.direct_mib_s', 'tunnel.edge_mib_s', 'tunnel.mitmproxy_mib_s', '≥ 90 % of direct', (e, d) => e >= 0.9 * d);
+  add('relay CPU per MiB, tunnel', 'ms', 'tunnel.none', 'tunnel.cpu_ms_per_mib.edge', 'tunnel.cpu_ms_per_mib.mitmproxy', 'below mitmproxy', (e, _d, x) => e < x);
   add('RSS after requests', 'MiB', 'rss_after_requests.none', 'rss_after_requests.edge_mib', 'rss_after_requests.mitmproxy_mib', 'below mitmproxy', (e, _d, x) => e < x);
   add('peak RSS, concurrent streams', 'MiB', 'concurrent_streams.none', 'concurrent_streams.edge_peak_rss_mib', 'concurrent_streams.mitmproxy_peak_rss_mib', 'below mitmproxy', (e, _d, x) => e < x);
   const fmt = (n: number) => (Number.isFinite(n) ? String(round(n, 2)) : '—');

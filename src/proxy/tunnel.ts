@@ -10,6 +10,20 @@ export interface TunnelOptions {
 }
 
 /**
+ * Sockets buffer 16 KiB of writes by default while a read delivers up to 64 KiB, so every chunk of a
+ * bulk download would pause the other side's reading and resume it on 'drain' (two epoll changes and a
+ * wake-up per chunk). A larger write buffer lets whole reads through; memory stays bounded per tunnel.
+ */
+const RELAY_HIGH_WATER_MARK = 256 * 1024;
+
+function raiseWriteHighWaterMark(socket: Duplex): void {
+  // The accepted client socket was made by the HTTP server (and net.connect takes no such option):
+  // the limit can only be raised in place.
+  const state = (socket as Duplex & { _writableState?: { highWaterMark: number } })._writableState;
+  if (state && state.highWaterMark < RELAY_HIGH_WATER_MARK) state.highWaterMark = RELAY_HIGH_WATER_MARK;
+}
+
+/**
  * Blind TCP tunnel for hosts Edge does not govern: bytes are relayed untouched, so the client
  * negotiates TLS with the real origin and sees the origin's own certificate.
  */
@@ -25,6 +39,8 @@ export function openBlindTunnel(client: Duplex, head: Buffer, host: string, port
     established = true;
     client.write('HTTP/1.1 200 Connection Established\r\nProxy-Agent: bifrost-edge\r\n\r\n');
     if (head.length > 0) upstream.write(head);
+    raiseWriteHighWaterMark(client);
+    raiseWriteHighWaterMark(upstream);
     client.pipe(upstream);
     upstream.pipe(client);
   });
