@@ -1,4 +1,5 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from '../util/undici-on-demand.js';
 import { AuditAckSchema, type AuditAck, type AuditBatch } from '../control/protocol/audit.js';
 import { EdgeControlPaths, endpointUrl, IDEMPOTENCY_KEY_HEADER } from '../control/protocol/paths.js';
 import { CONTROL_DESTINATION } from './outbox.js';
@@ -45,6 +46,7 @@ export class HttpAuditSink implements AuditSink {
     const timeout = this.options.timeoutMs ?? 30_000;
     let response: Dispatcher.ResponseData;
     try {
+      const { request } = await undici();
       response = await request(this.url, {
         method: 'POST',
         headers: {

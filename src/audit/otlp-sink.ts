@@ -1,4 +1,5 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from '../util/undici-on-demand.js';
 import type { AuditAck, AuditBatch } from '../control/protocol/audit.js';
 import { encodeOtlpLogs, type OtlpResourceInfo } from './otlp-encoding.js';
 import { AuditSinkError, parseRetryAfter, type AuditSink } from './sink.js';
@@ -40,6 +41,7 @@ export class OtlpLogsSink implements AuditSink {
     const timeout = this.options.timeoutMs ?? 30_000;
     let response: Dispatcher.ResponseData;
     try {
+      const { request } = await undici();
       response = await request(this.url, {
         method: 'POST',
         headers: { ...this.options.headers, 'content-type': 'application/json' },

@@ -1,7 +1,8 @@
-import { request, Agent } from 'undici';
+import type { Agent } from 'undici';
 import tls from 'node:tls';
 import { z } from 'zod';
 import { joinUrl } from './upstream-plan.js';
+import { undici } from '../util/undici-on-demand.js';
 
 /** The part of an OpenAI-format moderation answer Edge reads. */
 const ModerationResponseSchema = z.object({
@@ -26,19 +27,27 @@ export interface ModerationClientOptions {
  * does not answer or answers something else; the caller applies the fail mode.
  */
 export class ModerationClient {
-  private readonly dispatcher: Agent;
+  /** Made on the first check: most devices never ask for moderation (see undici-on-demand). */
+  private dispatcher: Agent | undefined;
 
-  constructor(private readonly options: ModerationClientOptions) {
-    const ca = options.extraCaPems?.length ? [...tls.rootCertificates, ...options.extraCaPems] : undefined;
-    this.dispatcher = new Agent({ ...(ca ? { connect: { ca } } : {}) });
+  constructor(private readonly options: ModerationClientOptions) {}
+
+  private async connection(): Promise<{ request: typeof import('undici').request; dispatcher: Agent }> {
+    const { request, Agent } = await undici();
+    if (!this.dispatcher) {
+      const ca = this.options.extraCaPems?.length ? [...tls.rootCertificates, ...this.options.extraCaPems] : undefined;
+      this.dispatcher = new Agent({ ...(ca ? { connect: { ca } } : {}) });
+    }
+    return { request, dispatcher: this.dispatcher };
   }
 
   async moderate(input: string[], model: string, virtualKey: string | undefined): Promise<ModerationVerdict> {
     const url = joinUrl(this.options.gatewayUrl, '/openai/v1/moderations');
     const timeout = this.options.timeoutMs ?? 10_000;
+    const { request, dispatcher } = await this.connection();
     const res = await request(url, {
       method: 'POST',
-      dispatcher: this.dispatcher,
+      dispatcher,
       headers: { 'content-type': 'application/json', ...(virtualKey ? { 'x-bf-vk': virtualKey } : {}) },
       body: JSON.stringify({ model, input }),
       headersTimeout: timeout,
@@ -59,8 +68,8 @@ export class ModerationClient {
     return best;
   }
 
-  close(): Promise<void> {
-    return this.dispatcher.close();
+  async close(): Promise<void> {
+    await this.dispatcher?.close();
   }
 }
 
