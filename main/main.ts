@@ -4,20 +4,19 @@
  * the configuration lives are decided in src/tray (tested in plain Node); this file only connects those
  * decisions to Electron.
  *
- * Configuration: BIFROST_EDGE_CONFIG, else the machine-wide managed file (see src/tray/managed-config.ts:
- * /Library/Application Support/Bifrost Edge/config.json, %ProgramData%\Bifrost Edge\config.json,
- * /etc/bifrost-edge/config.json), else defaults (local mode). BIFROST_EDGE_* variables override it.
+ * Configuration: resolved like `bifrost-edge run` (src/tray/managed-config.ts): macOS managed preferences
+ * or the Windows policy registry value, else the machine-wide JSON file, else defaults (local mode);
+ * BIFROST_EDGE_CONFIG and BIFROST_EDGE_* variables may only fill in fields IT does not manage.
  */
 import path from 'node:path';
 import { app, dialog, Menu, nativeImage, Notification, safeStorage, shell, Tray } from 'electron';
 import { startAgent, type RunningAgent } from '../src/agent.js';
 import { createTokenStore, SessionManager } from '../src/auth/index.js';
-import { loadConfig } from '../src/config/load-config.js';
 import type { AgentConfig } from '../src/config/schema.js';
 import { createLogger, routeConsoleToLogger, type Logger, type LogLevel } from '../src/log.js';
 import { packageRoot } from '../src/package-root.js';
 import { createAgentClient } from '../src/tray/agent-client.js';
-import { locateManagedConfig } from '../src/tray/managed-config.js';
+import { loadDesktopConfig, logConfigOrigin, type LoadedConfig } from '../src/tray/managed-config.js';
 import { probePort } from '../src/util/port-probe.js';
 import { describeStartFailure, startErrorSummary } from '../src/tray/start-error.js';
 import type { PlannedNotification } from '../src/tray/notification-planner.js';
@@ -62,16 +61,18 @@ async function launch(): Promise<void> {
   app.dock?.hide();
   tray = new Tray(iconImage('off'));
 
-  const location = locateManagedConfig();
-  let config: AgentConfig;
+  let loaded: LoadedConfig;
   try {
-    config = loadConfig(location.file ? { file: location.file } : {});
+    loaded = loadDesktopConfig();
   } catch (err) {
-    return failedToStart(`${(err as Error).message}\n\n(configuration: ${location.source})`);
+    // The message already names the source, the field and the fix.
+    return failedToStart((err as Error).message);
   }
+  const config: AgentConfig = loaded.config;
   const log = createLogger(config.logLevel as LogLevel);
   routeConsoleToLogger(log);
-  log.info('starting Bifrost Edge desktop app', { config: location.source });
+  log.info('starting Bifrost Edge desktop app');
+  logConfigOrigin(log, loaded);
 
   const portProblem = await probePort(config.proxy.host, config.proxy.port);
   if (portProblem) return failedToStart(describeStartFailure(portProblem, config.proxy.port));

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config/load-config.js';
+import { ConfigError } from './config/load-config.js';
+import { loadEffectiveConfig, logConfigOrigin, type LoadedConfig } from './config/managed-config-sources.js';
 import type { AgentConfigInput } from './config/schema.js';
 import { createLogger, routeConsoleToLogger, type LogLevel } from './log.js';
 import { ensureCa, startAgent, type RunningAgent } from './agent.js';
@@ -123,6 +124,11 @@ function parseFlags<T extends FlagSpec>(args: string[], options: T) {
 }
 
 function configFromFlags(values: Record<string, string | boolean | undefined>) {
+  return loadFromFlags(values).config;
+}
+
+/** Flags over BIFROST_EDGE_* over the --config file, under whatever the machine's managed source locks. */
+function loadFromFlags(values: Record<string, string | boolean | undefined>): LoadedConfig {
   const overrides: Record<string, unknown> = {};
   if (typeof values['data-dir'] === 'string') overrides.dataDir = values['data-dir'];
   if (typeof values.mode === 'string') overrides.mode = values.mode;
@@ -133,8 +139,8 @@ function configFromFlags(values: Record<string, string | boolean | undefined>) {
     overrides.proxy = { port };
   }
   if (typeof values.gateway === 'string') overrides.gateway = { url: values.gateway };
-  return loadConfig({
-    ...(typeof values.config === 'string' ? { file: values.config } : {}),
+  return loadEffectiveConfig({
+    ...(typeof values.config === 'string' ? { configFile: values.config } : {}),
     overrides: overrides as AgentConfigInput,
   });
 }
@@ -142,9 +148,11 @@ function configFromFlags(values: Record<string, string | boolean | undefined>) {
 async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, CONFIG_FLAGS);
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  const config = configFromFlags(values);
+  const loaded = loadFromFlags(values);
+  const config = loaded.config;
   const log = createLogger(config.logLevel as LogLevel);
   routeConsoleToLogger(log);
+  logConfigOrigin(log, loaded);
   // Signal handlers go in before the ready line: a supervisor may send SIGTERM the moment it reads
   // it, and a signal with no handler yet would kill the process without a clean shutdown.
   const started: { agent?: RunningAgent } = {};

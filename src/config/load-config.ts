@@ -4,6 +4,9 @@ import type { z } from 'zod';
 import { AgentConfigSchema, type AgentConfig, type AgentConfigInput } from './schema.js';
 import { defaultDataDir } from './data-dir.js';
 import { compileGuardrailPolicy } from '../guardrails/compile-policy.js';
+import { applyManagedSettings, type IgnoredSetting, type ManagedSettings } from './managed-lock.js';
+
+export type { IgnoredSetting, ManagedSettings } from './managed-lock.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -29,11 +32,19 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Highest-precedence values, from CLI flags. */
   overrides?: AgentConfigInput;
+  /**
+   * Settings IT manages on this machine (see managed-config-sources.ts). They win over the file,
+   * environment variables and flags: what those say about a managed field is dropped and reported.
+   */
+  managed?: ManagedSettings;
+  /** Told about each dropped setting, so the caller can log it once its logger exists. */
+  onIgnored?: (ignored: IgnoredSetting) => void;
 }
 
 /**
  * Builds the agent configuration from (lowest to highest precedence) defaults, the JSON file,
- * environment variables and CLI flags. Errors name the source, the field and how to fix it.
+ * environment variables, CLI flags and, locked above them all, the managed settings. Errors name the
+ * source, the field and how to fix it.
  */
 export function loadConfig(options: LoadConfigOptions = {}): AgentConfig {
   const env = options.env ?? process.env;
@@ -57,6 +68,9 @@ export function loadConfig(options: LoadConfigOptions = {}): AgentConfig {
   if (options.overrides) {
     mergeInto(raw, options.overrides as Record<string, unknown>);
     for (const key of flattenKeys(options.overrides as Record<string, unknown>)) sources.set(key, 'command-line option');
+  }
+  if (options.managed) {
+    for (const ignored of applyManagedSettings(raw, sources, options.managed)) options.onIgnored?.(ignored);
   }
   const result = AgentConfigSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(describeIssues(result.error, sources));
@@ -97,7 +111,9 @@ function readConfigFile(file: string): Record<string, unknown> {
 function describeIssues(error: z.ZodError, sources: Map<string, string>): string {
   const lines = error.issues.map((issue) => {
     const field = issue.path.join('.') || '(top level)';
-    const source = sources.get(field) ?? nearestSource(field, sources) ?? 'configuration';
+    // An unknown key came from wherever that key was written, which is what the reader has to fix.
+    const unknownKey = issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined ? sources.get([...issue.path, issue.keys[0]].join('.')) : undefined;
+    const source = unknownKey ?? sources.get(field) ?? nearestSource(field, sources) ?? 'configuration';
     let message = issue.message;
     if (issue.code === 'unrecognized_keys') {
       message = `has unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; remove them or check their spelling`;

@@ -8,7 +8,7 @@ export { createAgentClient, AgentUnreachableError, type AgentClient } from './ag
 export { TrayController, type TrayShell, type SessionView, type TrayControllerOptions } from './tray-controller.js';
 export { trayIconPng, drawTrayIcon, ICON_COLORS } from './tray-icon.js';
 export { encodePng } from './png.js';
-export { locateManagedConfig, machineConfigPath, CONFIG_ENV, type ManagedConfigLocation } from './managed-config.js';
+export { loadDesktopConfig, machineConfigPath, CONFIG_ENV, type LoadedConfig } from './managed-config.js';
 export { pageUrl, isAgentPage, PAGE_WINDOWS, type PageName, type PageWindow } from './pages.js';
 export { startErrorSummary, describeStartFailure } from './start-error.js';
 export { probePort } from '../util/port-probe.js';

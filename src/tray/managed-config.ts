@@ -1,41 +1,16 @@
-import fs from 'node:fs';
-import path from 'node:path';
+import { loadEffectiveConfig, type LoadedConfig, type ManagedConfigDeps } from '../config/managed-config-sources.js';
 
 /**
- * Where the desktop app finds its managed configuration (the same JSON the CLI takes with --config):
- *
- * 1. `BIFROST_EDGE_CONFIG` names the file explicitly (it must exist);
- * 2. otherwise the machine-wide location for the OS, where IT's installer or MDM puts it and an employee
- *    without admin rights cannot change it:
- *    - macOS:   /Library/Application Support/Bifrost Edge/config.json
- *    - Windows: %ProgramData%\Bifrost Edge\config.json  (normally C:\ProgramData\Bifrost Edge\config.json)
- *    - Linux:   /etc/bifrost-edge/config.json
- * 3. when neither exists, no file: defaults plus BIFROST_EDGE_* variables, i.e. local mode.
+ * The desktop app's configuration: the same resolution as `bifrost-edge run` (src/config/
+ * managed-config-sources.ts): macOS managed preferences or the Windows policy registry value, else the
+ * machine-wide JSON file, else defaults (local mode); BIFROST_EDGE_CONFIG plays the part of --config,
+ * since the app has no flags. Fields IT manages cannot be changed by that file or BIFROST_EDGE_*
+ * variables. Throws ConfigError (naming the source, the field and the fix) when the managed source is
+ * broken: the app then shows the error instead of running without the company's policy.
  */
-export const CONFIG_ENV = 'BIFROST_EDGE_CONFIG';
+export { CONFIG_ENV, machineConfigPath } from '../config/managed-config-locations.js';
+export { logConfigOrigin, type LoadedConfig } from '../config/managed-config-sources.js';
 
-export function machineConfigPath(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {
-  if (platform === 'darwin') return '/Library/Application Support/Bifrost Edge/config.json';
-  if (platform === 'win32') return path.win32.join(env.ProgramData || env.PROGRAMDATA || 'C:\\ProgramData', 'Bifrost Edge', 'config.json');
-  return '/etc/bifrost-edge/config.json';
-}
-
-export interface ManagedConfigLocation {
-  /** The file to load, or undefined for defaults only. */
-  file: string | undefined;
-  /** Where the choice came from, for the log and error messages. */
-  source: string;
-}
-
-export function locateManagedConfig(
-  platform: NodeJS.Platform = process.platform,
-  env: NodeJS.ProcessEnv = process.env,
-  exists: (file: string) => boolean = fs.existsSync,
-): ManagedConfigLocation {
-  const explicit = env[CONFIG_ENV];
-  // An explicit path that does not exist is passed on: loadConfig then says which file is missing.
-  if (explicit) return { file: explicit, source: `environment variable ${CONFIG_ENV}` };
-  const machine = machineConfigPath(platform, env);
-  if (exists(machine)) return { file: machine, source: 'the machine-wide managed configuration' };
-  return { file: undefined, source: `no managed configuration (${machine} does not exist): defaults and BIFROST_EDGE_* variables` };
+export function loadDesktopConfig(deps: ManagedConfigDeps = {}): LoadedConfig {
+  return loadEffectiveConfig(deps);
 }

@@ -1,25 +1,64 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { locateManagedConfig, machineConfigPath } from '../../src/tray/managed-config.js';
+import { ConfigError } from '../../src/config/load-config.js';
+import { loadDesktopConfig, machineConfigPath } from '../../src/tray/managed-config.js';
 
-describe('managed configuration location', () => {
+/** The desktop app resolves its configuration like `bifrost-edge run` (test/config/managed-config-sources.test.ts has the details). */
+
+const MACHINE_FILE = '/etc/bifrost-edge/config.json';
+
+function writeConfig(value: unknown): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edge-tray-config-')), 'config.json');
+  fs.writeFileSync(file, JSON.stringify(value));
+  return file;
+}
+
+/** A file system with only `contents`. */
+function machine(contents: Record<string, string>) {
+  return {
+    platform: 'linux' as const,
+    exists: (file: string) => file in contents,
+    readFile: (file: string) => {
+      if (!(file in contents)) throw Object.assign(new Error(`ENOENT: ${file}`), { code: 'ENOENT' });
+      return contents[file]!;
+    },
+  };
+}
+
+describe('desktop app configuration', () => {
   it.each([
     { platform: 'darwin' as const, env: {}, path: '/Library/Application Support/Bifrost Edge/config.json' },
     { platform: 'win32' as const, env: { ProgramData: 'D:\\ProgramData' }, path: 'D:\\ProgramData\\Bifrost Edge\\config.json' },
     { platform: 'win32' as const, env: {}, path: 'C:\\ProgramData\\Bifrost Edge\\config.json' },
-    { platform: 'linux' as const, env: {}, path: '/etc/bifrost-edge/config.json' },
+    { platform: 'linux' as const, env: {}, path: MACHINE_FILE },
   ])('machine-wide file on $platform', ({ platform, env, path }) => {
     expect(machineConfigPath(platform, env)).toBe(path);
   });
 
-  it.each([
-    { name: 'BIFROST_EDGE_CONFIG wins, even when the machine file exists', env: { BIFROST_EDGE_CONFIG: '/tmp/edge.json' }, exists: true, file: '/tmp/edge.json', source: /BIFROST_EDGE_CONFIG/ },
-    { name: 'BIFROST_EDGE_CONFIG is passed on when missing, so loading says which file', env: { BIFROST_EDGE_CONFIG: '/nope.json' }, exists: false, file: '/nope.json', source: /BIFROST_EDGE_CONFIG/ },
-    { name: 'the machine file when present', env: {}, exists: true, file: '/etc/bifrost-edge/config.json', source: /machine-wide/ },
-    { name: 'defaults when there is none', env: {}, exists: false, file: undefined, source: /no managed configuration \(\/etc\/bifrost-edge\/config.json does not exist\)/ },
-    { name: 'an empty BIFROST_EDGE_CONFIG is ignored', env: { BIFROST_EDGE_CONFIG: '' }, exists: false, file: undefined, source: /no managed configuration/ },
-  ])('$name', ({ env, exists, file, source }) => {
-    const location = locateManagedConfig('linux', env, () => exists);
-    expect(location.file).toBe(file);
-    expect(location.source).toMatch(source);
+  it('BIFROST_EDGE_CONFIG is the configuration of an unmanaged machine', () => {
+    const file = writeConfig({ proxy: { port: 9300 } });
+    const loaded = loadDesktopConfig({ ...machine({}), env: { BIFROST_EDGE_CONFIG: file } });
+    expect(loaded.config.proxy.port).toBe(9300);
+    expect(loaded.origin).toBe(`config file ${file} (environment variable BIFROST_EDGE_CONFIG)`);
+  });
+
+  it('on a managed machine BIFROST_EDGE_CONFIG cannot change what IT manages', () => {
+    const file = writeConfig({ gateway: { url: 'https://personal.example.com' }, proxy: { port: 9301 } });
+    const loaded = loadDesktopConfig({ ...machine({ [MACHINE_FILE]: '{"gateway":{"url":"https://bifrost.example.com"}}' }), env: { BIFROST_EDGE_CONFIG: file } });
+    expect(loaded.config).toMatchObject({ mode: 'gateway', gateway: { url: 'https://bifrost.example.com' }, proxy: { port: 9301 } });
+    expect(loaded.ignored.map((setting) => setting.field)).toEqual(['gateway.url']);
+  });
+
+  it('defaults (local mode) when nothing is configured', () => {
+    const loaded = loadDesktopConfig({ ...machine({}), env: {} });
+    expect(loaded.config.mode).toBe('local');
+    expect(loaded.origin).toBe(`no managed configuration (${MACHINE_FILE} not found): defaults and BIFROST_EDGE_* variables`);
+  });
+
+  it('a broken managed configuration is an error, not defaults', () => {
+    expect(() => loadDesktopConfig({ ...machine({ [MACHINE_FILE]: '{"mode":"turbo"}' }), env: {} })).toThrow(ConfigError);
+    expect(() => loadDesktopConfig({ ...machine({ [MACHINE_FILE]: '{"mode":"turbo"}' }), env: {} })).toThrow(/- mode \(from machine-wide managed configuration \/etc\/bifrost-edge\/config\.json\)/);
   });
 });
