@@ -115,7 +115,7 @@ ${HEADER_PREAMBLE}
 ${RELAUNCH_AS_64_BIT}
 
 $PackageFile = Join-Path $PSScriptRoot ${powerShellQuote(packageFile)}
-$EdgeConfigJson = ${powerShellQuote(JSON.stringify(settings.edgeConfig))}
+$EdgeConfigJson = ${powerShellQuote(asciiJson(settings.edgeConfig))}
 ${commonVariables(settings)}
 
 function Set-RegistryValue([string]$Key, [string]$Name, $Value, [string]$Type) {
@@ -304,4 +304,13 @@ if ($null -ne $entry) {
 }
 Write-Output 'Bifrost Edge removed.'
 `;
+}
+
+/**
+ * JSON with every non-ASCII character written as a \uXXXX escape. The agent reads the registry value
+ * back through reg.exe, which prints in the console's code page: an "é" would come back garbled, an
+ * escape comes back as written and parses to the same string.
+ */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u0080-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

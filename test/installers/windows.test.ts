@@ -21,6 +21,8 @@ function assignedLiteral(script: string, name: string): string {
 describe('Windows install scripts', () => {
   it('embed the Edge configuration as a literal PowerShell reads back exactly', () => {
     expect(JSON.parse(assignedLiteral(files['install.ps1'], 'EdgeConfigJson'))).toEqual(trickyConfig);
+    // The registry value is read back through reg.exe in the console's code page: ASCII only survives that.
+    expect(assignedLiteral(files['install.ps1'], 'EdgeConfigJson')).toMatch(/^[\x20-\x7e]*$/);
     expect(assignedLiteral(files['install.ps1'], 'PacUrl')).toBe('http://127.0.0.1:8790/proxy.pac');
   });
 
