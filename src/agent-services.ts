@@ -69,7 +69,10 @@ export async function startPolicySource(
         return { method: 'virtual_key', virtual_key: config.gateway.virtualKey };
       }
       if (!deps.session?.getIdentity()) throw new Error('not signed in yet: run `bifrost-edge login` to enroll this device');
-      return { method: 'oidc', token: await deps.session.getIdToken() };
+      // The access token rides along so Edge Control can read email and groups from userinfo when the
+      // provider keeps them out of ID tokens (many do).
+      const token = await deps.session.getIdToken();
+      return { method: 'oidc', token, access_token: await deps.session.getAccessToken() };
     };
     const sync = await startPolicySync({
       controlUrl: control.url,

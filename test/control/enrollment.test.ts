@@ -139,6 +139,62 @@ describe('enrollment with an ID token from an issuer configured by jwks_uri', ()
   });
 });
 
+describe('enrollment with an ID token that leaves email and groups to userinfo', () => {
+  it('reads them from the userinfo endpoint with the access token sent along, and refuses another user\'s token', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'idp-1', alg: 'ES256', use: 'sig' }] };
+    const userinfo: Record<string, Record<string, unknown>> = {
+      'Bearer at-ada': { sub: '00u-ada', email: 'ada@example.com', groups: ['engineering'] },
+      'Bearer at-bob': { sub: '00u-bob', email: 'bob@example.com', groups: ['sales'] },
+    };
+    const userinfoCalls: string[] = [];
+    const idpServer = http.createServer((req, res) => {
+      if (req.url === '/userinfo') {
+        userinfoCalls.push(req.headers.authorization ?? '');
+        const claims = userinfo[req.headers.authorization ?? ''];
+        res.writeHead(claims ? 200 : 401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(claims ?? { error: 'invalid_token' }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(jwks));
+    });
+    await new Promise<void>((resolve) => idpServer.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(idpServer.address() as AddressInfo).port}`;
+    const issuerConfig = { issuer: 'https://idp.example.test', audience: 'edge-desktop-client', jwks_uri: `${base}/jwks`, userinfo_endpoint: `${base}/userinfo` };
+    const idp = await startControlFixture({ config: { oidc: { issuers: [issuerConfig] } } });
+    // Only `sub` in the ID token, as OIDC providers do by default for claims requested by scope.
+    const idToken = await new SignJWT({ nonce: 'n' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'idp-1' })
+      .setIssuer('https://idp.example.test').setAudience('edge-desktop-client').setSubject('00u-ada').setIssuedAt().setExpirationTime('5m')
+      .sign(privateKey);
+    const enroll = (extra: Record<string, unknown>) => fetch(`${idp.server.url}/api/edge/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ method: 'oidc', token: idToken, device, ...extra }) });
+    try {
+      const withAccess = await enroll({ access_token: 'at-ada' });
+      expect(withAccess.status).toBe(201);
+      expect(EnrollmentResponseSchema.parse(await withAccess.json()).subject).toEqual({ sub: '00u-ada', email: 'ada@example.com', groups: ['engineering'] });
+
+      // Bob's access token next to Ada's ID token: userinfo names another subject.
+      const substituted = await enroll({ access_token: 'at-bob' });
+      expect(substituted.status).toBe(401);
+      expect(((await substituted.json()) as { error: { message: string } }).error.message).toMatch(/belongs to another user/);
+
+      const expired = await enroll({ access_token: 'at-expired' });
+      expect(expired.status).toBe(401);
+      expect(((await expired.json()) as { error: { message: string } }).error.message).toMatch(/sign in again/);
+
+      // Without an access token the ID token's claims are all there is.
+      const idOnly = await enroll({});
+      expect(idOnly.status).toBe(201);
+      expect(EnrollmentResponseSchema.parse(await idOnly.json()).subject).toEqual({ sub: '00u-ada', groups: [] });
+      expect(userinfoCalls).toEqual(['Bearer at-ada', 'Bearer at-bob', 'Bearer at-expired']);
+    } finally {
+      await idp.close();
+      await new Promise<void>((resolve) => idpServer.close(() => resolve()));
+    }
+  });
+});
+
 describe('enrollment with a virtual key', () => {
   it('accepts a key the gateway knows and issues a bundle with only that key', async () => {
     const { status, json } = await enroll({ method: 'virtual_key', virtual_key: ENGINEERING_KEY.value, device });

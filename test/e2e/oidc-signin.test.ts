@@ -48,13 +48,13 @@ describe('OIDC sign-in → enrollment → forwarding with the enrolled virtual k
   beforeAll(async () => {
     [idp, browser] = await Promise.all([startTestProvider(), launchChromium()]);
     // Edge Control trusts the provider's ID tokens: their audience is the native client's id.
-    // Ada's key is assigned by `sub`: this provider (oidc-provider, conformIdTokenClaims on by
-    // default) puts only `sub` in ID tokens from the code flow; email and groups come from userinfo,
-    // which Edge Control never sees. An 'ada@example.com' entry would therefore match nothing.
+    // Ada's key is assigned by email: this provider (oidc-provider, conformIdTokenClaims on by
+    // default) puts only `sub` in ID tokens from the code flow, so Edge Control reads email and
+    // groups from userinfo with the access token the device sends along.
     fixture = await startControlFixture({
       config: {
         oidc: { issuers: [{ issuer: idp.issuer, audience: TEST_CLIENT_ID }] },
-        assignments: { users: { ada: [ADA_KEY.id!] } },
+        assignments: { users: { 'ada@example.com': [ADA_KEY.id!] } },
       },
     });
   });
@@ -110,7 +110,7 @@ describe('OIDC sign-in → enrollment → forwarding with the enrolled virtual k
     expect(blocked.message).toMatch(/gpt-4o-mini/);
 
     const devices = (await fixture.admin('GET', '/api/edge/v1/admin/devices')).json as { devices: Array<{ enrollment_method: string; subject: { sub: string; email?: string } }> };
-    expect(devices.devices).toEqual([expect.objectContaining({ enrollment_method: 'oidc', subject: expect.objectContaining({ sub: 'ada' }) })]);
+    expect(devices.devices).toEqual([expect.objectContaining({ enrollment_method: 'oidc', subject: expect.objectContaining({ sub: 'ada', email: 'ada@example.com', groups: ['engineering', 'ai-users'] }) })]);
 
     fixture.standin.clear();
     const ok = await ask(edge, 'gpt-4o-mini', 'signed in as ada');

@@ -17,7 +17,7 @@ import { PolicyStreamFollower } from './policy-stream-follower.js';
 import { Sleeper } from './sleeper.js';
 
 /** How a device proves who it is when it (re-)enrolls. */
-export type EnrollmentCredential = { method: 'oidc'; token: string } | { method: 'virtual_key'; virtual_key: string };
+export type EnrollmentCredential = { method: 'oidc'; token: string; access_token?: string } | { method: 'virtual_key'; virtual_key: string };
 
 export interface PolicySyncOptions {
   /** Base URL of the Edge Control server, e.g. https://edge-control.example.com */

@@ -29,6 +29,11 @@ export const EnrollmentRequestSchema = z.discriminatedUnion('method', [
     method: z.literal('oidc'),
     /** A signed JWT (ID token or access token) issued for the control server's audience. */
     token: z.string().min(1),
+    /**
+     * The access token of the same sign-in, when `token` is an ID token: the server reads the userinfo
+     * endpoint with it for the email and groups the ID token leaves out. Never stored.
+     */
+    access_token: z.string().min(1).optional(),
     device: DeviceDescriptionSchema,
     policy_version: EnforcedPolicyVersionSchema,
   }),

@@ -20,6 +20,14 @@ export const OidcIssuerConfigSchema = z.strictObject({
   groups_claim: z.string().min(1).default('groups'),
   algorithms: z.array(z.enum(DEFAULT_TOKEN_ALGORITHMS)).min(1).default([...DEFAULT_TOKEN_ALGORITHMS]),
   clock_tolerance_seconds: z.number().int().min(0).max(300).default(30),
+  /**
+   * Many providers keep email and groups out of ID tokens (OIDC's default: claims requested by scope
+   * go to the userinfo endpoint). `when_missing` asks userinfo, with the access token the device sends
+   * along, for the ones the token lacks; `never` trusts the token alone.
+   */
+  userinfo: z.enum(['when_missing', 'never']).default('when_missing'),
+  /** Skips discovery of the userinfo endpoint when set. */
+  userinfo_endpoint: httpUrl.optional(),
 });
 
 const GatewayAdminAuthSchema = z.discriminatedUnion('type', [

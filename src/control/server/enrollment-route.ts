@@ -10,7 +10,7 @@ import type { RouteHandler, ServerContext } from './server-context.js';
 /** POST /api/edge/v1/enroll: proves who the device is for, then issues a device id and credential. */
 export const enrollRoute: RouteHandler = async (ctx, req, res) => {
   const request = parseWire(EnrollmentRequestSchema, await readJsonBody(req, 64 * 1024), 'enrollment request');
-  const identity = request.method === 'oidc' ? await oidcIdentity(ctx, request.token) : await virtualKeyIdentity(ctx, request);
+  const identity = request.method === 'oidc' ? await oidcIdentity(ctx, request.token, request.access_token) : await virtualKeyIdentity(ctx, request);
 
   const credential = newDeviceCredential();
   const device: DeviceRecord = {
@@ -48,11 +48,11 @@ interface Identity {
   virtualKeyId?: string;
 }
 
-async function oidcIdentity(ctx: ServerContext, token: string): Promise<Identity> {
+async function oidcIdentity(ctx: ServerContext, token: string, accessToken: string | undefined): Promise<Identity> {
   if (!ctx.verifier.enabled) {
     throw new ControlHttpError(403, 'forbidden', 'this control server has no identity provider configured (oidc.issuers is empty); enroll with a virtual key if the admin allows it, or ask the admin to configure OIDC');
   }
-  return { subject: await ctx.verifier.verify(token) };
+  return { subject: await ctx.verifier.verify(token, accessToken) };
 }
 
 async function virtualKeyIdentity(ctx: ServerContext, request: Extract<EnrollmentRequest, { method: 'virtual_key' }>): Promise<Identity> {

@@ -4,7 +4,8 @@ import type { Subject } from './control-store.js';
 import type { OidcIssuerConfig } from './config.js';
 import { ControlHttpError } from './http-io.js';
 
-const DiscoverySchema = z.looseObject({ issuer: z.string(), jwks_uri: z.string().url() });
+const DiscoverySchema = z.looseObject({ issuer: z.string(), jwks_uri: z.string().url(), userinfo_endpoint: z.string().url().optional() });
+type Discovery = z.infer<typeof DiscoverySchema>;
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
 
@@ -16,6 +17,7 @@ type KeySet = ReturnType<typeof createRemoteJWKSet>;
  */
 export class OidcTokenVerifier {
   private readonly keySets = new Map<string, Promise<KeySet>>();
+  private readonly discoveries = new Map<string, Promise<Discovery>>();
 
   constructor(private readonly issuers: readonly OidcIssuerConfig[], private readonly timeoutMs = 10_000) {}
 
@@ -23,7 +25,11 @@ export class OidcTokenVerifier {
     return this.issuers.length > 0;
   }
 
-  async verify(token: string): Promise<Subject> {
+  /**
+   * The subject a token proves. `accessToken` (from the same sign-in) lets the userinfo endpoint fill in
+   * email, name and groups the token lacks; userinfo must name the same `sub`, or it is refused.
+   */
+  async verify(token: string, accessToken?: string): Promise<Subject> {
     const { header, claims } = decodeUnverified(token);
     if (header.alg === 'none') {
       throw refuse('token_unsigned', 'the token is unsigned (alg "none"); Edge Control only accepts tokens signed by your identity provider; sign in again');
@@ -46,7 +52,44 @@ export class OidcTokenVerifier {
     } catch (err) {
       throw describeVerificationFailure(err, issuer, claims);
     }
-    return subjectFrom(payload, issuer);
+    const subject = subjectFrom(payload, issuer);
+    if (accessToken !== undefined && issuer.userinfo === 'when_missing' && lacksProfileClaims(subject)) {
+      return this.completeFromUserinfo(subject, issuer, accessToken);
+    }
+    return subject;
+  }
+
+  private async completeFromUserinfo(subject: Subject, issuer: OidcIssuerConfig, accessToken: string): Promise<Subject> {
+    const endpoint = issuer.userinfo_endpoint ?? (await this.discover(issuer)).userinfo_endpoint;
+    if (!endpoint) return subject;
+    let res: Response;
+    try {
+      res = await fetch(endpoint, { headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' }, signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (err) {
+      throw new ControlHttpError(503, 'identity_provider_unreachable', `cannot read ${endpoint} for this user's email and groups (${(err as Error).message}); try again shortly`);
+    }
+    if (res.status === 401 || res.status === 403) {
+      throw refuse('token_expired', `${issuer.issuer}'s userinfo endpoint refused the access token sent with the ID token (HTTP ${res.status}); sign in again`);
+    }
+    if (!res.ok) {
+      throw new ControlHttpError(503, 'identity_provider_unreachable', `${endpoint} answered HTTP ${res.status} when asked for this user's email and groups; try again shortly`);
+    }
+    // Userinfo may also come back as a signed JWT (application/jwt); only plain JSON is read here.
+    const claims = await res.json().catch(() => undefined) as Record<string, unknown> | undefined;
+    if (!claims || typeof claims !== 'object') {
+      throw new ControlHttpError(503, 'identity_provider_unreachable', `${endpoint} did not answer with JSON claims; configure the provider to return plain JSON userinfo, or set oidc.issuers[].userinfo to "never"`);
+    }
+    // OIDC Core 5.3.2: a userinfo answer for another subject must not be used (token substitution).
+    if (claims.sub !== subject.sub) {
+      throw refuse('token_malformed', 'the access token sent with the ID token belongs to another user (userinfo names a different subject); sign in again');
+    }
+    const extra = subjectFrom({ ...claims, sub: subject.sub }, issuer);
+    return {
+      ...subject,
+      ...(subject.email === undefined && extra.email !== undefined ? { email: extra.email } : {}),
+      ...(subject.name === undefined && extra.name !== undefined ? { name: extra.name } : {}),
+      groups: subject.groups.length > 0 ? subject.groups : extra.groups,
+    };
   }
 
   private keySetFor(issuer: OidcIssuerConfig): Promise<KeySet> {
@@ -62,6 +105,20 @@ export class OidcTokenVerifier {
 
   private async resolveJwksUri(issuer: OidcIssuerConfig): Promise<string> {
     if (issuer.jwks_uri) return issuer.jwks_uri;
+    return (await this.discover(issuer)).jwks_uri;
+  }
+
+  private discover(issuer: OidcIssuerConfig): Promise<Discovery> {
+    let discovery = this.discoveries.get(issuer.issuer);
+    if (!discovery) {
+      discovery = this.readDiscovery(issuer);
+      discovery.catch(() => this.discoveries.delete(issuer.issuer));
+      this.discoveries.set(issuer.issuer, discovery);
+    }
+    return discovery;
+  }
+
+  private async readDiscovery(issuer: OidcIssuerConfig): Promise<Discovery> {
     const url = `${issuer.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
     let body: unknown;
     try {
@@ -76,8 +133,12 @@ export class OidcTokenVerifier {
     if (doc.data.issuer !== issuer.issuer) {
       throw new ControlHttpError(503, 'identity_provider_unreachable', `${url} names issuer ${doc.data.issuer}, not ${issuer.issuer}; fix oidc.issuers[].issuer to match exactly`);
     }
-    return doc.data.jwks_uri;
+    return doc.data;
   }
+}
+
+function lacksProfileClaims(subject: Subject): boolean {
+  return subject.email === undefined || subject.groups.length === 0;
 }
 
 function refuse(type: ConstructorParameters<typeof ControlHttpError>[1], message: string): ControlHttpError {
