@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { AgentConfig } from './config/schema.js';
 import type { Logger } from './log.js';
 import type { PolicyBundle } from './control/protocol/policy-bundle.js';
+import type { SeenMcpServer } from './control/protocol/heartbeat.js';
 import { startPolicySync, type EnrollmentCredential, type PolicySyncClient } from './control/client/policy-sync-client.js';
 import { startQuotaPolicySync } from './control/client/quota-policy-sync.js';
 import { SessionManager } from './auth/session.js';
@@ -58,7 +59,7 @@ export async function startIdentity(config: AgentConfig, log: Logger): Promise<{
  */
 export async function startPolicySource(
   config: AgentConfig,
-  deps: { log: Logger; session?: SessionManager; apply: (bundle: PolicyBundle) => void; enforcer: PolicyEnforcer },
+  deps: { log: Logger; session?: SessionManager; apply: (bundle: PolicyBundle) => void; enforcer: PolicyEnforcer; mcpServersSeen?: () => SeenMcpServer[] },
 ): Promise<{ sync?: PolicySyncClient; close(): Promise<void> }> {
   const stateDir = path.join(config.dataDir, 'control');
   if (config.control) {
@@ -95,6 +96,7 @@ export async function startPolicySource(
         ...(status.policy ? { policy_version: status.policy.version } : {}),
         policy_source: status.policy ? 'edge-control' : 'none',
         os: `${os.platform()} ${os.release()}`,
+        mcp_servers_seen: deps.mcpServersSeen?.() ?? [],
       }).catch((err: Error) => deps.log.debug('heartbeat failed', { error: err.message }));
     }, control.heartbeatSeconds * 1000);
     heartbeat.unref();

@@ -32,6 +32,7 @@ import { RecentActivity } from './proxy/recent-activity.js';
 import { packageRoot } from './package-root.js';
 import { writeCaBundle } from './installers/edge-paths.js';
 import { startAuditAndMetrics, startIdentity, startPolicySource } from './agent-services.js';
+import { createAgentMcp } from './mcp/agent-mcp.js';
 
 export interface RunningAgent {
   /** Whether the audit outbox is near or at its cap (unsent records pile up): the tray warns. */
@@ -106,7 +107,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   applyBundle(config.policyFile ? readPolicyFile(config.policyFile) : undefined);
   identity.session?.on('signed_in', () => applyBundle(policy.bundle));
   identity.session?.on('signed_out', () => applyBundle(policy.bundle));
-  const policySource = await startPolicySource(config, { log, ...(identity.session ? { session: identity.session } : {}), apply: applyBundle, enforcer: policy });
+  const policySource = await startPolicySource(config, { log, ...(identity.session ? { session: identity.session } : {}), apply: applyBundle, enforcer: policy, mcpServersSeen: () => mcp.serversSeen() });
   const audit = await startAuditAndMetrics(config, { log, ...(policySource.sync ? { sync: policySource.sync } : {}), enforcer: policy, user: identity.user });
   policy.notices.on('notice', (notice) => log.info(`notice: ${notice.why.message}`, { kind: notice.kind, app: notice.who.app, model: notice.what.model }));
   const gatewayHealth = config.gateway
@@ -129,10 +130,18 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   ];
   let proxyHostPort = '';
   const recordExchange = async (record: ExchangeRecord): Promise<void> => {
+    mcp.observe(record);
     activity.add(record);
     options.onRecord?.(record);
     await audit.record(record);
   };
+  // MCP servers wrapped by `bifrost-edge mcp wrap` are decided by the same steps and recorded the same way.
+  const mcp = createAgentMcp({
+    inspectors: () => inspectors,
+    record: recordExchange,
+    bundle: () => policy.bundle,
+    onError: (err) => log.error('MCP decision failed', { error: (err as Error).stack ?? String(err) }),
+  });
   const handler = createRequestHandler({
     resolve: providers.resolve,
     upstream,
@@ -170,7 +179,8 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       activity: () => activity.list(),
       notices: () => policy.notices.recent(),
       rendererDir: path.join(packageRoot(), 'renderer'),
-      status: () => ({ mode: config.mode, proxy: `http://${proxyHostPort}`, gateway: config.gateway?.url ?? null, policy: policy.status(), auditQueue: audit.trail.outbox.status() }),
+      status: () => ({ mode: config.mode, proxy: `http://${proxyHostPort}`, gateway: config.gateway?.url ?? null, policy: policy.status(), auditQueue: audit.trail.outbox.status(), mcpServers: mcp.serversSeen() }),
+      mcp,
     }),
     onRecord: recordExchange,
     log,

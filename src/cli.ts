@@ -18,6 +18,7 @@ import { auditDbPath } from './audit/audit-trail.js';
 import { runAuditVerifyCommand } from './audit/verify.js';
 import { runAuditTailCommand } from './audit/tail.js';
 import { runControlServeCommand } from './control/server/serve-command.js';
+import { runMcpCommand } from './mcp/wrap-command.js';
 
 const USAGE = `Usage: bifrost-edge <command> [options]
 
@@ -42,6 +43,8 @@ Commands:
   audit verify   Check the audit trail's hash chain; names the first bad record (--json).
   audit tail     Show recent audit records (--json, --limit N).
   control serve  Run the reference Edge Control server (--config F); prints one JSON ready line.
+  mcp wrap --name N [--data-dir D] -- <command> [args...]
+             Run a stdio MCP server under Edge: tool calls decided by the running agent, lists filtered.
   scan       Scan text on stdin with the guardrails; print findings and the redacted text.
                --json          one JSON object instead of text
                --policy F      guardrail policy JSON file (default: built-in policy)
@@ -89,6 +92,8 @@ async function dispatch(argv: string[]): Promise<number> {
       return controlCommand(rest);
     case 'installers':
       return runInstallersCommand(rest);
+    case 'mcp':
+      return runMcpCommand(rest, (flags) => configFromFlags(flags).dataDir);
     case 'version':
     case '--version':
       process.stdout.write(`${agentVersion()}\n`);

@@ -10,7 +10,7 @@ import {
   checkBudgets, checkRateLimits, describeLimit, describeUsed, limitWindows, providerConfigSpent,
   type CounterSnapshot, type LimitViolation, type LimitWindow,
 } from './limits.js';
-import { checkMcpTools, type McpRefusal } from './mcp-tools.js';
+import { checkMcpTools, isMcpProtocolRequest, type McpRefusal } from './mcp-tools.js';
 import { allowedModelsOn, allowedProviders, isProviderAllowed, modelVerdict } from './model-access.js';
 import { resolveTarget } from './model-target.js';
 import type { NoticeDraft, NoticeKind } from './notices.js';
@@ -23,6 +23,9 @@ import { bifrostProviderFor } from './provider-names.js';
  *  1. app catalog: denied apps, and pending apps when the policy blocks them (`app_blocked` 403);
  *  2. fail mode, when the gateway or Edge Control is unreachable (`gateway_unreachable` 503 when closed);
  *  3. surfaces governed by the app catalog alone (web apps, Copilot, Cursor) are allowed here;
+ *     MCP protocol traffic (adapter `mcp`) goes on to the key, then straight to step 6: it is a tool
+ *     server's JSON-RPC, not a model call, so provider configs, model lists, rate limits and budgets do not
+ *     apply, and it goes to the MCP server itself (local mode) with no virtual key attached;
  *  4. sign-in and the virtual key: `virtual_key_required` 401, `virtual_key_not_found` 401,
  *     `virtual_key_blocked` 403 (inactive or expired);
  *  5. provider (`provider_blocked` 403) and model (`model_blocked` 403), with Bifrost's list semantics;
@@ -78,6 +81,7 @@ export function decideRequest(input: DecisionInput): Decision {
   const reasons: string[] = [];
 
   const surfaceProvider = bifrostProviderFor(request.provider);
+  const mcpProtocol = isMcpProtocolRequest(request);
   // The provider and model the client asked for travel with every refusal (error body extra_fields, notices).
   const aboutRequest = (error: EdgeError): EdgeError => governanceError(error.status, error.type, error.message);
 
@@ -88,7 +92,7 @@ export function decideRequest(input: DecisionInput): Decision {
   if (appVerdict.status === 'pending' && bundle) reasons.push(`app ${app.id} is pending review; allowed by apps.pending_action`);
 
   // 2. Fail mode.
-  let mode: RoutingMode = app.routing ?? bundle?.routing.default_mode ?? input.defaultMode ?? 'gateway';
+  let mode: RoutingMode = mcpProtocol ? 'local' : app.routing ?? bundle?.routing.default_mode ?? input.defaultMode ?? 'gateway';
   const failMode = applyFailMode({
     bundle,
     connectivity: { controlPlane: input.controlPlaneReachable, gateway: input.gatewayReachable ?? true },
@@ -105,7 +109,7 @@ export function decideRequest(input: DecisionInput): Decision {
   const allow = (route: PolicyRoute): Decision => ({ action: 'allow', route, reasons, appSeen, ...(failOpen !== undefined ? { failOpen } : {}) });
 
   // 3. Surfaces the app catalog governs on its own.
-  if (surfaceProvider === undefined) {
+  if (surfaceProvider === undefined && !mcpProtocol) {
     reasons.push(`${request.provider} is governed by the app catalog, not by virtual keys`);
     return allow({ mode: 'local', virtualKey: null, provider: null, model: request.model, candidates: [], windows: [] });
   }
@@ -117,8 +121,8 @@ export function decideRequest(input: DecisionInput): Decision {
     'sign_in_required', [...reasons, 'not signed in'], appSeen);
   }
   if (!bundle) {
-    reasons.push('no policy bundle yet: the gateway decides with the configured key');
-    return allow({ mode, virtualKey: null, provider: surfaceProvider, model: request.model, candidates: [], windows: [] });
+    reasons.push(mcpProtocol ? 'no policy bundle yet: MCP tools are not restricted' : 'no policy bundle yet: the gateway decides with the configured key');
+    return allow({ mode, virtualKey: null, provider: surfaceProvider ?? null, model: request.model, candidates: [], windows: [] });
   }
   const selection = selectActiveKey(bundle, now);
   switch (selection.kind) {
@@ -147,6 +151,16 @@ export function decideRequest(input: DecisionInput): Decision {
     return block(input, governanceError(401, 'virtual_key_required',
       `Your virtual key '${label}' reached this device without its secret, so Bifrost Edge cannot attach it. Sign out of Bifrost Edge and sign in again to refresh your policy; if that does not help, tell your admin.`),
     'blocked', [...reasons, `key ${key.id} has no value in the bundle`], appSeen);
+  }
+
+  // 6, for MCP protocol traffic (the `undefined` test only narrows: other app-governed surfaces left at step 3).
+  if (mcpProtocol || surfaceProvider === undefined) {
+    const refusal = checkMcpTools(request, key);
+    if (refusal) {
+      return block(input, governanceError(403, 'mcp_tool_blocked', mcpMessage(label, refusal)), 'blocked', [...reasons, `MCP tool ${refusal.ref.name} not allowed`], appSeen);
+    }
+    // The key decided the call, but nothing is sent to Bifrost or charged to it.
+    return allow({ mode: 'local', virtualKey: null, provider: null, model: null, candidates: [], windows: [] });
   }
 
   // 5. Provider and model.

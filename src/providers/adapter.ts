@@ -24,6 +24,11 @@ export interface ErrorResponseOptions {
    * better: official SDKs map the HTTP status of a JSON error to their typed errors (PermissionDeniedError...).
    */
   stream: boolean;
+  /**
+   * The parsed request body, when the refusal comes after it was read. Formats whose errors answer the
+   * request itself need it: a JSON-RPC error must carry the id of the request it refuses.
+   */
+  requestBody?: unknown;
 }
 
 /** One API shape: recognises its routes, reads request bodies, and phrases errors the way its SDKs expect. */

@@ -2,7 +2,7 @@ import type { ProviderName } from './types.js';
 import { compileHostPattern, normalizeHost, type CompiledHostPattern } from './host-pattern.js';
 
 /** The adapters that know an API shape. `null` in an entry: decrypt the host, but no route is parsed. */
-export type AdapterId = 'openai-compatible' | 'anthropic' | 'gemini' | 'chatgpt-web' | 'claude-web';
+export type AdapterId = 'openai-compatible' | 'anthropic' | 'gemini' | 'chatgpt-web' | 'claude-web' | 'mcp';
 
 /** What happens to a request the surface's adapter does not recognise. */
 export type UnknownRoutePolicy = 'reject' | 'pass';

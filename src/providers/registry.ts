@@ -7,6 +7,7 @@ import { claudeWebAdapter } from './claude-web.js';
 import { geminiAdapter } from './gemini.js';
 import { normalizeHost } from './host-pattern.js';
 import { parseJsonBody } from './json-body.js';
+import { mcpAdapter } from './mcp.js';
 import { openAICompatibleAdapter } from './openai-compatible.js';
 import { longestPrefix, splitPathAndQuery } from './route-path.js';
 import type { ErrorResponse, HttpRequestInfo, ParseResult } from './types.js';
@@ -17,6 +18,7 @@ export const DEFAULT_ADAPTERS: Readonly<Record<AdapterId, ProviderAdapter>> = {
   gemini: geminiAdapter,
   'chatgpt-web': chatGptWebAdapter,
   'claude-web': claudeWebAdapter,
+  mcp: mcpAdapter,
 };
 
 export interface RecognizedRequest {

@@ -4,6 +4,8 @@ import type { EdgeError } from '../edge-error.js';
 export type ProviderName =
   | 'openai' | 'anthropic' | 'gemini' | 'groq' | 'mistral' | 'xai' | 'deepseek' | 'openrouter'
   | 'perplexity' | 'copilot' | 'cursor' | 'chatgpt-web' | 'claude-web'
+  /** A Model Context Protocol server (JSON-RPC over Streamable HTTP or stdio): governed by a key's mcp_configs. */
+  | 'mcp'
   /** A host added to the intercept list by configuration or policy, with no known API shape. */
   | 'custom';
 
@@ -31,6 +33,11 @@ export interface ToolInfo {
   /** A declared tool, a call the model made, or a result the client sends back. */
   kind: 'definition' | 'call' | 'result';
   path: Array<string | number>;
+  /**
+   * For MCP protocol traffic: the MCP client (server) name the call belongs to, known from where the request
+   * went rather than guessed from `name` (`clientName-toolName`), since client names may contain `-`.
+   */
+  mcpClient?: string;
 }
 
 /** The provider-independent view of an AI request that policy and guardrails decide on. */

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Exchange } from './exchange.js';
 import { hostOfHostHeader } from './connect-target.js';
@@ -19,6 +20,11 @@ export interface LocalEndpointDeps {
   notices: () => unknown[];
   /** Folder with the renderer pages served under /ui/. */
   rendererDir?: string;
+  /** The MCP wrapper's POST endpoints (/mcp/decide, /mcp/tools), which check their own method and headers. */
+  mcp?: {
+    isLocalPath(urlPath: string): boolean;
+    serveLocal(req: IncomingMessage, res: ServerResponse, urlPath: string): void;
+  };
 }
 
 const UI_TYPES: Record<string, string> = {
@@ -42,6 +48,10 @@ export function createLocalEndpoints(deps: LocalEndpointDeps): (exchange: Exchan
     const host = hostOfHostHeader(String(req.headers.host ?? ''));
     if (!host || !LOOPBACK_NAMES.has(host)) {
       sendPlain(res, 421, 'Bifrost Edge only answers requests addressed to 127.0.0.1 or localhost.');
+      return;
+    }
+    if (deps.mcp?.isLocalPath(urlPath)) {
+      deps.mcp.serveLocal(req, res, urlPath);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {

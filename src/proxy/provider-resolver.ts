@@ -64,7 +64,11 @@ export function createProviderResolver(interceptHosts?: string[]): ProviderResol
   };
 }
 
-/** The default surfaces narrowed to `hosts`, plus a pass-through surface for each host no adapter knows. */
+/**
+ * The default surfaces narrowed to `hosts`, plus a pass-through surface for each host no adapter knows.
+ * Those hosts get the MCP adapter: it recognises only MCP requests (by their headers), so an MCP server
+ * added to the intercept list is governed, and any other traffic to such a host passes as before.
+ */
 function surfacesFor(hosts: string[]): SurfaceEntry[] {
   const wanted = new Set(hosts.map((h) => compileHostPattern(h).pattern));
   const entries: SurfaceEntry[] = [];
@@ -73,7 +77,7 @@ function surfacesFor(hosts: string[]): SurfaceEntry[] {
     if (kept.length > 0) entries.push({ ...entry, hosts: kept });
   }
   for (const host of wanted) {
-    entries.push({ label: `AI host ${host}`, hosts: [host], provider: 'custom', adapter: null, pathPrefixes: [''], unknownRoutes: 'pass' });
+    entries.push({ label: `AI host ${host}`, hosts: [host], provider: 'custom', adapter: 'mcp', pathPrefixes: [''], unknownRoutes: 'pass' });
   }
   return entries;
 }

@@ -117,9 +117,10 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   record.provider = surface.provider;
   const processName = await connectionProcess(deps, exchange);
   if (processName) info.process = processName;
-  const block = async (error: EdgeError, stream = false): Promise<void> => {
+  /** `requestBody`: the parsed body once read, for formats whose errors answer the request (JSON-RPC ids). */
+  const block = async (error: EdgeError, stream = false, requestBody?: unknown): Promise<void> => {
     await done({ decision: 'blocked', status: error.status, errorType: error.type, message: error.message, via: 'edge' });
-    sendError(res, surface, error, stream && acceptsEventStream(req.headers.accept));
+    sendError(res, surface, error, stream && acceptsEventStream(req.headers.accept), requestBody);
   };
 
   const hostMismatch = checkHostHeader(exchange, target);
@@ -154,6 +155,8 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
     if (!parsed.ok) return block({ ...parsed.error, provider: parsed.error.provider ?? surface.provider });
     parsedBody = parsed.body;
     normalized = parsed.request;
+    // Usually the surface's provider; a protocol carried on a host (MCP on a custom host) names its own.
+    record.provider = normalized.provider;
     record.model = normalized.model;
     if (resolution.inspected) record.prompt = normalized.texts.map((t) => t.text).join('\n');
 
@@ -162,7 +165,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
       const verdict = await inspect({ request: normalized, body: parsedBody, info, app });
       if (verdict.notes?.findings) record.findings.push(...verdict.notes.findings);
       flagged ||= verdict.notes?.flagged === true;
-      if (verdict.action === 'block') return block(verdict.error, normalized.stream);
+      if (verdict.action === 'block') return block(verdict.error, normalized.stream, parsedBody);
       if (verdict.action === 'rewrite') {
         parsedBody = verdict.body;
         bodyRewritten = true;
@@ -178,7 +181,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   const plan = planUpstream({ ...settings, mode, ...(virtualKey ? { virtualKey } : {}) }, upstreamTarget, mapping, attribution);
   if (plan.via !== 'origin' && !virtualKey) {
     return block(edgeError(401, 'virtual_key_required',
-      'You are not signed in to Bifrost Edge, so this AI request has no virtual key. Sign in from the Bifrost Edge tray icon (or run `bifrost-edge login`) and try again.', { provider: surface.provider, ...(normalized?.model ? { model: normalized.model } : {}) }), normalized?.stream);
+      'You are not signed in to Bifrost Edge, so this AI request has no virtual key. Sign in from the Bifrost Edge tray icon (or run `bifrost-edge login`) and try again.', { provider: surface.provider, ...(normalized?.model ? { model: normalized.model } : {}) }), normalized?.stream, parsedBody);
   }
   if (plan.rewriteModel !== undefined && parsedBody && typeof parsedBody === 'object') {
     parsedBody = { ...(parsedBody as Record<string, unknown>), model: plan.rewriteModel };
@@ -307,12 +310,12 @@ function checkHostHeader(exchange: Exchange, target: Target): EdgeError | undefi
   return undefined;
 }
 
-function sendError(res: ServerResponse, surface: AiSurface, error: EdgeError, stream: boolean): void {
+function sendError(res: ServerResponse, surface: AiSurface, error: EdgeError, stream: boolean, requestBody?: unknown): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const response = surface.errorResponse(error, { stream });
+  const response = surface.errorResponse(error, { stream, ...(requestBody !== undefined ? { requestBody } : {}) });
   res.writeHead(response.status, { ...response.headers, 'content-length': Buffer.byteLength(response.body) });
   res.end(response.body);
 }

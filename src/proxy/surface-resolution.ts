@@ -6,7 +6,8 @@ import type { ErrorResponse, HttpRequestInfo, NormalizedRequest } from '../provi
 /** An AI surface (host + API shape) as the proxy needs it: who it is and how it phrases errors. */
 export interface AiSurface {
   provider: string;
-  errorResponse(error: EdgeError, options: { stream: boolean }): ErrorResponse;
+  /** `requestBody`: the parsed body, when known (JSON-RPC errors carry the refused request's id). */
+  errorResponse(error: EdgeError, options: { stream: boolean; requestBody?: unknown }): ErrorResponse;
 }
 
 /** What the provider layer says about one request. */

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+/**
+ * The loopback protocol between `bifrost-edge mcp wrap` and the running agent: the wrapper asks, the agent's
+ * enforcer, guardrails and audit trail decide. One schema per message, shared by both ends.
+ *
+ * Cross-site requests from a browser page are refused: the agent requires a JSON content type and the
+ * custom header below, and a page can send neither to another origin without a CORS preflight, which the
+ * agent never grants. The loopback Host check of the local endpoints still applies (DNS rebinding).
+ */
+
+export const MCP_DECIDE_PATH = '/mcp/decide';
+export const MCP_TOOLS_PATH = '/mcp/tools';
+export const MCP_WRAPPER_HEADER = 'x-bifrost-edge-mcp-wrapper';
+
+/** The wrapped server: the admin's `--name` (its MCP client name in policy) and its command line. */
+export const WrappedServerSchema = z.strictObject({
+  name: z.string().min(1).max(200),
+  command: z.array(z.string().max(10_000)).min(1).max(1000),
+});
+
+/** The MCP client app, as its `initialize` request introduced itself (`clientInfo`), for attribution. */
+export const McpClientInfoSchema = z.strictObject({
+  name: z.string().max(200),
+  version: z.string().max(100).optional(),
+});
+
+/** POST /mcp/decide: one `tools/call` request, before the server sees it. */
+export const DecideRequestSchema = z.strictObject({
+  server: WrappedServerSchema,
+  client: McpClientInfoSchema.optional(),
+  /** The JSON-RPC request exactly as the client sent it. */
+  message: z.record(z.string(), z.unknown()),
+});
+
+export const EdgeRefusalSchema = z.strictObject({
+  status: z.number().int(),
+  type: z.string(),
+  message: z.string(),
+});
+
+export const DecideResponseSchema = z.discriminatedUnion('action', [
+  /** Send it on: unchanged, or `message` instead (guardrails redacted part of the arguments). */
+  z.strictObject({ action: z.literal('forward'), message: z.unknown().optional() }),
+  /** Do not send it: answer the client with this error. */
+  z.strictObject({ action: z.literal('refuse'), error: EdgeRefusalSchema }),
+]);
+
+/** POST /mcp/tools: the tool names a server offers (`tools/list`); the answer is those the user may run. */
+export const ToolsRequestSchema = z.strictObject({
+  server: WrappedServerSchema,
+  client: McpClientInfoSchema.optional(),
+  tools: z.array(z.string().max(1000)).max(10_000),
+});
+
+export const ToolsResponseSchema = z.strictObject({
+  allowed: z.array(z.string()),
+});
+
+export type WrappedServer = z.output<typeof WrappedServerSchema>;
+export type McpClientInfo = z.output<typeof McpClientInfoSchema>;
+export type DecideRequest = z.output<typeof DecideRequestSchema>;
+export type DecideResponse = z.output<typeof DecideResponseSchema>;
+export type EdgeRefusal = z.output<typeof EdgeRefusalSchema>;
+export type ToolsRequest = z.output<typeof ToolsRequestSchema>;
+export type ToolsResponse = z.output<typeof ToolsResponseSchema>;

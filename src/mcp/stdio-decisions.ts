@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import type { PolicyBundle } from '../control/protocol/policy-bundle.js';
+import { edgeError, type EdgeError } from '../edge-error.js';
+import { selectActiveKey } from '../policy/active-key.js';
+import { allowedMcpTools } from '../policy/mcp-tools.js';
+import { BodyShapeError } from '../providers/body-shape.js';
+import { calledTool, mcpToolName, normalizeMcpBody } from '../providers/mcp-messages.js';
+import type { HttpRequestInfo, NormalizedRequest } from '../providers/types.js';
+import { appFromUserAgent } from '../proxy/app-attribution.js';
+import type { ExchangeRecord } from '../proxy/exchange.js';
+import type { RequestInspector } from '../proxy/surface-resolution.js';
+import type { DecideRequest, DecideResponse, McpClientInfo, ToolsRequest, ToolsResponse } from './decision-protocol.js';
+import type { McpServerInventory } from './servers-seen.js';
+
+/**
+ * The agent's side of the stdio wrapper: a wrapped server's `tools/call` goes through the same decision
+ * steps as proxied traffic (the enforcer's inspector, the guardrails, content safety, in the agent's
+ * order), raises the same notices, and leaves one audit record, so an admin reads MCP calls where every
+ * other AI request is. The record names the call `tools/call` on host `stdio:<name>`, path `/<client>-<tool>`.
+ */
+
+export interface StdioDecisionDeps {
+  /** The agent's decision steps, read per call (a new policy applies at once). */
+  inspectors: () => readonly RequestInspector[];
+  /** Audit, activity page and metrics: the agent's own exchange recorder. */
+  record: (record: ExchangeRecord) => Promise<void>;
+  /** The policy in force, for filtering tool lists. */
+  bundle: () => PolicyBundle | undefined;
+  inventory: McpServerInventory;
+  now?: () => Date;
+}
+
+export interface StdioDecisions {
+  decideCall(input: DecideRequest): Promise<DecideResponse>;
+  visibleTools(input: ToolsRequest): ToolsResponse;
+}
+
+/** The pseudo-host stdio calls are attributed to: `stdio:github` (app rules see the host `stdio`). */
+export function stdioHost(server: string): string {
+  return `stdio:${server}`;
+}
+
+export function createStdioDecisions(deps: StdioDecisionDeps): StdioDecisions {
+  const now = deps.now ?? (() => new Date());
+  return {
+    async decideCall(input) {
+      const started = Date.now();
+      const { server, message } = input;
+      deps.inventory.recordStdio(server.name, server.command);
+      const userAgent = clientUserAgent(input.client);
+      const tool = calledTool(message);
+      const record: ExchangeRecord = {
+        id: randomUUID(),
+        method: 'tools/call',
+        host: stdioHost(server.name),
+        path: `/${tool !== undefined ? mcpToolName(server.name, tool) : ''}`,
+        provider: 'mcp',
+        model: null,
+        app: appFromUserAgent(userAgent),
+        decision: 'forwarded',
+        findings: [],
+        latencyMs: 0,
+      };
+      const finish = async (patch: Partial<ExchangeRecord>): Promise<void> => {
+        await deps.record({ ...record, ...patch, latencyMs: Date.now() - started });
+      };
+      const refuse = async (error: EdgeError): Promise<DecideResponse> => {
+        await finish({ decision: 'blocked', via: 'edge', status: error.status, errorType: error.type, message: error.message });
+        return { action: 'refuse', error: { status: error.status, type: error.type, message: error.message } };
+      };
+
+      let request: NormalizedRequest;
+      try {
+        request = normalizeMcpBody(message, server.name, { stream: false });
+      } catch (err) {
+        if (!(err instanceof BodyShapeError)) throw err;
+        return refuse(edgeError(400, 'invalid_request', `The MCP message for '${server.name}' is not valid JSON-RPC: ${err.message}. The MCP client sent something its server could not read either.`, { provider: 'mcp' }));
+      }
+      if (request.operation !== 'tools/call') {
+        return refuse(edgeError(400, 'invalid_request', `Bifrost Edge decides MCP tool calls one at a time; got ${request.operation}.`, { provider: 'mcp' }));
+      }
+      record.prompt = request.texts.map((t) => t.text).join('\n');
+
+      const info: HttpRequestInfo = { method: 'POST', host: record.host, path: record.path, headers: userAgent !== undefined ? { 'user-agent': userAgent } : {} };
+      let body: unknown = message;
+      let rewritten = false;
+      let flagged = false;
+      for (const inspect of deps.inspectors()) {
+        const verdict = await inspect({ request, body, info, app: record.app ?? 'unknown' });
+        if (verdict.notes?.findings) record.findings.push(...verdict.notes.findings);
+        flagged ||= verdict.notes?.flagged === true;
+        if (verdict.action === 'block') return refuse(verdict.error);
+        if (verdict.action === 'rewrite') {
+          body = verdict.body;
+          rewritten = true;
+        }
+      }
+      await finish({ decision: rewritten ? 'redacted' : flagged ? 'flagged' : 'forwarded', via: 'origin' });
+      return rewritten ? { action: 'forward', message: body } : { action: 'forward' };
+    },
+
+    visibleTools({ server, tools }) {
+      deps.inventory.recordStdio(server.name, server.command, tools);
+      const bundle = deps.bundle();
+      const selection = bundle ? selectActiveKey(bundle, now()) : undefined;
+      // Without a usable key every call is refused anyway, with a message that says why; hiding all
+      // tools would only leave the user wondering where they went.
+      if (selection?.kind !== 'usable') return { allowed: [...tools] };
+      return { allowed: allowedMcpTools(selection.key, server.name, tools) };
+    },
+  };
+}
+
+/** `claude-ai/0.1.0`: the client app as its `initialize` named it, in User-Agent form for attribution. */
+function clientUserAgent(client: McpClientInfo | undefined): string | undefined {
+  if (client === undefined || client.name.trim() === '') return undefined;
+  const safe = (text: string) => text.replace(/[^\w.@+-]/g, '-');
+  return client.version !== undefined ? `${safe(client.name)}/${safe(client.version)}` : safe(client.name);
+}

@@ -1,0 +1,178 @@
+import { edgeError, type EdgeError } from '../edge-error.js';
+import {
+  isJsonRpcId, isJsonRpcRequest, isJsonRpcResponse, jsonRpcErrorResponse, jsonRpcParseError, type JsonRpcErrorResponse, type JsonRpcId,
+} from '../providers/mcp-jsonrpc.js';
+import { calledTool } from '../providers/mcp-messages.js';
+import type { AgentAnswer, AgentDecisionClient } from './agent-client.js';
+import type { McpClientInfo, WrappedServer } from './decision-protocol.js';
+
+/**
+ * What the stdio wrapper does with each message, apart from moving bytes:
+ * - client → server: a `tools/call` is decided by the agent before the server sees it. Refused: the client
+ *   gets a JSON-RPC error with Edge's message, and the server gets nothing. Redacted: the server gets the
+ *   agent's copy. No agent: refused (Edge not running), never let through unchecked. Lines that are not
+ *   JSON are refused too: a server with a laxer parser could read a tool call in them that Edge could not.
+ * - server → client: the answer to a `tools/list` lists only the tools the key lets the user run.
+ * Everything else is relayed byte for byte.
+ */
+
+export interface Relayed {
+  /** Bytes for the server (the original line when unchanged). */
+  toServer?: Buffer;
+  /** Bytes for the client: the wrapper's own answer (refusals) or the server's (possibly filtered). */
+  toClient?: Buffer;
+}
+
+export interface StdioGovernorOptions {
+  server: WrappedServer;
+  agent: AgentDecisionClient;
+  /** One line for the wrapper's stderr (never stdout: that is the client's JSON-RPC stream). */
+  log: (line: string) => void;
+}
+
+/** Pending `tools/list` requests kept at most; a server that never answers must not grow the map. */
+const MAX_PENDING_LISTS = 1000;
+
+export class StdioGovernor {
+  private clientInfo: McpClientInfo | undefined;
+  private readonly pendingLists = new Set<string>();
+  private toldListUnfiltered = false;
+
+  constructor(private readonly options: StdioGovernorOptions) {}
+
+  async fromClient(line: Buffer): Promise<Relayed> {
+    const parsed = parseJson(line);
+    if (!parsed.ok) {
+      this.options.log(`refused a line from the MCP client that is not JSON (${line.length} bytes); the server did not get it`);
+      return { toClient: serialize(jsonRpcParseError('Bifrost Edge could not read this message as JSON, so it was not sent to the MCP server.')) };
+    }
+    const messages = Array.isArray(parsed.value) ? parsed.value : [parsed.value];
+    const forwarded: unknown[] = [];
+    const replies: JsonRpcErrorResponse[] = [];
+    let changed = false;
+    for (const message of messages) {
+      this.noteClientMessage(message);
+      if (calledTool(message) === undefined) {
+        forwarded.push(message);
+        continue;
+      }
+      const outcome = await this.decideCall(message as Record<string, unknown>);
+      if (outcome.action === 'refuse') {
+        changed = true;
+        if (isJsonRpcRequest(message)) replies.push(jsonRpcErrorResponse(message.id, outcome.error));
+      } else if (outcome.message !== undefined) {
+        changed = true;
+        forwarded.push(outcome.message);
+      } else {
+        forwarded.push(message);
+      }
+    }
+    const batch = Array.isArray(parsed.value);
+    return {
+      ...(forwarded.length > 0 ? { toServer: changed ? serialize(batch ? forwarded : forwarded[0]) : line } : {}),
+      ...(replies.length > 0 ? { toClient: serialize(batch ? replies : replies[0]) } : {}),
+    };
+  }
+
+  async fromServer(line: Buffer): Promise<Relayed> {
+    if (this.pendingLists.size === 0) return { toClient: line };
+    const parsed = parseJson(line);
+    // Not JSON: the server's problem, relayed as it is for the client to report.
+    if (!parsed.ok) return { toClient: line };
+    const messages = Array.isArray(parsed.value) ? parsed.value : [parsed.value];
+    let changed = false;
+    for (const message of messages) changed = (await this.filterToolList(message)) || changed;
+    return { toClient: changed ? serialize(parsed.value) : line };
+  }
+
+  /** A line over the size bound: it cannot be read, so it cannot be checked, so it is not sent. */
+  oversizeFromClient(bytes: number): Relayed {
+    this.options.log(`refused a ${bytes}-byte message from the MCP client: it is over the size Bifrost Edge inspects; the server did not get it`);
+    return { toClient: serialize(jsonRpcErrorResponse(null, edgeError(413, 'request_too_large', `This MCP message (${bytes} bytes) is larger than Bifrost Edge inspects, so it was not sent to '${this.options.server.name}'. Send less data in one tool call.`))) };
+  }
+
+  private noteClientMessage(message: unknown): void {
+    if (!isJsonRpcRequest(message)) return;
+    if (message.method === 'initialize') this.clientInfo = readClientInfo(message.params);
+    if (message.method === 'tools/list') {
+      if (this.pendingLists.size >= MAX_PENDING_LISTS) this.pendingLists.delete(this.pendingLists.values().next().value!);
+      this.pendingLists.add(idKey(message.id));
+    }
+  }
+
+  private async decideCall(message: Record<string, unknown>): Promise<{ action: 'forward'; message?: unknown } | { action: 'refuse'; error: EdgeError }> {
+    const { server } = this.options;
+    const tool = calledTool(message) ?? '?';
+    const answer = await this.options.agent.decide({ server, ...(this.clientInfo ? { client: this.clientInfo } : {}), message });
+    if (!answer.ok) {
+      this.options.log(`refused the call of tool '${tool}': ${answer.reason}`);
+      return { action: 'refuse', error: noDecisionError(answer, server.name, tool) };
+    }
+    if (answer.value.action === 'refuse') {
+      this.options.log(`Bifrost Edge refused the call of tool '${tool}' (${answer.value.error.type})`);
+      return { action: 'refuse', error: answer.value.error };
+    }
+    return answer.value.message !== undefined ? { action: 'forward', message: answer.value.message } : { action: 'forward' };
+  }
+
+  /** True when `message` was the answer to a pending `tools/list` and lost tools the key does not allow. */
+  private async filterToolList(message: unknown): Promise<boolean> {
+    if (!isJsonRpcResponse(message) || !isJsonRpcId(message.id) || !this.pendingLists.delete(idKey(message.id))) return false;
+    const result = message.result as { tools?: unknown } | undefined;
+    if (result === null || typeof result !== 'object' || !Array.isArray(result.tools)) return false;
+    const tools = result.tools as unknown[];
+    const names = tools.map(toolName).filter((name): name is string => name !== undefined);
+    const { server } = this.options;
+    const answer = await this.options.agent.visibleTools({ server, ...(this.clientInfo ? { client: this.clientInfo } : {}), tools: names });
+    if (!answer.ok) {
+      // Calls are still refused without the agent; the list only saves the model a refused attempt.
+      if (!this.toldListUnfiltered) this.options.log(`listing '${server.name}' tools unfiltered: ${answer.reason}; their calls are refused until Bifrost Edge answers`);
+      this.toldListUnfiltered = true;
+      return false;
+    }
+    this.toldListUnfiltered = false;
+    const allowed = new Set(answer.value.allowed);
+    const kept = tools.filter((tool) => allowed.has(toolName(tool) ?? ''));
+    if (kept.length === tools.length) return false;
+    result.tools = kept;
+    return true;
+  }
+}
+
+/** The refusal when the agent gave no decision: Edge checks every call, so no answer means no call. */
+function noDecisionError(answer: Extract<AgentAnswer<unknown>, { ok: false }>, server: string, tool: string): EdgeError {
+  if (answer.problem === 'not_running') {
+    return edgeError(503, 'edge_not_running',
+      `Bifrost Edge is not running on this computer, so the MCP tool '${tool}' of '${server}' was not run: your organization checks every MCP tool call through Edge. Start Bifrost Edge (the tray app, or \`bifrost-edge run\`) and try again.`);
+  }
+  return edgeError(503, 'edge_unavailable',
+    `Bifrost Edge could not check the MCP tool '${tool}' of '${server}' (${answer.reason}), so it was not run. Try again; if it keeps failing, restart Bifrost Edge or contact your IT helpdesk.`);
+}
+
+function readClientInfo(params: unknown): McpClientInfo | undefined {
+  const info = (params as { clientInfo?: { name?: unknown; version?: unknown } } | undefined)?.clientInfo;
+  if (typeof info?.name !== 'string') return undefined;
+  return { name: info.name.slice(0, 200), ...(typeof info.version === 'string' ? { version: info.version.slice(0, 100) } : {}) };
+}
+
+function toolName(tool: unknown): string | undefined {
+  const name = (tool as { name?: unknown } | null)?.name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/** `1` and `"1"` are different JSON-RPC ids. */
+function idKey(id: JsonRpcId): string {
+  return JSON.stringify(id);
+}
+
+function parseJson(line: Buffer): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(line.toString('utf8')) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function serialize(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value));
+}

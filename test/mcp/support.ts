@@ -1,0 +1,69 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { EDGE_BIN } from '../support/edge-process.js';
+
+export const FIXTURE_SERVER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tool-server.mjs');
+export const KEY = 'sk-bf-mcp-e2e-0001';
+
+/** A policy whose key enables the MCP client `client` with the listed tools (and OpenAI, to show it is unrelated). */
+export function writeMcpPolicy(dir: string, client: string, tools: string[]): string {
+  const file = path.join(dir, 'policy.json');
+  fs.writeFileSync(file, JSON.stringify({
+    schema: 'bifrost-edge.policy/v1',
+    version: 3,
+    issued_at: new Date(Date.now() - 60_000).toISOString(),
+    subject: { sub: 'ada', email: 'ada@example.com' },
+    virtual_keys: [{
+      id: 'vk-eng', name: 'eng-team', value: KEY, is_active: true,
+      provider_configs: [{ provider: 'openai', allowed_models: ['*'] }],
+      mcp_configs: [{ mcp_client_name: client, tools_to_execute: tools }],
+    }],
+  }));
+  return file;
+}
+
+/** The tool calls the fixture server actually received. */
+export function readCalls(file: string): Array<{ tool: string; args: Record<string, unknown> }> {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { tool: string; args: Record<string, unknown> });
+}
+
+export interface WrappedClient {
+  client: Client;
+  stderr(): string;
+  close(): Promise<void>;
+}
+
+/**
+ * A real MCP client (the official SDK over stdio) whose server command is `bifrost-edge mcp wrap … --
+ * node tool-server.mjs`, exactly what an admin writes into Claude Desktop's or Cursor's config.
+ */
+export async function connectWrapped(options: { name: string; dataDir: string; callsFile: string }): Promise<WrappedClient> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [EDGE_BIN, 'mcp', 'wrap', '--name', options.name, '--data-dir', options.dataDir, '--', process.execPath, FIXTURE_SERVER],
+    env: { ...env, MCP_FIXTURE_CALLS: options.callsFile },
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const client = new Client({ name: 'mcp-e2e-client', version: '1.2.3' });
+  await client.connect(transport);
+  return { client, stderr: () => stderr, close: () => client.close() };
+}
+
+/** The agent's audit records, via the real CLI. */
+export function auditRecords(dataDir: string): Promise<Array<Record<string, unknown>>> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--limit', '500', '--data-dir', dataDir], (err, stdout, stderr) => {
+      if (err) reject(new Error(stderr || err.message));
+      else resolve(stdout.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { record: Record<string, unknown> }).record));
+    });
+  });
+}
