@@ -82,7 +82,21 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     responseTimeoutMs: config.gateway?.responseTimeoutMs ?? 600_000,
     extraCaPems,
   });
-  const providers = createProviderResolver(config.interceptHosts);
+  // The intercept list: the policy bundle's when it has one (central policy), else the configuration's,
+  // else the built-in list. Read per CONNECT and per request, so a pushed list applies to the next one.
+  let providers = createProviderResolver(config.interceptHosts);
+  let interceptSource = JSON.stringify(config.interceptHosts ?? null);
+  const applyInterceptHosts = (hosts: string[] | undefined, from: string) => {
+    const wanted = JSON.stringify(hosts ?? null);
+    if (wanted === interceptSource) return;
+    try {
+      providers = createProviderResolver(hosts);
+      interceptSource = wanted;
+      log.info(`intercept list from ${from}`, { hosts: hosts?.length ?? 'built-in' });
+    } catch (err) {
+      log.error(`ignoring the intercept list from ${from}: ${(err as Error).message}; keeping the current one`);
+    }
+  };
   const policyDb = openPolicyDatabase(path.join(config.dataDir, 'policy.db'));
   const policy = new PolicyEnforcer({
     counters: new SqliteCounterStore(policyDb),
@@ -96,6 +110,8 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   const identity = await startIdentity(config, log);
   const applyBundle = (bundle: PolicyBundle | undefined) => {
     policy.setBundle(bundle);
+    if (bundle?.intercept_hosts) applyInterceptHosts(bundle.intercept_hosts, `policy version ${bundle.version}`);
+    else applyInterceptHosts(config.interceptHosts, 'the configuration');
     guardrails.fromBundle(bundle);
     // Local mode sends no virtual key, so there is nothing to sign in for; otherwise a session, or a
     // key in the configuration or the bundle, counts as signed in.
@@ -143,7 +159,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     onError: (err) => log.error('MCP decision failed', { error: (err as Error).stack ?? String(err) }),
   });
   const handler = createRequestHandler({
-    resolve: providers.resolve,
+    resolve: (info) => providers.resolve(info),
     upstream,
     settings: () => ({
       mode: config.mode,

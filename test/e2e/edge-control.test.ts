@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { ADA_KEY, startControlFixture, waitFor, type ControlFixture } from '../control/support/control-fixture.js';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
-import { curl, proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
+import { curl, openConnectTunnel, proxyDispatcher, tlsThroughProxy, undiciFetch } from '../support/proxy-clients.js';
 
 interface AdminAudit { records: Array<{ device_id: string; seq: number; record: { request_id: string; decision: string; reason?: string; content?: { sha256?: string } } }>; next_after?: number }
 
@@ -76,6 +76,34 @@ describe('a running agent under Edge Control', () => {
     }, 15_000, 'audit records at the server');
     expect(records.some((r) => r.record.decision === 'allowed')).toBe(true);
     expect(new Set(records.map((r) => r.record.request_id)).size).toBe(records.length);
+  });
+});
+
+describe('an intercept list pushed from Edge Control', () => {
+  it('decrypts a host the admin adds, from the next connection on', async () => {
+    const fixture = await startControlFixture();
+    const edge = await startEdgeProcess({ config: edgeConfig(fixture) });
+    try {
+      await waitFor(async () => (await client(edge).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) instanceof OpenAI.PermissionDeniedError, 10_000, 'the first bundle');
+      // Not on the built-in list: blind-tunnelled, so Edge dials it (and, offline, cannot).
+      const before = await openConnectTunnel(edge.proxyUrl, 'ai.internal.test:443');
+      before.socket.destroy();
+      expect(before.status).toBe(502);
+
+      const template = (await fixture.admin('GET', '/api/edge/v1/admin/policy')).json as { policy: Record<string, unknown> };
+      const put = await fixture.admin('PUT', '/api/edge/v1/admin/policy', { ...template.policy, intercept_hosts: ['api.openai.com', 'ai.internal.test'] });
+      expect(put.status).toBe(200);
+      const seen = await waitFor(async () => {
+        const attempt = await tlsThroughProxy(edge.proxyUrl, 'ai.internal.test', 443, { ca: edge.caPem }).catch(() => undefined);
+        attempt?.socket.destroy();
+        return attempt?.authorized ? attempt : undefined;
+      }, 5_000, 'the pushed intercept list to decrypt ai.internal.test');
+      expect(seen.cert.subject.CN).toBe('ai.internal.test');
+      expect(edge.stderr()).toMatch(/intercept list from policy version \d+/);
+    } finally {
+      await edge.stop();
+      await fixture.close();
+    }
   });
 });
 
