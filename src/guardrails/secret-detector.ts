@@ -24,16 +24,38 @@ export function detectSecrets(text: string, rules: readonly SecretRule[], option
   return findings;
 }
 
-const keywordSets = new WeakMap<readonly SecretRule[], KeywordSet>();
+interface RuleIndex {
+  keywords: KeywordSet;
+  /** Rule positions by keyword, so candidates come from the keywords found, not a pass over all rules. */
+  rulesByKeyword: Map<string, number[]>;
+  /** Rules without keywords always run. */
+  alwaysRun: number[];
+}
+
+const ruleIndexes = new WeakMap<readonly SecretRule[], RuleIndex>();
+
+function indexRules(rules: readonly SecretRule[]): RuleIndex {
+  const rulesByKeyword = new Map<string, number[]>();
+  const alwaysRun: number[] = [];
+  rules.forEach((rule, position) => {
+    if (rule.keywords.length === 0) alwaysRun.push(position);
+    for (const k of new Set(rule.keywords)) rulesByKeyword.set(k, [...(rulesByKeyword.get(k) ?? []), position]);
+  });
+  return { keywords: new KeywordSet(rules.flatMap((rule) => rule.keywords)), rulesByKeyword, alwaysRun };
+}
 
 function rulesWithKeywordPresent(text: string, rules: readonly SecretRule[]): SecretRule[] {
-  let keywords = keywordSets.get(rules);
-  if (!keywords) {
-    keywords = new KeywordSet(rules.flatMap((rule) => rule.keywords));
-    keywordSets.set(rules, keywords);
+  let index = ruleIndexes.get(rules);
+  if (!index) {
+    index = indexRules(rules);
+    ruleIndexes.set(rules, index);
   }
-  const present = keywords.presentIn(text.toLowerCase());
-  return rules.filter((rule) => rule.keywords.length === 0 || rule.keywords.some((k) => present.has(k)));
+  const present = index.keywords.presentIn(text.toLowerCase());
+  if (present.size === 0 && index.alwaysRun.length === 0) return [];
+  const positions = new Set(index.alwaysRun);
+  for (const k of present) for (const position of index.rulesByKeyword.get(k) ?? []) positions.add(position);
+  // In the rules' own order, so findings come out as they did before the index.
+  return [...positions].sort((a, b) => a - b).map((position) => rules[position]!);
 }
 
 function collectRuleFindings(text: string, rule: SecretRule, into: Finding[]): void {

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { KeywordSet } from '../../src/guardrails/keyword-prefilter.js';
+import { compileGuardrailPolicy } from '../../src/guardrails/compile-policy.js';
+import { scanText } from '../../src/guardrails/scan-text.js';
+
+const naive = (keywords: string[], text: string) => new Set(keywords.filter((k) => text.includes(k)));
+
+describe('KeywordSet', () => {
+  const keywords = ['key', 'apikey', 'api', 'token', 'tok', 'secret', 'sk-', 'ghp_', 'xoxb-', 'pass', 'password'];
+  const set = new KeywordSet(keywords);
+
+  it('finds keywords inside other keywords and keywords that are prefixes of others', () => {
+    expect(set.presentIn('my apikey here')).toEqual(new Set(['apikey', 'api', 'key']));
+    expect(set.presentIn('the password')).toEqual(new Set(['password', 'pass']));
+    expect(set.presentIn('tokenize')).toEqual(new Set(['token', 'tok']));
+    expect(set.presentIn('nothing to see')).toEqual(new Set());
+  });
+
+  it('agrees with a plain includes() on random texts, short (single pass) and long (narrowing) alike', () => {
+    const alphabet = ['key', 'api', 'tok', 'en', 'sec', 'ret', 'pass', 'word', 'sk-', 'ghp_', 'xox', 'b-', ' ', 'x', 'a'];
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let round = 0; round < 300; round++) {
+      const pieces = round % 10 === 0 ? 4000 : 1 + Math.floor(random() * 40);
+      const text = Array.from({ length: pieces }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+      expect(set.presentIn(text), text.slice(0, 80)).toEqual(naive(keywords, text));
+    }
+  });
+});
+
+describe('the secret rules prefilter', () => {
+  it('finds exactly what running every rule finds', () => {
+    const compiled = compileGuardrailPolicy({});
+    if (!compiled.ok) throw new Error(compiled.errors.join('; '));
+    const texts = [
+      'Say hello in one word.',
+      'deploy with AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY1 and token ghp_1234567890abcdefghijABCDEFGHIJ123456',
+      `postgres://admin:S3cr3t-Pa55@db.internal:5432/app and sk-ant-api03-${'a'.repeat(93)}AA`,
+    ];
+    for (const text of texts) expect(scanText(text, compiled.policy)).toEqual(scanText(text, compiled.policy, { prefilter: false }));
+    // The comparison means something: the planted credentials are found.
+    expect(scanText(texts[1]!, compiled.policy).length).toBeGreaterThanOrEqual(2);
+    expect(scanText(texts[2]!, compiled.policy).length).toBeGreaterThanOrEqual(2);
+  });
+});
