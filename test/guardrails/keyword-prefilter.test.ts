@@ -34,8 +34,8 @@ describe('the secret rules prefilter', () => {
     if (!compiled.ok) throw new Error(compiled.errors.join('; '));
     const texts = [
       'Say hello in one word.',
-      'deploy with AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY1 and token ghp_1234567890abcdefghijABCDEFGHIJ123456',
-      `postgres://admin:S3cr3t-Pa55@db.internal:5432/app and sk-ant-api03-${'a'.repeat(93)}AA`,
+      'deploy with aws_secret_access_key = "q8Zr2Lk9Wm4Xt7Vb1Nc6Hs3Jd5Fg0Ka8Ep2Ry4Uz" and token ghp_R4nd0mL00k1ngT0k3nV4lu3Xq9Zw2Ye7Uv5T',
+      `postgres://admin:S3cr3t-Pa55@db.internal:5432/app and sk-ant-api03-${'Qx7Rz2Lk9Wm4Xt7Vb1Nc6Hs3Jd5Fg0Ka8Ep2Ry4Uz'.repeat(2)}Qx7Rz2Lk9Wm4Xt7Vb1NcAA`,
     ];
     for (const text of texts) expect(scanText(text, compiled.policy)).toEqual(scanText(text, compiled.policy, { prefilter: false }));
     // The comparison means something: the planted credentials are found.
