@@ -44,6 +44,15 @@ describe('Secret Service key source (real gnome-keyring on a private bus)', () =
     const probe = new SecretServiceKeySource(runCommand, { application: 'bifrost-edge-test-probe' });
     for (let attempt = 0; attempt < 50 && (await probe.probe()) !== undefined; attempt++) await new Promise((r) => setTimeout(r, 100));
     expect(await probe.probe()).toBeUndefined();
+    // The daemon answers lookups before it has created (and unlocked) the login collection, and stores
+    // fail until then ("Object does not exist at path …/collection/login"): wait until one succeeds.
+    let stored = false;
+    for (let attempt = 0; attempt < 100 && !stored; attempt++) {
+      stored = (await probe.getKey(true).catch(() => undefined)) !== undefined;
+      if (!stored) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(stored, 'gnome-keyring never accepted a secret').toBe(true);
+    await probe.deleteKey();
   });
 
   afterAll(() => {
