@@ -29,7 +29,17 @@ describe('Secret Service key source (real gnome-keyring on a private bus)', () =
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-keyring-home-'));
 
   beforeAll(async () => {
-    const bus = spawn('dbus-daemon', ['--session', '--nofork', '--print-address=1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // A session bus without service activation: with the stock config, a lookup that arrives before our
+    // keyring daemon has claimed its name makes D-Bus start another gnome-keyring, one without the unlock
+    // password and so without a login collection (stores then fail for good).
+    const busConfig = path.join(home, 'session-bus.conf');
+    fs.writeFileSync(busConfig, [
+      '<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">',
+      '<busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen><auth>EXTERNAL</auth>',
+      '<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>',
+      '</busconfig>',
+    ].join('\n'));
+    const bus = spawn('dbus-daemon', [`--config-file=${busConfig}`, '--nofork', '--print-address=1'], { stdio: ['ignore', 'pipe', 'ignore'] });
     children.push(bus);
     const address = await new Promise<string>((resolve, reject) => {
       bus.stdout!.setEncoding('utf8').once('data', (line: string) => resolve(line.trim()));
@@ -44,14 +54,15 @@ describe('Secret Service key source (real gnome-keyring on a private bus)', () =
     const probe = new SecretServiceKeySource(runCommand, { application: 'bifrost-edge-test-probe' });
     for (let attempt = 0; attempt < 50 && (await probe.probe()) !== undefined; attempt++) await new Promise((r) => setTimeout(r, 100));
     expect(await probe.probe()).toBeUndefined();
-    // The daemon answers lookups before it has created (and unlocked) the login collection, and stores
+    // The daemon may answer lookups before it has created (and unlocked) the login collection, and stores
     // fail until then ("Object does not exist at path …/collection/login"): wait until one succeeds.
     let stored = false;
+    let lastError = '';
     for (let attempt = 0; attempt < 100 && !stored; attempt++) {
-      stored = (await probe.getKey(true).catch(() => undefined)) !== undefined;
+      stored = (await probe.getKey(true).catch((e: Error) => { lastError = e.message; return undefined; })) !== undefined;
       if (!stored) await new Promise((r) => setTimeout(r, 100));
     }
-    expect(stored, 'gnome-keyring never accepted a secret').toBe(true);
+    expect(stored, `gnome-keyring never accepted a secret: ${lastError}`).toBe(true);
     await probe.deleteKey();
   });
 
