@@ -24,11 +24,39 @@ function raiseWriteHighWaterMark(socket: Duplex): void {
 }
 
 /**
+ * Downloads are read from the origin into one buffer per tunnel, this large, instead of a fresh 64 KiB
+ * buffer per read: a quarter of the wake-ups, reads and JS callbacks per megabyte, and no allocation.
+ * The buffer is malloc'ed (mmap) and its pages become resident only as far as reads fill them, so an
+ * idle or chatty tunnel costs what it uses.
+ */
+const RELAY_READ_BYTES = 256 * 1024;
+
+/**
  * Blind TCP tunnel for hosts Edge does not govern: bytes are relayed untouched, so the client
  * negotiates TLS with the real origin and sees the origin's own certificate.
  */
 export function openBlindTunnel(client: Duplex, head: Buffer, host: string, port: number, options: TunnelOptions): void {
-  const upstream = net.connect({ host, port, allowHalfOpen: true });
+  let waitingForClient = false;
+  const readBuffer = Buffer.allocUnsafeSlow(RELAY_READ_BYTES);
+  const upstream: net.Socket = net.connect({
+    host, port, allowHalfOpen: true,
+    onread: {
+      buffer: readBuffer,
+      callback: (bytes: number, buffer: Uint8Array): boolean => {
+        client.write(buffer.subarray(0, bytes), resumeReading);
+        // The write is still queued when the kernel did not take it all: it points into the read
+        // buffer, so read nothing more until it is flushed (its callback resumes reading).
+        if (client.writableLength === 0) return true;
+        waitingForClient = true;
+        return false;
+      },
+    },
+  });
+  function resumeReading(): void {
+    if (!waitingForClient || client.destroyed) return;
+    waitingForClient = false;
+    upstream.resume();
+  }
   options.track?.(upstream);
   upstream.setNoDelay(true);
   const timer = setTimeout(() => upstream.destroy(new Error(`connect timed out after ${options.connectTimeoutMs} ms`)), options.connectTimeoutMs);
@@ -39,10 +67,9 @@ export function openBlindTunnel(client: Duplex, head: Buffer, host: string, port
     established = true;
     client.write('HTTP/1.1 200 Connection Established\r\nProxy-Agent: bifrost-edge\r\n\r\n');
     if (head.length > 0) upstream.write(head);
-    raiseWriteHighWaterMark(client);
     raiseWriteHighWaterMark(upstream);
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstream.on('end', () => client.end());
   });
   upstream.on('error', (err: NodeJS.ErrnoException) => {
     clearTimeout(timer);
