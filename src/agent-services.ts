@@ -5,6 +5,7 @@ import type { Logger } from './log.js';
 import type { PolicyBundle } from './control/protocol/policy-bundle.js';
 import type { SeenMcpServer } from './control/protocol/heartbeat.js';
 import { startPolicySync, type EnrollmentCredential, type PolicySyncClient } from './control/client/policy-sync-client.js';
+import { createDeviceCredentialStore } from './control/client/create-device-credential-store.js';
 import { startQuotaPolicySync } from './control/client/quota-policy-sync.js';
 import { SessionManager } from './auth/session.js';
 import { createTokenStore } from './auth/create-token-store.js';
@@ -78,6 +79,9 @@ export async function startPolicySource(
     const sync = await startPolicySync({
       controlUrl: control.url,
       stateDir,
+      // The device credential goes where the sign-in tokens go (keychain, Secret Service, or an
+      // encrypted file), not into enrollment.json.
+      credentialStore: await createDeviceCredentialStore({ stateDir }),
       credential,
       ...(control.pinnedPublicKeys ? { pinnedPublicKeys: control.pinnedPublicKeys } : {}),
       device: { hostname: os.hostname(), os: `${os.platform()} ${os.release()}`, agent_version: agentVersion(), installation_id: localDeviceId(config.dataDir) },

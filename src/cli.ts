@@ -18,6 +18,7 @@ import { auditDbPath } from './audit/audit-trail.js';
 import { runAuditVerifyCommand } from './audit/verify.js';
 import { runAuditTailCommand } from './audit/tail.js';
 import { runControlServeCommand } from './control/server/serve-command.js';
+import { runControlKeysCommand } from './control/server/keys-command.js';
 import { runMcpCommand } from './mcp/wrap-command.js';
 
 const USAGE = `Usage: bifrost-edge <command> [options]
@@ -43,6 +44,7 @@ Commands:
   audit verify   Check the audit trail's hash chain; names the first bad record (--json).
   audit tail     Show recent audit records (--json, --limit N).
   control serve  Run the reference Edge Control server (--config F); prints one JSON ready line.
+  control keys   Rotate Edge Control's bundle-signing key: list | rotate | promote | retire (--config F).
   mcp wrap --name N [--data-dir D] -- <command> [args...]
              Run a stdio MCP server under Edge: tool calls decided by the running agent, lists filtered.
   scan       Scan text on stdin with the guardrails; print findings and the redacted text.
@@ -267,8 +269,9 @@ async function auditCommand(args: string[]): Promise<number> {
 
 async function controlCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== 'serve') throw new UsageError(sub ? `unknown control subcommand "${sub}"` : 'control needs a subcommand: serve');
-  return runControlServeCommand(rest);
+  if (sub === 'serve') return runControlServeCommand(rest);
+  if (sub === 'keys') return runControlKeysCommand(rest);
+  throw new UsageError(sub ? `unknown control subcommand "${sub}"` : 'control needs a subcommand: serve or keys');
 }
 
 async function statusCommand(args: string[]): Promise<number> {

@@ -1,4 +1,4 @@
-import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import type { ActivePolicy } from '../../src/control/client/active-policy.js';
 import { signBundle } from '../../src/control/protocol/bundle-signature.js';
 import type { SignedPolicyBundle } from '../../src/control/protocol/policy-bundle.js';
 import { startBifrostStandin } from '../support/bifrost-standin.js';
-import { ADA_KEY, ENGINEERING_KEY, GATEWAY_ADMIN, captureLogger, startControlFixture, tempDir, testLogger, waitFor, type ControlFixture } from './support/control-fixture.js';
+import { ADA_KEY, ENGINEERING_KEY, GATEWAY_ADMIN, activeSigningPrivateKey, captureLogger, startControlFixture, tempDir, testLogger, waitFor, type ControlFixture } from './support/control-fixture.js';
 import { decisionFor } from './support/policy-decision.js';
 import { startTamperingProxy, type TamperingProxy } from './support/tampering-proxy.js';
 
@@ -131,7 +131,12 @@ describe('refusing bad bundles', () => {
     cleanups.push(() => proxy.close());
     const stateDir = await tempDir('device');
     const { log, lines } = captureLogger();
-    const client = await syncClient({ controlUrl: proxy.url, stateDir, credential: adaEnrollment, log, timing: { minPollSeconds: 60 } });
+    // Pinned to the server's key: an unpinned device would answer the foreign-signed case by enrolling
+    // again (it may have missed a key rotation), which signing-key-rotation.test.ts covers.
+    const client = await syncClient({
+      controlUrl: proxy.url, stateDir, credential: adaEnrollment, log, timing: { minPollSeconds: 60 },
+      pinnedPublicKeys: [fixture.server.signingKey.public_key_pem],
+    });
     const older = await waitFor(() => client.current(), 5_000, 'the first bundle');
     const arrived = nextBundle(client);
     await fixture.admin('PUT', '/api/edge/v1/admin/policy', { fail_mode: 'closed', content_retention: { mode: 'none' } });
@@ -140,7 +145,7 @@ describe('refusing bad bundles', () => {
     const cacheFile = path.join(stateDir, 'policy-bundle.json');
     const cachedBefore = await fs.readFile(cacheFile, 'utf8');
 
-    const serverKey = createPrivateKey(await fs.readFile(fixture.config.signing_key_file, 'utf8'));
+    const serverKey = await activeSigningPrivateKey(fixture);
     const foreignKey = generateKeyPairSync('ed25519').privateKey;
     const cases: Array<{ name: string; replace: (real: unknown) => unknown; outcome: string; logged: RegExp }> = [
       {

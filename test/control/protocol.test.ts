@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,12 +8,15 @@ import { judgeSignedBundle } from '../../src/control/client/bundle-acceptance.js
 import { SseParser, type SseEvent } from '../../src/control/client/sse-parser.js';
 import { AUDIT_CHAIN_GENESIS_HASH, auditRecordHash } from '../../src/control/protocol/audit-chain.js';
 import type { AuditBatch } from '../../src/control/protocol/audit.js';
-import { bundleEtag, signBundle, signingKeyId, trustedKeyMap } from '../../src/control/protocol/bundle-signature.js';
+import { bundleEtag, describeSigningKey, signBundle, signingKeyId, trustedKeyMap } from '../../src/control/protocol/bundle-signature.js';
 import { renderOpenApiDocument } from '../../src/control/protocol/openapi.js';
 import { PolicyBundleSchema, type PolicyBundle } from '../../src/control/protocol/policy-bundle.js';
 import { VirtualKeySchema } from '../../src/control/protocol/virtual-key.js';
 import { checkBatchIntegrity, decideAuditAppend } from '../../src/control/server/audit-chain-check.js';
 import { assignVirtualKeys, buildPolicyBundle, bundleContentHash, policyRelevantVirtualKey } from '../../src/control/server/bundle-builder.js';
+import {
+  announceNextKey, KeyRotationError, keyringStructureProblem, promoteNextKey, retireKey, trustedEntries, type KeyringEntry,
+} from '../../src/control/server/signing-key-rotation.js';
 import { PolicyTemplateSchema } from '../../src/control/protocol/admin.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -69,6 +72,102 @@ describe('bundle signatures and acceptance', () => {
 
   it('accepts any valid first bundle when nothing is enforced yet', () => {
     expect(judgeSignedBundle(wire(bundle(1)), undefined, trusted).verdict).toBe('accept');
+  });
+
+  it('names the untrusted signer, so the device can tell a missed key rotation from a bad signature', () => {
+    const stranger = generateKeyPairSync('ed25519');
+    const judgement = judgeSignedBundle(wire(bundle(3), stranger.privateKey), current, trusted);
+    expect(judgement).toMatchObject({ verdict: 'reject', untrustedKeyId: signingKeyId(stranger.publicKey) });
+    const tampered = structuredClone(wire(bundle(3))) as { bundle: { fail_mode: string } };
+    tampered.bundle.fail_mode = 'closed';
+    expect(judgeSignedBundle(tampered, current, trusted)).not.toHaveProperty('untrustedKeyId');
+  });
+});
+
+describe('announced signing keys in bundles', () => {
+  const active = generateKeyPairSync('ed25519');
+  const next = generateKeyPairSync('ed25519');
+  const trusted = trustedKeyMap([active.publicKey.export({ type: 'spki', format: 'pem' }).toString()]);
+  const described = (k: KeyObject) => describeSigningKey(k);
+  // Signed as given (not parsed first), the way a faulty server could send it.
+  const signedWith = (signingKeys: unknown): unknown => JSON.parse(JSON.stringify(signBundle({ ...bundle(2), signing_keys: signingKeys } as PolicyBundle, active.privateKey)));
+
+  const cases: Array<[string, unknown, string, RegExp?]> = [
+    ['the signer and an announced next key', [described(active.publicKey), described(next.publicKey)], 'accept'],
+    ['the signer alone (a key retired)', [described(active.publicKey)], 'accept'],
+    ['a set that leaves out its own signer (it would lock the device out)', [described(next.publicKey)], 'reject', /leave out ed25519:[0-9a-f]{32}, the key that signed it/],
+    ['a key whose id is not its fingerprint', [described(active.publicKey), { ...described(next.publicKey), key_id: signingKeyId(active.publicKey).replace(/.$/, '0') }], 'reject', /is really ed25519:[0-9a-f]{32} \(its id is not its fingerprint\)/],
+    ['a key that is not Ed25519', [described(active.publicKey), { ...described(next.publicKey), public_key_pem: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString() }], 'reject', /not Ed25519/],
+    ['an empty set', [], 'reject', /malformed bundle .*signing_keys/],
+  ];
+  for (const [name, signingKeys, verdict, reason] of cases) {
+    it(`${verdict}s ${name}`, () => {
+      const judgement = judgeSignedBundle(signedWith(signingKeys), undefined, trusted);
+      expect(judgement.verdict, judgement.verdict === 'reject' ? judgement.reason : '').toBe(verdict);
+      if (reason && judgement.verdict === 'reject') expect(judgement.reason).toMatch(reason);
+    });
+  }
+});
+
+describe('signing-key rotation rules', () => {
+  const material = (n: number) => ({ key_id: `ed25519:${String(n).padStart(32, '0')}`, public_key_pem: `pem-${n}`, private_key_pem: `secret-${n}` });
+  const ring: KeyringEntry[] = [{ ...material(1), status: 'active', created_at: '2026-01-01T00:00:00Z', activated_at: '2026-01-01T00:00:00Z' }];
+  const at = '2026-02-01T00:00:00Z';
+  const statuses = (keys: KeyringEntry[]) => Object.fromEntries(keys.map((k) => [k.key_id.slice(-1), k.status]));
+
+  it('walks rotate → promote → retire, deleting the retired private key', () => {
+    const announced = announceNextKey(ring, material(2), at);
+    expect(statuses(announced)).toEqual({ 1: 'active', 2: 'next' });
+    expect(trustedEntries(announced).map((k) => k.key_id.slice(-1))).toEqual(['1', '2']);
+    const promoted = promoteNextKey(announced, at);
+    expect(statuses(promoted)).toEqual({ 1: 'previous', 2: 'active' });
+    expect(trustedEntries(promoted).map((k) => k.key_id.slice(-1))).toEqual(['2', '1']);
+    const { keys: retired, retired: entry } = retireKey(promoted, undefined, at);
+    expect(entry).toMatchObject({ key_id: material(1).key_id, status: 'retired', retired_at: at });
+    expect(entry.private_key_pem).toBeUndefined();
+    expect(trustedEntries(retired).map((k) => k.key_id.slice(-1))).toEqual(['2']);
+    expect(keyringStructureProblem(retired)).toBeUndefined();
+  });
+
+  it('abandons a rotation by retiring the next key', () => {
+    const { keys } = retireKey(announceNextKey(ring, material(2), at), material(2).key_id, at);
+    expect(statuses(keys)).toEqual({ 1: 'active', 2: 'retired' });
+  });
+
+  const refusals: Array<[string, () => unknown, 'conflict' | 'not_found', RegExp]> = [
+    ['a second rotation while one is pending', () => announceNextKey(announceNextKey(ring, material(2), at), material(3), at), 'conflict', /already announced as the next key/],
+    ['promoting without a next key', () => promoteNextKey(ring, at), 'conflict', /no next key is announced/],
+    ['retiring the active key', () => retireKey(ring, material(1).key_id, at), 'conflict', /is the active key/],
+    ['retiring with no previous key', () => retireKey(ring, undefined, at), 'conflict', /no previous key to retire/],
+    ['retiring an unknown key', () => retireKey(ring, 'ed25519:nope', at), 'not_found', /there is no signing key ed25519:nope/],
+    ['retiring a key twice', () => {
+      const { keys } = retireKey(promoteNextKey(announceNextKey(ring, material(2), at), at), undefined, at);
+      return retireKey(keys, material(1).key_id, at);
+    }, 'conflict', /already retired/],
+    ['guessing among several previous keys', () => {
+      const twice = promoteNextKey(announceNextKey(promoteNextKey(announceNextKey(ring, material(2), at), at), material(3), at), at);
+      return retireKey(twice, undefined, at);
+    }, 'conflict', /several previous keys .*--key-id/],
+  ];
+  for (const [name, step, kind, message] of refusals) {
+    it(`refuses ${name}`, () => {
+      let error: unknown;
+      try {
+        step();
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(KeyRotationError);
+      expect((error as KeyRotationError).kind).toBe(kind);
+      expect((error as KeyRotationError).message).toMatch(message);
+    });
+  }
+
+  it('finds what makes a key ring unusable', () => {
+    expect(keyringStructureProblem([])).toMatch(/exactly one active key, found 0/);
+    expect(keyringStructureProblem([...ring, { ...material(2), status: 'active', created_at: at }])).toMatch(/exactly one active key, found 2/);
+    expect(keyringStructureProblem([{ ...ring[0]!, private_key_pem: undefined } as KeyringEntry])).toMatch(/has no private key/);
+    expect(keyringStructureProblem([...ring, { ...material(2), status: 'retired', created_at: at }])).toMatch(/still holds its private key/);
   });
 });
 

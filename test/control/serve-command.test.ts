@@ -79,9 +79,11 @@ describe('bifrost-edge control serve', () => {
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toEqual({ event: 'ready', url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) });
     expect(health).toMatchObject({ status: 'ok', gateway: 'ok', policy_revision: 1 });
-    // Relative paths resolve against the config file's folder; the new key is owner-only.
-    const key = await fs.stat(path.join(dir, 'state', 'signing-key.pem'));
-    expect(key.mode & 0o777).toBe(0o600);
+    // Relative paths resolve against the config file's folder; the new key lives in an owner-only
+    // key ring, and only there (a new server writes no separate key file).
+    const ring = await fs.stat(path.join(dir, 'state', 'signing-key.keyring.json'));
+    expect(ring.mode & 0o777).toBe(0o600);
+    await expect(fs.stat(path.join(dir, 'state', 'signing-key.pem'))).rejects.toMatchObject({ code: 'ENOENT' });
     await fs.stat(path.join(dir, 'state', 'control.db'));
     expect(run.stderr).toMatch(/SIGTERM/);
   });

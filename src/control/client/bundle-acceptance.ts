@@ -1,12 +1,14 @@
 import type { KeyObject } from 'node:crypto';
 import { bundleEtag, verifyBundleSignature } from '../protocol/bundle-signature.js';
 import { SignedPolicyBundleSchema, type SignedPolicyBundle } from '../protocol/policy-bundle.js';
+import { announcedKeysProblem } from './signing-key-trust.js';
 
 export type BundleJudgement =
   | { verdict: 'accept'; signed: SignedPolicyBundle; etag: string }
   /** The same version and content as the current bundle: nothing to do. */
   | { verdict: 'unchanged' }
-  | { verdict: 'reject'; reason: string };
+  /** `untrustedKeyId`: the signature is by a key the device does not trust (it may have missed a key rotation). */
+  | { verdict: 'reject'; reason: string; untrustedKeyId?: string };
 
 /** What the device enforces now, as far as deciding on a candidate goes. */
 export interface CurrentBundle {
@@ -17,8 +19,9 @@ export interface CurrentBundle {
 /**
  * Decides whether a device may switch to a signed bundle it received (from the server or its own
  * cache). Refused: anything that does not parse as a signed bundle, a signature that does not verify
- * with a trusted key, a version below the current one (a replay), and the current version with
- * different content (a server must never reuse a version number).
+ * with a trusted key, a version below the current one (a replay), the current version with
+ * different content (a server must never reuse a version number), and an announced signing-key set
+ * that is unusable or leaves out the key that signed the bundle.
  */
 export function judgeSignedBundle(raw: unknown, current: CurrentBundle | undefined, trustedKeys: ReadonlyMap<string, KeyObject>): BundleJudgement {
   const parsed = SignedPolicyBundleSchema.safeParse(raw);
@@ -28,7 +31,14 @@ export function judgeSignedBundle(raw: unknown, current: CurrentBundle | undefin
   }
   const rawBundle = (raw as { bundle: unknown }).bundle;
   const signature = verifyBundleSignature(rawBundle, parsed.data.signature, trustedKeys);
-  if (!signature.ok) return { verdict: 'reject', reason: signature.reason };
+  if (!signature.ok) {
+    return signature.untrustedKeyId === undefined
+      ? { verdict: 'reject', reason: signature.reason }
+      : { verdict: 'reject', reason: signature.reason, untrustedKeyId: signature.untrustedKeyId };
+  }
+  const announced = parsed.data.bundle.signing_keys;
+  const announcement = announced ? announcedKeysProblem(announced, parsed.data.signature.key_id) : undefined;
+  if (announcement) return { verdict: 'reject', reason: `the bundle's signing_keys ${announcement}` };
   const etag = bundleEtag(rawBundle);
   const version = parsed.data.bundle.version;
   if (current) {

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import os from 'node:os';
 import { silentLogger, type Logger } from '../../log.js';
-import type { DeviceDescription } from '../protocol/enrollment.js';
+import type { DeviceDescription, SigningPublicKey } from '../protocol/enrollment.js';
 import { trustedKeyMap } from '../protocol/bundle-signature.js';
 import type { HeartbeatRequestInput, HeartbeatResponse } from '../protocol/heartbeat.js';
 import type { PolicyEvent } from '../protocol/policy-sync.js';
@@ -10,10 +10,12 @@ import { PolicyListeners, type ActivePolicy, type PolicySync, type SyncOutcome }
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffSettings } from './backoff.js';
 import { judgeSignedBundle } from './bundle-acceptance.js';
 import { ControlRequestError, DEFAULT_REQUEST_TIMEOUT_MS, fetchPolicy, type CallOptions, openPolicyStream, postEnrollment, postHeartbeat } from './control-api.js';
-import {
-  clearEnrollmentState, loadCachedPolicy, loadEnrollmentState, saveCachedPolicy, saveEnrollmentState, type EnrollmentState,
-} from './device-state-files.js';
+import type { DeviceCredentialStore } from './device-credential-store.js';
+import { clearEnrollmentState, loadCachedPolicy, saveCachedPolicy, saveEnrollmentState, type EnrollmentRecord } from './device-state-files.js';
+import { PlainFileCredentialStore } from './plain-file-credential-store.js';
 import { PolicyStreamFollower } from './policy-stream-follower.js';
+import { restoreEnrollment } from './saved-enrollment.js';
+import { keySetChange, trustMapOf, unpinnedKeys } from './signing-key-trust.js';
 import { Sleeper } from './sleeper.js';
 
 /** How a device proves who it is when it (re-)enrolls. */
@@ -25,13 +27,21 @@ export interface PolicySyncOptions {
   /** Owner-only folder for enrollment.json and policy-bundle.json (e.g. `<dataDir>/control`). */
   stateDir: string;
   /**
+   * Where the device credential is kept at rest. Default: a plain 0600 file in `stateDir`
+   * (device-credential.json), as protected as it always was; createDeviceCredentialStore() gives the
+   * OS keychain. A credential found in an older enrollment.json is moved into this store at start.
+   */
+  credentialStore?: DeviceCredentialStore;
+  /**
    * Used to enroll when there is no saved enrollment, or the server no longer knows this device.
    * A function is called at each attempt, so it can hand out a freshly refreshed OIDC token.
    */
   credential?: EnrollmentCredential | (() => Promise<EnrollmentCredential>);
   /**
-   * Bundle-signing public keys (SPKI PEM) to trust. When given, only these are trusted and keys the
-   * server offers at enrollment are ignored; otherwise the enrollment answer's keys are pinned.
+   * Bundle-signing public keys (SPKI PEM) to trust. When given, only these are trusted: keys the
+   * server offers at enrollment or announces in bundles are ignored, so a server key rotation needs a
+   * configuration push of the new key before the server promotes it. Otherwise the device trusts the
+   * enrollment answer's keys and then follows the key set announced in each signed bundle.
    */
   pinnedPublicKeys?: string[];
   device?: Partial<DeviceDescription>;
@@ -76,6 +86,9 @@ export async function startPolicySync(options: PolicySyncOptions): Promise<Polic
   return client;
 }
 
+/** The enrollment in use: the record from enrollment.json plus the credential from the credential store. */
+type ActiveEnrollment = EnrollmentRecord & { device_credential: string };
+
 class EdgeControlPolicySync implements PolicySyncClient {
   private readonly log: Logger;
   private readonly listeners: PolicyListeners;
@@ -86,9 +99,24 @@ class EdgeControlPolicySync implements PolicySyncClient {
   private readonly minPollSeconds: number;
   private readonly streamIdleMs: number;
   private readonly requestTimeoutMs: number;
+  private readonly credentialStore: DeviceCredentialStore;
+  private readonly pinned: Map<string, KeyObject> | undefined;
   private policy: ActivePolicy | undefined;
-  private enrollment: EnrollmentState | undefined;
+  private enrollment: ActiveEnrollment | undefined;
+  /**
+   * Why the current enrollment must be replaced although the server still accepts its credential
+   * (bundles are signed by a key it does not know). It keeps serving uploads until the new one exists.
+   */
+  private replacing: string | undefined;
+  /**
+   * Whether an untrusted signer may trigger a re-enrollment. Spent by one, and earned back only by
+   * accepting a bundle from the network: a server (or an impostor) whose fresh enrollment still does
+   * not vouch for the signer cannot make the device enroll in a loop.
+   */
+  private mayReenrollForUnknownKey = false;
   private trusted = new Map<string, KeyObject>();
+  /** Announced keys a pinned device was already warned about. */
+  private readonly unpinnedWarned = new Set<string>();
   private closed = false;
   private stream: PolicyStreamFollower | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -106,17 +134,30 @@ class EdgeControlPolicySync implements PolicySyncClient {
     this.minPollSeconds = options.timing?.minPollSeconds ?? 5;
     this.streamIdleMs = options.timing?.streamIdleMs ?? 45_000;
     this.requestTimeoutMs = options.timing?.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.credentialStore = options.credentialStore ?? new PlainFileCredentialStore(options.stateDir);
+    const pins = options.pinnedPublicKeys;
+    this.pinned = pins && pins.length > 0 ? trustedKeyMap(pins) : undefined;
   }
 
   async start(): Promise<void> {
-    try {
-      const saved = await loadEnrollmentState(this.options.stateDir);
-      if (saved && saved.control_url === this.options.controlUrl) this.adoptEnrollment(saved);
-      else if (saved) this.log.info('ignoring a saved enrollment for another control server', { saved: saved.control_url, configured: this.options.controlUrl });
-    } catch (err) {
-      this.log.warn(`${(err as Error).message}`);
+    const storage = this.credentialStore.describe();
+    this.log.info('device credential storage', { backend: storage.backend, location: storage.location, ...(storage.notes ? { notes: storage.notes } : {}) });
+    if (storage.warning) this.log.warn(storage.warning);
+    const restored = await restoreEnrollment({
+      stateDir: this.options.stateDir,
+      controlUrl: this.options.controlUrl,
+      store: this.credentialStore,
+      // A credential saved by the default store before a protected one was configured moves over.
+      ...(this.options.credentialStore ? { previousStore: new PlainFileCredentialStore(this.options.stateDir) } : {}),
+      log: this.log,
+    });
+    if (restored.kind === 'enrolled') {
+      this.adoptEnrollment({ ...restored.record, device_credential: restored.credential });
+      this.mayReenrollForUnknownKey = true;
+    } else {
+      // Without a usable credential the device enrolls again; its saved keys still verify the cache.
+      this.trusted = this.pinned ?? (restored.kind === 'credential_unusable' ? trustMapOf(restored.record.signing_keys) : new Map());
     }
-    if (!this.enrollment) this.trusted = this.pinnedKeys() ?? new Map();
     await this.loadCache();
     this.kick();
   }
@@ -187,23 +228,24 @@ class EdgeControlPolicySync implements PolicySyncClient {
 
   // ---- enrollment -----------------------------------------------------------------------------
 
-  private pinnedKeys(): Map<string, KeyObject> | undefined {
-    const pins = this.options.pinnedPublicKeys;
-    return pins && pins.length > 0 ? trustedKeyMap(pins) : undefined;
-  }
-
-  private adoptEnrollment(state: EnrollmentState): void {
-    this.enrollment = state;
-    this.trusted = this.pinnedKeys() ?? trustedKeyMap(state.signing_keys.map((k) => k.public_key_pem));
+  private adoptEnrollment(enrollment: ActiveEnrollment): void {
+    this.enrollment = enrollment;
+    this.replacing = undefined;
+    this.trusted = this.pinned ?? trustMapOf(enrollment.signing_keys);
     const device = this.enrolledDevice()!;
     for (const w of this.enrolledWaiters) w.resolve(device);
     this.enrolledWaiters.clear();
   }
 
+  /** No enrollment, or one that must be replaced. */
+  private needsEnrollment(): boolean {
+    return !this.enrollment || this.replacing !== undefined;
+  }
+
   /** Enrolls (retrying with backoff) until it works, the client closes, or there is no way to enroll. */
   private async ensureEnrolled(): Promise<boolean> {
     if (this.rejections > 0 && !this.enrollment) await this.sleeper.sleep(backoffDelayMs(this.rejections - 1, this.backoff));
-    for (let attempt = 0; !this.closed && !this.enrollment; attempt++) {
+    for (let attempt = 0; !this.closed && this.needsEnrollment(); attempt++) {
       const source = this.options.credential;
       if (!source) {
         this.log.error('this device is not enrolled with Edge Control and has no credential to enroll with; sign in (or configure a virtual key) to receive policy. Enforcing the cached policy meanwhile.');
@@ -214,17 +256,17 @@ class EdgeControlPolicySync implements PolicySyncClient {
         // Tell the server what we enforce, so the new enrollment's bundles are numbered above it.
         const enforced = this.policy?.source === 'edge-control' ? { policy_version: this.policy.bundle.version } : {};
         const answer = await postEnrollment(this.options.controlUrl, { ...credential, device: this.deviceDescription(), ...enforced }, this.callOptions());
-        const state: EnrollmentState = {
+        const record: EnrollmentRecord = {
           control_url: this.options.controlUrl,
           device_id: answer.device_id,
-          device_credential: answer.device_credential,
           subject: answer.subject,
           signing_keys: answer.signing_keys,
           poll_interval_seconds: answer.poll_interval_seconds,
           enrolled_at: new Date().toISOString(),
         };
-        await saveEnrollmentState(this.options.stateDir, state);
-        this.adoptEnrollment(state);
+        await saveEnrollmentState(this.options.stateDir, record);
+        await this.storeCredential(record, answer.device_credential);
+        this.adoptEnrollment({ ...record, device_credential: answer.device_credential });
         this.log.info('enrolled with Edge Control', { device_id: answer.device_id, subject: answer.subject.sub });
         return true;
       } catch (err) {
@@ -235,7 +277,19 @@ class EdgeControlPolicySync implements PolicySyncClient {
         await this.sleeper.sleep(delay);
       }
     }
-    return this.enrollment !== undefined;
+    return !this.needsEnrollment();
+  }
+
+  /**
+   * A store that cannot take the credential (keychain locked…) must not stop the device: it keeps
+   * the credential in memory for this run, never in plain text, and enrolls again at its next start.
+   */
+  private async storeCredential(record: EnrollmentRecord, credential: string): Promise<void> {
+    try {
+      await this.credentialStore.save({ controlUrl: record.control_url, deviceId: record.device_id, credential });
+    } catch (err) {
+      this.log.error(`could not store this device's Edge Control credential (${(err as Error).message}); it is kept in memory for this run only, and the device will enroll again at its next start`, { device_id: record.device_id });
+    }
   }
 
   private callOptions(): CallOptions {
@@ -255,9 +309,38 @@ class EdgeControlPolicySync implements PolicySyncClient {
     if (!this.enrollment) return;
     this.log.warn(`the control server rejected this device's credential (${reason}); enrolling again`);
     this.enrollment = undefined;
+    this.replacing = undefined;
     this.rejections++;
     this.stream?.stop();
     await clearEnrollmentState(this.options.stateDir).catch(() => undefined);
+    await this.credentialStore.clear().catch((err: Error) => this.log.warn(`could not delete the rejected credential from its store (${err.message})`));
+    this.kick();
+  }
+
+  /**
+   * A bundle from the server is signed by a key this device does not trust. Usually the server
+   * rotated its key while the device was away and never saw the announcement; the enrollment answer
+   * is the one place to learn the current keys from, so the device enrolls again — once: if the
+   * fresh enrollment does not vouch for the key either, the bundle is refused for good. Pinned
+   * devices never do this (their pins are the whole trust); the configuration has to bring the key.
+   */
+  private signerUntrusted(keyId: string): void {
+    if (this.pinned) {
+      this.log.error(`bundles from the control server are signed by key ${keyId}, which is not among this device's pinned keys (control.pinnedPublicKeys); if the server rotated its signing key, push its new public key in the device configuration. Keeping the current policy`);
+      return;
+    }
+    if (!this.options.credential) {
+      this.log.error(`bundles from the control server are signed by key ${keyId}, which this device does not trust; the server probably rotated its signing key while this device was offline, and the device has no credential to enroll again with (sign in, or configure a virtual key). Keeping the current policy`);
+      return;
+    }
+    if (!this.mayReenrollForUnknownKey) {
+      this.log.error(`bundles from the control server are still signed by key ${keyId}, which even a fresh enrollment's keys do not include; refusing them (something between this device and the control server may be forging bundles). Keeping the current policy`);
+      return;
+    }
+    this.mayReenrollForUnknownKey = false;
+    this.replacing = `bundles are signed by key ${keyId}`;
+    this.log.warn(`bundles from the control server are signed by key ${keyId}, which this device does not trust: the server probably rotated its signing key while this device was offline. Enrolling again to learn the server's current keys; the current policy stays enforced meanwhile`);
+    this.stream?.stop();
     this.kick();
   }
 
@@ -268,14 +351,16 @@ class EdgeControlPolicySync implements PolicySyncClient {
     if (this.closed || this.running) return;
     this.running = this.run().finally(() => {
       this.running = undefined;
-      // A credential rejection while running asks for another round.
-      if (!this.closed && !this.enrollment && this.options.credential) this.kick();
+      // A credential rejection or an untrusted signer while running asks for another round.
+      if (!this.closed && this.needsEnrollment() && this.options.credential) this.kick();
     });
   }
 
   private async run(): Promise<void> {
     if (!(await this.ensureEnrolled())) return;
     await this.syncNow();
+    // The first fetch may have found bundles signed by a key we do not know: enroll again first.
+    if (this.needsEnrollment()) return;
     this.schedulePoll();
     await this.followStream();
   }
@@ -323,7 +408,8 @@ class EdgeControlPolicySync implements PolicySyncClient {
 
   private async fetchOnce(): Promise<SyncOutcome> {
     const enrollment = this.enrollment;
-    if (!enrollment || this.closed) return 'failed';
+    // While re-enrolling for an untrusted signer, the old enrollment would only fetch the same refusal.
+    if (!enrollment || this.closed || this.replacing !== undefined) return 'failed';
     const currentTag = this.policy?.source === 'edge-control' ? this.policy.etag : undefined;
     let result;
     try {
@@ -349,6 +435,7 @@ class EdgeControlPolicySync implements PolicySyncClient {
     if (judgement.verdict === 'reject') {
       const keeping = this.policy ? `keeping version ${this.policy.bundle.version}` : 'no policy to fall back on';
       this.log.warn(`refused a policy bundle from ${origin === 'cache' ? 'the local cache' : 'the control server'}: ${judgement.reason}; ${keeping}`);
+      if (judgement.untrustedKeyId !== undefined && origin === 'network') this.signerUntrusted(judgement.untrustedKeyId);
       return 'rejected';
     }
     if (judgement.verdict === 'unchanged') {
@@ -363,8 +450,42 @@ class EdgeControlPolicySync implements PolicySyncClient {
         this.log.warn(`could not cache the policy bundle on disk (${(err as Error).message}); it is enforced, but a restart while offline would not find it`);
       }
     }
+    if (origin === 'network') this.mayReenrollForUnknownKey = true;
+    await this.followAnnouncedKeys(judgement.signed.bundle.signing_keys);
     this.apply(judgement.signed, judgement.etag, origin);
     return 'updated';
+  }
+
+  /**
+   * An accepted bundle names the keys to trust from now on (it was verified with a key we trust, so
+   * the announcement carries that key's authority). Persisted with the enrollment record, so a
+   * restart between a key's announcement and its promotion still trusts it. Pinned devices only warn.
+   */
+  private async followAnnouncedKeys(announced: SigningPublicKey[] | undefined): Promise<void> {
+    if (!announced) return;
+    if (this.pinned) {
+      const fresh = unpinnedKeys(announced, this.pinned).filter((id) => !this.unpinnedWarned.has(id));
+      for (const id of fresh) this.unpinnedWarned.add(id);
+      if (fresh.length > 0) {
+        this.log.warn(`the control server announces signing key(s) ${fresh.join(', ')}, which this device does not trust because it trusts only its pinned keys; push the new public key in control.pinnedPublicKeys before the server promotes it, or this device will refuse its bundles`);
+      }
+      return;
+    }
+    const enrollment = this.enrollment;
+    const before = enrollment?.signing_keys ?? [];
+    const { added, removed } = keySetChange(before, announced);
+    if (added.length === 0 && removed.length === 0) return;
+    this.trusted = trustMapOf(announced);
+    this.log.info('trusted signing keys updated from a signed bundle', { added, removed });
+    if (!enrollment) return;
+    this.enrollment = { ...enrollment, signing_keys: announced };
+    try {
+      const { device_credential: _secret, ...record } = this.enrollment;
+      await saveEnrollmentState(this.options.stateDir, record);
+    } catch (err) {
+      // The cached bundle carries the same announcement and re-teaches it at the next start.
+      this.log.warn(`could not save the updated signing keys (${(err as Error).message}); they apply for this run`);
+    }
   }
 
   private apply(signed: SignedPolicyBundle, etag: string, origin: 'network' | 'cache'): void {

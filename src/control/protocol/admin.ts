@@ -5,7 +5,8 @@ import { PolicyBundleSchema } from './policy-bundle.js';
 
 /**
  * The Edge policy an admin edits: everything in a bundle except what the server fills in per device
- * (the user's virtual keys and subject) and per publication (version, issue time, schema tag).
+ * (the user's virtual keys and subject) and per publication (version, issue time, schema tag, the
+ * signing keys to trust — those come from the server's key ring, see admin-signing-keys.ts).
  */
 export const PolicyTemplateSchema = PolicyBundleSchema.omit({
   schema: true,
@@ -14,6 +15,7 @@ export const PolicyTemplateSchema = PolicyBundleSchema.omit({
   subject: true,
   virtual_keys: true,
   active_virtual_key_id: true,
+  signing_keys: true,
 });
 
 /** GET /api/edge/v1/admin/policy, and the answer to PUT. */

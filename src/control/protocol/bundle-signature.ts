@@ -43,7 +43,10 @@ export function signBundle(bundle: PolicyBundle, privateKey: KeyObject): SignedP
   };
 }
 
-export type SignatureCheck = { ok: true } | { ok: false; reason: string };
+export type SignatureCheck =
+  | { ok: true }
+  /** `untrustedKeyId` is set when the signer is a key the device does not trust (as opposed to a bad signature). */
+  | { ok: false; reason: string; untrustedKeyId?: string };
 
 /**
  * Checks a signature over the bundle *as received* (not a re-parsed copy: parsing fills defaults,
@@ -53,7 +56,11 @@ export function verifyBundleSignature(rawBundle: unknown, signature: BundleSigna
   const key = trustedKeys.get(signature.key_id);
   if (!key) {
     const known = [...trustedKeys.keys()].join(', ') || 'none';
-    return { ok: false, reason: `bundle is signed with key ${signature.key_id}, which this device does not trust (trusted: ${known}); pin the control server's current public key or enroll again` };
+    return {
+      ok: false,
+      untrustedKeyId: signature.key_id,
+      reason: `bundle is signed with key ${signature.key_id}, which this device does not trust (trusted: ${known}); pin the control server's current public key or enroll again`,
+    };
   }
   let valid = false;
   try {
@@ -72,6 +79,23 @@ export function trustedKeyMap(pems: Iterable<string>): Map<string, KeyObject> {
     out.set(signingKeyId(key), key);
   }
   return out;
+}
+
+/**
+ * Why a wire-form key cannot be trusted as described (a PEM that is not an Ed25519 public key, or a
+ * `key_id` that is not its fingerprint), or undefined when it is sound. An id that disagrees with
+ * its key would let one key pose as another in logs and in the trusted set.
+ */
+export function signingKeyProblem(described: SigningPublicKey): string | undefined {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(described.public_key_pem);
+  } catch {
+    return `key ${described.key_id} is not a readable public key PEM`;
+  }
+  if (key.asymmetricKeyType !== 'ed25519') return `key ${described.key_id} is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519`;
+  const actual = signingKeyId(key);
+  return actual === described.key_id ? undefined : `key ${described.key_id} is really ${actual} (its id is not its fingerprint)`;
 }
 
 /** The wire form of a public signing key. */

@@ -40,6 +40,7 @@ export const CONTROL_ERROR_TYPES = [
   'idempotency_key_reused',
   'audit_batch_invalid',
   'audit_chain_gap',
+  'signing_key_conflict',
   'internal_error',
 ] as const;
 

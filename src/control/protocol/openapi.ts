@@ -3,6 +3,7 @@ import {
   AdminAuditQuerySchema, AdminAuditResponseSchema, AdminDeviceSchema, AdminDevicesResponseSchema, AdminPolicyResponseSchema,
   PolicyTemplateSchema, StoredAuditRecordSchema,
 } from './admin.js';
+import { AdminRetireSigningKeyRequestSchema, AdminSigningKeySchema, AdminSigningKeysResponseSchema } from './admin-signing-keys.js';
 import { AuditAckSchema, AuditBatchSchema, AuditRecordSchema } from './audit.js';
 import { EnrollmentRequestSchema, EnrollmentResponseSchema, SigningPublicKeySchema } from './enrollment.js';
 import { ControlErrorBodySchema, CONTROL_ERROR_TYPES } from './errors.js';
@@ -47,6 +48,8 @@ const RESPONSE_COMPONENTS: Array<[string, z.ZodType]> = [
   ['AdminAuditResponse', AdminAuditResponseSchema],
   ['StoredAuditRecord', StoredAuditRecordSchema],
   ['AuditRecord', AuditRecordSchema],
+  ['AdminSigningKeysResponse', AdminSigningKeysResponseSchema],
+  ['AdminSigningKey', AdminSigningKeySchema],
   ['HealthResponse', HealthResponseSchema],
 ];
 
@@ -56,6 +59,7 @@ const REQUEST_COMPONENTS: Array<[string, z.ZodType]> = [
   ['AuditBatch', AuditBatchSchema],
   ['HeartbeatRequest', HeartbeatRequestSchema],
   ['PolicyTemplateInput', PolicyTemplateSchema],
+  ['AdminRetireSigningKeyRequest', AdminRetireSigningKeyRequestSchema],
 ];
 
 const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
@@ -106,7 +110,10 @@ export function buildOpenApiDocument(): Json {
         operationId: 'getPolicy',
         summary: 'Get the device\'s signed policy bundle',
         description: 'Ed25519 signature over the canonical JSON of `bundle` (keys sorted, no whitespace), by the key named in `signature.key_id`. '
-          + 'The ETag is the quoted SHA-256 of the same bytes. Versions only go up; a device refuses older versions and same-version bundles with other content.',
+          + 'The ETag is the quoted SHA-256 of the same bytes. Versions only go up; a device refuses older versions and same-version bundles with other content. '
+          + '`bundle.signing_keys` is the set of keys the device trusts from then on (key rotation): announced inside the signed bundle, so it carries the authority of a key the device already trusts. '
+          + 'A device without pinned keys replaces its trusted set with it; a bundle whose set leaves out its own signer is refused. '
+          + 'A device that receives a bundle signed by a key it does not trust (it missed a whole rotation) enrolls again to learn the current keys.',
         tags: ['Device'],
         security: deviceAuth,
         parameters: [{ name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'ETag of the bundle the device has.' }],
@@ -204,6 +211,55 @@ export function buildOpenApiDocument(): Json {
         security: adminAuth,
         parameters: queryParameters(),
         responses: { 200: { description: 'A page of records in arrival order.', content: json('AdminAuditResponse') }, 400: errorResponse('Bad query.'), 401: unauthorized, 403: errorResponse('Wrong admin token.') },
+      },
+    },
+    [EdgeControlPaths.adminSigningKeys]: {
+      get: {
+        operationId: 'listSigningKeys',
+        summary: 'List the bundle-signing key ring',
+        description: 'Keys with their status (active signs; next is announced; previous is still trusted; retired is no longer announced and its private key is deleted), '
+          + 'and how many devices enforce a bundle that announces the current key set (promote or retire when that reaches the total).',
+        tags: ['Admin'],
+        security: adminAuth,
+        responses: { 200: { description: 'The key ring.', content: json('AdminSigningKeysResponse') }, 401: unauthorized, 403: errorResponse('Wrong admin token.') },
+      },
+    },
+    [EdgeControlPaths.adminSigningKeysRotate]: {
+      post: {
+        operationId: 'rotateSigningKey',
+        summary: 'Start a key rotation: generate the next key and announce it',
+        description: 'Every device gets a new bundle version whose signing_keys include the new key; it signs nothing yet.',
+        tags: ['Admin'],
+        security: adminAuth,
+        responses: { 200: { description: 'Announced and republished.', content: json('AdminSigningKeysResponse') }, 401: unauthorized, 403: errorResponse('Wrong admin token.'), 409: errorResponse('signing_key_conflict: a next key is already announced.') },
+      },
+    },
+    [EdgeControlPaths.adminSigningKeysPromote]: {
+      post: {
+        operationId: 'promoteSigningKey',
+        summary: 'Sign with the announced key from now on',
+        description: 'The next key becomes active and every device gets a bundle signed by it; the key it replaces stays trusted (previous) until retired.',
+        tags: ['Admin'],
+        security: adminAuth,
+        responses: { 200: { description: 'Promoted and republished.', content: json('AdminSigningKeysResponse') }, 401: unauthorized, 403: errorResponse('Wrong admin token.'), 409: errorResponse('signing_key_conflict: no next key is announced.') },
+      },
+    },
+    [EdgeControlPaths.adminSigningKeysRetire]: {
+      post: {
+        operationId: 'retireSigningKey',
+        summary: 'Stop trusting a key and delete its private key',
+        description: 'Default: the previous key. Devices drop it from their trusted set with their next bundle; a bundle it signs is refused from then on.',
+        tags: ['Admin'],
+        security: adminAuth,
+        requestBody: { required: true, content: json('AdminRetireSigningKeyRequest') },
+        responses: {
+          200: { description: 'Retired and republished.', content: json('AdminSigningKeysResponse') },
+          400: errorResponse('Malformed request.'),
+          401: unauthorized,
+          403: errorResponse('Wrong admin token.'),
+          404: errorResponse('not_found: no key with that id.'),
+          409: errorResponse('signing_key_conflict: the key is active or already retired, or no single previous key exists.'),
+        },
       },
     },
     [EdgeControlPaths.health]: {

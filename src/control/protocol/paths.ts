@@ -14,6 +14,10 @@ export const EdgeControlPaths = {
   adminPolicy: `${EDGE_CONTROL_BASE_PATH}/admin/policy`,
   adminDevices: `${EDGE_CONTROL_BASE_PATH}/admin/devices`,
   adminAudit: `${EDGE_CONTROL_BASE_PATH}/admin/audit`,
+  adminSigningKeys: `${EDGE_CONTROL_BASE_PATH}/admin/signing-keys`,
+  adminSigningKeysRotate: `${EDGE_CONTROL_BASE_PATH}/admin/signing-keys/rotate`,
+  adminSigningKeysPromote: `${EDGE_CONTROL_BASE_PATH}/admin/signing-keys/promote`,
+  adminSigningKeysRetire: `${EDGE_CONTROL_BASE_PATH}/admin/signing-keys/retire`,
   health: `${EDGE_CONTROL_BASE_PATH}/health`,
 } as const;
 

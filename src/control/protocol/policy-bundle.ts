@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SigningPublicKeySchema } from './enrollment.js';
 import { VirtualKeySchema } from './virtual-key.js';
 
 /** Where an app's AI traffic goes: Bifrost integration routes, Bifrost pass-through, or straight to the provider. */
@@ -80,6 +81,14 @@ export const PolicyBundleSchema = z.strictObject({
     /** Fallback polling interval when the push stream is down. */
     poll_interval_seconds: z.number().int().min(5).default(60),
   }).prefault({}),
+  /**
+   * The bundle-signing keys the device should trust from now on: the active key, a newly announced
+   * next key, and the previous key until it is retired. It sits inside the signed bundle, so a new
+   * key arrives under the authority of a key the device already trusts; the device replaces its
+   * trusted set with this one (unless it has pinned keys) and refuses a set that leaves out the key
+   * that signed the bundle. Absent from servers that predate key rotation: the trust set stays as is.
+   */
+  signing_keys: z.array(SigningPublicKeySchema).min(1).optional(),
 });
 
 export const BundleSignatureSchema = z.strictObject({

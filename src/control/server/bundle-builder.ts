@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../util/canonical-json.js';
 import type { PolicyTemplate } from '../protocol/admin.js';
+import type { SigningPublicKey } from '../protocol/enrollment.js';
 import { PolicyBundleSchema, type PolicyBundle } from '../protocol/policy-bundle.js';
 import type { VirtualKey } from '../protocol/virtual-key.js';
 import type { Subject } from './control-store.js';
@@ -96,6 +97,8 @@ export interface BundleInputs {
   issuedAt: string;
   /** Used when the template names no gateway. */
   gatewayUrl: string;
+  /** The keys devices should trust from this bundle on (the key ring's trusted set). */
+  signingKeys?: readonly SigningPublicKey[];
 }
 
 /** Assembles and validates a device's bundle; the result is what gets signed and served. */
@@ -111,6 +114,7 @@ export function buildPolicyBundle(inputs: BundleInputs): PolicyBundle {
     virtual_keys: keys,
     active_virtual_key_id: active?.id,
     gateway: inputs.template.gateway ?? { url: inputs.gatewayUrl },
+    signing_keys: inputs.signingKeys,
   });
 }
 

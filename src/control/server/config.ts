@@ -73,8 +73,18 @@ export const ControlServerConfigSchema = z.strictObject({
   }).prefault({}),
   /** The Edge policy template to start from; admin edits (PUT /api/edge/v1/admin/policy) are kept in storage. */
   policy: PolicyTemplateSchema.prefault({}),
-  /** Ed25519 private key (PKCS#8 PEM); created with mode 0600 on first start when missing. */
+  /**
+   * Ed25519 private key (PKCS#8 PEM) of servers from before key rotation. When it exists it seeds the
+   * signing key ring on first start (devices keep trusting the same key); otherwise the ring starts
+   * with a new key and this file is never written. It also names the ring's default place.
+   */
   signing_key_file: z.string().min(1),
+  /**
+   * The signing key ring (active, next, previous and retired keys; private keys of the first three),
+   * mode 0600. Default: next to signing_key_file, `<name>.keyring.json`. Change it with
+   * `bifrost-edge control keys` or the admin API, never by hand.
+   */
+  signing_keyring_file: z.string().min(1).optional(),
   storage: z.strictObject({
     sqlite_path: z.string().min(1),
   }),
@@ -125,6 +135,17 @@ export function loadControlServerConfigFile(file: string): ControlServerConfig {
   return {
     ...config,
     signing_key_file: path.resolve(base, config.signing_key_file),
+    ...(config.signing_keyring_file !== undefined ? { signing_keyring_file: path.resolve(base, config.signing_keyring_file) } : {}),
     storage: { ...config.storage, sqlite_path: path.resolve(base, config.storage.sqlite_path) },
   };
+}
+
+/**
+ * Where the signing key ring lives: `signing_keyring_file`, else next to `signing_key_file` and
+ * named after it (`keys/signing-key.pem` → `keys/signing-key.keyring.json`).
+ */
+export function keyringFileOf(config: Pick<ControlServerConfig, 'signing_key_file' | 'signing_keyring_file'>): string {
+  if (config.signing_keyring_file !== undefined) return config.signing_keyring_file;
+  const base = path.basename(config.signing_key_file, path.extname(config.signing_key_file));
+  return path.join(path.dirname(config.signing_key_file), `${base}.keyring.json`);
 }

@@ -7,7 +7,7 @@ import type { HealthResponse } from '../protocol/health.js';
 import { EdgeControlPaths } from '../protocol/paths.js';
 import { adminAuditRoute, adminDevicesRoute, getAdminPolicyRoute, putAdminPolicyRoute } from './admin-routes.js';
 import { auditBatchRoute } from './audit-route.js';
-import { parseControlServerConfig, type ControlServerConfigInput } from './config.js';
+import { keyringFileOf, parseControlServerConfig, type ControlServerConfigInput } from './config.js';
 import type { ControlStore } from './control-store.js';
 import { enrollRoute } from './enrollment-route.js';
 import { fetchGatewayVirtualKeys } from './gateway-admin-client.js';
@@ -20,7 +20,8 @@ import { getPolicyRoute, policyStreamRoute } from './policy-routes.js';
 import { PolicyPublisher } from './policy-publisher.js';
 import { PolicyStreamHub } from './policy-stream-hub.js';
 import type { RouteHandler, ServerContext } from './server-context.js';
-import { loadOrCreateSigningKey } from './signing-key.js';
+import { listSigningKeysRoute, promoteSigningKeyRoute, retireSigningKeyRoute, rotateSigningKeyRoute } from './signing-key-routes.js';
+import { SigningKeyring } from './signing-keyring.js';
 import { SqliteControlStore } from './sqlite-control-store.js';
 
 export interface StartControlServerOptions {
@@ -34,8 +35,10 @@ export interface RunningControlServer {
   /** `http://127.0.0.1:PORT` */
   url: string;
   port: number;
-  /** The bundle-signing public key, for pinning on devices. */
-  signingKey: SigningPublicKey;
+  /** The active bundle-signing public key (changes on promotion), for pinning on devices. */
+  readonly signingKey: SigningPublicKey;
+  /** Every key devices trust now: active first, then an announced next key and previous keys. */
+  signingKeys(): SigningPublicKey[];
   /** Reads the gateway's virtual keys now (instead of waiting for the poll); true when they changed. */
   refreshGatewayKeys(): Promise<boolean>;
   close(): Promise<void>;
@@ -57,6 +60,10 @@ const ROUTES: Route[] = [
   { method: 'PUT', path: EdgeControlPaths.adminPolicy, handle: putAdminPolicyRoute },
   { method: 'GET', path: EdgeControlPaths.adminDevices, handle: adminDevicesRoute },
   { method: 'GET', path: EdgeControlPaths.adminAudit, handle: adminAuditRoute },
+  { method: 'GET', path: EdgeControlPaths.adminSigningKeys, handle: listSigningKeysRoute },
+  { method: 'POST', path: EdgeControlPaths.adminSigningKeysRotate, handle: rotateSigningKeyRoute },
+  { method: 'POST', path: EdgeControlPaths.adminSigningKeysPromote, handle: promoteSigningKeyRoute },
+  { method: 'POST', path: EdgeControlPaths.adminSigningKeysRetire, handle: retireSigningKeyRoute },
   { method: 'GET', path: EdgeControlPaths.health, handle: healthRoute },
 ];
 
@@ -71,13 +78,13 @@ export async function startControlServer(input: ControlServerConfigInput, option
   const store = options.store ?? new SqliteControlStore(config.storage.sqlite_path);
   const cleanup: Array<() => unknown> = [() => store.close()];
   try {
-    const signingKey = await loadOrCreateSigningKey(config.signing_key_file, log);
+    const signingKeys = await SigningKeyring.open({ file: keyringFileOf(config), legacyKeyFile: config.signing_key_file, log, now });
     const hub = new PolicyStreamHub(config.push.heartbeat_seconds * 1000);
     cleanup.push(() => hub.close());
     // The publisher asks the watcher for keys and the watcher tells the publisher about changes;
     // neither calls the other before both exist (the watcher starts below).
     const publisher: PolicyPublisher = new PolicyPublisher({
-      store, hub, signingKey, log, now,
+      store, hub, signingKeys, log, now,
       assignments: config.assignments,
       gatewayUrl: config.gateway.public_url ?? config.gateway.url,
       gatewayKeys: () => watcher.keys(),
@@ -95,7 +102,7 @@ export async function startControlServer(input: ControlServerConfigInput, option
     await watcher.start();
 
     const ctx: ServerContext = {
-      config, store, publisher, hub, watcher, signingKey, log, now,
+      config, store, publisher, hub, watcher, signingKeys, log, now,
       verifier: new OidcTokenVerifier(config.oidc.issuers),
       auditQueue: new KeyedSerialQueue(),
     };
@@ -119,7 +126,10 @@ export async function startControlServer(input: ControlServerConfigInput, option
     return {
       url: `http://${host}:${port}`,
       port,
-      signingKey: describeSigningKey(signingKey.publicKey),
+      get signingKey() {
+        return describeSigningKey(signingKeys.active().publicKey);
+      },
+      signingKeys: () => signingKeys.trusted(),
       refreshGatewayKeys: () => watcher.refresh(),
       close() {
         closing ??= (async () => {

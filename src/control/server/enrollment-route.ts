@@ -1,6 +1,5 @@
 import type { EnrollmentRequest, EnrollmentResponse } from '../protocol/enrollment.js';
 import { EnrollmentRequestSchema } from '../protocol/enrollment.js';
-import { describeSigningKey } from '../protocol/bundle-signature.js';
 import type { VirtualKey } from '../protocol/virtual-key.js';
 import type { DeviceRecord, Subject } from './control-store.js';
 import { hashDeviceCredential, newDeviceCredential, newDeviceId } from './device-credentials.js';
@@ -37,7 +36,8 @@ export const enrollRoute: RouteHandler = async (ctx, req, res) => {
     device_id: device.device_id,
     device_credential: credential,
     subject: device.subject,
-    signing_keys: [describeSigningKey(ctx.signingKey.publicKey)],
+    // Every key the ring trusts, so a device enrolling mid-rotation already trusts the next key.
+    signing_keys: ctx.signingKeys.trusted(),
     poll_interval_seconds: ctx.publisher.currentTemplate().template.sync.poll_interval_seconds,
   };
   sendJson(res, 201, response);

@@ -7,13 +7,13 @@ import type { VirtualKey } from '../protocol/virtual-key.js';
 import { assignVirtualKeys, buildPolicyBundle, bundleContentHash, resolveKeyIds, type AssignedKeys, type Assignments } from './bundle-builder.js';
 import type { ControlStore, DeviceRecord, StoredBundle, StoredPolicyTemplate } from './control-store.js';
 import type { PolicyStreamHub } from './policy-stream-hub.js';
-import type { SigningKey } from './signing-key.js';
+import type { BundleSigningKeys } from './signing-keyring.js';
 import { KeyedSerialQueue } from './keyed-serial-queue.js';
 
 export interface PolicyPublisherOptions {
   store: ControlStore;
   hub: PolicyStreamHub;
-  signingKey: SigningKey;
+  signingKeys: BundleSigningKeys;
   assignments: Assignments;
   /** Gateway URL put in bundles whose template names none. */
   gatewayUrl: string;
@@ -24,9 +24,10 @@ export interface PolicyPublisherOptions {
 }
 
 /**
- * Turns "something changed" (template edit, gateway keys, a new device) into signed bundle versions.
- * A device gets a new version only when its bundle's content changed, the version is its previous
- * one plus one, and every new version is announced on the device's push streams at once.
+ * Turns "something changed" (template edit, gateway keys, a new device, a signing-key rotation step)
+ * into signed bundle versions. A device gets a new version only when its bundle's content changed or
+ * its latest bundle was signed by a key that no longer signs; the version is its previous one plus
+ * one, and every new version is announced on the device's push streams at once.
  */
 export class PolicyPublisher {
   private template!: StoredPolicyTemplate;
@@ -93,7 +94,8 @@ export class PolicyPublisher {
   private async publishNow(device: DeviceRecord): Promise<StoredBundle | undefined> {
     const gatewayKeys = this.options.gatewayKeys();
     if (gatewayKeys === undefined) return undefined;
-    const { store, hub, signingKey } = this.options;
+    const { store, hub } = this.options;
+    const signer = this.options.signingKeys.active();
     const latest = await store.latestBundle(device.device_id);
     const issuedAt = this.now().toISOString();
     const assigned = this.keysFor(device, gatewayKeys);
@@ -104,10 +106,13 @@ export class PolicyPublisher {
       version: (latest?.version ?? device.policy_version_floor ?? 0) + 1,
       issuedAt,
       gatewayUrl: this.options.gatewayUrl,
+      signingKeys: this.options.signingKeys.trusted(),
     });
     const contentHash = bundleContentHash(bundle);
-    if (latest && latest.content_hash === contentHash) return latest;
-    const signed = signBundle(bundle, signingKey.privateKey);
+    // After a promotion, re-sign with the new key even when nothing else changed: devices then prove
+    // at once that they accept it, and the previous key can be retired without surprises.
+    if (latest && latest.content_hash === contentHash && latest.signed.signature.key_id === signer.keyId) return latest;
+    const signed = signBundle(bundle, signer.privateKey);
     const stored: StoredBundle = {
       device_id: device.device_id,
       version: bundle.version,

@@ -10,6 +10,7 @@ logs go to stderr; SIGINT/SIGTERM stop it.
   --config F      JSON config file (fields: src/control/server/config.ts; paths relative to the file)
   --port N        overrides listen.port (0 picks a free port)
   --log-level L   debug | info | warn | error | silent (overrides log_level)
+Rotate the bundle-signing key with: bifrost-edge control keys --help
 `;
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'];

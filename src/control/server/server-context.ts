@@ -9,7 +9,7 @@ import { bearerToken, ControlHttpError } from './http-io.js';
 import type { OidcTokenVerifier } from './oidc-token-verifier.js';
 import type { PolicyPublisher } from './policy-publisher.js';
 import type { PolicyStreamHub } from './policy-stream-hub.js';
-import type { SigningKey } from './signing-key.js';
+import type { SigningKeyring } from './signing-keyring.js';
 
 /** What every route handler works with; built once by startControlServer. */
 export interface ServerContext {
@@ -19,7 +19,8 @@ export interface ServerContext {
   hub: PolicyStreamHub;
   watcher: GatewayKeyWatcher;
   verifier: OidcTokenVerifier;
-  signingKey: SigningKey;
+  /** Signs bundles, says which keys devices trust, and rotates them. */
+  signingKeys: SigningKeyring;
   /** Serializes audit uploads per device. */
   auditQueue: KeyedSerialQueue;
   log: Logger;

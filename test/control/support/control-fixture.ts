@@ -1,9 +1,10 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startBifrostStandin, type BifrostStandin, type StandinVirtualKeyInput } from '../../support/bifrost-standin.js';
 import { startControlServer, type RunningControlServer } from '../../../src/control/server/control-server.js';
-import type { ControlServerConfigInput } from '../../../src/control/server/config.js';
+import { keyringFileOf, type ControlServerConfigInput } from '../../../src/control/server/config.js';
 import { createLogger, silentLogger, type Logger } from '../../../src/log.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -107,4 +108,15 @@ export function captureLogger(): { log: Logger; lines: string[] } {
     if (echo) process.stderr.write(line);
   });
   return { log, lines };
+}
+
+/** The server's signing key ring file. */
+export function keyringFile(fixture: ControlFixture): string {
+  return keyringFileOf({ signing_key_file: fixture.config.signing_key_file, signing_keyring_file: fixture.config.signing_keyring_file });
+}
+
+/** The private key that signs bundles now, read from the server's key ring (to forge bundles in tests). */
+export async function activeSigningPrivateKey(fixture: ControlFixture): Promise<KeyObject> {
+  const ring = JSON.parse(await fs.readFile(keyringFile(fixture), 'utf8')) as { keys: Array<{ status: string; private_key_pem?: string }> };
+  return createPrivateKey(ring.keys.find((k) => k.status === 'active')!.private_key_pem!);
 }
