@@ -91,6 +91,10 @@ describe('an intercept list pushed from Edge Control', () => {
       expect(before.status).toBe(502);
 
       const template = (await fixture.admin('GET', '/api/edge/v1/admin/policy')).json as { policy: Record<string, unknown> };
+      // A pattern that does not compile is refused at the PUT, with the reason.
+      const typo = await fixture.admin('PUT', '/api/edge/v1/admin/policy', { ...template.policy, intercept_hosts: ['api-*.internal.test'] });
+      expect(typo.status).toBe(400);
+      expect(JSON.stringify(typo.json)).toMatch(/intercept_hosts.*a wildcard must be a whole label/);
       const put = await fixture.admin('PUT', '/api/edge/v1/admin/policy', { ...template.policy, intercept_hosts: ['api.openai.com', 'ai.internal.test'] });
       expect(put.status).toBe(200);
       const seen = await waitFor(async () => {

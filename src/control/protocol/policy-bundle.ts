@@ -1,6 +1,20 @@
 import { z } from 'zod';
 import { SigningPublicKeySchema } from './enrollment.js';
 import { VirtualKeySchema } from './virtual-key.js';
+import { compileHostPattern } from '../../providers/host-pattern.js';
+
+/**
+ * A host pattern of the intercept list (`api.openai.com`, `*.githubcopilot.com`). Refused when it does not
+ * compile: the list decides what is decrypted, so a typo must fail at the admin's PUT (and a device must
+ * refuse such a bundle), not silently widen or narrow interception.
+ */
+const InterceptHostPatternSchema = z.string().superRefine((pattern, ctx) => {
+  try {
+    compileHostPattern(pattern);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
 
 /** Where an app's AI traffic goes: Bifrost integration routes, Bifrost pass-through, or straight to the provider. */
 export const RoutingModeSchema = z.enum(['gateway', 'passthrough', 'local']);
@@ -57,7 +71,7 @@ export const PolicyBundleSchema = z.strictObject({
     default_mode: RoutingModeSchema.default('gateway'),
   }).prefault({}),
   /** Host patterns decrypted on the device (replaces the built-in list). */
-  intercept_hosts: z.array(z.string()).optional(),
+  intercept_hosts: z.array(InterceptHostPatternSchema).optional(),
   apps: z.strictObject({
     catalog: z.array(AppCatalogEntrySchema).default([]),
     /** What `pending` (seen, not yet reviewed) means on the device. */
