@@ -11,9 +11,9 @@
 import path from 'node:path';
 import { app, dialog, Menu, nativeImage, Notification, safeStorage, shell, Tray } from 'electron';
 import { startAgent, type RunningAgent } from '../src/agent.js';
-import { createTokenStore, SessionManager } from '../src/auth/index.js';
+import type { SessionManager } from '../src/auth/index.js';
 import type { AgentConfig } from '../src/config/schema.js';
-import { createLogger, routeConsoleToLogger, type Logger, type LogLevel } from '../src/log.js';
+import { createLogger, routeConsoleToLogger, type LogLevel } from '../src/log.js';
 import { packageRoot } from '../src/package-root.js';
 import { createAgentClient } from '../src/tray/agent-client.js';
 import { loadDesktopConfig, logConfigOrigin, type LoadedConfig } from '../src/tray/managed-config.js';
@@ -77,12 +77,13 @@ async function launch(): Promise<void> {
   const portProblem = await probePort(config.proxy.host, config.proxy.port);
   if (portProblem) return failedToStart(describeStartFailure(portProblem, config.proxy.port));
   try {
-    agent = await startAgent(config, { log });
+    agent = await startAgent(config, { log, safeStorage });
   } catch (err) {
     return failedToStart(describeStartFailure(err as NodeJS.ErrnoException, config.proxy.port));
   }
 
-  session = await startSession(config, log);
+  // The agent's own session: the tray signs in and out through it, so enrollment and forwarding see it.
+  session = agent.session;
   controller = new TrayController({
     client: createAgentClient(agent.proxyUrl),
     shell: { render: renderTray, notify: showNotification },
@@ -100,19 +101,6 @@ async function launch(): Promise<void> {
 function failedToStart(message: string): void {
   renderTray(trayModel({ status: undefined, reachable: false, signedIn: false, startError: startErrorSummary(message) }));
   dialog.showErrorBox('Bifrost Edge could not start', message);
-}
-
-async function startSession(config: AgentConfig, log: Logger): Promise<SessionManager | undefined> {
-  if (!config.auth) return undefined;
-  try {
-    const store = await createTokenStore({ dataDir: config.dataDir, safeStorage });
-    const manager = new SessionManager({ config: config.auth, store, log });
-    await manager.start();
-    return manager;
-  } catch (err) {
-    log.warn('could not restore the saved sign-in; sign in again from the tray', { error: (err as Error).message });
-    return undefined;
-  }
 }
 
 function sessionView(current: SessionManager | undefined): SessionView {

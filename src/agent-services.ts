@@ -8,6 +8,7 @@ import { startPolicySync, type EnrollmentCredential, type PolicySyncClient } fro
 import { createDeviceCredentialStore } from './control/client/create-device-credential-store.js';
 import { startQuotaPolicySync } from './control/client/quota-policy-sync.js';
 import { SessionManager } from './auth/session.js';
+import type { SafeStorageLike } from './auth/safe-storage-token-store.js';
 import { createTokenStore } from './auth/create-token-store.js';
 import { openAuditTrail, type AuditTrail } from './audit/audit-trail.js';
 import { auditRecordFromExchange } from './audit/exchange-audit.js';
@@ -27,11 +28,11 @@ interface Closable {
  * Who is using this device: the OIDC session when sign-in is configured, else the configured user.
  * Attribution headers and audit records read it per request, so a sign-in applies at once.
  */
-export async function startIdentity(config: AgentConfig, log: Logger): Promise<{ session?: SessionManager; user(): { sub?: string; email?: string; label?: string }; close(): void }> {
+export async function startIdentity(config: AgentConfig, log: Logger, safeStorage?: SafeStorageLike): Promise<{ session?: SessionManager; user(): { sub?: string; email?: string; label?: string }; close(): void }> {
   if (!config.auth) {
     return { user: () => (config.identity.user ? { email: config.identity.user, label: config.identity.user } : {}), close: () => {} };
   }
-  const store = await createTokenStore({ dataDir: config.dataDir });
+  const store = await createTokenStore({ dataDir: config.dataDir, ...(safeStorage ? { safeStorage } : {}) });
   const described = store.describe();
   if (described.warning) log.warn(described.warning, { backend: described.backend });
   const session = new SessionManager({ config: config.auth, store, log });
@@ -60,7 +61,7 @@ export async function startIdentity(config: AgentConfig, log: Logger): Promise<{
  */
 export async function startPolicySource(
   config: AgentConfig,
-  deps: { log: Logger; session?: SessionManager; apply: (bundle: PolicyBundle) => void; enforcer: PolicyEnforcer; mcpServersSeen?: () => SeenMcpServer[] },
+  deps: { log: Logger; session?: SessionManager; apply: (bundle: PolicyBundle) => void; enforcer: PolicyEnforcer; mcpServersSeen?: () => SeenMcpServer[]; safeStorage?: SafeStorageLike },
 ): Promise<{ sync?: PolicySyncClient; close(): Promise<void> }> {
   const stateDir = path.join(config.dataDir, 'control');
   if (config.control) {
@@ -81,7 +82,7 @@ export async function startPolicySource(
       stateDir,
       // The device credential goes where the sign-in tokens go (keychain, Secret Service, or an
       // encrypted file), not into enrollment.json.
-      credentialStore: await createDeviceCredentialStore({ stateDir }),
+      credentialStore: await createDeviceCredentialStore({ stateDir, ...(deps.safeStorage ? { safeStorage: deps.safeStorage } : {}) }),
       credential,
       ...(control.pinnedPublicKeys ? { pinnedPublicKeys: control.pinnedPublicKeys } : {}),
       device: { hostname: os.hostname(), os: `${os.platform()} ${os.release()}`, agent_version: agentVersion(), installation_id: localDeviceId(config.dataDir) },

@@ -32,6 +32,8 @@ import { RecentActivity } from './proxy/recent-activity.js';
 import { packageRoot } from './package-root.js';
 import { writeCaBundle } from './installers/edge-paths.js';
 import { startAuditAndMetrics, startIdentity, startPolicySource } from './agent-services.js';
+import type { SessionManager } from './auth/session.js';
+import type { SafeStorageLike } from './auth/safe-storage-token-store.js';
 import { createAgentMcp } from './mcp/agent-mcp.js';
 
 export interface RunningAgent {
@@ -40,6 +42,11 @@ export interface RunningAgent {
   proxyUrl: string;
   port: number;
   caPath: string;
+  /**
+   * The sign-in the agent enrolls and forwards with (when `auth` is configured). The desktop app's
+   * tray signs in and out through this same session: a second one would keep its own tokens.
+   */
+  session?: SessionManager;
   close(): Promise<void>;
 }
 
@@ -47,6 +54,8 @@ export interface StartAgentOptions {
   log: Logger;
   inspectors?: RequestInspector[];
   onRecord?: (record: ExchangeRecord) => void;
+  /** Electron's safeStorage (desktop app only): protects the sign-in tokens and the device credential. */
+  safeStorage?: SafeStorageLike;
 }
 
 /** Folder of the device CA inside the data dir; `bifrost-edge ca path` points here too. */
@@ -107,7 +116,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   });
   const guardrails = new GuardrailPolicyHolder(config.guardrails, log);
   const activity = new RecentActivity();
-  const identity = await startIdentity(config, log);
+  const identity = await startIdentity(config, log, options.safeStorage);
   const applyBundle = (bundle: PolicyBundle | undefined) => {
     policy.setBundle(bundle);
     if (bundle?.intercept_hosts) applyInterceptHosts(bundle.intercept_hosts, `policy version ${bundle.version}`);
@@ -123,7 +132,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   applyBundle(config.policyFile ? readPolicyFile(config.policyFile) : undefined);
   identity.session?.on('signed_in', () => applyBundle(policy.bundle));
   identity.session?.on('signed_out', () => applyBundle(policy.bundle));
-  const policySource = await startPolicySource(config, { log, ...(identity.session ? { session: identity.session } : {}), apply: applyBundle, enforcer: policy, mcpServersSeen: () => mcp.serversSeen() });
+  const policySource = await startPolicySource(config, { log, ...(identity.session ? { session: identity.session } : {}), apply: applyBundle, enforcer: policy, ...(options.safeStorage ? { safeStorage: options.safeStorage } : {}), mcpServersSeen: () => mcp.serversSeen() });
   const audit = await startAuditAndMetrics(config, { log, ...(policySource.sync ? { sync: policySource.sync } : {}), enforcer: policy, user: identity.user });
   policy.notices.on('notice', (notice) => log.info(`notice: ${notice.why.message}`, { kind: notice.kind, app: notice.who.app, model: notice.what.model }));
   const gatewayHealth = config.gateway
@@ -233,6 +242,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     proxyUrl: proxy.url,
     port: proxy.port,
     caPath: ca.certPath,
+    ...(identity.session ? { session: identity.session } : {}),
     close: async () => {
       await proxy.close();
       upstream.close();
