@@ -101,6 +101,7 @@ export async function startPolicySource(
         ...(status.policy ? { policy_version: status.policy.version } : {}),
         policy_source: status.policy ? 'edge-control' : 'none',
         os: `${os.platform()} ${os.release()}`,
+        apps_seen: deps.enforcer.appsInventory(),
         mcp_servers_seen: deps.mcpServersSeen?.() ?? [],
       }).catch((err: Error) => deps.log.debug('heartbeat failed', { error: err.message }));
     }, control.heartbeatSeconds * 1000);

@@ -3,6 +3,8 @@ import type { EdgeError } from '../edge-error.js';
 import { normalizeHost } from '../providers/host-pattern.js';
 import type { HttpRequestInfo, NormalizedRequest } from '../providers/types.js';
 import type { RequestInspector } from '../proxy/surface-resolution.js';
+import { AppsSeen } from './apps-seen.js';
+import type { SeenApp } from '../control/protocol/heartbeat.js';
 import { attributeApp, compileAppCatalog, decideApp, EMPTY_APP_CATALOG, type AppIdentity, type CompiledAppCatalog } from './apps.js';
 import { budgetAlertMessage, thresholdsReached } from './budget-alerts.js';
 import type { CounterStore } from './counter-store.js';
@@ -71,6 +73,7 @@ export interface UsageCharge {
 
 export class PolicyEnforcer {
   readonly notices: NoticeBus;
+  private readonly appsSeen = new AppsSeen();
   private state: PolicyState = { bundle: undefined, catalog: EMPTY_APP_CATALOG, appliedAt: undefined, problems: [] };
   private identity: { signedIn: boolean; user?: string } = { signedIn: false };
   private connectivity: Connectivity = { controlPlane: true, gateway: true };
@@ -143,6 +146,7 @@ export class PolicyEnforcer {
       gatewayReachable: this.connectivity.gateway,
       ...(this.options.defaultMode !== undefined ? { defaultMode: this.options.defaultMode } : {}),
     });
+    this.appsSeen.record(app, now.getTime());
     if (decision.appSeen) this.reportSeenApp(app, request, now);
     if (decision.action === 'block') {
       this.publish(decision.notice);
@@ -249,8 +253,21 @@ export class PolicyEnforcer {
     if (input.intercepted) return { action: 'allow' };
     const verdict = decideApp(app, this.state.bundle);
     if (verdict.action === 'allow') return { action: 'allow' };
+    this.appsSeen.record(app, now.getTime());
     this.publish({ kind: 'blocked', who: { app: app.name }, what: { host: app.host }, why: { message: verdict.error.message, errorType: verdict.error.type } });
     return { action: 'block', error: verdict.error, app: app.name };
+  }
+
+  /**
+   * The heartbeat's inventory: apps whose requests were decided (with their catalog status) and AI hosts
+   * reached only through a tunnel (shadow AI, from the persistent registry, so a restart keeps them).
+   */
+  appsInventory(limit = 500): SeenApp[] {
+    const decided = this.appsSeen.list();
+    const tunnelled = (this.safe(() => this.options.shadowAi?.list(limit) ?? [], 'listing shadow AI') ?? [])
+      .filter((entry) => entry.kind === 'host')
+      .map((entry): SeenApp => ({ app: entry.name, host: entry.name, status: 'pending', last_seen: new Date(entry.lastSeen).toISOString(), requests: entry.count }));
+    return [...decided, ...tunnelled].slice(0, limit);
   }
 
   status(): PolicyStatus {

@@ -111,6 +111,28 @@ describe('an intercept list pushed from Edge Control', () => {
   });
 });
 
+describe('the heartbeat inventory', () => {
+  it('lists the AI apps the device decided requests for', async () => {
+    const fixture = await startControlFixture();
+    const edge = await startEdgeProcess({ config: { ...edgeConfig(fixture), control: { url: fixture.server.url, enrollment: 'virtual_key', heartbeatSeconds: 10 } } });
+    try {
+      await waitFor(async () => (await client(edge).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) instanceof OpenAI.PermissionDeniedError, 10_000, 'the first bundle');
+      await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, 'https://api.openai.com/v1/chat/completions', '-H', 'content-type: application/json', '-d', JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })]);
+      type Devices = { devices: Array<{ apps_seen: Array<{ app: string; host?: string; status?: string; requests?: number }> }> };
+      const apps = await waitFor(async () => {
+        const seen = ((await fixture.admin('GET', '/api/edge/v1/admin/devices')).json as Devices).devices.flatMap((d) => d.apps_seen);
+        return seen.length >= 2 ? seen : undefined;
+      }, 25_000, 'a heartbeat carrying the apps seen');
+      expect(apps.every((a) => a.host === 'api.openai.com' && a.status === 'pending')).toBe(true);
+      expect(apps.map((a) => a.app)).toEqual(expect.arrayContaining([expect.stringMatching(/curl/)]));
+      expect(apps.reduce((sum, a) => sum + (a.requests ?? 0), 0)).toBeGreaterThanOrEqual(2);
+    } finally {
+      await edge.stop();
+      await fixture.close();
+    }
+  }, 45_000);
+});
+
 describe('SIGKILL under load loses no answered request and duplicates nothing', () => {
   it('every answered request has exactly one audit record at the server', async () => {
     const fixture = await startControlFixture();
