@@ -29,7 +29,17 @@ export interface ErrorResponseOptions {
    * request itself need it: a JSON-RPC error must carry the id of the request it refuses.
    */
   requestBody?: unknown;
+  /**
+   * The route the adapter recognised, when known: for formats whose error shape depends on how the request
+   * was framed rather than on what the client accepts (Connect: unary JSON error vs. end-of-stream envelope).
+   */
+  route?: RouteMatch;
 }
+
+/** A non-JSON body read into the value `parse` reads and guardrails redact, with the way back to bytes. */
+export type BodyReadResult =
+  | { ok: true; value: unknown; /** The bytes to forward for a changed value (a redaction), in the request's framing. */ encode(value: unknown): Buffer }
+  | { ok: false; error: EdgeError };
 
 /** One API shape: recognises its routes, reads request bodies, and phrases errors the way its SDKs expect. */
 export interface ProviderAdapter {
@@ -38,6 +48,11 @@ export interface ProviderAdapter {
   /** Reads an inspected route's parsed JSON body. Uninspected routes get an empty, `inspected: false` request. */
   parse(route: RouteMatch, body: unknown, entry: SurfaceEntry): ParseResult;
   errorResponse(err: EdgeError, opts: ErrorResponseOptions): ErrorResponse;
+  /**
+   * Reads an inspected route's (content-decoded) body when it is not JSON (Connect protobuf). Adapters
+   * without it get JSON, re-serialised with JSON.stringify after a redaction.
+   */
+  readBody?(route: RouteMatch, raw: Uint8Array | undefined, entry: SurfaceEntry): BodyReadResult;
 }
 
 function normalizedRequest(

@@ -2,7 +2,7 @@ import type { ProviderName } from './types.js';
 import { compileHostPattern, normalizeHost, type CompiledHostPattern } from './host-pattern.js';
 
 /** The adapters that know an API shape. `null` in an entry: decrypt the host, but no route is parsed. */
-export type AdapterId = 'openai-compatible' | 'anthropic' | 'gemini' | 'chatgpt-web' | 'claude-web' | 'mcp';
+export type AdapterId = 'openai-compatible' | 'anthropic' | 'gemini' | 'chatgpt-web' | 'claude-web' | 'mcp' | 'cursor';
 
 /** What happens to a request the surface's adapter does not recognise. */
 export type UnknownRoutePolicy = 'reject' | 'pass';
@@ -65,8 +65,8 @@ export const DEFAULT_SURFACES: readonly SurfaceEntry[] = [
     // do not know would break the editor, so the known chat routes are inspected and the rest passes.
     unknownRoutes: 'pass',
   },
-  // Connect-RPC protobuf over HTTP/2; no body parser yet, so every route passes after decryption.
-  { label: 'Cursor', hosts: ['api2.cursor.sh'], provider: 'cursor', adapter: null, pathPrefixes: [''], unknownRoutes: 'pass' },
+  // Connect RPC in protobuf, read schema-less (cursor.ts); its other calls (JSON, GET, downloads) pass.
+  { label: 'Cursor', hosts: ['api2.cursor.sh'], provider: 'cursor', adapter: 'cursor', pathPrefixes: [''], unknownRoutes: 'pass' },
 ];
 
 export interface SurfaceCatalog {

@@ -1,9 +1,10 @@
 import { edgeError, type EdgeError } from '../edge-error.js';
-import type { ErrorResponseOptions, ProviderAdapter, RouteMatch } from './adapter.js';
+import type { BodyReadResult, ErrorResponseOptions, ProviderAdapter, RouteMatch } from './adapter.js';
 import { anthropicAdapter } from './anthropic.js';
 import type { AdapterId, SurfaceCatalog, SurfaceEntry, UnknownRoutePolicy } from './catalog.js';
 import { chatGptWebAdapter } from './chatgpt-web.js';
 import { claudeWebAdapter } from './claude-web.js';
+import { cursorAdapter } from './cursor.js';
 import { geminiAdapter } from './gemini.js';
 import { normalizeHost } from './host-pattern.js';
 import { parseJsonBody } from './json-body.js';
@@ -19,6 +20,7 @@ export const DEFAULT_ADAPTERS: Readonly<Record<AdapterId, ProviderAdapter>> = {
   'chatgpt-web': chatGptWebAdapter,
   'claude-web': claudeWebAdapter,
   mcp: mcpAdapter,
+  cursor: cursorAdapter,
 };
 
 export interface RecognizedRequest {
@@ -57,8 +59,19 @@ export function recognizeRequest(
 export function parseRequest(recognized: RecognizedRequest, rawBody: string | Uint8Array | undefined): ParseResult {
   const { entry, adapter, route } = recognized;
   if (!route.inspected) return adapter.parse(route, undefined, entry);
+  const body = readRequestBody(recognized, rawBody);
+  return body.ok ? adapter.parse(route, body.value, entry) : body;
+}
+
+/**
+ * An inspected route's body as the value its adapter parses, with the way back to bytes after a
+ * redaction: the adapter's own reader (Connect protobuf), else JSON.
+ */
+export function readRequestBody(recognized: RecognizedRequest, rawBody: string | Uint8Array | undefined): BodyReadResult {
+  const { entry, adapter, route } = recognized;
+  if (adapter.readBody) return adapter.readBody(route, typeof rawBody === 'string' ? new TextEncoder().encode(rawBody) : rawBody, entry);
   const json = parseJsonBody(rawBody, { method: route.method, pathname: route.pathname, provider: entry.provider, model: route.pathModel });
-  return json.ok ? adapter.parse(route, json.value, entry) : json;
+  return json.ok ? { ok: true, value: json.value, encode: (value) => Buffer.from(JSON.stringify(value)) } : json;
 }
 
 /** 404 for a route Edge does not recognise on a host that only lets documented API routes through. */

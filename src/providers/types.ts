@@ -63,5 +63,6 @@ export type ParseResult =
 export interface ErrorResponse {
   status: number;
   headers: Record<string, string>;
-  body: string;
+  /** Text for JSON and SSE; bytes for binary framings (a Connect end-of-stream envelope). */
+  body: string | Uint8Array;
 }

@@ -1,7 +1,6 @@
 import { compileSurfaceCatalog, DEFAULT_SURFACES, type SurfaceEntry } from '../providers/catalog.js';
 import { compileHostPattern } from '../providers/host-pattern.js';
-import { errorResponseFor, recognizeRequest, unknownRouteError } from '../providers/registry.js';
-import { parseJsonBody } from '../providers/json-body.js';
+import { errorResponseFor, readRequestBody, recognizeRequest, unknownRouteError } from '../providers/registry.js';
 import { bifrostRoute } from '../gateway/bifrost-routes.js';
 import type { AiSurface, Resolution, SurfaceResolver } from './surface-resolution.js';
 
@@ -40,7 +39,8 @@ export function createProviderResolver(interceptHosts?: string[]): ProviderResol
     }
     return {
       kind: 'recognized',
-      surface,
+      // Errors know the recognised route: a Connect error's shape depends on the request's framing.
+      surface: { provider: surface.provider, errorResponse: (error, options) => errorResponseFor(recognized.entry, error, { ...options, route: recognized.route }) },
       inspected: recognized.route.inspected,
       parse: (raw) => {
         const { entry, adapter, route } = recognized;
@@ -48,10 +48,10 @@ export function createProviderResolver(interceptHosts?: string[]): ProviderResol
           const parsed = adapter.parse(route, undefined, entry);
           return parsed.ok ? { ...parsed, body: undefined } : parsed;
         }
-        const json = parseJsonBody(raw, { method: route.method, pathname: route.pathname, provider: entry.provider, model: route.pathModel });
-        if (!json.ok) return json;
-        const parsed = adapter.parse(route, json.value, entry);
-        return parsed.ok ? { ...parsed, body: json.value } : parsed;
+        const body = readRequestBody(recognized, raw);
+        if (!body.ok) return body;
+        const parsed = adapter.parse(route, body.value, entry);
+        return parsed.ok ? { ...parsed, body: body.value, encode: body.encode } : parsed;
       },
       bifrostRoute: (request, mode) => bifrostRoute({ provider: recognized.entry.provider, route: recognized.route, model: request?.model ?? recognized.route.pathModel ?? null }, mode),
     };

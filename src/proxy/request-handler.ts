@@ -136,6 +136,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   let outcome: ExchangeRecord['decision'] = 'forwarded';
   let body: Buffer | Readable = req;
   let parsedBody: unknown;
+  let encodeBody = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
   let bodyRewritten = false;
   // Uninspected routes (model lists, uploads) keep streaming their body, but policy (app catalog,
   // provider, route and key) still decides them, on what their path says.
@@ -154,6 +155,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
     const parsed = resolution.parse(decoded);
     if (!parsed.ok) return block({ ...parsed.error, provider: parsed.error.provider ?? surface.provider });
     parsedBody = parsed.body;
+    if (parsed.encode) encodeBody = parsed.encode;
     normalized = parsed.request;
     // Usually the surface's provider; a protocol carried on a host (MCP on a custom host) names its own.
     record.provider = normalized.provider;
@@ -188,7 +190,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
     bodyRewritten = true;
   }
   // Untouched requests go out byte for byte (original encoding); changed ones are re-serialised.
-  if (bodyRewritten) body = Buffer.from(JSON.stringify(parsedBody));
+  if (bodyRewritten) body = encodeBody(parsedBody);
   forward(deps, exchange, plan, body, surface, bodyRewritten, done, normalized, outcome);
 }
 

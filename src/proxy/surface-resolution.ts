@@ -29,9 +29,10 @@ export type Resolution =
       bifrostRoute(request: NormalizedRequest | null, mode: Exclude<Mode, 'local'>): BifrostRouteMapping | null;
     };
 
-/** A parse result that also hands back the JSON value, so the body is parsed once. */
+/** A parse result that also hands back the body value, so the body is parsed once. */
 export type ParsedBody =
-  | { ok: true; request: NormalizedRequest; body: unknown }
+  /** `encode`: the bytes for a rewritten value (JSON re-serialised, or the adapter's own format); default JSON. */
+  | { ok: true; request: NormalizedRequest; body: unknown; encode?: (body: unknown) => Buffer }
   | { ok: false; error: EdgeError };
 
 export type SurfaceResolver = (info: HttpRequestInfo) => Resolution;

@@ -24,7 +24,7 @@ describe('default surface catalog', () => {
     ['api.githubcopilot.com', 'copilot', 'openai-compatible'],
     ['api.individual.githubcopilot.com', 'copilot', 'openai-compatible'],
     ['API.Business.GithubCopilot.com:443', 'copilot', 'openai-compatible'],
-    ['api2.cursor.sh', 'cursor', null],
+    ['api2.cursor.sh', 'cursor', 'cursor'],
   ])('%s → %s via %s', (host, provider, adapter) => {
     const entry = catalog.match(host);
     expect(entry?.provider).toBe(provider);
