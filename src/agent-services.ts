@@ -4,12 +4,14 @@ import type { AgentConfig } from './config/schema.js';
 import type { Logger } from './log.js';
 import type { PolicyBundle } from './control/protocol/policy-bundle.js';
 import type { SeenMcpServer } from './control/protocol/heartbeat.js';
-import { startPolicySync, type EnrollmentCredential, type PolicySyncClient } from './control/client/policy-sync-client.js';
+import { startPolicySync, type PolicySyncClient } from './control/client/policy-sync-client.js';
+import { enrollmentCredentialSource } from './control/client/enrollment-credential-source.js';
 import { createDeviceCredentialStore } from './control/client/create-device-credential-store.js';
 import { startQuotaPolicySync } from './control/client/quota-policy-sync.js';
 import { SessionManager } from './auth/session.js';
 import type { SafeStorageLike } from './auth/safe-storage-token-store.js';
 import { createTokenStore } from './auth/create-token-store.js';
+import { createVirtualKeyStore } from './auth/virtual-key-store.js';
 import { openAuditTrail, type AuditTrail } from './audit/audit-trail.js';
 import { auditRecordFromExchange } from './audit/exchange-audit.js';
 import { createEdgeMetrics, type EdgeMetrics } from './metrics/metrics.js';
@@ -25,12 +27,24 @@ interface Closable {
 }
 
 /**
- * Who is using this device: the OIDC session when sign-in is configured, else the configured user.
- * Attribution headers and audit records read it per request, so a sign-in applies at once.
+ * Who is using this device: the OIDC session when sign-in is configured, else the configured user,
+ * else the subject Edge Control enrolled the device for (`enrolledSubject`, from the policy bundle:
+ * `virtual-key:<id>` after a virtual-key sign-in). Attribution headers and audit records read it per
+ * request, so a sign-in applies at once.
  */
-export async function startIdentity(config: AgentConfig, log: Logger, safeStorage?: SafeStorageLike): Promise<{ session?: SessionManager; user(): { sub?: string; email?: string; label?: string }; close(): void }> {
+export async function startIdentity(
+  config: AgentConfig,
+  log: Logger,
+  safeStorage?: SafeStorageLike,
+  enrolledSubject: () => { sub: string; email?: string } | undefined = () => undefined,
+): Promise<{ session?: SessionManager; user(): { sub?: string; email?: string; label?: string }; close(): void }> {
+  const withoutSession = (): { sub?: string; email?: string; label?: string } => {
+    if (config.identity.user) return { email: config.identity.user, label: config.identity.user };
+    const subject = enrolledSubject();
+    return subject ? { sub: subject.sub, ...(subject.email ? { email: subject.email } : {}), label: subject.email ?? subject.sub } : {};
+  };
   if (!config.auth) {
-    return { user: () => (config.identity.user ? { email: config.identity.user, label: config.identity.user } : {}), close: () => {} };
+    return { user: withoutSession, close: () => {} };
   }
   const store = await createTokenStore({ dataDir: config.dataDir, ...(safeStorage ? { safeStorage } : {}) });
   const described = store.describe();
@@ -48,7 +62,7 @@ export async function startIdentity(config: AgentConfig, log: Logger, safeStorag
     session,
     user: () => {
       const identity = session.getIdentity();
-      if (!identity) return config.identity.user ? { email: config.identity.user, label: config.identity.user } : {};
+      if (!identity) return withoutSession();
       return { sub: identity.sub, ...(identity.email ? { email: identity.email } : {}), label: identity.email ?? identity.sub };
     },
     close: () => session.stop(),
@@ -66,17 +80,15 @@ export async function startPolicySource(
   const stateDir = path.join(config.dataDir, 'control');
   if (config.control) {
     const control = config.control;
-    const credential = async (): Promise<EnrollmentCredential> => {
-      if (control.enrollment === 'virtual_key') {
-        if (!config.gateway?.virtualKey) throw new Error('control.enrollment is "virtual_key" but gateway.virtualKey is not set');
-        return { method: 'virtual_key', virtual_key: config.gateway.virtualKey };
-      }
-      if (!deps.session?.getIdentity()) throw new Error('not signed in yet: run `bifrost-edge login` to enroll this device');
-      // The access token rides along so Edge Control can read email and groups from userinfo when the
-      // provider keeps them out of ID tokens (many do).
-      const token = await deps.session.getIdToken();
-      return { method: 'oidc', token, access_token: await deps.session.getAccessToken() };
-    };
+    // Read at every enrollment attempt, so `bifrost-edge login --virtual-key` works without a restart.
+    // No safeStorage on purpose: the key is saved by the CLI, which has none, so read where it writes.
+    const credential = enrollmentCredentialSource({
+      controlUrl: control.url,
+      enrollment: control.enrollment,
+      ...(config.gateway?.virtualKey ? { configuredVirtualKey: config.gateway.virtualKey } : {}),
+      ...(deps.session ? { session: deps.session } : {}),
+      signInKeys: await createVirtualKeyStore({ dataDir: config.dataDir }),
+    });
     const sync = await startPolicySync({
       controlUrl: control.url,
       stateDir,

@@ -116,7 +116,8 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   });
   const guardrails = new GuardrailPolicyHolder(config.guardrails, log);
   const activity = new RecentActivity();
-  const identity = await startIdentity(config, log, options.safeStorage);
+  // Without a session or configured user, the bundle's subject is who Edge Control enrolled the device for.
+  const identity = await startIdentity(config, log, options.safeStorage, () => policy.bundle?.subject);
   const applyBundle = (bundle: PolicyBundle | undefined) => {
     policy.setBundle(bundle);
     if (bundle?.intercept_hosts) applyInterceptHosts(bundle.intercept_hosts, `policy version ${bundle.version}`);

@@ -14,6 +14,11 @@ import { defaultCaCommandDeps, ENV_SHELLS, runCaEnv, runCaInstall, runCaUninstal
 import { runInstallersCommand } from './installers/installer-commands.js';
 import { createTokenStore } from './auth/create-token-store.js';
 import { runLoginCommand, runLogoutCommand, runWhoamiCommand } from './auth/commands.js';
+import { readSecretLine } from './auth/read-secret-line.js';
+import { runVirtualKeyLoginCommand } from './auth/virtual-key-commands.js';
+import { VIRTUAL_KEY_PREFIX } from './auth/virtual-key-shape.js';
+import { createVirtualKeyStore } from './auth/virtual-key-store.js';
+import { fetchEnrollmentMethods } from './control/client/control-api.js';
 import { auditDbPath } from './audit/audit-trail.js';
 import { runAuditVerifyCommand } from './audit/verify.js';
 import { runAuditTailCommand } from './audit/tail.js';
@@ -39,7 +44,9 @@ Commands:
   status     Show the running agent's user, key, policy version and age, budgets and last blocks.
                --json          the same as JSON
   login      Sign in with your company account in the browser (prints the URL too) and wait.
-  logout     Sign out: revoke the session and delete it from this device.
+  login --virtual-key   Sign in with a virtual key from your admin, where Edge Control allows it.
+             The key is read from stdin (a hidden prompt, or the first line piped in), never from argv.
+  logout     Sign out: revoke the session and delete it (and a saved virtual key) from this device.
   whoami     Show who is signed in (--json for JSON).
   audit verify   Check the audit trail's hash chain; names the first bad record (--json).
   audit tail     Show recent audit records (--json, --limit N).
@@ -55,6 +62,8 @@ Commands:
 `;
 
 class UsageError extends Error {}
+
+const VIRTUAL_KEY_NOT_AN_ARGUMENT = 'a virtual key is never taken from the command line (it would stay in your shell history and show in the process list); run `bifrost-edge login --virtual-key` and paste it at the prompt, or pipe it in on stdin';
 
 export async function main(argv: string[]): Promise<void> {
   try {
@@ -223,14 +232,31 @@ async function caCommand(args: string[]): Promise<number> {
 }
 
 async function authCommand(command: 'login' | 'logout' | 'whoami', args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' }, config: CONFIG_FLAGS.config, 'data-dir': CONFIG_FLAGS['data-dir'] });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' }, 'virtual-key': { type: 'boolean' }, config: CONFIG_FLAGS.config, 'data-dir': CONFIG_FLAGS['data-dir'] });
+  const withVirtualKey = values['virtual-key'] === true;
+  if (withVirtualKey && command !== 'login') throw new UsageError(`--virtual-key goes with login only (${command} covers every kind of sign-in)`);
+  if (positionals.length > 0) {
+    // Never echo a key typed on the command line; say where it belongs instead.
+    if (withVirtualKey || positionals.some((p) => p.startsWith(VIRTUAL_KEY_PREFIX))) throw new UsageError(VIRTUAL_KEY_NOT_AN_ARGUMENT);
+    throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  }
   const config = configFromFlags(values);
-  const store = await createTokenStore({ dataDir: config.dataDir });
+  const output = { out: (line: string) => process.stdout.write(`${line}\n`), err: (line: string) => process.stderr.write(`${line}\n`) };
+  if (withVirtualKey) {
+    return runVirtualKeyLoginCommand({
+      controlUrl: config.control?.url,
+      store: () => createVirtualKeyStore({ dataDir: config.dataDir }),
+      offeredMethods: (controlUrl) => fetchEnrollmentMethods(controlUrl),
+      readKey: () => readSecretLine(process.stdin, process.stderr, 'Paste the virtual key your admin gave you (it is not shown) and press Enter: '),
+      output,
+    });
+  }
   const deps = {
     config: config.auth,
-    store,
-    output: { out: (line: string) => process.stdout.write(`${line}\n`), err: (line: string) => process.stderr.write(`${line}\n`) },
+    store: await createTokenStore({ dataDir: config.dataDir }),
+    output,
+    virtualKeys: await createVirtualKeyStore({ dataDir: config.dataDir }),
+    ...(config.control ? { controlUrl: config.control.url } : {}),
   };
   if (command === 'whoami') return runWhoamiCommand(deps, { json: values.json === true });
   if (command === 'logout') return runLogoutCommand(deps);

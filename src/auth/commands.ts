@@ -1,11 +1,14 @@
 import type * as client from 'openid-client';
 import { silentLogger, type Logger } from '../log.js';
 import type { AuthConfig } from './auth-config.js';
+import { EXIT_FAILED, EXIT_NOT_CONFIGURED, EXIT_OK } from './exit-codes.js';
 import { identityFromTokens, type Identity } from './identity.js';
 import { describeDuration } from './oidc-login.js';
 import { SessionManager } from './session.js';
 import type { OpenBrowser } from './system-browser.js';
 import type { TokenStore, TokenStoreDescription } from './token-store.js';
+import { forgetVirtualKey, showVirtualKeySignIn, type ForgetOutcome } from './virtual-key-commands.js';
+import type { VirtualKeyStore } from './virtual-key-store.js';
 
 /** Where a command writes: `out` for results (stdout), `err` for progress, warnings and errors (stderr). */
 export interface CommandOutput {
@@ -27,12 +30,14 @@ export interface AuthCommandDependencies {
   discover?: () => Promise<client.Configuration>;
   /** Overrides the configured login timeout. */
   timeoutMs?: number;
+  /** The virtual key saved by `login --virtual-key`: `logout` deletes it, `whoami` shows it masked. */
+  virtualKeys?: VirtualKeyStore;
+  /** `control.url`, which a saved virtual key must belong to. */
+  controlUrl?: string;
 }
 
 /** Exit codes: 0 done, 1 failed / not signed in, 2 sign-in not configured. */
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_NOT_CONFIGURED = 2;
+export { EXIT_FAILED, EXIT_NOT_CONFIGURED, EXIT_OK };
 
 const NOT_CONFIGURED = 'Sign-in is not configured on this device. IT sets auth.issuer and auth.clientId in the Bifrost Edge managed configuration.';
 
@@ -70,6 +75,16 @@ export async function runLoginCommand(deps: AuthCommandDependencies): Promise<nu
 
 /** `bifrost-edge logout`: revokes the tokens at the provider and deletes them from this device. */
 export async function runLogoutCommand(deps: AuthCommandDependencies): Promise<number> {
+  // The virtual key goes first: deleting it needs no network, so a provider that is down cannot keep it.
+  const key: ForgetOutcome = deps.virtualKeys ? await forgetVirtualKey(deps.virtualKeys) : { status: 'none' };
+  if (key.status === 'deleted') deps.output.out(`Signed out of Bifrost Edge: the virtual key ${key.masked} was deleted from this device.`);
+  if (key.status === 'failed') deps.output.err(key.message);
+  const session = await signOutOfSession(deps, key.status === 'deleted');
+  return key.status === 'failed' ? EXIT_FAILED : session;
+}
+
+/** The OIDC part of `logout`. `keyDeleted`: a virtual-key sign-in was just removed, so "not signed in" would be wrong. */
+async function signOutOfSession(deps: AuthCommandDependencies, keyDeleted: boolean): Promise<number> {
   const { config, output } = deps;
   if (!config) {
     // Without an issuer there is nobody to revoke with, but the local copy can still go.
@@ -79,7 +94,7 @@ export async function runLogoutCommand(deps: AuthCommandDependencies): Promise<n
       output.err(`Could not delete the saved sign-in: ${errorMessage(error)}`);
       return EXIT_FAILED;
     }
-    output.out('Deleted any saved sign-in from this device. Sign-in is not configured, so nothing was revoked at an identity provider.');
+    if (!keyDeleted) output.out('Deleted any saved sign-in from this device. Sign-in is not configured, so nothing was revoked at an identity provider.');
     return EXIT_OK;
   }
   const session = new SessionManager({ config, store: deps.store, log: deps.log ?? silentLogger, ...(deps.discover ? { discover: deps.discover } : {}) });
@@ -87,7 +102,7 @@ export async function runLogoutCommand(deps: AuthCommandDependencies): Promise<n
     const { revocation } = await session.signOut();
     switch (revocation.status) {
       case 'nothing_to_revoke':
-        output.out('Not signed in; nothing to sign out of. Any saved sign-in files were removed.');
+        if (!keyDeleted) output.out('Not signed in; nothing to sign out of. Any saved sign-in files were removed.');
         break;
       case 'revoked':
         output.out(`Signed out of Bifrost Edge: your tokens were revoked at ${config.issuer} and deleted from this device.`);
@@ -128,6 +143,11 @@ export async function runWhoamiCommand(deps: AuthCommandDependencies, options: W
     return EXIT_FAILED;
   }
   const stale = tokens && deps.config && (tokens.issuer !== deps.config.issuer || tokens.clientId !== deps.config.clientId);
+  if ((!tokens || stale) && deps.virtualKeys) {
+    // No OIDC session: the agent enrolls with the saved virtual key, if there is one.
+    const shown = await showVirtualKeySignIn(deps.virtualKeys, output, { ...(options.json ? { json: true } : {}), ...(deps.controlUrl ? { controlUrl: deps.controlUrl } : {}) });
+    if (shown !== undefined) return shown;
+  }
   if (!tokens || stale) {
     const why = stale
       ? `The saved sign-in is for ${tokens!.issuer}, but this device is now configured for ${deps.config!.issuer}. Run \`bifrost-edge login\`.`

@@ -36,3 +36,7 @@ export {
   type CommandOutput,
   type WhoamiOptions,
 } from './commands.js';
+export { createVirtualKeyStore, VIRTUAL_KEY_TOKEN_TYPE, type SavedVirtualKey, type VirtualKeyStore } from './virtual-key-store.js';
+export { maskVirtualKey, virtualKeyShapeProblem } from './virtual-key-shape.js';
+export { runVirtualKeyLoginCommand, type VirtualKeyLoginDependencies } from './virtual-key-commands.js';
+export { chooseProtectedTokenStore, type ProtectedSecretLayout } from './protected-token-store.js';

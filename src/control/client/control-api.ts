@@ -1,5 +1,8 @@
 import { AuditAckSchema, type AuditAck, type AuditBatch } from '../protocol/audit.js';
-import { EnrollmentResponseSchema, type EnrollmentRequestInput, type EnrollmentResponse } from '../protocol/enrollment.js';
+import {
+  EnrollmentMethodSchema, EnrollmentMethodsResponseSchema, EnrollmentResponseSchema,
+  type EnrollmentMethod, type EnrollmentRequestInput, type EnrollmentResponse,
+} from '../protocol/enrollment.js';
 import { ControlErrorBodySchema } from '../protocol/errors.js';
 import { HeartbeatResponseSchema, type HeartbeatRequestInput, type HeartbeatResponse } from '../protocol/heartbeat.js';
 import { EdgeControlPaths, endpointUrl, IDEMPOTENCY_KEY_HEADER } from '../protocol/paths.js';
@@ -32,6 +35,19 @@ export interface CallOptions {
 export async function postEnrollment(controlUrl: string, request: EnrollmentRequestInput, options: CallOptions = {}): Promise<EnrollmentResponse> {
   const res = await call(controlUrl, EdgeControlPaths.enroll, { method: 'POST', body: JSON.stringify(request), headers: { 'content-type': 'application/json' } }, options);
   return parseAnswer(EnrollmentResponseSchema, await readJson(res), 'enrollment answer');
+}
+
+/**
+ * The enrollment methods the server accepts (GET /enroll/methods, no auth). Methods this client does
+ * not know are dropped rather than refused: a newer server may offer more than this device can use.
+ */
+export async function fetchEnrollmentMethods(controlUrl: string, options: CallOptions = {}): Promise<EnrollmentMethod[]> {
+  // Asked by a person at a prompt, not the background sync: an unreachable server is just reported.
+  const res = await call(controlUrl, EdgeControlPaths.enrollMethods, { headers: { accept: 'application/json' } }, options, [], '');
+  const raw = await readJson(res);
+  const methods = (raw as { methods?: unknown } | null)?.methods;
+  const known = Array.isArray(methods) ? { ...(raw as object), methods: methods.filter((m) => EnrollmentMethodSchema.safeParse(m).success) } : raw;
+  return parseAnswer(EnrollmentMethodsResponseSchema, known, 'list of enrollment methods').methods;
 }
 
 export type PolicyFetchResult = { kind: 'not_modified' } | { kind: 'bundle'; raw: unknown; etag?: string };
@@ -82,22 +98,25 @@ export async function openPolicyStream(controlUrl: string, credential: string, s
   return res.body;
 }
 
-async function call(controlUrl: string, path: string, init: RequestInit, options: CallOptions, alsoOk: number[] = []): Promise<Response> {
+/** What the background sync does when the server is unreachable; said in its errors. */
+const SYNC_WHEN_UNREACHABLE = 'keeping the current policy and retrying';
+
+async function call(controlUrl: string, path: string, init: RequestInit, options: CallOptions, alsoOk: number[] = [], whenUnreachable = SYNC_WHEN_UNREACHABLE): Promise<Response> {
   const url = endpointUrl(controlUrl, path);
   const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
   let res: Response;
   try {
     res = await fetch(url, { ...init, signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout });
   } catch (err) {
-    throw unreachable(url, err);
+    throw unreachable(url, err, whenUnreachable);
   }
   if (!res.ok && !alsoOk.includes(res.status)) throw await errorFrom(res);
   return res;
 }
 
-function unreachable(url: URL, err: unknown): ControlRequestError {
+function unreachable(url: URL, err: unknown, whenUnreachable = SYNC_WHEN_UNREACHABLE): ControlRequestError {
   const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-  return new ControlRequestError(0, 'unreachable', `cannot reach the Edge Control server at ${url.origin} (${cause}); keeping the current policy and retrying`);
+  return new ControlRequestError(0, 'unreachable', `cannot reach the Edge Control server at ${url.origin} (${cause})${whenUnreachable ? `; ${whenUnreachable}` : ''}`);
 }
 
 async function errorFrom(res: Response): Promise<ControlRequestError> {

@@ -1,4 +1,5 @@
 import { RESET_SAVED_SIGN_IN, TokenStoreError, type TokenStore } from '../../auth/token-store.js';
+import { secretRecord } from '../../auth/protected-token-store.js';
 import type { SessionTokens } from '../../auth/session-tokens.js';
 import {
   DeviceCredentialStoreError, type DeviceCredential, type DeviceCredentialStore, type DeviceCredentialStoreDescription,
@@ -7,10 +8,7 @@ import {
 /** Marks a token-store record as a device credential, not an OIDC session. */
 export const DEVICE_CREDENTIAL_TOKEN_TYPE = 'bifrost-edge-device-credential';
 
-/** SessionTokens requires an ID token; a device credential has none, and this placeholder says so. */
-const NO_ID_TOKEN = 'none: this record holds an Edge Control device credential';
-
-const KEY_FILE_WARNING = 'the device credential is stored in an encrypted file whose key is in another file in the same folder: this protects against casual disclosure (a copied file, a backup), not against another program running as this user; install an OS keyring (GNOME Keyring / KWallet with secret-tool) or use the Bifrost Edge app for stronger protection';
+export const DEVICE_CREDENTIAL_KEY_FILE_WARNING = 'the device credential is stored in an encrypted file whose key is in another file in the same folder: this protects against casual disclosure (a copied file, a backup), not against another program running as this user; install an OS keyring (GNOME Keyring / KWallet with secret-tool) or use the Bifrost Edge app for stronger protection';
 
 /**
  * Keeps the device credential in one of src/auth's token stores (Electron safeStorage, the OS
@@ -29,7 +27,7 @@ export class TokenStoreCredentialStore implements DeviceCredentialStore {
     const d = this.store.describe();
     const out: DeviceCredentialStoreDescription = { backend: d.backend, location: d.location };
     // The store's own warning talks about sign-in tokens; say the same about the credential.
-    if (d.warning) out.warning = d.backend === 'encrypted-file' ? KEY_FILE_WARNING : d.warning;
+    if (d.warning) out.warning = d.backend === 'encrypted-file' ? DEVICE_CREDENTIAL_KEY_FILE_WARNING : d.warning;
     if (d.notes) out.notes = d.notes;
     return out;
   }
@@ -49,16 +47,7 @@ export class TokenStoreCredentialStore implements DeviceCredentialStore {
   }
 
   async save(credential: DeviceCredential): Promise<void> {
-    const record: SessionTokens = {
-      version: 1,
-      issuer: credential.controlUrl,
-      clientId: credential.deviceId,
-      accessToken: credential.credential,
-      tokenType: DEVICE_CREDENTIAL_TOKEN_TYPE,
-      idToken: NO_ID_TOKEN,
-      idTokenClaims: {},
-      receivedAt: Date.now(),
-    };
+    const record = secretRecord({ issuer: credential.controlUrl, clientId: credential.deviceId, value: credential.credential, tokenType: DEVICE_CREDENTIAL_TOKEN_TYPE, what: 'an Edge Control device credential' });
     try {
       await this.store.save(record);
     } catch (err) {

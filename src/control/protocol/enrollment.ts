@@ -45,6 +45,18 @@ export const EnrollmentRequestSchema = z.discriminatedUnion('method', [
   }),
 ]);
 
+/** The ways a device can prove who it is at POST /api/edge/v1/enroll (the request's `method`). */
+export const EnrollmentMethodSchema = z.enum(['oidc', 'virtual_key']);
+
+/**
+ * GET /api/edge/v1/enroll/methods (no auth): the enrollment methods this server accepts, so a device
+ * offers a person only the sign-ins that can work. `oidc` when identity providers are configured,
+ * `virtual_key` when the admin allows enrolling with a virtual key; empty when neither.
+ */
+export const EnrollmentMethodsResponseSchema = z.strictObject({
+  methods: z.array(EnrollmentMethodSchema),
+});
+
 /** A public key the control plane signs bundles with. `key_id` is the key's fingerprint (see bundle-signature.ts). */
 export const SigningPublicKeySchema = z.strictObject({
   key_id: z.string().min(1),
@@ -81,3 +93,5 @@ export type EnrollmentRequest = z.output<typeof EnrollmentRequestSchema>;
 export type EnrollmentRequestInput = z.input<typeof EnrollmentRequestSchema>;
 export type SigningPublicKey = z.output<typeof SigningPublicKeySchema>;
 export type EnrollmentResponse = z.output<typeof EnrollmentResponseSchema>;
+export type EnrollmentMethod = z.output<typeof EnrollmentMethodSchema>;
+export type EnrollmentMethodsResponse = z.output<typeof EnrollmentMethodsResponseSchema>;

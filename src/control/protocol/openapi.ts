@@ -5,7 +5,7 @@ import {
 } from './admin.js';
 import { AdminRetireSigningKeyRequestSchema, AdminSigningKeySchema, AdminSigningKeysResponseSchema } from './admin-signing-keys.js';
 import { AuditAckSchema, AuditBatchSchema, AuditRecordSchema } from './audit.js';
-import { EnrollmentRequestSchema, EnrollmentResponseSchema, SigningPublicKeySchema } from './enrollment.js';
+import { EnrollmentMethodsResponseSchema, EnrollmentRequestSchema, EnrollmentResponseSchema, SigningPublicKeySchema } from './enrollment.js';
 import { ControlErrorBodySchema, CONTROL_ERROR_TYPES } from './errors.js';
 import { HealthResponseSchema } from './health.js';
 import { HeartbeatRequestSchema, HeartbeatResponseSchema, SeenAppSchema, SeenMcpServerSchema } from './heartbeat.js';
@@ -26,6 +26,7 @@ type Json = Record<string, unknown>;
 const RESPONSE_COMPONENTS: Array<[string, z.ZodType]> = [
   ['ControlError', ControlErrorBodySchema],
   ['EnrollmentResponse', EnrollmentResponseSchema],
+  ['EnrollmentMethodsResponse', EnrollmentMethodsResponseSchema],
   ['SigningPublicKey', SigningPublicKeySchema],
   ['SignedPolicyBundle', SignedPolicyBundleSchema],
   ['PolicyBundle', PolicyBundleSchema],
@@ -103,6 +104,17 @@ export function buildOpenApiDocument(): Json {
           403: errorResponse('Method not allowed here: virtual_key_enrollment_disabled, virtual_key_inactive, or no identity provider configured.'),
           503: errorResponse('identity_provider_unreachable or gateway_unavailable: retry later.'),
         },
+      },
+    },
+    [EdgeControlPaths.enrollMethods]: {
+      get: {
+        operationId: 'listEnrollmentMethods',
+        summary: 'Which enrollment methods this server accepts',
+        description: '`oidc` when identity providers are configured (oidc.issuers), `virtual_key` when the admin allows enrolling with a virtual key '
+          + '(allow_virtual_key_enrollment); an empty list when neither. Devices ask before offering a sign-in, e.g. `bifrost-edge login --virtual-key`. '
+          + 'Clients ignore methods they do not know.',
+        tags: ['Device'],
+        responses: { 200: { description: 'The accepted methods.', content: json('EnrollmentMethodsResponse') } },
       },
     },
     [EdgeControlPaths.policy]: {

@@ -7,6 +7,7 @@ export const EDGE_CONTROL_BASE_PATH = '/api/edge/v1';
 
 export const EdgeControlPaths = {
   enroll: `${EDGE_CONTROL_BASE_PATH}/enroll`,
+  enrollMethods: `${EDGE_CONTROL_BASE_PATH}/enroll/methods`,
   policy: `${EDGE_CONTROL_BASE_PATH}/policy`,
   policyStream: `${EDGE_CONTROL_BASE_PATH}/policy/stream`,
   auditBatches: `${EDGE_CONTROL_BASE_PATH}/audit/batches`,

@@ -9,6 +9,7 @@ import { adminAuditRoute, adminDevicesRoute, getAdminPolicyRoute, putAdminPolicy
 import { auditBatchRoute } from './audit-route.js';
 import { keyringFileOf, parseControlServerConfig, type ControlServerConfigInput } from './config.js';
 import type { ControlStore } from './control-store.js';
+import { enrollMethodsRoute } from './enrollment-methods-route.js';
 import { enrollRoute } from './enrollment-route.js';
 import { fetchGatewayVirtualKeys } from './gateway-admin-client.js';
 import { GatewayKeyWatcher } from './gateway-key-watcher.js';
@@ -52,6 +53,7 @@ interface Route {
 
 const ROUTES: Route[] = [
   { method: 'POST', path: EdgeControlPaths.enroll, handle: enrollRoute },
+  { method: 'GET', path: EdgeControlPaths.enrollMethods, handle: enrollMethodsRoute },
   { method: 'GET', path: EdgeControlPaths.policy, handle: getPolicyRoute },
   { method: 'GET', path: EdgeControlPaths.policyStream, handle: policyStreamRoute },
   { method: 'POST', path: EdgeControlPaths.auditBatches, handle: auditBatchRoute },
