@@ -114,6 +114,24 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
     return this.getIdentity();
   }
 
+  /**
+   * Adopts a sign-in that another process saved while this one had none (`bifrost-edge login` next to
+   * a running agent), so the agent enrolls with it without a restart. Emits `signed_in` when it does.
+   */
+  async adoptSavedSignIn(): Promise<Identity | undefined> {
+    if (this.tokens) return this.getIdentity();
+    const saved = await this.loadMatchingSession().catch(() => undefined);
+    if (!saved || this.tokens) return this.getIdentity();
+    this.generation++;
+    this.tokens = saved;
+    this.signInRequired = false;
+    this.failedAttempts = 0;
+    this.schedule();
+    const identity = identityFromTokens(saved, this.config.groupsClaim);
+    this.emit('signed_in', identity);
+    return identity;
+  }
+
   /** Stops background renewal (the tokens stay saved). */
   stop(): void {
     this.clearTimer();

@@ -130,4 +130,29 @@ describe('OIDC sign-in → enrollment → forwarding with the enrolled virtual k
     }, 15_000, 'the allowed request audited at Edge Control');
     expect(audited.record.user).toEqual({ sub: 'ada', email: 'ada@example.com' });
   }, 90_000);
+
+  it('an agent already running picks up a `bifrost-edge login` made next to it, without a restart', async () => {
+    const dir = dataDir('login-while-running');
+    const edge = await startEdge(dir);
+    const refused = await ask(edge, 'gpt-4o-mini').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.AuthenticationError);
+
+    const configFile = path.join(dir, 'edge-config.json');
+    const employee = browsingEmployee(browser, { login: 'ada' });
+    try {
+      const login = await runCliLogin({ configFile, dataDir: dir, openBrowser: employee.openBrowser });
+      expect(login.code, login.stderr).toBe(0);
+    } finally {
+      await employee.close();
+    }
+    // The next enrollment attempt adopts the saved sign-in: the bundle with Ada's key arrives.
+    const blocked = await waitFor(async () => {
+      const e = await ask(edge, 'gpt-4o').catch((err: unknown) => err);
+      return e instanceof OpenAI.PermissionDeniedError ? e : undefined;
+    }, 40_000, 'the running agent to enroll with the new sign-in').catch((error: Error) => {
+      throw new Error(`${error.message}\nagent stderr:\n${edge.stderr()}`);
+    });
+    expect((blocked.error as { type: string }).type).toBe('model_blocked');
+    expect((await ask(edge, 'gpt-4o-mini', 'after login')).choices[0]?.message.content).toContain('after login');
+  }, 90_000);
 });

@@ -10,14 +10,14 @@ export interface EnrollmentCredentialSourceOptions {
   /** `gateway.virtualKey`, for `control.enrollment: "virtual_key"`. */
   configuredVirtualKey?: string;
   /** The OIDC session, when sign-in is configured. */
-  session?: Pick<AuthSession, 'getIdentity' | 'getIdToken' | 'getAccessToken'>;
+  session?: Pick<AuthSession, 'getIdentity' | 'getIdToken' | 'getAccessToken'> & { adoptSavedSignIn?(): Promise<unknown> };
   /** Where `bifrost-edge login --virtual-key` keeps the key a person signed in with. */
   signInKeys?: Pick<VirtualKeyStore, 'load'>;
 }
 
 /**
  * What the device enrolls with, decided afresh at every enrollment attempt, so a sign-in made while
- * the agent runs (`bifrost-edge login --virtual-key` in another process) is used at the next one:
+ * the agent runs (`bifrost-edge login` or `login --virtual-key` in another process) is used at the next one:
  *   - `virtual_key` enrollment: the configured key, else a signed-in one;
  *   - `oidc` enrollment: the OIDC session, else a signed-in virtual key (people without an account
  *     at the identity provider; Edge Control refuses it unless the admin allows it).
@@ -29,6 +29,8 @@ export function enrollmentCredentialSource(options: EnrollmentCredentialSourceOp
       return { method: 'virtual_key', virtual_key: options.configuredVirtualKey };
     }
     const session = options.session;
+    // `bifrost-edge login` in another process may have saved a sign-in since the agent started.
+    if (options.enrollment === 'oidc' && session && !session.getIdentity()) await session.adoptSavedSignIn?.();
     if (options.enrollment === 'oidc' && session?.getIdentity()) {
       // The access token rides along so Edge Control can read email and groups from userinfo when the
       // provider keeps them out of ID tokens (many do).
