@@ -102,6 +102,8 @@ export async function startPolicySource(
     });
     const current = sync.current();
     if (current) deps.apply(current.bundle);
+    // A sign-in enrolls at once, and for the person who signed in (not the one before them).
+    deps.session?.on('signed_in', (identity) => void sync.signedIn(identity.sub));
     const unsubscribe = sync.onBundle((active) => {
       deps.log.info('applying policy bundle', { version: active.bundle.version, origin: active.origin });
       deps.apply(active.bundle);

@@ -25,6 +25,7 @@ import { SqliteCounterStore } from './policy/counter-store.js';
 import { SqliteShadowAiRegistry } from './policy/shadow-ai.js';
 import { PolicyEnforcer } from './policy/enforcer.js';
 import { readPolicyFile } from './policy/policy-file.js';
+import { isSignedIn } from './policy/signed-in.js';
 import type { PolicyBundle } from './control/protocol/policy-bundle.js';
 import { GatewayHealth } from './gateway/gateway-health.js';
 import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.js';
@@ -123,11 +124,15 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     if (bundle?.intercept_hosts) applyInterceptHosts(bundle.intercept_hosts, `policy version ${bundle.version}`);
     else applyInterceptHosts(config.interceptHosts, 'the configuration');
     guardrails.fromBundle(bundle);
-    // Local mode sends no virtual key, so there is nothing to sign in for; otherwise a session, or a
-    // key in the configuration or the bundle, counts as signed in.
-    const hasKey = Boolean(config.gateway?.virtualKey) || (bundle?.virtual_keys.some((k) => k.value) ?? false);
     const user = identity.user().label ?? bundle?.subject?.email;
-    const signedIn = config.mode === 'local' || hasKey || Boolean(identity.session?.getIdentity());
+    const sessionSubject = identity.session?.getIdentity()?.sub;
+    const signedIn = isSignedIn({
+      localMode: config.mode === 'local',
+      configuredKey: Boolean(config.gateway?.virtualKey),
+      signInConfigured: config.auth !== undefined,
+      ...(sessionSubject !== undefined ? { sessionSubject } : {}),
+      ...(bundle ? { bundle: { ...(bundle.subject?.sub ? { subject: bundle.subject.sub } : {}), hasKeyValues: bundle.virtual_keys.some((k) => k.value) } } : {}),
+    });
     policy.setIdentity({ signedIn, ...(user ? { user } : {}) });
   };
   applyBundle(config.policyFile ? readPolicyFile(config.policyFile) : undefined);

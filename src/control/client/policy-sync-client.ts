@@ -73,6 +73,12 @@ export interface PolicySyncClient extends PolicySync {
   sendHeartbeat(heartbeat: HeartbeatRequestInput): Promise<HeartbeatResponse>;
   /** True while the push stream is connected (polling is the fallback otherwise). */
   isStreaming(): boolean;
+  /**
+   * Someone signed in: enroll for them now. A device enrolled for another subject forgets that
+   * enrollment (its credential and keys were that person's) and enrolls again; a device waiting to
+   * enroll stops waiting out its backoff.
+   */
+  signedIn(subject: string): Promise<void>;
 }
 
 /**
@@ -304,16 +310,32 @@ class EdgeControlPolicySync implements PolicySyncClient {
     return out;
   }
 
+  async signedIn(subject: string): Promise<void> {
+    if (this.closed) return;
+    const enrolledFor = this.enrollment?.subject.sub;
+    if (enrolledFor !== undefined && enrolledFor !== subject) {
+      this.log.info('a different person signed in; enrolling this device again for them', { was: enrolledFor, now: subject });
+      await this.forgetEnrollment();
+    }
+    this.sleeper.wakeAll();
+    if (this.needsEnrollment() && this.options.credential) this.kick();
+  }
+
+  /** Drops the enrollment (state file, stored credential, push stream); the caller enrolls again. */
+  private async forgetEnrollment(): Promise<void> {
+    this.enrollment = undefined;
+    this.replacing = undefined;
+    this.stream?.stop();
+    await clearEnrollmentState(this.options.stateDir).catch(() => undefined);
+    await this.credentialStore.clear().catch((err: Error) => this.log.warn(`could not delete the previous credential from its store (${err.message})`));
+  }
+
   /** The server no longer accepts our credential: forget it and enroll again when we can. */
   private async credentialRejected(reason: string): Promise<void> {
     if (!this.enrollment) return;
     this.log.warn(`the control server rejected this device's credential (${reason}); enrolling again`);
-    this.enrollment = undefined;
-    this.replacing = undefined;
     this.rejections++;
-    this.stream?.stop();
-    await clearEnrollmentState(this.options.stateDir).catch(() => undefined);
-    await this.credentialStore.clear().catch((err: Error) => this.log.warn(`could not delete the rejected credential from its store (${err.message})`));
+    await this.forgetEnrollment();
     this.kick();
   }
 
