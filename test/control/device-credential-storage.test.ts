@@ -1,15 +1,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EncryptedFileTokenStore } from '../../src/auth/encrypted-file-token-store.js';
 import { KeyFileSource } from '../../src/auth/encryption-keys.js';
 import type { CommandResult, CommandRunner } from '../../src/auth/run-command.js';
 import { postEnrollment } from '../../src/control/client/control-api.js';
 import { createDeviceCredentialStore } from '../../src/control/client/create-device-credential-store.js';
 import { DeviceCredentialStoreError, type DeviceCredentialStore } from '../../src/control/client/device-credential-store.js';
-import { startPolicySync, type PolicySyncClient } from '../../src/control/client/policy-sync-client.js';
 import { TokenStoreCredentialStore } from '../../src/control/client/token-store-credential-store.js';
-import { ADA_KEY, captureLogger, startControlFixture, tempDir, testLogger, waitFor, type ControlFixture } from './support/control-fixture.js';
+import { ADA_KEY, captureLogger, tempDir, testLogger, waitFor } from './support/control-fixture.js';
+import { adaEnrollment, syncTestHarness } from './support/sync-harness.js';
 
 /**
  * The device credential at rest: kept out of enrollment.json, in a store from src/auth (encrypted
@@ -17,24 +17,7 @@ import { ADA_KEY, captureLogger, startControlFixture, tempDir, testLogger, waitF
  * wrote; and a store that cannot be read makes the device enroll again instead of running without one.
  */
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const step of cleanups.splice(0).reverse()) await step();
-});
-
-async function fixtureForTest(): Promise<ControlFixture> {
-  const fixture = await startControlFixture();
-  cleanups.push(() => fixture.close());
-  return fixture;
-}
-
-async function syncClient(options: Parameters<typeof startPolicySync>[0]): Promise<PolicySyncClient> {
-  const client = await startPolicySync(options);
-  cleanups.push(() => client.close());
-  return client;
-}
-
-const adaEnrollment = { method: 'virtual_key', virtual_key: ADA_KEY.value } as const;
+const { fixtureForTest, syncClient } = syncTestHarness();
 
 function encryptedFileStore(stateDir: string): DeviceCredentialStore {
   return new TokenStoreCredentialStore(new EncryptedFileTokenStore({

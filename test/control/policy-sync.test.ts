@@ -1,43 +1,17 @@
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startPolicySync, type PolicySyncClient } from '../../src/control/client/policy-sync-client.js';
-import type { ActivePolicy } from '../../src/control/client/active-policy.js';
+import { describe, expect, it } from 'vitest';
+import { startPolicySync } from '../../src/control/client/policy-sync-client.js';
 import { signBundle } from '../../src/control/protocol/bundle-signature.js';
 import type { SignedPolicyBundle } from '../../src/control/protocol/policy-bundle.js';
 import { startBifrostStandin } from '../support/bifrost-standin.js';
-import { ADA_KEY, ENGINEERING_KEY, GATEWAY_ADMIN, activeSigningPrivateKey, captureLogger, startControlFixture, tempDir, testLogger, waitFor, type ControlFixture } from './support/control-fixture.js';
+import { ADA_KEY, ENGINEERING_KEY, GATEWAY_ADMIN, activeSigningPrivateKey, captureLogger, tempDir, testLogger, waitFor } from './support/control-fixture.js';
 import { decisionFor } from './support/policy-decision.js';
 import { startTamperingProxy, type TamperingProxy } from './support/tampering-proxy.js';
+import { adaEnrollment, nextBundle, syncTestHarness } from './support/sync-harness.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const step of cleanups.splice(0).reverse()) await step();
-});
-
-async function fixtureForTest(options: Parameters<typeof startControlFixture>[0] = {}): Promise<ControlFixture> {
-  const fixture = await startControlFixture(options);
-  cleanups.push(() => fixture.close());
-  return fixture;
-}
-
-async function syncClient(options: Parameters<typeof startPolicySync>[0]): Promise<PolicySyncClient> {
-  const client = await startPolicySync(options);
-  cleanups.push(() => client.close());
-  return client;
-}
-
-function nextBundle(client: PolicySyncClient): Promise<ActivePolicy> {
-  return new Promise((resolve) => {
-    const off = client.onBundle((policy) => {
-      off();
-      resolve(policy);
-    });
-  });
-}
-
-const adaEnrollment = { method: 'virtual_key', virtual_key: ADA_KEY.value } as const;
+const { cleanups, fixtureForTest, syncClient } = syncTestHarness();
 
 describe('push: an admin edit reaches a running device', () => {
   it('delivers an edited policy through the push stream in under 5 s', async () => {

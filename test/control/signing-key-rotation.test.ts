@@ -1,49 +1,23 @@
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ActivePolicy } from '../../src/control/client/active-policy.js';
-import { startPolicySync, type PolicySyncClient } from '../../src/control/client/policy-sync-client.js';
 import type { AdminSigningKeysResponse } from '../../src/control/protocol/admin-signing-keys.js';
 import { signBundle } from '../../src/control/protocol/bundle-signature.js';
 import type { SignedPolicyBundle } from '../../src/control/protocol/policy-bundle.js';
 import {
-  ADA_KEY, activeSigningPrivateKey, captureLogger, keyringFile, startControlFixture, tempDir, testLogger, waitFor, type ControlFixture,
+  ADA_KEY, activeSigningPrivateKey, captureLogger, keyringFile, tempDir, testLogger, waitFor, type ControlFixture,
 } from './support/control-fixture.js';
 import { startTamperingProxy } from './support/tampering-proxy.js';
+import { adaEnrollment, nextBundle, syncTestHarness } from './support/sync-harness.js';
 
 /**
  * Signing-key rotation end to end: a real control server, real device sync clients on real state
  * folders. The key ring changes through the admin API, exactly as `bifrost-edge control keys` does.
  */
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const step of cleanups.splice(0).reverse()) await step();
-});
-
-async function fixtureForTest(options: Parameters<typeof startControlFixture>[0] = {}): Promise<ControlFixture> {
-  const fixture = await startControlFixture(options);
-  cleanups.push(() => fixture.close());
-  return fixture;
-}
-
-async function syncClient(options: Parameters<typeof startPolicySync>[0]): Promise<PolicySyncClient> {
-  const client = await startPolicySync(options);
-  cleanups.push(() => client.close());
-  return client;
-}
-
-function nextBundle(client: PolicySyncClient): Promise<ActivePolicy> {
-  return new Promise((resolve) => {
-    const off = client.onBundle((policy) => {
-      off();
-      resolve(policy);
-    });
-  });
-}
-
-const adaEnrollment = { method: 'virtual_key', virtual_key: ADA_KEY.value } as const;
+const { cleanups, fixtureForTest, syncClient } = syncTestHarness();
 
 async function keyStep(fixture: ControlFixture, step: 'rotate' | 'promote' | 'retire', body?: unknown): Promise<AdminSigningKeysResponse> {
   const answer = await fixture.admin('POST', `/api/edge/v1/admin/signing-keys/${step}`, step === 'retire' ? body ?? {} : undefined);
