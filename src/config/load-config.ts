@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { AgentConfigSchema, type AgentConfig, type AgentConfigInput } from './schema.js';
 import { defaultDataDir } from './data-dir.js';
 import { compileGuardrailPolicy } from '../guardrails/compile-policy.js';
-import { applyManagedSettings, type IgnoredSetting, type ManagedSettings } from './managed-lock.js';
+import { applyManagedSettings, dottedKeys, type IgnoredSetting, type ManagedSettings } from './managed-lock.js';
 
 export type { IgnoredSetting, ManagedSettings } from './managed-lock.js';
 
@@ -52,7 +52,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AgentConfig {
   let raw: Record<string, unknown> = {};
   if (options.file) {
     raw = readConfigFile(options.file);
-    for (const key of flattenKeys(raw)) sources.set(key, `config file ${options.file}`);
+    for (const key of dottedKeys(raw)) sources.set(key, `config file ${options.file}`);
   }
   for (const o of ENV_OVERRIDES) {
     const value = env[o.env];
@@ -67,7 +67,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AgentConfig {
   }
   if (options.overrides) {
     mergeInto(raw, options.overrides as Record<string, unknown>);
-    for (const key of flattenKeys(options.overrides as Record<string, unknown>)) sources.set(key, 'command-line option');
+    for (const key of dottedKeys(options.overrides as Record<string, unknown>)) sources.set(key, 'command-line option');
   }
   if (options.managed) {
     for (const ignored of applyManagedSettings(raw, sources, options.managed)) options.onIgnored?.(ignored);
@@ -128,15 +128,6 @@ function nearestSource(field: string, sources: Map<string, string>): string | un
   return undefined;
 }
 
-function flattenKeys(obj: Record<string, unknown>, prefix = ''): string[] {
-  const keys: string[] = [];
-  for (const [k, v] of Object.entries(obj)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    keys.push(key);
-    if (v && typeof v === 'object' && !Array.isArray(v)) keys.push(...flattenKeys(v as Record<string, unknown>, key));
-  }
-  return keys;
-}
 
 function setPath(target: Record<string, unknown>, keys: string[], value: unknown): void {
   let node = target;

@@ -101,7 +101,8 @@ function leafPaths(obj: Record<string, unknown>, prefix: string[] = []): string[
   return paths;
 }
 
-function dottedKeys(obj: Record<string, unknown>, prefix = ''): string[] {
+/** Every key of a nested object in dotted form (`gateway`, `gateway.url`, …), parents included. */
+export function dottedKeys(obj: Record<string, unknown>, prefix = ''): string[] {
   const keys: string[] = [];
   for (const [key, value] of Object.entries(obj)) {
     const dotted = prefix ? `${prefix}.${key}` : key;
