@@ -147,16 +147,25 @@ export class UpstreamClient {
   }
 }
 
+/** Sized answers up to this are held whole and sent with their headers in one write. */
+const WHOLE_BODY_LIMIT = 64 * 1024;
+
 /**
- * Relays the body with backpressure. With `holdLastByte`, a sized body's final byte is kept back
- * (returned by the getter) so the client cannot see a complete answer before `beforeEnd` settles;
+ * Relays the body with backpressure. With `holdBack`, the client cannot see a complete answer before
+ * `beforeEnd` settles: a small sized body is held whole (returned by the getter and sent with the
+ * headers in one write, one TLS record instead of two), a larger one keeps back only its final byte;
  * a chunked body is complete for the client only at its terminator, which end() writes anyway.
  */
-function relayBody(response: http.IncomingMessage, clientRes: http.ServerResponse, holdLastByte: boolean): () => Buffer | undefined {
+function relayBody(response: http.IncomingMessage, clientRes: http.ServerResponse, holdBack: boolean): () => Buffer | undefined {
   const declared = Number(response.headers['content-length']);
-  if (!holdLastByte || !Number.isFinite(declared) || declared <= 0) {
+  if (!holdBack || !Number.isFinite(declared) || declared <= 0) {
     response.pipe(clientRes, { end: false });
     return () => undefined;
+  }
+  if (declared <= WHOLE_BODY_LIMIT) {
+    const chunks: Buffer[] = [];
+    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    return () => (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
   }
   let received = 0;
   let last: Buffer | undefined;
