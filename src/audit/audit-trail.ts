@@ -50,7 +50,7 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
   const destinations = new Set(sinks.map((sink) => sink.destination));
   if (!options.control && (options.awaitEnrollment ?? true)) destinations.add('control');
 
-  const outbox = new AuditOutbox({ ...options.outbox, path: auditDbPath(options.dataDir), destinations: [...destinations], log: options.log });
+  const outbox = new AuditOutbox({ offThreadCheckpoints: true, ...options.outbox, path: auditDbPath(options.dataDir), destinations: [...destinations], log: options.log });
   const shippers = sinks.map((sink) => new AuditShipper({ ...options.shipping, outbox, sink, log: options.log }));
   for (const shipper of shippers) shipper.start();
   return {

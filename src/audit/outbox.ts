@@ -6,6 +6,8 @@ import { exceedsCap, fillRatio, nextLevel, pruneNeeded, rowBytes, type CapacityL
 import { openAuditDatabase, type AuditDatabase } from './database.js';
 import { AuditOutboxClosedError, AuditQueueFullError, AuditRecordInvalidError, type AuditQueueStatus } from './errors.js';
 import { GroupCommit } from './group-commit.js';
+import type { Transaction } from 'better-sqlite3';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 /** The destination Edge Control uploads use; other sinks (OTLP) name their own. */
 export const CONTROL_DESTINATION = 'control';
@@ -34,6 +36,11 @@ export interface AuditOutboxOptions {
   destinations?: readonly string[];
   /** Largest number of records in one transaction. Default 512. */
   maxGroupSize?: number;
+  /**
+   * Checkpoint the WAL from a worker thread instead of inside commits (see WalCheckpointer). The
+   * agent's trail turns it on; default off, so tools and tests do not start a thread per outbox.
+   */
+  offThreadCheckpoints?: boolean;
   log?: Logger;
 }
 
@@ -112,6 +119,9 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   private readonly queue: GroupCommit<PendingRecord, CommittedAuditRecord>;
   private readonly cursors = new Map<string, CursorState>();
   private readonly sql: ReturnType<typeof prepareStatements>;
+  private readonly checkpointer: WalCheckpointer | undefined;
+  /** Built once: better-sqlite3 makes a new wrapper per db.transaction() call, a cost paid per commit. */
+  private readonly appendTransaction: Transaction<(items: PendingRecord[], added: Usage) => { committed: CommittedAuditRecord[]; head: ChainHead; pruned: Usage }>;
 
   private lastHead: ChainHead;
   private prunedThroughSeq: number;
@@ -135,6 +145,8 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     }
     this.db = openAuditDatabase(options.path, { synchronous: options.synchronous, busyTimeoutMs: options.busyTimeoutMs });
     this.sql = prepareStatements(this.db);
+    if (options.offThreadCheckpoints) this.checkpointer = new WalCheckpointer({ dbPath: options.path, db: this.db, ...(options.log ? { log: options.log } : {}) });
+    this.appendTransaction = this.db.transaction((items: PendingRecord[], added: Usage) => this.appendChained(items, added));
     this.syncCursors(options.destinations ?? [CONTROL_DESTINATION]);
     this.lastHead = this.readHead();
     this.prunedThroughSeq = this.sql.checkpoint.get()!.pruned_through_seq;
@@ -264,11 +276,18 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     }
   }
 
+  /** Runs a WAL checkpoint on the worker now (only with offThreadCheckpoints). */
+  checkpoint(): Promise<{ log: number; checkpointed: number; ms: number }> {
+    if (!this.checkpointer) return Promise.reject(new Error('this outbox checkpoints its WAL in its own thread (offThreadCheckpoints is off)'));
+    return this.checkpointer.checkpointNow();
+  }
+
   /** Commits what is queued and closes the database. Appends after this throw AuditOutboxClosedError. */
   close(): void {
     if (this.closed) return;
     this.queue.flushNow();
     this.closed = true;
+    this.checkpointer?.stop();
     this.db.close();
   }
 
@@ -302,31 +321,35 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   private commitGroup(items: PendingRecord[]): CommittedAuditRecord[] {
     const added: Usage = { rows: items.length, bytes: items.reduce((sum, item) => sum + item.bytes, 0) };
     try {
-      const { committed, head, pruned } = this.db.transaction(() => {
-        // Re-read the head inside the write lock: the chain must follow what is on disk.
-        let head = this.readHead();
-        const committed: CommittedAuditRecord[] = [];
-        for (const item of items) {
-          const seq = head.seq + 1;
-          const hash = chainHash(head.hash, item.json);
-          this.sql.insert.run(seq, item.json, head.hash, hash, item.bytes);
-          committed.push({ seq, hash, request_id: item.requestId });
-          head = { seq, hash };
-        }
-        // With no destinations every record counts as delivered, including the ones just written.
-        const sentThrough = this.cursors.size > 0 ? this.minSentSeq() : head.seq;
-        const pruned = this.pruneSent({ rows: this.stored.rows + added.rows, bytes: this.stored.bytes + added.bytes }, sentThrough);
-        return { committed, head, pruned };
-      }).immediate();
+      const { committed, head, pruned } = this.appendTransaction.immediate(items, added);
       this.lastHead = head;
       this.stored = { rows: this.stored.rows + added.rows - pruned.rows, bytes: this.stored.bytes + added.bytes - pruned.bytes };
       if (this.cursors.size > 0) this.unsent = { rows: this.unsent.rows + added.rows, bytes: this.unsent.bytes + added.bytes };
       this.updateLevel();
+      this.checkpointer?.noteCommit();
       this.notify('committed', { ...head }, committed.length);
       return committed;
     } finally {
       this.queued = { rows: this.queued.rows - added.rows, bytes: this.queued.bytes - added.bytes };
     }
+  }
+
+  /** Inside the write lock: chains and inserts `items`, then prunes what the cap needs. */
+  private appendChained(items: PendingRecord[], added: Usage): { committed: CommittedAuditRecord[]; head: ChainHead; pruned: Usage } {
+    // Re-read the head inside the write lock: the chain must follow what is on disk.
+    let head = this.readHead();
+    const committed: CommittedAuditRecord[] = [];
+    for (const item of items) {
+      const seq = head.seq + 1;
+      const hash = chainHash(head.hash, item.json);
+      this.sql.insert.run(seq, item.json, head.hash, hash, item.bytes);
+      committed.push({ seq, hash, request_id: item.requestId });
+      head = { seq, hash };
+    }
+    // With no destinations every record counts as delivered, including the ones just written.
+    const sentThrough = this.cursors.size > 0 ? this.minSentSeq() : head.seq;
+    const pruned = this.pruneSent({ rows: this.stored.rows + added.rows, bytes: this.stored.bytes + added.bytes }, sentThrough);
+    return { committed, head, pruned };
   }
 
   /**

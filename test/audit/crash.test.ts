@@ -13,12 +13,12 @@ function acknowledged(lines: string[]): { seq: number; requestId: string }[] {
 }
 
 describe('crash safety (SIGKILL)', () => {
-  it.each(['NORMAL', 'FULL'] as const)('every record acknowledged before a SIGKILL is on disk exactly once, and the chain verifies (synchronous=%s)', async (synchronous) => {
+  it.each([['NORMAL', 'inline'], ['FULL', 'inline'], ['NORMAL', 'worker']] as const)('every record acknowledged before a SIGKILL is on disk exactly once, and the chain verifies (synchronous=%s, checkpoints %s)', async (synchronous, checkpoints) => {
     const dbPath = tempDbPath('edge-crash-');
     const printed: { seq: number; requestId: string }[] = [];
     const rounds = synchronous === 'NORMAL' ? 6 : 3;
     for (let round = 0; round < rounds; round++) {
-      const child = runFixture('append-worker.mjs', [dbPath, `run${round}`, '16', synchronous]);
+      const child = runFixture('append-worker.mjs', [dbPath, `run${round}`, '16', synchronous, checkpoints]);
       await child.waitForLine((l) => l === 'ready');
       await child.waitForLine((l) => /^\d+ /.test(l));
       await new Promise((resolve) => setTimeout(resolve, randomBetween(20, 250)));

@@ -1,0 +1,106 @@
+import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openAuditDatabase } from '../../src/audit/database.js';
+import { AuditOutbox } from '../../src/audit/outbox.js';
+import { runAuditVerifyCommand } from '../../src/audit/verify.js';
+import { WalCheckpointer } from '../../src/audit/wal-checkpointer.js';
+import type { Logger } from '../../src/log.js';
+import { sampleRecord, tempDbPath } from './support/records.js';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+function outbox(options: Partial<ConstructorParameters<typeof AuditOutbox>[0]> & { path: string }): AuditOutbox {
+  const o = new AuditOutbox(options);
+  cleanups.push(() => o.close());
+  return o;
+}
+
+function recordingLog(): Logger & { warnings: string[] } {
+  const warnings: string[] = [];
+  const log = { debug() {}, info() {}, error() {}, warn: (msg: string) => { warnings.push(msg); }, warnings };
+  return log as unknown as Logger & { warnings: string[] };
+}
+
+const walBytes = (dbPath: string) => (fs.existsSync(`${dbPath}-wal`) ? fs.statSync(`${dbPath}-wal`).size : 0);
+
+describe('WAL checkpoints off the event loop', () => {
+  it('copies the WAL into the database from a worker thread, and the chain still verifies', async () => {
+    const dbPath = tempDbPath('edge-wal-');
+    const o = outbox({ path: dbPath, offThreadCheckpoints: true });
+    for (let i = 0; i < 600; i++) await o.appendDurable(sampleRecord(i));
+    const before = fs.statSync(dbPath).size;
+    const result = await o.checkpoint();
+    expect(result.log).toBeGreaterThan(0);
+    expect(result.checkpointed).toBe(result.log);
+    // The pages reached the database file itself, not only the WAL.
+    expect(fs.statSync(dbPath).size).toBeGreaterThan(before);
+    expect(runAuditVerifyCommand({ dbPath }).stdout).toMatch(/^audit chain OK/);
+  });
+
+  it("turns off the writer's own automatic checkpoints while the worker runs", () => {
+    const dbPath = tempDbPath('edge-wal-');
+    const db = openAuditDatabase(dbPath);
+    const checkpointer = new WalCheckpointer({ dbPath, db });
+    cleanups.push(() => { checkpointer.stop(); db.close(); });
+    expect(checkpointer.offThread).toBe(true);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+  });
+
+  it('keeps the WAL bounded under back-to-back commits', async () => {
+    const dbPath = tempDbPath('edge-wal-');
+    const db = openAuditDatabase(dbPath);
+    const checkpointer = new WalCheckpointer({ dbPath, db, commitsPerCheckpoint: 16, maxWalPages: 256 });
+    cleanups.push(() => { checkpointer.stop(); db.close(); });
+    const insert = db.prepare('INSERT INTO audit_records (seq, record_json, prev_hash, hash, bytes) VALUES (?, ?, ?, ?, ?)');
+    const filler = 'x'.repeat(2000);
+    await checkpointer.checkpointNow(); // the worker thread is up
+    let largest = 0;
+    for (let seq = 1; seq <= 4000; seq++) {
+      insert.run(seq, `{"n":"${filler}"}`, '0'.repeat(64), '1'.repeat(64), 2000);
+      checkpointer.noteCommit();
+      // Let the worker's answers in now and then, as an agent's event loop would.
+      if (seq % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
+      largest = Math.max(largest, walBytes(dbPath));
+    }
+    expect(checkpointer.checkpoints).toBeGreaterThan(10);
+    // ~16 MB of pages was written; unchecked, the WAL would hold all of it.
+    expect(largest).toBeLessThan(8 * 1024 * 1024);
+  });
+
+  it("falls back to the writer's own checkpoints, with a warning, when the worker cannot run", async () => {
+    const dbPath = tempDbPath('edge-wal-');
+    const db = openAuditDatabase(dbPath);
+    const log = recordingLog();
+    const checkpointer = new WalCheckpointer({ dbPath, db, log, workerSource: 'throw new Error("no sqlite here")' });
+    cleanups.push(() => { checkpointer.stop(); db.close(); });
+    const pending = checkpointer.checkpointNow();
+    await expect(pending).rejects.toThrow(/checkpoint worker/);
+    expect(checkpointer.offThread).toBe(false);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    expect(log.warnings.join('\n')).toMatch(/checkpoint worker failed \(no sqlite here\).*own thread again/);
+  });
+
+  it('never keeps the process alive', () => {
+    const dbPath = tempDbPath('edge-wal-');
+    const outboxModule = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src/audit/outbox.js');
+    // The outbox is left open on purpose: the worker thread alone must not hold the process.
+    const script = `import { AuditOutbox } from ${JSON.stringify(outboxModule)};
+      const o = new AuditOutbox({ path: ${JSON.stringify(dbPath)}, offThreadCheckpoints: true });
+      await o.appendDurable({ request_id: 'r1', ts: new Date().toISOString(), device_id: 'd', app: 'a', host: 'h', decision: 'allowed', latency_ms: 1 });
+      console.log('written');`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe('written');
+    expect(run.status).toBe(0);
+    const check = new Database(dbPath, { readonly: true });
+    cleanups.push(() => check.close());
+    expect(check.prepare('SELECT COUNT(*) AS n FROM audit_records').get()).toEqual({ n: 1 });
+  });
+});
