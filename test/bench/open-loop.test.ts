@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { highestRateWithin, openLoopLatency, poissonArrivals, runOpenLoop } from '../../bench/open-loop.js';
+import { createRng } from '../guardrails/corpus/fake-data.js';
 
-/** A seeded generator (mulberry32) so the arrival checks do not depend on luck. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so the arrival checks do not depend on luck. */
+const seeded = createRng;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
