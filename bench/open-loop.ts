@@ -9,6 +9,8 @@
  * previous, slow answer is timed from when it was due, not from when it could finally go.
  */
 
+import { median, percentile, round } from './stats.js';
+
 /** Arrival times (ms from the start) of a Poisson process with `ratePerSecond`, within `durationMs`. */
 export function poissonArrivals(ratePerSecond: number, durationMs: number, random: () => number = Math.random): number[] {
   if (!(ratePerSecond > 0) || !(durationMs > 0)) throw new Error(`poissonArrivals needs a positive rate and duration (got ${ratePerSecond}/s for ${durationMs} ms)`);
@@ -79,4 +81,24 @@ export function highestRateWithin(results: RateResult[], maxAddedP50Ms: number, 
     best = r.ratePerSecond;
   }
   return best;
+}
+
+export interface WindowedLatency {
+  p50_ms: number;
+  /** Over every sample pooled: one hypervisor stall in one window can decide it. */
+  p99_ms: number;
+  /** The median of each window's own p99: the tail of a typical window. */
+  window_p99_ms: number;
+  n: number;
+}
+
+/**
+ * Latency of one mode measured in several short windows. Stalls of a noisy machine (the hypervisor
+ * descheduling a core for tens of ms) land in random windows; the median of the per-window p99 keeps
+ * the tail a proxy causes in every window and drops the ones a stall caused in a few.
+ */
+export function summarizeWindows(windows: number[][]): WindowedLatency {
+  const pooled = windows.flat();
+  const windowP99s = windows.filter((w) => w.length > 0).map((w) => percentile(w, 99));
+  return { p50_ms: round(median(pooled)), p99_ms: round(percentile(pooled, 99)), window_p99_ms: round(median(windowP99s)), n: pooled.length };
 }

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import { cpuMs, freePort, rssMiB, startJsonLineProcess, stopProcess, tempDir, waitForPort, type Started } from './processes.js';
 import { median, percentile, round, shuffle } from './stats.js';
-import { highestRateWithin, runOpenLoop } from './open-loop.js';
+import { highestRateWithin, runOpenLoop, summarizeWindows, type WindowedLatency } from './open-loop.js';
 import { spawn } from 'node:child_process';
 
 type Mode = 'direct' | 'edge' | 'mitmproxy';
@@ -183,26 +183,28 @@ async function rateSweepScenario(env: Env, clientCount: number, rates: number[],
   const clients = Object.fromEntries(MODES.map((m) => [m, Array.from({ length: clientCount }, () => client(env, m, AI_HOST, 1))])) as Record<Mode, Array<ReturnType<typeof client>>>;
   for (const m of MODES) await Promise.all(clients[m].map((c) => chat(c.dispatcher, c.base))); // warm-up: one TLS session per client
   const active = new Set<Mode>(MODES);
-  const perRate: Array<{ rate: number; modes: Partial<Record<Mode, { p50_ms: number; p99_ms: number; n: number }>> }> = [];
+  const perRate: Array<{ rate: number; modes: Partial<Record<Mode, WindowedLatency>> }> = [];
   for (const rate of rates) {
-    const samples: Record<Mode, number[]> = { direct: [], edge: [], mitmproxy: [] };
+    const windows: Record<Mode, number[][]> = { direct: [], edge: [], mitmproxy: [] };
     for (let r = 0; r < rounds; r++) {
       for (const m of shuffle([...active])) {
         // Let the last window's stragglers (an overloaded proxy still draining, GC) settle first.
         await new Promise((resolve) => setTimeout(resolve, 250));
-        await runOpenLoop({ senders: clients[m].map((c) => () => chat(c.dispatcher, c.base)), ratePerSecond: rate, durationMs, record: (ms) => samples[m].push(ms) });
+        const window: number[] = [];
+        await runOpenLoop({ senders: clients[m].map((c) => () => chat(c.dispatcher, c.base)), ratePerSecond: rate, durationMs, record: (ms) => window.push(ms) });
+        windows[m].push(window);
       }
     }
-    const modes: Partial<Record<Mode, { p50_ms: number; p99_ms: number; n: number }>> = {};
-    for (const m of active) modes[m] = { p50_ms: round(median(samples[m])), p99_ms: round(percentile(samples[m], 99)), n: samples[m].length };
+    const modes: Partial<Record<Mode, WindowedLatency>> = {};
+    for (const m of active) modes[m] = summarizeWindows(windows[m]);
     perRate.push({ rate, modes });
-    progress(`  ${rate}/s: ${[...active].map((m) => `${m} p50 ${modes[m]!.p50_ms} p99 ${modes[m]!.p99_ms} ms`).join(', ')}`);
+    progress(`  ${rate}/s: ${[...active].map((m) => `${m} p50 ${modes[m]!.p50_ms} p99 ${modes[m]!.window_p99_ms} (pooled ${modes[m]!.p99_ms}) ms`).join(', ')}`);
     // Far behind (a backlog, not a delay): higher rates would only take minutes to drain.
     for (const m of ['edge', 'mitmproxy'] as const) if (active.has(m) && modes[m]!.p50_ms - modes.direct!.p50_ms > 50) active.delete(m);
   }
   await Promise.all(MODES.flatMap((m) => clients[m].map((c) => c.dispatcher.close())));
   const added = (m: 'edge' | 'mitmproxy') => perRate.flatMap(({ rate, modes }) => (modes[m] && modes.direct
-    ? [{ ratePerSecond: rate, addedP50Ms: round(modes[m].p50_ms - modes.direct.p50_ms), addedP99Ms: round(modes[m].p99_ms - modes.direct.p99_ms) }]
+    ? [{ ratePerSecond: rate, addedP50Ms: round(modes[m].p50_ms - modes.direct.p50_ms), addedP99Ms: round(modes[m].window_p99_ms - modes.direct.window_p99_ms) }]
     : []));
   const headline = perRate.find((p) => p.rate === HEADLINE_RATE)?.modes ?? {};
   return {
@@ -377,7 +379,8 @@ function printTable(r: Record<string, unknown>): void {
   add('latency p50, 1 client', 'ms', 'latency_c1.direct.p50_ms', 'latency_c1.edge.p50_ms', 'latency_c1.mitmproxy.p50_ms', 'faster than mitmproxy', (e, _d, x) => e < x);
   const atRate = `64 clients at ${HEADLINE_RATE.toLocaleString('en-US')}/s`;
   add(`latency p50, ${atRate}`, 'ms', 'latency_c64_rates.headline.direct.p50_ms', 'latency_c64_rates.headline.edge.p50_ms', 'latency_c64_rates.headline.mitmproxy.p50_ms', `added ≤ ${TARGET_ADDED_P50_MS} ms`, (e, d) => e - d <= TARGET_ADDED_P50_MS);
-  add(`latency p99, ${atRate}`, 'ms', 'latency_c64_rates.headline.direct.p99_ms', 'latency_c64_rates.headline.edge.p99_ms', 'latency_c64_rates.headline.mitmproxy.p99_ms', `added ≤ ${TARGET_ADDED_P99_MS} ms`, (e, d) => e - d <= TARGET_ADDED_P99_MS);
+  add(`latency p99, ${atRate}`, 'ms', 'latency_c64_rates.headline.direct.window_p99_ms', 'latency_c64_rates.headline.edge.window_p99_ms', 'latency_c64_rates.headline.mitmproxy.window_p99_ms', `added ≤ ${TARGET_ADDED_P99_MS} ms`, (e, d) => e - d <= TARGET_ADDED_P99_MS);
+  add(`  p99 pooled, ${atRate}`, 'ms', 'latency_c64_rates.headline.direct.p99_ms', 'latency_c64_rates.headline.edge.p99_ms', 'latency_c64_rates.headline.mitmproxy.p99_ms', 'reported', () => undefined);
   add('highest rate within both', 'req/s', 'latency_c64_rates.none', 'latency_c64_rates.highest_rate_within_target.edge', 'latency_c64_rates.highest_rate_within_target.mitmproxy', 'above mitmproxy', (e, _d, x) => e > x);
   add('saturated: throughput, 64', 'req/s', 'latency_c64.direct.requests_per_s', 'latency_c64.edge.requests_per_s', 'latency_c64.mitmproxy.requests_per_s', 'above mitmproxy', (e, _d, x) => e > x);
   add('saturated: latency p50, 64', 'ms', 'latency_c64.direct.p50_ms', 'latency_c64.edge.p50_ms', 'latency_c64.mitmproxy.p50_ms', 'faster than mitmproxy', (e, _d, x) => e < x);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { highestRateWithin, openLoopLatency, poissonArrivals, runOpenLoop } from '../../bench/open-loop.js';
+import { highestRateWithin, openLoopLatency, poissonArrivals, runOpenLoop, summarizeWindows } from '../../bench/open-loop.js';
 import { createRng } from '../guardrails/corpus/fake-data.js';
 
 /** Seeded, so the arrival checks do not depend on luck. */
@@ -83,5 +83,25 @@ describe('highestRateWithin', () => {
   it('is 0 when even the lowest rate misses a target', () => {
     expect(highestRateWithin([at(250, 1.2, 2)], 1, 5)).toBe(0);
     expect(highestRateWithin([], 1, 5)).toBe(0);
+  });
+});
+
+describe('summarizeWindows', () => {
+  const steady = (n: number, ms: number) => Array.from({ length: n }, (_, i) => ms + (i % 10) / 100);
+
+  it('keeps a tail that shows in every window', () => {
+    const windows = Array.from({ length: 5 }, () => [...steady(98, 1), 9, 9]);
+    const summary = summarizeWindows(windows);
+    expect(summary.window_p99_ms).toBe(9);
+    expect(summary.p99_ms).toBe(9);
+    expect(summary.n).toBe(500);
+  });
+
+  it('drops a stall that hit one window, which the pooled p99 keeps', () => {
+    const windows = [...Array.from({ length: 5 }, () => steady(100, 1)), [...steady(90, 1), ...Array<number>(10).fill(60)]];
+    const summary = summarizeWindows(windows);
+    expect(summary.p99_ms).toBe(60);
+    expect(summary.window_p99_ms).toBeLessThan(1.1);
+    expect(summary.p50_ms).toBeLessThan(1.1);
   });
 });
