@@ -40,6 +40,9 @@ const DEFAULT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 
  * code in the process may also fill). Label values pass through LabelLimiters so a stream of unknown
  * models or apps cannot blow up the number of series.
  */
+/** How often the event-loop delay histogram samples (prom-client's default is 10 ms). */
+export const EVENT_LOOP_SAMPLE_MS = 1000;
+
 export class EdgeMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'provider' | 'model' | 'decision' | 'app'>;
@@ -107,7 +110,10 @@ export class EdgeMetrics {
         }
       },
     });
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    // prom-client samples event-loop delay with a 10 ms timer by default: 100 wake-ups a second for
+    // as long as the agent runs, which keeps an idle laptop's CPU from sleeping. Once a second still
+    // gives the lag figures a scrape needs.
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   }
 
   recordRequest(observation: RequestObservation): void {
