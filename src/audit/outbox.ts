@@ -75,6 +75,13 @@ interface PendingRecord {
   requestId: string;
 }
 
+/** What one group commit wrote: its records' places in the chain, the new head, what pruning freed. */
+interface AppendResult {
+  committed: CommittedAuditRecord[];
+  head: ChainHead;
+  pruned: Usage;
+}
+
 interface CursorState {
   sentThroughSeq: number;
 }
@@ -121,7 +128,7 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   private readonly sql: ReturnType<typeof prepareStatements>;
   private readonly checkpointer: WalCheckpointer | undefined;
   /** Built once: better-sqlite3 makes a new wrapper per db.transaction() call, a cost paid per commit. */
-  private readonly appendTransaction: Transaction<(items: PendingRecord[], added: Usage) => { committed: CommittedAuditRecord[]; head: ChainHead; pruned: Usage }>;
+  private readonly appendTransaction: Transaction<(items: PendingRecord[], added: Usage) => AppendResult>;
 
   private lastHead: ChainHead;
   private prunedThroughSeq: number;
@@ -335,7 +342,7 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   }
 
   /** Inside the write lock: chains and inserts `items`, then prunes what the cap needs. */
-  private appendChained(items: PendingRecord[], added: Usage): { committed: CommittedAuditRecord[]; head: ChainHead; pruned: Usage } {
+  private appendChained(items: PendingRecord[], added: Usage): AppendResult {
     // Re-read the head inside the write lock: the chain must follow what is on disk.
     let head = this.readHead();
     const committed: CommittedAuditRecord[] = [];

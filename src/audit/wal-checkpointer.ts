@@ -62,8 +62,8 @@ export interface CheckpointResult {
  * Moves WAL checkpoints off the agent's event loop. With SQLite's automatic checkpoint, every ~300th
  * audit commit copied the WAL into the database and flushed the disk inside the request path: a
  * 2–7 ms stall here, far longer on an encrypted or busy laptop disk, felt by every AI request in
- * flight. A worker thread now checkpoints every `commitsPerCheckpoint` commits. If the worker cannot start or dies, the writer's automatic
- * checkpoints come back, so the WAL never grows without bound.
+ * flight. A worker thread now checkpoints every `commitsPerCheckpoint` commits. If the worker cannot
+ * start or dies, the writer's automatic checkpoints come back, so the WAL never grows without bound.
  */
 export class WalCheckpointer {
   private readonly worker: Worker | undefined;
@@ -94,8 +94,9 @@ export class WalCheckpointer {
         return;
       }
       this.checkpoints++;
-      if ((message.log ?? 0) > (options.maxWalPages ?? 8192)) this.restartOnWriter(message.log ?? 0);
-      this.settle({ log: message.log ?? 0, checkpointed: message.checkpointed ?? 0, ms: message.ms ?? 0 });
+      const result = { log: message.log ?? 0, checkpointed: message.checkpointed ?? 0, ms: message.ms ?? 0 };
+      if (result.log > (options.maxWalPages ?? 8192)) this.restartOnWriter(result.log);
+      this.settle(result);
     });
     this.worker.on('error', (error) => this.fallBack(`the checkpoint worker failed (${error.message})`));
     this.worker.on('exit', (code) => {

@@ -35,14 +35,14 @@ const DECISIONS = ['allowed', 'blocked', 'redacted', 'flagged', 'failed'] as con
 const ACTIONS = ['block', 'redact', 'flag'] as const;
 const DEFAULT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
+/** How often the event-loop delay histogram samples (prom-client's default is 10 ms). */
+const EVENT_LOOP_SAMPLE_MS = 1000;
+
 /**
  * Edge's Prometheus metrics, in a registry of their own (never prom-client's global one, which other
  * code in the process may also fill). Label values pass through LabelLimiters so a stream of unknown
  * models or apps cannot blow up the number of series.
  */
-/** How often the event-loop delay histogram samples (prom-client's default is 10 ms). */
-export const EVENT_LOOP_SAMPLE_MS = 1000;
-
 export class EdgeMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'provider' | 'model' | 'decision' | 'app'>;
