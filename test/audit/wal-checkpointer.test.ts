@@ -8,7 +8,7 @@ import { openAuditDatabase } from '../../src/audit/database.js';
 import { AuditOutbox } from '../../src/audit/outbox.js';
 import { runAuditVerifyCommand } from '../../src/audit/verify.js';
 import { WalCheckpointer } from '../../src/audit/wal-checkpointer.js';
-import type { Logger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import { sampleRecord, tempDbPath } from './support/records.js';
 
 const cleanups: Array<() => void> = [];
@@ -22,10 +22,10 @@ function outbox(options: Partial<ConstructorParameters<typeof AuditOutbox>[0]> &
   return o;
 }
 
-function recordingLog(): Logger & { warnings: string[] } {
+/** The project's logger at warn level, keeping its lines. */
+function recordingLog(): { log: Logger; warnings: string[] } {
   const warnings: string[] = [];
-  const log = { debug() {}, info() {}, error() {}, warn: (msg: string) => { warnings.push(msg); }, warnings };
-  return log as unknown as Logger & { warnings: string[] };
+  return { log: createLogger('warn', (line) => warnings.push(line)), warnings };
 }
 
 const walBytes = (dbPath: string) => (fs.existsSync(`${dbPath}-wal`) ? fs.statSync(`${dbPath}-wal`).size : 0);
@@ -77,14 +77,14 @@ describe('WAL checkpoints off the event loop', () => {
   it("falls back to the writer's own checkpoints, with a warning, when the worker cannot run", async () => {
     const dbPath = tempDbPath('edge-wal-');
     const db = openAuditDatabase(dbPath);
-    const log = recordingLog();
+    const { log, warnings } = recordingLog();
     const checkpointer = new WalCheckpointer({ dbPath, db, log, workerSource: 'throw new Error("no sqlite here")' });
     cleanups.push(() => { checkpointer.stop(); db.close(); });
     const pending = checkpointer.checkpointNow();
     await expect(pending).rejects.toThrow(/checkpoint worker/);
     expect(checkpointer.offThread).toBe(false);
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
-    expect(log.warnings.join('\n')).toMatch(/checkpoint worker failed \(no sqlite here\).*own thread again/);
+    expect(warnings.join('\n')).toMatch(/checkpoint worker failed \(no sqlite here\).*own thread again/);
   });
 
   it('never keeps the process alive', () => {
