@@ -160,6 +160,8 @@ async function latencyScenario(env: Env, concurrency: number, perRound: number, 
   const busyMs: Record<Mode, number> = { direct: 0, edge: 0, mitmproxy: 0 };
   for (let r = 0; r < rounds; r++) {
     for (const m of shuffle([...MODES])) {
+      // Unmeasured: reopen what the idle gap while the other modes ran let expire (see rateSweepScenario).
+      await runLoad(clients[m], concurrency, concurrency, () => {});
       const before = cpuMs(server[m]);
       const t0 = performance.now();
       await runLoad(clients[m], concurrency, perRound, (ms) => samples[m].push(ms));
@@ -181,13 +183,17 @@ async function latencyScenario(env: Env, concurrency: number, perRound: number, 
 async function rateSweepScenario(env: Env, clientCount: number, rates: number[], durationMs: number, rounds: number) {
   progress(`latency at ${clientCount} clients, offered ${rates.join(' / ')} requests/s`);
   const clients = Object.fromEntries(MODES.map((m) => [m, Array.from({ length: clientCount }, () => client(env, m, AI_HOST, 1))])) as Record<Mode, Array<ReturnType<typeof client>>>;
-  for (const m of MODES) await Promise.all(clients[m].map((c) => chat(c.dispatcher, c.base))); // warm-up: one TLS session per client
   const active = new Set<Mode>(MODES);
   const perRate: Array<{ rate: number; modes: Partial<Record<Mode, WindowedLatency>> }> = [];
   for (const rate of rates) {
     const windows: Record<Mode, number[][]> = { direct: [], edge: [], mitmproxy: [] };
     for (let r = 0; r < rounds; r++) {
       for (const m of shuffle([...active])) {
+        // Keep-alive clients, kept alive: a mode's last window ended over 4 s ago (the other modes ran
+        // since), so undici and the origin have closed its idle connections. Without this one unmeasured
+        // request per client, every window opened with 64 TLS handshakes (two per request through a
+        // proxy, whose own upstream connections expired too) and their queue was the window's p99.
+        await Promise.all(clients[m].map((c) => chat(c.dispatcher, c.base)));
         // Let the last window's stragglers (an overloaded proxy still draining, GC) settle first.
         await new Promise((resolve) => setTimeout(resolve, 250));
         const window: number[] = [];
