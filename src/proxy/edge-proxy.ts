@@ -12,6 +12,15 @@ import type { Exchange } from './exchange.js';
 import { openBlindTunnel } from './tunnel.js';
 
 /** Our cached leaf certificates (one shared key, signed by the device CA), as TLS contexts per host. */
+/**
+ * How long a client's idle keep-alive connection to Edge stays open (Node's default is 5 s). AI tools
+ * send a request every few seconds to minutes; at 5 s nearly every one paid a new CONNECT and TLS
+ * handshake with Edge before it could start. Clients learn it from the Keep-Alive header Node sends
+ * (undici keeps a connection until just before the server's timeout). Idle loopback sockets cost
+ * Edge a few kilobytes each and no CPU.
+ */
+const CLIENT_IDLE_KEEP_ALIVE_MS = 120_000;
+
 export interface LeafCertificateSource {
   getSecureContext(hostname: string): tls.SecureContext;
 }
@@ -163,6 +172,7 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
   };
   const takeRequests = (server: http.Server | https.Server | undefined, tls: boolean) => {
     if (!server) return;
+    server.keepAliveTimeout = CLIENT_IDLE_KEEP_ALIVE_MS;
     server.removeAllListeners('request');
     server.on('request', onRequest(tls));
   };
