@@ -50,6 +50,9 @@ async function main(): Promise<void> {
     cert: fallback.certPem,
     SNICallback: (name, cb) => cb(null, leaves.getSecureContext(name)),
     keepAlive: true,
+    // As long as the benchmark's clients keep theirs (run-bench.ts KEEP_ALIVE_MS): Node's 5 s would
+    // expire a mode's connections while the other modes run.
+    keepAliveTimeout: 120_000,
   }, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://upstream');
     if (url.pathname === '/v1/chat/completions' && url.searchParams.has('chunks')) {

@@ -25,6 +25,12 @@ const TARGET_ADDED_P99_MS = 5;
  * requests a second (each ~8 a second), far beyond what one person's AI tools send and below saturation.
  */
 const HEADLINE_RATE = 500;
+/**
+ * Idle keep-alive of the benchmark's clients and origin (as long as Edge keeps its clients'): long
+ * enough that no connection expires while the other modes take their turns. First connections are
+ * the new-host scenario's subject, not the latency rows'.
+ */
+const KEEP_ALIVE_MS = 120_000;
 
 const root = (() => {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -133,12 +139,13 @@ async function startMitmproxy(upstreamPort: number, upstreamCaPath: string): Pro
 
 /** Dispatcher and URL base for a mode, talking to `host` (the AI host, or a fresh one). */
 function client(env: Env, mode: Mode, host: string, connections: number): { dispatcher: Dispatcher; base: string } {
+  const keepAlive = { keepAliveTimeout: KEEP_ALIVE_MS, keepAliveMaxTimeout: KEEP_ALIVE_MS };
   if (mode === 'direct') {
-    return { dispatcher: new Agent({ connect: { ca: env.upstreamCa, servername: host }, connections }), base: `https://127.0.0.1:${env.upstreamPort}` };
+    return { dispatcher: new Agent({ connect: { ca: env.upstreamCa, servername: host }, connections, ...keepAlive }), base: `https://127.0.0.1:${env.upstreamPort}` };
   }
   const uri = mode === 'edge' ? env.edgeUrl : env.mitmUrl;
   const ca = mode === 'edge' ? env.edgeCa : env.mitmCa;
-  return { dispatcher: new ProxyAgent({ uri, requestTls: { ca }, connections }), base: `https://${host}` };
+  return { dispatcher: new ProxyAgent({ uri, requestTls: { ca }, connections, ...keepAlive }), base: `https://${host}` };
 }
 
 const CHAT_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one word.' }] });
@@ -189,10 +196,11 @@ async function rateSweepScenario(env: Env, clientCount: number, rates: number[],
     const windows: Record<Mode, number[][]> = { direct: [], edge: [], mitmproxy: [] };
     for (let r = 0; r < rounds; r++) {
       for (const m of shuffle([...active])) {
-        // Keep-alive clients, kept alive: a mode's last window ended over 4 s ago (the other modes ran
-        // since), so undici and the origin have closed its idle connections. Without this one unmeasured
-        // request per client, every window opened with 64 TLS handshakes (two per request through a
-        // proxy, whose own upstream connections expired too) and their queue was the window's p99.
+        // Keep-alive clients, kept alive: a mode's last window ended seconds ago while the other modes
+        // ran. Had its connections expired (undici's and Node's defaults are 4-5 s), the window would
+        // open with 64 TLS handshakes (two per request through a proxy) whose queue became its p99,
+        // and the closes would land in another mode's window. Hence long idle timeouts everywhere
+        // (KEEP_ALIVE_MS) and one unmeasured request per client that reopens any a server closed anyway.
         await Promise.all(clients[m].map((c) => chat(c.dispatcher, c.base)));
         // Let the last window's stragglers (an overloaded proxy still draining, GC) settle first.
         await new Promise((resolve) => setTimeout(resolve, 250));
