@@ -11,6 +11,7 @@ import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import { cpuMs, freePort, rssMiB, startJsonLineProcess, stopProcess, tempDir, waitForPort, type Started } from './processes.js';
 import { median, percentile, round, shuffle } from './stats.js';
 import { highestRateWithin, runOpenLoop, summarizeWindows, type WindowedLatency } from './open-loop.js';
+import { buildRequest, RawConnection } from './raw-http-client.js';
 import { spawn } from 'node:child_process';
 
 type Mode = 'direct' | 'edge' | 'mitmproxy';
@@ -26,9 +27,9 @@ const TARGET_ADDED_P99_MS = 5;
  */
 const HEADLINE_RATE = 500;
 /**
- * Idle keep-alive of the benchmark's clients and origin (as long as Edge keeps its clients'): long
- * enough that no connection expires while the other modes take their turns. First connections are
- * the new-host scenario's subject, not the latency rows'.
+ * Idle keep-alive of the origin and the undici clients (the raw latency clients never time out): as
+ * long as Edge keeps its clients', long enough that no connection expires while the other modes take
+ * their turns. First connections are the new-host scenario's subject, not the latency rows'.
  */
 const KEEP_ALIVE_MS = 120_000;
 
@@ -149,18 +150,33 @@ function client(env: Env, mode: Mode, host: string, connections: number): { disp
 }
 
 const CHAT_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one word.' }] });
+const CHAT_HEADERS = { 'content-type': 'application/json', authorization: 'Bearer sk-bench' };
+const CHAT_REQUEST = buildRequest('POST', AI_HOST, '/v1/chat/completions', CHAT_HEADERS, CHAT_BODY);
+
+/** The latency rows' clients: `count` keep-alive connections of a mode (see raw-http-client.ts for why not undici). */
+function rawConnections(env: Env, mode: Mode, count: number): RawConnection[] {
+  const viaProxy = mode === 'direct' ? undefined : new URL(mode === 'edge' ? env.edgeUrl : env.mitmUrl);
+  return Array.from({ length: count }, () => new RawConnection(viaProxy
+    ? { connectHost: viaProxy.hostname, connectPort: Number(viaProxy.port), viaProxy: true, host: AI_HOST, ca: mode === 'edge' ? env.edgeCa : env.mitmCa }
+    : { connectHost: '127.0.0.1', connectPort: env.upstreamPort, host: AI_HOST, ca: env.upstreamCa }));
+}
+
+async function rawChat(connection: RawConnection, mode: Mode): Promise<void> {
+  const answer = await connection.send(CHAT_REQUEST);
+  if (answer.status !== 200) throw new Error(`chat via ${mode} answered ${answer.status}: ${answer.body.toString().slice(0, 300)}`);
+}
 
 async function chat(dispatcher: Dispatcher, base: string): Promise<void> {
-  const res = await request(`${base}/v1/chat/completions`, { dispatcher, method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' }, body: CHAT_BODY });
+  const res = await request(`${base}/v1/chat/completions`, { dispatcher, method: 'POST', headers: CHAT_HEADERS, body: CHAT_BODY });
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`chat via ${base} answered ${res.statusCode}: ${text.slice(0, 300)}`);
 }
 
 async function latencyScenario(env: Env, concurrency: number, perRound: number, rounds: number) {
   progress(`latency at ${concurrency} client(s)`);
-  const clients = Object.fromEntries(MODES.map((m) => [m, client(env, m, AI_HOST, concurrency)])) as Record<Mode, ReturnType<typeof client>>;
+  const clients = Object.fromEntries(MODES.map((m) => [m, rawConnections(env, m, concurrency)])) as Record<Mode, RawConnection[]>;
   const samples: Record<Mode, number[]> = { direct: [], edge: [], mitmproxy: [] };
-  for (const m of MODES) await runLoad(clients[m], concurrency, concurrency * 4, () => {}); // warm-up: TLS, certs, pools
+  for (const m of MODES) await runLoad(clients[m], m, concurrency * 4, () => {}); // warm-up: TLS, certs, pools
   // CPU the serving process spends per request: the proxy for edge and mitmproxy, the origin for direct.
   const server: Record<Mode, number | undefined> = { direct: env.upstreamPid, edge: env.edgePid, mitmproxy: env.mitmPid };
   const cpu: Record<Mode, number> = { direct: 0, edge: 0, mitmproxy: 0 };
@@ -168,15 +184,15 @@ async function latencyScenario(env: Env, concurrency: number, perRound: number, 
   for (let r = 0; r < rounds; r++) {
     for (const m of shuffle([...MODES])) {
       // Unmeasured: reopen what the idle gap while the other modes ran let expire (see rateSweepScenario).
-      await runLoad(clients[m], concurrency, concurrency, () => {});
+      await runLoad(clients[m], m, concurrency, () => {});
       const before = cpuMs(server[m]);
       const t0 = performance.now();
-      await runLoad(clients[m], concurrency, perRound, (ms) => samples[m].push(ms));
+      await runLoad(clients[m], m, perRound, (ms) => samples[m].push(ms));
       busyMs[m] += performance.now() - t0;
       cpu[m] += cpuMs(server[m]) - before;
     }
   }
-  await Promise.all(MODES.map((m) => clients[m].dispatcher.close()));
+  for (const m of MODES) for (const c of clients[m]) c.close();
   const perRequest = (m: Mode) => round((cpu[m] / samples[m].length) * 1000, 0);
   const summary = summarize(samples);
   for (const m of MODES) summary[m].requests_per_s = round(samples[m].length / (busyMs[m] / 1000), 0);
@@ -189,7 +205,7 @@ async function latencyScenario(env: Env, concurrency: number, perRound: number, 
  */
 async function rateSweepScenario(env: Env, clientCount: number, rates: number[], durationMs: number, rounds: number) {
   progress(`latency at ${clientCount} clients, offered ${rates.join(' / ')} requests/s`);
-  const clients = Object.fromEntries(MODES.map((m) => [m, Array.from({ length: clientCount }, () => client(env, m, AI_HOST, 1))])) as Record<Mode, Array<ReturnType<typeof client>>>;
+  const clients = Object.fromEntries(MODES.map((m) => [m, rawConnections(env, m, clientCount)])) as Record<Mode, RawConnection[]>;
   const active = new Set<Mode>(MODES);
   const perRate: Array<{ rate: number; modes: Partial<Record<Mode, WindowedLatency>> }> = [];
   for (const rate of rates) {
@@ -197,15 +213,16 @@ async function rateSweepScenario(env: Env, clientCount: number, rates: number[],
     for (let r = 0; r < rounds; r++) {
       for (const m of shuffle([...active])) {
         // Keep-alive clients, kept alive: a mode's last window ended seconds ago while the other modes
-        // ran. Had its connections expired (undici's and Node's defaults are 4-5 s), the window would
+        // ran. Had its connections expired (Node's and undici's defaults are 4-5 s), the window would
         // open with 64 TLS handshakes (two per request through a proxy) whose queue became its p99,
-        // and the closes would land in another mode's window. Hence long idle timeouts everywhere
-        // (KEEP_ALIVE_MS) and one unmeasured request per client that reopens any a server closed anyway.
-        await Promise.all(clients[m].map((c) => chat(c.dispatcher, c.base)));
+        // and the closes would land in another mode's window. Hence long idle timeouts on every side
+        // (KEEP_ALIVE_MS; Edge keeps its clients' as long) and one unmeasured request per client that
+        // reopens any a server closed anyway.
+        await Promise.all(clients[m].map((c) => rawChat(c, m)));
         // Let the last window's stragglers (an overloaded proxy still draining, GC) settle first.
         await new Promise((resolve) => setTimeout(resolve, 250));
         const window: number[] = [];
-        await runOpenLoop({ senders: clients[m].map((c) => () => chat(c.dispatcher, c.base)), ratePerSecond: rate, durationMs, record: (ms) => window.push(ms) });
+        await runOpenLoop({ senders: clients[m].map((c) => () => rawChat(c, m)), ratePerSecond: rate, durationMs, record: (ms) => window.push(ms) });
         windows[m].push(window);
       }
     }
@@ -216,7 +233,7 @@ async function rateSweepScenario(env: Env, clientCount: number, rates: number[],
     // Far behind (a backlog, not a delay): higher rates would only take minutes to drain.
     for (const m of ['edge', 'mitmproxy'] as const) if (active.has(m) && modes[m]!.p50_ms - modes.direct!.p50_ms > 50) active.delete(m);
   }
-  await Promise.all(MODES.flatMap((m) => clients[m].map((c) => c.dispatcher.close())));
+  for (const m of MODES) for (const c of clients[m]) c.close();
   const added = (m: 'edge' | 'mitmproxy') => perRate.flatMap(({ rate, modes }) => (modes[m] && modes.direct
     ? [{ ratePerSecond: rate, addedP50Ms: round(modes[m].p50_ms - modes.direct.p50_ms), addedP99Ms: round(modes[m].window_p99_ms - modes.direct.window_p99_ms) }]
     : []));
@@ -237,16 +254,17 @@ async function rateSweepScenario(env: Env, clientCount: number, rates: number[],
   };
 }
 
-async function runLoad(c: { dispatcher: Dispatcher; base: string }, concurrency: number, total: number, record: (ms: number) => void): Promise<void> {
+/** Closed loop: each connection sends its next request the moment its answer is in, `total` in all. */
+async function runLoad(connections: RawConnection[], mode: Mode, total: number, record: (ms: number) => void): Promise<void> {
   let remaining = total;
-  const worker = async () => {
+  const worker = async (connection: RawConnection) => {
     while (remaining-- > 0) {
       const t0 = performance.now();
-      await chat(c.dispatcher, c.base);
+      await rawChat(connection, mode);
       record(performance.now() - t0);
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  await Promise.all(connections.map(worker));
 }
 
 function summarize(samples: Record<Mode, number[]>) {
