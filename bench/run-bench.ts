@@ -167,7 +167,8 @@ async function rawChat(connection: RawConnection, mode: Mode): Promise<void> {
 }
 
 async function chat(dispatcher: Dispatcher, base: string): Promise<void> {
-  const res = await request(`${base}/v1/chat/completions`, { dispatcher, method: 'POST', headers: CHAT_HEADERS, body: CHAT_BODY });
+  // A copy: undici's ProxyAgent writes the Host header into the object it is given.
+  const res = await request(`${base}/v1/chat/completions`, { dispatcher, method: 'POST', headers: { ...CHAT_HEADERS }, body: CHAT_BODY });
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`chat via ${base} answered ${res.statusCode}: ${text.slice(0, 300)}`);
 }
