@@ -36,6 +36,7 @@ import { startAuditAndMetrics, startIdentity, startPolicySource } from './agent-
 import type { SessionManager } from './auth/session.js';
 import type { SafeStorageLike } from './auth/safe-storage-token-store.js';
 import { createAgentMcp } from './mcp/agent-mcp.js';
+import { visibleMcpTools } from './policy/mcp-tools.js';
 
 export interface RunningAgent {
   /** Whether the audit outbox is near or at its cap (unsent records pile up): the tray warns. */
@@ -189,6 +190,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     },
     inspectors: () => inspectors,
     processOf: processForLoopbackClient,
+    visibleMcpTools: (client, tools) => visibleMcpTools(policy.bundle, client, tools, new Date()),
     responseScanner: () => (guardrails.current.policy.scanResponses && guardrails.current.policy.enabled ? createStreamScanner(guardrails.current) : undefined),
     needsProcess: () => policy.bundle?.apps.catalog.some((app) => app.match.processes.length > 0) ?? false,
     routeFor: (request) => {

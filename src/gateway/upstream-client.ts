@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { edgeError, type EdgeError } from '../edge-error.js';
 import { relayableHeaders, type UpstreamPlan } from './upstream-plan.js';
 
@@ -24,6 +24,11 @@ export interface ForwardHandlers {
   beforeEnd?(status: number | undefined): Promise<void>;
   /** The exchange ended (completed, failed or aborted by the client). */
   onDone?(outcome: { status?: number; error?: EdgeError; aborted?: boolean }): void;
+  /**
+   * A stream the answer's body goes through to the client (its length may change, so it goes out
+   * chunked), or undefined to relay it as it is.
+   */
+  transformBody?(response: http.IncomingMessage): Transform | undefined;
 }
 
 /**
@@ -112,11 +117,15 @@ export class UpstreamClient {
         finish({ aborted: true });
         return;
       }
-      clientRes.writeHead(response.statusCode ?? 502, response.statusMessage, relayableHeaders(response.headers));
+      const transform = handlers.transformBody?.(response);
+      const headers = relayableHeaders(response.headers);
+      if (transform) delete headers['content-length'];
+      clientRes.writeHead(response.statusCode ?? 502, response.statusMessage, headers);
       // A streamed answer shows its headers at once; a sized one sends headers and body in one write.
-      if (response.headers['content-length'] === undefined) clientRes.flushHeaders();
-      const held = relayBody(response, clientRes, handlers.beforeEnd !== undefined);
-      response.once('end', () => {
+      if (response.headers['content-length'] === undefined || transform) clientRes.flushHeaders();
+      // A transformed body goes out chunked: complete for the client only at the terminator end() writes.
+      const held = transform ? relayTransformed(response, transform, clientRes) : relayBody(response, clientRes, handlers.beforeEnd !== undefined);
+      (transform ?? response).once('end', () => {
         void Promise.resolve(handlers.beforeEnd?.(response.statusCode)).catch(() => undefined).then(() => {
           clientRes.end(held());
           finish({ status: response.statusCode });
@@ -182,6 +191,16 @@ function relayBody(response: http.IncomingMessage, clientRes: http.ServerRespons
     }
   });
   return () => last;
+}
+
+/** Relays the body through `transform` with backpressure; nothing is held back (see relayBody). */
+function relayTransformed(response: http.IncomingMessage, transform: Transform, clientRes: http.ServerResponse): () => undefined {
+  transform.once('error', () => {
+    response.destroy();
+    clientRes.destroy();
+  });
+  response.pipe(transform).pipe(clientRes, { end: false });
+  return () => undefined;
 }
 
 function describeTarget(plan: UpstreamPlan): string {

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PolicyBundle } from '../control/protocol/policy-bundle.js';
 import { edgeError, type EdgeError } from '../edge-error.js';
-import { selectActiveKey } from '../policy/active-key.js';
-import { allowedMcpTools } from '../policy/mcp-tools.js';
+import { visibleMcpTools } from '../policy/mcp-tools.js';
 import { BodyShapeError } from '../providers/body-shape.js';
 import { calledTool, mcpToolName, normalizeMcpBody } from '../providers/mcp-messages.js';
 import type { HttpRequestInfo, NormalizedRequest } from '../providers/types.js';
@@ -101,12 +100,7 @@ export function createStdioDecisions(deps: StdioDecisionDeps): StdioDecisions {
 
     visibleTools({ server, tools }) {
       deps.inventory.recordStdio(server.name, server.command, tools);
-      const bundle = deps.bundle();
-      const selection = bundle ? selectActiveKey(bundle, now()) : undefined;
-      // Without a usable key every call is refused anyway, with a message that says why; hiding all
-      // tools would only leave the user wondering where they went.
-      if (selection?.kind !== 'usable') return { allowed: [...tools] };
-      return { allowed: allowedMcpTools(selection.key, server.name, tools) };
+      return { allowed: visibleMcpTools(deps.bundle(), server.name, tools, now()) };
     },
   };
 }

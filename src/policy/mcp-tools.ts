@@ -1,5 +1,7 @@
 import type { McpConfig, VirtualKey } from '../control/protocol/virtual-key.js';
+import type { PolicyBundle } from '../control/protocol/policy-bundle.js';
 import type { NormalizedRequest } from '../providers/types.js';
+import { selectActiveKey } from './active-key.js';
 
 /**
  * MCP tool governance with Bifrost's vocabulary: a key's `mcp_configs` name MCP clients and the tools of
@@ -76,6 +78,16 @@ export function checkMcpTools(request: NormalizedRequest, key: VirtualKey): McpR
 export function allowedMcpTools(key: VirtualKey, client: string, tools: readonly string[]): string[] {
   const configs = mcpPermissions(key);
   return tools.filter((tool) => refuse(configs, { client, tool, name: `${client}-${tool}` }) === undefined);
+}
+
+/**
+ * What the user is shown of a server's tools under the policy in force (stdio wrapper and remote
+ * servers alike). Without a usable key every call is refused anyway, with a message that says why;
+ * hiding all tools would only leave the user wondering where they went.
+ */
+export function visibleMcpTools(bundle: PolicyBundle | undefined, client: string, tools: string[], now: Date): string[] {
+  const selection = bundle ? selectActiveKey(bundle, now) : undefined;
+  return selection?.kind === 'usable' ? allowedMcpTools(selection.key, client, tools) : [...tools];
 }
 
 function refuse(configs: Map<string, string[]>, ref: McpToolRef): McpRefusal | undefined {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Mode } from '../config/schema.js';
-import { Readable } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import { edgeError, type EdgeError } from '../edge-error.js';
 import type { Logger } from '../log.js';
 import type { HttpRequestInfo, NormalizedRequest } from '../providers/types.js';
@@ -11,6 +11,8 @@ import { createAnswerTextReader } from './answer-text.js';
 import { hostOfHostHeader, parseConnectTarget, type HostPort } from './connect-target.js';
 import type { Exchange, ExchangeRecord } from './exchange.js';
 import { decodeForInspection, readRequestBody, RequestBodyError } from './request-body.js';
+import { mcpClientForHost } from '../providers/mcp.js';
+import { createToolListFilter, toolListRequestIds } from '../mcp/tool-list-filter.js';
 import type { AiSurface, RequestInspector, SurfaceResolver } from './surface-resolution.js';
 
 export interface RequestHandlerDeps {
@@ -30,6 +32,11 @@ export interface RequestHandlerDeps {
   ) => { push(chunk: Buffer): void; end(): void } | undefined;
   /** Scans streamed answers for secrets and PII when the guardrail policy asks (flag only). */
   responseScanner?: () => { push(text: string): ResponseFinding[]; end(): ResponseFinding[] } | undefined;
+  /**
+   * Of the tools a remote MCP server lists, those the user may run (the key's MCP tool rules for
+   * `client`, the server's host); its `tools/list` answers are filtered to them.
+   */
+  visibleMcpTools?: (client: string, tools: string[]) => string[];
   /** Told whether the gateway answered, so fail mode and recovery probing know. */
   onGatewayResult?: (reachable: boolean) => void;
   /**
@@ -191,7 +198,22 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   }
   // Untouched requests go out byte for byte (original encoding); changed ones are re-serialised.
   if (bodyRewritten) body = encodeBody(parsedBody);
-  forward(deps, exchange, plan, body, surface, bodyRewritten, done, normalized, outcome);
+  forward(deps, exchange, plan, body, surface, bodyRewritten, done, normalized, outcome, toolListFilter(deps, normalized, parsedBody, target.host));
+}
+
+/** For an MCP POST that lists tools: what filters the server's answer down to the tools the user may run. */
+function toolListFilter(deps: RequestHandlerDeps, request: NormalizedRequest | null, body: unknown, host: string): ((response: IncomingMessage) => Transform | undefined) | undefined {
+  const visible = deps.visibleMcpTools;
+  if (request?.adapter !== 'mcp' || !visible) return undefined;
+  const listIds = toolListRequestIds(body);
+  if (listIds.length === 0) return undefined;
+  const client = mcpClientForHost(host);
+  return (response) => createToolListFilter(response.headers, {
+    listIds,
+    visible: (tools) => visible(client, tools),
+    maxJsonBytes: deps.settings().maxRequestBodyBytes,
+    onHidden: (hidden) => deps.log.debug('MCP tools hidden from a tool list', { client, hidden }),
+  });
 }
 
 function forward(
@@ -204,6 +226,7 @@ function forward(
   done: ((patch: Partial<ExchangeRecord>) => Promise<void>) & { record: ExchangeRecord; note(patch: Partial<ExchangeRecord>): void },
   normalized: NormalizedRequest | null = null,
   outcome: ExchangeRecord['decision'] = 'forwarded',
+  transformBody?: (response: IncomingMessage) => Transform | undefined,
 ): void {
   const { req, res } = exchange;
   const record = done.record;
@@ -214,6 +237,7 @@ function forward(
   }
   const hasBody = Buffer.isBuffer(body) || req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   deps.upstream.forward(plan, req.method ?? 'GET', hasBody ? body : null, res, {
+    ...(transformBody ? { transformBody } : {}),
     onResponse: (response) => {
       if (plan.via !== 'origin') deps.onGatewayResult?.(true);
       // Extra 'data' listeners beside the relay: they see every chunk without changing flow control.

@@ -23,7 +23,10 @@ import { auditRecords, writeMcpPolicy } from './support.js';
 const HOST = 'mcp.example.test';
 const EMAIL = 'ada.lovelace@analytical-engines.co.uk';
 
-/** Stateless Streamable HTTP (one server per request), recording every tool call it runs. */
+/**
+ * Stateless Streamable HTTP (one server per request), recording every tool call it runs. It answers
+ * POSTs with an SSE stream (the SDK's default), or with plain JSON under /mcp-json.
+ */
 async function startRemoteMcpServer(): Promise<{ url: string; calls: Array<{ tool: string; args: unknown }>; close(): Promise<void> }> {
   const calls: Array<{ tool: string; args: unknown }> = [];
   const build = () => {
@@ -40,7 +43,7 @@ async function startRemoteMcpServer(): Promise<{ url: string; calls: Array<{ too
   };
   const httpServer = http.createServer((req, res) => {
     const server = build();
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: (req.url ?? '').startsWith('/mcp-json') });
     res.on('close', () => {
       void transport.close();
       void server.close();
@@ -63,6 +66,7 @@ describe('MCP over Streamable HTTP through the proxy', () => {
   let dataDir: string;
   let edge: EdgeProcess;
   let client: Client;
+  let viaEdge: typeof fetch;
 
   beforeAll(async () => {
     remote = await startRemoteMcpServer();
@@ -77,7 +81,7 @@ describe('MCP over Streamable HTTP through the proxy', () => {
       },
     });
     const dispatcher = proxyDispatcher(edge.proxyUrl, edge.caPem);
-    const viaEdge = ((url: string | URL, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
+    viaEdge = ((url: string | URL, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
     client = new Client({ name: 'remote-mcp-client', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`https://${HOST}/mcp`), { fetch: viaEdge }));
   });
@@ -85,6 +89,26 @@ describe('MCP over Streamable HTTP through the proxy', () => {
     await client?.close();
     await edge?.stop();
     await remote?.close();
+  });
+
+  it('tool lists show only the tools the key lets the user run, whether the server answers in SSE or JSON', async () => {
+    // The server itself offers both tools.
+    const direct = new Client({ name: 'direct-client', version: '1.0.0' });
+    await direct.connect(new StreamableHTTPClientTransport(new URL(`${remote.url}/mcp`)));
+    expect((await direct.listTools()).tools.map((t) => t.name).sort()).toEqual(['delete_repo', 'echo']);
+    await direct.close();
+
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['echo']);
+    const jsonClient = new Client({ name: 'json-client', version: '1.0.0' });
+    await jsonClient.connect(new StreamableHTTPClientTransport(new URL(`https://${HOST}/mcp-json`), { fetch: viaEdge }));
+    try {
+      const listed = await jsonClient.listTools();
+      expect(listed.tools.map((t) => t.name)).toEqual(['echo']);
+      // What is kept is the server's own description, untouched.
+      expect(listed.tools[0]!.inputSchema).toMatchObject({ type: 'object', properties: { text: { type: 'string' } } });
+    } finally {
+      await jsonClient.close();
+    }
   });
 
   it('an allowed call goes through to the server and back', async () => {
