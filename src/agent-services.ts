@@ -58,6 +58,10 @@ export async function startIdentity(
   session.on('refresh_failed', ({ signInRequired }) => {
     if (signInRequired) log.warn('your sign-in has expired: run `bifrost-edge login` (Edge keeps enforcing the last policy)');
   });
+  // `bifrost-edge logout` in another process deletes (and revokes) the saved sign-in: stop acting for
+  // that person within seconds, not at the next restart. Reads the store only while signed in.
+  const signOutCheck = setInterval(() => void session.noticeSavedSignOut().catch(() => undefined), SAVED_SIGN_OUT_CHECK_MS);
+  signOutCheck.unref();
   return {
     session,
     user: () => {
@@ -65,9 +69,15 @@ export async function startIdentity(
       if (!identity) return withoutSession();
       return { sub: identity.sub, ...(identity.email ? { email: identity.email } : {}), label: identity.email ?? identity.sub };
     },
-    close: () => session.stop(),
+    close: () => {
+      clearInterval(signOutCheck);
+      session.stop();
+    },
   };
 }
+
+/** How often a running agent checks whether another process signed the person out. */
+const SAVED_SIGN_OUT_CHECK_MS = 5_000;
 
 /**
  * Where policy bundles come from: Edge Control (signed, pushed), stock Bifrost's quota route, or

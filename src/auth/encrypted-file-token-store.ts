@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { readFile, unlink } from 'node:fs/promises';
+import { access, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ensurePrivateDirectory, tightenMode, writeFileAtomically } from '../ca/private-files.js';
@@ -67,6 +67,15 @@ export class EncryptedFileTokenStore implements TokenStore {
 
   describe(): TokenStoreDescription {
     return this.description;
+  }
+
+  async hasSaved(): Promise<boolean> {
+    try {
+      await access(this.file);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async load(): Promise<SessionTokens | undefined> {

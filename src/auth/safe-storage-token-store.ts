@@ -1,4 +1,4 @@
-import { readFile, unlink } from 'node:fs/promises';
+import { access, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ensurePrivateDirectory, tightenMode, writeFileAtomically } from '../ca/private-files.js';
@@ -60,6 +60,15 @@ export class SafeStorageTokenStore implements TokenStore {
 
   describe(): TokenStoreDescription {
     return { backend: 'electron-safe-storage', location: `${this.file} (key in the OS keychain via Electron safeStorage)` };
+  }
+
+  async hasSaved(): Promise<boolean> {
+    try {
+      await access(this.file);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async load(): Promise<SessionTokens | undefined> {

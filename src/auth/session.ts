@@ -132,6 +132,29 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
     return identity;
   }
 
+  /**
+   * Drops this process's sign-in when another process deleted the saved one (`bifrost-edge logout`
+   * next to a running agent, which also revoked the tokens), so the agent stops acting for that
+   * person now rather than at its next restart. Emits `signed_out` when it does; true then.
+   */
+  async noticeSavedSignOut(): Promise<boolean> {
+    if (!this.tokens || this.refreshing) return false;
+    const generation = this.generation;
+    // Damaged or unreadable is not signed out: the running session stays until someone decides.
+    if (await this.store.hasSaved().catch(() => true)) return false;
+    // A sign-in, sign-out or renewal meanwhile decided for itself.
+    if (!this.tokens || this.refreshing || generation !== this.generation) return false;
+    this.clearTimer();
+    this.generation++;
+    this.tokens = undefined;
+    this.signInRequired = false;
+    this.failedAttempts = 0;
+    this.log.info('signed out: the saved sign-in was deleted by another Bifrost Edge process (bifrost-edge logout)');
+    // Whoever deleted the tokens revoked them; there is nothing left here to revoke.
+    this.emit('signed_out', { revocation: { status: 'nothing_to_revoke' } });
+    return true;
+  }
+
   /** Stops background renewal (the tokens stay saved). */
   stop(): void {
     this.clearTimer();

@@ -20,6 +20,11 @@ export interface TokenStoreDescription {
 export interface TokenStore {
   /** The saved session, or undefined when nobody is signed in. */
   load(): Promise<SessionTokens | undefined>;
+  /**
+   * Whether a session is saved, without decrypting it (no keychain round trip): what a running
+   * agent checks every few seconds to notice a sign-out made by another process.
+   */
+  hasSaved(): Promise<boolean>;
   save(tokens: SessionTokens): Promise<void>;
   /** Deletes the saved session (and its key where the key is per-session). Safe to call when empty. */
   clear(): Promise<void>;

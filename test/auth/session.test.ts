@@ -211,6 +211,42 @@ describe('SessionManager', () => {
     await expect(client.fetchUserInfo(provider, tokens.accessToken, 'alice')).rejects.toThrow();
   });
 
+  it('notices a sign-out made by another process (bifrost-edge logout beside a running agent)', async () => {
+    const store = newStore();
+    const agent = newSession(store);
+    await signInWithBrowser(agent);
+    // Signed in and saved: nothing to notice.
+    expect(await agent.noticeSavedSignOut()).toBe(false);
+    expect(agent.getIdentity()?.sub).toBe('alice');
+
+    // The CLI is a second process with its own SessionManager on the same store.
+    const cli = newSession(store);
+    await cli.start();
+    expect((await cli.signOut()).revocation.status).toBe('revoked');
+    expect(agent.getIdentity()?.sub).toBe('alice');
+
+    const announced = nextEvent<SignedOut>(agent, 'signed_out');
+    expect(await agent.noticeSavedSignOut()).toBe(true);
+    expect(await announced).toEqual({ revocation: { status: 'nothing_to_revoke' } });
+    expect(agent.getIdentity()).toBeUndefined();
+    await expect(agent.getAccessToken()).rejects.toMatchObject({ code: 'not_signed_in' });
+    // Once is enough; a new sign-in is adopted again as before.
+    expect(await agent.noticeSavedSignOut()).toBe(false);
+    await signInWithBrowser(cli, 'bob');
+    expect((await agent.adoptSavedSignIn())?.sub).toBe('bob');
+  });
+
+  it('keeps its sign-in when the saved one is damaged rather than deleted', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-auth-session-'));
+    const store = new EncryptedFileTokenStore({ file: path.join(dir, 'session.enc.json'), keySource: new KeyFileSource(path.join(dir, 'session.key')) });
+    const agent = newSession(store);
+    await signInWithBrowser(agent);
+    fs.writeFileSync(path.join(dir, 'session.enc.json'), 'garbage');
+    await expect(store.load()).rejects.toThrow();
+    expect(await agent.noticeSavedSignOut()).toBe(false);
+    expect(agent.getIdentity()?.sub).toBe('alice');
+  });
+
   it('ignores a saved session from another identity provider', async () => {
     const store = newStore();
     const session = newSession(store);

@@ -10,6 +10,17 @@ import { ADA_KEY, startControlFixture, waitFor, type ControlFixture } from '../c
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
 import { runCliLogin } from './support-oidc/cli-login.js';
+import { EDGE_BIN } from '../support/edge-process.js';
+import { execFile } from 'node:child_process';
+
+/** Runs the real CLI to its end. */
+function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [EDGE_BIN, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
 
 /**
  * The whole OIDC path on one machine: an employee signs in with `bifrost-edge login` (real CLI,
@@ -131,7 +142,7 @@ describe('OIDC sign-in → enrollment → forwarding with the enrolled virtual k
     expect(audited.record.user).toEqual({ sub: 'ada', email: 'ada@example.com' });
   }, 90_000);
 
-  it('an agent already running picks up a `bifrost-edge login` made next to it, without a restart', async () => {
+  it('an agent already running picks up a `bifrost-edge login` made next to it, and a `logout`, without a restart', async () => {
     const dir = dataDir('login-while-running');
     const edge = await startEdge(dir);
     const refused = await ask(edge, 'gpt-4o-mini').catch((e: unknown) => e);
@@ -154,5 +165,18 @@ describe('OIDC sign-in → enrollment → forwarding with the enrolled virtual k
     });
     expect((blocked.error as { type: string }).type).toBe('model_blocked');
     expect((await ask(edge, 'gpt-4o-mini', 'after login')).choices[0]?.message.content).toContain('after login');
-  }, 90_000);
+
+    // `bifrost-edge logout` next to it: the agent stops acting for Ada within seconds, without a restart.
+    const logout = await runCli(['logout', '--config', configFile, '--data-dir', dir]);
+    expect(logout.code, logout.stderr).toBe(0);
+    expect(logout.stdout).toMatch(/Signed out of Bifrost Edge/);
+    const signedOut = await waitFor(async () => {
+      const e = await ask(edge, 'gpt-4o-mini', 'after logout').catch((err: unknown) => err);
+      return e instanceof OpenAI.AuthenticationError ? e : undefined;
+    }, 20_000, 'the running agent to notice the sign-out').catch((error: Error) => {
+      throw new Error(`${error.message}\nagent stderr:\n${edge.stderr()}`);
+    });
+    expect((signedOut.error as { type: string }).type).toBe('virtual_key_required');
+    expect(edge.stderr()).toMatch(/signed out: the saved sign-in was deleted by another Bifrost Edge process/);
+  }, 120_000);
 });
