@@ -1,11 +1,12 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { access, readFile, unlink } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ensurePrivateDirectory, tightenMode, writeFileAtomically } from '../ca/private-files.js';
 import type { EncryptionKeySource } from './encryption-keys.js';
 import type { SessionTokens } from './session-tokens.js';
 import {
+  fileExists,
   parseStoredSession,
   RESET_SAVED_SIGN_IN,
   serializeSession,
@@ -69,13 +70,8 @@ export class EncryptedFileTokenStore implements TokenStore {
     return this.description;
   }
 
-  async hasSaved(): Promise<boolean> {
-    try {
-      await access(this.file);
-      return true;
-    } catch {
-      return false;
-    }
+  hasSaved(): Promise<boolean> {
+    return fileExists(this.file);
   }
 
   async load(): Promise<SessionTokens | undefined> {

@@ -1,9 +1,9 @@
-import { access, readFile, unlink } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ensurePrivateDirectory, tightenMode, writeFileAtomically } from '../ca/private-files.js';
 import type { SessionTokens } from './session-tokens.js';
-import { parseStoredSession, RESET_SAVED_SIGN_IN, serializeSession, TokenStoreError, type TokenStore, type TokenStoreDescription } from './token-store.js';
+import { fileExists, parseStoredSession, RESET_SAVED_SIGN_IN, serializeSession, TokenStoreError, type TokenStore, type TokenStoreDescription } from './token-store.js';
 
 /**
  * The part of Electron's `safeStorage` this store uses. The Electron main process passes the real
@@ -62,13 +62,8 @@ export class SafeStorageTokenStore implements TokenStore {
     return { backend: 'electron-safe-storage', location: `${this.file} (key in the OS keychain via Electron safeStorage)` };
   }
 
-  async hasSaved(): Promise<boolean> {
-    try {
-      await access(this.file);
-      return true;
-    } catch {
-      return false;
-    }
+  hasSaved(): Promise<boolean> {
+    return fileExists(this.file);
   }
 
   async load(): Promise<SessionTokens | undefined> {
