@@ -12,6 +12,7 @@ import { SessionManager } from './auth/session.js';
 import type { SafeStorageLike } from './auth/safe-storage-token-store.js';
 import { createTokenStore } from './auth/create-token-store.js';
 import { createVirtualKeyStore } from './auth/virtual-key-store.js';
+import { watchSavedSignIn } from './auth/saved-sign-in-watch.js';
 import { openAuditTrail, type AuditTrail } from './audit/audit-trail.js';
 import { auditRecordFromExchange } from './audit/exchange-audit.js';
 import { createEdgeMetrics, type EdgeMetrics } from './metrics/metrics.js';
@@ -58,10 +59,16 @@ export async function startIdentity(
   session.on('refresh_failed', ({ signInRequired }) => {
     if (signInRequired) log.warn('your sign-in has expired: run `bifrost-edge login` (Edge keeps enforcing the last policy)');
   });
-  // `bifrost-edge logout` in another process deletes (and revokes) the saved sign-in: stop acting for
-  // that person within seconds, not at the next restart. Reads the store only while signed in.
-  const signOutCheck = setInterval(() => void session.noticeSavedSignOut().catch(() => undefined), SAVED_SIGN_OUT_CHECK_MS);
-  signOutCheck.unref();
+  // `bifrost-edge login` / `logout` in another process: act for the person who signed in, or stop
+  // acting for the one who signed out (the CLI revoked the tokens), within seconds, no restart.
+  const stopWatching = watchSavedSignIn(store, {
+    appeared: async () => {
+      if (session.getIdentity()) return;
+      const identity = await session.adoptSavedSignIn();
+      if (identity) log.info('signed in: adopted the sign-in saved by another Bifrost Edge process (bifrost-edge login)', { sub: identity.sub });
+    },
+    absent: () => session.noticeSavedSignOut(),
+  });
   return {
     session,
     user: () => {
@@ -70,14 +77,11 @@ export async function startIdentity(
       return { sub: identity.sub, ...(identity.email ? { email: identity.email } : {}), label: identity.email ?? identity.sub };
     },
     close: () => {
-      clearInterval(signOutCheck);
+      stopWatching();
       session.stop();
     },
   };
 }
-
-/** How often a running agent checks whether another process signed the person out. */
-const SAVED_SIGN_OUT_CHECK_MS = 5_000;
 
 /**
  * Where policy bundles come from: Edge Control (signed, pushed), stock Bifrost's quota route, or
@@ -92,12 +96,13 @@ export async function startPolicySource(
     const control = config.control;
     // Read at every enrollment attempt, so `bifrost-edge login --virtual-key` works without a restart.
     // No safeStorage on purpose: the key is saved by the CLI, which has none, so read where it writes.
+    const signInKeys = await createVirtualKeyStore({ dataDir: config.dataDir });
     const credential = enrollmentCredentialSource({
       controlUrl: control.url,
       enrollment: control.enrollment,
       ...(config.gateway?.virtualKey ? { configuredVirtualKey: config.gateway.virtualKey } : {}),
       ...(deps.session ? { session: deps.session } : {}),
-      signInKeys: await createVirtualKeyStore({ dataDir: config.dataDir }),
+      signInKeys,
     });
     const sync = await startPolicySync({
       controlUrl: control.url,
@@ -114,6 +119,12 @@ export async function startPolicySource(
     if (current) deps.apply(current.bundle);
     // A sign-in enrolls at once, and for the person who signed in (not the one before them).
     deps.session?.on('signed_in', (identity) => void sync.signedIn(identity.sub));
+    // `bifrost-edge login --virtual-key` in another process: enroll with the key now, not after the backoff.
+    const stopWatchingKeys = watchSavedSignIn(signInKeys, {
+      appeared: () => {
+        if (sync.credentialMayHaveChanged()) deps.log.info('a virtual key was saved by another Bifrost Edge process (bifrost-edge login --virtual-key); enrolling with it now');
+      },
+    });
     const unsubscribe = sync.onBundle((active) => {
       deps.log.info('applying policy bundle', { version: active.bundle.version, origin: active.origin });
       deps.apply(active.bundle);
@@ -134,6 +145,7 @@ export async function startPolicySource(
       sync,
       close: async () => {
         clearInterval(heartbeat);
+        stopWatchingKeys();
         unsubscribe();
         await sync.close();
       },

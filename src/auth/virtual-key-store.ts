@@ -17,6 +17,8 @@ export interface SavedVirtualKey {
 export interface VirtualKeyStore {
   /** The saved key, or undefined when none; throws TokenStoreError when it cannot be read. */
   load(): Promise<SavedVirtualKey | undefined>;
+  /** Whether a key is saved, without reading it (see TokenStore.hasSaved). */
+  hasSaved(): Promise<boolean>;
   save(key: Omit<SavedVirtualKey, 'savedAt'>): Promise<void>;
   /** Deletes it (and its file key); safe to call when empty. */
   clear(): Promise<void>;
@@ -67,6 +69,10 @@ export class TokenStoreVirtualKeyStore implements VirtualKeyStore {
     return this.store.describe();
   }
 
+  hasSaved(): Promise<boolean> {
+    return this.store.hasSaved();
+  }
+
   async load(): Promise<SavedVirtualKey | undefined> {
     let record: SessionTokens | undefined;
     try {
@@ -105,6 +111,11 @@ class UnusableVirtualKeyStore implements VirtualKeyStore {
 
   describe(): TokenStoreDescription {
     return { backend: this.unusable.backend, location: this.unusable.location };
+  }
+
+  /** Locked: whatever is there cannot be used now, so nothing is announced. */
+  async hasSaved(): Promise<boolean> {
+    return false;
   }
 
   async load(): Promise<never> {

@@ -156,11 +156,11 @@ describe('OIDC sign-in → enrollment → forwarding with the enrolled virtual k
     } finally {
       await employee.close();
     }
-    // The next enrollment attempt adopts the saved sign-in: the bundle with Ada's key arrives.
+    // The agent adopts the saved sign-in within seconds and enrolls: the bundle with Ada's key arrives.
     const blocked = await waitFor(async () => {
       const e = await ask(edge, 'gpt-4o').catch((err: unknown) => err);
       return e instanceof OpenAI.PermissionDeniedError ? e : undefined;
-    }, 40_000, 'the running agent to enroll with the new sign-in').catch((error: Error) => {
+    }, 15_000, 'the running agent to enroll with the new sign-in').catch((error: Error) => {
       throw new Error(`${error.message}\nagent stderr:\n${edge.stderr()}`);
     });
     expect((blocked.error as { type: string }).type).toBe('model_blocked');

@@ -74,21 +74,29 @@ describe('virtual-key sign-in on a device set up for OIDC', () => {
     expect((refused as InstanceType<typeof OpenAI.AuthenticationError>).status).toBe(401);
     expect(((refused as InstanceType<typeof OpenAI.AuthenticationError>).error as { type: string }).type).toBe('virtual_key_required');
     await waitFor(() => /enrollment failed: not signed in yet/.test(running.stderr()), 10_000, 'the agent to wait for a sign-in');
+    // Let its enrollment backoff grow past 10 s, so a quick enrollment below can only be the agent
+    // noticing the saved key, not its next scheduled attempt.
+    const longBackoff = () => [...running.stderr().matchAll(/not signed in yet.*retrying in (\d+) s/g)].some((m) => Number(m[1]) >= 10);
+    await waitFor(longBackoff, 30_000, 'the enrollment backoff to pass 10 s');
+    const loginStarted = Date.now();
 
     // The same configuration file and data dir the agent uses.
     const login = await loginWithVirtualKey(path.join(dataDir, 'edge-config.json'), dataDir, ADA_KEY.value!);
     expect(login.code, login.stderr).toBe(0);
     expect(login.stdout).toContain('Signed in to Bifrost Edge with a virtual key sk-bf-…0001.');
 
-    // The agent picks the key up at its next enrollment attempt; Ada's key allows gpt-4o-mini only.
+    // The agent notices the saved key within seconds and enrolls with it (it does not wait out its
+    // enrollment backoff, up to a minute); Ada's key allows gpt-4o-mini only.
     let last: unknown;
     const blocked = await waitFor(async () => {
       const e = last = await ask(running, 'gpt-4o').catch((err: unknown) => err);
       return e instanceof OpenAI.PermissionDeniedError ? e : undefined;
-    }, 45_000, 'the agent to enroll with the signed-in key').catch((error: Error) => {
+    }, 9_000, 'the agent to enroll with the signed-in key').catch((error: Error) => {
       throw new Error(`${error.message}; last answer: ${String(last)}`);
     });
     expect((blocked.error as { type: string }).type).toBe('model_blocked');
+    expect(running.stderr()).toMatch(/a virtual key was saved by another Bifrost Edge process .*enrolling with it now/);
+    expect(Date.now() - loginStarted).toBeLessThan(10_000);
 
     fixture.standin.clear();
     const ok = await ask(running, 'gpt-4o-mini', 'signed in with a virtual key');

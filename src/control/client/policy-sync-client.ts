@@ -79,6 +79,11 @@ export interface PolicySyncClient extends PolicySync {
    * enroll stops waiting out its backoff.
    */
   signedIn(subject: string): Promise<void>;
+  /**
+   * A way to enroll may have appeared (a virtual key saved by `bifrost-edge login --virtual-key`): a
+   * device waiting to enroll tries now instead of waiting out its backoff. True when it does.
+   */
+  credentialMayHaveChanged(): boolean;
 }
 
 /**
@@ -317,8 +322,15 @@ class EdgeControlPolicySync implements PolicySyncClient {
       this.log.info('a different person signed in; enrolling this device again for them', { was: enrolledFor, now: subject });
       await this.forgetEnrollment();
     }
+    this.credentialMayHaveChanged();
+  }
+
+  credentialMayHaveChanged(): boolean {
+    if (this.closed) return false;
     this.sleeper.wakeAll();
-    if (this.needsEnrollment() && this.options.credential) this.kick();
+    if (!this.needsEnrollment() || !this.options.credential) return false;
+    this.kick();
+    return true;
   }
 
   /** Drops the enrollment (state file, stored credential, push stream); the caller enrolls again. */
