@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { watchSavedSignIn } from '../../src/auth/saved-sign-in-watch.js';
+import { waitFor } from '../control/support/control-fixture.js';
 
-const until = async (what: string, check: () => boolean, timeoutMs = 2_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-};
+const until = (what: string, check: () => boolean) => waitFor(check, 2_000, what);
 
 describe('watchSavedSignIn', () => {
   it('reports a sign-in that appears once, and absence at every check, after a silent baseline', async () => {
