@@ -11,7 +11,6 @@ import { parseConnectTarget, type HostPort } from './connect-target.js';
 import type { Exchange } from './exchange.js';
 import { openBlindTunnel } from './tunnel.js';
 
-/** Our cached leaf certificates (one shared key, signed by the device CA), as TLS contexts per host. */
 /**
  * How long a client's idle keep-alive connection to Edge stays open (Node's default is 5 s). AI tools
  * send a request every few seconds to minutes; at 5 s nearly every one paid a new CONNECT and TLS
@@ -21,6 +20,7 @@ import { openBlindTunnel } from './tunnel.js';
  */
 const CLIENT_IDLE_KEEP_ALIVE_MS = 120_000;
 
+/** Our cached leaf certificates (one shared key, signed by the device CA), as TLS contexts per host. */
 export interface LeafCertificateSource {
   getSecureContext(hostname: string): tls.SecureContext;
 }
