@@ -105,12 +105,7 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
    * Throws TokenStoreError when the saved session is damaged; signIn() replaces it.
    */
   async start(): Promise<Identity | undefined> {
-    const saved = await this.loadMatchingSession();
-    this.generation++;
-    this.tokens = saved;
-    this.signInRequired = false;
-    this.failedAttempts = 0;
-    this.schedule();
+    this.useTokens(await this.loadMatchingSession());
     return this.getIdentity();
   }
 
@@ -122,11 +117,7 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
     if (this.tokens) return this.getIdentity();
     const saved = await this.loadMatchingSession().catch(() => undefined);
     if (!saved || this.tokens) return this.getIdentity();
-    this.generation++;
-    this.tokens = saved;
-    this.signInRequired = false;
-    this.failedAttempts = 0;
-    this.schedule();
+    this.useTokens(saved);
     const identity = identityFromTokens(saved, this.config.groupsClaim);
     this.emit('signed_in', identity);
     return identity;
@@ -144,11 +135,7 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
     if (await this.store.hasSaved().catch(() => true)) return false;
     // A sign-in, sign-out or renewal meanwhile decided for itself.
     if (!this.tokens || this.refreshing || generation !== this.generation) return false;
-    this.clearTimer();
-    this.generation++;
-    this.tokens = undefined;
-    this.signInRequired = false;
-    this.failedAttempts = 0;
+    this.useTokens(undefined);
     this.log.info('signed out: the saved sign-in was deleted by another Bifrost Edge process (bifrost-edge logout)');
     // Whoever deleted the tokens revoked them; there is nothing left here to revoke.
     this.emit('signed_out', { revocation: { status: 'nothing_to_revoke' } });
@@ -194,11 +181,7 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
       await revokeSessionTokens(provider, tokens, this.config.issuer);
       throw error;
     }
-    this.generation++;
-    this.tokens = tokens;
-    this.signInRequired = false;
-    this.failedAttempts = 0;
-    this.schedule();
+    this.useTokens(tokens);
     if (!tokens.refreshToken) {
       const until = accessTokenExpiresAt(tokens);
       warnings.push(`The identity provider issued no refresh token, so this sign-in ends${until ? ` at ${new Date(until).toLocaleString()}` : ' when the current token expires'} and you will be asked to sign in again. IT can allow the offline_access scope (some providers also need auth.prompt "consent").`);
@@ -350,6 +333,18 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
   private async getProvider(): Promise<client.Configuration> {
     this.provider ??= await this.discover();
     return this.provider;
+  }
+
+  /**
+   * Makes `tokens` this process's session (none: signed out) with a clean slate: a renewal already
+   * under way for the previous one sees the new generation and keeps its result to itself.
+   */
+  private useTokens(tokens: SessionTokens | undefined): void {
+    this.generation++;
+    this.tokens = tokens;
+    this.signInRequired = false;
+    this.failedAttempts = 0;
+    this.schedule();
   }
 
   private schedule(): void {
