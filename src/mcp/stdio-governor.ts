@@ -5,6 +5,7 @@ import {
 import { calledTool } from '../providers/mcp-messages.js';
 import type { AgentAnswer, AgentDecisionClient } from './agent-client.js';
 import type { McpClientInfo, WrappedServer } from './decision-protocol.js';
+import { toolName } from './tool-list-filter.js';
 
 /**
  * What the stdio wrapper does with each message, apart from moving bytes:
@@ -153,11 +154,6 @@ function readClientInfo(params: unknown): McpClientInfo | undefined {
   const info = (params as { clientInfo?: { name?: unknown; version?: unknown } } | undefined)?.clientInfo;
   if (typeof info?.name !== 'string') return undefined;
   return { name: info.name.slice(0, 200), ...(typeof info.version === 'string' ? { version: info.version.slice(0, 100) } : {}) };
-}
-
-function toolName(tool: unknown): string | undefined {
-  const name = (tool as { name?: unknown } | null)?.name;
-  return typeof name === 'string' ? name : undefined;
 }
 
 /** `1` and `"1"` are different JSON-RPC ids. */

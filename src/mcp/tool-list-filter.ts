@@ -152,7 +152,8 @@ function eventEnd(text: string): number {
   return -1;
 }
 
-function toolName(tool: unknown): string | undefined {
+/** A listed tool's name, or undefined when the server sent something without one. */
+export function toolName(tool: unknown): string | undefined {
   const name = (tool as { name?: unknown } | null)?.name;
   return typeof name === 'string' ? name : undefined;
 }
