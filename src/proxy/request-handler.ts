@@ -198,11 +198,11 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   }
   // Untouched requests go out byte for byte (original encoding); changed ones are re-serialised.
   if (bodyRewritten) body = encodeBody(parsedBody);
-  forward(deps, exchange, plan, body, surface, bodyRewritten, done, normalized, outcome, toolListFilter(deps, normalized, parsedBody, target.host));
+  forward(deps, exchange, plan, body, surface, bodyRewritten, done, normalized, outcome, toolListFilter(deps, normalized, parsedBody, target.host, settings.maxRequestBodyBytes));
 }
 
 /** For an MCP POST that lists tools: what filters the server's answer down to the tools the user may run. */
-function toolListFilter(deps: RequestHandlerDeps, request: NormalizedRequest | null, body: unknown, host: string): ((response: IncomingMessage) => Transform | undefined) | undefined {
+function toolListFilter(deps: RequestHandlerDeps, request: NormalizedRequest | null, body: unknown, host: string, maxJsonBytes: number): ((response: IncomingMessage) => Transform | undefined) | undefined {
   const visible = deps.visibleMcpTools;
   if (request?.adapter !== 'mcp' || !visible) return undefined;
   const listIds = toolListRequestIds(body);
@@ -211,7 +211,7 @@ function toolListFilter(deps: RequestHandlerDeps, request: NormalizedRequest | n
   return (response) => createToolListFilter(response.headers, {
     listIds,
     visible: (tools) => visible(client, tools),
-    maxJsonBytes: deps.settings().maxRequestBodyBytes,
+    maxJsonBytes,
     onHidden: (hidden) => deps.log.debug('MCP tools hidden from a tool list', { client, hidden }),
   });
 }
