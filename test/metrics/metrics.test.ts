@@ -117,4 +117,13 @@ describe('LabelLimiter', () => {
     const allowList = new LabelLimiter({ maxValues: 2, allowed: ['block', 'redact'] });
     expect(['block', 'nope'].map((v) => allowList.value(v))).toEqual(['block', 'other']);
   });
+
+  it('answers a value the same way every time, also past the answers it remembers', () => {
+    const limiter = new LabelLimiter({ maxValues: 3, maxLength: 5 });
+    const first = ['gpt-4o', 'a\u0007b', 'claude', 'c', 'late'].map((v) => limiter.value(v));
+    expect(first).toEqual(['gpt-4', 'ab', 'claud', 'other', 'other']);
+    // Thousands of distinct raw values (more than are remembered), then the first ones again.
+    for (let i = 0; i < 3000; i++) expect(limiter.value(`v${i}`)).toBe('other');
+    expect(['gpt-4o', 'a\u0007b', 'claude', 'c', 'late', 'gpt-4', 'v2999'].map((v) => limiter.value(v))).toEqual(['gpt-4', 'ab', 'claud', 'other', 'other', 'gpt-4', 'other']);
+  });
 });
