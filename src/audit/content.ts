@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AuditRecord } from '../control/protocol/audit.js';
 
 export interface ContentRetention {
@@ -14,7 +14,7 @@ export interface ContentRetention {
  */
 export function auditContent(promptText: string, retention: ContentRetention): AuditRecord['content'] {
   if (retention.mode === 'none') return undefined;
-  if (retention.mode === 'digest') return { mode: 'digest', sha256: createHash('sha256').update(promptText).digest('hex') };
+  if (retention.mode === 'digest') return { mode: 'digest', sha256: hash('sha256', promptText, 'hex') };
   const chars = Array.from(promptText);
   const truncated = chars.length > retention.maxChars;
   return { mode: 'full', text: truncated ? chars.slice(0, retention.maxChars).join('') : promptText, truncated };

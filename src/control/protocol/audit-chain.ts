@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from '../../util/canonical-json.js';
 
 /**
@@ -12,7 +12,9 @@ export function auditRecordHash(prevHash: string, record: unknown): string {
 
 /** The same link over a record's canonical text, for callers that already hold it (the outbox stores it). */
 export function auditChainLink(prevHash: string, canonicalRecordText: string): string {
-  return createHash('sha256').update(prevHash, 'utf8').update(canonicalRecordText, 'utf8').digest('hex');
+  // One-shot hash of the joined text (UTF-8 of a concatenation is the concatenation of the UTF-8s):
+  // half the cost of a Hash object, and this runs once per audited request.
+  return hash('sha256', prevHash + canonicalRecordText, 'hex');
 }
 
 /** `prev_hash` of a device's very first record. */
