@@ -7,6 +7,7 @@ const HOP_BY_HOP = new Set([
   'connection', 'proxy-connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade',
   'proxy-authorization', 'proxy-authenticate', 'host',
 ]);
+const NONE_LISTED: ReadonlySet<string> = new Set();
 
 
 export interface Attribution {
@@ -85,7 +86,8 @@ export function planUpstream(settings: UpstreamSettings, target: RequestTarget, 
 
 export function relayableHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  const connectionListed = new Set(String(incoming.connection ?? '').toLowerCase().split(',').map((s) => s.trim()));
+  // Runs twice per request (request and answer); most carry no Connection header to parse.
+  const connectionListed = incoming.connection === undefined ? NONE_LISTED : new Set(incoming.connection.toLowerCase().split(',').map((s) => s.trim()));
   for (const [name, value] of Object.entries(incoming)) {
     if (value === undefined || HOP_BY_HOP.has(name) || connectionListed.has(name) || name.startsWith('proxy-')) continue;
     out[name] = value;
