@@ -102,7 +102,7 @@ async function main(): Promise<void> {
       ['rss_after_requests', async () => ({ edge_requests_served: requestsSoFar(results), edge_mib: round(rssMiB(env.edgePid), 1), mitmproxy_mib: round(rssMiB(env.mitmPid), 1) })],
       ['sse', () => sseScenario(env, quick ? 2 : 4)],
       ['new_host', () => newHostScenario(env)],
-      ['tunnel', () => tunnelScenario(env, quick ? 32 : 128, quick ? 2 : 3)],
+      ['tunnel', () => tunnelScenario(env, quick ? 32 : 128, quick ? 3 : 5)],
       ['concurrent_streams', () => concurrentStreamsScenario(env, quick ? 200 : 1000)],
       ['guardrails', () => optionalBench('guardrails-bench.js', 'benchGuardrailScan')],
       ['audit', () => optionalBench('audit-bench.js', 'benchAuditThroughput')],
@@ -368,33 +368,50 @@ async function newHostScenario(env: Env) {
 }
 
 async function tunnelScenario(env: Env, mib: number, rounds: number) {
-  progress(`blind tunnel throughput (${mib} MiB downloads)`);
+  progress(`blind tunnel throughput (${mib} MiB downloads, ${rounds} rounds)`);
   const rates: Record<Mode, number[]> = { direct: [], edge: [], mitmproxy: [] };
   const relayCpu: Record<Mode, number> = { direct: 0, edge: 0, mitmproxy: 0 };
+  // The run-wide warm-up exercised chat requests, not bulk bodies: the first download through each
+  // path ran at half speed while the client's and the relays' JIT caught up, so one goes unmeasured.
+  for (const m of MODES) await downloadThroughTunnel(env, m, mib);
   for (let r = 0; r < rounds; r++) {
     for (const m of shuffle([...MODES])) {
-      // 127.0.0.1 is not an AI host: Edge tunnels it, and mitmproxy is told to ignore it.
-      const dispatcher = m === 'direct'
-        ? new Agent({ connect: { ca: env.upstreamCa } })
-        : new ProxyAgent({ uri: m === 'edge' ? env.edgeUrl : env.mitmUrl, requestTls: { ca: env.upstreamCa } });
-      const pid = m === 'edge' ? env.edgePid : m === 'mitmproxy' ? env.mitmPid : undefined;
-      const cpuBefore = cpuMs(pid);
-      const t0 = performance.now();
-      const res = await request(`https://127.0.0.1:${env.upstreamPort}/blob?mb=${mib}`, { dispatcher });
-      let bytes = 0;
-      for await (const piece of res.body) bytes += piece.length;
-      const seconds = (performance.now() - t0) / 1000;
-      rates[m].push(bytes / (1024 * 1024) / seconds);
-      if (pid !== undefined) relayCpu[m] += ((cpuMs(pid) - cpuBefore) / (bytes / (1024 * 1024))) / rounds;
-      await dispatcher.close();
+      const { mibPerSecond, relayCpuMsPerMib } = await downloadThroughTunnel(env, m, mib);
+      rates[m].push(mibPerSecond);
+      relayCpu[m] += relayCpuMsPerMib / rounds;
     }
   }
+  // The three processes share two cores, and the machine's speed drifts between rounds: a ratio is
+  // taken within each round (downloads seconds apart) and the median of those is the figure.
+  const ratio = (m: Mode) => round(median(rates[m].map((rate, i) => rate / rates.direct[i]!)));
   const s = (m: Mode) => round(median(rates[m]), 1);
   return {
-    direct_mib_s: s('direct'), edge_mib_s: s('edge'), mitmproxy_mib_s: s('mitmproxy'), edge_vs_direct: round(s('edge') / s('direct')), mitmproxy_vs_direct: round(s('mitmproxy') / s('direct')),
+    direct_mib_s: s('direct'), edge_mib_s: s('edge'), mitmproxy_mib_s: s('mitmproxy'), edge_vs_direct: ratio('edge'), mitmproxy_vs_direct: ratio('mitmproxy'),
+    edge_vs_direct_by_round: rates.edge.map((rate, i) => round(rate / rates.direct[i]!)),
     // The relay's own CPU per MiB: on a 2-core machine it is taken from the client and the origin.
     cpu_ms_per_mib: { edge: round(relayCpu.edge, 2), mitmproxy: round(relayCpu.mitmproxy, 2) },
   };
+}
+
+/** One download of `mib` MiB from the origin, directly or through a proxy's blind tunnel. */
+async function downloadThroughTunnel(env: Env, m: Mode, mib: number): Promise<{ mibPerSecond: number; relayCpuMsPerMib: number }> {
+  // 127.0.0.1 is not an AI host: Edge tunnels it, and mitmproxy is told to ignore it.
+  const dispatcher = m === 'direct'
+    ? new Agent({ connect: { ca: env.upstreamCa } })
+    : new ProxyAgent({ uri: m === 'edge' ? env.edgeUrl : env.mitmUrl, requestTls: { ca: env.upstreamCa } });
+  const pid = m === 'edge' ? env.edgePid : m === 'mitmproxy' ? env.mitmPid : undefined;
+  try {
+    const cpuBefore = cpuMs(pid);
+    const t0 = performance.now();
+    const res = await request(`https://127.0.0.1:${env.upstreamPort}/blob?mb=${mib}`, { dispatcher });
+    let bytes = 0;
+    for await (const piece of res.body) bytes += piece.length;
+    const seconds = (performance.now() - t0) / 1000;
+    const mibReceived = bytes / (1024 * 1024);
+    return { mibPerSecond: mibReceived / seconds, relayCpuMsPerMib: pid === undefined ? 0 : (cpuMs(pid) - cpuBefore) / mibReceived };
+  } finally {
+    await dispatcher.close();
+  }
 }
 
 async function concurrentStreamsScenario(env: Env, streams: number) {
@@ -441,7 +458,9 @@ function printTable(r: Record<string, unknown>): void {
   add('SSE chunk delay (median)', 'ms', 'sse.direct.median_ms', 'sse.edge.median_ms', 'sse.mitmproxy.median_ms', 'added ≤ 1 ms', (e, d) => e - d <= 1);
   add('SSE time to first byte', 'ms', 'sse.direct.ttfb_ms', 'sse.edge.ttfb_ms', 'sse.mitmproxy.ttfb_ms', 'faster than mitmproxy', (e, _d, x) => e < x);
   add('first request, new host', 'ms', 'new_host.direct_ms', 'new_host.edge_ms', 'new_host.mitmproxy_ms', 'added ≤ 20 ms', (e, d) => e - d <= 20);
-  add('blind tunnel throughput', 'MiB/s', 'tunnel.direct_mib_s', 'tunnel.edge_mib_s', 'tunnel.mitmproxy_mib_s', '≥ 90 % of direct', (e, d) => e >= 0.9 * d);
+  add('blind tunnel throughput', 'MiB/s', 'tunnel.direct_mib_s', 'tunnel.edge_mib_s', 'tunnel.mitmproxy_mib_s', 'reported', () => undefined);
+  // Judged on the ratio within each round (median of rounds), not on the two medians: see tunnelScenario.
+  add('  tunnel / direct, by round', 'ratio', 'tunnel.none', 'tunnel.edge_vs_direct', 'tunnel.mitmproxy_vs_direct', '≥ 0.9', (e) => e >= 0.9);
   add('relay CPU per MiB, tunnel', 'ms', 'tunnel.none', 'tunnel.cpu_ms_per_mib.edge', 'tunnel.cpu_ms_per_mib.mitmproxy', 'below mitmproxy', (e, _d, x) => e < x);
   // Memory is reported (issue #8, item 6), not a speed target: compare, do not pass or fail.
   add('RSS after requests', 'MiB', 'rss_after_requests.none', 'rss_after_requests.edge_mib', 'rss_after_requests.mitmproxy_mib', 'reported', () => undefined);
