@@ -9,6 +9,7 @@ export interface LabelLimiterOptions {
   emptyValue?: string;
 }
 
+/** How many raw values' answers a limiter keeps (raw values come from outside: the map must not grow with them). */
 const MAX_REMEMBERED_ANSWERS = 1024;
 
 /**
