@@ -4,9 +4,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ensurePrivateDirectory, tightenMode, writeFileAtomically } from '../ca/private-files.js';
 import type { EncryptionKeySource } from './encryption-keys.js';
+import { fileExists } from '../util/file-exists.js';
 import type { SessionTokens } from './session-tokens.js';
 import {
-  fileExists,
   parseStoredSession,
   RESET_SAVED_SIGN_IN,
   serializeSession,

@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { KEYCHAIN_SERVICE } from './create-token-store.js';
 import { EncryptedFileTokenStore } from './encrypted-file-token-store.js';
@@ -6,6 +5,7 @@ import { KeyFileSource, MacKeychainKeySource, SecretServiceKeySource, type Encry
 import { runCommand, type CommandRunner } from './run-command.js';
 import { SafeStorageTokenStore, safeStorageProblem, type SafeStorageLike } from './safe-storage-token-store.js';
 import type { TokenStore, TokenStoreBackend } from './token-store.js';
+import { fileExists } from '../util/file-exists.js';
 import type { SessionTokens } from './session-tokens.js';
 
 /**
@@ -77,7 +77,7 @@ export async function chooseProtectedTokenStore(layout: ProtectedSecretLayout, o
     const problem = safeStorageProblem(options.safeStorage, platform);
     const location = file(names.safeStorage);
     if (!problem) return { kind: 'store', store: new SafeStorageTokenStore({ file: location, safeStorage: options.safeStorage, platform }) };
-    if (await exists(location)) return { kind: 'unusable', unusable: { backend: 'electron-safe-storage', location, problem } };
+    if (await fileExists(location)) return { kind: 'unusable', unusable: { backend: 'electron-safe-storage', location, problem } };
     notes.push(`Electron safeStorage not used: ${problem}`);
   }
 
@@ -85,7 +85,7 @@ export async function chooseProtectedTokenStore(layout: ProtectedSecretLayout, o
   if (keychain) {
     const location = file(keychain.file);
     const problem = await keychain.source.probe();
-    if (!problem || (await exists(location))) {
+    if (!problem || (await fileExists(location))) {
       return { kind: 'store', store: new EncryptedFileTokenStore({ file: location, keySource: keychain.source, notes }) };
     }
     notes.push(`${keychain.name} not used: ${problem}`);
@@ -113,10 +113,6 @@ function osKeychain(platform: NodeJS.Platform, run: CommandRunner, layout: Prote
   }
   if (platform === 'win32') return undefined;
   return { name: 'Secret Service keyring', file: names.secretService, source: new SecretServiceKeySource(run, layout.secretServiceAttributes) };
-}
-
-async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(() => true, () => false);
 }
 
 /**

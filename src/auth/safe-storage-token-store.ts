@@ -3,7 +3,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ensurePrivateDirectory, tightenMode, writeFileAtomically } from '../ca/private-files.js';
 import type { SessionTokens } from './session-tokens.js';
-import { fileExists, parseStoredSession, RESET_SAVED_SIGN_IN, serializeSession, TokenStoreError, type TokenStore, type TokenStoreDescription } from './token-store.js';
+import { fileExists } from '../util/file-exists.js';
+import { parseStoredSession, RESET_SAVED_SIGN_IN, serializeSession, TokenStoreError, type TokenStore, type TokenStoreDescription } from './token-store.js';
 
 /**
  * The part of Electron's `safeStorage` this store uses. The Electron main process passes the real

@@ -1,4 +1,3 @@
-import { access } from 'node:fs/promises';
 import { SessionTokensSchema, type SessionTokens } from './session-tokens.js';
 
 /** Where tokens live at rest, so `describe()` can tell the employee and IT how well they are protected. */
@@ -59,16 +58,6 @@ export function parseStoredSession(text: string, where: string): SessionTokens {
     throw new TokenStoreError('corrupt', `The saved sign-in in ${where} has an unexpected format (written by another version of Bifrost Edge?). ${RESET_SAVED_SIGN_IN}`, { cause: result.error });
   }
   return result.data;
-}
-
-/** For file-backed stores' hasSaved(): whether the session file is there, without reading it. */
-export async function fileExists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export function serializeSession(tokens: SessionTokens): string {

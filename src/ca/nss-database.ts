@@ -3,6 +3,7 @@ import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { TrustStoreCommand } from './trust-stores.js';
+import { fileExists } from '../util/file-exists.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -96,10 +97,7 @@ function nssCertutil(options: NssOptions): string {
 }
 
 async function hasNssDatabase(dbDir: string): Promise<boolean> {
-  return access(path.join(dbDir, 'cert9.db')).then(
-    () => true,
-    () => false,
-  );
+  return fileExists(path.join(dbDir, 'cert9.db'));
 }
 
 async function runCertutil(certutil: string, args: string[]): Promise<string> {

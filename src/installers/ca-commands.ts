@@ -1,4 +1,4 @@
-import { readFile, access } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { rootCertificates } from 'node:tls';
 import { ensureCa } from '../agent.js';
@@ -22,6 +22,7 @@ import {
   type TrustStoreScope,
 } from '../ca/trust-stores.js';
 import { defaultDataDir } from '../config/data-dir.js';
+import { fileExists } from '../util/file-exists.js';
 import { createLogger } from '../log.js';
 import { execCommand, type CommandRunner } from './command-runner.js';
 import { caCertPath, writeCaBundle } from './edge-paths.js';
@@ -220,7 +221,7 @@ async function uninstallSteps(deps: CaCommandDeps, scope: TrustStoreScope, cas: 
   if (deps.platform === 'linux') {
     if (scope === 'user') {
       const locations = await findNssDatabases(deps.homeDir);
-      const present = await Promise.all(locations.map((location) => exists(`${location.dir}/cert9.db`)));
+      const present = await Promise.all(locations.map((location) => fileExists(`${location.dir}/cert9.db`)));
       return locations.filter((_, index) => present[index]).map((location) => ({ kind: 'nss', location }));
     }
     // The Linux anchors go by file name, so they are removed even when the CA file is gone; the helper
@@ -333,13 +334,6 @@ async function homeOf(user: string, platform: NodeJS.Platform, run: CommandRunne
   }
   const result = await run(['getent', 'passwd', user]);
   return result.exitCode === 0 ? result.stdout.trim().split(':')[5] : undefined;
-}
-
-async function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
 }
 
 function oneLine(text: string): string {
