@@ -1,5 +1,4 @@
-import zlib from 'node:zlib';
-import type { Transform } from 'node:stream';
+import { decodeAlongside } from '../util/side-decoder.js';
 import { usageReaderFor, type TokenUsage } from './usage.js';
 
 /**
@@ -11,6 +10,11 @@ export interface ResponseMeter {
   push(chunk: Uint8Array): void;
   /** The response ended (completely or not): usage found so far is reported once through onUsage. */
   end(): void;
+  /**
+   * Settles once onUsage has run after end(). Decompression finishes on a later tick than the response,
+   * so whoever writes the exchange's record waits for this to have the usage in it.
+   */
+  readonly finished: Promise<void>;
 }
 
 export interface ResponseMeterInput {
@@ -26,40 +30,8 @@ export function createResponseMeter(input: ResponseMeterInput, onUsage: (usage: 
     reported = true;
     onUsage(usage);
   };
-  if (!reader) return { push: () => {}, end: () => report(undefined) };
-
-  const encoding = (input.contentEncoding ?? 'identity').trim().toLowerCase();
-  if (encoding === 'identity' || encoding === '') {
-    return { push: (chunk) => reader.push(chunk), end: () => report(reader.end()) };
-  }
-  const decoder = decoderFor(encoding);
-  if (!decoder) return { push: () => {}, end: () => report(undefined) };
-  decoder.on('data', (chunk: Buffer) => reader.push(chunk));
-  decoder.once('end', () => report(reader.end()));
-  // A truncated body (client went away) still yields what was decoded so far.
-  decoder.once('error', () => report(reader.end()));
-  return {
-    push: (chunk) => {
-      if (!decoder.destroyed && !decoder.writableEnded) decoder.write(chunk);
-    },
-    // Callers may end twice ('end' then 'close'); a second end() on a zlib stream would raise an error.
-    end: () => {
-      if (!decoder.destroyed && !decoder.writableEnded) decoder.end();
-    },
-  };
-}
-
-function decoderFor(encoding: string): Transform | undefined {
-  // Flush on every write: a stream must be metered as it goes, not when zlib's buffer fills.
-  switch (encoding) {
-    case 'gzip':
-    case 'x-gzip':
-      return zlib.createGunzip({ flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH });
-    case 'deflate':
-      return zlib.createInflate({ flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH });
-    case 'br':
-      return zlib.createBrotliDecompress({ flush: zlib.constants.BROTLI_OPERATION_FLUSH, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
-    default:
-      return undefined;
-  }
+  const nothingToRead = { push: () => {}, end: () => report(undefined), finished: Promise.resolve() };
+  if (!reader) return nothingToRead;
+  // A corrupt or truncated body still yields what was decoded before the damage.
+  return decodeAlongside(input.contentEncoding, (chunk) => reader.push(chunk), () => report(reader.end())) ?? nothingToRead;
 }

@@ -8,6 +8,7 @@ import { planUpstream, type Attribution, type UpstreamPlan, type UpstreamSetting
 import type { UpstreamClient } from '../gateway/upstream-client.js';
 import { appFromUserAgent } from './app-attribution.js';
 import { createAnswerTextReader } from './answer-text.js';
+import { decodeAlongside } from '../util/side-decoder.js';
 import { hostOfHostHeader, parseConnectTarget, type HostPort } from './connect-target.js';
 import type { Exchange, ExchangeRecord } from './exchange.js';
 import { decodeForInspection, readRequestBody, RequestBodyError } from './request-body.js';
@@ -29,7 +30,7 @@ export interface RequestHandlerDeps {
     request: NormalizedRequest,
     response: IncomingMessage,
     onCharge: (charge: { usage: { input_tokens: number; output_tokens: number }; costUsd: number }) => void,
-  ) => { push(chunk: Buffer): void; end(): void } | undefined;
+  ) => { push(chunk: Buffer): void; end(): void; readonly finished: Promise<void> } | undefined;
   /** Scans streamed answers for secrets and PII when the guardrail policy asks (flag only). */
   responseScanner?: () => { push(text: string): ResponseFinding[]; end(): ResponseFinding[] } | undefined;
   /**
@@ -231,6 +232,8 @@ function forward(
   const { req, res } = exchange;
   const record = done.record;
   const responseFindings: ExchangeRecord['findings'] = [];
+  // Readers of the answer beside the relay (meter, scanner); a compressed answer finishes decoding after it ended.
+  const sideReads: Promise<void>[] = [];
   if (bodyRewritten) {
     // A re-serialised JSON body is plain again: drop the client's compression header.
     delete plan.headers['content-encoding'];
@@ -243,11 +246,10 @@ function forward(
       // Extra 'data' listeners beside the relay: they see every chunk without changing flow control.
       const meter = normalized ? deps.meterResponse?.(normalized, response, (charge) => done.note({ usage: charge.usage, costUsd: charge.costUsd })) : undefined;
       if (meter) {
-        response.on('data', (chunk: Buffer) => meter.push(chunk));
-        response.once('end', () => meter.end());
-        response.once('close', () => meter.end());
+        readAlongside(response, meter);
+        sideReads.push(meter.finished);
       }
-      const scanner = normalized && !response.headers['content-encoding'] ? deps.responseScanner?.() : undefined;
+      const scanner = normalized ? deps.responseScanner?.() : undefined;
       const answer = scanner ? createAnswerTextReader(response.headers['content-type'], deps.settings().maxRequestBodyBytes) : undefined;
       if (scanner && answer) {
         const requestFindings = [...record.findings];
@@ -256,9 +258,16 @@ function forward(
           responseFindings.push(...found.map((f) => ({ type: f.type, ruleId: f.ruleId, action: 'flag' as const, location: 'response' })));
           done.note({ findings: [...requestFindings, ...responseFindings] });
         };
-        response.on('data', (chunk: Buffer) => note(scanner.push(answer.push(chunk))));
-        // Runs before the relay's own 'end' handler, so the record is complete when it is written.
-        response.once('end', () => note(scanner.push(answer.end()).concat(scanner.end())));
+        // An answer in an encoding Node cannot decode (zstd on Node 20) goes unscanned, as an unreadable one would.
+        const decoded = decodeAlongside(
+          header(response.headers['content-encoding']),
+          (chunk) => note(scanner.push(answer.push(chunk))),
+          () => note(scanner.push(answer.end()).concat(scanner.end())),
+        );
+        if (decoded) {
+          readAlongside(response, decoded);
+          sideReads.push(decoded.finished);
+        }
       }
     },
     onFailure: (error) => {
@@ -268,12 +277,16 @@ function forward(
         else sendPlain(res, error.status, error.message);
       });
     },
-    beforeEnd: (status) => done({
-      via: plan.via,
-      // Response findings only ever flag: the answer has already streamed to the client.
-      decision: outcome === 'forwarded' && responseFindings.length > 0 ? 'flagged' : outcome,
-      ...(status !== undefined ? { status } : {}),
-    }),
+    beforeEnd: async (status) => {
+      // The record is written once the side readers are done, so their findings and usage are in it.
+      await Promise.all(sideReads);
+      return done({
+        via: plan.via,
+        // Response findings only ever flag: the answer has already streamed to the client.
+        decision: outcome === 'forwarded' && responseFindings.length > 0 ? 'flagged' : outcome,
+        ...(status !== undefined ? { status } : {}),
+      });
+    },
     onDone: (result) => {
       if (plan.via !== 'origin' && result.error?.type === 'upstream_unreachable') deps.onGatewayResult?.(false);
       // Failures and completions were recorded already; this catches exchanges the client abandoned.
@@ -281,6 +294,16 @@ function forward(
       deps.log.debug('exchange', { id: exchange.id, via: plan.via, url: plan.url.origin + plan.url.pathname, status: result.status, error: result.error?.type, aborted: result.aborted });
     },
   });
+}
+
+/**
+ * Hands every chunk of the answer to `reader` beside the relay. Its 'end' listener is added before the
+ * relay's own, so the reader has seen the whole answer when the relay asks for the record to be written.
+ */
+function readAlongside(response: IncomingMessage, reader: { push(chunk: Buffer): void; end(): void }): void {
+  response.on('data', (chunk: Buffer) => reader.push(chunk));
+  response.once('end', () => reader.end());
+  response.once('close', () => reader.end());
 }
 
 const processByConnection = new WeakMap<object, Promise<string | undefined>>();

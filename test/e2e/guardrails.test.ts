@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
@@ -136,6 +139,33 @@ describe('guardrails on answers (scanResponses: flag only)', () => {
       const activity = await (await fetch(`${edge.proxyUrl}/activity.json`)).json() as Array<{ decision: string; findings: Array<{ type: string; location: string; action: string }> }>;
       expect(activity[0]!.decision).toBe('flagged');
       expect(activity[0]!.findings).toContainEqual(expect.objectContaining({ type: 'email', location: 'response', action: 'flag' }));
+    } finally {
+      await edge.stop();
+      await standin.close();
+    }
+  });
+
+  it('a gzipped answer is decoded on the side and scanned; the client gets the gzipped bytes as the server sent them', async () => {
+    // Providers compress whenever the client offers, and the official SDKs (and curl --compressed) always offer.
+    const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }], gzipJson: true });
+    const edge = await startEdgeProcess({ config: { gateway: { url: standin.url, virtualKey: KEY }, guardrails: { scanResponses: true, actions: { email: 'flag' } } } });
+    const headersFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edge-gzip-')), 'headers.txt');
+    try {
+      const client = new OpenAI({ apiKey: 'sk-proj-app', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: proxyDispatcher(edge.proxyUrl, edge.caPem) } as never, maxRetries: 0 });
+      const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `please reply to ${EMAIL} today` }] });
+      expect(completion.choices[0]?.message.content).toContain(EMAIL);
+
+      const viaCurl = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, '--compressed', '-D', headersFile, 'https://api.openai.com/v1/chat/completions',
+        '-H', 'content-type: application/json', '-H', 'authorization: Bearer sk-proj-app', '--data', JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `mail ${EMAIL} again` }] })]);
+      expect(viaCurl.status).toBe(200);
+      expect(fs.readFileSync(headersFile, 'utf8')).toMatch(/^content-encoding: gzip\r?$/im);
+      expect(viaCurl.body).toContain(EMAIL);
+
+      const activity = await (await fetch(`${edge.proxyUrl}/activity.json`)).json() as Array<{ decision: string; findings: Array<{ type: string; location: string; action: string }> }>;
+      expect(activity.slice(0, 2).map((a) => a.decision)).toEqual(['flagged', 'flagged']);
+      for (const exchange of activity.slice(0, 2)) {
+        expect(exchange.findings).toContainEqual(expect.objectContaining({ type: 'email', location: 'response', action: 'flag' }));
+      }
     } finally {
       await edge.stop();
       await standin.close();

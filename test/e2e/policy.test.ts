@@ -213,3 +213,25 @@ describe('fail-closed: refuses AI traffic while the gateway is down, recovers wh
     }
   });
 });
+
+describe('metering compressed answers', () => {
+  it('a gzipped answer is charged and its usage is in the audit record (decoding ends after the answer does)', async () => {
+    // The gateway gzips for clients that offer it; the OpenAI SDK always offers.
+    const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }], gzipJson: true });
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-policy-gzip-'));
+    const edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url }, policyFile: policyFile(dataDir) } });
+    try {
+      const completion = await ask(openai(edge), 'gpt-4o-mini');
+      expect(completion.usage?.prompt_tokens).toBeGreaterThan(0);
+      const tail = await new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--data-dir', dataDir], (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)));
+      });
+      const records = tail.trim().split('\n').map((line) => (JSON.parse(line) as { record: { path?: string; usage?: { input_tokens: number; output_tokens: number }; cost_usd?: number } }).record);
+      const chat = records.find((r) => r.path === '/v1/chat/completions');
+      expect(chat?.usage).toEqual({ input_tokens: completion.usage!.prompt_tokens, output_tokens: completion.usage!.completion_tokens });
+    } finally {
+      await edge.stop();
+      await standin.close();
+    }
+  });
+});

@@ -41,6 +41,16 @@ describe('createResponseMeter', () => {
     expect(await meter(gz.subarray(0, gz.length - 12), 'gzip')).toMatchObject({ inputTokens: 10 });
   });
 
+  it('finished settles after the usage of a compressed answer was reported', async () => {
+    const reported: unknown[] = [];
+    const m = createResponseMeter({ contentType: 'text/event-stream', contentEncoding: 'gzip' }, (u) => reported.push(u));
+    m.push(zlib.gzipSync(stream));
+    m.end();
+    expect(reported).toEqual([]);
+    await m.finished;
+    expect(reported).toEqual([expected]);
+  });
+
   it('reports once', () => {
     const calls: unknown[] = [];
     const m = createResponseMeter({ contentType: 'application/json', contentEncoding: undefined }, (u) => calls.push(u));

@@ -56,6 +56,8 @@ export interface BifrostStandinOptions {
   onRequest?: (request: ReceivedRequest) => void;
   /** Called when the answer to a request is complete (or the connection closed). */
   onResponse?: (request: ReceivedRequest) => void;
+  /** Gzip JSON answers for clients that accept gzip, as providers behind a CDN do. Default false. */
+  gzipJson?: boolean;
 }
 
 export interface ReceivedRequest {
@@ -185,14 +187,19 @@ function clampInt(value: string | null | undefined, min: number, max: number): n
   return Math.min(max, Math.max(min, Math.floor(n)));
 }
 
+/** Answers whose JSON goes out gzipped (the stand-in runs with gzipJson and the client accepts gzip). */
+const gzipAnswers = new WeakSet<http.ServerResponse>();
+
 function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
+  const payload = gzipAnswers.has(res) ? zlib.gzipSync(text) : Buffer.from(text);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(text)),
+    'content-length': String(payload.length),
+    ...(gzipAnswers.has(res) ? { 'content-encoding': 'gzip' } : {}),
     ...headers,
   });
-  res.end(text);
+  res.end(payload);
 }
 
 /** Writes one piece and waits for the socket to take it; false when the client is gone. */
@@ -643,6 +650,7 @@ export async function startBifrostStandin(options: BifrostStandinOptions = {}): 
   };
 
   const server = http.createServer((req, res) => {
+    if (options.gzipJson && /\bgzip\b/i.test(String(req.headers['accept-encoding'] ?? ''))) gzipAnswers.add(res);
     handle(req, res).catch(() => {
       if (!res.headersSent) sendJson(res, 500, errorBody('bifrost', { status: 500, type: 'internal_error', message: 'stand-in error' }));
       else res.destroy();

@@ -1,0 +1,99 @@
+import zlib from 'node:zlib';
+import type { Transform } from 'node:stream';
+
+/**
+ * Decodes a compressed HTTP body on the side while the proxy relays the original bytes, for the readers
+ * that need its text (the usage meter, the answer scanner). Servers compress whenever the client offers
+ * to accept it, and the official SDKs always offer, so a reader that skipped compressed bodies would
+ * skip most real answers.
+ */
+export interface SideDecoder {
+  /** A chunk of the body as it came over the wire. */
+  push(chunk: Uint8Array): void;
+  /** The body ended (completely or not). Safe to call more than once. */
+  end(): void;
+  /**
+   * Settles after the last decoded chunk reached `onData` and `onEnd` ran, whether the body decoded
+   * cleanly, was cut short, or was corrupt (`onEnd` gets what went wrong). Never rejects.
+   */
+  readonly finished: Promise<void>;
+}
+
+/**
+ * A side decoder for `contentEncoding`, or undefined when it is one Node cannot decode here (zstd on Node
+ * 20, stacked codings such as "gzip, br"). Identity bodies pass straight through, synchronously.
+ */
+export function decodeAlongside(
+  contentEncoding: string | undefined,
+  onData: (chunk: Buffer) => void,
+  onEnd: (error?: Error) => void,
+): SideDecoder | undefined {
+  if (isIdentity(contentEncoding)) return passThrough(onData, onEnd);
+  const decoder = createDecoder(normalize(contentEncoding));
+  if (!decoder) return undefined;
+  let settle!: () => void;
+  const finished = new Promise<void>((resolve) => {
+    settle = resolve;
+  });
+  let ended = false;
+  const finish = (error?: Error) => {
+    if (ended) return;
+    ended = true;
+    onEnd(error);
+    settle();
+  };
+  decoder.on('data', (chunk: Buffer) => onData(chunk));
+  decoder.once('end', () => finish());
+  // A truncated body (the client or server went away) still yields what was decoded before the cut.
+  decoder.once('error', (error) => finish(error));
+  return {
+    push: (chunk) => {
+      if (!decoder.destroyed && !decoder.writableEnded) decoder.write(chunk);
+    },
+    // A second end() on a zlib stream would raise an error.
+    end: () => {
+      if (!decoder.destroyed && !decoder.writableEnded) decoder.end();
+    },
+    finished,
+  };
+}
+
+function passThrough(onData: (chunk: Buffer) => void, onEnd: (error?: Error) => void): SideDecoder {
+  let ended = false;
+  return {
+    push: (chunk) => {
+      if (!ended) onData(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    },
+    end: () => {
+      if (ended) return;
+      ended = true;
+      onEnd();
+    },
+    // Nothing is asynchronous: whoever awaits this after end() finds everything already read.
+    finished: Promise.resolve(),
+  };
+}
+
+function isIdentity(contentEncoding: string | undefined): boolean {
+  const encoding = normalize(contentEncoding);
+  return encoding === '' || encoding === 'identity';
+}
+
+function normalize(contentEncoding: string | undefined): string {
+  return (contentEncoding ?? '').trim().toLowerCase();
+}
+
+function createDecoder(encoding: string): Transform | undefined {
+  // Flush on every write: a stream must be read as it goes, not when zlib's buffer fills.
+  switch (encoding) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip({ flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    case 'deflate':
+      return zlib.createInflate({ flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    case 'br':
+      return zlib.createBrotliDecompress({ flush: zlib.constants.BROTLI_OPERATION_FLUSH, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
+    default:
+      return undefined;
+  }
+}
