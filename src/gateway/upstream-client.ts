@@ -25,8 +25,9 @@ export interface ForwardHandlers {
   /** The exchange ended (completed, failed or aborted by the client). */
   onDone?(outcome: { status?: number; error?: EdgeError; aborted?: boolean }): void;
   /**
-   * A stream the answer's body goes through to the client (its length may change, so it goes out
-   * chunked), or undefined to relay it as it is.
+   * A stream the answer's body goes through to the client, or undefined to relay it as it is. It reads
+   * the body as it came (per its Content-Encoding) and writes it plain; its length may change, so it goes
+   * out chunked.
    */
   transformBody?(response: http.IncomingMessage): Transform | undefined;
 }
@@ -119,7 +120,10 @@ export class UpstreamClient {
       }
       const transform = handlers.transformBody?.(response);
       const headers = relayableHeaders(response.headers);
-      if (transform) delete headers['content-length'];
+      if (transform) {
+        delete headers['content-length'];
+        delete headers['content-encoding'];
+      }
       clientRes.writeHead(response.statusCode ?? 502, response.statusMessage, headers);
       // A streamed answer shows its headers at once; a sized one sends headers and body in one write.
       if (response.headers['content-length'] === undefined || transform) clientRes.flushHeaders();

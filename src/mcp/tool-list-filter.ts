@@ -1,13 +1,18 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { IncomingHttpHeaders } from 'node:http';
-import { isJsonRpcId, isJsonRpcRequest, isJsonRpcResponse, type JsonRpcId } from '../providers/mcp-jsonrpc.js';
+import { edgeError, type EdgeError } from '../edge-error.js';
+import { decodeForInspection, formatBytes, RequestBodyError } from '../proxy/request-body.js';
+import { isJsonRpcId, isJsonRpcRequest, isJsonRpcResponse, jsonRpcErrorResponse, refusalFor, type JsonRpcId } from '../providers/mcp-jsonrpc.js';
 
 /**
  * A remote MCP server's answer to `tools/list`, reached through the proxy, keeps only the tools the
  * key lets the user run, as the stdio wrapper does for local servers: a model is never offered a tool
  * whose call Edge would refuse. Streamable HTTP answers a POST with JSON or with an SSE stream; both
  * are handled, and everything that is not such an answer passes byte for byte.
+ *
+ * An answer Edge cannot check (larger than it reads, compressed in a way it cannot decode, corrupt) is
+ * withheld: the client gets a JSON-RPC error naming why instead of an unfiltered list.
  */
 
 export interface ToolListFilterOptions {
@@ -15,8 +20,12 @@ export interface ToolListFilterOptions {
   listIds: readonly JsonRpcId[];
   /** Which of these tool names the user may run. */
   visible: (tools: string[]) => string[];
-  /** A JSON answer longer than this passes unfiltered (calls are still decided one by one). */
+  /** Largest JSON answer, or SSE event, read to check (decoded size); a larger one is withheld. */
   maxJsonBytes: number;
+  /** The POST this answers, parsed: a withheld JSON answer becomes an error for each of its requests. */
+  request: unknown;
+  /** The server's host, named in the error of a withheld list. */
+  server: string;
   /** Told which tools were left out of a list. */
   onHidden?: (hidden: string[]) => void;
 }
@@ -53,74 +62,152 @@ export function filterToolListMessage(message: unknown, options: ToolListFilterO
   return { ...message, result: { ...result, tools: kept } };
 }
 
-/** A stream that filters the answer's tool lists, or undefined when the answer cannot hold one we can read. */
+/** A stream that filters the answer's tool lists, or undefined when the answer cannot hold one. */
 export function createToolListFilter(headers: IncomingHttpHeaders, options: ToolListFilterOptions): Transform | undefined {
-  const encoding = String(headers['content-encoding'] ?? 'identity').toLowerCase();
-  if (options.listIds.length === 0 || encoding !== 'identity') return undefined;
+  if (options.listIds.length === 0) return undefined;
+  const encoding = String(headers['content-encoding'] ?? '').trim().toLowerCase();
   const type = String(headers['content-type'] ?? '').toLowerCase();
-  if (type.startsWith('application/json')) return new JsonAnswerFilter(options);
-  if (type.startsWith('text/event-stream')) return new EventStreamFilter(options);
+  if (type.startsWith('application/json')) return new JsonAnswerFilter(options, encoding === 'identity' ? '' : encoding);
+  if (type.startsWith('text/event-stream')) {
+    const filter = new EventStreamFilter(options);
+    // Streamed lists are not decompressed (no server sends them so, and Edge asks for plain answers).
+    if (encoding !== '' && encoding !== 'identity') filter.withhold(`it came compressed ("${encoding}") as an event stream`);
+    return filter;
+  }
+  // Streamable HTTP answers a POST in JSON or SSE only; anything else is not a list a client would read.
   return undefined;
 }
 
-/** A JSON answer: held whole (it is one message or one batch), then sent filtered or as it came. */
+/** Why a list was withheld → the error its requests get (a gateway-side failure: JSON-RPC internal error). */
+function withheldError(options: ToolListFilterOptions, reason: string): EdgeError {
+  return edgeError(502, 'tool_list_unchecked',
+    `Bifrost Edge withheld the tool list from ${options.server}: ${reason}, so Edge could not check which tools you may use.`);
+}
+
+/**
+ * A JSON answer: held whole (it is one message or one batch), decoded if the server compressed it
+ * anyway, then sent filtered or as it came, always plain. One Edge cannot check becomes an error for
+ * each request of the POST.
+ */
 class JsonAnswerFilter extends Transform {
   private chunks: Buffer[] = [];
   private size = 0;
-  private passing = false;
+  private withheldReason: string | undefined;
 
-  constructor(private readonly options: ToolListFilterOptions) {
+  /** `encoding`: the answer's Content-Encoding, '' when plain. */
+  constructor(private readonly options: ToolListFilterOptions, private readonly encoding: string) {
     super();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.passing) return callback(null, chunk);
-    this.chunks.push(chunk);
+    if (this.withheldReason !== undefined) return callback();
     this.size += chunk.length;
     if (this.size > this.options.maxJsonBytes) {
-      this.passing = true;
-      const held = Buffer.concat(this.chunks);
+      this.withheldReason = tooLargeReason(this.options);
       this.chunks = [];
-      return callback(null, held);
+      return callback();
     }
+    this.chunks.push(chunk);
     callback();
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.passing) return callback();
+    if (this.withheldReason !== undefined) return callback(null, this.refusal(this.withheldReason));
     const original = Buffer.concat(this.chunks);
-    const filtered = filterToolListMessage(parseJson(original.toString('utf8')), this.options);
-    callback(null, filtered === undefined ? original : Buffer.from(JSON.stringify(filtered)));
+    let plain: Buffer;
+    try {
+      plain = this.encoding === '' ? original : decodeForInspection(original, this.encoding, this.options.maxJsonBytes);
+    } catch (error) {
+      return callback(null, this.refusal(undecodableReason(error, this.encoding, this.options)));
+    }
+    const filtered = filterToolListMessage(parseJson(plain.toString('utf8')), this.options);
+    callback(null, filtered === undefined ? plain : Buffer.from(JSON.stringify(filtered)));
   }
+
+  private refusal(reason: string): Buffer {
+    return Buffer.from(JSON.stringify(refusalFor(this.options.request, withheldError(this.options, reason)) ?? null));
+  }
+}
+
+function tooLargeReason(options: ToolListFilterOptions): string {
+  return `the answer is larger than the ${formatBytes(options.maxJsonBytes)} Edge reads (ask IT to raise proxy.maxRequestBodyBytes)`;
+}
+
+function undecodableReason(error: unknown, encoding: string, options: ToolListFilterOptions): string {
+  const type = error instanceof RequestBodyError ? error.edge.type : '';
+  if (type === 'request_too_large') return tooLargeReason(options);
+  if (type === 'unsupported_content_encoding') return `it came compressed as "${encoding}", which Edge cannot read`;
+  return `its "${encoding}" compressed body could not be read (${(error as Error).message})`;
 }
 
 /**
  * An SSE answer, event by event as it arrives: an event whose data is a tools/list response is
- * written again with the filtered message; every other event keeps its exact bytes.
+ * written again with the filtered message; every other event keeps its exact bytes. From an event
+ * Edge cannot check on, the lists not answered yet get an error event each and the rest is dropped.
  */
 class EventStreamFilter extends Transform {
   private pending = '';
   /** A character split across two chunks is completed before it is read. */
   private readonly decoder = new StringDecoder('utf8');
+  /** List requests already answered in the stream (a withheld stream still owes the others an answer). */
+  private readonly answered = new Set<JsonRpcId>();
+  private withheldEvents: string | undefined;
+  /**
+   * Where in `pending` the search for the end of the event resumes: the start of the line still
+   * arriving. An event that comes in many chunks is then scanned once, not once per chunk.
+   */
+  private scanFrom = 0;
 
   constructor(private readonly options: ToolListFilterOptions) {
     super();
   }
 
+  /** Drops the rest of the stream; what is sent instead answers the lists still owed with an error. */
+  withhold(reason: string): void {
+    const error = withheldError(this.options, reason);
+    const owed = this.options.listIds.filter((id) => !this.answered.has(id));
+    this.withheldEvents = owed.map((id) => `event: message\ndata: ${JSON.stringify(jsonRpcErrorResponse(id, error))}\n\n`).join('');
+    this.pending = '';
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.withheldEvents !== undefined) return callback(null, this.takeWithheldEvents());
     this.pending += this.decoder.write(chunk);
     let out = '';
-    for (let end = eventEnd(this.pending); end >= 0; end = eventEnd(this.pending)) {
+    let end = this.nextEventEnd();
+    while (end >= 0 && end <= this.options.maxJsonBytes) {
       out += this.rewrite(this.pending.slice(0, end));
       this.pending = this.pending.slice(end);
+      this.scanFrom = 0;
+      end = this.nextEventEnd();
+    }
+    // Whether it is complete or still arriving, an event this large is not read (nor held).
+    if ((end < 0 ? this.pending.length : end) > this.options.maxJsonBytes) {
+      this.withhold(`one of its events is larger than the ${formatBytes(this.options.maxJsonBytes)} Edge reads (ask IT to raise proxy.maxRequestBodyBytes)`);
+      out += this.takeWithheldEvents();
     }
     callback(null, out.length > 0 ? Buffer.from(out) : undefined);
   }
 
   override _flush(callback: TransformCallback): void {
+    if (this.withheldEvents !== undefined) return callback(null, this.takeWithheldEvents());
     // An unfinished last event is not dispatched by SSE readers anyway; it passes as it came.
     this.pending += this.decoder.end();
     callback(null, this.pending.length > 0 ? Buffer.from(this.pending) : undefined);
+  }
+
+  /** Where the first complete event of `pending` ends (just past its blank line), or -1. */
+  private nextEventEnd(): number {
+    const found = eventEnd(this.pending, this.scanFrom);
+    if (found.end < 0) this.scanFrom = found.lineStart;
+    return found.end;
+  }
+
+  /** The error events of a withheld stream, once (later chunks are dropped). */
+  private takeWithheldEvents(): string {
+    const events = this.withheldEvents ?? '';
+    this.withheldEvents = '';
+    return events;
   }
 
   /** `block`: one whole event, blank line included. */
@@ -128,7 +215,9 @@ class EventStreamFilter extends Transform {
     const lines = block.split(/\r\n|\r|\n/);
     const data = lines.filter((line) => line === 'data' || line.startsWith('data:')).map((line) => line.slice(5).replace(/^ /, ''));
     if (data.length === 0) return block;
-    const filtered = filterToolListMessage(parseJson(data.join('\n')), this.options);
+    const message = parseJson(data.join('\n'));
+    for (const id of answeredListIds(message, this.options.listIds)) this.answered.add(id);
+    const filtered = filterToolListMessage(message, this.options);
     if (filtered === undefined) return block;
     // The other fields (event, id, retry) stay in their places; the data lines become one.
     const kept = lines.filter((line) => line !== '' && line !== 'data' && !line.startsWith('data:'));
@@ -136,20 +225,28 @@ class EventStreamFilter extends Transform {
   }
 }
 
+/** The list requests a message (or batch) answers. */
+function answeredListIds(message: unknown, listIds: readonly JsonRpcId[]): JsonRpcId[] {
+  const messages = Array.isArray(message) ? message : [message];
+  return messages.filter((m) => isJsonRpcResponse(m) && isJsonRpcId(m.id) && listIds.includes(m.id)).map((m) => (m as { id: JsonRpcId }).id);
+}
+
 /**
- * Where the first complete event of `text` ends (just past its blank line), or -1. A CR at the very
- * end may be the first half of a CRLF, so it does not end anything yet.
+ * Where the first complete event of `text` ends (just past its blank line), or -1, scanning from `from`
+ * (a line start); `lineStart` is where the last, unfinished line begins. A CR at the very end may be
+ * the first half of a CRLF, so it does not end anything yet.
  */
-function eventEnd(text: string): number {
+function eventEnd(text: string, from = 0): { end: number; lineStart: number } {
   const lineBreak = /\r\n|\r|\n/g;
-  let lineStart = 0;
+  lineBreak.lastIndex = from;
+  let lineStart = from;
   for (let match = lineBreak.exec(text); match; match = lineBreak.exec(text)) {
-    if (match[0] === '\r' && match.index === text.length - 1) return -1;
+    if (match[0] === '\r' && match.index === text.length - 1) return { end: -1, lineStart };
     const end = match.index + match[0].length;
-    if (match.index === lineStart) return end;
+    if (match.index === lineStart) return { end, lineStart };
     lineStart = end;
   }
-  return -1;
+  return { end: -1, lineStart };
 }
 
 /** A listed tool's name, or undefined when the server sent something without one. */

@@ -43,7 +43,7 @@ function tooLarge(size: number, maxBytes: number): EdgeError {
     `The request body (${formatBytes(size)}${size > maxBytes ? ' or more' : ''}) is larger than the ${formatBytes(maxBytes)} Bifrost Edge inspects. Send a smaller request or ask IT to raise proxy.maxRequestBodyBytes.`);
 }
 
-function formatBytes(n: number): string {
+export function formatBytes(n: number): string {
   if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
   if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${n} bytes`;

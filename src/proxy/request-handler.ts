@@ -199,7 +199,10 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   }
   // Untouched requests go out byte for byte (original encoding); changed ones are re-serialised.
   if (bodyRewritten) body = encodeBody(parsedBody);
-  forward(deps, exchange, plan, body, surface, bodyRewritten, done, normalized, outcome, toolListFilter(deps, normalized, parsedBody, target.host, settings.maxRequestBodyBytes));
+  const listFilter = toolListFilter(deps, normalized, parsedBody, target.host, settings.maxRequestBodyBytes);
+  // A tool list is checked as plain text, so ask for one (a JSON answer compressed anyway is still decoded).
+  if (listFilter) plan.headers['accept-encoding'] = 'identity';
+  forward(deps, exchange, plan, body, surface, bodyRewritten, done, normalized, outcome, listFilter);
 }
 
 /** For an MCP POST that lists tools: what filters the server's answer down to the tools the user may run. */
@@ -213,6 +216,8 @@ function toolListFilter(deps: RequestHandlerDeps, request: NormalizedRequest | n
     listIds,
     visible: (tools) => visible(client, tools),
     maxJsonBytes,
+    request: body,
+    server: host,
     onHidden: (hidden) => deps.log.debug('MCP tools hidden from a tool list', { client, hidden }),
   });
 }

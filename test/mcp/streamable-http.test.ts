@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -23,14 +24,21 @@ import { auditRecords, writeMcpPolicy } from './support.js';
 const HOST = 'mcp.example.test';
 const EMAIL = 'ada.lovelace@analytical-engines.co.uk';
 
+/** A tool whose description alone is larger than the Edge started with a small read limit reads. */
+const BIG_TOOL_DESCRIPTION = 'Reads everything. '.repeat(2000);
+
 /**
- * Stateless Streamable HTTP (one server per request), recording every tool call it runs. It answers
- * POSTs with an SSE stream (the SDK's default), or with plain JSON under /mcp-json.
+ * Stateless Streamable HTTP (one server per request), recording every tool call it runs and the
+ * Accept-Encoding of every POST. It answers POSTs with an SSE stream (the SDK's default), or with plain
+ * JSON under /mcp-json, or with gzipped JSON whatever the client accepts under /mcp-gzip (a server
+ * behind a careless CDN). Under /mcp-big it also offers a tool with a very long description.
  */
-async function startRemoteMcpServer(): Promise<{ url: string; calls: Array<{ tool: string; args: unknown }>; close(): Promise<void> }> {
+async function startRemoteMcpServer(): Promise<{ url: string; calls: Array<{ tool: string; args: unknown }>; acceptEncodings: string[]; close(): Promise<void> }> {
   const calls: Array<{ tool: string; args: unknown }> = [];
-  const build = () => {
+  const acceptEncodings: string[] = [];
+  const build = (url: string) => {
     const server = new McpServer({ name: 'remote-tools', version: '1.0.0' });
+    if (url.startsWith('/mcp-big')) server.registerTool('read_everything', { description: BIG_TOOL_DESCRIPTION }, async () => ({ content: [] }));
     server.registerTool('echo', { inputSchema: { text: z.string() } }, async ({ text }) => {
       calls.push({ tool: 'echo', args: { text } });
       return { content: [{ type: 'text', text }] };
@@ -42,8 +50,11 @@ async function startRemoteMcpServer(): Promise<{ url: string; calls: Array<{ too
     return server;
   };
   const httpServer = http.createServer((req, res) => {
-    const server = build();
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: (req.url ?? '').startsWith('/mcp-json') });
+    const url = req.url ?? '';
+    if (req.method === 'POST') acceptEncodings.push(String(req.headers['accept-encoding'] ?? ''));
+    if (url.startsWith('/mcp-gzip')) gzipEveryAnswer(res);
+    const server = build(url);
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: url.startsWith('/mcp-json') || url.startsWith('/mcp-gzip') });
     res.on('close', () => {
       void transport.close();
       void server.close();
@@ -54,11 +65,42 @@ async function startRemoteMcpServer(): Promise<{ url: string; calls: Array<{ too
   return {
     url: `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`,
     calls,
+    acceptEncodings,
     close: () => new Promise((resolve) => {
       httpServer.closeAllConnections();
       httpServer.close(() => resolve());
     }),
   };
+}
+
+/** Makes `res` send its body gzipped, whatever the request accepted: head and writes are held until end(). */
+function gzipEveryAnswer(res: http.ServerResponse): void {
+  const writeHead = res.writeHead.bind(res) as (status: number, headers?: http.OutgoingHttpHeaders) => http.ServerResponse;
+  const end = res.end.bind(res) as (body?: Buffer) => http.ServerResponse;
+  const chunks: Buffer[] = [];
+  let status = 200;
+  let headers: http.OutgoingHttpHeaders = {};
+  const hold = (chunk: unknown) => {
+    if (typeof chunk === 'string' || chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
+  };
+  res.writeHead = ((code: number, head?: http.OutgoingHttpHeaders | http.OutgoingHttpHeader[]) => {
+    status = code;
+    if (head && !Array.isArray(head)) headers = head;
+    return res;
+  }) as typeof res.writeHead;
+  res.flushHeaders = () => {};
+  res.write = ((chunk: unknown) => {
+    hold(chunk);
+    return true;
+  }) as typeof res.write;
+  res.end = ((chunk?: unknown) => {
+    hold(chunk);
+    const gzipped = zlib.gzipSync(Buffer.concat(chunks));
+    for (const name of ['content-length', 'transfer-encoding']) res.removeHeader(name);
+    const { 'content-length': _length, 'Content-Length': _Length, ...rest } = headers;
+    writeHead(status, { ...rest, 'content-encoding': 'gzip', 'content-length': gzipped.length });
+    return end(gzipped);
+  }) as typeof res.end;
 }
 
 describe('MCP over Streamable HTTP through the proxy', () => {
@@ -108,6 +150,52 @@ describe('MCP over Streamable HTTP through the proxy', () => {
       expect(listed.tools[0]!.inputSchema).toMatchObject({ type: 'object', properties: { text: { type: 'string' } } });
     } finally {
       await jsonClient.close();
+    }
+  });
+
+  it('a tool list is asked for plain; one gzipped anyway is still filtered', async () => {
+    const gzipClient = new Client({ name: 'gzip-client', version: '1.0.0' });
+    await gzipClient.connect(new StreamableHTTPClientTransport(new URL(`https://${HOST}/mcp-gzip`), { fetch: viaEdge }));
+    try {
+      remote.acceptEncodings.length = 0;
+      expect((await gzipClient.listTools()).tools.map((t) => t.name)).toEqual(['echo']);
+      // The SDK's fetch offers gzip; Edge asked this server for an uncompressed list instead.
+      expect(remote.acceptEncodings).toEqual(['identity']);
+      const called = await gzipClient.callTool({ name: 'echo', arguments: { text: 'zipped' } });
+      expect((called as { content: Array<{ text: string }> }).content[0]!.text).toBe('zipped');
+      expect(remote.acceptEncodings[1]).toMatch(/gzip/);
+    } finally {
+      await gzipClient.close();
+    }
+  });
+
+  it('a tool list larger than Edge reads is withheld with an MCP error that says why, not passed unfiltered', async () => {
+    const smallEdge = await startEdgeProcess({
+      dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'edge-mcp-http-small-')),
+      config: {
+        mode: 'local',
+        interceptHosts: [HOST],
+        upstream: { originOverrides: { [HOST]: remote.url } },
+        policyFile: writeMcpPolicy(dataDir, HOST, ['echo']),
+        proxy: { maxRequestBodyBytes: 16 * 1024 },
+      },
+    });
+    const dispatcher = proxyDispatcher(smallEdge.proxyUrl, smallEdge.caPem);
+    const viaSmallEdge = ((url: string | URL, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
+    try {
+      for (const route of ['/mcp-big', '/mcp-big-json']) {
+        const bigClient = new Client({ name: 'big-client', version: '1.0.0' });
+        await bigClient.connect(new StreamableHTTPClientTransport(new URL(`https://${HOST}${route}`), { fetch: viaSmallEdge }));
+        try {
+          const error = await bigClient.listTools().catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(McpError);
+          expect((error as McpError).message).toMatch(/Bifrost Edge withheld the tool list from mcp\.example\.test: .*larger than the 16\.0 KiB Edge reads/);
+        } finally {
+          await bigClient.close();
+        }
+      }
+    } finally {
+      await smallEdge.stop();
     }
   });
 

@@ -1,4 +1,5 @@
 import { Readable, type Transform } from 'node:stream';
+import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createToolListFilter, filterToolListMessage, toolListRequestIds, type ToolListFilterOptions } from '../../src/mcp/tool-list-filter.js';
 
@@ -10,7 +11,10 @@ const list = (id: number | string, tools: unknown[] = TOOLS) => ({ jsonrpc: '2.0
 
 function options(overrides: Partial<ToolListFilterOptions> = {}): ToolListFilterOptions & { hidden: string[][] } {
   const hidden: string[][] = [];
-  return { listIds: [1], visible: (tools) => tools.filter((t) => t === 'echo'), maxJsonBytes: 1 << 20, onHidden: (h) => hidden.push(h), hidden, ...overrides };
+  return {
+    listIds: [1], visible: (tools) => tools.filter((t) => t === 'echo'), maxJsonBytes: 1 << 20, onHidden: (h) => hidden.push(h), hidden,
+    request: { jsonrpc: '2.0', id: 1, method: 'tools/list' }, server: 'mcp.example.test', ...overrides,
+  };
 }
 
 /** Pushes `chunks` through the filter one by one and returns what came out. */
@@ -54,8 +58,7 @@ describe('filterToolListMessage', () => {
 });
 
 describe('createToolListFilter', () => {
-  it('passes what it cannot read: compressed bodies, other types, no list requested', () => {
-    expect(createToolListFilter({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, options())).toBeUndefined();
+  it('leaves alone answers that cannot hold a list (other types), and POSTs that asked for none', () => {
     expect(createToolListFilter({ 'content-type': 'text/plain' }, options())).toBeUndefined();
     expect(createToolListFilter({ 'content-type': 'application/json' }, options({ listIds: [] }))).toBeUndefined();
   });
@@ -66,10 +69,39 @@ describe('createToolListFilter', () => {
     expect(JSON.parse(out)).toEqual({ jsonrpc: '2.0', id: 1, result: { tools: [TOOLS[0]], nextCursor: 'c2' } });
   });
 
-  it('JSON: an answer over the size limit, or one that is not JSON, passes as it came', async () => {
-    const body = JSON.stringify(list(1));
-    expect(await run(createToolListFilter({ 'content-type': 'application/json' }, options({ maxJsonBytes: 20 }))!, [body.slice(0, 15), body.slice(15)])).toBe(body);
+  it('JSON: one that is not JSON passes as it came (no client could read a list from it either)', async () => {
     expect(await run(createToolListFilter({ 'content-type': 'application/json' }, options())!, ['{"not json'])).toBe('{"not json');
+  });
+
+  it('JSON: an answer compressed although Edge asked for plain is decoded, filtered and sent plain', async () => {
+    const body = zlib.gzipSync(JSON.stringify(list(1)));
+    const out = await run(createToolListFilter({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, options())!, [body.subarray(0, 9), body.subarray(9)]);
+    expect(JSON.parse(out)).toEqual({ jsonrpc: '2.0', id: 1, result: { tools: [TOOLS[0]], nextCursor: 'c2' } });
+    const nothingHidden = zlib.brotliCompressSync(JSON.stringify(list(1, [TOOLS[0]])));
+    expect(JSON.parse(await run(createToolListFilter({ 'content-type': 'application/json', 'content-encoding': 'br' }, options())!, [nothingHidden]))).toEqual(list(1, [TOOLS[0]]));
+  });
+
+  it('JSON: an answer Edge cannot check is withheld: an error per request of the POST says why, never the unfiltered list', async () => {
+    const body = JSON.stringify(list(1));
+    const errorOf = async (headers: Record<string, string>, chunks: Array<string | Buffer>, overrides: Partial<ToolListFilterOptions> = {}) => {
+      const out = JSON.parse(await run(createToolListFilter({ 'content-type': 'application/json', ...headers }, options(overrides))!, chunks)) as { id: number; error: { code: number; message: string; data: { type: string } } };
+      expect(out).toMatchObject({ jsonrpc: '2.0', id: 1, error: { code: -32603, data: { type: 'tool_list_unchecked', source: 'bifrost-edge' } } });
+      expect(out.error.message).toMatch(/^Bifrost Edge withheld the tool list from mcp\.example\.test: /);
+      return out.error.message;
+    };
+    expect(await errorOf({}, [body.slice(0, 15), body.slice(15)], { maxJsonBytes: 20 })).toMatch(/larger than the 20 bytes Edge reads \(ask IT to raise proxy\.maxRequestBodyBytes\)/);
+    // Small on the wire, too large once decoded (a decompression bomb is not inflated past the limit).
+    const bomb = zlib.gzipSync(Buffer.alloc(64 * 1024, 0x20));
+    expect(bomb.length).toBeLessThan(1024);
+    expect(await errorOf({ 'content-encoding': 'gzip' }, [bomb], { maxJsonBytes: 4096 })).toMatch(/larger than the 4\.0 KiB Edge reads/);
+    expect(await errorOf({ 'content-encoding': 'compress' }, [body])).toMatch(/compressed as "compress", which Edge cannot read/);
+    expect(await errorOf({ 'content-encoding': 'gzip' }, [body])).toMatch(/"gzip" compressed body could not be read/);
+  });
+
+  it('JSON: a withheld answer to a batch answers every request in it, so the client waits for none', async () => {
+    const request = [{ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { jsonrpc: '2.0', id: 'p', method: 'ping' }, { jsonrpc: '2.0', method: 'notifications/initialized' }];
+    const out = JSON.parse(await run(createToolListFilter({ 'content-type': 'application/json' }, options({ request, maxJsonBytes: 10 }))!, [JSON.stringify([list(1), { jsonrpc: '2.0', id: 'p', result: {} }])])) as Array<{ id: unknown; error: { data: { type: string } } }>;
+    expect(out.map((m) => [m.id, m.error.data.type])).toEqual([[1, 'tool_list_unchecked'], ['p', 'tool_list_unchecked']]);
   });
 
   it('SSE: rewrites the list event and keeps every other event byte for byte, across chunk and character splits', async () => {
@@ -98,5 +130,28 @@ describe('createToolListFilter', () => {
     const out = await run(createToolListFilter({ 'content-type': 'text/event-stream' }, options())!, [event]);
     const data = JSON.parse(out.replace(/^data: /, '').trim()) as { result: { tools: Array<{ name: string }> } };
     expect(data.result.tools.map((t) => t.name)).toEqual(['echo']);
+  });
+
+  it('SSE: a stream compressed anyway is withheld: each list gets an error event, nothing else passes', async () => {
+    const stream = zlib.gzipSync(`event: message\ndata: ${JSON.stringify(list(1))}\n\n`);
+    const out = await run(createToolListFilter({ 'content-type': 'text/event-stream', 'content-encoding': 'gzip' }, options({ listIds: [1, 2] }))!, [stream.subarray(0, 5), stream.subarray(5)]);
+    const events = out.split('\n\n').filter(Boolean).map((event) => JSON.parse(event.replace(/^event: message\ndata: /, '')) as { id: number; error: { message: string } });
+    expect(events.map((e) => e.id)).toEqual([1, 2]);
+    expect(events[0]!.error.message).toMatch(/came compressed \("gzip"\) as an event stream/);
+  });
+
+  it('SSE: from an event too large to check, the lists not yet answered get an error event and the rest is dropped', async () => {
+    const progress = 'data: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}}\n\n';
+    const first = `data: ${JSON.stringify(list(1))}\n\n`;
+    const huge = `data: ${JSON.stringify(list(2, [{ name: 'delete_repo', description: 'x'.repeat(5000) }]))}\n\n`;
+    const after = `data: ${JSON.stringify({ jsonrpc: '2.0', id: 3, result: { tools: [] } })}\n\n`;
+    const out = await run(createToolListFilter({ 'content-type': 'text/event-stream' }, options({ listIds: [1, 2, 3], maxJsonBytes: 4096 }))!, [progress + first, huge.slice(0, 3000), huge.slice(3000), after]);
+    const events = out.split('\n\n').filter(Boolean);
+    expect(events[0]).toBe(progress.trim());
+    expect(JSON.parse(events[1]!.slice('data: '.length))).toEqual({ jsonrpc: '2.0', id: 1, result: { tools: [TOOLS[0]], nextCursor: 'c2' } });
+    const withheld = events.slice(2).map((event) => JSON.parse(event.replace(/^event: message\ndata: /, '')) as { id: number; error: { message: string } });
+    expect(withheld.map((e) => e.id)).toEqual([2, 3]);
+    expect(withheld[0]!.error.message).toMatch(/one of its events is larger than the 4\.0 KiB Edge reads/);
+    expect(out).not.toContain('delete_repo');
   });
 });
