@@ -8,7 +8,7 @@ import { planUpstream, type Attribution, type UpstreamPlan, type UpstreamSetting
 import type { UpstreamClient } from '../gateway/upstream-client.js';
 import { appFromUserAgent } from './app-attribution.js';
 import { createAnswerTextReader } from './answer-text.js';
-import { decodeAlongside } from '../util/side-decoder.js';
+import { decodableAcceptEncoding, decodeAlongside } from '../util/side-decoder.js';
 import { hostOfHostHeader, parseConnectTarget, type HostPort } from './connect-target.js';
 import type { Exchange, ExchangeRecord } from './exchange.js';
 import { decodeForInspection, readRequestBody, RequestBodyError } from './request-body.js';
@@ -199,6 +199,9 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   }
   // Untouched requests go out byte for byte (original encoding); changed ones are re-serialised.
   if (bodyRewritten) body = encodeBody(parsedBody);
+  // The answer is read beside the relay (usage, guardrails): the server may only pick a coding Edge decodes.
+  const acceptEncoding = plan.headers['accept-encoding'];
+  if (normalized && typeof acceptEncoding === 'string') plan.headers['accept-encoding'] = decodableAcceptEncoding(acceptEncoding);
   const listFilter = toolListFilter(deps, normalized, parsedBody, target.host, settings.maxRequestBodyBytes);
   // A tool list is checked as plain text, so ask for one (a JSON answer compressed anyway is still decoded).
   if (listFilter) plan.headers['accept-encoding'] = 'identity';

@@ -58,6 +58,22 @@ export function decodeAlongside(
   };
 }
 
+/** Content codings a side decoder reads (identity included: nothing to decode). */
+const DECODABLE_CODINGS = new Set(['identity', 'gzip', 'x-gzip', 'deflate', 'br']);
+
+/**
+ * An Accept-Encoding that offers only what a side decoder reads, or `value` itself when it already
+ * does. Browsers offer zstd, which Node 20 cannot decode: a server that picked it would leave the answer
+ * unread (no usage, no scan). `*` goes too, since it would let the server pick anything; when nothing is
+ * left, the server is asked for identity.
+ */
+export function decodableAcceptEncoding(value: string): string {
+  const offers = value.split(',').map((offer) => offer.trim()).filter(Boolean);
+  const kept = offers.filter((offer) => DECODABLE_CODINGS.has(offer.split(';')[0]!.trim().toLowerCase()));
+  if (kept.length === offers.length) return value;
+  return kept.length > 0 ? kept.join(', ') : 'identity';
+}
+
 function passThrough(onData: (chunk: Buffer) => void, onEnd: (error?: Error) => void): SideDecoder {
   let ended = false;
   return {

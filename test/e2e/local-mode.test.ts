@@ -66,6 +66,17 @@ describe('local mode (no gateway): forwards to the origin with the app credentia
     expect(Object.keys(seen[0]!.headers).filter((h) => h.startsWith('x-bf-'))).toEqual([]);
   });
 
+  it('offers the provider only the content codings Edge can read the answer in (a browser\'s zstd is dropped)', async () => {
+    seen.length = 0;
+    const ask = (acceptEncoding: string) => curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, 'https://api.openai.com/v1/chat/completions',
+      '-H', 'Content-Type: application/json', '-H', `Accept-Encoding: ${acceptEncoding}`,
+      '-d', JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'codings' }] })]);
+    expect((await ask('gzip, deflate, br, zstd')).status).toBe(200);
+    expect((await ask('zstd')).status).toBe(200);
+    expect((await ask('br;q=1.0, gzip;q=0.8')).status).toBe(200);
+    expect(seen.map((s) => s.headers['accept-encoding'])).toEqual(['gzip, deflate, br', 'identity', 'br;q=1.0, gzip;q=0.8']);
+  });
+
   it('inspects a gzip body by decoding it but forwards the original bytes', async () => {
     seen.length = 0;
     const body = zlib.gzipSync(Buffer.from(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'zipped' }] })));

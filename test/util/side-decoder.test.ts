@@ -1,6 +1,6 @@
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeAlongside } from '../../src/util/side-decoder.js';
+import { decodableAcceptEncoding, decodeAlongside } from '../../src/util/side-decoder.js';
 
 const TEXT = 'data: {"answer":"ünïcode survives"}\n\n'.repeat(200);
 
@@ -49,5 +49,16 @@ describe('decodeAlongside', () => {
   it('encodings Node cannot decode here get no decoder (the caller reads nothing rather than garbage)', () => {
     expect(decodeAlongside('zstd-unknown', () => {}, () => {})).toBeUndefined();
     expect(decodeAlongside('gzip, br', () => {}, () => {})).toBeUndefined();
+  });
+});
+
+describe('decodableAcceptEncoding', () => {
+  it('keeps what Edge decodes (weights and spelling as sent) and drops the rest; identity when nothing is left', () => {
+    expect(decodableAcceptEncoding('gzip, deflate, br')).toBe('gzip, deflate, br');
+    expect(decodableAcceptEncoding('gzip, deflate, br, zstd')).toBe('gzip, deflate, br');
+    expect(decodableAcceptEncoding('zstd;q=1.0, GZIP;q=0.5')).toBe('GZIP;q=0.5');
+    expect(decodableAcceptEncoding('*')).toBe('identity');
+    expect(decodableAcceptEncoding('zstd, compress')).toBe('identity');
+    expect(decodableAcceptEncoding('identity')).toBe('identity');
   });
 });
