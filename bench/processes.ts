@@ -65,6 +65,24 @@ export function cpuMs(pid: number | undefined): number {
 /** USER_HZ: 100 on every Linux architecture Node runs on. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/** The machine's CPU time so far (all cores), from /proc/stat: busy and total, in clock ticks. */
+export function machineCpuTicks(): { busy: number; total: number } {
+  try {
+    // "cpu  user nice system idle iowait irq softirq steal ..." (the first line sums every core).
+    const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = fields.reduce((sum, ticks) => sum + ticks, 0);
+    const idle = fields[3]! + fields[4]!;
+    return { busy: total - idle, total };
+  } catch {
+    return { busy: NaN, total: NaN };
+  }
+}
+
+/** How many of the machine's cores were busy, on average, between two machineCpuTicks() readings. */
+export function coresBusy(before: { busy: number; total: number }, after: { busy: number; total: number }): number {
+  return ((after.busy - before.busy) / (after.total - before.total)) * os.cpus().length;
+}
+
 export function rssMiB(pid: number | undefined): number {
   if (pid === undefined) return NaN;
   try {

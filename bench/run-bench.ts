@@ -5,10 +5,11 @@
  * ratios are mode / direct (lower is better for times, higher for throughput) and Edge / mitmproxy.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
-import { cpuMs, freePort, rssMiB, startJsonLineProcess, stopProcess, tempDir, waitForPort, type Started } from './processes.js';
+import { coresBusy, cpuMs, freePort, machineCpuTicks, rssMiB, startJsonLineProcess, stopProcess, tempDir, waitForPort, type Started } from './processes.js';
 import { median, percentile, round, shuffle } from './stats.js';
 import { highestRateWithin, runOpenLoop, summarizeWindows, type WindowedLatency } from './open-loop.js';
 import { buildRequest, RawConnection } from './raw-http-client.js';
@@ -371,13 +372,15 @@ async function tunnelScenario(env: Env, mib: number, rounds: number) {
   progress(`blind tunnel throughput (${mib} MiB downloads, ${rounds} rounds)`);
   const rates: Record<Mode, number[]> = { direct: [], edge: [], mitmproxy: [] };
   const relayCpu: Record<Mode, number> = { direct: 0, edge: 0, mitmproxy: 0 };
+  const busy: Record<Mode, number[]> = { direct: [], edge: [], mitmproxy: [] };
   // The run-wide warm-up exercised chat requests, not bulk bodies: the first download through each
   // path ran at half speed while the client's and the relays' JIT caught up, so one goes unmeasured.
   for (const m of MODES) await downloadThroughTunnel(env, m, mib);
   for (let r = 0; r < rounds; r++) {
     for (const m of shuffle([...MODES])) {
-      const { mibPerSecond, relayCpuMsPerMib } = await downloadThroughTunnel(env, m, mib);
+      const { mibPerSecond, relayCpuMsPerMib, cores } = await downloadThroughTunnel(env, m, mib);
       rates[m].push(mibPerSecond);
+      busy[m].push(cores);
       relayCpu[m] += relayCpuMsPerMib / rounds;
     }
   }
@@ -390,11 +393,14 @@ async function tunnelScenario(env: Env, mib: number, rounds: number) {
     edge_vs_direct_by_round: rates.edge.map((rate, i) => round(rate / rates.direct[i]!)),
     // The relay's own CPU per MiB: on a 2-core machine it is taken from the client and the origin.
     cpu_ms_per_mib: { edge: round(relayCpu.edge, 2), mitmproxy: round(relayCpu.mitmproxy, 2) },
+    // Whether the machine had room for a relay at all: a direct download that keeps every core busy
+    // (the client decrypting, the origin encrypting) leaves a relay only what it takes from them.
+    cores_busy: { direct: round(median(busy.direct), 2), edge: round(median(busy.edge), 2), mitmproxy: round(median(busy.mitmproxy), 2), of: os.cpus().length },
   };
 }
 
 /** One download of `mib` MiB from the origin, directly or through a proxy's blind tunnel. */
-async function downloadThroughTunnel(env: Env, m: Mode, mib: number): Promise<{ mibPerSecond: number; relayCpuMsPerMib: number }> {
+async function downloadThroughTunnel(env: Env, m: Mode, mib: number): Promise<{ mibPerSecond: number; relayCpuMsPerMib: number; cores: number }> {
   // 127.0.0.1 is not an AI host: Edge tunnels it, and mitmproxy is told to ignore it.
   const dispatcher = m === 'direct'
     ? new Agent({ connect: { ca: env.upstreamCa } })
@@ -402,13 +408,14 @@ async function downloadThroughTunnel(env: Env, m: Mode, mib: number): Promise<{ 
   const pid = m === 'edge' ? env.edgePid : m === 'mitmproxy' ? env.mitmPid : undefined;
   try {
     const cpuBefore = cpuMs(pid);
+    const machineBefore = machineCpuTicks();
     const t0 = performance.now();
     const res = await request(`https://127.0.0.1:${env.upstreamPort}/blob?mb=${mib}`, { dispatcher });
     let bytes = 0;
     for await (const piece of res.body) bytes += piece.length;
     const seconds = (performance.now() - t0) / 1000;
     const mibReceived = bytes / (1024 * 1024);
-    return { mibPerSecond: mibReceived / seconds, relayCpuMsPerMib: pid === undefined ? 0 : (cpuMs(pid) - cpuBefore) / mibReceived };
+    return { mibPerSecond: mibReceived / seconds, relayCpuMsPerMib: pid === undefined ? 0 : (cpuMs(pid) - cpuBefore) / mibReceived, cores: coresBusy(machineBefore, machineCpuTicks()) };
   } finally {
     await dispatcher.close();
   }
@@ -462,6 +469,7 @@ function printTable(r: Record<string, unknown>): void {
   // Judged on the ratio within each round (median of rounds), not on the two medians: see tunnelScenario.
   add('  tunnel / direct, by round', 'ratio', 'tunnel.none', 'tunnel.edge_vs_direct', 'tunnel.mitmproxy_vs_direct', '≥ 0.9', (e) => e >= 0.9);
   add('relay CPU per MiB, tunnel', 'ms', 'tunnel.none', 'tunnel.cpu_ms_per_mib.edge', 'tunnel.cpu_ms_per_mib.mitmproxy', 'below mitmproxy', (e, _d, x) => e < x);
+  add('  cores busy, downloading', 'cores', 'tunnel.cores_busy.direct', 'tunnel.cores_busy.edge', 'tunnel.cores_busy.mitmproxy', 'reported', () => undefined);
   // Memory is reported (issue #8, item 6), not a speed target: compare, do not pass or fail.
   add('RSS after requests', 'MiB', 'rss_after_requests.none', 'rss_after_requests.edge_mib', 'rss_after_requests.mitmproxy_mib', 'reported', () => undefined);
   add('peak RSS, concurrent streams', 'MiB', 'concurrent_streams.none', 'concurrent_streams.edge_peak_rss_mib', 'concurrent_streams.mitmproxy_peak_rss_mib', 'reported', () => undefined);
