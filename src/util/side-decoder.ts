@@ -39,8 +39,12 @@ export function decodeAlongside(
   const finish = (error?: Error) => {
     if (ended) return;
     ended = true;
-    onEnd(error);
-    settle();
+    try {
+      onEnd(error);
+    } finally {
+      // Whoever waits on `finished` (the exchange's record) must not wait forever for a reader that threw.
+      settle();
+    }
   };
   decoder.on('data', (chunk: Buffer) => onData(chunk));
   decoder.once('end', () => finish());
