@@ -134,10 +134,11 @@ function tooLargeReason(options: ToolListFilterOptions): string {
 }
 
 function undecodableReason(error: unknown, encoding: string, options: ToolListFilterOptions): string {
+  // decodeForInspection words its errors for request bodies: only their type is reused here.
   const type = error instanceof RequestBodyError ? error.edge.type : '';
   if (type === 'request_too_large') return tooLargeReason(options);
   if (type === 'unsupported_content_encoding') return `it came compressed as "${encoding}", which Edge cannot read`;
-  return `its "${encoding}" compressed body could not be read (${(error as Error).message})`;
+  return `it says it is compressed as "${encoding}" but is not valid ${encoding} data`;
 }
 
 /**
