@@ -60,6 +60,10 @@ export class UpstreamClient {
     if (Buffer.isBuffer(body)) {
       headers['content-length'] = String(body.length);
       delete headers['transfer-encoding'];
+    } else if (body !== null && headers['content-length'] === undefined) {
+      // Node chunks a streamed body by itself only for methods that usually carry one: a GET, DELETE
+      // or OPTIONS body would go out unframed, and its bytes would read upstream as a next request.
+      headers['transfer-encoding'] = 'chunked';
     }
     const request = (isHttps ? https : http).request(plan.url, {
       method,
@@ -95,11 +99,23 @@ export class UpstreamClient {
       if ((socket as { connecting?: boolean }).connecting) socket.once(isHttps ? 'secureConnect' : 'connect', connected);
       else connected();
     });
+    let upstreamResponse: http.IncomingMessage | undefined;
     request.on('error', (err: NodeJS.ErrnoException) => {
       if (finished) return;
+      if (upstreamResponse) {
+        // The answer has begun: a complete one stays (it may be held for the record), a cut one is
+        // handled by the response's own 'error'. The request is never sent again once answered.
+        if (!upstreamResponse.complete) {
+          clientRes.destroy();
+          finish({ status: upstreamResponse.statusCode, aborted: true });
+        }
+        return;
+      }
       // A kept-alive socket the upstream closed meanwhile fails at once with a reset (Node's documented
-      // race). The request never reached the upstream, so a body we hold is sent again, once, fresh.
-      if (mayRetry && request.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && (body === null || Buffer.isBuffer(body))) {
+      // race): sent again, once, fresh, but only when sending it twice is harmless. A reset cannot tell
+      // "never arrived" from "arrived, then the upstream died", and a proxy must not repeat a POST (RFC
+      // 9110 §9.2.2): that one fails, and the client's own retry logic decides.
+      if (mayRetry && !upstreamResponse && request.reusedSocket && IDEMPOTENT_METHODS.has(method) && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && (body === null || Buffer.isBuffer(body))) {
         finished = true;
         clearTimeout(connectTimer);
         clearTimeout(responseTimer);
@@ -110,35 +126,16 @@ export class UpstreamClient {
       fail(describeNetworkError(err, target, plan.via));
     });
     request.once('response', (response) => {
+      upstreamResponse = response;
       clearTimeout(connectTimer);
       clearTimeout(responseTimer);
-      handlers.onResponse?.(response);
-      if (clientRes.destroyed) {
+      try {
+        this.relay(response, clientRes, handlers, finish);
+      } catch (err) {
+        // Whatever the upstream sent that Node refuses to write (or a handler's bug) fails this exchange, not the agent.
         response.destroy();
-        finish({ aborted: true });
-        return;
+        fail(edgeError(502, 'upstream_invalid_response', `${target} sent an answer Bifrost Edge cannot relay (${(err as Error).message}).`));
       }
-      const transform = handlers.transformBody?.(response);
-      const headers = relayableHeaders(response.headers);
-      if (transform) {
-        delete headers['content-length'];
-        delete headers['content-encoding'];
-      }
-      clientRes.writeHead(response.statusCode ?? 502, response.statusMessage, headers);
-      // A streamed answer shows its headers at once; a sized one sends headers and body in one write.
-      if (response.headers['content-length'] === undefined || transform) clientRes.flushHeaders();
-      // A transformed body goes out chunked: complete for the client only at the terminator end() writes.
-      const held = transform ? relayTransformed(response, transform, clientRes) : relayBody(response, clientRes, handlers.beforeEnd !== undefined);
-      (transform ?? response).once('end', () => {
-        void Promise.resolve(handlers.beforeEnd?.(response.statusCode)).catch(() => undefined).then(() => {
-          clientRes.end(held());
-          finish({ status: response.statusCode });
-        });
-      });
-      response.once('error', () => {
-        clientRes.destroy();
-        finish({ status: response.statusCode, aborted: true });
-      });
     });
     // The client went away: stop the upstream work too instead of paying for tokens nobody reads.
     const onClientClose = () => {
@@ -154,10 +151,52 @@ export class UpstreamClient {
     else body.pipe(request);
   }
 
+  /** Relays an answer's head and body to the client (see ForwardHandlers for the hooks). */
+  private relay(response: http.IncomingMessage, clientRes: http.ServerResponse, handlers: ForwardHandlers, finish: (outcome: { status?: number; aborted?: boolean }) => void): void {
+    handlers.onResponse?.(response);
+    if (clientRes.destroyed) {
+      response.destroy();
+      finish({ aborted: true });
+      return;
+    }
+    const transform = handlers.transformBody?.(response);
+    const headers = relayableHeaders(response.headers);
+    if (transform) {
+      delete headers['content-length'];
+      delete headers['content-encoding'];
+    }
+    clientRes.writeHead(response.statusCode ?? 502, relayableReason(response.statusMessage), headers);
+    // A streamed answer shows its headers at once; a sized one sends headers and body in one write.
+    if (response.headers['content-length'] === undefined || transform) clientRes.flushHeaders();
+    // A transformed body goes out chunked: complete for the client only at the terminator end() writes.
+    const held = transform ? relayTransformed(response, transform, clientRes) : relayBody(response, clientRes, handlers.beforeEnd !== undefined);
+    (transform ?? response).once('end', () => {
+      void Promise.resolve(handlers.beforeEnd?.(response.statusCode)).catch(() => undefined).then(() => {
+        clientRes.end(held());
+        finish({ status: response.statusCode });
+      });
+    });
+    response.once('error', () => {
+      clientRes.destroy();
+      finish({ status: response.statusCode, aborted: true });
+    });
+  }
+
   close(): void {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
+}
+
+/** Methods a proxy may send again after a reset (RFC 9110 §9.2.2): doing so twice changes nothing. */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/**
+ * The upstream's reason phrase, when Node will write it: its client parser accepts control characters
+ * there that its server refuses to send (writeHead throws). Without one, Node writes the standard phrase.
+ */
+function relayableReason(reason: string | undefined): string | undefined {
+  return reason !== undefined && /^[\t\x20-\x7e\x80-\xff]*$/.test(reason) ? reason : undefined;
 }
 
 /** Sized answers up to this are held whole and sent with their headers in one write. */
