@@ -177,11 +177,19 @@ export async function startAuditAndMetrics(
         credential: async () => (await sync.whenEnrolled()).credential,
         deviceId: async () => (await sync.whenEnrolled()).deviceId,
       },
-    } : {}),
+      // No Edge Control configured: nothing would ever acknowledge a 'control' cursor, and records
+      // waiting for it would fill the cap and then stop the recording. The outbox is a rolling local
+      // log; configured later, Edge Control receives everything still stored.
+    } : { awaitEnrollment: false }),
     ...(config.audit.otlpEndpoint ? { otlp: { endpoint: config.audit.otlpEndpoint } } : {}),
     log: deps.log,
   });
   trail.outbox.on('queue_near_cap', () => deps.log.warn('the audit queue is nearly full: Edge cannot reach Edge Control to upload records'));
+  // A full queue is a fail-mode condition like an unreachable gateway: closed refuses AI requests
+  // (nothing would record them), open answers them unrecorded and says so in a notice.
+  const reportQueueLevel = () => deps.enforcer.setConnectivity({ auditQueue: trail.outbox.status().level !== 'full' });
+  for (const event of ['queue_full', 'queue_near_cap', 'queue_ok'] as const) trail.outbox.on(event, reportQueueLevel);
+  reportQueueLevel();
   const metrics = createEdgeMetrics();
   metrics.observeAuditQueue(trail.outbox);
   const closables: Closable[] = [];

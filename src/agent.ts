@@ -165,7 +165,14 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     mcp.observe(record);
     activity.add(record);
     options.onRecord?.(record);
-    await audit.record(record);
+    try {
+      await audit.record(record);
+    } catch (err) {
+      // An answer that could not be recorded is delivered only when the policy fails open; failing
+      // closed, the proxy cuts it off (requests are refused up front while the queue is full).
+      if ((policy.bundle?.fail_mode ?? 'open') === 'closed') throw err;
+      log.warn('answered without an audit record (fail-open)', { id: record.id, error: (err as Error).message });
+    }
   };
   // MCP servers wrapped by `bifrost-edge mcp wrap` are decided by the same steps and recorded the same way.
   const mcp = createAgentMcp({

@@ -20,6 +20,7 @@ export interface ForwardHandlers {
   /**
    * The upstream body has been relayed; the client's response is ended only once this settles, so
    * whatever must be durable about an answered request (its audit record) is, before it is answered.
+   * Rejecting cuts the client off instead: the held end of the answer is never sent.
    */
   beforeEnd?(status: number | undefined): Promise<void>;
   /** The exchange ended (completed, failed or aborted by the client). */
@@ -171,9 +172,13 @@ export class UpstreamClient {
     // A transformed body goes out chunked: complete for the client only at the terminator end() writes.
     const held = transform ? relayTransformed(response, transform, clientRes) : relayBody(response, clientRes, handlers.beforeEnd !== undefined);
     (transform ?? response).once('end', () => {
-      void Promise.resolve(handlers.beforeEnd?.(response.statusCode)).catch(() => undefined).then(() => {
+      void Promise.resolve(handlers.beforeEnd?.(response.statusCode)).then(() => {
         clientRes.end(held());
         finish({ status: response.statusCode });
+      }, () => {
+        // Refused at the last moment (the record could not be written): the held end never goes out.
+        clientRes.destroy();
+        finish({ status: response.statusCode, aborted: true });
       });
     });
     response.once('error', () => {

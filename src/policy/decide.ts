@@ -46,6 +46,8 @@ export interface DecisionInput {
   controlPlaneReachable: boolean;
   /** Default true: only the forwarder knows when the gateway stops answering. */
   gatewayReachable?: boolean;
+  /** Default true: false while the audit outbox is full and refuses records. */
+  auditQueueAccepting?: boolean;
   /** Routing when no bundle (or catalog entry) says otherwise: the agent's configured mode. Default gateway. */
   defaultMode?: RoutingMode;
 }
@@ -95,7 +97,7 @@ export function decideRequest(input: DecisionInput): Decision {
   let mode: RoutingMode = mcpProtocol ? 'local' : app.routing ?? bundle?.routing.default_mode ?? input.defaultMode ?? 'gateway';
   const failMode = applyFailMode({
     bundle,
-    connectivity: { controlPlane: input.controlPlaneReachable, gateway: input.gatewayReachable ?? true },
+    connectivity: { controlPlane: input.controlPlaneReachable, gateway: input.gatewayReachable ?? true, auditQueue: input.auditQueueAccepting ?? true },
     // App-governed surfaces go to their origin, whatever the routing mode says.
     mode: surfaceProvider === undefined ? 'local' : mode,
     now,

@@ -144,6 +144,7 @@ export class PolicyEnforcer {
       signedIn: this.identity.signedIn,
       controlPlaneReachable: this.connectivity.controlPlane,
       gatewayReachable: this.connectivity.gateway,
+      auditQueueAccepting: this.connectivity.auditQueue ?? true,
       ...(this.options.defaultMode !== undefined ? { defaultMode: this.options.defaultMode } : {}),
     });
     this.appsSeen.record(app, now.getTime());

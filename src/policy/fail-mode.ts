@@ -11,6 +11,8 @@ import { formatSpan } from './durations.js';
  *   refuses it.
  * - Edge Control unreachable: the device cannot know whether its policy is current. Fail-open keeps
  *   enforcing the last verified bundle; fail-closed refuses AI traffic until Edge Control answers.
+ * - Audit queue full (Edge Control unreachable so long that unsent records filled the outbox's cap):
+ *   fail-open answers, unrecorded; fail-closed refuses AI traffic until records can be written again.
  * Every outcome other than "all reachable" carries a reason for the audit record.
  *
  * "Unreachable" is the caller's judgement (the sync client after its retries, the forwarder after failed
@@ -20,6 +22,8 @@ import { formatSpan } from './durations.js';
 export interface Connectivity {
   controlPlane: boolean;
   gateway: boolean;
+  /** False while the audit outbox refuses records (full of records Edge Control has not acknowledged). Default true. */
+  auditQueue?: boolean;
 }
 
 export type FailModeOutcome =
@@ -41,10 +45,19 @@ export function applyFailMode(input: FailModeInput): FailModeOutcome {
   const needsGateway = mode !== 'local';
   const gatewayDown = needsGateway && !connectivity.gateway;
   const controlDown = !connectivity.controlPlane;
-  if (!gatewayDown && !controlDown) return { action: 'proceed' };
+  const auditFull = connectivity.auditQueue === false;
+  if (!gatewayDown && !controlDown && !auditFull) return { action: 'proceed' };
 
   const policy = describePolicy(bundle, now);
   if (failMode === 'closed') {
+    if (auditFull) {
+      return {
+        action: 'refuse',
+        reason: `fail-closed: the audit queue is full, the request could not be recorded; request refused (${policy})`,
+        error: edgeError(503, 'audit_queue_full',
+          'Bifrost Edge cannot record AI requests: its audit queue is full because it has not reached Edge Control for a long time, and your policy says AI requests must stop until they can be recorded, so this request was not sent. Connect to your company network (VPN) so Edge can upload its records; if it persists, contact your IT helpdesk.'),
+      };
+    }
     if (gatewayDown) {
       return {
         action: 'refuse',
@@ -58,6 +71,13 @@ export function applyFailMode(input: FailModeInput): FailModeOutcome {
       reason: `fail-closed: Edge Control is unreachable, the policy cannot be confirmed; request refused (${policy})`,
       error: edgeError(503, 'gateway_unreachable',
         'Bifrost Edge cannot reach Edge Control to confirm your AI policy, and your policy says AI requests must stop until it can, so this request was not sent. Check your network connection (VPN) and try again in a few minutes; if it persists, contact your IT helpdesk.'),
+    };
+  }
+  if (auditFull && !gatewayDown) {
+    return {
+      action: 'proceed-degraded',
+      reason: `fail-open: the audit queue is full; this request is answered without an audit record (${policy})`,
+      routeDirect: false,
     };
   }
   if (gatewayDown) {

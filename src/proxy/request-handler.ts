@@ -48,7 +48,10 @@ export interface RequestHandlerDeps {
   needsProcess?: () => boolean;
   /** Requests addressed to the proxy itself (PAC file, health). */
   serveLocal: (exchange: Exchange) => void;
-  /** Receives every finished exchange (audit, metrics); the answer waits for the returned promise. */
+  /**
+   * Receives every finished exchange (audit, metrics); the answer waits for the returned promise, and
+   * is cut off instead of completed when it rejects (the record could not be written, failing closed).
+   */
   onRecord?: (record: ExchangeRecord) => void | Promise<void>;
   log: Logger;
 }
@@ -84,14 +87,17 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   }
   const record: ExchangeRecord = { id: exchange.id, method: req.method ?? 'GET', host: '', path: '', decision: 'forwarded', findings: [], latencyMs: 0 };
   let recorded = false;
-  const done = Object.assign(async (patch: Partial<ExchangeRecord>): Promise<void> => {
-    if (recorded) return;
+  /** Finishes the record; false when it could not be written and the answer must not be completed. */
+  const done = Object.assign(async (patch: Partial<ExchangeRecord>): Promise<boolean> => {
+    if (recorded) return true;
     recorded = true;
     Object.assign(record, patch, { latencyMs: Date.now() - exchange.startedAt });
     try {
       await deps.onRecord?.(record);
+      return true;
     } catch (err) {
       deps.log.error('could not record the exchange', { id: record.id, error: (err as Error).message });
+      return false;
     }
   }, {
     record,
@@ -232,7 +238,7 @@ function forward(
   body: Buffer | Readable,
   surface: AiSurface | undefined,
   bodyRewritten: boolean,
-  done: ((patch: Partial<ExchangeRecord>) => Promise<void>) & { record: ExchangeRecord; note(patch: Partial<ExchangeRecord>): void },
+  done: ((patch: Partial<ExchangeRecord>) => Promise<boolean>) & { record: ExchangeRecord; note(patch: Partial<ExchangeRecord>): void },
   normalized: NormalizedRequest | null = null,
   outcome: ExchangeRecord['decision'] = 'forwarded',
   transformBody?: (response: IncomingMessage) => Transform | undefined,
@@ -288,12 +294,13 @@ function forward(
     beforeEnd: async (status) => {
       // The record is written once the side readers are done, so their findings and usage are in it.
       await Promise.all(sideReads);
-      return done({
+      const written = await done({
         via: plan.via,
         // Response findings only ever flag: the answer has already streamed to the client.
         decision: outcome === 'forwarded' && responseFindings.length > 0 ? 'flagged' : outcome,
         ...(status !== undefined ? { status } : {}),
       });
+      if (!written) throw new Error('the exchange could not be recorded');
     },
     onDone: (result) => {
       if (plan.via !== 'origin' && result.error?.type === 'upstream_unreachable') deps.onGatewayResult?.(false);

@@ -33,6 +33,20 @@ describe('applyFailMode', () => {
     expect(open).toMatchObject({ reason: expect.stringMatching(/^fail-open: the Bifrost gateway is unreachable; sent directly to the provider/) });
   });
 
+  it('a full audit queue: fail-closed refuses every mode (nothing would record the request), fail-open answers unrecorded', () => {
+    const full: Connectivity = { ...up, auditQueue: false };
+    for (const mode of ['gateway', 'passthrough', 'local'] as const) {
+      const closed = applyFailMode({ bundle: bundle({ fail_mode: 'closed' }), connectivity: full, mode, now: NOW });
+      expect(closed).toMatchObject({ action: 'refuse', error: { status: 503, type: 'audit_queue_full' }, reason: expect.stringMatching(/^fail-closed: the audit queue is full/) });
+      expect(closed.action === 'refuse' && closed.error.message).toMatch(/audit queue is full .* so this request was not sent\. Connect to your company network/);
+      expect(applyFailMode({ bundle: bundle({ fail_mode: 'open' }), connectivity: full, mode, now: NOW }))
+        .toMatchObject({ action: 'proceed-degraded', routeDirect: false, reason: expect.stringMatching(/^fail-open: the audit queue is full; this request is answered without an audit record/) });
+    }
+    // With the gateway down as well, failing open still routes around the gateway.
+    expect(applyFailMode({ bundle: bundle({ fail_mode: 'open' }), connectivity: { ...full, gateway: false }, mode: 'gateway', now: NOW })).toMatchObject({ action: 'proceed-degraded', routeDirect: true });
+    expect(applyFailMode({ bundle: bundle({ fail_mode: 'closed' }), connectivity: { ...up, auditQueue: true }, mode: 'gateway', now: NOW })).toEqual({ action: 'proceed' });
+  });
+
   it('without a bundle the device fails open', () => {
     expect(applyFailMode({ bundle: undefined, connectivity: { controlPlane: false, gateway: true }, mode: 'gateway', now: NOW }))
       .toMatchObject({ action: 'proceed-degraded', reason: expect.stringContaining('no policy received yet') });
