@@ -54,6 +54,12 @@ interface Row {
  * unchanged (which catches deleting the newest records, invisible to the chain alone).
  */
 export function verifyAuditChain(db: AuditDatabase): ChainVerification {
+  // One read transaction: a running agent may prune between the checkpoint read and the row scan,
+  // and a gap between two snapshots would read as tampering. The snapshot is taken at the first read.
+  return db.transaction(() => verifyOneSnapshot(db))();
+}
+
+function verifyOneSnapshot(db: AuditDatabase): ChainVerification {
   const checkpoint = db.prepare('SELECT pruned_through_seq, pruned_head_hash FROM chain_checkpoint WHERE id = 1').get() as
     { pruned_through_seq: number; pruned_head_hash: string } | undefined;
   const cursors = db.prepare('SELECT destination, sent_through_seq, sent_head_hash FROM ship_cursors ORDER BY destination').all() as

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { chainHash } from '../../src/audit/chain.js';
 import { AuditOutbox } from '../../src/audit/outbox.js';
 import { runAuditTailCommand } from '../../src/audit/tail.js';
-import { runAuditVerifyCommand } from '../../src/audit/verify.js';
+import { runAuditVerifyCommand, verifyAuditChain } from '../../src/audit/verify.js';
+import { openAuditDatabaseReadOnly } from '../../src/audit/database.js';
 import { canonicalJson } from '../../src/util/canonical-json.js';
 import { sampleRecord, tempDbPath } from './support/records.js';
 
@@ -146,6 +147,42 @@ describe('audit verify', () => {
     await outbox.appendDurable(sampleRecord(2));
     expect(verifyJson(dbPath)).toMatchObject({ ok: true, checkedRecords: 2 });
     outbox.close();
+  });
+});
+
+describe('audit verify beside a running agent', () => {
+  it('reads one snapshot: a prune committed between its reads is not mistaken for deleted records', async () => {
+    const dbPath = tempDbPath();
+    const outbox = new AuditOutbox({ path: dbPath, maxRecords: 20, destinations: ['control'] });
+    for (let i = 0; i < 20; i++) await outbox.appendDurable(sampleRecord(i));
+    outbox.markSent(20);
+    const reader = openAuditDatabaseReadOnly(dbPath);
+    try {
+      // The agent commits a record (pruning the oldest, at the cap) right after verify read the checkpoint.
+      const prepare = reader.prepare.bind(reader);
+      let committed = false;
+      (reader as { prepare: typeof reader.prepare }).prepare = ((sql: string) => {
+        if (!committed && sql.startsWith('SELECT seq, record_json')) {
+          committed = true;
+          outbox.append(sampleRecord(20));
+          outbox.flush();
+        }
+        return prepare(sql);
+      }) as typeof reader.prepare;
+      const result = verifyAuditChain(reader);
+      expect(committed).toBe(true);
+      expect(result).toMatchObject({ ok: true, checkedRecords: 20, lastSeq: 20 });
+    } finally {
+      reader.close();
+      outbox.close();
+    }
+    // The next run sees the pruned, longer chain, also whole.
+    const again = openAuditDatabaseReadOnly(dbPath);
+    try {
+      expect(verifyAuditChain(again)).toMatchObject({ ok: true, lastSeq: 21 });
+    } finally {
+      again.close();
+    }
   });
 });
 
