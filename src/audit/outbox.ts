@@ -80,6 +80,8 @@ interface AppendResult {
   committed: CommittedAuditRecord[];
   head: ChainHead;
   pruned: Usage;
+  /** The checkpoint after this commit's pruning (unchanged when nothing was pruned). */
+  prunedThroughSeq: number;
 }
 
 interface CursorState {
@@ -328,8 +330,9 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   private commitGroup(items: PendingRecord[]): CommittedAuditRecord[] {
     const added: Usage = { rows: items.length, bytes: items.reduce((sum, item) => sum + item.bytes, 0) };
     try {
-      const { committed, head, pruned } = this.appendTransaction.immediate(items, added);
+      const { committed, head, pruned, prunedThroughSeq } = this.appendTransaction.immediate(items, added);
       this.lastHead = head;
+      this.prunedThroughSeq = prunedThroughSeq;
       this.stored = { rows: this.stored.rows + added.rows - pruned.rows, bytes: this.stored.bytes + added.bytes - pruned.bytes };
       if (this.cursors.size > 0) this.unsent = { rows: this.unsent.rows + added.rows, bytes: this.unsent.bytes + added.bytes };
       this.updateLevel();
@@ -355,17 +358,18 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     }
     // With no destinations every record counts as delivered, including the ones just written.
     const sentThrough = this.cursors.size > 0 ? this.minSentSeq() : head.seq;
-    const pruned = this.pruneSent({ rows: this.stored.rows + added.rows, bytes: this.stored.bytes + added.bytes }, sentThrough);
-    return { committed, head, pruned };
+    const { freed: pruned, prunedThroughSeq } = this.pruneSent({ rows: this.stored.rows + added.rows, bytes: this.stored.bytes + added.bytes }, sentThrough);
+    return { committed, head, pruned, prunedThroughSeq };
   }
 
   /**
    * Deletes the oldest records every destination has acknowledged until `stored` fits under the cap
    * (with some headroom), moving the checkpoint to the last one deleted. Runs inside the commit.
    */
-  private pruneSent(stored: Usage, sentThrough: number): Usage {
+  private pruneSent(stored: Usage, sentThrough: number): { freed: Usage; prunedThroughSeq: number } {
+    const unchanged = { freed: { rows: 0, bytes: 0 }, prunedThroughSeq: this.prunedThroughSeq };
     const needed = pruneNeeded(stored, this.limits);
-    if (needed.rows === 0 && needed.bytes === 0) return { rows: 0, bytes: 0 };
+    if (needed.rows === 0 && needed.bytes === 0) return unchanged;
     let freed: Usage = { rows: 0, bytes: 0 };
     let last: { seq: number; hash: string } | undefined;
     for (const row of this.sql.prunable.iterate(this.prunedThroughSeq, sentThrough)) {
@@ -373,11 +377,12 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
       freed = { rows: freed.rows + 1, bytes: freed.bytes + row.bytes };
       last = { seq: row.seq, hash: row.hash };
     }
-    if (!last) return freed;
+    if (!last) return unchanged;
     this.sql.deleteThrough.run(last.seq);
     this.sql.setCheckpoint.run(last.seq, last.hash);
-    this.prunedThroughSeq = last.seq;
-    return freed;
+    // Not this.prunedThroughSeq yet: the COMMIT can still fail (a full disk), and memory must keep
+    // matching the disk. The caller adopts it once the transaction committed.
+    return { freed, prunedThroughSeq: last.seq };
   }
 
   private updateLevel(): void {

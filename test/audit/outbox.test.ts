@@ -223,6 +223,28 @@ describe('AuditOutbox shipping state', () => {
   });
 });
 
+describe('AuditOutbox when a COMMIT fails after pruning', () => {
+  it('keeps its prune bookkeeping matching the disk, so later pruning frees what the cap needs', async () => {
+    const dbPath = tempDbPath();
+    const o = outbox({ path: dbPath, maxRecords: 10, destinations: ['control'] });
+    for (let i = 0; i < 10; i++) await o.appendDurable(sampleRecord(i));
+    o.markSent(10);
+    // A COMMIT that fails after the prune ran (as SQLITE_FULL would): a deferred foreign key, broken by
+    // a trigger on the checkpoint update, fails only at COMMIT, and everything is rolled back.
+    const other = new Database(dbPath);
+    other.exec(`CREATE TABLE parent(id INTEGER PRIMARY KEY); CREATE TABLE child(pid INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);
+      CREATE TABLE armed(v); INSERT INTO armed VALUES (1);
+      CREATE TRIGGER fail_commit AFTER UPDATE ON chain_checkpoint WHEN (SELECT count(*) FROM armed) > 0 BEGIN INSERT INTO child VALUES (42); END;`);
+    (o as unknown as { db: Database.Database }).db.pragma('foreign_keys = ON');
+    await expect(o.appendDurable(sampleRecord(10))).rejects.toThrow(/FOREIGN KEY/);
+    other.exec('DELETE FROM armed');
+    other.close();
+    for (let i = 11; i < 14; i++) await o.appendDurable(sampleRecord(i));
+    expect(o.status().storedRecords).toBe(rows(dbPath).length);
+    expect(rows(dbPath).length).toBeLessThanOrEqual(10);
+  });
+});
+
 describe('audit database file', () => {
   it('is readable by its owner only (records may hold prompts and e-mail addresses)', async () => {
     if (process.platform === 'win32') return;
