@@ -15,6 +15,11 @@ export interface AuditShipperOptions {
   maxBatchBytes?: number;
   /** Retry delays: full jitter under min(maxMs, baseMs · 2^n). Default base 1 s, cap 60 s. */
   backoff?: Partial<BackoffPolicy>;
+  /**
+   * Longest Retry-After honoured (default one hour). An overloaded server that asks a whole fleet to
+   * come back later is obeyed even beyond the backoff's own cap; only absurd values are cut.
+   */
+  maxRetryAfterMs?: number;
   /** How long to wait after a commit before shipping, to gather a bigger batch. Default 0 (ship at once). */
   lingerMs?: number;
   /** An upload taking longer than this is abandoned and retried (same batch id). Default 60 s. */
@@ -59,6 +64,7 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
   private readonly maxBatchBytes: number;
   private readonly backoff: BackoffPolicy;
   private readonly lingerMs: number;
+  private readonly maxRetryAfterMs: number;
   private readonly sendTimeoutMs: number;
   private readonly random: () => number;
   private readonly log?: Logger;
@@ -83,6 +89,7 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
     this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_SHIPMENT_BYTES;
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.lingerMs = options.lingerMs ?? 0;
+    this.maxRetryAfterMs = options.maxRetryAfterMs ?? 60 * 60_000;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 60_000;
     this.random = options.random ?? Math.random;
     this.log = options.log;
@@ -199,7 +206,7 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
   private retryLater(error: Error, batch?: { batch_id: string }): void {
     this.failures += 1;
     const jitter = fullJitterDelayMs(this.failures, this.backoff, this.random);
-    const floor = error instanceof AuditSinkError && error.retryAfterMs !== undefined ? Math.min(error.retryAfterMs, this.backoff.maxMs) : 0;
+    const floor = error instanceof AuditSinkError && error.retryAfterMs !== undefined ? Math.min(error.retryAfterMs, this.maxRetryAfterMs) : 0;
     const delay = Math.max(jitter, floor);
     this.lastError = error.message;
     this.state = 'backing_off';

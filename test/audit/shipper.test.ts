@@ -188,16 +188,17 @@ describe('AuditShipper', () => {
     expectEachOnce(server, 6);
   });
 
-  it('honours Retry-After as a floor on the next delay (up to the cap)', async () => {
+  it('honours Retry-After as a floor on the next delay, beyond the backoff cap (up to its own cap)', async () => {
     const server = await startServer();
-    server.failNext = { count: 1, status: 503, retryAfter: '1' };
+    server.failNext = { count: 2, status: 503, retryAfter: '1' };
     const outbox = openOutbox();
     await appendMany(outbox, 1, 1);
     const delays: number[] = [];
-    const shipper = startShipper(outbox, server, { backoff: { baseMs: 10, maxMs: 400 }, random: () => 0 });
+    const shipper = startShipper(outbox, server, { backoff: { baseMs: 10, maxMs: 400 }, maxRetryAfterMs: 700, random: () => 0 });
     shipper.on('ship_failed', (_e, _a, delay) => delays.push(delay));
     await until(() => outbox.depth() === 0);
-    expect(delays).toEqual([400]);
+    // The server asked for 1 s: more than the backoff's 400 ms cap, cut at the 700 ms Retry-After cap.
+    expect(delays).toEqual([700, 700]);
   });
 
   it('stop() waits for the batch in flight to be acknowledged', async () => {
