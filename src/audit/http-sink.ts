@@ -114,6 +114,6 @@ function refusalMessage(status: number, batch: AuditBatch): string {
       'the local audit database may have been replaced or restored — run `bifrost-edge audit verify` and contact your administrator';
   }
   if (status === 400 || status === 422) return `${what}: the batch was rejected as invalid; client and server versions may disagree on the audit format`;
-  if (status === 413) return `${what}: the batch is too large; lower the audit batch size`;
+  if (status === 413) return `${what}: the batch is too large for it (or a proxy in front of it); sending smaller batches`;
   return `${what}; will retry`;
 }

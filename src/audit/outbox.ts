@@ -261,6 +261,16 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   }
 
   /**
+   * Forgets the shipment range saved for `destination`, so the next one is built afresh. Only for a
+   * shipment the receiver is known not to have stored (it refused it as too large): a range it may
+   * have stored must be resent exactly, under the same batch id.
+   */
+  abandonShipment(destination: string = CONTROL_DESTINATION): void {
+    this.cursor(destination);
+    this.sql.setInflight.run(null, null, destination);
+  }
+
+  /**
    * `destination` acknowledged every record up to and including `upToSeq`. Idempotent: older
    * watermarks are ignored. Frees those records for pruning once every destination has them.
    */

@@ -60,8 +60,8 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
   readonly destination: string;
   private readonly outbox: AuditOutbox;
   private readonly sink: AuditSink;
-  private readonly batchSize: number;
-  private readonly maxBatchBytes: number;
+  private batchSize: number;
+  private maxBatchBytes: number;
   private readonly backoff: BackoffPolicy;
   private readonly lingerMs: number;
   private readonly maxRetryAfterMs: number;
@@ -196,11 +196,26 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
         this.notify('batch_dropped', summary, err);
         return true;
       }
+      if (err instanceof AuditSinkError && err.status === 413) this.shrinkBatches(batch);
       this.retryLater(err, summary);
       return false;
     } finally {
       clearTimeout(timeout);
     }
+  }
+
+  /**
+   * The receiver (or a proxy in front of it) refused the batch as too large, so it stored none of it:
+   * the saved range may be given up without risking a duplicate, and later batches are half the size.
+   * Otherwise the same range would be resent forever and the queue would fill behind it.
+   */
+  private shrinkBatches(batch: AuditBatch): void {
+    // About the record text the outbox counts against maxBatchBytes (the envelope adds little).
+    const sentBytes = batch.records.reduce((sum, chained) => sum + Buffer.byteLength(JSON.stringify(chained.record), 'utf8'), 0);
+    this.batchSize = Math.max(1, Math.min(this.batchSize, Math.floor(batch.records.length / 2)));
+    this.maxBatchBytes = Math.max(1, Math.min(this.maxBatchBytes, Math.floor(sentBytes / 2)));
+    this.outbox.abandonShipment(this.destination);
+    this.log?.warn('audit batch too large for the receiver; sending smaller batches', { destination: this.destination, batch_id: batch.batch_id, records: batch.records.length, batch_size: this.batchSize, max_batch_bytes: this.maxBatchBytes });
   }
 
   private retryLater(error: Error, batch?: { batch_id: string }): void {

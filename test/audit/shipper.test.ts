@@ -201,6 +201,22 @@ describe('AuditShipper', () => {
     expect(delays).toEqual([700, 700]);
   });
 
+  it('a batch refused as too large (413) is given up and sent again in smaller batches, each record once', async () => {
+    const server = await startServer();
+    const outbox = openOutbox();
+    await appendMany(outbox, 1, 40);
+    // A body limit in front of Edge Control that a 40-record batch exceeds and a 10-record one does not.
+    const oneRecordBytes = Buffer.byteLength(JSON.stringify(outbox.pending(1)[0]));
+    server.maxBodyBytes = oneRecordBytes * 12;
+    startShipper(outbox, server);
+    await until(() => outbox.depth() === 0, 5000, 'every record to be acknowledged');
+    expectEachOnce(server, 40);
+    const statuses = server.requests.map((r) => r.status);
+    expect(statuses[0]).toBe(413);
+    expect(statuses.filter((status) => status === 413).length).toBeLessThanOrEqual(3);
+    expect(statuses.at(-1)).toBe(200);
+  });
+
   it('stop() waits for the batch in flight to be acknowledged', async () => {
     const server = await startServer();
     server.ackDelayMs = 300;

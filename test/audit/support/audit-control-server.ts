@@ -28,6 +28,8 @@ export class AuditControlServer {
   duplicates = 0;
   /** After storing a batch, wait this long before answering. */
   ackDelayMs = 0;
+  /** Refuse bodies larger than this with 413, storing nothing (as a proxy's body limit in front would). */
+  maxBodyBytes = Infinity;
 
   constructor(readonly credential = 'device-credential') {}
 
@@ -78,6 +80,7 @@ export class AuditControlServer {
       this.failNext.count -= 1;
       return send(this.failNext.status, { error: 'unavailable' });
     }
+    if (chunks.reduce((sum, chunk) => sum + chunk.length, 0) > this.maxBodyBytes) return send(413, { error: 'payload_too_large' });
     let parsed;
     try {
       parsed = AuditBatchSchema.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
