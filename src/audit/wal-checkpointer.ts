@@ -142,13 +142,25 @@ export class WalCheckpointer {
     }
   }
 
-  /** The rare catch-up: the worker already copied nearly everything, so this pass is short. */
+  /**
+   * The rare catch-up: the worker already copied nearly everything, so this pass is short. It must
+   * never wait, since it runs on the agent's event loop: RESTART waits for readers on an older snapshot
+   * (a long `audit verify` in another process), and with the connection's busy timeout that meant up
+   * to 5 s with every AI request in flight stalled. With none, a busy WAL is left for the next time.
+   */
   private restartOnWriter(pages: number): void {
+    const db = this.options.db;
+    let busyTimeout: unknown;
     try {
-      this.options.db.pragma('wal_checkpoint(RESTART)');
-      this.options.log?.debug('audit WAL restarted by the writer after the worker fell behind', { pages });
+      busyTimeout = db.pragma('busy_timeout', { simple: true });
+      db.pragma('busy_timeout = 0');
+      const [row] = db.pragma('wal_checkpoint(RESTART)') as Array<{ busy: number }>;
+      if (row?.busy) this.options.log?.debug('audit WAL restart deferred: a reader holds an older snapshot', { pages });
+      else this.options.log?.debug('audit WAL restarted by the writer after the worker fell behind', { pages });
     } catch (error) {
       this.options.log?.warn('could not restart the audit WAL', { error: (error as Error).message });
+    } finally {
+      if (typeof busyTimeout === 'number') db.pragma(`busy_timeout = ${busyTimeout}`);
     }
   }
 

@@ -77,6 +77,43 @@ describe('WAL checkpoints off the event loop', () => {
     expect(largest).toBeLessThan(16 * 1024 * 1024);
   });
 
+  it('never stalls the writer when a reader holds an old snapshot (the restart is left for later)', async () => {
+    const dbPath = tempDbPath('edge-wal-');
+    const db = openAuditDatabase(dbPath, { busyTimeoutMs: 5000 });
+    const checkpointer = new WalCheckpointer({ dbPath, db, commitsPerCheckpoint: 16, maxWalPages: 50 });
+    cleanups.push(() => { checkpointer.stop(); db.close(); });
+    const insert = db.prepare('INSERT INTO audit_records (seq, record_json, prev_hash, hash, bytes) VALUES (?, ?, ?, ?, ?)');
+    const filler = 'y'.repeat(3000);
+    insert.run(1, `{"n":"${filler}"}`, '0'.repeat(64), '1'.repeat(64), 3000);
+    await checkpointer.checkpointNow(); // the worker thread is up
+    // `audit verify` in another process: a read transaction on the snapshot of that moment.
+    const reader = new Database(dbPath, { readonly: true });
+    cleanups.push(() => reader.close());
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM audit_records').get();
+    let worstStallMs = 0;
+    let last = performance.now();
+    const tick = setInterval(() => {
+      const now = performance.now();
+      worstStallMs = Math.max(worstStallMs, now - last);
+      last = now;
+    }, 5);
+    try {
+      for (let seq = 2; checkpointer.checkpoints < 4 && seq < 3000; seq++) {
+        insert.run(seq, `{"n":"${filler}"}`, '0'.repeat(64), '1'.repeat(64), 3000);
+        checkpointer.noteCommit();
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    } finally {
+      clearInterval(tick);
+      reader.exec('COMMIT');
+    }
+    // Past maxWalPages with the reader in the way: the writer tried to restart the WAL and did not wait.
+    expect(checkpointer.checkpoints).toBeGreaterThanOrEqual(4);
+    expect(worstStallMs).toBeLessThan(1000);
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+  });
+
   it("falls back to the writer's own checkpoints, with a warning, when the worker cannot run", async () => {
     const dbPath = tempDbPath('edge-wal-');
     const db = openAuditDatabase(dbPath);
