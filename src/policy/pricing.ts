@@ -23,8 +23,15 @@ export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
   'gpt-4.1-nano': { input_per_mtok: 0.1, output_per_mtok: 0.4 },
   'gpt-4o': { input_per_mtok: 2.5, output_per_mtok: 10 },
   'gpt-4o-mini': { input_per_mtok: 0.15, output_per_mtok: 0.6 },
+  'gpt-5-pro': { input_per_mtok: 15, output_per_mtok: 120 },
+  'gpt-4.5': { input_per_mtok: 75, output_per_mtok: 150 },
+  'gpt-4-turbo': { input_per_mtok: 10, output_per_mtok: 30 },
+  'gpt-4': { input_per_mtok: 30, output_per_mtok: 60 },
   'o1': { input_per_mtok: 15, output_per_mtok: 60 },
+  'o1-pro': { input_per_mtok: 150, output_per_mtok: 600 },
+  'o1-mini': { input_per_mtok: 1.1, output_per_mtok: 4.4 },
   'o3': { input_per_mtok: 2, output_per_mtok: 8 },
+  'o3-pro': { input_per_mtok: 20, output_per_mtok: 80 },
   'o3-mini': { input_per_mtok: 1.1, output_per_mtok: 4.4 },
   'o4-mini': { input_per_mtok: 1.1, output_per_mtok: 4.4 },
   'text-embedding-3-small': { input_per_mtok: 0.02, output_per_mtok: 0 },
@@ -38,6 +45,7 @@ export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
   'claude-3-7-sonnet': { input_per_mtok: 3, output_per_mtok: 15 },
   'claude-haiku-4-5': { input_per_mtok: 1, output_per_mtok: 5 },
   'claude-3-5-haiku': { input_per_mtok: 0.8, output_per_mtok: 4 },
+  'claude-3-opus': { input_per_mtok: 15, output_per_mtok: 75 },
   // Google
   'gemini-2.5-pro': { input_per_mtok: 1.25, output_per_mtok: 10 },
   'gemini-2.5-flash': { input_per_mtok: 0.3, output_per_mtok: 2.5 },
@@ -58,8 +66,18 @@ export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
   'sonar-pro': { input_per_mtok: 3, output_per_mtok: 15 },
 };
 
-/** Charged for models no table prices: a frontier model's price, so estimates err towards stopping. */
-export const FALLBACK_PRICE: ModelPrice = { input_per_mtok: 5, output_per_mtok: 25 };
+/**
+ * Charged for models no table prices, and the least a premium variant the tables only know the base of
+ * is charged: the price of the dearest frontier models in general use (Claude Opus 4, o1), so an
+ * estimate errs towards stopping. (The very dearest, such as o1-pro, are in the table.)
+ */
+export const FALLBACK_PRICE: ModelPrice = { input_per_mtok: 15, output_per_mtok: 75 };
+
+/**
+ * A name that extends a priced model with one of these is a premium variant of it (o1 → o1-pro costs
+ * ten times more): the base model's price would let spend through a budget, so at least the fallback.
+ */
+const PREMIUM_VARIANT = /-(pro|max|ultra|opus|deep-research)(-|$)/;
 
 export interface PriceLookup {
   price: ModelPrice;
@@ -83,7 +101,15 @@ export function lookupPrice(provider: string | undefined, model: string, overrid
     const hit = prefixMatch(table, provider, model);
     if (hit && (!best || hit.length > best.length)) best = { price: hit.price, source: `${name}:${hit.entry}`, length: hit.length };
   }
-  return best ? { price: best.price, source: best.source } : { price: FALLBACK_PRICE, source: 'fallback' };
+  if (!best) return { price: FALLBACK_PRICE, source: 'fallback' };
+  if (PREMIUM_VARIANT.test(model.slice(best.length))) {
+    return { price: dearer(best.price, FALLBACK_PRICE), source: `${best.source}+premium-variant` };
+  }
+  return { price: best.price, source: best.source };
+}
+
+function dearer(a: ModelPrice, b: ModelPrice): ModelPrice {
+  return { input_per_mtok: Math.max(a.input_per_mtok, b.input_per_mtok), output_per_mtok: Math.max(a.output_per_mtok, b.output_per_mtok) };
 }
 
 function exactMatch(table: Readonly<Record<string, ModelPrice>>, provider: string | undefined, model: string): { price: ModelPrice; entry: string } | undefined {
@@ -122,7 +148,8 @@ function candidateNames(model: string): string[] {
 
 /**
  * USD for one response. Cached and cache-write input tokens are charged at the input price: the bundle's
- * price format has no cache rates, and over-estimating keeps the local budget on the safe side.
+ * price format has no cache rates. That over-estimates cache reads (billed at a tenth or so) and
+ * under-estimates Anthropic's cache writes (billed 1.25–2× input); reads are by far the more common.
  */
 export function estimateCost(usage: TokenUsage, price: ModelPrice): number {
   return (usage.inputTokens * price.input_per_mtok + usage.outputTokens * price.output_per_mtok) / 1_000_000;

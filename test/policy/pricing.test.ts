@@ -19,6 +19,18 @@ describe('lookupPrice', () => {
     expect(found.price.input_per_mtok).toBe(input);
   });
 
+  it('a premium variant the tables know only the base of is never priced as the base (o1-pro costs ten times o1)', () => {
+    expect(lookupPrice('openai', 'o1-pro')).toMatchObject({ source: 'built-in:o1-pro', price: { input_per_mtok: 150, output_per_mtok: 600 } });
+    expect(lookupPrice('openai', 'o1-pro-2025-03-19').source).toBe('built-in:o1-pro');
+    expect(lookupPrice('openai', 'gpt-4.5-preview').source).toBe('built-in:gpt-4.5');
+    expect(lookupPrice('anthropic', 'claude-3-opus-20240229').source).toBe('built-in:claude-3-opus');
+    // Unknown premium variants: at least the fallback, whatever the base costs.
+    expect(lookupPrice('openai', 'gpt-4.1-pro')).toEqual({ price: { input_per_mtok: FALLBACK_PRICE.input_per_mtok, output_per_mtok: FALLBACK_PRICE.output_per_mtok }, source: 'built-in:gpt-4.1+premium-variant' });
+    expect(lookupPrice('google', 'gemini-2.5-flash-max').source).toBe('built-in:gemini-2.5-flash+premium-variant');
+    // An ordinary variant keeps its base's price.
+    expect(lookupPrice('openai', 'gpt-4o-search-preview').source).toBe('built-in:gpt-4o');
+  });
+
   it('the bundle overrides the built-in table, qualified entries first', () => {
     const overrides = {
       'gpt-4o': { input_per_mtok: 1, output_per_mtok: 2 },
