@@ -10,7 +10,7 @@ import { normalizeHost } from './host-pattern.js';
 import { parseJsonBody } from './json-body.js';
 import { mcpAdapter } from './mcp.js';
 import { openAICompatibleAdapter } from './openai-compatible.js';
-import { longestPrefix, splitPathAndQuery } from './route-path.js';
+import { isNonCanonicalTarget, longestPrefix, splitPathAndQuery } from './route-path.js';
 import type { ErrorResponse, HttpRequestInfo, ParseResult } from './types.js';
 
 export const DEFAULT_ADAPTERS: Readonly<Record<AdapterId, ProviderAdapter>> = {
@@ -44,6 +44,7 @@ export function recognizeRequest(
 ): RecognizedRequest | UnrecognizedRequest | undefined {
   const entry = catalog.match(req.host);
   if (entry === undefined) return undefined;
+  if (isNonCanonicalTarget(req.path)) return { entry, unrecognized: true, action: 'reject' };
   const adapter = entry.adapter === null ? undefined : adapters[entry.adapter];
   const route = adapter?.recognize(req, entry);
   if (adapter !== undefined && route !== undefined) return { entry, adapter, route };
@@ -78,6 +79,11 @@ export function readRequestBody(recognized: RecognizedRequest, rawBody: string |
 export function unknownRouteError(req: HttpRequestInfo, entry: SurfaceEntry): EdgeError {
   // The query string is left out: it may carry an API key (Gemini's `?key=`).
   const { pathname } = splitPathAndQuery(req.path);
+  if (isNonCanonicalTarget(req.path)) {
+    return edgeError(400, 'invalid_request',
+      `Bifrost Edge blocked ${req.method.toUpperCase()} on ${normalizeHost(req.host)}: its path is not in canonical form (dot or empty segments, encoded slashes or dots, backslashes, or a #fragment), so ${entry.label} could read it as another route than Edge would inspect. Send the plain path.`,
+      { provider: entry.provider });
+  }
   return edgeError(
     404,
     'unknown_route',

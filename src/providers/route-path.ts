@@ -30,6 +30,19 @@ export function isAmbiguousPath(pathname: string): boolean {
   return segments.some((s, i) => s === '.' || s === '..' || (s === '' && !(i === 0 && segments.length === 1)));
 }
 
+/**
+ * A request target the upstream would not receive as written: an ambiguous path (above), or one with a
+ * `#fragment`, which a URL parser drops. Such a request is never forwarded uninspected, since the
+ * origin would see a route Edge did not recognise as such (`/backend-api/./conversation` arrives as
+ * `/backend-api/conversation`).
+ */
+export function isNonCanonicalTarget(path: string): boolean {
+  if (path.includes('#')) return true;
+  // A trailing slash is canonical (URL parsers keep it, and web pages use it): only inner segments count.
+  const { pathname } = splitPathAndQuery(path);
+  return isAmbiguousPath(pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname);
+}
+
 /** The longest prefix the path sits under, at a segment boundary (`/v1` matches `/v1/x`, not `/v10/x`). */
 export function longestPrefix(pathname: string, prefixes: readonly string[]): string | undefined {
   let best: string | undefined;

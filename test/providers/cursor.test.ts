@@ -47,7 +47,8 @@ describe('cursor adapter: routes', () => {
     ['POST', CHAT, {}, 'unrecognized:pass'],
     ['GET', '/aiserver.v1.AiService/GetDefaultModel?encoding=proto&message=CgA', UNARY, 'unrecognized:pass'],
     ['POST', '/aiserver.v1.ChatService/StreamUnifiedChatWithTools/extra', STREAMING, 'unrecognized:pass'],
-    ['POST', '/aiserver.v1.ChatService/../AiService/StreamChat', STREAMING, 'unrecognized:pass'],
+    // Cursor's unknown routes pass, but not this one: upstream it would arrive as AiService/StreamChat, unread.
+    ['POST', '/aiserver.v1.ChatService/../AiService/StreamChat', STREAMING, 'unrecognized:reject'],
     ['GET', '/', {}, 'unrecognized:pass'],
   ])('%s %s %j → %s', (method, path, headers, expected) => {
     const result = recognizeRequest(req(method, HOST, path, headers), catalog);

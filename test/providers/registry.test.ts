@@ -38,6 +38,17 @@ describe('recognizeRequest', () => {
     ['POST', 'api.githubcopilot.com', '/chat/completions', 'openai-compatible:chat.completions:inspected'],
     ['GET', 'api.individual.githubcopilot.com', '/_ping', 'unrecognized:pass'],
     ['POST', 'api2.cursor.sh', '/aiserver.v1.ChatService/StreamUnifiedChatWithTools', 'unrecognized:pass'],
+    // A path the origin would read as another route is refused even where unknown routes pass: the
+    // upstream URL drops dot segments and fragments and reads `\` as `/`.
+    ['POST', 'chatgpt.com', '/backend-api/./conversation', 'unrecognized:reject'],
+    ['POST', 'chatgpt.com', '/backend-api/conversation#x', 'unrecognized:reject'],
+    ['POST', 'chatgpt.com', '/backend-api\\conversation', 'unrecognized:reject'],
+    ['POST', 'chatgpt.com', '/backend-api/%2e/conversation', 'unrecognized:reject'],
+    ['POST', 'chatgpt.com', '/x//backend-api/conversation', 'unrecognized:reject'],
+    ['POST', 'openrouter.ai', '/x/../api/v1/chat/completions', 'unrecognized:reject'],
+    ['POST', 'api.githubcopilot.com', '/chat/completions#', 'unrecognized:reject'],
+    ['POST', 'api2.cursor.sh', '/aiserver.v1.ChatService/StreamUnifiedChatWithTools#', 'unrecognized:reject'],
+    ['GET', 'chatgpt.com', '/c/', 'unrecognized:pass'],
   ])('%s %s%s → %s', (method, host, path, expected) => {
     expect(summary(method, host, path)).toBe(expected);
   });
@@ -70,6 +81,14 @@ describe('parseRequest', () => {
 
   it('rejects an empty body on an inspected route', () => {
     expect(expectFailed(parseRequest(recognized('POST', 'api.anthropic.com', '/v1/messages'), undefined)).message).toMatch(/is empty/);
+  });
+});
+
+describe('non-canonical paths', () => {
+  it('are refused with a 400 that says why, not as an undocumented route', () => {
+    const error = unknownRouteError(req('POST', 'chatgpt.com', '/backend-api/./conversation'), catalog.match('chatgpt.com')!);
+    expect(error).toMatchObject({ status: 400, type: 'invalid_request' });
+    expect(error.message).toMatch(/its path is not in canonical form .* Send the plain path\./);
   });
 });
 
