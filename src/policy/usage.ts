@@ -117,7 +117,11 @@ export function usageInDocument(doc: unknown): PartialUsage | undefined {
   return undefined;
 }
 
-/** Merges cumulative reports: each field takes its latest value. */
+/**
+ * Merges cumulative reports: each field takes the largest value reported. Reports only grow, and a
+ * later event that leaves a figure out or sends it as 0 or null (Anthropic-compatible servers' final
+ * message_delta with `input_tokens: null`) must not wipe what an earlier one said.
+ */
 export class UsageAccumulator {
   private state: PartialUsage = {};
   private seen = false;
@@ -125,7 +129,9 @@ export class UsageAccumulator {
   add(partial: PartialUsage | undefined): void {
     if (!partial) return;
     this.seen = true;
-    this.state = { ...this.state, ...partial };
+    for (const [field, value] of Object.entries(partial) as Array<[keyof PartialUsage, number | undefined]>) {
+      if (value !== undefined) this.state[field] = Math.max(this.state[field] ?? 0, value);
+    }
   }
 
   result(): TokenUsage | undefined {

@@ -96,6 +96,14 @@ describe('usage in SSE streams', () => {
     expect(x.end()).toEqual(usage(30, 1, { cachedInputTokens: 5 }));
   });
 
+  it('a later event that leaves the input out (null or 0) does not wipe the figure an earlier one gave', () => {
+    const x = new StreamUsageExtractor();
+    x.push('event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":90000,"cache_read_input_tokens":10000,"output_tokens":1}}}\n\n');
+    x.push('event: message_delta\ndata: {"type":"message_delta","usage":{"input_tokens":null,"output_tokens":700}}\n\n');
+    x.push('event: message_delta\ndata: {"type":"message_delta","usage":{"input_tokens":0,"output_tokens":0}}\n\n');
+    expect(x.end()).toEqual(usage(100_000, 700, { cachedInputTokens: 10_000 }));
+  });
+
   it('a stream without usage reports none', () => {
     const x = new StreamUsageExtractor();
     x.push('data: {"choices":[{"delta":{"content":"hi"}}]}\n\ndata: [DONE]\n\n');
