@@ -63,6 +63,8 @@ interface ResponseFinding {
 
 interface Target extends HostPort {
   path: string;
+  /** Whether the upstream is reached over TLS: as the client reached Edge in a tunnel, else the URL's scheme. */
+  tls: boolean;
 }
 
 /**
@@ -120,7 +122,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   const info: HttpRequestInfo = { method: record.method, host: target.host, path: target.path, headers: req.headers };
   const resolution = deps.resolve(info);
   const settings = deps.settings();
-  const upstreamTarget = { host: target.host, port: target.port, tls: exchange.tls, path: target.path, headers: req.headers };
+  const upstreamTarget = { host: target.host, port: target.port, tls: target.tls, path: target.path, headers: req.headers };
   const attribution: Attribution = { ...deps.identity(), app };
 
   if (resolution.kind === 'not-ai') {
@@ -342,9 +344,9 @@ function resolveTarget(exchange: Exchange): Target | { status: number; error: st
       // An absolute URI inside a tunnel must still name the tunnel's host.
       const parsed = safeUrl(url);
       if (!parsed) return { status: 400, error: `Malformed request target ${JSON.stringify(url.slice(0, 200))}.` };
-      return { ...exchange.connectTarget, path: parsed.pathname + parsed.search };
+      return { ...exchange.connectTarget, path: parsed.pathname + parsed.search, tls: exchange.tls };
     }
-    return { ...exchange.connectTarget, path: url };
+    return { ...exchange.connectTarget, path: url, tls: exchange.tls };
   }
   const parsed = safeUrl(url);
   if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
@@ -352,7 +354,9 @@ function resolveTarget(exchange: Exchange): Target | { status: number; error: st
   }
   const hp = parseConnectTarget(parsed.host, parsed.protocol === 'https:' ? 443 : 80);
   if (!hp) return { status: 400, error: `Malformed host in ${JSON.stringify(url.slice(0, 200))}.` };
-  return { ...hp, path: parsed.pathname + parsed.search };
+  // The client asked for https:// in the clear (urllib3's forwarding mode does): Edge must still speak
+  // TLS upstream, or the credential and prompt would cross the network unencrypted.
+  return { ...hp, path: parsed.pathname + parsed.search, tls: parsed.protocol === 'https:' };
 }
 
 /**

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,6 +76,35 @@ describe('local mode (no gateway): forwards to the origin with the app credentia
     expect((await ask('zstd')).status).toBe(200);
     expect((await ask('br;q=1.0, gzip;q=0.8')).status).toBe(200);
     expect(seen.map((s) => s.headers['accept-encoding'])).toEqual(['gzip, deflate, br', 'identity', 'br;q=1.0, gzip;q=0.8']);
+  });
+
+  it('an absolute https:// URL sent to the proxy in the clear still goes upstream over TLS, never in cleartext', async () => {
+    // A raw listener standing in for a TLS origin: it only records what the first bytes look like.
+    const firstBytes: Buffer[] = [];
+    const listener = net.createServer((socket) => socket.once('data', (data: Buffer) => {
+      firstBytes.push(data);
+      socket.destroy();
+    }));
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as AddressInfo).port;
+    try {
+      const body = '{"ping":1}';
+      const proxy = new URL(edge.proxyUrl);
+      const client = net.connect(Number(proxy.port), proxy.hostname);
+      await new Promise((resolve) => client.once('connect', resolve));
+      client.write(`POST https://127.0.0.1:${port}/v1/upload HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer sk-live-SECRET\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      const answer = await new Promise<string>((resolve) => {
+        let text = '';
+        client.on('data', (d: Buffer) => (text += d.toString()));
+        client.on('close', () => resolve(text));
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 502/);
+      expect(firstBytes).toHaveLength(1);
+      expect(firstBytes[0]![0]).toBe(0x16); // a TLS handshake record
+      expect(firstBytes[0]!.toString('latin1')).not.toContain('sk-live-SECRET');
+    } finally {
+      listener.close();
+    }
   });
 
   it('inspects a gzip body by decoding it but forwards the original bytes', async () => {
