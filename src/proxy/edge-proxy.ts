@@ -7,7 +7,7 @@ import { probePort } from '../util/port-probe.js';
 import type { Duplex } from 'node:stream';
 import { Proxy as MitmProxy } from 'http-mitm-proxy';
 import type { Logger } from '../log.js';
-import { parseConnectTarget, type HostPort } from './connect-target.js';
+import { hostOfHostHeader, parseConnectTarget, type HostPort } from './connect-target.js';
 import type { Exchange } from './exchange.js';
 import { openBlindTunnel } from './tunnel.js';
 
@@ -180,6 +180,13 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
   const wssAgent = new https.Agent({ keepAlive: true, ...(options.extraCaPems?.length ? { ca: [...tls.rootCertificates, ...options.extraCaPems] } : {}) });
   const wsAgent = new http.Agent({ keepAlive: true });
   proxy.onWebSocketConnection((ctx, callback) => {
+    const upgradeReq = (ctx.clientToProxyWebSocket as { upgradeReq?: http.IncomingMessage } | undefined)?.upgradeReq;
+    const refusal = webSocketRefusal(upgradeReq, upgradeReq ? tunnelTargetOf(upgradeReq.socket) : undefined);
+    if (refusal) {
+      options.log.warn('websocket refused', { reason: refusal, host: upgradeReq?.headers.host });
+      closeClientWebSocket(ctx, 1008, refusal);
+      return;
+    }
     const wsOptions = ctx.proxyToServerWebSocketOptions;
     if (wsOptions?.url) {
       if (options.webSocketUpstream) wsOptions.url = options.webSocketUpstream(wsOptions.url);
@@ -191,7 +198,7 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
     } catch (err) {
       // http-mitm-proxy dials upstream inside this callback; a bad URL must close one socket, not crash the agent.
       options.log.warn('websocket upstream failed', { url: wsOptions?.url, error: (err as Error).message });
-      ctx.clientToProxyWebSocket?.close(1011, 'Bifrost Edge could not reach the upstream WebSocket');
+      closeClientWebSocket(ctx, 1011, 'Bifrost Edge could not reach the upstream WebSocket');
     }
   });
 
@@ -235,4 +242,32 @@ async function closeProxy(proxy: MitmProxy, liveSockets: Set<Duplex | net.Socket
   proxy.httpServer = undefined;
   proxy.httpsServer = undefined;
   await Promise.all(closed);
+}
+
+/**
+ * Closes the client's WebSocket before any upstream exists. http-mitm-proxy paused its socket until the
+ * upstream would open, so the close handshake could not complete (the client waited 30 s): the socket
+ * resumes. Its own close handler would then reach for the missing upstream socket and throw, so the
+ * context is marked closed first.
+ */
+function closeClientWebSocket(ctx: { clientToProxyWebSocket?: unknown }, code: number, reason: string): void {
+  const ws = ctx.clientToProxyWebSocket as { close(code: number, reason: string): void; _socket?: { resume(): void } } | undefined;
+  (ctx as { closedByServer?: boolean }).closedByServer = true;
+  ws?.close(code, reason.slice(0, 120));
+  ws?._socket?.resume();
+}
+
+/**
+ * Why a WebSocket upgrade must not be relayed, or undefined. http-mitm-proxy dials the upstream named
+ * by the Host header. Outside a CONNECT tunnel that is whatever a client names, including the proxy
+ * itself: any web page could open ws://127.0.0.1:<port>/ and make Edge connect to itself without end
+ * until it ran out of file descriptors. Inside a tunnel the Host must name the tunnel's host, as for
+ * requests, or a governed tunnel could carry a WebSocket to another server.
+ */
+export function webSocketRefusal(upgradeReq: http.IncomingMessage | undefined, tunnelTarget: HostPort | undefined): string | undefined {
+  if (!upgradeReq) return 'the upgrade request is unknown';
+  if (!tunnelTarget) return 'Bifrost Edge relays WebSockets only through a CONNECT tunnel';
+  const host = hostOfHostHeader(String(upgradeReq.headers.host ?? ''));
+  if (host !== tunnelTarget.host) return `the Host header does not name the tunnel's host ${tunnelTarget.host}`;
+  return undefined;
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import zlib from 'node:zlib';
@@ -192,6 +193,33 @@ describe('local mode (no gateway): forwards to the origin with the app credentia
     });
     expect(reply).toBe('echo:ping-1');
     ws.close();
+  });
+
+  it('refuses a WebSocket opened at the proxy itself (a web page could make Edge dial itself until it ran out of sockets)', async () => {
+    const fds = () => fs.readdirSync(`/proc/${edge.child.pid}/fd`).length;
+    const before = fds();
+    const proxy = new URL(edge.proxyUrl);
+    const ws = new WebSocket(`ws://${proxy.host}/`, { headers: { origin: 'https://evil.example' } });
+    const closed = await new Promise<number>((resolve) => {
+      ws.once('close', (code) => resolve(code));
+      ws.once('error', () => {});
+    });
+    expect(closed).toBe(1008);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(fds()).toBeLessThan(before + 20);
+  });
+
+  it('refuses a WebSocket whose Host names another server than its tunnel', async () => {
+    const { socket: raw } = await openConnectTunnel(edge.proxyUrl, 'api.anthropic.com:443');
+    const ws = new WebSocket('wss://api.anthropic.com/v1/realtime', {
+      headers: { host: `127.0.0.1:${plainOriginPort}` },
+      createConnection: () => tls.connect({ socket: raw, servername: 'api.anthropic.com', ca: edge.caPem }),
+    } as never);
+    const closed = await new Promise<number>((resolve) => {
+      ws.once('close', (code) => resolve(code));
+      ws.once('error', () => {});
+    });
+    expect(closed).toBe(1008);
   });
 
   it('serves the PAC file and health endpoint on the proxy port', async () => {
