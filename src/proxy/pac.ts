@@ -7,7 +7,8 @@ export function buildPacFile(proxyHostPort: string, hostPatterns: string[]): str
   return `// Bifrost Edge proxy auto-config. Generated; do not edit.
 function FindProxyForURL(url, host) {
   var patterns = ${patterns};
-  host = host.toLowerCase();
+  // "chatgpt.com." is the same host as "chatgpt.com" (a fully qualified name): it must not go DIRECT.
+  host = host.toLowerCase().replace(/\\.+$/, "");
   for (var i = 0; i < patterns.length; i++) {
     if (patterns[i].indexOf('*') >= 0 ? shExpMatch(host, patterns[i]) : host === patterns[i]) {
       return "PROXY ${proxyHostPort}";

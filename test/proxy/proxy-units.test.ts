@@ -73,6 +73,17 @@ describe('buildPacFile', () => {
     expect(find('api.business.githubcopilot.com')).toBe('PROXY 127.0.0.1:8790');
     expect(find('example.com')).toBe('DIRECT');
   });
+
+  it('a fully qualified name with its trailing dot is the same host, not a way around Edge', () => {
+    const pac = buildPacFile('127.0.0.1:8790', ['chatgpt.com', 'api.*.githubcopilot.com']);
+    const context = vm.createContext({ shExpMatch: (s: string, p: string) => new RegExp('^' + p.replace(/\./g, '\\.').replace(/\*/g, '.*') + '$').test(s) });
+    vm.runInContext(pac, context);
+    const find = (host: string) => vm.runInContext(`FindProxyForURL("https://${host}/", ${JSON.stringify(host)})`, context) as string;
+    expect(find('chatgpt.com.')).toBe('PROXY 127.0.0.1:8790');
+    expect(find('ChatGPT.com..')).toBe('PROXY 127.0.0.1:8790');
+    expect(find('api.business.githubcopilot.com.')).toBe('PROXY 127.0.0.1:8790');
+    expect(find('example.com.')).toBe('DIRECT');
+  });
 });
 
 describe('appFromUserAgent', () => {
