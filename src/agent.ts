@@ -244,6 +244,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     webSocketUpstream: (url) => rewriteWebSocketUrl(url, config.upstream.originOverrides),
     extraCaPems,
     connectTimeoutMs: config.gateway?.connectTimeoutMs ?? 10_000,
+    tunnelFirstBytesTimeoutMs: config.proxy.tunnelFirstBytesTimeoutMs,
     log,
   });
   proxyHostPort = new URL(proxy.url).host;

@@ -26,6 +26,8 @@ export const AgentConfigSchema = z.strictObject({
     port: z.number().int().min(0).max(65535).default(8790),
     /** Largest request body Edge reads to inspect; bigger AI requests are refused with 413, never forwarded uninspected. */
     maxRequestBodyBytes: z.number().int().positive().default(32 * 1024 * 1024),
+    /** How long an intercepted tunnel may stay silent after it opens before Edge closes it. */
+    tunnelFirstBytesTimeoutMs: z.number().int().min(100).default(30_000),
   }).prefault({}),
   gateway: z.strictObject({
     url: httpUrl,

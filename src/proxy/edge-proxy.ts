@@ -44,6 +44,8 @@ export interface EdgeProxyOptions {
   /** Extra CAs trusted when dialing upstream WebSockets. */
   extraCaPems?: string[];
   connectTimeoutMs: number;
+  /** How long an intercepted tunnel may stay silent after "200 Connection Established". Default 30 s. */
+  tunnelFirstBytesTimeoutMs?: number;
   log: Logger;
 }
 
@@ -123,12 +125,19 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
         proxy.httpsServer!.emit('connection', socket);
       } else {
         proxy.httpServer!.emit('connection', socket);
+        // A TLS socket reads its transport itself; the HTTP server only listens for 'data', and a socket
+        // paused on purpose (below) would never deliver any: plain HTTP in a tunnel hung.
+        socket.resume();
       }
     };
     if (head.length > 0) {
       dispatch(head);
     } else {
+      // A tunnel that never says anything would hold its socket forever (any local process could pin
+      // descriptors this way); once the first bytes arrive, the TLS and HTTP servers' own timeouts apply.
+      socket.setTimeout(options.tunnelFirstBytesTimeoutMs ?? 30_000, () => socket.destroy());
       socket.once('data', (first: Buffer) => {
+        socket.setTimeout(0);
         // Hand the socket over paused; the TLS or HTTP server takes over reading from here.
         socket.pause();
         dispatch(first);

@@ -40,7 +40,7 @@ beforeAll(async () => {
   const caFile = origin.caPath;
   edge = await startEdgeProcess({
     config: {
-      proxy: { maxRequestBodyBytes: 1024 * 1024 },
+      proxy: { maxRequestBodyBytes: 1024 * 1024, tunnelFirstBytesTimeoutMs: 1000 },
       upstream: {
         originOverrides: { 'api.openai.com': origin.url, 'api.anthropic.com': `http://127.0.0.1:${plainOriginPort}` },
         caFile,
@@ -220,6 +220,27 @@ describe('local mode (no gateway): forwards to the origin with the app credentia
       ws.once('error', () => {});
     });
     expect(closed).toBe(1008);
+  });
+
+  it('plain HTTP in an intercepted tunnel is answered when it comes after the tunnel opened', async () => {
+    const { socket } = await openConnectTunnel(edge.proxyUrl, 'api.anthropic.com:80');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.write('GET /v1/models HTTP/1.1\r\nHost: api.anthropic.com\r\nConnection: close\r\n\r\n');
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString()));
+      socket.on('close', () => resolve(text));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(answer).toContain('plain origin saw GET /v1/models');
+  });
+
+  it('closes an intercepted tunnel that stays silent (proxy.tunnelFirstBytesTimeoutMs)', async () => {
+    const { socket } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
+    const started = Date.now();
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(800);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('serves the PAC file and health endpoint on the proxy port', async () => {
