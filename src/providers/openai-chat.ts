@@ -46,6 +46,10 @@ export function readChatCompletion(body: JsonObject): BodyReading {
   });
   calls.addResults(x);
   readChatToolDefinitions(x, body);
+  // Predicted Outputs: the text the answer is expected to resemble, usually the user's own code.
+  optionalField(body, 'prediction', [], (prediction, p) => {
+    if (isJsonObject(prediction) && prediction['content'] !== undefined) readChatContent(x, prediction['content'], [...p, 'content'], 'user');
+  });
   return { model, stream, extraction: x };
 }
 

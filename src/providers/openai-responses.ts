@@ -72,7 +72,25 @@ function readInputItem(x: Extraction, value: unknown, path: JsonPath, calls: Cal
       optionalField(item, 'output', path, (out, p) => addText(x, p, expectString(out, p), 'tool_result'));
       return;
     }
+    case 'shell_call_output': {
+      // What a command printed on the user's machine (`cat .env`...): [{stdout, stderr, outcome}].
+      const output = item['output'];
+      if (Array.isArray(output)) {
+        output.forEach((entry, j) => {
+          if (!isJsonObject(entry)) return;
+          for (const stream of ['stdout', 'stderr']) {
+            if (typeof entry[stream] === 'string') addText(x, [...path, 'output', j, stream], entry[stream], 'tool_result');
+          }
+        });
+      } else if (typeof output === 'string') {
+        addText(x, [...path, 'output'], output, 'tool_result');
+      }
+      return;
+    }
     default:
+      // local_shell_call_output, apply_patch_call_output and whatever `*_output` item comes next: a
+      // string output is the result of something run on the user's side, so it is read.
+      if (typeof item['output'] === 'string') addText(x, [...path, 'output'], item['output'], 'tool_result');
       // reasoning, item_reference, web_search_call, ...: model output or references, no client text.
       return;
   }

@@ -124,6 +124,15 @@ const chatWithTools = {
 };
 
 describe('chat completions', () => {
+  it('reads a Predicted Output (the user\'s code the answer is expected to resemble), string or parts', () => {
+    for (const content of ['const key = "sk-live-123";', [{ type: 'text', text: 'const key = "sk-live-123";' }]]) {
+      const body = { model: 'gpt-4.1', messages: [{ role: 'user', content: 'Rename the variable.' }], prediction: { type: 'content', content } };
+      const request = expectParsed(parse('api.openai.com', '/v1/chat/completions', body));
+      expect(textsOf(request)).toEqual([['user', 'Rename the variable.'], ['user', 'const key = "sk-live-123";']]);
+      expectPathsPointAtStrings(body, request);
+    }
+  });
+
   it('reads every text with its kind and the tools, each path pointing at its string', () => {
     const request = expectParsed(parse('api.openai.com', '/v1/chat/completions', chatWithTools));
     expect(request).toMatchObject({ provider: 'openai', adapter: 'openai-compatible', operation: 'chat.completions', model: 'gpt-4o', stream: true, inspected: true });
@@ -233,6 +242,27 @@ describe('responses', () => {
     ]);
     expect(toolsOf(request)).toEqual([['call', 'find_invoice'], ['result', 'find_invoice'], ['definition', 'find_invoice']]);
     expectPathsPointAtStrings(responsesWithItems, request);
+  });
+
+  it('reads what commands printed on the user\'s side: shell, local shell and apply_patch outputs', () => {
+    const body = {
+      model: 'gpt-5-codex',
+      input: [
+        { type: 'shell_call', call_id: 'sh_1', action: { commands: ['cat .env'] } },
+        { type: 'shell_call_output', call_id: 'sh_1', output: [{ stdout: 'AWS_SECRET=abc', stderr: 'warning: x', outcome: { type: 'exit', exit_code: 0 } }] },
+        { type: 'local_shell_call_output', id: 'ls_1', output: 'db password: hunter2' },
+        { type: 'apply_patch_call_output', call_id: 'ap_1', status: 'completed', output: 'patched config.yml' },
+        { type: 'computer_call_output', call_id: 'cc_1', output: { type: 'computer_screenshot', image_url: 'data:image/png;base64,AA' } },
+      ],
+    };
+    const request = expectParsed(parse('api.openai.com', '/v1/responses', body));
+    expect(textsOf(request)).toEqual([
+      ['tool_result', 'AWS_SECRET=abc'],
+      ['tool_result', 'warning: x'],
+      ['tool_result', 'db password: hunter2'],
+      ['tool_result', 'patched config.yml'],
+    ]);
+    expectPathsPointAtStrings(body, request);
   });
 
   it('reads a plain string input', () => {
