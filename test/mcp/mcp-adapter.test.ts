@@ -52,7 +52,8 @@ describe('MCP over Streamable HTTP is recognised on intercepted hosts no other a
     // Not MCP: no MCP header, and not a POST accepting both JSON and SSE. The host's other traffic passes as before.
     ['POST', '/api', { 'content-type': 'application/json', accept: 'application/json' }, 'unrecognized:pass'],
     ['GET', '/', { accept: 'text/html' }, 'unrecognized:pass'],
-    ['POST', '/mcp/../admin', MCP_POST, 'unrecognized:pass'],
+    // Unknown routes on an MCP host pass, but not a non-canonical one: upstream it would arrive as /admin.
+    ['POST', '/mcp/../admin', MCP_POST, 'unrecognized:reject'],
   ])('%s %s %j → %s', (method, path, headers, expected) => {
     expect(summary(method, path, headers)).toBe(expected);
   });
