@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
+import { eventData, SseEventTransform } from '../util/sse-event-transform.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { edgeError, type EdgeError } from '../edge-error.js';
 import { decodeForInspection, formatBytes, RequestBodyError } from '../proxy/request-body.js';
@@ -146,82 +146,38 @@ function undecodableReason(error: unknown, encoding: string, options: ToolListFi
  * written again with the filtered message; every other event keeps its exact bytes. From an event
  * Edge cannot check on, the lists not answered yet get an error event each and the rest is dropped.
  */
-class EventStreamFilter extends Transform {
-  private pending = '';
-  /** A character split across two chunks is completed before it is read. */
-  private readonly decoder = new StringDecoder('utf8');
+class EventStreamFilter extends SseEventTransform {
   /** List requests already answered in the stream (a withheld stream still owes the others an answer). */
   private readonly answered = new Set<JsonRpcId>();
-  private withheldEvents: string | undefined;
-  /**
-   * Where in `pending` the search for the end of the event resumes: the start of the line still
-   * arriving. An event that comes in many chunks is then scanned once, not once per chunk.
-   */
-  private scanFrom = 0;
 
   constructor(private readonly options: ToolListFilterOptions) {
-    super();
+    super(options.maxJsonBytes);
   }
 
   /** Drops the rest of the stream; what is sent instead answers the lists still owed with an error. */
   withhold(reason: string): void {
+    this.stop(this.withheldEvents(reason));
+  }
+
+  protected override onOversizeEvent(): string {
+    return this.withheldEvents(`one of its events is larger than the ${formatBytes(this.options.maxJsonBytes)} Edge reads (ask IT to raise proxy.maxRequestBodyBytes)`);
+  }
+
+  private withheldEvents(reason: string): string {
     const error = withheldError(this.options, reason);
     const owed = this.options.listIds.filter((id) => !this.answered.has(id));
-    this.withheldEvents = owed.map((id) => `event: message\ndata: ${JSON.stringify(jsonRpcErrorResponse(id, error))}\n\n`).join('');
-    this.pending = '';
+    return owed.map((id) => `event: message\ndata: ${JSON.stringify(jsonRpcErrorResponse(id, error))}\n\n`).join('');
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.withheldEvents !== undefined) return callback(null, this.takeWithheldEvents());
-    this.pending += this.decoder.write(chunk);
-    let out = '';
-    let end = this.nextEventEnd();
-    while (end >= 0 && end <= this.options.maxJsonBytes) {
-      out += this.rewrite(this.pending.slice(0, end));
-      this.pending = this.pending.slice(end);
-      this.scanFrom = 0;
-      end = this.nextEventEnd();
-    }
-    // Whether it is complete or still arriving, an event this large is not read (nor held).
-    if ((end < 0 ? this.pending.length : end) > this.options.maxJsonBytes) {
-      this.withhold(`one of its events is larger than the ${formatBytes(this.options.maxJsonBytes)} Edge reads (ask IT to raise proxy.maxRequestBodyBytes)`);
-      out += this.takeWithheldEvents();
-    }
-    callback(null, out.length > 0 ? Buffer.from(out) : undefined);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    if (this.withheldEvents !== undefined) return callback(null, this.takeWithheldEvents());
-    // An unfinished last event is not dispatched by SSE readers anyway; it passes as it came.
-    this.pending += this.decoder.end();
-    callback(null, this.pending.length > 0 ? Buffer.from(this.pending) : undefined);
-  }
-
-  /** Where the first complete event of `pending` ends (just past its blank line), or -1. */
-  private nextEventEnd(): number {
-    const found = eventEnd(this.pending, this.scanFrom);
-    if (found.end < 0) this.scanFrom = found.lineStart;
-    return found.end;
-  }
-
-  /** The error events of a withheld stream, once (later chunks are dropped). */
-  private takeWithheldEvents(): string {
-    const events = this.withheldEvents ?? '';
-    this.withheldEvents = '';
-    return events;
-  }
-
-  /** `block`: one whole event, blank line included. */
-  private rewrite(block: string): string {
-    const lines = block.split(/\r\n|\r|\n/);
-    const data = lines.filter((line) => line === 'data' || line.startsWith('data:')).map((line) => line.slice(5).replace(/^ /, ''));
-    if (data.length === 0) return block;
-    const message = parseJson(data.join('\n'));
+  protected override rewrite(block: string): string {
+    const data = eventData(block);
+    if (data === undefined) return block;
+    const message = parseJson(data);
     for (const id of answeredListIds(message, this.options.listIds)) this.answered.add(id);
     const filtered = filterToolListMessage(message, this.options);
     if (filtered === undefined) return block;
     // The other fields (event, id, retry) stay in their places; the data lines become one.
-    const kept = lines.filter((line) => line !== '' && line !== 'data' && !line.startsWith('data:'));
+    const kept = block.split(/\r\n|\r|\n/).filter((line) => line !== '' && line !== 'data' && !line.startsWith('data:'));
     return `${[...kept, `data: ${JSON.stringify(filtered)}`].join('\n')}\n\n`;
   }
 }
@@ -230,24 +186,6 @@ class EventStreamFilter extends Transform {
 function answeredListIds(message: unknown, listIds: readonly JsonRpcId[]): JsonRpcId[] {
   const messages = Array.isArray(message) ? message : [message];
   return messages.filter((m) => isJsonRpcResponse(m) && isJsonRpcId(m.id) && listIds.includes(m.id)).map((m) => (m as { id: JsonRpcId }).id);
-}
-
-/**
- * Where the first complete event of `text` ends (just past its blank line), or -1, scanning from `from`
- * (a line start); `lineStart` is where the last, unfinished line begins. A CR at the very end may be
- * the first half of a CRLF, so it does not end anything yet.
- */
-function eventEnd(text: string, from = 0): { end: number; lineStart: number } {
-  const lineBreak = /\r\n|\r|\n/g;
-  lineBreak.lastIndex = from;
-  let lineStart = from;
-  for (let match = lineBreak.exec(text); match; match = lineBreak.exec(text)) {
-    if (match[0] === '\r' && match.index === text.length - 1) return { end: -1, lineStart };
-    const end = match.index + match[0].length;
-    if (match.index === lineStart) return { end, lineStart };
-    lineStart = end;
-  }
-  return { end: -1, lineStart };
 }
 
 /** A listed tool's name, or undefined when the server sent something without one. */
