@@ -159,8 +159,8 @@ class EventStreamFilter extends SseEventTransform {
     this.stop(this.withheldEvents(reason));
   }
 
-  protected override onOversizeEvent(): string {
-    return this.withheldEvents(`one of its events is larger than the ${formatBytes(this.options.maxJsonBytes)} Edge reads (ask IT to raise proxy.maxRequestBodyBytes)`);
+  protected override onOversizeEvent(): { then: 'drop'; text: string } {
+    return { then: 'drop', text: this.withheldEvents(`one of its events is larger than the ${formatBytes(this.options.maxJsonBytes)} Edge reads (ask IT to raise proxy.maxRequestBodyBytes)`) };
   }
 
   private withheldEvents(reason: string): string {

@@ -9,6 +9,7 @@ import type { UpstreamClient } from '../gateway/upstream-client.js';
 import { appFromUserAgent } from './app-attribution.js';
 import { createAnswerTextReader } from './answer-text.js';
 import { decodableAcceptEncoding, decodeAlongside } from '../util/side-decoder.js';
+import { createUsageEventStripper, withStreamUsageRequested } from './stream-usage.js';
 import { hostOfHostHeader, parseConnectTarget, type HostPort } from './connect-target.js';
 import type { Exchange, ExchangeRecord } from './exchange.js';
 import { decodeForInspection, readRequestBody, RequestBodyError } from './request-body.js';
@@ -205,6 +206,12 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
     parsedBody = { ...(parsedBody as Record<string, unknown>), model: plan.rewriteModel };
     bodyRewritten = true;
   }
+  // A stream charged to a key's local limits must report its usage (see stream-usage.ts).
+  const usageRequested = normalized && route?.virtualKey ? withStreamUsageRequested(normalized, parsedBody) : undefined;
+  if (usageRequested) {
+    parsedBody = usageRequested;
+    bodyRewritten = true;
+  }
   // Untouched requests go out byte for byte (original encoding); changed ones are re-serialised.
   if (bodyRewritten) body = encodeBody(parsedBody);
   // The answer is read beside the relay (usage, guardrails): the server may only pick a coding Edge decodes.
@@ -213,7 +220,8 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   const listFilter = toolListFilter(deps, normalized, parsedBody, target.host, settings.maxRequestBodyBytes);
   // A tool list is checked as plain text, so ask for one (a JSON answer compressed anyway is still decoded).
   if (listFilter) plan.headers['accept-encoding'] = 'identity';
-  forward(deps, exchange, plan, body, surface, bodyRewritten, done, normalized, outcome, listFilter);
+  const usageStripper = usageRequested ? (response: IncomingMessage) => createUsageEventStripper(response.headers, settings.maxRequestBodyBytes) : undefined;
+  forward(deps, exchange, plan, body, surface, bodyRewritten, done, normalized, outcome, listFilter ?? usageStripper);
 }
 
 /** For an MCP POST that lists tools: what filters the server's answer down to the tools the user may run. */

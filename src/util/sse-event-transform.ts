@@ -4,9 +4,9 @@ import { StringDecoder } from 'node:string_decoder';
 /**
  * A stream over a server-sent-events body that hands each complete event (its blank line included) to
  * `rewrite` and sends what that returns in its place, so events it leaves alone keep their exact bytes.
- * An event is held only up to `maxEventChars`: past that, `onOversizeEvent` decides what is sent, and
- * the rest of the stream is dropped. An unfinished last event passes as it came at the end (SSE readers
- * do not dispatch it anyway).
+ * An event is held only up to `maxEventChars`: past that, `onOversizeEvent` decides whether the rest of
+ * the stream passes untouched or is dropped for a replacement text. An unfinished last event passes as
+ * it came at the end (SSE readers do not dispatch it anyway).
  */
 export abstract class SseEventTransform extends Transform {
   private pending = '';
@@ -19,6 +19,8 @@ export abstract class SseEventTransform extends Transform {
   private scanFrom = 0;
   /** Set once the stream is stopped: what still has to go out (sent once), then nothing more. */
   private stopText: string | undefined;
+  /** Set once an oversize event made the rest pass untouched. */
+  private passing = false;
 
   constructor(private readonly maxEventChars: number) {
     super();
@@ -27,8 +29,8 @@ export abstract class SseEventTransform extends Transform {
   /** One whole event, blank line included → what the client gets instead. */
   protected abstract rewrite(block: string): string;
 
-  /** An event too large to hold arrived: what the client gets instead of it and of the rest. */
-  protected abstract onOversizeEvent(): string;
+  /** An event too large to hold arrived: the rest passes as it comes, or is dropped for `text`. */
+  protected abstract onOversizeEvent(): { then: 'pass' } | { then: 'drop'; text: string };
 
   /** Drops the rest of the stream (including anything held), sending `text` instead. */
   protected stop(text: string): void {
@@ -38,6 +40,8 @@ export abstract class SseEventTransform extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     if (this.stopText !== undefined) return callback(null, this.takeStopText());
+    // Still through the decoder: a character split at the switch is completed, not mangled (SSE is UTF-8).
+    if (this.passing) return callback(null, Buffer.from(this.decoder.write(chunk)));
     this.pending += this.decoder.write(chunk);
     let out = '';
     let end = this.nextEventEnd();
@@ -49,14 +53,26 @@ export abstract class SseEventTransform extends Transform {
     }
     // Whether it is complete or still arriving, an event this large is not read (nor held).
     if ((end < 0 ? this.pending.length : end) > this.maxEventChars) {
-      this.stop(this.onOversizeEvent());
-      out += this.takeStopText();
+      const next = this.onOversizeEvent();
+      if (next.then === 'pass') {
+        // What is held goes out as it came (a partial character stays in the decoder for the next bytes).
+        out += this.pending;
+        this.pending = '';
+        this.passing = true;
+        return callback(null, Buffer.from(out));
+      }
+      this.stop(next.text);
+      out += this.takeStopText() ?? '';
     }
     callback(null, out.length > 0 ? Buffer.from(out) : undefined);
   }
 
   override _flush(callback: TransformCallback): void {
     if (this.stopText !== undefined) return callback(null, this.takeStopText());
+    if (this.passing) {
+      const tail = this.decoder.end();
+      return callback(null, tail.length > 0 ? Buffer.from(tail) : undefined);
+    }
     this.pending += this.decoder.end();
     callback(null, this.pending.length > 0 ? Buffer.from(this.pending) : undefined);
   }

@@ -235,3 +235,30 @@ describe('metering compressed answers', () => {
     }
   });
 });
+
+describe('metering streamed chat completions', () => {
+  it('a stream the client did not ask usage for is still charged, and the client sees the stream it asked for', async () => {
+    const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }], sseChunks: 4 });
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-policy-stream-'));
+    const edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url }, policyFile: policyFile(dataDir) } });
+    try {
+      const stream = await openai(edge).chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'count to four' }] });
+      const chunks: Array<{ choices: unknown[]; usage?: unknown }> = [];
+      for await (const chunk of stream) chunks.push(chunk as { choices: unknown[]; usage?: unknown });
+      expect(chunks.length).toBeGreaterThan(2);
+      // No usage-only chunk reached a client that did not ask for one.
+      expect(chunks.filter((c) => c.choices.length === 0)).toEqual([]);
+      const seen = await standin.waitForRequest((r) => r.path === '/openai/v1/chat/completions');
+      expect((seen.json as { stream_options?: unknown }).stream_options).toEqual({ include_usage: true });
+      const tail = await new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--data-dir', dataDir], (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)));
+      });
+      const records = tail.trim().split('\n').map((line) => (JSON.parse(line) as { record: { path?: string; usage?: { input_tokens: number; output_tokens: number } } }).record);
+      const chat = records.find((r) => r.path === '/v1/chat/completions');
+      expect(chat?.usage?.output_tokens).toBeGreaterThan(0);
+    } finally {
+      await edge.stop();
+      await standin.close();
+    }
+  });
+});

@@ -1,0 +1,56 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Transform } from 'node:stream';
+import type { NormalizedRequest } from '../providers/types.js';
+import { eventData, SseEventTransform } from '../util/sse-event-transform.js';
+
+/**
+ * OpenAI-style streamed chat completions report token usage only when the client asks for it
+ * (`stream_options.include_usage`), and most clients do not: such a stream could not be charged to the
+ * key's local token and spend limits, so it was free. Edge asks on the client's behalf, and takes the
+ * usage-only event it asked for back out of the stream, so the client gets the stream it requested.
+ */
+
+/** The request body with usage asked for, or undefined when it needs no change (or is not such a stream). */
+export function withStreamUsageRequested(request: NormalizedRequest, body: unknown): Record<string, unknown> | undefined {
+  if (request.adapter !== 'openai-compatible' || request.operation !== 'chat.completions' || !request.stream) return undefined;
+  if (!isObject(body)) return undefined;
+  const options = body['stream_options'];
+  // Asked for already, or not an object Edge could add to (the provider answers that mistake itself).
+  if (options !== undefined && options !== null && !isObject(options)) return undefined;
+  if (isObject(options) && options['include_usage'] === true) return undefined;
+  return { ...body, stream_options: { ...(isObject(options) ? options : {}), include_usage: true } };
+}
+
+/** A stream that drops the usage-only event, or undefined when the answer is not a plain event stream. */
+export function createUsageEventStripper(headers: IncomingHttpHeaders, maxEventChars: number): Transform | undefined {
+  const type = String(headers['content-type'] ?? '').toLowerCase();
+  const encoding = String(headers['content-encoding'] ?? '').trim().toLowerCase();
+  // An error answer (JSON) or a compressed stream passes as it came: the client then sees one extra event at worst.
+  if (!type.startsWith('text/event-stream') || (encoding !== '' && encoding !== 'identity')) return undefined;
+  return new UsageEventStripper(maxEventChars);
+}
+
+/** Drops `{"choices": [], "usage": {...}}`; every other event keeps its exact bytes. */
+class UsageEventStripper extends SseEventTransform {
+  protected override rewrite(block: string): string {
+    const data = eventData(block);
+    // Cheap test first: most events are content deltas.
+    if (data === undefined || !data.includes('"usage"')) return block;
+    try {
+      const parsed = JSON.parse(data) as unknown;
+      const usageOnly = isObject(parsed) && Array.isArray(parsed['choices']) && parsed['choices'].length === 0 && isObject(parsed['usage']);
+      return usageOnly ? '' : block;
+    } catch {
+      return block;
+    }
+  }
+
+  protected override onOversizeEvent(): { then: 'pass' } {
+    // Not a usage event (those are small): the rest of the stream passes untouched.
+    return { then: 'pass' };
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
