@@ -9,6 +9,7 @@ import { Proxy as MitmProxy } from 'http-mitm-proxy';
 import type { Logger } from '../log.js';
 import { hostOfHostHeader, parseConnectTarget, type HostPort } from './connect-target.js';
 import type { Exchange } from './exchange.js';
+import { SniContexts } from './sni-contexts.js';
 import { openBlindTunnel } from './tunnel.js';
 
 /**
@@ -106,7 +107,7 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
    * connection (its default), which cost a hop, two pipes and Nagle delays on every request.
    */
   const connectTargets = new WeakMap<object, HostPort>();
-  const hostsWithContext = new Set<string>();
+  let sniContexts: SniContexts | undefined;
   const interceptTunnel = (socket: net.Socket, head: Buffer, target: HostPort) => {
     socket.setNoDelay(true);
     socket.write('HTTP/1.1 200 Connection Established\r\nProxy-Agent: bifrost-edge\r\n\r\n');
@@ -147,9 +148,8 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
     }
   };
   const ensureSniContext = (host: string) => {
-    if (hostsWithContext.has(host)) return;
-    proxy.httpsServer!.addContext(host, options.certificates.getSecureContext(host));
-    hostsWithContext.add(host);
+    sniContexts ??= new SniContexts(proxy.httpsServer!, (name) => options.certificates.getSecureContext(name));
+    sniContexts.ensure(host);
   };
   /** The CONNECT target of the tunnel a request arrived on (TLS sockets wrap the tunnel socket as `_parent`). */
   const tunnelTargetOf = (socket: net.Socket): HostPort | undefined => {
