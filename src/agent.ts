@@ -108,7 +108,9 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       log.error(`ignoring the intercept list from ${from}: ${(err as Error).message}; keeping the current one`);
     }
   };
-  const policyDb = openPolicyDatabase(path.join(config.dataDir, 'policy.db'));
+  const policyDb = openPolicyDatabase(path.join(config.dataDir, 'policy.db'), {
+    onSetAside: (movedTo, error) => log.error(`the policy counters file was damaged (${error.message}); kept as ${movedTo}, counting starts over`),
+  });
   const policy = new PolicyEnforcer({
     counters: new SqliteCounterStore(policyDb),
     shadowAi: new SqliteShadowAiRegistry(policyDb),

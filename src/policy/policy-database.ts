@@ -9,11 +9,37 @@ export type PolicyDatabase = Database.Database;
  * budget alerts and the shadow-AI registry. WAL with synchronous=NORMAL survives a crash of the agent
  * (the counters must hold across restarts); `:memory:` is for tests.
  */
-export function openPolicyDatabase(file: string): PolicyDatabase {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+export function openPolicyDatabase(file: string, options: { onSetAside?: (movedTo: string, error: Error) => void } = {}): PolicyDatabase {
+  if (file === ':memory:') return open(file);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    return open(file);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== 'SQLITE_NOTADB' && code !== 'SQLITE_CORRUPT') throw error;
+    // A damaged file (a disk fault, a half-restored backup) must not keep the agent from starting and
+    // governing traffic: it is kept aside for support and counting starts over (the gateway's own
+    // limits still hold in gateway mode).
+    const movedTo = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    for (const suffix of ['', '-wal', '-shm']) {
+      if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, movedTo + suffix);
+    }
+    options.onSetAside?.(movedTo, error as Error);
+    return open(file);
+  }
+}
+
+function open(file: string): PolicyDatabase {
   const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 2000');
-  return db;
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 2000');
+    // Reading the schema finds a file that is not a database, or a damaged first page.
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
 }
