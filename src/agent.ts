@@ -7,6 +7,7 @@ import { writeHttpMitmProxyCaDir } from './ca/http-mitm-proxy-ca-dir.js';
 import { LeafCertificateStore } from './ca/leaf-certificates.js';
 import { UpstreamClient } from './gateway/upstream-client.js';
 import { assertPortFree, startEdgeProxy } from './proxy/edge-proxy.js';
+import { createWebSocketDecision } from './proxy/websocket-decision.js';
 import { processForLoopbackClient } from './proxy/process-lookup.js';
 import { createLocalEndpoints } from './proxy/local-endpoints.js';
 import { createRequestHandler } from './proxy/request-handler.js';
@@ -244,6 +245,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     checkConnect,
     handleExchange: handler,
     webSocketUpstream: (url) => rewriteWebSocketUrl(url, config.upstream.originOverrides),
+    decideWebSocket: createWebSocketDecision({ resolve: (info) => providers.resolve(info), policy: () => policy.inspector(), record: recordExchange }),
     extraCaPems,
     connectTimeoutMs: config.gateway?.connectTimeoutMs ?? 10_000,
     tunnelFirstBytesTimeoutMs: config.proxy.tunnelFirstBytesTimeoutMs,

@@ -45,6 +45,11 @@ export interface EdgeProxyOptions {
   /** Extra CAs trusted when dialing upstream WebSockets. */
   extraCaPems?: string[];
   connectTimeoutMs: number;
+  /**
+   * Policy for a WebSocket opened on an intercepted host (the OpenAI Realtime API, Gemini Live): its
+   * frames are not read, but the app, key, provider and model are decided and the opening is recorded.
+   */
+  decideWebSocket?: (input: { host: string; path: string; headers: http.IncomingHttpHeaders }) => Promise<{ action: 'allow' } | { action: 'block'; message: string }>;
   /** How long an intercepted tunnel may stay silent after "200 Connection Established". Default 30 s. */
   tunnelFirstBytesTimeoutMs?: number;
   log: Logger;
@@ -190,12 +195,26 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
   const wsAgent = new http.Agent({ keepAlive: true });
   proxy.onWebSocketConnection((ctx, callback) => {
     const upgradeReq = (ctx.clientToProxyWebSocket as { upgradeReq?: http.IncomingMessage } | undefined)?.upgradeReq;
-    const refusal = webSocketRefusal(upgradeReq, upgradeReq ? tunnelTargetOf(upgradeReq.socket) : undefined);
-    if (refusal) {
+    const tunnelTarget = upgradeReq ? tunnelTargetOf(upgradeReq.socket) : undefined;
+    const refusal = webSocketRefusal(upgradeReq, tunnelTarget);
+    if (refusal || !upgradeReq || !tunnelTarget) {
       options.log.warn('websocket refused', { reason: refusal, host: upgradeReq?.headers.host });
-      closeClientWebSocket(ctx, 1008, refusal);
+      closeClientWebSocket(ctx, 1008, refusal ?? 'the upgrade request is unknown');
       return;
     }
+    if (!options.decideWebSocket || !options.shouldIntercept(tunnelTarget.host)) {
+      relayWebSocket(ctx, callback);
+      return;
+    }
+    options.decideWebSocket({ host: tunnelTarget.host, path: upgradeReq.url ?? '/', headers: upgradeReq.headers }).then((verdict) => {
+      if (verdict.action === 'block') closeClientWebSocket(ctx, 1008, verdict.message);
+      else relayWebSocket(ctx, callback);
+    }, (err: unknown) => {
+      options.log.error('websocket decision failed', { error: (err as Error).message });
+      closeClientWebSocket(ctx, 1011, 'Bifrost Edge could not decide this WebSocket');
+    });
+  });
+  const relayWebSocket = (ctx: Parameters<Parameters<typeof proxy.onWebSocketConnection>[0]>[0], callback: () => void) => {
     const wsOptions = ctx.proxyToServerWebSocketOptions;
     if (wsOptions?.url) {
       if (options.webSocketUpstream) wsOptions.url = options.webSocketUpstream(wsOptions.url);
@@ -209,7 +228,7 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
       options.log.warn('websocket upstream failed', { url: wsOptions?.url, error: (err as Error).message });
       closeClientWebSocket(ctx, 1011, 'Bifrost Edge could not reach the upstream WebSocket');
     }
-  });
+  };
 
   return new Promise((resolve, reject) => {
     proxy.listen({ host: options.host, port: options.port, sslCaDir: options.mitmCaDir, forceSNI: true, keepAlive: true }, (err) => {

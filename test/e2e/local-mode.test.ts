@@ -193,6 +193,9 @@ describe('local mode (no gateway): forwards to the origin with the app credentia
     });
     expect(reply).toBe('echo:ping-1');
     ws.close();
+    // Its frames are not read, but its opening is decided and recorded, flagged as uninspected.
+    const activity = await (await fetch(`${edge.proxyUrl}/activity.json`)).json() as Array<{ path: string; decision: string; findings: Array<{ type: string; ruleId: string }> }>;
+    expect(activity.find((a) => a.path === '/v1/realtime')).toMatchObject({ decision: 'flagged', findings: [{ type: 'uninspected', ruleId: 'websocket' }] });
   });
 
   it('refuses a WebSocket opened at the proxy itself (a web page could make Edge dial itself until it ran out of sockets)', async () => {

@@ -7,7 +7,9 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startBifrostStandin, type BifrostStandin } from '../support/bifrost-standin.js';
 import { EDGE_BIN, startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
-import { curl, proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
+import { curl, openConnectTunnel, proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
+import tls from 'node:tls';
+import { WebSocket } from 'ws';
 
 const KEY = 'sk-bf-policy-e2e-0001';
 
@@ -256,6 +258,31 @@ describe('metering streamed chat completions', () => {
       const records = tail.trim().split('\n').map((line) => (JSON.parse(line) as { record: { path?: string; usage?: { input_tokens: number; output_tokens: number } } }).record);
       const chat = records.find((r) => r.path === '/v1/chat/completions');
       expect(chat?.usage?.output_tokens).toBeGreaterThan(0);
+    } finally {
+      await edge.stop();
+      await standin.close();
+    }
+  });
+});
+
+describe('WebSockets on an intercepted host', () => {
+  it('are decided like requests: a model the key does not allow is refused with the close reason, and recorded', async () => {
+    const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }] });
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-policy-ws-'));
+    const edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url }, policyFile: policyFile(dataDir) } });
+    try {
+      const { socket: raw } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
+      const ws = new WebSocket('wss://api.openai.com/v1/realtime?model=gpt-4o-realtime-preview', {
+        createConnection: () => tls.connect({ socket: raw, servername: 'api.openai.com', ca: edge.caPem }),
+      } as never);
+      const closed = await new Promise<{ code: number; reason: string }>((resolve) => {
+        ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+        ws.once('error', () => {});
+      });
+      expect(closed.code).toBe(1008);
+      expect(closed.reason).toMatch(/gpt-4o-realtime-preview/);
+      const activity = await (await fetch(`${edge.proxyUrl}/activity.json`)).json() as Array<{ path: string; decision: string; errorType?: string }>;
+      expect(activity.find((a) => a.path === '/v1/realtime')).toMatchObject({ decision: 'blocked', errorType: 'model_blocked' });
     } finally {
       await edge.stop();
       await standin.close();
