@@ -9,11 +9,15 @@ import type { HttpRequestInfo, TextSpan } from './types.js';
 
 /**
  * ChatGPT in the browser and desktop app (chatgpt.com). Only the send-a-message call is read:
- * `POST /backend-api/conversation` (and `/backend-api/f/conversation`, the newer client's path). The page's
+ * `POST /backend-api/conversation` (and `/backend-api/f/conversation`, the newer client's path), and the
+ * same under `/backend-anon/` when nobody is signed in (no account is no reason to go unread). The page's
  * many other calls are not recognised, and the catalog lets them pass. Answers always stream.
  */
 
-const CONVERSATION_PATHS: ReadonlySet<string> = new Set(['/backend-api/conversation', '/backend-api/f/conversation']);
+const CONVERSATION_PATHS: ReadonlySet<string> = new Set([
+  '/backend-api/conversation', '/backend-api/f/conversation',
+  '/backend-anon/conversation', '/backend-anon/f/conversation',
+]);
 const ROLE_KINDS: Record<string, TextSpan['kind']> = { user: 'user', system: 'system', assistant: 'assistant', tool: 'tool_result' };
 
 function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | undefined {

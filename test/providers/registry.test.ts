@@ -26,6 +26,8 @@ describe('recognizeRequest', () => {
     ['POST', 'generativelanguage.googleapis.com', '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse', 'gemini:streamGenerateContent:inspected'],
     ['POST', 'generativelanguage.googleapis.com', '/v1beta/models/gemini-2.5-flash:unknownMethod', 'unrecognized:reject'],
     ['POST', 'chatgpt.com', '/backend-api/f/conversation', 'chatgpt-web:conversation:inspected'],
+    ['POST', 'chatgpt.com', '/backend-anon/conversation', 'chatgpt-web:conversation:inspected'],
+    ['POST', 'chatgpt.com', '/backend-anon/f/conversation', 'chatgpt-web:conversation:inspected'],
     ['GET', 'chatgpt.com', '/backend-api/me', 'unrecognized:pass'],
     ['GET', 'chatgpt.com', '/', 'unrecognized:pass'],
     ['POST', 'claude.ai', '/api/organizations/o/chat_conversations/c/completion', 'claude-web:completion:inspected'],
