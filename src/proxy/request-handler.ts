@@ -158,11 +158,16 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   // Uninspected routes (model lists, uploads) keep streaming their body, but policy (app catalog,
   // provider, route and key) still decides them, on what their path says.
   let decoded: Buffer | undefined;
-  if (resolution.inspected) {
+  let modelInBody: string | undefined;
+  if (resolution.inspected || namesModelInJson(req)) {
     try {
       const raw = await readRequestBody(req, settings.maxRequestBodyBytes);
-      decoded = decodeForInspection(raw, header(req.headers['content-encoding']), settings.maxRequestBodyBytes);
       body = raw;
+      const plain = decodeForInspection(raw, header(req.headers['content-encoding']), settings.maxRequestBodyBytes);
+      if (resolution.inspected) decoded = plain;
+      // An uninspected JSON POST (images, audio speech, batches, assistants) still names its model:
+      // without it the key's model rules would not apply, and any model would be allowed.
+      else modelInBody = jsonModel(plain);
     } catch (err) {
       if (err instanceof RequestBodyError) return block({ ...err.edge, provider: surface.provider });
       throw err;
@@ -173,7 +178,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
     if (!parsed.ok) return block({ ...parsed.error, provider: parsed.error.provider ?? surface.provider });
     parsedBody = parsed.body;
     if (parsed.encode) encodeBody = parsed.encode;
-    normalized = parsed.request;
+    normalized = parsed.request.model === null && modelInBody !== undefined ? { ...parsed.request, model: modelInBody } : parsed.request;
     // Usually the surface's provider; a protocol carried on a host (MCP on a custom host) names its own.
     record.provider = normalized.provider;
     record.model = normalized.model;
@@ -329,6 +334,22 @@ function readAlongside(response: IncomingMessage, reader: { push(chunk: Buffer):
   response.on('data', (chunk: Buffer) => reader.push(chunk));
   response.once('end', () => reader.end());
   response.once('close', () => reader.end());
+}
+
+/** A POST with a JSON body: the uninspected ones still carry `model` at the top (OpenAI-style APIs). */
+function namesModelInJson(req: IncomingMessage): boolean {
+  return req.method === 'POST' && /^application\/json\b/i.test(header(req.headers['content-type']) ?? '');
+}
+
+/** The top-level `model` of a JSON body, or undefined (not JSON, not an object, no string model). */
+function jsonModel(body: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as unknown;
+    const model = parsed !== null && typeof parsed === 'object' ? (parsed as { model?: unknown }).model : undefined;
+    return typeof model === 'string' && model !== '' ? model : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const processByConnection = new WeakMap<object, Promise<string | undefined>>();

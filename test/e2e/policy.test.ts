@@ -289,3 +289,21 @@ describe('WebSockets on an intercepted host', () => {
     }
   });
 });
+
+describe('routes whose body Edge does not inspect still name their model', () => {
+  it('an image generation with a model the key does not allow is refused (it was allowed: no model was read)', async () => {
+    const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }] });
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-policy-images-'));
+    const edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url }, policyFile: policyFile(dataDir) } });
+    try {
+      const refused = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, 'https://api.openai.com/v1/images/generations',
+        '-H', 'content-type: application/json', '-H', 'authorization: Bearer sk-proj-app', '--data', JSON.stringify({ model: 'gpt-image-1', prompt: 'a cat' })]);
+      expect(refused.status).toBe(403);
+      expect(JSON.parse(refused.body)).toMatchObject({ type: 'model_blocked' });
+      expect(refused.body).toMatch(/gpt-image-1/);
+    } finally {
+      await edge.stop();
+      await standin.close();
+    }
+  });
+});
