@@ -156,18 +156,17 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   let encodeBody = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
   let bodyRewritten = false;
   // Uninspected routes (model lists, uploads) keep streaming their body, but policy (app catalog,
-  // provider, route and key) still decides them, on what their path says.
+  // provider, route and key) still decides them, on what their path says, and on the model a JSON
+  // POST names (images, audio speech, batches, assistants): without it the key's model rules would not
+  // apply, and any model would be allowed.
   let decoded: Buffer | undefined;
   let modelInBody: string | undefined;
   if (resolution.inspected || namesModelInJson(req)) {
     try {
       const raw = await readRequestBody(req, settings.maxRequestBodyBytes);
       body = raw;
-      const plain = decodeForInspection(raw, header(req.headers['content-encoding']), settings.maxRequestBodyBytes);
-      if (resolution.inspected) decoded = plain;
-      // An uninspected JSON POST (images, audio speech, batches, assistants) still names its model:
-      // without it the key's model rules would not apply, and any model would be allowed.
-      else modelInBody = jsonModel(plain);
+      if (resolution.inspected) decoded = decodeForInspection(raw, header(req.headers['content-encoding']), settings.maxRequestBodyBytes);
+      else modelInBody = modelNamedIn(raw, header(req.headers['content-encoding']), settings.maxRequestBodyBytes);
     } catch (err) {
       if (err instanceof RequestBodyError) return block({ ...err.edge, provider: surface.provider });
       throw err;
@@ -341,10 +340,10 @@ function namesModelInJson(req: IncomingMessage): boolean {
   return req.method === 'POST' && /^application\/json\b/i.test(header(req.headers['content-type']) ?? '');
 }
 
-/** The top-level `model` of a JSON body, or undefined (not JSON, not an object, no string model). */
-function jsonModel(body: Buffer): string | undefined {
+/** The top-level `model` of a JSON body, or undefined (unreadable encoding, not JSON, no string model). */
+function modelNamedIn(raw: Buffer, contentEncoding: string | undefined, maxBytes: number): string | undefined {
   try {
-    const parsed = JSON.parse(body.toString('utf8')) as unknown;
+    const parsed = JSON.parse(decodeForInspection(raw, contentEncoding, maxBytes).toString('utf8')) as unknown;
     const model = parsed !== null && typeof parsed === 'object' ? (parsed as { model?: unknown }).model : undefined;
     return typeof model === 'string' && model !== '' ? model : undefined;
   } catch {
