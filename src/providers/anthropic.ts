@@ -102,17 +102,28 @@ function readContentBlock(x: Extraction, value: unknown, path: JsonPath, kind: T
     case 'document':
       readDocumentSource(x, block, path, kind);
       return;
+    case 'search_result':
+      readSearchResult(x, block, path, kind);
+      return;
     default:
-      // image, thinking, redacted_thinking, search results, ...: no client text Edge reads.
+      // image, thinking, redacted_thinking, ...: no client text Edge reads.
       return;
   }
 }
 
-/** Blocks inside a tool result: text, and plain-text documents. */
+/** Blocks inside a tool result: text, plain-text documents, and search results (a RAG tool's answer). */
 function readNestedBlock(x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind']): void {
   const block = expectObject(value, path, 'a content block object');
   if (block['type'] === 'text') readTextBlock(x, block, path, kind);
   if (block['type'] === 'document') readDocumentSource(x, block, path, kind);
+  if (block['type'] === 'search_result') readSearchResult(x, block, path, kind);
+}
+
+/** A search result the client supplies (its own retrieval): title and text blocks go to the model. */
+function readSearchResult(x: Extraction, block: JsonObject, path: JsonPath, kind: TextSpan['kind']): void {
+  if (typeof block['title'] === 'string') addText(x, [...path, 'title'], block['title'], kind);
+  const content = block['content'];
+  if (Array.isArray(content)) content.forEach((inner, k) => readNestedBlock(x, inner, [...path, 'content', k], kind));
 }
 
 function readTextBlock(x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind']): void {
@@ -122,6 +133,10 @@ function readTextBlock(x: Extraction, value: unknown, path: JsonPath, kind: Text
 
 /** A document given as plain text (`source.type: "text"`) or as content blocks is text the model reads. */
 function readDocumentSource(x: Extraction, block: JsonObject, path: JsonPath, kind: TextSpan['kind']): void {
+  // The title and context the client attaches go to the model beside the document.
+  for (const field of ['title', 'context']) {
+    if (typeof block[field] === 'string') addText(x, [...path, field], block[field], kind);
+  }
   const source = block['source'];
   if (!isJsonObject(source)) return;
   if (source['type'] === 'text' && typeof source['data'] === 'string') addText(x, [...path, 'source', 'data'], source['data'], kind);

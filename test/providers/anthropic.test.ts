@@ -103,6 +103,33 @@ describe('messages', () => {
     expectPathsPointAtStrings(messagesWithTools, request);
   });
 
+  it('reads search results the client supplies and a document\'s title and context, top level and in tool results', () => {
+    const searchResult = { type: 'search_result', source: 'https://wiki.acme/refunds', title: 'Refund runbook', content: [{ type: 'text', text: 'Escalate to jane@acme.test' }] };
+    const body = {
+      model: 'claude-sonnet-4-5', max_tokens: 64,
+      messages: [
+        { role: 'user', content: [
+          searchResult,
+          { type: 'document', title: 'Q3 numbers', context: 'confidential, do not share', source: { type: 'text', media_type: 'text/plain', data: 'Revenue 12M' } },
+        ] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'search', input: { q: 'refunds' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: [searchResult] }] },
+      ],
+    };
+    const request = expectParsed(parse('/v1/messages', body));
+    expect(textsOf(request)).toEqual([
+      ['user', 'Refund runbook'],
+      ['user', 'Escalate to jane@acme.test'],
+      ['user', 'Q3 numbers'],
+      ['user', 'confidential, do not share'],
+      ['user', 'Revenue 12M'],
+      ['tool_arguments', 'refunds'],
+      ['tool_result', 'Refund runbook'],
+      ['tool_result', 'Escalate to jane@acme.test'],
+    ]);
+    expectPathsPointAtStrings(body, request);
+  });
+
   it('reads a string system prompt and string contents', () => {
     const body = { model: 'claude-3-5-haiku-latest', max_tokens: 64, system: 'Be terse.', messages: [{ role: 'user', content: 'Hi' }] };
     const request = expectParsed(parse('/v1/messages', body));
