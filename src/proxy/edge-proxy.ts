@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import type net from 'node:net';
+import net from 'node:net';
 import { probePort } from '../util/port-probe.js';
 import type { Duplex } from 'node:stream';
 import { Proxy as MitmProxy } from 'http-mitm-proxy';
 import type { Logger } from '../log.js';
 import { hostOfHostHeader, parseConnectTarget, type HostPort } from './connect-target.js';
 import type { Exchange } from './exchange.js';
+import { clientHelloBytesMissing, serverNameOf } from './client-hello.js';
 import { SniContexts } from './sni-contexts.js';
 import { openBlindTunnel } from './tunnel.js';
 
@@ -99,6 +100,24 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
       socket.end(`HTTP/1.1 ${verdict.error.status} Blocked by Bifrost Edge\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       return;
     }
+    if (!intercepted && net.isIP(target.host) !== 0) {
+      // An IP address says nothing about the host: the ClientHello names it. A client reaching an AI
+      // host by address (resolving names itself, or told to) is intercepted as that host.
+      readClientHello(socket as net.Socket, head ?? Buffer.alloc(0), (first, serverName) => {
+        if (serverName !== undefined && options.shouldIntercept(serverName)) {
+          const named = options.checkConnect?.({ host: serverName, ...(userAgent ? { userAgent } : {}), intercepted: true });
+          if (named?.action === 'block') {
+            socket.destroy();
+            return;
+          }
+          options.log.info('tunnel to an address carries an AI host; intercepting it', { address: target.host, host: serverName });
+          dispatchIntercepted(socket as net.Socket, first, { host: serverName, port: target.port });
+          return;
+        }
+        openBlindTunnel(socket, first, target.host, target.port, { connectTimeoutMs: options.connectTimeoutMs, log: options.log, track, established: true });
+      });
+      return;
+    }
     if (!intercepted) {
       openBlindTunnel(socket, head ?? Buffer.alloc(0), target.host, target.port, { connectTimeoutMs: options.connectTimeoutMs, log: options.log, track });
       return;
@@ -113,29 +132,31 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
    */
   const connectTargets = new WeakMap<object, HostPort>();
   let sniContexts: SniContexts | undefined;
+  /** Hands a tunnel whose first bytes were read to the TLS server (or, for plain HTTP, the HTTP server). */
+  const dispatchIntercepted = (socket: net.Socket, first: Buffer, target: HostPort) => {
+    socket.unshift(first);
+    connectTargets.set(socket, target);
+    // A TLS record starts with 0x16 (handshake); anything else is plain HTTP sent through the tunnel.
+    if (first[0] === 0x16) {
+      try {
+        ensureSniContext(target.host);
+      } catch (err) {
+        options.log.warn('no certificate for intercepted host', { host: target.host, error: (err as Error).message });
+        socket.destroy();
+        return;
+      }
+      proxy.httpsServer!.emit('connection', socket);
+    } else {
+      proxy.httpServer!.emit('connection', socket);
+      // A TLS socket reads its transport itself; the HTTP server only listens for 'data', and a socket
+      // paused on purpose (below) would never deliver any: plain HTTP in a tunnel hung.
+      socket.resume();
+    }
+  };
   const interceptTunnel = (socket: net.Socket, head: Buffer, target: HostPort) => {
     socket.setNoDelay(true);
     socket.write('HTTP/1.1 200 Connection Established\r\nProxy-Agent: bifrost-edge\r\n\r\n');
-    const dispatch = (first: Buffer) => {
-      socket.unshift(first);
-      connectTargets.set(socket, target);
-      // A TLS record starts with 0x16 (handshake); anything else is plain HTTP sent through the tunnel.
-      if (first[0] === 0x16) {
-        try {
-          ensureSniContext(target.host);
-        } catch (err) {
-          options.log.warn('no certificate for intercepted host', { host: target.host, error: (err as Error).message });
-          socket.destroy();
-          return;
-        }
-        proxy.httpsServer!.emit('connection', socket);
-      } else {
-        proxy.httpServer!.emit('connection', socket);
-        // A TLS socket reads its transport itself; the HTTP server only listens for 'data', and a socket
-        // paused on purpose (below) would never deliver any: plain HTTP in a tunnel hung.
-        socket.resume();
-      }
-    };
+    const dispatch = (first: Buffer) => dispatchIntercepted(socket, first, target);
     if (head.length > 0) {
       dispatch(head);
     } else {
@@ -298,4 +319,45 @@ export function webSocketRefusal(upgradeReq: http.IncomingMessage | undefined, t
   const host = hostOfHostHeader(String(upgradeReq.headers.host ?? ''));
   if (host !== tunnelTarget.host) return `the Host header does not name the tunnel's host ${tunnelTarget.host}`;
   return undefined;
+}
+
+/** The largest first TLS record Edge waits for (a TLS record's own limit, plus its header). */
+const MAX_FIRST_RECORD_BYTES = 16 * 1024 + 5;
+
+/**
+ * How long a tunnel to an address may take to start speaking. A TLS client sends its ClientHello at once;
+ * a protocol where the server speaks first (SSH, SMTP) sends nothing, and its tunnel opens after this.
+ */
+const CLIENT_FIRST_WAIT_MS = 500;
+
+/**
+ * Answers the CONNECT, then reads the client's first TLS record and hands it over with the server name
+ * it carries (undefined when it is not TLS, names none, or the client waited for the server). The socket
+ * is left paused with nothing consumed beyond what is handed over.
+ */
+function readClientHello(socket: net.Socket, head: Buffer, then: (first: Buffer, serverName: string | undefined) => void): void {
+  socket.setNoDelay(true);
+  socket.write('HTTP/1.1 200 Connection Established\r\nProxy-Agent: bifrost-edge\r\n\r\n');
+  let received = head;
+  let done = false;
+  const complete = () => clientHelloBytesMissing(received) <= 0 || received.length >= MAX_FIRST_RECORD_BYTES;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.pause();
+    then(received, clientHelloBytesMissing(received) === 0 ? serverNameOf(received) : undefined);
+  };
+  const onData = (chunk: Buffer) => {
+    received = Buffer.concat([received, chunk]);
+    if (complete()) finish();
+  };
+  const timer = setTimeout(finish, CLIENT_FIRST_WAIT_MS);
+  if (head.length > 0 && complete()) {
+    finish();
+    return;
+  }
+  socket.on('data', onData);
+  socket.resume();
 }

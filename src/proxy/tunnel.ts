@@ -7,6 +7,8 @@ export interface TunnelOptions {
   log: Logger;
   /** Called with the upstream socket so the proxy can close live tunnels on shutdown. */
   track?: (socket: net.Socket) => void;
+  /** The client was already told "200 Connection Established" (its first bytes were read to decide). */
+  established?: boolean;
 }
 
 /**
@@ -65,7 +67,7 @@ export function openBlindTunnel(client: Duplex, head: Buffer, host: string, port
   upstream.once('connect', () => {
     clearTimeout(timer);
     established = true;
-    client.write('HTTP/1.1 200 Connection Established\r\nProxy-Agent: bifrost-edge\r\n\r\n');
+    if (!options.established) client.write('HTTP/1.1 200 Connection Established\r\nProxy-Agent: bifrost-edge\r\n\r\n');
     if (head.length > 0) upstream.write(head);
     raiseWriteHighWaterMark(upstream);
     client.pipe(upstream);
@@ -73,7 +75,7 @@ export function openBlindTunnel(client: Duplex, head: Buffer, host: string, port
   });
   upstream.on('error', (err: NodeJS.ErrnoException) => {
     clearTimeout(timer);
-    if (!established) {
+    if (!established && !options.established) {
       const reason = err.code ?? err.message;
       const body = `Bifrost Edge could not open a connection to ${host}:${port} (${reason}). Check the address and your network.\n`;
       client.end(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);

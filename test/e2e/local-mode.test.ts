@@ -246,6 +246,37 @@ describe('local mode (no gateway): forwards to the origin with the app credentia
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  it('an AI host reached by IP address (CONNECT to the address, the host named in SNI) is still intercepted', async () => {
+    seen.length = 0;
+    const res = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, '--connect-to', `api.openai.com:443:127.0.0.1:${new URL(origin.url).port}`,
+      'https://api.openai.com/v1/chat/completions', '-H', 'content-type: application/json',
+      '-d', JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'by address' }] })]);
+    expect(res.status).toBe(200);
+    // Edge's certificate was accepted (curl trusts only Edge's CA here) and the request was read.
+    expect(seen.map((s) => s.url)).toEqual(['/v1/chat/completions']);
+    const activity = await (await fetch(`${edge.proxyUrl}/activity.json`)).json() as Array<{ host: string; path: string }>;
+    expect(activity[0]).toMatchObject({ host: 'api.openai.com', path: '/v1/chat/completions' });
+  });
+
+  it('a tunnel to an address where the server speaks first (SSH, SMTP) still opens', async () => {
+    const banner = net.createServer((socket) => socket.end('SSH-2.0-TestServer\r\n'));
+    await new Promise<void>((resolve) => banner.listen(0, '127.0.0.1', resolve));
+    try {
+      const proxy = new URL(edge.proxyUrl);
+      const socket = net.connect(Number(proxy.port), proxy.hostname);
+      const target = `127.0.0.1:${(banner.address() as AddressInfo).port}`;
+      socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+      const received = await new Promise<string>((resolve) => {
+        let text = '';
+        socket.on('data', (d: Buffer) => (text += d.toString()));
+        socket.on('close', () => resolve(text));
+      });
+      expect(received).toMatch(/^HTTP\/1\.1 200 Connection Established\r\n[\s\S]*\r\n\r\nSSH-2\.0-TestServer\r\n$/);
+    } finally {
+      banner.close();
+    }
+  });
+
   it('serves the PAC file and health endpoint on the proxy port', async () => {
     const pac = await curl([`${edge.proxyUrl}/proxy.pac`]);
     expect(pac.status).toBe(200);
