@@ -49,6 +49,16 @@ async function auditTail(dataDir: string): Promise<Array<TailedRecord['record']>
   return (await auditTailRows(dataDir)).map((row) => row.record);
 }
 
+/** A policy file with one key allowing every OpenAI model, and the given fail mode. */
+function writePolicy(dataDir: string, failMode: 'open' | 'closed'): string {
+  const file = path.join(dataDir, 'policy.json');
+  fs.writeFileSync(file, JSON.stringify({
+    schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(), fail_mode: failMode,
+    virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: KEY, is_active: true, provider_configs: [{ provider: 'openai', allowed_models: ['*'] }] }],
+  }));
+  return file;
+}
+
 /** A loopback port nothing listens on (an audit collector that is down). */
 async function closedPort(): Promise<number> {
   const server = net.createServer();
@@ -78,11 +88,7 @@ describe('the audit queue at its cap', () => {
 
   it('failing closed: once unsent records fill the cap, AI requests are refused with a message that says why; every answered one was recorded', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-audit-queue-closed-'));
-    const policyFile = path.join(dataDir, 'policy.json');
-    fs.writeFileSync(policyFile, JSON.stringify({
-      schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(), fail_mode: 'closed',
-      virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: KEY, is_active: true, provider_configs: [{ provider: 'openai', allowed_models: ['*'] }] }],
-    }));
+    const policyFile = writePolicy(dataDir, 'closed');
     // An OTLP collector that is down: its records stay unsent and fill the cap.
     const { client } = await start({ policyFile, audit: { otlpEndpoint: `http://127.0.0.1:${await closedPort()}` } }, dataDir);
     let answered = 0;
@@ -111,11 +117,7 @@ describe('the audit queue at its cap', () => {
 
   it('failing open: requests are still answered once the queue is full, and a notice says they go unrecorded', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-audit-queue-open-'));
-    const policyFile = path.join(dataDir, 'policy.json');
-    fs.writeFileSync(policyFile, JSON.stringify({
-      schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(), fail_mode: 'open',
-      virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: KEY, is_active: true, provider_configs: [{ provider: 'openai', allowed_models: ['*'] }] }],
-    }));
+    const policyFile = writePolicy(dataDir, 'open');
     const { edge, client } = await start({ policyFile, audit: { otlpEndpoint: `http://127.0.0.1:${await closedPort()}` } }, dataDir);
     for (let n = 0; n < 40; n++) await ask(client, n);
     const status = await (await fetch(new URL('/status.json', edge.proxyUrl))).json() as { auditQueue: { level: string } };

@@ -33,6 +33,32 @@ function openai(edge: EdgeProcess): OpenAI {
   return new OpenAI({ apiKey: 'sk-proj-app', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: proxyDispatcher(edge.proxyUrl, edge.caPem) } as never, maxRetries: 0 });
 }
 
+/** A gateway stand-in and an agent under the test policy (policyFile), stopped when `run` ends. */
+async function withPolicyAgent(prefix: string, standinOptions: Parameters<typeof startBifrostStandin>[0], run: (env: { edge: EdgeProcess; standin: BifrostStandin; dataDir: string }) => Promise<void>): Promise<void> {
+  const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }], ...standinOptions });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  try {
+    const edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url }, policyFile: policyFile(dataDir) } });
+    try {
+      await run({ edge, standin, dataDir });
+    } finally {
+      await edge.stop();
+    }
+  } finally {
+    await standin.close();
+  }
+}
+
+/** The agent's audit records, newest last, as `bifrost-edge audit tail --json` prints them. */
+function auditRecords<R>(dataDir: string): Promise<R[]> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--data-dir', dataDir], (err, stdout, stderr) => {
+      if (err) return reject(new Error(stderr));
+      resolve(stdout.trim().split('\n').map((line) => (JSON.parse(line) as { record: R }).record));
+    });
+  });
+}
+
 const ask = (client: OpenAI, model: string) => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
 
 describe('virtual-key policy enforced on the device, through the proxy', () => {
@@ -169,10 +195,7 @@ describe('tunnel-time policy', () => {
       expect(JSON.parse(deniedInFormat.body)).toMatchObject({ error: { type: 'app_blocked' } });
 
       // Both refusals are in the audit trail; the tunnel one says it happened at CONNECT.
-      const tail = await new Promise<string>((resolve, reject) => {
-        execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--data-dir', dataDir], (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)));
-      });
-      const records = tail.trim().split('\n').map((line) => (JSON.parse(line) as { record: { method?: string; host: string; app: string; decision: string; reason?: string } }).record);
+      const records = await auditRecords<{ method?: string; host: string; app: string; decision: string; reason?: string }>(dataDir);
       expect(records).toEqual(expect.arrayContaining([
         expect.objectContaining({ method: 'CONNECT', host: 'api.anthropic.com', app: 'legacybot', decision: 'blocked', reason: 'app_blocked' }),
         expect.objectContaining({ method: 'GET', host: 'api.openai.com', app: 'legacybot', decision: 'blocked', reason: 'app_blocked' }),
@@ -219,31 +242,19 @@ describe('fail-closed: refuses AI traffic while the gateway is down, recovers wh
 describe('metering compressed answers', () => {
   it('a gzipped answer is charged and its usage is in the audit record (decoding ends after the answer does)', async () => {
     // The gateway gzips for clients that offer it; the OpenAI SDK always offers.
-    const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }], gzipJson: true });
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-policy-gzip-'));
-    const edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url }, policyFile: policyFile(dataDir) } });
-    try {
+    await withPolicyAgent('edge-policy-gzip-', { gzipJson: true }, async ({ edge, dataDir }) => {
       const completion = await ask(openai(edge), 'gpt-4o-mini');
       expect(completion.usage?.prompt_tokens).toBeGreaterThan(0);
-      const tail = await new Promise<string>((resolve, reject) => {
-        execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--data-dir', dataDir], (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)));
-      });
-      const records = tail.trim().split('\n').map((line) => (JSON.parse(line) as { record: { path?: string; usage?: { input_tokens: number; output_tokens: number }; cost_usd?: number } }).record);
+      const records = await auditRecords<{ path?: string; usage?: { input_tokens: number; output_tokens: number } }>(dataDir);
       const chat = records.find((r) => r.path === '/v1/chat/completions');
       expect(chat?.usage).toEqual({ input_tokens: completion.usage!.prompt_tokens, output_tokens: completion.usage!.completion_tokens });
-    } finally {
-      await edge.stop();
-      await standin.close();
-    }
+    });
   });
 });
 
 describe('metering streamed chat completions', () => {
   it('a stream the client did not ask usage for is still charged, and the client sees the stream it asked for', async () => {
-    const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }], sseChunks: 4 });
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-policy-stream-'));
-    const edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url }, policyFile: policyFile(dataDir) } });
-    try {
+    await withPolicyAgent('edge-policy-stream-', { sseChunks: 4 }, async ({ edge, standin, dataDir }) => {
       const stream = await openai(edge).chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'count to four' }] });
       const chunks: Array<{ choices: unknown[]; usage?: unknown }> = [];
       for await (const chunk of stream) chunks.push(chunk as { choices: unknown[]; usage?: unknown });
@@ -252,25 +263,16 @@ describe('metering streamed chat completions', () => {
       expect(chunks.filter((c) => c.choices.length === 0)).toEqual([]);
       const seen = await standin.waitForRequest((r) => r.path === '/openai/v1/chat/completions');
       expect((seen.json as { stream_options?: unknown }).stream_options).toEqual({ include_usage: true });
-      const tail = await new Promise<string>((resolve, reject) => {
-        execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--data-dir', dataDir], (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)));
-      });
-      const records = tail.trim().split('\n').map((line) => (JSON.parse(line) as { record: { path?: string; usage?: { input_tokens: number; output_tokens: number } } }).record);
+      const records = await auditRecords<{ path?: string; usage?: { input_tokens: number; output_tokens: number } }>(dataDir);
       const chat = records.find((r) => r.path === '/v1/chat/completions');
       expect(chat?.usage?.output_tokens).toBeGreaterThan(0);
-    } finally {
-      await edge.stop();
-      await standin.close();
-    }
+    });
   });
 });
 
 describe('WebSockets on an intercepted host', () => {
   it('are decided like requests: a model the key does not allow is refused with the close reason, and recorded', async () => {
-    const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }] });
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-policy-ws-'));
-    const edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url }, policyFile: policyFile(dataDir) } });
-    try {
+    await withPolicyAgent('edge-policy-ws-', {}, async ({ edge }) => {
       const { socket: raw } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
       const ws = new WebSocket('wss://api.openai.com/v1/realtime?model=gpt-4o-realtime-preview', {
         createConnection: () => tls.connect({ socket: raw, servername: 'api.openai.com', ca: edge.caPem }),
@@ -283,27 +285,18 @@ describe('WebSockets on an intercepted host', () => {
       expect(closed.reason).toMatch(/gpt-4o-realtime-preview/);
       const activity = await (await fetch(`${edge.proxyUrl}/activity.json`)).json() as Array<{ path: string; decision: string; errorType?: string }>;
       expect(activity.find((a) => a.path === '/v1/realtime')).toMatchObject({ decision: 'blocked', errorType: 'model_blocked' });
-    } finally {
-      await edge.stop();
-      await standin.close();
-    }
+    });
   });
 });
 
 describe('routes whose body Edge does not inspect still name their model', () => {
   it('an image generation with a model the key does not allow is refused (it was allowed: no model was read)', async () => {
-    const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }] });
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-policy-images-'));
-    const edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url }, policyFile: policyFile(dataDir) } });
-    try {
+    await withPolicyAgent('edge-policy-images-', {}, async ({ edge }) => {
       const refused = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, 'https://api.openai.com/v1/images/generations',
         '-H', 'content-type: application/json', '-H', 'authorization: Bearer sk-proj-app', '--data', JSON.stringify({ model: 'gpt-image-1', prompt: 'a cat' })]);
       expect(refused.status).toBe(403);
       expect(JSON.parse(refused.body)).toMatchObject({ type: 'model_blocked' });
       expect(refused.body).toMatch(/gpt-image-1/);
-    } finally {
-      await edge.stop();
-      await standin.close();
-    }
+    });
   });
 });

@@ -1,7 +1,7 @@
-import { Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createToolListFilter, filterToolListMessage, toolListRequestIds, type ToolListFilterOptions } from '../../src/mcp/tool-list-filter.js';
+import { runThrough } from '../support/transform-run.js';
 
 const TOOLS = [
   { name: 'echo', description: 'Says it back — ünïcode intact', inputSchema: { type: 'object' } },
@@ -17,15 +17,6 @@ function options(overrides: Partial<ToolListFilterOptions> = {}): ToolListFilter
   };
 }
 
-/** Pushes `chunks` through the filter one by one and returns what came out. */
-async function run(filter: Transform, chunks: Array<string | Buffer>): Promise<string> {
-  const out: Buffer[] = [];
-  filter.on('data', (c: Buffer) => out.push(c));
-  const ended = new Promise((resolve) => filter.on('end', resolve));
-  Readable.from(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c))).pipe(filter);
-  await ended;
-  return Buffer.concat(out).toString('utf8');
-}
 
 describe('toolListRequestIds', () => {
   it('finds tools/list requests in a message or a batch, and nothing else', () => {
@@ -65,26 +56,26 @@ describe('createToolListFilter', () => {
 
   it('JSON: filters the whole answer, however it was split', async () => {
     const body = JSON.stringify(list(1));
-    const out = await run(createToolListFilter({ 'content-type': 'application/json; charset=utf-8' }, options())!, [body.slice(0, 10), body.slice(10, 50), body.slice(50)]);
+    const out = await runThrough(createToolListFilter({ 'content-type': 'application/json; charset=utf-8' }, options())!, [body.slice(0, 10), body.slice(10, 50), body.slice(50)]);
     expect(JSON.parse(out)).toEqual({ jsonrpc: '2.0', id: 1, result: { tools: [TOOLS[0]], nextCursor: 'c2' } });
   });
 
   it('JSON: one that is not JSON passes as it came (no client could read a list from it either)', async () => {
-    expect(await run(createToolListFilter({ 'content-type': 'application/json' }, options())!, ['{"not json'])).toBe('{"not json');
+    expect(await runThrough(createToolListFilter({ 'content-type': 'application/json' }, options())!, ['{"not json'])).toBe('{"not json');
   });
 
   it('JSON: an answer compressed although Edge asked for plain is decoded, filtered and sent plain', async () => {
     const body = zlib.gzipSync(JSON.stringify(list(1)));
-    const out = await run(createToolListFilter({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, options())!, [body.subarray(0, 9), body.subarray(9)]);
+    const out = await runThrough(createToolListFilter({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, options())!, [body.subarray(0, 9), body.subarray(9)]);
     expect(JSON.parse(out)).toEqual({ jsonrpc: '2.0', id: 1, result: { tools: [TOOLS[0]], nextCursor: 'c2' } });
     const nothingHidden = zlib.brotliCompressSync(JSON.stringify(list(1, [TOOLS[0]])));
-    expect(JSON.parse(await run(createToolListFilter({ 'content-type': 'application/json', 'content-encoding': 'br' }, options())!, [nothingHidden]))).toEqual(list(1, [TOOLS[0]]));
+    expect(JSON.parse(await runThrough(createToolListFilter({ 'content-type': 'application/json', 'content-encoding': 'br' }, options())!, [nothingHidden]))).toEqual(list(1, [TOOLS[0]]));
   });
 
   it('JSON: an answer Edge cannot check is withheld: an error per request of the POST says why, never the unfiltered list', async () => {
     const body = JSON.stringify(list(1));
     const errorOf = async (headers: Record<string, string>, chunks: Array<string | Buffer>, overrides: Partial<ToolListFilterOptions> = {}) => {
-      const out = JSON.parse(await run(createToolListFilter({ 'content-type': 'application/json', ...headers }, options(overrides))!, chunks)) as { id: number; error: { code: number; message: string; data: { type: string } } };
+      const out = JSON.parse(await runThrough(createToolListFilter({ 'content-type': 'application/json', ...headers }, options(overrides))!, chunks)) as { id: number; error: { code: number; message: string; data: { type: string } } };
       expect(out).toMatchObject({ jsonrpc: '2.0', id: 1, error: { code: -32603, data: { type: 'tool_list_unchecked', source: 'bifrost-edge' } } });
       expect(out.error.message).toMatch(/^Bifrost Edge withheld the tool list from mcp\.example\.test: /);
       return out.error.message;
@@ -100,7 +91,7 @@ describe('createToolListFilter', () => {
 
   it('JSON: a withheld answer to a batch answers every request in it, so the client waits for none', async () => {
     const request = [{ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { jsonrpc: '2.0', id: 'p', method: 'ping' }, { jsonrpc: '2.0', method: 'notifications/initialized' }];
-    const out = JSON.parse(await run(createToolListFilter({ 'content-type': 'application/json' }, options({ request, maxJsonBytes: 10 }))!, [JSON.stringify([list(1), { jsonrpc: '2.0', id: 'p', result: {} }])])) as Array<{ id: unknown; error: { data: { type: string } } }>;
+    const out = JSON.parse(await runThrough(createToolListFilter({ 'content-type': 'application/json' }, options({ request, maxJsonBytes: 10 }))!, [JSON.stringify([list(1), { jsonrpc: '2.0', id: 'p', result: {} }])])) as Array<{ id: unknown; error: { data: { type: string } } }>;
     expect(out.map((m) => [m.id, m.error.data.type])).toEqual([[1, 'tool_list_unchecked'], ['p', 'tool_list_unchecked']]);
   });
 
@@ -118,7 +109,7 @@ describe('createToolListFilter', () => {
       at = cut;
     }
     chunks.push(stream.subarray(at));
-    const out = await run(createToolListFilter({ 'content-type': 'text/event-stream' }, options())!, chunks);
+    const out = await runThrough(createToolListFilter({ 'content-type': 'text/event-stream' }, options())!, chunks);
     expect(out.startsWith(note + progress)).toBe(true);
     const rewritten = out.slice((note + progress).length);
     expect(rewritten).toBe(`event: message\nid: 42\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: 1, result: { tools: [TOOLS[0]], nextCursor: 'c2' } })}\n\ndata: {"tail":`);
@@ -127,14 +118,14 @@ describe('createToolListFilter', () => {
   it('SSE: a list split over several data lines is read whole', async () => {
     const json = JSON.stringify(list(1), null, 1);
     const event = `${json.split('\n').map((line) => `data: ${line}`).join('\n')}\n\n`;
-    const out = await run(createToolListFilter({ 'content-type': 'text/event-stream' }, options())!, [event]);
+    const out = await runThrough(createToolListFilter({ 'content-type': 'text/event-stream' }, options())!, [event]);
     const data = JSON.parse(out.replace(/^data: /, '').trim()) as { result: { tools: Array<{ name: string }> } };
     expect(data.result.tools.map((t) => t.name)).toEqual(['echo']);
   });
 
   it('SSE: a stream compressed anyway is withheld: each list gets an error event, nothing else passes', async () => {
     const stream = zlib.gzipSync(`event: message\ndata: ${JSON.stringify(list(1))}\n\n`);
-    const out = await run(createToolListFilter({ 'content-type': 'text/event-stream', 'content-encoding': 'gzip' }, options({ listIds: [1, 2] }))!, [stream.subarray(0, 5), stream.subarray(5)]);
+    const out = await runThrough(createToolListFilter({ 'content-type': 'text/event-stream', 'content-encoding': 'gzip' }, options({ listIds: [1, 2] }))!, [stream.subarray(0, 5), stream.subarray(5)]);
     const events = out.split('\n\n').filter(Boolean).map((event) => JSON.parse(event.replace(/^event: message\ndata: /, '')) as { id: number; error: { message: string } });
     expect(events.map((e) => e.id)).toEqual([1, 2]);
     expect(events[0]!.error.message).toMatch(/came compressed \("gzip"\) as an event stream/);
@@ -145,7 +136,7 @@ describe('createToolListFilter', () => {
     const first = `data: ${JSON.stringify(list(1))}\n\n`;
     const huge = `data: ${JSON.stringify(list(2, [{ name: 'delete_repo', description: 'x'.repeat(5000) }]))}\n\n`;
     const after = `data: ${JSON.stringify({ jsonrpc: '2.0', id: 3, result: { tools: [] } })}\n\n`;
-    const out = await run(createToolListFilter({ 'content-type': 'text/event-stream' }, options({ listIds: [1, 2, 3], maxJsonBytes: 4096 }))!, [progress + first, huge.slice(0, 3000), huge.slice(3000), after]);
+    const out = await runThrough(createToolListFilter({ 'content-type': 'text/event-stream' }, options({ listIds: [1, 2, 3], maxJsonBytes: 4096 }))!, [progress + first, huge.slice(0, 3000), huge.slice(3000), after]);
     const events = out.split('\n\n').filter(Boolean);
     expect(events[0]).toBe(progress.trim());
     expect(JSON.parse(events[1]!.slice('data: '.length))).toEqual({ jsonrpc: '2.0', id: 1, result: { tools: [TOOLS[0]], nextCursor: 'c2' } });

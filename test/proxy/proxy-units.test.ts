@@ -60,14 +60,18 @@ describe('decodeForInspection', () => {
   });
 });
 
+/** FindProxyForURL of a PAC file, run as a browser would (with its shExpMatch). */
+function pacFinder(pac: string): (host: string) => string {
+  const context = vm.createContext({
+    shExpMatch: (s: string, p: string) => new RegExp('^' + p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$').test(s),
+  });
+  vm.runInContext(pac, context);
+  return (host) => vm.runInContext(`FindProxyForURL("https://${host}/", ${JSON.stringify(host)})`, context) as string;
+}
+
 describe('buildPacFile', () => {
   it('proxies AI hosts (exact and wildcard) and sends everything else DIRECT', () => {
-    const pac = buildPacFile('127.0.0.1:8790', ['api.openai.com', 'api.*.githubcopilot.com']);
-    const context = vm.createContext({
-      shExpMatch: (s: string, p: string) => new RegExp('^' + p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$').test(s),
-    });
-    vm.runInContext(pac, context);
-    const find = (host: string) => vm.runInContext(`FindProxyForURL("https://${host}/", ${JSON.stringify(host)})`, context) as string;
+    const find = pacFinder(buildPacFile('127.0.0.1:8790', ['api.openai.com', 'api.*.githubcopilot.com']));
     expect(find('api.openai.com')).toBe('PROXY 127.0.0.1:8790');
     expect(find('API.OPENAI.COM')).toBe('PROXY 127.0.0.1:8790');
     expect(find('api.business.githubcopilot.com')).toBe('PROXY 127.0.0.1:8790');
@@ -75,10 +79,7 @@ describe('buildPacFile', () => {
   });
 
   it('a fully qualified name with its trailing dot is the same host, not a way around Edge', () => {
-    const pac = buildPacFile('127.0.0.1:8790', ['chatgpt.com', 'api.*.githubcopilot.com']);
-    const context = vm.createContext({ shExpMatch: (s: string, p: string) => new RegExp('^' + p.replace(/\./g, '\\.').replace(/\*/g, '.*') + '$').test(s) });
-    vm.runInContext(pac, context);
-    const find = (host: string) => vm.runInContext(`FindProxyForURL("https://${host}/", ${JSON.stringify(host)})`, context) as string;
+    const find = pacFinder(buildPacFile('127.0.0.1:8790', ['chatgpt.com', 'api.*.githubcopilot.com']));
     expect(find('chatgpt.com.')).toBe('PROXY 127.0.0.1:8790');
     expect(find('ChatGPT.com..')).toBe('PROXY 127.0.0.1:8790');
     expect(find('api.business.githubcopilot.com.')).toBe('PROXY 127.0.0.1:8790');

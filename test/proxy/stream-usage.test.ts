@@ -1,7 +1,7 @@
-import { Readable, type Transform } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createUsageEventStripper, withStreamUsageRequested } from '../../src/proxy/stream-usage.js';
 import type { NormalizedRequest } from '../../src/providers/types.js';
+import { runThrough } from '../support/transform-run.js';
 
 const chatStream: NormalizedRequest = { provider: 'openai', adapter: 'openai-compatible', operation: 'chat.completions', model: 'gpt-4o', stream: true, texts: [], tools: [], inspected: true };
 
@@ -21,14 +21,6 @@ describe('withStreamUsageRequested', () => {
   });
 });
 
-async function run(filter: Transform, chunks: Array<string | Buffer>): Promise<string> {
-  const out: Buffer[] = [];
-  filter.on('data', (c: Buffer) => out.push(c));
-  const ended = new Promise((resolve) => filter.on('end', resolve));
-  Readable.from(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c))).pipe(filter);
-  await ended;
-  return Buffer.concat(out).toString('utf8');
-}
 
 const delta = (text: string) => `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"${text}"}}],"usage":null}\r\n\r\n`;
 const usageOnly = 'data: {"id":"c1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}\r\n\r\n';
@@ -38,13 +30,13 @@ describe('createUsageEventStripper', () => {
     const stream = delta('Héllo') + delta(' world') + usageOnly + 'data: [DONE]\r\n\r\n';
     const bytes = Buffer.from(stream);
     const chunks = [bytes.subarray(0, 7), bytes.subarray(7, bytes.indexOf('é') + 1), bytes.subarray(bytes.indexOf('é') + 1, 200), bytes.subarray(200)];
-    const out = await run(createUsageEventStripper({ 'content-type': 'text/event-stream; charset=utf-8' }, 1 << 20)!, chunks);
+    const out = await runThrough(createUsageEventStripper({ 'content-type': 'text/event-stream; charset=utf-8' }, 1 << 20)!, chunks);
     expect(out).toBe(delta('Héllo') + delta(' world') + 'data: [DONE]\r\n\r\n');
   });
 
   it('keeps an event that carries choices as well as usage (some providers put usage on the last delta)', async () => {
     const both = 'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\n';
-    expect(await run(createUsageEventStripper({ 'content-type': 'text/event-stream' }, 1 << 20)!, [both])).toBe(both);
+    expect(await runThrough(createUsageEventStripper({ 'content-type': 'text/event-stream' }, 1 << 20)!, [both])).toBe(both);
   });
 
   it('is not used for answers that are not a plain event stream (an error in JSON, a compressed stream)', () => {
@@ -55,7 +47,7 @@ describe('createUsageEventStripper', () => {
   it('an event too large to hold makes the rest pass untouched, nothing lost', async () => {
     const big = `data: {"choices":[{"delta":{"content":"${'x'.repeat(5000)}"}}]}\n\n`;
     const stream = delta('a') + big + usageOnly + delta('b');
-    const out = await run(createUsageEventStripper({ 'content-type': 'text/event-stream' }, 1000)!, [stream.slice(0, 3000), stream.slice(3000)]);
+    const out = await runThrough(createUsageEventStripper({ 'content-type': 'text/event-stream' }, 1000)!, [stream.slice(0, 3000), stream.slice(3000)]);
     expect(out).toBe(stream);
   });
 });
