@@ -17,6 +17,7 @@ import { createResponseMeter, type ResponseMeter, type ResponseMeterInput } from
 import { isKnownAiHost, type ShadowAiRegistry } from './shadow-ai.js';
 import { allKeyWindows, buildPolicyStatus, type PolicyStatus } from './status-data.js';
 import type { TokenUsage } from './usage.js';
+import { header } from '../util/header.js';
 
 /**
  * The device's policy enforcement, stateful around the pure decision (decide.ts): it holds the current
@@ -372,6 +373,3 @@ export class PolicyEnforcer {
   }
 }
 
-function header(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}

@@ -7,6 +7,7 @@ import { readConnectProtoBody, type ConnectFraming, type TextsByPath } from './c
 import { modelFromTexts } from './cursor-model.js';
 import { locateRequest } from './route-path.js';
 import type { ErrorResponse, HttpRequestInfo, ParseResult, TextSpan } from './types.js';
+import { header } from '../util/header.js';
 
 /**
  * Cursor (api2.cursor.sh): Connect RPC with protobuf bodies, `POST /<package>.<Service>/<Method>` such as
@@ -114,8 +115,5 @@ function errorResponse(err: EdgeError, opts: ErrorResponseOptions): ErrorRespons
   return streaming ? connectStreamErrorResponse(err) : connectUnaryErrorResponse(err);
 }
 
-function header(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
 
 export const cursorAdapter: ProviderAdapter = { id: 'cursor', recognize, parse, errorResponse, readBody };

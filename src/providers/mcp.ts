@@ -8,6 +8,7 @@ import { normalizeMcpBody } from './mcp-messages.js';
 import { locateRequest } from './route-path.js';
 import { SSE_CONTENT_TYPE } from './sse.js';
 import type { ErrorResponse, HttpRequestInfo, NormalizedRequest } from './types.js';
+import { header } from '../util/header.js';
 
 /**
  * MCP over Streamable HTTP (spec 2025-03-26 and later) on an intercepted host: JSON-RPC 2.0 POSTed to the
@@ -92,8 +93,5 @@ function errorResponse(err: Parameters<ProviderAdapter['errorResponse']>[0], opt
   return { status: 200, headers: { ...headers, 'content-type': SSE_CONTENT_TYPE, 'cache-control': 'no-cache' }, body: events.join('') };
 }
 
-function header(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
 
 export const mcpAdapter: ProviderAdapter = { id: 'mcp', recognize, parse, errorResponse };

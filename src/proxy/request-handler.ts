@@ -16,6 +16,7 @@ import { decodeForInspection, readRequestBody, RequestBodyError } from './reques
 import { mcpClientForHost } from '../providers/mcp.js';
 import { createToolListFilter, toolListRequestIds } from '../mcp/tool-list-filter.js';
 import type { AiSurface, RequestInspector, SurfaceResolver } from './surface-resolution.js';
+import { header } from '../util/header.js';
 
 export interface RequestHandlerDeps {
   resolve: SurfaceResolver;
@@ -442,7 +443,4 @@ function safeUrl(value: string): URL | undefined {
   }
 }
 
-function header(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
 

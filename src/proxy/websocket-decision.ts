@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { HttpRequestInfo, NormalizedRequest, ProviderName } from '../providers/types.js';
+import { header } from '../util/header.js';
 import { appFromUserAgent } from './app-attribution.js';
 import type { ExchangeRecord } from './exchange.js';
 import type { RequestInspector, Resolution } from './surface-resolution.js';
@@ -23,8 +24,7 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
     const info: HttpRequestInfo = { method: 'GET', host: input.host, path: input.path, headers: input.headers };
     const resolution = deps.resolve(info);
     if (resolution.kind === 'not-ai') return { action: 'allow' };
-    const userAgent = input.headers['user-agent'];
-    const app = appFromUserAgent(Array.isArray(userAgent) ? userAgent[0] : userAgent);
+    const app = appFromUserAgent(header(input.headers['user-agent']));
     const model = new URL(input.path, 'http://websocket.invalid').searchParams.get('model');
     const request: NormalizedRequest = {
       provider: resolution.surface.provider as ProviderName, adapter: 'websocket', operation: 'websocket', model, stream: true, texts: [], tools: [], inspected: false,
