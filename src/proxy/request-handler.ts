@@ -13,6 +13,7 @@ import { createUsageEventStripper, withStreamUsageRequested } from './stream-usa
 import { hostOfHostHeader, parseConnectTarget, type HostPort } from './connect-target.js';
 import type { Exchange, ExchangeRecord } from './exchange.js';
 import { decodeForInspection, readRequestBody, RequestBodyError } from './request-body.js';
+import { isJsonObject } from '../providers/body-shape.js';
 import { mcpClientForHost } from '../providers/mcp.js';
 import { createToolListFilter, toolListRequestIds } from '../mcp/tool-list-filter.js';
 import type { AiSurface, RequestInspector, SurfaceResolver } from './surface-resolution.js';
@@ -345,7 +346,7 @@ function namesModelInJson(req: IncomingMessage): boolean {
 function modelNamedIn(raw: Buffer, contentEncoding: string | undefined, maxBytes: number): string | undefined {
   try {
     const parsed = JSON.parse(decodeForInspection(raw, contentEncoding, maxBytes).toString('utf8')) as unknown;
-    const model = parsed !== null && typeof parsed === 'object' ? (parsed as { model?: unknown }).model : undefined;
+    const model = isJsonObject(parsed) ? parsed['model'] : undefined;
     return typeof model === 'string' && model !== '' ? model : undefined;
   } catch {
     return undefined;

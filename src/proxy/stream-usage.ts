@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Transform } from 'node:stream';
+import { isJsonObject } from '../providers/body-shape.js';
 import type { NormalizedRequest } from '../providers/types.js';
 import { eventData, SseEventTransform } from '../util/sse-event-transform.js';
 
@@ -13,12 +14,12 @@ import { eventData, SseEventTransform } from '../util/sse-event-transform.js';
 /** The request body with usage asked for, or undefined when it needs no change (or is not such a stream). */
 export function withStreamUsageRequested(request: NormalizedRequest, body: unknown): Record<string, unknown> | undefined {
   if (request.adapter !== 'openai-compatible' || request.operation !== 'chat.completions' || !request.stream) return undefined;
-  if (!isObject(body)) return undefined;
+  if (!isJsonObject(body)) return undefined;
   const options = body['stream_options'];
   // Asked for already, or not an object Edge could add to (the provider answers that mistake itself).
-  if (options !== undefined && options !== null && !isObject(options)) return undefined;
-  if (isObject(options) && options['include_usage'] === true) return undefined;
-  return { ...body, stream_options: { ...(isObject(options) ? options : {}), include_usage: true } };
+  if (options !== undefined && options !== null && !isJsonObject(options)) return undefined;
+  if (isJsonObject(options) && options['include_usage'] === true) return undefined;
+  return { ...body, stream_options: { ...(isJsonObject(options) ? options : {}), include_usage: true } };
 }
 
 /** A stream that drops the usage-only event, or undefined when the answer is not a plain event stream. */
@@ -38,7 +39,7 @@ class UsageEventStripper extends SseEventTransform {
     if (data === undefined || !data.includes('"usage"')) return block;
     try {
       const parsed = JSON.parse(data) as unknown;
-      const usageOnly = isObject(parsed) && Array.isArray(parsed['choices']) && parsed['choices'].length === 0 && isObject(parsed['usage']);
+      const usageOnly = isJsonObject(parsed) && Array.isArray(parsed['choices']) && parsed['choices'].length === 0 && isJsonObject(parsed['usage']);
       return usageOnly ? '' : block;
     } catch {
       return block;
@@ -49,8 +50,4 @@ class UsageEventStripper extends SseEventTransform {
     // Not a usage event (those are small): the rest of the stream passes untouched.
     return { then: 'pass' };
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
