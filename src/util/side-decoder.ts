@@ -62,8 +62,6 @@ export function decodeAlongside(
   };
 }
 
-/** Content codings a side decoder reads (identity included: nothing to decode). */
-const DECODABLE_CODINGS = new Set(['identity', 'gzip', 'x-gzip', 'deflate', 'br']);
 
 /**
  * An Accept-Encoding that offers only what a side decoder reads, or `value` itself when it already
@@ -73,7 +71,10 @@ const DECODABLE_CODINGS = new Set(['identity', 'gzip', 'x-gzip', 'deflate', 'br'
  */
 export function decodableAcceptEncoding(value: string): string {
   const offers = value.split(',').map((offer) => offer.trim()).filter(Boolean);
-  const kept = offers.filter((offer) => DECODABLE_CODINGS.has(offer.split(';')[0]!.trim().toLowerCase()));
+  const kept = offers.filter((offer) => {
+    const coding = offer.split(';')[0]!.trim().toLowerCase();
+    return coding === 'identity' || Object.hasOwn(STREAM_DECODERS, coding);
+  });
   if (kept.length === offers.length) return value;
   return kept.length > 0 ? kept.join(', ') : 'identity';
 }
@@ -103,17 +104,14 @@ function normalize(contentEncoding: string | undefined): string {
   return (contentEncoding ?? '').trim().toLowerCase();
 }
 
+/** The codings a side decoder reads, and how. Flush on every write: a stream is read as it goes, not when zlib's buffer fills. */
+const STREAM_DECODERS: Readonly<Record<string, () => Transform>> = {
+  gzip: () => zlib.createGunzip({ flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH }),
+  'x-gzip': () => zlib.createGunzip({ flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH }),
+  deflate: () => zlib.createInflate({ flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH }),
+  br: () => zlib.createBrotliDecompress({ flush: zlib.constants.BROTLI_OPERATION_FLUSH, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH }),
+};
+
 function createDecoder(encoding: string): Transform | undefined {
-  // Flush on every write: a stream must be read as it goes, not when zlib's buffer fills.
-  switch (encoding) {
-    case 'gzip':
-    case 'x-gzip':
-      return zlib.createGunzip({ flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH });
-    case 'deflate':
-      return zlib.createInflate({ flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH });
-    case 'br':
-      return zlib.createBrotliDecompress({ flush: zlib.constants.BROTLI_OPERATION_FLUSH, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
-    default:
-      return undefined;
-  }
+  return Object.hasOwn(STREAM_DECODERS, encoding) ? STREAM_DECODERS[encoding]!() : undefined;
 }
