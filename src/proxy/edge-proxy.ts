@@ -11,7 +11,7 @@ import { hostOfHostHeader, parseConnectTarget, type HostPort } from './connect-t
 import type { Exchange } from './exchange.js';
 import { clientHelloBytesMissing, serverNameOf } from './client-hello.js';
 import { SniContexts } from './sni-contexts.js';
-import { openBlindTunnel } from './tunnel.js';
+import { CONNECTION_ESTABLISHED, openBlindTunnel } from './tunnel.js';
 
 /**
  * How long a client's idle keep-alive connection to Edge stays open (Node's default is 5 s). AI tools
@@ -114,7 +114,7 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
           dispatchIntercepted(socket as net.Socket, first, { host: serverName, port: target.port });
           return;
         }
-        openBlindTunnel(socket, first, target.host, target.port, { connectTimeoutMs: options.connectTimeoutMs, log: options.log, track, established: true });
+        openBlindTunnel(socket, first, target.host, target.port, { connectTimeoutMs: options.connectTimeoutMs, log: options.log, track, alreadyAnswered: true });
       });
       return;
     }
@@ -155,7 +155,7 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
   };
   const interceptTunnel = (socket: net.Socket, head: Buffer, target: HostPort) => {
     socket.setNoDelay(true);
-    socket.write('HTTP/1.1 200 Connection Established\r\nProxy-Agent: bifrost-edge\r\n\r\n');
+    socket.write(CONNECTION_ESTABLISHED);
     const dispatch = (first: Buffer) => dispatchIntercepted(socket, first, target);
     if (head.length > 0) {
       dispatch(head);
@@ -337,7 +337,7 @@ const CLIENT_FIRST_WAIT_MS = 500;
  */
 function readClientHello(socket: net.Socket, head: Buffer, then: (first: Buffer, serverName: string | undefined) => void): void {
   socket.setNoDelay(true);
-  socket.write('HTTP/1.1 200 Connection Established\r\nProxy-Agent: bifrost-edge\r\n\r\n');
+  socket.write(CONNECTION_ESTABLISHED);
   let received = head;
   let done = false;
   const complete = () => clientHelloBytesMissing(received) <= 0 || received.length >= MAX_FIRST_RECORD_BYTES;

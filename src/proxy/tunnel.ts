@@ -7,9 +7,12 @@ export interface TunnelOptions {
   log: Logger;
   /** Called with the upstream socket so the proxy can close live tunnels on shutdown. */
   track?: (socket: net.Socket) => void;
-  /** The client was already told "200 Connection Established" (its first bytes were read to decide). */
-  established?: boolean;
+  /** The client was already answered CONNECTION_ESTABLISHED (its first bytes were read to decide). */
+  alreadyAnswered?: boolean;
 }
+
+/** The answer to a CONNECT the proxy carries out. */
+export const CONNECTION_ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\nProxy-Agent: bifrost-edge\r\n\r\n';
 
 /**
  * Sockets buffer 16 KiB of writes by default while a read delivers up to 64 KiB, so every chunk of a
@@ -67,7 +70,7 @@ export function openBlindTunnel(client: Duplex, head: Buffer, host: string, port
   upstream.once('connect', () => {
     clearTimeout(timer);
     established = true;
-    if (!options.established) client.write('HTTP/1.1 200 Connection Established\r\nProxy-Agent: bifrost-edge\r\n\r\n');
+    if (!options.alreadyAnswered) client.write(CONNECTION_ESTABLISHED);
     if (head.length > 0) upstream.write(head);
     raiseWriteHighWaterMark(upstream);
     client.pipe(upstream);
@@ -75,7 +78,8 @@ export function openBlindTunnel(client: Duplex, head: Buffer, host: string, port
   });
   upstream.on('error', (err: NodeJS.ErrnoException) => {
     clearTimeout(timer);
-    if (!established && !options.established) {
+    // A 502 can still go out only while the client has had no answer.
+    if (!established && !options.alreadyAnswered) {
       const reason = err.code ?? err.message;
       const body = `Bifrost Edge could not open a connection to ${host}:${port} (${reason}). Check the address and your network.\n`;
       client.end(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
