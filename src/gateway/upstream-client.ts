@@ -116,7 +116,7 @@ export class UpstreamClient {
       // race): sent again, once, fresh, but only when sending it twice is harmless. A reset cannot tell
       // "never arrived" from "arrived, then the upstream died", and a proxy must not repeat a POST (RFC
       // 9110 §9.2.2): that one fails, and the client's own retry logic decides.
-      if (mayRetry && !upstreamResponse && request.reusedSocket && IDEMPOTENT_METHODS.has(method) && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && (body === null || Buffer.isBuffer(body))) {
+      if (mayRetry && request.reusedSocket && IDEMPOTENT_METHODS.has(method) && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && (body === null || Buffer.isBuffer(body))) {
         finished = true;
         clearTimeout(connectTimer);
         clearTimeout(responseTimer);
