@@ -9,7 +9,8 @@ import { startLoopbackRedirectListener } from '../../src/auth/loopback-redirect.
 import { createAuthorizationRequest, login, redeemAuthorizationResponse } from '../../src/auth/oidc-login.js';
 import { discoverProvider } from '../../src/auth/provider-discovery.js';
 import { browsingEmployee, launchChromium, visit } from './headless-browser.js';
-import { closedPort, startTestProvider, TEST_CLIENT_ID, type TestProvider } from './oidc-test-provider.js';
+import { startTestProvider, TEST_CLIENT_ID, type TestProvider } from './oidc-test-provider.js';
+import { closedPort } from '../support/ports.js';
 
 let idp: TestProvider;
 let browser: Browser;

@@ -111,14 +111,6 @@ export async function startTestProvider(): Promise<TestProvider> {
   };
 }
 
-/** A port nothing listens on (bound, then released), for "provider unreachable" cases. */
-export async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await listen(server);
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function listen(server: http.Server): Promise<void> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -13,7 +13,8 @@ import { SessionManager, type RefreshFailure, type SignedOut } from '../../src/a
 import type { Identity } from '../../src/auth/identity.js';
 import type { TokenStore } from '../../src/auth/token-store.js';
 import { browsingEmployee, launchChromium } from './headless-browser.js';
-import { closedPort, startTestProvider, TEST_CLIENT_ID, type TestProvider } from './oidc-test-provider.js';
+import { startTestProvider, TEST_CLIENT_ID, type TestProvider } from './oidc-test-provider.js';
+import { closedPort } from '../support/ports.js';
 
 let idp: TestProvider;
 let browser: Browser;

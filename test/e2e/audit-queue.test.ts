@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { startBifrostStandin, type BifrostStandin } from '../support/bifrost-standin.js';
 import { EDGE_BIN, startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
+import { closedPort } from '../support/ports.js';
 
 /**
  * The audit queue at its cap, through the real agent: a small `audit.maxBytes` stands in for weeks
@@ -59,14 +59,6 @@ function writePolicy(dataDir: string, failMode: 'open' | 'closed'): string {
   return file;
 }
 
-/** A loopback port nothing listens on (an audit collector that is down). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const ask = (client: OpenAI, n: number) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `question ${n}` }] });
 

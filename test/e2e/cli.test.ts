@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EDGE_BIN, startEdgeProcess } from '../support/edge-process.js';
 import { curl } from '../support/proxy-clients.js';
+import { closedPort } from '../support/ports.js';
 
 function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -15,14 +16,6 @@ function runCli(args: string[], env: Record<string, string> = {}): Promise<{ cod
   });
 }
 
-/** A loopback port with nothing listening: a gateway that is down. */
-async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('bifrost-edge CLI', () => {
   it('ca path creates the CA once and prints the same path each time', async () => {
@@ -84,7 +77,7 @@ describe('bifrost-edge CLI', () => {
   });
 
   it('an unreachable gateway gives a clear provider-format error, not a hang', async () => {
-    const port = await deadPort();
+    const port = await closedPort();
     const edge = await startEdgeProcess({ config: { gateway: { url: `http://127.0.0.1:${port}`, virtualKey: 'sk-bf-x' } } });
     try {
       const started = Date.now();
@@ -103,7 +96,7 @@ describe('bifrost-edge CLI', () => {
   });
 
   it('gateway mode without a virtual key answers virtual_key_required in the provider format', async () => {
-    const port = await deadPort();
+    const port = await closedPort();
     const edge = await startEdgeProcess({ config: { gateway: { url: `http://127.0.0.1:${port}` } } });
     try {
       const res = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, 'https://api.openai.com/v1/chat/completions',
