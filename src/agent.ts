@@ -208,6 +208,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       if (!route) return undefined;
       return { mode: route.mode, ...(route.virtualKey?.value ? { virtualKey: route.virtualKey.value } : {}) };
     },
+    settle: (request) => policy.settle(request),
     meterResponse: (request, response, onCharge) => policy.meterResponse(request, {
       contentType: response.headers['content-type'],
       contentEncoding: response.headers['content-encoding'],

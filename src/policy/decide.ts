@@ -7,7 +7,7 @@ import { decideApp, type AppIdentity } from './apps.js';
 import { formatSpan } from './durations.js';
 import { applyFailMode } from './fail-mode.js';
 import {
-  checkBudgets, checkRateLimits, describeLimit, describeUsed, limitWindows, providerConfigSpent,
+  checkBudgets, checkRateLimits, describeAmount, describeLimit, describeUsed, limitWindows, providerConfigSpent,
   type CounterSnapshot, type LimitViolation, type LimitWindow,
 } from './limits.js';
 import { checkMcpTools, isMcpProtocolRequest, type McpRefusal } from './mcp-tools.js';
@@ -255,7 +255,9 @@ function mcpMessage(label: string, refusal: McpRefusal): string {
 function limitMessage(label: string, violation: LimitViolation, nowMs: number): string {
   const parts = violation.windows.map(({ window, usage }) => {
     const where = window.provider !== undefined ? ` on ${window.provider}` : '';
-    return `${describeLimit(window)}${where} (${describeUsed(window, usage.used)}${window.metric === 'spend' ? ', as estimated on this device' : ''})`;
+    const estimated = window.metric === 'spend' ? ', as estimated on this device' : '';
+    const inFlight = usage.inFlight !== undefined ? `, ${describeAmount(window, usage.inFlight)} of it held by requests still being answered` : '';
+    return `${describeLimit(window)}${where} (${describeUsed(window, usage.used)}${estimated}${inFlight})`;
   });
   const resets = violation.windows
     .map(({ usage }) => usage.resetsAtMs)

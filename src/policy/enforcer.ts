@@ -8,9 +8,10 @@ import type { SeenApp } from '../control/protocol/heartbeat.js';
 import { attributeApp, compileAppCatalog, decideApp, EMPTY_APP_CATALOG, type AppIdentity, type CompiledAppCatalog } from './apps.js';
 import { budgetAlertMessage, thresholdsReached } from './budget-alerts.js';
 import type { CounterStore } from './counter-store.js';
+import { estimatedPromptTokens, InFlightUsage, type Hold, type Reservation } from './in-flight.js';
 import { decideRequest, type Decision, type PolicyRoute } from './decide.js';
 import type { Connectivity } from './fail-mode.js';
-import { limitWindows, windowUsage, type LimitWindow } from './limits.js';
+import { limitWindows, windowUsage, type CounterSnapshot, type LimitWindow } from './limits.js';
 import { NoticeBus, type Notice, type NoticeDraft } from './notices.js';
 import { estimateCost, lookupPrice } from './pricing.js';
 import { createResponseMeter, type ResponseMeter, type ResponseMeterInput } from './response-meter.js';
@@ -31,6 +32,9 @@ import { header } from '../util/header.js';
  *   (gateway / passthrough / local), the virtual key to send in `x-bf-vk`, and the governed provider/model.
  * - `meterResponse(request, headers)` returns a sink for the response body chunks the proxy relays; when
  *   the response ends, its token usage is charged to the key's token and spend windows.
+ * - `settle(request)` when the exchange is over, however it ended: until then an allowed request holds
+ *   its estimated cost in its token and spend windows, so requests decided meanwhile count it
+ *   (in-flight.ts).
  * Decisions are remembered in a WeakMap keyed by the request object, so nothing leaks when a request is
  * dropped, and a bundle applied mid-request never changes what an in-flight request is charged to.
  */
@@ -62,6 +66,8 @@ interface Ticket {
   keyLabel?: string;
   pricing: Readonly<Record<string, ModelPrice>>;
   thresholds: readonly number[];
+  /** What the request holds in its windows until its usage is charged. */
+  reservation?: Reservation;
 }
 
 export interface UsageCharge {
@@ -79,6 +85,7 @@ export class PolicyEnforcer {
   private identity: { signedIn: boolean; user?: string } = { signedIn: false };
   private connectivity: Connectivity = { controlPlane: true, gateway: true };
   private readonly tickets = new WeakMap<NormalizedRequest, Ticket>();
+  private readonly inFlight = new InFlightUsage();
   private readonly now: () => Date;
   private readonly onError: (err: unknown, context: string) => void;
 
@@ -140,7 +147,7 @@ export class PolicyEnforcer {
       request,
       bundle: state.bundle,
       app,
-      counters: this.snapshotFor(state.bundle),
+      counters: this.decisionCounters(state.bundle, now.getTime()),
       now,
       signedIn: this.identity.signedIn,
       controlPlaneReachable: this.connectivity.controlPlane,
@@ -171,6 +178,7 @@ export class PolicyEnforcer {
     };
     const key = decision.action === 'allow' ? decision.route.virtualKey : null;
     if (key) ticket.keyLabel = key.name.trim() !== '' ? key.name : key.id;
+    if (decision.action === 'allow') ticket.reservation = this.reserve(request, decision.route, ticket.pricing, now.getTime());
     this.tickets.set(request, ticket);
     return decision;
   }
@@ -203,8 +211,14 @@ export class PolicyEnforcer {
     if (!route?.virtualKey) return undefined;
     return createResponseMeter(response, (usage) => {
       const charge = usage ? this.recordResponseUsage(request, usage) : undefined;
+      this.settle(request);
       onCharge?.(charge);
     });
+  }
+
+  /** The exchange is over: what the request held in its windows is given back (its usage, if any, was charged). */
+  settle(request: NormalizedRequest): void {
+    this.tickets.get(request)?.reservation?.release();
   }
 
   /** Charges a response's usage to the request's token and spend windows; raises budget alerts. */
@@ -213,6 +227,8 @@ export class PolicyEnforcer {
     if (ticket?.decision.action !== 'allow') return undefined;
     const route = ticket.decision.route;
     if (!route.virtualKey) return undefined;
+    // The estimate gives way to the real figure in one synchronous step: nothing decides in between.
+    ticket.reservation?.release();
     const now = this.now();
     const nowMs = now.getTime();
     const lookup = lookupPrice(route.provider ?? undefined, route.model ?? '', ticket.pricing);
@@ -295,6 +311,36 @@ export class PolicyEnforcer {
     if (!bundle) return new Map();
     const keys = bundle.virtual_keys.flatMap((k) => allKeyWindows(bundle, k.id).map((w) => w.counterKey));
     return this.safe(() => this.options.counters.snapshot(keys), 'reading counters') ?? new Map();
+  }
+
+  /** The counters a decision reads: what was charged, plus what requests in flight hold. */
+  private decisionCounters(bundle: PolicyBundle | undefined, nowMs: number): CounterSnapshot {
+    const charged = this.snapshotFor(bundle);
+    if (!bundle || this.inFlight.empty) return charged;
+    const out = new Map(charged);
+    for (const key of bundle.virtual_keys) {
+      for (const window of allKeyWindows(bundle, key.id)) {
+        const held = this.inFlight.held(window.counterKey, nowMs);
+        if (held <= 0) continue;
+        // No reading yet: a window that has not started (windowUsage then counts only what is held).
+        out.set(window.counterKey, { ...(charged.get(window.counterKey) ?? { value: 0, windowStartMs: Number.NEGATIVE_INFINITY }), inFlight: held });
+      }
+    }
+    return out;
+  }
+
+  /** Holds an allowed request's estimated cost (its prompt) in the token and spend windows it will be charged to. */
+  private reserve(request: NormalizedRequest, route: PolicyRoute, pricing: Readonly<Record<string, ModelPrice>>, nowMs: number): Reservation | undefined {
+    if (!route.virtualKey || !route.windows.some((w) => w.metric !== 'requests')) return undefined;
+    const tokens = estimatedPromptTokens(request);
+    if (tokens === 0) return undefined;
+    const costUsd = route.model === null ? 0 : estimateCost({ inputTokens: tokens, outputTokens: 0, totalTokens: tokens, cachedInputTokens: 0, reasoningTokens: 0 }, lookupPrice(route.provider ?? undefined, route.model, pricing).price);
+    const holds: Hold[] = [];
+    for (const window of route.windows) {
+      if (window.metric === 'tokens') holds.push({ counterKey: window.counterKey, amount: tokens });
+      else if (window.metric === 'spend') holds.push({ counterKey: window.counterKey, amount: costUsd });
+    }
+    return this.inFlight.reserve(holds, nowMs);
   }
 
   private countRequest(route: PolicyRoute, now: Date): void {

@@ -32,6 +32,11 @@ export interface LimitWindow {
 export interface CounterReading {
   value: number;
   windowStartMs: number;
+  /**
+   * Held by admitted requests not yet charged (in-flight.ts), counted as used whatever the window.
+   * Only decisions see it; status and alerts show what was charged.
+   */
+  inFlight?: number;
 }
 
 /** Counter values read from the store at decision time, by counter key. */
@@ -102,7 +107,10 @@ function addWindow(
 }
 
 export interface WindowUsage {
+  /** Charged, plus what requests in flight hold. */
   used: number;
+  /** Of `used`, what requests still being answered hold (their estimated cost). */
+  inFlight?: number;
   /** When the current window ends, if the device knows when it started. */
   resetsAtMs?: number;
 }
@@ -125,7 +133,13 @@ export function windowUsage(window: LimitWindow, counters: CounterSnapshot, nowM
     used = reported.used;
     resetsAtMs = reported.windowStartMs + window.durationMs;
   }
-  return resetsAtMs === undefined ? { used } : { used, resetsAtMs };
+  // Added on top of the larger figure: neither the device's count nor the gateway's has charged them yet.
+  const inFlight = local?.inFlight ?? 0;
+  return {
+    used: used + inFlight,
+    ...(inFlight > 0 ? { inFlight } : {}),
+    ...(resetsAtMs !== undefined ? { resetsAtMs } : {}),
+  };
 }
 
 export interface LimitViolation {
@@ -178,8 +192,12 @@ export function describeLimit(window: LimitWindow): string {
 }
 
 export function describeUsed(window: LimitWindow, used: number): string {
-  if (window.metric === 'spend') return `${formatUsd(used)} spent`;
-  return `${Math.round(used).toLocaleString('en-US')} used`;
+  return `${describeAmount(window, used)} ${window.metric === 'spend' ? 'spent' : 'used'}`;
+}
+
+/** "$0.42" for a budget, "1,234" for a count. */
+export function describeAmount(window: LimitWindow, amount: number): string {
+  return window.metric === 'spend' ? formatUsd(amount) : Math.round(amount).toLocaleString('en-US');
 }
 
 export function formatUsd(amount: number): string {

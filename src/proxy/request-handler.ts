@@ -28,6 +28,11 @@ export interface RequestHandlerDeps {
   inspectors: () => RequestInspector[];
   /** The route policy chose for an allowed request (mode and the virtual key to send). */
   routeFor?: (request: NormalizedRequest) => { mode: Mode; virtualKey?: string } | undefined;
+  /**
+   * Told once per exchange of an inspected request when it is over, however it ended (answered,
+   * refused by a later step, failed, abandoned): policy gives back what the request held meanwhile.
+   */
+  settle?: (request: NormalizedRequest) => void;
   /** Watches a response to charge its token usage (rate limits, budgets). */
   meterResponse?: (
     request: NormalizedRequest,
@@ -92,10 +97,13 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   }
   const record: ExchangeRecord = { id: exchange.id, method: req.method ?? 'GET', host: '', path: '', decision: 'forwarded', findings: [], latencyMs: 0 };
   let recorded = false;
+  /** The request as its provider adapter read it, once read (policy decided this object). */
+  let normalized: NormalizedRequest | null = null;
   /** Finishes the record; false when it could not be written and the answer must not be completed. */
   const done = Object.assign(async (patch: Partial<ExchangeRecord>): Promise<boolean> => {
     if (recorded) return true;
     recorded = true;
+    if (normalized) deps.settle?.(normalized);
     Object.assign(record, patch, { latencyMs: Date.now() - exchange.startedAt });
     try {
       await deps.onRecord?.(record);
@@ -151,7 +159,6 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
     return;
   }
 
-  let normalized: NormalizedRequest | null = null;
   let outcome: ExchangeRecord['decision'] = 'forwarded';
   let body: Buffer | Readable = req;
   let parsedBody: unknown;

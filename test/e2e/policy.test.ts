@@ -34,11 +34,11 @@ function openai(edge: EdgeProcess): OpenAI {
 }
 
 /** A gateway stand-in and an agent under the test policy (policyFile), stopped when `run` ends. */
-async function withPolicyAgent(prefix: string, standinOptions: Parameters<typeof startBifrostStandin>[0], run: (env: { edge: EdgeProcess; standin: BifrostStandin; dataDir: string }) => Promise<void>): Promise<void> {
+async function withPolicyAgent(prefix: string, standinOptions: Parameters<typeof startBifrostStandin>[0], run: (env: { edge: EdgeProcess; standin: BifrostStandin; dataDir: string }) => Promise<void>, policy: Record<string, unknown> = {}): Promise<void> {
   const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }], ...standinOptions });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   try {
-    const edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url }, policyFile: policyFile(dataDir) } });
+    const edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url }, policyFile: policyFile(dataDir, policy) } });
     try {
       await run({ edge, standin, dataDir });
     } finally {
@@ -249,6 +249,36 @@ describe('metering compressed answers', () => {
       const chat = records.find((r) => r.path === '/v1/chat/completions');
       expect(chat?.usage).toEqual({ input_tokens: completion.usage!.prompt_tokens, output_tokens: completion.usage!.completion_tokens });
     });
+  });
+});
+
+describe('requests in flight count against token limits', () => {
+  it('a burst of streams is admitted only as far as their prompts fit; a request refused by a later step gives its share back', async () => {
+    const tokenLimited = {
+      virtual_keys: [{
+        id: 'vk-eng', name: 'eng-team', value: KEY, is_active: true,
+        provider_configs: [{ provider: 'openai', allowed_models: ['gpt-4o-mini'] }],
+        rate_limit: { token_max_limit: 1_000, token_reset_duration: '1h' },
+      }],
+    };
+    // Streams last ~0.9 s: every request of the burst is decided before any answer is charged.
+    await withPolicyAgent('edge-policy-inflight-', { sseChunks: 4, sseChunkDelayMs: 300 }, async ({ edge, standin }) => {
+      const client = openai(edge);
+      const prompt = 'z'.repeat(2_200); // ~550 tokens by Edge's estimate: once two are held, 1,000 is reached
+      // Policy admits this one, then the guardrails refuse it (a secret): its hold must not outlive it.
+      await expect(client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `${prompt} ghp_R8cVq2LmZt7XwYb4NpKdHs9FjAe3Gu6Wx1Qo` }] }))
+        .rejects.toMatchObject({ status: 446 });
+      const streamOnce = async () => {
+        const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: prompt }] });
+        for await (const chunk of stream) void chunk;
+      };
+      const results = await Promise.allSettled(Array.from({ length: 4 }, () => streamOnce()));
+      const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+      expect(refused.map((r) => (r.reason as { status?: number }).status)).toEqual([429, 429]);
+      expect(String((refused[0]!.reason as Error).message)).toMatch(/1,000 tokens per hour \(\d[\d,]* used, [\d,]+ of it held by requests still being answered\)/);
+      expect(standin.received.filter((r) => r.path === '/openai/v1/chat/completions')).toHaveLength(2);
+    }, tokenLimited);
   });
 });
 

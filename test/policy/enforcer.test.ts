@@ -11,7 +11,7 @@ import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy
 import { SqliteShadowAiRegistry } from '../../src/policy/shadow-ai.js';
 import { formatStatus } from '../../src/policy/status-command.js';
 import type { InspectionInput } from '../../src/proxy/surface-resolution.js';
-import { bundle, info, NOW, request } from './support.js';
+import { bundle, info, ISSUED, NOW, request } from './support.js';
 
 let dir: string;
 const dbs: PolicyDatabase[] = [];
@@ -154,6 +154,47 @@ describe('PolicyEnforcer as the proxy sees it', () => {
     html.push(Buffer.from('<html>'));
     html.end();
     expect(charges[1]).toBeUndefined();
+  });
+
+  it('requests in flight hold their prompt\'s estimated cost: a burst cannot overspend a budget it was all admitted under', () => {
+    // $1 budget, $0.40 left; each prompt is ~100,000 tokens (400,000 characters) at $1/Mtok input: ~$0.10.
+    const b = bundle({ pricing: { 'gpt-4o': { input_per_mtok: 1, output_per_mtok: 4 } } }, {
+      budgets: [{ max_limit: 1, reset_duration: '1d', current_usage: 0.6, last_reset: ISSUED }],
+    });
+    const { enforcer } = makeEnforcer(b);
+    const prompt = () => request({ texts: [{ path: ['messages', 0, 'content'], text: 'x'.repeat(400_000), kind: 'user' }] });
+    const burst = Array.from({ length: 10 }, () => inspect(enforcer, prompt()));
+    // $0.60 + 4 × $0.10 held reaches $1: the fifth and every later one is refused, where all ten went through.
+    expect(burst.map((r) => r.verdict.action)).toEqual(['allow', 'allow', 'allow', 'allow', 'block', 'block', 'block', 'block', 'block', 'block']);
+    expect(burst[4]!.verdict).toMatchObject({ action: 'block', error: { type: 'budget_exceeded', message: expect.stringContaining('($1.00 spent, as estimated on this device, $0.40 of it held by requests still being answered)') } });
+    // What was charged is what status shows; holds are not spend.
+    expect(enforcer.status().budgets[0]!.usedUsd).toBeCloseTo(0.6, 6);
+
+    // One answer charged at its real size ($0.02) gives its hold back: room for one more.
+    enforcer.recordResponseUsage(burst[0]!.req, { inputTokens: 20_000, outputTokens: 0, totalTokens: 20_000, cachedInputTokens: 0, reasoningTokens: 0 });
+    expect(inspect(enforcer, prompt()).verdict.action).toBe('allow');
+    expect(inspect(enforcer, prompt()).verdict.action).toBe('block');
+    // A request that ended without usage (failed, refused by a later step) gives its hold back too, once.
+    enforcer.settle(burst[1]!.req);
+    enforcer.settle(burst[1]!.req);
+    expect(inspect(enforcer, prompt()).verdict.action).toBe('allow');
+    expect(inspect(enforcer, prompt()).verdict.action).toBe('block');
+  });
+
+  it('holds count against token limits too, and a hold nothing released expires instead of blocking the key for good', () => {
+    const { enforcer } = makeEnforcer(bundle({}, { rate_limit: { token_max_limit: 1_000, token_reset_duration: '1h' } }));
+    const prompt = () => request({ texts: [{ path: ['messages', 0, 'content'], text: 'y'.repeat(2_000), kind: 'user' }] }); // ~500 tokens
+    expect(inspect(enforcer, prompt()).verdict.action).toBe('allow');
+    expect(inspect(enforcer, prompt()).verdict.action).toBe('allow');
+    expect(inspect(enforcer, prompt()).verdict).toMatchObject({ action: 'block', error: { type: 'token_limited', message: expect.stringContaining('(1,000 used, 1,000 of it held by requests still being answered)') } });
+    // Nothing was charged and nothing settled (a path that forgot to): after 30 minutes the holds lapse.
+    clock += 30 * 60_000 + 1;
+    expect(inspect(enforcer, prompt()).verdict.action).toBe('allow');
+  });
+
+  it('a request with no prompt text Edge read (uninspected route) holds nothing', () => {
+    const { enforcer } = makeEnforcer(bundle({}, { rate_limit: { token_max_limit: 1, token_reset_duration: '1h' } }));
+    for (let i = 0; i < 3; i++) expect(inspect(enforcer, request({ inspected: false })).verdict.action).toBe('allow');
   });
 
   it('a bundle applied mid-request does not change what the request is charged to', () => {

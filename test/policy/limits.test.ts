@@ -56,6 +56,15 @@ describe('windowUsage and checks', () => {
     expect(windowUsage(spend, new Map([[spend.counterKey, { value: 4.5, windowStartMs: nowMs - 1000 }]]), nowMs).used).toBe(4.5);
   });
 
+  it('what requests in flight hold is added on top of the larger of local use and the gateway report, in a window or not', () => {
+    // The gateway's 4 already includes this device's past use; the 0.5 held is in neither.
+    expect(windowUsage(spend, new Map([[spend.counterKey, { value: 3, windowStartMs: nowMs - 1000, inFlight: 0.5 }]]), nowMs))
+      .toEqual({ used: 4.5, inFlight: 0.5, resetsAtMs: Date.parse('2025-06-02T00:00:00Z') });
+    // No window has started (nothing charged yet): only the held amount counts, and no reset time is claimed.
+    expect(windowUsage(requests, new Map([[requests.counterKey, { value: 0, windowStartMs: Number.NEGATIVE_INFINITY, inFlight: 2 }]]), nowMs))
+      .toEqual({ used: 2, inFlight: 2 });
+  });
+
   it('a limit is reached at the maximum, not before (Bifrost: usage >= max)', () => {
     const at = (value: number) => new Map([[counterKey('vk-eng', undefined, 'requests', '1h'), { value, windowStartMs: nowMs }]]);
     expect(checkRateLimits(windows, at(2), nowMs)).toBeUndefined();
