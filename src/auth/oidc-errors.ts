@@ -34,13 +34,16 @@ export function toAuthError(error: unknown, step: OidcStep, issuer: string): Aut
     if (error.error === 'invalid_grant' && step === 'callback') {
       return new AuthError('code_rejected', `${Provider} refused the sign-in code (${detail}): it was already used, it expired, or it was issued for another sign-in attempt. Codes work once and only for a minute or so. ${SIGN_IN_AGAIN}`, { cause: error });
     }
-    if (error.error === 'invalid_grant' && step === 'refresh') {
-      return new AuthError('refresh_rejected', `${Provider} no longer accepts this device's sign-in (${detail}): it was revoked, expired, or replaced. ${SIGN_IN_AGAIN}`, { cause: error });
-    }
+    if (step === 'refresh') return refreshRefusal(error.error, detail, error.status, Provider, error);
     if (error.status >= 500) {
       return new AuthError('provider_unreachable', `${Provider} failed with HTTP ${error.status} (${detail}). Try again in a few minutes.`, { cause: error });
     }
-    return new AuthError(step === 'refresh' ? 'refresh_rejected' : 'provider_error', `${Provider} refused the ${stepNoun(step)} (HTTP ${error.status}, ${detail}). ${step === 'refresh' ? SIGN_IN_AGAIN : 'Ask IT to check the Bifrost Edge app registration at the provider.'}`, { cause: error });
+    return new AuthError('provider_error', `${Provider} refused the ${stepNoun(step)} (HTTP ${error.status}, ${detail}). Ask IT to check the Bifrost Edge app registration at the provider.`, { cause: error });
+  }
+
+  if (error instanceof client.WWWAuthenticateChallengeError && step === 'refresh') {
+    const code = error.cause.map((challenge) => challenge.parameters.error).find((value) => value !== undefined) ?? 'no error code';
+    return refreshRefusal(code, code, error.status, Provider, error);
   }
 
   if (error instanceof client.ClientError) {
@@ -72,6 +75,11 @@ export function toAuthError(error: unknown, step: OidcStep, issuer: string): Aut
     if (error.code === 'OAUTH_TIMEOUT' || error.code === 'OAUTH_ABORT') {
       return new AuthError('provider_unreachable', `${Provider} did not answer in time during ${stepNoun(step)}. Check your network connection and try again.`, { cause: error });
     }
+    if (step === 'refresh') {
+      // Not a token response at all (an outage page, a captive portal, a proxy): nothing was decided about this device.
+      const status = error.cause instanceof Response ? `HTTP ${error.cause.status}, ` : '';
+      return new AuthError('provider_unreachable', `${Provider} answered the token refresh with something that is not a token response (${status}${details.message}): it may be down or overloaded, or a network login page or proxy is in the way. ${RETRIES_BY_ITSELF}`, { cause: error });
+    }
     return new AuthError(step === 'discovery' ? 'discovery_failed' : 'provider_error', `${stepNoun(step, true)} with ${provider} failed: ${details.message}.`, { cause: error });
   }
 
@@ -82,6 +90,25 @@ export function toAuthError(error: unknown, step: OidcStep, issuer: string): Aut
 
   const message = error instanceof Error ? error.message : String(error);
   return new AuthError(step === 'refresh' ? 'provider_unreachable' : 'provider_error', `${stepNoun(step, true)} with ${provider} failed: ${message}.`, { cause: error });
+}
+
+/** OAuth errors of a refresh answer that mean this device's grant or app registration is gone: only a new sign-in helps. */
+const REFRESH_REFUSALS: ReadonlySet<string> = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client']);
+
+const RETRIES_BY_ITSELF = 'Bifrost Edge keeps the current sign-in while it lasts and tries again by itself.';
+
+/**
+ * A refresh answered with an OAuth error: a refusal for good (sign in again), or anything else (rate
+ * limiting, an outage, a request the provider can't serve right now), which is worth retrying.
+ */
+function refreshRefusal(code: string, detail: string, status: number, Provider: string, cause: unknown): AuthError {
+  if (code === 'invalid_grant') {
+    return new AuthError('refresh_rejected', `${Provider} no longer accepts this device's sign-in (${detail}): it was revoked, expired, or replaced. ${SIGN_IN_AGAIN}`, { cause });
+  }
+  if (REFRESH_REFUSALS.has(code)) {
+    return new AuthError('refresh_rejected', `${Provider} refused the Bifrost Edge app when renewing the sign-in (HTTP ${status}, ${detail}). ${SIGN_IN_AGAIN} If that fails too, ask IT to check the Bifrost Edge app registration at the provider.`, { cause });
+  }
+  return new AuthError('provider_unreachable', `${Provider} did not renew the sign-in this time (HTTP ${status}, ${detail}). ${RETRIES_BY_ITSELF}`, { cause });
 }
 
 function stepNoun(step: OidcStep, capital = false): string {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type * as client from 'openid-client';
 import { silentLogger, type Logger } from '../log.js';
 import type { AuthConfig } from './auth-config.js';
-import { AuthError, isAuthError, SIGN_IN_AGAIN } from './auth-error.js';
+import { AuthError, isAuthError, SIGN_IN_AGAIN, type AuthErrorCode } from './auth-error.js';
 import { identityFromTokens, type Identity } from './identity.js';
 import { login, type LoginOptions } from './oidc-login.js';
 import { discoverProvider } from './provider-discovery.js';
@@ -10,6 +10,13 @@ import { isFresh, refreshDelayMs, retryDelayMs } from './refresh-schedule.js';
 import { accessTokenExpiresAt, idTokenExpiresAt, type SessionTokens } from './session-tokens.js';
 import { refreshSessionTokens, revokeSessionTokens, type RevocationOutcome } from './token-grants.js';
 import type { TokenStore } from './token-store.js';
+
+/**
+ * Renewal failures only a new sign-in mends: the provider refused the refresh token or the app, or its
+ * answer failed validation. Anything else (an outage page, rate limiting, a captive portal, a timeout)
+ * decided nothing about this device and is retried with backoff.
+ */
+const RENEWAL_NEEDS_SIGN_IN: ReadonlySet<AuthErrorCode> = new Set(['refresh_rejected', 'session_expired', 'id_token_invalid', 'id_token_expired', 'issuer_mismatch']);
 
 /** A token handed out must stay valid at least this long, so a request made with it doesn't die mid-flight. */
 const TOKEN_MIN_VALIDITY_MS = 30_000;
@@ -295,7 +302,7 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
   }
 
   private reportRefreshFailure(error: AuthError): void {
-    const signInRequired = error.code !== 'provider_unreachable' && error.code !== 'discovery_failed';
+    const signInRequired = RENEWAL_NEEDS_SIGN_IN.has(error.code);
     let nextAttemptAt: string | undefined;
     if (signInRequired) {
       this.signInRequired = true;
