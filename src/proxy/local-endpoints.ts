@@ -86,7 +86,9 @@ const JSON_ENDPOINTS: Record<string, (deps: LocalEndpointDeps) => unknown> = {
 /** Serves one file of the renderer folder; refuses anything that would leave it. */
 function serveRendererFile(rendererDir: string, relative: string, headOnly: boolean, res: import('node:http').ServerResponse): boolean {
   const root = path.resolve(rendererDir);
-  const file = path.resolve(root, decodeURIComponent(relative || 'status.html'));
+  const name = safeDecode(relative || 'status.html');
+  if (name === undefined) return false;
+  const file = path.resolve(root, name);
   const type = UI_TYPES[path.extname(file)];
   if (!file.startsWith(root + path.sep) || !type) return false;
   let body: Buffer;
@@ -105,4 +107,13 @@ function serveRendererFile(rendererDir: string, relative: string, headOnly: bool
   });
   res.end(headOnly ? undefined : body);
   return true;
+}
+
+/** A malformed %-escape (`/ui/%E0%A4%A`) names no file: not an internal error (any web page can send one). */
+function safeDecode(component: string): string | undefined {
+  try {
+    return decodeURIComponent(component);
+  } catch {
+    return undefined;
+  }
 }

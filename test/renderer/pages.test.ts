@@ -75,6 +75,16 @@ async function noHorizontalScroll(page: Page): Promise<void> {
   expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
 }
 
+describe('the /ui/ file server', () => {
+  it('answers a malformed %-escape or a path out of the folder with 404, not an internal error', async () => {
+    for (const bad of ['/ui/%E0%A4%A', '/ui/%', '/ui/..%2f..%2fpackage.json', '/ui/%2e%2e/package.json']) {
+      const response = await fetch(`${edge.proxyUrl}${bad}`);
+      expect({ bad, status: response.status }).toEqual({ bad, status: 404 });
+    }
+    expect((await fetch(`${edge.proxyUrl}/ui/status.html`)).status).toBe(200);
+  });
+});
+
 describe('status page', () => {
   it('shows the user, key, policy version, connectivity, budget bar, rate limit and the last block with a link to it', async () => {
     const page = await open('status.html');
