@@ -14,11 +14,17 @@ import { toolName } from './tool-list-filter.js';
  *   agent's copy. No agent: refused (Edge not running), never let through unchecked. Lines that are not
  *   JSON are refused too: a server with a laxer parser could read a tool call in them that Edge could not.
  * - server → client: the answer to a `tools/list` lists only the tools the key lets the user run.
- * Everything else is relayed byte for byte.
+ *
+ * The server gets every client message written again from what Edge parsed, never the client's bytes: a
+ * server that splits lines elsewhere (Node's readline and Python's universal newlines end a line at a lone
+ * `\r`, which JSON reads as whitespace) or keeps the first of duplicate keys (JSON.parse keeps the last)
+ * could otherwise read a tool call in a message Edge read as something else. (Numbers beyond a double's
+ * precision are rounded, as every JavaScript MCP peer reads them anyway.) Server messages are relayed byte
+ * for byte unless a tool list loses tools.
  */
 
 export interface Relayed {
-  /** Bytes for the server (the original line when unchanged). */
+  /** Bytes for the server: the messages as Edge read them (or as the agent redacted them), serialized again. */
   toServer?: Buffer;
   /** Bytes for the client: the wrapper's own answer (refusals) or the server's (possibly filtered). */
   toClient?: Buffer;
@@ -50,7 +56,6 @@ export class StdioGovernor {
     const messages = Array.isArray(parsed.value) ? parsed.value : [parsed.value];
     const forwarded: unknown[] = [];
     const replies: JsonRpcErrorResponse[] = [];
-    let changed = false;
     for (const message of messages) {
       this.noteClientMessage(message);
       if (calledTool(message) === undefined) {
@@ -59,18 +64,15 @@ export class StdioGovernor {
       }
       const outcome = await this.decideCall(message as Record<string, unknown>);
       if (outcome.action === 'refuse') {
-        changed = true;
         if (isJsonRpcRequest(message)) replies.push(jsonRpcErrorResponse(message.id, outcome.error));
-      } else if (outcome.message !== undefined) {
-        changed = true;
-        forwarded.push(outcome.message);
       } else {
-        forwarded.push(message);
+        forwarded.push(outcome.message ?? message);
       }
     }
     const batch = Array.isArray(parsed.value);
     return {
-      ...(forwarded.length > 0 ? { toServer: changed ? serialize(batch ? forwarded : forwarded[0]) : line } : {}),
+      // Serialized again even when unchanged: the server must read the message Edge read (see above).
+      ...(forwarded.length > 0 ? { toServer: serialize(batch ? forwarded : forwarded[0]) } : {}),
       ...(replies.length > 0 ? { toClient: serialize(batch ? replies : replies[0]) } : {}),
     };
   }

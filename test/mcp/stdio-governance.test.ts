@@ -1,0 +1,103 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { AgentDecisionClient } from '../../src/mcp/agent-client.js';
+import { StdioGovernor } from '../../src/mcp/stdio-governor.js';
+import { wrapStdioServer } from '../../src/mcp/stdio-wrapper.js';
+import { readCalls } from './support.js';
+
+/**
+ * The wrapper's relay between a client and a real server process, driven in-process (PassThrough for the
+ * client's pipes) with a stand-in agent that refuses one tool: what reaches the server, and what the
+ * client is shown. The agent's own decisions are covered by stdio-wrapper.test.ts.
+ */
+
+const READLINE_SERVER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'readline-server.mjs');
+
+/** Refuses every call of `denied` and hides it from lists; records what it was asked. */
+function denyingAgent(denied: string, asked: string[] = []): AgentDecisionClient {
+  return {
+    decide(input) {
+      const name = (input.message['params'] as { name?: string } | undefined)?.name;
+      asked.push(`decide ${String(name)}`);
+      if (name === denied) return Promise.resolve({ ok: true, value: { action: 'refuse', error: { status: 403, type: 'mcp_tool_blocked', message: `${denied} is not allowed` } } });
+      return Promise.resolve({ ok: true, value: { action: 'forward' } });
+    },
+    visibleTools(input) {
+      asked.push(`tools ${input.tools.length}`);
+      return Promise.resolve({ ok: true, value: { allowed: input.tools.filter((t) => t !== denied) } });
+    },
+  };
+}
+
+interface Wrapped {
+  send(text: string): void;
+  /** Resolves with the client's messages once the wrapper has ended (after `end`). */
+  finish(): Promise<{ code: number; messages: Array<Record<string, unknown>>; stderr: string }>;
+  /** The next message the client gets with this id. */
+  next(id: number | string): Promise<Record<string, unknown>>;
+}
+
+function runWrapped(command: string[], agent: AgentDecisionClient, env: Record<string, string> = {}): Wrapped {
+  const stdin = new PassThrough();
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  const waiters: Array<() => void> = [];
+  stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    waiters.splice(0).forEach((w) => w());
+  });
+  stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  const done = wrapStdioServer({ name: 'gh', command, dataDir: '/nonexistent', stdin, stdout, stderr, agent });
+  process.env = saved;
+  const messages = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return {
+    send: (text) => stdin.write(text),
+    finish: async () => {
+      stdin.end();
+      const code = await done;
+      return { code, messages: messages(), stderr: err };
+    },
+    next: async (id) => {
+      for (;;) {
+        const found = messages().find((m) => m['id'] === id);
+        if (found) return found;
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+    },
+  };
+}
+
+const call = (id: number, name: string, args: Record<string, unknown> = {}) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+
+describe('stdio wrapper: the server reads exactly what Edge checked', () => {
+  it('a tools/call hidden behind lone carriage returns inside an allowed message never reaches a readline server', async () => {
+    const callsFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edge-mcp-cr-')), 'calls.jsonl');
+    const asked: string[] = [];
+    const w = runWrapped([process.execPath, READLINE_SERVER], denyingAgent('delete_repo', asked), { MCP_FIXTURE_CALLS: callsFile });
+    // One JSON value (a ping) to Edge, since JSON reads \r as whitespace; three lines to readline.
+    w.send(`{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":\r${call(7, 'delete_repo', { repo: 'prod' })}\r}}\n`);
+    w.send(`${call(2, 'echo', { text: 'still works' })}\n`);
+    expect(await w.next(2)).toMatchObject({ result: { content: [{ text: 'ran echo' }] } });
+    const { messages } = await w.finish();
+    expect(readCalls(callsFile)).toEqual([{ tool: 'echo', args: { text: 'still works' } }]);
+    // The server read the ping whole, and answered it.
+    expect(messages.find((m) => m['id'] === 1)).toMatchObject({ result: {} });
+    expect(messages.find((m) => m['id'] === 7)).toBeUndefined();
+    expect(asked).toEqual(['decide echo']);
+  });
+
+  it('the server gets the message as Edge read it: duplicate keys leave only the one JSON.parse kept', async () => {
+    const governor = new StdioGovernor({ server: { name: 'gh', command: ['x'] }, agent: denyingAgent('delete_repo'), log: () => {} });
+    // JSON.parse keeps the last "method"; a server whose parser keeps the first would run delete_repo.
+    const relayed = await governor.fromClient(Buffer.from('{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"delete_repo"},"method":"ping"}'));
+    expect(relayed.toServer?.toString()).toBe('{"jsonrpc":"2.0","id":3,"method":"ping","params":{"name":"delete_repo"}}');
+  });
+});
