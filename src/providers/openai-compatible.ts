@@ -3,7 +3,7 @@ import { bifrostErrorBody } from './error-bodies.js';
 import { errorResponse } from './error-response.js';
 import { readChatCompletion } from './openai-chat.js';
 import { readCompletion, readEmbedding, readFimCompletion, readModeration } from './openai-inputs.js';
-import { readResponsesRequest } from './openai-responses.js';
+import { readConversationCreate, readConversationItems, readResponsesRequest } from './openai-responses.js';
 import type { SurfaceEntry } from './catalog.js';
 import { locateRequest, operationSegments } from './route-path.js';
 import type { HttpRequestInfo } from './types.js';
@@ -23,7 +23,13 @@ const INSPECTED_ROUTES: Readonly<Record<string, string>> = {
   '/embeddings': 'embeddings',
   '/moderations': 'moderations',
   '/fim/completions': 'fim.completions',
+  '/conversations': 'conversations',
 };
+
+/** POST routes with an id in the path whose body carries prompts: segments after the prefix (`*`: any id). */
+const INSPECTED_PATTERNS: ReadonlyArray<[string[], string]> = [
+  [['conversations', '*', 'items'], 'conversations.items'],
+];
 
 const READERS: Readonly<Record<string, BodyReader>> = {
   'chat.completions': readChatCompletion,
@@ -33,11 +39,14 @@ const READERS: Readonly<Record<string, BodyReader>> = {
   embeddings: readEmbedding,
   moderations: readModeration,
   'fim.completions': readFimCompletion,
+  conversations: readConversationCreate,
+  'conversations.items': readConversationItems,
 };
 
 /**
  * Documented routes Edge forwards without reading the body: listings, retrievals, uploads, binary media,
- * stateful resources and websockets. The last group is OpenRouter's account routes (`/api/v1/key`, ...).
+ * stateful resources and websockets (creating a conversation and adding items to it are read, above).
+ * The last group is OpenRouter's account routes (`/api/v1/key`, ...).
  */
 const UNINSPECTED_ROOTS: ReadonlySet<string> = new Set([
   'models', 'files', 'batches', 'audio', 'images', 'assistants', 'threads', 'vector_stores', 'fine_tuning', 'uploads',
@@ -53,9 +62,13 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
     // GET /chat/completions lists stored completions: same path, no prompt in it.
     return { ...location, operation: inspectedOperation, inspected: location.method === 'POST' };
   }
-  const [root, second] = operationSegments(location);
+  const segments = operationSegments(location);
+  const pattern = INSPECTED_PATTERNS.find(([want]) => want.length === segments.length && want.every((segment, i) => segment === '*' || segment === segments[i]));
+  if (pattern !== undefined && location.method === 'POST') return { ...location, operation: pattern[1], inspected: true };
+  const [root, second] = segments;
   if (root === undefined) return undefined;
-  // Stored objects under an inspected route: /responses/{id}, /responses/{id}/input_items, /chat/completions/{id}.
+  // Stored objects under an inspected route: /responses/{id}, /responses/{id}/input_items, /chat/completions/{id};
+  // the rest of the Conversations API (retrieve, update metadata, list or delete items) falls to its root below.
   if (root === 'responses') return { ...location, operation: 'responses', inspected: false };
   if (root === 'chat' && second === 'completions') return { ...location, operation: 'chat.completions', inspected: false };
   if (UNINSPECTED_ROOTS.has(root)) return { ...location, operation: root, inspected: false };

@@ -1,6 +1,6 @@
 import {
   expectArray, expectObject, expectString, isJsonObject, optionalField, optionalModel, readStreamFlag, requireModel,
-  requiredString, wrongType, type JsonObject,
+  requiredArray, requiredString, wrongType, type JsonObject,
 } from './body-shape.js';
 import { addText, addTool, newCallLinker, newExtraction, type BodyReading, type CallLinker, type Extraction, type JsonPath } from './extraction.js';
 import type { TextSpan } from './types.js';
@@ -21,12 +21,10 @@ export function readResponsesRequest(body: JsonObject): BodyReading {
   const x = newExtraction();
   optionalField(body, 'instructions', [], (text, p) => addText(x, p, expectString(text, p), 'system'));
 
-  const calls = newCallLinker();
   optionalField(body, 'input', [], (input, p) => {
     if (typeof input === 'string') addText(x, p, input, 'user');
-    else expectArray(input, p, 'a string or an array of input items').forEach((item, i) => readInputItem(x, item, [...p, i], calls));
+    else readInputItems(x, expectArray(input, p, 'a string or an array of input items'), p);
   });
-  calls.addResults(x);
 
   optionalField(body, 'prompt', [], (prompt, p) => readPromptVariables(x, expectObject(prompt, p), p));
   optionalField(body, 'tools', [], (tools, p) => {
@@ -36,6 +34,30 @@ export function readResponsesRequest(body: JsonObject): BodyReading {
     });
   });
   return { model, stream: readStreamFlag(body), extraction: x };
+}
+
+/**
+ * The OpenAI Conversations API stores Responses input items that later responses read as context:
+ * `POST /conversations` (`items` optional) and `POST /conversations/{id}/items` (`items` required). Its
+ * `metadata` labels the conversation for the app and is not sent to the model. These routes name no model.
+ */
+export function readConversationCreate(body: JsonObject): BodyReading {
+  const x = newExtraction();
+  optionalField(body, 'items', [], (items, p) => readInputItems(x, expectArray(items, p, 'an array of input items'), p));
+  return { model: null, stream: false, extraction: x };
+}
+
+export function readConversationItems(body: JsonObject): BodyReading {
+  const x = newExtraction();
+  readInputItems(x, requiredArray(body, 'items', [], 'an array of input items'), ['items']);
+  return { model: null, stream: false, extraction: x };
+}
+
+/** A list of input items, each call's output named after the call it answers when both are in the list. */
+function readInputItems(x: Extraction, items: unknown[], path: JsonPath): void {
+  const calls = newCallLinker();
+  items.forEach((item, i) => readInputItem(x, item, [...path, i], calls));
+  calls.addResults(x);
 }
 
 function readInputItem(x: Extraction, value: unknown, path: JsonPath, calls: CallLinker): void {

@@ -172,3 +172,44 @@ describe('guardrails on answers (scanResponses: flag only)', () => {
     }
   });
 });
+
+describe('routes that carry prompts besides chat (pass-through mode: the stand-in echoes what reaches it)', () => {
+  let standin: BifrostStandin;
+  let edge: EdgeProcess;
+
+  beforeAll(async () => {
+    standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }] });
+    edge = await startEdgeProcess({ config: { mode: 'passthrough', gateway: { url: standin.url, virtualKey: KEY } } });
+  });
+  afterAll(async () => {
+    await edge?.stop();
+    await standin?.close();
+  });
+
+  const openai = () => new OpenAI({ apiKey: 'sk-proj-app', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: proxyDispatcher(edge.proxyUrl, edge.caPem) } as never, maxRetries: 0 });
+
+  /** The SDK's APIError for a refused call, checked to be a guardrail block that does not echo the secret. */
+  async function expectGuardrailBlock(call: Promise<unknown>): Promise<void> {
+    const error = await call.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    const apiError = error as InstanceType<typeof OpenAI.APIError>;
+    expect(apiError.status).toBe(446);
+    expect(JSON.stringify(apiError.error)).not.toContain(GITHUB_TOKEN);
+  }
+
+  it('OpenAI Conversations: an item with a secret is refused 446 and never forwarded; PII is redacted in place; clean items go on', async () => {
+    standin.clear();
+    const client = openai();
+    await expectGuardrailBlock(client.conversations.items.create('conv_123', { items: [{ type: 'message', role: 'user', content: `deploy with ${GITHUB_TOKEN}` }] }));
+    expect(standin.received.some((r) => r.path.includes('/conversations'))).toBe(false);
+
+    await client.conversations.create({ items: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: `write to ${EMAIL}` }] }] });
+    const created = await standin.waitForRequest((r) => r.path === '/openai_passthrough/v1/conversations');
+    expect(created.body).not.toContain(EMAIL);
+    expect(created.json).toEqual({ items: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'write to [REDACTED:email]' }] }] });
+
+    await client.conversations.items.create('conv_123', { items: [{ type: 'message', role: 'user', content: 'hello again' }] });
+    const added = await standin.waitForRequest((r) => r.path === '/openai_passthrough/v1/conversations/conv_123/items');
+    expect(added.json).toEqual({ items: [{ type: 'message', role: 'user', content: 'hello again' }] });
+  });
+});

@@ -37,7 +37,15 @@ describe('route recognition', () => {
     ['GET', 'api.openai.com', '/v1/vector_stores', 'vector_stores', false, '/vector_stores'],
     ['POST', 'api.openai.com', '/v1/fine_tuning/jobs', 'fine_tuning', false, '/fine_tuning/jobs'],
     ['POST', 'api.openai.com', '/v1/uploads', 'uploads', false, '/uploads'],
-    ['POST', 'api.openai.com', '/v1/conversations', 'conversations', false, '/conversations'],
+    ['POST', 'api.openai.com', '/v1/conversations', 'conversations', true, '/conversations'],
+    ['POST', 'api.openai.com', '/v1/conversations/conv_1/items', 'conversations.items', true, '/conversations/conv_1/items'],
+    ['POST', 'api.openai.com', '/v1/conversations/conv_1/items?include=message.output_text.logprobs', 'conversations.items', true, '/conversations/conv_1/items'],
+    ['GET', 'api.openai.com', '/v1/conversations/conv_1', 'conversations', false, '/conversations/conv_1'],
+    ['POST', 'api.openai.com', '/v1/conversations/conv_1', 'conversations', false, '/conversations/conv_1'],
+    ['DELETE', 'api.openai.com', '/v1/conversations/conv_1', 'conversations', false, '/conversations/conv_1'],
+    ['GET', 'api.openai.com', '/v1/conversations/conv_1/items', 'conversations', false, '/conversations/conv_1/items'],
+    ['GET', 'api.openai.com', '/v1/conversations/conv_1/items/msg_1', 'conversations', false, '/conversations/conv_1/items/msg_1'],
+    ['DELETE', 'api.openai.com', '/v1/conversations/conv_1/items/msg_1', 'conversations', false, '/conversations/conv_1/items/msg_1'],
     ['GET', 'api.openai.com', '/v1/realtime?model=gpt-realtime', 'realtime', false, '/realtime'],
     ['POST', 'api.groq.com', '/openai/v1/chat/completions', 'chat.completions', true, '/chat/completions'],
     ['GET', 'api.groq.com', '/openai/v1/models', 'models', false, '/models'],
@@ -274,6 +282,54 @@ describe('responses', () => {
   it('lets a stored prompt carry the model', () => {
     const request = expectParsed(parse('api.openai.com', '/v1/responses', { prompt: { id: 'pmpt_1' }, input: 'hi' }));
     expect(request.model).toBeNull();
+  });
+});
+
+describe('conversations (items are Responses input items, read by the same reader)', () => {
+  const items = [
+    { type: 'message', role: 'system', content: 'You are a support agent.' },
+    { role: 'user', content: [{ type: 'input_text', text: 'My card 4111 is declined.' }, { type: 'input_image', image_url: 'https://x/y.png' }] },
+    { type: 'function_call', call_id: 'call_1', name: 'lookup_card', arguments: '{"last4":"4111"}' },
+    { type: 'function_call_output', call_id: 'call_1', output: 'card blocked by fraud check' },
+  ];
+
+  it('POST /conversations reads its items with exact paths; the route names no model', () => {
+    const body = { items, metadata: { topic: 'billing' } };
+    const request = expectParsed(parse('api.openai.com', '/v1/conversations', body));
+    expect(request).toMatchObject({ operation: 'conversations', model: null, stream: false, inspected: true });
+    expect(request.texts).toEqual([
+      { path: ['items', 0, 'content'], text: 'You are a support agent.', kind: 'system' },
+      { path: ['items', 1, 'content', 0, 'text'], text: 'My card 4111 is declined.', kind: 'user' },
+      { path: ['items', 2, 'arguments'], text: '{"last4":"4111"}', kind: 'tool_arguments' },
+      { path: ['items', 3, 'output'], text: 'card blocked by fraud check', kind: 'tool_result' },
+    ]);
+    expect(request.tools).toEqual([
+      { kind: 'call', name: 'lookup_card', path: ['items', 2, 'name'] },
+      { kind: 'result', name: 'lookup_card', path: ['items', 3, 'call_id'] },
+    ]);
+    expectPathsPointAtStrings(body, request);
+  });
+
+  it('POST /conversations without items (metadata only) reads nothing', () => {
+    const request = expectParsed(parse('api.openai.com', '/v1/conversations', { metadata: { topic: 'x' } }));
+    expect(request).toMatchObject({ operation: 'conversations', model: null, texts: [], tools: [] });
+  });
+
+  it('POST /conversations/{id}/items reads the items it adds', () => {
+    const body = { items: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hello again' }] }] };
+    const request = expectParsed(parse('api.openai.com', '/v1/conversations/conv_123/items', body));
+    expect(request).toMatchObject({ operation: 'conversations.items', model: null, inspected: true });
+    expect(request.texts).toEqual([{ path: ['items', 0, 'content', 0, 'text'], text: 'Hello again', kind: 'user' }]);
+  });
+
+  it.each([
+    ['items not an array', '/v1/conversations', { items: 'hi' }, /items must be an array of input items, got a string/],
+    ['items missing when adding items', '/v1/conversations/conv_1/items', {}, /items is required and must be an array of input items/],
+    ['item without role', '/v1/conversations/conv_1/items', { items: [{ type: 'message', content: 'x' }] }, /items\[0\]\.role is required/],
+  ])('a bad body gives a 400 naming the field: %s', (_name, path, body, message) => {
+    const error = expectFailed(parse('api.openai.com', path, body));
+    expect(error).toMatchObject({ status: 400, type: 'invalid_request', provider: 'openai' });
+    expect(error.message).toMatch(message);
   });
 });
 
