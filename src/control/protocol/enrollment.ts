@@ -16,6 +16,7 @@ export const DeviceDescriptionSchema = z.strictObject({
  * The bundle version a re-enrolling device already enforces. Devices never go back to a lower
  * version, so the server issues the new enrollment's first bundle above it (versions are per device,
  * and a new enrollment, or a server whose database was replaced, would otherwise start again at 1).
+ * The server refuses a version far above any it issued (see server/enrollment-version-floor.ts).
  */
 const EnforcedPolicyVersionSchema = z.number().int().positive().optional();
 

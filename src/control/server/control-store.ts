@@ -11,6 +11,8 @@ import type { SignedPolicyBundle } from '../protocol/policy-bundle.js';
  */
 export interface ControlStore {
   createDevice(device: DeviceRecord): Promise<void>;
+  /** Removes a device and its bundles (an enrollment that could not be completed). */
+  deleteDevice(deviceId: string): Promise<void>;
   deviceByCredentialHash(credentialHash: string): Promise<DeviceRecord | undefined>;
   listDevices(): Promise<DeviceRecord[]>;
   updateDeviceHeartbeat(deviceId: string, heartbeat: DeviceHeartbeatUpdate): Promise<void>;
@@ -18,6 +20,8 @@ export interface ControlStore {
   latestBundle(deviceId: string): Promise<StoredBundle | undefined>;
   /** Throws when `bundle.version` is not above the device's latest. */
   saveBundle(bundle: StoredBundle): Promise<void>;
+  /** The highest bundle version stored for any device; 0 when none. */
+  highestBundleVersion(): Promise<number>;
 
   latestPolicyTemplate(): Promise<StoredPolicyTemplate | undefined>;
   /** Throws when `template.revision` is not above the latest. */

@@ -3,6 +3,7 @@ import { EnrollmentRequestSchema } from '../protocol/enrollment.js';
 import type { VirtualKey } from '../protocol/virtual-key.js';
 import type { DeviceRecord, Subject } from './control-store.js';
 import { hashDeviceCredential, newDeviceCredential, newDeviceId } from './device-credentials.js';
+import { reportedVersionProblem } from './enrollment-version-floor.js';
 import { ControlHttpError, parseWire, readJsonBody, sendJson } from './http-io.js';
 import type { RouteHandler, ServerContext } from './server-context.js';
 
@@ -10,6 +11,10 @@ import type { RouteHandler, ServerContext } from './server-context.js';
 export const enrollRoute: RouteHandler = async (ctx, req, res) => {
   const request = parseWire(EnrollmentRequestSchema, await readJsonBody(req, 64 * 1024), 'enrollment request');
   const identity = request.method === 'oidc' ? await oidcIdentity(ctx, request.token, request.access_token) : await virtualKeyIdentity(ctx, request);
+  if (request.policy_version !== undefined) {
+    const problem = reportedVersionProblem(request.policy_version, await ctx.store.highestBundleVersion());
+    if (problem) throw new ControlHttpError(400, 'invalid_request', problem);
+  }
 
   const credential = newDeviceCredential();
   const device: DeviceRecord = {
@@ -28,8 +33,14 @@ export const enrollRoute: RouteHandler = async (ctx, req, res) => {
   if (request.device.installation_id !== undefined) device.installation_id = request.device.installation_id;
   if (request.device.agent_version !== undefined) device.agent_version = request.device.agent_version;
   await ctx.store.createDevice(device);
-  // Publish right away so the first GET /policy is a plain read (and fails fast if keys are unknown).
-  await ctx.publisher.publishFor(device);
+  // Publish right away so the first GET /policy is a plain read. A device whose first bundle cannot
+  // be built is not kept: every later republish would trip over it, and the device enrolls again anyway.
+  try {
+    await ctx.publisher.publishFor(device);
+  } catch (err) {
+    await ctx.store.deleteDevice(device.device_id);
+    throw err;
+  }
   ctx.log.info('device enrolled', { device_id: device.device_id, method: request.method, subject: device.subject.sub, hostname: device.hostname });
 
   const response: EnrollmentResponse = {

@@ -70,16 +70,25 @@ export class PolicyPublisher {
     return { template: next, republished };
   }
 
-  /** Rebuilds every device's bundle; returns how many got a new version. */
+  /**
+   * Rebuilds every device's bundle; returns how many got a new version. One device whose bundle
+   * cannot be built (or stored) is logged and skipped: it must not keep the others on an old policy.
+   */
   async republishAll(reason: string): Promise<number> {
     if (this.options.gatewayKeys() === undefined) return 0;
     let count = 0;
+    let failed = 0;
     for (const device of await this.options.store.listDevices()) {
-      const before = await this.options.store.latestBundle(device.device_id);
-      const after = await this.publishFor(device);
-      if (after && after.version !== before?.version) count++;
+      try {
+        const before = await this.options.store.latestBundle(device.device_id);
+        const after = await this.publishFor(device);
+        if (after && after.version !== before?.version) count++;
+      } catch (err) {
+        failed++;
+        this.options.log.error(`could not publish a new policy bundle for device ${device.device_id} (${(err as Error).message}); that device keeps its previous bundle while the others are updated; fix the cause named here and it gets a new bundle at the next change`, { device_id: device.device_id, subject: device.subject.sub, reason });
+      }
     }
-    if (count > 0) this.options.log.info('published new policy bundles', { reason, devices: count, revision: this.template.revision });
+    if (count > 0 || failed > 0) this.options.log.info('published new policy bundles', { reason, devices: count, failed, revision: this.template.revision });
     return count;
   }
 

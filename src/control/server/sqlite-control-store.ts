@@ -149,6 +149,13 @@ export class SqliteControlStore implements ControlStore {
     });
   }
 
+  async deleteDevice(deviceId: string): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM policy_bundles WHERE device_id = ?').run(deviceId);
+      this.db.prepare('DELETE FROM devices WHERE device_id = ?').run(deviceId);
+    })();
+  }
+
   async deviceByCredentialHash(credentialHash: string): Promise<DeviceRecord | undefined> {
     const row = this.db.prepare('SELECT * FROM devices WHERE credential_hash = ?').get(credentialHash) as DeviceRow | undefined;
     return row ? toDevice(row) : undefined;
@@ -195,6 +202,11 @@ export class SqliteControlStore implements ControlStore {
       this.db.prepare(`INSERT INTO policy_bundles (device_id, version, etag, content_hash, signed_json, created_at)
         VALUES (?, ?, ?, ?, ?, ?)`).run(bundle.device_id, bundle.version, bundle.etag, bundle.content_hash, JSON.stringify(bundle.signed), bundle.created_at);
     })();
+  }
+
+  async highestBundleVersion(): Promise<number> {
+    const row = this.db.prepare('SELECT MAX(version) AS v FROM policy_bundles').get() as { v: number | null };
+    return row.v ?? 0;
   }
 
   async latestPolicyTemplate(): Promise<StoredPolicyTemplate | undefined> {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { startBifrostStandin, type BifrostStandin, type StandinVirtualKeyInput } from '../../support/bifrost-standin.js';
 import { startControlServer, type RunningControlServer } from '../../../src/control/server/control-server.js';
 import { keyringFileOf, type ControlServerConfigInput } from '../../../src/control/server/config.js';
+import type { ControlStore } from '../../../src/control/server/control-store.js';
 import { createLogger, silentLogger, type Logger } from '../../../src/log.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -41,6 +42,8 @@ export interface ControlFixture {
 export interface ControlFixtureOptions {
   virtualKeys?: StandinVirtualKeyInput[];
   config?: Partial<ControlServerConfigInput>;
+  /** Storage for the first start instead of the config's SQLite file (e.g. one that injects faults). */
+  store?: (config: ControlServerConfigInput) => ControlStore;
 }
 
 /** A Bifrost stand-in with admin auth, and a control server reading it, on real files in a temp dir. */
@@ -59,7 +62,7 @@ export async function startControlFixture(options: ControlFixtureOptions = {}): 
     push: { heartbeat_seconds: 1 },
     ...options.config,
   };
-  let server = await startControlServer(config, { log: testLogger() });
+  let server = await startControlServer(config, { log: testLogger(), ...(options.store ? { store: options.store(config) } : {}) });
   const fixture: ControlFixture = {
     dir,
     standin,
