@@ -5,6 +5,7 @@ import { AgentConfigSchema, type AgentConfig, type AgentConfigInput } from './sc
 import { defaultDataDir } from './data-dir.js';
 import { compileGuardrailPolicy } from '../guardrails/compile-policy.js';
 import { applyManagedSettings, dottedKeys, type IgnoredSetting, type ManagedSettings } from './managed-lock.js';
+import { parseJsonText } from '../util/json-text.js';
 
 export type { IgnoredSetting, ManagedSettings } from './managed-lock.js';
 
@@ -98,7 +99,7 @@ function readConfigFile(file: string): Record<string, unknown> {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonText(text);
   } catch (err) {
     throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}. Fix the syntax (a JSON object is expected).`);
   }

@@ -1,5 +1,6 @@
 import { ConfigError } from './load-config.js';
 import type { ManagedSettings } from './managed-lock.js';
+import { parseJsonText } from '../util/json-text.js';
 
 /** Managed settings plus what to tell the reader when they are broken. */
 export interface ManagedSource extends ManagedSettings {
@@ -22,7 +23,7 @@ export const REFUSAL_NOTE = 'Edge does not start while its managed configuration
 export function parseManagedJson(text: string, source: string, fix: string): ManagedSource {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonText(text);
   } catch (err) {
     throw new ConfigError(`${source} is not valid JSON: ${(err as Error).message}. ${fix} ${REFUSAL_NOTE}`);
   }

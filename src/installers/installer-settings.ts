@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { AgentConfigSchema } from '../config/schema.js';
 import { compileGuardrailPolicy } from '../guardrails/compile-policy.js';
+import { parseJsonText } from '../util/json-text.js';
 
 /** Path of the PAC file on the Edge proxy (served by src/proxy/local-endpoints.ts). */
 export const PAC_PATH = '/proxy.pac';
@@ -90,7 +91,7 @@ export function readInstallerSettings(file: string | undefined, options: Install
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonText(text);
   } catch (error) {
     throw new InstallerConfigError(`${file} is not valid JSON (${(error as Error).message}): fix the syntax; a JSON object is expected.`);
   }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { PolicyBundleSchema, type PolicyBundle } from '../control/protocol/policy-bundle.js';
+import { parseJsonText } from '../util/json-text.js';
 
 /**
  * Reads a policy bundle an admin or MDM profile placed on disk (no signature: the file is as
@@ -14,7 +15,7 @@ export function readPolicyFile(file: string): PolicyBundle {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonText(text);
   } catch (err) {
     throw new Error(`policy file ${file} is not valid JSON: ${(err as Error).message}`);
   }

@@ -22,6 +22,11 @@ describe('loadConfig', () => {
     expect(path.isAbsolute(config.dataDir)).toBe(true);
   });
 
+  it('reads a file Windows tools saved with a UTF-8 byte-order mark (PowerShell 5.1 Set-Content, Notepad)', () => {
+    const config = loadConfig({ file: writeConfig('\uFEFF{"proxy":{"port":4321}}'), env: {} });
+    expect(config.proxy.port).toBe(4321);
+  });
+
   it('infers gateway mode from a gateway URL and applies precedence file < env < flags', () => {
     const file = writeConfig(JSON.stringify({ gateway: { url: 'https://gw.example.com', virtualKey: 'sk-bf-file' }, proxy: { port: 1000 } }));
     const config = loadConfig({ file, env: { BIFROST_EDGE_PORT: '2000', BIFROST_EDGE_VIRTUAL_KEY: 'sk-bf-env' }, overrides: { proxy: { port: 3000 } } });

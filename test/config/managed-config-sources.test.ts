@@ -358,6 +358,11 @@ describe('a managed source that exists but is broken stops Edge', () => {
     expectConfigError(() => load({ platform: 'linux', readFile }), message, NEVER_DROPPED);
   });
 
+  it('the machine-wide file saved with a UTF-8 byte-order mark (Windows tools write one) still applies', () => {
+    const { config } = load({ platform: 'linux', ...files({ [LINUX_MACHINE_FILE]: '\uFEFF{"mode":"local","proxy":{"port":4322}}' }) });
+    expect(config.proxy.port).toBe(4322);
+  });
+
   it('the machine-wide file: invalid JSON, and an error from loading that names it and the fix', () => {
     expectConfigError(() => load({ platform: 'linux', ...files({ [LINUX_MACHINE_FILE]: '{"mode":' }) }), /machine-wide managed configuration \/etc\/bifrost-edge\/config\.json is not valid JSON/, NEVER_DROPPED);
     expectConfigError(
