@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateCa, type CertificateAuthority } from '../../src/ca/index.js';
@@ -113,7 +113,7 @@ describe('install.sh and uninstall.sh', () => {
     await Promise.all(['install', 'systemctl', 'update-ca-certificates', 'rm', 'rmdir'].map(record));
     await executable(path.join(bin, 'id'), '#!/bin/sh\necho 0\n');
     await executable(path.join(bin, 'getent'), `#!/bin/sh\necho "ada:x:1000:1000::$FAKE_HOME:/bin/bash"\n`);
-    await executable(path.join(bin, 'runuser'), '#!/bin/sh\n[ "$1" = -u ] && [ "$3" = -- ] || exit 64\nshift 3\nexec "$@"\n');
+    await executable(path.join(bin, 'runuser'), `#!/bin/sh\n[ "$1" = -u ] && [ "$3" = -- ] || exit 64\nprintf runuser >> "$CALLS"; for a in "$@"; do printf ' [%s]' "$a" >> "$CALLS"; done; echo >> "$CALLS"\nshift 3\nexec "$@"\n`);
     const cli = await executable(path.join(root, 'edge cli', 'bifrost-edge'), `#!/bin/sh\nprintf '%s' "edge $*" >> "$CALLS"; echo >> "$CALLS"\n[ "$2" = path ] && echo "$FAKE_CA"\nexit 0\n`);
 
     const files = linuxInstallerFiles(settings, { cliPath: cli });
@@ -121,7 +121,8 @@ describe('install.sh and uninstall.sh', () => {
     await mkdir(path.dirname(installer), { recursive: true });
     for (const [name, contents] of Object.entries(files)) await writeFile(path.join(root, 'generated', name), contents);
 
-    const env = { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, CALLS: log, FAKE_HOME: home, FAKE_CA: caPath };
+    // mktemp's copies land in the test's folder (the rm stub leaves them).
+    const env = { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, CALLS: log, FAKE_HOME: home, FAKE_CA: caPath, TMPDIR: root };
     const result = spawnSync('bash', [installer, 'ada'], { encoding: 'utf8', env });
     expect(result.stderr).toContain('done for ada');
     expect(result.status).toBe(0);
@@ -129,13 +130,28 @@ describe('install.sh and uninstall.sh', () => {
     const calls = await readFile(log, 'utf8');
     expect(calls).toContain(`install [-D] [-m] [0644] [${path.join(root, 'generated', 'config.json')}] [/etc/bifrost-edge/config.json]`);
     expect(calls).toContain('systemctl [--global] [enable] [bifrost-edge.service]');
-    expect(calls).toContain(`install [-D] [-m] [0644] [${caPath}] [/usr/local/share/ca-certificates/bifrost-edge.crt]`);
+    // Root installs a copy the user read (a root-owned temp file), never the path the user controls.
+    expect(calls).toContain(`runuser [-u] [ada] [--] [cat] [--] [${caPath}]`);
+    expect(calls).toContain(`install [-D] [-m] [0644] [${root}/tmp.`);
+    expect(calls).toMatch(/\/tmp\.\w+\] \[\/usr\/local\/share\/ca-certificates\/bifrost-edge\.crt\]/);
+    expect(calls).not.toContain(`[${caPath}] [/usr/local/share/ca-certificates/bifrost-edge.crt]`);
     expect(calls).toContain('update-ca-certificates');
     expect(calls).toContain('edge ca env');
     for (const db of [path.join(home, '.pki', 'nssdb'), firefoxProfile]) {
       const listing = execFileSync('certutil', ['-d', `sql:${db}`, '-L'], { encoding: 'utf8' });
       expect(listing).toMatch(/Bifrost Edge Local CA\s+C,,/);
     }
+
+    // A ca.pem that is not one certificate (a symlink to a secret, say) is not installed anywhere.
+    const secret = path.join(root, 'shadow');
+    await writeFile(secret, 'root:$6$SECRET-HASH:19000:0:99999:7:::\n');
+    const linked = path.join(root, 'linked', 'ca.pem');
+    await mkdir(path.dirname(linked), { recursive: true });
+    await symlink(secret, linked);
+    await writeFile(log, '');
+    const refused = spawnSync('bash', [installer, 'ada'], { encoding: 'utf8', env: { ...env, FAKE_CA: linked } });
+    expect(refused.stderr).toContain(`${linked} is not a single CA certificate: skipped ada`);
+    expect(await readFile(log, 'utf8')).not.toContain('/usr/local/share/ca-certificates/bifrost-edge.crt');
 
     // Running it again replaces rather than duplicates; uninstall.sh removes the NSS entries.
     expect(spawnSync('bash', [installer, 'ada'], { encoding: 'utf8', env }).status).toBe(0);
