@@ -240,6 +240,9 @@ describe('bundle building', () => {
     ['by email, then group, keeping config order', { sub: 's', email: 'ada@example.com', groups: ['eng'] }, ['k2', 'k1', 'k3'], ['gone']],
     ['by sub', { sub: 'sub-bob', groups: [] }, ['k3'], []],
     ['by default when nothing matches', { sub: 'nobody', groups: ['sales'] }, ['k3'], []],
+    // Names an identity provider may hand out that are also built-in object properties must not match them.
+    ['by default for groups named like object built-ins', { sub: 's', groups: ['constructor', 'toString', '__proto__', 'hasOwnProperty'] }, ['k3'], []],
+    ['by default for a sub and email named like object built-ins', { sub: 'constructor', email: 'valueOf', groups: [] }, ['k3'], []],
   ])('assigns keys %s', (_name, subject, ids, missing) => {
     const assigned = assignVirtualKeys(subject, assignments, keys);
     expect(assigned.keys.map((k) => k.id)).toEqual(ids);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { EDGE_CONTROL_AUDIENCE, startTestIssuer } from './support/oidc-issuer.js';
 import type { StoredBundle } from '../../src/control/server/control-store.js';
 import { MAX_VERSION_LEAD } from '../../src/control/server/enrollment-version-floor.js';
 import { SqliteControlStore } from '../../src/control/server/sqlite-control-store.js';
@@ -9,7 +10,7 @@ import { syncTestHarness } from './support/sync-harness.js';
  * One device whose bundle cannot be built must not stop policy from reaching the others, and an
  * enrollment must not be able to plant such a device.
  */
-const { fixtureForTest } = syncTestHarness();
+const { cleanups, fixtureForTest } = syncTestHarness();
 
 async function enroll(fixture: ControlFixture, virtualKey: string, extra: Record<string, unknown> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${fixture.server.url}/api/edge/v1/enroll`, {
@@ -96,5 +97,26 @@ describe('an enrollment whose first bundle cannot be published', () => {
     expect((await enroll(fixture, ADA_KEY.value)).status).toBe(201);
     expect((await fixture.admin('PUT', '/api/edge/v1/admin/policy', { fail_mode: 'open' })).status).toBe(200);
     expect(await deviceVersions(fixture)).toEqual(['virtual-key:vk-ada:v2']);
+  });
+});
+
+describe('a person whose identity-provider groups are named like object built-ins', () => {
+  it('enrolls with the keys their real groups give, and admin edits keep reaching every device', async () => {
+    const issuer = await startTestIssuer({ email: 'ada@example.com', groups: ['constructor', 'toString', '__proto__', 'engineering'] });
+    cleanups.push(() => issuer.close());
+    const fixture = await fixtureForTest({ config: { oidc: { issuers: [{ issuer: issuer.issuer, audience: EDGE_CONTROL_AUDIENCE }] } } });
+    const res = await fetch(`${fixture.server.url}/api/edge/v1/enroll`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ method: 'oidc', token: await issuer.accessToken(), device: { hostname: 'laptop' } }),
+    });
+    expect(res.status).toBe(201);
+    const { device_credential: credential } = await res.json() as { device_credential: string };
+    const policy = await fetch(`${fixture.server.url}/api/edge/v1/policy`, { headers: { authorization: `Bearer ${credential}` } });
+    const signed = await policy.json() as { bundle: { version: number; virtual_keys: Array<{ id: string }> } };
+    expect(signed.bundle.virtual_keys.map((k) => k.id)).toEqual(['vk-ada', 'vk-eng']);
+
+    expect((await fixture.admin('PUT', '/api/edge/v1/admin/policy', { fail_mode: 'open' })).status).toBe(200);
+    expect(await deviceVersions(fixture)).toEqual(['edge-device:v2']);
   });
 });

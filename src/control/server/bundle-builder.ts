@@ -67,14 +67,22 @@ export function assignVirtualKeys(subject: Subject, assignments: Assignments, ga
   const add = (list: readonly string[] | undefined): void => {
     for (const id of list ?? []) if (!ids.includes(id)) ids.push(id);
   };
-  add(assignments.users[subject.sub]);
+  add(entryFor(assignments.users, subject.sub));
   if (subject.email !== undefined) {
-    add(assignments.users[subject.email]);
-    add(assignments.users[subject.email.toLowerCase()]);
+    add(entryFor(assignments.users, subject.email));
+    add(entryFor(assignments.users, subject.email.toLowerCase()));
   }
-  for (const group of subject.groups) add(assignments.groups[group]);
+  for (const group of subject.groups) add(entryFor(assignments.groups, group));
   if (ids.length === 0) add(assignments.default);
   return resolveKeyIds(ids, gatewayKeys);
+}
+
+/**
+ * The config's entry for a name the identity provider chose. Only the record's own entries count: a
+ * group or sub called `constructor` or `__proto__` must not reach Object.prototype.
+ */
+function entryFor(record: Readonly<Record<string, string[]>>, name: string): readonly string[] | undefined {
+  return Object.hasOwn(record, name) ? record[name] : undefined;
 }
 
 export function resolveKeyIds(ids: readonly string[], gatewayKeys: readonly VirtualKey[]): AssignedKeys {
