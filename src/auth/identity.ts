@@ -1,4 +1,4 @@
-import { accessTokenExpiresAt, type SessionTokens } from './session-tokens.js';
+import type { SessionTokens } from './session-tokens.js';
 
 /** Who is signed in on this device: attached to audit records, attribution headers and the tray. */
 export interface Identity {
@@ -9,7 +9,7 @@ export interface Identity {
   /** From the configured groups claim (default `groups`); empty when the provider sends none. */
   groups: string[];
   issuer: string;
-  /** When the current access token expires (ISO 8601); the session renews it before then. */
+  /** When the current access token expires (ISO 8601), when the provider said; the session renews it before then. */
   expiresAt?: string;
 }
 
@@ -19,7 +19,7 @@ export interface Identity {
  */
 export function identityFromTokens(tokens: SessionTokens, groupsClaim = 'groups'): Identity {
   const claims: Record<string, unknown> = { ...tokens.idTokenClaims, ...(tokens.userInfo ?? {}) };
-  const expiresAt = accessTokenExpiresAt(tokens);
+  const expiresAt = tokens.accessTokenExpiresAt;
   return {
     sub: String(tokens.idTokenClaims.sub),
     ...optionalString('email', claims.email),

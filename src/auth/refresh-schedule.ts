@@ -11,19 +11,24 @@ export const REFRESH_LEAD_MS = 60_000;
 /** Node timers overflow above 2^31-1 ms (~24.8 days) and fire at once; clamp below that. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * How long after receipt an access token whose expiry the provider did not give (or gave as already
+ * past) is renewed: often enough for the usual token lifetimes, and never a tight loop.
+ */
+export const UNKNOWN_EXPIRY_RENEWAL_MS = 5 * 60_000;
+
 /** When the provider can't be reached, renewal is retried with backoff between these bounds. */
 export const RETRY_BASE_MS = 15_000;
 export const RETRY_MAX_MS = 5 * 60_000;
 
-/**
- * Milliseconds from `now` until the refresh should run (0 = now), or undefined when the provider
- * gave no expiry and there is nothing to schedule.
- */
-export function refreshDelayMs(receivedAt: number, expiresAt: number | undefined, now: number): number | undefined {
-  if (expiresAt === undefined) return undefined;
-  const lifetime = Math.max(0, expiresAt - receivedAt);
-  const lead = Math.max(lifetime * (1 - REFRESH_AT_FRACTION), Math.min(REFRESH_LEAD_MS, lifetime / 2));
-  const refreshAt = expiresAt - lead;
+/** Milliseconds from `now` until the refresh should run (0 = now). */
+export function refreshDelayMs(receivedAt: number, expiresAt: number | undefined, now: number): number {
+  const lifetime = expiresAt === undefined ? 0 : expiresAt - receivedAt;
+  let refreshAt = receivedAt + UNKNOWN_EXPIRY_RENEWAL_MS;
+  if (expiresAt !== undefined && lifetime > 0) {
+    const lead = Math.max(lifetime * (1 - REFRESH_AT_FRACTION), Math.min(REFRESH_LEAD_MS, lifetime / 2));
+    refreshAt = expiresAt - lead;
+  }
   return Math.min(MAX_TIMER_MS, Math.max(0, Math.round(refreshAt - now)));
 }
 

@@ -14,7 +14,11 @@ export const SessionTokensSchema = z.strictObject({
   clientId: z.string().min(1),
   accessToken: z.string().min(1),
   tokenType: z.string().min(1),
-  /** Epoch milliseconds; absent when the provider did not say (then only the ID token's expiry is known). */
+  /**
+   * When the access token expires (epoch ms): from `expires_in`, else from the `exp` of the ID token that
+   * came in the same response. Absent when the provider said neither; the session then renews every
+   * few minutes. Never an older ID token's `exp`: that instant says nothing about a renewed access token.
+   */
   accessTokenExpiresAt: z.number().int().optional(),
   refreshToken: z.string().min(1).optional(),
   idToken: z.string().min(1),
@@ -33,9 +37,4 @@ export type SessionTokens = z.output<typeof SessionTokensSchema>;
 export function idTokenExpiresAt(tokens: Pick<SessionTokens, 'idTokenClaims'>): number | undefined {
   const exp = tokens.idTokenClaims.exp;
   return typeof exp === 'number' ? exp * 1000 : undefined;
-}
-
-/** When the access token stops working: its own lifetime, else the ID token's. */
-export function accessTokenExpiresAt(tokens: Pick<SessionTokens, 'accessTokenExpiresAt' | 'idTokenClaims'>): number | undefined {
-  return tokens.accessTokenExpiresAt ?? idTokenExpiresAt(tokens);
 }

@@ -7,7 +7,7 @@ import { identityFromTokens, type Identity } from './identity.js';
 import { login, type LoginOptions } from './oidc-login.js';
 import { discoverProvider } from './provider-discovery.js';
 import { isFresh, refreshDelayMs, retryDelayMs } from './refresh-schedule.js';
-import { accessTokenExpiresAt, idTokenExpiresAt, type SessionTokens } from './session-tokens.js';
+import { idTokenExpiresAt, type SessionTokens } from './session-tokens.js';
 import { refreshSessionTokens, revokeSessionTokens, type RevocationOutcome } from './token-grants.js';
 import type { TokenStore } from './token-store.js';
 
@@ -97,6 +97,11 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
   private signInRequired = false;
   /** Bumped by sign-in/sign-out so a refresh that finishes afterwards can't resurrect old tokens. */
   private generation = 0;
+  /**
+   * An ID token a successful renewal left as it was (the provider reissues none on refresh, OIDC Core
+   * §12.2) although it expires within moments: only a new sign-in brings another one.
+   */
+  private idTokenNotReissued: string | undefined;
 
   constructor(options: SessionManagerOptions) {
     super();
@@ -190,7 +195,7 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
     }
     this.useTokens(tokens);
     if (!tokens.refreshToken) {
-      const until = accessTokenExpiresAt(tokens);
+      const until = tokens.accessTokenExpiresAt;
       warnings.push(`The identity provider issued no refresh token, so this sign-in ends${until ? ` at ${new Date(until).toLocaleString()}` : ' when the current token expires'} and you will be asked to sign in again. IT can allow the offline_access scope (some providers also need auth.prompt "consent").`);
     }
     const storage = this.store.describe();
@@ -240,13 +245,23 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
   }
 
   async getAccessToken(): Promise<string> {
-    const tokens = await this.freshTokens((t) => accessTokenExpiresAt(t), 'access token');
+    const tokens = await this.freshTokens((t) => t.accessTokenExpiresAt, 'access token');
     return tokens.accessToken;
   }
 
   async getIdToken(): Promise<string> {
-    const tokens = await this.freshTokens((t) => idTokenExpiresAt(t), 'ID token');
-    return tokens.idToken;
+    const current = this.tokens;
+    // A renewal already showed that the provider does not reissue this ID token: another would only rotate the refresh token.
+    if (current && current.idToken === this.idTokenNotReissued) {
+      if (isFresh(idTokenExpiresAt(current), this.now(), 0)) return current.idToken;
+      throw idTokenNotReissued(current, this.config.issuer);
+    }
+    try {
+      return (await this.freshTokens((t) => idTokenExpiresAt(t), 'ID token')).idToken;
+    } catch (error) {
+      if (this.tokens && this.tokens.idToken === this.idTokenNotReissued) throw idTokenNotReissued(this.tokens, this.config.issuer);
+      throw error;
+    }
   }
 
   private async freshTokens(expiry: (tokens: SessionTokens) => number | undefined, what: string): Promise<SessionTokens> {
@@ -284,6 +299,7 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
         onUserInfoError: (error) => this.log.debug('userinfo refresh failed; keeping previous profile claims', { error: errorMessage(error) }),
       });
       if (generation !== this.generation) return renewed;
+      if (renewed.idToken === current.idToken && !isFresh(idTokenExpiresAt(renewed), this.now(), TOKEN_MIN_VALIDITY_MS)) this.idTokenNotReissued = renewed.idToken;
       this.tokens = renewed;
       this.failedAttempts = 0;
       this.signInRequired = false;
@@ -359,12 +375,11 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
     if (!this.tokens || this.signInRequired) return;
     if (!this.tokens.refreshToken) {
       // Nothing to renew with: tell the tray when the session actually runs out.
-      const expiresAt = accessTokenExpiresAt(this.tokens);
+      const expiresAt = this.tokens.accessTokenExpiresAt;
       if (expiresAt !== undefined) this.setTimer(Math.max(0, expiresAt - this.now()), () => this.reportRefreshFailure(expired('access token')));
       return;
     }
-    const delay = refreshDelayMs(this.tokens.receivedAt, accessTokenExpiresAt(this.tokens), this.now());
-    if (delay !== undefined) this.setTimer(delay);
+    this.setTimer(refreshDelayMs(this.tokens.receivedAt, this.tokens.accessTokenExpiresAt, this.now()));
   }
 
   private setTimer(delayMs: number, action: () => void = () => void this.refreshOnce().catch(() => undefined)): void {
@@ -387,6 +402,12 @@ function notSignedIn(): AuthError {
 function expired(what: string, cause?: unknown): AuthError {
   const because = isAuthError(cause) ? cause.message : `The ${what} could not be renewed. ${SIGN_IN_AGAIN}`;
   return new AuthError('session_expired', `Your Bifrost Edge sign-in has expired. ${because}`, cause === undefined ? undefined : { cause });
+}
+
+function idTokenNotReissued(tokens: SessionTokens, issuer: string): AuthError {
+  const expiresAt = idTokenExpiresAt(tokens);
+  const when = expiresAt === undefined ? '' : ` (at ${new Date(expiresAt).toLocaleString()})`;
+  return new AuthError('id_token_expired', `The ID token from your Bifrost Edge sign-in has expired${when}, and the identity provider (${issuer}) does not issue a new one when the sign-in is renewed, so enrolling this device with Edge Control needs a new sign-in. ${SIGN_IN_AGAIN} The access token is still renewed meanwhile. If this keeps happening, ask IT to have the provider reissue ID tokens on refresh.`);
 }
 
 function errorMessage(error: unknown): string {

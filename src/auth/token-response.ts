@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import { AuthError, SIGN_IN_AGAIN } from './auth-error.js';
-import type { SessionTokens } from './session-tokens.js';
+import { idTokenExpiresAt, type SessionTokens } from './session-tokens.js';
 
 type TokenEndpointResponse = client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
 
@@ -23,8 +23,9 @@ export interface ResponseContext {
 export async function sessionTokensFromResponse(response: TokenEndpointResponse, context: ResponseContext): Promise<SessionTokens> {
   const { previous } = context;
   const now = (context.now ?? Date.now)();
+  const issuedIdTokenClaims = response.claims() as Record<string, unknown> | undefined;
   const idToken = response.id_token ?? previous?.idToken;
-  const idTokenClaims = (response.claims() as Record<string, unknown> | undefined) ?? previous?.idTokenClaims;
+  const idTokenClaims = issuedIdTokenClaims ?? previous?.idTokenClaims;
   if (!idToken || !idTokenClaims || typeof idTokenClaims.sub !== 'string') {
     throw new AuthError('id_token_invalid', `The identity provider (${context.issuer}) returned no ID token, so Bifrost Edge can't tell who signed in. Ask IT to allow the "openid" scope for the Bifrost Edge app.`);
   }
@@ -32,7 +33,7 @@ export async function sessionTokensFromResponse(response: TokenEndpointResponse,
   if (previous && previous.idTokenClaims.sub !== idTokenClaims.sub) {
     throw new AuthError('refresh_rejected', `The identity provider (${context.issuer}) answered a token refresh for a different user (${String(idTokenClaims.sub)} instead of ${String(previous.idTokenClaims.sub)}), so the answer was refused. ${SIGN_IN_AGAIN}`);
   }
-  const expiresIn = response.expiresIn();
+  const accessTokenExpiresAt = accessTokenExpiry(response.expiresIn(), issuedIdTokenClaims, now);
   const refreshToken = response.refresh_token ?? previous?.refreshToken;
   const scope = response.scope ?? previous?.scope;
   const userInfo = (await readUserInfo(context, response.access_token, idTokenClaims.sub)) ?? previous?.userInfo;
@@ -42,7 +43,7 @@ export async function sessionTokensFromResponse(response: TokenEndpointResponse,
     clientId: context.clientId,
     accessToken: response.access_token,
     tokenType: response.token_type,
-    ...(expiresIn !== undefined ? { accessTokenExpiresAt: now + expiresIn * 1000 } : {}),
+    ...(accessTokenExpiresAt !== undefined ? { accessTokenExpiresAt } : {}),
     ...(refreshToken ? { refreshToken } : {}),
     idToken,
     idTokenClaims,
@@ -50,6 +51,16 @@ export async function sessionTokensFromResponse(response: TokenEndpointResponse,
     ...(scope ? { scope } : {}),
     receivedAt: now,
   };
+}
+
+/**
+ * When the access token just received expires: its `expires_in`, else the expiry of an ID token issued
+ * with it (the provider's only hint). A carried-over ID token's expiry is no hint at all: renewing
+ * against it would schedule every refresh for the same instant, and then loop.
+ */
+function accessTokenExpiry(expiresInSeconds: number | undefined, issuedIdTokenClaims: Record<string, unknown> | undefined, now: number): number | undefined {
+  if (expiresInSeconds !== undefined) return now + expiresInSeconds * 1000;
+  return issuedIdTokenClaims ? idTokenExpiresAt({ idTokenClaims: issuedIdTokenClaims }) : undefined;
 }
 
 async function readUserInfo(context: ResponseContext, accessToken: string, sub: string): Promise<Record<string, unknown> | undefined> {

@@ -5,7 +5,7 @@ import { identityFromTokens } from '../../src/auth/identity.js';
 import { startLoopbackRedirectListener } from '../../src/auth/loopback-redirect.js';
 import { isLoopbackHostname } from '../../src/auth/loopback.js';
 import { describeDuration } from '../../src/auth/oidc-login.js';
-import { MAX_TIMER_MS, refreshDelayMs, retryDelayMs, RETRY_MAX_MS } from '../../src/auth/refresh-schedule.js';
+import { MAX_TIMER_MS, refreshDelayMs, retryDelayMs, RETRY_MAX_MS, UNKNOWN_EXPIRY_RENEWAL_MS } from '../../src/auth/refresh-schedule.js';
 import { escapeHtml, signedInPage, signInFailedPage } from '../../src/auth/result-pages.js';
 import type { SessionTokens } from '../../src/auth/session-tokens.js';
 import { browserOpenerCommand } from '../../src/auth/system-browser.js';
@@ -54,10 +54,20 @@ describe('refresh schedule', () => {
     expect(refreshDelayMs(1_000_000, 1_000_000 + lifetime, 1_000_000)).toBe(expected);
   });
 
-  it('refreshes at once when already due, not at all without an expiry, and never overflows timers', () => {
+  it('refreshes at once when already due, and never overflows timers', () => {
     expect(refreshDelayMs(0, 60_000, 59_000)).toBe(0);
-    expect(refreshDelayMs(0, undefined, 0)).toBeUndefined();
     expect(refreshDelayMs(0, 365 * 24 * 3_600_000, 0)).toBe(MAX_TIMER_MS);
+  });
+
+  it('renews a token of unknown (or already past) expiry every few minutes, never in a loop', () => {
+    expect(UNKNOWN_EXPIRY_RENEWAL_MS).toBeGreaterThanOrEqual(3 * 60_000);
+    expect(refreshDelayMs(1_000_000, undefined, 1_000_000)).toBe(UNKNOWN_EXPIRY_RENEWAL_MS);
+    expect(refreshDelayMs(1_000_000, undefined, 1_060_000)).toBe(UNKNOWN_EXPIRY_RENEWAL_MS - 60_000);
+    // Just received, yet "expiring" at or before receipt: no usable expiry.
+    expect(refreshDelayMs(1_000_000, 1_000_000, 1_000_000)).toBe(UNKNOWN_EXPIRY_RENEWAL_MS);
+    expect(refreshDelayMs(1_000_000, 900_000, 1_000_000)).toBe(UNKNOWN_EXPIRY_RENEWAL_MS);
+    // Saved long ago: due at once, then (received anew) every few minutes.
+    expect(refreshDelayMs(0, undefined, 3_600_000)).toBe(0);
   });
 
   it('backs off exponentially with jitter, capped', () => {

@@ -1,0 +1,82 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import * as client from 'openid-client';
+import { parseAuthConfig, type AuthConfig } from '../../src/auth/auth-config.js';
+import { EncryptedFileTokenStore } from '../../src/auth/encrypted-file-token-store.js';
+import { KeyFileSource } from '../../src/auth/encryption-keys.js';
+import type { SessionTokens } from '../../src/auth/session-tokens.js';
+import type { TokenStore } from '../../src/auth/token-store.js';
+
+/** What the token endpoint answers a refresh with. */
+export interface TokenAnswer {
+  status: number;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+export const json = (body: unknown, status = 200, headers?: Record<string, string>): TokenAnswer => ({ status, body: JSON.stringify(body), headers });
+export const html = (status: number, body: string): TokenAnswer => ({ status, body, headers: { 'content-type': 'text/html' } });
+
+/**
+ * A token endpoint on 127.0.0.1 that answers whatever a test scripts: the provider quirks and outages
+ * (a load balancer's 503 page, a refresh without `expires_in` or ID token) a real provider won't produce.
+ * Only refreshes reach it, so the ID tokens it hands out are never validated: tests start from a saved session.
+ */
+export interface ScriptedTokenEndpoint {
+  issuer: string;
+  clientId: string;
+  config: AuthConfig;
+  /** Discovery result pointing at this endpoint; pass it as SessionManager's `discover`. */
+  provider: client.Configuration;
+  /** Decides the next answer; called once per token request. */
+  answer: () => TokenAnswer;
+  /** Token requests received so far. */
+  requests: number;
+  /** A saved session for `alice`, issued at `receivedAt`, in a fresh encrypted file store. */
+  savedSession(overrides?: Partial<SessionTokens>): Promise<{ store: TokenStore; tokens: SessionTokens }>;
+  close(): Promise<void>;
+}
+
+export async function startScriptedTokenEndpoint(clientId = 'edge-scripted-token-endpoint'): Promise<ScriptedTokenEndpoint> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const provider = new client.Configuration({ issuer, token_endpoint: `${issuer}/token` }, clientId, undefined, client.None());
+  client.allowInsecureRequests(provider);
+  const endpoint: ScriptedTokenEndpoint = {
+    issuer,
+    clientId,
+    config: parseAuthConfig({ issuer, clientId }),
+    provider,
+    answer: () => json({ error: 'server_error' }, 500),
+    requests: 0,
+    async savedSession(overrides = {}) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-scripted-token-endpoint-'));
+      const store = new EncryptedFileTokenStore({ file: path.join(dir, 'session.enc.json'), keySource: new KeyFileSource(path.join(dir, 'session.key')) });
+      const now = Date.now();
+      const tokens: SessionTokens = {
+        version: 1, issuer, clientId, accessToken: 'at-1', tokenType: 'Bearer', accessTokenExpiresAt: now + 600_000,
+        refreshToken: 'rt-1', idToken: 'id-1', idTokenClaims: { sub: 'alice', iss: issuer, aud: clientId, exp: Math.floor(now / 1000) + 600 }, receivedAt: now,
+        ...overrides,
+      };
+      await store.save(tokens);
+      return { store, tokens };
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    req.resume().on('end', () => {
+      endpoint.requests++;
+      const answer = endpoint.answer();
+      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+      res.end(answer.body);
+    });
+  });
+  return endpoint;
+}
