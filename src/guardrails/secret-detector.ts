@@ -77,7 +77,7 @@ function collectRuleFindings(text: string, rule: SecretRule, into: Finding[]): v
 }
 
 function isAcceptedSecret(secret: string, rule: SecretRule): boolean {
-  if (looksLikePlaceholder(secret, { allowRepeats: rule.allowRepeats ?? false })) return false;
+  if (!rule.skipPlaceholderCheck && looksLikePlaceholder(secret, { allowRepeats: rule.allowRepeats ?? false })) return false;
   if (rule.minEntropy !== undefined && shannonEntropy(secret) < rule.minEntropy) return false;
   return rule.validate ? rule.validate(secret) : true;
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileGuardrailPolicy } from '../../src/guardrails/compile-policy.js';
 import { scanText } from '../../src/guardrails/scan-text.js';
 import { SECRET_RULES } from '../../src/guardrails/secret-rules/index.js';
+import { realPrivateKeys } from './corpus/real-keys.js';
 import { buildSample, SECRET_SAMPLES } from './corpus/secret-samples.js';
 
 const compiled = compileGuardrailPolicy({});
@@ -44,5 +45,32 @@ describe('secret rule table', () => {
       const rule = SECRET_RULES.find((r) => r.id === ruleId)!;
       expect(rule.keywords.some((k) => lower.includes(k))).toBe(true);
     });
+  });
+});
+
+describe('real private keys', () => {
+  const keys = realPrivateKeys();
+  const ruleFor = (text: string): string => (text.includes('OPENSSH') ? 'openssh-private-key' : 'pem-private-key');
+
+  it.each(keys.map((key) => [key.name, key.text] as const))('finds %s pasted alone and inside a prompt', (_name, key) => {
+    for (const text of [key, `Why does ssh reject this key?\n\n${key}\nThanks`]) {
+      const findings = scanText(text, policy);
+      expect(findings.map((f) => f.ruleId)).toEqual([ruleFor(key)]);
+      expect(text.slice(findings[0]!.start, findings[0]!.end)).toBe(key.trimEnd());
+    }
+  });
+
+  it.each(keys.map((key) => [key.name, key.text] as const))('finds %s base64-encoded as kubeconfig client-key-data', (_name, key) => {
+    const text = `users:\n- name: admin\n  user:\n    client-key-data: ${Buffer.from(key).toString('base64')}\n`;
+    expect(scanText(text, policy).map((f) => f.ruleId)).toEqual(['kubeconfig-client-key-data']);
+  });
+
+  it.each([
+    ['a run of A', `-----BEGIN OPENSSH ${'PRIVATE'} KEY-----\n${'A'.repeat(20)}\n${'A'.repeat(20)}\n${'A'.repeat(20)}\n-----END OPENSSH ${'PRIVATE'} KEY-----`],
+    ['a run of x', `-----BEGIN RSA ${'PRIVATE'} KEY-----\n${'x'.repeat(64)}\n-----END RSA ${'PRIVATE'} KEY-----`],
+    ['a repeated stub', `-----BEGIN ${'PRIVATE'} KEY-----\n${'MIIB'.repeat(20)}\n-----END ${'PRIVATE'} KEY-----`],
+    ['an ellipsis', `-----BEGIN OPENSSH ${'PRIVATE'} KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA...\n-----END OPENSSH ${'PRIVATE'} KEY-----`],
+  ])('ignores a key block whose body is %s (documentation, not a key)', (_name, text) => {
+    expect(scanText(text, policy)).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 /** Cloud providers and hosting platforms: AWS, Google Cloud, Azure, Alibaba, Tencent, IBM, DigitalOcean, ... */
 import { defineRule, keyedRule, prefixedRule, START, END, END_DASH, UUID, type SecretRule } from './rule.js';
+import { KEY_BLOCK } from './crypto-keys.js';
 
 export const cloudRules: SecretRule[] = [
   defineRule(
@@ -48,7 +49,7 @@ export const cloudRules: SecretRule[] = [
     'Private key inside a Google service-account JSON file',
     ['private_key'],
     '"private_key"\\s*:\\s*"(?<secret>-----BEGIN (?:RSA )?PRIVATE KEY-----(?:\\\\n|\\s)[A-Za-z0-9+/=\\\\\\s]{64,16384}-----END (?:RSA )?PRIVATE KEY-----(?:\\\\n)?)"',
-    { confidence: 0.99 },
+    { confidence: 0.99, ...KEY_BLOCK },
   ),
   defineRule(
     'gcp-service-account-key-id',

@@ -7,11 +7,20 @@ import { defineRule, START, type SecretRule } from './rule.js';
  */
 const PEM_BODY = '(?:[A-Za-z][A-Za-z-]{0,30}: [^\\n]{1,120}\\r?\\n){0,4}[A-Za-z0-9+/=\\s\\\\]{40,20000}';
 
-/** A real key body has plenty of base64, not `...` or a one-line stub. */
+/** Random base64 of 40+ characters uses far more distinct characters than this; stubs (`AAAA…`, `MIIBMIIB…`) fewer. */
+const MIN_DISTINCT_KEY_CHARS = 16;
+
+/**
+ * A real key body has plenty of varied base64, not a one-line stub or a repeated filler. Key-block rules skip
+ * the generic placeholder check (real keys hold runs of `A`), so this is where documentation stubs are told apart.
+ */
 function hasKeyMaterial(block: string): boolean {
   const body = block.replace(/-----[^-]+-----/g, '').replace(/\\n|\s/g, '');
-  return body.length >= 40 && !/^(?:A+|x+|\.+)$/i.test(body);
+  return body.length >= 40 && new Set(body).size >= MIN_DISTINCT_KEY_CHARS;
 }
+
+/** Options every private-key rule shares (also the key inside a Google service-account file). */
+export const KEY_BLOCK = { validate: hasKeyMaterial, skipPlaceholderCheck: true } as const;
 
 export const cryptoKeyRules: SecretRule[] = [
   defineRule(
@@ -19,28 +28,28 @@ export const cryptoKeyRules: SecretRule[] = [
     'PEM private key block (PKCS#1, PKCS#8, EC, DSA, encrypted)',
     ['private key-----'],
     `-----BEGIN ((?:RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY)-----${PEM_BODY}-----END \\1-----`,
-    { confidence: 0.97, validate: hasKeyMaterial },
+    { confidence: 0.97, ...KEY_BLOCK },
   ),
   defineRule(
     'openssh-private-key',
     'OpenSSH private key block',
     ['begin openssh private key'],
     `-----BEGIN OPENSSH PRIVATE KEY-----${PEM_BODY}-----END OPENSSH PRIVATE KEY-----`,
-    { confidence: 0.99, validate: hasKeyMaterial },
+    { confidence: 0.99, ...KEY_BLOCK },
   ),
   defineRule(
     'pgp-private-key-block',
     'PGP / GPG private key block',
     ['begin pgp private key block'],
     `-----BEGIN PGP PRIVATE KEY BLOCK-----${PEM_BODY}-----END PGP PRIVATE KEY BLOCK-----`,
-    { confidence: 0.99, validate: hasKeyMaterial },
+    { confidence: 0.99, ...KEY_BLOCK },
   ),
   defineRule(
     'putty-private-key',
     'PuTTY private key file (.ppk)',
     ['putty-user-key-file'],
     'PuTTY-User-Key-File-\\d: [\\w-]{3,40}\\r?\\nEncryption: [\\w-]{3,40}\\r?\\n(?:[A-Za-z-]{3,40}: [^\\n]{0,200}\\r?\\n){1,6}[A-Za-z0-9+/=\\r\\n]{40,8000}Private-Lines: \\d{1,3}\\r?\\n[A-Za-z0-9+/=\\r\\n]{40,8000}',
-    { confidence: 0.97 },
+    { confidence: 0.97, ...KEY_BLOCK },
   ),
   defineRule(
     'age-secret-key',
@@ -61,7 +70,7 @@ export const cryptoKeyRules: SecretRule[] = [
     'Kubernetes kubeconfig client key data (base64 private key)',
     ['client-key-data'],
     'client-key-data:\\s{0,4}["\']?(?<secret>[A-Za-z0-9+/]{100,12000}={0,2})',
-    { confidence: 0.97 },
+    { confidence: 0.97, ...KEY_BLOCK },
   ),
   defineRule(
     'kubernetes-service-account-token',

@@ -24,6 +24,12 @@ export interface SecretRule {
   validate?: (secret: string) => boolean;
   /** Skip the repeated-character placeholder check for formats with fixed runs. */
   allowRepeats?: boolean;
+  /**
+   * Skip the placeholder check altogether. For private-key blocks: their long random base64 holds `xxxx` or a
+   * run of `A` by chance (every unencrypted OpenSSH key starts with one), so the rule's own `validate`
+   * decides what is a stub instead.
+   */
+  skipPlaceholderCheck?: boolean;
 }
 
 export interface RuleOptions {
@@ -31,6 +37,7 @@ export interface RuleOptions {
   minEntropy?: number;
   validate?: (secret: string) => boolean;
   allowRepeats?: boolean;
+  skipPlaceholderCheck?: boolean;
   /** Extra regex flags; `g` and `d` are always added. */
   flags?: string;
 }
@@ -61,6 +68,7 @@ export function defineRule(
     ...(options.minEntropy !== undefined ? { minEntropy: options.minEntropy } : {}),
     ...(options.validate ? { validate: options.validate } : {}),
     ...(options.allowRepeats ? { allowRepeats: true } : {}),
+    ...(options.skipPlaceholderCheck ? { skipPlaceholderCheck: true } : {}),
   };
 }
 
