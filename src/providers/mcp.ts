@@ -1,5 +1,5 @@
 import type { ProviderAdapter, RouteMatch } from './adapter.js';
-import { parseGuarded } from './body-shape.js';
+import { isJsonObject, parseGuarded } from './body-shape.js';
 import type { SurfaceEntry } from './catalog.js';
 import { EDGE_BLOCKED_HEADER } from './error-response.js';
 import { normalizeHost } from './host-pattern.js';
@@ -15,10 +15,14 @@ import { header } from '../util/header.js';
  * server's endpoint, answered with JSON or an SSE stream; GET opens the server's own stream, DELETE ends a
  * session.
  *
- * Recognition is by what only MCP clients send, since an MCP endpoint can sit at any path of any host:
- * the `Mcp-Protocol-Version` or `Mcp-Session-Id` header, or a JSON POST that accepts both JSON and SSE
- * (the initialize request, before either header exists). Other requests on the host are not MCP and are
- * left to the surface's unknown-route rule.
+ * Recognition: an MCP endpoint can sit at any path of any host, and a client chooses its headers (the
+ * Python SDK's JSON-response servers need neither an `Mcp-*` header nor `Accept: text/event-stream`), so
+ * every POST a server could read as JSON-RPC is inspected: one with an `Mcp-Protocol-Version` or
+ * `Mcp-Session-Id` header, and one whose Content-Type is JSON or missing, whatever its other headers (the
+ * MCP SDKs' servers refuse other content types). Such a POST without MCP's headers that holds no JSON-RPC
+ * message (no member `jsonrpc` or `method`) is the host's other traffic: it goes on uninspected, under
+ * the app catalog. GET and DELETE are MCP with an MCP header; the rest is left to the surface's
+ * unknown-route rule.
  *
  * Client name rule: a remote MCP server is named by its host (`mcp.example.com`), so its tools are governed
  * as `mcp.example.com-toolName` and a key enables it with `mcp_client_name: "mcp.example.com"`. (The stdio
@@ -32,6 +36,8 @@ import { header } from '../util/header.js';
 interface McpRouteMatch extends RouteMatch {
   /** The MCP client name the request's tools belong to. */
   mcpClient: string;
+  /** True when MCP's headers say so; else the body decides whether the POST is MCP (see above). */
+  announced: boolean;
 }
 
 function isMcpRoute(route: RouteMatch): route is McpRouteMatch {
@@ -45,22 +51,45 @@ export function mcpClientForHost(host: string): string {
 
 function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | undefined {
   const location = locateRequest(req, entry.pathPrefixes);
-  if (location === undefined || !speaksMcp(req.headers, location.method)) return undefined;
+  if (location === undefined) return undefined;
+  const announced = hasMcpHeader(req.headers) || acceptsJsonAndEventStream(req.headers);
   const mcpClient = mcpClientForHost(req.host);
-  const route = (operation: string, inspected: boolean, stream: boolean): McpRouteMatch => ({ ...location, operation, inspected, stream, mcpClient });
+  const route = (operation: string, inspected: boolean, stream: boolean): McpRouteMatch => ({ ...location, operation, inspected, stream, mcpClient, announced });
   switch (location.method) {
-    case 'POST': return route('jsonrpc', true, readsOnlyEventStream(header(req.headers['accept'])));
-    case 'GET': return route('listen', false, true);
-    case 'DELETE': return route('session.end', false, false);
+    case 'POST': return announced || mayBeJson(req.headers) ? route('jsonrpc', true, readsOnlyEventStream(header(req.headers['accept']))) : undefined;
+    case 'GET': return hasMcpHeader(req.headers) ? route('listen', false, true) : undefined;
+    case 'DELETE': return hasMcpHeader(req.headers) ? route('session.end', false, false) : undefined;
     default: return undefined;
   }
 }
 
-function speaksMcp(headers: HttpRequestInfo['headers'], method: string): boolean {
-  if (header(headers['mcp-protocol-version']) !== undefined || header(headers['mcp-session-id']) !== undefined) return true;
+function hasMcpHeader(headers: HttpRequestInfo['headers']): boolean {
+  return header(headers['mcp-protocol-version']) !== undefined || header(headers['mcp-session-id']) !== undefined;
+}
+
+/** What an MCP client's first POST (initialize, before any MCP header exists) sends. */
+function acceptsJsonAndEventStream(headers: HttpRequestInfo['headers']): boolean {
   const accept = (header(headers['accept']) ?? '').toLowerCase();
-  const json = /^application\/json\b/i.test((header(headers['content-type']) ?? '').trim());
-  return method === 'POST' && json && accept.includes('application/json') && accept.includes(SSE_CONTENT_TYPE);
+  return accept.includes('application/json') && accept.includes(SSE_CONTENT_TYPE);
+}
+
+/**
+ * A body an MCP server could read as JSON-RPC: no Content-Type, or one naming JSON. Wider than what the
+ * SDKs accept (the TypeScript SDK's test is `includes("application/json")`, Python's a parameter equal to
+ * it), so no value one of them reads slips by.
+ */
+function mayBeJson(headers: HttpRequestInfo['headers']): boolean {
+  const type = header(headers['content-type']);
+  return type === undefined || type.trim() === '' || type.toLowerCase().includes('json');
+}
+
+/**
+ * Whether a JSON body holds something an MCP server would act on: a message, or a batch with one, naming
+ * `jsonrpc` or `method`. Lax on purpose: such a body is read as MCP, and refused if it is not valid JSON-RPC.
+ */
+function holdsJsonRpc(body: unknown): boolean {
+  const looksLikeMessage = (value: unknown) => isJsonObject(value) && ('jsonrpc' in value || 'method' in value);
+  return Array.isArray(body) ? body.some(looksLikeMessage) : looksLikeMessage(body);
 }
 
 /** A client that cannot read a JSON answer gets its refusal as an SSE `message` event. */
@@ -72,7 +101,17 @@ function readsOnlyEventStream(accept: string | undefined): boolean {
 function parse(route: RouteMatch, body: unknown, entry: SurfaceEntry): ReturnType<ProviderAdapter['parse']> {
   const client = isMcpRoute(route) ? route.mcpClient : entry.label;
   if (!route.inspected) return { ok: true, request: uninspected(route) };
+  if (isMcpRoute(route) && !route.announced && !holdsJsonRpc(body)) return { ok: true, request: notMcp(entry) };
   return parseGuarded(route, entry, body, () => normalizeMcpBody(body, client, { stream: route.stream ?? false }));
+}
+
+/**
+ * A JSON POST on the host that is not MCP: the host's own provider (app-governed, so the app catalog
+ * decides it, as for any request to the host), no MCP adapter (no tool checks, no tool-list filter), and
+ * its body forwarded as it came.
+ */
+function notMcp(entry: SurfaceEntry): NormalizedRequest {
+  return { provider: entry.provider, adapter: 'none', operation: 'other', model: null, stream: false, texts: [], tools: [], inspected: false };
 }
 
 /** GET (the server's stream) and DELETE (end of session): policy decides them on the key alone. */

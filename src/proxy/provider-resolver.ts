@@ -66,8 +66,9 @@ export function createProviderResolver(interceptHosts?: string[]): ProviderResol
 
 /**
  * The default surfaces narrowed to `hosts`, plus a pass-through surface for each host no adapter knows.
- * Those hosts get the MCP adapter: it recognises only MCP requests (by their headers), so an MCP server
- * added to the intercept list is governed, and any other traffic to such a host passes as before.
+ * Those hosts get the MCP adapter, so an MCP server added to the intercept list is governed: it reads every
+ * POST an MCP server could take for JSON-RPC, whatever its headers (see providers/mcp.ts); any other
+ * traffic to such a host (pages, uploads, JSON that holds no JSON-RPC message) passes as before.
  */
 function surfacesFor(hosts: string[]): SurfaceEntry[] {
   const wanted = new Set(hosts.map((h) => compileHostPattern(h).pattern));

@@ -49,13 +49,30 @@ describe('MCP over Streamable HTTP is recognised on intercepted hosts no other a
     ['POST', '/mcp', { 'content-type': 'application/json', 'mcp-session-id': 's-1' }, 'mcp:inspected'],
     ['GET', '/mcp', { accept: 'text/event-stream', 'mcp-session-id': 's-1' }, 'mcp:uninspected'],
     ['DELETE', '/mcp', { 'mcp-session-id': 's-1' }, 'mcp:uninspected'],
-    // Not MCP: no MCP header, and not a POST accepting both JSON and SSE. The host's other traffic passes as before.
-    ['POST', '/api', { 'content-type': 'application/json', accept: 'application/json' }, 'unrecognized:pass'],
+    // A JSON POST is read whatever its other headers: a server in JSON-response mode needs only Accept: application/json.
+    ['POST', '/api', { 'content-type': 'application/json', accept: 'application/json' }, 'mcp:inspected'],
+    ['POST', '/mcp', { 'content-type': 'Application/JSON-RPC' }, 'mcp:inspected'],
+    ['POST', '/mcp', {}, 'mcp:inspected'],
+    // Not MCP: a body no MCP server reads as JSON-RPC, or no MCP header on GET. The host's other traffic passes as before.
+    ['POST', '/upload', { 'content-type': 'multipart/form-data; boundary=x', accept: 'application/json' }, 'unrecognized:pass'],
     ['GET', '/', { accept: 'text/html' }, 'unrecognized:pass'],
     // Unknown routes on an MCP host pass, but not a non-canonical one: upstream it would arrive as /admin.
     ['POST', '/mcp/../admin', MCP_POST, 'unrecognized:reject'],
   ])('%s %s %j → %s', (method, path, headers, expected) => {
     expect(summary(method, path, headers)).toBe(expected);
+  });
+
+  it('a JSON POST without MCP headers is MCP when it holds a JSON-RPC message; other JSON is the host\'s own traffic', () => {
+    const plain = { 'content-type': 'application/json', accept: 'application/json' };
+    expect(parse(call(1, 'delete_repo', { repo: 'prod' }), plain)).toMatchObject({ adapter: 'mcp', operation: 'tools/call', tools: [{ name: `${HOST}-delete_repo` }] });
+    expect(parse([{ jsonrpc: '2.0', method: 'notifications/initialized' }, call(2, 'echo')], plain)).toMatchObject({ adapter: 'mcp', operation: 'batch' });
+    expect(parse({ query: 'weather', id: 4 }, plain)).toMatchObject({ provider: 'custom', adapter: 'none', inspected: false, tools: [] });
+    expect(parse([1, 'two'], plain)).toMatchObject({ adapter: 'none' });
+    // A message that names a method but is not JSON-RPC 2.0 is refused, not passed: a lax server could run it.
+    const resolution = resolver.resolve(info('POST', '/mcp', plain));
+    const refused = (body: unknown) => (resolution.kind === 'recognized' ? resolution.parse(Buffer.from(JSON.stringify(body))) : undefined);
+    expect(refused({ method: 'tools/call', params: { name: 'delete_repo' } })).toMatchObject({ ok: false, error: { status: 400 } });
+    expect(refused([{ hello: 1 }, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delete_repo' } }])).toMatchObject({ ok: false, error: { status: 400 } });
   });
 
   it('known AI hosts keep their own adapter', () => {

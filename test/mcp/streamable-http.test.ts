@@ -31,7 +31,8 @@ const BIG_TOOL_DESCRIPTION = 'Reads everything. '.repeat(2000);
  * Stateless Streamable HTTP (one server per request), recording every tool call it runs and the
  * Accept-Encoding of every POST. It answers POSTs with an SSE stream (the SDK's default), or with plain
  * JSON under /mcp-json, or with gzipped JSON whatever the client accepts under /mcp-gzip (a server
- * behind a careless CDN). Under /mcp-big it also offers a tool with a very long description.
+ * behind a careless CDN). Under /mcp-big it also offers a tool with a very long description. Under
+ * /python-json it answers as the Python SDK's server does in JSON-response mode (see below).
  */
 async function startRemoteMcpServer(): Promise<{ url: string; calls: Array<{ tool: string; args: unknown }>; acceptEncodings: string[]; close(): Promise<void> }> {
   const calls: Array<{ tool: string; args: unknown }> = [];
@@ -51,6 +52,7 @@ async function startRemoteMcpServer(): Promise<{ url: string; calls: Array<{ too
   };
   const httpServer = http.createServer((req, res) => {
     const url = req.url ?? '';
+    if (url.startsWith('/python-json')) return answerLikePythonJsonMode(req, res, calls);
     if (req.method === 'POST') acceptEncodings.push(String(req.headers['accept-encoding'] ?? ''));
     if (url.startsWith('/mcp-gzip')) gzipEveryAnswer(res);
     const server = build(url);
@@ -71,6 +73,27 @@ async function startRemoteMcpServer(): Promise<{ url: string; calls: Array<{ too
       httpServer.close(() => resolve());
     }),
   };
+}
+
+/**
+ * The Python SDK's Streamable HTTP server with `stateless_http=True, json_response=True`: it needs only
+ * `Accept: application/json` (no event stream, no MCP header) and runs the tool calls it reads. Any other
+ * JSON (not JSON-RPC) gets `{"ok":true}`, as another API on the same host would answer.
+ */
+function answerLikePythonJsonMode(req: http.IncomingMessage, res: http.ServerResponse, calls: Array<{ tool: string; args: unknown }>): void {
+  let body = '';
+  req.on('data', (d: Buffer) => { body += d.toString(); });
+  req.on('end', () => {
+    if (!String(req.headers.accept ?? '').includes('application/json')) {
+      res.writeHead(406).end();
+      return;
+    }
+    const message = JSON.parse(body) as { id?: number; method?: string; params?: { name: string; arguments?: unknown } };
+    const answer = (value: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+    if (message.method === undefined) return answer({ ok: true });
+    if (message.method === 'tools/call') calls.push({ tool: message.params!.name, args: message.params!.arguments });
+    answer({ jsonrpc: '2.0', id: message.id, result: { content: [{ type: 'text', text: `ran ${message.params?.name}` }] } });
+  });
 }
 
 /** Makes `res` send its body gzipped, whatever the request accepted: head and writes are held until end(). */
@@ -227,5 +250,20 @@ describe('MCP over Streamable HTTP through the proxy', () => {
     ]));
     const status = await (await fetch(new URL('/status.json', edge.proxyUrl))).json() as { mcpServers: unknown[] };
     expect(status.mcpServers).toContainEqual(expect.objectContaining({ name: HOST, transport: 'http', target: `https://${HOST}/mcp` }));
+  });
+  it('a tools/call without MCP\'s headers (Accept: application/json only, as a JSON-response server allows) is decided like any other', async () => {
+    const post = (body: unknown) => undiciFetch(`https://${HOST}/python-json`, {
+      method: 'POST',
+      dispatcher: proxyDispatcher(edge.proxyUrl, edge.caPem),
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(body),
+    }).then(async (r) => ({ status: r.status, body: await r.json() as Record<string, unknown> }));
+    const denied = await post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delete_repo', arguments: { repo: 'acme/prod' } } });
+    expect(denied).toMatchObject({ status: 200, body: { id: 1, error: { code: -32003, message: expect.stringMatching(/does not allow the MCP tool 'delete_repo'/) as unknown } } });
+    expect(remote.calls.map((c) => c.tool)).not.toContain('delete_repo');
+    const allowed = await post({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'plain json' } } });
+    expect(allowed).toMatchObject({ status: 200, body: { id: 2, result: { content: [{ text: 'ran echo' }] } } });
+    // JSON that is not JSON-RPC is the host's other traffic: it still goes through.
+    expect(await post({ query: 'weather' })).toEqual({ status: 200, body: { ok: true } });
   });
 });
