@@ -3,6 +3,7 @@ import { bifrostErrorBody } from './error-bodies.js';
 import { errorResponse } from './error-response.js';
 import { readChatCompletion } from './openai-chat.js';
 import { readCompletion, readEmbedding, readFimCompletion, readModeration } from './openai-inputs.js';
+import { readImageGeneration, readSpeech } from './openai-media.js';
 import { readConversationCreate, readConversationItems, readResponsesRequest } from './openai-responses.js';
 import type { SurfaceEntry } from './catalog.js';
 import { locateRequest, operationSegments } from './route-path.js';
@@ -24,6 +25,10 @@ const INSPECTED_ROUTES: Readonly<Record<string, string>> = {
   '/moderations': 'moderations',
   '/fim/completions': 'fim.completions',
   '/conversations': 'conversations',
+  // Image edits and variations, transcriptions and translations are multipart uploads of the media itself:
+  // they stay uninspected under the `images` and `audio` roots (UNINSPECTED_ROOTS).
+  '/images/generations': 'images.generations',
+  '/audio/speech': 'audio.speech',
 };
 
 /** POST routes with an id in the path whose body carries prompts: segments after the prefix (`*`: any id). */
@@ -41,12 +46,14 @@ const READERS: Readonly<Record<string, BodyReader>> = {
   'fim.completions': readFimCompletion,
   conversations: readConversationCreate,
   'conversations.items': readConversationItems,
+  'images.generations': readImageGeneration,
+  'audio.speech': readSpeech,
 };
 
 /**
  * Documented routes Edge forwards without reading the body: listings, retrievals, uploads, binary media,
- * stateful resources and websockets (creating a conversation and adding items to it are read, above).
- * The last group is OpenRouter's account routes (`/api/v1/key`, ...).
+ * stateful resources and websockets (the POSTs above under these roots are read: conversation items, image
+ * generation, speech). The last group is OpenRouter's account routes (`/api/v1/key`, ...).
  */
 const UNINSPECTED_ROOTS: ReadonlySet<string> = new Set([
   'models', 'files', 'batches', 'audio', 'images', 'assistants', 'threads', 'vector_stores', 'fine_tuning', 'uploads',

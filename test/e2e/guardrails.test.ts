@@ -212,4 +212,19 @@ describe('routes that carry prompts besides chat (pass-through mode: the stand-i
     const added = await standin.waitForRequest((r) => r.path === '/openai_passthrough/v1/conversations/conv_123/items');
     expect(added.json).toEqual({ items: [{ type: 'message', role: 'user', content: 'hello again' }] });
   });
+
+  it('OpenAI images and speech: a secret in the prompt or the text to speak is refused 446; clean ones go on', async () => {
+    standin.clear();
+    const client = openai();
+    await expectGuardrailBlock(client.images.generate({ model: 'gpt-image-1', prompt: `a poster showing the token ${GITHUB_TOKEN}` }));
+    await expectGuardrailBlock(client.audio.speech.create({ model: 'gpt-4o-mini-tts', voice: 'coral', input: 'Read this aloud.', instructions: `mention ${GITHUB_TOKEN}` }));
+    expect(standin.received.some((r) => r.path.includes('/images/') || r.path.includes('/audio/'))).toBe(false);
+
+    await client.images.generate({ model: 'gpt-image-1', prompt: 'a lighthouse at dusk' });
+    const image = await standin.waitForRequest((r) => r.path === '/openai_passthrough/v1/images/generations');
+    expect(image.json).toEqual({ model: 'gpt-image-1', prompt: 'a lighthouse at dusk' });
+    await client.audio.speech.create({ model: 'gpt-4o-mini-tts', voice: 'coral', input: `Call ${EMAIL} back.` });
+    const speech = await standin.waitForRequest((r) => r.path === '/openai_passthrough/v1/audio/speech');
+    expect(speech.json).toEqual({ model: 'gpt-4o-mini-tts', voice: 'coral', input: 'Call [REDACTED:email] back.' });
+  });
 });

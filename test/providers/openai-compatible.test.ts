@@ -31,7 +31,14 @@ describe('route recognition', () => {
     ['POST', 'api.openai.com', '/v1/files', 'files', false, '/files'],
     ['POST', 'api.openai.com', '/v1/batches', 'batches', false, '/batches'],
     ['POST', 'api.openai.com', '/v1/audio/transcriptions', 'audio', false, '/audio/transcriptions'],
-    ['POST', 'api.openai.com', '/v1/images/generations', 'images', false, '/images/generations'],
+    ['POST', 'api.openai.com', '/v1/audio/translations', 'audio', false, '/audio/translations'],
+    ['POST', 'api.openai.com', '/v1/audio/speech', 'audio.speech', true, '/audio/speech'],
+    ['GET', 'api.openai.com', '/v1/audio/voice_consents', 'audio', false, '/audio/voice_consents'],
+    ['POST', 'api.openai.com', '/v1/images/generations', 'images.generations', true, '/images/generations'],
+    ['POST', 'api.openai.com', '/v1/images/edits', 'images', false, '/images/edits'],
+    ['POST', 'api.openai.com', '/v1/images/variations', 'images', false, '/images/variations'],
+    ['POST', 'api.x.ai', '/v1/images/generations', 'images.generations', true, '/images/generations'],
+    ['POST', 'api.groq.com', '/openai/v1/audio/speech', 'audio.speech', true, '/audio/speech'],
     ['POST', 'api.openai.com', '/v1/threads/thread_1/runs', 'threads', false, '/threads/thread_1/runs'],
     ['POST', 'api.openai.com', '/v1/assistants', 'assistants', false, '/assistants'],
     ['GET', 'api.openai.com', '/v1/vector_stores', 'vector_stores', false, '/vector_stores'],
@@ -351,6 +358,26 @@ describe('prompt-only operations', () => {
     expectPathsPointAtStrings(body, request);
   });
 
+  it('reads an image generation prompt; the model may be left to the default', () => {
+    const body = { model: 'gpt-image-1', prompt: 'A poster for ACME with the slogan "Ship it"', size: '1024x1024', stream: true, partial_images: 2 };
+    const request = expectParsed(parse('api.openai.com', '/v1/images/generations', body));
+    expect(request).toMatchObject({ operation: 'images.generations', model: 'gpt-image-1', stream: true, inspected: true });
+    expect(request.texts).toEqual([{ path: ['prompt'], text: 'A poster for ACME with the slogan "Ship it"', kind: 'user' }]);
+    expect(expectParsed(parse('api.openai.com', '/v1/images/generations', { prompt: 'a cat' })).model).toBeNull();
+  });
+
+  it('reads the text to speak and the voice instructions', () => {
+    const body = { model: 'gpt-4o-mini-tts', voice: 'coral', input: 'Your order 4411 ships today.', instructions: 'Speak like a cheerful clerk.' };
+    const request = expectParsed(parse('api.openai.com', '/v1/audio/speech', body));
+    expect(request).toMatchObject({ operation: 'audio.speech', model: 'gpt-4o-mini-tts', stream: false, inspected: true });
+    expect(request.texts).toEqual([
+      { path: ['input'], text: 'Your order 4411 ships today.', kind: 'input' },
+      { path: ['instructions'], text: 'Speak like a cheerful clerk.', kind: 'system' },
+    ]);
+    const streamed = expectParsed(parse('api.openai.com', '/v1/audio/speech', { ...body, stream_format: 'sse' }));
+    expect(streamed.stream).toBe(true);
+  });
+
   it('reads Mistral fill-in-the-middle', () => {
     const body = { model: 'codestral-latest', prompt: 'def add(a, b):', suffix: 'return result' };
     const request = expectParsed(parse('api.mistral.ai', '/v1/fim/completions', body));
@@ -395,6 +422,11 @@ describe('bad bodies give a 400 naming the field', () => {
     ['embeddings input missing', '/v1/embeddings', { model: 'text-embedding-3-small' }, /input must be a string or an array of strings, got nothing/],
     ['embeddings input object', '/v1/embeddings', { model: 'text-embedding-3-small', input: [{}] }, /input\[0\] must be a string or token ids, got an object/],
     ['moderations input missing', '/v1/moderations', {}, /input must be a string or an array, got nothing/],
+    ['image prompt missing', '/v1/images/generations', { model: 'gpt-image-1' }, /prompt is required/],
+    ['image prompt not a string', '/v1/images/generations', { prompt: ['a', 'b'] }, /prompt must be a string, got an array/],
+    ['speech input missing', '/v1/audio/speech', { model: 'tts-1', voice: 'alloy' }, /input is required/],
+    ['speech model missing', '/v1/audio/speech', { input: 'hi', voice: 'alloy' }, /model is required/],
+    ['speech instructions a number', '/v1/audio/speech', { model: 'tts-1', input: 'hi', instructions: 3 }, /instructions must be a string, got a number/],
   ])('%s', (_name, path, body, message) => {
     const error = expectFailed(parse('api.openai.com', path, body));
     expect(error).toMatchObject({ status: 400, type: 'invalid_request', provider: 'openai' });
