@@ -31,3 +31,32 @@ export function machineConfigPath(platform: NodeJS.Platform = process.platform, 
   if (platform === 'win32') return path.win32.join(env.ProgramData || env.PROGRAMDATA || 'C:\\ProgramData', 'Bifrost Edge', 'config.json');
   return LINUX_SYSTEM_CONFIG_FILE;
 }
+
+/**
+ * Every place the machine-wide file may be, for reading it. On Windows %ProgramData% is the user's to
+ * set, so the agent (running as the user) also looks in the standard C:\ProgramData: moving the
+ * variable must not make IT's file disappear. (Where both exist and differ, loading stops.)
+ */
+export function machineConfigPaths(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string[] {
+  const fromEnv = machineConfigPath(platform, env);
+  if (platform !== 'win32') return [fromEnv];
+  return distinctWindowsPaths([path.win32.join('C:\\ProgramData', 'Bifrost Edge', 'config.json'), fromEnv]);
+}
+
+/**
+ * The Windows folders whose System32\reg.exe may answer for the policy: the standard C:\Windows and
+ * the one %SystemRoot% names (Windows installed on another drive), which the user can also set.
+ */
+export function windowsSystemRoots(env: NodeJS.ProcessEnv): string[] {
+  return distinctWindowsPaths(['C:\\Windows', env.SystemRoot || env.SYSTEMROOT || env.windir || 'C:\\Windows']);
+}
+
+function distinctWindowsPaths(paths: string[]): string[] {
+  const seen = new Set<string>();
+  return paths.filter((p) => {
+    const key = path.win32.resolve(p).toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

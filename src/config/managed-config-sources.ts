@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { ConfigError, loadConfig, type IgnoredSetting } from './load-config.js';
 import { readMacManagedPreferences } from './macos-managed-preferences.js';
 import { readMachineConfigFile } from './machine-config-file.js';
-import { CONFIG_ENV, machineConfigPath, MACOS_MANAGED_PREFERENCES_PLIST, TEST_MACHINE_CONFIG_ENV } from './managed-config-locations.js';
+import { CONFIG_ENV, machineConfigPaths, MACOS_MANAGED_PREFERENCES_PLIST, TEST_MACHINE_CONFIG_ENV } from './managed-config-locations.js';
 import { REFUSAL_NOTE, type ManagedSource } from './managed-source.js';
 import type { AgentConfig, AgentConfigInput } from './schema.js';
 import { runSystemCommand, type SyncCommandRunner } from './system-command.js';
@@ -17,7 +17,7 @@ import { POLICY_SOURCE, readWindowsPolicyConfig } from './windows-policy-registr
  * The managed configuration is the first of these that exists (only administrators can write them):
  *   1. the OS policy source: macOS managed preferences com.bifrost.edge (a configuration profile),
  *      Windows registry value HKLM\SOFTWARE\Policies\Bifrost\Edge\Config;
- *   2. the machine-wide JSON file (machineConfigPath);
+ *   2. the machine-wide JSON file (machineConfigPaths);
  *   3. none: defaults, i.e. local mode.
  * An explicit file (--config, else BIFROST_EDGE_CONFIG) is read too, under BIFROST_EDGE_* variables and
  * flags. On a managed machine those three may only fill in fields IT left open: the fields the managed
@@ -58,15 +58,20 @@ export function findManagedSource(deps: ManagedConfigDeps = {}): FoundManagedSou
     if (managed) return { managed, checked };
     checked.push(MACOS_MANAGED_PREFERENCES_PLIST);
   } else if (platform === 'win32') {
-    const managed = readWindowsPolicyConfig({ run, env, ...(deps.arch ? { arch: deps.arch } : {}) });
+    const managed = readWindowsPolicyConfig({ run, env, exists, ...(deps.arch ? { arch: deps.arch } : {}) });
     if (managed) return { managed, checked };
     checked.push(POLICY_SOURCE);
   }
 
-  const machineFile = machineConfigPath(platform, env);
-  const machine = readMachineConfigFile(machineFile, `machine-wide managed configuration ${machineFile}`, readFile);
+  const machineFiles = machineConfigPaths(platform, env);
+  const found = machineFiles.flatMap((file) => readMachineConfigFile(file, `machine-wide managed configuration ${file}`, readFile) ?? []);
+  const machine = found[0];
+  const differing = found.find((other) => JSON.stringify(other.values) !== JSON.stringify(machine?.values));
+  if (machine && differing) {
+    throw new ConfigError(`${machine.source} and ${differing.source} both exist and differ (%ProgramData% is "${env.ProgramData ?? env.PROGRAMDATA ?? ''}"): Edge cannot tell which is IT's. Remove the ProgramData variable from your environment, or the file IT did not place. ${REFUSAL_NOTE}`);
+  }
   if (machine) return { managed: machine, checked };
-  checked.push(machineFile);
+  checked.push(...machineFiles);
 
   const testFile = env[TEST_MACHINE_CONFIG_ENV];
   if (testFile) {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ConfigError } from './load-config.js';
-import { WINDOWS_POLICY_CONFIG_VALUE, WINDOWS_POLICY_KEY } from './managed-config-locations.js';
+import { WINDOWS_POLICY_CONFIG_VALUE, WINDOWS_POLICY_KEY, windowsSystemRoots } from './managed-config-locations.js';
 import { parseManagedJson, REFUSAL_NOTE, type ManagedSource } from './managed-source.js';
 import { findRegistryValue, listsSubkey } from './reg-query-output.js';
 import type { CommandResult, SyncCommandRunner } from './system-command.js';
@@ -25,11 +25,33 @@ export interface WindowsPolicyDeps {
   env: NodeJS.ProcessEnv;
   /** process.arch; with the env it tells a 32-bit process on 64-bit Windows apart. */
   arch?: string;
+  /** Which reg.exe exist (default: none known, so only %SystemRoot%'s is asked). */
+  exists?: (file: string) => boolean;
 }
 
-/** The policy value, or undefined when the machine has none. */
+/**
+ * The policy value, or undefined when the machine has none.
+ *
+ * %SystemRoot% is the user's to set, and a reg.exe of theirs that says "not found" would drop IT's
+ * policy: so the standard C:\Windows reg.exe is asked too, and a value either one finds applies. Two
+ * different values stop Edge (one of them is not the real registry).
+ */
 export function readWindowsPolicyConfig(deps: WindowsPolicyDeps): ManagedSource | undefined {
-  const reg = regQuery(deps);
+  const roots = windowsSystemRoots(deps.env);
+  const present = roots.filter((root) => deps.exists?.(regExePath(root)) ?? false);
+  const asked = present.length > 0 ? present : [roots.at(-1)!];
+  const found = asked.map((root) => ({ root, managed: readWith(regQuery(deps, root)) })).filter((r) => r.managed !== undefined);
+  const first = found[0];
+  const other = found.find((r) => JSON.stringify(r.managed!.values) !== JSON.stringify(first?.managed!.values));
+  if (first && other) {
+    throw new ConfigError(
+      `${POLICY_SOURCE} reads differently through ${regExePath(first.root)} and ${regExePath(other.root)} (%SystemRoot% is "${deps.env.SystemRoot ?? deps.env.SYSTEMROOT ?? ''}"): one of them is not Windows' own reg.exe. Remove the SystemRoot variable from your environment. ${REFUSAL_NOTE}`,
+    );
+  }
+  return first?.managed;
+}
+
+function readWith(reg: (args: string[]) => CommandResult): ManagedSource | undefined {
   const result = reg([WINDOWS_POLICY_KEY, '/v', WINDOWS_POLICY_CONFIG_VALUE]);
   if (result.exitCode === 0) return fromListing(result, true);
   const said = describeOutput(result);
@@ -91,11 +113,15 @@ function fromListing(result: CommandResult, mustList: boolean): ManagedSource | 
  * `reg.exe query <args>` with the 64-bit registry view: HKLM\SOFTWARE writes made by a 64-bit installer
  * would otherwise be invisible to a 32-bit process, which WOW64 redirects to WOW6432Node.
  */
-function regQuery(deps: WindowsPolicyDeps): (args: string[]) => CommandResult {
+function regQuery(deps: WindowsPolicyDeps, systemRoot: string): (args: string[]) => CommandResult {
   // An absolute path: a reg.exe planted earlier on PATH must not get to answer for the policy.
-  const regExe = path.win32.join(deps.env.SystemRoot || deps.env.SYSTEMROOT || 'C:\\Windows', 'System32', 'reg.exe');
+  const regExe = regExePath(systemRoot);
   const on64BitWindows = deps.env.PROCESSOR_ARCHITEW6432 !== undefined || (deps.arch ?? process.arch) !== 'ia32';
   return (args) => deps.run([regExe, 'query', ...args, ...(on64BitWindows ? ['/reg:64'] : [])]);
+}
+
+function regExePath(systemRoot: string): string {
+  return path.win32.join(systemRoot, 'System32', 'reg.exe');
 }
 
 function describeOutput(result: CommandResult): string {

@@ -449,6 +449,35 @@ describe('reading reg.exe output', () => {
   });
 });
 
+describe('Windows: environment variables the user sets do not move IT\'s configuration away', () => {
+  const FAKE_ROOT = 'C:\\Users\\me\\fake';
+  const FAKE_REG = `${FAKE_ROOT}\\System32\\reg.exe`;
+  const policyValue: CommandResult = { exitCode: 0, stdout: regValueOutput(JSON.stringify(GATEWAY)), stderr: '' };
+  /** reg.exe answers by which binary was run: Windows' own, and the user's planted one. */
+  const regs = (real: CommandResult, planted: CommandResult): SyncCommandRunner => (argv) => (argv[0] === REG ? real : argv[0] === FAKE_REG ? planted : REG_NOT_FOUND);
+  const bothRegs = { exists: (file: string) => file === REG || file === FAKE_REG, readFile: files({}).readFile };
+
+  it('%SystemRoot% pointing at a reg.exe that says "not found": Windows\' own reg.exe still finds the policy', () => {
+    const found = findManagedSource({ platform: 'win32', env: { SystemRoot: FAKE_ROOT }, arch: 'x64', run: regs(policyValue, REG_NOT_FOUND), ...bothRegs });
+    expect(found.managed?.values).toEqual(GATEWAY);
+  });
+
+  it('two reg.exe that read different policies stop Edge instead of picking one', () => {
+    const planted: CommandResult = { exitCode: 0, stdout: regValueOutput('{"mode":"local"}'), stderr: '' };
+    expectConfigError(() => findManagedSource({ platform: 'win32', env: { SystemRoot: FAKE_ROOT }, arch: 'x64', run: regs(policyValue, planted), ...bothRegs }),
+      /reads differently through C:\\Windows\\System32\\reg\.exe and C:\\Users\\me\\fake\\System32\\reg\.exe/, NEVER_DROPPED);
+  });
+
+  it('%ProgramData% moved elsewhere: the file in C:\\ProgramData still applies; two different files stop Edge', () => {
+    const env = { SystemRoot: 'C:\\Windows', ProgramData: 'C:\\Users\\me\\pd' };
+    const run = () => fakeReg({ [`${KEY} /v Config`]: REG_NOT_FOUND });
+    const moved = 'C:\\Users\\me\\pd\\Bifrost Edge\\config.json';
+    expect(findManagedSource({ platform: 'win32', env, arch: 'x64', run: run(), ...files({ [WIN_MACHINE_FILE]: JSON.stringify(GATEWAY) }) }).managed?.values).toEqual(GATEWAY);
+    expectConfigError(() => findManagedSource({ platform: 'win32', env, arch: 'x64', run: run(), ...files({ [WIN_MACHINE_FILE]: JSON.stringify(GATEWAY), [moved]: '{"mode":"local"}' }) }),
+      /both exist and differ/, NEVER_DROPPED);
+  });
+});
+
 describe('finding a non-JSON value in plutil XML', () => {
   it.each([
     ['<dict><key>a</key><dict><key>b &amp; c</key><date>2024-01-01T00:00:00Z</date></dict></dict>', { path: 'a.b & c', type: 'date' }],
