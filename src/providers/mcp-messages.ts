@@ -1,16 +1,19 @@
 import { BodyShapeError, expectObject, expectString, isJsonObject, optionalField, requiredString, wrongType, type JsonObject } from './body-shape.js';
-import { addStringLeaves, addText, newExtraction, type Extraction, type JsonPath } from './extraction.js';
+import { addText, newExtraction, type Extraction, type JsonPath } from './extraction.js';
 import { isJsonRpcId } from './mcp-jsonrpc.js';
-import type { NormalizedRequest } from './types.js';
+import type { NormalizedRequest, TextSpan } from './types.js';
 
 /**
  * Reads what an MCP client sends its server (one JSON-RPC message, or a batch) into the normalized view
  * policy and guardrails decide on. Shared by the Streamable HTTP adapter and the stdio wrapper's decisions.
  *
  * - `tools/call` is a tool execution: a `call` tool named `clientName-toolName` (Bifrost's gateway naming)
- *   with `mcpClient` set, and every string leaf of `arguments` as its own `tool_arguments` span, so a
- *   guardrail redacts one argument in place and leaves the others alone.
+ *   with `mcpClient` set, and every string of `arguments` as its own `tool_arguments` span, so a
+ *   guardrail redacts one argument in place and leaves the others alone. The rest of `params` (`_meta`,
+ *   members a later spec adds) reaches the server too, so it is read the same way (as `other`).
  * - `prompts/get` arguments and `completion/complete` values are text the client sends to the server.
+ * - Object keys are text as well: a token pasted as a header name is as leaked as one in a value (see
+ *   `addStringsAndKeys`).
  * - Everything else (initialize, list calls, notifications, responses to the server's own requests) carries
  *   nothing Edge decides on; it is read only far enough to know it is JSON-RPC.
  */
@@ -57,10 +60,16 @@ const PARAM_READERS: Readonly<Record<string, ParamReader>> = {
   'tools/call': (x, params, path, client) => {
     const tool = requiredString(params, 'name', path);
     x.tools.push({ name: mcpToolName(client, tool), kind: 'call', path: [...path, 'name'], mcpClient: client });
-    optionalField(params, 'arguments', path, (args, p) => addStringLeaves(x, expectObject(args, p), p, 'tool_arguments'));
+    optionalField(params, 'arguments', path, (args, p) => addStringsAndKeys(x, expectObject(args, p), p, 'tool_arguments'));
+    for (const [key, value] of Object.entries(params)) {
+      // The tool's name is policy's to decide; the arguments were read above.
+      if (key === 'name' || key === 'arguments') continue;
+      if (!MCP_PARAMS_MEMBERS.has(key)) addText(x, path, key, 'other');
+      addStringsAndKeys(x, value, [...path, key], 'other');
+    }
   },
   'prompts/get': (x, params, path) => {
-    optionalField(params, 'arguments', path, (args, p) => addStringLeaves(x, expectObject(args, p), p, 'input'));
+    optionalField(params, 'arguments', path, (args, p) => addStringsAndKeys(x, expectObject(args, p), p, 'input'));
   },
   'completion/complete': (x, params, path) => {
     optionalField(params, 'argument', path, (argument, p) => {
@@ -69,6 +78,39 @@ const PARAM_READERS: Readonly<Record<string, ParamReader>> = {
     });
   },
 };
+
+/** Members of a `tools/call`'s params that MCP defines: their names are not worth a span of their own. */
+const MCP_PARAMS_MEMBERS: ReadonlySet<string> = new Set(['name', 'arguments', '_meta']);
+
+/**
+ * Every string under `value` as its own span, object keys included. A value's span points at the value,
+ * which a redaction replaces in place. A key's span points at the object holding the key: no string is
+ * there to replace, so a finding the policy would redact blocks the call instead (the guardrails fail
+ * closed), and the refusal names the object, never the key itself (which is the sensitive text).
+ * Iterative, so a deeply nested body cannot exhaust the stack.
+ */
+function addStringsAndKeys(x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind']): void {
+  type Item = { value: unknown; path: JsonPath } | { key: string; path: JsonPath };
+  const pending: Item[] = [{ value, path }];
+  while (pending.length > 0) {
+    const item = pending.pop()!;
+    if ('key' in item) {
+      addText(x, item.path, item.key, kind);
+    } else if (typeof item.value === 'string') {
+      addText(x, item.path, item.value, kind);
+    } else if (Array.isArray(item.value)) {
+      // Pushed in reverse so spans come out in document order.
+      for (let i = item.value.length - 1; i >= 0; i--) pending.push({ value: item.value[i], path: [...item.path, i] });
+    } else if (isJsonObject(item.value)) {
+      // Each key comes just before its value.
+      const entries = Object.entries(item.value);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, child] = entries[i]!;
+        pending.push({ value: child, path: [...item.path, key] }, { key, path: item.path });
+      }
+    }
+  }
+}
 
 /** The normalized request for an MCP message or batch, sent to the MCP client (server) named `client`. */
 export function normalizeMcpBody(body: unknown, client: string, options: { stream: boolean }): NormalizedRequest {

@@ -84,13 +84,18 @@ describe('MCP over Streamable HTTP is recognised on intercepted hosts no other a
 });
 
 describe('normalization', () => {
-  it('a tools/call is an MCP call named clientName-toolName, the client being the host, with each argument string as a span', () => {
+  it('a tools/call is an MCP call named clientName-toolName, the client being the host, with each argument string (and key) as a span', () => {
     const request = parse(call(7, 'create_issue', { title: 'Bug', body: { text: 'see log', labels: ['p1', 3, 'ui'] } }));
     expect(request).toMatchObject({ provider: 'mcp', adapter: 'mcp', operation: 'tools/call', model: null, stream: false, inspected: true });
     expect(request.tools).toEqual([{ name: `${HOST}-create_issue`, kind: 'call', path: ['params', 'name'], mcpClient: HOST }]);
+    // A key's span points at the object holding it (nothing to redact in place there: see mcp-messages.ts).
     expect(request.texts).toEqual([
+      { path: ['params', 'arguments'], text: 'title', kind: 'tool_arguments' },
       { path: ['params', 'arguments', 'title'], text: 'Bug', kind: 'tool_arguments' },
+      { path: ['params', 'arguments'], text: 'body', kind: 'tool_arguments' },
+      { path: ['params', 'arguments', 'body'], text: 'text', kind: 'tool_arguments' },
       { path: ['params', 'arguments', 'body', 'text'], text: 'see log', kind: 'tool_arguments' },
+      { path: ['params', 'arguments', 'body'], text: 'labels', kind: 'tool_arguments' },
       { path: ['params', 'arguments', 'body', 'labels', 0], text: 'p1', kind: 'tool_arguments' },
       { path: ['params', 'arguments', 'body', 'labels', 2], text: 'ui', kind: 'tool_arguments' },
     ]);
@@ -106,12 +111,15 @@ describe('normalization', () => {
     const request = parse([call(1, 'echo', { text: 'a' }), { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } }, call(2, 'add', { x: 'b' })]);
     expect(request.operation).toBe('batch');
     expect(request.tools.map((t) => [t.name, t.path])).toEqual([[`${HOST}-echo`, [0, 'params', 'name']], [`${HOST}-add`, [2, 'params', 'name']]]);
-    expect(request.texts.map((t) => t.path)).toEqual([[0, 'params', 'arguments', 'text'], [2, 'params', 'arguments', 'x']]);
+    expect(request.texts.map((t) => [t.path, t.text])).toEqual([
+      [[0, 'params', 'arguments'], 'text'], [[0, 'params', 'arguments', 'text'], 'a'],
+      [[2, 'params', 'arguments'], 'x'], [[2, 'params', 'arguments', 'x'], 'b'],
+    ]);
   });
 
   it('prompt arguments and completion values are text the server receives; other methods carry none', () => {
     expect(parse({ jsonrpc: '2.0', id: 1, method: 'prompts/get', params: { name: 'review', arguments: { code: 'x = 1' } } }).texts)
-      .toEqual([{ path: ['params', 'arguments', 'code'], text: 'x = 1', kind: 'input' }]);
+      .toEqual([{ path: ['params', 'arguments'], text: 'code', kind: 'input' }, { path: ['params', 'arguments', 'code'], text: 'x = 1', kind: 'input' }]);
     expect(parse({ jsonrpc: '2.0', id: 1, method: 'completion/complete', params: { ref: { type: 'ref/prompt', name: 'r' }, argument: { name: 'lang', value: 'py' } } }).texts)
       .toEqual([{ path: ['params', 'argument', 'value'], text: 'py', kind: 'input' }]);
     expect(parse({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'c', version: '1' } } }))
