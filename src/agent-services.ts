@@ -61,12 +61,14 @@ export async function startIdentity(
   });
   // `bifrost-edge login` / `logout` in another process: act for the person who signed in, or stop
   // acting for the one who signed out (the CLI revoked the tokens), within seconds, no restart.
+  const adopt = async () => {
+    const identity = await session.adoptSavedSignIn();
+    if (identity) log.info('signed in: adopted the sign-in saved by another Bifrost Edge process (bifrost-edge login)', { sub: identity.sub });
+  };
   const stopWatching = watchSavedSignIn(store, {
-    appeared: async () => {
-      if (session.getIdentity()) return;
-      const identity = await session.adoptSavedSignIn();
-      if (identity) log.info('signed in: adopted the sign-in saved by another Bifrost Edge process (bifrost-edge login)', { sub: identity.sub });
-    },
+    appeared: adopt,
+    // A sign-in saved over one that can no longer be renewed leaves the file in place: look while stuck.
+    present: () => (session.isSignInRequired() ? adopt() : undefined),
     absent: () => session.noticeSavedSignOut(),
   });
   return {

@@ -8,6 +8,11 @@
 export interface SavedSignInHandlers {
   /** Something is saved where nothing was at the previous check. */
   appeared?: () => unknown;
+  /**
+   * Something is saved (at every such check, after `appeared`): a sign-in saved over another one
+   * keeps the file in place, so a process waiting for a new sign-in has to look for itself.
+   */
+  present?: () => unknown;
   /** Nothing is saved (at every such check, so a handler that could not act yet gets another go). */
   absent?: () => unknown;
 }
@@ -29,6 +34,7 @@ export function watchSavedSignIn(store: { hasSaved(): Promise<boolean> }, handle
       saved = now;
       if (before === undefined) return;
       if (now && !before) await handlers.appeared?.();
+      if (now) await handlers.present?.();
       if (!now) await handlers.absent?.();
     } finally {
       checking = false;

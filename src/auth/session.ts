@@ -122,17 +122,31 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
   }
 
   /**
-   * Adopts a sign-in that another process saved while this one had none (`bifrost-edge login` next to
-   * a running agent), so the agent enrolls with it without a restart. Emits `signed_in` when it does.
+   * Adopts a sign-in that another process saved (`bifrost-edge login` next to a running agent) while
+   * this one has none, or only one that can no longer be renewed (the provider refused it, or it ran
+   * out): the agent enrolls with it without a restart. Emits `signed_in` and returns the identity when
+   * it adopts one; undefined when there was nothing (newer) to adopt.
+   *
+   * Cheap while the session is healthy (no store access); while it needs a new sign-in, every call
+   * reads the store, which is what a person who just ran `bifrost-edge login` is waiting for.
    */
   async adoptSavedSignIn(): Promise<Identity | undefined> {
-    if (this.tokens) return this.getIdentity();
+    const held = this.tokens;
+    if (held && !this.needsNewSignIn(held)) return undefined;
+    const generation = this.generation;
     const saved = await this.loadMatchingSession().catch(() => undefined);
-    if (!saved || this.tokens) return this.getIdentity();
+    // A sign-in, sign-out or renewal meanwhile decided for itself; the saved copy of the dead session is no news.
+    if (!saved || generation !== this.generation || this.tokens !== held) return undefined;
+    if (held && saved.receivedAt <= held.receivedAt) return undefined;
     this.useTokens(saved);
     const identity = identityFromTokens(saved, this.config.groupsClaim);
     this.emit('signed_in', identity);
     return identity;
+  }
+
+  /** Only a new sign-in helps: the provider refused renewal, or the tokens ran out with nothing to renew them. */
+  private needsNewSignIn(tokens: SessionTokens): boolean {
+    return this.signInRequired || (!tokens.refreshToken && !isFresh(tokens.accessTokenExpiresAt, this.now(), 0));
   }
 
   /**
@@ -265,9 +279,15 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
   }
 
   private async freshTokens(expiry: (tokens: SessionTokens) => number | undefined, what: string): Promise<SessionTokens> {
-    const current = this.tokens;
+    let current = this.tokens;
     if (!current) throw notSignedIn();
     if (isFresh(expiry(current), this.now(), TOKEN_MIN_VALIDITY_MS)) return current;
+    // The person may have signed in again in a terminal since renewal was refused.
+    if (this.needsNewSignIn(current) && (await this.adoptSavedSignIn())) {
+      current = this.tokens;
+      if (!current) throw notSignedIn();
+      if (isFresh(expiry(current), this.now(), TOKEN_MIN_VALIDITY_MS)) return current;
+    }
     let failure: unknown;
     if (!this.signInRequired) {
       try {

@@ -33,6 +33,31 @@ describe('watchSavedSignIn', () => {
     expect(checks).toBe(stoppedAt);
   });
 
+  it('reports presence at every check after the baseline, so a sign-in saved over another one is seen', async () => {
+    let saved = true;
+    let checks = 0;
+    const events: string[] = [];
+    const stop = watchSavedSignIn({ hasSaved: async () => { checks++; return saved; } }, {
+      appeared: () => events.push('appeared'),
+      present: () => events.push('present'),
+    }, 10);
+    try {
+      await until('presence twice', () => events.filter((e) => e === 'present').length >= 2);
+      // The baseline check is silent, every later one with something saved says so.
+      expect(events.filter((e) => e === 'present').length).toBeLessThan(checks);
+      expect(events.includes('appeared')).toBe(false);
+      saved = false;
+      const seen = checks;
+      await until('checks while nothing is saved', () => checks >= seen + 2);
+      const before = events.length;
+      saved = true;
+      await until('the new sign-in', () => events.length >= before + 2);
+      expect(events.slice(before, before + 2)).toEqual(['appeared', 'present']);
+    } finally {
+      stop();
+    }
+  });
+
   it('does not pile checks up behind a slow store, and survives a failing one', async () => {
     let inFlight = 0;
     let most = 0;

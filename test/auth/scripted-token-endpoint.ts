@@ -24,6 +24,7 @@ export const html = (status: number, body: string): TokenAnswer => ({ status, bo
  * A token endpoint on 127.0.0.1 that answers whatever a test scripts: the provider quirks and outages
  * (a load balancer's 503 page, a refresh without `expires_in` or ID token) a real provider won't produce.
  * Only refreshes reach it, so the ID tokens it hands out are never validated: tests start from a saved session.
+ * It also serves a discovery document (for code that discovers the provider itself) and accepts revocations.
  */
 export interface ScriptedTokenEndpoint {
   issuer: string;
@@ -35,6 +36,8 @@ export interface ScriptedTokenEndpoint {
   answer: () => TokenAnswer;
   /** Token requests received so far. */
   requests: number;
+  /** Tokens revoked so far, in order. */
+  revoked: string[];
   /** A saved session for `alice`, issued at `receivedAt`, in a fresh encrypted file store. */
   savedSession(overrides?: Partial<SessionTokens>): Promise<{ store: TokenStore; tokens: SessionTokens }>;
   close(): Promise<void>;
@@ -44,7 +47,8 @@ export async function startScriptedTokenEndpoint(clientId = 'edge-scripted-token
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const provider = new client.Configuration({ issuer, token_endpoint: `${issuer}/token` }, clientId, undefined, client.None());
+  const metadata = { issuer, token_endpoint: `${issuer}/token`, revocation_endpoint: `${issuer}/revoke`, authorization_endpoint: `${issuer}/authorize`, response_types_supported: ['code'] };
+  const provider = new client.Configuration(metadata, clientId, undefined, client.None());
   client.allowInsecureRequests(provider);
   const endpoint: ScriptedTokenEndpoint = {
     issuer,
@@ -53,6 +57,7 @@ export async function startScriptedTokenEndpoint(clientId = 'edge-scripted-token
     provider,
     answer: () => json({ error: 'server_error' }, 500),
     requests: 0,
+    revoked: [],
     async savedSession(overrides = {}) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-scripted-token-endpoint-'));
       const store = new EncryptedFileTokenStore({ file: path.join(dir, 'session.enc.json'), keySource: new KeyFileSource(path.join(dir, 'session.key')) });
@@ -71,7 +76,17 @@ export async function startScriptedTokenEndpoint(clientId = 'edge-scripted-token
     },
   };
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    req.resume().on('end', () => {
+    if (req.url === '/.well-known/openid-configuration') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(metadata));
+      return;
+    }
+    let body = '';
+    req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => {
+      if (req.url === '/revoke') {
+        endpoint.revoked.push(new URLSearchParams(body).get('token') ?? '');
+        res.writeHead(200).end();
+        return;
+      }
       endpoint.requests++;
       const answer = endpoint.answer();
       res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
