@@ -70,6 +70,17 @@ describe('bundle signatures and acceptance', () => {
     });
   }
 
+  it.each([
+    ['accepts', 'a bundle issued for this device', 'dev_me', 'dev_me', 'accept', undefined],
+    ['refuses', 'a bundle issued for another device', 'dev_other', 'dev_me', 'reject', /issued for device dev_other, not for this device \(dev_me\)/],
+    ['refuses', 'a bundle naming a device when this device has no enrollment', 'dev_other', undefined, 'reject', /no enrollment to compare it with/],
+    ['accepts', 'a bundle naming no device (an older server)', undefined, 'dev_me', 'accept', undefined],
+  ] as const)('%s %s', (_verb, _name, issuedFor, deviceId, verdict, reason) => {
+    const judgement = judgeSignedBundle(wire(bundle(3, issuedFor === undefined ? {} : { device_id: issuedFor })), current, trusted, deviceId);
+    expect(judgement.verdict).toBe(verdict);
+    if (reason && judgement.verdict === 'reject') expect(judgement.reason).toMatch(reason);
+  });
+
   it('accepts any valid first bundle when nothing is enforced yet', () => {
     expect(judgeSignedBundle(wire(bundle(1)), undefined, trusted).verdict).toBe('accept');
   });

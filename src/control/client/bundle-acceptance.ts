@@ -19,11 +19,13 @@ export interface CurrentBundle {
 /**
  * Decides whether a device may switch to a signed bundle it received (from the server or its own
  * cache). Refused: anything that does not parse as a signed bundle, a signature that does not verify
- * with a trusted key, a version below the current one (a replay), the current version with
- * different content (a server must never reuse a version number), and an announced signing-key set
- * that is unusable or leaves out the key that signed the bundle.
+ * with a trusted key, a bundle issued for another device (`deviceId`: this device's enrollment, undefined
+ * when it has none), a version below the current one (a replay), the current version with different
+ * content (a server must never reuse a version number), and an announced signing-key set that is
+ * unusable or leaves out the key that signed the bundle. A bundle naming no device comes from a
+ * server that predates `device_id`; the caller decides whether its version may count as a floor.
  */
-export function judgeSignedBundle(raw: unknown, current: CurrentBundle | undefined, trustedKeys: ReadonlyMap<string, KeyObject>): BundleJudgement {
+export function judgeSignedBundle(raw: unknown, current: CurrentBundle | undefined, trustedKeys: ReadonlyMap<string, KeyObject>, deviceId?: string): BundleJudgement {
   const parsed = SignedPolicyBundleSchema.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
@@ -39,6 +41,15 @@ export function judgeSignedBundle(raw: unknown, current: CurrentBundle | undefin
   const announced = parsed.data.bundle.signing_keys;
   const announcement = announced ? announcedKeysProblem(announced, parsed.data.signature.key_id) : undefined;
   if (announcement) return { verdict: 'reject', reason: `the bundle's signing_keys ${announcement}` };
+  const issuedFor = parsed.data.bundle.device_id;
+  if (issuedFor !== undefined && issuedFor !== deviceId) {
+    return {
+      verdict: 'reject',
+      reason: deviceId === undefined
+        ? `the bundle was issued for device ${issuedFor}, and this device has no enrollment to compare it with (it enrolls again and fetches its own)`
+        : `the bundle was issued for device ${issuedFor}, not for this device (${deviceId}); a bundle copied from another enrollment is never enforced`,
+    };
+  }
   const etag = bundleEtag(rawBundle);
   const version = parsed.data.bundle.version;
   if (current) {

@@ -5,7 +5,7 @@ import {
 } from '../protocol/enrollment.js';
 import { ControlErrorBodySchema } from '../protocol/errors.js';
 import { HeartbeatResponseSchema, type HeartbeatRequestInput, type HeartbeatResponse } from '../protocol/heartbeat.js';
-import { EdgeControlPaths, endpointUrl, IDEMPOTENCY_KEY_HEADER } from '../protocol/paths.js';
+import { BUNDLE_BINDING_DEVICE, BUNDLE_BINDING_HEADER, EdgeControlPaths, endpointUrl, IDEMPOTENCY_KEY_HEADER } from '../protocol/paths.js';
 import type { z } from 'zod';
 
 /**
@@ -33,7 +33,8 @@ export interface CallOptions {
 }
 
 export async function postEnrollment(controlUrl: string, request: EnrollmentRequestInput, options: CallOptions = {}): Promise<EnrollmentResponse> {
-  const res = await call(controlUrl, EdgeControlPaths.enroll, { method: 'POST', body: JSON.stringify(request), headers: { 'content-type': 'application/json' } }, options);
+  const headers = { 'content-type': 'application/json', [BUNDLE_BINDING_HEADER]: BUNDLE_BINDING_DEVICE };
+  const res = await call(controlUrl, EdgeControlPaths.enroll, { method: 'POST', body: JSON.stringify(request), headers }, options);
   return parseAnswer(EnrollmentResponseSchema, await readJson(res), 'enrollment answer');
 }
 
@@ -54,7 +55,8 @@ export type PolicyFetchResult = { kind: 'not_modified' } | { kind: 'bundle'; raw
 
 /** GET the device's bundle. The body is returned raw: its signature covers the bytes as sent. */
 export async function fetchPolicy(controlUrl: string, credential: string, etag: string | undefined, options: CallOptions = {}): Promise<PolicyFetchResult> {
-  const headers: Record<string, string> = { authorization: `Bearer ${credential}`, accept: 'application/json' };
+  // This client checks bundle.device_id (bundle-acceptance.ts), so it asks for bundles that carry it.
+  const headers: Record<string, string> = { authorization: `Bearer ${credential}`, accept: 'application/json', [BUNDLE_BINDING_HEADER]: BUNDLE_BINDING_DEVICE };
   if (etag) headers['if-none-match'] = etag;
   const res = await call(controlUrl, EdgeControlPaths.policy, { headers }, options, [304]);
   if (res.status === 304) {

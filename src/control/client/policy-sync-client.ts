@@ -126,6 +126,11 @@ class EdgeControlPolicySync implements PolicySyncClient {
    */
   private mayReenrollForUnknownKey = false;
   private trusted = new Map<string, KeyObject>();
+  /**
+   * The device id of a saved enrollment whose credential cannot be used: the cached bundle must still
+   * have been issued for it (the enrollment in use answers that question otherwise).
+   */
+  private savedDeviceId: string | undefined;
   /** Announced keys a pinned device was already warned about. */
   private readonly unpinnedWarned = new Set<string>();
   private closed = false;
@@ -168,6 +173,7 @@ class EdgeControlPolicySync implements PolicySyncClient {
     } else {
       // Without a usable credential the device enrolls again; its saved keys still verify the cache.
       this.trusted = this.pinned ?? (restored.kind === 'credential_unusable' ? trustMapOf(restored.record.signing_keys) : new Map());
+      if (restored.kind === 'credential_unusable') this.savedDeviceId = restored.record.device_id;
     }
     await this.loadCache();
     this.kick();
@@ -265,7 +271,8 @@ class EdgeControlPolicySync implements PolicySyncClient {
       try {
         const credential = typeof source === 'function' ? await source() : source;
         // Tell the server what we enforce, so the new enrollment's bundles are numbered above it.
-        const enforced = this.policy?.source === 'edge-control' ? { policy_version: this.policy.bundle.version } : {};
+        const floor = this.versionFloor();
+        const enforced = floor ? { policy_version: floor.version } : {};
         const answer = await postEnrollment(this.options.controlUrl, { ...credential, device: this.deviceDescription(), ...enforced }, this.callOptions());
         const record: EnrollmentRecord = {
           control_url: this.options.controlUrl,
@@ -462,10 +469,26 @@ class EdgeControlPolicySync implements PolicySyncClient {
     return this.consider(result.raw, 'network');
   }
 
+  /**
+   * The enforced bundle, when a candidate must not go below its version. A bundle naming no device
+   * (from a server that predates `device_id`) read from the cache does not count until the server
+   * confirms it: the cache file can be written by the person using the device, and such a bundle may
+   * have been copied from another enrollment with a higher version floor. Enforcing it offline gives
+   * nothing a person could not have by keeping an old cache; letting it outrank the server's bundles
+   * would lock the device on it.
+   */
+  private versionFloor(): { version: number; etag: string } | undefined {
+    const policy = this.policy;
+    if (policy?.source !== 'edge-control') return undefined;
+    if (policy.origin === 'cache' && policy.bundle.device_id === undefined) return undefined;
+    return { version: policy.bundle.version, etag: policy.etag };
+  }
+
   /** Runs a candidate through the acceptance rules; applies and caches it when accepted. */
   private async consider(raw: unknown, origin: 'network' | 'cache'): Promise<SyncOutcome> {
-    const current = this.policy?.source === 'edge-control' ? { version: this.policy.bundle.version, etag: this.policy.etag } : undefined;
-    const judgement = judgeSignedBundle(raw, current, this.trusted);
+    const current = this.versionFloor();
+    const deviceId = this.enrollment?.device_id ?? (origin === 'cache' ? this.savedDeviceId : undefined);
+    const judgement = judgeSignedBundle(raw, current, this.trusted, deviceId);
     if (judgement.verdict === 'reject') {
       const keeping = this.policy ? `keeping version ${this.policy.bundle.version}` : 'no policy to fall back on';
       this.log.warn(`refused a policy bundle from ${origin === 'cache' ? 'the local cache' : 'the control server'}: ${judgement.reason}; ${keeping}`);

@@ -5,7 +5,7 @@ import { PolicyBundleSchema } from './policy-bundle.js';
 
 /**
  * The Edge policy an admin edits: everything in a bundle except what the server fills in per device
- * (the user's virtual keys and subject) and per publication (version, issue time, schema tag, the
+ * (the user's virtual keys, subject and device id) and per publication (version, issue time, schema tag, the
  * signing keys to trust — those come from the server's key ring, see admin-signing-keys.ts).
  */
 export const PolicyTemplateSchema = PolicyBundleSchema.omit({
@@ -13,6 +13,7 @@ export const PolicyTemplateSchema = PolicyBundleSchema.omit({
   version: true,
   issued_at: true,
   subject: true,
+  device_id: true,
   virtual_keys: true,
   active_virtual_key_id: true,
   signing_keys: true,

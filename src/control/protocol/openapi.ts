@@ -9,7 +9,7 @@ import { EnrollmentMethodsResponseSchema, EnrollmentRequestSchema, EnrollmentRes
 import { ControlErrorBodySchema, CONTROL_ERROR_TYPES } from './errors.js';
 import { HealthResponseSchema } from './health.js';
 import { HeartbeatRequestSchema, HeartbeatResponseSchema, SeenAppSchema, SeenMcpServerSchema } from './heartbeat.js';
-import { EDGE_CONTROL_BASE_PATH, EdgeControlPaths, IDEMPOTENCY_KEY_HEADER, POLICY_EVENT_NAME } from './paths.js';
+import { BUNDLE_BINDING_DEVICE, BUNDLE_BINDING_HEADER, EDGE_CONTROL_BASE_PATH, EdgeControlPaths, IDEMPOTENCY_KEY_HEADER, POLICY_EVENT_NAME } from './paths.js';
 import { AppCatalogEntrySchema, BundleSignatureSchema, PolicyBundleSchema, SignedPolicyBundleSchema } from './policy-bundle.js';
 import { POLICY_STREAM_HEARTBEAT_SECONDS, PolicyEventSchema } from './policy-sync.js';
 import { BudgetSchema, McpConfigSchema, ProviderConfigSchema, RateLimitSchema, VirtualKeySchema } from './virtual-key.js';
@@ -96,6 +96,7 @@ export function buildOpenApiDocument(): Json {
           + 'or, when the server allows it, a Bifrost virtual key the gateway knows. The answer carries the device id, a device credential '
           + '(shown once; the server stores only its SHA-256) and the public keys that sign policy bundles.',
         tags: ['Device'],
+        parameters: [bundleBindingParameter()],
         requestBody: { required: true, content: json('EnrollmentRequest') },
         responses: {
           201: { description: 'Enrolled.', content: json('EnrollmentResponse') },
@@ -125,10 +126,11 @@ export function buildOpenApiDocument(): Json {
           + 'The ETag is the quoted SHA-256 of the same bytes. Versions only go up; a device refuses older versions and same-version bundles with other content. '
           + '`bundle.signing_keys` is the set of keys the device trusts from then on (key rotation): announced inside the signed bundle, so it carries the authority of a key the device already trusts. '
           + 'A device without pinned keys replaces its trusted set with it; a bundle whose set leaves out its own signer is refused. '
-          + 'A device that receives a bundle signed by a key it does not trust (it missed a whole rotation) enrolls again to learn the current keys.',
+          + 'A device that receives a bundle signed by a key it does not trust (it missed a whole rotation) enrolls again to learn the current keys. '
+          + '`bundle.device_id` names the device the bundle was issued for (only for devices that send the bundle-binding header); a device refuses a bundle naming another device.',
         tags: ['Device'],
         security: deviceAuth,
-        parameters: [{ name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'ETag of the bundle the device has.' }],
+        parameters: [{ name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'ETag of the bundle the device has.' }, bundleBindingParameter()],
         responses: {
           200: { description: 'The latest bundle.', headers: { ETag: { schema: { type: 'string' } } }, content: json('SignedPolicyBundle') },
           304: { description: 'The device already has the latest bundle.', headers: { ETag: { schema: { type: 'string' } } } },
@@ -319,4 +321,12 @@ function queryParameters(): Json[] {
 /** The committed file's exact text. */
 export function renderOpenApiDocument(): string {
   return `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`;
+}
+
+/** The header by which a device asks for bundles that name it (see BUNDLE_BINDING_HEADER). */
+function bundleBindingParameter(): Json {
+  return {
+    name: BUNDLE_BINDING_HEADER, in: 'header', required: false, schema: { type: 'string', enum: [BUNDLE_BINDING_DEVICE] },
+    description: `\`${BUNDLE_BINDING_DEVICE}\`: this device refuses bundles naming another device, so put its id in \`bundle.device_id\` from now on. Devices that do not send it get bundles without \`device_id\`.`,
+  };
 }

@@ -25,6 +25,15 @@ export const EdgeControlPaths = {
 /** SSE event name on the policy stream that announces a new bundle. */
 export const POLICY_EVENT_NAME = 'policy';
 
+/**
+ * Sent (with the value BUNDLE_BINDING_DEVICE) on POST /enroll and GET /policy by devices that check
+ * `bundle.device_id`; the server then names the device in every bundle it issues for it. Devices
+ * that do not send it (agents that predate the field, whose strict schema would refuse a bundle
+ * carrying it) keep getting bundles without it. Older servers ignore the header.
+ */
+export const BUNDLE_BINDING_HEADER = 'edge-bundle-binding';
+export const BUNDLE_BINDING_DEVICE = 'device';
+
 /** Header carrying an audit batch's idempotency key (must equal the body's `batch_id`). */
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 

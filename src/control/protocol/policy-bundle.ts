@@ -60,6 +60,13 @@ export const PolicyBundleSchema = z.strictObject({
     name: z.string().optional(),
     groups: z.array(z.string()).default([]),
   }).optional(),
+  /**
+   * The enrolled device this bundle was issued for. A device refuses a bundle that names another
+   * device: a validly signed bundle copied from a second enrollment (perhaps one made with a higher
+   * version floor) must not replace, or outrank, this device's own. The server puts it only in bundles
+   * for devices that asked (BUNDLE_BINDING_HEADER), since agents that predate it refuse unknown fields.
+   */
+  device_id: z.string().min(1).optional(),
   /** The user's virtual keys with their Bifrost policy. */
   virtual_keys: z.array(VirtualKeySchema).default([]),
   /** Which key the device sends in `x-bf-vk` (by id); default: the first active one. */

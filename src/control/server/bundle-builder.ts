@@ -100,6 +100,8 @@ export function resolveKeyIds(ids: readonly string[], gatewayKeys: readonly Virt
 export interface BundleInputs {
   template: PolicyTemplate;
   subject: Subject;
+  /** The device the bundle is for, when it checks `bundle.device_id`. */
+  deviceId?: string;
   keys: readonly VirtualKey[];
   version: number;
   issuedAt: string;
@@ -119,6 +121,7 @@ export function buildPolicyBundle(inputs: BundleInputs): PolicyBundle {
     version: inputs.version,
     issued_at: inputs.issuedAt,
     subject: dropUndefined({ ...inputs.subject }),
+    device_id: inputs.deviceId,
     virtual_keys: keys,
     active_virtual_key_id: active?.id,
     gateway: inputs.template.gateway ?? { url: inputs.gatewayUrl },

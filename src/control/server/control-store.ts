@@ -16,6 +16,8 @@ export interface ControlStore {
   deviceByCredentialHash(credentialHash: string): Promise<DeviceRecord | undefined>;
   listDevices(): Promise<DeviceRecord[]>;
   updateDeviceHeartbeat(deviceId: string, heartbeat: DeviceHeartbeatUpdate): Promise<void>;
+  /** Records that the device checks `bundle.device_id` (an agent upgraded since it enrolled). */
+  enableBundleBinding(deviceId: string): Promise<void>;
 
   latestBundle(deviceId: string): Promise<StoredBundle | undefined>;
   /** Throws when `bundle.version` is not above the device's latest. */
@@ -52,6 +54,8 @@ export interface DeviceRecord {
   subject: Subject;
   /** For virtual-key enrollment: the Bifrost id of the key the device proved it holds. */
   virtual_key_id?: string;
+  /** The device checks `bundle.device_id` (it sent BUNDLE_BINDING_HEADER), so its bundles name it. */
+  bundle_binding?: boolean;
   /** The version the device enforced when it enrolled; its bundles are numbered above it. */
   policy_version_floor?: number;
   hostname: string;

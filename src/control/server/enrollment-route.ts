@@ -4,7 +4,7 @@ import type { VirtualKey } from '../protocol/virtual-key.js';
 import type { DeviceRecord, Subject } from './control-store.js';
 import { hashDeviceCredential, newDeviceCredential, newDeviceId } from './device-credentials.js';
 import { reportedVersionProblem } from './enrollment-version-floor.js';
-import { ControlHttpError, parseWire, readJsonBody, sendJson } from './http-io.js';
+import { ControlHttpError, parseWire, readJsonBody, sendJson, wantsBundleBinding } from './http-io.js';
 import type { RouteHandler, ServerContext } from './server-context.js';
 
 /** POST /api/edge/v1/enroll: proves who the device is for, then issues a device id and credential. */
@@ -28,6 +28,7 @@ export const enrollRoute: RouteHandler = async (ctx, req, res) => {
     mcp_servers_seen: [],
   };
   if (identity.virtualKeyId !== undefined) device.virtual_key_id = identity.virtualKeyId;
+  if (wantsBundleBinding(req)) device.bundle_binding = true;
   if (request.policy_version !== undefined) device.policy_version_floor = request.policy_version;
   if (request.device.os !== undefined) device.os = request.device.os;
   if (request.device.installation_id !== undefined) device.installation_id = request.device.installation_id;

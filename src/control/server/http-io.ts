@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { z } from 'zod';
 import type { ControlErrorBody, ControlErrorType } from '../protocol/errors.js';
+import { BUNDLE_BINDING_DEVICE, BUNDLE_BINDING_HEADER } from '../protocol/paths.js';
 
 /** A refusal with its HTTP status and Edge Control error type; handlers throw it, the router answers it. */
 export class ControlHttpError extends Error {
@@ -67,4 +68,9 @@ export function bearerToken(req: http.IncomingMessage): string | undefined {
   if (!header) return undefined;
   const match = /^bearer\s+(\S+)\s*$/i.exec(header);
   return match?.[1];
+}
+
+/** The device checks `bundle.device_id` and asks for bundles naming it (BUNDLE_BINDING_HEADER). */
+export function wantsBundleBinding(req: http.IncomingMessage): boolean {
+  return req.headers[BUNDLE_BINDING_HEADER] === BUNDLE_BINDING_DEVICE;
 }

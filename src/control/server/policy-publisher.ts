@@ -111,6 +111,7 @@ export class PolicyPublisher {
     const bundle = buildPolicyBundle({
       template: this.template.template,
       subject: device.subject,
+      ...(device.bundle_binding === true ? { deviceId: device.device_id } : {}),
       keys: assigned.keys,
       version: (latest?.version ?? device.policy_version_floor ?? 0) + 1,
       issuedAt,

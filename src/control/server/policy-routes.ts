@@ -1,12 +1,17 @@
 import type http from 'node:http';
 import type { StoredBundle } from './control-store.js';
-import { ControlHttpError, sendJson } from './http-io.js';
+import { ControlHttpError, sendJson, wantsBundleBinding } from './http-io.js';
 import { authenticateDevice, type RouteHandler, type ServerContext } from './server-context.js';
 import type { DeviceRecord } from './control-store.js';
 
 /** GET /api/edge/v1/policy: the device's signed bundle with its ETag; 304 when If-None-Match matches. */
 export const getPolicyRoute: RouteHandler = async (ctx, req, res) => {
   const device = await authenticateDevice(ctx, req);
+  if (wantsBundleBinding(req) && device.bundle_binding !== true) {
+    // An agent upgraded since it enrolled: from now on its bundles name it (a new version, below).
+    await ctx.store.enableBundleBinding(device.device_id);
+    device.bundle_binding = true;
+  }
   const bundle = await latestOrRefuse(ctx, device);
   if (etagMatches(req.headers['if-none-match'], bundle.etag)) {
     res.writeHead(304, { etag: bundle.etag, 'cache-control': 'no-cache' });

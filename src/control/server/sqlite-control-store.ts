@@ -9,7 +9,7 @@ import type {
 } from './control-store.js';
 
 /** Schema version in `PRAGMA user_version`; bump with a migration step when tables change. */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const MIGRATION_1 = `
 CREATE TABLE devices (
@@ -68,6 +68,9 @@ CREATE TABLE audit_records (
 );
 `;
 
+/** Devices that check `bundle.device_id` get bundles naming them (see DeviceRecord.bundle_binding). */
+const MIGRATION_2 = 'ALTER TABLE devices ADD COLUMN bundle_binding INTEGER NOT NULL DEFAULT 0';
+
 interface DeviceRow {
   device_id: string;
   credential_hash: string;
@@ -75,6 +78,7 @@ interface DeviceRow {
   subject_json: string;
   virtual_key_id: string | null;
   policy_version_floor: number | null;
+  bundle_binding: number;
   hostname: string;
   installation_id: string | null;
   os: string | null;
@@ -118,18 +122,17 @@ export class SqliteControlStore implements ControlStore {
     if (version > SCHEMA_VERSION) {
       throw new Error(`control database schema version ${version} is newer than this server understands (${SCHEMA_VERSION}); upgrade bifrost-edge`);
     }
-    if (version < 1) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATION_1);
-        this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
-      })();
-    }
+    this.db.transaction(() => {
+      if (version < 1) this.db.exec(MIGRATION_1);
+      if (version < 2) this.db.exec(MIGRATION_2);
+      if (version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    })();
   }
 
   async createDevice(device: DeviceRecord): Promise<void> {
-    this.db.prepare(`INSERT INTO devices (device_id, credential_hash, enrollment_method, subject_json, virtual_key_id, policy_version_floor,
+    this.db.prepare(`INSERT INTO devices (device_id, credential_hash, enrollment_method, subject_json, virtual_key_id, policy_version_floor, bundle_binding,
         hostname, installation_id, os, agent_version, enrolled_at, last_seen_at, reported_policy_version, apps_seen_json, mcp_servers_seen_json)
-      VALUES (@device_id, @credential_hash, @enrollment_method, @subject_json, @virtual_key_id, @policy_version_floor,
+      VALUES (@device_id, @credential_hash, @enrollment_method, @subject_json, @virtual_key_id, @policy_version_floor, @bundle_binding,
         @hostname, @installation_id, @os, @agent_version, @enrolled_at, @last_seen_at, @reported_policy_version, @apps_seen_json, @mcp_servers_seen_json)`).run({
       device_id: device.device_id,
       credential_hash: device.credential_hash,
@@ -137,6 +140,7 @@ export class SqliteControlStore implements ControlStore {
       subject_json: JSON.stringify(device.subject),
       virtual_key_id: device.virtual_key_id ?? null,
       policy_version_floor: device.policy_version_floor ?? null,
+      bundle_binding: device.bundle_binding === true ? 1 : 0,
       hostname: device.hostname,
       installation_id: device.installation_id ?? null,
       os: device.os ?? null,
@@ -178,6 +182,10 @@ export class SqliteControlStore implements ControlStore {
       apps_seen_json: JSON.stringify(heartbeat.apps_seen),
       mcp_servers_seen_json: JSON.stringify(heartbeat.mcp_servers_seen),
     });
+  }
+
+  async enableBundleBinding(deviceId: string): Promise<void> {
+    this.db.prepare('UPDATE devices SET bundle_binding = 1 WHERE device_id = ?').run(deviceId);
   }
 
   async latestBundle(deviceId: string): Promise<StoredBundle | undefined> {
@@ -284,6 +292,7 @@ function toDevice(row: DeviceRow): DeviceRecord {
   };
   if (row.virtual_key_id !== null) device.virtual_key_id = row.virtual_key_id;
   if (row.policy_version_floor !== null) device.policy_version_floor = row.policy_version_floor;
+  if (row.bundle_binding === 1) device.bundle_binding = true;
   if (row.os !== null) device.os = row.os;
   if (row.installation_id !== null) device.installation_id = row.installation_id;
   if (row.agent_version !== null) device.agent_version = row.agent_version;
