@@ -1,4 +1,4 @@
-import { formatSpan } from '../policy/durations.js';
+import { clockTime } from './clock-time.js';
 import type { AgentStatus, AuditQueueSignal } from './agent-status.js';
 
 /**
@@ -60,7 +60,7 @@ export function assessHealth(input: HealthInput): HealthIssue[] {
 
   for (const budget of policy.budgets) {
     const scope = budget.provider === undefined ? 'Your budget' : `Your ${budget.provider} budget`;
-    const resets = budget.resetsAt ? ` (resets in ${formatSpan(Date.parse(budget.resetsAt) - nowMs)})` : '';
+    const resets = budget.resetsAt ? ` (resets ${clockTime(Date.parse(budget.resetsAt), nowMs)})` : '';
     // A spent key budget stops every request; a spent provider budget only that provider's.
     if (budget.fraction >= 1 && budget.provider === undefined) blocked(`${scope} is used up${resets}`);
     else if (budget.fraction >= 1) attention(`${scope} is used up${resets}`);
@@ -68,7 +68,7 @@ export function assessHealth(input: HealthInput): HealthIssue[] {
   }
   for (const limit of policy.rateLimits) {
     if (limit.max > 0 && limit.used >= limit.max) {
-      const resets = limit.resetsAt ? ` (resets in ${formatSpan(Date.parse(limit.resetsAt) - nowMs)})` : '';
+      const resets = limit.resetsAt ? ` (resets ${clockTime(Date.parse(limit.resetsAt), nowMs)})` : '';
       attention(`${limit.metric === 'requests' ? 'Request' : 'Token'} limit reached${limit.provider ? ` for ${limit.provider}` : ''}${resets}`);
     }
   }

@@ -1,4 +1,4 @@
-import { formatSpan } from '../policy/durations.js';
+import { clockTime } from './clock-time.js';
 import type { AgentStatus, AuditQueueSignal } from './agent-status.js';
 import { assessHealth } from './tray-health.js';
 
@@ -99,7 +99,8 @@ function userLine(input: TrayModelInput): string {
 function policyLine(status: AgentStatus | undefined): string {
   const policy = status?.policy.policy;
   if (!policy) return 'No policy received yet';
-  return `Policy v${policy.version}, issued ${formatSpan(policy.ageSeconds * 1000)} ago`;
+  const issued = Date.parse(policy.issuedAt);
+  return `Policy v${policy.version}, issued ${clockTime(issued, Date.parse(status.policy.generatedAt))}`;
 }
 
 function truncate(text: string, max: number): string {

@@ -103,7 +103,7 @@ describe('Electron main process (with a stand-in for Electron)', () => {
     expect(menuLabels(tray)).toEqual([
       'Protecting AI traffic',
       "User: ada@example.com · key 'eng-team'",
-      expect.stringMatching(/^Policy v7, issued 1\dm ago$/),
+      expect.stringMatching(/^Policy v7, issued (at|on \d{1,2} \w{3} at) \d\d:\d\d$/),
       '---', 'Open status…', 'Recent activity…', '---', 'Quit Bifrost Edge',
     ]);
     expect(fs.existsSync(path.join(dataDir, 'runtime.json'))).toBe(true);

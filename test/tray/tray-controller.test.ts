@@ -59,7 +59,7 @@ describe('TrayController against an in-process agent', () => {
     expect(labels(last())).toEqual([
       'Protecting AI traffic',
       "Not signed in · key 'eng-team'",
-      expect.stringMatching(/^Policy v7, issued 1\dm ago$/),
+      expect.stringMatching(/^Policy v7, issued (at|on \d{1,2} \w{3} at) \d\d:\d\d$/),
       '---', 'Open status…', 'Recent activity…', '---', 'Sign in…', '---', 'Quit Bifrost Edge',
     ]);
     expect(notifications).toEqual([]);

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { MAX_TOOLTIP_LENGTH, trayModel, type MenuItemModel, type TrayModelInput } from '../../src/tray/tray-model.js';
 import { NOW, statusFixture } from './fixtures.js';
 
+// Times are shown on the clock of this computer: pin its zone so the expected texts hold anywhere.
+process.env.TZ = 'UTC';
+
 const base: TrayModelInput = { status: statusFixture(), reachable: true, signedIn: true, signInAvailable: true };
 const inFuture = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000).toISOString();
 
@@ -28,9 +31,9 @@ describe('trayModel: icon and headline', () => {
     { name: 'Edge Control down, fail-closed', input: { status: statusFixture({ connectivity: { controlPlane: false }, policy: { failMode: 'closed' } }) }, icon: 'blocked', headline: /stopped: Edge Control/ },
     { name: 'key budget at 85 %', input: { status: statusFixture({ budgets: [{ maxUsd: 10, usedUsd: 8.5, fraction: 0.85, resetDuration: '1M' }] }) }, icon: 'attention', headline: /budget is 85% used/ },
     { name: 'key budget at 79 % is fine', input: { status: statusFixture({ budgets: [{ maxUsd: 10, usedUsd: 7.9, fraction: 0.79, resetDuration: '1M' }] }) }, icon: 'ok', headline: /Protecting/ },
-    { name: 'key budget spent', input: { status: statusFixture({ budgets: [{ maxUsd: 10, usedUsd: 10, fraction: 1, resetDuration: '1d', resetsAt: inFuture(90) }] }) }, icon: 'blocked', headline: /budget is used up \(resets in 1h 30m\)/ },
+    { name: 'key budget spent', input: { status: statusFixture({ budgets: [{ maxUsd: 10, usedUsd: 10, fraction: 1, resetDuration: '1d', resetsAt: inFuture(90) }] }) }, icon: 'blocked', headline: /budget is used up \(resets at 13:30\)/ },
     { name: 'provider budget spent only needs attention', input: { status: statusFixture({ budgets: [{ provider: 'openai', maxUsd: 5, usedUsd: 5, fraction: 1, resetDuration: '1d' }] }) }, icon: 'attention', headline: /openai budget is used up/ },
-    { name: 'request limit reached', input: { status: statusFixture({ rateLimits: [{ metric: 'requests', max: 3, used: 3, resetDuration: '1h', resetsAt: inFuture(12) }] }) }, icon: 'attention', headline: /Request limit reached \(resets in 12m\)/ },
+    { name: 'request limit reached', input: { status: statusFixture({ rateLimits: [{ metric: 'requests', max: 3, used: 3, resetDuration: '1h', resetsAt: inFuture(12) }] }) }, icon: 'attention', headline: /Request limit reached \(resets at 12:12\)/ },
     { name: 'audit queue near cap', input: { auditQueue: { nearCap: true, full: false } }, icon: 'attention', headline: /nearly full/ },
     { name: 'audit queue full, fail-open', input: { auditQueue: { nearCap: true, full: true } }, icon: 'attention', headline: /not being recorded/ },
     { name: 'audit queue full, fail-closed', input: { status: statusFixture({ policy: { failMode: 'closed' } }), auditQueue: { nearCap: true, full: true } }, icon: 'blocked', headline: /audit queue is full/ },
@@ -47,13 +50,39 @@ describe('trayModel: icon and headline', () => {
   });
 });
 
+describe('trayModel: the passing of time alone changes nothing (a rebuilt menu closes on Windows)', () => {
+  it('the same agent state ten minutes later is the same model: times are clock times, not countdowns', () => {
+    const later = (minutes: number) => {
+      const status = statusFixture({
+        budgets: [{ maxUsd: 10, usedUsd: 10, fraction: 1, resetDuration: '1d', resetsAt: inFuture(90) }],
+        rateLimits: [{ metric: 'tokens', max: 100, used: 100, resetDuration: '1h', resetsAt: inFuture(40) }],
+        policy: { ageSeconds: 300 + minutes * 60 },
+      });
+      status.policy.generatedAt = new Date(NOW.getTime() + minutes * 60_000).toISOString();
+      return trayModel({ ...base, status });
+    };
+    expect(later(10)).toEqual(later(0));
+    expect(labels(later(0).menu)).toContain('Your budget is used up (resets at 13:30)');
+  });
+
+  it('a moment on another day says which day', () => {
+    const status = statusFixture({
+      policy: { issuedAt: '2025-05-30T09:00:00.000Z' },
+      budgets: [{ maxUsd: 10, usedUsd: 10, fraction: 1, resetDuration: '1M', resetsAt: '2025-06-02T00:00:00.000Z' }],
+    });
+    const model = trayModel({ ...base, status });
+    expect(info(model.menu, 'policy')).toBe('Policy v3, issued on 30 May at 09:00');
+    expect(info(model.menu, 'status')).toBe('Your budget is used up (resets on 2 Jun at 00:00)');
+  });
+});
+
 describe('trayModel: menu', () => {
   it('a healthy signed-in person sees status, user and key, policy version and age, the pages, Sign out, Quit', () => {
     const model = trayModel(base);
     expect(labels(model.menu)).toEqual([
       'Protecting AI traffic',
       "Signed in as ada@example.com · key 'eng-team'",
-      'Policy v3, issued 5m ago',
+      'Policy v3, issued at 11:55',
       '---',
       'Open status…',
       'Recent activity…',
