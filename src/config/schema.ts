@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import os from 'node:os';
 import { z } from 'zod';
 import { httpUrl, LOOPBACK_HOSTS } from '../util/config-fields.js';
@@ -8,6 +9,21 @@ import { AuthConfigSchema } from '../auth/auth-config.js';
 const hostName = z.string().regex(/^(\*\.)?[a-z0-9*]([a-z0-9*-]*[a-z0-9*])?(\.[a-z0-9*]([a-z0-9*-]*[a-z0-9*])?)*$/i, {
   message: 'must be a host name such as api.openai.com (wildcards like api.*.githubcopilot.com allowed)',
 });
+
+/** Checked here, so a key pasted without its PEM lines names this field instead of failing at start-up in OpenSSL. */
+const publicKeyPem = z.string().min(1).refine(isPublicKeyPem, {
+  message: 'must be a public key in PEM form, from "-----BEGIN PUBLIC KEY-----" to "-----END PUBLIC KEY-----" (public_key_pem in Edge Control\'s signing-key list)',
+});
+
+function isPublicKeyPem(text: string): boolean {
+  if (!text.includes('-----BEGIN PUBLIC KEY-----')) return false;
+  try {
+    createPublicKey(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const MODES = ['local', 'gateway', 'passthrough'] as const;
 export type Mode = (typeof MODES)[number];
@@ -62,7 +78,7 @@ export const AgentConfigSchema = z.strictObject({
     /** How the device enrolls: the signed-in user's OIDC ID token, or the configured virtual key. */
     enrollment: z.enum(['oidc', 'virtual_key']).default('oidc'),
     /** Bundle-signing public keys (SPKI PEM) to trust; default: those offered at enrollment. */
-    pinnedPublicKeys: z.array(z.string().min(1)).optional(),
+    pinnedPublicKeys: z.array(publicKeyPem).optional(),
     heartbeatSeconds: z.number().int().min(10).default(300),
   }).optional(),
   audit: z.strictObject({

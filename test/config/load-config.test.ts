@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,12 @@ describe('loadConfig', () => {
     expect(config.proxy.port).toBe(4321);
   });
 
+  it('takes a pinned bundle-signing key in PEM form', () => {
+    const pem = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const config = loadConfig({ file: writeConfig(JSON.stringify({ control: { url: 'https://control.example.com', pinnedPublicKeys: [pem] } })), env: {} });
+    expect(config.control?.pinnedPublicKeys).toEqual([pem]);
+  });
+
   it('infers gateway mode from a gateway URL and applies precedence file < env < flags', () => {
     const file = writeConfig(JSON.stringify({ gateway: { url: 'https://gw.example.com', virtualKey: 'sk-bf-file' }, proxy: { port: 1000 } }));
     const config = loadConfig({ file, env: { BIFROST_EDGE_PORT: '2000', BIFROST_EDGE_VIRTUAL_KEY: 'sk-bf-env' }, overrides: { proxy: { port: 3000 } } });
@@ -42,6 +49,7 @@ describe('loadConfig', () => {
     ['virtual key without sk-bf-', () => loadConfig({ file: writeConfig('{"gateway":{"url":"http://127.0.0.1:1","virtualKey":"sk-live-1"}}'), env: {} }), /gateway\.virtualKey .*must be a Bifrost virtual key starting with sk-bf-/],
     ['unknown field', () => loadConfig({ file: writeConfig('{"proxxy":{}}'), env: {} }), /unknown field\(s\) "proxxy"; remove them or check their spelling/],
     ['invalid JSON', () => loadConfig({ file: writeConfig('{"mode": '), env: {} }), /is not valid JSON/],
+    ['a pinned key pasted without its PEM lines', () => loadConfig({ file: writeConfig(JSON.stringify({ control: { url: 'https://control.example.com', pinnedPublicKeys: ['MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE='] } })), env: {} }), /control\.pinnedPublicKeys\.0 \(from config file .*\): must be a public key in PEM form/],
     ['JSON that is not an object', () => loadConfig({ file: writeConfig('[1]'), env: {} }), /must contain a JSON object/],
     ['missing file', () => loadConfig({ file: '/nonexistent/edge.json', env: {} }), /cannot read config file \/nonexistent\/edge.json \(ENOENT\)/],
     ['non-numeric port in env', () => loadConfig({ env: { BIFROST_EDGE_PORT: 'eighty' } }), /BIFROST_EDGE_PORT="eighty" is not a number/],
