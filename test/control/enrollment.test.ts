@@ -139,13 +139,62 @@ describe('enrollment with an ID token from an issuer configured by jwks_uri', ()
   });
 });
 
+describe('enrollment with an email the identity provider has not verified', () => {
+  it('ignores the email claim unless email_verified is true or the admin trusts the provider\'s addresses', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'idp-1', alg: 'ES256', use: 'sig' }] };
+    const jwksServer = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(jwks));
+    });
+    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+    const jwksUri = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
+    const strict = 'https://idp.example.test';
+    const trusting = 'https://trusting-idp.example.test';
+    const idp = await startControlFixture({
+      config: {
+        oidc: { issuers: [
+          { issuer: strict, audience: 'edge', jwks_uri: jwksUri, userinfo: 'never' },
+          { issuer: trusting, audience: 'edge', jwks_uri: jwksUri, userinfo: 'never', trust_unverified_email: true },
+        ] },
+      },
+    });
+    const cases: Array<[string, string, Record<string, unknown>, string[]]> = [
+      ['email_verified false', strict, { email_verified: false }, []],
+      ['no email_verified', strict, {}, []],
+      ['email_verified true', strict, { email_verified: true }, ['vk-ada']],
+      ['email_verified "true" (as some providers send it)', strict, { email_verified: 'true' }, ['vk-ada']],
+      ['no email_verified at a provider the admin trusts', trusting, {}, ['vk-ada']],
+    ];
+    try {
+      for (const [name, iss, claims, keys] of cases) {
+        // Mallory's own account with Ada's address typed in; only a verified address may count.
+        const token = await new SignJWT({ email: 'ADA@example.com', ...claims })
+          .setProtectedHeader({ alg: 'ES256', kid: 'idp-1' })
+          .setIssuer(iss).setAudience('edge').setSubject('mallory-123').setIssuedAt().setExpirationTime('5m')
+          .sign(privateKey);
+        const res = await fetch(`${idp.server.url}/api/edge/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ method: 'oidc', token, device }) });
+        expect(res.status, name).toBe(201);
+        const answer = EnrollmentResponseSchema.parse(await res.json());
+        expect(answer.subject.email, name).toBe(keys.length > 0 ? 'ADA@example.com' : undefined);
+        const policy = await fetch(`${idp.server.url}/api/edge/v1/policy`, { headers: { authorization: `Bearer ${answer.device_credential}` } });
+        const signed = await policy.json() as { bundle: { virtual_keys: Array<{ id: string }> } };
+        expect(signed.bundle.virtual_keys.map((k) => k.id), name).toEqual(keys);
+      }
+    } finally {
+      await idp.close();
+      await new Promise<void>((resolve) => jwksServer.close(() => resolve()));
+    }
+  });
+});
+
 describe('enrollment with an ID token that leaves email and groups to userinfo', () => {
   it('reads them from the userinfo endpoint with the access token sent along, and refuses another user\'s token', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'idp-1', alg: 'ES256', use: 'sig' }] };
     const userinfo: Record<string, Record<string, unknown>> = {
-      'Bearer at-ada': { sub: '00u-ada', email: 'ada@example.com', groups: ['engineering'] },
-      'Bearer at-bob': { sub: '00u-bob', email: 'bob@example.com', groups: ['sales'] },
+      'Bearer at-ada': { sub: '00u-ada', email: 'ada@example.com', email_verified: true, groups: ['engineering'] },
+      'Bearer at-bob': { sub: '00u-bob', email: 'bob@example.com', email_verified: true, groups: ['sales'] },
     };
     const userinfoCalls: string[] = [];
     const idpServer = http.createServer((req, res) => {

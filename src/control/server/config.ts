@@ -16,6 +16,14 @@ export const OidcIssuerConfigSchema = z.strictObject({
   /** Skips discovery (`<issuer>/.well-known/openid-configuration`) when set. */
   jwks_uri: httpUrl.optional(),
   email_claim: z.string().min(1).default('email'),
+  /**
+   * The standard `email` claim counts (for assignments and attribution) only when the token or
+   * userinfo also says `email_verified: true`: at many providers people can set their own address,
+   * and an unverified one could claim another person's virtual keys. Set true for a provider that only
+   * issues verified addresses but leaves email_verified out. A custom email_claim (e.g. `upn`) is an
+   * attribute the admin chose and is used as is.
+   */
+  trust_unverified_email: z.boolean().default(false),
   name_claim: z.string().min(1).default('name'),
   groups_claim: z.string().min(1).default('groups'),
   algorithms: z.array(z.enum(DEFAULT_TOKEN_ALGORITHMS)).min(1).default([...DEFAULT_TOKEN_ALGORITHMS]),

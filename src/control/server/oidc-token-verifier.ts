@@ -137,6 +137,16 @@ export class OidcTokenVerifier {
   }
 }
 
+/**
+ * OIDC's `email_verified` speaks about the standard `email` claim only: that one must be verified
+ * (some providers send the flag as the string "true"), unless the admin trusts the provider's
+ * addresses. A custom claim such as `upn` is set by the directory, not by the user.
+ */
+function emailIsTrusted(claims: JWTPayload, issuer: OidcIssuerConfig): boolean {
+  if (issuer.email_claim !== 'email' || issuer.trust_unverified_email) return true;
+  return claims['email_verified'] === true || claims['email_verified'] === 'true';
+}
+
 function lacksProfileClaims(subject: Subject): boolean {
   return subject.email === undefined || subject.groups.length === 0;
 }
@@ -192,7 +202,7 @@ function describeVerificationFailure(err: unknown, issuer: OidcIssuerConfig, cla
 function subjectFrom(payload: JWTPayload, issuer: OidcIssuerConfig): Subject {
   const subject: Subject = { sub: String(payload.sub), groups: [] };
   const email = payload[issuer.email_claim];
-  if (typeof email === 'string' && email !== '') subject.email = email;
+  if (typeof email === 'string' && email !== '' && emailIsTrusted(payload, issuer)) subject.email = email;
   const name = payload[issuer.name_claim];
   if (typeof name === 'string' && name !== '') subject.name = name;
   const groups = payload[issuer.groups_claim];

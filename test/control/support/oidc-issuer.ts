@@ -23,6 +23,8 @@ export interface TestIssuer {
 
 export interface TestIssuerOptions {
   email?: string;
+  /** The token's `email_verified` claim; default true. */
+  emailVerified?: boolean;
   groups?: string[];
 }
 
@@ -62,7 +64,7 @@ export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<
         }),
       },
     },
-    extraTokenClaims: async () => ({ email: options.email ?? 'ada@example.com', groups: options.groups ?? ['engineering'] }),
+    extraTokenClaims: async () => ({ email: options.email ?? 'ada@example.com', email_verified: options.emailVerified ?? true, groups: options.groups ?? ['engineering'] }),
   });
   server.on('request', provider.callback());
 
