@@ -28,10 +28,12 @@ interface Closable {
 }
 
 /**
- * Who is using this device: the OIDC session when sign-in is configured, else the configured user,
- * else the subject Edge Control enrolled the device for (`enrolledSubject`, from the policy bundle:
- * `virtual-key:<id>` after a virtual-key sign-in). Attribution headers and audit records read it per
- * request, so a sign-in applies at once.
+ * Who is using this device: the OIDC session when sign-in is configured, else the subject Edge Control
+ * enrolled the device for (`enrolledSubject`, from the policy bundle: `virtual-key:<id>` after a
+ * virtual-key sign-in), else the configured user. The configured user comes last because the person at
+ * the keyboard can set it (BIFROST_EDGE_USER): it may name an unmanaged device, never overrule the
+ * subject IT enrolled. Attribution headers and audit records read it per request, so a sign-in applies
+ * at once.
  */
 export async function startIdentity(
   config: AgentConfig,
@@ -40,9 +42,9 @@ export async function startIdentity(
   enrolledSubject: () => { sub: string; email?: string } | undefined = () => undefined,
 ): Promise<{ session?: SessionManager; user(): { sub?: string; email?: string; label?: string }; close(): void }> {
   const withoutSession = (): { sub?: string; email?: string; label?: string } => {
-    if (config.identity.user) return { email: config.identity.user, label: config.identity.user };
     const subject = enrolledSubject();
-    return subject ? { sub: subject.sub, ...(subject.email ? { email: subject.email } : {}), label: subject.email ?? subject.sub } : {};
+    if (subject) return { sub: subject.sub, ...(subject.email ? { email: subject.email } : {}), label: subject.email ?? subject.sub };
+    return config.identity.user ? { email: config.identity.user, label: config.identity.user } : {};
   };
   if (!config.auth) {
     return { user: withoutSession, close: () => {} };
