@@ -47,12 +47,14 @@ export function pumpLines(source: Readable, options: { maxLineBytes: number; hig
       ended = true;
       enqueue(splitter.end());
     });
-    // A source that fails (the peer's pipe broke) ends the relay like an end of input.
-    source.once('error', () => {
+    // A source that fails (the peer's pipe broke), or that we destroyed, ends the relay like an end of input.
+    const stopped = () => {
       if (ended) return;
       ended = true;
       enqueue([]);
-    });
+    };
+    source.once('error', stopped);
+    source.once('close', stopped);
   });
 }
 

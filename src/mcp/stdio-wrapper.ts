@@ -12,6 +12,11 @@ import { StdioGovernor } from './stdio-governor.js';
  * client (our stdin/stdout) and the server (its stdin/stdout) through the StdioGovernor, passes the
  * server's stderr through, forwards SIGINT/SIGTERM/SIGHUP, and ends as the server ends (same exit code,
  * or the same signal). The wrapper's own messages go to stderr only: stdout is the client's JSON-RPC stream.
+ *
+ * The server's end is its exit, not the end of its stdout: a process it started in the background may
+ * hold that pipe open for as long as it lives. After the exit, the server's last answers are relayed for
+ * a short while, then the pipe is let go. Signals go to the server while it runs; once it has exited, a
+ * signal ends the wrapper at once (exit code 128 + the signal's number), as it would any program.
  */
 
 export interface WrapOptions {
@@ -32,6 +37,8 @@ const MAX_CLIENT_MESSAGE_BYTES = 32 * 1024 * 1024;
 /** Server messages are only read to filter tool lists, but a line must fit in memory to be relayed whole. */
 const MAX_SERVER_MESSAGE_BYTES = 256 * 1024 * 1024;
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** How long the server's output is still relayed after it exited, when nothing closes it. */
+const OUTPUT_GRACE_AFTER_EXIT_MS = 2000;
 
 export async function wrapStdioServer(options: WrapOptions): Promise<number> {
   const stdin = options.stdin ?? process.stdin;
@@ -55,10 +62,14 @@ export async function wrapStdioServer(options: WrapOptions): Promise<number> {
     log(`the MCP client stopped reading (${err.message}); stopping the server`);
     stopChild('SIGTERM');
   });
+  const serverRuns = () => child.pid !== undefined && child.exitCode === null && child.signalCode === null;
   const stopChild = (signal: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    if (serverRuns()) child.kill(signal);
   };
-  const onSignal = (signal: NodeJS.Signals) => stopChild(signal);
+  // A handler keeps Node from dying of the signal, so with no server left to forward to, the wrapper ends itself.
+  let interrupt: (signal: NodeJS.Signals) => void = () => {};
+  const interrupted = new Promise<NodeJS.Signals>((resolve) => { interrupt = resolve; });
+  const onSignal = (signal: NodeJS.Signals) => (serverRuns() ? child.kill(signal) : interrupt(signal));
   for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignal);
 
   const fromClient = pumpLines(stdin, {
@@ -84,20 +95,36 @@ export async function wrapStdioServer(options: WrapOptions): Promise<number> {
       const relayed = await governor.fromServer(item.line);
       if (relayed.toClient) await toClient.write(relayed.toClient);
     },
-  }).catch((err: Error) => log(`relaying the server's messages failed (${err.message})`));
+  }).catch((err: Error) => {
+    log(`relaying the server's messages failed (${err.message})`);
+  });
 
   const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: NodeJS.ErrnoException }>((resolve) => {
     child.once('error', (error: NodeJS.ErrnoException) => resolve({ error }));
-    child.once('close', (code, signal) => resolve({ code, signal }));
+    child.once('exit', (code, signal) => resolve({ code, signal }));
   });
-  for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
   if ('error' in ended) {
+    for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
     log(`could not start ${program} (${ended.error.code ?? ended.error.message}). Check the command after "--" in your MCP client's configuration.`);
     stop(stdin);
     return ended.error.code === 'ENOENT' ? 127 : ended.error.code === 'EACCES' ? 126 : 1;
   }
-  // 'close' means the server's stdout ended: relay what is still queued, then stop reading the client.
-  await fromServer;
+  // The server exited: relay the answers still in its pipe, unless a signal says to stop now.
+  const afterExit = await Promise.race([
+    untilDrained(fromServer, OUTPUT_GRACE_AFTER_EXIT_MS),
+    interrupted.then((signal) => ({ signal })),
+  ]);
+  for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
+  if (afterExit !== 'drained') {
+    if (afterExit === 'held open') log('the MCP server exited, but a process it started still holds its output open; stopped relaying it');
+    child.stdout.destroy();
+    await fromServer;
+  }
+  if (typeof afterExit === 'object') {
+    log(`stopped by ${afterExit.signal} after the MCP server had exited`);
+    stop(stdin);
+    return 128 + (os.constants.signals[afterExit.signal] ?? 0);
+  }
   await toClient.flushed();
   stop(stdin);
   if (ended.signal !== null) {
@@ -107,6 +134,17 @@ export async function wrapStdioServer(options: WrapOptions): Promise<number> {
     return 128 + (os.constants.signals[ended.signal] ?? 0);
   }
   return ended.code ?? 1;
+}
+
+/** 'drained' when the relay of the server's output ends within `ms`, else 'held open'. */
+async function untilDrained(relay: Promise<void>, ms: number): Promise<'drained' | 'held open'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'held open'>((resolve) => { timer = setTimeout(() => resolve('held open'), ms); });
+  try {
+    return await Promise.race([relay.then(() => 'drained' as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Stops reading a stream we no longer relay, so an open client pipe does not keep the process alive. */
