@@ -1,7 +1,7 @@
 /**
  * Turns a policy document into what the scanner runs: the selected rules and detectors, the action table,
- * and validated custom rules. Compiling is the expensive, fallible step (custom rules are probed for
- * catastrophic backtracking), so do it once when a policy arrives and reuse the result for every request.
+ * and validated custom rules. Compiling is the fallible step (custom rules must parse and fit the linear-time
+ * engine), so do it once when a policy arrives and reuse the result for every request.
  */
 import { compileCustomRule, type CompiledCustomRule } from './custom-rules.js';
 import { PII_TYPES, type Finding, type FindingType, type PiiType } from './finding.js';
@@ -22,12 +22,7 @@ export interface CompiledGuardrailPolicy {
 
 export type PolicyCompilation = { ok: true; policy: CompiledGuardrailPolicy } | { ok: false; errors: string[] };
 
-export interface CompileOptions {
-  /** Skip the timed adversarial probe of custom regexes (the static check still runs). For tests only. */
-  probeCustomRules?: boolean;
-}
-
-export function compileGuardrailPolicy(input: unknown, options: CompileOptions = {}): PolicyCompilation {
+export function compileGuardrailPolicy(input: unknown): PolicyCompilation {
   const parsed = GuardrailPolicySchema.safeParse(input ?? {});
   if (!parsed.success) {
     return {
@@ -45,7 +40,7 @@ export function compileGuardrailPolicy(input: unknown, options: CompileOptions =
       continue;
     }
     seenIds.add(definition.id);
-    const compiled = compileCustomRule(definition, { probe: options.probeCustomRules !== false });
+    const compiled = compileCustomRule(definition);
     if (compiled.ok) customRules.push(compiled.rule);
     else errors.push(compiled.error);
   }

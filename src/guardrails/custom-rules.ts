@@ -1,11 +1,11 @@
 /**
  * Administrator-written rules from policy: a regex, or a list of keywords. Every rule is validated when the
- * policy loads, and a rule that could stall the proxy is refused with an error naming the rule and the fix:
- * it must compile, must not match empty text, must pass the static backtracking check, and must finish
- * adversarial probes within a time budget.
+ * policy loads, and a rule that cannot run is refused with an error naming the rule and the fix. Regexes run
+ * on a linear-time engine (see linear-pattern.ts), so no pattern can backtrack catastrophically; keyword rules
+ * are escaped literals on V8's engine, which cannot backtrack either.
  */
 import type { Finding } from './finding.js';
-import { findBacktrackingRisk, probeRegexTiming } from './regex-safety.js';
+import { compileLinearPattern, type LinearPattern } from './linear-pattern.js';
 
 export interface CustomRuleDefinition {
   id: string;
@@ -20,8 +20,8 @@ export interface CompiledCustomRule {
   id: string;
   message: string;
   action?: 'block' | 'redact' | 'flag';
-  /** Global regex: either the author's pattern or an escaped, word-bounded keyword alternation. */
-  pattern: RegExp;
+  /** The author's pattern on the linear-time engine, or an escaped, word-bounded keyword alternation. */
+  pattern: LinearPattern;
 }
 
 export type CustomRuleCompilation = { ok: true; rule: CompiledCustomRule } | { ok: false; error: string };
@@ -29,7 +29,7 @@ export type CustomRuleCompilation = { ok: true; rule: CompiledCustomRule } | { o
 const ALLOWED_FLAGS = /^[imsu]*$/;
 const MAX_MATCHES_PER_RULE = 500;
 
-export function compileCustomRule(definition: CustomRuleDefinition, options: { probe?: boolean } = {}): CustomRuleCompilation {
+export function compileCustomRule(definition: CustomRuleDefinition): CustomRuleCompilation {
   const refuse = (what: string): CustomRuleCompilation => ({ ok: false, error: `custom rule "${definition.id}": ${what}` });
   const base = { id: definition.id, message: definition.message, ...(definition.action ? { action: definition.action } : {}) };
 
@@ -39,57 +39,40 @@ export function compileCustomRule(definition: CustomRuleDefinition, options: { p
     return { ok: true, rule: { ...base, pattern: keywordPattern(words) } };
   }
 
-  const source = definition.pattern ?? '';
   const flags = definition.flags ?? '';
   if (!ALLOWED_FLAGS.test(flags)) {
     return refuse(`flags "${flags}" are not supported; use only i, m, s and u (matching is always global)`);
   }
-  let pattern: RegExp;
-  try {
-    pattern = new RegExp(source, `g${flags}`);
-  } catch (error) {
-    return refuse(`pattern does not compile (${(error as Error).message}); fix the regex syntax`);
-  }
-  if (new RegExp(source, flags).test('')) {
+  const compiled = compileLinearPattern(definition.pattern ?? '', flags);
+  if (!compiled.ok) return refuse(compiled.error);
+  if (compiled.matchesEmptyText) {
     return refuse('pattern matches empty text, so it would fire everywhere; require at least one character');
   }
-  const risk = findBacktrackingRisk(source, flags);
-  if (risk) return refuse(`pattern is unsafe near \`${risk.fragment}\`: ${risk.reason}`);
-  if (options.probe !== false) {
-    const probe = probeRegexTiming(pattern);
-    if (!probe.ok) {
-      return refuse(
-        `pattern took ${probe.slowestMs.toFixed(0)} ms on ${probe.slowestInput} (catastrophic backtracking); ` +
-          'simplify it: avoid nested or adjacent unbounded quantifiers over the same characters, and bound repetitions ({1,64} instead of +)',
-      );
-    }
-  }
-  return { ok: true, rule: { ...base, pattern } };
+  return { ok: true, rule: { ...base, pattern: compiled.pattern } };
 }
 
 /** Keywords match case-insensitively as whole words/phrases; they are escaped, so they cannot backtrack. */
-function keywordPattern(words: string[]): RegExp {
+function keywordPattern(words: string[]): LinearPattern {
   const escaped = [...new Set(words)]
     .sort((a, b) => b.length - a.length)
     .map((w) => w.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&').replace(/\s+/g, '\\s+'));
-  return new RegExp(`(?<![\\p{L}\\p{N}_])(?:${escaped.join('|')})(?![\\p{L}\\p{N}_])`, 'giu');
+  const regex = new RegExp(`(?<![\\p{L}\\p{N}_])(?:${escaped.join('|')})(?![\\p{L}\\p{N}_])`, 'giu');
+  return {
+    matchSpans(text, limit) {
+      const spans: Array<[number, number]> = [];
+      for (const match of text.matchAll(regex)) {
+        if (spans.length >= limit) break;
+        spans.push([match.index, match.index + match[0].length]);
+      }
+      return spans;
+    },
+  };
 }
 
 export function detectCustom(text: string, rules: readonly CompiledCustomRule[]): Finding[] {
-  const findings: Finding[] = [];
-  for (const rule of rules) {
-    const pattern = rule.pattern;
-    pattern.lastIndex = 0;
-    let matches = 0;
-    for (let match = pattern.exec(text); match !== null && matches < MAX_MATCHES_PER_RULE; match = pattern.exec(text)) {
-      if (match[0].length === 0) {
-        pattern.lastIndex++;
-        continue;
-      }
-      matches++;
-      findings.push({ type: 'custom', ruleId: rule.id, start: match.index, end: match.index + match[0].length, confidence: 0.9 });
-    }
-    pattern.lastIndex = 0;
-  }
-  return findings;
+  return rules.flatMap((rule) =>
+    rule.pattern
+      .matchSpans(text, MAX_MATCHES_PER_RULE)
+      .map(([start, end]): Finding => ({ type: 'custom', ruleId: rule.id, start, end, confidence: 0.9 })),
+  );
 }

@@ -10,7 +10,7 @@
 export { applyGuardrails, describeFindings, GUARDRAIL_BLOCK_STATUS, GUARDRAIL_WARN_STATUS } from './apply-guardrails.js';
 export type { GuardrailDecision, GuardrailFinding, GuardrailResult } from './apply-guardrails.js';
 export { actionFor, compileGuardrailPolicy, ensureCompiled, GuardrailPolicyError } from './compile-policy.js';
-export type { CompiledGuardrailPolicy, CompileOptions, PolicyCompilation } from './compile-policy.js';
+export type { CompiledGuardrailPolicy, PolicyCompilation } from './compile-policy.js';
 export { compileCustomRule } from './custom-rules.js';
 export { FINDING_TYPES, PII_TYPES } from './finding.js';
 export type { Finding, FindingType, PiiType } from './finding.js';
@@ -22,7 +22,6 @@ export {
   GuardrailPolicySchema,
 } from './policy.js';
 export type { CustomRule, GuardrailAction, GuardrailPolicy, GuardrailPolicyInput } from './policy.js';
-export { findBacktrackingRisk, probeRegexTiming } from './regex-safety.js';
 export { runScanCommand } from './scan-command.js';
 export type { ScanCommandInput, ScanCommandOutput } from './scan-command.js';
 export { scanText } from './scan-text.js';

@@ -33,7 +33,7 @@ describe('runScanCommand', () => {
     ['{not json', /policy file is not valid JSON/],
     ['', /policy file is empty/],
     ['{"maxInspectBytes": "big"}', /maxInspectBytes/],
-    [{ customRules: [{ id: 'bad-rule', message: 'm', pattern: '(a+)+' }] }, /custom rule "bad-rule": pattern is unsafe/],
+    [{ customRules: [{ id: 'bad-rule', message: 'm', pattern: 'key(?=\\d)' }] }, /custom rule "bad-rule": pattern uses a lookahead/],
   ])('refuses policy %j with exit 2 and a clear error', (policy, error) => {
     const text = runScanCommand({ input, json: false, policy });
     expect(text.exitCode).toBe(2);
