@@ -4,10 +4,16 @@ import { z } from 'zod';
 import { httpUrl, LOOPBACK_HOSTS } from '../util/config-fields.js';
 import type { CompiledGuardrailPolicy } from '../guardrails/compile-policy.js';
 import { AuthConfigSchema } from '../auth/auth-config.js';
+import { compileHostPattern } from '../providers/host-pattern.js';
 
 
-const hostName = z.string().regex(/^(\*\.)?[a-z0-9*]([a-z0-9*-]*[a-z0-9*])?(\.[a-z0-9*]([a-z0-9*-]*[a-z0-9*])?)*$/i, {
-  message: 'must be a host name such as api.openai.com (wildcards like api.*.githubcopilot.com allowed)',
+/** The catalog's own host-pattern rules (host-pattern.ts), so a bad pattern is refused here, naming its field. */
+const hostName = z.string().superRefine((value, ctx) => {
+  try {
+    compileHostPattern(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `must be a host name such as api.openai.com (wildcards like api.*.githubcopilot.com allowed): ${(err as Error).message}` });
+  }
 });
 
 /** Checked here, so a key pasted without its PEM lines names this field instead of failing at start-up in OpenSSL. */

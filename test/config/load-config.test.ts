@@ -49,6 +49,7 @@ describe('loadConfig', () => {
     ['virtual key without sk-bf-', () => loadConfig({ file: writeConfig('{"gateway":{"url":"http://127.0.0.1:1","virtualKey":"sk-live-1"}}'), env: {} }), /gateway\.virtualKey .*must be a Bifrost virtual key starting with sk-bf-/],
     ['unknown field', () => loadConfig({ file: writeConfig('{"proxxy":{}}'), env: {} }), /unknown field\(s\) "proxxy"; remove them or check their spelling/],
     ['invalid JSON', () => loadConfig({ file: writeConfig('{"mode": '), env: {} }), /is not valid JSON/],
+    ['an intercept pattern the catalog refuses', () => loadConfig({ file: writeConfig('{"interceptHosts":["api.openai.com","*"]}'), env: {} }), /interceptHosts\.1 \(from config file .*\): must be a host name .*Invalid host pattern "\*": the top-level domain cannot be a wildcard/],
     ['a pinned key pasted without its PEM lines', () => loadConfig({ file: writeConfig(JSON.stringify({ control: { url: 'https://control.example.com', pinnedPublicKeys: ['MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE='] } })), env: {} }), /control\.pinnedPublicKeys\.0 \(from config file .*\): must be a public key in PEM form/],
     ['JSON that is not an object', () => loadConfig({ file: writeConfig('[1]'), env: {} }), /must contain a JSON object/],
     ['missing file', () => loadConfig({ file: '/nonexistent/edge.json', env: {} }), /cannot read config file \/nonexistent\/edge.json \(ENOENT\)/],
