@@ -1,7 +1,7 @@
 import { parseWithReaders, type ProviderAdapter, type RouteMatch } from './adapter.js';
 import {
-  expectArray, expectObject, expectString, isJsonObject, optionalField, readStreamFlag, requireModel, requiredArray,
-  requiredString, wrongType, type JsonObject,
+  BodyShapeError, expectArray, expectObject, expectString, formatJsonPath, isJsonObject, optionalField, readStreamFlag, requireModel,
+  requiredArray, requiredString, wrongType, type JsonObject,
 } from './body-shape.js';
 import type { SurfaceEntry } from './catalog.js';
 import { anthropicErrorBody } from './error-bodies.js';
@@ -13,17 +13,22 @@ import { locateRequest, operationSegments } from './route-path.js';
 import type { HttpRequestInfo, TextSpan } from './types.js';
 
 /**
- * Anthropic Messages API (`/v1/messages`, `/v1/messages/count_tokens`). Structured `tool_use.input` is exposed
- * leaf by leaf, so a secret inside one argument is redacted without touching the others. Tool paths point at
- * `name` for definitions and calls, and at `tool_use_id` for results (named after their call, see CallLinker).
+ * Anthropic Messages API (`/v1/messages`, `/v1/messages/count_tokens`, and creating `/v1/messages/batches`).
+ * Structured `tool_use.input` is exposed leaf by leaf, so a secret inside one argument is redacted without
+ * touching the others. Tool paths point at `name` for definitions and calls, and at `tool_use_id` for results
+ * (named after their call, see CallLinker).
  */
 
 const INSPECTED_ROUTES: Readonly<Record<string, string>> = {
   '/messages': 'messages',
   '/messages/count_tokens': 'messages.count_tokens',
+  '/messages/batches': 'messages.batches',
 };
 
-/** Known routes forwarded unread: model listing, Files API, message batches. */
+/**
+ * Known routes forwarded unread: model listing, Files API, and the message batch routes other than creating
+ * one (listing, retrieving, results, cancelling, deleting carry no prompt).
+ */
 const UNINSPECTED_PREFIXES: ReadonlyArray<[string[], string]> = [
   [['models'], 'models'],
   [['files'], 'files'],
@@ -43,36 +48,65 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
 const ROLE_KINDS: Record<string, TextSpan['kind']> = { user: 'user', assistant: 'assistant' };
 
 function readMessages(body: JsonObject): BodyReading {
-  const model = requireModel(body);
   const x = newExtraction();
-  optionalField(body, 'system', [], (system, p) => {
+  const model = readMessagesRequest(x, body, []);
+  return { model, stream: readStreamFlag(body), extraction: x };
+}
+
+/**
+ * `POST /v1/messages/batches`: `requests: [{custom_id, params}]`, each `params` a Messages request, read like
+ * one at `requests[i].params`. A request carries one model for policy to check against the key's rules, so a
+ * batch whose requests name different models is refused rather than checked on one of them.
+ */
+function readMessageBatch(body: JsonObject): BodyReading {
+  const x = newExtraction();
+  let first: { model: string; path: JsonPath } | undefined;
+  requiredArray(body, 'requests', [], 'an array of batch requests').forEach((value, i) => {
+    const request = expectObject(value, ['requests', i], 'a batch request object ({"custom_id": ..., "params": {...}})');
+    const paramsPath = ['requests', i, 'params'];
+    if (request['params'] === undefined || request['params'] === null) throw new BodyShapeError(paramsPath, 'is required: the Messages request to run');
+    const model = readMessagesRequest(x, expectObject(request['params'], paramsPath, 'a Messages request object'), paramsPath);
+    if (first === undefined) {
+      first = { model, path: [...paramsPath, 'model'] };
+    } else if (model !== first.model) {
+      throw new BodyShapeError([...paramsPath, 'model'], `is ${JSON.stringify(model)} but ${formatJsonPath(first.path)} is ${JSON.stringify(first.model)}: `
+        + 'Bifrost Edge checks one model per batch, so split the batch into one batch per model');
+    }
+  });
+  return { model: first?.model ?? null, stream: false, extraction: x };
+}
+
+/** A Messages request's texts and tools, at paths under `path` (where the request sits in the body); returns its model. */
+function readMessagesRequest(x: Extraction, body: JsonObject, path: JsonPath): string {
+  const model = requireModel(body, path);
+  optionalField(body, 'system', path, (system, p) => {
     if (typeof system === 'string') addText(x, p, system, 'system');
     else expectArray(system, p, 'a string or an array of text blocks').forEach((block, j) => readTextBlock(x, block, [...p, j], 'system'));
   });
 
   const calls = newCallLinker();
-  requiredArray(body, 'messages', [], 'an array of messages').forEach((value, i) => {
-    const path = ['messages', i];
-    const message = expectObject(value, path, 'a message object');
-    const kind = ROLE_KINDS[requiredString(message, 'role', path)] ?? 'other';
+  requiredArray(body, 'messages', path, 'an array of messages').forEach((value, i) => {
+    const messagePath = [...path, 'messages', i];
+    const message = expectObject(value, messagePath, 'a message object');
+    const kind = ROLE_KINDS[requiredString(message, 'role', messagePath)] ?? 'other';
     const content = message['content'];
     if (typeof content === 'string') {
-      addText(x, [...path, 'content'], content, kind);
+      addText(x, [...messagePath, 'content'], content, kind);
       return;
     }
-    expectArray(content, [...path, 'content'], 'a string or an array of content blocks').forEach((block, j) =>
-      readContentBlock(x, block, [...path, 'content', j], kind, calls),
+    expectArray(content, [...messagePath, 'content'], 'a string or an array of content blocks').forEach((block, j) =>
+      readContentBlock(x, block, [...messagePath, 'content', j], kind, calls),
     );
   });
   calls.addResults(x);
 
-  optionalField(body, 'tools', [], (tools, p) => {
+  optionalField(body, 'tools', path, (tools, p) => {
     expectArray(tools, p, 'an array of tool definitions').forEach((value, i) => {
       const tool = expectObject(value, [...p, i], 'a tool definition object');
       addTool(x, [...p, i, 'name'], requiredString(tool, 'name', [...p, i]), 'definition');
     });
   });
-  return { model, stream: readStreamFlag(body), extraction: x };
+  return model;
 }
 
 function readContentBlock(x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind'], calls: CallLinker): void {
@@ -148,6 +182,6 @@ function readDocumentSource(x: Extraction, block: JsonObject, path: JsonPath, ki
 export const anthropicAdapter: ProviderAdapter = {
   id: 'anthropic',
   recognize,
-  parse: parseWithReaders('anthropic', { messages: readMessages, 'messages.count_tokens': readMessages }),
+  parse: parseWithReaders('anthropic', { messages: readMessages, 'messages.count_tokens': readMessages, 'messages.batches': readMessageBatch }),
   errorResponse: (err, opts) => errorResponse(err, anthropicErrorBody(err), { kind: 'named', event: 'error' }, opts),
 };

@@ -85,11 +85,13 @@ export function requiredArray(obj: JsonObject, key: string, path: JsonPath, expe
   return expectArray(value, [...path, key], expected);
 }
 
-export function requireModel(body: JsonObject): string {
+/** `path`: where `body` sits, for a request nested in another (a batch's `requests[i].params`). */
+export function requireModel(body: JsonObject, path: JsonPath = []): string {
   const model = body['model'];
-  if (model === undefined || model === null) throw new BodyShapeError(['model'], 'is required: name the model to use, as a string');
-  if (typeof model !== 'string') throw wrongType(['model'], 'a string', model);
-  if (model.trim() === '') throw new BodyShapeError(['model'], 'must not be empty');
+  const at = [...path, 'model'];
+  if (model === undefined || model === null) throw new BodyShapeError(at, 'is required: name the model to use, as a string');
+  if (typeof model !== 'string') throw wrongType(at, 'a string', model);
+  if (model.trim() === '') throw new BodyShapeError(at, 'must not be empty');
   return model;
 }
 

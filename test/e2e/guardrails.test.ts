@@ -227,4 +227,26 @@ describe('routes that carry prompts besides chat (pass-through mode: the stand-i
     const speech = await standin.waitForRequest((r) => r.path === '/openai_passthrough/v1/audio/speech');
     expect(speech.json).toEqual({ model: 'gpt-4o-mini-tts', voice: 'coral', input: 'Call [REDACTED:email] back.' });
   });
+
+  it('Anthropic message batches: a secret in any request is refused 446; mixed models are refused 400; a clean batch goes on', async () => {
+    standin.clear();
+    const client = new Anthropic({ apiKey: 'sk-ant-app', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: proxyDispatcher(edge.proxyUrl, edge.caPem) } as never, maxRetries: 0 });
+    const request = (id: string, content: string, model = 'claude-haiku-4-5') => ({ custom_id: id, params: { model, max_tokens: 32, messages: [{ role: 'user' as const, content }] } });
+
+    const blocked = await client.messages.batches.create({ requests: [request('a', 'hello'), request('b', `deploy with ${GITHUB_TOKEN}`)] }).catch((e: unknown) => e);
+    expect(blocked).toBeInstanceOf(Anthropic.APIError);
+    const blockedError = blocked as InstanceType<typeof Anthropic.APIError>;
+    expect(blockedError.status).toBe(446);
+    expect(JSON.stringify(blockedError.error)).toContain('requests[1].params.messages[0].content');
+    expect(JSON.stringify(blockedError.error)).not.toContain(GITHUB_TOKEN);
+
+    const mixed = await client.messages.batches.create({ requests: [request('a', 'hello'), request('b', 'hi', 'claude-sonnet-4-5')] }).catch((e: unknown) => e);
+    expect(mixed).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((mixed as InstanceType<typeof Anthropic.BadRequestError>).message).toMatch(/one model per batch.*split the batch/);
+    expect(standin.received.some((r) => r.path.includes('/messages/batches'))).toBe(false);
+
+    await client.messages.batches.create({ requests: [request('a', 'hello'), request('b', 'summarise the release notes')] });
+    const seen = await standin.waitForRequest((r) => r.path === '/anthropic_passthrough/v1/messages/batches');
+    expect((seen.json as { requests: unknown[] }).requests).toHaveLength(2);
+  });
 });

@@ -19,8 +19,12 @@ describe('route recognition', () => {
     ['GET', '/v1/models', 'models', false],
     ['GET', '/v1/models/claude-sonnet-4-5', 'models', false],
     ['POST', '/v1/files', 'files', false],
-    ['POST', '/v1/messages/batches', 'messages.batches', false],
+    ['POST', '/v1/messages/batches', 'messages.batches', true],
+    ['GET', '/v1/messages/batches', 'messages.batches', false],
+    ['GET', '/v1/messages/batches/msgbatch_1', 'messages.batches', false],
     ['GET', '/v1/messages/batches/msgbatch_1/results', 'messages.batches', false],
+    ['POST', '/v1/messages/batches/msgbatch_1/cancel', 'messages.batches', false],
+    ['DELETE', '/v1/messages/batches/msgbatch_1', 'messages.batches', false],
   ])('%s %s → %s (inspected: %s)', (method, path, operation, inspected) => {
     expect(adapter.recognize(req(method, 'api.anthropic.com', path), entry)).toMatchObject({ operation, inspected });
   });
@@ -145,6 +149,74 @@ describe('messages', () => {
     const request = expectParsed(parse('/v1/messages/count_tokens', body));
     expect(request).toMatchObject({ operation: 'messages.count_tokens', model: 'claude-opus-4-1', stream: false });
     expect(textsOf(request)).toEqual([['user', 'count me']]);
+  });
+});
+
+describe('message batches: every request\'s params read as a Messages request', () => {
+  const batch = {
+    requests: [
+      {
+        custom_id: 'ticket-1',
+        params: {
+          model: 'claude-sonnet-4-5', max_tokens: 256, system: 'Summarise support tickets.',
+          messages: [
+            { role: 'user', content: 'Customer jane@acme.test cannot log in.' },
+            { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'lookup_user', input: { email: 'jane@acme.test' } }] },
+            { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'account locked' }] },
+          ],
+          tools: [{ name: 'lookup_user', input_schema: { type: 'object' } }],
+        },
+      },
+      {
+        custom_id: 'ticket-2',
+        params: {
+          model: 'claude-sonnet-4-5', max_tokens: 256,
+          // Answers a call of another request: each request is its own conversation, so it stays unnamed.
+          messages: [{ role: 'user', content: [{ type: 'text', text: 'Refund order 88.' }, { type: 'tool_result', tool_use_id: 'toolu_1', content: 'x' }] }],
+        },
+      },
+    ],
+  };
+
+  it('reads texts and tools with paths under requests[i].params; the shared model is the request\'s model', () => {
+    const request = expectParsed(parse('/v1/messages/batches', batch));
+    expect(request).toMatchObject({ operation: 'messages.batches', model: 'claude-sonnet-4-5', stream: false, inspected: true });
+    expect(request.texts).toEqual([
+      { path: ['requests', 0, 'params', 'system'], text: 'Summarise support tickets.', kind: 'system' },
+      { path: ['requests', 0, 'params', 'messages', 0, 'content'], text: 'Customer jane@acme.test cannot log in.', kind: 'user' },
+      { path: ['requests', 0, 'params', 'messages', 1, 'content', 0, 'input', 'email'], text: 'jane@acme.test', kind: 'tool_arguments' },
+      { path: ['requests', 0, 'params', 'messages', 2, 'content', 0, 'content'], text: 'account locked', kind: 'tool_result' },
+      { path: ['requests', 1, 'params', 'messages', 0, 'content', 0, 'text'], text: 'Refund order 88.', kind: 'user' },
+      { path: ['requests', 1, 'params', 'messages', 0, 'content', 1, 'content'], text: 'x', kind: 'tool_result' },
+    ]);
+    expect(request.tools).toEqual([
+      { kind: 'call', name: 'lookup_user', path: ['requests', 0, 'params', 'messages', 1, 'content', 0, 'name'] },
+      { kind: 'result', name: 'lookup_user', path: ['requests', 0, 'params', 'messages', 2, 'content', 0, 'tool_use_id'] },
+      { kind: 'definition', name: 'lookup_user', path: ['requests', 0, 'params', 'tools', 0, 'name'] },
+    ]);
+    expectPathsPointAtStrings(batch, request);
+  });
+
+  it('refuses a batch whose requests name different models, saying to split it by model', () => {
+    const mixed = { requests: [batch.requests[0], { custom_id: 'ticket-3', params: { model: 'claude-haiku-4-5', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] } }] };
+    const error = expectFailed(parse('/v1/messages/batches', mixed));
+    expect(error).toMatchObject({ status: 400, type: 'invalid_request', provider: 'anthropic' });
+    expect(error.message).toContain('POST /v1/messages/batches (Anthropic API)');
+    expect(error.message).toContain('requests[1].params.model is "claude-haiku-4-5" but requests[0].params.model is "claude-sonnet-4-5"');
+    expect(error.message).toMatch(/Bifrost Edge checks one model per batch.*split the batch/);
+  });
+
+  it.each([
+    ['requests missing', {}, /requests is required and must be an array of batch requests/],
+    ['a request not an object', { requests: ['hi'] }, /requests\[0\] must be a batch request object/],
+    ['params missing', { requests: [{ custom_id: 'a' }] }, /requests\[0\]\.params is required/],
+    ['params model missing', { requests: [{ custom_id: 'a', params: { messages: [] } }] }, /requests\[0\]\.params\.model is required/],
+    ['params content a number', { requests: [{ custom_id: 'a', params: { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 1 }] } }] },
+      /requests\[0\]\.params\.messages\[0\]\.content must be a string or an array of content blocks, got a number/],
+  ])('a bad batch gives a 400 naming the field: %s', (_name, body, message) => {
+    const error = expectFailed(parse('/v1/messages/batches', body));
+    expect(error).toMatchObject({ status: 400, type: 'invalid_request', provider: 'anthropic' });
+    expect(error.message).toMatch(message);
   });
 });
 
