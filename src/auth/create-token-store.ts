@@ -1,12 +1,12 @@
 import path from 'node:path';
-import { EncryptedFileTokenStore } from './encrypted-file-token-store.js';
-import { KeyFileSource, MacKeychainKeySource, SecretServiceKeySource } from './encryption-keys.js';
-import { runCommand, type CommandRunner } from './run-command.js';
-import { SafeStorageTokenStore, safeStorageProblem, type SafeStorageLike } from './safe-storage-token-store.js';
-import type { TokenStore } from './token-store.js';
+import { KEY_FILE_WARNING } from './encrypted-file-token-store.js';
+import { chooseProtectedTokenStore, KEYCHAIN_SERVICE, type UnusableBackend } from './protected-token-store.js';
+import type { CommandRunner } from './run-command.js';
+import type { SafeStorageLike } from './safe-storage-token-store.js';
+import { TokenStoreError, type TokenStore, type TokenStoreDescription } from './token-store.js';
+import { fileExists } from '../util/file-exists.js';
 
-/** Name under which keychain items are filed. */
-export const KEYCHAIN_SERVICE = 'Bifrost Edge';
+export { KEYCHAIN_SERVICE };
 
 /** Session files live here, inside the data directory, in a 0700 folder of their own. */
 export function authDirectory(dataDir: string): string {
@@ -29,32 +29,47 @@ export interface CreateTokenStoreOptions {
  *   2. headless: the OS keychain holds the file key — macOS login keychain, Linux Secret Service;
  *   3. otherwise (Windows CLI, servers): an encrypted file with the key in a 0600 file, with a warning.
  * Each backend uses its own file, so switching backends looks like "signed out", never like damage.
+ *
+ * A backend that already holds a sign-in is kept even when it does not answer now (keyring locked at
+ * boot, no D-Bus in an SSH session): reading, saving and deleting then fail with "unlock your keyring",
+ * never a silent switch to the key-file store, which would report "not signed in" while the real
+ * session waits on disk to come back (see chooseProtectedTokenStore).
  */
 export async function createTokenStore(options: CreateTokenStoreOptions): Promise<TokenStore> {
-  const platform = options.platform ?? process.platform;
-  const run = options.runCommand ?? runCommand;
-  const dir = authDirectory(options.dataDir);
-  const notes: string[] = [];
+  const { dataDir, ...backends } = options;
+  const choice = await chooseProtectedTokenStore({
+    dir: authDirectory(dataDir),
+    stem: 'session',
+    keychainAccount: dataDir,
+    secretServiceAttributes: { application: 'bifrost-edge', purpose: 'session-key', 'data-dir': dataDir },
+    what: 'sign-in tokens',
+    keyFileWarning: KEY_FILE_WARNING,
+  }, backends);
+  return choice.kind === 'store' ? choice.store : new UnusableTokenStore(choice.unusable);
+}
 
-  if (options.safeStorage) {
-    const problem = safeStorageProblem(options.safeStorage, platform);
-    if (!problem) return new SafeStorageTokenStore({ file: path.join(dir, 'session.safe-storage.json'), safeStorage: options.safeStorage, platform });
-    notes.push(`Electron safeStorage not used: ${problem}`);
+/** A backend that holds the saved sign-in but cannot be used in this run: every change says why. */
+class UnusableTokenStore implements TokenStore {
+  constructor(private readonly unusable: UnusableBackend) {}
+
+  describe(): TokenStoreDescription {
+    return { backend: this.unusable.backend, location: this.unusable.location };
   }
 
-  if (platform === 'darwin') {
-    const keychain = new MacKeychainKeySource(run, KEYCHAIN_SERVICE, options.dataDir);
-    const problem = await keychain.probe();
-    if (!problem) return new EncryptedFileTokenStore({ file: path.join(dir, 'session.keychain.json'), keySource: keychain, notes });
-    notes.push(`macOS keychain not used: ${problem}`);
-  } else if (platform !== 'win32') {
-    const secretService = new SecretServiceKeySource(run, { application: 'bifrost-edge', purpose: 'session-key', 'data-dir': options.dataDir });
-    const problem = await secretService.probe();
-    if (!problem) return new EncryptedFileTokenStore({ file: path.join(dir, 'session.secret-service.json'), keySource: secretService, notes });
-    notes.push(`Secret Service keyring not used: ${problem}`);
-  } else {
-    notes.push('Windows Credential Manager is not used by the command-line agent; the Bifrost Edge app protects tokens with DPAPI through safeStorage');
+  /** Saved, only unreadable for now: not signed out. */
+  hasSaved(): Promise<boolean> {
+    return fileExists(this.unusable.location);
   }
 
-  return new EncryptedFileTokenStore({ file: path.join(dir, 'session.enc.json'), keySource: new KeyFileSource(path.join(dir, 'session.key')), notes });
+  async load(): Promise<never> {
+    throw new TokenStoreError('unavailable', `Cannot read the saved sign-in in ${this.unusable.location}: ${this.unusable.problem}`);
+  }
+
+  async save(): Promise<never> {
+    throw new TokenStoreError('unavailable', `Cannot save the sign-in in ${this.unusable.location}: ${this.unusable.problem}`);
+  }
+
+  async clear(): Promise<never> {
+    throw new TokenStoreError('unavailable', `Cannot delete the saved sign-in in ${this.unusable.location}: ${this.unusable.problem}`);
+  }
 }

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { KEYCHAIN_SERVICE } from './create-token-store.js';
 import { EncryptedFileTokenStore } from './encrypted-file-token-store.js';
 import { KeyFileSource, MacKeychainKeySource, SecretServiceKeySource, type EncryptionKeySource } from './encryption-keys.js';
 import { runCommand, type CommandRunner } from './run-command.js';
@@ -7,6 +6,9 @@ import { SafeStorageTokenStore, safeStorageProblem, type SafeStorageLike } from 
 import type { TokenStore, TokenStoreBackend } from './token-store.js';
 import { fileExists } from '../util/file-exists.js';
 import type { SessionTokens } from './session-tokens.js';
+
+/** Name under which keychain items are filed. */
+export const KEYCHAIN_SERVICE = 'Bifrost Edge';
 
 /**
  * Where one kind of secret lives, apart from every other kind: its own files (one per backend) and

@@ -9,7 +9,7 @@ import { discoverProvider } from './provider-discovery.js';
 import { isFresh, refreshDelayMs, retryDelayMs } from './refresh-schedule.js';
 import { idTokenExpiresAt, type SessionTokens } from './session-tokens.js';
 import { refreshSessionTokens, revokeSessionTokens, type RevocationOutcome } from './token-grants.js';
-import type { TokenStore } from './token-store.js';
+import { TokenStoreError, type TokenStore } from './token-store.js';
 
 /**
  * Renewal failures only a new sign-in mends: the provider refused the refresh token or the app, or its
@@ -227,13 +227,16 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
     // Let a renewal under way finish first: its fresh tokens are the ones to revoke, and it must not
     // save them after the store was cleared.
     await this.refreshing?.catch(() => undefined);
-    this.clearTimer();
-    this.generation++;
     // Only tokens of the configured provider are sent to its revocation endpoint; others are just deleted.
     const tokens = this.tokens ?? (await this.loadMatchingSession().catch((error: unknown) => {
+      // A locked keyring is not damage: the session is intact and would be used again once it answers,
+      // so deleting it now would leave its tokens valid at the provider. Say so, change nothing.
+      if (error instanceof TokenStoreError && error.code === 'unavailable') throw keyringLocked(error, this.store.describe().location);
       this.log.warn('saved sign-in unreadable; deleting it without revoking', { error: errorMessage(error) });
       return undefined;
     }));
+    this.clearTimer();
+    this.generation++;
     let revocation: SignedOut['revocation'] = { status: 'nothing_to_revoke' };
     if (tokens) {
       try {
@@ -422,6 +425,10 @@ function notSignedIn(): AuthError {
 function expired(what: string, cause?: unknown): AuthError {
   const because = isAuthError(cause) ? cause.message : `The ${what} could not be renewed. ${SIGN_IN_AGAIN}`;
   return new AuthError('session_expired', `Your Bifrost Edge sign-in has expired. ${because}`, cause === undefined ? undefined : { cause });
+}
+
+function keyringLocked(error: TokenStoreError, location: string): TokenStoreError {
+  return new TokenStoreError('unavailable', `${error.message} Nothing was signed out: the saved sign-in stays until it can be revoked at the identity provider, so run \`bifrost-edge logout\` again once the keyring answers. If that keyring is gone for good, delete the saved sign-in by hand: ${location}.`, { cause: error });
 }
 
 function idTokenNotReissued(tokens: SessionTokens, issuer: string): AuthError {
