@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { ActivePolicy } from '../../src/control/client/active-policy.js';
 import { startPolicySync } from '../../src/control/client/policy-sync-client.js';
 import { signBundle } from '../../src/control/protocol/bundle-signature.js';
 import type { SignedPolicyBundle } from '../../src/control/protocol/policy-bundle.js';
@@ -291,5 +292,43 @@ describe('gateway unreachable when the control server starts', () => {
     }, 5_000, 'the policy once the gateway is back');
     // Same keys and template: the device keeps its version, nothing is republished.
     expect(recovered.bundle.version).toBe(synced.bundle.version);
+  });
+});
+
+describe('another person signs in', () => {
+  it('stops using the previous person\'s keys and identity at once, and takes the new person\'s bundle when it arrives', async () => {
+    const fixture = await fixtureForTest();
+    const stateDir = await tempDir('device');
+    let person: string = ADA_KEY.value;
+    const client = await syncClient({
+      controlUrl: fixture.server.url, stateDir, log: testLogger(),
+      credential: async () => ({ method: 'virtual_key', virtual_key: person }),
+      timing: { backoff: { initialMs: 100, maxMs: 400 } },
+    });
+    const ada = await waitFor(() => client.current(), 5_000, 'Ada\'s bundle');
+    expect(ada.bundle).toMatchObject({ subject: { sub: 'virtual-key:vk-ada' }, active_virtual_key_id: 'vk-ada' });
+    expect(await fs.stat(path.join(stateDir, 'policy-bundle.json')).then(() => true)).toBe(true);
+
+    // The laptop is offline when the engineering account signs in: the new enrollment cannot complete.
+    const port = fixture.server.port;
+    await fixture.server.close();
+    person = ENGINEERING_KEY.value;
+    const emitted: ActivePolicy[] = [];
+    client.onBundle((policy) => emitted.push(policy));
+    await client.signedIn('virtual-key:vk-eng');
+    // The agent applies what listeners get: the rules without Ada's keys and name, right away.
+    expect(emitted).toHaveLength(1);
+    const applied = emitted[0]!;
+    expect(applied.bundle.virtual_keys).toEqual([]);
+    expect(applied.bundle.active_virtual_key_id).toBeUndefined();
+    expect(applied.bundle.subject).toBeUndefined();
+    expect(applied.bundle.fail_mode).toBe('closed');
+    expect(client.current()).toBe(applied);
+    await expect(fs.stat(path.join(stateDir, 'policy-bundle.json'))).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const own = nextBundle(client);
+    await fixture.restart({ listen: { port } });
+    const engineering = await own;
+    expect(engineering.bundle).toMatchObject({ subject: { sub: 'virtual-key:vk-eng' }, active_virtual_key_id: 'vk-eng', version: 1 });
   });
 });

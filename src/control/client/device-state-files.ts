@@ -73,6 +73,10 @@ export async function loadCachedPolicy(stateDir: string): Promise<CachedPolicy |
   return parsed.data;
 }
 
+export function clearCachedPolicy(stateDir: string): Promise<void> {
+  return removeFile(path.join(stateDir, POLICY_CACHE_FILE));
+}
+
 export function saveCachedPolicy(stateDir: string, cached: CachedPolicy): Promise<void> {
   return writePrivateJson(path.join(stateDir, POLICY_CACHE_FILE), cached);
 }

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import os from 'node:os';
 import { silentLogger, type Logger } from '../../log.js';
 import type { DeviceDescription, SigningPublicKey } from '../protocol/enrollment.js';
-import { trustedKeyMap } from '../protocol/bundle-signature.js';
+import { bundleEtag, trustedKeyMap } from '../protocol/bundle-signature.js';
 import type { HeartbeatRequestInput, HeartbeatResponse } from '../protocol/heartbeat.js';
 import type { PolicyEvent } from '../protocol/policy-sync.js';
 import type { SignedPolicyBundle } from '../protocol/policy-bundle.js';
@@ -11,7 +11,7 @@ import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffSettings } from './backoff
 import { judgeSignedBundle } from './bundle-acceptance.js';
 import { ControlRequestError, DEFAULT_REQUEST_TIMEOUT_MS, fetchPolicy, type CallOptions, openPolicyStream, postEnrollment, postHeartbeat } from './control-api.js';
 import type { DeviceCredentialStore } from './device-credential-store.js';
-import { clearEnrollmentState, loadCachedPolicy, saveCachedPolicy, saveEnrollmentState, type EnrollmentRecord } from './device-state-files.js';
+import { clearCachedPolicy, clearEnrollmentState, loadCachedPolicy, saveCachedPolicy, saveEnrollmentState, type EnrollmentRecord } from './device-state-files.js';
 import { PlainFileCredentialStore } from './plain-file-credential-store.js';
 import { PolicyStreamFollower } from './policy-stream-follower.js';
 import { restoreEnrollment } from './saved-enrollment.js';
@@ -76,7 +76,8 @@ export interface PolicySyncClient extends PolicySync {
   /**
    * Someone signed in: enroll for them now. A device enrolled for another subject forgets that
    * enrollment (its credential and keys were that person's) and enrolls again; a device waiting to
-   * enroll stops waiting out its backoff.
+   * enroll stops waiting out its backoff. The previous person's bundle is suspended meanwhile (see
+   * suspendForNewPerson).
    */
   signedIn(subject: string): Promise<void>;
   /**
@@ -113,6 +114,11 @@ class EdgeControlPolicySync implements PolicySyncClient {
   private readonly credentialStore: DeviceCredentialStore;
   private readonly pinned: Map<string, KeyObject> | undefined;
   private policy: ActivePolicy | undefined;
+  /**
+   * The previous person's policy without their keys and identity, enforced after someone else signed
+   * in until that person's own bundle arrives. Never a version floor: their first bundle replaces it.
+   */
+  private suspended: ActivePolicy | undefined;
   private enrollment: ActiveEnrollment | undefined;
   /**
    * Why the current enrollment must be replaced although the server still accepts its credential
@@ -180,7 +186,7 @@ class EdgeControlPolicySync implements PolicySyncClient {
   }
 
   current(): ActivePolicy | undefined {
-    return this.policy;
+    return this.policy ?? this.suspended;
   }
 
   onBundle(listener: (policy: ActivePolicy) => void): () => void {
@@ -328,6 +334,7 @@ class EdgeControlPolicySync implements PolicySyncClient {
     if (enrolledFor !== undefined && enrolledFor !== subject) {
       this.log.info('a different person signed in; enrolling this device again for them', { was: enrolledFor, now: subject });
       await this.forgetEnrollment();
+      await this.suspendForNewPerson(enrolledFor);
     }
     this.credentialMayHaveChanged();
   }
@@ -338,6 +345,25 @@ class EdgeControlPolicySync implements PolicySyncClient {
     if (!this.needsEnrollment() || !this.options.credential) return false;
     this.kick();
     return true;
+  }
+
+  /**
+   * The bundle in force was issued for the person who signed out: their virtual keys must not carry
+   * the next person's traffic, nor their name its audit records, even while the new enrollment cannot
+   * complete (server unreachable, or refusing). Listeners get the same policy without keys and
+   * subject; the organisation's rules (fail mode, apps, guardrails) stay. The cache goes too, so a
+   * restart does not bring the previous person's bundle back.
+   */
+  private async suspendForNewPerson(previousSubject: string): Promise<void> {
+    const policy = this.policy;
+    this.policy = undefined;
+    await clearCachedPolicy(this.options.stateDir).catch((err: Error) => this.log.warn(`could not delete the previous person's cached policy (${err.message})`));
+    if (policy?.source !== 'edge-control') return;
+    const { subject: _subject, active_virtual_key_id: _active, ...rules } = policy.bundle;
+    const bundle = { ...rules, virtual_keys: [] };
+    this.suspended = { source: 'edge-control', bundle, etag: bundleEtag(bundle), origin: policy.origin, received_at: new Date().toISOString() };
+    this.log.warn(`the policy bundle of ${previousSubject} is suspended until this device is enrolled for the person now signed in: their virtual keys and identity are no longer used`, { version: policy.bundle.version });
+    this.listeners.emit(this.suspended);
   }
 
   /** Drops the enrollment (state file, stored credential, push stream); the caller enrolls again. */
@@ -462,6 +488,8 @@ class EdgeControlPolicySync implements PolicySyncClient {
       return 'failed';
     }
     this.rejections = 0;
+    // Someone else signed in while this was in flight: the answer is the previous person's.
+    if (this.enrollment?.device_id !== enrollment.device_id) return 'failed';
     if (result.kind === 'not_modified') {
       this.markFresh();
       return 'unchanged';
@@ -547,6 +575,7 @@ class EdgeControlPolicySync implements PolicySyncClient {
 
   private apply(signed: SignedPolicyBundle, etag: string, origin: 'network' | 'cache'): void {
     const previous = this.policy?.bundle.version;
+    this.suspended = undefined;
     this.policy = { source: 'edge-control', bundle: signed.bundle, signed, etag, origin, received_at: new Date().toISOString() };
     this.log.info('policy bundle applied', { version: signed.bundle.version, previous, origin });
     this.listeners.emit(this.policy);
