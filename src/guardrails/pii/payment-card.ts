@@ -13,7 +13,22 @@ import type { Finding } from '../finding.js';
 import { contextAround, contextBefore, digitsOf, eachMatch } from './context.js';
 import type { PiiDetector } from './detector.js';
 
-const CANDIDATE = /(?<![\w.,+-])(?<!\d )\d(?:[ -]?\d){12,18}(?![\w]|[.,-]\d| \d)/g;
+/** Nothing numeric continues: not a letter, digit or `/`, and no `.5`, `,5`, `-5`, ` 5` (a longer number). */
+const NUMBER_ENDS = String.raw`(?![\w/]|[.,/-]\d| \d)`;
+/** An expiry (`12/27`, `07-2029`) or a CVV (3–4 digits), as cards are written and exported next to the number. */
+const EXPIRY_OR_CVV = String.raw`(?:0?[1-9]|1[0-2])[/-](?:20)?\d{2}|\d{3,4}`;
+/**
+ * 13–19 digits, optionally grouped by single spaces or dashes. Before it: no word character, decimal point,
+ * sign, or a digit followed by `,` or ` ` (the inside of a longer number or a list of numbers); a comma after
+ * a word is fine (a CSV field). After it: the number ends, or up to two expiry/CVV fields follow, separated
+ * by spaces, commas, tabs, `;`, `|` or `-`, and then the number ends.
+ */
+const CANDIDATE = new RegExp(
+  String.raw`(?<![\w.+-])(?<!\d[ ,])\d(?:[ -]?\d){12,18}(?=(?:[ ,;|\t-]{1,3}(?:${EXPIRY_OR_CVV})){0,2}${NUMBER_ENDS})`,
+  'g',
+);
+/** A 4-4-4-4-3 run can be a 19-digit card or a 16-digit card and its CVV: the latter is tried when the former fails. */
+const TRAILING_CVV = /[ -]\d{3,4}$/;
 
 const GROUPINGS = new Set(['4-4-4-4', '4-4-4-4-3', '4-4-4-4-2', '4-4-4-4-1', '4-6-5', '4-6-4', '4-4-4-1', '4-4-4-3', '4-4-4-2', '4-4-5']);
 
@@ -38,9 +53,9 @@ export const paymentCardDetector: PiiDetector = {
   detect(text) {
     const findings: Finding[] = [];
     eachMatch(text, CANDIDATE, (match) => {
-      const candidate = match[0];
+      const candidate = [match[0], match[0].replace(TRAILING_CVV, '')].find(isCardNumber);
+      if (candidate === undefined) return;
       const digits = digitsOf(candidate);
-      if (!hasCardGrouping(candidate) || !luhnValid(digits) || !issuerFor(digits)) return;
       const start = match.index;
       const end = start + candidate.length;
       const cardContext = contextAround(text, start, end, CARD_WORDS, 40);
@@ -55,6 +70,11 @@ export const paymentCardDetector: PiiDetector = {
     return findings;
   },
 };
+
+function isCardNumber(candidate: string): boolean {
+  const digits = digitsOf(candidate);
+  return hasCardGrouping(candidate) && luhnValid(digits) && issuerFor(digits) !== undefined;
+}
 
 function hasCardGrouping(candidate: string): boolean {
   const separators = new Set(candidate.replace(/\d/g, ''));
