@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { readRuntimeFile } from '../runtime-file.js';
@@ -6,6 +7,7 @@ import { createAgentDecisionClient, type AgentDecisionClient } from './agent-cli
 import { pumpLines } from './line-pump.js';
 import { LineWriter } from './line-writer.js';
 import { StdioGovernor } from './stdio-governor.js';
+import { planWindowsSpawn, type WindowsEnvironment } from './windows-command.js';
 
 /**
  * Runs a stdio MCP server under governance: spawns it, relays newline-delimited JSON-RPC between the MCP
@@ -54,9 +56,10 @@ export async function wrapStdioServer(options: WrapOptions): Promise<number> {
   }
   const governor = new StdioGovernor({ server, agent, log });
 
-  const [program, ...args] = options.command;
-  // npx, uvx and friends are .cmd scripts on Windows, which only a shell can start.
-  const child = spawn(program!, args, { stdio: ['pipe', 'pipe', 'inherit'], shell: process.platform === 'win32', windowsHide: true });
+  const [program, ...args] = options.command as [string, ...string[]];
+  // npx, uvx and friends are .cmd scripts on Windows, which only cmd.exe starts: see windows-command.ts.
+  const plan = process.platform === 'win32' ? planWindowsSpawn(program, args, windowsEnvironment()) : { file: program, args, windowsVerbatimArguments: false };
+  const child = spawn(plan.file, plan.args, { stdio: ['pipe', 'pipe', 'inherit'], windowsVerbatimArguments: plan.windowsVerbatimArguments, windowsHide: true });
   const toServer = new LineWriter(child.stdin, (err) => log(`the MCP server stopped reading its input (${err.message})`));
   const toClient = new LineWriter(stdout, (err) => {
     log(`the MCP client stopped reading (${err.message}); stopping the server`);
@@ -134,6 +137,24 @@ export async function wrapStdioServer(options: WrapOptions): Promise<number> {
     return 128 + (os.constants.signals[ended.signal] ?? 0);
   }
   return ended.code ?? 1;
+}
+
+function windowsEnvironment(): WindowsEnvironment {
+  // Windows environment names are case-insensitive (Path, PATHEXT, ComSpec); Node keeps them as set.
+  const variable = (name: string) => Object.entries(process.env).find(([key]) => key.toLowerCase() === name)?.[1];
+  return {
+    path: variable('path'),
+    pathExt: variable('pathext'),
+    comspec: variable('comspec'),
+    cwd: process.cwd(),
+    isFile: (file) => {
+      try {
+        return fs.statSync(file).isFile();
+      } catch {
+        return false;
+      }
+    },
+  };
 }
 
 /** 'drained' when the relay of the server's output ends within `ms`, else 'held open'. */
