@@ -15,6 +15,12 @@ export interface PolicyStreamFollowerOptions {
   backoff: BackoffSettings;
   /** No byte (event or heartbeat comment) for this long means the stream is dead. */
   idleMs: number;
+  /**
+   * A stream that stayed up this long was healthy: the next reconnect starts the backoff over.
+   * Shorter-lived ones (a server or proxy that accepts and closes at once) keep backing off.
+   * Default 60 000.
+   */
+  stableMs?: number;
   sleeper: Sleeper;
   log: Logger;
 }
@@ -52,10 +58,11 @@ export class PolicyStreamFollower {
         if (idle) clearTimeout(idle);
         idle = setTimeout(() => abort.abort(new Error(`no event or heartbeat for ${this.options.idleMs} ms`)), this.options.idleMs);
       };
+      let openedAt: number | undefined;
       try {
         const body = await this.options.open(abort.signal);
         this.connectedNow = true;
-        attempt = 0;
+        openedAt = Date.now();
         log.info('policy push stream connected');
         touch();
         const parser = new SseParser((event) => this.dispatch(event.event, event.data), touch);
@@ -74,6 +81,9 @@ export class PolicyStreamFollower {
         if (idle) clearTimeout(idle);
         this.connectedNow = false;
       }
+      // Only a stream that stayed up resets the backoff: one that opens and drops at once must not
+      // make every device reconnect (and re-fetch its policy) every second forever.
+      if (openedAt !== undefined && Date.now() - openedAt >= (this.options.stableMs ?? 60_000)) attempt = 0;
       if (this.stopped) break;
       const delay = backoffDelayMs(attempt, this.options.backoff);
       log.info(`reconnecting the policy push stream in ${Math.round(delay)} ms; polling meanwhile`);
