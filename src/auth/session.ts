@@ -322,6 +322,11 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
         onUserInfoError: (error) => this.log.debug('userinfo refresh failed; keeping previous profile claims', { error: errorMessage(error) }),
       });
       if (generation !== this.generation) return renewed;
+      // `bifrost-edge logout` or `login` in another process while the answer was on its way: their
+      // decision stands, and saving this renewal would undo it. Unreadable is no decision.
+      const saved = await this.store.load().catch(() => current);
+      if (generation !== this.generation) return renewed;
+      if (!saved || saved.receivedAt > current.receivedAt) return await this.yieldRenewal(renewed, saved);
       if (renewed.idToken === current.idToken && !isFresh(idTokenExpiresAt(renewed), this.now(), TOKEN_MIN_VALIDITY_MS)) this.idTokenNotReissued = renewed.idToken;
       this.tokens = renewed;
       this.failedAttempts = 0;
@@ -338,6 +343,37 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
       if (generation === this.generation && authError.code !== 'not_signed_in') this.reportRefreshFailure(authError);
       throw authError;
     }
+  }
+
+  /**
+   * Gives way to a sign-out or sign-in another process saved while this renewal was under way: the
+   * renewed tokens are withdrawn at the provider (nobody else knows them), then the session follows
+   * what is saved. Returns the adopted sign-in; throws not_signed_in when there is none.
+   */
+  private async yieldRenewal(renewed: SessionTokens, saved: SessionTokens | undefined): Promise<SessionTokens> {
+    // A refresh token that was not rotated is still the saved session's too: revoking it would end that one.
+    const shared = saved !== undefined && saved.refreshToken === renewed.refreshToken;
+    const revocation: SignedOut['revocation'] = shared ? { status: 'nothing_to_revoke' } : await revokeSessionTokens(await this.getProvider(), renewed, this.config.issuer);
+    if (revocation.status === 'failed') this.log.warn('could not revoke the tokens of a renewal another process overtook', { error: revocation.error.message });
+    const adopted = saved && saved.issuer === this.config.issuer && saved.clientId === this.config.clientId ? saved : undefined;
+    if (adopted) {
+      this.log.info('adopted the sign-in saved by another Bifrost Edge process (bifrost-edge login) during a renewal');
+      this.adoptNewerSession(adopted);
+      return adopted;
+    }
+    this.useTokens(undefined);
+    this.log.info('signed out: another Bifrost Edge process signed out (bifrost-edge logout) during a renewal, which was dropped');
+    this.emit('signed_out', { revocation });
+    throw notSignedIn();
+  }
+
+  /** Takes over a newer session another process saved, as if this process had renewed to it. */
+  private adoptNewerSession(saved: SessionTokens): void {
+    this.tokens = saved;
+    this.failedAttempts = 0;
+    this.signInRequired = false;
+    this.schedule();
+    this.emit('refreshed', identityFromTokens(saved, this.config.groupsClaim));
   }
 
   private reportRefreshFailure(error: AuthError): void {

@@ -32,8 +32,8 @@ export interface ScriptedTokenEndpoint {
   config: AuthConfig;
   /** Discovery result pointing at this endpoint; pass it as SessionManager's `discover`. */
   provider: client.Configuration;
-  /** Decides the next answer; called once per token request. */
-  answer: () => TokenAnswer;
+  /** Decides the next answer; called once per token request (a promise holds the answer back). */
+  answer: () => TokenAnswer | Promise<TokenAnswer>;
   /** Token requests received so far. */
   requests: number;
   /** Tokens revoked so far, in order. */
@@ -88,9 +88,10 @@ export async function startScriptedTokenEndpoint(clientId = 'edge-scripted-token
         return;
       }
       endpoint.requests++;
-      const answer = endpoint.answer();
-      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-      res.end(answer.body);
+      void Promise.resolve(endpoint.answer()).then((answer) => {
+        res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+        res.end(answer.body);
+      });
     });
   });
   return endpoint;
