@@ -1,5 +1,7 @@
 import { parseWithReaders, type BodyReader, type ProviderAdapter, type RouteMatch } from './adapter.js';
-import { expectArray, expectObject, expectString, optionalField, requiredArray, requiredString, type JsonObject } from './body-shape.js';
+import {
+  BodyShapeError, expectArray, expectObject, expectString, optionalField, requireModel, requiredArray, requiredString, type JsonObject,
+} from './body-shape.js';
 import type { SurfaceEntry } from './catalog.js';
 import { googleErrorBody } from './error-bodies.js';
 import { errorResponse } from './error-response.js';
@@ -9,7 +11,7 @@ import type { HttpRequestInfo, TextSpan } from './types.js';
 
 /**
  * Gemini API (generativelanguage.googleapis.com): `/{version}/models/{model}:{method}`. The model and the
- * streaming flag come from the path. Google's JSON accepts both lowerCamel and snake_case field names
+ * streaming flag come from the path (creating a `cachedContents` names its model in the body). Google's JSON accepts both lowerCamel and snake_case field names
  * (`systemInstruction` / `system_instruction`), so both are read and paths use the name actually sent.
  * Tool paths point at `name` inside `functionDeclarations`, `functionCall` and `functionResponse`.
  */
@@ -17,6 +19,7 @@ import type { HttpRequestInfo, TextSpan } from './types.js';
 const INSPECTED_METHODS: ReadonlySet<string> = new Set(['generateContent', 'streamGenerateContent', 'countTokens', 'embedContent', 'batchEmbedContents']);
 /** Model methods forwarded unread (batch jobs, Imagen/Veo predictions). */
 const UNINSPECTED_METHODS: ReadonlySet<string> = new Set(['batchGenerateContent', 'asyncBatchEmbedContent', 'predict', 'predictLongRunning']);
+/** Resources forwarded unread, except creating a cachedContent (see recognize). */
 const UNINSPECTED_ROOTS: ReadonlySet<string> = new Set([
   'files', 'cachedContents', 'tunedModels', 'operations', 'batches', 'corpora', 'fileSearchStores', 'generatedFiles',
 ]);
@@ -38,6 +41,9 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
     if (UNINSPECTED_METHODS.has(method)) return { ...location, operation: method, inspected: false, pathModel: model };
     return undefined;
   }
+  // Creating a cache stores generateContent context that later calls reuse; reading, updating its ttl, listing
+  // and deleting caches carry no prompt.
+  if (root === 'cachedContents' && modelAndMethod === undefined && location.method === 'POST') return { ...location, operation: root, inspected: true };
   return UNINSPECTED_ROOTS.has(root) ? { ...location, operation: root, inspected: false } : undefined;
 }
 
@@ -131,12 +137,26 @@ function readBatchEmbedContents(body: JsonObject): BodyReading {
   return { model: null, stream: false, extraction: x };
 }
 
+/**
+ * `POST /{version}/cachedContents`: a generateContent-shaped body (contents optional: a cache may hold only a
+ * system instruction) with the model in it as `models/{model}`, reported like a path model, without the prefix.
+ */
+function readCachedContent(body: JsonObject): BodyReading {
+  const named = requireModel(body);
+  const model = named.startsWith('models/') ? named.slice('models/'.length) : named;
+  if (model === '') throw new BodyShapeError(['model'], 'must name a model, as "models/{model}"');
+  const x = newExtraction();
+  readGenerateRequest(x, body, [], false);
+  return { model, stream: false, extraction: x };
+}
+
 const READERS: Readonly<Record<string, BodyReader>> = {
   generateContent: readGenerate,
   streamGenerateContent: readGenerate,
   countTokens: readCountTokens,
   embedContent: readEmbedContent,
   batchEmbedContents: readBatchEmbedContents,
+  cachedContents: readCachedContent,
 };
 
 export const geminiAdapter: ProviderAdapter = {

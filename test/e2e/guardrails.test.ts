@@ -249,4 +249,20 @@ describe('routes that carry prompts besides chat (pass-through mode: the stand-i
     const seen = await standin.waitForRequest((r) => r.path === '/anthropic_passthrough/v1/messages/batches');
     expect((seen.json as { requests: unknown[] }).requests).toHaveLength(2);
   });
+
+  it('Gemini cachedContents: a secret in the cached contents is refused 446 in Google format; a clean cache goes on', async () => {
+    standin.clear();
+    const create = (text: string) => curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, 'https://generativelanguage.googleapis.com/v1beta/cachedContents',
+      '-H', 'content-type: application/json', '-H', 'x-goog-api-key: AIza-app',
+      '-d', JSON.stringify({ model: 'models/gemini-2.5-flash', contents: [{ role: 'user', parts: [{ text }] }], ttl: '300s' })]);
+    const blocked = await create(`the deploy token is ${GITHUB_TOKEN}`);
+    expect(blocked.status).toBe(446);
+    expect((JSON.parse(blocked.body) as { error: { code: number; message: string } }).error).toMatchObject({ code: 446, message: expect.stringContaining('contents[0].parts[0].text') as unknown });
+    expect(blocked.body).not.toContain(GITHUB_TOKEN);
+    expect(standin.received.some((r) => r.path.includes('cachedContents'))).toBe(false);
+
+    expect((await create('a long shared preamble')).status).toBe(200);
+    const seen = await standin.waitForRequest((r) => r.path === '/genai_passthrough/v1beta/cachedContents');
+    expect((seen.json as { contents: Array<{ parts: Array<{ text: string }> }> }).contents[0]!.parts[0]!.text).toBe('a long shared preamble');
+  });
 });

@@ -34,6 +34,8 @@ describe('gateway mode', () => {
     ['POST', 'generativelanguage.googleapis.com', '/v1alpha/models/gemini-2.0-flash:countTokens', 'gemini-2.0-flash', { path: '/genai/v1beta/models/gemini-2.0-flash:countTokens' }],
     ['GET', 'generativelanguage.googleapis.com', '/v1beta/models?pageSize=50', null, { path: '/genai/v1beta/models?pageSize=50' }],
     ['POST', 'generativelanguage.googleapis.com', '/upload/v1beta/files?uploadType=resumable&key=AIzaSECRET', null, { path: '/genai/upload/v1beta/files?uploadType=resumable' }],
+    ['POST', 'generativelanguage.googleapis.com', '/v1beta/cachedContents?key=AIzaSECRET', 'gemini-2.5-flash', { path: '/genai/v1beta/cachedContents' }],
+    ['POST', 'api.anthropic.com', '/v1/messages/batches', 'claude-haiku-4-5', { path: '/anthropic/v1/messages/batches' }],
     ['POST', 'api.groq.com', '/openai/v1/chat/completions', 'llama-3.3-70b-versatile', { path: '/openai/v1/chat/completions', model: 'groq/llama-3.3-70b-versatile' }],
     ['POST', 'api.groq.com', '/openai/v1/chat/completions', 'openai/gpt-oss-120b', { path: '/openai/v1/chat/completions', model: 'groq/openai/gpt-oss-120b' }],
     ['POST', 'api.groq.com', '/openai/v1/chat/completions', 'groq/llama-3.1-8b-instant', { path: '/openai/v1/chat/completions', model: 'groq/llama-3.1-8b-instant' }],

@@ -27,7 +27,12 @@ describe('route recognition', () => {
     ['GET', '/v1beta/models/gemini-2.5-flash', 'models', false, undefined, undefined],
     ['POST', '/upload/v1beta/files?uploadType=resumable', 'files', false, undefined, undefined],
     ['GET', '/v1beta/files/abc', 'files', false, undefined, undefined],
-    ['POST', '/v1beta/cachedContents', 'cachedContents', false, undefined, undefined],
+    ['POST', '/v1beta/cachedContents', 'cachedContents', true, undefined, undefined],
+    ['POST', '/v1/cachedContents', 'cachedContents', true, undefined, undefined],
+    ['GET', '/v1beta/cachedContents', 'cachedContents', false, undefined, undefined],
+    ['GET', '/v1beta/cachedContents/abc123', 'cachedContents', false, undefined, undefined],
+    ['PATCH', '/v1beta/cachedContents/abc123?updateMask=ttl', 'cachedContents', false, undefined, undefined],
+    ['DELETE', '/v1beta/cachedContents/abc123', 'cachedContents', false, undefined, undefined],
   ])('%s %s → %s (inspected: %s, model %s, stream %s)', (method, path, operation, inspected, pathModel, stream) => {
     const route = adapter.recognize(req(method, host, path), entry);
     expect(route).toMatchObject({ operation, inspected });
@@ -140,6 +145,44 @@ describe('other inspected methods', () => {
     expect(textsOf(request)).toEqual(texts);
     expect(request.model).toBe(modelAndMethod.split(':')[0]);
     expectPathsPointAtStrings(body, request);
+  });
+});
+
+describe('cachedContents: a cache holds generateContent context for later calls', () => {
+  it('reads it like a generateContent request; the model comes from the body, without its models/ prefix', () => {
+    const body = {
+      model: 'models/gemini-2.5-flash',
+      displayName: 'contract review',
+      systemInstruction: { parts: [{ text: 'You review contracts.' }] },
+      contents: [{ role: 'user', parts: [{ text: 'Contract for jane@acme.test, salary 120k.' }, { inlineData: { mimeType: 'application/pdf', data: 'JVBERi0=' } }] }],
+      tools: [{ functionDeclarations: [{ name: 'lookup_clause' }] }],
+      ttl: '600s',
+    };
+    const request = expectParsed(parse('/v1beta/cachedContents', body));
+    expect(request).toMatchObject({ operation: 'cachedContents', model: 'gemini-2.5-flash', stream: false, inspected: true });
+    expect(request.texts).toEqual([
+      { path: ['systemInstruction', 'parts', 0, 'text'], text: 'You review contracts.', kind: 'system' },
+      { path: ['contents', 0, 'parts', 0, 'text'], text: 'Contract for jane@acme.test, salary 120k.', kind: 'user' },
+    ]);
+    expect(request.tools).toEqual([{ kind: 'definition', name: 'lookup_clause', path: ['tools', 0, 'functionDeclarations', 0, 'name'] }]);
+    expectPathsPointAtStrings(body, request);
+  });
+
+  it('reads snake_case, a cache of only a system instruction, and a model named without the prefix', () => {
+    const body = { model: 'gemini-2.0-flash-001', system_instruction: { parts: [{ text: 'Long shared preamble.' }] } };
+    const request = expectParsed(parse('/v1beta/cachedContents', body));
+    expect(request.model).toBe('gemini-2.0-flash-001');
+    expect(request.texts).toEqual([{ path: ['system_instruction', 'parts', 0, 'text'], text: 'Long shared preamble.', kind: 'system' }]);
+  });
+
+  it.each([
+    ['model missing', { contents: [] }, /model is required/],
+    ['model not a string', { model: 3, contents: [] }, /model must be a string, got a number/],
+    ['contents not an array', { model: 'models/gemini-2.5-flash', contents: {} }, /contents must be an array of contents, got an object/],
+  ])('a bad body gives a 400 naming the field: %s', (_name, body, message) => {
+    const error = expectFailed(parse('/v1beta/cachedContents', body));
+    expect(error).toMatchObject({ status: 400, type: 'invalid_request', provider: 'gemini' });
+    expect(error.message).toMatch(message);
   });
 });
 
