@@ -95,3 +95,15 @@ describe('a push stream that opens and closes at once', () => {
     for (const delay of sleeper.delays) expect(delay).toBeLessThanOrEqual(100);
   });
 });
+
+describe('a push stream whose server never sends response headers', () => {
+  it('gives up after the idle time and reconnects', async () => {
+    const url = await serve(() => undefined);
+    const sleeper = new RecordingSleeper(3);
+    const { follower, opens } = follow(url, sleeper, { idleMs: 200 });
+    const started = Date.now();
+    expect(await follower.run()).toEqual({ reason: 'stopped' });
+    expect(opens()).toBe(3);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});

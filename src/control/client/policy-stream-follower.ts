@@ -60,6 +60,9 @@ export class PolicyStreamFollower {
       };
       let openedAt: number | undefined;
       try {
+        // Armed before opening: a server or proxy that never sends response headers is as dead as a
+        // silent stream (aborting the signal fails the pending open).
+        touch();
         const body = await this.options.open(abort.signal);
         this.connectedNow = true;
         openedAt = Date.now();
