@@ -7,10 +7,21 @@
 import type { CompiledGuardrailPolicy } from './compile-policy.js';
 import { detectCustom } from './custom-rules.js';
 import type { Finding } from './finding.js';
+import { decodedJsonView } from './json-text-view.js';
 import { detectSecrets, type SecretScanOptions } from './secret-detector.js';
 
+/** Offsets in the findings are into `text` as given, also when a JSON span was scanned decoded. */
 export function scanText(text: string, compiled: CompiledGuardrailPolicy, options: SecretScanOptions = {}): Finding[] {
   if (!compiled.policy.enabled || text.length === 0) return [];
+  const json = decodedJsonView(text);
+  if (!json) return scanPlainText(text, compiled, options);
+  return scanPlainText(json.text, compiled, options).map((finding) => {
+    const [start, end] = json.toRaw(finding.start, finding.end);
+    return { ...finding, start, end };
+  });
+}
+
+function scanPlainText(text: string, compiled: CompiledGuardrailPolicy, options: SecretScanOptions): Finding[] {
   const builtIn = [...detectSecrets(text, compiled.secretRules, options), ...detectPii(text, compiled, options)].filter(
     (f) => f.confidence >= compiled.policy.minConfidence && !compiled.disabledRuleIds.has(f.ruleId),
   );

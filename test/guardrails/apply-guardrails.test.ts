@@ -3,7 +3,7 @@ import { applyGuardrails } from '../../src/guardrails/apply-guardrails.js';
 import { compileGuardrailPolicy, type CompiledGuardrailPolicy } from '../../src/guardrails/compile-policy.js';
 import type { GuardrailPolicyInput } from '../../src/guardrails/policy.js';
 import type { TextSpan } from '../../src/providers/types.js';
-import { ALNUM, Fake, j } from './corpus/fake-data.js';
+import { ALNUM, cardNumber, Fake, j } from './corpus/fake-data.js';
 
 const f = new Fake('apply');
 const githubToken = j('gh', 'p_', f.str(ALNUM, 36));
@@ -126,5 +126,45 @@ describe('warn mode and size limits', () => {
     expect(applyGuardrails(texts, body, policy).decision).toBe('flag');
     expect(applyGuardrails(texts, body, policy).decision).toBe('flag');
     expect(() => applyGuardrails(texts, body, { maxInspectBytes: 'lots' })).toThrow(/maxInspectBytes/);
+  });
+});
+
+describe('JSON-encoded spans (tool-call arguments, JSON tool results)', () => {
+  const card = cardNumber(f, '4', 16);
+  const toolCall = (args: string): { body: unknown; texts: TextSpan[] } => {
+    const path = ['messages', 0, 'tool_calls', 0, 'function', 'arguments'];
+    const body = { messages: [{ role: 'assistant', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'send', arguments: args } }] }] };
+    return { body, texts: [{ path, text: args, kind: 'tool_arguments' }] };
+  };
+  const redactedArguments = (body: unknown): string =>
+    (body as { messages: Array<{ tool_calls: Array<{ function: { arguments: string } }> }> }).messages[0]!.tool_calls[0]!.function.arguments;
+
+  // A value at the start of a line follows the two characters `\n` in the encoded text; HTML-safe encoders
+  // (Go's encoding/json) write `<` as `\u003c`.
+  it.each([
+    ['an e-mail on its own line', 'Hello,\njane.roe@acme-corp.com', '{"body":"Hello,\\n[REDACTED:email]"}'],
+    ['a card on its own line', `Card number:\n${card}`, '{"body":"Card number:\\n[REDACTED:credit_card]"}'],
+    ['a phone on its own line', 'Call me:\n+44 7911 123456', '{"body":"Call me:\\n[REDACTED:phone]"}'],
+    ['an SSN on its own line', 'SSN\n536-22-1987', '{"body":"SSN\\n[REDACTED:us_ssn]"}'],
+    ['an e-mail after a tab', 'to:\tjane.roe@acme-corp.com', '{"body":"to:\\t[REDACTED:email]"}'],
+    ['an e-mail in <>', 'Jane Roe <jane.roe@acme-corp.com>', '{"body":"Jane Roe \\u003c[REDACTED:email]\\u003e"}'],
+  ])('finds %s and redacts it into valid JSON', (_name, value, expected) => {
+    const args = JSON.stringify({ body: value }).replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
+    const { body, texts } = toolCall(args);
+    const result = applyGuardrails(texts, body, compile());
+    expect(result.decision).toBe('redact');
+    const redacted = redactedArguments(result.redactedBody);
+    expect(redacted).toBe(expected);
+    expect(() => JSON.parse(redacted) as unknown).not.toThrow();
+  });
+
+  it('still sees a key and its value together', () => {
+    const { body, texts } = toolCall(JSON.stringify({ env: { GITHUB_TOKEN: githubToken } }));
+    expect(applyGuardrails(texts, body, compile()).findings.map((x) => x.ruleId)).toContain('github-pat');
+  });
+
+  it('leaves JSON without findings alone, escapes and all', () => {
+    const { body, texts } = toolCall('{"body":"line one\\nline two \\u003cb\\u003e","n":12}');
+    expect(applyGuardrails(texts, body, compile()).decision).toBe('allow');
   });
 });

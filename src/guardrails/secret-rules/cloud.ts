@@ -48,7 +48,7 @@ export const cloudRules: SecretRule[] = [
     'gcp-service-account-private-key',
     'Private key inside a Google service-account JSON file',
     ['private_key'],
-    '"private_key"\\s*:\\s*"(?<secret>-----BEGIN (?:RSA )?PRIVATE KEY-----(?:\\\\n|\\s)[A-Za-z0-9+/=\\\\\\s]{64,16384}-----END (?:RSA )?PRIVATE KEY-----(?:\\\\n)?)"',
+    '"private_key"\\s*:\\s*"(?<secret>-----BEGIN (?:RSA )?PRIVATE KEY-----(?:\\\\n|\\s)[A-Za-z0-9+/=\\\\\\s]{64,16384}-----END (?:RSA )?PRIVATE KEY-----(?:\\\\n|\\n)?)"',
     { confidence: 0.99, ...KEY_BLOCK },
   ),
   defineRule(
