@@ -320,13 +320,13 @@ describe('WebSockets on an intercepted host', () => {
 });
 
 describe('routes whose body Edge does not inspect still name their model', () => {
-  it('an image generation with a model the key does not allow is refused (it was allowed: no model was read)', async () => {
-    await withPolicyAgent('edge-policy-images-', {}, async ({ edge }) => {
-      const refused = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, 'https://api.openai.com/v1/images/generations',
-        '-H', 'content-type: application/json', '-H', 'authorization: Bearer sk-proj-app', '--data', JSON.stringify({ model: 'gpt-image-1', prompt: 'a cat' })]);
+  it('creating an assistant with a model the key does not allow is refused (it was allowed: no model was read)', async () => {
+    await withPolicyAgent('edge-policy-assistants-', {}, async ({ edge }) => {
+      const refused = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, 'https://api.openai.com/v1/assistants',
+        '-H', 'content-type: application/json', '-H', 'authorization: Bearer sk-proj-app', '--data', JSON.stringify({ model: 'gpt-4o', name: 'helper' })]);
       expect(refused.status).toBe(403);
       expect(JSON.parse(refused.body)).toMatchObject({ type: 'model_blocked' });
-      expect(refused.body).toMatch(/gpt-image-1/);
+      expect(refused.body).toMatch(/gpt-4o/);
     });
   });
 });
