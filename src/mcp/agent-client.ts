@@ -13,8 +13,11 @@ import {
 
 export type AgentAnswer<T> =
   | { ok: true; value: T }
-  /** `not_running`: no agent for the data dir, or nothing listening; `failed`: it answered, but not usefully. */
-  | { ok: false; problem: 'not_running' | 'failed'; reason: string };
+  /**
+   * `not_running`: no agent for the data dir, or nothing listening; `rejected`: the agent refused the
+   * question as malformed (HTTP 400), a bug in the wrapper; `failed`: it answered, but not usefully.
+   */
+  | { ok: false; problem: 'not_running' | 'rejected' | 'failed'; reason: string };
 
 export interface AgentDecisionClient {
   decide(input: DecideRequest): Promise<AgentAnswer<DecideResponse>>;
@@ -40,7 +43,7 @@ export function createAgentDecisionClient(options: { dataDir: string; timeoutMs?
       return { ok: false, problem: 'failed', reason: `the agent at ${runtime.proxy} did not answer (${(err as Error).message})` };
     }
     const text = await response.text().catch(() => '');
-    if (!response.ok) return { ok: false, problem: 'failed', reason: `the agent at ${runtime.proxy} answered HTTP ${response.status}: ${text.slice(0, 300)}` };
+    if (!response.ok) return { ok: false, problem: response.status === 400 ? 'rejected' : 'failed', reason: `the agent at ${runtime.proxy} answered HTTP ${response.status}: ${text.slice(0, 300)}` };
     let parsed: z.ZodSafeParseResult<z.output<S>>;
     try {
       parsed = schema.safeParse(JSON.parse(text));

@@ -13,10 +13,20 @@ export const MCP_DECIDE_PATH = '/mcp/decide';
 export const MCP_TOOLS_PATH = '/mcp/tools';
 export const MCP_WRAPPER_HEADER = 'x-bifrost-edge-mcp-wrapper';
 
+/**
+ * Bounds of what the agent reads. The wrapper keeps within them (`commandForAgent`, and tool lists it
+ * cannot ask about are withheld): a question the agent refuses as malformed is a wrapper bug, never a
+ * reason to let a call or a list through.
+ */
+export const MAX_COMMAND_ARG_CHARS = 10_000;
+export const MAX_COMMAND_ARGS = 1000;
+export const MAX_TOOL_NAME_CHARS = 1000;
+export const MAX_TOOLS = 10_000;
+
 /** The wrapped server: the admin's `--name` (its MCP client name in policy) and its command line. */
 export const WrappedServerSchema = z.strictObject({
   name: z.string().min(1).max(200),
-  command: z.array(z.string().max(10_000)).min(1).max(1000),
+  command: z.array(z.string().max(MAX_COMMAND_ARG_CHARS)).min(1).max(MAX_COMMAND_ARGS),
 });
 
 /** The MCP client app, as its `initialize` request introduced itself (`clientInfo`), for attribution. */
@@ -50,7 +60,7 @@ export const DecideResponseSchema = z.discriminatedUnion('action', [
 export const ToolsRequestSchema = z.strictObject({
   server: WrappedServerSchema,
   client: McpClientInfoSchema.optional(),
-  tools: z.array(z.string().max(1000)).max(10_000),
+  tools: z.array(z.string().max(MAX_TOOL_NAME_CHARS)).max(MAX_TOOLS),
 });
 
 export const ToolsResponseSchema = z.strictObject({

@@ -51,6 +51,22 @@ const SENSITIVE_NAME = /token|secret|passw(or)?d|api[-_]?key|auth|credential|pri
  * `https://user:pass@host`, or a bare `ghp_…`), and the inventory travels to Edge Control.
  */
 export function describeCommand(command: readonly string[]): string {
+  const line = maskCredentialArguments(command).join(' ');
+  // Credentials with a recognisable shape, wherever they sit: the guardrails' own secret rules find them.
+  return maskSecrets(line).slice(0, MAX_TARGET_CHARS);
+}
+
+/**
+ * The command line with credentials masked, still one string per argument: what the wrapper tells the
+ * agent (so a long argument can be shortened without cutting a credential in two that the agent would
+ * then no longer recognise).
+ */
+export function maskCommand(command: readonly string[]): string[] {
+  return maskCredentialArguments(command).map(maskSecrets);
+}
+
+/** Values named like credentials (`--token X`, `TOKEN=X`) and the passwords of URLs. */
+function maskCredentialArguments(command: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < command.length; i++) {
     const arg = command[i]!;
@@ -64,8 +80,10 @@ export function describeCommand(command: readonly string[]): string {
       out.push(arg.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, '$1[REDACTED]@'));
     }
   }
-  const line = out.join(' ');
-  // Credentials with a recognisable shape, wherever they sit: the guardrails' own secret rules find them.
-  const secrets = detectSecrets(line, SECRET_RULES).map((f) => ({ start: f.start, end: f.end, type: redactionLabel(f) }));
-  return redactSpans(line, secrets).slice(0, MAX_TARGET_CHARS);
+  return out;
+}
+
+function maskSecrets(text: string): string {
+  const secrets = detectSecrets(text, SECRET_RULES).map((f) => ({ start: f.start, end: f.end, type: redactionLabel(f) }));
+  return redactSpans(text, secrets);
 }

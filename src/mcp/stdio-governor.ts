@@ -4,8 +4,8 @@ import {
 } from '../providers/mcp-jsonrpc.js';
 import { calledTool } from '../providers/mcp-messages.js';
 import type { AgentAnswer, AgentDecisionClient } from './agent-client.js';
-import type { McpClientInfo, WrappedServer } from './decision-protocol.js';
-import { toolName } from './tool-list-filter.js';
+import { MAX_TOOL_NAME_CHARS, MAX_TOOLS, type McpClientInfo, type WrappedServer } from './decision-protocol.js';
+import { toolListWithheldError, toolName } from './tool-list-filter.js';
 
 /**
  * What the stdio wrapper does with each message, apart from moving bytes:
@@ -82,10 +82,16 @@ export class StdioGovernor {
     const parsed = parseJson(line);
     // Not JSON: the server's problem, relayed as it is for the client to report.
     if (!parsed.ok) return { toClient: line };
-    const messages = Array.isArray(parsed.value) ? parsed.value : [parsed.value];
+    const batch = Array.isArray(parsed.value);
+    const messages = batch ? (parsed.value as unknown[]) : [parsed.value];
     let changed = false;
-    for (const message of messages) changed = (await this.filterToolList(message)) || changed;
-    return { toClient: changed ? serialize(parsed.value) : line };
+    const relayed: unknown[] = [];
+    for (const message of messages) {
+      const replacement = await this.filterToolList(message);
+      changed ||= replacement !== undefined;
+      relayed.push(replacement ?? message);
+    }
+    return { toClient: changed ? serialize(batch ? relayed : relayed[0]) : line };
   }
 
   /** A line over the size bound: it cannot be read, so it cannot be checked, so it is not sent. */
@@ -108,7 +114,8 @@ export class StdioGovernor {
     const tool = calledTool(message) ?? '?';
     const answer = await this.options.agent.decide({ server, ...(this.clientInfo ? { client: this.clientInfo } : {}), message });
     if (!answer.ok) {
-      this.options.log(`refused the call of tool '${tool}': ${answer.reason}`);
+      const bug = answer.problem === 'rejected' ? ' This is a bug in bifrost-edge mcp wrap; please report it.' : '';
+      this.options.log(`refused the call of tool '${tool}': ${answer.reason}.${bug}`);
       return { action: 'refuse', error: noDecisionError(answer, server.name, tool) };
     }
     if (answer.value.action === 'refuse') {
@@ -118,27 +125,44 @@ export class StdioGovernor {
     return answer.value.message !== undefined ? { action: 'forward', message: answer.value.message } : { action: 'forward' };
   }
 
-  /** True when `message` was the answer to a pending `tools/list` and lost tools the key does not allow. */
-  private async filterToolList(message: unknown): Promise<boolean> {
-    if (!isJsonRpcResponse(message) || !isJsonRpcId(message.id) || !this.pendingLists.delete(idKey(message.id))) return false;
+  /**
+   * For the answer to a pending `tools/list`: the answer with only the tools the key allows, or an error
+   * in its place when Edge cannot check the list. Undefined when `message` is relayed as it is.
+   */
+  private async filterToolList(message: unknown): Promise<unknown> {
+    if (!isJsonRpcResponse(message) || !isJsonRpcId(message.id) || !this.pendingLists.delete(idKey(message.id))) return undefined;
     const result = message.result as { tools?: unknown } | undefined;
-    if (result === null || typeof result !== 'object' || !Array.isArray(result.tools)) return false;
+    if (result === null || typeof result !== 'object' || !Array.isArray(result.tools)) return undefined;
     const tools = result.tools as unknown[];
-    const names = tools.map(toolName).filter((name): name is string => name !== undefined);
     const { server } = this.options;
-    const answer = await this.options.agent.visibleTools({ server, ...(this.clientInfo ? { client: this.clientInfo } : {}), tools: names });
+    const withhold = (reason: string) => jsonRpcErrorResponse(message.id as JsonRpcId, toolListWithheldError(`'${server.name}'`, reason));
+    if (tools.length > MAX_TOOLS) {
+      this.options.log(`withheld the tool list of '${server.name}': it offers ${tools.length} tools, more than the ${MAX_TOOLS} Bifrost Edge checks`);
+      return withhold(`it offers ${tools.length} tools, more than the ${MAX_TOOLS} Edge checks`);
+    }
+    const names = tools.map(toolName).filter((name): name is string => name !== undefined);
+    // Names the agent does not take are never allowed below, so those tools are withheld, not shown unchecked.
+    const checkable = names.filter((name) => name.length <= MAX_TOOL_NAME_CHARS);
+    const answer = await this.options.agent.visibleTools({ server, ...(this.clientInfo ? { client: this.clientInfo } : {}), tools: checkable });
+    if (!answer.ok && answer.problem === 'rejected') {
+      this.options.log(`withheld the tool list of '${server.name}': the agent refused the wrapper's question (${answer.reason}). This is a bug in bifrost-edge mcp wrap; please report it.`);
+      return withhold('the wrapper could not ask Bifrost Edge about it (a bug; the log of this MCP server says more)');
+    }
     if (!answer.ok) {
       // Calls are still refused without the agent; the list only saves the model a refused attempt.
       if (!this.toldListUnfiltered) this.options.log(`listing '${server.name}' tools unfiltered: ${answer.reason}; their calls are refused until Bifrost Edge answers`);
       this.toldListUnfiltered = true;
-      return false;
+      return undefined;
     }
     this.toldListUnfiltered = false;
+    const tooLong = names.length - checkable.length;
+    if (tooLong > 0) {
+      this.options.log(`withheld ${tooLong} tool${tooLong === 1 ? '' : 's'} of '${server.name}' whose name${tooLong === 1 ? ' is' : 's are'} longer than the ${MAX_TOOL_NAME_CHARS} characters Bifrost Edge checks`);
+    }
     const allowed = new Set(answer.value.allowed);
     const kept = tools.filter((tool) => allowed.has(toolName(tool) ?? ''));
-    if (kept.length === tools.length) return false;
-    result.tools = kept;
-    return true;
+    if (kept.length === tools.length) return undefined;
+    return { ...message, result: { ...result, tools: kept } };
   }
 }
 
@@ -147,6 +171,10 @@ function noDecisionError(answer: Extract<AgentAnswer<unknown>, { ok: false }>, s
   if (answer.problem === 'not_running') {
     return edgeError(503, 'edge_not_running',
       `Bifrost Edge is not running on this computer, so the MCP tool '${tool}' of '${server}' was not run: your organization checks every MCP tool call through Edge. Start Bifrost Edge (the tray app, or \`bifrost-edge run\`) and try again.`);
+  }
+  if (answer.problem === 'rejected') {
+    return edgeError(500, 'edge_wrapper_error',
+      `Bifrost Edge could not check the MCP tool '${tool}' of '${server}': the agent refused the wrapper's question as malformed, a bug in bifrost-edge mcp wrap, so the tool was not run. Update Bifrost Edge, or report this to your IT helpdesk with the log of this MCP server.`);
   }
   return edgeError(503, 'edge_unavailable',
     `Bifrost Edge could not check the MCP tool '${tool}' of '${server}' (${answer.reason}), so it was not run. Try again; if it keeps failing, restart Bifrost Edge or contact your IT helpdesk.`);

@@ -4,6 +4,7 @@ import os from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { readRuntimeFile } from '../runtime-file.js';
 import { createAgentDecisionClient, type AgentDecisionClient } from './agent-client.js';
+import { commandForAgent } from './command-for-agent.js';
 import { pumpLines } from './line-pump.js';
 import { LineWriter } from './line-writer.js';
 import { StdioGovernor } from './stdio-governor.js';
@@ -49,7 +50,7 @@ export async function wrapStdioServer(options: WrapOptions): Promise<number> {
   const log = (line: string) => stderr.write(`bifrost-edge mcp wrap (${options.name}): ${line}\n`);
   // A closed log pipe must not take the relay down with it.
   stderr.on('error', () => {});
-  const server = { name: options.name, command: options.command };
+  const server = { name: options.name, command: commandForAgent(options.command) };
   const agent = options.agent ?? createAgentDecisionClient({ dataDir: options.dataDir });
   if (!options.agent && !readRuntimeFile(options.dataDir)) {
     log(`Bifrost Edge is not running (no agent for ${options.dataDir}): tool calls will be refused until it runs.`);

@@ -80,8 +80,13 @@ export function createToolListFilter(headers: IncomingHttpHeaders, options: Tool
 
 /** Why a list was withheld → the error its requests get (a gateway-side failure: JSON-RPC internal error). */
 function withheldError(options: ToolListFilterOptions, reason: string): EdgeError {
+  return toolListWithheldError(options.server, reason);
+}
+
+/** The error a withheld tool list is answered with; `server` as the message names it (a host, or 'name'). */
+export function toolListWithheldError(server: string, reason: string): EdgeError {
   return edgeError(502, 'tool_list_unchecked',
-    `Bifrost Edge withheld the tool list from ${options.server}: ${reason}, so Edge could not check which tools you may use.`);
+    `Bifrost Edge withheld the tool list from ${server}: ${reason}, so Edge could not check which tools you may use.`);
 }
 
 /**

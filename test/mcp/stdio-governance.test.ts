@@ -1,13 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { AgentDecisionClient } from '../../src/mcp/agent-client.js';
 import { StdioGovernor } from '../../src/mcp/stdio-governor.js';
-import { wrapStdioServer } from '../../src/mcp/stdio-wrapper.js';
-import { readCalls } from './support.js';
+import { readCalls, runWrapped } from './support.js';
 
 /**
  * The wrapper's relay between a client and a real server process, driven in-process (PassThrough for the
@@ -29,48 +27,6 @@ function denyingAgent(denied: string, asked: string[] = []): AgentDecisionClient
     visibleTools(input) {
       asked.push(`tools ${input.tools.length}`);
       return Promise.resolve({ ok: true, value: { allowed: input.tools.filter((t) => t !== denied) } });
-    },
-  };
-}
-
-interface Wrapped {
-  send(text: string): void;
-  /** Resolves with the client's messages once the wrapper has ended (after `end`). */
-  finish(): Promise<{ code: number; messages: Array<Record<string, unknown>>; stderr: string }>;
-  /** The next message the client gets with this id. */
-  next(id: number | string): Promise<Record<string, unknown>>;
-}
-
-function runWrapped(command: string[], agent: AgentDecisionClient, env: Record<string, string> = {}): Wrapped {
-  const stdin = new PassThrough();
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  const waiters: Array<() => void> = [];
-  stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-    waiters.splice(0).forEach((w) => w());
-  });
-  stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  const done = wrapStdioServer({ name: 'gh', command, dataDir: '/nonexistent', stdin, stdout, stderr, agent });
-  process.env = saved;
-  const messages = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-  return {
-    send: (text) => stdin.write(text),
-    finish: async () => {
-      stdin.end();
-      const code = await done;
-      return { code, messages: messages(), stderr: err };
-    },
-    next: async (id) => {
-      for (;;) {
-        const found = messages().find((m) => m['id'] === id);
-        if (found) return found;
-        await new Promise<void>((resolve) => waiters.push(resolve));
-      }
     },
   };
 }

@@ -1,9 +1,12 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { AgentDecisionClient } from '../../src/mcp/agent-client.js';
+import { wrapStdioServer } from '../../src/mcp/stdio-wrapper.js';
 import { EDGE_BIN } from '../support/edge-process.js';
 
 export const FIXTURE_SERVER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tool-server.mjs');
@@ -66,4 +69,50 @@ export function auditRecords(dataDir: string): Promise<Array<Record<string, unkn
       else resolve(stdout.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { record: Record<string, unknown> }).record));
     });
   });
+}
+
+export interface Wrapped {
+  send(text: string): void;
+  /** Resolves with the client's messages once the wrapper has ended (after `end`). */
+  finish(): Promise<{ code: number; messages: Array<Record<string, unknown>>; stderr: string }>;
+  /** The next message the client gets with this id. */
+  next(id: number | string): Promise<Record<string, unknown>>;
+}
+
+/**
+ * The wrapper run in-process (PassThrough streams for the client's pipes) around a real server process.
+ * `agent`: a stand-in, or undefined for the real agent of `dataDir`.
+ */
+export function runWrapped(command: string[], agent: AgentDecisionClient | undefined, env: Record<string, string> = {}, dataDir = '/nonexistent'): Wrapped {
+  const stdin = new PassThrough();
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  const waiters: Array<() => void> = [];
+  stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    waiters.splice(0).forEach((w) => w());
+  });
+  stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  const done = wrapStdioServer({ name: 'gh', command, dataDir, stdin, stdout, stderr, ...(agent ? { agent } : {}) });
+  process.env = saved;
+  const messages = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return {
+    send: (text) => stdin.write(text),
+    finish: async () => {
+      stdin.end();
+      const code = await done;
+      return { code, messages: messages(), stderr: err };
+    },
+    next: async (id) => {
+      for (;;) {
+        const found = messages().find((m) => m['id'] === id);
+        if (found) return found;
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+    },
+  };
 }
