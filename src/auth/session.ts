@@ -312,11 +312,14 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
   }
 
   private async runRefresh(): Promise<SessionTokens> {
-    const generation = this.generation;
+    let generation = this.generation;
     this.clearTimer();
     try {
       const current = await this.newestTokens();
       if (!current) throw notSignedIn();
+      // Adopting another person's sign-in starts a generation (and a schedule) of its own; renew within it.
+      generation = this.generation;
+      this.clearTimer();
       const renewed = await refreshSessionTokens(await this.getProvider(), this.config, current, {
         now: this.now,
         onUserInfoError: (error) => this.log.debug('userinfo refresh failed; keeping previous profile claims', { error: errorMessage(error) }),
@@ -358,7 +361,10 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
     const adopted = saved && saved.issuer === this.config.issuer && saved.clientId === this.config.clientId ? saved : undefined;
     if (adopted) {
       this.log.info('adopted the sign-in saved by another Bifrost Edge process (bifrost-edge login) during a renewal');
-      this.adoptNewerSession(adopted);
+      if (this.adoptNewerSession(adopted) === 'same_person') {
+        this.schedule();
+        this.emit('refreshed', identityFromTokens(adopted, this.config.groupsClaim));
+      }
       return adopted;
     }
     this.useTokens(undefined);
@@ -367,13 +373,23 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
     throw notSignedIn();
   }
 
-  /** Takes over a newer session another process saved, as if this process had renewed to it. */
-  private adoptNewerSession(saved: SessionTokens): void {
-    this.tokens = saved;
-    this.failedAttempts = 0;
-    this.signInRequired = false;
-    this.schedule();
-    this.emit('refreshed', identityFromTokens(saved, this.config.groupsClaim));
+  /**
+   * Takes over a newer session another process saved (`bifrost-edge login`). The same person's is
+   * taken like a renewal, quietly (the caller announces it); another person's is a new sign-in,
+   * announced with `signed_in` so enrollment and policy follow that person, not only attribution.
+   */
+  private adoptNewerSession(saved: SessionTokens): 'same_person' | 'new_sign_in' {
+    if (this.tokens && this.tokens.idTokenClaims.sub === saved.idTokenClaims.sub) {
+      this.tokens = saved;
+      this.failedAttempts = 0;
+      this.signInRequired = false;
+      return 'same_person';
+    }
+    this.useTokens(saved);
+    const identity = identityFromTokens(saved, this.config.groupsClaim);
+    this.log.info('signed in: adopted the sign-in another Bifrost Edge process saved (bifrost-edge login)', { sub: identity.sub });
+    this.emit('signed_in', identity);
+    return 'new_sign_in';
   }
 
   private reportRefreshFailure(error: AuthError): void {
@@ -393,11 +409,12 @@ export class SessionManager extends EventEmitter<SessionEvents> implements AuthS
 
   /**
    * Another process (a `bifrost-edge login` next to the running agent) may have saved a newer
-   * session; refreshing with our older, rotated-away refresh token would fail, so adopt theirs.
+   * session; refreshing with our older, rotated-away refresh token would fail, so adopt theirs
+   * (another person's as a new sign-in).
    */
   private async newestTokens(): Promise<SessionTokens | undefined> {
     const saved = await this.loadMatchingSession().catch(() => undefined);
-    if (saved && (!this.tokens || saved.receivedAt > this.tokens.receivedAt)) this.tokens = saved;
+    if (saved && (!this.tokens || saved.receivedAt > this.tokens.receivedAt)) this.adoptNewerSession(saved);
     return this.tokens;
   }
 

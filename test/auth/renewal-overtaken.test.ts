@@ -89,3 +89,44 @@ describe('a renewal overtaken by another process', () => {
     expect(refreshed.map((identity) => identity.sub)).toEqual(['alice']);
   });
 });
+
+describe('a sign-in as another person, saved by `bifrost-edge login`', () => {
+  function recordEvents(session: SessionManager): string[] {
+    const events: string[] = [];
+    session.on('signed_in', (identity) => events.push(`signed_in:${identity.sub}`));
+    session.on('refreshed', (identity) => events.push(`refreshed:${identity.sub}`));
+    session.on('signed_out', () => events.push('signed_out'));
+    return events;
+  }
+
+  function bobsSignIn(alices: SessionTokens): SessionTokens {
+    return { ...alices, accessToken: 'at-bob', refreshToken: 'rt-bob', idTokenClaims: { ...alices.idTokenClaims, sub: 'bob' }, receivedAt: Date.now() + 1 };
+  }
+
+  it('is adopted at the next renewal as a new sign-in, so enrollment and policy follow bob too', async () => {
+    const { store, tokens } = await endpoint.savedSession();
+    const agent = newSession(store);
+    await agent.start();
+    const events = recordEvents(agent);
+    await store.save(bobsSignIn(tokens));
+
+    endpoint.answer = () => json({ access_token: 'at-bob-renewed', refresh_token: 'rt-bob-renewed', token_type: 'Bearer', expires_in: 600 });
+    expect((await agent.refresh()).sub).toBe('bob');
+    expect(events).toEqual(['signed_in:bob', 'refreshed:bob']);
+    expect((await store.load())?.refreshToken).toBe('rt-bob-renewed');
+  });
+
+  it('is adopted as a new sign-in when saved during a renewal', async () => {
+    const { store, tokens } = await endpoint.savedSession();
+    const agent = newSession(store);
+    await agent.start();
+    const events = recordEvents(agent);
+    const { renewal, release } = await renewalUnderWay(agent);
+    await store.save(bobsSignIn(tokens));
+    release();
+    expect((await renewal).sub).toBe('bob');
+    expect(events).toEqual(['signed_in:bob']);
+    expect(agent.getIdentity()?.sub).toBe('bob');
+    expect((await store.load())?.refreshToken).toBe('rt-bob');
+  });
+});
