@@ -11,8 +11,8 @@ import { isJsonRpcId, isJsonRpcRequest, isJsonRpcResponse, jsonRpcErrorResponse,
  * whose call Edge would refuse. Streamable HTTP answers a POST with JSON or with an SSE stream; both
  * are handled, and everything that is not such an answer passes byte for byte.
  *
- * An answer Edge cannot check (larger than it reads, compressed in a way it cannot decode, corrupt) is
- * withheld: the client gets a JSON-RPC error naming why instead of an unfiltered list.
+ * An answer Edge cannot check (larger than it reads, compressed in a way it cannot decode, corrupt, not
+ * JSON) is withheld: the client gets a JSON-RPC error naming why instead of an unfiltered list.
  */
 
 export interface ToolListFilterOptions {
@@ -125,7 +125,10 @@ class JsonAnswerFilter extends Transform {
     } catch (error) {
       return callback(null, this.refusal(undecodableReason(error, this.encoding, this.options)));
     }
-    const filtered = filterToolListMessage(parseJson(plain.toString('utf8')), this.options);
+    const message = parseJson(plain.toString('utf8'));
+    // A client with a laxer parser (NaN, comments) might still read a list in it: what Edge cannot read is withheld.
+    if (message === undefined) return callback(null, this.refusal('it is not valid JSON'));
+    const filtered = filterToolListMessage(message, this.options);
     callback(null, filtered === undefined ? plain : Buffer.from(JSON.stringify(filtered)));
   }
 
@@ -199,9 +202,10 @@ export function toolName(tool: unknown): string | undefined {
   return typeof name === 'string' ? name : undefined;
 }
 
+/** The value, or undefined when `text` is not JSON. A byte-order mark first is skipped, as fetch's Response.json() does. */
 function parseJson(text: string): unknown {
   try {
-    return JSON.parse(text);
+    return JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text);
   } catch {
     return undefined;
   }

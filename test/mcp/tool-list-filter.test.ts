@@ -60,8 +60,17 @@ describe('createToolListFilter', () => {
     expect(JSON.parse(out)).toEqual({ jsonrpc: '2.0', id: 1, result: { tools: [TOOLS[0]], nextCursor: 'c2' } });
   });
 
-  it('JSON: one that is not JSON passes as it came (no client could read a list from it either)', async () => {
-    expect(await runThrough(createToolListFilter({ 'content-type': 'application/json' }, options())!, ['{"not json'])).toBe('{"not json');
+  it('JSON: a byte-order mark first is skipped, as fetch\'s Response.json() (the SDK client\'s reader) skips it: the list is filtered', async () => {
+    const out = await runThrough(createToolListFilter({ 'content-type': 'application/json' }, options())!, [`\uFEFF${JSON.stringify(list(1))}`]);
+    expect(JSON.parse(out)).toEqual({ jsonrpc: '2.0', id: 1, result: { tools: [TOOLS[0]], nextCursor: 'c2' } });
+  });
+
+  it('JSON: one Edge cannot parse is withheld, since a laxer client parser might still read a list in it', async () => {
+    for (const body of ['{"not json', `{"jsonrpc":"2.0","id":1,"result":{"tools":${JSON.stringify(TOOLS)},"score":NaN}}`]) {
+      const out = JSON.parse(await runThrough(createToolListFilter({ 'content-type': 'application/json' }, options())!, [body])) as { id: number; error: { message: string; data: { type: string } } };
+      expect(out).toMatchObject({ id: 1, error: { data: { type: 'tool_list_unchecked' } } });
+      expect(out.error.message).toMatch(/it is not valid JSON/);
+    }
   });
 
   it('JSON: an answer compressed although Edge asked for plain is decoded, filtered and sent plain', async () => {
