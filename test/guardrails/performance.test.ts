@@ -44,3 +44,35 @@ describe('scan time on adversarial 64 KB inputs', () => {
     expect(scanText(text, policy, { prefilter: false })).toEqual(scanText(text, policy, { prefilter: true }));
   });
 });
+
+/**
+ * The default inspection limit is 2 MB, and the scan runs on the proxy's event loop. Units that start a match
+ * of a prefixed rule over and over (each attempt once scanned thousands of characters) and thousands of
+ * e-mails after one long token (each looked back to the start of the text) took 1-13 s at 2 MB.
+ * The bound is loose on purpose (prose scans in ~50 ms, the worst of these ~0.6 s): timing targets belong in
+ * `npm run bench`.
+ */
+describe('scan time on 2 MB of repeated rule prefixes', () => {
+  const MB2 = 2 * 1024 * 1024 - 1024;
+  const LIMIT_2MB_MS = 2_000;
+  const fill = (unit: string): string => unit.repeat(Math.floor(MB2 / unit.length));
+  const emailsAfterLongToken = (): string => {
+    const tail = Array.from({ length: 2000 }, (_, i) => `u${i}@corp.com`).join(',');
+    return `${'x'.repeat(MB2 - tail.length - 1)},${tail}`;
+  };
+  it.each([
+    ['-fm2_ (fly.io)', fill('-fm2_')],
+    ['-eyJ (jwt)', fill('-eyJ')],
+    ['token= (generic api key)', fill('token=')],
+    ['+ABSK (bedrock)', fill('+ABSK')],
+    ['2000 e-mails after one long token', emailsAfterLongToken()],
+  ])('%s', (_name, text) => {
+    let best = Infinity;
+    for (let i = 0; i < 2 && best >= LIMIT_2MB_MS; i++) {
+      const started = performance.now();
+      scanText(text, policy);
+      best = Math.min(best, performance.now() - started);
+    }
+    expect(best, `${best.toFixed(0)} ms`).toBeLessThan(LIMIT_2MB_MS);
+  });
+});

@@ -10,6 +10,9 @@ import type { PiiDetector } from './detector.js';
 const EMAIL =
   /(?<![A-Za-z0-9._%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-]|\.[A-Za-z0-9])/g;
 
+/** How far back a `scheme://` may start for `user:pass@host` to count as URL credentials. */
+const USERINFO_LOOKBACK = 300;
+
 const RESERVED_DOMAIN = /(?:^|\.)(?:example\.(?:com|org|net|edu)|example|test|invalid|localhost|local)$/i;
 const FILE_EXTENSION = /\.(?:png|jpe?g|gif|svg|webp|avif|ico|bmp|tiff?)$/i;
 /** Machine identities: cloud service accounts and GitHub's noreply commit addresses. */
@@ -38,6 +41,9 @@ export const emailDetector: PiiDetector = {
 
 /** `scheme://user:pa~ss@host`: the part before `@` is a URL credential (the secret rules own it), not a mailbox. */
 function isUrlUserinfo(text: string, start: number): boolean {
-  const tokenStart = Math.max(text.lastIndexOf(' ', start), text.lastIndexOf('\n', start), text.lastIndexOf('"', start), start - 300);
-  return text.slice(Math.max(0, tokenStart), start).includes('://');
+  // Only the last 300 characters: searching the whole text back for a separator made each of 2000 e-mails
+  // after one long token cost a pass over the text.
+  const before = text.slice(Math.max(0, start - USERINFO_LOOKBACK), start);
+  const tokenStart = Math.max(before.lastIndexOf(' '), before.lastIndexOf('\n'), before.lastIndexOf('"'));
+  return before.slice(tokenStart + 1).includes('://');
 }

@@ -115,7 +115,7 @@ export const credentialRules: SecretRule[] = [
     'generic-api-key',
     'High-entropy value assigned to an api key / token / secret name',
     ['key', 'token', 'secret', 'auth', 'credential'],
-    `${START}(?:[A-Za-z0-9]{1,30}[_.-])?(?:api[_.-]?key|apikey|api[_.-]?secret|access[_.-]?key(?:[_.-]?id)?|secret[_.-]?key|client[_.-]?secret|app[_.-]?secret|consumer[_.-]?secret|auth[_.-]?token|access[_.-]?token|refresh[_.-]?token|private[_.-]?token|api[_.-]?token|bearer[_.-]?token|session[_.-]?token|credentials?|secret|token|x-api-key)["']?\\s{0,4}(?:=|:|=>|:=)\\s{0,4}["'\`]?(?<secret>[A-Za-z0-9_~+/.=-]{16,256})(?![A-Za-z0-9_~+/.=-])`,
+    `${START}(?:[A-Za-z0-9]{1,30}[_.-])?(?:api[_.-]?key|apikey|api[_.-]?secret|access[_.-]?key(?:[_.-]?id)?|secret[_.-]?key|client[_.-]?secret|app[_.-]?secret|consumer[_.-]?secret|auth[_.-]?token|access[_.-]?token|refresh[_.-]?token|private[_.-]?token|api[_.-]?token|bearer[_.-]?token|session[_.-]?token|credentials?|secret|token|x-api-key)["']?\\s{0,4}(?:=|:|=>|:=)\\s{0,4}["'\`]?(?=(?<secret>[A-Za-z0-9_~+/.=-]{16,256}))\\k<secret>(?![A-Za-z0-9_~+/.=-])`,
     { confidence: 0.6, minEntropy: 3.5, validate: isPlausibleGenericToken, flags: 'i' },
   ),
 ];
