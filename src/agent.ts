@@ -119,12 +119,23 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     processOf: (info) => info.process,
     onError: (err, context) => log.warn(`policy side effect failed: ${context}`, { error: (err as Error).message }),
   });
+  /** The gateway requests go to: the policy bundle's (central policy), else the configuration's. */
+  const gatewayUrl = (): string | undefined => policy.bundle?.gateway?.url ?? config.gateway?.url;
+  // Health and moderation follow the gateway requests actually go to, whichever source names it; without
+  // one they stay idle (health is only probed after a failed forward).
+  const gatewayHealth = new GatewayHealth({ gatewayUrl, probeIntervalMs: config.gateway?.healthProbeIntervalMs, extraCaPems, onChange: (up) => {
+    policy.setConnectivity({ gateway: up });
+    if (up) log.info('the Bifrost gateway is reachable (again)', { gateway: gatewayUrl() });
+    else log.warn('the Bifrost gateway is unreachable; fail mode applies', { gateway: gatewayUrl() });
+  } });
+  const moderation = new ModerationClient({ gatewayUrl, extraCaPems });
   const guardrails = new GuardrailPolicyHolder(config.guardrails, log);
   const activity = new RecentActivity();
   // Without a session or configured user, the bundle's subject is who Edge Control enrolled the device for.
   const identity = await startIdentity(config, log, options.safeStorage, () => policy.bundle?.subject);
   const applyBundle = (bundle: PolicyBundle | undefined) => {
     policy.setBundle(bundle);
+    gatewayHealth.noticeGatewayChange();
     if (bundle?.intercept_hosts) applyInterceptHosts(bundle.intercept_hosts, `policy version ${bundle.version}`);
     else applyInterceptHosts(config.interceptHosts, 'the configuration');
     guardrails.fromBundle(bundle);
@@ -145,13 +156,6 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   const policySource = await startPolicySource(config, { log, ...(identity.session ? { session: identity.session } : {}), apply: applyBundle, enforcer: policy, ...(options.safeStorage ? { safeStorage: options.safeStorage } : {}), mcpServersSeen: () => mcp.serversSeen() });
   const audit = await startAuditAndMetrics(config, { log, ...(policySource.sync ? { sync: policySource.sync } : {}), enforcer: policy, user: identity.user });
   policy.notices.on('notice', (notice) => log.info(`notice: ${notice.why.message}`, { kind: notice.kind, app: notice.who.app, model: notice.what.model }));
-  const gatewayHealth = config.gateway
-    ? new GatewayHealth({ gatewayUrl: config.gateway.url, probeIntervalMs: config.gateway.healthProbeIntervalMs, extraCaPems, onChange: (up) => {
-      policy.setConnectivity({ gateway: up });
-      log.warn(up ? 'the Bifrost gateway is reachable again' : 'the Bifrost gateway is unreachable; fail mode applies', { gateway: config.gateway?.url });
-    } })
-    : undefined;
-  const moderation = config.gateway ? new ModerationClient({ gatewayUrl: config.gateway.url, extraCaPems }) : undefined;
   const inspectors: RequestInspector[] = [
     policy.inspector(),
     ...(options.inspectors ?? []),
@@ -189,7 +193,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     upstream,
     settings: () => ({
       mode: config.mode,
-      ...(policy.bundle?.gateway?.url ?? config.gateway?.url ? { gatewayUrl: policy.bundle?.gateway?.url ?? config.gateway?.url } : {}),
+      ...(gatewayUrl() !== undefined ? { gatewayUrl: gatewayUrl() } : {}),
       ...(config.gateway?.virtualKey ? { virtualKey: config.gateway.virtualKey } : {}),
       originOverrides: config.upstream.originOverrides,
       maxRequestBodyBytes: config.proxy.maxRequestBodyBytes,
@@ -215,7 +219,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     }, (charge) => {
       if (charge) onCharge({ usage: { input_tokens: charge.usage.inputTokens, output_tokens: charge.usage.outputTokens }, costUsd: charge.costUsd });
     }),
-    onGatewayResult: (reachable) => gatewayHealth?.report(reachable),
+    onGatewayResult: (reachable) => gatewayHealth.report(reachable),
     serveLocal: createLocalEndpoints({
       proxyHostPort: () => proxyHostPort,
       interceptPatterns: () => providers.hostPatterns(),
@@ -223,7 +227,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       activity: () => activity.list(),
       notices: () => policy.notices.recent(),
       rendererDir: path.join(packageRoot(), 'renderer'),
-      status: () => ({ mode: config.mode, proxy: `http://${proxyHostPort}`, gateway: config.gateway?.url ?? null, policy: policy.status(), auditQueue: audit.trail.outbox.status(), mcpServers: mcp.serversSeen() }),
+      status: () => ({ mode: config.mode, proxy: `http://${proxyHostPort}`, gateway: gatewayUrl() ?? null, policy: policy.status(), auditQueue: audit.trail.outbox.status(), mcpServers: mcp.serversSeen() }),
       mcp,
     }),
     onRecord: recordExchange,
@@ -254,7 +258,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   });
   proxyHostPort = new URL(proxy.url).host;
   writeRuntimeFile(config.dataDir, { pid: process.pid, proxy: proxy.url, ca: ca.certPath, startedAt: new Date().toISOString() });
-  log.info('Bifrost Edge is running', { proxy: proxy.url, mode: config.mode, gateway: config.gateway?.url, ca: ca.certPath, metrics: audit.metricsUrl });
+  log.info('Bifrost Edge is running', { proxy: proxy.url, mode: config.mode, gateway: gatewayUrl(), ca: ca.certPath, metrics: audit.metricsUrl });
   return {
     auditQueue: () => {
       const level = audit.trail.outbox.status().level;
@@ -267,8 +271,8 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     close: async () => {
       await proxy.close();
       upstream.close();
-      gatewayHealth?.close();
-      await moderation?.close();
+      gatewayHealth.close();
+      await moderation.close();
       await policySource.close();
       await audit.close();
       identity.close();

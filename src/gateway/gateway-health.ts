@@ -2,9 +2,11 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { joinUrl } from './upstream-plan.js';
+import { readGatewayUrl, type GatewayUrlSource } from './gateway-url.js';
 
 export interface GatewayHealthOptions {
-  gatewayUrl: string;
+  /** The gateway requests are forwarded to; undefined while there is none. Read at every report and probe. */
+  gatewayUrl: GatewayUrlSource;
   /** How often to probe `/health` while the gateway is considered down. */
   probeIntervalMs?: number;
   probeTimeoutMs?: number;
@@ -17,10 +19,16 @@ export interface GatewayHealthOptions {
  * Tracks whether the Bifrost gateway is reachable. A failed forward marks it down and starts
  * probing Bifrost's `/health` until it answers, so a fail-closed device recovers by itself
  * instead of waiting for a user request that it would refuse.
+ *
+ * The outage belongs to one URL: when the gateway moves (a policy bundle names another one), nothing
+ * is known about the new gateway yet, so it starts out reachable and the old one is no longer probed.
  */
 export class GatewayHealth {
   private up = true;
+  /** The gateway found down (what the probes ask); undefined while it is up. */
+  private downUrl: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private closed = false;
   private readonly interval: number;
   private readonly timeout: number;
 
@@ -30,25 +38,56 @@ export class GatewayHealth {
   }
 
   get reachable(): boolean {
+    this.noticeGatewayChange();
     return this.up;
   }
 
   report(reachable: boolean): void {
+    if (this.closed) return;
+    this.noticeGatewayChange();
     if (reachable === this.up) return;
+    if (!reachable) {
+      const url = readGatewayUrl(this.options.gatewayUrl);
+      if (url === undefined) return;
+      this.downUrl = url;
+    } else {
+      this.downUrl = undefined;
+    }
     this.up = reachable;
     this.options.onChange(reachable);
     if (!reachable) this.scheduleProbe();
     else this.stopProbing();
   }
 
+  /**
+   * Forgets an outage of a gateway requests no longer go to (call when the policy changes; reports
+   * and probes check too). Returns whether it did.
+   */
+  noticeGatewayChange(): boolean {
+    if (this.up || readGatewayUrl(this.options.gatewayUrl) === this.downUrl) return false;
+    this.up = true;
+    this.downUrl = undefined;
+    this.stopProbing();
+    this.options.onChange(true);
+    return true;
+  }
+
   close(): void {
+    this.closed = true;
     this.stopProbing();
   }
 
   private scheduleProbe(): void {
     this.stopProbing();
+    if (this.closed) return;
     this.timer = setTimeout(() => {
-      void this.probe().then((ok) => (ok ? this.report(true) : this.scheduleProbe()));
+      const url = this.downUrl;
+      if (this.noticeGatewayChange() || url === undefined) return;
+      void this.probe(url).then((ok) => {
+        if (this.closed || this.noticeGatewayChange() || this.up) return;
+        if (ok) this.report(true);
+        else this.scheduleProbe();
+      });
     }, this.interval);
     this.timer.unref();
   }
@@ -58,8 +97,8 @@ export class GatewayHealth {
     this.timer = undefined;
   }
 
-  private probe(): Promise<boolean> {
-    const url = joinUrl(this.options.gatewayUrl, '/health');
+  private probe(gatewayUrl: string): Promise<boolean> {
+    const url = joinUrl(gatewayUrl, '/health');
     return new Promise((resolve) => {
       const ca = this.options.extraCaPems?.length ? { ca: [...tls.rootCertificates, ...this.options.extraCaPems] } : {};
       const req = (url.protocol === 'https:' ? https : http).get(url, { timeout: this.timeout, ...ca }, (res) => {

@@ -2,6 +2,7 @@ import type { Agent } from 'undici';
 import tls from 'node:tls';
 import { z } from 'zod';
 import { joinUrl } from './upstream-plan.js';
+import { readGatewayUrl, type GatewayUrlSource } from './gateway-url.js';
 import { undici } from '../util/undici-on-demand.js';
 
 /** The part of an OpenAI-format moderation answer Edge reads. */
@@ -16,7 +17,8 @@ export interface ModerationVerdict {
 }
 
 export interface ModerationClientOptions {
-  gatewayUrl: string;
+  /** The gateway requests go to (read per check: a new policy bundle can move it); undefined while there is none. */
+  gatewayUrl: GatewayUrlSource;
   timeoutMs?: number;
   extraCaPems?: string[];
 }
@@ -42,7 +44,11 @@ export class ModerationClient {
   }
 
   async moderate(input: string[], model: string, virtualKey: string | undefined): Promise<ModerationVerdict> {
-    const url = joinUrl(this.options.gatewayUrl, '/openai/v1/moderations');
+    const gatewayUrl = readGatewayUrl(this.options.gatewayUrl);
+    if (gatewayUrl === undefined) {
+      throw new Error('no Bifrost gateway is configured (gateway.url, or the policy bundle\'s gateway.url), so content safety cannot ask its moderation route; set gateway.url or turn content safety off');
+    }
+    const url = joinUrl(gatewayUrl, '/openai/v1/moderations');
     const timeout = this.options.timeoutMs ?? 10_000;
     const { request, dispatcher } = await this.connection();
     const res = await request(url, {
