@@ -27,6 +27,11 @@ export interface SurfaceEntry {
   unknownRoutes: UnknownRoutePolicy;
   /** Paths outside every prefix; defaults to `unknownRoutes`. `pass` when a website shares the API's host. */
   otherPaths?: UnknownRoutePolicy;
+  /**
+   * Other API shapes the same host serves, tried in order after `adapter`, each under its own prefixes
+   * (GitHub Copilot also answers Anthropic's `/v1/messages` for the Claude models it offers).
+   */
+  alsoServes?: ReadonlyArray<{ adapter: AdapterId; pathPrefixes: string[] }>;
 }
 
 /**
@@ -64,6 +69,8 @@ export const DEFAULT_SURFACES: readonly SurfaceEntry[] = [
     // Copilot's API is private and changes with each IDE release (agents, sessions, ping): refusing what we
     // do not know would break the editor, so the known chat routes are inspected and the rest passes.
     unknownRoutes: 'pass',
+    // Claude models are served in Anthropic's own Messages shape (VS Code Copilot Chat, opencode use it).
+    alsoServes: [{ adapter: 'anthropic', pathPrefixes: ['/v1'] }],
   },
   // Connect RPC in protobuf, read schema-less (cursor.ts); its other calls (JSON, GET, downloads) pass.
   { label: 'Cursor', hosts: ['api2.cursor.sh'], provider: 'cursor', adapter: 'cursor', pathPrefixes: [''], unknownRoutes: 'pass' },

@@ -48,6 +48,11 @@ export function recognizeRequest(
   const adapter = entry.adapter === null ? undefined : adapters[entry.adapter];
   const route = adapter?.recognize(req, entry);
   if (adapter !== undefined && route !== undefined) return { entry, adapter, route };
+  for (const other of entry.alsoServes ?? []) {
+    const otherAdapter = adapters[other.adapter];
+    const otherRoute = otherAdapter.recognize(req, { ...entry, pathPrefixes: other.pathPrefixes });
+    if (otherRoute !== undefined) return { entry, adapter: otherAdapter, route: otherRoute };
+  }
   const { pathname } = splitPathAndQuery(req.path);
   const underApi = longestPrefix(pathname, entry.pathPrefixes) !== undefined;
   return { entry, unrecognized: true, action: underApi ? entry.unknownRoutes : entry.otherPaths ?? entry.unknownRoutes };

@@ -39,8 +39,9 @@ export function createProviderResolver(interceptHosts?: string[]): ProviderResol
     }
     return {
       kind: 'recognized',
-      // Errors know the recognised route: a Connect error's shape depends on the request's framing.
-      surface: { provider: surface.provider, errorResponse: (error, options) => errorResponseFor(recognized.entry, error, { ...options, route: recognized.route }) },
+      // Errors come from the adapter that read the route (a host may serve several API shapes) and know
+      // the route: a Connect error's shape depends on the request's framing.
+      surface: { provider: surface.provider, errorResponse: (error, options) => recognized.adapter.errorResponse(error, { ...options, route: recognized.route }) },
       inspected: recognized.route.inspected,
       parse: (raw) => {
         const { entry, adapter, route } = recognized;

@@ -8,7 +8,8 @@ import { WebSocketServer, WebSocket } from 'ws';
 import tls from 'node:tls';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
-import { curl, openConnectTunnel, tlsThroughProxy } from '../support/proxy-clients.js';
+import { curl, openConnectTunnel, proxyDispatcher, tlsThroughProxy, undiciFetch } from '../support/proxy-clients.js';
+import Anthropic from '@anthropic-ai/sdk';
 
 interface Seen { method: string; url: string; headers: http.IncomingHttpHeaders; body: Buffer }
 
@@ -42,7 +43,7 @@ beforeAll(async () => {
     config: {
       proxy: { maxRequestBodyBytes: 1024 * 1024, tunnelFirstBytesTimeoutMs: 1000 },
       upstream: {
-        originOverrides: { 'api.openai.com': origin.url, 'api.anthropic.com': `http://127.0.0.1:${plainOriginPort}` },
+        originOverrides: { 'api.openai.com': origin.url, 'api.anthropic.com': `http://127.0.0.1:${plainOriginPort}`, 'api.githubcopilot.com': origin.url },
         caFile,
       },
     },
@@ -66,6 +67,22 @@ describe('local mode (no gateway): forwards to the origin with the app credentia
     expect(JSON.parse(res.body)).toEqual({ origin: 'test-origin', path: '/v1/chat/completions' });
     expect(seen[0]!.headers.authorization).toBe('Bearer sk-proj-local');
     expect(Object.keys(seen[0]!.headers).filter((h) => h.startsWith('x-bf-'))).toEqual([]);
+  });
+
+  it('GitHub Copilot\'s Anthropic-shaped /v1/messages (Claude models) is read like Anthropic\'s own: a secret is refused in Anthropic\'s error format', async () => {
+    const copilot = new Anthropic({
+      apiKey: 'copilot-session-token', baseURL: 'https://api.githubcopilot.com', maxRetries: 0,
+      fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: proxyDispatcher(edge.proxyUrl, edge.caPem) } as never,
+    });
+    seen.length = 0;
+    const refused = await copilot.messages.create({ model: 'claude-sonnet-4.5', max_tokens: 64, messages: [{ role: 'user', content: 'deploy with ghp_R8cVq2LmZt7XwYb4NpKdHs9FjAe3Gu6Wx1Qo' }] })
+      .then(() => undefined, (err: unknown) => err as { status?: number; error?: { type?: string; error?: { type?: string } } });
+    expect(refused?.status).toBe(446);
+    expect(refused?.error).toMatchObject({ type: 'error', error: { type: 'guardrail_blocked' } });
+    expect(seen).toEqual([]);
+    // A clean request goes on to Copilot's /v1/messages untouched.
+    await copilot.messages.create({ model: 'claude-sonnet-4.5', max_tokens: 64, messages: [{ role: 'user', content: 'hello' }] }).catch(() => undefined);
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['POST /v1/messages']);
   });
 
   it('offers the provider only the content codings Edge can read the answer in (a browser\'s zstd is dropped)', async () => {

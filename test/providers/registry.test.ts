@@ -39,6 +39,9 @@ describe('recognizeRequest', () => {
     ['GET', 'openrouter.ai', '/chat/', 'unrecognized:pass'],
     ['POST', 'api.githubcopilot.com', '/chat/completions', 'openai-compatible:chat.completions:inspected'],
     ['GET', 'api.individual.githubcopilot.com', '/_ping', 'unrecognized:pass'],
+    // Copilot also serves Anthropic's Messages API for Claude models.
+    ['POST', 'api.githubcopilot.com', '/v1/messages', 'anthropic:messages:inspected'],
+    ['POST', 'api.business.githubcopilot.com', '/v1/messages/count_tokens', 'anthropic:messages.count_tokens:inspected'],
     ['POST', 'api2.cursor.sh', '/aiserver.v1.ChatService/StreamUnifiedChatWithTools', 'unrecognized:pass'],
     // A path the origin would read as another route is refused even where unknown routes pass: the
     // upstream URL drops dot segments and fragments and reads `\` as `/`.
