@@ -15,8 +15,13 @@ export interface RedirectCallback {
 export interface LoopbackRedirectListener {
   /** `http://127.0.0.1:{port}/callback`, the redirect URI to put in the authorization request. */
   readonly redirectUri: string;
-  /** Resolves with the first browser return. Later returns are answered with an error page and ignored. */
-  nextCallback(): Promise<RedirectCallback>;
+  /**
+   * Resolves with the browser's return for the sign-in that sent `expectedState`: a GET to the
+   * redirect URI carrying that `state`. Anything else (a HEAD prefetch, a local port scan, a forged or
+   * stale link) gets a 400 page and the listener keeps waiting, so it can't end the sign-in before the
+   * real return. Later returns are answered with an error page and ignored.
+   */
+  nextCallback(expectedState: string): Promise<RedirectCallback>;
   /** Stops listening and drops kept-alive browser connections so the process can exit. */
   close(): Promise<void>;
 }
@@ -27,6 +32,7 @@ export interface LoopbackRedirectListener {
  */
 export async function startLoopbackRedirectListener(): Promise<LoopbackRedirectListener> {
   let received: RedirectCallback | undefined;
+  let expectedState: string | undefined;
   let deliver: ((callback: RedirectCallback) => void) | undefined;
   const firstCallback = new Promise<RedirectCallback>((resolve) => (deliver = resolve));
   const unanswered = new Set<http.ServerResponse>();
@@ -39,6 +45,9 @@ export async function startLoopbackRedirectListener(): Promise<LoopbackRedirectL
     if ((req.method !== 'GET' && req.method !== 'HEAD') || url.pathname !== CALLBACK_PATH) return send(res, notFoundPage());
     if (received) {
       return send(res, signInFailedPage('This sign-in response was already received. A sign-in link works only once: use the tab that showed the result, or start a new sign-in.', 409));
+    }
+    if (req.method !== 'GET' || expectedState === undefined || url.searchParams.get('state') !== expectedState) {
+      return send(res, signInFailedPage('This sign-in response does not belong to the sign-in Bifrost Edge is waiting for (state mismatch), so it was ignored: it came from an old or forged link. If you are signing in, finish in the tab Bifrost Edge opened.', 400));
     }
     unanswered.add(res);
     let answered = false;
@@ -65,7 +74,10 @@ export async function startLoopbackRedirectListener(): Promise<LoopbackRedirectL
 
   return {
     redirectUri: `http://127.0.0.1:${port}${CALLBACK_PATH}`,
-    nextCallback: () => firstCallback,
+    nextCallback: (state) => {
+      expectedState = state;
+      return firstCallback;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const res of unanswered) send(res, signInFailedPage('Bifrost Edge stopped waiting for this sign-in.', 410));

@@ -100,6 +100,8 @@ export async function login(options: LoginOptions): Promise<SessionTokens> {
   const listener = await startLoopbackRedirectListener();
   try {
     const request = await createAuthorizationRequest(provider, config, listener.redirectUri);
+    // Expected before the browser opens: only the return carrying this sign-in's state ends the wait.
+    const returned = listener.nextCallback(request.state);
     options.onAuthorizationUrl?.(request.url.href);
     const openBrowser = options.openBrowser ?? openSystemBrowser;
     // Not awaited as part of the wait: a test's or a slow opener's promise must not delay the timeout.
@@ -108,7 +110,7 @@ export async function login(options: LoginOptions): Promise<SessionTokens> {
       .catch((error: unknown) => options.onBrowserError?.(error instanceof Error ? error : new Error(String(error))));
 
     const timeoutMs = options.timeoutMs ?? config.loginTimeoutSeconds * 1000;
-    const callback = await waitForCallback(listener.nextCallback(), timeoutMs, options.signal);
+    const callback = await waitForCallback(returned, timeoutMs, options.signal);
     return await completeSignIn(provider, config, request, callback, options);
   } finally {
     await listener.close();

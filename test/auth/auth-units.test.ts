@@ -104,6 +104,14 @@ describe('loopback redirect listener', () => {
     });
   }
 
+  function head(url: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      http.request(url, { method: 'HEAD' }, (res) => {
+        res.resume().on('end', () => resolve({ status: res.statusCode!, body: '' }));
+      }).on('error', reject).end();
+    });
+  }
+
   it('listens on 127.0.0.1 only, answers the first callback with the chosen page, and refuses the rest', async () => {
     const listener = await startLoopbackRedirectListener();
     try {
@@ -114,8 +122,9 @@ describe('loopback redirect listener', () => {
       // A rebinding attack arrives with someone else's Host header.
       expect((await get(`${listener.redirectUri}?code=x`, { host: 'evil.example:80' })).status).toBe(400);
 
+      const next = listener.nextCallback('s1');
       const first = get(`${listener.redirectUri}?code=abc&state=s1`);
-      const callback = await listener.nextCallback();
+      const callback = await next;
       expect(callback.url.searchParams.get('code')).toBe('abc');
       callback.respond(signedInPage('alice@example.com'));
       const page = await first;
@@ -133,10 +142,42 @@ describe('loopback redirect listener', () => {
     }
   });
 
+  it('waits for the return of its own sign-in: a probe, a prefetch or a forged link is refused and changes nothing', async () => {
+    const listener = await startLoopbackRedirectListener();
+    try {
+      let settled = false;
+      const next = listener.nextCallback('s1').then((callback) => {
+        settled = true;
+        return callback;
+      });
+      const refusals: Array<[string, Promise<{ status: number; body: string }>]> = [
+        ['a HEAD prefetch', head(`${listener.redirectUri}?code=abc&state=s1`)],
+        ['another sign-in\'s state', get(`${listener.redirectUri}?code=stolen&state=s0`)],
+        ['no state at all', get(`${listener.redirectUri}?code=abc`)],
+        ['a local port scan', get(listener.redirectUri)],
+      ];
+      for (const [what, response] of refusals) {
+        const { status, body } = await response;
+        expect(status, what).toBe(400);
+        if (body) expect(body, what).toContain('does not belong to the sign-in Bifrost Edge is waiting for');
+      }
+      expect(settled).toBe(false);
+
+      const real = get(`${listener.redirectUri}?code=abc&state=s1`);
+      const callback = await next;
+      expect(callback.url.searchParams.get('code')).toBe('abc');
+      callback.respond(signedInPage());
+      expect((await real).status).toBe(200);
+    } finally {
+      await listener.close();
+    }
+  });
+
   it('answers a browser still waiting when the sign-in is abandoned', async () => {
     const listener = await startLoopbackRedirectListener();
-    const pending = get(`${listener.redirectUri}?code=abc`);
-    await listener.nextCallback();
+    const next = listener.nextCallback('s1');
+    const pending = get(`${listener.redirectUri}?code=abc&state=s1`);
+    await next;
     await listener.close();
     expect((await pending).status).toBe(410);
   });
