@@ -37,12 +37,17 @@ export interface StdioGovernorOptions {
   log: (line: string) => void;
 }
 
-/** Pending `tools/list` requests kept at most; a server that never answers must not grow the map. */
+/**
+ * Pending `tools/list` requests tracked at most; a server that never answers must not grow the map. Past
+ * that, new ones are refused: forgetting one in flight would let its answer through unfiltered.
+ */
 const MAX_PENDING_LISTS = 1000;
 
 export class StdioGovernor {
   private clientInfo: McpClientInfo | undefined;
-  private readonly pendingLists = new Set<string>();
+  /** Unanswered `tools/list` requests by id, counted: a client may reuse an id before the answer comes. */
+  private readonly pendingLists = new Map<string, number>();
+  private pendingListCount = 0;
   private toldListUnfiltered = false;
 
   constructor(private readonly options: StdioGovernorOptions) {}
@@ -58,6 +63,12 @@ export class StdioGovernor {
     const replies: JsonRpcErrorResponse[] = [];
     for (const message of messages) {
       this.noteClientMessage(message);
+      if (isJsonRpcRequest(message) && message.method === 'tools/list' && !this.trackList(message.id)) {
+        this.options.log(`refused a tools/list request: ${MAX_PENDING_LISTS} are waiting for '${this.options.server.name}' to answer`);
+        replies.push(jsonRpcErrorResponse(message.id, edgeError(503, 'tool_list_unchecked',
+          `Bifrost Edge did not send this tool list request to '${this.options.server.name}': ${MAX_PENDING_LISTS} tool lists are already waiting for its answer, and Edge checks every list it passes on. Try again once the server answers; if it never does, restart it.`)));
+        continue;
+      }
       if (calledTool(message) === undefined) {
         forwarded.push(message);
         continue;
@@ -78,7 +89,7 @@ export class StdioGovernor {
   }
 
   async fromServer(line: Buffer): Promise<Relayed> {
-    if (this.pendingLists.size === 0) return { toClient: line };
+    if (this.pendingListCount === 0) return { toClient: line };
     const parsed = parseJson(line);
     // Not JSON: the server's problem, relayed as it is for the client to report.
     if (!parsed.ok) return { toClient: line };
@@ -101,12 +112,27 @@ export class StdioGovernor {
   }
 
   private noteClientMessage(message: unknown): void {
-    if (!isJsonRpcRequest(message)) return;
-    if (message.method === 'initialize') this.clientInfo = readClientInfo(message.params);
-    if (message.method === 'tools/list') {
-      if (this.pendingLists.size >= MAX_PENDING_LISTS) this.pendingLists.delete(this.pendingLists.values().next().value!);
-      this.pendingLists.add(idKey(message.id));
-    }
+    if (isJsonRpcRequest(message) && message.method === 'initialize') this.clientInfo = readClientInfo(message.params);
+  }
+
+  /** Counts a `tools/list` request in; false when as many as tracked are already waiting. */
+  private trackList(id: JsonRpcId): boolean {
+    if (this.pendingListCount >= MAX_PENDING_LISTS) return false;
+    const key = idKey(id);
+    this.pendingLists.set(key, (this.pendingLists.get(key) ?? 0) + 1);
+    this.pendingListCount++;
+    return true;
+  }
+
+  /** Counts the answer to a `tools/list` request out; false when none with this id is waiting. */
+  private answeredList(id: JsonRpcId): boolean {
+    const key = idKey(id);
+    const waiting = this.pendingLists.get(key);
+    if (waiting === undefined) return false;
+    if (waiting > 1) this.pendingLists.set(key, waiting - 1);
+    else this.pendingLists.delete(key);
+    this.pendingListCount--;
+    return true;
   }
 
   private async decideCall(message: Record<string, unknown>): Promise<{ action: 'forward'; message?: unknown } | { action: 'refuse'; error: EdgeError }> {
@@ -130,7 +156,7 @@ export class StdioGovernor {
    * in its place when Edge cannot check the list. Undefined when `message` is relayed as it is.
    */
   private async filterToolList(message: unknown): Promise<unknown> {
-    if (!isJsonRpcResponse(message) || !isJsonRpcId(message.id) || !this.pendingLists.delete(idKey(message.id))) return undefined;
+    if (!isJsonRpcResponse(message) || !isJsonRpcId(message.id) || !this.answeredList(message.id)) return undefined;
     const result = message.result as { tools?: unknown } | undefined;
     if (result === null || typeof result !== 'object' || !Array.isArray(result.tools)) return undefined;
     const tools = result.tools as unknown[];

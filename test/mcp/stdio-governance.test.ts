@@ -57,3 +57,27 @@ describe('stdio wrapper: the server reads exactly what Edge checked', () => {
     expect(relayed.toServer?.toString()).toBe('{"jsonrpc":"2.0","id":3,"method":"ping","params":{"name":"delete_repo"}}');
   });
 });
+
+describe('stdio wrapper: every tool list answer the client gets is filtered', () => {
+  const listRequest = (id: number) => `${JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/list' })}\n`;
+  const toolNames = (message: Record<string, unknown> | undefined) => ((message?.['result'] as { tools: Array<{ name: string }> } | undefined)?.tools ?? []).map((t) => t.name);
+
+  it('two tools/list requests in flight with the same id: both answers are filtered', async () => {
+    const w = runWrapped([process.execPath, READLINE_SERVER], denyingAgent('delete_repo'));
+    w.send(listRequest(1) + listRequest(1));
+    const { messages } = await w.finish();
+    const answers = messages.filter((m) => m['id'] === 1);
+    expect(answers.map(toolNames)).toEqual([['echo'], ['echo']]);
+  });
+
+  it('with as many lists pending as it tracks, another is refused rather than tracked at the expense of one in flight', async () => {
+    const governor = new StdioGovernor({ server: { name: 'gh', command: ['x'] }, agent: denyingAgent('delete_repo'), log: () => {} });
+    for (let id = 0; id < 1000; id++) expect((await governor.fromClient(Buffer.from(listRequest(id)))).toServer).toBeDefined();
+    const refused = await governor.fromClient(Buffer.from(listRequest(1000)));
+    expect(refused.toServer).toBeUndefined();
+    expect(JSON.parse(refused.toClient!.toString())).toMatchObject({ id: 1000, error: { message: expect.stringMatching(/1000 tool lists .* waiting/) as unknown } });
+    const answer = { jsonrpc: '2.0', id: 0, result: { tools: [{ name: 'echo' }, { name: 'delete_repo' }] } };
+    const relayed = await governor.fromServer(Buffer.from(JSON.stringify(answer)));
+    expect(toolNames(JSON.parse(relayed.toClient!.toString()) as Record<string, unknown>)).toEqual(['echo']);
+  });
+});
