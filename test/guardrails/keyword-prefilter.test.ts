@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { KeywordSet } from '../../src/guardrails/keyword-prefilter.js';
 import { compileGuardrailPolicy } from '../../src/guardrails/compile-policy.js';
 import { scanText } from '../../src/guardrails/scan-text.js';
+import { SECRET_RULES } from '../../src/guardrails/secret-rules/index.js';
+import { ALNUM, B64, Fake, HEX } from './corpus/fake-data.js';
+import { SECRET_SAMPLES } from './corpus/secret-samples.js';
 
 const naive = (keywords: string[], text: string) => new Set(keywords.filter((k) => text.includes(k)));
 
@@ -41,5 +44,44 @@ describe('the secret rules prefilter', () => {
     // The comparison means something: the planted credentials are found.
     expect(scanText(texts[1]!, compiled.policy).length).toBeGreaterThanOrEqual(2);
     expect(scanText(texts[2]!, compiled.policy).length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('rule keywords cover every spelling their regex accepts', () => {
+  const compiled = compileGuardrailPolicy({});
+  if (!compiled.ok) throw new Error(compiled.errors.join('; '));
+  const policy = compiled.policy;
+  /** Key names are written `aws_session_token`, `aws-session-token`, `awssessiontoken`, `AWS_SESSION_TOKEN`. */
+  const spellings: Array<[string, (text: string) => string]> = [
+    ['as written', (t) => t],
+    ['_ as -', (t) => t.replace(/_/g, '-')],
+    ['- as _', (t) => t.replace(/(?<=[A-Za-z])-(?=[A-Za-z])/g, '_')],
+    ['no separators', (t) => t.replace(/(?<=[A-Za-z])[_-](?=[A-Za-z])/g, '')],
+    ['uppercase', (t) => t.toUpperCase()],
+    ['tab after the scheme', (t) => t.replace(/Basic /g, 'Basic\t')],
+  ];
+  const f = new Fake('prefilter-spellings');
+  const cases = SECRET_RULES.flatMap((rule) => {
+    const builder = SECRET_SAMPLES[rule.id];
+    return builder ? spellings.map(([name, spell]) => [`${rule.id} ${name}`, spell(builder(f).text)] as const) : [];
+  });
+
+  it.each(cases)('%s: the prefilter finds what running every rule finds', (_name, text) => {
+    expect(scanText(text, policy)).toEqual(scanText(text, policy, { prefilter: false }));
+  });
+
+  it.each([
+    ['aws-session-token: IQoJb3JpZ2luX2VjEJsaCXVzLWVhc3QtMSJHMEUCIQ' + f.str(B64, 300)],
+    ['AWS-SECURITY-TOKEN=IQoJb3JpZ2luX2VjEJsaCXVzLWVhc3QtMSJHMEUCIQ' + f.str(B64, 300)],
+    [`storage-account-key: ${f.str(B64, 86)}==`],
+    [`account_key = "${f.str(B64, 86)}=="`],
+    [`Authorization: Basic\t${Buffer.from('admin:Tr0ub4dor&3x').toString('base64')}`],
+    [`DD_CLIENT_API_KEY=${f.str(HEX, 32)}`],
+    [`MJ_SECRET_KEY=${f.str(HEX, 32)}`],
+    [`box-client-secret: ${f.str(ALNUM, 32)}`],
+  ])('finds %s', (text) => {
+    const withPrefilter = scanText(text, policy);
+    expect(withPrefilter).toEqual(scanText(text, policy, { prefilter: false }));
+    expect(withPrefilter.map((x) => x.type)).toContain('secret');
   });
 });

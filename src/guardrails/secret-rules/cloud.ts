@@ -81,7 +81,7 @@ export const cloudRules: SecretRule[] = [
   keyedRule(
     'azure-storage-account-key',
     'Azure Storage account key assigned by name',
-    ['accountkey', 'storage_key', 'storagekey', 'storage_account_key'],
+    ['account_key', 'storage_key', 'storage_account_key'],
     'account[_-]?key|storage[_-]?(?:account[_-]?)?key',
     '[A-Za-z0-9+/]{86}==',
     { confidence: 0.9 },

@@ -79,7 +79,7 @@ export const credentialRules: SecretRule[] = [
   defineRule(
     'basic-auth-header',
     'HTTP Basic Authorization header with encoded credentials',
-    ['basic '],
+    ['authorization'],
     '\\bAuthorization["\']?\\s{0,4}[:=]\\s{0,4}["\']?Basic\\s{1,4}(?<secret>[A-Za-z0-9+/]{8,512}={0,2})(?![A-Za-z0-9+/=])',
     { confidence: 0.9, validate: decodesToUserColonPassword, flags: 'i' },
   ),

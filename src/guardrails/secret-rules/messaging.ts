@@ -87,7 +87,7 @@ export const messagingRules: SecretRule[] = [
   }),
   prefixedRule('brevo-api-key', 'Brevo (Sendinblue) API key', 'xkeysib-', '[a-f0-9]{64}-[A-Za-z0-9]{16}', { end: END }),
   keyedRule('postmark-server-token', 'Postmark server API token', ['postmark'], 'postmark[\\w.-]{0,20}?(?:api[_-]?|server[_-]?)?(?:key|token)', UUID, {}),
-  keyedRule('mailjet-api-secret', 'Mailjet API secret', ['mailjet', 'mj_apikey'], '(?:mailjet|mj)[\\w.-]{0,20}?(?:secret|private)', '[a-f0-9]{32}', {
+  keyedRule('mailjet-api-secret', 'Mailjet API secret', ['secret', 'private'], '(?:mailjet|mj)[\\w.-]{0,20}?(?:secret|private)', '[a-f0-9]{32}', {
     minEntropy: 3,
   }),
   prefixedRule('resend-api-key', 'Resend API key', 're_', '[A-Za-z0-9]{8}_[A-Za-z0-9]{24}', { end: END, minEntropy: 3.5 }),

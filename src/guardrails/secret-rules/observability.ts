@@ -2,10 +2,10 @@
 import { defineRule, keyedRule, prefixedRule, START, END, UUID, type SecretRule } from './rule.js';
 
 export const observabilityRules: SecretRule[] = [
-  keyedRule('datadog-api-key', 'Datadog API key', ['datadog', 'dd_api', 'dd-api'], '(?:datadog|dd)[\\w.-]{0,20}?api[_-]?key', '[a-f0-9]{32}', {
+  keyedRule('datadog-api-key', 'Datadog API key', ['api_key'], '(?:datadog|dd)[\\w.-]{0,20}?api[_-]?key', '[a-f0-9]{32}', {
     minEntropy: 3,
   }),
-  keyedRule('datadog-app-key', 'Datadog application key', ['datadog', 'dd_app', 'dd-app'], '(?:datadog|dd)[\\w.-]{0,20}?app(?:lication)?[_-]?key', '[a-f0-9]{40}', {
+  keyedRule('datadog-app-key', 'Datadog application key', ['app_key', 'application_key'], '(?:datadog|dd)[\\w.-]{0,20}?app(?:lication)?[_-]?key', '[a-f0-9]{40}', {
     minEntropy: 3,
   }),
   prefixedRule('new-relic-user-api-key', 'New Relic user API key', 'NRAK-', '[A-Z0-9]{27}', { keywords: ['nrak-'], end: END }),

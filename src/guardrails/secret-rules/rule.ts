@@ -10,6 +10,9 @@ export interface SecretRule {
   /**
    * Lowercase literals, one of which must occur in the lowercased text before the regex runs.
    * This prefilter is what keeps 100+ rules cheap (DESIGN: ≈16× on 220 rules). Empty = always run.
+   * Every text the regex matches must contain one of them: a literal piece the regex requires. A `_` or `-`
+   * between two letters or digits stands for either or none (`session_token` also lists `session-token` and
+   * `sessiontoken`), matching the `[_-]?` the regexes write between words.
    */
   keywords: readonly string[];
   /**
@@ -62,7 +65,7 @@ export function defineRule(
   return {
     id,
     description,
-    keywords: keywords.map((k) => k.toLowerCase()),
+    keywords: [...new Set(keywords.flatMap((k) => separatorSpellings(k.toLowerCase())))],
     pattern: new RegExp(source, flags),
     confidence: options.confidence ?? DEFAULT_CONFIDENCE,
     ...(options.minEntropy !== undefined ? { minEntropy: options.minEntropy } : {}),
@@ -70,6 +73,15 @@ export function defineRule(
     ...(options.allowRepeats ? { allowRepeats: true } : {}),
     ...(options.skipPlaceholderCheck ? { skipPlaceholderCheck: true } : {}),
   };
+}
+
+/** `session_token` → `session_token`, `session-token`, `sessiontoken` (every internal `_`/`-`, each way). */
+export function separatorSpellings(keyword: string): string[] {
+  const parts = keyword.split(/(?<=[a-z0-9])[_-](?=[a-z0-9])/);
+  return parts.slice(1).reduce(
+    (spellings, part) => spellings.flatMap((head) => ['_', '-', ''].map((separator) => head + separator + part)),
+    [parts[0]!],
+  );
 }
 
 /**

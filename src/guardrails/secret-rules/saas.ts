@@ -105,7 +105,7 @@ export const saasRules: SecretRule[] = [
   keyedRule('twitch-client-secret', 'Twitch API client secret / OAuth token', ['twitch'], 'twitch[\\w.-]{0,20}?(?:client[_-]?secret|oauth[_-]?token|api[_-]?token)', '[a-z0-9]{30}', {
     minEntropy: 3.5,
   }),
-  keyedRule('box-api-token', 'Box developer token / client secret', ['box_'], 'box[_-](?:developer[_-]?token|client[_-]?secret|access[_-]?token)', '[A-Za-z0-9]{32}', {
+  keyedRule('box-api-token', 'Box developer token / client secret', ['box_', 'box-'], 'box[_-](?:developer[_-]?token|client[_-]?secret|access[_-]?token)', '[A-Za-z0-9]{32}', {
     minEntropy: 3.8,
   }),
   keyedRule('beamer-api-key', 'Beamer API key', ['beamer'], 'beamer[\\w.-]{0,20}?(?:api[_-]?)?key', 'b_[A-Za-z0-9=_-]{44}', {}),
