@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { httpUrl, LOOPBACK_HOSTS } from '../util/config-fields.js';
 import type { CompiledGuardrailPolicy } from '../guardrails/compile-policy.js';
 import { AuthConfigSchema } from '../auth/auth-config.js';
+import { isLoopbackHttpUrl } from '../auth/loopback.js';
 import { compileHostPattern } from '../providers/host-pattern.js';
 
 
@@ -31,6 +32,24 @@ function isPublicKeyPem(text: string): boolean {
   }
 }
 
+/**
+ * The URL of a server Edge hands secrets to: https://, or plain http:// on this machine only (tests, a
+ * local stand-in), the rule auth.issuer follows. `sends` says what would cross the network in clear.
+ */
+function secureServiceUrl(sends: string) {
+  return httpUrl.superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return; // httpUrl already said what is wrong with it.
+    }
+    if (url.protocol === 'http:' && !isLoopbackHttpUrl(url)) {
+      ctx.addIssue({ code: 'custom', message: `must use https:// (plain http:// only for 127.0.0.1/localhost): Edge sends ${sends} there, which must never cross a network unencrypted; got ${value}` });
+    }
+  });
+}
+
 export const MODES = ['local', 'gateway', 'passthrough'] as const;
 export type Mode = (typeof MODES)[number];
 
@@ -52,7 +71,7 @@ export const AgentConfigSchema = z.strictObject({
     tunnelFirstBytesTimeoutMs: z.number().int().min(100).default(30_000),
   }).prefault({}),
   gateway: z.strictObject({
-    url: httpUrl,
+    url: secureServiceUrl('the virtual key and every AI request'),
     virtualKey: z.string().startsWith('sk-bf-', { message: 'must be a Bifrost virtual key starting with sk-bf-' }).optional(),
     /** Extra CA (PEM file) to trust for the gateway's TLS certificate, for private PKI. */
     caFile: z.string().min(1).optional(),
@@ -80,7 +99,7 @@ export const AgentConfigSchema = z.strictObject({
   auth: AuthConfigSchema.optional(),
   /** Edge Control: enrollment, signed policy bundles with push, audit upload. */
   control: z.strictObject({
-    url: httpUrl,
+    url: secureServiceUrl('sign-in tokens and virtual keys'),
     /** How the device enrolls: the signed-in user's OIDC ID token, or the configured virtual key. */
     enrollment: z.enum(['oidc', 'virtual_key']).default('oidc'),
     /** Bundle-signing public keys (SPKI PEM) to trust; default: those offered at enrollment. */

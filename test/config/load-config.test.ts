@@ -43,10 +43,19 @@ describe('loadConfig', () => {
     expect(config.proxy.port).toBe(3000);
   });
 
+  it('accepts plain http:// for Edge Control and the gateway on this machine only', () => {
+    for (const url of ['http://127.0.0.1:8080', 'http://localhost:9000', 'http://[::1]:7000', 'https://edge-control.example.com']) {
+      const config = loadConfig({ env: {}, overrides: { control: { url }, gateway: { url } } });
+      expect([config.control?.url, config.gateway?.url]).toEqual([url, url]);
+    }
+  });
+
   const bad: Array<[string, () => unknown, RegExp]> = [
     ['non-loopback listen address', () => loadConfig({ file: writeConfig('{"proxy":{"host":"0.0.0.0"}}'), env: {} }), /proxy\.host \(from config file .*\): must be a loopback address/],
     ['bad gateway URL from env', () => loadConfig({ env: { BIFROST_EDGE_GATEWAY_URL: 'ftp://x' } }), /gateway\.url \(from environment variable BIFROST_EDGE_GATEWAY_URL\): must be an http/],
     ['virtual key without sk-bf-', () => loadConfig({ file: writeConfig('{"gateway":{"url":"http://127.0.0.1:1","virtualKey":"sk-live-1"}}'), env: {} }), /gateway\.virtualKey .*must be a Bifrost virtual key starting with sk-bf-/],
+    ['a plain-http Edge Control on the network', () => loadConfig({ file: writeConfig('{"control":{"url":"http://edge-control.example.com"}}'), env: {} }), /control\.url \(from config file .*\): must use https:\/\/ \(plain http:\/\/ only for 127\.0\.0\.1\/localhost\): Edge sends sign-in tokens and virtual keys there, which must never cross a network unencrypted; got http:\/\/edge-control\.example\.com/],
+    ['a plain-http gateway on the network', () => loadConfig({ env: { BIFROST_EDGE_GATEWAY_URL: 'http://10.0.0.5:8080' } }), /gateway\.url \(from environment variable BIFROST_EDGE_GATEWAY_URL\): must use https:\/\/ \(plain http:\/\/ only for 127\.0\.0\.1\/localhost\): Edge sends the virtual key and every AI request there/],
     ['unknown field', () => loadConfig({ file: writeConfig('{"proxxy":{}}'), env: {} }), /unknown field\(s\) "proxxy"; remove them or check their spelling/],
     ['invalid JSON', () => loadConfig({ file: writeConfig('{"mode": '), env: {} }), /is not valid JSON/],
     ['an intercept pattern the catalog refuses', () => loadConfig({ file: writeConfig('{"interceptHosts":["api.openai.com","*"]}'), env: {} }), /interceptHosts\.1 \(from config file .*\): must be a host name .*Invalid host pattern "\*": the top-level domain cannot be a wildcard/],
