@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileGuardrailPolicy } from '../../src/guardrails/compile-policy.js';
 import { scanText } from '../../src/guardrails/scan-text.js';
 import { SECRET_RULES } from '../../src/guardrails/secret-rules/index.js';
+import { B64, Fake } from './corpus/fake-data.js';
 import { realPrivateKeys } from './corpus/real-keys.js';
 import { buildSample, SECRET_SAMPLES } from './corpus/secret-samples.js';
 
@@ -72,5 +73,22 @@ describe('real private keys', () => {
     ['an ellipsis', `-----BEGIN OPENSSH ${'PRIVATE'} KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA...\n-----END OPENSSH ${'PRIVATE'} KEY-----`],
   ])('ignores a key block whose body is %s (documentation, not a key)', (_name, text) => {
     expect(scanText(text, policy)).toEqual([]);
+  });
+});
+
+describe('AWS STS session tokens', () => {
+  const f = new Fake('sts');
+  // Real STS tokens carry a run of `/` after their header (a protobuf varint), like AWS's documented sample.
+  const token = `IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ${f.str(B64, 600)}`;
+
+  it.each([
+    ['an env file', `AWS_SESSION_TOKEN=${token}`],
+    ['a credentials file', `[default]\naws_session_token = ${token}\n`],
+  ])('finds one with its run of / in %s', (_name, text) => {
+    expect(scanText(text, policy).map((x) => x.ruleId)).toContain('aws-session-token');
+  });
+
+  it('still ignores a filler value', () => {
+    expect(scanText(`AWS_SESSION_TOKEN=${'A'.repeat(300)}`, policy)).toEqual([]);
   });
 });

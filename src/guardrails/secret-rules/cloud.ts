@@ -24,7 +24,8 @@ export const cloudRules: SecretRule[] = [
     ['session_token', 'sessiontoken', 'security_token'],
     'aws[_-]?(?:session|security)[_-]?token|sessiontoken',
     '[A-Za-z0-9/+=]{100,2048}',
-    { confidence: 0.9, minEntropy: 4 },
+    // Real STS tokens carry a run of `/` after their header (a protobuf varint); minEntropy still rejects filler.
+    { confidence: 0.9, minEntropy: 4, allowRepeats: true },
   ),
   defineRule(
     'aws-mws-auth-token',
