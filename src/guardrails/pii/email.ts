@@ -30,7 +30,8 @@ export const emailDetector: PiiDetector = {
       const at = match[0].indexOf('@');
       const local = match[0].slice(0, at);
       const domain = match[0].slice(at + 1);
-      if (text[start - 1] === ':' || text[start - 1] === '/' || isUrlUserinfo(text, start)) return;
+      // `mailto:jane@…` and `Email:jane@…` are mailboxes; `scheme://user:pass@host` is a URL credential.
+      if (text[start - 1] === '/' || isUrlUserinfo(text, start)) return;
       if (RESERVED_DOMAIN.test(domain) || SERVICE_DOMAIN.test(domain) || FILE_EXTENSION.test(domain) || NON_PERSONAL_LOCAL_PART.test(local)) return;
       if (local.includes('..')) return;
       findings.push({ type: 'email', ruleId: 'email', start, end, confidence: 0.95 });
