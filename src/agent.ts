@@ -37,6 +37,7 @@ import { startAuditAndMetrics, startIdentity, startPolicySource } from './agent-
 import type { SessionManager } from './auth/session.js';
 import type { SafeStorageLike } from './auth/safe-storage-token-store.js';
 import { createAgentMcp } from './mcp/agent-mcp.js';
+import { InFlightExchanges, SHUTTING_DOWN_REFUSAL } from './in-flight-exchanges.js';
 import { visibleMcpTools } from './policy/mcp-tools.js';
 
 export interface RunningAgent {
@@ -168,7 +169,10 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     }),
   ];
   let proxyHostPort = '';
-  const recordExchange = async (record: ExchangeRecord): Promise<void> => {
+  // A shutdown lets these finish, and closes the audit trail only after their records are written.
+  const inFlight = new InFlightExchanges();
+  const recordExchange = (record: ExchangeRecord): Promise<void> => inFlight.trackRecord(writeExchangeRecord(record));
+  const writeExchangeRecord = async (record: ExchangeRecord): Promise<void> => {
     mcp.observe(record);
     activity.add(record);
     options.onRecord?.(record);
@@ -235,6 +239,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   });
   /** A tunnel the catalog refuses is a decision like any other: the trail and the activity page show it. */
   const checkConnect = (input: { host: string; userAgent?: string; intercepted: boolean }) => {
+    if (inFlight.isDraining) return { action: 'block' as const, error: SHUTTING_DOWN_REFUSAL };
     const verdict = policy.checkConnect(input);
     if (verdict.action === 'block') {
       void recordExchange(refusedTunnelRecord(input, verdict)).catch((err: unknown) => log.warn(`could not record a refused tunnel: ${(err as Error).message}`));
@@ -248,7 +253,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     certificates,
     shouldIntercept: (host) => providers.isIntercepted(host),
     checkConnect,
-    handleExchange: handler,
+    handleExchange: inFlight.wrap(handler),
     webSocketUpstream: (url) => rewriteWebSocketUrl(url, config.upstream.originOverrides),
     decideWebSocket: createWebSocketDecision({ resolve: (info) => providers.resolve(info), policy: () => policy.inspector(), record: recordExchange }),
     extraCaPems,
@@ -269,7 +274,12 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     caPath: ca.certPath,
     ...(identity.session ? { session: identity.session } : {}),
     close: async () => {
+      const graceMs = config.proxy.shutdownGraceMs;
+      const cutOff = await inFlight.drain(graceMs);
+      if (cutOff > 0) log.warn(`shutting down: ${cutOff} request(s) still in flight after ${graceMs} ms are cut off (their audit records say so); raise proxy.shutdownGraceMs to wait longer`);
       await proxy.close();
+      // The cut-off exchanges write their records as their connections close: the trail stays open for them.
+      if (!await inFlight.settled(RECORDS_SETTLE_MS)) log.error(`shutting down: some audit records were still being written after ${RECORDS_SETTLE_MS} ms; they may be lost`);
       upstream.close();
       gatewayHealth.close();
       await moderation.close();
@@ -281,6 +291,9 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     },
   };
 }
+
+/** After the grace period, how long the records of cut-off exchanges may take to be written. */
+const RECORDS_SETTLE_MS = 5000;
 
 function readPem(file: string): string {
   try {

@@ -181,7 +181,7 @@ async function runCommand(args: string[]): Promise<number> {
       process.exit(1);
     }
     stopRequested = signal;
-    log.info(`${signal} received, shutting down`);
+    log.info(`${signal} received, shutting down: requests in flight get up to ${config.proxy.shutdownGraceMs} ms to finish (${signal} again exits at once)`);
     if (started.agent) shutDown(started.agent);
   };
   const shutDown = (running: RunningAgent) => {

@@ -69,6 +69,11 @@ export const AgentConfigSchema = z.strictObject({
     maxRequestBodyBytes: z.number().int().positive().default(32 * 1024 * 1024),
     /** How long an intercepted tunnel may stay silent after it opens before Edge closes it. */
     tunnelFirstBytesTimeoutMs: z.number().int().min(100).default(30_000),
+    /**
+     * On shutdown, how long requests in flight may take to finish before they are cut off (new ones are
+     * refused meanwhile). Short: supervisors and people quitting wait for it; a second signal exits at once.
+     */
+    shutdownGraceMs: z.number().int().min(0).max(120_000).default(5000),
   }).prefault({}),
   gateway: z.strictObject({
     url: secureServiceUrl('the virtual key and every AI request'),
