@@ -1,12 +1,14 @@
 /**
  * One string in, findings out: runs the policy's credential rules, PII detectors and custom rules, drops
  * disabled rules and low-confidence matches, and resolves overlaps so each character is reported by at most
- * one built-in rule (the most confident; a vendor rule beats the generic one on the same token).
+ * one built-in rule: the one whose action is strongest (a blocking credential is never narrowed to a redacted
+ * e-mail inside it), then the most confident (a vendor rule beats the generic one on the same token).
  * Custom rules are reported even when they overlap, because an administrator asked for them explicitly.
  */
-import type { CompiledGuardrailPolicy } from './compile-policy.js';
+import { actionFor, type CompiledGuardrailPolicy } from './compile-policy.js';
 import { detectCustom } from './custom-rules.js';
 import type { Finding } from './finding.js';
+import type { GuardrailAction } from './policy.js';
 import { decodedJsonView } from './json-text-view.js';
 import { detectSecrets, type SecretScanOptions } from './secret-detector.js';
 
@@ -26,7 +28,7 @@ function scanPlainText(text: string, compiled: CompiledGuardrailPolicy, options:
     (f) => f.confidence >= compiled.policy.minConfidence && !compiled.disabledRuleIds.has(f.ruleId),
   );
   const custom = detectCustom(text, compiled.customRules);
-  return [...withoutOverlaps(builtIn), ...custom].sort((a, b) => a.start - b.start || a.end - b.end);
+  return [...withoutOverlaps(builtIn, (f) => actionFor(f, compiled)), ...custom].sort((a, b) => a.start - b.start || a.end - b.end);
 }
 
 function detectPii(text: string, compiled: CompiledGuardrailPolicy, options: SecretScanOptions): Finding[] {
@@ -37,10 +39,14 @@ function detectPii(text: string, compiled: CompiledGuardrailPolicy, options: Sec
     .flatMap((d) => d.detect(text));
 }
 
-/** Greedy by priority: confidence, then credentials before PII, then the longer span. */
-export function withoutOverlaps(findings: Finding[]): Finding[] {
+const ACTION_STRENGTH: Record<GuardrailAction, number> = { block: 3, redact: 2, flag: 1 };
+
+/** Greedy by priority: the stronger action, then confidence, then credentials before PII, then the longer span. */
+export function withoutOverlaps(findings: Finding[], actionOf: (finding: Finding) => GuardrailAction): Finding[] {
+  const strength = new Map(findings.map((f) => [f, ACTION_STRENGTH[actionOf(f)]]));
   const ranked = [...findings].sort(
     (a, b) =>
+      strength.get(b)! - strength.get(a)! ||
       b.confidence - a.confidence ||
       Number(b.type === 'secret') - Number(a.type === 'secret') ||
       b.end - b.start - (a.end - a.start) ||

@@ -42,6 +42,24 @@ describe('applyGuardrails decisions', () => {
   });
 });
 
+describe('overlapping findings', () => {
+  it.each([
+    ['a password that contains an e-mail address', 'Deploy uses SMTP_PASSWORD=ops@acme-corp.com#Zq81!xT'],
+    ['the same password without the @', 'Deploy uses SMTP_PASSWORD=opsXacme-corp.com#Zq81!xT'],
+  ])('%s blocks: the stronger action keeps the span', (_name, text) => {
+    const { body, texts } = chatBody(text);
+    const result = applyGuardrails(texts, body, compile());
+    expect(result.decision).toBe('block');
+    expect(result.findings.map((x) => x.type)).toEqual(['secret']);
+  });
+
+  it('when PII is set to block and the credential only flags, the PII finding wins the overlap', () => {
+    const { body, texts } = chatBody('Deploy uses SMTP_PASSWORD=ops@acme-corp.com#Zq81!xT');
+    const result = applyGuardrails(texts, body, compile({ actions: { secret: 'flag', email: 'block' } }));
+    expect(result.findings.map((x) => [x.type, x.action])).toEqual([['email', 'block']]);
+  });
+});
+
 describe('block error', () => {
   it('is a 446 guardrail_blocked error naming type, rule id and path, never the secret', () => {
     const { body, texts } = chatBody('You are helpful.', `deploy with ${githubToken} please`);
