@@ -93,6 +93,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   const upstream = new UpstreamClient({
     connectTimeoutMs: config.gateway?.connectTimeoutMs ?? 10_000,
     responseTimeoutMs: config.gateway?.responseTimeoutMs ?? 600_000,
+    bodyIdleTimeoutMs: config.gateway?.bodyIdleTimeoutMs ?? 600_000,
     extraCaPems,
   });
   // The intercept list: the policy bundle's when it has one (central policy), else the configuration's,

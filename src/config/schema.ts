@@ -83,6 +83,8 @@ export const AgentConfigSchema = z.strictObject({
     connectTimeoutMs: z.number().int().positive().default(10_000),
     /** How long to wait for the first response byte; generous because reasoning models think for minutes. */
     responseTimeoutMs: z.number().int().positive().default(600_000),
+    /** How long an answer may pause between two chunks of its body; as generous, a stream can pause while the model reasons. */
+    bodyIdleTimeoutMs: z.number().int().positive().default(600_000),
     /** While the gateway is unreachable, how often Edge probes its /health to notice it is back. */
     healthProbeIntervalMs: z.number().int().min(100).default(5000),
     /**

@@ -7,7 +7,13 @@ import { relayableHeaders, type UpstreamPlan } from './upstream-plan.js';
 
 export interface UpstreamClientOptions {
   connectTimeoutMs: number;
+  /** How long to wait for the answer's head. */
   responseTimeoutMs: number;
+  /**
+   * How long an answer's body may stay silent between two chunks before the exchange is ended as
+   * upstream_timeout. Default 10 minutes: a streamed answer can pause that long while a model reasons.
+   */
+  bodyIdleTimeoutMs?: number;
   /** Extra CA certificates (PEM) trusted for upstream TLS, on top of the system roots. */
   extraCaPems?: string[];
 }
@@ -131,7 +137,7 @@ export class UpstreamClient {
       clearTimeout(connectTimer);
       clearTimeout(responseTimer);
       try {
-        this.relay(response, clientRes, handlers, finish);
+        this.relay(response, clientRes, handlers, finish, target);
       } catch (err) {
         // Whatever the upstream sent that Node refuses to write (or a handler's bug) fails this exchange, not the agent.
         response.destroy();
@@ -153,7 +159,7 @@ export class UpstreamClient {
   }
 
   /** Relays an answer's head and body to the client (see ForwardHandlers for the hooks). */
-  private relay(response: http.IncomingMessage, clientRes: http.ServerResponse, handlers: ForwardHandlers, finish: (outcome: { status?: number; aborted?: boolean }) => void): void {
+  private relay(response: http.IncomingMessage, clientRes: http.ServerResponse, handlers: ForwardHandlers, finish: (outcome: { status?: number; error?: EdgeError; aborted?: boolean }) => void, target: string): void {
     handlers.onResponse?.(response);
     if (clientRes.destroyed) {
       response.destroy();
@@ -185,12 +191,50 @@ export class UpstreamClient {
       clientRes.destroy();
       finish({ status: response.statusCode, aborted: true });
     });
+    this.endWhenSilent(response, clientRes, finish, target);
+  }
+
+  /**
+   * Ends an answer whose body stops arriving (an upstream that stalls after its head would otherwise
+   * hold the client, and the exchange, forever). Only the upstream's silence counts: while the relay
+   * waits for a slow client (the answer is paused), the clock starts over.
+   */
+  private endWhenSilent(response: http.IncomingMessage, clientRes: http.ServerResponse, finish: (outcome: { status?: number; error?: EdgeError }) => void, target: string): void {
+    const idleMs = this.options.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = () => {
+      if (response.isPaused()) {
+        arm();
+        return;
+      }
+      response.destroy();
+      clientRes.destroy();
+      finish({
+        status: response.statusCode,
+        error: edgeError(504, 'upstream_timeout', `${target} stopped sending its answer for ${formatSeconds(idleMs)}, so Bifrost Edge ended it. Try again; answers that pause longer need a higher gateway.bodyIdleTimeoutMs.`),
+      });
+    };
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(stalled, idleMs);
+    };
+    const disarm = () => clearTimeout(timer);
+    response.on('data', arm);
+    response.once('end', disarm);
+    response.once('close', disarm);
+    arm();
   }
 
   close(): void {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
+}
+
+const DEFAULT_BODY_IDLE_TIMEOUT_MS = 600_000;
+
+function formatSeconds(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
 /** Methods a proxy may send again after a reset (RFC 9110 §9.2.2): doing so twice changes nothing. */
