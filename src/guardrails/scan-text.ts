@@ -9,16 +9,23 @@ import { actionFor, type CompiledGuardrailPolicy } from './compile-policy.js';
 import { detectCustom } from './custom-rules.js';
 import type { Finding } from './finding.js';
 import type { GuardrailAction } from './policy.js';
+import { composeViews, unicodeView } from './unicode-view.js';
 import { decodedJsonView } from './json-text-view.js';
 import { detectSecrets, type SecretScanOptions } from './secret-detector.js';
 
-/** Offsets in the findings are into `text` as given, also when a JSON span was scanned decoded. */
+/**
+ * Offsets in the findings are into `text` as given, also when it was scanned as a view: JSON with its string
+ * escapes decoded (json-text-view.ts), and Unicode spaces, full-width forms and zero-width characters
+ * normalised (unicode-view.ts).
+ */
 export function scanText(text: string, compiled: CompiledGuardrailPolicy, options: SecretScanOptions = {}): Finding[] {
   if (!compiled.policy.enabled || text.length === 0) return [];
   const json = decodedJsonView(text);
-  if (!json) return scanPlainText(text, compiled, options);
-  return scanPlainText(json.text, compiled, options).map((finding) => {
-    const [start, end] = json.toRaw(finding.start, finding.end);
+  const unicode = unicodeView(json?.text ?? text);
+  const view = json && unicode ? composeViews(json, unicode) : (unicode ?? json);
+  if (!view) return scanPlainText(text, compiled, options);
+  return scanPlainText(view.text, compiled, options).map((finding) => {
+    const [start, end] = view.toRaw(finding.start, finding.end);
     return { ...finding, start, end };
   });
 }

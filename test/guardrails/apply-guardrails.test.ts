@@ -186,3 +186,35 @@ describe('JSON-encoded spans (tool-call arguments, JSON tool results)', () => {
     expect(applyGuardrails(texts, body, compile()).decision).toBe('allow');
   });
 });
+
+describe('text copied from PDFs, Word and web pages', () => {
+  const card = cardNumber(f, '4', 16);
+  const grouped = (separator: string): string => card.replace(/(\d{4})(?=\d)/g, `$1${separator}`);
+  const fullWidth = [...card].map((d) => String.fromCharCode(0xff10 + Number(d))).join('');
+  const zeroWidthToken = `${githubToken.slice(0, 10)}\u200b${githubToken.slice(10)}`;
+
+  it.each([
+    ['a card with no-break spaces', `Card: ${grouped('\u00a0')} thanks`, `Card: [REDACTED:credit_card] thanks`],
+    ['a card with narrow no-break spaces', `Card: ${grouped('\u202f')} thanks`, `Card: [REDACTED:credit_card] thanks`],
+    ['a card in full-width digits', `Card: ${fullWidth} thanks`, `Card: [REDACTED:credit_card] thanks`],
+    ['a phone with no-break spaces', 'Tel.\u00a0: +44\u00a07911\u00a0123456', 'Tel.\u00a0: [REDACTED:phone]'],
+    ['an e-mail after a zero-width space', 'mail:\u200bjane.doe@acme-corp.com, é', 'mail:\u200b[REDACTED:email], é'],
+  ])('redacts %s in the original text', (_name, text, expected) => {
+    const { body, texts } = chatBody(text);
+    const result = applyGuardrails(texts, body, compile());
+    expect(result.decision).toBe('redact');
+    expect((result.redactedBody as { messages: Array<{ content: string }> }).messages[0]!.content).toBe(expected);
+  });
+
+  it('blocks a token with a zero-width space inside', () => {
+    const { body, texts } = chatBody(`token ${zeroWidthToken}`);
+    const result = applyGuardrails(texts, body, compile());
+    expect(result.decision).toBe('block');
+    expect(result.findings[0]).toMatchObject({ ruleId: 'github-pat', start: 6, end: 6 + zeroWidthToken.length });
+  });
+
+  it('leaves ordinary non-ASCII prose alone', () => {
+    const { body, texts } = chatBody('Grüße aus Köln — « déjà vu » 東京 ½ ﬁnal 😀');
+    expect(applyGuardrails(texts, body, compile()).decision).toBe('allow');
+  });
+});

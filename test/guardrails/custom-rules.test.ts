@@ -21,7 +21,8 @@ function scanInProcess(policy: unknown, input: string, timeoutMs: number): { dec
     const started = performance.now();
     const run = spawnSync(process.execPath, [CLI, 'scan', '--json', '--policy', file], { input, timeout: timeoutMs, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     const ms = performance.now() - started;
-    if (run.error || run.signal) return null;
+    if (run.signal === 'SIGTERM' && ms >= timeoutMs) return null;
+    expect(run.error, String(run.error)).toBeUndefined();
     expect(run.status, run.stdout + run.stderr).toBe(0);
     return { decision: (JSON.parse(run.stdout) as { decision: string }).decision, ms };
   } finally {
