@@ -225,6 +225,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       if (charge) onCharge({ usage: { input_tokens: charge.usage.inputTokens, output_tokens: charge.usage.outputTokens }, costUsd: charge.costUsd });
     }),
     onGatewayResult: (reachable) => gatewayHealth.report(reachable),
+    onGatewayTimeout: () => gatewayHealth.suspectTimeout(),
     serveLocal: createLocalEndpoints({
       proxyHostPort: () => proxyHostPort,
       interceptPatterns: () => providers.hostPatterns(),

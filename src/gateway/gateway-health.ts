@@ -29,6 +29,8 @@ export class GatewayHealth {
   private downUrl: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** A probe after a timed-out request is under way (one at a time, however many requests time out). */
+  private checking = false;
   private readonly interval: number;
   private readonly timeout: number;
 
@@ -57,6 +59,23 @@ export class GatewayHealth {
     this.options.onChange(reachable);
     if (!reachable) this.scheduleProbe();
     else this.stopProbing();
+  }
+
+  /**
+   * A request to the gateway timed out: a slow model, or a gateway that accepts connections and never
+   * answers. One /health probe tells them apart: the gateway is marked down only if that fails too.
+   */
+  suspectTimeout(): void {
+    if (this.closed || this.checking) return;
+    this.noticeGatewayChange();
+    const url = readGatewayUrl(this.options.gatewayUrl);
+    if (!this.up || url === undefined) return;
+    this.checking = true;
+    void this.probe(url).then((ok) => {
+      this.checking = false;
+      // Only about the gateway probed, and only if nothing has said otherwise meanwhile.
+      if (!ok && this.up && readGatewayUrl(this.options.gatewayUrl) === url) this.report(false);
+    });
   }
 
   /**

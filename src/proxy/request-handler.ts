@@ -48,6 +48,8 @@ export interface RequestHandlerDeps {
   visibleMcpTools?: (client: string, tools: string[]) => string[];
   /** Told whether the gateway answered, so fail mode and recovery probing know. */
   onGatewayResult?: (reachable: boolean) => void;
+  /** Told when the gateway took too long to answer: a slow model or a hung gateway (a health probe tells). */
+  onGatewayTimeout?: () => void;
   /**
    * The program behind a client connection, where the OS tells (looked up once per connection).
    * The lookup scans /proc (tens of ms), so it runs only while `needsProcess` says a rule uses it.
@@ -327,6 +329,7 @@ function forward(
     },
     onDone: (result) => {
       if (plan.via !== 'origin' && result.error?.type === 'upstream_unreachable') deps.onGatewayResult?.(false);
+      if (plan.via !== 'origin' && result.error?.type === 'upstream_timeout') deps.onGatewayTimeout?.();
       // Failures and completions were recorded already; this catches exchanges the client abandoned.
       void done({ via: plan.via, decision: result.error ? 'failed' : outcome, status: result.error?.status ?? result.status, errorType: result.error?.type ?? (result.aborted ? 'client_aborted' : undefined) });
       deps.log.debug('exchange', { id: exchange.id, via: plan.via, url: plan.url.origin + plan.url.pathname, status: result.status, error: result.error?.type, aborted: result.aborted });
