@@ -8,7 +8,10 @@ import type { Finding } from '../finding.js';
 import { eachMatch } from './context.js';
 import type { PiiDetector } from './detector.js';
 
-const CANDIDATE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])/g;
+/** Upper or lower case (`de89 3704 …` as typed), grouped by spaces or dashes; `isConsistent` checks the rest. */
+const CANDIDATE = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){2,7}(?:[ -]?[A-Za-z0-9]{1,3})?(?![A-Za-z0-9])/g;
+/** Dash-grouped IBANs are grouped throughout: `DE89-3704-0044-…`, never `DE893704-0044…`. */
+const DASH_GROUPED = /^[A-Za-z0-9]{4}(?:-[A-Za-z0-9]{4})*(?:-[A-Za-z0-9]{1,3})?$/;
 
 /** IBAN length per country (SWIFT IBAN registry). */
 export const IBAN_LENGTHS: Record<string, number> = {
@@ -32,7 +35,8 @@ export const ibanDetector: PiiDetector = {
   detect(text) {
     const findings: Finding[] = [];
     eachMatch(text, CANDIDATE, (match) => {
-      const compact = match[0].replace(/ /g, '');
+      if (!isConsistent(match[0])) return;
+      const compact = match[0].replace(/[ -]/g, '').toUpperCase();
       const expected = IBAN_LENGTHS[compact.slice(0, 2)];
       if (expected === undefined || compact.length !== expected) return;
       if (!ibanMod97Valid(compact) || DOCUMENTATION_IBANS.has(compact)) return;
@@ -41,3 +45,10 @@ export const ibanDetector: PiiDetector = {
     return findings;
   },
 };
+
+/** One case throughout (mixed case is a word or an identifier, not an IBAN), and dashes only as full grouping. */
+function isConsistent(candidate: string): boolean {
+  if (candidate !== candidate.toUpperCase() && candidate !== candidate.toLowerCase()) return false;
+  if (!candidate.includes('-')) return true;
+  return !candidate.includes(' ') && DASH_GROUPED.test(candidate);
+}
