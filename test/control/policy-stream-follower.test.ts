@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openPolicyStream } from '../../src/control/client/control-api.js';
 import { PolicyStreamFollower, type PolicyStreamFollowerOptions } from '../../src/control/client/policy-stream-follower.js';
 import { Sleeper } from '../../src/control/client/sleeper.js';
+import { createLogger } from '../../src/log.js';
 import { testLogger } from './support/control-fixture.js';
 
 /** The push stream follower against real HTTP servers on 127.0.0.1 that misbehave in one way each. */
@@ -105,5 +106,39 @@ describe('a push stream whose server never sends response headers', () => {
     expect(await follower.run()).toEqual({ reason: 'stopped' });
     expect(opens()).toBe(3);
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe('a push stream that never ends a line', () => {
+  it('is closed once the line outgrows the event limit, with a log saying why, and reconnected', async () => {
+    const closedAfterBytes: number[] = [];
+    const url = await serve((_req, res) => {
+      sseHead(res);
+      res.write('event: policy\ndata: ');
+      let written = 0;
+      const chunk = 'x'.repeat(64 * 1024);
+      // 16 MiB of one line, then the end: a follower that buffers it all only notices the end.
+      const pump = (): void => {
+        while (written < 16 * 1024 * 1024 && !res.destroyed) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('close', () => closedAfterBytes.push(written));
+      pump();
+    });
+    const lines: string[] = [];
+    const sleeper = new RecordingSleeper(2);
+    const { follower, opens } = follow(url, sleeper, { log: createLogger('warn', (line) => lines.push(line)) });
+    expect(await follower.run()).toEqual({ reason: 'stopped' });
+    expect(opens()).toBe(2);
+    const closing = lines.filter((line) => line.includes('closing the policy push stream'));
+    expect(closing, lines.join('')).toHaveLength(2);
+    expect(closing[0]).toContain('longer than 1048576 characters');
+    // The server saw the connection go away before it had sent everything (some MiB sit in socket buffers).
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(closedAfterBytes).toHaveLength(2);
+    for (const bytes of closedAfterBytes) expect(bytes).toBeLessThan(16 * 1024 * 1024);
   });
 });

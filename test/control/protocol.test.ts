@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { backoffDelayMs } from '../../src/control/client/backoff.js';
 import { judgeSignedBundle } from '../../src/control/client/bundle-acceptance.js';
-import { SseParser, type SseEvent } from '../../src/control/client/sse-parser.js';
+import { MAX_SSE_EVENT_CHARS, SseEventTooLargeError, SseParser, type SseEvent } from '../../src/control/client/sse-parser.js';
 import { AUDIT_CHAIN_GENESIS_HASH, auditRecordHash } from '../../src/control/protocol/audit-chain.js';
 import type { AuditBatch } from '../../src/control/protocol/audit.js';
 import { bundleEtag, describeSigningKey, signBundle, signingKeyId, trustedKeyMap } from '../../src/control/protocol/bundle-signature.js';
@@ -291,6 +291,40 @@ describe('push stream parsing and reconnect backoff', () => {
       expect(events).toEqual([{ event: 'policy', data: '{"version":2,\n"etag":"x"}' }, { event: 'policy', data: '{"version":3}' }]);
       expect(comments).toEqual(['connected', 'heartbeat']);
     }
+  });
+
+  it('gives up on a line or an event that never ends once it outgrows the limit', () => {
+    const chunk = 'x'.repeat(4096);
+    const endlessLine = new SseParser(() => undefined);
+    endlessLine.feed('data: ');
+    expect(() => {
+      for (let fed = 0; fed <= MAX_SSE_EVENT_CHARS; fed += chunk.length) endlessLine.feed(chunk);
+    }).toThrow(SseEventTooLargeError);
+
+    const endlessEvent = new SseParser(() => undefined);
+    const dataLine = `data: ${'y'.repeat(1000)}\n`;
+    expect(() => {
+      for (let fed = 0; fed <= 2 * MAX_SSE_EVENT_CHARS; fed += dataLine.length) endlessEvent.feed(dataLine);
+    }).toThrow(/longer than 1048576 characters/);
+  });
+
+  it('takes events up to the limit, and any number of them', () => {
+    const events: SseEvent[] = [];
+    const parser = new SseParser((e) => events.push(e), () => undefined, 1000);
+    parser.feed(`event: policy\ndata: ${'a'.repeat(500)}\ndata: ${'b'.repeat(480)}\n\n`);
+    for (let i = 0; i < 1000; i++) parser.feed(`: heartbeat\n\nevent: policy\ndata: ${'c'.repeat(900)}\n\n`);
+    expect(events).toHaveLength(1001);
+    expect(events[0]!.data).toBe(`${'a'.repeat(500)}\n${'b'.repeat(480)}`);
+  });
+
+  it('scans each chunk once, however long the line being read', () => {
+    // Before, every chunk rescanned (and re-sliced) everything buffered: quadratic in the line length.
+    const parser = new SseParser(() => undefined, () => undefined, 2 * 1024 * 1024);
+    const chunk = 'z'.repeat(64);
+    const started = performance.now();
+    parser.feed('data: ');
+    for (let i = 0; i < (1024 * 1024) / chunk.length; i++) parser.feed(chunk);
+    expect(performance.now() - started).toBeLessThan(2_000);
   });
 
   it('backs off exponentially with jitter up to the cap', () => {

@@ -4,7 +4,7 @@ import { PolicyEventSchema, type PolicyEvent } from '../protocol/policy-sync.js'
 import { backoffDelayMs, type BackoffSettings } from './backoff.js';
 import { ControlRequestError } from './control-api.js';
 import type { Sleeper } from './sleeper.js';
-import { SseParser } from './sse-parser.js';
+import { SseEventTooLargeError, SseParser } from './sse-parser.js';
 
 export interface PolicyStreamFollowerOptions {
   /** Opens GET /api/edge/v1/policy/stream; aborting the signal closes it. */
@@ -78,10 +78,16 @@ export class PolicyStreamFollower {
       } catch (err) {
         if (this.stopped) break;
         if (err instanceof ControlRequestError && err.status === 401) return { reason: 'unauthorized', message: err.message };
-        const reason = abort.signal.aborted && abort.signal.reason instanceof Error ? abort.signal.reason.message : (err as Error).message;
-        log.warn(`policy push stream unavailable: ${reason}`);
+        if (err instanceof SseEventTooLargeError) {
+          log.warn(`closing the policy push stream: ${err.message}`);
+        } else {
+          const reason = abort.signal.aborted && abort.signal.reason instanceof Error ? abort.signal.reason.message : (err as Error).message;
+          log.warn(`policy push stream unavailable: ${reason}`);
+        }
       } finally {
         if (idle) clearTimeout(idle);
+        // Closes the connection whatever ended the stream (leaving the loop cancels the body too).
+        abort.abort();
         this.connectedNow = false;
       }
       // Only a stream that stayed up resets the backoff: one that opens and drops at once must not
