@@ -217,9 +217,6 @@ export async function startAuditAndMetrics(
       const activeKey = bundle ? selectActiveKey(bundle, new Date()) : undefined;
       const keyId = activeKey && 'key' in activeKey ? activeKey.key.id : undefined;
       if (bundle) metrics.setPolicyVersion(bundle.version);
-      metrics.recordRequest({ provider: exchange.provider ?? 'none', model: exchange.model ?? 'none', decision: exchange.decision, app: exchange.app ?? 'unknown', durationSeconds: exchange.latencyMs / 1000 });
-      for (const f of exchange.findings) metrics.recordGuardrailFinding({ type: f.type, action: f.action });
-      if (exchange.decision === 'failed' && exchange.errorType) metrics.recordUpstreamError({ provider: exchange.provider ?? null, reason: exchange.errorType });
       const retention = bundle?.content_retention ?? { mode: 'digest' as const, max_chars: 20_000 };
       // Records carry the installation id, known from the first request on; Edge Control files the
       // batches under the enrolled device, which it knows owns this installation.
@@ -232,6 +229,10 @@ export async function startAuditAndMetrics(
         ...(exchange.usage ? { usage: exchange.usage } : {}),
         ...(exchange.costUsd !== undefined ? { costUsd: exchange.costUsd } : {}),
       });
+      // Metrics count the audit record's decision (a forwarded exchange is "allowed"), so both agree.
+      metrics.recordRequest({ provider: exchange.provider ?? 'none', model: exchange.model ?? 'none', decision: input.decision, app: exchange.app ?? 'unknown', durationSeconds: exchange.latencyMs / 1000 });
+      for (const f of exchange.findings) metrics.recordGuardrailFinding({ type: f.type, action: f.action });
+      if (exchange.decision === 'failed' && exchange.errorType) metrics.recordUpstreamError({ provider: exchange.provider ?? null, reason: exchange.errorType });
       // Durable before the client gets its answer: a crash after this loses nothing that was answered.
       await trail.outbox.appendDurable(input);
     },
