@@ -92,3 +92,19 @@ describe('AWS STS session tokens', () => {
     expect(scanText(`AWS_SESSION_TOKEN=${'A'.repeat(300)}`, policy)).toEqual([]);
   });
 });
+
+describe('truncated private keys', () => {
+  // The first lines of id_rsa pasted to ask what kind of key it is, or a key cut off by a message limit.
+  it.each(realPrivateKeys().filter((key) => key.text.split('\n').length > 6).map((key) => [key.name, key.text] as const))(
+    'finds %s without its END line',
+    (_name, key) => {
+      const head = key.split('\n').slice(0, 5).join('\n');
+      const findings = scanText(`my key starts like this, is it RSA?\n${head}\n...`, policy);
+      expect(findings.map((x) => x.ruleId)).toEqual(['private-key-truncated']);
+    },
+  );
+
+  it('ignores a header with a stub body', () => {
+    expect(scanText(`-----BEGIN RSA ${'PRIVATE'} KEY-----\nMIIEowIBAAKCAQEA...\n(truncated)`, policy)).toEqual([]);
+  });
+});

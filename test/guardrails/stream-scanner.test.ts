@@ -72,3 +72,13 @@ describe('createStreamScanner', () => {
     expect(scanner.end()).toEqual([]);
   });
 });
+
+describe('key blocks longer than the window', () => {
+  it('reports a 12 KB private key streamed in small chunks', () => {
+    const body = f.str(B64URL.replace(/[-_]/g, '+'), 12_000).replace(/(.{64})/g, '$1\n');
+    const key = `-----BEGIN ${'PRIVATE'} KEY-----\n${body}\n-----END ${'PRIVATE'} KEY-----`;
+    const filler = 'Here is some explanatory prose for the answer. '.repeat(200);
+    const found = feed(chunksOf(`${filler}\n${key}\n${filler}`, 50), compile({ scanResponses: true }));
+    expect(found.map((x) => x.ruleId)).toContain('private-key-truncated');
+  });
+});

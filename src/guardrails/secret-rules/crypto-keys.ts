@@ -45,6 +45,16 @@ export const cryptoKeyRules: SecretRule[] = [
     { confidence: 0.99, ...KEY_BLOCK },
   ),
   defineRule(
+    'private-key-truncated',
+    'Private key block cut off before its END line (the first lines of a key are key material too)',
+    ['private key-----', 'private key block-----'],
+    // Each line must end in a newline, so a line can be split only one way: linear time. A whole block matches
+    // too, but the rules above are more confident and win the overlap. The match stops after 41 lines, so in a
+    // streamed answer a key longer than the scanner's window is still reported (its END arrives too late).
+    `-----BEGIN (?:RSA |EC |DSA |ENCRYPTED |OPENSSH |PGP )?PRIVATE KEY(?: BLOCK)?-----(?:\\r?\\n[A-Za-z][A-Za-z-]{0,30}: [^\\n]{1,120}){0,4}(?:\\r?\\n)+(?:[A-Za-z0-9+/=]{40,80}\\r?\\n){2,40}[A-Za-z0-9+/=]{40,80}`,
+    { confidence: 0.9, ...KEY_BLOCK },
+  ),
+  defineRule(
     'putty-private-key',
     'PuTTY private key file (.ppk)',
     ['putty-user-key-file'],

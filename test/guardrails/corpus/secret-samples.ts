@@ -285,6 +285,10 @@ export const SECRET_SAMPLES: Record<string, SampleBuilder> = {
     const block = pemBlock(f, j('OPENSSH ', 'PRIVATE', ' KEY'));
     return { text: `~/.ssh/id_ed25519:\n${block}`, secret: block };
   },
+  'private-key-truncated': (f) => {
+    const head = pemBlock(f, j('RSA ', 'PRIVATE', ' KEY')).split('\n').slice(0, 6).join('\n');
+    return { text: `The key starts with\n${head}\n... and then it goes on`, secret: head };
+  },
   'pgp-private-key-block': (f) => {
     const block = pemBlock(f, j('PGP ', 'PRIVATE', ' KEY BLOCK'));
     return { text: `gpg --import <<EOF\n${block}\nEOF`, secret: block };
