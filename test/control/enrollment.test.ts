@@ -5,7 +5,8 @@ import { exportJWK, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnrollmentResponseSchema } from '../../src/control/protocol/enrollment.js';
 import { EDGE_CONTROL_AUDIENCE, OTHER_AUDIENCE, SHORT_LIVED_RESOURCE, startTestIssuer, type TestIssuer } from './support/oidc-issuer.js';
-import { ADA_KEY, ENGINEERING_KEY, startControlFixture, type ControlFixture } from './support/control-fixture.js';
+import { startControlServer } from '../../src/control/server/control-server.js';
+import { ADA_KEY, ENGINEERING_KEY, startControlFixture, testLogger, type ControlFixture } from './support/control-fixture.js';
 
 /**
  * Enrollment against a real OpenID Provider (oidc-provider, in-process): tokens it issued are
@@ -271,6 +272,43 @@ describe('enrollment with a virtual key', () => {
     const disabled = await enroll({ method: 'virtual_key', virtual_key: ENGINEERING_KEY.value, device });
     expect(disabled.status).toBe(403);
     expect(disabled.json).toMatchObject({ error: { type: 'virtual_key_inactive' } });
+  });
+});
+
+describe('enrollments with keys the gateway does not know', () => {
+  it('read the gateway again at most once every 5 seconds, answering from the keys read in between', async () => {
+    const quiet = await startControlFixture();
+    try {
+      // Restarted with a clock of our own and background polling out of the way, so every read counted
+      // below is one an enrollment asked for.
+      await quiet.server.close();
+      let clock = Date.parse('2026-03-01T09:00:00.000Z');
+      quiet.server = await startControlServer({ ...quiet.config, gateway: { ...quiet.config.gateway, poll_interval_seconds: 3600 } }, { log: testLogger(), now: () => new Date(clock) });
+      quiet.standin.clear();
+      const gatewayReads = (): number => quiet.standin.received.filter((r) => r.path === '/api/governance/virtual-keys').length;
+      const post = async (key: string): Promise<number> => (await fetch(`${quiet.server.url}/api/edge/v1/enroll`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ method: 'virtual_key', virtual_key: key, device }),
+      })).status;
+
+      const statuses = [];
+      for (let i = 0; i < 50; i++) statuses.push(await post(`sk-bf-guess-${i}`));
+      expect(new Set(statuses)).toEqual(new Set([401]));
+      expect(gatewayReads()).toBe(1);
+      // Concurrent misses share that budget too.
+      clock += 5_000;
+      expect(await Promise.all(Array.from({ length: 20 }, (_, i) => post(`sk-bf-burst-${i}`)))).toEqual(Array(20).fill(401));
+      expect(gatewayReads()).toBe(2);
+
+      // A key created meanwhile is found by the first miss once the 5 seconds are over.
+      quiet.standin.setVirtualKeys([ADA_KEY, ENGINEERING_KEY, { id: 'vk-new', value: 'sk-bf-brand-new-0003', name: 'new' }]);
+      clock += 4_000;
+      expect(await post('sk-bf-brand-new-0003')).toBe(401);
+      clock += 1_000;
+      expect(await post('sk-bf-brand-new-0003')).toBe(201);
+      expect(gatewayReads()).toBe(3);
+    } finally {
+      await quiet.close();
+    }
   });
 });
 

@@ -69,7 +69,7 @@ describe('enrolling with a virtual key saved while the agent runs', () => {
     await waitFor(() => /enrollment failed: not signed in yet/.test(logged()), 5_000, 'the agent to wait for a sign-in');
 
     await keys.save({ virtualKey: 'sk-bf-nobody-9999', controlUrl: fixture.server.url });
-    await waitFor(() => /enrollment refused: the gateway does not know this virtual key; check it for typos or ask your admin for a valid one; retrying in/.test(logged()), 5_000, 'the unknown key to be refused');
+    await waitFor(() => /enrollment refused: the gateway does not know this virtual key; check it for typos or ask your admin for a valid one \(a key created at the gateway within the last minute may not be known yet: try again shortly\); retrying in/.test(logged()), 5_000, 'the unknown key to be refused');
 
     await keys.save({ virtualKey: ENGINEERING_KEY.value!, controlUrl: fixture.server.url });
     await waitFor(() => /enrollment refused: virtual key "engineering" is disabled at the gateway; ask your admin to re-enable it/.test(logged()), 5_000, 'the disabled key to be refused');

@@ -95,6 +95,7 @@ export async function startControlServer(input: ControlServerConfigInput, option
       read: () => fetchGatewayVirtualKeys({ url: config.gateway.url, ...(config.gateway.admin_auth ? { auth: config.gateway.admin_auth } : {}), timeoutMs: config.gateway.request_timeout_seconds * 1000, log }),
       intervalMs: config.gateway.poll_interval_seconds * 1000,
       log,
+      now,
       onChange: async () => {
         await publisher.republishAll('virtual keys changed at the gateway');
       },

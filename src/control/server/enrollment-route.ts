@@ -73,15 +73,16 @@ async function virtualKeyIdentity(ctx: ServerContext, request: Extract<Enrollmen
   }
   let key = findKey(ctx.watcher.keys(), request.virtual_key);
   if (!key) {
-    // The key may be newer than our last poll: read the gateway once more before refusing.
-    await ctx.watcher.refresh();
+    // The key may be newer than our last poll: read the gateway again before refusing (rate-limited,
+    // since anyone can send enrollments).
+    await ctx.watcher.refreshForUnknownKey();
     const keys = ctx.watcher.keys();
     if (keys === undefined) {
       throw new ControlHttpError(503, 'gateway_unavailable', `the control server cannot read virtual keys from the gateway (${ctx.watcher.error() ?? 'not read yet'}); try again shortly`, { 'retry-after': '5' });
     }
     key = findKey(keys, request.virtual_key);
   }
-  if (!key) throw new ControlHttpError(401, 'virtual_key_not_found', 'the gateway does not know this virtual key; check it for typos or ask your admin for a valid one');
+  if (!key) throw new ControlHttpError(401, 'virtual_key_not_found', 'the gateway does not know this virtual key; check it for typos or ask your admin for a valid one (a key created at the gateway within the last minute may not be known yet: try again shortly)');
   if (key.is_active === false) throw new ControlHttpError(403, 'virtual_key_inactive', `virtual key "${key.name}" is disabled at the gateway; ask your admin to re-enable it`);
   const subject: Subject = { sub: `virtual-key:${key.id}`, groups: [] };
   if (key.name) subject.name = key.name;

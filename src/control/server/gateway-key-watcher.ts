@@ -8,6 +8,9 @@ export interface GatewayKeyWatcherOptions {
   log: Logger;
   /** Called after the key set changed in a policy-relevant way (not on usage counters). */
   onChange: (keys: VirtualKey[]) => Promise<void>;
+  /** Least time between two reads asked for by unknown keys (refreshForUnknownKey). Default 5 000. */
+  unknownKeyRefreshMs?: number;
+  now?: () => Date;
 }
 
 /**
@@ -22,6 +25,7 @@ export class GatewayKeyWatcher {
   private inFlight: Promise<boolean> | undefined;
   private stopped = false;
   private lastError: string | undefined;
+  private lastUnknownKeyRefreshAt: number | undefined;
 
   constructor(private readonly options: GatewayKeyWatcherOptions) {}
 
@@ -50,6 +54,25 @@ export class GatewayKeyWatcher {
       this.inFlight = undefined;
     });
     return this.inFlight;
+  }
+
+  /**
+   * Reads again because an enrollment presented a key not among those read (it may be newer than the
+   * last poll), at most once per `unknownKeyRefreshMs`: enrollment needs no credential, so anyone
+   * could otherwise make every request page through all of the gateway's keys (and republish when
+   * they changed). In between, callers get the keys already read, or share a read in progress.
+   */
+  async refreshForUnknownKey(): Promise<void> {
+    if (this.inFlight) {
+      await this.inFlight;
+      return;
+    }
+    const now = (this.options.now ?? (() => new Date()))().getTime();
+    const last = this.lastUnknownKeyRefreshAt;
+    // A clock that went back counts as time elapsed, so it cannot stop these reads for long.
+    if (last !== undefined && now >= last && now - last < (this.options.unknownKeyRefreshMs ?? 5_000)) return;
+    this.lastUnknownKeyRefreshAt = now;
+    await this.refresh();
   }
 
   private schedule(): void {
