@@ -38,6 +38,12 @@ target_users() {
   fi
 }
 
+# One PEM certificate and nothing else (never a key, never some other file) goes into the trust store.
+is_one_certificate() {
+  [ "$(grep -c -- '-----BEGIN ' "$1")" = 1 ] && grep -q -- '-----BEGIN CERTIFICATE-----' "$1" || return 1
+  if command -v openssl >/dev/null 2>&1; then openssl x509 -in "$1" -noout 2>/dev/null || return 1; fi
+}
+
 trust_in_os_store() {
   local ca_path=$1
   if command -v update-ca-certificates >/dev/null 2>&1; then
@@ -85,7 +91,16 @@ for user in $(target_users "$@"); do
   # As the user, so the CA's private key belongs to them; `ca env` writes the bundle /etc/profile.d/bifrost-edge.sh needs.
   ca_path=$(runuser -u "$user" -- env HOME="$home" "$edge_cli" ca path)
   runuser -u "$user" -- env HOME="$home" "$edge_cli" ca env >/dev/null
-  trust_in_os_store "$ca_path"
+  # Root opens nothing at a path the user controls: ca.pem could be a symlink to /etc/shadow, which
+  # install -m 0644 would publish. The user reads it; root installs that copy once it is a certificate.
+  ca_copy=$(mktemp)
+  if ! runuser -u "$user" -- cat -- "$ca_path" > "$ca_copy" || ! is_one_certificate "$ca_copy"; then
+    rm -f -- "$ca_copy"
+    note "$ca_path is not a single CA certificate: skipped $user (check the file that 'bifrost-edge ca path' names for $user)."
+    continue
+  fi
+  trust_in_os_store "$ca_copy"
+  rm -f -- "$ca_copy"
   trust_in_browsers "$user" "$home" "$ca_path"
   note "done for $user: Edge starts at their next login (or now: systemctl --user start bifrost-edge.service)."
 done
