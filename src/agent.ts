@@ -30,6 +30,7 @@ import { isSignedIn } from './policy/signed-in.js';
 import type { PolicyBundle } from './control/protocol/policy-bundle.js';
 import { GatewayHealth } from './gateway/gateway-health.js';
 import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.js';
+import { acquireDataDirLock } from './data-dir-lock.js';
 import { RecentActivity } from './proxy/recent-activity.js';
 import { packageRoot } from './package-root.js';
 import { writeCaBundle } from './installers/edge-paths.js';
@@ -76,10 +77,27 @@ export async function ensureCa(dataDir: string, log: Logger): Promise<Certificat
  * into a running agent. The CLI, the Electron shell and tests all start Edge through here.
  */
 export async function startAgent(config: AgentConfig, options: StartAgentOptions): Promise<RunningAgent> {
+  // Before anything else: a second agent on the same data dir would share its databases and runtime.json.
+  const lock = acquireDataDirLock(config.dataDir);
+  try {
+    const agent = await startLocked(config, options);
+    return { ...agent, close: async () => {
+      try {
+        await agent.close();
+      } finally {
+        lock.release();
+      }
+    } };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(config: AgentConfig, options: StartAgentOptions): Promise<RunningAgent> {
   const { log } = options;
   // Before anything opens files, timers or other listeners that a failed start would leave behind.
   await assertPortFree(config.proxy.host, config.proxy.port);
-  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const ca = await ensureCa(config.dataDir, log);
   const mitmCaDir = path.join(config.dataDir, 'mitm-ca');
   await writeHttpMitmProxyCaDir(ca, mitmCaDir);

@@ -18,8 +18,15 @@ export function writeRuntimeFile(dataDir: string, info: RuntimeInfo): void {
   fs.renameSync(tmp, file);
 }
 
-export function removeRuntimeFile(dataDir: string): void {
-  fs.rmSync(path.join(dataDir, FILE), { force: true });
+/** Removes runtime.json if it describes `ownerPid` (this process): never another agent's. */
+export function removeRuntimeFile(dataDir: string, ownerPid: number = process.pid): void {
+  const file = path.join(dataDir, FILE);
+  try {
+    if ((JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<RuntimeInfo>).pid !== ownerPid) return;
+  } catch {
+    // Unreadable or half-written: it describes no agent anyone can reach; remove it.
+  }
+  fs.rmSync(file, { force: true });
 }
 
 /** The running agent's info, or undefined when none is running (no file, or its process is gone). */
