@@ -87,6 +87,7 @@ describe('edgeProfile', () => {
   it('refuses what a profile cannot say or should not carry', () => {
     expect(() => edgeProfile(installerSettings({ metrics: { port: null } }))).toThrow(/metrics\.port is null.*remove the field/);
     expect(() => installerSettings({ gateway: { url: 'https://gw.example.com', virtualKey: 'sk-bf-123' } })).toThrow(/gateway\.virtualKey: remove it/);
+    expect(() => installerSettings({ guardrails: { contentsafety: { model: 'omni-moderation-latest' } } })).toThrow(/guardrails: has unknown field\(s\) "contentsafety"/);
     expect(() => installerSettings({ proxy: { port: 0 } })).toThrow(/proxy\.port: 0/);
     expect(() => installerSettings({ mode: 'sideways' })).toThrow(/- mode:/);
     expect(() => installerSettings({}, { identifierPrefix: 'not reverse dns' })).toThrow(/reverse-DNS/);
