@@ -31,6 +31,7 @@ import type { PolicyBundle } from './control/protocol/policy-bundle.js';
 import { GatewayHealth } from './gateway/gateway-health.js';
 import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
+import { CloserStack } from './closer-stack.js';
 import { RecentActivity } from './proxy/recent-activity.js';
 import { packageRoot } from './package-root.js';
 import { writeCaBundle } from './installers/edge-paths.js';
@@ -79,22 +80,18 @@ export async function ensureCa(dataDir: string, log: Logger): Promise<Certificat
 export async function startAgent(config: AgentConfig, options: StartAgentOptions): Promise<RunningAgent> {
   // Before anything else: a second agent on the same data dir would share its databases and runtime.json.
   const lock = acquireDataDirLock(config.dataDir);
+  // Everything the start opens, closed in reverse: by close(), or at once when a later step fails.
+  const opened = new CloserStack();
+  opened.push('the data dir lock', () => lock.release());
   try {
-    const agent = await startLocked(config, options);
-    return { ...agent, close: async () => {
-      try {
-        await agent.close();
-      } finally {
-        lock.release();
-      }
-    } };
+    return await startLocked(config, options, opened);
   } catch (err) {
-    lock.release();
+    for (const failure of await opened.closeAll()) options.log.warn(`after a failed start, ${failure.message}`);
     throw err;
   }
 }
 
-async function startLocked(config: AgentConfig, options: StartAgentOptions): Promise<RunningAgent> {
+async function startLocked(config: AgentConfig, options: StartAgentOptions, opened: CloserStack): Promise<RunningAgent> {
   const { log } = options;
   // Before anything opens files, timers or other listeners that a failed start would leave behind.
   await assertPortFree(config.proxy.host, config.proxy.port);
@@ -114,6 +111,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions): Pro
     bodyIdleTimeoutMs: config.gateway?.bodyIdleTimeoutMs ?? 600_000,
     extraCaPems,
   });
+  opened.push('the upstream connections', () => upstream.close());
   // The intercept list: the policy bundle's when it has one (central policy), else the configuration's,
   // else the built-in list. Read per CONNECT and per request, so a pushed list applies to the next one.
   let providers = createProviderResolver(config.interceptHosts);
@@ -132,6 +130,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions): Pro
   const policyDb = openPolicyDatabase(path.join(config.dataDir, 'policy.db'), {
     onSetAside: (movedTo, error) => log.error(`the policy counters file was damaged (${error.message}); kept as ${movedTo}, counting starts over`),
   });
+  opened.push('the policy database', () => { policyDb.close(); });
   const policy = new PolicyEnforcer({
     counters: new SqliteCounterStore(policyDb),
     shadowAi: new SqliteShadowAiRegistry(policyDb),
@@ -148,11 +147,14 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions): Pro
     if (up) log.info('the Bifrost gateway is reachable (again)', { gateway: gatewayUrl() });
     else log.warn('the Bifrost gateway is unreachable; fail mode applies', { gateway: gatewayUrl() });
   } });
+  opened.push('the gateway health probes', () => gatewayHealth.close());
   const moderation = new ModerationClient({ gatewayUrl, extraCaPems });
+  opened.push('the moderation client', () => moderation.close());
   const guardrails = new GuardrailPolicyHolder(config.guardrails, log);
   const activity = new RecentActivity();
   // Without a session or configured user, the bundle's subject is who Edge Control enrolled the device for.
   const identity = await startIdentity(config, log, options.safeStorage, () => policy.bundle?.subject);
+  opened.push('the sign-in session', () => identity.close());
   const applyBundle = (bundle: PolicyBundle | undefined) => {
     policy.setBundle(bundle);
     gatewayHealth.noticeGatewayChange();
@@ -174,7 +176,9 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions): Pro
   identity.session?.on('signed_in', () => applyBundle(policy.bundle));
   identity.session?.on('signed_out', () => applyBundle(policy.bundle));
   const policySource = await startPolicySource(config, { log, ...(identity.session ? { session: identity.session } : {}), apply: applyBundle, enforcer: policy, ...(options.safeStorage ? { safeStorage: options.safeStorage } : {}), mcpServersSeen: () => mcp.serversSeen() });
+  opened.push('the policy source', () => policySource.close());
   const audit = await startAuditAndMetrics(config, { log, ...(policySource.sync ? { sync: policySource.sync } : {}), enforcer: policy, user: identity.user });
+  opened.push('the audit trail and metrics', () => audit.close());
   policy.notices.on('notice', (notice) => log.info(`notice: ${notice.why.message}`, { kind: notice.kind, app: notice.who.app, model: notice.what.model }));
   const inspectors: RequestInspector[] = [
     policy.inspector(),
@@ -281,8 +285,14 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions): Pro
     tunnelFirstBytesTimeoutMs: config.proxy.tunnelFirstBytesTimeoutMs,
     log,
   });
+  opened.push('the proxy', async () => {
+    await proxy.close();
+    // The cut-off exchanges write their records as their connections close: the trail stays open for them.
+    if (!await inFlight.settled(RECORDS_SETTLE_MS)) log.error(`shutting down: some audit records were still being written after ${RECORDS_SETTLE_MS} ms; they may be lost`);
+  });
   proxyHostPort = new URL(proxy.url).host;
   writeRuntimeFile(config.dataDir, { pid: process.pid, proxy: proxy.url, ca: ca.certPath, startedAt: new Date().toISOString() });
+  opened.push('runtime.json', () => removeRuntimeFile(config.dataDir));
   log.info('Bifrost Edge is running', { proxy: proxy.url, mode: config.mode, gateway: gatewayUrl(), ca: ca.certPath, metrics: audit.metricsUrl });
   return {
     auditQueue: () => {
@@ -297,17 +307,9 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions): Pro
       const graceMs = config.proxy.shutdownGraceMs;
       const cutOff = await inFlight.drain(graceMs);
       if (cutOff > 0) log.warn(`shutting down: ${cutOff} request(s) still in flight after ${graceMs} ms are cut off (their audit records say so); raise proxy.shutdownGraceMs to wait longer`);
-      await proxy.close();
-      // The cut-off exchanges write their records as their connections close: the trail stays open for them.
-      if (!await inFlight.settled(RECORDS_SETTLE_MS)) log.error(`shutting down: some audit records were still being written after ${RECORDS_SETTLE_MS} ms; they may be lost`);
-      upstream.close();
-      gatewayHealth.close();
-      await moderation.close();
-      await policySource.close();
-      await audit.close();
-      identity.close();
-      policyDb.close();
-      removeRuntimeFile(config.dataDir);
+      const failures = await opened.closeAll();
+      for (const failure of failures.slice(1)) log.error(`shutting down: ${failure.message}`);
+      if (failures[0]) throw failures[0];
     },
   };
 }
