@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LabelLimiter } from './label-limiter.js';
+import { SeriesCap } from './series-cap.js';
 
 export interface EdgeMetricsOptions {
   /** Process metrics (CPU, memory, event-loop lag, GC). Default true. */
@@ -10,6 +11,11 @@ export interface EdgeMetricsOptions {
   maxProviders?: number;
   maxFindingTypes?: number;
   maxErrorReasons?: number;
+  /**
+   * Series of the request counter kept before new model/app combinations count as "other" (the
+   * per-label limits multiply). Default 2000.
+   */
+  maxRequestSeries?: number;
   /** Longest label value kept (characters). Default 64. */
   maxLabelLength?: number;
   /** Request duration buckets in seconds; the default reaches 10 minutes for long reasoning streams. */
@@ -51,6 +57,7 @@ export class EdgeMetrics {
   private readonly upstreamErrors: Counter<'provider' | 'reason'>;
   private readonly policyVersion: Gauge;
   private readonly labels: Record<'provider' | 'model' | 'app' | 'decision' | 'findingType' | 'action' | 'reason', LabelLimiter>;
+  private readonly requestSeries: SeriesCap<'provider' | 'model' | 'decision' | 'app'>;
   private auditQueue?: AuditQueueDepthSource;
 
   constructor(options: EdgeMetricsOptions = {}) {
@@ -64,6 +71,7 @@ export class EdgeMetrics {
       action: new LabelLimiter({ maxValues: ACTIONS.length, allowed: ACTIONS }),
       reason: new LabelLimiter({ maxValues: options.maxErrorReasons ?? 30, maxLength }),
     };
+    this.requestSeries = new SeriesCap<'provider' | 'model' | 'decision' | 'app'>({ maxSeries: options.maxRequestSeries ?? 2000, foldable: ['model', 'app'] });
     const registers = [this.registry];
     this.requests = new Counter({
       name: 'bifrost_edge_requests_total',
@@ -119,7 +127,7 @@ export class EdgeMetrics {
   recordRequest(observation: RequestObservation): void {
     const provider = this.labels.provider.value(observation.provider);
     const decision = this.labels.decision.value(observation.decision);
-    this.requests.inc({ provider, model: this.labels.model.value(observation.model), decision, app: this.labels.app.value(observation.app) });
+    this.requests.inc(this.requestSeries.labels({ provider, model: this.labels.model.value(observation.model), decision, app: this.labels.app.value(observation.app) }));
     if (observation.durationSeconds !== undefined && Number.isFinite(observation.durationSeconds) && observation.durationSeconds >= 0) {
       this.duration.observe({ provider, decision }, observation.durationSeconds);
     }
