@@ -3,7 +3,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { httpUrl, LOOPBACK_HOSTS } from '../util/config-fields.js';
 import type { CompiledGuardrailPolicy } from '../guardrails/compile-policy.js';
-import { GuardrailPolicySchema } from '../guardrails/policy.js';
+import { unknownGuardrailFields } from '../guardrails/policy.js';
 import { AuthConfigSchema } from '../auth/auth-config.js';
 import { isLoopbackHttpUrl } from '../auth/loopback.js';
 import { compileHostPattern } from '../providers/host-pattern.js';
@@ -126,13 +126,10 @@ export const AgentConfigSchema = z.strictObject({
   }).prefault({}),
   /**
    * Guardrail policy (src/guardrails/policy.ts); on by default: secrets block, PII is redacted. Compiled
-   * after parsing; its field names are checked here, as every other section's are: the guardrail schema
-   * itself lets unknown fields pass (bundles from a newer Edge Control), but in a file an admin wrote,
-   * "customrules" or "scanResponse" would silently leave a protection off.
+   * after parsing; its field names are checked here, as every other section's are (see unknownGuardrailFields).
    */
   guardrails: z.unknown().superRefine((value, ctx) => {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
-    const unknown = Object.keys(value).filter((key) => !Object.hasOwn(GuardrailPolicySchema.shape, key));
+    const unknown = unknownGuardrailFields(value);
     if (unknown.length > 0) ctx.addIssue({ code: 'unrecognized_keys', keys: unknown, input: value as Record<string, unknown>, message: `has unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; remove them or check their spelling` });
   }).optional(),
   /** Replaces the built-in list of AI hosts to decrypt (normally pushed by policy). */

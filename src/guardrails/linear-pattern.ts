@@ -95,18 +95,19 @@ export function toRe2Syntax(source: string): string {
   return out;
 }
 
-const ENGINE = 'custom rules run on a linear-time engine (RE2 syntax) so that no pattern can stall the proxy';
+/** Why a pattern is refused, once per message: custom rules run on RE2 so that no pattern can stall the proxy. */
+const ENGINE = 'custom rules run on RE2, a linear-time engine, so that no pattern can stall the proxy';
 
 function explainSyntaxError(source: string, engineMessage: string): string {
   const detail = engineMessage.replace(/^error parsing regexp: /, '');
   if (/\(\?[=!]/.test(source) && /unsupported Perl syntax: `\(\?[=!]/.test(engineMessage)) {
-    return `pattern uses a lookahead ((?= or (?!), which ${ENGINE} cannot evaluate; match the following characters instead, or end with \\b`;
+    return `pattern uses a lookahead ((?= or (?!), which RE2 cannot evaluate (${ENGINE}); match the following characters instead, or end with \\b`;
   }
   if (/invalid escape sequence: `\\(?:[1-9]|k)/.test(engineMessage)) {
-    return `pattern uses a backreference (\\1 or \\k<name>), which ${ENGINE} cannot evaluate; spell out the repeated part`;
+    return `pattern uses a backreference (\\1 or \\k<name>), which RE2 cannot evaluate (${ENGINE}); spell out the repeated part`;
   }
   if (/invalid capture in lookbehind/.test(engineMessage)) {
-    return `pattern has a capture group inside a lookbehind, which ${ENGINE} cannot evaluate; use (?:...) inside (?<=...) and (?<!...)`;
+    return `pattern has a capture group inside a lookbehind, which RE2 cannot evaluate (${ENGINE}); use (?:...) inside (?<=...) and (?<!...)`;
   }
   if (/invalid repeat count/.test(engineMessage)) {
     return `pattern has a repeat count over 1000 (${detail}); ${ENGINE}: use {1,1000} or less, or + when the length does not matter`;

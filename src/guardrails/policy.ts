@@ -86,5 +86,15 @@ export const GuardrailPolicySchema = z.object({
   }).optional(),
 });
 export type GuardrailPolicy = z.infer<typeof GuardrailPolicySchema>;
+
+/**
+ * Top-level fields of a guardrail section this version does not know. The schema lets them pass (a bundle
+ * from a newer Edge Control), so whoever reads a section an admin just wrote (a config file, a policy
+ * edit) checks them: "customrules" or "scanResponse" would otherwise leave a protection silently off.
+ */
+export function unknownGuardrailFields(section: unknown): string[] {
+  if (section === null || typeof section !== 'object' || Array.isArray(section)) return [];
+  return Object.keys(section).filter((key) => !Object.hasOwn(GuardrailPolicySchema.shape, key));
+}
 /** What a policy author writes: every field optional. */
 export type GuardrailPolicyInput = z.input<typeof GuardrailPolicySchema>;

@@ -147,6 +147,13 @@ describe('heartbeat and inventory', () => {
     const bad = await fixture.admin('PUT', '/api/edge/v1/admin/policy', { fail_mode: 'sometimes' });
     expect(bad.status).toBe(400);
     expect(bad.json).toMatchObject({ error: { type: 'invalid_request', message: expect.stringMatching(/fail_mode/) } });
+    // The guardrail section travels as opaque JSON: the server compiles it as the agents will, so the admin
+    // hears about a section every device would refuse (they keep their previous guardrails).
+    const guardrails = await fixture.admin('PUT', '/api/edge/v1/admin/policy', {
+      guardrails: { scanResponse: true, customRules: [{ id: 'ticket', message: 'no tickets', pattern: 'TICKET-(?=\\d)' }] },
+    });
+    expect(guardrails.status).toBe(400);
+    expect(guardrails.json).toMatchObject({ error: { type: 'invalid_request', message: expect.stringMatching(/guardrails: unknown field\(s\) "scanResponse".*custom rule "ticket": pattern uses a lookahead/s) } });
     const missing = await fetch(`${fixture.server.url}/api/edge/v1/nothing-here`);
     expect(missing.status).toBe(404);
     const wrongMethod = await fetch(`${fixture.server.url}/api/edge/v1/policy`, { method: 'DELETE' });

@@ -2,6 +2,8 @@ import {
   AdminAuditQuerySchema, PolicyTemplateSchema, StoredAuditRecordSchema,
   type AdminAuditResponse, type AdminDevice, type AdminDevicesResponse, type AdminPolicyResponse,
 } from '../protocol/admin.js';
+import { compileGuardrailPolicy } from '../../guardrails/compile-policy.js';
+import { unknownGuardrailFields } from '../../guardrails/policy.js';
 import type { StoredPolicyTemplate } from './control-store.js';
 import { ControlHttpError, parseWire, readJsonBody, sendJson } from './http-io.js';
 import { authenticateAdmin, type RouteHandler } from './server-context.js';
@@ -16,10 +18,27 @@ export const getAdminPolicyRoute: RouteHandler = async (ctx, req, res) => {
 export const putAdminPolicyRoute: RouteHandler = async (ctx, req, res) => {
   authenticateAdmin(ctx, req);
   const template = parseWire(PolicyTemplateSchema, await readJsonBody(req, 4 * 1024 * 1024), 'policy template');
+  checkGuardrails(template.guardrails);
   const { template: stored, republished } = await ctx.publisher.updateTemplate(template);
   ctx.log.info('policy template edited by an admin', { revision: stored.revision, republished_devices: republished });
   sendJson(res, 200, { ...policyResponse(stored), republished_devices: republished });
 };
+
+/**
+ * The guardrail section is carried as opaque JSON, so the schema above does not check it: a section the
+ * agents cannot compile (a misspelt field, a regex their engine refuses) would be pushed to every device,
+ * which keeps its previous guardrails and logs an error the admin never sees. The admin hears it here.
+ */
+function checkGuardrails(section: unknown): void {
+  if (section === undefined) return;
+  const unknown = unknownGuardrailFields(section);
+  const compiled = compileGuardrailPolicy(section);
+  const problems = [
+    ...(unknown.length > 0 ? [`unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; remove them or check their spelling`] : []),
+    ...(compiled.ok ? [] : compiled.errors),
+  ];
+  if (problems.length > 0) throw new ControlHttpError(400, 'invalid_request', `policy template is invalid: guardrails: ${problems.join('; ')}`);
+}
 
 /** GET /api/edge/v1/admin/devices: enrolled devices with inventory and policy versions. */
 export const adminDevicesRoute: RouteHandler = async (ctx, req, res) => {
