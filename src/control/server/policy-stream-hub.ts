@@ -16,6 +16,9 @@ export class PolicyStreamHub {
   }
 
   open(deviceId: string, res: http.ServerResponse, initial?: PolicyEvent): void {
+    // The client may have gone away while the route looked up its bundle: its 'close' already fired,
+    // so a stream registered now would never be removed.
+    if (res.destroyed) return;
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
