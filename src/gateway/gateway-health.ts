@@ -122,10 +122,20 @@ export class GatewayHealth {
       const ca = this.options.extraCaPems?.length ? { ca: [...tls.rootCertificates, ...this.options.extraCaPems] } : {};
       const req = (url.protocol === 'https:' ? https : http).get(url, { timeout: this.timeout, ...ca }, (res) => {
         res.resume();
-        resolve((res.statusCode ?? 500) < 500);
+        resolve(isGatewayAnswer(res.statusCode ?? 500));
       });
       req.once('timeout', () => req.destroy());
       req.once('error', () => resolve(false));
     });
   }
+}
+
+/**
+ * Whether a /health status shows the gateway itself answering. A 5xx is a gateway (or its load
+ * balancer) in trouble; a redirect is what a captive portal sends to every plain-HTTP request, so it
+ * would mark the gateway up only for the next request to fail again. A 4xx is still the gateway
+ * answering (a gateway without the route, or one that wants credentials for it).
+ */
+function isGatewayAnswer(status: number): boolean {
+  return status < 300 || (status >= 400 && status < 500);
 }
