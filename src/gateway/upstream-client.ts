@@ -14,6 +14,12 @@ export interface UpstreamClientOptions {
    * upstream_timeout. Default 10 minutes: a streamed answer can pause that long while a model reasons.
    */
   bodyIdleTimeoutMs?: number;
+  /**
+   * How long a kept-alive connection may sit unused before Edge closes it. Shorter than the idle
+   * timeouts of common servers and load balancers, so Edge drops it first: reusing one the server is
+   * closing fails a POST with a reset, and a proxy must not send a POST again. Default 4 s.
+   */
+  freeSocketTimeoutMs?: number;
   /** Extra CA certificates (PEM) trusted for upstream TLS, on top of the system roots. */
   extraCaPems?: string[];
 }
@@ -48,13 +54,16 @@ export class UpstreamClient {
   private readonly httpsAgent: https.Agent;
 
   constructor(private readonly options: UpstreamClientOptions) {
-    this.httpAgent = new http.Agent({ keepAlive: true, maxFreeSockets: 64 });
+    // Node applies `timeout` to free sockets (and to a shorter Keep-Alive hint from the server); on a
+    // socket in use it only emits 'timeout', which nothing here listens to (the client's timers rule).
+    const timeout = options.freeSocketTimeoutMs ?? DEFAULT_FREE_SOCKET_TIMEOUT_MS;
+    this.httpAgent = new http.Agent({ keepAlive: true, maxFreeSockets: 64, timeout });
     // Extra CAs go in one prebuilt secure context, not the agent's `ca` option: the agent folds `ca`
     // into its per-request pool key, and stringifying ~150 root certificates cost 16 % of CPU per request.
     const secureContext = options.extraCaPems && options.extraCaPems.length > 0
       ? tls.createSecureContext({ ca: [...tls.rootCertificates, ...options.extraCaPems] })
       : undefined;
-    this.httpsAgent = new https.Agent({ keepAlive: true, maxFreeSockets: 64, ...(secureContext ? { secureContext } : {}) });
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxFreeSockets: 64, timeout, ...(secureContext ? { secureContext } : {}) });
   }
 
   forward(plan: UpstreamPlan, method: string, body: Buffer | Readable | null, clientRes: http.ServerResponse, handlers: ForwardHandlers): void {
@@ -232,6 +241,7 @@ export class UpstreamClient {
 }
 
 const DEFAULT_BODY_IDLE_TIMEOUT_MS = 600_000;
+const DEFAULT_FREE_SOCKET_TIMEOUT_MS = 4000;
 
 function formatSeconds(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
