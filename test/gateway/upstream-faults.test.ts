@@ -80,14 +80,22 @@ describe('UpstreamClient against upstreams that misbehave', () => {
   it('a reset after a complete answer, while the answer is held for its record, still delivers the answer', async () => {
     // The upstream answers early without reading the upload, then resets (as a kernel does when a
     // server closes with unread data). The answer is complete; the reset must not discard it.
+    let reset = (): void => {};
     const upstream = net.createServer((socket) => {
       socket.on('error', () => {});
       socket.once('data', () => {
         socket.write('HTTP/1.1 401 Unauthorized\r\ncontent-length: 5\r\n\r\nnope!');
-        setTimeout(() => socket.resetAndDestroy(), 20);
+        reset = () => socket.resetAndDestroy();
       });
     });
-    const { url, outcomes } = await front(await listen(upstream), { beforeEnd: () => new Promise((resolve) => setTimeout(resolve, 150)) });
+    // The reset is sent once the relay holds the complete answer (beforeEnd runs then), and lands while it
+    // is held: on a loaded machine a fixed delay could reset before the answer was even read.
+    const { url, outcomes } = await front(await listen(upstream), {
+      beforeEnd: async () => {
+        reset();
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      },
+    });
     const answer = await fetch(`${url}/v1/chat/completions`, { method: 'POST', body: Buffer.alloc(8 * 1024 * 1024, 97) });
     expect([answer.status, await answer.text()]).toEqual([401, 'nope!']);
     expect(outcomes).toEqual([{ status: 401, error: undefined, aborted: undefined }]);
