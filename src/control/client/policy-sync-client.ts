@@ -212,10 +212,22 @@ class EdgeControlPolicySync implements PolicySyncClient {
   async sendHeartbeat(heartbeat: HeartbeatRequestInput): Promise<HeartbeatResponse> {
     const device = this.enrolledDevice();
     if (!device) throw new Error('cannot send a heartbeat before the device is enrolled');
-    const answer = await postHeartbeat(device.controlUrl, device.credential, heartbeat, this.callOptions());
+    const answer = await postHeartbeat(device.controlUrl, device.credential, this.confirmedVersionOnly(heartbeat), this.callOptions());
     const enforced = this.policy?.source === 'edge-control' ? this.policy.bundle.version : 0;
     if (answer.policy && answer.policy.version > enforced) void this.syncNow();
     return answer;
+  }
+
+  /**
+   * The server numbers this device's bundles above the version a heartbeat reports when that is above
+   * its own (its database was restored from a backup), so a heartbeat reports only a version that
+   * counts as this device's floor: not an unconfirmed bundle from the cache (perhaps copied from
+   * another enrollment), nor the previous person's suspended one.
+   */
+  private confirmedVersionOnly(heartbeat: HeartbeatRequestInput): HeartbeatRequestInput {
+    if (heartbeat.policy_version === undefined || heartbeat.policy_version === this.versionFloor()?.version) return heartbeat;
+    const { policy_version: _unconfirmed, ...rest } = heartbeat;
+    return rest;
   }
 
   syncNow(): Promise<SyncOutcome> {

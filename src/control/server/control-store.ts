@@ -18,6 +18,8 @@ export interface ControlStore {
   updateDeviceHeartbeat(deviceId: string, heartbeat: DeviceHeartbeatUpdate): Promise<void>;
   /** Records that the device checks `bundle.device_id` (an agent upgraded since it enrolled). */
   enableBundleBinding(deviceId: string): Promise<void>;
+  /** Raises the device's version floor to `floor` (never lowers it). */
+  raisePolicyVersionFloor(deviceId: string, floor: number): Promise<void>;
 
   latestBundle(deviceId: string): Promise<StoredBundle | undefined>;
   /** Throws when `bundle.version` is not above the device's latest. */
@@ -56,7 +58,11 @@ export interface DeviceRecord {
   virtual_key_id?: string;
   /** The device checks `bundle.device_id` (it sent BUNDLE_BINDING_HEADER), so its bundles name it. */
   bundle_binding?: boolean;
-  /** The version the device enforced when it enrolled; its bundles are numbered above it. */
+  /**
+   * A version the device enforced that this server may not have issued (reported at enrollment, or
+   * in a heartbeat after the server's database was restored from a backup): its bundles are
+   * numbered above it.
+   */
   policy_version_floor?: number;
   hostname: string;
   /** The agent's installation id (DeviceDescription.installation_id); its audit records may carry it. */

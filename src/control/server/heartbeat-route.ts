@@ -1,5 +1,6 @@
 import { HeartbeatRequestSchema, type HeartbeatResponse } from '../protocol/heartbeat.js';
 import { mergeSeenApps, mergeSeenMcpServers } from './device-inventory.js';
+import { catchUpWithReportedVersion } from './heartbeat-version-floor.js';
 import { parseWire, readJsonBody, sendJson } from './http-io.js';
 import { authenticateDevice, type RouteHandler } from './server-context.js';
 import type { DeviceHeartbeatUpdate } from './control-store.js';
@@ -18,7 +19,8 @@ export const heartbeatRoute: RouteHandler = async (ctx, req, res) => {
   if (heartbeat.os !== undefined) update.os = heartbeat.os;
   if (heartbeat.policy_version !== undefined) update.reported_policy_version = heartbeat.policy_version;
   await ctx.store.updateDeviceHeartbeat(device.device_id, update);
-  const latest = await ctx.store.latestBundle(device.device_id);
+  let latest = await ctx.store.latestBundle(device.device_id);
+  if (latest && heartbeat.policy_version !== undefined) latest = await catchUpWithReportedVersion(ctx, device, heartbeat.policy_version, latest);
   const response: HeartbeatResponse = { received_at: receivedAt };
   if (latest) response.policy = { version: latest.version, etag: latest.etag };
   sendJson(res, 200, response);

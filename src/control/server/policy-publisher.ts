@@ -106,6 +106,10 @@ export class PolicyPublisher {
     const { store, hub } = this.options;
     const signer = this.options.signingKeys.active();
     const latest = await store.latestBundle(device.device_id);
+    // A floor above the latest bundle (raised by a heartbeat after the database was restored from a
+    // backup) means the device enforces a newer version than that bundle: it would refuse it.
+    const floor = device.policy_version_floor ?? 0;
+    const latestUsable = latest !== undefined && latest.version > floor;
     const issuedAt = this.now().toISOString();
     const assigned = this.keysFor(device, gatewayKeys);
     const bundle = buildPolicyBundle({
@@ -113,7 +117,7 @@ export class PolicyPublisher {
       subject: device.subject,
       ...(device.bundle_binding === true ? { deviceId: device.device_id } : {}),
       keys: assigned.keys,
-      version: (latest?.version ?? device.policy_version_floor ?? 0) + 1,
+      version: Math.max(latest?.version ?? 0, floor) + 1,
       issuedAt,
       gatewayUrl: this.options.gatewayUrl,
       signingKeys: this.options.signingKeys.trusted(),
@@ -121,7 +125,7 @@ export class PolicyPublisher {
     const contentHash = bundleContentHash(bundle);
     // After a promotion, re-sign with the new key even when nothing else changed: devices then prove
     // at once that they accept it, and the previous key can be retired without surprises.
-    if (latest && latest.content_hash === contentHash && latest.signed.signature.key_id === signer.keyId) return latest;
+    if (latestUsable && latest.content_hash === contentHash && latest.signed.signature.key_id === signer.keyId) return latest;
     const signed = signBundle(bundle, signer.privateKey);
     const stored: StoredBundle = {
       device_id: device.device_id,

@@ -188,6 +188,10 @@ export class SqliteControlStore implements ControlStore {
     this.db.prepare('UPDATE devices SET bundle_binding = 1 WHERE device_id = ?').run(deviceId);
   }
 
+  async raisePolicyVersionFloor(deviceId: string, floor: number): Promise<void> {
+    this.db.prepare('UPDATE devices SET policy_version_floor = MAX(COALESCE(policy_version_floor, 0), ?) WHERE device_id = ?').run(floor, deviceId);
+  }
+
   async latestBundle(deviceId: string): Promise<StoredBundle | undefined> {
     const row = this.db.prepare('SELECT * FROM policy_bundles WHERE device_id = ? ORDER BY version DESC LIMIT 1').get(deviceId) as BundleRow | undefined;
     if (!row) return undefined;
