@@ -25,6 +25,10 @@ export const AdminSigningKeysResponseSchema = z.strictObject({
   /** Active first, then next, previous and retired ones. */
   keys: z.array(AdminSigningKeySchema),
   devices: z.strictObject({
+    /**
+     * Enrolled devices, leaving out rows an installation left behind when it enrolled again (and has
+     * not used since): see server/superseded-devices.ts.
+     */
     total: z.number().int().nonnegative(),
     /**
      * Devices that reported (in a heartbeat) enforcing their latest bundle, and whose latest bundle

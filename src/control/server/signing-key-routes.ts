@@ -3,6 +3,7 @@ import { ControlHttpError, parseWire, readJsonBody, sendJson } from './http-io.j
 import { authenticateAdmin, type RouteHandler, type ServerContext } from './server-context.js';
 import { KeyRotationError } from './signing-key-rotation.js';
 import type { SigningKeyring } from './signing-keyring.js';
+import { supersededDevices } from './superseded-devices.js';
 
 /** GET /api/edge/v1/admin/signing-keys: the key ring and how many devices hold its current key set. */
 export const listSigningKeysRoute: RouteHandler = async (ctx, req, res) => {
@@ -44,7 +45,9 @@ async function applyKeyringStep(ctx: ServerContext, res: Parameters<RouteHandler
 
 async function signingKeysResponse(ctx: ServerContext): Promise<AdminSigningKeysResponse> {
   const trusted = keySetId(ctx.signingKeys.trusted().map((k) => k.key_id));
-  const devices = await ctx.store.listDevices();
+  const all = await ctx.store.listDevices();
+  const superseded = supersededDevices(all);
+  const devices = all.filter((device) => !superseded.has(device.device_id));
   let upToDate = 0;
   for (const device of devices) {
     const latest = await ctx.store.latestBundle(device.device_id);
