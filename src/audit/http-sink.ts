@@ -38,8 +38,9 @@ export class HttpAuditSink implements AuditSink {
   }
 
   async send(recordBatch: AuditBatch, signal: AbortSignal): Promise<AuditAck> {
-    const credential = typeof this.options.credential === 'function' ? await this.options.credential() : this.options.credential;
-    const deviceId = this.options.deviceId ? await this.options.deviceId() : recordBatch.device_id;
+    // The credential may wait for the device's enrollment: an abort (timeout, stop) ends that wait too.
+    const credential = typeof this.options.credential === 'function' ? await untilAborted(this.options.credential(), signal) : this.options.credential;
+    const deviceId = this.options.deviceId ? await untilAborted(this.options.deviceId(), signal) : recordBatch.device_id;
     const batch = deviceId === recordBatch.device_id
       ? recordBatch
       : { ...recordBatch, device_id: deviceId, batch_id: auditBatchId(deviceId, recordBatch.first_seq, recordBatch.last_seq) };
@@ -116,4 +117,17 @@ function refusalMessage(status: number, batch: AuditBatch): string {
   if (status === 400 || status === 422) return `${what}: the batch was rejected as invalid; client and server versions may disagree on the audit format`;
   if (status === 413) return `${what}: the batch is too large for it (or a proxy in front of it); sending smaller batches`;
   return `${what}; will retry`;
+}
+
+/** `value`, unless `signal` aborts first (then its reason is thrown). */
+function untilAborted<T>(value: T | Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    Promise.resolve(value).then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e as Error); },
+    );
+  });
 }

@@ -24,6 +24,12 @@ export interface AuditShipperOptions {
   lingerMs?: number;
   /** An upload taking longer than this is abandoned and retried (same batch id). Default 60 s. */
   sendTimeoutMs?: number;
+  /**
+   * How long stop() lets an upload in flight finish before abandoning it (its records stay pending and go
+   * with the same batch id at the next start). Default 3 s: a shutdown must not wait on an upload that
+   * cannot even start (a device still waiting to be enrolled) or on a slow server.
+   */
+  stopGraceMs?: number;
   /** Source of randomness for jitter (tests pin it). */
   random?: () => number;
   log?: Logger;
@@ -66,6 +72,9 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
   private readonly lingerMs: number;
   private readonly maxRetryAfterMs: number;
   private readonly sendTimeoutMs: number;
+  private readonly stopGraceMs: number;
+  /** The upload under way, so stop() can abandon it after its grace. */
+  private inFlight: AbortController | undefined;
   private readonly random: () => number;
   private readonly log?: Logger;
 
@@ -91,6 +100,7 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
     this.lingerMs = options.lingerMs ?? 0;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 60 * 60_000;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 60_000;
+    this.stopGraceMs = options.stopGraceMs ?? 3000;
     this.random = options.random ?? Math.random;
     this.log = options.log;
   }
@@ -106,8 +116,9 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
   }
 
   /**
-   * Stops scheduling uploads and waits for the one in flight (if any) to be acknowledged or fail, so
-   * the outbox can be closed right after. Records not shipped stay pending for the next start.
+   * Stops scheduling uploads and waits for the one in flight (if any) to be acknowledged or fail, for
+   * up to stopGraceMs, so the outbox can be closed right after. Records not shipped stay pending for
+   * the next start.
    */
   async stop(): Promise<void> {
     if (!this.started) return;
@@ -115,7 +126,9 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
     this.outbox.off('committed', this.onCommitted);
     clearTimeout(this.timer);
     this.timer = undefined;
+    const abandon = setTimeout(() => this.inFlight?.abort(new Error(`the upload was abandoned after ${this.stopGraceMs} ms because the agent is stopping`)), this.stopGraceMs);
     await this.loop;
+    clearTimeout(abandon);
     this.started = false;
     this.state = 'stopped';
     this.nextAttemptAt = undefined;
@@ -172,6 +185,7 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
   /** Sends one batch and records the outcome; false when the loop should stop and back off. */
   private async sendOne(batch: AuditBatch): Promise<boolean> {
     const controller = new AbortController();
+    this.inFlight = controller;
     const timeout = setTimeout(() => controller.abort(new Error(`audit upload took longer than ${this.sendTimeoutMs} ms`)), this.sendTimeoutMs);
     const summary = { batch_id: batch.batch_id, first_seq: batch.first_seq, last_seq: batch.last_seq };
     try {
@@ -201,6 +215,7 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
       return false;
     } finally {
       clearTimeout(timeout);
+      this.inFlight = undefined;
     }
   }
 

@@ -233,6 +233,21 @@ describe('AuditShipper', () => {
     expect(server.requests).toHaveLength(1); // stopped means stopped
   });
 
+  it('stop() does not wait for ever on an upload that cannot start (a device still waiting to be enrolled)', async () => {
+    const outbox = openOutbox();
+    // The agent's sink waits for the enrollment's credential; nobody signs in.
+    const sink = new HttpAuditSink({ controlUrl: 'http://127.0.0.1:9', credential: () => new Promise<string>(() => {}) });
+    const shipper = new AuditShipper({ outbox, sink, stopGraceMs: 200 });
+    shipper.start();
+    await appendMany(outbox, 1, 3);
+    await until(() => shipper.status().state === 'sending', 5000, 'the upload to start');
+    const started = Date.now();
+    await shipper.stop();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(shipper.status().state).toBe('stopped');
+    expect(outbox.depth()).toBe(3); // kept for the next start
+  });
+
   it('resends an unacknowledged batch with the same id after a restart, and the server stores it once', async () => {
     const server = await startServer();
     server.ackDelayMs = 10_000; // the server stores, then never answers in time
