@@ -1,9 +1,11 @@
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
+import type net from 'node:net';
 import type { Readable, Transform } from 'node:stream';
 import { edgeError, type EdgeError } from '../edge-error.js';
 import { relayableHeaders, type UpstreamPlan } from './upstream-plan.js';
+import { header } from '../util/header.js';
 
 export interface UpstreamClientOptions {
   connectTimeoutMs: number;
@@ -64,6 +66,16 @@ export class UpstreamClient {
       ? tls.createSecureContext({ ca: [...tls.rootCertificates, ...options.extraCaPems] })
       : undefined;
     this.httpsAgent = new https.Agent({ keepAlive: true, maxFreeSockets: 64, timeout, ...(secureContext ? { secureContext } : {}) });
+    // Node lets a server's Keep-Alive hint only shorten `timeout`. A server that announces how long it
+    // keeps idle connections is taken at its word, less a second (as undici does): reconnecting after
+    // every pause of a few seconds would cost a TLS handshake at the start of each burst. Listeners run
+    // after the agent's own, which has just set the default.
+    for (const agent of [this.httpAgent, this.httpsAgent]) {
+      agent.on('free', (socket: net.Socket) => {
+        const announced = announcedIdleMs.get(socket);
+        if (announced !== undefined && announced > timeout && !socket.destroyed) socket.setTimeout(announced);
+      });
+    }
   }
 
   forward(plan: UpstreamPlan, method: string, body: Buffer | Readable | null, clientRes: http.ServerResponse, handlers: ForwardHandlers): void {
@@ -143,6 +155,8 @@ export class UpstreamClient {
     });
     request.once('response', (response) => {
       upstreamResponse = response;
+      const idleMs = keepAliveIdleMs(header(response.headers['keep-alive']));
+      if (idleMs !== undefined) announcedIdleMs.set(response.socket, idleMs);
       clearTimeout(connectTimer);
       clearTimeout(responseTimer);
       try {
@@ -241,6 +255,17 @@ export class UpstreamClient {
 }
 
 const DEFAULT_BODY_IDLE_TIMEOUT_MS = 600_000;
+
+/** How long each upstream connection's server said it keeps it idle (its Keep-Alive hint, less a second). */
+const announcedIdleMs = new WeakMap<net.Socket, number>();
+
+/** `Keep-Alive: timeout=120, max=1000` → 119,000 ms; undefined without a usable timeout. */
+export function keepAliveIdleMs(value: string | undefined): number | undefined {
+  const seconds = value === undefined ? undefined : /(?:^|[,\s])timeout=(\d+)/i.exec(value)?.[1];
+  if (seconds === undefined) return undefined;
+  const ms = Number(seconds) * 1000 - 1000;
+  return ms > 0 ? ms : undefined;
+}
 const DEFAULT_FREE_SOCKET_TIMEOUT_MS = 4000;
 
 function formatSeconds(ms: number): string {
