@@ -1,26 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SessionManager, type RefreshFailure } from '../../src/auth/session.js';
-import { html, json, startScriptedTokenEndpoint, type ScriptedTokenEndpoint, type TokenAnswer } from './scripted-token-endpoint.js';
+import { html, json, scriptedEndpointPerFile, type TokenAnswer } from './scripted-token-endpoint.js';
 
-let endpoint: ScriptedTokenEndpoint;
-const sessions: SessionManager[] = [];
-
-beforeAll(async () => {
-  endpoint = await startScriptedTokenEndpoint();
-});
-
-afterEach(() => {
-  for (const session of sessions.splice(0)) session.stop();
-});
-
-afterAll(async () => {
-  await endpoint.close();
-});
+const scripted = scriptedEndpointPerFile();
+const sessions = scripted.sessions;
 
 async function signedInSession(answer: TokenAnswer): Promise<SessionManager> {
-  endpoint.answer = () => answer;
-  const { store } = await endpoint.savedSession();
-  const session = new SessionManager({ config: endpoint.config, store, discover: async () => endpoint.provider });
+  scripted.endpoint.answer = () => answer;
+  const { store } = await scripted.endpoint.savedSession();
+  const session = new SessionManager({ config: scripted.endpoint.config, store, discover: async () => scripted.endpoint.provider });
   sessions.push(session);
   await session.start();
   return session;

@@ -1,36 +1,24 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UNKNOWN_EXPIRY_RENEWAL_MS } from '../../src/auth/refresh-schedule.js';
 import { SessionManager } from '../../src/auth/session.js';
 import type { SessionTokens } from '../../src/auth/session-tokens.js';
-import { json, startScriptedTokenEndpoint, type ScriptedTokenEndpoint } from './scripted-token-endpoint.js';
+import { json, scriptedEndpointPerFile } from './scripted-token-endpoint.js';
 
 // OIDC Core §12.2 lets a provider answer a refresh without a new ID token, and OAuth only recommends
 // `expires_in`: a renewed access token then has no known expiry, and the old ID token's is no substitute.
 
-let endpoint: ScriptedTokenEndpoint;
-const sessions: SessionManager[] = [];
-
-beforeAll(async () => {
-  endpoint = await startScriptedTokenEndpoint();
-});
-
-afterEach(() => {
-  for (const session of sessions.splice(0)) session.stop();
-});
-
-afterAll(async () => {
-  await endpoint.close();
-});
+const scripted = scriptedEndpointPerFile();
+const sessions = scripted.sessions;
 
 /** Access tokens without `expires_in`, and never a new ID token. */
 function answerWithBareAccessTokens(extra: Record<string, unknown> = {}): void {
   let issued = 1;
-  endpoint.answer = () => json({ access_token: `at-${++issued}`, token_type: 'Bearer', ...extra });
+  scripted.endpoint.answer = () => json({ access_token: `at-${++issued}`, token_type: 'Bearer', ...extra });
 }
 
 async function startedSession(overrides: Partial<SessionTokens>): Promise<SessionManager> {
-  const { store } = await endpoint.savedSession(overrides);
-  const session = new SessionManager({ config: endpoint.config, store, discover: async () => endpoint.provider });
+  const { store } = await scripted.endpoint.savedSession(overrides);
+  const session = new SessionManager({ config: scripted.endpoint.config, store, discover: async () => scripted.endpoint.provider });
   sessions.push(session);
   await session.start();
   return session;
@@ -44,18 +32,18 @@ describe('a provider that renews access tokens without saying when they expire',
     const now = Date.now();
     // As a sign-in without `expires_in` leaves it: the access token expires with the ID token issued alongside.
     const session = await startedSession({ accessTokenExpiresAt: now + 1000, idTokenClaims: { sub: 'alice', exp: Math.floor((now + 1000) / 1000) }, receivedAt: now });
-    const before = endpoint.requests;
+    const before = scripted.endpoint.requests;
     let renewals = 0;
     session.on('refreshed', () => renewals++);
 
     // The first renewal is due after half of the one-second lifetime; the next one minutes later.
     await wait(2500);
-    expect(endpoint.requests - before).toBe(1);
+    expect(scripted.endpoint.requests - before).toBe(1);
     expect(renewals).toBe(1);
     // The renewed token's expiry is unknown, not the old ID token's past instant.
     expect(session.getIdentity()?.expiresAt).toBeUndefined();
     expect(await session.getAccessToken()).toBe('at-2');
-    expect(endpoint.requests - before).toBe(1);
+    expect(scripted.endpoint.requests - before).toBe(1);
     expect(UNKNOWN_EXPIRY_RENEWAL_MS).toBeGreaterThanOrEqual(3 * 60_000);
   });
 
@@ -73,7 +61,7 @@ describe('a provider that renews access tokens but never the ID token', () => {
     const now = Date.now();
     // The ID token from the sign-in expired; the access token and the refresh token still work.
     const session = await startedSession({ idTokenClaims: { sub: 'alice', exp: Math.floor(now / 1000) - 10 }, receivedAt: now, accessTokenExpiresAt: now + 600_000 });
-    const before = endpoint.requests;
+    const before = scripted.endpoint.requests;
 
     for (let attempt = 0; attempt < 3; attempt++) {
       await expect(session.getIdToken()).rejects.toMatchObject({
@@ -82,7 +70,7 @@ describe('a provider that renews access tokens but never the ID token', () => {
       });
     }
     // One renewal found out the provider reissues no ID token; the refresh token is not rotated again and again.
-    expect(endpoint.requests - before).toBe(1);
+    expect(scripted.endpoint.requests - before).toBe(1);
     expect(await session.getAccessToken()).toBe('at-2');
     expect(session.isSignInRequired()).toBe(false);
   });

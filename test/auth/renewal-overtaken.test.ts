@@ -1,32 +1,20 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Identity } from '../../src/auth/identity.js';
 import { SessionManager, type SignedOut } from '../../src/auth/session.js';
 import type { SessionTokens } from '../../src/auth/session-tokens.js';
 import type { TokenStore } from '../../src/auth/token-store.js';
 import { waitFor } from '../control/support/control-fixture.js';
-import { json, startScriptedTokenEndpoint, type ScriptedTokenEndpoint } from './scripted-token-endpoint.js';
+import { json, scriptedEndpointPerFile } from './scripted-token-endpoint.js';
 
 // The running agent renews; while the provider's answer is on its way, `bifrost-edge logout` or
 // `bifrost-edge login` (another process, the same store) decides otherwise. The agent's renewal
 // must not save over that decision.
 
-let endpoint: ScriptedTokenEndpoint;
-const sessions: SessionManager[] = [];
-
-beforeAll(async () => {
-  endpoint = await startScriptedTokenEndpoint();
-});
-
-afterEach(() => {
-  for (const session of sessions.splice(0)) session.stop();
-});
-
-afterAll(async () => {
-  await endpoint.close();
-});
+const scripted = scriptedEndpointPerFile();
+const sessions = scripted.sessions;
 
 function newSession(store: TokenStore): SessionManager {
-  const session = new SessionManager({ config: endpoint.config, store, discover: async () => endpoint.provider });
+  const session = new SessionManager({ config: scripted.endpoint.config, store, discover: async () => scripted.endpoint.provider });
   sessions.push(session);
   return session;
 }
@@ -35,20 +23,20 @@ function newSession(store: TokenStore): SessionManager {
 async function renewalUnderWay(agent: SessionManager) {
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
-  endpoint.answer = async () => {
+  scripted.endpoint.answer = async () => {
     await held;
     return json({ access_token: 'at-renewed', refresh_token: 'rt-renewed', token_type: 'Bearer', expires_in: 600 });
   };
-  const before = endpoint.requests;
+  const before = scripted.endpoint.requests;
   const renewal = agent.refresh();
   renewal.catch(() => undefined);
-  await waitFor(() => endpoint.requests > before, 5_000, 'the renewal reaching the provider');
+  await waitFor(() => scripted.endpoint.requests > before, 5_000, 'the renewal reaching the provider');
   return { renewal, release };
 }
 
 describe('a renewal overtaken by another process', () => {
   it('after `bifrost-edge logout`: not saved again; the agent signs out and withdraws the renewed tokens', async () => {
-    const { store } = await endpoint.savedSession();
+    const { store } = await scripted.endpoint.savedSession();
     const agent = newSession(store);
     await agent.start();
     const { renewal, release } = await renewalUnderWay(agent);
@@ -65,12 +53,12 @@ describe('a renewal overtaken by another process', () => {
     expect(agent.getIdentity()).toBeUndefined();
     expect(signedOut).toEqual({ revocation: { status: 'revoked' } });
     // Tokens only this process ever saw are revoked, not left valid at the provider.
-    expect(endpoint.revoked).toContain('rt-renewed');
+    expect(scripted.endpoint.revoked).toContain('rt-renewed');
     await expect(agent.getAccessToken()).rejects.toMatchObject({ code: 'not_signed_in' });
   });
 
   it('after `bifrost-edge login`: the new sign-in stays saved and the agent uses it', async () => {
-    const { store, tokens } = await endpoint.savedSession();
+    const { store, tokens } = await scripted.endpoint.savedSession();
     const agent = newSession(store);
     await agent.start();
     const { renewal, release } = await renewalUnderWay(agent);
@@ -84,8 +72,8 @@ describe('a renewal overtaken by another process', () => {
     await renewal;
     expect((await store.load())?.refreshToken).toBe('rt-login');
     expect(await agent.getAccessToken()).toBe('at-login');
-    expect(endpoint.revoked).toContain('rt-renewed');
-    expect(endpoint.revoked).not.toContain('rt-login');
+    expect(scripted.endpoint.revoked).toContain('rt-renewed');
+    expect(scripted.endpoint.revoked).not.toContain('rt-login');
     expect(refreshed.map((identity) => identity.sub)).toEqual(['alice']);
   });
 });
@@ -104,20 +92,20 @@ describe('a sign-in as another person, saved by `bifrost-edge login`', () => {
   }
 
   it('is adopted at the next renewal as a new sign-in, so enrollment and policy follow bob too', async () => {
-    const { store, tokens } = await endpoint.savedSession();
+    const { store, tokens } = await scripted.endpoint.savedSession();
     const agent = newSession(store);
     await agent.start();
     const events = recordEvents(agent);
     await store.save(bobsSignIn(tokens));
 
-    endpoint.answer = () => json({ access_token: 'at-bob-renewed', refresh_token: 'rt-bob-renewed', token_type: 'Bearer', expires_in: 600 });
+    scripted.endpoint.answer = () => json({ access_token: 'at-bob-renewed', refresh_token: 'rt-bob-renewed', token_type: 'Bearer', expires_in: 600 });
     expect((await agent.refresh()).sub).toBe('bob');
     expect(events).toEqual(['signed_in:bob', 'refreshed:bob']);
     expect((await store.load())?.refreshToken).toBe('rt-bob-renewed');
   });
 
   it('is adopted as a new sign-in when saved during a renewal', async () => {
-    const { store, tokens } = await endpoint.savedSession();
+    const { store, tokens } = await scripted.endpoint.savedSession();
     const agent = newSession(store);
     await agent.start();
     const events = recordEvents(agent);

@@ -4,11 +4,13 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as client from 'openid-client';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { parseAuthConfig, type AuthConfig } from '../../src/auth/auth-config.js';
 import { EncryptedFileTokenStore } from '../../src/auth/encrypted-file-token-store.js';
 import { KeyFileSource } from '../../src/auth/encryption-keys.js';
 import type { SessionTokens } from '../../src/auth/session-tokens.js';
 import type { TokenStore } from '../../src/auth/token-store.js';
+import type { SessionManager } from '../../src/auth/session.js';
 
 /** What the token endpoint answers a refresh with. */
 export interface TokenAnswer {
@@ -95,4 +97,29 @@ export async function startScriptedTokenEndpoint(clientId = 'edge-scripted-token
     });
   });
   return endpoint;
+}
+
+/**
+ * For a test file: one scripted endpoint for all its tests (started before them, closed after), and
+ * the sessions its tests start, stopped after each test. Read `endpoint` inside the tests.
+ */
+export function scriptedEndpointPerFile(): { readonly endpoint: ScriptedTokenEndpoint; sessions: SessionManager[] } {
+  let started: ScriptedTokenEndpoint | undefined;
+  const sessions: SessionManager[] = [];
+  beforeAll(async () => {
+    started = await startScriptedTokenEndpoint();
+  });
+  afterEach(() => {
+    for (const session of sessions.splice(0)) session.stop();
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  return {
+    get endpoint() {
+      if (!started) throw new Error('the scripted token endpoint is only there inside tests');
+      return started;
+    },
+    sessions,
+  };
 }

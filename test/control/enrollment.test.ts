@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, SignJWT, UnsecuredJWT } from 'jose';
@@ -111,16 +111,25 @@ describe('enrollment with an OIDC token', () => {
   });
 });
 
+/** An identity provider's signing key, published as a JWKS on 127.0.0.1 (kid idp-1, ES256). */
+async function startJwksServer(): Promise<{ privateKey: KeyObject; jwksUri: string; close: () => Promise<void> }> {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'idp-1', alg: 'ES256', use: 'sig' }] };
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(jwks));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    privateKey,
+    jwksUri: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 describe('enrollment with an ID token from an issuer configured by jwks_uri', () => {
   it('verifies against the published JWKS and reads custom claims', async () => {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'idp-1', alg: 'ES256', use: 'sig' }] };
-    const jwksServer = http.createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(jwks));
-    });
-    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
-    const jwksUri = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
+    const { privateKey, jwksUri, close: closeJwks } = await startJwksServer();
     const idp = await startControlFixture({
       config: { oidc: { issuers: [{ issuer: 'https://idp.example.test', audience: ['edge-desktop-client'], jwks_uri: jwksUri, groups_claim: 'roles', email_claim: 'upn' }] } },
     });
@@ -135,21 +144,14 @@ describe('enrollment with an ID token from an issuer configured by jwks_uri', ()
       expect(answer.subject).toEqual({ sub: '00u-ada', email: 'ada@example.com', groups: ['engineering'] });
     } finally {
       await idp.close();
-      await new Promise<void>((resolve) => jwksServer.close(() => resolve()));
+      await closeJwks();
     }
   });
 });
 
 describe('enrollment with an email the identity provider has not verified', () => {
   it('ignores the email claim unless email_verified is true or the admin trusts the provider\'s addresses', async () => {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'idp-1', alg: 'ES256', use: 'sig' }] };
-    const jwksServer = http.createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(jwks));
-    });
-    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
-    const jwksUri = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
+    const { privateKey, jwksUri, close: closeJwks } = await startJwksServer();
     const strict = 'https://idp.example.test';
     const trusting = 'https://trusting-idp.example.test';
     const idp = await startControlFixture({
@@ -184,7 +186,7 @@ describe('enrollment with an email the identity provider has not verified', () =
       }
     } finally {
       await idp.close();
-      await new Promise<void>((resolve) => jwksServer.close(() => resolve()));
+      await closeJwks();
     }
   });
 });
