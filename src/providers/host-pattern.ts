@@ -41,6 +41,9 @@ export function compileHostPattern(raw: string): CompiledHostPattern {
     throw new Error(`Invalid host pattern "${raw}": ${why}.`);
   };
   if (pattern === '') bad('it is empty');
+  // normalizeHost keeps what comes before a ':' (a port, for request hosts): "https://api.openai.com"
+  // would become the pattern "https" and silently match nothing, leaving that provider undecrypted.
+  if (/[/:@?#]/.test(raw)) bad('write the host name alone, like api.openai.com: no scheme, port, path or user');
   labels.forEach((label) => {
     if (label !== '*' && !LABEL.test(label)) {
       bad(label.includes('*') ? 'a wildcard must be a whole label, like *.example.com' : `"${label}" is not a valid DNS label`);

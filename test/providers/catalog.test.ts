@@ -100,6 +100,10 @@ describe('invalid catalogs fail loudly', () => {
     ['api-*.example.com', /whole label/],
     ['exa mple.com', /not a valid DNS label/],
     ['', /empty/],
+    // A URL would be cut at its ':' to "https", a pattern that matches nothing: that provider would go undecrypted.
+    ['https://api.openai.com', /host name alone/],
+    ['api.openai.com:443', /host name alone/],
+    ['api.openai.com/v1', /host name alone/],
   ])('pattern %j is refused', (pattern, message) => {
     expect(() => compileHostPattern(pattern)).toThrow(message);
   });
