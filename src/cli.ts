@@ -5,6 +5,7 @@ import { loadEffectiveConfig, logConfigOrigin, type LoadedConfig } from './confi
 import type { AgentConfigInput } from './config/schema.js';
 import { createLogger, routeConsoleToLogger, type LogLevel } from './log.js';
 import { ensureCa, startAgent, type RunningAgent } from './agent.js';
+import { releaseDataDirLockIfMine } from './data-dir-lock.js';
 import { runScanCommand } from './guardrails/scan-command.js';
 import { formatStatus } from './policy/status-command.js';
 import type { PolicyStatus } from './policy/status-data.js';
@@ -178,6 +179,8 @@ async function runCommand(args: string[]): Promise<number> {
   const stop = (signal: NodeJS.Signals) => {
     if (stopRequested) {
       log.warn(`second ${signal}: exiting without waiting for open connections`);
+      // The clean shutdown that would release the lock is skipped; a lock left behind could refuse the next start.
+      releaseDataDirLockIfMine(config.dataDir);
       process.exit(1);
     }
     stopRequested = signal;

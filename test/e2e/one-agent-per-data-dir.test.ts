@@ -45,10 +45,10 @@ describe('one agent per data dir', () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-one-agent-'));
     const killed = await start(dataDir);
     await killed.stop('SIGKILL');
-    expect(fs.readFileSync(path.join(dataDir, 'agent.lock'), 'utf8').trim()).toBe(String(killed.child.pid));
+    expect(fs.readFileSync(path.join(dataDir, 'agent.lock'), 'utf8').split('\n')[0]).toBe(String(killed.child.pid));
     const next = await start(dataDir);
     expect(runtimePid(dataDir)).toBe(next.child.pid);
-    expect(fs.readFileSync(path.join(dataDir, 'agent.lock'), 'utf8').trim()).toBe(String(next.child.pid));
+    expect(fs.readFileSync(path.join(dataDir, 'agent.lock'), 'utf8').split('\n')[0]).toBe(String(next.child.pid));
     expect(await next.stop()).toBe(0);
     expect(fs.existsSync(path.join(dataDir, 'agent.lock'))).toBe(false);
   });
