@@ -1,8 +1,9 @@
-import type { ProviderAdapter, RouteMatch } from './adapter.js';
+import type { BodyReadResult, ProviderAdapter, RouteMatch } from './adapter.js';
 import { isJsonObject, parseGuarded } from './body-shape.js';
 import type { SurfaceEntry } from './catalog.js';
 import { EDGE_BLOCKED_HEADER } from './error-response.js';
 import { normalizeHost } from './host-pattern.js';
+import { parseJsonBody } from './json-body.js';
 import { jsonRpcErrorResponse, refusalFor } from './mcp-jsonrpc.js';
 import { normalizeMcpBody } from './mcp-messages.js';
 import { locateRequest } from './route-path.js';
@@ -19,9 +20,9 @@ import { header } from '../util/header.js';
  * Python SDK's JSON-response servers need neither an `Mcp-*` header nor `Accept: text/event-stream`), so
  * every POST a server could read as JSON-RPC is inspected: one with an `Mcp-Protocol-Version` or
  * `Mcp-Session-Id` header, and one whose Content-Type is JSON or missing, whatever its other headers (the
- * MCP SDKs' servers refuse other content types). Such a POST without MCP's headers that holds no JSON-RPC
- * message (no member `jsonrpc` or `method`) is the host's other traffic: it goes on uninspected, under
- * the app catalog. GET and DELETE are MCP with an MCP header; the rest is left to the surface's
+ * MCP SDKs' servers refuse other content types). Such a POST without MCP's headers whose body is empty, is
+ * not JSON, or holds no JSON-RPC message (no member `jsonrpc` or `method`) is the host's other traffic: it
+ * goes on uninspected, under the app catalog. GET and DELETE are MCP with an MCP header; the rest is left to the surface's
  * unknown-route rule.
  *
  * Client name rule: a remote MCP server is named by its host (`mcp.example.com`), so its tools are governed
@@ -98,6 +99,31 @@ function readsOnlyEventStream(accept: string | undefined): boolean {
   return value.includes(SSE_CONTENT_TYPE) && !value.includes('application/json');
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The body as JSON. A POST MCP's headers do not announce whose body is empty or UTF-8 text that is not
+ * JSON is no JSON-RPC message (an MCP server could not read it either): it reads as `undefined`, which
+ * `parse` takes for the host's other traffic, instead of the 400 an announced MCP POST gets. A body that
+ * is not UTF-8 is still refused: a server may read it as UTF-16 JSON (Python's `json.loads` does).
+ */
+function readBody(route: RouteMatch, raw: Uint8Array | undefined, entry: SurfaceEntry): BodyReadResult {
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value));
+  const json = parseJsonBody(raw, { method: route.method, pathname: route.pathname, provider: entry.provider, model: route.pathModel });
+  if (json.ok) return { ok: true, value: json.value, encode };
+  const announced = !isMcpRoute(route) || route.announced;
+  return !announced && isUtf8(raw) ? { ok: true, value: undefined, encode } : json;
+}
+
+function isUtf8(raw: Uint8Array | undefined): boolean {
+  try {
+    if (raw !== undefined) utf8.decode(raw);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function parse(route: RouteMatch, body: unknown, entry: SurfaceEntry): ReturnType<ProviderAdapter['parse']> {
   const client = isMcpRoute(route) ? route.mcpClient : entry.label;
   if (!route.inspected) return { ok: true, request: uninspected(route) };
@@ -133,4 +159,4 @@ function errorResponse(err: Parameters<ProviderAdapter['errorResponse']>[0], opt
 }
 
 
-export const mcpAdapter: ProviderAdapter = { id: 'mcp', recognize, parse, errorResponse };
+export const mcpAdapter: ProviderAdapter = { id: 'mcp', recognize, readBody, parse, errorResponse };

@@ -75,6 +75,21 @@ describe('MCP over Streamable HTTP is recognised on intercepted hosts no other a
     expect(refused([{ hello: 1 }, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delete_repo' } }])).toMatchObject({ ok: false, error: { status: 400 } });
   });
 
+  it('a POST MCP\'s headers do not announce is read only when its body holds JSON-RPC: an empty or non-JSON body goes on unread', () => {
+    const resolution = resolver.resolve(info('POST', '/api/logout', {}));
+    if (resolution.kind !== 'recognized') throw new Error('not recognised');
+    const notMcp = { ok: true, request: { provider: 'custom', adapter: 'none', inspected: false } };
+    expect(resolution.parse(undefined)).toMatchObject(notMcp);
+    expect(resolution.parse(Buffer.alloc(0))).toMatchObject(notMcp);
+    expect(resolution.parse(Buffer.from('a=1&b=2'))).toMatchObject(notMcp);
+    expect(resolution.parse(Buffer.from('{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "delete_repo"}}'))).toMatchObject({ ok: true, request: { adapter: 'mcp', operation: 'tools/call' } });
+    // Announced MCP must still be readable JSON-RPC.
+    const announced = resolver.resolve(info('POST', '/mcp', MCP_POST));
+    if (announced.kind !== 'recognized') throw new Error('not recognised');
+    expect(announced.parse(Buffer.alloc(0))).toMatchObject({ ok: false, error: { status: 400, message: expect.stringMatching(/is empty/) as unknown } });
+    expect(announced.parse(Buffer.from('a=1&b=2'))).toMatchObject({ ok: false, error: { status: 400, message: expect.stringMatching(/not valid JSON/) as unknown } });
+  });
+
   it('known AI hosts keep their own adapter', () => {
     const resolution = resolver.resolve({ method: 'POST', host: 'api.openai.com', path: '/v1/chat/completions', headers: MCP_POST });
     expect(resolution.kind).toBe('recognized');
