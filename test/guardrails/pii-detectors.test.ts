@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { PiiType } from '../../src/guardrails/finding.js';
 import { PII_DETECTORS } from '../../src/guardrails/pii/index.js';
-import { aadhaar, canadianSin, cardNumber, dutchBsn, Fake, frenchNir, groupCard, iban, italianFiscalCode, passportMrzLine2, spanishDni } from './corpus/fake-data.js';
+import { aadhaar, canadianSin, cardNumber, dutchBsn, Fake, frenchNir, groupCard, groupIban, iban, italianFiscalCode, passportMrzLine2, spanishDni } from './corpus/fake-data.js';
 
 const f = new Fake('pii-unit');
 const visa = cardNumber(f, '4', 16);
 const amex = cardNumber(f, '37', 15);
 const ibanDe = iban(f, 'DE', 22);
+const ibanEs = iban(f, 'ES', 24);
 const bsn = dutchBsn(f);
 const sin = canadianSin(f);
 const uid = aadhaar(f);
@@ -77,6 +78,17 @@ const CASES: Array<[PiiType, string, string | null]> = [
   ['iban', `half dashed ${ibanDe.slice(0, 8)}-${ibanDe.slice(8)}`, null],
   ['iban', 'docs example DE89 3704 0044 0532 0130 00', null],
   ['iban', `bad check ${ibanDe.slice(0, 2)}00${ibanDe.slice(4)}`, null],
+  // A word after the IBAN is not part of it: `… 1339 thanks` once swallowed " than"/"ks" and then failed as mixed case.
+  ['iban', `IBAN ${groupIban(ibanEs)} thanks`, groupIban(ibanEs)],
+  ['iban', `IBAN ${groupIban(ibanEs)} please`, groupIban(ibanEs)],
+  ['iban', `IBAN ${groupIban(ibanEs)} ok`, groupIban(ibanEs)],
+  ['iban', `IBAN ${ibanEs} gracias`, ibanEs],
+  ['iban', `iban ${groupIban(ibanEs).toLowerCase()} OK`, groupIban(ibanEs).toLowerCase()],
+  ['iban', `iban ${ibanEs.toLowerCase()} THANKS`, ibanEs.toLowerCase()],
+  // Lowercase words and identifiers shaped like an IBAN are not one.
+  ['iban', 'see de12 abcd efgh ijkl mnop qr for details', null],
+  ['iban', 'ab12cdefghijklmnopqrstuv is a build id', null],
+  ['iban', 'columns gb99 west side road and more', null],
   ['us_ssn', 'SSN 536-22-1987 on file', '536-22-1987'],
   ['us_ssn', 'ssn: 536221987', '536221987'],
   ['us_ssn', 'id 536221987 without context', null],

@@ -8,8 +8,20 @@ import type { Finding } from '../finding.js';
 import { eachMatch } from './context.js';
 import type { PiiDetector } from './detector.js';
 
-/** Upper or lower case (`de89 3704 …` as typed), grouped by spaces or dashes; `isConsistent` checks the rest. */
-const CANDIDATE = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){2,7}(?:[ -]?[A-Za-z0-9]{1,3})?(?![A-Za-z0-9])/g;
+/** Country code, check digits and BBAN groups, letters only in the one case `letters` names. */
+function singleCase(letters: string): string {
+  return `[${letters}]{2}\\d{2}(?:[ -]?[${letters}0-9]{4}){2,7}(?:[ -]?[${letters}0-9]{1,3})?`;
+}
+
+/**
+ * All upper or all lower case (`de89 3704 …` as typed), grouped by spaces or dashes; `isConsistentlyGrouped` checks
+ * the dashes. Each case is its own alternative so a following word in the other case (`… 1339 thanks`) can never be
+ * taken in as a last group: one mixed-case pattern swallowed " than" and the whole IBAN was then rejected.
+ */
+const CANDIDATE = new RegExp(
+  `(?<![A-Za-z0-9])(?:${singleCase('A-Z')}|${singleCase('a-z')})(?![A-Za-z0-9])`,
+  'g',
+);
 /** Dash-grouped IBANs are grouped throughout: `DE89-3704-0044-…`, never `DE893704-0044…`. */
 const DASH_GROUPED = /^[A-Za-z0-9]{4}(?:-[A-Za-z0-9]{4})*(?:-[A-Za-z0-9]{1,3})?$/;
 
@@ -35,7 +47,7 @@ export const ibanDetector: PiiDetector = {
   detect(text) {
     const findings: Finding[] = [];
     eachMatch(text, CANDIDATE, (match) => {
-      if (!isConsistent(match[0])) return;
+      if (!isConsistentlyGrouped(match[0])) return;
       const compact = match[0].replace(/[ -]/g, '').toUpperCase();
       const expected = IBAN_LENGTHS[compact.slice(0, 2)];
       if (expected === undefined || compact.length !== expected) return;
@@ -46,9 +58,8 @@ export const ibanDetector: PiiDetector = {
   },
 };
 
-/** One case throughout (mixed case is a word or an identifier, not an IBAN), and dashes only as full grouping. */
-function isConsistent(candidate: string): boolean {
-  if (candidate !== candidate.toUpperCase() && candidate !== candidate.toLowerCase()) return false;
+/** Dashes only as full grouping. */
+function isConsistentlyGrouped(candidate: string): boolean {
   if (!candidate.includes('-')) return true;
   return !candidate.includes(' ') && DASH_GROUPED.test(candidate);
 }
