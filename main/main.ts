@@ -50,7 +50,7 @@ if (!app.requestSingleInstanceLock()) {
     controller?.stop();
     session?.stop();
     windows.closeAll();
-    void agent.close().finally(() => app.quit());
+    void agent.close().catch((err: Error) => console.error(`quitting although the shutdown failed (${err.message}); the next start takes over what was left behind`)).finally(() => app.quit());
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => app.quit());
   void app.whenReady().then(launch);

@@ -308,7 +308,9 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
       const cutOff = await inFlight.drain(graceMs);
       if (cutOff > 0) log.warn(`shutting down: ${cutOff} request(s) still in flight after ${graceMs} ms are cut off (their audit records say so); raise proxy.shutdownGraceMs to wait longer`);
       const failures = await opened.closeAll();
-      for (const failure of failures.slice(1)) log.error(`shutting down: ${failure.message}`);
+      // Every failure is logged here: callers that only wait for close() (the desktop app) log nothing
+      // of their own. The first is still thrown, so the CLI exits with an error.
+      for (const failure of failures) log.error(`shutting down: ${failure.message}`);
       if (failures[0]) throw failures[0];
     },
   };
