@@ -11,8 +11,9 @@ import { isJsonRpcId, isJsonRpcRequest, isJsonRpcResponse, jsonRpcErrorResponse,
  * whose call Edge would refuse. Streamable HTTP answers a POST with JSON or with an SSE stream; both
  * are handled, and everything that is not such an answer passes byte for byte.
  *
- * An answer Edge cannot check (larger than it reads, compressed in a way it cannot decode, corrupt, not
- * JSON) is withheld: the client gets a JSON-RPC error naming why instead of an unfiltered list.
+ * A successful (2xx) answer Edge cannot check (larger than it reads, compressed in a way it cannot decode,
+ * corrupt, not JSON) is withheld: the client gets a JSON-RPC error naming why instead of an unfiltered
+ * list. An error status passes as it came.
  */
 
 export interface ToolListFilterOptions {
@@ -62,9 +63,23 @@ export function filterToolListMessage(message: unknown, options: ToolListFilterO
   return { ...message, result: { ...result, tools: kept } };
 }
 
-/** A stream that filters the answer's tool lists, or undefined when the answer cannot hold one. */
-export function createToolListFilter(headers: IncomingHttpHeaders, options: ToolListFilterOptions): Transform | undefined {
+/** The part of the server's answer that says whether it can hold a list. */
+export interface ToolListAnswer {
+  statusCode?: number | undefined;
+  headers: IncomingHttpHeaders;
+}
+
+/**
+ * A stream that filters the answer's tool lists, or undefined when the answer cannot hold one. An error
+ * status is the server's own answer (an empty 401 asking to sign in, a proxy's HTML 502): it passes as it
+ * came, since withholding it would hide why the request failed, and MCP clients read no list from it
+ * (the SDKs' HTTP transports raise an error on any status outside 2xx).
+ */
+export function createToolListFilter(answer: ToolListAnswer, options: ToolListFilterOptions): Transform | undefined {
   if (options.listIds.length === 0) return undefined;
+  const status = answer.statusCode ?? 200;
+  if (status < 200 || status > 299) return undefined;
+  const headers = answer.headers;
   const encoding = String(headers['content-encoding'] ?? '').trim().toLowerCase();
   const type = String(headers['content-type'] ?? '').toLowerCase();
   if (type.startsWith('application/json')) return new JsonAnswerFilter(options, encoding === 'identity' ? '' : encoding);

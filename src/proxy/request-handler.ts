@@ -246,7 +246,7 @@ function toolListFilter(deps: RequestHandlerDeps, request: NormalizedRequest | n
   const listIds = toolListRequestIds(body);
   if (listIds.length === 0) return undefined;
   const client = mcpClientForHost(host);
-  return (response) => createToolListFilter(response.headers, {
+  return (response) => createToolListFilter(response, {
     listIds,
     visible: (tools) => visible(client, tools),
     maxJsonBytes,
