@@ -30,6 +30,13 @@ const CASES: Array<[PiiType, string, string | null]> = [
   ['email', '<a href="mailto:jane.roe@acme-corp.com">Jane</a>', 'jane.roe@acme-corp.com'],
   ['email', 'redis://default:hunter2x@cache.acme.io:6379', null],
   ['email', 'see https://jane.roe@acme-corp.com/path', null],
+  // `user:pass@host` without a scheme is a credential, not a mailbox: the password is not an e-mail local part.
+  ['email', 'DATABASE=admin:hunter2@db.acme-corp.com', null],
+  ['email', 'git clone alice:Tok3nXyz@git.acme-corp.com/repo.git', null],
+  ['email', 'relay gmail:s3cretpw@smtp.acme-corp.com', null],
+  ['email', 'E-Mail:jane.roe@acme-corp.com', 'jane.roe@acme-corp.com'],
+  ['email', 'MAIL:jane.roe@acme-corp.com', 'jane.roe@acme-corp.com'],
+  ['email', 'MAILTO:jane.roe@acme-corp.com', 'jane.roe@acme-corp.com'],
   ['phone', 'call me at +44 20 7946 0958', '+44 20 7946 0958'],
   ['phone', 'office: +1 (415) 555-0132', '+1 (415) 555-0132'],
   ['phone', 'E.164 +14155550132 works', '+14155550132'],
