@@ -92,8 +92,12 @@ export function toAuthError(error: unknown, step: OidcStep, issuer: string): Aut
   return new AuthError(step === 'refresh' ? 'provider_unreachable' : 'provider_error', `${stepNoun(step, true)} with ${provider} failed: ${message}.`, { cause: error });
 }
 
-/** OAuth errors of a refresh answer that mean this device's grant or app registration is gone: only a new sign-in helps. */
-const REFRESH_REFUSALS: ReadonlySet<string> = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client']);
+/**
+ * OAuth errors of a refresh answer that mean this device's grant or app registration no longer allows
+ * renewing: only a new sign-in helps. invalid_scope (IT removed a scope Edge asks for) and
+ * unsupported_grant_type (refresh tokens no longer allowed) never mend by themselves either.
+ */
+const REFRESH_REFUSALS: ReadonlySet<string> = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client', 'invalid_scope', 'unsupported_grant_type']);
 
 const RETRIES_BY_ITSELF = 'Bifrost Edge keeps the current sign-in while it lasts and tries again by itself.';
 
