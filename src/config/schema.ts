@@ -1,11 +1,10 @@
 import { createPublicKey } from 'node:crypto';
 import os from 'node:os';
 import { z } from 'zod';
-import { httpUrl, LOOPBACK_HOSTS } from '../util/config-fields.js';
+import { httpUrl, LOOPBACK_HOSTS, secureServiceUrl } from '../util/config-fields.js';
 import type { CompiledGuardrailPolicy } from '../guardrails/compile-policy.js';
 import { unknownGuardrailFields } from '../guardrails/policy.js';
 import { AuthConfigSchema } from '../auth/auth-config.js';
-import { isLoopbackHttpUrl } from '../auth/loopback.js';
 import { compileHostPattern } from '../providers/host-pattern.js';
 
 
@@ -31,24 +30,6 @@ function isPublicKeyPem(text: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * The URL of a server Edge hands secrets to: https://, or plain http:// on this machine only (tests, a
- * local stand-in), the rule auth.issuer follows. `sends` says what would cross the network in clear.
- */
-function secureServiceUrl(sends: string) {
-  return httpUrl.superRefine((value, ctx) => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      return; // httpUrl already said what is wrong with it.
-    }
-    if (url.protocol === 'http:' && !isLoopbackHttpUrl(url)) {
-      ctx.addIssue({ code: 'custom', message: `must use https:// (plain http:// only for 127.0.0.1/localhost): Edge sends ${sends} there, which must never cross a network unencrypted; got ${value}` });
-    }
-  });
 }
 
 export const MODES = ['local', 'gateway', 'passthrough'] as const;

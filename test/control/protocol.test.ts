@@ -11,6 +11,7 @@ import type { AuditBatch } from '../../src/control/protocol/audit.js';
 import { bundleEtag, describeSigningKey, signBundle, signingKeyId, trustedKeyMap } from '../../src/control/protocol/bundle-signature.js';
 import { renderOpenApiDocument } from '../../src/control/protocol/openapi.js';
 import { PolicyBundleSchema, type PolicyBundle } from '../../src/control/protocol/policy-bundle.js';
+import { parseControlServerConfig } from '../../src/control/server/config.js';
 import { VirtualKeySchema } from '../../src/control/protocol/virtual-key.js';
 import { checkBatchIntegrity, decideAuditAppend } from '../../src/control/server/audit-chain-check.js';
 import { assignVirtualKeys, buildPolicyBundle, bundleContentHash, policyRelevantVirtualKey } from '../../src/control/server/bundle-builder.js';
@@ -92,6 +93,20 @@ describe('bundle signatures and acceptance', () => {
     const tampered = structuredClone(wire(bundle(3))) as { bundle: { fail_mode: string } };
     tampered.bundle.fail_mode = 'closed';
     expect(judgeSignedBundle(tampered, current, trusted)).not.toHaveProperty('untrustedKeyId');
+  });
+});
+
+describe('gateway URLs that receive virtual keys', () => {
+  it('a bundle naming a plain-http gateway beyond this machine is refused; https and loopback http are accepted', () => {
+    expect(() => bundle(1, { gateway: { url: 'http://bifrost.corp.example' } })).toThrow(/must use https:\/\//);
+    expect(bundle(1, { gateway: { url: 'https://bifrost.corp.example' } }).gateway?.url).toBe('https://bifrost.corp.example');
+    expect(bundle(1, { gateway: { url: 'http://127.0.0.1:8080' } }).gateway?.url).toBe('http://127.0.0.1:8080');
+  });
+
+  it('the server refuses a plain-http gateway or public_url beyond this machine when it starts, naming the field', () => {
+    const config = (gateway: Record<string, unknown>) => ({ signing_key_file: 'signing.json', database_file: 'control.db', admin_token: 'a'.repeat(32), gateway });
+    expect(() => parseControlServerConfig(config({ url: 'https://bifrost.corp.example', public_url: 'http://bifrost.corp.example' }))).toThrow(/gateway\.public_url: must use https:\/\//);
+    expect(() => parseControlServerConfig(config({ url: 'http://bifrost.corp.example' }))).toThrow(/gateway\.url: must use https:\/\//);
   });
 });
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SigningPublicKeySchema } from './enrollment.js';
 import { VirtualKeySchema } from './virtual-key.js';
 import { compileHostPattern } from '../../providers/host-pattern.js';
+import { secureServiceUrl } from '../../util/config-fields.js';
 
 /**
  * A host pattern of the intercept list (`api.openai.com`, `*.githubcopilot.com`). Refused when it does not
@@ -72,7 +73,8 @@ export const PolicyBundleSchema = z.strictObject({
   /** Which key the device sends in `x-bf-vk` (by id); default: the first active one. */
   active_virtual_key_id: z.string().optional(),
   gateway: z.strictObject({
-    url: z.string().url(),
+    /** Where the device sends AI traffic with the virtual key: never over plain http beyond this machine. */
+    url: secureServiceUrl('the virtual key and every AI request').describe('https:// URL of the Bifrost gateway (plain http:// only for 127.0.0.1/localhost)'),
   }).optional(),
   routing: z.strictObject({
     default_mode: RoutingModeSchema.default('gateway'),

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { httpUrl, LOOPBACK_HOSTS } from '../../util/config-fields.js';
+import { httpUrl, LOOPBACK_HOSTS, secureServiceUrl } from '../../util/config-fields.js';
 import { PolicyTemplateSchema } from '../protocol/admin.js';
 
 
@@ -62,10 +62,10 @@ export const ControlServerConfigSchema = z.strictObject({
   /** Lets a device enroll by presenting a virtual key the gateway knows (no identity provider needed). */
   allow_virtual_key_enrollment: z.boolean().default(false),
   gateway: z.strictObject({
-    /** Where this server reads virtual keys (`/api/governance/virtual-keys`). */
-    url: httpUrl,
+    /** Where this server reads virtual keys (`/api/governance/virtual-keys`), with the admin credential. */
+    url: secureServiceUrl('the gateway admin credential (and, as the default public_url, devices\' virtual keys)'),
     /** The URL devices send AI traffic to, put in bundles; default `url`. */
-    public_url: httpUrl.optional(),
+    public_url: secureServiceUrl('devices\' virtual keys and AI requests').optional(),
     admin_auth: GatewayAdminAuthSchema.optional(),
     poll_interval_seconds: z.number().min(0.05).default(30),
     request_timeout_seconds: z.number().positive().default(10),
