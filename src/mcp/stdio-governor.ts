@@ -5,7 +5,7 @@ import {
 import { calledTool } from '../providers/mcp-messages.js';
 import type { AgentAnswer, AgentDecisionClient } from './agent-client.js';
 import { MAX_TOOL_NAME_CHARS, MAX_TOOLS, type McpClientInfo, type WrappedServer } from './decision-protocol.js';
-import { toolListWithheldError, toolName } from './tool-list-filter.js';
+import { keepAllowedTools, listedTools, toolListWithheldError, toolNames } from './tool-list-filter.js';
 
 /**
  * What the stdio wrapper does with each message, apart from moving bytes:
@@ -20,7 +20,8 @@ import { toolListWithheldError, toolName } from './tool-list-filter.js';
  * `\r`, which JSON reads as whitespace) or keeps the first of duplicate keys (JSON.parse keeps the last)
  * could otherwise read a tool call in a message Edge read as something else. (Numbers beyond a double's
  * precision are rounded, as every JavaScript MCP peer reads them anyway.) Server messages are relayed byte
- * for byte unless a tool list loses tools.
+ * for byte unless a tool list loses tools, or is withheld (more tools than Edge checks, or the agent
+ * refused the wrapper's question): then the client gets a JSON-RPC error in its place.
  */
 
 export interface Relayed {
@@ -157,16 +158,15 @@ export class StdioGovernor {
    */
   private async filterToolList(message: unknown): Promise<unknown> {
     if (!isJsonRpcResponse(message) || !isJsonRpcId(message.id) || !this.answeredList(message.id)) return undefined;
-    const result = message.result as { tools?: unknown } | undefined;
-    if (result === null || typeof result !== 'object' || !Array.isArray(result.tools)) return undefined;
-    const tools = result.tools as unknown[];
+    const tools = listedTools(message);
+    if (tools === undefined) return undefined;
     const { server } = this.options;
     const withhold = (reason: string) => jsonRpcErrorResponse(message.id as JsonRpcId, toolListWithheldError(`'${server.name}'`, reason));
     if (tools.length > MAX_TOOLS) {
       this.options.log(`withheld the tool list of '${server.name}': it offers ${tools.length} tools, more than the ${MAX_TOOLS} Bifrost Edge checks`);
       return withhold(`it offers ${tools.length} tools, more than the ${MAX_TOOLS} Edge checks`);
     }
-    const names = tools.map(toolName).filter((name): name is string => name !== undefined);
+    const names = toolNames(tools);
     // Names the agent does not take are never allowed below, so those tools are withheld, not shown unchecked.
     const checkable = names.filter((name) => name.length <= MAX_TOOL_NAME_CHARS);
     const answer = await this.options.agent.visibleTools({ server, ...(this.clientInfo ? { client: this.clientInfo } : {}), tools: checkable });
@@ -185,10 +185,7 @@ export class StdioGovernor {
     if (tooLong > 0) {
       this.options.log(`withheld ${tooLong} tool${tooLong === 1 ? '' : 's'} of '${server.name}' whose name${tooLong === 1 ? ' is' : 's are'} longer than the ${MAX_TOOL_NAME_CHARS} characters Bifrost Edge checks`);
     }
-    const allowed = new Set(answer.value.allowed);
-    const kept = tools.filter((tool) => allowed.has(toolName(tool) ?? ''));
-    if (kept.length === tools.length) return undefined;
-    return { ...message, result: { ...result, tools: kept } };
+    return keepAllowedTools(message, tools, new Set(answer.value.allowed))?.message;
   }
 }
 

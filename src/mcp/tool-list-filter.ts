@@ -3,6 +3,7 @@ import { eventData, SseEventTransform } from '../util/sse-event-transform.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { edgeError, type EdgeError } from '../edge-error.js';
 import { decodeForInspection, formatBytes, RequestBodyError } from '../proxy/request-body.js';
+import { parseJsonText } from '../util/json-text.js';
 import { isJsonRpcId, isJsonRpcRequest, isJsonRpcResponse, jsonRpcErrorResponse, refusalFor, type JsonRpcId } from '../providers/mcp-jsonrpc.js';
 
 /**
@@ -53,14 +54,35 @@ export function filterToolListMessage(message: unknown, options: ToolListFilterO
     return changed ? out : undefined;
   }
   if (!isJsonRpcResponse(message) || !isJsonRpcId(message.id) || !options.listIds.some((id) => id === message.id)) return undefined;
+  const tools = listedTools(message);
+  if (tools === undefined) return undefined;
+  const filtered = keepAllowedTools(message, tools, new Set(options.visible(toolNames(tools))));
+  if (filtered === undefined) return undefined;
+  options.onHidden?.(filtered.hidden.map((tool) => toolName(tool) ?? '?'));
+  return filtered.message;
+}
+
+/** The tools a `tools/list` response lists; undefined when its result holds no tool array. */
+export function listedTools(message: { result?: unknown }): unknown[] | undefined {
   const result = message.result as { tools?: unknown } | null | undefined;
-  if (result === null || typeof result !== 'object' || !Array.isArray(result.tools)) return undefined;
-  const tools = result.tools as unknown[];
-  const allowed = new Set(options.visible(tools.map(toolName).filter((name): name is string => name !== undefined)));
+  return result !== null && typeof result === 'object' && Array.isArray(result.tools) ? result.tools as unknown[] : undefined;
+}
+
+/**
+ * The list response `tools` came from, keeping only the tools whose names `allowed` holds and the rest of
+ * its result as it was, with the tools left out; undefined when every tool stays. Shared by the HTTP
+ * filter and the stdio wrapper, so both rebuild a list the same way.
+ */
+export function keepAllowedTools<M extends { result?: unknown }>(message: M, tools: unknown[], allowed: ReadonlySet<string>): { message: M; hidden: unknown[] } | undefined {
   const kept = tools.filter((tool) => allowed.has(toolName(tool) ?? ''));
   if (kept.length === tools.length) return undefined;
-  options.onHidden?.(tools.filter((tool) => !kept.includes(tool)).map((tool) => toolName(tool) ?? '?'));
-  return { ...message, result: { ...result, tools: kept } };
+  const keptSet = new Set(kept);
+  return { message: { ...message, result: { ...(message.result as object), tools: kept } }, hidden: tools.filter((tool) => !keptSet.has(tool)) };
+}
+
+/** The names of the listed tools that have one. */
+export function toolNames(tools: unknown[]): string[] {
+  return tools.map(toolName).filter((name): name is string => name !== undefined);
 }
 
 /** The part of the server's answer that says whether it can hold a list. */
@@ -220,7 +242,7 @@ export function toolName(tool: unknown): string | undefined {
 /** The value, or undefined when `text` is not JSON. A byte-order mark first is skipped, as fetch's Response.json() does. */
 function parseJson(text: string): unknown {
   try {
-    return JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text);
+    return parseJsonText(text);
   } catch {
     return undefined;
   }

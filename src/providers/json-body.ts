@@ -1,4 +1,5 @@
 import { edgeError, type EdgeError } from '../edge-error.js';
+import { parseJsonText, withoutByteOrderMark } from '../util/json-text.js';
 import { findJsonSyntaxError } from './json-syntax.js';
 
 export type JsonBodyResult = { ok: true; value: unknown } | { ok: false; error: EdgeError };
@@ -41,13 +42,12 @@ export function parseJsonBody(raw: string | Uint8Array | undefined, context: Jso
     }
   }
   // A byte-order mark is legal in a UTF-8 file but not in JSON text; providers ignore it, so does Edge.
-  if (text.startsWith('\uFEFF')) text = text.slice(1);
-  if (text.trim() === '') return invalid(`The request body of ${route} is empty. Send a JSON object.`);
+  if (withoutByteOrderMark(text).trim() === '') return invalid(`The request body of ${route} is empty. Send a JSON object.`);
 
   try {
-    return { ok: true, value: JSON.parse(text) };
+    return { ok: true, value: parseJsonText(text) };
   } catch {
-    const problem = findJsonSyntaxError(text);
+    const problem = findJsonSyntaxError(withoutByteOrderMark(text));
     const where = problem ? `: ${problem.problem} at line ${problem.line}, column ${problem.column}` : '';
     return invalid(`The request body of ${route} is not valid JSON${where}. Fix the JSON and send it again.`);
   }

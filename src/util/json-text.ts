@@ -4,5 +4,10 @@
  * refuses as "Unexpected token", naming a character nobody can see; the mark carries no content.
  */
 export function parseJsonText(text: string): unknown {
-  return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  return JSON.parse(withoutByteOrderMark(text));
+}
+
+/** `text` without the one byte-order mark it may start with. */
+export function withoutByteOrderMark(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
