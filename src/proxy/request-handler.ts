@@ -83,13 +83,18 @@ interface Target extends HostPort {
  */
 export function createRequestHandler(deps: RequestHandlerDeps): (exchange: Exchange) => void {
   return (exchange) => {
-    handle(deps, exchange).catch((err: unknown) => {
+    handle(deps, exchange).catch(async (err: unknown) => {
       deps.log.error('request handler failed', { id: exchange.id, error: (err as Error).stack ?? String(err) });
+      // The exchange still ends in the audit trail, and policy gets back what it held for it.
+      await finishers.get(exchange)?.({ decision: 'failed', status: 500, errorType: 'internal_error', message: (err as Error).message });
       if (!exchange.res.headersSent) sendPlain(exchange.res, 500, `Bifrost Edge hit an internal error handling this request (${(err as Error).message}). It has been logged.`);
       else exchange.res.destroy();
     });
   };
 }
+
+/** Each exchange's `done`, so a failure thrown out of `handle` can still finish it. */
+const finishers = new WeakMap<Exchange, (patch: Partial<ExchangeRecord>) => Promise<boolean>>();
 
 async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<void> {
   const { req, res } = exchange;
@@ -121,6 +126,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
       if (!recorded) Object.assign(record, patch);
     },
   });
+  finishers.set(exchange, done);
 
   const target = resolveTarget(exchange);
   if ('error' in target) {
