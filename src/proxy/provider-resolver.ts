@@ -69,7 +69,9 @@ export function createProviderResolver(interceptHosts?: string[]): ProviderResol
  * The default surfaces narrowed to `hosts`, plus a pass-through surface for each host no adapter knows.
  * Those hosts get the MCP adapter, so an MCP server added to the intercept list is governed: it reads every
  * POST an MCP server could take for JSON-RPC, whatever its headers (see providers/mcp.ts); any other
- * traffic to such a host (pages, uploads, JSON that holds no JSON-RPC message) passes as before.
+ * traffic to such a host (pages, GETs, empty or non-JSON bodies, JSON that holds no JSON-RPC message)
+ * passes as before. One exception: a POST body larger than proxy.maxRequestBodyBytes is refused (413),
+ * since Edge cannot tell whether it holds a tool call it was never shown.
  */
 function surfacesFor(hosts: string[]): SurfaceEntry[] {
   const wanted = new Set(hosts.map((h) => compileHostPattern(h).pattern));
