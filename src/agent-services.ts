@@ -12,6 +12,7 @@ import { SessionManager } from './auth/session.js';
 import type { SafeStorageLike } from './auth/safe-storage-token-store.js';
 import { createTokenStore } from './auth/create-token-store.js';
 import { createVirtualKeyStore } from './auth/virtual-key-store.js';
+import { followSavedSignIn } from './auth/saved-sign-in-adoption.js';
 import { watchSavedSignIn } from './auth/saved-sign-in-watch.js';
 import { openAuditTrail, type AuditTrail } from './audit/audit-trail.js';
 import { auditRecordFromExchange } from './audit/exchange-audit.js';
@@ -61,18 +62,8 @@ export async function startIdentity(
   session.on('refresh_failed', ({ signInRequired }) => {
     if (signInRequired) log.warn('your sign-in has expired: run `bifrost-edge login` (Edge keeps enforcing the last policy)');
   });
-  // `bifrost-edge login` / `logout` in another process: act for the person who signed in, or stop
-  // acting for the one who signed out (the CLI revoked the tokens), within seconds, no restart.
-  const adopt = async () => {
-    const identity = await session.adoptSavedSignIn();
-    if (identity) log.info('signed in: adopted the sign-in saved by another Bifrost Edge process (bifrost-edge login)', { sub: identity.sub });
-  };
-  const stopWatching = watchSavedSignIn(store, {
-    appeared: adopt,
-    // A sign-in saved over one that can no longer be renewed leaves the file in place: look while stuck.
-    present: () => (session.isSignInRequired() ? adopt() : undefined),
-    absent: () => session.noticeSavedSignOut(),
-  });
+  // `bifrost-edge login` / `logout` in another process, picked up without a restart.
+  const stopWatching = followSavedSignIn(session, store, log);
   return {
     session,
     user: () => {

@@ -5,6 +5,7 @@ import type { CommandRunner } from './run-command.js';
 import type { SafeStorageLike } from './safe-storage-token-store.js';
 import { TokenStoreError, type TokenStore, type TokenStoreDescription } from './token-store.js';
 import { fileExists } from '../util/file-exists.js';
+import { savedFileVersion } from './saved-file-version.js';
 
 export { KEYCHAIN_SERVICE };
 
@@ -59,6 +60,10 @@ class UnusableTokenStore implements TokenStore {
   /** Saved, only unreadable for now: not signed out. */
   hasSaved(): Promise<boolean> {
     return fileExists(this.unusable.location);
+  }
+
+  savedVersion(): Promise<string | undefined> {
+    return savedFileVersion(this.unusable.location);
   }
 
   async load(): Promise<never> {

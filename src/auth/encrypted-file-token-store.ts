@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ensurePrivateDirectory, tightenMode, writeFileAtomically } from '../ca/private-files.js';
 import type { EncryptionKeySource } from './encryption-keys.js';
 import { fileExists } from '../util/file-exists.js';
+import { savedFileVersion } from './saved-file-version.js';
 import type { SessionTokens } from './session-tokens.js';
 import {
   parseStoredSession,
@@ -72,6 +73,10 @@ export class EncryptedFileTokenStore implements TokenStore {
 
   hasSaved(): Promise<boolean> {
     return fileExists(this.file);
+  }
+
+  savedVersion(): Promise<string | undefined> {
+    return savedFileVersion(this.file);
   }
 
   async load(): Promise<SessionTokens | undefined> {

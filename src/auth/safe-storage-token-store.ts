@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ensurePrivateDirectory, tightenMode, writeFileAtomically } from '../ca/private-files.js';
 import type { SessionTokens } from './session-tokens.js';
 import { fileExists } from '../util/file-exists.js';
+import { savedFileVersion } from './saved-file-version.js';
 import { parseStoredSession, RESET_SAVED_SIGN_IN, serializeSession, TokenStoreError, type TokenStore, type TokenStoreDescription } from './token-store.js';
 
 /**
@@ -65,6 +66,10 @@ export class SafeStorageTokenStore implements TokenStore {
 
   hasSaved(): Promise<boolean> {
     return fileExists(this.file);
+  }
+
+  savedVersion(): Promise<string | undefined> {
+    return savedFileVersion(this.file);
   }
 
   async load(): Promise<SessionTokens | undefined> {

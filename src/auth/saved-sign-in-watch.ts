@@ -5,14 +5,22 @@
  * stores live in files on some systems and keychains on others).
  */
 
+export interface WatchedStore {
+  hasSaved(): Promise<boolean>;
+  /** What identifies the saved content without reading it (see TokenStore.savedVersion); optional. */
+  savedVersion?(): Promise<string | undefined>;
+}
+
 export interface SavedSignInHandlers {
-  /** Something is saved where nothing was at the previous check. */
-  appeared?: () => unknown;
+  /** Something is saved where nothing was at the previous check. `version` as for `present`. */
+  appeared?: (version: string | undefined) => unknown;
   /**
    * Something is saved (at every such check, after `appeared`): a sign-in saved over another one
-   * keeps the file in place, so a process waiting for a new sign-in has to look for itself.
+   * keeps the file in place, so a process waiting for a new sign-in has to look for itself. `version`
+   * identifies what is saved, when the store can tell: a handler that decrypts only when it changed
+   * spares the keychain a round trip (and maybe an unlock prompt) every few seconds.
    */
-  present?: () => unknown;
+  present?: (version: string | undefined) => unknown;
   /** Nothing is saved (at every such check, so a handler that could not act yet gets another go). */
   absent?: () => unknown;
 }
@@ -21,7 +29,7 @@ export interface SavedSignInHandlers {
 export const SAVED_SIGN_IN_CHECK_MS = 5_000;
 
 /** Starts watching; returns what stops it. The first check only sets the baseline. */
-export function watchSavedSignIn(store: { hasSaved(): Promise<boolean> }, handlers: SavedSignInHandlers, intervalMs = SAVED_SIGN_IN_CHECK_MS): () => void {
+export function watchSavedSignIn(store: WatchedStore, handlers: SavedSignInHandlers, intervalMs = SAVED_SIGN_IN_CHECK_MS): () => void {
   let saved: boolean | undefined;
   let checking = false;
   const check = async () => {
@@ -33,8 +41,9 @@ export function watchSavedSignIn(store: { hasSaved(): Promise<boolean> }, handle
       const before = saved;
       saved = now;
       if (before === undefined) return;
-      if (now && !before) await handlers.appeared?.();
-      if (now) await handlers.present?.();
+      const version = now ? await store.savedVersion?.() : undefined;
+      if (now && !before) await handlers.appeared?.(version);
+      if (now) await handlers.present?.(version);
       if (!now) await handlers.absent?.();
     } finally {
       checking = false;

@@ -25,6 +25,12 @@ export interface TokenStore {
    * agent checks every few seconds to notice a sign-out made by another process.
    */
   hasSaved(): Promise<boolean>;
+  /**
+   * What identifies the saved session without decrypting it (its file's inode, size and modification
+   * time), undefined when none is saved: it changes when a sign-in is saved over another, so a
+   * running agent waiting for a new sign-in decrypts only what is new.
+   */
+  savedVersion(): Promise<string | undefined>;
   save(tokens: SessionTokens): Promise<void>;
   /** Deletes the saved session (and its key where the key is per-session). Safe to call when empty. */
   clear(): Promise<void>;
