@@ -1,34 +1,22 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { followSavedSignIn } from '../../src/auth/saved-sign-in-adoption.js';
 import { SessionManager } from '../../src/auth/session.js';
 import type { SessionTokens } from '../../src/auth/session-tokens.js';
 import type { TokenStore } from '../../src/auth/token-store.js';
 import { silentLogger } from '../../src/log.js';
 import { waitFor } from '../control/support/control-fixture.js';
-import { json, startScriptedTokenEndpoint, type ScriptedTokenEndpoint } from './scripted-token-endpoint.js';
+import { json, scriptedEndpointPerFile } from './scripted-token-endpoint.js';
 
 // While a new sign-in is needed, the agent looks for one every few seconds, possibly for days if the
 // person ignores "sign in again". Reading the saved sign-in decrypts it (a keychain round trip, maybe
 // an unlock prompt), so it is read only when the saved file changed since the last look.
 
-let endpoint: ScriptedTokenEndpoint;
-const stops: Array<() => void> = [];
-
-beforeAll(async () => {
-  endpoint = await startScriptedTokenEndpoint();
-});
-
-afterEach(() => {
-  for (const stop of stops.splice(0)) stop();
-});
-
-afterAll(async () => {
-  await endpoint.close();
-});
+const scripted = scriptedEndpointPerFile();
+const stops = scripted.stops;
 
 function tokens(name: string, receivedAt: number): SessionTokens {
   return {
-    version: 1, issuer: endpoint.issuer, clientId: endpoint.clientId, accessToken: `at-${name}`, tokenType: 'Bearer', accessTokenExpiresAt: receivedAt + 600_000,
+    version: 1, issuer: scripted.endpoint.issuer, clientId: scripted.endpoint.clientId, accessToken: `at-${name}`, tokenType: 'Bearer', accessTokenExpiresAt: receivedAt + 600_000,
     refreshToken: `rt-${name}`, idToken: `id-${name}`, idTokenClaims: { sub: 'alice', exp: Math.floor((receivedAt + 600_000) / 1000) }, receivedAt,
   };
 }
@@ -53,10 +41,10 @@ function counted(store: TokenStore): { store: TokenStore; loads: () => number; l
 
 describe('looking for a new sign-in while one is needed', () => {
   it('decrypts the saved sign-in only when the file changed, and still adopts a new one', async () => {
-    endpoint.answer = () => json({ error: 'invalid_grant', error_description: 'grant expired' }, 400);
-    const saved = await endpoint.savedSession(tokens('old', Date.now()));
+    scripted.endpoint.answer = () => json({ error: 'invalid_grant', error_description: 'grant expired' }, 400);
+    const saved = await scripted.endpoint.savedSession(tokens('old', Date.now()));
     const store = counted(saved.store);
-    const session = new SessionManager({ config: endpoint.config, store: store.store, discover: async () => endpoint.provider });
+    const session = new SessionManager({ config: scripted.endpoint.config, store: store.store, discover: async () => scripted.endpoint.provider });
     stops.push(() => session.stop());
     await session.start();
     await expect(session.refresh()).rejects.toMatchObject({ code: 'refresh_rejected' });

@@ -101,16 +101,19 @@ export async function startScriptedTokenEndpoint(clientId = 'edge-scripted-token
 
 /**
  * For a test file: one scripted endpoint for all its tests (started before them, closed after), and
- * the sessions its tests start, stopped after each test. Read `endpoint` inside the tests.
+ * the sessions and other things its tests start, stopped after each test. Read `endpoint` inside the tests.
  */
-export function scriptedEndpointPerFile(): { readonly endpoint: ScriptedTokenEndpoint; sessions: SessionManager[] } {
+export function scriptedEndpointPerFile(): { readonly endpoint: ScriptedTokenEndpoint; sessions: SessionManager[]; stops: Array<() => void> } {
   let started: ScriptedTokenEndpoint | undefined;
   const sessions: SessionManager[] = [];
+  /** Anything else a test started (watches, agents' identity services), stopped after it. */
+  const stops: Array<() => void> = [];
   beforeAll(async () => {
     started = await startScriptedTokenEndpoint();
   });
   afterEach(() => {
     for (const session of sessions.splice(0)) session.stop();
+    for (const stop of stops.splice(0)) stop();
   });
   afterAll(async () => {
     await started?.close();
@@ -121,5 +124,6 @@ export function scriptedEndpointPerFile(): { readonly endpoint: ScriptedTokenEnd
       return started;
     },
     sessions,
+    stops,
   };
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startIdentity } from '../../src/agent-services.js';
 import { createTokenStore } from '../../src/auth/create-token-store.js';
 import type { Identity } from '../../src/auth/identity.js';
@@ -9,32 +9,20 @@ import { SessionManager } from '../../src/auth/session.js';
 import type { SessionTokens } from '../../src/auth/session-tokens.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { silentLogger } from '../../src/log.js';
-import { json, startScriptedTokenEndpoint, type ScriptedTokenEndpoint } from './scripted-token-endpoint.js';
+import { json, scriptedEndpointPerFile } from './scripted-token-endpoint.js';
 
 // The provider refused renewal ("your sign-in has expired: run `bifrost-edge login`"); the employee
 // runs exactly that in a terminal. The CLI saves the new sign-in over the old one, so the file never
 // disappears: the running agent has to notice the replacement and use it, without a restart.
 
-let endpoint: ScriptedTokenEndpoint;
-const stops: Array<() => void> = [];
-
-beforeAll(async () => {
-  endpoint = await startScriptedTokenEndpoint();
-});
-
-afterEach(() => {
-  for (const stop of stops.splice(0)) stop();
-});
-
-afterAll(async () => {
-  await endpoint.close();
-});
+const scripted = scriptedEndpointPerFile();
+const stops = scripted.stops;
 
 const refused = json({ error: 'invalid_grant', error_description: 'grant expired' }, 400);
 
 function tokens(name: string, receivedAt: number, lifetimeMs: number): SessionTokens {
   return {
-    version: 1, issuer: endpoint.issuer, clientId: endpoint.clientId, accessToken: `at-${name}`, tokenType: 'Bearer', accessTokenExpiresAt: receivedAt + lifetimeMs,
+    version: 1, issuer: scripted.endpoint.issuer, clientId: scripted.endpoint.clientId, accessToken: `at-${name}`, tokenType: 'Bearer', accessTokenExpiresAt: receivedAt + lifetimeMs,
     refreshToken: `rt-${name}`, idToken: `id-${name}`, idTokenClaims: { sub: 'alice', exp: Math.floor((receivedAt + lifetimeMs) / 1000) }, receivedAt,
   };
 }
@@ -51,10 +39,10 @@ function nextSignIn(session: SessionManager, timeoutMs: number): Promise<Identit
 
 describe('signing in again after renewal was refused', () => {
   it('the running agent picks up `bifrost-edge login` by itself', async () => {
-    endpoint.answer = () => refused;
+    scripted.endpoint.answer = () => refused;
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-sign-in-again-'));
     await (await createTokenStore({ dataDir })).save(tokens('old', Date.now(), 600_000));
-    const config = loadConfig({ env: {}, overrides: { dataDir, logLevel: 'silent', auth: { issuer: endpoint.issuer, clientId: endpoint.clientId } } });
+    const config = loadConfig({ env: {}, overrides: { dataDir, logLevel: 'silent', auth: { issuer: scripted.endpoint.issuer, clientId: scripted.endpoint.clientId } } });
     const identity = await startIdentity(config, silentLogger);
     stops.push(() => identity.close());
     const session = identity.session!;
@@ -70,10 +58,10 @@ describe('signing in again after renewal was refused', () => {
   });
 
   it('a token asked for after the new sign-in comes from it, not from the refused one', async () => {
-    endpoint.answer = () => refused;
+    scripted.endpoint.answer = () => refused;
     // Expires within the margin a handed-out token must have left, so asking for one tries to renew it.
-    const { store } = await endpoint.savedSession(tokens('old', Date.now(), 20_000));
-    const session = new SessionManager({ config: endpoint.config, store, discover: async () => endpoint.provider });
+    const { store } = await scripted.endpoint.savedSession(tokens('old', Date.now(), 20_000));
+    const session = new SessionManager({ config: scripted.endpoint.config, store, discover: async () => scripted.endpoint.provider });
     stops.push(() => session.stop());
     await session.start();
     await expect(session.refresh()).rejects.toMatchObject({ code: 'refresh_rejected' });
@@ -86,9 +74,9 @@ describe('signing in again after renewal was refused', () => {
   });
 
   it('a copy of the refused session is not news', async () => {
-    endpoint.answer = () => refused;
-    const { store } = await endpoint.savedSession(tokens('old', Date.now(), 600_000));
-    const session = new SessionManager({ config: endpoint.config, store, discover: async () => endpoint.provider });
+    scripted.endpoint.answer = () => refused;
+    const { store } = await scripted.endpoint.savedSession(tokens('old', Date.now(), 600_000));
+    const session = new SessionManager({ config: scripted.endpoint.config, store, discover: async () => scripted.endpoint.provider });
     stops.push(() => session.stop());
     await session.start();
     await expect(session.refresh()).rejects.toMatchObject({ code: 'refresh_rejected' });
