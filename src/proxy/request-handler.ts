@@ -337,7 +337,9 @@ function forward(
       if (plan.via !== 'origin' && result.error?.type === 'upstream_unreachable') deps.onGatewayResult?.(false);
       if (plan.via !== 'origin' && result.error?.type === 'upstream_timeout') deps.onGatewayTimeout?.();
       // Failures and completions were recorded already; this catches exchanges the client abandoned.
-      void done({ via: plan.via, decision: result.error ? 'failed' : outcome, status: result.error?.status ?? result.status, errorType: result.error?.type ?? (result.aborted ? 'client_aborted' : undefined) });
+      // The status the client got: the upstream's when its answer had begun (an answer cut off after its
+      // head, e.g. by the body idle timeout, was a 200 to the client), else Edge's error status.
+      void done({ via: plan.via, decision: result.error ? 'failed' : outcome, status: result.status ?? result.error?.status, errorType: result.error?.type ?? (result.aborted ? 'client_aborted' : undefined) });
       deps.log.debug('exchange', { id: exchange.id, via: plan.via, url: plan.url.origin + plan.url.pathname, status: result.status, error: result.error?.type, aborted: result.aborted });
     },
   });
