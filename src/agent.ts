@@ -142,9 +142,10 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
   const gatewayUrl = (): string | undefined => policy.bundle?.gateway?.url ?? config.gateway?.url;
   // Health and moderation follow the gateway requests actually go to, whichever source names it; without
   // one they stay idle (health is only probed after a failed forward).
-  const gatewayHealth = new GatewayHealth({ gatewayUrl, probeIntervalMs: config.gateway?.healthProbeIntervalMs, extraCaPems, onChange: (up) => {
+  const gatewayHealth = new GatewayHealth({ gatewayUrl, probeIntervalMs: config.gateway?.healthProbeIntervalMs, extraCaPems, onChange: (up, why) => {
     policy.setConnectivity({ gateway: up });
-    if (up) log.info('the Bifrost gateway is reachable (again)', { gateway: gatewayUrl() });
+    if (why === 'gateway_changed') log.info('requests now go to another Bifrost gateway; the previous one\'s outage no longer applies', { gateway: gatewayUrl() });
+    else if (up) log.info('the Bifrost gateway is reachable (again)', { gateway: gatewayUrl() });
     else log.warn('the Bifrost gateway is unreachable; fail mode applies', { gateway: gatewayUrl() });
   } });
   opened.push('the gateway health probes', () => gatewayHealth.close());

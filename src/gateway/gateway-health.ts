@@ -12,7 +12,8 @@ export interface GatewayHealthOptions {
   probeTimeoutMs?: number;
   /** Extra CAs (PEM) for a gateway with a private certificate, as used for forwarding. */
   extraCaPems?: string[];
-  onChange: (reachable: boolean) => void;
+  /** `why`: 'probe' (a probe or a request said so) or 'gateway_changed' (the old gateway's outage no longer applies). */
+  onChange: (reachable: boolean, why: 'probe' | 'gateway_changed') => void;
 }
 
 /**
@@ -56,7 +57,7 @@ export class GatewayHealth {
       this.downUrl = undefined;
     }
     this.up = reachable;
-    this.options.onChange(reachable);
+    this.options.onChange(reachable, 'probe');
     if (!reachable) this.scheduleProbe();
     else this.stopProbing();
   }
@@ -87,7 +88,7 @@ export class GatewayHealth {
     this.up = true;
     this.downUrl = undefined;
     this.stopProbing();
-    this.options.onChange(true);
+    this.options.onChange(true, 'gateway_changed');
     return true;
   }
 
