@@ -316,15 +316,12 @@ export class PolicyEnforcer {
   /** The counters a decision reads: what was charged, plus what requests in flight hold. */
   private decisionCounters(bundle: PolicyBundle | undefined, nowMs: number): CounterSnapshot {
     const charged = this.snapshotFor(bundle);
-    if (!bundle || this.inFlight.empty) return charged;
+    const held = this.inFlight.heldByCounter(nowMs);
+    if (!bundle || held.size === 0) return charged;
     const out = new Map(charged);
-    for (const key of bundle.virtual_keys) {
-      for (const window of allKeyWindows(bundle, key.id)) {
-        const held = this.inFlight.held(window.counterKey, nowMs);
-        if (held <= 0) continue;
-        // No reading yet: a window that has not started (windowUsage then counts only what is held).
-        out.set(window.counterKey, { ...(charged.get(window.counterKey) ?? { value: 0, windowStartMs: Number.NEGATIVE_INFINITY }), inFlight: held });
-      }
+    for (const [counterKey, amount] of held) {
+      // No reading yet: a window that has not started (windowUsage then counts only what is held).
+      out.set(counterKey, { ...(charged.get(counterKey) ?? { value: 0, windowStartMs: Number.NEGATIVE_INFINITY }), inFlight: amount });
     }
     return out;
   }

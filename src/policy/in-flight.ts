@@ -67,21 +67,19 @@ export class InFlightUsage {
     };
   }
 
-  /** What admitted requests hold in a window right now (stale holds are dropped on the way). */
-  held(counterKey: string, nowMs: number): number {
-    const set = this.byCounter.get(counterKey);
-    if (!set) return 0;
-    let sum = 0;
-    for (const held of set) {
-      if (nowMs - held.sinceMs > this.maxHoldMs) set.delete(held);
-      else sum += held.amount;
+  /** What admitted requests hold right now, by counter key (stale holds are dropped on the way). */
+  heldByCounter(nowMs: number): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [counterKey, set] of this.byCounter) {
+      let sum = 0;
+      for (const held of set) {
+        if (nowMs - held.sinceMs > this.maxHoldMs) set.delete(held);
+        else sum += held.amount;
+      }
+      if (set.size === 0) this.byCounter.delete(counterKey);
+      else out.set(counterKey, sum);
     }
-    if (set.size === 0) this.byCounter.delete(counterKey);
-    return sum;
-  }
-
-  get empty(): boolean {
-    return this.byCounter.size === 0;
+    return out;
   }
 }
 
