@@ -108,7 +108,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
   const upstream = new UpstreamClient({
     connectTimeoutMs: config.gateway?.connectTimeoutMs ?? 10_000,
     responseTimeoutMs: config.gateway?.responseTimeoutMs ?? 600_000,
-    bodyIdleTimeoutMs: config.gateway?.bodyIdleTimeoutMs ?? 600_000,
+    ...(config.gateway ? { bodyIdleTimeoutMs: config.gateway.bodyIdleTimeoutMs } : {}),
     extraCaPems,
   });
   opened.push('the upstream connections', () => upstream.close());

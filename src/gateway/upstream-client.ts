@@ -237,9 +237,10 @@ export class UpstreamClient {
         error: edgeError(504, 'upstream_timeout', `${target} stopped sending its answer for ${formatSeconds(idleMs)}, so Bifrost Edge ended it. Try again; answers that pause longer need a higher gateway.bodyIdleTimeoutMs.`),
       });
     };
+    // Restarted on every chunk: refresh() reschedules the one timer instead of making a new one.
     const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(stalled, idleMs);
+      if (timer) timer.refresh();
+      else timer = setTimeout(stalled, idleMs);
     };
     const disarm = () => clearTimeout(timer);
     response.on('data', arm);
