@@ -59,6 +59,8 @@ describe('a failed start', () => {
     expect(await accepts(port)).toBe(false);
     expect(fs.existsSync(path.join(dataDir, 'agent.lock'))).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 4000));
-    expect(controlHits.filter((at) => at > failedAt)).toEqual([]);
+    // An enrollment sent just before the failure may land a moment after it; a client left running
+    // would come back after its retry delay (1 s and up), within these 4 s.
+    expect(controlHits.filter((at) => at > failedAt + 250)).toEqual([]);
   }, 20_000);
 });
