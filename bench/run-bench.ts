@@ -14,6 +14,7 @@ import { median, percentile, round, shuffle } from './stats.js';
 import { highestRateWithin, runOpenLoop, summarizeWindows, type WindowedLatency } from './open-loop.js';
 import { buildRequest, RawConnection } from './raw-http-client.js';
 import { spawn } from 'node:child_process';
+import { startReferenceRelay, type ReferenceRelay } from './reference-relay.js';
 
 type Mode = 'direct' | 'edge' | 'mitmproxy';
 const MODES: Mode[] = ['direct', 'edge', 'mitmproxy'];
@@ -368,44 +369,78 @@ async function newHostScenario(env: Env) {
   return { direct_ms: s('direct'), edge_ms: s('edge'), mitmproxy_ms: s('mitmproxy'), edge_added_ms: round(s('edge') - s('direct')), mitmproxy_added_ms: round(s('mitmproxy') - s('direct')) };
 }
 
+/** A path a tunnel download takes: straight to the origin, or through one of the relays. */
+type TunnelPath = Mode | 'reference';
+
 async function tunnelScenario(env: Env, mib: number, rounds: number) {
   progress(`blind tunnel throughput (${mib} MiB downloads, ${rounds} rounds)`);
-  const rates: Record<Mode, number[]> = { direct: [], edge: [], mitmproxy: [] };
-  const relayCpu: Record<Mode, number> = { direct: 0, edge: 0, mitmproxy: 0 };
-  const busy: Record<Mode, number[]> = { direct: [], edge: [], mitmproxy: [] };
-  // The run-wide warm-up exercised chat requests, not bulk bodies: the first download through each
-  // path ran at half speed while the client's and the relays' JIT caught up, so one goes unmeasured.
-  for (const m of MODES) await downloadThroughTunnel(env, m, mib);
-  for (let r = 0; r < rounds; r++) {
-    for (const m of shuffle([...MODES])) {
-      const { mibPerSecond, relayCpuMsPerMib, cores } = await downloadThroughTunnel(env, m, mib);
-      rates[m].push(mibPerSecond);
-      busy[m].push(cores);
-      relayCpu[m] += relayCpuMsPerMib / rounds;
+  // The reference relay (C, Edge's reads and writes without a runtime) says what any relay process
+  // reaches here: whether a shortfall is Edge's or the machine's. It runs only for this scenario.
+  const reference = await startReferenceRelay(path.join(root, 'bench', 'reference-relay.c'));
+  const relayed = 'unavailable' in reference ? undefined : reference;
+  const unavailable = 'unavailable' in reference ? reference.unavailable : undefined;
+  if (unavailable) progress(`reference relay not run: ${unavailable}`);
+  try {
+    const paths: TunnelPath[] = relayed ? [...MODES, 'reference'] : [...MODES];
+    const rates = new Map<TunnelPath, number[]>(paths.map((p) => [p, []]));
+    const busy = new Map<TunnelPath, number[]>(paths.map((p) => [p, []]));
+    const relayCpu: Record<Mode, number> = { direct: 0, edge: 0, mitmproxy: 0 };
+    const via = (p: TunnelPath) => tunnelRoute(env, p, relayed);
+    // The run-wide warm-up exercised chat requests, not bulk bodies: the first download through each
+    // path ran at half speed while the client's and the relays' JIT caught up, so one goes unmeasured.
+    for (const p of paths) await downloadThroughTunnel(env, via(p), mib);
+    for (let r = 0; r < rounds; r++) {
+      for (const p of shuffle([...paths])) {
+        const { mibPerSecond, relayCpuMsPerMib, cores } = await downloadThroughTunnel(env, via(p), mib);
+        rates.get(p)!.push(mibPerSecond);
+        busy.get(p)!.push(cores);
+        if (p !== 'reference') relayCpu[p] += relayCpuMsPerMib / rounds;
+      }
     }
+    // The processes share two cores, and the machine's speed drifts between rounds: a ratio is
+    // taken within each round (downloads seconds apart) and the median of those is the figure.
+    const direct = rates.get('direct')!;
+    const byRound = (p: TunnelPath) => rates.get(p)!.map((rate, i) => round(rate / direct[i]!));
+    const ratio = (p: TunnelPath) => round(median(byRound(p)));
+    const s = (p: TunnelPath) => round(median(rates.get(p)!), 1);
+    const cores = (p: TunnelPath) => round(median(busy.get(p)!), 2);
+    return {
+      direct_mib_s: s('direct'), edge_mib_s: s('edge'), mitmproxy_mib_s: s('mitmproxy'), edge_vs_direct: ratio('edge'), mitmproxy_vs_direct: ratio('mitmproxy'),
+      edge_vs_direct_by_round: byRound('edge'),
+      reference: relayed
+        ? {
+          mib_s: s('reference'), vs_direct: ratio('reference'), vs_direct_by_round: byRound('reference'),
+          // Edge against the reference within each round: 1 means Edge relays as fast as C does here.
+          edge_vs_reference: round(median(rates.get('edge')!.map((rate, i) => rate / rates.get('reference')![i]!))),
+        }
+        : { unavailable },
+      // The relay's own CPU per MiB: on a 2-core machine it is taken from the client and the origin.
+      cpu_ms_per_mib: { edge: round(relayCpu.edge, 2), mitmproxy: round(relayCpu.mitmproxy, 2) },
+      // Whether the machine had room for a relay at all: a direct download that keeps every core busy
+      // (the client decrypting, the origin encrypting) leaves a relay only what it takes from them.
+      cores_busy: { direct: cores('direct'), edge: cores('edge'), mitmproxy: cores('mitmproxy'), ...(relayed ? { reference: cores('reference') } : {}), of: os.cpus().length },
+    };
+  } finally {
+    await relayed?.stop();
   }
-  // The three processes share two cores, and the machine's speed drifts between rounds: a ratio is
-  // taken within each round (downloads seconds apart) and the median of those is the figure.
-  const ratio = (m: Mode) => round(median(rates[m].map((rate, i) => rate / rates.direct[i]!)));
-  const s = (m: Mode) => round(median(rates[m]), 1);
-  return {
-    direct_mib_s: s('direct'), edge_mib_s: s('edge'), mitmproxy_mib_s: s('mitmproxy'), edge_vs_direct: ratio('edge'), mitmproxy_vs_direct: ratio('mitmproxy'),
-    edge_vs_direct_by_round: rates.edge.map((rate, i) => round(rate / rates.direct[i]!)),
-    // The relay's own CPU per MiB: on a 2-core machine it is taken from the client and the origin.
-    cpu_ms_per_mib: { edge: round(relayCpu.edge, 2), mitmproxy: round(relayCpu.mitmproxy, 2) },
-    // Whether the machine had room for a relay at all: a direct download that keeps every core busy
-    // (the client decrypting, the origin encrypting) leaves a relay only what it takes from them.
-    cores_busy: { direct: round(median(busy.direct), 2), edge: round(median(busy.edge), 2), mitmproxy: round(median(busy.mitmproxy), 2), of: os.cpus().length },
-  };
+}
+
+/** The proxy a tunnel download goes through (none for direct) and the process whose CPU it costs. */
+function tunnelRoute(env: Env, p: TunnelPath, reference: ReferenceRelay | undefined): { proxyUrl?: string; pid?: number } {
+  if (p === 'edge') return { proxyUrl: env.edgeUrl, pid: env.edgePid };
+  if (p === 'mitmproxy') return { proxyUrl: env.mitmUrl, pid: env.mitmPid };
+  // The reference relay forks a process per tunnel: its CPU is not the listener's, so none is counted.
+  if (p === 'reference') return { proxyUrl: reference!.info.proxy };
+  return {};
 }
 
 /** One download of `mib` MiB from the origin, directly or through a proxy's blind tunnel. */
-async function downloadThroughTunnel(env: Env, m: Mode, mib: number): Promise<{ mibPerSecond: number; relayCpuMsPerMib: number; cores: number }> {
+async function downloadThroughTunnel(env: Env, route: { proxyUrl?: string; pid?: number }, mib: number): Promise<{ mibPerSecond: number; relayCpuMsPerMib: number; cores: number }> {
   // 127.0.0.1 is not an AI host: Edge tunnels it, and mitmproxy is told to ignore it.
-  const dispatcher = m === 'direct'
+  const dispatcher = route.proxyUrl === undefined
     ? new Agent({ connect: { ca: env.upstreamCa } })
-    : new ProxyAgent({ uri: m === 'edge' ? env.edgeUrl : env.mitmUrl, requestTls: { ca: env.upstreamCa } });
-  const pid = m === 'edge' ? env.edgePid : m === 'mitmproxy' ? env.mitmPid : undefined;
+    : new ProxyAgent({ uri: route.proxyUrl, requestTls: { ca: env.upstreamCa } });
+  const { pid } = route;
   try {
     const cpuBefore = cpuMs(pid);
     const machineBefore = machineCpuTicks();
@@ -468,6 +503,9 @@ function printTable(r: Record<string, unknown>): void {
   add('blind tunnel throughput', 'MiB/s', 'tunnel.direct_mib_s', 'tunnel.edge_mib_s', 'tunnel.mitmproxy_mib_s', 'reported', () => undefined);
   // Judged on the ratio within each round (median of rounds), not on the two medians: see tunnelScenario.
   add('  tunnel / direct, by round', 'ratio', 'tunnel.none', 'tunnel.edge_vs_direct', 'tunnel.mitmproxy_vs_direct', '≥ 0.9', (e) => e >= 0.9);
+  // The C reference relay's figures sit in the Edge column: what any relay process reaches here.
+  add('  C reference relay / direct', 'ratio', 'tunnel.none', 'tunnel.reference.vs_direct', 'tunnel.none', 'reported', () => undefined);
+  add('  Edge / C reference relay', 'ratio', 'tunnel.none', 'tunnel.reference.edge_vs_reference', 'tunnel.none', 'reported', () => undefined);
   add('relay CPU per MiB, tunnel', 'ms', 'tunnel.none', 'tunnel.cpu_ms_per_mib.edge', 'tunnel.cpu_ms_per_mib.mitmproxy', 'below mitmproxy', (e, _d, x) => e < x);
   add('  cores busy, downloading', 'cores', 'tunnel.cores_busy.direct', 'tunnel.cores_busy.edge', 'tunnel.cores_busy.mitmproxy', 'reported', () => undefined);
   // Memory is reported (issue #8, item 6), not a speed target: compare, do not pass or fail.

@@ -24,6 +24,8 @@ install_debian_packages() {
   command -v secret-tool >/dev/null 2>&1 || need+=(libsecret-tools)
   # The generated systemd unit is checked with systemd-analyze verify.
   command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+  # The benchmark's reference relay (bench/reference-relay.c) is built and tested with the C compiler.
+  command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
   # The end-to-end test drives python3 requests; Debian's python3-requests serves /usr/bin/python3.
   python3 -c 'import requests' >/dev/null 2>&1 || /usr/bin/python3 -c 'import requests' >/dev/null 2>&1 || need+=(python3-requests)
   if [ "${#need[@]}" -gt 0 ]; then
