@@ -92,6 +92,16 @@ const CASES: Array<[PiiType, string, string | null]> = [
   ['iban', `IBAN ${ibanEs} gracias`, ibanEs],
   ['iban', `iban ${groupIban(ibanEs).toLowerCase()} OK`, groupIban(ibanEs).toLowerCase()],
   ['iban', `iban ${ibanEs.toLowerCase()} THANKS`, ibanEs.toLowerCase()],
+  // ... nor is a word in the IBAN's own case, which reads like one more group.
+  ['iban', `IBAN ${groupIban(ibanEs)} OK`, groupIban(ibanEs)],
+  ['iban', `IBAN ${groupIban(ibanEs)} SENT TODAY`, groupIban(ibanEs)],
+  ['iban', `IBAN ${groupIban(ibanDe)} OK`, groupIban(ibanDe)],
+  ['iban', `iban ${groupIban(ibanDe).toLowerCase()} sent`, groupIban(ibanDe).toLowerCase()],
+  ['iban', `IBAN ${ibanEs} OK`, ibanEs],
+  ['iban', `IBAN ${ibanDe.replace(/(.{4})/g, '$1-').replace(/-$/, '')}-OK`, ibanDe.replace(/(.{4})/g, '$1-').replace(/-$/, '')],
+  // A number after it may be part of it: too long, not an IBAN.
+  ['iban', `IBAN ${groupIban(ibanEs)} 1234`, null],
+  ['iban', `IBAN ${groupIban(ibanDe)}OK`, null],
   // Lowercase words and identifiers shaped like an IBAN are not one.
   ['iban', 'see de12 abcd efgh ijkl mnop qr for details', null],
   ['iban', 'ab12cdefghijklmnopqrstuv is a build id', null],

@@ -47,16 +47,39 @@ export const ibanDetector: PiiDetector = {
   detect(text) {
     const findings: Finding[] = [];
     eachMatch(text, CANDIDATE, (match) => {
-      if (!isConsistentlyGrouped(match[0])) return;
-      const compact = match[0].replace(/[ -]/g, '').toUpperCase();
-      const expected = IBAN_LENGTHS[compact.slice(0, 2)];
-      if (expected === undefined || compact.length !== expected) return;
+      const expected = IBAN_LENGTHS[match[0].slice(0, 2).toUpperCase()];
+      if (expected === undefined) return;
+      const candidate = withoutTrailingWords(match[0], expected);
+      if (!isConsistentlyGrouped(candidate)) return;
+      const compact = candidate.replace(/[ -]/g, '').toUpperCase();
+      if (compact.length !== expected) return;
       if (!ibanMod97Valid(compact) || DOCUMENTATION_IBANS.has(compact)) return;
-      findings.push({ type: 'iban', ruleId: 'iban', start: match.index, end: match.index + match[0].length, confidence: 0.97 });
+      findings.push({ type: 'iban', ruleId: 'iban', start: match.index, end: match.index + candidate.length, confidence: 0.97 });
     });
     return findings;
   },
 };
+
+/**
+ * The candidate without the words the pattern took in after it. A word in the IBAN's own case (`… 31 OK`,
+ * `… 3249 SENT`) reads like one more group, and the candidate was then too long for its country. What is
+ * cut must be whole groups of letters only: a trailing number (`… 31 1234`) may belong to the IBAN, so
+ * a candidate stays whole unless all that follows its length is words (and then fails the length check).
+ */
+function withoutTrailingWords(candidate: string, length: number): string {
+  let characters = 0;
+  for (let i = 0; i < candidate.length; i++) {
+    if (candidate[i] === ' ' || candidate[i] === '-') continue;
+    if (++characters < length) continue;
+    const rest = candidate.slice(i + 1);
+    if (rest === '') return candidate;
+    return TRAILING_WORDS.test(rest) ? candidate.slice(0, i + 1) : candidate;
+  }
+  return candidate;
+}
+
+/** Separated groups of letters: what is left after an IBAN when words followed it. */
+const TRAILING_WORDS = /^(?:[ -][A-Za-z]+)+$/;
 
 /** Dashes only as full grouping. */
 function isConsistentlyGrouped(candidate: string): boolean {
