@@ -8,8 +8,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { compileGuardrailPolicy } from '../src/guardrails/compile-policy.js';
+import { applyGuardrails } from '../src/guardrails/apply-guardrails.js';
+import { compileGuardrailPolicy, type CompiledGuardrailPolicy } from '../src/guardrails/compile-policy.js';
 import { scanText } from '../src/guardrails/scan-text.js';
+import type { TextSpan } from '../src/providers/types.js';
 
 export interface GuardrailBenchResult {
   size: '1KB' | '64KB' | '1MB';
@@ -44,6 +46,54 @@ export async function benchGuardrailScan(): Promise<GuardrailBenchResult[]> {
     await new Promise((resolve) => setImmediate(resolve));
   }
   return results;
+}
+
+export interface ConversationTurnResult {
+  context_kib: number;
+  messages: number;
+  /** The whole conversation is new: every message is scanned. */
+  first_turn_ms: number;
+  /** The same conversation plus one new message, as chat clients and coding agents send it next. */
+  next_turn_ms: number;
+  next_vs_first: number;
+}
+
+/**
+ * What a turn of a long conversation costs the guardrails: clients resend every earlier message with each
+ * turn, and only the new one has not been scanned before (src/guardrails/scan-cache.ts).
+ */
+export async function benchConversationTurn(contextKib = 1024, messageKib = 4): Promise<ConversationTurnResult> {
+  const history = realisticPrompt(contextKib * 1024).match(new RegExp(`[^]{1,${messageKib * 1024}}`, 'g'))!;
+  const spans = (messages: string[]): TextSpan[] => messages.map((text, i) => ({ path: ['messages', i, 'content'], text, kind: 'user' }));
+  const turn = (messages: string[], policy: CompiledGuardrailPolicy): number => {
+    const texts = spans(messages);
+    const started = performance.now();
+    applyGuardrails(texts, { messages: messages.map((content) => ({ role: 'user', content })) }, policy);
+    return performance.now() - started;
+  };
+  const freshPolicy = (): CompiledGuardrailPolicy => {
+    const compiled = compileGuardrailPolicy({});
+    if (!compiled.ok) throw new Error(compiled.errors.join('; '));
+    return compiled.policy;
+  };
+  turn(history, freshPolicy()); // warm up: regex compilation and JIT
+  const first: number[] = [];
+  const next: number[] = [];
+  for (let run = 0; run < 5; run++) {
+    const policy = freshPolicy();
+    first.push(turn(history, policy));
+    // Each next turn adds a message never seen before, as a person's next prompt is.
+    for (let extra = 0; extra < 4; extra++) next.push(turn([...history, realisticPrompt(messageKib * 1024 + run * 4 + extra)], policy));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+  return {
+    context_kib: contextKib,
+    messages: history.length,
+    first_turn_ms: round(median(first)),
+    next_turn_ms: round(median(next)),
+    next_vs_first: round(median(next) / median(first)),
+  };
 }
 
 function msPerScan(scan: () => unknown): number {

@@ -107,6 +107,7 @@ async function main(): Promise<void> {
       ['tunnel', () => tunnelScenario(env, quick ? 32 : 128, quick ? 3 : 5)],
       ['concurrent_streams', () => concurrentStreamsScenario(env, quick ? 200 : 1000)],
       ['guardrails', () => optionalBench('guardrails-bench.js', 'benchGuardrailScan')],
+      ['guardrail_turns', () => optionalBench('guardrails-bench.js', 'benchConversationTurn')],
       ['audit', () => optionalBench('audit-bench.js', 'benchAuditThroughput')],
     ];
     for (const [name, run] of scenarios) if (!only || only.has(name)) results[name] = await run();
@@ -517,7 +518,7 @@ function printTable(r: Record<string, unknown>): void {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   process.stdout.write(`${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${lines.map(line).join('\n')}\n`);
-  for (const key of ['guardrails', 'audit'] as const) process.stdout.write(`\n${key}: ${JSON.stringify(r[key])}\n`);
+  for (const key of ['guardrails', 'guardrail_turns', 'audit'] as const) process.stdout.write(`\n${key}: ${JSON.stringify(r[key])}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -13,7 +13,7 @@ import type { FindingType } from './finding.js';
 import { formatJsonPath, getAtPath, setAtPath } from './json-path.js';
 import type { GuardrailAction } from './policy.js';
 import { redactionLabel, redactSpans } from './redact-text.js';
-import { scanText } from './scan-text.js';
+import { scanTextRemembered } from './scan-cache.js';
 
 export const GUARDRAIL_BLOCK_STATUS = 446;
 export const GUARDRAIL_WARN_STATUS = 246;
@@ -54,8 +54,9 @@ export function applyGuardrails(texts: TextSpan[], body: unknown, policy: Compil
   if (!compiled.policy.enabled) return { decision: 'allow', findings: [], inspectedBytes: bytes };
   if (bytes > compiled.policy.maxInspectBytes) return oversizeResult(bytes, compiled);
 
+  // Remembered per policy: a conversation's earlier messages come back with every turn (scan-cache.ts).
   const perSpan: GuardrailFinding[][] = texts.map((span) =>
-    scanText(span.text, compiled).map((f) => ({
+    scanTextRemembered(span.text, compiled).map((f) => ({
       type: f.type,
       ruleId: f.ruleId,
       path: [...span.path],
