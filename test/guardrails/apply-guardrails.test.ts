@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyGuardrails } from '../../src/guardrails/apply-guardrails.js';
-import { compileGuardrailPolicy, type CompiledGuardrailPolicy } from '../../src/guardrails/compile-policy.js';
+import { compile } from './compile-or-throw.js';
 import type { GuardrailPolicyInput } from '../../src/guardrails/policy.js';
 import type { TextSpan } from '../../src/providers/types.js';
 import { ALNUM, cardNumber, Fake, j } from './corpus/fake-data.js';
@@ -8,11 +8,6 @@ import { ALNUM, cardNumber, Fake, j } from './corpus/fake-data.js';
 const f = new Fake('apply');
 const githubToken = j('gh', 'p_', f.str(ALNUM, 36));
 
-function compile(input: GuardrailPolicyInput = {}): CompiledGuardrailPolicy {
-  const result = compileGuardrailPolicy(input);
-  if (!result.ok) throw new Error(result.errors.join('; '));
-  return result.policy;
-}
 
 function chatBody(...contents: string[]): { body: unknown; texts: TextSpan[] } {
   const messages = contents.map((content, i) => ({ role: i === 0 ? 'system' : 'user', content }));

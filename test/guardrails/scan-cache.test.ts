@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyGuardrails } from '../../src/guardrails/apply-guardrails.js';
-import { compileGuardrailPolicy, type CompiledGuardrailPolicy } from '../../src/guardrails/compile-policy.js';
-import type { GuardrailPolicyInput } from '../../src/guardrails/policy.js';
+import { compile } from './compile-or-throw.js';
 import { MAX_CACHED_TEXTS, MIN_CACHED_CHARS, scanTextRemembered } from '../../src/guardrails/scan-cache.js';
 import { scanText } from '../../src/guardrails/scan-text.js';
 import type { TextSpan } from '../../src/providers/types.js';
@@ -10,11 +9,6 @@ import { ALNUM, Fake, j } from './corpus/fake-data.js';
 const f = new Fake('scan-cache');
 const githubToken = j('gh', 'p_', f.str(ALNUM, 36));
 
-function compile(input: GuardrailPolicyInput = {}): CompiledGuardrailPolicy {
-  const result = compileGuardrailPolicy(input);
-  if (!result.ok) throw new Error(result.errors.join('; '));
-  return result.policy;
-}
 
 /** A message long enough to be remembered, with an e-mail address and a token in it. */
 function longMessage(tag: string): string {

@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { compileGuardrailPolicy, type CompiledGuardrailPolicy } from '../../src/guardrails/compile-policy.js';
+import { compile } from './compile-or-throw.js';
 import { createStreamScanner, type StreamFinding } from '../../src/guardrails/stream-scanner.js';
 import { ALNUM, B64URL, Fake, j } from './corpus/fake-data.js';
 
-function compile(input: object = {}): CompiledGuardrailPolicy {
-  const result = compileGuardrailPolicy(input);
-  if (!result.ok) throw new Error(result.errors.join('; '));
-  return result.policy;
-}
 
 const f = new Fake('stream');
 const openaiKey = j('sk-', 'proj-', f.str(B64URL, 120));
