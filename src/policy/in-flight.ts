@@ -10,8 +10,11 @@ import type { NormalizedRequest } from '../providers/types.js';
  * as used, and the hold is released when the real usage is charged (or the exchange ends without any).
  *
  * The estimate is the prompt only (the answer's length is unknown until it arrives), so a burst can
- * still overshoot by about one answer's worth, no longer by the whole burst. Holds live in memory only:
- * a restart ends every exchange anyway.
+ * still overshoot by the answers of the requests it admitted: prompts that fit are all let through, and
+ * each answer is charged when it ends (30 parallel 100-token prompts with 4,000-token answers against
+ * $0.50 left were all admitted and spent $1.21). Holding `max_tokens` as well would refuse requests
+ * whose answers fit easily (coding agents ask for 32,000), and Bifrost itself admits on spend so far,
+ * with no reservation at all. Holds live in memory only: a restart ends every exchange anyway.
  */
 
 export interface Hold {
