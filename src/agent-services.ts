@@ -174,7 +174,8 @@ export async function startAuditAndMetrics(
       },
       // No Edge Control configured: nothing would ever acknowledge a 'control' cursor, and records
       // waiting for it would fill the cap and then stop the recording. The outbox is a rolling local
-      // log; configured later, Edge Control receives everything still stored.
+      // log; configured later, Edge Control receives everything still stored. A 'control' cursor left
+      // by an earlier, enrolled run is kept (not deleted), so its uploads resume where Edge Control's chain ends.
     } : { awaitEnrollment: false }),
     ...(config.audit.otlpEndpoint ? { otlp: { endpoint: config.audit.otlpEndpoint } } : {}),
     log: deps.log,

@@ -30,8 +30,11 @@ export interface AuditOutboxOptions {
   nearCapRatio?: number;
   /**
    * Who must acknowledge a record before it counts as sent (one ship cursor each). Default
-   * ['control']. Cursors for destinations no longer listed are dropped, so a disabled exporter does
-   * not pin the queue forever. With none, every record counts as sent: a rolling local log.
+   * ['control']. With none, every record counts as sent: a rolling local log. The cursor of a
+   * destination known from an earlier run but not listed now is kept, unused: it does not hold back
+   * appends (a disabled exporter must not pin the queue), the records it has not acknowledged are
+   * pruned only when the cap needs their space (logged), and listed again it continues where its
+   * receiver's chain ends, its unacknowledged shipment included.
    */
   destinations?: readonly string[];
   /** Largest number of records in one transaction. Default 512. */
@@ -82,6 +85,15 @@ interface AppendResult {
   pruned: Usage;
   /** The checkpoint after this commit's pruning (unchanged when nothing was pruned). */
   prunedThroughSeq: number;
+  /** Records pruned before an unconfigured destination acknowledged them, to report once committed. */
+  lost: LostRecords[];
+}
+
+/** Records of `destination` (kept, but not configured in this run) pruned before it acknowledged them. */
+interface LostRecords {
+  destination: string;
+  firstSeq: number;
+  lastSeq: number;
 }
 
 interface CursorState {
@@ -126,7 +138,13 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   private readonly limits: CapacityLimits;
   private readonly log?: Logger;
   private readonly queue: GroupCommit<PendingRecord, CommittedAuditRecord>;
+  /** The destinations configured in this run: the shipment and accounting cursors. */
   private readonly cursors = new Map<string, CursorState>();
+  /**
+   * Where the cursors of destinations known from earlier runs but not configured now stand
+   * (sent-through seq). Kept on disk as they are; they only decide which pruning must be reported.
+   */
+  private readonly unconfigured = new Map<string, number>();
   private readonly sql: ReturnType<typeof prepareStatements>;
   private readonly checkpointer: WalCheckpointer | undefined;
   /** Built once: better-sqlite3 makes a new wrapper per db.transaction() call, a cost paid per commit. */
@@ -340,9 +358,10 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   private commitGroup(items: PendingRecord[]): CommittedAuditRecord[] {
     const added: Usage = { rows: items.length, bytes: items.reduce((sum, item) => sum + item.bytes, 0) };
     try {
-      const { committed, head, pruned, prunedThroughSeq } = this.appendTransaction.immediate(items, added);
+      const { committed, head, pruned, prunedThroughSeq, lost } = this.appendTransaction.immediate(items, added);
       this.lastHead = head;
       this.prunedThroughSeq = prunedThroughSeq;
+      this.reportLostToUnconfigured(lost);
       this.stored = { rows: this.stored.rows + added.rows - pruned.rows, bytes: this.stored.bytes + added.bytes - pruned.bytes };
       if (this.cursors.size > 0) this.unsent = { rows: this.unsent.rows + added.rows, bytes: this.unsent.bytes + added.bytes };
       this.updateLevel();
@@ -369,12 +388,14 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     // With no destinations every record counts as delivered, including the ones just written.
     const sentThrough = this.cursors.size > 0 ? this.minSentSeq() : head.seq;
     const { freed: pruned, prunedThroughSeq } = this.pruneSent({ rows: this.stored.rows + added.rows, bytes: this.stored.bytes + added.bytes }, sentThrough);
-    return { committed, head, pruned, prunedThroughSeq };
+    return { committed, head, pruned, prunedThroughSeq, lost: this.lostToUnconfigured(prunedThroughSeq) };
   }
 
   /**
-   * Deletes the oldest records every destination has acknowledged until `stored` fits under the cap
-   * (with some headroom), moving the checkpoint to the last one deleted. Runs inside the commit.
+   * Deletes the oldest records every configured destination has acknowledged until `stored` fits under
+   * the cap (with some headroom), moving the checkpoint to the last one deleted. Runs inside the
+   * commit. Oldest first, so the records an unconfigured destination still waits for go only when the
+   * cap cannot be met otherwise.
    */
   private pruneSent(stored: Usage, sentThrough: number): { freed: Usage; prunedThroughSeq: number } {
     const unchanged = { freed: { rows: 0, bytes: 0 }, prunedThroughSeq: this.prunedThroughSeq };
@@ -393,6 +414,22 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     // Not this.prunedThroughSeq yet: the COMMIT can still fail (a full disk), and memory must keep
     // matching the disk. The caller adopts it once the transaction committed.
     return { freed, prunedThroughSeq: last.seq };
+  }
+
+  /** What pruning through `prunedThroughSeq` took from unconfigured destinations that had not acknowledged it. */
+  private lostToUnconfigured(prunedThroughSeq: number): LostRecords[] {
+    const lost: LostRecords[] = [];
+    for (const [destination, sentThroughSeq] of this.unconfigured) {
+      const firstSeq = Math.max(sentThroughSeq, this.prunedThroughSeq) + 1;
+      if (firstSeq <= prunedThroughSeq) lost.push({ destination, firstSeq, lastSeq: prunedThroughSeq });
+    }
+    return lost;
+  }
+
+  private reportLostToUnconfigured(lost: readonly LostRecords[]): void {
+    for (const { destination, firstSeq, lastSeq } of lost) {
+      this.log?.warn(`audit records were pruned to stay under the queue cap before ${destination} (not configured in this run) received them; configure it again to receive the records still stored, or ignore this if it was removed on purpose`, { destination, first_seq: firstSeq, last_seq: lastSeq });
+    }
   }
 
   private updateLevel(): void {
@@ -447,22 +484,30 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     return cursor;
   }
 
-  /** Creates cursors for new destinations (starting at the oldest stored record) and drops stale ones. */
+  /**
+   * Creates cursors for new destinations (starting at the oldest stored record). The cursors of
+   * destinations not configured now stay as they are: deleting one would forget where its receiver's
+   * chain ends (and its unacknowledged shipment), and when it came back it would restart at the
+   * checkpoint, resending what the receiver already has: Edge Control refuses that overlap (409) for ever.
+   */
   private syncCursors(destinations: readonly string[]): void {
-    this.db.transaction(() => {
-      const wanted = new Set(destinations);
-      for (const row of this.sql.allCursors.all()) {
-        if (!wanted.has(row.destination)) {
-          this.sql.deleteCursor.run(row.destination);
-          this.log?.warn('audit destination removed; records it had not acknowledged will not be sent to it', { destination: row.destination });
-        }
-      }
-      const checkpoint = this.sql.checkpoint.get()!;
-      for (const destination of wanted) {
-        this.sql.createCursor.run(destination, checkpoint.pruned_through_seq, checkpoint.pruned_head_hash);
-      }
+    const wanted = new Set(destinations);
+    const checkpoint = this.db.transaction(() => {
+      const current = this.sql.checkpoint.get()!;
+      for (const destination of wanted) this.sql.createCursor.run(destination, current.pruned_through_seq, current.pruned_head_hash);
+      return current;
     }).immediate();
-    for (const row of this.sql.allCursors.all()) this.cursors.set(row.destination, { sentThroughSeq: row.sent_through_seq });
+    for (const row of this.sql.allCursors.all()) {
+      if (!wanted.has(row.destination)) {
+        this.unconfigured.set(row.destination, row.sent_through_seq);
+        this.log?.info('audit destination not configured in this run; its records are kept for it until the queue cap needs the space', { destination: row.destination, sent_through_seq: row.sent_through_seq });
+        continue;
+      }
+      this.cursors.set(row.destination, { sentThroughSeq: row.sent_through_seq });
+      if (row.sent_through_seq < checkpoint.pruned_through_seq) {
+        this.log?.warn(`audit records were pruned (queue cap) while ${row.destination} was not configured, before it received them; it cannot be sent them, and its receiver will see a gap in this device's chain`, { destination: row.destination, first_seq: row.sent_through_seq + 1, last_seq: checkpoint.pruned_through_seq });
+      }
+    }
   }
 }
 
@@ -502,7 +547,6 @@ function prepareStatements(db: AuditDatabase) {
     allCursors: db.prepare<[], CursorRow>('SELECT destination, sent_through_seq, sent_head_hash, inflight_first_seq, inflight_last_seq FROM ship_cursors'),
     cursorRow: db.prepare<[string], CursorRow>('SELECT destination, sent_through_seq, sent_head_hash, inflight_first_seq, inflight_last_seq FROM ship_cursors WHERE destination = ?'),
     createCursor: db.prepare<[string, number, string]>('INSERT OR IGNORE INTO ship_cursors (destination, sent_through_seq, sent_head_hash) VALUES (?, ?, ?)'),
-    deleteCursor: db.prepare<[string]>('DELETE FROM ship_cursors WHERE destination = ?'),
     setInflight: db.prepare<[number | null, number | null, string]>('UPDATE ship_cursors SET inflight_first_seq = ?, inflight_last_seq = ? WHERE destination = ?'),
     markSent: db.prepare<[{ seq: number; hash: string; destination: string }]>(
       `UPDATE ship_cursors SET sent_through_seq = @seq, sent_head_hash = @hash,
