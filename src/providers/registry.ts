@@ -10,7 +10,7 @@ import { normalizeHost } from './host-pattern.js';
 import { parseJsonBody } from './json-body.js';
 import { mcpAdapter } from './mcp.js';
 import { openAICompatibleAdapter } from './openai-compatible.js';
-import { isNonCanonicalTarget, longestPrefix, splitPathAndQuery } from './route-path.js';
+import { isNonCanonicalTarget, longestPrefix, routablePath, splitPathAndQuery } from './route-path.js';
 import type { ErrorResponse, HttpRequestInfo, ParseResult } from './types.js';
 
 export const DEFAULT_ADAPTERS: Readonly<Record<AdapterId, ProviderAdapter>> = {
@@ -54,7 +54,7 @@ export function recognizeRequest(
     if (otherRoute !== undefined) return { entry, adapter: otherAdapter, route: otherRoute };
   }
   const { pathname } = splitPathAndQuery(req.path);
-  const underApi = longestPrefix(pathname, entry.pathPrefixes) !== undefined;
+  const underApi = longestPrefix(routablePath(pathname), entry.pathPrefixes) !== undefined;
   return { entry, unrecognized: true, action: underApi ? entry.unknownRoutes : entry.otherPaths ?? entry.unknownRoutes };
 }
 

@@ -4,7 +4,7 @@ import type { HttpRequestInfo } from './types.js';
 export interface RequestLocation {
   /** Upper-cased HTTP method. */
   method: string;
-  /** Path as received, without the query string. */
+  /** Path without the query string, in the form the origin routes it (routablePath). */
   pathname: string;
   /** Query string with its leading `?`, or `''`. */
   query: string;
@@ -40,7 +40,35 @@ export function isNonCanonicalTarget(path: string): boolean {
   if (path.includes('#')) return true;
   // A trailing slash is canonical (URL parsers keep it, and web pages use it): only inner segments count.
   const { pathname } = splitPathAndQuery(path);
-  return isAmbiguousPath(pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname);
+  return isAmbiguousPath(withoutTrailingSlash(pathname));
+}
+
+/**
+ * Percent-encoded characters an origin reads as themselves (RFC 3986 §6.2.2.2: unreserved characters, and
+ * the `:` `@` and sub-delims that Go, Starlette and Express also decode before routing). `.` is left out on
+ * purpose: `%2E` is refused as ambiguous (a dot segment in disguise), as are `%2F` and `%5C`.
+ */
+const SELF_DECODING = /[A-Za-z0-9\-_~:@!$&'()*+,;=]/;
+
+/**
+ * The path as the origin routes it: escapes of characters that stand for themselves decoded, and one
+ * trailing slash dropped (servers route `/chat/completions/` to `/chat/completions`). Routes are matched on
+ * this form, so `/chat/completion%73`, `…gemini-2.5-flash%3AgenerateContent` or `/chat/completions/` cannot
+ * pose as routes Edge does not read. Call only on a path isAmbiguousPath accepted (trailing slash aside).
+ */
+export function routablePath(pathname: string): string {
+  const decoded = pathname.includes('%')
+    ? pathname.replace(/%[0-9A-Fa-f]{2}/g, (escape) => {
+      const character = String.fromCharCode(parseInt(escape.slice(1), 16));
+      return SELF_DECODING.test(character) ? character : escape;
+    })
+    : pathname;
+  return withoutTrailingSlash(decoded);
+}
+
+/** `/a/b/` → `/a/b`; `/` stays. */
+function withoutTrailingSlash(pathname: string): string {
+  return pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
 }
 
 /** The longest prefix the path sits under, at a segment boundary (`/v1` matches `/v1/x`, not `/v10/x`). */
@@ -53,10 +81,14 @@ export function longestPrefix(pathname: string, prefixes: readonly string[]): st
   return best;
 }
 
-/** Locates the request under the surface's prefixes; undefined when it is outside them or ambiguous. */
+/**
+ * Locates the request under the surface's prefixes; undefined when it is outside them or ambiguous. The
+ * location's path is the routable form (routablePath), which is also what goes on to the gateway.
+ */
 export function locateRequest(req: HttpRequestInfo, prefixes: readonly string[]): RequestLocation | undefined {
-  const { pathname, query } = splitPathAndQuery(req.path);
-  if (isAmbiguousPath(pathname)) return undefined;
+  const { pathname: received, query } = splitPathAndQuery(req.path);
+  if (isAmbiguousPath(withoutTrailingSlash(received))) return undefined;
+  const pathname = routablePath(received);
   const prefix = longestPrefix(pathname, prefixes);
   if (prefix === undefined) return undefined;
   return { method: req.method.toUpperCase(), pathname, query, prefix, operationPath: pathname.slice(prefix.length) };

@@ -77,7 +77,6 @@ describe('route recognition', () => {
     ['POST', 'api.openai.com', '/v1/secret-beta-route'],
     ['POST', 'api.openai.com', '/chat/completions'],
     ['POST', 'api.openai.com', '/v10/chat/completions'],
-    ['POST', 'api.openai.com', '/v1/chat/completions/'],
     ['POST', 'api.openai.com', '/v1/models/../chat/completions'],
     ['POST', 'api.openai.com', '/v1/models/%2e%2e/chat/completions'],
     ['POST', 'api.openai.com', '/v1//chat/completions'],

@@ -54,6 +54,21 @@ describe('recognizeRequest', () => {
     ['POST', 'api.githubcopilot.com', '/chat/completions#', 'unrecognized:reject'],
     ['POST', 'api2.cursor.sh', '/aiserver.v1.ChatService/StreamUnifiedChatWithTools#', 'unrecognized:reject'],
     ['GET', 'chatgpt.com', '/c/', 'unrecognized:pass'],
+    // Escapes of characters that stand for themselves are decoded before routes are matched: origins
+    // route on the decoded path, so these are the inspected routes in another spelling.
+    ['POST', 'api.githubcopilot.com', '/chat/completion%73', 'openai-compatible:chat.completions:inspected'],
+    ['POST', 'api.githubcopilot.com', '/v1/message%73', 'anthropic:messages:inspected'],
+    ['POST', 'api.githubcopilot.com', '/%63hat/completions', 'openai-compatible:chat.completions:inspected'],
+    ['POST', 'generativelanguage.googleapis.com', '/v1beta/models/gemini-2.5-flash%3AgenerateContent', 'gemini:generateContent:inspected'],
+    ['POST', 'generativelanguage.googleapis.com', '/v1beta/models/gemini-2.5-flash%3agenerateContent', 'gemini:generateContent:inspected'],
+    ['POST', 'chatgpt.com', '/backend-api/conversatio%6E', 'chatgpt-web:conversation:inspected'],
+    ['POST', 'api.openai.com', '/v1/chat/completions%20', 'unrecognized:reject'],
+    // ... and one trailing slash is the same route.
+    ['POST', 'api.githubcopilot.com', '/chat/completions/', 'openai-compatible:chat.completions:inspected'],
+    ['POST', 'api.githubcopilot.com', '/v1/messages/', 'anthropic:messages:inspected'],
+    ['POST', 'chatgpt.com', '/backend-api/conversation/', 'chatgpt-web:conversation:inspected'],
+    ['POST', 'api.openai.com', '/v1/chat/completions/', 'openai-compatible:chat.completions:inspected'],
+    ['POST', 'chatgpt.com', '/backend-api/conversation//', 'unrecognized:reject'],
   ])('%s %s%s → %s', (method, host, path, expected) => {
     expect(summary(method, host, path)).toBe(expected);
   });
