@@ -1,24 +1,30 @@
 import { parseWithReaders, type BodyReader, type ProviderAdapter, type RouteMatch } from './adapter.js';
-import {
-  BodyShapeError, expectArray, expectObject, expectString, optionalField, requireModel, requiredArray, requiredString, type JsonObject,
-} from './body-shape.js';
+import { BodyShapeError, expectObject, requireModel, requiredArray, type JsonObject } from './body-shape.js';
 import type { SurfaceEntry } from './catalog.js';
 import { googleErrorBody } from './error-bodies.js';
 import { errorResponse } from './error-response.js';
-import { addStringLeaves, addText, addTool, newExtraction, type BodyReading, type Extraction, type JsonPath } from './extraction.js';
+import { newExtraction, type BodyReading } from './extraction.js';
+import { field, readContent, readGenerateRequest } from './gemini-content.js';
+import { readAsyncBatchEmbedContent, readBatchGenerateContent, readPrediction } from './gemini-jobs.js';
 import { locateRequest, operationSegments } from './route-path.js';
-import type { HttpRequestInfo, TextSpan } from './types.js';
+import type { HttpRequestInfo } from './types.js';
 
 /**
- * Gemini API (generativelanguage.googleapis.com): `/{version}/models/{model}:{method}`. The model and the
- * streaming flag come from the path (creating a `cachedContents` names its model in the body). Google's JSON accepts both lowerCamel and snake_case field names
- * (`systemInstruction` / `system_instruction`), so both are read and paths use the name actually sent.
- * Tool paths point at `name` inside `functionDeclarations`, `functionCall` and `functionResponse`.
+ * Gemini API (generativelanguage.googleapis.com): `/{version}/models/{model}:{method}`, and the same methods on
+ * a tuned model, `/{version}/tunedModels/{model}:{method}`. The model and the streaming flag come from the path
+ * (creating a `cachedContents` names its model in the body). The bodies' content is read in gemini-content.ts.
  */
 
-const INSPECTED_METHODS: ReadonlySet<string> = new Set(['generateContent', 'streamGenerateContent', 'countTokens', 'embedContent', 'batchEmbedContents']);
-/** Model methods forwarded unread (batch jobs, Imagen/Veo predictions). */
-const UNINSPECTED_METHODS: ReadonlySet<string> = new Set(['batchGenerateContent', 'asyncBatchEmbedContent', 'predict', 'predictLongRunning']);
+/**
+ * Model methods whose body carries prompts: generation, token counting, embeddings, batches with inline requests,
+ * and Imagen/Veo predictions.
+ */
+const INSPECTED_METHODS: ReadonlySet<string> = new Set([
+  'generateContent', 'streamGenerateContent', 'countTokens', 'embedContent', 'batchEmbedContents',
+  'batchGenerateContent', 'asyncBatchEmbedContent', 'predict', 'predictLongRunning',
+]);
+/** Tuned-model methods that manage the model rather than prompt it. */
+const TUNED_MODEL_MANAGEMENT_METHODS: ReadonlySet<string> = new Set(['transferOwnership']);
 /** Resources forwarded unread, except creating a cachedContent (see recognize). */
 const UNINSPECTED_ROOTS: ReadonlySet<string> = new Set([
   'files', 'cachedContents', 'tunedModels', 'operations', 'batches', 'corpora', 'fileSearchStores', 'generatedFiles',
@@ -29,83 +35,25 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
   if (location === undefined) return undefined;
   const [root, modelAndMethod, ...rest] = operationSegments(location);
   if (root === undefined) return undefined;
-  if (root === 'models') {
-    if (modelAndMethod === undefined || !modelAndMethod.includes(':')) return { ...location, operation: 'models', inspected: false };
+  // A tuned model answers the same methods as a base model, so it goes through the same table.
+  if ((root === 'models' || root === 'tunedModels') && modelAndMethod?.includes(':')) {
     const colon = modelAndMethod.lastIndexOf(':');
     const model = modelAndMethod.slice(0, colon);
     const method = modelAndMethod.slice(colon + 1);
     if (model === '' || rest.length > 0) return undefined;
+    // A tuned model keeps its resource name, so policy never mistakes it for the base model of the same name.
+    const pathModel = root === 'models' ? model : `tunedModels/${model}`;
     if (INSPECTED_METHODS.has(method) && location.method === 'POST') {
-      return { ...location, operation: method, inspected: true, pathModel: model, stream: method === 'streamGenerateContent' };
+      return { ...location, operation: method, inspected: true, pathModel, stream: method === 'streamGenerateContent' };
     }
-    if (UNINSPECTED_METHODS.has(method)) return { ...location, operation: method, inspected: false, pathModel: model };
+    if (root === 'tunedModels' && TUNED_MODEL_MANAGEMENT_METHODS.has(method)) return { ...location, operation: root, inspected: false };
     return undefined;
   }
+  if (root === 'models') return { ...location, operation: 'models', inspected: false };
   // Creating a cache stores generateContent context that later calls reuse; reading, updating its ttl, listing
   // and deleting caches carry no prompt.
   if (root === 'cachedContents' && modelAndMethod === undefined && location.method === 'POST') return { ...location, operation: root, inspected: true };
   return UNINSPECTED_ROOTS.has(root) ? { ...location, operation: root, inspected: false } : undefined;
-}
-
-/** The value under the lowerCamel or snake_case spelling of a field, with the key actually used. */
-function field(obj: JsonObject, camel: string, snake: string): { key: string; value: unknown } | undefined {
-  for (const key of [camel, snake]) {
-    if (obj[key] !== undefined && obj[key] !== null) return { key, value: obj[key] };
-  }
-  return undefined;
-}
-
-const ROLE_KINDS: Record<string, TextSpan['kind']> = { user: 'user', model: 'assistant', function: 'tool_result' };
-
-/** A generateContent-shaped request (also nested in countTokens' `generateContentRequest`). */
-function readGenerateRequest(x: Extraction, body: JsonObject, path: JsonPath, contentsRequired: boolean): void {
-  const system = field(body, 'systemInstruction', 'system_instruction');
-  if (system !== undefined) readContent(x, system.value, [...path, system.key], 'system');
-  const contents = contentsRequired ? requiredArray(body, 'contents', path, 'an array of contents') : optionalField(body, 'contents', path, (v, p) => expectArray(v, p, 'an array of contents'));
-  contents?.forEach((content, i) => {
-    const contentPath = [...path, 'contents', i];
-    const role = optionalField(expectObject(content, contentPath, 'a content object'), 'role', contentPath, expectString);
-    // A content without a role is the user's turn (single-turn requests usually omit it).
-    readContent(x, content, contentPath, ROLE_KINDS[role ?? 'user'] ?? 'other');
-  });
-  optionalField(body, 'tools', path, (tools, p) => {
-    expectArray(tools, p, 'an array of tools').forEach((value, i) => {
-      const tool = expectObject(value, [...p, i], 'a tool object');
-      const declarations = field(tool, 'functionDeclarations', 'function_declarations');
-      if (declarations === undefined) return;
-      expectArray(declarations.value, [...p, i, declarations.key], 'an array of function declarations').forEach((decl, j) => {
-        const declPath = [...p, i, declarations.key, j];
-        addTool(x, [...declPath, 'name'], requiredString(expectObject(decl, declPath, 'a function declaration object'), 'name', declPath), 'definition');
-      });
-    });
-  });
-}
-
-/** A Content: `{role?, parts: [...]}`. */
-function readContent(x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind']): void {
-  const content = expectObject(value, path, 'a content object ({"parts": [...]})');
-  optionalField(content, 'parts', path, (parts, p) => {
-    expectArray(parts, p, 'an array of parts').forEach((part, j) => readPart(x, part, [...p, j], kind));
-  });
-}
-
-function readPart(x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind']): void {
-  const part = expectObject(value, path, 'a part object');
-  optionalField(part, 'text', path, (text, p) => addText(x, p, expectString(text, p), kind));
-  const call = field(part, 'functionCall', 'function_call');
-  if (call !== undefined) {
-    const callPath = [...path, call.key];
-    const fn = expectObject(call.value, callPath);
-    addTool(x, [...callPath, 'name'], requiredString(fn, 'name', callPath), 'call');
-    addStringLeaves(x, fn['args'], [...callPath, 'args'], 'tool_arguments');
-  }
-  const response = field(part, 'functionResponse', 'function_response');
-  if (response !== undefined) {
-    const responsePath = [...path, response.key];
-    const fn = expectObject(response.value, responsePath);
-    addTool(x, [...responsePath, 'name'], requiredString(fn, 'name', responsePath), 'result');
-    addStringLeaves(x, fn['response'], [...responsePath, 'response'], 'tool_result');
-  }
 }
 
 function readGenerate(body: JsonObject): BodyReading {
@@ -157,6 +105,10 @@ const READERS: Readonly<Record<string, BodyReader>> = {
   embedContent: readEmbedContent,
   batchEmbedContents: readBatchEmbedContents,
   cachedContents: readCachedContent,
+  batchGenerateContent: readBatchGenerateContent,
+  asyncBatchEmbedContent: readAsyncBatchEmbedContent,
+  predict: readPrediction,
+  predictLongRunning: readPrediction,
 };
 
 export const geminiAdapter: ProviderAdapter = {
