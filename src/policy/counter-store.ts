@@ -1,12 +1,15 @@
+import { reconcileReport, type ReportedUsage } from './gateway-report.js';
 import type { PolicyDatabase } from './policy-database.js';
 import type { CounterReading, CounterSnapshot } from './limits.js';
+import { newWindowStartMs, windowEndMs, type WindowTiming } from './window-period.js';
 
 /**
  * Usage counters persisted in SQLite, so a restart of the agent does not hand out a fresh rate limit or
  * budget. One row per window (counter key = key id + provider config + metric + reset duration).
  *
  * Windows reset the way Bifrost resets them: lazily, at the first use after the window has run its course,
- * and the new window starts then. Everything runs synchronously inside one transaction per call, so two
+ * and the new window starts then, or at the start of the current calendar period for a calendar-aligned
+ * window (window-period.ts; `timing` is the window, or a bare duration in ms for a rolling one). Everything runs synchronously inside one transaction per call, so two
  * requests in the same process never lose an increment.
  */
 
@@ -20,9 +23,9 @@ export interface CounterAddition {
 
 export interface CounterStore {
   snapshot(keys: Iterable<string>): CounterSnapshot;
-  add(key: string, amount: number, durationMs: number, nowMs: number): CounterAddition;
-  /** Raises a counter to what the gateway reports, adopting the gateway's window (see rebase). */
-  rebase(key: string, reported: CounterReading, durationMs: number, nowMs: number): void;
+  add(key: string, amount: number, timing: WindowTiming, nowMs: number): CounterAddition;
+  /** Folds in what the gateway reports of a window, adopting its window (gateway-report.ts says how). */
+  rebase(key: string, reported: ReportedUsage, timing: WindowTiming, nowMs: number): void;
   /** Records that an alert fired for a window; false when it had already fired there. */
   markAlert(key: string, windowStartMs: number, threshold: number, nowMs: number): boolean;
   /** Drops windows untouched for longer than `olderThanMs` (keys that no longer exist). */
@@ -64,23 +67,20 @@ export class SqliteCounterStore implements CounterStore {
     this.deleteOld = db.prepare<[number]>('DELETE FROM policy_counters WHERE updated_ms < ?');
     this.deleteOldAlerts = db.prepare<[number]>('DELETE FROM policy_alerts WHERE fired_ms < ?');
 
-    this.addTx = db.transaction((key: string, amount: number, durationMs: number, nowMs: number): CounterAddition => {
+    this.addTx = db.transaction((key: string, amount: number, timing: WindowTiming, nowMs: number): CounterAddition => {
       const row = this.selectOne.get(key);
-      const current = row !== undefined && nowMs < row.window_start_ms + durationMs;
-      const windowStartMs = current ? row.window_start_ms : nowMs;
+      const current = row !== undefined && nowMs < windowEndMs(timing, row.window_start_ms);
+      const windowStartMs = current ? row.window_start_ms : newWindowStartMs(timing, nowMs);
       const before = current ? row.value : 0;
       const after = before + amount;
       this.upsert.run(key, windowStartMs, after, nowMs);
       return { before, after, windowStartMs, newWindow: !current };
     });
-    this.rebaseTx = db.transaction((key: string, reported: CounterReading, durationMs: number, nowMs: number) => {
-      if (nowMs >= reported.windowStartMs + durationMs) return; // the reported window is over
+    this.rebaseTx = db.transaction((key: string, reported: ReportedUsage, timing: WindowTiming, nowMs: number) => {
       const row = this.selectOne.get(key);
-      const localCurrent = row !== undefined && nowMs < row.window_start_ms + durationMs;
-      const local = localCurrent ? row.value : 0;
-      // The gateway's figure already includes this device's earlier use, so take the larger, not the sum;
-      // adopt the gateway's window so both reset together.
-      if (reported.value >= local) this.upsert.run(key, reported.windowStartMs, reported.value, nowMs);
+      const local = row ? { value: row.value, windowStartMs: row.window_start_ms } : undefined;
+      const next = reconcileReport(local, reported, timing, nowMs);
+      if (next !== undefined && next !== local) this.upsert.run(key, next.windowStartMs, next.value, nowMs);
     });
   }
 
@@ -93,12 +93,12 @@ export class SqliteCounterStore implements CounterStore {
     return out;
   }
 
-  add(key: string, amount: number, durationMs: number, nowMs: number): CounterAddition {
-    return this.addTx(key, amount, durationMs, nowMs);
+  add(key: string, amount: number, timing: WindowTiming, nowMs: number): CounterAddition {
+    return this.addTx(key, amount, timing, nowMs);
   }
 
-  rebase(key: string, reported: CounterReading, durationMs: number, nowMs: number): void {
-    this.rebaseTx(key, reported, durationMs, nowMs);
+  rebase(key: string, reported: ReportedUsage, timing: WindowTiming, nowMs: number): void {
+    this.rebaseTx(key, reported, timing, nowMs);
   }
 
   markAlert(key: string, windowStartMs: number, threshold: number, nowMs: number): boolean {

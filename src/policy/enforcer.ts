@@ -238,7 +238,7 @@ export class PolicyEnforcer {
       const amount = window.metric === 'tokens' ? usage.totalTokens : window.metric === 'spend' ? costUsd : 0;
       if (amount <= 0) continue;
       try {
-        const added = this.options.counters.add(window.counterKey, amount, window.durationMs, nowMs);
+        const added = this.options.counters.add(window.counterKey, amount, window, nowMs);
         if (window.metric === 'spend') {
           const alert = this.budgetAlert(window, added.windowStartMs, nowMs, ticket);
           if (alert) alerts.push(alert);
@@ -343,7 +343,7 @@ export class PolicyEnforcer {
   private countRequest(route: PolicyRoute, now: Date): void {
     for (const window of route.windows) {
       if (window.metric !== 'requests') continue;
-      this.safe(() => this.options.counters.add(window.counterKey, 1, window.durationMs, now.getTime()), `counting ${window.counterKey}`);
+      this.safe(() => this.options.counters.add(window.counterKey, 1, window, now.getTime()), `counting ${window.counterKey}`);
     }
   }
 
@@ -352,8 +352,8 @@ export class PolicyEnforcer {
     for (const key of bundle.virtual_keys) {
       for (const window of allKeyWindows(bundle, key.id)) {
         if (!window.reported) continue;
-        const reported = { value: window.reported.used, windowStartMs: window.reported.windowStartMs };
-        this.safe(() => this.options.counters.rebase(window.counterKey, reported, window.durationMs, nowMs), `rebasing ${window.counterKey}`);
+        const reported = window.reported;
+        this.safe(() => this.options.counters.rebase(window.counterKey, reported, window, nowMs), `rebasing ${window.counterKey}`);
       }
     }
   }

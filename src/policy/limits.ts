@@ -1,12 +1,15 @@
 import type { Budget, RateLimit, VirtualKey } from '../control/protocol/virtual-key.js';
 import { describeDuration, tryParseResetDuration } from './durations.js';
+import { reconcileReport, type ReportedUsage } from './gateway-report.js';
 import { configsFor } from './model-access.js';
+import { calendarPeriodOf, windowEndMs, type CalendarPeriod } from './window-period.js';
 
 /**
  * A key's rate limits and budgets as windows the device counts locally, and the pure checks over them.
  *
  * Semantics follow Bifrost's governance store: a window starts at its last reset and lasts one reset
- * duration; a limit is reached when the usage already counted is at or above the maximum (so the request
+ * duration, or, for a calendar-aligned budget, runs to the next UTC calendar boundary (window-period.ts);
+ * the gateway's report of a window wins over the device's count as gateway-report.ts says; a limit is reached when the usage already counted is at or above the maximum (so the request
  * that crosses it still goes through, the next one is refused). Provider-config limits are checked before
  * the key's own; a single token violation is `token_limited`, a single request violation
  * `request_limited`, both at one level `rate_limited`; a spent budget is `budget_exceeded`.
@@ -24,8 +27,10 @@ export interface LimitWindow {
   max: number;
   resetDuration: string;
   durationMs: number;
+  /** Set when the window follows UTC calendar periods (a calendar-aligned budget) instead of rolling. */
+  calendar?: CalendarPeriod;
   /** What the gateway reported when the bundle was issued, so other devices' use counts too. */
-  reported?: { used: number; windowStartMs: number };
+  reported?: ReportedUsage;
   budgetId?: string;
 }
 
@@ -61,16 +66,22 @@ export interface KeyLimits {
 /**
  * Every window that governs requests of `key` to `provider` (provider undefined: the key's own windows
  * only). `issuedAtMs` stands in for a reported usage's last reset when the gateway gave none.
+ *
+ * A budget is calendar-aligned when it says so or its key does (Bifrost applies the key's
+ * `calendar_aligned` to all its budgets, the provider configs' too). Rate limits roll: the gateway's
+ * RateLimit has no such field (shared/reference/bifrost-openapi-subset.json).
  */
 export function limitWindows(key: VirtualKey, provider: string | undefined, issuedAtMs: number): KeyLimits {
   const out: KeyLimits = { windows: [], problems: [] };
+  const keyAligned = key.calendar_aligned === true;
   const add = (owner: string | undefined, rateLimit: RateLimit | null | undefined, budgets: Budget[] | null | undefined) => {
     if (rateLimit) {
       addWindow(out, key.id, owner, 'requests', rateLimit.request_max_limit, rateLimit.request_reset_duration, rateLimit.request_current_usage, rateLimit.request_last_reset, issuedAtMs);
       addWindow(out, key.id, owner, 'tokens', rateLimit.token_max_limit, rateLimit.token_reset_duration, rateLimit.token_current_usage, rateLimit.token_last_reset, issuedAtMs);
     }
     for (const budget of budgets ?? []) {
-      addWindow(out, key.id, owner, 'spend', budget.max_limit, budget.reset_duration, budget.current_usage, budget.last_reset, issuedAtMs, budget.id);
+      const calendarAligned = keyAligned || budget.calendar_aligned === true;
+      addWindow(out, key.id, owner, 'spend', budget.max_limit, budget.reset_duration, budget.current_usage, budget.last_reset, issuedAtMs, budget.id, calendarAligned);
     }
   };
   if (provider !== undefined) {
@@ -83,7 +94,7 @@ export function limitWindows(key: VirtualKey, provider: string | undefined, issu
 function addWindow(
   out: KeyLimits, keyId: string, provider: string | undefined, metric: Metric,
   max: number | null | undefined, resetDuration: string | null | undefined,
-  reportedUsed: number | undefined, reportedReset: string | undefined, issuedAtMs: number, budgetId?: string,
+  reportedUsed: number | undefined, reportedReset: string | undefined, issuedAtMs: number, budgetId?: string, calendarAligned = false,
 ): void {
   if (max === null || max === undefined) return;
   const where = provider === undefined ? 'the key' : `provider ${provider}`;
@@ -99,9 +110,15 @@ function addWindow(
   const window: LimitWindow = { counterKey: counterKey(keyId, provider, metric, resetDuration), keyId, metric, max, resetDuration, durationMs };
   if (provider !== undefined) window.provider = provider;
   if (budgetId !== undefined) window.budgetId = budgetId;
-  if (reportedUsed !== undefined && reportedUsed > 0) {
-    const parsedReset = reportedReset ? Date.parse(reportedReset) : Number.NaN;
-    window.reported = { used: reportedUsed, windowStartMs: Number.isNaN(parsedReset) ? issuedAtMs : parsedReset };
+  // A duration without calendar periods (`1h`) stays rolling: Bifrost refuses to align those.
+  const calendar = calendarAligned ? calendarPeriodOf(resetDuration) : undefined;
+  if (calendar) window.calendar = calendar;
+  // The last reset matters even when nothing is used yet: it says where the gateway's window starts.
+  const parsedReset = reportedReset ? Date.parse(reportedReset) : Number.NaN;
+  if (reportedUsed !== undefined && !Number.isNaN(parsedReset)) {
+    window.reported = { used: reportedUsed, windowStartMs: parsedReset };
+  } else if (reportedUsed !== undefined && reportedUsed > 0) {
+    window.reported = { used: reportedUsed, windowStartMs: issuedAtMs, estimatedStart: true };
   }
   out.windows.push(window);
 }
@@ -116,24 +133,16 @@ export interface WindowUsage {
 }
 
 /**
- * Usage in the current window: the larger of the device's count and the gateway's report, each only while
- * its window is still running. The larger, not the sum: the gateway's figure already includes what this
- * device sent before the bundle was issued.
+ * Usage in the current window, from the device's count and the gateway's report, each only while its
+ * window is still running (gateway-report.ts: a later gateway window wins, else the larger of the two;
+ * the larger, not the sum, since the gateway's figure already includes what this device sent before).
  */
 export function windowUsage(window: LimitWindow, counters: CounterSnapshot, nowMs: number): WindowUsage {
-  let used = 0;
-  let resetsAtMs: number | undefined;
   const local = counters.get(window.counterKey);
-  if (local && nowMs < local.windowStartMs + window.durationMs) {
-    used = local.value;
-    resetsAtMs = local.windowStartMs + window.durationMs;
-  }
-  const reported = window.reported;
-  if (reported && nowMs < reported.windowStartMs + window.durationMs && reported.used > used) {
-    used = reported.used;
-    resetsAtMs = reported.windowStartMs + window.durationMs;
-  }
-  // Added on top of the larger figure: neither the device's count nor the gateway's has charged them yet.
+  const reading = reconcileReport(local, window.reported, window, nowMs);
+  const used = reading?.value ?? 0;
+  const resetsAtMs = reading ? windowEndMs(window, reading.windowStartMs) : undefined;
+  // Added on top: neither the device's count nor the gateway's has charged them yet.
   const inFlight = local?.inFlight ?? 0;
   return {
     used: used + inFlight,

@@ -63,13 +63,13 @@ describe('SqliteCounterStore', () => {
   it('rebase takes the larger of local and reported usage, and the gateway window', () => {
     const { store } = openStore();
     store.add('k', 2, HOUR, T0);
-    store.rebase('k', { value: 5, windowStartMs: T0 - 600_000 }, HOUR, T0 + 1000);
+    store.rebase('k', { used: 5, windowStartMs: T0 - 600_000 }, HOUR, T0 + 1000);
     expect(store.snapshot(['k']).get('k')).toEqual({ value: 5, windowStartMs: T0 - 600_000 });
-    // Lower reports do not reduce what this device has counted.
-    store.rebase('k', { value: 1, windowStartMs: T0 - 600_000 }, HOUR, T0 + 2000);
+    // Lower reports of the same window do not reduce what this device has counted.
+    store.rebase('k', { used: 1, windowStartMs: T0 - 600_000 }, HOUR, T0 + 2000);
     expect(store.snapshot(['k']).get('k')?.value).toBe(5);
     // Reports from a window that has ended are ignored.
-    store.rebase('other', { value: 9, windowStartMs: T0 - 2 * HOUR }, HOUR, T0);
+    store.rebase('other', { used: 9, windowStartMs: T0 - 2 * HOUR }, HOUR, T0);
     expect(store.snapshot(['other']).size).toBe(0);
   });
 

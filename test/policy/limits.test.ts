@@ -34,7 +34,7 @@ describe('limitWindows', () => {
 
   it('keeps the gateway\'s report, with the bundle issue time when it gave no last reset', () => {
     const key = vk({ budgets: [{ max_limit: 5, reset_duration: '1d', current_usage: 2 }] });
-    expect(limitWindows(key, undefined, issued).windows[0]!.reported).toEqual({ used: 2, windowStartMs: issued });
+    expect(limitWindows(key, undefined, issued).windows[0]!.reported).toEqual({ used: 2, windowStartMs: issued, estimatedStart: true });
   });
 });
 
