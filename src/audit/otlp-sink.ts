@@ -25,7 +25,9 @@ const RETRYABLE = new Set([429, 502, 503, 504]);
  * Exports audit records to an OpenTelemetry collector as OTLP/HTTP JSON logs. A secondary copy:
  * collectors do not deduplicate, so a crash between upload and acknowledgement may deliver a batch
  * twice (every log carries bifrost.audit.seq and .hash to spot that). A 4xx other than 429 means the
- * collector will never take the batch, so it is dropped (and logged) rather than blocking the queue.
+ * collector will never take the batch, so it is dropped (and logged) rather than blocking the queue;
+ * except a 413, which is about the body's size: the shipper sends the records again in smaller
+ * batches and drops only a single record still refused.
  */
 export class OtlpLogsSink implements AuditSink {
   readonly destination: string;
@@ -62,12 +64,19 @@ export class OtlpLogsSink implements AuditSink {
       return { batch_id: batch.batch_id, stored: Math.max(0, batch.records.length - rejected), duplicate: false, chain_head: batch.chain_head };
     }
     const retryable = RETRYABLE.has(statusCode) || statusCode >= 500;
-    throw new AuditSinkError(`OTLP collector at ${this.url} refused ${batch.records.length} audit logs (HTTP ${statusCode})${text ? `: ${text.slice(0, 300)}` : ''}`, {
+    // A 413 is also final for this body, but the shipper splits a batch on it first (see shrinkBatches).
+    const refusal = statusCode === 413 ? tooLargeMessage(this.url, batch) : `OTLP collector at ${this.url} refused ${batch.records.length} audit logs (HTTP ${statusCode})`;
+    throw new AuditSinkError(`${refusal}${text ? `: ${text.slice(0, 300)}` : ''}`, {
       status: statusCode,
       retryAfterMs: parseRetryAfter(headers['retry-after']),
       disposition: retryable ? 'retry' : 'drop',
     });
   }
+}
+
+function tooLargeMessage(url: string, batch: AuditBatch): string {
+  if (batch.records.length > 1) return `OTLP collector at ${url} refused ${batch.records.length} audit logs as too large (HTTP 413); sending smaller batches`;
+  return `OTLP collector at ${url} refused audit log seq ${batch.first_seq} as too large even on its own (HTTP 413); it is skipped — raise the collector's request body limit (the OTLP receiver's max_request_body_size, or the proxy's in front of it) to receive records this large`;
 }
 
 export function otlpLogsUrl(endpoint: string): string {

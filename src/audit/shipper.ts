@@ -204,13 +204,18 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
       return true;
     } catch (error) {
       const err = asError(error);
-      if (err instanceof AuditSinkError && err.disposition === 'drop') {
-        this.log?.error('audit batch permanently rejected by a secondary exporter; skipping it', { destination: this.destination, ...summary, error: err.message });
+      const tooLarge = err instanceof AuditSinkError && err.status === 413;
+      // Before any drop: a batch refused for its size is split, whoever the receiver; only a record
+      // refused on its own can be final.
+      if (tooLarge && batch.records.length > 1) {
+        this.shrinkBatches(batch);
+      } else if (err instanceof AuditSinkError && err.disposition === 'drop') {
+        const why = tooLarge ? 'audit record too large for a secondary exporter even on its own; skipping it' : 'audit batch permanently rejected by a secondary exporter; skipping it';
+        this.log?.error(why, { destination: this.destination, ...summary, error: err.message });
         this.outbox.markSent(batch.last_seq, this.destination);
         this.notify('batch_dropped', summary, err);
         return true;
       }
-      if (err instanceof AuditSinkError && err.status === 413) this.shrinkBatches(batch);
       this.retryLater(err, summary);
       return false;
     } finally {
