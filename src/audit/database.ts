@@ -62,6 +62,15 @@ export function openAuditDatabaseReadOnly(dbPath: string): AuditDatabase {
   }
 }
 
+/**
+ * SQLite's answer for a file whose pages are not a valid database (a disk fault, a half-finished
+ * restore), as opposed to one it could not open or lock: no retry helps, the file itself is bad.
+ */
+export function isDamagedDatabaseError(error: unknown): boolean {
+  if (!(error instanceof Database.SqliteError)) return false;
+  return error.code.startsWith('SQLITE_CORRUPT') || error.code === 'SQLITE_NOTADB';
+}
+
 function schemaVersion(db: AuditDatabase): number {
   const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
   if (!table) return 0;

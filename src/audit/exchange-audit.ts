@@ -1,6 +1,7 @@
 import type { AuditRecordInput } from '../control/protocol/audit.js';
 import type { ExchangeRecord } from '../proxy/exchange.js';
 import { auditContent } from './content.js';
+import { boundFindings, boundText, MAX_TEXT_FIELD_BYTES } from './record-bounds.js';
 
 export interface ExchangeAuditContext {
   deviceId: string;
@@ -20,14 +21,21 @@ const DECISIONS: Record<ExchangeRecord['decision'], AuditRecordInput['decision']
   failed: 'failed',
 };
 
+/** A free-text field as the record holds it: a few KiB at most (see record-bounds.ts). */
+function text(value: string): string {
+  return boundText(value, MAX_TEXT_FIELD_BYTES);
+}
+
 /** Only the identity fields the audit format has (callers may hold display labels too). */
 function auditUser(user: { sub?: string; email?: string }): { sub?: string; email?: string } {
-  return { ...(user.sub ? { sub: user.sub } : {}), ...(user.email ? { email: user.email } : {}) };
+  return { ...(user.sub ? { sub: text(user.sub) } : {}), ...(user.email ? { email: text(user.email) } : {}) };
 }
 
 /**
  * The audit record of one proxied exchange: the decision, why, and what was found (types and rule
  * ids only), with the prompt kept as the policy's retention says (nothing, a digest, or the text).
+ * Every text is bounded here, before the record is chained, so no request can make a record too large
+ * to upload (which would stop the device's audit upload behind it).
  */
 export function auditRecordFromExchange(exchange: ExchangeRecord, context: ExchangeAuditContext): AuditRecordInput {
   const content = exchange.prompt !== undefined ? auditContent(exchange.prompt, context.retention) : undefined;
@@ -36,17 +44,17 @@ export function auditRecordFromExchange(exchange: ExchangeRecord, context: Excha
     ts: new Date(Date.now() - exchange.latencyMs).toISOString(),
     device_id: context.deviceId,
     ...(context.user && (context.user.sub || context.user.email) ? { user: auditUser(context.user) } : {}),
-    ...(context.virtualKeyId ? { virtual_key_id: context.virtualKeyId } : {}),
-    app: exchange.app ?? 'unknown',
-    host: exchange.host || 'unknown',
-    method: exchange.method,
-    path: exchange.path.split('?')[0] ?? exchange.path,
-    ...(exchange.provider ? { provider: exchange.provider } : {}),
-    ...(exchange.model !== undefined ? { model: exchange.model } : {}),
+    ...(context.virtualKeyId ? { virtual_key_id: text(context.virtualKeyId) } : {}),
+    app: text(exchange.app ?? 'unknown'),
+    host: text(exchange.host || 'unknown'),
+    method: text(exchange.method),
+    path: text(exchange.path.split('?')[0] ?? exchange.path),
+    ...(exchange.provider ? { provider: text(exchange.provider) } : {}),
+    ...(exchange.model !== undefined ? { model: exchange.model === null ? null : text(exchange.model) } : {}),
     decision: DECISIONS[exchange.decision],
-    ...(exchange.errorType ? { reason: exchange.errorType } : {}),
-    ...(exchange.message ? { message: exchange.message } : {}),
-    findings: exchange.findings.map((f) => ({ type: f.type, rule_id: f.ruleId, action: f.action, location: f.location })),
+    ...(exchange.errorType ? { reason: text(exchange.errorType) } : {}),
+    ...(exchange.message ? { message: text(exchange.message) } : {}),
+    findings: boundFindings(exchange.findings.map((f) => ({ type: f.type, rule_id: f.ruleId, action: f.action, location: f.location }))),
     ...(exchange.status !== undefined ? { status: exchange.status } : {}),
     latency_ms: exchange.latencyMs,
     ...(context.usage ? { usage: context.usage } : {}),

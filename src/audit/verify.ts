@@ -1,7 +1,7 @@
 import { AuditRecordSchema } from '../control/protocol/audit.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { chainHash, GENESIS_HASH } from './chain.js';
-import { openAuditDatabaseReadOnly, type AuditDatabase } from './database.js';
+import { isDamagedDatabaseError, openAuditDatabaseReadOnly, type AuditDatabase } from './database.js';
 
 export type ChainProblemKind =
   /** A seq is missing: rows were deleted (or never written) between two stored records. */
@@ -193,17 +193,33 @@ export function runAuditVerifyCommand(options: { dbPath: string; json?: boolean 
   try {
     db = openAuditDatabaseReadOnly(options.dbPath);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return { exitCode: 2, stdout: options.json ? `${JSON.stringify({ ok: false, error: message })}\n` : `audit verify: ${message}\n` };
+    return unreadable(error instanceof Error ? error.message : String(error), options.json);
   }
+  let verification: ChainVerification;
   try {
-    const verification = verifyAuditChain(db);
-    const exitCode = verification.ok ? 0 : 1;
-    if (options.json) return { exitCode, stdout: `${JSON.stringify({ db: options.dbPath, ...verification })}\n` };
-    return { exitCode, stdout: describeVerification(verification) };
+    verification = verifyAuditChain(db);
+  } catch (error) {
+    // A read that fails mid-scan says nothing about tampering: exit 1 would tell a SIEM the chain is broken.
+    return unreadable(describeScanFailure(options.dbPath, error), options.json);
   } finally {
     db.close();
   }
+  const exitCode = verification.ok ? 0 : 1;
+  if (options.json) return { exitCode, stdout: `${JSON.stringify({ db: options.dbPath, ...verification })}\n` };
+  return { exitCode, stdout: describeVerification(verification) };
+}
+
+function unreadable(message: string, json: boolean | undefined): AuditCommandResult {
+  return { exitCode: 2, stdout: json ? `${JSON.stringify({ ok: false, error: message })}\n` : `audit verify: ${message}\n` };
+}
+
+function describeScanFailure(dbPath: string, error: unknown): string {
+  const cause = `could not read ${dbPath} to the end (${error instanceof Error ? error.message : String(error)})`;
+  if (isDamagedDatabaseError(error)) {
+    return `${cause}: the file is damaged (a disk fault or a partial restore), so its chain cannot be checked. ` +
+      'Keep a copy for investigation; records already uploaded to Edge Control are safe there.';
+  }
+  return `${cause}; check that the file is readable by this user and run audit verify again.`;
 }
 
 function describeVerification(v: ChainVerification): string {

@@ -4,6 +4,7 @@ import type { SurfaceEntry } from './catalog.js';
 import { EDGE_BLOCKED_HEADER } from './error-response.js';
 import { normalizeHost } from './host-pattern.js';
 import { parseJsonBody } from './json-body.js';
+import { parsePythonJson } from './lenient-json.js';
 import { jsonRpcErrorResponse, refusalFor } from './mcp-jsonrpc.js';
 import { normalizeMcpBody } from './mcp-messages.js';
 import { locateRequest } from './route-path.js';
@@ -104,7 +105,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * The body as JSON. A POST MCP's headers do not announce whose body is empty or UTF-8 text that is not
  * JSON is no JSON-RPC message (an MCP server could not read it either): it reads as `undefined`, which
- * `parse` takes for the host's other traffic, instead of the 400 an announced MCP POST gets. A body that
+ * `parse` takes for the host's other traffic, instead of the 400 an announced MCP POST gets. Unless a
+ * Python server would read a message in it (NaN / Infinity, lenient-json.ts): then it is refused too. A body that
  * is not UTF-8 is still refused: a server may read it as UTF-16 JSON (Python's `json.loads` does).
  */
 function readBody(route: RouteMatch, raw: Uint8Array | undefined, entry: SurfaceEntry): BodyReadResult {
@@ -112,7 +114,10 @@ function readBody(route: RouteMatch, raw: Uint8Array | undefined, entry: Surface
   const json = parseJsonBody(raw, { method: route.method, pathname: route.pathname, provider: entry.provider, model: route.pathModel });
   if (json.ok) return { ok: true, value: json.value, encode };
   const announced = !isMcpRoute(route) || route.announced;
-  return !announced && isUtf8(raw) ? { ok: true, value: undefined, encode } : json;
+  if (announced || !isUtf8(raw)) return json;
+  // Python servers also read NaN and Infinity: a tools/call with `"n": NaN` is a message to them.
+  const asPythonReadsIt = raw === undefined ? undefined : parsePythonJson(utf8.decode(raw));
+  return holdsJsonRpc(asPythonReadsIt) ? json : { ok: true, value: undefined, encode };
 }
 
 function isUtf8(raw: Uint8Array | undefined): boolean {

@@ -83,6 +83,16 @@ describe('MCP over Streamable HTTP is recognised on intercepted hosts no other a
     expect(resolution.parse(Buffer.alloc(0))).toMatchObject(notMcp);
     expect(resolution.parse(Buffer.from('a=1&b=2'))).toMatchObject(notMcp);
     expect(resolution.parse(Buffer.from('{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "delete_repo"}}'))).toMatchObject({ ok: true, request: { adapter: 'mcp', operation: 'tools/call' } });
+    // Python's parsers (the MCP Python SDK's pydantic from_json, json.loads) read NaN and Infinity: a
+    // message with them is refused, not passed as "not JSON".
+    for (const constant of ['NaN', 'Infinity', '-Infinity']) {
+      const lenient = `{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "delete_repo", "arguments": {"n": ${constant}}}}`;
+      expect(resolution.parse(Buffer.from(lenient))).toMatchObject({ ok: false, error: { status: 400, message: expect.stringMatching(/not valid JSON/) as unknown } });
+    }
+    // NaN inside a string, or non-JSON that happens to hold the word, is still the host's own traffic.
+    expect(resolution.parse(Buffer.from('{"note": "NaN", "broken": }'))).toMatchObject(notMcp);
+    expect(resolution.parse(Buffer.from('{"score": NaN, "method": "GET"'))).toMatchObject(notMcp);
+    expect(resolution.parse(Buffer.from('{"score": NaN, "label": "x"}'))).toMatchObject(notMcp);
     // Announced MCP must still be readable JSON-RPC.
     const announced = resolver.resolve(info('POST', '/mcp', MCP_POST));
     if (announced.kind !== 'recognized') throw new Error('not recognised');
