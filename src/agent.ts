@@ -34,7 +34,7 @@ import { acquireDataDirLock } from './data-dir-lock.js';
 import { CloserStack } from './closer-stack.js';
 import { RecentActivity } from './proxy/recent-activity.js';
 import { packageRoot } from './package-root.js';
-import { writeCaBundle } from './installers/edge-paths.js';
+import { caBundlePath, writeCaBundle } from './installers/edge-paths.js';
 import { startAuditAndMetrics, startIdentity, startPolicySource } from './agent-services.js';
 import type { SessionManager } from './auth/session.js';
 import type { SafeStorageLike } from './auth/safe-storage-token-store.js';
@@ -99,8 +99,13 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
   const mitmCaDir = path.join(config.dataDir, 'mitm-ca');
   await writeHttpMitmProxyCaDir(ca, mitmCaDir);
   const certificates = await LeafCertificateStore.create(ca);
-  // Public roots + our CA, for the CLI tools whose CA variable replaces their trust store (ca env).
-  writeCaBundle(config.dataDir, ca.certPem);
+  // Public roots + our CA, for the CLI tools whose CA variable replaces their trust store (ca env). Only
+  // those tools need it, so a failed write is a warning, not a failed start (nor, later, a crash).
+  await writeCaBundle(config.dataDir, ca.certPem).catch((err: unknown) => {
+    log.warn('could not write the CA bundle for command-line tools; `bifrost-edge ca env` points them at it, so they will not trust Edge until it is written (check the data dir is writable, then restart Edge)', {
+      path: caBundlePath(config.dataDir), reason: (err as Error).message,
+    });
+  });
 
   const extraCaPems = [config.gateway?.caFile, config.upstream.caFile]
     .filter((f): f is string => typeof f === 'string')

@@ -1,4 +1,4 @@
-import { chmod, rename, writeFile } from 'node:fs/promises';
+import { chmod, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { caDirectory } from '../agent.js';
 import { CA_CERT_FILE } from '../ca/index.js';
@@ -39,9 +39,15 @@ export const MACOS_DATA_DIR_IN_HOME = path.posix.relative('/Users/user', default
 export async function writeCaBundle(dataDir: string, caPem: string): Promise<string> {
   const target = caBundlePath(dataDir);
   const temporary = `${target}.${process.pid}.tmp`;
-  await writeFile(temporary, caBundleWithPublicRoots(caPem), { mode: 0o644 });
-  await chmod(temporary, 0o644);
-  await rename(temporary, target);
+  try {
+    await writeFile(temporary, caBundleWithPublicRoots(caPem), { mode: 0o644 });
+    await chmod(temporary, 0o644);
+    await rename(temporary, target);
+  } catch (err) {
+    // A failed write leaves no half bundle behind (a service restarting in a loop would collect one per try).
+    await rm(temporary, { force: true }).catch(() => {});
+    throw err;
+  }
   return target;
 }
 
