@@ -2,6 +2,7 @@ import type { ModelPrice, PolicyBundle, RoutingMode } from '../control/protocol/
 import type { EdgeError } from '../edge-error.js';
 import { normalizeHost } from '../providers/host-pattern.js';
 import type { HttpRequestInfo, NormalizedRequest } from '../providers/types.js';
+import type { FollowedRequest, RequestFollowing } from '../proxy/request-handler.js';
 import type { RequestInspector } from '../proxy/surface-resolution.js';
 import { AppsSeen } from './apps-seen.js';
 import type { SeenApp } from '../control/protocol/heartbeat.js';
@@ -27,14 +28,16 @@ import { header } from '../util/header.js';
  * How the proxy uses it:
  * - `inspector()` is a RequestInspector: put it first in the inspector list. It answers allow or block
  *   (the EdgeError, which the proxy renders in the client's format) and remembers the decision for the
- *   request object it was given.
+ *   request object it was given. It also follows requests (RequestFollowing): a request the proxy
+ *   announced counts against its key's request limit only once the proxy sends it, and until then
+ *   holds its place; a request nobody follows (a WebSocket opening) counts when decided.
  * - `routeFor(request)` then returns the chosen route for that same NormalizedRequest object: mode
  *   (gateway / passthrough / local), the virtual key to send in `x-bf-vk`, and the governed provider/model.
  * - `meterResponse(request, headers)` returns a sink for the response body chunks the proxy relays; when
  *   the response ends, its token usage is charged to the key's token and spend windows.
  * - `settle(request)` when the exchange is over, however it ended: until then an allowed request holds
  *   its estimated cost in its token and spend windows, so requests decided meanwhile count it
- *   (in-flight.ts).
+ *   (in-flight.ts); a followed request not sent by then gives its place in the request windows back.
  * Decisions are remembered in a WeakMap keyed by the request object, so nothing leaks when a request is
  * dropped, and a bundle applied mid-request never changes what an in-flight request is charged to.
  */
@@ -68,6 +71,8 @@ interface Ticket {
   thresholds: readonly number[];
   /** What the request holds in its windows until its usage is charged. */
   reservation?: Reservation;
+  /** A followed request's place in its request windows, held until it is sent (then counted) or settled. */
+  requestHold?: Reservation;
 }
 
 export interface UsageCharge {
@@ -85,6 +90,8 @@ export class PolicyEnforcer {
   private identity: { signedIn: boolean; user?: string } = { signedIn: false };
   private connectivity: Connectivity = { controlPlane: true, gateway: true };
   private readonly tickets = new WeakMap<NormalizedRequest, Ticket>();
+  /** Requests the proxy announced it will report as sent (see follow). */
+  private readonly followed = new WeakSet<NormalizedRequest>();
   private readonly inFlight = new InFlightUsage();
   private readonly now: () => Date;
   private readonly onError: (err: unknown, context: string) => void;
@@ -160,7 +167,7 @@ export class PolicyEnforcer {
     if (decision.action === 'block') {
       this.publish(decision.notice);
     } else {
-      this.countRequest(decision.route, now);
+      if (!this.followed.has(request)) this.countRequest(decision.route, now);
       if (decision.failOpen !== undefined) {
         this.publish({
           kind: 'fail_open',
@@ -178,17 +185,41 @@ export class PolicyEnforcer {
     };
     const key = decision.action === 'allow' ? decision.route.virtualKey : null;
     if (key) ticket.keyLabel = key.name.trim() !== '' ? key.name : key.id;
-    if (decision.action === 'allow') ticket.reservation = this.reserve(request, decision.route, ticket.pricing, now.getTime());
+    if (decision.action === 'allow') {
+      ticket.reservation = this.reserve(request, decision.route, ticket.pricing, now.getTime());
+      if (this.followed.has(request)) ticket.requestHold = this.holdRequestPlace(decision.route, now.getTime());
+    }
     this.tickets.set(request, ticket);
     return decision;
   }
 
-  /** The step the proxy runs on every inspected request. */
-  inspector(): RequestInspector {
-    return (input) => {
+  /** The step the proxy runs on every inspected request; it follows the requests the proxy announces. */
+  inspector(): RequestInspector & RequestFollowing {
+    const inspect: RequestInspector = (input) => {
       const decision = this.decide(input.request, input.info);
       return decision.action === 'allow' ? { action: 'allow' } : { action: 'block', error: decision.error };
     };
+    return Object.assign(inspect, { follow: (request: NormalizedRequest) => this.follow(request) });
+  }
+
+  /**
+   * The proxy will say when it sends `request` (announced before the decision): it then counts against
+   * the key's request limit only when sent, as the gateway counts it, so a request Edge refuses after
+   * the decision (a guardrail block, an internal error) does not use the limit up.
+   */
+  private follow(request: NormalizedRequest): FollowedRequest {
+    this.followed.add(request);
+    return { sent: () => this.countWhenSent(request) };
+  }
+
+  private countWhenSent(request: NormalizedRequest): void {
+    const ticket = this.tickets.get(request);
+    const hold = ticket?.requestHold;
+    if (!hold || ticket.decision.action !== 'allow') return;
+    // The place held gives way to the count in one synchronous step: nothing decides in between.
+    ticket.requestHold = undefined;
+    hold.release();
+    this.countRequest(ticket.decision.route, this.now());
   }
 
   /** The route chosen for a request the inspector allowed (same object), or undefined. */
@@ -216,9 +247,16 @@ export class PolicyEnforcer {
     });
   }
 
-  /** The exchange is over: what the request held in its windows is given back (its usage, if any, was charged). */
+  /**
+   * The exchange is over: what the request held in its windows is given back (its usage, if any, was
+   * charged; a followed request that was never sent is not counted).
+   */
   settle(request: NormalizedRequest): void {
-    this.tickets.get(request)?.reservation?.release();
+    const ticket = this.tickets.get(request);
+    if (!ticket) return;
+    ticket.reservation?.release();
+    ticket.requestHold?.release();
+    ticket.requestHold = undefined;
   }
 
   /** Charges a response's usage to the request's token and spend windows; raises budget alerts. */
@@ -338,6 +376,12 @@ export class PolicyEnforcer {
       else if (window.metric === 'spend') holds.push({ counterKey: window.counterKey, amount: costUsd });
     }
     return this.inFlight.reserve(holds, nowMs);
+  }
+
+  /** Holds one request in each request window of the route, so requests decided meanwhile count it. */
+  private holdRequestPlace(route: PolicyRoute, nowMs: number): Reservation | undefined {
+    const holds: Hold[] = route.windows.filter((w) => w.metric === 'requests').map((w) => ({ counterKey: w.counterKey, amount: 1 }));
+    return holds.length > 0 ? this.inFlight.reserve(holds, nowMs) : undefined;
   }
 
   private countRequest(route: PolicyRoute, now: Date): void {

@@ -71,6 +71,22 @@ interface ResponseFinding {
   ruleId: string;
 }
 
+/**
+ * A decision step that follows the requests it allows past their decision: the policy step holds each
+ * one's place in its key's request limit until the request goes out, so a request Edge refuses after
+ * the decision (a guardrail finds a secret) never reaches the gateway and does not use the limit up.
+ * The proxy announces each request before the steps run, and says when it sends it; the exchange's end
+ * is `settle`. Callers that report nothing (WebSocket openings) get the step's plain decision.
+ */
+export interface RequestFollowing {
+  follow(request: NormalizedRequest): FollowedRequest;
+}
+
+export interface FollowedRequest {
+  /** Edge hands the request to the gateway or provider now. */
+  sent(): void;
+}
+
 interface Target extends HostPort {
   path: string;
   /** Whether the upstream is reached over TLS: as the client reached Edge in a tunnel, else the URL's scheme. */
@@ -168,6 +184,8 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   }
 
   let outcome: ExchangeRecord['decision'] = 'forwarded';
+  /** What the decision steps that follow this request are told (see RequestFollowing). */
+  let followed: FollowedRequest = NOT_FOLLOWED;
   let body: Buffer | Readable = req;
   let parsedBody: unknown;
   let encodeBody = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
@@ -200,8 +218,10 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
     record.model = normalized.model;
     if (resolution.inspected) record.prompt = normalized.texts.map((t) => t.text).join('\n');
 
+    const inspectors = deps.inspectors();
+    followed = followRequest(inspectors, normalized);
     let flagged = false;
-    for (const inspect of deps.inspectors()) {
+    for (const inspect of inspectors) {
       const verdict = await inspect({ request: normalized, body: parsedBody, info, app });
       if (verdict.notes?.findings) record.findings.push(...verdict.notes.findings);
       flagged ||= verdict.notes?.flagged === true;
@@ -242,7 +262,22 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   // A tool list is checked as plain text, so ask for one (a JSON answer compressed anyway is still decoded).
   if (listFilter) plan.headers['accept-encoding'] = 'identity';
   const usageStripper = usageRequested ? (response: IncomingMessage) => createUsageEventStripper(response.headers, settings.maxRequestBodyBytes) : undefined;
+  // Nothing refuses it from here on: it counts against the key's request limit now.
+  followed.sent();
   forward(deps, exchange, plan, body, surface, bodyRewritten, done, normalized, outcome, listFilter ?? usageStripper);
+}
+
+const NOT_FOLLOWED: FollowedRequest = { sent: () => {} };
+
+/** Announces the request to the steps that follow requests; what they are told later goes to each. */
+function followRequest(inspectors: readonly RequestInspector[], request: NormalizedRequest): FollowedRequest {
+  const followers = inspectors.filter(followsRequests).map((step) => step.follow(request));
+  if (followers.length === 0) return NOT_FOLLOWED;
+  return { sent: () => followers.forEach((f) => f.sent()) };
+}
+
+function followsRequests(step: RequestInspector): step is RequestInspector & RequestFollowing {
+  return typeof (step as Partial<RequestFollowing>).follow === 'function';
 }
 
 /** For an MCP POST that lists tools: what filters the server's answer down to the tools the user may run. */
