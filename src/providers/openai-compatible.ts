@@ -15,25 +15,34 @@ import type { HttpRequestInfo } from './types.js';
  * `/openai/v1/chat/completions` on api.groq.com are the same operation.
  */
 
-/** POST routes whose body carries prompts: path after the prefix → operation. */
-const INSPECTED_ROUTES: Readonly<Record<string, string>> = {
-  '/chat/completions': 'chat.completions',
-  '/completions': 'completions',
-  '/responses': 'responses',
-  '/responses/input_tokens': 'responses.input_tokens',
-  '/embeddings': 'embeddings',
-  '/moderations': 'moderations',
-  '/fim/completions': 'fim.completions',
-  '/conversations': 'conversations',
+/** A documented POST: its path after the prefix (`*`: one id), its operation, and whether its body carries prompts. */
+interface PostRoute {
+  segments: readonly string[];
+  operation: string;
+  read: boolean;
+}
+
+const read = (path: string, operation: string): PostRoute => ({ segments: path.split('/'), operation, read: true });
+/** A POST whose body holds no text for the model (cancel, update metadata): forwarded unread. */
+const unread = (path: string, operation: string): PostRoute => ({ segments: path.split('/'), operation, read: false });
+
+const POST_ROUTES: readonly PostRoute[] = [
+  read('chat/completions', 'chat.completions'),
+  unread('chat/completions/*', 'chat.completions'),
+  read('completions', 'completions'),
+  read('responses', 'responses'),
+  read('responses/input_tokens', 'responses.input_tokens'),
+  read('responses/compact', 'responses.compact'),
+  unread('responses/*/cancel', 'responses'),
+  read('embeddings', 'embeddings'),
+  read('moderations', 'moderations'),
+  read('fim/completions', 'fim.completions'),
+  read('conversations', 'conversations'),
+  read('conversations/*/items', 'conversations.items'),
   // Image edits and variations, transcriptions and translations are multipart uploads of the media itself:
   // they stay uninspected under the `images` and `audio` roots (UNINSPECTED_ROOTS).
-  '/images/generations': 'images.generations',
-  '/audio/speech': 'audio.speech',
-};
-
-/** POST routes with an id in the path whose body carries prompts: segments after the prefix (`*`: any id). */
-const INSPECTED_PATTERNS: ReadonlyArray<[string[], string]> = [
-  [['conversations', '*', 'items'], 'conversations.items'],
+  read('images/generations', 'images.generations'),
+  read('audio/speech', 'audio.speech'),
 ];
 
 const READERS: Readonly<Record<string, BodyReader>> = {
@@ -41,6 +50,8 @@ const READERS: Readonly<Record<string, BodyReader>> = {
   completions: readCompletion,
   responses: readResponsesRequest,
   'responses.input_tokens': readResponsesRequest,
+  // Compaction takes the conversation as /responses does (`input`, `instructions`) and returns it shortened.
+  'responses.compact': readResponsesRequest,
   embeddings: readEmbedding,
   moderations: readModeration,
   'fim.completions': readFimCompletion,
@@ -48,6 +59,16 @@ const READERS: Readonly<Record<string, BodyReader>> = {
   'conversations.items': readConversationItems,
   'images.generations': readImageGeneration,
   'audio.speech': readSpeech,
+};
+
+/**
+ * Roots of stored objects that a POST above creates: retrieving, listing and deleting them (`GET /responses/{id}`,
+ * `DELETE /chat/completions/{id}`) carries no prompt. A POST under them that the table does not list is an
+ * unknown route (`POST /responses/{id}/summarize`), refused on API hosts rather than forwarded unread.
+ */
+const STORED_OBJECT_ROOTS: Readonly<Record<string, string>> = {
+  responses: 'responses',
+  chat: 'chat.completions',
 };
 
 /**
@@ -61,23 +82,27 @@ const UNINSPECTED_ROOTS: ReadonlySet<string> = new Set([
   'generation', 'credits', 'key', 'auth', 'providers',
 ]);
 
+function findPostRoute(segments: readonly string[]): PostRoute | undefined {
+  return POST_ROUTES.find((route) => route.segments.length === segments.length
+    && route.segments.every((want, i) => (want === '*' ? segments[i] !== '' : want === segments[i])));
+}
+
 function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | undefined {
   const location = locateRequest(req, entry.pathPrefixes);
   if (location === undefined) return undefined;
-  const inspectedOperation = INSPECTED_ROUTES[location.operationPath];
-  if (inspectedOperation !== undefined) {
-    // GET /chat/completions lists stored completions: same path, no prompt in it.
-    return { ...location, operation: inspectedOperation, inspected: location.method === 'POST' };
-  }
   const segments = operationSegments(location);
-  const pattern = INSPECTED_PATTERNS.find(([want]) => want.length === segments.length && want.every((segment, i) => segment === '*' || segment === segments[i]));
-  if (pattern !== undefined && location.method === 'POST') return { ...location, operation: pattern[1], inspected: true };
-  const [root, second] = segments;
+  const [root] = segments;
   if (root === undefined) return undefined;
-  // Stored objects under an inspected route: /responses/{id}, /responses/{id}/input_items, /chat/completions/{id};
-  // the rest of the Conversations API (retrieve, update metadata, list or delete items) falls to its root below.
-  if (root === 'responses') return { ...location, operation: 'responses', inspected: false };
-  if (root === 'chat' && second === 'completions') return { ...location, operation: 'chat.completions', inspected: false };
+  const route = findPostRoute(segments);
+  if (location.method === 'POST') {
+    if (route !== undefined) return { ...location, operation: route.operation, inspected: route.read };
+    return UNINSPECTED_ROOTS.has(root) ? { ...location, operation: root, inspected: false } : undefined;
+  }
+  // GET /chat/completions lists stored completions: same path as a read POST, no prompt in it. Routes with
+  // an id (`/conversations/{id}/items`) are named after their root, like the stored objects they list.
+  if (route !== undefined && !route.segments.includes('*')) return { ...location, operation: route.operation, inspected: false };
+  const storedObjects = root === 'chat' && segments[1] !== 'completions' ? undefined : STORED_OBJECT_ROOTS[root];
+  if (storedObjects !== undefined) return { ...location, operation: storedObjects, inspected: false };
   if (UNINSPECTED_ROOTS.has(root)) return { ...location, operation: root, inspected: false };
   return undefined;
 }

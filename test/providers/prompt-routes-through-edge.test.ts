@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { curl } from '../support/proxy-clients.js';
+import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
+
+/**
+ * OpenAI-shaped routes that carry a prompt, sent through a real Edge process to a real origin: a GitHub token
+ * in the prompt must be found (446, the default secrets guardrail) and never reach the origin. Routes Edge
+ * cannot read must be refused, not forwarded unread; routes with no prompt still pass.
+ */
+
+const SECRET = 'ghp_R8cVq2LmZt7XwYb4NpKdHs9FjAe3Gu6Wx1Qo';
+const prompt = `deploy with ${SECRET}`;
+
+let origin: TestOrigin;
+let edge: EdgeProcess;
+const seenAtOrigin: Array<{ method: string; url: string; body: string }> = [];
+
+beforeAll(async () => {
+  origin = await startTestOrigin((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seenAtOrigin.push({ method: req.method ?? '', url: req.url ?? '', body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+  });
+  const overrides = Object.fromEntries(['api.openai.com', 'api.mistral.ai', 'api.githubcopilot.com'].map((host) => [host, origin.url]));
+  edge = await startEdgeProcess({ config: { mode: 'local', upstream: { originOverrides: overrides, caFile: origin.caPath } } });
+});
+
+afterAll(async () => {
+  await edge?.stop();
+  await origin?.close();
+});
+
+async function send(method: string, url: string, body: unknown, headers: string[] = ['content-type: application/json']) {
+  seenAtOrigin.length = 0;
+  const args = ['-x', edge.proxyUrl, '--cacert', edge.caPath, '-X', method, url, ...headers.flatMap((h) => ['-H', h])];
+  if (body !== undefined) args.push('--data-binary', typeof body === 'string' ? body : JSON.stringify(body));
+  const res = await curl(args);
+  return { status: res.status, body: res.body, originSawSecret: seenAtOrigin.some((r) => r.body.includes(SECRET)), originReached: seenAtOrigin.length > 0 };
+}
+
+describe('the Responses API: every POST that carries a prompt is read, others are refused', () => {
+  it.each([
+    ['compact', '/v1/responses/compact', { model: 'gpt-5-codex', input: prompt }],
+    ['compact, the secret in the instructions', '/v1/responses/compact', { model: 'gpt-5-codex', instructions: prompt, input: [{ role: 'user', content: 'hi' }] }],
+  ])('POST %s: the secret is found and stays on the laptop', async (_name, path, body) => {
+    const res = await send('POST', `https://api.openai.com${path}`, body);
+    expect(res.status).toBe(446);
+    expect(res.originSawSecret).toBe(false);
+  });
+
+  it.each([
+    ['an undocumented sub-route', '/v1/responses/resp_1/summarize'],
+    ['an id that is no operation', '/v1/responses/resp_1'],
+  ])('POST %s is refused in OpenAI\'s error format, not forwarded unread', async (_name, path) => {
+    const res = await send('POST', `https://api.openai.com${path}`, { model: 'gpt-5', input: prompt });
+    expect(res.status).toBe(404);
+    expect(JSON.parse(res.body)).toMatchObject({ error: { type: 'unknown_route' } });
+    expect(res.originReached).toBe(false);
+  });
+
+  it.each([
+    ['GET', '/v1/responses/resp_1'],
+    ['DELETE', '/v1/responses/resp_1'],
+    ['GET', '/v1/responses/resp_1/input_items'],
+    ['POST', '/v1/responses/resp_1/cancel'],
+  ])('%s %s carries no prompt and still passes', async (method, path) => {
+    const res = await send(method, `https://api.openai.com${path}`, undefined);
+    expect(res.status).toBe(200);
+    expect(res.originReached).toBe(true);
+  });
+});
