@@ -1,6 +1,6 @@
 import { expectObject, expectString, optionalField, requiredArray, type JsonObject } from './body-shape.js';
 import { addText, newExtraction, type BodyReading, type Extraction, type JsonPath } from './extraction.js';
-import { field, readContent, readGenerateRequest } from './gemini-content.js';
+import { fields, readContent, readGenerateRequest } from './gemini-content.js';
 
 /**
  * Gemini calls that start a job from prompts in their body: batches (`:batchGenerateContent`,
@@ -14,16 +14,16 @@ import { field, readContent, readGenerateRequest } from './gemini-content.js';
  */
 function forEachInlineRequest(body: JsonObject, read: (request: JsonObject, path: JsonPath) => void): void {
   const batch = expectObject(body['batch'], ['batch'], 'a batch object ({"inputConfig": ...})');
-  const input = field(batch, 'inputConfig', 'input_config');
-  if (input === undefined) return;
-  const inputPath = ['batch', input.key];
-  optionalField(expectObject(input.value, inputPath, 'an input config object'), 'requests', inputPath, (inlined, p) => {
-    requiredArray(expectObject(inlined, p, 'an object holding "requests"'), 'requests', p, 'an array of inline requests').forEach((item, i) => {
-      const itemPath = [...p, 'requests', i];
-      const requestPath = [...itemPath, 'request'];
-      read(expectObject(expectObject(item, itemPath, 'an inline request object')['request'], requestPath, 'a request object'), requestPath);
+  for (const input of fields(batch, 'inputConfig', 'input_config')) {
+    const inputPath = ['batch', input.key];
+    optionalField(expectObject(input.value, inputPath, 'an input config object'), 'requests', inputPath, (inlined, p) => {
+      requiredArray(expectObject(inlined, p, 'an object holding "requests"'), 'requests', p, 'an array of inline requests').forEach((item, i) => {
+        const itemPath = [...p, 'requests', i];
+        const requestPath = [...itemPath, 'request'];
+        read(expectObject(expectObject(item, itemPath, 'an inline request object')['request'], requestPath, 'a request object'), requestPath);
+      });
     });
-  });
+  }
 }
 
 /** `models/{model}:batchGenerateContent`: each inline request is a generateContent body. */

@@ -4,7 +4,7 @@ import type { SurfaceEntry } from './catalog.js';
 import { googleErrorBody } from './error-bodies.js';
 import { errorResponse } from './error-response.js';
 import { newExtraction, type BodyReading } from './extraction.js';
-import { field, readContent, readGenerateRequest } from './gemini-content.js';
+import { fields, readContent, readGenerateRequest } from './gemini-content.js';
 import { readAsyncBatchEmbedContent, readBatchGenerateContent, readPrediction } from './gemini-jobs.js';
 import { locateRequest, operationSegments } from './route-path.js';
 import type { HttpRequestInfo } from './types.js';
@@ -65,8 +65,9 @@ function readGenerate(body: JsonObject): BodyReading {
 function readCountTokens(body: JsonObject): BodyReading {
   const x = newExtraction();
   readGenerateRequest(x, body, [], false);
-  const nested = field(body, 'generateContentRequest', 'generate_content_request');
-  if (nested !== undefined) readGenerateRequest(x, expectObject(nested.value, [nested.key]), [nested.key], false);
+  for (const nested of fields(body, 'generateContentRequest', 'generate_content_request')) {
+    readGenerateRequest(x, expectObject(nested.value, [nested.key]), [nested.key], false);
+  }
   return { model: null, stream: false, extraction: x };
 }
 
