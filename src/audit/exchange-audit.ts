@@ -2,6 +2,7 @@ import type { AuditRecordInput } from '../control/protocol/audit.js';
 import type { ExchangeRecord } from '../proxy/exchange.js';
 import { auditContent } from './content.js';
 import { boundFindings, boundText, MAX_TEXT_FIELD_BYTES } from './record-bounds.js';
+import { auditCostUsd, auditDurationMs, auditTokenCount } from './record-numbers.js';
 
 export interface ExchangeAuditContext {
   deviceId: string;
@@ -39,9 +40,11 @@ function auditUser(user: { sub?: string; email?: string }): { sub?: string; emai
  */
 export function auditRecordFromExchange(exchange: ExchangeRecord, context: ExchangeAuditContext): AuditRecordInput {
   const content = exchange.prompt !== undefined ? auditContent(exchange.prompt, context.retention) : undefined;
+  const latencyMs = auditDurationMs(exchange.latencyMs);
+  const costUsd = context.costUsd !== undefined ? auditCostUsd(context.costUsd) : undefined;
   return {
     request_id: exchange.id,
-    ts: new Date(Date.now() - exchange.latencyMs).toISOString(),
+    ts: new Date(Date.now() - latencyMs).toISOString(),
     device_id: context.deviceId,
     ...(context.user && (context.user.sub || context.user.email) ? { user: auditUser(context.user) } : {}),
     ...(context.virtualKeyId ? { virtual_key_id: text(context.virtualKeyId) } : {}),
@@ -56,9 +59,10 @@ export function auditRecordFromExchange(exchange: ExchangeRecord, context: Excha
     ...(exchange.message ? { message: text(exchange.message) } : {}),
     findings: boundFindings(exchange.findings.map((f) => ({ type: f.type, rule_id: f.ruleId, action: f.action, location: f.location }))),
     ...(exchange.status !== undefined ? { status: exchange.status } : {}),
-    latency_ms: exchange.latencyMs,
-    ...(context.usage ? { usage: context.usage } : {}),
-    ...(context.costUsd !== undefined ? { cost_usd: context.costUsd } : {}),
+    latency_ms: latencyMs,
+    // Figures an upstream reported: brought to what the format accepts, so they never cost the record.
+    ...(context.usage ? { usage: { input_tokens: auditTokenCount(context.usage.input_tokens), output_tokens: auditTokenCount(context.usage.output_tokens) } } : {}),
+    ...(costUsd !== undefined ? { cost_usd: costUsd } : {}),
     ...(content ? { content } : {}),
     ...(context.policyVersion !== undefined ? { policy_version: context.policyVersion } : {}),
   };
