@@ -120,6 +120,13 @@ export async function startPolicySource(
         if (sync.credentialMayHaveChanged()) deps.log.info('a virtual key was saved by another Bifrost Edge process (bifrost-edge login --virtual-key); enrolling with it now');
       },
     });
+    // Edge Control unreachable is a fail-mode condition: fail-closed stops AI requests until it answers.
+    const reportReachability = () => {
+      const { reachable, problem } = sync.reachability();
+      deps.enforcer.setConnectivity({ controlPlane: reachable, controlPlaneProblem: problem });
+    };
+    const stopReportingReachability = sync.onReachabilityChange(reportReachability);
+    reportReachability();
     const unsubscribe = sync.onBundle((active) => {
       deps.log.info('applying policy bundle', { version: active.bundle.version, origin: active.origin });
       deps.apply(active.bundle);
@@ -141,11 +148,14 @@ export async function startPolicySource(
       close: async () => {
         clearInterval(heartbeat);
         stopWatchingKeys();
+        stopReportingReachability();
         unsubscribe();
         await sync.close();
       },
     };
   }
+  // No Edge Control: nothing to be unreachable, and status says "not configured".
+  deps.enforcer.setConnectivity({ controlPlane: true, controlPlaneConfigured: false });
   if (config.gateway?.virtualKey && config.gateway.syncPolicyFromQuota) {
     const quota = await startQuotaPolicySync({ gatewayUrl: config.gateway.url, virtualKey: config.gateway.virtualKey, stateDir, log: deps.log });
     const current = quota.current();

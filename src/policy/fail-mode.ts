@@ -20,7 +20,12 @@ import { formatSpan } from './durations.js';
  */
 
 export interface Connectivity {
+  /** False while Edge Control is unreachable. True on a device with none configured: nothing to reach. */
   controlPlane: boolean;
+  /** False when this device has no Edge Control configured (status says so instead of "reachable"). Default true. */
+  controlPlaneConfigured?: boolean;
+  /** The last call to Edge Control that failed or was refused, until one succeeds (for status). */
+  controlPlaneProblem?: string;
   gateway: boolean;
   /** False while the audit outbox refuses records (full of records Edge Control has not acknowledged). Default true. */
   auditQueue?: boolean;

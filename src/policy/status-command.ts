@@ -15,7 +15,9 @@ export function formatStatus(status: PolicyStatus, options: { json: boolean }): 
   field('Signed in', signedIn(status));
   field('Active key', activeKey(status));
   field('Policy', policy(status));
-  field('Connectivity', `gateway ${status.connectivity.gateway ? 'reachable' : 'UNREACHABLE'}, Edge Control ${status.connectivity.controlPlane ? 'reachable' : 'UNREACHABLE'}`);
+  field('Connectivity', `gateway ${status.connectivity.gateway ? 'reachable' : 'UNREACHABLE'}, Edge Control ${edgeControl(status)}`);
+  // Why Edge Control is unreachable (or refuses this device), under the line that says so.
+  if (status.connectivity.controlPlaneProblem) lines.push(`${' '.repeat(16)}${status.connectivity.controlPlaneProblem}`);
 
   if (status.budgets.length > 0) {
     lines.push('', 'Budgets');
@@ -53,6 +55,12 @@ function signedIn(status: PolicyStatus): string {
   if (!user.signedIn) return 'no — run `bifrost-edge login` or use the tray icon to sign in';
   const who = [user.name, user.email && user.email !== user.name ? `<${user.email}>` : undefined].filter(Boolean).join(' ');
   return who ? `yes, as ${who}` : 'yes';
+}
+
+function edgeControl(status: PolicyStatus): string {
+  const { controlPlane, controlPlaneConfigured } = status.connectivity;
+  if (controlPlaneConfigured === false) return 'not configured';
+  return controlPlane ? 'reachable' : 'UNREACHABLE';
 }
 
 function activeKey(status: PolicyStatus): string {

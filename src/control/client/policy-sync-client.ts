@@ -9,6 +9,7 @@ import type { SignedPolicyBundle } from '../protocol/policy-bundle.js';
 import { PolicyListeners, type ActivePolicy, type PolicySync, type SyncOutcome } from './active-policy.js';
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffSettings } from './backoff.js';
 import { judgeSignedBundle } from './bundle-acceptance.js';
+import { ControlReachability, type ControlReachabilityState } from './control-reachability.js';
 import { ControlRequestError, DEFAULT_REQUEST_TIMEOUT_MS, fetchPolicy, type CallOptions, openPolicyStream, postEnrollment, postHeartbeat } from './control-api.js';
 import type { DeviceCredentialStore } from './device-credential-store.js';
 import { clearCachedPolicy, clearEnrollmentState, loadCachedPolicy, saveCachedPolicy, saveEnrollmentState, type EnrollmentRecord } from './device-state-files.js';
@@ -73,6 +74,10 @@ export interface PolicySyncClient extends PolicySync {
   sendHeartbeat(heartbeat: HeartbeatRequestInput): Promise<HeartbeatResponse>;
   /** True while the push stream is connected (polling is the fallback otherwise). */
   isStreaming(): boolean;
+  /** Whether Edge Control answers, and the last problem talking to it (control-reachability.ts). */
+  reachability(): ControlReachabilityState;
+  /** Called with every change of reachability or of its problem; returns an unsubscribe function. */
+  onReachabilityChange(listener: (state: ControlReachabilityState) => void): () => void;
   /**
    * Someone signed in: enroll for them now. A device enrolled for another subject forgets that
    * enrollment (its credential and keys were that person's) and enrolls again; a device waiting to
@@ -148,10 +153,15 @@ class EdgeControlPolicySync implements PolicySyncClient {
   /** Credential rejections in a row; re-enrollment backs off on them so a confused server is not hammered. */
   private rejections = 0;
   private readonly enrolledWaiters = new Set<{ resolve: (d: EnrolledDevice) => void; reject: (e: Error) => void }>();
+  private readonly reachabilityListeners = new Set<(state: ControlReachabilityState) => void>();
+  private readonly reachable: ControlReachability;
+  /** What the last reachability change said, to log only the transitions. */
+  private wasReachable = true;
 
   constructor(private readonly options: PolicySyncOptions) {
     this.log = options.log ?? silentLogger;
     this.listeners = new PolicyListeners(this.log);
+    this.reachable = new ControlReachability((state) => this.reachabilityChanged(state));
     this.backoff = options.timing?.backoff ?? DEFAULT_BACKOFF;
     this.minPollSeconds = options.timing?.minPollSeconds ?? 5;
     this.streamIdleMs = options.timing?.streamIdleMs ?? 45_000;
@@ -195,6 +205,46 @@ class EdgeControlPolicySync implements PolicySyncClient {
 
   isStreaming(): boolean {
     return this.stream?.connected ?? false;
+  }
+
+  reachability(): ControlReachabilityState {
+    return this.reachable.state();
+  }
+
+  onReachabilityChange(listener: (state: ControlReachabilityState) => void): () => void {
+    this.reachabilityListeners.add(listener);
+    return () => this.reachabilityListeners.delete(listener);
+  }
+
+  private reachabilityChanged(state: ControlReachabilityState): void {
+    if (this.closed) return;
+    if (state.reachable !== this.wasReachable) {
+      this.wasReachable = state.reachable;
+      if (state.reachable) this.log.info('Edge Control answers again');
+      else this.log.warn(`Edge Control is unreachable (${state.problem ?? 'its calls failed'}); the policy's fail mode applies until it answers (fail-open keeps enforcing the current policy, fail-closed stops AI requests)`);
+    }
+    for (const listener of [...this.reachabilityListeners]) {
+      try {
+        listener(state);
+      } catch (err) {
+        this.log.error(`a listener failed while taking Edge Control's reachability: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * Runs one call that keeps the policy current and tells the reachability judge how it went. A call
+   * cut off by close() says nothing about Edge Control.
+   */
+  private async judged<T>(what: string, call: Promise<T>): Promise<T> {
+    try {
+      const answer = await call;
+      if (!this.closed) this.reachable.answered();
+      return answer;
+    } catch (err) {
+      if (!this.closed) this.reachable.failed(what, err);
+      throw err;
+    }
   }
 
   enrolledDevice(): EnrolledDevice | undefined {
@@ -291,7 +341,7 @@ class EdgeControlPolicySync implements PolicySyncClient {
         // Tell the server what we enforce, so the new enrollment's bundles are numbered above it.
         const floor = this.versionFloor();
         const enforced = floor ? { policy_version: floor.version } : {};
-        const answer = await postEnrollment(this.options.controlUrl, { ...credential, device: this.deviceDescription(), ...enforced }, this.callOptions());
+        const answer = await this.judged('enrollment', postEnrollment(this.options.controlUrl, { ...credential, device: this.deviceDescription(), ...enforced }, this.callOptions()));
         const record: EnrollmentRecord = {
           control_url: this.options.controlUrl,
           device_id: answer.device_id,
@@ -448,7 +498,12 @@ class EdgeControlPolicySync implements PolicySyncClient {
     const enrollment = this.enrollment;
     if (!enrollment || this.closed) return;
     const follower = new PolicyStreamFollower({
-      open: (signal) => openPolicyStream(enrollment.control_url, enrollment.device_credential, signal),
+      open: async (signal) => {
+        // Only the connection counts: a failed one is followed at once by a catch-up fetch, which is judged.
+        const body = await openPolicyStream(enrollment.control_url, enrollment.device_credential, signal);
+        if (!this.closed) this.reachable.answered();
+        return body;
+      },
       onPolicyEvent: (event) => this.onPolicyEvent(event),
       onDisconnected: () => void this.syncNow(),
       backoff: this.backoff,
@@ -492,7 +547,7 @@ class EdgeControlPolicySync implements PolicySyncClient {
     const currentTag = this.policy?.source === 'edge-control' ? this.policy.etag : undefined;
     let result;
     try {
-      result = await fetchPolicy(enrollment.control_url, enrollment.device_credential, currentTag, this.callOptions());
+      result = await this.judged('policy fetch', fetchPolicy(enrollment.control_url, enrollment.device_credential, currentTag, this.callOptions()));
     } catch (err) {
       if (this.closed) return 'failed';
       if (err instanceof ControlRequestError && err.status === 401) await this.credentialRejected(err.message);

@@ -1,0 +1,64 @@
+import { ControlRequestError } from './control-api.js';
+
+/** What the device knows about reaching Edge Control, for fail mode and `status`. */
+export interface ControlReachabilityState {
+  /** False once calls to Edge Control failed FAILURES_BEFORE_UNREACHABLE times in a row; true again at the next answer. */
+  reachable: boolean;
+  /** The last call that went wrong (failed or refused), e.g. `enrollment failed: …`, until one succeeds. */
+  problem?: string;
+}
+
+/**
+ * Failed calls in a row that make Edge Control unreachable. More than one: when a server restarts, the
+ * push stream drops and the catch-up fetch fails at once, and the stream's first reconnect (about a
+ * second later) usually finds it back; a fail-closed device must not stop its traffic for that. With
+ * the sync backoff (1 s, 2 s, 4 s…) three failures take a few seconds, or three request timeouts.
+ */
+export const FAILURES_BEFORE_UNREACHABLE = 3;
+
+/**
+ * Judges whether Edge Control answers, from the calls that keep the device's policy current: enrollment,
+ * policy fetches, the push stream. (Heartbeats and audit uploads do not count: a device whose push
+ * stream delivers knows its policy is current even if a heartbeat fails.) A failed stream connection
+ * is not counted either: the fetch the follower makes at once to catch up is, so one outage is not
+ * counted twice. The notion of failure is the retry logic's:
+ * - no connection, a timeout, a 5xx, 408/429, or an answer that is not Edge Control's (a captive portal)
+ *   is a failure: the call is retried, and enough of them in a row make Edge Control unreachable;
+ * - a refusal (4xx: an unknown virtual key, a rejected device credential) comes from a server that
+ *   answered: Edge Control is reachable, and the refusal is kept as the problem to show;
+ * - any other answer makes it reachable and clears the problem.
+ */
+export class ControlReachability {
+  private current: ControlReachabilityState = { reachable: true };
+  private failuresInARow = 0;
+
+  constructor(private readonly onChange: (state: ControlReachabilityState) => void) {}
+
+  state(): ControlReachabilityState {
+    return { ...this.current };
+  }
+
+  /** Edge Control answered a call (with what the call asked for). */
+  answered(): void {
+    this.failuresInARow = 0;
+    this.update({ reachable: true });
+  }
+
+  /** A call failed with `err`; `what` names the call in the problem text ("enrollment", "policy fetch"). */
+  failed(what: string, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof ControlRequestError && err.isRefusal) {
+      this.failuresInARow = 0;
+      this.update({ reachable: true, problem: `${what} refused: ${message}` });
+      return;
+    }
+    this.failuresInARow++;
+    this.update({ reachable: this.failuresInARow < FAILURES_BEFORE_UNREACHABLE, problem: `${what} failed: ${message}` });
+  }
+
+  private update(next: ControlReachabilityState): void {
+    if (next.reachable === this.current.reachable && next.problem === this.current.problem) return;
+    this.current = next;
+    this.onChange(this.state());
+  }
+}
