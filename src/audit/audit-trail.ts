@@ -1,6 +1,9 @@
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../log.js';
+import { isDamagedDatabaseError } from './database.js';
+import { AuditDatabaseError } from './errors.js';
 import { HttpAuditSink } from './http-sink.js';
 import { AuditOutbox, type AuditOutboxOptions } from './outbox.js';
 import { OtlpLogsSink, type OtlpLogsSinkOptions } from './otlp-sink.js';
@@ -50,7 +53,7 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
   const destinations = new Set(sinks.map((sink) => sink.destination));
   if (!options.control && (options.awaitEnrollment ?? true)) destinations.add('control');
 
-  const outbox = new AuditOutbox({ offThreadCheckpoints: true, ...options.outbox, path: auditDbPath(options.dataDir), destinations: [...destinations], log: options.log });
+  const outbox = openOutbox({ offThreadCheckpoints: true, ...options.outbox, path: auditDbPath(options.dataDir), destinations: [...destinations], log: options.log });
   const shippers = sinks.map((sink) => new AuditShipper({ ...options.shipping, outbox, sink, log: options.log }));
   for (const shipper of shippers) shipper.start();
   return {
@@ -61,4 +64,31 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
       outbox.close();
     },
   };
+}
+
+/**
+ * The agent does not start without its audit trail, and SQLite's own message ("database disk image is
+ * malformed") names neither the file nor a way out. A damaged file is never replaced here: the records
+ * in it are evidence, so a person moves it aside.
+ */
+function openOutbox(options: AuditOutboxOptions): AuditOutbox {
+  try {
+    return new AuditOutbox(options);
+  } catch (error) {
+    if (!(error instanceof Database.SqliteError)) throw error;
+    const dbPath = options.path;
+    if (isDamagedDatabaseError(error)) {
+      const name = path.basename(dbPath);
+      throw new AuditDatabaseError(
+        `the audit database ${dbPath} is damaged (${error.message}), so Edge cannot record requests and does not start. ` +
+        `Stop Edge, move ${dbPath} and the ${name}-wal and ${name}-shm files beside it (if any) to another folder and keep them ` +
+        'for investigation: the audit records in them are evidence (records already uploaded to Edge Control are safe there). ' +
+        'Then start Edge again: it creates a new audit database.',
+      );
+    }
+    throw new AuditDatabaseError(
+      `could not open the audit database ${dbPath} (${error.message}); check that it is a file this user can read and write, ` +
+      'on a local disk with free space, then start Edge again.',
+    );
+  }
 }

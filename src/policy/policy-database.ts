@@ -16,7 +16,14 @@ export function openPolicyDatabase(file: string, options: { onSetAside?: (movedT
     return open(file);
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code !== 'SQLITE_NOTADB' && code !== 'SQLITE_CORRUPT') throw error;
+    if (code !== 'SQLITE_NOTADB' && code !== 'SQLITE_CORRUPT') {
+      // SQLite's message ("unable to open database file") does not say which file.
+      throw new Error(
+        `could not open the policy database ${file} (${(error as Error).message}); check that it is a file this user can ` +
+        'read and write, on a local disk with free space, then start Edge again.',
+        { cause: error },
+      );
+    }
     // A damaged file (a disk fault, a half-restored backup) must not keep the agent from starting and
     // governing traffic: it is kept aside for support and counting starts over (the gateway's own
     // limits still hold in gateway mode).
