@@ -5,6 +5,7 @@ import { readChatCompletion } from './openai-chat.js';
 import { readCompletion, readEmbedding, readFimCompletion, readModeration } from './openai-inputs.js';
 import { readImageGeneration, readSpeech } from './openai-media.js';
 import { readConversationCreate, readConversationItems, readResponsesRequest } from './openai-responses.js';
+import { readMistralConversationInputs, readMistralConversationStart } from './mistral-conversations.js';
 import type { SurfaceEntry } from './catalog.js';
 import { locateRequest, operationSegments } from './route-path.js';
 import type { HttpRequestInfo } from './types.js';
@@ -26,7 +27,8 @@ const read = (path: string, operation: string): PostRoute => ({ segments: path.s
 /** A POST whose body holds no text for the model (cancel, update metadata): forwarded unread. */
 const unread = (path: string, operation: string): PostRoute => ({ segments: path.split('/'), operation, read: false });
 
-const POST_ROUTES: readonly PostRoute[] = [
+/** The routes every OpenAI-shaped surface shares. */
+const SHARED_POST_ROUTES: readonly PostRoute[] = [
   read('chat/completions', 'chat.completions'),
   unread('chat/completions/*', 'chat.completions'),
   read('completions', 'completions'),
@@ -37,13 +39,28 @@ const POST_ROUTES: readonly PostRoute[] = [
   read('embeddings', 'embeddings'),
   read('moderations', 'moderations'),
   read('fim/completions', 'fim.completions'),
-  read('conversations', 'conversations'),
-  read('conversations/*/items', 'conversations.items'),
   // Image edits and variations, transcriptions and translations are multipart uploads of the media itself:
   // they stay uninspected under the `images` and `audio` roots (UNINSPECTED_ROOTS).
   read('images/generations', 'images.generations'),
   read('audio/speech', 'audio.speech'),
 ];
+
+/** OpenAI's Conversations API stores Responses input items; updating one (`POST /conversations/{id}`) sets metadata only. */
+const OPENAI_CONVERSATION_ROUTES: readonly PostRoute[] = [
+  read('conversations', 'conversations'),
+  read('conversations/*/items', 'conversations.items'),
+  unread('conversations/*', 'conversations'),
+];
+
+/** Mistral's Conversations API on the same path: start, append to, and restart a conversation (mistral-conversations.ts). */
+const MISTRAL_CONVERSATION_ROUTES: readonly PostRoute[] = [
+  read('conversations', 'conversations.start'),
+  read('conversations/*', 'conversations.append'),
+  read('conversations/*/restart', 'conversations.restart'),
+];
+
+const OPENAI_POST_ROUTES = [...SHARED_POST_ROUTES, ...OPENAI_CONVERSATION_ROUTES];
+const MISTRAL_POST_ROUTES = [...SHARED_POST_ROUTES, ...MISTRAL_CONVERSATION_ROUTES];
 
 const READERS: Readonly<Record<string, BodyReader>> = {
   'chat.completions': readChatCompletion,
@@ -57,6 +74,9 @@ const READERS: Readonly<Record<string, BodyReader>> = {
   'fim.completions': readFimCompletion,
   conversations: readConversationCreate,
   'conversations.items': readConversationItems,
+  'conversations.start': readMistralConversationStart,
+  'conversations.append': readMistralConversationInputs,
+  'conversations.restart': readMistralConversationInputs,
   'images.generations': readImageGeneration,
   'audio.speech': readSpeech,
 };
@@ -69,21 +89,22 @@ const READERS: Readonly<Record<string, BodyReader>> = {
 const STORED_OBJECT_ROOTS: Readonly<Record<string, string>> = {
   responses: 'responses',
   chat: 'chat.completions',
+  conversations: 'conversations',
 };
 
 /**
  * Documented routes Edge forwards without reading the body: listings, retrievals, uploads, binary media,
- * stateful resources and websockets (the POSTs above under these roots are read: conversation items, image
- * generation, speech). The last group is OpenRouter's account routes (`/api/v1/key`, ...).
+ * stateful resources and websockets (the POSTs above under these roots are read: image generation, speech). The last group is OpenRouter's account routes (`/api/v1/key`, ...).
  */
 const UNINSPECTED_ROOTS: ReadonlySet<string> = new Set([
   'models', 'files', 'batches', 'audio', 'images', 'assistants', 'threads', 'vector_stores', 'fine_tuning', 'uploads',
-  'conversations', 'realtime', 'containers', 'evals', 'videos', 'chatkit', 'organization',
+  'realtime', 'containers', 'evals', 'videos', 'chatkit', 'organization',
   'generation', 'credits', 'key', 'auth', 'providers',
 ]);
 
-function findPostRoute(segments: readonly string[]): PostRoute | undefined {
-  return POST_ROUTES.find((route) => route.segments.length === segments.length
+function findPostRoute(entry: SurfaceEntry, segments: readonly string[]): PostRoute | undefined {
+  const routes = entry.provider === 'mistral' ? MISTRAL_POST_ROUTES : OPENAI_POST_ROUTES;
+  return routes.find((route) => route.segments.length === segments.length
     && route.segments.every((want, i) => (want === '*' ? segments[i] !== '' : want === segments[i])));
 }
 
@@ -93,16 +114,15 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
   const segments = operationSegments(location);
   const [root] = segments;
   if (root === undefined) return undefined;
-  const route = findPostRoute(segments);
+  const route = findPostRoute(entry, segments);
   if (location.method === 'POST') {
     if (route !== undefined) return { ...location, operation: route.operation, inspected: route.read };
     return UNINSPECTED_ROOTS.has(root) ? { ...location, operation: root, inspected: false } : undefined;
   }
-  // GET /chat/completions lists stored completions: same path as a read POST, no prompt in it. Routes with
-  // an id (`/conversations/{id}/items`) are named after their root, like the stored objects they list.
-  if (route !== undefined && !route.segments.includes('*')) return { ...location, operation: route.operation, inspected: false };
+  // GET /chat/completions lists stored completions: same path as a read POST, no prompt in it.
   const storedObjects = root === 'chat' && segments[1] !== 'completions' ? undefined : STORED_OBJECT_ROOTS[root];
   if (storedObjects !== undefined) return { ...location, operation: storedObjects, inspected: false };
+  if (route !== undefined && !route.segments.includes('*')) return { ...location, operation: route.operation, inspected: false };
   if (UNINSPECTED_ROOTS.has(root)) return { ...location, operation: root, inspected: false };
   return undefined;
 }

@@ -74,3 +74,38 @@ describe('the Responses API: every POST that carries a prompt is read, others ar
     expect(res.originReached).toBe(true);
   });
 });
+
+describe('Conversations APIs: Mistral\'s shape on api.mistral.ai, OpenAI\'s on api.openai.com', () => {
+  const mistral = 'https://api.mistral.ai';
+  it.each([
+    ['start, inputs a string', '/v1/conversations', { model: 'mistral-medium-latest', inputs: prompt }],
+    ['start, the secret in the instructions', '/v1/conversations', { model: 'mistral-medium-latest', instructions: prompt, inputs: 'hi' }],
+    ['start with an agent, message entries', '/v1/conversations', { agent_id: 'ag_1', inputs: [{ type: 'message.input', role: 'user', content: [{ type: 'text', text: prompt }] }] }],
+    ['append', '/v1/conversations/conv_1', { inputs: [{ role: 'user', content: prompt }] }],
+    ['append a function result', '/v1/conversations/conv_1', { inputs: [{ type: 'function.result', tool_call_id: 'call_1', result: prompt }] }],
+    ['restart', '/v1/conversations/conv_1/restart', { inputs: prompt, from_entry_id: 'msg_1' }],
+  ])('Mistral %s: the secret is found and stays on the laptop', async (_name, path, body) => {
+    const res = await send('POST', `${mistral}${path}`, body);
+    expect(res.status).toBe(446);
+    expect(res.originSawSecret).toBe(false);
+  });
+
+  it.each([
+    ['Mistral', `${mistral}/v1/conversations/conv_1/branch`],
+    ['OpenAI', 'https://api.openai.com/v1/conversations/conv_1/summarize'],
+  ])('%s: an undocumented POST under conversations/ is refused, not forwarded unread', async (_name, url) => {
+    const res = await send('POST', url, { inputs: prompt, items: [{ role: 'user', content: prompt }] });
+    expect(res.status).toBe(404);
+    expect(res.originReached).toBe(false);
+  });
+
+  it.each([
+    ['GET', `${mistral}/v1/conversations/conv_1/history`, undefined],
+    ['DELETE', `${mistral}/v1/conversations/conv_1`, undefined],
+    ['POST', 'https://api.openai.com/v1/conversations/conv_1', { metadata: { topic: 'billing' } }],
+  ])('%s %s carries no prompt and still passes', async (method, url, body) => {
+    const res = await send(method, url, body);
+    expect(res.status).toBe(200);
+    expect(res.originReached).toBe(true);
+  });
+});
