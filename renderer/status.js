@@ -87,7 +87,8 @@ function facts(status, nowMs) {
     ['Routing', `${capitalize(p?.routing ?? status.mode)} mode${status.gateway ? ` via ${status.gateway}` : ''}`],
     ['Connectivity', h('span', { class: 'connectivity' },
       reachability('Bifrost gateway', status.mode === 'local' ? undefined : policy.connectivity.gateway),
-      reachability('Edge Control', policy.connectivity.controlPlane))],
+      // Without Edge Control configured, controlPlane stays true (nothing to be down): say it is not used.
+      reachability('Edge Control', policy.connectivity.controlPlaneConfigured === false ? undefined : policy.connectivity.controlPlane))],
   ];
   return rows.filter(([, value]) => value !== undefined).flatMap(([label, value]) => [h('dt', {}, label), h('dd', {}, value)]);
 }

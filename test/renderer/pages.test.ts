@@ -232,6 +232,7 @@ describe('before anything happened: local mode, no policy, no traffic', () => {
     expect(facts).toMatch(/Virtual key\s+None yet: no policy received/);
     expect(facts).toMatch(/Policy\s+No policy received yet/);
     expect(facts).toMatch(/Bifrost gateway: not used/);
+    expect(facts).toMatch(/Edge Control: not used/);
     expect(await page.locator('#budgets').innerText()).toBe('No budget: there is no active key.');
     expect(await page.locator('#rate-limits').innerText()).toBe('No rate limits: there is no active key.');
     expect(await page.locator('#blocks').innerText()).toBe('No requests have been blocked recently.');
