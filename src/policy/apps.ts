@@ -1,5 +1,6 @@
 import type { AppCatalogEntry, AppStatus, PolicyBundle, RoutingMode } from '../control/protocol/policy-bundle.js';
 import { edgeError, type EdgeError } from '../edge-error.js';
+import { GITHUB_COPILOT_HOSTS } from '../providers/catalog.js';
 import { compileHostPattern, normalizeHost, type CompiledHostPattern } from '../providers/host-pattern.js';
 
 /**
@@ -60,7 +61,7 @@ export const BUILT_IN_RECOGNIZERS: readonly Recognizer[] = [
   { id: 'claude-code', name: 'Claude Code', userAgent: /claude-cli|claude-code/i },
   { id: 'codex-cli', name: 'Codex CLI', userAgent: /codex_cli_rs|codex-cli|^codex\b/i, processes: ['codex'], routes: [{ host: 'chatgpt.com', pathPrefix: '/backend-api/codex/' }] },
   { id: 'cursor', name: 'Cursor', userAgent: /\bCursor\//i, hosts: ['api2.cursor.sh'], processes: ['cursor'] },
-  { id: 'github-copilot', name: 'GitHub Copilot', userAgent: /GitHubCopilot|copilot/i, hosts: ['api.githubcopilot.com', 'api.*.githubcopilot.com'] },
+  { id: 'github-copilot', name: 'GitHub Copilot', userAgent: /GitHubCopilot|copilot/i, hosts: [...GITHUB_COPILOT_HOSTS] },
   { id: 'chatgpt-desktop', name: 'ChatGPT desktop', userAgent: /ChatGPT\//i, processes: ['chatgpt'] },
   { id: 'claude-desktop', name: 'Claude desktop', userAgent: /\bClaude\/\d/, processes: ['claude'] },
   // Scripts and tools built on an SDK: the SDK is all the User-Agent tells.

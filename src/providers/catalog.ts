@@ -2,7 +2,7 @@ import type { ProviderName } from './types.js';
 import { compileHostPattern, normalizeHost, type CompiledHostPattern } from './host-pattern.js';
 
 /** The adapters that know an API shape. `null` in an entry: decrypt the host, but no route is parsed. */
-export type AdapterId = 'openai-compatible' | 'anthropic' | 'gemini' | 'chatgpt-web' | 'claude-web' | 'mcp' | 'cursor';
+export type AdapterId = 'openai-compatible' | 'anthropic' | 'gemini' | 'chatgpt-web' | 'claude-web' | 'mcp' | 'cursor' | 'copilot-completions';
 
 /** What happens to a request the surface's adapter does not recognise. */
 export type UnknownRoutePolicy = 'reject' | 'pass';
@@ -35,6 +35,16 @@ export interface SurfaceEntry {
 }
 
 /**
+ * GitHub Copilot's hosts: its API (chat, agents; `api.{individual,business,enterprise}.githubcopilot.com` per plan)
+ * and its completions proxy, where the editor sends the file being edited for ghost text
+ * (`proxy.{individual,business,enterprise}.githubcopilot.com`; `copilot-proxy.githubusercontent.com` before those).
+ * The app catalog's Copilot recogniser uses the same list.
+ */
+export const GITHUB_COPILOT_HOSTS: readonly string[] = [
+  'api.githubcopilot.com', 'api.*.githubcopilot.com', 'proxy.*.githubcopilot.com', 'copilot-proxy.githubusercontent.com',
+];
+
+/**
  * The default intercept list: DESIGN.md's "AI surfaces". Policy pushed by the gateway replaces it later;
  * keep it data so that swap needs no code change.
  */
@@ -62,15 +72,16 @@ export const DEFAULT_SURFACES: readonly SurfaceEntry[] = [
   { label: 'Perplexity', hosts: ['api.perplexity.ai'], provider: 'perplexity', adapter: 'openai-compatible', pathPrefixes: ['', '/v1'], unknownRoutes: 'reject' },
   {
     label: 'GitHub Copilot',
-    hosts: ['api.githubcopilot.com', 'api.*.githubcopilot.com'],
+    hosts: [...GITHUB_COPILOT_HOSTS],
     provider: 'copilot',
     adapter: 'openai-compatible',
     pathPrefixes: [''],
     // Copilot's API is private and changes with each IDE release (agents, sessions, ping): refusing what we
     // do not know would break the editor, so the known chat routes are inspected and the rest passes.
     unknownRoutes: 'pass',
-    // Claude models are served in Anthropic's own Messages shape (VS Code Copilot Chat, opencode use it).
-    alsoServes: [{ adapter: 'anthropic', pathPrefixes: ['/v1'] }],
+    // Claude models are served in Anthropic's own Messages shape (VS Code Copilot Chat, opencode use it);
+    // code completions in Copilot's own (/v1/engines/{engine}/completions).
+    alsoServes: [{ adapter: 'anthropic', pathPrefixes: ['/v1'] }, { adapter: 'copilot-completions', pathPrefixes: ['/v1'] }],
   },
   // Connect RPC in protobuf, read schema-less (cursor.ts); its other calls (JSON, GET, downloads) pass.
   { label: 'Cursor', hosts: ['api2.cursor.sh'], provider: 'cursor', adapter: 'cursor', pathPrefixes: [''], unknownRoutes: 'pass' },

@@ -4,6 +4,7 @@ import { anthropicAdapter } from './anthropic.js';
 import type { AdapterId, SurfaceCatalog, SurfaceEntry, UnknownRoutePolicy } from './catalog.js';
 import { chatGptWebAdapter } from './chatgpt-web.js';
 import { claudeWebAdapter } from './claude-web.js';
+import { copilotCompletionsAdapter } from './copilot-completions.js';
 import { cursorAdapter } from './cursor.js';
 import { geminiAdapter } from './gemini.js';
 import { normalizeHost } from './host-pattern.js';
@@ -21,6 +22,7 @@ export const DEFAULT_ADAPTERS: Readonly<Record<AdapterId, ProviderAdapter>> = {
   'claude-web': claudeWebAdapter,
   mcp: mcpAdapter,
   cursor: cursorAdapter,
+  'copilot-completions': copilotCompletionsAdapter,
 };
 
 export interface RecognizedRequest {
