@@ -6,6 +6,7 @@ import { defaultDataDir } from './data-dir.js';
 import { compileGuardrailPolicy } from '../guardrails/compile-policy.js';
 import { applyManagedSettings, dottedKeys, type IgnoredSetting, type ManagedSettings } from './managed-lock.js';
 import { parseJsonText } from '../util/json-text.js';
+import { folderOf, resolvePathSettings } from './path-settings.js';
 
 export type { IgnoredSetting, ManagedSettings } from './managed-lock.js';
 
@@ -28,10 +29,10 @@ export const ENV_OVERRIDES: Array<{ env: string; path: string[]; type: 'string' 
 ];
 
 export interface LoadConfigOptions {
-  /** Path of the JSON config file; missing means defaults only. */
+  /** Path of the JSON config file; missing means defaults only. Relative paths in it count from its folder. */
   file?: string;
   env?: NodeJS.ProcessEnv;
-  /** Highest-precedence values, from CLI flags. */
+  /** Highest-precedence values, from CLI flags; relative paths in them count from the current directory. */
   overrides?: AgentConfigInput;
   /**
    * Settings IT manages on this machine (see managed-config-sources.ts). They win over the file,
@@ -52,7 +53,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AgentConfig {
   const sources = new Map<string, string>();
   let raw: Record<string, unknown> = {};
   if (options.file) {
-    raw = readConfigFile(options.file);
+    raw = resolvePathSettings(readConfigFile(options.file), folderOf(options.file));
     for (const key of dottedKeys(raw)) sources.set(key, `config file ${options.file}`);
   }
   for (const o of ENV_OVERRIDES) {
@@ -73,7 +74,8 @@ export function loadConfig(options: LoadConfigOptions = {}): AgentConfig {
   if (options.managed) {
     for (const ignored of applyManagedSettings(raw, sources, options.managed)) options.onIgnored?.(ignored);
   }
-  const result = AgentConfigSchema.safeParse(raw);
+  // What is still relative came from a flag or an environment variable: it counts from the current directory.
+  const result = AgentConfigSchema.safeParse(resolvePathSettings(raw, process.cwd()));
   if (!result.success) throw new ConfigError(describeIssues(result.error, sources));
   const parsed = result.data;
   const mode = parsed.mode ?? (parsed.gateway ? 'gateway' : 'local');

@@ -6,6 +6,7 @@ import { readMacManagedPreferences } from './macos-managed-preferences.js';
 import { readMachineConfigFile } from './machine-config-file.js';
 import { CONFIG_ENV, machineConfigPaths, MACOS_MANAGED_PREFERENCES_PLIST, TEST_MACHINE_CONFIG_ENV } from './managed-config-locations.js';
 import { REFUSAL_NOTE, type ManagedSource } from './managed-source.js';
+import { folderOf, relativePathSettings, resolvePathSettings } from './path-settings.js';
 import type { AgentConfig, AgentConfigInput } from './schema.js';
 import { runSystemCommand, type SyncCommandRunner } from './system-command.js';
 import { POLICY_SOURCE, readWindowsPolicyConfig } from './windows-policy-registry.js';
@@ -114,7 +115,7 @@ export function loadEffectiveConfig(options: LoadEffectiveConfigOptions = {}): L
       env,
       ...(userFile ? { file: userFile.file } : {}),
       ...(options.overrides ? { overrides: options.overrides } : {}),
-      ...(managed ? { managed: { values: managed.values, source: managed.source }, onIgnored: (setting: IgnoredSetting) => ignored.push(setting) } : {}),
+      ...(managed ? { managed: { values: managedValues(managed, platform), source: managed.source }, onIgnored: (setting: IgnoredSetting) => ignored.push(setting) } : {}),
     });
     return { config, origin, ignored };
   } catch (err) {
@@ -133,6 +134,22 @@ export function logConfigOrigin(log: Logger, loaded: LoadedConfig): void {
       ...(setting.reason ? { reason: setting.reason } : {}),
     });
   }
+}
+
+/**
+ * The managed values with their relative paths resolved: a managed file's against its own folder, like
+ * any config file. Managed preferences and the registry have no folder, so a relative path there is
+ * refused rather than read from wherever Edge happens to start (the caller adds the fix, as for any
+ * error about the managed source).
+ */
+function managedValues(managed: ManagedSource, platform: NodeJS.Platform): Record<string, unknown> {
+  if (managed.file !== undefined) return resolvePathSettings(managed.values, folderOf(managed.file));
+  const relative = relativePathSettings(managed.values, platform === 'win32' ? path.win32.isAbsolute : path.posix.isAbsolute);
+  if (relative.length > 0) {
+    const fields = relative.map(({ field, value }) => `${field} ${JSON.stringify(value)}`).join(', ');
+    throw new ConfigError(`${managed.source} sets ${fields}: a relative path, which would count from whatever folder Edge starts in. Set the absolute path the file has on this machine.`);
+  }
+  return managed.values;
 }
 
 function explicitFile(flag: string | undefined, env: NodeJS.ProcessEnv): { file: string; how: string } | undefined {

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { AgentConfigSchema } from '../config/schema.js';
+import { relativePathSettings } from '../config/path-settings.js';
 import { compileGuardrailPolicy } from '../guardrails/compile-policy.js';
 import { parseJsonText } from '../util/json-text.js';
 
@@ -59,6 +61,10 @@ export function installerSettings(edgeConfig: unknown, options: InstallerSetting
   for (const field of PER_DEVICE_FIELDS) {
     if (valueAt(config, field.path) !== undefined) problems.push(`- ${field.path.join('.')}: remove it from ${source}: ${field.fix}.`);
   }
+  for (const { field, value } of relativePathSettings(config, isAbsoluteOnSomeDevice)) {
+    if (PER_DEVICE_FIELDS.some((perDevice) => perDevice.path.join('.') === field)) continue;
+    problems.push(`- ${field}: ${JSON.stringify(value)} is a relative path, but devices read this configuration from another folder (/etc/bifrost-edge, a profile, the registry), where it would name another file or none; give the absolute path the file has on every device.`);
+  }
   const parsed = AgentConfigSchema.safeParse(config);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`- ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
@@ -96,6 +102,11 @@ export function readInstallerSettings(file: string | undefined, options: Install
     throw new InstallerConfigError(`${file} is not valid JSON (${(error as Error).message}): fix the syntax; a JSON object is expected.`);
   }
   return installerSettings(json, options, `config file ${file}`);
+}
+
+/** Installers target macOS and Linux (/etc/…) and Windows (C:\…): an absolute path on either is fine. */
+function isAbsoluteOnSomeDevice(value: string): boolean {
+  return path.posix.isAbsolute(value) || path.win32.isAbsolute(value);
 }
 
 function valueAt(object: Record<string, unknown>, path: readonly string[]): unknown {
