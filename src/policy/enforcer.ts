@@ -18,6 +18,7 @@ import { estimateCost, lookupPrice } from './pricing.js';
 import { createResponseMeter, type ResponseMeter, type ResponseMeterInput } from './response-meter.js';
 import { isKnownAiHost, type ShadowAiRegistry } from './shadow-ai.js';
 import { allKeyWindows, buildPolicyStatus, type PolicyStatus } from './status-data.js';
+import { estimatedUsage, isEventStream, tallyStreamedAnswer } from './unreported-usage.js';
 import type { TokenUsage } from './usage.js';
 import { header } from '../util/header.js';
 
@@ -34,7 +35,9 @@ import { header } from '../util/header.js';
  * - `routeFor(request)` then returns the chosen route for that same NormalizedRequest object: mode
  *   (gateway / passthrough / local), the virtual key to send in `x-bf-vk`, and the governed provider/model.
  * - `meterResponse(request, headers)` returns a sink for the response body chunks the proxy relays; when
- *   the response ends, its token usage is charged to the key's token and spend windows.
+ *   the response ends, its token usage is charged to the key's token and spend windows. A stream that
+ *   ends without reporting usage (stopped early), and a sent request the client abandoned before any
+ *   answer, are charged Edge's estimate instead (unreported-usage.ts).
  * - `settle(request)` when the exchange is over, however it ended: until then an allowed request holds
  *   its estimated cost in its token and spend windows, so requests decided meanwhile count it
  *   (in-flight.ts); a followed request not sent by then gives its place in the request windows back.
@@ -73,6 +76,10 @@ interface Ticket {
   reservation?: Reservation;
   /** A followed request's place in its request windows, held until it is sent (then counted) or settled. */
   requestHold?: Reservation;
+  /** The proxy handed it upstream (followed requests only). */
+  sent?: boolean;
+  /** Its usage, reported or estimated, was charged: an exchange is charged once. */
+  charged?: boolean;
 }
 
 export interface UsageCharge {
@@ -81,6 +88,8 @@ export interface UsageCharge {
   priceSource: string;
   /** Notices raised by the charge (budget alerts). */
   alerts: Notice[];
+  /** The provider reported no usage: this is Edge's estimate (the prompt, and the answer seen). */
+  estimated?: true;
 }
 
 export class PolicyEnforcer {
@@ -209,13 +218,21 @@ export class PolicyEnforcer {
    */
   private follow(request: NormalizedRequest): FollowedRequest {
     this.followed.add(request);
-    return { sent: () => this.countWhenSent(request) };
+    return {
+      sent: () => this.countWhenSent(request),
+      // The provider read the prompt before the client left, and bills it: it is charged as estimated.
+      abandoned: () => {
+        if (this.tickets.get(request)?.sent) this.chargeUnreported(request, 0);
+      },
+    };
   }
 
   private countWhenSent(request: NormalizedRequest): void {
     const ticket = this.tickets.get(request);
-    const hold = ticket?.requestHold;
-    if (!hold || ticket.decision.action !== 'allow') return;
+    if (ticket?.decision.action !== 'allow') return;
+    ticket.sent = true;
+    const hold = ticket.requestHold;
+    if (!hold) return;
     // The place held gives way to the count in one synchronous step: nothing decides in between.
     ticket.requestHold = undefined;
     hold.release();
@@ -236,15 +253,34 @@ export class PolicyEnforcer {
   /**
    * A sink for the response body of an allowed request (feed it the raw chunks as relayed, then end()).
    * Undefined when there is nothing to charge (blocked, or no key governs the request).
+   * `onCharge` gets the usage the response reported and what it cost, or undefined when it reported
+   * none; then `estimate` is what was charged instead, if anything (a stream: the provider accepted the
+   * prompt; a JSON answer without usage is an error, or a route that reports none, and is not charged).
    */
-  meterResponse(request: NormalizedRequest, response: ResponseMeterInput, onCharge?: (charge: UsageCharge | undefined) => void): ResponseMeter | undefined {
+  meterResponse(request: NormalizedRequest, response: ResponseMeterInput, onCharge?: (charge: UsageCharge | undefined, estimate?: UsageCharge) => void): ResponseMeter | undefined {
     const route = this.routeFor(request);
     if (!route?.virtualKey) return undefined;
-    return createResponseMeter(response, (usage) => {
+    const streamed = isEventStream(response);
+    const answer = tallyStreamedAnswer(response);
+    const meter = createResponseMeter(response, (usage) => {
       const charge = usage ? this.recordResponseUsage(request, usage) : undefined;
+      const estimate = !usage && streamed ? this.chargeUnreported(request, answer?.outputTokens() ?? 0) : undefined;
       this.settle(request);
-      onCharge?.(charge);
+      onCharge?.(charge, estimate);
     });
+    if (!answer) return meter;
+    return {
+      push: (chunk) => {
+        answer.push(chunk);
+        meter.push(chunk);
+      },
+      // The answer is tallied first: the charge made when the meter ends counts all of it.
+      end: () => {
+        answer.end();
+        meter.end();
+      },
+      finished: meter.finished,
+    };
   }
 
   /**
@@ -261,10 +297,21 @@ export class PolicyEnforcer {
 
   /** Charges a response's usage to the request's token and spend windows; raises budget alerts. */
   recordResponseUsage(request: NormalizedRequest, usage: TokenUsage): UsageCharge | undefined {
+    return this.charge(request, usage, false);
+  }
+
+  /** Charges Edge's estimate for an exchange sent upstream whose usage was never reported, unless already charged. */
+  private chargeUnreported(request: NormalizedRequest, outputTokens: number): UsageCharge | undefined {
+    if (this.tickets.get(request)?.charged) return undefined;
+    return this.charge(request, estimatedUsage(request, outputTokens), true);
+  }
+
+  private charge(request: NormalizedRequest, usage: TokenUsage, estimated: boolean): UsageCharge | undefined {
     const ticket = this.tickets.get(request);
     if (ticket?.decision.action !== 'allow') return undefined;
     const route = ticket.decision.route;
     if (!route.virtualKey) return undefined;
+    ticket.charged = true;
     // The estimate gives way to the real figure in one synchronous step: nothing decides in between.
     ticket.reservation?.release();
     const now = this.now();
@@ -285,7 +332,7 @@ export class PolicyEnforcer {
         this.onError(err, `charging ${window.counterKey}`);
       }
     }
-    return { usage, costUsd, priceSource: lookup.source, alerts };
+    return { usage, costUsd, priceSource: lookup.source, alerts, ...(estimated ? { estimated: true as const } : {}) };
   }
 
   /**

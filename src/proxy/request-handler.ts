@@ -85,6 +85,11 @@ export interface RequestFollowing {
 export interface FollowedRequest {
   /** Edge hands the request to the gateway or provider now. */
   sent(): void;
+  /**
+   * The client left after the request was sent, before any answer began: the provider still read the
+   * prompt (and bills it), though no answer will report usage.
+   */
+  abandoned(): void;
 }
 
 interface Target extends HostPort {
@@ -264,16 +269,16 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   const usageStripper = usageRequested ? (response: IncomingMessage) => createUsageEventStripper(response.headers, settings.maxRequestBodyBytes) : undefined;
   // Nothing refuses it from here on: it counts against the key's request limit now.
   followed.sent();
-  forward(deps, exchange, plan, body, surface, bodyRewritten, done, normalized, outcome, listFilter ?? usageStripper);
+  forward(deps, exchange, plan, body, surface, bodyRewritten, done, normalized, outcome, listFilter ?? usageStripper, followed);
 }
 
-const NOT_FOLLOWED: FollowedRequest = { sent: () => {} };
+const NOT_FOLLOWED: FollowedRequest = { sent: () => {}, abandoned: () => {} };
 
 /** Announces the request to the steps that follow requests; what they are told later goes to each. */
 function followRequest(inspectors: readonly RequestInspector[], request: NormalizedRequest): FollowedRequest {
   const followers = inspectors.filter(followsRequests).map((step) => step.follow(request));
   if (followers.length === 0) return NOT_FOLLOWED;
-  return { sent: () => followers.forEach((f) => f.sent()) };
+  return { sent: () => followers.forEach((f) => f.sent()), abandoned: () => followers.forEach((f) => f.abandoned()) };
 }
 
 function followsRequests(step: RequestInspector): step is RequestInspector & RequestFollowing {
@@ -308,12 +313,14 @@ function forward(
   normalized: NormalizedRequest | null = null,
   outcome: ExchangeRecord['decision'] = 'forwarded',
   transformBody?: (response: IncomingMessage) => Transform | undefined,
+  followed: FollowedRequest = NOT_FOLLOWED,
 ): void {
   const { req, res } = exchange;
   const record = done.record;
   const responseFindings: ExchangeRecord['findings'] = [];
   // Readers of the answer beside the relay (meter, scanner); a compressed answer finishes decoding after it ended.
   const sideReads: Promise<void>[] = [];
+  let answered = false;
   if (bodyRewritten) {
     // A re-serialised JSON body is plain again: drop the client's compression header.
     delete plan.headers['content-encoding'];
@@ -322,6 +329,7 @@ function forward(
   deps.upstream.forward(plan, req.method ?? 'GET', hasBody ? body : null, res, {
     ...(transformBody ? { transformBody } : {}),
     onResponse: (response) => {
+      answered = true;
       if (plan.via !== 'origin') deps.onGatewayResult?.(true);
       // Extra 'data' listeners beside the relay: they see every chunk without changing flow control.
       const meter = normalized ? deps.meterResponse?.(normalized, response, (charge) => done.note({ usage: charge.usage, costUsd: charge.costUsd })) : undefined;
@@ -371,6 +379,8 @@ function forward(
     onDone: (result) => {
       if (plan.via !== 'origin' && result.error?.type === 'upstream_unreachable') deps.onGatewayResult?.(false);
       if (plan.via !== 'origin' && result.error?.type === 'upstream_timeout') deps.onGatewayTimeout?.();
+      // Told before the exchange settles: an answer would have reported the usage the prompt cost.
+      if (result.aborted && !answered) followed.abandoned();
       // Failures and completions were recorded already; this catches exchanges the client abandoned.
       // The status the client got: the upstream's when its answer had begun (an answer cut off after its
       // head, e.g. by the body idle timeout, was a 200 to the client), else Edge's error status.

@@ -5,15 +5,19 @@ import type { NormalizedRequest } from '../providers/types.js';
 import { eventData, SseEventTransform } from '../util/sse-event-transform.js';
 
 /**
- * OpenAI-style streamed chat completions report token usage only when the client asks for it
- * (`stream_options.include_usage`), and most clients do not: such a stream could not be charged to the
- * key's local token and spend limits, so it was free. Edge asks on the client's behalf, and takes the
- * usage-only event it asked for back out of the stream, so the client gets the stream it requested.
+ * OpenAI-style streamed chat completions, and legacy completions, report token usage only when the
+ * client asks for it (`stream_options.include_usage`), and most clients do not: such a stream could not
+ * be charged to the key's local token and spend limits, so it was free. Edge asks on the client's
+ * behalf, and takes the usage-only event it asked for back out of the stream, so the client gets the
+ * stream it requested.
  */
+
+/** The operations whose streams report usage only when asked (same rule, same usage-only last event). */
+const USAGE_ON_REQUEST: ReadonlySet<string> = new Set(['chat.completions', 'completions']);
 
 /** The request body with usage asked for, or undefined when it needs no change (or is not such a stream). */
 export function withStreamUsageRequested(request: NormalizedRequest, body: unknown): Record<string, unknown> | undefined {
-  if (request.adapter !== 'openai-compatible' || request.operation !== 'chat.completions' || !request.stream) return undefined;
+  if (request.adapter !== 'openai-compatible' || !USAGE_ON_REQUEST.has(request.operation) || !request.stream) return undefined;
   if (!isJsonObject(body)) return undefined;
   const options = body['stream_options'];
   // Asked for already, or not an object Edge could add to (the provider answers that mistake itself).

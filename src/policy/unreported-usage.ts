@@ -1,0 +1,47 @@
+import type { NormalizedRequest } from '../providers/types.js';
+import { createAnswerTextReader } from '../proxy/answer-text.js';
+import { decodeAlongside } from '../util/side-decoder.js';
+import { estimatedPromptTokens } from './in-flight.js';
+import type { ResponseMeterInput } from './response-meter.js';
+import type { TokenUsage } from './usage.js';
+
+/**
+ * What an exchange is charged when Edge sent it upstream but the provider never reported its usage.
+ * OpenAI chat and completion streams report usage only in their last event, so a client that stops the
+ * stream early (an IDE's stop button) would otherwise be charged nothing, though the provider read the
+ * prompt and billed it and the answer so far: a token or spend limit never moved however big the
+ * prompts. Such an exchange is charged Edge's estimate instead: the prompt as the in-flight hold
+ * estimates it, and the answer text that streamed by, at the same four characters a token.
+ */
+
+/** The usage charged for an exchange whose provider reported none. */
+export function estimatedUsage(request: NormalizedRequest, outputTokens: number): TokenUsage {
+  const inputTokens = estimatedPromptTokens(request);
+  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, cachedInputTokens: 0, reasoningTokens: 0 };
+}
+
+/**
+ * Whether the answer is an event stream: providers answer a prompt they refuse with a JSON error, so a
+ * stream means the prompt was accepted (and billed), whether or not its usage arrives.
+ */
+export function isEventStream(input: ResponseMeterInput): boolean {
+  return (input.contentType ?? '').split(';')[0]!.trim().toLowerCase() === 'text/event-stream';
+}
+
+export interface AnswerTally {
+  push(chunk: Uint8Array): void;
+  end(): void;
+  /** Tokens of answer text seen so far (a compressed stream may still be decoding: what was decoded). */
+  outputTokens(): number;
+}
+
+/** Counts the answer text of a streamed answer as it is relayed; undefined when it is not a stream Edge can decode. */
+export function tallyStreamedAnswer(input: ResponseMeterInput): AnswerTally | undefined {
+  if (!isEventStream(input)) return undefined;
+  const reader = createAnswerTextReader(input.contentType, 0);
+  if (!reader) return undefined;
+  let chars = 0;
+  const decoder = decodeAlongside(input.contentEncoding, (chunk) => { chars += reader.push(chunk).length; }, () => { chars += reader.end().length; });
+  if (!decoder) return undefined;
+  return { push: (chunk) => decoder.push(chunk), end: () => decoder.end(), outputTokens: () => Math.ceil(chars / 4) };
+}

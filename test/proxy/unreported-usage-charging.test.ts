@@ -1,0 +1,140 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgent, type RunningAgent } from '../../src/agent.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { silentLogger } from '../../src/log.js';
+import { agentJson } from '../renderer/live-agent.js';
+
+/**
+ * OpenAI streams report their usage only in their last event, and only when asked. A streamed legacy
+ * completion was never asked (so never charged), and a chat stream the client stopped before its last
+ * event was charged nothing, though the provider billed the prompt. A real agent (local mode) in front
+ * of an origin on 127.0.0.1 that answers as OpenAI does.
+ */
+
+interface OriginRequest {
+  path: string;
+  json: Record<string, unknown>;
+}
+
+const PROMPT_CHARS = 40_000; // ~10,000 tokens by Edge's estimate
+
+describe('streams charged to the key\'s token limit', () => {
+  let origin: http.Server;
+  let agent: RunningAgent;
+  const seen: OriginRequest[] = [];
+  /** Answers of streams the origin keeps open (the client is to stop them). */
+  const open: http.ServerResponse[] = [];
+
+  beforeAll(async () => {
+    origin = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+      req.on('end', () => {
+        const json = JSON.parse(body) as Record<string, unknown>;
+        seen.push({ path: req.url ?? '', json });
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        if (req.url === '/v1/completions') {
+          res.write(`data: ${JSON.stringify({ object: 'text_completion', choices: [{ index: 0, text: 'Hello there' }] })}\n\n`);
+          const includeUsage = (json['stream_options'] as { include_usage?: boolean } | undefined)?.include_usage === true;
+          if (includeUsage) res.write(`data: ${JSON.stringify({ object: 'text_completion', choices: [], usage: { prompt_tokens: 1_200, completion_tokens: 34, total_tokens: 1_234 } })}\n\n`);
+          res.end('data: [DONE]\n\n');
+          return;
+        }
+        // A long non-streamed answer still being generated: nothing is sent until it is done.
+        if (json['stream'] !== true) {
+          open.push(res);
+          return;
+        }
+        // A chat stream still being generated: its usage event would come last.
+        res.write(`data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'Thinking about it' } }] })}\n\n`);
+        open.push(res);
+      });
+    });
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    const port = (origin.address() as AddressInfo).port;
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-unreported-usage-'));
+    const policyFile = path.join(dataDir, 'policy.json');
+    fs.writeFileSync(policyFile, JSON.stringify({
+      schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(), subject: { sub: 'ada' },
+      virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: 'sk-bf-unreported-0001', rate_limit: { token_max_limit: 1_000_000, token_reset_duration: '1h' }, provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }] }],
+    }));
+    const config = loadConfig({ env: {}, overrides: { dataDir, mode: 'local', logLevel: 'silent', proxy: { port: 0 }, policyFile, metrics: { port: null }, upstream: { originOverrides: { 'api.openai.com': `http://127.0.0.1:${port}` } } } });
+    agent = await startAgent(config, { log: silentLogger });
+  });
+
+  afterAll(async () => {
+    await agent?.close();
+    origin?.closeAllConnections();
+    await new Promise((resolve) => origin?.close(resolve));
+  });
+
+  const tokensUsed = async () => {
+    const status = await agentJson<{ policy: { rateLimits: Array<{ metric: string; used: number }> } }>(agent.proxyUrl, '/status.json');
+    return status.policy.rateLimits.find((l) => l.metric === 'tokens')?.used ?? 0;
+  };
+
+  /**
+   * A POST through the proxy as an HTTP-proxied client sends it; `stopAfterFirstChunk` is the IDE's stop
+   * button, `giveUpOnceSent` a client that times out before any answer.
+   */
+  const post = (urlPath: string, payload: unknown, stopAfterFirstChunk = false, giveUpOnceSent = false) => new Promise<string>((resolve, reject) => {
+    const proxy = new URL(agent.proxyUrl);
+    const body = JSON.stringify(payload);
+    const arrived = seen.length;
+    if (giveUpOnceSent) {
+      const poll = setInterval(() => {
+        if (seen.length === arrived) return;
+        clearInterval(poll);
+        req.destroy();
+        resolve('');
+      }, 10);
+    }
+    const req = http.request({ host: proxy.hostname, port: proxy.port, method: 'POST', path: `http://api.openai.com${urlPath}`, headers: { host: 'api.openai.com', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => {
+        text += chunk.toString('utf8');
+        if (stopAfterFirstChunk) {
+          req.destroy();
+          resolve(text);
+        }
+      });
+      res.on('end', () => resolve(text));
+      res.on('error', () => resolve(text));
+    });
+    req.on('error', (err) => (stopAfterFirstChunk || giveUpOnceSent ? resolve('') : reject(err)));
+    req.end(body);
+  });
+
+  it('a streamed legacy completion is asked for its usage and charged it; the client gets the stream it asked for', async () => {
+    const before = await tokensUsed();
+    const text = await post('/v1/completions', { model: 'gpt-3.5-turbo-instruct', prompt: 'Say hello', stream: true });
+    expect(seen.at(-1)).toMatchObject({ path: '/v1/completions', json: { stream: true, stream_options: { include_usage: true } } });
+    expect(text).toContain('Hello there');
+    expect(text).not.toContain('"usage"');
+    expect((await tokensUsed()) - before).toBe(1_234);
+  });
+
+  it('a chat stream the client stopped before its usage event is charged the prompt and the answer seen', async () => {
+    const before = await tokensUsed();
+    const text = await post('/v1/chat/completions', { model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'y'.repeat(PROMPT_CHARS) }] }, true);
+    expect(text).toContain('Thinking');
+    // Edge ends the upstream stream once the client has gone; then the exchange is charged.
+    const deadline = Date.now() + 5_000;
+    while ((await tokensUsed()) === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // ~10,000 prompt tokens plus 'Thinking about it' (17 characters: 5 tokens).
+    expect((await tokensUsed()) - before).toBe(PROMPT_CHARS / 4 + 5);
+  });
+
+  it('a request the client gave up on after it was sent, before any answer, is charged its prompt', async () => {
+    const before = await tokensUsed();
+    await post('/v1/chat/completions', { model: 'gpt-4o', messages: [{ role: 'user', content: 'z'.repeat(PROMPT_CHARS) }] }, false, true);
+    const deadline = Date.now() + 5_000;
+    while ((await tokensUsed()) === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect((await tokensUsed()) - before).toBe(PROMPT_CHARS / 4);
+  });
+});
