@@ -1,16 +1,22 @@
 import { reconcileReport, type ReportedUsage } from './gateway-report.js';
 import type { PolicyDatabase } from './policy-database.js';
-import type { CounterReading, CounterSnapshot } from './limits.js';
+import { sharedCounterKeyOf, type CounterReading, type CounterSnapshot } from './limits.js';
 import { newWindowStartMs, windowEndMs, type WindowTiming } from './window-period.js';
 
 /**
  * Usage counters persisted in SQLite, so a restart of the agent does not hand out a fresh rate limit or
- * budget. One row per window (counter key = key id + provider config + metric + reset duration).
+ * budget. One row per window (counter key = key id + provider config + metric + reset duration, and the
+ * budget's id for a budget).
  *
  * Windows reset the way Bifrost resets them: lazily, at the first use after the window has run its course,
  * and the new window starts then, or at the start of the current calendar period for a calendar-aligned
- * window (window-period.ts; `timing` is the window, or a bare duration in ms for a rolling one). Everything runs synchronously inside one transaction per call, so two
- * requests in the same process never lose an increment.
+ * window (window-period.ts; `timing` is the window, or a bare duration in ms for a rolling one).
+ * Everything runs synchronously inside one transaction per call, so two requests in the same process
+ * never lose an increment.
+ *
+ * Earlier versions counted all budgets of one duration under one key without the budget's id. A budget
+ * counted by its id that has no row of its own yet reads that shared row (and its alerts), and its first
+ * write copies it into its own row; the shared row is left for the other budgets of that duration.
  */
 
 export interface CounterAddition {
@@ -36,6 +42,7 @@ export class SqliteCounterStore implements CounterStore {
   private readonly selectOne;
   private readonly upsert;
   private readonly insertAlert;
+  private readonly selectAlert;
   private readonly deleteOld;
   private readonly deleteOldAlerts;
   private readonly addTx;
@@ -64,11 +71,13 @@ export class SqliteCounterStore implements CounterStore {
        ON CONFLICT(counter_key) DO UPDATE SET window_start_ms = excluded.window_start_ms, value = excluded.value, updated_ms = excluded.updated_ms`);
     this.insertAlert = db.prepare<[string, number, number, number]>(
       'INSERT OR IGNORE INTO policy_alerts (counter_key, window_start_ms, threshold, fired_ms) VALUES (?, ?, ?, ?)');
+    this.selectAlert = db.prepare<[string, number, number], { found: number }>(
+      'SELECT 1 AS found FROM policy_alerts WHERE counter_key = ? AND window_start_ms = ? AND threshold = ?');
     this.deleteOld = db.prepare<[number]>('DELETE FROM policy_counters WHERE updated_ms < ?');
     this.deleteOldAlerts = db.prepare<[number]>('DELETE FROM policy_alerts WHERE fired_ms < ?');
 
     this.addTx = db.transaction((key: string, amount: number, timing: WindowTiming, nowMs: number): CounterAddition => {
-      const row = this.selectOne.get(key);
+      const row = this.readRow(key);
       const current = row !== undefined && nowMs < windowEndMs(timing, row.window_start_ms);
       const windowStartMs = current ? row.window_start_ms : newWindowStartMs(timing, nowMs);
       const before = current ? row.value : 0;
@@ -77,7 +86,7 @@ export class SqliteCounterStore implements CounterStore {
       return { before, after, windowStartMs, newWindow: !current };
     });
     this.rebaseTx = db.transaction((key: string, reported: ReportedUsage, timing: WindowTiming, nowMs: number) => {
-      const row = this.selectOne.get(key);
+      const row = this.readRow(key);
       const local = row ? { value: row.value, windowStartMs: row.window_start_ms } : undefined;
       const next = reconcileReport(local, reported, timing, nowMs);
       if (next !== undefined && next !== local) this.upsert.run(key, next.windowStartMs, next.value, nowMs);
@@ -87,7 +96,7 @@ export class SqliteCounterStore implements CounterStore {
   snapshot(keys: Iterable<string>): CounterSnapshot {
     const out = new Map<string, CounterReading>();
     for (const key of keys) {
-      const row = this.selectOne.get(key);
+      const row = this.readRow(key);
       if (row) out.set(key, { value: row.value, windowStartMs: row.window_start_ms });
     }
     return out;
@@ -102,7 +111,17 @@ export class SqliteCounterStore implements CounterStore {
   }
 
   markAlert(key: string, windowStartMs: number, threshold: number, nowMs: number): boolean {
-    return this.insertAlert.run(key, windowStartMs, threshold, nowMs).changes === 1;
+    if (this.insertAlert.run(key, windowStartMs, threshold, nowMs).changes !== 1) return false;
+    const shared = sharedCounterKeyOf(key);
+    return shared === undefined || this.selectAlert.get(shared, windowStartMs, threshold) === undefined;
+  }
+
+  /** A counter's own row, else the shared row of earlier versions (see above). */
+  private readRow(key: string): { window_start_ms: number; value: number } | undefined {
+    const own = this.selectOne.get(key);
+    if (own) return own;
+    const shared = sharedCounterKeyOf(key);
+    return shared === undefined ? undefined : this.selectOne.get(shared);
   }
 
   prune(olderThanMs: number, nowMs: number): number {

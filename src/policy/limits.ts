@@ -18,7 +18,10 @@ import { calendarPeriodOf, windowEndMs, type CalendarPeriod } from './window-per
 export type Metric = 'requests' | 'tokens' | 'spend';
 
 export interface LimitWindow {
-  /** Counter key: which key, which provider config (if any), what is counted, over which duration. */
+  /**
+   * Counter key: which key, which provider config (if any), what is counted, over which duration, and for
+   * a budget which one (its id), so two budgets of one duration are each charged once.
+   */
   counterKey: string;
   keyId: string;
   /** Undefined for a limit on the whole key; the provider config's provider otherwise. */
@@ -53,8 +56,25 @@ export function scopeOf(keyId: string, provider?: string): string {
   return provider === undefined ? `vk:${keyId}` : `vk:${keyId}/provider:${provider}`;
 }
 
-export function counterKey(keyId: string, provider: string | undefined, metric: Metric, resetDuration: string): string {
-  return `${scopeOf(keyId, provider)}|${metric}|${resetDuration}`;
+/** Which budget a counter is for, among those of one duration: by id, or by place in the list without one. */
+export type BudgetRef = { id: string } | { place: number };
+
+const BUDGET_BY_ID = '|budget:';
+
+export function counterKey(keyId: string, provider: string | undefined, metric: Metric, resetDuration: string, budget?: BudgetRef): string {
+  const shared = `${scopeOf(keyId, provider)}|${metric}|${resetDuration}`;
+  if (budget === undefined) return shared;
+  return 'id' in budget ? `${shared}${BUDGET_BY_ID}${budget.id}` : `${shared}|budget#${budget.place}`;
+}
+
+/**
+ * For a budget's counter key by id, the key every budget of that duration shared before budgets had
+ * their own: counters persisted under it by earlier versions still count until the budget has its own.
+ * (limitWindows never counts a budget under that key while one of its duration has an id.)
+ */
+export function sharedCounterKeyOf(key: string): string | undefined {
+  const at = key.indexOf(BUDGET_BY_ID);
+  return at === -1 ? undefined : key.slice(0, at);
 }
 
 export interface KeyLimits {
@@ -79,10 +99,22 @@ export function limitWindows(key: VirtualKey, provider: string | undefined, issu
       addWindow(out, key.id, owner, 'requests', rateLimit.request_max_limit, rateLimit.request_reset_duration, rateLimit.request_current_usage, rateLimit.request_last_reset, issuedAtMs);
       addWindow(out, key.id, owner, 'tokens', rateLimit.token_max_limit, rateLimit.token_reset_duration, rateLimit.token_current_usage, rateLimit.token_last_reset, issuedAtMs);
     }
-    for (const budget of budgets ?? []) {
+    // Each budget has its own counter, by id. One without an id keeps the shared key of its duration, the
+    // key of earlier versions, unless another budget of that duration has an id (whose counter reads the
+    // shared key's as it was before this version) or took it first; then it is counted by its place.
+    const idOf = (budget: Budget) => (budget.id !== undefined && budget.id !== '' ? budget.id : undefined);
+    const durationsWithId = new Set((budgets ?? []).filter((b) => idOf(b) !== undefined).map((b) => b.reset_duration));
+    const sharedTaken = new Set<string>();
+    (budgets ?? []).forEach((budget, index) => {
+      const id = idOf(budget);
+      let counterRef: BudgetRef | undefined;
+      if (id !== undefined) counterRef = { id };
+      else if (durationsWithId.has(budget.reset_duration) || sharedTaken.has(budget.reset_duration)) counterRef = { place: index + 1 };
+      else sharedTaken.add(budget.reset_duration);
       const calendarAligned = keyAligned || budget.calendar_aligned === true;
-      addWindow(out, key.id, owner, 'spend', budget.max_limit, budget.reset_duration, budget.current_usage, budget.last_reset, issuedAtMs, budget.id, calendarAligned);
-    }
+      addWindow(out, key.id, owner, 'spend', budget.max_limit, budget.reset_duration, budget.current_usage, budget.last_reset, issuedAtMs,
+        { ...(id !== undefined ? { id } : {}), ...(counterRef !== undefined ? { counterRef } : {}), calendarAligned });
+    });
   };
   if (provider !== undefined) {
     for (const pc of configsFor(key, provider)) add(provider, pc.rate_limit, pc.budgets);
@@ -91,10 +123,17 @@ export function limitWindows(key: VirtualKey, provider: string | undefined, issu
   return out;
 }
 
+interface BudgetIdentity {
+  id?: string;
+  /** What tells the budget's counter from other budgets' of the same duration (counterKey). */
+  counterRef?: BudgetRef;
+  calendarAligned: boolean;
+}
+
 function addWindow(
   out: KeyLimits, keyId: string, provider: string | undefined, metric: Metric,
   max: number | null | undefined, resetDuration: string | null | undefined,
-  reportedUsed: number | undefined, reportedReset: string | undefined, issuedAtMs: number, budgetId?: string, calendarAligned = false,
+  reportedUsed: number | undefined, reportedReset: string | undefined, issuedAtMs: number, budget?: BudgetIdentity,
 ): void {
   if (max === null || max === undefined) return;
   const where = provider === undefined ? 'the key' : `provider ${provider}`;
@@ -107,11 +146,11 @@ function addWindow(
     out.problems.push(`A ${metric} limit on ${where} has an unreadable reset duration "${resetDuration}"; the gateway enforces it, this device does not.`);
     return;
   }
-  const window: LimitWindow = { counterKey: counterKey(keyId, provider, metric, resetDuration), keyId, metric, max, resetDuration, durationMs };
+  const window: LimitWindow = { counterKey: counterKey(keyId, provider, metric, resetDuration, budget?.counterRef), keyId, metric, max, resetDuration, durationMs };
   if (provider !== undefined) window.provider = provider;
-  if (budgetId !== undefined) window.budgetId = budgetId;
+  if (budget?.id !== undefined) window.budgetId = budget.id;
   // A duration without calendar periods (`1h`) stays rolling: Bifrost refuses to align those.
-  const calendar = calendarAligned ? calendarPeriodOf(resetDuration) : undefined;
+  const calendar = budget?.calendarAligned ? calendarPeriodOf(resetDuration) : undefined;
   if (calendar) window.calendar = calendar;
   // The last reset matters even when nothing is used yet: it says where the gateway's window starts.
   const parsedReset = reportedReset ? Date.parse(reportedReset) : Number.NaN;

@@ -7,7 +7,7 @@ const issued = Date.parse('2025-06-01T11:00:00Z');
 const nowMs = NOW.getTime();
 
 describe('limitWindows', () => {
-  it('lists provider-config windows, then the key\'s, with counter keys by key, provider, metric and duration', () => {
+  it('lists provider-config windows, then the key\'s, with counter keys by key, provider, metric, duration and budget', () => {
     const key = vk({
       rate_limit: { request_max_limit: 10, request_reset_duration: '1h', token_max_limit: null, token_reset_duration: '1d' },
       budgets: [{ id: 'b1', max_limit: 5, reset_duration: '1M' }],
@@ -16,7 +16,7 @@ describe('limitWindows', () => {
     expect(limitWindows(key, 'openai', issued).windows.map((w) => [w.counterKey, w.max, w.durationMs])).toEqual([
       ['vk:vk-eng/provider:openai|tokens|5m', 500, 300_000],
       ['vk:vk-eng|requests|1h', 10, 3_600_000],
-      ['vk:vk-eng|spend|1M', 5, 30 * 86_400_000],
+      ['vk:vk-eng|spend|1M|budget:b1', 5, 30 * 86_400_000],
     ]);
     expect(limitWindows(key, undefined, issued).windows).toHaveLength(2);
   });

@@ -1,0 +1,131 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { PolicyBundle } from '../../src/control/protocol/policy-bundle.js';
+import { SqliteCounterStore } from '../../src/policy/counter-store.js';
+import { PolicyEnforcer } from '../../src/policy/enforcer.js';
+import { counterKey, limitWindows } from '../../src/policy/limits.js';
+import type { Notice } from '../../src/policy/notices.js';
+import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
+import type { TokenUsage } from '../../src/policy/usage.js';
+import { bundle, info, NOW, request, vk } from './support.js';
+
+/**
+ * Every budget has its own counter, also when two budgets of a key share a reset duration (a $5 a day
+ * soft cap and a $10 a day hard cap): each spend is charged once to each, each request in flight holds
+ * its estimate once in each. Counters persisted under the shared key of earlier versions keep counting.
+ */
+
+const T = NOW.getTime();
+const SHARED_DAILY = counterKey('vk-eng', undefined, 'spend', '1d');
+
+let dir: string;
+const dbs: PolicyDatabase[] = [];
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-budget-counters-'));
+});
+
+afterEach(() => {
+  for (const db of dbs.splice(0)) if (db.open) db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function openCounters(): SqliteCounterStore {
+  const db = openPolicyDatabase(path.join(dir, 'policy.db'));
+  dbs.push(db);
+  return new SqliteCounterStore(db);
+}
+
+function makeEnforcer(b: PolicyBundle, counters = openCounters()): { enforcer: PolicyEnforcer; notices: Notice[] } {
+  const enforcer = new PolicyEnforcer({ counters, now: () => new Date(T), onError: (err) => { throw err; } });
+  enforcer.setIdentity({ signedIn: true, user: 'ada@example.com' });
+  enforcer.setBundle(b);
+  const notices: Notice[] = [];
+  enforcer.notices.on('notice', (n) => notices.push(n));
+  return { enforcer, notices };
+}
+
+const openaiInfo = info('api.openai.com', { 'user-agent': 'OpenAI/JS 6.1.0' });
+const tokens = (total: number): TokenUsage => ({ inputTokens: total, outputTokens: 0, totalTokens: total, cachedInputTokens: 0, reasoningTokens: 0 });
+
+/** One answered request: allowed, charged `total` tokens of gpt-4o ($2.50 per million), settled. */
+function spend(enforcer: PolicyEnforcer, total: number): void {
+  const req = request();
+  expect(enforcer.decide(req, openaiInfo).action).toBe('allow');
+  enforcer.recordResponseUsage(req, tokens(total));
+  enforcer.settle(req);
+}
+
+const softAndHard = [
+  ['with ids', [{ id: 'soft', max_limit: 5, reset_duration: '1d' }, { id: 'hard', max_limit: 10, reset_duration: '1d' }]],
+  ['without ids', [{ max_limit: 5, reset_duration: '1d' }, { max_limit: 10, reset_duration: '1d' }]],
+] as const;
+
+describe('two budgets with the same reset duration', () => {
+  it.each(softAndHard)('%s: a spend is charged once to each', (_name, budgets) => {
+    const { enforcer } = makeEnforcer(bundle({}, { budgets: [...budgets] }));
+    spend(enforcer, 1_000_000); // $2.50
+    expect(enforcer.status().budgets.map((b) => [b.maxUsd, b.usedUsd])).toEqual([[5, 2.5], [10, 2.5]]);
+    expect(enforcer.decide(request(), openaiInfo).action).toBe('allow');
+    spend(enforcer, 1_000_000);
+    expect(enforcer.decide(request(), openaiInfo)).toMatchObject({ action: 'block', error: { type: 'budget_exceeded', message: expect.stringContaining('$5.00 budget per day ($5.00 spent') } });
+  });
+
+  it.each(softAndHard)('%s: a request in flight holds its estimate once in each', (_name, budgets) => {
+    const { enforcer } = makeEnforcer(bundle({}, { budgets: [...budgets] }));
+    // 4 million characters read as a 1 million token prompt: $2.50 held until the answer is charged.
+    const prompt = () => request({ texts: [{ path: ['messages', 0, 'content'], text: 'x'.repeat(4_000_000), kind: 'user' }] });
+    expect(enforcer.decide(prompt(), openaiInfo).action).toBe('allow');
+    expect(enforcer.decide(prompt(), openaiInfo).action).toBe('allow');
+    expect(enforcer.decide(prompt(), openaiInfo)).toMatchObject({ action: 'block', error: { type: 'budget_exceeded' } });
+  });
+
+  it('the gateway\'s report of each is kept apart', () => {
+    const { enforcer } = makeEnforcer(bundle({}, {
+      budgets: [
+        { id: 'soft', max_limit: 5, reset_duration: '1d', current_usage: 1, last_reset: '2025-06-01T00:00:00Z' },
+        { id: 'hard', max_limit: 10, reset_duration: '1d', current_usage: 7, last_reset: '2025-05-31T18:00:00Z' },
+      ],
+    }));
+    expect(enforcer.status().budgets.map((b) => [b.maxUsd, b.usedUsd, b.resetsAt])).toEqual([
+      [5, 1, '2025-06-02T00:00:00.000Z'],
+      [10, 7, '2025-06-01T18:00:00.000Z'],
+    ]);
+  });
+
+  it('each budget gets its own counter key: by id; without one, the shared key of its duration unless that may be read for a budget by id or is taken', () => {
+    const key = vk({
+      budgets: [
+        { id: 'b1', max_limit: 1, reset_duration: '1d' }, { max_limit: 2, reset_duration: '1d' },
+        { max_limit: 3, reset_duration: '1w' }, { max_limit: 4, reset_duration: '1w' },
+      ],
+    });
+    expect(limitWindows(key, undefined, T).windows.map((w) => w.counterKey)).toEqual([
+      'vk:vk-eng|spend|1d|budget:b1',
+      'vk:vk-eng|spend|1d|budget#2',
+      'vk:vk-eng|spend|1w',
+      'vk:vk-eng|spend|1w|budget#4',
+    ]);
+  });
+});
+
+describe('counters persisted under the shared key by earlier versions', () => {
+  it('still count for a budget now counted by its id, until it has its own', () => {
+    const counters = openCounters();
+    counters.add(SHARED_DAILY, 4, 86_400_000, T - 3_600_000);
+    counters.markAlert(SHARED_DAILY, T - 3_600_000, 0.8, T - 3_600_000);
+
+    const { enforcer, notices } = makeEnforcer(bundle({ budget_alert_thresholds: [0.8] }, { budgets: [{ id: 'b1', max_limit: 5, reset_duration: '1d' }] }), counters);
+    expect(enforcer.status().budgets).toEqual([expect.objectContaining({ usedUsd: 4, resetsAt: '2025-06-02T11:00:00.000Z' })]);
+    spend(enforcer, 200_000); // $0.50, in the same window
+    expect(enforcer.status().budgets).toEqual([expect.objectContaining({ usedUsd: 4.5, resetsAt: '2025-06-02T11:00:00.000Z' })]);
+    // The 80 % alert fired for this window before the upgrade: not again.
+    expect(notices.filter((n) => n.kind === 'budget_alert')).toEqual([]);
+    spend(enforcer, 200_000);
+    expect(enforcer.decide(request(), openaiInfo)).toMatchObject({ action: 'block', error: { type: 'budget_exceeded' } });
+    // The shared row itself is left alone (another budget of that duration may still read it).
+    expect(counters.snapshot([SHARED_DAILY]).get(SHARED_DAILY)?.value).toBe(4);
+  });
+});
