@@ -6,7 +6,7 @@ import type { AgentConfigInput } from './config/schema.js';
 import { createLogger, routeConsoleToLogger, type LogLevel } from './log.js';
 import { ensureCa, startAgent, type RunningAgent } from './agent.js';
 import { releaseDataDirLockIfMine } from './data-dir-lock.js';
-import { runScanCommand } from './guardrails/scan-command.js';
+import { runScanCommand, type ScanPolicySource } from './guardrails/scan-command.js';
 import { formatStatus } from './policy/status-command.js';
 import type { PolicyStatus } from './policy/status-data.js';
 import { readRuntimeFile } from './runtime-file.js';
@@ -55,9 +55,12 @@ Commands:
   control keys   Rotate Edge Control's bundle-signing key: list | rotate | promote | retire (--config F).
   mcp wrap --name N [--data-dir D] -- <command> [args...]
              Run a stdio MCP server under Edge: tool calls decided by the running agent, lists filtered.
-  scan       Scan text on stdin with the guardrails; print findings and the redacted text.
+  scan       Scan text on stdin with the guardrails; print findings, the redacted text and the policy used.
                --json          one JSON object instead of text
-               --policy F      guardrail policy JSON file (default: built-in policy)
+               --config F      scan with the guardrails of this configuration, under the managed one
+                               (default: the configuration \`run\` would load; built-in policy if it sets none)
+               --policy F      scan with a guardrail policy JSON file instead (the "guardrails" object alone)
+             A running agent enrolled with Edge Control uses its policy bundle's guardrails when the bundle has any.
   help       Show this help.
   version    Print the version.
 `;
@@ -330,20 +333,31 @@ async function statusCommand(args: string[]): Promise<number> {
 }
 
 async function scanCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' }, policy: { type: 'string' } });
+  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' }, policy: { type: 'string' }, config: CONFIG_FLAGS.config, 'data-dir': CONFIG_FLAGS['data-dir'] });
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (scan reads the text from stdin)`);
-  let policy: string | undefined;
-  if (typeof values.policy === 'string') {
-    try {
-      policy = fs.readFileSync(values.policy, 'utf8');
-    } catch (err) {
-      throw new Error(`cannot read policy file ${values.policy} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-    }
+  if (typeof values.policy === 'string' && typeof values.config === 'string') {
+    throw new UsageError('--policy and --config both choose the guardrail policy to scan with: give one of them');
   }
+  const chosen = typeof values.policy === 'string' ? readScanPolicyFile(values.policy) : scanPolicyOfConfiguration(values);
   const input = await readStdin();
-  const result = runScanCommand({ input, json: values.json === true, ...(policy !== undefined ? { policy } : {}) });
+  const result = runScanCommand({ input, json: values.json === true, ...chosen });
   (result.exitCode === 0 ? process.stdout : process.stderr).write(result.stdout.endsWith('\n') ? result.stdout : `${result.stdout}\n`);
   return result.exitCode;
+}
+
+function readScanPolicyFile(file: string): { policy: string; source: ScanPolicySource } {
+  try {
+    return { policy: fs.readFileSync(file, 'utf8'), source: { kind: 'policy-file', file } };
+  } catch (err) {
+    throw new Error(`cannot read policy file ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+}
+
+/** The guardrails `run` would start with: the --config file and BIFROST_EDGE_* variables, under the managed configuration. */
+function scanPolicyOfConfiguration(values: Record<string, string | boolean | undefined>): { policy: unknown; source: ScanPolicySource } {
+  const loaded = loadFromFlags(values);
+  const controlUrl = loaded.config.control?.url;
+  return { policy: loaded.config.guardrails, source: { kind: 'configuration', origin: loaded.origin, ...(controlUrl ? { controlUrl } : {}) } };
 }
 
 async function readStdin(): Promise<string> {

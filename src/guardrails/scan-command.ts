@@ -1,20 +1,33 @@
 /**
- * `bifrost-edge scan [--json] [--policy F]`: run the guardrails over a piece of text and show what they see.
- * The CLI reads stdin/files and prints; this module only turns (text, policy) into (exit code, output), so
- * it is testable without a process. Exit 0 whenever the scan ran — findings are results, not failures;
- * exit 2 when the policy cannot be used.
+ * `bifrost-edge scan [--json] [--policy F | --config F]`: run the guardrails over a piece of text and show
+ * what they see. The CLI reads stdin/files and the configuration and prints; this module only turns (text,
+ * policy) into (exit code, output), so it is testable without a process. Exit 0 whenever the scan ran —
+ * findings are results, not failures; exit 2 when the policy cannot be used. The output names the policy
+ * that ran, since "no findings" means little without knowing which rules looked.
  */
+import { AgentConfigSchema } from '../config/schema.js';
 import { applyGuardrails } from './apply-guardrails.js';
-import { compileGuardrailPolicy } from './compile-policy.js';
+import { compileGuardrailPolicy, type CompiledGuardrailPolicy } from './compile-policy.js';
+import { unknownGuardrailFields } from './policy.js';
 import { redactionLabel, redactSpans } from './redact-text.js';
+
+/** Where the policy came from; without it a given `policy` is a policy file's and none is the built-in one. */
+export type ScanPolicySource =
+  | { kind: 'policy-file'; file: string }
+  /** The configuration's guardrails, as loaded for `run`; `origin` says which files and sources that was. */
+  | { kind: 'configuration'; origin: string; controlUrl?: string };
 
 export interface ScanCommandInput {
   /** The text to scan. */
   input: string;
   /** Print one JSON object instead of human-readable text. */
   json: boolean;
-  /** Policy: the policy file's text (JSON), or an already parsed object. Default policy when absent. */
+  /**
+   * Policy: the policy file's text (JSON), an already parsed object, or the configuration's compiled
+   * guardrails. Built-in policy when absent.
+   */
   policy?: unknown;
+  source?: ScanPolicySource;
 }
 
 export interface ScanCommandOutput {
@@ -36,16 +49,16 @@ interface ReportedFinding {
   action: string;
 }
 
-export function runScanCommand({ input, json, policy }: ScanCommandInput): ScanCommandOutput {
-  const parsed = parsePolicyDocument(policy);
-  const compiled = parsed.ok ? compileGuardrailPolicy(parsed.value) : { ok: false as const, errors: [parsed.error] };
+export function runScanCommand({ input, json, policy, source }: ScanCommandInput): ScanCommandOutput {
+  const compiled = isCompiledPolicy(policy) ? { ok: true as const, policy } : compilePolicyDocument(policy, source);
   if (!compiled.ok) {
     const stdout = json
       ? `${JSON.stringify({ error: 'invalid guardrail policy', errors: compiled.errors }, null, 2)}\n`
       : `bifrost-edge scan: the guardrail policy cannot be used:\n${compiled.errors.map((e) => `  - ${e}`).join('\n')}\n` +
-        'Fix the policy file (or leave out --policy to use the default policy) and run again.\n';
+        'Fix the policy file (or leave out --policy to use the configuration\'s guardrails) and run again.\n';
     return { exitCode: SCAN_EXIT_BAD_POLICY, stdout };
   }
+  const usedPolicy = describePolicy(compiled.policy, source, policy !== undefined && policy !== null);
 
   const result = applyGuardrails([{ path: [], text: input, kind: 'input' }], input, compiled.policy);
   // What the proxy would send if every finding were redacted, regardless of each type's action.
@@ -68,11 +81,24 @@ export function runScanCommand({ input, json, policy }: ScanCommandInput): ScanC
       redactedText,
       inspectedBytes: result.inspectedBytes,
       oversize: result.oversize ?? false,
+      policy: usedPolicy.json,
       ...(result.blockError ? { message: result.blockError.message } : result.warning ? { message: result.warning.message } : {}),
     };
     return { exitCode: SCAN_EXIT_OK, stdout: `${JSON.stringify(report, null, 2)}\n` };
   }
-  return { exitCode: SCAN_EXIT_OK, stdout: formatText(findings, result.decision, redactedText, result.oversize ?? false, result.inspectedBytes, compiled.policy.policy.maxInspectBytes) };
+  return {
+    exitCode: SCAN_EXIT_OK,
+    stdout: formatText(findings, result.decision, redactedText, result.oversize ?? false, result.inspectedBytes, compiled.policy.policy.maxInspectBytes, usedPolicy.text),
+  };
+}
+
+type PolicyCompilation = { ok: true; policy: CompiledGuardrailPolicy } | { ok: false; errors: string[] };
+
+function compilePolicyDocument(policy: unknown, source: ScanPolicySource | undefined): PolicyCompilation {
+  const parsed = parsePolicyDocument(policy);
+  if (!parsed.ok) return { ok: false, errors: [parsed.error] };
+  const misplaced = misplacedFields(parsed.value, source);
+  return misplaced ? { ok: false, errors: [misplaced] } : compileGuardrailPolicy(parsed.value);
 }
 
 type PolicyDocument = { ok: true; value: unknown } | { ok: false; error: string };
@@ -88,6 +114,48 @@ function parsePolicyDocument(policy: unknown): PolicyDocument {
   }
 }
 
+/**
+ * Fields a guardrail policy does not have. The schema ignores them (a bundle from a newer Edge Control),
+ * but a file someone hands to scan was just written: a misspelt field would scan with a protection off,
+ * and an agent configuration would scan with none of its guardrails and report "allow".
+ */
+function misplacedFields(document: unknown, source: ScanPolicySource | undefined): string | undefined {
+  const unknown = unknownGuardrailFields(document);
+  if (unknown.length === 0) return undefined;
+  const file = source?.kind === 'policy-file' ? source.file : undefined;
+  if (unknown.some((key) => Object.hasOwn(AgentConfigSchema.shape, key))) {
+    const name = file ?? 'the policy';
+    return `${name} is an agent configuration (it has ${unknown.map((k) => JSON.stringify(k)).join(', ')}), not a guardrail policy. ` +
+      `To scan with the guardrails the agent would enforce from it, run \`bifrost-edge scan --config ${file ?? 'FILE'}\`; ` +
+      'or give --policy a file holding only the "guardrails" object.';
+  }
+  return `policy has unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; remove them or check their spelling`;
+}
+
+function isCompiledPolicy(policy: unknown): policy is CompiledGuardrailPolicy {
+  return typeof policy === 'object' && policy !== null && (policy as { kind?: unknown }).kind === 'compiled-guardrail-policy';
+}
+
+const BUILT_IN_POLICY = JSON.stringify((compileGuardrailPolicy({}) as { ok: true; policy: CompiledGuardrailPolicy }).policy.policy);
+
+interface UsedPolicy {
+  text: string;
+  json: { source: 'built-in' | 'configuration' | 'policy-file'; file?: string; configuration?: string };
+}
+
+/** Which policy ran, for the output. A configuration that sets no guardrails (or only the defaults) runs the built-in policy. */
+function describePolicy(compiled: CompiledGuardrailPolicy, source: ScanPolicySource | undefined, given: boolean): UsedPolicy {
+  if (source?.kind === 'policy-file') return { text: `the policy file ${source.file}`, json: { source: 'policy-file', file: source.file } };
+  if (source?.kind === 'configuration') {
+    // The agent's policy holder prefers a bundle's guardrails; scan cannot see the bundle, so it says so.
+    const bundleNote = source.controlUrl ? `; a running agent enrolled with Edge Control (${source.controlUrl}) uses its policy bundle's guardrails instead, when the bundle has any` : '';
+    return JSON.stringify(compiled.policy) === BUILT_IN_POLICY
+      ? { text: `the built-in policy (the configuration changes no guardrail setting: ${source.origin})${bundleNote}`, json: { source: 'built-in', configuration: source.origin } }
+      : { text: `the guardrails of the configuration (${source.origin})${bundleNote}`, json: { source: 'configuration', configuration: source.origin } };
+  }
+  return given ? { text: 'the policy given', json: { source: 'policy-file' } } : { text: 'the built-in policy', json: { source: 'built-in' } };
+}
+
 function formatText(
   findings: ReportedFinding[],
   decision: string,
@@ -95,6 +163,7 @@ function formatText(
   oversize: boolean,
   bytes: number,
   limit: number,
+  policy: string,
 ): string {
   const lines: string[] = [];
   if (oversize) lines.push(`Input is ${bytes} bytes, over maxInspectBytes (${limit}): not inspected. Policy decision: ${decision}.`);
@@ -108,7 +177,7 @@ function formatText(
       );
     }
   }
-  lines.push('', 'Redacted text:', redactedText);
+  lines.push(`Policy: ${policy}.`, '', 'Redacted text:', redactedText);
   return `${lines.join('\n')}\n`;
 }
 
