@@ -2,13 +2,16 @@ import { parseWithReaders, type BodyReader, type ProviderAdapter, type RouteMatc
 import { bifrostErrorBody } from './error-bodies.js';
 import { errorResponse } from './error-response.js';
 import { readChatCompletion } from './openai-chat.js';
-import { readCompletion, readEmbedding, readFimCompletion, readModeration } from './openai-inputs.js';
+import { readAssistant, readRun, readThread, readThreadMessage, readToolOutputs } from './openai-assistants.js';
+import { readCompletion, readEmbedding, readFimCompletion, readModeration, readVectorStoreSearch, readVideoPrompt } from './openai-inputs.js';
 import { readImageGeneration, readSpeech } from './openai-media.js';
+import { readRealtimeClientSecret, readRealtimeSession } from './openai-realtime.js';
 import { readConversationCreate, readConversationItems, readResponsesRequest } from './openai-responses.js';
 import { readMistralConversationInputs, readMistralConversationStart } from './mistral-conversations.js';
 import type { SurfaceEntry } from './catalog.js';
 import { locateRequest, operationSegments } from './route-path.js';
 import type { HttpRequestInfo } from './types.js';
+import { header } from '../util/header.js';
 
 /**
  * OpenAI and the APIs that copy its shape (Groq, Mistral, xAI, DeepSeek, OpenRouter, Perplexity, Copilot).
@@ -21,9 +24,12 @@ interface PostRoute {
   segments: readonly string[];
   operation: string;
   read: boolean;
+  /** The route also takes a multipart upload of the media it works on: that form is forwarded unread, JSON is read. */
+  multipartUnread?: boolean;
 }
 
 const read = (path: string, operation: string): PostRoute => ({ segments: path.split('/'), operation, read: true });
+const readJson = (path: string, operation: string): PostRoute => ({ ...read(path, operation), multipartUnread: true });
 /** A POST whose body holds no text for the model (cancel, update metadata): forwarded unread. */
 const unread = (path: string, operation: string): PostRoute => ({ segments: path.split('/'), operation, read: false });
 
@@ -43,6 +49,42 @@ const SHARED_POST_ROUTES: readonly PostRoute[] = [
   // they stay uninspected under the `images` and `audio` roots (UNINSPECTED_ROOTS).
   read('images/generations', 'images.generations'),
   read('audio/speech', 'audio.speech'),
+  // Video generation: the SDKs send multipart when a reference image or video is uploaded.
+  readJson('videos', 'videos'),
+  readJson('videos/edits', 'videos'),
+  readJson('videos/extensions', 'videos'),
+  readJson('videos/*/remix', 'videos'),
+  unread('videos/characters', 'videos'),
+  // Assistants API: assistants carry instructions, threads messages, runs extra instructions and messages.
+  read('assistants', 'assistants'),
+  read('assistants/*', 'assistants'),
+  read('threads', 'threads'),
+  read('threads/runs', 'threads.runs'),
+  unread('threads/*', 'threads'),
+  read('threads/*/messages', 'threads.messages'),
+  unread('threads/*/messages/*', 'threads'),
+  read('threads/*/runs', 'threads.runs'),
+  unread('threads/*/runs/*', 'threads'),
+  unread('threads/*/runs/*/cancel', 'threads'),
+  read('threads/*/runs/*/submit_tool_outputs', 'threads.tool_outputs'),
+  // Vector stores hold uploaded files; a search sends its query to the embedding model.
+  unread('vector_stores', 'vector_stores'),
+  unread('vector_stores/*', 'vector_stores'),
+  read('vector_stores/*/search', 'vector_stores.search'),
+  unread('vector_stores/*/files', 'vector_stores'),
+  unread('vector_stores/*/files/*', 'vector_stores'),
+  unread('vector_stores/*/file_batches', 'vector_stores'),
+  unread('vector_stores/*/file_batches/*/cancel', 'vector_stores'),
+  // Realtime: the session configuration (instructions, tools) is POSTed before the connection opens. The
+  // WebRTC offer (`/realtime/calls`) is SDP or multipart, and the call controls carry no text.
+  read('realtime/client_secrets', 'realtime.client_secrets'),
+  read('realtime/sessions', 'realtime.sessions'),
+  read('realtime/calls/*/accept', 'realtime.sessions'),
+  unread('realtime/transcription_sessions', 'realtime'),
+  unread('realtime/calls', 'realtime'),
+  unread('realtime/calls/*/hangup', 'realtime'),
+  unread('realtime/calls/*/refer', 'realtime'),
+  unread('realtime/calls/*/reject', 'realtime'),
 ];
 
 /** OpenAI's Conversations API stores Responses input items; updating one (`POST /conversations/{id}`) sets metadata only. */
@@ -79,26 +121,42 @@ const READERS: Readonly<Record<string, BodyReader>> = {
   'conversations.restart': readMistralConversationInputs,
   'images.generations': readImageGeneration,
   'audio.speech': readSpeech,
+  videos: readVideoPrompt,
+  assistants: readAssistant,
+  threads: readThread,
+  'threads.messages': readThreadMessage,
+  'threads.runs': readRun,
+  'threads.tool_outputs': readToolOutputs,
+  'vector_stores.search': readVectorStoreSearch,
+  'realtime.client_secrets': readRealtimeClientSecret,
+  'realtime.sessions': readRealtimeSession,
 };
 
 /**
  * Roots of stored objects that a POST above creates: retrieving, listing and deleting them (`GET /responses/{id}`,
- * `DELETE /chat/completions/{id}`) carries no prompt. A POST under them that the table does not list is an
- * unknown route (`POST /responses/{id}/summarize`), refused on API hosts rather than forwarded unread.
+ * `DELETE /chat/completions/{id}`) carries no prompt, nor does opening the Realtime WebSocket (`GET /realtime`).
+ * A POST under them that the table does not list is an unknown route (`POST /responses/{id}/summarize`),
+ * refused on API hosts rather than forwarded unread.
  */
 const STORED_OBJECT_ROOTS: Readonly<Record<string, string>> = {
   responses: 'responses',
   chat: 'chat.completions',
   conversations: 'conversations',
+  videos: 'videos',
+  assistants: 'assistants',
+  threads: 'threads',
+  vector_stores: 'vector_stores',
+  realtime: 'realtime',
 };
 
 /**
- * Documented routes Edge forwards without reading the body: listings, retrievals, uploads, binary media,
- * stateful resources and websockets (the POSTs above under these roots are read: image generation, speech). The last group is OpenRouter's account routes (`/api/v1/key`, ...).
+ * Roots Edge forwards without reading the body whatever the method: model listings, files and uploads, batches,
+ * fine-tuning, evals, containers, ChatKit, organization admin, and the image and audio uploads (the POSTs above
+ * under these roots are read: image generation, speech). The last group is OpenRouter's account routes
+ * (`/api/v1/key`, ...).
  */
 const UNINSPECTED_ROOTS: ReadonlySet<string> = new Set([
-  'models', 'files', 'batches', 'audio', 'images', 'assistants', 'threads', 'vector_stores', 'fine_tuning', 'uploads',
-  'realtime', 'containers', 'evals', 'videos', 'chatkit', 'organization',
+  'models', 'files', 'batches', 'audio', 'images', 'fine_tuning', 'uploads', 'containers', 'evals', 'chatkit', 'organization',
   'generation', 'credits', 'key', 'auth', 'providers',
 ]);
 
@@ -106,6 +164,10 @@ function findPostRoute(entry: SurfaceEntry, segments: readonly string[]): PostRo
   const routes = entry.provider === 'mistral' ? MISTRAL_POST_ROUTES : OPENAI_POST_ROUTES;
   return routes.find((route) => route.segments.length === segments.length
     && route.segments.every((want, i) => (want === '*' ? segments[i] !== '' : want === segments[i])));
+}
+
+function isMultipart(req: HttpRequestInfo): boolean {
+  return (header(req.headers['content-type']) ?? '').trim().toLowerCase().startsWith('multipart/');
 }
 
 function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | undefined {
@@ -116,7 +178,7 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
   if (root === undefined) return undefined;
   const route = findPostRoute(entry, segments);
   if (location.method === 'POST') {
-    if (route !== undefined) return { ...location, operation: route.operation, inspected: route.read };
+    if (route !== undefined) return { ...location, operation: route.operation, inspected: route.read && !(route.multipartUnread && isMultipart(req)) };
     return UNINSPECTED_ROOTS.has(root) ? { ...location, operation: root, inspected: false } : undefined;
   }
   // GET /chat/completions lists stored completions: same path as a read POST, no prompt in it.

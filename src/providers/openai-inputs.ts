@@ -1,10 +1,13 @@
-import { expectObject, expectString, optionalField, optionalModel, readStreamFlag, requireModel, wrongType, type JsonObject } from './body-shape.js';
+import {
+  expectObject, expectString, optionalField, optionalModel, readStreamFlag, requireModel, requiredString, wrongType, type JsonObject,
+} from './body-shape.js';
 import { addText, newExtraction, type BodyReading, type Extraction, type JsonPath } from './extraction.js';
 import type { TextSpan } from './types.js';
 
 /**
- * The OpenAI routes whose text is a plain `prompt` or `input`: legacy completions, embeddings, moderations,
- * and Mistral's fill-in-the-middle. Token-id arrays carry no readable text and are skipped.
+ * The OpenAI routes whose text is a plain `prompt`, `input` or `query`: legacy completions, embeddings,
+ * moderations, Mistral's fill-in-the-middle, video generation and vector store search. Token-id arrays carry
+ * no readable text and are skipped.
  */
 
 /** `POST /completions`: `prompt` (string, strings, or token ids) and optional `suffix`. */
@@ -49,6 +52,23 @@ export function readModeration(body: JsonObject): BodyReading {
     addText(x, ['input'], expectString(input, ['input'], 'a string or an array'), 'input');
   }
   return { model: optionalModel(body), stream: false, extraction: x };
+}
+
+/**
+ * `POST /videos` and the routes that derive a video from another (`/videos/edits`, `/videos/extensions`,
+ * `/videos/{id}/remix`), when sent as JSON: the `prompt`; the model may be left to the default.
+ */
+export function readVideoPrompt(body: JsonObject): BodyReading {
+  const x = newExtraction();
+  addText(x, ['prompt'], requiredString(body, 'prompt', []), 'user');
+  return { model: optionalModel(body), stream: false, extraction: x };
+}
+
+/** `POST /vector_stores/{id}/search`: the `query`, a string or strings, goes to the embedding model. */
+export function readVectorStoreSearch(body: JsonObject): BodyReading {
+  const x = newExtraction();
+  readStringOrStrings(x, body['query'], ['query'], 'input');
+  return { model: null, stream: false, extraction: x };
 }
 
 function readStringOrStrings(x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind']): void {

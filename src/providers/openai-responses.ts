@@ -134,8 +134,8 @@ function readTextParts(x: Extraction, parts: unknown[], path: JsonPath, kind: Te
   });
 }
 
-/** Reusable prompts fill `{{variables}}` from the request: user text, as a string or an `input_text` part. */
-function readPromptVariables(x: Extraction, prompt: JsonObject, path: JsonPath): void {
+/** Reusable prompts (Responses, Realtime sessions) fill `{{variables}}` from the request: user text, as a string or an `input_text` part. */
+export function readPromptVariables(x: Extraction, prompt: JsonObject, path: JsonPath): void {
   optionalField(prompt, 'variables', path, (variables, p) => {
     for (const [name, value] of Object.entries(expectObject(variables, p))) {
       if (typeof value === 'string') addText(x, [...p, name], value, 'user');

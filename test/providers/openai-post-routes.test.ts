@@ -111,3 +111,88 @@ describe('Mistral\'s Conversations API (api.mistral.ai)', () => {
     if (!result.ok) expect(result.error.message).toMatch(/inputs must be a string or an array of conversation entries, got a number/);
   });
 });
+
+describe('the Assistants API, videos, Realtime sessions and vector store search', () => {
+  it.each([
+    ['POST', '/v1/assistants', 'assistants', true],
+    ['POST', '/v1/assistants/asst_1', 'assistants', true],
+    ['POST', '/v1/threads', 'threads', true],
+    ['POST', '/v1/threads/runs', 'threads.runs', true],
+    ['POST', '/v1/threads/thread_1', 'threads', false],
+    ['POST', '/v1/threads/thread_1/messages', 'threads.messages', true],
+    ['POST', '/v1/threads/thread_1/messages/msg_1', 'threads', false],
+    ['POST', '/v1/threads/thread_1/runs', 'threads.runs', true],
+    ['POST', '/v1/threads/thread_1/runs/run_1', 'threads', false],
+    ['POST', '/v1/threads/thread_1/runs/run_1/cancel', 'threads', false],
+    ['POST', '/v1/threads/thread_1/runs/run_1/submit_tool_outputs', 'threads.tool_outputs', true],
+    ['GET', '/v1/threads/thread_1/runs/run_1/steps', 'threads', false],
+    ['POST', '/v1/videos', 'videos', true],
+    ['POST', '/v1/videos/edits', 'videos', true],
+    ['POST', '/v1/videos/extensions', 'videos', true],
+    ['POST', '/v1/videos/video_1/remix', 'videos', true],
+    ['POST', '/v1/videos/characters', 'videos', false],
+    ['GET', '/v1/videos/video_1/content', 'videos', false],
+    ['POST', '/v1/realtime/client_secrets', 'realtime.client_secrets', true],
+    ['POST', '/v1/realtime/sessions', 'realtime.sessions', true],
+    ['POST', '/v1/realtime/calls/rtc_1/accept', 'realtime.sessions', true],
+    ['POST', '/v1/realtime/calls', 'realtime', false],
+    ['POST', '/v1/realtime/calls/rtc_1/hangup', 'realtime', false],
+    ['POST', '/v1/realtime/transcription_sessions', 'realtime', false],
+    ['POST', '/v1/vector_stores', 'vector_stores', false],
+    ['POST', '/v1/vector_stores/vs_1/search', 'vector_stores.search', true],
+    ['POST', '/v1/vector_stores/vs_1/file_batches/vsfb_1/cancel', 'vector_stores', false],
+  ])('%s %s → %s (read: %s)', (method, path, operation, inspected) => {
+    expect(recognize(method, 'api.openai.com', path)).toMatchObject({ operation, inspected });
+  });
+
+  it('a video POSTed as a multipart upload is forwarded unread; as JSON it is read', () => {
+    expect(recognize('POST', 'api.openai.com', '/v1/videos', { 'content-type': 'multipart/form-data; boundary=x' })).toMatchObject({ inspected: false });
+    expect(recognize('POST', 'api.openai.com', '/v1/videos', { 'content-type': 'application/json' })).toMatchObject({ inspected: true });
+  });
+
+  it.each([
+    [
+      'an assistant', '/v1/assistants',
+      { model: 'gpt-4o', name: 'Helper', description: 'Answers billing questions', instructions: 'Be brief.', tools: [{ type: 'code_interpreter' }, { type: 'function', function: { name: 'refund' } }] },
+      'gpt-4o', [['system', 'Be brief.'], ['other', 'Answers billing questions']], [['definition', 'refund']],
+    ],
+    [
+      'a thread', '/v1/threads',
+      { messages: [{ role: 'user', content: 'Hello' }, { role: 'assistant', content: [{ type: 'text', text: 'Hi' }, { type: 'image_file', image_file: { file_id: 'f' } }] }] },
+      null, [['user', 'Hello'], ['assistant', 'Hi']], [],
+    ],
+    ['a message', '/v1/threads/thread_1/messages', { role: 'user', content: 'My order is late' }, null, [['user', 'My order is late']], []],
+    [
+      'a run', '/v1/threads/thread_1/runs',
+      { assistant_id: 'a', model: 'gpt-4.1', instructions: 'Replace', additional_instructions: 'Extend', additional_messages: [{ role: 'user', content: 'More' }], stream: true },
+      'gpt-4.1', [['system', 'Replace'], ['system', 'Extend'], ['user', 'More']], [],
+    ],
+    ['a thread and run', '/v1/threads/runs', { assistant_id: 'a', thread: { messages: [{ role: 'user', content: 'Start' }] } }, null, [['user', 'Start']], []],
+    ['tool outputs', '/v1/threads/thread_1/runs/run_1/submit_tool_outputs', { tool_outputs: [{ tool_call_id: 'c', output: '42' }] }, null, [['tool_result', '42']], []],
+    ['a video', '/v1/videos', { model: 'sora-2', prompt: 'A cat on a skateboard' }, 'sora-2', [['user', 'A cat on a skateboard']], []],
+    [
+      'a client secret', '/v1/realtime/client_secrets',
+      { session: { type: 'realtime', model: 'gpt-realtime', instructions: 'Speak French.', prompt: { id: 'pmpt_1', variables: { city: 'Paris' } }, tools: [{ type: 'function', name: 'weather' }] } },
+      'gpt-realtime', [['system', 'Speak French.'], ['user', 'Paris']], [['definition', 'weather']],
+    ],
+    ['a beta session', '/v1/realtime/sessions', { model: 'gpt-4o-realtime-preview', instructions: 'Be kind.' }, 'gpt-4o-realtime-preview', [['system', 'Be kind.']], []],
+    ['a vector store search', '/v1/vector_stores/vs_1/search', { query: ['refund policy', 'returns'] }, null, [['input', 'refund policy'], ['input', 'returns']], []],
+  ])('reads %s with exact paths', (_name, path, body, model, texts, tools) => {
+    const request = expectParsed(parse('POST', 'api.openai.com', path, body));
+    expect(request.model).toBe(model);
+    expect(request.texts.map((t) => [t.kind, t.text])).toEqual(texts);
+    expect(request.tools.map((t) => [t.kind, t.name])).toEqual(tools);
+    expectPathsPointAtStrings(body, request);
+  });
+
+  it.each([
+    ['/v1/threads/thread_1/messages', { role: 'user', content: 5 }, /content must be a string or an array of content parts, got a number/],
+    ['/v1/threads/thread_1/runs/run_1/submit_tool_outputs', {}, /tool_outputs is required/],
+    ['/v1/videos', { model: 'sora-2' }, /prompt is required/],
+    ['/v1/vector_stores/vs_1/search', { query: {} }, /query must be a string or an array of strings, got an object/],
+  ])('POST %s with a bad body gives a 400 naming the field', (path, body, message) => {
+    const result = parse('POST', 'api.openai.com', path, body);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error.message).toMatch(message);
+  });
+});

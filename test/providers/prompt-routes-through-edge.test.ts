@@ -109,3 +109,57 @@ describe('Conversations APIs: Mistral\'s shape on api.mistral.ai, OpenAI\'s on a
     expect(res.originReached).toBe(true);
   });
 });
+
+describe('the other OpenAI JSON routes that carry prompt text', () => {
+  const openai = 'https://api.openai.com';
+  it.each([
+    ['Assistants: create an assistant', '/v1/assistants', { model: 'gpt-4o', instructions: prompt }],
+    ['Assistants: update an assistant\'s description', '/v1/assistants/asst_1', { description: prompt }],
+    ['Assistants: create a thread', '/v1/threads', { messages: [{ role: 'user', content: prompt }] }],
+    ['Assistants: add a message', '/v1/threads/thread_1/messages', { role: 'user', content: [{ type: 'text', text: prompt }] }],
+    ['Assistants: create a thread and run it', '/v1/threads/runs', { assistant_id: 'asst_1', thread: { messages: [{ role: 'user', content: prompt }] } }],
+    ['Assistants: a run\'s additional instructions', '/v1/threads/thread_1/runs', { assistant_id: 'asst_1', additional_instructions: prompt }],
+    ['Assistants: a run\'s additional messages', '/v1/threads/thread_1/runs', { assistant_id: 'asst_1', additional_messages: [{ role: 'user', content: prompt }] }],
+    ['Assistants: tool outputs', '/v1/threads/thread_1/runs/run_1/submit_tool_outputs', { tool_outputs: [{ tool_call_id: 'call_1', output: prompt }] }],
+    ['Sora: create a video', '/v1/videos', { model: 'sora-2', prompt }],
+    ['Sora: remix a video', '/v1/videos/video_1/remix', { prompt }],
+    ['Realtime: a client secret\'s session instructions', '/v1/realtime/client_secrets', { session: { type: 'realtime', model: 'gpt-realtime', instructions: prompt } }],
+    ['Realtime: a beta session\'s instructions', '/v1/realtime/sessions', { model: 'gpt-4o-realtime-preview', instructions: prompt }],
+    ['Realtime: accepting a call', '/v1/realtime/calls/rtc_1/accept', { type: 'realtime', model: 'gpt-realtime', instructions: prompt }],
+    ['Vector stores: a search query', '/v1/vector_stores/vs_1/search', { query: prompt }],
+  ])('POST %s: the secret is found and stays on the laptop', async (_name, path, body) => {
+    const res = await send('POST', `${openai}${path}`, body);
+    expect(res.status).toBe(446);
+    expect(res.originSawSecret).toBe(false);
+  });
+
+  it.each([
+    '/v1/threads/thread_1/summarize',
+    '/v1/assistants/asst_1/clone',
+    '/v1/vector_stores/vs_1/ask',
+    '/v1/realtime/translations',
+    '/v1/videos/video_1/describe',
+  ])('POST %s, an undocumented route under a root that carries prompts, is refused', async (path) => {
+    const res = await send('POST', `${openai}${path}`, { prompt, query: prompt, instructions: prompt });
+    expect(res.status).toBe(404);
+    expect(res.originReached).toBe(false);
+  });
+
+  it.each([
+    ['POST', '/v1/threads/thread_1/runs/run_1/cancel', undefined],
+    ['POST', '/v1/vector_stores/vs_1/files', { file_id: 'file-1' }],
+    ['GET', '/v1/threads/thread_1/messages', undefined],
+    ['GET', '/v1/videos/video_1/content', undefined],
+  ])('%s %s carries no prompt and still passes', async (method, path, body) => {
+    const res = await send(method, `${openai}${path}`, body);
+    expect(res.status).toBe(200);
+    expect(res.originReached).toBe(true);
+  });
+
+  it('a video created from an uploaded reference (multipart) is forwarded as it is, like image edits', async () => {
+    seenAtOrigin.length = 0;
+    const multipart = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, `${openai}/v1/videos`, '-F', 'model=sora-2', '-F', 'prompt=a cat on a skateboard']);
+    expect(multipart.status).toBe(200);
+    expect(seenAtOrigin[0]?.body).toContain('a cat on a skateboard');
+  });
+});

@@ -1,0 +1,38 @@
+import { expectArray, expectObject, expectString, isJsonObject, optionalField, optionalModel, requiredString, type JsonObject } from './body-shape.js';
+import { addText, addTool, newExtraction, type BodyReading, type Extraction, type JsonPath } from './extraction.js';
+import { readPromptVariables } from './openai-responses.js';
+
+/**
+ * The JSON POSTs that configure an OpenAI Realtime session before its WebSocket or WebRTC connection opens:
+ * the session's `instructions`, reusable-prompt `variables` and function tools reach the model as the system
+ * prompt of every turn. The conversation itself then runs over the connection, which Edge does not read.
+ */
+
+/** `POST /realtime/client_secrets`: an ephemeral key for a browser, with the session it may open under `session`. */
+export function readRealtimeClientSecret(body: JsonObject): BodyReading {
+  const x = newExtraction();
+  const session = optionalField(body, 'session', [], (value, p) => expectObject(value, p));
+  if (session !== undefined) readSessionConfig(x, session, ['session']);
+  const model = session !== undefined && typeof session['model'] === 'string' ? session['model'] : null;
+  return { model, stream: false, extraction: x };
+}
+
+/** `POST /realtime/sessions` (beta) and `POST /realtime/calls/{id}/accept`: the session configuration is the body. */
+export function readRealtimeSession(body: JsonObject): BodyReading {
+  const x = newExtraction();
+  readSessionConfig(x, body, []);
+  return { model: optionalModel(body), stream: false, extraction: x };
+}
+
+function readSessionConfig(x: Extraction, session: JsonObject, path: JsonPath): void {
+  optionalField(session, 'instructions', path, (text, p) => addText(x, p, expectString(text, p), 'system'));
+  optionalField(session, 'prompt', path, (prompt, p) => {
+    if (isJsonObject(prompt)) readPromptVariables(x, prompt, p);
+  });
+  optionalField(session, 'tools', path, (tools, p) => {
+    expectArray(tools, p, 'an array of tool definitions').forEach((value, i) => {
+      const tool = expectObject(value, [...p, i], 'a tool definition object');
+      if (tool['type'] === 'function') addTool(x, [...p, i, 'name'], requiredString(tool, 'name', [...p, i]), 'definition');
+    });
+  });
+}
