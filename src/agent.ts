@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { AgentConfig } from './config/schema.js';
 import type { Logger } from './log.js';
@@ -25,7 +24,7 @@ import { openPolicyDatabase } from './policy/policy-database.js';
 import { SqliteCounterStore } from './policy/counter-store.js';
 import { SqliteShadowAiRegistry } from './policy/shadow-ai.js';
 import { PolicyEnforcer } from './policy/enforcer.js';
-import { readPolicyFile } from './policy/policy-file.js';
+import { readConfiguredCaFiles, readConfiguredPolicyFile } from './config/configured-files.js';
 import { isSignedIn } from './policy/signed-in.js';
 import type { PolicyBundle } from './control/protocol/policy-bundle.js';
 import { GatewayHealth } from './gateway/gateway-health.js';
@@ -107,9 +106,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
     });
   });
 
-  const extraCaPems = [config.gateway?.caFile, config.upstream.caFile]
-    .filter((f): f is string => typeof f === 'string')
-    .map((file) => readPem(file));
+  const extraCaPems = readConfiguredCaFiles(config);
   const upstream = new UpstreamClient({
     connectTimeoutMs: config.gateway?.connectTimeoutMs ?? 10_000,
     responseTimeoutMs: config.gateway?.responseTimeoutMs ?? 600_000,
@@ -178,7 +175,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
     });
     policy.setIdentity({ signedIn, ...(user ? { user } : {}) });
   };
-  applyBundle(config.policyFile ? readPolicyFile(config.policyFile) : undefined);
+  applyBundle(config.policyFile ? readConfiguredPolicyFile(config.policyFile) : undefined);
   identity.session?.on('signed_in', () => applyBundle(policy.bundle));
   identity.session?.on('signed_out', () => applyBundle(policy.bundle));
   const policySource = await startPolicySource(config, { log, ...(identity.session ? { session: identity.session } : {}), apply: applyBundle, enforcer: policy, ...(options.safeStorage ? { safeStorage: options.safeStorage } : {}), mcpServersSeen: () => mcp.serversSeen() });
@@ -324,14 +321,6 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
 
 /** After the grace period, how long the records of cut-off exchanges may take to be written. */
 const RECORDS_SETTLE_MS = 5000;
-
-function readPem(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read CA file ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); check gateway.caFile / upstream.caFile.`);
-  }
-}
 
 /** Applies origin overrides to WebSocket URLs too (wss://api.openai.com/... → wss://127.0.0.1:PORT/...). */
 function rewriteWebSocketUrl(url: string, overrides: Record<string, string>): string {
