@@ -338,10 +338,21 @@ async function scanCommand(args: string[]): Promise<number> {
   if (typeof values.policy === 'string' && typeof values.config === 'string') {
     throw new UsageError('--policy and --config both choose the guardrail policy to scan with: give one of them');
   }
-  const chosen = typeof values.policy === 'string' ? readScanPolicyFile(values.policy) : scanPolicyOfConfiguration(values);
+  const json = values.json === true;
+  let chosen: { policy: unknown; source: ScanPolicySource };
+  try {
+    chosen = typeof values.policy === 'string' ? readScanPolicyFile(values.policy) : scanPolicyOfConfiguration(values);
+  } catch (err) {
+    if (!json) throw err;
+    // A script reading --json parses stdout: the error is a JSON object there too, with the usual exit code.
+    const configError = err instanceof ConfigError;
+    const error = configError ? 'invalid configuration' : typeof values.policy === 'string' ? 'cannot read policy file' : 'cannot load the configuration';
+    process.stdout.write(`${JSON.stringify({ error, errors: [(err as Error).message] }, null, 2)}\n`);
+    return configError ? 2 : 1;
+  }
   const input = await readStdin();
-  const result = runScanCommand({ input, json: values.json === true, ...chosen });
-  (result.exitCode === 0 ? process.stdout : process.stderr).write(result.stdout.endsWith('\n') ? result.stdout : `${result.stdout}\n`);
+  const result = runScanCommand({ input, json, ...chosen });
+  (result.exitCode === 0 || json ? process.stdout : process.stderr).write(result.stdout.endsWith('\n') ? result.stdout : `${result.stdout}\n`);
   return result.exitCode;
 }
 
