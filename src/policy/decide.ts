@@ -118,8 +118,12 @@ export function decideRequest(input: DecisionInput): Decision {
 
   // 4. Sign-in and the virtual key.
   if (!input.signedIn) {
+    // This decision cannot tell whether sign-in is set up here, and where it is not `login` only says so:
+    // the message names what works on such a device too.
     return block(input, governanceError(401, 'virtual_key_required',
-      'You are not signed in to Bifrost Edge, so this AI request has no virtual key. Sign in from the Bifrost Edge tray icon (or run `bifrost-edge login`) and try again.'),
+      'You are not signed in to Bifrost Edge, so this AI request has no virtual key. Sign in from the Bifrost Edge tray icon (or run `bifrost-edge login`) and try again. ' +
+        'If sign-in is not set up on this device, Edge needs a virtual key instead: ask your admin for one and set gateway.virtualKey in the Bifrost Edge configuration ' +
+        '(or the BIFROST_EDGE_VIRTUAL_KEY environment variable), or sign in with it through Edge Control with `bifrost-edge login --virtual-key`.'),
     'sign_in_required', [...reasons, 'not signed in'], appSeen);
   }
   if (!bundle) {
