@@ -76,7 +76,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AgentConfig {
   }
   // What is still relative came from a flag or an environment variable: it counts from the current directory.
   const result = AgentConfigSchema.safeParse(resolvePathSettings(raw, process.cwd()));
-  if (!result.success) throw new ConfigError(describeIssues(result.error, sources));
+  if (!result.success) throw new ConfigError(describeIssues(result.error, sources, raw));
   const parsed = result.data;
   const mode = parsed.mode ?? (parsed.gateway ? 'gateway' : 'local');
   if ((mode === 'gateway' || mode === 'passthrough') && !parsed.gateway) {
@@ -111,9 +111,10 @@ function readConfigFile(file: string): Record<string, unknown> {
   return json as Record<string, unknown>;
 }
 
-function describeIssues(error: z.ZodError, sources: Map<string, string>): string {
+function describeIssues(error: z.ZodError, sources: Map<string, string>, raw: Record<string, unknown>): string {
   const lines = error.issues.map((issue) => {
     const field = issue.path.join('.') || '(top level)';
+    if (field === 'gateway.url' && (raw.gateway as Record<string, unknown> | undefined)?.url === undefined) return missingGatewayUrl(sources);
     // An unknown key came from wherever that key was written, which is what the reader has to fix.
     const unknownKey = issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined ? sources.get([...issue.path, issue.keys[0]].join('.')) : undefined;
     const source = unknownKey ?? sources.get(field) ?? nearestSource(field, sources) ?? 'configuration';
@@ -129,6 +130,24 @@ function describeIssues(error: z.ZodError, sources: Map<string, string>): string
 function nearestSource(field: string, sources: Map<string, string>): string | undefined {
   for (const [key, source] of sources) if (key.startsWith(field + '.') || field.startsWith(key + '.')) return source;
   return undefined;
+}
+
+const ENV_PREFIX = 'environment variable ';
+
+/**
+ * Some gateway setting was given without gateway.url (typically BIFROST_EDGE_VIRTUAL_KEY alone). The
+ * schema would only say "expected string, received undefined" about a field nobody wrote: name the
+ * setting that was given, where from, and the ways to give the URL.
+ */
+function missingGatewayUrl(sources: Map<string, string>): string {
+  const setting = sources.has('gateway.virtualKey') ? 'gateway.virtualKey' : ([...sources.keys()].find((key) => key.startsWith('gateway.')) ?? 'gateway');
+  const source = sources.get(setting) ?? 'configuration';
+  const urlEnv = ENV_OVERRIDES.find((o) => o.path.join('.') === 'gateway.url')!.env;
+  const what = setting === 'gateway.virtualKey'
+    ? 'a virtual key (gateway.virtualKey) needs the URL of the Bifrost gateway it is for'
+    : `${setting} is set, but the gateway settings need the URL of the Bifrost gateway`;
+  const withdraw = source.startsWith(ENV_PREFIX) ? `unset ${source.slice(ENV_PREFIX.length)}` : `remove ${setting} from ${source}`;
+  return `- gateway.url (from ${source}): missing: ${what}. Give the URL with --gateway URL, ${urlEnv} or gateway.url in the config file, or ${withdraw} to run in local mode.`;
 }
 
 
