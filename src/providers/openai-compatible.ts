@@ -1,3 +1,4 @@
+import { edgeError, type EdgeError } from '../edge-error.js';
 import { parseWithReaders, type BodyReader, type ProviderAdapter, type RouteMatch } from './adapter.js';
 import { bifrostErrorBody } from './error-bodies.js';
 import { errorResponse } from './error-response.js';
@@ -9,6 +10,7 @@ import { readRealtimeClientSecret, readRealtimeSession } from './openai-realtime
 import { readConversationCreate, readConversationItems, readResponsesRequest } from './openai-responses.js';
 import { readMistralConversationInputs, readMistralConversationStart } from './mistral-conversations.js';
 import type { SurfaceEntry } from './catalog.js';
+import { normalizeHost } from './host-pattern.js';
 import { locateRequest, operationSegments } from './route-path.js';
 import type { HttpRequestInfo } from './types.js';
 import { header } from '../util/header.js';
@@ -166,6 +168,18 @@ function findPostRoute(entry: SurfaceEntry, segments: readonly string[]): PostRo
     && route.segments.every((want, i) => (want === '*' ? segments[i] !== '' : want === segments[i])));
 }
 
+/** Methods that send no body a model reads: forwarded unread on every known route. */
+const BODYLESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
+
+/** A known route Edge refuses whatever the host's unknown-route rule: a prompt route sent with another method than POST. */
+interface RefusedRouteMatch extends RouteMatch {
+  refusal: EdgeError;
+}
+
+function isRefused(route: RouteMatch): route is RefusedRouteMatch {
+  return (route as Partial<RefusedRouteMatch>).refusal !== undefined;
+}
+
 function isMultipart(req: HttpRequestInfo): boolean {
   return (header(req.headers['content-type']) ?? '').trim().toLowerCase().startsWith('multipart/');
 }
@@ -181,6 +195,18 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
     if (route !== undefined) return { ...location, operation: route.operation, inspected: route.read && !(route.multipartUnread && isMultipart(req)) };
     return UNINSPECTED_ROOTS.has(root) ? { ...location, operation: root, inspected: false } : undefined;
   }
+  if (!BODYLESS_METHODS.has(location.method)) {
+    // An origin may route PUT /chat/completions to the POST handler; Edge reads only the POST, so it refuses the rest.
+    if (route?.read === true) {
+      const refusal = edgeError(405, 'method_not_allowed',
+        `Bifrost Edge blocked ${location.method} ${location.pathname} on ${normalizeHost(req.host)}: ${entry.label} reads this route's body only on POST, `
+          + 'so another method could carry a prompt past inspection. Send the request as POST.', { provider: entry.provider });
+      const refused: RefusedRouteMatch = { ...location, operation: route.operation, inspected: false, refusal };
+      return refused;
+    }
+    // OpenAI's APIs use no PUT or PATCH: under any other root they are unknown routes.
+    return UNINSPECTED_ROOTS.has(root) ? { ...location, operation: root, inspected: false } : undefined;
+  }
   // GET /chat/completions lists stored completions: same path as a read POST, no prompt in it.
   const storedObjects = root === 'chat' && segments[1] !== 'completions' ? undefined : STORED_OBJECT_ROOTS[root];
   if (storedObjects !== undefined) return { ...location, operation: storedObjects, inspected: false };
@@ -189,9 +215,11 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
   return undefined;
 }
 
+const readBody = parseWithReaders('openai-compatible', READERS);
+
 export const openAICompatibleAdapter: ProviderAdapter = {
   id: 'openai-compatible',
   recognize,
-  parse: parseWithReaders('openai-compatible', READERS),
+  parse: (route, body, entry) => (isRefused(route) ? { ok: false, error: route.refusal } : readBody(route, body, entry)),
   errorResponse: (err, opts) => errorResponse(err, bifrostErrorBody(err), { kind: 'data' }, opts),
 };

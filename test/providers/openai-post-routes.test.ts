@@ -196,3 +196,27 @@ describe('the Assistants API, videos, Realtime sessions and vector store search'
     if (!result.ok) expect(result.error.message).toMatch(message);
   });
 });
+
+describe('methods other than POST on a route read on POST', () => {
+  it.each(['PUT', 'PATCH', 'PROPFIND'])('%s /v1/chat/completions is refused with a 405 that says to send it as POST', (method) => {
+    const entry = surface('api.openai.com');
+    const route = adapter.recognize(req(method, 'api.openai.com', '/v1/chat/completions'), entry);
+    expect(route).toMatchObject({ operation: 'chat.completions', inspected: false });
+    const result = adapter.parse(route!, undefined, entry);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error).toMatchObject({ status: 405, type: 'method_not_allowed', provider: 'openai' });
+      expect(result.error.message).toBe(`Bifrost Edge blocked ${method} /v1/chat/completions on api.openai.com: OpenAI API reads this route's body only on POST, so another method could carry a prompt past inspection. Send the request as POST.`);
+    }
+  });
+
+  it.each(['GET', 'HEAD', 'DELETE', 'OPTIONS'])('%s /v1/chat/completions stays uninspected', (method) => {
+    const entry = surface('api.openai.com');
+    const route = adapter.recognize(req(method, 'api.openai.com', '/v1/chat/completions'), entry)!;
+    expect(expectParsed(adapter.parse(route, undefined, entry))).toMatchObject({ operation: 'chat.completions', inspected: false });
+  });
+
+  it('PATCH under a root of stored objects is no documented route', () => {
+    expect(recognize('PATCH', 'api.openai.com', '/v1/threads/thread_1')).toBeUndefined();
+  });
+});

@@ -163,3 +163,36 @@ describe('the other OpenAI JSON routes that carry prompt text', () => {
     expect(seenAtOrigin[0]?.body).toContain('a cat on a skateboard');
   });
 });
+
+describe('a route read on POST, sent with another method that carries a body', () => {
+  const chat = { model: 'gpt-4o', messages: [{ role: 'user', content: prompt }] };
+  it.each([
+    ['PUT', 'https://api.openai.com/v1/chat/completions', chat],
+    ['PATCH', 'https://api.openai.com/v1/responses', { model: 'gpt-4o', input: prompt }],
+    ['PATCH', 'https://api.mistral.ai/v1/conversations/conv_1', { inputs: prompt }],
+    // Copilot lets routes it does not know pass; a prompt route with the wrong method is still refused.
+    ['PUT', 'https://api.githubcopilot.com/chat/completions', chat],
+  ])('%s %s is refused in OpenAI\'s error format, not forwarded unread', async (method, url, body) => {
+    const res = await send(method, url, body);
+    expect(res.status).toBe(405);
+    expect(JSON.parse(res.body)).toMatchObject({ error: { type: 'method_not_allowed', message: expect.stringContaining(`${method} `) } });
+    expect(res.originReached).toBe(false);
+  });
+
+  it('PUT on a stored response is no documented route either: refused on an API host', async () => {
+    const res = await send('PUT', 'https://api.openai.com/v1/responses/resp_1', { model: 'gpt-4o', input: prompt });
+    expect(res.status).toBe(404);
+    expect(res.originReached).toBe(false);
+  });
+
+  it.each([
+    ['GET', '/v1/chat/completions'],
+    ['DELETE', '/v1/chat/completions/chatcmpl_1'],
+    ['HEAD', '/v1/chat/completions'],
+    ['OPTIONS', '/v1/responses'],
+  ])('%s %s reads nothing a model sees and still passes', async (method, path) => {
+    const res = await send(method, `https://api.openai.com${path}`, undefined, method === 'HEAD' ? ['-I'] : []);
+    expect(res.status).toBe(200);
+    expect(res.originReached).toBe(true);
+  });
+});
