@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { ensureCa } from '../agent.js';
 import { clientEnvironment } from '../ca/client-environment.js';
@@ -26,7 +27,7 @@ import { fileExists } from '../util/file-exists.js';
 import { createLogger } from '../log.js';
 import { execCommand, type CommandRunner } from './command-runner.js';
 import { caCertPath, writeCaBundle } from './edge-paths.js';
-import { findNssDatabases, type NssDatabaseLocation } from './nss-locations.js';
+import { CHROMIUM_NSS_DATABASES, findNssDatabases, FIREFOX_PROFILE_GLOB, FIREFOX_PROFILE_ROOTS, type NssDatabaseLocation } from './nss-locations.js';
 import { fishQuote, posixShellQuote, powerShellQuote } from './quoting.js';
 import { renderPowerShellCommand, renderShellCommand } from './script-rendering.js';
 
@@ -118,7 +119,7 @@ export async function runCaUninstall(deps: CaCommandDeps, options: CaInstallOpti
     const cas = await currentAndPreviousCa(deps);
     const steps = await uninstallSteps(deps, scope, cas);
     if (steps.length === 0) {
-      deps.stderr(`No Bifrost Edge CA in ${deps.dataDir}: nothing to remove.\n`);
+      deps.stderr(`${nothingToRemove(deps, scope)}\n`);
       return 0;
     }
     if (options.dryRun) {
@@ -231,6 +232,19 @@ async function uninstallSteps(deps: CaCommandDeps, scope: TrustStoreScope, cas: 
   }
   const family = osFamily(deps);
   return cas.flatMap((ca) => trustStoreRemoveCommands(family, ca, scope).map((command): Step => ({ kind: 'command', command })));
+}
+
+/**
+ * Why an uninstall has no step. On Linux `--user` covers browser NSS databases only, whether or not the
+ * CA file is still there; elsewhere the steps come from the CA files, so there is no CA.
+ */
+function nothingToRemove(deps: CaCommandDeps, scope: TrustStoreScope): string {
+  if (deps.platform === 'linux' && scope === 'user') {
+    const looked = [...CHROMIUM_NSS_DATABASES, ...FIREFOX_PROFILE_ROOTS.map((root) => `${root}/${FIREFOX_PROFILE_GLOB}`)].map((relative) => path.join(deps.homeDir, relative));
+    return `No browser NSS database with certificates under ${deps.homeDir} (looked in ${looked.join(', ')}): nothing to remove for this user. ` +
+      'To remove the CA from the system trust store, run `sudo bifrost-edge ca uninstall --system`.';
+  }
+  return `No Bifrost Edge CA in ${deps.dataDir}: nothing to remove.`;
 }
 
 function osFamily(deps: CaCommandDeps): TrustStorePlatform {
