@@ -75,13 +75,15 @@ export const DEFAULT_SURFACES: readonly SurfaceEntry[] = [
     hosts: [...GITHUB_COPILOT_HOSTS],
     provider: 'copilot',
     adapter: 'openai-compatible',
-    pathPrefixes: [''],
+    // Both spellings of each shape are read (`/chat/completions` and `/v1/chat/completions`, `/v1/messages`
+    // and `/messages`): with unknown routes passing, a spelling Edge did not know went out unread.
+    pathPrefixes: ['', '/v1'],
     // Copilot's API is private and changes with each IDE release (agents, sessions, ping): refusing what we
     // do not know would break the editor, so the known chat routes are inspected and the rest passes.
     unknownRoutes: 'pass',
     // Claude models are served in Anthropic's own Messages shape (VS Code Copilot Chat, opencode use it);
     // code completions in Copilot's own (/v1/engines/{engine}/completions).
-    alsoServes: [{ adapter: 'anthropic', pathPrefixes: ['/v1'] }, { adapter: 'copilot-completions', pathPrefixes: ['/v1'] }],
+    alsoServes: [{ adapter: 'anthropic', pathPrefixes: ['/v1', ''] }, { adapter: 'copilot-completions', pathPrefixes: ['/v1'] }],
   },
   // Connect RPC in protobuf, read schema-less (cursor.ts); its other calls (JSON, GET, downloads) pass.
   { label: 'Cursor', hosts: ['api2.cursor.sh'], provider: 'cursor', adapter: 'cursor', pathPrefixes: [''], unknownRoutes: 'pass' },

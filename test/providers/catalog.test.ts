@@ -54,7 +54,7 @@ describe('default surface catalog', () => {
   });
 
   it.each([
-    ['api.openai.com', ['/v1']], ['api.groq.com', ['/openai/v1']], ['openrouter.ai', ['/api/v1']], ['api.githubcopilot.com', ['']],
+    ['api.openai.com', ['/v1']], ['api.groq.com', ['/openai/v1']], ['openrouter.ai', ['/api/v1']], ['api.githubcopilot.com', ['', '/v1']],
   ])('%s serves its API under %j', (host, prefixes) => {
     expect(catalog.match(host)?.pathPrefixes).toEqual(prefixes);
   });

@@ -69,6 +69,13 @@ describe('recognizeRequest', () => {
     ['POST', 'chatgpt.com', '/backend-api/conversation/', 'chatgpt-web:conversation:inspected'],
     ['POST', 'api.openai.com', '/v1/chat/completions/', 'openai-compatible:chat.completions:inspected'],
     ['POST', 'chatgpt.com', '/backend-api/conversation//', 'unrecognized:reject'],
+    // Copilot passes unknown routes: each shape is read with and without /v1.
+    ['POST', 'api.githubcopilot.com', '/v1/chat/completions', 'openai-compatible:chat.completions:inspected'],
+    ['POST', 'api.githubcopilot.com', '/messages', 'anthropic:messages:inspected'],
+    ['POST', 'api.individual.githubcopilot.com', '/v1/responses', 'openai-compatible:responses:inspected'],
+    ['GET', 'api.githubcopilot.com', '/v1/models', 'openai-compatible:models:uninspected'],
+    ['POST', 'proxy.individual.githubcopilot.com', '/v1/engines/gpt-41-copilot/completions', 'copilot-completions:engines.completions:inspected'],
+    ['POST', 'api.githubcopilot.com', '/agents/sessions', 'unrecognized:pass'],
   ])('%s %s%s → %s', (method, host, path, expected) => {
     expect(summary(method, host, path)).toBe(expected);
   });
