@@ -104,7 +104,7 @@ async function main(): Promise<void> {
       ['rss_after_requests', async () => ({ edge_requests_served: requestsSoFar(results), edge_mib: round(rssMiB(env.edgePid), 1), mitmproxy_mib: round(rssMiB(env.mitmPid), 1) })],
       ['sse', () => sseScenario(env, quick ? 2 : 4)],
       ['new_host', () => newHostScenario(env)],
-      ['tunnel', () => tunnelScenario(env, quick ? 32 : 128, quick ? 3 : 5)],
+      ['tunnel', () => tunnelScenario(env, quick ? 32 : 128, quick ? 3 : 15)],
       ['concurrent_streams', () => concurrentStreamsScenario(env, quick ? 200 : 1000)],
       ['guardrails', () => optionalBench('guardrails-bench.js', 'benchGuardrailScan')],
       ['guardrail_turns', () => optionalBench('guardrails-bench.js', 'benchConversationTurn')],

@@ -88,6 +88,32 @@ describe('blind tunnel relay', () => {
     expect(sha256(got)).toBe(sha256(payload));
   }, 30_000);
 
+  it('delivers a download that starts with small pieces and turns into bulk intact (the read buffer grows mid-tunnel)', async () => {
+    const pieces = Array.from({ length: 20 }, (_, i) => pseudoRandom(700 + i, i + 1));
+    const bulk = pseudoRandom(12 * 1024 * 1024, 99);
+    const originPort = await listen(net.createServer((socket) => {
+      void (async () => {
+        for (const piece of pieces) {
+          socket.write(piece);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        socket.end(bulk);
+      })();
+    }));
+    const { socket, afterHeader } = await connectThrough(await tunnelTo(originPort));
+    const chunks: Buffer[] = [afterHeader];
+    await new Promise<void>((resolve, reject) => {
+      socket.on('data', (chunk: Buffer) => { chunks.push(Buffer.from(chunk)); });
+      socket.once('end', resolve);
+      socket.once('error', reject);
+      socket.resume();
+    });
+    const expected = Buffer.concat([...pieces, bulk]);
+    const got = Buffer.concat(chunks);
+    expect(got.length).toBe(expected.length);
+    expect(sha256(got)).toBe(sha256(expected));
+  }, 30_000);
+
   it('relays an upload intact and lets the origin answer after the client half-closes', async () => {
     const upload = pseudoRandom(8 * 1024 * 1024, 7);
     const originPort = await listen(net.createServer({ allowHalfOpen: true }, (socket) => {
