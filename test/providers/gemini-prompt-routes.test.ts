@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileSurfaceCatalog, DEFAULT_SURFACES } from '../../src/providers/catalog.js';
+import { geminiEntry, geminiHost, parseGemini } from './gemini-support.js';
 import { geminiAdapter as adapter } from '../../src/providers/gemini.js';
 import { BLOCKED_SECRET, startEdgeBeforeOrigin, type EdgeBeforeOrigin } from './edge-before-origin.js';
 import { expectFailed, expectParsed, expectPathsPointAtStrings, req, textsOf } from './support.js';
@@ -9,14 +9,9 @@ import { expectFailed, expectParsed, expectPathsPointAtStrings, req, textsOf } f
  * predictions, and tuned models (generateContent on `tunedModels/{model}`).
  */
 
-const host = 'generativelanguage.googleapis.com';
-const entry = compileSurfaceCatalog(DEFAULT_SURFACES).match(host)!;
-
-function parse(path: string, body: unknown) {
-  const route = adapter.recognize(req('POST', host, path), entry);
-  if (!route) throw new Error(`${path} not recognised`);
-  return adapter.parse(route, body, entry);
-}
+const host = geminiHost;
+const entry = geminiEntry;
+const parse = parseGemini;
 
 describe('route recognition', () => {
   it.each([

@@ -1,16 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { compileSurfaceCatalog, DEFAULT_SURFACES } from '../../src/providers/catalog.js';
+import { geminiEntry, geminiHost, parseGemini } from './gemini-support.js';
 import { geminiAdapter as adapter } from '../../src/providers/gemini.js';
 import { expectFailed, expectParsed, expectPathsPointAtStrings, req, textsOf, toolsOf } from './support.js';
 
-const host = 'generativelanguage.googleapis.com';
-const entry = compileSurfaceCatalog(DEFAULT_SURFACES).match(host)!;
-
-function parse(path: string, body: unknown) {
-  const route = adapter.recognize(req('POST', host, path), entry);
-  if (!route) throw new Error(`${path} not recognised`);
-  return adapter.parse(route, body, entry);
-}
+const host = geminiHost;
+const entry = geminiEntry;
+const parse = parseGemini;
 
 describe('route recognition', () => {
   it.each([
