@@ -6,6 +6,7 @@ import { OtlpLogsSink } from '../../src/audit/otlp-sink.js';
 import { AuditShipper } from '../../src/audit/shipper.js';
 import { createLogger } from '../../src/log.js';
 import { sampleRecord, tempDbPath } from './support/records.js';
+import { until } from '../support/until.js';
 
 /**
  * An OpenTelemetry collector (or the proxy in front of it) with a body limit: it refuses larger
@@ -51,15 +52,6 @@ const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
-}
 
 async function shipTo(collector: LimitedCollector, records: number, message: (i: number) => string) {
   const outbox = new AuditOutbox({ path: tempDbPath(), destinations: ['otlp'] });

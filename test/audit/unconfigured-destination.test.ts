@@ -8,6 +8,7 @@ import { AuditOutbox } from '../../src/audit/outbox.js';
 import { createLogger } from '../../src/log.js';
 import { AuditControlServer } from './support/audit-control-server.js';
 import { sampleRecord, tempDbPath } from './support/records.js';
+import { until } from '../support/until.js';
 
 /**
  * A destination known to the outbox (it has a ship cursor) but not configured in this run: the agent
@@ -19,15 +20,6 @@ const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
-}
 
 function storedSeqs(dbPath: string): number[] {
   const db = new Database(dbPath, { readonly: true });
