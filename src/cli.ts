@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { readConfiguredPolicyFile } from './config/configured-files.js';
 import { ConfigError } from './config/load-config.js';
 import { loadEffectiveConfig, logConfigOrigin, type LoadedConfig } from './config/managed-config-sources.js';
 import type { AgentConfigInput } from './config/schema.js';
@@ -368,6 +369,12 @@ function readScanPolicyFile(file: string): { policy: string; source: ScanPolicyS
 function scanPolicyOfConfiguration(values: Record<string, string | boolean | undefined>): { policy: unknown; source: ScanPolicySource } {
   const loaded = loadFromFlags(values);
   const controlUrl = loaded.config.control?.url;
+  // The agent applies the policyFile bundle's guardrails when it has any (GuardrailPolicyHolder.fromBundle).
+  const policyFile = loaded.config.policyFile;
+  if (policyFile !== undefined) {
+    const bundle = readConfiguredPolicyFile(policyFile);
+    if (bundle.guardrails !== undefined) return { policy: bundle.guardrails, source: { kind: 'policy-bundle', file: policyFile, ...(controlUrl ? { controlUrl } : {}) } };
+  }
   return { policy: loaded.config.guardrails, source: { kind: 'configuration', origin: loaded.origin, ...(controlUrl ? { controlUrl } : {}) } };
 }
 

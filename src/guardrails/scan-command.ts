@@ -15,7 +15,9 @@ import { redactionLabel, redactSpans } from './redact-text.js';
 export type ScanPolicySource =
   | { kind: 'policy-file'; file: string }
   /** The configuration's guardrails, as loaded for `run`; `origin` says which files and sources that was. */
-  | { kind: 'configuration'; origin: string; controlUrl?: string };
+  | { kind: 'configuration'; origin: string; controlUrl?: string }
+  /** The guardrails of the policy bundle the configuration's policyFile names, which the agent applies. */
+  | { kind: 'policy-bundle'; file: string; controlUrl?: string };
 
 export interface ScanCommandInput {
   /** The text to scan. */
@@ -140,15 +142,18 @@ const BUILT_IN_POLICY = JSON.stringify((compileGuardrailPolicy({}) as { ok: true
 
 interface UsedPolicy {
   text: string;
-  json: { source: 'built-in' | 'configuration' | 'policy-file'; file?: string; configuration?: string };
+  json: { source: 'built-in' | 'configuration' | 'policy-file' | 'policy-bundle'; file?: string; configuration?: string };
 }
 
 /** Which policy ran, for the output. A configuration that sets no guardrails (or only the defaults) runs the built-in policy. */
 function describePolicy(compiled: CompiledGuardrailPolicy, source: ScanPolicySource | undefined, given: boolean): UsedPolicy {
   if (source?.kind === 'policy-file') return { text: `the policy file ${source.file}`, json: { source: 'policy-file', file: source.file } };
+  // The agent's policy holder prefers a bundle's guardrails; scan cannot see Edge Control's bundle, so it says so.
+  const bundleNote = source?.controlUrl ? `; a running agent enrolled with Edge Control (${source.controlUrl}) uses its policy bundle's guardrails instead, when the bundle has any` : '';
+  if (source?.kind === 'policy-bundle') {
+    return { text: `the guardrails of the policy bundle ${source.file} (the configuration's policyFile)${bundleNote}`, json: { source: 'policy-bundle', file: source.file } };
+  }
   if (source?.kind === 'configuration') {
-    // The agent's policy holder prefers a bundle's guardrails; scan cannot see the bundle, so it says so.
-    const bundleNote = source.controlUrl ? `; a running agent enrolled with Edge Control (${source.controlUrl}) uses its policy bundle's guardrails instead, when the bundle has any` : '';
     return JSON.stringify(compiled.policy) === BUILT_IN_POLICY
       ? { text: `the built-in policy (the configuration changes no guardrail setting: ${source.origin})${bundleNote}`, json: { source: 'built-in', configuration: source.origin } }
       : { text: `the guardrails of the configuration (${source.origin})${bundleNote}`, json: { source: 'configuration', configuration: source.origin } };

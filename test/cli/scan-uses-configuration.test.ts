@@ -44,6 +44,24 @@ describe('bifrost-edge scan uses the guardrails of the effective configuration',
     expect(stdout).toContain(`Policy: the guardrails of the configuration (config file ${config} (--config)).`);
   });
 
+  it('a policyFile bundle\'s guardrails win over the configuration\'s, as in the agent', () => {
+    const dir = tempDir();
+    // Placed by MDM for devices without Edge Control; the agent applies its guardrails (GuardrailPolicyHolder).
+    writeJson(dir, 'bundle.json', {
+      schema: 'bifrost-edge.policy/v1', version: 1, issued_at: '2026-12-01T00:00:00Z', fail_mode: 'open', virtual_keys: [],
+      guardrails: GUARDRAILS,
+    });
+    const config = writeJson(dir, 'config.json', { policyFile: 'bundle.json', guardrails: { enabled: false } });
+    const { code, stdout, stderr } = scan(['--config', config, '--data-dir', path.join(dir, 'data')]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^1 finding\. Policy decision: block\./);
+    expect(stdout).toContain(`Policy: the guardrails of the policy bundle ${path.join(dir, 'bundle.json')} (the configuration's policyFile).`);
+    // A bundle without guardrails leaves the configuration's in force.
+    writeJson(dir, 'bundle.json', { schema: 'bifrost-edge.policy/v1', version: 2, issued_at: '2026-12-01T00:00:00Z', fail_mode: 'open', virtual_keys: [] });
+    expect(scan(['--config', config, '--data-dir', path.join(dir, 'data')]).stdout).toMatch(/^No findings\./);
+  });
+
   it('BIFROST_EDGE_CONFIG names the file as it does for `run`', () => {
     const dir = tempDir();
     const config = writeJson(dir, 'config.json', { guardrails: GUARDRAILS });
