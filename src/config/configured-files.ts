@@ -30,6 +30,8 @@ export function readConfiguredCaFiles(config: Pick<AgentConfig, 'gateway' | 'ups
   return files.flatMap(({ setting, file }) => (file === undefined ? [] : [readCaFile(setting, file)]));
 }
 
+const PEM_CERTIFICATE = /-----BEGIN (?:TRUSTED |X509 )?CERTIFICATE-----/;
+
 function readCaFile(setting: string, file: string): string {
   let text: string;
   try {
@@ -38,7 +40,8 @@ function readCaFile(setting: string, file: string): string {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new ConfigError(`${setting}: cannot read the CA file ${file} (${code}). Point ${setting} at the PEM file of the CA to trust (${RELATIVE_NOTE}), or remove ${setting}.`);
   }
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+  // OpenSSL's "TRUSTED CERTIFICATE" and the older "X509 CERTIFICATE" labels are certificates to Node's TLS too.
+  if (!PEM_CERTIFICATE.test(text)) {
     throw new ConfigError(`${setting}: ${file} holds no PEM certificate (no "-----BEGIN CERTIFICATE-----" line). Point ${setting} at the CA certificate in PEM form (convert a DER .cer with \`openssl x509 -inform der -in ca.cer -out ca.pem\`).`);
   }
   return text;

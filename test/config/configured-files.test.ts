@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readConfiguredCaFiles } from '../../src/config/configured-files.js';
 import { TEST_MACHINE_CONFIG_ENV } from '../../src/config/managed-config-locations.js';
 import { EDGE_BIN } from '../support/edge-process.js';
 
@@ -58,6 +59,14 @@ describe('a file the configuration points at that Edge cannot use', () => {
     const { code, message } = await runEdge({ gateway: { url: 'https://127.0.0.1:9', caFile: missing } });
     expect(code).toBe(2);
     expect(message).toContain(`bifrost-edge: gateway.caFile: cannot read the CA file ${missing} (ENOENT). Point gateway.caFile at the PEM file of the CA to trust`);
+  });
+
+  it('a CA file in OpenSSL\'s TRUSTED CERTIFICATE form is read as the certificate it is', () => {
+    const dir = tempDir();
+    const trusted = path.join(dir, 'ca-trusted.pem');
+    // What `openssl x509 -addtrust serverAuth` writes; Node's TLS accepts it as a CA.
+    fs.writeFileSync(trusted, '-----BEGIN TRUSTED CERTIFICATE-----\nMIIB\n-----END TRUSTED CERTIFICATE-----\n');
+    expect(readConfiguredCaFiles({ upstream: { caFile: trusted } } as Parameters<typeof readConfiguredCaFiles>[0])).toEqual([fs.readFileSync(trusted, 'utf8')]);
   });
 
   it('an upstream.caFile with no PEM certificate in it exits 2', async () => {
