@@ -13,6 +13,9 @@ const captivePortal = new ControlRequestError(200, 'invalid_response', 'the Edge
 const bodyCutOff = new TypeError('terminated');
 const unknownKey = new ControlRequestError(401, 'virtual_key_not_found', 'the gateway does not know this virtual key');
 const disabled = new ControlRequestError(403, 'virtual_key_enrollment_disabled', 'enrollment with a virtual key is disabled');
+// What errorFrom makes of a 4xx whose body is not Edge Control's {error}: a WAF page, an ingress 404.
+const wafPage = new ControlRequestError(403, 'http_error', 'the Edge Control server answered HTTP 403: <html>Access denied</html>');
+const noBackend = new ControlRequestError(404, 'http_error', 'the Edge Control server answered HTTP 404: default backend - 404');
 
 type Step = 'answered' | Error;
 
@@ -42,6 +45,7 @@ describe('ControlReachability: when Edge Control counts as unreachable', () => {
     ['a refusal (4xx) comes from a server that answered', [unknownKey, disabled, unknownKey, unknownKey], [true, true, true, true]],
     ['a refusal after an outage means it answers again', [unreachable, unreachable, unreachable, unknownKey], [true, true, false, true]],
     ['a refusal between failures starts the count over', [unreachable, unreachable, unknownKey, unreachable, unreachable], [true, true, true, true, true]],
+    ['a 4xx that is not Edge Control\'s answer (a WAF, an ingress) is a failure', [wafPage, noBackend, wafPage], [true, true, false]],
   ])('%s', (_name, steps, expected) => {
     expect(reachableAfter(steps)).toEqual(expected);
   });

@@ -24,6 +24,9 @@ export class ControlRequestError extends Error {
   }
 }
 
+/** ControlRequestError's type when a failed call's body was not Edge Control's `{error}` (another server answered). */
+export const UNRECOGNISED_ERROR_BODY = 'http_error';
+
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 
 /** Per-call options: a timeout, and a signal that cancels the call early (e.g. when the client closes). */
@@ -127,7 +130,7 @@ async function errorFrom(res: Response): Promise<ControlRequestError> {
     const body = ControlErrorBodySchema.parse(JSON.parse(text));
     return new ControlRequestError(res.status, body.error.type, body.error.message);
   } catch {
-    return new ControlRequestError(res.status, 'http_error', `the Edge Control server answered HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`);
+    return new ControlRequestError(res.status, UNRECOGNISED_ERROR_BODY, `the Edge Control server answered HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`);
   }
 }
 

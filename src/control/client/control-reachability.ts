@@ -1,4 +1,4 @@
-import { ControlRequestError } from './control-api.js';
+import { ControlRequestError, UNRECOGNISED_ERROR_BODY } from './control-api.js';
 
 /** What the device knows about reaching Edge Control, for fail mode and `status`. */
 export interface ControlReachabilityState {
@@ -47,7 +47,9 @@ export class ControlReachability {
   /** A call failed with `err`; `what` names the call in the problem text ("enrollment", "policy fetch"). */
   failed(what: string, err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
-    if (err instanceof ControlRequestError && err.isRefusal) {
+    // A refusal is Edge Control's own `{error}` answer. A 4xx in another shape (a WAF's HTML 403, an
+    // ingress 404 with no backend) came from something in front of it: Edge Control was not reached.
+    if (err instanceof ControlRequestError && err.isRefusal && err.type !== UNRECOGNISED_ERROR_BODY) {
       this.failuresInARow = 0;
       this.update({ reachable: true, problem: `${what} refused: ${message}` });
       return;
