@@ -33,8 +33,9 @@ export interface AuditOutboxOptions {
    * ['control']. With none, every record counts as sent: a rolling local log. The cursor of a
    * destination known from an earlier run but not listed now is kept, unused: it does not hold back
    * appends (a disabled exporter must not pin the queue), the records it has not acknowledged are
-   * pruned only when the cap needs their space (logged), and listed again it continues where its
-   * receiver's chain ends, its unacknowledged shipment included.
+   * pruned only when the cap needs their space (then its cursor moves past them, and the loss is
+   * logged), and listed again it continues where its receiver's chain ends, its unacknowledged
+   * shipment included.
    */
   destinations?: readonly string[];
   /** Largest number of records in one transaction. Default 512. */
@@ -85,15 +86,24 @@ interface AppendResult {
   pruned: Usage;
   /** The checkpoint after this commit's pruning (unchanged when nothing was pruned). */
   prunedThroughSeq: number;
-  /** Records pruned before an unconfigured destination acknowledged them, to report once committed. */
+  /** Unconfigured destinations' cursors moved past records pruned before they acknowledged them. */
   lost: LostRecords[];
 }
 
 /** Records of `destination` (kept, but not configured in this run) pruned before it acknowledged them. */
 interface LostRecords {
   destination: string;
+  /** The first record it lost since it was last configured (earlier prunes included). */
   firstSeq: number;
+  /** The new checkpoint, where its cursor now stands. */
   lastSeq: number;
+}
+
+/** The cursor of a destination known from an earlier run but not configured in this one. */
+interface UnconfiguredCursor {
+  sentThroughSeq: number;
+  /** The first record pruned before it acknowledged it (the range ends at sentThroughSeq); null when none. */
+  lostFromSeq: number | null;
 }
 
 interface CursorState {
@@ -141,10 +151,10 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   /** The destinations configured in this run: the shipment and accounting cursors. */
   private readonly cursors = new Map<string, CursorState>();
   /**
-   * Where the cursors of destinations known from earlier runs but not configured now stand
-   * (sent-through seq). Kept on disk as they are; they only decide which pruning must be reported.
+   * The cursors of destinations known from earlier runs but not configured now. Kept on disk; pruning
+   * moves one past the records it deletes, so that no cursor claims a position behind the checkpoint.
    */
-  private readonly unconfigured = new Map<string, number>();
+  private readonly unconfigured = new Map<string, UnconfiguredCursor>();
   private readonly sql: ReturnType<typeof prepareStatements>;
   private readonly checkpointer: WalCheckpointer | undefined;
   /** Built once: better-sqlite3 makes a new wrapper per db.transaction() call, a cost paid per commit. */
@@ -361,7 +371,7 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
       const { committed, head, pruned, prunedThroughSeq, lost } = this.appendTransaction.immediate(items, added);
       this.lastHead = head;
       this.prunedThroughSeq = prunedThroughSeq;
-      this.reportLostToUnconfigured(lost);
+      this.adoptSkippedCursors(lost);
       this.stored = { rows: this.stored.rows + added.rows - pruned.rows, bytes: this.stored.bytes + added.bytes - pruned.bytes };
       if (this.cursors.size > 0) this.unsent = { rows: this.unsent.rows + added.rows, bytes: this.unsent.bytes + added.bytes };
       this.updateLevel();
@@ -388,7 +398,7 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     // With no destinations every record counts as delivered, including the ones just written.
     const sentThrough = this.cursors.size > 0 ? this.minSentSeq() : head.seq;
     const { freed: pruned, prunedThroughSeq } = this.pruneSent({ rows: this.stored.rows + added.rows, bytes: this.stored.bytes + added.bytes }, sentThrough);
-    return { committed, head, pruned, prunedThroughSeq, lost: this.lostToUnconfigured(prunedThroughSeq) };
+    return { committed, head, pruned, prunedThroughSeq, lost: this.skipPrunedForUnconfigured(prunedThroughSeq) };
   }
 
   /**
@@ -416,18 +426,32 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     return { freed, prunedThroughSeq: last.seq };
   }
 
-  /** What pruning through `prunedThroughSeq` took from unconfigured destinations that had not acknowledged it. */
-  private lostToUnconfigured(prunedThroughSeq: number): LostRecords[] {
+  /**
+   * Inside the commit: moves the cursors of unconfigured destinations that pruning through
+   * `prunedThroughSeq` passed to the checkpoint. Those records are gone, so that is where the
+   * destination can resume; and a cursor behind the checkpoint is what `audit verify` reports as
+   * unsent records deleted outside Edge. The lost range is kept in the cursor's shipment columns (a
+   * range ending at or before the cursor, which no shipment ever is: markSent clears those), so the
+   * destination, configured again, is told which records it lost.
+   */
+  private skipPrunedForUnconfigured(prunedThroughSeq: number): LostRecords[] {
     const lost: LostRecords[] = [];
-    for (const [destination, sentThroughSeq] of this.unconfigured) {
-      const firstSeq = Math.max(sentThroughSeq, this.prunedThroughSeq) + 1;
-      if (firstSeq <= prunedThroughSeq) lost.push({ destination, firstSeq, lastSeq: prunedThroughSeq });
+    for (const [destination, cursor] of this.unconfigured) {
+      if (cursor.sentThroughSeq >= prunedThroughSeq) continue;
+      lost.push({ destination, firstSeq: cursor.lostFromSeq ?? cursor.sentThroughSeq + 1, lastSeq: prunedThroughSeq });
+    }
+    if (lost.length === 0) return lost;
+    const checkpoint = this.sql.checkpoint.get()!;
+    for (const { destination, firstSeq } of lost) {
+      this.sql.skipPruned.run({ seq: checkpoint.pruned_through_seq, hash: checkpoint.pruned_head_hash, lostFrom: firstSeq, destination });
     }
     return lost;
   }
 
-  private reportLostToUnconfigured(lost: readonly LostRecords[]): void {
+  /** After the commit: adopts the moved cursors and reports the loss. */
+  private adoptSkippedCursors(lost: readonly LostRecords[]): void {
     for (const { destination, firstSeq, lastSeq } of lost) {
+      this.unconfigured.set(destination, { sentThroughSeq: lastSeq, lostFromSeq: firstSeq });
       this.log?.warn(`audit records were pruned to stay under the queue cap before ${destination} (not configured in this run) received them; configure it again to receive the records still stored, or ignore this if it was removed on purpose`, { destination, first_seq: firstSeq, last_seq: lastSeq });
     }
   }
@@ -498,17 +522,26 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
       return current;
     }).immediate();
     for (const row of this.sql.allCursors.all()) {
+      const lostFromSeq = lostFrom(row);
       if (!wanted.has(row.destination)) {
-        this.unconfigured.set(row.destination, row.sent_through_seq);
+        this.unconfigured.set(row.destination, { sentThroughSeq: row.sent_through_seq, lostFromSeq });
         this.log?.info('audit destination not configured in this run; its records are kept for it until the queue cap needs the space', { destination: row.destination, sent_through_seq: row.sent_through_seq });
         continue;
       }
       this.cursors.set(row.destination, { sentThroughSeq: row.sent_through_seq });
-      if (row.sent_through_seq < checkpoint.pruned_through_seq) {
-        this.log?.warn(`audit records were pruned (queue cap) while ${row.destination} was not configured, before it received them; it cannot be sent them, and its receiver will see a gap in this device's chain`, { destination: row.destination, first_seq: row.sent_through_seq + 1, last_seq: checkpoint.pruned_through_seq });
-      }
+      // A cursor behind the checkpoint: written before cursors were moved past pruned records.
+      const firstLost = lostFromSeq ?? (row.sent_through_seq < checkpoint.pruned_through_seq ? row.sent_through_seq + 1 : null);
+      if (firstLost === null) continue;
+      this.log?.warn(`audit records were pruned (queue cap) while ${row.destination} was not configured, before it received them; it cannot be sent them, and its receiver will see a gap in this device's chain`, { destination: row.destination, first_seq: firstLost, last_seq: Math.max(row.sent_through_seq, checkpoint.pruned_through_seq) });
+      if (lostFromSeq !== null) this.sql.setInflight.run(null, null, row.destination); // reported: forget the range
     }
   }
+}
+
+/** The first record pruned before this cursor's destination acknowledged it (see skipPrunedForUnconfigured), or null. */
+function lostFrom(row: CursorRow): number | null {
+  const isLostRange = row.inflight_first_seq !== null && row.inflight_last_seq !== null && row.inflight_last_seq <= row.sent_through_seq;
+  return isLostRange ? row.inflight_first_seq : null;
 }
 
 function toChained(row: RecordRow): ChainedAuditRecord {
@@ -548,6 +581,10 @@ function prepareStatements(db: AuditDatabase) {
     cursorRow: db.prepare<[string], CursorRow>('SELECT destination, sent_through_seq, sent_head_hash, inflight_first_seq, inflight_last_seq FROM ship_cursors WHERE destination = ?'),
     createCursor: db.prepare<[string, number, string]>('INSERT OR IGNORE INTO ship_cursors (destination, sent_through_seq, sent_head_hash) VALUES (?, ?, ?)'),
     setInflight: db.prepare<[number | null, number | null, string]>('UPDATE ship_cursors SET inflight_first_seq = ?, inflight_last_seq = ? WHERE destination = ?'),
+    skipPruned: db.prepare<[{ seq: number; hash: string; lostFrom: number; destination: string }]>(
+      `UPDATE ship_cursors SET sent_through_seq = @seq, sent_head_hash = @hash, inflight_first_seq = @lostFrom, inflight_last_seq = @seq
+       WHERE destination = @destination`,
+    ),
     markSent: db.prepare<[{ seq: number; hash: string; destination: string }]>(
       `UPDATE ship_cursors SET sent_through_seq = @seq, sent_head_hash = @hash,
          inflight_first_seq = CASE WHEN inflight_last_seq <= @seq THEN NULL ELSE inflight_first_seq END,
