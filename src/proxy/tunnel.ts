@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
+import { RelayReadBuffer } from './relay-read-buffer.js';
 
 export interface TunnelOptions {
   connectTimeoutMs: number;
@@ -29,32 +30,20 @@ function raiseWriteHighWaterMark(socket: Duplex): void {
 }
 
 /**
- * Downloads are read from the origin into one reused buffer per tunnel instead of a fresh 64 KiB buffer
- * per read (no allocation per read). A tunnel starts with a small one: most carry page loads and API
- * calls, and a browser keeps hundreds open. The first read that fills it marks a bulk transfer, which
- * moves to a large buffer for the rest of the tunnel: a sixteenth of the reads, writes and JS callbacks
- * per megabyte; in `npm run bench` relay CPU per MiB fell from ~0.5 ms (256 KiB reads) to ~0.37 ms,
- * throughput unchanged (the machine's cores, not the relay, set it: see the C reference relay).
- */
-const RELAY_FIRST_READ_BYTES = 64 * 1024;
-const RELAY_BULK_READ_BYTES = 1024 * 1024;
-
-/**
  * Blind TCP tunnel for hosts Edge does not govern: bytes are relayed untouched, so the client
  * negotiates TLS with the real origin and sees the origin's own certificate.
  */
 export function openBlindTunnel(client: Duplex, head: Buffer, host: string, port: number, options: TunnelOptions): void {
   let waitingForClient = false;
-  let readBuffer = Buffer.allocUnsafeSlow(RELAY_FIRST_READ_BYTES);
+  const readBuffer = new RelayReadBuffer();
   const upstream: net.Socket = net.connect({
     host, port, allowHalfOpen: true,
     onread: {
       // Asked before every read: the buffer the next read goes into.
-      buffer: () => readBuffer,
+      buffer: () => readBuffer.current,
       callback: (bytes: number, buffer: Uint8Array): boolean => {
         client.write(buffer.subarray(0, bytes), resumeReading);
-        // A full buffer: more was waiting. The write above keeps the small buffer alive while it is queued.
-        if (bytes === buffer.length && buffer.length < RELAY_BULK_READ_BYTES) readBuffer = Buffer.allocUnsafeSlow(RELAY_BULK_READ_BYTES);
+        readBuffer.afterRead(bytes);
         // The write is still queued when the kernel did not take it all: it points into the read
         // buffer, so read nothing more until it is flushed (its callback resumes reading).
         if (client.writableLength === 0) return true;
