@@ -34,7 +34,7 @@ export interface AuditOutboxOptions {
    * destination known from an earlier run but not listed now is kept, unused: it does not hold back
    * appends (a disabled exporter must not pin the queue), the records it has not acknowledged are
    * pruned only when the cap needs their space (then its cursor moves past them, and the loss is
-   * logged), and listed again it continues where its receiver's chain ends, its unacknowledged
+   * logged once), and listed again it continues where its receiver's chain ends, its unacknowledged
    * shipment included.
    */
   destinations?: readonly string[];
@@ -97,6 +97,8 @@ interface LostRecords {
   firstSeq: number;
   /** The new checkpoint, where its cursor now stands. */
   lastSeq: number;
+  /** No earlier prune had taken records from it: the loss has not been reported yet. */
+  firstLoss: boolean;
 }
 
 /** The cursor of a destination known from an earlier run but not configured in this one. */
@@ -432,13 +434,13 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
    * destination can resume; and a cursor behind the checkpoint is what `audit verify` reports as
    * unsent records deleted outside Edge. The lost range is kept in the cursor's shipment columns (a
    * range ending at or before the cursor, which no shipment ever is: markSent clears those), so the
-   * destination, configured again, is told which records it lost.
+   * loss is reported once, and once more when the destination is configured again.
    */
   private skipPrunedForUnconfigured(prunedThroughSeq: number): LostRecords[] {
     const lost: LostRecords[] = [];
     for (const [destination, cursor] of this.unconfigured) {
       if (cursor.sentThroughSeq >= prunedThroughSeq) continue;
-      lost.push({ destination, firstSeq: cursor.lostFromSeq ?? cursor.sentThroughSeq + 1, lastSeq: prunedThroughSeq });
+      lost.push({ destination, firstSeq: cursor.lostFromSeq ?? cursor.sentThroughSeq + 1, lastSeq: prunedThroughSeq, firstLoss: cursor.lostFromSeq === null });
     }
     if (lost.length === 0) return lost;
     const checkpoint = this.sql.checkpoint.get()!;
@@ -448,11 +450,12 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     return lost;
   }
 
-  /** After the commit: adopts the moved cursors and reports the loss. */
+  /** After the commit: adopts the moved cursors and warns about the first loss of each, only. */
   private adoptSkippedCursors(lost: readonly LostRecords[]): void {
-    for (const { destination, firstSeq, lastSeq } of lost) {
+    for (const { destination, firstSeq, lastSeq, firstLoss } of lost) {
       this.unconfigured.set(destination, { sentThroughSeq: lastSeq, lostFromSeq: firstSeq });
-      this.log?.warn(`audit records were pruned to stay under the queue cap before ${destination} (not configured in this run) received them; configure it again to receive the records still stored, or ignore this if it was removed on purpose`, { destination, first_seq: firstSeq, last_seq: lastSeq });
+      if (!firstLoss) continue;
+      this.log?.warn(`audit records were pruned to stay under the queue cap before ${destination} (not configured in this run) received them; later pruning drops its records without another warning. Configure it again to receive the records still stored, or ignore this if it was removed on purpose`, { destination, first_seq: firstSeq, last_seq: lastSeq });
     }
   }
 

@@ -97,6 +97,29 @@ describe('pruning past the cursor of a destination not configured in this run', 
     expect(result.stdout).toContain('"control" only acknowledged through seq');
   });
 
+  it('warns once, not at every prune, and not again in later runs', async () => {
+    const dbPath = tempDbPath('edge-kept-cursor-');
+    const withOtlp = outboxAt(dbPath, ['otlp']);
+    await withOtlp.appendDurable(sampleRecord(0));
+    withOtlp.markSent(1, 'otlp');
+    withOtlp.close();
+
+    const first = capturingLogger();
+    const removed = outboxAt(dbPath, [], first.log);
+    for (let i = 1; i <= 300; i++) await removed.appendDurable(sampleRecord(i));
+    removed.close();
+    const warnings = first.lines.filter((line) => /WARN/.test(line) && line.includes('otlp'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('"first_seq":2');
+
+    const later = capturingLogger();
+    const stillRemoved = outboxAt(dbPath, [], later.log);
+    for (let i = 301; i <= 400; i++) await stillRemoved.appendDurable(sampleRecord(i));
+    stillRemoved.close();
+    expect(later.lines.filter((line) => /WARN/.test(line))).toEqual([]);
+    expect(verify(dbPath).exitCode).toBe(0);
+  });
+
   it('lets the destination, configured again, resume after the pruned records and says which it lost', async () => {
     const dbPath = await controlKeptThroughRollingLog();
     const checkpoint = readDb(dbPath, (db) => (db.prepare('SELECT pruned_through_seq FROM chain_checkpoint').get() as { pruned_through_seq: number }).pruned_through_seq);
