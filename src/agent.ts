@@ -246,6 +246,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
     meterResponse: (request, response, onCharge) => policy.meterResponse(request, {
       contentType: response.headers['content-type'],
       contentEncoding: response.headers['content-encoding'],
+      ...(response.statusCode !== undefined ? { status: response.statusCode } : {}),
     }, (charge) => {
       if (charge) onCharge({ usage: { input_tokens: charge.usage.inputTokens, output_tokens: charge.usage.outputTokens }, costUsd: charge.costUsd });
     }),

@@ -18,7 +18,7 @@ import { estimateCost, lookupPrice } from './pricing.js';
 import { createResponseMeter, type ResponseMeter, type ResponseMeterInput } from './response-meter.js';
 import { isKnownAiHost, type ShadowAiRegistry } from './shadow-ai.js';
 import { allKeyWindows, buildPolicyStatus, type PolicyStatus } from './status-data.js';
-import { estimatedUsage, isEventStream, tallyStreamedAnswer } from './unreported-usage.js';
+import { estimatedUsage, isAcceptedStream, tallyStreamedAnswer } from './unreported-usage.js';
 import type { TokenUsage } from './usage.js';
 import { header } from '../util/header.js';
 
@@ -260,7 +260,7 @@ export class PolicyEnforcer {
   meterResponse(request: NormalizedRequest, response: ResponseMeterInput, onCharge?: (charge: UsageCharge | undefined, estimate?: UsageCharge) => void): ResponseMeter | undefined {
     const route = this.routeFor(request);
     if (!route?.virtualKey) return undefined;
-    const streamed = isEventStream(response);
+    const streamed = isAcceptedStream(response);
     const answer = tallyStreamedAnswer(response);
     const meter = createResponseMeter(response, (usage) => {
       const charge = usage ? this.recordResponseUsage(request, usage) : undefined;

@@ -20,6 +20,8 @@ export interface ResponseMeter {
 export interface ResponseMeterInput {
   contentType: string | undefined;
   contentEncoding: string | undefined;
+  /** The answer's HTTP status, when known: an error answer did not accept the prompt. */
+  status?: number;
 }
 
 export function createResponseMeter(input: ResponseMeterInput, onUsage: (usage: TokenUsage | undefined) => void): ResponseMeter {

@@ -28,6 +28,14 @@ export function isEventStream(input: ResponseMeterInput): boolean {
   return (input.contentType ?? '').split(';')[0]!.trim().toLowerCase() === 'text/event-stream';
 }
 
+/**
+ * A stream the provider answered successfully: it read the prompt and bills it, usage reported or not.
+ * An error sent as an event stream (some gateways do) accepted nothing, so nothing is estimated for it.
+ */
+export function isAcceptedStream(input: ResponseMeterInput): boolean {
+  return isEventStream(input) && (input.status === undefined || (input.status >= 200 && input.status < 300));
+}
+
 export interface AnswerTally {
   push(chunk: Uint8Array): void;
   end(): void;

@@ -61,9 +61,9 @@ function sendFollowed(enforcer: PolicyEnforcer, req: NormalizedRequest) {
   return followed;
 }
 
-async function answer(enforcer: PolicyEnforcer, req: NormalizedRequest, contentType: string, body: string) {
+async function answer(enforcer: PolicyEnforcer, req: NormalizedRequest, contentType: string, body: string, status = 200) {
   const charges: Array<{ reported: UsageCharge | undefined; estimate: UsageCharge | undefined }> = [];
-  const meter = enforcer.meterResponse(req, { contentType, contentEncoding: undefined }, (reported, estimate) => charges.push({ reported, estimate }))!;
+  const meter = enforcer.meterResponse(req, { contentType, contentEncoding: undefined, status }, (reported, estimate) => charges.push({ reported, estimate }))!;
   meter.push(Buffer.from(body));
   meter.end();
   await meter.finished;
@@ -118,6 +118,18 @@ describe('an exchange sent upstream that ends without reported usage', () => {
     sendFollowed(enforcer, req);
     const charges = await answer(enforcer, req, 'application/json', JSON.stringify({ error: { type: 'invalid_request_error', message: 'bad' } }));
     expect(charges).toEqual([{ reported: undefined, estimate: undefined }]);
+    expect(counted(TOKENS)).toBe(0);
+  });
+
+  it('an error sent as an event stream (4xx/5xx) is charged nothing: it accepted no prompt', async () => {
+    const { enforcer, counted } = makeEnforcer(limited());
+    for (const status of [429, 500, 503]) {
+      const req = bigPrompt(true);
+      sendFollowed(enforcer, req);
+      const charges = await answer(enforcer, req, 'text/event-stream', `event: error\ndata: ${JSON.stringify({ error: { type: 'overloaded_error' } })}\n\n`, status);
+      expect(charges).toEqual([{ reported: undefined, estimate: undefined }]);
+      enforcer.settle(req);
+    }
     expect(counted(TOKENS)).toBe(0);
   });
 
