@@ -14,9 +14,11 @@ import { newWindowStartMs, windowEndMs, type WindowTiming } from './window-perio
  * Everything runs synchronously inside one transaction per call, so two requests in the same process
  * never lose an increment.
  *
- * Earlier versions counted all budgets of one duration under one key without the budget's id. A budget
- * counted by its id that has no row of its own yet reads that shared row (and its alerts), and its first
- * write copies it into its own row; the shared row is left for the other budgets of that duration.
+ * Earlier versions counted all budgets of one duration under one key without the budget's id, charging
+ * each spend there once per budget. A budget counted by its id or place that has no row of its own yet
+ * reads that shared row divided by the number of budgets that shared it, when the bundle in force lists it
+ * (useLegacyShares), and the shared row's alerts; its first write copies that share into its own row. The
+ * shared row is left for the other budgets of that duration.
  */
 
 export interface CounterAddition {
@@ -36,6 +38,8 @@ export interface CounterStore {
   markAlert(key: string, windowStartMs: number, threshold: number, nowMs: number): boolean;
   /** Drops windows untouched for longer than `olderThanMs` (keys that no longer exist). */
   prune(olderThanMs: number, nowMs: number): number;
+  /** How many budgets shared each counter key of earlier versions (limits.ts legacyBudgetShares), for the bundle in force. */
+  useLegacyShares(shares: ReadonlyMap<string, number>): void;
 }
 
 export class SqliteCounterStore implements CounterStore {
@@ -47,6 +51,8 @@ export class SqliteCounterStore implements CounterStore {
   private readonly deleteOldAlerts;
   private readonly addTx;
   private readonly rebaseTx;
+  /** How many budgets shared each counter key of earlier versions; only these are read in a budget's stead. */
+  private legacyShares: ReadonlyMap<string, number> = new Map();
 
   constructor(private readonly db: PolicyDatabase) {
     db.exec(`
@@ -112,16 +118,28 @@ export class SqliteCounterStore implements CounterStore {
 
   markAlert(key: string, windowStartMs: number, threshold: number, nowMs: number): boolean {
     if (this.insertAlert.run(key, windowStartMs, threshold, nowMs).changes !== 1) return false;
-    const shared = sharedCounterKeyOf(key);
+    const shared = this.legacyKeyOf(key);
     return shared === undefined || this.selectAlert.get(shared, windowStartMs, threshold) === undefined;
   }
 
-  /** A counter's own row, else the shared row of earlier versions (see above). */
+  useLegacyShares(shares: ReadonlyMap<string, number>): void {
+    this.legacyShares = new Map(shares);
+  }
+
+  /** A counter's own row, else its share of the shared row of earlier versions (see above). */
   private readRow(key: string): { window_start_ms: number; value: number } | undefined {
     const own = this.selectOne.get(key);
     if (own) return own;
+    const shared = this.legacyKeyOf(key);
+    const row = shared === undefined ? undefined : this.selectOne.get(shared);
+    if (shared === undefined || row === undefined) return undefined;
+    return { window_start_ms: row.window_start_ms, value: row.value / (this.legacyShares.get(shared) ?? 1) };
+  }
+
+  /** The shared counter key of earlier versions a budget's counter reads in its stead, if the bundle lists it. */
+  private legacyKeyOf(key: string): string | undefined {
     const shared = sharedCounterKeyOf(key);
-    return shared === undefined ? undefined : this.selectOne.get(shared);
+    return shared !== undefined && this.legacyShares.has(shared) ? shared : undefined;
   }
 
   prune(olderThanMs: number, nowMs: number): number {

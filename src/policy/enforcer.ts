@@ -12,7 +12,7 @@ import type { CounterStore } from './counter-store.js';
 import { estimatedPromptTokens, InFlightUsage, type Hold, type Reservation } from './in-flight.js';
 import { decideRequest, type Decision, type PolicyRoute } from './decide.js';
 import type { Connectivity } from './fail-mode.js';
-import { limitWindows, windowUsage, type CounterSnapshot, type LimitWindow } from './limits.js';
+import { legacyBudgetShares, limitWindows, windowUsage, type CounterSnapshot, type LimitWindow } from './limits.js';
 import { NoticeBus, type Notice, type NoticeDraft } from './notices.js';
 import { estimateCost, lookupPrice } from './pricing.js';
 import { createResponseMeter, type ResponseMeter, type ResponseMeterInput } from './response-meter.js';
@@ -126,6 +126,8 @@ export class PolicyEnforcer {
           problems.push(...limitWindows(key, provider, issuedAtMs).problems);
         }
       }
+      // Before the rebase, which reads counters that may still fall back to a shared row of earlier versions.
+      this.options.counters.useLegacyShares(legacyBudgetShares(bundle.virtual_keys.flatMap((k) => allKeyWindows(bundle, k.id))));
       this.rebaseCounters(bundle);
     }
     this.state = { bundle, catalog, appliedAt: bundle ? this.now() : undefined, problems: [...new Set(problems)] };

@@ -60,21 +60,42 @@ export function scopeOf(keyId: string, provider?: string): string {
 export type BudgetRef = { id: string } | { place: number };
 
 const BUDGET_BY_ID = '|budget:';
+const BUDGET_BY_PLACE = '|budget#';
 
 export function counterKey(keyId: string, provider: string | undefined, metric: Metric, resetDuration: string, budget?: BudgetRef): string {
   const shared = `${scopeOf(keyId, provider)}|${metric}|${resetDuration}`;
   if (budget === undefined) return shared;
-  return 'id' in budget ? `${shared}${BUDGET_BY_ID}${budget.id}` : `${shared}|budget#${budget.place}`;
+  return 'id' in budget ? `${shared}${BUDGET_BY_ID}${budget.id}` : `${shared}${BUDGET_BY_PLACE}${budget.place}`;
 }
 
 /**
- * For a budget's counter key by id, the key every budget of that duration shared before budgets had
- * their own: counters persisted under it by earlier versions still count until the budget has its own.
- * (limitWindows never counts a budget under that key while one of its duration has an id.)
+ * For a budget's own counter key (by id or by place), the key every budget of that duration shared before
+ * budgets had their own: counters persisted under it by earlier versions still count until the budget has
+ * its own, divided among the budgets that shared it (legacyBudgetShares).
  */
 export function sharedCounterKeyOf(key: string): string | undefined {
-  const at = key.indexOf(BUDGET_BY_ID);
-  return at === -1 ? undefined : key.slice(0, at);
+  const at = [key.indexOf(BUDGET_BY_ID), key.indexOf(BUDGET_BY_PLACE)].filter((i) => i !== -1);
+  return at.length === 0 ? undefined : key.slice(0, Math.min(...at));
+}
+
+/**
+ * The counter keys of earlier versions that budgets among the given windows (all of a bundle's) read until
+ * they have their own rows, with how many budgets shared each. Those versions charged every spend once per
+ * budget under the key of its duration, so a row they left holds that many times the real spend. A key
+ * that is still a budget's own counter (one without an id keeps it) is left out: its row is that budget's
+ * and now grows once per spend, so it no longer says what the others spent.
+ */
+export function legacyBudgetShares(windows: Iterable<LimitWindow>): Map<string, number> {
+  const shares = new Map<string, number>();
+  const ownKeys = new Set<string>();
+  for (const window of windows) {
+    if (window.metric !== 'spend') continue;
+    ownKeys.add(window.counterKey);
+    const shared = sharedCounterKeyOf(window.counterKey) ?? window.counterKey;
+    shares.set(shared, (shares.get(shared) ?? 0) + 1);
+  }
+  for (const key of ownKeys) shares.delete(key);
+  return shares;
 }
 
 export interface KeyLimits {

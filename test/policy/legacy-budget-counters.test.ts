@@ -1,0 +1,163 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { PolicyBundle } from '../../src/control/protocol/policy-bundle.js';
+import { SqliteCounterStore } from '../../src/policy/counter-store.js';
+import { PolicyEnforcer } from '../../src/policy/enforcer.js';
+import { counterKey, legacyBudgetShares, limitWindows } from '../../src/policy/limits.js';
+import type { Notice } from '../../src/policy/notices.js';
+import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
+import type { TokenUsage } from '../../src/policy/usage.js';
+import { bundle, info, NOW, request, vk } from './support.js';
+
+/**
+ * Counters left by versions before budgets had their own counters: those charged every spend once per
+ * budget under the one key of the budgets' duration, so that row holds the real spend times the number
+ * of budgets that shared it. After the upgrade each budget starts from its share (the real spend), also
+ * a budget counted by its place (no id), and the shared row's alerts still count.
+ */
+
+const T = NOW.getTime();
+const DAY = 86_400_000;
+const WINDOW_START = T - 3_600_000;
+const SHARED_DAILY = counterKey('vk-eng', undefined, 'spend', '1d');
+const PROVIDER_SHARED_DAILY = counterKey('vk-eng', 'openai', 'spend', '1d');
+
+let dir: string;
+const dbs: PolicyDatabase[] = [];
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-legacy-budgets-'));
+});
+
+afterEach(() => {
+  for (const db of dbs.splice(0)) if (db.open) db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function openCounters(): SqliteCounterStore {
+  const db = openPolicyDatabase(path.join(dir, 'policy.db'));
+  dbs.push(db);
+  return new SqliteCounterStore(db);
+}
+
+/**
+ * What an earlier version left after `realUsd` of spend in a window that opened an hour ago: the spend
+ * added to the shared key once for each of `budgets` budgets, and the alerts it marked there.
+ */
+function writeLegacyRow(key: string, realUsd: number, budgets: number, alerts: number[] = []): void {
+  const counters = openCounters();
+  for (let i = 0; i < budgets; i++) counters.add(key, realUsd, DAY, WINDOW_START);
+  for (const threshold of alerts) counters.markAlert(key, WINDOW_START, threshold, WINDOW_START);
+  dbs.pop()?.close();
+}
+
+function upgradedEnforcer(b: PolicyBundle): { enforcer: PolicyEnforcer; counters: SqliteCounterStore; notices: Notice[] } {
+  const counters = openCounters();
+  const enforcer = new PolicyEnforcer({ counters, now: () => new Date(T), onError: (err) => { throw err; } });
+  enforcer.setIdentity({ signedIn: true, user: 'ada@example.com' });
+  enforcer.setBundle(b);
+  const notices: Notice[] = [];
+  enforcer.notices.on('notice', (n) => notices.push(n));
+  return { enforcer, counters, notices };
+}
+
+const openaiInfo = info('api.openai.com', { 'user-agent': 'OpenAI/JS 6.1.0' });
+const tokens = (total: number): TokenUsage => ({ inputTokens: total, outputTokens: 0, totalTokens: total, cachedInputTokens: 0, reasoningTokens: 0 });
+
+/** One answered request: allowed, charged `total` tokens of gpt-4o ($2.50 per million), settled. */
+function spend(enforcer: PolicyEnforcer, total: number): void {
+  const req = request();
+  expect(enforcer.decide(req, openaiInfo).action).toBe('allow');
+  enforcer.recordResponseUsage(req, tokens(total));
+  enforcer.settle(req);
+}
+
+const used = (enforcer: PolicyEnforcer) => enforcer.status().budgets.map((b) => [b.maxUsd, b.usedUsd]);
+
+describe('a shared row of earlier versions, read by budgets counted by id', () => {
+  it('each budget starts from the real spend, not the shared row\'s multiple of it', () => {
+    writeLegacyRow(SHARED_DAILY, 3, 2); // $3 spent: the shared row says $6
+    const { enforcer, counters } = upgradedEnforcer(bundle({}, {
+      budgets: [{ id: 'soft', max_limit: 5, reset_duration: '1d' }, { id: 'hard', max_limit: 10, reset_duration: '1d' }],
+    }));
+    expect(used(enforcer)).toEqual([[5, 3], [10, 3]]);
+    spend(enforcer, 400_000); // $1, allowed: $3 of $5 spent
+    expect(used(enforcer)).toEqual([[5, 4], [10, 4]]);
+    // The shared row stays as it was.
+    expect(counters.snapshot([SHARED_DAILY]).get(SHARED_DAILY)).toEqual({ value: 6, windowStartMs: WINDOW_START });
+  });
+
+  it('a row shared by three budgets is divided by three', () => {
+    writeLegacyRow(SHARED_DAILY, 1.5, 3);
+    const { enforcer } = upgradedEnforcer(bundle({}, {
+      budgets: [
+        { id: 'a', max_limit: 5, reset_duration: '1d' },
+        { id: 'b', max_limit: 10, reset_duration: '1d' },
+        { id: 'c', max_limit: 20, reset_duration: '1d' },
+        { id: 'weekly', max_limit: 50, reset_duration: '1w' },
+      ],
+    }));
+    expect(used(enforcer)).toEqual([[5, 1.5], [10, 1.5], [20, 1.5], [50, 0]]);
+  });
+
+  it('the key\'s own budgets and a provider config\'s budgets had different shared rows', () => {
+    writeLegacyRow(SHARED_DAILY, 2, 1);
+    writeLegacyRow(PROVIDER_SHARED_DAILY, 2, 2);
+    const { enforcer } = upgradedEnforcer(bundle({}, {
+      budgets: [{ id: 'key-daily', max_limit: 8, reset_duration: '1d' }],
+      provider_configs: [{
+        provider: 'openai', weight: 1, allowed_models: ['*'],
+        budgets: [{ id: 'soft', max_limit: 5, reset_duration: '1d' }, { id: 'hard', max_limit: 10, reset_duration: '1d' }],
+      }],
+    }));
+    expect(used(enforcer).sort((x, y) => x[0]! - y[0]!)).toEqual([[5, 2], [8, 2], [10, 2]]);
+  });
+
+  it('a gateway report of the same window gives the reported figure, not the shared row\'s multiple', () => {
+    writeLegacyRow(SHARED_DAILY, 2, 2);
+    const lastReset = new Date(WINDOW_START).toISOString();
+    const { enforcer } = upgradedEnforcer(bundle({}, {
+      budgets: [
+        { id: 'soft', max_limit: 5, reset_duration: '1d', current_usage: 2.5, last_reset: lastReset },
+        { id: 'hard', max_limit: 10, reset_duration: '1d', current_usage: 1, last_reset: lastReset },
+      ],
+    }));
+    expect(used(enforcer)).toEqual([[5, 2.5], [10, 2]]);
+  });
+});
+
+describe('a shared row of earlier versions, read by a budget without an id counted by its place', () => {
+  it('the budget keeps counting from its share instead of starting again at $0', () => {
+    writeLegacyRow(SHARED_DAILY, 1, 2);
+    const { enforcer } = upgradedEnforcer(bundle({}, {
+      budgets: [{ id: 'soft', max_limit: 5, reset_duration: '1d' }, { max_limit: 10, reset_duration: '1d' }],
+    }));
+    expect(used(enforcer)).toEqual([[5, 1], [10, 1]]);
+    spend(enforcer, 400_000); // $1
+    expect(used(enforcer)).toEqual([[5, 2], [10, 2]]);
+  });
+
+  it('an alert the shared row had fired in this window does not fire again', () => {
+    writeLegacyRow(SHARED_DAILY, 4, 2, [0.8]); // $4 of $5: the 80 % alert fired
+    const { enforcer, notices } = upgradedEnforcer(bundle({ budget_alert_thresholds: [0.8] }, {
+      budgets: [{ id: 'soft', max_limit: 5, reset_duration: '1d' }, { max_limit: 5, reset_duration: '1d' }],
+    }));
+    spend(enforcer, 40_000); // $0.10
+    expect(used(enforcer)).toEqual([[5, 4.1], [5, 4.1]]);
+    expect(notices.filter((n) => n.kind === 'budget_alert')).toEqual([]);
+  });
+
+  it('next to a budget that keeps the shared key as its own, nothing is read from it: each counts and alerts alone', () => {
+    const counters = openCounters();
+    const windows = limitWindows(vk({ budgets: [{ max_limit: 5, reset_duration: '1d' }, { max_limit: 10, reset_duration: '1d' }] }), undefined, T).windows;
+    expect(windows.map((w) => w.counterKey)).toEqual([SHARED_DAILY, `${SHARED_DAILY}|budget#2`]);
+    counters.useLegacyShares(legacyBudgetShares(windows));
+    counters.add(SHARED_DAILY, 4, DAY, T);
+    expect(counters.markAlert(SHARED_DAILY, T, 0.8, T)).toBe(true);
+    const byPlace = windows[1]!.counterKey;
+    expect(counters.snapshot([byPlace]).size).toBe(0);
+    expect(counters.markAlert(byPlace, T, 0.8, T)).toBe(true);
+  });
+});
