@@ -1,15 +1,11 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PolicyBundle } from '../../src/control/protocol/policy-bundle.js';
-import { SqliteCounterStore } from '../../src/policy/counter-store.js';
 import { PolicyEnforcer } from '../../src/policy/enforcer.js';
 import { counterKey, limitWindows } from '../../src/policy/limits.js';
 import type { Notice } from '../../src/policy/notices.js';
-import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
 import type { TokenUsage } from '../../src/policy/usage.js';
 import { bundle, info, NOW, request, vk } from './support.js';
+import { temporaryCounterStores } from './temporary-counter-store.js';
 
 /**
  * Every budget has its own counter, also when two budgets of a key share a reset duration (a $5 a day
@@ -20,23 +16,8 @@ import { bundle, info, NOW, request, vk } from './support.js';
 const T = NOW.getTime();
 const SHARED_DAILY = counterKey('vk-eng', undefined, 'spend', '1d');
 
-let dir: string;
-const dbs: PolicyDatabase[] = [];
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-budget-counters-'));
-});
-
-afterEach(() => {
-  for (const db of dbs.splice(0)) if (db.open) db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function openCounters(): SqliteCounterStore {
-  const db = openPolicyDatabase(path.join(dir, 'policy.db'));
-  dbs.push(db);
-  return new SqliteCounterStore(db);
-}
+const stores = temporaryCounterStores('edge-budget-counters-');
+const openCounters = () => stores.open();
 
 function makeEnforcer(b: PolicyBundle, counters = openCounters()): { enforcer: PolicyEnforcer; notices: Notice[] } {
   const enforcer = new PolicyEnforcer({ counters, now: () => new Date(T), onError: (err) => { throw err; } });

@@ -1,15 +1,12 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PolicyBundle } from '../../src/control/protocol/policy-bundle.js';
 import { SqliteCounterStore } from '../../src/policy/counter-store.js';
 import { PolicyEnforcer } from '../../src/policy/enforcer.js';
 import { counterKey, legacyBudgetShares, limitWindows } from '../../src/policy/limits.js';
 import type { Notice } from '../../src/policy/notices.js';
-import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
 import type { TokenUsage } from '../../src/policy/usage.js';
 import { bundle, info, NOW, request, vk } from './support.js';
+import { temporaryCounterStores } from './temporary-counter-store.js';
 
 /**
  * Counters left by versions before budgets had their own counters: those charged every spend once per
@@ -24,23 +21,8 @@ const WINDOW_START = T - 3_600_000;
 const SHARED_DAILY = counterKey('vk-eng', undefined, 'spend', '1d');
 const PROVIDER_SHARED_DAILY = counterKey('vk-eng', 'openai', 'spend', '1d');
 
-let dir: string;
-const dbs: PolicyDatabase[] = [];
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-legacy-budgets-'));
-});
-
-afterEach(() => {
-  for (const db of dbs.splice(0)) if (db.open) db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function openCounters(): SqliteCounterStore {
-  const db = openPolicyDatabase(path.join(dir, 'policy.db'));
-  dbs.push(db);
-  return new SqliteCounterStore(db);
-}
+const stores = temporaryCounterStores('edge-legacy-budgets-');
+const openCounters = () => stores.open();
 
 /**
  * What an earlier version left after `realUsd` of spend in a window that opened an hour ago: the spend
@@ -50,7 +32,7 @@ function writeLegacyRow(key: string, realUsd: number, budgets: number, alerts: n
   const counters = openCounters();
   for (let i = 0; i < budgets; i++) counters.add(key, realUsd, DAY, WINDOW_START);
   for (const threshold of alerts) counters.markAlert(key, WINDOW_START, threshold, WINDOW_START);
-  dbs.pop()?.close();
+  stores.closeLast();
 }
 
 function upgradedEnforcer(b: PolicyBundle): { enforcer: PolicyEnforcer; counters: SqliteCounterStore; notices: Notice[] } {
