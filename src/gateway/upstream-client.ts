@@ -37,8 +37,12 @@ export interface ForwardHandlers {
    * Rejecting cuts the client off instead: the held end of the answer is never sent.
    */
   beforeEnd?(status: number | undefined): Promise<void>;
-  /** The exchange ended (completed, failed or aborted by the client). */
-  onDone?(outcome: { status?: number; error?: EdgeError; aborted?: boolean }): void;
+  /**
+   * The exchange ended (completed, failed or aborted by the client). `requestSent`: the whole request,
+   * body included, was handed to the operating system for the upstream; a client that gave up before
+   * that cost the provider nothing.
+   */
+  onDone?(outcome: { status?: number; error?: EdgeError; aborted?: boolean; requestSent?: boolean }): void;
   /**
    * A stream the answer's body goes through to the client, or undefined to relay it as it is. It reads
    * the body as it came (per its Content-Encoding) and writes it plain; its length may change, so it goes
@@ -99,12 +103,14 @@ export class UpstreamClient {
       agent: isHttps ? this.httpsAgent : this.httpAgent,
     });
     let finished = false;
+    let requestSent = false;
+    request.once('finish', () => { requestSent = true; });
     const finish = (outcome: { status?: number; error?: EdgeError; aborted?: boolean }) => {
       if (finished) return;
       finished = true;
       clearTimeout(connectTimer);
       clearTimeout(responseTimer);
-      handlers.onDone?.(outcome);
+      handlers.onDone?.({ ...outcome, requestSent });
     };
     const fail = (error: EdgeError) => {
       request.destroy();

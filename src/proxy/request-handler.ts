@@ -379,8 +379,9 @@ function forward(
     onDone: (result) => {
       if (plan.via !== 'origin' && result.error?.type === 'upstream_unreachable') deps.onGatewayResult?.(false);
       if (plan.via !== 'origin' && result.error?.type === 'upstream_timeout') deps.onGatewayTimeout?.();
-      // Told before the exchange settles: an answer would have reported the usage the prompt cost.
-      if (result.aborted && !answered) followed.abandoned();
+      // Told before the exchange settles: an answer would have reported the usage the prompt cost. A
+      // request the client gave up on before it was all sent (still connecting, still uploading) cost nothing.
+      if (result.aborted && !answered && result.requestSent === true) followed.abandoned();
       // Failures and completions were recorded already; this catches exchanges the client abandoned.
       // The status the client got: the upstream's when its answer had begun (an answer cut off after its
       // head, e.g. by the body idle timeout, was a 200 to the client), else Edge's error status.

@@ -21,14 +21,21 @@ async function listen(server: net.Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+async function readAll(req: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
 /** A front server that forwards each request to 127.0.0.1:`upstreamPort` and reports how it ended. */
-async function front(upstreamPort: number, handlers: Partial<ForwardHandlers> = {}): Promise<{ url: string; outcomes: unknown[] }> {
+async function front(upstreamPort: number, handlers: Partial<ForwardHandlers> = {}, bufferBody = false): Promise<{ url: string; outcomes: unknown[] }> {
   const client = new UpstreamClient({ connectTimeoutMs: 2000, responseTimeoutMs: 5000 });
   const outcomes: unknown[] = [];
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(async (req, res) => {
     const url = new URL(`http://127.0.0.1:${upstreamPort}${req.url ?? '/'}`);
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    const body = hasBody ? Readable.from(req) : null;
+    // Buffered as the proxy buffers an inspected request's body before it forwards it; else streamed.
+    const body = !hasBody ? null : bufferBody ? await readAll(req) : Readable.from(req);
     client.forward({ via: 'origin', url, headers: { host: url.host, ...(req.headers['content-length'] ? { 'content-length': req.headers['content-length'] } : {}) } }, req.method ?? 'GET', body, res, {
       onFailure: (e) => res.writeHead(e.status).end(`${e.type}: ${e.message}`),
       onDone: (outcome) => outcomes.push({ status: outcome.status, error: outcome.error?.type, aborted: outcome.aborted }),
@@ -42,6 +49,39 @@ async function front(upstreamPort: number, handlers: Partial<ForwardHandlers> = 
   });
   return { url: `http://127.0.0.1:${port}`, outcomes };
 }
+
+describe('UpstreamClient: whether a request the client gave up on reached the upstream', () => {
+  /** POSTs `body` through the front and destroys the request once `giveUp` resolves; resolves with the outcome. */
+  async function giveUpOn(upstream: net.Server, body: Buffer, giveUp: () => Promise<void>): Promise<{ aborted?: boolean; requestSent?: boolean }> {
+    let outcome: { aborted?: boolean; requestSent?: boolean } | undefined;
+    const { url } = await front(await listen(upstream), { onDone: (o) => { outcome = { aborted: o.aborted, requestSent: o.requestSent, ...(o.error ? { error: o.error.type } : {}) } as typeof outcome; } }, true);
+    const request = http.request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-length': body.length } });
+    request.on('error', () => {});
+    request.end(body);
+    await giveUp();
+    request.destroy();
+    const deadline = Date.now() + 5000;
+    while (outcome === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    return outcome ?? {};
+  }
+
+  it('sent: the upstream read the whole request and was still thinking', async () => {
+    let read = 0;
+    const body = Buffer.alloc(64 * 1024, 0x61);
+    const upstream = net.createServer((socket) => socket.on('data', (chunk: Buffer) => { read += chunk.length; }));
+    const outcome = await giveUpOn(upstream, body, async () => {
+      while (read < body.length) await new Promise((resolve) => setTimeout(resolve, 10));
+    });
+    expect(outcome).toEqual({ aborted: true, requestSent: true });
+  });
+
+  it('not sent: the client left while its large body was still going out to an upstream that had not read it', async () => {
+    // The upstream accepts and never reads: the kernel's buffers take a few MiB, the rest waits.
+    const upstream = net.createServer(() => {});
+    const outcome = await giveUpOn(upstream, Buffer.alloc(24 * 1024 * 1024, 0x62), () => new Promise((resolve) => setTimeout(resolve, 1000)));
+    expect(outcome).toEqual({ aborted: true, requestSent: false });
+  });
+});
 
 describe('UpstreamClient against upstreams that misbehave', () => {
   it('a reason phrase Node would refuse to write (control characters) is replaced, not a crash', async () => {
