@@ -243,6 +243,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
       return { mode: route.mode, ...(route.virtualKey?.value ? { virtualKey: route.virtualKey.value } : {}) };
     },
     settle: (request) => policy.settle(request),
+    follow: (request) => policy.follow(request),
     meterResponse: (request, response, onCharge) => policy.meterResponse(request, {
       contentType: response.headers['content-type'],
       contentEncoding: response.headers['content-encoding'],

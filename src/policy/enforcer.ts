@@ -2,7 +2,7 @@ import type { ModelPrice, PolicyBundle, RoutingMode } from '../control/protocol/
 import type { EdgeError } from '../edge-error.js';
 import { normalizeHost } from '../providers/host-pattern.js';
 import type { HttpRequestInfo, NormalizedRequest } from '../providers/types.js';
-import type { FollowedRequest, RequestFollowing } from '../proxy/request-handler.js';
+import type { FollowedRequest } from '../proxy/request-handler.js';
 import type { RequestInspector } from '../proxy/surface-resolution.js';
 import { AppsSeen } from './apps-seen.js';
 import type { SeenApp } from '../control/protocol/heartbeat.js';
@@ -29,9 +29,10 @@ import { header } from '../util/header.js';
  * How the proxy uses it:
  * - `inspector()` is a RequestInspector: put it first in the inspector list. It answers allow or block
  *   (the EdgeError, which the proxy renders in the client's format) and remembers the decision for the
- *   request object it was given. It also follows requests (RequestFollowing): a request the proxy
- *   announced counts against its key's request limit only once the proxy sends it, and until then
- *   holds its place; a request nobody follows (a WebSocket opening) counts when decided.
+ *   request object it was given.
+ * - `follow(request)`, called by the proxy before the decision: the request counts against its key's
+ *   request limit only once the proxy says it sent it, and until then holds its place; a request
+ *   nobody follows (a WebSocket opening) counts when decided.
  * - `routeFor(request)` then returns the chosen route for that same NormalizedRequest object: mode
  *   (gateway / passthrough / local), the virtual key to send in `x-bf-vk`, and the governed provider/model.
  * - `meterResponse(request, headers)` returns a sink for the response body chunks the proxy relays; when
@@ -204,13 +205,12 @@ export class PolicyEnforcer {
     return decision;
   }
 
-  /** The step the proxy runs on every inspected request; it follows the requests the proxy announces. */
-  inspector(): RequestInspector & RequestFollowing {
-    const inspect: RequestInspector = (input) => {
+  /** The step the proxy runs on every inspected request. */
+  inspector(): RequestInspector {
+    return (input) => {
       const decision = this.decide(input.request, input.info);
       return decision.action === 'allow' ? { action: 'allow' } : { action: 'block', error: decision.error };
     };
-    return Object.assign(inspect, { follow: (request: NormalizedRequest) => this.follow(request) });
   }
 
   /**
@@ -218,7 +218,7 @@ export class PolicyEnforcer {
    * the key's request limit only when sent, as the gateway counts it, so a request Edge refuses after
    * the decision (a guardrail block, an internal error) does not use the limit up.
    */
-  private follow(request: NormalizedRequest): FollowedRequest {
+  follow(request: NormalizedRequest): FollowedRequest {
     this.followed.add(request);
     return {
       sent: () => this.countWhenSent(request),

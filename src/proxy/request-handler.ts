@@ -33,6 +33,11 @@ export interface RequestHandlerDeps {
    * refused by a later step, failed, abandoned): policy gives back what the request held meanwhile.
    */
   settle?: (request: NormalizedRequest) => void;
+  /**
+   * Announces an inspected request before the decision steps run, and returns how to say later that it
+   * was sent (policy counts it against the key's request limit only then, as the gateway counts it).
+   */
+  follow?: (request: NormalizedRequest) => FollowedRequest;
   /** Watches a response to charge its token usage (rate limits, budgets). */
   meterResponse?: (
     request: NormalizedRequest,
@@ -72,16 +77,10 @@ interface ResponseFinding {
 }
 
 /**
- * A decision step that follows the requests it allows past their decision: the policy step holds each
- * one's place in its key's request limit until the request goes out, so a request Edge refuses after
- * the decision (a guardrail finds a secret) never reaches the gateway and does not use the limit up.
- * The proxy announces each request before the steps run, and says when it sends it; the exchange's end
- * is `settle`. Callers that report nothing (WebSocket openings) get the step's plain decision.
+ * What the proxy tells policy about a request after its decision (see `follow`): a request Edge refuses
+ * after the decision (a guardrail finds a secret) never reaches the gateway and does not use the limit
+ * up. The exchange's end is `settle`. Requests nobody follows (WebSocket openings) count when decided.
  */
-export interface RequestFollowing {
-  follow(request: NormalizedRequest): FollowedRequest;
-}
-
 export interface FollowedRequest {
   /** Edge hands the request to the gateway or provider now. */
   sent(): void;
@@ -189,7 +188,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   }
 
   let outcome: ExchangeRecord['decision'] = 'forwarded';
-  /** What the decision steps that follow this request are told (see RequestFollowing). */
+  /** What policy is told about this request after its decision (see FollowedRequest). */
   let followed: FollowedRequest = NOT_FOLLOWED;
   let body: Buffer | Readable = req;
   let parsedBody: unknown;
@@ -223,10 +222,9 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
     record.model = normalized.model;
     if (resolution.inspected) record.prompt = normalized.texts.map((t) => t.text).join('\n');
 
-    const inspectors = deps.inspectors();
-    followed = followRequest(inspectors, normalized);
+    followed = deps.follow?.(normalized) ?? NOT_FOLLOWED;
     let flagged = false;
-    for (const inspect of inspectors) {
+    for (const inspect of deps.inspectors()) {
       const verdict = await inspect({ request: normalized, body: parsedBody, info, app });
       if (verdict.notes?.findings) record.findings.push(...verdict.notes.findings);
       flagged ||= verdict.notes?.flagged === true;
@@ -273,17 +271,6 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
 }
 
 const NOT_FOLLOWED: FollowedRequest = { sent: () => {}, abandoned: () => {} };
-
-/** Announces the request to the steps that follow requests; what they are told later goes to each. */
-function followRequest(inspectors: readonly RequestInspector[], request: NormalizedRequest): FollowedRequest {
-  const followers = inspectors.filter(followsRequests).map((step) => step.follow(request));
-  if (followers.length === 0) return NOT_FOLLOWED;
-  return { sent: () => followers.forEach((f) => f.sent()), abandoned: () => followers.forEach((f) => f.abandoned()) };
-}
-
-function followsRequests(step: RequestInspector): step is RequestInspector & RequestFollowing {
-  return typeof (step as Partial<RequestFollowing>).follow === 'function';
-}
 
 /** For an MCP POST that lists tools: what filters the server's answer down to the tools the user may run. */
 function toolListFilter(deps: RequestHandlerDeps, request: NormalizedRequest | null, body: unknown, host: string, maxJsonBytes: number): ((response: IncomingMessage) => Transform | undefined) | undefined {

@@ -46,7 +46,7 @@ const limited = () => bundle({}, { rate_limit: { request_max_limit: 2, request_r
 function decideFollowed(enforcer: PolicyEnforcer) {
   const req = request();
   const inspector = enforcer.inspector();
-  const followed = inspector.follow(req);
+  const followed = enforcer.follow(req);
   const verdict = inspector({ request: req, body: {}, info: info('api.openai.com', { 'user-agent': 'OpenAI/JS 6.1.0' }), app: 'openai-node' });
   return { req, followed, verdict };
 }

@@ -54,7 +54,7 @@ const bigPrompt = (stream: boolean) => request({ stream, texts: [{ path: ['messa
 /** Decided as the proxy decides it: announced, allowed, sent. */
 function sendFollowed(enforcer: PolicyEnforcer, req: NormalizedRequest) {
   const inspector = enforcer.inspector();
-  const followed = inspector.follow(req);
+  const followed = enforcer.follow(req);
   const verdict = inspector({ request: req, body: {}, info: info('api.openai.com', { 'user-agent': 'OpenAI/JS 6.1.0' }), app: 'openai-node' });
   expect(verdict.action).toBe('allow');
   followed.sent();
@@ -147,7 +147,7 @@ describe('an exchange sent upstream that ends without reported usage', () => {
     const { enforcer, counted } = makeEnforcer(limited());
     const req = bigPrompt(false);
     const inspector = enforcer.inspector();
-    inspector.follow(req);
+    enforcer.follow(req);
     expect(inspector({ request: req, body: {}, info: info('api.openai.com', {}), app: 'openai-node' }).action).toBe('allow');
     enforcer.settle(req);
     expect(counted(TOKENS)).toBe(0);
