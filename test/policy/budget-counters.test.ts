@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { PolicyBundle } from '../../src/control/protocol/policy-bundle.js';
-import { PolicyEnforcer } from '../../src/policy/enforcer.js';
 import { counterKey, limitWindows } from '../../src/policy/limits.js';
-import type { Notice } from '../../src/policy/notices.js';
-import type { TokenUsage } from '../../src/policy/usage.js';
-import { bundle, info, NOW, request, vk } from './support.js';
+import { bundle, NOW, request, vk } from './support.js';
 import { temporaryCounterStores } from './temporary-counter-store.js';
+import { openaiInfo, signedInEnforcer, spend } from './budget-spending.js';
 
 /**
  * Every budget has its own counter, also when two budgets of a key share a reset duration (a $5 a day
@@ -19,24 +17,8 @@ const SHARED_DAILY = counterKey('vk-eng', undefined, 'spend', '1d');
 const stores = temporaryCounterStores('edge-budget-counters-');
 const openCounters = () => stores.open();
 
-function makeEnforcer(b: PolicyBundle, counters = openCounters()): { enforcer: PolicyEnforcer; notices: Notice[] } {
-  const enforcer = new PolicyEnforcer({ counters, now: () => new Date(T), onError: (err) => { throw err; } });
-  enforcer.setIdentity({ signedIn: true, user: 'ada@example.com' });
-  enforcer.setBundle(b);
-  const notices: Notice[] = [];
-  enforcer.notices.on('notice', (n) => notices.push(n));
-  return { enforcer, notices };
-}
-
-const openaiInfo = info('api.openai.com', { 'user-agent': 'OpenAI/JS 6.1.0' });
-const tokens = (total: number): TokenUsage => ({ inputTokens: total, outputTokens: 0, totalTokens: total, cachedInputTokens: 0, reasoningTokens: 0 });
-
-/** One answered request: allowed, charged `total` tokens of gpt-4o ($2.50 per million), settled. */
-function spend(enforcer: PolicyEnforcer, total: number): void {
-  const req = request();
-  expect(enforcer.decide(req, openaiInfo).action).toBe('allow');
-  enforcer.recordResponseUsage(req, tokens(total));
-  enforcer.settle(req);
+function makeEnforcer(b: PolicyBundle, counters = openCounters()) {
+  return signedInEnforcer(b, counters);
 }
 
 const softAndHard = [

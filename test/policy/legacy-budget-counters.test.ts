@@ -4,9 +4,9 @@ import { SqliteCounterStore } from '../../src/policy/counter-store.js';
 import { PolicyEnforcer } from '../../src/policy/enforcer.js';
 import { counterKey, legacyBudgetShares, limitWindows } from '../../src/policy/limits.js';
 import type { Notice } from '../../src/policy/notices.js';
-import type { TokenUsage } from '../../src/policy/usage.js';
-import { bundle, info, NOW, request, vk } from './support.js';
+import { bundle, NOW, vk } from './support.js';
 import { temporaryCounterStores } from './temporary-counter-store.js';
+import { signedInEnforcer, spend } from './budget-spending.js';
 
 /**
  * Counters left by versions before budgets had their own counters: those charged every spend once per
@@ -37,23 +37,7 @@ function writeLegacyRow(key: string, realUsd: number, budgets: number, alerts: n
 
 function upgradedEnforcer(b: PolicyBundle): { enforcer: PolicyEnforcer; counters: SqliteCounterStore; notices: Notice[] } {
   const counters = openCounters();
-  const enforcer = new PolicyEnforcer({ counters, now: () => new Date(T), onError: (err) => { throw err; } });
-  enforcer.setIdentity({ signedIn: true, user: 'ada@example.com' });
-  enforcer.setBundle(b);
-  const notices: Notice[] = [];
-  enforcer.notices.on('notice', (n) => notices.push(n));
-  return { enforcer, counters, notices };
-}
-
-const openaiInfo = info('api.openai.com', { 'user-agent': 'OpenAI/JS 6.1.0' });
-const tokens = (total: number): TokenUsage => ({ inputTokens: total, outputTokens: 0, totalTokens: total, cachedInputTokens: 0, reasoningTokens: 0 });
-
-/** One answered request: allowed, charged `total` tokens of gpt-4o ($2.50 per million), settled. */
-function spend(enforcer: PolicyEnforcer, total: number): void {
-  const req = request();
-  expect(enforcer.decide(req, openaiInfo).action).toBe('allow');
-  enforcer.recordResponseUsage(req, tokens(total));
-  enforcer.settle(req);
+  return { ...signedInEnforcer(b, counters), counters };
 }
 
 const used = (enforcer: PolicyEnforcer) => enforcer.status().budgets.map((b) => [b.maxUsd, b.usedUsd]);
