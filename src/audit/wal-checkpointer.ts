@@ -65,6 +65,8 @@ export interface CheckpointResult {
  * flight. A worker thread now checkpoints every `commitsPerCheckpoint` commits. If the worker cannot
  * start or dies, the writer's automatic checkpoints come back, so the WAL never grows without bound.
  */
+type Waiter = { resolve: (result: CheckpointResult) => void; reject: (error: Error) => void };
+
 export class WalCheckpointer {
   private readonly worker: Worker | undefined;
   private readonly commitsPerCheckpoint: number;
@@ -72,7 +74,13 @@ export class WalCheckpointer {
   private inFlight = false;
   private stopped = false;
   private fellBack = false;
-  private readonly waiters: Array<{ resolve: (result: CheckpointResult) => void; reject: (error: Error) => void }> = [];
+  /** Callers waiting for the checkpoint in flight. */
+  private readonly waiters: Waiter[] = [];
+  /**
+   * Callers who asked while a checkpoint was already running: it may have started before their last
+   * commits, so they wait for the next one, requested as soon as this one ends.
+   */
+  private readonly waitingForNext: Waiter[] = [];
   /** Completed off-thread checkpoints (tests and diagnostics). */
   checkpoints = 0;
 
@@ -91,12 +99,16 @@ export class WalCheckpointer {
       if (!message.ok) {
         options.log?.warn('audit WAL checkpoint failed; retrying at the next interval', { error: message.error });
         this.settle(new Error(`audit WAL checkpoint failed: ${message.error}`));
-        return;
+      } else {
+        this.checkpoints++;
+        const result = { log: message.log ?? 0, checkpointed: message.checkpointed ?? 0, ms: message.ms ?? 0 };
+        if (result.log > (options.maxWalPages ?? 8192)) this.restartOnWriter(result.log);
+        this.settle(result);
       }
-      this.checkpoints++;
-      const result = { log: message.log ?? 0, checkpointed: message.checkpointed ?? 0, ms: message.ms ?? 0 };
-      if (result.log > (options.maxWalPages ?? 8192)) this.restartOnWriter(result.log);
-      this.settle(result);
+      if (this.waitingForNext.length > 0 && this.offThread) {
+        this.waiters.push(...this.waitingForNext.splice(0));
+        this.request();
+      }
     });
     this.worker.on('error', (error) => this.fallBack(`the checkpoint worker failed (${error.message})`));
     this.worker.on('exit', (code) => {
@@ -122,8 +134,12 @@ export class WalCheckpointer {
   checkpointNow(): Promise<CheckpointResult> {
     if (!this.offThread) return Promise.reject(new Error('the audit WAL is not checkpointed off-thread'));
     return new Promise((resolve, reject) => {
+      if (this.inFlight) {
+        this.waitingForNext.push({ resolve, reject });
+        return;
+      }
       this.waiters.push({ resolve, reject });
-      if (!this.inFlight) this.request();
+      this.request();
     });
   }
 
@@ -131,12 +147,14 @@ export class WalCheckpointer {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.settle(new Error('the audit WAL checkpointer stopped'));
+    this.settle(new Error('the audit WAL checkpointer stopped'), true);
     void this.worker?.terminate();
   }
 
-  private settle(outcome: CheckpointResult | Error): void {
-    for (const waiter of this.waiters.splice(0)) {
+  /** Answers the callers of the checkpoint that ended (`everyone`: also those waiting for the next one). */
+  private settle(outcome: CheckpointResult | Error, everyone = false): void {
+    const answered = everyone ? [...this.waiters.splice(0), ...this.waitingForNext.splice(0)] : this.waiters.splice(0);
+    for (const waiter of answered) {
       if (outcome instanceof Error) waiter.reject(outcome);
       else waiter.resolve(outcome);
     }
@@ -178,7 +196,7 @@ export class WalCheckpointer {
     } catch {
       // The database is already closed: nothing left to checkpoint.
     }
-    this.settle(new Error(reason));
+    this.settle(new Error(reason), true);
     this.options.log?.warn(`${reason}; audit WAL checkpoints run in the agent's own thread again`);
   }
 }

@@ -135,6 +135,30 @@ describe('WAL checkpoints off the event loop', () => {
     expect(warnings.join('\n')).toMatch(/checkpoint worker failed \(no sqlite here\).*own thread again/);
   });
 
+  it('a checkpoint asked for while one is running waits for the next: the running one may predate its commits', async () => {
+    const dbPath = tempDbPath('edge-wal-');
+    const db = openAuditDatabase(dbPath);
+    // A stand-in worker that numbers its checkpoints (log = the how-manieth) and takes 100 ms for the first.
+    const numbering = `
+      const { parentPort } = require('node:worker_threads');
+      let n = 0;
+      parentPort.on('message', () => {
+        n++;
+        const answer = { ok: true, log: n, checkpointed: n, ms: 0 };
+        setTimeout(() => parentPort.postMessage(answer), n === 1 ? 100 : 0);
+      });`;
+    const checkpointer = new WalCheckpointer({ dbPath, db, commitsPerCheckpoint: 1, workerSource: numbering });
+    cleanups.push(() => { checkpointer.stop(); db.close(); });
+    checkpointer.noteCommit(); // a background checkpoint starts
+    const first = checkpointer.checkpointNow(); // asked while it runs, after a commit it may have missed
+    const second = checkpointer.checkpointNow();
+    expect((await first).log).toBe(2);
+    expect((await second).log).toBe(2);
+    expect(checkpointer.checkpoints).toBe(2);
+    // Nothing running: a request starts its own.
+    expect((await checkpointer.checkpointNow()).log).toBe(3);
+  });
+
   it('never keeps the process alive', () => {
     const dbPath = tempDbPath('edge-wal-');
     const outboxModule = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src/audit/outbox.js');
