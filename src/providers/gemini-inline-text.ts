@@ -27,8 +27,8 @@ export function isTextualMimeType(mimeType: string): boolean {
 }
 
 /**
- * Enough base64 characters for one byte more than the largest inspection limit any policy may set: a longer file
- * is decoded only that far, which is already over every limit, so the guardrails' oversize rule (block, or pass
+ * Enough base64 characters (without whitespace) for one byte more than the largest inspection limit any policy may
+ * set: a longer file is decoded only that far, which is already over every limit, so the guardrails' oversize rule (block, or pass
  * uninspected where policy says so) decides about it without the whole file being held as a string.
  */
 const MAX_DECODED_BASE64_CHARS = Math.ceil((MAX_MAX_INSPECT_BYTES + 1) / 3) * 4;
@@ -38,5 +38,10 @@ const MAX_DECODED_BASE64_CHARS = Math.ceil((MAX_MAX_INSPECT_BYTES + 1) / 3) * 4;
  * decoded as UTF-8. Invalid sequences become U+FFFD, which never makes the text shorter than its bytes.
  */
 export function decodeInlineText(data: string): string {
-  return Buffer.from(data.length > MAX_DECODED_BASE64_CHARS ? data.slice(0, MAX_DECODED_BASE64_CHARS) : data, 'base64').toString('utf8');
+  if (data.length <= MAX_DECODED_BASE64_CHARS) return Buffer.from(data, 'base64').toString('utf8');
+  const head = Buffer.from(data.slice(0, MAX_DECODED_BASE64_CHARS), 'base64');
+  // Base64 wrapped in lines (MIME style, 76 characters and a line break) or spaced out decodes short: the head
+  // can fall under every limit while the file does not, and its tail would go unread. Then the whole file is
+  // decoded; the request body holding it already passed maxRequestBodyBytes.
+  return (head.length > MAX_MAX_INSPECT_BYTES ? head : Buffer.from(data, 'base64')).toString('utf8');
 }
