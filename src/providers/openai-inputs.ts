@@ -2,12 +2,14 @@ import {
   expectObject, expectString, optionalField, optionalModel, readStreamFlag, requireModel, requiredString, wrongType, type JsonObject,
 } from './body-shape.js';
 import { addText, newExtraction, type BodyReading, type Extraction, type JsonPath } from './extraction.js';
+import { isTokenIdArray, textOfTokenIds } from './token-ids.js';
 import type { TextSpan } from './types.js';
 
 /**
  * The OpenAI routes whose text is a plain `prompt`, `input` or `query`: legacy completions, embeddings,
- * moderations, Mistral's fill-in-the-middle, video generation and vector store search. Token-id arrays carry
- * no readable text and are skipped.
+ * moderations, Mistral's fill-in-the-middle, video generation and vector store search. Token-id prompts are
+ * read as the text they stand for (token-ids.ts); that text cannot be redacted in place, so a finding the
+ * policy would redact there blocks the request instead.
  */
 
 /** `POST /completions`: `prompt` (string, strings, or token ids) and optional `suffix`. */
@@ -74,10 +76,13 @@ export function readVectorStoreSearch(body: JsonObject): BodyReading {
 function readStringOrStrings(x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind']): void {
   if (typeof value === 'string') {
     addText(x, path, value, kind);
+  } else if (isTokenIdArray(value)) {
+    addText(x, path, textOfTokenIds(value), kind);
   } else if (Array.isArray(value)) {
     value.forEach((item, i) => {
       if (typeof item === 'string') addText(x, [...path, i], item, kind);
-      else if (typeof item !== 'number' && !Array.isArray(item)) throw wrongType([...path, i], 'a string or token ids', item);
+      else if (isTokenIdArray(item)) addText(x, [...path, i], textOfTokenIds(item), kind);
+      else if (typeof item !== 'number' && !(Array.isArray(item) && item.length === 0)) throw wrongType([...path, i], 'a string or token ids', item);
     });
   } else {
     throw wrongType(path, 'a string or an array of strings', value);

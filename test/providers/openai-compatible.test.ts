@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileSurfaceCatalog, DEFAULT_SURFACES, type SurfaceEntry } from '../../src/providers/catalog.js';
+import { getEncoding } from 'js-tiktoken';
 import { openAICompatibleAdapter as adapter } from '../../src/providers/openai-compatible.js';
 import { expectFailed, expectParsed, expectPathsPointAtStrings, req, textsOf, toolsOf } from './support.js';
 
@@ -339,12 +340,39 @@ describe('conversations (items are Responses input items, read by the same reade
   });
 });
 
+describe('token-id prompts (legacy completions, embeddings)', () => {
+  const cl100k = getEncoding('cl100k_base');
+
+  it.each([
+    ['completions, one prompt', '/v1/completions', 'gpt-3.5-turbo-instruct', 'prompt', (ids: number[][]) => ids[0]!, [['prompt']]],
+    ['completions, several', '/v1/completions', 'gpt-3.5-turbo-instruct', 'prompt', (ids: number[][]) => ids, [['prompt', 0], ['prompt', 1]]],
+    ['embeddings, one input', '/v1/embeddings', 'text-embedding-3-small', 'input', (ids: number[][]) => ids[0]!, [['input']]],
+    ['embeddings, several', '/v1/embeddings', 'text-embedding-ada-002', 'input', (ids: number[][]) => ids, [['input', 0], ['input', 1]]],
+  ])('%s: read as the text they stand for, at the path of the ids', (_name, path, model, field, shape, paths) => {
+    const texts = ['My key is AKIAIOSFODNN7EXAMPLE', 'déjà vu 🙂 naïve'];
+    const body = { model, [field]: shape(texts.map((t) => cl100k.encode(t))) };
+    const request = expectParsed(parse('api.openai.com', path, body));
+    expect(request.texts.map((t) => t.path)).toEqual(paths);
+    expect(request.texts.map((t) => t.text)).toEqual(texts.slice(0, paths.length));
+  });
+
+  it('ids outside the vocabulary stand for nothing; an empty list and strings beside ids are read as before', () => {
+    const request = expectParsed(parse('api.openai.com', '/v1/embeddings', { model: 'text-embedding-3-small', input: [[...cl100k.encode('hello'), 1e9, -1, 2.5], []] }));
+    expect(textsOf(request)).toEqual([['input', 'hello']]);
+  });
+
+  it('a list mixing ids and other values is refused, naming it', () => {
+    const error = expectFailed(parse('api.openai.com', '/v1/embeddings', { model: 'text-embedding-3-small', input: [[1, 'secret text']] }));
+    expect(error).toMatchObject({ status: 400, type: 'invalid_request' });
+    expect(error.message).toMatch(/input\[0\] must be a string or token ids/);
+  });
+});
+
 describe('prompt-only operations', () => {
   it.each([
-    ['completions', '/v1/completions', { model: 'gpt-3.5-turbo-instruct', prompt: ['Say hi', [1, 2, 3]], suffix: 'end' }, [['user', 'Say hi'], ['user', 'end']]],
+    ['completions', '/v1/completions', { model: 'gpt-3.5-turbo-instruct', prompt: ['Say hi', 'Say bye'], suffix: 'end' }, [['user', 'Say hi'], ['user', 'Say bye'], ['user', 'end']]],
     ['completions (string)', '/v1/completions', { model: 'gpt-3.5-turbo-instruct', prompt: 'Once upon a time' }, [['user', 'Once upon a time']]],
     ['embeddings', '/v1/embeddings', { model: 'text-embedding-3-small', input: ['first doc', 'second doc'] }, [['input', 'first doc'], ['input', 'second doc']]],
-    ['embeddings (tokens)', '/v1/embeddings', { model: 'text-embedding-3-small', input: [[1, 2], [3]] }, []],
     ['moderations', '/v1/moderations', { input: 'is this ok?' }, [['input', 'is this ok?']]],
     [
       'moderations (multimodal)', '/v1/moderations',
