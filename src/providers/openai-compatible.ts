@@ -1,17 +1,19 @@
 import { edgeError, type EdgeError } from '../edge-error.js';
-import { parseWithReaders, type BodyReader, type ProviderAdapter, type RouteMatch } from './adapter.js';
+import { parseWithReaders, type BodyReader, type BodyReadResult, type ProviderAdapter, type RouteMatch } from './adapter.js';
 import { bifrostErrorBody } from './error-bodies.js';
 import { errorResponse } from './error-response.js';
 import { readChatCompletion } from './openai-chat.js';
 import { readAssistant, readRun, readThread, readThreadMessage, readToolOutputs } from './openai-assistants.js';
 import { readCompletion, readEmbedding, readFimCompletion, readModeration, readVectorStoreSearch, readVideoPrompt } from './openai-inputs.js';
-import { readImageGeneration, readSpeech } from './openai-media.js';
+import { readAudioUpload, readImageEditUpload, readImageGeneration, readImageVariationUpload, readSpeech, readVideoUpload, UPLOAD_TEXT_FIELDS } from './openai-media.js';
+import { readFormRequestBody } from './form-request-body.js';
+import { readJsonRequestBody } from './json-request-body.js';
 import { readRealtimeClientSecret, readRealtimeSession } from './openai-realtime.js';
 import { readConversationCreate, readConversationItems, readResponsesRequest } from './openai-responses.js';
 import { readMistralConversationInputs, readMistralConversationStart } from './mistral-conversations.js';
 import type { SurfaceEntry } from './catalog.js';
 import { normalizeHost } from './host-pattern.js';
-import { locateRequest, operationSegments } from './route-path.js';
+import { locateRequest, operationSegments, type RequestLocation } from './route-path.js';
 import type { HttpRequestInfo } from './types.js';
 import { header } from '../util/header.js';
 
@@ -26,12 +28,12 @@ interface PostRoute {
   segments: readonly string[];
   operation: string;
   read: boolean;
-  /** The route also takes a multipart upload of the media it works on: that form is forwarded unread, JSON is read. */
-  multipartUnread?: boolean;
+  /** The route also takes a multipart/form-data upload of the media it works on: its text fields are read (UPLOAD_READERS). */
+  upload?: boolean;
 }
 
 const read = (path: string, operation: string): PostRoute => ({ segments: path.split('/'), operation, read: true });
-const readJson = (path: string, operation: string): PostRoute => ({ ...read(path, operation), multipartUnread: true });
+const readJsonOrUpload = (path: string, operation: string): PostRoute => ({ ...read(path, operation), upload: true });
 /** A POST whose body holds no text for the model (cancel, update metadata): forwarded unread. */
 const unread = (path: string, operation: string): PostRoute => ({ segments: path.split('/'), operation, read: false });
 
@@ -47,15 +49,14 @@ const SHARED_POST_ROUTES: readonly PostRoute[] = [
   read('embeddings', 'embeddings'),
   read('moderations', 'moderations'),
   read('fim/completions', 'fim.completions'),
-  // Image edits and variations, transcriptions and translations are multipart uploads of the media itself:
-  // they stay uninspected under the `images` and `audio` roots (UNINSPECTED_ROOTS).
+  // Image edits and variations, transcriptions and translations: see UPLOAD_ROUTES.
   read('images/generations', 'images.generations'),
   read('audio/speech', 'audio.speech'),
   // Video generation: the SDKs send multipart when a reference image or video is uploaded.
-  readJson('videos', 'videos'),
-  readJson('videos/edits', 'videos'),
-  readJson('videos/extensions', 'videos'),
-  readJson('videos/*/remix', 'videos'),
+  readJsonOrUpload('videos', 'videos'),
+  readJsonOrUpload('videos/edits', 'videos'),
+  readJsonOrUpload('videos/extensions', 'videos'),
+  readJsonOrUpload('videos/*/remix', 'videos'),
   unread('videos/characters', 'videos'),
   // Assistants API: assistants carry instructions, threads messages, runs extra instructions and messages.
   read('assistants', 'assistants'),
@@ -135,6 +136,27 @@ const READERS: Readonly<Record<string, BodyReader>> = {
 };
 
 /**
+ * Multipart/form-data uploads of an image or audio file that also carry text for the model (the image edit's
+ * prompt, the transcription's prompt hint) and the model: their text fields are read. Sent any other way they
+ * are what they were before, uninspected under their `images` and `audio` roots (UNINSPECTED_ROOTS).
+ */
+const UPLOAD_ROUTES: readonly PostRoute[] = [
+  { segments: ['images', 'edits'], operation: 'images.edits', read: false, upload: true },
+  { segments: ['images', 'variations'], operation: 'images.variations', read: false, upload: true },
+  { segments: ['audio', 'transcriptions'], operation: 'audio.transcriptions', read: false, upload: true },
+  { segments: ['audio', 'translations'], operation: 'audio.translations', read: false, upload: true },
+];
+
+/** Readers of the upload forms' text fields (FormFields), by operation. */
+const UPLOAD_READERS: Readonly<Record<string, BodyReader>> = {
+  'images.edits': readImageEditUpload,
+  'images.variations': readImageVariationUpload,
+  'audio.transcriptions': readAudioUpload,
+  'audio.translations': readAudioUpload,
+  videos: readVideoUpload,
+};
+
+/**
  * Roots of stored objects that a POST above creates: retrieving, listing and deleting them (`GET /responses/{id}`,
  * `DELETE /chat/completions/{id}`) carries no prompt, nor does opening the Realtime WebSocket (`GET /realtime`).
  * A POST under them that the table does not list is an unknown route (`POST /responses/{id}/summarize`),
@@ -153,19 +175,22 @@ const STORED_OBJECT_ROOTS: Readonly<Record<string, string>> = {
 
 /**
  * Roots Edge forwards without reading the body whatever the method: model listings, files and uploads, batches,
- * fine-tuning, evals, containers, ChatKit, organization admin, and the image and audio uploads (the POSTs above
- * under these roots are read: image generation, speech). The last group is OpenRouter's account routes
- * (`/api/v1/key`, ...).
+ * fine-tuning, evals, containers, ChatKit, organization admin, and image and audio POSTs the tables above do not
+ * read (they read image generation and speech, and the multipart UPLOAD_ROUTES). The last group is OpenRouter's
+ * account routes (`/api/v1/key`, ...).
  */
 const UNINSPECTED_ROOTS: ReadonlySet<string> = new Set([
   'models', 'files', 'batches', 'audio', 'images', 'fine_tuning', 'uploads', 'containers', 'evals', 'chatkit', 'organization',
   'generation', 'credits', 'key', 'auth', 'providers',
 ]);
 
-function findPostRoute(entry: SurfaceEntry, segments: readonly string[]): PostRoute | undefined {
-  const routes = entry.provider === 'mistral' ? MISTRAL_POST_ROUTES : OPENAI_POST_ROUTES;
+function findRoute(routes: readonly PostRoute[], segments: readonly string[]): PostRoute | undefined {
   return routes.find((route) => route.segments.length === segments.length
     && route.segments.every((want, i) => (want === '*' ? segments[i] !== '' : want === segments[i])));
+}
+
+function findPostRoute(entry: SurfaceEntry, segments: readonly string[]): PostRoute | undefined {
+  return findRoute(entry.provider === 'mistral' ? MISTRAL_POST_ROUTES : OPENAI_POST_ROUTES, segments);
 }
 
 /** Methods that send no body a model reads: forwarded unread on every known route. */
@@ -180,8 +205,25 @@ function isRefused(route: RouteMatch): route is RefusedRouteMatch {
   return (route as Partial<RefusedRouteMatch>).refusal !== undefined;
 }
 
-function isMultipart(req: HttpRequestInfo): boolean {
-  return (header(req.headers['content-type']) ?? '').trim().toLowerCase().startsWith('multipart/');
+/** An upload route sent as multipart: its form is read (form-request-body.ts) with the Content-Type that frames it. */
+interface UploadRouteMatch extends RouteMatch {
+  upload: { contentType: string };
+}
+
+function isUpload(route: RouteMatch): route is UploadRouteMatch {
+  return (route as Partial<UploadRouteMatch>).upload !== undefined;
+}
+
+/** The Content-Type of a multipart body (any multipart type: a form reader refuses all but form-data). */
+function multipartType(req: HttpRequestInfo): string | undefined {
+  const type = header(req.headers['content-type']);
+  return type !== undefined && type.trim().toLowerCase().startsWith('multipart/') ? type : undefined;
+}
+
+/** The route read as an upload, when it takes one and the request is multipart. */
+function uploadMatch(location: RequestLocation, route: PostRoute, req: HttpRequestInfo): UploadRouteMatch | undefined {
+  const contentType = route.upload === true ? multipartType(req) : undefined;
+  return contentType === undefined ? undefined : { ...location, operation: route.operation, inspected: true, upload: { contentType } };
 }
 
 function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | undefined {
@@ -192,7 +234,10 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
   if (root === undefined) return undefined;
   const route = findPostRoute(entry, segments);
   if (location.method === 'POST') {
-    if (route !== undefined) return { ...location, operation: route.operation, inspected: route.read && !(route.multipartUnread && isMultipart(req)) };
+    if (route !== undefined) return uploadMatch(location, route, req) ?? { ...location, operation: route.operation, inspected: route.read };
+    const upload = findRoute(UPLOAD_ROUTES, segments);
+    const asUpload = upload === undefined ? undefined : uploadMatch(location, upload, req);
+    if (asUpload !== undefined) return asUpload;
     return UNINSPECTED_ROOTS.has(root) ? { ...location, operation: root, inspected: false } : undefined;
   }
   if (!BODYLESS_METHODS.has(location.method)) {
@@ -215,11 +260,21 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
   return undefined;
 }
 
-const readBody = parseWithReaders('openai-compatible', READERS);
+const parseJson = parseWithReaders('openai-compatible', READERS);
+const parseUpload = parseWithReaders('openai-compatible', UPLOAD_READERS);
+
+/** A multipart upload is read as its text fields; everything else is JSON. */
+function readBody(route: RouteMatch, raw: Uint8Array | undefined, entry: SurfaceEntry): BodyReadResult {
+  return isUpload(route) ? readFormRequestBody(route, raw, entry, route.upload.contentType, UPLOAD_TEXT_FIELDS) : readJsonRequestBody(route, raw, entry);
+}
 
 export const openAICompatibleAdapter: ProviderAdapter = {
   id: 'openai-compatible',
   recognize,
-  parse: (route, body, entry) => (isRefused(route) ? { ok: false, error: route.refusal } : readBody(route, body, entry)),
+  readBody,
+  parse: (route, body, entry) => {
+    if (isRefused(route)) return { ok: false, error: route.refusal };
+    return isUpload(route) ? parseUpload(route, body, entry) : parseJson(route, body, entry);
+  },
   errorResponse: (err, opts) => errorResponse(err, bifrostErrorBody(err), { kind: 'data' }, opts),
 };

@@ -8,7 +8,7 @@ import { copilotCompletionsAdapter } from './copilot-completions.js';
 import { cursorAdapter } from './cursor.js';
 import { geminiAdapter } from './gemini.js';
 import { normalizeHost } from './host-pattern.js';
-import { parseJsonBody } from './json-body.js';
+import { readJsonRequestBody } from './json-request-body.js';
 import { mcpAdapter } from './mcp.js';
 import { openAICompatibleAdapter } from './openai-compatible.js';
 import { isNonCanonicalTarget, longestPrefix, routablePath, splitPathAndQuery } from './route-path.js';
@@ -62,7 +62,7 @@ export function recognizeRequest(
 
 /**
  * Reads a recognised request's body (already content-decoded). Uninspected routes never touch the body,
- * which may be a multipart upload; inspected ones must be a JSON object.
+ * which may be a file upload; inspected ones are JSON, or what the adapter reads (forms, protobuf).
  */
 export function parseRequest(recognized: RecognizedRequest, rawBody: string | Uint8Array | undefined): ParseResult {
   const { entry, adapter, route } = recognized;
@@ -73,13 +73,12 @@ export function parseRequest(recognized: RecognizedRequest, rawBody: string | Ui
 
 /**
  * An inspected route's body as the value its adapter parses, with the way back to bytes after a
- * redaction: the adapter's own reader (Connect protobuf), else JSON.
+ * redaction: the adapter's own reader (Connect protobuf, OpenAI's multipart uploads), else JSON.
  */
 export function readRequestBody(recognized: RecognizedRequest, rawBody: string | Uint8Array | undefined): BodyReadResult {
   const { entry, adapter, route } = recognized;
   if (adapter.readBody) return adapter.readBody(route, typeof rawBody === 'string' ? new TextEncoder().encode(rawBody) : rawBody, entry);
-  const json = parseJsonBody(rawBody, { method: route.method, pathname: route.pathname, provider: entry.provider, model: route.pathModel });
-  return json.ok ? { ok: true, value: json.value, encode: (value) => Buffer.from(JSON.stringify(value)) } : json;
+  return readJsonRequestBody(route, rawBody, entry);
 }
 
 /** 404 for a route Edge does not recognise on a host that only lets documented API routes through. */

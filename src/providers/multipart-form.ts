@@ -1,0 +1,207 @@
+/**
+ * multipart/form-data (RFC 7578, framed as RFC 2046 says) read from a body held in memory: each part's name,
+ * filename and byte range, so text fields can be read, and replaced, while everything else (file parts and
+ * their headers, the boundary, preamble and epilogue) goes out byte for byte under the same Content-Type.
+ *
+ * Hand-written rather than `Response.formData()` or busboy: both are asynchronous while Edge's body readers
+ * are synchronous, and both hand back decoded values without their positions, so a redaction would have to
+ * re-serialise the whole form under a new boundary. It is strict where parsers are known to disagree (folded
+ * or bare-LF header lines, backslashes in a field name, a field named twice in one part): a form the provider
+ * might read differently from Edge is refused rather than guessed at.
+ */
+
+export interface FormPart {
+  /** The Content-Disposition `name`. */
+  name: string;
+  /** Set (maybe to '') when the part is a file upload. */
+  filename?: string;
+  /** The part's headers, names lower-cased. */
+  headers: ReadonlyMap<string, string>;
+  /** Byte range of the part's content in the body. */
+  start: number;
+  end: number;
+}
+
+export interface MultipartForm {
+  boundary: string;
+  body: Buffer;
+  parts: FormPart[];
+}
+
+export type FormReading = { ok: true; form: MultipartForm } | { ok: false; problem: string };
+
+/** RFC 2046 `bchars`: the boundary may hold these (a space, but not at its end), 1 to 70 of them. */
+const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)[ \t]*:[ \t]*(.*?)[ \t]*$/;
+const CRLF = Buffer.from('\r\n');
+const BLANK_LINE = Buffer.from('\r\n\r\n');
+
+/** The media type of a Content-Type value, lower-cased (`multipart/form-data`). */
+export function mediaTypeOf(contentType: string): string {
+  return contentType.split(';', 1)[0]!.trim().toLowerCase();
+}
+
+/** The `boundary` parameter of a multipart/form-data Content-Type, or what is wrong with it. */
+export function boundaryOf(contentType: string): { ok: true; boundary: string } | { ok: false; problem: string } {
+  const semicolon = contentType.indexOf(';');
+  const params = semicolon === -1 ? new Map<string, string>() : contentTypeParameters(contentType.slice(semicolon + 1));
+  if (params === undefined) return { ok: false, problem: 'its Content-Type parameters are malformed (or name the boundary twice)' };
+  const boundary = params.get('boundary');
+  if (boundary === undefined) return { ok: false, problem: 'its Content-Type names no boundary' };
+  if (!BOUNDARY.test(boundary)) {
+    return { ok: false, problem: 'its Content-Type boundary is not a valid multipart boundary (1 to 70 letters, digits or \'()+_,-./:=? characters)' };
+  }
+  return { ok: true, boundary };
+}
+
+/** `; name=value` pairs (value a token or quoted string, RFC 9110), names lower-cased; undefined if malformed. */
+function contentTypeParameters(text: string): Map<string, string> | undefined {
+  const params = new Map<string, string>();
+  const pattern = /\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([!#$%&'*+\-.^_`|~0-9A-Za-z]+))\s*(?:;|$)/gy;
+  let at = 0;
+  while (at < text.length) {
+    if (text.slice(at).trim() === '') break;
+    pattern.lastIndex = at;
+    const match = pattern.exec(text);
+    if (match === null) return undefined;
+    const name = match[1]!.toLowerCase();
+    if (params.has(name)) return undefined;
+    params.set(name, match[2] !== undefined ? match[2].replace(/\\(.)/g, '$1') : match[3]!);
+    at = pattern.lastIndex;
+  }
+  return params;
+}
+
+/** Splits a form into its parts; `problem` says what is malformed (never quoting the body). */
+export function readMultipartForm(body: Buffer, boundary: string): FormReading {
+  const dashBoundary = Buffer.from(`--${boundary}`, 'latin1');
+  const delimiter = Buffer.concat([CRLF, dashBoundary]);
+  // The first boundary starts the body, or ends a preamble (which is ignored) on a line of its own.
+  let at = body.subarray(0, dashBoundary.length).equals(dashBoundary) ? 0 : body.indexOf(delimiter);
+  if (at === -1) return { ok: false, problem: 'no line in it starts with the boundary its Content-Type names' };
+  at += at === 0 && body[0] !== 0x0d ? dashBoundary.length : delimiter.length;
+  const parts: FormPart[] = [];
+  for (;;) {
+    // The close delimiter `--boundary--` ends the form; whatever follows it (an epilogue) is ignored.
+    if (body[at] === 0x2d && body[at + 1] === 0x2d) return { ok: true, form: { boundary, body, parts } };
+    while (body[at] === 0x20 || body[at] === 0x09) at++;
+    const which = `part ${parts.length + 1}`;
+    if (at >= body.length) return { ok: false, problem: `it ends after the boundary of ${which} without the closing boundary (--boundary--): the upload looks cut off` };
+    if (body[at] !== 0x0d || body[at + 1] !== 0x0a) return { ok: false, problem: `the boundary line of ${which} goes on after the boundary` };
+    at += 2;
+    const headersEnd = body.indexOf(BLANK_LINE, at);
+    const nextDelimiter = body.indexOf(delimiter, at);
+    if (headersEnd === -1 || (nextDelimiter !== -1 && nextDelimiter < headersEnd)) {
+      return { ok: false, problem: `the headers of ${which} do not end with an empty line${nextDelimiter === -1 ? ' (the upload looks cut off)' : ''}` };
+    }
+    const headers = readPartHeaders(body.toString('utf8', at, headersEnd));
+    if (typeof headers === 'string') return { ok: false, problem: `${which} ${headers}` };
+    const disposition = readDisposition(headers.get('content-disposition'));
+    if (typeof disposition === 'string') return { ok: false, problem: `${which} ${disposition}` };
+    const start = headersEnd + BLANK_LINE.length;
+    const end = body.indexOf(delimiter, start);
+    if (end === -1) {
+      return { ok: false, problem: `${which} (field ${JSON.stringify(disposition.name)}) is cut off: the body ends before the boundary that should follow it` };
+    }
+    parts.push({ ...disposition, headers, start, end });
+    at = end + delimiter.length;
+  }
+}
+
+function readPartHeaders(block: string): Map<string, string> | string {
+  const headers = new Map<string, string>();
+  for (const line of block.split('\r\n')) {
+    const match = /[\r\n]/.test(line) ? null : HEADER_LINE.exec(line);
+    if (match === null) return 'has a malformed header line (folded, or with a bare line break, or without a name)';
+    const name = match[1]!.toLowerCase();
+    if (headers.has(name)) return `has two ${name} headers`;
+    headers.set(name, match[2]!);
+  }
+  return headers;
+}
+
+/**
+ * `form-data; name="prompt"; filename="cat.png"`: values are tokens or quoted strings, in which browsers and
+ * SDKs percent-encode `"`, CR and LF (HTML's form encoding). A backslash in the name is refused: some servers
+ * read it as an escape and others as itself, so the two could disagree about which field it is.
+ */
+function readDisposition(value: string | undefined): { name: string; filename?: string } | string {
+  if (value === undefined) return 'has no Content-Disposition header (each form field needs one naming it)';
+  const [type, ...rest] = splitOutsideQuotes(value);
+  if (type!.trim().toLowerCase() !== 'form-data') return 'is not a form field (its Content-Disposition is not form-data)';
+  const params = new Map<string, string>();
+  for (const param of rest) {
+    const match = /^\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*(?:"([^"]*)"|(\S*?))\s*$/.exec(param);
+    if (match === null || (match[3] !== undefined && match[3] !== '' && !TOKEN.test(match[3]))) return 'has a malformed Content-Disposition parameter';
+    const key = match[1]!.toLowerCase();
+    if (params.has(key)) return `names its ${key} twice in its Content-Disposition`;
+    params.set(key, match[2] ?? match[3]!);
+  }
+  const name = params.get('name');
+  if (name === undefined) return 'has no field name (Content-Disposition name)';
+  if (name.includes('\\')) return 'has a backslash in its field name, which servers read in different ways';
+  const filename = params.get('filename*') ?? params.get('filename');
+  return { name: percentDecodeHtml(name), ...(filename !== undefined ? { filename } : {}) };
+}
+
+/** Splits on `;` outside double quotes. */
+function splitOutsideQuotes(value: string): string[] {
+  const out: string[] = [];
+  let quoted = false;
+  let from = 0;
+  for (let i = 0; i < value.length; i++) {
+    if (value[i] === '"') quoted = !quoted;
+    else if (value[i] === ';' && !quoted) {
+      out.push(value.slice(from, i));
+      from = i + 1;
+    }
+  }
+  out.push(value.slice(from));
+  return out;
+}
+
+/** The three escapes HTML's multipart encoder writes in names (`%22`, `%0D`, `%0A`); nothing else is decoded. */
+function percentDecodeHtml(text: string): string {
+  return text.replace(/%22/g, '"').replace(/%0D/gi, '\r').replace(/%0A/gi, '\n');
+}
+
+/** A part's content as text (UTF-8, as RFC 7578 and every SDK send it). */
+export function partText(form: MultipartForm, part: FormPart): string {
+  return form.body.toString('utf8', part.start, part.end);
+}
+
+/**
+ * The form with some parts' content replaced and text fields appended, everything else kept byte for byte,
+ * boundary included (so the Content-Type stays right). Throws when a new value holds the boundary delimiter,
+ * which would split the field: redaction markers (`[REDACTED:…]`) never can, since `[` is no boundary character.
+ */
+export function rewriteMultipartForm(form: MultipartForm, replaced: ReadonlyMap<FormPart, string>, appended: ReadonlyArray<{ name: string; value: string }> = []): Buffer {
+  const delimiter = `\r\n--${form.boundary}`;
+  const checked = (value: string): Buffer => {
+    if (value.includes(delimiter)) throw new Error('a rewritten form field contains the form\'s boundary, so it cannot be written back into the form.');
+    return Buffer.from(value, 'utf8');
+  };
+  const pieces: Buffer[] = [];
+  let at = 0;
+  for (const part of form.parts) {
+    const value = replaced.get(part);
+    if (value === undefined) continue;
+    pieces.push(form.body.subarray(at, part.start), checked(value));
+    at = part.end;
+  }
+  const last = form.parts[form.parts.length - 1];
+  const insertAt = last?.end ?? -1;
+  if (appended.length > 0 && insertAt >= at) {
+    pieces.push(form.body.subarray(at, insertAt));
+    for (const { name, value } of appended) {
+      const quotedName = name.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+      pieces.push(Buffer.from(`${delimiter}\r\nContent-Disposition: form-data; name="${quotedName}"\r\n\r\n`, 'utf8'), checked(value));
+    }
+    at = insertAt;
+  } else if (appended.length > 0) {
+    throw new Error('a text field cannot be appended to a form that has no parts.');
+  }
+  pieces.push(form.body.subarray(at));
+  return Buffer.concat(pieces);
+}

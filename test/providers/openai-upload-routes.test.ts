@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { compileSurfaceCatalog, DEFAULT_SURFACES } from '../../src/providers/catalog.js';
+import { readRequestBody, recognizeRequest, type RecognizedRequest } from '../../src/providers/registry.js';
+import { expectParsed, req, textsOf } from './support.js';
+
+/**
+ * OpenAI's multipart uploads that carry text for the model (image edits, transcriptions, videos with a
+ * reference): their text fields are read for guardrails and their `model` for model rules; files are not text.
+ */
+
+const catalog = compileSurfaceCatalog(DEFAULT_SURFACES);
+const IMAGE = new File([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2])], 'cat.png', { type: 'image/png' });
+const AUDIO = new File([Buffer.from('ID3 audio bytes')], 'talk.mp3', { type: 'audio/mpeg' });
+
+async function form(entries: Array<[string, string | File]>): Promise<{ body: Buffer; contentType: string }> {
+  const data = new FormData();
+  for (const [name, value] of entries) data.append(name, value);
+  const response = new Response(data);
+  return { body: Buffer.from(await response.arrayBuffer()), contentType: response.headers.get('content-type')! };
+}
+
+function recognized(path: string, contentType: string): RecognizedRequest {
+  const result = recognizeRequest(req('POST', 'api.openai.com', path, { 'content-type': contentType }), catalog);
+  if (result === undefined || 'unrecognized' in result) throw new Error(`POST ${path} not recognised`);
+  return result;
+}
+
+/** Reads the body as Edge does and hands back the request, the body value and the way back to bytes. */
+function read(path: string, upload: { body: Buffer | string; contentType: string }) {
+  const recognition = recognized(path, upload.contentType);
+  expect(recognition.route.inspected).toBe(true);
+  const body = readRequestBody(recognition, typeof upload.body === 'string' ? upload.body : new Uint8Array(upload.body));
+  if (!body.ok) return { error: body.error };
+  return { parsed: recognition.adapter.parse(recognition.route, body.value, recognition.entry), value: body.value, encode: body.encode };
+}
+
+describe('multipart uploads on OpenAI routes are read', () => {
+  it.each([
+    ['an image edit', '/v1/images/edits', [['image', IMAGE], ['prompt', 'a hat on the cat'], ['model', 'gpt-image-1'], ['size', '1024x1024']], 'images.edits', 'gpt-image-1', [['user', 'a hat on the cat']]],
+    ['an image variation', '/v1/images/variations', [['image', IMAGE], ['model', 'dall-e-2'], ['n', '2']], 'images.variations', 'dall-e-2', []],
+    ['a transcription', '/v1/audio/transcriptions', [['file', AUDIO], ['model', 'whisper-1'], ['prompt', 'names: Ada, Grace'], ['known_speaker_names[]', 'Ada']], 'audio.transcriptions', 'whisper-1', [['user', 'names: Ada, Grace'], ['other', 'Ada']]],
+    ['a translation', '/v1/audio/translations', [['file', AUDIO], ['model', 'whisper-1'], ['prompt', 'a hint']], 'audio.translations', 'whisper-1', [['user', 'a hint']]],
+    ['a video from a reference', '/v1/videos', [['model', 'sora-2'], ['prompt', 'the cat skates'], ['input_reference', IMAGE]], 'videos', 'sora-2', [['user', 'the cat skates']]],
+  ] as Array<[string, string, Array<[string, string | File]>, string, string, Array<[string, string]>]>)('%s: operation, model and texts, no file bytes', async (_name, path, entries, operation, model, texts) => {
+    const result = read(path, await form(entries));
+    const request = expectParsed(result.parsed!);
+    expect(request).toMatchObject({ operation, model, inspected: true });
+    expect(textsOf(request)).toEqual(texts);
+  });
+
+  it('a streamed image edit is a stream (errors go out as its events)', async () => {
+    const request = expectParsed(read('/v1/images/edits', await form([['image', IMAGE], ['prompt', 'p'], ['stream', 'true']])).parsed!);
+    expect(request.stream).toBe(true);
+  });
+
+  it('a redacted prompt is written back into the same form: same boundary, same file bytes', async () => {
+    const upload = await form([['image', IMAGE], ['prompt', 'mail jane@acme.com please'], ['model', 'gpt-image-1']]);
+    const result = read('/v1/images/edits', upload);
+    const rewritten = result.encode!({ ...(result.value as object), prompt: 'mail [REDACTED:email] please' });
+    const again = await new Response(rewritten, { headers: { 'content-type': upload.contentType } }).formData();
+    expect(again.get('prompt')).toBe('mail [REDACTED:email] please');
+    expect(again.get('model')).toBe('gpt-image-1');
+    expect(Buffer.from(await (again.get('image') as File).arrayBuffer())).toEqual(Buffer.from(await IMAGE.arrayBuffer()));
+  });
+
+  it('the same routes sent as JSON stay as they were (the image and audio roots, unread)', () => {
+    expect(recognized('/v1/images/edits', 'application/json').route).toMatchObject({ operation: 'images', inspected: false });
+    expect(recognized('/v1/audio/transcriptions', 'application/json').route).toMatchObject({ operation: 'audio', inspected: false });
+  });
+});
+
+describe('uploads Edge cannot read the way the provider would are refused, saying why', () => {
+  it.each([
+    ['a truncated form', '/v1/images/edits', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nmy pro', 400, /malformed: part 1 \(field "prompt"\) is cut off/],
+    ['a form without a boundary', '/v1/audio/transcriptions', 'multipart/form-data', '--xyz\r\n', 400, /names no boundary/],
+    ['a form whose boundary is not in the body', '/v1/images/edits', 'multipart/form-data; boundary=abc', '--xyz\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nx\r\n--xyz--', 400, /no line in it starts with the boundary/],
+    ['multipart/mixed', '/v1/images/edits', 'multipart/mixed; boundary=xyz', '--xyz\r\n\r\nx\r\n--xyz--', 415, /only as multipart\/form-data, not multipart\/mixed/],
+    ['a prompt sent as a file', '/v1/images/edits', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="prompt"; filename="p.txt"\r\n\r\nsecret\r\n--xyz--', 400, /"prompt" field is sent as a file/],
+    ['a base64 text field', '/v1/images/edits', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="prompt"\r\nContent-Transfer-Encoding: base64\r\n\r\naGk=\r\n--xyz--', 400, /Content-Transfer-Encoding: base64/],
+  ])('%s', (_name, path, contentType, body, status, message) => {
+    const result = read(path, { body, contentType });
+    expect(result.error).toMatchObject({ status, provider: 'openai' });
+    expect(result.error!.message).toMatch(message);
+  });
+
+  it.each([
+    ['a model named twice', '/v1/images/edits', [['image', IMAGE], ['prompt', 'p'], ['model', 'gpt-image-1'], ['model', 'dall-e-2']], /model is sent more than once/],
+    ['an image edit without a prompt', '/v1/images/edits', [['image', IMAGE], ['model', 'gpt-image-1']], /prompt is required/],
+    ['a transcription without a model', '/v1/audio/transcriptions', [['file', AUDIO]], /model is required/],
+  ] as Array<[string, string, Array<[string, string | File]>, RegExp]>)('%s: 400 naming the field', async (_name, path, entries, message) => {
+    const result = read(path, await form(entries));
+    expect(result.parsed).toMatchObject({ ok: false, error: { status: 400, type: 'invalid_request' } });
+    expect(result.parsed!.ok ? '' : result.parsed!.error.message).toMatch(message);
+  });
+});
