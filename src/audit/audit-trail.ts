@@ -6,6 +6,7 @@ import { isDamagedDatabaseError } from './database.js';
 import { AuditDatabaseError } from './errors.js';
 import { HttpAuditSink } from './http-sink.js';
 import { AuditOutbox, type AuditOutboxOptions } from './outbox.js';
+import { RecordFieldGate } from './record-fields.js';
 import { OtlpLogsSink, type OtlpLogsSinkOptions } from './otlp-sink.js';
 import { AuditShipper, type AuditShipperOptions } from './shipper.js';
 import type { AuditSink } from './sink.js';
@@ -45,15 +46,22 @@ export interface AuditTrail {
  */
 export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
   const sinks: AuditSink[] = [];
+  const readByControl = options.control !== undefined || (options.awaitEnrollment ?? true);
+  // Every record may reach Edge Control: newer fields wait until it says it takes them.
+  const recordFields = readByControl ? new RecordFieldGate() : undefined;
   if (options.control) {
     const { url, credential, deviceId, dispatcher } = options.control;
-    sinks.push(new HttpAuditSink({ controlUrl: url, credential, ...(deviceId ? { deviceId } : {}), ...(dispatcher ? { dispatcher } : {}) }));
+    const onRecordFields = (header: string | string[] | undefined) => recordFields?.announce(header);
+    sinks.push(new HttpAuditSink({ controlUrl: url, credential, ...(deviceId ? { deviceId } : {}), ...(dispatcher ? { dispatcher } : {}), onRecordFields }));
   }
   if (options.otlp) sinks.push(new OtlpLogsSink(options.otlp));
   const destinations = new Set(sinks.map((sink) => sink.destination));
   if (!options.control && (options.awaitEnrollment ?? true)) destinations.add('control');
 
-  const outbox = openOutbox({ offThreadCheckpoints: true, ...options.outbox, path: auditDbPath(options.dataDir), destinations: [...destinations], log: options.log });
+  const outbox = openOutbox({
+    offThreadCheckpoints: true, ...options.outbox, path: auditDbPath(options.dataDir), destinations: [...destinations], log: options.log,
+    ...(recordFields ? { recordFields } : {}),
+  });
   const shippers = sinks.map((sink) => new AuditShipper({ ...options.shipping, outbox, sink, log: options.log }));
   for (const shipper of shippers) shipper.start();
   return {

@@ -12,6 +12,12 @@ export interface ExchangeAuditContext {
   retention: { mode: 'none' | 'digest' | 'full'; maxChars: number };
   usage?: { input_tokens: number; output_tokens: number };
   costUsd?: number;
+  /**
+   * What Edge charged instead when the provider reported no usage (src/policy/unreported-usage.ts):
+   * recorded apart from `usage`, so the record says what the budgets were charged and that Edge
+   * estimated it. The outbox leaves it out for an Edge Control that has not announced the field.
+   */
+  estimatedUsage?: { input_tokens: number; output_tokens: number; costUsd?: number };
 }
 
 const DECISIONS: Record<ExchangeRecord['decision'], AuditRecordInput['decision']> = {
@@ -25,6 +31,16 @@ const DECISIONS: Record<ExchangeRecord['decision'], AuditRecordInput['decision']
 /** A free-text field as the record holds it: a few KiB at most (see record-bounds.ts). */
 function text(value: string): string {
   return boundText(value, MAX_TEXT_FIELD_BYTES);
+}
+
+/** Edge's estimate as the record holds it: counts and cost brought to what the format accepts, like reported ones. */
+function estimatedUsage(estimate: NonNullable<ExchangeAuditContext['estimatedUsage']>): NonNullable<AuditRecordInput['estimated_usage']> {
+  const costUsd = estimate.costUsd !== undefined ? auditCostUsd(estimate.costUsd) : undefined;
+  return {
+    input_tokens: auditTokenCount(estimate.input_tokens),
+    output_tokens: auditTokenCount(estimate.output_tokens),
+    ...(costUsd !== undefined ? { cost_usd: costUsd } : {}),
+  };
 }
 
 /** Only the identity fields the audit format has (callers may hold display labels too). */
@@ -63,6 +79,7 @@ export function auditRecordFromExchange(exchange: ExchangeRecord, context: Excha
     // Figures an upstream reported: brought to what the format accepts, so they never cost the record.
     ...(context.usage ? { usage: { input_tokens: auditTokenCount(context.usage.input_tokens), output_tokens: auditTokenCount(context.usage.output_tokens) } } : {}),
     ...(costUsd !== undefined ? { cost_usd: costUsd } : {}),
+    ...(context.estimatedUsage && !context.usage ? { estimated_usage: estimatedUsage(context.estimatedUsage) } : {}),
     ...(content ? { content } : {}),
     ...(context.policyVersion !== undefined ? { policy_version: context.policyVersion } : {}),
   };

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { undici } from '../util/undici-on-demand.js';
 import { AuditAckSchema, type AuditAck, type AuditBatch } from '../control/protocol/audit.js';
-import { EdgeControlPaths, endpointUrl, IDEMPOTENCY_KEY_HEADER } from '../control/protocol/paths.js';
+import { AUDIT_RECORD_FIELDS_HEADER, EdgeControlPaths, endpointUrl, IDEMPOTENCY_KEY_HEADER } from '../control/protocol/paths.js';
 import { CONTROL_DESTINATION } from './outbox.js';
 import { auditBatchId } from './batch.js';
 import { AuditSinkError, parseRetryAfter, type AuditSink } from './sink.js';
@@ -22,6 +22,8 @@ export interface HttpAuditSinkOptions {
   /** Header and body timeouts of one upload. Default 30 s. */
   timeoutMs?: number;
   userAgent?: string;
+  /** Given AUDIT_RECORD_FIELDS_HEADER of every accepted upload: the newer record fields the server takes. */
+  onRecordFields?: (header: string | string[] | undefined) => void;
 }
 
 /**
@@ -80,6 +82,7 @@ export class HttpAuditSink implements AuditSink {
       if (!ack.success) {
         throw new AuditSinkError(`Edge Control answered HTTP ${statusCode} to audit batch ${batch.batch_id} but not with an AuditAck (${ack.error.issues[0]?.message ?? 'invalid'}); check the server version`, { status: statusCode });
       }
+      this.options.onRecordFields?.(headers[AUDIT_RECORD_FIELDS_HEADER]);
       // The shipper knows the batch by the id it built; answer in those terms when it was refiled.
       return ack.data.batch_id === batch.batch_id ? { ...ack.data, batch_id: recordBatch.batch_id } : ack.data;
     }

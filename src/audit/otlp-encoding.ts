@@ -94,6 +94,10 @@ function encodeLogRecord(chained: ChainedAuditRecord, observedTimeUnixNano: stri
     opt(int, 'gen_ai.usage.input_tokens', r.usage?.input_tokens),
     opt(int, 'gen_ai.usage.output_tokens', r.usage?.output_tokens),
     opt(double, 'bifrost.cost_usd', r.cost_usd),
+    // Edge's estimate when the provider reported no usage: apart from gen_ai.usage.*, which are provider figures.
+    opt(int, 'bifrost.estimated_usage.input_tokens', r.estimated_usage?.input_tokens),
+    opt(int, 'bifrost.estimated_usage.output_tokens', r.estimated_usage?.output_tokens),
+    opt(double, 'bifrost.estimated_usage.cost_usd', r.estimated_usage?.cost_usd),
     opt(str, 'bifrost.virtual_key_id', r.virtual_key_id),
     opt(str, 'user.id', r.user?.sub),
     opt(str, 'user.email', r.user?.email),

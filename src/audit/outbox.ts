@@ -6,6 +6,7 @@ import { exceedsCap, fillRatio, nextLevel, pruneNeeded, rowBytes, type CapacityL
 import { openAuditDatabase, type AuditDatabase } from './database.js';
 import { AuditOutboxClosedError, AuditQueueFullError, AuditRecordInvalidError, type AuditQueueStatus } from './errors.js';
 import { GroupCommit } from './group-commit.js';
+import type { RecordFieldGate } from './record-fields.js';
 import type { Transaction } from 'better-sqlite3';
 import { WalCheckpointer } from './wal-checkpointer.js';
 
@@ -45,6 +46,11 @@ export interface AuditOutboxOptions {
    * agent's trail turns it on; default off, so tools and tests do not start a thread per outbox.
    */
   offThreadCheckpoints?: boolean;
+  /**
+   * Newer optional record fields are written only when this says the receiver announced them (see
+   * record-fields.ts); without it, records are kept whole (an outbox no Edge Control reads).
+   */
+  recordFields?: RecordFieldGate;
   log?: Logger;
 }
 
@@ -149,6 +155,7 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   private readonly db: AuditDatabase;
   private readonly limits: CapacityLimits;
   private readonly log?: Logger;
+  private readonly recordFields?: RecordFieldGate;
   private readonly queue: GroupCommit<PendingRecord, CommittedAuditRecord>;
   /** The destinations configured in this run: the shipment and accounting cursors. */
   private readonly cursors = new Map<string, CursorState>();
@@ -174,6 +181,7 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     super();
     this.path = options.path;
     this.log = options.log;
+    this.recordFields = options.recordFields;
     this.limits = {
       maxBytes: options.maxBytes === undefined ? DEFAULT_MAX_BYTES : options.maxBytes,
       maxRecords: options.maxRecords ?? null,
@@ -345,7 +353,7 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   /** Validates and sizes a record and reserves its place under the cap, or throws. */
   private admit(input: AuditRecordInput): PendingRecord {
     if (this.closed) throw new AuditOutboxClosedError();
-    const parsed = AuditRecordSchema.safeParse(input);
+    const parsed = AuditRecordSchema.safeParse(this.recordFields ? this.recordFields.admit(input) : input);
     if (!parsed.success) throw AuditRecordInvalidError.fromZod(parsed.error);
     const record: AuditRecord = parsed.data;
     const json = recordJson(record);

@@ -48,7 +48,7 @@ export function runAuditTailCommand(options: { dbPath: string; limit?: number; j
   }
 }
 
-const COLUMNS = ['SEQ', 'TIME', 'DECISION', 'STATUS', 'MS', 'APP', 'HOST', 'MODEL', 'REASON', 'FINDINGS', 'SHIPPED'] as const;
+const COLUMNS = ['SEQ', 'TIME', 'DECISION', 'STATUS', 'MS', 'APP', 'HOST', 'MODEL', 'TOKENS', 'REASON', 'FINDINGS', 'SHIPPED'] as const;
 
 function formatTable(records: TailedRecord[]): string {
   const rows = records.map(toCells);
@@ -59,15 +59,27 @@ function formatTable(records: TailedRecord[]): string {
 
 function toCells(r: TailedRecord): string[] {
   const rec = r.record;
-  if (!rec) return [String(r.seq), '?', 'unreadable record: run `bifrost-edge audit verify`', '', '', '', '', '', '', '', r.shipped ? 'yes' : 'no'];
+  if (!rec) return [String(r.seq), '?', 'unreadable record: run `bifrost-edge audit verify`', '', '', '', '', '', '', '', '', r.shipped ? 'yes' : 'no'];
   const model = [rec.provider, rec.model].filter((part) => part !== undefined && part !== null && part !== '').join('/');
   const findings = rec.findings.map((f) => `${f.type}:${f.action}`).join(',');
   const latency = typeof rec.latency_ms === 'number' ? String(Math.round(rec.latency_ms)) : undefined;
   // text(): a tampered row may lack any field; show '-' rather than fail the whole listing.
   return [
     String(r.seq), text(rec.ts), text(rec.decision), text(rec.status), text(latency),
-    text(rec.app), text(rec.host), text(model || undefined), text(rec.reason), text(findings || undefined), r.shipped ? 'yes' : 'no',
+    text(rec.app), text(rec.host), text(model || undefined), text(tokens(rec)), text(rec.reason), text(findings || undefined), r.shipped ? 'yes' : 'no',
   ];
+}
+
+/**
+ * Input/output tokens: the provider's figures, or, when it reported none, what Edge estimated and
+ * charged to budgets (`~1200/40 est`), so the two are never mistaken for each other.
+ */
+function tokens(rec: AuditRecord): string | undefined {
+  // Read defensively: a tampered row may hold anything in these objects.
+  const pair = (usage: { input_tokens?: unknown; output_tokens?: unknown }) => `${text(usage.input_tokens)}/${text(usage.output_tokens)}`;
+  if (rec.usage) return pair(rec.usage);
+  if (rec.estimated_usage) return `~${pair(rec.estimated_usage)} est`;
+  return undefined;
 }
 
 function text(value: unknown): string {

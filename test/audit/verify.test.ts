@@ -193,8 +193,8 @@ describe('audit tail', () => {
     expect(result.exitCode).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(4);
-    expect(lines[0]).toMatch(/^SEQ\s+TIME\s+DECISION\s+STATUS\s+MS\s+APP\s+HOST\s+MODEL\s+REASON\s+FINDINGS\s+SHIPPED$/);
-    expect(lines[1]).toMatch(/^18\s+2025-01-01T12:00:00\.018Z\s+allowed\s+200\s+138\s+curl\s+api\.openai\.com\s+openai\/gpt-4o\s+-\s+-\s+yes$/);
+    expect(lines[0]).toMatch(/^SEQ\s+TIME\s+DECISION\s+STATUS\s+MS\s+APP\s+HOST\s+MODEL\s+TOKENS\s+REASON\s+FINDINGS\s+SHIPPED$/);
+    expect(lines[1]).toMatch(/^18\s+2025-01-01T12:00:00\.018Z\s+allowed\s+200\s+138\s+curl\s+api\.openai\.com\s+openai\/gpt-4o\s+10\/5\s+-\s+-\s+yes$/);
     expect(lines[3]).toMatch(/^20\s.*\sno$/);
   });
 

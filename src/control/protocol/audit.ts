@@ -33,6 +33,19 @@ export const AuditRecordSchema = z.strictObject({
   latency_ms: z.number().nonnegative(),
   usage: z.strictObject({ input_tokens: z.number().int().nonnegative(), output_tokens: z.number().int().nonnegative() }).optional(),
   cost_usd: z.number().nonnegative().optional(),
+  /**
+   * Edge's own estimate, charged to the key's budgets and limits because the provider never reported
+   * the exchange's usage (a stream stopped early, a request abandoned after it was sent): the prompt,
+   * and the answer text that streamed by, at four characters a token. Not provider figures: `usage`
+   * and `cost_usd` stay what the provider reported (absent here). Only in records for a receiver that
+   * announced it accepts the field (AUDIT_RECORD_FIELDS_HEADER): servers that predate it refuse it.
+   */
+  estimated_usage: z.strictObject({
+    input_tokens: z.number().int().nonnegative(),
+    output_tokens: z.number().int().nonnegative(),
+    /** What the estimate cost at the policy's prices; absent when the model's price is unknown. */
+    cost_usd: z.number().nonnegative().optional(),
+  }).optional(),
   /** Prompt content per the policy's retention: a digest, the text, or nothing. */
   content: z.discriminatedUnion('mode', [
     z.strictObject({ mode: z.literal('digest'), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
@@ -40,6 +53,13 @@ export const AuditRecordSchema = z.strictObject({
   ]).optional(),
   policy_version: z.number().int().nonnegative().optional(),
 });
+
+/**
+ * Record fields added after the audit format's first version. A device writes one only for a receiver
+ * that announced it (AUDIT_RECORD_FIELDS_HEADER); this server's own schema accepts them all.
+ */
+export const ANNOUNCED_AUDIT_RECORD_FIELDS = ['estimated_usage'] as const;
+export type AnnouncedAuditRecordField = (typeof ANNOUNCED_AUDIT_RECORD_FIELDS)[number];
 
 /** A record with its place in the device's hash chain: hash = SHA-256(prev_hash ‖ canonicalJson(record)). */
 export const ChainedAuditRecordSchema = z.strictObject({

@@ -4,12 +4,12 @@ import {
   PolicyTemplateSchema, StoredAuditRecordSchema,
 } from './admin.js';
 import { AdminRetireSigningKeyRequestSchema, AdminSigningKeySchema, AdminSigningKeysResponseSchema } from './admin-signing-keys.js';
-import { AuditAckSchema, AuditBatchSchema, AuditRecordSchema } from './audit.js';
+import { ANNOUNCED_AUDIT_RECORD_FIELDS, AuditAckSchema, AuditBatchSchema, AuditRecordSchema } from './audit.js';
 import { EnrollmentMethodsResponseSchema, EnrollmentRequestSchema, EnrollmentResponseSchema, SigningPublicKeySchema } from './enrollment.js';
 import { ControlErrorBodySchema, CONTROL_ERROR_TYPES } from './errors.js';
 import { HealthResponseSchema } from './health.js';
 import { HeartbeatRequestSchema, HeartbeatResponseSchema, SeenAppSchema, SeenMcpServerSchema } from './heartbeat.js';
-import { BUNDLE_BINDING_DEVICE, BUNDLE_BINDING_HEADER, EDGE_CONTROL_BASE_PATH, EdgeControlPaths, IDEMPOTENCY_KEY_HEADER, POLICY_EVENT_NAME } from './paths.js';
+import { AUDIT_RECORD_FIELDS_HEADER, BUNDLE_BINDING_DEVICE, BUNDLE_BINDING_HEADER, EDGE_CONTROL_BASE_PATH, EdgeControlPaths, IDEMPOTENCY_KEY_HEADER, POLICY_EVENT_NAME } from './paths.js';
 import { AppCatalogEntrySchema, BundleSignatureSchema, PolicyBundleSchema, SignedPolicyBundleSchema } from './policy-bundle.js';
 import { POLICY_STREAM_HEARTBEAT_SECONDS, PolicyEventSchema } from './policy-sync.js';
 import { BudgetSchema, McpConfigSchema, ProviderConfigSchema, RateLimitSchema, VirtualKeySchema } from './virtual-key.js';
@@ -170,7 +170,17 @@ export function buildOpenApiDocument(): Json {
         parameters: [{ name: IDEMPOTENCY_KEY_HEADER, in: 'header', required: true, schema: { type: 'string' }, description: 'Equal to the body\'s batch_id.' }],
         requestBody: { required: true, content: json('AuditBatch') },
         responses: {
-          200: { description: 'Stored, or a duplicate of a stored batch.', content: json('AuditAck') },
+          200: {
+            description: 'Stored, or a duplicate of a stored batch.',
+            headers: {
+              [AUDIT_RECORD_FIELDS_HEADER]: {
+                schema: { type: 'string' },
+                description: 'The optional record fields added after the first audit format that this server accepts, comma-separated '
+                  + `(${ANNOUNCED_AUDIT_RECORD_FIELDS.join(', ')}). A device writes such a field only after a server announced it.`,
+              },
+            },
+            content: json('AuditAck'),
+          },
           400: errorResponse('Malformed batch, or idempotency_key_mismatch.'),
           401: unauthorized,
           403: errorResponse('The batch is for another device.'),

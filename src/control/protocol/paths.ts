@@ -38,6 +38,15 @@ export const BUNDLE_BINDING_DEVICE = 'device';
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 
 /**
+ * On Edge Control's answers to audit uploads: the optional record fields, added to the audit format
+ * after its first version, that this server accepts (comma-separated, e.g. `estimated_usage`). The
+ * record schema is strict, so a server that predates a field refuses every batch holding it (and the
+ * device's uploads would stall behind that batch): a device writes such a field only once the server
+ * it uploads to has announced it. Older servers do not send the header.
+ */
+export const AUDIT_RECORD_FIELDS_HEADER = 'edge-audit-record-fields';
+
+/**
  * Absolute URL of an Edge Control route under `baseUrl`, keeping any path prefix of the base
  * (`https://corp.example.com/edge-control` + `/api/edge/v1/policy`), as for a server behind a reverse proxy.
  */

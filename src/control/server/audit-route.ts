@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../util/canonical-json.js';
-import { AuditBatchSchema, type AuditAck, type AuditBatch } from '../protocol/audit.js';
-import { IDEMPOTENCY_KEY_HEADER } from '../protocol/paths.js';
+import { ANNOUNCED_AUDIT_RECORD_FIELDS, AuditBatchSchema, type AuditAck, type AuditBatch } from '../protocol/audit.js';
+import { AUDIT_RECORD_FIELDS_HEADER, IDEMPOTENCY_KEY_HEADER } from '../protocol/paths.js';
 import { checkBatchIntegrity, decideAuditAppend } from './audit-chain-check.js';
 import type { StoredAuditBatch } from './control-store.js';
 import { ControlHttpError, parseWire, readJsonBody, sendJson } from './http-io.js';
@@ -29,7 +29,8 @@ export const auditBatchRoute: RouteHandler = async (ctx, req, res) => {
   const rawRecords = (raw as { records: Array<{ record: unknown }> }).records.map((r) => r.record);
   // One upload per device at a time, so the chain check and the insert never interleave.
   const ack = await ctx.auditQueue.run(device.device_id, () => storeBatch(ctx, batch, rawRecords, digestOf(raw), true, device.installation_id));
-  sendJson(res, 200, ack);
+  // Tells the device which newer record fields it may write from now on (it omits them until told).
+  sendJson(res, 200, ack, { [AUDIT_RECORD_FIELDS_HEADER]: ANNOUNCED_AUDIT_RECORD_FIELDS.join(',') });
 };
 
 async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unknown[], digest: string, retryOnConflict: boolean, installationId?: string): Promise<AuditAck> {
