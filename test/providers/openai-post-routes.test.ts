@@ -145,8 +145,8 @@ describe('the Assistants API, videos, Realtime sessions and vector store search'
     expect(recognize(method, 'api.openai.com', path)).toMatchObject({ operation, inspected });
   });
 
-  it('a video POSTed as a multipart upload is forwarded unread; as JSON it is read', () => {
-    expect(recognize('POST', 'api.openai.com', '/v1/videos', { 'content-type': 'multipart/form-data; boundary=x' })).toMatchObject({ inspected: false });
+  it('a video POSTed as a multipart upload is read (its prompt is a form field), as JSON too', () => {
+    expect(recognize('POST', 'api.openai.com', '/v1/videos', { 'content-type': 'multipart/form-data; boundary=x' })).toMatchObject({ operation: 'videos', inspected: true });
     expect(recognize('POST', 'api.openai.com', '/v1/videos', { 'content-type': 'application/json' })).toMatchObject({ inspected: true });
   });
 
