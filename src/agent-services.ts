@@ -120,10 +120,11 @@ export async function startPolicySource(
         if (sync.credentialMayHaveChanged()) deps.log.info('a virtual key was saved by another Bifrost Edge process (bifrost-edge login --virtual-key); enrolling with it now');
       },
     });
-    // Edge Control unreachable is a fail-mode condition: fail-closed stops AI requests until it answers.
+    // Edge Control unreachable, or not heard from since the start, is a fail-mode condition: fail-closed
+    // stops AI requests until it answers.
     const reportReachability = () => {
-      const { reachable, problem } = sync.reachability();
-      deps.enforcer.setConnectivity({ controlPlane: reachable, controlPlaneProblem: problem });
+      const { reachable, confirmed, problem } = sync.reachability();
+      deps.enforcer.setConnectivity({ controlPlane: reachable, controlPlaneConfirmed: confirmed, controlPlaneProblem: problem });
     };
     const stopReportingReachability = sync.onReachabilityChange(reportReachability);
     reportReachability();

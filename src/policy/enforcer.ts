@@ -3,7 +3,7 @@ import type { EdgeError } from '../edge-error.js';
 import { normalizeHost } from '../providers/host-pattern.js';
 import type { HttpRequestInfo, NormalizedRequest } from '../providers/types.js';
 import type { FollowedRequest } from '../proxy/request-handler.js';
-import type { RequestInspector } from '../proxy/surface-resolution.js';
+import type { InspectionResult, RequestInspector } from '../proxy/surface-resolution.js';
 import { AppsSeen } from './apps-seen.js';
 import type { SeenApp } from '../control/protocol/heartbeat.js';
 import { attributeApp, compileAppCatalog, decideApp, EMPTY_APP_CATALOG, type AppIdentity, type CompiledAppCatalog } from './apps.js';
@@ -11,7 +11,7 @@ import { budgetAlertMessage, thresholdsReached } from './budget-alerts.js';
 import type { CounterStore } from './counter-store.js';
 import { estimatedPromptTokens, InFlightUsage, type Hold, type Reservation } from './in-flight.js';
 import { decideRequest, type Decision, type PolicyRoute } from './decide.js';
-import type { Connectivity } from './fail-mode.js';
+import { awaitsControlConfirmation, CONFIRMATION_WAIT_MS, unconfirmedPolicyRefusal, type Connectivity } from './fail-mode.js';
 import { legacyBudgetShares, limitWindows, windowUsage, type CounterSnapshot, type LimitWindow } from './limits.js';
 import { NoticeBus, type Notice, type NoticeDraft } from './notices.js';
 import { estimateCost, lookupPrice } from './pricing.js';
@@ -57,6 +57,8 @@ export interface PolicyEnforcerOptions {
   processOf?: (info: HttpRequestInfo) => string | undefined;
   /** Called when a side effect (counter write, registry write) fails; the decision stands regardless. */
   onError?: (err: unknown, context: string) => void;
+  /** How long a fail-closed request waits for Edge Control's first answer after a start. Default CONFIRMATION_WAIT_MS. */
+  controlConfirmationWaitMs?: number;
 }
 
 interface PolicyState {
@@ -99,6 +101,8 @@ export class PolicyEnforcer {
   private state: PolicyState = { bundle: undefined, catalog: EMPTY_APP_CATALOG, appliedAt: undefined, problems: [] };
   private identity: { signedIn: boolean; user?: string } = { signedIn: false };
   private connectivity: Connectivity = { controlPlane: true, gateway: true };
+  /** Requests held until Edge Control's first answer: each re-checks whether it still has to wait. */
+  private readonly confirmationWaiters = new Set<() => void>();
   private readonly tickets = new WeakMap<NormalizedRequest, Ticket>();
   /** Requests the proxy announced it will report as sent (see follow). */
   private readonly followed = new WeakSet<NormalizedRequest>();
@@ -132,6 +136,7 @@ export class PolicyEnforcer {
       this.rebaseCounters(bundle);
     }
     this.state = { bundle, catalog, appliedAt: bundle ? this.now() : undefined, problems: [...new Set(problems)] };
+    for (const recheck of [...this.confirmationWaiters]) recheck();
   }
 
   get bundle(): PolicyBundle | undefined {
@@ -144,6 +149,7 @@ export class PolicyEnforcer {
 
   setConnectivity(update: Partial<Connectivity>): void {
     this.connectivity = { ...this.connectivity, ...update };
+    for (const recheck of [...this.confirmationWaiters]) recheck();
   }
 
   attribute(info: HttpRequestInfo): AppIdentity {
@@ -162,7 +168,7 @@ export class PolicyEnforcer {
     const state = this.state;
     const now = this.now();
     const app = this.attribute(info);
-    const decision = decideRequest({
+    const decision = this.unconfirmedPolicyBlock(request, app, state.bundle, now) ?? decideRequest({
       request,
       bundle: state.bundle,
       app,
@@ -208,9 +214,39 @@ export class PolicyEnforcer {
   /** The step the proxy runs on every inspected request. */
   inspector(): RequestInspector {
     return (input) => {
-      const decision = this.decide(input.request, input.info);
-      return decision.action === 'allow' ? { action: 'allow' } : { action: 'block', error: decision.error };
+      const verdict = (): InspectionResult => {
+        const decision = this.decide(input.request, input.info);
+        return decision.action === 'allow' ? { action: 'allow' } : { action: 'block', error: decision.error };
+      };
+      // Fail-closed, and Edge Control not heard from since the start: its first answer is usually moments away.
+      return awaitsControlConfirmation(this.state.bundle, this.connectivity) ? this.untilControlConfirmed().then(verdict) : verdict();
     };
+  }
+
+  /** Resolves once there is no more reason to wait for Edge Control's first answer, or the wait is over. */
+  private untilControlConfirmed(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.confirmationWaiters.delete(recheck);
+        resolve();
+      };
+      const recheck = () => {
+        if (!awaitsControlConfirmation(this.state.bundle, this.connectivity)) done();
+      };
+      const timer = setTimeout(done, this.options.controlConfirmationWaitMs ?? CONFIRMATION_WAIT_MS);
+      this.confirmationWaiters.add(recheck);
+    });
+  }
+
+  /** Fail-closed with Edge Control not heard from since the start (fail-mode.ts): refused before any other check. */
+  private unconfirmedPolicyBlock(request: NormalizedRequest, app: AppIdentity, bundle: PolicyBundle | undefined, now: Date): Decision | undefined {
+    const refusal = unconfirmedPolicyRefusal({ bundle, connectivity: this.connectivity, now });
+    if (!refusal) return undefined;
+    const model = request.model !== null ? { model: request.model } : {};
+    const error: EdgeError = { ...refusal.error, ...model };
+    const notice: NoticeDraft = { kind: 'fail_closed', who: { app: app.name }, what: { provider: request.provider, host: app.host, ...model }, why: { message: error.message, errorType: error.type } };
+    return { action: 'block', error, notice, reasons: [refusal.reason], appSeen: false };
   }
 
   /**

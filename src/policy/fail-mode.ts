@@ -11,6 +11,11 @@ import { formatSpan } from './durations.js';
  *   refuses it.
  * - Edge Control unreachable: the device cannot know whether its policy is current. Fail-open keeps
  *   enforcing the last verified bundle; fail-closed refuses AI traffic until Edge Control answers.
+ * - Edge Control not yet confirmed (no answer since Edge started; "unreachable" takes three failed calls,
+ *   which can take a minute of timeouts): the same question, before any answer. Fail-open goes on as
+ *   when it is reachable; fail-closed holds a request up to CONFIRMATION_WAIT_MS for the first answer
+ *   (a normal online start answers well within that) and refuses it if none comes
+ *   (unconfirmedPolicyRefusal; the enforcer does the waiting).
  * - Audit queue full (Edge Control unreachable so long that unsent records filled the outbox's cap):
  *   fail-open answers, unrecorded; fail-closed refuses AI traffic until records can be written again.
  * Every outcome other than "all reachable" carries a reason for the audit record.
@@ -24,6 +29,11 @@ export interface Connectivity {
   controlPlane: boolean;
   /** False when this device has no Edge Control configured (status says so instead of "reachable"). Default true. */
   controlPlaneConfigured?: boolean;
+  /**
+   * False while Edge Control has not answered since Edge started (the policy loaded from the cache is not
+   * known to be current). Default true, as on a device without Edge Control.
+   */
+  controlPlaneConfirmed?: boolean;
   /** The last call to Edge Control that failed or was refused, until one succeeds (for status). */
   controlPlaneProblem?: string;
   gateway: boolean;
@@ -96,6 +106,42 @@ export function applyFailMode(input: FailModeInput): FailModeOutcome {
     action: 'proceed-degraded',
     reason: `fail-open: Edge Control is unreachable; enforcing the last verified policy (${policy})`,
     routeDirect: false,
+  };
+}
+
+/** How long a fail-closed request waits for Edge Control's first answer after a start before it is refused. */
+export const CONFIRMATION_WAIT_MS = 2_000;
+
+/**
+ * True while a fail-closed policy waits for Edge Control's first answer since the start: requests are
+ * held (up to CONFIRMATION_WAIT_MS) rather than refused at once. Not once Edge Control is judged
+ * unreachable: there is nothing left to wait for, and the unreachable refusal applies.
+ */
+export function awaitsControlConfirmation(bundle: Pick<PolicyBundle, 'fail_mode'> | undefined, connectivity: Connectivity): boolean {
+  return bundle?.fail_mode === 'closed' && connectivity.controlPlaneConfirmed === false && connectivity.controlPlane;
+}
+
+/**
+ * The refusal for a request a fail-closed policy cannot let through because Edge Control has not
+ * answered since Edge started; undefined when that does not apply (fail-open, confirmed, or already
+ * judged unreachable, which applyFailMode refuses with its own message). The message says Edge is still
+ * confirming the policy while nothing has gone wrong, and that it could not do so once a call has.
+ */
+export function unconfirmedPolicyRefusal(input: Omit<FailModeInput, 'mode'>): { reason: string; error: EdgeError } | undefined {
+  const { bundle, connectivity, now } = input;
+  if (!awaitsControlConfirmation(bundle, connectivity)) return undefined;
+  const policy = describePolicy(bundle, now);
+  if (connectivity.controlPlaneProblem === undefined) {
+    return {
+      reason: `fail-closed: Edge Control has not answered yet since Edge started, the policy is not confirmed; request refused (${policy})`,
+      error: edgeError(503, 'gateway_unreachable',
+        'Bifrost Edge has just started and is still confirming your AI policy with Edge Control, and your policy says AI requests must wait until it is confirmed, so this request was not sent. Try again in a few seconds; if it persists, check your network connection (VPN) or contact your IT helpdesk.'),
+    };
+  }
+  return {
+    reason: `fail-closed: Edge Control has not answered since Edge started (${connectivity.controlPlaneProblem}), the policy is not confirmed; request refused (${policy})`,
+    error: edgeError(503, 'gateway_unreachable',
+      'Bifrost Edge has not been able to confirm your AI policy with Edge Control since it started, and your policy says AI requests must stop until it can, so this request was not sent. Check your network connection (VPN) and try again in a few minutes; if it persists, contact your IT helpdesk.'),
   };
 }
 

@@ -16,7 +16,7 @@ export function formatStatus(status: PolicyStatus, options: { json: boolean }): 
   field('Active key', activeKey(status));
   field('Policy', policy(status));
   field('Connectivity', `gateway ${status.connectivity.gateway ? 'reachable' : 'UNREACHABLE'}, Edge Control ${edgeControl(status)}`);
-  // Why Edge Control is unreachable (or refuses this device), under the line that says so.
+  // Why Edge Control is unreachable, not confirmed yet, or refuses this device, under the line that says so.
   if (status.connectivity.controlPlaneProblem) lines.push(`${' '.repeat(16)}${status.connectivity.controlPlaneProblem}`);
 
   if (status.budgets.length > 0) {
@@ -58,9 +58,17 @@ function signedIn(status: PolicyStatus): string {
 }
 
 function edgeControl(status: PolicyStatus): string {
-  const { controlPlane, controlPlaneConfigured } = status.connectivity;
+  const { controlPlane, controlPlaneConfigured, controlPlaneConfirmed, controlPlaneProblem } = status.connectivity;
   if (controlPlaneConfigured === false) return 'not configured';
-  return controlPlane ? 'reachable' : 'UNREACHABLE';
+  if (!controlPlane) return 'UNREACHABLE';
+  // Reachable by the three-failures rule, but silent since the start: the cached policy is not confirmed.
+  if (controlPlaneConfirmed === false) {
+    const failClosed = status.policy?.failMode === 'closed';
+    return controlPlaneProblem === undefined
+      ? `confirming the policy (no answer yet since Edge started${failClosed ? '; fail-closed, so AI requests wait for it' : ''})`
+      : `NOT CONFIRMED (no answer since Edge started${failClosed ? '; fail-closed, so AI requests are refused' : ''})`;
+  }
+  return 'reachable';
 }
 
 function activeKey(status: PolicyStatus): string {

@@ -61,8 +61,34 @@ describe('ControlReachability: when Edge Control counts as unreachable', () => {
 
   it('announces changes only', () => {
     const { changes } = judge(['answered', unreachable, unreachable, unreachable, unreachable, 'answered', 'answered']);
-    expect(changes.map((s) => s.reachable)).toEqual([true, false, true]);
+    // The first answer confirms, the first failure brings a problem, the third makes it unreachable.
+    expect(changes.map((s) => s.reachable)).toEqual([true, true, false, true]);
     expect(FAILURES_BEFORE_UNREACHABLE).toBe(3);
+  });
+});
+
+describe('ControlReachability: confirmed once Edge Control first answers', () => {
+  it('starts reachable but not confirmed: nothing has been heard from Edge Control in this run', () => {
+    expect(new ControlReachability(() => {}).state()).toEqual({ reachable: true, confirmed: false });
+  });
+
+  it.each<[string, Step[], boolean[]]>([
+    ['failures do not confirm, an answer does', [unreachable, serverError, 'answered'], [false, false, true]],
+    ['a refusal comes from Edge Control, so it confirms like an answer', [unknownKey], [true]],
+    ['a 4xx that is not Edge Control\'s answer does not', [wafPage], [false]],
+    ['once confirmed, an outage does not take it back (the three-failures rule judges that)', ['answered', unreachable, unreachable, unreachable], [true, true, true, true]],
+  ])('%s', (_name, steps, expected) => {
+    expect(judge(steps).after.map((s) => s.confirmed)).toEqual(expected);
+  });
+
+  it('a call that could not be made is the problem to show, but counts neither way', () => {
+    const reachability = new ControlReachability(() => {});
+    const notSignedIn = new Error('not signed in yet: run `bifrost-edge login`');
+    for (let i = 0; i < FAILURES_BEFORE_UNREACHABLE + 1; i++) reachability.couldNotCall('enrollment', notSignedIn);
+    expect(reachability.state()).toEqual({ reachable: true, confirmed: false, problem: `enrollment not possible: ${notSignedIn.message}` });
+    reachability.failed('enrollment', unreachable);
+    reachability.failed('enrollment', unreachable);
+    expect(reachability.state().reachable).toBe(true);
   });
 });
 
@@ -77,7 +103,7 @@ describe('policy sync reports whether Edge Control answers', () => {
     const seen: boolean[] = [];
     client.onReachabilityChange((state) => seen.push(state.reachable));
     await waitFor(() => client.isStreaming(), 5_000, 'the push stream');
-    expect(client.reachability()).toEqual({ reachable: true });
+    expect(client.reachability()).toEqual({ reachable: true, confirmed: true });
 
     await fixture.server.close();
     const down = await waitFor(() => (client.reachability().reachable ? undefined : client.reachability()), 10_000, 'Edge Control to count as unreachable');
@@ -85,7 +111,7 @@ describe('policy sync reports whether Edge Control answers', () => {
 
     await fixture.restart({ listen: { port } });
     await waitFor(() => client.reachability().reachable, 10_000, 'Edge Control to count as reachable again');
-    expect(client.reachability()).toEqual({ reachable: true });
+    expect(client.reachability()).toEqual({ reachable: true, confirmed: true });
     // Reachable → unreachable once → reachable once, however many calls failed in between.
     expect(seen.filter((reachable, i) => i === 0 || reachable !== seen[i - 1])).toEqual([true, false, true]);
   }, 30_000);
@@ -105,5 +131,39 @@ describe('policy sync reports whether Edge Control answers', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(client.reachability().reachable).toBe(true);
     expect(seen).not.toContain(false);
+  });
+
+  it('a restarted device is not confirmed until the server answers, and the answer\'s bundle is applied before it counts as confirmed', async () => {
+    const fixture = await fixtureForTest();
+    const stateDir = await tempDir('device');
+    const first = await syncClient({ controlUrl: fixture.server.url, stateDir, credential: adaEnrollment, log: testLogger() });
+    const cached = await waitFor(() => first.current(), 5_000, 'the first bundle');
+    await first.close();
+    // A new version is published while the device is off.
+    expect((await fixture.admin('PUT', '/api/edge/v1/admin/policy', { fail_mode: 'closed', content_retention: { mode: 'none' } })).status).toBe(200);
+
+    const restarted = await syncClient({ controlUrl: fixture.server.url, stateDir, credential: adaEnrollment, log: testLogger(), timing: { minPollSeconds: 60 } });
+    expect(restarted.current()).toMatchObject({ origin: 'cache', bundle: { version: cached.bundle.version } });
+    expect(restarted.reachability()).toEqual({ reachable: true, confirmed: false });
+    const enforcedWhenConfirmed = new Promise<number | undefined>((resolve) => {
+      restarted.onReachabilityChange((state) => {
+        if (state.confirmed) resolve(restarted.current()?.bundle.version);
+      });
+    });
+    expect(await enforcedWhenConfirmed).toBe(cached.bundle.version + 1);
+  });
+
+  it('a device with nothing to enroll with says so, without counting Edge Control as unreachable', async () => {
+    const fixture = await fixtureForTest();
+    const client = await syncClient({
+      controlUrl: fixture.server.url, stateDir: await tempDir('device'), log: testLogger(),
+      credential: () => Promise.reject(new Error('not signed in yet: run `bifrost-edge login`')),
+      timing: { backoff: { initialMs: 20, maxMs: 40 } },
+    });
+    const problem = await waitFor(() => client.reachability().problem, 5_000, 'the problem');
+    expect(problem).toBe('enrollment not possible: not signed in yet: run `bifrost-edge login`');
+    // Many attempts later it is still reachable (nothing was asked of it), and not confirmed.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(client.reachability()).toMatchObject({ reachable: true, confirmed: false });
   });
 });

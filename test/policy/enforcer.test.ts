@@ -5,7 +5,7 @@ import zlib from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PolicyBundle } from '../../src/control/protocol/policy-bundle.js';
 import { SqliteCounterStore } from '../../src/policy/counter-store.js';
-import { PolicyEnforcer, type UsageCharge } from '../../src/policy/enforcer.js';
+import { PolicyEnforcer, type PolicyEnforcerOptions, type UsageCharge } from '../../src/policy/enforcer.js';
 import type { Notice } from '../../src/policy/notices.js';
 import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
 import { SqliteShadowAiRegistry } from '../../src/policy/shadow-ai.js';
@@ -27,7 +27,7 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function makeEnforcer(b: PolicyBundle | undefined = bundle()): { enforcer: PolicyEnforcer; db: PolicyDatabase; notices: Notice[] } {
+function makeEnforcer(b: PolicyBundle | undefined = bundle(), options: Partial<PolicyEnforcerOptions> = {}): { enforcer: PolicyEnforcer; db: PolicyDatabase; notices: Notice[] } {
   const db = openPolicyDatabase(path.join(dir, 'policy.db'));
   dbs.push(db);
   const enforcer = new PolicyEnforcer({
@@ -35,6 +35,7 @@ function makeEnforcer(b: PolicyBundle | undefined = bundle()): { enforcer: Polic
     shadowAi: new SqliteShadowAiRegistry(db),
     now: () => new Date(clock),
     onError: (err) => { throw err; },
+    ...options,
   });
   enforcer.setIdentity({ signedIn: true, user: 'ada@example.com' });
   enforcer.setBundle(b);
@@ -223,6 +224,45 @@ describe('PolicyEnforcer as the proxy sees it', () => {
     expect(notices.at(-1)).toMatchObject({ kind: 'fail_closed' });
     enforcer.setConnectivity({ gateway: true });
     expect(inspect(enforcer).verdict).toEqual({ action: 'allow' });
+  });
+
+  it('fail-closed right after a start: a request waits for Edge Control\'s first answer, decided under the bundle it brings', async () => {
+    const { enforcer } = makeEnforcer(bundle({ fail_mode: 'closed' }));
+    enforcer.setConnectivity({ controlPlane: true, controlPlaneConfirmed: false });
+    const { req, verdict } = inspect(enforcer);
+    expect(verdict).toBeInstanceOf(Promise);
+    // The answer brings a new version, then confirms: the waiting request sees both.
+    enforcer.setBundle(bundle({ fail_mode: 'closed', version: 8 }, { id: 'vk-new' }));
+    enforcer.setConnectivity({ controlPlaneConfirmed: true });
+    expect(await verdict).toEqual({ action: 'allow' });
+    expect(enforcer.routeFor(req)?.virtualKey?.id).toBe('vk-new');
+    // Confirmed: decided at once again.
+    expect(inspect(enforcer).verdict).toEqual({ action: 'allow' });
+  });
+
+  it('fail-closed right after a start: refused when Edge Control\'s first answer does not come in time, saying Edge is confirming the policy', async () => {
+    const { enforcer, notices } = makeEnforcer(bundle({ fail_mode: 'closed' }), { controlConfirmationWaitMs: 100 });
+    enforcer.setConnectivity({ controlPlane: true, controlPlaneConfirmed: false });
+    const startedAt = Date.now();
+    const { req, verdict } = inspect(enforcer);
+    const refused = await verdict;
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(90);
+    expect(refused).toMatchObject({ action: 'block', error: { status: 503, type: 'gateway_unreachable', message: expect.stringMatching(/still confirming your AI policy with Edge Control/) } });
+    expect(notices.at(-1)).toMatchObject({ kind: 'fail_closed' });
+    expect(enforcer.decisionFor(req)?.reasons.join()).toMatch(/^fail-closed: Edge Control has not answered yet since Edge started/);
+    // A call failed meanwhile: the refusal says Edge could not confirm the policy.
+    enforcer.setConnectivity({ controlPlaneProblem: 'policy fetch failed: timed out' });
+    expect(await inspect(enforcer).verdict).toMatchObject({ action: 'block', error: { message: expect.stringMatching(/has not been able to confirm your AI policy/) } });
+    // Judged unreachable (three failures): refused at once, as unreachable.
+    enforcer.setConnectivity({ controlPlane: false });
+    expect(inspect(enforcer).verdict).toMatchObject({ action: 'block', error: { message: expect.stringMatching(/cannot reach Edge Control/) } });
+  });
+
+  it('fail-open right after a start decides at once, as before', () => {
+    const { enforcer, notices } = makeEnforcer(bundle({ fail_mode: 'open' }));
+    enforcer.setConnectivity({ controlPlane: true, controlPlaneConfirmed: false });
+    expect(inspect(enforcer).verdict).toEqual({ action: 'allow' });
+    expect(notices.filter((n) => n.kind === 'fail_open' || n.kind === 'fail_closed')).toEqual([]);
   });
 
   it('fail-open routes direct and says so', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyFailMode, type Connectivity } from '../../src/policy/fail-mode.js';
+import { applyFailMode, awaitsControlConfirmation, unconfirmedPolicyRefusal, type Connectivity } from '../../src/policy/fail-mode.js';
 import { bundle, NOW } from './support.js';
 
 const up: Connectivity = { controlPlane: true, gateway: true };
@@ -50,5 +50,36 @@ describe('applyFailMode', () => {
   it('without a bundle the device fails open', () => {
     expect(applyFailMode({ bundle: undefined, connectivity: { controlPlane: false, gateway: true }, mode: 'gateway', now: NOW }))
       .toMatchObject({ action: 'proceed-degraded', reason: expect.stringContaining('no policy received yet') });
+  });
+});
+
+describe('Edge Control not heard from since the start (controlPlaneConfirmed: false)', () => {
+  const unconfirmed: Connectivity = { ...up, controlPlaneConfirmed: false };
+  it.each<[string, 'open' | 'closed' | undefined, Connectivity, boolean]>([
+    ['fail-closed, no answer yet: wait, then refuse', 'closed', unconfirmed, true],
+    ['fail-closed, a call already failed: still worth the wait', 'closed', { ...unconfirmed, controlPlaneProblem: 'policy fetch failed: …' }, true],
+    ['fail-closed, confirmed', 'closed', { ...up, controlPlaneConfirmed: true }, false],
+    ['fail-closed, no Edge Control (nothing to confirm)', 'closed', up, false],
+    ['fail-closed, judged unreachable: the unreachable refusal applies at once', 'closed', { ...unconfirmed, controlPlane: false }, false],
+    ['fail-open: goes on as today', 'open', unconfirmed, false],
+    ['no bundle yet: fails open', undefined, unconfirmed, false],
+  ])('%s', (_name, failMode, connectivity, refused) => {
+    const b = failMode === undefined ? undefined : bundle({ fail_mode: failMode });
+    expect(awaitsControlConfirmation(b, connectivity)).toBe(refused);
+    expect(unconfirmedPolicyRefusal({ bundle: b, connectivity, now: NOW }) !== undefined).toBe(refused);
+  });
+
+  it('says Edge is confirming the policy while nothing went wrong, and that it could not once a call did', () => {
+    const confirming = unconfirmedPolicyRefusal({ bundle: bundle({ fail_mode: 'closed' }), connectivity: unconfirmed, now: NOW });
+    expect(confirming).toMatchObject({
+      reason: 'fail-closed: Edge Control has not answered yet since Edge started, the policy is not confirmed; request refused (policy v7, issued 1h ago)',
+      error: { status: 503, type: 'gateway_unreachable' },
+    });
+    expect(confirming?.error.message).toMatch(/^Bifrost Edge has just started and is still confirming your AI policy with Edge Control, .* Try again in a few seconds/);
+    expect(confirming?.error.message).not.toMatch(/cannot reach|unreachable/);
+
+    const failed = unconfirmedPolicyRefusal({ bundle: bundle({ fail_mode: 'closed' }), connectivity: { ...unconfirmed, controlPlaneProblem: 'policy fetch failed: timed out' }, now: NOW });
+    expect(failed?.reason).toBe('fail-closed: Edge Control has not answered since Edge started (policy fetch failed: timed out), the policy is not confirmed; request refused (policy v7, issued 1h ago)');
+    expect(failed?.error.message).toMatch(/^Bifrost Edge has not been able to confirm your AI policy with Edge Control since it started, .* Check your network connection \(VPN\)/);
   });
 });

@@ -94,6 +94,16 @@ Shadow AI (not covered by policy)
     expect(text).toContain('Policy problems\n  - App "x": bad pattern');
   });
 
+  it.each<[string, 'open' | 'closed', string | undefined, string]>([
+    ['fail-closed, waiting for the first answer', 'closed', undefined, 'Edge Control confirming the policy (no answer yet since Edge started; fail-closed, so AI requests wait for it)\n'],
+    ['fail-closed, a call failed meanwhile', 'closed', 'policy fetch failed: timed out', 'Edge Control NOT CONFIRMED (no answer since Edge started; fail-closed, so AI requests are refused)\n                policy fetch failed: timed out\n'],
+    ['fail-open: same fact, nothing held', 'open', undefined, 'Edge Control confirming the policy (no answer yet since Edge started)\n'],
+  ])('Edge Control not heard from since the start: %s', (_name, failMode, problem, line) => {
+    const connectivity = { controlPlane: true, controlPlaneConfirmed: false, gateway: true, ...(problem ? { controlPlaneProblem: problem } : {}) };
+    const text = formatStatus(buildPolicyStatus(input({ bundle: bundle({ fail_mode: failMode }), connectivity })), { json: false });
+    expect(text).toContain(`Connectivity: gateway reachable, ${line}`);
+  });
+
   it('--json is the status object, parseable', () => {
     const status = buildPolicyStatus(input());
     const json = formatStatus(status, { json: true });

@@ -4,7 +4,12 @@ import { ControlRequestError, UNRECOGNISED_ERROR_BODY } from './control-api.js';
 export interface ControlReachabilityState {
   /** False once calls to Edge Control failed FAILURES_BEFORE_UNREACHABLE times in a row; true again at the next answer. */
   reachable: boolean;
-  /** The last call that went wrong (failed or refused), e.g. `enrollment failed: …`, until one succeeds. */
+  /**
+   * False from the start of this run until Edge Control first answers: the device cannot know yet whether
+   * the policy it loaded from its cache is still current (a fail-closed policy waits for this, fail-mode.ts).
+   */
+  confirmed: boolean;
+  /** The last call that went wrong (failed, refused or impossible), e.g. `enrollment failed: …`, until one succeeds. */
   problem?: string;
 }
 
@@ -27,9 +32,13 @@ export const FAILURES_BEFORE_UNREACHABLE = 3;
  * - a refusal (4xx: an unknown virtual key, a rejected device credential) comes from a server that
  *   answered: Edge Control is reachable, and the refusal is kept as the problem to show;
  * - any other answer makes it reachable and clears the problem.
+ * Until the first answer or refusal of this run, Edge Control is reachable but not `confirmed`: "reachable"
+ * keeps its three-failures rule, which protects devices that did hear from it, while a device that has
+ * not heard from it since its start says so (an agent restarted during an outage must not pass traffic a
+ * fail-closed policy stops until three calls have timed out).
  */
 export class ControlReachability {
-  private current: ControlReachabilityState = { reachable: true };
+  private current: ControlReachabilityState = { reachable: true, confirmed: false };
   private failuresInARow = 0;
 
   constructor(private readonly onChange: (state: ControlReachabilityState) => void) {}
@@ -41,7 +50,7 @@ export class ControlReachability {
   /** Edge Control answered a call (with what the call asked for). */
   answered(): void {
     this.failuresInARow = 0;
-    this.update({ reachable: true });
+    this.update({ reachable: true, confirmed: true });
   }
 
   /** A call failed with `err`; `what` names the call in the problem text ("enrollment", "policy fetch"). */
@@ -51,15 +60,25 @@ export class ControlReachability {
     // ingress 404 with no backend) came from something in front of it: Edge Control was not reached.
     if (err instanceof ControlRequestError && err.isRefusal && err.type !== UNRECOGNISED_ERROR_BODY) {
       this.failuresInARow = 0;
-      this.update({ reachable: true, problem: `${what} refused: ${message}` });
+      this.update({ reachable: true, confirmed: true, problem: `${what} refused: ${message}` });
       return;
     }
     this.failuresInARow++;
-    this.update({ reachable: this.failuresInARow < FAILURES_BEFORE_UNREACHABLE, problem: `${what} failed: ${message}` });
+    this.update({ ...this.current, reachable: this.failuresInARow < FAILURES_BEFORE_UNREACHABLE, problem: `${what} failed: ${message}` });
+  }
+
+  /**
+   * A call could not even be made (`err`: nothing to enroll with). That says nothing about Edge Control,
+   * so it counts neither way; it is the problem to show, since it is why Edge Control has not answered.
+   */
+  couldNotCall(what: string, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.update({ ...this.current, problem: `${what} not possible: ${message}` });
   }
 
   private update(next: ControlReachabilityState): void {
-    if (next.reachable === this.current.reachable && next.problem === this.current.problem) return;
+    const same = next.reachable === this.current.reachable && next.confirmed === this.current.confirmed && next.problem === this.current.problem;
+    if (same) return;
     this.current = next;
     this.onChange(this.state());
   }

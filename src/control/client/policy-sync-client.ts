@@ -237,10 +237,15 @@ class EdgeControlPolicySync implements PolicySyncClient {
    * cut off by close() says nothing about Edge Control.
    */
   private async judged<T>(what: string, call: Promise<T>): Promise<T> {
+    const answer = await this.failuresJudged(what, call);
+    if (!this.closed) this.reachable.answered();
+    return answer;
+  }
+
+  /** Like judged(), for a call whose answer the caller reports itself once it has acted on it. */
+  private async failuresJudged<T>(what: string, call: Promise<T>): Promise<T> {
     try {
-      const answer = await call;
-      if (!this.closed) this.reachable.answered();
-      return answer;
+      return await call;
     } catch (err) {
       if (!this.closed) this.reachable.failed(what, err);
       throw err;
@@ -337,7 +342,14 @@ class EdgeControlPolicySync implements PolicySyncClient {
         return false;
       }
       try {
-        const credential = typeof source === 'function' ? await source() : source;
+        let credential: EnrollmentCredential;
+        try {
+          credential = typeof source === 'function' ? await source() : source;
+        } catch (err) {
+          // Nobody signed in yet: status (and a fail-closed refusal) must say why Edge Control has not answered.
+          if (!this.closed) this.reachable.couldNotCall('enrollment', err);
+          throw err;
+        }
         // Tell the server what we enforce, so the new enrollment's bundles are numbered above it.
         const floor = this.versionFloor();
         const enforced = floor ? { policy_version: floor.version } : {};
@@ -547,21 +559,27 @@ class EdgeControlPolicySync implements PolicySyncClient {
     const currentTag = this.policy?.source === 'edge-control' ? this.policy.etag : undefined;
     let result;
     try {
-      result = await this.judged('policy fetch', fetchPolicy(enrollment.control_url, enrollment.device_credential, currentTag, this.callOptions()));
+      result = await this.failuresJudged('policy fetch', fetchPolicy(enrollment.control_url, enrollment.device_credential, currentTag, this.callOptions()));
     } catch (err) {
       if (this.closed) return 'failed';
       if (err instanceof ControlRequestError && err.status === 401) await this.credentialRejected(err.message);
       else this.log.warn(`policy fetch failed: ${(err as Error).message}`);
       return 'failed';
     }
-    this.rejections = 0;
-    // Someone else signed in while this was in flight: the answer is the previous person's.
-    if (this.enrollment?.device_id !== enrollment.device_id) return 'failed';
-    if (result.kind === 'not_modified') {
-      this.markFresh();
-      return 'unchanged';
+    // Reported once the answer is applied: a fail-closed device waiting for its first answer since its
+    // start decides its waiting requests under the bundle Edge Control just confirmed or sent.
+    try {
+      this.rejections = 0;
+      // Someone else signed in while this was in flight: the answer is the previous person's.
+      if (this.enrollment?.device_id !== enrollment.device_id) return 'failed';
+      if (result.kind === 'not_modified') {
+        this.markFresh();
+        return 'unchanged';
+      }
+      return await this.consider(result.raw, 'network');
+    } finally {
+      if (!this.closed) this.reachable.answered();
     }
-    return this.consider(result.raw, 'network');
   }
 
   /**
