@@ -231,6 +231,7 @@ export async function startAuditAndMetrics(
         retention: { mode: retention.mode, maxChars: retention.max_chars },
         ...(exchange.usage ? { usage: exchange.usage } : {}),
         ...(exchange.costUsd !== undefined ? { costUsd: exchange.costUsd } : {}),
+        ...(exchange.estimatedUsage ? { estimatedUsage: exchange.estimatedUsage } : {}),
       });
       // Metrics count the audit record's decision (a forwarded exchange is "allowed"), so both agree.
       metrics.recordRequest({ provider: exchange.provider ?? 'none', model: exchange.model ?? 'none', decision: input.decision, app: exchange.app ?? 'unknown', durationSeconds: exchange.latencyMs / 1000 });

@@ -12,7 +12,7 @@ import { createLocalEndpoints } from './proxy/local-endpoints.js';
 import { createRequestHandler } from './proxy/request-handler.js';
 import { createProviderResolver } from './proxy/provider-resolver.js';
 import { refusedTunnelRecord } from './proxy/refused-tunnel.js';
-import type { ExchangeRecord } from './proxy/exchange.js';
+import type { ExchangeRecord, UsageNote } from './proxy/exchange.js';
 import type { RequestInspector } from './proxy/surface-resolution.js';
 import { joinUrl } from './gateway/upstream-plan.js';
 import { guardrailInspector } from './proxy/inspectors/guardrails.js';
@@ -23,7 +23,7 @@ import { GuardrailPolicyHolder } from './proxy/inspectors/guardrail-policy-holde
 import { openPolicyDatabase } from './policy/policy-database.js';
 import { SqliteCounterStore } from './policy/counter-store.js';
 import { SqliteShadowAiRegistry } from './policy/shadow-ai.js';
-import { PolicyEnforcer } from './policy/enforcer.js';
+import { PolicyEnforcer, type UsageCharge } from './policy/enforcer.js';
 import { readConfiguredCaFiles, readConfiguredPolicyFile } from './config/configured-files.js';
 import { isSignedIn } from './policy/signed-in.js';
 import type { PolicyBundle } from './control/protocol/policy-bundle.js';
@@ -243,13 +243,17 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
       return { mode: route.mode, ...(route.virtualKey?.value ? { virtualKey: route.virtualKey.value } : {}) };
     },
     settle: (request) => policy.settle(request),
-    follow: (request) => policy.follow(request),
+    follow: (request) => {
+      const followed = policy.follow(request);
+      return { sent: () => followed.sent(), abandoned: () => usageNote(followed.abandoned()) };
+    },
     meterResponse: (request, response, onCharge) => policy.meterResponse(request, {
       contentType: response.headers['content-type'],
       contentEncoding: response.headers['content-encoding'],
       ...(response.statusCode !== undefined ? { status: response.statusCode } : {}),
-    }, (charge) => {
-      if (charge) onCharge({ usage: { input_tokens: charge.usage.inputTokens, output_tokens: charge.usage.outputTokens }, costUsd: charge.costUsd });
+    }, (charge, estimate) => {
+      if (charge) onCharge(usageNote(charge), 'reported');
+      else if (estimate) onCharge(usageNote(estimate), 'estimated');
     }),
     onGatewayResult: (reachable) => gatewayHealth.report(reachable),
     onGatewayTimeout: () => gatewayHealth.suspectTimeout(),
@@ -325,6 +329,13 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
 const RECORDS_SETTLE_MS = 5000;
 
 /** Applies origin overrides to WebSocket URLs too (wss://api.openai.com/... → wss://127.0.0.1:PORT/...). */
+/** What policy charged an exchange, as the audit record states it. */
+function usageNote(charge: UsageCharge): UsageNote;
+function usageNote(charge: UsageCharge | undefined): UsageNote | undefined;
+function usageNote(charge: UsageCharge | undefined): UsageNote | undefined {
+  return charge && { usage: { input_tokens: charge.usage.inputTokens, output_tokens: charge.usage.outputTokens }, costUsd: charge.costUsd };
+}
+
 function rewriteWebSocketUrl(url: string, overrides: Record<string, string>): string {
   const parsed = new URL(url);
   const override = overrides[parsed.hostname];

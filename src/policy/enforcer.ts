@@ -2,7 +2,6 @@ import type { ModelPrice, PolicyBundle, RoutingMode } from '../control/protocol/
 import type { EdgeError } from '../edge-error.js';
 import { normalizeHost } from '../providers/host-pattern.js';
 import type { HttpRequestInfo, NormalizedRequest } from '../providers/types.js';
-import type { FollowedRequest } from '../proxy/request-handler.js';
 import type { InspectionResult, RequestInspector } from '../proxy/surface-resolution.js';
 import { AppsSeen } from './apps-seen.js';
 import type { SeenApp } from '../control/protocol/heartbeat.js';
@@ -254,14 +253,12 @@ export class PolicyEnforcer {
    * the key's request limit only when sent, as the gateway counts it, so a request Edge refuses after
    * the decision (a guardrail block, an internal error) does not use the limit up.
    */
-  follow(request: NormalizedRequest): FollowedRequest {
+  follow(request: NormalizedRequest): { sent(): void; abandoned(): UsageCharge | undefined } {
     this.followed.add(request);
     return {
       sent: () => this.countWhenSent(request),
       // The provider read the prompt before the client left, and bills it: it is charged as estimated.
-      abandoned: () => {
-        if (this.tickets.get(request)?.sent) this.chargeUnreported(request, 0);
-      },
+      abandoned: () => (this.tickets.get(request)?.sent ? this.chargeUnreported(request, 0) : undefined),
     };
   }
 

@@ -29,6 +29,11 @@ export interface ExchangeRecord {
   /** Token usage the response reported, and its estimated cost, when known. */
   usage?: { input_tokens: number; output_tokens: number };
   costUsd?: number;
+  /**
+   * What the exchange was charged instead when the provider reported no usage (a stream stopped early, a
+   * request the client abandoned): Edge's estimate, kept apart from reported usage in the audit record.
+   */
+  estimatedUsage?: UsageNote['usage'] & { costUsd: number };
   /** What Edge told the client when it refused or failed the request. */
   message?: string;
   /** The prompt texts joined, for the audit's content retention (digest or text); dropped after recording. */
@@ -36,4 +41,10 @@ export interface ExchangeRecord {
   /** Guardrail findings (types and rule ids, never the text). */
   findings: Array<{ type: string; ruleId: string; action: 'block' | 'redact' | 'flag'; location: string }>;
   latencyMs: number;
+}
+
+/** Token usage charged for an exchange and what it cost, as the audit record states them. */
+export interface UsageNote {
+  usage: { input_tokens: number; output_tokens: number };
+  costUsd: number;
 }

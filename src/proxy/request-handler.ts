@@ -11,7 +11,7 @@ import { createAnswerTextReader } from './answer-text.js';
 import { decodableAcceptEncoding, decodeAlongside } from '../util/side-decoder.js';
 import { createUsageEventStripper, withStreamUsageRequested } from './stream-usage.js';
 import { hostOfHostHeader, parseConnectTarget, type HostPort } from './connect-target.js';
-import type { Exchange, ExchangeRecord } from './exchange.js';
+import type { Exchange, ExchangeRecord, UsageNote } from './exchange.js';
 import { decodeForInspection, readRequestBody, RequestBodyError } from './request-body.js';
 import { isJsonObject } from '../providers/body-shape.js';
 import { mcpClientForHost } from '../providers/mcp.js';
@@ -38,11 +38,14 @@ export interface RequestHandlerDeps {
    * was sent (policy counts it against the key's request limit only then, as the gateway counts it).
    */
   follow?: (request: NormalizedRequest) => FollowedRequest;
-  /** Watches a response to charge its token usage (rate limits, budgets). */
+  /**
+   * Watches a response to charge its token usage (rate limits, budgets). `onCharge` gets what was charged:
+   * the usage the response reported, or Edge's estimate when it reported none (a stream stopped early).
+   */
   meterResponse?: (
     request: NormalizedRequest,
     response: IncomingMessage,
-    onCharge: (charge: { usage: { input_tokens: number; output_tokens: number }; costUsd: number }) => void,
+    onCharge: (charge: UsageNote, source: 'reported' | 'estimated') => void,
   ) => { push(chunk: Buffer): void; end(): void; readonly finished: Promise<void> } | undefined;
   /** Scans streamed answers for secrets and PII when the guardrail policy asks (flag only). */
   responseScanner?: () => { push(text: string): ResponseFinding[]; end(): ResponseFinding[] } | undefined;
@@ -86,9 +89,9 @@ export interface FollowedRequest {
   sent(): void;
   /**
    * The client left after the request was sent, before any answer began: the provider still read the
-   * prompt (and bills it), though no answer will report usage.
+   * prompt (and bills it), though no answer will report usage. Returns what it was charged instead, if anything.
    */
-  abandoned(): void;
+  abandoned(): UsageNote | undefined;
 }
 
 interface Target extends HostPort {
@@ -270,7 +273,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   forward(deps, exchange, plan, body, surface, bodyRewritten, done, normalized, outcome, listFilter ?? usageStripper, followed);
 }
 
-const NOT_FOLLOWED: FollowedRequest = { sent: () => {}, abandoned: () => {} };
+const NOT_FOLLOWED: FollowedRequest = { sent: () => {}, abandoned: () => undefined };
 
 /** For an MCP POST that lists tools: what filters the server's answer down to the tools the user may run. */
 function toolListFilter(deps: RequestHandlerDeps, request: NormalizedRequest | null, body: unknown, host: string, maxJsonBytes: number): ((response: IncomingMessage) => Transform | undefined) | undefined {
@@ -319,7 +322,11 @@ function forward(
       answered = true;
       if (plan.via !== 'origin') deps.onGatewayResult?.(true);
       // Extra 'data' listeners beside the relay: they see every chunk without changing flow control.
-      const meter = normalized ? deps.meterResponse?.(normalized, response, (charge) => done.note({ usage: charge.usage, costUsd: charge.costUsd })) : undefined;
+      const meter = normalized
+        ? deps.meterResponse?.(normalized, response, (charge, source) => done.note(source === 'reported'
+          ? { usage: charge.usage, costUsd: charge.costUsd }
+          : { estimatedUsage: { ...charge.usage, costUsd: charge.costUsd } }))
+        : undefined;
       if (meter) {
         readAlongside(response, meter);
         sideReads.push(meter.finished);
@@ -368,11 +375,16 @@ function forward(
       if (plan.via !== 'origin' && result.error?.type === 'upstream_timeout') deps.onGatewayTimeout?.();
       // Told before the exchange settles: an answer would have reported the usage the prompt cost. A
       // request the client gave up on before it was all sent (still connecting, still uploading) cost nothing.
-      if (result.aborted && !answered && result.requestSent === true) followed.abandoned();
+      const estimate = result.aborted && !answered && result.requestSent === true ? followed.abandoned() : undefined;
       // Failures and completions were recorded already; this catches exchanges the client abandoned.
       // The status the client got: the upstream's when its answer had begun (an answer cut off after its
       // head, e.g. by the body idle timeout, was a 200 to the client), else Edge's error status.
-      void done({ via: plan.via, decision: result.error ? 'failed' : outcome, status: result.status ?? result.error?.status, errorType: result.error?.type ?? (result.aborted ? 'client_aborted' : undefined) });
+      // An answer cut off by the client is still being read beside the relay (its stream ends when the
+      // upstream socket closes, a moment later): the record waits for that, so it holds what was charged.
+      void sideReadsSettled(sideReads).then(() => done({
+        via: plan.via, decision: result.error ? 'failed' : outcome, status: result.status ?? result.error?.status, errorType: result.error?.type ?? (result.aborted ? 'client_aborted' : undefined),
+        ...(estimate ? { estimatedUsage: { ...estimate.usage, costUsd: estimate.costUsd } } : {}),
+      }));
       deps.log.debug('exchange', { id: exchange.id, via: plan.via, url: plan.url.origin + plan.url.pathname, status: result.status, error: result.error?.type, aborted: result.aborted });
     },
   });
@@ -382,6 +394,22 @@ function forward(
  * Hands every chunk of the answer to `reader` beside the relay. Its 'end' listener is added before the
  * relay's own, so the reader has seen the whole answer when the relay asks for the record to be written.
  */
+/**
+ * How long a cut-off exchange's record waits for the readers beside the relay. They end when the upstream
+ * socket closes, at once after the client left; the bound only keeps a reader that never ends from
+ * holding the record back for good.
+ */
+const SIDE_READS_GRACE_MS = 2_000;
+
+function sideReadsSettled(sideReads: Promise<void>[]): Promise<void> {
+  if (sideReads.length === 0) return Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, SIDE_READS_GRACE_MS);
+  });
+  return Promise.race([Promise.all(sideReads).then(() => undefined, () => undefined), grace]).finally(() => clearTimeout(timer));
+}
+
 function readAlongside(response: IncomingMessage, reader: { push(chunk: Buffer): void; end(): void }): void {
   response.on('data', (chunk: Buffer) => reader.push(chunk));
   response.once('end', () => reader.end());

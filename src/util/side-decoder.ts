@@ -81,6 +81,12 @@ export function decodableAcceptEncoding(value: string): string {
 
 function passThrough(onData: (chunk: Buffer) => void, onEnd: (error?: Error) => void): SideDecoder {
   let ended = false;
+  let settle!: () => void;
+  // Settles at end(), not before: an exchange the client cut off is recorded before the upstream's
+  // answer has closed, and its record waits for what the end still reports (the usage charged).
+  const finished = new Promise<void>((resolve) => {
+    settle = resolve;
+  });
   return {
     push: (chunk) => {
       if (!ended) onData(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
@@ -88,10 +94,13 @@ function passThrough(onData: (chunk: Buffer) => void, onEnd: (error?: Error) => 
     end: () => {
       if (ended) return;
       ended = true;
-      onEnd();
+      try {
+        onEnd();
+      } finally {
+        settle();
+      }
     },
-    // Nothing is asynchronous: whoever awaits this after end() finds everything already read.
-    finished: Promise.resolve(),
+    finished,
   };
 }
 
