@@ -123,8 +123,8 @@ export async function startPolicySource(
     // Edge Control unreachable, or not heard from since the start, is a fail-mode condition: fail-closed
     // stops AI requests until it answers.
     const reportReachability = () => {
-      const { reachable, confirmed, problem } = sync.reachability();
-      deps.enforcer.setConnectivity({ controlPlane: reachable, controlPlaneConfirmed: confirmed, controlPlaneProblem: problem });
+      const { reachable, confirmed, cannotCall, problem } = sync.reachability();
+      deps.enforcer.setConnectivity({ controlPlane: reachable, controlPlaneConfirmed: confirmed, controlPlaneCallable: cannotCall !== true, controlPlaneProblem: problem });
     };
     const stopReportingReachability = sync.onReachabilityChange(reportReachability);
     reportReachability();

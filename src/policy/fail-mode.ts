@@ -34,6 +34,8 @@ export interface Connectivity {
    * known to be current). Default true, as on a device without Edge Control.
    */
   controlPlaneConfirmed?: boolean;
+  /** False while Edge Control cannot even be called (nothing to enroll with): no answer is coming to wait for. Default true. */
+  controlPlaneCallable?: boolean;
   /** The last call to Edge Control that failed or was refused, until one succeeds (for status). */
   controlPlaneProblem?: string;
   gateway: boolean;
@@ -118,6 +120,12 @@ export const CONFIRMATION_WAIT_MS = 2_000;
  * unreachable: there is nothing left to wait for, and the unreachable refusal applies.
  */
 export function awaitsControlConfirmation(bundle: Pick<PolicyBundle, 'fail_mode'> | undefined, connectivity: Connectivity): boolean {
+  // Nobody signed in: nothing is coming, so every request would wait the whole time for its refusal.
+  return isUnconfirmedFailClosed(bundle, connectivity) && connectivity.controlPlaneCallable !== false;
+}
+
+/** A fail-closed policy that Edge Control has not confirmed since the start, and that is not judged unreachable yet. */
+function isUnconfirmedFailClosed(bundle: Pick<PolicyBundle, 'fail_mode'> | undefined, connectivity: Connectivity): boolean {
   return bundle?.fail_mode === 'closed' && connectivity.controlPlaneConfirmed === false && connectivity.controlPlane;
 }
 
@@ -129,8 +137,15 @@ export function awaitsControlConfirmation(bundle: Pick<PolicyBundle, 'fail_mode'
  */
 export function unconfirmedPolicyRefusal(input: Omit<FailModeInput, 'mode'>): { reason: string; error: EdgeError } | undefined {
   const { bundle, connectivity, now } = input;
-  if (!awaitsControlConfirmation(bundle, connectivity)) return undefined;
+  if (!isUnconfirmedFailClosed(bundle, connectivity)) return undefined;
   const policy = describePolicy(bundle, now);
+  if (connectivity.controlPlaneCallable === false) {
+    return {
+      reason: `fail-closed: Edge Control cannot be asked to confirm the policy (${connectivity.controlPlaneProblem ?? 'nothing to enroll with'}); request refused (${policy})`,
+      error: edgeError(503, 'gateway_unreachable',
+        'Bifrost Edge cannot confirm your AI policy with Edge Control because this device has nothing to enroll with (nobody is signed in), and your policy says AI requests must stop until it is confirmed, so this request was not sent. Sign in (the tray\'s "Sign in…", or `bifrost-edge login`); if it persists, contact your IT helpdesk.'),
+    };
+  }
   if (connectivity.controlPlaneProblem === undefined) {
     return {
       reason: `fail-closed: Edge Control has not answered yet since Edge started, the policy is not confirmed; request refused (${policy})`,

@@ -258,6 +258,12 @@ describe('PolicyEnforcer as the proxy sees it', () => {
     expect(inspect(enforcer).verdict).toMatchObject({ action: 'block', error: { message: expect.stringMatching(/cannot reach Edge Control/) } });
   });
 
+  it('fail-closed right after a start with nobody signed in: refused at once, not after the wait', () => {
+    const { enforcer } = makeEnforcer(bundle({ fail_mode: 'closed' }), { controlConfirmationWaitMs: 10_000 });
+    enforcer.setConnectivity({ controlPlane: true, controlPlaneConfirmed: false, controlPlaneCallable: false, controlPlaneProblem: 'enrollment not possible: not signed in yet' });
+    expect(inspect(enforcer).verdict).toMatchObject({ action: 'block', error: { status: 503, message: expect.stringMatching(/nobody is signed in/) } });
+  });
+
   it('fail-open right after a start decides at once, as before', () => {
     const { enforcer, notices } = makeEnforcer(bundle({ fail_mode: 'open' }));
     enforcer.setConnectivity({ controlPlane: true, controlPlaneConfirmed: false });

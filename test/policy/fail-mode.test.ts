@@ -82,4 +82,14 @@ describe('Edge Control not heard from since the start (controlPlaneConfirmed: fa
     expect(failed?.reason).toBe('fail-closed: Edge Control has not answered since Edge started (policy fetch failed: timed out), the policy is not confirmed; request refused (policy v7, issued 1h ago)');
     expect(failed?.error.message).toMatch(/^Bifrost Edge has not been able to confirm your AI policy with Edge Control since it started, .* Check your network connection \(VPN\)/);
   });
+
+  it('nothing to enroll with (nobody signed in): refused at once, no wait, saying to sign in', () => {
+    const cannotCall: Connectivity = { ...unconfirmed, controlPlaneCallable: false, controlPlaneProblem: 'enrollment not possible: not signed in yet' };
+    const failClosed = bundle({ fail_mode: 'closed' });
+    expect(awaitsControlConfirmation(failClosed, cannotCall)).toBe(false);
+    const refusal = unconfirmedPolicyRefusal({ bundle: failClosed, connectivity: cannotCall, now: NOW });
+    expect(refusal?.reason).toBe('fail-closed: Edge Control cannot be asked to confirm the policy (enrollment not possible: not signed in yet); request refused (policy v7, issued 1h ago)');
+    expect(refusal?.error.message).toMatch(/nobody is signed in.*Sign in \(the tray's "Sign in…", or `bifrost-edge login`\)/);
+    expect(refusal?.error.message).not.toMatch(/VPN/);
+  });
 });

@@ -9,6 +9,11 @@ export interface ControlReachabilityState {
    * the policy it loaded from its cache is still current (a fail-closed policy waits for this, fail-mode.ts).
    */
   confirmed: boolean;
+  /**
+   * True while the last attempt could not even call Edge Control (nothing to enroll with: nobody signed
+   * in): there is no answer to wait for until that changes.
+   */
+  cannotCall?: true;
   /** The last call that went wrong (failed, refused or impossible), e.g. `enrollment failed: …`, until one succeeds. */
   problem?: string;
 }
@@ -64,7 +69,7 @@ export class ControlReachability {
       return;
     }
     this.failuresInARow++;
-    this.update({ ...this.current, reachable: this.failuresInARow < FAILURES_BEFORE_UNREACHABLE, problem: `${what} failed: ${message}` });
+    this.update({ reachable: this.failuresInARow < FAILURES_BEFORE_UNREACHABLE, confirmed: this.current.confirmed, problem: `${what} failed: ${message}` });
   }
 
   /**
@@ -73,11 +78,12 @@ export class ControlReachability {
    */
   couldNotCall(what: string, err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
-    this.update({ ...this.current, problem: `${what} not possible: ${message}` });
+    this.update({ ...this.current, cannotCall: true, problem: `${what} not possible: ${message}` });
   }
 
   private update(next: ControlReachabilityState): void {
-    const same = next.reachable === this.current.reachable && next.confirmed === this.current.confirmed && next.problem === this.current.problem;
+    const same = next.reachable === this.current.reachable && next.confirmed === this.current.confirmed
+      && next.cannotCall === this.current.cannotCall && next.problem === this.current.problem;
     if (same) return;
     this.current = next;
     this.onChange(this.state());
