@@ -191,14 +191,22 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
       if (cap !== null && (!Number.isInteger(cap) || cap <= 0)) throw new RangeError(`audit queue cap must be a positive integer, got ${cap}`);
     }
     this.db = openAuditDatabase(options.path, { synchronous: options.synchronous, busyTimeoutMs: options.busyTimeoutMs });
-    this.sql = prepareStatements(this.db);
-    if (options.offThreadCheckpoints) this.checkpointer = new WalCheckpointer({ dbPath: options.path, db: this.db, ...(options.log ? { log: options.log } : {}) });
-    this.appendTransaction = this.db.transaction((items: PendingRecord[], added: Usage) => this.appendChained(items, added));
-    this.syncCursors(options.destinations ?? [CONTROL_DESTINATION]);
-    this.lastHead = this.readHead();
-    this.prunedThroughSeq = this.sql.checkpoint.get()!.pruned_through_seq;
-    this.stored = this.usageAfter(this.prunedThroughSeq);
-    this.unsent = this.usageAfter(this.minSentSeq());
+    try {
+      this.sql = prepareStatements(this.db);
+      if (options.offThreadCheckpoints) this.checkpointer = new WalCheckpointer({ dbPath: options.path, db: this.db, ...(options.log ? { log: options.log } : {}) });
+      this.appendTransaction = this.db.transaction((items: PendingRecord[], added: Usage) => this.appendChained(items, added));
+      this.syncCursors(options.destinations ?? [CONTROL_DESTINATION]);
+      this.lastHead = this.readHead();
+      this.prunedThroughSeq = this.sql.checkpoint.get()!.pruned_through_seq;
+      this.stored = this.usageAfter(this.prunedThroughSeq);
+      this.unsent = this.usageAfter(this.minSentSeq());
+    } catch (err) {
+      // A database that opens but cannot be read (a damaged or altered table) must not stay open: the
+      // caller reports the error and may go on (the tray keeps running; a test or a tool opens it again).
+      this.checkpointer?.stop();
+      this.db.close();
+      throw err;
+    }
     this.level = nextLevel('ok', fillRatio(this.unsent, this.limits), this.limits);
     this.queue = new GroupCommit(
       (items) => this.commitGroup(items),
