@@ -1,7 +1,9 @@
 import { edgeError, type EdgeError } from '../edge-error.js';
 import { parseJsonText, withoutByteOrderMark } from '../util/json-text.js';
 import { formatJsonPath } from './body-shape.js';
-import { findFoldedKey, type FoldedKeyProblem } from './json-key-folding.js';
+import type { JsonPath } from './extraction.js';
+import { findDuplicateKey, type DuplicateKey } from './json-duplicate-keys.js';
+import { findFoldedKey, isFieldEdgeReads, type FoldedKeyProblem } from './json-key-folding.js';
 import { findJsonSyntaxError } from './json-syntax.js';
 
 export type JsonBodyResult = { ok: true; value: unknown } | { ok: false; error: EdgeError };
@@ -20,8 +22,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * Decodes an inspected route's (already content-decoded) body. Failures are 400 `invalid_request` errors
  * that say what was wrong and where (line and column), and never quote the body. A body with keys that the
- * gateway, which matches keys regardless of letter case, would read otherwise than Edge is refused too
- * (json-key-folding.ts).
+ * gateway would read otherwise than Edge is refused too: a key an object holds twice (json-duplicate-keys.ts), or
+ * keys that differ only in letter case, which the gateway takes for one (json-key-folding.ts).
  */
 export function parseJsonBody(raw: string | Uint8Array | undefined, context: JsonBodyContext): JsonBodyResult {
   const route = `${context.method} ${context.pathname}`;
@@ -56,14 +58,18 @@ export function parseJsonBody(raw: string | Uint8Array | undefined, context: Jso
     const where = problem ? `: ${problem.problem} at line ${problem.line}, column ${problem.column}` : '';
     return invalid(`The request body of ${route} is not valid JSON${where}. Fix the JSON and send it again.`);
   }
-  const folded = isMcpHostBody(context) ? undefined : findFoldedKey(value);
+  if (isMcpHostBody(context)) return { ok: true, value };
+  const duplicate = findDuplicateKey(withoutByteOrderMark(text));
+  if (duplicate !== undefined) return invalid(duplicateKeyMessage(route, duplicate));
+  const folded = findFoldedKey(value);
   return folded === undefined ? { ok: true, value } : invalid(foldedKeyMessage(route, folded));
 }
 
 /**
- * MCP hosts (provider `custom`, the hosts the intercept list adds) are left out of the folded-key check for now:
- * mcp.ts reads a failed parse of a POST without MCP headers as "not JSON, so not MCP" and forwards it uninspected,
- * so refusing its body here would let a tools/call with a `NAME` key past every tool rule instead of stopping it.
+ * MCP hosts (provider `custom`, the hosts the intercept list adds) are left out of the duplicate and folded-key
+ * checks for now: mcp.ts reads a failed parse of a POST without MCP headers as "not JSON, so not MCP" and forwards
+ * it uninspected, so refusing its body here would let a tools/call with a `NAME` key past every tool rule instead
+ * of stopping it.
  */
 function isMcpHostBody(context: JsonBodyContext): boolean {
   return context.provider === 'custom' || context.provider === 'mcp';
@@ -88,6 +94,38 @@ function foldedKeyMessage(route: string, problem: FoldedKeyProblem): string {
   }
   return `The request body of ${route} has both ${quoteKey(problem.keys[0])} and ${quoteKey(problem.keys[1])} ${where}: ${gateway}, ${oneField}. `
     + `Send each field once, spelled exactly as the API documents it (${quoteKey(problem.field)}), and send the request again.`;
+}
+
+/**
+ * Documented request fields Edge does not read, which a message may name all the same: the APIs chose them, no user
+ * did. With the fields Edge reads, the only keys a refusal quotes; any other key may be data (a token pasted as a name).
+ */
+const OTHER_DOCUMENTED_FIELDS: ReadonlySet<string> = new Set([
+  'metadata', 'labels', 'user', 'temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'max_output_tokens', 'stop',
+  'response_format', 'json_schema', 'schema', 'properties', 'format', 'tool_choice', 'reasoning', 'thinking', 'input_schema',
+  'headers', 'generationConfig', 'generation_config', 'safetySettings', 'safety_settings', 'toolConfig', 'tool_config',
+  'cachedContent', 'cached_content', 'protocolVersion', 'capabilities', 'clientInfo',
+]);
+
+function isKnownFieldName(key: string | number): boolean {
+  return typeof key === 'number' || isFieldEdgeReads(key) || OTHER_DOCUMENTED_FIELDS.has(key);
+}
+
+/**
+ * Why a body with a key twice in one object is refused. Names the key by its path when every key on it is a known
+ * field name; else only the object holding it, or the nearest one above whose path is all known names.
+ */
+function duplicateKeyMessage(route: string, duplicate: DuplicateKey): string {
+  const keyPath: JsonPath = [...duplicate.path, duplicate.key];
+  const firstUnknown = keyPath.findIndex((key) => !isKnownFieldName(key));
+  const which = firstUnknown === -1
+    ? `the key ${formatJsonPath(keyPath)} twice`
+    : firstUnknown === keyPath.length - 1
+      ? `a key of ${formatJsonPath(duplicate.path)} twice (not quoted here: it is no field Edge knows, so it may be data)`
+      : `a key twice inside ${formatJsonPath(keyPath.slice(0, firstUnknown))} (not quoted here: keys there may be data)`;
+  return `The request body of ${route} has ${which}. Bifrost Edge reads only the last of two equal keys, but other readers do not: `
+    + 'Go readers (the Bifrost gateway, Go MCP servers) merge two objects under one key into one, and some parsers keep the first, '
+    + 'so the request could act on a value Bifrost Edge never inspected. Send each key once (merge the two values into one) and send the request again.';
 }
 
 /** A key in quotes, characters outside printable ASCII escaped, so `meſſages` does not pass for `messages`. */

@@ -105,6 +105,11 @@ function foldCharacter(character: string): string {
 }
 
 const EXACT_FIELDS: ReadonlySet<string> = new Set(FIELDS_EDGE_READS);
+
+/** Whether `key` is spelled exactly as a field Edge reads: a name the APIs document, never data a user typed. */
+export function isFieldEdgeReads(key: string): boolean {
+  return EXACT_FIELDS.has(key);
+}
 const FIELD_BY_FOLDED_NAME: ReadonlyMap<string, string> = new Map(FIELDS_EDGE_READS.map((field) => [foldKey(field), field]));
 
 /** Where an object sits: its parent's location and its key or index there. Built into a path only for a problem. */
