@@ -1,30 +1,50 @@
 import { edgeError } from '../edge-error.js';
+import { parseJsonText, withoutByteOrderMark } from '../util/json-text.js';
 import type { BodyReadResult, RouteMatch } from './adapter.js';
+import { formatJsonPath } from './body-shape.js';
 import type { SurfaceEntry } from './catalog.js';
+import { findFoldedKey, type FoldedKeyProblem } from './json-key-folding.js';
+import { findJsonSyntaxError } from './json-syntax.js';
 import { boundaryOf, mediaTypeOf, partText, readMultipartForm, rewriteMultipartForm, type FormPart, type MultipartForm } from './multipart-form.js';
 
 /**
  * A multipart/form-data upload as the value body readers and guardrails work on: its text fields by name (a
- * string, or strings in form order when the name repeats), so a prompt sits at `prompt` as in a JSON body.
- * File parts are left out: they are never read as text, and go out byte for byte. A changed value (a
- * redaction) is written back into the same form, only the changed fields' bytes replaced.
+ * string, or strings in form order when the name repeats), so a prompt sits at `prompt` as in a JSON body;
+ * a field the route sends as JSON text (the Realtime call's `session`) is its parsed value, so its
+ * instructions sit at `session.instructions`. File parts are left out: they are never read as text, and go
+ * out byte for byte. A changed value (a redaction) is written back into the same form, only the changed
+ * fields' bytes replaced.
  */
-export type FormFields = Record<string, string | string[]>;
+export type FormFields = Record<string, unknown>;
+
+/** How a route's form is read. */
+export interface FormFieldRules {
+  /**
+   * Names the route reads as text (`prompt`, `model`). Sent as a file instead, a provider might still read
+   * them as text, which Edge would not have: such a form is refused.
+   */
+  textFields: ReadonlySet<string>;
+  /**
+   * Text fields whose content is JSON (the Realtime call's `session`): read as JSON, once, and written back
+   * as JSON when changed. Sent as a file, twice, or not as valid JSON, the form is refused.
+   */
+  jsonFields?: ReadonlySet<string>;
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Transfer encodings that leave a text field's bytes as they are; anything else (base64) servers decode differently. */
 const PLAIN_TRANSFER_ENCODINGS: ReadonlySet<string> = new Set(['7bit', '8bit', 'binary']);
 
-/**
- * `textFields`: names the route reads as text (`prompt`, `model`). Sent as a file instead, a provider might
- * still read them as text, which Edge would not have: such a form is refused.
- */
+/** The form as its text fields by name (FormFields), read as `rules` says. */
 export function readFormRequestBody(
   route: RouteMatch,
   raw: Uint8Array | undefined,
   entry: SurfaceEntry,
   contentType: string,
-  textFields: ReadonlySet<string>,
+  rules: FormFieldRules,
 ): BodyReadResult {
+  const jsonFields = rules.jsonFields ?? new Set<string>();
   const call = `${route.method} ${route.pathname}`;
   const refuse = (status: number, type: string, message: string): BodyReadResult => ({ ok: false, error: edgeError(status, type, message, { provider: entry.provider }) });
   const malformed = (problem: string): BodyReadResult => refuse(400, 'invalid_request',
@@ -46,7 +66,7 @@ export function readFormRequestBody(
   const partsByName = new Map<string, FormPart[]>();
   for (const part of form.parts) {
     if (part.filename !== undefined) {
-      if (textFields.has(part.name)) return malformed(`its ${JSON.stringify(part.name)} field is sent as a file; send it as a text field`);
+      if (rules.textFields.has(part.name) || jsonFields.has(part.name)) return malformed(`its ${JSON.stringify(part.name)} field is sent as a file; send it as a text field`);
       continue;
     }
     const encoding = part.headers.get('content-transfer-encoding')?.trim().toLowerCase();
@@ -57,11 +77,73 @@ export function readFormRequestBody(
     same.push(part);
     partsByName.set(part.name, same);
   }
+  /** The JSON fields as read, serialised, to tell a changed value (a redaction) from the one the client sent. */
+  const jsonAsRead = new Map<string, string>();
   for (const [name, parts] of partsByName) {
     const texts = parts.map((part) => partText(form, part));
-    fields[name] = texts.length === 1 ? texts[0]! : texts;
+    if (!jsonFields.has(name)) {
+      fields[name] = texts.length === 1 ? texts[0]! : texts;
+      continue;
+    }
+    if (texts.length !== 1) return malformed(`its ${JSON.stringify(name)} field is sent ${texts.length} times; send it once`);
+    const json = readJsonField(name, form.body.subarray(parts[0]!.start, parts[0]!.end));
+    if (!json.ok) return refuse(400, 'invalid_request', `The ${JSON.stringify(name)} field of the multipart/form-data body of ${call} (${entry.label}) ${json.problem}`);
+    fields[name] = json.value;
+    jsonAsRead.set(name, JSON.stringify(json.value));
   }
-  return { ok: true, value: fields, encode: (changed) => encodeFields(form, partsByName, changed) };
+  return { ok: true, value: fields, encode: (changed) => encodeFields(form, partsByName, asFormTexts(changed, partsByName, jsonAsRead, form)) };
+}
+
+/**
+ * A JSON field's value, refused as JSON bodies are (json-body.ts): not JSON, or with keys the Bifrost gateway,
+ * which matches keys regardless of letter case, would read otherwise than Edge. Messages never quote the text.
+ */
+function readJsonField(name: string, bytes: Uint8Array): { ok: true; value: unknown } | { ok: false; problem: string } {
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(bytes);
+  } catch {
+    // Decoded leniently, a byte that is not UTF-8 would split a secret in two for Edge, while the provider may read it otherwise.
+    return { ok: false, problem: 'is not valid UTF-8 text. Send the JSON encoded as UTF-8.' };
+  }
+  let value: unknown;
+  try {
+    value = parseJsonText(text);
+  } catch {
+    const syntax = findJsonSyntaxError(withoutByteOrderMark(text));
+    const where = syntax === undefined ? '' : `: ${syntax.problem} at line ${syntax.line}, column ${syntax.column}`;
+    return { ok: false, problem: `is not valid JSON${where}. Bifrost Edge reads this field before forwarding the request; send it as JSON text (JSON.stringify of the object).` };
+  }
+  // Walked as the field's value under its name, so a problem's path reads `session.tools[0]` and nested structs are checked.
+  const folded = findFoldedKey({ [name]: value });
+  return folded === undefined ? { ok: true, value } : { ok: false, problem: foldedKeyProblem(folded) };
+}
+
+function foldedKeyProblem(problem: FoldedKeyProblem): string {
+  const where = formatJsonPath(problem.path);
+  const what = problem.kind === 'misspelled'
+    ? `spells the field ${JSON.stringify(problem.field)} otherwise in ${where}`
+    : problem.field === undefined
+      ? `has two keys in ${where} that differ only in letter case (not quoted here: they may be data)`
+      : `has the field ${JSON.stringify(problem.field)} twice in ${where}, in different letter case`;
+  return `${what}: the Bifrost gateway matches field names regardless of letter case, so it could read another value than the one Bifrost Edge inspected. `
+    + 'Send each field once, spelled exactly as the API documents it, and send the request again.';
+}
+
+/**
+ * The changed value with its JSON fields back as text: the text the client sent when the value is unchanged (so
+ * an untouched field keeps its bytes), else the new value serialised. Other fields are passed on as they are.
+ */
+function asFormTexts(changed: unknown, partsByName: ReadonlyMap<string, FormPart[]>, jsonAsRead: ReadonlyMap<string, string>, form: MultipartForm): unknown {
+  if (jsonAsRead.size === 0 || changed === null || typeof changed !== 'object' || Array.isArray(changed)) return changed;
+  const texts: Record<string, unknown> = { ...(changed as Record<string, unknown>) };
+  for (const [name, asRead] of jsonAsRead) {
+    if (!(name in texts)) continue;
+    const serialised = JSON.stringify(texts[name]);
+    if (serialised === undefined) throw new Error(`form field ${JSON.stringify(name)} holds JSON and can only be rewritten to a JSON value.`);
+    texts[name] = serialised === asRead ? partText(form, partsByName.get(name)![0]!) : serialised;
+  }
+  return texts;
 }
 
 /** The form with the text fields `changed` holds: changed values replaced in place, new names appended. */

@@ -6,9 +6,9 @@ import { readChatCompletion } from './openai-chat.js';
 import { readAssistant, readRun, readThread, readThreadMessage, readToolOutputs } from './openai-assistants.js';
 import { readCompletion, readEmbedding, readFimCompletion, readModeration, readVectorStoreSearch, readVideoPrompt } from './openai-inputs.js';
 import { readAudioUpload, readImageEditUpload, readImageGeneration, readImageVariationUpload, readSpeech, readVideoUpload, UPLOAD_TEXT_FIELDS } from './openai-media.js';
-import { readFormRequestBody } from './form-request-body.js';
+import { readFormRequestBody, type FormFieldRules } from './form-request-body.js';
 import { readJsonRequestBody } from './json-request-body.js';
-import { readRealtimeClientSecret, readRealtimeSession } from './openai-realtime.js';
+import { readRealtimeCallOffer, readRealtimeClientSecret, readRealtimeSession, REALTIME_CALL_FORM } from './openai-realtime.js';
 import { readConversationCreate, readConversationItems, readResponsesRequest } from './openai-responses.js';
 import { readMistralConversationInputs, readMistralConversationStart } from './mistral-conversations.js';
 import type { SurfaceEntry } from './catalog.js';
@@ -30,6 +30,8 @@ interface PostRoute {
   read: boolean;
   /** The route also takes a multipart/form-data upload of the media it works on: its text fields are read (UPLOAD_READERS). */
   upload?: boolean;
+  /** How that form is read, when not as a media upload (MEDIA_UPLOAD_FORM). */
+  form?: FormFieldRules;
 }
 
 const read = (path: string, operation: string): PostRoute => ({ segments: path.split('/'), operation, read: true });
@@ -79,7 +81,8 @@ const SHARED_POST_ROUTES: readonly PostRoute[] = [
   unread('vector_stores/*/file_batches', 'vector_stores'),
   unread('vector_stores/*/file_batches/*/cancel', 'vector_stores'),
   // Realtime: the session configuration (instructions, tools) is POSTed before the connection opens. The
-  // WebRTC offer (`/realtime/calls`) is SDP or multipart, and the call controls carry no text.
+  // WebRTC offer (`/realtime/calls`) sent as plain SDP carries none (as multipart it does: UPLOAD_ROUTES),
+  // and the call controls carry no text.
   read('realtime/client_secrets', 'realtime.client_secrets'),
   read('realtime/sessions', 'realtime.sessions'),
   read('realtime/calls/*/accept', 'realtime.sessions'),
@@ -139,13 +142,19 @@ const READERS: Readonly<Record<string, BodyReader>> = {
  * Multipart/form-data uploads of an image or audio file that also carry text for the model (the image edit's
  * prompt, the transcription's prompt hint) and the model: their text fields are read. Sent any other way they
  * are what they were before, uninspected under their `images` and `audio` roots (UNINSPECTED_ROOTS).
+ * The Realtime WebRTC offer sent as a form carries its session configuration (instructions, tools, model) in
+ * its `session` field; sent as plain `application/sdp` it is the unread `realtime` route above.
  */
 const UPLOAD_ROUTES: readonly PostRoute[] = [
   { segments: ['images', 'edits'], operation: 'images.edits', read: false, upload: true },
   { segments: ['images', 'variations'], operation: 'images.variations', read: false, upload: true },
   { segments: ['audio', 'transcriptions'], operation: 'audio.transcriptions', read: false, upload: true },
   { segments: ['audio', 'translations'], operation: 'audio.translations', read: false, upload: true },
+  { segments: ['realtime', 'calls'], operation: 'realtime.calls', read: false, upload: true, form: REALTIME_CALL_FORM },
 ];
+
+/** The media uploads' forms: `prompt` and `model` are text. */
+const MEDIA_UPLOAD_FORM: FormFieldRules = { textFields: UPLOAD_TEXT_FIELDS };
 
 /** Readers of the upload forms' text fields (FormFields), by operation. */
 const UPLOAD_READERS: Readonly<Record<string, BodyReader>> = {
@@ -154,6 +163,7 @@ const UPLOAD_READERS: Readonly<Record<string, BodyReader>> = {
   'audio.transcriptions': readAudioUpload,
   'audio.translations': readAudioUpload,
   videos: readVideoUpload,
+  'realtime.calls': readRealtimeCallOffer,
 };
 
 /**
@@ -207,7 +217,7 @@ function isRefused(route: RouteMatch): route is RefusedRouteMatch {
 
 /** An upload route sent as multipart: its form is read (form-request-body.ts) with the Content-Type that frames it. */
 interface UploadRouteMatch extends RouteMatch {
-  upload: { contentType: string };
+  upload: { contentType: string; form: FormFieldRules };
 }
 
 function isUpload(route: RouteMatch): route is UploadRouteMatch {
@@ -223,7 +233,7 @@ function multipartType(req: HttpRequestInfo): string | undefined {
 /** The route read as an upload, when it takes one and the request is multipart. */
 function uploadMatch(location: RequestLocation, route: PostRoute, req: HttpRequestInfo): UploadRouteMatch | undefined {
   const contentType = route.upload === true ? multipartType(req) : undefined;
-  return contentType === undefined ? undefined : { ...location, operation: route.operation, inspected: true, upload: { contentType } };
+  return contentType === undefined ? undefined : { ...location, operation: route.operation, inspected: true, upload: { contentType, form: route.form ?? MEDIA_UPLOAD_FORM } };
 }
 
 function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | undefined {
@@ -234,10 +244,11 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
   if (root === undefined) return undefined;
   const route = findPostRoute(entry, segments);
   if (location.method === 'POST') {
-    if (route !== undefined) return uploadMatch(location, route, req) ?? { ...location, operation: route.operation, inspected: route.read };
+    // Uploads first: a form to `/realtime/calls` is read, while the same route's plain SDP is the unread route.
     const upload = findRoute(UPLOAD_ROUTES, segments);
     const asUpload = upload === undefined ? undefined : uploadMatch(location, upload, req);
     if (asUpload !== undefined) return asUpload;
+    if (route !== undefined) return uploadMatch(location, route, req) ?? { ...location, operation: route.operation, inspected: route.read };
     return UNINSPECTED_ROOTS.has(root) ? { ...location, operation: root, inspected: false } : undefined;
   }
   if (!BODYLESS_METHODS.has(location.method)) {
@@ -265,7 +276,7 @@ const parseUpload = parseWithReaders('openai-compatible', UPLOAD_READERS);
 
 /** A multipart upload is read as its text fields; everything else is JSON. */
 function readBody(route: RouteMatch, raw: Uint8Array | undefined, entry: SurfaceEntry): BodyReadResult {
-  return isUpload(route) ? readFormRequestBody(route, raw, entry, route.upload.contentType, UPLOAD_TEXT_FIELDS) : readJsonRequestBody(route, raw, entry);
+  return isUpload(route) ? readFormRequestBody(route, raw, entry, route.upload.contentType, route.upload.form) : readJsonRequestBody(route, raw, entry);
 }
 
 export const openAICompatibleAdapter: ProviderAdapter = {

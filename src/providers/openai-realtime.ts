@@ -1,5 +1,6 @@
 import { expectArray, expectObject, expectString, isJsonObject, optionalField, optionalModel, requiredString, type JsonObject } from './body-shape.js';
 import { addText, addTool, newExtraction, type BodyReading, type Extraction, type JsonPath } from './extraction.js';
+import type { FormFieldRules } from './form-request-body.js';
 import { readPromptVariables } from './openai-responses.js';
 
 /**
@@ -10,6 +11,22 @@ import { readPromptVariables } from './openai-responses.js';
 
 /** `POST /realtime/client_secrets`: an ephemeral key for a browser, with the session it may open under `session`. */
 export function readRealtimeClientSecret(body: JsonObject): BodyReading {
+  return readSessionField(body);
+}
+
+/**
+ * How `POST /realtime/calls` is read when sent as multipart/form-data (the WebRTC offer with its session): the
+ * `session` field is the session configuration as JSON text; `sdp` is the offer, which describes the media
+ * connection and is no text for the model. Sent as plain `application/sdp` the offer has nothing to read.
+ */
+export const REALTIME_CALL_FORM: FormFieldRules = { textFields: new Set(['session']), jsonFields: new Set(['session']) };
+
+/** `POST /realtime/calls` as a form (REALTIME_CALL_FORM): the session the call opens with, under `session`, as in a client secret. */
+export function readRealtimeCallOffer(form: JsonObject): BodyReading {
+  return readSessionField(form);
+}
+
+function readSessionField(body: JsonObject): BodyReading {
   const x = newExtraction();
   const session = optionalField(body, 'session', [], (value, p) => expectObject(value, p));
   if (session !== undefined) readSessionConfig(x, session, ['session']);
