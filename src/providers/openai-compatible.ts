@@ -112,6 +112,9 @@ const MISTRAL_POST_ROUTES = [...SHARED_POST_ROUTES, ...MISTRAL_CONVERSATION_ROUT
 
 const READERS: Readonly<Record<string, BodyReader>> = {
   'chat.completions': readChatCompletion,
+  // Image edits of images referenced by URL or file id come as JSON (`images: [{image_url}]`): the prompt
+  // is read as the image generation's is.
+  'images.edits': readImageGeneration,
   completions: readCompletion,
   responses: readResponsesRequest,
   'responses.input_tokens': readResponsesRequest,
@@ -248,6 +251,8 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
     const upload = findRoute(UPLOAD_ROUTES, segments);
     const asUpload = upload === undefined ? undefined : uploadMatch(location, upload, req);
     if (asUpload !== undefined) return asUpload;
+    // Not a form: a body that names its images by reference, read as JSON (a body that is not JSON is a 400).
+    if (upload?.operation === 'images.edits') return { ...location, operation: upload.operation, inspected: true };
     if (route !== undefined) return uploadMatch(location, route, req) ?? { ...location, operation: route.operation, inspected: route.read };
     return UNINSPECTED_ROOTS.has(root) ? { ...location, operation: root, inspected: false } : undefined;
   }

@@ -36,7 +36,7 @@ describe('route recognition', () => {
     ['POST', 'api.openai.com', '/v1/audio/speech', 'audio.speech', true, '/audio/speech'],
     ['GET', 'api.openai.com', '/v1/audio/voice_consents', 'audio', false, '/audio/voice_consents'],
     ['POST', 'api.openai.com', '/v1/images/generations', 'images.generations', true, '/images/generations'],
-    ['POST', 'api.openai.com', '/v1/images/edits', 'images', false, '/images/edits'],
+    ['POST', 'api.openai.com', '/v1/images/edits', 'images.edits', true, '/images/edits'],
     ['POST', 'api.openai.com', '/v1/images/variations', 'images', false, '/images/variations'],
     ['POST', 'api.x.ai', '/v1/images/generations', 'images.generations', true, '/images/generations'],
     ['POST', 'api.groq.com', '/openai/v1/audio/speech', 'audio.speech', true, '/audio/speech'],

@@ -63,8 +63,17 @@ describe('multipart uploads on OpenAI routes are read', () => {
     expect(Buffer.from(await (again.get('image') as File).arrayBuffer())).toEqual(Buffer.from(await IMAGE.arrayBuffer()));
   });
 
-  it('the same routes sent as JSON stay as they were (the image and audio roots, unread)', () => {
-    expect(recognized('/v1/images/edits', 'application/json').route).toMatchObject({ operation: 'images', inspected: false });
+  it('an image edit sent as JSON (images by URL or file id) is read like an image generation', () => {
+    const body = JSON.stringify({ model: 'gpt-image-1', prompt: 'put my key AKIAIOSFODNN7EXAMPLE on a poster', images: [{ image_url: 'https://example.com/cat.png' }] });
+    const { parsed } = read('/v1/images/edits', { body, contentType: 'application/json' });
+    const request = expectParsed(parsed!);
+    expect(request).toMatchObject({ operation: 'images.edits', model: 'gpt-image-1', inspected: true });
+    expect(textsOf(request)).toEqual([['user', 'put my key AKIAIOSFODNN7EXAMPLE on a poster']]);
+    expect(read('/v1/images/edits', { body: 'prompt=hi', contentType: 'application/x-www-form-urlencoded' }).error).toMatchObject({ status: 400, type: 'invalid_request' });
+  });
+
+  it('the other upload routes sent as JSON stay as they were (their roots, unread): they take files only', () => {
+    expect(recognized('/v1/images/variations', 'application/json').route).toMatchObject({ operation: 'images', inspected: false });
     expect(recognized('/v1/audio/transcriptions', 'application/json').route).toMatchObject({ operation: 'audio', inspected: false });
   });
 });
