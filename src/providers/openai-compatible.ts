@@ -86,7 +86,7 @@ const SHARED_POST_ROUTES: readonly PostRoute[] = [
   read('realtime/client_secrets', 'realtime.client_secrets'),
   read('realtime/sessions', 'realtime.sessions'),
   read('realtime/calls/*/accept', 'realtime.sessions'),
-  unread('realtime/transcription_sessions', 'realtime'),
+  read('realtime/transcription_sessions', 'realtime.sessions'),
   unread('realtime/calls', 'realtime'),
   unread('realtime/calls/*/hangup', 'realtime'),
   unread('realtime/calls/*/refer', 'realtime'),

@@ -34,7 +34,17 @@ function readSessionField(body: JsonObject): BodyReading {
   return { model, stream: false, extraction: x };
 }
 
-/** `POST /realtime/sessions` (beta) and `POST /realtime/calls/{id}/accept`: the session configuration is the body. */
+/** The object at `keys` under `value`, when every step is an object. */
+function objectAt(value: JsonObject, keys: readonly string[]): JsonObject | undefined {
+  let at: unknown = value;
+  for (const key of keys) at = isJsonObject(at) ? at[key] : undefined;
+  return isJsonObject(at) ? at : undefined;
+}
+
+/**
+ * `POST /realtime/sessions` (beta), `/realtime/transcription_sessions` and `/realtime/calls/{id}/accept`: the
+ * session configuration is the body.
+ */
 export function readRealtimeSession(body: JsonObject): BodyReading {
   const x = newExtraction();
   readSessionConfig(x, body, []);
@@ -43,6 +53,12 @@ export function readRealtimeSession(body: JsonObject): BodyReading {
 
 function readSessionConfig(x: Extraction, session: JsonObject, path: JsonPath): void {
   optionalField(session, 'instructions', path, (text, p) => addText(x, p, expectString(text, p), 'system'));
+  // The transcription model's prompt (a hint of names and terms to expect): GA sessions nest it under
+  // `audio.input.transcription`, beta and transcription sessions under `input_audio_transcription`.
+  for (const keys of [['audio', 'input', 'transcription'], ['input_audio_transcription']]) {
+    const holder = objectAt(session, keys);
+    if (holder) optionalField(holder, 'prompt', [...path, ...keys], (text, p) => addText(x, p, expectString(text, p), 'system'));
+  }
   optionalField(session, 'prompt', path, (prompt, p) => {
     if (isJsonObject(prompt)) readPromptVariables(x, prompt, p);
   });

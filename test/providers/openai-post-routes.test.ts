@@ -137,7 +137,7 @@ describe('the Assistants API, videos, Realtime sessions and vector store search'
     ['POST', '/v1/realtime/calls/rtc_1/accept', 'realtime.sessions', true],
     ['POST', '/v1/realtime/calls', 'realtime', false],
     ['POST', '/v1/realtime/calls/rtc_1/hangup', 'realtime', false],
-    ['POST', '/v1/realtime/transcription_sessions', 'realtime', false],
+    ['POST', '/v1/realtime/transcription_sessions', 'realtime.sessions', true],
     ['POST', '/v1/vector_stores', 'vector_stores', false],
     ['POST', '/v1/vector_stores/vs_1/search', 'vector_stores.search', true],
     ['POST', '/v1/vector_stores/vs_1/file_batches/vsfb_1/cancel', 'vector_stores', false],
@@ -176,6 +176,14 @@ describe('the Assistants API, videos, Realtime sessions and vector store search'
       'gpt-realtime', [['system', 'Speak French.'], ['user', 'Paris']], [['definition', 'weather']],
     ],
     ['a beta session', '/v1/realtime/sessions', { model: 'gpt-4o-realtime-preview', instructions: 'Be kind.' }, 'gpt-4o-realtime-preview', [['system', 'Be kind.']], []],
+    [
+      'a transcription session\'s prompt', '/v1/realtime/transcription_sessions',
+      { input_audio_transcription: { model: 'gpt-4o-transcribe', prompt: 'Names: Zyx Corp', language: 'en' } }, null, [['system', 'Names: Zyx Corp']], [],
+    ],
+    [
+      'a GA transcription client secret\'s prompt', '/v1/realtime/client_secrets',
+      { session: { type: 'transcription', audio: { input: { format: { type: 'audio/pcm' }, transcription: { model: 'gpt-4o-transcribe', prompt: 'Expect: ACME' } } } } }, null, [['system', 'Expect: ACME']], [],
+    ],
     ['a vector store search', '/v1/vector_stores/vs_1/search', { query: ['refund policy', 'returns'] }, null, [['input', 'refund policy'], ['input', 'returns']], []],
   ])('reads %s with exact paths', (_name, path, body, model, texts, tools) => {
     const request = expectParsed(parse('POST', 'api.openai.com', path, body));
