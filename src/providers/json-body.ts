@@ -58,21 +58,10 @@ export function parseJsonBody(raw: string | Uint8Array | undefined, context: Jso
     const where = problem ? `: ${problem.problem} at line ${problem.line}, column ${problem.column}` : '';
     return invalid(`The request body of ${route} is not valid JSON${where}. Fix the JSON and send it again.`);
   }
-  if (isMcpHostBody(context)) return { ok: true, value };
   const duplicate = findDuplicateKey(withoutByteOrderMark(text));
   if (duplicate !== undefined) return invalid(duplicateKeyMessage(route, duplicate));
   const folded = findFoldedKey(value);
   return folded === undefined ? { ok: true, value } : invalid(foldedKeyMessage(route, folded));
-}
-
-/**
- * MCP hosts (provider `custom`, the hosts the intercept list adds) are left out of the duplicate and folded-key
- * checks for now: mcp.ts reads a failed parse of a POST without MCP headers as "not JSON, so not MCP" and forwards
- * it uninspected, so refusing its body here would let a tools/call with a `NAME` key past every tool rule instead
- * of stopping it.
- */
-function isMcpHostBody(context: JsonBodyContext): boolean {
-  return context.provider === 'custom' || context.provider === 'mcp';
 }
 
 /**
@@ -81,7 +70,7 @@ function isMcpHostBody(context: JsonBodyContext): boolean {
  */
 function foldedKeyMessage(route: string, problem: FoldedKeyProblem): string {
   const where = problem.path.length === 0 ? 'in the request body' : `in ${formatJsonPath(problem.path)}`;
-  const gateway = 'the Bifrost gateway matches field names regardless of letter case (the long s U+017F counting as s, the Kelvin sign U+212A as k)';
+  const gateway = 'the Bifrost gateway, like any Go server, matches field names regardless of letter case (the long s U+017F counting as s, the Kelvin sign U+212A as k)';
   const oneField = 'so it takes them for one field and could read another value than the one Bifrost Edge inspected';
   if (problem.kind === 'misspelled') {
     const field = quoteKey(problem.field);

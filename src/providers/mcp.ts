@@ -11,6 +11,7 @@ import { locateRequest } from './route-path.js';
 import { SSE_CONTENT_TYPE } from './sse.js';
 import type { ErrorResponse, HttpRequestInfo, NormalizedRequest } from './types.js';
 import { header } from '../util/header.js';
+import { withoutByteOrderMark } from '../util/json-text.js';
 
 /**
  * MCP over Streamable HTTP (spec 2025-03-26 and later) on an intercepted host: JSON-RPC 2.0 POSTed to the
@@ -23,8 +24,9 @@ import { header } from '../util/header.js';
  * `Mcp-Session-Id` header, and one whose Content-Type is JSON or missing, whatever its other headers (the
  * MCP SDKs' servers refuse other content types). Such a POST without MCP's headers whose body is empty, is
  * not JSON, or holds no JSON-RPC message (no member `jsonrpc` or `method`) is the host's other traffic: it
- * goes on uninspected, under the app catalog. GET and DELETE are MCP with an MCP header; the rest is left to the surface's
- * unknown-route rule.
+ * goes on uninspected, under the app catalog. A JSON-RPC message is refused, announced or not, when its JSON is
+ * one Edge refuses for any route (a key twice, keys differing only in letter case: json-body.ts). GET and DELETE
+ * are MCP with an MCP header; the rest is left to the surface's unknown-route rule.
  *
  * Client name rule: a remote MCP server is named by its host (`mcp.example.com`), so its tools are governed
  * as `mcp.example.com-toolName` and a key enables it with `mcp_client_name: "mcp.example.com"`. (The stdio
@@ -103,11 +105,13 @@ function readsOnlyEventStream(accept: string | undefined): boolean {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * The body as JSON. A POST MCP's headers do not announce whose body is empty or UTF-8 text that is not
- * JSON is no JSON-RPC message (an MCP server could not read it either): it reads as `undefined`, which
- * `parse` takes for the host's other traffic, instead of the 400 an announced MCP POST gets. Unless a
- * Python server would read a message in it (NaN / Infinity, lenient-json.ts): then it is refused too. A body that
- * is not UTF-8 is still refused: a server may read it as UTF-16 JSON (Python's `json.loads` does).
+ * The body as JSON, refused as parseJsonBody refuses it (not JSON, a key twice, keys differing only in letter case).
+ * A POST MCP's headers do not announce whose body an MCP server would not read as JSON-RPC (empty, not JSON, or
+ * JSON without a message) is the host's other traffic, whatever parseJsonBody thought of it: it reads as
+ * `undefined`, which `parse` passes on unread. Whether it holds a message is decided on the body as a server's
+ * parser reads it (`asServerReadsIt`), apart from Edge's own checks, so a message that fails them is refused, never
+ * taken for other traffic. A body that is not UTF-8 is still refused: a server may read it as UTF-16 JSON (Python's
+ * `json.loads` does).
  */
 function readBody(route: RouteMatch, raw: Uint8Array | undefined, entry: SurfaceEntry): BodyReadResult {
   const encode = (value: unknown) => Buffer.from(JSON.stringify(value));
@@ -115,9 +119,24 @@ function readBody(route: RouteMatch, raw: Uint8Array | undefined, entry: Surface
   if (json.ok) return { ok: true, value: json.value, encode };
   const announced = !isMcpRoute(route) || route.announced;
   if (announced || !isUtf8(raw)) return json;
-  // Python servers also read NaN and Infinity: a tools/call with `"n": NaN` is a message to them.
-  const asPythonReadsIt = raw === undefined ? undefined : parsePythonJson(utf8.decode(raw));
-  return holdsJsonRpc(asPythonReadsIt) ? json : { ok: true, value: undefined, encode };
+  return holdsJsonRpc(asServerReadsIt(raw)) ? json : { ok: true, value: undefined, encode };
+}
+
+/**
+ * The value an MCP server's JSON parser reads from a UTF-8 body, or undefined when it reads none: plain JSON (the
+ * last of two equal keys kept, as JSON.parse does), or, for Python servers, JSON with NaN and Infinity (a tools/call
+ * with `"n": NaN` is a message to them).
+ */
+function asServerReadsIt(raw: Uint8Array | undefined): unknown {
+  if (raw === undefined) return undefined;
+  const text = withoutByteOrderMark(utf8.decode(raw));
+  const asPythonReadsIt = parsePythonJson(text);
+  if (asPythonReadsIt !== undefined) return asPythonReadsIt;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 function isUtf8(raw: Uint8Array | undefined): boolean {

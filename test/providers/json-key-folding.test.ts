@@ -97,7 +97,7 @@ describe('bodies whose keys a case-insensitive gateway reads otherwise are refus
     expect(error.message).not.toContain(SECRET);
   });
 
-  const gateway = 'the Bifrost gateway matches field names regardless of letter case (the long s U+017F counting as s, the Kelvin sign U+212A as k)';
+  const gateway = 'the Bifrost gateway, like any Go server, matches field names regardless of letter case (the long s U+017F counting as s, the Kelvin sign U+212A as k)';
 
   it('a key that is no field Edge knows is not quoted: it may be data', () => {
     const error = expectFailed(parse(OPENAI_CHAT, chat({ [SECRET]: 1, [SECRET.toLowerCase()]: 2 })));
@@ -207,21 +207,22 @@ describe('keys users choose in free-form maps pass, whatever their case', () => 
   });
 });
 
-describe('MCP JSON-RPC still reads as before', () => {
+describe('MCP JSON-RPC: checked like any body, its tool arguments left free-form', () => {
   it('a tools/call with keys of any case in its arguments is read', () => {
     const request = expectParsed(parseMcp({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'save_note', arguments: { Content: 'a', content: 'b' }, _meta: { progressToken: 1 } } }));
     expect(request).toMatchObject({ adapter: 'mcp', operation: 'tools/call', tools: [{ name: `${MCP_HOST}-save_note` }] });
     expect(textsOf(request)).toEqual([['tool_arguments', 'Content'], ['tool_arguments', 'a'], ['tool_arguments', 'content'], ['tool_arguments', 'b'], ['other', 'progressToken']]);
   });
 
-  // MCP hosts are left out of the check (json-body.ts says why): refusing such a body there would make mcp.ts
-  // forward a POST without MCP headers uninspected, as the host's other traffic.
+  // A Go MCP server runs the later of `name` and `NAME`: refused, and never taken for the host's other traffic
+  // when MCP's headers are missing (mcp.ts decides "JSON-RPC or not" on a plain parse).
   it.each([
     ['with MCP headers', { 'content-type': 'application/json', 'mcp-protocol-version': '2025-06-18' }],
     ['without them', { 'content-type': 'application/json', accept: 'application/json' }],
-  ])('a tools/call with case-variant keys %s is still read as MCP, its tool governed', (_name, headers) => {
-    const request = expectParsed(parseMcp({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delete_repo', NAME: 'read_file', arguments: {} } }, headers));
-    expect(request).toMatchObject({ adapter: 'mcp', operation: 'tools/call', inspected: true, tools: [{ name: `${MCP_HOST}-delete_repo` }] });
+  ])('a tools/call with case-variant keys %s is refused', (_name, headers) => {
+    const error = expectFailed(parseMcp({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delete_repo', NAME: 'read_file', arguments: {} } }, headers));
+    expect(error).toMatchObject({ status: 400, type: 'invalid_request' });
+    expect(error.message).toMatch(/both "name" and "NAME" in params/);
   });
 });
 
