@@ -183,8 +183,8 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
   const audit = await startAuditAndMetrics(config, { log, ...(policySource.sync ? { sync: policySource.sync } : {}), enforcer: policy, user: identity.user });
   opened.push('the audit trail and metrics', () => audit.close());
   policy.notices.on('notice', (notice) => log.info(`notice: ${notice.why.message}`, { kind: notice.kind, app: notice.who.app, model: notice.what.model }));
-  const inspectors: RequestInspector[] = [
-    policy.inspector(),
+  // The steps that read a request's text, after policy: HTTP bodies and WebSocket messages go through them alike.
+  const contentInspectors: RequestInspector[] = [
     ...(options.inspectors ?? []),
     guardrailInspector(() => guardrails.current),
     contentSafetyInspector({
@@ -194,6 +194,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
       failMode: () => policy.bundle?.fail_mode ?? 'open',
     }),
   ];
+  const inspectors: RequestInspector[] = [policy.inspector(), ...contentInspectors];
   let proxyHostPort = '';
   // A shutdown lets these finish, and closes the audit trail only after their records are written.
   const inFlight = new InFlightExchanges();
@@ -288,7 +289,14 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
     checkConnect,
     handleExchange: inFlight.wrap(handler),
     webSocketUpstream: (url) => rewriteWebSocketUrl(url, config.upstream.originOverrides),
-    decideWebSocket: createWebSocketDecision({ resolve: (info) => providers.resolve(info), policy: () => policy.inspector(), record: recordExchange }),
+    decideWebSocket: createWebSocketDecision({
+      resolve: (info) => providers.resolve(info),
+      policy: () => policy.inspector(),
+      record: recordExchange,
+      contentInspectors: () => contentInspectors,
+      maxMessageBytes: config.proxy.maxRequestBodyBytes,
+    }),
+    maxWebSocketMessageBytes: config.proxy.maxRequestBodyBytes,
     extraCaPems,
     connectTimeoutMs: config.gateway?.connectTimeoutMs ?? 10_000,
     tunnelFirstBytesTimeoutMs: config.proxy.tunnelFirstBytesTimeoutMs,

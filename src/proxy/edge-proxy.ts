@@ -12,6 +12,9 @@ import type { Exchange } from './exchange.js';
 import { clientHelloBytesMissing, serverNameOf } from './client-hello.js';
 import { SniContexts } from './sni-contexts.js';
 import { CONNECTION_ESTABLISHED, openBlindTunnel } from './tunnel.js';
+import { closeReason } from './websocket-close-reason.js';
+import type { WebSocketMessageInspector } from './websocket-inspection.js';
+import { explainTooBigMessages, inspectClientMessages } from './websocket-message-relay.js';
 
 /**
  * How long a client's idle keep-alive connection to Edge stays open (Node's default is 5 s). AI tools
@@ -47,10 +50,13 @@ export interface EdgeProxyOptions {
   extraCaPems?: string[];
   connectTimeoutMs: number;
   /**
-   * Policy for a WebSocket opened on an intercepted host (the OpenAI Realtime API, Gemini Live): its
-   * frames are not read, but the app, key, provider and model are decided and the opening is recorded.
+   * Policy for a WebSocket opened on an intercepted host (the OpenAI Realtime API, Gemini Live): the app, key,
+   * provider and model are decided and the opening is recorded; `messages`, when given, decides every client
+   * message before it is relayed.
    */
-  decideWebSocket?: (input: { host: string; path: string; headers: http.IncomingHttpHeaders }) => Promise<{ action: 'allow' } | { action: 'block'; message: string }>;
+  decideWebSocket?: (input: { host: string; path: string; headers: http.IncomingHttpHeaders }) => Promise<{ action: 'allow'; messages?: WebSocketMessageInspector } | { action: 'block'; message: string }>;
+  /** The largest client WebSocket message `ws` reads whole (the request body limit); larger ones close the socket. */
+  maxWebSocketMessageBytes?: number;
   /** How long an intercepted tunnel may stay silent after "200 Connection Established". Default 30 s. */
   tunnelFirstBytesTimeoutMs?: number;
   log: Logger;
@@ -228,8 +234,15 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
       return;
     }
     options.decideWebSocket({ host: tunnelTarget.host, path: upgradeReq.url ?? '/', headers: upgradeReq.headers }).then((verdict) => {
-      if (verdict.action === 'block') closeClientWebSocket(ctx, 1008, verdict.message);
-      else relayWebSocket(ctx, callback);
+      if (verdict.action === 'block') {
+        closeClientWebSocket(ctx, 1008, verdict.message);
+        return;
+      }
+      if (verdict.messages) {
+        inspectClientMessages(ctx, verdict.messages, options.log);
+        explainTooBigMessages(ctx, verdict.messages, options.log);
+      }
+      relayWebSocket(ctx, callback);
     }, (err: unknown) => {
       options.log.error('websocket decision failed', { error: (err as Error).message });
       closeClientWebSocket(ctx, 1011, 'Bifrost Edge could not decide this WebSocket');
@@ -259,6 +272,7 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
       }
       takeRequests(proxy.httpServer, false);
       takeRequests(proxy.httpsServer, true);
+      limitWebSocketMessages(proxy, options.maxWebSocketMessageBytes);
       const port = proxy.httpPort;
       const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
       resolve({
@@ -302,8 +316,20 @@ async function closeProxy(proxy: MitmProxy, liveSockets: Set<Duplex | net.Socket
 function closeClientWebSocket(ctx: { clientToProxyWebSocket?: unknown }, code: number, reason: string): void {
   const ws = ctx.clientToProxyWebSocket as { close(code: number, reason: string): void; _socket?: { resume(): void } } | undefined;
   (ctx as { closedByServer?: boolean }).closedByServer = true;
-  ws?.close(code, reason.slice(0, 120));
+  ws?.close(code, closeReason(reason));
   ws?._socket?.resume();
+}
+
+/**
+ * WebSockets reach the MITM servers only on intercepted (AI) hosts. `ws` reads each message whole before it is
+ * handed on (100 MiB by default): it stops at the request body limit instead, as a request body stops there.
+ * Its servers read `options.maxPayload` at each upgrade, so setting it once after they exist is enough.
+ */
+function limitWebSocketMessages(proxy: MitmProxy, maxBytes: number | undefined): void {
+  if (maxBytes === undefined) return;
+  for (const server of [proxy.wsServer, proxy.wssServer]) {
+    if (server) server.options.maxPayload = maxBytes;
+  }
 }
 
 /**

@@ -1,0 +1,133 @@
+import { expectArray, expectObject, expectString, isJsonObject, optionalField, requiredString, type JsonObject } from './body-shape.js';
+import { addStringLeaves, addText, addTool, newExtraction, type Extraction, type JsonPath } from './extraction.js';
+import { readRealtimeSession } from './openai-realtime.js';
+import { readPromptVariables } from './openai-responses.js';
+import type { TextSpan } from './types.js';
+
+/**
+ * The client events of the OpenAI Realtime API (`wss://api.openai.com/v1/realtime`), GA and beta, as JSON text
+ * messages: what the user sends the model over the socket. Text travels in `conversation.item.create` (message
+ * parts, function call arguments and outputs), in `session.update` (the session's instructions, prompt variables,
+ * the transcription prompt) and in `response.create` (instructions and input items for one response). Audio
+ * (`input_audio_buffer.append`, image data) is not text. An event type not listed here has every string read:
+ * whatever the API adds next is not let through unread.
+ */
+
+/** What one client event carries: its `type`, the model it names (`session.update`), its texts and tools. */
+export interface RealtimeEventReading {
+  type: string;
+  /** A model the event names (`session.model`); null when it names none. */
+  model: string | null;
+  extraction: Extraction;
+}
+
+/** Events that carry no text the model reads (audio, ids, offsets). */
+const WITHOUT_TEXT = new Set([
+  'input_audio_buffer.append', 'input_audio_buffer.commit', 'input_audio_buffer.clear', 'output_audio_buffer.clear',
+  'conversation.item.retrieve', 'conversation.item.truncate', 'conversation.item.delete', 'response.cancel',
+]);
+
+const ROLE_KINDS: Record<string, TextSpan['kind']> = { system: 'system', developer: 'system', user: 'user', assistant: 'assistant' };
+/** Message parts with `text`: `input_text` (user, system), `output_text` (GA assistant), `text` (beta assistant). */
+const TEXT_PART_TYPES = new Set(['input_text', 'output_text', 'text']);
+/** Audio parts may carry the `transcript` the model reads along with the audio. */
+const AUDIO_PART_TYPES = new Set(['input_audio', 'output_audio', 'audio']);
+/** Top-level keys of every event that are not content. */
+const EVENT_ENVELOPE = new Set(['type', 'event_id']);
+
+/** Reads one parsed client event; a malformed one throws a BodyShapeError naming the field. */
+export function readRealtimeClientEvent(value: unknown): RealtimeEventReading {
+  const event = expectObject(value, [], 'a Realtime client event object');
+  const type = requiredString(event, 'type', []);
+  const x = newExtraction();
+  let model: string | null = null;
+  switch (type) {
+    case 'session.update':
+    case 'transcription_session.update': {
+      const session = expectObject(event['session'], ['session'], 'a session object');
+      model = readSession(x, session, ['session']);
+      break;
+    }
+    case 'conversation.item.create':
+      readItem(x, expectObject(event['item'], ['item'], 'an item object'), ['item']);
+      break;
+    case 'response.create':
+      optionalField(event, 'response', [], (response, p) => readResponse(x, expectObject(response, p, 'a response object'), p));
+      break;
+    default:
+      if (WITHOUT_TEXT.has(type)) break;
+      for (const [key, child] of Object.entries(event)) {
+        if (!EVENT_ENVELOPE.has(key)) addStringLeaves(x, child, [key], 'other');
+      }
+  }
+  return { type, model, extraction: x };
+}
+
+/** A session configuration (as `POST /realtime/sessions` takes it) and the transcription prompt; returns its model. */
+function readSession(x: Extraction, session: JsonObject, path: JsonPath): string | null {
+  const reading = readRealtimeSession(session);
+  for (const span of reading.extraction.texts) addText(x, [...path, ...span.path], span.text, span.kind);
+  for (const tool of reading.extraction.tools) addTool(x, [...path, ...tool.path], tool.name, tool.kind);
+  // The transcription model's prompt (vocabulary, context): GA `audio.input.transcription`, beta `input_audio_transcription`.
+  const audio = isJsonObject(session['audio']) ? session['audio'] : undefined;
+  const input = audio && isJsonObject(audio['input']) ? audio['input'] : undefined;
+  if (input && isJsonObject(input['transcription'])) readPrompt(x, input['transcription'], [...path, 'audio', 'input', 'transcription']);
+  if (isJsonObject(session['input_audio_transcription'])) readPrompt(x, session['input_audio_transcription'], [...path, 'input_audio_transcription']);
+  return reading.model;
+}
+
+function readPrompt(x: Extraction, transcription: JsonObject, path: JsonPath): void {
+  optionalField(transcription, 'prompt', path, (prompt, p) => addText(x, p, expectString(prompt, p), 'other'));
+}
+
+/** `response.create`'s response: instructions, prompt variables, tools and out-of-band input items. */
+function readResponse(x: Extraction, response: JsonObject, path: JsonPath): void {
+  optionalField(response, 'instructions', path, (text, p) => addText(x, p, expectString(text, p), 'system'));
+  optionalField(response, 'prompt', path, (prompt, p) => {
+    if (isJsonObject(prompt)) readPromptVariables(x, prompt, p);
+  });
+  optionalField(response, 'tools', path, (tools, p) => {
+    expectArray(tools, p, 'an array of tool definitions').forEach((value, i) => {
+      const tool = expectObject(value, [...p, i], 'a tool definition object');
+      if (tool['type'] === 'function') addTool(x, [...p, i, 'name'], requiredString(tool, 'name', [...p, i]), 'definition');
+    });
+  });
+  optionalField(response, 'input', path, (input, p) => {
+    expectArray(input, p, 'an array of items').forEach((item, i) => readItem(x, expectObject(item, [...p, i], 'an item object'), [...p, i]));
+  });
+}
+
+/** A conversation item: a message, a function call or its output; other item types have every string read. */
+function readItem(x: Extraction, item: JsonObject, path: JsonPath): void {
+  const type = optionalField(item, 'type', path, expectString) ?? 'message';
+  switch (type) {
+    case 'message': {
+      const kind = ROLE_KINDS[requiredString(item, 'role', path)] ?? 'other';
+      optionalField(item, 'content', path, (content, p) => {
+        expectArray(content, p, 'an array of content parts').forEach((value, j) => readPart(x, expectObject(value, [...p, j], 'a content part object'), [...p, j], kind));
+      });
+      return;
+    }
+    case 'function_call':
+      addTool(x, [...path, 'name'], requiredString(item, 'name', path), 'call');
+      optionalField(item, 'arguments', path, (args, p) => addText(x, p, expectString(args, p), 'tool_arguments'));
+      return;
+    case 'function_call_output':
+      optionalField(item, 'output', path, (output, p) => addText(x, p, expectString(output, p), 'tool_result'));
+      return;
+    case 'item_reference':
+      return;
+    default:
+      // mcp_approval_response (its `reason`), MCP items replayed as context, and item types to come.
+      for (const [key, child] of Object.entries(item)) {
+        if (key !== 'type' && key !== 'id') addStringLeaves(x, child, [...path, key], 'other');
+      }
+  }
+}
+
+function readPart(x: Extraction, part: JsonObject, path: JsonPath, kind: TextSpan['kind']): void {
+  const type = typeof part['type'] === 'string' ? part['type'] : '';
+  if (TEXT_PART_TYPES.has(type)) addText(x, [...path, 'text'], expectString(part['text'], [...path, 'text']), kind);
+  else if (AUDIO_PART_TYPES.has(type)) optionalField(part, 'transcript', path, (text, p) => addText(x, p, expectString(text, p), kind));
+  // input_image (a URL or data URL) and item references carry no text.
+}

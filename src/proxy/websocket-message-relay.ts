@@ -1,0 +1,74 @@
+import type { IWebSocketContext } from 'http-mitm-proxy';
+import type { Logger } from '../log.js';
+import { closeReason } from './websocket-close-reason.js';
+import type { WebSocketMessageInspector } from './websocket-inspection.js';
+
+/** Client messages waiting for their decision before the client's socket stops being read. */
+const MAX_PENDING_MESSAGES = 64;
+
+interface PausableWebSocket {
+  pause(): void;
+  resume(): void;
+  close(code?: number, reason?: string): void;
+  readonly readyState: number;
+}
+
+/**
+ * Puts `inspector` between the client and the server of one relayed WebSocket (http-mitm-proxy's frame hook):
+ * each whole client message (`ws` joins fragments) is decided before it is sent, one at a time and in order, so
+ * a message decided quickly never overtakes one still being decided. A refused message is never handed back to
+ * the library, so it is never sent; both sockets close. Server messages and pings go through at once.
+ */
+export function inspectClientMessages(ctx: IWebSocketContext, inspector: WebSocketMessageInspector, log: Logger): void {
+  const client = ctx.clientToProxyWebSocket as unknown as PausableWebSocket;
+  let queue: Promise<void> = Promise.resolve();
+  let pending = 0;
+  let closed = false;
+
+  const closeBoth = (code: number, reason: string) => {
+    if (closed) return;
+    closed = true;
+    // The library's own close handler would relay the client's echo to the server: both are closed here.
+    (ctx as { closedByServer?: boolean }).closedByServer = true;
+    client.close(code, closeReason(reason));
+    (ctx.proxyToServerWebSocket as unknown as PausableWebSocket | undefined)?.close(1000);
+  };
+
+  ctx.onWebSocketFrame((_ctx, type, fromServer, data, flags, callback) => {
+    if (fromServer || type !== 'message') {
+      callback(null, data, flags);
+      return;
+    }
+    // A client that sends faster than messages are decided (content safety asks the gateway) is read no further.
+    if (++pending === MAX_PENDING_MESSAGES) client.pause();
+    const isBinary = flags === true;
+    queue = queue.then(async () => {
+      if (closed) return;
+      const verdict = await inspector.inspect(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer), isBinary);
+      if (closed) return;
+      if (verdict.action === 'forward') callback(null, verdict.data ?? data, flags);
+      else closeBoth(verdict.code, verdict.reason);
+    }).catch((err: unknown) => {
+      log.error('websocket message inspection failed', { error: (err as Error).message });
+      closeBoth(1011, 'Bifrost Edge could not inspect a message; it was not sent');
+    }).finally(() => {
+      if (pending-- === MAX_PENDING_MESSAGES) client.resume();
+    });
+  });
+}
+
+/**
+ * `ws` stops reading a message over its size limit (maxPayload) itself and closes with 1009 and no reason; the
+ * client is told the limit instead, and the refusal is recorded. `ws` closes before it reports the error, so
+ * the reason is given by the close call.
+ */
+export function explainTooBigMessages(ctx: IWebSocketContext, inspector: WebSocketMessageInspector, log: Logger): void {
+  const client = ctx.clientToProxyWebSocket as unknown as PausableWebSocket & { on(event: 'error', listener: (err: Error & { code?: string }) => void): void };
+  const close = client.close.bind(client);
+  const reason = closeReason(inspector.tooBigReason);
+  client.close = (code, given) => close(code, given ?? (code === 1009 ? reason : undefined));
+  client.on('error', (err) => {
+    if (err.code !== 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return;
+    inspector.recordTooBig().catch((recordErr: unknown) => log.warn('could not record a WebSocket message over the size limit', { error: (recordErr as Error).message }));
+  });
+}
