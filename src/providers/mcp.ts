@@ -4,6 +4,7 @@ import type { SurfaceEntry } from './catalog.js';
 import { EDGE_BLOCKED_HEADER } from './error-response.js';
 import { normalizeHost } from './host-pattern.js';
 import { parseJsonBody } from './json-body.js';
+import { foldKey } from './json-key-folding.js';
 import { parsePythonJson } from './lenient-json.js';
 import { jsonRpcErrorResponse, refusalFor } from './mcp-jsonrpc.js';
 import { normalizeMcpBody } from './mcp-messages.js';
@@ -87,12 +88,16 @@ function mayBeJson(headers: HttpRequestInfo['headers']): boolean {
   return type === undefined || type.trim() === '' || type.toLowerCase().includes('json');
 }
 
+/** The members that make a JSON object a JSON-RPC message, folded as foldKey folds them. */
+const JSON_RPC_MEMBERS: ReadonlySet<string> = new Set(['jsonrpc', 'method']);
+
 /**
  * Whether a JSON body holds something an MCP server would act on: a message, or a batch with one, naming
  * `jsonrpc` or `method`. Lax on purpose: such a body is read as MCP, and refused if it is not valid JSON-RPC.
+ * Keys are compared as Go compares them (json-key-folding.ts): a Go server reads `METHOD` as `method`.
  */
 function holdsJsonRpc(body: unknown): boolean {
-  const looksLikeMessage = (value: unknown) => isJsonObject(value) && ('jsonrpc' in value || 'method' in value);
+  const looksLikeMessage = (value: unknown) => isJsonObject(value) && Object.keys(value).some((key) => JSON_RPC_MEMBERS.has(foldKey(key)));
   return Array.isArray(body) ? body.some(looksLikeMessage) : looksLikeMessage(body);
 }
 

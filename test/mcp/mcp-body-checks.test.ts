@@ -75,6 +75,18 @@ describe('the MCP adapter refuses JSON-RPC that fails the key checks', () => {
     }
   });
 
+  it.each([
+    ['all in capitals', '{"JSONRPC":"2.0","id":1,"METHOD":"tools/call","PARAMS":{"NAME":"delete_repo","ARGUMENTS":{}}}'],
+    ['Method alone', '{"Method":"tools/call","params":{"name":"delete_repo"}}'],
+    ['jsonrpc with a long s, U+017F', '{"j\u017fonrpc":"2.0","id":1,"params":{"name":"delete_repo"}}'],
+    ['in a batch', '[{"x":1},{"JsonRpc":"2.0","id":1,"Method":"tools/call","Params":{"Name":"delete_repo"}}]'],
+  ])('a message whose jsonrpc or method differs only in letter case (%s) is JSON-RPC to a Go server: refused, not passed', (_name, text) => {
+    JSON.parse(text);
+    const parsed = parseAt(text, UNANNOUNCED);
+    expect(parsed).toMatchObject({ ok: false, error: { status: 400, type: 'invalid_request' } });
+    if (!parsed.ok) expect(parsed.error.message).toMatch(/regardless of letter case/);
+  });
+
   it('JSON that holds no JSON-RPC message is still the host\'s other traffic, whatever its keys', () => {
     for (const text of ['{"query":"weather","Query":"news"}', '{"a":1,"a":2}', '[{"Input":"x"}]']) {
       expect(parseAt(text, UNANNOUNCED), text).toMatchObject({ ok: true, request: { provider: 'custom', adapter: 'none', inspected: false } });
@@ -141,6 +153,13 @@ describe('through a real Edge: such a message never reaches the MCP server', () 
     expect(res.status, res.body).toBe(400);
     expect(JSON.parse(res.body)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: JSON_RPC_INVALID_REQUEST, message: expect.stringMatching(/twice|regardless of letter case/) as unknown } });
     expect(res.body).not.toContain(SECRET);
+  });
+
+  it('a tools/call spelled in capitals without MCP headers is refused, not passed as the host\'s traffic', async () => {
+    const res = await post('{"JSONRPC":"2.0","id":1,"METHOD":"tools/call","PARAMS":{"NAME":"delete_repo","ARGUMENTS":{}}}', UNANNOUNCED);
+    expect(res.serverGot).toEqual([]);
+    expect(res.status, res.body).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: JSON_RPC_INVALID_REQUEST, message: expect.stringMatching(/regardless of letter case/) as unknown } });
   });
 
   it('an allowed call with Name and name among its arguments reaches the server as sent', async () => {
