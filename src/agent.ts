@@ -295,6 +295,8 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
       record: recordExchange,
       contentInspectors: () => contentInspectors,
       maxMessageBytes: config.proxy.maxRequestBodyBytes,
+      follow: (request) => policy.follow(request),
+      settle: (request) => policy.settle(request),
     }),
     maxWebSocketMessageBytes: config.proxy.maxRequestBodyBytes,
     extraCaPems,

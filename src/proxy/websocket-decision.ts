@@ -4,7 +4,7 @@ import type { HttpRequestInfo, NormalizedRequest, ProviderName } from '../provid
 import { header } from '../util/header.js';
 import { appFromUserAgent } from './app-attribution.js';
 import type { ExchangeRecord } from './exchange.js';
-import type { RequestInspector, Resolution } from './surface-resolution.js';
+import type { InspectionResult, RequestInspector, Resolution } from './surface-resolution.js';
 import { createWebSocketMessageInspector, type WebSocketMessageInspector } from './websocket-inspection.js';
 import { webSocketApiOf } from './websocket-messages.js';
 
@@ -21,6 +21,13 @@ export interface WebSocketDecisionDeps {
   contentInspectors?: () => RequestInspector[];
   /** The request body limit, which each client message is held to. */
   maxMessageBytes?: number;
+  /**
+   * Policy's request following (RequestHandlerDeps.follow / settle): a decision on a followed request counts
+   * against the key's request limit only when sent, so a model check repeated within a session counts nothing.
+   * Without them every decision counts.
+   */
+  follow?: (request: NormalizedRequest) => unknown;
+  settle?: (request: NormalizedRequest) => void;
 }
 
 export type WebSocketVerdict =
@@ -50,7 +57,17 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
     const request: NormalizedRequest = {
       provider, adapter: 'websocket', operation: 'websocket', model, stream: true, texts: [], tools: [], inspected: false,
     };
-    const verdict = await deps.policy()({ request, body: undefined, info, app });
+    /** The policy step; `counts`: the decision counts against the key's request limit. */
+    const decide = async (candidate: NormalizedRequest, counts: boolean): Promise<InspectionResult> => {
+      if (!counts) deps.follow?.(candidate);
+      try {
+        return await deps.policy()({ request: candidate, body: undefined, info, app });
+      } finally {
+        if (!counts) deps.settle?.(candidate);
+      }
+    };
+    // Gemini Live names its model in its setup message: the session counts as a request when that is decided.
+    const verdict = await decide(request, api !== 'gemini-live');
     const path = input.path.split('?')[0] ?? '/';
     const base = { id: randomUUID(), method: 'GET', host: input.host, path, provider, model, app, latencyMs: 0 };
     if (verdict.action === 'block') {
@@ -66,6 +83,7 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
     const messages = createWebSocketMessageInspector({
       socket: { api, host: input.host, path, info, app, provider, model },
       contentInspectors: deps.contentInspectors,
+      checkModel: (candidate, counts) => decide(candidate, counts),
       record: deps.record,
       maxMessageBytes: deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EdgeError } from '../edge-error.js';
 import type { HttpRequestInfo, NormalizedRequest, ProviderName } from '../providers/types.js';
 import type { ExchangeRecord } from './exchange.js';
-import type { InspectionNotes, RequestInspector } from './surface-resolution.js';
+import type { InspectionNotes, InspectionResult, RequestInspector } from './surface-resolution.js';
 import { readClientMessage, tooBigMessage, type WebSocketApi } from './websocket-messages.js';
 
 /** The WebSocket whose client messages are inspected, as its opening was decided. */
@@ -22,6 +22,11 @@ export interface WebSocketMessageInspectorDeps {
   socket: InspectedWebSocket;
   /** The request inspectors after policy (custom steps, guardrails, content safety), run on each message's text. */
   contentInspectors: () => RequestInspector[];
+  /**
+   * The policy step for a model a message names. `counts`: this decision is the one the session counts as
+   * against the key's request limit (Gemini Live's setup); other checks count nothing.
+   */
+  checkModel: (request: NormalizedRequest, counts: boolean) => Promise<InspectionResult>;
   record: (record: ExchangeRecord) => Promise<void>;
   maxMessageBytes: number;
 }
@@ -44,14 +49,17 @@ const POLICY_VIOLATION = 1008;
 type Finding = NonNullable<InspectionNotes['findings']>[number];
 
 /**
- * Decides the client messages of a WebSocket like request bodies: their text goes through the guardrails and
- * the other content steps. A block closes the socket with 1008 and a reason naming what was found (never the
- * text); a redaction rewrites the message before it goes on; a flag lets it go. Each finding and refusal is an
- * audit record, written before the message goes on or the socket closes.
+ * Decides the client messages of a WebSocket like request bodies: a model a message names goes through the
+ * policy step (the key's model rules), its text through the guardrails and the other content steps. A block
+ * closes the socket with 1008 and a reason naming what was found (never the text); a redaction rewrites the
+ * message before it goes on; a flag lets it go. Each finding and refusal is an audit record, written before
+ * the message goes on or the socket closes. Gemini Live names its model only in its first message, `setup`:
+ * nothing is relayed before that model is allowed.
  */
 export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorDeps): WebSocketMessageInspector {
   const { socket } = deps;
-  const model = socket.model;
+  let model = socket.model;
+  let setupAllowed = socket.api !== 'gemini-live';
 
   const record = (started: number, fields: Pick<ExchangeRecord, 'decision' | 'findings'> & Partial<ExchangeRecord>) => deps.record({
     id: randomUUID(), method: 'GET', host: socket.host, path: socket.path, provider: socket.provider, model, app: socket.app,
@@ -72,7 +80,21 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       if (message.kind === 'unreadable') {
         return refuse(started, { status: message.status, type: message.errorType, message: message.message }, message.code, message.message);
       }
-      if (message.kind === 'binary' || message.texts.length === 0) return { action: 'forward' };
+      if (!setupAllowed && (message.kind !== 'json' || message.name !== 'setup')) {
+        const text = 'Bifrost Edge: a Gemini Live session must start with its setup message (naming the model); it was not sent';
+        return refuse(started, { status: 400, type: 'invalid_request', message: text }, POLICY_VIOLATION, text);
+      }
+      if (message.kind === 'binary') return { action: 'forward' };
+
+      if (message.model !== null) {
+        const verdict = await deps.checkModel(request(message.name, { model: message.model }), !setupAllowed);
+        if (verdict.action === 'block') {
+          return refuse(started, verdict.error, POLICY_VIOLATION, verdict.error.message, { model: message.model });
+        }
+        model = message.model;
+        setupAllowed = true;
+      }
+      if (message.texts.length === 0) return { action: 'forward' };
 
       const normalized = request(message.name, { texts: message.texts, tools: message.tools });
       const prompt = message.texts.map((t) => t.text).join('\n');

@@ -11,8 +11,8 @@ import { openConnectTunnel } from '../support/proxy-clients.js';
 
 /**
  * Prompts sent over the OpenAI Realtime API and Gemini Live WebSockets are read like request bodies: the
- * guardrails block or redact their text. The origin is a local WebSocket server that records what reaches it
- * and answers.
+ * guardrails block or redact their text, and Gemini Live's model (named only in its first message) is held to
+ * the key's model rules. The origin is a local WebSocket server that records what reaches it and answers.
  */
 
 // Assembled at run time so the repository never holds a credential-shaped literal.
@@ -149,6 +149,18 @@ describe('OpenAI Realtime client events', () => {
 });
 
 describe('Gemini Live client messages', () => {
+  it('the model named in setup is held to the key\'s model rules: a model it does not allow closes the socket, recorded', async () => {
+    const socket = await open(GEMINI_LIVE);
+    socket.ws.send(JSON.stringify({ setup: { model: 'models/gemini-2.0-flash-live-001' } }));
+    socket.ws.send(JSON.stringify({ clientContent: { turns: [{ role: 'user', parts: [{ text: 'hello' }] }], turnComplete: true } }));
+    const closed = await socket.closed;
+    expect(closed.code).toBe(1008);
+    expect(closed.reason).toContain('gemini-2.0-flash-live-001');
+    expect(socket.origin()).toEqual([]);
+    const blocked = (await activity()).find((a) => a.path.endsWith('.BidiGenerateContent') && a.decision === 'blocked');
+    expect(blocked).toMatchObject({ errorType: 'model_blocked', model: 'gemini-2.0-flash-live-001' });
+  });
+
   it('an allowed session: setup goes on, turn text is redacted, audio passes, and the server answers reach the client', async () => {
     const socket = await open(GEMINI_LIVE);
     socket.ws.send(JSON.stringify({ setup: { model: 'models/gemini-2.5-flash-live', systemInstruction: { parts: [{ text: 'be kind' }] } } }));
