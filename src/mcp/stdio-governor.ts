@@ -2,6 +2,8 @@ import { edgeError, type EdgeError } from '../edge-error.js';
 import {
   isJsonRpcId, isJsonRpcRequest, isJsonRpcResponse, jsonRpcErrorResponse, jsonRpcParseError, type JsonRpcErrorResponse, type JsonRpcId,
 } from '../providers/mcp-jsonrpc.js';
+import { foldedKeyMessage } from '../providers/json-body.js';
+import { findFoldedKey } from '../providers/json-key-folding.js';
 import { calledTool } from '../providers/mcp-messages.js';
 import type { AgentAnswer, AgentDecisionClient } from './agent-client.js';
 import { MAX_TOOL_NAME_CHARS, MAX_TOOLS, type McpClientInfo, type WrappedServer } from './decision-protocol.js';
@@ -58,6 +60,14 @@ export class StdioGovernor {
     if (!parsed.ok) {
       this.options.log(`refused a line from the MCP client that is not JSON (${line.length} bytes); the server did not get it`);
       return { toClient: serialize(jsonRpcParseError('Bifrost Edge could not read this message as JSON, so it was not sent to the MCP server.')) };
+    }
+    // Written again from what Edge parsed, a message keeps both `name` and `NAME`; a Go server (case-insensitive
+    // field names, the last one winning) would run the tool Edge did not check.
+    const folded = findFoldedKey(parsed.value);
+    if (folded !== undefined) {
+      this.options.log(`refused a message from the MCP client whose keys differ only in letter case (${line.length} bytes); the server did not get it`);
+      const id = isJsonRpcRequest(parsed.value) ? parsed.value.id : null;
+      return { toClient: serialize(jsonRpcErrorResponse(id, edgeError(400, 'invalid_request', foldedKeyMessage(`the message to MCP server '${this.options.server.name}'`, folded)))) };
     }
     const messages = Array.isArray(parsed.value) ? parsed.value : [parsed.value];
     const forwarded: unknown[] = [];

@@ -68,7 +68,7 @@ export function parseJsonBody(raw: string | Uint8Array | undefined, context: Jso
  * Why a key that a case-insensitive reader (the Bifrost gateway) reads otherwise than Edge is refused. Names
  * the keys only when they fold to a field Edge reads: any other key may be data (a token pasted as a name).
  */
-function foldedKeyMessage(route: string, problem: FoldedKeyProblem): string {
+export function foldedKeyMessage(route: string, problem: FoldedKeyProblem): string {
   const where = problem.path.length === 0 ? 'in the request body' : `in ${formatJsonPath(problem.path)}`;
   const gateway = 'the Bifrost gateway, like any Go server, matches field names regardless of letter case (the long s U+017F counting as s, the Kelvin sign U+212A as k)';
   const oneField = 'so it takes them for one field and could read another value than the one Bifrost Edge inspected';

@@ -56,6 +56,23 @@ describe('stdio wrapper: the server reads exactly what Edge checked', () => {
     const relayed = await governor.fromClient(Buffer.from('{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"delete_repo"},"method":"ping"}'));
     expect(relayed.toServer?.toString()).toBe('{"jsonrpc":"2.0","id":3,"method":"ping","params":{"name":"delete_repo"}}');
   });
+
+  it('a tool named twice in letter cases is refused: a Go server would run the one Edge did not check', async () => {
+    const asked: string[] = [];
+    const governor = new StdioGovernor({ server: { name: 'gh', command: ['x'] }, agent: denyingAgent('delete_repo', asked), log: () => {} });
+    const relayed = await governor.fromClient(Buffer.from('{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"echo","NAME":"delete_repo","arguments":{}}}'));
+    expect(relayed.toServer).toBeUndefined();
+    const reply = JSON.parse(relayed.toClient!.toString()) as { id: number; error: { message: string } };
+    expect(reply.id).toBe(4);
+    expect(reply.error.message).toMatch(/has both "name" and "NAME" in params/);
+    expect(asked).toEqual([]);
+  });
+
+  it('keys differing in case inside tool arguments (free-form) go through', async () => {
+    const governor = new StdioGovernor({ server: { name: 'gh', command: ['x'] }, agent: denyingAgent('delete_repo'), log: () => {} });
+    const relayed = await governor.fromClient(Buffer.from(call(5, 'echo', { Name: 'a', name: 'b' })));
+    expect(JSON.parse(relayed.toServer!.toString())).toMatchObject({ params: { name: 'echo', arguments: { Name: 'a', name: 'b' } } });
+  });
 });
 
 describe('stdio wrapper: every tool list answer the client gets is filtered', () => {
