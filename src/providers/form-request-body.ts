@@ -3,6 +3,7 @@ import { parseJsonText, withoutByteOrderMark } from '../util/json-text.js';
 import type { BodyReadResult, RouteMatch } from './adapter.js';
 import { formatJsonPath } from './body-shape.js';
 import type { SurfaceEntry } from './catalog.js';
+import { findDuplicateKey } from './json-duplicate-keys.js';
 import { findFoldedKey, type FoldedKeyProblem } from './json-key-folding.js';
 import { findJsonSyntaxError } from './json-syntax.js';
 import { boundaryOf, mediaTypeOf, partText, readMultipartForm, rewriteMultipartForm, type FormPart, type MultipartForm } from './multipart-form.js';
@@ -113,6 +114,11 @@ function readJsonField(name: string, bytes: Uint8Array): { ok: true; value: unkn
     const syntax = findJsonSyntaxError(withoutByteOrderMark(text));
     const where = syntax === undefined ? '' : `: ${syntax.problem} at line ${syntax.line}, column ${syntax.column}`;
     return { ok: false, problem: `is not valid JSON${where}. Bifrost Edge reads this field before forwarding the request; send it as JSON text (JSON.stringify of the object).` };
+  }
+  const duplicate = findDuplicateKey(withoutByteOrderMark(text));
+  if (duplicate !== undefined) {
+    // The object, not the key: a key may be data (a token pasted as a name).
+    return { ok: false, problem: `has the same key twice in ${formatJsonPath([name, ...duplicate.path])}: Bifrost Edge reads only the last of two equal keys, but Go readers (the Bifrost gateway) merge two objects under one key, so the request could act on a value Edge never inspected. Send each key once and send the request again.` };
   }
   // Walked as the field's value under its name, so a problem's path reads `session.tools[0]` and nested structs are checked.
   const folded = findFoldedKey({ [name]: value });

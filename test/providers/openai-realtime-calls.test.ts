@@ -90,6 +90,7 @@ describe('a Realtime call offer sent as a form', () => {
     ['sent as a file', () => form([['sdp', SDP], ['session', new File([JSON.stringify(SESSION)], 'blob', { type: 'application/json' })]]), /its "session" field is sent as a file; send it as a text field/],
     ['that is not UTF-8', () => Promise.resolve(textFieldsByHand([['sdp', Buffer.from(SDP)], ['session', Buffer.from('{"instructions": "hi \xff"}', 'latin1')]])), /"session" field .* is not valid UTF-8 text/],
     ['with a key the gateway would fold onto instructions', () => offer('{"instructions": "hi", "Instructions": "other"}'), /"session" field .* has the field "instructions" twice in session, in different letter case/],
+    ['with a key twice (Go merges the two objects)', () => offer('{"audio": {"input": {"transcription": {"prompt": "AKIA…"}}}, "audio": {"output": {}}}'), /"session" field .* has the same key twice in session: .* Go readers/],
   ])('a session field %s is refused with a 400 naming it', async (_name, build, message) => {
     const result = read(await build());
     expect(result.error).toMatchObject({ status: 400, type: 'invalid_request' });
