@@ -63,21 +63,12 @@ export function readRealtimeClientEvent(value: unknown): RealtimeEventReading {
   return { type, model, extraction: x };
 }
 
-/** A session configuration (as `POST /realtime/sessions` takes it) and the transcription prompt; returns its model. */
+/** A session configuration, read as `POST /realtime/sessions` is (transcription prompt included); returns its model. */
 function readSession(x: Extraction, session: JsonObject, path: JsonPath): string | null {
   const reading = readRealtimeSession(session);
   for (const span of reading.extraction.texts) addText(x, [...path, ...span.path], span.text, span.kind);
   for (const tool of reading.extraction.tools) addTool(x, [...path, ...tool.path], tool.name, tool.kind);
-  // The transcription model's prompt (vocabulary, context): GA `audio.input.transcription`, beta `input_audio_transcription`.
-  const audio = isJsonObject(session['audio']) ? session['audio'] : undefined;
-  const input = audio && isJsonObject(audio['input']) ? audio['input'] : undefined;
-  if (input && isJsonObject(input['transcription'])) readPrompt(x, input['transcription'], [...path, 'audio', 'input', 'transcription']);
-  if (isJsonObject(session['input_audio_transcription'])) readPrompt(x, session['input_audio_transcription'], [...path, 'input_audio_transcription']);
   return reading.model;
-}
-
-function readPrompt(x: Extraction, transcription: JsonObject, path: JsonPath): void {
-  optionalField(transcription, 'prompt', path, (prompt, p) => addText(x, p, expectString(prompt, p), 'other'));
 }
 
 /** `response.create`'s response: instructions, prompt variables, tools and out-of-band input items. */

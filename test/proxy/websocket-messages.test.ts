@@ -39,7 +39,7 @@ describe('OpenAI Realtime client events: the text the model reads', () => {
     ['session.update: instructions, prompt variables and the transcription prompt', {
       type: 'session.update',
       session: { type: 'realtime', instructions: 'be brief', prompt: { id: 'pmpt_1', variables: { city: 'Paris' } }, audio: { input: { transcription: { model: 'gpt-4o-transcribe', prompt: 'names: Ada' } } } },
-    }, [{ path: 'session.instructions', text: 'be brief', kind: 'system' }, { path: 'session.prompt.variables.city', text: 'Paris', kind: 'user' }, { path: 'session.audio.input.transcription.prompt', text: 'names: Ada', kind: 'other' }]],
+    }, [{ path: 'session.instructions', text: 'be brief', kind: 'system' }, { path: 'session.audio.input.transcription.prompt', text: 'names: Ada', kind: 'system' }, { path: 'session.prompt.variables.city', text: 'Paris', kind: 'user' }]],
     ['response.create: instructions and out-of-band input items', {
       type: 'response.create', response: { instructions: 'summarise', input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'this' }] }] },
     }, [{ path: 'response.instructions', text: 'summarise', kind: 'system' }, { path: 'response.input.0.content.0.text', text: 'this', kind: 'user' }]],
