@@ -30,7 +30,8 @@ const FIELDS_EDGE_READS: readonly string[] = [
   // OpenAI chat, completions, embeddings, Assistants, Realtime, media, Conversations; Mistral.
   'messages', 'tool_calls', 'function_call', 'tool_call_id', 'functions', 'prediction', 'custom', 'suffix', 'query',
   'items', 'call_id', 'stdout', 'stderr', 'variables', 'additional_instructions', 'additional_messages', 'thread',
-  'tool_outputs', 'session', 'stream_format', 'stream_options', 'include_usage', 'inputs',
+  'tool_outputs', 'session', 'stream_format', 'stream_options', 'include_usage', 'inputs', 'audio', 'transcription',
+  'input_audio_transcription',
   // Anthropic.
   'system', 'tool_use_id', 'requests', 'params',
   // Gemini (both spellings Google accepts).
@@ -58,7 +59,7 @@ const STRUCT_FIELDS: ReadonlyMap<string, 'objects and arrays' | 'arrays'> = new 
     'contents', 'systemInstruction', 'system_instruction', 'functionDeclarations', 'function_declarations', 'functionCall',
     'functionResponse', 'function_response', 'executableCode', 'executable_code', 'codeExecutionResult',
     'code_execution_result', 'inlineData', 'inline_data', 'generateContentRequest', 'generate_content_request', 'batch',
-    'inputConfig', 'input_config', 'request', 'instances',
+    'inputConfig', 'input_config', 'request', 'instances', 'audio', 'transcription', 'input_audio_transcription',
   ].map((field) => [field, 'objects and arrays'] as const),
   ...['input', 'output', 'system', 'inputs'].map((field) => [field, 'arrays'] as const),
 ]);
@@ -160,7 +161,8 @@ export function findFoldedKey(body: unknown): FoldedKeyProblem | undefined {
     if (problem !== undefined) return problem;
     for (let i = keys.length - 1; i >= 0; i--) {
       const key = keys[i]!;
-      const walk = STRUCT_FIELDS.get(key);
+      // A Realtime session's `audio.input` (its transcription settings) is a struct, unlike most `input`s.
+      const walk = key === 'input' && location?.key === 'audio' ? 'objects and arrays' : STRUCT_FIELDS.get(key);
       if (walk !== undefined) addStructs(object[key], location, key, walk === 'arrays');
     }
   }

@@ -21,6 +21,8 @@ const OPENAI_CHAT = ['api.openai.com', '/v1/chat/completions'] as const;
 const OPENAI_RESPONSES = ['api.openai.com', '/v1/responses'] as const;
 const ANTHROPIC = ['api.anthropic.com', '/v1/messages'] as const;
 const GEMINI = ['generativelanguage.googleapis.com', '/v1beta/models/gemini-2.5-flash:generateContent'] as const;
+const REALTIME_TRANSCRIPTION = ['api.openai.com', '/v1/realtime/transcription_sessions'] as const;
+const REALTIME_CLIENT_SECRET = ['api.openai.com', '/v1/realtime/client_secrets'] as const;
 
 function parse([host, path]: readonly [string, string], body: unknown): ParseResult {
   const recognized = recognizeRequest(req('POST', host, path, { 'content-type': 'application/json' }), catalog) as RecognizedRequest;
@@ -88,6 +90,8 @@ describe('bodies whose keys a case-insensitive gateway reads otherwise are refus
     ['Gemini: systeminstruction, lower case', GEMINI, { contents: [{ parts: [{ text: 'hi' }] }], systeminstruction: { parts: [{ text: SECRET }] } }, /the key "systeminstruction".*"systemInstruction"/],
     ['Gemini: a Parts list in the system instruction', GEMINI, { contents: [{ parts: [{ text: 'hi' }] }], systemInstruction: { Parts: [{ text: SECRET }] } }, /in systemInstruction/],
     ['Gemini: a functionCall\'s Name', GEMINI, { contents: [{ role: 'model', parts: [{ functionCall: { name: 'read', Name: 'delete_repo', args: {} } }] }] }, /in contents\[0\]\.parts\[0\]\.functionCall/],
+    ['Realtime: a transcription session\'s Prompt', REALTIME_TRANSCRIPTION, { input_audio_transcription: { model: 'gpt-4o-transcribe', Prompt: SECRET } }, /the key "Prompt" in input_audio_transcription/],
+    ['Realtime: a client secret\'s audio.input.transcription.Prompt', REALTIME_CLIENT_SECRET, { session: { type: 'realtime', model: 'gpt-realtime', audio: { input: { transcription: { model: 'gpt-4o-transcribe', Prompt: SECRET } } } } }, /the key "Prompt" in session\.audio\.input\.transcription/],
     ['Gemini: inlineData\'s MimeType', GEMINI, { contents: [{ parts: [{ inlineData: { mimeType: 'image/png', MimeType: 'text/plain', data: 'aGk=' } }] }] }, /both "mimeType" and "MimeType"/],
   ])('%s', (_name, route, body, message) => {
     const error = expectFailed(parse(route, body));
