@@ -82,7 +82,8 @@ function readStringOrStrings(x: Extraction, value: unknown, path: JsonPath, kind
     value.forEach((item, i) => {
       if (typeof item === 'string') addText(x, [...path, i], item, kind);
       else if (isTokenIdArray(item)) addText(x, [...path, i], textOfTokenIds(item), kind);
-      else if (typeof item !== 'number' && !(Array.isArray(item) && item.length === 0)) throw wrongType([...path, i], 'a string or token ids', item);
+      // A lone number among strings is no prompt any API takes: refused rather than read as nothing.
+      else if (!(Array.isArray(item) && item.length === 0)) throw wrongType([...path, i], 'a string or token ids', item);
     });
   } else {
     throw wrongType(path, 'a string or an array of strings', value);

@@ -361,10 +361,13 @@ describe('token-id prompts (legacy completions, embeddings)', () => {
     expect(textsOf(request)).toEqual([['input', 'hello']]);
   });
 
-  it('a list mixing ids and other values is refused, naming it', () => {
-    const error = expectFailed(parse('api.openai.com', '/v1/embeddings', { model: 'text-embedding-3-small', input: [[1, 'secret text']] }));
+  it.each([
+    ['ids and a string in one list', [[1, 'secret text']], /input\[0\] must be a string or token ids/],
+    ['strings and a lone number', ['secret text', 123], /input\[1\] must be a string or token ids, got a number/],
+  ])('a list mixing %s is refused, naming it', (_name, input, message) => {
+    const error = expectFailed(parse('api.openai.com', '/v1/embeddings', { model: 'text-embedding-3-small', input }));
     expect(error).toMatchObject({ status: 400, type: 'invalid_request' });
-    expect(error.message).toMatch(/input\[0\] must be a string or token ids/);
+    expect(error.message).toMatch(message);
   });
 });
 
