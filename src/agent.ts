@@ -269,6 +269,9 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
       mcp,
     }),
     onRecord: recordExchange,
+    trackPendingRecord: (pending) => {
+      void inFlight.trackRecord(pending);
+    },
     log,
   });
   /** A tunnel the catalog refuses is a decision like any other: the trail and the activity page show it. */

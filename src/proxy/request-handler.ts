@@ -71,6 +71,11 @@ export interface RequestHandlerDeps {
    * is cut off instead of completed when it rejects (the record could not be written, failing closed).
    */
   onRecord?: (record: ExchangeRecord) => void | Promise<void>;
+  /**
+   * Told of a record still to come after its exchange closed (a cut-off answer's record waits for the
+   * readers beside the relay), so a shutdown waits for it too.
+   */
+  trackPendingRecord?: (pending: Promise<unknown>) => void;
   log: Logger;
 }
 
@@ -381,10 +386,11 @@ function forward(
       // head, e.g. by the body idle timeout, was a 200 to the client), else Edge's error status.
       // An answer cut off by the client is still being read beside the relay (its stream ends when the
       // upstream socket closes, a moment later): the record waits for that, so it holds what was charged.
-      void sideReadsSettled(sideReads).then(() => done({
+      const recorded = sideReadsSettled(sideReads).then(() => done({
         via: plan.via, decision: result.error ? 'failed' : outcome, status: result.status ?? result.error?.status, errorType: result.error?.type ?? (result.aborted ? 'client_aborted' : undefined),
         ...(estimate ? { estimatedUsage: { ...estimate.usage, costUsd: estimate.costUsd } } : {}),
       }));
+      deps.trackPendingRecord?.(recorded);
       deps.log.debug('exchange', { id: exchange.id, via: plan.via, url: plan.url.origin + plan.url.pathname, status: result.status, error: result.error?.type, aborted: result.aborted });
     },
   });
