@@ -6,14 +6,17 @@
  * Hand-written rather than `Response.formData()` or busboy: both are asynchronous while Edge's body readers
  * are synchronous, and both hand back decoded values without their positions, so a redaction would have to
  * re-serialise the whole form under a new boundary. It is strict where parsers are known to disagree (folded
- * or bare-LF header lines, backslashes in a field name, a field named twice in one part): a form the provider
- * might read differently from Edge is refused rather than guessed at.
+ * or bare-LF header lines, backslashes in a field name, a field named twice in one part, RFC 2231 `name*`): a
+ * form the provider might read differently from Edge is refused rather than guessed at.
  */
 
 export interface FormPart {
   /** The Content-Disposition `name`. */
   name: string;
-  /** Set (maybe to '') when the part is a file upload. */
+  /**
+   * Set when the part is a file upload: it names a file, and not an empty one. A part whose filename is empty is a
+   * text field, as Go's mime/multipart (the Bifrost gateway's reader) takes it, so its content is read as text.
+   */
   filename?: string;
   /** The part's headers, names lower-cased. */
   headers: ReadonlyMap<string, string>;
@@ -136,13 +139,31 @@ function readDisposition(value: string | undefined): { name: string; filename?: 
     if (match === null || (match[3] !== undefined && match[3] !== '' && !TOKEN.test(match[3]))) return 'has a malformed Content-Disposition parameter';
     const key = match[1]!.toLowerCase();
     if (params.has(key)) return `names its ${key} twice in its Content-Disposition`;
+    // RFC 2231 parameters (`name*`, `name*0`, …) replace the plain one in Go's reader and are ignored by others, so
+    // the two would name the field differently. Only .NET's `filename*` is in use, and read below as Go reads it.
+    if (key.includes('*') && key !== 'filename*') {
+      return `has the extended parameter ${key} in its Content-Disposition, which some servers read in place of ${key.slice(0, key.indexOf('*'))} and others ignore: name the field with name="…" and a file with filename="…"`;
+    }
     params.set(key, match[2] ?? match[3]!);
   }
   const name = params.get('name');
   if (name === undefined) return 'has no field name (Content-Disposition name)';
   if (name.includes('\\')) return 'has a backslash in its field name, which servers read in different ways';
-  const filename = params.get('filename*') ?? params.get('filename');
-  return { name: percentDecodeHtml(name), ...(filename !== undefined ? { filename } : {}) };
+  const extendedFilename = params.get('filename*');
+  const decodedFilename = extendedFilename === undefined ? undefined : decodeExtendedValue(extendedFilename);
+  if (decodedFilename === null) return 'has a filename* that is not a UTF-8 extended value (utf-8\'\'percent-encoded name): send the file name as filename="…"';
+  // Go's reader takes filename* over filename, and a part whose filename is empty as a text value: so the part is a
+  // file only when every filename it gives is non-empty, and otherwise a text field Edge reads.
+  const filenames = [decodedFilename, params.get('filename')].filter((f): f is string => f !== undefined);
+  const isFile = filenames.length > 0 && filenames.every((f) => f !== '');
+  return { name: percentDecodeHtml(name), ...(isFile ? { filename: filenames[0]! } : {}) };
+}
+
+/** An RFC 5987 value (`utf-8''t%C3%A4lk.mp3`) decoded, as Go decodes it (UTF-8 or US-ASCII only); null if Go would not. */
+function decodeExtendedValue(value: string): string | null {
+  const match = /^(?:utf-8|us-ascii)'[^']*'(.*)$/i.exec(value);
+  if (match === null || /%(?![0-9A-Fa-f]{2})/.test(match[1]!)) return null;
+  return Buffer.from(match[1]!.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8');
 }
 
 /** Splits on `;` outside double quotes. */

@@ -56,6 +56,19 @@ describe('reading a form', () => {
   });
 
   it.each([
+    ['filename=""', 'filename=""'],
+    ['filename*=utf-8\'\' (which Go prefers to filename)', 'filename="cat.png"; filename*=utf-8\'\''],
+  ])('a part with an empty %s is a text field, as Go\'s reader (the Bifrost gateway\'s) reads it', (_name, filename) => {
+    const body = Buffer.from(`--xyz\r\nContent-Disposition: form-data; name="prompt"; ${filename}\r\n\r\nhello\r\n--xyz--`);
+    expect(edgeReads(read(body, 'multipart/form-data; boundary=xyz'))).toEqual([['prompt', 'hello']]);
+  });
+
+  it('a part with a filename, or a utf-8 filename* (.NET), is a file', () => {
+    const body = Buffer.from('--xyz\r\nContent-Disposition: form-data; name=file; filename=talk.mp3; filename*=utf-8\'\'t%C3%A4lk.mp3\r\n\r\nID3\r\n--xyz--');
+    expect(edgeReads(read(body, 'multipart/form-data; boundary=xyz'))).toEqual([['file', 'tälk.mp3', Buffer.from('ID3').toString('hex')]]);
+  });
+
+  it.each([
     ['no boundary parameter', 'multipart/form-data', '--x\r\n', /names no boundary/],
     ['a boundary with characters RFC 2046 does not allow', 'multipart/form-data; boundary="a[b]"', '--a[b]\r\n', /not a valid multipart boundary/],
     ['two boundary parameters', 'multipart/form-data; boundary=a; boundary=b', '--a\r\n', /malformed|twice/],
@@ -69,6 +82,10 @@ describe('reading a form', () => {
     ['a backslash in a field name', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="pro\\mpt"\r\n\r\nx\r\n--xyz--', /backslash/],
     ['a name given twice', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="a"; name="prompt"\r\n\r\nx\r\n--xyz--', /names its name twice/],
     ['two Content-Disposition headers', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="a"\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nx\r\n--xyz--', /two content-disposition/],
+    ['an RFC 2231 name* (Go reads it in place of name)', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="x"; name*=UTF-8\'\'prompt\r\n\r\nx\r\n--xyz--', /extended parameter name\* .*name="…"/],
+    ['an RFC 2231 name continuation (name*0)', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="x"; name*0="pro"; name*1="mpt"\r\n\r\nx\r\n--xyz--', /extended parameter name\*0/],
+    ['a filename continuation (filename*0)', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="image"; filename*0="a.png"\r\n\r\nx\r\n--xyz--', /extended parameter filename\*0/],
+    ['a filename* that is not utf-8\'\'…', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="image"; filename*=latin1\'\'a.png\r\n\r\nx\r\n--xyz--', /filename\* .*utf-8''/],
   ])('refuses %s, saying what is wrong', (_name, contentType, body, problem) => {
     const boundary = boundaryOf(contentType);
     const result = boundary.ok ? readMultipartForm(Buffer.from(body), boundary.boundary) : boundary;

@@ -102,3 +102,35 @@ describe('uploads Edge cannot read the way the provider would are refused, sayin
     expect(result.parsed!.ok ? '' : result.parsed!.error.message).toMatch(message);
   });
 });
+
+/**
+ * Forms the Bifrost gateway reads with Go's mime/multipart (through fasthttp): checked against what that reader
+ * makes of the same bytes, a form Edge reads must give the same text fields, else it is refused.
+ */
+describe('forms Go\'s multipart reader would read otherwise than Edge', () => {
+  // Assembled at run time so the repository never holds a credential-shaped literal.
+  const SECRET = 'ghp_' + 'A1b2C3d4E5f6G7h8I9j0' + 'K1l2M3n4O5p6Q7r8';
+  const B = 'xYzBoundary123';
+  const CT = `multipart/form-data; boundary=${B}`;
+  const crlf = (text: string): Buffer => Buffer.from(text.replace(/\n/g, '\r\n'), 'latin1');
+  const part = (disposition: string, content: string): string => `--${B}\nContent-Disposition: form-data; ${disposition}\n\n${content}\n`;
+
+  it('name*=UTF-8\'\'prompt (which Go reads in place of name) with filename="" hiding a prompt before the clean one is refused', () => {
+    const body = crlf(`${part('name="image"; filename="a.png"', 'PNG')}${part('name="x"; name*=UTF-8\'\'prompt; filename=""', SECRET)}${part('name="prompt"', 'a hat on the cat')}--${B}--\n`);
+    const result = read('/v1/images/edits', { body, contentType: CT });
+    expect(result.error).toMatchObject({ status: 400, type: 'invalid_request' });
+    expect(result.error!.message).toMatch(/part 2 has the extended parameter name\* in its Content-Disposition/);
+  });
+
+  it('a model hidden the same way from model rules is refused', () => {
+    const body = crlf(`${part('name="file"; filename="a.mp3"', 'ID3')}${part('name="y"; name*=UTF-8\'\'model; filename=""', 'gpt-4o-transcribe')}${part('name="model"', 'whisper-1')}--${B}--\n`);
+    expect(read('/v1/audio/transcriptions', { body, contentType: CT }).error).toMatchObject({ status: 400, type: 'invalid_request' });
+  });
+
+  it('a prompt sent with filename="" is a text field (Go reads it as one): its secret is read', () => {
+    const body = crlf(`${part('name="image"; filename="a.png"', 'PNG')}${part('name="prompt"; filename=""', SECRET)}--${B}--\n`);
+    const request = expectParsed(read('/v1/images/edits', { body, contentType: CT }).parsed!);
+    expect(textsOf(request)).toEqual([['user', SECRET]]);
+  });
+});
+
