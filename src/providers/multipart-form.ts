@@ -84,10 +84,15 @@ export function readMultipartForm(body: Buffer, boundary: string): FormReading {
   let at = body.subarray(0, dashBoundary.length).equals(dashBoundary) ? 0 : body.indexOf(delimiter);
   if (at === -1) return { ok: false, problem: 'no line in it starts with the boundary its Content-Type names' };
   at += at === 0 && body[0] !== 0x0d ? dashBoundary.length : delimiter.length;
+  /** Where each boundary line Edge read starts its `--boundary`. */
+  const boundaryLines = [at - dashBoundary.length];
   const parts: FormPart[] = [];
   for (;;) {
-    // The close delimiter `--boundary--` ends the form; whatever follows it (an epilogue) is ignored.
-    if (body[at] === 0x2d && body[at + 1] === 0x2d) return { ok: true, form: { boundary, body, parts } };
+    // The close delimiter `--boundary--` ends the form; what follows it (an epilogue) is not read, only searched for the boundary.
+    if (body[at] === 0x2d && body[at + 1] === 0x2d) {
+      const stray = findStrayBoundary(body, dashBoundary, boundaryLines);
+      return stray === undefined ? { ok: true, form: { boundary, body, parts } } : { ok: false, problem: stray };
+    }
     while (body[at] === 0x20 || body[at] === 0x09) at++;
     const which = `part ${parts.length + 1}`;
     if (at >= body.length) return { ok: false, problem: `it ends after the boundary of ${which} without the closing boundary (--boundary--): the upload looks cut off` };
@@ -109,7 +114,29 @@ export function readMultipartForm(body: Buffer, boundary: string): FormReading {
     }
     parts.push({ ...disposition, headers, start, end });
     at = end + delimiter.length;
+    boundaryLines.push(end + CRLF.length);
   }
+}
+
+/**
+ * Where `--boundary` appears other than at the start of a boundary line Edge read: in the preamble, the epilogue,
+ * or a part after a bare LF. Go's reader (the Bifrost gateway's) skips preamble lines up to the first line that
+ * is the boundary, and takes LF-only framing when that line ends in a bare LF: such a body holds a second form
+ * that Go reads instead of Edge's. The boundary must appear in no content (RFC 2046), so no SDK writes one.
+ */
+function findStrayBoundary(body: Buffer, dashBoundary: Buffer, boundaryLines: readonly number[]): string | undefined {
+  const read = new Set(boundaryLines);
+  for (let at = body.indexOf(dashBoundary); at !== -1; at = body.indexOf(dashBoundary, at + 1)) {
+    if (read.has(at)) continue;
+    // Part n lies between the n-th boundary line and the next one.
+    const part = boundaryLines.filter((line) => line < at).length;
+    const where = part === 0 ? 'before the first boundary line (in the preamble)'
+      : part === boundaryLines.length ? 'after the closing boundary (in the epilogue)'
+        : `inside part ${part}, not at the start of a line after CRLF`;
+    return `the boundary its Content-Type names also appears ${where}, where servers that accept LF line breaks could read another form than Edge`
+      + ' (send the form with CRLF line breaks, and a boundary that appears nowhere in its content)';
+  }
+  return undefined;
 }
 
 function readPartHeaders(block: string): Map<string, string> | string {

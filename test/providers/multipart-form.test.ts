@@ -50,7 +50,7 @@ describe('reading a form', () => {
   });
 
   it('skips a preamble and an epilogue, and allows padding after a boundary (curl, RFC 2046)', async () => {
-    const body = Buffer.from('preamble line\r\n--xyz  \r\nContent-Disposition: form-data; name=prompt\r\n\r\nhello\r\n--xyz--\r\nepilogue --xyz');
+    const body = Buffer.from('preamble line\r\n--xyz  \r\nContent-Disposition: form-data; name=prompt\r\n\r\nhello\r\n--xyz--\r\nepilogue -- xyz');
     const form = read(body, 'multipart/form-data; boundary="xyz"');
     expect(edgeReads(form)).toEqual([['prompt', 'hello']]);
   });
@@ -82,6 +82,10 @@ describe('reading a form', () => {
     ['a backslash in a field name', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="pro\\mpt"\r\n\r\nx\r\n--xyz--', /backslash/],
     ['a name given twice', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="a"; name="prompt"\r\n\r\nx\r\n--xyz--', /names its name twice/],
     ['two Content-Disposition headers', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="a"\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nx\r\n--xyz--', /two content-disposition/],
+    ['a preamble holding an LF-framed form (Go reads that one)', 'multipart/form-data; boundary=xyz', '\n--xyz\nContent-Disposition: form-data; name="prompt"\n\nsecret\n--xyz--\n\r\n--xyz\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nclean\r\n--xyz--', /boundary .* appears before the first boundary line \(in the preamble\)/],
+    ['a preamble line holding the boundary', 'multipart/form-data; boundary=xyz', 'x--xyz\r\n--xyz\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nclean\r\n--xyz--', /in the preamble/],
+    ['an epilogue holding the boundary', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nclean\r\n--xyz--\r\n--xyz\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nsecret\r\n--xyz--', /after the closing boundary \(in the epilogue\)/],
+    ['a field holding the boundary after a bare LF', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nclean\n--xyz\nContent-Disposition: form-data; name="model"\n\nx\r\n--xyz--', /inside part 1/],
     ['an RFC 2231 name* (Go reads it in place of name)', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="x"; name*=UTF-8\'\'prompt\r\n\r\nx\r\n--xyz--', /extended parameter name\* .*name="…"/],
     ['an RFC 2231 name continuation (name*0)', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="x"; name*0="pro"; name*1="mpt"\r\n\r\nx\r\n--xyz--', /extended parameter name\*0/],
     ['a filename continuation (filename*0)', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="image"; filename*0="a.png"\r\n\r\nx\r\n--xyz--', /extended parameter filename\*0/],

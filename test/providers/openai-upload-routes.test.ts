@@ -127,6 +127,14 @@ describe('forms Go\'s multipart reader would read otherwise than Edge', () => {
     expect(read('/v1/audio/transcriptions', { body, contentType: CT }).error).toMatchObject({ status: 400, type: 'invalid_request' });
   });
 
+  it('an LF-framed form (which Go reads) before a CRLF-framed one (which Edge read) is refused', () => {
+    const lfForm = `\n${part('name="prompt"', SECRET)}${part('name="image"; filename="a.png"', 'PNG')}--${B}--\n`;
+    const body = Buffer.concat([Buffer.from(lfForm), crlf(`\n${part('name="prompt"', 'a hat on the cat')}--${B}--\n`)]);
+    const result = read('/v1/images/edits', { body, contentType: CT });
+    expect(result.error).toMatchObject({ status: 400, type: 'invalid_request' });
+    expect(result.error!.message).toMatch(/appears before the first boundary line \(in the preamble\)/);
+  });
+
   it('a prompt sent with filename="" is a text field (Go reads it as one): its secret is read', () => {
     const body = crlf(`${part('name="image"; filename="a.png"', 'PNG')}${part('name="prompt"; filename=""', SECRET)}--${B}--\n`);
     const request = expectParsed(read('/v1/images/edits', { body, contentType: CT }).parsed!);
