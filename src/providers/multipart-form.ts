@@ -50,12 +50,37 @@ export function boundaryOf(contentType: string): { ok: true; boundary: string } 
   const semicolon = contentType.indexOf(';');
   const params = semicolon === -1 ? new Map<string, string>() : contentTypeParameters(contentType.slice(semicolon + 1));
   if (params === undefined) return { ok: false, problem: 'its Content-Type parameters are malformed (or name the boundary twice)' };
+  // Go's mime reads `boundary*` in place of `boundary`, and fasthttp finds `boundary=` inside other parameters' values.
+  const other = [...params.keys()].find((name) => !CONTENT_TYPE_PARAMETERS.has(name));
+  if (other !== undefined) {
+    return { ok: false, problem: `its Content-Type has a parameter other than boundary and charset (${other}), which servers read the boundary from in different ways: send \`multipart/form-data; boundary=…\`` };
+  }
   const boundary = params.get('boundary');
   if (boundary === undefined) return { ok: false, problem: 'its Content-Type names no boundary' };
+  const scanned = scannedBoundary(contentType);
+  if (scanned === undefined) return { ok: false, problem: 'its Content-Type names boundary= more than once: send it once' };
+  if (scanned !== boundary) {
+    return { ok: false, problem: 'its Content-Type boundary is not written plainly (boundary=value or boundary="value", then ; or the end, no spaces or backslashes), so servers that scan for it read another one' };
+  }
   if (!BOUNDARY.test(boundary)) {
     return { ok: false, problem: 'its Content-Type boundary is not a valid multipart boundary (1 to 70 letters, digits or \'()+_,-./:=? characters)' };
   }
   return { ok: true, boundary };
+}
+
+/** The parameters a multipart/form-data Content-Type may have: SDKs send the boundary, some Java clients a charset. */
+const CONTENT_TYPE_PARAMETERS: ReadonlySet<string> = new Set(['boundary', 'charset']);
+
+/**
+ * The boundary as a plain text scan reads it (fasthttp's MultipartFormBoundary, under the Bifrost gateway): what
+ * follows `boundary=` up to the next `;`, one pair of quotes taken off, nothing unescaped. Undefined when the
+ * Content-Type holds `boundary=` more than once, since scanners differ on which one they take.
+ */
+function scannedBoundary(contentType: string): string | undefined {
+  const found = [...contentType.matchAll(/boundary\s*=/gi)];
+  if (found.length !== 1) return undefined;
+  const value = contentType.slice(found[0]!.index! + found[0]![0].length).split(';', 1)[0]!;
+  return value.length > 1 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
 }
 
 /** `; name=value` pairs (value a token or quoted string, RFC 9110), names lower-cased; undefined if malformed. */

@@ -56,6 +56,16 @@ describe('reading a form', () => {
   });
 
   it.each([
+    ['undici / openai-node', 'multipart/form-data; boundary=----formdata-undici-027853512916', '----formdata-undici-027853512916'],
+    ['curl -F', 'multipart/form-data; boundary=------------------------d74496d66958873e', '------------------------d74496d66958873e'],
+    ['httpx (openai-python) and Go\'s multipart.Writer', 'multipart/form-data; boundary=5f1c2b0e9a7d4c3b8e6f1a2d3c4b5a69', '5f1c2b0e9a7d4c3b8e6f1a2d3c4b5a69'],
+    ['.NET (quoted)', 'multipart/form-data; boundary="9b5f3c1e-7d2a-4c8b-a1f0-2e6d8c4b0a17"', '9b5f3c1e-7d2a-4c8b-a1f0-2e6d8c4b0a17'],
+    ['a charset (Java clients)', 'multipart/form-data; charset=UTF-8; boundary=abc', 'abc'],
+  ])('reads the boundary %s sends', (_name, contentType, boundary) => {
+    expect(boundaryOf(contentType)).toEqual({ ok: true, boundary });
+  });
+
+  it.each([
     ['filename=""', 'filename=""'],
     ['filename*=utf-8\'\' (which Go prefers to filename)', 'filename="cat.png"; filename*=utf-8\'\''],
   ])('a part with an empty %s is a text field, as Go\'s reader (the Bifrost gateway\'s) reads it', (_name, filename) => {
@@ -72,6 +82,11 @@ describe('reading a form', () => {
     ['no boundary parameter', 'multipart/form-data', '--x\r\n', /names no boundary/],
     ['a boundary with characters RFC 2046 does not allow', 'multipart/form-data; boundary="a[b]"', '--a[b]\r\n', /not a valid multipart boundary/],
     ['two boundary parameters', 'multipart/form-data; boundary=a; boundary=b', '--a\r\n', /malformed|twice/],
+    ['a parameter holding boundary= (fasthttp scans for it)', 'multipart/form-data; x="a;boundary=EVIL"; boundary=GOOD', '--GOOD\r\n', /parameter other than boundary and charset \(x\)/],
+    ['an RFC 2231 boundary* (Go reads it in place of boundary)', 'multipart/form-data; boundary*=utf-8\'\'EVIL; boundary=GOOD', '--GOOD\r\n', /parameter other than boundary and charset \(boundary\*\)/],
+    ['boundary= twice', 'multipart/form-data; charset="boundary=EVIL"; boundary=GOOD', '--GOOD\r\n', /names boundary= more than once/],
+    ['a boundary followed by a space (fasthttp keeps it)', 'multipart/form-data; boundary=GOOD ; charset=utf-8', '--GOOD\r\n', /boundary is not written plainly/],
+    ['a quoted boundary with a backslash escape (Go keeps the backslash)', 'multipart/form-data; boundary="a\\bc"', '--abc\r\n', /boundary is not written plainly/],
     ['a body without the boundary', 'multipart/form-data; boundary=xyz', 'hello', /no line in it starts with the boundary/],
     ['a body cut off inside a field', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nhel', /cut off/],
     ['a body cut off after a boundary', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--xyz', /cut off/],

@@ -135,6 +135,17 @@ describe('forms Go\'s multipart reader would read otherwise than Edge', () => {
     expect(result.error!.message).toMatch(/appears before the first boundary line \(in the preamble\)/);
   });
 
+  it.each([
+    ['x="a;boundary=EVIL"; boundary=GOOD (fasthttp reads EVIL")', 'x="a;boundary=EVIL"; boundary=GOOD', 'EVIL"'],
+    ['boundary*=utf-8\'\'EVIL; boundary=GOOD (Go\'s mime reads EVIL)', 'boundary*=utf-8\'\'EVIL; boundary=GOOD', 'EVIL'],
+  ])('a Content-Type whose boundary a Go server reads otherwise, %s, is refused', (_name, params, evil) => {
+    const form = (boundary: string, prompt: string): string => `--${boundary}\nContent-Disposition: form-data; name="prompt"\n\n${prompt}\n--${boundary}\nContent-Disposition: form-data; name="image"; filename="a.png"\n\nPNG\n--${boundary}--\n`;
+    const body = crlf(`${form(evil, SECRET)}\n${form('GOOD', 'a hat on the cat')}`);
+    const result = read('/v1/images/edits', { body, contentType: `multipart/form-data; ${params}` });
+    expect(result.error).toMatchObject({ status: 400, type: 'invalid_request' });
+    expect(result.error!.message).toMatch(/Content-Type has a parameter other than boundary and charset/);
+  });
+
   it('a prompt sent with filename="" is a text field (Go reads it as one): its secret is read', () => {
     const body = crlf(`${part('name="image"; filename="a.png"', 'PNG')}${part('name="prompt"; filename=""', SECRET)}--${B}--\n`);
     const request = expectParsed(read('/v1/images/edits', { body, contentType: CT }).parsed!);
