@@ -178,8 +178,9 @@ function readPartHeaders(block: string): Map<string, string> | string {
 
 /**
  * `form-data; name="prompt"; filename="cat.png"`: values are tokens or quoted strings, in which browsers and
- * SDKs percent-encode `"`, CR and LF (HTML's form encoding). A backslash in the name is refused: some servers
- * read it as an escape and others as itself, so the two could disagree about which field it is.
+ * SDKs percent-encode `"`, CR and LF (HTML's form encoding), and Go backslash-escapes them (`\"`). A backslash
+ * in the name is refused: some servers read it as an escape and others as itself, so the two could disagree
+ * about which field it is; in a filename it only matters whether the name is empty, which it never changes.
  */
 function readDisposition(value: string | undefined): { name: string; filename?: string } | string {
   if (value === undefined) return 'has no Content-Disposition header (each form field needs one naming it)';
@@ -187,20 +188,21 @@ function readDisposition(value: string | undefined): { name: string; filename?: 
   if (type!.trim().toLowerCase() !== 'form-data') return 'is not a form field (its Content-Disposition is not form-data)';
   const params = new Map<string, string>();
   for (const param of rest) {
-    const match = /^\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*(?:"([^"]*)"|(\S*?))\s*$/.exec(param);
+    const match = /^\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|(\S*?))\s*$/.exec(param);
     if (match === null || (match[3] !== undefined && match[3] !== '' && !TOKEN.test(match[3]))) return 'has a malformed Content-Disposition parameter';
     const key = match[1]!.toLowerCase();
     if (params.has(key)) return `names its ${key} twice in its Content-Disposition`;
+    if (key === 'name' && match[2]?.includes('\\')) return 'has a backslash in its field name, which servers read in different ways';
     // RFC 2231 parameters (`name*`, `name*0`, …) replace the plain one in Go's reader and are ignored by others, so
     // the two would name the field differently. Only .NET's `filename*` is in use, and read below as Go reads it.
     if (key.includes('*') && key !== 'filename*') {
       return `has the extended parameter ${key} in its Content-Disposition, which some servers read in place of ${key.slice(0, key.indexOf('*'))} and others ignore: name the field with name="…" and a file with filename="…"`;
     }
-    params.set(key, match[2] ?? match[3]!);
+    // A quoted value's `\x` is x (Go's multipart.Writer writes filename="my \"talk\".mp3"); the name has none, above.
+    params.set(key, match[2] !== undefined ? match[2].replace(/\\(.)/g, '$1') : match[3]!);
   }
   const name = params.get('name');
   if (name === undefined) return 'has no field name (Content-Disposition name)';
-  if (name.includes('\\')) return 'has a backslash in its field name, which servers read in different ways';
   const extendedFilename = params.get('filename*');
   const decodedFilename = extendedFilename === undefined ? undefined : decodeExtendedValue(extendedFilename);
   if (decodedFilename === null) return 'has a filename* that is not a UTF-8 extended value (utf-8\'\'percent-encoded name): send the file name as filename="…"';
@@ -218,13 +220,14 @@ function decodeExtendedValue(value: string): string | null {
   return Buffer.from(match[1]!.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8');
 }
 
-/** Splits on `;` outside double quotes. */
+/** Splits on `;` outside double quotes; inside them a backslash escapes the next character (`\"` does not end them). */
 function splitOutsideQuotes(value: string): string[] {
   const out: string[] = [];
   let quoted = false;
   let from = 0;
   for (let i = 0; i < value.length; i++) {
-    if (value[i] === '"') quoted = !quoted;
+    if (quoted && value[i] === '\\') i++;
+    else if (value[i] === '"') quoted = !quoted;
     else if (value[i] === ';' && !quoted) {
       out.push(value.slice(from, i));
       from = i + 1;

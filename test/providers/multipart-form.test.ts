@@ -66,6 +66,14 @@ describe('reading a form', () => {
   });
 
   it.each([
+    ['Go\'s multipart.Writer escapes a quote in it', 'filename="my \\"talk\\".mp3"', 'my "talk".mp3'],
+    ['an escaped quote and ; do not end it', 'filename="x\\"; name=\\"prompt"', 'x"; name="prompt'],
+  ])('a quoted filename with backslash escapes is read (%s)', (_name, filename, read_) => {
+    const body = Buffer.from(`--xyz\r\nContent-Disposition: form-data; name="file"; ${filename}\r\n\r\nID3\r\n--xyz--`);
+    expect(edgeReads(read(body, 'multipart/form-data; boundary=xyz'))).toEqual([['file', read_, Buffer.from('ID3').toString('hex')]]);
+  });
+
+  it.each([
     ['filename=""', 'filename=""'],
     ['filename*=utf-8\'\' (which Go prefers to filename)', 'filename="cat.png"; filename*=utf-8\'\''],
   ])('a part with an empty %s is a text field, as Go\'s reader (the Bifrost gateway\'s) reads it', (_name, filename) => {
@@ -95,6 +103,7 @@ describe('reading a form', () => {
     ['a part without Content-Disposition', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Type: text/plain\r\n\r\nx\r\n--xyz--', /no Content-Disposition/],
     ['a folded header line', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data;\r\n name="prompt"\r\n\r\nx\r\n--xyz--', /malformed header line/],
     ['a backslash in a field name', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="pro\\mpt"\r\n\r\nx\r\n--xyz--', /backslash/],
+    ['an escaped quote in a field name', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="a\\"b"\r\n\r\nx\r\n--xyz--', /backslash in its field name/],
     ['a name given twice', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="a"; name="prompt"\r\n\r\nx\r\n--xyz--', /names its name twice/],
     ['two Content-Disposition headers', 'multipart/form-data; boundary=xyz', '--xyz\r\nContent-Disposition: form-data; name="a"\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nx\r\n--xyz--', /two content-disposition/],
     ['a preamble holding an LF-framed form (Go reads that one)', 'multipart/form-data; boundary=xyz', '\n--xyz\nContent-Disposition: form-data; name="prompt"\n\nsecret\n--xyz--\n\r\n--xyz\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nclean\r\n--xyz--', /boundary .* appears before the first boundary line \(in the preamble\)/],

@@ -146,6 +146,11 @@ describe('forms Go\'s multipart reader would read otherwise than Edge', () => {
     expect(result.error!.message).toMatch(/Content-Type has a parameter other than boundary and charset/);
   });
 
+  it('a file name with a quote, as Go\'s multipart.Writer escapes it (filename="my \\"talk\\".mp3"), is read', () => {
+    const body = crlf(`${part('name="file"; filename="my \\"talk\\".mp3"', 'ID3')}${part('name="model"', 'whisper-1')}--${B}--\n`);
+    expect(expectParsed(read('/v1/audio/transcriptions', { body, contentType: CT }).parsed!)).toMatchObject({ model: 'whisper-1' });
+  });
+
   it('a prompt sent with filename="" is a text field (Go reads it as one): its secret is read', () => {
     const body = crlf(`${part('name="image"; filename="a.png"', 'PNG')}${part('name="prompt"; filename=""', SECRET)}--${B}--\n`);
     const request = expectParsed(read('/v1/images/edits', { body, contentType: CT }).parsed!);
