@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { edgeError } from '../edge-error.js';
 import { parseJsonText, withoutByteOrderMark } from '../util/json-text.js';
 import type { BodyReadResult, RouteMatch } from './adapter.js';
@@ -6,7 +7,7 @@ import type { SurfaceEntry } from './catalog.js';
 import { findDuplicateKey } from './json-duplicate-keys.js';
 import { findFoldedKey, type FoldedKeyProblem } from './json-key-folding.js';
 import { findJsonSyntaxError } from './json-syntax.js';
-import { boundaryOf, mediaTypeOf, partText, readMultipartForm, rewriteMultipartForm, type FormPart, type MultipartForm } from './multipart-form.js';
+import { boundaryOf, mediaTypeOf, parametersOf, partText, readMultipartForm, rewriteMultipartForm, type FormPart, type MultipartForm } from './multipart-form.js';
 
 /**
  * A multipart/form-data upload as the value body readers and guardrails work on: its text fields by name (a
@@ -36,6 +37,9 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Transfer encodings that leave a text field's bytes as they are; anything else (base64) servers decode differently. */
 const PLAIN_TRANSFER_ENCODINGS: ReadonlySet<string> = new Set(['7bit', '8bit', 'binary']);
+
+/** Charsets a text field may declare: UTF-8 (.NET sends `charset=utf-8`) and its ASCII subset, the way Edge reads it. */
+const UTF8_CHARSETS: ReadonlySet<string> = new Set(['utf-8', 'utf8', 'us-ascii']);
 
 /** The form as its text fields by name (FormFields), read as `rules` says. */
 export function readFormRequestBody(
@@ -74,6 +78,18 @@ export function readFormRequestBody(
     if (encoding !== undefined && !PLAIN_TRANSFER_ENCODINGS.has(encoding)) {
       return malformed(`its ${JSON.stringify(part.name)} field is sent with Content-Transfer-Encoding: ${encoding}; send text fields unencoded`);
     }
+    const charset = charsetProblem(part.headers.get('content-type'));
+    if (charset !== undefined) return malformed(`its ${JSON.stringify(part.name)} field ${charset}`);
+    // Read leniently, a byte that is not UTF-8 would split a secret in two for Edge (U+FFFD), while a server that
+    // drops such bytes reads it whole. JSON fields are checked as they are parsed (readJsonField).
+    if (!jsonFields.has(part.name) && !isUtf8(form.body.subarray(part.start, part.end))) {
+      return malformed(`its ${JSON.stringify(part.name)} field is not valid UTF-8 text, which servers read in different ways; send text fields as UTF-8`);
+    }
+    if (part.name === '_charset_' && !UTF8_CHARSETS.has(partText(form, part).trim().toLowerCase())) {
+      // RFC 7578 4.6: the `_charset_` field sets the charset of the form's text fields for servers that honour it.
+      // Not quoted: a field's value is the user's text.
+      return malformed('its "_charset_" field names another charset than UTF-8, the only one Bifrost Edge reads text fields in; send the form as UTF-8');
+    }
     const same = partsByName.get(part.name) ?? [];
     same.push(part);
     partsByName.set(part.name, same);
@@ -93,6 +109,24 @@ export function readFormRequestBody(
     jsonAsRead.set(name, JSON.stringify(json.value));
   }
   return { ok: true, value: fields, encode: (changed) => encodeFields(form, partsByName, asFormTexts(changed, partsByName, jsonAsRead, form)) };
+}
+
+/**
+ * What is wrong with the charset a text field's Content-Type declares, if anything. Edge reads text fields as
+ * UTF-8; a server that honours `charset=utf-16` would read the same bytes as other text (a secret Edge sees with a
+ * NUL between each letter). `charset` is looked for anywhere, since a scanning server may find it in a quoted value.
+ */
+function charsetProblem(contentType: string | undefined): string | undefined {
+  const mentions = contentType?.match(/charset/gi)?.length ?? 0;
+  if (contentType === undefined || mentions === 0) return undefined;
+  const charset = parametersOf(contentType)?.get('charset');
+  if (mentions > 1 || charset === undefined) {
+    return 'declares its charset in a way servers read differently (twice, in another parameter, or malformed); send text fields as UTF-8, with at most `Content-Type: text/plain; charset=utf-8`';
+  }
+  if (!UTF8_CHARSETS.has(charset.toLowerCase())) {
+    return `declares the charset ${JSON.stringify(charset)}, which Bifrost Edge does not read text fields in; send text fields as UTF-8`;
+  }
+  return undefined;
 }
 
 /**

@@ -47,8 +47,7 @@ export function mediaTypeOf(contentType: string): string {
 
 /** The `boundary` parameter of a multipart/form-data Content-Type, or what is wrong with it. */
 export function boundaryOf(contentType: string): { ok: true; boundary: string } | { ok: false; problem: string } {
-  const semicolon = contentType.indexOf(';');
-  const params = semicolon === -1 ? new Map<string, string>() : contentTypeParameters(contentType.slice(semicolon + 1));
+  const params = parametersOf(contentType);
   if (params === undefined) return { ok: false, problem: 'its Content-Type parameters are malformed (or name the boundary twice)' };
   // Go's mime reads `boundary*` in place of `boundary`, and fasthttp finds `boundary=` inside other parameters' values.
   const other = [...params.keys()].find((name) => !CONTENT_TYPE_PARAMETERS.has(name));
@@ -81,6 +80,12 @@ function scannedBoundary(contentType: string): string | undefined {
   if (found.length !== 1) return undefined;
   const value = contentType.slice(found[0]!.index! + found[0]![0].length).split(';', 1)[0]!;
   return value.length > 1 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+}
+
+/** The parameters of a Content-Type value (`text/plain; charset=utf-8`), names lower-cased; undefined if malformed or one is named twice. */
+export function parametersOf(contentType: string): Map<string, string> | undefined {
+  const semicolon = contentType.indexOf(';');
+  return semicolon === -1 ? new Map<string, string>() : contentTypeParameters(contentType.slice(semicolon + 1));
 }
 
 /** `; name=value` pairs (value a token or quoted string, RFC 9110), names lower-cased; undefined if malformed. */
@@ -242,7 +247,7 @@ function percentDecodeHtml(text: string): string {
   return text.replace(/%22/g, '"').replace(/%0D/gi, '\r').replace(/%0A/gi, '\n');
 }
 
-/** A part's content as text (UTF-8, as RFC 7578 and every SDK send it). */
+/** A part's content as text (UTF-8, as RFC 7578 and every SDK send it; form-request-body.ts refuses anything else). */
 export function partText(form: MultipartForm, part: FormPart): string {
   return form.body.toString('utf8', part.start, part.end);
 }

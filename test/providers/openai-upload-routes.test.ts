@@ -151,6 +151,28 @@ describe('forms Go\'s multipart reader would read otherwise than Edge', () => {
     expect(expectParsed(read('/v1/audio/transcriptions', { body, contentType: CT }).parsed!)).toMatchObject({ model: 'whisper-1' });
   });
 
+  it('a form as .NET\'s MultipartFormDataContent builds it (text parts with charset=utf-8, filename*) is read', () => {
+    const body = crlf(`--${B}\nContent-Type: text/plain; charset=utf-8\nContent-Disposition: form-data; name=model\n\nwhisper-1\n`
+      + `--${B}\nContent-Disposition: form-data; name=file; filename=talk.mp3; filename*=utf-8''talk.mp3\n\nID3\n--${B}--\n`);
+    expect(expectParsed(read('/v1/audio/transcriptions', { body, contentType: `multipart/form-data; boundary="${B}"` }).parsed!)).toMatchObject({ model: 'whisper-1' });
+  });
+
+  it.each([
+    ['a byte that is not UTF-8 inside the secret (Edge would read U+FFFD there)', '', Buffer.from(`${SECRET.slice(0, 20)}\xff${SECRET.slice(20)}`, 'latin1'), /its "prompt" field is not valid UTF-8 text/],
+    ['a UTF-16 part (Edge would read a NUL between each letter)', 'Content-Type: text/plain; charset=utf-16le\r\n', Buffer.from(SECRET, 'utf16le'), /its "prompt" field declares the charset "utf-16le"/],
+    ['a charset named twice, one in a quoted parameter', 'Content-Type: text/plain; x="; charset=utf-8"; charset=utf-16le\r\n', Buffer.from(SECRET, 'utf16le'), /its "prompt" field declares its charset in a way/],
+  ])('a prompt with %s is refused, naming the field', (_name, header, content, message) => {
+    const body = Buffer.concat([Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="prompt"\r\n${header}\r\n`), content, Buffer.from(`\r\n--${B}--\r\n`)]);
+    const result = read('/v1/images/edits', { body, contentType: CT });
+    expect(result.error).toMatchObject({ status: 400, type: 'invalid_request' });
+    expect(result.error!.message).toMatch(message);
+  });
+
+  it('a form whose _charset_ field (RFC 7578) names another charset than UTF-8 is refused', () => {
+    const body = crlf(`${part('name="_charset_"', 'utf-16le')}${part('name="prompt"', 'a hat on the cat')}--${B}--\n`);
+    expect(read('/v1/images/edits', { body, contentType: CT }).error?.message).toMatch(/its "_charset_" field names another charset than UTF-8/);
+  });
+
   it('a prompt sent with filename="" is a text field (Go reads it as one): its secret is read', () => {
     const body = crlf(`${part('name="image"; filename="a.png"', 'PNG')}${part('name="prompt"; filename=""', SECRET)}--${B}--\n`);
     const request = expectParsed(read('/v1/images/edits', { body, contentType: CT }).parsed!);
