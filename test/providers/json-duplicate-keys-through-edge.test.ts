@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBifrostStandin, type BifrostStandin } from '../support/bifrost-standin.js';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
-import { curl } from '../support/proxy-clients.js';
+import { startGatewayModeEdge, type GatewayModeEdge } from '../support/gateway-mode-edge.js';
 
 /**
  * Gateway mode through a real Edge process: Edge forwards the client's own bytes, and the Bifrost gateway (Go) decodes
@@ -13,24 +11,17 @@ const KEY = 'sk-bf-duplicates-0001';
 // The default secrets guardrail blocks a GitHub token that Edge sees.
 const SECRET = 'ghp_R8cVq2LmZt7XwYb4NpKdHs9FjAe3Gu6Wx1Qo';
 
-let standin: BifrostStandin;
-let edge: EdgeProcess;
+let gateway: GatewayModeEdge;
 
 beforeAll(async () => {
-  standin = await startBifrostStandin({ virtualKeys: [{ value: KEY, name: 'ada' }] });
-  edge = await startEdgeProcess({ config: { gateway: { url: standin.url, virtualKey: KEY } } });
+  gateway = await startGatewayModeEdge(KEY);
 });
 
 afterAll(async () => {
-  await edge?.stop();
-  await standin?.close();
+  await gateway?.close();
 });
 
-async function post(url: string, text: string) {
-  standin.clear();
-  const res = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, url, '-H', 'content-type: application/json', '--data-binary', text]);
-  return { ...res, gatewayReached: standin.received.length > 0 };
-}
+const post = (url: string, text: string) => gateway.postJson(url, text);
 
 const OPENAI_CHAT = 'https://api.openai.com/v1/chat/completions';
 const OPENAI_RESPONSES = 'https://api.openai.com/v1/responses';
@@ -85,7 +76,7 @@ describe('bodies without a repeated key go through byte-identical', () => {
     const text = JSON.stringify(body);
     const res = await post(url, text);
     expect(res.status, res.body).toBe(200);
-    const seen = await standin.waitForRequest((r) => r.path === gatewayPath);
+    const seen = await gateway.standin.waitForRequest((r) => r.path === gatewayPath);
     expect(seen.body).toBe(text);
   });
 });

@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBifrostStandin, type BifrostStandin } from '../support/bifrost-standin.js';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
-import { curl } from '../support/proxy-clients.js';
+import { startGatewayModeEdge, type GatewayModeEdge } from '../support/gateway-mode-edge.js';
 
 /**
  * Gateway mode through a real Edge process: Edge forwards the client's own bytes to the Bifrost gateway, which reads
@@ -12,23 +10,19 @@ import { curl } from '../support/proxy-clients.js';
 const KEY = 'sk-bf-folding-0001';
 const SECRET = 'AKIAIOSFODNN7EXAMPLE';
 
-let standin: BifrostStandin;
-let edge: EdgeProcess;
+let gateway: GatewayModeEdge;
 
 beforeAll(async () => {
-  standin = await startBifrostStandin({ virtualKeys: [{ value: KEY, name: 'ada' }] });
-  edge = await startEdgeProcess({ config: { gateway: { url: standin.url, virtualKey: KEY } } });
+  gateway = await startGatewayModeEdge(KEY);
 });
 
 afterAll(async () => {
-  await edge?.stop();
-  await standin?.close();
+  await gateway?.close();
 });
 
 async function post(url: string, body: unknown) {
-  standin.clear();
-  const res = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, url, '-H', 'content-type: application/json', '--data-binary', JSON.stringify(body)]);
-  return { ...res, gatewayReached: standin.received.length > 0, gatewaySawSecret: standin.received.some((r) => r.body.includes(SECRET)) };
+  const res = await gateway.postJson(url, JSON.stringify(body));
+  return { ...res, gatewaySawSecret: gateway.standin.received.some((r) => r.body.includes(SECRET)) };
 }
 
 const OPENAI_CHAT = 'https://api.openai.com/v1/chat/completions';
@@ -88,7 +82,7 @@ describe('user-chosen keys of any case in free-form maps pass', () => {
   ])('%s', async (_name, url, body, gatewayPath) => {
     const res = await post(url, body);
     expect(res.status, res.body).toBe(200);
-    const seen = await standin.waitForRequest((r) => r.path === gatewayPath);
+    const seen = await gateway.standin.waitForRequest((r) => r.path === gatewayPath);
     // The client's own bytes, keys as it wrote them.
     expect(seen.json).toEqual(body);
   });
