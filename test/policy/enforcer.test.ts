@@ -46,9 +46,18 @@ function makeEnforcer(b: PolicyBundle | undefined = bundle(), options: Partial<P
 
 const OPENAI_UA = { 'user-agent': 'OpenAI/JS 6.1.0' };
 
+/** A request the inspector decides at once (it waits only for Edge Control's first answer: see inspectHeld). */
 function inspect(enforcer: PolicyEnforcer, req = request(), headers: Record<string, string> = OPENAI_UA, host = 'api.openai.com') {
   const input: InspectionInput = { request: req, body: {}, info: info(host, headers), app: 'openai-node' };
-  return { req, verdict: enforcer.inspector()(input) };
+  const verdict = enforcer.inspector()(input);
+  if (verdict instanceof Promise) throw new Error('the inspector held this request instead of deciding it at once');
+  return { req, verdict };
+}
+
+/** A request the inspector may hold (a fail-closed device waiting for Edge Control's first answer). */
+function inspectHeld(enforcer: PolicyEnforcer, req = request()) {
+  const input: InspectionInput = { request: req, body: {}, info: info('api.openai.com', OPENAI_UA), app: 'openai-node' };
+  return { req, verdict: Promise.resolve(enforcer.inspector()(input)) };
 }
 
 function sse(events: object[]): Buffer {
@@ -229,7 +238,7 @@ describe('PolicyEnforcer as the proxy sees it', () => {
   it('fail-closed right after a start: a request waits for Edge Control\'s first answer, decided under the bundle it brings', async () => {
     const { enforcer } = makeEnforcer(bundle({ fail_mode: 'closed' }));
     enforcer.setConnectivity({ controlPlane: true, controlPlaneConfirmed: false });
-    const { req, verdict } = inspect(enforcer);
+    const { req, verdict } = inspectHeld(enforcer);
     expect(verdict).toBeInstanceOf(Promise);
     // The answer brings a new version, then confirms: the waiting request sees both.
     enforcer.setBundle(bundle({ fail_mode: 'closed', version: 8 }, { id: 'vk-new' }));
@@ -244,7 +253,7 @@ describe('PolicyEnforcer as the proxy sees it', () => {
     const { enforcer, notices } = makeEnforcer(bundle({ fail_mode: 'closed' }), { controlConfirmationWaitMs: 100 });
     enforcer.setConnectivity({ controlPlane: true, controlPlaneConfirmed: false });
     const startedAt = Date.now();
-    const { req, verdict } = inspect(enforcer);
+    const { req, verdict } = inspectHeld(enforcer);
     const refused = await verdict;
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(90);
     expect(refused).toMatchObject({ action: 'block', error: { status: 503, type: 'gateway_unreachable', message: expect.stringMatching(/still confirming your AI policy with Edge Control/) } });
@@ -252,7 +261,7 @@ describe('PolicyEnforcer as the proxy sees it', () => {
     expect(enforcer.decisionFor(req)?.reasons.join()).toMatch(/^fail-closed: Edge Control has not answered yet since Edge started/);
     // A call failed meanwhile: the refusal says Edge could not confirm the policy.
     enforcer.setConnectivity({ controlPlaneProblem: 'policy fetch failed: timed out' });
-    expect(await inspect(enforcer).verdict).toMatchObject({ action: 'block', error: { message: expect.stringMatching(/has not been able to confirm your AI policy/) } });
+    expect(await inspectHeld(enforcer).verdict).toMatchObject({ action: 'block', error: { message: expect.stringMatching(/has not been able to confirm your AI policy/) } });
     // Judged unreachable (three failures): refused at once, as unreachable.
     enforcer.setConnectivity({ controlPlane: false });
     expect(inspect(enforcer).verdict).toMatchObject({ action: 'block', error: { message: expect.stringMatching(/cannot reach Edge Control/) } });
