@@ -78,11 +78,22 @@ describe('WAL checkpoints off the event loop', () => {
       largest = Math.max(largest, walBytes(dbPath));
     }
     expect(checkpointer.checkpoints).toBeGreaterThan(10);
-    // ~32 MB of pages was written; unchecked, the WAL would hold all of it. The WAL file keeps its
-    // largest extent, which is what the writer adds while one checkpoint is out: on a loaded machine
-    // (CI runs test files side by side) a slow flush let that reach 9 MB once, so the bound is half
-    // of unchecked, not a fixed size a stall can cross.
-    expect(largest).toBeLessThan(16 * 1024 * 1024);
+    // ~32 MB of pages was written; unchecked, the WAL would hold all of it. How far the file grows while one
+    // checkpoint is out depends on the disk: alone it stays near 1–3 MB, but when other test files flush
+    // at the same time a checkpoint's fsync can take seconds and the writer (never stalled, by design)
+    // went on to 17 and once 38 MB. So the file's extent is only checked against pathological growth,
+    // and what bounds the WAL is checked directly: once a checkpoint catches up, the WAL starts over
+    // instead of growing, and new commits fill it from its start.
+    expect(largest).toBeLessThan(64 * 1024 * 1024);
+    const caughtUp = await checkpointer.checkpointNow();
+    expect(caughtUp.checkpointed).toBe(caughtUp.log);
+    for (let seq = 8001; seq <= 8100; seq++) {
+      insert.run(seq, `{"n":"${filler}"}`, '0'.repeat(64), '1'.repeat(64), 2000);
+    }
+    const after = await checkpointer.checkpointNow();
+    // 100 commits of one 2 KB record: a few hundred frames, not the tens of thousands written before.
+    expect(after.log).toBeLessThan(1000);
+    expect(after.log).toBeGreaterThan(0);
   });
 
   it('never stalls the writer when a reader holds an old snapshot (the restart is left for later)', async () => {
