@@ -341,7 +341,6 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
 /** After the grace period, how long the records of cut-off exchanges may take to be written. */
 const RECORDS_SETTLE_MS = 5000;
 
-/** Applies origin overrides to WebSocket URLs too (wss://api.openai.com/... → wss://127.0.0.1:PORT/...). */
 /** What policy charged an exchange, as the audit record states it. */
 function usageNote(charge: UsageCharge): UsageNote;
 function usageNote(charge: UsageCharge | undefined): UsageNote | undefined;
@@ -349,6 +348,7 @@ function usageNote(charge: UsageCharge | undefined): UsageNote | undefined {
   return charge && { usage: { input_tokens: charge.usage.inputTokens, output_tokens: charge.usage.outputTokens }, costUsd: charge.costUsd };
 }
 
+/** Applies origin overrides to WebSocket URLs too (wss://api.openai.com/... → wss://127.0.0.1:PORT/...). */
 function rewriteWebSocketUrl(url: string, overrides: Record<string, string>): string {
   const parsed = new URL(url);
   const override = overrides[parsed.hostname];
