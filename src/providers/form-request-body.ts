@@ -41,6 +41,12 @@ const PLAIN_TRANSFER_ENCODINGS: ReadonlySet<string> = new Set(['7bit', '8bit', '
 /** Charsets a text field may declare: UTF-8 (.NET sends `charset=utf-8`) and its ASCII subset, the way Edge reads it. */
 const UTF8_CHARSETS: ReadonlySet<string> = new Set(['utf-8', 'utf8', 'us-ascii']);
 
+/**
+ * Single-byte charsets that read ASCII as ASCII. Apache HttpClient declares `charset=ISO-8859-1` on every text
+ * field by default; a field of ASCII bytes reads the same in them as in UTF-8, so only such a field is taken.
+ */
+const ASCII_COMPATIBLE_CHARSETS: ReadonlySet<string> = new Set(['iso-8859-1', 'latin1', 'l1', 'iso_8859-1', 'windows-1252', 'cp1252', 'iso-8859-15']);
+
 /** The form as its text fields by name (FormFields), read as `rules` says. */
 export function readFormRequestBody(
   route: RouteMatch,
@@ -78,7 +84,7 @@ export function readFormRequestBody(
     if (encoding !== undefined && !PLAIN_TRANSFER_ENCODINGS.has(encoding)) {
       return malformed(`its ${JSON.stringify(part.name)} field is sent with Content-Transfer-Encoding: ${encoding}; send text fields unencoded`);
     }
-    const charset = charsetProblem(part.headers.get('content-type'));
+    const charset = charsetProblem(part.headers.get('content-type'), form.body.subarray(part.start, part.end));
     if (charset !== undefined) return malformed(`its ${JSON.stringify(part.name)} field ${charset}`);
     // Read leniently, a byte that is not UTF-8 would split a secret in two for Edge (U+FFFD), while a server that
     // drops such bytes reads it whole. JSON fields are checked as they are parsed (readJsonField).
@@ -116,17 +122,16 @@ export function readFormRequestBody(
  * UTF-8; a server that honours `charset=utf-16` would read the same bytes as other text (a secret Edge sees with a
  * NUL between each letter). `charset` is looked for anywhere, since a scanning server may find it in a quoted value.
  */
-function charsetProblem(contentType: string | undefined): string | undefined {
+function charsetProblem(contentType: string | undefined, bytes: Uint8Array): string | undefined {
   const mentions = contentType?.match(/charset/gi)?.length ?? 0;
   if (contentType === undefined || mentions === 0) return undefined;
   const charset = parametersOf(contentType)?.get('charset');
   if (mentions > 1 || charset === undefined) {
     return 'declares its charset in a way servers read differently (twice, in another parameter, or malformed); send text fields as UTF-8, with at most `Content-Type: text/plain; charset=utf-8`';
   }
-  if (!UTF8_CHARSETS.has(charset.toLowerCase())) {
-    return `declares the charset ${JSON.stringify(charset)}, which Bifrost Edge does not read text fields in; send text fields as UTF-8`;
-  }
-  return undefined;
+  const name = charset.toLowerCase();
+  if (UTF8_CHARSETS.has(name) || (ASCII_COMPATIBLE_CHARSETS.has(name) && bytes.every((byte) => byte < 0x80))) return undefined;
+  return `declares the charset ${JSON.stringify(charset)}, which Bifrost Edge does not read text fields in${ASCII_COMPATIBLE_CHARSETS.has(name) ? ' beyond ASCII' : ''}; send text fields as UTF-8`;
 }
 
 /**

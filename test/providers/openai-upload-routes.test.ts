@@ -157,7 +157,16 @@ describe('forms Go\'s multipart reader would read otherwise than Edge', () => {
     expect(expectParsed(read('/v1/audio/transcriptions', { body, contentType: `multipart/form-data; boundary="${B}"` }).parsed!)).toMatchObject({ model: 'whisper-1' });
   });
 
+  it('a form as Apache HttpClient builds it by default (text parts declaring charset=ISO-8859-1) is read when they are ASCII', () => {
+    const textPart = (name: string, value: string) => `--${B}\nContent-Disposition: form-data; name="${name}"\nContent-Type: text/plain; charset=ISO-8859-1\nContent-Transfer-Encoding: 8bit\n\n${value}\n`;
+    const body = crlf(`${textPart('model', 'whisper-1')}${textPart('prompt', 'Names: Zyx Corp')}--${B}\nContent-Disposition: form-data; name="file"; filename="talk.mp3"\nContent-Type: audio/mpeg\n\nID3\n--${B}--\n`);
+    const request = expectParsed(read('/v1/audio/transcriptions', { body, contentType: CT }).parsed!);
+    expect(request).toMatchObject({ model: 'whisper-1' });
+    expect(textsOf(request)).toEqual([['user', 'Names: Zyx Corp']]);
+  });
+
   it.each([
+    ['a Latin-1 byte in a field declaring charset=ISO-8859-1 (read as Latin-1 by some servers, not by Edge)', 'Content-Type: text/plain; charset=ISO-8859-1\r\n', Buffer.from('caf\xe9 AKIA', 'latin1'), /declares the charset "ISO-8859-1", which Bifrost Edge does not read text fields in beyond ASCII/],
     ['a byte that is not UTF-8 inside the secret (Edge would read U+FFFD there)', '', Buffer.from(`${SECRET.slice(0, 20)}\xff${SECRET.slice(20)}`, 'latin1'), /its "prompt" field is not valid UTF-8 text/],
     ['a UTF-16 part (Edge would read a NUL between each letter)', 'Content-Type: text/plain; charset=utf-16le\r\n', Buffer.from(SECRET, 'utf16le'), /its "prompt" field declares the charset "utf-16le"/],
     ['a charset named twice, one in a quoted parameter', 'Content-Type: text/plain; x="; charset=utf-8"; charset=utf-16le\r\n', Buffer.from(SECRET, 'utf16le'), /its "prompt" field declares its charset in a way/],
