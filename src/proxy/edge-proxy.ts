@@ -15,6 +15,7 @@ import { CONNECTION_ESTABLISHED, openBlindTunnel } from './tunnel.js';
 import { closeReason } from './websocket-close-reason.js';
 import type { WebSocketMessageInspector } from './websocket-inspection.js';
 import { explainTooBigMessages, inspectClientMessages } from './websocket-message-relay.js';
+import { offeredSubprotocols, openUpstreamWebSocket } from './websocket-upstream.js';
 
 /**
  * How long a client's idle keep-alive connection to Edge stays open (Node's default is 5 s). AI tools
@@ -255,8 +256,11 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
       // The library picks the agent from how the client arrived; the upstream scheme may differ after a rewrite.
       wsOptions.agent = wsOptions.url.startsWith('wss:') ? wssAgent : wsAgent;
     }
+    const upgradeReq = (ctx.clientToProxyWebSocket as { upgradeReq?: http.IncomingMessage } | undefined)?.upgradeReq;
     try {
-      callback();
+      // Edge dials the upstream itself (the library's dial offers no subprotocols); without options, as the library would.
+      if (wsOptions?.url) openUpstreamWebSocket(proxy, ctx, offeredSubprotocols(upgradeReq));
+      else callback();
     } catch (err) {
       // http-mitm-proxy dials upstream inside this callback; a bad URL must close one socket, not crash the agent.
       options.log.warn('websocket upstream failed', { url: wsOptions?.url, error: (err as Error).message });

@@ -28,13 +28,21 @@ let origin: http.Server;
 let edge: EdgeProcess;
 /** Every message the origin received, per connection, in order. */
 const received: string[][] = [];
+/** The Sec-WebSocket-Protocol header each connection's upgrade reached the origin with. */
+const offeredProtocols: Array<string | undefined> = [];
+/** Offered by a client that wants the origin to choose the last protocol offered, not the first. */
+const PICK_LAST = 'test.pick-last';
 
 beforeAll(async () => {
-  const wss = new WebSocketServer({ noServer: true });
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => {
+    const offered = [...protocols];
+    return (offered.includes(PICK_LAST) ? offered.at(-1) : offered[0]) ?? false;
+  } });
   origin = http.createServer();
   origin.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => {
     const messages: string[] = [];
     received.push(messages);
+    offeredProtocols.push(req.headers['sec-websocket-protocol']);
     ws.on('message', (m) => {
       messages.push(m.toString());
       ws.send(JSON.stringify({ type: 'echo', seen: messages.length }));
@@ -67,10 +75,10 @@ afterAll(async () => {
   await new Promise((resolve) => origin?.close(resolve));
 });
 
-async function open(url: string): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }>; replies: string[]; origin: () => string[] }> {
+async function open(url: string, protocols: string[] = []): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }>; replies: string[]; origin: () => string[] }> {
   const host = new URL(url).hostname;
   const { socket } = await openConnectTunnel(edge.proxyUrl, `${host}:443`);
-  const ws = new WebSocket(url, { createConnection: () => tls.connect({ socket, servername: host, ca: edge.caPem }) } as never);
+  const ws = new WebSocket(url, protocols, { createConnection: () => tls.connect({ socket, servername: host, ca: edge.caPem }) } as never);
   const replies: string[] = [];
   ws.on('message', (m) => replies.push(m.toString()));
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
@@ -145,6 +153,28 @@ describe('OpenAI Realtime client events', () => {
     expect(big.origin()).toEqual([]);
     // ws stops reading the message at the limit itself; the refusal is recorded as it closes.
     await until(async () => (await activity()).some((a) => a.errorType === 'request_too_large'), 'the refusal record');
+  });
+});
+
+describe('subprotocols', () => {
+  // openai-node's browser OpenAIRealtimeWebSocket authenticates with its subprotocols.
+  const BROWSER_PROTOCOLS = ['realtime', 'openai-insecure-api-key.sk-test-0001', 'openai-beta.realtime-v1'];
+
+  it('the protocols a client offers reach the upstream, and the client is answered with the one the upstream chose', async () => {
+    const socket = await open(REALTIME, BROWSER_PROTOCOLS);
+    socket.ws.send(JSON.stringify({ type: 'input_audio_buffer.commit' }));
+    await until(() => socket.replies.length === 1, 'the answer');
+    expect(offeredProtocols.at(-1)).toBe(BROWSER_PROTOCOLS.join(','));
+    expect(socket.ws.protocol).toBe('realtime');
+    socket.ws.close();
+  });
+
+  it('an upstream that chooses another protocol than the client was answered with closes both, saying why', async () => {
+    const socket = await open(REALTIME, ['realtime', PICK_LAST]);
+    const closed = await socket.closed;
+    expect(closed.code).toBe(1002);
+    expect(closed.reason).toContain('another WebSocket subprotocol');
+    expect(offeredProtocols.at(-1)).toBe(`realtime,${PICK_LAST}`);
   });
 });
 
