@@ -16,7 +16,7 @@ import type { TextSpan } from './types.js';
 /** What one client event carries: its `type`, the model it names (`session.update`), its texts and tools. */
 export interface RealtimeEventReading {
   type: string;
-  /** A model the event names (`session.model`); null when it names none. */
+  /** A model the event names (`session.model`, a transcription session's transcription model); null when none. */
   model: string | null;
   extraction: Extraction;
 }
@@ -45,7 +45,8 @@ export function readRealtimeClientEvent(value: unknown): RealtimeEventReading {
     case 'session.update':
     case 'transcription_session.update': {
       const session = expectObject(event['session'], ['session'], 'a session object');
-      model = readSession(x, session, ['session']);
+      const sessionModel = readSession(x, session, ['session']);
+      model = transcriptionModelOf(type, session) ?? sessionModel;
       break;
     }
     case 'conversation.item.create':
@@ -69,6 +70,22 @@ function readSession(x: Extraction, session: JsonObject, path: JsonPath): string
   for (const span of reading.extraction.texts) addText(x, [...path, ...span.path], span.text, span.kind);
   for (const tool of reading.extraction.tools) addTool(x, [...path, ...tool.path], tool.name, tool.kind);
   return reading.model;
+}
+
+/**
+ * The model a transcription session runs: its transcription model, the model the session is held to
+ * (it names no other). GA: `session.update` with `session.type: 'transcription'` and
+ * `audio.input.transcription.model`; beta: `transcription_session.update` with `input_audio_transcription.model`.
+ * Null for a conversation session (its model is `session.model`) or when none is named.
+ */
+function transcriptionModelOf(eventType: string, session: JsonObject): string | null {
+  const path = eventType === 'transcription_session.update' ? ['input_audio_transcription']
+    : session['type'] === 'transcription' ? ['audio', 'input', 'transcription'] : undefined;
+  if (path === undefined) return null;
+  let holder: unknown = session;
+  for (const key of path) holder = isJsonObject(holder) ? holder[key] : undefined;
+  if (!isJsonObject(holder)) return null;
+  return optionalField(holder, 'model', ['session', ...path], expectString) ?? null;
 }
 
 /** `response.create`'s response: instructions, prompt variables, tools and out-of-band input items. */

@@ -92,4 +92,15 @@ describe('models named in WebSocket messages', () => {
       .toMatchObject({ action: 'close', code: 1008, reason: expect.stringContaining('gpt-4o-realtime-preview') });
     expect((await decide({ host: 'api.openai.com', path: '/v1/realtime?model=gpt-realtime', headers: {} })).action).toBe('allow');
   });
+
+  it.each([
+    ['GA session.update of a transcription session', { type: 'session.update', session: { type: 'transcription', audio: { input: { transcription: { model: 'gpt-4o-transcribe' } } } } }],
+    ['beta transcription_session.update', { type: 'transcription_session.update', session: { input_audio_transcription: { model: 'gpt-4o-transcribe' } } }],
+  ])('OpenAI Realtime: a transcription session runs its transcription model, held to the key\'s model rules (%s)', async (_name, event) => {
+    const { decide, records } = agent(10);
+    const opened = await decide({ host: 'api.openai.com', path: '/v1/realtime?intent=transcription', headers: {} });
+    const messages = opened.action === 'allow' ? opened.messages! : undefined;
+    expect(await messages!.inspect(message(event), false)).toMatchObject({ action: 'close', code: 1008, reason: expect.stringContaining('gpt-4o-transcribe') });
+    expect(records.at(-1)).toMatchObject({ decision: 'blocked', errorType: 'model_blocked', model: 'gpt-4o-transcribe' });
+  });
 });
