@@ -51,15 +51,18 @@ export function tooBigMessage(maxBytes: number): string {
 /**
  * Reads one whole client message (`ws` hands over messages, fragments joined). A text frame must be a JSON
  * message of the API, or the socket is closed: what Edge cannot read it does not relay (fails closed). A binary
- * frame holding a JSON message is read too (a server that accepts one would otherwise get its text unread);
- * other binary data (audio) is relayed as it is.
+ * frame holding a JSON message is read too (a server that accepts one would otherwise get its text unread), with
+ * a UTF-8 byte-order mark skipped; one holding JSON Edge will not read (UTF-16, bytes that are not UTF-8) closes
+ * the socket. Other binary data (audio) is relayed as it is.
  */
 export function readClientMessage(api: WebSocketApi, data: Buffer, isBinary: boolean, maxBytes: number): ClientMessage {
   if (data.length > maxBytes) return { kind: 'unreadable', code: MESSAGE_TOO_BIG, status: 413, errorType: 'request_too_large', message: tooBigMessage(maxBytes) };
   let body: unknown;
   if (isBinary) {
-    body = jsonObjectIn(data);
-    if (body === undefined) return { kind: 'binary' };
+    const content = binaryContent(data);
+    if (content.kind === 'data') return { kind: 'binary' };
+    if (content.kind === 'unreadable') return { kind: 'unreadable', code: INVALID_PAYLOAD, status: 400, errorType: 'invalid_request', message: content.message };
+    body = content.body;
   } else {
     const text = data.toString('utf8');
     try {
@@ -85,16 +88,62 @@ export function readClientMessage(api: WebSocketApi, data: Buffer, isBinary: boo
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** What a binary frame holds: a JSON object Edge reads, JSON it will not read, or other data (audio, video). */
+type BinaryContent = { kind: 'json'; body: unknown } | { kind: 'unreadable'; message: string } | { kind: 'data' };
 
-/** The JSON object a binary frame holds, or undefined when it holds something else (audio bytes). */
-function jsonObjectIn(data: Buffer): unknown {
-  // Audio starts with `{` one frame in 256: only a whole, valid JSON object counts.
-  let first = 0;
-  while (first < data.length && (data[first] === 0x20 || data[first] === 0x0a || data[first] === 0x0d || data[first] === 0x09)) first++;
-  if (data[first] !== 0x7b) return undefined;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const lenientUtf8 = new TextDecoder('utf-8');
+const UTF8_BOM = [0xef, 0xbb, 0xbf];
+const OPEN_BRACE = 0x7b;
+const isJsonSpace = (byte: number | undefined) => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+
+/**
+ * Audio starts with `{` one frame in 256, so only a whole JSON object counts as a message. Servers that read a
+ * binary frame as JSON may be lenient where JSON.parse is not: Python's json.loads takes a byte-order mark and
+ * UTF-16, other decoders replace bytes that are not UTF-8. A UTF-8 mark is skipped and the JSON read; JSON in
+ * UTF-16, or in bytes that are not UTF-8, is refused rather than relayed unread. The costly decoding is tried only
+ * when the first bytes are those of such JSON, so audio frames are not decoded.
+ */
+function binaryContent(data: Buffer): BinaryContent {
+  const bom = UTF8_BOM.every((byte, i) => data[i] === byte) ? UTF8_BOM.length : 0;
+  if (startsWithBrace(data, bom, 1, 0)) {
+    const bytes = data.subarray(bom);
+    const strict = jsonObjectOf(() => strictUtf8.decode(bytes));
+    if (strict !== undefined) return { kind: 'json', body: strict };
+    if (jsonObjectOf(() => lenientUtf8.decode(bytes)) !== undefined) {
+      return { kind: 'unreadable', message: 'Bifrost Edge: a binary message holds JSON that is not valid UTF-8; send JSON as UTF-8 text. It was not sent' };
+    }
+  }
+  // UTF-16 JSON: each ASCII character is its byte and a zero, in either order, after an optional byte-order mark.
+  const utf16 = startsWithUtf16Brace(data, 'utf-16le') ?? startsWithUtf16Brace(data, 'utf-16be');
+  if (utf16 !== undefined && jsonObjectOf(() => new TextDecoder(utf16).decode(data)) !== undefined) {
+    return { kind: 'unreadable', message: 'Bifrost Edge: a binary message holds JSON in UTF-16; send JSON as UTF-8 text. It was not sent' };
+  }
+  return { kind: 'data' };
+}
+
+/**
+ * Whether `data` from `start` holds JSON white space then `{`, each character `width` bytes: for two, an ASCII
+ * character is a zero byte and its own, `low` saying which of the two is its own (0: little-endian).
+ */
+function startsWithBrace(data: Buffer, start: number, width: 1 | 2, low: 0 | 1): boolean {
+  let at = start;
+  const charAt = (i: number) => (width === 1 ? data[i] : data[i + 1 - low] === 0 ? data[i + low] : undefined);
+  while (at < data.length && isJsonSpace(charAt(at))) at += width;
+  return charAt(at) === OPEN_BRACE;
+}
+
+/** The encoding, when `data` starts as a JSON object in UTF-16 of that byte order (with or without its mark). */
+function startsWithUtf16Brace(data: Buffer, encoding: 'utf-16le' | 'utf-16be'): 'utf-16le' | 'utf-16be' | undefined {
+  const le = encoding === 'utf-16le';
+  const mark = le ? data[0] === 0xff && data[1] === 0xfe : data[0] === 0xfe && data[1] === 0xff;
+  return startsWithBrace(data, mark ? 2 : 0, 2, le ? 0 : 1) ? encoding : undefined;
+}
+
+/** The JSON object the decoded text is, or undefined when it is not one (or cannot be decoded). */
+function jsonObjectOf(decode: () => string): unknown {
   try {
-    const value: unknown = JSON.parse(utf8.decode(data));
+    const value: unknown = JSON.parse(decode());
     return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
   } catch {
     return undefined;

@@ -101,6 +101,34 @@ describe('what Edge cannot read is not relayed', () => {
     expect(json).toMatchObject({ kind: 'json', texts: [{ text: 'typed' }] });
   });
 
+  describe('a binary frame holding JSON a lenient server could read is read or refused, never relayed unread', () => {
+    const event = JSON.stringify({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'use sk-secret' }] } });
+    const binary = (data: Buffer) => readClientMessage('openai-realtime', data, true, LIMIT);
+
+    it('a UTF-8 byte-order mark is skipped and the JSON read', () => {
+      expect(binary(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(event)]))).toMatchObject({ kind: 'json', texts: [{ text: 'use sk-secret' }] });
+    });
+
+    it.each([
+      ['UTF-16LE', Buffer.from(event, 'utf16le'), /in UTF-16/],
+      ['UTF-16LE with its mark', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(` ${event}`, 'utf16le')]), /in UTF-16/],
+      ['UTF-16BE', Buffer.from(event, 'utf16le').swap16(), /in UTF-16/],
+      ['UTF-8 with a byte that is not UTF-8', Buffer.concat([Buffer.from(event.slice(0, -10)), Buffer.from([0xff]), Buffer.from(event.slice(-10))]), /not valid UTF-8/],
+    ])('%s is refused with 1007, quoting nothing', (_name, data, reason) => {
+      const read = binary(data);
+      expect(read).toMatchObject({ kind: 'unreadable', code: 1007, errorType: 'invalid_request', message: expect.stringMatching(reason) });
+      expect(JSON.stringify(read)).not.toContain('sk-secret');
+    });
+
+    it.each([
+      ['audio that starts with {', Buffer.from([0x7b, 0x00, 0xff, 0x10, 0x7b, 0x00])],
+      ['silence', Buffer.alloc(4800)],
+      ['audio that starts like UTF-16 JSON', Buffer.from([0x7b, 0x00, 0x22, 0x00, 0x01, 0xd8])],
+    ])('%s passes', (_name, data) => {
+      expect(binary(data)).toEqual({ kind: 'binary' });
+    });
+  });
+
   it('close reasons fit the 123 bytes a close frame allows, cut at a character', () => {
     const reason = closeReason(`Bifrost Edge blocked a message: ${'é'.repeat(200)}`);
     expect(Buffer.byteLength(reason)).toBeLessThanOrEqual(123);
