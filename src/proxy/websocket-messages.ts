@@ -1,5 +1,8 @@
-import { BodyShapeError } from '../providers/body-shape.js';
+import { BodyShapeError, formatJsonPath } from '../providers/body-shape.js';
+import type { JsonPath } from '../providers/extraction.js';
 import { readGeminiLiveClientMessage } from '../providers/gemini-live.js';
+import { findDuplicateKey, type DuplicateKey } from '../providers/json-duplicate-keys.js';
+import { isFieldEdgeReads } from '../providers/json-key-folding.js';
 import { findJsonSyntaxError } from '../providers/json-syntax.js';
 import { readRealtimeClientEvent } from '../providers/realtime-events.js';
 import type { TextSpan, ToolInfo } from '../providers/types.js';
@@ -53,18 +56,20 @@ export function tooBigMessage(maxBytes: number): string {
  * message of the API, or the socket is closed: what Edge cannot read it does not relay (fails closed). A binary
  * frame holding a JSON message is read too (a server that accepts one would otherwise get its text unread), with
  * a UTF-8 byte-order mark skipped; one holding JSON Edge will not read (UTF-16, bytes that are not UTF-8) closes
- * the socket. Other binary data (audio) is relayed as it is.
+ * the socket. Other binary data (audio) is relayed as it is. A message with a key twice in one object is refused
+ * as HTTP bodies are: readers differ on which value counts.
  */
 export function readClientMessage(api: WebSocketApi, data: Buffer, isBinary: boolean, maxBytes: number): ClientMessage {
   if (data.length > maxBytes) return { kind: 'unreadable', code: MESSAGE_TOO_BIG, status: 413, errorType: 'request_too_large', message: tooBigMessage(maxBytes) };
   let body: unknown;
+  let text: string;
   if (isBinary) {
     const content = binaryContent(data);
     if (content.kind === 'data') return { kind: 'binary' };
     if (content.kind === 'unreadable') return { kind: 'unreadable', code: INVALID_PAYLOAD, status: 400, errorType: 'invalid_request', message: content.message };
-    body = content.body;
+    ({ body, text } = content);
   } else {
-    const text = data.toString('utf8');
+    text = data.toString('utf8');
     try {
       body = JSON.parse(text);
     } catch {
@@ -73,6 +78,9 @@ export function readClientMessage(api: WebSocketApi, data: Buffer, isBinary: boo
       return { kind: 'unreadable', code: INVALID_PAYLOAD, status: 400, errorType: 'invalid_request', message: `Bifrost Edge: a message is not valid JSON${where}; it was not sent` };
     }
   }
+  // JSON.parse keeps the last of two equal keys; other readers keep the first or merge them (json-duplicate-keys.ts).
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) return { kind: 'unreadable', code: POLICY_VIOLATION, status: 400, errorType: 'invalid_request', message: duplicateKeyMessage(duplicate) };
   try {
     if (api === 'openai-realtime') {
       const event = readRealtimeClientEvent(body);
@@ -88,8 +96,29 @@ export function readClientMessage(api: WebSocketApi, data: Buffer, isBinary: boo
   }
 }
 
-/** What a binary frame holds: a JSON object Edge reads, JSON it will not read, or other data (audio, video). */
-type BinaryContent = { kind: 'json'; body: unknown } | { kind: 'unreadable'; message: string } | { kind: 'data' };
+/** Fields of the client messages that bodies do not have, named by the APIs (never by a user): a refusal may quote them. */
+const MESSAGE_FIELDS: ReadonlySet<string> = new Set([
+  // OpenAI Realtime client events.
+  'event_id', 'item', 'previous_item_id', 'item_id', 'content_index', 'audio_end_ms', 'response_id',
+  // Gemini Live client messages (both spellings Google accepts).
+  'setup', 'clientContent', 'client_content', 'realtimeInput', 'realtime_input', 'toolResponse', 'tool_response', 'turns',
+  'turnComplete', 'turn_complete', 'functionResponses', 'function_responses', 'mediaChunks', 'media_chunks', 'video',
+]);
+
+/**
+ * Why a message with a key twice is refused, short enough for a close frame. The path is named up to the first key
+ * that is no field Edge reads: such a key may be data (a token pasted as a name), so it is not quoted.
+ */
+function duplicateKeyMessage(duplicate: DuplicateKey): string {
+  const keyPath: JsonPath = [...duplicate.path, duplicate.key];
+  const firstUnknown = keyPath.findIndex((key) => typeof key === 'string' && !isFieldEdgeReads(key) && !MESSAGE_FIELDS.has(key));
+  const which = firstUnknown === -1 ? `the key ${formatJsonPath(keyPath)}`
+    : firstUnknown === 0 ? 'a key' : `a key inside ${formatJsonPath(keyPath.slice(0, firstUnknown))}`;
+  return `Bifrost Edge: a message has ${which} twice; send each key once. It was not sent`;
+}
+
+/** What a binary frame holds: a JSON object Edge reads (and its text), JSON it will not read, or other data (audio, video). */
+type BinaryContent = { kind: 'json'; body: unknown; text: string } | { kind: 'unreadable'; message: string } | { kind: 'data' };
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const lenientUtf8 = new TextDecoder('utf-8');
@@ -108,8 +137,9 @@ function binaryContent(data: Buffer): BinaryContent {
   const bom = UTF8_BOM.every((byte, i) => data[i] === byte) ? UTF8_BOM.length : 0;
   if (startsWithBrace(data, bom, 1, 0)) {
     const bytes = data.subarray(bom);
-    const strict = jsonObjectOf(() => strictUtf8.decode(bytes));
-    if (strict !== undefined) return { kind: 'json', body: strict };
+    const text = decoded(() => strictUtf8.decode(bytes));
+    const strict = jsonObjectOf(() => text ?? '');
+    if (text !== undefined && strict !== undefined) return { kind: 'json', body: strict, text };
     if (jsonObjectOf(() => lenientUtf8.decode(bytes)) !== undefined) {
       return { kind: 'unreadable', message: 'Bifrost Edge: a binary message holds JSON that is not valid UTF-8; send JSON as UTF-8 text. It was not sent' };
     }
@@ -138,6 +168,15 @@ function startsWithUtf16Brace(data: Buffer, encoding: 'utf-16le' | 'utf-16be'): 
   const le = encoding === 'utf-16le';
   const mark = le ? data[0] === 0xff && data[1] === 0xfe : data[0] === 0xfe && data[1] === 0xff;
   return startsWithBrace(data, mark ? 2 : 0, 2, le ? 0 : 1) ? encoding : undefined;
+}
+
+/** The text `decode` gives, or undefined when the bytes are not of its encoding. */
+function decoded(decode: () => string): string | undefined {
+  try {
+    return decode();
+  } catch {
+    return undefined;
+  }
 }
 
 /** The JSON object the decoded text is, or undefined when it is not one (or cannot be decoded). */

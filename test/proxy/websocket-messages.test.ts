@@ -129,6 +129,20 @@ describe('what Edge cannot read is not relayed', () => {
     });
   });
 
+  it.each([
+    ['a Realtime item twice, the first holding the secret', 'openai-realtime', false,
+      '{"type":"conversation.item.create","item":{"type":"message","role":"user","content":[{"type":"input_text","text":"use sk-secret"}]},"item":{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]}}',
+      'the key item twice'],
+    ['Gemini Live turns twice', 'gemini-live', false, '{"clientContent":{"turns":[{"parts":[{"text":"use sk-secret"}]}],"turns":[{"parts":[{"text":"hi"}]}]}}', 'the key clientContent.turns twice'],
+    ['a key twice in a binary JSON message', 'gemini-live', true, '{"realtimeInput":{"text":"use sk-secret","text":"hi"}}', 'the key realtimeInput.text twice'],
+    ['a key that may be data, not quoted', 'openai-realtime', false, '{"type":"session.update","session":{"prompt":{"id":"p","variables":{"sk-secret":"a","sk-secret":"b"}}}}', 'a key inside session.prompt.variables twice'],
+  ] as const)('%s closes the socket with 1008, naming the path and never a value', (_name, api, isBinary, message, where) => {
+    const read = readClientMessage(api, Buffer.from(message), isBinary, LIMIT);
+    expect(read).toMatchObject({ kind: 'unreadable', code: 1008, errorType: 'invalid_request', message: expect.stringContaining(where) });
+    expect(JSON.stringify(read)).not.toContain('sk-secret');
+    expect(Buffer.byteLength(read.kind === 'unreadable' ? read.message : '')).toBeLessThanOrEqual(123);
+  });
+
   it('close reasons fit the 123 bytes a close frame allows, cut at a character', () => {
     const reason = closeReason(`Bifrost Edge blocked a message: ${'é'.repeat(200)}`);
     expect(Buffer.byteLength(reason)).toBeLessThanOrEqual(123);
