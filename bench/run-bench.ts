@@ -15,6 +15,7 @@ import { highestRateWithin, runOpenLoop, summarizeWindows, type WindowedLatency 
 import { buildRequest, RawConnection } from './raw-http-client.js';
 import { spawn } from 'node:child_process';
 import { startReferenceRelay, type ReferenceRelay } from './reference-relay.js';
+import { AGENT_V8_FLAGS } from '../src/agent-v8-flags.js';
 
 type Mode = 'direct' | 'edge' | 'mitmproxy';
 const MODES: Mode[] = ['direct', 'edge', 'mitmproxy'];
@@ -82,7 +83,8 @@ async function main(): Promise<void> {
     upstream: { originOverrides: Object.fromEntries([AI_HOST, ...newHostNames].map((h) => [h, upstreamUrl])), caFile: upstream.info.caPath },
   }));
   progress('starting Edge');
-  const edge = await startJsonLineProcess<{ proxy: string; ca: string }>(process.execPath, [path.join(root, 'bin', 'bifrost-edge.js'), 'run', '--config', path.join(edgeDir, 'config.json'), '--data-dir', edgeDir, '--port', '0']);
+  // Launched as its shebang launches it (bin/bifrost-edge.js), with the agent's V8 flags.
+  const edge = await startJsonLineProcess<{ proxy: string; ca: string }>(process.execPath, [...AGENT_V8_FLAGS, path.join(root, 'bin', 'bifrost-edge.js'), 'run', '--config', path.join(edgeDir, 'config.json'), '--data-dir', edgeDir, '--port', '0']);
 
   progress('starting mitmproxy');
   const mitm = await startMitmproxy(upstream.info.port, upstream.info.caPath);

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
+// V8 flags: src/agent-v8-flags.ts says why (given at start: V8 sizes its heap then).
 // Thin launcher: the compiled CLI lives in dist/ (built by `npm ci` through the `prepare` script).
 import('../dist/src/cli.js').then((cli) => cli.main(process.argv.slice(2))).then(() => {
   // A command that failed must not linger on a half-started service's handles.

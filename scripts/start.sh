@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh runtime
 [ -f dist/src/cli.js ] && [ ! src/cli.ts -nt dist/src/cli.js ] || npx tsc -p tsconfig.json
-exec node bin/bifrost-edge.js run "$@"
+# V8 flags: src/agent-v8-flags.ts says why.
+exec node --max-semi-space-size=32 bin/bifrost-edge.js run "$@"
