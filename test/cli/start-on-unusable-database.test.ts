@@ -45,19 +45,11 @@ describe('bifrost-edge run on a database it cannot use', () => {
     expect(fs.readdirSync(dataDir).filter((f) => f.startsWith('audit.db') && !/^audit\.db(-wal|-shm)?$/.test(f))).toEqual([]);
   });
 
-  it('an audit.db it cannot open: names the file and what to check', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-unopenable-audit-'));
-    fs.mkdirSync(path.join(dataDir, 'audit.db'));
+  it.each([['audit'], ['policy']])('%s.db that cannot be opened: names the file and what to check', async (database) => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `edge-unopenable-${database}-`));
+    fs.mkdirSync(path.join(dataDir, `${database}.db`));
     const { code, stderr } = await runEdge(dataDir);
     expect(code).toBe(1);
-    expect(stderr.trim().split('\n').at(-1)).toContain(`bifrost-edge: could not open the audit database ${path.join(dataDir, 'audit.db')} (unable to open database file)`);
-  });
-
-  it('a policy.db it cannot open: names the file and what to check', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-unopenable-policy-'));
-    fs.mkdirSync(path.join(dataDir, 'policy.db'));
-    const { code, stderr } = await runEdge(dataDir);
-    expect(code).toBe(1);
-    expect(stderr.trim().split('\n').at(-1)).toContain(`bifrost-edge: could not open the policy database ${path.join(dataDir, 'policy.db')} (unable to open database file)`);
+    expect(stderr.trim().split('\n').at(-1)).toContain(`bifrost-edge: could not open the ${database} database ${path.join(dataDir, `${database}.db`)} (unable to open database file)`);
   });
 });
