@@ -20,6 +20,7 @@ import { allKeyWindows, buildPolicyStatus, type PolicyStatus } from './status-da
 import { estimatedUsage, isAcceptedStream, tallyStreamedAnswer } from './unreported-usage.js';
 import type { TokenUsage } from './usage.js';
 import { header } from '../util/header.js';
+import { RequestScopedSlot } from '../util/request-scoped-slot.js';
 
 /**
  * The device's policy enforcement, stateful around the pure decision (decide.ts): it holds the current
@@ -102,7 +103,8 @@ export class PolicyEnforcer {
   private connectivity: Connectivity = { controlPlane: true, gateway: true };
   /** Requests held until Edge Control's first answer: each re-checks whether it still has to wait. */
   private readonly confirmationWaiters = new Set<() => void>();
-  private readonly tickets = new WeakMap<NormalizedRequest, Ticket>();
+  /** What each decided request holds; on the request itself, not in a WeakMap (see request-scoped-slot.ts). */
+  private readonly tickets = new RequestScopedSlot<NormalizedRequest, Ticket>('policy ticket');
   /** Requests the proxy announced it will report as sent (see follow). */
   private readonly followed = new WeakSet<NormalizedRequest>();
   private readonly inFlight = new InFlightUsage();

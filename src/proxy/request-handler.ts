@@ -18,6 +18,7 @@ import { mcpClientForHost } from '../providers/mcp.js';
 import { createToolListFilter, toolListRequestIds } from '../mcp/tool-list-filter.js';
 import type { AiSurface, RequestInspector, SurfaceResolver } from './surface-resolution.js';
 import { header } from '../util/header.js';
+import { RequestScopedSlot } from '../util/request-scoped-slot.js';
 
 export interface RequestHandlerDeps {
   resolve: SurfaceResolver;
@@ -121,8 +122,12 @@ export function createRequestHandler(deps: RequestHandlerDeps): (exchange: Excha
   };
 }
 
-/** Each exchange's `done`, so a failure thrown out of `handle` can still finish it. */
-const finishers = new WeakMap<Exchange, (patch: Partial<ExchangeRecord>) => Promise<boolean>>();
+/**
+ * Each exchange's `done`, so a failure thrown out of `handle` can still finish it. A slot on the
+ * exchange, not a WeakMap: `done` holds the whole exchange, which a WeakMap would carry into the old
+ * generation (see request-scoped-slot.ts).
+ */
+const finishers = new RequestScopedSlot<Exchange, (patch: Partial<ExchangeRecord>) => Promise<boolean>>('exchange finisher');
 
 async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<void> {
   const { req, res } = exchange;

@@ -36,6 +36,8 @@ export interface StartEdgeOptions {
   args?: string[];
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** Options for node itself (V8 flags), before the script. */
+  nodeArgs?: string[];
 }
 
 /**
@@ -47,7 +49,7 @@ export async function startEdgeProcess(options: StartEdgeOptions = {}): Promise<
   const configFile = path.join(dataDir, 'edge-config.json');
   // Tests run agents side by side: metrics on a free port unless the test says otherwise.
   fs.writeFileSync(configFile, JSON.stringify({ metrics: { port: 0 }, ...options.config }));
-  const child = spawn(process.execPath, [EDGE_BIN, 'run', '--config', configFile, '--data-dir', dataDir, '--port', '0', ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), EDGE_BIN, 'run', '--config', configFile, '--data-dir', dataDir, '--port', '0', ...(options.args ?? [])], {
     env: { ...process.env, BIFROST_EDGE_LOG_LEVEL: 'debug', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
