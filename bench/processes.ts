@@ -10,26 +10,49 @@ export interface Started<T> {
   stop(): Promise<void>;
 }
 
-/** Spawns a process and resolves with the first stdout line parsed as JSON. */
-export function startJsonLineProcess<T>(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Started<T>> {
+/**
+ * Spawns a process and resolves with the first stdout line that parses as JSON. Lines before it, and
+ * every line after it, go to `onOtherLine` when given (V8's --trace-gc-nvp writes to stdout).
+ */
+export function startJsonLineProcess<T>(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onOtherLine?: (line: string) => void } = {}): Promise<Started<T>> {
   const child = spawn(command, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
   return new Promise((resolve, reject) => {
     let buffer = '';
+    let info: T | undefined;
     const timer = setTimeout(() => reject(new Error(`${command} did not start; stderr:\n${stderr}`)), options.timeoutMs ?? 30_000);
     child.stdout!.on('data', (d: Buffer) => {
       buffer += d.toString();
-      const nl = buffer.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      resolve({ child, info: JSON.parse(buffer.slice(0, nl)) as T, stop: () => stopProcess(child) });
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (info === undefined && line.startsWith('{')) {
+          info = JSON.parse(line) as T;
+          clearTimeout(timer);
+          resolve({ child, info, stop: () => stopProcess(child) });
+        } else {
+          options.onOtherLine?.(line);
+        }
+      }
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`${command} exited with ${code}; stderr:\n${stderr}`));
     });
   });
+}
+
+/**
+ * Extra node options for the agent from BENCH_EDGE_NODE_ARGS, e.g. "--trace-gc-nvp" or
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof": what the agent does under this load, seen from inside.
+ */
+export function profilingArgs(value: string | undefined): string[] {
+  const args = (value ?? '').split(/\s+/).filter((a) => a !== '');
+  const notOption = args.find((a) => !a.startsWith('--'));
+  if (notOption !== undefined) throw new Error(`BENCH_EDGE_NODE_ARGS takes node options only (each starting with --); got "${notOption}"`);
+  return args;
 }
 
 export function stopProcess(child: ChildProcess): Promise<void> {

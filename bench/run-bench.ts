@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
-import { coresBusy, cpuMs, freePort, machineCpuTicks, rssMiB, startJsonLineProcess, stopProcess, tempDir, waitForPort, type Started } from './processes.js';
+import { coresBusy, cpuMs, freePort, machineCpuTicks, profilingArgs, rssMiB, startJsonLineProcess, stopProcess, tempDir, waitForPort, type Started } from './processes.js';
 import { median, percentile, round, shuffle } from './stats.js';
 import { highestRateWithin, runOpenLoop, summarizeWindows, type WindowedLatency } from './open-loop.js';
 import { buildRequest, RawConnection } from './raw-http-client.js';
@@ -83,8 +83,14 @@ async function main(): Promise<void> {
     upstream: { originOverrides: Object.fromEntries([AI_HOST, ...newHostNames].map((h) => [h, upstreamUrl])), caFile: upstream.info.caPath },
   }));
   progress('starting Edge');
-  // Launched as its shebang launches it (bin/bifrost-edge.js), with the agent's V8 flags.
-  const edge = await startJsonLineProcess<{ proxy: string; ca: string }>(process.execPath, [...AGENT_V8_FLAGS, path.join(root, 'bin', 'bifrost-edge.js'), 'run', '--config', path.join(edgeDir, 'config.json'), '--data-dir', edgeDir, '--port', '0']);
+  // Launched as its shebang launches it (bin/bifrost-edge.js), with the agent's V8 flags, plus any
+  // node options BENCH_EDGE_NODE_ARGS gives for profiling it under this load (README, "Profiling").
+  const profiling = profilingArgs(process.env.BENCH_EDGE_NODE_ARGS);
+  const edgeOutput = profiling.length > 0 ? fs.createWriteStream(path.join(root, 'bench', 'edge-stdout.log')) : undefined;
+  const edge = await startJsonLineProcess<{ proxy: string; ca: string }>(process.execPath, [...AGENT_V8_FLAGS, ...profiling, path.join(root, 'bin', 'bifrost-edge.js'), 'run', '--config', path.join(edgeDir, 'config.json'), '--data-dir', edgeDir, '--port', '0'], {
+    ...(edgeOutput ? { onOtherLine: (line: string) => edgeOutput.write(`${line}\n`) } : {}),
+  });
+  if (profiling.length > 0) progress(`Edge runs with ${profiling.join(' ')}; its other stdout goes to bench/edge-stdout.log`);
 
   progress('starting mitmproxy');
   const mitm = await startMitmproxy(upstream.info.port, upstream.info.caPath);
@@ -115,6 +121,7 @@ async function main(): Promise<void> {
     for (const [name, run] of scenarios) if (!only || only.has(name)) results[name] = await run();
   } finally {
     await Promise.all([stopProcess(edge.child), mitm.stop(), upstream.stop()]);
+    edgeOutput?.end();
   }
   const outFile = path.join(root, 'bench', 'results.json');
   fs.writeFileSync(outFile, JSON.stringify({ generated_at: new Date().toISOString(), ...results }, null, 2) + '\n');
