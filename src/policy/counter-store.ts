@@ -1,12 +1,13 @@
 import { reconcileReport, type ReportedUsage } from './gateway-report.js';
 import type { PolicyDatabase } from './policy-database.js';
-import { sharedCounterKeyOf, type CounterReading, type CounterSnapshot } from './limits.js';
+import type { FormerCounter } from './former-counter-keys.js';
+import type { CounterReading, CounterSnapshot } from './limits.js';
 import { newWindowStartMs, windowEndMs, type WindowTiming } from './window-period.js';
 
 /**
  * Usage counters persisted in SQLite, so a restart of the agent does not hand out a fresh rate limit or
  * budget. One row per window (counter key = key id + provider config + metric + reset duration, and the
- * budget's id for a budget).
+ * budget's id or place for a budget; limits.ts counterKey).
  *
  * Windows reset the way Bifrost resets them: lazily, at the first use after the window has run its course,
  * and the new window starts then, or at the start of the current calendar period for a calendar-aligned
@@ -14,11 +15,11 @@ import { newWindowStartMs, windowEndMs, type WindowTiming } from './window-perio
  * Everything runs synchronously inside one transaction per call, so two requests in the same process
  * never lose an increment.
  *
- * Earlier versions counted all budgets of one duration under one key without the budget's id, charging
- * each spend there once per budget. A budget counted by its id or place that has no row of its own yet
- * reads that shared row divided by the number of budgets that shared it, when the bundle in force lists it
- * (useLegacyShares), and the shared row's alerts; its first write copies that share into its own row. The
- * shared row is left for the other budgets of that duration.
+ * Earlier versions counted several windows under one key (all budgets of one duration; all provider
+ * configs of one provider), charging each use there once per window. A counter that has no row of its own
+ * yet reads the rows of earlier versions the bundle in force names for it (useFormerCounters: newest first,
+ * each divided by the number of windows that shared it), and their alerts; its first write copies that
+ * share into its own row. The former rows are left for the other windows that read them, until pruned.
  */
 
 export interface CounterAddition {
@@ -38,8 +39,8 @@ export interface CounterStore {
   markAlert(key: string, windowStartMs: number, threshold: number, nowMs: number): boolean;
   /** Drops windows untouched for longer than `olderThanMs` (keys that no longer exist). */
   prune(olderThanMs: number, nowMs: number): number;
-  /** How many budgets shared each counter key of earlier versions (limits.ts legacyBudgetShares), for the bundle in force. */
-  useLegacyShares(shares: ReadonlyMap<string, number>): void;
+  /** The rows of earlier versions each counter reads until it has its own (former-counter-keys.ts formerCounterReads), for the bundle in force. */
+  useFormerCounters(reads: ReadonlyMap<string, readonly FormerCounter[]>): void;
 }
 
 export class SqliteCounterStore implements CounterStore {
@@ -51,8 +52,8 @@ export class SqliteCounterStore implements CounterStore {
   private readonly deleteOldAlerts;
   private readonly addTx;
   private readonly rebaseTx;
-  /** How many budgets shared each counter key of earlier versions; only these are read in a budget's stead. */
-  private legacyShares: ReadonlyMap<string, number> = new Map();
+  /** The rows of earlier versions read in a counter's stead; only these. */
+  private formerReads: ReadonlyMap<string, readonly FormerCounter[]> = new Map();
 
   constructor(private readonly db: PolicyDatabase) {
     db.exec(`
@@ -118,28 +119,22 @@ export class SqliteCounterStore implements CounterStore {
 
   markAlert(key: string, windowStartMs: number, threshold: number, nowMs: number): boolean {
     if (this.insertAlert.run(key, windowStartMs, threshold, nowMs).changes !== 1) return false;
-    const shared = this.legacyKeyOf(key);
-    return shared === undefined || this.selectAlert.get(shared, windowStartMs, threshold) === undefined;
+    return !(this.formerReads.get(key) ?? []).some((former) => this.selectAlert.get(former.key, windowStartMs, threshold) !== undefined);
   }
 
-  useLegacyShares(shares: ReadonlyMap<string, number>): void {
-    this.legacyShares = new Map(shares);
+  useFormerCounters(reads: ReadonlyMap<string, readonly FormerCounter[]>): void {
+    this.formerReads = new Map(reads);
   }
 
-  /** A counter's own row, else its share of the shared row of earlier versions (see above). */
+  /** A counter's own row, else its share of the newest row of earlier versions it reads (see above). */
   private readRow(key: string): { window_start_ms: number; value: number } | undefined {
     const own = this.selectOne.get(key);
     if (own) return own;
-    const shared = this.legacyKeyOf(key);
-    const row = shared === undefined ? undefined : this.selectOne.get(shared);
-    if (shared === undefined || row === undefined) return undefined;
-    return { window_start_ms: row.window_start_ms, value: row.value / (this.legacyShares.get(shared) ?? 1) };
-  }
-
-  /** The shared counter key of earlier versions a budget's counter reads in its stead, if the bundle lists it. */
-  private legacyKeyOf(key: string): string | undefined {
-    const shared = sharedCounterKeyOf(key);
-    return shared !== undefined && this.legacyShares.has(shared) ? shared : undefined;
+    for (const former of this.formerReads.get(key) ?? []) {
+      const row = this.selectOne.get(former.key);
+      if (row) return { window_start_ms: row.window_start_ms, value: row.value / former.shares };
+    }
+    return undefined;
   }
 
   prune(olderThanMs: number, nowMs: number): number {

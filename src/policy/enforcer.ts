@@ -8,10 +8,11 @@ import type { SeenApp } from '../control/protocol/heartbeat.js';
 import { attributeApp, compileAppCatalog, decideApp, EMPTY_APP_CATALOG, type AppIdentity, type CompiledAppCatalog } from './apps.js';
 import { budgetAlertMessage, thresholdsReached } from './budget-alerts.js';
 import type { CounterStore } from './counter-store.js';
+import { formerCounterReads } from './former-counter-keys.js';
 import { estimatedPromptTokens, InFlightUsage, type Hold, type Reservation } from './in-flight.js';
 import { decideRequest, type Decision, type PolicyRoute } from './decide.js';
 import { awaitsControlConfirmation, CONFIRMATION_WAIT_MS, unconfirmedPolicyRefusal, type Connectivity } from './fail-mode.js';
-import { legacyBudgetShares, limitWindows, windowUsage, type CounterSnapshot, type LimitWindow } from './limits.js';
+import { limitWindows, windowUsage, type CounterSnapshot, type LimitWindow } from './limits.js';
 import { NoticeBus, type Notice, type NoticeDraft } from './notices.js';
 import { estimateCost, lookupPrice } from './pricing.js';
 import { createResponseMeter, type ResponseMeter, type ResponseMeterInput } from './response-meter.js';
@@ -132,8 +133,8 @@ export class PolicyEnforcer {
           problems.push(...limitWindows(key, provider, issuedAtMs).problems);
         }
       }
-      // Before the rebase, which reads counters that may still fall back to a shared row of earlier versions.
-      this.options.counters.useLegacyShares(legacyBudgetShares(bundle.virtual_keys.flatMap((k) => allKeyWindows(bundle, k.id))));
+      // Before the rebase, which reads counters that may still fall back to a row of earlier versions.
+      this.options.counters.useFormerCounters(formerCounterReads(bundle.virtual_keys.flatMap((k) => allKeyWindows(bundle, k.id))));
       this.rebaseCounters(bundle);
     }
     this.state = { bundle, catalog, appliedAt: bundle ? this.now() : undefined, problems: [...new Set(problems)] };

@@ -1,6 +1,7 @@
-import type { Budget, RateLimit, VirtualKey } from '../control/protocol/virtual-key.js';
+import type { Budget, ProviderConfig, RateLimit, VirtualKey } from '../control/protocol/virtual-key.js';
 import { describeDuration, tryParseResetDuration } from './durations.js';
 import { reconcileReport, type ReportedUsage } from './gateway-report.js';
+import { previousBudgetRefs, previousScope, type FormerCounterKeys } from './former-counter-keys.js';
 import { configsFor } from './model-access.js';
 import { calendarPeriodOf, windowEndMs, type CalendarPeriod } from './window-period.js';
 
@@ -20,9 +21,11 @@ export type Metric = 'requests' | 'tokens' | 'spend';
 export interface LimitWindow {
   /**
    * Counter key: which key, which provider config (if any), what is counted, over which duration, and for
-   * a budget which one (its id), so two budgets of one duration are each charged once.
+   * a budget which one, so every window is charged once and keeps its counter across policy syncs.
    */
   counterKey: string;
+  /** Where earlier versions counted this window, read until it has a row of its own (formerCounterReads). */
+  formerKeys: FormerCounterKeys;
   keyId: string;
   /** Undefined for a limit on the whole key; the provider config's provider otherwise. */
   provider?: string;
@@ -52,50 +55,42 @@ export type CounterSnapshot = ReadonlyMap<string, CounterReading>;
 
 export const EMPTY_COUNTERS: CounterSnapshot = new Map();
 
-export function scopeOf(keyId: string, provider?: string): string {
-  return provider === undefined ? `vk:${keyId}` : `vk:${keyId}/provider:${provider}`;
-}
+/**
+ * Which provider config a window belongs to: the gateway's id for it (Bifrost gives every config one), or
+ * without one its place among the provider's configs that have none, so adding a config with an id, or one
+ * of another provider, does not move it.
+ */
+export type ConfigRef = { id: string } | { place: number };
 
-/** Which budget a counter is for, among those of one duration: by id, or by place in the list without one. */
+/**
+ * Which budget a counter is for among its owner's: by id, or without one by its place among the owner's
+ * budgets of that duration that have none, so adding a budget with an id, or of another duration, does not
+ * move it.
+ */
 export type BudgetRef = { id: string } | { place: number };
 
-const BUDGET_BY_ID = '|budget:';
-const BUDGET_BY_PLACE = '|budget#';
+/** Whose window it is: the key's own (no config), or one of its provider configs'. */
+export interface WindowOwner {
+  keyId: string;
+  config?: { provider: string; ref: ConfigRef };
+}
 
-export function counterKey(keyId: string, provider: string | undefined, metric: Metric, resetDuration: string, budget?: BudgetRef): string {
-  const shared = `${scopeOf(keyId, provider)}|${metric}|${resetDuration}`;
-  if (budget === undefined) return shared;
-  return 'id' in budget ? `${shared}${BUDGET_BY_ID}${budget.id}` : `${shared}${BUDGET_BY_PLACE}${budget.place}`;
+export function ownerScope(owner: WindowOwner): string {
+  const key = `vk:${owner.keyId}`;
+  if (owner.config === undefined) return key;
+  const { provider, ref } = owner.config;
+  return `${key}/provider:${provider}/config${'id' in ref ? `:${ref.id}` : `@${ref.place}`}`;
 }
 
 /**
- * For a budget's own counter key (by id or by place), the key every budget of that duration shared before
- * budgets had their own: counters persisted under it by earlier versions still count until the budget has
- * its own, divided among the budgets that shared it (legacyBudgetShares).
+ * Counter key: the owner (key, and provider config), what is counted, over which duration, and for a
+ * budget which one. Never equal to a key of earlier versions for another window (former-counter-keys.ts),
+ * so a row those left is never mistaken for one of this version.
  */
-export function sharedCounterKeyOf(key: string): string | undefined {
-  const at = [key.indexOf(BUDGET_BY_ID), key.indexOf(BUDGET_BY_PLACE)].filter((i) => i !== -1);
-  return at.length === 0 ? undefined : key.slice(0, Math.min(...at));
-}
-
-/**
- * The counter keys of earlier versions that budgets among the given windows (all of a bundle's) read until
- * they have their own rows, with how many budgets shared each. Those versions charged every spend once per
- * budget under the key of its duration, so a row they left holds that many times the real spend. A key
- * that is still a budget's own counter (one without an id keeps it) is left out: its row is that budget's
- * and now grows once per spend, so it no longer says what the others spent.
- */
-export function legacyBudgetShares(windows: Iterable<LimitWindow>): Map<string, number> {
-  const shares = new Map<string, number>();
-  const ownKeys = new Set<string>();
-  for (const window of windows) {
-    if (window.metric !== 'spend') continue;
-    ownKeys.add(window.counterKey);
-    const shared = sharedCounterKeyOf(window.counterKey) ?? window.counterKey;
-    shares.set(shared, (shares.get(shared) ?? 0) + 1);
-  }
-  for (const key of ownKeys) shares.delete(key);
-  return shares;
+export function counterKey(keyId: string, config: WindowOwner['config'], metric: Metric, resetDuration: string, budget?: BudgetRef): string {
+  const window = `${ownerScope({ keyId, ...(config !== undefined ? { config } : {}) })}|${metric}|${resetDuration}`;
+  if (budget === undefined) return window;
+  return 'id' in budget ? `${window}|budget:${budget.id}` : `${window}|budget@${budget.place}`;
 }
 
 export interface KeyLimits {
@@ -115,48 +110,71 @@ export interface KeyLimits {
 export function limitWindows(key: VirtualKey, provider: string | undefined, issuedAtMs: number): KeyLimits {
   const out: KeyLimits = { windows: [], problems: [] };
   const keyAligned = key.calendar_aligned === true;
-  const add = (owner: string | undefined, rateLimit: RateLimit | null | undefined, budgets: Budget[] | null | undefined) => {
+  const add = (owner: WindowOwner, rateLimit: RateLimit | null | undefined, budgets: Budget[] | null | undefined) => {
+    const at: WindowPlace = { owner, previousScope: previousScope(owner.keyId, owner.config?.provider) };
     if (rateLimit) {
-      addWindow(out, key.id, owner, 'requests', rateLimit.request_max_limit, rateLimit.request_reset_duration, rateLimit.request_current_usage, rateLimit.request_last_reset, issuedAtMs);
-      addWindow(out, key.id, owner, 'tokens', rateLimit.token_max_limit, rateLimit.token_reset_duration, rateLimit.token_current_usage, rateLimit.token_last_reset, issuedAtMs);
+      addWindow(out, at, 'requests', rateLimit.request_max_limit, rateLimit.request_reset_duration, rateLimit.request_current_usage, rateLimit.request_last_reset, issuedAtMs);
+      addWindow(out, at, 'tokens', rateLimit.token_max_limit, rateLimit.token_reset_duration, rateLimit.token_current_usage, rateLimit.token_last_reset, issuedAtMs);
     }
-    // Each budget has its own counter, by id. One without an id keeps the shared key of its duration, the
-    // key of earlier versions, unless another budget of that duration has an id (whose counter reads the
-    // shared key's as it was before this version) or took it first; then it is counted by its place.
-    const idOf = (budget: Budget) => (budget.id !== undefined && budget.id !== '' ? budget.id : undefined);
-    const durationsWithId = new Set((budgets ?? []).filter((b) => idOf(b) !== undefined).map((b) => b.reset_duration));
-    const sharedTaken = new Set<string>();
-    (budgets ?? []).forEach((budget, index) => {
-      const id = idOf(budget);
-      let counterRef: BudgetRef | undefined;
-      if (id !== undefined) counterRef = { id };
-      else if (durationsWithId.has(budget.reset_duration) || sharedTaken.has(budget.reset_duration)) counterRef = { place: index + 1 };
-      else sharedTaken.add(budget.reset_duration);
+    const list = budgets ?? [];
+    const previousRefs = previousBudgetRefs(list.map((b) => ({ id: budgetIdOf(b), resetDuration: b.reset_duration })));
+    const placesWithoutId = new Map<string, number>();
+    list.forEach((budget, index) => {
+      const id = budgetIdOf(budget);
+      let ref: BudgetRef;
+      if (id !== undefined) ref = { id };
+      else {
+        const place = (placesWithoutId.get(budget.reset_duration) ?? 0) + 1;
+        placesWithoutId.set(budget.reset_duration, place);
+        ref = { place };
+      }
       const calendarAligned = keyAligned || budget.calendar_aligned === true;
-      addWindow(out, key.id, owner, 'spend', budget.max_limit, budget.reset_duration, budget.current_usage, budget.last_reset, issuedAtMs,
-        { ...(id !== undefined ? { id } : {}), ...(counterRef !== undefined ? { counterRef } : {}), calendarAligned });
+      addWindow(out, at, 'spend', budget.max_limit, budget.reset_duration, budget.current_usage, budget.last_reset, issuedAtMs,
+        { ...(id !== undefined ? { id } : {}), ref, previousRef: previousRefs[index] ?? '', calendarAligned });
     });
   };
   if (provider !== undefined) {
-    for (const pc of configsFor(key, provider)) add(provider, pc.rate_limit, pc.budgets);
+    const placesWithoutId = { next: 1 };
+    for (const pc of configsFor(key, provider)) {
+      const id = configIdOf(pc);
+      const ref: ConfigRef = id !== undefined ? { id } : { place: placesWithoutId.next++ };
+      add({ keyId: key.id, config: { provider, ref } }, pc.rate_limit, pc.budgets);
+    }
   }
-  add(undefined, key.rate_limit, key.budgets);
+  add({ keyId: key.id }, key.rate_limit, key.budgets);
   return out;
+}
+
+const budgetIdOf = (budget: Budget) => (budget.id !== undefined && budget.id !== '' ? budget.id : undefined);
+
+/** The gateway's id of a provider config: Bifrost's is a number; the schema leaves it out, the loose object keeps it. */
+function configIdOf(config: ProviderConfig): string | undefined {
+  const id = config['id'];
+  if (typeof id === 'number' && Number.isFinite(id)) return String(id);
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+interface WindowPlace {
+  owner: WindowOwner;
+  previousScope: string;
 }
 
 interface BudgetIdentity {
   id?: string;
-  /** What tells the budget's counter from other budgets' of the same duration (counterKey). */
-  counterRef?: BudgetRef;
+  /** What tells the budget's counter from its owner's other budgets (counterKey). */
+  ref: BudgetRef;
+  /** The budget part of its key in the previous version (previousBudgetRefs). */
+  previousRef: string;
   calendarAligned: boolean;
 }
 
 function addWindow(
-  out: KeyLimits, keyId: string, provider: string | undefined, metric: Metric,
+  out: KeyLimits, at: WindowPlace, metric: Metric,
   max: number | null | undefined, resetDuration: string | null | undefined,
   reportedUsed: number | undefined, reportedReset: string | undefined, issuedAtMs: number, budget?: BudgetIdentity,
 ): void {
   if (max === null || max === undefined) return;
+  const provider = at.owner.config?.provider;
   const where = provider === undefined ? 'the key' : `provider ${provider}`;
   if (!resetDuration) {
     out.problems.push(`A ${metric} limit on ${where} has no reset duration; the gateway enforces it, this device does not.`);
@@ -167,7 +185,12 @@ function addWindow(
     out.problems.push(`A ${metric} limit on ${where} has an unreadable reset duration "${resetDuration}"; the gateway enforces it, this device does not.`);
     return;
   }
-  const window: LimitWindow = { counterKey: counterKey(keyId, provider, metric, resetDuration, budget?.counterRef), keyId, metric, max, resetDuration, durationMs };
+  const original = `${at.previousScope}|${metric}|${resetDuration}`;
+  const window: LimitWindow = {
+    counterKey: counterKey(at.owner.keyId, at.owner.config, metric, resetDuration, budget?.ref),
+    formerKeys: { previous: `${original}${budget?.previousRef ?? ''}`, original },
+    keyId: at.owner.keyId, metric, max, resetDuration, durationMs,
+  };
   if (provider !== undefined) window.provider = provider;
   if (budget?.id !== undefined) window.budgetId = budget.id;
   // A duration without calendar periods (`1h`) stays rolling: Bifrost refuses to align those.

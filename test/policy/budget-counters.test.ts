@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PolicyBundle } from '../../src/control/protocol/policy-bundle.js';
-import { counterKey, limitWindows } from '../../src/policy/limits.js';
+import { limitWindows } from '../../src/policy/limits.js';
 import { bundle, NOW, request, vk } from './support.js';
 import { temporaryCounterStores } from './temporary-counter-store.js';
 import { openaiInfo, signedInEnforcer, spend } from './budget-spending.js';
@@ -12,7 +12,8 @@ import { openaiInfo, signedInEnforcer, spend } from './budget-spending.js';
  */
 
 const T = NOW.getTime();
-const SHARED_DAILY = counterKey('vk-eng', undefined, 'spend', '1d');
+/** The key every budget of one duration shared in earlier versions. */
+const SHARED_DAILY = 'vk:vk-eng|spend|1d';
 
 const stores = temporaryCounterStores('edge-budget-counters-');
 const openCounters = () => stores.open();
@@ -58,7 +59,7 @@ describe('two budgets with the same reset duration', () => {
     ]);
   });
 
-  it('each budget gets its own counter key: by id; without one, the shared key of its duration unless that may be read for a budget by id or is taken', () => {
+  it('each budget gets its own counter key: by id; without one, by its place among its duration\'s budgets without one', () => {
     const key = vk({
       budgets: [
         { id: 'b1', max_limit: 1, reset_duration: '1d' }, { max_limit: 2, reset_duration: '1d' },
@@ -67,9 +68,9 @@ describe('two budgets with the same reset duration', () => {
     });
     expect(limitWindows(key, undefined, T).windows.map((w) => w.counterKey)).toEqual([
       'vk:vk-eng|spend|1d|budget:b1',
-      'vk:vk-eng|spend|1d|budget#2',
-      'vk:vk-eng|spend|1w',
-      'vk:vk-eng|spend|1w|budget#4',
+      'vk:vk-eng|spend|1d|budget@1',
+      'vk:vk-eng|spend|1w|budget@1',
+      'vk:vk-eng|spend|1w|budget@2',
     ]);
   });
 });

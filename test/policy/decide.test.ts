@@ -183,8 +183,11 @@ describe('MCP tools (mcp_configs, tools named clientName-toolName)', () => {
 describe('rate limits and budgets from counters', () => {
   const rl = { request_max_limit: 10, request_reset_duration: '1h', token_max_limit: 1000, token_reset_duration: '1d' };
   const started = NOW.getTime() - 10 * 60_000;
+  /** The counter of the key's (provider undefined) or the provider's first config's window; for a budget, its first without an id. */
+  const firstWindowKey = (provider: string | undefined, metric: 'requests' | 'tokens' | 'spend', duration: string) =>
+    counterKey('vk-eng', provider !== undefined ? { provider, ref: { place: 1 } } : undefined, metric, duration, metric === 'spend' ? { place: 1 } : undefined);
   const counters = (entries: Array<[string | undefined, 'requests' | 'tokens' | 'spend', string, number]>): CounterSnapshot =>
-    new Map(entries.map(([provider, metric, duration, value]) => [counterKey('vk-eng', provider, metric, duration), { value, windowStartMs: started }]));
+    new Map(entries.map(([provider, metric, duration, value]) => [firstWindowKey(provider, metric, duration), { value, windowStartMs: started }]));
   const cases: Case[] = [
     { name: 'under every limit', key: { rate_limit: rl }, input: { counters: counters([[undefined, 'requests', '1h', 9], [undefined, 'tokens', '1d', 999]]) }, expect: { action: 'allow' } },
     { name: 'request limit reached', key: { rate_limit: rl }, input: { counters: counters([[undefined, 'requests', '1h', 10]]) },
@@ -194,7 +197,7 @@ describe('rate limits and budgets from counters', () => {
     { name: 'both limits reached: rate_limited', key: { rate_limit: rl }, input: { counters: counters([[undefined, 'requests', '1h', 10], [undefined, 'tokens', '1d', 1000]]) },
       expect: { action: 'block', type: 'rate_limited', status: 429 } },
     { name: 'an expired window counts as empty', key: { rate_limit: rl },
-      input: { counters: new Map([[counterKey('vk-eng', undefined, 'requests', '1h'), { value: 50, windowStartMs: NOW.getTime() - 3_600_000 }]]) }, expect: { action: 'allow' } },
+      input: { counters: new Map([[firstWindowKey(undefined, 'requests', '1h'), { value: 50, windowStartMs: NOW.getTime() - 3_600_000 }]]) }, expect: { action: 'allow' } },
     { name: 'provider-config limit is checked (and named)', key: { provider_configs: [pc('openai', ['*'], { rate_limit: { request_max_limit: 2, request_reset_duration: '15m' } })] },
       input: { counters: counters([['openai', 'requests', '15m', 2]]) }, expect: { action: 'block', type: 'request_limited', status: 429, message: /2 requests per 15 minutes on openai \(2 used\); it resets in 5m/ } },
     { name: 'another provider\'s limit does not apply', key: { provider_configs: [pc('openai'), pc('anthropic', ['*'], { rate_limit: { request_max_limit: 0, request_reset_duration: '1h' } })] },
@@ -221,7 +224,7 @@ describe('rate limits and budgets from counters', () => {
   it('the allowed route lists the windows to charge', () => {
     const decision = run({ name: '', key: { rate_limit: rl, budgets: [{ max_limit: 5, reset_duration: '1d' }] }, expect: { action: 'allow' } });
     expect(decision.action === 'allow' && decision.route.windows.map((w) => w.counterKey)).toEqual([
-      'vk:vk-eng|requests|1h', 'vk:vk-eng|tokens|1d', 'vk:vk-eng|spend|1d',
+      'vk:vk-eng|requests|1h', 'vk:vk-eng|tokens|1d', 'vk:vk-eng|spend|1d|budget@1',
     ]);
   });
 });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { PolicyBundle } from '../../src/control/protocol/policy-bundle.js';
 import { SqliteCounterStore } from '../../src/policy/counter-store.js';
 import { PolicyEnforcer } from '../../src/policy/enforcer.js';
-import { counterKey, legacyBudgetShares, limitWindows } from '../../src/policy/limits.js';
+import { formerCounterReads } from '../../src/policy/former-counter-keys.js';
+import { limitWindows } from '../../src/policy/limits.js';
 import type { Notice } from '../../src/policy/notices.js';
 import { bundle, NOW, vk } from './support.js';
 import { temporaryCounterStores } from './temporary-counter-store.js';
@@ -18,8 +19,9 @@ import { signedInEnforcer, spend } from './budget-spending.js';
 const T = NOW.getTime();
 const DAY = 86_400_000;
 const WINDOW_START = T - 3_600_000;
-const SHARED_DAILY = counterKey('vk-eng', undefined, 'spend', '1d');
-const PROVIDER_SHARED_DAILY = counterKey('vk-eng', 'openai', 'spend', '1d');
+/** The keys every budget of one duration shared in those versions: the key's own, and the openai config's. */
+const SHARED_DAILY = 'vk:vk-eng|spend|1d';
+const PROVIDER_SHARED_DAILY = 'vk:vk-eng/provider:openai|spend|1d';
 
 const stores = temporaryCounterStores('edge-legacy-budgets-');
 const openCounters = () => stores.open();
@@ -115,15 +117,16 @@ describe('a shared row of earlier versions, read by a budget without an id count
     expect(notices.filter((n) => n.kind === 'budget_alert')).toEqual([]);
   });
 
-  it('next to a budget that keeps the shared key as its own, nothing is read from it: each counts and alerts alone', () => {
+  it('next to a budget the next version counted under the shared key as its own, nothing is read from it for the other', () => {
+    // That version counted the first budget without an id under the shared key (once per spend from then
+    // on) and the second by its place in the list (|budget#2).
+    writeLegacyRow(SHARED_DAILY, 4, 1, [0.8]);
     const counters = openCounters();
     const windows = limitWindows(vk({ budgets: [{ max_limit: 5, reset_duration: '1d' }, { max_limit: 10, reset_duration: '1d' }] }), undefined, T).windows;
-    expect(windows.map((w) => w.counterKey)).toEqual([SHARED_DAILY, `${SHARED_DAILY}|budget#2`]);
-    counters.useLegacyShares(legacyBudgetShares(windows));
-    counters.add(SHARED_DAILY, 4, DAY, T);
-    expect(counters.markAlert(SHARED_DAILY, T, 0.8, T)).toBe(true);
-    const byPlace = windows[1]!.counterKey;
-    expect(counters.snapshot([byPlace]).size).toBe(0);
-    expect(counters.markAlert(byPlace, T, 0.8, T)).toBe(true);
+    counters.useFormerCounters(formerCounterReads(windows));
+    const [first, second] = windows.map((w) => w.counterKey);
+    expect(counters.snapshot([first!, second!])).toEqual(new Map([[first, { value: 4, windowStartMs: WINDOW_START }]]));
+    expect(counters.markAlert(first!, WINDOW_START, 0.8, T)).toBe(false);
+    expect(counters.markAlert(second!, WINDOW_START, 0.8, T)).toBe(true);
   });
 });

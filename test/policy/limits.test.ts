@@ -7,14 +7,14 @@ const issued = Date.parse('2025-06-01T11:00:00Z');
 const nowMs = NOW.getTime();
 
 describe('limitWindows', () => {
-  it('lists provider-config windows, then the key\'s, with counter keys by key, provider, metric, duration and budget', () => {
+  it('lists provider-config windows, then the key\'s, with counter keys by key, provider config, metric, duration and budget', () => {
     const key = vk({
       rate_limit: { request_max_limit: 10, request_reset_duration: '1h', token_max_limit: null, token_reset_duration: '1d' },
       budgets: [{ id: 'b1', max_limit: 5, reset_duration: '1M' }],
       provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'], rate_limit: { token_max_limit: 500, token_reset_duration: '5m' } }],
     });
     expect(limitWindows(key, 'openai', issued).windows.map((w) => [w.counterKey, w.max, w.durationMs])).toEqual([
-      ['vk:vk-eng/provider:openai|tokens|5m', 500, 300_000],
+      ['vk:vk-eng/provider:openai/config@1|tokens|5m', 500, 300_000],
       ['vk:vk-eng|requests|1h', 10, 3_600_000],
       ['vk:vk-eng|spend|1M|budget:b1', 5, 30 * 86_400_000],
     ]);

@@ -22,7 +22,7 @@ function input(overrides: Partial<StatusInput> = {}): StatusInput {
     signedIn: true,
     connectivity: { controlPlane: true, gateway: false },
     counters: new Map([
-      [counterKey('vk-eng', undefined, 'spend', '1d'), { value: 12.345, windowStartMs: started }],
+      [counterKey('vk-eng', undefined, 'spend', '1d', { place: 1 }), { value: 12.345, windowStartMs: started }],
       [counterKey('vk-eng', undefined, 'requests', '1h'), { value: 42, windowStartMs: started }],
     ]),
     blocks: bus.recent(),
