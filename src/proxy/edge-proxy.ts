@@ -12,10 +12,9 @@ import type { Exchange } from './exchange.js';
 import { clientHelloBytesMissing, serverNameOf } from './client-hello.js';
 import { SniContexts } from './sni-contexts.js';
 import { CONNECTION_ESTABLISHED, openBlindTunnel } from './tunnel.js';
-import { closeReason } from './websocket-close-reason.js';
+import { answerWebSocketsWhenUpstreamAnswers } from './websocket-handshake.js';
 import type { WebSocketMessageInspector } from './websocket-inspection.js';
-import { explainTooBigMessages, inspectClientMessages } from './websocket-message-relay.js';
-import { offeredSubprotocols, openUpstreamWebSocket } from './websocket-upstream.js';
+import { upstreamUrlOf } from './websocket-upstream.js';
 
 /**
  * How long a client's idle keep-alive connection to Edge stays open (Node's default is 5 s). AI tools
@@ -221,52 +220,21 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
 
   const wssAgent = new https.Agent({ keepAlive: true, ...(options.extraCaPems?.length ? { ca: [...tls.rootCertificates, ...options.extraCaPems] } : {}) });
   const wsAgent = new http.Agent({ keepAlive: true });
-  proxy.onWebSocketConnection((ctx, callback) => {
-    const upgradeReq = (ctx.clientToProxyWebSocket as { upgradeReq?: http.IncomingMessage } | undefined)?.upgradeReq;
-    const tunnelTarget = upgradeReq ? tunnelTargetOf(upgradeReq.socket) : undefined;
-    const refusal = webSocketRefusal(upgradeReq, tunnelTarget);
-    if (refusal || !upgradeReq || !tunnelTarget) {
-      options.log.warn('websocket refused', { reason: refusal, host: upgradeReq?.headers.host });
-      closeClientWebSocket(ctx, 1008, refusal ?? 'the upgrade request is unknown');
-      return;
-    }
-    if (!options.decideWebSocket || !options.shouldIntercept(tunnelTarget.host)) {
-      relayWebSocket(ctx, callback);
-      return;
-    }
-    options.decideWebSocket({ host: tunnelTarget.host, path: upgradeReq.url ?? '/', headers: upgradeReq.headers }).then((verdict) => {
-      if (verdict.action === 'block') {
-        closeClientWebSocket(ctx, 1008, verdict.message);
-        return;
-      }
-      if (verdict.messages) {
-        inspectClientMessages(ctx, verdict.messages, options.log);
-        explainTooBigMessages(ctx, verdict.messages, options.log);
-      }
-      relayWebSocket(ctx, callback);
-    }, (err: unknown) => {
-      options.log.error('websocket decision failed', { error: (err as Error).message });
-      closeClientWebSocket(ctx, 1011, 'Bifrost Edge could not decide this WebSocket');
-    });
+  // The client's handshake is answered once policy decided and the upstream answered (websocket-handshake.ts).
+  const webSockets = answerWebSocketsWhenUpstreamAnswers({
+    proxy,
+    refusal: (upgradeReq) => webSocketRefusal(upgradeReq, tunnelTargetOf(upgradeReq.socket)),
+    decide: (upgradeReq) => {
+      const host = tunnelTargetOf(upgradeReq.socket)!.host;
+      if (!options.decideWebSocket || !options.shouldIntercept(host)) return undefined;
+      return options.decideWebSocket({ host, path: upgradeReq.url ?? '/', headers: upgradeReq.headers });
+    },
+    upstreamUrl: (upgradeReq) => options.webSocketUpstream?.(upstreamUrlOf(upgradeReq)) ?? upstreamUrlOf(upgradeReq),
+    // The library picks the agent from how the client arrived; the upstream scheme may differ after a rewrite.
+    agentFor: (url) => (url.startsWith('wss:') ? wssAgent : wsAgent),
+    handshakeTimeoutMs: options.connectTimeoutMs,
+    log: options.log,
   });
-  const relayWebSocket = (ctx: Parameters<Parameters<typeof proxy.onWebSocketConnection>[0]>[0], callback: () => void) => {
-    const wsOptions = ctx.proxyToServerWebSocketOptions;
-    if (wsOptions?.url) {
-      if (options.webSocketUpstream) wsOptions.url = options.webSocketUpstream(wsOptions.url);
-      // The library picks the agent from how the client arrived; the upstream scheme may differ after a rewrite.
-      wsOptions.agent = wsOptions.url.startsWith('wss:') ? wssAgent : wsAgent;
-    }
-    const upgradeReq = (ctx.clientToProxyWebSocket as { upgradeReq?: http.IncomingMessage } | undefined)?.upgradeReq;
-    try {
-      // Edge dials the upstream itself (the library's dial offers no subprotocols); without options, as the library would.
-      if (wsOptions?.url) openUpstreamWebSocket(proxy, ctx, offeredSubprotocols(upgradeReq));
-      else callback();
-    } catch (err) {
-      // http-mitm-proxy dials upstream inside this callback; a bad URL must close one socket, not crash the agent.
-      options.log.warn('websocket upstream failed', { url: wsOptions?.url, error: (err as Error).message });
-      closeClientWebSocket(ctx, 1011, 'Bifrost Edge could not reach the upstream WebSocket');
-    }
-  };
 
   return new Promise((resolve, reject) => {
     proxy.listen({ host: options.host, port: options.port, sslCaDir: options.mitmCaDir, forceSNI: true, keepAlive: true }, (err) => {
@@ -277,6 +245,7 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
       takeRequests(proxy.httpServer, false);
       takeRequests(proxy.httpsServer, true);
       limitWebSocketMessages(proxy, options.maxWebSocketMessageBytes);
+      webSockets.install([proxy.wsServer, proxy.wssServer]);
       const port = proxy.httpPort;
       const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
       resolve({
@@ -309,19 +278,6 @@ async function closeProxy(proxy: MitmProxy, liveSockets: Set<Duplex | net.Socket
   proxy.httpServer = undefined;
   proxy.httpsServer = undefined;
   await Promise.all(closed);
-}
-
-/**
- * Closes the client's WebSocket before any upstream exists. http-mitm-proxy paused its socket until the
- * upstream would open, so the close handshake could not complete (the client waited 30 s): the socket
- * resumes. Its own close handler would then reach for the missing upstream socket and throw, so the
- * context is marked closed first.
- */
-function closeClientWebSocket(ctx: { clientToProxyWebSocket?: unknown }, code: number, reason: string): void {
-  const ws = ctx.clientToProxyWebSocket as { close(code: number, reason: string): void; _socket?: { resume(): void } } | undefined;
-  (ctx as { closedByServer?: boolean }).closedByServer = true;
-  ws?.close(code, closeReason(reason));
-  ws?._socket?.resume();
 }
 
 /**

@@ -1,0 +1,200 @@
+import type { Agent, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { IWebSocketContext, Proxy as MitmProxy } from 'http-mitm-proxy';
+import type WebSocket from 'ws';
+import type { WebSocketServer } from 'ws';
+import type { Logger } from '../log.js';
+import { closeReason } from './websocket-close-reason.js';
+import type { WebSocketMessageInspector } from './websocket-inspection.js';
+import { explainTooBigMessages, inspectClientMessages } from './websocket-message-relay.js';
+import { dialUpstreamWebSocket, type UpstreamWebSocket } from './websocket-upstream.js';
+
+export type WebSocketPolicyVerdict = { action: 'allow'; messages?: WebSocketMessageInspector } | { action: 'block'; message: string };
+
+export interface WebSocketHandshakeOptions {
+  proxy: MitmProxy;
+  /** Why this upgrade must not be relayed at all, or undefined. */
+  refusal: (upgradeReq: IncomingMessage) => string | undefined;
+  /** The policy decision on the WebSocket; undefined when none applies (it is relayed undecided). */
+  decide: (upgradeReq: IncomingMessage) => Promise<WebSocketPolicyVerdict> | undefined;
+  /** The URL of the upstream WebSocket (origin overrides applied). */
+  upstreamUrl: (upgradeReq: IncomingMessage) => string;
+  agentFor: (url: string) => Agent;
+  handshakeTimeoutMs: number;
+  log: Logger;
+}
+
+/** What follows a client's handshake: a close with Edge's reason, or the relay to the opened upstream. */
+type AfterHandshake =
+  | { kind: 'close'; code: number; reason: string }
+  | { kind: 'relay'; upstream: UpstreamWebSocket; messages?: WebSocketMessageInspector };
+
+/** How a client's upgrade is answered. */
+type Answer =
+  | { kind: 'handshake'; then: AfterHandshake }
+  /** Edge could not open the upstream: an HTTP error with Edge's message. */
+  | { kind: 'error'; status: number; message: string }
+  /** The upstream refused the upgrade: its answer, relayed. */
+  | { kind: 'refused'; response: IncomingMessage; body: Buffer }
+  /** The client left while the upstream was dialed. */
+  | { kind: 'gone' };
+
+/**
+ * Answers a client's WebSocket handshake only once its upstream has answered (http-mitm-proxy's servers answer at
+ * once and dial the upstream afterwards): `ws`'s asynchronous `verifyClient` holds the handshake, after `ws` checked
+ * it, while the socket is decided by policy and the upstream opened. Then:
+ * - the upstream opened: the client is answered with exactly the subprotocol the upstream chose (none when it
+ *   chose none). Answering first, with the first protocol offered, broke every client whose server picks another
+ *   one (RFC 6455: the client fails the connection), so Edge closed those sockets with 1002;
+ * - the upstream refused the upgrade (401, 403, 404, …): the client gets that HTTP answer, as without Edge;
+ * - Edge could not reach it: a 502 (504 when it did not answer in time) saying so;
+ * - the socket is refused or blocked by policy: the handshake is answered (with the first protocol offered, which
+ *   the client accepts) and the socket closed with Edge's reason, as before: a browser shows a close reason, never
+ *   the body of a refused upgrade.
+ * The client cannot send before its handshake is answered, so every message it sends goes through the inspection
+ * attached at its connection, to an upstream already open.
+ */
+export function answerWebSocketsWhenUpstreamAnswers(options: WebSocketHandshakeOptions): { install(servers: Array<WebSocketServer | undefined>): void } {
+  const { proxy, log } = options;
+  const afterHandshake = new WeakMap<IncomingMessage, AfterHandshake>();
+
+  const answer = async (upgradeReq: IncomingMessage, WebSocketClass: typeof WebSocket): Promise<Answer> => {
+    const refusal = options.refusal(upgradeReq);
+    if (refusal) {
+      log.warn('websocket refused', { reason: refusal, host: upgradeReq.headers.host });
+      return { kind: 'handshake', then: { kind: 'close', code: 1008, reason: refusal } };
+    }
+    let messages: WebSocketMessageInspector | undefined;
+    const decision = options.decide(upgradeReq);
+    if (decision) {
+      let verdict: WebSocketPolicyVerdict;
+      try {
+        verdict = await decision;
+      } catch (err) {
+        log.error('websocket decision failed', { error: (err as Error).message });
+        return { kind: 'handshake', then: { kind: 'close', code: 1011, reason: 'Bifrost Edge could not decide this WebSocket' } };
+      }
+      if (verdict.action === 'block') return { kind: 'handshake', then: { kind: 'close', code: 1008, reason: verdict.message } };
+      messages = verdict.messages;
+    }
+    let url: string;
+    try {
+      url = options.upstreamUrl(upgradeReq);
+    } catch (err) {
+      log.warn('websocket upstream failed', { error: (err as Error).message });
+      return { kind: 'error', status: 502, message: 'Bifrost Edge could not work out the upstream WebSocket URL; check the origin override for this host' };
+    }
+    const dial = await dialUpstreamWebSocket({
+      WebSocketClass, url, agent: options.agentFor(url), headers: upgradeReq.headers, handshakeTimeoutMs: options.handshakeTimeoutMs,
+    });
+    if (dial.kind === 'failed') {
+      // Without the query string, which may hold an API key (Gemini's `?key=`).
+      log.warn('websocket upstream failed', { url: url.split('?')[0], error: dial.message });
+      return { kind: 'error', status: dial.status, message: dial.message };
+    }
+    if (dial.kind === 'refused') return dial;
+    if (upgradeReq.socket.destroyed) {
+      dial.upstream.close();
+      return { kind: 'gone' };
+    }
+    return { kind: 'handshake', then: { kind: 'relay', upstream: dial.upstream, ...(messages ? { messages } : {}) } };
+  };
+
+  const verifyClient = (server: WebSocketServer) => (info: { req: IncomingMessage }, done: (verified: boolean, code?: number, message?: string, headers?: Record<string, string>) => void) => {
+    const upgradeReq = info.req;
+    // A client that leaves after its upstream opened but before its connection: that upstream is closed too.
+    upgradeReq.socket.once('close', () => {
+      const then = afterHandshake.get(upgradeReq);
+      afterHandshake.delete(upgradeReq);
+      if (then?.kind === 'relay') then.upstream.close();
+    });
+    const WebSocketClass = server.options.WebSocket as typeof WebSocket;
+    answer(upgradeReq, WebSocketClass).then((result) => {
+      switch (result.kind) {
+        case 'handshake':
+          afterHandshake.set(upgradeReq, result.then);
+          done(true);
+          return;
+        case 'error':
+          done(false, result.status, `${result.message}\n`, { 'Content-Type': 'text/plain; charset=utf-8' });
+          return;
+        case 'refused':
+          // Written here rather than through `done`, which takes its body as text: the upstream's is bytes. The
+          // handshake is left unfinished: `ws` holds nothing else for it, and the socket closes.
+          relayRefusal(upgradeReq.socket, result.response, result.body);
+          return;
+        case 'gone':
+          return;
+      }
+    }).catch((err: unknown) => {
+      log.error('websocket upgrade failed', { error: (err as Error).message });
+      done(false, 500, 'Bifrost Edge failed while opening this WebSocket; try again\n', { 'Content-Type': 'text/plain; charset=utf-8' });
+    });
+  };
+
+  /** `ws` asks only when the client offered protocols; a socket Edge closes at once gets the first (ws's default). */
+  const handleProtocols = (offered: Set<string>, upgradeReq: IncomingMessage): string | false => {
+    const then = afterHandshake.get(upgradeReq);
+    if (then?.kind === 'relay') return then.upstream.protocol || false;
+    return offered.values().next().value ?? false;
+  };
+
+  proxy.onWebSocketConnection((ctx) => {
+    // The callback is not called: it would make the library dial an upstream of its own.
+    const upgradeReq = (ctx.clientToProxyWebSocket as { upgradeReq?: IncomingMessage } | undefined)?.upgradeReq;
+    const then = upgradeReq ? afterHandshake.get(upgradeReq) : undefined;
+    if (upgradeReq) afterHandshake.delete(upgradeReq);
+    if (!then) {
+      closeClientWebSocket(ctx, 1011, 'Bifrost Edge lost track of this WebSocket before it was relayed; open it again');
+      return;
+    }
+    if (then.kind === 'close') {
+      closeClientWebSocket(ctx, then.code, then.reason);
+      return;
+    }
+    if (then.messages) {
+      inspectClientMessages(ctx, then.messages, log);
+      explainTooBigMessages(ctx, then.messages, log);
+    }
+    then.upstream.attach(proxy, ctx);
+    // http-mitm-proxy paused the client's socket until its upstream would open; it is open.
+    (ctx.clientToProxyWebSocket as unknown as { _socket: { resume(): void } })._socket.resume();
+  });
+
+  return {
+    install(servers) {
+      for (const server of servers) {
+        if (!server) continue;
+        server.options.verifyClient = verifyClient(server);
+        server.options.handleProtocols = handleProtocols;
+      }
+    },
+  };
+}
+
+/**
+ * Closes the client's WebSocket that has no upstream. http-mitm-proxy paused its socket until the upstream would
+ * open, so the close handshake could not complete (the client waited 30 s): the socket resumes. Its own close
+ * handler would then reach for the missing upstream socket and throw, so the context is marked closed first.
+ */
+function closeClientWebSocket(ctx: IWebSocketContext, code: number, reason: string): void {
+  const ws = ctx.clientToProxyWebSocket as unknown as { close(code: number, reason: string): void; _socket?: { resume(): void } } | undefined;
+  (ctx as { closedByServer?: boolean }).closedByServer = true;
+  ws?.close(code, closeReason(reason));
+  ws?._socket?.resume();
+}
+
+/** Headers of the upstream's answer that describe its connection or framing, not the answer: Edge sets its own. */
+const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'content-length', 'upgrade', 'te', 'trailer']);
+
+/** Writes the upstream's refusal of an upgrade to the client (status, headers and the body read) and closes. */
+function relayRefusal(socket: Duplex, response: IncomingMessage, body: Buffer): void {
+  const lines = [`HTTP/1.1 ${response.statusCode ?? 502} ${response.statusMessage ?? ''}`];
+  for (let i = 0; i + 1 < response.rawHeaders.length; i += 2) {
+    const name = response.rawHeaders[i]!;
+    if (!CONNECTION_HEADERS.has(name.toLowerCase())) lines.push(`${name}: ${response.rawHeaders[i + 1]!}`);
+  }
+  lines.push(`Content-Length: ${body.length}`, 'Connection: close', '', '');
+  socket.once('finish', () => socket.destroy());
+  socket.end(Buffer.concat([Buffer.from(lines.join('\r\n'), 'latin1'), body]));
+}
