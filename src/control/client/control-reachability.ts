@@ -52,20 +52,34 @@ export class ControlReachability {
     return { ...this.current };
   }
 
-  /** Edge Control answered a call (with what the call asked for). */
+  /** Edge Control answered a call (with what the call asked for), and the device has acted on it. */
   answered(): void {
     this.failuresInARow = 0;
     this.update({ reachable: true, confirmed: true });
   }
 
-  /** A call failed with `err`; `what` names the call in the problem text ("enrollment", "policy fetch"). */
-  failed(what: string, err: unknown): void {
+  /**
+   * Edge Control answered a call that is only a step towards the policy (an enrollment answer: the fresh
+   * bundle comes with the fetch that follows). It is reachable, but the policy is not confirmed yet: a
+   * fail-closed device's held requests must be decided under the bundle that fetch brings, not the cached one.
+   */
+  reached(): void {
+    this.failuresInARow = 0;
+    this.update({ reachable: true, confirmed: this.current.confirmed });
+  }
+
+  /**
+   * A call failed with `err`; `what` names the call in the problem text ("enrollment", "policy fetch").
+   * `confirms: false` for a refusal the device answers by enrolling again (a rejected credential): Edge
+   * Control answered, but the policy it confirms comes after the new enrollment.
+   */
+  failed(what: string, err: unknown, options: { confirms?: boolean } = {}): void {
     const message = err instanceof Error ? err.message : String(err);
     // A refusal is Edge Control's own `{error}` answer. A 4xx in another shape (a WAF's HTML 403, an
     // ingress 404 with no backend) came from something in front of it: Edge Control was not reached.
     if (err instanceof ControlRequestError && err.isRefusal && err.type !== UNRECOGNISED_ERROR_BODY) {
       this.failuresInARow = 0;
-      this.update({ reachable: true, confirmed: true, problem: `${what} refused: ${message}` });
+      this.update({ reachable: true, confirmed: options.confirms === false ? this.current.confirmed : true, problem: `${what} refused: ${message}` });
       return;
     }
     this.failuresInARow++;

@@ -233,21 +233,16 @@ class EdgeControlPolicySync implements PolicySyncClient {
   }
 
   /**
-   * Runs one call that keeps the policy current and tells the reachability judge how it went. A call
-   * cut off by close() says nothing about Edge Control.
+   * Runs one call that keeps the policy current and tells the reachability judge if it failed; the
+   * caller reports an answer once it has acted on it (answered, or reached for a step towards the
+   * policy). A call cut off by close() says nothing about Edge Control. `leadsToEnrollment`: refusals the
+   * device answers by enrolling again, which do not confirm the policy (the fresh one comes after).
    */
-  private async judged<T>(what: string, call: Promise<T>): Promise<T> {
-    const answer = await this.failuresJudged(what, call);
-    if (!this.closed) this.reachable.answered();
-    return answer;
-  }
-
-  /** Like judged(), for a call whose answer the caller reports itself once it has acted on it. */
-  private async failuresJudged<T>(what: string, call: Promise<T>): Promise<T> {
+  private async failuresJudged<T>(what: string, call: Promise<T>, leadsToEnrollment: (err: unknown) => boolean = () => false): Promise<T> {
     try {
       return await call;
     } catch (err) {
-      if (!this.closed) this.reachable.failed(what, err);
+      if (!this.closed) this.reachable.failed(what, err, { confirms: !leadsToEnrollment(err) });
       throw err;
     }
   }
@@ -353,7 +348,9 @@ class EdgeControlPolicySync implements PolicySyncClient {
         // Tell the server what we enforce, so the new enrollment's bundles are numbered above it.
         const floor = this.versionFloor();
         const enforced = floor ? { policy_version: floor.version } : {};
-        const answer = await this.judged('enrollment', postEnrollment(this.options.controlUrl, { ...credential, device: this.deviceDescription(), ...enforced }, this.callOptions()));
+        const answer = await this.failuresJudged('enrollment', postEnrollment(this.options.controlUrl, { ...credential, device: this.deviceDescription(), ...enforced }, this.callOptions()));
+        // Not confirmed yet: the policy comes with the fetch that follows (fetchOnce confirms it once applied).
+        if (!this.closed) this.reachable.reached();
         const record: EnrollmentRecord = {
           control_url: this.options.controlUrl,
           device_id: answer.device_id,
@@ -559,10 +556,10 @@ class EdgeControlPolicySync implements PolicySyncClient {
     const currentTag = this.policy?.source === 'edge-control' ? this.policy.etag : undefined;
     let result;
     try {
-      result = await this.failuresJudged('policy fetch', fetchPolicy(enrollment.control_url, enrollment.device_credential, currentTag, this.callOptions()));
+      result = await this.failuresJudged('policy fetch', fetchPolicy(enrollment.control_url, enrollment.device_credential, currentTag, this.callOptions()), isCredentialRejection);
     } catch (err) {
       if (this.closed) return 'failed';
-      if (err instanceof ControlRequestError && err.status === 401) await this.credentialRejected(err.message);
+      if (isCredentialRejection(err)) await this.credentialRejected(err.message);
       else this.log.warn(`policy fetch failed: ${(err as Error).message}`);
       return 'failed';
     }
@@ -692,4 +689,9 @@ class EdgeControlPolicySync implements PolicySyncClient {
     }
     await this.consider(cached.signed, 'cache');
   }
+}
+
+/** The server no longer accepts the device's credential (a policy fetch's 401): the device enrolls again. */
+function isCredentialRejection(err: unknown): err is ControlRequestError {
+  return err instanceof ControlRequestError && err.status === 401;
 }
