@@ -297,11 +297,13 @@ function limitWebSocketMessages(proxy: MitmProxy, maxBytes: number | undefined):
  * by the Host header. Outside a CONNECT tunnel that is whatever a client names, including the proxy
  * itself: any web page could open ws://127.0.0.1:<port>/ and make Edge connect to itself without end
  * until it ran out of file descriptors. Inside a tunnel the Host must name the tunnel's host, as for
- * requests, or a governed tunnel could carry a WebSocket to another server.
+ * requests, and the request target must be a path, or a governed tunnel could carry a WebSocket to another server.
  */
 export function webSocketRefusal(upgradeReq: http.IncomingMessage | undefined, tunnelTarget: HostPort | undefined): string | undefined {
   if (!upgradeReq) return 'the upgrade request is unknown';
   if (!tunnelTarget) return 'Bifrost Edge relays WebSockets only through a CONNECT tunnel';
+  // A whole URL as the request target (`GET ws://other.example/ HTTP/1.1`) would be dialed as it is, whatever the Host.
+  if (!upgradeReq.url?.startsWith('/')) return 'Bifrost Edge relays a WebSocket upgrade only for a path on the tunnel\'s host; send the path, not a whole URL';
   const host = hostOfHostHeader(String(upgradeReq.headers.host ?? ''));
   if (host !== tunnelTarget.host) return `the Host header does not name the tunnel's host ${tunnelTarget.host}`;
   return undefined;

@@ -16,14 +16,12 @@ export function offeredSubprotocols(headers: IncomingHttpHeaders): string[] {
 }
 
 /**
- * The URL http-mitm-proxy dials for an upgrade request (its own rule, which Edge keeps): the scheme of the server
- * it arrived on, the Host header and the path; a request target that is a whole URL is dialed as it is.
+ * The URL of the upstream of an upgrade request, by http-mitm-proxy's rule: the scheme of the server it arrived on,
+ * the Host header and the path (a request target that is not a path is refused before: webSocketRefusal).
  */
 export function upstreamUrlOf(upgradeReq: IncomingMessage): string {
-  const target = upgradeReq.url ?? '/';
-  if (target !== '' && !target.startsWith('/')) return target;
   const scheme = (upgradeReq.socket as TLSSocket).encrypted === true ? 'wss' : 'ws';
-  return `${scheme}://${upgradeReq.headers.host ?? ''}${target}`;
+  return `${scheme}://${upgradeReq.headers.host ?? ''}${upgradeReq.url ?? '/'}`;
 }
 
 /** Error bodies are small; of a larger one, the client gets this much (its Content-Length says so). */
