@@ -8,7 +8,7 @@ import { planUpstream, type Attribution, type UpstreamPlan, type UpstreamSetting
 import type { UpstreamClient } from '../gateway/upstream-client.js';
 import { appFromUserAgent } from './app-attribution.js';
 import { createAnswerTextReader } from './answer-text.js';
-import { decodableAcceptEncoding, decodeAlongside } from '../util/side-decoder.js';
+import { canDecodeAlongside, decodableAcceptEncoding, decodeOnceFor, type DecodedBodyReader } from '../util/side-decoder.js';
 import { createUsageEventStripper, withStreamUsageRequested } from './stream-usage.js';
 import { hostOfHostHeader, parseConnectTarget, type HostPort } from './connect-target.js';
 import type { Exchange, ExchangeRecord, UsageNote } from './exchange.js';
@@ -42,10 +42,11 @@ export interface RequestHandlerDeps {
   /**
    * Watches a response to charge its token usage (rate limits, budgets). `onCharge` gets what was charged:
    * the usage the response reported, or Edge's estimate when it reported none (a stream stopped early).
+   * It is fed the decoded body when Edge can decode the answer (its head then names no Content-Encoding).
    */
   meterResponse?: (
     request: NormalizedRequest,
-    response: IncomingMessage,
+    response: Pick<IncomingMessage, 'headers' | 'statusCode'>,
     onCharge: (charge: UsageNote, source: 'reported' | 'estimated') => void,
   ) => { push(chunk: Buffer): void; end(): void; readonly finished: Promise<void> } | undefined;
   /** Scans streamed answers for secrets and PII when the guardrail policy asks (flag only). */
@@ -331,35 +332,43 @@ function forward(
     onResponse: (response) => {
       answered = true;
       if (plan.via !== 'origin') deps.onGatewayResult?.(true);
-      // Extra 'data' listeners beside the relay: they see every chunk without changing flow control.
+      // The readers beside the relay (meter, scanner) share one decoder: a compressed answer is inflated
+      // once, however many read it. It is fed by an extra 'data' listener, which sees every chunk without
+      // changing flow control.
+      const encoding = header(response.headers['content-encoding']);
+      const decodable = canDecodeAlongside(encoding);
+      const readers: DecodedBodyReader[] = [];
       const meter = normalized
-        ? deps.meterResponse?.(normalized, response, (charge, source) => done.note(source === 'reported'
+        ? deps.meterResponse?.(normalized, decodable ? decodedHead(response) : response, (charge, source) => done.note(source === 'reported'
           ? { usage: charge.usage, costUsd: charge.costUsd }
           : { estimatedUsage: { ...charge.usage, costUsd: charge.costUsd } }))
         : undefined;
       if (meter) {
-        readAlongside(response, meter);
+        // An encoding Node cannot decode (zstd on Node 20): the meter is given the answer as it is, and
+        // charges what it charges for an answer it cannot read.
+        if (decodable) readers.push(meter);
+        else readAlongside(response, meter);
         sideReads.push(meter.finished);
       }
       const scanner = normalized ? deps.responseScanner?.() : undefined;
       const answer = scanner ? createAnswerTextReader(response.headers['content-type'], deps.settings().maxRequestBodyBytes) : undefined;
-      if (scanner && answer) {
+      // An answer in an encoding Node cannot decode goes unscanned, as an unreadable one would.
+      if (scanner && answer && decodable) {
         const requestFindings = [...record.findings];
         const note = (found: ResponseFinding[]) => {
           if (found.length === 0) return;
           responseFindings.push(...found.map((f) => ({ type: f.type, ruleId: f.ruleId, action: 'flag' as const, location: 'response' })));
           done.note({ findings: [...requestFindings, ...responseFindings] });
         };
-        // An answer in an encoding Node cannot decode (zstd on Node 20) goes unscanned, as an unreadable one would.
-        const decoded = decodeAlongside(
-          header(response.headers['content-encoding']),
-          (chunk) => note(scanner.push(answer.push(chunk))),
-          () => note(scanner.push(answer.end()).concat(scanner.end())),
-        );
-        if (decoded) {
-          readAlongside(response, decoded);
-          sideReads.push(decoded.finished);
-        }
+        readers.push({
+          push: (chunk) => note(scanner.push(answer.push(chunk))),
+          end: () => note(scanner.push(answer.end()).concat(scanner.end())),
+        });
+      }
+      const decoder = readers.length > 0 ? decodeOnceFor(encoding, readers) : undefined;
+      if (decoder) {
+        readAlongside(response, decoder);
+        sideReads.push(decoder.finished);
       }
     },
     onFailure: (error) => {
@@ -425,6 +434,12 @@ function readAlongside(response: IncomingMessage, reader: { push(chunk: Buffer):
   response.on('data', (chunk: Buffer) => reader.push(chunk));
   response.once('end', () => reader.end());
   response.once('close', () => reader.end());
+}
+
+/** The answer's head as a reader of its decoded body sees it: no Content-Encoding left to undo. */
+function decodedHead(response: IncomingMessage): Pick<IncomingMessage, 'headers' | 'statusCode'> {
+  const { 'content-encoding': _decoded, ...headers } = response.headers;
+  return { headers, statusCode: response.statusCode };
 }
 
 /** A POST with a JSON body: the uninspected ones still carry `model` at the top (OpenAI-style APIs). */

@@ -62,6 +62,47 @@ export function decodeAlongside(
   };
 }
 
+/** A reader of a body's decoded bytes, fed by a side decoder it shares with the body's other readers. */
+export interface DecodedBodyReader {
+  push(chunk: Buffer): void;
+  /** The body ended (completely or not); `error` says what could not be decoded (corrupt, cut short). */
+  end(error?: Error): void;
+}
+
+/**
+ * One side decoder for every reader of a body: each gets every decoded chunk, in the order given, then
+ * its end. An answer read by the meter, the answer tally and the scanner is inflated once, not once per
+ * reader (inflating is most of what reading a compressed answer costs); each reader keeps its own bound
+ * on what it holds, so a decompression bomb is read by nobody past their bounds. Undefined when Node
+ * cannot decode `contentEncoding` here, as for decodeAlongside.
+ */
+export function decodeOnceFor(contentEncoding: string | undefined, readers: readonly DecodedBodyReader[]): SideDecoder | undefined {
+  return decodeAlongside(
+    contentEncoding,
+    (chunk) => {
+      for (const reader of readers) reader.push(chunk);
+    },
+    (error) => endEach(readers, error),
+  );
+}
+
+/** Whether a side decoder reads `contentEncoding` here (a plain body included). */
+export function canDecodeAlongside(contentEncoding: string | undefined): boolean {
+  return isIdentity(contentEncoding) || Object.hasOwn(STREAM_DECODERS, normalize(contentEncoding));
+}
+
+/** Tells every reader the body ended, even when one before it throws: each has a record or a charge waiting on its end. */
+function endEach(readers: readonly DecodedBodyReader[], error: Error | undefined): void {
+  const failures: unknown[] = [];
+  for (const reader of readers) {
+    try {
+      reader.end(error);
+    } catch (failure) {
+      failures.push(failure);
+    }
+  }
+  if (failures.length > 0) throw failures[0];
+}
 
 /**
  * An Accept-Encoding that offers only what a side decoder reads, or `value` itself when it already
