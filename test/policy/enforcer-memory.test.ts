@@ -13,6 +13,7 @@ import { bundle, info, NOW, request } from './support.js';
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as (options?: { type: 'minor' }) => void;
 
+// Young and old generation bytes in use (code, maps and large objects are not what is measured).
 const heapInUse = () => v8.getHeapSpaceStatistics()
   .filter((s) => s.space_name === 'new_space' || s.space_name === 'old_space')
   .reduce((sum, s) => sum + s.space_used_size, 0);
@@ -42,12 +43,15 @@ it('what a decided request held is collectable without a full garbage collection
   };
   decideAndSettle(50); // warm: lazily built caches and compiled code are not what is measured
   gc();
-  const before = heapInUse();
   decideAndSettle(4000);
   gc({ type: 'minor' });
   gc({ type: 'minor' });
-  const retainedPerRequest = (heapInUse() - before) / 4000;
-  // Measured: ~200 bytes (young collections ran during the loop and promoted what was live then);
-  // ~700 while tickets were kept in a WeakMap, whose values young collections treat as live.
-  expect(retainedPerRequest).toBeLessThan(450);
+  const afterYoungCollections = heapInUse();
+  gc();
+  // Garbage the young collections kept and only a full collection freed (what is legitimately live,
+  // such as counters, is left out). Measured: ~340 bytes per request (young collections ran during the
+  // loop and promoted what was in flight then); ~780 while tickets were kept in a WeakMap, whose
+  // values young collections treat as live.
+  const freedOnlyByFullCollection = (afterYoungCollections - heapInUse()) / 4000;
+  expect(freedOnlyByFullCollection).toBeLessThan(560);
 });
