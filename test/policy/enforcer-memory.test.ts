@@ -35,7 +35,8 @@ it('what a decided request held is collectable without a full garbage collection
   enforcer.setBundle(bundle());
   const decideAndSettle = (count: number) => {
     for (let i = 0; i < count; i++) {
-      const req = request();
+      // A long model name of its own: what a ticket holds (its decision names the model) is measurable.
+      const req = request({ model: `gpt-4o-${i}-${'x'.repeat(1000)}` });
       const verdict = enforcer.inspector()({ request: req, body: {}, info: info('api.openai.com', { 'user-agent': 'OpenAI/JS 6.1.0' }), app: 'openai-node' });
       expect(verdict).toEqual({ action: 'allow' });
       enforcer.settle(req);
@@ -49,9 +50,9 @@ it('what a decided request held is collectable without a full garbage collection
   const afterYoungCollections = heapInUse();
   gc();
   // Garbage the young collections kept and only a full collection freed (what is legitimately live,
-  // such as counters, is left out). Measured: ~340 bytes per request (young collections ran during the
-  // loop and promoted what was in flight then); ~780 while tickets were kept in a WeakMap, whose
+  // such as counters, is left out). Measured: ~360 bytes per request (young collections ran during the
+  // loop and promoted what was in flight then); ~1,600 while tickets were kept in a WeakMap, whose
   // values young collections treat as live.
   const freedOnlyByFullCollection = (afterYoungCollections - heapInUse()) / 4000;
-  expect(freedOnlyByFullCollection).toBeLessThan(560);
+  expect(freedOnlyByFullCollection).toBeLessThan(800);
 });
