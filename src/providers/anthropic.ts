@@ -10,13 +10,15 @@ import {
   addStringLeaves, addText, addTool, newCallLinker, newExtraction, type BodyReading, type CallLinker, type Extraction, type JsonPath,
 } from './extraction.js';
 import { locateRequest, operationSegments } from './route-path.js';
+import { addToolDefinitionTexts, ANTHROPIC_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 import type { HttpRequestInfo, TextSpan } from './types.js';
 
 /**
  * Anthropic Messages API (`/v1/messages`, `/v1/messages/count_tokens`, and creating `/v1/messages/batches`).
  * Structured `tool_use.input` is exposed leaf by leaf, so a secret inside one argument is redacted without
  * touching the others. Tool paths point at `name` for definitions and calls, and at `tool_use_id` for results
- * (named after their call, see CallLinker).
+ * (named after their call, see CallLinker). A tool definition's description and input schema are
+ * `tool_definition` texts.
  */
 
 const INSPECTED_ROUTES: Readonly<Record<string, string>> = {
@@ -104,6 +106,8 @@ function readMessagesRequest(x: Extraction, body: JsonObject, path: JsonPath): s
     expectArray(tools, p, 'an array of tool definitions').forEach((value, i) => {
       const tool = expectObject(value, [...p, i], 'a tool definition object');
       addTool(x, [...p, i, 'name'], requiredString(tool, 'name', [...p, i]), 'definition');
+      // A client tool's description and input schema; server tools (web search, code execution) carry neither.
+      addToolDefinitionTexts(x, tool, [...p, i], ANTHROPIC_TOOL_TEXT_FIELDS);
     });
   });
   return model;

@@ -1,6 +1,7 @@
 import { expectArray, expectObject, expectString, optionalField, requiredArray, requiredString, type JsonObject } from './body-shape.js';
 import { addStringLeaves, addText, addTool, type Extraction, type JsonPath } from './extraction.js';
 import { decodeInlineText, isTextualMimeType } from './gemini-inline-text.js';
+import { addToolDefinitionTexts, GEMINI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 import type { TextSpan } from './types.js';
 
 /**
@@ -8,7 +9,8 @@ import type { TextSpan } from './types.js';
  * Content and Part objects, read wherever they appear (generateContent, countTokens, cachedContents, batches).
  * Google's JSON accepts both lowerCamel and snake_case field names (`systemInstruction` / `system_instruction`),
  * so both are read, each under the name actually sent. Tool paths point at `name` inside
- * `functionDeclarations`, `functionCall` and `functionResponse`.
+ * `functionDeclarations`, `functionCall` and `functionResponse`; a declaration's description and schemas are
+ * `tool_definition` texts.
  */
 
 /**
@@ -37,7 +39,9 @@ export function readGenerateRequest(x: Extraction, body: JsonObject, path: JsonP
       for (const declarations of fields(tool, 'functionDeclarations', 'function_declarations')) {
         expectArray(declarations.value, [...p, i, declarations.key], 'an array of function declarations').forEach((decl, j) => {
           const declPath = [...p, i, declarations.key, j];
-          addTool(x, [...declPath, 'name'], requiredString(expectObject(decl, declPath, 'a function declaration object'), 'name', declPath), 'definition');
+          const declaration = expectObject(decl, declPath, 'a function declaration object');
+          addTool(x, [...declPath, 'name'], requiredString(declaration, 'name', declPath), 'definition');
+          addToolDefinitionTexts(x, declaration, declPath, GEMINI_TOOL_TEXT_FIELDS);
         });
       }
     });

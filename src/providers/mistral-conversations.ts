@@ -3,6 +3,7 @@ import {
   type JsonObject,
 } from './body-shape.js';
 import { addStringLeaves, addText, addTool, newCallLinker, newExtraction, type BodyReading, type CallLinker, type Extraction, type JsonPath } from './extraction.js';
+import { addToolDefinitionTexts, OPENAI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 import type { TextSpan } from './types.js';
 
 /**
@@ -27,6 +28,7 @@ export function readMistralConversationStart(body: JsonObject): BodyReading {
       if (tool['function'] === undefined || tool['function'] === null) return;
       const fn = expectObject(tool['function'], [...p, i, 'function']);
       addTool(x, [...p, i, 'function', 'name'], requiredString(fn, 'name', [...p, i, 'function']), 'definition');
+      addToolDefinitionTexts(x, fn, [...p, i, 'function'], OPENAI_TOOL_TEXT_FIELDS);
     });
   });
   return { model: optionalModel(body), stream: readStreamFlag(body), extraction: x };

@@ -3,6 +3,7 @@ import {
   type JsonObject,
 } from './body-shape.js';
 import { addText, addTool, newExtraction, type BodyReading, type Extraction, type JsonPath } from './extraction.js';
+import { addToolDefinitionTexts, OPENAI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 import type { TextSpan } from './types.js';
 
 /**
@@ -83,7 +84,7 @@ function readMessage(x: Extraction, message: JsonObject, path: JsonPath): void {
   });
 }
 
-/** `tools: [{type: 'function', function: {name}}]`; code interpreter and file search name no tool of the client's. */
+/** `tools: [{type: 'function', function: {name, description, parameters}}]`; code interpreter and file search name no tool of the client's. */
 function readFunctionTools(x: Extraction, body: JsonObject): void {
   optionalField(body, 'tools', [], (tools, p) => {
     expectArray(tools, p, 'an array of tool definitions').forEach((value, i) => {
@@ -91,6 +92,7 @@ function readFunctionTools(x: Extraction, body: JsonObject): void {
       if (tool['type'] !== 'function') return;
       const fn = expectObject(tool['function'], [...p, i, 'function']);
       addTool(x, [...p, i, 'function', 'name'], requiredString(fn, 'name', [...p, i, 'function']), 'definition');
+      addToolDefinitionTexts(x, fn, [...p, i, 'function'], OPENAI_TOOL_TEXT_FIELDS);
     });
   });
 }

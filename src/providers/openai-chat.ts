@@ -5,12 +5,14 @@ import {
 import {
   addStringLeaves, addText, addTool, newCallLinker, newExtraction, type BodyReading, type CallLinker, type Extraction, type JsonPath,
 } from './extraction.js';
+import { addToolDefinitionTexts, OPENAI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 import type { TextSpan } from './types.js';
 
 /**
  * Reads `POST /chat/completions` (OpenAI and every OpenAI-compatible API). Tool paths point at the string
  * that names the tool: `function.name` for definitions and calls, `tool_call_id` for results (named after
- * the assistant call with that id, see CallLinker).
+ * the assistant call with that id, see CallLinker). A definition's description and parameter schema are read
+ * as `tool_definition` texts (tool-definition-texts.ts).
  */
 
 const ROLE_KINDS: Record<string, TextSpan['kind']> = {
@@ -103,6 +105,7 @@ function readChatToolDefinitions(x: Extraction, body: JsonObject): void {
         if (tool[key] === undefined) continue;
         const fn = expectObject(tool[key], [...p, i, key]);
         addTool(x, [...p, i, key, 'name'], requiredString(fn, 'name', [...p, i, key]), 'definition');
+        addToolDefinitionTexts(x, fn, [...p, i, key], OPENAI_TOOL_TEXT_FIELDS);
       }
     });
   });
@@ -111,6 +114,7 @@ function readChatToolDefinitions(x: Extraction, body: JsonObject): void {
     expectArray(functions, p, 'an array of function definitions').forEach((value, i) => {
       const fn = expectObject(value, [...p, i], 'a function definition object');
       addTool(x, [...p, i, 'name'], requiredString(fn, 'name', [...p, i]), 'definition');
+      addToolDefinitionTexts(x, fn, [...p, i], OPENAI_TOOL_TEXT_FIELDS);
     });
   });
 }

@@ -2,6 +2,7 @@ import { expectArray, expectObject, expectString, isJsonObject, optionalField, o
 import { addText, addTool, newExtraction, type BodyReading, type Extraction, type JsonPath } from './extraction.js';
 import type { FormFieldRules } from './form-request-body.js';
 import { readPromptVariables } from './openai-responses.js';
+import { addToolDefinitionTexts, OPENAI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 
 /**
  * The JSON POSTs that configure an OpenAI Realtime session before its WebSocket or WebRTC connection opens:
@@ -70,7 +71,9 @@ function readSessionConfig(x: Extraction, session: JsonObject, path: JsonPath): 
   optionalField(session, 'tools', path, (tools, p) => {
     expectArray(tools, p, 'an array of tool definitions').forEach((value, i) => {
       const tool = expectObject(value, [...p, i], 'a tool definition object');
-      if (tool['type'] === 'function') addTool(x, [...p, i, 'name'], requiredString(tool, 'name', [...p, i]), 'definition');
+      if (tool['type'] !== 'function') return;
+      addTool(x, [...p, i, 'name'], requiredString(tool, 'name', [...p, i]), 'definition');
+      addToolDefinitionTexts(x, tool, [...p, i], OPENAI_TOOL_TEXT_FIELDS);
     });
   });
 }

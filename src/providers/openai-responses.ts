@@ -3,11 +3,13 @@ import {
   requiredArray, requiredString, wrongType, type JsonObject,
 } from './body-shape.js';
 import { addText, addTool, newCallLinker, newExtraction, type BodyReading, type CallLinker, type Extraction, type JsonPath } from './extraction.js';
+import { addToolDefinitionTexts, OPENAI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 import type { TextSpan } from './types.js';
 
 /**
  * Reads `POST /responses` (OpenAI Responses API): `instructions`, `input` as a string or a list of items
- * (messages, function calls and their outputs), reusable-prompt `variables`, and tool definitions.
+ * (messages, function calls and their outputs), reusable-prompt `variables`, and tool definitions (a function or
+ * custom tool's description and schema are `tool_definition` texts).
  * Tool paths point at `name` for definitions and calls, and at `call_id` for outputs (named after their call,
  * see CallLinker; an output answering a call from `previous_response_id` cannot be named here).
  */
@@ -30,7 +32,9 @@ export function readResponsesRequest(body: JsonObject): BodyReading {
   optionalField(body, 'tools', [], (tools, p) => {
     expectArray(tools, p, 'an array of tool definitions').forEach((value, i) => {
       const tool = expectObject(value, [...p, i], 'a tool definition object');
-      if (tool['type'] === 'function' || tool['type'] === 'custom') addTool(x, [...p, i, 'name'], requiredString(tool, 'name', [...p, i]), 'definition');
+      if (tool['type'] !== 'function' && tool['type'] !== 'custom') return;
+      addTool(x, [...p, i, 'name'], requiredString(tool, 'name', [...p, i]), 'definition');
+      addToolDefinitionTexts(x, tool, [...p, i], OPENAI_TOOL_TEXT_FIELDS);
     });
   });
   return { model, stream: readStreamFlag(body), extraction: x };

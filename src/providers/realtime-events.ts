@@ -2,6 +2,7 @@ import { expectArray, expectObject, expectString, isJsonObject, optionalField, r
 import { addStringLeaves, addText, addTool, newExtraction, type Extraction, type JsonPath } from './extraction.js';
 import { readRealtimeSession } from './openai-realtime.js';
 import { readPromptVariables } from './openai-responses.js';
+import { addToolDefinitionTexts, OPENAI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 import type { TextSpan } from './types.js';
 
 /**
@@ -67,7 +68,7 @@ export function readRealtimeClientEvent(value: unknown): RealtimeEventReading {
 /** A session configuration, read as `POST /realtime/sessions` is (transcription prompt included); returns its model. */
 function readSession(x: Extraction, session: JsonObject, path: JsonPath): string | null {
   const reading = readRealtimeSession(session);
-  for (const span of reading.extraction.texts) addText(x, [...path, ...span.path], span.text, span.kind);
+  for (const span of reading.extraction.texts) x.texts.push({ ...span, path: [...path, ...span.path] });
   for (const tool of reading.extraction.tools) addTool(x, [...path, ...tool.path], tool.name, tool.kind);
   return reading.model;
 }
@@ -97,7 +98,9 @@ function readResponse(x: Extraction, response: JsonObject, path: JsonPath): void
   optionalField(response, 'tools', path, (tools, p) => {
     expectArray(tools, p, 'an array of tool definitions').forEach((value, i) => {
       const tool = expectObject(value, [...p, i], 'a tool definition object');
-      if (tool['type'] === 'function') addTool(x, [...p, i, 'name'], requiredString(tool, 'name', [...p, i]), 'definition');
+      if (tool['type'] !== 'function') return;
+      addTool(x, [...p, i, 'name'], requiredString(tool, 'name', [...p, i]), 'definition');
+      addToolDefinitionTexts(x, tool, [...p, i], OPENAI_TOOL_TEXT_FIELDS);
     });
   });
   optionalField(response, 'input', path, (input, p) => {

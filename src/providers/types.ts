@@ -24,8 +24,18 @@ export interface TextSpan {
   /** JSON path as keys and indexes from the body root, e.g. ['messages', 0, 'content']. */
   path: Array<string | number>;
   text: string;
-  /** What the text is: a system prompt, a user/assistant message, a tool call's arguments, a tool result. */
-  kind: 'system' | 'user' | 'assistant' | 'tool_arguments' | 'tool_result' | 'input' | 'other';
+  /**
+   * What the text is: a system prompt, a user/assistant message, a tool call's arguments, a tool result, or a
+   * tool definition the client declares (its description and the strings of its parameter schema).
+   */
+  kind: 'system' | 'user' | 'assistant' | 'tool_arguments' | 'tool_result' | 'tool_definition' | 'input' | 'other';
+  /**
+   * Spans that travel together, unchanged, request after request (the strings of one tool definition, which an
+   * agent resends on every turn) share a group: the guardrails remember what the group held as one entry, so a
+   * repeated definition costs one hash however many short strings it has. Only a hint for that memory: spans
+   * are scanned one by one either way, and two groups given the same name are still scanned correctly.
+   */
+  group?: string;
 }
 
 export interface ToolInfo {

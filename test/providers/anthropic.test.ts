@@ -100,6 +100,7 @@ describe('messages', () => {
       ['tool_result', 'plain string result'],
       ['user', 'Please be quick.'],
       ['assistant', 'Understood.'],
+      ['tool_definition', 'Reads a file'],
     ]);
     expect(request.texts.find((t) => t.text === 'utf8')!.path).toEqual(['messages', 1, 'content', 2, 'input', 'options', 'encoding']);
     expect(toolsOf(request)).toEqual([['call', 'Read'], ['result', 'Read'], ['definition', 'Read'], ['definition', 'web_search']]);

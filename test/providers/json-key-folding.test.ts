@@ -185,7 +185,10 @@ describe('keys users choose in free-form maps pass, whatever their case', () => 
         { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: 'saved' }] }] },
       ],
     })));
-    expect(textsOf(request)).toEqual([['user', 'save it'], ['tool_arguments', 'first'], ['tool_arguments', 'second'], ['tool_arguments', 'n'], ['tool_result', 'saved']]);
+    expect(textsOf(request)).toEqual([
+      ['user', 'save it'], ['tool_arguments', 'first'], ['tool_arguments', 'second'], ['tool_arguments', 'n'], ['tool_result', 'saved'],
+      ['tool_definition', 'Saves a note'], ['tool_definition', 'Content'],
+    ]);
   });
 
   it('Gemini: function args and responses, declarations\' schemas, a response schema and labels', () => {
@@ -199,7 +202,11 @@ describe('keys users choose in free-form maps pass, whatever their case', () => 
       generationConfig: { responseMimeType: 'application/json', responseSchema: schema, responseJsonSchema: schema },
       labels: { Team: 'a', team: 'b' },
     }));
-    expect(textsOf(request)).toEqual([['user', 'save it'], ['tool_arguments', 'a'], ['tool_arguments', 'b'], ['tool_arguments', 'c'], ['tool_result', 'ok'], ['tool_result', 'n']]);
+    expect(textsOf(request)).toEqual([
+      ['user', 'save it'], ['tool_arguments', 'a'], ['tool_arguments', 'b'], ['tool_arguments', 'c'], ['tool_result', 'ok'], ['tool_result', 'n'],
+      // `required: ['Content']` of each declaration's schemas (parameters, response, parametersJsonSchema).
+      ['tool_definition', 'Content'], ['tool_definition', 'Content'], ['tool_definition', 'Content'],
+    ]);
   });
 
   it('Gemini: snake_case fields and camelCase fields both pass', () => {

@@ -159,6 +159,9 @@ describe('chat completions', () => {
       ['tool_result', '{"temperature":18,"conditions":"cloudy"}'],
       ['tool_result', 'orphan result'],
       ['assistant', 'It is a cat. Paris is 18°C and cloudy.'],
+      ['tool_definition', 'Get the current weather'],
+      ['tool_definition', 'city'],
+      ['tool_definition', 'Runs Python'],
     ]);
     expect(request.texts.map((t) => t.path)).toContainEqual(['messages', 3, 'tool_calls', 0, 'function', 'arguments']);
     expect(request.texts.map((t) => t.path)).toContainEqual(['messages', 1, 'content', 0, 'text']);

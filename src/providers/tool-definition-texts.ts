@@ -1,0 +1,47 @@
+import type { JsonObject } from './body-shape.js';
+import { addStringLeaves, newExtraction, type Extraction, type JsonPath } from './extraction.js';
+
+/**
+ * The text a tool definition puts in front of the model: its description and every string of its parameter
+ * schema (property descriptions, enum values, defaults, examples, a custom tool's grammar). It leaves the
+ * laptop like a prompt, and people paste credentials and customer data into it like a prompt ("calls the API
+ * with key ...", "defaults to jane@..."), so the guardrails read it like one: each string is its own span at
+ * its exact path, and a redaction rewrites only that string. Property names (schema keys) are not strings of
+ * the body the guardrails could rewrite in place, and are left to the model's own vocabulary.
+ *
+ * The spans of one definition share a group (see TextSpan.group): agents send the same tools on every turn.
+ */
+
+/** Chat Completions `function` and `custom` tools, the legacy `functions`, Responses, Realtime, Assistants, Mistral. */
+export const OPENAI_TOOL_TEXT_FIELDS = ['description', 'parameters', 'format'] as const;
+/** Anthropic Messages tools (`input_examples`: example inputs of the beta tool-use examples). */
+export const ANTHROPIC_TOOL_TEXT_FIELDS = ['description', 'input_schema', 'input_examples'] as const;
+/** Gemini function declarations, in both the lowerCamel and the snake_case spelling Google accepts. */
+export const GEMINI_TOOL_TEXT_FIELDS = [
+  'description', 'parameters', 'parametersJsonSchema', 'parameters_json_schema', 'response', 'responseJsonSchema', 'response_json_schema',
+] as const;
+
+/**
+ * JSON Schema's type names (Gemini writes them in capitals). A schema's `type` naming one of them holds nothing
+ * of the user's, and every schema has several: left out, they would only fill the audit trail's prompt text.
+ */
+const SCHEMA_TYPE_NAMES: ReadonlySet<string> = new Set(['string', 'number', 'integer', 'boolean', 'object', 'array', 'null']);
+
+/** Adds the strings under `fields` of the definition at `path` as `tool_definition` spans of one group. */
+export function addToolDefinitionTexts(x: Extraction, definition: JsonObject, path: JsonPath, fields: readonly string[]): void {
+  const found = newExtraction();
+  for (const field of fields) {
+    if (definition[field] !== undefined) addStringLeaves(found, definition[field], [...path, field], 'tool_definition');
+  }
+  const group = JSON.stringify(path);
+  for (const span of found.texts) {
+    if (!isSchemaTypeName(span.path, span.text)) x.texts.push({ ...span, group });
+  }
+}
+
+/** `type: "object"`, or one entry of `type: ["string", "null"]`. */
+function isSchemaTypeName(path: JsonPath, text: string): boolean {
+  const key = path[path.length - 1];
+  const named = key === 'type' || (typeof key === 'number' && path[path.length - 2] === 'type');
+  return named && SCHEMA_TYPE_NAMES.has(text.toLowerCase());
+}
