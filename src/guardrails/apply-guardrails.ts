@@ -9,11 +9,11 @@
 import { edgeError, type EdgeError } from '../edge-error.js';
 import type { TextSpan } from '../providers/types.js';
 import { actionFor, ensureCompiled, type CompiledGuardrailPolicy } from './compile-policy.js';
-import type { FindingType } from './finding.js';
+import type { Finding, FindingType } from './finding.js';
 import { formatJsonPath, getAtPath, setAtPath } from './json-path.js';
 import type { GuardrailAction } from './policy.js';
 import { redactionLabel, redactSpans } from './redact-text.js';
-import { scanTextRemembered } from './scan-cache.js';
+import { scanTextRemembered, scanTextsRemembered } from './scan-cache.js';
 
 export const GUARDRAIL_BLOCK_STATUS = 446;
 export const GUARDRAIL_WARN_STATUS = 246;
@@ -54,12 +54,11 @@ export function applyGuardrails(texts: TextSpan[], body: unknown, policy: Compil
   if (!compiled.policy.enabled) return { decision: 'allow', findings: [], inspectedBytes: bytes };
   if (bytes > compiled.policy.maxInspectBytes) return oversizeResult(bytes, compiled);
 
-  // Remembered per policy: a conversation's earlier messages come back with every turn (scan-cache.ts).
-  const perSpan: GuardrailFinding[][] = texts.map((span) =>
-    scanTextRemembered(span.text, compiled).map((f) => ({
+  const perSpan: GuardrailFinding[][] = findingsPerSpan(texts, compiled).map((found, index) =>
+    found.map((f) => ({
       type: f.type,
       ruleId: f.ruleId,
-      path: [...span.path],
+      path: [...texts[index]!.path],
       start: f.start,
       end: f.end,
       confidence: f.confidence,
@@ -87,6 +86,29 @@ export function applyGuardrails(texts: TextSpan[], body: unknown, policy: Compil
     };
   }
   return { decision: 'flag', ...result, warning: warningFor(findings, compiled) };
+}
+
+/**
+ * What each span holds, remembered per policy (scan-cache.ts): a conversation's earlier messages come back with
+ * every turn, and so do an agent's tool definitions, whose spans (a group each) are remembered together.
+ */
+function findingsPerSpan(texts: TextSpan[], compiled: CompiledGuardrailPolicy): Array<readonly Finding[]> {
+  const perSpan: Array<readonly Finding[]> = new Array<readonly Finding[]>(texts.length);
+  const groups = new Map<string, number[]>();
+  texts.forEach((span, index) => {
+    if (span.group === undefined) {
+      perSpan[index] = scanTextRemembered(span.text, compiled);
+      return;
+    }
+    const members = groups.get(span.group) ?? [];
+    members.push(index);
+    groups.set(span.group, members);
+  });
+  for (const members of groups.values()) {
+    const found = scanTextsRemembered(members.map((index) => texts[index]!.text), compiled);
+    members.forEach((index, k) => { perSpan[index] = found[k]!; });
+  }
+  return perSpan;
 }
 
 function oversizeResult(bytes: number, compiled: CompiledGuardrailPolicy): GuardrailResult {
