@@ -1,5 +1,5 @@
 import { BodyShapeError, expectObject, expectString, isJsonObject, optionalField, requiredString, wrongType, type JsonObject } from './body-shape.js';
-import { addText, newExtraction, type Extraction, type JsonPath } from './extraction.js';
+import { addStringLeaves, addText, newExtraction, type Extraction, type JsonPath } from './extraction.js';
 import { isJsonRpcId } from './mcp-jsonrpc.js';
 import type { NormalizedRequest, TextSpan } from './types.js';
 
@@ -14,8 +14,11 @@ import type { NormalizedRequest, TextSpan } from './types.js';
  * - `prompts/get` arguments and `completion/complete` values are text the client sends to the server.
  * - Object keys are text as well: a token pasted as a header name is as leaked as one in a value (see
  *   `addStringsAndKeys`).
- * - Everything else (initialize, list calls, notifications, responses to the server's own requests) carries
- *   nothing Edge decides on; it is read only far enough to know it is JSON-RPC.
+ * - A response is the client's answer to the server's own request: what the user typed into an elicitation
+ *   form, what the client's model wrote for a sampling request, the client's roots (file paths). Every string
+ *   of its `result` (or `error`) is read as `input`; the keys are the protocol's or the server's own schema.
+ * - Everything else (initialize, list calls, notifications) carries nothing Edge decides on; it is read only
+ *   far enough to know it is JSON-RPC.
  */
 
 /** Names a single message by its method (`tools/call`), a response as `response`, and several as `batch`. */
@@ -46,6 +49,7 @@ function readMessage(x: Extraction, value: unknown, path: JsonPath, client: stri
   if (id !== undefined && id !== null && !isJsonRpcId(id)) throw wrongType([...path, 'id'], 'a string or a number', id);
   if (message['method'] === undefined) {
     if (!('result' in message) && !('error' in message)) throw new BodyShapeError(path, 'is neither a request (method) nor a response (result or error)');
+    for (const key of ['result', 'error']) addStringLeaves(x, message[key], [...path, key], 'input');
     return 'response';
   }
   const method = requiredString(message, 'method', path);
