@@ -10,7 +10,7 @@ import {
   addStringLeaves, addText, addTool, newCallLinker, newExtraction, type BodyReading, type CallLinker, type Extraction, type JsonPath,
 } from './extraction.js';
 import { locateRequest, operationSegments } from './route-path.js';
-import { addToolDefinitionTexts, ANTHROPIC_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
+import { addOutputSchemaTexts, addToolDefinitionTexts, ANTHROPIC_OUTPUT_SCHEMA_FIELDS, ANTHROPIC_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 import type { HttpRequestInfo, TextSpan } from './types.js';
 
 /**
@@ -110,6 +110,15 @@ function readMessagesRequest(x: Extraction, body: JsonObject, path: JsonPath): s
       addToolDefinitionTexts(x, tool, [...p, i], ANTHROPIC_TOOL_TEXT_FIELDS);
     });
   });
+  // Structured outputs: `output_config.format` (and the beta's `output_format`), the schema the answer must follow.
+  const outputConfig = body['output_config'];
+  const formats = [
+    { holder: outputConfig, key: 'format', at: [...path, 'output_config'] },
+    { holder: body, key: 'output_format', at: path },
+  ];
+  for (const { holder, key, at } of formats) {
+    if (isJsonObject(holder) && isJsonObject(holder[key])) addOutputSchemaTexts(x, holder[key], [...at, key], ANTHROPIC_OUTPUT_SCHEMA_FIELDS);
+  }
   return model;
 }
 

@@ -1,7 +1,7 @@
-import { expectArray, expectObject, expectString, optionalField, requiredArray, requiredString, type JsonObject } from './body-shape.js';
+import { expectArray, expectObject, expectString, isJsonObject, optionalField, requiredArray, requiredString, type JsonObject } from './body-shape.js';
 import { addStringLeaves, addText, addTool, type Extraction, type JsonPath } from './extraction.js';
 import { decodeInlineText, isTextualMimeType } from './gemini-inline-text.js';
-import { addToolDefinitionTexts, GEMINI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
+import { addOutputSchemaTexts, addToolDefinitionTexts, GEMINI_OUTPUT_SCHEMA_FIELDS, GEMINI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 import type { TextSpan } from './types.js';
 
 /**
@@ -46,6 +46,10 @@ export function readGenerateRequest(x: Extraction, body: JsonObject, path: JsonP
       }
     });
   });
+  // The schema a structured answer must follow, descriptions included.
+  for (const config of fields(body, 'generationConfig', 'generation_config')) {
+    if (isJsonObject(config.value)) addOutputSchemaTexts(x, config.value, [...path, config.key], GEMINI_OUTPUT_SCHEMA_FIELDS);
+  }
 }
 
 /** A Content: `{role?, parts: [...]}`. */

@@ -5,7 +5,7 @@ import {
 import {
   addStringLeaves, addText, addTool, newCallLinker, newExtraction, type BodyReading, type CallLinker, type Extraction, type JsonPath,
 } from './extraction.js';
-import { addToolDefinitionTexts, OPENAI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
+import { addOutputSchemaTexts, addToolDefinitionTexts, OPENAI_OUTPUT_SCHEMA_FIELDS, OPENAI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 import type { TextSpan } from './types.js';
 
 /**
@@ -48,6 +48,10 @@ export function readChatCompletion(body: JsonObject): BodyReading {
   });
   calls.addResults(x);
   readChatToolDefinitions(x, body);
+  // Structured outputs: the schema the answer must follow, descriptions included.
+  optionalField(body, 'response_format', [], (format, p) => {
+    if (isJsonObject(format) && isJsonObject(format['json_schema'])) addOutputSchemaTexts(x, format['json_schema'], [...p, 'json_schema'], OPENAI_OUTPUT_SCHEMA_FIELDS);
+  });
   // Predicted Outputs: the text the answer is expected to resemble, usually the user's own code.
   optionalField(body, 'prediction', [], (prediction, p) => {
     if (isJsonObject(prediction) && prediction['content'] !== undefined) readChatContent(x, prediction['content'], [...p, 'content'], 'user');

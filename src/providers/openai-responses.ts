@@ -3,7 +3,7 @@ import {
   requiredArray, requiredString, wrongType, type JsonObject,
 } from './body-shape.js';
 import { addText, addTool, newCallLinker, newExtraction, type BodyReading, type CallLinker, type Extraction, type JsonPath } from './extraction.js';
-import { addToolDefinitionTexts, OPENAI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
+import { addOutputSchemaTexts, addToolDefinitionTexts, OPENAI_OUTPUT_SCHEMA_FIELDS, OPENAI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 import type { TextSpan } from './types.js';
 
 /**
@@ -36,6 +36,10 @@ export function readResponsesRequest(body: JsonObject): BodyReading {
       addTool(x, [...p, i, 'name'], requiredString(tool, 'name', [...p, i]), 'definition');
       addToolDefinitionTexts(x, tool, [...p, i], OPENAI_TOOL_TEXT_FIELDS);
     });
+  });
+  // Structured outputs: `text.format` of type json_schema, the schema the answer must follow.
+  optionalField(body, 'text', [], (text, p) => {
+    if (isJsonObject(text) && isJsonObject(text['format'])) addOutputSchemaTexts(x, text['format'], [...p, 'format'], OPENAI_OUTPUT_SCHEMA_FIELDS);
   });
   return { model, stream: readStreamFlag(body), extraction: x };
 }

@@ -9,6 +9,9 @@ import { addStringLeaves, newExtraction, type Extraction, type JsonPath } from '
  * its exact path, and a redaction rewrites only that string. Property names (schema keys) are not strings of
  * the body the guardrails could rewrite in place, and are left to the model's own vocabulary.
  *
+ * A structured-output schema (the shape the answer must take) is read the same way, as `output_schema` texts:
+ * its descriptions are instructions to the model as much as a tool's are.
+ *
  * The spans of one definition share a group (see TextSpan.group): agents send the same tools on every turn.
  */
 
@@ -27,11 +30,27 @@ export const GEMINI_TOOL_TEXT_FIELDS = [
  */
 const SCHEMA_TYPE_NAMES: ReadonlySet<string> = new Set(['string', 'number', 'integer', 'boolean', 'object', 'array', 'null']);
 
+/** OpenAI's `response_format.json_schema` (Chat Completions) and `text.format` (Responses). */
+export const OPENAI_OUTPUT_SCHEMA_FIELDS = ['description', 'schema'] as const;
+/** Anthropic's `output_config.format` and the beta's `output_format`. */
+export const ANTHROPIC_OUTPUT_SCHEMA_FIELDS = ['schema'] as const;
+/** Gemini's `generationConfig`, in both spellings. */
+export const GEMINI_OUTPUT_SCHEMA_FIELDS = ['responseSchema', 'response_schema', 'responseJsonSchema', 'response_json_schema'] as const;
+
 /** Adds the strings under `fields` of the definition at `path` as `tool_definition` spans of one group. */
 export function addToolDefinitionTexts(x: Extraction, definition: JsonObject, path: JsonPath, fields: readonly string[]): void {
+  addDefinitionTexts(x, definition, path, fields, 'tool_definition');
+}
+
+/** Adds the strings under `fields` of the object at `path` (holding an output schema) as `output_schema` spans of one group. */
+export function addOutputSchemaTexts(x: Extraction, holder: JsonObject, path: JsonPath, fields: readonly string[]): void {
+  addDefinitionTexts(x, holder, path, fields, 'output_schema');
+}
+
+function addDefinitionTexts(x: Extraction, definition: JsonObject, path: JsonPath, fields: readonly string[], kind: 'tool_definition' | 'output_schema'): void {
   const found = newExtraction();
   for (const field of fields) {
-    if (definition[field] !== undefined) addStringLeaves(found, definition[field], [...path, field], 'tool_definition');
+    if (definition[field] !== undefined) addStringLeaves(found, definition[field], [...path, field], kind);
   }
   const group = JSON.stringify(path);
   for (const span of found.texts) {

@@ -25,10 +25,11 @@ export interface TextSpan {
   path: Array<string | number>;
   text: string;
   /**
-   * What the text is: a system prompt, a user/assistant message, a tool call's arguments, a tool result, or a
-   * tool definition the client declares (its description and the strings of its parameter schema).
+   * What the text is: a system prompt, a user/assistant message, a tool call's arguments, a tool result, a
+   * tool definition the client declares (its description and the strings of its parameter schema), or the
+   * schema the answer must follow (structured outputs).
    */
-  kind: 'system' | 'user' | 'assistant' | 'tool_arguments' | 'tool_result' | 'tool_definition' | 'input' | 'other';
+  kind: 'system' | 'user' | 'assistant' | 'tool_arguments' | 'tool_result' | 'tool_definition' | 'output_schema' | 'input' | 'other';
   /**
    * Spans that travel together, unchanged, request after request (the strings of one tool definition, which an
    * agent resends on every turn) share a group: the guardrails remember what the group held as one entry, so a

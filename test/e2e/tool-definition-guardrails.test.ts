@@ -98,6 +98,19 @@ describe('tool definitions through the proxy', () => {
     expect(activity.findings).toContainEqual(expect.objectContaining({ type: 'email', action: 'redact', location: 'tools[0].parameters.properties.to.description' }));
   });
 
+  it('OpenAI chat: an email in a structured-output schema is redacted in place', async () => {
+    standin.clear();
+    const client = new OpenAI({ apiKey: 'sk-proj-app', ...dispatcher() });
+    const schema = { type: 'object', properties: { owner: { type: 'string', description: `The owner, usually ${EMAIL}` } }, required: ['owner'], additionalProperties: false };
+    await client.chat.completions.create({ model: 'gpt-4o', messages, response_format: { type: 'json_schema', json_schema: { name: 'Ticket', strict: true, schema } } });
+    const seen = await standin.waitForRequest((r) => r.path === '/openai/v1/chat/completions');
+    expect(seen.body).not.toContain(EMAIL);
+    const sent = seen.json as { response_format: { json_schema: { schema: typeof schema } } };
+    expect(sent.response_format.json_schema.schema).toEqual({ ...schema, properties: { owner: { type: 'string', description: 'The owner, usually [REDACTED:email]' } } });
+    const activity = await latestActivity();
+    expect(activity.findings).toContainEqual(expect.objectContaining({ type: 'email', action: 'redact', location: 'response_format.json_schema.schema.properties.owner.description' }));
+  });
+
   it('Gemini: a custom rule that flags a declaration\'s description lets it through unchanged and records where', async () => {
     standin.clear();
     const body = { contents: [{ role: 'user', parts: [{ text: 'status?' }] }], tools: [{ functionDeclarations: [{ name: 'status', description: 'Reports on Project Falcon milestones' }] }] };

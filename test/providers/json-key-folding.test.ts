@@ -206,6 +206,8 @@ describe('keys users choose in free-form maps pass, whatever their case', () => 
       ['user', 'save it'], ['tool_arguments', 'a'], ['tool_arguments', 'b'], ['tool_arguments', 'c'], ['tool_result', 'ok'], ['tool_result', 'n'],
       // `required: ['Content']` of each declaration's schemas (parameters, response, parametersJsonSchema).
       ['tool_definition', 'Content'], ['tool_definition', 'Content'], ['tool_definition', 'Content'],
+      // And of generationConfig's responseSchema and responseJsonSchema.
+      ['output_schema', 'Content'], ['output_schema', 'Content'],
     ]);
   });
 
