@@ -1,8 +1,9 @@
 import { reconcileReport, type ReportedUsage } from './gateway-report.js';
 import type { PolicyDatabase } from './policy-database.js';
 import type { FormerCounter } from './former-counter-keys.js';
-import type { CounterReading, CounterSnapshot } from './limits.js';
+import type { CounterReading, CounterSnapshot, LimitWindow } from './limits.js';
 import { newWindowStartMs, windowEndMs, type WindowTiming } from './window-period.js';
+import { windowIdentity, windowSuccessions, type WindowIdentity } from './window-succession.js';
 
 /**
  * Usage counters persisted in SQLite, so a restart of the agent does not hand out a fresh rate limit or
@@ -20,6 +21,10 @@ import { newWindowStartMs, windowEndMs, type WindowTiming } from './window-perio
  * yet reads the rows of earlier versions the bundle in force names for it (useFormerCounters: newest first,
  * each divided by the number of windows that shared it), and their alerts; its first write copies that
  * share into its own row. The former rows are left for the other windows that read them, until pruned.
+ *
+ * A window's counter key can change with a policy sync (a config without an id counted by its place, and
+ * a config before it removed): the windows of the bundle applied last are kept here, so the next bundle's
+ * windows carry their counters over (followWindows, window-succession.ts), also across a restart.
  */
 
 export interface CounterAddition {
@@ -41,7 +46,14 @@ export interface CounterStore {
   prune(olderThanMs: number, nowMs: number): number;
   /** The rows of earlier versions each counter reads until it has its own (former-counter-keys.ts formerCounterReads), for the bundle in force. */
   useFormerCounters(reads: ReadonlyMap<string, readonly FormerCounter[]>): void;
+  /**
+   * A bundle is applied with these windows (all of its keys'): windows whose counter key changed since the
+   * bundle applied before carry their counters and fired alerts over (window-succession.ts); one transaction.
+   */
+  followWindows(windows: readonly LimitWindow[], nowMs: number): void;
 }
+
+type CounterRow = { window_start_ms: number; value: number };
 
 export class SqliteCounterStore implements CounterStore {
   private readonly selectOne;
@@ -52,6 +64,7 @@ export class SqliteCounterStore implements CounterStore {
   private readonly deleteOldAlerts;
   private readonly addTx;
   private readonly rebaseTx;
+  private readonly followTx;
   /** The rows of earlier versions read in a counter's stead; only these. */
   private formerReads: ReadonlyMap<string, readonly FormerCounter[]> = new Map();
 
@@ -69,6 +82,10 @@ export class SqliteCounterStore implements CounterStore {
         threshold REAL NOT NULL,
         fired_ms INTEGER NOT NULL,
         PRIMARY KEY (counter_key, window_start_ms, threshold)
+      );
+      CREATE TABLE IF NOT EXISTS policy_windows (
+        counter_key TEXT PRIMARY KEY,
+        identity TEXT NOT NULL
       );
     `);
     this.selectOne = db.prepare<[string], { window_start_ms: number; value: number }>(
@@ -91,6 +108,40 @@ export class SqliteCounterStore implements CounterStore {
       const after = before + amount;
       this.upsert.run(key, windowStartMs, after, nowMs);
       return { before, after, windowStartMs, newWindow: !current };
+    });
+    const selectWindows = db.prepare<[], { identity: string }>('SELECT identity FROM policy_windows');
+    const deleteWindows = db.prepare('DELETE FROM policy_windows');
+    const insertWindow = db.prepare<[string, string]>('INSERT OR REPLACE INTO policy_windows (counter_key, identity) VALUES (?, ?)');
+    const deleteCounter = db.prepare<[string]>('DELETE FROM policy_counters WHERE counter_key = ?');
+    const deleteAlerts = db.prepare<[string]>('DELETE FROM policy_alerts WHERE counter_key = ?');
+    const selectWindowAlerts = db.prepare<[string, number], { threshold: number; fired_ms: number }>(
+      'SELECT threshold, fired_ms FROM policy_alerts WHERE counter_key = ? AND window_start_ms = ?');
+    this.followTx = db.transaction((windows: readonly LimitWindow[], nowMs: number) => {
+      const previous = selectWindows.all().flatMap((row) => parseIdentity(row.identity));
+      const next = windows.map(windowIdentity);
+      const timingOf = new Map(windows.map((w) => [w.counterKey, w]));
+      // Every source is read before anything is written: two windows may trade keys.
+      const carried = windowSuccessions(previous, next).map(({ counterKey, from }) => {
+        const timing = timingOf.get(counterKey)!;
+        const rows = from.flatMap((key) => {
+          const row = this.selectOne.get(key);
+          return row ? [{ key, row }] : [];
+        });
+        // One source: the same window, as it stands. Several: the largest still running (none is lost).
+        const source = rows.length === 1 ? rows[0]
+          : rows.filter(({ row }) => nowMs < windowEndMs(timing, row.window_start_ms)).sort((a, b) => b.row.value - a.row.value)[0];
+        const alerts = source ? selectWindowAlerts.all(source.key, source.row.window_start_ms) : [];
+        return { counterKey, row: source?.row, alerts };
+      });
+      for (const { counterKey, row, alerts } of carried) {
+        deleteCounter.run(counterKey);
+        deleteAlerts.run(counterKey);
+        if (!row) continue;
+        this.upsert.run(counterKey, row.window_start_ms, row.value, nowMs);
+        for (const alert of alerts) this.insertAlert.run(counterKey, row.window_start_ms, alert.threshold, alert.fired_ms);
+      }
+      deleteWindows.run();
+      for (const identity of next) insertWindow.run(identity.counterKey, JSON.stringify(identity));
     });
     this.rebaseTx = db.transaction((key: string, reported: ReportedUsage, timing: WindowTiming, nowMs: number) => {
       const row = this.readRow(key);
@@ -122,12 +173,16 @@ export class SqliteCounterStore implements CounterStore {
     return !(this.formerReads.get(key) ?? []).some((former) => this.selectAlert.get(former.key, windowStartMs, threshold) !== undefined);
   }
 
+  followWindows(windows: readonly LimitWindow[], nowMs: number): void {
+    this.followTx(windows, nowMs);
+  }
+
   useFormerCounters(reads: ReadonlyMap<string, readonly FormerCounter[]>): void {
     this.formerReads = new Map(reads);
   }
 
   /** A counter's own row, else its share of the newest row of earlier versions it reads (see above). */
-  private readRow(key: string): { window_start_ms: number; value: number } | undefined {
+  private readRow(key: string): CounterRow | undefined {
     const own = this.selectOne.get(key);
     if (own) return own;
     for (const former of this.formerReads.get(key) ?? []) {
@@ -140,5 +195,15 @@ export class SqliteCounterStore implements CounterStore {
   prune(olderThanMs: number, nowMs: number): number {
     const cutoff = nowMs - olderThanMs;
     return this.deleteOld.run(cutoff).changes + this.deleteOldAlerts.run(cutoff).changes;
+  }
+}
+
+/** A window kept by this or a later version; one it cannot read is left out (its counter is then not carried over). */
+function parseIdentity(text: string): WindowIdentity[] {
+  try {
+    const identity = JSON.parse(text) as Partial<WindowIdentity> | null;
+    return typeof identity?.counterKey === 'string' && typeof identity.keyId === 'string' ? [identity as WindowIdentity] : [];
+  } catch {
+    return [];
   }
 }

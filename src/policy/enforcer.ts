@@ -133,8 +133,11 @@ export class PolicyEnforcer {
           problems.push(...limitWindows(key, provider, issuedAtMs).problems);
         }
       }
+      const windows = bundle.virtual_keys.flatMap((k) => allKeyWindows(bundle, k.id));
       // Before the rebase, which reads counters that may still fall back to a row of earlier versions.
-      this.options.counters.useFormerCounters(formerCounterReads(bundle.virtual_keys.flatMap((k) => allKeyWindows(bundle, k.id))));
+      this.options.counters.useFormerCounters(formerCounterReads(windows));
+      // Windows whose counter key moved with this sync keep their counters; before the rebase, which reads them.
+      this.safe(() => this.options.counters.followWindows(windows, this.now().getTime()), 'carrying counters over to the new policy');
       this.rebaseCounters(bundle);
     }
     this.state = { bundle, catalog, appliedAt: bundle ? this.now() : undefined, problems: [...new Set(problems)] };

@@ -29,6 +29,8 @@ export interface LimitWindow {
   keyId: string;
   /** Undefined for a limit on the whole key; the provider config's provider otherwise. */
   provider?: string;
+  /** Which of the provider's configs (by id or place), for a provider config's window. */
+  configRef?: ConfigRef;
   metric: Metric;
   max: number;
   resetDuration: string;
@@ -38,6 +40,8 @@ export interface LimitWindow {
   /** What the gateway reported when the bundle was issued, so other devices' use counts too. */
   reported?: ReportedUsage;
   budgetId?: string;
+  /** Which of its owner's budgets (by id or place), for a budget. */
+  budgetRef?: BudgetRef;
 }
 
 export interface CounterReading {
@@ -192,7 +196,9 @@ function addWindow(
     keyId: at.owner.keyId, metric, max, resetDuration, durationMs,
   };
   if (provider !== undefined) window.provider = provider;
+  if (at.owner.config !== undefined) window.configRef = at.owner.config.ref;
   if (budget?.id !== undefined) window.budgetId = budget.id;
+  if (budget !== undefined) window.budgetRef = budget.ref;
   // A duration without calendar periods (`1h`) stays rolling: Bifrost refuses to align those.
   const calendar = budget?.calendarAligned ? calendarPeriodOf(resetDuration) : undefined;
   if (calendar) window.calendar = calendar;

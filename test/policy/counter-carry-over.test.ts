@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import type { PolicyBundle } from '../../src/control/protocol/policy-bundle.js';
+import type { PolicyEnforcer } from '../../src/policy/enforcer.js';
+import { openaiInfo, signedInEnforcer, tokens } from './budget-spending.js';
+import { bundle, request } from './support.js';
+import { temporaryCounterStores } from './temporary-counter-store.js';
+
+/**
+ * A policy sync never silently resets or inflates a budget or rate limit that is still in the policy:
+ * a window whose counter key changes with the sync (a provider config without an id counted by its
+ * place, which moves when a config before it is removed) keeps what it counted.
+ */
+
+const stores = temporaryCounterStores('edge-counter-carry-over-');
+
+type ConfigInput = Record<string, unknown>;
+const openaiConfig = (extra: ConfigInput): ConfigInput => ({ provider: 'openai', weight: 1, allowed_models: ['*'], ...extra });
+const keyWith = (configs: ConfigInput[], version: number): PolicyBundle => bundle({ version }, { provider_configs: configs as never });
+
+/** [max, used] of every budget the status shows, in the bundle's order. */
+const budgets = (enforcer: PolicyEnforcer) => enforcer.status().budgets.map((b) => [b.maxUsd, b.usedUsd]);
+
+/** Spends $1 (400,000 tokens of gpt-4o) per request until one is refused; how many went through. */
+function dollarRequestsAllowed(enforcer: PolicyEnforcer, limit = 20): number {
+  for (let n = 0; n < limit; n++) {
+    const req = request();
+    if (enforcer.decide(req, openaiInfo).action !== 'allow') return n;
+    enforcer.recordResponseUsage(req, tokens(400_000));
+    enforcer.settle(req);
+  }
+  return limit;
+}
+
+describe('a provider config without an id whose place among its provider\'s configs moves', () => {
+  const weekly = openaiConfig({ budgets: [{ max_limit: 100, reset_duration: '1w' }] });
+  const daily = openaiConfig({ budgets: [{ max_limit: 5, reset_duration: '1d' }] });
+
+  it('the config before it removed: its budget keeps what was spent', () => {
+    const { enforcer } = signedInEnforcer(keyWith([weekly, daily], 7), stores.open());
+    expect(dollarRequestsAllowed(enforcer, 4)).toBe(4); // $4 of the $5 daily budget
+    enforcer.setBundle(keyWith([daily], 8));
+    expect(budgets(enforcer)).toEqual([[5, 4]]);
+    expect(dollarRequestsAllowed(enforcer)).toBe(1);
+  });
+
+  it('a config inserted before it: its budget keeps what was spent, the new one starts at $0', () => {
+    const { enforcer } = signedInEnforcer(keyWith([daily], 7), stores.open());
+    expect(dollarRequestsAllowed(enforcer, 4)).toBe(4);
+    enforcer.setBundle(keyWith([weekly, daily], 8));
+    expect(budgets(enforcer)).toEqual([[100, 0], [5, 4]]);
+  });
+
+  it('the agent restarted in between: the counters follow the config all the same', () => {
+    const { enforcer } = signedInEnforcer(keyWith([weekly, daily], 7), stores.open());
+    expect(dollarRequestsAllowed(enforcer, 4)).toBe(4);
+    stores.closeLast();
+    const restarted = signedInEnforcer(keyWith([daily], 8), stores.open()).enforcer;
+    expect(budgets(restarted)).toEqual([[5, 4]]);
+  });
+
+  it('two configs of different budgets trade places: each keeps its own spend', () => {
+    const small = openaiConfig({ budgets: [{ max_limit: 5, reset_duration: '1d' }] });
+    const large = openaiConfig({ budgets: [{ max_limit: 50, reset_duration: '1d' }] });
+    const { enforcer } = signedInEnforcer(keyWith([small, large], 7), stores.open());
+    expect(dollarRequestsAllowed(enforcer, 4)).toBe(4); // $4 in each
+    enforcer.setBundle(keyWith([large, weekly, small], 8));
+    expect(budgets(enforcer)).toEqual([[50, 4], [100, 0], [5, 4]]);
+  });
+});
