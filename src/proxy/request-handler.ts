@@ -19,6 +19,7 @@ import { createToolListFilter, toolListRequestIds } from '../mcp/tool-list-filte
 import type { AiSurface, RequestInspector, SurfaceResolver } from './surface-resolution.js';
 import { header } from '../util/header.js';
 import { RequestScopedSlot } from '../util/request-scoped-slot.js';
+import { conversationTexts } from '../providers/conversation-texts.js';
 
 export interface RequestHandlerDeps {
   resolve: SurfaceResolver;
@@ -234,7 +235,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
     // Usually the surface's provider; a protocol carried on a host (MCP on a custom host) names its own.
     record.provider = normalized.provider;
     record.model = normalized.model;
-    if (resolution.inspected) record.prompt = normalized.texts.map((t) => t.text).join('\n');
+    if (resolution.inspected) record.prompt = conversationTexts(normalized.texts).join('\n');
 
     followed = deps.follow?.(normalized) ?? NOT_FOLLOWED;
     let flagged = false;

@@ -56,4 +56,34 @@ describe('contentSafetyInspector', () => {
     const inspect = contentSafetyInspector({ policy: () => compiled.policy, moderation: undefined, virtualKey: () => undefined, failMode: () => 'closed' });
     expect(await inspect({ request, body: {}, info, app: 'test' })).toMatchObject({ action: 'block', error: { message: expect.stringMatching(/no gateway is configured/) } });
   });
+
+  it('asks about the conversation, not the tool definitions an agent resends with every turn', async () => {
+    const asked: unknown[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => { body += d.toString(); });
+      req.on('end', () => {
+        asked.push(JSON.parse(body));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ results: [{ category_scores: { violence: 0.01 } }] }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const moderation = new ModerationClient({ gatewayUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+      const inspect = contentSafetyInspector({ policy: () => compiled.policy, moderation, virtualKey: () => 'sk-bf-x', failMode: () => 'closed' });
+      const withTools: NormalizedRequest = {
+        ...request,
+        texts: [
+          { path: ['messages', 0, 'content'], text: 'hello', kind: 'user' },
+          { path: ['tools', 0, 'function', 'description'], text: 'Runs a shell command in the workspace', kind: 'tool_definition' },
+          { path: ['messages', 1, 'content'], text: 'ls printed two files', kind: 'tool_result' },
+        ],
+      };
+      expect(await inspect({ request: withTools, body: {}, info, app: 'test' })).toEqual({ action: 'allow' });
+      expect(asked).toEqual([{ model: 'mod-1', input: ['hello', 'ls printed two files'] }]);
+      await moderation.close();
+    } finally {
+      server.close();
+    }
+  });
 });

@@ -3,6 +3,7 @@ import type { CompiledGuardrailPolicy } from '../../guardrails/compile-policy.js
 import type { ModerationClient } from '../../gateway/moderation-client.js';
 import type { RequestInspector } from '../surface-resolution.js';
 import type { NormalizedRequest } from '../../providers/types.js';
+import { conversationTexts } from '../../providers/conversation-texts.js';
 
 export interface ContentSafetyDeps {
   policy: () => CompiledGuardrailPolicy;
@@ -21,7 +22,7 @@ export interface ContentSafetyDeps {
 export function contentSafetyInspector(deps: ContentSafetyDeps): RequestInspector {
   return async ({ request }) => {
     const settings = deps.policy().policy.contentSafety;
-    const texts = request.texts.map((t) => t.text).filter((t) => t.trim() !== '');
+    const texts = conversationTexts(request.texts).filter((t) => t.trim() !== '');
     if (!settings || texts.length === 0) return { action: 'allow' };
     try {
       if (!deps.moderation) throw new Error('no gateway is configured');
