@@ -8,7 +8,8 @@ import type { LimitWindow, Metric } from './limits.js';
  * policy, so each window of the new bundle is matched to the window it was in the previous one.
  *
  * A window is matched by what it is, not where it sits: its key, provider and config id, metric,
- * duration, and its budget id or its maximum. Only an unambiguous match (one window on each side with
+ * duration, and its budget id or its maximum; failing that, the same without the config id (a config that
+ * gained one keeps its counters). Only an unambiguous match (one window on each side with
  * that identity) carries a counter over. Windows nothing tells apart (two configs with the same budget,
  * no ids) that were not just left in place are ambiguous: each then continues from the largest of their
  * counters, so a sync never loses a use; it may count one against both (the safe side of a limit).
@@ -54,9 +55,15 @@ export function windowIdentity(window: LimitWindow): WindowIdentity {
   };
 }
 
-/** What must match for a window to be the same one; a budget with an id is that budget, whatever its maximum. */
-const sameWindow = (w: WindowIdentity) =>
-  JSON.stringify([w.keyId, w.provider ?? null, w.configId ?? null, w.metric, w.resetDuration, w.budgetId ?? null, w.budgetId === undefined ? w.max : null]);
+/**
+ * What must match for a window to be the same one, strictest first: a budget with an id is that budget,
+ * whatever its maximum. Then the same without the config's id, for a config that gained one (or lost it)
+ * with the sync; only windows the first left unmatched are matched so.
+ */
+const IDENTITIES: ReadonlyArray<(w: WindowIdentity) => string> = [
+  (w) => JSON.stringify([w.keyId, w.provider ?? null, w.configId ?? null, w.metric, w.resetDuration, w.budgetId ?? null, w.budgetId === undefined ? w.max : null]),
+  (w) => JSON.stringify([w.keyId, w.provider ?? null, w.metric, w.resetDuration, w.budgetId ?? null, w.budgetId === undefined ? w.max : null]),
+];
 
 /**
  * The windows of `next` (the bundle being applied) that do not simply keep the row under their own key,
@@ -67,21 +74,30 @@ export function windowSuccessions(previous: readonly WindowIdentity[], next: rea
   const sources = new Map<string, string[]>();
   // Counted by ids only, and there before: the same window.
   const kept = new Set(next.filter((w) => !w.byPlace && previousKeys.has(w.counterKey)).map((w) => w.counterKey));
-  const byIdentity = new Map<string, { previous: WindowIdentity[]; next: WindowIdentity[] }>();
-  const groupOf = (w: WindowIdentity) => {
-    const identity = sameWindow(w);
-    let group = byIdentity.get(identity);
-    if (!group) byIdentity.set(identity, group = { previous: [], next: [] });
-    return group;
+  let unmatched = {
+    previous: previous.filter((w) => !kept.has(w.counterKey)),
+    next: next.filter((w) => !kept.has(w.counterKey)),
   };
-  for (const w of previous) if (!kept.has(w.counterKey)) groupOf(w).previous.push(w);
-  for (const w of next) if (!kept.has(w.counterKey)) groupOf(w).next.push(w);
-  for (const group of byIdentity.values()) {
-    if (group.previous.length === 0 || group.next.length === 0) continue;
-    const from = group.previous.map((w) => w.counterKey);
-    const stayed = group.previous.length === group.next.length && group.next.every((w) => from.includes(w.counterKey));
-    // Left in place: keep (nothing says the identical windows traded places). Else one to one, or ambiguous.
-    for (const w of group.next) sources.set(w.counterKey, stayed ? [w.counterKey] : from);
+  for (const identityOf of IDENTITIES) {
+    const byIdentity = new Map<string, { previous: WindowIdentity[]; next: WindowIdentity[] }>();
+    const groupOf = (w: WindowIdentity) => {
+      const identity = identityOf(w);
+      let group = byIdentity.get(identity);
+      if (!group) byIdentity.set(identity, group = { previous: [], next: [] });
+      return group;
+    };
+    for (const w of unmatched.previous) groupOf(w).previous.push(w);
+    for (const w of unmatched.next) groupOf(w).next.push(w);
+    const matched = new Set<WindowIdentity>();
+    for (const group of byIdentity.values()) {
+      if (group.previous.length === 0 || group.next.length === 0) continue;
+      const from = group.previous.map((w) => w.counterKey);
+      const stayed = group.previous.length === group.next.length && group.next.every((w) => from.includes(w.counterKey));
+      // Left in place: keep (nothing says the identical windows traded places). Else one to one, or ambiguous.
+      for (const w of group.next) sources.set(w.counterKey, stayed ? [w.counterKey] : from);
+      for (const w of [...group.previous, ...group.next]) matched.add(w);
+    }
+    unmatched = { previous: unmatched.previous.filter((w) => !matched.has(w)), next: unmatched.next.filter((w) => !matched.has(w)) };
   }
   // A window under a key whose counter another window took along starts afresh, not from that count;
   // otherwise the row under its key is its own (a window whose maximum changed, say).

@@ -67,3 +67,28 @@ describe('a provider config without an id whose place among its provider\'s conf
     expect(budgets(enforcer)).toEqual([[50, 4], [100, 0], [5, 4]]);
   });
 });
+
+describe('a provider config that gains an id (the policy file edited, or the gateway starting to send ids)', () => {
+  const withLimits = (extra: ConfigInput = {}) => openaiConfig({
+    budgets: [{ max_limit: 5, reset_duration: '1d' }], rate_limit: { request_max_limit: 3, request_reset_duration: '1h' }, ...extra,
+  });
+  const rateLimits = (enforcer: PolicyEnforcer) => enforcer.status().rateLimits.map((r) => [r.max, r.used]);
+
+  it('its budget and rate limit carry on mid-window instead of starting again at 0', () => {
+    const { enforcer } = signedInEnforcer(keyWith([withLimits()], 7), stores.open());
+    expect(dollarRequestsAllowed(enforcer, 2)).toBe(2); // $2 of $5, 2 requests of 3 this hour
+    enforcer.setBundle(keyWith([withLimits({ id: 11 })], 8));
+    expect(budgets(enforcer)).toEqual([[5, 2]]);
+    expect(rateLimits(enforcer)).toEqual([[3, 2]]);
+    expect(dollarRequestsAllowed(enforcer)).toBe(1); // the third request of the hour
+  });
+
+  it('two configs gain ids at once: each keeps its own counters', () => {
+    const small = (extra: ConfigInput = {}) => openaiConfig({ budgets: [{ max_limit: 5, reset_duration: '1d' }], ...extra });
+    const large = (extra: ConfigInput = {}) => openaiConfig({ budgets: [{ max_limit: 50, reset_duration: '1d' }], ...extra });
+    const { enforcer } = signedInEnforcer(keyWith([small(), large()], 7), stores.open());
+    expect(dollarRequestsAllowed(enforcer, 2)).toBe(2);
+    enforcer.setBundle(keyWith([small({ id: 11 }), large({ id: 12 })], 8));
+    expect(budgets(enforcer)).toEqual([[5, 2], [50, 2]]);
+  });
+});

@@ -36,6 +36,12 @@ describe('windowSuccessions', () => {
       [hourly('@1', 3)], [hourly('@1', 3), hourly('@2', 3)], [[hourly('@2', 3), [hourly('@1', 3)]]]],
     ['configs with ids keep their keys, however alike their windows', [hourly(':11', 3), hourly(':12', 3)],
       [hourly(':11', 3), hourly(':12', 3), hourly(':13', 3)], []],
+    ['a config gains an id: its windows move to the key by id', [daily('@1', 5), hourly('@1', 3)], [daily(':11', 5), hourly(':11', 3)],
+      [[daily(':11', 5), [daily('@1', 5)]], [hourly(':11', 3), [hourly('@1', 3)]]]],
+    ['two configs gain ids: each by its own budget', [daily('@1', 5), daily('@2', 8)], [daily(':11', 5), daily(':12', 8)],
+      [[daily(':11', 5), [daily('@1', 5)]], [daily(':12', 8), [daily('@2', 8)]]]],
+    ['a config gains an id next to one that already had it: matched by id first', [daily(':11', 5), daily('@1', 5)], [daily(':11', 5), daily(':12', 5)],
+      [[daily(':12', 5), [daily('@1', 5)]]]],
     ['another key\'s window of the same shape is another window', [daily('@1', 5)], [daily('@1', 5, { keyId: 'vk-ops', counterKey: 'vk:vk-ops/provider:openai/config@1|spend|1d|budget@1' })], []],
   ];
   it.each(cases)('%s', (_name, previous, next, expected) => {
