@@ -147,6 +147,9 @@ class EdgeControlPolicySync implements PolicySyncClient {
   private closed = false;
   private stream: PolicyStreamFollower | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
+  /** The next fetch after one failed while the policy is unconfirmed and the stream is up (fetchAgainWhileUnconfirmed). */
+  private confirmationRetry: NodeJS.Timeout | undefined;
+  private unconfirmedFetchFailures = 0;
   private syncing: Promise<SyncOutcome> | undefined;
   private syncAgain = false;
   private running: Promise<void> | undefined;
@@ -305,6 +308,7 @@ class EdgeControlPolicySync implements PolicySyncClient {
     this.closing.abort();
     this.stream?.stop();
     if (this.pollTimer) clearTimeout(this.pollTimer);
+    if (this.confirmationRetry) clearTimeout(this.confirmationRetry);
     this.sleeper.wakeAll();
     for (const w of this.enrolledWaiters) w.reject(new Error('policy sync closed before the device enrolled'));
     this.enrolledWaiters.clear();
@@ -509,8 +513,10 @@ class EdgeControlPolicySync implements PolicySyncClient {
     const follower = new PolicyStreamFollower({
       open: async (signal) => {
         // Only the connection counts: a failed one is followed at once by a catch-up fetch, which is judged.
+        // A connection makes Edge Control reachable but confirms nothing: the policy in force may be the
+        // cache of a previous enrollment. The stream's first event (the latest version) or a fetch confirms.
         const body = await openPolicyStream(enrollment.control_url, enrollment.device_credential, signal);
-        if (!this.closed) this.reachable.answered();
+        if (!this.closed) this.reachable.reached();
         return body;
       },
       onPolicyEvent: (event) => this.onPolicyEvent(event),
@@ -527,8 +533,10 @@ class EdgeControlPolicySync implements PolicySyncClient {
 
   private onPolicyEvent(event: PolicyEvent): void {
     if (this.policy?.source === 'edge-control' && this.policy.etag === event.etag) {
-      // The server just said the bundle we hold is its latest: a cached one now counts as confirmed.
+      // The server just said the bundle we hold is its latest for this device (the etag covers the
+      // bundle's device_id): a cached one now counts as confirmed, as with a fetch's 304.
       this.markFresh();
+      if (!this.closed) this.reachable.answered();
       return;
     }
     this.log.debug('policy push: new version announced', { version: event.version });
@@ -560,13 +568,17 @@ class EdgeControlPolicySync implements PolicySyncClient {
     } catch (err) {
       if (this.closed) return 'failed';
       if (isCredentialRejection(err)) await this.credentialRejected(err.message);
-      else this.log.warn(`policy fetch failed: ${(err as Error).message}`);
+      else {
+        this.log.warn(`policy fetch failed: ${(err as Error).message}`);
+        this.fetchAgainWhileUnconfirmed();
+      }
       return 'failed';
     }
     // Reported once the answer is applied: a fail-closed device waiting for its first answer since its
     // start decides its waiting requests under the bundle Edge Control just confirmed or sent.
     try {
       this.rejections = 0;
+      this.unconfirmedFetchFailures = 0;
       // Someone else signed in while this was in flight: the answer is the previous person's.
       if (this.enrollment?.device_id !== enrollment.device_id) return 'failed';
       if (result.kind === 'not_modified') {
@@ -577,6 +589,20 @@ class EdgeControlPolicySync implements PolicySyncClient {
     } finally {
       if (!this.closed) this.reachable.answered();
     }
+  }
+
+  /**
+   * A fetch failed before Edge Control confirmed this run's policy. With the push stream down, its
+   * reconnects fetch again; with it up, nothing would until the next push or poll, while a fail-closed
+   * device refuses AI requests: fetch again after the sync backoff.
+   */
+  private fetchAgainWhileUnconfirmed(): void {
+    if (this.closed || this.confirmationRetry || this.reachable.state().confirmed || !this.isStreaming()) return;
+    const delay = backoffDelayMs(this.unconfirmedFetchFailures++, this.backoff);
+    this.confirmationRetry = setTimeout(() => {
+      this.confirmationRetry = undefined;
+      void this.syncNow();
+    }, delay);
   }
 
   /**

@@ -11,18 +11,27 @@ export interface TamperingProxy {
   replacePolicy: ((real: unknown) => unknown) | undefined;
   /** While true, the push stream answers 503 (a proxy that kills long-lived connections). */
   blockStream: boolean;
+  /** While true, GET /api/edge/v1/policy answers 503 (a replica or proxy failing fetches while the stream gets through). */
+  failPolicyFetch: boolean;
   /** Bodies it substituted, in order. */
   substitutions: number;
   close(): Promise<void>;
 }
 
-export async function startTamperingProxy(target: () => string): Promise<TamperingProxy> {
-  const proxy: TamperingProxy = { url: '', replacePolicy: undefined, blockStream: false, substitutions: 0, close: async () => undefined };
+/** `target` is asked per request (with its path), so a test can send some routes to another server (a replica). */
+export async function startTamperingProxy(target: (pathname: string) => string): Promise<TamperingProxy> {
+  const proxy: TamperingProxy = { url: '', replacePolicy: undefined, blockStream: false, failPolicyFetch: false, substitutions: 0, close: async () => undefined };
   const server = http.createServer((req, res) => {
-    const upstream = new URL(req.url ?? '/', target());
+    const pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    const upstream = new URL(req.url ?? '/', target(pathname));
     if (proxy.blockStream && upstream.pathname === '/api/edge/v1/policy/stream') {
       res.writeHead(503, { 'content-type': 'text/plain' });
       res.end('streams are not allowed through this proxy');
+      return;
+    }
+    if (proxy.failPolicyFetch && req.method === 'GET' && upstream.pathname === '/api/edge/v1/policy') {
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.end('policy fetches fail behind this proxy');
       return;
     }
     const headers = { ...req.headers, host: upstream.host };
