@@ -1,6 +1,6 @@
 import { reconcileReport, type ReportedUsage } from './gateway-report.js';
 import type { PolicyDatabase } from './policy-database.js';
-import type { FormerCounter } from './former-counter-keys.js';
+import { formerCounterReads } from './former-counter-keys.js';
 import type { CounterReading, CounterSnapshot, LimitWindow } from './limits.js';
 import { newWindowStartMs, windowEndMs, type WindowTiming } from './window-period.js';
 import { windowIdentity, windowSuccessions, type WindowIdentity } from './window-succession.js';
@@ -16,15 +16,17 @@ import { windowIdentity, windowSuccessions, type WindowIdentity } from './window
  * Everything runs synchronously inside one transaction per call, so two requests in the same process
  * never lose an increment.
  *
- * Earlier versions counted several windows under one key (all budgets of one duration; all provider
- * configs of one provider), charging each use there once per window. A counter that has no row of its own
- * yet reads the rows of earlier versions the bundle in force names for it (useFormerCounters: newest first,
- * each divided by the number of windows that shared it), and their alerts; its first write copies that
- * share into its own row. The former rows are left for the other windows that read them, until pruned.
- *
- * A window's counter key can change with a policy sync (a config without an id counted by its place, and
- * a config before it removed): the windows of the bundle applied last are kept here, so the next bundle's
- * windows carry their counters over (followWindows, window-succession.ts), also across a restart.
+ * When a bundle is applied (followWindows, one transaction):
+ * - A window's counter key can change with a policy sync (a config without an id counted by its place, and
+ *   a config before it removed): the windows of the bundle applied last are kept here, so the next
+ *   bundle's windows carry their counters over (window-succession.ts), also across a restart.
+ * - Earlier versions counted several windows under one key (all budgets of one duration; all provider
+ *   configs of one provider), charging each use there once per window. Each window of the bundle that has
+ *   no row of its own gets its share of the newest such row it reads (former-counter-keys.ts
+ *   formerCounterReads: divided by the number of windows of this bundle that shared it), and every window
+ *   that reads such a row its fired alerts; then those rows are deleted. So the division is decided once,
+ *   by the first bundle applied after the upgrade, and a later sync that adds or removes a window does
+ *   not divide again.
  */
 
 export interface CounterAddition {
@@ -44,29 +46,23 @@ export interface CounterStore {
   markAlert(key: string, windowStartMs: number, threshold: number, nowMs: number): boolean;
   /** Drops windows untouched for longer than `olderThanMs` (keys that no longer exist). */
   prune(olderThanMs: number, nowMs: number): number;
-  /** The rows of earlier versions each counter reads until it has its own (former-counter-keys.ts formerCounterReads), for the bundle in force. */
-  useFormerCounters(reads: ReadonlyMap<string, readonly FormerCounter[]>): void;
   /**
    * A bundle is applied with these windows (all of its keys'): windows whose counter key changed since the
-   * bundle applied before carry their counters and fired alerts over (window-succession.ts); one transaction.
+   * bundle applied before carry their counters and fired alerts over (window-succession.ts), and rows of
+   * earlier versions become the windows' own (see above); one transaction.
    */
   followWindows(windows: readonly LimitWindow[], nowMs: number): void;
 }
-
-type CounterRow = { window_start_ms: number; value: number };
 
 export class SqliteCounterStore implements CounterStore {
   private readonly selectOne;
   private readonly upsert;
   private readonly insertAlert;
-  private readonly selectAlert;
   private readonly deleteOld;
   private readonly deleteOldAlerts;
   private readonly addTx;
   private readonly rebaseTx;
   private readonly followTx;
-  /** The rows of earlier versions read in a counter's stead; only these. */
-  private formerReads: ReadonlyMap<string, readonly FormerCounter[]> = new Map();
 
   constructor(private readonly db: PolicyDatabase) {
     db.exec(`
@@ -95,13 +91,11 @@ export class SqliteCounterStore implements CounterStore {
        ON CONFLICT(counter_key) DO UPDATE SET window_start_ms = excluded.window_start_ms, value = excluded.value, updated_ms = excluded.updated_ms`);
     this.insertAlert = db.prepare<[string, number, number, number]>(
       'INSERT OR IGNORE INTO policy_alerts (counter_key, window_start_ms, threshold, fired_ms) VALUES (?, ?, ?, ?)');
-    this.selectAlert = db.prepare<[string, number, number], { found: number }>(
-      'SELECT 1 AS found FROM policy_alerts WHERE counter_key = ? AND window_start_ms = ? AND threshold = ?');
     this.deleteOld = db.prepare<[number]>('DELETE FROM policy_counters WHERE updated_ms < ?');
     this.deleteOldAlerts = db.prepare<[number]>('DELETE FROM policy_alerts WHERE fired_ms < ?');
 
     this.addTx = db.transaction((key: string, amount: number, timing: WindowTiming, nowMs: number): CounterAddition => {
-      const row = this.readRow(key);
+      const row = this.selectOne.get(key);
       const current = row !== undefined && nowMs < windowEndMs(timing, row.window_start_ms);
       const windowStartMs = current ? row.window_start_ms : newWindowStartMs(timing, nowMs);
       const before = current ? row.value : 0;
@@ -116,7 +110,12 @@ export class SqliteCounterStore implements CounterStore {
     const deleteAlerts = db.prepare<[string]>('DELETE FROM policy_alerts WHERE counter_key = ?');
     const selectWindowAlerts = db.prepare<[string, number], { threshold: number; fired_ms: number }>(
       'SELECT threshold, fired_ms FROM policy_alerts WHERE counter_key = ? AND window_start_ms = ?');
-    this.followTx = db.transaction((windows: readonly LimitWindow[], nowMs: number) => {
+    const copyAlerts = db.prepare<[string, string]>(
+      `INSERT OR IGNORE INTO policy_alerts (counter_key, window_start_ms, threshold, fired_ms)
+       SELECT ?, window_start_ms, threshold, fired_ms FROM policy_alerts WHERE counter_key = ?`);
+
+    /** Windows whose counter key changed since the bundle applied before continue their counters. */
+    const carryOver = (windows: readonly LimitWindow[], nowMs: number) => {
       const previous = selectWindows.all().flatMap((row) => parseIdentity(row.identity));
       const next = windows.map(windowIdentity);
       const timingOf = new Map(windows.map((w) => [w.counterKey, w]));
@@ -142,9 +141,32 @@ export class SqliteCounterStore implements CounterStore {
       }
       deleteWindows.run();
       for (const identity of next) insertWindow.run(identity.counterKey, JSON.stringify(identity));
+    };
+    /** Rows of earlier versions become the windows' own, divided once (see above), and are then deleted. */
+    const adoptFormerCounters = (windows: readonly LimitWindow[], nowMs: number) => {
+      const reads = formerCounterReads(windows);
+      for (const [counterKey, formers] of reads) {
+        for (const former of formers) copyAlerts.run(counterKey, former.key);
+        if (this.selectOne.get(counterKey)) continue;
+        for (const former of formers) {
+          const row = this.selectOne.get(former.key);
+          if (!row) continue;
+          this.upsert.run(counterKey, row.window_start_ms, row.value / former.shares, nowMs);
+          break;
+        }
+      }
+      for (const formerKey of new Set([...reads.values()].flatMap((formers) => formers.map((f) => f.key)))) {
+        deleteCounter.run(formerKey);
+        deleteAlerts.run(formerKey);
+      }
+    };
+    // Carried over first: a window that moved and had no row of its own yet then gets its share under its new key.
+    this.followTx = db.transaction((windows: readonly LimitWindow[], nowMs: number) => {
+      carryOver(windows, nowMs);
+      adoptFormerCounters(windows, nowMs);
     });
     this.rebaseTx = db.transaction((key: string, reported: ReportedUsage, timing: WindowTiming, nowMs: number) => {
-      const row = this.readRow(key);
+      const row = this.selectOne.get(key);
       const local = row ? { value: row.value, windowStartMs: row.window_start_ms } : undefined;
       const next = reconcileReport(local, reported, timing, nowMs);
       if (next !== undefined && next !== local) this.upsert.run(key, next.windowStartMs, next.value, nowMs);
@@ -154,7 +176,7 @@ export class SqliteCounterStore implements CounterStore {
   snapshot(keys: Iterable<string>): CounterSnapshot {
     const out = new Map<string, CounterReading>();
     for (const key of keys) {
-      const row = this.readRow(key);
+      const row = this.selectOne.get(key);
       if (row) out.set(key, { value: row.value, windowStartMs: row.window_start_ms });
     }
     return out;
@@ -169,27 +191,11 @@ export class SqliteCounterStore implements CounterStore {
   }
 
   markAlert(key: string, windowStartMs: number, threshold: number, nowMs: number): boolean {
-    if (this.insertAlert.run(key, windowStartMs, threshold, nowMs).changes !== 1) return false;
-    return !(this.formerReads.get(key) ?? []).some((former) => this.selectAlert.get(former.key, windowStartMs, threshold) !== undefined);
+    return this.insertAlert.run(key, windowStartMs, threshold, nowMs).changes === 1;
   }
 
   followWindows(windows: readonly LimitWindow[], nowMs: number): void {
     this.followTx(windows, nowMs);
-  }
-
-  useFormerCounters(reads: ReadonlyMap<string, readonly FormerCounter[]>): void {
-    this.formerReads = new Map(reads);
-  }
-
-  /** A counter's own row, else its share of the newest row of earlier versions it reads (see above). */
-  private readRow(key: string): CounterRow | undefined {
-    const own = this.selectOne.get(key);
-    if (own) return own;
-    for (const former of this.formerReads.get(key) ?? []) {
-      const row = this.selectOne.get(former.key);
-      if (row) return { window_start_ms: row.window_start_ms, value: row.value / former.shares };
-    }
-    return undefined;
   }
 
   prune(olderThanMs: number, nowMs: number): number {

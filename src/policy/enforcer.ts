@@ -8,7 +8,6 @@ import type { SeenApp } from '../control/protocol/heartbeat.js';
 import { attributeApp, compileAppCatalog, decideApp, EMPTY_APP_CATALOG, type AppIdentity, type CompiledAppCatalog } from './apps.js';
 import { budgetAlertMessage, thresholdsReached } from './budget-alerts.js';
 import type { CounterStore } from './counter-store.js';
-import { formerCounterReads } from './former-counter-keys.js';
 import { estimatedPromptTokens, InFlightUsage, type Hold, type Reservation } from './in-flight.js';
 import { decideRequest, type Decision, type PolicyRoute } from './decide.js';
 import { awaitsControlConfirmation, CONFIRMATION_WAIT_MS, unconfirmedPolicyRefusal, type Connectivity } from './fail-mode.js';
@@ -134,9 +133,8 @@ export class PolicyEnforcer {
         }
       }
       const windows = bundle.virtual_keys.flatMap((k) => allKeyWindows(bundle, k.id));
-      // Before the rebase, which reads counters that may still fall back to a row of earlier versions.
-      this.options.counters.useFormerCounters(formerCounterReads(windows));
-      // Windows whose counter key moved with this sync keep their counters; before the rebase, which reads them.
+      // Windows whose counter key moved with this sync keep their counters, and rows of earlier versions
+      // become the windows' own; before the rebase, which reads them.
       this.safe(() => this.options.counters.followWindows(windows, this.now().getTime()), 'carrying counters over to the new policy');
       this.rebaseCounters(bundle);
     }

@@ -1,6 +1,6 @@
 /**
  * Counter keys of earlier versions, so counters a device persisted before an upgrade keep counting
- * (counter-store.ts reads them for a window that has no row of its own yet).
+ * (counter-store.ts gives a window without a row of its own its share when a bundle is applied, once).
  *
  * `previous`: the version before provider configs had counters of their own. It counted every config of a
  * provider under one scope (`vk:K/provider:P`), and a budget without an id under the bare key of its

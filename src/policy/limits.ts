@@ -24,7 +24,7 @@ export interface LimitWindow {
    * a budget which one, so every window is charged once and keeps its counter across policy syncs.
    */
   counterKey: string;
-  /** Where earlier versions counted this window, read until it has a row of its own (formerCounterReads). */
+  /** Where earlier versions counted this window; its share becomes its own row when a bundle is applied (formerCounterReads). */
   formerKeys: FormerCounterKeys;
   keyId: string;
   /** Undefined for a limit on the whole key; the provider config's provider otherwise. */

@@ -76,7 +76,7 @@ describe('two budgets with the same reset duration', () => {
 });
 
 describe('counters persisted under the shared key by earlier versions', () => {
-  it('still count for a budget now counted by its id, until it has its own', () => {
+  it('still count for a budget now counted by its id: they become its own row', () => {
     const counters = openCounters();
     counters.add(SHARED_DAILY, 4, 86_400_000, T - 3_600_000);
     counters.markAlert(SHARED_DAILY, T - 3_600_000, 0.8, T - 3_600_000);
@@ -89,7 +89,7 @@ describe('counters persisted under the shared key by earlier versions', () => {
     expect(notices.filter((n) => n.kind === 'budget_alert')).toEqual([]);
     spend(enforcer, 200_000);
     expect(enforcer.decide(request(), openaiInfo)).toMatchObject({ action: 'block', error: { type: 'budget_exceeded' } });
-    // The shared row itself is left alone (another budget of that duration may still read it).
-    expect(counters.snapshot([SHARED_DAILY]).get(SHARED_DAILY)?.value).toBe(4);
+    // The shared row was divided once, when the bundle was applied, and is gone: no later sync divides it again.
+    expect(counters.snapshot([SHARED_DAILY]).get(SHARED_DAILY)).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PolicyBundle } from '../../src/control/protocol/policy-bundle.js';
 import type { PolicyEnforcer } from '../../src/policy/enforcer.js';
 import { openaiInfo, signedInEnforcer, tokens } from './budget-spending.js';
-import { bundle, request } from './support.js';
+import { bundle, NOW, request } from './support.js';
 import { temporaryCounterStores } from './temporary-counter-store.js';
 
 /**
@@ -90,5 +90,50 @@ describe('a provider config that gains an id (the policy file edited, or the gat
     expect(dollarRequestsAllowed(enforcer, 2)).toBe(2);
     enforcer.setBundle(keyWith([small({ id: 11 }), large({ id: 12 })], 8));
     expect(budgets(enforcer)).toEqual([[5, 2], [50, 2]]);
+  });
+});
+
+describe('a counter the version before c412a9b left (one per provider, charged once per config), and a sync after the upgrade', () => {
+  const HOUR = 3_600_000;
+  const tenPerHour = (id: number) => openaiConfig({ id, rate_limit: { request_max_limit: 10, request_reset_duration: '1h' } });
+  /** [max, used] of every rate limit the status shows. */
+  const rateLimits = (enforcer: PolicyEnforcer) => enforcer.status().rateLimits.map((r) => [r.max, r.used]);
+  function requestsAllowed(enforcer: PolicyEnforcer, limit = 30): number {
+    for (let n = 0; n < limit; n++) {
+      const req = request();
+      if (enforcer.decide(req, openaiInfo).action !== 'allow') return n;
+      enforcer.settle(req);
+    }
+    return limit;
+  }
+  /** What that version left: `value` on the provider's one request counter, in a window opened ten minutes ago. */
+  function upgradedWith(value: number, configs: ConfigInput[]): PolicyEnforcer {
+    const left = stores.open();
+    left.add('vk:vk-eng/provider:openai|requests|1h', value, HOUR, NOW.getTime() - 10 * 60_000);
+    stores.closeLast();
+    return signedInEnforcer(keyWith(configs, 7), stores.open()).enforcer;
+  }
+
+  it('one config with 8 requests sent, then a second config added: the first still reads 8, the new one 0', () => {
+    const enforcer = upgradedWith(8, [tenPerHour(11)]);
+    expect(rateLimits(enforcer)).toEqual([[10, 8]]);
+    enforcer.setBundle(keyWith([tenPerHour(11), tenPerHour(12)], 8));
+    expect(rateLimits(enforcer)).toEqual([[10, 8], [10, 0]]);
+    expect(requestsAllowed(enforcer)).toBe(2);
+  });
+
+  it('two configs with 4 requests sent (the row says 8), then one removed: the other still reads 4', () => {
+    const enforcer = upgradedWith(8, [tenPerHour(11), tenPerHour(12)]);
+    expect(rateLimits(enforcer)).toEqual([[10, 4], [10, 4]]);
+    enforcer.setBundle(keyWith([tenPerHour(12)], 8));
+    expect(rateLimits(enforcer)).toEqual([[10, 4]]);
+    expect(requestsAllowed(enforcer)).toBe(6);
+  });
+
+  it('a restart after the upgrade does not divide the row again', () => {
+    upgradedWith(8, [tenPerHour(11), tenPerHour(12)]);
+    stores.closeLast();
+    const restarted = signedInEnforcer(keyWith([tenPerHour(11), tenPerHour(12), tenPerHour(13)], 8), stores.open()).enforcer;
+    expect(rateLimits(restarted)).toEqual([[10, 4], [10, 4], [10, 0]]);
   });
 });
