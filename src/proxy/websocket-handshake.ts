@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import { closeReason } from './websocket-close-reason.js';
 import type { WebSocketMessageInspector } from './websocket-inspection.js';
 import { explainTooBigMessages, inspectClientMessages } from './websocket-message-relay.js';
+import { dropFramesWithoutUpstream } from './websocket-relay-guard.js';
 import { dialUpstreamWebSocket, type UpstreamWebSocket } from './websocket-upstream.js';
 
 export type WebSocketPolicyVerdict = { action: 'allow'; messages?: WebSocketMessageInspector } | { action: 'block'; message: string };
@@ -139,6 +140,8 @@ export function answerWebSocketsWhenUpstreamAnswers(options: WebSocketHandshakeO
     return offered.values().next().value ?? false;
   };
 
+  // A socket closed with Edge's reason has no upstream: what its client sends is not the library's to relay.
+  dropFramesWithoutUpstream(proxy);
   proxy.onWebSocketConnection((ctx) => {
     // The callback is not called: it would make the library dial an upstream of its own.
     const upgradeReq = (ctx.clientToProxyWebSocket as { upgradeReq?: IncomingMessage } | undefined)?.upgradeReq;
