@@ -5,6 +5,7 @@ import type WebSocket from 'ws';
 import type { WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
 import { closeReason } from './websocket-close-reason.js';
+import { relayWebSocketCloses } from './websocket-close-relay.js';
 import type { WebSocketMessageInspector } from './websocket-inspection.js';
 import { explainTooBigMessages, inspectClientMessages } from './websocket-message-relay.js';
 import { dropFramesWithoutUpstream } from './websocket-relay-guard.js';
@@ -142,6 +143,7 @@ export function answerWebSocketsWhenUpstreamAnswers(options: WebSocketHandshakeO
 
   // A socket closed with Edge's reason has no upstream: what its client sends is not the library's to relay.
   dropFramesWithoutUpstream(proxy);
+  relayWebSocketCloses(proxy);
   proxy.onWebSocketConnection((ctx) => {
     // The callback is not called: it would make the library dial an upstream of its own.
     const upgradeReq = (ctx.clientToProxyWebSocket as { upgradeReq?: IncomingMessage } | undefined)?.upgradeReq;

@@ -1,0 +1,106 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { openConnectTunnel } from '../support/proxy-clients.js';
+
+/**
+ * A close on one side of a relayed WebSocket closes the other side promptly: with the code and reason given, or
+ * with none when the close had none (1005) or was no close at all (1006, the connection dropped). The origin
+ * closes as the URL's `close` parameter says, 300 ms after it opened; and reports how its client closed.
+ */
+
+let origin: http.Server;
+let edge: EdgeProcess;
+/** How each connection's client closed, as the origin saw it. */
+const originSaw: Array<Promise<{ code: number; reason: string }>> = [];
+
+beforeAll(async () => {
+  const wss = new WebSocketServer({ noServer: true });
+  origin = http.createServer();
+  origin.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => {
+    originSaw.push(new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }))));
+    const how = new URL(req.url ?? '/', 'http://origin.invalid').searchParams.get('close');
+    if (how === null) return;
+    setTimeout(() => {
+      if (how === 'no-code') ws.close();
+      else if (how === 'drop') ws.terminate();
+      else ws.close(Number(how), 'bye');
+    }, 300);
+  }));
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+  const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-ws-closes-'));
+  const policyFile = path.join(dataDir, 'policy.json');
+  fs.writeFileSync(policyFile, JSON.stringify({
+    schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(),
+    virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: 'sk-bf-ws-0002', is_active: true, provider_configs: [
+      { provider: 'openai', allowed_models: ['gpt-realtime'] },
+    ] }],
+  }));
+  edge = await startEdgeProcess({ dataDir, config: { mode: 'local', policyFile, upstream: { originOverrides: { 'api.openai.com': originUrl } } } });
+});
+
+afterAll(async () => {
+  await edge?.stop();
+  origin?.closeAllConnections();
+  await new Promise((resolve) => origin?.close(resolve));
+});
+
+/** Opens a Realtime WebSocket through Edge; `closed` settles with the client's close, or 'still open' after 3 s. */
+async function openThroughEdge(query: string) {
+  const { socket } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
+  const ws = new WebSocket(`wss://api.openai.com/v1/realtime?model=gpt-realtime${query}`, {
+    createConnection: () => tls.connect({ socket, servername: 'api.openai.com', ca: edge.caPem }),
+  } as never);
+  ws.on('error', () => {});
+  const closed = new Promise<{ code: number; reason: string } | 'still open'>((resolve) => {
+    const timer = setTimeout(() => resolve('still open'), 3000);
+    ws.once('close', (code, reason) => {
+      clearTimeout(timer);
+      resolve({ code, reason: reason.toString() });
+    });
+  });
+  await new Promise((resolve) => ws.once('open', resolve));
+  return { ws, closed, originSaw: originSaw[originSaw.length - 1]! };
+}
+
+describe('the upstream closes: the client is closed', () => {
+  it('with a code and reason: the client gets them', async () => {
+    const socket = await openThroughEdge('&close=4001');
+    expect(await socket.closed).toEqual({ code: 4001, reason: 'bye' });
+  });
+
+  it('without a status code (1005): the client is closed without one too, not left open', async () => {
+    const socket = await openThroughEdge('&close=no-code');
+    const closed = await socket.closed;
+    socket.ws.terminate();
+    expect(closed).toEqual({ code: 1005, reason: '' });
+  });
+
+  it('by dropping the connection (1006): the client is closed without a code', async () => {
+    const socket = await openThroughEdge('&close=drop');
+    const closed = await socket.closed;
+    socket.ws.terminate();
+    expect(closed).toEqual({ code: 1005, reason: '' });
+  });
+});
+
+describe('the client closes: the upstream is closed', () => {
+  it('with a code and reason: the upstream gets them', async () => {
+    const socket = await openThroughEdge('');
+    socket.ws.close(4002, 'done here');
+    expect(await socket.originSaw).toEqual({ code: 4002, reason: 'done here' });
+  });
+
+  it('without a status code: the upstream is closed without one', async () => {
+    const socket = await openThroughEdge('');
+    socket.ws.close();
+    expect(await socket.originSaw).toEqual({ code: 1005, reason: '' });
+  });
+});
