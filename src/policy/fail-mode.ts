@@ -1,4 +1,5 @@
 import type { PolicyBundle, RoutingMode } from '../control/protocol/policy-bundle.js';
+import { REFUSES_THIS_DEVICE } from '../control/client/control-reachability.js';
 import { edgeError, type EdgeError } from '../edge-error.js';
 import { formatSpan } from './durations.js';
 
@@ -16,6 +17,11 @@ import { formatSpan } from './durations.js';
  *   when it is reachable; fail-closed holds a request up to CONFIRMATION_WAIT_MS for the first answer
  *   (a normal online start answers well within that) and refuses it if none comes
  *   (unconfirmedPolicyRefusal; the enforcer does the waiting).
+ * - Edge Control keeps refusing this device (it enrolls the device, then refuses each fresh credential,
+ *   so the device stopped enrolling again): the policy can never be confirmed until someone fixes that.
+ *   Fail-open goes on; fail-closed refuses at once (nothing to wait for), since the cached bundle may have
+ *   been changed or revoked meanwhile and a server refusing devices must not switch fail-closed off. The
+ *   refusal says so and what to do.
  * - Audit queue full (Edge Control unreachable so long that unsent records filled the outbox's cap):
  *   fail-open answers, unrecorded; fail-closed refuses AI traffic until records can be written again.
  * Every outcome other than "all reachable" carries a reason for the audit record.
@@ -139,6 +145,15 @@ export function unconfirmedPolicyRefusal(input: Omit<FailModeInput, 'mode'>): { 
   const { bundle, connectivity, now } = input;
   if (!isUnconfirmedFailClosed(bundle, connectivity)) return undefined;
   const policy = describePolicy(bundle, now);
+  if (connectivity.controlPlaneCallable === false && connectivity.controlPlaneProblem?.startsWith(REFUSES_THIS_DEVICE)) {
+    // Refused, not waiting: the bundle in force may have been changed or revoked since it was cached, and
+    // a server that refuses the device must not become a way around a fail-closed policy.
+    return {
+      reason: `fail-closed: ${connectivity.controlPlaneProblem}; the policy cannot be confirmed, request refused (${policy})`,
+      error: edgeError(503, 'gateway_unreachable',
+        'Edge Control keeps refusing this device, so Bifrost Edge cannot confirm your AI policy, and your policy says AI requests must stop until it is confirmed, so this request was not sent. Contact your IT helpdesk: Edge Control\'s servers may not share their device records (`bifrost-edge status` shows the details); once it is fixed, restart Bifrost Edge or sign in again.'),
+    };
+  }
   if (connectivity.controlPlaneCallable === false) {
     return {
       reason: `fail-closed: Edge Control cannot be asked to confirm the policy (${connectivity.controlPlaneProblem ?? 'nothing to enroll with'}); request refused (${policy})`,

@@ -10,13 +10,20 @@ export interface ControlReachabilityState {
    */
   confirmed: boolean;
   /**
-   * True while the last attempt could not even call Edge Control (nothing to enroll with: nobody signed
-   * in): there is no answer to wait for until that changes.
+   * True while the device cannot or will not call Edge Control: nothing to enroll with (nobody signed in),
+   * or Edge Control keeps refusing the device (`problem` starts with REFUSES_THIS_DEVICE). There is no
+   * answer to wait for until that changes.
    */
   cannotCall?: true;
   /** The last call that went wrong (failed, refused or impossible), e.g. `enrollment failed: …`, until one succeeds. */
   problem?: string;
 }
+
+/**
+ * How the problem starts once the device stopped enrolling again because Edge Control refuses each fresh
+ * credential (policy-sync-client.ts); fail-mode.ts words its refusal after it.
+ */
+export const REFUSES_THIS_DEVICE = 'Edge Control keeps refusing this device';
 
 /**
  * Failed calls in a row that make Edge Control unreachable. More than one: when a server restarts, the
@@ -93,6 +100,14 @@ export class ControlReachability {
   couldNotCall(what: string, err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
     this.update({ ...this.current, cannotCall: true, problem: `${what} not possible: ${message}` });
+  }
+
+  /**
+   * The device stopped enrolling again because Edge Control refuses each fresh credential (`why`: what
+   * happened and what to do). Like couldNotCall, no answer is coming until someone acts.
+   */
+  refusesDevice(why: string): void {
+    this.update({ ...this.current, cannotCall: true, problem: `${REFUSES_THIS_DEVICE}: ${why}` });
   }
 
   private update(next: ControlReachabilityState): void {

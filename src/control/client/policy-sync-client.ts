@@ -9,7 +9,7 @@ import type { SignedPolicyBundle } from '../protocol/policy-bundle.js';
 import { PolicyListeners, type ActivePolicy, type PolicySync, type SyncOutcome } from './active-policy.js';
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffSettings } from './backoff.js';
 import { judgeSignedBundle } from './bundle-acceptance.js';
-import { ControlReachability, type ControlReachabilityState } from './control-reachability.js';
+import { ControlReachability, REFUSES_THIS_DEVICE, type ControlReachabilityState } from './control-reachability.js';
 import { ControlRequestError, DEFAULT_REQUEST_TIMEOUT_MS, fetchPolicy, type CallOptions, openPolicyStream, postEnrollment, postHeartbeat } from './control-api.js';
 import type { DeviceCredentialStore } from './device-credential-store.js';
 import { clearCachedPolicy, clearEnrollmentState, loadCachedPolicy, saveCachedPolicy, saveEnrollmentState, type EnrollmentRecord } from './device-state-files.js';
@@ -18,6 +18,14 @@ import { PolicyStreamFollower } from './policy-stream-follower.js';
 import { restoreEnrollment } from './saved-enrollment.js';
 import { keySetChange, trustMapOf, unpinnedKeys } from './signing-key-trust.js';
 import { Sleeper } from './sleeper.js';
+
+/**
+ * Credential refusals in a row (each answered by enrolling again) after which the device stops enrolling
+ * again: a server that refuses each fresh credential right after enrolling the device (replicas that do
+ * not share device records) would otherwise register a new device at every attempt, forever. Four: the
+ * saved credential, then three fresh ones.
+ */
+const REFUSALS_BEFORE_GIVING_UP = 4;
 
 /** How a device proves who it is when it (re-)enrolls. */
 export type EnrollmentCredential = { method: 'oidc'; token: string; access_token?: string } | { method: 'virtual_key'; virtual_key: string };
@@ -155,6 +163,8 @@ class EdgeControlPolicySync implements PolicySyncClient {
   private running: Promise<void> | undefined;
   /** Credential rejections in a row; re-enrollment backs off on them so a confused server is not hammered. */
   private rejections = 0;
+  /** Set once REFUSALS_BEFORE_GIVING_UP rejections in a row stopped re-enrollment; a sign-in tries again. */
+  private refusedForGood = false;
   private readonly enrolledWaiters = new Set<{ resolve: (d: EnrolledDevice) => void; reject: (e: Error) => void }>();
   private readonly reachabilityListeners = new Set<(state: ControlReachabilityState) => void>();
   private readonly reachable: ControlReachability;
@@ -418,6 +428,11 @@ class EdgeControlPolicySync implements PolicySyncClient {
     if (this.closed) return false;
     this.sleeper.wakeAll();
     if (!this.needsEnrollment() || !this.options.credential) return false;
+    if (this.refusedForGood) {
+      // Someone acted (signed in, saved a key): try again, from the start of the count.
+      this.refusedForGood = false;
+      this.rejections = 0;
+    }
     this.kick();
     return true;
   }
@@ -453,10 +468,26 @@ class EdgeControlPolicySync implements PolicySyncClient {
   /** The server no longer accepts our credential: forget it and enroll again when we can. */
   private async credentialRejected(reason: string): Promise<void> {
     if (!this.enrollment) return;
-    this.log.warn(`the control server rejected this device's credential (${reason}); enrolling again`);
     this.rejections++;
     await this.forgetEnrollment();
+    if (this.rejections >= REFUSALS_BEFORE_GIVING_UP) {
+      this.stopEnrollingAgain(reason);
+      return;
+    }
+    this.log.warn(`the control server rejected this device's credential (${reason}); enrolling again`);
     this.kick();
+  }
+
+  /**
+   * Edge Control enrolled the device and then refused its fresh credential, again and again. Each
+   * enrollment registers a device, so the device stops; the cached policy stays in force, and a
+   * fail-closed one (which cannot be confirmed) refuses AI requests: fail-mode.ts says why.
+   */
+  private stopEnrollingAgain(reason: string): void {
+    this.refusedForGood = true;
+    const why = `it refused ${this.rejections} device credentials in a row, each fresh one right after enrolling the device (${reason}). Its servers may not share one database of devices (replicas behind a load balancer, each with its own). Stopped enrolling again so as not to register a new device at each attempt; ask your Edge Control administrator to fix that, then restart Bifrost Edge or sign in again`;
+    this.log.error(`${REFUSES_THIS_DEVICE}: ${why}. Until then the cached policy stays in force, and a fail-closed policy refuses AI requests since Edge Control cannot confirm it`);
+    if (!this.closed) this.reachable.refusesDevice(why);
   }
 
   /**
@@ -494,7 +525,7 @@ class EdgeControlPolicySync implements PolicySyncClient {
     this.running = this.run().finally(() => {
       this.running = undefined;
       // A credential rejection or an untrusted signer while running asks for another round.
-      if (!this.closed && this.needsEnrollment() && this.options.credential) this.kick();
+      if (!this.closed && !this.refusedForGood && this.needsEnrollment() && this.options.credential) this.kick();
     });
   }
 
