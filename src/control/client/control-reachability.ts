@@ -15,7 +15,10 @@ export interface ControlReachabilityState {
    * answer to wait for until that changes.
    */
   cannotCall?: true;
-  /** The last call that went wrong (failed, refused or impossible), e.g. `enrollment failed: …`, until one succeeds. */
+  /**
+   * The last call that went wrong (failed, refused or impossible), e.g. `enrollment failed: …`, until one
+   * succeeds; otherwise a lasting problem of the device's own (deviceProblem: its enrollment cannot be saved).
+   */
   problem?: string;
 }
 
@@ -52,6 +55,8 @@ export const FAILURES_BEFORE_UNREACHABLE = 3;
 export class ControlReachability {
   private current: ControlReachabilityState = { reachable: true, confirmed: false };
   private failuresInARow = 0;
+  /** Set by deviceProblem(); shown as the problem whenever no call went wrong. */
+  private standingProblem: string | undefined;
 
   constructor(private readonly onChange: (state: ControlReachabilityState) => void) {}
 
@@ -110,7 +115,19 @@ export class ControlReachability {
     this.update({ ...this.current, cannotCall: true, problem: `${REFUSES_THIS_DEVICE}: ${why}` });
   }
 
-  private update(next: ControlReachabilityState): void {
+  /**
+   * A problem on the device itself that lasts whatever Edge Control answers (its enrollment cannot be
+   * saved: what to fix), shown until cleared with `undefined`; a call's problem takes precedence meanwhile.
+   */
+  deviceProblem(problem: string | undefined): void {
+    const previous = this.standingProblem;
+    this.standingProblem = problem;
+    const { problem: shown, ...rest } = this.current;
+    this.update(shown === undefined || shown === previous ? rest : { ...rest, problem: shown });
+  }
+
+  private update(proposed: ControlReachabilityState): void {
+    const next = proposed.problem === undefined && this.standingProblem !== undefined ? { ...proposed, problem: this.standingProblem } : proposed;
     const same = next.reachable === this.current.reachable && next.confirmed === this.current.confirmed
       && next.cannotCall === this.current.cannotCall && next.problem === this.current.problem;
     if (same) return;

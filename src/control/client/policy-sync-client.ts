@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import os from 'node:os';
+import path from 'node:path';
 import { silentLogger, type Logger } from '../../log.js';
 import type { DeviceDescription, SigningPublicKey } from '../protocol/enrollment.js';
 import { bundleEtag, trustedKeyMap } from '../protocol/bundle-signature.js';
@@ -12,7 +13,7 @@ import { judgeSignedBundle } from './bundle-acceptance.js';
 import { ControlReachability, REFUSES_THIS_DEVICE, type ControlReachabilityState } from './control-reachability.js';
 import { ControlRequestError, DEFAULT_REQUEST_TIMEOUT_MS, fetchPolicy, type CallOptions, openPolicyStream, postEnrollment, postHeartbeat } from './control-api.js';
 import type { DeviceCredentialStore } from './device-credential-store.js';
-import { clearCachedPolicy, clearEnrollmentState, loadCachedPolicy, saveCachedPolicy, saveEnrollmentState, type EnrollmentRecord } from './device-state-files.js';
+import { clearCachedPolicy, clearEnrollmentState, ENROLLMENT_FILE, loadCachedPolicy, saveCachedPolicy, saveEnrollmentState, type EnrollmentRecord } from './device-state-files.js';
 import { PlainFileCredentialStore } from './plain-file-credential-store.js';
 import { PolicyStreamFollower } from './policy-stream-follower.js';
 import { restoreEnrollment } from './saved-enrollment.js';
@@ -161,6 +162,8 @@ class EdgeControlPolicySync implements PolicySyncClient {
   private syncing: Promise<SyncOutcome> | undefined;
   private syncAgain = false;
   private running: Promise<void> | undefined;
+  /** Retrying the save of an enrollment record that could not be written (keepSavingEnrollment). */
+  private savingEnrollment: Promise<void> | undefined;
   /** Credential rejections in a row; re-enrollment backs off on them so a confused server is not hammered. */
   private rejections = 0;
   /** Set once REFUSALS_BEFORE_GIVING_UP rejections in a row stopped re-enrollment; a sign-in tries again. */
@@ -322,7 +325,7 @@ class EdgeControlPolicySync implements PolicySyncClient {
     this.sleeper.wakeAll();
     for (const w of this.enrolledWaiters) w.reject(new Error('policy sync closed before the device enrolled'));
     this.enrolledWaiters.clear();
-    await Promise.allSettled([this.running, this.syncing]);
+    await Promise.allSettled([this.running, this.syncing, this.savingEnrollment]);
   }
 
   // ---- enrollment -----------------------------------------------------------------------------
@@ -373,10 +376,10 @@ class EdgeControlPolicySync implements PolicySyncClient {
           poll_interval_seconds: answer.poll_interval_seconds,
           enrolled_at: new Date().toISOString(),
         };
-        await saveEnrollmentState(this.options.stateDir, record);
-        await this.storeCredential(record, answer.device_credential);
+        const saved = await this.saveEnrollment(record, answer.device_credential, 0);
         this.adoptEnrollment({ ...record, device_credential: answer.device_credential });
         this.log.info('enrolled with Edge Control', { device_id: answer.device_id, subject: answer.subject.sub });
+        if (!saved) this.savingEnrollment = this.keepSavingEnrollment(record.device_id, answer.device_credential);
         return true;
       } catch (err) {
         if (this.closed) break;
@@ -387,6 +390,47 @@ class EdgeControlPolicySync implements PolicySyncClient {
       }
     }
     return !this.needsEnrollment();
+  }
+
+  /**
+   * Writes a new enrollment's record, then stores its credential (a credential without its record would
+   * only be refused at the next start). False when the record could not be written: the error, logged at
+   * the first attempt, says what to fix, and status shows it until a save works.
+   */
+  private async saveEnrollment(record: EnrollmentRecord, credential: string, attempt: number): Promise<boolean> {
+    try {
+      await saveEnrollmentState(this.options.stateDir, record);
+    } catch (err) {
+      const file = path.join(this.options.stateDir, ENROLLMENT_FILE);
+      const problem = `cannot save this device's enrollment in ${file} (${(err as Error).message}): free disk space, or make ${this.options.stateDir} writable for the user Bifrost Edge runs as (and remove anything in the file's place). The enrollment is used from memory meanwhile and the save is retried; a restart before it works enrolls this device again`;
+      if (attempt === 0) this.log.error(problem, { device_id: record.device_id });
+      else this.log.debug('the enrollment record still cannot be saved', { attempt, reason: (err as Error).message });
+      if (!this.closed) this.reachable.deviceProblem(problem);
+      return false;
+    }
+    if (attempt > 0) {
+      this.log.info('saved the enrollment record', { device_id: record.device_id, attempts: attempt + 1 });
+      this.reachable.deviceProblem(undefined);
+    }
+    await this.storeCredential(record, credential);
+    return true;
+  }
+
+  /**
+   * Retries saving the enrollment in use with backoff until it works, the enrollment is replaced, or the
+   * client closes. Enrolling again instead would register one more device per attempt, and keep a
+   * fail-closed device refusing AI requests all along.
+   */
+  private async keepSavingEnrollment(deviceId: string, credential: string): Promise<void> {
+    for (let attempt = 1; !this.closed; attempt++) {
+      await this.sleeper.sleep(backoffDelayMs(attempt - 1, this.backoff));
+      const enrollment = this.enrollment;
+      if (this.closed || enrollment?.device_id !== deviceId) break;
+      // The record as it is now (a bundle may have announced new keys meanwhile), without the secret.
+      const { device_credential: _secret, ...record } = enrollment;
+      if (await this.saveEnrollment(record, credential, attempt)) return;
+    }
+    if (!this.closed) this.reachable.deviceProblem(undefined);
   }
 
   /**
