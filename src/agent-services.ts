@@ -124,7 +124,7 @@ export async function startPolicySource(
     // stops AI requests until it answers.
     const reportReachability = () => {
       const { reachable, confirmed, cannotCall, problem } = sync.reachability();
-      deps.enforcer.setConnectivity({ controlPlane: reachable, controlPlaneConfirmed: confirmed, controlPlaneCallable: cannotCall !== true, controlPlaneProblem: problem });
+      deps.enforcer.setConnectivity({ controlPlane: reachable, controlPlaneConfirmed: confirmed, controlPlaneCallable: cannotCall === undefined, controlPlaneRefusesDevice: cannotCall === 'device-refused', controlPlaneProblem: problem });
     };
     const stopReportingReachability = sync.onReachabilityChange(reportReachability);
     reportReachability();

@@ -1,5 +1,4 @@
 import type { PolicyBundle, RoutingMode } from '../control/protocol/policy-bundle.js';
-import { REFUSES_THIS_DEVICE } from '../control/client/control-reachability.js';
 import { edgeError, type EdgeError } from '../edge-error.js';
 import { formatSpan } from './durations.js';
 
@@ -42,6 +41,8 @@ export interface Connectivity {
   controlPlaneConfirmed?: boolean;
   /** False while Edge Control cannot even be called (nothing to enroll with): no answer is coming to wait for. Default true. */
   controlPlaneCallable?: boolean;
+  /** True when it will not be called because it keeps refusing this device's fresh credentials (see controlPlaneProblem). */
+  controlPlaneRefusesDevice?: boolean;
   /** The last call to Edge Control that failed or was refused, until one succeeds (for status). */
   controlPlaneProblem?: string;
   gateway: boolean;
@@ -145,7 +146,7 @@ export function unconfirmedPolicyRefusal(input: Omit<FailModeInput, 'mode'>): { 
   const { bundle, connectivity, now } = input;
   if (!isUnconfirmedFailClosed(bundle, connectivity)) return undefined;
   const policy = describePolicy(bundle, now);
-  if (connectivity.controlPlaneCallable === false && connectivity.controlPlaneProblem?.startsWith(REFUSES_THIS_DEVICE)) {
+  if (connectivity.controlPlaneCallable === false && connectivity.controlPlaneRefusesDevice === true) {
     // Refused, not waiting: the bundle in force may have been changed or revoked since it was cached, and
     // a server that refuses the device must not become a way around a fail-closed policy.
     return {

@@ -85,7 +85,7 @@ describe('ControlReachability: confirmed once Edge Control first answers', () =>
     const reachability = new ControlReachability(() => {});
     const notSignedIn = new Error('not signed in yet: run `bifrost-edge login`');
     for (let i = 0; i < FAILURES_BEFORE_UNREACHABLE + 1; i++) reachability.couldNotCall('enrollment', notSignedIn);
-    expect(reachability.state()).toEqual({ reachable: true, confirmed: false, cannotCall: true, problem: `enrollment not possible: ${notSignedIn.message}` });
+    expect(reachability.state()).toEqual({ reachable: true, confirmed: false, cannotCall: 'no-credentials', problem: `enrollment not possible: ${notSignedIn.message}` });
     reachability.failed('enrollment', unreachable);
     // A call was made again: there is an answer to wait for.
     expect(reachability.state().cannotCall).toBeUndefined();

@@ -26,7 +26,7 @@ async function devicesAt(fixture: ControlFixture): Promise<number> {
 /** Connectivity as the agent reports it from the sync client (agent-services.ts). */
 function connectivityOf(client: PolicySyncClient): Connectivity {
   const { reachable, confirmed, cannotCall, problem } = client.reachability();
-  return { controlPlane: reachable, controlPlaneConfirmed: confirmed, controlPlaneCallable: cannotCall !== true, ...(problem !== undefined ? { controlPlaneProblem: problem } : {}), gateway: true };
+  return { controlPlane: reachable, controlPlaneConfirmed: confirmed, controlPlaneCallable: cannotCall === undefined, controlPlaneRefusesDevice: cannotCall === 'device-refused', ...(problem !== undefined ? { controlPlaneProblem: problem } : {}), gateway: true };
 }
 
 describe('Edge Control refusing every fresh credential right after enrolling the device', () => {
@@ -52,7 +52,7 @@ describe('Edge Control refusing every fresh credential right after enrolling the
       .catch(async (err: Error) => {
         throw new Error(`${err.message}: reachability ${JSON.stringify(restarted.reachability())}, ${await devicesAt(fixture)} devices registered`);
       });
-    expect(gaveUp).toMatchObject({ reachable: true, confirmed: false, cannotCall: true });
+    expect(gaveUp).toMatchObject({ reachable: true, confirmed: false, cannotCall: 'device-refused' });
     const registered = await devicesAt(fixture);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(await devicesAt(fixture), 'devices registered after the device stopped enrolling again').toBe(registered);

@@ -10,11 +10,11 @@ export interface ControlReachabilityState {
    */
   confirmed: boolean;
   /**
-   * True while the device cannot or will not call Edge Control: nothing to enroll with (nobody signed in),
-   * or Edge Control keeps refusing the device (`problem` starts with REFUSES_THIS_DEVICE). There is no
-   * answer to wait for until that changes.
+   * Set while the device cannot or will not call Edge Control, saying why: nothing to enroll with
+   * (nobody signed in), or Edge Control keeps refusing the device (`problem` then starts with
+   * REFUSES_THIS_DEVICE). There is no answer to wait for until that changes.
    */
-  cannotCall?: true;
+  cannotCall?: 'no-credentials' | 'device-refused';
   /**
    * The last call that went wrong (failed, refused or impossible), e.g. `enrollment failed: …`, until one
    * succeeds; otherwise a lasting problem of the device's own (deviceProblem: its enrollment cannot be saved).
@@ -104,7 +104,7 @@ export class ControlReachability {
    */
   couldNotCall(what: string, err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
-    this.update({ ...this.current, cannotCall: true, problem: `${what} not possible: ${message}` });
+    this.update({ ...this.current, cannotCall: 'no-credentials', problem: `${what} not possible: ${message}` });
   }
 
   /**
@@ -112,7 +112,7 @@ export class ControlReachability {
    * happened and what to do). Like couldNotCall, no answer is coming until someone acts.
    */
   refusesDevice(why: string): void {
-    this.update({ ...this.current, cannotCall: true, problem: `${REFUSES_THIS_DEVICE}: ${why}` });
+    this.update({ ...this.current, cannotCall: 'device-refused', problem: `${REFUSES_THIS_DEVICE}: ${why}` });
   }
 
   /**
