@@ -58,7 +58,8 @@ export function assessHealth(input: HealthInput): HealthIssue[] {
     else attention('Edge Control unreachable: using the last policy');
   } else if (failClosed && policy.connectivity.controlPlaneConfirmed === false) {
     // Not heard from since the start: a fail-closed policy holds AI requests, then refuses them.
-    if (policy.connectivity.controlPlaneProblem === undefined) blocked('AI requests on hold: confirming the policy with Edge Control');
+    if (policy.connectivity.controlPlaneRefusesDevice === true) blocked('AI requests stopped: Edge Control keeps refusing this device (contact IT)');
+    else if (policy.connectivity.controlPlaneProblem === undefined) blocked('AI requests on hold: confirming the policy with Edge Control');
     else blocked('AI requests stopped: Edge Control has not answered since Edge started');
   }
 
