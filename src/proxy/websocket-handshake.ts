@@ -4,6 +4,7 @@ import type { IWebSocketContext, Proxy as MitmProxy } from 'http-mitm-proxy';
 import type WebSocket from 'ws';
 import type { WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
+import { limitBufferedRelay } from './websocket-backpressure.js';
 import { closeReason } from './websocket-close-reason.js';
 import { relayWebSocketCloses } from './websocket-close-relay.js';
 import type { WebSocketMessageInspector } from './websocket-inspection.js';
@@ -162,6 +163,10 @@ export function answerWebSocketsWhenUpstreamAnswers(options: WebSocketHandshakeO
       explainTooBigMessages(ctx, then.messages, log);
     }
     then.upstream.attach(proxy, ctx);
+    const client = ctx.clientToProxyWebSocket as unknown as WebSocket;
+    const upstream = ctx.proxyToServerWebSocket as unknown as WebSocket;
+    limitBufferedRelay(upstream, client);
+    limitBufferedRelay(client, upstream);
     // http-mitm-proxy paused the client's socket until its upstream would open; it is open.
     (ctx.clientToProxyWebSocket as unknown as { _socket: { resume(): void } })._socket.resume();
   });

@@ -1,5 +1,7 @@
 import type { IWebSocketContext } from 'http-mitm-proxy';
+import type WebSocket from 'ws';
 import type { Logger } from '../log.js';
+import { holdReading, releaseReading } from './websocket-backpressure.js';
 import { closeReason } from './websocket-close-reason.js';
 import type { WebSocketMessageInspector } from './websocket-inspection.js';
 
@@ -20,7 +22,7 @@ interface PausableWebSocket {
  * the library, so it is never sent; both sockets close. Server messages and pings go through at once.
  */
 export function inspectClientMessages(ctx: IWebSocketContext, inspector: WebSocketMessageInspector, log: Logger): void {
-  const client = ctx.clientToProxyWebSocket as unknown as PausableWebSocket;
+  const client = ctx.clientToProxyWebSocket as unknown as WebSocket;
   let queue: Promise<void> = Promise.resolve();
   let pending = 0;
   let closed = false;
@@ -40,7 +42,7 @@ export function inspectClientMessages(ctx: IWebSocketContext, inspector: WebSock
       return;
     }
     // A client that sends faster than messages are decided (content safety asks the gateway) is read no further.
-    if (++pending === MAX_PENDING_MESSAGES) client.pause();
+    if (++pending === MAX_PENDING_MESSAGES) holdReading(client, 'message inspection');
     const isBinary = flags === true;
     queue = queue.then(async () => {
       if (closed) return;
@@ -52,7 +54,7 @@ export function inspectClientMessages(ctx: IWebSocketContext, inspector: WebSock
       log.error('websocket message inspection failed', { error: (err as Error).message });
       closeBoth(1011, 'Bifrost Edge could not inspect a message; it was not sent');
     }).finally(() => {
-      if (pending-- === MAX_PENDING_MESSAGES) client.resume();
+      if (pending-- === MAX_PENDING_MESSAGES) releaseReading(client, 'message inspection');
     });
   });
 }
