@@ -12,8 +12,8 @@ import type { Exchange } from './exchange.js';
 import { clientHelloBytesMissing, serverNameOf } from './client-hello.js';
 import { SniContexts } from './sni-contexts.js';
 import { CONNECTION_ESTABLISHED, openBlindTunnel } from './tunnel.js';
-import { answerWebSocketsWhenUpstreamAnswers } from './websocket-handshake.js';
-import type { WebSocketMessageInspector } from './websocket-inspection.js';
+import type { WebSocketRefusal } from './websocket-decision.js';
+import { answerWebSocketsWhenUpstreamAnswers, type WebSocketPolicyVerdict } from './websocket-handshake.js';
 import { upstreamUrlOf } from './websocket-upstream.js';
 
 /**
@@ -52,9 +52,9 @@ export interface EdgeProxyOptions {
   /**
    * Policy for a WebSocket opened on an intercepted host (the OpenAI Realtime API, Gemini Live): the app, key,
    * provider and model are decided and the opening is recorded; `messages`, when given, decides every client
-   * message before it is relayed.
+   * message before it is relayed. Given `refused`, an upgrade Edge refused is recorded.
    */
-  decideWebSocket?: (input: { host: string; path: string; headers: http.IncomingHttpHeaders }) => Promise<{ action: 'allow'; messages?: WebSocketMessageInspector } | { action: 'block'; message: string }>;
+  decideWebSocket?: (input: { host: string; path: string; headers: http.IncomingHttpHeaders; refused?: WebSocketRefusal }) => Promise<WebSocketPolicyVerdict>;
   /** The largest client WebSocket message `ws` reads whole (the request body limit); larger ones close the socket. */
   maxWebSocketMessageBytes?: number;
   /** How long an intercepted tunnel may stay silent after "200 Connection Established". Default 30 s. */
@@ -224,10 +224,11 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
   const webSockets = answerWebSocketsWhenUpstreamAnswers({
     proxy,
     refusal: (upgradeReq) => webSocketRefusal(upgradeReq, tunnelTargetOf(upgradeReq.socket)),
-    decide: (upgradeReq) => {
-      const host = tunnelTargetOf(upgradeReq.socket)!.host;
-      if (!options.decideWebSocket || !options.shouldIntercept(host)) return undefined;
-      return options.decideWebSocket({ host, path: upgradeReq.url ?? '/', headers: upgradeReq.headers });
+    decide: (upgradeReq, refused) => {
+      // Outside a tunnel (refused) there is no governed host to decide or record it for.
+      const host = tunnelTargetOf(upgradeReq.socket)?.host;
+      if (host === undefined || !options.decideWebSocket || !options.shouldIntercept(host)) return undefined;
+      return options.decideWebSocket({ host, path: upgradeReq.url ?? '/', headers: upgradeReq.headers, ...(refused ? { refused } : {}) });
     },
     upstreamUrl: (upgradeReq) => options.webSocketUpstream?.(upstreamUrlOf(upgradeReq)) ?? upstreamUrlOf(upgradeReq),
     // The library picks the agent from how the client arrived; the upstream scheme may differ after a rewrite.
@@ -299,13 +300,14 @@ function limitWebSocketMessages(proxy: MitmProxy, maxBytes: number | undefined):
  * until it ran out of file descriptors. Inside a tunnel the Host must name the tunnel's host, as for
  * requests, and the request target must be a path, or a governed tunnel could carry a WebSocket to another server.
  */
-export function webSocketRefusal(upgradeReq: http.IncomingMessage | undefined, tunnelTarget: HostPort | undefined): string | undefined {
-  if (!upgradeReq) return 'the upgrade request is unknown';
-  if (!tunnelTarget) return 'Bifrost Edge relays WebSockets only through a CONNECT tunnel';
+export function webSocketRefusal(upgradeReq: http.IncomingMessage | undefined, tunnelTarget: HostPort | undefined): WebSocketRefusal | undefined {
+  if (!upgradeReq) return { status: 400, errorType: 'invalid_request', message: 'the upgrade request is unknown' };
+  if (!tunnelTarget) return { status: 400, errorType: 'invalid_target', message: 'Bifrost Edge relays WebSockets only through a CONNECT tunnel' };
   // A whole URL as the request target (`GET ws://other.example/ HTTP/1.1`) would be dialed as it is, whatever the Host.
-  if (!upgradeReq.url?.startsWith('/')) return 'Bifrost Edge relays a WebSocket upgrade only for a path on the tunnel\'s host; send the path, not a whole URL';
+  if (!upgradeReq.url?.startsWith('/')) return { status: 400, errorType: 'invalid_target', message: 'Bifrost Edge relays a WebSocket upgrade only for a path on the tunnel\'s host; send the path, not a whole URL' };
   const host = hostOfHostHeader(String(upgradeReq.headers.host ?? ''));
-  if (host !== tunnelTarget.host) return `the Host header does not name the tunnel's host ${tunnelTarget.host}`;
+  // The status and type an HTTP request with that Host gets (request-handler.ts).
+  if (host !== tunnelTarget.host) return { status: 421, errorType: 'host_mismatch', message: `the Host header does not name the tunnel's host ${tunnelTarget.host}` };
   return undefined;
 }
 

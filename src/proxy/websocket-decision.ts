@@ -23,16 +23,37 @@ export interface WebSocketDecisionDeps {
   maxMessageBytes?: number;
   /**
    * Policy's request following (RequestHandlerDeps.follow / settle): a decision on a followed request counts
-   * against the key's request limit only when sent, so a model check repeated within a session counts nothing.
-   * Without them every decision counts.
+   * against the key's request limit only when sent, so a model check repeated within a session counts nothing,
+   * and an opening whose upstream never opened gives its place back. Without them every decision counts.
    */
-  follow?: (request: NormalizedRequest) => unknown;
+  follow?: (request: NormalizedRequest) => { sent(): void } | void;
   settle?: (request: NormalizedRequest) => void;
 }
 
+/** An upgrade Edge refused before any decision (a Host naming another server): recorded as blocked. */
+export interface WebSocketRefusal {
+  status: number;
+  errorType: string;
+  message: string;
+}
+
+/** What became of the upstream of an allowed WebSocket. */
+export type UpstreamOutcome =
+  | { kind: 'open' }
+  /** The upstream answered the upgrade with this HTTP status (401, 403, 404, …). */
+  | { kind: 'refused'; status: number }
+  /** Edge could not open it: what the client is told. */
+  | { kind: 'failed'; status: number; errorType: string; message: string }
+  /** The client left while the upstream was dialed. */
+  | { kind: 'client-gone' };
+
 export type WebSocketVerdict =
-  /** `messages`: the inspector every client message goes through before it is relayed. */
-  | { action: 'allow'; messages?: WebSocketMessageInspector }
+  /**
+   * `messages`: the inspector every client message goes through before it is relayed. `upstream`: to be told
+   * what became of the upstream before the client is answered, exactly once (absent for a socket nobody
+   * governs): it writes the opening's audit record, and only a socket that opened counts as a request.
+   */
+  | { action: 'allow'; messages?: WebSocketMessageInspector; upstream?: (outcome: UpstreamOutcome) => Promise<void> }
   | { action: 'block'; message: string };
 
 /** The largest client message when the agent names no limit: the configuration's default request body limit. */
@@ -42,15 +63,26 @@ const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
  * A WebSocket on an intercepted AI host (the OpenAI Realtime API, Gemini Live) is decided like a request, on
  * what its URL says (the provider of the host, `?model=` where the API puts it there); a refusal closes it with
  * Edge's message as the close reason. The client messages of the APIs Edge reads are then inspected one by one
- * (websocket-inspection.ts) and the opening is recorded as forwarded; any other WebSocket's frames are relayed
- * unread and its opening is recorded as flagged: uninspected.
+ * (websocket-inspection.ts); any other WebSocket's frames are relayed unread. The opening is recorded once its
+ * upstream answered, before the client is: opened (101; flagged uninspected when its frames go unread), refused
+ * by the upstream (its status) or not reached (failed, with what the client is told). An upgrade Edge refused
+ * before any decision (`refused`) is recorded as blocked.
  */
 export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
-  return async (input: { host: string; path: string; headers: IncomingHttpHeaders }): Promise<WebSocketVerdict> => {
+  return async (input: { host: string; path: string; headers: IncomingHttpHeaders; refused?: WebSocketRefusal }): Promise<WebSocketVerdict> => {
     const info: HttpRequestInfo = { method: 'GET', host: input.host, path: input.path, headers: input.headers };
     const resolution = deps.resolve(info);
-    if (resolution.kind === 'not-ai') return { action: 'allow' };
+    const started = Date.now();
+    // Of the URL (a refused request target may be a whole one), without the query string, which may hold an API key.
+    const path = new URL(input.path, 'http://websocket.invalid').pathname;
     const app = appFromUserAgent(header(input.headers['user-agent']));
+    if (input.refused) {
+      const provider = resolution.kind === 'not-ai' ? {} : { provider: resolution.surface.provider };
+      const { status, errorType, message } = input.refused;
+      await deps.record({ id: randomUUID(), method: 'GET', host: input.host, path, ...provider, app, via: 'edge', decision: 'blocked', status, errorType, message, findings: [], latencyMs: 0 });
+      return { action: 'block', message };
+    }
+    if (resolution.kind === 'not-ai') return { action: 'allow' };
     const model = new URL(input.path, 'http://websocket.invalid').searchParams.get('model');
     const provider = resolution.surface.provider as ProviderName;
     const api = deps.contentInspectors ? webSocketApiOf(provider, input.path) : undefined;
@@ -67,26 +99,59 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
       }
     };
     // Gemini Live names its model in its setup message: the session counts as a request when that is decided.
-    const verdict = await decide(request, api !== 'gemini-live');
-    const path = input.path.split('?')[0] ?? '/';
-    const base = { id: randomUUID(), method: 'GET', host: input.host, path, provider, model, app, latencyMs: 0 };
+    // Any other opening counts once its upstream opened; until then it holds its place in the key's request
+    // windows, which it gives back when the upstream refused or was not reached.
+    const countsWhenOpen = api !== 'gemini-live';
+    const followed = countsWhenOpen ? deps.follow?.(request) : undefined;
+    let verdict: InspectionResult;
+    try {
+      verdict = await decide(request, countsWhenOpen);
+    } catch (err) {
+      if (countsWhenOpen) deps.settle?.(request);
+      throw err;
+    }
+    const base = { id: randomUUID(), method: 'GET', host: input.host, path, provider, model, app };
     if (verdict.action === 'block') {
-      await deps.record({ ...base, via: 'edge', decision: 'blocked', status: verdict.error.status, errorType: verdict.error.type, message: verdict.error.message, findings: [] });
+      if (countsWhenOpen) deps.settle?.(request);
+      await deps.record({ ...base, via: 'edge', decision: 'blocked', status: verdict.error.status, errorType: verdict.error.type, message: verdict.error.message, findings: [], latencyMs: 0 });
       return { action: 'block', message: verdict.error.message };
     }
-    // Recorded before the socket opens: an answer the record could not be written for is not given.
-    if (!api || !deps.contentInspectors) {
-      await deps.record({ ...base, decision: 'flagged', findings: [{ type: 'uninspected', ruleId: 'websocket', action: 'flag', location: 'request' }] });
-      return { action: 'allow' };
-    }
-    await deps.record({ ...base, decision: 'forwarded', findings: [] });
+    const inspected = api !== undefined && deps.contentInspectors !== undefined;
+    let told = false;
+    const upstream = async (outcome: UpstreamOutcome): Promise<void> => {
+      if (told) return;
+      told = true;
+      if (countsWhenOpen) {
+        if (outcome.kind === 'open') followed?.sent();
+        deps.settle?.(request);
+      }
+      // Written before the client is answered: an answer the record could not be written for is not given.
+      await deps.record({ ...base, ...openingRecord(outcome, inspected), latencyMs: Date.now() - started });
+    };
+    if (!inspected) return { action: 'allow', upstream };
     const messages = createWebSocketMessageInspector({
       socket: { api, host: input.host, path, info, app, provider, model },
-      contentInspectors: deps.contentInspectors,
+      contentInspectors: deps.contentInspectors!,
       checkModel: (candidate, counts) => decide(candidate, counts),
       record: deps.record,
       maxMessageBytes: deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     });
-    return { action: 'allow', messages };
+    return { action: 'allow', messages, upstream };
   };
+}
+
+/** The opening's record, as its upstream answered; a socket whose frames go unread is flagged as such once open. */
+function openingRecord(outcome: UpstreamOutcome, inspected: boolean): Pick<ExchangeRecord, 'decision' | 'findings' | 'status' | 'errorType' | 'message'> {
+  switch (outcome.kind) {
+    case 'open':
+      return inspected
+        ? { decision: 'forwarded', status: 101, findings: [] }
+        : { decision: 'flagged', status: 101, findings: [{ type: 'uninspected', ruleId: 'websocket', action: 'flag', location: 'request' }] };
+    case 'refused':
+      return { decision: 'forwarded', status: outcome.status, findings: [] };
+    case 'failed':
+      return { decision: 'failed', status: outcome.status, errorType: outcome.errorType, message: outcome.message, findings: [] };
+    case 'client-gone':
+      return { decision: 'failed', errorType: 'client_aborted', findings: [] };
+  }
 }

@@ -7,19 +7,25 @@ import type { Logger } from '../log.js';
 import { limitBufferedRelay } from './websocket-backpressure.js';
 import { closeReason } from './websocket-close-reason.js';
 import { relayWebSocketCloses } from './websocket-close-relay.js';
+import type { UpstreamOutcome, WebSocketRefusal } from './websocket-decision.js';
 import type { WebSocketMessageInspector } from './websocket-inspection.js';
 import { explainTooBigMessages, inspectClientMessages } from './websocket-message-relay.js';
 import { dropFramesWithoutUpstream } from './websocket-relay-guard.js';
 import { dialUpstreamWebSocket, type UpstreamWebSocket } from './websocket-upstream.js';
 
-export type WebSocketPolicyVerdict = { action: 'allow'; messages?: WebSocketMessageInspector } | { action: 'block'; message: string };
+export type WebSocketPolicyVerdict =
+  | { action: 'allow'; messages?: WebSocketMessageInspector; upstream?: (outcome: UpstreamOutcome) => Promise<void> }
+  | { action: 'block'; message: string };
 
 export interface WebSocketHandshakeOptions {
   proxy: MitmProxy;
   /** Why this upgrade must not be relayed at all, or undefined. */
-  refusal: (upgradeReq: IncomingMessage) => string | undefined;
-  /** The policy decision on the WebSocket; undefined when none applies (it is relayed undecided). */
-  decide: (upgradeReq: IncomingMessage) => Promise<WebSocketPolicyVerdict> | undefined;
+  refusal: (upgradeReq: IncomingMessage) => WebSocketRefusal | undefined;
+  /**
+   * The policy decision on the WebSocket; undefined when none applies (it is relayed undecided). Given
+   * `refused`, the upgrade Edge refused is recorded (and the verdict is a block).
+   */
+  decide: (upgradeReq: IncomingMessage, refused?: WebSocketRefusal) => Promise<WebSocketPolicyVerdict> | undefined;
   /** The URL of the upstream WebSocket (origin overrides applied). */
   upstreamUrl: (upgradeReq: IncomingMessage) => string;
   agentFor: (url: string) => Agent;
@@ -64,13 +70,14 @@ export function answerWebSocketsWhenUpstreamAnswers(options: WebSocketHandshakeO
   const answer = async (upgradeReq: IncomingMessage, WebSocketClass: typeof WebSocket): Promise<Answer> => {
     const refusal = options.refusal(upgradeReq);
     if (refusal) {
-      log.warn('websocket refused', { reason: refusal, host: upgradeReq.headers.host });
-      return { kind: 'handshake', then: { kind: 'close', code: 1008, reason: refusal } };
+      log.warn('websocket refused', { reason: refusal.message, host: upgradeReq.headers.host });
+      // Recorded like the HTTP request it would be; the refusal stands whether or not the record was written.
+      await options.decide(upgradeReq, refusal)?.catch((err: unknown) => log.error('could not record a refused WebSocket', { error: (err as Error).message }));
+      return { kind: 'handshake', then: { kind: 'close', code: 1008, reason: refusal.message } };
     }
-    let messages: WebSocketMessageInspector | undefined;
+    let verdict: WebSocketPolicyVerdict = { action: 'allow' };
     const decision = options.decide(upgradeReq);
     if (decision) {
-      let verdict: WebSocketPolicyVerdict;
       try {
         verdict = await decision;
       } catch (err) {
@@ -78,14 +85,49 @@ export function answerWebSocketsWhenUpstreamAnswers(options: WebSocketHandshakeO
         return { kind: 'handshake', then: { kind: 'close', code: 1011, reason: 'Bifrost Edge could not decide this WebSocket' } };
       }
       if (verdict.action === 'block') return { kind: 'handshake', then: { kind: 'close', code: 1008, reason: verdict.message } };
-      messages = verdict.messages;
     }
+    const { messages, upstream: report } = verdict;
+    /** Tells policy what became of the upstream (the opening's record); false when that could not be written. */
+    const tell = async (outcome: UpstreamOutcome): Promise<boolean> => {
+      try {
+        await report?.(outcome);
+        return true;
+      } catch (err) {
+        log.error('could not record the WebSocket opening', { error: (err as Error).message });
+        return false;
+      }
+    };
+    let opened: { answer: Answer; outcome: UpstreamOutcome };
+    try {
+      opened = await openUpstream(upgradeReq, WebSocketClass, messages);
+    } catch (err) {
+      await tell({ kind: 'failed', status: 500, errorType: 'internal_error', message: (err as Error).message });
+      throw err;
+    }
+    const recorded = await tell(opened.outcome);
+    const { answer: result } = opened;
+    if (result.kind !== 'handshake' || result.then.kind !== 'relay') return result;
+    // An opened socket is relayed only once its opening is in the audit trail, and to a client still there.
+    if (!recorded || upgradeReq.socket.destroyed) {
+      result.then.upstream.close();
+      if (upgradeReq.socket.destroyed) return { kind: 'gone' };
+      return { kind: 'handshake', then: { kind: 'close', code: 1011, reason: 'Bifrost Edge could not record this WebSocket in its audit trail; try again' } };
+    }
+    return result;
+  };
+
+  /** Opens the upstream of an allowed upgrade: the client's answer, and what became of the upstream. */
+  const openUpstream = async (upgradeReq: IncomingMessage, WebSocketClass: typeof WebSocket, messages: WebSocketMessageInspector | undefined): Promise<{ answer: Answer; outcome: UpstreamOutcome }> => {
+    const failed = (status: 502 | 504, message: string) => ({
+      answer: { kind: 'error', status, message } as const,
+      outcome: { kind: 'failed', status, errorType: status === 504 ? 'upstream_timeout' : 'upstream_unreachable', message } as const,
+    });
     let url: string;
     try {
       url = options.upstreamUrl(upgradeReq);
     } catch (err) {
       log.warn('websocket upstream failed', { error: (err as Error).message });
-      return { kind: 'error', status: 502, message: 'Bifrost Edge could not work out the upstream WebSocket URL; check the origin override for this host' };
+      return failed(502, 'Bifrost Edge could not work out the upstream WebSocket URL; check the origin override for this host');
     }
     const dial = await dialUpstreamWebSocket({
       WebSocketClass, url, agent: options.agentFor(url), headers: upgradeReq.headers, handshakeTimeoutMs: options.handshakeTimeoutMs,
@@ -93,14 +135,14 @@ export function answerWebSocketsWhenUpstreamAnswers(options: WebSocketHandshakeO
     if (dial.kind === 'failed') {
       // Without the query string, which may hold an API key (Gemini's `?key=`).
       log.warn('websocket upstream failed', { url: url.split('?')[0], error: dial.message });
-      return { kind: 'error', status: dial.status, message: dial.message };
+      return failed(dial.status, dial.message);
     }
-    if (dial.kind === 'refused') return dial;
+    if (dial.kind === 'refused') return { answer: dial, outcome: { kind: 'refused', status: dial.response.statusCode ?? 502 } };
     if (upgradeReq.socket.destroyed) {
       dial.upstream.close();
-      return { kind: 'gone' };
+      return { answer: { kind: 'gone' }, outcome: { kind: 'client-gone' } };
     }
-    return { kind: 'handshake', then: { kind: 'relay', upstream: dial.upstream, ...(messages ? { messages } : {}) } };
+    return { answer: { kind: 'handshake', then: { kind: 'relay', upstream: dial.upstream, ...(messages ? { messages } : {}) } }, outcome: { kind: 'open' } };
   };
 
   const verifyClient = (server: WebSocketServer) => (info: { req: IncomingMessage }, done: (verified: boolean, code?: number, message?: string, headers?: Record<string, string>) => void) => {

@@ -1,0 +1,175 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import { EDGE_BIN, startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { openConnectTunnel } from '../support/proxy-clients.js';
+
+/**
+ * The audit record of a WebSocket opening says what became of it: opened (101), refused by the upstream (its
+ * status), not reached (502, and why), or refused by Edge before any of that (blocked, with the status the HTTP
+ * equivalent gets). Only a socket that opened counts against its key's request limit (2 here). The origin
+ * refuses the upgrade with a 401 when the URL says `refuse`, and opens it otherwise; Gemini's origin is a port
+ * nothing listens on.
+ */
+
+const GEMINI_LIVE = '/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent';
+
+let origin: http.Server;
+let edge: EdgeProcess;
+
+beforeAll(async () => {
+  const wss = new WebSocketServer({ noServer: true });
+  origin = http.createServer();
+  origin.on('upgrade', (req, socket, head) => {
+    if (req.url?.includes('refuse')) {
+      const body = JSON.stringify({ error: { code: 'invalid_api_key' } });
+      socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, () => {});
+  });
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+  const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+  const closed = net.createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const closedPort = (closed.address() as AddressInfo).port;
+  await new Promise((resolve) => closed.close(resolve));
+
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-ws-audit-'));
+  const policyFile = path.join(dataDir, 'policy.json');
+  fs.writeFileSync(policyFile, JSON.stringify({
+    schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(),
+    virtual_keys: [{
+      id: 'vk-eng', name: 'eng-team', value: 'sk-bf-ws-0002', is_active: true,
+      provider_configs: [{ provider: 'openai', allowed_models: ['gpt-realtime'] }, { provider: 'gemini', allowed_models: ['*'] }],
+      rate_limit: { request_max_limit: 2, request_reset_duration: '1h' },
+    }],
+  }));
+  edge = await startEdgeProcess({
+    dataDir,
+    config: {
+      mode: 'local', policyFile,
+      upstream: { originOverrides: { 'api.openai.com': originUrl, 'generativelanguage.googleapis.com': `http://127.0.0.1:${closedPort}` } },
+    },
+  });
+});
+
+afterAll(async () => {
+  await edge?.stop();
+  origin?.closeAllConnections();
+  await new Promise((resolve) => origin?.close(resolve));
+});
+
+type Outcome = { kind: 'open' } | { kind: 'http'; status: number } | { kind: 'closed'; code: number; reason: string };
+
+/** Opens a WebSocket through Edge; resolves with what the client got: an open socket (closed again), an HTTP answer, or a close. */
+async function attempt(host: string, target: string): Promise<Outcome> {
+  const { socket } = await openConnectTunnel(edge.proxyUrl, `${host}:443`);
+  const ws = new WebSocket(`wss://${host}${target}`, { createConnection: () => tls.connect({ socket, servername: host, ca: edge.caPem }) } as never);
+  ws.on('error', () => {});
+  return new Promise((resolve) => {
+    let opened = false;
+    ws.once('open', () => {
+      opened = true;
+      // A socket Edge blocks opens, then closes with the reason at once: wait a moment to tell the two apart.
+      setTimeout(() => {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        ws.close();
+        resolve({ kind: 'open' });
+      }, 200);
+    });
+    ws.once('close', (code, reason) => {
+      if (opened) resolve({ kind: 'closed', code, reason: reason.toString() });
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      res.resume();
+      resolve({ kind: 'http', status: res.statusCode ?? 0 });
+    });
+  });
+}
+
+/** Writes an upgrade as a client would not (raw), and waits for Edge to end the socket. */
+async function rawUpgrade(target: string, host: string): Promise<string> {
+  const { socket: raw } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
+  const socket = tls.connect({ socket: raw, servername: 'api.openai.com', ca: edge.caPem });
+  socket.on('error', () => {});
+  await new Promise((resolve) => socket.once('secureConnect', resolve));
+  let answer = '';
+  socket.on('data', (chunk: Buffer) => {
+    answer += chunk.toString('latin1');
+    // Edge's close frame (0x88): answer it, as a client does, so Edge ends the connection.
+    if (answer.includes('\x88')) socket.end();
+  });
+  socket.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  await new Promise((resolve) => socket.once('close', resolve));
+  return answer.split('\r\n')[0]!;
+}
+
+interface AuditRecord { host: string; path: string; decision: string; status?: number; reason?: string; message?: string }
+
+function auditTail(): Promise<AuditRecord[]> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--limit', '1000', '--data-dir', edge.dataDir], (err, stdout, stderr) => {
+      if (err) {
+        reject(new Error(`audit tail failed: ${stderr}`));
+        return;
+      }
+      resolve(stdout.trim().split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { record: AuditRecord }).record));
+    });
+  });
+}
+
+/** The records of `path`, once `count` of them are written. */
+async function recordsOf(pathName: string, count: number): Promise<AuditRecord[]> {
+  const deadline = Date.now() + 5000;
+  let records: AuditRecord[] = [];
+  while (Date.now() < deadline) {
+    records = (await auditTail()).filter((r) => r.path === pathName);
+    if (records.length >= count) return records;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${records.length} audit records of ${pathName}, expected ${count}: ${JSON.stringify(records)}`);
+}
+
+describe('what became of a WebSocket opening is recorded', () => {
+  // First: the key's request limit, used up below, holds for Gemini too.
+  it('not reached: recorded as failed, with the status the client got and why', async () => {
+    expect(await attempt('generativelanguage.googleapis.com', GEMINI_LIVE)).toEqual({ kind: 'http', status: 502 });
+    const [record] = await recordsOf(GEMINI_LIVE, 1);
+    expect(record).toMatchObject({ decision: 'failed', status: 502, reason: 'upstream_unreachable' });
+    expect(record!.message).toContain('could not open the upstream WebSocket');
+  });
+
+  it('refused by the upstream: its status is recorded, and the key\'s request limit is not used up', async () => {
+    expect(await attempt('api.openai.com', '/v1/realtime?model=gpt-realtime&refuse')).toEqual({ kind: 'http', status: 401 });
+    expect(await attempt('api.openai.com', '/v1/realtime?model=gpt-realtime&refuse')).toEqual({ kind: 'http', status: 401 });
+    // The limit is 2: both sockets that open count, a third is refused.
+    expect(await attempt('api.openai.com', '/v1/realtime?model=gpt-realtime')).toEqual({ kind: 'open' });
+    expect(await attempt('api.openai.com', '/v1/realtime?model=gpt-realtime')).toEqual({ kind: 'open' });
+    expect(await attempt('api.openai.com', '/v1/realtime?model=gpt-realtime')).toMatchObject({ kind: 'closed', code: 1008 });
+
+    const records = await recordsOf('/v1/realtime', 5);
+    expect(records.map((r) => [r.decision, r.status])).toEqual([
+      ['allowed', 401], ['allowed', 401], ['allowed', 101], ['allowed', 101], ['blocked', 429],
+    ]);
+  });
+
+  it('refused by Edge, a Host naming another server: recorded as blocked 421, as the HTTP request is', async () => {
+    expect(await rawUpgrade('/v1/realtime/host-mismatch?model=gpt-realtime', 'other.example')).toMatch(/^HTTP\/1\.1 101/);
+    const [record] = await recordsOf('/v1/realtime/host-mismatch', 1);
+    expect(record).toMatchObject({ host: 'api.openai.com', decision: 'blocked', status: 421, reason: 'host_mismatch' });
+  });
+
+  it('refused by Edge, a whole URL as the request target: recorded as blocked', async () => {
+    expect(await rawUpgrade('ws://127.0.0.1:1/v1/realtime/whole-url?model=gpt-realtime', 'api.openai.com')).toMatch(/^HTTP\/1\.1 101/);
+    const [record] = await recordsOf('/v1/realtime/whole-url', 1);
+    expect(record).toMatchObject({ host: 'api.openai.com', decision: 'blocked', status: 400, reason: 'invalid_target' });
+  });
+});
