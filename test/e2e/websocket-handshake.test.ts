@@ -40,6 +40,11 @@ beforeAll(async () => {
   origin = http.createServer();
   origin.on('upgrade', (req, socket, head) => {
     const test = testOf(req.url);
+    if (test.has('refuse-hop')) {
+      // A load balancer's refusal: a header named in Connection, Proxy-Authenticate, a control character in the reason.
+      socket.end('HTTP/1.1 401 Unauth\x01orized\r\nConnection: close, X-Hop-Secret\r\nX-Hop-Secret: internal-lb-42\r\nProxy-Authenticate: Basic realm="corp-lb"\r\nSet-Cookie: __cf_bm=abc; Path=/\r\nContent-Length: 5\r\n\r\nnope!');
+      return;
+    }
     if (test.has('refuse')) {
       const body = JSON.stringify({ error: { type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided' } });
       socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nWWW-Authenticate: Bearer realm="OpenAI"\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
@@ -175,6 +180,26 @@ describe('an upstream that does not open the socket', () => {
     expect(socket.opened).toBe(false);
     expect(socket.refused).toMatchObject({ status: 401, headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="OpenAI"' } });
     expect(JSON.parse(socket.refused!.body)).toMatchObject({ error: { code: 'invalid_api_key' } });
+  });
+
+  it('refuses it with hop-by-hop headers and a control character in the reason: those are not relayed, as for HTTP', async () => {
+    const { socket: raw } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
+    const socket = tls.connect({ socket: raw, servername: 'api.openai.com', ca: edge.caPem });
+    await new Promise((resolve) => socket.once('secureConnect', resolve));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+    socket.on('error', () => {});
+    socket.write('GET /v1/realtime?model=gpt-realtime&refuse-hop HTTP/1.1\r\nHost: api.openai.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    await new Promise((resolve) => socket.once('close', resolve));
+    const [head, body] = answer.split('\r\n\r\n');
+    const [statusLine, ...headerLines] = head!.split('\r\n');
+    // Node's standard phrase, as the HTTP relay sends when the upstream's cannot be written.
+    expect(statusLine).toBe('HTTP/1.1 401 Unauthorized');
+    const names = headerLines.map((line) => line.split(':')[0]!.toLowerCase());
+    expect(names).not.toContain('x-hop-secret');
+    expect(names).not.toContain('proxy-authenticate');
+    expect(headerLines.map((line) => line.replace(/^[^:]+/, (name) => name.toLowerCase()))).toContain('set-cookie: __cf_bm=abc; Path=/');
+    expect(body).toBe('nope!');
   });
 
   it('cannot be reached: the client gets a 502 saying so', async () => {
