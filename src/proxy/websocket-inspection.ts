@@ -4,6 +4,7 @@ import type { HttpRequestInfo, NormalizedRequest, ProviderName } from '../provid
 import type { ExchangeRecord } from './exchange.js';
 import type { InspectionNotes, InspectionResult, RequestInspector } from './surface-resolution.js';
 import { readClientMessage, tooBigMessage, type WebSocketApi } from './websocket-messages.js';
+import { conversationTexts } from '../providers/conversation-texts.js';
 
 /** The WebSocket whose client messages are inspected, as its opening was decided. */
 export interface InspectedWebSocket {
@@ -97,7 +98,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       if (message.texts.length === 0) return { action: 'forward' };
 
       const normalized = request(message.name, { texts: message.texts, tools: message.tools });
-      const prompt = message.texts.map((t) => t.text).join('\n');
+      const prompt = conversationTexts(message.texts).join('\n');
       const findings: Finding[] = [];
       let body = message.body;
       let rewritten = false;
