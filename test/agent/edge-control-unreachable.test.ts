@@ -80,12 +80,13 @@ describe('Edge Control unreachable', () => {
     expect(refused.body).toContain('cannot reach Edge Control');
     expect(fixture.standin.received.some((r) => r.path.includes('chat/completions'))).toBe(false);
 
-    // Edge Control is back: the next enrollment attempt (backoff of at most 8 s by now) reaches it.
+    // Edge Control is back: the next enrollment attempt (backoff of at most 8 s by now) reaches it, and
+    // the policy fetched after it confirms the policy (the enrollment answer alone does not: 0ca04b1).
     await fixture.restart({ listen: { port } });
     const up = await waitFor(async () => {
       const status = await policyStatus(agent);
-      return status.connectivity.controlPlane ? status : undefined;
-    }, 15_000, 'status to say Edge Control is reachable again');
+      return status.connectivity.controlPlane && status.connectivity.controlPlaneConfirmed !== false ? status : undefined;
+    }, 15_000, 'status to say Edge Control is reachable and the policy confirmed again');
     expect(up.connectivity.controlPlaneProblem).toBeUndefined();
     expect(formatStatus(up, { json: false })).toContain('Edge Control reachable');
     expect((await chat(agent)).status).toBe(200);

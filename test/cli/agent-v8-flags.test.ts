@@ -42,6 +42,6 @@ describe('the agent\'s V8 flags', () => {
   it('scripts/start.sh (npm start) and the benchmark start the agent with them too', () => {
     const start = fs.readFileSync(path.join(ROOT, 'scripts', 'start.sh'), 'utf8');
     expect(start).toContain(`exec node ${AGENT_V8_FLAGS.join(' ')} bin/bifrost-edge.js run`);
-    expect(fs.readFileSync(path.join(ROOT, 'bench', 'run-bench.ts'), 'utf8')).toMatch(/process\.execPath, \[\.\.\.AGENT_V8_FLAGS, path\.join\(root, 'bin', 'bifrost-edge\.js'\)/);
+    expect(fs.readFileSync(path.join(ROOT, 'bench', 'run-bench.ts'), 'utf8')).toMatch(/process\.execPath, \[\.\.\.AGENT_V8_FLAGS, (\.\.\.profiling, )?path\.join\(root, 'bin', 'bifrost-edge\.js'\)/);
   });
 });
