@@ -17,6 +17,7 @@ import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
 let origin: TestOrigin;
 let edge: EdgeProcess;
 const connections: RawConnection[] = [];
+const CONNECTIONS = 8;
 
 beforeAll(async () => {
   origin = await startTestOrigin((req, res) => {
@@ -33,7 +34,7 @@ beforeAll(async () => {
     config: { logLevel: 'warn', metrics: { port: null }, upstream: { originOverrides: { 'api.openai.com': origin.url }, caFile: origin.caPath } },
   });
   const proxy = new URL(edge.proxyUrl);
-  for (let i = 0; i < 8; i++) connections.push(new RawConnection({ connectHost: proxy.hostname, connectPort: Number(proxy.port), viaProxy: true, host: 'api.openai.com', ca: edge.caPem }));
+  for (let i = 0; i < CONNECTIONS; i++) connections.push(new RawConnection({ connectHost: proxy.hostname, connectPort: Number(proxy.port), viaProxy: true, host: 'api.openai.com', ca: edge.caPem }));
 });
 
 afterAll(async () => {
@@ -42,11 +43,14 @@ afterAll(async () => {
   await origin?.close();
 });
 
-/** `rounds` requests on each connection, each with a prompt of its own (~2 KB). */
+/**
+ * `rounds` requests on each connection, each with a prompt of its own of ~16 KB: an exchange kept alive
+ * keeps its prompt (parsed body, texts, the record's prompt), what stays in flight does not depend on it.
+ */
 async function chats(rounds: number, offset: number): Promise<void> {
   await Promise.all(connections.map(async (connection, c) => {
     for (let r = 0; r < rounds; r++) {
-      const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `request ${offset + r}/${c}: ${'a fairly ordinary prompt '.repeat(80)}` }] });
+      const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `request ${offset + r}/${c}: ${'a fairly ordinary prompt '.repeat(640)}` }] });
       const answer = await connection.send(buildRequest('POST', 'api.openai.com', '/v1/chat/completions', { 'content-type': 'application/json', authorization: 'Bearer sk-test' }, body));
       expect(answer.status).toBe(200);
     }
@@ -68,12 +72,13 @@ function scavengesSince(from: number): { count: number; promoted: number } {
 it('a finished exchange leaves (almost) nothing for the old generation', async () => {
   await chats(50, 0); // warm: compiled code, connection pools, lazily built caches
   const from = edge.stdoutLines.length;
-  const rounds = 400;
+  const rounds = 150;
   await chats(rounds, 50);
   const { count, promoted } = scavengesSince(from);
   const requests = rounds * connections.length;
-  expect(count).toBeGreaterThan(20);
-  // Measured: ~1.5 KB (what was in flight at each collection, the activity page's last 200 exchanges);
-  // ~7.6 KB while each exchange's finisher was kept in a WeakMap.
-  expect(promoted / requests).toBeLessThan(3_500);
+  expect(count).toBeGreaterThan(15);
+  // Measured: ~1.6 KB here (what was in flight at each collection, the activity page's last 200
+  // exchanges), ~4 KB once in CI under the whole suite's load with 2 KB prompts; ~21 KB while each
+  // exchange's finisher was kept in a WeakMap.
+  expect(promoted / requests).toBeLessThan(8_000);
 });
