@@ -1,12 +1,9 @@
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import tls from 'node:tls';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import type { EdgeProcess } from '../support/edge-process.js';
+import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
 import { openConnectTunnel } from '../support/proxy-clients.js';
 
 /**
@@ -30,17 +27,7 @@ beforeAll(async () => {
     }
     ws.on('message', (m) => ws.send(`echo ${m.toString()}`));
   }));
-  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
-  const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-ws-no-upstream-'));
-  const policyFile = path.join(dataDir, 'policy.json');
-  fs.writeFileSync(policyFile, JSON.stringify({
-    schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(),
-    virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: 'sk-bf-ws-0002', is_active: true, provider_configs: [
-      { provider: 'openai', allowed_models: ['gpt-realtime'] },
-    ] }],
-  }));
-  edge = await startEdgeProcess({ dataDir, config: { mode: 'local', policyFile, upstream: { originOverrides: { 'api.openai.com': originUrl } } } });
+  edge = await startEdgeBeforeRealtimeOrigin(origin, 'edge-ws-no-upstream-');
 });
 
 afterAll(async () => {

@@ -1,0 +1,25 @@
+import fs from 'node:fs';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { startEdgeProcess, type EdgeProcess } from './edge-process.js';
+
+/**
+ * The WebSocket tests' setup: `origin` (an HTTP server whose upgrades a `ws` server handles) listens on
+ * 127.0.0.1, and a local-mode Edge sends api.openai.com there, with a policy whose key allows the Realtime
+ * model `gpt-realtime`.
+ */
+export async function startEdgeBeforeRealtimeOrigin(origin: http.Server, dataDirPrefix: string): Promise<EdgeProcess> {
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+  const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), dataDirPrefix));
+  const policyFile = path.join(dataDir, 'policy.json');
+  fs.writeFileSync(policyFile, JSON.stringify({
+    schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(),
+    virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: 'sk-bf-ws-0002', is_active: true, provider_configs: [
+      { provider: 'openai', allowed_models: ['gpt-realtime'] },
+    ] }],
+  }));
+  return startEdgeProcess({ dataDir, config: { mode: 'local', policyFile, upstream: { originOverrides: { 'api.openai.com': originUrl } } } });
+}
