@@ -4,7 +4,7 @@ import tls from 'node:tls';
 import type net from 'node:net';
 import type { Readable, Transform } from 'node:stream';
 import { edgeError, type EdgeError } from '../edge-error.js';
-import { relayableHeaders, type UpstreamPlan } from './upstream-plan.js';
+import { relayableHeaders, relayableReason, type UpstreamPlan } from './upstream-plan.js';
 import { header } from '../util/header.js';
 
 export interface UpstreamClientOptions {
@@ -282,13 +282,6 @@ function formatSeconds(ms: number): string {
 /** Methods a proxy may send again after a reset (RFC 9110 §9.2.2): doing so twice changes nothing. */
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-/**
- * The upstream's reason phrase, when Node will write it: its client parser accepts control characters
- * there that its server refuses to send (writeHead throws). Without one, Node writes the standard phrase.
- */
-function relayableReason(reason: string | undefined): string | undefined {
-  return reason !== undefined && /^[\t\x20-\x7e\x80-\xff]*$/.test(reason) ? reason : undefined;
-}
 
 /** Sized answers up to this are held whole and sent with their headers in one write. */
 const WHOLE_BODY_LIMIT = 64 * 1024;

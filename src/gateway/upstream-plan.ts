@@ -84,6 +84,19 @@ export function planUpstream(settings: UpstreamSettings, target: RequestTarget, 
   return plan;
 }
 
+/**
+ * Whether Node writes `text` in a status line or header value: tab, printable ASCII and obs-text. Its
+ * client parser accepts control characters there that its server refuses to send (writeHead throws).
+ */
+export function isWritableHeaderText(text: string): boolean {
+  return /^[\t\x20-\x7e\x80-\xff]*$/.test(text);
+}
+
+/** The upstream's reason phrase, when Node will write it; without one, Node writes the standard phrase. */
+export function relayableReason(reason: string | undefined): string | undefined {
+  return reason !== undefined && isWritableHeaderText(reason) ? reason : undefined;
+}
+
 export function relayableHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   // Runs twice per request (request and answer); most carry no Connection header to parse.

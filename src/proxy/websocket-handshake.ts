@@ -1,9 +1,9 @@
-import { STATUS_CODES, validateHeaderValue, type Agent, type IncomingMessage } from 'node:http';
+import { STATUS_CODES, type Agent, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { IWebSocketContext, Proxy as MitmProxy } from 'http-mitm-proxy';
 import type WebSocket from 'ws';
 import type { WebSocketServer } from 'ws';
-import { relayableHeaders } from '../gateway/upstream-plan.js';
+import { isWritableHeaderText, relayableHeaders, relayableReason } from '../gateway/upstream-plan.js';
 import type { Logger } from '../log.js';
 import { limitBufferedRelay } from './websocket-backpressure.js';
 import { closeReason } from './websocket-close-reason.js';
@@ -241,32 +241,20 @@ function closeClientWebSocket(ctx: IWebSocketContext, code: number, reason: stri
  * Writes the upstream's refusal of an upgrade to the client (status, headers and the body read) and closes, by
  * the HTTP relay's rules: hop-by-hop headers (those the answer's Connection names, Proxy-Authenticate, …) go no
  * further (relayableHeaders), the framing is Edge's own, and a reason phrase or header value Node would refuse to
- * write (control characters: the HTTP relay's relayableReason applies the same check) is not written: the
- * standard phrase stands in for such a reason.
+ * write (control characters) is not written: the standard phrase stands in for such a reason, as in the HTTP relay.
  */
 function relayRefusal(socket: Duplex, response: IncomingMessage, body: Buffer): void {
   const status = response.statusCode ?? 502;
-  const reason = writable(response.statusMessage) ? response.statusMessage : STATUS_CODES[status] ?? '';
+  const reason = relayableReason(response.statusMessage) ?? STATUS_CODES[status] ?? '';
   const lines = [`HTTP/1.1 ${status} ${reason}`];
   const headers = relayableHeaders(response.headers);
   delete headers['content-length'];
   for (const [name, value] of Object.entries(headers)) {
     for (const one of [value ?? []].flat()) {
-      if (writable(String(one))) lines.push(`${name}: ${String(one)}`);
+      if (isWritableHeaderText(String(one))) lines.push(`${name}: ${String(one)}`);
     }
   }
   lines.push(`Content-Length: ${body.length}`, 'Connection: close', '', '');
   socket.once('finish', () => socket.destroy());
   socket.end(Buffer.concat([Buffer.from(lines.join('\r\n'), 'latin1'), body]));
-}
-
-/** Whether Node would write `text` in a status line or header value (no control characters but tab). */
-function writable(text: string | undefined): text is string {
-  if (text === undefined) return false;
-  try {
-    validateHeaderValue('reason', text);
-    return true;
-  } catch {
-    return false;
-  }
 }
