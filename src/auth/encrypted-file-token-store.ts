@@ -1,14 +1,15 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { readFile, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { ensurePrivateDirectory, tightenMode, writeFileAtomically } from '../ca/private-files.js';
+import { ensurePrivateDirectory, writeFileAtomically } from '../ca/private-files.js';
 import type { EncryptionKeySource } from './encryption-keys.js';
 import { fileExists } from '../util/file-exists.js';
 import { savedFileVersion } from './saved-file-version.js';
 import type { SessionTokens } from './session-tokens.js';
 import {
   parseStoredSession,
+  readSavedSignInFile,
   RESET_SAVED_SIGN_IN,
   serializeSession,
   TokenStoreError,
@@ -80,14 +81,8 @@ export class EncryptedFileTokenStore implements TokenStore {
   }
 
   async load(): Promise<SessionTokens | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new TokenStoreError('io', `Could not read the saved sign-in ${this.file}: ${(error as Error).message}.`, { cause: error });
-    }
-    await tightenMode(this.file, 0o600);
+    const text = await readSavedSignInFile(this.file);
+    if (text === undefined) return undefined;
     const envelope = parseEnvelope(text, this.file);
     if (envelope.keySource !== this.keySource.kind) {
       throw new TokenStoreError('corrupt', `The saved sign-in ${this.file} was encrypted with a key from ${envelope.keySource}, but this store uses ${this.keySource.kind}. ${RESET_SAVED_SIGN_IN}`);

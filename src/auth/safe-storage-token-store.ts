@@ -1,11 +1,11 @@
-import { readFile, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { ensurePrivateDirectory, tightenMode, writeFileAtomically } from '../ca/private-files.js';
+import { ensurePrivateDirectory, writeFileAtomically } from '../ca/private-files.js';
 import type { SessionTokens } from './session-tokens.js';
 import { fileExists } from '../util/file-exists.js';
 import { savedFileVersion } from './saved-file-version.js';
-import { parseStoredSession, RESET_SAVED_SIGN_IN, serializeSession, TokenStoreError, type TokenStore, type TokenStoreDescription } from './token-store.js';
+import { parseStoredSession, readSavedSignInFile, RESET_SAVED_SIGN_IN, serializeSession, TokenStoreError, type TokenStore, type TokenStoreDescription } from './token-store.js';
 
 /**
  * The part of Electron's `safeStorage` this store uses. The Electron main process passes the real
@@ -73,14 +73,8 @@ export class SafeStorageTokenStore implements TokenStore {
   }
 
   async load(): Promise<SessionTokens | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new TokenStoreError('io', `Could not read the saved sign-in ${this.file}: ${(error as Error).message}.`, { cause: error });
-    }
-    await tightenMode(this.file, 0o600);
+    const text = await readSavedSignInFile(this.file);
+    if (text === undefined) return undefined;
     this.assertUsable();
     let envelope: z.output<typeof EnvelopeSchema>;
     try {

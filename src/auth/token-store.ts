@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { tightenMode } from '../ca/private-files.js';
 import { SessionTokensSchema, type SessionTokens } from './session-tokens.js';
 
 /** Where tokens live at rest, so `describe()` can tell the employee and IT how well they are protected. */
@@ -50,6 +52,22 @@ export class TokenStoreError extends Error {
 }
 
 export const RESET_SAVED_SIGN_IN = 'Run `bifrost-edge logout` to delete it, then `bifrost-edge login` (or use Sign out / Sign in in the tray menu).';
+
+/**
+ * The text of a file-backed store's saved sign-in; undefined when none was saved. A file found readable by
+ * others (copied in, or written by an old version) is tightened to the owner before its content is used.
+ */
+export async function readSavedSignInFile(file: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new TokenStoreError('io', `Could not read the saved sign-in ${file}: ${(error as Error).message}.`, { cause: error });
+  }
+  await tightenMode(file, 0o600);
+  return text;
+}
 
 /** Parses decrypted store content; anything but a valid session is reported as corrupt, with `where`. */
 export function parseStoredSession(text: string, where: string): SessionTokens {
