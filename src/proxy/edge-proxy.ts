@@ -230,7 +230,13 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
       if (host === undefined || !options.decideWebSocket || !options.shouldIntercept(host)) return undefined;
       return options.decideWebSocket({ host, path: upgradeReq.url ?? '/', headers: upgradeReq.headers, ...(refused ? { refused } : {}) });
     },
-    upstreamUrl: (upgradeReq) => options.webSocketUpstream?.(upstreamUrlOf(upgradeReq)) ?? upstreamUrlOf(upgradeReq),
+    upstreamUrl: (upgradeReq) => {
+      const tunnel = tunnelTargetOf(upgradeReq.socket);
+      // Unreachable: an upgrade outside a tunnel is refused before its upstream is looked for.
+      if (!tunnel) throw new Error('the WebSocket did not arrive in a CONNECT tunnel');
+      const url = upstreamUrlOf(upgradeReq, tunnel);
+      return options.webSocketUpstream?.(url) ?? url;
+    },
     // The library picks the agent from how the client arrived; the upstream scheme may differ after a rewrite.
     agentFor: (url) => (url.startsWith('wss:') ? wssAgent : wsAgent),
     handshakeTimeoutMs: options.connectTimeoutMs,

@@ -2,6 +2,7 @@ import type { Agent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { IWebSocketContext, Proxy as MitmProxy } from 'http-mitm-proxy';
 import type WebSocket from 'ws';
+import type { HostPort } from './connect-target.js';
 
 /**
  * The subprotocols a client offered in its upgrade request (`Sec-WebSocket-Protocol`, comma-separated, possibly
@@ -16,12 +17,17 @@ export function offeredSubprotocols(headers: IncomingHttpHeaders): string[] {
 }
 
 /**
- * The URL of the upstream of an upgrade request, by http-mitm-proxy's rule: the scheme of the server it arrived on,
- * the Host header and the path (a request target that is not a path is refused before: webSocketRefusal).
+ * The URL of the upstream of an upgrade request that arrived in the CONNECT tunnel to `tunnel`: the scheme of the
+ * server it arrived on, the tunnel's host and port, and the path (a request target that is not a path, or a Host
+ * naming another host, is refused before: webSocketRefusal). The tunnel's port wins over one the Host header
+ * names, as for HTTP requests: http-mitm-proxy's rule (the Host header as it is) dialed `Host: api.openai.com:8443`
+ * on port 8443 inside a tunnel opened to api.openai.com:443.
  */
-export function upstreamUrlOf(upgradeReq: IncomingMessage): string {
-  const scheme = (upgradeReq.socket as TLSSocket).encrypted === true ? 'wss' : 'ws';
-  return `${scheme}://${upgradeReq.headers.host ?? ''}${upgradeReq.url ?? '/'}`;
+export function upstreamUrlOf(upgradeReq: IncomingMessage, tunnel: HostPort): string {
+  const encrypted = (upgradeReq.socket as TLSSocket).encrypted === true;
+  const hostPart = tunnel.host.includes(':') ? `[${tunnel.host}]` : tunnel.host;
+  const port = tunnel.port === (encrypted ? 443 : 80) ? '' : `:${tunnel.port}`;
+  return `${encrypted ? 'wss' : 'ws'}://${hostPart}${port}${upgradeReq.url ?? '/'}`;
 }
 
 /** Error bodies are small; of a larger one, the client gets this much (its Content-Length says so). */
