@@ -43,7 +43,10 @@ export interface UpstreamDialOptions {
    * with the subprotocols the client offered, as it wrote them.
    */
   headers: IncomingHttpHeaders;
-  /** How long the upstream may take to answer the upgrade. */
+  /**
+   * How long the upstream may take to answer the upgrade, all of it: to open, or to refuse with its whole body
+   * (a refusal still being read then is taken with the part read).
+   */
   handshakeTimeoutMs: number;
 }
 
@@ -82,9 +85,23 @@ type ContextEvent = (proxy: MitmProxy, ctx: IWebSocketContext) => void;
 export function dialUpstreamWebSocket(options: UpstreamDialOptions): Promise<UpstreamDial> {
   return new Promise((resolve) => {
     let state: 'dialing' | 'open' | 'settled' = 'dialing';
+    /** Set once the upstream refused: takes the refusal with the part of its body read so far. */
+    let takeRefusal: (() => void) | undefined;
+    // `ws`'s handshake timeout is the socket's idle timeout: an upstream sending a byte now and then (its status
+    // line, or a refusal's body) never let it fire, and held the client's handshake as long as it liked.
+    const deadline = setTimeout(() => {
+      if (takeRefusal) {
+        // Its status is the answer the client needs (a 401 is not a timeout); the body is as far as it came.
+        takeRefusal();
+        return;
+      }
+      settle(handshakeTimedOut(options.handshakeTimeoutMs));
+      upstream.terminate();
+    }, options.handshakeTimeoutMs);
     const settle = (dial: UpstreamDial) => {
       if (state !== 'dialing') return;
       state = dial.kind === 'open' ? 'open' : 'settled';
+      clearTimeout(deadline);
       resolve(dial);
     };
     const offered = offeredSubprotocols(options.headers);
@@ -136,6 +153,7 @@ export function dialUpstreamWebSocket(options: UpstreamDialOptions): Promise<Ups
         request.destroy();
         settle({ kind: 'refused', response, body: Buffer.concat(chunks) });
       };
+      takeRefusal = refused;
       response.on('data', (chunk: Buffer) => {
         const room = MAX_REFUSAL_BODY_BYTES - size;
         chunks.push(chunk.subarray(0, room));
@@ -150,15 +168,12 @@ export function dialUpstreamWebSocket(options: UpstreamDialOptions): Promise<Ups
         deliver((proxy, ctx) => proxy._onWebSocketError(ctx, err));
         return;
       }
-      const timedOut = err.message.includes('handshake has timed out');
+      if (err.message.includes('handshake has timed out')) {
+        settle(handshakeTimedOut(options.handshakeTimeoutMs));
+        return;
+      }
       const why = notOffered ? 'the server chose a WebSocket subprotocol the client did not offer' : err.message;
-      settle({
-        kind: 'failed',
-        status: timedOut ? 504 : 502,
-        message: timedOut
-          ? `Bifrost Edge: the upstream WebSocket did not answer within ${options.handshakeTimeoutMs} ms; try again later`
-          : `Bifrost Edge could not open the upstream WebSocket (${why}); try again, or check that the server is reachable`,
-      });
+      settle({ kind: 'failed', status: 502, message: `Bifrost Edge could not open the upstream WebSocket (${why}); try again, or check that the server is reachable` });
     });
     upstream.on('open', () => {
       // As http-mitm-proxy does: `ws` does not report errors of its socket once open.
@@ -178,4 +193,8 @@ export function dialUpstreamWebSocket(options: UpstreamDialOptions): Promise<Ups
       });
     });
   });
+}
+
+function handshakeTimedOut(timeoutMs: number): UpstreamDial {
+  return { kind: 'failed', status: 504, message: `Bifrost Edge: the upstream WebSocket did not answer within ${timeoutMs} ms; try again later` };
 }
