@@ -61,8 +61,11 @@ export function readConversationItems(body: JsonObject): BodyReading {
   return { model: null, stream: false, extraction: x };
 }
 
-/** A list of input items, each call's output named after the call it answers when both are in the list. */
-function readInputItems(x: Extraction, items: unknown[], path: JsonPath): void {
+/**
+ * A list of input items, each call's output named after the call it answers when both are in the list. Also read
+ * for the Responses WebSocket's `response.append` (responses-websocket-events.ts).
+ */
+export function readInputItems(x: Extraction, items: unknown[], path: JsonPath): void {
   const calls = newCallLinker();
   items.forEach((item, i) => readInputItem(x, item, [...path, i], calls));
   calls.addResults(x);

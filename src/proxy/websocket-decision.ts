@@ -5,7 +5,7 @@ import { header } from '../util/header.js';
 import { appFromUserAgent } from './app-attribution.js';
 import type { ExchangeRecord } from './exchange.js';
 import type { InspectionResult, RequestInspector, Resolution } from './surface-resolution.js';
-import { createWebSocketMessageInspector, type WebSocketMessageInspector } from './websocket-inspection.js';
+import { createWebSocketMessageInspector, type TurnCheck, type WebSocketMessageInspector } from './websocket-inspection.js';
 import { webSocketApiOf } from './websocket-messages.js';
 
 export interface WebSocketDecisionDeps {
@@ -98,10 +98,23 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
         if (!counts) deps.settle?.(candidate);
       }
     };
+    /** A turn of the Responses API (a message that is a model call): counts once sent, as an HTTP request does. */
+    const checkTurn = async (candidate: NormalizedRequest): Promise<TurnCheck> => {
+      const followed = deps.follow?.(candidate);
+      let verdict: InspectionResult;
+      try {
+        verdict = await deps.policy()({ request: candidate, body: undefined, info, app });
+      } catch (err) {
+        deps.settle?.(candidate);
+        throw err;
+      }
+      return { verdict, sent: () => followed?.sent(), settle: () => deps.settle?.(candidate) };
+    };
     // Gemini Live names its model in its setup message: the session counts as a request when that is decided.
+    // On the Responses API each turn is a model call and counts (checkTurn); its opening calls no model.
     // Any other opening counts once its upstream opened; until then it holds its place in the key's request
     // windows, which it gives back when the upstream refused or was not reached.
-    const countsWhenOpen = api !== 'gemini-live';
+    const countsWhenOpen = api !== 'gemini-live' && api !== 'openai-responses';
     const followed = countsWhenOpen ? deps.follow?.(request) : undefined;
     let verdict: InspectionResult;
     try {
@@ -133,6 +146,7 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
       socket: { api, host: input.host, path, info, app, provider, model },
       contentInspectors: deps.contentInspectors!,
       checkModel: (candidate, counts) => decide(candidate, counts),
+      checkTurn,
       record: deps.record,
       maxMessageBytes: deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     });

@@ -5,6 +5,7 @@ import type { ExchangeRecord } from './exchange.js';
 import type { InspectionNotes, InspectionResult, RequestInspector } from './surface-resolution.js';
 import { readClientMessage, tooBigMessage, type WebSocketApi } from './websocket-messages.js';
 import { conversationTexts } from '../providers/conversation-texts.js';
+import { responsesErrorEvent } from '../providers/responses-websocket-events.js';
 
 /** The WebSocket whose client messages are inspected, as its opening was decided. */
 export interface InspectedWebSocket {
@@ -28,13 +29,30 @@ export interface WebSocketMessageInspectorDeps {
    * against the key's request limit (Gemini Live's setup); other checks count nothing.
    */
   checkModel: (request: NormalizedRequest, counts: boolean) => Promise<InspectionResult>;
+  /**
+   * The policy step for a turn (a message that is a model call of its own, websocket-messages.ts), as for an HTTP
+   * request: it counts against the key's request limit once `sent`, holding its place until `settle`, so a turn a
+   * later step refuses counts nothing. Absent, a turn is checked with checkModel and counts when decided.
+   */
+  checkTurn?: (request: NormalizedRequest) => Promise<TurnCheck>;
   record: (record: ExchangeRecord) => Promise<void>;
   maxMessageBytes: number;
+}
+
+/** The policy's verdict on a turn, and its place in the key's request windows. */
+export interface TurnCheck {
+  verdict: InspectionResult;
+  /** The turn goes upstream: it counts. */
+  sent(): void;
+  /** The decision is over, whatever it was: a place not sent is given back. */
+  settle(): void;
 }
 
 export type MessageVerdict =
   /** `data`: the message rewritten (redacted); absent, the message goes as it came. */
   | { action: 'forward'; data?: Buffer }
+  /** The message is not sent; `data` (a server message saying why) goes to the client, and the socket stays open. */
+  | { action: 'reply'; data: Buffer }
   | { action: 'close'; code: number; reason: string };
 
 export interface WebSocketMessageInspector {
@@ -56,6 +74,12 @@ type Finding = NonNullable<InspectionNotes['findings']>[number];
  * message before it goes on; a flag lets it go. Each finding and refusal is an audit record, written before
  * the message goes on or the socket closes. Gemini Live names its model only in its first message, `setup`:
  * nothing is relayed before that model is allowed.
+ *
+ * A turn (a Responses `response.create` or `response.append`) is a request of its own: the policy step decides
+ * its model and counts it, and it is recorded whatever the decision. A refused turn is answered with the API's
+ * `error` event and the socket stays open, as the API itself answers a request it refuses: each turn stands
+ * alone, so the conversation on the socket is as the client believes it. A `response.append` runs on the model
+ * of the last response.create allowed on the socket.
  */
 export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorDeps): WebSocketMessageInspector {
   const { socket } = deps;
@@ -73,6 +97,65 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
   const request = (operation: string, fields: Partial<NormalizedRequest> = {}): NormalizedRequest => ({
     provider: socket.provider, adapter: 'websocket', operation, model, stream: true, texts: [], tools: [], inspected: true, ...fields,
   });
+  /** The model of the last turn allowed (a `response.create`'s, null when a stored prompt carried it); undefined before one. */
+  let turnModel: string | null | undefined;
+
+  type ReadMessage = Extract<ReturnType<typeof readClientMessage>, { kind: 'json' }>;
+  /** What the content steps made of a message: blocked (the error and the findings), or what goes on. */
+  type ContentOutcome =
+    | { blocked: EdgeError; findings: Finding[]; prompt: string }
+    | { blocked?: undefined; body: unknown; rewritten: boolean; flagged: boolean; findings: Finding[]; prompt: string };
+  const inspectContent = async (message: ReadMessage, normalized: NormalizedRequest): Promise<ContentOutcome> => {
+    const prompt = conversationTexts(message.texts).join('\n');
+    const findings: Finding[] = [];
+    let body = message.body;
+    let rewritten = false;
+    let flagged = false;
+    if (message.texts.length === 0) return { body, rewritten, flagged, findings, prompt };
+    for (const inspect of deps.contentInspectors()) {
+      const verdict = await inspect({ request: normalized, body, info: socket.info, app: socket.app });
+      if (verdict.notes?.findings) findings.push(...verdict.notes.findings);
+      flagged ||= verdict.notes?.flagged === true;
+      if (verdict.action === 'block') return { blocked: verdict.error, findings, prompt };
+      if (verdict.action === 'rewrite') {
+        body = verdict.body;
+        rewritten = true;
+      }
+    }
+    return { body, rewritten, flagged, findings, prompt };
+  };
+  const checkTurn = deps.checkTurn ?? (async (candidate: NormalizedRequest): Promise<TurnCheck> => ({
+    verdict: await deps.checkModel(candidate, true), sent: () => {}, settle: () => {},
+  }));
+
+  /** One turn, decided and recorded as an HTTP Responses request is; a refusal is the API's error event. */
+  const decideTurn = async (started: number, message: ReadMessage): Promise<MessageVerdict> => {
+    const appends = message.name === 'response.append';
+    if (appends && turnModel === undefined) {
+      const text = 'Bifrost Edge: a response.append must follow a response.create on the same socket (it names the model); it was not sent';
+      return refuse(started, { status: 400, type: 'invalid_request', message: text }, POLICY_VIOLATION, text);
+    }
+    const named = appends ? turnModel ?? null : message.model;
+    const normalized = request(message.name, { model: named, texts: message.texts, tools: message.tools });
+    const refuseTurn = async (error: EdgeError, fields: Partial<ExchangeRecord>): Promise<MessageVerdict> => {
+      await record(started, { via: 'edge', decision: 'blocked', status: error.status, errorType: error.type, message: error.message, model: named, findings: [], ...fields });
+      return { action: 'reply', data: Buffer.from(JSON.stringify(responsesErrorEvent(error))) };
+    };
+    const check = await checkTurn(normalized);
+    try {
+      const prompt = conversationTexts(message.texts).join('\n');
+      if (check.verdict.action === 'block') return await refuseTurn(check.verdict.error, { prompt });
+      const content = await inspectContent(message, normalized);
+      if (content.blocked) return await refuseTurn(content.blocked, { findings: content.findings, prompt });
+      const decision = content.rewritten ? 'redacted' : content.flagged ? 'flagged' : 'forwarded';
+      await record(started, { decision, model: named, findings: content.findings, prompt });
+      check.sent();
+      if (!appends) turnModel = named;
+      return content.rewritten ? { action: 'forward', data: Buffer.from(JSON.stringify(content.body)) } : { action: 'forward' };
+    } finally {
+      check.settle();
+    }
+  };
 
   return {
     async inspect(data, isBinary) {
@@ -86,6 +169,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
         return refuse(started, { status: 400, type: 'invalid_request', message: text }, POLICY_VIOLATION, text);
       }
       if (message.kind === 'binary') return { action: 'forward' };
+      if (message.turn) return decideTurn(started, message);
 
       if (message.model !== null) {
         const verdict = await deps.checkModel(request(message.name, { model: message.model }), !setupAllowed);
@@ -97,25 +181,12 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       }
       if (message.texts.length === 0) return { action: 'forward' };
 
-      const normalized = request(message.name, { texts: message.texts, tools: message.tools });
-      const prompt = conversationTexts(message.texts).join('\n');
-      const findings: Finding[] = [];
-      let body = message.body;
-      let rewritten = false;
-      let flagged = false;
-      for (const inspect of deps.contentInspectors()) {
-        const verdict = await inspect({ request: normalized, body, info: socket.info, app: socket.app });
-        if (verdict.notes?.findings) findings.push(...verdict.notes.findings);
-        flagged ||= verdict.notes?.flagged === true;
-        if (verdict.action === 'block') return refuse(started, verdict.error, POLICY_VIOLATION, blockReason(verdict.error, findings), { findings, prompt });
-        if (verdict.action === 'rewrite') {
-          body = verdict.body;
-          rewritten = true;
-        }
-      }
-      if (!rewritten && !flagged && findings.length === 0) return { action: 'forward' };
-      await record(started, { decision: rewritten ? 'redacted' : flagged ? 'flagged' : 'forwarded', findings, prompt });
-      return rewritten ? { action: 'forward', data: Buffer.from(JSON.stringify(body)) } : { action: 'forward' };
+      const content = await inspectContent(message, request(message.name, { texts: message.texts, tools: message.tools }));
+      const { findings, prompt } = content;
+      if (content.blocked) return refuse(started, content.blocked, POLICY_VIOLATION, blockReason(content.blocked, findings), { findings, prompt });
+      if (!content.rewritten && !content.flagged && findings.length === 0) return { action: 'forward' };
+      await record(started, { decision: content.rewritten ? 'redacted' : content.flagged ? 'flagged' : 'forwarded', findings, prompt });
+      return content.rewritten ? { action: 'forward', data: Buffer.from(JSON.stringify(content.body)) } : { action: 'forward' };
     },
 
     tooBigReason: tooBigMessage(deps.maxMessageBytes),

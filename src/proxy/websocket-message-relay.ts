@@ -19,7 +19,9 @@ interface PausableWebSocket {
  * Puts `inspector` between the client and the server of one relayed WebSocket (http-mitm-proxy's frame hook):
  * each whole client message (`ws` joins fragments) is decided before it is sent, one at a time and in order, so
  * a message decided quickly never overtakes one still being decided. A refused message is never handed back to
- * the library, so it is never sent; both sockets close. Server messages and pings go through at once.
+ * the library, so it is never sent; both sockets close, or, for a refusal the API itself answers with a server
+ * message (a Responses turn), the client gets that message and both stay open. Server messages and pings go
+ * through at once.
  */
 export function inspectClientMessages(ctx: IWebSocketContext, inspector: WebSocketMessageInspector, log: Logger): void {
   const client = ctx.clientToProxyWebSocket as unknown as WebSocket;
@@ -49,6 +51,7 @@ export function inspectClientMessages(ctx: IWebSocketContext, inspector: WebSock
       const verdict = await inspector.inspect(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer), isBinary);
       if (closed) return;
       if (verdict.action === 'forward') callback(null, verdict.data ?? data, flags);
+      else if (verdict.action === 'reply') client.send(verdict.data, { binary: false });
       else closeBoth(verdict.code, verdict.reason);
     }).catch((err: unknown) => {
       log.error('websocket message inspection failed', { error: (err as Error).message });

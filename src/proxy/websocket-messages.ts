@@ -5,21 +5,24 @@ import { findDuplicateKey, type DuplicateKey } from '../providers/json-duplicate
 import { isFieldEdgeReads } from '../providers/json-key-folding.js';
 import { findJsonSyntaxError } from '../providers/json-syntax.js';
 import { readRealtimeClientEvent } from '../providers/realtime-events.js';
+import { readResponsesClientEvent } from '../providers/responses-websocket-events.js';
 import type { TextSpan, ToolInfo } from '../providers/types.js';
 
 /** The WebSocket APIs whose client messages Edge reads. */
-export type WebSocketApi = 'openai-realtime' | 'gemini-live';
+export type WebSocketApi = 'openai-realtime' | 'openai-responses' | 'gemini-live';
 
 /**
  * Which API a WebSocket opened on an AI host speaks, from the host's provider and the path; undefined for one
  * Edge cannot read (its frames are relayed, and its opening is recorded as uninspected).
  * - OpenAI Realtime: `/v1/realtime` (`?model=` or `?call_id=`);
+ * - the OpenAI Responses API in WebSocket mode: `/v1/responses` (the models are in the messages);
  * - Gemini Live: `/ws/google.ai.generativelanguage.<version>.GenerativeService.BidiGenerateContent`, and
  *   `…BidiGenerateContentConstrained`, the endpoint for ephemeral tokens.
  */
 export function webSocketApiOf(provider: string, path: string): WebSocketApi | undefined {
   const pathname = path.split('?')[0] ?? '';
   if (provider === 'openai' && /^\/v1\/realtime\/?$/.test(pathname)) return 'openai-realtime';
+  if (provider === 'openai' && /^\/v1\/responses\/?$/.test(pathname)) return 'openai-responses';
   if (provider === 'gemini' && /^\/ws\/google\.ai\.generativelanguage\.[\w]+\.GenerativeService\.BidiGenerateContent(?:Constrained)?\/?$/.test(pathname)) return 'gemini-live';
   return undefined;
 }
@@ -31,10 +34,15 @@ export type ClientMessage =
   | {
     kind: 'json';
     body: unknown;
-    /** The Realtime event `type`, or the Gemini Live message kind (`setup`, `clientContent`, ...). */
+    /** The Realtime or Responses event `type`, or the Gemini Live message kind (`setup`, `clientContent`, ...). */
     name: string;
-    /** The model the message names (Gemini Live `setup.model`, Realtime `session.model`); null when none. */
+    /** The model the message names (Gemini Live `setup.model`, Realtime `session.model`, Responses `model`); null when none. */
     model: string | null;
+    /**
+     * The message is a model call of its own (a Responses `response.create` or `response.append`): decided,
+     * counted against the key's request limit and recorded as a request is.
+     */
+    turn: boolean;
     texts: TextSpan[];
     tools: ToolInfo[];
   }
@@ -84,10 +92,14 @@ export function readClientMessage(api: WebSocketApi, data: Buffer, isBinary: boo
   try {
     if (api === 'openai-realtime') {
       const event = readRealtimeClientEvent(body);
-      return { kind: 'json', body, name: event.type, model: event.model, ...event.extraction };
+      return { kind: 'json', body, name: event.type, model: event.model, turn: false, ...event.extraction };
+    }
+    if (api === 'openai-responses') {
+      const event = readResponsesClientEvent(body);
+      return { kind: 'json', body, name: event.type, model: event.model, turn: true, ...event.extraction };
     }
     const message = readGeminiLiveClientMessage(body);
-    return { kind: 'json', body, name: message.kind, model: message.model, ...message.extraction };
+    return { kind: 'json', body, name: message.kind, model: message.model, turn: false, ...message.extraction };
   } catch (err) {
     if (!(err instanceof BodyShapeError)) throw err;
     const where = err.path.length === 0 ? 'the message' : `the message's ${err.message}`;
@@ -100,6 +112,8 @@ export function readClientMessage(api: WebSocketApi, data: Buffer, isBinary: boo
 const MESSAGE_FIELDS: ReadonlySet<string> = new Set([
   // OpenAI Realtime client events.
   'event_id', 'item', 'previous_item_id', 'item_id', 'content_index', 'audio_end_ms', 'response_id',
+  // OpenAI Responses WebSocket events (the rest are fields of the HTTP body).
+  'previous_response_id',
   // Gemini Live client messages (both spellings Google accepts).
   'setup', 'clientContent', 'client_content', 'realtimeInput', 'realtime_input', 'toolResponse', 'tool_response', 'turns',
   'turnComplete', 'turn_complete', 'functionResponses', 'function_responses', 'mediaChunks', 'media_chunks', 'video',

@@ -5,12 +5,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { startEdgeProcess, type EdgeProcess } from './edge-process.js';
 
+export interface RealtimeEdgeOptions {
+  /** The models the key allows on OpenAI; default the Realtime model `gpt-realtime`. */
+  allowedModels?: string[];
+  /** The key's `rate_limit` (Bifrost's shape: `request_max_limit`, `request_reset_duration`, …); default none. */
+  rateLimit?: Record<string, unknown>;
+}
+
 /**
  * The WebSocket tests' setup: `origin` (an HTTP server whose upgrades a `ws` server handles) listens on
  * 127.0.0.1, and a local-mode Edge sends api.openai.com there, with a policy whose key allows the Realtime
- * model `gpt-realtime`.
+ * model `gpt-realtime` (or the models `options` name, under the rate limit it names).
  */
-export async function startEdgeBeforeRealtimeOrigin(origin: http.Server, dataDirPrefix: string): Promise<EdgeProcess> {
+export async function startEdgeBeforeRealtimeOrigin(origin: http.Server, dataDirPrefix: string, options: RealtimeEdgeOptions = {}): Promise<EdgeProcess> {
   await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
   const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), dataDirPrefix));
@@ -18,8 +25,8 @@ export async function startEdgeBeforeRealtimeOrigin(origin: http.Server, dataDir
   fs.writeFileSync(policyFile, JSON.stringify({
     schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(),
     virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: 'sk-bf-ws-0002', is_active: true, provider_configs: [
-      { provider: 'openai', allowed_models: ['gpt-realtime'] },
-    ] }],
+      { provider: 'openai', allowed_models: options.allowedModels ?? ['gpt-realtime'] },
+    ], ...(options.rateLimit ? { rate_limit: options.rateLimit } : {}) }],
   }));
   return startEdgeProcess({ dataDir, config: { mode: 'local', policyFile, upstream: { originOverrides: { 'api.openai.com': originUrl } } } });
 }
