@@ -14,7 +14,11 @@ import { createProviderResolver } from './proxy/provider-resolver.js';
 import { refusedTunnelRecord } from './proxy/refused-tunnel.js';
 import type { ExchangeRecord, UsageNote } from './proxy/exchange.js';
 import type { RequestInspector } from './proxy/surface-resolution.js';
-import { joinUrl } from './gateway/upstream-plan.js';
+import { joinUrl, type UpstreamSettings } from './gateway/upstream-plan.js';
+import { planWebSocketUpstream, type WebSocketRoute } from './gateway/websocket-route.js';
+import { appFromUserAgent } from './proxy/app-attribution.js';
+import { header } from './util/header.js';
+import type { NormalizedRequest } from './providers/types.js';
 import { guardrailInspector } from './proxy/inspectors/guardrails.js';
 import { contentSafetyInspector } from './proxy/inspectors/content-safety.js';
 import { createStreamScanner } from './guardrails/stream-scanner.js';
@@ -219,30 +223,35 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
     bundle: () => policy.bundle,
     onError: (err) => log.error('MCP decision failed', { error: (err as Error).stack ?? String(err) }),
   });
+  /** Where requests and WebSockets go by the configuration; the route policy chose for one overrides mode and key. */
+  const forwardingSettings = (): UpstreamSettings => ({
+    mode: config.mode,
+    ...(gatewayUrl() !== undefined ? { gatewayUrl: gatewayUrl() } : {}),
+    ...(config.gateway?.virtualKey ? { virtualKey: config.gateway.virtualKey } : {}),
+    originOverrides: config.upstream.originOverrides,
+  });
+  /** Who the gateway attributes a request or WebSocket to (its log headers). */
+  const forwardingIdentity = () => {
+    const user = identity.user().label;
+    return { ...(user ? { user } : {}), device: config.identity.device };
+  };
+  /** The mode and virtual key policy chose for a request it allowed. */
+  const forwardingRoute = (request: NormalizedRequest): WebSocketRoute | undefined => {
+    const route = policy.routeFor(request);
+    if (!route) return undefined;
+    return { mode: route.mode, ...(route.virtualKey?.value ? { virtualKey: route.virtualKey.value } : {}) };
+  };
   const handler = createRequestHandler({
     resolve: (info) => providers.resolve(info),
     upstream,
-    settings: () => ({
-      mode: config.mode,
-      ...(gatewayUrl() !== undefined ? { gatewayUrl: gatewayUrl() } : {}),
-      ...(config.gateway?.virtualKey ? { virtualKey: config.gateway.virtualKey } : {}),
-      originOverrides: config.upstream.originOverrides,
-      maxRequestBodyBytes: config.proxy.maxRequestBodyBytes,
-    }),
-    identity: () => {
-      const user = identity.user().label;
-      return { ...(user ? { user } : {}), device: config.identity.device };
-    },
+    settings: () => ({ ...forwardingSettings(), maxRequestBodyBytes: config.proxy.maxRequestBodyBytes }),
+    identity: forwardingIdentity,
     inspectors: () => inspectors,
     processOf: processForLoopbackClient,
     visibleMcpTools: (client, tools) => visibleMcpTools(policy.bundle, client, tools, new Date()),
     responseScanner: () => (guardrails.current.policy.scanResponses && guardrails.current.policy.enabled ? createStreamScanner(guardrails.current) : undefined),
     needsProcess: () => policy.bundle?.apps.catalog.some((app) => app.match.processes.length > 0) ?? false,
-    routeFor: (request) => {
-      const route = policy.routeFor(request);
-      if (!route) return undefined;
-      return { mode: route.mode, ...(route.virtualKey?.value ? { virtualKey: route.virtualKey.value } : {}) };
-    },
+    routeFor: forwardingRoute,
     settle: (request) => policy.settle(request),
     follow: (request) => {
       const followed = policy.follow(request);
@@ -291,16 +300,41 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
     shouldIntercept: (host) => providers.isIntercepted(host),
     checkConnect,
     handleExchange: inFlight.wrap(handler),
-    webSocketUpstream: (url) => rewriteWebSocketUrl(url, config.upstream.originOverrides),
-    decideWebSocket: createWebSocketDecision({
-      resolve: (info) => providers.resolve(info),
-      policy: () => policy.inspector(),
-      record: recordExchange,
-      contentInspectors: () => contentInspectors,
-      maxMessageBytes: config.proxy.maxRequestBodyBytes,
-      follow: (request) => policy.follow(request),
-      settle: (request) => policy.settle(request),
-    }),
+    // The Responses API's WebSocket mode goes to the gateway in gateway mode; every other WebSocket to its origin.
+    webSocketUpstream: ({ url, tunnel, tls, path: target, headers, route }) => {
+      const resolution = providers.resolve({ method: 'GET', host: tunnel.host, path: target, headers });
+      const settings = forwardingSettings();
+      const virtualKey = route?.virtualKey ?? settings.virtualKey;
+      return planWebSocketUpstream({
+        settings: { ...settings, mode: route?.mode ?? settings.mode, ...(virtualKey ? { virtualKey } : {}) },
+        provider: resolution.kind === 'not-ai' ? undefined : resolution.surface.provider,
+        target: { host: tunnel.host, port: tunnel.port, tls, path: target, headers },
+        originUrl: rewriteWebSocketUrl(url, config.upstream.originOverrides),
+        attribution: { ...forwardingIdentity(), app: appFromUserAgent(header(headers['user-agent'])) },
+      });
+    },
+    decideWebSocket: async (input) => {
+      // The route policy chose for the opening (mode, the key's virtual key), read as its decision is made.
+      let route: WebSocketRoute | undefined;
+      const decide = createWebSocketDecision({
+        resolve: (info) => providers.resolve(info),
+        policy: () => {
+          const inspect = policy.inspector();
+          return async (step) => {
+            const verdict = await inspect(step);
+            if (verdict.action !== 'block') route ??= forwardingRoute(step.request);
+            return verdict;
+          };
+        },
+        record: recordExchange,
+        contentInspectors: () => contentInspectors,
+        maxMessageBytes: config.proxy.maxRequestBodyBytes,
+        follow: (request) => policy.follow(request),
+        settle: (request) => policy.settle(request),
+      });
+      const verdict = await decide(input);
+      return verdict.action === 'allow' && route ? { ...verdict, route } : verdict;
+    },
     maxWebSocketMessageBytes: config.proxy.maxRequestBodyBytes,
     extraCaPems,
     connectTimeoutMs: config.gateway?.connectTimeoutMs ?? 10_000,

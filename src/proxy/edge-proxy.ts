@@ -6,6 +6,7 @@ import net from 'node:net';
 import { probePort } from '../util/port-probe.js';
 import type { Duplex } from 'node:stream';
 import { Proxy as MitmProxy } from 'http-mitm-proxy';
+import type { WebSocketRoute, WebSocketUpstreamChoice } from '../gateway/websocket-route.js';
 import type { Logger } from '../log.js';
 import { hostOfHostHeader, parseConnectTarget, type HostPort } from './connect-target.js';
 import type { Exchange } from './exchange.js';
@@ -44,8 +45,12 @@ export interface EdgeProxyOptions {
    */
   checkConnect?: (input: { host: string; userAgent?: string; intercepted: boolean }) => { action: 'allow' } | { action: 'block'; error: { status: number; message: string } };
   handleExchange: (exchange: Exchange) => void;
-  /** Rewrites the upstream URL of a WebSocket opened on an intercepted host (origin overrides). */
-  webSocketUpstream?: (url: string) => string;
+  /**
+   * Where the upstream WebSocket of an upgrade on an intercepted host goes: given the origin's URL (the tunnel's
+   * host and port, the path), the client's headers and the route policy chose, the gateway or the origin (with its
+   * override), or why it is not dialed. Without it, the origin's URL with the client's headers.
+   */
+  webSocketUpstream?: (input: { url: string; tunnel: HostPort; tls: boolean; path: string; headers: http.IncomingHttpHeaders; route?: WebSocketRoute }) => WebSocketUpstreamChoice;
   /** Extra CAs trusted when dialing upstream WebSockets. */
   extraCaPems?: string[];
   connectTimeoutMs: number;
@@ -230,12 +235,14 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
       if (host === undefined || !options.decideWebSocket || !options.shouldIntercept(host)) return undefined;
       return options.decideWebSocket({ host, path: upgradeReq.url ?? '/', headers: upgradeReq.headers, ...(refused ? { refused } : {}) });
     },
-    upstreamUrl: (upgradeReq) => {
+    upstream: (upgradeReq, route) => {
       const tunnel = tunnelTargetOf(upgradeReq.socket);
       // Unreachable: an upgrade outside a tunnel is refused before its upstream is looked for.
       if (!tunnel) throw new Error('the WebSocket did not arrive in a CONNECT tunnel');
       const url = upstreamUrlOf(upgradeReq, tunnel);
-      return options.webSocketUpstream?.(url) ?? url;
+      const encrypted = (upgradeReq.socket as tls.TLSSocket).encrypted === true;
+      return options.webSocketUpstream?.({ url, tunnel, tls: encrypted, path: upgradeReq.url ?? '/', headers: upgradeReq.headers, ...(route ? { route } : {}) })
+        ?? { kind: 'dial', via: 'origin', url, headers: upgradeReq.headers };
     },
     // The library picks the agent from how the client arrived; the upstream scheme may differ after a rewrite.
     agentFor: (url) => (url.startsWith('wss:') ? wssAgent : wsAgent),

@@ -4,6 +4,7 @@ import type { IWebSocketContext, Proxy as MitmProxy } from 'http-mitm-proxy';
 import type WebSocket from 'ws';
 import type { WebSocketServer } from 'ws';
 import { isWritableHeaderText, relayableHeaders, relayableReason } from '../gateway/upstream-plan.js';
+import type { WebSocketRoute, WebSocketUpstreamChoice } from '../gateway/websocket-route.js';
 import type { Logger } from '../log.js';
 import { limitBufferedRelay } from './websocket-backpressure.js';
 import { closeReason } from './websocket-close-reason.js';
@@ -15,7 +16,8 @@ import { dropFramesWithoutUpstream } from './websocket-relay-guard.js';
 import { dialUpstreamWebSocket, type UpstreamWebSocket } from './websocket-upstream.js';
 
 export type WebSocketPolicyVerdict =
-  | { action: 'allow'; messages?: WebSocketMessageInspector; upstream?: (outcome: UpstreamOutcome) => Promise<void> }
+  /** `route`: the mode and virtual key policy chose for the socket, as for a request; absent, the configuration's. */
+  | { action: 'allow'; messages?: WebSocketMessageInspector; upstream?: (outcome: UpstreamOutcome) => Promise<void>; route?: WebSocketRoute }
   | { action: 'block'; message: string };
 
 export interface WebSocketHandshakeOptions {
@@ -27,8 +29,8 @@ export interface WebSocketHandshakeOptions {
    * `refused`, the upgrade Edge refused is recorded (and the verdict is a block).
    */
   decide: (upgradeReq: IncomingMessage, refused?: WebSocketRefusal) => Promise<WebSocketPolicyVerdict> | undefined;
-  /** The URL of the upstream WebSocket (origin overrides applied). */
-  upstreamUrl: (upgradeReq: IncomingMessage) => string;
+  /** Where the upstream WebSocket is dialed and with which headers (the gateway or the origin), or why it is not. */
+  upstream: (upgradeReq: IncomingMessage, route: WebSocketRoute | undefined) => WebSocketUpstreamChoice;
   agentFor: (url: string) => Agent;
   handshakeTimeoutMs: number;
   log: Logger;
@@ -37,7 +39,8 @@ export interface WebSocketHandshakeOptions {
 /** What follows a client's handshake: a close with Edge's reason, or the relay to the opened upstream. */
 type AfterHandshake =
   | { kind: 'close'; code: number; reason: string }
-  | { kind: 'relay'; upstream: UpstreamWebSocket; messages?: WebSocketMessageInspector };
+  /** `protocol`: the subprotocol the client is answered with ('' none). */
+  | { kind: 'relay'; upstream: UpstreamWebSocket; protocol: string; messages?: WebSocketMessageInspector };
 
 /** How a client's upgrade is answered. */
 type Answer =
@@ -54,8 +57,9 @@ type Answer =
  * once and dial the upstream afterwards): `ws`'s asynchronous `verifyClient` holds the handshake, after `ws` checked
  * it, while the socket is decided by policy and the upstream opened. Then:
  * - the upstream opened: the client is answered with exactly the subprotocol the upstream chose (none when it
- *   chose none). Answering first, with the first protocol offered, broke every client whose server picks another
- *   one (RFC 6455: the client fails the connection), so Edge closed those sockets with 1002;
+ *   chose none; when Edge withheld a credential subprotocol from the gateway and the gateway chose none, that one:
+ *   websocket-route.ts). Answering first, with the first protocol offered, broke every client whose server picks
+ *   another one (RFC 6455: the client fails the connection), so Edge closed those sockets with 1002;
  * - the upstream refused the upgrade (401, 403, 404, …): the client gets that HTTP answer, as without Edge;
  * - Edge could not reach it: a 502 (504 when it did not answer in time) saying so;
  * - the socket is refused or blocked by policy: the handshake is answered (with the first protocol offered, which
@@ -88,6 +92,7 @@ export function answerWebSocketsWhenUpstreamAnswers(options: WebSocketHandshakeO
       if (verdict.action === 'block') return { kind: 'handshake', then: { kind: 'close', code: 1008, reason: verdict.message } };
     }
     const { messages, upstream: report } = verdict;
+    const route = verdict.action === 'allow' ? verdict.route : undefined;
     /** Tells policy what became of the upstream (the opening's record); false when that could not be written. */
     const tell = async (outcome: UpstreamOutcome): Promise<boolean> => {
       try {
@@ -100,7 +105,7 @@ export function answerWebSocketsWhenUpstreamAnswers(options: WebSocketHandshakeO
     };
     let opened: { answer: Answer; outcome: UpstreamOutcome };
     try {
-      opened = await openUpstream(upgradeReq, WebSocketClass, messages);
+      opened = await openUpstream(upgradeReq, WebSocketClass, messages, route);
     } catch (err) {
       await tell({ kind: 'failed', status: 500, errorType: 'internal_error', message: (err as Error).message });
       throw err;
@@ -118,32 +123,35 @@ export function answerWebSocketsWhenUpstreamAnswers(options: WebSocketHandshakeO
   };
 
   /** Opens the upstream of an allowed upgrade: the client's answer, and what became of the upstream. */
-  const openUpstream = async (upgradeReq: IncomingMessage, WebSocketClass: typeof WebSocket, messages: WebSocketMessageInspector | undefined): Promise<{ answer: Answer; outcome: UpstreamOutcome }> => {
-    const failed = (status: 502 | 504, message: string) => ({
+  const openUpstream = async (upgradeReq: IncomingMessage, WebSocketClass: typeof WebSocket, messages: WebSocketMessageInspector | undefined, route: WebSocketRoute | undefined): Promise<{ answer: Answer; outcome: UpstreamOutcome }> => {
+    const failed = (status: number, errorType: string, message: string) => ({
       answer: { kind: 'error', status, message } as const,
-      outcome: { kind: 'failed', status, errorType: status === 504 ? 'upstream_timeout' : 'upstream_unreachable', message } as const,
+      outcome: { kind: 'failed', status, errorType, message } as const,
     });
-    let url: string;
+    let target: WebSocketUpstreamChoice;
     try {
-      url = options.upstreamUrl(upgradeReq);
+      target = options.upstream(upgradeReq, route);
     } catch (err) {
       log.warn('websocket upstream failed', { error: (err as Error).message });
-      return failed(502, 'Bifrost Edge could not work out the upstream WebSocket URL; check the origin override for this host');
+      return failed(502, 'upstream_unreachable', 'Bifrost Edge could not work out the upstream WebSocket URL; check the origin override for this host');
     }
+    if (target.kind === 'refuse') return failed(target.status, target.errorType, target.message);
+    const { url } = target;
     const dial = await dialUpstreamWebSocket({
-      WebSocketClass, url, agent: options.agentFor(url), headers: upgradeReq.headers, handshakeTimeoutMs: options.handshakeTimeoutMs,
+      WebSocketClass, url, agent: options.agentFor(url), headers: target.headers, handshakeTimeoutMs: options.handshakeTimeoutMs,
     });
     if (dial.kind === 'failed') {
       // Without the query string, which may hold an API key (Gemini's `?key=`).
-      log.warn('websocket upstream failed', { url: url.split('?')[0], error: dial.message });
-      return failed(dial.status, dial.message);
+      log.warn('websocket upstream failed', { url: url.split('?')[0], via: target.via, error: dial.message });
+      return failed(dial.status, dial.status === 504 ? 'upstream_timeout' : 'upstream_unreachable', dial.message);
     }
     if (dial.kind === 'refused') return { answer: dial, outcome: { kind: 'refused', status: dial.response.statusCode ?? 502 } };
     if (upgradeReq.socket.destroyed) {
       dial.upstream.close();
       return { answer: { kind: 'gone' }, outcome: { kind: 'client-gone' } };
     }
-    return { answer: { kind: 'handshake', then: { kind: 'relay', upstream: dial.upstream, ...(messages ? { messages } : {}) } }, outcome: { kind: 'open' } };
+    const protocol = dial.upstream.protocol || (target.protocolWhenNoneChosen ?? '');
+    return { answer: { kind: 'handshake', then: { kind: 'relay', upstream: dial.upstream, protocol, ...(messages ? { messages } : {}) } }, outcome: { kind: 'open' } };
   };
 
   const verifyClient = (server: WebSocketServer) => (info: { req: IncomingMessage }, done: (verified: boolean, code?: number, message?: string, headers?: Record<string, string>) => void) => {
@@ -181,7 +189,7 @@ export function answerWebSocketsWhenUpstreamAnswers(options: WebSocketHandshakeO
   /** `ws` asks only when the client offered protocols; a socket Edge closes at once gets the first (ws's default). */
   const handleProtocols = (offered: Set<string>, upgradeReq: IncomingMessage): string | false => {
     const then = afterHandshake.get(upgradeReq);
-    if (then?.kind === 'relay') return then.upstream.protocol || false;
+    if (then?.kind === 'relay') return then.protocol || false;
     return offered.values().next().value ?? false;
   };
 

@@ -11,6 +11,11 @@
  *   bifrost.failNext(429);              // next request answers rate_limited in its route's error dialect
  *   await bifrost.close();
  *
+ * The Responses API's WebSocket mode (`GET /openai/v1/responses` and `/v1/responses` with `Upgrade: websocket`)
+ * checks the virtual key like the HTTP routes, answers each `response.create` with the streamed events of a
+ * Responses stream (response.created … response.completed) as WebSocket messages, and records every socket in
+ * `webSockets` (its upgrade request is in `received` too). `failNext` refuses the next upgrade as it would a request.
+ *
  * Streams: `sseChunks` content events (default 5) `sseChunkDelayMs` apart (default 0); the framing events
  * travel with the first and last content event, so a stream lasts (chunks - 1) × delay. Override per
  * request with headers `x-standin-chunks` / `x-standin-delay-ms` or query `standin_chunks` /
@@ -18,7 +23,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
+import { WebSocketServer, type WebSocket } from 'ws';
 
 import { defaultErrorType, errorBody, virtualKeyError, type RouteFamily, type StandinError } from './standin-errors.js';
 import {
@@ -89,6 +96,18 @@ export interface ReceivedRequest {
   status?: number;
 }
 
+/** A WebSocket the stand-in was asked to open (the Responses API's WebSocket mode). */
+export interface ReceivedWebSocket {
+  /** The upgrade request, also recorded in `received`; its `status` is 101 once opened, else the refusal's. */
+  request: ReceivedRequest;
+  /** The subprotocols the client offered (Sec-WebSocket-Protocol), in order. */
+  subprotocols: string[];
+  /** The one the stand-in chose: the first offered that is not an `openai-insecure-api-key.` credential; '' none. */
+  chosenSubprotocol: string;
+  /** Every message the client sent, as text, in order. */
+  messages: string[];
+}
+
 export interface FailNextOptions {
   /** Only a request whose path starts with this string (or matches this RegExp) takes the failure. Default: any but /health. */
   path?: string | RegExp;
@@ -104,7 +123,9 @@ export interface BifrostStandin {
   port: number;
   /** Every request, in arrival order. The same array for the stand-in's lifetime (clear() empties it in place). */
   received: ReceivedRequest[];
-  /** Forget the received requests (pending failNext failures stay queued). */
+  /** Every WebSocket upgrade, opened or refused, in arrival order (the same array for the stand-in's lifetime). */
+  webSockets: ReceivedWebSocket[];
+  /** Forget the received requests and WebSockets (pending failNext failures stay queued). */
   clear(): void;
   close(): Promise<void>;
   /**
@@ -150,6 +171,12 @@ function requireArray(body: Json, key: string): unknown[] {
   if (!Array.isArray(v)) throw invalid(`${key} is required and must be an array`);
   return v;
 }
+
+/** The Responses API's WebSocket mode: Bifrost's OpenAI integration route and its generic one. */
+const RESPONSES_WEBSOCKET = /^\/(openai\/)?v1\/responses$/;
+
+/** The subprotocol by which openai-node's browser clients send an API key (`openai-insecure-api-key.<key>`). */
+const CREDENTIAL_SUBPROTOCOL = 'openai-insecure-api-key.';
 
 function familyForPath(path: string): RouteFamily {
   if (path.startsWith('/anthropic')) return 'anthropic';
@@ -274,7 +301,10 @@ export async function startBifrostStandin(options: BifrostStandinOptions = {}): 
 
   // ---- answers ---------------------------------------------------------------------------------
 
-  const answer = (ctx: Ctx, requestedModel: string, routeProvider: string | undefined, userText: string, requestType?: string): EchoAnswer => {
+  const answer = (ctx: Ctx, requestedModel: string, routeProvider: string | undefined, userText: string, requestType?: string): EchoAnswer =>
+    answerFor(ctx.body, requestedModel, routeProvider, userText, requestType);
+
+  const answerFor = (body: Json, requestedModel: string, routeProvider: string | undefined, userText: string, requestType?: string): EchoAnswer => {
     const { provider, model } = splitModel(requestedModel, routeProvider);
     const text = echoText(userText);
     const a: EchoAnswer = {
@@ -284,7 +314,7 @@ export async function startBifrostStandin(options: BifrostStandinOptions = {}): 
       provider,
       requestedModel,
       text,
-      promptTokens: promptTokens(ctx.body),
+      promptTokens: promptTokens(body),
       completionTokens: estimateTokens(text),
     };
     if (requestType) a.extraFields = { requestType };
@@ -521,12 +551,8 @@ export async function startBifrostStandin(options: BifrostStandinOptions = {}): 
     return null;
   };
 
-  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-    const time = Date.now();
-    const pieces: Buffer[] = [];
-    for await (const piece of req) pieces.push(piece as Buffer);
-    const rawBody = Buffer.concat(pieces);
-
+  /** Records a request (its body read): in `received`, to `onRequest` and to the waiters. */
+  const recordRequest = (req: http.IncomingMessage, rawBody: Buffer, time: number): ReceivedRequest => {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
@@ -569,6 +595,22 @@ export async function startBifrostStandin(options: BifrostStandinOptions = {}): 
       entry.virtualKeySource = vkFound.source;
     }
     received.push(entry);
+    options.onRequest?.(entry);
+    for (const w of waiters) {
+      if (w.predicate(entry)) {
+        waiters.delete(w);
+        w.resolve(entry);
+      }
+    }
+    return entry;
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const time = Date.now();
+    const pieces: Buffer[] = [];
+    for await (const piece of req) pieces.push(piece as Buffer);
+    const entry = recordRequest(req, Buffer.concat(pieces), time);
+    const { path, headers } = entry;
     let reported = false;
     const report = (): void => {
       if (reported) return;
@@ -578,13 +620,6 @@ export async function startBifrostStandin(options: BifrostStandinOptions = {}): 
     };
     res.on('finish', report);
     res.on('close', report);
-    options.onRequest?.(entry);
-    for (const w of waiters) {
-      if (w.predicate(entry)) {
-        waiters.delete(w);
-        w.resolve(entry);
-      }
-    }
 
     const family = familyForPath(path);
     const params = new URLSearchParams(entry.query);
@@ -601,7 +636,7 @@ export async function startBifrostStandin(options: BifrostStandinOptions = {}): 
         return sendProblem(res, family, { status: 404, type: 'not_found', message: `the Bifrost stand-in has no route ${entry.method} ${path}` });
       }
       const allow = [...new Set(candidates.flatMap((r) => r.methods))].join(', ');
-      const ws = path.endsWith('/responses') && entry.method === 'GET' ? ' (the WebSocket mode of the Responses API is not implemented)' : '';
+      const ws = path.endsWith('/responses') && entry.method === 'GET' ? ' (GET is the Responses API\'s WebSocket mode: send Upgrade: websocket)' : '';
       return sendProblem(res, family, { status: 405, type: 'method_not_allowed', message: `${entry.method} ${path} is not allowed; use ${allow}${ws}` }, { allow });
     }
     ctx.params = (route.pattern.exec(path) ?? []).slice(1).map((p) => p ?? '');
@@ -630,7 +665,7 @@ export async function startBifrostStandin(options: BifrostStandinOptions = {}): 
     try {
       if (route.json) {
         if (!isObject(entry.json)) {
-          throw invalid(body.trim() === '' ? 'request body is required (JSON)' : 'invalid JSON body: could not parse the request as a JSON object');
+          throw invalid(entry.body.trim() === '' ? 'request body is required (JSON)' : 'invalid JSON body: could not parse the request as a JSON object');
         }
         ctx.body = entry.json;
       }
@@ -649,6 +684,103 @@ export async function startBifrostStandin(options: BifrostStandinOptions = {}): 
     }
   };
 
+  // ---- the Responses API's WebSocket mode -----------------------------------------------------
+
+  const webSockets: ReceivedWebSocket[] = [];
+  const openSockets = new Set<WebSocket>();
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (offered) => [...offered].find((protocol) => !protocol.startsWith(CREDENTIAL_SUBPROTOCOL)) ?? false,
+  });
+
+  /** The inference routes' key check (headers only: the stand-in does not read a key from a subprotocol). */
+  const inferenceKey = (headers: Record<string, string>): { vk?: BifrostVirtualKey; problem?: StandinError } => {
+    const found = readVirtualKey(headers);
+    if (!found) return requireVk ? { problem: virtualKeyError('required') } : {};
+    const vk = keys.find((k) => k.value === found.value);
+    if (!vk) return { problem: virtualKeyError('not_found') };
+    if (!vk.is_active) return { vk, problem: virtualKeyError('blocked', vk.name) };
+    return { vk };
+  };
+
+  /** Answers an upgrade with an HTTP error, as the gateway refuses one, and closes the connection. */
+  const refuseUpgrade = (socket: Duplex, entry: ReceivedRequest, status: number, body: string, headers: Record<string, string> = {}): void => {
+    const lines = [`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}`];
+    let json = true;
+    try {
+      JSON.parse(body);
+    } catch {
+      json = false;
+    }
+    const all = { 'content-type': json ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8', ...headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
+    for (const [name, value] of Object.entries(all)) lines.push(`${name}: ${value}`);
+    entry.status = status;
+    socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+    options.onResponse?.(entry);
+  };
+
+  /** Answers one client event: a `response.create` with the events of a Responses stream, anything else with an error event. */
+  const answerWebSocketEvent = async (ws: WebSocket, text: string, routeProvider: string | undefined): Promise<void> => {
+    const fail = (message: string) => ws.send(JSON.stringify({ type: 'error', status: 400, error: { type: 'invalid_request_error', message } }));
+    let event: unknown;
+    try {
+      event = JSON.parse(text);
+    } catch {
+      return fail('the message is not JSON');
+    }
+    if (!isObject(event) || event['type'] !== 'response.create') return fail('only response.create events are supported');
+    const { type: _type, ...body } = event;
+    const model = body['model'];
+    const input = body['input'];
+    if (typeof model !== 'string' || model === '') return fail('model is required');
+    if (typeof input !== 'string' && !Array.isArray(input)) return fail('input is required (a string or an array of input items)');
+    const a = answerFor(body, model, routeProvider, responsesUserText(body), routeProvider ? undefined : 'responses');
+    const ticks = responsesStream(a, chunkCount);
+    for (let i = 0; i < ticks.length; i++) {
+      if (i > 0) await sleep(chunkDelay);
+      for (const sseEvent of ticks[i] as Tick) {
+        if (closing || ws.readyState !== ws.OPEN) return;
+        // Each SSE event's data is one WebSocket message.
+        ws.send(/^data: (.*)$/m.exec(sseEvent)?.[1] ?? '');
+      }
+    }
+  };
+
+  const upgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => {});
+    const entry = recordRequest(req, Buffer.alloc(0), Date.now());
+    const offered = (entry.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
+    const record: ReceivedWebSocket = { request: entry, subprotocols: offered, chosenSubprotocol: '', messages: [] };
+    webSockets.push(record);
+    const problem = (p: StandinError): string => JSON.stringify(errorBody('bifrost', problemFor(entry, p)));
+    if (!RESPONSES_WEBSOCKET.test(entry.path)) {
+      return refuseUpgrade(socket, entry, 404, problem({ status: 404, type: 'not_found', message: `the Bifrost stand-in has no WebSocket route ${entry.path}; it serves the Responses API's WebSocket mode at /openai/v1/responses and /v1/responses` }));
+    }
+    const failure = takeFailure(entry.path);
+    if (failure) {
+      const { status, body, options: fo } = failure;
+      const text = body === undefined
+        ? problem({ status, type: fo.type ?? defaultErrorType(status), message: fo.message ?? `injected failure (stand-in failNext ${status})` })
+        : typeof body === 'string' ? body : JSON.stringify(body);
+      return refuseUpgrade(socket, entry, status, text, fo.headers);
+    }
+    const key = inferenceKey(entry.headers);
+    if (key.problem) return refuseUpgrade(socket, entry, key.problem.status, problem(key.problem));
+    const routeProvider = entry.path.startsWith('/openai/') ? 'openai' : undefined;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      entry.status = 101;
+      options.onResponse?.(entry);
+      record.chosenSubprotocol = ws.protocol;
+      openSockets.add(ws);
+      ws.on('close', () => openSockets.delete(ws));
+      ws.on('message', (data) => {
+        const text = String(data);
+        record.messages.push(text);
+        void answerWebSocketEvent(ws, text, routeProvider);
+      });
+    });
+  };
+
   const server = http.createServer((req, res) => {
     if (options.gzipJson && /\bgzip\b/i.test(String(req.headers['accept-encoding'] ?? ''))) gzipAnswers.add(res);
     handle(req, res).catch(() => {
@@ -656,6 +788,8 @@ export async function startBifrostStandin(options: BifrostStandinOptions = {}): 
       else res.destroy();
     });
   });
+
+  server.on('upgrade', upgrade);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -670,13 +804,18 @@ export async function startBifrostStandin(options: BifrostStandinOptions = {}): 
     url: `http://127.0.0.1:${port}`,
     port,
     received,
+    webSockets,
     clear() {
       received.length = 0;
+      webSockets.length = 0;
     },
     async close() {
       if (closing) return;
       closing = true;
       for (const wake of [...sleepers]) wake();
+      // Upgraded sockets are no longer the HTTP server's to close.
+      for (const ws of openSockets) ws.terminate();
+      wss.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
