@@ -56,6 +56,12 @@ export type WebSocketVerdict =
   | { action: 'allow'; messages?: WebSocketMessageInspector; upstream?: (outcome: UpstreamOutcome) => Promise<void> }
   | { action: 'block'; message: string };
 
+/**
+ * Why a URL naming `?model=` more than once is refused: Edge decides on the first, a server may take the last (or
+ * join them), so the model rules would be checked on another model than the one used. Short enough for a close frame.
+ */
+const REPEATED_MODEL_MESSAGE = 'Bifrost Edge: the WebSocket URL names ?model= more than once (servers differ on which counts); name the model once';
+
 /** The largest client message when the agent names no limit: the configuration's default request body limit. */
 const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 
@@ -66,7 +72,7 @@ const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
  * (websocket-inspection.ts); any other WebSocket's frames are relayed unread. The opening is recorded once its
  * upstream answered, before the client is: opened (101; flagged uninspected when its frames go unread), refused
  * by the upstream (its status) or not reached (failed, with what the client is told). An upgrade Edge refused
- * before any decision (`refused`) is recorded as blocked.
+ * before any decision (`refused`) is recorded as blocked, as is one whose URL names `?model=` more than once.
  */
 export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
   return async (input: { host: string; path: string; headers: IncomingHttpHeaders; refused?: WebSocketRefusal }): Promise<WebSocketVerdict> => {
@@ -83,8 +89,16 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
       return { action: 'block', message };
     }
     if (resolution.kind === 'not-ai') return { action: 'allow' };
-    const model = new URL(input.path, 'http://websocket.invalid').searchParams.get('model');
+    const models = new URL(input.path, 'http://websocket.invalid').searchParams.getAll('model');
+    const model = models[0] ?? null;
     const provider = resolution.surface.provider as ProviderName;
+    if (models.length > 1) {
+      await deps.record({
+        id: randomUUID(), method: 'GET', host: input.host, path, provider, app, via: 'edge', decision: 'blocked', status: 400,
+        errorType: 'invalid_request', message: REPEATED_MODEL_MESSAGE, findings: [], latencyMs: 0,
+      });
+      return { action: 'block', message: REPEATED_MODEL_MESSAGE };
+    }
     const api = deps.contentInspectors ? webSocketApiOf(provider, input.path) : undefined;
     const request: NormalizedRequest = {
       provider, adapter: 'websocket', operation: 'websocket', model, stream: true, texts: [], tools: [], inspected: false,

@@ -23,12 +23,13 @@ const EMAIL = 'ada.lovelace@analytical-engines.org';
 
 interface OriginMessage { path: string; message: Record<string, unknown> }
 
-/** An origin speaking the Responses WebSocket protocol (enough of it for a client to see each turn end). */
-function startResponsesOrigin(received: OriginMessage[]): http.Server {
+/** An origin speaking the Responses WebSocket protocol (enough of it for a client to see each turn end); `upgrades`: the URLs it was asked to open. */
+function startResponsesOrigin(received: OriginMessage[], upgrades: string[] = []): http.Server {
   const wss = new WebSocketServer({ noServer: true });
   const origin = http.createServer();
   let responses = 0;
   origin.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => {
+    upgrades.push(req.url ?? '');
     ws.on('message', (data) => {
       const message = JSON.parse(String(data)) as Record<string, unknown>;
       received.push({ path: req.url ?? '', message });
@@ -111,15 +112,28 @@ function auditTail(edge: EdgeProcess): Promise<AuditRecord[]> {
   });
 }
 
+/** The records `select` picks, once there are `count` of them. */
+async function recordsOnceThere(edge: EdgeProcess, select: (r: AuditRecord) => boolean, count: number): Promise<AuditRecord[]> {
+  const deadline = Date.now() + 5000;
+  let records: AuditRecord[] = [];
+  while (Date.now() < deadline) {
+    records = (await auditTail(edge)).filter(select);
+    if (records.length >= count) return records;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${records.length} audit records, expected ${count}: ${JSON.stringify(records)}`);
+}
+
 const userInput = (text: string) => [{ type: 'message', role: 'user', content: [{ type: 'input_text', text }] }];
 
 describe('Responses WebSocket mode: each response.create is decided like a POST /v1/responses', () => {
   const received: OriginMessage[] = [];
+  const upgrades: string[] = [];
   let origin: http.Server;
   let edge: EdgeProcess;
 
   beforeAll(async () => {
-    origin = startResponsesOrigin(received);
+    origin = startResponsesOrigin(received, upgrades);
     edge = await startEdgeBeforeRealtimeOrigin(origin, 'edge-responses-ws-', { allowedModels: ['gpt-realtime', 'gpt-5-mini'] });
   });
 
@@ -217,6 +231,14 @@ describe('Responses WebSocket mode: each response.create is decided like a POST 
     ]);
     expect(last[1]!.findings).toMatchObject([{ type: 'email', action: 'redact' }]);
     expect(last[2]!.findings).toMatchObject([{ action: 'block' }]);
+  });
+
+  it('a WebSocket URL naming ?model= twice is refused: Edge reads the first, an upstream may read the last', async () => {
+    const { closed } = await openRawSocket(edge, '/v1/realtime?model=gpt-realtime&model=o3-pro');
+    expect(await closed).toEqual({ code: 1008, reason: expect.stringContaining('?model=') as string });
+    expect(upgrades.filter((url) => url.includes('o3-pro'))).toEqual([]);
+    const [record] = await recordsOnceThere(edge, (r) => r.path === '/v1/realtime' && r.decision === 'blocked', 1);
+    expect(record).toMatchObject({ status: 400, reason: 'invalid_request' });
   });
 });
 
