@@ -2,7 +2,7 @@ import { BodyShapeError, formatJsonPath } from '../providers/body-shape.js';
 import type { JsonPath } from '../providers/extraction.js';
 import { readGeminiLiveClientMessage } from '../providers/gemini-live.js';
 import { findDuplicateKey, type DuplicateKey } from '../providers/json-duplicate-keys.js';
-import { isFieldEdgeReads } from '../providers/json-key-folding.js';
+import { findFoldedKey, isFieldEdgeReads, type FoldedKeyProblem } from '../providers/json-key-folding.js';
 import { findJsonSyntaxError } from '../providers/json-syntax.js';
 import { readRealtimeClientEvent } from '../providers/realtime-events.js';
 import { readResponsesClientEvent } from '../providers/responses-websocket-events.js';
@@ -65,7 +65,8 @@ export function tooBigMessage(maxBytes: number): string {
  * frame holding a JSON message is read too (a server that accepts one would otherwise get its text unread), with
  * a UTF-8 byte-order mark skipped; one holding JSON Edge will not read (UTF-16, bytes that are not UTF-8) closes
  * the socket. Other binary data (audio) is relayed as it is. A message with a key twice in one object is refused
- * as HTTP bodies are: readers differ on which value counts.
+ * as HTTP bodies are: readers differ on which value counts; so is one with a key a case-insensitive reader (a Go
+ * server) takes for a field Edge reads, or two keys it takes for one.
  */
 export function readClientMessage(api: WebSocketApi, data: Buffer, isBinary: boolean, maxBytes: number): ClientMessage {
   if (data.length > maxBytes) return { kind: 'unreadable', code: MESSAGE_TOO_BIG, status: 413, errorType: 'request_too_large', message: tooBigMessage(maxBytes) };
@@ -89,6 +90,9 @@ export function readClientMessage(api: WebSocketApi, data: Buffer, isBinary: boo
   // JSON.parse keeps the last of two equal keys; other readers keep the first or merge them (json-duplicate-keys.ts).
   const duplicate = findDuplicateKey(text);
   if (duplicate !== undefined) return { kind: 'unreadable', code: POLICY_VIOLATION, status: 400, errorType: 'invalid_request', message: duplicateKeyMessage(duplicate) };
+  // Go servers (the Bifrost gateway) match field names regardless of letter case: `"Input"` is `input` to them.
+  const folded = findFoldedKey(body);
+  if (folded !== undefined) return { kind: 'unreadable', code: POLICY_VIOLATION, status: 400, errorType: 'invalid_request', message: foldedKeyMessage(folded) };
   try {
     if (api === 'openai-realtime') {
       const event = readRealtimeClientEvent(body);
@@ -129,6 +133,18 @@ function duplicateKeyMessage(duplicate: DuplicateKey): string {
   const which = firstUnknown === -1 ? `the key ${formatJsonPath(keyPath)}`
     : firstUnknown === 0 ? 'a key' : `a key inside ${formatJsonPath(keyPath.slice(0, firstUnknown))}`;
   return `Bifrost Edge: a message has ${which} twice; send each key once. It was not sent`;
+}
+
+/**
+ * Why a message with a key a case-insensitive reader takes for another is refused, short enough for a close frame
+ * (HTTP bodies get the long form, json-body.ts). Keys are quoted only when they fold to a field Edge reads.
+ */
+function foldedKeyMessage(problem: FoldedKeyProblem): string {
+  if (problem.kind === 'misspelled') {
+    return `Bifrost Edge: a message has ${JSON.stringify(problem.key)}, which servers read as ${JSON.stringify(problem.field)}; spell it exactly. It was not sent`;
+  }
+  const which = problem.field === undefined ? 'two keys' : `${JSON.stringify(problem.keys[0])} and ${JSON.stringify(problem.keys[1])}`;
+  return `Bifrost Edge: a message has ${which} differing only in case, one field to servers; send it once. It was not sent`;
 }
 
 /** What a binary frame holds: a JSON object Edge reads (and its text), JSON it will not read, or other data (audio, video). */

@@ -46,6 +46,9 @@ describe('Responses client events', () => {
     ['a type the API does not define', { type: 'response.steer', input: 'hi' }, 'type is not a Responses client event'],
     ['no type', { model: 'gpt-5-mini', input: 'hi' }, 'type is required'],
     ['a response.append without input', { type: 'response.append' }, 'input is required'],
+    // Go servers (the Bifrost gateway) match field names regardless of case: Edge would not read what they do.
+    ['a field spelled in another case', { type: 'response.create', model: 'gpt-5-mini', Input: 'hi' }, '"Input", which servers read as "input"'],
+    ['a field given in two cases', { type: 'response.create', model: 'gpt-5-mini', MODEL: 'o3-pro' }, '"model" and "MODEL" differing only in case'],
   ])('%s is refused with the socket closed', (_name, message, says) => {
     expect(read(message)).toMatchObject({ kind: 'unreadable', code: 1008, message: expect.stringContaining(says) as string });
   });

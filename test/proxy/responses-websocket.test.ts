@@ -194,6 +194,14 @@ describe('Responses WebSocket mode: each response.create is decided like a POST 
     expect(received.length).toBe(before);
   });
 
+  it('a field in another letter case (which a Go server, the Bifrost gateway, reads as the field) closes the socket', async () => {
+    const before = received.length;
+    const { ws, closed } = await openRawSocket(edge, '/v1/responses');
+    ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5-mini', Input: `deploy with ${SECRET}` }));
+    expect(await closed).toEqual({ code: 1008, reason: expect.stringContaining('"Input", which servers read as "input"') as string });
+    expect(received.length).toBe(before);
+  });
+
   it('a response.append (Codex) continues with the model of the response.create before it, and is read too', async () => {
     const { ws, closed } = await openRawSocket(edge, '/v1/responses');
     ws.send(JSON.stringify({ type: 'response.append', input: userInput('hello') }));
