@@ -296,7 +296,7 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
         if (records.length === row.inflight_last_seq - row.inflight_first_seq + 1) return records;
         this.log?.warn('audit shipment range is no longer complete on disk; starting a new one', { destination, first: row.inflight_first_seq, last: row.inflight_last_seq });
       }
-      const records = sameDevicePrefix(withinBytes(this.sql.recordsAfter.all(cursor.sentThroughSeq, limit), maxBytes).map(toChained));
+      const records = this.readShipment(cursor.sentThroughSeq, limit, maxBytes);
       if (records.length === 0) {
         this.sql.setInflight.run(null, null, destination);
         return records;
@@ -357,6 +357,25 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   }
 
   // ---- internals ----
+
+  /**
+   * The records after `afterSeq` for one shipment: at most `limit`, from one device, under `maxBytes` of
+   * record text (at least one). Rows are read one at a time and reading stops at the first that does
+   * not belong, so a batch of large records (full prompts) never loads more than it sends.
+   */
+  private readShipment(afterSeq: number, limit: number, maxBytes: number): ChainedAuditRecord[] {
+    const records: ChainedAuditRecord[] = [];
+    let bytes = 0;
+    for (const row of this.sql.recordsAfter.iterate(afterSeq, limit)) {
+      bytes += row.bytes;
+      if (records.length > 0 && bytes > maxBytes) break;
+      const record = toChained(row);
+      // A batch names a single device_id.
+      if (records.length > 0 && record.record.device_id !== records[0]!.record.device_id) break;
+      records.push(record);
+    }
+    return records;
+  }
 
   /** Validates and sizes a record and reserves its place under the cap, or throws. */
   private admit(input: AuditRecordInput): PendingRecord {
@@ -565,23 +584,6 @@ function lostFrom(row: CursorRow): number | null {
 
 function toChained(row: RecordRow): ChainedAuditRecord {
   return { seq: row.seq, record: JSON.parse(row.record_json) as AuditRecord, prev_hash: row.prev_hash, hash: row.hash };
-}
-
-/** The leading rows whose sizes add up to at most `maxBytes` (always at least one). */
-function withinBytes(rows: RecordRow[], maxBytes: number): RecordRow[] {
-  let total = 0;
-  const end = rows.findIndex((row, i) => {
-    total += row.bytes;
-    return i > 0 && total > maxBytes;
-  });
-  return end === -1 ? rows : rows.slice(0, end);
-}
-
-/** The leading run of records from one device: a batch names a single device_id. */
-function sameDevicePrefix(records: ChainedAuditRecord[]): ChainedAuditRecord[] {
-  const device = records[0]?.record.device_id;
-  const end = records.findIndex((r) => r.record.device_id !== device);
-  return end === -1 ? records : records.slice(0, end);
 }
 
 function prepareStatements(db: AuditDatabase) {
