@@ -2,7 +2,8 @@ import type { Dispatcher } from 'undici';
 import { undici } from '../util/undici-on-demand.js';
 import type { AuditAck, AuditBatch } from '../control/protocol/audit.js';
 import { encodeOtlpLogs, type OtlpResourceInfo } from './otlp-encoding.js';
-import { AuditSinkError, parseRetryAfter, type AuditSink } from './sink.js';
+import { otlpRefusal } from './otlp-refusal.js';
+import { AuditSinkError, type AuditSink } from './sink.js';
 
 export const OTLP_DESTINATION = 'otlp';
 
@@ -18,16 +19,12 @@ export interface OtlpLogsSinkOptions {
   destination?: string;
 }
 
-/** Statuses after which the OTLP/HTTP spec says the client should retry. */
-const RETRYABLE = new Set([429, 502, 503, 504]);
-
 /**
  * Exports audit records to an OpenTelemetry collector as OTLP/HTTP JSON logs. A secondary copy:
  * collectors do not deduplicate, so a crash between upload and acknowledgement may deliver a batch
- * twice (every log carries bifrost.audit.seq and .hash to spot that). A 4xx other than 429 means the
- * collector will never take the batch, so it is dropped (and logged) rather than blocking the queue;
- * except a 413, which is about the body's size: the shipper sends the records again in smaller
- * batches and drops only a single record still refused.
+ * twice (every log carries bifrost.audit.seq and .hash to spot that). Only an answer that is final
+ * for the body drops it (400, or 413 for a single record); every other refusal keeps it for a retry
+ * and says what to change (see otlpRefusal).
  */
 export class OtlpLogsSink implements AuditSink {
   readonly destination: string;
@@ -63,20 +60,8 @@ export class OtlpLogsSink implements AuditSink {
       const rejected = rejectedCount(text);
       return { batch_id: batch.batch_id, stored: Math.max(0, batch.records.length - rejected), duplicate: false, chain_head: batch.chain_head };
     }
-    const retryable = RETRYABLE.has(statusCode) || statusCode >= 500;
-    // A 413 is also final for this body, but the shipper splits a batch on it first (see shrinkBatches).
-    const refusal = statusCode === 413 ? tooLargeMessage(this.url, batch) : `OTLP collector at ${this.url} refused ${batch.records.length} audit logs (HTTP ${statusCode})`;
-    throw new AuditSinkError(`${refusal}${text ? `: ${text.slice(0, 300)}` : ''}`, {
-      status: statusCode,
-      retryAfterMs: parseRetryAfter(headers['retry-after']),
-      disposition: retryable ? 'retry' : 'drop',
-    });
+    throw otlpRefusal({ url: this.url, batch, status: statusCode, headers, body: text });
   }
-}
-
-function tooLargeMessage(url: string, batch: AuditBatch): string {
-  if (batch.records.length > 1) return `OTLP collector at ${url} refused ${batch.records.length} audit logs as too large (HTTP 413); sending smaller batches`;
-  return `OTLP collector at ${url} refused audit log seq ${batch.first_seq} as too large even on its own (HTTP 413); it is skipped — raise the collector's request body limit (the OTLP receiver's max_request_body_size, or the proxy's in front of it) to receive records this large`;
 }
 
 export function otlpLogsUrl(endpoint: string): string {
