@@ -36,6 +36,21 @@ export class AuditQueueFullError extends Error {
   }
 }
 
+/**
+ * One record takes more than the whole cap, so no amount of shipping or pruning makes room for it.
+ * Nothing was written and the queue is unchanged (it is not full): only a larger cap helps.
+ */
+export class AuditRecordTooLargeError extends Error {
+  readonly code = 'audit_record_too_large' as const;
+  constructor(readonly requestId: string, readonly recordBytes: number, readonly maxBytes: number) {
+    super(
+      `audit record ${requestId} takes ${recordBytes} bytes, larger than the whole audit queue cap (${maxBytes} bytes), so it can never be stored; ` +
+      'nothing was written. Raise audit.maxBytes (the default is 256 MiB; records with full prompt text take up to about 512 KiB).',
+    );
+    this.name = 'AuditRecordTooLargeError';
+  }
+}
+
 /** The caller built a record that does not match the audit contract (src/control/protocol/audit.ts). */
 export class AuditRecordInvalidError extends Error {
   readonly code = 'audit_record_invalid' as const;

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { chainHash, GENESIS_HASH, recordJson } from './chain.js';
 import { exceedsCap, fillRatio, nextLevel, pruneNeeded, rowBytes, type CapacityLimits, type Usage } from './capacity.js';
 import { openAuditDatabase, type AuditDatabase } from './database.js';
-import { AuditOutboxClosedError, AuditQueueFullError, AuditRecordInvalidError, type AuditQueueStatus } from './errors.js';
+import { AuditOutboxClosedError, AuditQueueFullError, AuditRecordInvalidError, AuditRecordTooLargeError, type AuditQueueStatus } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import type { RecordFieldGate } from './record-fields.js';
 import type { Transaction } from 'better-sqlite3';
@@ -217,8 +217,9 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
 
   /**
    * Queues a record for the next group commit and returns without waiting. Throws
-   * AuditRecordInvalidError or AuditQueueFullError synchronously (nothing queued). A failure to commit
-   * is reported through the `commit_failed` event. Use for records nobody is waiting to answer on.
+   * AuditRecordInvalidError, AuditRecordTooLargeError or AuditQueueFullError synchronously (nothing
+   * queued). A failure to commit is reported through the `commit_failed` event. Use for records nobody
+   * is waiting to answer on.
    */
   append(input: AuditRecordInput): void {
     this.queue.add(this.admit(input));
@@ -226,8 +227,8 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
 
   /**
    * Queues a record and resolves once its transaction has committed — await this before answering the
-   * request the record describes. Rejects with AuditRecordInvalidError / AuditQueueFullError when the
-   * record is refused, or with the SQLite error when the commit fails.
+   * request the record describes. Rejects with AuditRecordInvalidError / AuditRecordTooLargeError /
+   * AuditQueueFullError when the record is refused, or with the SQLite error when the commit fails.
    */
   appendDurable(input: AuditRecordInput): Promise<CommittedAuditRecord> {
     let pending: PendingRecord;
@@ -385,6 +386,11 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     const record: AuditRecord = parsed.data;
     const json = recordJson(record);
     const pending: PendingRecord = { json, bytes: rowBytes(Buffer.byteLength(json)), requestId: record.request_id };
+    // Not a full queue: an empty one refuses this record too, and the next small one fits. Latching
+    // 'full' here would stop every request (fail-closed) with nothing queued to drain.
+    if (this.limits.maxBytes !== null && pending.bytes > this.limits.maxBytes) {
+      throw new AuditRecordTooLargeError(pending.requestId, pending.bytes, this.limits.maxBytes);
+    }
     if (this.cursors.size > 0) {
       const unsentIncludingQueued = { rows: this.unsent.rows + this.queued.rows, bytes: this.unsent.bytes + this.queued.bytes };
       if (exceedsCap(unsentIncludingQueued, { rows: 1, bytes: pending.bytes }, this.limits)) {
@@ -395,8 +401,6 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
         }
         throw new AuditQueueFullError({ ...status, level: 'full' });
       }
-    } else if (this.limits.maxBytes !== null && pending.bytes > this.limits.maxBytes) {
-      throw new AuditQueueFullError(this.status());
     }
     this.queued = { rows: this.queued.rows + 1, bytes: this.queued.bytes + pending.bytes };
     return pending;
