@@ -8,7 +8,16 @@ import type { AuditAck, AuditBatch } from '../control/protocol/audit.js';
 export interface AuditSink {
   /** The outbox ship cursor this sink advances ('control', 'otlp'). */
   readonly destination: string;
-  send(batch: AuditBatch, signal: AbortSignal): Promise<AuditAck>;
+  send(batch: AuditBatch, signal: AbortSignal): Promise<AuditSinkAck>;
+}
+
+/** The receiver's acknowledgement, which the shipper hands on in its `shipped` event. */
+export interface AuditSinkAck extends AuditAck {
+  /**
+   * Records the receiver took the batch without (an OTLP partial success), and why in its words. Final:
+   * the batch counts as sent, so they are never resent. Absent when it took every record.
+   */
+  rejected?: { records: number; message: string };
 }
 
 export interface AuditSinkErrorDetails {
