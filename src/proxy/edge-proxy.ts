@@ -4,6 +4,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import net from 'node:net';
 import { probePort } from '../util/port-probe.js';
+import { isNonCanonicalTarget } from '../providers/route-path.js';
 import type { Duplex } from 'node:stream';
 import { Proxy as MitmProxy } from 'http-mitm-proxy';
 import type { WebSocketRoute, WebSocketUpstreamChoice } from '../gateway/websocket-route.js';
@@ -318,6 +319,9 @@ export function webSocketRefusal(upgradeReq: http.IncomingMessage | undefined, t
   if (!tunnelTarget) return { status: 400, errorType: 'invalid_target', message: 'Bifrost Edge relays WebSockets only through a CONNECT tunnel' };
   // A whole URL as the request target (`GET ws://other.example/ HTTP/1.1`) would be dialed as it is, whatever the Host.
   if (!upgradeReq.url?.startsWith('/')) return { status: 400, errorType: 'invalid_target', message: 'Bifrost Edge relays a WebSocket upgrade only for a path on the tunnel\'s host; send the path, not a whole URL' };
+  // The upstream is dialed on the URL parser's form of the path (`/v1/./realtime` becomes `/v1/realtime`), while
+  // the API is decided on the path as written: refused like an HTTP request with such a path (registry.ts).
+  if (isNonCanonicalTarget(upgradeReq.url)) return { status: 400, errorType: 'invalid_request', message: 'Bifrost Edge: the path is not in canonical form (dot or empty segments, encoded slashes or dots); send the plain path' };
   const host = hostOfHostHeader(String(upgradeReq.headers.host ?? ''));
   // The status and type an HTTP request with that Host gets (request-handler.ts).
   if (host !== tunnelTarget.host) return { status: 421, errorType: 'host_mismatch', message: `the Host header does not name the tunnel's host ${tunnelTarget.host}` };
