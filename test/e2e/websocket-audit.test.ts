@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { EDGE_BIN, startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { openConnectTunnel } from '../support/proxy-clients.js';
+import { rawUpgradeThroughEdge } from '../support/raw-websocket-upgrade.js';
 
 /**
  * The audit record of a WebSocket opening says what became of it: opened (101), refused by the upstream (its
@@ -95,23 +96,6 @@ async function attempt(host: string, target: string): Promise<Outcome> {
   });
 }
 
-/** Writes an upgrade as a client would not (raw), and waits for Edge to end the socket. */
-async function rawUpgrade(target: string, host: string): Promise<string> {
-  const { socket: raw } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
-  const socket = tls.connect({ socket: raw, servername: 'api.openai.com', ca: edge.caPem });
-  socket.on('error', () => {});
-  await new Promise((resolve) => socket.once('secureConnect', resolve));
-  let answer = '';
-  socket.on('data', (chunk: Buffer) => {
-    answer += chunk.toString('latin1');
-    // Edge's close frame (0x88): answer it, as a client does, so Edge ends the connection.
-    if (answer.includes('\x88')) socket.end();
-  });
-  socket.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
-  await new Promise((resolve) => socket.once('close', resolve));
-  return answer.split('\r\n')[0]!;
-}
-
 interface AuditRecord { host: string; path: string; decision: string; status?: number; reason?: string; message?: string }
 
 function auditTail(): Promise<AuditRecord[]> {
@@ -162,13 +146,13 @@ describe('what became of a WebSocket opening is recorded', () => {
   });
 
   it('refused by Edge, a Host naming another server: recorded as blocked 421, as the HTTP request is', async () => {
-    expect(await rawUpgrade('/v1/realtime/host-mismatch?model=gpt-realtime', 'other.example')).toMatch(/^HTTP\/1\.1 101/);
+    expect((await rawUpgradeThroughEdge(edge, '/v1/realtime/host-mismatch?model=gpt-realtime', 'other.example')).statusLine).toMatch(/^HTTP\/1\.1 101/);
     const [record] = await recordsOf('/v1/realtime/host-mismatch', 1);
     expect(record).toMatchObject({ host: 'api.openai.com', decision: 'blocked', status: 421, reason: 'host_mismatch' });
   });
 
   it('refused by Edge, a whole URL as the request target: recorded as blocked', async () => {
-    expect(await rawUpgrade('ws://127.0.0.1:1/v1/realtime/whole-url?model=gpt-realtime', 'api.openai.com')).toMatch(/^HTTP\/1\.1 101/);
+    expect((await rawUpgradeThroughEdge(edge, 'ws://127.0.0.1:1/v1/realtime/whole-url?model=gpt-realtime')).statusLine).toMatch(/^HTTP\/1\.1 101/);
     const [record] = await recordsOf('/v1/realtime/whole-url', 1);
     expect(record).toMatchObject({ host: 'api.openai.com', decision: 'blocked', status: 400, reason: 'invalid_target' });
   });

@@ -1,9 +1,8 @@
 import http from 'node:http';
-import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import type { EdgeProcess } from '../support/edge-process.js';
-import { openConnectTunnel } from '../support/proxy-clients.js';
+import { rawUpgradeThroughEdge } from '../support/raw-websocket-upgrade.js';
 import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
 
 // An upgrade path with dot segments is dialed in its cleaned-up form (`ws` parses the URL it dials:
@@ -30,23 +29,6 @@ afterAll(async () => {
   await new Promise((resolve) => origin.close(resolve));
 });
 
-/** Opens a WebSocket on api.openai.com through Edge with this request target; what Edge answered, whole. */
-async function upgradeThroughEdge(target: string): Promise<Buffer> {
-  const { socket: raw } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
-  const socket = tls.connect({ socket: raw, servername: 'api.openai.com', ca: edge.caPem });
-  await new Promise((resolve) => socket.once('secureConnect', resolve));
-  socket.write(`GET ${target} HTTP/1.1\r\nHost: api.openai.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nAuthorization: Bearer sk-app-key\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
-  const chunks: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => {
-    chunks.push(chunk);
-    // A close frame (0x88): answer it, as a client does, so the connection ends.
-    if (Buffer.concat(chunks).includes(Buffer.from([0x88]))) socket.end();
-  });
-  socket.on('error', () => {});
-  await new Promise((resolve) => socket.once('close', resolve));
-  return Buffer.concat(chunks);
-}
-
 describe('a WebSocket upgrade whose path is not in canonical form', () => {
   it.each([
     '/v1/./realtime?model=gpt-realtime',
@@ -55,16 +37,15 @@ describe('a WebSocket upgrade whose path is not in canonical form', () => {
     '/v1//realtime?model=gpt-realtime',
   ])('%s is refused with the reason, and the origin never sees it', async (target) => {
     const before = originPaths.length;
-    const answer = await upgradeThroughEdge(target);
-    const close = answer.subarray(answer.indexOf(Buffer.from([0x88])));
-    expect(close.readUInt16BE(2)).toBe(1008);
-    expect(close.subarray(4).toString()).toContain('canonical');
+    const { close } = await rawUpgradeThroughEdge(edge, target);
+    expect(close?.code).toBe(1008);
+    expect(close?.reason).toContain('canonical');
     expect(originPaths.length).toBe(before);
   });
 
   it('the plain path still opens (the check refuses only what it should)', async () => {
     const before = originPaths.length;
-    await upgradeThroughEdge('/v1/realtime?model=gpt-realtime');
+    await rawUpgradeThroughEdge(edge, '/v1/realtime?model=gpt-realtime');
     expect(originPaths.slice(before)).toEqual(['/v1/realtime?model=gpt-realtime']);
   });
 });

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { openConnectTunnel } from '../support/proxy-clients.js';
+import { rawUpgradeThroughEdge } from '../support/raw-websocket-upgrade.js';
 
 /**
  * A client's WebSocket handshake through Edge is answered as its upstream answered: with the subprotocol the
@@ -242,25 +243,11 @@ describe('the upstream is the tunnel\'s host', () => {
     });
     await new Promise<void>((resolve) => bait.listen(0, '127.0.0.1', resolve));
     try {
-      const { socket: raw } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
-      const socket = tls.connect({ socket: raw, servername: 'api.openai.com', ca: edge.caPem });
-      await new Promise((resolve) => socket.once('secureConnect', resolve));
       const target = `ws://127.0.0.1:${(bait.address() as AddressInfo).port}/v1/realtime?model=gpt-realtime`;
-      socket.write(`GET ${target} HTTP/1.1\r\nHost: api.openai.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
-      const chunks: Buffer[] = [];
-      socket.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-        // A close frame (0x88): answer it, as a client does, so Edge ends the connection.
-        if (Buffer.concat(chunks).includes(Buffer.from([0x88]))) socket.end();
-      });
-      socket.on('error', () => {});
-      await new Promise((resolve) => socket.once('close', resolve));
-      const answer = Buffer.concat(chunks);
-      expect(answer.toString('latin1')).toMatch(/^HTTP\/1\.1 101/);
-      // The close frame: 0x88, its length, then the code 1008 (0x03f0) and the reason.
-      const close = answer.subarray(answer.indexOf(Buffer.from([0x88])));
-      expect(close.readUInt16BE(2)).toBe(1008);
-      expect(close.subarray(4).toString()).toContain('path');
+      const answer = await rawUpgradeThroughEdge(edge, target);
+      expect(answer.statusLine).toMatch(/^HTTP\/1\.1 101/);
+      expect(answer.close?.code).toBe(1008);
+      expect(answer.close?.reason).toContain('path');
       expect(dialed).toBe(0);
     } finally {
       await new Promise((resolve) => bait.close(resolve));
