@@ -15,6 +15,9 @@ import { createVirtualKeyStore } from './auth/virtual-key-store.js';
 import { followSavedSignIn } from './auth/saved-sign-in-adoption.js';
 import { watchSavedSignIn } from './auth/saved-sign-in-watch.js';
 import { openAuditTrail, type AuditTrail } from './audit/audit-trail.js';
+import { auditDestinationRemedy, CONTROL_DESTINATION, describeAuditDestination } from './audit/destination-names.js';
+import type { AuditQueueStatus } from './audit/errors.js';
+import type { AuditQueueProblem } from './policy/fail-mode.js';
 import { auditRecordFromExchange } from './audit/exchange-audit.js';
 import { createEdgeMetrics, type EdgeMetrics } from './metrics/metrics.js';
 import { startMetricsServer } from './metrics/metrics-server.js';
@@ -167,6 +170,12 @@ export async function startPolicySource(
   return { close: async () => {} };
 }
 
+/** Who the records filling the audit queue wait for, and what lets them through, for people. */
+function auditQueueWaitingFor(status: AuditQueueStatus): AuditQueueProblem {
+  const destination = status.destination ?? CONTROL_DESTINATION;
+  return { kind: 'full', waitingFor: describeAuditDestination(destination), remedy: auditDestinationRemedy(destination) };
+}
+
 /** The audit outbox (and its shipper to Edge Control when enrolled) plus local metrics. */
 export async function startAuditAndMetrics(
   config: AgentConfig,
@@ -191,10 +200,17 @@ export async function startAuditAndMetrics(
     ...(config.audit.otlpEndpoint ? { otlp: { endpoint: config.audit.otlpEndpoint } } : {}),
     log: deps.log,
   });
-  trail.outbox.on('queue_near_cap', () => deps.log.warn('the audit queue is nearly full: Edge cannot reach Edge Control to upload records'));
+  trail.outbox.on('queue_near_cap', (status) => {
+    const waitingFor = auditQueueWaitingFor(status);
+    deps.log.warn(`the audit queue is nearly full (${Math.floor(status.fillRatio * 100)} % of its cap): ${waitingFor.waitingFor} has not acknowledged ${status.unsentRecords} records. ${waitingFor.remedy}`, { destination: status.destination });
+  });
   // A full queue is a fail-mode condition like an unreachable gateway: closed refuses AI requests
   // (nothing would record them), open answers them unrecorded and says so in a notice.
-  const reportQueueLevel = () => deps.enforcer.setConnectivity({ auditQueue: trail.outbox.status().level !== 'full' });
+  const reportQueueLevel = () => {
+    const status = trail.outbox.status();
+    const full = status.level === 'full';
+    deps.enforcer.setConnectivity({ auditQueue: !full, auditQueueProblem: full ? auditQueueWaitingFor(status) : undefined });
+  };
   for (const event of ['queue_full', 'queue_near_cap', 'queue_ok'] as const) trail.outbox.on(event, reportQueueLevel);
   reportQueueLevel();
   const metrics = createEdgeMetrics();

@@ -1,8 +1,14 @@
 import type { ZodError } from 'zod';
+import { describeAuditDestination } from './destination-names.js';
 
 /** What the outbox knows about its capacity when it warns or refuses. */
 export interface AuditQueueStatus {
-  /** Records not yet acknowledged by every destination: these are never pruned. */
+  /**
+   * The destination whose unacknowledged records count (see primaryDestination): Edge Control when
+   * configured. Null for a rolling local log (no destinations).
+   */
+  destination: string | null;
+  /** Records the primary destination has not acknowledged yet: these are never pruned. */
   unsentRecords: number;
   unsentBytes: number;
   /** Everything stored, sent or not. */
@@ -16,10 +22,11 @@ export interface AuditQueueStatus {
 }
 
 /**
- * The outbox is full of records no destination has acknowledged yet, so accepting another one would
- * mean dropping an unsent record. Nothing was written. The agent decides what this means for the
- * request (fail open: answer without an audit record and tell the user; fail closed: refuse it);
- * the fix is to restore connectivity to the control plane so the queue drains, or raise the cap.
+ * The outbox is full of records its primary destination (Edge Control) has not acknowledged yet, so
+ * accepting another one would mean dropping an unsent record. Nothing was written. The agent decides
+ * what this means for the request (fail open: answer without an audit record and tell the user; fail
+ * closed: refuse it); the fix is to let that destination take the records so the queue drains, or
+ * raise the cap.
  */
 export class AuditQueueFullError extends Error {
   readonly code = 'audit_queue_full' as const;
@@ -28,9 +35,10 @@ export class AuditQueueFullError extends Error {
       status.maxRecords !== null ? `${status.unsentRecords}/${status.maxRecords} records` : null,
       status.maxBytes !== null ? `${status.unsentBytes}/${status.maxBytes} bytes` : null,
     ].filter(Boolean).join(', ');
+    const waitingFor = describeAuditDestination(status.destination ?? 'control');
     super(
-      `audit queue is full of unsent records (${caps}); the record was not written. ` +
-      'Check that the device can reach Edge Control so the queue drains, or raise the audit queue cap.',
+      `audit queue is full of records ${waitingFor} has not acknowledged (${caps}); the record was not written. ` +
+      `Check that the device can reach ${waitingFor} so the queue drains, or raise the audit queue cap.`,
     );
     this.name = 'AuditQueueFullError';
   }

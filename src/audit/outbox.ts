@@ -6,12 +6,12 @@ import { exceedsCap, fillRatio, nextLevel, pruneNeeded, rowBytes, type CapacityL
 import { openAuditDatabase, type AuditDatabase } from './database.js';
 import { AuditOutboxClosedError, AuditQueueFullError, AuditRecordInvalidError, AuditRecordTooLargeError, type AuditQueueStatus } from './errors.js';
 import { GroupCommit } from './group-commit.js';
+import { CONTROL_DESTINATION, describeAuditDestination, primaryDestination } from './destination-names.js';
 import type { RecordFieldGate } from './record-fields.js';
 import type { Transaction } from 'better-sqlite3';
 import { WalCheckpointer } from './wal-checkpointer.js';
 
-/** The destination Edge Control uploads use; other sinks (OTLP) name their own. */
-export const CONTROL_DESTINATION = 'control';
+export { CONTROL_DESTINATION } from './destination-names.js';
 
 export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
 /** Upper bound on one shipment's record text, keeping upload bodies well under common 8-16 MiB limits. */
@@ -30,8 +30,12 @@ export interface AuditOutboxOptions {
   /** Fraction of the cap filled by unsent records that raises `queue_near_cap`. Default 0.8. */
   nearCapRatio?: number;
   /**
-   * Who must acknowledge a record before it counts as sent (one ship cursor each). Default
-   * ['control']. With none, every record counts as sent: a rolling local log. The cursor of a
+   * Who records are shipped to (one ship cursor each). Default ['control']. The primary (Edge Control
+   * when listed, else the first; see primaryDestination) must acknowledge a record before it counts as
+   * sent: its unacknowledged records count against the cap and are never pruned. The others are copies:
+   * the records only they still wait for are pruned when the cap needs the space (their cursors move
+   * past them; `destination_records_lost` and a log line say how many). With none, every record counts
+   * as sent: a rolling local log. The cursor of a
    * destination known from an earlier run but not listed now is kept, unused: it does not hold back
    * appends (a disabled exporter must not pin the queue), the records it has not acknowledged are
    * pruned only when the cap needs their space (then its cursor moves past them, and the loss is
@@ -77,6 +81,16 @@ export interface AuditOutboxEvents {
   queue_ok: [status: AuditQueueStatus];
   /** A group containing fire-and-forget `append()`s failed to commit: those records are lost. */
   commit_failed: [error: unknown, requestIds: string[]];
+  /** Pruning (the cap) took records a secondary destination had not acknowledged: they never reach it. */
+  destination_records_lost: [loss: DestinationLoss];
+}
+
+/** Records a configured secondary destination will never receive: pruned before it acknowledged them. */
+export interface DestinationLoss {
+  destination: string;
+  records: number;
+  firstSeq: number;
+  lastSeq: number;
 }
 
 interface PendingRecord {
@@ -94,6 +108,8 @@ interface AppendResult {
   prunedThroughSeq: number;
   /** Unconfigured destinations' cursors moved past records pruned before they acknowledged them. */
   lost: LostRecords[];
+  /** Secondary destinations' cursors moved past records pruned before they acknowledged them. */
+  overtaken: DestinationLoss[];
 }
 
 /** Records of `destination` (kept, but not configured in this run) pruned before it acknowledged them. */
@@ -136,7 +152,8 @@ interface CursorRow {
 
 /**
  * The local audit outbox: every decision becomes a hash-chained row in SQLite before the request it
- * describes is answered, and stays until every destination acknowledged it and space is needed.
+ * describes is answered, and stays until the primary destination (Edge Control) acknowledged it and
+ * space is needed.
  *
  * - Chain: record n has prev_hash = hash of record n-1 (64 zeros for n = 1) and
  *   hash = SHA-256(prev_hash ‖ canonicalJson(record)); see chain.ts.
@@ -159,6 +176,8 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   private readonly queue: GroupCommit<PendingRecord, CommittedAuditRecord>;
   /** The destinations configured in this run: the shipment and accounting cursors. */
   private readonly cursors = new Map<string, CursorState>();
+  /** The configured destination whose unacknowledged records count against the cap; none for a rolling log. */
+  private readonly primary: string | undefined;
   /**
    * The cursors of destinations known from earlier runs but not configured now. Kept on disk; pruning
    * moves one past the records it deletes, so that no cursor claims a position behind the checkpoint.
@@ -195,11 +214,13 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
       this.sql = prepareStatements(this.db);
       if (options.offThreadCheckpoints) this.checkpointer = new WalCheckpointer({ dbPath: options.path, db: this.db, ...(options.log ? { log: options.log } : {}) });
       this.appendTransaction = this.db.transaction((items: PendingRecord[], added: Usage) => this.appendChained(items, added));
-      this.syncCursors(options.destinations ?? [CONTROL_DESTINATION]);
+      const destinations = options.destinations ?? [CONTROL_DESTINATION];
+      this.primary = primaryDestination(destinations);
+      this.syncCursors(destinations);
       this.lastHead = this.readHead();
       this.prunedThroughSeq = this.sql.checkpoint.get()!.pruned_through_seq;
       this.stored = this.usageAfter(this.prunedThroughSeq);
-      this.unsent = this.usageAfter(this.minSentSeq());
+      this.unsent = this.usageAfter(this.primarySentSeq());
     } catch (err) {
       // A database that opens but cannot be read (a damaged or altered table) must not stay open: the
       // caller reports the error and may go on (the tray keeps running; a test or a tool opens it again).
@@ -259,6 +280,7 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
 
   status(): AuditQueueStatus {
     return {
+      destination: this.primary ?? null,
       unsentRecords: this.unsent.rows,
       unsentBytes: this.unsent.bytes,
       storedRecords: this.stored.rows,
@@ -319,7 +341,7 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
 
   /**
    * `destination` acknowledged every record up to and including `upToSeq`. Idempotent: older
-   * watermarks are ignored. Frees those records for pruning once every destination has them.
+   * watermarks are ignored. The primary destination's acknowledgement frees records for pruning.
    */
   markSent(upToSeq: number, destination: string = CONTROL_DESTINATION): void {
     const cursor = this.cursor(destination);
@@ -327,16 +349,15 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     if (upToSeq > this.lastHead.seq) {
       throw new RangeError(`cannot mark seq ${upToSeq} sent to ${destination}: the outbox head is ${this.lastHead.seq}`);
     }
-    const minBefore = this.minSentSeq();
+    const before = cursor.sentThroughSeq;
     this.db.transaction(() => {
       const row = this.sql.hashAt.get(upToSeq);
       if (!row) throw new RangeError(`cannot mark seq ${upToSeq} sent to ${destination}: no such record in the outbox`);
       this.sql.markSent.run({ seq: upToSeq, hash: row.hash, destination });
     }).immediate();
     cursor.sentThroughSeq = upToSeq;
-    const minAfter = this.minSentSeq();
-    if (minAfter > minBefore) {
-      const delivered = this.sql.usageRange.get(minBefore, minAfter)!;
+    if (destination === this.primary) {
+      const delivered = this.sql.usageRange.get(before, upToSeq)!;
       this.unsent = { rows: this.unsent.rows - delivered.rows, bytes: this.unsent.bytes - delivered.bytes };
       this.updateLevel();
     }
@@ -391,7 +412,7 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     if (this.limits.maxBytes !== null && pending.bytes > this.limits.maxBytes) {
       throw new AuditRecordTooLargeError(pending.requestId, pending.bytes, this.limits.maxBytes);
     }
-    if (this.cursors.size > 0) {
+    if (this.primary !== undefined) {
       const unsentIncludingQueued = { rows: this.unsent.rows + this.queued.rows, bytes: this.unsent.bytes + this.queued.bytes };
       if (exceedsCap(unsentIncludingQueued, { rows: 1, bytes: pending.bytes }, this.limits)) {
         const status = this.status();
@@ -409,12 +430,13 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   private commitGroup(items: PendingRecord[]): CommittedAuditRecord[] {
     const added: Usage = { rows: items.length, bytes: items.reduce((sum, item) => sum + item.bytes, 0) };
     try {
-      const { committed, head, pruned, prunedThroughSeq, lost } = this.appendTransaction.immediate(items, added);
+      const { committed, head, pruned, prunedThroughSeq, lost, overtaken } = this.appendTransaction.immediate(items, added);
       this.lastHead = head;
       this.prunedThroughSeq = prunedThroughSeq;
       this.adoptSkippedCursors(lost);
+      this.adoptOvertakenCursors(overtaken);
       this.stored = { rows: this.stored.rows + added.rows - pruned.rows, bytes: this.stored.bytes + added.bytes - pruned.bytes };
-      if (this.cursors.size > 0) this.unsent = { rows: this.unsent.rows + added.rows, bytes: this.unsent.bytes + added.bytes };
+      if (this.primary !== undefined) this.unsent = { rows: this.unsent.rows + added.rows, bytes: this.unsent.bytes + added.bytes };
       this.updateLevel();
       this.checkpointer?.noteCommit();
       this.notify('committed', { ...head }, committed.length);
@@ -436,17 +458,18 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
       committed.push({ seq, hash, request_id: item.requestId });
       head = { seq, hash };
     }
-    // With no destinations every record counts as delivered, including the ones just written.
-    const sentThrough = this.cursors.size > 0 ? this.minSentSeq() : head.seq;
+    // Only the primary's acknowledgement counts; with no destinations every record counts as
+    // delivered, including the ones just written.
+    const sentThrough = this.primary !== undefined ? this.primarySentSeq() : head.seq;
     const { freed: pruned, prunedThroughSeq } = this.pruneSent({ rows: this.stored.rows + added.rows, bytes: this.stored.bytes + added.bytes }, sentThrough);
-    return { committed, head, pruned, prunedThroughSeq, lost: this.skipPrunedForUnconfigured(prunedThroughSeq) };
+    return { committed, head, pruned, prunedThroughSeq, lost: this.skipPrunedForUnconfigured(prunedThroughSeq), overtaken: this.skipPrunedForSecondaries(prunedThroughSeq) };
   }
 
   /**
-   * Deletes the oldest records every configured destination has acknowledged until `stored` fits under
-   * the cap (with some headroom), moving the checkpoint to the last one deleted. Runs inside the
-   * commit. Oldest first, so the records an unconfigured destination still waits for go only when the
-   * cap cannot be met otherwise.
+   * Deletes the oldest records the primary destination has acknowledged until `stored` fits under the
+   * cap (with some headroom), moving the checkpoint to the last one deleted. Runs inside the commit.
+   * Only when the cap needs the space, so a secondary or unconfigured destination that fell behind
+   * loses records only then.
    */
   private pruneSent(stored: Usage, sentThrough: number): { freed: Usage; prunedThroughSeq: number } {
     const unchanged = { freed: { rows: 0, bytes: 0 }, prunedThroughSeq: this.prunedThroughSeq };
@@ -487,6 +510,39 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
       this.sql.skipPruned.run({ seq: checkpoint.pruned_through_seq, hash: checkpoint.pruned_head_hash, lostFrom: firstSeq, destination });
     }
     return lost;
+  }
+
+  /**
+   * Inside the commit: moves the cursors of configured secondary destinations that pruning through
+   * `prunedThroughSeq` passed to the checkpoint (the receiver will see a gap there; the next shipment
+   * starts after it). Any unacknowledged shipment range is forgotten: its first records are gone.
+   */
+  private skipPrunedForSecondaries(prunedThroughSeq: number): DestinationLoss[] {
+    const overtaken: DestinationLoss[] = [];
+    for (const [destination, cursor] of this.cursors) {
+      if (destination === this.primary || cursor.sentThroughSeq >= prunedThroughSeq) continue;
+      overtaken.push({ destination, records: prunedThroughSeq - cursor.sentThroughSeq, firstSeq: cursor.sentThroughSeq + 1, lastSeq: prunedThroughSeq });
+    }
+    if (overtaken.length === 0) return overtaken;
+    const checkpoint = this.sql.checkpoint.get()!;
+    for (const { destination } of overtaken) this.sql.moveCursor.run({ seq: checkpoint.pruned_through_seq, hash: checkpoint.pruned_head_hash, destination });
+    return overtaken;
+  }
+
+  /** After the commit: adopts secondary cursors moved past pruned records, and says what each lost. */
+  private adoptOvertakenCursors(overtaken: readonly DestinationLoss[]): void {
+    for (const loss of overtaken) {
+      this.cursors.get(loss.destination)!.sentThroughSeq = loss.lastSeq;
+      const name = describeAuditDestination(loss.destination);
+      const primary = describeAuditDestination(this.primary!);
+      this.log?.warn(
+        `${loss.records} audit records were pruned to stay under the queue cap before ${name} received them: it has fallen behind ` +
+        `(it has not acknowledged records for a while), and as a copy beside ${primary} it does not hold back the queue. Those records ` +
+        `remain in ${primary}; check that ${name} is reachable so it stops losing records`,
+        { destination: loss.destination, records: loss.records, first_seq: loss.firstSeq, last_seq: loss.lastSeq },
+      );
+      this.notify('destination_records_lost', { ...loss });
+    }
   }
 
   /** After the commit: adopts the moved cursors and warns about the first loss of each, only. */
@@ -534,6 +590,11 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
 
   private usageAfter(seq: number): Usage {
     return this.sql.usageRange.get(seq, Number.MAX_SAFE_INTEGER)!;
+  }
+
+  /** Where the primary destination's acknowledgements end (the head for a rolling log: all delivered). */
+  private primarySentSeq(): number {
+    return this.primary !== undefined ? this.cursor(this.primary).sentThroughSeq : this.lastHead.seq;
   }
 
   private minSentSeq(): number {
@@ -606,6 +667,10 @@ function prepareStatements(db: AuditDatabase) {
     cursorRow: db.prepare<[string], CursorRow>('SELECT destination, sent_through_seq, sent_head_hash, inflight_first_seq, inflight_last_seq FROM ship_cursors WHERE destination = ?'),
     createCursor: db.prepare<[string, number, string]>('INSERT OR IGNORE INTO ship_cursors (destination, sent_through_seq, sent_head_hash) VALUES (?, ?, ?)'),
     setInflight: db.prepare<[number | null, number | null, string]>('UPDATE ship_cursors SET inflight_first_seq = ?, inflight_last_seq = ? WHERE destination = ?'),
+    moveCursor: db.prepare<[{ seq: number; hash: string; destination: string }]>(
+      `UPDATE ship_cursors SET sent_through_seq = @seq, sent_head_hash = @hash, inflight_first_seq = NULL, inflight_last_seq = NULL
+       WHERE destination = @destination`,
+    ),
     skipPruned: db.prepare<[{ seq: number; hash: string; lostFrom: number; destination: string }]>(
       `UPDATE ship_cursors SET sent_through_seq = @seq, sent_head_hash = @hash, inflight_first_seq = @lostFrom, inflight_last_seq = @seq
        WHERE destination = @destination`,

@@ -5,7 +5,7 @@ import type { NormalizedRequest } from '../providers/types.js';
 import { keyLabel, selectActiveKey } from './active-key.js';
 import { decideApp, type AppIdentity } from './apps.js';
 import { formatSpan } from './durations.js';
-import { applyFailMode } from './fail-mode.js';
+import { applyFailMode, type AuditQueueProblem } from './fail-mode.js';
 import {
   checkBudgets, checkRateLimits, describeAmount, describeLimit, describeUsed, limitWindows, providerConfigSpent,
   type CounterSnapshot, type LimitViolation, type LimitWindow,
@@ -48,6 +48,8 @@ export interface DecisionInput {
   gatewayReachable?: boolean;
   /** Default true: false while the audit outbox is full and refuses records. */
   auditQueueAccepting?: boolean;
+  /** Why the audit outbox refuses records, for the refusal's text. */
+  auditQueueProblem?: AuditQueueProblem;
   /** Routing when no bundle (or catalog entry) says otherwise: the agent's configured mode. Default gateway. */
   defaultMode?: RoutingMode;
 }
@@ -97,7 +99,10 @@ export function decideRequest(input: DecisionInput): Decision {
   let mode: RoutingMode = mcpProtocol ? 'local' : app.routing ?? bundle?.routing.default_mode ?? input.defaultMode ?? 'gateway';
   const failMode = applyFailMode({
     bundle,
-    connectivity: { controlPlane: input.controlPlaneReachable, gateway: input.gatewayReachable ?? true, auditQueue: input.auditQueueAccepting ?? true },
+    connectivity: {
+      controlPlane: input.controlPlaneReachable, gateway: input.gatewayReachable ?? true, auditQueue: input.auditQueueAccepting ?? true,
+      ...(input.auditQueueProblem ? { auditQueueProblem: input.auditQueueProblem } : {}),
+    },
     // App-governed surfaces go to their origin, whatever the routing mode says.
     mode: surfaceProvider === undefined ? 'local' : mode,
     now,

@@ -181,6 +181,7 @@ export class PolicyEnforcer {
       controlPlaneReachable: this.connectivity.controlPlane,
       gatewayReachable: this.connectivity.gateway,
       auditQueueAccepting: this.connectivity.auditQueue ?? true,
+      ...(this.connectivity.auditQueueProblem ? { auditQueueProblem: this.connectivity.auditQueueProblem } : {}),
       ...(this.options.defaultMode !== undefined ? { defaultMode: this.options.defaultMode } : {}),
     });
     this.appsSeen.record(app, now.getTime());

@@ -21,8 +21,9 @@ import { formatSpan } from './durations.js';
  *   Fail-open goes on; fail-closed refuses at once (nothing to wait for), since the cached bundle may have
  *   been changed or revoked meanwhile and a server refusing devices must not switch fail-closed off. The
  *   refusal says so and what to do.
- * - Audit queue full (Edge Control unreachable so long that unsent records filled the outbox's cap):
- *   fail-open answers, unrecorded; fail-closed refuses AI traffic until records can be written again.
+ * - Audit queue full (the outbox's primary destination, Edge Control when configured, unreachable so
+ *   long that its unacknowledged records filled the cap): fail-open answers, unrecorded; fail-closed
+ *   refuses AI traffic until records can be written again. The texts name who the records wait for.
  * Every outcome other than "all reachable" carries a reason for the audit record.
  *
  * "Unreachable" is the caller's judgement (the sync client after its retries, the forwarder after failed
@@ -48,7 +49,23 @@ export interface Connectivity {
   gateway: boolean;
   /** False while the audit outbox refuses records (full of records Edge Control has not acknowledged). Default true. */
   auditQueue?: boolean;
+  /** With auditQueue false: why, so refusals, notices and status say what to do. Absent: full, waiting for Edge Control. */
+  auditQueueProblem?: AuditQueueProblem;
 }
+
+/** Why the audit outbox refuses records. */
+export type AuditQueueProblem =
+  /**
+   * Full of records `waitingFor` (as people call it: "Edge Control", "the OpenTelemetry collector")
+   * has not acknowledged; `remedy` is what lets it take them ("Connect to your company network (VPN)…").
+   */
+  { kind: 'full'; waitingFor: string; remedy: string };
+
+const EDGE_CONTROL_QUEUE: AuditQueueProblem = {
+  kind: 'full',
+  waitingFor: 'Edge Control',
+  remedy: 'Connect to your company network (VPN) so Edge can upload its records',
+};
 
 export type FailModeOutcome =
   | { action: 'proceed' }
@@ -74,14 +91,7 @@ export function applyFailMode(input: FailModeInput): FailModeOutcome {
 
   const policy = describePolicy(bundle, now);
   if (failMode === 'closed') {
-    if (auditFull) {
-      return {
-        action: 'refuse',
-        reason: `fail-closed: the audit queue is full, the request could not be recorded; request refused (${policy})`,
-        error: edgeError(503, 'audit_queue_full',
-          'Bifrost Edge cannot record AI requests: its audit queue is full because it has not reached Edge Control for a long time, and your policy says AI requests must stop until they can be recorded, so this request was not sent. Connect to your company network (VPN) so Edge can upload its records; if it persists, contact your IT helpdesk.'),
-      };
-    }
+    if (auditFull) return auditQueueRefusal(connectivity.auditQueueProblem ?? EDGE_CONTROL_QUEUE, policy);
     if (gatewayDown) {
       return {
         action: 'refuse',
@@ -100,7 +110,7 @@ export function applyFailMode(input: FailModeInput): FailModeOutcome {
   if (auditFull && !gatewayDown) {
     return {
       action: 'proceed-degraded',
-      reason: `fail-open: the audit queue is full; this request is answered without an audit record (${policy})`,
+      reason: `fail-open: the audit queue is full; this request is answered without an audit record (the queued records wait for ${(connectivity.auditQueueProblem ?? EDGE_CONTROL_QUEUE).waitingFor}; ${policy})`,
       routeDirect: false,
     };
   }
@@ -116,6 +126,21 @@ export function applyFailMode(input: FailModeInput): FailModeOutcome {
     reason: `fail-open: Edge Control is unreachable; enforcing the last verified policy (${policy})`,
     routeDirect: false,
   };
+}
+
+/** A fail-closed refusal while the audit queue refuses records, naming why and what to do. */
+function auditQueueRefusal(problem: AuditQueueProblem, policy: string): FailModeOutcome {
+  return {
+    action: 'refuse',
+    reason: `fail-closed: ${auditQueueCondition(problem)}, the request could not be recorded; request refused (${policy})`,
+    error: edgeError(503, 'audit_queue_full',
+      `Bifrost Edge cannot record AI requests: its audit queue is full because it has not reached ${problem.waitingFor} for a long time, and your policy says AI requests must stop until they can be recorded, so this request was not sent. ${problem.remedy}; if it persists, contact your IT helpdesk.`),
+  };
+}
+
+/** The audit queue's state for a reason or notice: "the audit queue is full of records Edge Control has not acknowledged". */
+function auditQueueCondition(problem: AuditQueueProblem): string {
+  return `the audit queue is full of records ${problem.waitingFor} has not acknowledged`;
 }
 
 /** How long a fail-closed request waits for Edge Control's first answer after a start before it is refused. */

@@ -18,6 +18,7 @@ export function formatStatus(status: PolicyStatus, options: { json: boolean }): 
   field('Connectivity', `gateway ${status.connectivity.gateway ? 'reachable' : 'UNREACHABLE'}, Edge Control ${edgeControl(status)}`);
   // Why Edge Control is unreachable, not confirmed yet, or refuses this device, under the line that says so.
   if (status.connectivity.controlPlaneProblem) lines.push(`${' '.repeat(16)}${status.connectivity.controlPlaneProblem}`);
+  if (status.connectivity.auditQueue === false) field('Audit queue', auditQueue(status));
 
   if (status.budgets.length > 0) {
     lines.push('', 'Budgets');
@@ -69,6 +70,14 @@ function edgeControl(status: PolicyStatus): string {
       : `NOT CONFIRMED (no answer since Edge started${failClosed ? '; fail-closed, so AI requests are refused' : ''})`;
   }
   return 'reachable';
+}
+
+/** Only while the audit queue refuses records: why, what it means for requests, and what to do. */
+function auditQueue(status: PolicyStatus): string {
+  const problem = status.connectivity.auditQueueProblem;
+  const effect = status.policy?.failMode === 'closed' ? 'fail-closed, so AI requests are refused' : 'AI requests are answered without audit records';
+  if (!problem) return `FULL (${effect})`;
+  return `FULL of records ${problem.waitingFor} has not acknowledged (${effect}). ${problem.remedy}.`;
 }
 
 function activeKey(status: PolicyStatus): string {

@@ -47,6 +47,20 @@ describe('applyFailMode', () => {
     expect(applyFailMode({ bundle: bundle({ fail_mode: 'closed' }), connectivity: { ...up, auditQueue: true }, mode: 'gateway', now: NOW })).toEqual({ action: 'proceed' });
   });
 
+  it('a full audit queue names who its records wait for: an OTLP collector is not the VPN', () => {
+    const full: Connectivity = {
+      ...up, auditQueue: false,
+      auditQueueProblem: { kind: 'full', waitingFor: 'the OpenTelemetry collector', remedy: 'Ask your IT helpdesk to check that the OpenTelemetry collector (audit.otlpEndpoint) is running and reachable from this device' },
+    };
+    const closed = applyFailMode({ bundle: bundle({ fail_mode: 'closed' }), connectivity: full, mode: 'gateway', now: NOW });
+    expect(closed).toMatchObject({ action: 'refuse', error: { status: 503, type: 'audit_queue_full' }, reason: expect.stringMatching(/^fail-closed: the audit queue is full of records the OpenTelemetry collector has not acknowledged/) });
+    const message = closed.action === 'refuse' ? closed.error.message : '';
+    expect(message).toMatch(/it has not reached the OpenTelemetry collector for a long time.*was not sent\. Ask your IT helpdesk to check that the OpenTelemetry collector/);
+    expect(message).not.toMatch(/Edge Control|VPN/);
+    const open = applyFailMode({ bundle: bundle({ fail_mode: 'open' }), connectivity: full, mode: 'gateway', now: NOW });
+    expect(open).toMatchObject({ action: 'proceed-degraded', reason: expect.stringMatching(/answered without an audit record \(the queued records wait for the OpenTelemetry collector;/) });
+  });
+
   it('without a bundle the device fails open', () => {
     expect(applyFailMode({ bundle: undefined, connectivity: { controlPlane: false, gateway: true }, mode: 'gateway', now: NOW }))
       .toMatchObject({ action: 'proceed-degraded', reason: expect.stringContaining('no policy received yet') });

@@ -111,3 +111,19 @@ Shadow AI (not covered by policy)
     expect(JSON.parse(json)).toEqual(JSON.parse(JSON.stringify(status)));
   });
 });
+
+describe('formatStatus: the audit queue', () => {
+  it('says nothing while it takes records', () => {
+    expect(formatStatus(buildPolicyStatus(input()), { json: false })).not.toContain('Audit queue');
+  });
+
+  it('names who the records filling it wait for, and what to do', () => {
+    const connectivity = {
+      controlPlane: true, gateway: true, auditQueue: false,
+      auditQueueProblem: { kind: 'full' as const, waitingFor: 'the OpenTelemetry collector', remedy: 'Ask your IT helpdesk to check that the OpenTelemetry collector (audit.otlpEndpoint) is running and reachable from this device' },
+    };
+    const text = formatStatus(buildPolicyStatus(input({ connectivity })), { json: false });
+    expect(text).toContain('  Audit queue:  FULL of records the OpenTelemetry collector has not acknowledged (fail-closed, so AI requests are refused). Ask your IT helpdesk');
+    expect(text).not.toMatch(/Audit queue:.*(VPN|Edge Control)/);
+  });
+});
