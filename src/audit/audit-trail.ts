@@ -91,7 +91,9 @@ function openOutbox(options: AuditOutboxOptions): AuditOutbox {
         `the audit database ${dbPath} is damaged (${error.message}), so Edge cannot record requests and does not start. ` +
         `Stop Edge, move ${dbPath} and the ${name}-wal and ${name}-shm files beside it (if any) to another folder and keep them ` +
         'for investigation: the audit records in them are evidence (records already uploaded to Edge Control are safe there). ' +
-        'Then start Edge again: it creates a new audit database.',
+        'Then start Edge again: it creates a new audit database. Its hash chain starts afresh at seq 1: Edge Control keeps the ' +
+        'chain it already holds for this device unchanged and stores the new one beside it (shown in its audit view as device ' +
+        '"<device id>/chain-<chain id>"), and logs that this device started a new audit chain.',
       );
     }
     throw new AuditDatabaseError(

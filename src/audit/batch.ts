@@ -4,15 +4,19 @@ import type { AuditBatch, ChainedAuditRecord } from '../control/protocol/audit.j
 export const MAX_BATCH_RECORDS = 5000;
 
 /**
- * The idempotency key of a batch. It depends only on the device and the seq range, so the same range
- * resent after a crash carries the same key and the server stores it once.
+ * The idempotency key of a batch. It depends only on the device, the seq range and (for a device's
+ * further chain) the chain id, so the same range resent after a crash carries the same key and the
+ * server stores it once, while a new chain's seq 1–50 never reuses the key of the first chain's.
  */
-export function auditBatchId(deviceId: string, firstSeq: number, lastSeq: number): string {
-  return `${deviceId}:${firstSeq}-${lastSeq}`;
+export function auditBatchId(deviceId: string, firstSeq: number, lastSeq: number, chainId?: string): string {
+  return chainId === undefined ? `${deviceId}:${firstSeq}-${lastSeq}` : `${deviceId}:${chainId}:${firstSeq}-${lastSeq}`;
 }
 
-/** Wraps consecutive records of one device as an upload batch whose chain head is the last hash. */
-export function buildAuditBatch(records: readonly ChainedAuditRecord[]): AuditBatch {
+/**
+ * Wraps consecutive records of one device as an upload batch whose chain head is the last hash.
+ * `chainId` only for a chain Edge Control is to keep beside the device's first one (see AuditBatch).
+ */
+export function buildAuditBatch(records: readonly ChainedAuditRecord[], chainId?: string): AuditBatch {
   const first = records[0];
   const last = records[records.length - 1];
   if (!first || !last) throw new RangeError('an audit batch needs at least one record');
@@ -20,10 +24,11 @@ export function buildAuditBatch(records: readonly ChainedAuditRecord[]): AuditBa
   const deviceId = first.record.device_id;
   return {
     device_id: deviceId,
-    batch_id: auditBatchId(deviceId, first.seq, last.seq),
+    batch_id: auditBatchId(deviceId, first.seq, last.seq, chainId),
     first_seq: first.seq,
     last_seq: last.seq,
     chain_head: last.hash,
+    ...(chainId === undefined ? {} : { chain_id: chainId }),
     records: [...records],
   };
 }

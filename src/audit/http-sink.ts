@@ -1,9 +1,10 @@
 import type { Dispatcher } from 'undici';
 import { undici } from '../util/undici-on-demand.js';
-import { AuditAckSchema, type AuditAck, type AuditBatch } from '../control/protocol/audit.js';
+import { AuditAckSchema, AuditChainGapErrorSchema, type AuditAck, type AuditBatch } from '../control/protocol/audit.js';
 import { AUDIT_RECORD_FIELDS_HEADER, EdgeControlPaths, endpointUrl, IDEMPOTENCY_KEY_HEADER } from '../control/protocol/paths.js';
 import { CONTROL_DESTINATION } from './outbox.js';
 import { auditBatchId } from './batch.js';
+import { AuditChainGapError, type ServerChainHead } from './chain-gap.js';
 import { AuditSinkError, parseRetryAfter, type AuditSink } from './sink.js';
 
 export interface HttpAuditSinkOptions {
@@ -45,7 +46,7 @@ export class HttpAuditSink implements AuditSink {
     const deviceId = this.options.deviceId ? await untilAborted(this.options.deviceId(), signal) : recordBatch.device_id;
     const batch = deviceId === recordBatch.device_id
       ? recordBatch
-      : { ...recordBatch, device_id: deviceId, batch_id: auditBatchId(deviceId, recordBatch.first_seq, recordBatch.last_seq) };
+      : { ...recordBatch, device_id: deviceId, batch_id: auditBatchId(deviceId, recordBatch.first_seq, recordBatch.last_seq, recordBatch.chain_id) };
     const timeout = this.options.timeoutMs ?? 30_000;
     let response: Dispatcher.ResponseData;
     try {
@@ -87,11 +88,13 @@ export class HttpAuditSink implements AuditSink {
       return ack.data.batch_id === batch.batch_id ? { ...ack.data, batch_id: recordBatch.batch_id } : ack.data;
     }
 
-    const detail = serverExplanation(await body.text().catch(() => ''));
-    throw new AuditSinkError(`${refusalMessage(statusCode, batch)}${detail ? ` — server said: ${detail}` : ''}`, {
-      status: statusCode,
-      retryAfterMs: parseRetryAfter(headers['retry-after']),
-    });
+    const text = await body.text().catch(() => '');
+    const detail = serverExplanation(text);
+    const message = `${refusalMessage(statusCode, batch)}${detail ? ` — server said: ${detail}` : ''}`;
+    const retryAfterMs = parseRetryAfter(headers['retry-after']);
+    const serverHead = statusCode === 409 ? chainGapHead(text) : undefined;
+    if (serverHead) throw new AuditChainGapError(message, serverHead, { status: statusCode, retryAfterMs });
+    throw new AuditSinkError(message, { status: statusCode, retryAfterMs });
   }
 }
 
@@ -110,12 +113,23 @@ function serverExplanation(text: string): string {
   return text.slice(0, 500);
 }
 
+/** Where Edge Control's copy of the chain ends, from its 409 `audit_chain_gap` answer (absent from older servers). */
+function chainGapHead(text: string): ServerChainHead | undefined {
+  try {
+    const parsed = AuditChainGapErrorSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data.error.chain_head : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function refusalMessage(status: number, batch: AuditBatch): string {
   const what = `Edge Control refused audit batch ${batch.batch_id} (HTTP ${status})`;
   if (status === 401 || status === 403) return `${what}: the device credential was not accepted; sign in again or re-enroll the device`;
   if (status === 409) {
-    return `${what}: its copy of this device's chain does not continue with seq ${batch.first_seq}; ` +
-      'the local audit database may have been replaced or restored — run `bifrost-edge audit verify` and contact your administrator';
+    return `${what}: its copy of this device's chain does not continue with seq ${batch.first_seq} ` +
+      '(its database restored from a backup, or this device\'s audit database replaced); if this persists, run ' +
+      '`bifrost-edge audit verify` and contact your administrator';
   }
   if (status === 400 || status === 422) return `${what}: the batch was rejected as invalid; client and server versions may disagree on the audit format`;
   if (status === 413) return `${what}: the batch is too large for it (or a proxy in front of it); sending smaller batches`;

@@ -43,6 +43,21 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: 'chain identity: tells this database\'s chain from one an earlier, replaced database wrote',
+    sql: `
+      -- Random, fixed when the database is created (or first upgraded). Uploads carry it only once Edge
+      -- Control is found to hold a different chain for the device (this database replaced a damaged one),
+      -- so the server keeps the new chain beside the old one instead of refusing it.
+      CREATE TABLE chain_identity (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        chain_id TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      INSERT INTO chain_identity (id, chain_id, created_at) VALUES (1, lower(hex(randomblob(16))), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+    `,
+  },
 ];
 
 export const AUDIT_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -3,6 +3,7 @@ import type { AuditAck, AuditBatch } from '../control/protocol/audit.js';
 import type { Logger } from '../log.js';
 import { DEFAULT_BACKOFF, fullJitterDelayMs, type BackoffPolicy } from './backoff.js';
 import { buildAuditBatch, MAX_BATCH_RECORDS } from './batch.js';
+import { AuditChainGapError, planGapRecovery, readResendRecords, withReadOnlyAuditDatabase, type GapRecovery } from './chain-gap.js';
 import { DEFAULT_SHIPMENT_BYTES, type AuditOutbox } from './outbox.js';
 import { AuditSinkError, type AuditSink } from './sink.js';
 
@@ -53,7 +54,15 @@ export interface AuditShipperEvents {
   ship_failed: [error: Error, attempt: number, retryInMs: number];
   /** The sink said the batch can never be accepted (secondary exporters only); it was skipped. */
   batch_dropped: [batch: { batch_id: string; first_seq: number; last_seq: number }, error: Error];
+  /**
+   * Edge Control's chain for the device does not continue with the batch and nothing this device holds
+   * can close the gap: the records stay queued, retried with backoff; `error` says what IT should do.
+   */
+  chain_gap: [gap: { batch_id: string; server_seq: number; server_hash: string; sent_through: number }, error: Error];
 }
+
+/** Recoveries from a 409 in a row without the refused batch getting through: then back off like any failure. */
+const MAX_GAP_RECOVERIES = 3;
 
 /**
  * Moves records from the outbox to one sink, in seq order, a batch at a time, and marks them sent only
@@ -87,6 +96,13 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
   private lastError: string | undefined;
   private lastSuccessAt: Date | undefined;
   private nextAttemptAt: Date | undefined;
+  /**
+   * This database's chain id, once Edge Control was found to hold a different chain for the device (the
+   * audit database was replaced): batches then carry it and the server keeps them as a new chain. Not
+   * persisted: after a restart the first 409 finds it again.
+   */
+  private chainId: string | undefined;
+  private gapRecoveries = 0;
   private readonly onCommitted = () => this.wake();
 
   constructor(options: AuditShipperOptions) {
@@ -172,7 +188,7 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
           this.state = 'idle';
           return;
         }
-        batch = buildAuditBatch(records);
+        batch = buildAuditBatch(records, this.chainId);
       } catch (error) {
         this.retryLater(asError(error));
         return;
@@ -184,19 +200,11 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
 
   /** Sends one batch and records the outcome; false when the loop should stop and back off. */
   private async sendOne(batch: AuditBatch): Promise<boolean> {
-    const controller = new AbortController();
-    this.inFlight = controller;
-    const timeout = setTimeout(() => controller.abort(new Error(`audit upload took longer than ${this.sendTimeoutMs} ms`)), this.sendTimeoutMs);
     const summary = { batch_id: batch.batch_id, first_seq: batch.first_seq, last_seq: batch.last_seq };
     try {
-      const ack = await this.sink.send(batch, controller.signal);
-      if (ack.batch_id !== batch.batch_id) {
-        throw new AuditSinkError(`${this.destination} acknowledged batch "${ack.batch_id}" while "${batch.batch_id}" was sent; not marking it sent`);
-      }
-      if (!ack.duplicate && ack.chain_head !== batch.chain_head) {
-        this.log?.warn('audit receiver reports a different chain head than the batch', { ...summary, ours: batch.chain_head, theirs: ack.chain_head });
-      }
+      const ack = await this.upload(batch);
       this.outbox.markSent(batch.last_seq, this.destination);
+      this.gapRecoveries = 0;
       this.failures = 0;
       this.lastError = undefined;
       this.lastSuccessAt = new Date();
@@ -204,6 +212,7 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
       return true;
     } catch (error) {
       const err = asError(error);
+      if (err instanceof AuditChainGapError) return this.recoverFromGap(batch, err);
       const tooLarge = err instanceof AuditSinkError && err.status === 413;
       // Before any drop: a batch refused for its size is split, whoever the receiver; only a record
       // refused on its own can be final.
@@ -218,9 +227,84 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
       }
       this.retryLater(err, summary);
       return false;
+    }
+  }
+
+  /** One upload, abandoned after sendTimeoutMs (or by stop()); resolves with the ack of this very batch. */
+  private async upload(batch: AuditBatch): Promise<AuditAck> {
+    const controller = new AbortController();
+    this.inFlight = controller;
+    const timeout = setTimeout(() => controller.abort(new Error(`audit upload took longer than ${this.sendTimeoutMs} ms`)), this.sendTimeoutMs);
+    try {
+      const ack = await this.sink.send(batch, controller.signal);
+      if (ack.batch_id !== batch.batch_id) {
+        throw new AuditSinkError(`${this.destination} acknowledged batch "${ack.batch_id}" while "${batch.batch_id}" was sent; not marking it sent`);
+      }
+      if (!ack.duplicate && ack.chain_head !== batch.chain_head) {
+        this.log?.warn('audit receiver reports a different chain head than the batch', { batch_id: batch.batch_id, first_seq: batch.first_seq, last_seq: batch.last_seq, ours: batch.chain_head, theirs: ack.chain_head });
+      }
+      return ack;
     } finally {
       clearTimeout(timeout);
       this.inFlight = undefined;
+    }
+  }
+
+  /**
+   * Edge Control's chain does not continue with `batch` and says where it ends. Resending the same
+   * batch can never help, so: resend the records the server lost (its database restored from a
+   * backup; they are still here unless pruned), count as acknowledged what it already holds, or, when
+   * it holds another chain (this audit database replaced a damaged one), upload this one as a new
+   * chain. True when the refused batch should go again now; false after backing off.
+   */
+  private async recoverFromGap(batch: AuditBatch, gap: AuditChainGapError): Promise<boolean> {
+    const summary = { batch_id: batch.batch_id, first_seq: batch.first_seq, last_seq: batch.last_seq };
+    const sentThrough = batch.first_seq - 1;
+    this.gapRecoveries += 1;
+    if (this.gapRecoveries > MAX_GAP_RECOVERIES) {
+      // The server keeps moving the goalposts: wait like for any failure, then start recovering afresh.
+      this.gapRecoveries = 0;
+      this.retryLater(gap, summary);
+      return false;
+    }
+    try {
+      return await withReadOnlyAuditDatabase(this.outbox.path, async (db) => {
+        const plan: GapRecovery = planGapRecovery(db, { deviceId: batch.device_id, serverHead: gap.serverHead, sentThrough, asNewChain: this.chainId !== undefined });
+        const context = { destination: this.destination, ...summary, server_seq: gap.serverHead.seq, sent_through: sentThrough };
+        switch (plan.kind) {
+          case 'acknowledged':
+            this.log?.warn("Edge Control already holds this device's audit chain beyond the ship cursor; counting those records as acknowledged", { ...context, through: plan.throughSeq });
+            this.outbox.markSent(plan.throughSeq, this.destination);
+            return true;
+          case 'new_chain':
+            this.log?.warn('Edge Control holds a different audit chain for this device (its audit database was replaced); uploading this database as a new chain, kept beside the old one', { ...context, chain_id: plan.chainId });
+            this.chainId = plan.chainId;
+            return true;
+          case 'resend':
+            this.log?.warn('Edge Control lacks audit records it had acknowledged (its database was restored from a backup); resending them', { ...context, first: plan.fromSeq, last: plan.throughSeq });
+            await this.resend(db, plan.fromSeq, plan.throughSeq);
+            return !this.stopping;
+          case 'stuck': {
+            const stuck = new AuditSinkError(plan.message, { status: gap.status, cause: gap });
+            this.log?.error("audit upload stuck on a gap in Edge Control's copy of the chain", { ...context, error: plan.message });
+            this.notify('chain_gap', { batch_id: batch.batch_id, server_seq: gap.serverHead.seq, server_hash: gap.serverHead.hash, sent_through: sentThrough }, stuck);
+            this.retryLater(stuck, summary);
+            return false;
+          }
+        }
+      });
+    } catch (error) {
+      this.retryLater(asError(error), summary);
+      return false;
+    }
+  }
+
+  /** Sends records `fromSeq`–`throughSeq` again, in batches as usual (new ranges, so new batch ids). */
+  private async resend(db: Parameters<typeof readResendRecords>[0], fromSeq: number, throughSeq: number): Promise<void> {
+    for (let next = fromSeq; next <= throughSeq && !this.stopping;) {
+      const batch = buildAuditBatch(readResendRecords(db, next, throughSeq, this.batchSize, this.maxBatchBytes), this.chainId);
+      await this.upload(batch);
+      next = batch.last_seq + 1;
     }
   }
 

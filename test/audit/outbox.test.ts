@@ -7,6 +7,7 @@ import { chainHash, GENESIS_HASH } from '../../src/audit/chain.js';
 import { AUDIT_CHAIN_GENESIS_HASH, auditRecordHash } from '../../src/control/protocol/audit-chain.js';
 import { AuditOutboxClosedError, AuditRecordInvalidError } from '../../src/audit/errors.js';
 import { AuditOutbox } from '../../src/audit/outbox.js';
+import { AUDIT_SCHEMA_VERSION } from '../../src/audit/migrations.js';
 import { sampleRecord, tempDbPath } from './support/records.js';
 
 const open: AuditOutbox[] = [];
@@ -143,7 +144,7 @@ describe('AuditOutbox', () => {
     outbox({ path: dbPath, synchronous: 'FULL' });
     const db = new Database(dbPath, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: 1 });
+    expect(db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: AUDIT_SCHEMA_VERSION });
     db.close();
   });
 

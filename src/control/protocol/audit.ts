@@ -69,6 +69,9 @@ export const ChainedAuditRecordSchema = z.strictObject({
   hash: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
+/** A device audit database's chain identity: 32 lowercase hex digits, random, fixed when the database is created. */
+export const AuditChainIdSchema = z.string().regex(/^[0-9a-f]{32}$/);
+
 /** POST /api/edge/v1/audit/batches — also sent as the `Idempotency-Key` header: `batch_id`. */
 export const AuditBatchSchema = z.strictObject({
   device_id: z.string().min(1),
@@ -78,6 +81,13 @@ export const AuditBatchSchema = z.strictObject({
   last_seq: z.number().int().positive(),
   /** Hash of the last record in the batch: the device's chain head at upload time. */
   chain_head: z.string().regex(/^[0-9a-f]{64}$/),
+  /**
+   * Set only by a device whose audit database is not the one that wrote the chain Edge Control holds
+   * for it (the old one was damaged and moved aside): the new database's chain, kept by the server
+   * beside the device's first chain, never merged into it. Such a chain starts at seq 1 from the
+   * genesis hash. Absent: the device's first chain.
+   */
+  chain_id: AuditChainIdSchema.optional(),
   records: z.array(ChainedAuditRecordSchema).min(1).max(5000),
 });
 
@@ -90,6 +100,23 @@ export const AuditAckSchema = z.strictObject({
   chain_head: z.string(),
 });
 
+/**
+ * The 409 answer to a batch that does not continue the chain the server holds: the usual error body,
+ * plus where that chain ends, so the device can resend what the server lacks (its database was
+ * restored from a backup) or tell that the server holds a different chain. `chain_head` is seq 0 and
+ * the genesis hash when the server holds nothing of the batch's chain.
+ */
+export const AuditChainGapErrorSchema = z.strictObject({
+  error: z.strictObject({
+    type: z.literal('audit_chain_gap'),
+    message: z.string().min(1),
+    chain_head: z.strictObject({
+      seq: z.number().int().nonnegative(),
+      hash: z.string().regex(/^[0-9a-f]{64}$/),
+    }).optional(),
+  }),
+});
+
 export type AuditDecision = z.output<typeof AuditDecisionSchema>;
 export type AuditFinding = z.output<typeof AuditFindingSchema>;
 export type AuditRecord = z.output<typeof AuditRecordSchema>;
@@ -97,3 +124,4 @@ export type AuditRecordInput = z.input<typeof AuditRecordSchema>;
 export type ChainedAuditRecord = z.output<typeof ChainedAuditRecordSchema>;
 export type AuditBatch = z.output<typeof AuditBatchSchema>;
 export type AuditAck = z.output<typeof AuditAckSchema>;
+export type AuditChainGapError = z.output<typeof AuditChainGapErrorSchema>;

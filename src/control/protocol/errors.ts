@@ -8,6 +8,8 @@ export const ControlErrorBodySchema = z.strictObject({
   error: z.strictObject({
     type: z.string().min(1),
     message: z.string().min(1),
+    /** Only in an `audit_chain_gap` answer: where the server's copy of the chain ends (AuditChainGapErrorSchema). */
+    chain_head: z.strictObject({ seq: z.number().int().nonnegative(), hash: z.string() }).optional(),
   }),
 });
 

@@ -4,7 +4,7 @@ import {
   PolicyTemplateSchema, StoredAuditRecordSchema,
 } from './admin.js';
 import { AdminRetireSigningKeyRequestSchema, AdminSigningKeySchema, AdminSigningKeysResponseSchema } from './admin-signing-keys.js';
-import { ANNOUNCED_AUDIT_RECORD_FIELDS, AuditAckSchema, AuditBatchSchema, AuditRecordSchema } from './audit.js';
+import { ANNOUNCED_AUDIT_RECORD_FIELDS, AuditAckSchema, AuditBatchSchema, AuditChainGapErrorSchema, AuditRecordSchema } from './audit.js';
 import { EnrollmentMethodsResponseSchema, EnrollmentRequestSchema, EnrollmentResponseSchema, SigningPublicKeySchema } from './enrollment.js';
 import { ControlErrorBodySchema, CONTROL_ERROR_TYPES } from './errors.js';
 import { HealthResponseSchema } from './health.js';
@@ -39,6 +39,7 @@ const RESPONSE_COMPONENTS: Array<[string, z.ZodType]> = [
   ['RateLimit', RateLimitSchema],
   ['PolicyEvent', PolicyEventSchema],
   ['AuditAck', AuditAckSchema],
+  ['AuditChainGapError', AuditChainGapErrorSchema],
   ['HeartbeatResponse', HeartbeatResponseSchema],
   ['AdminPolicyResponse', AdminPolicyResponseSchema],
   ['PolicyTemplate', PolicyTemplateSchema],
@@ -184,7 +185,12 @@ export function buildOpenApiDocument(): Json {
           400: errorResponse('Malformed batch, or idempotency_key_mismatch.'),
           401: unauthorized,
           403: errorResponse('The batch is for another device.'),
-          409: errorResponse('audit_chain_gap (does not continue the stored chain; the message names the missing seqs) or idempotency_key_reused.'),
+          409: {
+            description: 'audit_chain_gap: the batch does not continue the stored chain; the message names the missing seqs and '
+              + 'error.chain_head where the stored chain ends (the device resends from there, or starts a new chain with chain_id '
+              + 'when the server holds a different one). Or idempotency_key_reused (a ControlError).',
+            content: { 'application/json': { schema: { oneOf: [ref('AuditChainGapError'), ref('ControlError')] } } },
+          },
           413: errorResponse('payload_too_large: send smaller batches.'),
           422: errorResponse('audit_batch_invalid: the batch is not a consistent hash chain.'),
         },

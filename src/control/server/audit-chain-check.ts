@@ -1,5 +1,5 @@
 import type { AuditBatch } from '../protocol/audit.js';
-import { auditRecordHash } from '../protocol/audit-chain.js';
+import { AUDIT_CHAIN_GENESIS_HASH, auditRecordHash } from '../protocol/audit-chain.js';
 import type { AuditChainHead } from './control-store.js';
 
 /**
@@ -42,27 +42,51 @@ export function checkBatchIntegrity(batch: AuditBatch, rawRecords: readonly unkn
 
 export type AppendDecision =
   | { kind: 'append' }
+  /** The first batch of a device's further chain (`chain_id`), from seq 1: stored beside its first chain. */
+  | { kind: 'new_chain' }
   /** Every record is already stored (sent before under another batch id). */
   | { kind: 'already_stored' }
-  | { kind: 'gap'; message: string };
+  /** `head` is where the stored chain ends (seq 0 and the genesis hash when nothing of it is stored). */
+  | { kind: 'gap'; message: string; head: AuditChainHead };
 
 /**
- * Whether a (self-consistent) batch continues the device's stored chain. No stored head means this
- * is the first upload the server sees from the device: the chain is anchored there.
+ * Where the server keeps a chain of a device: its first chain under the device id (as always), a
+ * further chain (a batch with `chain_id`, after the device's audit database was replaced) under its
+ * own key, so the first chain stays exactly as uploaded and the new one shows as such in the admin
+ * audit view (device_id "<device>/chain-<chain_id>").
+ */
+export function auditChainKey(batch: Pick<AuditBatch, 'device_id' | 'chain_id'>): string {
+  return batch.chain_id === undefined ? batch.device_id : `${batch.device_id}/chain-${batch.chain_id}`;
+}
+
+/**
+ * Whether a (self-consistent) batch continues the chain stored for it (under auditChainKey). No
+ * stored head: the device's first chain is anchored at its first upload (as always); a further chain
+ * must start at seq 1 from the genesis hash, so it is stored whole from its beginning.
  */
 export function decideAuditAppend(batch: AuditBatch, head: AuditChainHead | undefined, storedHashAtLastSeq: string | undefined): AppendDecision {
-  if (!head) return { kind: 'append' };
   const first = batch.records[0]!;
+  if (!head) {
+    if (batch.chain_id === undefined) return { kind: 'append' };
+    if (batch.first_seq === 1 && first.prev_hash === AUDIT_CHAIN_GENESIS_HASH) return { kind: 'new_chain' };
+    return {
+      kind: 'gap',
+      head: { seq: 0, hash: AUDIT_CHAIN_GENESIS_HASH },
+      message: `batch ${batch.batch_id} continues chain ${batch.chain_id} of device ${batch.device_id} from seq ${batch.first_seq}, but this server holds nothing of that chain ` +
+        '(its database may have been restored from a backup older than the chain): upload the chain from seq 1',
+    };
+  }
   if (batch.first_seq === head.seq + 1 && first.prev_hash === head.hash) return { kind: 'append' };
   if (batch.last_seq <= head.seq && storedHashAtLastSeq === batch.chain_head) return { kind: 'already_stored' };
-  const where = `the server's chain for device ${batch.device_id} ends at seq ${head.seq} with hash ${short(head.hash)}`;
+  const chain = batch.chain_id === undefined ? '' : ` (chain ${batch.chain_id})`;
+  const where = `the server's chain for device ${batch.device_id}${chain} ends at seq ${head.seq} with hash ${short(head.hash)}`;
   if (batch.first_seq > head.seq + 1) {
-    return { kind: 'gap', message: `batch ${batch.batch_id} starts at seq ${batch.first_seq}, but ${where}: upload records ${head.seq + 1}–${batch.first_seq - 1} first (the shipper must send batches in order)` };
+    return { kind: 'gap', head, message: `batch ${batch.batch_id} starts at seq ${batch.first_seq}, but ${where}: upload records ${head.seq + 1}–${batch.first_seq - 1} first (the server's database may have been restored from a backup)` };
   }
   if (batch.first_seq === head.seq + 1) {
-    return { kind: 'gap', message: `batch ${batch.batch_id} starts at seq ${batch.first_seq} with prev_hash ${short(first.prev_hash)}, which does not match the stored head: ${where}. The device's chain was rewritten or belongs to another device; do not retry this batch, investigate the device's audit outbox` };
+    return { kind: 'gap', head, message: `batch ${batch.batch_id} starts at seq ${batch.first_seq} with prev_hash ${short(first.prev_hash)}, which does not match the stored head: ${where}. The device's chain was rewritten or belongs to another device; do not retry this batch, investigate the device's audit outbox` };
   }
-  return { kind: 'gap', message: `batch ${batch.batch_id} (seq ${batch.first_seq}–${batch.last_seq}) overlaps records already stored with different content: ${where}. Do not retry; investigate the device's audit outbox` };
+  return { kind: 'gap', head, message: `batch ${batch.batch_id} (seq ${batch.first_seq}–${batch.last_seq}) overlaps records already stored with different content: ${where}. Do not retry; investigate the device's audit outbox` };
 }
 
 function short(hash: string): string {

@@ -1,19 +1,27 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../util/canonical-json.js';
-import { ANNOUNCED_AUDIT_RECORD_FIELDS, AuditBatchSchema, type AuditAck, type AuditBatch } from '../protocol/audit.js';
+import { ANNOUNCED_AUDIT_RECORD_FIELDS, AuditBatchSchema, type AuditAck, type AuditBatch, type AuditChainGapError } from '../protocol/audit.js';
 import { AUDIT_RECORD_FIELDS_HEADER, IDEMPOTENCY_KEY_HEADER } from '../protocol/paths.js';
-import { checkBatchIntegrity, decideAuditAppend } from './audit-chain-check.js';
-import type { StoredAuditBatch } from './control-store.js';
+import { auditChainKey, checkBatchIntegrity, decideAuditAppend } from './audit-chain-check.js';
+import type { AuditChainHead, StoredAuditBatch } from './control-store.js';
 import { ControlHttpError, parseWire, readJsonBody, sendJson } from './http-io.js';
 import { authenticateDevice, type RouteHandler, type ServerContext } from './server-context.js';
 
 /** Largest audit upload: 5000 records with full prompt text can be big, but not unbounded. */
 const MAX_BATCH_BYTES = 32 * 1024 * 1024;
 
+/** A batch that does not continue the stored chain: answered 409 with where that chain ends. */
+class AuditChainGap extends ControlHttpError {
+  constructor(message: string, readonly head: AuditChainHead) {
+    super(409, 'audit_chain_gap', message);
+  }
+}
+
 /**
  * POST /api/edge/v1/audit/batches. The same batch sent again (same Idempotency-Key and content) is
  * acknowledged with `duplicate: true` and stored once; a batch that does not continue the device's
- * stored hash chain is refused with 409 and a message saying which records are missing.
+ * stored hash chain is refused with 409, a message saying which records are missing, and
+ * `error.chain_head` (where the stored chain ends), from which the device resends what is missing.
  */
 export const auditBatchRoute: RouteHandler = async (ctx, req, res) => {
   const device = await authenticateDevice(ctx, req);
@@ -27,34 +35,44 @@ export const auditBatchRoute: RouteHandler = async (ctx, req, res) => {
     throw new ControlHttpError(403, 'forbidden', `this credential belongs to device ${device.device_id}, but the batch is for ${batch.device_id}; each device uploads only its own records`);
   }
   const rawRecords = (raw as { records: Array<{ record: unknown }> }).records.map((r) => r.record);
-  // One upload per device at a time, so the chain check and the insert never interleave.
-  const ack = await ctx.auditQueue.run(device.device_id, () => storeBatch(ctx, batch, rawRecords, digestOf(raw), true, device.installation_id));
+  let ack: AuditAck;
+  try {
+    // One upload per device at a time, so the chain check and the insert never interleave.
+    ack = await ctx.auditQueue.run(device.device_id, () => storeBatch(ctx, batch, rawRecords, digestOf(raw), true, device.installation_id));
+  } catch (error) {
+    if (!(error instanceof AuditChainGap)) throw error;
+    ctx.log.debug(`audit batch refused: ${error.message}`);
+    const body: AuditChainGapError = { error: { type: 'audit_chain_gap', message: error.message, chain_head: error.head } };
+    sendJson(res, 409, body);
+    return;
+  }
   // Tells the device which newer record fields it may write from now on (it omits them until told).
   sendJson(res, 200, ack, { [AUDIT_RECORD_FIELDS_HEADER]: ANNOUNCED_AUDIT_RECORD_FIELDS.join(',') });
 };
 
 async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unknown[], digest: string, retryOnConflict: boolean, installationId?: string): Promise<AuditAck> {
   const { store } = ctx;
-  const existing = await store.auditBatch(batch.device_id, batch.batch_id);
+  const key = auditChainKey(batch);
+  const existing = await store.auditBatch(key, batch.batch_id);
   if (existing) {
     if (existing.digest !== digest) {
       throw new ControlHttpError(409, 'idempotency_key_reused', `batch_id ${batch.batch_id} was already used for a different batch (seq ${existing.first_seq}–${existing.last_seq}); give every new batch a new batch_id`);
     }
-    return { batch_id: batch.batch_id, stored: 0, duplicate: true, chain_head: (await store.auditHead(batch.device_id))?.hash ?? existing.chain_head };
+    return { batch_id: batch.batch_id, stored: 0, duplicate: true, chain_head: (await store.auditHead(key))?.hash ?? existing.chain_head };
   }
   const integrity = checkBatchIntegrity(batch, rawRecords, installationId);
   if (!integrity.ok) throw new ControlHttpError(422, 'audit_batch_invalid', `audit batch ${batch.batch_id} is not a valid hash chain: ${integrity.message}`);
 
-  const head = await store.auditHead(batch.device_id);
-  const storedAtLast = head && batch.last_seq <= head.seq ? await store.auditHashAt(batch.device_id, batch.last_seq) : undefined;
+  const head = await store.auditHead(key);
+  const storedAtLast = head && batch.last_seq <= head.seq ? await store.auditHashAt(key, batch.last_seq) : undefined;
   const decision = decideAuditAppend(batch, head, storedAtLast);
-  if (decision.kind === 'gap') throw new ControlHttpError(409, 'audit_chain_gap', decision.message);
+  if (decision.kind === 'gap') throw new AuditChainGap(decision.message, decision.head);
   if (decision.kind === 'already_stored') {
     return { batch_id: batch.batch_id, stored: 0, duplicate: true, chain_head: head!.hash };
   }
 
   const row: StoredAuditBatch = {
-    device_id: batch.device_id,
+    device_id: key,
     batch_id: batch.batch_id,
     digest,
     first_seq: batch.first_seq,
@@ -69,6 +87,14 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
     // Another server instance stored overlapping records between our read and our write: decide again.
     if (retryOnConflict) return storeBatch(ctx, batch, rawRecords, digest, false, installationId);
     throw new ControlHttpError(409, 'audit_chain_gap', `audit batch ${batch.batch_id} conflicts with records stored concurrently; retry the upload`);
+  }
+  if (decision.kind === 'new_chain') {
+    // Not an error (the device's old audit database was damaged and replaced), but never silent: the
+    // first chain stays as it was, and IT should know the device's history continues in a new one.
+    const first = await store.auditHead(batch.device_id);
+    ctx.log.warn('device started a new audit chain (its audit database was replaced); stored beside its earlier chain', {
+      device_id: batch.device_id, chain_id: batch.chain_id, stored_as: key, earlier_chain_ends_at_seq: first?.seq ?? 0,
+    });
   }
   return { batch_id: batch.batch_id, stored: records.length, duplicate: false, chain_head: batch.chain_head };
 }

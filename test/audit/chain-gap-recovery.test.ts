@@ -1,0 +1,200 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { postEnrollment } from '../../src/control/client/control-api.js';
+import type { EnrollmentResponse } from '../../src/control/protocol/enrollment.js';
+import { HttpAuditSink } from '../../src/audit/http-sink.js';
+import { AuditOutbox, type AuditOutboxOptions } from '../../src/audit/outbox.js';
+import { AuditShipper } from '../../src/audit/shipper.js';
+import { ADA_KEY, startControlFixture, type ControlFixture } from '../control/support/control-fixture.js';
+import { sampleRecord, tempDbPath } from './support/records.js';
+
+/**
+ * The two ways Edge Control's copy of a device's chain stops matching the device, against the real
+ * reference server on real SQLite files: the server's database restored from a backup (it lacks
+ * records the device counts as acknowledged), and the device's audit database replaced after it was
+ * damaged (a new chain from seq 1, while the server holds the old one).
+ */
+let fixture: ControlFixture | undefined;
+const open: { shipper: AuditShipper; outbox: AuditOutbox }[] = [];
+
+afterEach(async () => {
+  for (const { shipper, outbox } of open.splice(0)) {
+    await shipper.stop();
+    outbox.close();
+  }
+  await fixture?.close();
+  fixture = undefined;
+});
+
+interface StoredRow { device_id: string; seq: number; batch_id: string; record: { request_id: string } }
+
+async function storedAtServer(f: ControlFixture, deviceId?: string): Promise<StoredRow[]> {
+  const out: StoredRow[] = [];
+  for (let after = 0; ;) {
+    const filter = deviceId === undefined ? '' : `device_id=${encodeURIComponent(deviceId)}&`;
+    const body = (await f.admin('GET', `/api/edge/v1/admin/audit?${filter}limit=1000&after=${after}`)).json as { records: StoredRow[]; next_after?: number };
+    out.push(...body.records);
+    if (body.next_after === undefined) return out;
+    after = body.next_after;
+  }
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function copyDatabase(from: string, to: string): Promise<void> {
+  for (const suffix of ['', '-wal', '-shm']) {
+    await fs.rm(to + suffix, { force: true });
+    await fs.copyFile(from + suffix, to + suffix).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+}
+
+function startShipping(f: ControlFixture, device: EnrollmentResponse, outboxOptions: AuditOutboxOptions) {
+  const outbox = new AuditOutbox(outboxOptions);
+  const shipper = new AuditShipper({
+    outbox,
+    sink: new HttpAuditSink({ controlUrl: f.server.url, credential: device.device_credential }),
+    backoff: { baseMs: 100, maxMs: 200 },
+    batchSize: 8,
+  });
+  const failures: string[] = [];
+  const gaps: { gap: { server_seq: number; sent_through: number }; error: Error }[] = [];
+  shipper.on('ship_failed', (error) => failures.push(error.message));
+  shipper.on('chain_gap', (gap, error) => gaps.push({ gap, error }));
+  shipper.start();
+  open.push({ shipper, outbox });
+  return { outbox, shipper, failures, gaps };
+}
+
+async function stopShipping(run: { outbox: AuditOutbox; shipper: AuditShipper }): Promise<void> {
+  const i = open.findIndex((o) => o.outbox === run.outbox);
+  if (i >= 0) open.splice(i, 1);
+  await run.shipper.stop();
+  run.outbox.close();
+}
+
+async function append(outbox: AuditOutbox, device: EnrollmentResponse, from: number, to: number, tag = 'r'): Promise<void> {
+  for (let i = from; i <= to; i++) await outbox.appendDurable(sampleRecord(i, { device_id: device.device_id, request_id: `${tag}-${i}` }));
+}
+
+describe('Edge Control restored from a backup that lacks records the device counted as acknowledged', () => {
+  it('the device resends them from its outbox and carries on, every record stored once', async () => {
+    fixture = await startControlFixture();
+    const f = fixture;
+    const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'restored' } });
+    const dbPath = tempDbPath();
+    const serverDb = f.config.storage!.sqlite_path!;
+    const port = f.server.port;
+
+    let run = startShipping(f, device, { path: dbPath });
+    await append(run.outbox, device, 1, 20);
+    await until(() => run.outbox.depth() === 0, 'records 1–20 uploaded');
+    await f.server.close();
+    await copyDatabase(serverDb, `${serverDb}.backup`);
+    await f.restart({ listen: { port } });
+    await append(run.outbox, device, 21, 50);
+    await until(() => run.outbox.depth() === 0, 'records 21–50 uploaded');
+    await stopShipping(run);
+
+    await f.server.close();
+    await copyDatabase(`${serverDb}.backup`, serverDb);
+    await f.restart({ listen: { port } });
+    expect((await storedAtServer(f, device.device_id)).map((r) => r.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+
+    run = startShipping(f, device, { path: dbPath });
+    await append(run.outbox, device, 51, 80);
+    await until(async () => (await storedAtServer(f, device.device_id)).length >= 80, 'all 80 records at Edge Control');
+    const stored = await storedAtServer(f, device.device_id);
+    expect(stored.map((r) => r.seq)).toEqual(Array.from({ length: 80 }, (_, i) => i + 1));
+    expect(stored.map((r) => r.record.request_id)).toEqual(Array.from({ length: 80 }, (_, i) => `r-${i + 1}`));
+    await until(() => run.outbox.depth() === 0, 'the outbox drained');
+    expect(run.failures).toEqual([]);
+    expect(run.gaps).toEqual([]);
+  });
+
+  it('when the lost records were pruned here, it backs off, keeps what is queued, and says what to do', async () => {
+    fixture = await startControlFixture();
+    const f = fixture;
+    const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'pruned' } });
+    const dbPath = tempDbPath();
+    const serverDb = f.config.storage!.sqlite_path!;
+    const port = f.server.port;
+    // A small cap: records acknowledged are pruned soon after, as a busy device's would be.
+    const options = { path: dbPath, maxRecords: 25 };
+
+    let run = startShipping(f, device, options);
+    await append(run.outbox, device, 1, 20);
+    await until(() => run.outbox.depth() === 0, 'records 1–20 uploaded');
+    await f.server.close();
+    await copyDatabase(serverDb, `${serverDb}.backup`);
+    await f.restart({ listen: { port } });
+    await append(run.outbox, device, 21, 50);
+    await until(() => run.outbox.depth() === 0, 'records 21–50 uploaded');
+    await stopShipping(run);
+    await f.server.close();
+    await copyDatabase(`${serverDb}.backup`, serverDb);
+    await f.restart({ listen: { port } });
+
+    run = startShipping(f, device, options);
+    await append(run.outbox, device, 51, 55);
+    await until(() => run.gaps.length > 0, 'the chain_gap event');
+    const started = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const { gap, error } = run.gaps[0]!;
+    expect(gap).toMatchObject({ server_seq: 20, sent_through: 50 });
+    expect(error.message).toMatch(/ends at seq 20/);
+    expect(error.message).toMatch(/restore Edge Control's database from a later backup that holds this device's records through seq 50/);
+    // Backed off (100–200 ms between tries), not a tight loop; nothing dropped.
+    expect(run.failures.length).toBeLessThan(5 + (Date.now() - started) / 100);
+    expect(run.outbox.depth()).toBe(5);
+    expect((await storedAtServer(f, device.device_id)).length).toBe(20);
+  });
+});
+
+describe('a device whose damaged audit database was moved aside', () => {
+  it('uploads the new database as a new chain, kept beside the old one, also after a restart', async () => {
+    fixture = await startControlFixture();
+    const f = fixture;
+    const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'replaced' } });
+    const dbPath = tempDbPath();
+
+    let run = startShipping(f, device, { path: dbPath });
+    await append(run.outbox, device, 1, 30, 'old');
+    await until(() => run.outbox.depth() === 0, 'the first database uploaded');
+    await stopShipping(run);
+    // What the damaged-database message tells IT to do: move the files aside, start again.
+    const aside = `${path.dirname(dbPath)}-aside`;
+    await fs.mkdir(aside);
+    for (const name of ['audit.db', 'audit.db-wal', 'audit.db-shm']) {
+      await fs.rename(path.join(path.dirname(dbPath), name), path.join(aside, name)).catch(() => undefined);
+    }
+
+    run = startShipping(f, device, { path: dbPath });
+    await append(run.outbox, device, 1, 40, 'new');
+    await until(() => run.outbox.depth() === 0, 'the new database uploaded');
+    await stopShipping(run);
+    // A restart: the shipper finds out again that its chain is a further one.
+    run = startShipping(f, device, { path: dbPath });
+    await append(run.outbox, device, 41, 45, 'new');
+    await until(() => run.outbox.depth() === 0, 'the records after the restart uploaded');
+
+    // The old chain is untouched…
+    const old = await storedAtServer(f, device.device_id);
+    expect(old.map((r) => r.record.request_id)).toEqual(Array.from({ length: 30 }, (_, i) => `old-${i + 1}`));
+    // …and the new one is stored whole, from seq 1, visible as a chain of its own.
+    const others = (await storedAtServer(f)).filter((r) => r.device_id !== device.device_id);
+    expect(new Set(others.map((r) => r.device_id)).size).toBe(1);
+    expect(others[0]!.device_id).toMatch(new RegExp(`^${device.device_id}/chain-[0-9a-f]{32}$`));
+    expect(others.map((r) => r.seq)).toEqual(Array.from({ length: 45 }, (_, i) => i + 1));
+    expect(others.map((r) => r.record.request_id)).toEqual(Array.from({ length: 45 }, (_, i) => `new-${i + 1}`));
+    expect(run.failures).toEqual([]);
+  });
+});
