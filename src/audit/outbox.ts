@@ -228,7 +228,7 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
       this.db.close();
       throw err;
     }
-    this.level = nextLevel('ok', fillRatio(this.unsent, this.limits), this.limits);
+    this.publishLevelAtStart();
     this.queue = new GroupCommit(
       (items) => this.commitGroup(items),
       (error, items) => this.reportLostAppends(error, items),
@@ -554,6 +554,25 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     }
   }
 
+  /**
+   * The level found on disk is published like any later change: a log line now, and the event once
+   * the caller (which attaches its listeners right after construction) can hear it.
+   */
+  private publishLevelAtStart(): void {
+    const level = nextLevel('ok', fillRatio(this.unsent, this.limits), this.limits);
+    this.level = level;
+    if (level === 'ok') return;
+    const status = this.status();
+    const waitingFor = describeAuditDestination(this.primary ?? CONTROL_DESTINATION);
+    this.log?.warn(
+      `the audit queue is ${level === 'full' ? 'full' : 'nearly full'} at start: ${waitingFor} has not acknowledged ${status.unsentRecords} records (${Math.floor(status.fillRatio * 100)} % of the cap)`,
+      { destination: status.destination, unsent_records: status.unsentRecords, unsent_bytes: status.unsentBytes },
+    );
+    queueMicrotask(() => {
+      if (!this.closed && this.level === level) this.notify(level === 'full' ? 'queue_full' : 'queue_near_cap', { ...this.status() });
+    });
+  }
+
   private updateLevel(): void {
     const status = this.status();
     const level = nextLevel(this.level, status.fillRatio, this.limits);
@@ -612,7 +631,10 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   }
 
   /**
-   * Creates cursors for new destinations (starting at the oldest stored record). The cursors of
+   * Creates cursors for new destinations, starting at the head: what was written before a destination
+   * was added was never promised to it, and counting that history (up to the whole cap on a device that
+   * ran for a while) as unsent would fill the queue at once and, failing closed, stop AI requests. It
+   * stays readable on the device (`audit tail`). The cursors of
    * destinations not configured now stay as they are: deleting one would forget where its receiver's
    * chain ends (and its unacknowledged shipment), and when it came back it would restart at the
    * checkpoint, resending what the receiver already has: Edge Control refuses that overlap (409) for ever.
@@ -620,9 +642,9 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   private syncCursors(destinations: readonly string[]): void {
     const wanted = new Set(destinations);
     const checkpoint = this.db.transaction(() => {
-      const current = this.sql.checkpoint.get()!;
-      for (const destination of wanted) this.sql.createCursor.run(destination, current.pruned_through_seq, current.pruned_head_hash);
-      return current;
+      const head = this.readHead();
+      for (const destination of wanted) this.sql.createCursor.run(destination, head.seq, head.hash);
+      return this.sql.checkpoint.get()!;
     }).immediate();
     for (const row of this.sql.allCursors.all()) {
       const lostFromSeq = lostFrom(row);
