@@ -1,5 +1,5 @@
 import type { EdgeError } from '../edge-error.js';
-import { BodyShapeError, expectObject, requiredArray, requiredString } from './body-shape.js';
+import { BodyShapeError, expectObject, requiredArray, requiredString, type JsonObject } from './body-shape.js';
 import { newExtraction, type Extraction } from './extraction.js';
 import { readInputItems, readResponsesRequest } from './openai-responses.js';
 
@@ -11,7 +11,10 @@ import { readInputItems, readResponsesRequest } from './openai-responses.js';
  *   (required unless a stored prompt carries one), instructions, input items, prompt variables, tool definitions
  *   and output schema;
  * - `response.append`: input items appended to the response before it, which runs again on its model (Codex's
- *   first WebSocket protocol; the SDK does not send it).
+ *   first WebSocket protocol; the SDK does not send it). Codex sends `{type, input}` and, in later versions,
+ *   `client_metadata` (codex-rs ResponseAppendWsRequest); nothing else is accepted on it. Servers that implement
+ *   it build the turn from the append's own fields over the previous request's (CLIProxyAPI), so a `model`,
+ *   `instructions`, `tools` or anything else on an append would run, unread and on a model Edge never checked.
  * Any other type is refused: a turn Edge cannot read would go to a model whose rules and limits it never checked.
  */
 
@@ -35,6 +38,7 @@ export function readResponsesClientEvent(value: unknown): ResponsesEventReading 
       return { type, model: reading.model, extraction: reading.extraction };
     }
     case 'response.append': {
+      checkAppendFields(event);
       const x = newExtraction();
       readInputItems(x, requiredArray(event, 'input', [], 'an array of input items'), ['input']);
       return { type, model: null, extraction: x };
@@ -42,6 +46,32 @@ export function readResponsesClientEvent(value: unknown): ResponsesEventReading 
     default:
       // The type is not quoted: a client may put anything there.
       throw new BodyShapeError(['type'], 'is not a Responses client event Edge reads; send response.create');
+  }
+}
+
+/** The fields of a `response.append`: what Codex sends. `client_metadata` labels the turn for the server (ids, no prompt). */
+const APPEND_FIELDS: ReadonlySet<string> = new Set(['type', 'input', 'client_metadata']);
+
+/**
+ * Fields of a `response.create` (the HTTP body's, in SDK 6.49, and the WebSocket's own): names the API documents, so a
+ * refusal may quote them. Any other key may be data a user typed, and is not quoted.
+ */
+const RESPONSE_CREATE_FIELDS: ReadonlySet<string> = new Set([
+  'background', 'context_management', 'conversation', 'include', 'instructions', 'max_output_tokens', 'metadata', 'model',
+  'moderation', 'parallel_tool_calls', 'previous_response_id', 'prompt', 'prompt_cache_key', 'prompt_cache_options',
+  'prompt_cache_retention', 'reasoning', 'safety_identifier', 'service_tier', 'store', 'stream', 'stream_options',
+  'temperature', 'text', 'tool_choice', 'tools', 'top_logprobs', 'top_p', 'truncation', 'user', 'generate',
+]);
+
+/**
+ * An append carries input items only: any other field (a model, instructions, tools, a previous_response_id) would
+ * change a turn Edge decides on the model of the response.create before it, and is refused (the socket closes).
+ */
+function checkAppendFields(event: JsonObject): void {
+  for (const key of Object.keys(event)) {
+    if (APPEND_FIELDS.has(key)) continue;
+    if (RESPONSE_CREATE_FIELDS.has(key)) throw new BodyShapeError([key], 'is refused on a response.append; use response.create');
+    throw new BodyShapeError([], 'is a response.append with a field other than input; use response.create');
   }
 }
 
