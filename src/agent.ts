@@ -329,8 +329,12 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
         record: recordExchange,
         contentInspectors: () => contentInspectors,
         maxMessageBytes: config.proxy.maxRequestBodyBytes,
-        follow: (request) => policy.follow(request),
+        follow: (request) => {
+          const followed = policy.follow(request);
+          return { sent: () => followed.sent(), abandoned: () => usageNote(followed.abandoned()) };
+        },
         settle: (request) => policy.settle(request),
+        charge: (request, usage) => usageNote(policy.recordResponseUsage(request, usage)),
       });
       const verdict = await decide(input);
       return verdict.action === 'allow' && route ? { ...verdict, route } : verdict;

@@ -13,7 +13,9 @@ import { SseEventParser } from './sse-events.js';
  *   `message.usage` and each `message_delta` carries the running `usage.output_tokens`.
  * - Gemini: `usageMetadata {promptTokenCount, candidatesTokenCount, thoughtsTokenCount, …}`; streamed, every
  *   chunk carries the running totals. A non-SSE stream (`streamGenerateContent` without `alt=sse`) is a JSON
- *   array of such chunks.
+ *   array of such chunks. Gemini Live names the answer's tokens `responseTokenCount`.
+ * - OpenAI Realtime (`response.done`): `response.usage {input_tokens, output_tokens, input_token_details
+ *   {cached_tokens, …}}`, the Responses API's fields with the details object named in the singular.
  *
  * Counts are cumulative, so later reports replace earlier ones field by field.
  */
@@ -53,11 +55,12 @@ function sum(...values: Array<number | undefined>): number | undefined {
 /** One usage object in any of the known shapes. */
 function readUsageObject(usage: Json): PartialUsage | undefined {
   // Gemini usageMetadata
-  if ('promptTokenCount' in usage || 'candidatesTokenCount' in usage || 'totalTokenCount' in usage) {
+  if ('promptTokenCount' in usage || 'candidatesTokenCount' in usage || 'responseTokenCount' in usage || 'totalTokenCount' in usage) {
     const thoughts = count(usage['thoughtsTokenCount']);
     const out: PartialUsage = {};
     setIf(out, 'input', count(usage['promptTokenCount']));
-    setIf(out, 'output', sum(count(usage['candidatesTokenCount']), thoughts));
+    // Gemini Live's messages name the answer's tokens responseTokenCount.
+    setIf(out, 'output', sum(count(usage['candidatesTokenCount']) ?? count(usage['responseTokenCount']), thoughts));
     setIf(out, 'cached', count(usage['cachedContentTokenCount']));
     setIf(out, 'reasoning', thoughts);
     if (out.output === undefined && out.input !== undefined) {
@@ -88,7 +91,9 @@ function readUsageObject(usage: Json): PartialUsage | undefined {
       ? sum(count(usage['input_tokens']) ?? 0, cacheRead, cacheWrite)
       : undefined);
     setIf(out, 'output', count(usage['output_tokens']));
-    const inputDetails = isObject(usage['input_tokens_details']) ? usage['input_tokens_details'] : {};
+    // The Realtime API names it input_token_details.
+    const details = usage['input_tokens_details'] ?? usage['input_token_details'];
+    const inputDetails = isObject(details) ? details : {};
     const outputDetails = isObject(usage['output_tokens_details']) ? usage['output_tokens_details'] : {};
     setIf(out, 'cached', cacheRead ?? count(inputDetails['cached_tokens']));
     setIf(out, 'reasoning', count(outputDetails['reasoning_tokens']));

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { HttpRequestInfo, NormalizedRequest, ProviderName } from '../providers/types.js';
+import type { TokenUsage } from '../policy/usage.js';
 import { header } from '../util/header.js';
 import { appFromUserAgent } from './app-attribution.js';
-import type { ExchangeRecord } from './exchange.js';
+import type { ExchangeRecord, UsageNote } from './exchange.js';
 import type { InspectionResult, RequestInspector, Resolution } from './surface-resolution.js';
 import { createWebSocketMessageInspector, type TurnCheck, type WebSocketMessageInspector } from './websocket-inspection.js';
 import { webSocketApiOf } from './websocket-messages.js';
@@ -26,8 +27,13 @@ export interface WebSocketDecisionDeps {
    * against the key's request limit only when sent, so a model check repeated within a session counts nothing,
    * and an opening whose upstream never opened gives its place back. Without them every decision counts.
    */
-  follow?: (request: NormalizedRequest) => { sent(): void } | void;
+  follow?: (request: NormalizedRequest) => { sent(): void; abandoned?(): UsageNote | undefined } | void;
   settle?: (request: NormalizedRequest) => void;
+  /**
+   * Policy's charge of a response's usage (recordResponseUsage): given, the server messages of the APIs Edge reads
+   * are read for the usage they report, which is charged to the key's windows and recorded (websocket-session-usage.ts).
+   */
+  charge?: (request: NormalizedRequest, usage: TokenUsage) => UsageNote | undefined;
 }
 
 /** An upgrade Edge refused before any decision (a Host naming another server): recorded as blocked. */
@@ -72,7 +78,9 @@ const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
  * (websocket-inspection.ts); any other WebSocket's frames are relayed unread. The opening is recorded once its
  * upstream answered, before the client is: opened (101; flagged uninspected when its frames go unread), refused
  * by the upstream (its status) or not reached (failed, with what the client is told). An upgrade Edge refused
- * before any decision (`refused`) is recorded as blocked, as is one whose URL names `?model=` more than once.
+ * before any decision (`refused`) is recorded as blocked, as is one whose URL names `?model=` more than once. Given `charge`, what the server of a socket Edge reads reports it used is charged to the
+ * key's windows and recorded: a Realtime session's to its opening (or the model a session.update named), a Gemini
+ * Live session's to its setup, each Responses turn's to that turn.
  */
 export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
   return async (input: { host: string; path: string; headers: IncomingHttpHeaders; refused?: WebSocketRefusal }): Promise<WebSocketVerdict> => {
@@ -122,7 +130,10 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
         deps.settle?.(candidate);
         throw err;
       }
-      return { verdict, sent: () => followed?.sent(), settle: () => deps.settle?.(candidate) };
+      return {
+        verdict, sent: () => followed?.sent(), settle: () => deps.settle?.(candidate),
+        ...(followed?.abandoned ? { abandoned: () => followed.abandoned!() } : {}),
+      };
     };
     // Gemini Live names its model in its setup message: the session counts as a request when that is decided.
     // On the Responses API each turn is a model call and counts (checkTurn); its opening calls no model.
@@ -157,12 +168,13 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
     };
     if (!inspected) return { action: 'allow', upstream };
     const messages = createWebSocketMessageInspector({
-      socket: { api, host: input.host, path, info, app, provider, model },
+      socket: { api, host: input.host, path, info, app, provider, model, opening: request },
       contentInspectors: deps.contentInspectors!,
       checkModel: (candidate, counts) => decide(candidate, counts),
       checkTurn,
       record: deps.record,
       maxMessageBytes: deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      ...(deps.charge ? { charge: deps.charge } : {}),
     });
     return { action: 'allow', messages, upstream };
   };

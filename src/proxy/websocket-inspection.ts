@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { EdgeError } from '../edge-error.js';
 import type { HttpRequestInfo, NormalizedRequest, ProviderName } from '../providers/types.js';
-import type { ExchangeRecord } from './exchange.js';
+import type { TokenUsage } from '../policy/usage.js';
+import type { ExchangeRecord, UsageNote } from './exchange.js';
 import type { InspectionNotes, InspectionResult, RequestInspector } from './surface-resolution.js';
 import { readClientMessage, tooBigMessage, type WebSocketApi } from './websocket-messages.js';
+import { createSessionUsage, type SessionClose, type SessionUsage } from './websocket-session-usage.js';
 import { conversationTexts } from '../providers/conversation-texts.js';
 import { responsesErrorEvent } from '../providers/responses-websocket-events.js';
 
@@ -18,6 +20,8 @@ export interface InspectedWebSocket {
   provider: ProviderName;
   /** The model the URL names (Realtime `?model=`), until a message names one. */
   model: string | null;
+  /** The opening's request, whose ticket a Realtime session's usage is charged to until a session.update names a model. */
+  opening?: NormalizedRequest;
 }
 
 export interface WebSocketMessageInspectorDeps {
@@ -37,6 +41,11 @@ export interface WebSocketMessageInspectorDeps {
   checkTurn?: (request: NormalizedRequest) => Promise<TurnCheck>;
   record: (record: ExchangeRecord) => Promise<void>;
   maxMessageBytes: number;
+  /**
+   * Charges usage a server message reports to the key's windows against a decided request's ticket (policy's
+   * recordResponseUsage). Without it the server's messages are not read.
+   */
+  charge?: (request: NormalizedRequest, usage: TokenUsage) => UsageNote | undefined;
 }
 
 /** The policy's verdict on a turn, and its place in the key's request windows. */
@@ -46,6 +55,8 @@ export interface TurnCheck {
   sent(): void;
   /** The decision is over, whatever it was: a place not sent is given back. */
   settle(): void;
+  /** A turn sent whose answer never came: Edge's estimate is charged, as for an HTTP request the client abandoned. */
+  abandoned?(): UsageNote | undefined;
 }
 
 export type MessageVerdict =
@@ -62,6 +73,14 @@ export interface WebSocketMessageInspector {
   readonly tooBigReason: string;
   /** Records a message `ws` refused for its size before it was whole. */
   recordTooBig(): Promise<void>;
+  /**
+   * Reads a server message, after it was relayed, for the usage it reports (websocket-session-usage.ts): charged at
+   * once, and resolving to a close once the key's tokens or budget are used up (Realtime, Gemini Live). Undefined
+   * for a message that reports none. Never throws; the promise may reject when a record cannot be written.
+   */
+  serverMessage(data: Buffer): Promise<SessionClose | undefined> | undefined;
+  /** The socket closed, however it ended: turns still awaiting their answers give back what they hold. */
+  closed(): Promise<void>;
 }
 
 const POLICY_VIOLATION = 1008;
@@ -99,6 +118,15 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
   });
   /** The model of the last turn allowed (a `response.create`'s, null when a stored prompt carried it); undefined before one. */
   let turnModel: string | null | undefined;
+  /** What the server reports it used, charged (absent without a charge). */
+  const usage: SessionUsage | undefined = deps.charge && createSessionUsage({
+    api: socket.api,
+    charge: deps.charge,
+    // A fresh request: the check must not replace the ticket the session's usage is charged to.
+    recheck: (governing) => deps.checkModel({ ...governing }, false),
+    record: (started, fields) => record(started, { findings: [], ...fields }),
+  });
+  if (socket.opening && socket.api === 'openai-realtime') usage?.govern(socket.opening);
 
   type ReadMessage = Extract<ReturnType<typeof readClientMessage>, { kind: 'json' }>;
   /** What the content steps made of a message: blocked (the error and the findings), or what goes on. */
@@ -142,6 +170,8 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       return { action: 'reply', data: Buffer.from(JSON.stringify(responsesErrorEvent(error))) };
     };
     const check = await checkTurn(normalized);
+    /** Sent: the turn holds its place in the key's windows until its answer ends (or the socket closes). */
+    let awaitsAnswer = false;
     try {
       const prompt = conversationTexts(message.texts).join('\n');
       if (check.verdict.action === 'block') return await refuseTurn(check.verdict.error, { prompt });
@@ -150,10 +180,14 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       const decision = content.rewritten ? 'redacted' : content.flagged ? 'flagged' : 'forwarded';
       await record(started, { decision, model: named, findings: content.findings, prompt });
       check.sent();
+      if (usage) {
+        usage.turnSent(normalized, { settle: () => check.settle(), ...(check.abandoned ? { abandoned: () => check.abandoned!() } : {}) });
+        awaitsAnswer = true;
+      }
       if (!appends) turnModel = named;
       return content.rewritten ? { action: 'forward', data: Buffer.from(JSON.stringify(content.body)) } : { action: 'forward' };
     } finally {
-      check.settle();
+      if (!awaitsAnswer) check.settle();
     }
   };
 
@@ -172,12 +206,15 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       if (message.turn) return decideTurn(started, message);
 
       if (message.model !== null) {
-        const verdict = await deps.checkModel(request(message.name, { model: message.model }), !setupAllowed);
+        const named = request(message.name, { model: message.model });
+        const verdict = await deps.checkModel(named, !setupAllowed);
         if (verdict.action === 'block') {
           return refuse(started, verdict.error, POLICY_VIOLATION, verdict.error.message, { model: message.model });
         }
         model = message.model;
         setupAllowed = true;
+        // The session's usage is charged to the model now allowed.
+        usage?.govern(named);
       }
       if (message.texts.length === 0) return { action: 'forward' };
 
@@ -195,6 +232,17 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       const text = tooBigMessage(deps.maxMessageBytes);
       await record(Date.now(), { via: 'edge', decision: 'blocked', status: 413, errorType: 'request_too_large', message: text, findings: [] });
     },
+
+    serverMessage(data) {
+      try {
+        return usage?.serverMessage(data);
+      } catch (err) {
+        // A message Edge could not read is not metered; the relay never waits for, nor fails on, this.
+        return Promise.reject(err as Error);
+      }
+    },
+
+    closed: () => usage?.closed() ?? Promise.resolve(),
   };
 }
 

@@ -21,7 +21,9 @@ interface PausableWebSocket {
  * a message decided quickly never overtakes one still being decided. A refused message is never handed back to
  * the library, so it is never sent; both sockets close, or, for a refusal the API itself answers with a server
  * message (a Responses turn), the client gets that message and both stay open. Server messages and pings go
- * through at once.
+ * through at once, unchanged; a server message is then read for the usage it reports (charged to the key), and
+ * a session whose key has used up its tokens or budget is closed with the policy's reason. When either socket
+ * closes, what the session still holds in the key's windows is given back.
  */
 export function inspectClientMessages(ctx: IWebSocketContext, inspector: WebSocketMessageInspector, log: Logger): void {
   const client = ctx.clientToProxyWebSocket as unknown as WebSocket;
@@ -38,9 +40,34 @@ export function inspectClientMessages(ctx: IWebSocketContext, inspector: WebSock
     (ctx.proxyToServerWebSocket as unknown as PausableWebSocket | undefined)?.close(1000);
   };
 
+  /** Reads a relayed server message for usage; never throws into the relay, and a message it cannot read is not metered. */
+  const meter = (data: unknown) => {
+    let charged: Promise<{ code: number; reason: string; recordError?: Error } | undefined> | undefined;
+    try {
+      charged = inspector.serverMessage(toBuffer(data));
+    } catch (err) {
+      log.warn('could not read a WebSocket server message for usage', { error: (err as Error).message });
+      return;
+    }
+    charged?.then((close) => {
+      if (!close) return;
+      if (close.recordError) log.warn('could not record a WebSocket closed for its key\'s budget', { error: close.recordError.message });
+      closeBoth(close.code, close.reason);
+    }, (err: unknown) => log.warn('could not record the usage of a WebSocket answer', { error: (err as Error).message }));
+  };
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    inspector.closed().catch((err: unknown) => log.warn('could not record the estimate of a WebSocket turn never answered', { error: (err as Error).message }));
+  };
+  // However the session ends (either side closes, an error, Edge stopping), the client's socket closes last.
+  client.once('close', end);
+
   ctx.onWebSocketFrame((_ctx, type, fromServer, data, flags, callback) => {
     if (fromServer || type !== 'message') {
       callback(null, data, flags);
+      if (fromServer && type === 'message') meter(data);
       return;
     }
     // A client that sends faster than messages are decided (content safety asks the gateway) is read no further.
@@ -48,7 +75,7 @@ export function inspectClientMessages(ctx: IWebSocketContext, inspector: WebSock
     const isBinary = flags === true;
     queue = queue.then(async () => {
       if (closed) return;
-      const verdict = await inspector.inspect(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer), isBinary);
+      const verdict = await inspector.inspect(toBuffer(data), isBinary);
       if (closed) return;
       if (verdict.action === 'forward') callback(null, verdict.data ?? data, flags);
       else if (verdict.action === 'reply') client.send(verdict.data, { binary: false });
@@ -60,6 +87,13 @@ export function inspectClientMessages(ctx: IWebSocketContext, inspector: WebSock
       if (pending-- === MAX_PENDING_MESSAGES) releaseReading(client, 'message inspection');
     });
   });
+}
+
+/** A message as `ws` hands it over (a Buffer; an ArrayBuffer or fragments under another binaryType). */
+function toBuffer(data: unknown): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data as Buffer[]);
+  return Buffer.from(data as ArrayBuffer);
 }
 
 /**

@@ -10,6 +10,8 @@ export interface RealtimeEdgeOptions {
   allowedModels?: string[];
   /** The key's `rate_limit` (Bifrost's shape: `request_max_limit`, `request_reset_duration`, …); default none. */
   rateLimit?: Record<string, unknown>;
+  /** The models the key allows on Gemini; given, Gemini's host goes to `origin` too. Default: no Gemini. */
+  geminiModels?: string[];
 }
 
 /**
@@ -26,7 +28,9 @@ export async function startEdgeBeforeRealtimeOrigin(origin: http.Server, dataDir
     schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(),
     virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: 'sk-bf-ws-0002', is_active: true, provider_configs: [
       { provider: 'openai', allowed_models: options.allowedModels ?? ['gpt-realtime'] },
+      ...(options.geminiModels ? [{ provider: 'gemini', allowed_models: options.geminiModels }] : []),
     ], ...(options.rateLimit ? { rate_limit: options.rateLimit } : {}) }],
   }));
-  return startEdgeProcess({ dataDir, config: { mode: 'local', policyFile, upstream: { originOverrides: { 'api.openai.com': originUrl } } } });
+  const originOverrides = { 'api.openai.com': originUrl, ...(options.geminiModels ? { 'generativelanguage.googleapis.com': originUrl } : {}) };
+  return startEdgeProcess({ dataDir, config: { mode: 'local', policyFile, upstream: { originOverrides } } });
 }

@@ -1,0 +1,76 @@
+import { usageInDocument, UsageAccumulator, type TokenUsage } from '../policy/usage.js';
+import type { WebSocketApi } from './websocket-messages.js';
+
+/**
+ * What a server message of a WebSocket Edge reads says about usage, read without holding the message up: it is
+ * relayed as it came, and only then read here. Most server messages are audio or text deltas, so a message is
+ * parsed only when its bytes hold a key that matters (quoted, so base64 audio never matches), and one Edge cannot
+ * parse is simply not metered.
+ * - OpenAI Realtime: `response.done` (`response.usage`, each response's own figures) and the input transcription's
+ *   `conversation.item.input_audio_transcription.completed` (`usage` of type `tokens`; one billed by duration has
+ *   no tokens to charge);
+ * - the Responses API in WebSocket mode: `response.completed`, `response.incomplete` and `response.failed` end a
+ *   turn (`response.usage`, as the HTTP API's stream reports it); `response.created` starts one, and an `error`
+ *   before it means the turn was refused without a response;
+ * - Gemini Live: `usageMetadata`, sent once a turn with that turn's figures.
+ */
+export type ServerUsageEvent =
+  /** Usage of the session's model (Realtime, Gemini Live). */
+  | { kind: 'usage'; usage: TokenUsage }
+  /** A Responses turn's response started. */
+  | { kind: 'turn-started' }
+  /** A Responses turn ended, with the usage it reported (none when it reported none). */
+  | { kind: 'turn-ended'; usage?: TokenUsage }
+  /** The server refused something: ends the Responses turn not yet started, if any. */
+  | { kind: 'error' };
+
+/** A message larger than this is not parsed for usage (a report is a few hundred bytes; an answer may be long). */
+export const MAX_METERED_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+const TURN_ENDS: ReadonlySet<string> = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+
+/** What a message must hold, quoted, to be worth parsing for each API. */
+const MARKERS: Record<WebSocketApi, readonly string[]> = {
+  'openai-realtime': ['"usage"'],
+  'openai-responses': ['"usage"', '"error"', '"response.created"', '"response.completed"', '"response.incomplete"', '"response.failed"'],
+  'gemini-live': ['"usageMetadata"'],
+};
+
+/** Reads one server message; undefined when it says nothing about usage or cannot be parsed. Never throws. */
+export function readServerUsage(api: WebSocketApi, data: Buffer): ServerUsageEvent | undefined {
+  if (data.length > MAX_METERED_MESSAGE_BYTES || !MARKERS[api].some((marker) => data.includes(marker))) return undefined;
+  let message: unknown;
+  try {
+    message = JSON.parse(data.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return undefined;
+  const event = message as Record<string, unknown>;
+  const type = event['type'];
+  switch (api) {
+    case 'openai-realtime': {
+      if (type !== 'response.done' && type !== 'conversation.item.input_audio_transcription.completed') return undefined;
+      const usage = usageOf(event);
+      return usage ? { kind: 'usage', usage } : undefined;
+    }
+    case 'openai-responses': {
+      if (type === 'response.created') return { kind: 'turn-started' };
+      if (type === 'error') return { kind: 'error' };
+      if (typeof type !== 'string' || !TURN_ENDS.has(type)) return undefined;
+      const usage = usageOf(event);
+      return usage ? { kind: 'turn-ended', usage } : { kind: 'turn-ended' };
+    }
+    case 'gemini-live': {
+      const usage = usageOf(event);
+      return usage ? { kind: 'usage', usage } : undefined;
+    }
+  }
+}
+
+/** The usage one event reports, by the HTTP APIs' reader (usage.ts), or undefined. */
+function usageOf(event: Record<string, unknown>): TokenUsage | undefined {
+  const usage = new UsageAccumulator();
+  usage.add(usageInDocument(event));
+  return usage.result();
+}
