@@ -15,7 +15,7 @@ import { refusedTunnelRecord } from './proxy/refused-tunnel.js';
 import type { ExchangeRecord, UsageNote } from './proxy/exchange.js';
 import type { RequestInspector } from './proxy/surface-resolution.js';
 import { joinUrl, type UpstreamSettings } from './gateway/upstream-plan.js';
-import { planWebSocketUpstream, type WebSocketRoute } from './gateway/websocket-route.js';
+import { planWebSocketUpstream, webSocketVia, type WebSocketRoute } from './gateway/websocket-route.js';
 import { appFromUserAgent } from './proxy/app-attribution.js';
 import { header } from './util/header.js';
 import type { NormalizedRequest } from './providers/types.js';
@@ -335,6 +335,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
         },
         settle: (request) => policy.settle(request),
         charge: (request, usage) => usageNote(policy.recordResponseUsage(request, usage)),
+        upstreamVia: (request, target) => webSocketVia({ ...forwardingSettings(), ...forwardingRoute(request) }, target.provider, target.path),
       });
       const verdict = await decide(input);
       return verdict.action === 'allow' && route ? { ...verdict, route } : verdict;

@@ -61,9 +61,18 @@ export interface WebSocketUpstreamInput {
   attribution: Attribution;
 }
 
+/** Where a WebSocket goes by these settings: the gateway when it has a route for it, else its origin. */
+export function webSocketVia(settings: Pick<UpstreamSettings, 'mode' | 'gatewayUrl'>, provider: string | undefined, path: string): 'gateway' | 'origin' {
+  return gatewayMapping(settings, provider, path) ? 'gateway' : 'origin';
+}
+
+function gatewayMapping(settings: Pick<UpstreamSettings, 'mode' | 'gatewayUrl'>, provider: string | undefined, path: string): BifrostRouteMapping | null {
+  return settings.gatewayUrl === undefined ? null : bifrostWebSocketRoute(provider, path, settings.mode);
+}
+
 export function planWebSocketUpstream(input: WebSocketUpstreamInput): WebSocketUpstreamChoice {
   const { settings, target } = input;
-  const mapping = settings.gatewayUrl === undefined ? null : bifrostWebSocketRoute(input.provider, target.path, settings.mode);
+  const mapping = gatewayMapping(settings, input.provider, target.path);
   if (!mapping) return { kind: 'dial', via: 'origin', url: input.originUrl, headers: target.headers };
   if (!settings.virtualKey) {
     // As an HTTP request to the gateway without a key (request-handler.ts).

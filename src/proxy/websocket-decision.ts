@@ -34,6 +34,8 @@ export interface WebSocketDecisionDeps {
    * are read for the usage they report, which is charged to the key's windows and recorded (websocket-session-usage.ts).
    */
   charge?: (request: NormalizedRequest, usage: TokenUsage) => UsageNote | undefined;
+  /** Where an allowed socket goes, by the route policy chose for its opening (websocket-route.ts); for its records. */
+  upstreamVia?: (request: NormalizedRequest, target: { provider: ProviderName; path: string }) => 'gateway' | 'origin';
 }
 
 /** An upgrade Edge refused before any decision (a Host naming another server): recorded as blocked. */
@@ -77,8 +79,10 @@ const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
  * Edge's message as the close reason. The client messages of the APIs Edge reads are then inspected one by one
  * (websocket-inspection.ts); any other WebSocket's frames are relayed unread. The opening is recorded once its
  * upstream answered, before the client is: opened (101; flagged uninspected when its frames go unread), refused
- * by the upstream (its status) or not reached (failed, with what the client is told). An upgrade Edge refused
- * before any decision (`refused`) is recorded as blocked, as is one whose URL names `?model=` more than once. Given `charge`, what the server of a socket Edge reads reports it used is charged to the
+ * by the upstream (its status) or not reached (failed, with what the client is told), with where it went (`via`:
+ * the gateway or the origin); one Edge would not dial for want of a virtual key is blocked, as the HTTP request is.
+ * An upgrade Edge refused before any decision (`refused`) is recorded as blocked, as is one whose URL names
+ * `?model=` more than once. Given `charge`, what the server of a socket Edge reads reports it used is charged to the
  * key's windows and recorded: a Realtime session's to its opening (or the model a session.update named), a Gemini
  * Live session's to its setup, each Responses turn's to that turn.
  */
@@ -155,6 +159,7 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
       return { action: 'block', message: verdict.error.message };
     }
     const inspected = api !== undefined && deps.contentInspectors !== undefined;
+    const via = deps.upstreamVia?.(request, { provider, path: input.path });
     let told = false;
     const upstream = async (outcome: UpstreamOutcome): Promise<void> => {
       if (told) return;
@@ -164,11 +169,11 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
         deps.settle?.(request);
       }
       // Written before the client is answered: an answer the record could not be written for is not given.
-      await deps.record({ ...base, ...openingRecord(outcome, inspected), latencyMs: Date.now() - started });
+      await deps.record({ ...base, ...(via ? { via } : {}), ...openingRecord(outcome, inspected), latencyMs: Date.now() - started });
     };
     if (!inspected) return { action: 'allow', upstream };
     const messages = createWebSocketMessageInspector({
-      socket: { api, host: input.host, path, info, app, provider, model, opening: request },
+      socket: { api, host: input.host, path, info, app, provider, model, opening: request, ...(via ? { via } : {}) },
       contentInspectors: deps.contentInspectors!,
       checkModel: (candidate, counts) => decide(candidate, counts),
       checkTurn,
@@ -180,8 +185,14 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
   };
 }
 
-/** The opening's record, as its upstream answered; a socket whose frames go unread is flagged as such once open. */
-function openingRecord(outcome: UpstreamOutcome, inspected: boolean): Pick<ExchangeRecord, 'decision' | 'findings' | 'status' | 'errorType' | 'message'> {
+/** Refusals Edge itself gives an allowed socket before dialing it (websocket-route.ts): recorded as blocked, as over HTTP. */
+const EDGE_REFUSALS: ReadonlySet<string> = new Set(['virtual_key_required']);
+
+/**
+ * The opening's record, as its upstream answered; a socket whose frames go unread is flagged as such once open. A
+ * socket Edge refused to dial (no virtual key for the gateway) is blocked by Edge, as the HTTP request is.
+ */
+function openingRecord(outcome: UpstreamOutcome, inspected: boolean): Pick<ExchangeRecord, 'decision' | 'findings' | 'status' | 'errorType' | 'message' | 'via'> {
   switch (outcome.kind) {
     case 'open':
       return inspected
@@ -190,7 +201,10 @@ function openingRecord(outcome: UpstreamOutcome, inspected: boolean): Pick<Excha
     case 'refused':
       return { decision: 'forwarded', status: outcome.status, findings: [] };
     case 'failed':
-      return { decision: 'failed', status: outcome.status, errorType: outcome.errorType, message: outcome.message, findings: [] };
+      return {
+        ...(EDGE_REFUSALS.has(outcome.errorType) ? { decision: 'blocked', via: 'edge' } : { decision: 'failed' }),
+        status: outcome.status, errorType: outcome.errorType, message: outcome.message, findings: [],
+      };
     case 'client-gone':
       return { decision: 'failed', errorType: 'client_aborted', findings: [] };
   }

@@ -20,6 +20,8 @@ export interface InspectedWebSocket {
   provider: ProviderName;
   /** The model the URL names (Realtime `?model=`), until a message names one. */
   model: string | null;
+  /** Where the socket goes (the gateway or the origin), for its records. */
+  via?: ExchangeRecord['via'];
   /** The opening's request, whose ticket a Realtime session's usage is charged to until a session.update names a model. */
   opening?: NormalizedRequest;
 }
@@ -107,7 +109,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
 
   const record = (started: number, fields: Pick<ExchangeRecord, 'decision' | 'findings'> & Partial<ExchangeRecord>) => deps.record({
     id: randomUUID(), method: 'GET', host: socket.host, path: socket.path, provider: socket.provider, model, app: socket.app,
-    latencyMs: Date.now() - started, ...fields,
+    ...(socket.via ? { via: socket.via } : {}), latencyMs: Date.now() - started, ...fields,
   });
   const refuse = async (started: number, error: Pick<EdgeError, 'status' | 'type' | 'message'>, code: number, reason: string, extra: Partial<ExchangeRecord> = {}): Promise<MessageVerdict> => {
     await record(started, { via: 'edge', decision: 'blocked', status: error.status, errorType: error.type, message: error.message, findings: [], ...extra });
