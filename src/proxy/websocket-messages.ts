@@ -16,6 +16,8 @@ export type WebSocketApi = 'openai-realtime' | 'openai-responses' | 'gemini-live
  * Edge cannot read (its frames are relayed, and its opening is recorded as uninspected).
  * - OpenAI Realtime: `/v1/realtime` (`?model=` or `?call_id=`);
  * - the OpenAI Responses API in WebSocket mode: `/v1/responses` (the models are in the messages);
+ * - the same on chatgpt.com for Codex signed in with ChatGPT: `/backend-api/codex/responses` (codex-rs's
+ *   responses_websocket.rs, its base URL `https://chatgpt.com/backend-api/codex`);
  * - Gemini Live: `/ws/google.ai.generativelanguage.<version>.GenerativeService.BidiGenerateContent`, and
  *   `…BidiGenerateContentConstrained`, the endpoint for ephemeral tokens.
  */
@@ -23,6 +25,8 @@ export function webSocketApiOf(provider: string, path: string): WebSocketApi | u
   const pathname = path.split('?')[0] ?? '';
   if (provider === 'openai' && /^\/v1\/realtime\/?$/.test(pathname)) return 'openai-realtime';
   if (provider === 'openai' && /^\/v1\/responses\/?$/.test(pathname)) return 'openai-responses';
+  // Codex signed in with ChatGPT: the same Responses WebSocket, on chatgpt.com's Codex API.
+  if (provider === 'chatgpt-web' && /^\/backend-api\/codex\/responses\/?$/.test(pathname)) return 'openai-responses';
   if (provider === 'gemini' && /^\/ws\/google\.ai\.generativelanguage\.[\w]+\.GenerativeService\.BidiGenerateContent(?:Constrained)?\/?$/.test(pathname)) return 'gemini-live';
   return undefined;
 }
