@@ -171,7 +171,7 @@ export async function startPolicySource(
 }
 
 /** Who the records filling the audit queue wait for, and what lets them through, for people. */
-function auditQueueWaitingFor(status: AuditQueueStatus): AuditQueueProblem {
+function auditQueueWaitingFor(status: AuditQueueStatus): Extract<AuditQueueProblem, { kind: 'full' }> {
   const destination = status.destination ?? CONTROL_DESTINATION;
   return { kind: 'full', waitingFor: describeAuditDestination(destination), remedy: auditDestinationRemedy(destination) };
 }
@@ -204,14 +204,17 @@ export async function startAuditAndMetrics(
     const waitingFor = auditQueueWaitingFor(status);
     deps.log.warn(`the audit queue is nearly full (${Math.floor(status.fillRatio * 100)} % of its cap): ${waitingFor.waitingFor} has not acknowledged ${status.unsentRecords} records. ${waitingFor.remedy}`, { destination: status.destination });
   });
-  // A full queue is a fail-mode condition like an unreachable gateway: closed refuses AI requests
-  // (nothing would record them), open answers them unrecorded and says so in a notice.
+  // A full queue, or a database that cannot be written (a full disk), is a fail-mode condition like an
+  // unreachable gateway: closed refuses AI requests up front (nothing would record them), open answers
+  // them unrecorded and says so in a notice.
   const reportQueueLevel = () => {
     const status = trail.outbox.status();
-    const full = status.level === 'full';
-    deps.enforcer.setConnectivity({ auditQueue: !full, auditQueueProblem: full ? auditQueueWaitingFor(status) : undefined });
+    const problem: AuditQueueProblem | undefined = status.unwritable !== null
+      ? { kind: 'unwritable', reason: status.unwritable }
+      : status.level === 'full' ? auditQueueWaitingFor(status) : undefined;
+    deps.enforcer.setConnectivity({ auditQueue: problem === undefined, auditQueueProblem: problem });
   };
-  for (const event of ['queue_full', 'queue_near_cap', 'queue_ok'] as const) trail.outbox.on(event, reportQueueLevel);
+  for (const event of ['queue_full', 'queue_near_cap', 'queue_ok', 'queue_unwritable', 'queue_writable'] as const) trail.outbox.on(event, reportQueueLevel);
   reportQueueLevel();
   const metrics = createEdgeMetrics();
   metrics.observeAuditQueue(trail.outbox);

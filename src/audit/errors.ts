@@ -19,6 +19,12 @@ export interface AuditQueueStatus {
   /** unsent / cap, the larger of the two dimensions (0 when there is no cap). */
   fillRatio: number;
   level: 'ok' | 'near_cap' | 'full';
+  /**
+   * Why the last commit failed (a full disk, an I/O error: "SQLITE_FULL: database or disk is full"),
+   * until a commit succeeds again; null while the database can be written. Records cannot be stored
+   * meanwhile, whatever the level says.
+   */
+  unwritable: string | null;
 }
 
 /**

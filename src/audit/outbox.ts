@@ -43,6 +43,11 @@ export interface AuditOutboxOptions {
    * shipment included.
    */
   destinations?: readonly string[];
+  /**
+   * After a commit failed (a full disk), how often a small write checks whether the database can be
+   * written again, so the condition clears without new records (failing closed, none come). Default 5 s.
+   */
+  writeProbeMs?: number;
   /** Largest number of records in one transaction. Default 512. */
   maxGroupSize?: number;
   /**
@@ -81,6 +86,10 @@ export interface AuditOutboxEvents {
   queue_ok: [status: AuditQueueStatus];
   /** A group containing fire-and-forget `append()`s failed to commit: those records are lost. */
   commit_failed: [error: unknown, requestIds: string[]];
+  /** A commit failed: nothing can be recorded until the database can be written again (emitted once per episode). */
+  queue_unwritable: [reason: string, status: AuditQueueStatus];
+  /** A commit (or the write probe) succeeded again after queue_unwritable. */
+  queue_writable: [status: AuditQueueStatus];
   /** Pruning (the cap) took records a secondary destination had not acknowledged: they never reach it. */
   destination_records_lost: [loss: DestinationLoss];
 }
@@ -194,6 +203,10 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   private unsent: Usage;
   private queued: Usage = { rows: 0, bytes: 0 };
   private level: AuditQueueStatus['level'] = 'ok';
+  /** Why the last commit failed, until one succeeds; see AuditQueueStatus.unwritable. */
+  private writeProblem: string | null = null;
+  private writeProbe: NodeJS.Timeout | undefined;
+  private readonly writeProbeMs: number;
   private closed = false;
 
   constructor(options: AuditOutboxOptions) {
@@ -201,6 +214,7 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     this.path = options.path;
     this.log = options.log;
     this.recordFields = options.recordFields;
+    this.writeProbeMs = options.writeProbeMs ?? 5_000;
     this.limits = {
       maxBytes: options.maxBytes === undefined ? DEFAULT_MAX_BYTES : options.maxBytes,
       maxRecords: options.maxRecords ?? null,
@@ -289,6 +303,7 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
       maxBytes: this.limits.maxBytes,
       fillRatio: fillRatio(this.unsent, this.limits),
       level: this.level,
+      unwritable: this.writeProblem,
     };
   }
 
@@ -374,6 +389,7 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     if (this.closed) return;
     this.queue.flushNow();
     this.closed = true;
+    clearInterval(this.writeProbe);
     this.checkpointer?.stop();
     this.db.close();
   }
@@ -438,9 +454,13 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
       this.stored = { rows: this.stored.rows + added.rows - pruned.rows, bytes: this.stored.bytes + added.bytes - pruned.bytes };
       if (this.primary !== undefined) this.unsent = { rows: this.unsent.rows + added.rows, bytes: this.unsent.bytes + added.bytes };
       this.updateLevel();
+      this.markWritable();
       this.checkpointer?.noteCommit();
       this.notify('committed', { ...head }, committed.length);
       return committed;
+    } catch (error) {
+      this.markUnwritable(error);
+      throw error;
     } finally {
       this.queued = { rows: this.queued.rows - added.rows, bytes: this.queued.bytes - added.bytes };
     }
@@ -573,6 +593,44 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     });
   }
 
+  /**
+   * A commit failed: until one succeeds, records cannot be stored, which the agent treats like a full
+   * queue (fail-closed refuses up front). Said once per episode; a probe retries on a timer so the
+   * condition also clears while no record comes.
+   */
+  private markUnwritable(error: unknown): void {
+    const reason = describeWriteFailure(error);
+    const first = this.writeProblem === null;
+    this.writeProblem = reason;
+    if (!first) return;
+    this.log?.error(`the audit database ${this.path} cannot be written (${reason}), so no AI request can be recorded: free disk space on its drive, or check that the file and its folder are writable. Edge retries every ${Math.round(this.writeProbeMs / 1000)} s`, { path: this.path });
+    this.notify('queue_unwritable', reason, this.status());
+    clearInterval(this.writeProbe);
+    this.writeProbe = setInterval(() => this.probeWrite(), this.writeProbeMs);
+    this.writeProbe.unref();
+  }
+
+  private markWritable(): void {
+    if (this.writeProblem === null) return;
+    this.writeProblem = null;
+    clearInterval(this.writeProbe);
+    this.writeProbe = undefined;
+    this.log?.info('the audit database can be written again; AI requests are recorded again', { path: this.path });
+    this.notify('queue_writable', this.status());
+  }
+
+  /** A write that changes nothing but must commit like an append, to learn whether the disk has room again. */
+  private probeWrite(): void {
+    if (this.closed || this.writeProblem === null) return;
+    try {
+      this.db.transaction(() => this.sql.touchCheckpoint.run()).immediate();
+    } catch (error) {
+      this.writeProblem = describeWriteFailure(error);
+      return;
+    }
+    this.markWritable();
+  }
+
   private updateLevel(): void {
     const status = this.status();
     const level = nextLevel(this.level, status.fillRatio, this.limits);
@@ -669,6 +727,13 @@ function lostFrom(row: CursorRow): number | null {
   return isLostRange ? row.inflight_first_seq : null;
 }
 
+/** "SQLITE_FULL: database or disk is full": the SQLite code when there is one, and its message. */
+function describeWriteFailure(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
+}
+
 function toChained(row: RecordRow): ChainedAuditRecord {
   return { seq: row.seq, record: JSON.parse(row.record_json) as AuditRecord, prev_hash: row.prev_hash, hash: row.hash };
 }
@@ -678,6 +743,7 @@ function prepareStatements(db: AuditDatabase) {
     insert: db.prepare<[number, string, string, string, number]>('INSERT INTO audit_records (seq, record_json, prev_hash, hash, bytes) VALUES (?, ?, ?, ?, ?)'),
     lastRecord: db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1'),
     checkpoint: db.prepare<[], { pruned_through_seq: number; pruned_head_hash: string }>('SELECT pruned_through_seq, pruned_head_hash FROM chain_checkpoint WHERE id = 1'),
+    touchCheckpoint: db.prepare<[]>('UPDATE chain_checkpoint SET pruned_head_hash = pruned_head_hash WHERE id = 1'),
     setCheckpoint: db.prepare<[number, string]>('UPDATE chain_checkpoint SET pruned_through_seq = ?, pruned_head_hash = ? WHERE id = 1'),
     usageRange: db.prepare<[number, number], Usage>('SELECT COUNT(*) AS rows, COALESCE(SUM(bytes), 0) AS bytes FROM audit_records WHERE seq > ? AND seq <= ?'),
     recordsAfter: db.prepare<[number, number], RecordRow>('SELECT seq, record_json, prev_hash, hash, bytes FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?'),

@@ -24,6 +24,7 @@ import { formatSpan } from './durations.js';
  * - Audit queue full (the outbox's primary destination, Edge Control when configured, unreachable so
  *   long that its unacknowledged records filled the cap): fail-open answers, unrecorded; fail-closed
  *   refuses AI traffic until records can be written again. The texts name who the records wait for.
+ *   An audit database that cannot be written (a full disk) is treated the same, saying so.
  * Every outcome other than "all reachable" carries a reason for the audit record.
  *
  * "Unreachable" is the caller's judgement (the sync client after its retries, the forwarder after failed
@@ -47,7 +48,7 @@ export interface Connectivity {
   /** The last call to Edge Control that failed or was refused, until one succeeds (for status). */
   controlPlaneProblem?: string;
   gateway: boolean;
-  /** False while the audit outbox refuses records (full of records Edge Control has not acknowledged). Default true. */
+  /** False while the audit outbox refuses records (full of records Edge Control has not acknowledged, or unwritable). Default true. */
   auditQueue?: boolean;
   /** With auditQueue false: why, so refusals, notices and status say what to do. Absent: full, waiting for Edge Control. */
   auditQueueProblem?: AuditQueueProblem;
@@ -59,7 +60,9 @@ export type AuditQueueProblem =
    * Full of records `waitingFor` (as people call it: "Edge Control", "the OpenTelemetry collector")
    * has not acknowledged; `remedy` is what lets it take them ("Connect to your company network (VPN)…").
    */
-  { kind: 'full'; waitingFor: string; remedy: string };
+  | { kind: 'full'; waitingFor: string; remedy: string }
+  /** The audit database cannot be written (a full disk, an I/O error); `reason` is SQLite's. */
+  | { kind: 'unwritable'; reason: string };
 
 const EDGE_CONTROL_QUEUE: AuditQueueProblem = {
   kind: 'full',
@@ -110,7 +113,7 @@ export function applyFailMode(input: FailModeInput): FailModeOutcome {
   if (auditFull && !gatewayDown) {
     return {
       action: 'proceed-degraded',
-      reason: `fail-open: the audit queue is full; this request is answered without an audit record (the queued records wait for ${(connectivity.auditQueueProblem ?? EDGE_CONTROL_QUEUE).waitingFor}; ${policy})`,
+      reason: auditQueueFailOpenReason(connectivity.auditQueueProblem ?? EDGE_CONTROL_QUEUE, policy),
       routeDirect: false,
     };
   }
@@ -130,6 +133,14 @@ export function applyFailMode(input: FailModeInput): FailModeOutcome {
 
 /** A fail-closed refusal while the audit queue refuses records, naming why and what to do. */
 function auditQueueRefusal(problem: AuditQueueProblem, policy: string): FailModeOutcome {
+  if (problem.kind === 'unwritable') {
+    return {
+      action: 'refuse',
+      reason: `fail-closed: the audit database cannot be written (${problem.reason}), the request could not be recorded; request refused (${policy})`,
+      error: edgeError(503, 'audit_unwritable',
+        `Bifrost Edge cannot record AI requests: its audit database cannot be written (${problem.reason}), and your policy says AI requests must stop until they can be recorded, so this request was not sent. Free disk space on this device (Edge tries again by itself every few seconds); if it persists, contact your IT helpdesk.`),
+    };
+  }
   return {
     action: 'refuse',
     reason: `fail-closed: ${auditQueueCondition(problem)}, the request could not be recorded; request refused (${policy})`,
@@ -138,8 +149,13 @@ function auditQueueRefusal(problem: AuditQueueProblem, policy: string): FailMode
   };
 }
 
+function auditQueueFailOpenReason(problem: AuditQueueProblem, policy: string): string {
+  if (problem.kind === 'unwritable') return `fail-open: the audit database cannot be written (${problem.reason}); this request is answered without an audit record (${policy})`;
+  return `fail-open: the audit queue is full; this request is answered without an audit record (the queued records wait for ${problem.waitingFor}; ${policy})`;
+}
+
 /** The audit queue's state for a reason or notice: "the audit queue is full of records Edge Control has not acknowledged". */
-function auditQueueCondition(problem: AuditQueueProblem): string {
+function auditQueueCondition(problem: { waitingFor: string }): string {
   return `the audit queue is full of records ${problem.waitingFor} has not acknowledged`;
 }
 

@@ -77,6 +77,7 @@ function auditQueue(status: PolicyStatus): string {
   const problem = status.connectivity.auditQueueProblem;
   const effect = status.policy?.failMode === 'closed' ? 'fail-closed, so AI requests are refused' : 'AI requests are answered without audit records';
   if (!problem) return `FULL (${effect})`;
+  if (problem.kind === 'unwritable') return `CANNOT BE WRITTEN: ${problem.reason} (${effect}). Free disk space on this device; Edge tries again by itself.`;
   return `FULL of records ${problem.waitingFor} has not acknowledged (${effect}). ${problem.remedy}.`;
 }
 

@@ -61,6 +61,17 @@ describe('applyFailMode', () => {
     expect(open).toMatchObject({ action: 'proceed-degraded', reason: expect.stringMatching(/answered without an audit record \(the queued records wait for the OpenTelemetry collector;/) });
   });
 
+  it('an audit database that cannot be written (a full disk): fail-closed refuses up front saying so, fail-open answers unrecorded', () => {
+    const unwritable: Connectivity = { ...up, auditQueue: false, auditQueueProblem: { kind: 'unwritable', reason: 'SQLITE_FULL: database or disk is full' } };
+    const closed = applyFailMode({ bundle: bundle({ fail_mode: 'closed' }), connectivity: unwritable, mode: 'local', now: NOW });
+    expect(closed).toMatchObject({ action: 'refuse', error: { status: 503, type: 'audit_unwritable' }, reason: expect.stringMatching(/^fail-closed: the audit database cannot be written \(SQLITE_FULL: database or disk is full\)/) });
+    const message = closed.action === 'refuse' ? closed.error.message : '';
+    expect(message).toMatch(/audit database cannot be written \(SQLITE_FULL: database or disk is full\).*was not sent\. Free disk space on this device/);
+    expect(message).not.toMatch(/VPN|queue is full/);
+    expect(applyFailMode({ bundle: bundle({ fail_mode: 'open' }), connectivity: unwritable, mode: 'gateway', now: NOW }))
+      .toMatchObject({ action: 'proceed-degraded', routeDirect: false, reason: expect.stringMatching(/^fail-open: the audit database cannot be written \(SQLITE_FULL: database or disk is full\); this request is answered without an audit record/) });
+  });
+
   it('without a bundle the device fails open', () => {
     expect(applyFailMode({ bundle: undefined, connectivity: { controlPlane: false, gateway: true }, mode: 'gateway', now: NOW }))
       .toMatchObject({ action: 'proceed-degraded', reason: expect.stringContaining('no policy received yet') });

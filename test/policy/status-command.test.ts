@@ -126,4 +126,10 @@ describe('formatStatus: the audit queue', () => {
     expect(text).toContain('  Audit queue:  FULL of records the OpenTelemetry collector has not acknowledged (fail-closed, so AI requests are refused). Ask your IT helpdesk');
     expect(text).not.toMatch(/Audit queue:.*(VPN|Edge Control)/);
   });
+
+  it('says when the audit database cannot be written, and what to do', () => {
+    const connectivity = { controlPlane: true, gateway: true, auditQueue: false, auditQueueProblem: { kind: 'unwritable' as const, reason: 'SQLITE_FULL: database or disk is full' } };
+    const text = formatStatus(buildPolicyStatus(input({ connectivity })), { json: false });
+    expect(text).toContain('  Audit queue:  CANNOT BE WRITTEN: SQLITE_FULL: database or disk is full (fail-closed, so AI requests are refused). Free disk space on this device');
+  });
 });
