@@ -57,8 +57,10 @@ async function copyDatabase(from: string, to: string): Promise<void> {
   }
 }
 
-function startShipping(f: ControlFixture, device: EnrollmentResponse, outboxOptions: AuditOutboxOptions) {
+/** `before`: records written before the shipper starts (so the first batch holds them all). */
+async function startShipping(f: ControlFixture, device: EnrollmentResponse, outboxOptions: AuditOutboxOptions, before?: { count: number; tag: string }) {
   const outbox = new AuditOutbox(outboxOptions);
+  if (before) await append(outbox, device, 1, before.count, before.tag);
   const shipper = new AuditShipper({
     outbox,
     sink: new HttpAuditSink({ controlUrl: f.server.url, credential: device.device_credential }),
@@ -94,7 +96,7 @@ describe('Edge Control restored from a backup that lacks records the device coun
     const serverDb = f.config.storage!.sqlite_path!;
     const port = f.server.port;
 
-    let run = startShipping(f, device, { path: dbPath });
+    let run = await startShipping(f, device, { path: dbPath });
     await append(run.outbox, device, 1, 20);
     await until(() => run.outbox.depth() === 0, 'records 1–20 uploaded');
     await f.server.close();
@@ -109,7 +111,7 @@ describe('Edge Control restored from a backup that lacks records the device coun
     await f.restart({ listen: { port } });
     expect((await storedAtServer(f, device.device_id)).map((r) => r.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
 
-    run = startShipping(f, device, { path: dbPath });
+    run = await startShipping(f, device, { path: dbPath });
     await append(run.outbox, device, 51, 80);
     await until(async () => (await storedAtServer(f, device.device_id)).length >= 80, 'all 80 records at Edge Control');
     const stored = await storedAtServer(f, device.device_id);
@@ -130,7 +132,7 @@ describe('Edge Control restored from a backup that lacks records the device coun
     // A small cap: records acknowledged are pruned soon after, as a busy device's would be.
     const options = { path: dbPath, maxRecords: 25 };
 
-    let run = startShipping(f, device, options);
+    let run = await startShipping(f, device, options);
     await append(run.outbox, device, 1, 20);
     await until(() => run.outbox.depth() === 0, 'records 1–20 uploaded');
     await f.server.close();
@@ -143,7 +145,7 @@ describe('Edge Control restored from a backup that lacks records the device coun
     await copyDatabase(`${serverDb}.backup`, serverDb);
     await f.restart({ listen: { port } });
 
-    run = startShipping(f, device, options);
+    run = await startShipping(f, device, options);
     await append(run.outbox, device, 51, 55);
     await until(() => run.gaps.length > 0, 'the chain_gap event');
     const started = Date.now();
@@ -166,8 +168,9 @@ describe('a device whose damaged audit database was moved aside', () => {
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'replaced' } });
     const dbPath = tempDbPath();
 
-    let run = startShipping(f, device, { path: dbPath });
-    await append(run.outbox, device, 1, 30, 'old');
+    // Both databases' first batch is seq 1–8, under the same batch id unless the new chain is named.
+    let run = await startShipping(f, device, { path: dbPath }, { count: 8, tag: 'old' });
+    await append(run.outbox, device, 9, 30, 'old');
     await until(() => run.outbox.depth() === 0, 'the first database uploaded');
     await stopShipping(run);
     // What the damaged-database message tells IT to do: move the files aside, start again.
@@ -177,12 +180,12 @@ describe('a device whose damaged audit database was moved aside', () => {
       await fs.rename(path.join(path.dirname(dbPath), name), path.join(aside, name)).catch(() => undefined);
     }
 
-    run = startShipping(f, device, { path: dbPath });
-    await append(run.outbox, device, 1, 40, 'new');
+    run = await startShipping(f, device, { path: dbPath }, { count: 8, tag: 'new' });
+    await append(run.outbox, device, 9, 40, 'new');
     await until(() => run.outbox.depth() === 0, 'the new database uploaded');
     await stopShipping(run);
     // A restart: the shipper finds out again that its chain is a further one.
-    run = startShipping(f, device, { path: dbPath });
+    run = await startShipping(f, device, { path: dbPath });
     await append(run.outbox, device, 41, 45, 'new');
     await until(() => run.outbox.depth() === 0, 'the records after the restart uploaded');
 

@@ -54,10 +54,7 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
   const { store } = ctx;
   const key = auditChainKey(batch);
   const existing = await store.auditBatch(key, batch.batch_id);
-  if (existing) {
-    if (existing.digest !== digest) {
-      throw new ControlHttpError(409, 'idempotency_key_reused', `batch_id ${batch.batch_id} was already used for a different batch (seq ${existing.first_seq}–${existing.last_seq}); give every new batch a new batch_id`);
-    }
+  if (existing?.digest === digest) {
     return { batch_id: batch.batch_id, stored: 0, duplicate: true, chain_head: (await store.auditHead(key))?.hash ?? existing.chain_head };
   }
   const integrity = checkBatchIntegrity(batch, rawRecords, installationId);
@@ -66,7 +63,12 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
   const head = await store.auditHead(key);
   const storedAtLast = head && batch.last_seq <= head.seq ? await store.auditHashAt(key, batch.last_seq) : undefined;
   const decision = decideAuditAppend(batch, head, storedAtLast);
+  // A reused batch id whose records fork the stored chain (a replaced audit database numbers its
+  // batches as the old one did) is that fork first: the device learns where the chain ends.
   if (decision.kind === 'gap') throw new AuditChainGap(decision.message, decision.head);
+  if (existing) {
+    throw new ControlHttpError(409, 'idempotency_key_reused', `batch_id ${batch.batch_id} was already used for a different batch (seq ${existing.first_seq}–${existing.last_seq}); give every new batch a new batch_id`);
+  }
   if (decision.kind === 'already_stored') {
     return { batch_id: batch.batch_id, stored: 0, duplicate: true, chain_head: head!.hash };
   }
