@@ -54,7 +54,8 @@ export function openAuditTrail(options: AuditTrailOptions): AuditTrail {
     const onRecordFields = (header: string | string[] | undefined) => recordFields?.announce(header);
     sinks.push(new HttpAuditSink({ controlUrl: url, credential, ...(deviceId ? { deviceId } : {}), ...(dispatcher ? { dispatcher } : {}), onRecordFields }));
   }
-  if (options.otlp) sinks.push(new OtlpLogsSink(options.otlp));
+  // The sink reports what a collector rejected (a partial success) only through a logger.
+  if (options.otlp) sinks.push(new OtlpLogsSink({ ...(options.log ? { log: options.log } : {}), ...options.otlp }));
   const destinations = new Set(sinks.map((sink) => sink.destination));
   if (!options.control && (options.awaitEnrollment ?? true)) destinations.add('control');
 

@@ -1,9 +1,12 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditDbPath, openAuditTrail } from '../../src/audit/audit-trail.js';
 import { runAuditVerifyCommand } from '../../src/audit/verify.js';
+import { createLogger } from '../../src/log.js';
 import { AuditControlServer } from './support/audit-control-server.js';
 import { sampleRecord } from './support/records.js';
 
@@ -31,5 +34,26 @@ describe('openAuditTrail', () => {
     expect(server.stored.map((r) => r.seq)).toEqual([1, 2]);
     await after.close();
     expect(runAuditVerifyCommand({ dbPath: auditDbPath(dataDir) }).exitCode).toBe(0);
+  });
+
+  it('logs what an OTLP collector rejected in a partial success through the agent\'s log', async () => {
+    // The sink reports rejected records only through a logger: the trail must hand it the agent's.
+    const collector = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ partialSuccess: { rejectedLogRecords: 1, errorMessage: 'quota exceeded' } })));
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => collector.close(resolve)));
+    const lines: string[] = [];
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-trail-'));
+    const trail = openAuditTrail({
+      dataDir, awaitEnrollment: false, log: createLogger('info', (line) => lines.push(line)),
+      otlp: { endpoint: `http://127.0.0.1:${(collector.address() as AddressInfo).port}` },
+    });
+    cleanups.push(() => trail.close());
+    await trail.outbox.appendDurable(sampleRecord(1));
+    const deadline = Date.now() + 5000;
+    while (!lines.some((line) => line.includes('rejected 1 of 1')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(lines.find((line) => line.includes('rejected 1 of 1'))).toMatch(/ERROR.*quota exceeded/);
   });
 });
