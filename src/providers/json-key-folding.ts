@@ -31,7 +31,7 @@ const FIELDS_EDGE_READS: readonly string[] = [
   'messages', 'tool_calls', 'function_call', 'tool_call_id', 'functions', 'prediction', 'custom', 'suffix', 'query',
   'items', 'call_id', 'stdout', 'stderr', 'variables', 'additional_instructions', 'additional_messages', 'thread',
   'tool_outputs', 'session', 'stream_format', 'stream_options', 'include_usage', 'inputs', 'audio', 'transcription',
-  'input_audio_transcription', 'keywords',
+  'input_audio_transcription', 'keywords', 'server_description', 'output_schema', 'input_schema', 'reason',
   // Anthropic.
   'system', 'tool_use_id', 'requests', 'params',
   // Gemini (both spellings Google accepts).

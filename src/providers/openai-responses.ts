@@ -2,14 +2,19 @@ import {
   expectArray, expectObject, expectString, isJsonObject, optionalField, optionalModel, readStreamFlag, requireModel,
   requiredArray, requiredString, wrongType, type JsonObject,
 } from './body-shape.js';
-import { addText, addTool, newCallLinker, newExtraction, type BodyReading, type CallLinker, type Extraction, type JsonPath } from './extraction.js';
-import { addOutputSchemaTexts, addToolDefinitionTexts, OPENAI_OUTPUT_SCHEMA_FIELDS, OPENAI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
+import {
+  addStringLeaves, addText, addTool, newCallLinker, newExtraction, type BodyReading, type CallLinker, type Extraction, type JsonPath,
+} from './extraction.js';
+import {
+  addOutputSchemaTexts, addToolDefinitionTexts, MCP_LISTED_TOOL_TEXT_FIELDS, MCP_SERVER_TEXT_FIELDS, NAMESPACE_TEXT_FIELDS,
+  OPENAI_OUTPUT_SCHEMA_FIELDS, RESPONSES_TOOL_TEXT_FIELDS, TOOL_SEARCH_TEXT_FIELDS,
+} from './tool-definition-texts.js';
 import type { TextSpan } from './types.js';
 
 /**
  * Reads `POST /responses` (OpenAI Responses API): `instructions`, `input` as a string or a list of items
- * (messages, function calls and their outputs), reusable-prompt `variables`, and tool definitions (a function or
- * custom tool's description and schema are `tool_definition` texts).
+ * (messages, function calls and their outputs, tools added mid-conversation), reusable-prompt `variables`, and tool
+ * definitions (`tool_definition` texts, see readToolDefinitions).
  * Tool paths point at `name` for definitions and calls, and at `call_id` for outputs (named after their call,
  * see CallLinker; an output answering a call from `previous_response_id` cannot be named here).
  */
@@ -29,19 +34,55 @@ export function readResponsesRequest(body: JsonObject): BodyReading {
   });
 
   optionalField(body, 'prompt', [], (prompt, p) => readPromptVariables(x, expectObject(prompt, p), p));
-  optionalField(body, 'tools', [], (tools, p) => {
-    expectArray(tools, p, 'an array of tool definitions').forEach((value, i) => {
-      const tool = expectObject(value, [...p, i], 'a tool definition object');
-      if (tool['type'] !== 'function' && tool['type'] !== 'custom') return;
-      addTool(x, [...p, i, 'name'], requiredString(tool, 'name', [...p, i]), 'definition');
-      addToolDefinitionTexts(x, tool, [...p, i], OPENAI_TOOL_TEXT_FIELDS);
-    });
-  });
+  optionalField(body, 'tools', [], (tools, p) => readToolDefinitions(x, tools, p));
   // Structured outputs: `text.format` of type json_schema, the schema the answer must follow.
   optionalField(body, 'text', [], (text, p) => {
     if (isJsonObject(text) && isJsonObject(text['format'])) addOutputSchemaTexts(x, text['format'], [...p, 'format'], OPENAI_OUTPUT_SCHEMA_FIELDS);
   });
   return { model, stream: readStreamFlag(body), extraction: x };
+}
+
+/**
+ * Hosted tools: settings the platform reads (vector stores, locations, containers, an MCP server's URL and
+ * credentials), no text put in front of the model.
+ */
+const HOSTED_TOOL_TYPES: ReadonlySet<string> = new Set([
+  'file_search', 'web_search', 'web_search_2025_08_26', 'web_search_preview', 'web_search_preview_2025_03_11', 'computer',
+  'computer_use', 'computer_use_preview', 'code_interpreter', 'image_generation', 'local_shell', 'shell', 'apply_patch',
+  'programmatic_tool_calling',
+]);
+
+/**
+ * A list of tool definitions: the request's `tools`, and those an input item adds (`additional_tools`) or a client's
+ * tool search returns (`tool_search_output`). Read as `tool_definition` texts: a function or custom tool's
+ * description and schemas, a namespace's description and its tools, a tool search tool's description and
+ * parameters, an MCP server's description. A tool type Edge does not know has every string read (its `type`
+ * aside): whatever the API adds next is not let through unread.
+ */
+function readToolDefinitions(x: Extraction, tools: unknown, path: JsonPath): void {
+  expectArray(tools, path, 'an array of tool definitions').forEach((value, i) => readToolDefinition(x, value, [...path, i], false));
+}
+
+function readToolDefinition(x: Extraction, value: unknown, path: JsonPath, inNamespace: boolean): void {
+  const tool = expectObject(value, path, 'a tool definition object');
+  const type = tool['type'];
+  if (type === 'function' || type === 'custom') {
+    addTool(x, [...path, 'name'], requiredString(tool, 'name', path), 'definition');
+    addToolDefinitionTexts(x, tool, path, RESPONSES_TOOL_TEXT_FIELDS);
+  } else if (type === 'namespace' && !inNamespace) {
+    // Its tools are function and custom tools; a namespace inside one is read as an unknown tool (all its strings).
+    addToolDefinitionTexts(x, tool, path, NAMESPACE_TEXT_FIELDS);
+    optionalField(tool, 'tools', path, (inner, p) => {
+      expectArray(inner, p, 'an array of tool definitions').forEach((nested, j) => readToolDefinition(x, nested, [...p, j], true));
+    });
+  } else if (type === 'tool_search') {
+    addToolDefinitionTexts(x, tool, path, TOOL_SEARCH_TEXT_FIELDS);
+  } else if (type === 'mcp') {
+    addToolDefinitionTexts(x, tool, path, MCP_SERVER_TEXT_FIELDS);
+  } else if (typeof type !== 'string' || !HOSTED_TOOL_TYPES.has(type)) {
+    if (typeof tool['name'] === 'string') addTool(x, [...path, 'name'], tool['name'], 'definition');
+    addToolDefinitionTexts(x, tool, path, Object.keys(tool).filter((key) => key !== 'type'));
+  }
 }
 
 /**
@@ -120,12 +161,64 @@ function readInputItem(x: Extraction, value: unknown, path: JsonPath, calls: Cal
       }
       return;
     }
-    default:
-      // local_shell_call_output, apply_patch_call_output and whatever `*_output` item comes next: a
-      // string output is the result of something run on the user's side, so it is read.
-      if (typeof item['output'] === 'string') addText(x, [...path, 'output'], item['output'], 'tool_result');
-      // reasoning, item_reference, web_search_call, ...: model output or references, no client text.
+    case 'local_shell_call_output':
+    case 'apply_patch_call_output':
+      // The result of something run on the user's side.
+      optionalField(item, 'output', path, (out, p) => addText(x, p, expectString(out, p), 'tool_result'));
       return;
+    case 'program_output':
+      // What a program the model wrote returned when run.
+      addStringLeaves(x, item['result'], [...path, 'result'], 'tool_result');
+      return;
+    case 'additional_tools':
+    case 'tool_search_output':
+      // Tools added for the turns that follow, or found by a client's tool search: definitions like the request's.
+      optionalField(item, 'tools', path, (tools, p) => readToolDefinitions(x, tools, p));
+      return;
+    case 'tool_search_call':
+      addStringLeaves(x, item['arguments'], [...path, 'arguments'], 'tool_arguments');
+      return;
+    case 'mcp_list_tools':
+      // A remote MCP server's tools, replayed as context: definitions the model reads.
+      if (Array.isArray(item['tools'])) {
+        item['tools'].forEach((tool, j) => {
+          if (isJsonObject(tool)) addToolDefinitionTexts(x, tool, [...path, 'tools', j], MCP_LISTED_TOOL_TEXT_FIELDS);
+        });
+      }
+      return;
+    case 'mcp_approval_request':
+      optionalField(item, 'arguments', path, (args, p) => addText(x, p, expectString(args, p), 'tool_arguments'));
+      return;
+    case 'mcp_approval_response':
+      // Why the user declined a call, in their words.
+      optionalField(item, 'reason', path, (reason, p) => addText(x, p, expectString(reason, p), 'user'));
+      return;
+    default:
+      // Model output or references, with no client text (reasoning is the model's; its encrypted content is opaque).
+      if (ITEMS_WITHOUT_CLIENT_TEXT.has(type)) return;
+      // An item type Edge does not know: every string is read (see readUnknownItem).
+      readUnknownItem(x, item, path, type);
+  }
+}
+
+/** Input item types that carry no text of the client's: calls the model made and their hosted results, references. */
+const ITEMS_WITHOUT_CLIENT_TEXT: ReadonlySet<string> = new Set([
+  'reasoning', 'item_reference', 'compaction', 'compaction_trigger', 'web_search_call', 'file_search_call', 'computer_call',
+  'computer_call_output', 'image_generation_call', 'code_interpreter_call', 'local_shell_call', 'shell_call', 'apply_patch_call',
+  'program',
+]);
+
+/** Keys of every item that name it rather than carry text. */
+const ITEM_ENVELOPE: ReadonlySet<string> = new Set(['type', 'id', 'call_id', 'status']);
+
+/**
+ * An input item type Edge does not know has every string read, so whatever the API adds next is not let through
+ * unread: as a tool result for a `*_output` item (something run on the user's side), otherwise as `other` text.
+ */
+function readUnknownItem(x: Extraction, item: JsonObject, path: JsonPath, type: string): void {
+  const kind: TextSpan['kind'] = type.endsWith('_output') ? 'tool_result' : 'other';
+  for (const key of Object.keys(item)) {
+    if (!ITEM_ENVELOPE.has(key)) addStringLeaves(x, item[key], [...path, key], kind);
   }
 }
 

@@ -17,6 +17,16 @@ import { addStringLeaves, newExtraction, type Extraction, type JsonPath } from '
 
 /** Chat Completions `function` and `custom` tools, the legacy `functions`, Responses, Realtime, Assistants, Mistral. */
 export const OPENAI_TOOL_TEXT_FIELDS = ['description', 'parameters', 'format'] as const;
+/** Responses `function` and `custom` tools: also a function's `output_schema`, the shape of what it returns. */
+export const RESPONSES_TOOL_TEXT_FIELDS = [...OPENAI_TOOL_TEXT_FIELDS, 'output_schema'] as const;
+/** A Responses `namespace` tool's own text (its tools are read as tools). */
+export const NAMESPACE_TEXT_FIELDS = ['description'] as const;
+/** A Responses `tool_search` tool, executed by the client: what it is for, and its parameter schema. */
+export const TOOL_SEARCH_TEXT_FIELDS = ['description', 'parameters'] as const;
+/** A Responses remote `mcp` tool: the server's description shown to the model (its URL, headers and token are not text). */
+export const MCP_SERVER_TEXT_FIELDS = ['server_description'] as const;
+/** A tool an MCP server listed (a Responses `mcp_list_tools` item). */
+export const MCP_LISTED_TOOL_TEXT_FIELDS = ['description', 'input_schema'] as const;
 /** Anthropic Messages tools (`input_examples`: example inputs of the beta tool-use examples). */
 export const ANTHROPIC_TOOL_TEXT_FIELDS = ['description', 'input_schema', 'input_examples'] as const;
 /** Gemini function declarations, in both the lowerCamel and the snake_case spelling Google accepts. */
