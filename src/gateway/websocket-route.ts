@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Mode } from '../config/schema.js';
+import { webSocketApiAt } from '../proxy/websocket-api.js';
 import { offeredSubprotocols } from '../proxy/websocket-upstream.js';
 import { planUpstream, type Attribution, type BifrostRouteMapping, type RequestTarget, type UpstreamSettings } from './upstream-plan.js';
 
@@ -45,8 +46,10 @@ export type WebSocketUpstreamChoice =
 /** The gateway's route for a WebSocket, or null when it has none (the socket goes to its origin). */
 export function bifrostWebSocketRoute(provider: string | undefined, path: string, mode: Mode): BifrostRouteMapping | null {
   if (mode !== 'gateway' || provider !== 'openai') return null;
-  const url = new URL(path, 'http://websocket.invalid');
-  return url.pathname === '/v1/responses' ? { path: `/openai/v1/responses${url.search}` } : null;
+  // Recognised where Edge decides whether it reads the socket, so a socket routed here is one it reads; the gateway
+  // gets the path's routable form (`/v1/responses/` and `/v1/respons%65s` are `/v1/responses`), as over HTTP.
+  const at = webSocketApiAt(provider, path);
+  return at?.api === 'openai-responses' ? { path: `/openai${at.pathname}${at.query}` } : null;
 }
 
 export interface WebSocketUpstreamInput {

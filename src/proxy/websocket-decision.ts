@@ -7,7 +7,7 @@ import { appFromUserAgent } from './app-attribution.js';
 import type { ExchangeRecord, UsageNote } from './exchange.js';
 import type { InspectionResult, RequestInspector, Resolution } from './surface-resolution.js';
 import { createWebSocketMessageInspector, type TurnCheck, type WebSocketMessageInspector } from './websocket-inspection.js';
-import { webSocketApiOf } from './websocket-messages.js';
+import { webSocketApiOf } from './websocket-api.js';
 
 export interface WebSocketDecisionDeps {
   resolve: (info: HttpRequestInfo) => Resolution;

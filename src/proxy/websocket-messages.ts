@@ -7,29 +7,10 @@ import { findJsonSyntaxError } from '../providers/json-syntax.js';
 import { readRealtimeClientEvent } from '../providers/realtime-events.js';
 import { readResponsesClientEvent } from '../providers/responses-websocket-events.js';
 import type { TextSpan, ToolInfo } from '../providers/types.js';
+import type { WebSocketApi } from './websocket-api.js';
 
-/** The WebSocket APIs whose client messages Edge reads. */
-export type WebSocketApi = 'openai-realtime' | 'openai-responses' | 'gemini-live';
-
-/**
- * Which API a WebSocket opened on an AI host speaks, from the host's provider and the path; undefined for one
- * Edge cannot read (its frames are relayed, and its opening is recorded as uninspected).
- * - OpenAI Realtime: `/v1/realtime` (`?model=` or `?call_id=`);
- * - the OpenAI Responses API in WebSocket mode: `/v1/responses` (the models are in the messages);
- * - the same on chatgpt.com for Codex signed in with ChatGPT: `/backend-api/codex/responses` (codex-rs's
- *   responses_websocket.rs, its base URL `https://chatgpt.com/backend-api/codex`);
- * - Gemini Live: `/ws/google.ai.generativelanguage.<version>.GenerativeService.BidiGenerateContent`, and
- *   `…BidiGenerateContentConstrained`, the endpoint for ephemeral tokens.
- */
-export function webSocketApiOf(provider: string, path: string): WebSocketApi | undefined {
-  const pathname = path.split('?')[0] ?? '';
-  if (provider === 'openai' && /^\/v1\/realtime\/?$/.test(pathname)) return 'openai-realtime';
-  if (provider === 'openai' && /^\/v1\/responses\/?$/.test(pathname)) return 'openai-responses';
-  // Codex signed in with ChatGPT: the same Responses WebSocket, on chatgpt.com's Codex API.
-  if (provider === 'chatgpt-web' && /^\/backend-api\/codex\/responses\/?$/.test(pathname)) return 'openai-responses';
-  if (provider === 'gemini' && /^\/ws\/google\.ai\.generativelanguage\.[\w]+\.GenerativeService\.BidiGenerateContent(?:Constrained)?\/?$/.test(pathname)) return 'gemini-live';
-  return undefined;
-}
+// Which API a path speaks is decided in one place, for routing and reading alike.
+export { webSocketApiOf, type WebSocketApi } from './websocket-api.js';
 
 /** One client message as Edge reads it. */
 export type ClientMessage =

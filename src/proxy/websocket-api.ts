@@ -1,0 +1,52 @@
+import { isNonCanonicalTarget, routablePath, splitPathAndQuery } from '../providers/route-path.js';
+
+/** The WebSocket APIs whose client messages Edge reads. */
+export type WebSocketApi = 'openai-realtime' | 'openai-responses' | 'gemini-live';
+
+/** A WebSocket API recognised on a path, with the path in the form the origin routes it. */
+export interface WebSocketApiPath {
+  api: WebSocketApi;
+  /** The path as the origin routes it (routablePath: `/v1/respons%65s/` is `/v1/responses`); what the gateway is sent. */
+  pathname: string;
+  /** The query string with its leading `?`, or `''`. */
+  query: string;
+}
+
+/**
+ * The paths of the APIs Edge reads, on the routable form of the path (no trailing slash, no escapes of characters
+ * that stand for themselves):
+ * - OpenAI Realtime: `/v1/realtime` (`?model=` or `?call_id=`);
+ * - the OpenAI Responses API in WebSocket mode: `/v1/responses` (the models are in the messages);
+ * - the same on chatgpt.com for Codex signed in with ChatGPT: `/backend-api/codex/responses` (codex-rs's
+ *   responses_websocket.rs, its base URL `https://chatgpt.com/backend-api/codex`);
+ * - Gemini Live: `/ws/google.ai.generativelanguage.<version>.GenerativeService.BidiGenerateContent`, and
+ *   `…BidiGenerateContentConstrained`, the endpoint for ephemeral tokens.
+ */
+const API_PATHS: ReadonlyArray<{ provider: string; pathname: RegExp; api: WebSocketApi }> = [
+  { provider: 'openai', pathname: /^\/v1\/realtime$/, api: 'openai-realtime' },
+  { provider: 'openai', pathname: /^\/v1\/responses$/, api: 'openai-responses' },
+  { provider: 'chatgpt-web', pathname: /^\/backend-api\/codex\/responses$/, api: 'openai-responses' },
+  { provider: 'gemini', pathname: /^\/ws\/google\.ai\.generativelanguage\.\w+\.GenerativeService\.BidiGenerateContent(?:Constrained)?$/, api: 'gemini-live' },
+];
+
+/**
+ * Which API a WebSocket opened on an AI host speaks, from the host's provider and the request target; undefined for
+ * one Edge cannot read (its frames are relayed, and its opening is recorded as uninspected). The one place that
+ * decides it: where the socket goes (websocket-route.ts) and whether its messages are read (websocket-decision.ts)
+ * both ask here, so `/v1/responses/` or `/v1/respons%65s` cannot go to the origin unread while the same path as an
+ * HTTP request goes to the gateway. Paths are matched as HTTP routes are (routablePath): as the origin routes them.
+ * A target that is not in canonical form (dot segments, encoded slashes; edge-proxy.ts refuses the upgrade) names
+ * no API.
+ */
+export function webSocketApiAt(provider: string, path: string): WebSocketApiPath | undefined {
+  if (isNonCanonicalTarget(path)) return undefined;
+  const { pathname: received, query } = splitPathAndQuery(path);
+  const pathname = routablePath(received);
+  const match = API_PATHS.find((entry) => entry.provider === provider && entry.pathname.test(pathname));
+  return match ? { api: match.api, pathname, query } : undefined;
+}
+
+/** The API a WebSocket speaks (webSocketApiAt), or undefined when Edge cannot read it. */
+export function webSocketApiOf(provider: string, path: string): WebSocketApi | undefined {
+  return webSocketApiAt(provider, path)?.api;
+}

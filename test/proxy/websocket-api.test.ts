@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { bifrostWebSocketRoute, webSocketVia } from '../../src/gateway/websocket-route.js';
+import { webSocketApiAt, webSocketApiOf } from '../../src/proxy/websocket-api.js';
+
+/**
+ * Which WebSocket API a path speaks is decided in one place, on the path as the origin routes it (routablePath, as
+ * HTTP routes are matched): a trailing slash or a letter percent-encoded names the same API, so the socket is read,
+ * and in gateway mode it goes where the HTTP request to that path goes, with the canonical path.
+ */
+
+const GEMINI_LIVE = '/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent';
+
+describe('webSocketApiAt', () => {
+  it.each([
+    ['openai', '/v1/responses', 'openai-responses', '/v1/responses'],
+    ['openai', '/v1/responses/', 'openai-responses', '/v1/responses'],
+    ['openai', '/v1/respons%65s', 'openai-responses', '/v1/responses'],
+    ['openai', '/v1/%72esponses', 'openai-responses', '/v1/responses'],
+    ['openai', '/%761/responses/', 'openai-responses', '/v1/responses'],
+    ['openai', '/v1/realtime?model=gpt-realtime', 'openai-realtime', '/v1/realtime'],
+    ['openai', '/v1/realtim%65?model=gpt-realtime', 'openai-realtime', '/v1/realtime'],
+    ['openai', '/v1/%72ealtime/?model=gpt-realtime', 'openai-realtime', '/v1/realtime'],
+    ['chatgpt-web', '/backend-api/codex/responses', 'openai-responses', '/backend-api/codex/responses'],
+    ['chatgpt-web', '/backend-api/codex/respons%65s/', 'openai-responses', '/backend-api/codex/responses'],
+    ['gemini', `${GEMINI_LIVE}?key=k`, 'gemini-live', GEMINI_LIVE],
+    ['gemini', `${GEMINI_LIVE.replace('BidiGenerateContent', 'BidiGenerat%65Content')}/`, 'gemini-live', GEMINI_LIVE],
+    ['gemini', `${GEMINI_LIVE}Constrained`.replace('generativelanguage', 'generativ%65language'), 'gemini-live', `${GEMINI_LIVE}Constrained`],
+  ] as const)('%s %s is %s on %s', (provider, path, api, pathname) => {
+    expect(webSocketApiAt(provider, path)).toMatchObject({ api, pathname });
+    expect(webSocketApiOf(provider, path)).toBe(api);
+  });
+
+  it.each([
+    ['openai', '/v1/responses//'],
+    ['openai', '/v1/./responses'],
+    ['openai', '/v1/%2e/responses'],
+    ['openai', '/v1/responses%2f'],
+    ['openai', '/v1/responses/x'],
+    ['openai', '/v1/realtime/sessions'],
+    ['anthropic', '/v1/responses'],
+    ['chatgpt-web', '/v1/responses'],
+  ])('%s %s names no API Edge reads', (provider, path) => {
+    expect(webSocketApiAt(provider, path)).toBeUndefined();
+  });
+});
+
+describe('the gateway route of a WebSocket follows the same decision', () => {
+  const settings = { mode: 'gateway' as const, gatewayUrl: 'https://bifrost.example.com' };
+
+  it.each(['/v1/responses', '/v1/responses/', '/v1/respons%65s', '/v1/%72esponses'])('%s goes to the gateway\'s canonical path', (path) => {
+    expect(bifrostWebSocketRoute('openai', `${path}?trace=1`, 'gateway')).toEqual({ path: '/openai/v1/responses?trace=1' });
+    expect(webSocketVia(settings, 'openai', path)).toBe('gateway');
+  });
+
+  it.each([
+    ['openai', '/v1/realtime/'],
+    ['openai', '/v1/./responses'],
+    ['chatgpt-web', '/backend-api/codex/responses'],
+  ])('%s %s has no gateway route', (provider, path) => {
+    expect(bifrostWebSocketRoute(provider, path, 'gateway')).toBeNull();
+    expect(webSocketVia(settings, provider, path)).toBe('origin');
+  });
+});
