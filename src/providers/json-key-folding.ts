@@ -1,5 +1,6 @@
 import { isJsonObject, type JsonObject } from './body-shape.js';
 import type { JsonPath } from './extraction.js';
+import { OUTPUT_SCHEMA_TEXT_FIELDS, TOOL_DEFINITION_TEXT_FIELDS } from './tool-definition-texts.js';
 
 /**
  * Object keys that a case-insensitive reader would take for another key than Edge does.
@@ -13,10 +14,10 @@ import type { JsonPath } from './extraction.js';
  * - a key not spelled as a field Edge reads but folding to one (`Messages`, `meſſages`, `systeminstruction`).
  *
  * Both only at the levels a gateway decodes into structs: the body and the objects Edge's readers walk into
- * (messages, their content blocks and parts, tools, tool calls, ...). Free-form maps below them (JSON schemas'
- * `properties`, `metadata`, tool arguments and Anthropic's `tool_use.input`, Gemini's `functionCall.args` and
- * `functionResponse.response`, `logit_bias`, MCP `arguments`) are decoded into maps that keep every key as sent,
- * and hold names the user chose (a `Content` property): they are never entered.
+ * (messages, their content blocks and parts, tools, tool calls, structured-output settings, ...). Free-form maps
+ * below them (JSON schemas, tool arguments and Anthropic's `tool_use.input`, Gemini's `functionCall.args` and
+ * `functionResponse.response`, `metadata`, `logit_bias`, MCP `arguments`) are decoded into maps that keep every key
+ * as sent, and hold names the user chose (a `Content` property): they are never entered.
  */
 
 /**
@@ -31,7 +32,7 @@ const FIELDS_EDGE_READS: readonly string[] = [
   'messages', 'tool_calls', 'function_call', 'tool_call_id', 'functions', 'prediction', 'custom', 'suffix', 'query',
   'items', 'call_id', 'stdout', 'stderr', 'variables', 'additional_instructions', 'additional_messages', 'thread',
   'tool_outputs', 'session', 'stream_format', 'stream_options', 'include_usage', 'inputs', 'audio', 'transcription',
-  'input_audio_transcription', 'keywords', 'server_description', 'output_schema', 'input_schema', 'reason',
+  'input_audio_transcription', 'keywords', 'reason',
   // Anthropic.
   'system', 'tool_use_id', 'requests', 'params',
   // Gemini (both spellings Google accepts).
@@ -44,6 +45,11 @@ const FIELDS_EDGE_READS: readonly string[] = [
   'author', 'attachments', 'extracted_content', 'extra', 'speculation',
   // MCP (JSON-RPC).
   'jsonrpc', 'method', 'error', 'argument', 'value', '_meta',
+  // Structured outputs: where the schema the answer must follow sits (Chat Completions `response_format.json_schema`,
+  // Responses `text.format`, Anthropic `output_config.format` and `output_format`, Gemini `generationConfig`).
+  'response_format', 'json_schema', 'format', 'schema', 'output_config', 'output_format', 'generationConfig', 'generation_config',
+  // Every field the tool definition and output schema readers take text from (tool-definition-texts.ts).
+  ...TOOL_DEFINITION_TEXT_FIELDS, ...OUTPUT_SCHEMA_TEXT_FIELDS,
 ];
 
 /**
@@ -60,6 +66,9 @@ const STRUCT_FIELDS: ReadonlyMap<string, 'objects and arrays' | 'arrays'> = new 
     'functionResponse', 'function_response', 'executableCode', 'executable_code', 'codeExecutionResult',
     'code_execution_result', 'inlineData', 'inline_data', 'generateContentRequest', 'generate_content_request', 'batch',
     'inputConfig', 'input_config', 'request', 'instances', 'audio', 'transcription', 'input_audio_transcription',
+    // Structured outputs down to the object holding the schema; the schema itself (`schema`, `responseSchema`, ...)
+    // is free-form, its property names the user's. `text` is a string in messages, the output settings in Responses.
+    'text', 'format', 'response_format', 'json_schema', 'output_config', 'output_format', 'generationConfig', 'generation_config',
   ].map((field) => [field, 'objects and arrays'] as const),
   ...['input', 'output', 'system', 'inputs'].map((field) => [field, 'arrays'] as const),
 ]);

@@ -47,6 +47,14 @@ export const ANTHROPIC_OUTPUT_SCHEMA_FIELDS = ['schema'] as const;
 /** Gemini's `generationConfig`, in both spellings. */
 export const GEMINI_OUTPUT_SCHEMA_FIELDS = ['responseSchema', 'response_schema', 'responseJsonSchema', 'response_json_schema'] as const;
 
+/** Every field a tool definition reader takes text from: a key that folds to one must be spelled exactly (json-key-folding.ts). */
+export const TOOL_DEFINITION_TEXT_FIELDS: readonly string[] = [
+  ...RESPONSES_TOOL_TEXT_FIELDS, ...NAMESPACE_TEXT_FIELDS, ...TOOL_SEARCH_TEXT_FIELDS, ...MCP_SERVER_TEXT_FIELDS, ...MCP_LISTED_TOOL_TEXT_FIELDS,
+  ...ANTHROPIC_TOOL_TEXT_FIELDS, ...GEMINI_TOOL_TEXT_FIELDS,
+];
+/** Every field an output schema reader takes text from. */
+export const OUTPUT_SCHEMA_TEXT_FIELDS: readonly string[] = [...OPENAI_OUTPUT_SCHEMA_FIELDS, ...ANTHROPIC_OUTPUT_SCHEMA_FIELDS, ...GEMINI_OUTPUT_SCHEMA_FIELDS];
+
 /** Adds the strings under `fields` of the definition at `path` as `tool_definition` spans of one group. */
 export function addToolDefinitionTexts(x: Extraction, definition: JsonObject, path: JsonPath, fields: readonly string[]): void {
   addDefinitionTexts(x, definition, path, fields, 'tool_definition');

@@ -37,6 +37,11 @@ describe('keys the gateway would read otherwise than Edge never reach it', () =>
     ['OpenAI chat, a message\'s Content', OPENAI_CHAT, { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi', Content: SECRET }] }],
     ['OpenAI chat, meſſages', OPENAI_CHAT, { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], 'me\u017f\u017fages': [{ role: 'user', content: SECRET }] }],
     ['Responses, Input', OPENAI_RESPONSES, { model: 'gpt-4o', input: 'hi', Input: SECRET }],
+    ['Responses, text.format.Schema', OPENAI_RESPONSES, { model: 'gpt-4o', input: 'hi', text: { format: { type: 'json_schema', name: 'x', Schema: { type: 'object', description: SECRET } } } }],
+    ['Responses, text.Format', OPENAI_RESPONSES, { model: 'gpt-4o', input: 'hi', text: { Format: { type: 'json_schema', name: 'x', schema: { type: 'object', description: SECRET } } } }],
+    ['OpenAI chat, response_format.json_schema.Schema', OPENAI_CHAT, { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'json_schema', json_schema: { name: 'x', Schema: { description: SECRET } } } }],
+    ['Anthropic, output_config.format.Schema', ANTHROPIC, { model: 'claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }], output_config: { format: { type: 'json_schema', Schema: { description: SECRET } } } }],
+    ['Gemini, generationConfig.ResponseSchema', GEMINI, { contents: [{ parts: [{ text: 'hi' }] }], generationConfig: { ResponseSchema: { description: SECRET } } }],
     ['Anthropic, a text block\'s Text', ANTHROPIC, { model: 'claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi', Text: SECRET }] }] }],
     ['Gemini, Contents', GEMINI, { contents: [{ parts: [{ text: 'hi' }] }], Contents: [{ parts: [{ text: SECRET }] }] }],
   ])('%s: 400, the gateway is not reached', async (_name, url, body) => {

@@ -92,6 +92,22 @@ describe('bodies whose keys a case-insensitive gateway reads otherwise are refus
     ['Gemini: a functionCall\'s Name', GEMINI, { contents: [{ role: 'model', parts: [{ functionCall: { name: 'read', Name: 'delete_repo', args: {} } }] }] }, /in contents\[0\]\.parts\[0\]\.functionCall/],
     ['Realtime: a transcription session\'s Prompt', REALTIME_TRANSCRIPTION, { input_audio_transcription: { model: 'gpt-4o-transcribe', Prompt: SECRET } }, /the key "Prompt" in input_audio_transcription/],
     ['Realtime: a client secret\'s audio.input.transcription.Prompt', REALTIME_CLIENT_SECRET, { session: { type: 'realtime', model: 'gpt-realtime', audio: { input: { transcription: { model: 'gpt-4o-transcribe', Prompt: SECRET } } } } }, /the key "Prompt" in session\.audio\.input\.transcription/],
+    // Structured outputs: the schema the answer must follow is read as text, so its holder is a struct level too.
+    ['Responses: text.format.Schema', OPENAI_RESPONSES, { model: 'gpt-4o', input: 'hi', text: { format: { type: 'json_schema', name: 'x', Schema: { description: SECRET } } } }, /the key "Schema" in text\.format.*"schema"/],
+    ['Responses: text.format with schema and SCHEMA', OPENAI_RESPONSES, { model: 'gpt-4o', input: 'hi', text: { format: { type: 'json_schema', name: 'x', schema: {}, SCHEMA: { description: SECRET } } } }, /both "schema" and "SCHEMA" in text\.format/],
+    ['Responses: text.Format', OPENAI_RESPONSES, { model: 'gpt-4o', input: 'hi', text: { Format: { type: 'json_schema', name: 'x', schema: { description: SECRET } } } }, /the key "Format" in text/],
+    ['Responses: a custom tool\'s Format (its grammar)', OPENAI_RESPONSES, { model: 'gpt-4o', input: 'hi', tools: [{ type: 'custom', name: 'sql', Format: { type: 'grammar', syntax: 'lark', definition: SECRET } }] }, /the key "Format" in tools\[0\]/],
+    ['OpenAI chat: response_format.json_schema.Schema', OPENAI_CHAT, chat({ response_format: { type: 'json_schema', json_schema: { name: 'x', Schema: { description: SECRET } } } }), /the key "Schema" in response_format\.json_schema/],
+    ['OpenAI chat: response_format.JSON_Schema', OPENAI_CHAT, chat({ response_format: { type: 'json_schema', JSON_Schema: { name: 'x', schema: { description: SECRET } } } }), /the key "JSON_Schema" in response_format/],
+    ['OpenAI chat: Response_Format', OPENAI_CHAT, chat({ Response_Format: { type: 'json_schema', json_schema: { name: 'x', schema: { description: SECRET } } } }), /the key "Response_Format" in the request body/],
+    ['Anthropic: output_config.format.Schema', ANTHROPIC, claude({ output_config: { format: { type: 'json_schema', Schema: { description: SECRET } } } }), /the key "Schema" in output_config\.format/],
+    ['Anthropic: output_config.Format', ANTHROPIC, claude({ output_config: { Format: { type: 'json_schema', schema: { description: SECRET } } } }), /the key "Format" in output_config/],
+    ['Anthropic: Output_Format (beta)', ANTHROPIC, claude({ Output_Format: { type: 'json_schema', schema: { description: SECRET } } }), /the key "Output_Format"/],
+    ['Anthropic: a tool\'s Input_Schema', ANTHROPIC, claude({ tools: [{ name: 'read', Input_Schema: { description: SECRET } }] }), /the key "Input_Schema" in tools\[0\]/],
+    ['Gemini: generationConfig.ResponseSchema', GEMINI, { contents: [{ parts: [{ text: 'hi' }] }], generationConfig: { ResponseSchema: { description: SECRET } } }, /the key "ResponseSchema" in generationConfig/],
+    ['Gemini: generation_config.Response_Json_Schema', GEMINI, { contents: [{ parts: [{ text: 'hi' }] }], generation_config: { Response_Json_Schema: { description: SECRET } } }, /the key "Response_Json_Schema" in generation_config/],
+    ['Gemini: GenerationConfig', GEMINI, { contents: [{ parts: [{ text: 'hi' }] }], GenerationConfig: { responseSchema: { description: SECRET } } }, /the key "GenerationConfig"/],
+    ['Gemini: a declaration\'s ParametersJsonSchema', GEMINI, { contents: [{ parts: [{ text: 'hi' }] }], tools: [{ functionDeclarations: [{ name: 'f', ParametersJsonSchema: { description: SECRET } }] }] }, /the key "ParametersJsonSchema"/],
     ['Gemini: inlineData\'s MimeType', GEMINI, { contents: [{ parts: [{ inlineData: { mimeType: 'image/png', MimeType: 'text/plain', data: 'aGk=' } }] }] }, /both "mimeType" and "MimeType"/],
   ])('%s', (_name, route, body, message) => {
     const error = expectFailed(parse(route, body));
@@ -209,6 +225,14 @@ describe('keys users choose in free-form maps pass, whatever their case', () => 
       // And of generationConfig's responseSchema and responseJsonSchema.
       ['output_schema', 'Content'], ['output_schema', 'Content'],
     ]);
+  });
+
+  it('structured-output schemas keep their own keys: Schema and Format properties, a string format', () => {
+    const own = { type: 'object', properties: { Schema: { type: 'string', format: 'date-time' }, Format: { type: 'string' }, FORMAT: { type: 'string' } }, required: ['Schema'] };
+    expectParsed(parse(OPENAI_RESPONSES, { model: 'gpt-5', input: 'hi', text: { format: { type: 'json_schema', name: 'x', schema: own }, verbosity: 'low' } }));
+    expectParsed(parse(OPENAI_CHAT, chat({ response_format: { type: 'json_schema', json_schema: { name: 'x', strict: true, schema: own } } })));
+    expectParsed(parse(ANTHROPIC, claude({ output_config: { effort: 'low', format: { type: 'json_schema', schema: own } }, output_format: { type: 'json_schema', schema: own } })));
+    expectParsed(parse(GEMINI, { contents: [{ parts: [{ text: 'hi' }] }], generationConfig: { temperature: 0, responseSchema: own, response_json_schema: own } }));
   });
 
   it('Gemini: snake_case fields and camelCase fields both pass', () => {
