@@ -14,7 +14,7 @@ export { webSocketApiOf, type WebSocketApi } from './websocket-api.js';
 
 /** One client message as Edge reads it. */
 export type ClientMessage =
-  /** Binary data that is not a JSON message (audio, video): not text, relayed as it is. */
+  /** Binary data that does not start as JSON (audio, video) on an API that has binary messages: relayed as it is. */
   | { kind: 'binary' }
   | {
     kind: 'json';
@@ -34,7 +34,11 @@ export type ClientMessage =
   /** Edge cannot read it, so it must not be relayed: the socket closes with `code` and `message`. */
   | { kind: 'unreadable'; code: number; status: number; errorType: string; message: string };
 
-/** RFC 6455 close codes: 1007 for data that is not what the message type says, 1008 policy, 1009 too big. */
+/**
+ * RFC 6455 close codes: 1003 for a type of message the endpoint does not take, 1007 for data that is not what the
+ * message type says, 1008 policy, 1009 too big.
+ */
+const UNSUPPORTED_DATA = 1003;
 const INVALID_PAYLOAD = 1007;
 const POLICY_VIOLATION = 1008;
 export const MESSAGE_TOO_BIG = 1009;
@@ -46,15 +50,20 @@ export function tooBigMessage(maxBytes: number): string {
 
 /**
  * Reads one whole client message (`ws` hands over messages, fragments joined). A text frame must be a JSON
- * message of the API, or the socket is closed: what Edge cannot read it does not relay (fails closed). A binary
- * frame holding a JSON message is read too (a server that accepts one would otherwise get its text unread), with
- * a UTF-8 byte-order mark skipped; one holding JSON Edge will not read (UTF-16, bytes that are not UTF-8) closes
- * the socket. Other binary data (audio) is relayed as it is. A message with a key twice in one object is refused
- * as HTTP bodies are: readers differ on which value counts; so is one with a key a case-insensitive reader (a Go
- * server) takes for a field Edge reads, or two keys it takes for one.
+ * message of the API, or the socket is closed: what Edge cannot read it does not relay (fails closed). The
+ * Responses API has no binary messages, so a binary frame closes its socket: a Go server reading the socket with
+ * json.Decoder (gorilla's ReadJSON) ignores the frame's type and what follows the first JSON value, so it would run
+ * a turn Edge never read. On the other APIs a binary frame that starts as JSON (`{` or `[`, after a UTF-8
+ * byte-order mark and white space) is a JSON message, read as a text frame is, and must be exactly one JSON value
+ * in UTF-8, or the socket closes; so does JSON in UTF-16. Other binary data (audio) is relayed as it is. A message
+ * with a key twice in one object is refused as HTTP bodies are: readers differ on which value counts; so is one
+ * with a key a case-insensitive reader (a Go server) takes for a field Edge reads, or two keys it takes for one.
  */
 export function readClientMessage(api: WebSocketApi, data: Buffer, isBinary: boolean, maxBytes: number): ClientMessage {
   if (data.length > maxBytes) return { kind: 'unreadable', code: MESSAGE_TOO_BIG, status: 413, errorType: 'request_too_large', message: tooBigMessage(maxBytes) };
+  if (isBinary && api === 'openai-responses') {
+    return { kind: 'unreadable', code: UNSUPPORTED_DATA, status: 400, errorType: 'invalid_request', message: BINARY_ON_RESPONSES_MESSAGE };
+  }
   let body: unknown;
   let text: string;
   if (isBinary) {
@@ -97,6 +106,9 @@ export function readClientMessage(api: WebSocketApi, data: Buffer, isBinary: boo
   }
 }
 
+/** Why a binary frame on a Responses socket is refused, short enough for a close frame. */
+const BINARY_ON_RESPONSES_MESSAGE = 'Bifrost Edge: the Responses API takes text messages only, and this one was binary; send it as text. It was not sent';
+
 /** Fields of the client messages that bodies do not have, named by the APIs (never by a user): a refusal may quote them. */
 const MESSAGE_FIELDS: ReadonlySet<string> = new Set([
   // OpenAI Realtime client events.
@@ -132,57 +144,58 @@ function foldedKeyMessage(problem: FoldedKeyProblem): string {
   return `Bifrost Edge: a message has ${which} differing only in case, one field to servers; send it once. It was not sent`;
 }
 
-/** What a binary frame holds: a JSON object Edge reads (and its text), JSON it will not read, or other data (audio, video). */
+/** What a binary frame holds: a JSON message Edge reads (and its text), JSON it will not read, or other data (audio, video). */
 type BinaryContent = { kind: 'json'; body: unknown; text: string } | { kind: 'unreadable'; message: string } | { kind: 'data' };
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-const lenientUtf8 = new TextDecoder('utf-8');
 const UTF8_BOM = [0xef, 0xbb, 0xbf];
 const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
 const isJsonSpace = (byte: number | undefined) => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+const opensJson = (byte: number | undefined) => byte === OPEN_BRACE || byte === OPEN_BRACKET;
 
 /**
- * Audio starts with `{` one frame in 256, so only a whole JSON object counts as a message. Servers that read a
- * binary frame as JSON may be lenient where JSON.parse is not: Python's json.loads takes a byte-order mark and
- * UTF-16, other decoders replace bytes that are not UTF-8. A UTF-8 mark is skipped and the JSON read; JSON in
- * UTF-16, or in bytes that are not UTF-8, is refused rather than relayed unread. The costly decoding is tried only
- * when the first bytes are those of such JSON, so audio frames are not decoded.
+ * A binary frame that starts as JSON is a JSON message, whatever follows: servers that read binary frames as JSON
+ * may take its first value and ignore the rest (Go's json.Decoder), or decode it leniently (Python's json.loads
+ * takes a byte-order mark and UTF-16; other decoders replace bytes that are not UTF-8). So it must be exactly one
+ * JSON value in UTF-8 (a UTF-8 mark skipped), as a text frame must; else it is refused rather than relayed unread.
+ * UTF-16 JSON is refused too. Only frames whose first bytes are those of JSON are decoded, so audio is not.
  */
 function binaryContent(data: Buffer): BinaryContent {
-  const bom = UTF8_BOM.every((byte, i) => data[i] === byte) ? UTF8_BOM.length : 0;
-  if (startsWithBrace(data, bom, 1, 0)) {
-    const bytes = data.subarray(bom);
-    const text = decoded(() => strictUtf8.decode(bytes));
-    const strict = jsonObjectOf(() => text ?? '');
-    if (text !== undefined && strict !== undefined) return { kind: 'json', body: strict, text };
-    if (jsonObjectOf(() => lenientUtf8.decode(bytes)) !== undefined) {
-      return { kind: 'unreadable', message: 'Bifrost Edge: a binary message holds JSON that is not valid UTF-8; send JSON as UTF-8 text. It was not sent' };
-    }
-  }
   // UTF-16 JSON: each ASCII character is its byte and a zero, in either order, after an optional byte-order mark.
-  const utf16 = startsWithUtf16Brace(data, 'utf-16le') ?? startsWithUtf16Brace(data, 'utf-16be');
-  if (utf16 !== undefined && jsonObjectOf(() => new TextDecoder(utf16).decode(data)) !== undefined) {
+  const utf16 = startsWithUtf16Json(data, 'utf-16le') ?? startsWithUtf16Json(data, 'utf-16be');
+  if (utf16 !== undefined && jsonValueOf(() => new TextDecoder(utf16).decode(data)) !== undefined) {
     return { kind: 'unreadable', message: 'Bifrost Edge: a binary message holds JSON in UTF-16; send JSON as UTF-8 text. It was not sent' };
   }
-  return { kind: 'data' };
+  const bom = UTF8_BOM.every((byte, i) => data[i] === byte) ? UTF8_BOM.length : 0;
+  if (!startsWithJson(data, bom, 1, 0)) return { kind: 'data' };
+  const text = decoded(() => strictUtf8.decode(data.subarray(bom)));
+  if (text === undefined) {
+    return { kind: 'unreadable', message: 'Bifrost Edge: a binary message holds JSON that is not valid UTF-8; send JSON as UTF-8 text. It was not sent' };
+  }
+  const body = jsonValueOf(() => text);
+  if (body === undefined) {
+    return { kind: 'unreadable', message: 'Bifrost Edge: a binary message starts as JSON but is not one JSON value; send one per message. It was not sent' };
+  }
+  return { kind: 'json', body, text };
 }
 
 /**
- * Whether `data` from `start` holds JSON white space then `{`, each character `width` bytes: for two, an ASCII
- * character is a zero byte and its own, `low` saying which of the two is its own (0: little-endian).
+ * Whether `data` from `start` holds JSON white space then `{` or `[`, each character `width` bytes: for two, an
+ * ASCII character is a zero byte and its own, `low` saying which of the two is its own (0: little-endian).
  */
-function startsWithBrace(data: Buffer, start: number, width: 1 | 2, low: 0 | 1): boolean {
+function startsWithJson(data: Buffer, start: number, width: 1 | 2, low: 0 | 1): boolean {
   let at = start;
   const charAt = (i: number) => (width === 1 ? data[i] : data[i + 1 - low] === 0 ? data[i + low] : undefined);
   while (at < data.length && isJsonSpace(charAt(at))) at += width;
-  return charAt(at) === OPEN_BRACE;
+  return opensJson(charAt(at));
 }
 
-/** The encoding, when `data` starts as a JSON object in UTF-16 of that byte order (with or without its mark). */
-function startsWithUtf16Brace(data: Buffer, encoding: 'utf-16le' | 'utf-16be'): 'utf-16le' | 'utf-16be' | undefined {
+/** The encoding, when `data` starts as JSON in UTF-16 of that byte order (with or without its mark). */
+function startsWithUtf16Json(data: Buffer, encoding: 'utf-16le' | 'utf-16be'): 'utf-16le' | 'utf-16be' | undefined {
   const le = encoding === 'utf-16le';
   const mark = le ? data[0] === 0xff && data[1] === 0xfe : data[0] === 0xfe && data[1] === 0xff;
-  return startsWithBrace(data, mark ? 2 : 0, 2, le ? 0 : 1) ? encoding : undefined;
+  return startsWithJson(data, mark ? 2 : 0, 2, le ? 0 : 1) ? encoding : undefined;
 }
 
 /** The text `decode` gives, or undefined when the bytes are not of its encoding. */
@@ -194,11 +207,10 @@ function decoded(decode: () => string): string | undefined {
   }
 }
 
-/** The JSON object the decoded text is, or undefined when it is not one (or cannot be decoded). */
-function jsonObjectOf(decode: () => string): unknown {
+/** The one JSON value the decoded text is, or undefined when it is not exactly one (or cannot be decoded). */
+function jsonValueOf(decode: () => string): unknown {
   try {
-    const value: unknown = JSON.parse(decode());
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
+    return JSON.parse(decode()) as unknown;
   } catch {
     return undefined;
   }

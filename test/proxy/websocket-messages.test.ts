@@ -96,9 +96,18 @@ describe('what Edge cannot read is not relayed', () => {
   });
 
   it('binary audio goes as it is; a binary frame holding a JSON message is read like text', () => {
-    expect(readClientMessage('openai-realtime', Buffer.from([0x7b, 0x00, 0xff, 0x10]), true, LIMIT)).toEqual({ kind: 'binary' });
+    expect(readClientMessage('openai-realtime', Buffer.from([0x52, 0x49, 0x46, 0x46, 0x7b, 0x00]), true, LIMIT)).toEqual({ kind: 'binary' });
     const json = readClientMessage('gemini-live', Buffer.from(JSON.stringify({ realtimeInput: { text: 'typed' } })), true, LIMIT);
     expect(json).toMatchObject({ kind: 'json', texts: [{ text: 'typed' }] });
+  });
+
+  it('the Responses API has no binary messages: any binary frame closes the socket with 1003', () => {
+    const turn = JSON.stringify({ type: 'response.create', model: 'gpt-5-mini', input: 'use sk-secret' });
+    for (const data of [Buffer.from(turn), Buffer.from(`${turn} x`), Buffer.from([0x52, 0x49, 0x46, 0x46])]) {
+      const read = readClientMessage('openai-responses', data, true, LIMIT);
+      expect(read).toMatchObject({ kind: 'unreadable', code: 1003, errorType: 'invalid_request', message: expect.stringContaining('send it as text') });
+      expect(Buffer.byteLength(read.kind === 'unreadable' ? read.message : '')).toBeLessThanOrEqual(123);
+    }
   });
 
   describe('a binary frame holding JSON a lenient server could read is read or refused, never relayed unread', () => {
@@ -114,16 +123,30 @@ describe('what Edge cannot read is not relayed', () => {
       ['UTF-16LE with its mark', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(` ${event}`, 'utf16le')]), /in UTF-16/],
       ['UTF-16BE', Buffer.from(event, 'utf16le').swap16(), /in UTF-16/],
       ['UTF-8 with a byte that is not UTF-8', Buffer.concat([Buffer.from(event.slice(0, -10)), Buffer.from([0xff]), Buffer.from(event.slice(-10))]), /not valid UTF-8/],
+      // Go's json.Decoder reads the first value and ignores the rest: the event would run, unread.
+      ['the event followed by other bytes', Buffer.from(`${event} x`), /not one JSON value/],
+      ['the event followed by a NUL byte', Buffer.from(`${event}\u0000`), /not one JSON value/],
+      ['two events back to back', Buffer.from(event + event), /not one JSON value/],
+      ['white space, then the event and another', Buffer.from(`\r\n ${event}${event}`), /not one JSON value/],
+      ['an array, then other bytes', Buffer.from(`[${event}]]`), /not one JSON value/],
+      // Audio is not sent in binary frames on the Realtime API or Gemini Live (it is base64 in JSON): data that
+      // starts as JSON is JSON, so what used to pass as "audio that starts with {" is now refused.
+      ['data that starts with {', Buffer.from([0x7b, 0x00, 0xff, 0x10, 0x7b, 0x00]), /not valid UTF-8|not one JSON value/],
+      ['data that starts like UTF-16 JSON', Buffer.from([0x7b, 0x00, 0x22, 0x00, 0x01, 0xd8]), /not valid UTF-8|not one JSON value/],
     ])('%s is refused with 1007, quoting nothing', (_name, data, reason) => {
       const read = binary(data);
       expect(read).toMatchObject({ kind: 'unreadable', code: 1007, errorType: 'invalid_request', message: expect.stringMatching(reason) });
       expect(JSON.stringify(read)).not.toContain('sk-secret');
     });
 
+    it('an array is read as a message (and refused as no event)', () => {
+      expect(binary(Buffer.from(` [${event}]\n`))).toMatchObject({ kind: 'unreadable', code: 1008 });
+    });
+
     it.each([
-      ['audio that starts with {', Buffer.from([0x7b, 0x00, 0xff, 0x10, 0x7b, 0x00])],
+      ['audio with a { after its first byte', Buffer.from([0x00, 0x7b, 0xff, 0x10, 0x7b, 0x00])],
       ['silence', Buffer.alloc(4800)],
-      ['audio that starts like UTF-16 JSON', Buffer.from([0x7b, 0x00, 0x22, 0x00, 0x01, 0xd8])],
+      ['audio that starts with white space', Buffer.from([0x20, 0x0a, 0x01, 0x7b])],
     ])('%s passes', (_name, data) => {
       expect(binary(data)).toEqual({ kind: 'binary' });
     });
