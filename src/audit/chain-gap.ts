@@ -1,4 +1,3 @@
-import type { AuditRecord, ChainedAuditRecord } from '../control/protocol/audit.js';
 import { GENESIS_HASH } from './chain.js';
 import { openAuditDatabaseReadOnly, type AuditDatabase } from './database.js';
 import { AuditSinkError, type AuditSinkErrorDetails } from './sink.js';
@@ -24,7 +23,7 @@ export class AuditChainGapError extends AuditSinkError {
 }
 
 export type GapRecovery =
-  /** Same chain, the server lacks `fromSeq`–`throughSeq` (acknowledged before its restore): resend them. */
+  /** Same chain, the server lacks `fromSeq`–`throughSeq` (acknowledged before its restore): send them again (AuditOutbox.rewindCursor). */
   | { kind: 'resend'; fromSeq: number; throughSeq: number }
   /** Same chain, the server already holds it through `throughSeq`: count those as acknowledged. */
   | { kind: 'acknowledged'; throughSeq: number }
@@ -77,26 +76,6 @@ export function planGapRecovery(db: AuditDatabase, facts: GapFacts): GapRecovery
     message: `${where}, but ${found}: ${why}. ${queued}. ` +
       'To fix: run `bifrost-edge audit verify` on the device and compare its records with the ones Edge Control holds for it; do not delete either copy, they are evidence.',
   };
-}
-
-/**
- * Up to `limit` records `fromSeq`–`throughSeq` in seq order, within `maxBytes` of record text (at
- * least one) and of one device id (as a shipment is): the next resend batch.
- */
-export function readResendRecords(db: AuditDatabase, fromSeq: number, throughSeq: number, limit: number, maxBytes: number): ChainedAuditRecord[] {
-  const rows = db.prepare('SELECT seq, record_json, prev_hash, hash FROM audit_records WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?')
-    .all(fromSeq, throughSeq, limit) as { seq: number; record_json: string; prev_hash: string; hash: string }[];
-  const out: ChainedAuditRecord[] = [];
-  let bytes = 0;
-  for (const row of rows) {
-    bytes += Buffer.byteLength(row.record_json, 'utf8');
-    const record = JSON.parse(row.record_json) as AuditRecord;
-    if (out.length > 0 && (bytes > maxBytes || record.device_id !== out[0]!.record.device_id)) break;
-    if (out.length > 0 && row.seq !== out[out.length - 1]!.seq + 1) break;
-    out.push({ seq: row.seq, record, prev_hash: row.prev_hash, hash: row.hash });
-  }
-  if (out[0]?.seq !== fromSeq) throw new Error(`audit record ${fromSeq} is no longer in ${db.name} (pruned while it was being resent); the resend starts over at the next attempt`);
-  return out;
 }
 
 /** Runs `use` on a read-only connection to the outbox file (the outbox keeps its own; WAL lets both read). */

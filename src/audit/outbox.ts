@@ -378,6 +378,38 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     }
   }
 
+  /**
+   * `destination` no longer holds the records after `toSeq` that it had acknowledged (Edge Control's
+   * database restored from a backup): they count as unacknowledged again, so the next shipments send
+   * them again (new ranges, so new batch ids, which the restored receiver does not know), and for the
+   * primary destination they are held against pruning and count against the cap, like any record it has
+   * not acknowledged, until it acknowledges them again. The saved shipment range is forgotten (the
+   * receiver refused it). One transaction: after a crash the cursor is either where it was (the next
+   * upload meets the same gap and rewinds again) or here. Throws, changing nothing, when records after
+   * `toSeq` were already pruned (they cannot be sent again). A cursor at or before `toSeq` stays.
+   */
+  rewindCursor(toSeq: number, destination: string = CONTROL_DESTINATION): void {
+    const cursor = this.cursor(destination);
+    if (!Number.isInteger(toSeq) || toSeq < 0) throw new RangeError(`cannot move ${destination}'s audit cursor back to seq ${toSeq}: not a record position`);
+    if (toSeq >= cursor.sentThroughSeq) return;
+    const before = cursor.sentThroughSeq;
+    this.db.transaction(() => {
+      const checkpoint = this.sql.checkpoint.get()!;
+      if (toSeq < checkpoint.pruned_through_seq) {
+        throw new RangeError(`cannot move ${destination}'s audit cursor back to seq ${toSeq}: this device pruned its records through seq ${checkpoint.pruned_through_seq}, so they cannot be sent again`);
+      }
+      const hash = toSeq === checkpoint.pruned_through_seq ? checkpoint.pruned_head_hash : this.sql.hashAt.get(toSeq)?.hash;
+      if (hash === undefined) throw new RangeError(`cannot move ${destination}'s audit cursor back to seq ${toSeq}: no such record in the outbox`);
+      this.sql.moveCursor.run({ seq: toSeq, hash, destination });
+    }).immediate();
+    cursor.sentThroughSeq = toSeq;
+    if (destination === this.primary) {
+      const unacknowledgedAgain = this.sql.usageRange.get(toSeq, before)!;
+      this.unsent = { rows: this.unsent.rows + unacknowledgedAgain.rows, bytes: this.unsent.bytes + unacknowledgedAgain.bytes };
+      this.updateLevel();
+    }
+  }
+
   /** Runs a WAL checkpoint on the worker now (only with offThreadCheckpoints). */
   checkpoint(): Promise<{ log: number; checkpointed: number; ms: number }> {
     if (!this.checkpointer) return Promise.reject(new Error('this outbox checkpoints its WAL in its own thread (offThreadCheckpoints is off)'));

@@ -3,7 +3,7 @@ import type { AuditAck, AuditBatch } from '../control/protocol/audit.js';
 import type { Logger } from '../log.js';
 import { DEFAULT_BACKOFF, fullJitterDelayMs, type BackoffPolicy } from './backoff.js';
 import { buildAuditBatch, MAX_BATCH_RECORDS } from './batch.js';
-import { AuditChainGapError, planGapRecovery, readResendRecords, withReadOnlyAuditDatabase, type GapRecovery } from './chain-gap.js';
+import { AuditChainGapError, planGapRecovery, withReadOnlyAuditDatabase, type GapRecovery } from './chain-gap.js';
 import { DEFAULT_SHIPMENT_BYTES, type AuditOutbox } from './outbox.js';
 import { AuditSinkError, type AuditSink } from './sink.js';
 
@@ -252,8 +252,10 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
 
   /**
    * Edge Control's chain does not continue with `batch` and says where it ends. Resending the same
-   * batch can never help, so: resend the records the server lost (its database restored from a
-   * backup; they are still here unless pruned), count as acknowledged what it already holds, or, when
+   * batch can never help, so: send again the records the server lost (its database restored from a
+   * backup; they are still here unless pruned) by moving the cursor back before them, so they count as
+   * unsent (never pruned, held against the cap) and go in the next batches, persisted and resent after
+   * a crash like any other; count as acknowledged what it already holds; or, when
    * it holds another chain (this audit database replaced a damaged one), upload this one as a new
    * chain. True when the refused batch should go again now; false after backing off.
    */
@@ -268,7 +270,7 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
       return false;
     }
     try {
-      return await withReadOnlyAuditDatabase(this.outbox.path, async (db) => {
+      return await withReadOnlyAuditDatabase(this.outbox.path, (db) => {
         const plan: GapRecovery = planGapRecovery(db, { deviceId: batch.device_id, serverHead: gap.serverHead, sentThrough, asNewChain: this.chainId !== undefined });
         const context = { destination: this.destination, ...summary, server_seq: gap.serverHead.seq, sent_through: sentThrough };
         switch (plan.kind) {
@@ -281,9 +283,11 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
             this.chainId = plan.chainId;
             return true;
           case 'resend':
-            this.log?.warn('Edge Control lacks audit records it had acknowledged (its database was restored from a backup); resending them', { ...context, first: plan.fromSeq, last: plan.throughSeq });
-            await this.resend(db, plan.fromSeq, plan.throughSeq);
-            return !this.stopping;
+            // Planned and rewound in the same turn: no commit (and so no pruning) can come between. From
+            // here the records are unacknowledged again, so pruning leaves them alone while they go.
+            this.log?.warn('Edge Control lacks audit records it had acknowledged (its database was restored from a backup); sending them again', { ...context, first: plan.fromSeq, last: plan.throughSeq });
+            this.outbox.rewindCursor(plan.fromSeq - 1, this.destination);
+            return true;
           case 'stuck': {
             const stuck = new AuditSinkError(plan.message, { status: gap.status, cause: gap });
             this.log?.error("audit upload stuck on a gap in Edge Control's copy of the chain", { ...context, error: plan.message });
@@ -296,15 +300,6 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
     } catch (error) {
       this.retryLater(asError(error), summary);
       return false;
-    }
-  }
-
-  /** Sends records `fromSeq`–`throughSeq` again, in batches as usual (new ranges, so new batch ids). */
-  private async resend(db: Parameters<typeof readResendRecords>[0], fromSeq: number, throughSeq: number): Promise<void> {
-    for (let next = fromSeq; next <= throughSeq && !this.stopping;) {
-      const batch = buildAuditBatch(readResendRecords(db, next, throughSeq, this.batchSize, this.maxBatchBytes), this.chainId);
-      await this.upload(batch);
-      next = batch.last_seq + 1;
     }
   }
 

@@ -30,6 +30,14 @@ export class AuditControlServer {
   ackDelayMs = 0;
   /** Refuse bodies larger than this with 413, storing nothing (as a proxy's body limit in front would). */
   maxBodyBytes = Infinity;
+  /**
+   * Answer a batch that does not continue the chain as today's Edge Control does: 409 audit_chain_gap
+   * with error.chain_head (where the stored chain ends), so the device can recover. Off: an older
+   * server's 409 without it.
+   */
+  reportsChainHead = false;
+  /** The batches stored, in order, so a restore from a backup can forget the later ones. */
+  private readonly storedBatches: { batchId: string; deviceId: string; lastSeq: number }[] = [];
 
   constructor(readonly credential = 'device-credential') {}
 
@@ -58,6 +66,23 @@ export class AuditControlServer {
     if (!server) return;
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * The server's database restored from a backup taken when `deviceId`'s chain ended with the last batch
+   * at or before `throughSeq`: the later records and batch ids are forgotten. Returns where the chain now ends.
+   */
+  restoreBackup(deviceId: string, throughSeq: number): number {
+    const kept = this.storedBatches.filter((b) => b.deviceId !== deviceId || b.lastSeq <= throughSeq);
+    const lost = this.storedBatches.filter((b) => !kept.includes(b));
+    const head = Math.max(0, ...kept.filter((b) => b.deviceId === deviceId).map((b) => b.lastSeq));
+    for (const b of lost) this.batchIds.delete(b.batchId);
+    this.storedBatches.splice(0, this.storedBatches.length, ...kept);
+    const records = this.stored.filter((r) => r.record.device_id !== deviceId || r.seq <= head);
+    this.stored.splice(0, this.stored.length, ...records);
+    const last = records.filter((r) => r.record.device_id === deviceId).at(-1);
+    this.heads.set(deviceId, last ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: GENESIS });
+    return head;
   }
 
   storedSeqCounts(): Map<number, number> {
@@ -98,6 +123,10 @@ export class AuditControlServer {
       return send(200, ack, batch.batch_id);
     }
     if (batch.first_seq !== head.seq + 1 || batch.records[0]!.prev_hash !== head.hash) {
+      if (this.reportsChainHead) {
+        const message = `this device's audit chain ends at seq ${head.seq}; upload seq ${head.seq + 1} next`;
+        return send(409, { error: { type: 'audit_chain_gap', message, chain_head: head } }, batch.batch_id);
+      }
       return send(409, { error: 'chain_gap', expected_seq: head.seq + 1, head: head.hash }, batch.batch_id);
     }
     let prev = head;
@@ -113,6 +142,7 @@ export class AuditControlServer {
     // Stored: from here on a retry must be recognised as a duplicate.
     this.stored.push(...batch.records);
     this.batchIds.add(batch.batch_id);
+    this.storedBatches.push({ batchId: batch.batch_id, deviceId: batch.device_id, lastSeq: batch.last_seq });
     this.heads.set(batch.device_id, prev);
     if (this.ackDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.ackDelayMs));
     const ack: AuditAck = { batch_id: batch.batch_id, stored: batch.records.length, duplicate: false, chain_head: prev.hash };
