@@ -44,10 +44,14 @@ import type { SafeStorageLike } from './auth/safe-storage-token-store.js';
 import { createAgentMcp } from './mcp/agent-mcp.js';
 import { InFlightExchanges, SHUTTING_DOWN_REFUSAL } from './in-flight-exchanges.js';
 import { visibleMcpTools } from './policy/mcp-tools.js';
+import { auditQueueSignal, type AuditQueueSignal } from './tray/agent-status.js';
 
 export interface RunningAgent {
-  /** Whether the audit outbox is near or at its cap (unsent records pile up): the tray warns. */
-  auditQueue(): { nearCap: boolean; full: boolean };
+  /**
+   * Whether the audit outbox is near or at its cap (unsent records pile up) or cannot be written, and
+   * whom its records wait for: the tray warns.
+   */
+  auditQueue(): AuditQueueSignal;
   proxyUrl: string;
   port: number;
   caPath: string;
@@ -356,10 +360,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
   opened.push('runtime.json', () => removeRuntimeFile(config.dataDir));
   log.info('Bifrost Edge is running', { proxy: proxy.url, mode: config.mode, gateway: gatewayUrl(), ca: ca.certPath, metrics: audit.metricsUrl });
   return {
-    auditQueue: () => {
-      const level = audit.trail.outbox.status().level;
-      return { nearCap: level === 'near_cap', full: level === 'full' };
-    },
+    auditQueue: () => auditQueueSignal(audit.trail.outbox.status()),
     proxyUrl: proxy.url,
     port: proxy.port,
     caPath: ca.certPath,

@@ -78,11 +78,19 @@ export function assessHealth(input: HealthInput): HealthIssue[] {
     }
   }
 
-  if (input.auditQueue?.full) {
-    if (failClosed) blocked('AI requests stopped: the audit queue is full');
-    else attention('The audit queue is full: requests are not being recorded');
-  } else if (input.auditQueue?.nearCap) {
-    attention('The audit queue is nearly full');
+  const queue = input.auditQueue;
+  // The agent acts on these by the policy's fail mode: closed refuses AI requests, open answers them unrecorded.
+  if (queue?.unwritable !== undefined) {
+    const cannotWrite = `the audit database cannot be written (${queue.unwritable}); free disk space`;
+    if (failClosed) blocked(`AI requests stopped: ${cannotWrite}`);
+    else attention(`Requests are not being recorded: ${cannotWrite}`);
+  }
+  const waiting = queue?.waitingFor !== undefined ? ` (waiting for ${queue.waitingFor})` : '';
+  if (queue?.full) {
+    if (failClosed) blocked(`AI requests stopped: the audit queue is full${waiting}`);
+    else attention(`The audit queue is full: requests are not being recorded${waiting}`);
+  } else if (queue?.nearCap) {
+    attention(`The audit queue is nearly full${waiting}`);
   }
   if (policy.problems.length > 0) attention(`Your policy has ${policy.problems.length === 1 ? 'a part' : `${policy.problems.length} parts`} this device cannot apply`);
 

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { AuditQueueStatus } from '../../src/audit/errors.js';
+import { auditQueueSignal } from '../../src/tray/agent-status.js';
 import { MAX_TOOLTIP_LENGTH, trayModel, type MenuItemModel, type TrayModelInput } from '../../src/tray/tray-model.js';
 import { NOW, statusFixture } from './fixtures.js';
 
@@ -39,6 +41,10 @@ describe('trayModel: icon and headline', () => {
     { name: 'audit queue near cap', input: { auditQueue: { nearCap: true, full: false } }, icon: 'attention', headline: /nearly full/ },
     { name: 'audit queue full, fail-open', input: { auditQueue: { nearCap: true, full: true } }, icon: 'attention', headline: /not being recorded/ },
     { name: 'audit queue full, fail-closed', input: { status: statusFixture({ policy: { failMode: 'closed' } }), auditQueue: { nearCap: true, full: true } }, icon: 'blocked', headline: /audit queue is full/ },
+    { name: 'audit queue full, fail-closed, naming whom it waits for', input: { status: statusFixture({ policy: { failMode: 'closed' } }), auditQueue: { nearCap: false, full: true, waitingFor: 'Edge Control' } }, icon: 'blocked', headline: /^AI requests stopped: the audit queue is full \(waiting for Edge Control\)$/ },
+    { name: 'audit queue near cap, naming whom it waits for', input: { auditQueue: { nearCap: true, full: false, waitingFor: 'the OpenTelemetry collector' } }, icon: 'attention', headline: /^The audit queue is nearly full \(waiting for the OpenTelemetry collector\)$/ },
+    { name: 'audit database unwritable, fail-closed', input: { status: statusFixture({ policy: { failMode: 'closed' } }), auditQueue: { nearCap: false, full: false, unwritable: 'SQLITE_FULL: database or disk is full', waitingFor: 'Edge Control' } }, icon: 'blocked', headline: /^AI requests stopped: the audit database cannot be written \(SQLITE_FULL: database or disk is full\); free disk space$/ },
+    { name: 'audit database unwritable, fail-open', input: { auditQueue: { nearCap: false, full: false, unwritable: 'SQLITE_IOERR_WRITE: disk I/O error' } }, icon: 'attention', headline: /^Requests are not being recorded: the audit database cannot be written \(SQLITE_IOERR_WRITE: disk I\/O error\)/ },
     { name: 'policy problems', input: { status: statusFixture({ problems: ['bad pattern', 'bad duration'] }) }, icon: 'attention', headline: /2 parts this device cannot apply/ },
     { name: 'blocked outranks attention', input: { status: statusFixture({ connectivity: { controlPlane: false }, user: { signedIn: false } }) }, icon: 'blocked', headline: /Sign in/ },
   ];
@@ -49,6 +55,21 @@ describe('trayModel: icon and headline', () => {
     expect(info(model.menu, 'status')).toMatch(headline);
     expect(model.tooltip).toMatch(/^Bifrost Edge: /);
     expect(model.tooltip.length).toBeLessThanOrEqual(MAX_TOOLTIP_LENGTH);
+  });
+});
+
+describe('auditQueueSignal: what the agent hands the tray about its audit queue', () => {
+  const status = (fields: Partial<AuditQueueStatus>): AuditQueueStatus => ({
+    destination: 'control', unsentRecords: 0, unsentBytes: 0, storedRecords: 0, storedBytes: 0, maxRecords: null, maxBytes: 1024,
+    fillRatio: 0, level: 'ok', unwritable: null, ...fields,
+  });
+  it.each([
+    { name: 'ok, Edge Control', status: status({}), signal: { nearCap: false, full: false, waitingFor: 'Edge Control' } },
+    { name: 'near cap, OTLP only', status: status({ destination: 'otlp', level: 'near_cap' }), signal: { nearCap: true, full: false, waitingFor: 'the OpenTelemetry collector' } },
+    { name: 'full', status: status({ level: 'full' }), signal: { nearCap: false, full: true, waitingFor: 'Edge Control' } },
+    { name: 'unwritable, rolling local log', status: status({ destination: null, unwritable: 'SQLITE_FULL: database or disk is full' }), signal: { nearCap: false, full: false, unwritable: 'SQLITE_FULL: database or disk is full' } },
+  ])('$name', ({ status: s, signal }) => {
+    expect(auditQueueSignal(s)).toEqual(signal);
   });
 });
 
