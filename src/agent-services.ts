@@ -170,6 +170,17 @@ export async function startPolicySource(
   return { close: async () => {} };
 }
 
+/**
+ * The record of usage a WebSocket's server reported (src/proxy/websocket-session-usage.ts), written apart
+ * from the turn or session it is charged to, which has a record (and a request in the metrics) of its own.
+ * Over HTTP, usage rides on the request's own record. Told apart by its shape: the socket's GET, the usage
+ * or Edge's estimate of it, and no status (nothing was answered to it); an HTTP exchange reporting usage
+ * is a POST, or was answered.
+ */
+function isWebSocketUsageRecord(exchange: ExchangeRecord): boolean {
+  return exchange.method === 'GET' && exchange.status === undefined && (exchange.usage !== undefined || exchange.estimatedUsage !== undefined);
+}
+
 /** Who the records filling the audit queue wait for, and what lets them through, for people. */
 function auditQueueWaitingFor(status: AuditQueueStatus): Extract<AuditQueueProblem, { kind: 'full' }> {
   const destination = status.destination ?? CONTROL_DESTINATION;
@@ -253,7 +264,9 @@ export async function startAuditAndMetrics(
         ...(exchange.estimatedUsage ? { estimatedUsage: exchange.estimatedUsage } : {}),
       });
       // Metrics count the audit record's decision (a forwarded exchange is "allowed"), so both agree.
-      metrics.recordRequest({ provider: exchange.provider ?? 'none', model: exchange.model ?? 'none', decision: input.decision, app: exchange.app ?? 'unknown', durationSeconds: exchange.latencyMs / 1000 });
+      if (!isWebSocketUsageRecord(exchange)) {
+        metrics.recordRequest({ provider: exchange.provider ?? 'none', model: exchange.model ?? 'none', decision: input.decision, app: exchange.app ?? 'unknown', durationSeconds: exchange.latencyMs / 1000 });
+      }
       for (const f of exchange.findings) metrics.recordGuardrailFinding({ type: f.type, action: f.action });
       if (exchange.decision === 'failed' && exchange.errorType) metrics.recordUpstreamError({ provider: exchange.provider ?? null, reason: exchange.errorType });
       // Durable before the client gets its answer: a crash after this loses nothing that was answered.

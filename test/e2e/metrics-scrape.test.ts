@@ -1,9 +1,13 @@
+import { execFile } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
-import { curl } from '../support/proxy-clients.js';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { EDGE_BIN, startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { curl, openConnectTunnel } from '../support/proxy-clients.js';
 import { closedPort } from '../support/ports.js';
+import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
 
 /** Real requests through the real CLI, then a scrape of its /metrics: the counts say what happened. */
 
@@ -48,5 +52,77 @@ describe('metrics of requests through the proxy', () => {
     expect(requests).toContainEqual(expect.stringMatching(/provider="openai",model="gpt-4o",decision="allowed",app="curl"\} 1$/));
     expect(requests).toContainEqual(expect.stringMatching(/decision="blocked".*\} 1$/));
     expect(requests.filter((line) => line.includes('decision="other"'))).toEqual([]);
+  });
+});
+
+/** A Responses WebSocket origin: each response.create is answered with a response that reports its usage. */
+function startResponsesOrigin(): http.Server {
+  const wss = new WebSocketServer({ noServer: true });
+  const origin = http.createServer();
+  origin.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => {
+    let responses = 0;
+    ws.on('message', (data: RawData) => {
+      const message = JSON.parse(String(data)) as Record<string, unknown>;
+      const response = { id: `resp_${++responses}`, object: 'response', model: message['model'] ?? null, output: [] };
+      ws.send(JSON.stringify({ type: 'response.created', sequence_number: 0, response: { ...response, status: 'in_progress', usage: null } }));
+      ws.send(JSON.stringify({ type: 'response.completed', sequence_number: 1, response: { ...response, status: 'completed', usage: { input_tokens: 70, output_tokens: 50, total_tokens: 120 } } }));
+    });
+  }));
+  return origin;
+}
+
+/** The audit records whose path is `path`, once there are `count` of them (written after the answers are relayed). */
+async function auditRecordsOnceThere(agent: EdgeProcess, path: string, count: number): Promise<Array<{ usage?: unknown }>> {
+  const tail = () => new Promise<Array<{ path: string; usage?: unknown }>>((resolve, reject) => {
+    execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--limit', '100', '--data-dir', agent.dataDir], (err, stdout, stderr) => {
+      if (err) reject(new Error(`audit tail failed: ${stderr}`));
+      else resolve(stdout.trim().split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { record: { path: string; usage?: unknown } }).record));
+    });
+  });
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const records = (await tail()).filter((r) => r.path === path);
+    if (records.length >= count || Date.now() > deadline) return records;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('metrics of a WebSocket whose server reports usage', () => {
+  it('the socket and each turn count as requests; the usage records written beside them do not', async () => {
+    const origin = startResponsesOrigin();
+    const agent = await startEdgeBeforeRealtimeOrigin(origin, 'edge-metrics-ws-', { allowedModels: ['gpt-5-mini'] });
+    try {
+      const metricsUrl = /"metrics":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(agent.stderr())?.[1];
+      expect(metricsUrl, agent.stderr()).toBeDefined();
+      const { socket } = await openConnectTunnel(agent.proxyUrl, 'api.openai.com:443');
+      const ws = new WebSocket('wss://api.openai.com/v1/responses', { createConnection: () => tls.connect({ socket, servername: 'api.openai.com', ca: agent.caPem }) } as never);
+      const completed: unknown[] = [];
+      ws.on('message', (data: Buffer) => {
+        if ((JSON.parse(String(data)) as { type?: string }).type === 'response.completed') completed.push(data);
+      });
+      await new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      });
+      const input = [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hello' }] }];
+      for (const turn of [1, 2]) {
+        ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5-mini', input }));
+        while (completed.length < turn) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      ws.close();
+
+      // The opening, two turns and the two usages they reported: five records, three requests.
+      const records = await auditRecordsOnceThere(agent, '/v1/responses', 5);
+      expect(records.filter((r) => r.usage !== undefined)).toHaveLength(2);
+      const text = await (await fetch(metricsUrl!)).text();
+      const requests = text.split('\n').filter((line) => line.startsWith('bifrost_edge_requests_total{'));
+      expect(requests).toContainEqual(expect.stringMatching(/provider="openai",model="gpt-5-mini",decision="allowed",app="[^"]*"\} 2$/));
+      expect(requests).toContainEqual(expect.stringMatching(/provider="openai",model="none",decision="allowed",app="[^"]*"\} 1$/));
+      expect(text).toMatch(/^bifrost_edge_request_duration_seconds_count\{provider="openai",decision="allowed"\} 3$/m);
+    } finally {
+      await agent.stop();
+      origin.closeAllConnections();
+      origin.close();
+    }
   });
 });
