@@ -61,9 +61,17 @@ export interface TurnCheck {
   abandoned?(): UsageNote | undefined;
 }
 
+/** What became of a message the relay was told to forward: handed to an open upstream, or not sent because a side had closed. */
+export type HandOver = { sent: true } | { sent: false; errorType: 'client_aborted' | 'upstream_closed' };
+
 export type MessageVerdict =
-  /** `data`: the message rewritten (redacted); absent, the message goes as it came. */
-  | { action: 'forward'; data?: Buffer }
+  /**
+   * `data`: the message rewritten (redacted); absent, the message goes as it came. `handedOver`: to be told, at
+   * once (synchronously up to its first await), whether the message went to an open upstream: a turn counts and is
+   * recorded as sent only then. A socket may close while a message is decided (its client left during a slow
+   * content-safety check), and what is then handed over is never sent.
+   */
+  | { action: 'forward'; data?: Buffer; handedOver?: (outcome: HandOver) => Promise<void> }
   /** The message is not sent; `data` (a server message saying why) goes to the client, and the socket stays open. */
   | { action: 'reply'; data: Buffer }
   | { action: 'close'; code: number; reason: string };
@@ -93,14 +101,17 @@ type Finding = NonNullable<InspectionNotes['findings']>[number];
  * policy step (the key's model rules), its text through the guardrails and the other content steps. A block
  * closes the socket with 1008 and a reason naming what was found (never the text); a redaction rewrites the
  * message before it goes on; a flag lets it go. Each finding and refusal is an audit record, written before
- * the message goes on or the socket closes. Gemini Live names its model only in its first message, `setup`:
- * nothing is relayed before that model is allowed.
+ * the message goes on or the socket closes (an allowed turn's once it was handed over, below). Gemini Live names
+ * its model only in its first message, `setup`: nothing is relayed before that model is allowed.
  *
  * A turn (a Responses `response.create` or `response.append`) is a request of its own: the policy step decides
- * its model and counts it, and it is recorded whatever the decision. A refused turn is answered with the API's
- * `error` event and the socket stays open, as the API itself answers a request it refuses: each turn stands
- * alone, so the conversation on the socket is as the client believes it. A `response.append` runs on the model
- * of the last response.create allowed on the socket.
+ * its model and counts it, and it is recorded whatever the decision. An allowed turn counts, and is recorded as
+ * sent, once the relay handed it to an open upstream, as an HTTP request is recorded once sent; one whose socket
+ * closed while it was decided is recorded as not sent (client_aborted, upstream_closed), is charged nothing and
+ * gives its place in the key's windows back. A refused turn is answered with the API's `error` event and the
+ * socket stays open, as the API itself answers a request it refuses: each turn stands alone, so the conversation
+ * on the socket is as the client believes it. A `response.append` runs on the model of the last response.create
+ * allowed on the socket.
  */
 export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorDeps): WebSocketMessageInspector {
   const { socket } = deps;
@@ -172,24 +183,35 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       return { action: 'reply', data: Buffer.from(JSON.stringify(responsesErrorEvent(error))) };
     };
     const check = await checkTurn(normalized);
-    /** Sent: the turn holds its place in the key's windows until its answer ends (or the socket closes). */
-    let awaitsAnswer = false;
+    /** The verdict hands the turn's place on to the relay, which says whether it was sent (handedOver). */
+    let handedOn = false;
     try {
       const prompt = conversationTexts(message.texts).join('\n');
       if (check.verdict.action === 'block') return await refuseTurn(check.verdict.error, { prompt });
       const content = await inspectContent(message, normalized);
       if (content.blocked) return await refuseTurn(content.blocked, { findings: content.findings, prompt });
-      const decision = content.rewritten ? 'redacted' : content.flagged ? 'flagged' : 'forwarded';
-      await record(started, { decision, model: named, findings: content.findings, prompt });
-      check.sent();
-      if (usage) {
-        usage.turnSent(normalized, { settle: () => check.settle(), ...(check.abandoned ? { abandoned: () => check.abandoned!() } : {}) });
-        awaitsAnswer = true;
-      }
-      if (!appends) turnModel = named;
-      return content.rewritten ? { action: 'forward', data: Buffer.from(JSON.stringify(content.body)) } : { action: 'forward' };
+      const handedOver = async (outcome: HandOver): Promise<void> => {
+        if (!outcome.sent) {
+          check.settle();
+          const text = outcome.errorType === 'client_aborted'
+            ? 'The client closed the WebSocket while this turn was being decided; it was not sent'
+            : 'The upstream WebSocket closed while this turn was being decided; it was not sent';
+          await record(started, { decision: 'failed', errorType: outcome.errorType, message: text, model: named, findings: content.findings, prompt });
+          return;
+        }
+        // Counted in the same synchronous step as the hand-over: no later decision sees the place still held.
+        check.sent();
+        // Sent: the turn holds its place in the key's windows until its answer ends (or the socket closes).
+        if (usage) usage.turnSent(normalized, { settle: () => check.settle(), ...(check.abandoned ? { abandoned: () => check.abandoned!() } : {}) });
+        else check.settle();
+        if (!appends) turnModel = named;
+        const decision = content.rewritten ? 'redacted' : content.flagged ? 'flagged' : 'forwarded';
+        await record(started, { decision, model: named, findings: content.findings, prompt });
+      };
+      handedOn = true;
+      return content.rewritten ? { action: 'forward', data: Buffer.from(JSON.stringify(content.body)), handedOver } : { action: 'forward', handedOver };
     } finally {
-      if (!awaitsAnswer) check.settle();
+      if (!handedOn) check.settle();
     }
   };
 

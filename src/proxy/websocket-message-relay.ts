@@ -3,10 +3,13 @@ import type WebSocket from 'ws';
 import type { Logger } from '../log.js';
 import { holdReading, releaseReading } from './websocket-backpressure.js';
 import { closeReason } from './websocket-close-reason.js';
-import type { WebSocketMessageInspector } from './websocket-inspection.js';
+import type { HandOver, MessageVerdict, WebSocketMessageInspector } from './websocket-inspection.js';
 
 /** Client messages waiting for their decision before the client's socket stops being read. */
 const MAX_PENDING_MESSAGES = 64;
+
+/** `ws`'s WebSocket.OPEN. */
+const OPEN = 1;
 
 interface PausableWebSocket {
   pause(): void;
@@ -23,7 +26,9 @@ interface PausableWebSocket {
  * message (a Responses turn), the client gets that message and both stay open. Server messages and pings go
  * through at once, unchanged; a server message is then read for the usage it reports (charged to the key), and
  * a session whose key has used up its tokens or budget is closed with the policy's reason. When either socket
- * closes, what the session still holds in the key's windows is given back.
+ * closes, what the session still holds in the key's windows is given back. A message allowed after a socket
+ * closed (its client left during the decision) is not handed to the library, which would drop it ("Cannot send"):
+ * the inspector is told it was not sent, so a turn neither counts nor is recorded as sent.
  */
 export function inspectClientMessages(ctx: IWebSocketContext, inspector: WebSocketMessageInspector, log: Logger): void {
   const client = ctx.clientToProxyWebSocket as unknown as WebSocket;
@@ -73,11 +78,27 @@ export function inspectClientMessages(ctx: IWebSocketContext, inspector: WebSock
     // A client that sends faster than messages are decided (content safety asks the gateway) is read no further.
     if (++pending === MAX_PENDING_MESSAGES) holdReading(client, 'message inspection');
     const isBinary = flags === true;
+    /** Hands an allowed message to the library, which sends it at once, if the upstream is open; says which it was. */
+    const handOver = async (verdict: Extract<MessageVerdict, { action: 'forward' }>) => {
+      const upstream = ctx.proxyToServerWebSocket as unknown as PausableWebSocket | undefined;
+      const sent = !closed && upstream?.readyState === OPEN;
+      if (sent) callback(null, verdict.data ?? data, flags);
+      if (!verdict.handedOver) return;
+      // Edge closing the session (a key's budget used up) closes the upstream too: the library marks it closed by the server.
+      const outcome: HandOver = sent ? { sent: true } : { sent: false, errorType: (ctx as { closedByClient?: boolean }).closedByClient ? 'client_aborted' : 'upstream_closed' };
+      try {
+        await verdict.handedOver(outcome);
+      } catch (err) {
+        // Its record could not be written and the policy fails closed: the session ends, as an HTTP answer is cut off.
+        log.error('could not record a WebSocket message', { error: (err as Error).message });
+        closeBoth(1011, 'Bifrost Edge could not record a message; the session is closed');
+      }
+    };
     queue = queue.then(async () => {
       if (closed) return;
       const verdict = await inspector.inspect(toBuffer(data), isBinary);
-      if (closed) return;
-      if (verdict.action === 'forward') callback(null, verdict.data ?? data, flags);
+      if (verdict.action === 'forward') await handOver(verdict);
+      else if (closed) return;
       else if (verdict.action === 'reply') client.send(verdict.data, { binary: false });
       else closeBoth(verdict.code, verdict.reason);
     }).catch((err: unknown) => {

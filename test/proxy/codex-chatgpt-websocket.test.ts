@@ -65,7 +65,10 @@ it('chatgpt.com\'s Codex Responses WebSocket is read like api.openai.com\'s: a s
   const messages = opened.action === 'allow' ? opened.messages : undefined;
   expect(messages).toBeDefined();
 
-  expect(await messages!.inspect(codexTurn('list the files'), false)).toEqual({ action: 'forward' });
+  const allowed = await messages!.inspect(codexTurn('list the files'), false);
+  expect(allowed).toEqual({ action: 'forward', handedOver: expect.any(Function) });
+  // As the relay says once it handed the turn to an open upstream: only then is it counted and recorded.
+  if (allowed.action === 'forward') await allowed.handedOver?.({ sent: true });
   const refused = await messages!.inspect(codexTurn(`push with ${SECRET}`), false);
   expect(refused.action).toBe('reply');
   const event = JSON.parse(String(refused.action === 'reply' ? refused.data : '')) as { type: string; error: { type: string } };

@@ -65,7 +65,10 @@ it('turns hold their estimate while answered, and nothing stays held once their 
   for (let i = 0; i < 6; i++) {
     const opened = await decide({ host: 'api.openai.com', path: '/v1/responses', headers: {} });
     const messages = opened.action === 'allow' ? opened.messages! : undefined;
-    expect(await messages!.inspect(turn, false)).toEqual({ action: 'forward' });
+    const allowed = await messages!.inspect(turn, false);
+    expect(allowed).toEqual({ action: 'forward', handedOver: expect.any(Function) });
+    // As the relay says once it handed the turn to an open upstream: only then does it count and hold its estimate.
+    if (allowed.action === 'forward') await allowed.handedOver?.({ sent: true });
     sockets.push(messages!);
   }
   // Six turns being answered hold 6,600 tokens of the key's 6,000.

@@ -12,6 +12,13 @@ export interface RealtimeEdgeOptions {
   rateLimit?: Record<string, unknown>;
   /** The models the key allows on Gemini; given, Gemini's host goes to `origin` too. Default: no Gemini. */
   geminiModels?: string[];
+  /** More of Edge's configuration (a `gateway` for content safety's moderation route, `guardrails`); default none. */
+  config?: Record<string, unknown>;
+  /**
+   * The policy's routing mode (`routing.default_mode`); default the bundle's own, `gateway`, under which sockets go
+   * to their origin only while no gateway is configured. `local` keeps them there when `config` names a gateway.
+   */
+  defaultMode?: 'local' | 'gateway';
 }
 
 /**
@@ -30,7 +37,8 @@ export async function startEdgeBeforeRealtimeOrigin(origin: http.Server, dataDir
       { provider: 'openai', allowed_models: options.allowedModels ?? ['gpt-realtime'] },
       ...(options.geminiModels ? [{ provider: 'gemini', allowed_models: options.geminiModels }] : []),
     ], ...(options.rateLimit ? { rate_limit: options.rateLimit } : {}) }],
+    ...(options.defaultMode ? { routing: { default_mode: options.defaultMode } } : {}),
   }));
   const originOverrides = { 'api.openai.com': originUrl, ...(options.geminiModels ? { 'generativelanguage.googleapis.com': originUrl } : {}) };
-  return startEdgeProcess({ dataDir, config: { mode: 'local', policyFile, upstream: { originOverrides } } });
+  return startEdgeProcess({ dataDir, config: { mode: 'local', policyFile, upstream: { originOverrides }, ...options.config } });
 }
