@@ -15,15 +15,20 @@ import { readInputItems, readResponsesRequest } from './openai-responses.js';
  *   `client_metadata` (codex-rs ResponseAppendWsRequest); nothing else is accepted on it. Servers that implement
  *   it build the turn from the append's own fields over the previous request's (CLIProxyAPI), so a `model`,
  *   `instructions`, `tools` or anything else on an append would run, unread and on a model Edge never checked.
+ * - `response.processed`: `{type, response_id}`, Codex's acknowledgement that it has handled a response, on a
+ *   connection it reuses (codex-rs ResponseProcessedWsRequest). It calls no model and carries no text: relayed, not
+ *   a turn; any other field on it is refused, as on an append.
  * Any other type is refused: a turn Edge cannot read would go to a model whose rules and limits it never checked.
  */
 
-export type ResponsesClientEventType = 'response.create' | 'response.append';
+export type ResponsesClientEventType = 'response.create' | 'response.append' | 'response.processed';
 
 export interface ResponsesEventReading {
   type: ResponsesClientEventType;
-  /** The model `response.create` names (null when a stored prompt carries it); null for `response.append`. */
+  /** The model `response.create` names (null when a stored prompt carries it); null for the other types. */
   model: string | null;
+  /** The event is a model call of its own (create, append): decided and counted as a request is. */
+  turn: boolean;
   extraction: Extraction;
 }
 
@@ -35,13 +40,20 @@ export function readResponsesClientEvent(value: unknown): ResponsesEventReading 
     case 'response.create': {
       // Its fields are those of the HTTP body, at the same paths (`type` aside, which the body reader ignores).
       const reading = readResponsesRequest(event);
-      return { type, model: reading.model, extraction: reading.extraction };
+      return { type, model: reading.model, turn: true, extraction: reading.extraction };
     }
     case 'response.append': {
       checkAppendFields(event);
       const x = newExtraction();
       readInputItems(x, requiredArray(event, 'input', [], 'an array of input items'), ['input']);
-      return { type, model: null, extraction: x };
+      return { type, model: null, turn: true, extraction: x };
+    }
+    case 'response.processed': {
+      requiredString(event, 'response_id', []);
+      for (const key of Object.keys(event)) {
+        if (key !== 'type' && key !== 'response_id') throw new BodyShapeError([], 'is a response.processed with a field other than response_id');
+      }
+      return { type, model: null, turn: false, extraction: newExtraction() };
     }
     default:
       // The type is not quoted: a client may put anything there.

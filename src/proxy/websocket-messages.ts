@@ -94,7 +94,7 @@ export function readClientMessage(api: WebSocketApi, data: Buffer, isBinary: boo
     }
     if (api === 'openai-responses') {
       const event = readResponsesClientEvent(body);
-      return { kind: 'json', body, name: event.type, model: event.model, turn: true, ...event.extraction };
+      return { kind: 'json', body, name: event.type, model: event.model, turn: event.turn, ...event.extraction };
     }
     const message = readGeminiLiveClientMessage(body);
     return { kind: 'json', body, name: message.kind, model: message.model, turn: false, ...message.extraction };

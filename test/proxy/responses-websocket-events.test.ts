@@ -40,7 +40,14 @@ describe('Responses client events', () => {
       .toMatchObject({ kind: 'json', name: 'response.append', model: null, turn: true, texts: [{ text: 'more', kind: 'user' }] });
   });
 
+  it('response.processed (Codex\'s acknowledgement on a reused socket) is relayed: no turn, no model, no text', () => {
+    expect(read({ type: 'response.processed', response_id: 'resp_1' }))
+      .toMatchObject({ kind: 'json', name: 'response.processed', model: null, turn: false, texts: [], tools: [] });
+  });
+
   it.each<[string, unknown, string]>([
+    ['a response.processed without its response_id', { type: 'response.processed' }, 'response_id is required'],
+    ['a response.processed carrying more than its response_id', { type: 'response.processed', response_id: 'resp_1', input: 'hi' }, 'field other than response_id'],
     ['a response.create without a model', { type: 'response.create', input: 'hi' }, 'model is required'],
     ['a model that is not a string', { type: 'response.create', model: 7, input: 'hi' }, 'model must be a string'],
     ['a type the API does not define', { type: 'response.steer', input: 'hi' }, 'type is not a Responses client event'],

@@ -276,4 +276,43 @@ describe('Responses WebSocket mode: the key\'s request limit', () => {
     expect(received.map((r) => r.message['input'])).toEqual(['one', 'two']);
     socket.close();
   });
+
+});
+
+describe('Responses WebSocket mode: response.processed, Codex\'s acknowledgement of a response', () => {
+  const received: OriginMessage[] = [];
+  let origin: http.Server;
+  let edge: EdgeProcess;
+
+  beforeAll(async () => {
+    origin = startResponsesOrigin(received);
+    edge = await startEdgeBeforeRealtimeOrigin(origin, 'edge-responses-ws-processed-', {
+      allowedModels: ['gpt-5-mini'], rateLimit: { request_max_limit: 1, request_reset_duration: '1h' },
+    });
+  });
+
+  afterAll(async () => {
+    await edge?.stop();
+    await stopOrigin(origin);
+  });
+
+  it('is relayed as it is and counts nothing: the one request the key has left still goes through after two', async () => {
+    const { ws } = await openRawSocket(edge, '/v1/responses');
+    const errors: Array<Record<string, unknown>> = [];
+    ws.on('message', (data) => {
+      const event = JSON.parse(String(data)) as Record<string, unknown>;
+      if (event['type'] === 'error') errors.push(event);
+    });
+    ws.send(JSON.stringify({ type: 'response.processed', response_id: 'resp_0' }));
+    ws.send(JSON.stringify({ type: 'response.processed', response_id: 'resp_00' }));
+    ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5-mini', input: 'one' }));
+    ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5-mini', input: 'two' }));
+    await expect.poll(() => received.length + errors.length, { timeout: 5000 }).toBe(4);
+    expect(received.map((r) => r.message)).toEqual([
+      { type: 'response.processed', response_id: 'resp_0' }, { type: 'response.processed', response_id: 'resp_00' },
+      { type: 'response.create', model: 'gpt-5-mini', input: 'one' },
+    ]);
+    expect(errors).toMatchObject([{ status: 429, error: { type: 'request_limited' } }]);
+    ws.close();
+  });
 });
