@@ -11,8 +11,9 @@ import { SseEventParser } from './sse-events.js';
  *   (`response.usage`), also `response.incomplete` / `response.failed`.
  * - Anthropic Messages: `usage {input_tokens, output_tokens, cache_*}`; streamed, `message_start` carries
  *   `message.usage` and each `message_delta` carries the running `usage.output_tokens`.
- * - Gemini: `usageMetadata {promptTokenCount, candidatesTokenCount, thoughtsTokenCount, …}`; streamed, every
- *   chunk carries the running totals. A non-SSE stream (`streamGenerateContent` without `alt=sse`) is a JSON
+ * - Gemini: `usageMetadata {promptTokenCount, candidatesTokenCount, thoughtsTokenCount, toolUsePromptTokenCount,
+ *   totalTokenCount, …}` (thoughts are output, the tools' prompt input; a larger total is charged whole); streamed,
+ *   every chunk carries the running totals. A non-SSE stream (`streamGenerateContent` without `alt=sse`) is a JSON
  *   array of such chunks. Gemini Live names the answer's tokens `responseTokenCount`.
  * - OpenAI Realtime (`response.done`): `response.usage {input_tokens, output_tokens, input_token_details
  *   {cached_tokens, …}}`, the Responses API's fields with the details object named in the singular.
@@ -58,15 +59,16 @@ function readUsageObject(usage: Json): PartialUsage | undefined {
   if ('promptTokenCount' in usage || 'candidatesTokenCount' in usage || 'responseTokenCount' in usage || 'totalTokenCount' in usage) {
     const thoughts = count(usage['thoughtsTokenCount']);
     const out: PartialUsage = {};
-    setIf(out, 'input', count(usage['promptTokenCount']));
+    // What the tools added to the prompt (search results, code execution output) is billed as input too.
+    setIf(out, 'input', sum(count(usage['promptTokenCount']), count(usage['toolUsePromptTokenCount'])));
     // Gemini Live's messages name the answer's tokens responseTokenCount.
     setIf(out, 'output', sum(count(usage['candidatesTokenCount']) ?? count(usage['responseTokenCount']), thoughts));
     setIf(out, 'cached', count(usage['cachedContentTokenCount']));
     setIf(out, 'reasoning', thoughts);
-    if (out.output === undefined && out.input !== undefined) {
-      const total = count(usage['totalTokenCount']);
-      if (total !== undefined) out.output = Math.max(0, total - out.input);
-    }
+    // The total is what Gemini bills: more than the counts read (one Edge does not know) is charged whole, the
+    // rest as output, the dearer side. A smaller total (thoughts left out of it) takes nothing away.
+    const total = count(usage['totalTokenCount']);
+    if (total !== undefined && total > (out.input ?? 0) + (out.output ?? 0)) out.output = total - (out.input ?? 0);
     return out;
   }
   // OpenAI chat / completions / embeddings
