@@ -13,7 +13,7 @@ import { decideRequest, type Decision, type PolicyRoute } from './decide.js';
 import { awaitsControlConfirmation, CONFIRMATION_WAIT_MS, unconfirmedPolicyRefusal, type Connectivity } from './fail-mode.js';
 import { limitWindows, windowUsage, type CounterSnapshot, type LimitWindow } from './limits.js';
 import { NoticeBus, type Notice, type NoticeDraft } from './notices.js';
-import { estimateCost, lookupPrice } from './pricing.js';
+import { estimateCost, lookupAudioPrice, lookupPrice } from './pricing.js';
 import { createResponseMeter, type ResponseMeter, type ResponseMeterInput } from './response-meter.js';
 import { isKnownAiHost, type ShadowAiRegistry } from './shadow-ai.js';
 import { allKeyWindows, buildPolicyStatus, type PolicyStatus } from './status-data.js';
@@ -356,8 +356,12 @@ export class PolicyEnforcer {
     ticket.reservation?.release();
     const now = this.now();
     const nowMs = now.getTime();
-    const lookup = lookupPrice(route.provider ?? undefined, route.model ?? '', ticket.pricing);
-    const costUsd = route.model === null ? 0 : estimateCost(usage, lookup.price);
+    // A route naming no model (a Realtime call's sideband socket, a stored prompt) is charged the fallback
+    // rates, not nothing; audio at the model's audio rate (pricing.ts).
+    const provider = route.provider ?? undefined;
+    const lookup = lookupPrice(provider, route.model, ticket.pricing);
+    const audio = usage.audioInputTokens || usage.audioOutputTokens ? lookupAudioPrice(provider, route.model, lookup.price) : lookup.price;
+    const costUsd = estimateCost(usage, lookup.price, audio);
     const alerts: Notice[] = [];
     for (const window of route.windows) {
       const amount = window.metric === 'tokens' ? usage.totalTokens : window.metric === 'spend' ? costUsd : 0;
@@ -456,7 +460,7 @@ export class PolicyEnforcer {
     if (!route.virtualKey || !route.windows.some((w) => w.metric !== 'requests')) return undefined;
     const tokens = estimatedPromptTokens(request);
     if (tokens === 0) return undefined;
-    const costUsd = route.model === null ? 0 : estimateCost({ inputTokens: tokens, outputTokens: 0, totalTokens: tokens, cachedInputTokens: 0, reasoningTokens: 0 }, lookupPrice(route.provider ?? undefined, route.model, pricing).price);
+    const costUsd = estimateCost({ inputTokens: tokens, outputTokens: 0, totalTokens: tokens, cachedInputTokens: 0, reasoningTokens: 0 }, lookupPrice(route.provider ?? undefined, route.model, pricing).price);
     const holds: Hold[] = [];
     for (const window of route.windows) {
       if (window.metric === 'tokens') holds.push({ counterKey: window.counterKey, amount: tokens });

@@ -9,8 +9,17 @@ import type { TokenUsage } from './usage.js';
  * Lookups try `provider/model`, then the bare model, then the same with a release suffix removed
  * (`gpt-4o-2024-08-06` → `gpt-4o`, `claude-sonnet-4-5-20250929` → `claude-sonnet-4-5`), then the longest
  * table entry the model name extends at a `-` boundary (`gpt-4.1-mini-xyz` → `gpt-4.1-mini`). A model
- * nobody priced is charged FALLBACK_PRICE, deliberately on the expensive side: an unpriced model must not
- * be a way around a budget.
+ * nobody priced (or a request naming no model) is charged FALLBACK_PRICE, deliberately on the expensive side:
+ * an unpriced model must not be a way around a budget.
+ *
+ * Speech models (OpenAI Realtime and audio models, Gemini Live and native audio) bill audio at 10–40 times their
+ * text, and their sessions never reach the gateway, so what Edge charges is the only accounting of them. Hence:
+ * - audio tokens (TokenUsage.audioInputTokens / audioOutputTokens) are charged at the model's audio rate,
+ *   DEFAULT_AUDIO_PRICES (the bundle's price format has no audio rates); a model that table does not know is
+ *   charged the dearest audio rate it has for the provider (of every provider when it has none for this one);
+ *   an audio rate is never below the model's text rate;
+ * - a speech model's name (`-realtime`, `-audio`, `-live`) never takes the price of the text model it extends by
+ *   prefix (`gpt-4o-mini-realtime-x` is not `gpt-4o-mini`): like a premium variant, at least FALLBACK_PRICE.
  */
 
 export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
@@ -51,6 +60,18 @@ export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
   'gemini-2.5-flash': { input_per_mtok: 0.3, output_per_mtok: 2.5 },
   'gemini-2.5-flash-lite': { input_per_mtok: 0.1, output_per_mtok: 0.4 },
   'gemini-2.0-flash': { input_per_mtok: 0.1, output_per_mtok: 0.4 },
+  // Speech models' text rates (their audio: DEFAULT_AUDIO_PRICES).
+  'gpt-realtime': { input_per_mtok: 4, output_per_mtok: 16 },
+  'gpt-realtime-mini': { input_per_mtok: 0.6, output_per_mtok: 2.4 },
+  'gpt-4o-realtime-preview': { input_per_mtok: 5, output_per_mtok: 20 },
+  'gpt-4o-mini-realtime-preview': { input_per_mtok: 0.6, output_per_mtok: 2.4 },
+  'gpt-audio': { input_per_mtok: 2.5, output_per_mtok: 10 },
+  'gpt-audio-mini': { input_per_mtok: 0.6, output_per_mtok: 2.4 },
+  'gpt-4o-audio-preview': { input_per_mtok: 2.5, output_per_mtok: 10 },
+  'gpt-4o-mini-audio-preview': { input_per_mtok: 0.15, output_per_mtok: 0.6 },
+  'gemini-2.5-flash-native-audio': { input_per_mtok: 0.5, output_per_mtok: 2 },
+  'gemini-live-2.5-flash': { input_per_mtok: 0.5, output_per_mtok: 2 },
+  'gemini-2.0-flash-live': { input_per_mtok: 0.35, output_per_mtok: 1.5 },
   // Others
   'mistral-large-latest': { input_per_mtok: 2, output_per_mtok: 6 },
   'mistral-medium-latest': { input_per_mtok: 0.4, output_per_mtok: 2 },
@@ -67,6 +88,24 @@ export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
 };
 
 /**
+ * Audio rates of the speech models, USD per million audio tokens (list prices, 2025), qualified by provider: a
+ * model of a provider this table does not know is charged the dearest rate of that provider's entries.
+ */
+export const DEFAULT_AUDIO_PRICES: Readonly<Record<string, ModelPrice>> = {
+  'openai/gpt-realtime': { input_per_mtok: 32, output_per_mtok: 64 },
+  'openai/gpt-realtime-mini': { input_per_mtok: 10, output_per_mtok: 20 },
+  'openai/gpt-4o-realtime-preview': { input_per_mtok: 40, output_per_mtok: 80 },
+  'openai/gpt-4o-mini-realtime-preview': { input_per_mtok: 10, output_per_mtok: 20 },
+  'openai/gpt-audio': { input_per_mtok: 32, output_per_mtok: 64 },
+  'openai/gpt-audio-mini': { input_per_mtok: 10, output_per_mtok: 20 },
+  'openai/gpt-4o-audio-preview': { input_per_mtok: 40, output_per_mtok: 80 },
+  'openai/gpt-4o-mini-audio-preview': { input_per_mtok: 10, output_per_mtok: 20 },
+  'gemini/gemini-2.5-flash-native-audio': { input_per_mtok: 3, output_per_mtok: 12 },
+  'gemini/gemini-live-2.5-flash': { input_per_mtok: 3, output_per_mtok: 12 },
+  'gemini/gemini-2.0-flash-live': { input_per_mtok: 2.1, output_per_mtok: 8.5 },
+};
+
+/**
  * Charged for models no table prices, and the least a premium variant the tables only know the base of
  * is charged: the price of the dearest frontier models in general use (Claude Opus 4, o1), so an
  * estimate errs towards stopping. (The very dearest, such as o1-pro, are in the table.)
@@ -79,6 +118,9 @@ export const FALLBACK_PRICE: ModelPrice = { input_per_mtok: 15, output_per_mtok:
  */
 const PREMIUM_VARIANT = /-(pro|max|ultra|opus|deep-research)(-|$)/;
 
+/** A name that extends a priced model with one of these is a speech model, billed far above the text model (above). */
+const SPEECH_VARIANT = /-(realtime|audio|native-audio|live)(-|$)/;
+
 export interface PriceLookup {
   price: ModelPrice;
   /** Which table answered and under which entry: `bundle:openai/gpt-4o`, `built-in:gpt-4o`, `fallback`. */
@@ -88,7 +130,8 @@ export interface PriceLookup {
 /** Release suffixes: `-2024-08-06`, `-20250929`, `-latest`, `-001`, `-preview-05-20`. */
 const RELEASE_SUFFIX = /(-\d{4}-\d{2}-\d{2}|-\d{8}|-latest|-\d{3}|-preview(-\d{2}-\d{2})?|-exp(-\d{2}-\d{2})?)$/;
 
-export function lookupPrice(provider: string | undefined, model: string, overrides: Readonly<Record<string, ModelPrice>> = {}): PriceLookup {
+export function lookupPrice(provider: string | undefined, model: string | null, overrides: Readonly<Record<string, ModelPrice>> = {}): PriceLookup {
+  if (model === null) return { price: FALLBACK_PRICE, source: 'fallback:no-model' };
   const tables = [[overrides, 'bundle'], [DEFAULT_PRICES, 'built-in']] as const;
   // Exact names (with release suffixes removed) in either table beat a prefix match in either table:
   // a bundle price for `gpt-4o` must not price `gpt-4o-mini`, which the built-in table knows exactly.
@@ -102,10 +145,26 @@ export function lookupPrice(provider: string | undefined, model: string, overrid
     if (hit && (!best || hit.length > best.length)) best = { price: hit.price, source: `${name}:${hit.entry}`, length: hit.length };
   }
   if (!best) return { price: FALLBACK_PRICE, source: 'fallback' };
-  if (PREMIUM_VARIANT.test(model.slice(best.length))) {
-    return { price: dearer(best.price, FALLBACK_PRICE), source: `${best.source}+premium-variant` };
-  }
+  const rest = model.slice(best.length);
+  if (PREMIUM_VARIANT.test(rest)) return { price: dearer(best.price, FALLBACK_PRICE), source: `${best.source}+premium-variant` };
+  if (SPEECH_VARIANT.test(rest)) return { price: dearer(best.price, FALLBACK_PRICE), source: `${best.source}+speech-variant` };
   return { price: best.price, source: best.source };
+}
+
+/**
+ * The audio rate of `model` (null: a session naming none), never below `text`, its text rate: the built-in audio
+ * table's entry for it (exactly, without its release suffix, or the longest it extends), else the dearest of that
+ * provider's entries (of all entries when the provider has none).
+ */
+export function lookupAudioPrice(provider: string | undefined, model: string | null, text: ModelPrice): ModelPrice {
+  const known = model === null ? undefined : exactMatch(DEFAULT_AUDIO_PRICES, provider, model) ?? prefixMatch(DEFAULT_AUDIO_PRICES, provider, model);
+  return dearer(known?.price ?? dearestAudioPrice(provider), text);
+}
+
+function dearestAudioPrice(provider: string | undefined): ModelPrice {
+  const entries = Object.entries(DEFAULT_AUDIO_PRICES);
+  const own = entries.filter(([entry]) => provider !== undefined && entry.startsWith(`${provider}/`));
+  return (own.length > 0 ? own : entries).map(([, price]) => price).reduce(dearer);
 }
 
 function dearer(a: ModelPrice, b: ModelPrice): ModelPrice {
@@ -150,7 +209,11 @@ function candidateNames(model: string): string[] {
  * USD for one response. Cached and cache-write input tokens are charged at the input price: the bundle's
  * price format has no cache rates. That over-estimates cache reads (billed at a tenth or so) and
  * under-estimates Anthropic's cache writes (billed 1.25–2× input); reads are by far the more common.
+ * Audio tokens are charged at `audio` (lookupAudioPrice) when given, else at the text price.
  */
-export function estimateCost(usage: TokenUsage, price: ModelPrice): number {
-  return (usage.inputTokens * price.input_per_mtok + usage.outputTokens * price.output_per_mtok) / 1_000_000;
+export function estimateCost(usage: TokenUsage, price: ModelPrice, audio: ModelPrice = price): number {
+  const audioIn = Math.min(usage.audioInputTokens ?? 0, usage.inputTokens);
+  const audioOut = Math.min(usage.audioOutputTokens ?? 0, usage.outputTokens);
+  return ((usage.inputTokens - audioIn) * price.input_per_mtok + audioIn * audio.input_per_mtok
+    + (usage.outputTokens - audioOut) * price.output_per_mtok + audioOut * audio.output_per_mtok) / 1_000_000;
 }

@@ -16,7 +16,10 @@ import { SseEventParser } from './sse-events.js';
  *   every chunk carries the running totals. A non-SSE stream (`streamGenerateContent` without `alt=sse`) is a JSON
  *   array of such chunks. Gemini Live names the answer's tokens `responseTokenCount`.
  * - OpenAI Realtime (`response.done`): `response.usage {input_tokens, output_tokens, input_token_details
- *   {cached_tokens, …}}`, the Responses API's fields with the details object named in the singular.
+ *   {cached_tokens, audio_tokens, …}, output_token_details {audio_tokens, …}}`, the Responses API's fields with
+ *   the details objects named in the singular.
+ * - Audio tokens (Realtime's details, a chat completion's `prompt_tokens_details.audio_tokens` /
+ *   `completion_tokens_details.audio_tokens`, Gemini's `AUDIO` modality counts) are read apart: they cost more.
  *
  * Counts are cumulative, so later reports replace earlier ones field by field.
  */
@@ -29,6 +32,10 @@ export interface TokenUsage {
   totalTokens: number;
   cachedInputTokens: number;
   reasoningTokens: number;
+  /** Of the input, audio (speech models; priced at the model's audio rate, pricing.ts). Absent: none reported. */
+  audioInputTokens?: number;
+  /** Of the output, audio. */
+  audioOutputTokens?: number;
 }
 
 interface PartialUsage {
@@ -36,6 +43,8 @@ interface PartialUsage {
   output?: number;
   cached?: number;
   reasoning?: number;
+  audioIn?: number;
+  audioOut?: number;
 }
 
 type Json = Record<string, unknown>;
@@ -65,6 +74,9 @@ function readUsageObject(usage: Json): PartialUsage | undefined {
     setIf(out, 'output', sum(count(usage['candidatesTokenCount']) ?? count(usage['responseTokenCount']), thoughts));
     setIf(out, 'cached', count(usage['cachedContentTokenCount']));
     setIf(out, 'reasoning', thoughts);
+    setIf(out, 'audioIn', audioInModalities(usage['promptTokensDetails']));
+    // Gemini Live names the answer's details responseTokensDetails.
+    setIf(out, 'audioOut', audioInModalities(usage['candidatesTokensDetails'] ?? usage['responseTokensDetails']));
     // The total is what Gemini bills: more than the counts read (one Edge does not know) is charged whole, the
     // rest as output, the dearer side. A smaller total (thoughts left out of it) takes nothing away.
     const total = count(usage['totalTokenCount']);
@@ -81,6 +93,8 @@ function readUsageObject(usage: Json): PartialUsage | undefined {
     const completionDetails = isObject(usage['completion_tokens_details']) ? usage['completion_tokens_details'] : {};
     setIf(out, 'cached', count(promptDetails['cached_tokens']));
     setIf(out, 'reasoning', count(completionDetails['reasoning_tokens']));
+    setIf(out, 'audioIn', count(promptDetails['audio_tokens']));
+    setIf(out, 'audioOut', count(completionDetails['audio_tokens']));
     return out;
   }
   // Anthropic (cache fields) and OpenAI Responses (details objects) share input_tokens / output_tokens.
@@ -96,12 +110,22 @@ function readUsageObject(usage: Json): PartialUsage | undefined {
     // The Realtime API names it input_token_details.
     const details = usage['input_tokens_details'] ?? usage['input_token_details'];
     const inputDetails = isObject(details) ? details : {};
-    const outputDetails = isObject(usage['output_tokens_details']) ? usage['output_tokens_details'] : {};
+    const outputDetailsValue = usage['output_tokens_details'] ?? usage['output_token_details'];
+    const outputDetails = isObject(outputDetailsValue) ? outputDetailsValue : {};
     setIf(out, 'cached', cacheRead ?? count(inputDetails['cached_tokens']));
     setIf(out, 'reasoning', count(outputDetails['reasoning_tokens']));
+    // The Realtime API's audio, in its details objects.
+    setIf(out, 'audioIn', count(inputDetails['audio_tokens']));
+    setIf(out, 'audioOut', count(outputDetails['audio_tokens']));
     return out;
   }
   return undefined;
+}
+
+/** Gemini's per-modality counts (`[{modality: 'AUDIO', tokenCount}]`): the audio tokens, undefined when none are listed. */
+function audioInModalities(details: unknown): number | undefined {
+  if (!Array.isArray(details)) return undefined;
+  return sum(...details.map((entry) => (isObject(entry) && entry['modality'] === 'AUDIO' ? count(entry['tokenCount']) : undefined)));
 }
 
 function setIf(target: PartialUsage, field: keyof PartialUsage, value: number | undefined): void {
@@ -145,12 +169,16 @@ export class UsageAccumulator {
     if (!this.seen) return undefined;
     const input = this.state.input ?? 0;
     const output = this.state.output ?? 0;
+    const { audioIn, audioOut } = this.state;
     return {
       inputTokens: input,
       outputTokens: output,
       totalTokens: input + output,
       cachedInputTokens: this.state.cached ?? 0,
       reasoningTokens: this.state.reasoning ?? 0,
+      // Never more than the count they are part of (a server's details disagreeing with its totals).
+      ...(audioIn ? { audioInputTokens: Math.min(audioIn, input) } : {}),
+      ...(audioOut ? { audioOutputTokens: Math.min(audioOut, output) } : {}),
     };
   }
 }
