@@ -71,26 +71,45 @@ export function isDamagedDatabaseError(error: unknown): boolean {
   return error.code.startsWith('SQLITE_CORRUPT') || error.code === 'SQLITE_NOTADB';
 }
 
+/** The level in schema_migrations, not counting additive migrations an earlier build recorded there. */
 function schemaVersion(db: AuditDatabase): number {
   const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
   if (!table) return 0;
-  const row = db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get() as { version: number | null };
+  const additive = MIGRATIONS.filter((m) => m.additive).map((m) => m.version);
+  const row = db.prepare(`SELECT MAX(version) AS version FROM schema_migrations WHERE version NOT IN (${additive.join(', ')})`).get() as { version: number | null };
   return row.version ?? 0;
 }
 
 function migrate(db: AuditDatabase): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  // Older builds never read this table: what is recorded here does not stop them opening the file.
+  db.exec('CREATE TABLE IF NOT EXISTS schema_additions (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)');
   // IMMEDIATE so two processes opening a fresh file do not both run migration 1.
   db.transaction(() => {
+    moveAdditionsOffSchemaLevel(db);
     const current = schemaVersion(db);
     if (current > AUDIT_SCHEMA_VERSION) {
       throw new AuditDatabaseError(`audit database has schema v${current}, newer than this build (v${AUDIT_SCHEMA_VERSION}); upgrade Edge or move the file aside.`);
     }
-    const record = db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)');
+    const added = new Set((db.prepare('SELECT version FROM schema_additions').all() as { version: number }[]).map((row) => row.version));
+    const recordCore = db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)');
+    const recordAddition = db.prepare('INSERT INTO schema_additions (version, description, applied_at) VALUES (?, ?, ?)');
     for (const migration of MIGRATIONS) {
-      if (migration.version <= current) continue;
+      if (migration.additive ? added.has(migration.version) : migration.version <= current) continue;
       db.exec(migration.sql);
-      record.run(migration.version, migration.description, new Date().toISOString());
+      (migration.additive ? recordAddition : recordCore).run(migration.version, migration.description, new Date().toISOString());
     }
   }).immediate();
+}
+
+/**
+ * A build before schema_additions existed recorded additive migrations in schema_migrations, where the
+ * releases before it read them as a newer schema and refuse the file: moved to where they belong.
+ */
+function moveAdditionsOffSchemaLevel(db: AuditDatabase): void {
+  for (const migration of MIGRATIONS) {
+    if (!migration.additive) continue;
+    db.prepare('INSERT OR IGNORE INTO schema_additions (version, description, applied_at) SELECT version, description, applied_at FROM schema_migrations WHERE version = ?').run(migration.version);
+    db.prepare('DELETE FROM schema_migrations WHERE version = ?').run(migration.version);
+  }
 }

@@ -1,12 +1,21 @@
 import { GENESIS_HASH } from './chain.js';
 
 /**
- * Schema changes, applied in order and recorded in `schema_migrations`. Append new entries; never edit
- * an applied one, because devices in the field already ran it.
+ * Schema changes, applied in order. Append new entries; never edit an applied one, because devices in
+ * the field already ran it.
+ *
+ * Where a migration is recorded decides which builds can still open the file. Every build refuses a
+ * database whose `schema_migrations` level is above its own, so a migration recorded there locks out
+ * the releases before it, and a rollback (routine under MDM) would leave the agent unable to start.
+ * A migration that only adds (new tables, nullable columns) is recorded in `schema_additions` instead:
+ * older builds do not look there, open the file, and write it as they always did, ignoring what they
+ * do not know; what this build keeps in the additions must stay right whatever such a build appends.
  */
 export interface Migration {
   version: number;
   description: string;
+  /** Only adds tables or nullable columns that older builds can ignore: recorded in `schema_additions`. */
+  additive?: true;
   sql: string;
 }
 
@@ -46,6 +55,7 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 2,
     description: 'chain identity: tells this database\'s chain from one an earlier, replaced database wrote',
+    additive: true,
     sql: `
       -- Random, fixed when the database is created (or first upgraded). Uploads carry it only once Edge
       -- Control is found to hold a different chain for the device (this database replaced a damaged one),
@@ -60,4 +70,9 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-export const AUDIT_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+/**
+ * The `schema_migrations` level this build writes and the highest it opens (the last migration that
+ * is not additive). Every release so far opens level 1; raise it only for a change older builds could
+ * not live with, knowing that a rollback past it then refuses the file.
+ */
+export const AUDIT_SCHEMA_VERSION = Math.max(...MIGRATIONS.filter((m) => !m.additive).map((m) => m.version));
