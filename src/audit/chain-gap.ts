@@ -27,8 +27,8 @@ export type GapRecovery =
   | { kind: 'resend'; fromSeq: number; throughSeq: number }
   /** Same chain, the server already holds it through `throughSeq`: count those as acknowledged. */
   | { kind: 'acknowledged'; throughSeq: number }
-  /** The server holds a different chain for the device: upload this database's as a new chain. */
-  | { kind: 'new_chain'; chainId: string }
+  /** The server holds a different chain for the device: upload this database's from `fromSeq` as a new chain (AuditOutbox.startNewChain). */
+  | { kind: 'new_chain'; fromSeq: number }
   /** Nothing this device can send closes the gap; `message` tells IT what happened and what to do. */
   | { kind: 'stuck'; message: string };
 
@@ -37,7 +37,7 @@ export interface GapFacts {
   serverHead: ServerChainHead;
   /** The last seq this destination's cursor counts as acknowledged (the refused batch starts after it). */
   sentThrough: number;
-  /** The batches already carry this database's chain id (the server keeps it as a further chain). */
+  /** The batches already carry this database's chain id (the server keeps it as a further chain; AuditOutbox.uploadChain). */
   asNewChain: boolean;
 }
 
@@ -66,7 +66,7 @@ export function planGapRecovery(db: AuditDatabase, facts: GapFacts): GapRecovery
         `${restoreAdvice}; records pruned here are not kept anywhere else.`,
     };
   }
-  if (!asNewChain && prunedThrough === 0) return { kind: 'new_chain', chainId: chainIdOf(db) };
+  if (!asNewChain && prunedThrough === 0) return { kind: 'new_chain', fromSeq: 1 };
   const found = local === undefined ? `this device's audit database ends before seq ${seq}` : `this device's record at seq ${seq} has hash ${short(local)}`;
   const why = asNewChain
     ? 'Edge Control\'s copy of this device\'s new chain differs from the records stored here'

@@ -68,6 +68,19 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO chain_identity (id, chain_id, created_at) VALUES (1, lower(hex(randomblob(16))), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
     `,
   },
+  {
+    version: 3,
+    description: 'chain identity: where Edge Control\'s copy of this database\'s chain starts, once it keeps it as a further chain',
+    additive: true,
+    sql: `
+      -- NULL while Edge Control keeps this database's records as the device's first chain (batches
+      -- carry no chain_id). Set, with a fresh chain_id, when it must keep them as a further chain (it
+      -- holds a different one for the device): from then on every batch carries chain_id, after a
+      -- restart too. An older build ignores it: its batches, without chain_id, are refused (409) and
+      -- stay queued, so nothing it appends is lost.
+      ALTER TABLE chain_identity ADD COLUMN new_chain_from_seq INTEGER;
+    `,
+  },
 ];
 
 /**

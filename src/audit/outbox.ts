@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { AuditRecordSchema, type AuditRecord, type AuditRecordInput, type ChainedAuditRecord } from '../control/protocol/audit.js';
 import type { Logger } from '../log.js';
@@ -67,6 +68,15 @@ export interface ChainHead {
   /** 0 before the first record. */
   seq: number;
   hash: string;
+}
+
+/**
+ * How Edge Control keeps this database's records when not as the device's first chain: as the further
+ * chain `chainId` (it held a different one for the device), whose copy starts at `fromSeq`.
+ */
+export interface UploadChain {
+  chainId: string;
+  fromSeq: number;
 }
 
 export interface CommittedAuditRecord {
@@ -198,6 +208,8 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   private readonly appendTransaction: Transaction<(items: PendingRecord[], added: Usage) => AppendResult>;
 
   private lastHead: ChainHead;
+  /** Persisted in chain_identity, so batches keep carrying it after a restart. */
+  private newChain: UploadChain | undefined;
   private prunedThroughSeq: number;
   private stored: Usage;
   private unsent: Usage;
@@ -232,6 +244,7 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
       this.primary = primaryDestination(destinations);
       this.syncCursors(destinations);
       this.lastHead = this.readHead();
+      this.newChain = this.readNewChain();
       this.prunedThroughSeq = this.sql.checkpoint.get()!.pruned_through_seq;
       this.stored = this.usageAfter(this.prunedThroughSeq);
       this.unsent = this.usageAfter(this.primarySentSeq());
@@ -408,6 +421,49 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
       this.unsent = { rows: this.unsent.rows + unacknowledgedAgain.rows, bytes: this.unsent.bytes + unacknowledgedAgain.bytes };
       this.updateLevel();
     }
+  }
+
+  /**
+   * The chain `destination`'s batches belong to: undefined for the device's first chain (no chain_id),
+   * else the further chain Edge Control keeps this database's records as. Only Edge Control keeps
+   * chains; other receivers always get undefined.
+   */
+  uploadChain(destination: string = CONTROL_DESTINATION): UploadChain | undefined {
+    return destination === CONTROL_DESTINATION && this.newChain ? { ...this.newChain } : undefined;
+  }
+
+  /**
+   * Edge Control holds a chain for the device that this database cannot continue: from now on its
+   * records go to Edge Control as a further chain with a fresh random id, starting at `fromSeq`.
+   * Fresh, so that a copy of this file restored again (a VM snapshot) never reuses an id the server
+   * already holds a different chain under. The cursor is put just before `fromSeq` in the same
+   * transaction, so after a crash the chain and the next shipment agree.
+   */
+  startNewChain(fromSeq: number, destination: string = CONTROL_DESTINATION): UploadChain {
+    const cursor = this.cursor(destination);
+    if (destination !== CONTROL_DESTINATION) throw new Error(`only Edge Control keeps audit chains; ${destination} cannot start one`);
+    if (!Number.isInteger(fromSeq) || fromSeq < 1 || fromSeq > this.lastHead.seq + 1) {
+      throw new RangeError(`cannot start a new audit chain at seq ${fromSeq}: this database's records end at seq ${this.lastHead.seq}`);
+    }
+    const chain: UploadChain = { chainId: randomBytes(16).toString('hex'), fromSeq };
+    const before = cursor.sentThroughSeq;
+    this.db.transaction(() => {
+      const checkpoint = this.sql.checkpoint.get()!;
+      const at = fromSeq - 1;
+      if (at < checkpoint.pruned_through_seq) {
+        throw new RangeError(`cannot start a new audit chain at seq ${fromSeq}: this device pruned its records through seq ${checkpoint.pruned_through_seq}`);
+      }
+      const hash = at === checkpoint.pruned_through_seq ? checkpoint.pruned_head_hash : this.sql.hashAt.get(at)!.hash;
+      this.sql.setNewChain.run(chain.chainId, chain.fromSeq);
+      this.sql.moveCursor.run({ seq: at, hash, destination });
+    }).immediate();
+    this.newChain = chain;
+    cursor.sentThroughSeq = fromSeq - 1;
+    if (destination === this.primary && cursor.sentThroughSeq !== before) {
+      this.unsent = this.usageAfter(cursor.sentThroughSeq);
+      this.updateLevel();
+    }
+    return { ...chain };
   }
 
   /** Runs a WAL checkpoint on the worker now (only with offThreadCheckpoints). */
@@ -697,6 +753,11 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     return { seq: checkpoint.pruned_through_seq, hash: checkpoint.pruned_head_hash };
   }
 
+  private readNewChain(): UploadChain | undefined {
+    const row = this.sql.chainIdentity.get();
+    return row && row.new_chain_from_seq !== null ? { chainId: row.chain_id, fromSeq: row.new_chain_from_seq } : undefined;
+  }
+
   private usageAfter(seq: number): Usage {
     return this.sql.usageRange.get(seq, Number.MAX_SAFE_INTEGER)!;
   }
@@ -776,6 +837,8 @@ function prepareStatements(db: AuditDatabase) {
     lastRecord: db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1'),
     checkpoint: db.prepare<[], { pruned_through_seq: number; pruned_head_hash: string }>('SELECT pruned_through_seq, pruned_head_hash FROM chain_checkpoint WHERE id = 1'),
     touchCheckpoint: db.prepare<[]>('UPDATE chain_checkpoint SET pruned_head_hash = pruned_head_hash WHERE id = 1'),
+    chainIdentity: db.prepare<[], { chain_id: string; new_chain_from_seq: number | null }>('SELECT chain_id, new_chain_from_seq FROM chain_identity WHERE id = 1'),
+    setNewChain: db.prepare<[string, number]>('UPDATE chain_identity SET chain_id = ?, new_chain_from_seq = ? WHERE id = 1'),
     setCheckpoint: db.prepare<[number, string]>('UPDATE chain_checkpoint SET pruned_through_seq = ?, pruned_head_hash = ? WHERE id = 1'),
     usageRange: db.prepare<[number, number], Usage>('SELECT COUNT(*) AS rows, COALESCE(SUM(bytes), 0) AS bytes FROM audit_records WHERE seq > ? AND seq <= ?'),
     recordsAfter: db.prepare<[number, number], RecordRow>('SELECT seq, record_json, prev_hash, hash, bytes FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?'),

@@ -96,12 +96,6 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
   private lastError: string | undefined;
   private lastSuccessAt: Date | undefined;
   private nextAttemptAt: Date | undefined;
-  /**
-   * This database's chain id, once Edge Control was found to hold a different chain for the device (the
-   * audit database was replaced): batches then carry it and the server keeps them as a new chain. Not
-   * persisted: after a restart the first 409 finds it again.
-   */
-  private chainId: string | undefined;
   private gapRecoveries = 0;
   private readonly onCommitted = () => this.wake();
 
@@ -188,7 +182,8 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
           this.state = 'idle';
           return;
         }
-        batch = buildAuditBatch(records, this.chainId);
+        // Read each time: a new chain started (and persisted) by gap recovery applies from the next batch.
+        batch = buildAuditBatch(records, this.outbox.uploadChain(this.destination)?.chainId);
       } catch (error) {
         this.retryLater(asError(error));
         return;
@@ -271,17 +266,19 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
     }
     try {
       return await withReadOnlyAuditDatabase(this.outbox.path, (db) => {
-        const plan: GapRecovery = planGapRecovery(db, { deviceId: batch.device_id, serverHead: gap.serverHead, sentThrough, asNewChain: this.chainId !== undefined });
+        const plan: GapRecovery = planGapRecovery(db, { deviceId: batch.device_id, serverHead: gap.serverHead, sentThrough, asNewChain: batch.chain_id !== undefined });
         const context = { destination: this.destination, ...summary, server_seq: gap.serverHead.seq, sent_through: sentThrough };
         switch (plan.kind) {
           case 'acknowledged':
             this.log?.warn("Edge Control already holds this device's audit chain beyond the ship cursor; counting those records as acknowledged", { ...context, through: plan.throughSeq });
             this.outbox.markSent(plan.throughSeq, this.destination);
             return true;
-          case 'new_chain':
-            this.log?.warn('Edge Control holds a different audit chain for this device (its audit database was replaced); uploading this database as a new chain, kept beside the old one', { ...context, chain_id: plan.chainId });
-            this.chainId = plan.chainId;
+          case 'new_chain': {
+            // Persisted with the cursor: every later batch, after a restart too, carries the chain id.
+            const chain = this.outbox.startNewChain(plan.fromSeq, this.destination);
+            this.log?.warn('Edge Control holds a different audit chain for this device (its audit database was replaced); uploading this database as a new chain, kept beside the old one', { ...context, chain_id: chain.chainId, from_seq: chain.fromSeq });
             return true;
+          }
           case 'resend':
             // Planned and rewound in the same turn: no commit (and so no pruning) can come between. From
             // here the records are unacknowledged again, so pruning leaves them alone while they go.

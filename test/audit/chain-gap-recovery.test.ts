@@ -200,4 +200,41 @@ describe('a device whose damaged audit database was moved aside', () => {
     expect(others.map((r) => r.record.request_id)).toEqual(Array.from({ length: 45 }, (_, i) => `new-${i + 1}`));
     expect(run.failures).toEqual([]);
   });
+
+  it('keeps uploading the new database as its chain after a restart once it pruned acknowledged records', async () => {
+    fixture = await startControlFixture();
+    const f = fixture;
+    const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'replaced-pruned' } });
+    const dbPath = tempDbPath();
+
+    let run = await startShipping(f, device, { path: dbPath });
+    await append(run.outbox, device, 1, 30, 'old');
+    await until(() => run.outbox.depth() === 0, 'the first database uploaded');
+    await stopShipping(run);
+    const aside = `${path.dirname(dbPath)}-aside`;
+    await fs.mkdir(aside);
+    for (const name of ['audit.db', 'audit.db-wal', 'audit.db-shm']) {
+      await fs.rename(path.join(path.dirname(dbPath), name), path.join(aside, name)).catch(() => undefined);
+    }
+
+    // A small cap, as a busy device reaches: acknowledged records of the new database are pruned.
+    const options = { path: dbPath, maxRecords: 25 };
+    run = await startShipping(f, device, options);
+    for (let i = 1; i <= 60; i++) {
+      await append(run.outbox, device, i, i, 'new');
+      if (i % 10 === 0) await until(() => run.outbox.depth() === 0, `new records through ${i} uploaded`);
+    }
+    expect(run.outbox.status().storedRecords).toBeLessThan(60);
+    await stopShipping(run);
+
+    run = await startShipping(f, device, options);
+    await append(run.outbox, device, 61, 70, 'new');
+    await until(() => run.outbox.depth() === 0 || run.gaps.length > 0, 'the records after the restart uploaded, or a gap');
+    expect(run.gaps.map((g) => g.error.message)).toEqual([]);
+    expect(run.failures).toEqual([]);
+    const others = (await storedAtServer(f)).filter((r) => r.device_id !== device.device_id);
+    expect(new Set(others.map((r) => r.device_id)).size).toBe(1);
+    expect(others.map((r) => r.record.request_id)).toEqual(Array.from({ length: 70 }, (_, i) => `new-${i + 1}`));
+    expect((await storedAtServer(f, device.device_id)).length).toBe(30);
+  });
 });

@@ -91,6 +91,24 @@ describe('rolling back to the previous release after this build opened the audit
     expect(coreSchemaLevel(dbPath)).toBe(1);
   });
 
+  it('the further chain this build uploads the database as is still its chain after the previous release appended to it', async () => {
+    const dbPath = tempDbPath('edge-rollback-chain-');
+    let outbox = new AuditOutbox({ path: dbPath });
+    for (let i = 1; i <= 4; i++) await outbox.appendDurable(sampleRecord(i));
+    const chain = outbox.startNewChain(1);
+    outbox.markSent(2);
+    outbox.close();
+
+    const previous = new PreviousReleaseOutbox(dbPath);
+    for (let i = 5; i <= 6; i++) previous.append(i);
+    previous.close();
+
+    outbox = new AuditOutbox({ path: dbPath });
+    open.push(outbox);
+    expect(outbox.uploadChain()).toEqual(chain);
+    expect(outbox.nextShipment(10).map((r) => r.seq)).toEqual([3, 4, 5, 6]);
+  });
+
   it('a database an earlier build of this version marked schema v2 is opened once by this build, and then the previous release opens it', async () => {
     const dbPath = tempDbPath('edge-rollback-v2-');
     const outbox = new AuditOutbox({ path: dbPath });
