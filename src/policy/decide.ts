@@ -228,6 +228,24 @@ export function decideRequest(input: DecisionInput): Decision {
   }
 }
 
+/**
+ * Whether the key's token or spend windows on a route are used up, from the counters given: what step 7 of
+ * decideRequest says of those windows (token limits, then budgets), leaving out the request-count windows, so a
+ * request limit reached neither hides a spent budget nor reads as one. For a session already open whose server
+ * uses the key's tokens without a request Edge decides (websocket-session-usage.ts). Pure, as decideRequest is.
+ */
+export function usedUpRefusal(input: {
+  label: string; provider: string | null; model: string | null; windows: readonly LimitWindow[]; counters: CounterSnapshot; nowMs: number;
+}): EdgeError | undefined {
+  const { windows, counters, nowMs } = input;
+  const violation = checkRateLimits(windows.filter((w) => w.metric === 'tokens'), counters, nowMs) ?? checkBudgets(windows, counters, nowMs);
+  if (!violation) return undefined;
+  return edgeError(violation.type === 'budget_exceeded' ? 402 : 429, violation.type, limitMessage(input.label, violation, nowMs), {
+    ...(input.provider !== null ? { provider: input.provider } : {}),
+    ...(input.model !== null ? { model: input.model } : {}),
+  });
+}
+
 function block(input: DecisionInput, error: EdgeError, kind: NoticeKind, reasons: string[], appSeen: boolean): Decision {
   const { request, app } = input;
   const provider = error.provider ?? request.provider;

@@ -9,7 +9,7 @@ import { attributeApp, compileAppCatalog, decideApp, EMPTY_APP_CATALOG, type App
 import { budgetAlertMessage, thresholdsReached } from './budget-alerts.js';
 import type { CounterStore } from './counter-store.js';
 import { estimatedPromptTokens, InFlightUsage, type Hold, type Reservation } from './in-flight.js';
-import { decideRequest, type Decision, type PolicyRoute } from './decide.js';
+import { decideRequest, usedUpRefusal, type Decision, type PolicyRoute } from './decide.js';
 import { awaitsControlConfirmation, CONFIRMATION_WAIT_MS, unconfirmedPolicyRefusal, type Connectivity } from './fail-mode.js';
 import { limitWindows, windowUsage, type CounterSnapshot, type LimitWindow } from './limits.js';
 import { NoticeBus, type Notice, type NoticeDraft } from './notices.js';
@@ -333,6 +333,29 @@ export class PolicyEnforcer {
     ticket.reservation?.release();
     ticket.requestHold?.release();
     ticket.requestHold = undefined;
+  }
+
+  /**
+   * Whether the token or spend windows a decided request is charged to are used up now (its refusal), or
+   * undefined; for a live session, after each charge its server reported. A question only: nothing is counted,
+   * no notice published, no app seen, as a decision would. Request-count limits are left out (the session's own
+   * opening may have reached one; it is no reason to stop a session already open), and so are what other
+   * requests hold while they are answered: an estimate of someone else's prompt must not close a session with
+   * tokens left; each of those requests is checked at its own decision. The limits are the key's as the
+   * current bundle has them (the ticket's, if the key left it).
+   */
+  usedUp(request: NormalizedRequest): EdgeError | undefined {
+    const ticket = this.tickets.get(request);
+    if (ticket?.decision.action !== 'allow' || !ticket.decision.route.virtualKey) return undefined;
+    const route = ticket.decision.route;
+    const keyId = route.virtualKey!.id;
+    const bundle = this.state.bundle;
+    const key = bundle?.virtual_keys.find((k) => k.id === keyId);
+    const windows = bundle && key ? limitWindows(key, route.provider ?? undefined, Date.parse(bundle.issued_at)).windows : route.windows;
+    return usedUpRefusal({
+      label: ticket.keyLabel ?? keyId, provider: route.provider, model: request.model, windows,
+      counters: this.snapshotFor(bundle), nowMs: this.now().getTime(),
+    });
   }
 
   /** Charges a response's usage to the request's token and spend windows; raises budget alerts. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { EdgeError } from '../edge-error.js';
 import type { HttpRequestInfo, NormalizedRequest, ProviderName } from '../providers/types.js';
 import type { TokenUsage } from '../policy/usage.js';
 import { header } from '../util/header.js';
@@ -34,6 +35,11 @@ export interface WebSocketDecisionDeps {
    * are read for the usage they report, which is charged to the key's windows and recorded (websocket-session-usage.ts).
    */
   charge?: (request: NormalizedRequest, usage: TokenUsage) => UsageNote | undefined;
+  /**
+   * Policy's usedUp: whether the token or spend windows a decided request is charged to are used up, asked with no
+   * side effects after each charge; a Realtime or Gemini Live session whose are is closed.
+   */
+  usedUp?: (request: NormalizedRequest) => Pick<EdgeError, 'status' | 'type' | 'message'> | undefined;
   /** Where an allowed socket goes, by the route policy chose for its opening (websocket-route.ts); for its records. */
   upstreamVia?: (request: NormalizedRequest, target: { provider: ProviderName; path: string }) => 'gateway' | 'origin';
 }
@@ -180,6 +186,7 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
       record: deps.record,
       maxMessageBytes: deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       ...(deps.charge ? { charge: deps.charge } : {}),
+      ...(deps.usedUp ? { usedUp: deps.usedUp } : {}),
     });
     return { action: 'allow', messages, upstream };
   };

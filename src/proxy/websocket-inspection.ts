@@ -48,6 +48,11 @@ export interface WebSocketMessageInspectorDeps {
    * recordResponseUsage). Without it the server's messages are not read.
    */
   charge?: (request: NormalizedRequest, usage: TokenUsage) => UsageNote | undefined;
+  /**
+   * After a charge: the refusal the key's token or spend windows of a decided request now meet, used up (policy's
+   * usedUp, a question with no side effects). Without it a Realtime or Gemini Live session is never closed for them.
+   */
+  usedUp?: (request: NormalizedRequest) => Pick<EdgeError, 'status' | 'type' | 'message'> | undefined;
 }
 
 /** The policy's verdict on a turn, and its place in the key's request windows. */
@@ -135,8 +140,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
   const usage: SessionUsage | undefined = deps.charge && createSessionUsage({
     api: socket.api,
     charge: deps.charge,
-    // A fresh request: the check must not replace the ticket the session's usage is charged to.
-    recheck: (governing) => deps.checkModel({ ...governing }, false),
+    usedUp: (governing) => deps.usedUp?.(governing),
     record: (started, fields) => record(started, { findings: [], ...fields }),
   });
   if (socket.opening && socket.api === 'openai-realtime') usage?.govern(socket.opening);

@@ -1,7 +1,7 @@
+import type { EdgeError } from '../edge-error.js';
 import type { NormalizedRequest } from '../providers/types.js';
 import type { TokenUsage } from '../policy/usage.js';
 import type { ExchangeRecord, UsageNote } from './exchange.js';
-import type { InspectionResult } from './surface-resolution.js';
 import type { WebSocketApi } from './websocket-messages.js';
 import { readServerUsage } from './websocket-usage.js';
 
@@ -9,8 +9,11 @@ export interface SessionUsageDeps {
   api: WebSocketApi;
   /** Charges usage to the key's token and spend windows against a decided request's ticket; undefined when no key governs it. */
   charge: (request: NormalizedRequest, usage: TokenUsage) => UsageNote | undefined;
-  /** The policy step on the session's model once more, counting nothing: after a charge, may the key go on. */
-  recheck: (request: NormalizedRequest) => Promise<InspectionResult>;
+  /**
+   * After a charge: the refusal the key's token or spend windows that `request` is charged to now meet, used up,
+   * or undefined (policy's usedUp: a question with no side effects, request-count limits left out).
+   */
+  usedUp: (request: NormalizedRequest) => Pick<EdgeError, 'status' | 'type' | 'message'> | undefined;
   /** Writes an audit record of the socket (the socket's own fields filled in); `started` is when what it records began. */
   record: (started: number, fields: Pick<ExchangeRecord, 'decision'> & Partial<ExchangeRecord>) => Promise<void>;
 }
@@ -47,18 +50,16 @@ export interface SessionUsage {
 
 const POLICY_VIOLATION = 1008;
 
-/** Refusals that mean the key's tokens or spend are used up (decide.ts): a session going on would spend more. */
-const SPENT: ReadonlySet<string> = new Set(['token_limited', 'rate_limited', 'budget_exceeded']);
-
 /**
  * Charges what the server of a WebSocket reports it used to the key's windows, as an HTTP answer's usage is, and
  * records each charge. A Responses turn is charged to its own decision (the turns on a socket are answered in
  * order, one response at a time); a Realtime or Gemini Live session to the decision that governs it.
  *
  * Realtime and Gemini Live sessions answer without the client asking for each answer (server voice activity
- * detection never sends a `response.create`), so no decision would ever stop one: after each charge the session's
- * model is checked again, counting nothing, and a session whose key has used up its tokens or budget is closed with
- * the policy's message (1008). A Responses session stays open: its next turn is refused as an HTTP request is.
+ * detection never sends a `response.create`), so no decision would ever stop one: after each charge Edge asks
+ * whether the key's token or spend windows are used up (a question, not a decision: nothing counted, no notice; a
+ * request limit reached is no reason to stop, and never hides a spent budget), and a session whose key has used up
+ * its tokens or budget is closed with the policy's message (1008). A Responses session stays open: its next turn is refused as an HTTP request is.
  */
 export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
   let governing: NormalizedRequest | undefined;
@@ -83,12 +84,12 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
     since = Date.now();
     await deps.record(started, { decision: 'forwarded', model: request.model, usage: note.usage, costUsd: note.costUsd, findings: [] });
     if (ended) return undefined;
-    const verdict = await deps.recheck(request);
-    if (verdict.action !== 'block' || !SPENT.has(verdict.error.type)) return undefined;
-    const close: SessionClose = { code: POLICY_VIOLATION, reason: verdict.error.message };
+    const refusal = deps.usedUp(request);
+    if (!refusal) return undefined;
+    const close: SessionClose = { code: POLICY_VIOLATION, reason: refusal.message };
     try {
       await deps.record(Date.now(), {
-        via: 'edge', decision: 'blocked', model: request.model, status: verdict.error.status, errorType: verdict.error.type, message: verdict.error.message, findings: [],
+        via: 'edge', decision: 'blocked', model: request.model, status: refusal.status, errorType: refusal.type, message: refusal.message, findings: [],
       });
     } catch (err) {
       close.recordError = err as Error;

@@ -69,6 +69,7 @@ export function meteringAgent(key: Partial<KeyInput>, options: { failRecords?: (
     },
     settle: (req) => enforcer.settle(req),
     charge: (req, usage) => note(enforcer.recordResponseUsage(req, usage)),
+    usedUp: (req) => enforcer.usedUp(req),
     ...options.deps,
   });
   return {
