@@ -30,7 +30,7 @@ export interface SentTurn {
 export interface SessionClose {
   code: number;
   reason: string;
-  /** Why its audit record could not be written: the socket closes anyway. */
+  /** Why an audit record (the charge's, or the close's) could not be written: the socket closes anyway. */
   recordError?: Error;
 }
 
@@ -75,6 +75,11 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
     return deps.record(sentAt, { decision: 'forwarded', model: request.model, estimatedUsage: { ...estimate.usage, costUsd: estimate.costUsd }, findings: [] });
   };
 
+  /**
+   * Charges the session's usage and, in the same synchronous step, asks whether its key's windows are now used
+   * up; only then are the records written. A record that cannot be written never keeps a session open: its error
+   * goes with the close (the relay logs it), or, with no close, rejects as before.
+   */
   const chargeSession = async (usage: TokenUsage): Promise<SessionClose | undefined> => {
     const request = governing;
     if (!request) return undefined;
@@ -82,19 +87,26 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
     if (!note) return undefined;
     const started = since;
     since = Date.now();
-    await deps.record(started, { decision: 'forwarded', model: request.model, usage: note.usage, costUsd: note.costUsd, findings: [] });
-    if (ended) return undefined;
     const refusal = deps.usedUp(request);
-    if (!refusal) return undefined;
-    const close: SessionClose = { code: POLICY_VIOLATION, reason: refusal.message };
-    try {
-      await deps.record(Date.now(), {
-        via: 'edge', decision: 'blocked', model: request.model, status: refusal.status, errorType: refusal.type, message: refusal.message, findings: [],
-      });
-    } catch (err) {
-      close.recordError = err as Error;
+    const recorded = deps.record(started, { decision: 'forwarded', model: request.model, usage: note.usage, costUsd: note.costUsd, findings: [] });
+    if (!refusal) {
+      await recorded;
+      return undefined;
     }
-    return close;
+    const close: SessionClose = { code: POLICY_VIOLATION, reason: refusal.message };
+    // In order: the charge, then the close it caused.
+    const closing = () => deps.record(Date.now(), {
+      via: 'edge', decision: 'blocked', model: request.model, status: refusal.status, errorType: refusal.type, message: refusal.message, findings: [],
+    });
+    for (const write of [() => recorded, closing]) {
+      try {
+        await write();
+      } catch (err) {
+        close.recordError ??= err as Error;
+      }
+    }
+    // A socket closed meanwhile needs no close.
+    return ended ? undefined : close;
   };
 
   return {
