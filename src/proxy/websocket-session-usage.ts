@@ -1,6 +1,7 @@
 import type { EdgeError } from '../edge-error.js';
 import type { NormalizedRequest } from '../providers/types.js';
 import type { TokenUsage } from '../policy/usage.js';
+import { estimatedUsage } from '../policy/unreported-usage.js';
 import type { ExchangeRecord, UsageNote } from './exchange.js';
 import type { WebSocketApi } from './websocket-messages.js';
 import { readServerUsage } from './websocket-usage.js';
@@ -145,10 +146,13 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
         case 'turn-ended': {
           const answered = turns.shift();
           if (!answered) return undefined;
-          const note = event.usage ? deps.charge(answered.request, event.usage) : undefined;
+          // Answered without usage: the provider read the prompt and wrote the answer all the same, so it is
+          // charged Edge's estimate of both, as an HTTP stream that reported none is.
+          const note = deps.charge(answered.request, event.usage ?? estimatedUsage(answered.request, event.answerTokens ?? 0));
           answered.turn.settle();
           if (!note) return undefined;
-          return deps.record(answered.sentAt, { decision: 'forwarded', model: answered.request.model, usage: note.usage, costUsd: note.costUsd, findings: [] })
+          const charged = event.usage ? { usage: note.usage, costUsd: note.costUsd } : { estimatedUsage: { ...note.usage, costUsd: note.costUsd } };
+          return deps.record(answered.sentAt, { decision: 'forwarded', model: answered.request.model, ...charged, findings: [] })
             .then(() => undefined);
         }
       }

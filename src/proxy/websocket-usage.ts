@@ -19,8 +19,11 @@ export type ServerUsageEvent =
   | { kind: 'usage'; usage: TokenUsage }
   /** A Responses turn's response started. */
   | { kind: 'turn-started' }
-  /** A Responses turn ended, with the usage it reported (none when it reported none). */
-  | { kind: 'turn-ended'; usage?: TokenUsage }
+  /**
+   * A Responses turn ended, with the usage it reported; without, `answerTokens` is the answer text it carries, in
+   * tokens as Edge estimates them (four characters a token), for Edge's estimate of the turn.
+   */
+  | { kind: 'turn-ended'; usage?: TokenUsage; answerTokens?: number }
   /** The server refused something: ends the Responses turn not yet started, if any. */
   | { kind: 'error' };
 
@@ -59,13 +62,35 @@ export function readServerUsage(api: WebSocketApi, data: Buffer): ServerUsageEve
       if (type === 'error') return { kind: 'error' };
       if (typeof type !== 'string' || !TURN_ENDS.has(type)) return undefined;
       const usage = usageOf(event);
-      return usage ? { kind: 'turn-ended', usage } : { kind: 'turn-ended' };
+      return usage ? { kind: 'turn-ended', usage } : { kind: 'turn-ended', answerTokens: Math.ceil(answerChars(event['response']) / 4) };
     }
     case 'gemini-live': {
       const usage = usageOf(event);
       return usage ? { kind: 'usage', usage } : undefined;
     }
   }
+}
+
+/** Characters of answer a Responses response object carries: its output items' text, refusals and call arguments. */
+function answerChars(response: unknown): number {
+  const output = isObject(response) && Array.isArray(response['output']) ? response['output'] : [];
+  let chars = 0;
+  const add = (value: unknown) => { if (typeof value === 'string') chars += value.length; };
+  for (const item of output) {
+    if (!isObject(item)) continue;
+    add(item['arguments']);
+    for (const part of Array.isArray(item['content']) ? item['content'] : []) {
+      if (isObject(part)) {
+        add(part['text']);
+        add(part['refusal']);
+      }
+    }
+  }
+  return chars;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The usage one event reports, by the HTTP APIs' reader (usage.ts), or undefined. */
