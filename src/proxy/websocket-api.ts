@@ -15,7 +15,8 @@ export interface WebSocketApiPath {
 /**
  * The paths of the APIs Edge reads, on the routable form of the path (no trailing slash, no escapes of characters
  * that stand for themselves):
- * - OpenAI Realtime: `/v1/realtime` (`?model=` or `?call_id=`);
+ * - OpenAI Realtime: `/v1/realtime` (`?model=` or `?call_id=`); xAI's Voice Agent API speaks the same events at the
+ *   same path on api.x.ai (`?model=grok-voice-…`);
  * - the OpenAI Responses API in WebSocket mode: `/v1/responses` (the models are in the messages);
  * - the same on chatgpt.com for Codex signed in with ChatGPT: `/backend-api/codex/responses` (codex-rs's
  *   responses_websocket.rs, its base URL `https://chatgpt.com/backend-api/codex`);
@@ -24,6 +25,7 @@ export interface WebSocketApiPath {
  */
 const API_PATHS: ReadonlyArray<{ provider: string; pathname: RegExp; api: WebSocketApi }> = [
   { provider: 'openai', pathname: /^\/v1\/realtime$/, api: 'openai-realtime' },
+  { provider: 'xai', pathname: /^\/v1\/realtime$/, api: 'openai-realtime' },
   { provider: 'openai', pathname: /^\/v1\/responses$/, api: 'openai-responses' },
   { provider: 'chatgpt-web', pathname: /^\/backend-api\/codex\/responses$/, api: 'openai-responses' },
   { provider: 'gemini', pathname: /^\/ws\/google\.ai\.generativelanguage\.\w+\.GenerativeService\.BidiGenerateContent(?:Constrained)?$/, api: 'gemini-live' },

@@ -12,6 +12,8 @@ export interface RealtimeEdgeOptions {
   rateLimit?: Record<string, unknown>;
   /** The models the key allows on Gemini; given, Gemini's host goes to `origin` too. Default: no Gemini. */
   geminiModels?: string[];
+  /** The models the key allows on xAI; given, xAI's host goes to `origin` too. Default: no xAI. */
+  xaiModels?: string[];
   /** More of Edge's configuration (a `gateway` for content safety's moderation route, `guardrails`); default none. */
   config?: Record<string, unknown>;
   /**
@@ -36,9 +38,14 @@ export async function startEdgeBeforeRealtimeOrigin(origin: http.Server, dataDir
     virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: 'sk-bf-ws-0002', is_active: true, provider_configs: [
       { provider: 'openai', allowed_models: options.allowedModels ?? ['gpt-realtime'] },
       ...(options.geminiModels ? [{ provider: 'gemini', allowed_models: options.geminiModels }] : []),
+      ...(options.xaiModels ? [{ provider: 'xai', allowed_models: options.xaiModels }] : []),
     ], ...(options.rateLimit ? { rate_limit: options.rateLimit } : {}) }],
     ...(options.defaultMode ? { routing: { default_mode: options.defaultMode } } : {}),
   }));
-  const originOverrides = { 'api.openai.com': originUrl, ...(options.geminiModels ? { 'generativelanguage.googleapis.com': originUrl } : {}) };
+  const originOverrides = {
+    'api.openai.com': originUrl,
+    ...(options.geminiModels ? { 'generativelanguage.googleapis.com': originUrl } : {}),
+    ...(options.xaiModels ? { 'api.x.ai': originUrl } : {}),
+  };
   return startEdgeProcess({ dataDir, config: { mode: 'local', policyFile, upstream: { originOverrides }, ...options.config } });
 }
