@@ -27,7 +27,11 @@ export type ServerUsageEvent =
   /** The server refused something: ends the Responses turn not yet started, if any. */
   | { kind: 'error' };
 
-/** A message larger than this is not parsed for usage (a report is a few hundred bytes; an answer may be long). */
+/**
+ * A message larger than this is not parsed whole (a report is a few hundred bytes; an answer with top_logprobs or
+ * generated images may be many megabytes): its type is read from its start and its usage from its end, where the
+ * servers write them (readLargeMessage).
+ */
 export const MAX_METERED_MESSAGE_BYTES = 8 * 1024 * 1024;
 
 const TURN_ENDS: ReadonlySet<string> = new Set(['response.completed', 'response.incomplete', 'response.failed']);
@@ -41,7 +45,8 @@ const MARKERS: Record<WebSocketApi, readonly string[]> = {
 
 /** Reads one server message; undefined when it says nothing about usage or cannot be parsed. Never throws. */
 export function readServerUsage(api: WebSocketApi, data: Buffer): ServerUsageEvent | undefined {
-  if (data.length > MAX_METERED_MESSAGE_BYTES || !MARKERS[api].some((marker) => data.includes(marker))) return undefined;
+  if (data.length > MAX_METERED_MESSAGE_BYTES) return readLargeMessage(api, data);
+  if (!MARKERS[api].some((marker) => data.includes(marker))) return undefined;
   let message: unknown;
   try {
     message = JSON.parse(data.toString('utf8'));
@@ -69,6 +74,70 @@ export function readServerUsage(api: WebSocketApi, data: Buffer): ServerUsageEve
       return usage ? { kind: 'usage', usage } : undefined;
     }
   }
+}
+
+/**
+ * A message too large to parse whole. Its type is the first key OpenAI's servers write (`{"type":"response.completed",`),
+ * else found as a type key anywhere (a quoted key never occurs unescaped inside a string); its usage is the last
+ * `usage` (`usageMetadata`) object, which both servers write after the answer. A turn end whose usage cannot be read
+ * so is still a turn end: it is charged Edge's estimate of its prompt (the answer's size says nothing of its tokens).
+ */
+function readLargeMessage(api: WebSocketApi, data: Buffer): ServerUsageEvent | undefined {
+  const type = leadingType(data);
+  const typed = (candidate: string) => type === candidate || (type === undefined && data.includes(`"type":"${candidate}"`));
+  switch (api) {
+    case 'openai-realtime': {
+      const usage = typed('response.done') ? trailingUsage(data, 'usage') : undefined;
+      return usage ? { kind: 'usage', usage } : undefined;
+    }
+    case 'openai-responses': {
+      if (typed('response.created')) return { kind: 'turn-started' };
+      if (typed('error')) return { kind: 'error' };
+      if (![...TURN_ENDS].some(typed)) return undefined;
+      const usage = trailingUsage(data, 'usage');
+      return usage ? { kind: 'turn-ended', usage } : { kind: 'turn-ended' };
+    }
+    case 'gemini-live': {
+      const usage = trailingUsage(data, 'usageMetadata');
+      return usage ? { kind: 'usage', usage } : undefined;
+    }
+  }
+}
+
+/** The value of a `type` key the message starts with. */
+function leadingType(data: Buffer): string | undefined {
+  return /^\s*\{\s*"type"\s*:\s*"([\w.]{1,100})"/.exec(data.subarray(0, 256).toString('latin1'))?.[1];
+}
+
+/** The largest usage object read from the end of a message: a report is a few hundred bytes. */
+const MAX_USAGE_OBJECT_CHARS = 64 * 1024;
+
+/** The usage of the last `"key": {…}` in the message, or undefined when there is none or it cannot be read. */
+function trailingUsage(data: Buffer, key: string): TokenUsage | undefined {
+  const at = data.lastIndexOf(`"${key}"`);
+  if (at === -1) return undefined;
+  const tail = data.subarray(at + key.length + 2, at + key.length + 2 + MAX_USAGE_OBJECT_CHARS).toString('utf8');
+  const open = /^\s*:\s*\{/.exec(tail);
+  if (!open) return undefined;
+  const start = open[0].length - 1;
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < tail.length; i++) {
+    const c = tail[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) {
+      try {
+        return usageOf({ [key]: JSON.parse(tail.slice(start, i + 1)) as unknown });
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Characters of answer a Responses response object carries: its output items' text, refusals and call arguments. */
