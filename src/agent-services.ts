@@ -205,8 +205,12 @@ export async function startAuditAndMetrics(
       },
       // No Edge Control configured: nothing would ever acknowledge a 'control' cursor, and records
       // waiting for it would fill the cap and then stop the recording. The outbox is a rolling local
-      // log; configured later, Edge Control receives everything still stored. A 'control' cursor left
-      // by an earlier, enrolled run is kept (not deleted), so its uploads resume where Edge Control's chain ends.
+      // log; configured later, Edge Control receives the records written from then on (a destination
+      // added later starts at the head: the history would fill the queue at once; `audit tail` shows
+      // it). A 'control' cursor left by an earlier, enrolled run is kept (not deleted): its uploads
+      // resume where Edge Control's chain ends, unless the log pruned records Edge Control had not
+      // received; then that chain cannot continue, and the records from then on go to Edge Control
+      // as a new chain, kept beside it (AuditOutbox resumePrimaryAtHead).
     } : { awaitEnrollment: false }),
     ...(config.audit.otlpEndpoint ? { otlp: { endpoint: config.audit.otlpEndpoint } } : {}),
     log: deps.log,

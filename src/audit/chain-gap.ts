@@ -46,14 +46,26 @@ export interface GapFacts {
  * seq must have the hash the server names for the chains to be the same. Reads only.
  */
 export function planGapRecovery(db: AuditDatabase, facts: GapFacts): GapRecovery {
-  const { deviceId, serverHead, sentThrough, asNewChain } = facts;
-  const { seq, hash } = serverHead;
+  const { deviceId, sentThrough, asNewChain } = facts;
   const prunedThrough = checkpointOf(db).pruned_through_seq;
-  const local = hashAt(db, seq);
-  const where = `Edge Control's audit chain for device ${deviceId}${asNewChain ? ` (chain ${chainIdOf(db)})` : ''} ends at seq ${seq} (hash ${short(hash)})`;
+  const chain = asNewChain ? chainOf(db) : undefined;
   const queued = `Records after seq ${sentThrough} stay queued on this device and uploads are retried with backoff`;
+  // Edge Control holds nothing of this further chain: as far as the chain goes, it ends before its start.
+  const nothingOfChain = chain !== undefined && facts.serverHead.seq === 0 && chain.fromSeq > 1;
+  if (nothingOfChain && chain.fromSeq > sentThrough) {
+    return {
+      kind: 'stuck',
+      message: `Edge Control refused the start (seq ${chain.fromSeq}) of audit chain ${chain.chainId} of device ${deviceId}: it takes further chains only from seq 1 (it predates chain_start_seq). ${queued}. ` +
+        'To fix: upgrade Edge Control.',
+    };
+  }
+  const { seq, hash } = nothingOfChain ? { seq: chain.fromSeq - 1, hash: hashAt(db, chain.fromSeq - 1) } : facts.serverHead;
+  const local = hashAt(db, seq);
+  const where = nothingOfChain
+    ? `Edge Control holds nothing of audit chain ${chain.chainId} of device ${deviceId}, which starts at seq ${chain.fromSeq}`
+    : `Edge Control's audit chain for device ${deviceId}${chain ? ` (chain ${chain.chainId})` : ''} ends at seq ${seq} (hash ${short(facts.serverHead.hash)})`;
   const restoreAdvice = `To fix: restore Edge Control's database from a later backup that holds this device's records through seq ${sentThrough}`;
-  if (local === hash) {
+  if (local !== undefined && local === hash) {
     if (seq >= sentThrough) return { kind: 'acknowledged', throughSeq: seq };
     if (prunedThrough <= seq) return { kind: 'resend', fromSeq: seq + 1, throughSeq: sentThrough };
   }
@@ -61,16 +73,16 @@ export function planGapRecovery(db: AuditDatabase, facts: GapFacts): GapRecovery
     // Same chain, or one this device can no longer compare: either way what the server lacks is gone here.
     return {
       kind: 'stuck',
-      message: `${where}, but this device counts its records through seq ${sentThrough} as acknowledged (Edge Control's database was probably restored from a backup) ` +
-        `and has pruned its records through seq ${prunedThrough}, so it cannot resend seq ${seq + 1}–${prunedThrough}. ${queued}. ` +
+      message: `${where}, but this device counts its records through seq ${sentThrough} as acknowledged and has pruned its records through seq ${prunedThrough}, ` +
+        `so it cannot resend seq ${seq + 1}–${prunedThrough}: Edge Control's database was most likely restored from a backup taken before it received them. ${queued}. ` +
         `${restoreAdvice}; records pruned here are not kept anywhere else.`,
     };
   }
-  if (!asNewChain && prunedThrough === 0) return { kind: 'new_chain', fromSeq: 1 };
+  // A different chain at the server (this audit database replaced a damaged one): what it acknowledged
+  // of this database stays where it is, the rest goes as a new chain, never counted as unsent again.
+  if (!asNewChain) return { kind: 'new_chain', fromSeq: Math.max(sentThrough, prunedThrough) + 1 };
   const found = local === undefined ? `this device's audit database ends before seq ${seq}` : `this device's record at seq ${seq} has hash ${short(local)}`;
-  const why = asNewChain
-    ? 'Edge Control\'s copy of this device\'s new chain differs from the records stored here'
-    : `Edge Control holds a different chain for this device (its audit database was replaced), and this database cannot be uploaded as a new chain because it no longer holds its records from seq 1 (pruned through seq ${prunedThrough})`;
+  const why = 'Edge Control\'s copy of this device\'s new chain differs from the records stored here';
   return {
     kind: 'stuck',
     message: `${where}, but ${found}: ${why}. ${queued}. ` +
@@ -99,8 +111,10 @@ function checkpointOf(db: AuditDatabase): { pruned_through_seq: number; pruned_h
   return db.prepare('SELECT pruned_through_seq, pruned_head_hash FROM chain_checkpoint WHERE id = 1').get() as { pruned_through_seq: number; pruned_head_hash: string };
 }
 
-function chainIdOf(db: AuditDatabase): string {
-  return (db.prepare('SELECT chain_id FROM chain_identity WHERE id = 1').get() as { chain_id: string }).chain_id;
+/** The further chain this database's batches carry (AuditOutbox.uploadChain), as stored. */
+function chainOf(db: AuditDatabase): { chainId: string; fromSeq: number } {
+  const row = db.prepare('SELECT chain_id, new_chain_from_seq FROM chain_identity WHERE id = 1').get() as { chain_id: string; new_chain_from_seq: number | null };
+  return { chainId: row.chain_id, fromSeq: row.new_chain_from_seq ?? 1 };
 }
 
 function short(hash: string): string {

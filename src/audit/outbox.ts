@@ -41,7 +41,10 @@ export interface AuditOutboxOptions {
    * appends (a disabled exporter must not pin the queue), the records it has not acknowledged are
    * pruned only when the cap needs their space (then its cursor moves past them, and the loss is
    * logged once), and listed again it continues where its receiver's chain ends, its unacknowledged
-   * shipment included.
+   * shipment included. Unless records it had not acknowledged were pruned meanwhile and it is the
+   * primary: then it starts at the head, like a destination added later (the records written meanwhile
+   * would fill the queue at once), and Edge Control, which cannot continue its copy across the missing
+   * records, receives the records from there on as a new chain (startNewChain).
    */
   destinations?: readonly string[];
   /**
@@ -242,12 +245,13 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
       this.appendTransaction = this.db.transaction((items: PendingRecord[], added: Usage) => this.appendChained(items, added));
       const destinations = options.destinations ?? [CONTROL_DESTINATION];
       this.primary = primaryDestination(destinations);
-      this.syncCursors(destinations);
+      const returnedAfterLoss = this.syncCursors(destinations);
       this.lastHead = this.readHead();
       this.newChain = this.readNewChain();
       this.prunedThroughSeq = this.sql.checkpoint.get()!.pruned_through_seq;
       this.stored = this.usageAfter(this.prunedThroughSeq);
       this.unsent = this.usageAfter(this.primarySentSeq());
+      if (returnedAfterLoss) this.resumePrimaryAtHead(returnedAfterLoss);
     } catch (err) {
       // A database that opens but cannot be read (a damaged or altered table) must not stay open: the
       // caller reports the error and may go on (the tray keeps running; a test or a tool opens it again).
@@ -789,8 +793,11 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
    * destinations not configured now stay as they are: deleting one would forget where its receiver's
    * chain ends (and its unacknowledged shipment), and when it came back it would restart at the
    * checkpoint, resending what the receiver already has: Edge Control refuses that overlap (409) for ever.
+   * Returns the primary's loss when it comes back after pruning took records it had not acknowledged
+   * (see resumePrimaryAtHead); a secondary resumes after the pruned records.
    */
-  private syncCursors(destinations: readonly string[]): void {
+  private syncCursors(destinations: readonly string[]): LostRecords | undefined {
+    let primaryLoss: LostRecords | undefined;
     const wanted = new Set(destinations);
     const checkpoint = this.db.transaction(() => {
       const head = this.readHead();
@@ -808,9 +815,46 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
       // A cursor behind the checkpoint: written before cursors were moved past pruned records.
       const firstLost = lostFromSeq ?? (row.sent_through_seq < checkpoint.pruned_through_seq ? row.sent_through_seq + 1 : null);
       if (firstLost === null) continue;
+      if (row.destination === this.primary) {
+        primaryLoss = { destination: row.destination, firstSeq: firstLost, lastSeq: Math.max(row.sent_through_seq, checkpoint.pruned_through_seq), firstLoss: true };
+        continue;
+      }
       this.log?.warn(`audit records were pruned (queue cap) while ${row.destination} was not configured, before it received them; it cannot be sent them, and its receiver will see a gap in this device's chain`, { destination: row.destination, first_seq: firstLost, last_seq: Math.max(row.sent_through_seq, checkpoint.pruned_through_seq) });
       if (lostFromSeq !== null) this.sql.setInflight.run(null, null, row.destination); // reported: forget the range
     }
+    return primaryLoss;
+  }
+
+  /**
+   * The primary destination is configured again after pruning took records it had not acknowledged
+   * (the device ran as a rolling log meanwhile). Its receiver's chain cannot continue: what it lacks is
+   * gone from this device. Resuming at the checkpoint would also count every record written meanwhile
+   * (up to the whole cap) as unsent, filling the queue at once, so it starts at the head, like a
+   * destination added later; for Edge Control, as a new chain from the next record (kept beside the one
+   * it holds, the start logged on both sides), so nothing it is sent is refused.
+   */
+  private resumePrimaryAtHead(loss: LostRecords): void {
+    const head = this.lastHead;
+    const name = describeAuditDestination(loss.destination);
+    const fields = { destination: loss.destination, first_seq: loss.firstSeq, last_seq: loss.lastSeq, head_seq: head.seq };
+    if (loss.destination === CONTROL_DESTINATION) {
+      const chain = this.startNewChain(head.seq + 1, loss.destination);
+      this.log?.warn(
+        `audit records seq ${loss.firstSeq}–${loss.lastSeq} were pruned (queue cap) while Edge Control was not configured, before it received them, so its copy of this ` +
+        `device's chain cannot be continued: the records from seq ${head.seq + 1} on go to it as a new chain (${chain.chainId}), kept beside the one it holds. ` +
+        `The records written while it was not configured that are still stored (through seq ${head.seq}) are not uploaded; \`bifrost-edge audit tail\` shows them`,
+        { ...fields, chain_id: chain.chainId },
+      );
+      return;
+    }
+    this.db.transaction(() => this.sql.moveCursor.run({ seq: head.seq, hash: head.hash, destination: loss.destination })).immediate();
+    this.cursors.get(loss.destination)!.sentThroughSeq = head.seq;
+    this.unsent = { rows: 0, bytes: 0 };
+    this.log?.warn(
+      `audit records seq ${loss.firstSeq}–${loss.lastSeq} were pruned (queue cap) while ${name} was not configured, before it received them; ` +
+      `it receives the records from seq ${head.seq + 1} on. The records written while it was not configured that are still stored are not sent; \`bifrost-edge audit tail\` shows them`,
+      fields,
+    );
   }
 }
 

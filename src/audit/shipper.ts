@@ -183,7 +183,7 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
           return;
         }
         // Read each time: a new chain started (and persisted) by gap recovery applies from the next batch.
-        batch = buildAuditBatch(records, this.outbox.uploadChain(this.destination)?.chainId);
+        batch = buildAuditBatch(records, this.outbox.uploadChain(this.destination));
       } catch (error) {
         this.retryLater(asError(error));
         return;

@@ -13,6 +13,9 @@ export type IntegrityCheck = { ok: true } | { ok: false; message: string };
 /** `rawRecords[i]` is `records[i].record` exactly as received: hashes cover it, not the parsed copy. */
 export function checkBatchIntegrity(batch: AuditBatch, rawRecords: readonly unknown[], installationId?: string): IntegrityCheck {
   const { records } = batch;
+  if (batch.chain_start_seq !== undefined && (batch.chain_id === undefined || batch.chain_start_seq > batch.first_seq)) {
+    return { ok: false, message: `chain_start_seq ${batch.chain_start_seq} needs a chain_id and cannot be after the batch's first_seq (${batch.first_seq})` };
+  }
   const expectedCount = batch.last_seq - batch.first_seq + 1;
   if (expectedCount !== records.length) {
     return { ok: false, message: `first_seq ${batch.first_seq} to last_seq ${batch.last_seq} is ${expectedCount} records, but the batch has ${records.length}` };
@@ -42,8 +45,8 @@ export function checkBatchIntegrity(batch: AuditBatch, rawRecords: readonly unkn
 
 export type AppendDecision =
   | { kind: 'append' }
-  /** The first batch of a device's further chain (`chain_id`), from seq 1: stored beside its first chain. */
-  | { kind: 'new_chain' }
+  /** The first batch of a device's further chain (`chain_id`), from its start: stored beside its first chain. */
+  | { kind: 'new_chain'; startSeq: number }
   /** Every record is already stored (sent before under another batch id). */
   | { kind: 'already_stored' }
   /** `head` is where the stored chain ends (seq 0 and the genesis hash when nothing of it is stored). */
@@ -62,18 +65,21 @@ export function auditChainKey(batch: Pick<AuditBatch, 'device_id' | 'chain_id'>)
 /**
  * Whether a (self-consistent) batch continues the chain stored for it (under auditChainKey). No
  * stored head: the device's first chain is anchored at its first upload (as always); a further chain
- * must start at seq 1 from the genesis hash, so it is stored whole from its beginning.
+ * must start where it says it starts (`chain_start_seq`, else seq 1 from the genesis hash), so it is
+ * stored whole from there and a batch from its middle (its start lost in a restore of this server)
+ * is a gap the device fills by sending the start again.
  */
 export function decideAuditAppend(batch: AuditBatch, head: AuditChainHead | undefined, storedHashAtLastSeq: string | undefined): AppendDecision {
   const first = batch.records[0]!;
   if (!head) {
     if (batch.chain_id === undefined) return { kind: 'append' };
-    if (batch.first_seq === 1 && first.prev_hash === AUDIT_CHAIN_GENESIS_HASH) return { kind: 'new_chain' };
+    const start = batch.chain_start_seq ?? 1;
+    if (batch.first_seq === start && (start > 1 || first.prev_hash === AUDIT_CHAIN_GENESIS_HASH)) return { kind: 'new_chain', startSeq: start };
     return {
       kind: 'gap',
       head: { seq: 0, hash: AUDIT_CHAIN_GENESIS_HASH },
       message: `batch ${batch.batch_id} continues chain ${batch.chain_id} of device ${batch.device_id} from seq ${batch.first_seq}, but this server holds nothing of that chain ` +
-        '(its database may have been restored from a backup older than the chain): upload the chain from seq 1',
+        `(its database may have been restored from a backup older than the chain): upload the chain from its start, seq ${start}`,
     };
   }
   if (batch.first_seq === head.seq + 1 && first.prev_hash === head.hash) return { kind: 'append' };

@@ -90,15 +90,32 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
     if (retryOnConflict) return storeBatch(ctx, batch, rawRecords, digest, false, installationId);
     throw new ControlHttpError(409, 'audit_chain_gap', `audit batch ${batch.batch_id} conflicts with records stored concurrently; retry the upload`);
   }
-  if (decision.kind === 'new_chain') {
-    // Not an error (the device's old audit database was damaged and replaced), but never silent: the
-    // first chain stays as it was, and IT should know the device's history continues in a new one.
-    const first = await store.auditHead(batch.device_id);
-    ctx.log.warn('device started a new audit chain (its audit database was replaced); stored beside its earlier chain', {
-      device_id: batch.device_id, chain_id: batch.chain_id, stored_as: key, earlier_chain_ends_at_seq: first?.seq ?? 0,
-    });
-  }
+  if (decision.kind === 'new_chain') await logNewChain(ctx, batch, key, decision.startSeq);
   return { batch_id: batch.batch_id, stored: records.length, duplicate: false, chain_head: batch.chain_head };
+}
+
+/**
+ * Not an error (the device's audit database was replaced, or it pruned records while it had no Edge
+ * Control configured), but never silent: the earlier chain stays as it was, and IT should know the
+ * device's history continues in a new one, and whether records between the two never arrived.
+ */
+async function logNewChain(ctx: ServerContext, batch: AuditBatch, key: string, startSeq: number): Promise<void> {
+  const earlier = await ctx.store.auditHead(batch.device_id);
+  const earlierEnd = earlier?.seq ?? 0;
+  const fields = { device_id: batch.device_id, chain_id: batch.chain_id, stored_as: key, starts_at_seq: startSeq, earlier_chain_ends_at_seq: earlierEnd };
+  if (startSeq === 1) {
+    ctx.log.warn('device started a new audit chain (its audit database was replaced); stored beside its earlier chain', fields);
+    return;
+  }
+  // A chain starting later links to the device's record before it: the earlier chain's, when held here.
+  const linked = (await ctx.store.auditHashAt(batch.device_id, startSeq - 1)) === batch.records[0]!.prev_hash;
+  const missing = !linked && startSeq - 1 > earlierEnd ? `${earlierEnd + 1}-${startSeq - 1}` : undefined;
+  const how = linked
+    ? `it continues the earlier chain after seq ${startSeq - 1} (the device could not continue that chain's later records)`
+    : missing
+      ? `the device's records seq ${missing} were never uploaded here (it pruned them at its queue cap while it had no Edge Control configured, or its audit database was replaced)`
+      : `it does not continue the earlier chain at seq ${startSeq - 1} (the device's audit database was replaced or restored from a copy)`;
+  ctx.log.warn(`device started a new audit chain at seq ${startSeq}, stored beside its earlier chain: ${how}`, { ...fields, continues_earlier_chain: linked, ...(missing ? { records_not_uploaded: missing } : {}) });
 }
 
 function digestOf(raw: unknown): string {
