@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import type http from 'node:http';
 import os from 'node:os';
@@ -9,9 +8,10 @@ import { readProtoMessage } from '../../src/providers/protobuf/schema-less-reade
 import { listTextFields } from '../../src/providers/protobuf/text-fields.js';
 import { ALNUM, Fake, j } from '../guardrails/corpus/fake-data.js';
 import { cursorChatRequest, decodeFlat, envelope, pb, splitEnvelopes } from '../providers/protobuf-support.js';
-import { EDGE_BIN, startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
 import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
+import { auditRecordsOf } from '../support/audit-tail.js';
 
 /**
  * Cursor's Connect traffic through the real agent: `bifrost-edge run` decrypts api2.cursor.sh, whose
@@ -156,7 +156,7 @@ describe('Cursor (Connect RPC, protobuf) through the real proxy', () => {
   });
 
   it('records the decisions and findings in the audit trail', async () => {
-    const records = (await auditRecords(dataDir)).filter((r) => r['host'] === HOST);
+    const records = (await auditRecordsOf(dataDir, 100)).filter((r) => r['host'] === HOST);
     expect(records.every((r) => r['provider'] === 'cursor')).toBe(true);
     expect(records).toEqual(expect.arrayContaining([
       expect.objectContaining({
@@ -182,11 +182,3 @@ describe('Cursor (Connect RPC, protobuf) through the real proxy', () => {
   });
 });
 
-function auditRecords(dir: string): Promise<Array<Record<string, unknown>>> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--limit', '100', '--data-dir', dir], (err, stdout, stderr) => {
-      if (err) reject(new Error(stderr || err.message));
-      else resolve(stdout.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { record: Record<string, unknown> }).record));
-    });
-  });
-}

@@ -1,13 +1,13 @@
-import { execFile } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { EDGE_BIN, startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { curl, openConnectTunnel } from '../support/proxy-clients.js';
 import { closedPort } from '../support/ports.js';
 import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
+import { auditRecordsOf } from '../support/audit-tail.js';
 
 /** Real requests through the real CLI, then a scrape of its /metrics: the counts say what happened. */
 
@@ -73,15 +73,9 @@ function startResponsesOrigin(): http.Server {
 
 /** The audit records whose path is `path`, once there are `count` of them (written after the answers are relayed). */
 async function auditRecordsOnceThere(agent: EdgeProcess, path: string, count: number): Promise<Array<{ usage?: unknown }>> {
-  const tail = () => new Promise<Array<{ path: string; usage?: unknown }>>((resolve, reject) => {
-    execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--limit', '100', '--data-dir', agent.dataDir], (err, stdout, stderr) => {
-      if (err) reject(new Error(`audit tail failed: ${stderr}`));
-      else resolve(stdout.trim().split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { record: { path: string; usage?: unknown } }).record));
-    });
-  });
   const deadline = Date.now() + 5000;
   for (;;) {
-    const records = (await tail()).filter((r) => r.path === path);
+    const records = (await auditRecordsOf<{ path: string; usage?: unknown }>(agent.dataDir, 100)).filter((r) => r.path === path);
     if (records.length >= count || Date.now() > deadline) return records;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

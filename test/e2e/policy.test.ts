@@ -10,6 +10,7 @@ import { EDGE_BIN, startEdgeProcess, type EdgeProcess } from '../support/edge-pr
 import { curl, openConnectTunnel, proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
 import tls from 'node:tls';
 import { WebSocket } from 'ws';
+import { auditRecordsOf } from '../support/audit-tail.js';
 
 const KEY = 'sk-bf-policy-e2e-0001';
 
@@ -47,16 +48,6 @@ async function withPolicyAgent(prefix: string, standinOptions: Parameters<typeof
   } finally {
     await standin.close();
   }
-}
-
-/** The agent's audit records, newest last, as `bifrost-edge audit tail --json` prints them. */
-function auditRecords<R>(dataDir: string): Promise<R[]> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--data-dir', dataDir], (err, stdout, stderr) => {
-      if (err) return reject(new Error(stderr));
-      resolve(stdout.trim().split('\n').map((line) => (JSON.parse(line) as { record: R }).record));
-    });
-  });
 }
 
 const ask = (client: OpenAI, model: string) => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
@@ -195,7 +186,7 @@ describe('tunnel-time policy', () => {
       expect(JSON.parse(deniedInFormat.body)).toMatchObject({ error: { type: 'app_blocked' } });
 
       // Both refusals are in the audit trail; the tunnel one says it happened at CONNECT.
-      const records = await auditRecords<{ method?: string; host: string; app: string; decision: string; reason?: string }>(dataDir);
+      const records = await auditRecordsOf<{ method?: string; host: string; app: string; decision: string; reason?: string }>(dataDir);
       expect(records).toEqual(expect.arrayContaining([
         expect.objectContaining({ method: 'CONNECT', host: 'api.anthropic.com', app: 'legacybot', decision: 'blocked', reason: 'app_blocked' }),
         expect.objectContaining({ method: 'GET', host: 'api.openai.com', app: 'legacybot', decision: 'blocked', reason: 'app_blocked' }),
@@ -245,7 +236,7 @@ describe('metering compressed answers', () => {
     await withPolicyAgent('edge-policy-gzip-', { gzipJson: true }, async ({ edge, dataDir }) => {
       const completion = await ask(openai(edge), 'gpt-4o-mini');
       expect(completion.usage?.prompt_tokens).toBeGreaterThan(0);
-      const records = await auditRecords<{ path?: string; usage?: { input_tokens: number; output_tokens: number } }>(dataDir);
+      const records = await auditRecordsOf<{ path?: string; usage?: { input_tokens: number; output_tokens: number } }>(dataDir);
       const chat = records.find((r) => r.path === '/v1/chat/completions');
       expect(chat?.usage).toEqual({ input_tokens: completion.usage!.prompt_tokens, output_tokens: completion.usage!.completion_tokens });
     });
@@ -293,7 +284,7 @@ describe('metering streamed chat completions', () => {
       expect(chunks.filter((c) => c.choices.length === 0)).toEqual([]);
       const seen = await standin.waitForRequest((r) => r.path === '/openai/v1/chat/completions');
       expect((seen.json as { stream_options?: unknown }).stream_options).toEqual({ include_usage: true });
-      const records = await auditRecords<{ path?: string; usage?: { input_tokens: number; output_tokens: number } }>(dataDir);
+      const records = await auditRecordsOf<{ path?: string; usage?: { input_tokens: number; output_tokens: number } }>(dataDir);
       const chat = records.find((r) => r.path === '/v1/chat/completions');
       expect(chat?.usage?.output_tokens).toBeGreaterThan(0);
     });

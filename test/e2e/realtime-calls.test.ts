@@ -1,12 +1,12 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBifrostStandin, type BifrostStandin } from '../support/bifrost-standin.js';
-import { EDGE_BIN, startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
 import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
+import { auditRecordsOf } from '../support/audit-tail.js';
 
 /**
  * The Realtime WebRTC offer as OpenAI's WebRTC guide sends it (`POST /v1/realtime/calls`, a form with the SDP
@@ -36,16 +36,6 @@ async function post(edge: EdgeProcess, body: Buffer | string, contentType: strin
     method: 'POST', dispatcher: proxyDispatcher(edge.proxyUrl, edge.caPem), headers: { 'content-type': contentType, authorization: 'Bearer sk-test' }, body,
   });
   return { status: res.status, text: await res.text() };
-}
-
-/** The agent's audit records, newest last, as `bifrost-edge audit tail --json` prints them. */
-function auditRecords(dataDir: string): Promise<Array<{ path?: string; model?: string | null; decision?: string }>> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--data-dir', dataDir], (err, stdout, stderr) => {
-      if (err) return reject(new Error(stderr));
-      resolve(stdout.trim().split('\n').map((line) => (JSON.parse(line) as { record: { path?: string; model?: string | null; decision?: string } }).record));
-    });
-  });
 }
 
 describe('a Realtime call offer through Edge (local mode)', () => {
@@ -97,7 +87,7 @@ describe('a Realtime call offer through Edge (local mode)', () => {
   it('the audit record names the session\'s model', async () => {
     const offer = await offerForm({ type: 'realtime', model: 'gpt-realtime-mini', instructions: 'Be brief.' });
     expect((await post(edge, offer.body, offer.contentType)).status).toBe(201);
-    const records = await auditRecords(edge.dataDir);
+    const records = await auditRecordsOf<{ path?: string; model?: string | null; decision?: string }>(edge.dataDir);
     expect(records.at(-1)).toMatchObject({ path: '/v1/realtime/calls', model: 'gpt-realtime-mini', decision: 'allowed' });
   });
 

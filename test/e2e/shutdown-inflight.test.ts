@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EDGE_BIN, startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { curl } from '../support/proxy-clients.js';
+import { auditRecordsOf } from '../support/audit-tail.js';
 
 /**
  * SIGTERM while a streamed answer is in flight (the tokens are already being spent): the stream gets
@@ -62,15 +62,6 @@ function streamChat(edge: EdgeProcess) {
 
 interface TailedRecord { path: string; decision: string; status?: number; reason?: string }
 
-function auditTail(dataDir: string): Promise<TailedRecord[]> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--limit', '100', '--data-dir', dataDir], (err, stdout, stderr) => {
-      if (err) return reject(new Error(stderr || err.message));
-      resolve(stdout.trim().split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { record: TailedRecord }).record));
-    });
-  });
-}
-
 const exitOf = (edge: EdgeProcess) => new Promise<number | null>((resolve) => {
   if (edge.child.exitCode !== null) resolve(edge.child.exitCode);
   else edge.child.once('exit', (code) => resolve(code));
@@ -92,7 +83,7 @@ describe('shutting down with requests in flight', () => {
     expect(res.status).toBe(200);
     expect(res.body.match(/^data:/gm)).toHaveLength(CHUNKS + 1);
     expect(res.body).toContain('[DONE]');
-    const records = (await auditTail(edge.dataDir)).filter((r) => r.path === '/v1/chat/completions');
+    const records = (await auditRecordsOf<TailedRecord>(edge.dataDir, 100)).filter((r) => r.path === '/v1/chat/completions');
     expect(records).toEqual([expect.objectContaining({ decision: 'allowed', status: 200 })]);
     expect(edge.stderr()).not.toMatch(/outbox is closed|could not record/);
   });
@@ -105,7 +96,7 @@ describe('shutting down with requests in flight', () => {
     expect(await exitOf(edge)).toBe(0);
     const res = await pending;
     expect(res.body.match(/^data:/gm)!.length).toBeLessThan(CHUNKS + 1);
-    const records = (await auditTail(edge.dataDir)).filter((r) => r.path === '/v1/chat/completions');
+    const records = (await auditRecordsOf<TailedRecord>(edge.dataDir, 100)).filter((r) => r.path === '/v1/chat/completions');
     expect(records).toEqual([expect.objectContaining({ reason: 'client_aborted' })]);
     expect(edge.stderr()).toMatch(/1 request\(s\) still in flight/);
     expect(edge.stderr()).not.toMatch(/outbox is closed|could not record/);

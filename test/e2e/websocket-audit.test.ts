@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -8,9 +7,10 @@ import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { EDGE_BIN, startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { openConnectTunnel } from '../support/proxy-clients.js';
 import { rawUpgradeThroughEdge } from '../support/raw-websocket-upgrade.js';
+import { auditRecordsOf } from '../support/audit-tail.js';
 
 /**
  * The audit record of a WebSocket opening says what became of it: opened (101), refused by the upstream (its
@@ -98,24 +98,12 @@ async function attempt(host: string, target: string): Promise<Outcome> {
 
 interface AuditRecord { host: string; path: string; decision: string; status?: number; reason?: string; message?: string }
 
-function auditTail(): Promise<AuditRecord[]> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--limit', '1000', '--data-dir', edge.dataDir], (err, stdout, stderr) => {
-      if (err) {
-        reject(new Error(`audit tail failed: ${stderr}`));
-        return;
-      }
-      resolve(stdout.trim().split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { record: AuditRecord }).record));
-    });
-  });
-}
-
 /** The records of `path`, once `count` of them are written. */
 async function recordsOf(pathName: string, count: number): Promise<AuditRecord[]> {
   const deadline = Date.now() + 5000;
   let records: AuditRecord[] = [];
   while (Date.now() < deadline) {
-    records = (await auditTail()).filter((r) => r.path === pathName);
+    records = (await auditRecordsOf<AuditRecord>(edge.dataDir)).filter((r) => r.path === pathName);
     if (records.length >= count) return records;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

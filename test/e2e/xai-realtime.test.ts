@@ -1,11 +1,11 @@
-import { execFile } from 'node:child_process';
 import http from 'node:http';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { EDGE_BIN, type EdgeProcess } from '../support/edge-process.js';
+import type { EdgeProcess } from '../support/edge-process.js';
 import { openConnectTunnel } from '../support/proxy-clients.js';
 import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
+import { auditRecordsOf } from '../support/audit-tail.js';
 
 /**
  * xAI's Voice Agent API (`wss://api.x.ai/v1/realtime?model=grok-voice-…`) speaks the OpenAI Realtime events: Edge
@@ -53,18 +53,6 @@ async function openXai(model: string): Promise<{ ws: WebSocket; closed: Promise<
 
 const userText = (text: string) => JSON.stringify({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
 
-function auditTail(): Promise<Array<{ host: string; path: string; model?: string | null; decision: string; findings: Array<{ type: string }> }>> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--limit', '1000', '--data-dir', edge.dataDir], (err, stdout, stderr) => {
-      if (err) {
-        reject(new Error(`audit tail failed: ${stderr}`));
-        return;
-      }
-      resolve(stdout.trim().split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { record: never }).record));
-    });
-  });
-}
-
 describe('xAI Voice Agent (Realtime) sockets are read like OpenAI Realtime ones', () => {
   it('a secret in a message is blocked and never reaches xAI; PII is redacted in place', async () => {
     const before = received.length;
@@ -85,7 +73,7 @@ describe('xAI Voice Agent (Realtime) sockets are read like OpenAI Realtime ones'
   });
 
   it('the opening is recorded as read (forwarded), not as an uninspected socket', async () => {
-    const records = (await auditTail()).filter((r) => r.host === 'api.x.ai' && r.path === '/v1/realtime');
+    const records = (await auditRecordsOf<{ host: string; path: string; findings: Array<{ type: string }> }>(edge.dataDir)).filter((r) => r.host === 'api.x.ai' && r.path === '/v1/realtime');
     expect(records.length).toBeGreaterThan(0);
     expect(records.flatMap((r) => r.findings.map((f) => f.type))).not.toContain('uninspected');
   });

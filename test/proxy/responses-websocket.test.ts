@@ -1,13 +1,13 @@
-import { execFile } from 'node:child_process';
 import http from 'node:http';
 import tls from 'node:tls';
 import OpenAI from 'openai';
 import { ResponsesWS } from 'openai/resources/responses/ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { EDGE_BIN, type EdgeProcess } from '../support/edge-process.js';
+import type { EdgeProcess } from '../support/edge-process.js';
 import { openConnectTunnel } from '../support/proxy-clients.js';
 import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
+import { auditRecordsOf } from '../support/audit-tail.js';
 
 /**
  * The OpenAI Responses API in WebSocket mode (`wss://api.openai.com/v1/responses`, what Codex and the SDK's
@@ -100,24 +100,12 @@ async function openRawSocket(edge: EdgeProcess, target: string) {
 
 interface AuditRecord { path: string; model?: string | null; decision: string; status?: number; reason?: string; message?: string; findings?: Array<{ type: string; action: string }> }
 
-function auditTail(edge: EdgeProcess): Promise<AuditRecord[]> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--limit', '1000', '--data-dir', edge.dataDir], (err, stdout, stderr) => {
-      if (err) {
-        reject(new Error(`audit tail failed: ${stderr}`));
-        return;
-      }
-      resolve(stdout.trim().split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { record: AuditRecord }).record));
-    });
-  });
-}
-
 /** The records `select` picks, once there are `count` of them. */
 async function recordsOnceThere(edge: EdgeProcess, select: (r: AuditRecord) => boolean, count: number): Promise<AuditRecord[]> {
   const deadline = Date.now() + 5000;
   let records: AuditRecord[] = [];
   while (Date.now() < deadline) {
-    records = (await auditTail(edge)).filter(select);
+    records = (await auditRecordsOf<AuditRecord>(edge.dataDir)).filter(select);
     if (records.length >= count) return records;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -229,7 +217,7 @@ describe('Responses WebSocket mode: each response.create is decided like a POST 
     expect(await socket.turn({ model: 'gpt-5-mini', input: `audit me, ${SECRET}` })).toMatchObject({ kind: 'error' });
     expect(await socket.turn({ model: 'o3-pro', input: 'audit me, wrong model' })).toMatchObject({ kind: 'error' });
     socket.close();
-    const turns = (await auditTail(edge)).filter((r) => r.path === '/v1/responses' && r.status !== 101);
+    const turns = (await auditRecordsOf<AuditRecord>(edge.dataDir)).filter((r) => r.path === '/v1/responses' && r.status !== 101);
     const last = turns.slice(-4);
     expect(last.map((r) => [r.model, r.decision, r.status, r.reason])).toEqual([
       ['gpt-5-mini', 'allowed', undefined, undefined],
