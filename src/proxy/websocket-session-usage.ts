@@ -1,6 +1,7 @@
 import type { EdgeError } from '../edge-error.js';
 import type { NormalizedRequest } from '../providers/types.js';
 import type { TokenUsage } from '../policy/usage.js';
+import { estimateCost, lookupPrice } from '../policy/pricing.js';
 import { estimatedUsage } from '../policy/unreported-usage.js';
 import type { ExchangeRecord, UsageNote } from './exchange.js';
 import type { WebSocketApi } from './websocket-messages.js';
@@ -60,11 +61,22 @@ const POLICY_VIOLATION = 1008;
  * detection never sends a `response.create`), so no decision would ever stop one: after each charge Edge asks
  * whether the key's token or spend windows are used up (a question, not a decision: nothing counted, no notice; a
  * request limit reached is no reason to stop, and never hides a spent budget), and a session whose key has used up
- * its tokens or budget is closed with the policy's message (1008). A Responses session stays open: its next turn is refused as an HTTP request is.
+ * its tokens or budget is closed with the policy's message (1008). A Responses session stays open: its next turn
+ * is refused as an HTTP request is.
+ *
+ * A Responses turn is tied to its response by id: to the response.created naming its model (the first turn waiting
+ * otherwise), and its end found by that id. A socket runs one response at a time, so when a response starts, a
+ * started turn still waiting for its end had its response end in an error: it is charged Edge's estimate then (the
+ * provider read its prompt), not left holding its place until the close. An `error` naming no response refuses one
+ * of the turns not yet started, but which is unknown (a pipelined turn's refusal may come before the first turn's
+ * response.created): it is settled once the other waiting turns have started; still open at the close, the
+ * cheapest waiting turns are taken as refused and the dearer charged Edge's estimate, the safe side.
  */
 export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
   let governing: NormalizedRequest | undefined;
-  let turns: Array<{ request: NormalizedRequest; turn: SentTurn; sentAt: number; started: boolean }> = [];
+  let turns: Array<{ request: NormalizedRequest; turn: SentTurn; sentAt: number; started: boolean; responseId?: string }> = [];
+  /** Errors naming no response: each refused one of the turns not yet started, not yet told which. */
+  let refusals = 0;
   let ended = false;
   /** Where the span of the session's next usage record starts. */
   let since = Date.now();
@@ -74,6 +86,15 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
     turn.settle();
     if (!estimate) return Promise.resolve();
     return deps.record(sentAt, { decision: 'forwarded', model: request.model, estimatedUsage: { ...estimate.usage, costUsd: estimate.costUsd }, findings: [] });
+  };
+
+  /** Once as many turns wait to start as errors refused, those are the refused ones: they end without usage. */
+  const settleRefused = () => {
+    const waiting = turns.filter((t) => !t.started);
+    if (refusals === 0 || waiting.length > refusals) return;
+    for (const { turn } of waiting) turn.settle();
+    turns = turns.filter((t) => t.started);
+    refusals = 0;
   };
 
   /**
@@ -131,21 +152,32 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
         case 'usage':
           return chargeSession(event.usage);
         case 'turn-started': {
-          const next = turns.find((t) => !t.started);
-          if (next) next.started = true;
-          return undefined;
+          // The response before it is over: a started turn still waiting ended in an error without an end event.
+          const over = turns.filter((t) => t.started);
+          turns = turns.filter((t) => !t.started);
+          const waiting = turns.filter((t) => !t.started);
+          const next = waiting.find((t) => servesModel(event.model, t.request.model)) ?? waiting[0];
+          if (next) {
+            next.started = true;
+            if (event.responseId !== undefined) next.responseId = event.responseId;
+          }
+          settleRefused();
+          if (over.length === 0) return undefined;
+          return Promise.all(over.map(({ request, turn, sentAt }) => abandon(request, turn, sentAt))).then(() => undefined);
         }
         case 'error': {
-          // Refused before its response started: it ends without usage. An error mid-response is followed by its end.
-          const index = turns.findIndex((t) => !t.started);
-          if (index === -1) return undefined;
-          const [refused] = turns.splice(index, 1);
-          refused!.turn.settle();
+          // Refused before its response started: it ends without usage, once it is known which it was.
+          if (!turns.some((t) => !t.started)) return undefined;
+          refusals++;
+          settleRefused();
           return undefined;
         }
         case 'turn-ended': {
-          const answered = turns.shift();
+          const answered = (event.responseId !== undefined ? turns.find((t) => t.responseId === event.responseId) : undefined)
+            ?? turns.find((t) => t.started) ?? turns.find((t) => !t.started);
           if (!answered) return undefined;
+          turns = turns.filter((t) => t !== answered);
+          settleRefused();
           // Answered without usage: the provider read the prompt and wrote the answer all the same, so it is
           // charged Edge's estimate of both, as an HTTP stream that reported none is.
           const note = deps.charge(answered.request, event.usage ?? estimatedUsage(answered.request, event.answerTokens ?? 0));
@@ -161,10 +193,27 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
     async closed() {
       if (ended) return;
       ended = true;
-      const unanswered = turns;
+      // Refusals not yet told apart: the cheapest waiting turns are taken as refused, the dearer charged.
+      const refused = new Set(turns.filter((t) => !t.started).sort((a, b) => estimatedCostOf(a.request) - estimatedCostOf(b.request)).slice(0, refusals));
+      for (const { turn } of refused) turn.settle();
+      const unanswered = turns.filter((t) => !refused.has(t));
       turns = [];
+      refusals = 0;
       governing = undefined;
       await Promise.all(unanswered.map(({ request, turn, sentAt }) => abandon(request, turn, sentAt)));
     },
   };
+}
+
+/** Whether a response the server says runs on `served` is one of a turn on `requested` (the server may add a release suffix). */
+function servesModel(served: string | undefined, requested: string | null): boolean {
+  return served !== undefined && requested !== null && (served === requested || served.startsWith(`${requested}-`));
+}
+
+/**
+ * What Edge estimates a turn's prompt costs, only to tell the dearer of two turns apart (the built-in prices: the
+ * bundle's may differ, rarely in which model is dearer).
+ */
+function estimatedCostOf(request: NormalizedRequest): number {
+  return estimateCost(estimatedUsage(request, 0), lookupPrice(request.provider, request.model).price);
 }

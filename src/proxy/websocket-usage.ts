@@ -17,13 +17,13 @@ import type { WebSocketApi } from './websocket-messages.js';
 export type ServerUsageEvent =
   /** Usage of the session's model (Realtime, Gemini Live). */
   | { kind: 'usage'; usage: TokenUsage }
-  /** A Responses turn's response started. */
-  | { kind: 'turn-started' }
+  /** A Responses turn's response started: its id, and the model the server says it runs on, where it says them. */
+  | { kind: 'turn-started'; responseId?: string; model?: string }
   /**
    * A Responses turn ended, with the usage it reported; without, `answerTokens` is the answer text it carries, in
    * tokens as Edge estimates them (four characters a token), for Edge's estimate of the turn.
    */
-  | { kind: 'turn-ended'; usage?: TokenUsage; answerTokens?: number }
+  | { kind: 'turn-ended'; responseId?: string; usage?: TokenUsage; answerTokens?: number }
   /** The server refused something: ends the Responses turn not yet started, if any. */
   | { kind: 'error' };
 
@@ -63,11 +63,13 @@ export function readServerUsage(api: WebSocketApi, data: Buffer): ServerUsageEve
       return usage ? { kind: 'usage', usage } : undefined;
     }
     case 'openai-responses': {
-      if (type === 'response.created') return { kind: 'turn-started' };
+      const response = isObject(event['response']) ? event['response'] : {};
+      const responseId = typeof response['id'] === 'string' ? { responseId: response['id'] } : {};
+      if (type === 'response.created') return { kind: 'turn-started', ...responseId, ...(typeof response['model'] === 'string' ? { model: response['model'] } : {}) };
       if (type === 'error') return { kind: 'error' };
       if (typeof type !== 'string' || !TURN_ENDS.has(type)) return undefined;
       const usage = usageOf(event);
-      return usage ? { kind: 'turn-ended', usage } : { kind: 'turn-ended', answerTokens: Math.ceil(answerChars(event['response']) / 4) };
+      return usage ? { kind: 'turn-ended', ...responseId, usage } : { kind: 'turn-ended', ...responseId, answerTokens: Math.ceil(answerChars(response) / 4) };
     }
     case 'gemini-live': {
       const usage = usageOf(event);
@@ -91,11 +93,13 @@ function readLargeMessage(api: WebSocketApi, data: Buffer): ServerUsageEvent | u
       return usage ? { kind: 'usage', usage } : undefined;
     }
     case 'openai-responses': {
-      if (typed('response.created')) return { kind: 'turn-started' };
+      const id = leadingResponseId(data);
+      const responseId = id !== undefined ? { responseId: id } : {};
+      if (typed('response.created')) return { kind: 'turn-started', ...responseId };
       if (typed('error')) return { kind: 'error' };
       if (![...TURN_ENDS].some(typed)) return undefined;
       const usage = trailingUsage(data, 'usage');
-      return usage ? { kind: 'turn-ended', usage } : { kind: 'turn-ended' };
+      return usage ? { kind: 'turn-ended', ...responseId, usage } : { kind: 'turn-ended', ...responseId };
     }
     case 'gemini-live': {
       const usage = trailingUsage(data, 'usageMetadata');
@@ -107,6 +111,11 @@ function readLargeMessage(api: WebSocketApi, data: Buffer): ServerUsageEvent | u
 /** The value of a `type` key the message starts with. */
 function leadingType(data: Buffer): string | undefined {
   return /^\s*\{\s*"type"\s*:\s*"([\w.]{1,100})"/.exec(data.subarray(0, 256).toString('latin1'))?.[1];
+}
+
+/** The response's id, which OpenAI's servers write first in it, near the message's start. */
+function leadingResponseId(data: Buffer): string | undefined {
+  return /"response"\s*:\s*\{\s*"id"\s*:\s*"([\w.-]{1,200})"/.exec(data.subarray(0, 1024).toString('latin1'))?.[1];
 }
 
 /** The largest usage object read from the end of a message: a report is a few hundred bytes. */
