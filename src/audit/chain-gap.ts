@@ -27,8 +27,8 @@ export type GapRecovery =
   | { kind: 'resend'; fromSeq: number; throughSeq: number }
   /** Same chain, the server already holds it through `throughSeq`: count those as acknowledged. */
   | { kind: 'acknowledged'; throughSeq: number }
-  /** The server holds a different chain for the device: upload this database's from `fromSeq` as a new chain (AuditOutbox.startNewChain). */
-  | { kind: 'new_chain'; fromSeq: number }
+  /** The server holds a different chain for the device: upload this database's from `fromSeq` as a new chain (AuditOutbox.startNewChain); `why` for the log. */
+  | { kind: 'new_chain'; fromSeq: number; why: string }
   /** Nothing this device can send closes the gap; `message` tells IT what happened and what to do. */
   | { kind: 'stuck'; message: string };
 
@@ -78,15 +78,18 @@ export function planGapRecovery(db: AuditDatabase, facts: GapFacts): GapRecovery
         `${restoreAdvice}; records pruned here are not kept anywhere else.`,
     };
   }
-  // A different chain at the server (this audit database replaced a damaged one): what it acknowledged
-  // of this database stays where it is, the rest goes as a new chain, never counted as unsent again.
-  if (!asNewChain) return { kind: 'new_chain', fromSeq: Math.max(sentThrough, prunedThrough) + 1 };
+  // A different chain at the server: what it acknowledged of this database stays where it is, the rest
+  // goes as a new chain with a fresh id, never counted as unsent again. Also when the server's copy of
+  // this database's own new chain differs: the file was reverted to an earlier copy of itself (a VM
+  // snapshot, the same backup restored again), whose chain id the server already holds.
   const found = local === undefined ? `this device's audit database ends before seq ${seq}` : `this device's record at seq ${seq} has hash ${short(local)}`;
-  const why = 'Edge Control\'s copy of this device\'s new chain differs from the records stored here';
   return {
-    kind: 'stuck',
-    message: `${where}, but ${found}: ${why}. ${queued}. ` +
-      'To fix: run `bifrost-edge audit verify` on the device and compare its records with the ones Edge Control holds for it; do not delete either copy, they are evidence.',
+    kind: 'new_chain',
+    fromSeq: Math.max(sentThrough, prunedThrough) + 1,
+    why: `${where}, but ${found}: ${asNewChain
+      ? 'this audit database was reverted to an earlier copy of itself (a VM snapshot, or the same backup restored again) after its chain went to Edge Control'
+      : 'Edge Control holds a different chain for this device (its audit database was replaced)'}. ` +
+      'Both copies are kept; to investigate, run `bifrost-edge audit verify` on the device and compare its records with the ones Edge Control holds for it',
   };
 }
 

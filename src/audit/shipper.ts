@@ -276,7 +276,7 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
           case 'new_chain': {
             // Persisted with the cursor: every later batch, after a restart too, carries the chain id.
             const chain = this.outbox.startNewChain(plan.fromSeq, this.destination);
-            this.log?.warn('Edge Control holds a different audit chain for this device (its audit database was replaced); uploading this database as a new chain, kept beside the old one', { ...context, chain_id: chain.chainId, from_seq: chain.fromSeq });
+            this.log?.warn(`${plan.why}. Uploading this database's records from seq ${chain.fromSeq} on as a new chain (${chain.chainId}), kept beside the one Edge Control holds`, { ...context, chain_id: chain.chainId, from_seq: chain.fromSeq });
             return true;
           }
           case 'resend':

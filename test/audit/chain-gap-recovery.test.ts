@@ -238,3 +238,46 @@ describe('a device whose damaged audit database was moved aside', () => {
     expect((await storedAtServer(f, device.device_id)).length).toBe(30);
   });
 });
+
+describe('a device whose audit database is reverted to the same copy twice (a VM snapshot taken after it started a new chain)', () => {
+  it('uploads what it wrote after the second revert as yet another chain instead of stopping', async () => {
+    fixture = await startControlFixture();
+    const f = fixture;
+    const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'snapshot' } });
+    const dbPath = tempDbPath();
+
+    let run = await startShipping(f, device, { path: dbPath });
+    await append(run.outbox, device, 1, 10, 'first');
+    await until(() => run.outbox.depth() === 0, 'the first database uploaded');
+    await stopShipping(run);
+    await fs.rm(path.dirname(dbPath), { recursive: true });
+
+    // A new database: Edge Control holds a different chain, so this one goes as a new chain…
+    run = await startShipping(f, device, { path: dbPath });
+    await append(run.outbox, device, 1, 10, 'a');
+    await until(() => run.outbox.depth() === 0, 'the new database uploaded as a new chain');
+    const chain = run.outbox.uploadChain()!;
+    await stopShipping(run);
+    // …and the snapshot holds that chain's id.
+    await copyDatabase(dbPath, `${dbPath}.snapshot`);
+    run = await startShipping(f, device, { path: dbPath });
+    await append(run.outbox, device, 11, 15, 'b');
+    await until(() => run.outbox.depth() === 0, 'records after the snapshot uploaded');
+    await stopShipping(run);
+
+    await copyDatabase(`${dbPath}.snapshot`, dbPath);
+    run = await startShipping(f, device, { path: dbPath });
+    expect(run.outbox.uploadChain()).toEqual(chain);
+    await append(run.outbox, device, 11, 15, 'c');
+    await until(() => run.outbox.depth() === 0 || run.gaps.length > 0, 'records after the revert uploaded, or a gap');
+    expect(run.gaps.map((g) => g.error.message)).toEqual([]);
+    const another = run.outbox.uploadChain()!;
+    expect(another.chainId).not.toBe(chain.chainId);
+    expect(another.fromSeq).toBe(11);
+
+    const stored = await storedAtServer(f);
+    const byChain = (id: string) => stored.filter((r) => r.device_id === `${device.device_id}/chain-${id}`).map((r) => r.record.request_id);
+    expect(byChain(chain.chainId)).toEqual([...Array.from({ length: 10 }, (_, i) => `a-${i + 1}`), ...Array.from({ length: 5 }, (_, i) => `b-${i + 11}`)]);
+    expect(byChain(another.chainId)).toEqual(Array.from({ length: 5 }, (_, i) => `c-${i + 11}`));
+  });
+});
