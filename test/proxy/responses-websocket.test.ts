@@ -98,7 +98,7 @@ async function openRawSocket(edge: EdgeProcess, target: string) {
   return { ws, closed };
 }
 
-interface AuditRecord { path: string; model?: string | null; decision: string; status?: number; reason?: string; message?: string; findings?: Array<{ type: string; action: string }> }
+interface AuditRecord { path: string; model?: string | null; decision: string; status?: number; reason?: string; message?: string; findings?: Array<{ type: string; action: string }>; usage?: unknown; estimated_usage?: unknown }
 
 /** The records `select` picks, once there are `count` of them. */
 async function recordsOnceThere(edge: EdgeProcess, select: (r: AuditRecord) => boolean, count: number): Promise<AuditRecord[]> {
@@ -217,7 +217,9 @@ describe('Responses WebSocket mode: each response.create is decided like a POST 
     expect(await socket.turn({ model: 'gpt-5-mini', input: `audit me, ${SECRET}` })).toMatchObject({ kind: 'error' });
     expect(await socket.turn({ model: 'o3-pro', input: 'audit me, wrong model' })).toMatchObject({ kind: 'error' });
     socket.close();
-    const turns = (await auditRecordsOf<AuditRecord>(edge.dataDir)).filter((r) => r.path === '/v1/responses' && r.status !== 101);
+    // The turns' own records: not the opening (101), nor the records of what each answer used (written beside them).
+    const turns = (await auditRecordsOf<AuditRecord>(edge.dataDir))
+      .filter((r) => r.path === '/v1/responses' && r.status !== 101 && r.usage === undefined && r.estimated_usage === undefined);
     const last = turns.slice(-4);
     expect(last.map((r) => [r.model, r.decision, r.status, r.reason])).toEqual([
       ['gpt-5-mini', 'allowed', undefined, undefined],
