@@ -81,6 +81,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE chain_identity ADD COLUMN new_chain_from_seq INTEGER;
     `,
   },
+  {
+    version: 4,
+    description: 'write probe: a scratch row that proves a failed commit\'s size can be written again',
+    additive: true,
+    sql: `
+      -- Empty except inside the probe's own transaction (AuditOutbox probeWrite).
+      CREATE TABLE write_probe (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        filler BLOB NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

@@ -15,6 +15,12 @@ import { WalCheckpointer } from './wal-checkpointer.js';
 export { CONTROL_DESTINATION } from './destination-names.js';
 
 export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
+/**
+ * What a commit writes beyond its records' bytes: the b-tree pages they land on (a page split writes
+ * three), the header page. The probe writes this much more than the group that failed, so that it
+ * never succeeds where the group would fail again (reporting writable, then unwritable, each probe).
+ */
+const WRITE_PROBE_MARGIN_BYTES = 4 * 4096;
 /** Upper bound on one shipment's record text, keeping upload bodies well under common 8-16 MiB limits. */
 export const DEFAULT_SHIPMENT_BYTES = 4 * 1024 * 1024;
 
@@ -48,8 +54,9 @@ export interface AuditOutboxOptions {
    */
   destinations?: readonly string[];
   /**
-   * After a commit failed (a full disk), how often a small write checks whether the database can be
-   * written again, so the condition clears without new records (failing closed, none come). Default 5 s.
+   * After a commit failed (a full disk), how often a write as large as the failed one checks whether
+   * the database can be written again, so the condition clears without new records (failing closed,
+   * none come). Default 5 s.
    */
   writeProbeMs?: number;
   /** Largest number of records in one transaction. Default 512. */
@@ -221,6 +228,8 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
   /** Why the last commit failed, until one succeeds; see AuditQueueStatus.unwritable. */
   private writeProblem: string | null = null;
   private writeProbe: NodeJS.Timeout | undefined;
+  /** The largest group that failed to commit in this episode: what the probe must be able to write. */
+  private failedWriteBytes = 0;
   private readonly writeProbeMs: number;
   private closed = false;
 
@@ -551,7 +560,7 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
       this.notify('committed', { ...head }, committed.length);
       return committed;
     } catch (error) {
-      this.markUnwritable(error);
+      this.markUnwritable(error, added.bytes);
       throw error;
     } finally {
       this.queued = { rows: this.queued.rows - added.rows, bytes: this.queued.bytes - added.bytes };
@@ -690,10 +699,11 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
    * queue (fail-closed refuses up front). Said once per episode; a probe retries on a timer so the
    * condition also clears while no record comes.
    */
-  private markUnwritable(error: unknown): void {
+  private markUnwritable(error: unknown, bytes: number): void {
     const reason = describeWriteFailure(error);
     const first = this.writeProblem === null;
     this.writeProblem = reason;
+    this.failedWriteBytes = Math.max(first ? 0 : this.failedWriteBytes, bytes);
     if (!first) return;
     this.log?.error(`the audit database ${this.path} cannot be written (${reason}), so no AI request can be recorded: free disk space on its drive, or check that the file and its folder are writable. Edge retries every ${Math.round(this.writeProbeMs / 1000)} s`, { path: this.path });
     this.notify('queue_unwritable', reason, this.status());
@@ -711,11 +721,19 @@ export class AuditOutbox extends EventEmitter<AuditOutboxEvents> {
     this.notify('queue_writable', this.status());
   }
 
-  /** A write that changes nothing but must commit like an append, to learn whether the disk has room again. */
+  /**
+   * Learns whether the disk has room again by committing as much as the group that failed: a scratch
+   * row of its size, deleted in the same transaction, so nothing stays but its pages are written. A
+   * small write is no proof: it fits in WAL space already allocated while the disk is still full, and
+   * reporting writable then lets requests through (failing closed) whose records cannot be stored.
+   */
   private probeWrite(): void {
     if (this.closed || this.writeProblem === null) return;
     try {
-      this.db.transaction(() => this.sql.touchCheckpoint.run()).immediate();
+      this.db.transaction(() => {
+        this.sql.insertWriteProbe.run(this.failedWriteBytes + WRITE_PROBE_MARGIN_BYTES);
+        this.sql.deleteWriteProbe.run();
+      }).immediate();
     } catch (error) {
       this.writeProblem = describeWriteFailure(error);
       return;
@@ -880,7 +898,8 @@ function prepareStatements(db: AuditDatabase) {
     insert: db.prepare<[number, string, string, string, number]>('INSERT INTO audit_records (seq, record_json, prev_hash, hash, bytes) VALUES (?, ?, ?, ?, ?)'),
     lastRecord: db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1'),
     checkpoint: db.prepare<[], { pruned_through_seq: number; pruned_head_hash: string }>('SELECT pruned_through_seq, pruned_head_hash FROM chain_checkpoint WHERE id = 1'),
-    touchCheckpoint: db.prepare<[]>('UPDATE chain_checkpoint SET pruned_head_hash = pruned_head_hash WHERE id = 1'),
+    insertWriteProbe: db.prepare<[number]>('INSERT OR REPLACE INTO write_probe (id, filler) VALUES (1, zeroblob(?))'),
+    deleteWriteProbe: db.prepare<[]>('DELETE FROM write_probe'),
     chainIdentity: db.prepare<[], { chain_id: string; new_chain_from_seq: number | null }>('SELECT chain_id, new_chain_from_seq FROM chain_identity WHERE id = 1'),
     setNewChain: db.prepare<[string, number]>('UPDATE chain_identity SET chain_id = ?, new_chain_from_seq = ? WHERE id = 1'),
     setCheckpoint: db.prepare<[number, string]>('UPDATE chain_checkpoint SET pruned_through_seq = ?, pruned_head_hash = ? WHERE id = 1'),

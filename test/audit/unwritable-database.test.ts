@@ -19,9 +19,9 @@ afterEach(() => {
   for (const o of open.splice(0)) o.close();
 });
 
-function runUnderFileSizeLimit(dbPath: string, limitKiB: number): Promise<string> {
+function runUnderFileSizeLimit(dbPath: string, limitKiB: number, worker = 'disk-full-worker.mjs'): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', `ulimit -f ${limitKiB}; exec "$0" "$1" "$2"`, process.execPath, path.join(FIXTURES, 'disk-full-worker.mjs'), dbPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', `ulimit -f ${limitKiB}; exec "$0" "$1" "$2"`, process.execPath, path.join(FIXTURES, worker), dbPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
@@ -36,7 +36,7 @@ function failCommits(dbPath: string, o: AuditOutbox): () => void {
   other.exec(`CREATE TABLE parent(id INTEGER PRIMARY KEY); CREATE TABLE child(pid INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);
     CREATE TABLE armed(v); INSERT INTO armed VALUES (1);
     CREATE TRIGGER fail_append AFTER INSERT ON audit_records WHEN (SELECT count(*) FROM armed) > 0 BEGIN INSERT INTO child VALUES (42); END;
-    CREATE TRIGGER fail_touch AFTER UPDATE ON chain_checkpoint WHEN (SELECT count(*) FROM armed) > 0 BEGIN INSERT INTO child VALUES (42); END;`);
+    CREATE TRIGGER fail_probe AFTER INSERT ON write_probe WHEN (SELECT count(*) FROM armed) > 0 BEGIN INSERT INTO child VALUES (42); END;`);
   (o as unknown as { db: Database.Database }).db.pragma('foreign_keys = ON');
   return () => {
     other.exec('DELETE FROM armed');
@@ -58,6 +58,17 @@ describe('an audit database that cannot be written', () => {
     expect(report.status.unwritable).toMatch(/SQLITE_(IOERR|FULL)/);
     expect(report.events.map((e) => e.event)).toEqual(['queue_unwritable']);
     expect(report.events[0]!.reason).toBe(report.status.unwritable);
+  }, 60_000);
+
+  it('stays unwritable while the disk is still full: the probe writes as much as the commit that failed', async () => {
+    if (process.platform === 'win32') return;
+    const report = JSON.parse(await runUnderFileSizeLimit(tempDbPath(), 1024, 'disk-full-probe-worker.mjs')) as { filled: number; letThrough: number; committedAfter: number; events: string[]; unwritable: string | null };
+    expect(report.filled).toBeGreaterThan(0);
+    expect(report.filled).toBeLessThan(1000);
+    // Reported writable while a record of that size cannot be stored would let requests through
+    // (failing closed) only to cut them off; it flapped writable/unwritable every probe.
+    expect(report).toMatchObject({ letThrough: 0, committedAfter: 0, events: ['unwritable'] });
+    expect(report.unwritable).toMatch(/SQLITE_(IOERR|FULL)/);
   }, 60_000);
 
   it('clears on its own once a probe commit succeeds, without any new record', async () => {
