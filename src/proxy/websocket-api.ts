@@ -52,3 +52,19 @@ export function webSocketApiAt(provider: string, path: string): WebSocketApiPath
 export function webSocketApiOf(provider: string, path: string): WebSocketApi | undefined {
   return webSocketApiAt(provider, path)?.api;
 }
+
+/**
+ * A path Edge does not read that an origin may still route to one of the APIs above: one differing only in letter
+ * case (`/V1/Responses`), `;parameters` in a segment (`/v1/responses;x=1`), or trailing spaces (`%20`). HTTP refuses
+ * such a path as an unrecognised route; relayed as a WebSocket it would go out unread (with the app's key, in
+ * gateway mode), so it is refused too (websocket-decision.ts).
+ */
+export function posesAsWebSocketApi(provider: string, path: string): boolean {
+  if (isNonCanonicalTarget(path) || webSocketApiAt(provider, path) !== undefined) return false;
+  const loose = routablePath(splitPathAndQuery(path).pathname)
+    .toLowerCase()
+    .replace(/;[^/]*/g, '')
+    .replace(/(?:%20|\s)+$/, '');
+  return API_PATHS.some((entry) => entry.provider === provider && entry.pathname.test(loose));
+}
+

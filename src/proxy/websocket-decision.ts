@@ -8,7 +8,7 @@ import { appFromUserAgent } from './app-attribution.js';
 import type { ExchangeRecord, UsageNote } from './exchange.js';
 import type { InspectionResult, RequestInspector, Resolution } from './surface-resolution.js';
 import { createWebSocketMessageInspector, type TurnCheck, type WebSocketMessageInspector } from './websocket-inspection.js';
-import { webSocketApiOf } from './websocket-api.js';
+import { posesAsWebSocketApi, webSocketApiOf } from './websocket-api.js';
 
 export interface WebSocketDecisionDeps {
   resolve: (info: HttpRequestInfo) => Resolution;
@@ -76,6 +76,9 @@ export type WebSocketVerdict =
  */
 const REPEATED_MODEL_MESSAGE = 'Bifrost Edge: the WebSocket URL names ?model= more than once (servers differ on which counts); name the model once';
 
+/** Why a path that differs from an API's only in letter case or `;parameters` is refused (posesAsWebSocketApi). */
+const LOOKALIKE_PATH_MESSAGE = 'Bifrost Edge: the path differs from the API\'s own only in letter case or ;parameters; send the API\'s path';
+
 /** The largest client message when the agent names no limit: the configuration's default request body limit. */
 const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 
@@ -116,6 +119,13 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
         errorType: 'invalid_request', message: REPEATED_MODEL_MESSAGE, findings: [], latencyMs: 0,
       });
       return { action: 'block', message: REPEATED_MODEL_MESSAGE };
+    }
+    if (posesAsWebSocketApi(provider, input.path)) {
+      await deps.record({
+        id: randomUUID(), method: 'GET', host: input.host, path, provider, app, via: 'edge', decision: 'blocked', status: 400,
+        errorType: 'invalid_request', message: LOOKALIKE_PATH_MESSAGE, findings: [], latencyMs: 0,
+      });
+      return { action: 'block', message: LOOKALIKE_PATH_MESSAGE };
     }
     const api = deps.contentInspectors ? webSocketApiOf(provider, input.path) : undefined;
     const request: NormalizedRequest = {

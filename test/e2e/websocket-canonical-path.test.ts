@@ -43,6 +43,17 @@ describe('a WebSocket upgrade whose path is not in canonical form', () => {
     expect(originPaths.length).toBe(before);
   });
 
+  it.each([
+    '/V1/Realtime?model=gpt-realtime',
+    '/v1/realtime;x=1?model=gpt-realtime',
+  ])('%s (the API\'s path in another letter case, or with ;parameters) is refused, and the origin never sees it', async (target) => {
+    const before = originPaths.length;
+    const { close } = await rawUpgradeThroughEdge(edge, target);
+    expect(close?.code).toBe(1008);
+    expect(close?.reason).toContain('letter case or ;parameters');
+    expect(originPaths.length).toBe(before);
+  });
+
   it('the plain path still opens (the check refuses only what it should)', async () => {
     const before = originPaths.length;
     await rawUpgradeThroughEdge(edge, '/v1/realtime?model=gpt-realtime');

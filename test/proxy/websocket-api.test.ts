@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bifrostWebSocketRoute, webSocketVia } from '../../src/gateway/websocket-route.js';
-import { webSocketApiAt, webSocketApiOf } from '../../src/proxy/websocket-api.js';
+import { posesAsWebSocketApi, webSocketApiAt, webSocketApiOf } from '../../src/proxy/websocket-api.js';
 
 /**
  * Which WebSocket API a path speaks is decided in one place, on the path as the origin routes it (routablePath, as
@@ -61,3 +61,29 @@ describe('the gateway route of a WebSocket follows the same decision', () => {
     expect(webSocketVia(settings, provider, path)).toBe('origin');
   });
 });
+
+describe('posesAsWebSocketApi: paths Edge does not read that an origin may route to an API it reads', () => {
+  it.each([
+    ['openai', '/V1/Responses'],
+    ['openai', '/v1/Responses'],
+    ['openai', '/v1/responses;x=1'],
+    ['openai', '/v1/responses%20'],
+    ['openai', '/v1/realtime;x?model=gpt-realtime'],
+    ['openai', '/V1/REALTIME?model=gpt-realtime'],
+    ['chatgpt-web', '/backend-api/Codex/responses'],
+  ] as const)('%s %s is refused', (provider, path) => {
+    expect(webSocketApiOf(provider, path)).toBeUndefined();
+    expect(posesAsWebSocketApi(provider, path)).toBe(true);
+  });
+
+  it.each([
+    ['openai', '/v1/responses'],
+    ['openai', '/v1/realtime?model=gpt-realtime'],
+    ['openai', '/v1/audio/speech'],
+    ['openai', '/v1/responses/resp_1'],
+    ['gemini', '/v1/realtime'],
+  ] as const)('%s %s is not (read as its API, or no API at all)', (provider, path) => {
+    expect(posesAsWebSocketApi(provider, path)).toBe(false);
+  });
+});
+
