@@ -30,9 +30,12 @@ export function addTool(x: Extraction, path: JsonPath, name: string, kind: ToolI
 /**
  * Every string leaf under `value` as its own span: structured tool arguments and results (Anthropic
  * `tool_use.input`, Gemini `functionCall.args`) keep their shape, and a redaction replaces only the leaf.
- * Iterative, so a deeply nested body cannot exhaust the stack.
+ * Iterative, so a deeply nested body cannot exhaust the stack. Keys in `skipKeys` are left out at any depth (opaque
+ * data such as encrypted state or an image).
  */
-export function addStringLeaves(x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind']): void {
+export function addStringLeaves(
+  x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind'], skipKeys?: ReadonlySet<string>,
+): void {
   const pending: Array<{ value: unknown; path: JsonPath }> = [{ value, path }];
   while (pending.length > 0) {
     const item = pending.pop()!;
@@ -45,6 +48,7 @@ export function addStringLeaves(x: Extraction, value: unknown, path: JsonPath, k
       const entries = Object.entries(item.value);
       for (let i = entries.length - 1; i >= 0; i--) {
         const [key, child] = entries[i]!;
+        if (skipKeys?.has(key) === true) continue;
         pending.push({ value: child, path: [...item.path, key] });
       }
     }

@@ -20,7 +20,10 @@ import type { TextSpan } from './types.js';
  */
 
 const ROLE_KINDS: Record<string, TextSpan['kind']> = { system: 'system', developer: 'system', user: 'user', assistant: 'assistant' };
-const TEXT_PART_TYPES = new Set(['input_text', 'output_text', 'text']);
+/** Content parts whose `text` is what the model reads: messages' text, reasoning summaries and reasoning text. */
+const TEXT_PART_TYPES: ReadonlySet<string> = new Set(['input_text', 'output_text', 'text', 'summary_text', 'reasoning_text']);
+/** Images, files and audio: media, not text (file contents are not read here). */
+const MEDIA_PART_TYPES: ReadonlySet<string> = new Set(['input_image', 'input_file', 'input_audio']);
 
 export function readResponsesRequest(body: JsonObject): BodyReading {
   // A stored prompt (`prompt: {id}`) may carry the model; otherwise the API needs one.
@@ -43,14 +46,32 @@ export function readResponsesRequest(body: JsonObject): BodyReading {
 }
 
 /**
- * Hosted tools: settings the platform reads (vector stores, locations, containers, an MCP server's URL and
- * credentials), no text put in front of the model.
+ * Hosted tools and their settings (SDK 6.49): what the platform reads (vector stores, locations, containers, image
+ * options), no text put in front of the model. Any other key of theirs (a `description`...) has its strings read
+ * like an unknown tool's: a gateway may pass it on to the model.
  */
-const HOSTED_TOOL_TYPES: ReadonlySet<string> = new Set([
-  'file_search', 'web_search', 'web_search_2025_08_26', 'web_search_preview', 'web_search_preview_2025_03_11', 'computer',
-  'computer_use', 'computer_use_preview', 'code_interpreter', 'image_generation', 'local_shell', 'shell', 'apply_patch',
-  'programmatic_tool_calling',
-]);
+const WEB_SEARCH_SETTINGS = ['filters', 'search_context_size', 'user_location'];
+const COMPUTER_SETTINGS = ['display_height', 'display_width', 'environment'];
+const HOSTED_TOOL_SETTINGS: ReadonlyMap<string, ReadonlySet<string>> = new Map(Object.entries({
+  file_search: ['vector_store_ids', 'filters', 'max_num_results', 'ranking_options'],
+  web_search: WEB_SEARCH_SETTINGS,
+  web_search_2025_08_26: WEB_SEARCH_SETTINGS,
+  web_search_preview: [...WEB_SEARCH_SETTINGS, 'search_content_types'],
+  web_search_preview_2025_03_11: [...WEB_SEARCH_SETTINGS, 'search_content_types'],
+  computer: COMPUTER_SETTINGS,
+  computer_use: COMPUTER_SETTINGS,
+  computer_use_preview: COMPUTER_SETTINGS,
+  code_interpreter: ['container', 'allowed_callers'],
+  image_generation: [
+    'action', 'background', 'input_fidelity', 'input_image_mask', 'model', 'moderation', 'output_compression', 'output_format',
+    'partial_images', 'quality', 'size',
+  ],
+  local_shell: [],
+  // `environment` may list skills, whose names and descriptions the model reads (readShellSkills).
+  shell: ['allowed_callers', 'environment'],
+  apply_patch: ['allowed_callers'],
+  programmatic_tool_calling: [],
+}).map(([type, settings]) => [type, new Set(['type', ...settings])]));
 
 /**
  * A list of tool definitions: the request's `tools`, and those an input item adds (`additional_tools`) or a client's
@@ -79,10 +100,21 @@ function readToolDefinition(x: Extraction, value: unknown, path: JsonPath, inNam
     addToolDefinitionTexts(x, tool, path, TOOL_SEARCH_TEXT_FIELDS);
   } else if (type === 'mcp') {
     addToolDefinitionTexts(x, tool, path, MCP_SERVER_TEXT_FIELDS);
-  } else if (typeof type !== 'string' || !HOSTED_TOOL_TYPES.has(type)) {
-    if (typeof tool['name'] === 'string') addTool(x, [...path, 'name'], tool['name'], 'definition');
-    addToolDefinitionTexts(x, tool, path, Object.keys(tool).filter((key) => key !== 'type'));
+  } else {
+    const settings = typeof type === 'string' ? HOSTED_TOOL_SETTINGS.get(type) : undefined;
+    if (settings === undefined && typeof tool['name'] === 'string') addTool(x, [...path, 'name'], tool['name'], 'definition');
+    const texts = Object.keys(tool).filter((key) => key !== 'type' && settings?.has(key) !== true);
+    if (texts.length > 0) addToolDefinitionTexts(x, tool, path, texts);
+    if (type === 'shell') readShellSkills(x, tool['environment'], [...path, 'environment']);
   }
+}
+
+/** A shell tool's local environment lists skills the model may use: their names and descriptions are read. */
+function readShellSkills(x: Extraction, environment: unknown, path: JsonPath): void {
+  if (!isJsonObject(environment) || !Array.isArray(environment['skills'])) return;
+  environment['skills'].forEach((skill, i) => {
+    if (isJsonObject(skill)) addToolDefinitionTexts(x, skill, [...path, 'skills', i], ['name', 'description']);
+  });
 }
 
 /**
@@ -193,23 +225,69 @@ function readInputItem(x: Extraction, value: unknown, path: JsonPath, calls: Cal
       // Why the user declined a call, in their words.
       optionalField(item, 'reason', path, (reason, p) => addText(x, p, expectString(reason, p), 'user'));
       return;
-    default:
-      // Model output or references, with no client text (reasoning is the model's; its encrypted content is opaque).
-      if (ITEMS_WITHOUT_CLIENT_TEXT.has(type)) return;
+    case 'reasoning':
+      // The model's reasoning replayed as context (a gateway turns a summary into an Anthropic thinking block).
+      for (const key of ['summary', 'content']) {
+        if (Array.isArray(item[key])) readTextParts(x, item[key], [...path, key], 'assistant');
+      }
+      readReplayedFields(x, item, path, { kind: 'assistant', skip: ['summary', 'content'] });
+      return;
+    default: {
+      const replayed = REPLAYED_ITEMS.get(type);
+      if (replayed !== undefined) readReplayedFields(x, item, path, replayed);
       // An item type Edge does not know: every string is read (see readUnknownItem).
-      readUnknownItem(x, item, path, type);
+      else readUnknownItem(x, item, path, type);
+    }
   }
 }
 
-/** Input item types that carry no text of the client's: calls the model made and their hosted results, references. */
-const ITEMS_WITHOUT_CLIENT_TEXT: ReadonlySet<string> = new Set([
-  'reasoning', 'item_reference', 'compaction', 'compaction_trigger', 'web_search_call', 'file_search_call', 'computer_call',
-  'computer_call_output', 'image_generation_call', 'code_interpreter_call', 'local_shell_call', 'shell_call', 'apply_patch_call',
-  'program',
-]);
-
 /** Keys of every item that name it rather than carry text. */
 const ITEM_ENVELOPE: ReadonlySet<string> = new Set(['type', 'id', 'call_id', 'status']);
+
+/**
+ * Opaque fields of replayed items, at any depth: encrypted state, signatures, and images (a screenshot, a file) that
+ * are media rather than text.
+ */
+const OPAQUE_FIELDS: ReadonlySet<string> = new Set(['encrypted_content', 'signature', 'fingerprint', 'image_url', 'file_id']);
+
+interface ReplayedItem {
+  /** What the model reads the item's strings as. */
+  kind: TextSpan['kind'];
+  /** Fields holding what the call returned, read as tool results. */
+  results?: readonly string[];
+  /** Fields read elsewhere, or opaque for this item type only. */
+  skip?: readonly string[];
+}
+
+/**
+ * Items the model produced (its calls of hosted and client tools, their hosted results) and references, replayed as
+ * context. The client writes every field of them, so every string is read but ids, status and opaque fields: a call's
+ * action, operation or code as its arguments, its outputs and logs as tool results, and anything added to a reference.
+ */
+const REPLAYED_ITEMS: ReadonlyMap<string, ReplayedItem> = new Map(Object.entries({
+  item_reference: { kind: 'other' },
+  compaction: { kind: 'other' },
+  compaction_trigger: { kind: 'other' },
+  web_search_call: { kind: 'tool_arguments' },
+  file_search_call: { kind: 'tool_arguments', results: ['results'] },
+  computer_call: { kind: 'tool_arguments' },
+  computer_call_output: { kind: 'tool_result' },
+  // `result` is the generated image, base64.
+  image_generation_call: { kind: 'tool_result', skip: ['result'] },
+  code_interpreter_call: { kind: 'tool_arguments', results: ['outputs'] },
+  local_shell_call: { kind: 'tool_arguments' },
+  shell_call: { kind: 'tool_arguments' },
+  apply_patch_call: { kind: 'tool_arguments' },
+  program: { kind: 'tool_arguments' },
+} satisfies Record<string, ReplayedItem>));
+
+function readReplayedFields(x: Extraction, item: JsonObject, path: JsonPath, replayed: ReplayedItem): void {
+  for (const key of Object.keys(item)) {
+    if (ITEM_ENVELOPE.has(key) || OPAQUE_FIELDS.has(key) || replayed.skip?.includes(key) === true) continue;
+    const kind = replayed.results?.includes(key) === true ? 'tool_result' : replayed.kind;
+    addStringLeaves(x, item[key], [...path, key], kind, OPAQUE_FIELDS);
+  }
+}
 
 /**
  * An input item type Edge does not know has every string read, so whatever the API adds next is not let through
@@ -228,12 +306,22 @@ function readMessageContent(x: Extraction, content: unknown, path: JsonPath, kin
   else throw wrongType(path, 'a string or an array of content parts', content);
 }
 
-/** `input_text` / `output_text` parts carry text; images, files and audio do not. */
+/**
+ * Content parts: text parts' `text` and a refusal's `refusal` are read; images, files and audio are not. A part type
+ * Edge does not know has every string read (its `type` aside).
+ */
 function readTextParts(x: Extraction, parts: unknown[], path: JsonPath, kind: TextSpan['kind']): void {
   parts.forEach((value, j) => {
     const part = expectObject(value, [...path, j], 'a content part object');
-    if (typeof part['type'] === 'string' && TEXT_PART_TYPES.has(part['type'])) {
+    const type = part['type'];
+    if (typeof type === 'string' && TEXT_PART_TYPES.has(type)) {
       addText(x, [...path, j, 'text'], expectString(part['text'], [...path, j, 'text']), kind);
+    } else if (type === 'refusal') {
+      addText(x, [...path, j, 'refusal'], expectString(part['refusal'], [...path, j, 'refusal']), kind);
+    } else if (typeof type !== 'string' || !MEDIA_PART_TYPES.has(type)) {
+      for (const key of Object.keys(part)) {
+        if (key !== 'type') addStringLeaves(x, part[key], [...path, j, key], kind);
+      }
     }
   });
 }

@@ -6,8 +6,10 @@ import { curl } from '../support/proxy-clients.js';
 /**
  * POST /v1/responses through a real Edge (gateway mode, default guardrails: secrets block): a secret in any tool or
  * input item type of the official SDK that the model reads (a namespace tool, a client tool search, an MCP server's
- * description, tools added by an `additional_tools` item or returned by a tool search, a program's result) is blocked
- * with 446 naming where, and never reaches the gateway; so is one in a tool type Edge does not know yet.
+ * description, tools added by an `additional_tools` item or returned by a tool search, a program's result; model output
+ * and calls replayed as context: a reasoning summary, a refusal, a shell call's commands, a patch) is blocked with 446
+ * naming where, and never reaches the gateway; so is one in a tool type Edge does not know yet, or a hosted tool's
+ * key beyond its settings.
  */
 
 const KEY = 'sk-bf-responses-tool-texts';
@@ -39,6 +41,11 @@ describe('Responses tool and item types through the proxy', () => {
     ['a tool_search_output item', { input: [{ type: 'tool_search_output', call_id: 'c', execution: 'client', tools: [fn(`uses ${AWS_KEY}`)] }] }, 'input[0].tools[0].description'],
     ['a program_output item', { input: [{ type: 'program_output', id: 'p', call_id: 'c', status: 'completed', result: `key ${AWS_KEY}` }] }, 'input[0].result'],
     ['a tool type Edge does not know', { input: 'hi', tools: [{ type: 'crystal_ball', note: `uses ${AWS_KEY}` }] }, 'tools[0].note'],
+    ['a reasoning summary replayed as context', { input: [{ type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: `key ${AWS_KEY}` }] }, { role: 'user', content: 'hi' }] }, 'input[0].summary[0].text'],
+    ['an assistant message\'s refusal part', { input: [{ type: 'message', role: 'assistant', content: [{ type: 'refusal', refusal: `key ${AWS_KEY}` }] }, { role: 'user', content: 'hi' }] }, 'input[0].content[0].refusal'],
+    ['a shell_call\'s commands', { input: [{ type: 'shell_call', call_id: 'c', action: { commands: [`export K=${AWS_KEY}`] } }] }, 'input[0].action.commands[0]'],
+    ['an apply_patch_call\'s diff', { input: [{ type: 'apply_patch_call', call_id: 'c', status: 'completed', operation: { type: 'create_file', path: 'a.env', diff: `+K=${AWS_KEY}` } }] }, 'input[0].operation.diff'],
+    ['a hosted tool\'s description', { input: 'hi', tools: [{ type: 'web_search', description: `uses ${AWS_KEY}` }] }, 'tools[0].description'],
   ])('a secret in %s is blocked with 446 naming where, and never forwarded', async (_name, body, location) => {
     standin.clear();
     const result = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, 'https://api.openai.com/v1/responses', '-H', 'content-type: application/json',

@@ -106,16 +106,62 @@ describe('Responses input items', () => {
     expect(secretSpans(readResponses({ input }))).toEqual(spans);
   });
 
-  it('model output and references carry no client text: reasoning\'s encrypted content is not read', () => {
+  it('opaque fields are not read: ids, status, encrypted content, signatures, images', () => {
     const request = readResponses({
       input: [
-        { type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: 'thought' }], encrypted_content: 'gAAAA' },
-        { type: 'item_reference', id: 'msg_1' }, { type: 'compaction', encrypted_content: 'gAAAA' },
-        { type: 'web_search_call', id: 'ws_1', status: 'completed', action: { type: 'search', query: 'q' } },
-        { role: 'user', content: 'hi' },
+        { type: 'reasoning', id: 'rs_1', status: 'completed', summary: [], encrypted_content: SECRET },
+        { type: 'item_reference', id: 'msg_1' }, { type: 'compaction', id: 'cmp_1', encrypted_content: SECRET }, { type: 'compaction_trigger' },
+        { type: 'program', id: 'p', call_id: 'c', code: 'print(1)', fingerprint: SECRET },
+        { type: 'image_generation_call', id: 'ig_1', status: 'completed', result: 'iVBORw0KGgo' },
+        { type: 'computer_call_output', call_id: 'c', output: { type: 'computer_screenshot', image_url: `data:image/png;base64,${SECRET}`, file_id: 'file_1' } },
+        { role: 'user', content: [{ type: 'input_image', image_url: `data:image/png;base64,${SECRET}` }, { type: 'input_text', text: 'hi' }] },
       ],
     });
-    expect(request.texts.map((span) => span.path.join('.'))).toEqual(['input.4.content']);
+    expect(request.texts.map((span) => span.path.join('.'))).toEqual(['input.4.code', 'input.6.output.type', 'input.7.content.1.text']);
+  });
+});
+
+describe('model output and calls replayed as context: the client writes every field, so each is read', () => {
+  it.each<[string, unknown[], Array<[string, string]>]>([
+    ['a reasoning summary and reasoning text, as the assistant\'s', [{ type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: SECRET }], content: [{ type: 'reasoning_text', text: SECRET }], encrypted_content: 'gAAAA' }],
+      [['input.0.summary.0.text', 'assistant'], ['input.0.content.0.text', 'assistant']]],
+    ['an assistant message\'s refusal part', [{ type: 'message', role: 'assistant', id: 'msg_1', status: 'completed', content: [{ type: 'refusal', refusal: SECRET }] }],
+      [['input.0.content.0.refusal', 'assistant']]],
+    ['a message part of type reasoning_text', [{ role: 'user', content: [{ type: 'reasoning_text', text: SECRET }] }],
+      [['input.0.content.0.text', 'user']]],
+    ['a content part type Edge does not know: every string but its type', [{ role: 'user', content: [{ type: 'input_hologram', caption: SECRET, meta: { note: SECRET } }] }],
+      [['input.0.content.0.caption', 'user'], ['input.0.content.0.meta.note', 'user']]],
+    ['local_shell_call: its command and environment', [{ type: 'local_shell_call', id: 'l', call_id: 'c', status: 'completed', action: { type: 'exec', command: ['echo', SECRET], env: { TOKEN: SECRET } } }],
+      [['input.0.action.command.1', 'tool_arguments'], ['input.0.action.env.TOKEN', 'tool_arguments']]],
+    ['shell_call: its commands', [{ type: 'shell_call', call_id: 'c', action: { commands: [`export T=${SECRET}`] } }],
+      [['input.0.action.commands.0', 'tool_arguments']]],
+    ['apply_patch_call: its diff', [{ type: 'apply_patch_call', call_id: 'c', status: 'completed', operation: { type: 'create_file', path: 'a.env', diff: `+T=${SECRET}` } }],
+      [['input.0.operation.diff', 'tool_arguments']]],
+    ['computer_call: the text it types, a safety check\'s message', [{ type: 'computer_call', id: 'cu', call_id: 'c', status: 'completed', pending_safety_checks: [{ id: 's', message: SECRET }], action: { type: 'type', text: SECRET } }],
+      [['input.0.pending_safety_checks.0.message', 'tool_arguments'], ['input.0.action.text', 'tool_arguments']]],
+    ['code_interpreter_call: its code, and its logs as a tool result', [{ type: 'code_interpreter_call', id: 'ci', status: 'completed', container_id: 'cnt', code: `print("${SECRET}")`, outputs: [{ type: 'logs', logs: SECRET }] }],
+      [['input.0.code', 'tool_arguments'], ['input.0.outputs.0.logs', 'tool_result']]],
+    ['web_search_call: its query', [{ type: 'web_search_call', id: 'ws', status: 'completed', action: { type: 'search', query: SECRET } }],
+      [['input.0.action.query', 'tool_arguments']]],
+    ['file_search_call: its queries, and its results as a tool result', [{ type: 'file_search_call', id: 'fs', status: 'completed', queries: [SECRET], results: [{ file_id: 'f', filename: 'a.txt', text: SECRET }] }],
+      [['input.0.queries.0', 'tool_arguments'], ['input.0.results.0.text', 'tool_result']]],
+    ['program: its code', [{ type: 'program', id: 'p', call_id: 'c', code: SECRET, fingerprint: 'fp' }],
+      [['input.0.code', 'tool_arguments']]],
+    ['item_reference and compaction carrying more than their id and encrypted content', [{ type: 'item_reference', id: 'msg_1', content: SECRET }, { type: 'compaction', encrypted_content: 'gAAAA', summary: SECRET }],
+      [['input.0.content', 'other'], ['input.1.summary', 'other']]],
+  ])('%s', (_name, input, spans) => {
+    expect(secretSpans(readResponses({ input: [...input, { role: 'user', content: 'hi' }] }))).toEqual(spans);
+  });
+
+  it('a hosted tool\'s keys beyond its settings are read like an unknown tool\'s; a shell tool\'s skills too', () => {
+    const request = readResponses({
+      input: 'hi',
+      tools: [
+        { type: 'web_search', description: SECRET, user_location: { type: 'approximate', city: 'Paris' } },
+        { type: 'shell', environment: { type: 'local', skills: [{ name: 'deploy', description: SECRET, path: '/skills/deploy' }] } },
+      ],
+    });
+    expect(secretSpans(request)).toEqual([['tools.0.description', 'tool_definition'], ['tools.1.environment.skills.0.description', 'tool_definition']]);
   });
 });
 

@@ -149,6 +149,20 @@ describe('Responses WebSocket mode: each response.create is decided like a POST 
     socket.close();
   });
 
+  it('a secret in model output or calls replayed as context is blocked, as in an HTTP Responses body', async () => {
+    const socket = await openSdkSocket(edge);
+    const replayed = [
+      { type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: `the token is ${SECRET}` }] },
+      { type: 'local_shell_call', id: 'lsh_1', call_id: 'c1', status: 'completed', action: { type: 'exec', command: ['echo', SECRET], env: {} } },
+      { type: 'code_interpreter_call', id: 'ci_1', status: 'completed', container_id: 'cnt', code: 'print(1)', outputs: [{ type: 'logs', logs: SECRET }] },
+    ];
+    for (const item of replayed) {
+      expect(await socket.turn({ model: 'gpt-5-mini', input: [item, ...userInput('go on')] })).toMatchObject({ kind: 'error', event: { status: 446 } });
+    }
+    expect(JSON.stringify(received)).not.toContain(SECRET);
+    socket.close();
+  });
+
   it('PII is redacted in place: the origin gets the placeholder, the client its answer', async () => {
     const socket = await openSdkSocket(edge);
     expect(await socket.turn({ model: 'gpt-5-mini', input: userInput(`write to ${EMAIL} about the invoice`) })).toMatchObject({ kind: 'completed' });
