@@ -27,8 +27,13 @@ export type GapRecovery =
   | { kind: 'resend'; fromSeq: number; throughSeq: number }
   /** Same chain, the server already holds it through `throughSeq`: count those as acknowledged. */
   | { kind: 'acknowledged'; throughSeq: number }
-  /** The server holds a different chain for the device: upload this database's from `fromSeq` as a new chain (AuditOutbox.startNewChain); `why` for the log. */
-  | { kind: 'new_chain'; fromSeq: number; why: string }
+  /**
+   * Upload this database's records from `fromSeq` as a new chain (AuditOutbox.startNewChain); `why` for
+   * the log. The server holds a different chain for the device; or it holds this one but lost records
+   * that were pruned here since (`lost`: gone everywhere, so the new chain starts at the oldest record
+   * still stored, and the loss is an error for IT to see).
+   */
+  | { kind: 'new_chain'; fromSeq: number; why: string; lost?: { fromSeq: number; throughSeq: number } }
   /** Nothing this device can send closes the gap; `message` tells IT what happened and what to do. */
   | { kind: 'stuck'; message: string };
 
@@ -49,13 +54,13 @@ export function planGapRecovery(db: AuditDatabase, facts: GapFacts): GapRecovery
   const { deviceId, sentThrough, asNewChain } = facts;
   const prunedThrough = checkpointOf(db).pruned_through_seq;
   const chain = asNewChain ? chainOf(db) : undefined;
-  const queued = `Records after seq ${sentThrough} stay queued on this device and uploads are retried with backoff`;
   // Edge Control holds nothing of this further chain: as far as the chain goes, it ends before its start.
   const nothingOfChain = chain !== undefined && facts.serverHead.seq === 0 && chain.fromSeq > 1;
   if (nothingOfChain && chain.fromSeq > sentThrough) {
     return {
       kind: 'stuck',
-      message: `Edge Control refused the start (seq ${chain.fromSeq}) of audit chain ${chain.chainId} of device ${deviceId}: it takes further chains only from seq 1 (it predates chain_start_seq). ${queued}. ` +
+      message: `Edge Control refused the start (seq ${chain.fromSeq}) of audit chain ${chain.chainId} of device ${deviceId}: it takes further chains only from seq 1 (it predates chain_start_seq). ` +
+        `Records after seq ${sentThrough} stay queued on this device and uploads are retried with backoff. ` +
         'To fix: upgrade Edge Control.',
     };
   }
@@ -64,18 +69,23 @@ export function planGapRecovery(db: AuditDatabase, facts: GapFacts): GapRecovery
   const where = nothingOfChain
     ? `Edge Control holds nothing of audit chain ${chain.chainId} of device ${deviceId}, which starts at seq ${chain.fromSeq}`
     : `Edge Control's audit chain for device ${deviceId}${chain ? ` (chain ${chain.chainId})` : ''} ends at seq ${seq} (hash ${short(facts.serverHead.hash)})`;
-  const restoreAdvice = `To fix: restore Edge Control's database from a later backup that holds this device's records through seq ${sentThrough}`;
   if (local !== undefined && local === hash) {
     if (seq >= sentThrough) return { kind: 'acknowledged', throughSeq: seq };
     if (prunedThrough <= seq) return { kind: 'resend', fromSeq: seq + 1, throughSeq: sentThrough };
   }
   if (local === hash || (local === undefined && seq > 0 && seq < prunedThrough)) {
-    // Same chain, or one this device can no longer compare: either way what the server lacks is gone here.
+    // Same chain (or one this device can no longer compare), the server behind the cursor, and what it
+    // lacks through prunedThrough is gone here too: no later upload can fill that gap. Waiting for a
+    // later backup of Edge Control would leave the queue filling (and, failing closed, AI stopped) on
+    // every device at once, so the gap is made visible and the rest goes as a new chain from the oldest
+    // record still stored: the server keeps it beside, never over, the chain it holds.
     return {
-      kind: 'stuck',
-      message: `${where}, but this device counts its records through seq ${sentThrough} as acknowledged and has pruned its records through seq ${prunedThrough}, ` +
-        `so it cannot resend seq ${seq + 1}–${prunedThrough}: Edge Control's database was most likely restored from a backup taken before it received them. ${queued}. ` +
-        `${restoreAdvice}; records pruned here are not kept anywhere else.`,
+      kind: 'new_chain',
+      fromSeq: prunedThrough + 1,
+      lost: { fromSeq: seq + 1, throughSeq: prunedThrough },
+      why: `${where}, but this device had uploaded its records through seq ${sentThrough} and has since pruned them through seq ${prunedThrough}: ` +
+        `Edge Control's database was restored from a backup older than what this device had already uploaded, so audit records seq ${seq + 1}–${prunedThrough} are lost ` +
+        '(neither this device nor Edge Control holds them; only a later backup of Edge Control\'s database might)',
     };
   }
   // A different chain at the server: what it acknowledged of this database stays where it is, the rest

@@ -251,8 +251,9 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
    * backup; they are still here unless pruned) by moving the cursor back before them, so they count as
    * unsent (never pruned, held against the cap) and go in the next batches, persisted and resent after
    * a crash like any other; count as acknowledged what it already holds; or, when
-   * it holds another chain (this audit database replaced a damaged one), upload this one as a new
-   * chain. True when the refused batch should go again now; false after backing off.
+   * it holds another chain (this audit database replaced a damaged one), or lost records pruned here
+   * since (restored from an older backup), upload this one as a new chain. True when the refused batch
+   * should go again now; false after backing off.
    */
   private async recoverFromGap(batch: AuditBatch, gap: AuditChainGapError): Promise<boolean> {
     const summary = { batch_id: batch.batch_id, first_seq: batch.first_seq, last_seq: batch.last_seq };
@@ -274,9 +275,20 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
             this.outbox.markSent(plan.throughSeq, this.destination);
             return true;
           case 'new_chain': {
-            // Persisted with the cursor: every later batch, after a restart too, carries the chain id.
+            // Persisted with the cursor (moved back to the oldest stored record when records were lost,
+            // so those the server lacks count as unsent again, held against pruning) in one transaction:
+            // every later batch, after a restart too, carries the chain id.
             const chain = this.outbox.startNewChain(plan.fromSeq, this.destination);
-            this.log?.warn(`${plan.why}. Uploading this database's records from seq ${chain.fromSeq} on as a new chain (${chain.chainId}), kept beside the one Edge Control holds`, { ...context, chain_id: chain.chainId, from_seq: chain.fromSeq });
+            const fields = { ...context, chain_id: chain.chainId, from_seq: chain.fromSeq };
+            if (plan.lost) {
+              this.log?.error(
+                `${plan.why}. Uploading this device's records from seq ${chain.fromSeq} (the oldest it still stores) on as a new chain (${chain.chainId}), kept beside the one Edge Control holds, ` +
+                'so auditing goes on and nothing more is lost',
+                { ...fields, lost_first_seq: plan.lost.fromSeq, lost_last_seq: plan.lost.throughSeq },
+              );
+            } else {
+              this.log?.warn(`${plan.why}. Uploading this database's records from seq ${chain.fromSeq} on as a new chain (${chain.chainId}), kept beside the one Edge Control holds`, fields);
+            }
             return true;
           }
           case 'resend':

@@ -6,7 +6,10 @@ import type { EnrollmentResponse } from '../../src/control/protocol/enrollment.j
 import { HttpAuditSink } from '../../src/audit/http-sink.js';
 import { AuditOutbox, type AuditOutboxOptions } from '../../src/audit/outbox.js';
 import { AuditShipper } from '../../src/audit/shipper.js';
-import { ADA_KEY, startControlFixture, type ControlFixture } from '../control/support/control-fixture.js';
+import { runAuditVerifyCommand } from '../../src/audit/verify.js';
+import { startControlServer } from '../../src/control/server/control-server.js';
+import type { Logger } from '../../src/log.js';
+import { ADA_KEY, captureLogger, startControlFixture, type ControlFixture } from '../control/support/control-fixture.js';
 import { sampleRecord, tempDbPath } from './support/records.js';
 
 /**
@@ -58,7 +61,7 @@ async function copyDatabase(from: string, to: string): Promise<void> {
 }
 
 /** `before`: records written before the shipper starts (so the first batch holds them all). */
-async function startShipping(f: ControlFixture, device: EnrollmentResponse, outboxOptions: AuditOutboxOptions, before?: { count: number; tag: string }) {
+async function startShipping(f: ControlFixture, device: EnrollmentResponse, outboxOptions: AuditOutboxOptions, before?: { count: number; tag: string }, log?: Logger) {
   const outbox = new AuditOutbox(outboxOptions);
   if (before) await append(outbox, device, 1, before.count, before.tag);
   const shipper = new AuditShipper({
@@ -66,6 +69,7 @@ async function startShipping(f: ControlFixture, device: EnrollmentResponse, outb
     sink: new HttpAuditSink({ controlUrl: f.server.url, credential: device.device_credential }),
     backoff: { baseMs: 100, maxMs: 200 },
     batchSize: 8,
+    log,
   });
   const failures: string[] = [];
   const gaps: { gap: { server_seq: number; sent_through: number }; error: Error }[] = [];
@@ -120,9 +124,12 @@ describe('Edge Control restored from a backup that lacks records the device coun
     await until(() => run.outbox.depth() === 0, 'the outbox drained');
     expect(run.failures).toEqual([]);
     expect(run.gaps).toEqual([]);
+    // It could resend, so it did: no further chain.
+    expect(run.outbox.uploadChain()).toBeUndefined();
+    expect((await storedAtServer(f)).filter((r) => r.device_id !== device.device_id)).toEqual([]);
   });
 
-  it('when the lost records were pruned here, it backs off, keeps what is queued, and says what to do', async () => {
+  it('when the lost records were pruned here, it uploads the rest as a new chain from the oldest record it stores and logs the loss as an error', async () => {
     fixture = await startControlFixture();
     const f = fixture;
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'pruned' } });
@@ -143,21 +150,44 @@ describe('Edge Control restored from a backup that lacks records the device coun
     await stopShipping(run);
     await f.server.close();
     await copyDatabase(`${serverDb}.backup`, serverDb);
-    await f.restart({ listen: { port } });
+    const serverLog = captureLogger();
+    f.server = await startControlServer({ ...f.config, listen: { port } }, { log: serverLog.log });
 
-    run = await startShipping(f, device, options);
-    await append(run.outbox, device, 51, 55);
-    await until(() => run.gaps.length > 0, 'the chain_gap event');
-    const started = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const { gap, error } = run.gaps[0]!;
-    expect(gap).toMatchObject({ server_seq: 20, sent_through: 50 });
-    expect(error.message).toMatch(/ends at seq 20/);
-    expect(error.message).toMatch(/restore Edge Control's database from a later backup that holds this device's records through seq 50/);
-    // Backed off (100–200 ms between tries), not a tight loop; nothing dropped.
-    expect(run.failures.length).toBeLessThan(5 + (Date.now() - started) / 100);
-    expect(run.outbox.depth()).toBe(5);
-    expect((await storedAtServer(f, device.device_id)).length).toBe(20);
+    const log = captureLogger();
+    run = await startShipping(f, device, options, undefined, log.log);
+    // What pruning left here: the records before it are gone from this device, and Edge Control lost them.
+    const oldest = 50 - run.outbox.status().storedRecords + 1;
+    expect(oldest).toBeGreaterThan(21);
+    // The first upload meets the gap. The records Edge Control lost that are still here count as unsent
+    // again until the new chain takes them (with this cap, the whole queue), so wait before writing more.
+    await append(run.outbox, device, 51, 51);
+    await until(() => run.outbox.depth() === 0 || run.gaps.length > 0, 'record 51 uploaded, or a chain_gap event');
+    await append(run.outbox, device, 52, 55);
+    await until(() => run.outbox.depth() === 0 || run.gaps.length > 0, 'records 52–55 uploaded, or a chain_gap event');
+    expect(run.gaps.map((g) => g.error.message)).toEqual([]);
+    expect(run.failures).toEqual([]);
+
+    // The old chain as the restored backup holds it, the new one beside it from the oldest stored record.
+    expect((await storedAtServer(f, device.device_id)).map((r) => r.record.request_id)).toEqual(Array.from({ length: 20 }, (_, i) => `r-${i + 1}`));
+    const chain = run.outbox.uploadChain()!;
+    expect(chain.fromSeq).toBe(oldest);
+    const others = (await storedAtServer(f)).filter((r) => r.device_id !== device.device_id);
+    expect(new Set(others.map((r) => r.device_id))).toEqual(new Set([`${device.device_id}/chain-${chain.chainId}`]));
+    expect(others.map((r) => r.seq)).toEqual(Array.from({ length: 55 - oldest + 1 }, (_, i) => oldest + i));
+    expect(others.map((r) => r.record.request_id)).toEqual(Array.from({ length: 55 - oldest + 1 }, (_, i) => `r-${oldest + i}`));
+
+    // An error naming the lost seqs and the cause, once.
+    const errors = log.lines.filter((l) => / ERROR /.test(l));
+    const lost = errors.filter((l) => l.includes(`audit records seq 21–${oldest - 1} are lost`));
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatch(/Edge Control's database was restored from a backup older than what this device had already uploaded/);
+    expect(lost[0]).toContain(`from seq ${oldest} (the oldest it still stores) on as a new chain (${chain.chainId})`);
+    // Edge Control says where the new chain starts and which seqs it lacks, and why that may be.
+    const started = serverLog.lines.filter((l) => l.includes(`device started a new audit chain at seq ${oldest}`));
+    expect(started).toHaveLength(1);
+    expect(started[0]).toContain(`records seq 21-${oldest - 1} are not held here`);
+    expect(started[0]).toMatch(/this server's database was restored from a backup older than that upload/);
+    expect(runAuditVerifyCommand({ dbPath }).exitCode).toBe(0);
   });
 });
 

@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { buildAuditBatch } from '../../src/audit/batch.js';
 import { chainHash, GENESIS_HASH, recordJson } from '../../src/audit/chain.js';
 import { AuditRecordSchema, type ChainedAuditRecord } from '../../src/control/protocol/audit.js';
 import { checkBatchIntegrity, decideAuditAppend } from '../../src/control/server/audit-chain-check.js';
+import { postEnrollment } from '../../src/control/client/control-api.js';
+import type { AuditBatch } from '../../src/control/protocol/audit.js';
+import { ADA_KEY, startControlFixture, type ControlFixture } from './support/control-fixture.js';
 
 /**
  * Where Edge Control lets a device's further chain (chain_id) begin when it holds nothing of it: at
@@ -12,11 +15,11 @@ import { checkBatchIntegrity, decideAuditAppend } from '../../src/control/server
  */
 const CHAIN = '0123456789abcdef0123456789abcdef';
 
-function chained(fromSeq: number, count: number, prevHash = 'ab'.repeat(32)): ChainedAuditRecord[] {
+function chained(fromSeq: number, count: number, prevHash = 'ab'.repeat(32), deviceId = 'dev-1', tag = 'r'): ChainedAuditRecord[] {
   const out: ChainedAuditRecord[] = [];
   let prev = prevHash;
   for (let seq = fromSeq; seq < fromSeq + count; seq++) {
-    const record = AuditRecordSchema.parse({ request_id: `r-${seq}`, ts: '2025-01-01T12:00:00.000Z', device_id: 'dev-1', app: 'curl', host: 'api.openai.com', decision: 'allowed', latency_ms: 1 });
+    const record = AuditRecordSchema.parse({ request_id: `${tag}-${seq}`, ts: '2025-01-01T12:00:00.000Z', device_id: deviceId, app: 'curl', host: 'api.openai.com', decision: 'allowed', latency_ms: 1 });
     const hash = chainHash(prev, recordJson(record));
     out.push({ seq, record, prev_hash: prev, hash });
     prev = hash;
@@ -52,5 +55,60 @@ describe('a further chain Edge Control holds nothing of', () => {
     expect(checkBatchIntegrity(withoutChain, raw(records))).toMatchObject({ ok: false, message: expect.stringMatching(/needs a chain_id/) });
     const after = { ...buildAuditBatch(records, { chainId: CHAIN, fromSeq: 81 }), chain_start_seq: 82 };
     expect(checkBatchIntegrity(after, raw(records))).toMatchObject({ ok: false });
+  });
+});
+
+describe('a device starting a chain with a declared start, against the real Edge Control', () => {
+  let fixture: ControlFixture | undefined;
+  afterEach(async () => {
+    await fixture?.close();
+    fixture = undefined;
+  });
+
+  /**
+   * A device whose Edge Control was restored from an older backup starts a new chain from the oldest
+   * record it still stores (chain_start_seq). That must only ever add a chain beside what the server
+   * holds: no batch, however it declares its start, may replace records already stored.
+   */
+  it('stores it beside the chains it holds and refuses every batch that would replace a stored record', async () => {
+    fixture = await startControlFixture();
+    const f = fixture;
+    const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'declared-start' } });
+    const id = device.device_id;
+    const post = async (batch: AuditBatch, records: ChainedAuditRecord[] = batch.records) => {
+      const res = await fetch(`${f.server.url}/api/edge/v1/audit/batches`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${device.device_credential}`, 'content-type': 'application/json', 'idempotency-key': batch.batch_id },
+        body: JSON.stringify({ ...batch, records: records.map((r) => ({ ...r, record: JSON.parse(recordJson(r.record)) as unknown })) }),
+      });
+      return { status: res.status, body: (await res.json()) as { error?: { type: string } } };
+    };
+    const stored = async () => {
+      const body = (await f.admin('GET', '/api/edge/v1/admin/audit?limit=1000')).json as { records: { device_id: string; seq: number; record: { request_id: string } }[] };
+      return body.records.map((r) => `${r.device_id === id ? 'first' : r.device_id.replace(`${id}/chain-`, '')}:${r.seq}:${r.record.request_id}`);
+    };
+
+    const first = chained(1, 20, GENESIS_HASH, id, 'first');
+    expect((await post(buildAuditBatch(first))).status).toBe(200);
+    // The new chain from seq 29 (seqs 21-28 gone everywhere), beside the first.
+    const further = chained(29, 12, 'cd'.repeat(32), id, 'further');
+    expect((await post(buildAuditBatch(further, { chainId: CHAIN, fromSeq: 29 }))).status).toBe(200);
+    const before = await stored();
+    expect(before).toHaveLength(32);
+
+    const attempts: { name: string; batch: AuditBatch; status: number; type: string }[] = [
+      // The same chain id and declared start, other records: a replacement of the stored start.
+      { name: 'the stored further chain again from its start', batch: buildAuditBatch(chained(29, 12, 'cd'.repeat(32), id, 'forged'), { chainId: CHAIN, fromSeq: 29 }), status: 409, type: 'audit_chain_gap' },
+      // Declaring a later start for a chain the server holds: it must continue, not restart.
+      { name: 'the stored further chain "starting" again at seq 35', batch: buildAuditBatch(chained(35, 3, 'ef'.repeat(32), id, 'forged'), { chainId: CHAIN, fromSeq: 35 }), status: 409, type: 'audit_chain_gap' },
+      // The first chain cannot be named by a chain id; a declared start needs one.
+      { name: 'a declared start without a chain id over the first chain', batch: { ...buildAuditBatch(chained(5, 3, 'ab'.repeat(32), id, 'forged')), chain_start_seq: 5 }, status: 422, type: 'audit_batch_invalid' },
+      { name: 'the first chain again from seq 5 with other records', batch: buildAuditBatch(chained(5, 3, first[3]!.hash, id, 'forged')), status: 409, type: 'audit_chain_gap' },
+    ];
+    for (const attempt of attempts) {
+      const answer = await post(attempt.batch);
+      expect({ name: attempt.name, status: answer.status, type: answer.body.error?.type }).toEqual({ name: attempt.name, status: attempt.status, type: attempt.type });
+    }
+    expect(await stored()).toEqual(before);
   });
 });

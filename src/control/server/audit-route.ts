@@ -95,8 +95,9 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
 }
 
 /**
- * Not an error (the device's audit database was replaced, or it pruned records while it had no Edge
- * Control configured), but never silent: the earlier chain stays as it was, and IT should know the
+ * Not an error (the device's audit database was replaced, it pruned records while it had no Edge
+ * Control configured, or this server's database was restored from a backup lacking records the device
+ * has pruned since), but never silent: the earlier chain stays as it was, and IT should know the
  * device's history continues in a new one, and whether records between the two never arrived.
  */
 async function logNewChain(ctx: ServerContext, batch: AuditBatch, key: string, startSeq: number): Promise<void> {
@@ -113,7 +114,8 @@ async function logNewChain(ctx: ServerContext, batch: AuditBatch, key: string, s
   const how = linked
     ? `it continues the earlier chain after seq ${startSeq - 1} (the device could not continue that chain's later records)`
     : missing
-      ? `the device's records seq ${missing} were never uploaded here (it pruned them at its queue cap while it had no Edge Control configured, or its audit database was replaced)`
+      ? `the device's records seq ${missing} are not held here (it pruned them at its queue cap while it had no Edge Control configured; or it had uploaded them and pruned them since, ` +
+        `and this server's database was restored from a backup older than that upload; or its audit database was replaced)`
       : `it does not continue the earlier chain at seq ${startSeq - 1} (the device's audit database was replaced or restored from a copy)`;
   ctx.log.warn(`device started a new audit chain at seq ${startSeq}, stored beside its earlier chain: ${how}`, { ...fields, continues_earlier_chain: linked, ...(missing ? { records_not_uploaded: missing } : {}) });
 }
