@@ -14,7 +14,7 @@ import { awaitsControlConfirmation, CONFIRMATION_WAIT_MS, unconfirmedPolicyRefus
 import { limitWindows, windowUsage, type CounterSnapshot, type LimitWindow } from './limits.js';
 import { NoticeBus, type Notice, type NoticeDraft } from './notices.js';
 import { estimateCost, lookupAudioPrice, lookupPrice } from './pricing.js';
-import { createResponseMeter, type ResponseMeter, type ResponseMeterInput } from './response-meter.js';
+import { createResponseMeter, generatesAnswer, type ResponseMeter, type ResponseMeterInput } from './response-meter.js';
 import { isKnownAiHost, type ShadowAiRegistry } from './shadow-ai.js';
 import { allKeyWindows, buildPolicyStatus, type PolicyStatus } from './status-data.js';
 import { estimatedUsage, isAcceptedStream, tallyStreamedAnswer } from './unreported-usage.js';
@@ -263,7 +263,7 @@ export class PolicyEnforcer {
     return {
       sent: () => this.countWhenSent(request),
       // The provider read the prompt before the client left, and bills it: it is charged as estimated.
-      abandoned: () => (this.tickets.get(request)?.sent ? this.chargeUnreported(request, 0) : undefined),
+      abandoned: () => (this.tickets.get(request)?.sent && generatesAnswer(request) ? this.chargeUnreported(request, 0) : undefined),
     };
   }
 
@@ -292,19 +292,22 @@ export class PolicyEnforcer {
 
   /**
    * A sink for the response body of an allowed request (feed it the raw chunks as relayed, then end()).
-   * Undefined when there is nothing to charge (blocked, or no key governs the request).
+   * Undefined when there is nothing to charge (blocked, no key governs the request, or it makes the model generate
+   * nothing: a retrieval, listing, update or deletion of a stored object, token counting; response-meter.ts
+   * generatesAnswer). A request naming no model (a stored prompt, an Assistants run) is priced by the model its
+   * answer names, else at the fallback rates.
    * `onCharge` gets the usage the response reported and what it cost, or undefined when it reported
    * none; then `estimate` is what was charged instead, if anything (a stream: the provider accepted the
    * prompt; a JSON answer without usage is an error, or a route that reports none, and is not charged).
    */
   meterResponse(request: NormalizedRequest, response: ResponseMeterInput, onCharge?: (charge: UsageCharge | undefined, estimate?: UsageCharge) => void): ResponseMeter | undefined {
     const route = this.routeFor(request);
-    if (!route?.virtualKey) return undefined;
+    if (!route?.virtualKey || !generatesAnswer(request)) return undefined;
     const streamed = isAcceptedStream(response);
     const answer = tallyStreamedAnswer(response);
-    const meter = createResponseMeter(response, (usage) => {
-      const charge = usage ? this.recordResponseUsage(request, usage) : undefined;
-      const estimate = !usage && streamed ? this.chargeUnreported(request, answer?.outputTokens() ?? 0) : undefined;
+    const meter = createResponseMeter(response, (usage, answeredModel) => {
+      const charge = usage ? this.charge(request, usage, false, answeredModel) : undefined;
+      const estimate = !usage && streamed ? this.chargeUnreported(request, answer?.outputTokens() ?? 0, answeredModel) : undefined;
       this.settle(request);
       onCharge?.(charge, estimate);
     });
@@ -364,12 +367,13 @@ export class PolicyEnforcer {
   }
 
   /** Charges Edge's estimate for an exchange sent upstream whose usage was never reported, unless already charged. */
-  private chargeUnreported(request: NormalizedRequest, outputTokens: number): UsageCharge | undefined {
+  private chargeUnreported(request: NormalizedRequest, outputTokens: number, answeredModel?: string): UsageCharge | undefined {
     if (this.tickets.get(request)?.charged) return undefined;
-    return this.charge(request, estimatedUsage(request, outputTokens), true);
+    return this.charge(request, estimatedUsage(request, outputTokens), true, answeredModel);
   }
 
-  private charge(request: NormalizedRequest, usage: TokenUsage, estimated: boolean): UsageCharge | undefined {
+  /** `answeredModel`: the model the answer names, which prices a route naming none. */
+  private charge(request: NormalizedRequest, usage: TokenUsage, estimated: boolean, answeredModel?: string): UsageCharge | undefined {
     const ticket = this.tickets.get(request);
     if (ticket?.decision.action !== 'allow') return undefined;
     const route = ticket.decision.route;
@@ -379,11 +383,13 @@ export class PolicyEnforcer {
     ticket.reservation?.release();
     const now = this.now();
     const nowMs = now.getTime();
-    // A route naming no model (a Realtime call's sideband socket, a stored prompt) is charged the fallback
-    // rates, not nothing; audio at the model's audio rate (pricing.ts).
+    // A route naming no model (a stored prompt, an Assistants run) is priced by the model its answer names; with
+    // neither (a Realtime call's sideband socket) at the fallback rates, not nothing; audio at the model's audio
+    // rate (pricing.ts).
     const provider = route.provider ?? undefined;
-    const lookup = lookupPrice(provider, route.model, ticket.pricing);
-    const audio = usage.audioInputTokens || usage.audioOutputTokens ? lookupAudioPrice(provider, route.model, lookup.price) : lookup.price;
+    const model = route.model ?? answeredModel ?? null;
+    const lookup = lookupPrice(provider, model, ticket.pricing);
+    const audio = usage.audioInputTokens || usage.audioOutputTokens ? lookupAudioPrice(provider, model, lookup.price) : lookup.price;
     const costUsd = estimateCost(usage, lookup.price, audio);
     const alerts: Notice[] = [];
     for (const window of route.windows) {

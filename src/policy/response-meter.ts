@@ -1,3 +1,4 @@
+import type { NormalizedRequest } from '../providers/types.js';
 import { decodeAlongside } from '../util/side-decoder.js';
 import { usageReaderFor, type TokenUsage } from './usage.js';
 
@@ -24,16 +25,38 @@ export interface ResponseMeterInput {
   status?: number;
 }
 
-export function createResponseMeter(input: ResponseMeterInput, onUsage: (usage: TokenUsage | undefined) => void): ResponseMeter {
+/**
+ * Inspected operations that make the model read a prompt but generate nothing billed: token counting. Their
+ * answers carry counts, not usage.
+ */
+const COUNTING_OPERATIONS: ReadonlySet<string> = new Set(['countTokens', 'messages.count_tokens', 'responses.input_tokens']);
+
+/**
+ * Whether the provider bills this request as the model's work, so its answer's usage is charged: a request whose
+ * body Edge reads as a prompt (a generation, an embedding, creating a Gemini cache, an Assistants run), token
+ * counting aside. What is forwarded unread is not: retrieving, listing, updating or deleting stored objects
+ * (`GET /v1/responses/{id}`, `GET /v1/chat/completions/{id}`, GET / PATCH `cachedContents/{id}`) answers with the
+ * stored object, whose usage was billed, and charged, when it was made; charging it again would spend the key's
+ * budget on every poll or TTL update.
+ */
+export function generatesAnswer(request: NormalizedRequest): boolean {
+  return request.inspected && !COUNTING_OPERATIONS.has(request.operation);
+}
+
+/** `onUsage` gets the usage found (undefined: none) and the model the answer names (usage.ts modelInDocument). */
+export function createResponseMeter(input: ResponseMeterInput, onUsage: (usage: TokenUsage | undefined, answeredModel: string | undefined) => void): ResponseMeter {
   const reader = usageReaderFor(input.contentType);
   let reported = false;
-  const report = (usage: TokenUsage | undefined) => {
+  const report = (usage: TokenUsage | undefined, answeredModel: string | undefined) => {
     if (reported) return;
     reported = true;
-    onUsage(usage);
+    onUsage(usage, answeredModel);
   };
-  const nothingToRead = { push: () => {}, end: () => report(undefined), finished: Promise.resolve() };
+  const nothingToRead = { push: () => {}, end: () => report(undefined, undefined), finished: Promise.resolve() };
   if (!reader) return nothingToRead;
   // A corrupt or truncated body still yields what was decoded before the damage.
-  return decodeAlongside(input.contentEncoding, (chunk) => reader.push(chunk), () => report(reader.end())) ?? nothingToRead;
+  return decodeAlongside(input.contentEncoding, (chunk) => reader.push(chunk), () => {
+    const usage = reader.end();
+    report(usage, reader.model());
+  }) ?? nothingToRead;
 }

@@ -12,8 +12,8 @@ import { SseEventParser } from './sse-events.js';
  * - Anthropic Messages: `usage {input_tokens, output_tokens, cache_*}`; streamed, `message_start` carries
  *   `message.usage` and each `message_delta` carries the running `usage.output_tokens`.
  * - Gemini: `usageMetadata {promptTokenCount, candidatesTokenCount, thoughtsTokenCount, toolUsePromptTokenCount,
- *   totalTokenCount, …}` (thoughts are output, the tools' prompt input; a larger total is charged whole); streamed,
- *   every chunk carries the running totals. A non-SSE stream (`streamGenerateContent` without `alt=sse`) is a JSON
+ *   totalTokenCount, …}` (thoughts are output, the tools' prompt input; a larger total is charged whole, a total
+ *   alone, a cache's size, as input); streamed, every chunk carries the running totals. A non-SSE stream (`streamGenerateContent` without `alt=sse`) is a JSON
  *   array of such chunks. Gemini Live names the answer's tokens `responseTokenCount`.
  * - OpenAI Realtime (`response.done`): `response.usage {input_tokens, output_tokens, input_token_details
  *   {cached_tokens, audio_tokens, …}, output_token_details {audio_tokens, …}}`, the Responses API's fields with
@@ -77,10 +77,13 @@ function readUsageObject(usage: Json): PartialUsage | undefined {
     setIf(out, 'audioIn', audioInModalities(usage['promptTokensDetails']));
     // Gemini Live names the answer's details responseTokensDetails.
     setIf(out, 'audioOut', audioInModalities(usage['candidatesTokensDetails'] ?? usage['responseTokensDetails']));
-    // The total is what Gemini bills: more than the counts read (one Edge does not know) is charged whole, the
-    // rest as output, the dearer side. A smaller total (thoughts left out of it) takes nothing away.
+    // The total is what Gemini bills: beside a prompt or answer count, more than the counts read (one Edge does not
+    // know) is charged whole, the rest as output, the dearer side; a smaller total (thoughts left out of it) takes
+    // nothing away. A total alone is a stored cache's size (creating, reading or updating a cachedContent), which
+    // Gemini bills as input when the cache is created.
     const total = count(usage['totalTokenCount']);
-    if (total !== undefined && total > (out.input ?? 0) + (out.output ?? 0)) out.output = total - (out.input ?? 0);
+    if (total !== undefined && out.input === undefined && out.output === undefined) out.input = total;
+    else if (total !== undefined && total > (out.input ?? 0) + (out.output ?? 0)) out.output = total - (out.input ?? 0);
     return out;
   }
   // OpenAI chat / completions / embeddings
@@ -149,6 +152,19 @@ export function usageInDocument(doc: unknown): PartialUsage | undefined {
 }
 
 /**
+ * The model a JSON document says answered, or undefined: `model` (OpenAI's answers and chunks, an Assistants run, a
+ * Gemini cache), a Responses event's `response.model`, Anthropic's `message.model`, Gemini's `modelVersion`. Read
+ * to price an answer whose request named no model (a stored prompt, an Assistants run) by the model that answered.
+ */
+export function modelInDocument(doc: unknown): string | undefined {
+  if (!isObject(doc)) return undefined;
+  const named = [doc['model'], isObject(doc['response']) ? doc['response']['model'] : undefined, isObject(doc['message']) ? doc['message']['model'] : undefined, doc['modelVersion']]
+    .find((value): value is string => typeof value === 'string' && value.trim() !== '');
+  // Gemini names its models as resources (`models/gemini-2.5-flash`); the price tables by their bare names.
+  return named?.replace(/^models\//, '');
+}
+
+/**
  * Merges cumulative reports: each field takes the largest value reported. Reports only grow, and a
  * later event that leaves a figure out or sends it as 0 or null (Anthropic-compatible servers' final
  * message_delta with `input_tokens: null`) must not wipe what an earlier one said.
@@ -156,6 +172,16 @@ export function usageInDocument(doc: unknown): PartialUsage | undefined {
 export class UsageAccumulator {
   private state: PartialUsage = {};
   private seen = false;
+  private answeredBy: string | undefined;
+
+  /** The first model a report named (modelInDocument): the answer's model. */
+  noteModel(model: string | undefined): void {
+    this.answeredBy ??= model;
+  }
+
+  model(): string | undefined {
+    return this.answeredBy;
+  }
 
   add(partial: PartialUsage | undefined): void {
     if (!partial) return;
@@ -185,9 +211,16 @@ export class UsageAccumulator {
 
 /** Usage in a complete JSON response body (an object, or a Gemini JSON-array stream). */
 export function usageFromJson(body: unknown): TokenUsage | undefined {
+  return readJsonAnswer(body).result();
+}
+
+function readJsonAnswer(body: unknown): UsageAccumulator {
   const acc = new UsageAccumulator();
-  for (const doc of Array.isArray(body) ? body : [body]) acc.add(usageInDocument(doc));
-  return acc.result();
+  for (const doc of Array.isArray(body) ? body : [body]) {
+    acc.add(usageInDocument(doc));
+    acc.noteModel(modelInDocument(doc));
+  }
+  return acc;
 }
 
 /** Reads usage out of an SSE body chunk by chunk, keeping at most one event in memory. */
@@ -204,6 +237,10 @@ export class StreamUsageExtractor {
     return this.acc.result();
   }
 
+  model(): string | undefined {
+    return this.acc.model();
+  }
+
   private onEvent(data: string): void {
     // Cheap prefilter: most events are text deltas without a usage report.
     if (!data.includes('sage')) return;
@@ -214,6 +251,8 @@ export class StreamUsageExtractor {
       return;
     }
     this.acc.add(usageInDocument(doc));
+    // The events that carry usage name the model too (a chat stream's last chunk, response.completed, message_start).
+    this.acc.noteModel(modelInDocument(doc));
   }
 }
 
@@ -221,6 +260,8 @@ export interface UsageReader {
   push(chunk: Uint8Array): void;
   /** Usage found, or undefined when the response reported none (or was too large to read). */
   end(): TokenUsage | undefined;
+  /** After end(): the model the answer names (modelInDocument), or undefined. */
+  model(): string | undefined;
 }
 
 /** Largest non-streamed JSON body read for usage; anything bigger is skipped rather than buffered. */
@@ -241,6 +282,7 @@ class JsonUsageReader implements UsageReader {
   private chunks: Uint8Array[] = [];
   private size = 0;
   private overflow = false;
+  private answeredBy: string | undefined;
 
   constructor(private readonly maxBytes: number) {}
 
@@ -260,9 +302,15 @@ class JsonUsageReader implements UsageReader {
     const text = Buffer.concat(this.chunks).toString('utf8');
     this.chunks = [];
     try {
-      return usageFromJson(JSON.parse(text));
+      const answer = readJsonAnswer(JSON.parse(text));
+      this.answeredBy = answer.model();
+      return answer.result();
     } catch {
       return undefined;
     }
+  }
+
+  model(): string | undefined {
+    return this.answeredBy;
   }
 }

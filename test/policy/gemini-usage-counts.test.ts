@@ -31,7 +31,7 @@ it('a total larger than the counts Edge reads is charged whole, the rest as outp
   // A total that is smaller (some servers leave the thoughts out of it) takes nothing away.
   expect(usageFromJson({ usageMetadata: { promptTokenCount: 100, candidatesTokenCount: 40, thoughtsTokenCount: 30, totalTokenCount: 140 } }))
     .toEqual({ inputTokens: 100, outputTokens: 70, totalTokens: 170, cachedInputTokens: 0, reasoningTokens: 30 });
-  // Only a total: the prompt is unknown, so all of it is charged (as output, the dearer side).
+  // Only a total: a cache's size (creating a cachedContent), which Gemini bills as input.
   expect(usageFromJson({ usageMetadata: { totalTokenCount: 90 } }))
-    .toEqual({ inputTokens: 0, outputTokens: 90, totalTokens: 90, cachedInputTokens: 0, reasoningTokens: 0 });
+    .toEqual({ inputTokens: 90, outputTokens: 0, totalTokens: 90, cachedInputTokens: 0, reasoningTokens: 0 });
 });
