@@ -70,11 +70,23 @@ const POLICY_VIOLATION = 1008;
  * provider read its prompt), not left holding its place until the close. An `error` naming no response refuses one
  * of the turns not yet started, but which is unknown (a pipelined turn's refusal may come before the first turn's
  * response.created): it is settled once the other waiting turns have started; still open at the close, the
- * cheapest waiting turns are taken as refused and the dearer charged Edge's estimate, the safe side.
+ * cheapest waiting turns are taken as refused and the dearer charged Edge's estimate, the safe side. An `error`
+ * with a `sequence_number` while a response runs is an event of that response's stream, not a refusal.
+ *
+ * Never lose a charge: a response.created finding no turn waiting, or a turn end finding no turn, is charged to the
+ * turn it most likely belongs to among those that left the queue (one taken as refused first, on its model, then
+ * the one answered last), not dropped.
  */
+type Turn = { request: NormalizedRequest; turn: SentTurn; sentAt: number; started: boolean; responseId?: string };
+
+/** How many turns that left the queue (refused or answered) are kept to charge a response that finds no turn. */
+const DEPARTED_KEPT = 16;
+
 export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
   let governing: NormalizedRequest | undefined;
-  let turns: Array<{ request: NormalizedRequest; turn: SentTurn; sentAt: number; started: boolean; responseId?: string }> = [];
+  let turns: Turn[] = [];
+  /** Turns that left the queue, the latest last: those taken as refused (`refused`), and those answered. */
+  let departed: Array<Turn & { refused: boolean }> = [];
   /** Errors naming no response: each refused one of the turns not yet started, not yet told which. */
   let refusals = 0;
   let ended = false;
@@ -88,11 +100,33 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
     return deps.record(sentAt, { decision: 'forwarded', model: request.model, estimatedUsage: { ...estimate.usage, costUsd: estimate.costUsd }, findings: [] });
   };
 
+  const depart = (left: Turn[], refused: boolean) => {
+    departed = [...departed, ...left.map((t) => ({ ...t, refused }))].slice(-DEPARTED_KEPT);
+  };
+
+  /**
+   * The turn a response that found none waiting most likely belongs to (taken out of `departed` when it was taken
+   * as refused: it is that response's turn now): a turn taken as refused, on the response's model if one is, the
+   * latest first; else the turn answered last (the response is charged to its key and model again, the safe side).
+   */
+  const claimant = (model: string | undefined): Turn | undefined => {
+    const refused = departed.filter((t) => t.refused).reverse();
+    const revived = refused.find((t) => servesModel(model, t.request.model)) ?? refused[0];
+    if (revived) {
+      departed = departed.filter((t) => t !== revived);
+      return { request: revived.request, turn: revived.turn, sentAt: revived.sentAt, started: false };
+    }
+    const answered = departed.at(-1);
+    // Its hold was given back and its charge made: the new response's end is charged to its request, nothing held.
+    return answered && { request: answered.request, turn: { settle: () => {} }, sentAt: Date.now(), started: false };
+  };
+
   /** Once as many turns wait to start as errors refused, those are the refused ones: they end without usage. */
   const settleRefused = () => {
     const waiting = turns.filter((t) => !t.started);
     if (refusals === 0 || waiting.length > refusals) return;
     for (const { turn } of waiting) turn.settle();
+    depart(waiting, true);
     turns = turns.filter((t) => t.started);
     refusals = 0;
   };
@@ -156,7 +190,12 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
           const over = turns.filter((t) => t.started);
           turns = turns.filter((t) => !t.started);
           const waiting = turns.filter((t) => !t.started);
-          const next = waiting.find((t) => servesModel(event.model, t.request.model)) ?? waiting[0];
+          let next = waiting.find((t) => servesModel(event.model, t.request.model)) ?? waiting[0];
+          if (!next) {
+            // No turn waits for it: a turn was taken as refused wrongly (or its request never reached Edge's queue).
+            next = claimant(event.model);
+            if (next) turns.push(next);
+          }
           if (next) {
             next.started = true;
             if (event.responseId !== undefined) next.responseId = event.responseId;
@@ -166,6 +205,9 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
           return Promise.all(over.map(({ request, turn, sentAt }) => abandon(request, turn, sentAt))).then(() => undefined);
         }
         case 'error': {
+          // An event of the running response's stream: that response's error (it ends with response.failed, or the
+          // next response.created finds it over), not a refusal of a turn waiting behind it.
+          if (event.sequenced && turns.some((t) => t.started)) return undefined;
           // Refused before its response started: it ends without usage, once it is known which it was.
           if (!turns.some((t) => !t.started)) return undefined;
           refusals++;
@@ -174,9 +216,10 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
         }
         case 'turn-ended': {
           const answered = (event.responseId !== undefined ? turns.find((t) => t.responseId === event.responseId) : undefined)
-            ?? turns.find((t) => t.started) ?? turns.find((t) => !t.started);
+            ?? turns.find((t) => t.started) ?? turns.find((t) => !t.started) ?? claimant(undefined);
           if (!answered) return undefined;
           turns = turns.filter((t) => t !== answered);
+          depart([answered], false);
           settleRefused();
           // Answered without usage: the provider read the prompt and wrote the answer all the same, so it is
           // charged Edge's estimate of both, as an HTTP stream that reported none is.

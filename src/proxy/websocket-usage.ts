@@ -24,8 +24,12 @@ export type ServerUsageEvent =
    * tokens as Edge estimates them (four characters a token), for Edge's estimate of the turn.
    */
   | { kind: 'turn-ended'; responseId?: string; usage?: TokenUsage; answerTokens?: number }
-  /** The server refused something: ends the Responses turn not yet started, if any. */
-  | { kind: 'error' };
+  /**
+   * The server refused something: ends the Responses turn not yet started, if any. `sequenced`: it carries a
+   * `sequence_number`, as an event of a response's stream does (ResponseErrorEvent): during a response, it is that
+   * response's.
+   */
+  | { kind: 'error'; sequenced?: true };
 
 /**
  * A message larger than this is not parsed whole (a report is a few hundred bytes; an answer with top_logprobs or
@@ -66,7 +70,7 @@ export function readServerUsage(api: WebSocketApi, data: Buffer): ServerUsageEve
       const response = isObject(event['response']) ? event['response'] : {};
       const responseId = typeof response['id'] === 'string' ? { responseId: response['id'] } : {};
       if (type === 'response.created') return { kind: 'turn-started', ...responseId, ...(typeof response['model'] === 'string' ? { model: response['model'] } : {}) };
-      if (type === 'error') return { kind: 'error' };
+      if (type === 'error') return typeof event['sequence_number'] === 'number' ? { kind: 'error', sequenced: true } : { kind: 'error' };
       if (typeof type !== 'string' || !TURN_ENDS.has(type)) return undefined;
       const usage = usageOf(event);
       return usage ? { kind: 'turn-ended', ...responseId, usage } : { kind: 'turn-ended', ...responseId, answerTokens: Math.ceil(answerChars(response) / 4) };
