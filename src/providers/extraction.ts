@@ -1,3 +1,4 @@
+import { BodyShapeError } from './body-shape.js';
 import type { TextSpan, ToolInfo } from './types.js';
 
 export type JsonPath = Array<string | number>;
@@ -28,31 +29,67 @@ export function addTool(x: Extraction, path: JsonPath, name: string, kind: ToolI
 }
 
 /**
+ * How deep a body's JSON may nest where Edge reads every string (serde_json's default limit; agents' tool schemas and
+ * arguments stay far below it). Deeper, the value is refused rather than read in part or let through unread.
+ */
+export const MAX_READ_NESTING = 128;
+
+/** A value still to walk: where it sits is kept as a link to its parent, the path built only for a string found. */
+interface PendingLeaf {
+  value: unknown;
+  parent: PendingLeaf | undefined;
+  key: string | number;
+  depth: number;
+}
+
+function pathOf(at: PendingLeaf, base: JsonPath): JsonPath {
+  const keys: JsonPath = [];
+  for (let node: PendingLeaf | undefined = at; node?.parent !== undefined; node = node.parent) keys.push(node.key);
+  return [...base, ...keys.reverse()];
+}
+
+/**
  * Every string leaf under `value` as its own span: structured tool arguments and results (Anthropic
  * `tool_use.input`, Gemini `functionCall.args`) keep their shape, and a redaction replaces only the leaf.
- * Iterative, so a deeply nested body cannot exhaust the stack. Keys in `skipKeys` are left out at any depth (opaque
- * data such as encrypted state or an image).
+ * Iterative and linear in the size of the value: where a value sits is a link to its parent, and a path is built
+ * only for a string found, so neither a deep value's stack nor its paths grow with depth squared. A value nested
+ * deeper than MAX_READ_NESTING (counted from the body) is refused with a BodyShapeError (a 400). Keys in
+ * `skipKeys` are left out at any depth (opaque data such as encrypted state or an image).
  */
 export function addStringLeaves(
   x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind'], skipKeys?: ReadonlySet<string>,
 ): void {
-  const pending: Array<{ value: unknown; path: JsonPath }> = [{ value, path }];
+  const pending: PendingLeaf[] = [{ value, parent: undefined, key: '', depth: path.length }];
   while (pending.length > 0) {
     const item = pending.pop()!;
-    if (typeof item.value === 'string') {
-      addText(x, item.path, item.value, kind);
-    } else if (Array.isArray(item.value)) {
+    const current = item.value;
+    if (typeof current === 'string') {
+      x.texts.push({ path: pathOf(item, path), text: current, kind });
+      continue;
+    }
+    if (current === null || typeof current !== 'object') continue;
+    // Named by where the walk started: the path down to the limit would be too long to read (or fit a close frame).
+    if (item.depth >= MAX_READ_NESTING) throw tooDeep(path);
+    const depth = item.depth + 1;
+    if (Array.isArray(current)) {
       // Pushed in reverse so spans come out in document order.
-      for (let i = item.value.length - 1; i >= 0; i--) pending.push({ value: item.value[i], path: [...item.path, i] });
-    } else if (item.value !== null && typeof item.value === 'object') {
-      const entries = Object.entries(item.value);
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const [key, child] = entries[i]!;
+      for (let i = current.length - 1; i >= 0; i--) pending.push({ value: current[i], parent: item, key: i, depth });
+    } else {
+      const keys = Object.keys(current);
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const key = keys[i]!;
         if (skipKeys?.has(key) === true) continue;
-        pending.push({ value: child, path: [...item.path, key] });
+        pending.push({ value: (current as Record<string, unknown>)[key], parent: item, key, depth });
       }
     }
   }
+}
+
+function tooDeep(path: JsonPath): BodyShapeError {
+  return new BodyShapeError(
+    path,
+    `holds arrays or objects nested more than ${MAX_READ_NESTING} levels deep in the body, deeper than Bifrost Edge reads; send it with less nesting`,
+  );
 }
 
 /**

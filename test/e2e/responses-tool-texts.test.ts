@@ -56,6 +56,18 @@ describe('Responses tool and item types through the proxy', () => {
     expect(standin.received.some((r) => r.path.includes('/responses'))).toBe(false);
   });
 
+  it('a body nested 60 000 levels deep in an item is refused with a 400 within seconds, and never forwarded', async () => {
+    standin.clear();
+    const nested = `${'['.repeat(60_000)}"key ${AWS_KEY}"${']'.repeat(60_000)}`;
+    const started = Date.now();
+    const result = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, 'https://api.openai.com/v1/responses', '-H', 'content-type: application/json',
+      '-H', 'authorization: Bearer sk-proj-app', '--data-binary', `{"model":"gpt-4o","input":[{"type":"zzz_new_item","data":${nested}}]}`]);
+    expect(result.status).toBe(400);
+    expect(result.body).toContain('input[0].data holds arrays or objects nested more than 128 levels deep');
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(standin.received.some((r) => r.path.includes('/responses'))).toBe(false);
+  });
+
   it('hosted tools and an MCP server\'s credentials go through unread', async () => {
     standin.clear();
     const tools = [{ type: 'mcp', server_label: 'x', server_url: 'https://mcp.example', authorization: AWS_KEY }, { type: 'web_search' }];
