@@ -194,7 +194,11 @@ function prefixMatch(table: Readonly<Record<string, ModelPrice>>, provider: stri
   return best;
 }
 
-function candidateNames(model: string): string[] {
+/**
+ * The model's name and the names it has with its release suffixes removed one by one (`gpt-4o-2024-08-06` →
+ * `gpt-4o`): the names under which a server's answer may say it runs a model the client asked for by its alias.
+ */
+export function candidateNames(model: string): string[] {
   const names = [model];
   let current = model;
   while (RELEASE_SUFFIX.test(current)) {

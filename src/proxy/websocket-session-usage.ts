@@ -1,7 +1,7 @@
 import type { EdgeError } from '../edge-error.js';
 import type { NormalizedRequest } from '../providers/types.js';
 import type { TokenUsage } from '../policy/usage.js';
-import { estimateCost, lookupPrice } from '../policy/pricing.js';
+import { candidateNames, estimateCost, lookupPrice } from '../policy/pricing.js';
 import { estimatedUsage } from '../policy/unreported-usage.js';
 import type { ExchangeRecord, UsageNote } from './exchange.js';
 import type { WebSocketApi } from './websocket-messages.js';
@@ -64,8 +64,8 @@ const POLICY_VIOLATION = 1008;
  * its tokens or budget is closed with the policy's message (1008). A Responses session stays open: its next turn
  * is refused as an HTTP request is.
  *
- * A Responses turn is tied to its response by id: to the response.created naming its model (the first turn waiting
- * otherwise), and its end found by that id. A socket runs one response at a time, so when a response starts, a
+ * A Responses turn is tied to its response by id: to the response.created naming its model (exactly or with a
+ * release suffix, servedTurn; the first turn waiting otherwise), and its end found by that id. A socket runs one response at a time, so when a response starts, a
  * started turn still waiting for its end had its response end in an error: it is charged Edge's estimate then (the
  * provider read its prompt), not left holding its place until the close. An `error` naming no response refuses one
  * of the turns not yet started, but which is unknown (a pipelined turn's refusal may come before the first turn's
@@ -111,7 +111,7 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
    */
   const claimant = (model: string | undefined): Turn | undefined => {
     const refused = departed.filter((t) => t.refused).reverse();
-    const revived = refused.find((t) => servesModel(model, t.request.model)) ?? refused[0];
+    const revived = servedTurn(refused, model) ?? refused[0];
     if (revived) {
       departed = departed.filter((t) => t !== revived);
       return { request: revived.request, turn: revived.turn, sentAt: revived.sentAt, started: false };
@@ -190,7 +190,7 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
           const over = turns.filter((t) => t.started);
           turns = turns.filter((t) => !t.started);
           const waiting = turns.filter((t) => !t.started);
-          let next = waiting.find((t) => servesModel(event.model, t.request.model)) ?? waiting[0];
+          let next = servedTurn(waiting, event.model) ?? waiting[0];
           if (!next) {
             // No turn waits for it: a turn was taken as refused wrongly (or its request never reached Edge's queue).
             next = claimant(event.model);
@@ -248,9 +248,21 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
   };
 }
 
-/** Whether a response the server says runs on `served` is one of a turn on `requested` (the server may add a release suffix). */
-function servesModel(served: string | undefined, requested: string | null): boolean {
-  return served !== undefined && requested !== null && (served === requested || served.startsWith(`${requested}-`));
+/**
+ * The turn, of `candidates`, that a response the server says runs on `served` answers: one that asked for that name,
+ * or for it without its release suffixes (`o3-pro-2025-06-10` answers `o3-pro`; never `o3`, another model whose name
+ * it starts with), the longest name asked for first, then the earliest turn.
+ */
+function servedTurn<T extends { request: NormalizedRequest }>(candidates: readonly T[], served: string | undefined): T | undefined {
+  if (served === undefined) return undefined;
+  const names = candidateNames(served);
+  let best: T | undefined;
+  for (const candidate of candidates) {
+    const requested = candidate.request.model;
+    if (requested === null || !names.includes(requested)) continue;
+    if (!best || requested.length > best.request.model!.length) best = candidate;
+  }
+  return best;
 }
 
 /**
