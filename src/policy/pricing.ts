@@ -213,11 +213,14 @@ export function candidateNames(model: string): string[] {
  * USD for one response. Cached and cache-write input tokens are charged at the input price: the bundle's
  * price format has no cache rates. That over-estimates cache reads (billed at a tenth or so) and
  * under-estimates Anthropic's cache writes (billed 1.25–2× input); reads are by far the more common.
- * Audio tokens are charged at `audio` (lookupAudioPrice) when given, else at the text price.
+ * Audio tokens are charged at `audio` (lookupAudioPrice) when given, else at the text price; cached audio
+ * (TokenUsage.cachedAudioInputTokens) like cached text, at the text input price: providers bill it near their cached
+ * text rate (gpt-realtime: $0.40 per Mtok cached audio, $4 text, $32 fresh audio), and Edge knows no cache rates.
  */
 export function estimateCost(usage: TokenUsage, price: ModelPrice, audio: ModelPrice = price): number {
   const audioIn = Math.min(usage.audioInputTokens ?? 0, usage.inputTokens);
+  const freshAudioIn = audioIn - Math.min(usage.cachedAudioInputTokens ?? 0, audioIn);
   const audioOut = Math.min(usage.audioOutputTokens ?? 0, usage.outputTokens);
-  return ((usage.inputTokens - audioIn) * price.input_per_mtok + audioIn * audio.input_per_mtok
+  return ((usage.inputTokens - freshAudioIn) * price.input_per_mtok + freshAudioIn * audio.input_per_mtok
     + (usage.outputTokens - audioOut) * price.output_per_mtok + audioOut * audio.output_per_mtok) / 1_000_000;
 }

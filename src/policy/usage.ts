@@ -19,7 +19,9 @@ import { SseEventParser } from './sse-events.js';
  *   {cached_tokens, audio_tokens, …}, output_token_details {audio_tokens, …}}`, the Responses API's fields with
  *   the details objects named in the singular.
  * - Audio tokens (Realtime's details, a chat completion's `prompt_tokens_details.audio_tokens` /
- *   `completion_tokens_details.audio_tokens`, Gemini's `AUDIO` modality counts) are read apart: they cost more.
+ *   `completion_tokens_details.audio_tokens`, Gemini's `AUDIO` modality counts) are read apart: they cost more;
+ *   so is the cached part of the audio input (Realtime's `input_token_details.cached_tokens_details.audio_tokens`,
+ *   Gemini's `AUDIO` count in `cacheTokensDetails`), which costs far less.
  *
  * Counts are cumulative, so later reports replace earlier ones field by field.
  */
@@ -34,6 +36,11 @@ export interface TokenUsage {
   reasoningTokens: number;
   /** Of the input, audio (speech models; priced at the model's audio rate, pricing.ts). Absent: none reported. */
   audioInputTokens?: number;
+  /**
+   * Of the audio input, read from the provider's cache (a Realtime conversation's earlier turns, re-read every turn):
+   * billed far below fresh audio, near the text rate (pricing.ts estimateCost).
+   */
+  cachedAudioInputTokens?: number;
   /** Of the output, audio. */
   audioOutputTokens?: number;
 }
@@ -44,6 +51,7 @@ interface PartialUsage {
   cached?: number;
   reasoning?: number;
   audioIn?: number;
+  audioCached?: number;
   audioOut?: number;
 }
 
@@ -75,6 +83,7 @@ function readUsageObject(usage: Json): PartialUsage | undefined {
     setIf(out, 'cached', count(usage['cachedContentTokenCount']));
     setIf(out, 'reasoning', thoughts);
     setIf(out, 'audioIn', audioInModalities(usage['promptTokensDetails']));
+    setIf(out, 'audioCached', audioInModalities(usage['cacheTokensDetails']));
     // Gemini Live names the answer's details responseTokensDetails.
     setIf(out, 'audioOut', audioInModalities(usage['candidatesTokensDetails'] ?? usage['responseTokensDetails']));
     // The total is what Gemini bills: beside a prompt or answer count, more than the counts read (one Edge does not
@@ -117,8 +126,10 @@ function readUsageObject(usage: Json): PartialUsage | undefined {
     const outputDetails = isObject(outputDetailsValue) ? outputDetailsValue : {};
     setIf(out, 'cached', cacheRead ?? count(inputDetails['cached_tokens']));
     setIf(out, 'reasoning', count(outputDetails['reasoning_tokens']));
-    // The Realtime API's audio, in its details objects.
+    // The Realtime API's audio, in its details objects; of it, what was read from cache (`cached_tokens_details`).
     setIf(out, 'audioIn', count(inputDetails['audio_tokens']));
+    const cachedDetails = isObject(inputDetails['cached_tokens_details']) ? inputDetails['cached_tokens_details'] : {};
+    setIf(out, 'audioCached', count(cachedDetails['audio_tokens']));
     setIf(out, 'audioOut', count(outputDetails['audio_tokens']));
     return out;
   }
@@ -195,7 +206,8 @@ export class UsageAccumulator {
     if (!this.seen) return undefined;
     const input = this.state.input ?? 0;
     const output = this.state.output ?? 0;
-    const { audioIn, audioOut } = this.state;
+    const { audioIn, audioCached, audioOut } = this.state;
+    const audioInput = Math.min(audioIn ?? 0, input);
     return {
       inputTokens: input,
       outputTokens: output,
@@ -203,7 +215,8 @@ export class UsageAccumulator {
       cachedInputTokens: this.state.cached ?? 0,
       reasoningTokens: this.state.reasoning ?? 0,
       // Never more than the count they are part of (a server's details disagreeing with its totals).
-      ...(audioIn ? { audioInputTokens: Math.min(audioIn, input) } : {}),
+      ...(audioInput ? { audioInputTokens: audioInput } : {}),
+      ...(audioCached && audioInput ? { cachedAudioInputTokens: Math.min(audioCached, audioInput) } : {}),
       ...(audioOut ? { audioOutputTokens: Math.min(audioOut, output) } : {}),
     };
   }
