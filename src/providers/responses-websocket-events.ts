@@ -18,10 +18,16 @@ import { readInputItems, readResponsesRequest } from './openai-responses.js';
  * - `response.processed`: `{type, response_id}`, Codex's acknowledgement that it has handled a response, on a
  *   connection it reuses (codex-rs ResponseProcessedWsRequest). It calls no model and carries no text: relayed, not
  *   a turn; any other field on it is refused, as on an append.
+ * - `response.inject`: `{type, response_id, input}` (the SDK's BetaResponseInjectEvent, the multi-agent beta): input
+ *   items (today a client-owned tool's output) committed to the active response, resuming a waiting agent. It starts
+ *   no response of its own: the model work it resumes is the active response's, counted with the response.create
+ *   that started it and charged when that response reports its usage. So it is no turn: its input is read as an
+ *   append's, and decided on the model of the last response.create allowed on the socket; any other field is
+ *   refused, as on an append.
  * Any other type is refused: a turn Edge cannot read would go to a model whose rules and limits it never checked.
  */
 
-export type ResponsesClientEventType = 'response.create' | 'response.append' | 'response.processed';
+export type ResponsesClientEventType = 'response.create' | 'response.append' | 'response.processed' | 'response.inject';
 
 export interface ResponsesEventReading {
   type: ResponsesClientEventType;
@@ -48,6 +54,15 @@ export function readResponsesClientEvent(value: unknown): ResponsesEventReading 
       readInputItems(x, requiredArray(event, 'input', [], 'an array of input items'), ['input']);
       return { type, model: null, turn: true, extraction: x };
     }
+    case 'response.inject': {
+      requiredString(event, 'response_id', []);
+      for (const key of Object.keys(event)) {
+        if (!INJECT_FIELDS.has(key)) throw new BodyShapeError([], 'is a response.inject with a field other than response_id and input');
+      }
+      const x = newExtraction();
+      readInputItems(x, requiredArray(event, 'input', [], 'an array of input items'), ['input']);
+      return { type, model: null, turn: false, extraction: x };
+    }
     case 'response.processed': {
       requiredString(event, 'response_id', []);
       for (const key of Object.keys(event)) {
@@ -60,6 +75,9 @@ export function readResponsesClientEvent(value: unknown): ResponsesEventReading 
       throw new BodyShapeError(['type'], 'is not a Responses client event Edge reads; send response.create');
   }
 }
+
+/** The fields of a `response.inject` (BetaResponseInjectEvent). */
+const INJECT_FIELDS: ReadonlySet<string> = new Set(['type', 'response_id', 'input']);
 
 /** The fields of a `response.append`: what Codex sends. `client_metadata` labels the turn for the server (ids, no prompt). */
 const APPEND_FIELDS: ReadonlySet<string> = new Set(['type', 'input', 'client_metadata']);

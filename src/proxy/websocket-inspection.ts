@@ -116,7 +116,9 @@ type Finding = NonNullable<InspectionNotes['findings']>[number];
  * gives its place in the key's windows back. A refused turn is answered with the API's `error` event and the
  * socket stays open, as the API itself answers a request it refuses: each turn stands alone, so the conversation
  * on the socket is as the client believes it. A `response.append` runs on the model of the last response.create
- * allowed on the socket.
+ * allowed on the socket. A `response.inject` (input committed to the active response) is decided on that model too,
+ * and refused the same way, but is no turn: it starts no response, so it counts nothing and is charged with the
+ * response it joins.
  */
 export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorDeps): WebSocketMessageInspector {
   const { socket } = deps;
@@ -219,6 +221,27 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
     }
   };
 
+  /** Input injected into the active response: its text decided, on the socket's turn model; nothing counted. */
+  const decideInjection = async (started: number, message: ReadMessage): Promise<MessageVerdict> => {
+    if (turnModel === undefined) {
+      const text = 'Bifrost Edge: a response.inject must follow a response.create on the same socket (it names the model); it was not sent';
+      return refuse(started, { status: 400, type: 'invalid_request', message: text }, POLICY_VIOLATION, text);
+    }
+    const normalized = request(message.name, { model: turnModel, texts: message.texts, tools: message.tools });
+    const prompt = conversationTexts(message.texts).join('\n');
+    const refuseInjection = async (error: EdgeError, fields: Partial<ExchangeRecord>): Promise<MessageVerdict> => {
+      await record(started, { via: 'edge', decision: 'blocked', status: error.status, errorType: error.type, message: error.message, model: turnModel, findings: [], prompt, ...fields });
+      return { action: 'reply', data: Buffer.from(JSON.stringify(responsesErrorEvent(error))) };
+    };
+    // No policy step: the model is the active response's, allowed with its response.create, and the key's request
+    // windows hold that response's place (checked again, a key allowed one request would refuse its own response).
+    const content = await inspectContent(message, normalized);
+    if (content.blocked) return refuseInjection(content.blocked, { findings: content.findings });
+    if (!content.rewritten && !content.flagged && content.findings.length === 0) return { action: 'forward' };
+    await record(started, { decision: content.rewritten ? 'redacted' : content.flagged ? 'flagged' : 'forwarded', model: turnModel, findings: content.findings, prompt });
+    return content.rewritten ? { action: 'forward', data: Buffer.from(JSON.stringify(content.body)) } : { action: 'forward' };
+  };
+
   return {
     async inspect(data, isBinary) {
       const started = Date.now();
@@ -232,6 +255,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       }
       if (message.kind === 'binary') return { action: 'forward' };
       if (message.turn) return decideTurn(started, message);
+      if (message.name === 'response.inject') return decideInjection(started, message);
 
       if (message.model !== null) {
         const named = request(message.name, { model: message.model });

@@ -45,7 +45,16 @@ describe('Responses client events', () => {
       .toMatchObject({ kind: 'json', name: 'response.processed', model: null, turn: false, texts: [], tools: [] });
   });
 
+  it('response.inject (the multi-agent beta: input for the active response) is read as input items; no turn, no model', () => {
+    const message = read({ type: 'response.inject', response_id: 'resp_1', input: [{ type: 'function_call_output', call_id: 'call_1', output: '{"temperature":72}' }] });
+    expect(message).toMatchObject({ kind: 'json', name: 'response.inject', model: null, turn: false, texts: [{ text: '{"temperature":72}', kind: 'tool_result' }] });
+    if (message.kind === 'json') expect(message.texts.map((t) => t.path.join('.'))).toEqual(['input.0.output']);
+  });
+
   it.each<[string, unknown, string]>([
+    ['a response.inject without its response_id', { type: 'response.inject', input: [] }, 'response_id is required'],
+    ['a response.inject without input', { type: 'response.inject', response_id: 'resp_1' }, 'input is required'],
+    ['a response.inject carrying a model', { type: 'response.inject', response_id: 'resp_1', input: [], model: 'o3-pro' }, 'field other than response_id and input'],
     ['a response.processed without its response_id', { type: 'response.processed' }, 'response_id is required'],
     ['a response.processed carrying more than its response_id', { type: 'response.processed', response_id: 'resp_1', input: 'hi' }, 'field other than response_id'],
     ['a response.create without a model', { type: 'response.create', input: 'hi' }, 'model is required'],

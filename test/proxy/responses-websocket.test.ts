@@ -320,3 +320,90 @@ describe('Responses WebSocket mode: response.processed, Codex\'s acknowledgement
     ws.close();
   });
 });
+
+/**
+ * An origin for response.inject: a response.create starts a response that waits for a client-owned tool's output
+ * (response.created, in progress); a response.inject commits it (response.inject.created) and the response ends
+ * (response.completed, with usage). Each message is kept as received.
+ */
+function startInjectOrigin(received: OriginMessage[]): http.Server {
+  const wss = new WebSocketServer({ noServer: true });
+  const origin = http.createServer();
+  let responses = 0;
+  origin.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => {
+    let active: Record<string, unknown> | undefined;
+    let sequence = 0;
+    ws.on('message', (data) => {
+      const message = JSON.parse(String(data)) as Record<string, unknown>;
+      received.push({ path: req.url ?? '', message });
+      if (message['type'] === 'response.create') {
+        active = { id: `resp_${++responses}`, object: 'response', status: 'in_progress', model: message['model'], output: [] };
+        ws.send(JSON.stringify({ type: 'response.created', sequence_number: sequence++, response: active }));
+      } else if (message['type'] === 'response.inject' && active) {
+        ws.send(JSON.stringify({ type: 'response.inject.created', sequence_number: sequence++, response_id: active['id'] }));
+        const usage = { input_tokens: 10, output_tokens: 5, total_tokens: 15 };
+        ws.send(JSON.stringify({ type: 'response.completed', sequence_number: sequence++, response: { ...active, status: 'completed', usage } }));
+        active = undefined;
+      }
+    });
+  }));
+  return origin;
+}
+
+describe('Responses WebSocket mode: response.inject (multi-agent beta), input for the active response', () => {
+  const received: OriginMessage[] = [];
+  let origin: http.Server;
+  let edge: EdgeProcess;
+
+  beforeAll(async () => {
+    origin = startInjectOrigin(received);
+    edge = await startEdgeBeforeRealtimeOrigin(origin, 'edge-responses-ws-inject-', {
+      allowedModels: ['gpt-5-mini'], rateLimit: { request_max_limit: 1, request_reset_duration: '1h' },
+    });
+  });
+
+  afterAll(async () => {
+    await edge?.stop();
+    await stopOrigin(origin);
+  });
+
+  const toolOutput = (output: string) => [{ type: 'function_call_output', call_id: 'call_1', output }];
+
+  // First: the other test spends the key's one request.
+  it('before any response.create (no model to decide it on), or carrying another field, it closes the socket unsent', async () => {
+    const before = received.length;
+    const first = await openRawSocket(edge, '/v1/responses');
+    first.ws.send(JSON.stringify({ type: 'response.inject', response_id: 'resp_1', input: toolOutput('72') }));
+    expect(await first.closed).toEqual({ code: 1008, reason: expect.stringContaining('must follow a response.create') as string });
+
+    const second = await openRawSocket(edge, '/v1/responses');
+    second.ws.send(JSON.stringify({ type: 'response.inject', response_id: 'resp_1', input: toolOutput('72'), model: 'o3-pro' }));
+    expect(await second.closed).toEqual({ code: 1008, reason: expect.stringContaining('field other than response_id and input') as string });
+    expect(received.length).toBe(before);
+  });
+  it('is relayed, read and counted as no request; a secret in it is refused with an error event and the socket goes on', async () => {
+    const { ws } = await openRawSocket(edge, '/v1/responses');
+    const events: Array<Record<string, unknown>> = [];
+    ws.on('message', (data) => events.push(JSON.parse(String(data)) as Record<string, unknown>));
+    ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5-mini', input: 'what is the weather?' }));
+    await expect.poll(() => events.map((e) => e['type']), { timeout: 5000 }).toEqual(['response.created']);
+
+    ws.send(JSON.stringify({ type: 'response.inject', response_id: 'resp_1', input: toolOutput(`the token is ${SECRET}`) }));
+    await expect.poll(() => events.length, { timeout: 5000 }).toBe(2);
+    expect(events[1]).toMatchObject({ type: 'error', status: 446, error: { type: 'guardrail_blocked' } });
+
+    const inject = { type: 'response.inject', response_id: 'resp_1', input: toolOutput('{"temperature":72}') };
+    ws.send(JSON.stringify(inject));
+    await expect.poll(() => events.map((e) => e['type']), { timeout: 5000 }).toEqual(['response.created', 'error', 'response.inject.created', 'response.completed']);
+    expect(received.map((r) => r.message['type'])).toEqual(['response.create', 'response.inject']);
+    expect(received[1]!.message).toEqual(inject);
+    expect(JSON.stringify(received)).not.toContain(SECRET);
+
+    // The key allows one request: the response.create was it, the injections counted nothing.
+    ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5-mini', input: 'and tomorrow?' }));
+    await expect.poll(() => events.length, { timeout: 5000 }).toBe(5);
+    expect(events[4]).toMatchObject({ type: 'error', status: 429 });
+    ws.close();
+  });
+
+});
