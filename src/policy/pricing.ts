@@ -15,11 +15,14 @@ import type { TokenUsage } from './usage.js';
  * Speech models (OpenAI Realtime and audio models, Gemini Live and native audio) bill audio at 10–40 times their
  * text, and their sessions never reach the gateway, so what Edge charges is the only accounting of them. Hence:
  * - audio tokens (TokenUsage.audioInputTokens / audioOutputTokens) are charged at the model's audio rate,
- *   DEFAULT_AUDIO_PRICES (the bundle's price format has no audio rates); a model that table does not know is
- *   charged the dearest audio rate it has for the provider (of every provider when it has none for this one);
- *   an audio rate is never below the model's text rate;
- * - a speech model's name (`-realtime`, `-audio`, `-live`) never takes the price of the text model it extends by
- *   prefix (`gpt-4o-mini-realtime-x` is not `gpt-4o-mini`): like a premium variant, at least FALLBACK_PRICE.
+ *   DEFAULT_AUDIO_PRICES (the bundle's price format has no audio rates), which also lists the text models that take
+ *   audio in at their own rate (transcription models, Gemini's Flash and Pro); a model that table does not know is
+ *   charged the dearest audio rate it has for the provider (of every provider when it has none for this one) when
+ *   its name is a speech model's (or it names none), else its text rate; an audio rate is never below the model's
+ *   text rate;
+ * - a speech model's name (`-realtime`, `-audio`, `-live`, `-transcribe`, `-tts`) never takes the price of the text
+ *   model it extends by prefix (`gpt-4o-mini-realtime-x` is not `gpt-4o-mini`): like a premium variant, at least
+ *   FALLBACK_PRICE.
  */
 
 export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
@@ -69,6 +72,8 @@ export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
   'gpt-audio-mini': { input_per_mtok: 0.6, output_per_mtok: 2.4 },
   'gpt-4o-audio-preview': { input_per_mtok: 2.5, output_per_mtok: 10 },
   'gpt-4o-mini-audio-preview': { input_per_mtok: 0.15, output_per_mtok: 0.6 },
+  'gpt-4o-transcribe': { input_per_mtok: 2.5, output_per_mtok: 10 },
+  'gpt-4o-mini-transcribe': { input_per_mtok: 1.25, output_per_mtok: 5 },
   'gemini-2.5-flash-native-audio': { input_per_mtok: 0.5, output_per_mtok: 2 },
   'gemini-live-2.5-flash': { input_per_mtok: 0.5, output_per_mtok: 2 },
   'gemini-2.0-flash-live': { input_per_mtok: 0.35, output_per_mtok: 1.5 },
@@ -88,8 +93,10 @@ export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
 };
 
 /**
- * Audio rates of the speech models, USD per million audio tokens (list prices, 2025), qualified by provider: a
- * model of a provider this table does not know is charged the dearest rate of that provider's entries.
+ * Audio rates of the speech models, and of the text models that take audio in (transcription, Gemini's Flash and
+ * Pro), USD per million audio tokens (list prices, 2025), qualified by provider: a speech model of a provider this
+ * table does not know is charged the dearest rate of that provider's entries. A model that answers only in text has
+ * its text output rate as its audio output rate (never used, and never below the text rate).
  */
 export const DEFAULT_AUDIO_PRICES: Readonly<Record<string, ModelPrice>> = {
   'openai/gpt-realtime': { input_per_mtok: 32, output_per_mtok: 64 },
@@ -100,9 +107,16 @@ export const DEFAULT_AUDIO_PRICES: Readonly<Record<string, ModelPrice>> = {
   'openai/gpt-audio-mini': { input_per_mtok: 10, output_per_mtok: 20 },
   'openai/gpt-4o-audio-preview': { input_per_mtok: 40, output_per_mtok: 80 },
   'openai/gpt-4o-mini-audio-preview': { input_per_mtok: 10, output_per_mtok: 20 },
+  'openai/gpt-4o-transcribe': { input_per_mtok: 6, output_per_mtok: 10 },
+  'openai/gpt-4o-mini-transcribe': { input_per_mtok: 3, output_per_mtok: 5 },
   'gemini/gemini-2.5-flash-native-audio': { input_per_mtok: 3, output_per_mtok: 12 },
   'gemini/gemini-live-2.5-flash': { input_per_mtok: 3, output_per_mtok: 12 },
   'gemini/gemini-2.0-flash-live': { input_per_mtok: 2.1, output_per_mtok: 8.5 },
+  // Audio input to the text models (their text output rate as output; Pro bills audio as text).
+  'gemini/gemini-2.5-pro': { input_per_mtok: 1.25, output_per_mtok: 10 },
+  'gemini/gemini-2.5-flash': { input_per_mtok: 1, output_per_mtok: 2.5 },
+  'gemini/gemini-2.5-flash-lite': { input_per_mtok: 0.3, output_per_mtok: 0.4 },
+  'gemini/gemini-2.0-flash': { input_per_mtok: 0.7, output_per_mtok: 0.4 },
 };
 
 /**
@@ -118,8 +132,11 @@ export const FALLBACK_PRICE: ModelPrice = { input_per_mtok: 15, output_per_mtok:
  */
 const PREMIUM_VARIANT = /-(pro|max|ultra|opus|deep-research)(-|$)/;
 
-/** A name that extends a priced model with one of these is a speech model, billed far above the text model (above). */
-const SPEECH_VARIANT = /-(realtime|audio|native-audio|live)(-|$)/;
+/**
+ * A name with one of these is a speech model's: one extending a priced model is billed far above the text model
+ * (above), and one the audio table does not know is charged the dearest audio rate.
+ */
+const SPEECH_VARIANT = /-(realtime|audio|native-audio|live|transcribe|tts)(-|$)/;
 
 export interface PriceLookup {
   price: ModelPrice;
@@ -153,12 +170,18 @@ export function lookupPrice(provider: string | undefined, model: string | null, 
 
 /**
  * The audio rate of `model` (null: a session naming none), never below `text`, its text rate: the built-in audio
- * table's entry for it (exactly, without its release suffix, or the longest it extends), else the dearest of that
- * provider's entries (of all entries when the provider has none).
+ * table's entry for it (exactly, without its release suffix, or the longest it extends, unless what it adds names a
+ * speech model: `gemini-2.5-flash-preview-tts` is not `gemini-2.5-flash`); else, for a speech model's name or none,
+ * the dearest of that provider's entries (of all entries when the provider has none); else its text rate (a text
+ * model the table does not know whose answer reports audio tokens).
  */
 export function lookupAudioPrice(provider: string | undefined, model: string | null, text: ModelPrice): ModelPrice {
-  const known = model === null ? undefined : exactMatch(DEFAULT_AUDIO_PRICES, provider, model) ?? prefixMatch(DEFAULT_AUDIO_PRICES, provider, model);
-  return dearer(known?.price ?? dearestAudioPrice(provider), text);
+  if (model === null) return dearer(dearestAudioPrice(provider), text);
+  const prefix = prefixMatch(DEFAULT_AUDIO_PRICES, provider, model);
+  const extendsAsSpeech = prefix !== undefined && SPEECH_VARIANT.test(model.slice(prefix.length));
+  const known = exactMatch(DEFAULT_AUDIO_PRICES, provider, model) ?? (extendsAsSpeech ? undefined : prefix);
+  if (known) return dearer(known.price, text);
+  return SPEECH_VARIANT.test(model) ? dearer(dearestAudioPrice(provider), text) : text;
 }
 
 function dearestAudioPrice(provider: string | undefined): ModelPrice {
