@@ -85,15 +85,16 @@ export function readServerUsage(api: WebSocketApi, data: Buffer): ServerUsageEve
 /**
  * A message too large to parse whole. Its type is the first key OpenAI's servers write (`{"type":"response.completed",`),
  * else found as a type key anywhere (a quoted key never occurs unescaped inside a string); its usage is the last
- * `usage` (`usageMetadata`) object, which both servers write after the answer. A turn end whose usage cannot be read
- * so is still a turn end: it is charged Edge's estimate of its prompt (the answer's size says nothing of its tokens).
+ * `usage` (`usageMetadata`) object at the depth the server writes it (trailingUsage), which both servers write after
+ * the answer. A turn end whose usage cannot be read so is still a turn end: it is charged Edge's estimate of its
+ * prompt (the answer's size says nothing of its tokens).
  */
 function readLargeMessage(api: WebSocketApi, data: Buffer): ServerUsageEvent | undefined {
   const type = leadingType(data);
   const typed = (candidate: string) => type === candidate || (type === undefined && data.includes(`"type":"${candidate}"`));
   switch (api) {
     case 'openai-realtime': {
-      const usage = typed('response.done') ? trailingUsage(data, 'usage') : undefined;
+      const usage = typed('response.done') ? trailingUsage(data, 'usage', 2) : undefined;
       return usage ? { kind: 'usage', usage } : undefined;
     }
     case 'openai-responses': {
@@ -102,11 +103,11 @@ function readLargeMessage(api: WebSocketApi, data: Buffer): ServerUsageEvent | u
       if (typed('response.created')) return { kind: 'turn-started', ...responseId };
       if (typed('error')) return { kind: 'error' };
       if (![...TURN_ENDS].some(typed)) return undefined;
-      const usage = trailingUsage(data, 'usage');
+      const usage = trailingUsage(data, 'usage', 2);
       return usage ? { kind: 'turn-ended', ...responseId, usage } : { kind: 'turn-ended', ...responseId };
     }
     case 'gemini-live': {
-      const usage = trailingUsage(data, 'usageMetadata');
+      const usage = trailingUsage(data, 'usageMetadata', 1);
       return usage ? { kind: 'usage', usage } : undefined;
     }
   }
@@ -123,34 +124,84 @@ function leadingResponseId(data: Buffer): string | undefined {
 }
 
 /** The largest usage object read from the end of a message: a report is a few hundred bytes. */
-const MAX_USAGE_OBJECT_CHARS = 64 * 1024;
+const MAX_USAGE_OBJECT_BYTES = 64 * 1024;
+/**
+ * How far from the end the usage object may start: after it, the servers write only a few short fields (a
+ * response's `user` and `metadata`, at most 16 pairs of short strings).
+ */
+const MAX_USAGE_TAIL_BYTES = 1024 * 1024;
+/** How many `"usage"` candidates are tried, from the end, before giving up (each costs a scan of the tail). */
+const MAX_USAGE_CANDIDATES = 32;
 
-/** The usage of the last `"key": {…}` in the message, or undefined when there is none or it cannot be read. */
-function trailingUsage(data: Buffer, key: string): TokenUsage | undefined {
-  const at = data.lastIndexOf(`"${key}"`);
-  if (at === -1) return undefined;
-  const tail = data.subarray(at + key.length + 2, at + key.length + 2 + MAX_USAGE_OBJECT_CHARS).toString('utf8');
-  const open = /^\s*:\s*\{/.exec(tail);
-  if (!open) return undefined;
-  const start = open[0].length - 1;
-  let depth = 0;
-  let inString = false;
-  for (let i = start; i < tail.length; i++) {
-    const c = tail[i];
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') inString = true;
-    else if (c === '{') depth++;
-    else if (c === '}' && --depth === 0) {
-      try {
-        return usageOf({ [key]: JSON.parse(tail.slice(start, i + 1)) as unknown });
-      } catch {
-        return undefined;
-      }
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPENERS = new Set([0x7b, 0x5b]);
+const CLOSERS = new Set([0x7d, 0x5d]);
+
+/**
+ * The usage of the message's own `"key": {…}`, the last one whose object is a usage report and sits `depth`
+ * objects deep (a Responses or Realtime response's `usage`: 2, in the response in the message; Gemini Live's
+ * `usageMetadata`: 1), or undefined. Not simply the last `"key"`: what the client chose (a response's `metadata`,
+ * written after its usage) may say `"usage"` too, and would hide the real report.
+ */
+function trailingUsage(data: Buffer, key: string, depth: number): TokenUsage | undefined {
+  const needle = `"${key}"`;
+  const floor = Math.max(0, data.length - MAX_USAGE_TAIL_BYTES);
+  let at = data.length;
+  for (let tries = 0; tries < MAX_USAGE_CANDIDATES && at > floor; tries++) {
+    at = data.lastIndexOf(needle, at - 1);
+    if (at < floor) return undefined;
+    // Escaped: inside a string.
+    if (at > 0 && data[at - 1] === BACKSLASH) continue;
+    const found = objectAfterKey(data, at + needle.length);
+    if (!found || enclosingDepthAfter(data, found.end) !== depth) continue;
+    try {
+      const usage = usageOf({ [key]: JSON.parse(data.subarray(found.start, found.end).toString('utf8')) as unknown });
+      if (usage) return usage;
+    } catch {
+      // Not a JSON object after all: an earlier candidate may be.
     }
   }
   return undefined;
+}
+
+/** The `{…}` that follows a key ending at `from` (`: {…}`), as byte offsets [start, end), or undefined. */
+function objectAfterKey(data: Buffer, from: number): { start: number; end: number } | undefined {
+  const head = /^\s*:\s*\{/.exec(data.subarray(from, from + 64).toString('latin1'));
+  if (!head) return undefined;
+  const start = from + head[0].length - 1;
+  const limit = Math.min(data.length, start + MAX_USAGE_OBJECT_BYTES);
+  let nesting = 0;
+  let inString = false;
+  for (let i = start; i < limit; i++) {
+    const c = data[i]!;
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (OPENERS.has(c)) nesting++;
+    else if (CLOSERS.has(c) && --nesting === 0) return { start, end: i + 1 };
+  }
+  return undefined;
+}
+
+/**
+ * How many objects and arrays enclose the byte at `from` (outside any string), read from the rest of the message:
+ * those it closes without having opened them.
+ */
+function enclosingDepthAfter(data: Buffer, from: number): number {
+  let nesting = 0;
+  let inString = false;
+  for (let i = from; i < data.length; i++) {
+    const c = data[i]!;
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (OPENERS.has(c)) nesting++;
+    else if (CLOSERS.has(c)) nesting--;
+  }
+  return -nesting;
 }
 
 /** Characters of answer a Responses response object carries: its output items' text, refusals and call arguments. */
