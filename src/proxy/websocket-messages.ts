@@ -159,16 +159,22 @@ const opensJson = (byte: number | undefined) => byte === OPEN_BRACE || byte === 
  * may take its first value and ignore the rest (Go's json.Decoder), or decode it leniently (Python's json.loads
  * takes a byte-order mark and UTF-16; other decoders replace bytes that are not UTF-8). So it must be exactly one
  * JSON value in UTF-8 (a UTF-8 mark skipped), as a text frame must; else it is refused rather than relayed unread.
- * UTF-16 JSON is refused too. Only frames whose first bytes are those of JSON are decoded, so audio is not.
+ * UTF-32 and UTF-16 JSON are refused too (Python's json.loads detects both, by a byte-order mark or by where the
+ * zero bytes of the first characters are). Only frames whose first bytes are those of JSON are decoded, so audio is not.
  */
 function binaryContent(data: Buffer): BinaryContent {
+  // UTF-32 first: its little-endian mark starts with UTF-16's. Each ASCII character is its byte and three zeros.
+  const utf32 = startsWithUtf32Json(data, true) ?? startsWithUtf32Json(data, false);
+  if (utf32 !== undefined && jsonValueOf(() => decodeUtf32(data, utf32.start, utf32.littleEndian)) !== undefined) {
+    return { kind: 'unreadable', message: 'Bifrost Edge: a binary message holds JSON in UTF-32; send JSON as UTF-8 text. It was not sent' };
+  }
   // UTF-16 JSON: each ASCII character is its byte and a zero, in either order, after an optional byte-order mark.
   const utf16 = startsWithUtf16Json(data, 'utf-16le') ?? startsWithUtf16Json(data, 'utf-16be');
   if (utf16 !== undefined && jsonValueOf(() => new TextDecoder(utf16).decode(data)) !== undefined) {
     return { kind: 'unreadable', message: 'Bifrost Edge: a binary message holds JSON in UTF-16; send JSON as UTF-8 text. It was not sent' };
   }
   const bom = UTF8_BOM.every((byte, i) => data[i] === byte) ? UTF8_BOM.length : 0;
-  if (!startsWithJson(data, bom, 1, 0)) return { kind: 'data' };
+  if (!startsWithJson(data, bom, 1, true)) return { kind: 'data' };
   const text = decoded(() => strictUtf8.decode(data.subarray(bom)));
   if (text === undefined) {
     return { kind: 'unreadable', message: 'Bifrost Edge: a binary message holds JSON that is not valid UTF-8; send JSON as UTF-8 text. It was not sent' };
@@ -181,13 +187,18 @@ function binaryContent(data: Buffer): BinaryContent {
 }
 
 /**
- * Whether `data` from `start` holds JSON white space then `{` or `[`, each character `width` bytes: for two, an
- * ASCII character is a zero byte and its own, `low` saying which of the two is its own (0: little-endian).
+ * Whether `data` from `start` holds JSON white space then `{` or `[`, each character `width` bytes: an ASCII
+ * character is its own byte (the first in little-endian order, the last in big-endian) and zeros.
  */
-function startsWithJson(data: Buffer, start: number, width: 1 | 2, low: 0 | 1): boolean {
+function startsWithJson(data: Buffer, start: number, width: 1 | 2 | 4, littleEndian: boolean): boolean {
+  const charAt = (i: number): number | undefined => {
+    if (i + width > data.length) return undefined;
+    const own = littleEndian ? i : i + width - 1;
+    for (let b = i; b < i + width; b++) if (b !== own && data[b] !== 0) return undefined;
+    return data[own];
+  };
   let at = start;
-  const charAt = (i: number) => (width === 1 ? data[i] : data[i + 1 - low] === 0 ? data[i + low] : undefined);
-  while (at < data.length && isJsonSpace(charAt(at))) at += width;
+  while (isJsonSpace(charAt(at))) at += width;
   return opensJson(charAt(at));
 }
 
@@ -195,7 +206,35 @@ function startsWithJson(data: Buffer, start: number, width: 1 | 2, low: 0 | 1): 
 function startsWithUtf16Json(data: Buffer, encoding: 'utf-16le' | 'utf-16be'): 'utf-16le' | 'utf-16be' | undefined {
   const le = encoding === 'utf-16le';
   const mark = le ? data[0] === 0xff && data[1] === 0xfe : data[0] === 0xfe && data[1] === 0xff;
-  return startsWithJson(data, mark ? 2 : 0, 2, le ? 0 : 1) ? encoding : undefined;
+  return startsWithJson(data, mark ? 2 : 0, 2, le) ? encoding : undefined;
+}
+
+/** Where the characters start, when `data` starts as JSON in UTF-32 of that byte order (with or without its mark). */
+function startsWithUtf32Json(data: Buffer, littleEndian: boolean): { start: number; littleEndian: boolean } | undefined {
+  const mark = littleEndian
+    ? data[0] === 0xff && data[1] === 0xfe && data[2] === 0 && data[3] === 0
+    : data[0] === 0 && data[1] === 0 && data[2] === 0xfe && data[3] === 0xff;
+  const start = mark ? 4 : 0;
+  return startsWithJson(data, start, 4, littleEndian) ? { start, littleEndian } : undefined;
+}
+
+/**
+ * `data` from `start` as UTF-32 (TextDecoder has no UTF-32); throws when it is not, as a fatal TextDecoder does.
+ * Surrogate code points are kept, as Python decodes JSON bytes (`surrogatepass`).
+ */
+function decodeUtf32(data: Buffer, start: number, littleEndian: boolean): string {
+  if ((data.length - start) % 4 !== 0) throw new TypeError('not UTF-32: a partial character');
+  const chunks: string[] = [];
+  const codePoints: number[] = [];
+  for (let i = start; i < data.length; i += 4) {
+    const codePoint = littleEndian ? data.readUInt32LE(i) : data.readUInt32BE(i);
+    if (codePoint > 0x10ffff) throw new TypeError('not UTF-32: a value past U+10FFFF');
+    codePoints.push(codePoint);
+    // In chunks: String.fromCodePoint takes its characters as arguments.
+    if (codePoints.length === 8192) chunks.push(String.fromCodePoint(...codePoints.splice(0)));
+  }
+  chunks.push(String.fromCodePoint(...codePoints));
+  return chunks.join('');
 }
 
 /** The text `decode` gives, or undefined when the bytes are not of its encoding. */

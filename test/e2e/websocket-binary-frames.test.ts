@@ -11,7 +11,8 @@ import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
  * value (Go's json.Decoder, gorilla's ReadJSON, which also ignore the frame's type), so a turn with bytes after it,
  * a NUL, or a second object after it would run there. The Responses API has no binary messages: any binary frame
  * closes its socket. On the Realtime API (and Gemini Live) a binary frame that starts as JSON is a JSON message: it
- * must be exactly one JSON value, read as text frames are, or the socket closes. Other binary data goes as it is.
+ * must be exactly one JSON value in UTF-8, read as text frames are, or the socket closes (JSON in UTF-16 or UTF-32,
+ * which Python's json.loads reads, closes it too). Other binary data goes as it is.
  */
 
 const SECRET = `ghp_${'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'}`;
@@ -90,6 +91,18 @@ describe('the Realtime API: a binary frame that starts as JSON must be one JSON 
   ])('%s closes the socket, and nothing of it is sent', async (_name, data) => {
     const outcome = await sendBinary('/v1/realtime?model=gpt-realtime', data);
     expect(outcome).toMatchObject({ kind: 'closed', code: 1007, reason: expect.stringContaining('not one JSON value') });
+    expect(received).toEqual([]);
+  });
+
+  it.each([
+    ['UTF-32BE', false, ''],
+    ['UTF-32LE with its byte-order mark', true, '\ufeff'],
+  ])('an event in %s (Python\'s json.loads reads it) closes the socket, and nothing of it is sent', async (_name, littleEndian, mark) => {
+    const codePoints = [...`${mark}${item}`].map((character) => character.codePointAt(0)!);
+    const data = Buffer.alloc(codePoints.length * 4);
+    codePoints.forEach((codePoint, i) => (littleEndian ? data.writeUInt32LE(codePoint, i * 4) : data.writeUInt32BE(codePoint, i * 4)));
+    const outcome = await sendBinary('/v1/realtime?model=gpt-realtime', data);
+    expect(outcome).toMatchObject({ kind: 'closed', code: 1007, reason: expect.stringContaining('in UTF-32') });
     expect(received).toEqual([]);
   });
 

@@ -111,6 +111,13 @@ describe('what Edge cannot read is not relayed', () => {
   });
 
   describe('a binary frame holding JSON a lenient server could read is read or refused, never relayed unread', () => {
+    /** `text` in UTF-32 of that byte order (a mark, if wanted, is part of the text). */
+    const utf32 = (text: string, littleEndian: boolean) => {
+      const codePoints = [...text].map((character) => character.codePointAt(0)!);
+      const data = Buffer.alloc(codePoints.length * 4);
+      codePoints.forEach((codePoint, i) => (littleEndian ? data.writeUInt32LE(codePoint, i * 4) : data.writeUInt32BE(codePoint, i * 4)));
+      return data;
+    };
     const event = JSON.stringify({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'use sk-secret' }] } });
     const binary = (data: Buffer) => readClientMessage('openai-realtime', data, true, LIMIT);
 
@@ -122,6 +129,11 @@ describe('what Edge cannot read is not relayed', () => {
       ['UTF-16LE', Buffer.from(event, 'utf16le'), /in UTF-16/],
       ['UTF-16LE with its mark', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(` ${event}`, 'utf16le')]), /in UTF-16/],
       ['UTF-16BE', Buffer.from(event, 'utf16le').swap16(), /in UTF-16/],
+      // Python's json.loads(bytes) reads UTF-32 too, by its mark or by the zero bytes of the first characters.
+      ['UTF-32BE', utf32(event, false), /in UTF-32/],
+      ['UTF-32LE', utf32(event, true), /in UTF-32/],
+      ['UTF-32LE with its mark (which starts as UTF-16LE\'s)', utf32(`\ufeff ${event}`, true), /in UTF-32/],
+      ['UTF-32BE with its mark', utf32(`\ufeff${event}`, false), /in UTF-32/],
       ['UTF-8 with a byte that is not UTF-8', Buffer.concat([Buffer.from(event.slice(0, -10)), Buffer.from([0xff]), Buffer.from(event.slice(-10))]), /not valid UTF-8/],
       // Go's json.Decoder reads the first value and ignores the rest: the event would run, unread.
       ['the event followed by other bytes', Buffer.from(`${event} x`), /not one JSON value/],
@@ -133,6 +145,7 @@ describe('what Edge cannot read is not relayed', () => {
       // starts as JSON is JSON, so what used to pass as "audio that starts with {" is now refused.
       ['data that starts with {', Buffer.from([0x7b, 0x00, 0xff, 0x10, 0x7b, 0x00]), /not valid UTF-8|not one JSON value/],
       ['data that starts like UTF-16 JSON', Buffer.from([0x7b, 0x00, 0x22, 0x00, 0x01, 0xd8]), /not valid UTF-8|not one JSON value/],
+      ['data that starts like UTF-32LE JSON but is none', Buffer.from([0x7b, 0x00, 0x00, 0x00, 0x10, 0x20, 0x30, 0x40]), /not valid UTF-8|not one JSON value/],
     ])('%s is refused with 1007, quoting nothing', (_name, data, reason) => {
       const read = binary(data);
       expect(read).toMatchObject({ kind: 'unreadable', code: 1007, errorType: 'invalid_request', message: expect.stringMatching(reason) });
@@ -146,6 +159,7 @@ describe('what Edge cannot read is not relayed', () => {
     it.each([
       ['audio with a { after its first byte', Buffer.from([0x00, 0x7b, 0xff, 0x10, 0x7b, 0x00])],
       ['silence', Buffer.alloc(4800)],
+      ['audio that starts like UTF-32BE JSON but is none', Buffer.from([0x00, 0x00, 0x00, 0x7b, 0xff, 0xff, 0xff, 0xff])],
       ['audio that starts with white space', Buffer.from([0x20, 0x0a, 0x01, 0x7b])],
     ])('%s passes', (_name, data) => {
       expect(binary(data)).toEqual({ kind: 'binary' });
