@@ -14,9 +14,12 @@ export interface ServerChainHead {
   hash: string;
 }
 
-/** A 409 audit_chain_gap that says where the server's chain ends. */
+/**
+ * A 409 audit_chain_gap that says where the server's chain ends, and, when the refused batch overlaps
+ * it with other records, the batch's first seq the server does not hold as sent (`differsAtSeq`).
+ */
 export class AuditChainGapError extends AuditSinkError {
-  constructor(message: string, readonly serverHead: ServerChainHead, details: AuditSinkErrorDetails = {}) {
+  constructor(message: string, readonly serverHead: ServerChainHead, details: AuditSinkErrorDetails = {}, readonly differsAtSeq?: number) {
     super(message, details);
     this.name = 'AuditChainGapError';
   }
@@ -44,6 +47,12 @@ export interface GapFacts {
   sentThrough: number;
   /** The batches already carry this database's chain id (the server keeps it as a further chain; AuditOutbox.uploadChain). */
   asNewChain: boolean;
+  /**
+   * The server holds the refused batch's records after `sentThrough` through this seq exactly as they
+   * are here (it named the batch's first record it holds otherwise): the part of a reverted database
+   * the server already has.
+   */
+  heldThrough?: number;
 }
 
 /**
@@ -91,14 +100,20 @@ export function planGapRecovery(db: AuditDatabase, facts: GapFacts): GapRecovery
   // A different chain at the server: what it acknowledged of this database stays where it is, the rest
   // goes as a new chain with a fresh id, never counted as unsent again. Also when the server's copy of
   // this database's own new chain differs: the file was reverted to an earlier copy of itself (a VM
-  // snapshot, the same backup restored again), whose chain id the server already holds.
+  // snapshot, the same backup restored again, power loss under synchronous=NORMAL losing its newest
+  // commits), whose chain id the server already holds. What the server holds of the refused batch as
+  // it is here (a reverted copy shares the records before the revert) counts as acknowledged: the new
+  // chain starts after it, so nothing is stored twice.
   const found = local === undefined ? `this device's audit database ends before seq ${seq}` : `this device's record at seq ${seq} has hash ${short(local)}`;
+  const heldThrough = facts.heldThrough !== undefined && facts.heldThrough > sentThrough ? facts.heldThrough : undefined;
+  const held = heldThrough === undefined ? ''
+    : ` Edge Control holds seq ${sentThrough + 1}–${heldThrough} as they are here (counted as acknowledged) and other records from seq ${heldThrough + 1} on.`;
   return {
     kind: 'new_chain',
-    fromSeq: Math.max(sentThrough, prunedThrough) + 1,
+    fromSeq: Math.max(sentThrough, prunedThrough, heldThrough ?? 0) + 1,
     why: `${where}, but ${found}: ${asNewChain
-      ? 'this audit database was reverted to an earlier copy of itself (a VM snapshot, or the same backup restored again) after its chain went to Edge Control'
-      : 'Edge Control holds a different chain for this device (its audit database was replaced)'}. ` +
+      ? 'this audit database was reverted to an earlier copy of itself (a VM snapshot, the same backup restored again, or power loss that lost its newest commits) after its chain went to Edge Control'
+      : 'Edge Control holds a different chain for this device (this audit database was replaced, or reverted to an earlier copy of itself: a VM snapshot, a restored backup, or power loss that lost its newest commits)'}.${held} ` +
       'Both copies are kept; to investigate, run `bifrost-edge audit verify` on the device and compare its records with the ones Edge Control holds for it',
   };
 }

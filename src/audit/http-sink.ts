@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { undici } from '../util/undici-on-demand.js';
-import { AuditAckSchema, AuditChainGapErrorSchema, type AuditAck, type AuditBatch } from '../control/protocol/audit.js';
+import { AUDIT_DIFFERS_AT_SEQ_HEADER, AuditAckSchema, AuditChainGapErrorSchema, type AuditAck, type AuditBatch } from '../control/protocol/audit.js';
 import { AUDIT_RECORD_FIELDS_HEADER, EdgeControlPaths, endpointUrl, IDEMPOTENCY_KEY_HEADER } from '../control/protocol/paths.js';
 import { CONTROL_DESTINATION } from './outbox.js';
 import { auditBatchId } from './batch.js';
@@ -93,7 +93,7 @@ export class HttpAuditSink implements AuditSink {
     const message = `${refusalMessage(statusCode, batch)}${detail ? ` — server said: ${detail}` : ''}`;
     const retryAfterMs = parseRetryAfter(headers['retry-after']);
     const serverHead = statusCode === 409 ? chainGapHead(text) : undefined;
-    if (serverHead) throw new AuditChainGapError(message, serverHead, { status: statusCode, retryAfterMs });
+    if (serverHead) throw new AuditChainGapError(message, serverHead, { status: statusCode, retryAfterMs }, seqHeader(headers[AUDIT_DIFFERS_AT_SEQ_HEADER]));
     throw new AuditSinkError(message, { status: statusCode, retryAfterMs });
   }
 }
@@ -123,12 +123,18 @@ function chainGapHead(text: string): ServerChainHead | undefined {
   }
 }
 
+/** A seq in a header (AUDIT_DIFFERS_AT_SEQ_HEADER); anything else is ignored, as from a server that does not send it. */
+function seqHeader(value: string | string[] | undefined): number | undefined {
+  const seq = typeof value === 'string' && /^[1-9][0-9]{0,15}$/.test(value.trim()) ? Number(value.trim()) : undefined;
+  return seq !== undefined && Number.isSafeInteger(seq) ? seq : undefined;
+}
+
 function refusalMessage(status: number, batch: AuditBatch): string {
   const what = `Edge Control refused audit batch ${batch.batch_id} (HTTP ${status})`;
   if (status === 401 || status === 403) return `${what}: the device credential was not accepted; sign in again or re-enroll the device`;
   if (status === 409) {
     return `${what}: its copy of this device's chain does not continue with seq ${batch.first_seq} ` +
-      '(its database restored from a backup, or this device\'s audit database replaced); if this persists, run ' +
+      '(its database restored from a backup, or this device\'s audit database replaced or reverted); if this persists, run ' +
       '`bifrost-edge audit verify` and contact your administrator';
   }
   if (status === 400 || status === 422) return `${what}: the batch was rejected as invalid; client and server versions may disagree on the audit format`;

@@ -267,7 +267,12 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
     }
     try {
       return await withReadOnlyAuditDatabase(this.outbox.path, (db) => {
-        const plan: GapRecovery = planGapRecovery(db, { deviceId: batch.device_id, serverHead: gap.serverHead, sentThrough, asNewChain: batch.chain_id !== undefined });
+        // Where the server says the refused batch first differs from its copy: the records before it are there.
+        const differsAt = gap.differsAtSeq !== undefined && gap.differsAtSeq > batch.first_seq && gap.differsAtSeq <= batch.last_seq ? gap.differsAtSeq : undefined;
+        const plan: GapRecovery = planGapRecovery(db, {
+          deviceId: batch.device_id, serverHead: gap.serverHead, sentThrough, asNewChain: batch.chain_id !== undefined,
+          ...(differsAt === undefined ? {} : { heldThrough: differsAt - 1 }),
+        });
         const context = { destination: this.destination, ...summary, server_seq: gap.serverHead.seq, sent_through: sentThrough };
         switch (plan.kind) {
           case 'acknowledged':
@@ -276,8 +281,9 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
             return true;
           case 'new_chain': {
             // Persisted with the cursor (moved back to the oldest stored record when records were lost,
-            // so those the server lacks count as unsent again, held against pruning) in one transaction:
-            // every later batch, after a restart too, carries the chain id.
+            // so those the server lacks count as unsent again, held against pruning; or on past what the
+            // server holds as it is here) in one transaction: every later batch, after a restart too,
+            // carries the chain id.
             const chain = this.outbox.startNewChain(plan.fromSeq, this.destination);
             const fields = { ...context, chain_id: chain.chainId, from_seq: chain.fromSeq };
             if (plan.lost) {

@@ -311,3 +311,59 @@ describe('a device whose audit database is reverted to the same copy twice (a VM
     expect(byChain(another.chainId)).toEqual(Array.from({ length: 5 }, (_, i) => `c-${i + 11}`));
   });
 });
+
+describe('a device whose audit database goes back to a state with records Edge Control received later (a VM snapshot, power loss losing the newest commits)', () => {
+  it('counts what Edge Control holds as it is here as acknowledged, uploads only the rewritten records as a new chain, and both sides log the fork', async () => {
+    fixture = await startControlFixture();
+    const f = fixture;
+    const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'reverted' } });
+    await f.server.close();
+    const serverLog = captureLogger();
+    f.server = await startControlServer({ ...f.config, listen: { port: f.server.port } }, { log: serverLog.log });
+    const dbPath = tempDbPath();
+
+    let run = await startShipping(f, device, { path: dbPath });
+    await append(run.outbox, device, 1, 20, 'first');
+    await until(() => run.outbox.depth() === 0, 'records 1–20 uploaded');
+    await stopShipping(run);
+    // The snapshot holds seq 21–30, written but not yet acknowledged.
+    const offline = new AuditOutbox({ path: dbPath });
+    await append(offline, device, 21, 30, 'first');
+    offline.close();
+    await copyDatabase(dbPath, `${dbPath}.snapshot`);
+    run = await startShipping(f, device, { path: dbPath });
+    await append(run.outbox, device, 31, 40, 'lost');
+    await until(() => run.outbox.depth() === 0, 'records 21–40 uploaded');
+    await stopShipping(run);
+
+    // Back to the snapshot: seq 21–30 as Edge Control holds them, then other records from seq 31 on.
+    await copyDatabase(`${dbPath}.snapshot`, dbPath);
+    const reverted = new AuditOutbox({ path: dbPath });
+    await append(reverted, device, 31, 35, 'after');
+    reverted.close();
+    const log = captureLogger();
+    run = await startShipping(f, device, { path: dbPath }, undefined, log.log);
+    await until(() => run.outbox.depth() === 0 || run.gaps.length > 0, 'the reverted database uploaded, or a gap');
+    expect(run.gaps.map((g) => g.error.message)).toEqual([]);
+
+    const chain = run.outbox.uploadChain()!;
+    expect(chain.fromSeq).toBe(31);
+    const stored = await storedAtServer(f);
+    const ids = stored.map((r) => r.record.request_id);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+    expect(stored.filter((r) => r.device_id === `${device.device_id}/chain-${chain.chainId}`).map((r) => `${r.seq}:${r.record.request_id}`))
+      .toEqual(Array.from({ length: 5 }, (_, i) => `${31 + i}:after-${31 + i}`));
+
+    const warned = log.lines.filter((l) => / WARN /.test(l) && l.includes('as a new chain'));
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatch(/this audit database was replaced, or reverted to an earlier copy of itself/);
+    expect(warned[0]).toMatch(/Edge Control holds seq \d+–30 as they are here \(counted as acknowledged\) and other records from seq 31 on/);
+    const forked = serverLog.lines.filter((l) => l.includes('device started a new audit chain'));
+    expect(forked).toHaveLength(1);
+    expect(forked[0]).toContain(`at seq 31 that conflicts with its earlier chain ${device.device_id}: this server holds other records for seq 31-40 there`);
+    expect(forked[0]).toContain('Both hold the same records through seq 30 and part after it');
+    expect(forked[0]).toContain('"conflicting_seqs":"31-40"');
+    expect(forked[0]).not.toContain('it continues the earlier chain');
+    expect(runAuditVerifyCommand({ dbPath }).exitCode).toBe(0);
+  });
+});

@@ -247,10 +247,22 @@ describe('audit chain checks', () => {
     const { batch: b } = batch(2, 'c'.repeat(64), 4);
     expect(decideAuditAppend(b, undefined, undefined)).toEqual({ kind: 'append' });
     expect(decideAuditAppend(b, { seq: 3, hash: 'c'.repeat(64) }, undefined)).toEqual({ kind: 'append' });
-    expect(decideAuditAppend(b, { seq: 9, hash: 'd'.repeat(64) }, b.chain_head)).toEqual({ kind: 'already_stored' });
+    const [r4, r5] = [b.records[0]!, b.records[1]!];
+    const same = [{ seq: 4, hash: r4.hash }, { seq: 5, hash: r5.hash }];
+    expect(decideAuditAppend(b, { seq: 9, hash: 'd'.repeat(64) }, same)).toEqual({ kind: 'already_stored' });
     expect(decideAuditAppend(b, { seq: 1, hash: 'e'.repeat(64) }, undefined)).toMatchObject({ kind: 'gap', message: expect.stringMatching(/upload records 2–3 first/) });
     expect(decideAuditAppend(b, { seq: 3, hash: 'e'.repeat(64) }, undefined)).toMatchObject({ kind: 'gap', message: expect.stringMatching(/does not match the stored head/) });
-    expect(decideAuditAppend(b, { seq: 9, hash: 'e'.repeat(64) }, 'f'.repeat(64))).toMatchObject({ kind: 'gap', message: expect.stringMatching(/overlaps/) });
+    // An overlap with other records says where the batch first differs from what is stored.
+    expect(decideAuditAppend(b, { seq: 9, hash: 'e'.repeat(64) }, [{ seq: 4, hash: 'f'.repeat(64) }, { seq: 5, hash: 'f'.repeat(64) }]))
+      .toMatchObject({ kind: 'gap', differsAtSeq: 4, message: expect.stringMatching(/overlaps records already stored with different content from seq 4 on/) });
+    expect(decideAuditAppend(b, { seq: 9, hash: 'e'.repeat(64) }, [{ seq: 4, hash: r4.hash }, { seq: 5, hash: 'f'.repeat(64) }]))
+      .toMatchObject({ kind: 'gap', differsAtSeq: 5, message: expect.stringMatching(/from seq 5 on \(seq 4–4 are stored as in the batch\)/) });
+    // Stored before the chain was anchored counts as different: nothing is counted as held that is not.
+    expect(decideAuditAppend(b, { seq: 9, hash: 'e'.repeat(64) }, [{ seq: 5, hash: r5.hash }])).toMatchObject({ kind: 'gap', differsAtSeq: 4 });
+    // The same records through the stored head, and more: no difference to name.
+    const extends_ = decideAuditAppend(b, { seq: 4, hash: r4.hash }, [{ seq: 4, hash: r4.hash }]);
+    expect(extends_).toMatchObject({ kind: 'gap', message: expect.stringMatching(/repeats records already stored.*Send the records after seq 4/) });
+    expect(extends_).not.toHaveProperty('differsAtSeq');
   });
 });
 

@@ -126,6 +126,14 @@ export const AuditChainGapErrorSchema = z.strictObject({
   }),
 });
 
+/**
+ * On a 409 `audit_chain_gap` for a batch that overlaps the stored chain with other records: the first
+ * seq of the batch whose record the server does not hold as sent (it holds the ones before it, the
+ * same records with the same hashes). A header, not a body field: devices before it parse the error
+ * body strictly and would lose `chain_head` to an unknown field.
+ */
+export const AUDIT_DIFFERS_AT_SEQ_HEADER = 'edge-audit-differs-at-seq';
+
 export type AuditDecision = z.output<typeof AuditDecisionSchema>;
 export type AuditFinding = z.output<typeof AuditFindingSchema>;
 export type AuditRecord = z.output<typeof AuditRecordSchema>;

@@ -49,8 +49,12 @@ export type AppendDecision =
   | { kind: 'new_chain'; startSeq: number }
   /** Every record is already stored (sent before under another batch id). */
   | { kind: 'already_stored' }
-  /** `head` is where the stored chain ends (seq 0 and the genesis hash when nothing of it is stored). */
-  | { kind: 'gap'; message: string; head: AuditChainHead };
+  /**
+   * `head` is where the stored chain ends (seq 0 and the genesis hash when nothing of it is stored).
+   * `differsAtSeq`: the batch overlaps the stored chain, and this is its first record that is not stored
+   * as it is in the batch (the ones before it are).
+   */
+  | { kind: 'gap'; message: string; head: AuditChainHead; differsAtSeq?: number };
 
 /**
  * Where the server keeps a chain of a device: its first chain under the device id (as always), a
@@ -62,14 +66,20 @@ export function auditChainKey(batch: Pick<AuditBatch, 'device_id' | 'chain_id'>)
   return batch.chain_id === undefined ? batch.device_id : `${batch.device_id}/chain-${batch.chain_id}`;
 }
 
+/** The seqs of `batch` the stored chain also holds (up to `head`), to read before deciding: undefined when none. */
+export function overlapWithStored(batch: Pick<AuditBatch, 'first_seq' | 'last_seq'>, head: AuditChainHead | undefined): { fromSeq: number; throughSeq: number } | undefined {
+  return head && batch.first_seq <= head.seq ? { fromSeq: batch.first_seq, throughSeq: Math.min(batch.last_seq, head.seq) } : undefined;
+}
+
 /**
  * Whether a (self-consistent) batch continues the chain stored for it (under auditChainKey). No
  * stored head: the device's first chain is anchored at its first upload (as always); a further chain
  * must start where it says it starts (`chain_start_seq`, else seq 1 from the genesis hash), so it is
  * stored whole from there and a batch from its middle (its start lost in a restore of this server)
- * is a gap the device fills by sending the start again.
+ * is a gap the device fills by sending the start again. `storedOverlap`: the stored hashes over
+ * overlapWithStored, in seq order.
  */
-export function decideAuditAppend(batch: AuditBatch, head: AuditChainHead | undefined, storedHashAtLastSeq: string | undefined): AppendDecision {
+export function decideAuditAppend(batch: AuditBatch, head: AuditChainHead | undefined, storedOverlap: readonly AuditChainHead[] | undefined): AppendDecision {
   const first = batch.records[0]!;
   if (!head) {
     if (batch.chain_id === undefined) return { kind: 'append' };
@@ -83,7 +93,6 @@ export function decideAuditAppend(batch: AuditBatch, head: AuditChainHead | unde
     };
   }
   if (batch.first_seq === head.seq + 1 && first.prev_hash === head.hash) return { kind: 'append' };
-  if (batch.last_seq <= head.seq && storedHashAtLastSeq === batch.chain_head) return { kind: 'already_stored' };
   const chain = batch.chain_id === undefined ? '' : ` (chain ${batch.chain_id})`;
   const where = `the server's chain for device ${batch.device_id}${chain} ends at seq ${head.seq} with hash ${short(head.hash)}`;
   if (batch.first_seq > head.seq + 1) {
@@ -92,7 +101,30 @@ export function decideAuditAppend(batch: AuditBatch, head: AuditChainHead | unde
   if (batch.first_seq === head.seq + 1) {
     return { kind: 'gap', head, message: `batch ${batch.batch_id} starts at seq ${batch.first_seq} with prev_hash ${short(first.prev_hash)}, which does not match the stored head: ${where}. The device's chain was rewritten or belongs to another device; do not retry this batch, investigate the device's audit outbox` };
   }
-  return { kind: 'gap', head, message: `batch ${batch.batch_id} (seq ${batch.first_seq}–${batch.last_seq}) overlaps records already stored with different content: ${where}. Do not retry; investigate the device's audit outbox` };
+  const differsAtSeq = firstDifference(batch, head.seq, storedOverlap ?? []);
+  if (differsAtSeq === undefined) {
+    if (batch.last_seq <= head.seq) return { kind: 'already_stored' };
+    return { kind: 'gap', head, message: `batch ${batch.batch_id} (seq ${batch.first_seq}–${batch.last_seq}) repeats records already stored: ${where}. Send the records after seq ${head.seq}` };
+  }
+  // The server holds both copies of seq differsAtSeq…: saying where they part lets the device count the
+  // common part as acknowledged instead of storing it a second time in a new chain.
+  const same = differsAtSeq > batch.first_seq ? ` (seq ${batch.first_seq}–${differsAtSeq - 1} are stored as in the batch)` : '';
+  return {
+    kind: 'gap',
+    head,
+    differsAtSeq,
+    message: `batch ${batch.batch_id} (seq ${batch.first_seq}–${batch.last_seq}) overlaps records already stored with different content from seq ${differsAtSeq} on${same}: ${where}. Do not retry; investigate the device's audit outbox`,
+  };
+}
+
+/** The first seq of the batch the stored chain does not hold as it is in the batch; undefined when it holds every one it covers. */
+function firstDifference(batch: AuditBatch, headSeq: number, stored: readonly AuditChainHead[]): number | undefined {
+  const storedHash = new Map(stored.map((r) => [r.seq, r.hash]));
+  for (const record of batch.records) {
+    if (record.seq > headSeq) return undefined;
+    if (storedHash.get(record.seq) !== record.hash) return record.seq;
+  }
+  return undefined;
 }
 
 function short(hash: string): string {

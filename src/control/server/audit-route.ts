@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../util/canonical-json.js';
-import { ANNOUNCED_AUDIT_RECORD_FIELDS, AuditBatchSchema, type AuditAck, type AuditBatch, type AuditChainGapError } from '../protocol/audit.js';
+import { ANNOUNCED_AUDIT_RECORD_FIELDS, AUDIT_DIFFERS_AT_SEQ_HEADER, AuditBatchSchema, type AuditAck, type AuditBatch, type AuditChainGapError } from '../protocol/audit.js';
 import { AUDIT_RECORD_FIELDS_HEADER, IDEMPOTENCY_KEY_HEADER } from '../protocol/paths.js';
-import { auditChainKey, checkBatchIntegrity, decideAuditAppend } from './audit-chain-check.js';
-import type { AuditChainHead, StoredAuditBatch } from './control-store.js';
+import { auditChainKey, checkBatchIntegrity, decideAuditAppend, overlapWithStored } from './audit-chain-check.js';
+import type { AuditChainHead, StoredAuditBatch, StoredAuditChain } from './control-store.js';
 import { ControlHttpError, parseWire, readJsonBody, sendJson } from './http-io.js';
 import { authenticateDevice, type RouteHandler, type ServerContext } from './server-context.js';
 
 /** Largest audit upload: 5000 records with full prompt text can be big, but not unbounded. */
 const MAX_BATCH_BYTES = 32 * 1024 * 1024;
 
-/** A batch that does not continue the stored chain: answered 409 with where that chain ends. */
+/** A batch that does not continue the stored chain: answered 409 with where that chain ends (and where the batch first differs from it). */
 class AuditChainGap extends ControlHttpError {
-  constructor(message: string, readonly head: AuditChainHead) {
+  constructor(message: string, readonly head: AuditChainHead, readonly differsAtSeq?: number) {
     super(409, 'audit_chain_gap', message);
   }
 }
@@ -43,7 +43,7 @@ export const auditBatchRoute: RouteHandler = async (ctx, req, res) => {
     if (!(error instanceof AuditChainGap)) throw error;
     ctx.log.debug(`audit batch refused: ${error.message}`);
     const body: AuditChainGapError = { error: { type: 'audit_chain_gap', message: error.message, chain_head: error.head } };
-    sendJson(res, 409, body);
+    sendJson(res, 409, body, error.differsAtSeq === undefined ? {} : { [AUDIT_DIFFERS_AT_SEQ_HEADER]: String(error.differsAtSeq) });
     return;
   }
   // Tells the device which newer record fields it may write from now on (it omits them until told).
@@ -61,11 +61,11 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
   if (!integrity.ok) throw new ControlHttpError(422, 'audit_batch_invalid', `audit batch ${batch.batch_id} is not a valid hash chain: ${integrity.message}`);
 
   const head = await store.auditHead(key);
-  const storedAtLast = head && batch.last_seq <= head.seq ? await store.auditHashAt(key, batch.last_seq) : undefined;
-  const decision = decideAuditAppend(batch, head, storedAtLast);
+  const overlap = overlapWithStored(batch, head);
+  const decision = decideAuditAppend(batch, head, overlap && await store.auditHashes(key, overlap.fromSeq, overlap.throughSeq));
   // A reused batch id whose records fork the stored chain (a replaced audit database numbers its
   // batches as the old one did) is that fork first: the device learns where the chain ends.
-  if (decision.kind === 'gap') throw new AuditChainGap(decision.message, decision.head);
+  if (decision.kind === 'gap') throw new AuditChainGap(decision.message, decision.head, decision.differsAtSeq);
   if (existing) {
     throw new ControlHttpError(409, 'idempotency_key_reused', `batch_id ${batch.batch_id} was already used for a different batch (seq ${existing.first_seq}–${existing.last_seq}); give every new batch a new batch_id`);
   }
@@ -95,21 +95,41 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
 }
 
 /**
- * Not an error (the device's audit database was replaced, it pruned records while it had no Edge
- * Control configured, or this server's database was restored from a backup lacking records the device
- * has pruned since), but never silent: the earlier chain stays as it was, and IT should know the
- * device's history continues in a new one, and whether records between the two never arrived.
+ * Not an error (the device's audit database was replaced or reverted, it pruned records while it had
+ * no Edge Control configured, or this server's database was restored from a backup lacking records the
+ * device has pruned since), but never silent: the earlier chain stays as it was, and IT should know the
+ * device's history continues in a new one, whether records between the two never arrived, and whether
+ * the two hold different records under the same seqs.
  */
 async function logNewChain(ctx: ServerContext, batch: AuditBatch, key: string, startSeq: number): Promise<void> {
-  const earlier = await ctx.store.auditHead(batch.device_id);
-  const earlierEnd = earlier?.seq ?? 0;
-  const fields = { device_id: batch.device_id, chain_id: batch.chain_id, stored_as: key, starts_at_seq: startSeq, earlier_chain_ends_at_seq: earlierEnd };
-  if (startSeq === 1) {
-    ctx.log.warn('device started a new audit chain (its audit database was replaced); stored beside its earlier chain', fields);
+  const prevHash = batch.records[0]!.prev_hash;
+  const earlier = await earlierChainOf(ctx, batch.device_id, key);
+  // A chain starting later links to the device's record before it: the earlier chain's, when held here.
+  const linked = earlier !== undefined && startSeq > 1 && (await ctx.store.auditHashAt(earlier.key, startSeq - 1)) === prevHash;
+  const earlierEnd = earlier?.head.seq ?? 0;
+  const fields = {
+    device_id: batch.device_id, chain_id: batch.chain_id, stored_as: key, starts_at_seq: startSeq,
+    ...(earlier ? { earlier_chain: earlier.key } : {}), earlier_chain_ends_at_seq: earlierEnd, continues_earlier_chain: linked,
+  };
+  if (earlier && startSeq <= earlierEnd) {
+    // Both chains hold these seqs, with different records: a fork, whether or not the new one links to
+    // the earlier chain's record before it (a database reverted to an earlier copy of itself does).
+    const conflicting = `${Math.max(startSeq, earlier.first_seq)}-${earlierEnd}`;
+    const cause = startSeq === 1
+      ? 'its audit database was replaced'
+      : 'its audit database was replaced, or reverted to an earlier copy of itself: a VM snapshot, a restored backup, or power loss that lost its newest commits';
+    const fork = linked ? ` Both hold the same records through seq ${startSeq - 1} and part after it.` : '';
+    ctx.log.warn(
+      `device started a new audit chain at seq ${startSeq} that conflicts with its earlier chain ${earlier.key}: this server holds other records for seq ${conflicting} there (${cause}).${fork} ` +
+      'Both are kept; compare them to see which records the device lost or rewrote',
+      { ...fields, conflicting_seqs: conflicting },
+    );
     return;
   }
-  // A chain starting later links to the device's record before it: the earlier chain's, when held here.
-  const linked = (await ctx.store.auditHashAt(batch.device_id, startSeq - 1)) === batch.records[0]!.prev_hash;
+  if (startSeq === 1) {
+    ctx.log.warn('device started a new audit chain at seq 1, stored beside its earlier chains (this server holds none of its records)', fields);
+    return;
+  }
   const missing = !linked && startSeq - 1 > earlierEnd ? `${earlierEnd + 1}-${startSeq - 1}` : undefined;
   const how = linked
     ? `it continues the earlier chain after seq ${startSeq - 1} (the device could not continue that chain's later records)`
@@ -117,7 +137,12 @@ async function logNewChain(ctx: ServerContext, batch: AuditBatch, key: string, s
       ? `the device's records seq ${missing} are not held here (it pruned them at its queue cap while it had no Edge Control configured; or it had uploaded them and pruned them since, ` +
         `and this server's database was restored from a backup older than that upload; or its audit database was replaced)`
       : `it does not continue the earlier chain at seq ${startSeq - 1} (the device's audit database was replaced or restored from a copy)`;
-  ctx.log.warn(`device started a new audit chain at seq ${startSeq}, stored beside its earlier chain: ${how}`, { ...fields, continues_earlier_chain: linked, ...(missing ? { records_not_uploaded: missing } : {}) });
+  ctx.log.warn(`device started a new audit chain at seq ${startSeq}, stored beside its earlier chain: ${how}`, { ...fields, ...(missing ? { records_not_uploaded: missing } : {}) });
+}
+
+/** The chain a device's new chain (stored under `newKey`) follows: its first chain. */
+async function earlierChainOf(ctx: ServerContext, deviceId: string, newKey: string): Promise<StoredAuditChain | undefined> {
+  return (await ctx.store.auditChains(deviceId)).find((chain) => chain.key === deviceId && chain.key !== newKey);
 }
 
 function digestOf(raw: unknown): string {

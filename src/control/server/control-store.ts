@@ -34,6 +34,10 @@ export interface ControlStore {
   auditBatch(deviceId: string, batchId: string): Promise<StoredAuditBatch | undefined>;
   auditHead(deviceId: string): Promise<AuditChainHead | undefined>;
   auditHashAt(deviceId: string, seq: number): Promise<string | undefined>;
+  /** The hashes stored for `deviceId` (a chain key) from `fromSeq` through `throughSeq`, in seq order (held seqs only). */
+  auditHashes(deviceId: string, fromSeq: number, throughSeq: number): Promise<AuditChainHead[]>;
+  /** Every chain held for a device (its first chain and its further ones, auditChainKey), the most recently uploaded first. */
+  auditChains(deviceId: string): Promise<StoredAuditChain[]>;
   /** Stores a batch and its records in one transaction; `conflict` when a constraint says someone else got there first. */
   insertAuditBatch(batch: StoredAuditBatch, records: NewAuditRecord[]): Promise<'inserted' | 'conflict'>;
   listAuditRecords(query: { deviceId?: string; after: number; limit: number }): Promise<AuditRecordRow[]>;
@@ -106,6 +110,14 @@ export interface StoredPolicyTemplate {
 export interface AuditChainHead {
   seq: number;
   hash: string;
+}
+
+/** A chain held for a device, as auditChains lists it. */
+export interface StoredAuditChain {
+  /** Where it is stored (auditChainKey): the device id, or "<device>/chain-<chain_id>". */
+  key: string;
+  first_seq: number;
+  head: AuditChainHead;
 }
 
 export interface StoredAuditBatch {

@@ -5,7 +5,7 @@ import { PolicyTemplateSchema } from '../protocol/admin.js';
 import { SignedPolicyBundleSchema } from '../protocol/policy-bundle.js';
 import type {
   AuditChainHead, AuditRecordRow, ControlStore, DeviceHeartbeatUpdate, DeviceRecord, NewAuditRecord,
-  StoredAuditBatch, StoredBundle, StoredPolicyTemplate, Subject,
+  StoredAuditBatch, StoredAuditChain, StoredBundle, StoredPolicyTemplate, Subject,
 } from './control-store.js';
 
 /** Schema version in `PRAGMA user_version`; bump with a migration step when tables change. */
@@ -252,6 +252,21 @@ export class SqliteControlStore implements ControlStore {
   async auditHashAt(deviceId: string, seq: number): Promise<string | undefined> {
     const row = this.db.prepare('SELECT hash FROM audit_records WHERE device_id = ? AND seq = ?').get(deviceId, seq) as { hash: string } | undefined;
     return row?.hash;
+  }
+
+  async auditHashes(deviceId: string, fromSeq: number, throughSeq: number): Promise<AuditChainHead[]> {
+    return this.db.prepare('SELECT seq, hash FROM audit_records WHERE device_id = ? AND seq BETWEEN ? AND ? ORDER BY seq').all(deviceId, fromSeq, throughSeq) as AuditChainHead[];
+  }
+
+  async auditChains(deviceId: string): Promise<StoredAuditChain[]> {
+    // Further chains are stored as "<device>/chain-<id>": a range on the key ('.' follows '-'), so the index is used.
+    const prefix = `${deviceId}/chain-`;
+    const rows = this.db.prepare(`SELECT c.key, c.first_seq, c.head_seq, r.hash AS head_hash FROM (
+        SELECT device_id AS key, MIN(seq) AS first_seq, MAX(seq) AS head_seq, MAX(id) AS last_id FROM audit_records
+        WHERE device_id = ? OR (device_id >= ? AND device_id < ?) GROUP BY device_id
+      ) AS c JOIN audit_records AS r ON r.device_id = c.key AND r.seq = c.head_seq ORDER BY c.last_id DESC`)
+      .all(deviceId, prefix, `${deviceId}/chain.`) as { key: string; first_seq: number; head_seq: number; head_hash: string }[];
+    return rows.map((row) => ({ key: row.key, first_seq: row.first_seq, head: { seq: row.head_seq, hash: row.head_hash } }));
   }
 
   async insertAuditBatch(batch: StoredAuditBatch, records: NewAuditRecord[]): Promise<'inserted' | 'conflict'> {
