@@ -5,7 +5,8 @@ import { AuditRecordSchema, type ChainedAuditRecord } from '../../src/control/pr
 import { checkBatchIntegrity, decideAuditAppend } from '../../src/control/server/audit-chain-check.js';
 import { postEnrollment } from '../../src/control/client/control-api.js';
 import type { AuditBatch } from '../../src/control/protocol/audit.js';
-import { ADA_KEY, startControlFixture, type ControlFixture } from './support/control-fixture.js';
+import { startControlServer } from '../../src/control/server/control-server.js';
+import { ADA_KEY, captureLogger, startControlFixture, type ControlFixture } from './support/control-fixture.js';
 
 /**
  * Where Edge Control lets a device's further chain (chain_id) begin when it holds nothing of it: at
@@ -110,5 +111,49 @@ describe('a device starting a chain with a declared start, against the real Edge
       expect({ name: attempt.name, status: answer.status, type: answer.body.error?.type }).toEqual({ name: attempt.name, status: attempt.status, type: attempt.type });
     }
     expect(await stored()).toEqual(before);
+  });
+  /**
+   * A device with several chains here (its audit database replaced: a chain from seq 1; then records
+   * pruned while it had no Edge Control configured: another from where it resumed): the log of each
+   * new chain names the chain it follows and what lies between, not the device's first chain.
+   */
+  it('logs a new chain against the chain holding the record it links to, else the most recent one', async () => {
+    fixture = await startControlFixture();
+    const f = fixture;
+    const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'several-chains' } });
+    await f.server.close();
+    const serverLog = captureLogger();
+    f.server = await startControlServer({ ...f.config, listen: { port: f.server.port } }, { log: serverLog.log });
+    const id = device.device_id;
+    const post = async (batch: AuditBatch) => {
+      const res = await fetch(`${f.server.url}/api/edge/v1/audit/batches`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${device.device_credential}`, 'content-type': 'application/json', 'idempotency-key': batch.batch_id },
+        body: JSON.stringify({ ...batch, records: batch.records.map((r) => ({ ...r, record: JSON.parse(recordJson(r.record)) as unknown })) }),
+      });
+      return res.status;
+    };
+    const started = (seq: number) => {
+      const lines = serverLog.lines.filter((l) => l.includes(`device started a new audit chain at seq ${seq}`));
+      expect(lines).toHaveLength(1);
+      return lines[0]!;
+    };
+    const [replaced, pruned, reverted] = ['1'.repeat(32), '2'.repeat(32), '3'.repeat(32)];
+
+    expect(await post(buildAuditBatch(chained(1, 10, GENESIS_HASH, id, 'first')))).toBe(200);
+    const replacement = chained(1, 20, GENESIS_HASH, id, 'replaced');
+    expect(await post(buildAuditBatch(replacement, { chainId: replaced, fromSeq: 1 }))).toBe(200);
+    expect(started(1)).toContain(`conflicts with its earlier chain ${id}: this server holds other records for seq 1-10 there (its audit database was replaced)`);
+
+    // Pruned while unconfigured, resumed at seq 81: what is missing lies after the replacement chain's seq 20.
+    expect(await post(buildAuditBatch(chained(81, 5, 'cd'.repeat(32), id, 'resumed'), { chainId: pruned, fromSeq: 81 }))).toBe(200);
+    expect(started(81)).toContain("the device's records seq 21-80 are not held here");
+    expect(started(81)).toContain(`"earlier_chain":"${id}/chain-${replaced}"`);
+
+    // The replacement database reverted to its seq 15: it links to that chain (not the most recent one) and contradicts its seq 16-20.
+    expect(await post(buildAuditBatch(chained(16, 3, replacement[14]!.hash, id, 'reverted'), { chainId: reverted, fromSeq: 16 }))).toBe(200);
+    expect(started(16)).toContain(`conflicts with its earlier chain ${id}/chain-${replaced}: this server holds other records for seq 16-20 there`);
+    expect(started(16)).toContain('Both hold the same records through seq 15 and part after it');
+    expect(started(16)).toContain('"continues_earlier_chain":true');
   });
 });

@@ -103,9 +103,7 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
  */
 async function logNewChain(ctx: ServerContext, batch: AuditBatch, key: string, startSeq: number): Promise<void> {
   const prevHash = batch.records[0]!.prev_hash;
-  const earlier = await earlierChainOf(ctx, batch.device_id, key);
-  // A chain starting later links to the device's record before it: the earlier chain's, when held here.
-  const linked = earlier !== undefined && startSeq > 1 && (await ctx.store.auditHashAt(earlier.key, startSeq - 1)) === prevHash;
+  const { earlier, linked } = await earlierChainOf(ctx, batch.device_id, key, startSeq, prevHash);
   const earlierEnd = earlier?.head.seq ?? 0;
   const fields = {
     device_id: batch.device_id, chain_id: batch.chain_id, stored_as: key, starts_at_seq: startSeq,
@@ -131,18 +129,30 @@ async function logNewChain(ctx: ServerContext, batch: AuditBatch, key: string, s
     return;
   }
   const missing = !linked && startSeq - 1 > earlierEnd ? `${earlierEnd + 1}-${startSeq - 1}` : undefined;
+  const chain = earlier ? `its earlier chain ${earlier.key}` : 'an earlier chain';
   const how = linked
-    ? `it continues the earlier chain after seq ${startSeq - 1} (the device could not continue that chain's later records)`
+    ? `it continues ${chain} after seq ${startSeq - 1} (the device could not continue that chain's later records)`
     : missing
       ? `the device's records seq ${missing} are not held here (it pruned them at its queue cap while it had no Edge Control configured; or it had uploaded them and pruned them since, ` +
         `and this server's database was restored from a backup older than that upload; or its audit database was replaced)`
-      : `it does not continue the earlier chain at seq ${startSeq - 1} (the device's audit database was replaced or restored from a copy)`;
+      : `it does not continue ${chain} at seq ${startSeq - 1} (the device's audit database was replaced or restored from a copy)`;
   ctx.log.warn(`device started a new audit chain at seq ${startSeq}, stored beside its earlier chain: ${how}`, { ...fields, ...(missing ? { records_not_uploaded: missing } : {}) });
 }
 
-/** The chain a device's new chain (stored under `newKey`) follows: its first chain. */
-async function earlierChainOf(ctx: ServerContext, deviceId: string, newKey: string): Promise<StoredAuditChain | undefined> {
-  return (await ctx.store.auditChains(deviceId)).find((chain) => chain.key === deviceId && chain.key !== newKey);
+/**
+ * The chain a device's new chain (stored under `newKey`) follows: the one holding the record its first
+ * record links to (prev_hash at startSeq - 1), if any; else the device's most recently uploaded chain,
+ * which is where its history last stood here (a device may hold several: its audit database replaced,
+ * then records pruned while it had no Edge Control configured).
+ */
+async function earlierChainOf(ctx: ServerContext, deviceId: string, newKey: string, startSeq: number, prevHash: string): Promise<{ earlier?: StoredAuditChain; linked: boolean }> {
+  const chains = (await ctx.store.auditChains(deviceId)).filter((chain) => chain.key !== newKey);
+  if (startSeq > 1) {
+    for (const chain of chains) {
+      if ((await ctx.store.auditHashAt(chain.key, startSeq - 1)) === prevHash) return { earlier: chain, linked: true };
+    }
+  }
+  return { earlier: chains[0], linked: false };
 }
 
 function digestOf(raw: unknown): string {
