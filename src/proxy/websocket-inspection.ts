@@ -67,7 +67,7 @@ export interface TurnCheck {
 }
 
 /** What became of a message the relay was told to forward: handed to an open upstream, or not sent because a side had closed. */
-export type HandOver = { sent: true } | { sent: false; errorType: 'client_aborted' | 'upstream_closed' };
+export type HandOver = { sent: true } | { sent: false; errorType: 'client_aborted' | 'upstream_not_open' | 'upstream_closed' };
 
 export type MessageVerdict =
   /**
@@ -99,6 +99,13 @@ export interface WebSocketMessageInspector {
 }
 
 const POLICY_VIOLATION = 1008;
+
+/** Why an allowed turn was not sent, for its record. */
+const NOT_SENT_MESSAGES: Record<Extract<HandOver, { sent: false }>['errorType'], string> = {
+  client_aborted: 'The client closed the WebSocket while this turn was being decided; it was not sent',
+  upstream_not_open: 'The upstream WebSocket was not open yet when this turn was decided; it was not sent',
+  upstream_closed: 'The upstream WebSocket closed while this turn was being decided; it was not sent',
+};
 type Finding = NonNullable<InspectionNotes['findings']>[number];
 
 /**
@@ -112,7 +119,7 @@ type Finding = NonNullable<InspectionNotes['findings']>[number];
  * A turn (a Responses `response.create` or `response.append`) is a request of its own: the policy step decides
  * its model and counts it, and it is recorded whatever the decision. An allowed turn counts, and is recorded as
  * sent, once the relay handed it to an open upstream, as an HTTP request is recorded once sent; one whose socket
- * closed while it was decided is recorded as not sent (client_aborted, upstream_closed), is charged nothing and
+ * closed while it was decided is recorded as not sent (client_aborted, upstream_not_open, upstream_closed), is charged nothing and
  * gives its place in the key's windows back. A refused turn is answered with the API's `error` event and the
  * socket stays open, as the API itself answers a request it refuses: each turn stands alone, so the conversation
  * on the socket is as the client believes it. A `response.append` runs on the model of the last response.create
@@ -199,9 +206,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       const handedOver = async (outcome: HandOver): Promise<void> => {
         if (!outcome.sent) {
           check.settle();
-          const text = outcome.errorType === 'client_aborted'
-            ? 'The client closed the WebSocket while this turn was being decided; it was not sent'
-            : 'The upstream WebSocket closed while this turn was being decided; it was not sent';
+          const text = NOT_SENT_MESSAGES[outcome.errorType];
           await record(started, { decision: 'failed', errorType: outcome.errorType, message: text, model: named, findings: content.findings, prompt });
           return;
         }

@@ -8,7 +8,8 @@ import type { HandOver, MessageVerdict, WebSocketMessageInspector } from './webs
 /** Client messages waiting for their decision before the client's socket stops being read. */
 const MAX_PENDING_MESSAGES = 64;
 
-/** `ws`'s WebSocket.OPEN. */
+/** `ws`'s WebSocket.CONNECTING and OPEN. */
+const CONNECTING = 0;
 const OPEN = 1;
 
 interface PausableWebSocket {
@@ -84,8 +85,7 @@ export function inspectClientMessages(ctx: IWebSocketContext, inspector: WebSock
       const sent = !closed && upstream?.readyState === OPEN;
       if (sent) callback(null, verdict.data ?? data, flags);
       if (!verdict.handedOver) return;
-      // Edge closing the session (a key's budget used up) closes the upstream too: the library marks it closed by the server.
-      const outcome: HandOver = sent ? { sent: true } : { sent: false, errorType: (ctx as { closedByClient?: boolean }).closedByClient ? 'client_aborted' : 'upstream_closed' };
+      const outcome: HandOver = sent ? { sent: true } : { sent: false, errorType: whyNotSent(ctx, upstream) };
       try {
         await verdict.handedOver(outcome);
       } catch (err) {
@@ -108,6 +108,17 @@ export function inspectClientMessages(ctx: IWebSocketContext, inspector: WebSock
       if (pending-- === MAX_PENDING_MESSAGES) releaseReading(client, 'message inspection');
     });
   });
+}
+
+/**
+ * Why an allowed message could not be handed over: its client left, the upstream was not open yet (still
+ * connecting, or not attached), or the upstream closed. Edge closing the session (a key's budget used up) closes
+ * the upstream too: the library marks it closed by the server.
+ */
+function whyNotSent(ctx: IWebSocketContext, upstream: PausableWebSocket | undefined): Extract<HandOver, { sent: false }>['errorType'] {
+  if ((ctx as { closedByClient?: boolean }).closedByClient) return 'client_aborted';
+  if (upstream === undefined || upstream.readyState === CONNECTING) return 'upstream_not_open';
+  return 'upstream_closed';
 }
 
 /** A message as `ws` hands it over (a Buffer; an ArrayBuffer or fragments under another binaryType). */
