@@ -274,11 +274,15 @@ describe('responses', () => {
       ],
     };
     const request = expectParsed(parse('api.openai.com', '/v1/responses', body));
+    // The replayed call's command is read too (as its arguments), and every string of a computer call's output but
+    // its image (a nested `type` tag included: the client writes it, so it is read rather than trusted).
     expect(textsOf(request)).toEqual([
+      ['tool_arguments', 'cat .env'],
       ['tool_result', 'AWS_SECRET=abc'],
       ['tool_result', 'warning: x'],
       ['tool_result', 'db password: hunter2'],
       ['tool_result', 'patched config.yml'],
+      ['tool_result', 'computer_screenshot'],
     ]);
     expectPathsPointAtStrings(body, request);
   });
