@@ -34,12 +34,16 @@ export function addTool(x: Extraction, path: JsonPath, name: string, kind: ToolI
  */
 export const MAX_READ_NESTING = 128;
 
-/** A value still to walk: where it sits is kept as a link to its parent, the path built only for a string found. */
+/**
+ * A value still to walk: where it sits is kept as a link to its parent, the path built only for a string found.
+ * `keyOf`: the item is the key `value` of the object `parent` (addStringsAndKeys), not a value under it.
+ */
 interface PendingLeaf {
   value: unknown;
   parent: PendingLeaf | undefined;
   key: string | number;
   depth: number;
+  keyOf?: true;
 }
 
 function pathOf(at: PendingLeaf, base: JsonPath): JsonPath {
@@ -59,10 +63,32 @@ function pathOf(at: PendingLeaf, base: JsonPath): JsonPath {
 export function addStringLeaves(
   x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind'], skipKeys?: ReadonlySet<string>,
 ): void {
+  walkStrings(x, value, path, kind, { ...(skipKeys ? { skipKeys } : {}) });
+}
+
+/**
+ * Every string under `value` as its own span, object keys included (free-form maps whose keys are user data: MCP
+ * tool arguments), with addStringLeaves' limits. A value's span points at the value, which a redaction replaces in
+ * place. A key's span points at the object holding the key, and comes just before its value: no string is there to
+ * replace, so a finding the policy would redact blocks instead (the guardrails fail closed), and a refusal names
+ * the object, never the key itself (which is the sensitive text).
+ */
+export function addStringsAndKeys(x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind']): void {
+  walkStrings(x, value, path, kind, { keys: true });
+}
+
+function walkStrings(
+  x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind'], options: { skipKeys?: ReadonlySet<string>; keys?: boolean },
+): void {
+  const { skipKeys, keys: withKeys = false } = options;
   const pending: PendingLeaf[] = [{ value, parent: undefined, key: '', depth: path.length }];
   while (pending.length > 0) {
     const item = pending.pop()!;
     const current = item.value;
+    if (item.keyOf) {
+      x.texts.push({ path: pathOf(item.parent!, path), text: current as string, kind });
+      continue;
+    }
     if (typeof current === 'string') {
       x.texts.push({ path: pathOf(item, path), text: current, kind });
       continue;
@@ -80,6 +106,8 @@ export function addStringLeaves(
         const key = keys[i]!;
         if (skipKeys?.has(key) === true) continue;
         pending.push({ value: (current as Record<string, unknown>)[key], parent: item, key, depth });
+        // Pushed after its value, so it comes out before it.
+        if (withKeys) pending.push({ value: key, parent: item, key, depth, keyOf: true });
       }
     }
   }

@@ -1,7 +1,7 @@
 import { BodyShapeError, expectObject, expectString, isJsonObject, optionalField, requiredString, wrongType, type JsonObject } from './body-shape.js';
-import { addStringLeaves, addText, newExtraction, type Extraction, type JsonPath } from './extraction.js';
+import { addStringLeaves, addStringsAndKeys, addText, newExtraction, type Extraction, type JsonPath } from './extraction.js';
 import { isJsonRpcId } from './mcp-jsonrpc.js';
-import type { NormalizedRequest, TextSpan } from './types.js';
+import type { NormalizedRequest } from './types.js';
 
 /**
  * Reads what an MCP client sends its server (one JSON-RPC message, or a batch) into the normalized view
@@ -85,36 +85,6 @@ const PARAM_READERS: Readonly<Record<string, ParamReader>> = {
 
 /** Members of a `tools/call`'s params that MCP defines: their names are not worth a span of their own. */
 const MCP_PARAMS_MEMBERS: ReadonlySet<string> = new Set(['name', 'arguments', '_meta']);
-
-/**
- * Every string under `value` as its own span, object keys included. A value's span points at the value,
- * which a redaction replaces in place. A key's span points at the object holding the key: no string is
- * there to replace, so a finding the policy would redact blocks the call instead (the guardrails fail
- * closed), and the refusal names the object, never the key itself (which is the sensitive text).
- * Iterative, so a deeply nested body cannot exhaust the stack.
- */
-function addStringsAndKeys(x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind']): void {
-  type Item = { value: unknown; path: JsonPath } | { key: string; path: JsonPath };
-  const pending: Item[] = [{ value, path }];
-  while (pending.length > 0) {
-    const item = pending.pop()!;
-    if ('key' in item) {
-      addText(x, item.path, item.key, kind);
-    } else if (typeof item.value === 'string') {
-      addText(x, item.path, item.value, kind);
-    } else if (Array.isArray(item.value)) {
-      // Pushed in reverse so spans come out in document order.
-      for (let i = item.value.length - 1; i >= 0; i--) pending.push({ value: item.value[i], path: [...item.path, i] });
-    } else if (isJsonObject(item.value)) {
-      // Each key comes just before its value.
-      const entries = Object.entries(item.value);
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const [key, child] = entries[i]!;
-        pending.push({ value: child, path: [...item.path, key] }, { key, path: item.path });
-      }
-    }
-  }
-}
 
 /** The normalized request for an MCP message or batch, sent to the MCP client (server) named `client`. */
 export function normalizeMcpBody(body: unknown, client: string, options: { stream: boolean }): NormalizedRequest {

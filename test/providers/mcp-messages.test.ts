@@ -49,3 +49,25 @@ describe('MCP messages: secrets and personal data anywhere in a call\'s params',
     expect(guard(call({ arguments: { title: 'Bug', labels: ['p1'] }, _meta: { progressToken: 'tok-1' } })).decision).toBe('allow');
   });
 });
+
+describe('MCP messages: deeply nested arguments', () => {
+  const nested = (depth: number, inner: unknown): unknown => {
+    let value = inner;
+    for (let i = 0; i < depth; i++) value = [value];
+    return value;
+  };
+
+  it('are read in document order, keys before their values, with their paths', () => {
+    const texts = normalizeMcpBody(call({ arguments: { a: { b: ['x'] } } }), 'github', { stream: false }).texts;
+    expect(texts.filter((t) => t.kind === 'tool_arguments').map((t) => [t.path.join('.'), t.text])).toEqual([
+      ['params.arguments', 'a'], ['params.arguments.a', 'b'], ['params.arguments.a.b.0', 'x'],
+    ]);
+  });
+
+  it('nested more than 128 levels are refused with a 400 naming where, not read in part', () => {
+    // 60 000 levels used to take seconds (a path copied per level); the walk is linear, and refuses past 128.
+    expect(() => normalizeMcpBody(call({ arguments: { deep: nested(60_000, GITHUB_TOKEN) } }), 'github', { stream: false }))
+      .toThrow(/params\.arguments holds arrays or objects nested more than 128 levels deep/);
+    expect(guard(call({ arguments: { deep: nested(100, GITHUB_TOKEN) } })).decision).toBe('block');
+  });
+});
