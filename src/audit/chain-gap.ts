@@ -73,6 +73,22 @@ export function planGapRecovery(db: AuditDatabase, facts: GapFacts): GapRecovery
         'To fix: upgrade Edge Control.',
     };
   }
+  if (chain === undefined && facts.serverHead.seq === 0 && sentThrough > 0) {
+    // Edge Control holds nothing of the first chain and refuses it from the middle. Either it never
+    // received what came before the cursor (configured on this device after those records were written:
+    // a destination added later starts at the head) or it lost all of it (its database restored from a
+    // backup older than this device's first upload). This database cannot tell which, and resending the
+    // history would count it as unsent at once (up to the whole cap, failing closed: AI stopped), which a
+    // destination added later must never do. So the records from the cursor on go as a new chain that
+    // declares its start: both sides log what Edge Control does not hold.
+    const stored = prunedThrough < sentThrough ? ` (this device still stores seq ${prunedThrough + 1}–${sentThrough}: \`bifrost-edge audit tail\` shows them)` : '';
+    return {
+      kind: 'new_chain',
+      fromSeq: Math.max(sentThrough, prunedThrough) + 1,
+      why: `Edge Control holds nothing of device ${deviceId}'s audit chain, so it cannot take it from seq ${sentThrough + 1}: it never received records seq 1–${sentThrough} ` +
+        `(it was configured on this device after they were written), or its database was restored from a backup older than this device's first upload and they are lost there${stored}`,
+    };
+  }
   const { seq, hash } = nothingOfChain ? { seq: chain.fromSeq - 1, hash: hashAt(db, chain.fromSeq - 1) } : facts.serverHead;
   const local = hashAt(db, seq);
   const where = nothingOfChain

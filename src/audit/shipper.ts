@@ -293,7 +293,7 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
                 { ...fields, lost_first_seq: plan.lost.fromSeq, lost_last_seq: plan.lost.throughSeq },
               );
             } else {
-              this.log?.warn(`${plan.why}. Uploading this database's records from seq ${chain.fromSeq} on as a new chain (${chain.chainId}), kept beside the one Edge Control holds`, fields);
+              this.log?.warn(`${plan.why}. Uploading this database's records from seq ${chain.fromSeq} on as a new chain (${chain.chainId}), kept beside any Edge Control holds for this device`, fields);
             }
             return true;
           }

@@ -245,7 +245,10 @@ describe('audit chain checks', () => {
 
   it('decides append / already stored / gap against the stored head', () => {
     const { batch: b } = batch(2, 'c'.repeat(64), 4);
-    expect(decideAuditAppend(b, undefined, undefined)).toEqual({ kind: 'append' });
+    // Nothing stored: a chain starts at seq 1, or goes on from what an earlier enrollment uploaded.
+    expect(decideAuditAppend(batch(2).batch, undefined, undefined)).toEqual({ kind: 'append' });
+    expect(decideAuditAppend(b, undefined, undefined)).toMatchObject({ kind: 'gap', head: { seq: 0, hash: '0'.repeat(64) }, message: expect.stringMatching(/holds nothing of device .*Upload the chain from seq 1/) });
+    expect(decideAuditAppend(b, undefined, undefined, 'dev-earlier')).toEqual({ kind: 'append' });
     expect(decideAuditAppend(b, { seq: 3, hash: 'c'.repeat(64) }, undefined)).toEqual({ kind: 'append' });
     const [r4, r5] = [b.records[0]!, b.records[1]!];
     const same = [{ seq: 4, hash: r4.hash }, { seq: 5, hash: r5.hash }];

@@ -91,7 +91,9 @@ export const AuditBatchSchema = z.strictObject({
   /**
    * With `chain_id` only: the seq this further chain starts at, when not 1. The device no longer holds
    * (or never sent Edge Control) its records before it: they were pruned at its queue cap while it had
-   * no Edge Control configured. The server stores such a chain from this seq when it holds nothing of
+   * no Edge Control configured, or Edge Control holds nothing of its chain (configured on the device
+   * after they were written, or restored from a backup older than the device's first upload, 409 with
+   * an empty chain head). The server stores such a chain from this seq when it holds nothing of
    * it yet, and logs where it starts; a batch of a chain it holds nothing of that starts elsewhere is a
    * gap (409), so records lost in a server restore are resent, never skipped. The first record's
    * prev_hash links it to the device's record before it.

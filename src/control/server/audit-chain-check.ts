@@ -71,23 +71,40 @@ export function overlapWithStored(batch: Pick<AuditBatch, 'first_seq' | 'last_se
   return head && batch.first_seq <= head.seq ? { fromSeq: batch.first_seq, throughSeq: Math.min(batch.last_seq, head.seq) } : undefined;
 }
 
+/** Where a chain the server holds nothing of must start: seq 1, or the further chain's declared start. */
+export function chainStartOf(batch: Pick<AuditBatch, 'chain_id' | 'chain_start_seq'>): number {
+  return batch.chain_id === undefined ? 1 : batch.chain_start_seq ?? 1;
+}
+
 /**
  * Whether a (self-consistent) batch continues the chain stored for it (under auditChainKey). No
- * stored head: the device's first chain is anchored at its first upload (as always); a further chain
- * must start where it says it starts (`chain_start_seq`, else seq 1 from the genesis hash), so it is
- * stored whole from there and a batch from its middle (its start lost in a restore of this server)
- * is a gap the device fills by sending the start again. `storedOverlap`: the stored hashes over
- * overlapWithStored, in seq order.
+ * stored head: a chain must start where it starts (seq 1 from the genesis hash; a further chain's
+ * declared `chain_start_seq`), so it is stored whole from there. A batch from its middle is a gap the
+ * device closes (its start lost in a restore of this server: it sends the start again, or a new chain
+ * and logs the loss), unless it continues what an earlier enrollment of the same installation uploaded
+ * (`continuesEnrollment`: the key of the chain holding the record it links to; the device enrolled
+ * again under a new id). `storedOverlap`: the stored hashes over overlapWithStored, in seq order.
  */
-export function decideAuditAppend(batch: AuditBatch, head: AuditChainHead | undefined, storedOverlap: readonly AuditChainHead[] | undefined): AppendDecision {
+export function decideAuditAppend(batch: AuditBatch, head: AuditChainHead | undefined, storedOverlap: readonly AuditChainHead[] | undefined, continuesEnrollment?: string): AppendDecision {
   const first = batch.records[0]!;
   if (!head) {
-    if (batch.chain_id === undefined) return { kind: 'append' };
-    const start = batch.chain_start_seq ?? 1;
-    if (batch.first_seq === start && (start > 1 || first.prev_hash === AUDIT_CHAIN_GENESIS_HASH)) return { kind: 'new_chain', startSeq: start };
+    const start = chainStartOf(batch);
+    if (batch.chain_id === undefined && batch.first_seq === 1) return { kind: 'append' };
+    if (batch.chain_id !== undefined && batch.first_seq === start && (start > 1 || first.prev_hash === AUDIT_CHAIN_GENESIS_HASH)) return { kind: 'new_chain', startSeq: start };
+    if (continuesEnrollment !== undefined) return { kind: 'append' };
+    const empty = { seq: 0, hash: AUDIT_CHAIN_GENESIS_HASH };
+    if (batch.chain_id === undefined) {
+      return {
+        kind: 'gap',
+        head: empty,
+        message: `batch ${batch.batch_id} starts at seq ${batch.first_seq}, but this server holds nothing of device ${batch.device_id}'s audit chain: it was configured on the device ` +
+          `after records 1–${batch.first_seq - 1} were written, or its database was restored from a backup older than the device's first upload and lost them. ` +
+          'Upload the chain from seq 1, or as a new chain (chain_id) that declares where it starts (chain_start_seq)',
+      };
+    }
     return {
       kind: 'gap',
-      head: { seq: 0, hash: AUDIT_CHAIN_GENESIS_HASH },
+      head: empty,
       message: `batch ${batch.batch_id} continues chain ${batch.chain_id} of device ${batch.device_id} from seq ${batch.first_seq}, but this server holds nothing of that chain ` +
         `(its database may have been restored from a backup older than the chain): upload the chain from its start, seq ${start}`,
     };

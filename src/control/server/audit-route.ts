@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../util/canonical-json.js';
 import { ANNOUNCED_AUDIT_RECORD_FIELDS, AUDIT_DIFFERS_AT_SEQ_HEADER, AuditBatchSchema, type AuditAck, type AuditBatch, type AuditChainGapError } from '../protocol/audit.js';
 import { AUDIT_RECORD_FIELDS_HEADER, IDEMPOTENCY_KEY_HEADER } from '../protocol/paths.js';
-import { auditChainKey, checkBatchIntegrity, decideAuditAppend, overlapWithStored } from './audit-chain-check.js';
+import { auditChainKey, chainStartOf, checkBatchIntegrity, decideAuditAppend, overlapWithStored } from './audit-chain-check.js';
 import type { AuditChainHead, StoredAuditBatch, StoredAuditChain } from './control-store.js';
 import { ControlHttpError, parseWire, readJsonBody, sendJson } from './http-io.js';
 import { authenticateDevice, type RouteHandler, type ServerContext } from './server-context.js';
@@ -62,7 +62,11 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
 
   const head = await store.auditHead(key);
   const overlap = overlapWithStored(batch, head);
-  const decision = decideAuditAppend(batch, head, overlap && await store.auditHashes(key, overlap.fromSeq, overlap.throughSeq));
+  // Only for a chain held nowhere here that the batch does not start: it may go on from an earlier enrollment.
+  const continues = !head && batch.first_seq !== chainStartOf(batch) && installationId !== undefined
+    ? await enrollmentChainContinued(ctx, installationId, batch)
+    : undefined;
+  const decision = decideAuditAppend(batch, head, overlap && await store.auditHashes(key, overlap.fromSeq, overlap.throughSeq), continues);
   // A reused batch id whose records fork the stored chain (a replaced audit database numbers its
   // batches as the old one did) is that fork first: the device learns where the chain ends.
   if (decision.kind === 'gap') throw new AuditChainGap(decision.message, decision.head, decision.differsAtSeq);
@@ -91,6 +95,9 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
     throw new ControlHttpError(409, 'audit_chain_gap', `audit batch ${batch.batch_id} conflicts with records stored concurrently; retry the upload`);
   }
   if (decision.kind === 'new_chain') await logNewChain(ctx, batch, key, decision.startSeq);
+  if (!head && continues !== undefined) {
+    ctx.log.info(`device enrolled again: its audit chain continues at seq ${batch.first_seq} from what it uploaded as ${continues}`, { device_id: batch.device_id, stored_as: key, continues, starts_at_seq: batch.first_seq });
+  }
   return { batch_id: batch.batch_id, stored: records.length, duplicate: false, chain_head: batch.chain_head };
 }
 
@@ -130,13 +137,35 @@ async function logNewChain(ctx: ServerContext, batch: AuditBatch, key: string, s
   }
   const missing = !linked && startSeq - 1 > earlierEnd ? `${earlierEnd + 1}-${startSeq - 1}` : undefined;
   const chain = earlier ? `its earlier chain ${earlier.key}` : 'an earlier chain';
+  const why = earlier
+    ? '(it pruned them at its queue cap while it had no Edge Control configured; or it had uploaded them and pruned them since, ' +
+      'and this server\'s database was restored from a backup older than that upload; or its audit database was replaced)'
+    : '(this server holds nothing earlier of the device: it was configured on the device after those records were written; ' +
+      'or this server\'s database was restored from a backup older than the device\'s first upload, and they are lost here)';
   const how = linked
     ? `it continues ${chain} after seq ${startSeq - 1} (the device could not continue that chain's later records)`
     : missing
-      ? `the device's records seq ${missing} are not held here (it pruned them at its queue cap while it had no Edge Control configured; or it had uploaded them and pruned them since, ` +
-        `and this server's database was restored from a backup older than that upload; or its audit database was replaced)`
+      ? `the device's records seq ${missing} are not held here ${why}`
       : `it does not continue ${chain} at seq ${startSeq - 1} (the device's audit database was replaced or restored from a copy)`;
   ctx.log.warn(`device started a new audit chain at seq ${startSeq}, stored beside its earlier chain: ${how}`, { ...fields, ...(missing ? { records_not_uploaded: missing } : {}) });
+}
+
+/**
+ * A device that enrolled again gets a new device id, but its audit outbox goes on where its uploads
+ * under the earlier id ended: the chain of an earlier enrollment of the same installation that holds
+ * the record the batch's first record links to, if any. The installation id is the device's claim, but
+ * continuing only adds the device's own batch under its own id, and only where the link is a hash
+ * this server holds.
+ */
+async function enrollmentChainContinued(ctx: ServerContext, installationId: string, batch: AuditBatch): Promise<string | undefined> {
+  const prevHash = batch.records[0]!.prev_hash;
+  for (const deviceId of await ctx.store.deviceIdsOfInstallation(installationId)) {
+    if (deviceId === batch.device_id) continue;
+    for (const chain of await ctx.store.auditChains(deviceId)) {
+      if ((await ctx.store.auditHashAt(chain.key, batch.first_seq - 1)) === prevHash) return chain.key;
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -38,6 +38,8 @@ export interface ControlStore {
   auditHashes(deviceId: string, fromSeq: number, throughSeq: number): Promise<AuditChainHead[]>;
   /** Every chain held for a device (its first chain and its further ones, auditChainKey), the most recently uploaded first. */
   auditChains(deviceId: string): Promise<StoredAuditChain[]>;
+  /** The devices enrolled with this installation id (DeviceRecord.installation_id): one per enrollment of the agent. */
+  deviceIdsOfInstallation(installationId: string): Promise<string[]>;
   /** Stores a batch and its records in one transaction; `conflict` when a constraint says someone else got there first. */
   insertAuditBatch(batch: StoredAuditBatch, records: NewAuditRecord[]): Promise<'inserted' | 'conflict'>;
   listAuditRecords(query: { deviceId?: string; after: number; limit: number }): Promise<AuditRecordRow[]>;

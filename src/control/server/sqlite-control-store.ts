@@ -269,6 +269,10 @@ export class SqliteControlStore implements ControlStore {
     return rows.map((row) => ({ key: row.key, first_seq: row.first_seq, head: { seq: row.head_seq, hash: row.head_hash } }));
   }
 
+  async deviceIdsOfInstallation(installationId: string): Promise<string[]> {
+    return (this.db.prepare('SELECT device_id FROM devices WHERE installation_id = ? ORDER BY enrolled_at').all(installationId) as { device_id: string }[]).map((row) => row.device_id);
+  }
+
   async insertAuditBatch(batch: StoredAuditBatch, records: NewAuditRecord[]): Promise<'inserted' | 'conflict'> {
     const insertBatch = this.db.prepare(`INSERT INTO audit_batches (device_id, batch_id, digest, first_seq, last_seq, chain_head, stored, received_at)
       VALUES (@device_id, @batch_id, @digest, @first_seq, @last_seq, @chain_head, @stored, @received_at)`);
