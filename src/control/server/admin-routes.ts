@@ -67,7 +67,10 @@ export const adminDevicesRoute: RouteHandler = async (ctx, req, res) => {
   sendJson(res, 200, body);
 };
 
-/** GET /api/edge/v1/admin/audit?device_id=&after=&limit=: stored audit records in arrival order, paged. */
+/**
+ * GET /api/edge/v1/admin/audit?device_id=&after=&limit=: stored audit records in arrival order, paged. A device id
+ * also selects the chains the device started later (`<device>/chain-<id>`).
+ */
 export const adminAuditRoute: RouteHandler = async (ctx, req, res, url) => {
   authenticateAdmin(ctx, req);
   const query = parseWire(AdminAuditQuerySchema, Object.fromEntries(url.searchParams), 'audit query');

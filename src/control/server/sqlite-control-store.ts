@@ -290,11 +290,18 @@ export class SqliteControlStore implements ControlStore {
     }
   }
 
+  /**
+   * A device id selects the device's records and those of the chains it started later (`<device>/chain-<id>`: a
+   * replaced or reverted database), so an administrator following one device sees all of them; a chain's own id
+   * selects that chain.
+   */
   async listAuditRecords(query: { deviceId?: string; after: number; limit: number }): Promise<AuditRecordRow[]> {
-    const rows = query.deviceId === undefined
-      ? this.db.prepare('SELECT * FROM audit_records WHERE id > ? ORDER BY id LIMIT ?').all(query.after, query.limit)
-      : this.db.prepare('SELECT * FROM audit_records WHERE device_id = ? AND id > ? ORDER BY id LIMIT ?').all(query.deviceId, query.after, query.limit);
-    return rows as AuditRecordRow[];
+    if (query.deviceId === undefined) {
+      return this.db.prepare('SELECT * FROM audit_records WHERE id > ? ORDER BY id LIMIT ?').all(query.after, query.limit) as AuditRecordRow[];
+    }
+    // The device's chains sort between `<device>/chain-` and `<device>/chain.` ('.' follows '-'): a range, not LIKE.
+    return this.db.prepare(`SELECT * FROM audit_records WHERE (device_id = ? OR (device_id >= ? AND device_id < ?)) AND id > ? ORDER BY id LIMIT ?`)
+      .all(query.deviceId, `${query.deviceId}/chain-`, `${query.deviceId}/chain.`, query.after, query.limit) as AuditRecordRow[];
   }
 
   async close(): Promise<void> {
