@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import type { AgentConfig } from './config/schema.js';
 import type { Logger } from './log.js';
 import { loadOrCreateCa, type CertificateAuthority } from './ca/certificate-authority.js';
@@ -27,7 +28,7 @@ import { GuardrailPolicyHolder } from './proxy/inspectors/guardrail-policy-holde
 import { openPolicyDatabase } from './policy/policy-database.js';
 import { SqliteCounterStore } from './policy/counter-store.js';
 import { SqliteShadowAiRegistry } from './policy/shadow-ai.js';
-import { PolicyEnforcer, type UsageCharge } from './policy/enforcer.js';
+import { PolicyEnforcer, type BackgroundCharge, type UsageCharge } from './policy/enforcer.js';
 import { readConfiguredCaFiles, readConfiguredPolicyFile } from './config/configured-files.js';
 import { isSignedIn } from './policy/signed-in.js';
 import type { PolicyBundle } from './control/protocol/policy-bundle.js';
@@ -69,6 +70,8 @@ export interface StartAgentOptions {
   onRecord?: (record: ExchangeRecord) => void;
   /** Electron's safeStorage (desktop app only): protects the sign-in tokens and the device credential. */
   safeStorage?: SafeStorageLike;
+  /** How long a background response's usage is waited for before its estimate is charged (tests shorten it). Default an hour. */
+  backgroundTimeoutMs?: number;
 }
 
 /** Folder of the device CA inside the data dir; `bifrost-edge ca path` points here too. */
@@ -147,6 +150,12 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
     defaultMode: config.mode,
     processOf: (info) => info.process,
     onError: (err, context) => log.warn(`policy side effect failed: ${context}`, { error: (err as Error).message }),
+    ...(options.backgroundTimeoutMs !== undefined ? { backgroundTimeoutMs: options.backgroundTimeoutMs } : {}),
+    // Charged after its exchange was recorded: its usage gets a record of its own beside the request's, as a
+    // WebSocket session's usage does (only once traffic flows, when recordExchange is defined).
+    onBackgroundCharge: (charged) => {
+      void recordExchange(backgroundChargeRecord(charged)).catch((err: unknown) => log.warn(`could not record a background response's usage: ${(err as Error).message}`));
+    },
   });
   /** The gateway requests go to: the policy bundle's (central policy), else the configuration's. */
   const gatewayUrl = (): string | undefined => policy.bundle?.gateway?.url ?? config.gateway?.url;
@@ -206,6 +215,12 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
   let proxyHostPort = '';
   // A shutdown lets these finish, and closes the audit trail only after their records are written.
   const inFlight = new InFlightExchanges();
+  // Closed after the proxy and before the audit trail: background responses still running are charged Edge's estimate
+  // and recorded, since nothing waits for their usage after a restart.
+  opened.push('the background responses', async () => {
+    policy.releaseBackground();
+    await inFlight.settled(RECORDS_SETTLE_MS);
+  });
   const recordExchange = (record: ExchangeRecord): Promise<void> => inFlight.trackRecord(writeExchangeRecord(record));
   const writeExchangeRecord = async (record: ExchangeRecord): Promise<void> => {
     mcp.observe(record);
@@ -387,6 +402,15 @@ function usageNote(charge: UsageCharge): UsageNote;
 function usageNote(charge: UsageCharge | undefined): UsageNote | undefined;
 function usageNote(charge: UsageCharge | undefined): UsageNote | undefined {
   return charge && { usage: { input_tokens: charge.usage.inputTokens, output_tokens: charge.usage.outputTokens }, costUsd: charge.costUsd };
+}
+
+/** The audit record of a charge made after its request's exchange was over (a background response's usage). */
+function backgroundChargeRecord({ request, target, app, charge }: BackgroundCharge): ExchangeRecord {
+  const note = usageNote(charge);
+  return {
+    id: randomUUID(), method: target.method, host: target.host, path: target.path, provider: request.provider, model: request.model, app,
+    decision: 'forwarded', ...(charge.estimated ? { estimatedUsage: { ...note.usage, costUsd: note.costUsd } } : note), findings: [], latencyMs: 0,
+  };
 }
 
 /** Applies origin overrides to WebSocket URLs too (wss://api.openai.com/... → wss://127.0.0.1:PORT/...). */

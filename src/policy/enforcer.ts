@@ -14,6 +14,8 @@ import { awaitsControlConfirmation, CONFIRMATION_WAIT_MS, unconfirmedPolicyRefus
 import { limitWindows, windowUsage, type CounterSnapshot, type LimitWindow } from './limits.js';
 import { NoticeBus, type Notice, type NoticeDraft } from './notices.js';
 import { estimateCost, lookupAudioPrice, lookupPrice } from './pricing.js';
+import { isPendingStatus, type JobState } from './background-jobs.js';
+import { BackgroundResponses, type BackgroundJob } from './background-responses.js';
 import { createResponseMeter, generatesAnswer, type ResponseMeter, type ResponseMeterInput } from './response-meter.js';
 import { isKnownAiHost, type ShadowAiRegistry } from './shadow-ai.js';
 import { allKeyWindows, buildPolicyStatus, type PolicyStatus } from './status-data.js';
@@ -38,7 +40,10 @@ import { RequestScopedSlot } from '../util/request-scoped-slot.js';
  * - `meterResponse(request, headers)` returns a sink for the response body chunks the proxy relays; when
  *   the response ends, its token usage is charged to the key's token and spend windows. A stream that
  *   ends without reporting usage (stopped early), and a sent request the client abandoned before any
- *   answer, are charged Edge's estimate instead (unreported-usage.ts).
+ *   answer, are charged Edge's estimate instead (unreported-usage.ts). A background response or Assistants run
+ *   (answered `queued`, no usage) is charged later, to its request, once: with the usage its final state reports
+ *   when the client fetches it back, or Edge's estimate after a bound (background-responses.ts); each such late
+ *   charge is told to `onBackgroundCharge`, which records it.
  * - `settle(request)` when the exchange is over, however it ended: until then an allowed request holds
  *   its estimated cost in its token and spend windows, so requests decided meanwhile count it
  *   (in-flight.ts); a followed request not sent by then gives its place in the request windows back.
@@ -59,6 +64,28 @@ export interface PolicyEnforcerOptions {
   onError?: (err: unknown, context: string) => void;
   /** How long a fail-closed request waits for Edge Control's first answer after a start. Default CONFIRMATION_WAIT_MS. */
   controlConfirmationWaitMs?: number;
+  /**
+   * How long the usage of a background response (or an Assistants run) is waited for before its request is charged
+   * Edge's estimate instead (background-responses.ts). Default DEFAULT_BACKGROUND_TIMEOUT_MS, an hour.
+   */
+  backgroundTimeoutMs?: number;
+  /**
+   * Told of every charge made after its request's exchange was over: a background response's usage, charged when
+   * its final state is fetched back, or the estimate when it is given up. Its audit record is written from this.
+   */
+  onBackgroundCharge?: (charged: BackgroundCharge) => void;
+}
+
+/** A charge made to a request after its exchange was over (see onBackgroundCharge). */
+export interface BackgroundCharge {
+  /** The request that started the work, and where it went (its own record's method, host and path). */
+  request: NormalizedRequest;
+  target: { method: string; host: string; path: string };
+  app: string;
+  /** The provider's id of the response or run. */
+  id: string;
+  /** The usage its final state reported, or Edge's estimate (`estimated`) when it reported none or was given up. */
+  charge: UsageCharge;
 }
 
 interface PolicyState {
@@ -83,6 +110,10 @@ interface Ticket {
   sent?: boolean;
   /** Its usage, reported or estimated, was charged: an exchange is charged once. */
   charged?: boolean;
+  /** Where the request went, for the record of a charge made after its exchange (a background response's). */
+  target: { method: string; host: string; path: string };
+  /** Its work goes on after its answer (background-responses.ts): it keeps its hold until its usage is charged. */
+  background?: boolean;
 }
 
 export interface UsageCharge {
@@ -94,6 +125,13 @@ export interface UsageCharge {
   /** The provider reported no usage: this is Edge's estimate (the prompt, and the answer seen). */
   estimated?: true;
 }
+
+/**
+ * Operations (openai-compatible.ts) that fetch back a stored response or Assistants run: `GET /responses/{id}` (also
+ * streamed again, or resumed, with `?stream=true`), `POST /responses/{id}/cancel`, `GET` and the cancel of
+ * `/threads/{thread}/runs/{run}`.
+ */
+const FETCHES_BACK_WORK: ReadonlySet<string> = new Set(['responses', 'threads']);
 
 export class PolicyEnforcer {
   readonly notices: NoticeBus;
@@ -108,6 +146,8 @@ export class PolicyEnforcer {
   /** Requests the proxy announced it will report as sent (see follow). */
   private readonly followed = new WeakSet<NormalizedRequest>();
   private readonly inFlight = new InFlightUsage();
+  /** Requests whose background response's usage is still to come. */
+  private readonly background: BackgroundResponses;
   private readonly now: () => Date;
   private readonly onError: (err: unknown, context: string) => void;
 
@@ -115,6 +155,10 @@ export class PolicyEnforcer {
     this.notices = options.notices ?? new NoticeBus();
     this.now = options.now ?? (() => new Date());
     this.onError = options.onError ?? (() => {});
+    this.background = new BackgroundResponses({
+      ...(options.backgroundTimeoutMs !== undefined ? { timeoutMs: options.backgroundTimeoutMs } : {}),
+      onGivenUp: (id, job) => this.chargeBackground(id, job, undefined, undefined),
+    });
   }
 
   /**
@@ -204,6 +248,7 @@ export class PolicyEnforcer {
       app,
       pricing: state.bundle?.pricing ?? {},
       thresholds: state.bundle?.budget_alert_thresholds ?? [],
+      target: { method: info.method, host: info.host, path: info.path },
     };
     const key = decision.action === 'allow' ? decision.route.virtualKey : null;
     if (key) ticket.keyLabel = key.name.trim() !== '' ? key.name : key.id;
@@ -295,17 +340,27 @@ export class PolicyEnforcer {
    * Undefined when there is nothing to charge (blocked, no key governs the request, or it makes the model generate
    * nothing: a retrieval, listing, update or deletion of a stored object, token counting; response-meter.ts
    * generatesAnswer). A request naming no model (a stored prompt, an Assistants run) is priced by the model its
-   * answer names, else at the fallback rates.
+   * answer names, else at the fallback rates. A fetch of a background response or run Edge waits for (background-
+   * responses.ts) is metered all the same: its final state's usage is charged to the request that started it.
    * `onCharge` gets the usage the response reported and what it cost, or undefined when it reported
    * none; then `estimate` is what was charged instead, if anything (a stream: the provider accepted the
    * prompt; a JSON answer without usage is an error, or a route that reports none, and is not charged).
    */
   meterResponse(request: NormalizedRequest, response: ResponseMeterInput, onCharge?: (charge: UsageCharge | undefined, estimate?: UsageCharge) => void): ResponseMeter | undefined {
+    if (!generatesAnswer(request)) return this.meterFetchedBack(request, response);
     const route = this.routeFor(request);
-    if (!route?.virtualKey || !generatesAnswer(request)) return undefined;
+    if (!route?.virtualKey) return undefined;
     const streamed = isAcceptedStream(response);
     const answer = tallyStreamedAnswer(response);
-    const meter = createResponseMeter(response, (usage, answeredModel) => {
+    const meter = createResponseMeter(response, (usage, answeredModel, job) => {
+      // Work the provider goes on with (a background response, an Assistants run): charged when its usage is known.
+      if (!usage && job && this.leaveRunning(request, job, streamed, answer?.outputTokens() ?? 0, answeredModel)) {
+        onCharge?.(undefined);
+        return;
+      }
+      // Its final state came with this answer: a request continuing a run waited for (tool outputs, streamed to
+      // the end) was charged the run's usage, which is all of it.
+      if (job && !isPendingStatus(job.status)) this.forgetBackground(request.provider, job.id);
       const charge = usage ? this.charge(request, usage, false, answeredModel) : undefined;
       const estimate = !usage && streamed ? this.chargeUnreported(request, answer?.outputTokens() ?? 0, answeredModel) : undefined;
       this.settle(request);
@@ -333,7 +388,9 @@ export class PolicyEnforcer {
   settle(request: NormalizedRequest): void {
     const ticket = this.tickets.get(request);
     if (!ticket) return;
-    ticket.reservation?.release();
+    // A background response's request holds its prompt until its usage is charged (in-flight.ts drops the hold after
+    // DEFAULT_MAX_HOLD_MS all the same).
+    if (!ticket.background) ticket.reservation?.release();
     ticket.requestHold?.release();
     ticket.requestHold = undefined;
   }
@@ -359,6 +416,69 @@ export class PolicyEnforcer {
       label: ticket.keyLabel ?? keyId, provider: route.provider, model: request.model, windows,
       counters: this.snapshotFor(bundle), nowMs: this.now().getTime(),
     });
+  }
+
+  /**
+   * Edge is stopping: background responses still running are charged Edge's estimate now (each reported through
+   * onBackgroundCharge), since nothing will be waiting for their usage after a restart.
+   */
+  releaseBackground(): void {
+    this.background.giveUpAll();
+  }
+
+  /**
+   * The answer of a generating request says the provider goes on working after it (a pending state, reporting no
+   * usage): the request is remembered by the id of that work, and keeps its ticket and its hold until the usage is
+   * known. An ordinary response's stream the client left is not such work (the provider stops it): it is charged
+   * as estimated at once. False when it is not remembered.
+   */
+  private leaveRunning(request: NormalizedRequest, job: JobState, streamed: boolean, outputTokens: number, answeredModel: string | undefined): boolean {
+    // A JSON answer still pending is background work whatever it says; a stream only when it says so.
+    if (!isPendingStatus(job.status) || (streamed && !job.detached)) return false;
+    const ticket = this.tickets.get(request);
+    if (ticket?.decision.action !== 'allow' || !ticket.decision.route.virtualKey || ticket.charged) return false;
+    const waiting: BackgroundJob = { request, outputTokens, ...(answeredModel !== undefined ? { answeredModel } : {}) };
+    if (!this.background.remember(request.provider, job.id, waiting)) return false;
+    ticket.background = true;
+    return true;
+  }
+
+  /**
+   * Meters a fetch of stored work (a retrieval, a resumed stream, a cancel: never charged as such): when it reports
+   * the final state of a background response or run Edge is waiting for, that usage is charged to the request that
+   * started it, once. Undefined when Edge waits for none, or the route fetches no response or run.
+   */
+  private meterFetchedBack(request: NormalizedRequest, response: ResponseMeterInput): ResponseMeter | undefined {
+    if (this.background.size === 0 || !FETCHES_BACK_WORK.has(request.operation)) return undefined;
+    return createResponseMeter(response, (usage, answeredModel, job) => {
+      if (!job || isPendingStatus(job.status)) return;
+      const waiting = this.background.take(request.provider, job.id);
+      if (waiting) this.chargeBackground(job.id, waiting, usage, answeredModel);
+    });
+  }
+
+  /**
+   * Charges a background response's request what its final state reported, or Edge's estimate (none reported, or
+   * given up: the prompt and any answer seen, as a request abandoned after it was sent), and gives its hold back.
+   */
+  private chargeBackground(id: string, waiting: BackgroundJob, usage: TokenUsage | undefined, answeredModel: string | undefined): void {
+    const { request } = waiting;
+    const ticket = this.tickets.get(request);
+    if (!ticket) return;
+    const model = answeredModel ?? waiting.answeredModel;
+    const charge = usage ? this.charge(request, usage, false, model) : this.chargeUnreported(request, waiting.outputTokens, model);
+    ticket.background = false;
+    this.settle(request);
+    if (charge) this.options.onBackgroundCharge?.({ request, target: ticket.target, app: ticket.app.name, id, charge });
+  }
+
+  /** Stops waiting for `id` without a charge: its usage was charged with another answer. */
+  private forgetBackground(provider: string, id: string): void {
+    const waiting = this.background.size > 0 ? this.background.take(provider, id) : undefined;
+    const ticket = waiting && this.tickets.get(waiting.request);
+    if (!waiting || !ticket) return;
+    ticket.background = false;
+    this.settle(waiting.request);
   }
 
   /** Charges a response's usage to the request's token and spend windows; raises budget alerts. */

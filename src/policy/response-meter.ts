@@ -1,5 +1,6 @@
 import type { NormalizedRequest } from '../providers/types.js';
 import { decodeAlongside } from '../util/side-decoder.js';
+import type { JobState } from './background-jobs.js';
 import { usageReaderFor, type TokenUsage } from './usage.js';
 
 /**
@@ -43,20 +44,25 @@ export function generatesAnswer(request: NormalizedRequest): boolean {
   return request.inspected && !COUNTING_OPERATIONS.has(request.operation);
 }
 
-/** `onUsage` gets the usage found (undefined: none) and the model the answer names (usage.ts modelInDocument). */
-export function createResponseMeter(input: ResponseMeterInput, onUsage: (usage: TokenUsage | undefined, answeredModel: string | undefined) => void): ResponseMeter {
+/**
+ * `onUsage` gets the usage found (undefined: none), the model the answer names (usage.ts modelInDocument) and the
+ * background response or Assistants run it reports, in its latest state (background-jobs.ts).
+ */
+export type UsageListener = (usage: TokenUsage | undefined, answeredModel: string | undefined, job?: JobState) => void;
+
+export function createResponseMeter(input: ResponseMeterInput, onUsage: UsageListener): ResponseMeter {
   const reader = usageReaderFor(input.contentType);
   let reported = false;
-  const report = (usage: TokenUsage | undefined, answeredModel: string | undefined) => {
+  const report: UsageListener = (usage, answeredModel, job) => {
     if (reported) return;
     reported = true;
-    onUsage(usage, answeredModel);
+    onUsage(usage, answeredModel, job);
   };
   const nothingToRead = { push: () => {}, end: () => report(undefined, undefined), finished: Promise.resolve() };
   if (!reader) return nothingToRead;
   // A corrupt or truncated body still yields what was decoded before the damage.
   return decodeAlongside(input.contentEncoding, (chunk) => reader.push(chunk), () => {
     const usage = reader.end();
-    report(usage, reader.model());
+    report(usage, reader.model(), reader.job());
   }) ?? nothingToRead;
 }

@@ -1,3 +1,4 @@
+import { jobInDocument, type JobState } from './background-jobs.js';
 import { SseEventParser } from './sse-events.js';
 
 /**
@@ -184,6 +185,7 @@ export class UsageAccumulator {
   private state: PartialUsage = {};
   private seen = false;
   private answeredBy: string | undefined;
+  private reportedJob: JobState | undefined;
 
   /** The first model a report named (modelInDocument): the answer's model. */
   noteModel(model: string | undefined): void {
@@ -192,6 +194,19 @@ export class UsageAccumulator {
 
   model(): string | undefined {
     return this.answeredBy;
+  }
+
+  /**
+   * A report of the object the answer is about (background-jobs.ts): its id as first reported, its latest state
+   * (a stream's events move it on: queued, in_progress, completed). A report of another object is left out.
+   */
+  noteJob(job: JobState | undefined): void {
+    if (!job || (this.reportedJob && job.id !== this.reportedJob.id)) return;
+    this.reportedJob = { id: job.id, status: job.status, detached: job.detached || (this.reportedJob?.detached ?? false) };
+  }
+
+  job(): JobState | undefined {
+    return this.reportedJob;
   }
 
   add(partial: PartialUsage | undefined): void {
@@ -232,6 +247,7 @@ function readJsonAnswer(body: unknown): UsageAccumulator {
   for (const doc of Array.isArray(body) ? body : [body]) {
     acc.add(usageInDocument(doc));
     acc.noteModel(modelInDocument(doc));
+    acc.noteJob(jobInDocument(doc));
   }
   return acc;
 }
@@ -254,9 +270,13 @@ export class StreamUsageExtractor {
     return this.acc.model();
   }
 
+  job(): JobState | undefined {
+    return this.acc.job();
+  }
+
   private onEvent(data: string): void {
-    // Cheap prefilter: most events are text deltas without a usage report.
-    if (!data.includes('sage')) return;
+    // Cheap prefilter: most events are text deltas without a usage report or an object's state.
+    if (!data.includes('sage') && !data.includes('"status"')) return;
     let doc: unknown;
     try {
       doc = JSON.parse(data);
@@ -266,6 +286,8 @@ export class StreamUsageExtractor {
     this.acc.add(usageInDocument(doc));
     // The events that carry usage name the model too (a chat stream's last chunk, response.completed, message_start).
     this.acc.noteModel(modelInDocument(doc));
+    // A background response's or an Assistants run's state (response.created … response.completed, thread.run.*).
+    this.acc.noteJob(jobInDocument(doc));
   }
 }
 
@@ -275,6 +297,8 @@ export interface UsageReader {
   end(): TokenUsage | undefined;
   /** After end(): the model the answer names (modelInDocument), or undefined. */
   model(): string | undefined;
+  /** After end(): the background response or Assistants run the answer reports, in its latest state (background-jobs.ts). */
+  job(): JobState | undefined;
 }
 
 /** Largest non-streamed JSON body read for usage; anything bigger is skipped rather than buffered. */
@@ -296,6 +320,7 @@ class JsonUsageReader implements UsageReader {
   private size = 0;
   private overflow = false;
   private answeredBy: string | undefined;
+  private reportedJob: JobState | undefined;
 
   constructor(private readonly maxBytes: number) {}
 
@@ -317,6 +342,7 @@ class JsonUsageReader implements UsageReader {
     try {
       const answer = readJsonAnswer(JSON.parse(text));
       this.answeredBy = answer.model();
+      this.reportedJob = answer.job();
       return answer.result();
     } catch {
       return undefined;
@@ -325,5 +351,9 @@ class JsonUsageReader implements UsageReader {
 
   model(): string | undefined {
     return this.answeredBy;
+  }
+
+  job(): JobState | undefined {
+    return this.reportedJob;
   }
 }
