@@ -32,12 +32,13 @@ afterEach(async () => {
 
 interface StoredRow { device_id: string; seq: number; batch_id: string; record: { request_id: string } }
 
+/** What Edge Control stores; given a device id, that chain only (a query by the device id includes its later chains). */
 async function storedAtServer(f: ControlFixture, deviceId?: string): Promise<StoredRow[]> {
   const out: StoredRow[] = [];
   for (let after = 0; ;) {
     const filter = deviceId === undefined ? '' : `device_id=${encodeURIComponent(deviceId)}&`;
     const body = (await f.admin('GET', `/api/edge/v1/admin/audit?${filter}limit=1000&after=${after}`)).json as { records: StoredRow[]; next_after?: number };
-    out.push(...body.records);
+    out.push(...body.records.filter((row) => deviceId === undefined || row.device_id === deviceId));
     if (body.next_after === undefined) return out;
     after = body.next_after;
   }
