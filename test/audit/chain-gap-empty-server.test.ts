@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postEnrollment } from '../../src/control/client/control-api.js';
 import type { EnrollmentResponse } from '../../src/control/protocol/enrollment.js';
@@ -9,6 +8,7 @@ import { runAuditVerifyCommand } from '../../src/audit/verify.js';
 import { startControlServer } from '../../src/control/server/control-server.js';
 import { ADA_KEY, captureLogger, startControlFixture, type ControlFixture } from '../control/support/control-fixture.js';
 import { sampleRecord, tempDbPath } from './support/records.js';
+import { storedAtServer, until, copyDatabase } from './support/chain-gap.js';
 
 /**
  * Edge Control holds nothing of a device's chain while the device's uploads are past seq 1, against the
@@ -24,29 +24,6 @@ afterEach(async () => {
   await fixture?.close();
   fixture = undefined;
 });
-
-interface StoredRow { device_id: string; seq: number; record: { request_id: string } }
-
-async function storedAtServer(f: ControlFixture): Promise<StoredRow[]> {
-  return ((await f.admin('GET', '/api/edge/v1/admin/audit?limit=1000')).json as { records: StoredRow[] }).records;
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function copyDatabase(from: string, to: string): Promise<void> {
-  for (const suffix of ['', '-wal', '-shm']) {
-    await fs.rm(to + suffix, { force: true });
-    await fs.copyFile(from + suffix, to + suffix).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
-  }
-}
 
 /** Records carry `recordDeviceId` (the agent writes its installation id); batches go under the enrolled id. */
 function run(f: ControlFixture, device: EnrollmentResponse | undefined, options: AuditOutboxOptions, recordDeviceId: string) {

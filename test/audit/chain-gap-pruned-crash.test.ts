@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openAuditDatabaseReadOnly } from '../../src/audit/database.js';
 import { runAuditVerifyCommand } from '../../src/audit/verify.js';
@@ -6,6 +5,7 @@ import { postEnrollment } from '../../src/control/client/control-api.js';
 import { ADA_KEY, startControlFixture, type ControlFixture } from '../control/support/control-fixture.js';
 import { randomBetween, runFixture, sigkill, type RunningChild } from './support/child.js';
 import { tempDbPath } from './support/records.js';
+import { storedAtServer, until, copyDatabase } from './support/chain-gap.js';
 
 /**
  * Edge Control restored from a backup older than records the device has uploaded and pruned since: the
@@ -19,35 +19,6 @@ afterEach(async () => {
   await fixture?.close();
   fixture = undefined;
 });
-
-interface StoredRow { device_id: string; seq: number; record: { request_id: string } }
-
-async function storedAtServer(f: ControlFixture): Promise<StoredRow[]> {
-  const out: StoredRow[] = [];
-  for (let after = 0; ;) {
-    const body = (await f.admin('GET', `/api/edge/v1/admin/audit?limit=1000&after=${after}`)).json as { records: StoredRow[]; next_after?: number };
-    out.push(...body.records);
-    if (body.next_after === undefined) return out;
-    after = body.next_after;
-  }
-}
-
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function copyDatabase(from: string, to: string): Promise<void> {
-  for (const suffix of ['', '-wal', '-shm']) {
-    await fs.rm(to + suffix, { force: true });
-    await fs.copyFile(from + suffix, to + suffix).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
-  }
-}
 
 /** What the device's audit database says now: pruned through, and its Edge Control cursor. */
 function deviceState(dbPath: string): { prunedThrough: number; sentThrough: number } {
@@ -91,7 +62,7 @@ describe('agent SIGKILLed while it starts a new chain after Edge Control lost re
     // The backup: taken once the server holds the device's first hundred records or so.
     const first = runFixture('agent-worker.mjs', [options(0)]);
     await first.waitForLine((l) => l === 'ready');
-    await until(async () => (await firstChainAtServer()).length > 100, 'a hundred records at Edge Control');
+    await until(async () => (await firstChainAtServer()).length > 100, 'a hundred records at Edge Control', 30_000);
     await kill(first);
     await restartServer(false);
     const backup = (await firstChainAtServer()).map((r) => r.seq);

@@ -11,6 +11,7 @@ import { startControlServer } from '../../src/control/server/control-server.js';
 import type { Logger } from '../../src/log.js';
 import { ADA_KEY, captureLogger, startControlFixture, type ControlFixture } from '../control/support/control-fixture.js';
 import { sampleRecord, tempDbPath } from './support/records.js';
+import { storedAtServer, until, copyDatabase } from './support/chain-gap.js';
 
 /**
  * The two ways Edge Control's copy of a device's chain stops matching the device, against the real
@@ -29,37 +30,6 @@ afterEach(async () => {
   await fixture?.close();
   fixture = undefined;
 });
-
-interface StoredRow { device_id: string; seq: number; batch_id: string; record: { request_id: string } }
-
-/** What Edge Control stores; given a device id, that chain only (a query by the device id includes its later chains). */
-async function storedAtServer(f: ControlFixture, deviceId?: string): Promise<StoredRow[]> {
-  const out: StoredRow[] = [];
-  for (let after = 0; ;) {
-    const filter = deviceId === undefined ? '' : `device_id=${encodeURIComponent(deviceId)}&`;
-    const body = (await f.admin('GET', `/api/edge/v1/admin/audit?${filter}limit=1000&after=${after}`)).json as { records: StoredRow[]; next_after?: number };
-    out.push(...body.records.filter((row) => deviceId === undefined || row.device_id === deviceId));
-    if (body.next_after === undefined) return out;
-    after = body.next_after;
-  }
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function copyDatabase(from: string, to: string): Promise<void> {
-  for (const suffix of ['', '-wal', '-shm']) {
-    await fs.rm(to + suffix, { force: true });
-    await fs.copyFile(from + suffix, to + suffix).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
-  }
-}
 
 /** `before`: records written before the shipper starts (so the first batch holds them all). */
 async function startShipping(f: ControlFixture, device: EnrollmentResponse, outboxOptions: AuditOutboxOptions, before?: { count: number; tag: string }, log?: Logger) {

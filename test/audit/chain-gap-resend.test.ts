@@ -6,6 +6,7 @@ import { runAuditVerifyCommand } from '../../src/audit/verify.js';
 import { AuditControlServer } from './support/audit-control-server.js';
 import { randomBetween, runFixture, sigkill, type RunningChild } from './support/child.js';
 import { sampleRecord, tempDbPath } from './support/records.js';
+import { until } from './support/chain-gap.js';
 
 /**
  * Edge Control restored from a backup lacks records the device counted as acknowledged; the device sends
@@ -16,14 +17,6 @@ const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 /** Each seq at the server once, 1..n in order. */
 function expectWholeChainOnce(server: AuditControlServer): void {
@@ -49,20 +42,20 @@ describe('records Edge Control lost, sent again', () => {
       await shipper.stop();
       outbox.close();
     });
-    await until(() => outbox.depth() === 0, 'records 1-50 acknowledged');
+    await until(() => outbox.depth() === 0, 'records 1-50 acknowledged', 15_000, 5);
 
     expect(server.restoreBackup('device-1', 24)).toBe(24);
     server.ackDelayMs = 300;
     for (let i = 51; i <= 52; i++) await outbox.appendDurable(sampleRecord(i));
     // The next upload meets the gap; the device starts sending 25 on.
-    await until(() => server.stored.some((r) => r.seq === 25), 'the first record Edge Control lost sent again');
+    await until(() => server.stored.some((r) => r.seq === 25), 'the first record Edge Control lost sent again', 15_000, 5);
 
     // A burst while that batch is in flight: stored records pass the cap, so pruning runs.
     const burst = await Promise.allSettled(Array.from({ length: 60 }, (_, k) => outbox.appendDurable(sampleRecord(53 + k))));
     const accepted = burst.filter((r) => r.status === 'fulfilled').length;
     const refused = burst.flatMap((r) => (r.status === 'rejected' ? [(r.reason as { code?: string }).code] : []));
     server.ackDelayMs = 0;
-    await until(() => outbox.depth() === 0 || gaps.length > 0, 'everything acknowledged, or the device giving up');
+    await until(() => outbox.depth() === 0 || gaps.length > 0, 'everything acknowledged, or the device giving up', 15_000, 5);
     expect(gaps).toEqual([]);
     // Records 25-52 count as unsent again: with them the cap holds 60 unsent records, so the rest wait.
     expect(refused.every((code) => code === 'audit_queue_full')).toBe(true);
@@ -118,7 +111,7 @@ describe('agent SIGKILLed repeatedly while it sends again what a restored Edge C
 
     const first = runFixture('agent-worker.mjs', [options(0)]);
     await first.waitForLine((l) => l === 'ready');
-    await until(() => server.stored.length > 300, 'a few hundred records at the server');
+    await until(() => server.stored.length > 300, 'a few hundred records at the server', 15_000, 5);
     await kill(first);
 
     let restores = 0;

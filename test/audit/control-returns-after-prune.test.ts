@@ -8,6 +8,7 @@ import { runAuditVerifyCommand } from '../../src/audit/verify.js';
 import { createLogger } from '../../src/log.js';
 import { ADA_KEY, startControlFixture, type ControlFixture } from '../control/support/control-fixture.js';
 import { sampleRecord, tempDbPath } from './support/records.js';
+import { storedAtServer, until } from './support/chain-gap.js';
 
 /**
  * An enrolled device runs for a while without Edge Control in its configuration (the agent makes the
@@ -23,20 +24,6 @@ afterEach(async () => {
   await fixture?.close();
   fixture = undefined;
 });
-
-interface StoredRow { device_id: string; seq: number; prev_hash: string; record: { request_id: string } }
-
-async function storedAtServer(f: ControlFixture): Promise<StoredRow[]> {
-  return ((await f.admin('GET', '/api/edge/v1/admin/audit?limit=1000')).json as { records: StoredRow[] }).records;
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 function run(f: ControlFixture, device: EnrollmentResponse, dbPath: string, destinations: string[]) {
   const lines: string[] = [];
