@@ -152,17 +152,18 @@ async function logNewChain(ctx: ServerContext, batch: AuditBatch, key: string, s
 
 /**
  * A device that enrolled again gets a new device id, but its audit outbox goes on where its uploads
- * under the earlier id ended: the chain of an earlier enrollment of the same installation that holds
- * the record the batch's first record links to, if any. The installation id is the device's claim, but
- * continuing only adds the device's own batch under its own id, and only where the link is a hash
- * this server holds.
+ * under the earlier id ended: the chain of an earlier enrollment of the same installation whose head the
+ * batch's first record links to, if any. Only the head: the installation id is the device's claim, and a
+ * batch linking to a record before it would store another (or the same) history of seqs that chain already
+ * holds as if it simply went on; such a batch gets the 409 of a chain held nowhere here, and the device
+ * starts a new chain, which is logged as one.
  */
 async function enrollmentChainContinued(ctx: ServerContext, installationId: string, batch: AuditBatch): Promise<string | undefined> {
   const prevHash = batch.records[0]!.prev_hash;
   for (const deviceId of await ctx.store.deviceIdsOfInstallation(installationId)) {
     if (deviceId === batch.device_id) continue;
     for (const chain of await ctx.store.auditChains(deviceId)) {
-      if ((await ctx.store.auditHashAt(chain.key, batch.first_seq - 1)) === prevHash) return chain.key;
+      if (chain.head.seq === batch.first_seq - 1 && chain.head.hash === prevHash) return chain.key;
     }
   }
   return undefined;
