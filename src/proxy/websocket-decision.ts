@@ -100,33 +100,26 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
     const info: HttpRequestInfo = { method: 'GET', host: input.host, path: input.path, headers: input.headers };
     const resolution = deps.resolve(info);
     const started = Date.now();
+    const url = new URL(input.path, 'http://websocket.invalid');
     // Of the URL (a refused request target may be a whole one), without the query string, which may hold an API key.
-    const path = new URL(input.path, 'http://websocket.invalid').pathname;
+    const path = url.pathname;
     const app = appFromUserAgent(header(input.headers['user-agent']));
-    if (input.refused) {
-      const provider = resolution.kind === 'not-ai' ? {} : { provider: resolution.surface.provider };
-      const { status, errorType, message } = input.refused;
-      await deps.record({ id: randomUUID(), method: 'GET', host: input.host, path, ...provider, app, via: 'edge', decision: 'blocked', status, errorType, message, findings: [], latencyMs: 0 });
+    /** An upgrade refused before any policy decision: recorded as blocked, and closed with the reason. */
+    const refuseOpening = async (refusal: WebSocketRefusal, provider: string | undefined): Promise<WebSocketVerdict> => {
+      const { status, errorType, message } = refusal;
+      await deps.record({
+        id: randomUUID(), method: 'GET', host: input.host, path, ...(provider !== undefined ? { provider } : {}), app, via: 'edge', decision: 'blocked',
+        status, errorType, message, findings: [], latencyMs: 0,
+      });
       return { action: 'block', message };
-    }
+    };
+    if (input.refused) return refuseOpening(input.refused, resolution.kind === 'not-ai' ? undefined : resolution.surface.provider);
     if (resolution.kind === 'not-ai') return { action: 'allow' };
-    const models = new URL(input.path, 'http://websocket.invalid').searchParams.getAll('model');
+    const models = url.searchParams.getAll('model');
     const model = models[0] ?? null;
     const provider = resolution.surface.provider as ProviderName;
-    if (models.length > 1) {
-      await deps.record({
-        id: randomUUID(), method: 'GET', host: input.host, path, provider, app, via: 'edge', decision: 'blocked', status: 400,
-        errorType: 'invalid_request', message: REPEATED_MODEL_MESSAGE, findings: [], latencyMs: 0,
-      });
-      return { action: 'block', message: REPEATED_MODEL_MESSAGE };
-    }
-    if (posesAsWebSocketApi(provider, input.path)) {
-      await deps.record({
-        id: randomUUID(), method: 'GET', host: input.host, path, provider, app, via: 'edge', decision: 'blocked', status: 400,
-        errorType: 'invalid_request', message: LOOKALIKE_PATH_MESSAGE, findings: [], latencyMs: 0,
-      });
-      return { action: 'block', message: LOOKALIKE_PATH_MESSAGE };
-    }
+    if (models.length > 1) return refuseOpening({ status: 400, errorType: 'invalid_request', message: REPEATED_MODEL_MESSAGE }, provider);
+    if (posesAsWebSocketApi(provider, input.path)) return refuseOpening({ status: 400, errorType: 'invalid_request', message: LOOKALIKE_PATH_MESSAGE }, provider);
     const api = deps.contentInspectors ? webSocketApiOf(provider, input.path) : undefined;
     const request: NormalizedRequest = {
       provider, adapter: 'websocket', operation: 'websocket', model, stream: true, texts: [], tools: [], inspected: false,
