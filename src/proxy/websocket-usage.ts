@@ -165,24 +165,36 @@ function trailingUsage(data: Buffer, key: string, depth: number): TokenUsage | u
   return undefined;
 }
 
-/** The `{…}` that follows a key ending at `from` (`: {…}`), as byte offsets [start, end), or undefined. */
-function objectAfterKey(data: Buffer, from: number): { start: number; end: number } | undefined {
-  const head = /^\s*:\s*\{/.exec(data.subarray(from, from + 64).toString('latin1'));
-  if (!head) return undefined;
-  const start = from + head[0].length - 1;
-  const limit = Math.min(data.length, start + MAX_USAGE_OBJECT_BYTES);
-  let nesting = 0;
+/**
+ * Walks data[from, to) and tells `step` of each `{` / `[` (+1) and `}` / `]` (-1) outside strings, with its offset;
+ * stops early when `step` returns true.
+ */
+function walkBrackets(data: Buffer, from: number, to: number, step: (delta: 1 | -1, at: number) => boolean | void): void {
   let inString = false;
-  for (let i = start; i < limit; i++) {
+  for (let i = from; i < to; i++) {
     const c = data[i]!;
     if (inString) {
       if (c === BACKSLASH) i++;
       else if (c === QUOTE) inString = false;
     } else if (c === QUOTE) inString = true;
-    else if (OPENERS.has(c)) nesting++;
-    else if (CLOSERS.has(c) && --nesting === 0) return { start, end: i + 1 };
+    else if (OPENERS.has(c) ? step(1, i) === true : CLOSERS.has(c) && step(-1, i) === true) return;
   }
-  return undefined;
+}
+
+/** The `{…}` that follows a key ending at `from` (`: {…}`), as byte offsets [start, end), or undefined. */
+function objectAfterKey(data: Buffer, from: number): { start: number; end: number } | undefined {
+  const head = /^\s*:\s*\{/.exec(data.subarray(from, from + 64).toString('latin1'));
+  if (!head) return undefined;
+  const start = from + head[0].length - 1;
+  let nesting = 0;
+  let end: number | undefined;
+  walkBrackets(data, start, Math.min(data.length, start + MAX_USAGE_OBJECT_BYTES), (delta, at) => {
+    nesting += delta;
+    if (nesting !== 0) return false;
+    end = at + 1;
+    return true;
+  });
+  return end === undefined ? undefined : { start, end };
 }
 
 /**
@@ -191,16 +203,9 @@ function objectAfterKey(data: Buffer, from: number): { start: number; end: numbe
  */
 function enclosingDepthAfter(data: Buffer, from: number): number {
   let nesting = 0;
-  let inString = false;
-  for (let i = from; i < data.length; i++) {
-    const c = data[i]!;
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) inString = true;
-    else if (OPENERS.has(c)) nesting++;
-    else if (CLOSERS.has(c)) nesting--;
-  }
+  walkBrackets(data, from, data.length, (delta) => {
+    nesting += delta;
+  });
   return -nesting;
 }
 
