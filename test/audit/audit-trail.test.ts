@@ -1,6 +1,4 @@
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,6 +6,7 @@ import { auditDbPath, openAuditTrail } from '../../src/audit/audit-trail.js';
 import { runAuditVerifyCommand } from '../../src/audit/verify.js';
 import { createLogger } from '../../src/log.js';
 import { AuditControlServer } from './support/audit-control-server.js';
+import { startOtlpCollector } from './support/otlp-collector.js';
 import { sampleRecord } from './support/records.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -38,17 +37,14 @@ describe('openAuditTrail', () => {
 
   it('logs what an OTLP collector rejected in a partial success through the agent\'s log', async () => {
     // The sink reports rejected records only through a logger: the trail must hand it the agent's.
-    const collector = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ partialSuccess: { rejectedLogRecords: 1, errorMessage: 'quota exceeded' } })));
-    });
-    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise((resolve) => collector.close(resolve)));
+    const partialSuccess = { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ partialSuccess: { rejectedLogRecords: 1, errorMessage: 'quota exceeded' } }) };
+    const collector = await startOtlpCollector(() => partialSuccess);
+    cleanups.push(() => collector.close());
     const lines: string[] = [];
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-trail-'));
     const trail = openAuditTrail({
       dataDir, awaitEnrollment: false, log: createLogger('info', (line) => lines.push(line)),
-      otlp: { endpoint: `http://127.0.0.1:${(collector.address() as AddressInfo).port}` },
+      otlp: { endpoint: collector.url },
     });
     cleanups.push(() => trail.close());
     await trail.outbox.appendDurable(sampleRecord(1));

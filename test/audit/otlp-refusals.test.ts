@@ -1,13 +1,6 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuditOutbox } from '../../src/audit/outbox.js';
-import { OtlpLogsSink } from '../../src/audit/otlp-sink.js';
-import { AuditShipper } from '../../src/audit/shipper.js';
-import { AuditSinkError } from '../../src/audit/sink.js';
-import { createLogger } from '../../src/log.js';
-import { sampleRecord, tempDbPath } from './support/records.js';
-import { until } from '../support/until.js';
+import { answersInTurn, startOtlpCollector } from './support/otlp-collector.js';
+import { shipToOtlp } from './support/otlp-shipping.js';
 
 /**
  * An OTLP collector that is misconfigured for a while (a redirect to https, an API key that expired,
@@ -15,70 +8,10 @@ import { until } from '../support/until.js';
  * about the records themselves, so every one of them must still arrive once it is fixed.
  */
 
-interface Answer {
-  status: number;
-  headers?: Record<string, string>;
-  body?: string;
-}
-
-interface FlakyCollector {
-  url: string;
-  /** bifrost.audit.seq of every log record taken, in arrival order. */
-  seqs: number[];
-  requests: number;
-  close(): Promise<void>;
-}
-
-/** Answers `refusals` first, one per request, then takes everything with 200 `{}`. */
-async function startCollector(refusals: Answer[]): Promise<FlakyCollector> {
-  const queue = [...refusals];
-  const state = { seqs: [] as number[], requests: 0 };
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    state.requests += 1;
-    const refusal = queue.shift();
-    if (refusal) return void res.writeHead(refusal.status, refusal.headers).end(refusal.body ?? '');
-    const logs = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceLogs: { scopeLogs: { logRecords: { attributes: { key: string; value: { intValue?: string } }[] }[] }[] }[] })
-      .resourceLogs[0]!.scopeLogs[0]!.logRecords;
-    for (const log of logs) state.seqs.push(Number(log.attributes.find((a) => a.key === 'bifrost.audit.seq')!.value.intValue));
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    get seqs() { return state.seqs; },
-    get requests() { return state.requests; },
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-  };
-}
-
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function shipThrough(collector: FlakyCollector, records: number) {
-  const outbox = new AuditOutbox({ path: tempDbPath(), destinations: ['otlp'] });
-  cleanups.push(() => outbox.close());
-  for (let i = 1; i <= records; i++) outbox.append(sampleRecord(i));
-  await outbox.flush();
-  const lines: string[] = [];
-  const shipper = new AuditShipper({
-    outbox,
-    sink: new OtlpLogsSink({ endpoint: collector.url }),
-    backoff: { baseMs: 10, maxMs: 20 },
-    log: createLogger('info', (line) => lines.push(line)),
-  });
-  cleanups.push(() => shipper.stop());
-  const failures: AuditSinkError[] = [];
-  const dropped: string[] = [];
-  shipper.on('ship_failed', (error) => failures.push(error as AuditSinkError));
-  shipper.on('batch_dropped', (batch) => dropped.push(`${batch.first_seq}-${batch.last_seq}`));
-  shipper.start();
-  const drained = await until(() => outbox.depth('otlp') === 0);
-  return { drained, failures, dropped, lines };
-}
 
 const all = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
@@ -94,10 +27,10 @@ describe('an OTLP collector answering something that is not about the records', 
     { status: 404, headers: {}, body: '404 page not found', says: /HTTP 404.*404 page not found.*check that audit\.otlpEndpoint names the collector's OTLP\/HTTP receiver/ },
   ])('keeps every record through HTTP $status and says what to change', async ({ status, headers, body, says }) => {
     const refusal = { status, headers, body };
-    const collector = await startCollector([refusal, refusal]);
+    const collector = await startOtlpCollector(answersInTurn([refusal, refusal]));
     cleanups.push(() => collector.close());
 
-    const { drained, failures, dropped, lines } = await shipThrough(collector, 10);
+    const { drained, failures, dropped, lines } = await shipToOtlp(collector.url, 10, cleanups);
 
     expect(drained).toBe(true);
     expect(dropped).toEqual([]);
@@ -111,12 +44,12 @@ describe('an OTLP collector answering something that is not about the records', 
   });
 
   it('follows no redirect: the host a 3xx names gets nothing', async () => {
-    const target = await startCollector([]);
+    const target = await startOtlpCollector();
     cleanups.push(() => target.close());
-    const redirecting = await startCollector(Array.from({ length: 3 }, () => ({ status: 307, headers: { location: `${target.url}/v1/logs` } })));
+    const redirecting = await startOtlpCollector(answersInTurn(Array.from({ length: 3 }, () => ({ status: 307, headers: { location: `${target.url}/v1/logs` } }))));
     cleanups.push(() => redirecting.close());
 
-    const { failures } = await shipThrough(redirecting, 3);
+    const { failures } = await shipToOtlp(redirecting.url, 3, cleanups);
 
     expect(failures.slice(0, 3).map((f) => f.status)).toEqual([307, 307, 307]);
     expect(target.requests).toBe(0);
@@ -124,10 +57,10 @@ describe('an OTLP collector answering something that is not about the records', 
   });
 
   it('still skips a batch the collector calls malformed (400): that answer is final for that body', async () => {
-    const collector = await startCollector([{ status: 400, headers: { 'content-type': 'application/json' }, body: '{"code":3,"message":"invalid log record"}' }]);
+    const collector = await startOtlpCollector(answersInTurn([{ status: 400, headers: { 'content-type': 'application/json' }, body: '{"code":3,"message":"invalid log record"}' }]));
     cleanups.push(() => collector.close());
 
-    const { drained, dropped, lines } = await shipThrough(collector, 4);
+    const { drained, dropped, lines } = await shipToOtlp(collector.url, 4, cleanups);
 
     expect(drained).toBe(true);
     expect(dropped).toEqual(['1-4']);

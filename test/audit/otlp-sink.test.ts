@@ -1,11 +1,11 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { AuditOutbox } from '../../src/audit/outbox.js';
 import { OtlpLogsSink, otlpLogsUrl } from '../../src/audit/otlp-sink.js';
 import { AuditShipper } from '../../src/audit/shipper.js';
+import { startOtlpCollector } from './support/otlp-collector.js';
 import { sampleRecord, tempDbPath } from './support/records.js';
+import { until } from '../support/until.js';
 
 /**
  * OTLP/JSON logs as the collector's receiver accepts them (opentelemetry-proto logs/v1, JSON mapping):
@@ -43,39 +43,29 @@ const ExportLogsServiceRequest = z.strictObject({
 });
 type ExportLogs = z.infer<typeof ExportLogsServiceRequest>;
 
-interface Collector {
-  url: string;
-  received: ExportLogs[];
-  headers: http.IncomingHttpHeaders[];
-  /** Status to answer with next (then 200 again). */
-  nextStatus: number[];
-  close(): Promise<void>;
-}
+const json = { 'content-type': 'application/json' };
 
-async function startCollector(): Promise<Collector> {
-  const collector: Omit<Collector, 'url' | 'close'> = { received: [], headers: [], nextStatus: [] };
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    if (req.method !== 'POST' || req.url !== '/v1/logs') return void res.writeHead(404).end();
-    if (req.headers['content-type'] !== 'application/json') return void res.writeHead(415).end();
-    const status = collector.nextStatus.shift();
-    if (status) return void res.writeHead(status, { 'content-type': 'application/json' }).end('{"code":3,"message":"rejected"}');
-    const parsed = ExportLogsServiceRequest.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-    if (!parsed.success) {
-      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ message: z.prettifyError(parsed.error) }));
-      return;
-    }
-    collector.received.push(parsed.data);
-    collector.headers.push(req.headers);
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+/**
+ * A collector that takes only what its receiver would (a POST to /v1/logs, in JSON, that parses as an
+ * ExportLogsServiceRequest) and answers a status pushed onto `nextStatus` first (then 200 again).
+ */
+async function startStrictCollector() {
+  const nextStatus: number[] = [];
+  const collector = await startOtlpCollector(({ method, url, headers, body }) => {
+    if (method !== 'POST' || url !== '/v1/logs') return { status: 404 };
+    if (headers['content-type'] !== 'application/json') return { status: 415 };
+    const status = nextStatus.shift();
+    if (status) return { status, headers: json, body: '{"code":3,"message":"rejected"}' };
+    const parsed = ExportLogsServiceRequest.safeParse(JSON.parse(body.toString('utf8')));
+    return parsed.success ? undefined : { status: 400, headers: json, body: JSON.stringify({ message: z.prettifyError(parsed.error) }) };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    ...collector,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-  } as Collector;
+    url: collector.url,
+    nextStatus,
+    get received(): ExportLogs[] { return collector.taken.map((request) => ExportLogsServiceRequest.parse(request.body)); },
+    get headers() { return collector.taken.map((request) => request.headers); },
+    close: () => collector.close(),
+  };
 }
 
 function attr(attrs: { key: string; value: unknown }[], key: string): unknown {
@@ -87,17 +77,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 describe('OtlpLogsSink', () => {
   it('exports records as OTLP/HTTP JSON logs a collector accepts, on its own cursor', async () => {
-    const collector = await startCollector();
+    const collector = await startStrictCollector();
     cleanups.push(() => collector.close());
     const outbox = new AuditOutbox({ path: tempDbPath(), destinations: ['control', 'otlp'] });
     cleanups.push(() => outbox.close());
@@ -113,7 +95,7 @@ describe('OtlpLogsSink', () => {
     const shipper = new AuditShipper({ outbox, sink, batchSize: 4 });
     cleanups.push(() => shipper.stop());
     shipper.start();
-    await until(() => outbox.depth('otlp') === 0);
+    expect(await until(() => outbox.depth('otlp') === 0, 10_000)).toBe(true);
 
     expect(collector.received).toHaveLength(2);
     expect(outbox.depth('control')).toBe(7); // Edge Control's cursor is independent
@@ -139,7 +121,7 @@ describe('OtlpLogsSink', () => {
   });
 
   it('retries what the collector may take later and drops what it never will', async () => {
-    const collector = await startCollector();
+    const collector = await startStrictCollector();
     cleanups.push(() => collector.close());
     collector.nextStatus.push(503, 400);
     const outbox = new AuditOutbox({ path: tempDbPath(), destinations: ['otlp'] });
@@ -153,7 +135,7 @@ describe('OtlpLogsSink', () => {
     shipper.on('ship_failed', (error) => failed.push((error as { status?: number }).status ?? 0));
     shipper.on('batch_dropped', (batch) => dropped.push(batch.batch_id));
     shipper.start();
-    await until(() => outbox.depth('otlp') === 0);
+    expect(await until(() => outbox.depth('otlp') === 0, 10_000)).toBe(true);
     expect(failed).toEqual([503]);
     expect(dropped).toEqual(['device-1:1-2']);
     expect(collector.received.flatMap((r) => r.resourceLogs[0]!.scopeLogs[0]!.logRecords)).toHaveLength(2);
