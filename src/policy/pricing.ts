@@ -184,6 +184,21 @@ export function lookupAudioPrice(provider: string | undefined, model: string | n
   return SPEECH_VARIANT.test(model) ? dearer(dearestAudioPrice(provider), text) : text;
 }
 
+/**
+ * Whether `model` costs more than `than` on the built-in tables (their text and audio rates, in and out, summed):
+ * which of the models a live session named it is charged at, so that naming a cheaper one later never lowers its
+ * price (websocket-inspection.ts). The bundle's prices may differ, rarely in which of two models is dearer.
+ */
+export function costsMore(provider: string | undefined, model: string | null, than: string | null): boolean {
+  return listPriceWeight(provider, model) > listPriceWeight(provider, than);
+}
+
+function listPriceWeight(provider: string | undefined, model: string | null): number {
+  const text = lookupPrice(provider, model).price;
+  const audio = lookupAudioPrice(provider, model, text);
+  return text.input_per_mtok + text.output_per_mtok + audio.input_per_mtok + audio.output_per_mtok;
+}
+
 function dearestAudioPrice(provider: string | undefined): ModelPrice {
   const entries = Object.entries(DEFAULT_AUDIO_PRICES);
   const own = entries.filter(([entry]) => provider !== undefined && entry.startsWith(`${provider}/`));

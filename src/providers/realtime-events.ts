@@ -19,6 +19,12 @@ export interface RealtimeEventReading {
   type: string;
   /** A model the event names (`session.model`, a transcription session's transcription model); null when none. */
   model: string | null;
+  /**
+   * The transcription model a conversation session's `session.update` configures for its input audio (GA
+   * `audio.input.transcription.model`, beta `input_audio_transcription.model`): its transcriptions are billed at
+   * that model's rates, not the session's. Null when none is named, and for a transcription session (`model` is it).
+   */
+  transcriptionModel: string | null;
   extraction: Extraction;
 }
 
@@ -42,12 +48,18 @@ export function readRealtimeClientEvent(value: unknown): RealtimeEventReading {
   const type = requiredString(event, 'type', []);
   const x = newExtraction();
   let model: string | null = null;
+  let transcriptionModel: string | null = null;
   switch (type) {
     case 'session.update':
     case 'transcription_session.update': {
       const session = expectObject(event['session'], ['session'], 'a session object');
       const sessionModel = readSession(x, session, ['session']);
-      model = transcriptionModelOf(type, session) ?? sessionModel;
+      const transcribing = transcriptionSessionModel(type, session);
+      if (transcribing !== undefined) model = transcribing ?? sessionModel;
+      else {
+        model = sessionModel;
+        transcriptionModel = conversationTranscriptionModel(session);
+      }
       break;
     }
     case 'conversation.item.create':
@@ -62,7 +74,7 @@ export function readRealtimeClientEvent(value: unknown): RealtimeEventReading {
         if (!EVENT_ENVELOPE.has(key)) addStringLeaves(x, child, [key], 'other');
       }
   }
-  return { type, model, extraction: x };
+  return { type, model, transcriptionModel, extraction: x };
 }
 
 /** A session configuration, read as `POST /realtime/sessions` is (transcription prompt included); returns its model. */
@@ -77,12 +89,24 @@ function readSession(x: Extraction, session: JsonObject, path: JsonPath): string
  * The model a transcription session runs: its transcription model, the model the session is held to
  * (it names no other). GA: `session.update` with `session.type: 'transcription'` and
  * `audio.input.transcription.model`; beta: `transcription_session.update` with `input_audio_transcription.model`.
- * Null for a conversation session (its model is `session.model`) or when none is named.
+ * Undefined for a conversation session (its model is `session.model`); null when a transcription session names none.
  */
-function transcriptionModelOf(eventType: string, session: JsonObject): string | null {
-  const path = eventType === 'transcription_session.update' ? ['input_audio_transcription']
-    : session['type'] === 'transcription' ? ['audio', 'input', 'transcription'] : undefined;
-  if (path === undefined) return null;
+function transcriptionSessionModel(eventType: string, session: JsonObject): string | null | undefined {
+  if (eventType === 'transcription_session.update') return modelAt(session, ['input_audio_transcription']);
+  if (session['type'] === 'transcription') return modelAt(session, TRANSCRIPTION_PATHS.ga);
+  return undefined;
+}
+
+/** Where a session configures the transcription of its input audio, GA and beta. */
+const TRANSCRIPTION_PATHS = { ga: ['audio', 'input', 'transcription'], beta: ['input_audio_transcription'] } as const;
+
+/** The transcription model a conversation session configures (either spelling), or null. */
+function conversationTranscriptionModel(session: JsonObject): string | null {
+  return modelAt(session, TRANSCRIPTION_PATHS.ga) ?? modelAt(session, TRANSCRIPTION_PATHS.beta);
+}
+
+/** The `model` of the object at `path` in the session, or null when there is none. */
+function modelAt(session: JsonObject, path: readonly string[]): string | null {
   let holder: unknown = session;
   for (const key of path) holder = isJsonObject(holder) ? holder[key] : undefined;
   if (!isJsonObject(holder)) return null;

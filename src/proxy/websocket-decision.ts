@@ -92,8 +92,9 @@ const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
  * the gateway or the origin); one Edge would not dial for want of a virtual key is blocked, as the HTTP request is.
  * An upgrade Edge refused before any decision (`refused`) is recorded as blocked, as is one whose URL names
  * `?model=` more than once. Given `charge`, what the server of a socket Edge reads reports it used is charged to the
- * key's windows and recorded: a Realtime session's to its opening (or the model a session.update named), a Gemini
- * Live session's to its setup, each Responses turn's to that turn.
+ * key's windows and recorded: a Realtime session's at the dearest model it named (the opening's, unless a session.update
+ * named a dearer one) and its input transcriptions at the transcription model it configured, a Gemini Live session's to
+ * its setup, each Responses turn's to that turn.
  */
 export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
   return async (input: { host: string; path: string; headers: IncomingHttpHeaders; refused?: WebSocketRefusal }): Promise<WebSocketVerdict> => {

@@ -7,6 +7,7 @@ import type { InspectionNotes, InspectionResult, RequestInspector } from './surf
 import { readClientMessage, tooBigMessage, type WebSocketApi } from './websocket-messages.js';
 import { createSessionUsage, type SessionClose, type SessionUsage } from './websocket-session-usage.js';
 import { conversationTexts } from '../providers/conversation-texts.js';
+import { costsMore } from '../policy/pricing.js';
 import { responsesErrorEvent } from '../providers/responses-websocket-events.js';
 
 /** The WebSocket whose client messages are inspected, as its opening was decided. */
@@ -22,7 +23,7 @@ export interface InspectedWebSocket {
   model: string | null;
   /** Where the socket goes (the gateway or the origin), for its records. */
   via?: ExchangeRecord['via'];
-  /** The opening's request, whose ticket a Realtime session's usage is charged to until a session.update names a model. */
+  /** The opening's request, whose ticket a Realtime session's usage is charged to unless a session.update names a dearer model. */
   opening?: NormalizedRequest;
 }
 
@@ -152,7 +153,11 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
     usedUp: (governing) => deps.usedUp?.(governing),
     record: (started, fields) => record(started, { findings: [], ...fields }),
   });
-  if (socket.opening && socket.api === 'openai-realtime') usage?.govern(socket.opening);
+  /** The request the session's usage is charged to: a Realtime opening, then the dearest model a message named. */
+  let governing = socket.opening && socket.api === 'openai-realtime' ? socket.opening : undefined;
+  if (governing) usage?.govern(governing);
+  /** The request on the transcription model a Realtime session configured, its transcriptions' charged to. */
+  let transcribing: NormalizedRequest | undefined;
 
   type ReadMessage = Extract<ReturnType<typeof readClientMessage>, { kind: 'json' }>;
   /** What the content steps made of a message: blocked (the error and the findings), or what goes on. */
@@ -268,10 +273,24 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
         if (verdict.action === 'block') {
           return refuse(started, verdict.error, POLICY_VIOLATION, verdict.error.message, { model: message.model });
         }
-        model = message.model;
         setupAllowed = true;
-        // The session's usage is charged to the model now allowed.
-        usage?.govern(named);
+        // The API fixes a Realtime session's model at its opening (session.update may not change it): the session is
+        // charged at the dearest model it named, so naming a cheaper one later never lowers its price.
+        if (governing?.model == null || costsMore(socket.provider, named.model, governing.model)) {
+          governing = named;
+          model = message.model;
+          usage?.govern(named);
+        }
+      }
+      if (message.transcriptionModel !== undefined && message.transcriptionModel !== transcribing?.model) {
+        // Held to the key's model rules as the session's own model is, and its transcriptions charged at its rates.
+        const named = request(message.name, { model: message.transcriptionModel });
+        const verdict = await deps.checkModel(named, false);
+        if (verdict.action === 'block') {
+          return refuse(started, verdict.error, POLICY_VIOLATION, verdict.error.message, { model: message.transcriptionModel });
+        }
+        transcribing = named;
+        usage?.transcribeWith(named);
       }
       if (message.texts.length === 0) return { action: 'forward' };
 

@@ -23,6 +23,8 @@ export type ClientMessage =
     name: string;
     /** The model the message names (Gemini Live `setup.model`, Realtime `session.model`, Responses `model`); null when none. */
     model: string | null;
+    /** The transcription model a Realtime conversation session's `session.update` configures (billed at its own rates). */
+    transcriptionModel?: string;
     /**
      * The message is a model call of its own (a Responses `response.create` or `response.append`): decided,
      * counted against the key's request limit and recorded as a request is.
@@ -90,7 +92,8 @@ export function readClientMessage(api: WebSocketApi, data: Buffer, isBinary: boo
   try {
     if (api === 'openai-realtime') {
       const event = readRealtimeClientEvent(body);
-      return { kind: 'json', body, name: event.type, model: event.model, turn: false, ...event.extraction };
+      const transcription = event.transcriptionModel !== null ? { transcriptionModel: event.transcriptionModel } : {};
+      return { kind: 'json', body, name: event.type, model: event.model, ...transcription, turn: false, ...event.extraction };
     }
     if (api === 'openai-responses') {
       const event = readResponsesClientEvent(body);

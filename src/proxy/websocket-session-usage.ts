@@ -39,6 +39,11 @@ export interface SessionClose {
 export interface SessionUsage {
   /** The request whose ticket the session's usage is charged to (a Realtime opening or session.update, a Gemini Live setup). */
   govern(request: NormalizedRequest): void;
+  /**
+   * The request, decided on the transcription model a Realtime session configured, whose ticket its input audio
+   * transcriptions are charged to (at that model's rates); until one is, they are charged to the governing request.
+   */
+  transcribeWith(request: NormalizedRequest): void;
   /** A Responses turn went upstream: its answer's usage is charged to it. Turns are answered in order on one socket. */
   turnSent(request: NormalizedRequest, turn: SentTurn): void;
   /**
@@ -84,6 +89,7 @@ const DEPARTED_KEPT = 16;
 
 export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
   let governing: NormalizedRequest | undefined;
+  let transcribing: NormalizedRequest | undefined;
   let turns: Turn[] = [];
   /** Turns that left the queue, the latest last: those taken as refused (`refused`), and those answered. */
   let departed: Array<Turn & { refused: boolean }> = [];
@@ -136,8 +142,7 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
    * up; only then are the records written. A record that cannot be written never keeps a session open: its error
    * goes with the close (the relay logs it), or, with no close, rejects as before.
    */
-  const chargeSession = async (usage: TokenUsage): Promise<SessionClose | undefined> => {
-    const request = governing;
+  const chargeSession = async (usage: TokenUsage, request: NormalizedRequest | undefined): Promise<SessionClose | undefined> => {
     if (!request) return undefined;
     const note = deps.charge(request, usage);
     if (!note) return undefined;
@@ -170,6 +175,10 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
       governing = request;
     },
 
+    transcribeWith(request) {
+      transcribing = request;
+    },
+
     turnSent(request, turn) {
       if (ended) {
         void abandon(request, turn, Date.now()).catch(() => {});
@@ -184,7 +193,7 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
       if (!event) return undefined;
       switch (event.kind) {
         case 'usage':
-          return chargeSession(event.usage);
+          return chargeSession(event.usage, event.transcription ? transcribing ?? governing : governing);
         case 'turn-started': {
           // The response before it is over: a started turn still waiting ended in an error without an end event.
           const over = turns.filter((t) => t.started);
@@ -243,6 +252,7 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
       turns = [];
       refusals = 0;
       governing = undefined;
+      transcribing = undefined;
       await Promise.all(unanswered.map(({ request, turn, sentAt }) => abandon(request, turn, sentAt)));
     },
   };

@@ -15,8 +15,11 @@ import type { WebSocketApi } from './websocket-messages.js';
  * - Gemini Live: `usageMetadata`, sent once a turn with that turn's figures.
  */
 export type ServerUsageEvent =
-  /** Usage of the session's model (Realtime, Gemini Live). */
-  | { kind: 'usage'; usage: TokenUsage }
+  /**
+   * Usage of the session's model (Realtime, Gemini Live); `transcription`: of the transcription model that turned the
+   * user's audio into text (a Realtime `conversation.item.input_audio_transcription.completed`), billed at its rates.
+   */
+  | { kind: 'usage'; usage: TokenUsage; transcription?: true }
   /** A Responses turn's response started: its id, and the model the server says it runs on, where it says them. */
   | { kind: 'turn-started'; responseId?: string; model?: string }
   /**
@@ -37,6 +40,8 @@ export type ServerUsageEvent =
  * servers write them (readLargeMessage).
  */
 export const MAX_METERED_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+const TRANSCRIPTION_COMPLETED = 'conversation.item.input_audio_transcription.completed';
 
 const TURN_ENDS: ReadonlySet<string> = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
@@ -62,9 +67,10 @@ export function readServerUsage(api: WebSocketApi, data: Buffer): ServerUsageEve
   const type = event['type'];
   switch (api) {
     case 'openai-realtime': {
-      if (type !== 'response.done' && type !== 'conversation.item.input_audio_transcription.completed') return undefined;
+      if (type !== 'response.done' && type !== TRANSCRIPTION_COMPLETED) return undefined;
       const usage = usageOf(event);
-      return usage ? { kind: 'usage', usage } : undefined;
+      if (!usage) return undefined;
+      return type === TRANSCRIPTION_COMPLETED ? { kind: 'usage', usage, transcription: true } : { kind: 'usage', usage };
     }
     case 'openai-responses': {
       const response = isObject(event['response']) ? event['response'] : {};
