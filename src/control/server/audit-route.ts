@@ -3,7 +3,8 @@ import { canonicalJson } from '../../util/canonical-json.js';
 import { ANNOUNCED_AUDIT_RECORD_FIELDS, AUDIT_DIFFERS_AT_SEQ_HEADER, AuditBatchSchema, type AuditAck, type AuditBatch, type AuditChainGapError } from '../protocol/audit.js';
 import { AUDIT_RECORD_FIELDS_HEADER, IDEMPOTENCY_KEY_HEADER } from '../protocol/paths.js';
 import { auditChainKey, chainStartOf, checkBatchIntegrity, decideAuditAppend, overlapWithStored } from './audit-chain-check.js';
-import type { AuditChainHead, StoredAuditBatch, StoredAuditChain } from './control-store.js';
+import type { AuditChainHead, StoredAuditBatch } from './control-store.js';
+import { compareNewChain, comparedSeqs, describeComparison, range, type ComparedChain, type NewChainStart } from './new-chain-comparison.js';
 import { ControlHttpError, parseWire, readJsonBody, sendJson } from './http-io.js';
 import { authenticateDevice, type RouteHandler, type ServerContext } from './server-context.js';
 
@@ -104,39 +105,49 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
 /**
  * Not an error (the device's audit database was replaced or reverted, it pruned records while it had
  * no Edge Control configured, or this server's database was restored from a backup lacking records the
- * device has pruned since), but never silent: the earlier chain stays as it was, and IT should know the
- * device's history continues in a new one, whether records between the two never arrived, and whether
- * the two hold different records under the same seqs.
+ * device has pruned since), but never silent: the earlier chains stay as they were, and IT should know the
+ * device's history continues in a new one, and, against each chain held for the device, which seqs it
+ * holds as sent, where it holds other records, and which seqs no chain holds.
  */
 async function logNewChain(ctx: ServerContext, batch: AuditBatch, key: string, startSeq: number): Promise<void> {
-  const prevHash = batch.records[0]!.prev_hash;
-  const { earlier, linked } = await earlierChainOf(ctx, batch.device_id, key, startSeq, prevHash);
-  const earlierEnd = earlier?.head.seq ?? 0;
+  const start = { startSeq, prevHash: batch.records[0]!.prev_hash, records: batch.records.map((r) => ({ seq: r.seq, hash: r.hash })) };
+  const comparison = compareNewChain(start, await otherChainsOf(ctx, batch.device_id, key, start));
+  const chains = await ctx.store.auditChains(batch.device_id);
+  const linked = comparison.continues;
+  // The chain it follows: the one holding the record it links to, else the first it conflicts with, else the most recently uploaded one.
+  const earlier = linked ?? comparison.differsFrom[0]?.chain ?? chains.find((chain) => chain.key !== key)?.key;
+  const earlierEnd = chains.find((chain) => chain.key === earlier)?.head.seq ?? 0;
+  const against = describeComparison(comparison, startSeq);
+  const summary = against.length > 0 ? ` Against each chain held for the device: ${against.join('; ')}.` : '';
   const fields = {
     device_id: batch.device_id, chain_id: batch.chain_id, stored_as: key, starts_at_seq: startSeq,
-    ...(earlier ? { earlier_chain: earlier.key } : {}), earlier_chain_ends_at_seq: earlierEnd, continues_earlier_chain: linked,
+    ...(earlier ? { earlier_chain: earlier } : {}), earlier_chain_ends_at_seq: earlierEnd, continues_earlier_chain: linked !== undefined,
+    held_by: comparison.heldBy.map((h) => ({ chain: h.chain, seqs: range(h.seqs) })),
+    differs_from: comparison.differsFrom.map((d) => ({ chain: d.chain, at_seq: d.atSeq, conflicting_seqs: range(d.conflicting) })),
   };
-  if (earlier && startSeq <= earlierEnd) {
-    // Both chains hold these seqs, with different records: a fork, whether or not the new one links to
-    // the earlier chain's record before it (a database reverted to an earlier copy of itself does).
-    const conflicting = `${Math.max(startSeq, earlier.first_seq)}-${earlierEnd}`;
+  const [first] = comparison.differsFrom;
+  if (first) {
+    // Chains holding other records under these seqs: a fork, whether or not the new one links to an
+    // earlier chain's record before it (a database reverted to an earlier copy of itself does).
     const cause = startSeq === 1
       ? 'its audit database was replaced'
       : 'its audit database was replaced, or reverted to an earlier copy of itself: a VM snapshot, a restored backup, or power loss that lost its newest commits';
     const fork = linked ? ` Both hold the same records through seq ${startSeq - 1} and part after it.` : '';
+    const conflicts = comparison.differsFrom.map((d) => `its earlier chain ${d.chain}: this server holds other records for seq ${range(d.conflicting)} there`).join(', and with ');
     ctx.log.warn(
-      `device started a new audit chain at seq ${startSeq} that conflicts with its earlier chain ${earlier.key}: this server holds other records for seq ${conflicting} there (${cause}).${fork} ` +
-      'Both are kept; compare them to see which records the device lost or rewrote',
-      { ...fields, conflicting_seqs: conflicting },
+      `device started a new audit chain at seq ${startSeq} that conflicts with ${conflicts} (${cause}).${fork}${summary} ` +
+      'All are kept; compare them to see which records the device lost or rewrote',
+      { ...fields, conflicting_seqs: range(first.conflicting) },
     );
     return;
   }
   if (startSeq === 1) {
-    ctx.log.warn('device started a new audit chain at seq 1, stored beside its earlier chains (this server holds none of its records)', fields);
+    const held = comparison.heldBy.length > 0 ? 'this server holds some of its records in another chain, as sent' : 'this server holds none of its records';
+    ctx.log.warn(`device started a new audit chain at seq 1, stored beside its earlier chains (${held}).${summary}`, fields);
     return;
   }
-  const missing = !linked && startSeq - 1 > earlierEnd ? `${earlierEnd + 1}-${startSeq - 1}` : undefined;
-  const chain = earlier ? `its earlier chain ${earlier.key}` : 'an earlier chain';
+  const missing = linked === undefined && comparison.notHeld.length > 0 ? comparison.notHeld.map(range).join(', ') : undefined;
+  const chain = earlier ? `its earlier chain ${earlier}` : 'an earlier chain';
   const why = earlier
     ? '(it pruned them at its queue cap while it had no Edge Control configured; or it had uploaded them and pruned them since, ' +
       'and this server\'s database was restored from a backup older than that upload; or its audit database was replaced)'
@@ -147,7 +158,18 @@ async function logNewChain(ctx: ServerContext, batch: AuditBatch, key: string, s
     : missing
       ? `the device's records seq ${missing} are not held here ${why}`
       : `it does not continue ${chain} at seq ${startSeq - 1} (the device's audit database was replaced or restored from a copy)`;
-  ctx.log.warn(`device started a new audit chain at seq ${startSeq}, stored beside its earlier chain: ${how}`, { ...fields, ...(missing ? { records_not_uploaded: missing } : {}) });
+  ctx.log.warn(`device started a new audit chain at seq ${startSeq}, stored beside its earlier chain: ${how}.${summary}`, { ...fields, ...(missing ? { records_not_uploaded: missing } : {}) });
+}
+
+/** Every other chain held for the device, with its hashes over what the new chain's first batch covers. */
+async function otherChainsOf(ctx: ServerContext, deviceId: string, newKey: string, start: NewChainStart): Promise<ComparedChain[]> {
+  const chains: ComparedChain[] = [];
+  for (const chain of await ctx.store.auditChains(deviceId)) {
+    if (chain.key === newKey) continue;
+    const seqs = comparedSeqs(start, chain);
+    chains.push({ ...chain, hashes: seqs ? await ctx.store.auditHashes(chain.key, seqs.from, seqs.through) : [] });
+  }
+  return chains;
 }
 
 /**
@@ -167,22 +189,6 @@ async function enrollmentChainContinued(ctx: ServerContext, installationId: stri
     }
   }
   return undefined;
-}
-
-/**
- * The chain a device's new chain (stored under `newKey`) follows: the one holding the record its first
- * record links to (prev_hash at startSeq - 1), if any; else the device's most recently uploaded chain,
- * which is where its history last stood here (a device may hold several: its audit database replaced,
- * then records pruned while it had no Edge Control configured).
- */
-async function earlierChainOf(ctx: ServerContext, deviceId: string, newKey: string, startSeq: number, prevHash: string): Promise<{ earlier?: StoredAuditChain; linked: boolean }> {
-  const chains = (await ctx.store.auditChains(deviceId)).filter((chain) => chain.key !== newKey);
-  if (startSeq > 1) {
-    for (const chain of chains) {
-      if ((await ctx.store.auditHashAt(chain.key, startSeq - 1)) === prevHash) return { earlier: chain, linked: true };
-    }
-  }
-  return { earlier: chains[0], linked: false };
 }
 
 function digestOf(raw: unknown): string {
