@@ -1,11 +1,11 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
+import { auditRecordsOf, auditRowsOf } from '../support/audit-tail.js';
 import { startBifrostStandin, type BifrostStandin } from '../support/bifrost-standin.js';
-import { EDGE_BIN, startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
 import { closedPort } from '../support/ports.js';
 
@@ -34,20 +34,7 @@ async function start(config: Record<string, unknown>, dataDir = fs.mkdtempSync(p
   return { edge, standin, client };
 }
 
-interface TailedRecord { seq: number; record: { path?: string; decision: string; reason?: string } }
-
-function auditTailRows(dataDir: string): Promise<TailedRecord[]> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--limit', '1000', '--data-dir', dataDir], (err, stdout, stderr) => {
-      if (err) return reject(new Error(stderr || err.message));
-      resolve(stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as TailedRecord));
-    });
-  });
-}
-
-async function auditTail(dataDir: string): Promise<Array<TailedRecord['record']>> {
-  return (await auditTailRows(dataDir)).map((row) => row.record);
-}
+interface TailedRecord { path?: string; decision: string; reason?: string }
 
 /** A policy file with one key allowing every OpenAI model, and the given fail mode. */
 function writePolicy(dataDir: string, failMode: 'open' | 'closed'): string {
@@ -72,7 +59,7 @@ describe('the audit queue at its cap', () => {
     expect(after.auditQueue).toMatchObject({ level: 'ok', unsentRecords: 0 });
     expect(after.auditQueue.storedBytes).toBeLessThanOrEqual(SMALL_CAP);
     // Forty records were written (seq 1..40), the oldest pruned to make room: recording never stopped.
-    const rows = (await auditTailRows(edge.dataDir)).filter((r) => r.record.path === '/v1/chat/completions');
+    const rows = (await auditRowsOf<TailedRecord>(edge.dataDir)).filter((r) => r.record.path === '/v1/chat/completions');
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.length).toBeLessThan(40);
     expect(Math.max(...rows.map((r) => r.seq))).toBe(40);
@@ -103,7 +90,7 @@ describe('the audit queue at its cap', () => {
     expect(refusal?.message).toMatch(/audit queue is full .* your policy says AI requests must stop until they can be recorded/);
     // Still refused: the queue does not drain while the collector is down.
     await expect(ask(client, 99)).rejects.toMatchObject({ status: 503 });
-    const answeredRecords = (await auditTail(dataDir)).filter((r) => r.path === '/v1/chat/completions' && r.decision !== 'blocked');
+    const answeredRecords = (await auditRecordsOf<TailedRecord>(dataDir)).filter((r) => r.path === '/v1/chat/completions' && r.decision !== 'blocked');
     expect(answeredRecords).toHaveLength(answered);
   });
 

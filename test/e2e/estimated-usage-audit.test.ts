@@ -1,12 +1,12 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditRecordsOnceThere } from '../support/audit-tail.js';
 import { startBifrostStandin, type BifrostStandin } from '../support/bifrost-standin.js';
-import { EDGE_BIN, startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
 import { until } from '../support/until.js';
 
@@ -32,18 +32,6 @@ function policyFileIn(dir: string): string {
     }],
   }));
   return file;
-}
-
-function auditRecords(dataDir: string): AuditRecord[] {
-  const out = execFileSync(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--data-dir', dataDir]).toString().trim();
-  return out === '' ? [] : out.split('\n').map((line) => (JSON.parse(line) as { record: AuditRecord }).record);
-}
-
-/** The first value `find` returns within 10 s (the record is written a moment after the exchange ends). */
-async function eventually<T>(find: () => T | undefined): Promise<T> {
-  let found: T | undefined;
-  expect(await until(() => (found = find()) !== undefined, 10_000)).toBe(true);
-  return found!;
 }
 
 function chatRequest(edge: EdgeProcess, stream: boolean, signal?: AbortSignal) {
@@ -76,7 +64,7 @@ describe('estimated usage in the audit record', () => {
     const response = await chatRequest(edge, true, controller.signal);
     await response.body!.getReader().read();
     controller.abort();
-    const record = await eventually(() => auditRecords(dataDir).find((r) => r.path === '/v1/chat/completions' && r.reason === 'client_aborted'));
+    const record = (await auditRecordsOnceThere<AuditRecord>(dataDir, (r) => r.path === '/v1/chat/completions' && r.reason === 'client_aborted', 1, 10_000))[0]!;
     expect(record.usage).toBeUndefined();
     expect(record.estimated_usage?.input_tokens).toBeGreaterThanOrEqual(1000);
     expect(record.estimated_usage?.output_tokens).toBeGreaterThan(0);
@@ -85,7 +73,7 @@ describe('estimated usage in the audit record', () => {
   it('a completed stream: the record carries the usage the provider reported, no estimate', async () => {
     const response = await chatRequest(edge, true);
     await response.text();
-    const record = await eventually(() => auditRecords(dataDir).find((r) => r.path === '/v1/chat/completions' && r.reason !== 'client_aborted'));
+    const record = (await auditRecordsOnceThere<AuditRecord>(dataDir, (r) => r.path === '/v1/chat/completions' && r.reason !== 'client_aborted', 1, 10_000))[0]!;
     expect(record.usage?.input_tokens).toBeGreaterThan(0);
     expect(record.estimated_usage).toBeUndefined();
   });
@@ -122,7 +110,7 @@ describe('estimated usage of a request abandoned before any answer', () => {
     expect(await until(() => received > 0)).toBe(true);
     controller.abort();
     await pending;
-    const record = await eventually(() => auditRecords(dataDir).find((r) => r.path === '/v1/chat/completions'));
+    const record = (await auditRecordsOnceThere<AuditRecord>(dataDir, (r) => r.path === '/v1/chat/completions', 1, 10_000))[0]!;
     expect(record.reason).toBe('client_aborted');
     expect(record.usage).toBeUndefined();
     expect(record.estimated_usage?.input_tokens).toBeGreaterThanOrEqual(1000);

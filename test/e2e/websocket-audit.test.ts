@@ -10,7 +10,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { openConnectTunnel } from '../support/proxy-clients.js';
 import { rawUpgradeThroughEdge } from '../support/raw-websocket-upgrade.js';
-import { auditRecordsOf } from '../support/audit-tail.js';
+import { auditRecordsOnceThere } from '../support/audit-tail.js';
 
 /**
  * The audit record of a WebSocket opening says what became of it: opened (101), refused by the upstream (its
@@ -99,15 +99,8 @@ async function attempt(host: string, target: string): Promise<Outcome> {
 interface AuditRecord { host: string; path: string; decision: string; status?: number; reason?: string; message?: string }
 
 /** The records of `path`, once `count` of them are written. */
-async function recordsOf(pathName: string, count: number): Promise<AuditRecord[]> {
-  const deadline = Date.now() + 5000;
-  let records: AuditRecord[] = [];
-  while (Date.now() < deadline) {
-    records = (await auditRecordsOf<AuditRecord>(edge.dataDir)).filter((r) => r.path === pathName);
-    if (records.length >= count) return records;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${records.length} audit records of ${pathName}, expected ${count}: ${JSON.stringify(records)}`);
+function recordsOf(pathName: string, count: number): Promise<AuditRecord[]> {
+  return auditRecordsOnceThere<AuditRecord>(edge.dataDir, (r) => r.path === pathName, count);
 }
 
 describe('what became of a WebSocket opening is recorded', () => {

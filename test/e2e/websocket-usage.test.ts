@@ -3,6 +3,7 @@ import http from 'node:http';
 import tls from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { auditRecordsOnceThere } from '../support/audit-tail.js';
 import { EDGE_BIN, type EdgeProcess } from '../support/edge-process.js';
 import { openConnectTunnel } from '../support/proxy-clients.js';
 import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
@@ -122,29 +123,6 @@ async function tokensOnceCharged(edge: EdgeProcess, expected: number): Promise<n
 
 interface AuditRecord { path: string; model?: string | null; decision: string; status?: number; reason?: string; usage?: { input_tokens: number; output_tokens: number } }
 
-function auditTail(edge: EdgeProcess): Promise<AuditRecord[]> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [EDGE_BIN, 'audit', 'tail', '--json', '--limit', '1000', '--data-dir', edge.dataDir], (err, stdout, stderr) => {
-      if (err) {
-        reject(new Error(`audit tail failed: ${stderr}`));
-        return;
-      }
-      resolve(stdout.trim().split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { record: AuditRecord }).record));
-    });
-  });
-}
-
-async function recordsOnceThere(edge: EdgeProcess, select: (r: AuditRecord) => boolean, count: number): Promise<AuditRecord[]> {
-  const deadline = Date.now() + 5000;
-  let records: AuditRecord[] = [];
-  while (Date.now() < deadline) {
-    records = (await auditTail(edge)).filter(select);
-    if (records.length >= count) return records;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${records.length} audit records, expected ${count}: ${JSON.stringify(records)}`);
-}
-
 const TOKEN_LIMIT = { token_max_limit: 1000, token_reset_duration: '1h' };
 
 describe('usage a WebSocket server reports is charged to the key', () => {
@@ -186,7 +164,7 @@ describe('usage a WebSocket server reports is charged to the key', () => {
     expect(closed.reason).toContain("Your key 'eng-team' reached its limit");
     expect(await tokensUsed(agent)).toBe(1200);
 
-    const records = await recordsOnceThere(agent, (r) => r.path === '/v1/realtime', 4);
+    const records = await auditRecordsOnceThere<AuditRecord>(agent.dataDir, (r) => r.path === '/v1/realtime', 4);
     expect(records.filter((r) => r.usage).map((r) => [r.model, r.usage])).toEqual([
       ['gpt-realtime', { input_tokens: 400, output_tokens: 200 }],
       ['gpt-realtime', { input_tokens: 400, output_tokens: 200 }],
@@ -209,7 +187,7 @@ describe('usage a WebSocket server reports is charged to the key', () => {
     expect(session.ws.readyState).toBe(WebSocket.OPEN);
     session.ws.close();
 
-    const records = await recordsOnceThere(agent, (r) => r.path === '/v1/responses', 4);
+    const records = await auditRecordsOnceThere<AuditRecord>(agent.dataDir, (r) => r.path === '/v1/responses', 4);
     expect(records.map((r) => [r.decision, r.model, r.usage ?? null])).toEqual([
       ['allowed', null, null],
       ['allowed', 'gpt-5-mini', null],
@@ -233,7 +211,7 @@ describe('usage a WebSocket server reports is charged to the key', () => {
     await session.next();
     expect((await session.closed).code).toBe(1008);
     expect(await tokensUsed(agent)).toBe(1400);
-    const records = await recordsOnceThere(agent, (r) => r.path === GEMINI_LIVE && r.usage !== undefined, 2);
+    const records = await auditRecordsOnceThere<AuditRecord>(agent.dataDir, (r) => r.path === GEMINI_LIVE && r.usage !== undefined, 2);
     expect(records.map((r) => [r.model, r.usage])).toEqual([
       ['gemini-live-2.5-flash', { input_tokens: 450, output_tokens: 250 }],
       ['gemini-live-2.5-flash', { input_tokens: 450, output_tokens: 250 }],

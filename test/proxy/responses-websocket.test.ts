@@ -7,7 +7,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { EdgeProcess } from '../support/edge-process.js';
 import { openConnectTunnel } from '../support/proxy-clients.js';
 import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
-import { auditRecordsOf } from '../support/audit-tail.js';
+import { auditRecordsOf, auditRecordsOnceThere } from '../support/audit-tail.js';
 
 /**
  * The OpenAI Responses API in WebSocket mode (`wss://api.openai.com/v1/responses`, what Codex and the SDK's
@@ -99,18 +99,6 @@ async function openRawSocket(edge: EdgeProcess, target: string) {
 }
 
 interface AuditRecord { path: string; model?: string | null; decision: string; status?: number; reason?: string; message?: string; findings?: Array<{ type: string; action: string }>; usage?: unknown; estimated_usage?: unknown }
-
-/** The records `select` picks, once there are `count` of them. */
-async function recordsOnceThere(edge: EdgeProcess, select: (r: AuditRecord) => boolean, count: number): Promise<AuditRecord[]> {
-  const deadline = Date.now() + 5000;
-  let records: AuditRecord[] = [];
-  while (Date.now() < deadline) {
-    records = (await auditRecordsOf<AuditRecord>(edge.dataDir)).filter(select);
-    if (records.length >= count) return records;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${records.length} audit records, expected ${count}: ${JSON.stringify(records)}`);
-}
 
 const userInput = (text: string) => [{ type: 'message', role: 'user', content: [{ type: 'input_text', text }] }];
 
@@ -249,7 +237,7 @@ describe('Responses WebSocket mode: each response.create is decided like a POST 
     const { closed } = await openRawSocket(edge, '/v1/realtime?model=gpt-realtime&model=o3-pro');
     expect(await closed).toEqual({ code: 1008, reason: expect.stringContaining('?model=') as string });
     expect(upgrades.filter((url) => url.includes('o3-pro'))).toEqual([]);
-    const [record] = await recordsOnceThere(edge, (r) => r.path === '/v1/realtime' && r.decision === 'blocked', 1);
+    const [record] = await auditRecordsOnceThere<AuditRecord>(edge.dataDir, (r) => r.path === '/v1/realtime' && r.decision === 'blocked', 1);
     expect(record).toMatchObject({ status: 400, reason: 'invalid_request' });
   });
 });

@@ -27,3 +27,18 @@ export function auditRowsOf<R = Record<string, unknown>>(dataDir: string, limit 
 export async function auditRecordsOf<R = Record<string, unknown>>(dataDir: string, limit = 1000): Promise<R[]> {
   return (await auditRowsOf<R>(dataDir, limit)).map((row) => row.record);
 }
+
+/**
+ * The records `select` picks, once there are at least `count` of them (a record is written a moment after
+ * its exchange ends); fails after `timeoutMs` with the ones it found.
+ */
+export async function auditRecordsOnceThere<R = Record<string, unknown>>(dataDir: string, select: (record: R) => boolean, count = 1, timeoutMs = 5000): Promise<R[]> {
+  const deadline = Date.now() + timeoutMs;
+  let records: R[] = [];
+  while (Date.now() < deadline) {
+    records = (await auditRecordsOf<R>(dataDir)).filter(select);
+    if (records.length >= count) return records;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${records.length} audit records selected, expected ${count}: ${JSON.stringify(records)}`);
+}
