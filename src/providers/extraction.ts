@@ -74,13 +74,21 @@ export function addStringLeaves(
  * the object, never the key itself (which is the sensitive text).
  */
 export function addStringsAndKeys(x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind']): void {
-  walkStrings(x, value, path, kind, { keys: true });
+  walkStrings(x, value, path, kind, { readsKey: () => true });
+}
+
+/**
+ * addStringsAndKeys for a value whose keys are partly a fixed vocabulary: only the keys `readsKey` accepts get a
+ * span (a JSON schema's property names, not its keywords). Same walk, same limits, same key spans.
+ */
+export function addStringsAndNamedKeys(x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind'], readsKey: (key: string) => boolean): void {
+  walkStrings(x, value, path, kind, { readsKey });
 }
 
 function walkStrings(
-  x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind'], options: { skipKeys?: ReadonlySet<string>; keys?: boolean },
+  x: Extraction, value: unknown, path: JsonPath, kind: TextSpan['kind'], options: { skipKeys?: ReadonlySet<string>; readsKey?: (key: string) => boolean },
 ): void {
-  const { skipKeys, keys: withKeys = false } = options;
+  const { skipKeys, readsKey } = options;
   const pending: PendingLeaf[] = [{ value, parent: undefined, key: '', depth: path.length }];
   while (pending.length > 0) {
     const item = pending.pop()!;
@@ -107,7 +115,7 @@ function walkStrings(
         if (skipKeys?.has(key) === true) continue;
         pending.push({ value: (current as Record<string, unknown>)[key], parent: item, key, depth });
         // Pushed after its value, so it comes out before it.
-        if (withKeys) pending.push({ value: key, parent: item, key, depth, keyOf: true });
+        if (readsKey?.(key) === true) pending.push({ value: key, parent: item, key, depth, keyOf: true });
       }
     }
   }

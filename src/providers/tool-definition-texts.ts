@@ -1,13 +1,18 @@
 import type { JsonObject } from './body-shape.js';
-import { addStringLeaves, newExtraction, type Extraction, type JsonPath } from './extraction.js';
+import { addStringLeaves, addStringsAndNamedKeys, newExtraction, type Extraction, type JsonPath } from './extraction.js';
 
 /**
  * The text a tool definition puts in front of the model: its description and every string of its parameter
  * schema (property descriptions, enum values, defaults, examples, a custom tool's grammar). It leaves the
  * laptop like a prompt, and people paste credentials and customer data into it like a prompt ("calls the API
  * with key ...", "defaults to jane@..."), so the guardrails read it like one: each string is its own span at
- * its exact path, and a redaction rewrites only that string. Property names (schema keys) are not strings of
- * the body the guardrails could rewrite in place, and are left to the model's own vocabulary.
+ * its exact path, and a redaction rewrites only that string.
+ *
+ * A schema's property names are read too: the model reads `ignore_previous_instructions` or a pasted token as a
+ * parameter's name as surely as in its description. Only names get a span, not JSON Schema's own keywords
+ * (`type`, `properties`, `items`...: fixed words, in every schema many times). A name is no string of the body
+ * the guardrails could rewrite (renamed, the parameter would no longer be the tool's), so its span points at the
+ * object holding it, and a finding the policy would redact blocks instead (see addStringsAndKeys).
  *
  * A structured-output schema (the shape the answer must take) is read the same way, as `output_schema` texts:
  * its descriptions are instructions to the model as much as a tool's are.
@@ -47,6 +52,36 @@ export const ANTHROPIC_OUTPUT_SCHEMA_FIELDS = ['schema'] as const;
 /** Gemini's `generationConfig`, in both spellings. */
 export const GEMINI_OUTPUT_SCHEMA_FIELDS = ['responseSchema', 'response_schema', 'responseJsonSchema', 'response_json_schema'] as const;
 
+/** A tool list's entry as an MCP server sends it (`tools/list`): what the client's model is told of each tool. */
+export const MCP_TOOL_TEXT_FIELDS = ['title', 'description', 'inputSchema', 'outputSchema', 'annotations'] as const;
+
+/** The fields above that hold a JSON schema (or example inputs, keyed by property name): their keys are read as names. */
+const SCHEMA_FIELDS: ReadonlySet<string> = new Set([
+  'parameters', 'output_schema', 'input_schema', 'input_examples', 'inputSchema', 'outputSchema',
+  'parametersJsonSchema', 'parameters_json_schema', 'response', 'responseJsonSchema', 'response_json_schema',
+  'schema', 'responseSchema', 'response_schema',
+]);
+
+/**
+ * The keywords of JSON Schema (draft 4 to 2020-12) and of the OpenAPI schema Gemini takes (in both its spellings).
+ * Every other key of a schema names something: a property, a definition, an extension the model reads anyway.
+ */
+const SCHEMA_KEYWORDS: ReadonlySet<string> = new Set([
+  '$schema', '$id', 'id', '$ref', '$anchor', '$dynamicRef', '$dynamicAnchor', '$recursiveRef', '$recursiveAnchor', '$vocabulary', '$comment',
+  '$defs', 'definitions', 'type', 'enum', 'const', 'multipleOf', 'maximum', 'exclusiveMaximum', 'minimum', 'exclusiveMinimum',
+  'maxLength', 'minLength', 'pattern', 'maxItems', 'minItems', 'uniqueItems', 'maxContains', 'minContains', 'maxProperties',
+  'minProperties', 'required', 'dependentRequired', 'allOf', 'anyOf', 'oneOf', 'not', 'if', 'then', 'else', 'dependentSchemas',
+  'dependencies', 'prefixItems', 'items', 'additionalItems', 'contains', 'properties', 'patternProperties', 'additionalProperties',
+  'propertyNames', 'unevaluatedItems', 'unevaluatedProperties', 'title', 'description', 'default', 'deprecated', 'readOnly',
+  'writeOnly', 'examples', 'example', 'format', 'contentEncoding', 'contentMediaType', 'contentSchema', 'nullable',
+  'discriminator', 'xml', 'externalDocs', 'propertyOrdering',
+  'any_of', 'property_ordering', 'max_items', 'min_items', 'max_length', 'min_length', 'max_properties', 'min_properties',
+]);
+
+function isSchemaName(key: string): boolean {
+  return !SCHEMA_KEYWORDS.has(key);
+}
+
 /** Every field a tool definition reader takes text from: a key that folds to one must be spelled exactly (json-key-folding.ts). */
 export const TOOL_DEFINITION_TEXT_FIELDS: readonly string[] = [
   ...RESPONSES_TOOL_TEXT_FIELDS, ...NAMESPACE_TEXT_FIELDS, ...TOOL_SEARCH_TEXT_FIELDS, ...MCP_SERVER_TEXT_FIELDS, ...MCP_LISTED_TOOL_TEXT_FIELDS,
@@ -68,7 +103,10 @@ export function addOutputSchemaTexts(x: Extraction, holder: JsonObject, path: Js
 function addDefinitionTexts(x: Extraction, definition: JsonObject, path: JsonPath, fields: readonly string[], kind: 'tool_definition' | 'output_schema'): void {
   const found = newExtraction();
   for (const field of fields) {
-    if (definition[field] !== undefined) addStringLeaves(found, definition[field], [...path, field], kind);
+    const value = definition[field];
+    if (value === undefined) continue;
+    if (SCHEMA_FIELDS.has(field)) addStringsAndNamedKeys(found, value, [...path, field], kind, isSchemaName);
+    else addStringLeaves(found, value, [...path, field], kind);
   }
   const group = JSON.stringify(path);
   for (const span of found.texts) {

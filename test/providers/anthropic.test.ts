@@ -101,6 +101,7 @@ describe('messages', () => {
       ['user', 'Please be quick.'],
       ['assistant', 'Understood.'],
       ['tool_definition', 'Reads a file'],
+      ['tool_definition', 'file_path'],
     ]);
     expect(request.texts.find((t) => t.text === 'utf8')!.path).toEqual(['messages', 1, 'content', 2, 'input', 'options', 'encoding']);
     expect(toolsOf(request)).toEqual([['call', 'Read'], ['result', 'Read'], ['definition', 'Read'], ['definition', 'web_search']]);

@@ -98,6 +98,7 @@ describe('generateContent', () => {
       ['tool_result', 'window seat'],
       ['user', 'Pick the cheapest.'],
       ['tool_definition', 'Search flights'],
+      ['tool_definition', 'destination'],
     ]);
     expect(request.texts.find((t) => t.text === 'window seat')!.path).toEqual(['contents', 2, 'parts', 0, 'functionResponse', 'response', 'flights', 0, 'note']);
     expect(toolsOf(request)).toEqual([['call', 'search_flights'], ['result', 'search_flights'], ['definition', 'search_flights'], ['definition', 'book_flight']]);

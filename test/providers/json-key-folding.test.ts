@@ -153,6 +153,9 @@ describe('keys users choose in free-form maps pass, whatever their case', () => 
     required: ['Content'],
     $defs: { Model: { type: 'string' } },
   };
+  /** The spans of `schema`: its property and definition names (not its keywords), and its `required` entry. */
+  const schemaNames = (kind: string): Array<[string, string]> =>
+    ['Content', 'content', 'Text', 'Messages', 'Role', 'Content', 'Model'].map((text) => [kind, text]);
 
   it('OpenAI chat: tools with a Content property, a response_format schema, metadata and logit_bias', () => {
     const request = expectParsed(parse(OPENAI_CHAT, chat({
@@ -203,7 +206,7 @@ describe('keys users choose in free-form maps pass, whatever their case', () => 
     })));
     expect(textsOf(request)).toEqual([
       ['user', 'save it'], ['tool_arguments', 'first'], ['tool_arguments', 'second'], ['tool_arguments', 'n'], ['tool_result', 'saved'],
-      ['tool_definition', 'Saves a note'], ['tool_definition', 'Content'],
+      ['tool_definition', 'Saves a note'], ...schemaNames('tool_definition'),
     ]);
   });
 
@@ -220,10 +223,10 @@ describe('keys users choose in free-form maps pass, whatever their case', () => 
     }));
     expect(textsOf(request)).toEqual([
       ['user', 'save it'], ['tool_arguments', 'a'], ['tool_arguments', 'b'], ['tool_arguments', 'c'], ['tool_result', 'ok'], ['tool_result', 'n'],
-      // `required: ['Content']` of each declaration's schemas (parameters, response, parametersJsonSchema).
-      ['tool_definition', 'Content'], ['tool_definition', 'Content'], ['tool_definition', 'Content'],
+      // The names and `required: ['Content']` of each declaration's schemas (parameters, response, parametersJsonSchema).
+      ...schemaNames('tool_definition'), ...schemaNames('tool_definition'), ...schemaNames('tool_definition'),
       // And of generationConfig's responseSchema and responseJsonSchema.
-      ['output_schema', 'Content'], ['output_schema', 'Content'],
+      ...schemaNames('output_schema'), ...schemaNames('output_schema'),
     ]);
   });
 

@@ -160,6 +160,8 @@ describe('chat completions', () => {
       ['tool_result', 'orphan result'],
       ['assistant', 'It is a cat. Paris is 18°C and cloudy.'],
       ['tool_definition', 'Get the current weather'],
+      // The property's name, then the same name in `required`.
+      ['tool_definition', 'city'],
       ['tool_definition', 'city'],
       ['tool_definition', 'Runs Python'],
     ]);

@@ -16,9 +16,19 @@ export function valueAt(body: unknown, path: Array<string | number>): unknown {
   return current;
 }
 
-/** Every text span and tool reference points at exactly the string it reports. */
+/**
+ * The string a span's path points at; for a key's span (a schema's property name, an argument's key), which points
+ * at the object holding the key, the key itself.
+ */
+export function spanTextAt(body: unknown, span: { path: Array<string | number>; text: string }): unknown {
+  const value = valueAt(body, span.path);
+  const holdsKey = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, span.text);
+  return holdsKey ? span.text : value;
+}
+
+/** Every text span and tool reference points at exactly the string it reports (a key's span at the object holding it). */
 export function expectPathsPointAtStrings(body: unknown, request: NormalizedRequest): void {
-  for (const span of request.texts) expect(valueAt(body, span.path), `text at ${JSON.stringify(span.path)}`).toBe(span.text);
+  for (const span of request.texts) expect(spanTextAt(body, span), `text at ${JSON.stringify(span.path)}`).toBe(span.text);
   for (const tool of request.tools) expect(typeof valueAt(body, tool.path), `tool at ${JSON.stringify(tool.path)}`).toBe('string');
 }
 

@@ -3,7 +3,7 @@ import { compileSurfaceCatalog, DEFAULT_SURFACES } from '../../src/providers/cat
 import { readRealtimeClientEvent } from '../../src/providers/realtime-events.js';
 import { parseRequest, recognizeRequest } from '../../src/providers/registry.js';
 import type { TextSpan } from '../../src/providers/types.js';
-import { expectParsed, req, valueAt } from './support.js';
+import { expectParsed, req, spanTextAt } from './support.js';
 
 /**
  * A tool definition's description and parameter schema reach the model like a prompt does, so every adapter
@@ -22,13 +22,15 @@ function definitionTexts(host: string, path: string, body: unknown): TextSpan[] 
 
 /** [path, text] of each span; and each span's text is the string at its path. */
 function located(body: unknown, spans: TextSpan[]): Array<[string, string]> {
-  for (const span of spans) expect(valueAt(body, span.path), `text at ${JSON.stringify(span.path)}`).toBe(span.text);
+  for (const span of spans) expect(spanTextAt(body, span), `text at ${JSON.stringify(span.path)}`).toBe(span.text);
   return spans.map((span) => [span.path.join('.'), span.text]);
 }
 
-// A `type` naming a JSON Schema type carries nothing of the user's and is left out; every other string is read.
+// A `type` naming a JSON Schema type carries nothing of the user's and is left out; every other string is read, and
+// so is every property name (its span points at the `properties` object holding it), but no keyword of JSON Schema.
 const schema = { type: 'object', properties: { to: { type: ['string', 'null'], description: 'Recipient, e.g. ops@acme.test', enum: ['a', 'b'] } }, required: ['to'] };
 const schemaTexts = (prefix: string): Array<[string, string]> => [
+  [`${prefix}.properties`, 'to'],
   [`${prefix}.properties.to.description`, 'Recipient, e.g. ops@acme.test'],
   [`${prefix}.properties.to.enum.0`, 'a'],
   [`${prefix}.properties.to.enum.1`, 'b'],
