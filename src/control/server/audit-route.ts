@@ -62,6 +62,18 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
   if (!integrity.ok) throw new ControlHttpError(422, 'audit_batch_invalid', `audit batch ${batch.batch_id} is not a valid hash chain: ${integrity.message}`);
 
   const head = await store.auditHead(key);
+  const held = !head && installationId !== undefined ? await heldByEarlierEnrollment(ctx, installationId, batch) : undefined;
+  if (held?.through === batch.last_seq) {
+    // Uploaded before under the earlier enrollment's id (the device re-enrolled before it saw the ack): stored once.
+    return { batch_id: batch.batch_id, stored: 0, duplicate: true, chain_head: held.head.hash };
+  }
+  if (held) {
+    throw new AuditChainGap(
+      `batch ${batch.batch_id} (seq ${batch.first_seq}–${batch.last_seq}) repeats records seq ${batch.first_seq}–${held.through} that an earlier enrollment of this installation uploaded ` +
+      `(stored as ${held.chain}, which ends at seq ${held.head.seq}): send the records after seq ${held.head.seq}`,
+      held.head,
+    );
+  }
   const overlap = overlapWithStored(batch, head);
   // Only for a chain held nowhere here that the batch does not start: it may go on from an earlier enrollment.
   const continues = !head && batch.first_seq !== chainStartOf(batch) && installationId !== undefined
@@ -170,6 +182,28 @@ async function otherChainsOf(ctx: ServerContext, deviceId: string, newKey: strin
     chains.push({ ...chain, hashes: seqs ? await ctx.store.auditHashes(chain.key, seqs.from, seqs.through) : [] });
   }
   return chains;
+}
+
+/**
+ * A device that enrolled again files its batches under its new id, and may resend under it a batch the
+ * earlier enrollment already uploaded (it re-enrolled before that upload's ack reached it). When a chain of
+ * an earlier enrollment of the same installation holds the batch's records from its first one with the
+ * same hashes, those records are held here: `through` is the last of them (the batch's last seq when it
+ * holds them all), `head` where that chain ends.
+ */
+async function heldByEarlierEnrollment(ctx: ServerContext, installationId: string, batch: AuditBatch): Promise<{ chain: string; through: number; head: AuditChainHead } | undefined> {
+  for (const deviceId of await ctx.store.deviceIdsOfInstallation(installationId)) {
+    if (deviceId === batch.device_id) continue;
+    for (const chain of await ctx.store.auditChains(deviceId)) {
+      if (batch.first_seq < chain.first_seq || batch.first_seq > chain.head.seq) continue;
+      const through = Math.min(batch.last_seq, chain.head.seq);
+      const stored = await ctx.store.auditHashes(chain.key, batch.first_seq, through);
+      // A hash covers its prev_hash, so equal hashes from the first record on are the same history.
+      const same = stored.length === through - batch.first_seq + 1 && stored.every((r, i) => r.hash === batch.records[i]!.hash);
+      if (same) return { chain: chain.key, through, head: chain.head };
+    }
+  }
+  return undefined;
 }
 
 /**
