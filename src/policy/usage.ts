@@ -1,4 +1,5 @@
 import { jobInDocument, type JobState } from './background-jobs.js';
+import { JsonKeyScan, type KeyChoice } from './json-key-scan.js';
 import { SseEventParser } from './sse-events.js';
 
 /**
@@ -244,13 +245,29 @@ export function usageFromJson(body: unknown): TokenUsage | undefined {
 
 function readJsonAnswer(body: unknown): UsageAccumulator {
   const acc = new UsageAccumulator();
-  for (const doc of Array.isArray(body) ? body : [body]) {
-    acc.add(usageInDocument(doc));
-    acc.noteModel(modelInDocument(doc));
-    acc.noteJob(jobInDocument(doc));
-  }
+  for (const doc of Array.isArray(body) ? body : [body]) noteDocument(acc, doc);
   return acc;
 }
+
+function noteDocument(acc: UsageAccumulator, doc: unknown): void {
+  acc.add(usageInDocument(doc));
+  acc.noteModel(modelInDocument(doc));
+  acc.noteJob(jobInDocument(doc));
+}
+
+/** What usageInDocument, modelInDocument and jobInDocument read of a Responses event's `response` (Anthropic's `message`). */
+const REPORTED_OBJECT_KEYS: KeyChoice = { usage: true, model: true, id: true, status: true, background: true };
+
+/**
+ * Every key usageInDocument, modelInDocument and jobInDocument (background-jobs.ts) read of a document: all that an
+ * answer too large to parse whole is read for (json-key-scan.ts). A key those read must be listed here too, or a large
+ * answer would be read differently from a small one.
+ */
+const DOCUMENT_KEYS: KeyChoice = {
+  usage: true, usageMetadata: true, model: true, modelVersion: true,
+  object: true, type: true, id: true, status: true, background: true,
+  response: REPORTED_OBJECT_KEYS, message: REPORTED_OBJECT_KEYS,
+};
 
 /** Reads usage out of an SSE body chunk by chunk, keeping at most one event in memory. */
 export class StreamUsageExtractor {
@@ -293,7 +310,7 @@ export class StreamUsageExtractor {
 
 export interface UsageReader {
   push(chunk: Uint8Array): void;
-  /** Usage found, or undefined when the response reported none (or was too large to read). */
+  /** Usage found, or undefined when the response reported none (or was not whole JSON). */
   end(): TokenUsage | undefined;
   /** After end(): the model the answer names (modelInDocument), or undefined. */
   model(): string | undefined;
@@ -301,12 +318,16 @@ export interface UsageReader {
   job(): JobState | undefined;
 }
 
-/** Largest non-streamed JSON body read for usage; anything bigger is skipped rather than buffered. */
+/**
+ * Largest non-streamed JSON body held and parsed whole for usage. A larger one (a completion with logprobs, an
+ * embeddings batch, generated images) is scanned as it passes for the keys its usage, model and state are read from,
+ * holding only their values (json-key-scan.ts): read the same, in bounded memory.
+ */
 export const MAX_JSON_USAGE_BYTES = 8 * 1024 * 1024;
 
 /**
  * A reader for a response of this content type: SSE streams are parsed incrementally; JSON is collected
- * (bounded) and parsed at the end; anything else has no usage to read.
+ * (bounded) and parsed at the end, or scanned past the bound; anything else has no usage to read.
  */
 export function usageReaderFor(contentType: string | undefined, maxJsonBytes = MAX_JSON_USAGE_BYTES): UsageReader | undefined {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
@@ -318,35 +339,35 @@ export function usageReaderFor(contentType: string | undefined, maxJsonBytes = M
 class JsonUsageReader implements UsageReader {
   private chunks: Uint8Array[] = [];
   private size = 0;
-  private overflow = false;
+  /** Past maxBytes: the scan the answer goes on to, and what its documents reported. */
+  private scanned: { scan: JsonKeyScan; answer: UsageAccumulator } | undefined;
   private answeredBy: string | undefined;
   private reportedJob: JobState | undefined;
 
   constructor(private readonly maxBytes: number) {}
 
   push(chunk: Uint8Array): void {
-    if (this.overflow) return;
-    this.size += chunk.byteLength;
-    if (this.size > this.maxBytes) {
-      this.overflow = true;
-      this.chunks = [];
+    if (this.scanned) {
+      this.scanned.scan.push(chunk);
       return;
     }
-    this.chunks.push(chunk);
+    this.size += chunk.byteLength;
+    if (this.size <= this.maxBytes) {
+      this.chunks.push(chunk);
+      return;
+    }
+    const answer = new UsageAccumulator();
+    this.scanned = { scan: new JsonKeyScan(DOCUMENT_KEYS, (doc) => noteDocument(answer, doc)), answer };
+    for (const held of this.chunks) this.scanned.scan.push(held);
+    this.chunks = [];
+    this.scanned.scan.push(chunk);
   }
 
   end(): TokenUsage | undefined {
-    if (this.overflow) return undefined;
-    const text = Buffer.concat(this.chunks).toString('utf8');
-    this.chunks = [];
-    try {
-      const answer = readJsonAnswer(JSON.parse(text));
-      this.answeredBy = answer.model();
-      this.reportedJob = answer.job();
-      return answer.result();
-    } catch {
-      return undefined;
-    }
+    const answer = this.scanned ? this.scannedAnswer() : this.parsedAnswer();
+    this.answeredBy = answer?.model();
+    this.reportedJob = answer?.job();
+    return answer?.result();
   }
 
   model(): string | undefined {
@@ -355,5 +376,20 @@ class JsonUsageReader implements UsageReader {
 
   job(): JobState | undefined {
     return this.reportedJob;
+  }
+
+  /** Like JSON.parse, nothing of a text that is not whole JSON (cut short, corrupt). */
+  private scannedAnswer(): UsageAccumulator | undefined {
+    return this.scanned!.scan.end() ? this.scanned!.answer : undefined;
+  }
+
+  private parsedAnswer(): UsageAccumulator | undefined {
+    const text = Buffer.concat(this.chunks).toString('utf8');
+    this.chunks = [];
+    try {
+      return readJsonAnswer(JSON.parse(text));
+    } catch {
+      return undefined;
+    }
   }
 }
