@@ -1,13 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import tls from 'node:tls';
 import OpenAI from 'openai';
 import { ResponsesWS } from 'openai/resources/responses/ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startBifrostStandin, type BifrostStandin } from '../support/bifrost-standin.js';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
-import { openConnectTunnel } from '../support/proxy-clients.js';
+import { settledHandshake, tunnelThroughEdge, webSocketThroughEdge, type SettledHandshake } from '../support/websocket-through-edge.js';
 
 /**
  * WebSockets in gateway mode. The Bifrost gateway serves one WebSocket API, the Responses API's WebSocket mode:
@@ -64,55 +63,20 @@ beforeEach(() => {
   standin.setVirtualKeys([{ value: VIRTUAL_KEY, name: 'ada' }]);
 });
 
-/** A TLS connection to `host` through a CONNECT tunnel to Edge, made before the client that uses it. */
-async function tunnelTo(host: string): Promise<() => tls.TLSSocket> {
-  const { socket } = await openConnectTunnel(edge.proxyUrl, `${host}:443`);
-  return () => tls.connect({ socket, servername: host, ca: edge.caPem });
-}
-
-interface RawHandshake {
+interface RawHandshake extends SettledHandshake {
   ws: WebSocket;
-  opened: boolean;
-  /** The 101 answer's Sec-WebSocket-Protocol; null when none. */
-  answeredProtocol?: string | null;
-  /** The answer other than 101, with its body. */
-  refused?: { status: number; headers: http.IncomingHttpHeaders; body: string };
-  error?: string;
 }
 
 /** A plain `ws` client through Edge; resolves once its handshake is settled. */
 async function rawHandshake(url: string, protocols: string[], headers: Record<string, string> = {}): Promise<RawHandshake> {
-  const createConnection = await tunnelTo(new URL(url).hostname);
-  const ws = new WebSocket(url, protocols, { createConnection, headers } as never);
-  const result: RawHandshake = { ws, opened: false };
-  ws.on('upgrade', (res) => {
-    result.answeredProtocol = res.headers['sec-websocket-protocol'] ?? null;
-  });
-  await new Promise<void>((resolve) => {
-    ws.once('open', () => {
-      result.opened = true;
-      resolve();
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => {
-        result.refused = { status: res.statusCode ?? 0, headers: res.headers, body };
-        resolve();
-      });
-    });
-    ws.once('error', (err) => {
-      result.error = err.message;
-      resolve();
-    });
-  });
-  return result;
+  const ws = await webSocketThroughEdge(edge, url, { protocols, headers });
+  return { ws, ...(await settledHandshake(ws)) };
 }
 
 describe('gateway mode: the Responses API WebSocket', () => {
   it('the real openai SDK\'s ResponsesWS completes a response through the gateway, which gets the virtual key and never the app\'s key', async () => {
     const client = new OpenAI({ apiKey: APP_KEY, baseURL: 'https://api.openai.com/v1' });
-    const rws = new ResponsesWS(client, { createConnection: await tunnelTo('api.openai.com') });
+    const rws = new ResponsesWS(client, { createConnection: await tunnelThroughEdge(edge, 'api.openai.com') });
     try {
       const completed = await new Promise<{ response: { status?: string; output_text?: string; output: unknown[] } }>((resolve, reject) => {
         rws.on('response.completed', (event) => resolve(event as never));
@@ -164,7 +128,7 @@ describe('gateway mode: the Responses API WebSocket', () => {
 
     // The real SDK reports the refusal with its status.
     const client = new OpenAI({ apiKey: APP_KEY, baseURL: 'https://api.openai.com/v1' });
-    const rws = new ResponsesWS(client, { createConnection: await tunnelTo('api.openai.com') });
+    const rws = new ResponsesWS(client, { createConnection: await tunnelThroughEdge(edge, 'api.openai.com') });
     const error = await new Promise<Error>((resolve) => rws.on('error', resolve));
     expect(error.message).toContain('401');
     expect(standin.webSockets.every((s) => s.request.status === 401)).toBe(true);

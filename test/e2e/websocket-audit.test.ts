@@ -3,14 +3,13 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
-import { openConnectTunnel } from '../support/proxy-clients.js';
 import { rawUpgradeThroughEdge } from '../support/raw-websocket-upgrade.js';
 import { auditRecordsOnceThere } from '../support/audit-tail.js';
+import { webSocketThroughEdge } from '../support/websocket-through-edge.js';
 
 /**
  * The audit record of a WebSocket opening says what became of it: opened (101), refused by the upstream (its
@@ -72,9 +71,7 @@ type Outcome = { kind: 'open' } | { kind: 'http'; status: number } | { kind: 'cl
 
 /** Opens a WebSocket through Edge; resolves with what the client got: an open socket (closed again), an HTTP answer, or a close. */
 async function attempt(host: string, target: string): Promise<Outcome> {
-  const { socket } = await openConnectTunnel(edge.proxyUrl, `${host}:443`);
-  const ws = new WebSocket(`wss://${host}${target}`, { createConnection: () => tls.connect({ socket, servername: host, ca: edge.caPem }) } as never);
-  ws.on('error', () => {});
+  const ws = await webSocketThroughEdge(edge, `wss://${host}${target}`);
   return new Promise((resolve) => {
     let opened = false;
     ws.once('open', () => {

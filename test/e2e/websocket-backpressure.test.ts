@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import http from 'node:http';
-import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { EdgeProcess } from '../support/edge-process.js';
 import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
-import { openConnectTunnel } from '../support/proxy-clients.js';
+import { opened, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 
 /**
  * A relayed WebSocket whose receiving side does not read holds its sender back instead of growing Edge's memory:
@@ -63,12 +62,8 @@ const edgeRssMiB = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${e
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function openThroughEdge(query: string): Promise<WebSocket> {
-  const { socket } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
-  const ws = new WebSocket(`wss://api.openai.com/v1/realtime?model=gpt-realtime&${query}`, {
-    createConnection: () => tls.connect({ socket, servername: 'api.openai.com', ca: edge.caPem }),
-  } as never);
-  ws.on('error', () => {});
-  await new Promise((resolve) => ws.once('open', resolve));
+  const ws = await webSocketThroughEdge(edge, `wss://api.openai.com/v1/realtime?model=gpt-realtime&${query}`);
+  await opened(ws);
   return ws;
 }
 

@@ -1,9 +1,8 @@
 import http from 'node:http';
-import tls from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { EdgeProcess } from '../support/edge-process.js';
-import { openConnectTunnel } from '../support/proxy-clients.js';
+import { opened, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
 
 /**
@@ -48,13 +47,8 @@ type Outcome = { kind: 'answered' } | { kind: 'closed'; code: number; reason: st
 
 /** Opens `path` on api.openai.com through Edge and sends `data` in one binary frame; resolves to how it ended. */
 async function sendBinary(path: string, data: Buffer): Promise<Outcome> {
-  const { socket } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
-  const ws = new WebSocket(`wss://api.openai.com${path}`, { createConnection: () => tls.connect({ socket, servername: 'api.openai.com', ca: edge.caPem }) } as never);
-  ws.on('error', () => {});
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('close', () => reject(new Error('the socket closed before it opened')));
-  });
+  const ws = await webSocketThroughEdge(edge, `wss://api.openai.com${path}`);
+  await opened(ws);
   const outcome = new Promise<Outcome>((resolve) => {
     ws.once('message', () => resolve({ kind: 'answered' }));
     ws.once('close', (code, reason) => resolve({ kind: 'closed', code, reason: reason.toString() }));

@@ -1,10 +1,9 @@
 import http from 'node:http';
-import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { EdgeProcess } from '../support/edge-process.js';
 import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
-import { openConnectTunnel } from '../support/proxy-clients.js';
+import { closeWithin, opened, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 
 /**
  * A close on one side of a relayed WebSocket closes the other side promptly: with the code and reason given, or
@@ -41,19 +40,9 @@ afterAll(async () => {
 
 /** Opens a Realtime WebSocket through Edge; `closed` settles with the client's close, or 'still open' after 3 s. */
 async function openThroughEdge(query: string) {
-  const { socket } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
-  const ws = new WebSocket(`wss://api.openai.com/v1/realtime?model=gpt-realtime${query}`, {
-    createConnection: () => tls.connect({ socket, servername: 'api.openai.com', ca: edge.caPem }),
-  } as never);
-  ws.on('error', () => {});
-  const closed = new Promise<{ code: number; reason: string } | 'still open'>((resolve) => {
-    const timer = setTimeout(() => resolve('still open'), 3000);
-    ws.once('close', (code, reason) => {
-      clearTimeout(timer);
-      resolve({ code, reason: reason.toString() });
-    });
-  });
-  await new Promise((resolve) => ws.once('open', resolve));
+  const ws = await webSocketThroughEdge(edge, `wss://api.openai.com/v1/realtime?model=gpt-realtime${query}`);
+  const closed = closeWithin(ws, 3000);
+  await opened(ws);
   return { ws, closed, originSaw: originSaw[originSaw.length - 1]! };
 }
 

@@ -3,13 +3,12 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
-import { openConnectTunnel } from '../support/proxy-clients.js';
 import { rawUpgradeThroughEdge } from '../support/raw-websocket-upgrade.js';
+import { closeOf, settledHandshake, webSocketThroughEdge, type SettledHandshake, type WebSocketClose } from '../support/websocket-through-edge.js';
 
 /**
  * A client's WebSocket handshake through Edge is answered as its upstream answered: with the subprotocol the
@@ -96,46 +95,19 @@ afterAll(async () => {
   await new Promise((resolve) => origin?.close(resolve));
 });
 
-interface Handshake {
+interface Handshake extends SettledHandshake {
   ws: WebSocket;
-  /** The 101 answer's Sec-WebSocket-Protocol (null: none), when the handshake was answered with 101. */
-  answeredProtocol?: string | null;
-  /** An answer other than 101, with its body. */
-  refused?: { status: number; headers: http.IncomingHttpHeaders; body: string };
-  opened: boolean;
   replies: string[];
-  closed: Promise<{ code: number; reason: string }>;
+  closed: Promise<WebSocketClose>;
 }
 
 /** Opens a WebSocket through Edge and resolves once its handshake is settled (opened, refused or failed). */
 async function handshake(url: string, protocols: string[]): Promise<Handshake> {
-  const host = new URL(url).hostname;
-  const { socket } = await openConnectTunnel(edge.proxyUrl, `${host}:443`);
-  const ws = new WebSocket(url, protocols, { createConnection: () => tls.connect({ socket, servername: host, ca: edge.caPem }) } as never);
+  const ws = await webSocketThroughEdge(edge, url, { protocols });
   const replies: string[] = [];
   ws.on('message', (m) => replies.push(m.toString()));
-  ws.on('error', () => {});
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  const result: Handshake = { ws, opened: false, replies, closed };
-  ws.on('upgrade', (res) => {
-    result.answeredProtocol = res.headers['sec-websocket-protocol'] ?? null;
-  });
-  await new Promise<void>((resolve) => {
-    ws.once('open', () => {
-      result.opened = true;
-      resolve();
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => {
-        result.refused = { status: res.statusCode ?? 0, headers: res.headers, body };
-        resolve();
-      });
-    });
-    ws.once('close', () => resolve());
-  });
-  return result;
+  const closed = closeOf(ws);
+  return { ws, replies, closed, ...(await settledHandshake(ws)) };
 }
 
 const until = async (check: () => boolean, what: string) => {
@@ -184,14 +156,7 @@ describe('an upstream that does not open the socket', () => {
   });
 
   it('refuses it with hop-by-hop headers and a control character in the reason: those are not relayed, as for HTTP', async () => {
-    const { socket: raw } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
-    const socket = tls.connect({ socket: raw, servername: 'api.openai.com', ca: edge.caPem });
-    await new Promise((resolve) => socket.once('secureConnect', resolve));
-    let answer = '';
-    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
-    socket.on('error', () => {});
-    socket.write('GET /v1/realtime?model=gpt-realtime&refuse-hop HTTP/1.1\r\nHost: api.openai.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
-    await new Promise((resolve) => socket.once('close', resolve));
+    const answer = (await rawUpgradeThroughEdge(edge, '/v1/realtime?model=gpt-realtime&refuse-hop')).bytes.toString('latin1');
     const [head, body] = answer.split('\r\n\r\n');
     const [statusLine, ...headerLines] = head!.split('\r\n');
     // Node's standard phrase, as the HTTP relay sends when the upstream's cannot be written.

@@ -2,12 +2,11 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
-import { openConnectTunnel } from '../support/proxy-clients.js';
+import { closeOf, opened, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 
 /**
  * Prompts sent over the OpenAI Realtime API and Gemini Live WebSockets are read like request bodies: the
@@ -76,18 +75,12 @@ afterAll(async () => {
 });
 
 async function open(url: string, protocols: string[] = []): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }>; replies: string[]; origin: () => string[] }> {
-  const host = new URL(url).hostname;
-  const { socket } = await openConnectTunnel(edge.proxyUrl, `${host}:443`);
-  const ws = new WebSocket(url, protocols, { createConnection: () => tls.connect({ socket, servername: host, ca: edge.caPem }) } as never);
+  const ws = await webSocketThroughEdge(edge, url, { protocols });
   const replies: string[] = [];
   ws.on('message', (m) => replies.push(m.toString()));
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  ws.on('error', () => {});
+  const closed = closeOf(ws);
   const connection = received.length;
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('close', (code, reason) => reject(new Error(`closed before it opened: ${code} ${reason.toString()}`)));
-  });
+  await opened(ws);
   return { ws, closed, replies, origin: () => received[connection] ?? [] };
 }
 

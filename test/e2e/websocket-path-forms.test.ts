@@ -1,11 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import tls from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import { startBifrostStandin, type BifrostStandin } from '../support/bifrost-standin.js';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
-import { openConnectTunnel } from '../support/proxy-clients.js';
+import { opened, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 
 /**
  * Gateway mode: the Responses WebSocket written as an origin routes it but not as the plain path (a trailing slash,
@@ -59,16 +58,10 @@ interface ServerEvent { type: string; status?: number; error?: { type?: string }
 
 /** A `ws` client on `url` through Edge (ws keeps a trailing slash and escapes as written), with the app's key. */
 async function open(url: string) {
-  const { socket } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
-  const ws = new WebSocket(url, { createConnection: () => tls.connect({ socket, servername: 'api.openai.com', ca: edge.caPem }), headers: { authorization: `Bearer ${APP_KEY}` } } as never);
-  ws.on('error', () => {});
+  const ws = await webSocketThroughEdge(edge, url, { headers: { authorization: `Bearer ${APP_KEY}` } });
   const events: ServerEvent[] = [];
   ws.on('message', (data) => events.push(JSON.parse(String(data)) as ServerEvent));
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`the upgrade was answered ${res.statusCode}`)));
-    ws.once('close', () => reject(new Error('the socket closed before it opened')));
-  });
+  await opened(ws);
   /** Sends a turn; resolves to the first event that ends it (completed or error). */
   const turn = async (input: string): Promise<ServerEvent> => {
     const before = events.length;

@@ -3,11 +3,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
 import { afterAll, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { WebSocketServer, type RawData } from 'ws';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
-import { openConnectTunnel } from '../support/proxy-clients.js';
+import { closeWithin, opened, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 
 /**
  * A Realtime session is closed once its key's budget is spent, though the key's request limit is reached too (its
@@ -52,16 +51,10 @@ async function edgeBeforeOrigin(): Promise<EdgeProcess> {
 
 it('a Realtime session whose budget is spent is closed though its key\'s request limit is reached', async () => {
   const edge = await edgeBeforeOrigin();
-  const { socket } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
-  const ws = new WebSocket('wss://api.openai.com/v1/realtime?model=gpt-realtime', { createConnection: () => tls.connect({ socket, servername: 'api.openai.com', ca: edge.caPem }) } as never);
-  ws.on('error', () => {});
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('close', () => reject(new Error('the socket closed before it opened')));
-  });
+  const ws = await webSocketThroughEdge(edge, 'wss://api.openai.com/v1/realtime?model=gpt-realtime');
+  await opened(ws);
   ws.send(JSON.stringify({ type: 'response.create' }));
-  const outcome = await Promise.race([closed, new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), 3000))]);
+  const outcome = await closeWithin(ws, 3000);
   expect(outcome).toMatchObject({ code: 1008 });
   expect(outcome !== 'still open' && outcome.reason).toContain("Your key 'eng-team' has used up its $0.01 budget per day");
   if (outcome === 'still open') ws.close();

@@ -1,10 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { EdgeProcess } from '../support/edge-process.js';
-import { openConnectTunnel } from '../support/proxy-clients.js';
+import { opened, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
 
 /**
@@ -66,16 +65,10 @@ afterAll(async () => {
 });
 
 async function openResponsesSocket(): Promise<{ ws: WebSocket; events: Array<{ type: string; status?: number }> }> {
-  const { socket } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
-  const ws = new WebSocket('wss://api.openai.com/v1/responses', { createConnection: () => tls.connect({ socket, servername: 'api.openai.com', ca: edge.caPem }) } as never);
-  ws.on('error', () => {});
+  const ws = await webSocketThroughEdge(edge, 'wss://api.openai.com/v1/responses');
   const events: Array<{ type: string; status?: number }> = [];
   ws.on('message', (data) => events.push(JSON.parse(String(data)) as { type: string; status?: number }));
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`the upgrade was answered ${res.statusCode}`)));
-    ws.once('close', (code, reason) => reject(new Error(`the socket closed before it opened (${code} ${reason.toString()})`)));
-  });
+  await opened(ws);
   return { ws, events };
 }
 

@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
 import http from 'node:http';
-import tls from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { auditRecordsOnceThere } from '../support/audit-tail.js';
 import { EDGE_BIN, type EdgeProcess } from '../support/edge-process.js';
-import { openConnectTunnel } from '../support/proxy-clients.js';
+import { closeOf, opened, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
 
 /**
@@ -66,9 +65,7 @@ interface Session {
 }
 
 async function openThroughEdge(edge: EdgeProcess, host: string, target: string): Promise<Session> {
-  const { socket } = await openConnectTunnel(edge.proxyUrl, `${host}:443`);
-  const ws = new WebSocket(`wss://${host}${target}`, { createConnection: () => tls.connect({ socket, servername: host, ca: edge.caPem }) } as never);
-  ws.on('error', () => {});
+  const ws = await webSocketThroughEdge(edge, `wss://${host}${target}`);
   const received: Buffer[] = [];
   const waiting: Array<(data: Buffer) => void> = [];
   ws.on('message', (data: Buffer) => {
@@ -76,11 +73,8 @@ async function openThroughEdge(edge: EdgeProcess, host: string, target: string):
     if (next) next(data);
     else received.push(data);
   });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('close', () => reject(new Error('the socket closed before it opened')));
-  });
+  const closed = closeOf(ws);
+  await opened(ws);
   const next = () => {
     const ready = received.shift();
     return ready ? Promise.resolve(ready) : new Promise<Buffer>((resolve) => waiting.push(resolve));

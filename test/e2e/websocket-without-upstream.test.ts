@@ -5,6 +5,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { EdgeProcess } from '../support/edge-process.js';
 import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
 import { openConnectTunnel } from '../support/proxy-clients.js';
+import { closeOf, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 
 /**
  * A WebSocket Edge refuses or blocks is answered 101 and closed with its reason: it has no upstream. What the
@@ -46,14 +47,11 @@ async function tlsToEdge(host = 'api.openai.com'): Promise<tls.TLSSocket> {
 
 /** Opens a WebSocket through Edge with a `ws` client; `onOpen` runs the moment the handshake is answered. */
 async function openThroughEdge(url: string, onOpen: (ws: WebSocket) => void = () => {}) {
-  const host = new URL(url).hostname;
-  const { socket } = await openConnectTunnel(edge.proxyUrl, `${host}:443`);
-  const ws = new WebSocket(url, { createConnection: () => tls.connect({ socket, servername: host, ca: edge.caPem }) } as never);
+  const ws = await webSocketThroughEdge(edge, url);
   const replies: string[] = [];
   ws.on('message', (m) => replies.push(m.toString()));
-  ws.on('error', () => {});
   ws.on('open', () => onOpen(ws));
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = closeOf(ws);
   return { ws, replies, closed };
 }
 

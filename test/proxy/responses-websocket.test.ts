@@ -1,11 +1,10 @@
 import http from 'node:http';
-import tls from 'node:tls';
 import OpenAI from 'openai';
 import { ResponsesWS } from 'openai/resources/responses/ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { EdgeProcess } from '../support/edge-process.js';
-import { openConnectTunnel } from '../support/proxy-clients.js';
+import { closeWithin, opened, tunnelThroughEdge, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
 import { auditRecordsOf, auditRecordsOnceThere } from '../support/audit-tail.js';
 
@@ -46,12 +45,6 @@ async function stopOrigin(origin: http.Server | undefined): Promise<void> {
   await new Promise((resolve) => origin?.close(resolve));
 }
 
-/** A TLS connection to api.openai.com through Edge's CONNECT tunnel, for a `ws` client's createConnection. */
-async function tunnel(edge: EdgeProcess): Promise<() => tls.TLSSocket> {
-  const { socket } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
-  return () => tls.connect({ socket, servername: 'api.openai.com', ca: edge.caPem });
-}
-
 /** An `error` server event; for an error of the socket itself, the SDK's message. */
 interface ErrorEvent { type: string; status?: number; error?: { type?: string; code?: string; message?: string }; message?: string }
 type Turn = { kind: 'completed'; id: string } | { kind: 'error'; event: ErrorEvent } | { kind: 'closed'; code: number; reason: string };
@@ -59,7 +52,7 @@ type Turn = { kind: 'completed'; id: string } | { kind: 'error'; event: ErrorEve
 /** The official SDK's Responses WebSocket client, through Edge; `turn` sends one response.create and says how it ended. */
 async function openSdkSocket(edge: EdgeProcess) {
   const client = new OpenAI({ apiKey: 'sk-test-openai', baseURL: 'https://api.openai.com/v1' });
-  const ws = new ResponsesWS(client, { createConnection: await tunnel(edge) } as never);
+  const ws = new ResponsesWS(client, { createConnection: await tunnelThroughEdge(edge, 'api.openai.com') } as never);
   const outcomes: Turn[] = [];
   const waiting: Array<(turn: Turn) => void> = [];
   const settle = (turn: Turn) => {
@@ -82,19 +75,9 @@ async function openSdkSocket(edge: EdgeProcess) {
 
 /** A raw `ws` client on `target`, for what the SDK would not send; `closed` settles with the close it got. */
 async function openRawSocket(edge: EdgeProcess, target: string) {
-  const ws = new WebSocket(`wss://api.openai.com${target}`, { createConnection: await tunnel(edge) } as never);
-  ws.on('error', () => {});
-  const closed = new Promise<{ code: number; reason: string } | 'still open'>((resolve) => {
-    const timer = setTimeout(() => resolve('still open'), 5000);
-    ws.once('close', (code, reason) => {
-      clearTimeout(timer);
-      resolve({ code, reason: reason.toString() });
-    });
-  });
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('close', () => reject(new Error('the socket closed before it opened')));
-  });
+  const ws = await webSocketThroughEdge(edge, `wss://api.openai.com${target}`);
+  const closed = closeWithin(ws, 5000);
+  await opened(ws);
   return { ws, closed };
 }
 
