@@ -13,6 +13,7 @@ import {
 import { checkMcpTools, isMcpProtocolRequest, type McpRefusal } from './mcp-tools.js';
 import { allowedModelsOn, allowedProviders, isProviderAllowed, modelVerdict } from './model-access.js';
 import { resolveTarget } from './model-target.js';
+import { generatesAnswer } from './response-meter.js';
 import type { NoticeDraft, NoticeKind } from './notices.js';
 import { bifrostProviderFor } from './provider-names.js';
 
@@ -31,7 +32,8 @@ import { bifrostProviderFor } from './provider-names.js';
  *  5. provider (`provider_blocked` 403) and model (`model_blocked` 403), with Bifrost's list semantics;
  *  6. MCP tool calls (`mcp_tool_blocked` 403);
  *  7. rate limits (`rate_limited` / `token_limited` / `request_limited` 429), then budgets
- *     (`budget_exceeded` 402), from the device's counters and the gateway's last report.
+ *     (`budget_exceeded` 402), from the device's counters and the gateway's last report. Reading back stored
+ *     work (a response, a run, a conversation's items) is held to request limits only (readsBackStoredWork).
  * Steps 4-7 mirror the gateway's own order, so a request refused here would be refused there too.
  */
 
@@ -212,9 +214,10 @@ export function decideRequest(input: DecisionInput): Decision {
 
   // 7. Rate limits, then budgets.
   const windows = limitWindows(key, provider, issuedAtMs).windows;
-  const rate = checkRateLimits(windows, input.counters, nowMs);
+  const checked = readsBackStoredWork(request) ? windows.filter((w) => w.metric === 'requests') : windows;
+  const rate = checkRateLimits(checked, input.counters, nowMs);
   if (rate) return block(input, governanceError(429, rate.type, limitMessage(label, rate, nowMs), provider), 'blocked', [...reasons, describeViolation(rate)], appSeen);
-  const budget = checkBudgets(windows, input.counters, nowMs);
+  const budget = checkBudgets(checked, input.counters, nowMs);
   if (budget) return block(input, governanceError(402, budget.type, limitMessage(label, budget, nowMs), provider), 'blocked', [...reasons, describeViolation(budget)], appSeen);
 
   const virtualKey: RouteKey = { id: key.id, name: key.name, ...(key.value !== undefined ? { value: key.value } : {}) };
@@ -226,6 +229,20 @@ export function decideRequest(input: DecisionInput): Decision {
       ...(request.model !== null ? { model: request.model } : {}),
     });
   }
+}
+
+/**
+ * Operations whose uninspected requests read back what a generation stored, or cancel or delete it: a Response
+ * (`GET /responses/{id}`, its cancel), an Assistants thread, run or message, a conversation's items, a stored chat
+ * completion. They cost nothing (the answer was billed, and charged, when it was made), so a key whose tokens or
+ * budget are used up may still fetch an answer it already paid for, a background response's above all (its usage
+ * is charged when it is fetched back). Request limits still apply: every allowed request counts against them,
+ * fetches included. Other uninspected routes are not among them: creating a batch or a fine-tuning job costs.
+ */
+const STORED_WORK_OPERATIONS: ReadonlySet<string> = new Set(['responses', 'threads', 'conversations', 'chat.completions']);
+
+function readsBackStoredWork(request: NormalizedRequest): boolean {
+  return !generatesAnswer(request) && STORED_WORK_OPERATIONS.has(request.operation);
 }
 
 /**

@@ -15,11 +15,12 @@ import { limitWindows, windowUsage, type CounterSnapshot, type LimitWindow } fro
 import { NoticeBus, type Notice, type NoticeDraft } from './notices.js';
 import { estimateCost, lookupAudioPrice, lookupPrice } from './pricing.js';
 import { isPendingStatus, type JobState } from './background-jobs.js';
-import { BackgroundResponses, type BackgroundJob } from './background-responses.js';
+import { requestedOutputCap, worstCaseOutputTokens } from './background-output-cap.js';
+import { BackgroundResponses, DEFAULT_BACKGROUND_TIMEOUT_MS, type BackgroundJob } from './background-responses.js';
 import { createResponseMeter, generatesAnswer, type ResponseMeter, type ResponseMeterInput } from './response-meter.js';
 import { isKnownAiHost, type ShadowAiRegistry } from './shadow-ai.js';
 import { allKeyWindows, buildPolicyStatus, type PolicyStatus } from './status-data.js';
-import { estimatedUsage, isAcceptedStream, tallyStreamedAnswer } from './unreported-usage.js';
+import { estimatedUsage, isAcceptedStream, meterWithTally, tallyAnswer, tallyStreamedAnswer } from './unreported-usage.js';
 import type { TokenUsage } from './usage.js';
 import { header } from '../util/header.js';
 import { RequestScopedSlot } from '../util/request-scoped-slot.js';
@@ -42,11 +43,14 @@ import { RequestScopedSlot } from '../util/request-scoped-slot.js';
  *   ends without reporting usage (stopped early), and a sent request the client abandoned before any
  *   answer, are charged Edge's estimate instead (unreported-usage.ts). A background response or Assistants run
  *   (answered `queued`, no usage) is charged later, to its request, once: with the usage its final state reports
- *   when the client fetches it back, or Edge's estimate after a bound (background-responses.ts); each such late
- *   charge is told to `onBackgroundCharge`, which records it.
+ *   when the client fetches it back (a final state reporting none, a cancel's: the prompt and the most answer
+ *   text any fetch carried), or its worst case when Edge gives it up after a bound: the prompt and the most answer
+ *   it allowed itself (background-responses.ts, background-output-cap.ts); each such late charge is told to
+ *   `onBackgroundCharge`, which records it.
  * - `settle(request)` when the exchange is over, however it ended: until then an allowed request holds
  *   its estimated cost in its token and spend windows, so requests decided meanwhile count it
- *   (in-flight.ts); a followed request not sent by then gives its place in the request windows back.
+ *   (in-flight.ts); a followed request not sent by then gives its place in the request windows back. A
+ *   background response's request holds its prompt until its usage is charged, however long Edge waits.
  * Decisions are remembered in a WeakMap keyed by the request object, so nothing leaks when a request is
  * dropped, and a bundle applied mid-request never changes what an in-flight request is charged to.
  */
@@ -66,12 +70,12 @@ export interface PolicyEnforcerOptions {
   controlConfirmationWaitMs?: number;
   /**
    * How long the usage of a background response (or an Assistants run) is waited for before its request is charged
-   * Edge's estimate instead (background-responses.ts). Default DEFAULT_BACKGROUND_TIMEOUT_MS, an hour.
+   * its worst case instead (background-responses.ts). Default DEFAULT_BACKGROUND_TIMEOUT_MS, an hour.
    */
   backgroundTimeoutMs?: number;
   /**
    * Told of every charge made after its request's exchange was over: a background response's usage, charged when
-   * its final state is fetched back, or the estimate when it is given up. Its audit record is written from this.
+   * its final state is fetched back, or the worst case when it is given up. Its audit record is written from this.
    */
   onBackgroundCharge?: (charged: BackgroundCharge) => void;
 }
@@ -84,7 +88,10 @@ export interface BackgroundCharge {
   app: string;
   /** The provider's id of the response or run. */
   id: string;
-  /** The usage its final state reported, or Edge's estimate (`estimated`) when it reported none or was given up. */
+  /**
+   * The usage its final state reported, or Edge's estimate (`estimated`): the prompt and the answer seen when it
+   * reported none, the prompt and the most answer the request allowed when it was given up.
+   */
   charge: UsageCharge;
 }
 
@@ -114,6 +121,8 @@ interface Ticket {
   target: { method: string; host: string; path: string };
   /** Its work goes on after its answer (background-responses.ts): it keeps its hold until its usage is charged. */
   background?: boolean;
+  /** The bound the request set on its answer (`max_output_tokens`, …): its worst case if it is given up. */
+  outputCap?: number;
 }
 
 export interface UsageCharge {
@@ -122,7 +131,7 @@ export interface UsageCharge {
   priceSource: string;
   /** Notices raised by the charge (budget alerts). */
   alerts: Notice[];
-  /** The provider reported no usage: this is Edge's estimate (the prompt, and the answer seen). */
+  /** The provider reported no usage: this is Edge's estimate (the prompt, and the answer seen or, given up, allowed). */
   estimated?: true;
 }
 
@@ -132,6 +141,9 @@ export interface UsageCharge {
  * `/threads/{thread}/runs/{run}`.
  */
 const FETCHES_BACK_WORK: ReadonlySet<string> = new Set(['responses', 'threads']);
+
+/** A fetched-back answer read whole for its text, up to this: a 100,000-token answer is about 400 KB of JSON. */
+const MAX_FETCHED_BACK_JSON_BYTES = 4 * 1024 * 1024;
 
 export class PolicyEnforcer {
   readonly notices: NoticeBus;
@@ -148,6 +160,8 @@ export class PolicyEnforcer {
   private readonly inFlight = new InFlightUsage();
   /** Requests whose background response's usage is still to come. */
   private readonly background: BackgroundResponses;
+  /** How long a background response's request holds its prompt: as long as its entry may wait, and a minute for a late timer. */
+  private readonly backgroundHoldMs: number;
   private readonly now: () => Date;
   private readonly onError: (err: unknown, context: string) => void;
 
@@ -155,10 +169,12 @@ export class PolicyEnforcer {
     this.notices = options.notices ?? new NoticeBus();
     this.now = options.now ?? (() => new Date());
     this.onError = options.onError ?? (() => {});
+    const backgroundTimeoutMs = options.backgroundTimeoutMs ?? DEFAULT_BACKGROUND_TIMEOUT_MS;
     this.background = new BackgroundResponses({
-      ...(options.backgroundTimeoutMs !== undefined ? { timeoutMs: options.backgroundTimeoutMs } : {}),
-      onGivenUp: (id, job) => this.chargeBackground(id, job, undefined, undefined),
+      timeoutMs: backgroundTimeoutMs,
+      onGivenUp: (id, job) => this.chargeBackground(id, job, undefined, undefined, true),
     });
+    this.backgroundHoldMs = backgroundTimeoutMs + 60_000;
   }
 
   /**
@@ -210,8 +226,11 @@ export class PolicyEnforcer {
     }, this.state.catalog);
   }
 
-  /** Decides one request and applies the side effects: request counters, notices, shadow AI. */
-  decide(request: NormalizedRequest, info: HttpRequestInfo): Decision {
+  /**
+   * Decides one request and applies the side effects: request counters, notices, shadow AI. `body`: its parsed
+   * body, where the bound it sets on its answer is read (the worst case of a background request given up).
+   */
+  decide(request: NormalizedRequest, info: HttpRequestInfo, body?: unknown): Decision {
     const state = this.state;
     const now = this.now();
     const app = this.attribute(info);
@@ -253,6 +272,8 @@ export class PolicyEnforcer {
     const key = decision.action === 'allow' ? decision.route.virtualKey : null;
     if (key) ticket.keyLabel = key.name.trim() !== '' ? key.name : key.id;
     if (decision.action === 'allow') {
+      const outputCap = requestedOutputCap(body);
+      if (outputCap !== undefined) ticket.outputCap = outputCap;
       ticket.reservation = this.reserve(request, decision.route, ticket.pricing, now.getTime());
       if (this.followed.has(request)) ticket.requestHold = this.holdRequestPlace(decision.route, now.getTime());
     }
@@ -264,7 +285,7 @@ export class PolicyEnforcer {
   inspector(): RequestInspector {
     return (input) => {
       const verdict = (): InspectionResult => {
-        const decision = this.decide(input.request, input.info);
+        const decision = this.decide(input.request, input.info, input.body);
         return decision.action === 'allow' ? { action: 'allow' } : { action: 'block', error: decision.error };
       };
       // Fail-closed, and Edge Control not heard from since the start: its first answer is usually moments away.
@@ -366,19 +387,7 @@ export class PolicyEnforcer {
       this.settle(request);
       onCharge?.(charge, estimate);
     });
-    if (!answer) return meter;
-    return {
-      push: (chunk) => {
-        answer.push(chunk);
-        meter.push(chunk);
-      },
-      // The answer is tallied first: the charge made when the meter ends counts all of it.
-      end: () => {
-        answer.end();
-        meter.end();
-      },
-      finished: meter.finished,
-    };
+    return meterWithTally(meter, answer);
   }
 
   /**
@@ -388,8 +397,8 @@ export class PolicyEnforcer {
   settle(request: NormalizedRequest): void {
     const ticket = this.tickets.get(request);
     if (!ticket) return;
-    // A background response's request holds its prompt until its usage is charged (in-flight.ts drops the hold after
-    // DEFAULT_MAX_HOLD_MS all the same).
+    // A background response's request holds its prompt until its usage is charged (leaveRunning made the hold last
+    // as long as the wait).
     if (!ticket.background) ticket.reservation?.release();
     ticket.requestHold?.release();
     ticket.requestHold = undefined;
@@ -419,7 +428,7 @@ export class PolicyEnforcer {
   }
 
   /**
-   * Edge is stopping: background responses still running are charged Edge's estimate now (each reported through
+   * Edge is stopping: background responses still running are charged their worst case now (each reported through
    * onBackgroundCharge), since nothing will be waiting for their usage after a restart.
    */
   releaseBackground(): void {
@@ -429,17 +438,27 @@ export class PolicyEnforcer {
   /**
    * The answer of a generating request says the provider goes on working after it (a pending state, reporting no
    * usage): the request is remembered by the id of that work, and keeps its ticket and its hold until the usage is
-   * known. An ordinary response's stream the client left is not such work (the provider stops it): it is charged
-   * as estimated at once. False when it is not remembered.
+   * known (the hold placed anew, to last as long as the entry may wait). An ordinary response's stream the client
+   * left is not such work (the provider stops it): it is charged as estimated at once. False when it is not
+   * remembered.
    */
   private leaveRunning(request: NormalizedRequest, job: JobState, streamed: boolean, outputTokens: number, answeredModel: string | undefined): boolean {
     // A JSON answer still pending is background work whatever it says; a stream only when it says so.
     if (!isPendingStatus(job.status) || (streamed && !job.detached)) return false;
     const ticket = this.tickets.get(request);
     if (ticket?.decision.action !== 'allow' || !ticket.decision.route.virtualKey || ticket.charged) return false;
-    const waiting: BackgroundJob = { request, outputTokens, ...(answeredModel !== undefined ? { answeredModel } : {}) };
+    const route = ticket.decision.route;
+    const waiting: BackgroundJob = {
+      request, keyId: route.virtualKey!.id, outputTokens,
+      ...(ticket.outputCap !== undefined ? { outputCap: ticket.outputCap } : {}),
+      ...(answeredModel !== undefined ? { answeredModel } : {}),
+    };
     if (!this.background.remember(request.provider, job.id, waiting)) return false;
     ticket.background = true;
+    // The exchange's hold would be dropped as stale (DEFAULT_MAX_HOLD_MS) well before the wait is over: placed anew
+    // in one synchronous step, to last as long as the wait.
+    ticket.reservation?.release();
+    ticket.reservation = this.reserve(request, route, ticket.pricing, this.now().getTime(), this.backgroundHoldMs);
     return true;
   }
 
@@ -450,23 +469,30 @@ export class PolicyEnforcer {
    */
   private meterFetchedBack(request: NormalizedRequest, response: ResponseMeterInput): ResponseMeter | undefined {
     if (this.background.size === 0 || !FETCHES_BACK_WORK.has(request.operation)) return undefined;
-    return createResponseMeter(response, (usage, answeredModel, job) => {
-      if (!job || isPendingStatus(job.status)) return;
+    // The answer text it carries (a poll in progress, a cancel's answer: the output so far) is what is charged if
+    // the final state reports no usage.
+    const answer = tallyAnswer(response, MAX_FETCHED_BACK_JSON_BYTES);
+    return meterWithTally(createResponseMeter(response, (usage, answeredModel, job) => {
+      if (!job) return;
+      if (answer) this.background.noteAnswer(request.provider, job.id, answer.outputTokens());
+      if (isPendingStatus(job.status)) return;
       const waiting = this.background.take(request.provider, job.id);
       if (waiting) this.chargeBackground(job.id, waiting, usage, answeredModel);
-    });
+    }), answer);
   }
 
   /**
-   * Charges a background response's request what its final state reported, or Edge's estimate (none reported, or
-   * given up: the prompt and any answer seen, as a request abandoned after it was sent), and gives its hold back.
+   * Charges a background response's request what its final state reported, or Edge's estimate: with none reported,
+   * the prompt and the answer seen; given up (`givenUp`), the prompt and the most answer the request allowed itself
+   * (background-output-cap.ts), since its answer may have been read without Edge seeing it. Gives its hold back.
    */
-  private chargeBackground(id: string, waiting: BackgroundJob, usage: TokenUsage | undefined, answeredModel: string | undefined): void {
+  private chargeBackground(id: string, waiting: BackgroundJob, usage: TokenUsage | undefined, answeredModel: string | undefined, givenUp = false): void {
     const { request } = waiting;
     const ticket = this.tickets.get(request);
     if (!ticket) return;
     const model = answeredModel ?? waiting.answeredModel;
-    const charge = usage ? this.charge(request, usage, false, model) : this.chargeUnreported(request, waiting.outputTokens, model);
+    const outputTokens = givenUp ? worstCaseOutputTokens(waiting) : waiting.outputTokens;
+    const charge = usage ? this.charge(request, usage, false, model) : this.chargeUnreported(request, outputTokens, model);
     ticket.background = false;
     this.settle(request);
     if (charge) this.options.onBackgroundCharge?.({ request, target: ticket.target, app: ticket.app.name, id, charge });
@@ -605,7 +631,7 @@ export class PolicyEnforcer {
   }
 
   /** Holds an allowed request's estimated cost (its prompt) in the token and spend windows it will be charged to. */
-  private reserve(request: NormalizedRequest, route: PolicyRoute, pricing: Readonly<Record<string, ModelPrice>>, nowMs: number): Reservation | undefined {
+  private reserve(request: NormalizedRequest, route: PolicyRoute, pricing: Readonly<Record<string, ModelPrice>>, nowMs: number, maxAgeMs?: number): Reservation | undefined {
     if (!route.virtualKey || !route.windows.some((w) => w.metric !== 'requests')) return undefined;
     const tokens = estimatedPromptTokens(request);
     if (tokens === 0) return undefined;
@@ -615,7 +641,7 @@ export class PolicyEnforcer {
       if (window.metric === 'tokens') holds.push({ counterKey: window.counterKey, amount: tokens });
       else if (window.metric === 'spend') holds.push({ counterKey: window.counterKey, amount: costUsd });
     }
-    return this.inFlight.reserve(holds, nowMs);
+    return this.inFlight.reserve(holds, nowMs, maxAgeMs);
   }
 
   /** Holds one request in each request window of the route, so requests decided meanwhile count it. */

@@ -15,6 +15,11 @@ import type { NormalizedRequest } from '../providers/types.js';
  * $0.50 left were all admitted and spent $1.21). Holding `max_tokens` as well would refuse requests
  * whose answers fit easily (coding agents ask for 32,000), and Bifrost itself admits on spend so far,
  * with no reservation at all. Holds live in memory only: a restart ends every exchange anyway.
+ *
+ * A hold no one released is dropped after a while, so a path that never released it cannot block a key for
+ * good: after DEFAULT_MAX_HOLD_MS, or the age its reservation asked for. A background response's request holds
+ * its prompt as long as Edge waits for its usage (an hour; background-responses.ts), longer than any exchange:
+ * dropped after 30 minutes, requests decided in the last half hour would count as if it had not been admitted.
  */
 
 export interface Hold {
@@ -30,11 +35,12 @@ export interface Reservation {
 interface Held {
   amount: number;
   sinceMs: number;
+  maxAgeMs: number;
 }
 
 const NOTHING_HELD: Reservation = { release: () => {} };
 
-/** A hold older than this is ignored: a path that never released it must not block a key for good. */
+/** A hold older than this is ignored, unless it asked for another age: a path that never released it must not block a key for good. */
 export const DEFAULT_MAX_HOLD_MS = 30 * 60_000;
 
 export class InFlightUsage {
@@ -42,7 +48,8 @@ export class InFlightUsage {
 
   constructor(private readonly maxHoldMs = DEFAULT_MAX_HOLD_MS) {}
 
-  reserve(holds: readonly Hold[], nowMs: number): Reservation {
+  /** `maxAgeMs`: how long the holds count unless released (default the instance's, DEFAULT_MAX_HOLD_MS). */
+  reserve(holds: readonly Hold[], nowMs: number, maxAgeMs = this.maxHoldMs): Reservation {
     const placed: Array<{ counterKey: string; held: Held }> = [];
     for (const { counterKey, amount } of holds) {
       if (!(amount > 0)) continue;
@@ -51,7 +58,7 @@ export class InFlightUsage {
         set = new Set();
         this.byCounter.set(counterKey, set);
       }
-      const held = { amount, sinceMs: nowMs };
+      const held = { amount, sinceMs: nowMs, maxAgeMs };
       set.add(held);
       placed.push({ counterKey, held });
     }
@@ -76,7 +83,7 @@ export class InFlightUsage {
     for (const [counterKey, set] of this.byCounter) {
       let sum = 0;
       for (const held of set) {
-        if (nowMs - held.sinceMs > this.maxHoldMs) set.delete(held);
+        if (nowMs - held.sinceMs > held.maxAgeMs) set.delete(held);
         else sum += held.amount;
       }
       if (set.size === 0) this.byCounter.delete(counterKey);

@@ -2,7 +2,7 @@ import type { NormalizedRequest } from '../providers/types.js';
 import { createAnswerTextReader } from '../proxy/answer-text.js';
 import { decodeAlongside } from '../util/side-decoder.js';
 import { estimatedPromptTokens } from './in-flight.js';
-import type { ResponseMeterInput } from './response-meter.js';
+import type { ResponseMeter, ResponseMeterInput } from './response-meter.js';
 import type { TokenUsage } from './usage.js';
 
 /**
@@ -45,11 +45,34 @@ export interface AnswerTally {
 
 /** Counts the answer text of a streamed answer as it is relayed; undefined when it is not a stream Edge can decode. */
 export function tallyStreamedAnswer(input: ResponseMeterInput): AnswerTally | undefined {
-  if (!isEventStream(input)) return undefined;
-  const reader = createAnswerTextReader(input.contentType, 0);
+  return isEventStream(input) ? tallyAnswer(input, 0) : undefined;
+}
+
+/**
+ * Counts the answer text of a streamed answer, or of a JSON answer up to `maxJsonBytes` (read whole when it ends:
+ * a poll or cancel of a background response carries the output so far); undefined when Edge cannot read it.
+ */
+export function tallyAnswer(input: ResponseMeterInput, maxJsonBytes: number): AnswerTally | undefined {
+  const reader = createAnswerTextReader(input.contentType, maxJsonBytes);
   if (!reader) return undefined;
   let chars = 0;
   const decoder = decodeAlongside(input.contentEncoding, (chunk) => { chars += reader.push(chunk).length; }, () => { chars += reader.end().length; });
   if (!decoder) return undefined;
   return { push: (chunk) => decoder.push(chunk), end: () => decoder.end(), outputTokens: () => Math.ceil(chars / 4) };
+}
+
+/** `meter` fed alongside `tally`, which is told first: the charge made when the meter ends counts all the answer. */
+export function meterWithTally(meter: ResponseMeter, tally: AnswerTally | undefined): ResponseMeter {
+  if (!tally) return meter;
+  return {
+    push: (chunk) => {
+      tally.push(chunk);
+      meter.push(chunk);
+    },
+    end: () => {
+      tally.end();
+      meter.end();
+    },
+    finished: meter.finished,
+  };
 }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { SqliteCounterStore } from '../../src/policy/counter-store.js';
+import { DEFAULT_OUTPUT_CAP_TOKENS } from '../../src/policy/background-output-cap.js';
 import { PolicyEnforcer, type BackgroundCharge, type UsageCharge } from '../../src/policy/enforcer.js';
 import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
 import { createProviderResolver } from '../../src/proxy/provider-resolver.js';
@@ -13,21 +14,24 @@ import { bundle, NOW } from './support.js';
  * A background request (Responses `background: true`, an Assistants run) answers `queued` with no usage; the usage
  * comes with its final state, which the client fetches back (a poll, a resumed stream, a cancel). A fetch is never
  * charged as such, so the usage is charged to the request that started the work, once, when Edge first sees it
- * final; one never fetched back is charged Edge's estimate after a bound. The requests are recognised by Edge's own
- * resolver from their method and path, as the proxy recognises them.
+ * final; one never fetched back is charged its worst case after a bound (its answer may have been read another way).
+ * The requests are recognised by Edge's own resolver from their method and path, as the proxy recognises them.
  */
 
 let dir: string;
 let db: PolicyDatabase;
 let enforcer: PolicyEnforcer;
 let late: BackgroundCharge[];
+/** The enforcer's clock: tests move it on to see what holds after a while. */
+let clockMs: number;
 const resolver = createProviderResolver();
 const PROMPT = 'y'.repeat(400);
 
 function start(backgroundTimeoutMs?: number): void {
   late = [];
+  clockMs = NOW.getTime();
   enforcer = new PolicyEnforcer({
-    counters: new SqliteCounterStore(db), now: () => NOW, onError: (err) => { throw err; },
+    counters: new SqliteCounterStore(db), now: () => new Date(clockMs), onError: (err) => { throw err; },
     ...(backgroundTimeoutMs !== undefined ? { backgroundTimeoutMs } : {}),
     onBackgroundCharge: (charged) => late.push(charged),
   });
@@ -78,8 +82,8 @@ const response = (id: string, status: string, usage?: { input_tokens: number; ou
 });
 const json = (doc: unknown) => JSON.stringify(doc);
 const sse = (...events: Array<Record<string, unknown>>) => events.map((e) => `event: ${String(e['type'])}\ndata: ${JSON.stringify(e)}\n\n`).join('');
-const startBackground = (id: string) => exchange('POST', '/v1/responses', json(response(id, 'queued')), 'application/json',
-  { model: 'gpt-4.1-mini', background: true, input: PROMPT });
+const startBackground = (id: string, extra: Record<string, unknown> = {}) => exchange('POST', '/v1/responses', json(response(id, 'queued')), 'application/json',
+  { model: 'gpt-4.1-mini', background: true, input: PROMPT, ...extra });
 
 it('a background response is charged its usage once, when a poll first finds it completed; the next request over budget is refused', async () => {
   expect(await startBackground('resp_bg1')).toBeUndefined();
@@ -109,17 +113,27 @@ it('a retrieval of a response Edge never saw started is not charged', async () =
   expect(late).toEqual([]);
 });
 
-it('one never fetched back is charged Edge\'s estimate after the bound', async () => {
+it('one never fetched back is charged its worst case after the bound: the prompt and the answer it allowed itself', async () => {
   enforcer.releaseBackground();
   start(50);
-  expect(await startBackground('resp_forgotten')).toBeUndefined();
+  expect(await startBackground('resp_forgotten', { max_output_tokens: 700 })).toBeUndefined();
   expect(tokensUsed()).toBe(0);
   expect(await until(() => late.length > 0, 5000)).toBe(true);
-  expect(late[0]).toMatchObject({ id: 'resp_forgotten', charge: { estimated: true, usage: { inputTokens: 100, outputTokens: 0 } } });
-  expect(tokensUsed()).toBe(100);
+  // Its answer may have been read another way (a conversation's items, a webhook): not only the prompt.
+  expect(late[0]).toMatchObject({ id: 'resp_forgotten', charge: { estimated: true, usage: { inputTokens: 100, outputTokens: 700 } } });
+  expect(tokensUsed()).toBe(800);
   // Given up: its completion fetched back later is charged nothing more.
   await exchange('GET', '/v1/responses/resp_forgotten', json(response('resp_forgotten', 'completed', { input_tokens: 800, output_tokens: 400 })));
-  expect(tokensUsed()).toBe(100);
+  expect(tokensUsed()).toBe(800);
+});
+
+it('given up as Edge stops: a request setting no bound is charged the default one, a run its max_completion_tokens', async () => {
+  await startBackground('resp_unbounded');
+  const run = json({ id: 'run_b', object: 'thread.run', thread_id: 'thread_b', assistant_id: 'asst_1', model: 'gpt-4o-mini', status: 'queued', usage: null });
+  await exchange('POST', '/v1/threads/thread_b/runs', run, 'application/json', { assistant_id: 'asst_1', additional_instructions: PROMPT, max_completion_tokens: 2000 });
+  enforcer.releaseBackground();
+  expect(late.map((c) => [c.id, c.charge.estimated, c.charge.usage.inputTokens, c.charge.usage.outputTokens]))
+    .toEqual([['resp_unbounded', true, 100, DEFAULT_OUTPUT_CAP_TOKENS], ['run_b', true, 100, 2000]]);
 });
 
 it('a cancel ends it: charged what its answer reports, or the estimate', async () => {
@@ -162,4 +176,59 @@ it('an Assistants run is charged its usage when a poll finds it completed', asyn
   await exchange('GET', '/v1/threads/thread_1/runs/run_1', run('completed', { prompt_tokens: 600, completion_tokens: 60, total_tokens: 660 }));
   expect(tokensUsed()).toBe(660);
   expect(late[0]?.charge.priceSource).toBe('built-in:gpt-4o-mini');
+});
+
+/** A Response whose output so far is `text`. */
+const responseWithText = (id: string, status: string, text: string) => ({
+  ...response(id, status),
+  output: [{ type: 'message', id: 'msg_1', status: 'in_progress', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }],
+});
+
+it('a cancel whose answer reports no usage is charged the prompt and the most answer text any fetch carried', async () => {
+  await startBackground('resp_t1');
+  // A poll carried 1,200 characters of answer (300 tokens); the cancel's answer carries 2,000 (500 tokens).
+  await exchange('GET', '/v1/responses/resp_t1', json(responseWithText('resp_t1', 'in_progress', 'a'.repeat(1200))));
+  await exchange('POST', '/v1/responses/resp_t1/cancel', json(responseWithText('resp_t1', 'cancelled', 'a'.repeat(2000))));
+  await startBackground('resp_t2');
+  // The poll carried more than the cancel's answer, which carries no output.
+  await exchange('GET', '/v1/responses/resp_t2', json(responseWithText('resp_t2', 'in_progress', 'b'.repeat(800))));
+  await exchange('POST', '/v1/responses/resp_t2/cancel', json(response('resp_t2', 'cancelled')));
+  expect(late.map((c) => [c.id, c.charge.estimated, c.charge.usage.inputTokens, c.charge.usage.outputTokens]))
+    .toEqual([['resp_t1', true, 100, 500], ['resp_t2', true, 100, 200]]);
+  expect(tokensUsed()).toBe(900);
+});
+
+it('its prompt stays held as long as Edge waits for its usage, past the half hour an exchange\'s hold lasts', async () => {
+  // A prompt of 1,000 tokens: held, it uses the key's 1,000 tokens up until its usage is charged.
+  expect(await startBackground('resp_h1', { input: 'z'.repeat(4000) })).toBeUndefined();
+  expect(tokensUsed()).toBe(0);
+  clockMs += 45 * 60_000;
+  expect(await startBackground('resp_h2')).toBe('refused');
+  // Its usage charged: the hold gives way to it, and the key has tokens left.
+  await exchange('GET', '/v1/responses/resp_h1', json(response('resp_h1', 'completed', { input_tokens: 300, output_tokens: 100 })));
+  expect(tokensUsed()).toBe(400);
+  expect(await startBackground('resp_h3')).toBeUndefined();
+});
+
+it('a key over its token limit and budget may still fetch back what it started; request limits still apply', async () => {
+  expect(await startBackground('resp_p1')).toBeUndefined();
+  await exchange('GET', '/v1/responses/resp_p1', json(response('resp_p1', 'completed', { input_tokens: 800, output_tokens: 400 })));
+  expect(tokensUsed()).toBe(1200);
+  expect(await startBackground('resp_p2')).toBe('refused');
+  // Reading back the answer already paid for: the response, a conversation's items, an Assistants thread's messages.
+  expect(await exchange('GET', '/v1/responses/resp_p1', json(response('resp_p1', 'completed', { input_tokens: 800, output_tokens: 400 })))).toBeUndefined();
+  expect(await exchange('GET', '/v1/conversations/conv_1/items', json({ object: 'list', data: [] }))).toBeUndefined();
+  expect(await exchange('GET', '/v1/threads/thread_1/messages', json({ object: 'list', data: [] }))).toBeUndefined();
+  expect(tokensUsed()).toBe(1200);
+  // Over a budget as well.
+  enforcer.setBundle(bundle({}, {
+    provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }],
+    budgets: [{ max_limit: 0.0001, reset_duration: '1d' }],
+    rate_limit: { request_max_limit: 1, request_reset_duration: '1d' },
+  }));
+  expect(spent()).toBeGreaterThan(0.0001);
+  expect(await startBackground('resp_p3')).toBe('refused');
+  expect(await exchange('GET', '/v1/responses/resp_p1', json(response('resp_p1', 'completed')))).toBeUndefined();
+  // That fetch used the key's one request up: the next is refused.
+  expect(await exchange('GET', '/v1/responses/resp_p1', json(response('resp_p1', 'completed')))).toBe('refused');
 });
