@@ -1,14 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { postEnrollment } from '../../src/control/client/control-api.js';
 import type { EnrollmentResponse } from '../../src/control/protocol/enrollment.js';
-import { HttpAuditSink } from '../../src/audit/http-sink.js';
-import { AuditOutbox, type AuditOutboxOptions } from '../../src/audit/outbox.js';
-import { AuditShipper } from '../../src/audit/shipper.js';
+import type { AuditOutboxOptions } from '../../src/audit/outbox.js';
 import { runAuditVerifyCommand } from '../../src/audit/verify.js';
 import { startControlServer } from '../../src/control/server/control-server.js';
 import { ADA_KEY, captureLogger, startControlFixture, type ControlFixture } from '../control/support/control-fixture.js';
-import { sampleRecord, tempDbPath } from './support/records.js';
-import { storedAtServer, until, copyDatabase } from './support/chain-gap.js';
+import { tempDbPath } from './support/records.js';
+import { copyDatabase, startChainRun, storedAtServer, until } from './support/chain-gap.js';
 
 /**
  * Edge Control holds nothing of a device's chain while the device's uploads are past seq 1, against the
@@ -26,34 +24,10 @@ afterEach(async () => {
 });
 
 /** Records carry `recordDeviceId` (the agent writes its installation id); batches go under the enrolled id. */
-function run(f: ControlFixture, device: EnrollmentResponse | undefined, options: AuditOutboxOptions, recordDeviceId: string) {
+async function run(f: ControlFixture, device: EnrollmentResponse | undefined, options: AuditOutboxOptions, recordDeviceId: string) {
   const log = captureLogger();
-  const outbox = new AuditOutbox({ ...options, log: log.log });
-  const shipper = device === undefined ? undefined : new AuditShipper({
-    outbox,
-    sink: new HttpAuditSink({ controlUrl: f.server.url, credential: device.device_credential, deviceId: () => device.device_id }),
-    backoff: { baseMs: 50, maxMs: 200 },
-    batchSize: 10,
-    log: log.log,
-  });
-  const gaps: string[] = [];
-  const levels: string[] = [];
-  shipper?.on('chain_gap', (_gap, error) => gaps.push(error.message));
-  outbox.on('queue_near_cap', () => levels.push('near_cap'));
-  outbox.on('queue_full', () => levels.push('full'));
-  shipper?.start();
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await shipper?.stop();
-    outbox.close();
-  };
-  cleanups.push(stop);
-  const append = async (from: number, to: number, tag = 'r') => {
-    for (let i = from; i <= to; i++) await outbox.appendDurable(sampleRecord(i, { device_id: recordDeviceId, request_id: `${tag}-${i}` }));
-  };
-  return { outbox, lines: log.lines, gaps, levels, append, stop };
+  const shipping = { batchSize: 10, backoff: { baseMs: 50, maxMs: 200 }, log: log.log, recordDeviceId, uploadAsEnrolled: true };
+  return { ...(await startChainRun(f, device, { ...options, log: log.log }, shipping, cleanups)), lines: log.lines };
 }
 
 describe('Edge Control that holds nothing of a device whose uploads are past seq 1', () => {
@@ -69,7 +43,7 @@ describe('Edge Control that holds nothing of a device whose uploads are past seq
     f.server = await startControlServer({ ...f.config, listen: { port } });
     const dbPath = tempDbPath();
 
-    const before = run(f, device, { path: dbPath }, 'inst-restored');
+    const before = await run(f, device, { path: dbPath }, 'inst-restored');
     await before.append(1, 20);
     await until(() => before.outbox.depth() === 0, 'records 1-20 uploaded');
     await before.stop();
@@ -79,7 +53,7 @@ describe('Edge Control that holds nothing of a device whose uploads are past seq
     f.server = await startControlServer({ ...f.config, listen: { port } }, { log: serverLog.log });
     expect(await storedAtServer(f)).toEqual([]);
 
-    const after = run(f, device, { path: dbPath }, 'inst-restored');
+    const after = await run(f, device, { path: dbPath }, 'inst-restored');
     await after.append(21, 25);
     await until(() => after.outbox.depth() === 0 || after.gaps.length > 0, 'records 21-25 uploaded, or a gap');
     expect(after.gaps).toEqual([]);
@@ -104,12 +78,12 @@ describe('Edge Control that holds nothing of a device whose uploads are past seq
     fixture = await startControlFixture();
     const f = fixture;
     const dbPath = tempDbPath();
-    const rolling = run(f, undefined, { path: dbPath, destinations: [], maxRecords: 30 }, 'inst-history');
+    const rolling = await run(f, undefined, { path: dbPath, destinations: [], maxRecords: 30 }, 'inst-history');
     await rolling.append(1, 50, 'history');
     await rolling.stop();
 
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'history', installation_id: 'inst-history' } });
-    const enrolled = run(f, device, { path: dbPath, destinations: ['control'], maxRecords: 30 }, 'inst-history');
+    const enrolled = await run(f, device, { path: dbPath, destinations: ['control'], maxRecords: 30 }, 'inst-history');
     expect(enrolled.outbox.status()).toMatchObject({ unsentRecords: 0, level: 'ok' });
     await enrolled.append(51, 60);
     await until(() => enrolled.outbox.depth() === 0 || enrolled.gaps.length > 0, 'records 51-60 uploaded, or a gap');
@@ -127,7 +101,7 @@ describe('Edge Control that holds nothing of a device whose uploads are past seq
     const port = f.server.port;
     const dbPath = tempDbPath();
     const first = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'again', installation_id: 'inst-again' } });
-    const before = run(f, first, { path: dbPath }, 'inst-again');
+    const before = await run(f, first, { path: dbPath }, 'inst-again');
     await before.append(1, 10);
     await until(() => before.outbox.depth() === 0, 'records 1-10 uploaded');
     await before.stop();
@@ -137,7 +111,7 @@ describe('Edge Control that holds nothing of a device whose uploads are past seq
     f.server = await startControlServer({ ...f.config, listen: { port } }, { log: serverLog.log });
     const second = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'again', installation_id: 'inst-again' } });
     expect(second.device_id).not.toBe(first.device_id);
-    const after = run(f, second, { path: dbPath }, 'inst-again');
+    const after = await run(f, second, { path: dbPath }, 'inst-again');
     await after.append(11, 15);
     await until(() => after.outbox.depth() === 0 || after.gaps.length > 0, 'records 11-15 uploaded, or a gap');
     expect(after.gaps).toEqual([]);

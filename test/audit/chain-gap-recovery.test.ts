@@ -3,15 +3,12 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postEnrollment } from '../../src/control/client/control-api.js';
 import type { EnrollmentResponse } from '../../src/control/protocol/enrollment.js';
-import { HttpAuditSink } from '../../src/audit/http-sink.js';
-import { AuditOutbox, type AuditOutboxOptions } from '../../src/audit/outbox.js';
-import { AuditShipper } from '../../src/audit/shipper.js';
+import type { AuditOutboxOptions } from '../../src/audit/outbox.js';
 import { runAuditVerifyCommand } from '../../src/audit/verify.js';
 import { startControlServer } from '../../src/control/server/control-server.js';
-import type { Logger } from '../../src/log.js';
 import { ADA_KEY, captureLogger, startControlFixture, type ControlFixture } from '../control/support/control-fixture.js';
-import { sampleRecord, tempDbPath } from './support/records.js';
-import { storedAtServer, until, copyDatabase } from './support/chain-gap.js';
+import { tempDbPath } from './support/records.js';
+import { copyDatabase, startChainRun, storedAtServer, until, type ChainRun, type ChainRunOptions } from './support/chain-gap.js';
 
 /**
  * The two ways Edge Control's copy of a device's chain stops matching the device, against the real
@@ -20,46 +17,17 @@ import { storedAtServer, until, copyDatabase } from './support/chain-gap.js';
  * damaged (a new chain from seq 1, while the server holds the old one).
  */
 let fixture: ControlFixture | undefined;
-const open: { shipper: AuditShipper; outbox: AuditOutbox }[] = [];
+const cleanups: (() => unknown)[] = [];
 
 afterEach(async () => {
-  for (const { shipper, outbox } of open.splice(0)) {
-    await shipper.stop();
-    outbox.close();
-  }
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   await fixture?.close();
   fixture = undefined;
 });
 
-/** `before`: records written before the shipper starts (so the first batch holds them all). */
-async function startShipping(f: ControlFixture, device: EnrollmentResponse, outboxOptions: AuditOutboxOptions, before?: { count: number; tag: string }, log?: Logger) {
-  const outbox = new AuditOutbox(outboxOptions);
-  if (before) await append(outbox, device, 1, before.count, before.tag);
-  const shipper = new AuditShipper({
-    outbox,
-    sink: new HttpAuditSink({ controlUrl: f.server.url, credential: device.device_credential }),
-    backoff: { baseMs: 100, maxMs: 200 },
-    batchSize: 8,
-    log,
-  });
-  const failures: string[] = [];
-  const gaps: { gap: { server_seq: number; sent_through: number }; error: Error }[] = [];
-  shipper.on('ship_failed', (error) => failures.push(error.message));
-  shipper.on('chain_gap', (gap, error) => gaps.push({ gap, error }));
-  shipper.start();
-  open.push({ shipper, outbox });
-  return { outbox, shipper, failures, gaps };
-}
-
-async function stopShipping(run: { outbox: AuditOutbox; shipper: AuditShipper }): Promise<void> {
-  const i = open.findIndex((o) => o.outbox === run.outbox);
-  if (i >= 0) open.splice(i, 1);
-  await run.shipper.stop();
-  run.outbox.close();
-}
-
-async function append(outbox: AuditOutbox, device: EnrollmentResponse, from: number, to: number, tag = 'r'): Promise<void> {
-  for (let i = from; i <= to; i++) await outbox.appendDurable(sampleRecord(i, { device_id: device.device_id, request_id: `${tag}-${i}` }));
+/** The device's outbox shipping to `f` in batches of 8; without an enrollment, only written (Edge Control out of reach). */
+function startShipping(f: ControlFixture, device: EnrollmentResponse | undefined, outboxOptions: AuditOutboxOptions, more: Partial<ChainRunOptions> = {}): Promise<ChainRun> {
+  return startChainRun(f, device, outboxOptions, { batchSize: 8, backoff: { baseMs: 100, maxMs: 200 }, ...more }, cleanups);
 }
 
 describe('Edge Control restored from a backup that lacks records the device counted as acknowledged', () => {
@@ -72,14 +40,14 @@ describe('Edge Control restored from a backup that lacks records the device coun
     const port = f.server.port;
 
     let run = await startShipping(f, device, { path: dbPath });
-    await append(run.outbox, device, 1, 20);
+    await run.append(1, 20);
     await until(() => run.outbox.depth() === 0, 'records 1–20 uploaded');
     await f.server.close();
     await copyDatabase(serverDb, `${serverDb}.backup`);
     await f.restart({ listen: { port } });
-    await append(run.outbox, device, 21, 50);
+    await run.append(21, 50);
     await until(() => run.outbox.depth() === 0, 'records 21–50 uploaded');
-    await stopShipping(run);
+    await run.stop();
 
     await f.server.close();
     await copyDatabase(`${serverDb}.backup`, serverDb);
@@ -87,7 +55,7 @@ describe('Edge Control restored from a backup that lacks records the device coun
     expect((await storedAtServer(f, device.device_id)).map((r) => r.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
 
     run = await startShipping(f, device, { path: dbPath });
-    await append(run.outbox, device, 51, 80);
+    await run.append(51, 80);
     await until(async () => (await storedAtServer(f, device.device_id)).length >= 80, 'all 80 records at Edge Control');
     const stored = await storedAtServer(f, device.device_id);
     expect(stored.map((r) => r.seq)).toEqual(Array.from({ length: 80 }, (_, i) => i + 1));
@@ -111,29 +79,29 @@ describe('Edge Control restored from a backup that lacks records the device coun
     const options = { path: dbPath, maxRecords: 25 };
 
     let run = await startShipping(f, device, options);
-    await append(run.outbox, device, 1, 20);
+    await run.append(1, 20);
     await until(() => run.outbox.depth() === 0, 'records 1–20 uploaded');
     await f.server.close();
     await copyDatabase(serverDb, `${serverDb}.backup`);
     await f.restart({ listen: { port } });
-    await append(run.outbox, device, 21, 50);
+    await run.append(21, 50);
     await until(() => run.outbox.depth() === 0, 'records 21–50 uploaded');
-    await stopShipping(run);
+    await run.stop();
     await f.server.close();
     await copyDatabase(`${serverDb}.backup`, serverDb);
     const serverLog = captureLogger();
     f.server = await startControlServer({ ...f.config, listen: { port } }, { log: serverLog.log });
 
     const log = captureLogger();
-    run = await startShipping(f, device, options, undefined, log.log);
+    run = await startShipping(f, device, options, { log: log.log });
     // What pruning left here: the records before it are gone from this device, and Edge Control lost them.
     const oldest = 50 - run.outbox.status().storedRecords + 1;
     expect(oldest).toBeGreaterThan(21);
     // The first upload meets the gap. The records Edge Control lost that are still here count as unsent
     // again until the new chain takes them (with this cap, the whole queue), so wait before writing more.
-    await append(run.outbox, device, 51, 51);
+    await run.append(51, 51);
     await until(() => run.outbox.depth() === 0 || run.gaps.length > 0, 'record 51 uploaded, or a chain_gap event');
-    await append(run.outbox, device, 52, 55);
+    await run.append(52, 55);
     await until(() => run.outbox.depth() === 0 || run.gaps.length > 0, 'records 52–55 uploaded, or a chain_gap event');
     expect(run.gaps.map((g) => g.error.message)).toEqual([]);
     expect(run.failures).toEqual([]);
@@ -170,10 +138,10 @@ describe('a device whose damaged audit database was moved aside', () => {
     const dbPath = tempDbPath();
 
     // Both databases' first batch is seq 1–8, under the same batch id unless the new chain is named.
-    let run = await startShipping(f, device, { path: dbPath }, { count: 8, tag: 'old' });
-    await append(run.outbox, device, 9, 30, 'old');
+    let run = await startShipping(f, device, { path: dbPath }, { before: { count: 8, tag: 'old' } });
+    await run.append(9, 30, 'old');
     await until(() => run.outbox.depth() === 0, 'the first database uploaded');
-    await stopShipping(run);
+    await run.stop();
     // What the damaged-database message tells IT to do: move the files aside, start again.
     const aside = `${path.dirname(dbPath)}-aside`;
     await fs.mkdir(aside);
@@ -181,13 +149,13 @@ describe('a device whose damaged audit database was moved aside', () => {
       await fs.rename(path.join(path.dirname(dbPath), name), path.join(aside, name)).catch(() => undefined);
     }
 
-    run = await startShipping(f, device, { path: dbPath }, { count: 8, tag: 'new' });
-    await append(run.outbox, device, 9, 40, 'new');
+    run = await startShipping(f, device, { path: dbPath }, { before: { count: 8, tag: 'new' } });
+    await run.append(9, 40, 'new');
     await until(() => run.outbox.depth() === 0, 'the new database uploaded');
-    await stopShipping(run);
+    await run.stop();
     // A restart: the shipper finds out again that its chain is a further one.
     run = await startShipping(f, device, { path: dbPath });
-    await append(run.outbox, device, 41, 45, 'new');
+    await run.append(41, 45, 'new');
     await until(() => run.outbox.depth() === 0, 'the records after the restart uploaded');
 
     // The old chain is untouched…
@@ -209,9 +177,9 @@ describe('a device whose damaged audit database was moved aside', () => {
     const dbPath = tempDbPath();
 
     let run = await startShipping(f, device, { path: dbPath });
-    await append(run.outbox, device, 1, 30, 'old');
+    await run.append(1, 30, 'old');
     await until(() => run.outbox.depth() === 0, 'the first database uploaded');
-    await stopShipping(run);
+    await run.stop();
     const aside = `${path.dirname(dbPath)}-aside`;
     await fs.mkdir(aside);
     for (const name of ['audit.db', 'audit.db-wal', 'audit.db-shm']) {
@@ -222,14 +190,14 @@ describe('a device whose damaged audit database was moved aside', () => {
     const options = { path: dbPath, maxRecords: 25 };
     run = await startShipping(f, device, options);
     for (let i = 1; i <= 60; i++) {
-      await append(run.outbox, device, i, i, 'new');
+      await run.append(i, i, 'new');
       if (i % 10 === 0) await until(() => run.outbox.depth() === 0, `new records through ${i} uploaded`);
     }
     expect(run.outbox.status().storedRecords).toBeLessThan(60);
-    await stopShipping(run);
+    await run.stop();
 
     run = await startShipping(f, device, options);
-    await append(run.outbox, device, 61, 70, 'new');
+    await run.append(61, 70, 'new');
     await until(() => run.outbox.depth() === 0 || run.gaps.length > 0, 'the records after the restart uploaded, or a gap');
     expect(run.gaps.map((g) => g.error.message)).toEqual([]);
     expect(run.failures).toEqual([]);
@@ -248,28 +216,28 @@ describe('a device whose audit database is reverted to the same copy twice (a VM
     const dbPath = tempDbPath();
 
     let run = await startShipping(f, device, { path: dbPath });
-    await append(run.outbox, device, 1, 10, 'first');
+    await run.append(1, 10, 'first');
     await until(() => run.outbox.depth() === 0, 'the first database uploaded');
-    await stopShipping(run);
+    await run.stop();
     await fs.rm(path.dirname(dbPath), { recursive: true });
 
     // A new database: Edge Control holds a different chain, so this one goes as a new chain…
     run = await startShipping(f, device, { path: dbPath });
-    await append(run.outbox, device, 1, 10, 'a');
+    await run.append(1, 10, 'a');
     await until(() => run.outbox.depth() === 0, 'the new database uploaded as a new chain');
     const chain = run.outbox.uploadChain()!;
-    await stopShipping(run);
+    await run.stop();
     // …and the snapshot holds that chain's id.
     await copyDatabase(dbPath, `${dbPath}.snapshot`);
     run = await startShipping(f, device, { path: dbPath });
-    await append(run.outbox, device, 11, 15, 'b');
+    await run.append(11, 15, 'b');
     await until(() => run.outbox.depth() === 0, 'records after the snapshot uploaded');
-    await stopShipping(run);
+    await run.stop();
 
     await copyDatabase(`${dbPath}.snapshot`, dbPath);
     run = await startShipping(f, device, { path: dbPath });
     expect(run.outbox.uploadChain()).toEqual(chain);
-    await append(run.outbox, device, 11, 15, 'c');
+    await run.append(11, 15, 'c');
     await until(() => run.outbox.depth() === 0 || run.gaps.length > 0, 'records after the revert uploaded, or a gap');
     expect(run.gaps.map((g) => g.error.message)).toEqual([]);
     const another = run.outbox.uploadChain()!;
@@ -294,26 +262,26 @@ describe('a device whose audit database goes back to a state with records Edge C
     const dbPath = tempDbPath();
 
     let run = await startShipping(f, device, { path: dbPath });
-    await append(run.outbox, device, 1, 20, 'first');
+    await run.append(1, 20, 'first');
     await until(() => run.outbox.depth() === 0, 'records 1–20 uploaded');
-    await stopShipping(run);
+    await run.stop();
     // The snapshot holds seq 21–30, written but not yet acknowledged.
-    const offline = new AuditOutbox({ path: dbPath });
-    await append(offline, device, 21, 30, 'first');
-    offline.close();
+    const offline = await startShipping(f, undefined, { path: dbPath }, { recordDeviceId: device.device_id });
+    await offline.append(21, 30, 'first');
+    await offline.stop();
     await copyDatabase(dbPath, `${dbPath}.snapshot`);
     run = await startShipping(f, device, { path: dbPath });
-    await append(run.outbox, device, 31, 40, 'lost');
+    await run.append(31, 40, 'lost');
     await until(() => run.outbox.depth() === 0, 'records 21–40 uploaded');
-    await stopShipping(run);
+    await run.stop();
 
     // Back to the snapshot: seq 21–30 as Edge Control holds them, then other records from seq 31 on.
     await copyDatabase(`${dbPath}.snapshot`, dbPath);
-    const reverted = new AuditOutbox({ path: dbPath });
-    await append(reverted, device, 31, 35, 'after');
-    reverted.close();
+    const reverted = await startShipping(f, undefined, { path: dbPath }, { recordDeviceId: device.device_id });
+    await reverted.append(31, 35, 'after');
+    await reverted.stop();
     const log = captureLogger();
-    run = await startShipping(f, device, { path: dbPath }, undefined, log.log);
+    run = await startShipping(f, device, { path: dbPath }, { log: log.log });
     await until(() => run.outbox.depth() === 0 || run.gaps.length > 0, 'the reverted database uploaded, or a gap');
     expect(run.gaps.map((g) => g.error.message)).toEqual([]);
 

@@ -1,14 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { postEnrollment } from '../../src/control/client/control-api.js';
 import type { EnrollmentResponse } from '../../src/control/protocol/enrollment.js';
-import { HttpAuditSink } from '../../src/audit/http-sink.js';
-import { AuditOutbox } from '../../src/audit/outbox.js';
-import { AuditShipper } from '../../src/audit/shipper.js';
 import { runAuditVerifyCommand } from '../../src/audit/verify.js';
 import { createLogger } from '../../src/log.js';
 import { ADA_KEY, startControlFixture, type ControlFixture } from '../control/support/control-fixture.js';
-import { sampleRecord, tempDbPath } from './support/records.js';
-import { storedAtServer, until } from './support/chain-gap.js';
+import { tempDbPath } from './support/records.js';
+import { startChainRun, storedAtServer, until } from './support/chain-gap.js';
 
 /**
  * An enrolled device runs for a while without Edge Control in its configuration (the agent makes the
@@ -25,32 +22,12 @@ afterEach(async () => {
   fixture = undefined;
 });
 
-function run(f: ControlFixture, device: EnrollmentResponse, dbPath: string, destinations: string[]) {
+/** The device's outbox with the given destinations; it uploads to Edge Control only while that is one of them. */
+async function run(f: ControlFixture, device: EnrollmentResponse, dbPath: string, destinations: string[]) {
   const lines: string[] = [];
-  const outbox = new AuditOutbox({ path: dbPath, destinations, maxRecords: 30, log: createLogger('info', (line) => lines.push(line)) });
-  const shipper = destinations.length === 0 ? undefined : new AuditShipper({
-    outbox, sink: new HttpAuditSink({ controlUrl: f.server.url, credential: device.device_credential }), backoff: { baseMs: 50, maxMs: 200 }, batchSize: 10,
-  });
-  const gaps: string[] = [];
-  const failures: string[] = [];
-  shipper?.on('chain_gap', (_gap, error) => gaps.push(error.message));
-  shipper?.on('ship_failed', (error) => failures.push(error.message));
-  const levels: string[] = [];
-  outbox.on('queue_near_cap', () => levels.push('near_cap'));
-  outbox.on('queue_full', () => levels.push('full'));
-  shipper?.start();
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await shipper?.stop();
-    outbox.close();
-  };
-  cleanups.push(stop);
-  const append = async (from: number, to: number) => {
-    for (let i = from; i <= to; i++) await outbox.appendDurable(sampleRecord(i, { device_id: device.device_id, request_id: `r-${i}` }));
-  };
-  return { outbox, lines, gaps, failures, levels, append, stop };
+  const outbox = { path: dbPath, destinations, maxRecords: 30, log: createLogger('info', (line) => lines.push(line)) };
+  const options = { batchSize: 10, backoff: { baseMs: 50, maxMs: 200 }, recordDeviceId: device.device_id };
+  return { ...(await startChainRun(f, destinations.length === 0 ? undefined : device, outbox, options, cleanups)), lines };
 }
 
 describe('Edge Control configured again after the device pruned records it never received', () => {
@@ -60,16 +37,16 @@ describe('Edge Control configured again after the device pruned records it never
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'rolling' } });
     const dbPath = tempDbPath('edge-control-returns-');
 
-    const enrolled = run(f, device, dbPath, ['control']);
+    const enrolled = await run(f, device, dbPath, ['control']);
     await enrolled.append(1, 20);
     await until(() => enrolled.outbox.depth() === 0, 'records 1-20 uploaded');
     await enrolled.stop();
 
-    const rolling = run(f, device, dbPath, []);
+    const rolling = await run(f, device, dbPath, []);
     await rolling.append(21, 80);
     await rolling.stop();
 
-    const back = run(f, device, dbPath, ['control']);
+    const back = await run(f, device, dbPath, ['control']);
     // The backlog written without Edge Control does not count as unsent: no near-full queue at start.
     expect(back.outbox.status()).toMatchObject({ unsentRecords: 0, level: 'ok' });
     const chain = back.outbox.uploadChain();
@@ -87,7 +64,7 @@ describe('Edge Control configured again after the device pruned records it never
     await back.stop();
 
     // And after a restart, the same chain.
-    const later = run(f, device, dbPath, ['control']);
+    const later = await run(f, device, dbPath, ['control']);
     expect(later.outbox.uploadChain()).toEqual(chain);
     await later.append(91, 95);
     await until(() => later.outbox.depth() === 0 || later.gaps.length > 0, 'records 91-95 uploaded, or a gap');

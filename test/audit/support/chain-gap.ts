@@ -1,5 +1,11 @@
 import fs from 'node:fs/promises';
+import { HttpAuditSink } from '../../../src/audit/http-sink.js';
+import { AuditOutbox, type AuditOutboxOptions } from '../../../src/audit/outbox.js';
+import { AuditShipper } from '../../../src/audit/shipper.js';
+import type { EnrollmentResponse } from '../../../src/control/protocol/enrollment.js';
+import type { Logger } from '../../../src/log.js';
 import type { ControlFixture } from '../../control/support/control-fixture.js';
+import { sampleRecord } from './records.js';
 
 /** A record as Edge Control's admin audit query returns it. */
 export interface StoredRow { device_id: string; seq: number; batch_id: string; prev_hash: string; record: { request_id: string } }
@@ -36,4 +42,68 @@ export async function copyDatabase(from: string, to: string): Promise<void> {
       if (err.code !== 'ENOENT') throw err;
     });
   }
+}
+
+/** A device's audit outbox and, when it is enrolled, its shipper to Edge Control; and what they reported. */
+export interface ChainRun {
+  outbox: AuditOutbox;
+  /** Every chain_gap the shipper raised: the gap, and the error that says so. */
+  gaps: Array<{ gap: { server_seq: number; sent_through: number }; error: Error }>;
+  /** The message of every failed upload. */
+  failures: string[];
+  /** The queue's warnings: `near_cap`, `full`. */
+  levels: string[];
+  /** Writes records `from` to `to` durably, request ids `<tag>-<seq>`. */
+  append(from: number, to: number, tag?: string): Promise<void>;
+  /** Stops the shipper and closes the outbox; again is a no-op (the test's cleanups call it too). */
+  stop(): Promise<void>;
+}
+
+export interface ChainRunOptions {
+  batchSize: number;
+  backoff: { baseMs: number; maxMs: number };
+  /** The shipper's logger (the outbox's comes with its options). */
+  log?: Logger;
+  /** The device id the records carry (the agent writes its installation id); default the enrolled one. */
+  recordDeviceId?: string;
+  /** Upload under the enrolled device id whatever the records carry, as the agent's sink does. */
+  uploadAsEnrolled?: boolean;
+  /** Records written before the shipper starts, so that its first batch holds them all. */
+  before?: { count: number; tag: string };
+}
+
+/**
+ * Opens the outbox and, given an enrollment, starts shipping it to `f`'s Edge Control; registers its stop with
+ * `cleanups`. Without an enrollment, the outbox only keeps records (Edge Control not configured).
+ */
+export async function startChainRun(f: ControlFixture, device: EnrollmentResponse | undefined, outboxOptions: AuditOutboxOptions, options: ChainRunOptions, cleanups: Array<() => unknown>): Promise<ChainRun> {
+  const outbox = new AuditOutbox(outboxOptions);
+  const recordDeviceId = options.recordDeviceId ?? device?.device_id;
+  if (recordDeviceId === undefined) throw new Error('a device that is not enrolled needs options.recordDeviceId');
+  const append = async (from: number, to: number, tag = 'r') => {
+    for (let i = from; i <= to; i++) await outbox.appendDurable(sampleRecord(i, { device_id: recordDeviceId, request_id: `${tag}-${i}` }));
+  };
+  const shipper = device === undefined ? undefined : new AuditShipper({
+    outbox,
+    sink: new HttpAuditSink({ controlUrl: f.server.url, credential: device.device_credential, ...(options.uploadAsEnrolled ? { deviceId: () => device.device_id } : {}) }),
+    backoff: options.backoff,
+    batchSize: options.batchSize,
+    log: options.log,
+  });
+  const run: ChainRun = { outbox, gaps: [], failures: [], levels: [], append, stop: async () => {} };
+  shipper?.on('chain_gap', (gap, error) => run.gaps.push({ gap, error }));
+  shipper?.on('ship_failed', (error) => run.failures.push(error.message));
+  outbox.on('queue_near_cap', () => run.levels.push('near_cap'));
+  outbox.on('queue_full', () => run.levels.push('full'));
+  let stopped = false;
+  run.stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await shipper?.stop();
+    outbox.close();
+  };
+  cleanups.push(run.stop);
+  if (options.before) await append(1, options.before.count, options.before.tag);
+  shipper?.start();
+  return run;
 }
