@@ -40,6 +40,14 @@ export interface WebSocketDecisionDeps {
    * side effects after each charge; a Realtime or Gemini Live session whose are is closed.
    */
   usedUp?: (request: NormalizedRequest) => Pick<EdgeError, 'status' | 'type' | 'message'> | undefined;
+  /**
+   * Policy's revoked: the refusal a decided request's key now meets under the current policy (gone, switched off,
+   * expired, its provider or model no longer allowed; session-revocation.ts), asked after each charge and on each
+   * policy change; a Realtime or Gemini Live session whose key is revoked is closed.
+   */
+  revoked?: (request: NormalizedRequest) => Pick<EdgeError, 'status' | 'type' | 'message'> | undefined;
+  /** Subscribes to policy changes (each bundle applied), returning the unsubscription: live sessions recheck their keys. */
+  policyChanges?: (listener: () => void) => () => void;
   /** Where an allowed socket goes, by the route policy chose for its opening (websocket-route.ts); for its records. */
   upstreamVia?: (request: NormalizedRequest, target: { provider: ProviderName; path: string }) => 'gateway' | 'origin';
 }
@@ -191,6 +199,8 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
       maxMessageBytes: deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       ...(deps.charge ? { charge: deps.charge } : {}),
       ...(deps.usedUp ? { usedUp: deps.usedUp } : {}),
+      ...(deps.revoked ? { revoked: deps.revoked } : {}),
+      ...(deps.policyChanges ? { policyChanges: deps.policyChanges } : {}),
     });
     return { action: 'allow', messages, upstream };
   };

@@ -54,6 +54,13 @@ export interface WebSocketMessageInspectorDeps {
    * usedUp, a question with no side effects). Without it a Realtime or Gemini Live session is never closed for them.
    */
   usedUp?: (request: NormalizedRequest) => Pick<EdgeError, 'status' | 'type' | 'message'> | undefined;
+  /**
+   * The refusal a decided request's key now meets under the current policy (policy's revoked): a Realtime or Gemini
+   * Live session whose key is gone, switched off, expired, or no longer allows its provider or model is closed.
+   */
+  revoked?: (request: NormalizedRequest) => Pick<EdgeError, 'status' | 'type' | 'message'> | undefined;
+  /** Subscribes to policy changes (each bundle applied); returns the unsubscription. Without it, keys are rechecked only at charges. */
+  policyChanges?: (listener: () => void) => () => void;
 }
 
 /** The policy's verdict on a turn, and its place in the key's request windows. */
@@ -95,6 +102,11 @@ export interface WebSocketMessageInspector {
    * for a message that reports none. Never throws; the promise may reject when a record cannot be written.
    */
   serverMessage(data: Buffer): Promise<SessionClose | undefined> | undefined;
+  /**
+   * From the relay, once the session runs: how Edge closes it on its own (the policy changed and its key no longer
+   * allows it, or its budget is spent under the new limits), until `closed`.
+   */
+  watch?(close: (close: SessionClose) => void): void;
   /** The socket closed, however it ended: turns still awaiting their answers give back what they hold. */
   closed(): Promise<void>;
 }
@@ -151,11 +163,14 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
     api: socket.api,
     charge: deps.charge,
     usedUp: (governing) => deps.usedUp?.(governing),
+    ...(deps.revoked ? { revoked: deps.revoked } : {}),
     record: (started, fields) => record(started, { findings: [], ...fields }),
   });
   /** The request the session's usage is charged to: a Realtime opening, then the dearest model a message named. */
   let governing = socket.opening && socket.api === 'openai-realtime' ? socket.opening : undefined;
   if (governing) usage?.govern(governing);
+  /** Ends the subscription to policy changes (watch). */
+  let unwatch: (() => void) | undefined;
   /** The request on the transcription model a Realtime session configured, its transcriptions' charged to. */
   let transcribing: NormalizedRequest | undefined;
 
@@ -318,7 +333,19 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       }
     },
 
-    closed: () => usage?.closed() ?? Promise.resolve(),
+    watch(close) {
+      if (!usage || !deps.policyChanges || unwatch) return;
+      unwatch = deps.policyChanges(() => {
+        void usage.recheck().then((verdict) => {
+          if (verdict) close(verdict);
+        });
+      });
+    },
+
+    closed: () => {
+      unwatch?.();
+      return usage?.closed() ?? Promise.resolve();
+    },
   };
 }
 

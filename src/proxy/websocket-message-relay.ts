@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { holdReading, releaseReading } from './websocket-backpressure.js';
 import { closeReason } from './websocket-close-reason.js';
 import type { HandOver, MessageVerdict, WebSocketMessageInspector } from './websocket-inspection.js';
+import type { SessionClose } from './websocket-session-usage.js';
 
 /** Client messages waiting for their decision before the client's socket stops being read. */
 const MAX_PENDING_MESSAGES = 64;
@@ -46,9 +47,15 @@ export function inspectClientMessages(ctx: IWebSocketContext, inspector: WebSock
     (ctx.proxyToServerWebSocket as unknown as PausableWebSocket | undefined)?.close(1000);
   };
 
+  /** Edge ends the session on its own: the key's budget is spent, or a new policy no longer allows its key. */
+  const closeSession = (close: SessionClose) => {
+    if (close.recordError) log.warn('could not record a WebSocket closed for its key', { error: close.recordError.message });
+    closeBoth(close.code, close.reason);
+  };
+
   /** Reads a relayed server message for usage; never throws into the relay, and a message it cannot read is not metered. */
   const meter = (data: unknown) => {
-    let charged: Promise<{ code: number; reason: string; recordError?: Error } | undefined> | undefined;
+    let charged: Promise<SessionClose | undefined> | undefined;
     try {
       charged = inspector.serverMessage(toBuffer(data));
     } catch (err) {
@@ -56,9 +63,7 @@ export function inspectClientMessages(ctx: IWebSocketContext, inspector: WebSock
       return;
     }
     charged?.then((close) => {
-      if (!close) return;
-      if (close.recordError) log.warn('could not record a WebSocket closed for its key\'s budget', { error: close.recordError.message });
-      closeBoth(close.code, close.reason);
+      if (close) closeSession(close);
     }, (err: unknown) => log.warn('could not record the usage of a WebSocket answer', { error: (err as Error).message }));
   };
   let ended = false;
@@ -69,6 +74,7 @@ export function inspectClientMessages(ctx: IWebSocketContext, inspector: WebSock
   };
   // However the session ends (either side closes, an error, Edge stopping), the client's socket closes last.
   client.once('close', end);
+  inspector.watch?.(closeSession);
 
   ctx.onWebSocketFrame((_ctx, type, fromServer, data, flags, callback) => {
     if (fromServer || type !== 'message') {

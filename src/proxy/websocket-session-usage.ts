@@ -16,6 +16,12 @@ export interface SessionUsageDeps {
    * or undefined (policy's usedUp: a question with no side effects, request-count limits left out).
    */
   usedUp: (request: NormalizedRequest) => Pick<EdgeError, 'status' | 'type' | 'message'> | undefined;
+  /**
+   * The refusal a decided request's key now meets under the current policy (gone from the bundle, switched off,
+   * expired, its provider or model no longer allowed: policy's revoked, session-revocation.ts), or undefined.
+   * Asked after each charge and on recheck; without it a session outlives its key.
+   */
+  revoked?: (request: NormalizedRequest) => Pick<EdgeError, 'status' | 'type' | 'message'> | undefined;
   /** Writes an audit record of the socket (the socket's own fields filled in); `started` is when what it records began. */
   record: (started: number, fields: Pick<ExchangeRecord, 'decision'> & Partial<ExchangeRecord>) => Promise<void>;
 }
@@ -51,6 +57,11 @@ export interface SessionUsage {
    * decision counts it); resolves, once its record is written, to a close when the key's budget is now spent.
    */
   serverMessage(data: Buffer): Promise<SessionClose | undefined> | undefined;
+  /**
+   * The policy changed: resolves, once its record is written, to a close when the session's key no longer allows it
+   * or its tokens or budget are used up under the new limits (Realtime, Gemini Live; a Responses turn is decided anew).
+   */
+  recheck(): Promise<SessionClose | undefined>;
   /** The socket closed, however: turns never answered are charged Edge's estimate and give back what they hold. */
   closed(): Promise<void>;
 }
@@ -66,8 +77,10 @@ const POLICY_VIOLATION = 1008;
  * detection never sends a `response.create`), so no decision would ever stop one: after each charge Edge asks
  * whether the key's token or spend windows are used up (a question, not a decision: nothing counted, no notice; a
  * request limit reached is no reason to stop, and never hides a spent budget), and a session whose key has used up
- * its tokens or budget is closed with the policy's message (1008). A Responses session stays open: its next turn
- * is refused as an HTTP request is.
+ * its tokens or budget is closed with the policy's message (1008). So is one whose key the policy no longer allows
+ * (revoked: gone from the bundle, switched off, expired, its provider or model no longer allowed), asked after each
+ * charge and whenever the policy changes (recheck). A Responses session stays open: its next turn is refused as an
+ * HTTP request is.
  *
  * A Responses turn is tied to its response by id: to the response.created naming its model (exactly or with a
  * release suffix, servedTurn; the first turn waiting otherwise), and its end found by that id. A socket runs one response at a time, so when a response starts, a
@@ -148,18 +161,25 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
     if (!note) return undefined;
     const started = since;
     since = Date.now();
-    const refusal = deps.usedUp(request);
+    const refusal = refusalOf(request);
     const recorded = deps.record(started, { decision: 'forwarded', model: request.model, usage: note.usage, costUsd: note.costUsd, findings: [] });
     if (!refusal) {
       await recorded;
       return undefined;
     }
+    return closeFor(request, refusal, recorded);
+  };
+
+  /** Why the session must end now: its key no longer allows it (checked first: the reason that lasts), or is used up. */
+  const refusalOf = (request: NormalizedRequest) => deps.revoked?.(request) ?? deps.usedUp(request);
+
+  /** Closing the session: recorded after `before` (the charge that caused it), each record's failure kept for the relay. */
+  const closeFor = async (request: NormalizedRequest, refusal: Pick<EdgeError, 'status' | 'type' | 'message'>, before: Promise<void>): Promise<SessionClose | undefined> => {
     const close: SessionClose = { code: POLICY_VIOLATION, reason: refusal.message };
-    // In order: the charge, then the close it caused.
     const closing = () => deps.record(Date.now(), {
       via: 'edge', decision: 'blocked', model: request.model, status: refusal.status, errorType: refusal.type, message: refusal.message, findings: [],
     });
-    for (const write of [() => recorded, closing]) {
+    for (const write of [() => before, closing]) {
       try {
         await write();
       } catch (err) {
@@ -169,6 +189,8 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
     // A socket closed meanwhile needs no close.
     return ended ? undefined : close;
   };
+  /** A recheck already closing the session: later policy changes write no second record. */
+  let rechecked: Promise<SessionClose | undefined> | undefined;
 
   return {
     govern(request) {
@@ -240,6 +262,16 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
             .then(() => undefined);
         }
       }
+    },
+
+    recheck() {
+      if (ended) return Promise.resolve(undefined);
+      if (rechecked) return rechecked.then(() => undefined);
+      for (const request of [governing, transcribing]) {
+        const refusal = request && refusalOf(request);
+        if (request && refusal) return rechecked = closeFor(request, refusal, Promise.resolve());
+      }
+      return Promise.resolve(undefined);
     },
 
     async closed() {
