@@ -3,10 +3,9 @@ import { postEnrollment } from '../../src/control/client/control-api.js';
 import type { EnrollmentResponse } from '../../src/control/protocol/enrollment.js';
 import type { AuditOutboxOptions } from '../../src/audit/outbox.js';
 import { runAuditVerifyCommand } from '../../src/audit/verify.js';
-import { startControlServer } from '../../src/control/server/control-server.js';
 import { ADA_KEY, captureLogger, startControlFixture, type ControlFixture } from '../control/support/control-fixture.js';
 import { tempDbPath } from './support/records.js';
-import { copyDatabase, startChainRun, storedAtServer, until } from './support/chain-gap.js';
+import { restartControl, startChainRun, storedAtServer, until } from './support/chain-gap.js';
 
 /**
  * Edge Control holds nothing of a device's chain while the device's uploads are past seq 1, against the
@@ -34,23 +33,16 @@ describe('Edge Control that holds nothing of a device whose uploads are past seq
   it('restored from a backup older than the device\'s first upload: refuses the next batch, and the device uploads on as a new chain with the loss logged on both sides', async () => {
     fixture = await startControlFixture();
     const f = fixture;
-    const port = f.server.port;
-    const serverDb = f.config.storage!.sqlite_path!;
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'restored-empty', installation_id: 'inst-restored' } });
     // The backup: the device enrolled, none of its records uploaded yet.
-    await f.server.close();
-    await copyDatabase(serverDb, `${serverDb}.backup`);
-    f.server = await startControlServer({ ...f.config, listen: { port } });
+    await restartControl(f, 'back up');
     const dbPath = tempDbPath();
 
     const before = await run(f, device, { path: dbPath }, 'inst-restored');
     await before.append(1, 20);
     await until(() => before.outbox.depth() === 0, 'records 1-20 uploaded');
     await before.stop();
-    await f.server.close();
-    await copyDatabase(`${serverDb}.backup`, serverDb);
-    const serverLog = captureLogger();
-    f.server = await startControlServer({ ...f.config, listen: { port } }, { log: serverLog.log });
+    const serverLog = await restartControl(f, 'restore');
     expect(await storedAtServer(f)).toEqual([]);
 
     const after = await run(f, device, { path: dbPath }, 'inst-restored');
@@ -68,7 +60,7 @@ describe('Edge Control that holds nothing of a device whose uploads are past seq
     expect(told[0]).toContain("Edge Control holds nothing of device inst-restored's audit chain, so it cannot take it from seq 21");
     expect(told[0]).toContain("its database was restored from a backup older than this device's first upload and they are lost there (this device still stores seq 1–20");
     expect(told[0]).toContain(`as a new chain (${chain.chainId})`);
-    const logged = serverLog.lines.filter((l) => l.includes('device started a new audit chain at seq 21'));
+    const logged = serverLog.filter((l) => l.includes('device started a new audit chain at seq 21'));
     expect(logged).toHaveLength(1);
     expect(logged[0]).toContain("the device's records seq 1-20 are not held here (this server holds nothing earlier of the device");
     expect(runAuditVerifyCommand({ dbPath }).exitCode).toBe(0);
@@ -98,7 +90,6 @@ describe('Edge Control that holds nothing of a device whose uploads are past seq
   it('a device enrolled again under a new device id: its chain goes on under the new id, nothing resent, no new chain', async () => {
     fixture = await startControlFixture();
     const f = fixture;
-    const port = f.server.port;
     const dbPath = tempDbPath();
     const first = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'again', installation_id: 'inst-again' } });
     const before = await run(f, first, { path: dbPath }, 'inst-again');
@@ -106,9 +97,7 @@ describe('Edge Control that holds nothing of a device whose uploads are past seq
     await until(() => before.outbox.depth() === 0, 'records 1-10 uploaded');
     await before.stop();
 
-    await f.server.close();
-    const serverLog = captureLogger();
-    f.server = await startControlServer({ ...f.config, listen: { port } }, { log: serverLog.log });
+    const serverLog = await restartControl(f);
     const second = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'again', installation_id: 'inst-again' } });
     expect(second.device_id).not.toBe(first.device_id);
     const after = await run(f, second, { path: dbPath }, 'inst-again');
@@ -118,6 +107,6 @@ describe('Edge Control that holds nothing of a device whose uploads are past seq
     expect(after.outbox.uploadChain()).toBeUndefined();
     expect((await storedAtServer(f)).map((r) => `${r.device_id === first.device_id ? 'first' : r.device_id === second.device_id ? 'second' : r.device_id}:${r.seq}`))
       .toEqual([...Array.from({ length: 10 }, (_, i) => `first:${i + 1}`), ...Array.from({ length: 5 }, (_, i) => `second:${11 + i}`)]);
-    expect(serverLog.lines.filter((l) => l.includes(`its audit chain continues at seq 11 from what it uploaded as ${first.device_id}`))).toHaveLength(1);
+    expect(serverLog.filter((l) => l.includes(`its audit chain continues at seq 11 from what it uploaded as ${first.device_id}`))).toHaveLength(1);
   });
 });

@@ -5,10 +5,9 @@ import { postEnrollment } from '../../src/control/client/control-api.js';
 import type { EnrollmentResponse } from '../../src/control/protocol/enrollment.js';
 import type { AuditOutboxOptions } from '../../src/audit/outbox.js';
 import { runAuditVerifyCommand } from '../../src/audit/verify.js';
-import { startControlServer } from '../../src/control/server/control-server.js';
 import { ADA_KEY, captureLogger, startControlFixture, type ControlFixture } from '../control/support/control-fixture.js';
 import { tempDbPath } from './support/records.js';
-import { copyDatabase, startChainRun, storedAtServer, until, type ChainRun, type ChainRunOptions } from './support/chain-gap.js';
+import { copyDatabase, restartControl, startChainRun, storedAtServer, until, type ChainRun, type ChainRunOptions } from './support/chain-gap.js';
 
 /**
  * The two ways Edge Control's copy of a device's chain stops matching the device, against the real
@@ -36,22 +35,16 @@ describe('Edge Control restored from a backup that lacks records the device coun
     const f = fixture;
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'restored' } });
     const dbPath = tempDbPath();
-    const serverDb = f.config.storage!.sqlite_path!;
-    const port = f.server.port;
 
     let run = await startShipping(f, device, { path: dbPath });
     await run.append(1, 20);
     await until(() => run.outbox.depth() === 0, 'records 1–20 uploaded');
-    await f.server.close();
-    await copyDatabase(serverDb, `${serverDb}.backup`);
-    await f.restart({ listen: { port } });
+    await restartControl(f, 'back up');
     await run.append(21, 50);
     await until(() => run.outbox.depth() === 0, 'records 21–50 uploaded');
     await run.stop();
 
-    await f.server.close();
-    await copyDatabase(`${serverDb}.backup`, serverDb);
-    await f.restart({ listen: { port } });
+    await restartControl(f, 'restore');
     expect((await storedAtServer(f, device.device_id)).map((r) => r.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
 
     run = await startShipping(f, device, { path: dbPath });
@@ -73,24 +66,17 @@ describe('Edge Control restored from a backup that lacks records the device coun
     const f = fixture;
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'pruned' } });
     const dbPath = tempDbPath();
-    const serverDb = f.config.storage!.sqlite_path!;
-    const port = f.server.port;
     // A small cap: records acknowledged are pruned soon after, as a busy device's would be.
     const options = { path: dbPath, maxRecords: 25 };
 
     let run = await startShipping(f, device, options);
     await run.append(1, 20);
     await until(() => run.outbox.depth() === 0, 'records 1–20 uploaded');
-    await f.server.close();
-    await copyDatabase(serverDb, `${serverDb}.backup`);
-    await f.restart({ listen: { port } });
+    await restartControl(f, 'back up');
     await run.append(21, 50);
     await until(() => run.outbox.depth() === 0, 'records 21–50 uploaded');
     await run.stop();
-    await f.server.close();
-    await copyDatabase(`${serverDb}.backup`, serverDb);
-    const serverLog = captureLogger();
-    f.server = await startControlServer({ ...f.config, listen: { port } }, { log: serverLog.log });
+    const serverLog = await restartControl(f, 'restore');
 
     const log = captureLogger();
     run = await startShipping(f, device, options, { log: log.log });
@@ -122,7 +108,7 @@ describe('Edge Control restored from a backup that lacks records the device coun
     expect(lost[0]).toMatch(/Edge Control's database was restored from a backup older than what this device had already uploaded/);
     expect(lost[0]).toContain(`from seq ${oldest} (the oldest it still stores) on as a new chain (${chain.chainId})`);
     // Edge Control says where the new chain starts and which seqs it lacks, and why that may be.
-    const started = serverLog.lines.filter((l) => l.includes(`device started a new audit chain at seq ${oldest}`));
+    const started = serverLog.filter((l) => l.includes(`device started a new audit chain at seq ${oldest}`));
     expect(started).toHaveLength(1);
     expect(started[0]).toContain(`records seq 21-${oldest - 1} are not held here`);
     expect(started[0]).toMatch(/this server's database was restored from a backup older than that upload/);
@@ -256,9 +242,7 @@ describe('a device whose audit database goes back to a state with records Edge C
     fixture = await startControlFixture();
     const f = fixture;
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'reverted' } });
-    await f.server.close();
-    const serverLog = captureLogger();
-    f.server = await startControlServer({ ...f.config, listen: { port: f.server.port } }, { log: serverLog.log });
+    const serverLog = await restartControl(f);
     const dbPath = tempDbPath();
 
     let run = await startShipping(f, device, { path: dbPath });
@@ -297,7 +281,7 @@ describe('a device whose audit database goes back to a state with records Edge C
     expect(warned).toHaveLength(1);
     expect(warned[0]).toMatch(/this audit database was replaced, or reverted to an earlier copy of itself/);
     expect(warned[0]).toMatch(/Edge Control holds seq \d+–30 as they are here \(counted as acknowledged\) and other records from seq 31 on/);
-    const forked = serverLog.lines.filter((l) => l.includes('device started a new audit chain'));
+    const forked = serverLog.filter((l) => l.includes('device started a new audit chain'));
     expect(forked).toHaveLength(1);
     expect(forked[0]).toContain(`at seq 31 that conflicts with its earlier chain ${device.device_id}: this server holds other records for seq 31-40 there`);
     expect(forked[0]).toContain('Both hold the same records through seq 30 and part after it');

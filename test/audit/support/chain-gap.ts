@@ -4,7 +4,8 @@ import { AuditOutbox, type AuditOutboxOptions } from '../../../src/audit/outbox.
 import { AuditShipper } from '../../../src/audit/shipper.js';
 import type { EnrollmentResponse } from '../../../src/control/protocol/enrollment.js';
 import type { Logger } from '../../../src/log.js';
-import type { ControlFixture } from '../../control/support/control-fixture.js';
+import { startControlServer } from '../../../src/control/server/control-server.js';
+import { captureLogger, type ControlFixture } from '../../control/support/control-fixture.js';
 import { sampleRecord } from './records.js';
 
 /** A record as Edge Control's admin audit query returns it. */
@@ -42,6 +43,22 @@ export async function copyDatabase(from: string, to: string): Promise<void> {
       if (err.code !== 'ENOENT') throw err;
     });
   }
+}
+
+/**
+ * Stops `f`'s Edge Control and starts it again on the same port with its log captured (returned). In between,
+ * `database` may back its SQLite database up to `<db>.backup`, or restore that backup (the server then lacks
+ * what it took since).
+ */
+export async function restartControl(f: ControlFixture, database?: 'back up' | 'restore'): Promise<string[]> {
+  const db = f.config.storage!.sqlite_path!;
+  const port = f.server.port;
+  await f.server.close();
+  if (database === 'back up') await copyDatabase(db, `${db}.backup`);
+  if (database === 'restore') await copyDatabase(`${db}.backup`, db);
+  const serverLog = captureLogger();
+  f.server = await startControlServer({ ...f.config, listen: { port } }, { log: serverLog.log });
+  return serverLog.lines;
 }
 
 /** A device's audit outbox and, when it is enrolled, its shipper to Edge Control; and what they reported. */
