@@ -56,6 +56,29 @@ export interface GapFacts {
 }
 
 /**
+ * What the server's `Edge-Audit-Differs-At-Seq` (AuditChainGapError.differsAtSeq) may be trusted for. It
+ * counts records as acknowledged, so it is taken only where it can be true: a seq of the batch it answered
+ * that the server's chain reaches (first_seq ≤ seq ≤ min(last_seq, its head)). A broken or hostile server
+ * naming seq 1, a huge seq, or one past its own head would otherwise make this device skip records it
+ * never stored; such a header is ignored (`ignored` says why, for the log) and the 409 handled as a plain
+ * conflict. `heldThrough`: the batch's records before it, which the server holds as sent.
+ */
+export function trustedDiffersAt(
+  batch: { first_seq: number; last_seq: number; batch_id: string },
+  serverHead: ServerChainHead,
+  differsAtSeq: number | undefined,
+): { heldThrough?: number; ignored?: string } {
+  if (differsAtSeq === undefined) return {};
+  const highest = Math.min(batch.last_seq, serverHead.seq);
+  if (differsAtSeq >= batch.first_seq && differsAtSeq <= highest) return differsAtSeq > batch.first_seq ? { heldThrough: differsAtSeq - 1 } : {};
+  return {
+    ignored: `Edge Control named seq ${differsAtSeq} as where audit batch ${batch.batch_id} (seq ${batch.first_seq}–${batch.last_seq}) first differs from its copy, ` +
+      `but ${differsAtSeq > serverHead.seq ? `its chain ends at seq ${serverHead.seq}` : 'that seq is not in the batch'}: ignoring the header ` +
+      'and handling the refusal as a plain conflict, so no record counts as acknowledged on its word (is a proxy or another server answering for Edge Control?)',
+  };
+}
+
+/**
  * Compares the server's chain head with this database: the record stored here at the server's last
  * seq must have the hash the server names for the chains to be the same. Reads only.
  */

@@ -3,7 +3,7 @@ import type { AuditAck, AuditBatch } from '../control/protocol/audit.js';
 import type { Logger } from '../log.js';
 import { DEFAULT_BACKOFF, fullJitterDelayMs, type BackoffPolicy } from './backoff.js';
 import { buildAuditBatch, MAX_BATCH_RECORDS } from './batch.js';
-import { AuditChainGapError, planGapRecovery, withReadOnlyAuditDatabase, type GapRecovery } from './chain-gap.js';
+import { AuditChainGapError, planGapRecovery, trustedDiffersAt, withReadOnlyAuditDatabase, type GapRecovery } from './chain-gap.js';
 import { DEFAULT_SHIPMENT_BYTES, type AuditOutbox } from './outbox.js';
 import { AuditSinkError, type AuditSink } from './sink.js';
 
@@ -268,12 +268,13 @@ export class AuditShipper extends EventEmitter<AuditShipperEvents> {
     try {
       return await withReadOnlyAuditDatabase(this.outbox.path, (db) => {
         // Where the server says the refused batch first differs from its copy: the records before it are there.
-        const differsAt = gap.differsAtSeq !== undefined && gap.differsAtSeq > batch.first_seq && gap.differsAtSeq <= batch.last_seq ? gap.differsAtSeq : undefined;
+        const { heldThrough, ignored } = trustedDiffersAt(batch, gap.serverHead, gap.differsAtSeq);
         const plan: GapRecovery = planGapRecovery(db, {
           deviceId: batch.device_id, serverHead: gap.serverHead, sentThrough, asNewChain: batch.chain_id !== undefined,
-          ...(differsAt === undefined ? {} : { heldThrough: differsAt - 1 }),
+          ...(heldThrough === undefined ? {} : { heldThrough }),
         });
         const context = { destination: this.destination, ...summary, server_seq: gap.serverHead.seq, sent_through: sentThrough };
+        if (ignored) this.log?.warn(ignored, { ...context, differs_at_seq: gap.differsAtSeq });
         switch (plan.kind) {
           case 'acknowledged':
             this.log?.warn("Edge Control already holds this device's audit chain beyond the ship cursor; counting those records as acknowledged", { ...context, through: plan.throughSeq });
