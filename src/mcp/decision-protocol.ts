@@ -56,15 +56,26 @@ export const DecideResponseSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('refuse'), error: EdgeRefusalSchema }),
 ]);
 
-/** POST /mcp/tools: the tool names a server offers (`tools/list`); the answer is those the user may run. */
+/**
+ * POST /mcp/tools: the tool names a server offers (`tools/list`); the answer is those the user may run.
+ * `definitions`: the listed tools as the server sent them (those with a name in `tools`), for the guardrails; a
+ * wrapper of an earlier version sends none, and its lists are filtered, not scanned.
+ */
 export const ToolsRequestSchema = z.strictObject({
   server: WrappedServerSchema,
   client: McpClientInfoSchema.optional(),
   tools: z.array(z.string().max(MAX_TOOL_NAME_CHARS)).max(MAX_TOOLS),
+  definitions: z.array(z.unknown()).max(MAX_TOOLS).optional(),
 });
 
+/**
+ * `allowed`: the names the user may run. Answering `definitions`, also `shown` when the guardrails redacted (the
+ * allowed tools' definitions as the client may see them), or `refusal` when they withheld the list.
+ */
 export const ToolsResponseSchema = z.strictObject({
   allowed: z.array(z.string()),
+  shown: z.array(z.unknown()).optional(),
+  refusal: EdgeRefusalSchema.optional(),
 });
 
 export type WrappedServer = z.output<typeof WrappedServerSchema>;

@@ -47,7 +47,7 @@ async function handle(decisions: StdioDecisions, req: IncomingMessage, res: Serv
   }
   const input = parse(ToolsRequestSchema, raw);
   if ('error' in input) return reply(res, 400, input);
-  return reply(res, 200, decisions.visibleTools(input.value));
+  return reply(res, 200, await decisions.visibleTools(input.value));
 }
 
 function parse<S extends z.ZodType>(schema: S, raw: Buffer): { value: z.output<S> } | { error: string } {

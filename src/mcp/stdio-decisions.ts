@@ -8,6 +8,9 @@ import type { HttpRequestInfo, NormalizedRequest } from '../providers/types.js';
 import { appFromUserAgent } from '../proxy/app-attribution.js';
 import type { ExchangeRecord } from '../proxy/exchange.js';
 import type { RequestInspector } from '../proxy/surface-resolution.js';
+import type { CompiledGuardrailPolicy } from '../guardrails/compile-policy.js';
+import { checkListedTools } from './tool-list-guardrails.js';
+import { toolName } from './tool-list-filter.js';
 import type { DecideRequest, DecideResponse, McpClientInfo, ToolsRequest, ToolsResponse } from './decision-protocol.js';
 import type { McpServerInventory } from './servers-seen.js';
 
@@ -25,13 +28,15 @@ export interface StdioDecisionDeps {
   record: (record: ExchangeRecord) => Promise<void>;
   /** The policy in force, for filtering tool lists. */
   bundle: () => PolicyBundle | undefined;
+  /** The guardrails in force, for the tool lists a server shows; none: lists are filtered, not scanned. */
+  guardrails?: () => CompiledGuardrailPolicy;
   inventory: McpServerInventory;
   now?: () => Date;
 }
 
 export interface StdioDecisions {
   decideCall(input: DecideRequest): Promise<DecideResponse>;
-  visibleTools(input: ToolsRequest): ToolsResponse;
+  visibleTools(input: ToolsRequest): Promise<ToolsResponse>;
 }
 
 /** The pseudo-host stdio calls are attributed to: `stdio:github` (app rules see the host `stdio`). */
@@ -98,9 +103,25 @@ export function createStdioDecisions(deps: StdioDecisionDeps): StdioDecisions {
       return rewritten ? { action: 'forward', message: body } : { action: 'forward' };
     },
 
-    visibleTools({ server, tools }) {
+    async visibleTools({ server, client, tools, definitions }) {
       deps.inventory.recordStdio(server.name, server.command, tools);
-      return { allowed: visibleMcpTools(deps.bundle(), server.name, tools, now()) };
+      const allowed = visibleMcpTools(deps.bundle(), server.name, tools, now());
+      if (definitions === undefined || deps.guardrails === undefined) return { allowed };
+      const started = Date.now();
+      const allowedSet = new Set(allowed);
+      const verdict = checkListedTools(definitions.filter((tool) => allowedSet.has(toolName(tool) ?? '')), deps.guardrails(), `'${server.name}'`);
+      // A list the guardrails found nothing in is not worth a record (clients list tools often); one they acted on is.
+      if (verdict.findings.length > 0) {
+        const userAgent = clientUserAgent(client);
+        const error = verdict.action === 'withhold' ? { via: 'edge' as const, status: verdict.error.status, errorType: verdict.error.type, message: verdict.error.message } : { via: 'origin' as const };
+        await deps.record({
+          id: randomUUID(), method: 'tools/list', host: stdioHost(server.name), path: '/', provider: 'mcp', model: null, app: appFromUserAgent(userAgent),
+          decision: verdict.action === 'withhold' ? 'blocked' : verdict.decision, findings: verdict.findings, latencyMs: Date.now() - started, ...error,
+        });
+      }
+      if (verdict.action === 'withhold') return { allowed, refusal: { status: verdict.error.status, type: verdict.error.type, message: verdict.error.message } };
+      // Only a redacted list is sent back: the wrapper relays an unchanged one as the server wrote it.
+      return verdict.decision === 'redacted' ? { allowed, shown: verdict.tools } : { allowed };
     },
   };
 }

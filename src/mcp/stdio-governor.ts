@@ -7,7 +7,7 @@ import { findFoldedKey } from '../providers/json-key-folding.js';
 import { calledTool } from '../providers/mcp-messages.js';
 import type { AgentAnswer, AgentDecisionClient } from './agent-client.js';
 import { MAX_TOOL_NAME_CHARS, MAX_TOOLS, type McpClientInfo, type WrappedServer } from './decision-protocol.js';
-import { keepAllowedTools, listedTools, toolListWithheldError, toolNames } from './tool-list-filter.js';
+import { keepAllowedTools, listedTools, toolListWithheldError, toolName, toolNames } from './tool-list-filter.js';
 
 /**
  * What the stdio wrapper does with each message, apart from moving bytes:
@@ -15,7 +15,9 @@ import { keepAllowedTools, listedTools, toolListWithheldError, toolNames } from 
  *   gets a JSON-RPC error with Edge's message, and the server gets nothing. Redacted: the server gets the
  *   agent's copy. No agent: refused (Edge not running), never let through unchecked. Lines that are not
  *   JSON are refused too: a server with a laxer parser could read a tool call in them that Edge could not.
- * - server → client: the answer to a `tools/list` lists only the tools the key lets the user run.
+ * - server → client: the answer to a `tools/list` lists only the tools the key lets the user run, and the agent's
+ *   guardrails read what it says of them (tool-list-guardrails.ts): a list they block becomes a JSON-RPC error,
+ *   one they redact is relayed redacted.
  *
  * The server gets every client message written again from what Edge parsed, never the client's bytes: a
  * server that splits lines elsewhere (Node's readline and Python's universal newlines end a line at a lone
@@ -179,7 +181,9 @@ export class StdioGovernor {
     const names = toolNames(tools);
     // Names the agent does not take are never allowed below, so those tools are withheld, not shown unchecked.
     const checkable = names.filter((name) => name.length <= MAX_TOOL_NAME_CHARS);
-    const answer = await this.options.agent.visibleTools({ server, ...(this.clientInfo ? { client: this.clientInfo } : {}), tools: checkable });
+    // Sent whole for the guardrails: the agent scans those it allows.
+    const definitions = tools.filter((tool) => (toolName(tool)?.length ?? Infinity) <= MAX_TOOL_NAME_CHARS);
+    const answer = await this.options.agent.visibleTools({ server, ...(this.clientInfo ? { client: this.clientInfo } : {}), tools: checkable, definitions });
     if (!answer.ok && answer.problem === 'rejected') {
       this.options.log(`withheld the tool list of '${server.name}': the agent refused the wrapper's question (${answer.reason}). This is a bug in bifrost-edge mcp wrap; please report it.`);
       return withhold('the wrapper could not ask Bifrost Edge about it (a bug; the log of this MCP server says more)');
@@ -195,6 +199,12 @@ export class StdioGovernor {
     if (tooLong > 0) {
       this.options.log(`withheld ${tooLong} tool${tooLong === 1 ? '' : 's'} of '${server.name}' whose name${tooLong === 1 ? ' is' : 's are'} longer than the ${MAX_TOOL_NAME_CHARS} characters Bifrost Edge checks`);
     }
+    if (answer.value.refusal !== undefined) {
+      this.options.log(`Bifrost Edge withheld the tool list of '${server.name}' (${answer.value.refusal.type})`);
+      return jsonRpcErrorResponse(message.id, answer.value.refusal);
+    }
+    // The allowed tools as the guardrails let the client see them (redacted), when the agent scanned them.
+    if (answer.value.shown !== undefined) return { ...message, result: { ...(message.result as object), tools: answer.value.shown } };
     return keepAllowedTools(message, tools, new Set(answer.value.allowed))?.message;
   }
 }

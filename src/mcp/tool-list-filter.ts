@@ -5,6 +5,7 @@ import { edgeError, type EdgeError } from '../edge-error.js';
 import { decodeForInspection, formatBytes, RequestBodyError } from '../proxy/request-body.js';
 import { parseJsonText } from '../util/json-text.js';
 import { isJsonRpcId, isJsonRpcRequest, isJsonRpcResponse, jsonRpcErrorResponse, refusalFor, type JsonRpcId } from '../providers/mcp-jsonrpc.js';
+import type { ToolListVerdict } from './tool-list-guardrails.js';
 
 /**
  * A remote MCP server's answer to `tools/list`, reached through the proxy, keeps only the tools the
@@ -15,6 +16,9 @@ import { isJsonRpcId, isJsonRpcRequest, isJsonRpcResponse, jsonRpcErrorResponse,
  * A successful (2xx) answer Edge cannot check (larger than it reads, compressed in a way it cannot decode,
  * corrupt, not JSON) is withheld: the client gets a JSON-RPC error naming why instead of an unfiltered
  * list. An error status passes as it came.
+ *
+ * With `check`, the tools a list still shows then go through the guardrails (tool-list-guardrails.ts): a list
+ * they block becomes a JSON-RPC error for its request, one they redact is shown redacted.
  */
 
 export interface ToolListFilterOptions {
@@ -30,6 +34,10 @@ export interface ToolListFilterOptions {
   server: string;
   /** Told which tools were left out of a list. */
   onHidden?: (hidden: string[]) => void;
+  /** The guardrails' verdict on the tools a list shows (after the key's filter); none: lists are not scanned. */
+  check?: (tools: unknown[]) => ToolListVerdict;
+  /** Told each verdict of `check`, for the exchange's audit record. */
+  onChecked?: (verdict: ToolListVerdict) => void;
 }
 
 /** Ids of the `tools/list` requests in a JSON-RPC message or batch. */
@@ -57,9 +65,13 @@ export function filterToolListMessage(message: unknown, options: ToolListFilterO
   const tools = listedTools(message);
   if (tools === undefined) return undefined;
   const filtered = keepAllowedTools(message, tools, new Set(options.visible(toolNames(tools))));
-  if (filtered === undefined) return undefined;
-  options.onHidden?.(filtered.hidden.map((tool) => toolName(tool) ?? '?'));
-  return filtered.message;
+  if (filtered !== undefined) options.onHidden?.(filtered.hidden.map((tool) => toolName(tool) ?? '?'));
+  if (options.check === undefined) return filtered?.message;
+  const shown = filtered?.message ?? message;
+  const verdict = options.check(listedTools(shown) ?? []);
+  options.onChecked?.(verdict);
+  if (verdict.action === 'withhold') return jsonRpcErrorResponse(message.id, verdict.error);
+  return verdict.decision === 'redacted' ? { ...shown, result: { ...(shown.result as object), tools: verdict.tools } } : filtered?.message;
 }
 
 /** The tools a `tools/list` response lists; undefined when its result holds no tool array. */
