@@ -42,7 +42,29 @@ export function readResponsesRequest(body: JsonObject): BodyReading {
   optionalField(body, 'text', [], (text, p) => {
     if (isJsonObject(text) && isJsonObject(text['format'])) addOutputSchemaTexts(x, text['format'], [...p, 'format'], OPENAI_OUTPUT_SCHEMA_FIELDS);
   });
+  readLabelValues(x, body);
   return { model, stream: readStreamFlag(body), extraction: x };
+}
+
+/** The key-value labels a client may set on a response: `metadata` (the API's), `client_metadata` (Codex's, on the WebSocket). */
+const LABEL_FIELDS = ['metadata', 'client_metadata'] as const;
+
+/**
+ * A response's labels are stored with it at the provider and shown with it (its dashboard, a later `GET`), and
+ * Codex's `client_metadata` carries what its turn header says of the workspace: never read by the model, but text
+ * sent to the provider all the same, so their values are read (as `other` text) for the guardrails, which may redact
+ * them in place. Their keys name the labels and are not read. The API takes string values only (and refuses others),
+ * so only those are read: a value of another shape holds nothing the provider keeps. Also for a WebSocket
+ * `response.append`.
+ */
+export function readLabelValues(x: Extraction, body: JsonObject): void {
+  for (const field of LABEL_FIELDS) {
+    const labels = body[field];
+    if (!isJsonObject(labels)) continue;
+    for (const [name, value] of Object.entries(labels)) {
+      if (typeof value === 'string') addText(x, [field, name], value, 'other');
+    }
+  }
 }
 
 /**
@@ -146,7 +168,7 @@ export function readInputItems(x: Extraction, items: unknown[], path: JsonPath):
 
 function readInputItem(x: Extraction, value: unknown, path: JsonPath, calls: CallLinker): void {
   const item = expectObject(value, path, 'an input item object');
-  const type = optionalField(item, 'type', path, expectString) ?? 'message';
+  const type = optionalField(item, 'type', path, expectString) ?? untypedItemType(item);
   switch (type) {
     case 'message': {
       const kind = ROLE_KINDS[requiredString(item, 'role', path)] ?? 'other';
@@ -239,6 +261,15 @@ function readInputItem(x: Extraction, value: unknown, path: JsonPath, calls: Cal
       else readUnknownItem(x, item, path, type);
     }
   }
+}
+
+/**
+ * What an item without `type` is: a message (EasyInputMessage, `{role, content}`), or a reference to a stored item
+ * (ItemReferenceParam, whose `type` is optional: `{"id": "msg_..."}`), which carries an id, no text. One with neither
+ * a role nor an id is read as a message, and refused for its missing role.
+ */
+function untypedItemType(item: JsonObject): string {
+  return item['role'] === undefined && typeof item['id'] === 'string' ? 'item_reference' : 'message';
 }
 
 /** Keys of every item that name it rather than carry text. */

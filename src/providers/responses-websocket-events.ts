@@ -1,7 +1,7 @@
 import type { EdgeError } from '../edge-error.js';
 import { BodyShapeError, expectObject, requiredArray, requiredString, type JsonObject } from './body-shape.js';
 import { newExtraction, type Extraction } from './extraction.js';
-import { readInputItems, readResponsesRequest } from './openai-responses.js';
+import { readInputItems, readLabelValues, readResponsesRequest } from './openai-responses.js';
 
 /**
  * The client events of the OpenAI Responses API in WebSocket mode (`GET wss://api.openai.com/v1/responses` with
@@ -52,6 +52,7 @@ export function readResponsesClientEvent(value: unknown): ResponsesEventReading 
       checkAppendFields(event);
       const x = newExtraction();
       readInputItems(x, requiredArray(event, 'input', [], 'an array of input items'), ['input']);
+      readLabelValues(x, event);
       return { type, model: null, turn: true, extraction: x };
     }
     case 'response.inject': {
@@ -79,7 +80,7 @@ export function readResponsesClientEvent(value: unknown): ResponsesEventReading 
 /** The fields of a `response.inject` (BetaResponseInjectEvent). */
 const INJECT_FIELDS: ReadonlySet<string> = new Set(['type', 'response_id', 'input']);
 
-/** The fields of a `response.append`: what Codex sends. `client_metadata` labels the turn for the server (ids, no prompt). */
+/** The fields of a `response.append`: what Codex sends. `client_metadata` labels the turn for the server (its values read: readLabelValues). */
 const APPEND_FIELDS: ReadonlySet<string> = new Set(['type', 'input', 'client_metadata']);
 
 /**
