@@ -1,12 +1,8 @@
-import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import type { EdgeProcess } from '../support/edge-process.js';
+import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
 import { rawUpgradeThroughEdge } from '../support/raw-websocket-upgrade.js';
 import { auditRecordsOnceThere } from '../support/audit-tail.js';
 import { webSocketThroughEdge } from '../support/websocket-through-edge.js';
@@ -35,29 +31,8 @@ beforeAll(async () => {
     }
     wss.handleUpgrade(req, socket, head, () => {});
   });
-  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
-  const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
-  const closed = net.createServer();
-  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-  const closedPort = (closed.address() as AddressInfo).port;
-  await new Promise((resolve) => closed.close(resolve));
-
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-ws-audit-'));
-  const policyFile = path.join(dataDir, 'policy.json');
-  fs.writeFileSync(policyFile, JSON.stringify({
-    schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(),
-    virtual_keys: [{
-      id: 'vk-eng', name: 'eng-team', value: 'sk-bf-ws-0002', is_active: true,
-      provider_configs: [{ provider: 'openai', allowed_models: ['gpt-realtime'] }, { provider: 'gemini', allowed_models: ['*'] }],
-      rate_limit: { request_max_limit: 2, request_reset_duration: '1h' },
-    }],
-  }));
-  edge = await startEdgeProcess({
-    dataDir,
-    config: {
-      mode: 'local', policyFile,
-      upstream: { originOverrides: { 'api.openai.com': originUrl, 'generativelanguage.googleapis.com': `http://127.0.0.1:${closedPort}` } },
-    },
+  edge = await startEdgeBeforeRealtimeOrigin(origin, 'edge-ws-audit-', {
+    geminiModels: ['*'], geminiUnreachable: true, rateLimit: { request_max_limit: 2, request_reset_duration: '1h' },
   });
 });
 

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startEdgeProcess, type EdgeProcess } from './edge-process.js';
+import { closedPort } from './ports.js';
 
 export interface RealtimeEdgeOptions {
   /** The models the key allows on OpenAI; default the Realtime model `gpt-realtime`. */
@@ -12,6 +13,8 @@ export interface RealtimeEdgeOptions {
   rateLimit?: Record<string, unknown>;
   /** The models the key allows on Gemini; given, Gemini's host goes to `origin` too. Default: no Gemini. */
   geminiModels?: string[];
+  /** With `geminiModels`: Gemini's host goes to a port nothing listens on instead (an upstream out of reach). */
+  geminiUnreachable?: boolean;
   /** The models the key allows on xAI; given, xAI's host goes to `origin` too. Default: no xAI. */
   xaiModels?: string[];
   /** More of Edge's configuration (a `gateway` for content safety's moderation route, `guardrails`); default none. */
@@ -44,7 +47,7 @@ export async function startEdgeBeforeRealtimeOrigin(origin: http.Server, dataDir
   }));
   const originOverrides = {
     'api.openai.com': originUrl,
-    ...(options.geminiModels ? { 'generativelanguage.googleapis.com': originUrl } : {}),
+    ...(options.geminiModels ? { 'generativelanguage.googleapis.com': options.geminiUnreachable ? `http://127.0.0.1:${await closedPort()}` : originUrl } : {}),
     ...(options.xaiModels ? { 'api.x.ai': originUrl } : {}),
   };
   return startEdgeProcess({ dataDir, config: { mode: 'local', policyFile, upstream: { originOverrides }, ...options.config } });
