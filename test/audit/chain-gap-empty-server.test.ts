@@ -1,11 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { postEnrollment } from '../../src/control/client/control-api.js';
 import type { EnrollmentResponse } from '../../src/control/protocol/enrollment.js';
 import type { AuditOutboxOptions } from '../../src/audit/outbox.js';
 import { runAuditVerifyCommand } from '../../src/audit/verify.js';
-import { ADA_KEY, captureLogger, startControlFixture, type ControlFixture } from '../control/support/control-fixture.js';
+import { ADA_KEY, captureLogger, type ControlFixture } from '../control/support/control-fixture.js';
 import { tempDbPath } from './support/records.js';
-import { restartControl, startChainRun, storedAtServer, until } from './support/chain-gap.js';
+import { controlPerTest, restartControl, startChainRun, storedAtServer, until } from './support/chain-gap.js';
 
 /**
  * Edge Control holds nothing of a device's chain while the device's uploads are past seq 1, against the
@@ -14,13 +14,7 @@ import { restartControl, startChainRun, storedAtServer, until } from './support/
  * as the chain's start), Edge Control configured on a device with history (the history must not flood
  * the queue), and a device enrolled again under a new device id (its chain simply goes on).
  */
-let fixture: ControlFixture | undefined;
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  await fixture?.close();
-  fixture = undefined;
-});
+const { cleanups, startControl } = controlPerTest();
 
 /** Records carry `recordDeviceId` (the agent writes its installation id); batches go under the enrolled id. */
 async function run(f: ControlFixture, device: EnrollmentResponse | undefined, options: AuditOutboxOptions, recordDeviceId: string) {
@@ -31,8 +25,7 @@ async function run(f: ControlFixture, device: EnrollmentResponse | undefined, op
 
 describe('Edge Control that holds nothing of a device whose uploads are past seq 1', () => {
   it('restored from a backup older than the device\'s first upload: refuses the next batch, and the device uploads on as a new chain with the loss logged on both sides', async () => {
-    fixture = await startControlFixture();
-    const f = fixture;
+    const f = await startControl();
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'restored-empty', installation_id: 'inst-restored' } });
     // The backup: the device enrolled, none of its records uploaded yet.
     await restartControl(f, 'back up');
@@ -67,8 +60,7 @@ describe('Edge Control that holds nothing of a device whose uploads are past seq
   });
 
   it('configured on a device with history: the records from then on go as a new chain, the history does not fill the queue', async () => {
-    fixture = await startControlFixture();
-    const f = fixture;
+    const f = await startControl();
     const dbPath = tempDbPath();
     const rolling = await run(f, undefined, { path: dbPath, destinations: [], maxRecords: 30 }, 'inst-history');
     await rolling.append(1, 50, 'history');
@@ -88,8 +80,7 @@ describe('Edge Control that holds nothing of a device whose uploads are past seq
   });
 
   it('a device enrolled again under a new device id: its chain goes on under the new id, nothing resent, no new chain', async () => {
-    fixture = await startControlFixture();
-    const f = fixture;
+    const f = await startControl();
     const dbPath = tempDbPath();
     const first = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'again', installation_id: 'inst-again' } });
     const before = await run(f, first, { path: dbPath }, 'inst-again');

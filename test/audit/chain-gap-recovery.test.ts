@@ -1,13 +1,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { postEnrollment } from '../../src/control/client/control-api.js';
 import type { EnrollmentResponse } from '../../src/control/protocol/enrollment.js';
 import type { AuditOutboxOptions } from '../../src/audit/outbox.js';
 import { runAuditVerifyCommand } from '../../src/audit/verify.js';
-import { ADA_KEY, captureLogger, startControlFixture, type ControlFixture } from '../control/support/control-fixture.js';
+import { ADA_KEY, captureLogger, type ControlFixture } from '../control/support/control-fixture.js';
 import { tempDbPath } from './support/records.js';
-import { copyDatabase, restartControl, startChainRun, storedAtServer, until, type ChainRun, type ChainRunOptions } from './support/chain-gap.js';
+import { controlPerTest, copyDatabase, restartControl, startChainRun, storedAtServer, until, type ChainRun, type ChainRunOptions } from './support/chain-gap.js';
 
 /**
  * The two ways Edge Control's copy of a device's chain stops matching the device, against the real
@@ -15,14 +15,7 @@ import { copyDatabase, restartControl, startChainRun, storedAtServer, until, typ
  * records the device counts as acknowledged), and the device's audit database replaced after it was
  * damaged (a new chain from seq 1, while the server holds the old one).
  */
-let fixture: ControlFixture | undefined;
-const cleanups: (() => unknown)[] = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  await fixture?.close();
-  fixture = undefined;
-});
+const { cleanups, startControl } = controlPerTest();
 
 /** The device's outbox shipping to `f` in batches of 8; without an enrollment, only written (Edge Control out of reach). */
 function startShipping(f: ControlFixture, device: EnrollmentResponse | undefined, outboxOptions: AuditOutboxOptions, more: Partial<ChainRunOptions> = {}): Promise<ChainRun> {
@@ -31,8 +24,7 @@ function startShipping(f: ControlFixture, device: EnrollmentResponse | undefined
 
 describe('Edge Control restored from a backup that lacks records the device counted as acknowledged', () => {
   it('the device resends them from its outbox and carries on, every record stored once', async () => {
-    fixture = await startControlFixture();
-    const f = fixture;
+    const f = await startControl();
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'restored' } });
     const dbPath = tempDbPath();
 
@@ -62,8 +54,7 @@ describe('Edge Control restored from a backup that lacks records the device coun
   });
 
   it('when the lost records were pruned here, it uploads the rest as a new chain from the oldest record it stores and logs the loss as an error', async () => {
-    fixture = await startControlFixture();
-    const f = fixture;
+    const f = await startControl();
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'pruned' } });
     const dbPath = tempDbPath();
     // A small cap: records acknowledged are pruned soon after, as a busy device's would be.
@@ -118,8 +109,7 @@ describe('Edge Control restored from a backup that lacks records the device coun
 
 describe('a device whose damaged audit database was moved aside', () => {
   it('uploads the new database as a new chain, kept beside the old one, also after a restart', async () => {
-    fixture = await startControlFixture();
-    const f = fixture;
+    const f = await startControl();
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'replaced' } });
     const dbPath = tempDbPath();
 
@@ -157,8 +147,7 @@ describe('a device whose damaged audit database was moved aside', () => {
   });
 
   it('keeps uploading the new database as its chain after a restart once it pruned acknowledged records', async () => {
-    fixture = await startControlFixture();
-    const f = fixture;
+    const f = await startControl();
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'replaced-pruned' } });
     const dbPath = tempDbPath();
 
@@ -196,8 +185,7 @@ describe('a device whose damaged audit database was moved aside', () => {
 
 describe('a device whose audit database is reverted to the same copy twice (a VM snapshot taken after it started a new chain)', () => {
   it('uploads what it wrote after the second revert as yet another chain instead of stopping', async () => {
-    fixture = await startControlFixture();
-    const f = fixture;
+    const f = await startControl();
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'snapshot' } });
     const dbPath = tempDbPath();
 
@@ -239,8 +227,7 @@ describe('a device whose audit database is reverted to the same copy twice (a VM
 
 describe('a device whose audit database goes back to a state with records Edge Control received later (a VM snapshot, power loss losing the newest commits)', () => {
   it('counts what Edge Control holds as it is here as acknowledged, uploads only the rewritten records as a new chain, and both sides log the fork', async () => {
-    fixture = await startControlFixture();
-    const f = fixture;
+    const f = await startControl();
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'reverted' } });
     const serverLog = await restartControl(f);
     const dbPath = tempDbPath();

@@ -1,11 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { postEnrollment } from '../../src/control/client/control-api.js';
 import type { EnrollmentResponse } from '../../src/control/protocol/enrollment.js';
 import { runAuditVerifyCommand } from '../../src/audit/verify.js';
 import { createLogger } from '../../src/log.js';
-import { ADA_KEY, startControlFixture, type ControlFixture } from '../control/support/control-fixture.js';
+import { ADA_KEY, type ControlFixture } from '../control/support/control-fixture.js';
 import { tempDbPath } from './support/records.js';
-import { startChainRun, storedAtServer, until } from './support/chain-gap.js';
+import { controlPerTest, startChainRun, storedAtServer, until } from './support/chain-gap.js';
 
 /**
  * An enrolled device runs for a while without Edge Control in its configuration (the agent makes the
@@ -14,13 +14,7 @@ import { startChainRun, storedAtServer, until } from './support/chain-gap.js';
  * gap in a chain: against the real reference server on real SQLite files, the device must carry on
  * uploading (as a new chain, the old one kept), without its backlog filling the queue at once.
  */
-let fixture: ControlFixture | undefined;
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  await fixture?.close();
-  fixture = undefined;
-});
+const { cleanups, startControl } = controlPerTest();
 
 /** The device's outbox with the given destinations; it uploads to Edge Control only while that is one of them. */
 async function run(f: ControlFixture, device: EnrollmentResponse, dbPath: string, destinations: string[]) {
@@ -32,8 +26,7 @@ async function run(f: ControlFixture, device: EnrollmentResponse, dbPath: string
 
 describe('Edge Control configured again after the device pruned records it never received', () => {
   it('uploads the records from then on as a new chain, kept beside the old one, with the queue not filled by the backlog', async () => {
-    fixture = await startControlFixture();
-    const f = fixture;
+    const f = await startControl();
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'rolling' } });
     const dbPath = tempDbPath('edge-control-returns-');
 

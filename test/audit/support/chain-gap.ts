@@ -1,11 +1,12 @@
 import fs from 'node:fs/promises';
+import { afterEach } from 'vitest';
 import { HttpAuditSink } from '../../../src/audit/http-sink.js';
 import { AuditOutbox, type AuditOutboxOptions } from '../../../src/audit/outbox.js';
 import { AuditShipper } from '../../../src/audit/shipper.js';
 import type { EnrollmentResponse } from '../../../src/control/protocol/enrollment.js';
 import type { Logger } from '../../../src/log.js';
 import { startControlServer } from '../../../src/control/server/control-server.js';
-import { captureLogger, type ControlFixture } from '../../control/support/control-fixture.js';
+import { captureLogger, startControlFixture, type ControlFixture } from '../../control/support/control-fixture.js';
 import { sampleRecord } from './records.js';
 
 /** A record as Edge Control's admin audit query returns it. */
@@ -43,6 +44,21 @@ export async function copyDatabase(from: string, to: string): Promise<void> {
       if (err.code !== 'ENOENT') throw err;
     });
   }
+}
+
+/**
+ * Edge Control per test: registers an afterEach that stops what the test started (its `cleanups`, the last
+ * first), then the fixture `startControl` started.
+ */
+export function controlPerTest(): { startControl(): Promise<ControlFixture>; cleanups: Array<() => unknown> } {
+  let fixture: ControlFixture | undefined;
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    await fixture?.close();
+    fixture = undefined;
+  });
+  return { cleanups, startControl: async () => (fixture = await startControlFixture()) };
 }
 
 /**
