@@ -171,7 +171,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
   if (governing) usage?.govern(governing);
   /** Ends the subscription to policy changes (watch). */
   let unwatch: (() => void) | undefined;
-  /** The request on the transcription model a Realtime session configured, its transcriptions' charged to. */
+  /** The request on the transcription model a Realtime session configured: its input transcriptions are charged to it. */
   let transcribing: NormalizedRequest | undefined;
 
   type ReadMessage = Extract<ReturnType<typeof readClientMessage>, { kind: 'json' }>;
