@@ -1,5 +1,6 @@
 import { usageInDocument, UsageAccumulator, type TokenUsage } from '../policy/usage.js';
 import type { WebSocketApi } from './websocket-messages.js';
+import { walkBrackets } from '../policy/json-text-walk.js';
 
 /**
  * What a server message of a WebSocket Edge reads says about usage, read without holding the message up: it is
@@ -139,10 +140,7 @@ const MAX_USAGE_TAIL_BYTES = 1024 * 1024;
 /** How many `"usage"` candidates are tried, from the end, before giving up (each costs a scan of the tail). */
 const MAX_USAGE_CANDIDATES = 32;
 
-const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-const OPENERS = new Set([0x7b, 0x5b]);
-const CLOSERS = new Set([0x7d, 0x5d]);
 
 /**
  * The usage of the message's own `"key": {…}`, the last one whose object is a usage report and sits `depth`
@@ -169,22 +167,6 @@ function trailingUsage(data: Buffer, key: string, depth: number): TokenUsage | u
     }
   }
   return undefined;
-}
-
-/**
- * Walks data[from, to) and tells `step` of each `{` / `[` (+1) and `}` / `]` (-1) outside strings, with its offset;
- * stops early when `step` returns true.
- */
-function walkBrackets(data: Buffer, from: number, to: number, step: (delta: 1 | -1, at: number) => boolean | void): void {
-  let inString = false;
-  for (let i = from; i < to; i++) {
-    const c = data[i]!;
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) inString = true;
-    else if (OPENERS.has(c) ? step(1, i) === true : CLOSERS.has(c) && step(-1, i) === true) return;
-  }
 }
 
 /** The `{…}` that follows a key ending at `from` (`: {…}`), as byte offsets [start, end), or undefined. */
