@@ -355,6 +355,8 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
         settle: (request) => policy.settle(request),
         charge: (request, usage) => usageNote(policy.recordResponseUsage(request, usage)),
         usedUp: (request) => policy.usedUp(request),
+        revoked: (request) => policy.revoked(request),
+        policyChanges: (listener) => policy.onBundleApplied(listener),
         upstreamVia: (request, target) => webSocketVia({ ...forwardingSettings(), ...forwardingRoute(request) }, target.provider, target.path),
       });
       const verdict = await decide(input);

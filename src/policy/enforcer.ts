@@ -8,6 +8,7 @@ import type { SeenApp } from '../control/protocol/heartbeat.js';
 import { attributeApp, compileAppCatalog, decideApp, EMPTY_APP_CATALOG, type AppIdentity, type CompiledAppCatalog } from './apps.js';
 import { budgetAlertMessage, thresholdsReached } from './budget-alerts.js';
 import type { CounterStore } from './counter-store.js';
+import { sessionRevocation } from './session-revocation.js';
 import { estimatedPromptTokens, InFlightUsage, type Hold, type Reservation } from './in-flight.js';
 import { decideRequest, usedUpRefusal, type Decision, type PolicyRoute } from './decide.js';
 import { awaitsControlConfirmation, CONFIRMATION_WAIT_MS, unconfirmedPolicyRefusal, type Connectivity } from './fail-mode.js';
@@ -153,6 +154,8 @@ export class PolicyEnforcer {
   private connectivity: Connectivity = { controlPlane: true, gateway: true };
   /** Requests held until Edge Control's first answer: each re-checks whether it still has to wait. */
   private readonly confirmationWaiters = new Set<() => void>();
+  /** Told after each bundle is applied: live WebSocket sessions recheck their keys (session-revocation.ts). */
+  private readonly bundleListeners = new Set<() => void>();
   /** What each decided request holds; on the request itself, not in a WeakMap (see request-scoped-slot.ts). */
   private readonly tickets = new RequestScopedSlot<NormalizedRequest, Ticket>('policy ticket');
   /** Requests the proxy announced it will report as sent (see follow). */
@@ -200,6 +203,25 @@ export class PolicyEnforcer {
     }
     this.state = { bundle, catalog, appliedAt: bundle ? this.now() : undefined, problems: [...new Set(problems)] };
     for (const recheck of [...this.confirmationWaiters]) recheck();
+    for (const listener of [...this.bundleListeners]) this.safe(listener, 'telling live sessions of the new policy');
+  }
+
+  /** Calls `listener` after each bundle is applied (live WebSocket sessions recheck their keys); returns its removal. */
+  onBundleApplied(listener: () => void): () => void {
+    this.bundleListeners.add(listener);
+    return () => {
+      this.bundleListeners.delete(listener);
+    };
+  }
+
+  /**
+   * The refusal a decided request's key meets under the current bundle (removed, switched off, expired, its provider
+   * or model no longer allowed), or undefined: a live session whose key is revoked is closed (session-revocation.ts).
+   */
+  revoked(request: NormalizedRequest): EdgeError | undefined {
+    const ticket = this.tickets.get(request);
+    if (ticket?.decision.action !== 'allow') return undefined;
+    return sessionRevocation({ route: ticket.decision.route, bundle: this.state.bundle, now: this.now() });
   }
 
   get bundle(): PolicyBundle | undefined {
