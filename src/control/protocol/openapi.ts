@@ -4,7 +4,7 @@ import {
   PolicyTemplateSchema, StoredAuditRecordSchema,
 } from './admin.js';
 import { AdminRetireSigningKeyRequestSchema, AdminSigningKeySchema, AdminSigningKeysResponseSchema } from './admin-signing-keys.js';
-import { ANNOUNCED_AUDIT_RECORD_FIELDS, AuditAckSchema, AuditBatchSchema, AuditChainGapErrorSchema, AuditRecordSchema } from './audit.js';
+import { ANNOUNCED_AUDIT_RECORD_FIELDS, AUDIT_DIFFERS_AT_SEQ_HEADER, AuditAckSchema, AuditBatchSchema, AuditChainGapErrorSchema, AuditRecordSchema } from './audit.js';
 import { EnrollmentMethodsResponseSchema, EnrollmentRequestSchema, EnrollmentResponseSchema, SigningPublicKeySchema } from './enrollment.js';
 import { ControlErrorBodySchema, CONTROL_ERROR_TYPES } from './errors.js';
 import { HealthResponseSchema } from './health.js';
@@ -189,6 +189,15 @@ export function buildOpenApiDocument(): Json {
             description: 'audit_chain_gap: the batch does not continue the stored chain; the message names the missing seqs and '
               + 'error.chain_head where the stored chain ends (the device resends from there, or starts a new chain with chain_id '
               + 'when the server holds a different one). Or idempotency_key_reused (a ControlError).',
+            headers: {
+              [AUDIT_DIFFERS_AT_SEQ_HEADER]: {
+                schema: { type: 'integer', minimum: 1 },
+                description: 'Only on audit_chain_gap for a batch that overlaps the stored chain with other records: the batch\'s first seq whose '
+                  + 'record the server does not hold as sent; it holds the batch\'s records before it with the same hashes. Always within the '
+                  + 'batch (first_seq to last_seq) and at most error.chain_head.seq: a device ignores any other value and treats the answer as '
+                  + 'a plain conflict. A header because devices that predate it parse the error body strictly.',
+              },
+            },
             content: { 'application/json': { schema: { oneOf: [ref('AuditChainGapError'), ref('ControlError')] } } },
           },
           413: errorResponse('payload_too_large: send smaller batches.'),
