@@ -6,6 +6,7 @@ import type { CompiledGuardrailPolicy } from '../guardrails/compile-policy.js';
 import { unknownGuardrailFields } from '../guardrails/policy.js';
 import { AuthConfigSchema } from '../auth/auth-config.js';
 import { compileHostPattern } from '../providers/host-pattern.js';
+import { DEFAULT_MAX_UPLOAD_BYTES } from '../proxy/form-upload.js';
 
 
 /** The catalog's own host-pattern rules (host-pattern.ts), so a bad pattern is refused here, naming its field. */
@@ -49,6 +50,11 @@ export const AgentConfigSchema = z.strictObject({
     port: z.number().int().min(0).max(65535).default(8790),
     /** Largest request body Edge reads to inspect; bigger AI requests are refused with 413, never forwarded uninspected. */
     maxRequestBodyBytes: z.number().int().positive().default(32 * 1024 * 1024),
+    /**
+     * Largest multipart/form-data upload to an inspected route (image edits, transcriptions): its text is read
+     * under maxRequestBodyBytes, its files held in a private temporary file meanwhile; bigger uploads get 413.
+     */
+    maxUploadBytes: z.number().int().positive().default(DEFAULT_MAX_UPLOAD_BYTES),
     /** How long an intercepted tunnel may stay silent after it opens before Edge closes it. */
     tunnelFirstBytesTimeoutMs: z.number().int().min(100).default(30_000),
     /**

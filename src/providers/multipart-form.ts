@@ -133,16 +133,14 @@ export function readMultipartForm(body: Buffer, boundary: string): FormReading {
     if (headersEnd === -1 || (nextDelimiter !== -1 && nextDelimiter < headersEnd)) {
       return { ok: false, problem: `the headers of ${which} do not end with an empty line${nextDelimiter === -1 ? ' (the upload looks cut off)' : ''}` };
     }
-    const headers = readPartHeaders(body.toString('utf8', at, headersEnd));
-    if (typeof headers === 'string') return { ok: false, problem: `${which} ${headers}` };
-    const disposition = readDisposition(headers.get('content-disposition'));
-    if (typeof disposition === 'string') return { ok: false, problem: `${which} ${disposition}` };
+    const head = readPartHead(body.toString('utf8', at, headersEnd));
+    if (typeof head === 'string') return { ok: false, problem: `${which} ${head}` };
     const start = headersEnd + BLANK_LINE.length;
     const end = body.indexOf(delimiter, start);
     if (end === -1) {
-      return { ok: false, problem: `${which} (field ${JSON.stringify(disposition.name)}) is cut off: the body ends before the boundary that should follow it` };
+      return { ok: false, problem: `${which} (field ${JSON.stringify(head.name)}) is cut off: the body ends before the boundary that should follow it` };
     }
-    parts.push({ ...disposition, headers, start, end });
+    parts.push({ ...head, start, end });
     at = end + delimiter.length;
     boundaryLines.push(end + CRLF.length);
   }
@@ -167,6 +165,18 @@ function findStrayBoundary(body: Buffer, dashBoundary: Buffer, boundaryLines: re
       + ' (send the form with CRLF line breaks, and a boundary that appears nowhere in its content)';
   }
   return undefined;
+}
+
+/**
+ * A part's header block (between its boundary line and the empty line) read as readMultipartForm reads it: its
+ * headers, field name and any filename, or what is wrong with them. Shared with the reader that sets a large
+ * upload's file parts aside as they arrive (form-file-splitter.ts), so both take the same parts for files.
+ */
+export function readPartHead(block: string): Omit<FormPart, 'start' | 'end'> | string {
+  const headers = readPartHeaders(block);
+  if (typeof headers === 'string') return headers;
+  const disposition = readDisposition(headers.get('content-disposition'));
+  return typeof disposition === 'string' ? disposition : { ...disposition, headers };
 }
 
 function readPartHeaders(block: string): Map<string, string> | string {

@@ -33,12 +33,16 @@ export function readRequestBody(req: Readable & { headers?: Record<string, unkno
     };
     req.on('data', onData);
     req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.once('error', (err) => reject(new RequestBodyError(edgeError(400, 'invalid_request', `The request body could not be read: ${err.message}.`))));
+    req.once('error', (err) => reject(new RequestBodyError(unreadable(err))));
     req.resume();
   });
 }
 
-function tooLarge(size: number, maxBytes: number): EdgeError {
+export function unreadable(err: Error): EdgeError {
+  return edgeError(400, 'invalid_request', `The request body could not be read: ${err.message}.`);
+}
+
+export function tooLarge(size: number, maxBytes: number): EdgeError {
   return edgeError(413, 'request_too_large',
     `The request body (${formatBytes(size)}${size > maxBytes ? ' or more' : ''}) is larger than the ${formatBytes(maxBytes)} Bifrost Edge inspects. Send a smaller request or ask IT to raise proxy.maxRequestBodyBytes.`);
 }

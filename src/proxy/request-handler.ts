@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import os from 'node:os';
 import type { Mode } from '../config/schema.js';
 import { Readable, type Transform } from 'node:stream';
 import { edgeError, type EdgeError } from '../edge-error.js';
@@ -13,6 +14,7 @@ import { createUsageEventStripper, withStreamUsageRequested } from './stream-usa
 import { hostOfHostHeader, parseConnectTarget, type HostPort } from './connect-target.js';
 import type { Exchange, ExchangeRecord, UsageNote } from './exchange.js';
 import { decodeForInspection, readRequestBody, RequestBodyError } from './request-body.js';
+import { DEFAULT_MAX_UPLOAD_BYTES, readFormUpload, spoolableFormBoundary, SpooledUpload, type UploadLimits } from './form-upload.js';
 import { isJsonObject } from '../providers/body-shape.js';
 import { mcpClientForHost } from '../providers/mcp.js';
 import { createToolListFilter, toolListRequestIds } from '../mcp/tool-list-filter.js';
@@ -24,8 +26,12 @@ import { conversationTexts } from '../providers/conversation-texts.js';
 export interface RequestHandlerDeps {
   resolve: SurfaceResolver;
   upstream: UpstreamClient;
-  /** Read on every request so a policy or sign-in change applies without a restart. */
-  settings: () => UpstreamSettings & { maxRequestBodyBytes: number };
+  /**
+   * Read on every request so a policy or sign-in change applies without a restart. `maxUploadBytes` bounds a
+   * multipart/form-data upload (default DEFAULT_MAX_UPLOAD_BYTES), spooled to `uploadSpoolDir` (default the
+   * system's temporary directory) while Edge decides on it.
+   */
+  settings: () => UpstreamSettings & { maxRequestBodyBytes: number; maxUploadBytes?: number; uploadSpoolDir?: string };
   identity: () => Omit<Attribution, 'app'>;
   inspectors: () => RequestInspector[];
   /** The route policy chose for an allowed request (mode and the virtual key to send). */
@@ -215,19 +221,39 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   // apply, and any model would be allowed.
   let decoded: Buffer | undefined;
   let modelInBody: string | undefined;
+  /** A large form upload held on disk: its form without the files' content is what is inspected (form-upload.ts). */
+  let spooled: SpooledUpload | undefined;
   if (resolution.inspected || namesModelInJson(req)) {
     try {
-      const raw = await readRequestBody(req, settings.maxRequestBodyBytes);
-      body = raw;
-      if (resolution.inspected) decoded = decodeForInspection(raw, header(req.headers['content-encoding']), settings.maxRequestBodyBytes);
-      else modelInBody = modelNamedIn(raw, header(req.headers['content-encoding']), settings.maxRequestBodyBytes);
+      const boundary = resolution.inspected ? spoolableFormBoundary(req.headers) : undefined;
+      const raw = boundary === undefined ? await readRequestBody(req, settings.maxRequestBodyBytes) : await readFormUpload(req, boundary, uploadLimits(settings));
+      if (raw instanceof SpooledUpload) {
+        spooled = raw;
+        disposeWhenClosed(res, raw);
+        decoded = raw.skeleton;
+      } else {
+        body = raw;
+        if (resolution.inspected) decoded = decodeForInspection(raw, header(req.headers['content-encoding']), settings.maxRequestBodyBytes);
+        else modelInBody = modelNamedIn(raw, header(req.headers['content-encoding']), settings.maxRequestBodyBytes);
+      }
     } catch (err) {
       if (err instanceof RequestBodyError) return block({ ...err.edge, provider: surface.provider });
       throw err;
     }
   }
   {
-    const parsed = resolution.parse(decoded);
+    let parsed = resolution.parse(decoded);
+    if (spooled !== undefined && parsed.ok && parsed.body === undefined) {
+      // The route did not read it as a form (an MCP host's other traffic): judged on the whole body, as before.
+      try {
+        body = decoded = await spooled.whole(settings.maxRequestBodyBytes);
+      } catch (err) {
+        if (err instanceof RequestBodyError) return block({ ...err.edge, provider: surface.provider });
+        throw err;
+      }
+      spooled = undefined;
+      parsed = resolution.parse(decoded);
+    }
     if (!parsed.ok) return block({ ...parsed.error, provider: parsed.error.provider ?? surface.provider });
     parsedBody = parsed.body;
     if (parsed.encode) encodeBody = parsed.encode;
@@ -272,7 +298,15 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
     bodyRewritten = true;
   }
   // Untouched requests go out byte for byte (original encoding); changed ones are re-serialised.
-  if (bodyRewritten) body = encodeBody(parsedBody);
+  if (spooled !== undefined) {
+    // A spooled upload goes out from its file: as received, or with the changed text around the same files.
+    const out = bodyRewritten ? spooled.rebuilt(encodeBody(parsedBody)) : spooled.original();
+    // Sized when the client sized it; else the upstream client sends it chunked, as it came.
+    if (plan.headers['content-length'] !== undefined) plan.headers['content-length'] = String(out.length);
+    body = out.body;
+  } else if (bodyRewritten) {
+    body = encodeBody(parsedBody);
+  }
   // The answer is read beside the relay (usage, guardrails): the server may only pick a coding Edge decodes.
   const acceptEncoding = plan.headers['accept-encoding'];
   if (normalized && typeof acceptEncoding === 'string') plan.headers['accept-encoding'] = decodableAcceptEncoding(acceptEncoding);
@@ -286,6 +320,24 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
 }
 
 const NOT_FOLLOWED: FollowedRequest = { sent: () => {}, abandoned: () => undefined };
+
+function uploadLimits(settings: ReturnType<RequestHandlerDeps['settings']>): UploadLimits {
+  return {
+    maxTextBytes: settings.maxRequestBodyBytes,
+    // An upload Edge would read whole in memory is never refused for being an upload.
+    maxUploadBytes: Math.max(settings.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, settings.maxRequestBodyBytes),
+    spoolDir: settings.uploadSpoolDir ?? os.tmpdir(),
+  };
+}
+
+/**
+ * The spool lives as long as its exchange: the response closes however the exchange ends (answered, refused,
+ * failed upstream, the client gone, Edge stopping and cutting it off).
+ */
+function disposeWhenClosed(res: ServerResponse, upload: SpooledUpload): void {
+  if (res.closed) upload.dispose();
+  else res.once('close', () => upload.dispose());
+}
 
 /** For an MCP POST that lists tools: what filters the server's answer down to the tools the user may run. */
 function toolListFilter(deps: RequestHandlerDeps, request: NormalizedRequest | null, body: unknown, host: string, maxJsonBytes: number): ((response: IncomingMessage) => Transform | undefined) | undefined {

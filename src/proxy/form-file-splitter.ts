@@ -1,0 +1,240 @@
+import { readPartHead } from '../providers/multipart-form.js';
+
+/** Where one file part's content lies in the body as the client sent it. */
+export interface SetAsideContent {
+  /** The part's place in the form (0 for the first part). */
+  part: number;
+  /** Byte range of the content in the body as received. */
+  start: number;
+  end: number;
+}
+
+/** The text of the form outside its file parts grew past the bound Edge inspects. */
+export class FormTextTooLarge extends Error {
+  constructor(readonly size: number) {
+    super('the form outside its file parts is too large to inspect');
+  }
+}
+
+type Phase =
+  /** Before the first boundary (the preamble). */
+  | 'first'
+  /** Just after a boundary: the closing `--`, or transport padding and CRLF. */
+  | 'boundary-line'
+  | 'headers'
+  | 'text'
+  | 'file'
+  /** After the closing boundary, or where the framing goes wrong: kept whole, for the form reader to judge. */
+  | 'rest';
+
+const CR = 0x0d;
+const LF = 0x0a;
+const BLANK_LINE = Buffer.from('\r\n\r\n');
+
+/**
+ * Splits a multipart/form-data body, as it arrives, into the form Edge inspects (its skeleton: every byte
+ * except the content of file parts) and the ranges of file content it does not read, which stay in the
+ * spooled body. Only memory for the skeleton is kept, bounded by `maxSkeletonBytes`.
+ *
+ * The skeleton is the body with each file part's content left out, nothing else changed: readMultipartForm
+ * reads from it the same parts, names, headers and text it reads from the whole body, file parts empty. It
+ * follows readMultipartForm's framing step by step; wherever that reader would find a problem, splitting
+ * stops ('rest') and the bytes stay in the skeleton, so the reader reports the problem in its own words.
+ * File content is searched for the boundary as the reader's stray-boundary check does (a `--boundary` not at
+ * the start of a line after CRLF): a part holding one keeps that `--boundary` in the skeleton, where the
+ * reader finds it and refuses the form as it would the whole body.
+ */
+export class FormFileSplitter {
+  readonly setAside: SetAsideContent[] = [];
+  private readonly dashBoundary: Buffer;
+  private readonly delimiter: Buffer;
+  private readonly skeleton = new GrowingBuffer();
+  private phase: Phase = 'first';
+  /** Where in the skeleton the current phase reads from. */
+  private at = 0;
+  /** Where in the skeleton the next search starts: matches before it were looked for already. */
+  private scanFrom = 0;
+  /** The current part's index in the form. */
+  private part = 0;
+  /** How far the skeleton lags behind the body (file content left out): a skeleton offset plus this is the body's. */
+  private skipped = 0;
+  /** The current file part: where its content starts in the body, and what of it is still searched. */
+  private content = { start: 0, windowStart: 0, tail: Buffer.alloc(0), stray: false };
+
+  constructor(boundary: string, private readonly maxSkeletonBytes: number) {
+    this.dashBoundary = Buffer.from(`--${boundary}`, 'latin1');
+    this.delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
+  }
+
+  /** Takes the next bytes of the body; throws FormTextTooLarge when the skeleton passes its bound. */
+  push(chunk: Buffer): void {
+    let rest: Buffer | undefined = chunk;
+    while (rest !== undefined && rest.length > 0) {
+      if (this.phase === 'file') {
+        rest = this.scanFileContent(rest);
+      } else {
+        this.skeleton.append(rest);
+        rest = this.advance();
+      }
+    }
+    if (this.skeleton.length > this.maxSkeletonBytes) throw new FormTextTooLarge(this.skeleton.length);
+  }
+
+  /** The skeleton, once the whole body was pushed. */
+  end(): Buffer {
+    // A body cut off inside a file part: the reader says so, unless that content held a stray boundary it finds first.
+    if (this.phase === 'file' && this.content.stray) this.skeleton.append(this.dashBoundary);
+    return this.skeleton.bytes();
+  }
+
+  /** Reads the skeleton forward; returns the bytes after it that are a file part's content, when one starts. */
+  private advance(): Buffer | undefined {
+    const b = this.skeleton.bytes();
+    for (;;) {
+      switch (this.phase) {
+        case 'first': {
+          const db = this.dashBoundary;
+          if (b.length < db.length && db.subarray(0, b.length).equals(b)) return undefined;
+          if (b.subarray(0, db.length).equals(db)) {
+            this.at = db.length;
+          } else {
+            const found = b.indexOf(this.delimiter, this.scanFrom);
+            if (found === -1) return this.waitFor(this.delimiter.length, 0);
+            this.at = found + this.delimiter.length;
+          }
+          this.phase = 'boundary-line';
+          break;
+        }
+        case 'boundary-line': {
+          if (b.length < this.at + 2) return undefined;
+          if (b[this.at] === 0x2d && b[this.at + 1] === 0x2d) {
+            this.phase = 'rest';
+            break;
+          }
+          while (b[this.at] === 0x20 || b[this.at] === 0x09) this.at++;
+          if (b.length < this.at + 2) return undefined;
+          if (b[this.at] !== CR || b[this.at + 1] !== LF) {
+            this.phase = 'rest';
+            break;
+          }
+          this.at += 2;
+          this.scanFrom = this.at;
+          this.phase = 'headers';
+          break;
+        }
+        case 'headers': {
+          const headersEnd = b.indexOf(BLANK_LINE, this.scanFrom);
+          const nextDelimiter = b.indexOf(this.delimiter, this.scanFrom);
+          if (nextDelimiter !== -1 && (headersEnd === -1 || nextDelimiter < headersEnd)) {
+            this.phase = 'rest';
+            break;
+          }
+          if (headersEnd === -1) return this.waitFor(this.delimiter.length, this.at);
+          const head = readPartHead(b.toString('utf8', this.at, headersEnd));
+          if (typeof head === 'string') {
+            this.phase = 'rest';
+            break;
+          }
+          const start = headersEnd + BLANK_LINE.length;
+          if (head.filename !== undefined) {
+            const content = Buffer.from(b.subarray(start));
+            this.skeleton.truncate(start);
+            this.content = { start: start + this.skipped, windowStart: start + this.skipped, tail: Buffer.alloc(0), stray: false };
+            this.phase = 'file';
+            return content;
+          }
+          this.at = start;
+          this.scanFrom = start;
+          this.phase = 'text';
+          break;
+        }
+        case 'text': {
+          const end = b.indexOf(this.delimiter, this.scanFrom);
+          if (end === -1) return this.waitFor(this.delimiter.length, this.at);
+          this.nextPart(end + this.delimiter.length);
+          break;
+        }
+        case 'file':
+        case 'rest':
+          return undefined;
+      }
+    }
+  }
+
+  /** Nothing found yet: the next search starts where a match could still end in bytes to come. */
+  private waitFor(patternLength: number, notBefore: number): undefined {
+    this.scanFrom = Math.max(notBefore, this.skeleton.length - patternLength + 1);
+    return undefined;
+  }
+
+  private nextPart(at: number): void {
+    this.at = at;
+    this.part++;
+    this.phase = 'boundary-line';
+  }
+
+  /**
+   * Searches file content for `--boundary`: after CRLF it is the delimiter that ends the part (returned with
+   * what follows, the skeleton's again), anywhere else a stray one. The last bytes are kept and searched with
+   * the next chunk, so a boundary split between chunks is found; a match at the very start of the content has
+   * no CRLF before it in the content (that CRLF ended the headers), as readMultipartForm sees it. The chunk
+   * itself is searched where it lies: copying each one behind the kept bytes would double the garbage a large
+   * upload leaves for the collector.
+   */
+  private scanFileContent(chunk: Buffer): Buffer | undefined {
+    const c = this.content;
+    const tail = c.tail;
+    /** The kept bytes and as much of the chunk as a match starting in them can reach. */
+    const seam = tail.length > 0 ? Buffer.concat([tail, chunk.subarray(0, this.delimiter.length)]) : tail;
+    const byteAt = (at: number) => (at < tail.length ? tail[at] : chunk[at - tail.length]);
+    const matches = (function* (dashBoundary: Buffer): Generator<number> {
+      for (let at = seam.indexOf(dashBoundary); at !== -1 && at < tail.length; at = seam.indexOf(dashBoundary, at + 1)) yield at;
+      for (let at = chunk.indexOf(dashBoundary); at !== -1; at = chunk.indexOf(dashBoundary, at + 1)) yield tail.length + at;
+    })(this.dashBoundary);
+    for (const found of matches) {
+      if (found >= 2 && byteAt(found - 2) === CR && byteAt(found - 1) === LF) {
+        const end = c.windowStart + found - 2;
+        this.setAside.push({ part: this.part, start: c.start, end });
+        this.skipped += end - c.start;
+        if (c.stray) {
+          this.skeleton.append(this.dashBoundary);
+          this.skipped -= this.dashBoundary.length;
+        }
+        this.nextPart(this.skeleton.length + this.delimiter.length);
+        const from = found - 2;
+        return from >= tail.length ? chunk.subarray(from - tail.length) : Buffer.concat([tail.subarray(from), chunk]);
+      }
+      c.stray = true;
+    }
+    // Enough to hold the CRLF and all but the last byte of a boundary that the next chunk completes.
+    const keep = this.delimiter.length - 1;
+    const length = tail.length + chunk.length;
+    c.tail = chunk.length >= keep ? Buffer.from(chunk.subarray(chunk.length - keep)) : Buffer.concat([tail, chunk]).subarray(Math.max(0, length - keep));
+    c.windowStart += length - c.tail.length;
+    return undefined;
+  }
+}
+
+/** A byte buffer that grows by doubling, so appending many chunks copies each byte a few times, not once per chunk. */
+class GrowingBuffer {
+  private buffer = Buffer.alloc(0);
+  length = 0;
+
+  append(chunk: Buffer): void {
+    if (this.length + chunk.length > this.buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.length + chunk.length, this.buffer.length * 2, 4096));
+      this.buffer.copy(grown, 0, 0, this.length);
+      this.buffer = grown;
+    }
+    chunk.copy(this.buffer, this.length);
+    this.length += chunk.length;
+  }
+
+  truncate(length: number): void {
+    this.length = length;
+  }
+
+  bytes(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
+}
