@@ -2,6 +2,7 @@ import {
   AdminAuditQuerySchema, PolicyTemplateSchema, StoredAuditRecordSchema,
   type AdminAuditResponse, type AdminDevice, type AdminDevicesResponse, type AdminPolicyResponse,
 } from '../protocol/admin.js';
+import { AdminAuditChainEventsQuerySchema, AuditChainEventSchema, type AdminAuditChainEventsResponse } from '../protocol/audit-chain-events.js';
 import { compileGuardrailPolicy } from '../../guardrails/compile-policy.js';
 import { unknownGuardrailFields } from '../../guardrails/policy.js';
 import type { StoredPolicyTemplate } from './control-store.js';
@@ -92,3 +93,17 @@ export const adminAuditRoute: RouteHandler = async (ctx, req, res, url) => {
 function policyResponse(stored: StoredPolicyTemplate): AdminPolicyResponse {
   return { revision: stored.revision, updated_at: stored.updated_at, template: stored.template };
 }
+
+/**
+ * GET /api/edge/v1/admin/audit/chain-events?device_id=&after=&limit=: new chains, forks and enrollment
+ * continuations, stored with the batch that caused them (never only in a log line), in arrival order, paged.
+ */
+export const adminAuditChainEventsRoute: RouteHandler = async (ctx, req, res, url) => {
+  authenticateAdmin(ctx, req);
+  const query = parseWire(AdminAuditChainEventsQuerySchema, Object.fromEntries(url.searchParams), 'audit chain events query');
+  const rows = await ctx.store.listAuditChainEvents({ after: query.after, limit: query.limit, ...(query.device_id !== undefined ? { deviceId: query.device_id } : {}) });
+  const body: AdminAuditChainEventsResponse = { events: rows.map((row) => AuditChainEventSchema.parse(row)) };
+  const last = rows[rows.length - 1];
+  if (rows.length === query.limit && last) body.next_after = last.id;
+  sendJson(res, 200, body);
+};

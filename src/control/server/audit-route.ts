@@ -3,7 +3,7 @@ import { canonicalJson } from '../../util/canonical-json.js';
 import { ANNOUNCED_AUDIT_RECORD_FIELDS, AUDIT_DIFFERS_AT_SEQ_HEADER, AuditBatchSchema, type AuditAck, type AuditBatch, type AuditChainGapError } from '../protocol/audit.js';
 import { AUDIT_RECORD_FIELDS_HEADER, IDEMPOTENCY_KEY_HEADER } from '../protocol/paths.js';
 import { auditChainKey, chainStartOf, checkBatchIntegrity, decideAuditAppend, overlapWithStored } from './audit-chain-check.js';
-import type { AuditChainHead, StoredAuditBatch } from './control-store.js';
+import type { AuditChainHead, NewAuditChainEvent, StoredAuditBatch } from './control-store.js';
 import { compareNewChain, comparedSeqs, describeComparison, range, type ComparedChain, type NewChainStart } from './new-chain-comparison.js';
 import { ControlHttpError, parseWire, readJsonBody, sendJson } from './http-io.js';
 import { authenticateDevice, type RouteHandler, type ServerContext } from './server-context.js';
@@ -101,27 +101,29 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
     received_at: ctx.now().toISOString(),
   };
   const records = batch.records.map((r, i) => ({ seq: r.seq, prev_hash: r.prev_hash, hash: r.hash, record_json: JSON.stringify(rawRecords[i]) }));
-  const outcome = await store.insertAuditBatch(row, records);
+  // Described before the insert and stored with it: the log line alone is lost if the server dies in between.
+  const event = decision.kind === 'new_chain' ? await describeNewChain(ctx, batch, key, decision.startSeq)
+    : !head && continues !== undefined ? describeContinuation(batch, key, continues)
+      : undefined;
+  const outcome = await store.insertAuditBatch(row, records, event);
   if (outcome === 'conflict') {
     // Another server instance stored overlapping records between our read and our write: decide again.
     if (retryOnConflict) return storeBatch(ctx, batch, rawRecords, digest, false, installationId);
     throw new ControlHttpError(409, 'audit_chain_gap', `audit batch ${batch.batch_id} conflicts with records stored concurrently; retry the upload`);
   }
-  if (decision.kind === 'new_chain') await logNewChain(ctx, batch, key, decision.startSeq);
-  if (!head && continues !== undefined) {
-    ctx.log.info(`device enrolled again: its audit chain continues at seq ${batch.first_seq} from what it uploaded as ${continues}`, { device_id: batch.device_id, stored_as: key, continues, starts_at_seq: batch.first_seq });
-  }
+  if (event) ctx.log[event.kind === 'enrollment_continued' ? 'info' : 'warn'](event.message, event.details);
   return { batch_id: batch.batch_id, stored: records.length, duplicate: false, chain_head: batch.chain_head };
 }
 
 /**
- * Not an error (the device's audit database was replaced or reverted, it pruned records while it had
+ * The event (and log line) for a device's new chain. Not an error (the device's audit database was replaced or reverted, it pruned records while it had
  * no Edge Control configured, or this server's database was restored from a backup lacking records the
  * device has pruned since), but never silent: the earlier chains stay as they were, and IT should know the
  * device's history continues in a new one, and, against each chain held for the device, which seqs it
  * holds as sent, where it holds other records, and which seqs no chain holds.
  */
-async function logNewChain(ctx: ServerContext, batch: AuditBatch, key: string, startSeq: number): Promise<void> {
+async function describeNewChain(ctx: ServerContext, batch: AuditBatch, key: string, startSeq: number): Promise<NewAuditChainEvent> {
+  const event = { device_id: batch.device_id, chain: key, starts_at_seq: startSeq, batch_id: batch.batch_id };
   const start = { startSeq, prevHash: batch.records[0]!.prev_hash, records: batch.records.map((r) => ({ seq: r.seq, hash: r.hash })) };
   const comparison = compareNewChain(start, await otherChainsOf(ctx, batch.device_id, key, start));
   const chains = await ctx.store.auditChains(batch.device_id);
@@ -146,17 +148,17 @@ async function logNewChain(ctx: ServerContext, batch: AuditBatch, key: string, s
       : 'its audit database was replaced, or reverted to an earlier copy of itself: a VM snapshot, a restored backup, or power loss that lost its newest commits';
     const fork = linked ? ` Both hold the same records through seq ${startSeq - 1} and part after it.` : '';
     const conflicts = comparison.differsFrom.map((d) => `its earlier chain ${d.chain}: this server holds other records for seq ${range(d.conflicting)} there`).join(', and with ');
-    ctx.log.warn(
-      `device started a new audit chain at seq ${startSeq} that conflicts with ${conflicts} (${cause}).${fork}${summary} ` +
-      'All are kept; compare them to see which records the device lost or rewrote',
-      { ...fields, conflicting_seqs: range(first.conflicting) },
-    );
-    return;
+    return {
+      ...event,
+      kind: 'fork',
+      message: `device started a new audit chain at seq ${startSeq} that conflicts with ${conflicts} (${cause}).${fork}${summary} ` +
+        'All are kept; compare them to see which records the device lost or rewrote',
+      details: { ...fields, conflicting_seqs: range(first.conflicting) },
+    };
   }
   if (startSeq === 1) {
     const held = comparison.heldBy.length > 0 ? 'this server holds some of its records in another chain, as sent' : 'this server holds none of its records';
-    ctx.log.warn(`device started a new audit chain at seq 1, stored beside its earlier chains (${held}).${summary}`, fields);
-    return;
+    return { ...event, kind: 'new_chain', message: `device started a new audit chain at seq 1, stored beside its earlier chains (${held}).${summary}`, details: fields };
   }
   const missing = linked === undefined && comparison.notHeld.length > 0 ? comparison.notHeld.map(range).join(', ') : undefined;
   const chain = earlier ? `its earlier chain ${earlier}` : 'an earlier chain';
@@ -170,7 +172,21 @@ async function logNewChain(ctx: ServerContext, batch: AuditBatch, key: string, s
     : missing
       ? `the device's records seq ${missing} are not held here ${why}`
       : `it does not continue ${chain} at seq ${startSeq - 1} (the device's audit database was replaced or restored from a copy)`;
-  ctx.log.warn(`device started a new audit chain at seq ${startSeq}, stored beside its earlier chain: ${how}.${summary}`, { ...fields, ...(missing ? { records_not_uploaded: missing } : {}) });
+  return {
+    ...event,
+    kind: 'new_chain',
+    message: `device started a new audit chain at seq ${startSeq}, stored beside its earlier chain: ${how}.${summary}`,
+    details: { ...fields, ...(missing ? { records_not_uploaded: missing } : {}) },
+  };
+}
+
+/** A re-enrolled device's first batch under its new id, going on from what an earlier enrollment uploaded. */
+function describeContinuation(batch: AuditBatch, key: string, continues: string): NewAuditChainEvent {
+  return {
+    kind: 'enrollment_continued', device_id: batch.device_id, chain: key, starts_at_seq: batch.first_seq, batch_id: batch.batch_id,
+    message: `device enrolled again: its audit chain continues at seq ${batch.first_seq} from what it uploaded as ${continues}`,
+    details: { device_id: batch.device_id, stored_as: key, continues, starts_at_seq: batch.first_seq },
+  };
 }
 
 /** Every other chain held for the device, with its hashes over what the new chain's first batch covers. */

@@ -40,8 +40,14 @@ export interface ControlStore {
   auditChains(deviceId: string): Promise<StoredAuditChain[]>;
   /** The devices enrolled with this installation id (DeviceRecord.installation_id): one per enrollment of the agent. */
   deviceIdsOfInstallation(installationId: string): Promise<string[]>;
-  /** Stores a batch and its records in one transaction; `conflict` when a constraint says someone else got there first. */
-  insertAuditBatch(batch: StoredAuditBatch, records: NewAuditRecord[]): Promise<'inserted' | 'conflict'>;
+  /**
+   * Stores a batch and its records in one transaction; `conflict` when a constraint says someone else got there first.
+   * `event` (a new chain, a fork, an enrollment's continuation) is stored in the same transaction, so an admin sees
+   * it even when the server dies before its log line is written.
+   */
+  insertAuditBatch(batch: StoredAuditBatch, records: NewAuditRecord[], event?: NewAuditChainEvent): Promise<'inserted' | 'conflict'>;
+  /** The chain events stored (insertAuditBatch), in arrival order, after the cursor `after`; a device id also selects its chains' events. */
+  listAuditChainEvents(query: { deviceId?: string; after: number; limit: number }): Promise<AuditChainEventRow[]>;
   listAuditRecords(query: { deviceId?: string; after: number; limit: number }): Promise<AuditRecordRow[]>;
 
   close(): Promise<void>;
@@ -147,4 +153,29 @@ export interface AuditRecordRow extends NewAuditRecord {
   device_id: string;
   batch_id: string;
   received_at: string;
+}
+
+/**
+ * Something about a device's audit chains IT should see without reading logs: a new chain (its audit
+ * database replaced or reverted, records pruned before Edge Control got them, this server restored from a
+ * backup), a fork (a new chain holding other records under seqs an earlier chain holds), an enrollment's
+ * continuation of an earlier one's chain.
+ */
+export interface NewAuditChainEvent {
+  kind: 'new_chain' | 'fork' | 'enrollment_continued';
+  /** The device id the batch came under. */
+  device_id: string;
+  /** Where the batch's chain is stored (auditChainKey). */
+  chain: string;
+  starts_at_seq: number;
+  batch_id: string;
+  /** The text the server logs for it. */
+  message: string;
+  /** The log line's fields (JSON object). */
+  details: Record<string, unknown>;
+}
+
+export interface AuditChainEventRow extends NewAuditChainEvent {
+  id: number;
+  created_at: string;
 }

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { PolicyTemplateSchema } from '../protocol/admin.js';
 import { SignedPolicyBundleSchema } from '../protocol/policy-bundle.js';
 import type {
-  AuditChainHead, AuditRecordRow, ControlStore, DeviceHeartbeatUpdate, DeviceRecord, NewAuditRecord,
+  AuditChainEventRow, AuditChainHead, AuditRecordRow, ControlStore, DeviceHeartbeatUpdate, DeviceRecord, NewAuditChainEvent, NewAuditRecord,
   StoredAuditBatch, StoredAuditChain, StoredBundle, StoredPolicyTemplate, Subject,
 } from './control-store.js';
 
@@ -71,6 +71,26 @@ CREATE TABLE audit_records (
 /** Devices that check `bundle.device_id` get bundles naming them (see DeviceRecord.bundle_binding). */
 const MIGRATION_2 = 'ALTER TABLE devices ADD COLUMN bundle_binding INTEGER NOT NULL DEFAULT 0';
 
+/**
+ * Chain events (ControlStore.insertAuditBatch). Additive and created whenever missing, without raising
+ * `user_version`: a server rolled back to the previous release still opens the file (it refuses a newer
+ * version) and just does not read the table.
+ */
+const AUDIT_CHAIN_EVENTS = `
+CREATE TABLE IF NOT EXISTS audit_chain_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  chain TEXT NOT NULL,
+  starts_at_seq INTEGER NOT NULL,
+  batch_id TEXT NOT NULL,
+  message TEXT NOT NULL,
+  details_json TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_chain_events_device ON audit_chain_events (device_id, id);
+`;
+
 interface DeviceRow {
   device_id: string;
   credential_hash: string;
@@ -126,6 +146,7 @@ export class SqliteControlStore implements ControlStore {
       if (version < 1) this.db.exec(MIGRATION_1);
       if (version < 2) this.db.exec(MIGRATION_2);
       if (version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      this.db.exec(AUDIT_CHAIN_EVENTS);
     })();
   }
 
@@ -273,7 +294,7 @@ export class SqliteControlStore implements ControlStore {
     return (this.db.prepare('SELECT device_id FROM devices WHERE installation_id = ? ORDER BY enrolled_at').all(installationId) as { device_id: string }[]).map((row) => row.device_id);
   }
 
-  async insertAuditBatch(batch: StoredAuditBatch, records: NewAuditRecord[]): Promise<'inserted' | 'conflict'> {
+  async insertAuditBatch(batch: StoredAuditBatch, records: NewAuditRecord[], event?: NewAuditChainEvent): Promise<'inserted' | 'conflict'> {
     const insertBatch = this.db.prepare(`INSERT INTO audit_batches (device_id, batch_id, digest, first_seq, last_seq, chain_head, stored, received_at)
       VALUES (@device_id, @batch_id, @digest, @first_seq, @last_seq, @chain_head, @stored, @received_at)`);
     const insertRecord = this.db.prepare(`INSERT INTO audit_records (device_id, batch_id, seq, prev_hash, hash, record_json, received_at)
@@ -282,6 +303,10 @@ export class SqliteControlStore implements ControlStore {
       this.db.transaction(() => {
         insertBatch.run(batch);
         for (const r of records) insertRecord.run(batch.device_id, batch.batch_id, r.seq, r.prev_hash, r.hash, r.record_json, batch.received_at);
+        if (event) {
+          this.db.prepare(`INSERT INTO audit_chain_events (kind, device_id, chain, starts_at_seq, batch_id, message, details_json, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(event.kind, event.device_id, event.chain, event.starts_at_seq, event.batch_id, event.message, JSON.stringify(event.details), batch.received_at);
+        }
       })();
       return 'inserted';
     } catch (err) {
@@ -302,6 +327,14 @@ export class SqliteControlStore implements ControlStore {
     // The device's chains sort between `<device>/chain-` and `<device>/chain.` ('.' follows '-'): a range, not LIKE.
     return this.db.prepare(`SELECT * FROM audit_records WHERE (device_id = ? OR (device_id >= ? AND device_id < ?)) AND id > ? ORDER BY id LIMIT ?`)
       .all(query.deviceId, `${query.deviceId}/chain-`, `${query.deviceId}/chain.`, query.after, query.limit) as AuditRecordRow[];
+  }
+
+  async listAuditChainEvents(query: { deviceId?: string; after: number; limit: number }): Promise<AuditChainEventRow[]> {
+    const rows = (query.deviceId === undefined
+      ? this.db.prepare('SELECT * FROM audit_chain_events WHERE id > ? ORDER BY id LIMIT ?').all(query.after, query.limit)
+      : this.db.prepare('SELECT * FROM audit_chain_events WHERE device_id = ? AND id > ? ORDER BY id LIMIT ?').all(query.deviceId, query.after, query.limit)) as
+      (Omit<AuditChainEventRow, 'details'> & { details_json: string })[];
+    return rows.map(({ details_json, ...row }) => ({ ...row, details: JSON.parse(details_json) as Record<string, unknown> }));
   }
 
   async close(): Promise<void> {
