@@ -116,20 +116,20 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
 }
 
 /**
- * The event (and log line) for a device's new chain. Not an error (the device's audit database was replaced or reverted, it pruned records while it had
- * no Edge Control configured, or this server's database was restored from a backup lacking records the
- * device has pruned since), but never silent: the earlier chains stay as they were, and IT should know the
+ * The event (and log line) for a device's new chain. Not an error (the device's audit database was
+ * replaced or reverted, it pruned records while it had no Edge Control configured, or this server's
+ * database was restored from a backup lacking records the device has pruned since), but never silent: the earlier chains stay as they were, and IT should know the
  * device's history continues in a new one, and, against each chain held for the device, which seqs it
  * holds as sent, where it holds other records, and which seqs no chain holds.
  */
 async function describeNewChain(ctx: ServerContext, batch: AuditBatch, key: string, startSeq: number): Promise<NewAuditChainEvent> {
   const event = { device_id: batch.device_id, chain: key, starts_at_seq: startSeq, batch_id: batch.batch_id };
   const start = { startSeq, prevHash: batch.records[0]!.prev_hash, records: batch.records.map((r) => ({ seq: r.seq, hash: r.hash })) };
-  const comparison = compareNewChain(start, await otherChainsOf(ctx, batch.device_id, key, start));
-  const chains = await ctx.store.auditChains(batch.device_id);
+  const chains = await otherChainsOf(ctx, batch.device_id, key, start);
+  const comparison = compareNewChain(start, chains);
   const linked = comparison.continues;
   // The chain it follows: the one holding the record it links to, else the first it conflicts with, else the most recently uploaded one.
-  const earlier = linked ?? comparison.differsFrom[0]?.chain ?? chains.find((chain) => chain.key !== key)?.key;
+  const earlier = linked ?? comparison.differsFrom[0]?.chain ?? chains[0]?.key;
   const earlierEnd = chains.find((chain) => chain.key === earlier)?.head.seq ?? 0;
   const against = describeComparison(comparison, startSeq);
   const summary = against.length > 0 ? ` Against each chain held for the device: ${against.join('; ')}.` : '';
