@@ -263,7 +263,13 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
   const handler = createRequestHandler({
     resolve: (info) => providers.resolve(info),
     upstream,
-    settings: () => ({ ...forwardingSettings(), maxRequestBodyBytes: config.proxy.maxRequestBodyBytes }),
+    settings: () => ({
+      ...forwardingSettings(),
+      maxRequestBodyBytes: config.proxy.maxRequestBodyBytes,
+      maxUploadBytes: config.proxy.maxUploadBytes,
+      // In the data dir, not the shared temp folder: the uploads are the user's prompts and files.
+      uploadSpoolDir: path.join(config.dataDir, 'uploads'),
+    }),
     identity: forwardingIdentity,
     inspectors: () => inspectors,
     processOf: processForLoopbackClient,

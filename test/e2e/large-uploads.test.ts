@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,8 +12,8 @@ import { until } from '../support/until.js';
 
 /**
  * Uploads larger than proxy.maxRequestBodyBytes (left at its 32 MiB default) through the real Edge CLI to a local
- * origin: their text is inspected as any form's, their files are held in a spool file (in Edge's temporary
- * directory, TMPDIR here) and reach the origin byte for byte, in bounded memory; the spool is gone when the
+ * origin: their text is inspected as any form's, their files are held in a spool file (in Edge's data directory,
+ * `uploads/`) and reach the origin byte for byte, in bounded memory; the spool is gone when the
  * exchange ends, however it ends.
  */
 
@@ -32,20 +31,17 @@ interface Received { path: string; headers: Record<string, string | string[] | u
 let origin: TestOrigin;
 let edge: EdgeProcess;
 let client: OpenAI;
-let spoolDir: string;
 const received: Received[] = [];
 const globalFormData = globalThis.FormData;
 
 async function startEdge(): Promise<EdgeProcess> {
   return startEdgeProcess({
     config: { mode: 'local', upstream: { caFile: origin.caPath, originOverrides: { 'api.openai.com': origin.url } } },
-    env: { TMPDIR: spoolDir },
   });
 }
 
 beforeAll(async () => {
   globalThis.FormData = UndiciFormData as unknown as typeof FormData;
-  spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-upload-spool-'));
   origin = await startTestOrigin((req, res) => {
     // An origin that fails: it drops the connection once the upload has begun.
     if (req.url?.includes('/videos')) {
@@ -74,10 +70,13 @@ afterAll(async () => {
   globalThis.FormData = globalFormData;
   await edge?.stop();
   await origin?.close();
-  fs.rmSync(spoolDir, { recursive: true, force: true });
 });
 
-const spoolFiles = () => fs.readdirSync(spoolDir).filter((name) => name.startsWith('bifrost-edge-upload-'));
+/** The spool files an Edge holds now, in its data directory's uploads/ (created with the first upload). */
+const spoolFiles = (of: EdgeProcess = edge) => {
+  const dir = path.join(of.dataDir, 'uploads');
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => name.startsWith('bifrost-edge-upload-')) : [];
+};
 
 /** Edge's peak resident memory so far (kB), as Linux reports it. */
 function peakRssKb(pid: number): number {
@@ -235,9 +234,9 @@ describe('large multipart uploads through Edge', () => {
     const form = await imageEditForm('a hat on the cat', BIG);
     const boundary = /boundary=(.+)$/.exec(form.contentType)![1]!;
     const socket = await startUpload(stopping, form.body.length, form.body.subarray(0, 8 * MiB), boundary);
-    expect(await until(() => spoolFiles().length === 1, 10_000)).toBe(true);
+    expect(await until(() => spoolFiles(stopping).length === 1, 10_000)).toBe(true);
     await stopping.stop();
     socket.destroy();
-    expect(spoolFiles()).toEqual([]);
+    expect(spoolFiles(stopping)).toEqual([]);
   });
 });

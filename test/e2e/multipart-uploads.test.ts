@@ -98,10 +98,11 @@ describe('multipart uploads through Edge', () => {
     expect(received).toHaveLength(0);
   });
 
-  it('an upload larger than proxy.maxRequestBodyBytes is refused (413) like any body Edge must read', async () => {
+  it('an upload whose text is larger than proxy.maxRequestBodyBytes is refused (413): text is all read', async () => {
     const data = new FormData();
     data.append('model', 'whisper-1');
-    data.append('file', new File([Buffer.alloc(MAX_BODY + 1, 1)], 'long.mp3', { type: 'audio/mpeg' }));
+    data.append('prompt', 'p'.repeat(MAX_BODY + 1));
+    data.append('file', new File([Buffer.alloc(1024, 1)], 'short.mp3', { type: 'audio/mpeg' }));
     const request = new Response(data);
     const res = await postForm('/v1/audio/transcriptions', Buffer.from(await request.arrayBuffer()), request.headers.get('content-type')!);
     expect(res.status).toBe(413);
