@@ -6,11 +6,10 @@ import { z } from 'zod';
  * sees it without reading the server's logs.
  */
 export const AdminAuditChainEventsQuerySchema = z.strictObject({
-  /** A device id: its events (those of the chains it started later included). */
-  device_id: z.string().min(1).optional(),
-  /** Cursor: `next_after` of the previous page. */
-  after: z.coerce.number().int().nonnegative().default(0),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  // Described here, so the OpenAPI document's query parameters say it too.
+  device_id: z.string().min(1).optional().describe('A device id: its events (those of the chains it started later included).'),
+  after: z.coerce.number().int().nonnegative().default(0).describe('Cursor: `next_after` of the previous page.'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Events per page.'),
 });
 
 export const AuditChainEventSchema = z.strictObject({

@@ -4,6 +4,7 @@ import {
   PolicyTemplateSchema, StoredAuditRecordSchema,
 } from './admin.js';
 import { AdminRetireSigningKeyRequestSchema, AdminSigningKeySchema, AdminSigningKeysResponseSchema } from './admin-signing-keys.js';
+import { AdminAuditChainEventsQuerySchema, AdminAuditChainEventsResponseSchema, AuditChainEventSchema } from './audit-chain-events.js';
 import { ANNOUNCED_AUDIT_RECORD_FIELDS, AUDIT_DIFFERS_AT_SEQ_HEADER, AuditAckSchema, AuditBatchSchema, AuditChainGapErrorSchema, AuditRecordSchema } from './audit.js';
 import { EnrollmentMethodsResponseSchema, EnrollmentRequestSchema, EnrollmentResponseSchema, SigningPublicKeySchema } from './enrollment.js';
 import { ControlErrorBodySchema, CONTROL_ERROR_TYPES } from './errors.js';
@@ -50,6 +51,8 @@ const RESPONSE_COMPONENTS: Array<[string, z.ZodType]> = [
   ['AdminAuditResponse', AdminAuditResponseSchema],
   ['StoredAuditRecord', StoredAuditRecordSchema],
   ['AuditRecord', AuditRecordSchema],
+  ['AdminAuditChainEventsResponse', AdminAuditChainEventsResponseSchema],
+  ['AuditChainEvent', AuditChainEventSchema],
   ['AdminSigningKeysResponse', AdminSigningKeysResponseSchema],
   ['AdminSigningKey', AdminSigningKeySchema],
   ['HealthResponse', HealthResponseSchema],
@@ -248,8 +251,23 @@ export function buildOpenApiDocument(): Json {
         summary: 'Read stored audit records',
         tags: ['Admin'],
         security: adminAuth,
-        parameters: queryParameters(),
+        parameters: queryParameters(AdminAuditQuerySchema),
         responses: { 200: { description: 'A page of records in arrival order.', content: json('AdminAuditResponse') }, 400: errorResponse('Bad query.'), 401: unauthorized, 403: errorResponse('Wrong admin token.') },
+      },
+    },
+    [EdgeControlPaths.adminAuditChainEvents]: {
+      get: {
+        operationId: 'listAuditChainEvents',
+        summary: 'Read the new audit chains, forks and enrollment continuations of devices',
+        description: 'When a device starts a new audit chain (its audit database was replaced or reverted, or this server lacks records it pruned), '
+          + 'the server compares it with every chain it holds for the device and stores the event with the batch, in the same transaction: '
+          + 'the message names, per chain, the seqs held as sent, where other records are held (`differs from chain Y at seq N`) and the seqs '
+          + 'no chain holds; `details` carries the same as fields (`held_by`, `differs_from`, …). Also a device enrolled again whose chain '
+          + 'continues the one it uploaded under its earlier enrollment (`enrollment_continued`). In arrival order, paged like the audit records.',
+        tags: ['Admin'],
+        security: adminAuth,
+        parameters: queryParameters(AdminAuditChainEventsQuerySchema),
+        responses: { 200: { description: 'A page of events in arrival order.', content: json('AdminAuditChainEventsResponse') }, 400: errorResponse('Bad query.'), 401: unauthorized, 403: errorResponse('Wrong admin token.') },
       },
     },
     [EdgeControlPaths.adminSigningKeys]: {
@@ -338,9 +356,11 @@ export function buildOpenApiDocument(): Json {
   };
 }
 
-function queryParameters(): Json[] {
-  const schema = z.toJSONSchema(AdminAuditQuerySchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as { properties: Record<string, Json> };
-  return Object.entries(schema.properties).map(([name, s]) => ({ name, in: 'query', required: false, schema: s }));
+/** An admin GET's query parameters, all optional, with the bounds and defaults of its zod schema. */
+function queryParameters(query: z.ZodType): Json[] {
+  const schema = z.toJSONSchema(query, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as { properties: Record<string, Json> };
+  // A field's description (zod .describe()) is the parameter's, where OpenAPI readers look for it.
+  return Object.entries(schema.properties).map(([name, { description, ...s }]) => ({ name, in: 'query', required: false, ...(description === undefined ? {} : { description }), schema: s }));
 }
 
 /** The committed file's exact text. */

@@ -15,6 +15,7 @@ export const EdgeControlPaths = {
   adminPolicy: `${EDGE_CONTROL_BASE_PATH}/admin/policy`,
   adminDevices: `${EDGE_CONTROL_BASE_PATH}/admin/devices`,
   adminAudit: `${EDGE_CONTROL_BASE_PATH}/admin/audit`,
+  adminAuditChainEvents: `${EDGE_CONTROL_BASE_PATH}/admin/audit/chain-events`,
   adminSigningKeys: `${EDGE_CONTROL_BASE_PATH}/admin/signing-keys`,
   adminSigningKeysRotate: `${EDGE_CONTROL_BASE_PATH}/admin/signing-keys/rotate`,
   adminSigningKeysPromote: `${EDGE_CONTROL_BASE_PATH}/admin/signing-keys/promote`,

@@ -5,7 +5,7 @@ import { describeSigningKey } from '../protocol/bundle-signature.js';
 import type { SigningPublicKey } from '../protocol/enrollment.js';
 import type { HealthResponse } from '../protocol/health.js';
 import { EdgeControlPaths } from '../protocol/paths.js';
-import { adminAuditRoute, adminDevicesRoute, getAdminPolicyRoute, putAdminPolicyRoute } from './admin-routes.js';
+import { adminAuditChainEventsRoute, adminAuditRoute, adminDevicesRoute, getAdminPolicyRoute, putAdminPolicyRoute } from './admin-routes.js';
 import { auditBatchRoute } from './audit-route.js';
 import { keyringFileOf, parseControlServerConfig, type ControlServerConfigInput } from './config.js';
 import type { ControlStore } from './control-store.js';
@@ -62,6 +62,7 @@ const ROUTES: Route[] = [
   { method: 'PUT', path: EdgeControlPaths.adminPolicy, handle: putAdminPolicyRoute },
   { method: 'GET', path: EdgeControlPaths.adminDevices, handle: adminDevicesRoute },
   { method: 'GET', path: EdgeControlPaths.adminAudit, handle: adminAuditRoute },
+  { method: 'GET', path: EdgeControlPaths.adminAuditChainEvents, handle: adminAuditChainEventsRoute },
   { method: 'GET', path: EdgeControlPaths.adminSigningKeys, handle: listSigningKeysRoute },
   { method: 'POST', path: EdgeControlPaths.adminSigningKeysRotate, handle: rotateSigningKeyRoute },
   { method: 'POST', path: EdgeControlPaths.adminSigningKeysPromote, handle: promoteSigningKeyRoute },
