@@ -5,6 +5,7 @@ import {
 import {
   addStringLeaves, addText, addTool, newCallLinker, newExtraction, type BodyReading, type CallLinker, type Extraction, type JsonPath,
 } from './extraction.js';
+import { readLabelValues } from './openai-responses.js';
 import { addOutputSchemaTexts, addToolDefinitionTexts, OPENAI_OUTPUT_SCHEMA_FIELDS, OPENAI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 import type { TextSpan } from './types.js';
 
@@ -56,6 +57,10 @@ export function readChatCompletion(body: JsonObject): BodyReading {
   optionalField(body, 'prediction', [], (prediction, p) => {
     if (isJsonObject(prediction) && prediction['content'] !== undefined) readChatContent(x, prediction['content'], [...p, 'content'], 'user');
   });
+  // A stored completion's `metadata` is kept with it at the provider (listed and filtered on its dashboard): its
+  // string values are text sent there, read as a response's labels are (their keys are not; a `client_metadata` a
+  // client sends along is read too, as text the provider gets all the same).
+  readLabelValues(x, body);
   return { model, stream, extraction: x };
 }
 
