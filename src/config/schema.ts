@@ -7,6 +7,7 @@ import { unknownGuardrailFields } from '../guardrails/policy.js';
 import { AuthConfigSchema } from '../auth/auth-config.js';
 import { compileHostPattern } from '../providers/host-pattern.js';
 import { DEFAULT_MAX_UPLOAD_BYTES } from '../proxy/form-upload.js';
+import { LARGEST_RECORD_ROW_BYTES } from '../audit/largest-record.js';
 
 
 /** The catalog's own host-pattern rules (host-pattern.ts), so a bad pattern is refused here, naming its field. */
@@ -102,8 +103,13 @@ export const AgentConfigSchema = z.strictObject({
     heartbeatSeconds: z.number().int().min(10).default(300),
   }).optional(),
   audit: z.strictObject({
-    /** Disk cap of the audit outbox; unsent records are never dropped to stay under it. */
-    maxBytes: z.number().int().positive().default(256 * 1024 * 1024),
+    /**
+     * Disk cap of the audit outbox; unsent records are never dropped to stay under it. Below the largest
+     * record Edge can write, such records would be refused one by one, each request they audit with them.
+     */
+    maxBytes: z.number().int().min(LARGEST_RECORD_ROW_BYTES, {
+      message: `must be at least ${LARGEST_RECORD_ROW_BYTES} bytes (the largest audit record Edge can write, with its storage overhead); raise audit.maxBytes (default 256 MiB)`,
+    }).default(256 * 1024 * 1024),
     /** Also export audit records as OTLP/HTTP logs to this collector (e.g. http://127.0.0.1:4318). */
     otlpEndpoint: httpUrl.optional(),
   }).prefault({}),

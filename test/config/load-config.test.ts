@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load-config.js';
 import { defaultDataDir } from '../../src/config/data-dir.js';
+import { LARGEST_RECORD_ROW_BYTES } from '../../src/audit/largest-record.js';
 
 function writeConfig(content: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-config-'));
@@ -71,6 +72,22 @@ describe('loadConfig', () => {
   it.each(bad)('refuses %s with an error naming the field and the fix', (_name, load, message) => {
     expect(load).toThrow(ConfigError);
     expect(load).toThrow(message);
+  });
+});
+
+describe('audit.maxBytes', () => {
+  // A smaller cap would refuse the largest records Edge writes one by one, each request they audit with them.
+  it('below the largest audit record Edge can write is refused, naming that minimum and the fix', () => {
+    const load = () => loadConfig({ file: writeConfig(JSON.stringify({ audit: { maxBytes: LARGEST_RECORD_ROW_BYTES - 1 } })), env: {} });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(new RegExp(
+      `audit\\.maxBytes \\(from config file .*\\): must be at least ${LARGEST_RECORD_ROW_BYTES} bytes \\(the largest audit record Edge can write, with its storage overhead\\); raise audit\\.maxBytes \\(default 256 MiB\\)`,
+    ));
+  });
+
+  it('at that minimum is accepted', () => {
+    const config = loadConfig({ file: writeConfig(JSON.stringify({ audit: { maxBytes: LARGEST_RECORD_ROW_BYTES } })), env: {} });
+    expect(config.audit.maxBytes).toBe(LARGEST_RECORD_ROW_BYTES);
   });
 });
 

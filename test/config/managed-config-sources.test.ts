@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LARGEST_RECORD_ROW_BYTES } from '../../src/audit/largest-record.js';
 import { ConfigError, loadConfig } from '../../src/config/load-config.js';
 import { PLUTIL } from '../../src/config/macos-managed-preferences.js';
 import { findManagedSource, loadEffectiveConfig, type LoadEffectiveConfigOptions } from '../../src/config/managed-config-sources.js';
@@ -371,6 +372,17 @@ describe('a managed source that exists but is broken stops Edge', () => {
       /\(configuration: machine-wide managed configuration \/etc\/bifrost-edge\/config\.json\)/,
     );
     expectConfigError(() => load({ platform: 'linux', ...files({ [LINUX_MACHINE_FILE]: '{"proxxy":{}}' }) }), /\(from machine-wide managed configuration \/etc\/bifrost-edge\/config\.json\): has unknown field\(s\) "proxxy"/, /\nFix \/etc\/bifrost-edge\/config\.json/);
+  });
+
+  it('the machine-wide file: an audit.maxBytes below the largest audit record is refused like any invalid field, naming the minimum (and no installer carries it)', () => {
+    expectConfigError(
+      () => load({ platform: 'linux', ...files({ [LINUX_MACHINE_FILE]: JSON.stringify({ audit: { maxBytes: 16 * 1024 } }) }) }),
+      new RegExp(`- audit\\.maxBytes \\(from machine-wide managed configuration /etc/bifrost-edge/config\\.json\\): must be at least ${LARGEST_RECORD_ROW_BYTES} bytes`),
+      /\nFix \/etc\/bifrost-edge\/config\.json/,
+      NEVER_DROPPED,
+    );
+    // The installers and MDM profile generators validate with the same schema: such a profile is never built.
+    expect(() => installerSettings({ audit: { maxBytes: 16 * 1024 } })).toThrow(new RegExp(`- audit\\.maxBytes: must be at least ${LARGEST_RECORD_ROW_BYTES} bytes`));
   });
 
   it('the test hook must name an existing file, and never replaces a real managed file', () => {

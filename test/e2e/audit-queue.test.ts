@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
+import { LARGEST_RECORD_ROW_BYTES } from '../../src/audit/largest-record.js';
 import { auditRecordsOf, auditRowsOf } from '../support/audit-tail.js';
 import { startBifrostStandin, type BifrostStandin } from '../support/bifrost-standin.js';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
@@ -10,14 +11,16 @@ import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
 import { closedPort } from '../support/ports.js';
 
 /**
- * The audit queue at its cap, through the real agent: a small `audit.maxBytes` stands in for weeks
- * of traffic. Every answered request must have its record, and a queue that cannot take more records
- * follows the policy's fail mode.
+ * The audit queue at its cap, through the real agent: the smallest `audit.maxBytes` it accepts, filled
+ * by records that keep their whole prompt, stands in for weeks of traffic. Every answered request must
+ * have its record, and a queue that cannot take more records follows the policy's fail mode.
  */
 
 const KEY = 'sk-bf-audit-queue-0001';
-/** Room for a handful of records. */
-const SMALL_CAP = 16 * 1024;
+/** The smallest cap the agent accepts: the largest record it can write. */
+const SMALL_CAP = LARGEST_RECORD_ROW_BYTES;
+/** Each prompt, kept whole in its record (content_retention full): room for a handful of records. */
+const PROMPT_FILLER = 'x'.repeat(Math.floor(SMALL_CAP / 8));
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -36,22 +39,24 @@ async function start(config: Record<string, unknown>, dataDir = fs.mkdtempSync(p
 
 interface TailedRecord { path?: string; decision: string; reason?: string }
 
-/** A policy file with one key allowing every OpenAI model, and the given fail mode. */
+/** A policy file with one key allowing every OpenAI model, the given fail mode, and whole prompts kept in the records. */
 function writePolicy(dataDir: string, failMode: 'open' | 'closed'): string {
   const file = path.join(dataDir, 'policy.json');
   fs.writeFileSync(file, JSON.stringify({
     schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(), fail_mode: failMode,
+    content_retention: { mode: 'full', max_chars: 2 * PROMPT_FILLER.length },
     virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: KEY, is_active: true, provider_configs: [{ provider: 'openai', allowed_models: ['*'] }] }],
   }));
   return file;
 }
 
 
-const ask = (client: OpenAI, n: number) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `question ${n}` }] });
+const ask = (client: OpenAI, n: number) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `question ${n} ${PROMPT_FILLER}` }] });
 
 describe('the audit queue at its cap', () => {
   it('without Edge Control the outbox is a rolling log: old records make room, every new one is written', async () => {
-    const { edge, client } = await start({});
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-audit-queue-rolling-'));
+    const { edge, client } = await start({ policyFile: writePolicy(dataDir, 'open') }, dataDir);
     const status = await (await fetch(new URL('/status.json', edge.proxyUrl))).json() as { auditQueue: { maxBytes: number } };
     expect(status.auditQueue.maxBytes).toBe(SMALL_CAP);
     for (let n = 0; n < 40; n++) await ask(client, n);
