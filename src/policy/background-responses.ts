@@ -1,4 +1,7 @@
-import type { NormalizedRequest } from '../providers/types.js';
+import type { Reservation } from './in-flight.js';
+import type { LateChargeTarget } from './late-charge.js';
+import type { LimitWindow } from './limits.js';
+import { PerKeyBoundedMap } from './per-key-bounded-map.js';
 
 /**
  * Requests whose work the provider goes on with after their answer ended (a background Responses request, an
@@ -7,8 +10,9 @@ import type { NormalizedRequest } from '../providers/types.js';
  * Their answer said `queued` or `in_progress` and reported no usage; the usage comes with the object's final state
  * when the client fetches it back (a poll, a resumed stream, a cancel). That fetch is a retrieval, which is never
  * charged (response-meter.ts generatesAnswer): the usage is charged instead to the request remembered here, once,
- * the first time a final state is seen. Until then the request keeps its policy ticket (its key, its route and the
- * bundle's prices when it was decided) and its prompt's hold (in-flight.ts, held as long as the entry may wait).
+ * the first time a final state is seen. Until then Edge keeps what charging it needs (late-charge.ts: its key, its
+ * windows, the bundle's prices when it was decided; not the request and its texts) and its prompt's hold
+ * (in-flight.ts, held as long as the entry may wait).
  *
  * Bounded, so a client that never polls does not hold a ticket for good: an entry is given up `timeoutMs` after it
  * was remembered (an hour by default); when `maxPerKey` entries of one virtual key are held, that key's oldest;
@@ -17,15 +21,19 @@ import type { NormalizedRequest } from '../providers/types.js';
  * background-output-cap.ts): the prompt and the most answer it allowed itself, since its answer may well have
  * been read another way (a conversation's items, a webhook) and is never fetched back here; charging only the
  * prompt would let that answer go free, and would make crowding an expensive entry out worth a client's while.
+ * That charge is provisional: a fetch reporting the final usage later trues it up (background-true-ups.ts), so
+ * giving up early, or on a restart, overcharges for no longer than the client takes to fetch its work back.
  * In memory only: Edge stopping gives every entry up the same way (the agent asks it to, before the audit trail
- * closes), so after a restart nothing is waited for, and a poll of a response started before it is a retrieval
- * like any other.
+ * closes).
  */
 
 export interface BackgroundJob {
-  request: NormalizedRequest;
-  /** The virtual key it is charged to: each key holds at most `maxPerKey` entries. */
-  keyId: string;
+  /** Charging it without the request (its texts): the key, prices, and what its record names. */
+  target: LateChargeTarget;
+  /** The route's token and spend windows it is charged to. */
+  windows: readonly LimitWindow[];
+  /** The prompt as Edge estimates it (in-flight.ts), charged when no usage is reported. */
+  promptTokens: number;
   /**
    * Answer tokens already seen: of a background stream the client left early, and the most any later fetch of the
    * work carried (a poll in progress, a cancel's answer). Charged when its final state reports no usage.
@@ -35,33 +43,43 @@ export interface BackgroundJob {
   outputCap?: number;
   /** The model the first answer named: prices the estimate of a request naming none. */
   answeredModel?: string;
+  /** Its prompt, held in its windows until it is charged (in-flight.ts). */
+  hold?: Reservation;
 }
 
 export const DEFAULT_BACKGROUND_TIMEOUT_MS = 60 * 60_000;
-export const DEFAULT_MAX_PENDING_BACKGROUND = 10_000;
+/**
+ * Entries are small (no request texts), and one crowded out is charged its worst case only until its usage is seen
+ * (a true-up): a batch of tens of thousands of background requests fits.
+ */
+export const DEFAULT_MAX_PENDING_BACKGROUND = 50_000;
 
 export interface BackgroundResponsesOptions {
   timeoutMs?: number;
   maxPending?: number;
-  /** Entries one virtual key may hold; default a tenth of `maxPending` (1,000), at least one. */
+  /** Entries one virtual key may hold; default a tenth of `maxPending` (5,000), at least one. */
   maxPerKey?: number;
   /** An entry was given up (timed out, crowded out, or Edge is stopping): its request is charged its worst case. */
-  onGivenUp: (id: string, job: BackgroundJob) => void;
+  onGivenUp: (id: string, job: BackgroundJob, provider: string) => void;
+}
+
+interface Pending {
+  provider: string;
+  id: string;
+  job: BackgroundJob;
+  timer: NodeJS.Timeout;
 }
 
 export class BackgroundResponses {
-  /** In the order remembered: the first is the oldest. */
-  private readonly pending = new Map<string, { id: string; job: BackgroundJob; timer: NodeJS.Timeout }>();
-  /** The entries of each virtual key, oldest first. */
-  private readonly byKey = new Map<string, Set<string>>();
+  private readonly pending: PerKeyBoundedMap<Pending>;
   readonly timeoutMs: number;
-  private readonly maxPending: number;
-  private readonly maxPerKey: number;
 
   constructor(private readonly options: BackgroundResponsesOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_BACKGROUND_TIMEOUT_MS;
-    this.maxPending = options.maxPending ?? DEFAULT_MAX_PENDING_BACKGROUND;
-    this.maxPerKey = options.maxPerKey ?? Math.max(1, Math.floor(this.maxPending / 10));
+    const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING_BACKGROUND;
+    const maxPerKey = options.maxPerKey ?? Math.max(1, Math.floor(maxPending / 10));
+    // The key's own oldest first: its flood gives up its own entries, not another key's.
+    this.pending = new PerKeyBoundedMap(maxPending, maxPerKey, (_key, entry) => this.givenUp(entry));
   }
 
   get size(): number {
@@ -75,28 +93,10 @@ export class BackgroundResponses {
   remember(provider: string, id: string, job: BackgroundJob): boolean {
     const key = keyOf(provider, id);
     if (this.pending.has(key)) return false;
-    // The key's own oldest first: its flood gives up its own entries, not another key's.
-    const ofKey = this.byKey.get(job.keyId);
-    while (ofKey && ofKey.size >= this.maxPerKey) {
-      const [oldest] = ofKey;
-      if (oldest === undefined) break;
-      this.giveUp(oldest);
-    }
-    while (this.pending.size >= this.maxPending) {
-      const [oldest] = this.pending.keys();
-      if (oldest === undefined) break;
-      this.giveUp(oldest);
-    }
     const timer = setTimeout(() => this.giveUp(key), this.timeoutMs);
     // A timer must not keep a stopping process alive: Edge stopping gives every entry up itself.
     timer.unref();
-    this.pending.set(key, { id, job, timer });
-    let entries = this.byKey.get(job.keyId);
-    if (!entries) {
-      entries = new Set();
-      this.byKey.set(job.keyId, entries);
-    }
-    entries.add(key);
+    this.pending.set(key, job.target.keyId, { provider, id, job, timer });
     return true;
   }
 
@@ -111,35 +111,29 @@ export class BackgroundResponses {
 
   /** The request that started `id`, forgotten from now on: its final state was seen. */
   take(provider: string, id: string): BackgroundJob | undefined {
-    const key = keyOf(provider, id);
-    const entry = this.pending.get(key);
+    const entry = this.pending.delete(keyOf(provider, id));
     if (!entry) return undefined;
-    this.forget(key, entry);
+    clearTimeout(entry.timer);
     return entry.job;
   }
 
   /** Gives every entry up (Edge is stopping). */
   giveUpAll(): void {
-    for (const key of [...this.pending.keys()]) this.giveUp(key);
+    for (let key = this.pending.oldest(); key !== undefined; key = this.pending.oldest()) this.giveUp(key);
   }
 
   private giveUp(key: string): void {
-    const entry = this.pending.get(key);
-    if (!entry) return;
-    this.forget(key, entry);
-    this.options.onGivenUp(entry.id, entry.job);
+    const entry = this.pending.delete(key);
+    if (entry) this.givenUp(entry);
   }
 
-  private forget(key: string, entry: { job: BackgroundJob; timer: NodeJS.Timeout }): void {
+  private givenUp(entry: Pending): void {
     clearTimeout(entry.timer);
-    this.pending.delete(key);
-    const entries = this.byKey.get(entry.job.keyId);
-    entries?.delete(key);
-    if (entries?.size === 0) this.byKey.delete(entry.job.keyId);
+    this.options.onGivenUp(entry.id, entry.job, entry.provider);
   }
 }
 
 /** Ids are the provider's: the same id at two providers names two objects. */
-function keyOf(provider: string, id: string): string {
+export function keyOf(provider: string, id: string): string {
   return `${provider}\u0000${id}`;
 }

@@ -40,6 +40,13 @@ export interface CounterAddition {
 export interface CounterStore {
   snapshot(keys: Iterable<string>): CounterSnapshot;
   add(key: string, amount: number, timing: WindowTiming, nowMs: number): CounterAddition;
+  /**
+   * Gives back up to `amount` of what was added to the window that started at `windowStartMs` (a charge found too
+   * high later: a background response's estimate, trued up to its usage), only while that window still runs, and
+   * never below zero. Returns what was given back: 0 once the window has rolled over, since taking it from the new
+   * window would hand out usage the old one counted.
+   */
+  refund(key: string, amount: number, windowStartMs: number, timing: WindowTiming, nowMs: number): number;
   /** Folds in what the gateway reports of a window, adopting its window (gateway-report.ts says how). */
   rebase(key: string, reported: ReportedUsage, timing: WindowTiming, nowMs: number): void;
   /** Records that an alert fired for a window; false when it had already fired there. */
@@ -61,6 +68,7 @@ export class SqliteCounterStore implements CounterStore {
   private readonly deleteOld;
   private readonly deleteOldAlerts;
   private readonly addTx;
+  private readonly refundTx;
   private readonly rebaseTx;
   private readonly followTx;
 
@@ -102,6 +110,13 @@ export class SqliteCounterStore implements CounterStore {
       const after = before + amount;
       this.upsert.run(key, windowStartMs, after, nowMs);
       return { before, after, windowStartMs, newWindow: !current };
+    });
+    this.refundTx = db.transaction((key: string, amount: number, windowStartMs: number, timing: WindowTiming, nowMs: number): number => {
+      const row = this.selectOne.get(key);
+      if (!row || row.window_start_ms !== windowStartMs || nowMs >= windowEndMs(timing, row.window_start_ms)) return 0;
+      const given = Math.min(Math.max(amount, 0), Math.max(row.value, 0));
+      if (given > 0) this.upsert.run(key, row.window_start_ms, row.value - given, nowMs);
+      return given;
     });
     const selectWindows = db.prepare<[], { identity: string }>('SELECT identity FROM policy_windows');
     const deleteWindows = db.prepare('DELETE FROM policy_windows');
@@ -184,6 +199,10 @@ export class SqliteCounterStore implements CounterStore {
 
   add(key: string, amount: number, timing: WindowTiming, nowMs: number): CounterAddition {
     return this.addTx(key, amount, timing, nowMs);
+  }
+
+  refund(key: string, amount: number, windowStartMs: number, timing: WindowTiming, nowMs: number): number {
+    return this.refundTx(key, amount, windowStartMs, timing, nowMs);
   }
 
   rebase(key: string, reported: ReportedUsage, timing: WindowTiming, nowMs: number): void {

@@ -18,10 +18,12 @@ import { estimateCost, lookupAudioPrice, lookupPrice } from './pricing.js';
 import { isPendingStatus, type JobState } from './background-jobs.js';
 import { requestedOutputCap, worstCaseOutputTokens } from './background-output-cap.js';
 import { BackgroundResponses, DEFAULT_BACKGROUND_TIMEOUT_MS, type BackgroundJob } from './background-responses.js';
-import { createResponseMeter, generatesAnswer, type ResponseMeter, type ResponseMeterInput } from './response-meter.js';
+import { BackgroundTrueUps, type TrueUp } from './background-true-ups.js';
+import type { ChargedWindow, LateChargeTarget } from './late-charge.js';
+import { billedWithoutUsage, createResponseMeter, generatesAnswer, type ResponseMeter, type ResponseMeterInput } from './response-meter.js';
 import { isKnownAiHost, type ShadowAiRegistry } from './shadow-ai.js';
 import { allKeyWindows, buildPolicyStatus, type PolicyStatus } from './status-data.js';
-import { estimatedUsage, isAcceptedStream, meterWithTally, tallyAnswer, tallyStreamedAnswer } from './unreported-usage.js';
+import { answerCounter, estimatedUsage, isAcceptedAnswer, isEventStream, usageEstimate } from './unreported-usage.js';
 import type { TokenUsage } from './usage.js';
 import { header } from '../util/header.js';
 import { RequestScopedSlot } from '../util/request-scoped-slot.js';
@@ -40,13 +42,15 @@ import { RequestScopedSlot } from '../util/request-scoped-slot.js';
  * - `routeFor(request)` then returns the chosen route for that same NormalizedRequest object: mode
  *   (gateway / passthrough / local), the virtual key to send in `x-bf-vk`, and the governed provider/model.
  * - `meterResponse(request, headers)` returns a sink for the response body chunks the proxy relays; when
- *   the response ends, its token usage is charged to the key's token and spend windows. A stream that
- *   ends without reporting usage (stopped early), and a sent request the client abandoned before any
- *   answer, are charged Edge's estimate instead (unreported-usage.ts). A background response or Assistants run
- *   (answered `queued`, no usage) is charged later, to its request, once: with the usage its final state reports
- *   when the client fetches it back (a final state reporting none, a cancel's: the prompt and the most answer
- *   text any fetch carried), or its worst case when Edge gives it up after a bound: the prompt and the most answer
- *   it allowed itself (background-responses.ts, background-output-cap.ts); each such late charge is told to
+ *   the response ends, its token usage is charged to the key's token and spend windows. A successful answer
+ *   that reports no usage (a stream stopped early, a JSON answer leaving it out; free operations aside), and a
+ *   sent request the client abandoned before any answer, are charged Edge's estimate instead
+ *   (unreported-usage.ts). A background response or Assistants run (answered `queued`, no usage) is charged
+ *   later, to its request: with the usage its final state reports when the client fetches it back (a final state
+ *   reporting none, a cancel's: the prompt and the most answer text any fetch carried), or its worst case when
+ *   Edge gives it up after a bound: the prompt and the most answer it allowed itself (background-responses.ts,
+ *   background-output-cap.ts). An estimate stays open for a day: a later fetch reporting the usage trues it up,
+ *   charging the rest or giving the excess back (background-true-ups.ts). Each such late charge is told to
  *   `onBackgroundCharge`, which records it.
  * - `settle(request)` when the exchange is over, however it ended: until then an allowed request holds
  *   its estimated cost in its token and spend windows, so requests decided meanwhile count it
@@ -84,16 +88,31 @@ export interface PolicyEnforcerOptions {
 /** A charge made to a request after its exchange was over (see onBackgroundCharge). */
 export interface BackgroundCharge {
   /** The request that started the work, and where it went (its own record's method, host and path). */
-  request: NormalizedRequest;
+  request: Pick<NormalizedRequest, 'provider' | 'model' | 'operation'>;
   target: { method: string; host: string; path: string };
   app: string;
   /** The provider's id of the response or run. */
   id: string;
   /**
    * The usage its final state reported, or Edge's estimate (`estimated`): the prompt and the answer seen when it
-   * reported none, the prompt and the most answer the request allowed when it was given up.
+   * reported none, the prompt and the most answer the request allowed when it was given up. With `trueUp`: the
+   * usage now known (or the estimate raised), of which only the difference is charged now.
    */
   charge: UsageCharge;
+  /**
+   * Set when this corrects an earlier estimate of the same work (background-true-ups.ts): what was charged before,
+   * and the difference charged now (negative: given back). `refundedInFull` is false when part of an amount to give
+   * back stayed charged, because the window it went to has rolled over since.
+   */
+  trueUp?: TrueUpNote;
+}
+
+export interface TrueUpNote {
+  before: { usage: TokenUsage; costUsd: number };
+  difference: { totalTokens: number; costUsd: number };
+  refundedInFull: boolean;
+  /** Why it is corrected now: its usage was fetched back, or a fetch carried more answer, or its own key crowded it out. */
+  cause: 'usage_reported' | 'more_answer_seen' | 'crowded_out';
 }
 
 interface PolicyState {
@@ -120,8 +139,6 @@ interface Ticket {
   charged?: boolean;
   /** Where the request went, for the record of a charge made after its exchange (a background response's). */
   target: { method: string; host: string; path: string };
-  /** Its work goes on after its answer (background-responses.ts): it keeps its hold until its usage is charged. */
-  background?: boolean;
   /** The bound the request set on its answer (`max_output_tokens`, …): its worst case if it is given up. */
   outputCap?: number;
 }
@@ -163,6 +180,8 @@ export class PolicyEnforcer {
   private readonly inFlight = new InFlightUsage();
   /** Requests whose background response's usage is still to come. */
   private readonly background: BackgroundResponses;
+  /** Background requests charged an estimate, open for the usage a later fetch reports. */
+  private readonly trueUps: BackgroundTrueUps;
   /** How long a background response's request holds its prompt: as long as its entry may wait, and a minute for a late timer. */
   private readonly backgroundHoldMs: number;
   private readonly now: () => Date;
@@ -175,8 +194,9 @@ export class PolicyEnforcer {
     const backgroundTimeoutMs = options.backgroundTimeoutMs ?? DEFAULT_BACKGROUND_TIMEOUT_MS;
     this.background = new BackgroundResponses({
       timeoutMs: backgroundTimeoutMs,
-      onGivenUp: (id, job) => this.chargeBackground(id, job, undefined, undefined, true),
+      onGivenUp: (id, job, provider) => this.chargeBackground(provider, id, job, undefined, undefined, true),
     });
+    this.trueUps = new BackgroundTrueUps({ onCrowdedOut: (id, trueUp) => this.raiseToWorstCase(id, trueUp) });
     this.backgroundHoldMs = backgroundTimeoutMs + 60_000;
   }
 
@@ -386,16 +406,20 @@ export class PolicyEnforcer {
    * answer names, else at the fallback rates. A fetch of a background response or run Edge waits for (background-
    * responses.ts) is metered all the same: its final state's usage is charged to the request that started it.
    * `onCharge` gets the usage the response reported and what it cost, or undefined when it reported
-   * none; then `estimate` is what was charged instead, if anything (a stream: the provider accepted the
-   * prompt; a JSON answer without usage is an error, or a route that reports none, and is not charged).
+   * none; then `estimate` is what was charged instead, if anything: for a successful answer (a stream, or
+   * JSON) of a billed operation (response-meter.ts billedWithoutUsage), the prompt and the answer text read;
+   * an error answer accepted nothing and is not charged.
    */
   meterResponse(request: NormalizedRequest, response: ResponseMeterInput, onCharge?: (charge: UsageCharge | undefined, estimate?: UsageCharge) => void): ResponseMeter | undefined {
     if (!generatesAnswer(request)) return this.meterFetchedBack(request, response);
     const route = this.routeFor(request);
     if (!route?.virtualKey) return undefined;
-    const streamed = isAcceptedStream(response);
-    const answer = tallyStreamedAnswer(response);
-    const meter = createResponseMeter(response, (usage, answeredModel, job) => {
+    const accepted = isAcceptedAnswer(response);
+    const streamed = accepted && isEventStream(response);
+    // A JSON answer without usage is charged its prompt only: reading every JSON answer's text twice (the usage
+    // reader parses it already) would cost every exchange for the rare one that reports none.
+    const answer = isEventStream(response) ? answerCounter(response, 0) : undefined;
+    return createResponseMeter(response, (usage, answeredModel, job) => {
       // Work the provider goes on with (a background response, an Assistants run): charged when its usage is known.
       if (!usage && job && this.leaveRunning(request, job, streamed, answer?.outputTokens() ?? 0, answeredModel)) {
         onCharge?.(undefined);
@@ -405,11 +429,10 @@ export class PolicyEnforcer {
       // the end) was charged the run's usage, which is all of it.
       if (job && !isPendingStatus(job.status)) this.forgetBackground(request.provider, job.id);
       const charge = usage ? this.charge(request, usage, false, answeredModel) : undefined;
-      const estimate = !usage && streamed ? this.chargeUnreported(request, answer?.outputTokens() ?? 0, answeredModel) : undefined;
+      const estimate = !usage && accepted && billedWithoutUsage(request) ? this.chargeUnreported(request, answer?.outputTokens() ?? 0, answeredModel) : undefined;
       this.settle(request);
       onCharge?.(charge, estimate);
-    });
-    return meterWithTally(meter, answer);
+    }, answer);
   }
 
   /**
@@ -419,9 +442,8 @@ export class PolicyEnforcer {
   settle(request: NormalizedRequest): void {
     const ticket = this.tickets.get(request);
     if (!ticket) return;
-    // A background response's request holds its prompt until its usage is charged (leaveRunning made the hold last
-    // as long as the wait).
-    if (!ticket.background) ticket.reservation?.release();
+    // A background response's request gave its hold over to the wait for its usage (leaveRunning).
+    ticket.reservation?.release();
     ticket.requestHold?.release();
     ticket.requestHold = undefined;
   }
@@ -459,10 +481,10 @@ export class PolicyEnforcer {
 
   /**
    * The answer of a generating request says the provider goes on working after it (a pending state, reporting no
-   * usage): the request is remembered by the id of that work, and keeps its ticket and its hold until the usage is
-   * known (the hold placed anew, to last as long as the entry may wait). An ordinary response's stream the client
-   * left is not such work (the provider stops it): it is charged as estimated at once. False when it is not
-   * remembered.
+   * usage): the request is remembered by the id of that work, with what charging it needs (not the request and its
+   * texts) and its hold until the usage is known (the hold placed anew, to last as long as the entry may wait). An
+   * ordinary response's stream the client left is not such work (the provider stops it): it is charged as estimated
+   * at once. False when it is not remembered.
    */
   private leaveRunning(request: NormalizedRequest, job: JobState, streamed: boolean, outputTokens: number, answeredModel: string | undefined): boolean {
     // A JSON answer still pending is background work whatever it says; a stream only when it says so.
@@ -471,62 +493,135 @@ export class PolicyEnforcer {
     if (ticket?.decision.action !== 'allow' || !ticket.decision.route.virtualKey || ticket.charged) return false;
     const route = ticket.decision.route;
     const waiting: BackgroundJob = {
-      request, keyId: route.virtualKey!.id, outputTokens,
+      target: lateChargeTarget(request, ticket, route),
+      windows: route.windows.filter((w) => w.metric !== 'requests'),
+      promptTokens: estimatedPromptTokens(request),
+      outputTokens,
       ...(ticket.outputCap !== undefined ? { outputCap: ticket.outputCap } : {}),
       ...(answeredModel !== undefined ? { answeredModel } : {}),
     };
     if (!this.background.remember(request.provider, job.id, waiting)) return false;
-    ticket.background = true;
-    // The exchange's hold would be dropped as stale (DEFAULT_MAX_HOLD_MS) well before the wait is over: placed anew
-    // in one synchronous step, to last as long as the wait.
+    // The exchange is charged through its entry from now on. Its hold would be dropped as stale (DEFAULT_MAX_HOLD_MS)
+    // well before the wait is over: placed anew in one synchronous step, to last as long as the wait.
+    ticket.charged = true;
     ticket.reservation?.release();
-    ticket.reservation = this.reserve(request, route, ticket.pricing, this.now().getTime(), this.backgroundHoldMs);
+    ticket.reservation = undefined;
+    const hold = this.reserve(request, route, ticket.pricing, this.now().getTime(), this.backgroundHoldMs);
+    if (hold) waiting.hold = hold;
     return true;
   }
 
   /**
    * Meters a fetch of stored work (a retrieval, a resumed stream, a cancel: never charged as such): when it reports
    * the final state of a background response or run Edge is waiting for, that usage is charged to the request that
-   * started it, once. Undefined when Edge waits for none, or the route fetches no response or run.
+   * started it, once; of one charged an estimate (background-true-ups.ts), the estimate is trued up. Undefined when
+   * Edge waits for none, or the route fetches no response or run.
    */
   private meterFetchedBack(request: NormalizedRequest, response: ResponseMeterInput): ResponseMeter | undefined {
-    if (this.background.size === 0 || !FETCHES_BACK_WORK.has(request.operation)) return undefined;
+    if ((this.background.size === 0 && this.trueUps.size === 0) || !FETCHES_BACK_WORK.has(request.operation)) return undefined;
     // The answer text it carries (a poll in progress, a cancel's answer: the output so far) is what is charged if
-    // the final state reports no usage.
-    const answer = tallyAnswer(response, MAX_FETCHED_BACK_JSON_BYTES);
-    return meterWithTally(createResponseMeter(response, (usage, answeredModel, job) => {
+    // the final state reports no usage. Read from the meter's own decoded bytes, before the meter reports.
+    const answer = answerCounter(response, MAX_FETCHED_BACK_JSON_BYTES);
+    return createResponseMeter(response, (usage, answeredModel, job) => {
       if (!job) return;
-      if (answer) this.background.noteAnswer(request.provider, job.id, answer.outputTokens());
+      const seen = answer?.outputTokens() ?? 0;
+      this.background.noteAnswer(request.provider, job.id, seen);
       if (isPendingStatus(job.status)) return;
       const waiting = this.background.take(request.provider, job.id);
-      if (waiting) this.chargeBackground(job.id, waiting, usage, answeredModel);
-    }), answer);
+      if (waiting) this.chargeBackground(request.provider, job.id, waiting, usage, answeredModel);
+      else this.trueUpBackground(request.provider, job.id, usage, answeredModel, seen);
+    }, answer);
   }
 
   /**
    * Charges a background response's request what its final state reported, or Edge's estimate: with none reported,
    * the prompt and the answer seen; given up (`givenUp`), the prompt and the most answer the request allowed itself
-   * (background-output-cap.ts), since its answer may have been read without Edge seeing it. Gives its hold back.
+   * (background-output-cap.ts), since its answer may have been read without Edge seeing it. An estimate stays open
+   * for a true-up (background-true-ups.ts). Gives its hold back.
    */
-  private chargeBackground(id: string, waiting: BackgroundJob, usage: TokenUsage | undefined, answeredModel: string | undefined, givenUp = false): void {
-    const { request } = waiting;
-    const ticket = this.tickets.get(request);
-    if (!ticket) return;
+  private chargeBackground(provider: string, id: string, waiting: BackgroundJob, usage: TokenUsage | undefined, answeredModel: string | undefined, givenUp = false): void {
+    waiting.hold?.release();
     const model = answeredModel ?? waiting.answeredModel;
-    const outputTokens = givenUp ? worstCaseOutputTokens(waiting) : waiting.outputTokens;
-    const charge = usage ? this.charge(request, usage, false, model) : this.chargeUnreported(request, outputTokens, model);
-    ticket.background = false;
-    this.settle(request);
-    if (charge) this.options.onBackgroundCharge?.({ request, target: ticket.target, app: ticket.app.name, id, charge });
+    const worstCase = worstCaseOutputTokens(waiting);
+    const charged = usage ?? usageEstimate(waiting.promptTokens, givenUp ? worstCase : waiting.outputTokens);
+    const { charge, windows } = this.chargeTo(waiting.target, waiting.windows, charged, !usage, model);
+    if (!usage) {
+      this.trueUps.keep(provider, id, {
+        target: waiting.target, windows, usage: charge.usage, costUsd: charge.costUsd, reason: givenUp ? 'given_up' : 'no_usage',
+        worstCaseOutputTokens: worstCase, keptAtMs: this.now().getTime(), ...(model !== undefined ? { answeredModel: model } : {}),
+      });
+    }
+    this.reportLateCharge(waiting.target, id, charge);
+  }
+
+  /**
+   * A final state of `id` fetched back after its request was charged an estimate: with its usage, the difference
+   * is charged (or given back) and the record closed; without, an answer longer than the one charged raises the
+   * estimate, which stays open.
+   */
+  private trueUpBackground(provider: string, id: string, usage: TokenUsage | undefined, answeredModel: string | undefined, seenOutputTokens: number): void {
+    const nowMs = this.now().getTime();
+    if (usage) {
+      const open = this.trueUps.take(provider, id, nowMs);
+      if (open) this.adjustTrueUp(id, open, usage, false, answeredModel, 'usage_reported');
+      return;
+    }
+    const open = this.trueUps.find(provider, id, nowMs);
+    if (!open || seenOutputTokens <= open.usage.outputTokens) return;
+    this.adjustTrueUp(id, open, usageEstimate(open.usage.inputTokens, seenOutputTokens), true, answeredModel, 'more_answer_seen');
+  }
+
+  /** Crowded out by its own key's newer records before its usage was seen: charged up to its worst case. */
+  private raiseToWorstCase(id: string, open: TrueUp): void {
+    if (open.usage.outputTokens >= open.worstCaseOutputTokens) return;
+    this.adjustTrueUp(id, open, usageEstimate(open.usage.inputTokens, open.worstCaseOutputTokens), true, undefined, 'crowded_out');
+  }
+
+  /**
+   * Brings each window `open` charged to what `usage` costs: the rest is charged, an excess given back into the run
+   * of the window it went to while that runs (counter-store.ts refund). `open` then says what it now charged.
+   */
+  private adjustTrueUp(id: string, open: TrueUp, usage: TokenUsage, estimated: boolean, answeredModel: string | undefined, cause: TrueUpNote['cause']): void {
+    const nowMs = this.now().getTime();
+    const model = answeredModel ?? open.answeredModel;
+    const price = priceOf(open.target, usage, model);
+    let refundedInFull = true;
+    for (const window of open.windows) {
+      const wanted = window.metric === 'tokens' ? usage.totalTokens : price.costUsd;
+      const difference = wanted - window.amount;
+      try {
+        if (difference > 0) {
+          const added = this.options.counters.add(window.counterKey, difference, window.timing, nowMs);
+          // An amount that went to an earlier run of the window can no longer be given back: only this run's counts.
+          window.amount = added.windowStartMs === window.windowStartMs ? wanted : difference;
+          window.windowStartMs = added.windowStartMs;
+        } else if (difference < 0) {
+          const given = window.windowStartMs === undefined ? 0 : this.options.counters.refund(window.counterKey, -difference, window.windowStartMs, window.timing, nowMs);
+          if (given < -difference) refundedInFull = false;
+          window.amount -= given;
+        }
+      } catch (err) {
+        this.onError(err, `truing up ${window.counterKey}`);
+      }
+    }
+    const before = { usage: open.usage, costUsd: open.costUsd };
+    open.usage = usage;
+    open.costUsd = price.costUsd;
+    if (model !== undefined) open.answeredModel = model;
+    const charge: UsageCharge = { usage, costUsd: price.costUsd, priceSource: price.priceSource, alerts: [], ...(estimated ? { estimated: true as const } : {}) };
+    this.reportLateCharge(open.target, id, charge, {
+      before, difference: { totalTokens: usage.totalTokens - before.usage.totalTokens, costUsd: price.costUsd - before.costUsd }, refundedInFull, cause,
+    });
+  }
+
+  private reportLateCharge(target: LateChargeTarget, id: string, charge: UsageCharge, trueUp?: TrueUpNote): void {
+    this.options.onBackgroundCharge?.({ request: target.request, target: target.target, app: target.app, id, charge, ...(trueUp ? { trueUp } : {}) });
   }
 
   /** Stops waiting for `id` without a charge: its usage was charged with another answer. */
   private forgetBackground(provider: string, id: string): void {
     const waiting = this.background.size > 0 ? this.background.take(provider, id) : undefined;
-    const ticket = waiting && this.tickets.get(waiting.request);
-    if (!waiting || !ticket) return;
-    ticket.background = false;
-    this.settle(waiting.request);
+    waiting?.hold?.release();
   }
 
   /** Charges a response's usage to the request's token and spend windows; raises budget alerts. */
@@ -549,31 +644,35 @@ export class PolicyEnforcer {
     ticket.charged = true;
     // The estimate gives way to the real figure in one synchronous step: nothing decides in between.
     ticket.reservation?.release();
-    const now = this.now();
-    const nowMs = now.getTime();
-    // A route naming no model (a stored prompt, an Assistants run) is priced by the model its answer names; with
-    // neither (a Realtime call's sideband socket) at the fallback rates, not nothing; audio at the model's audio
-    // rate (pricing.ts).
-    const provider = route.provider ?? undefined;
-    const model = route.model ?? answeredModel ?? null;
-    const lookup = lookupPrice(provider, model, ticket.pricing);
-    const audio = usage.audioInputTokens || usage.audioOutputTokens ? lookupAudioPrice(provider, model, lookup.price) : lookup.price;
-    const costUsd = estimateCost(usage, lookup.price, audio);
+    return this.chargeTo(lateChargeTarget(request, ticket, route), route.windows, usage, estimated, answeredModel).charge;
+  }
+
+  /** Charges `usage` to the token and spend `windows`; raises budget alerts. Says what each window was charged. */
+  private chargeTo(target: LateChargeTarget, windows: readonly LimitWindow[], usage: TokenUsage, estimated: boolean, answeredModel?: string): { charge: UsageCharge; windows: ChargedWindow[] } {
+    const nowMs = this.now().getTime();
+    const { costUsd, priceSource } = priceOf(target, usage, answeredModel);
     const alerts: Notice[] = [];
-    for (const window of route.windows) {
-      const amount = window.metric === 'tokens' ? usage.totalTokens : window.metric === 'spend' ? costUsd : 0;
+    const charged: ChargedWindow[] = [];
+    for (const window of windows) {
+      if (window.metric === 'requests') continue;
+      const amount = window.metric === 'tokens' ? usage.totalTokens : costUsd;
+      const timing = window.calendar ? { durationMs: window.durationMs, calendar: window.calendar } : window.durationMs;
+      const record: ChargedWindow = { counterKey: window.counterKey, metric: window.metric, timing, amount: 0 };
+      charged.push(record);
       if (amount <= 0) continue;
       try {
         const added = this.options.counters.add(window.counterKey, amount, window, nowMs);
+        record.amount = amount;
+        record.windowStartMs = added.windowStartMs;
         if (window.metric === 'spend') {
-          const alert = this.budgetAlert(window, added.windowStartMs, nowMs, ticket);
+          const alert = this.budgetAlert(window, added.windowStartMs, nowMs, target);
           if (alert) alerts.push(alert);
         }
       } catch (err) {
         this.onError(err, `charging ${window.counterKey}`);
       }
     }
-    return { usage, costUsd, priceSource: lookup.source, alerts, ...(estimated ? { estimated: true as const } : {}) };
+    return { charge: { usage, costUsd, priceSource, alerts, ...(estimated ? { estimated: true as const } : {}) }, windows: charged };
   }
 
   /**
@@ -690,24 +789,23 @@ export class PolicyEnforcer {
     }
   }
 
-  private budgetAlert(window: LimitWindow, windowStartMs: number, nowMs: number, ticket: Ticket): Notice | undefined {
+  private budgetAlert(window: LimitWindow, windowStartMs: number, nowMs: number, target: LateChargeTarget): Notice | undefined {
     if (window.max <= 0) return undefined;
     const usage = windowUsage(window, this.options.counters.snapshot([window.counterKey]), nowMs);
-    const reached = thresholdsReached(usage.used / window.max, ticket.thresholds);
+    const reached = thresholdsReached(usage.used / window.max, target.thresholds);
     // Mark every reached threshold, warn once, at the highest newly reached one.
     const fresh = reached.filter((t) => this.options.counters.markAlert(window.counterKey, windowStartMs, t, nowMs));
     const highest = fresh[0];
     if (highest === undefined) return undefined;
-    const route = ticket.decision.action === 'allow' ? ticket.decision.route : undefined;
     const draft: NoticeDraft = {
       kind: 'budget_alert',
-      who: { app: ticket.app.name },
+      who: { app: target.app },
       what: {
-        ...(route?.provider ? { provider: route.provider } : {}),
-        ...(route?.model ? { model: route.model } : {}),
+        ...(target.provider ? { provider: target.provider } : {}),
+        ...(target.model ? { model: target.model } : {}),
       },
       why: {
-        message: budgetAlertMessage(ticket.keyLabel ?? 'your key', window, usage.used, highest, usage.resetsAtMs !== undefined ? usage.resetsAtMs - nowMs : undefined),
+        message: budgetAlertMessage(target.keyLabel, window, usage.used, highest, usage.resetsAtMs !== undefined ? usage.resetsAtMs - nowMs : undefined),
         errorType: `budget_${Math.round(highest * 100)}`,
       },
     };
@@ -748,3 +846,29 @@ export class PolicyEnforcer {
   }
 }
 
+/** What charging `request` needs once its exchange is over, from its ticket (late-charge.ts): not the request itself. */
+function lateChargeTarget(request: NormalizedRequest, ticket: Ticket, route: PolicyRoute): LateChargeTarget {
+  return {
+    keyId: route.virtualKey?.id ?? '',
+    keyLabel: ticket.keyLabel ?? 'your key',
+    pricing: ticket.pricing,
+    thresholds: ticket.thresholds,
+    provider: route.provider ?? undefined,
+    model: route.model,
+    request: { provider: request.provider, model: request.model, operation: request.operation },
+    target: ticket.target,
+    app: ticket.app.name,
+  };
+}
+
+/**
+ * What `usage` costs on `target`'s route. A route naming no model (a stored prompt, an Assistants run) is priced by
+ * the model its answer names; with neither (a Realtime call's sideband socket) at the fallback rates, not nothing;
+ * audio at the model's audio rate (pricing.ts).
+ */
+function priceOf(target: LateChargeTarget, usage: TokenUsage, answeredModel: string | undefined): { costUsd: number; priceSource: string } {
+  const model = target.model ?? answeredModel ?? null;
+  const lookup = lookupPrice(target.provider, model, target.pricing);
+  const audio = usage.audioInputTokens || usage.audioOutputTokens ? lookupAudioPrice(target.provider, model, lookup.price) : lookup.price;
+  return { costUsd: estimateCost(usage, lookup.price, audio), priceSource: lookup.source };
+}

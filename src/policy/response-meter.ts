@@ -1,5 +1,5 @@
 import type { NormalizedRequest } from '../providers/types.js';
-import { decodeAlongside } from '../util/side-decoder.js';
+import { decodeOnceFor, type DecodedBodyReader } from '../util/side-decoder.js';
 import type { JobState } from './background-jobs.js';
 import { usageReaderFor, type TokenUsage } from './usage.js';
 
@@ -45,12 +45,46 @@ export function generatesAnswer(request: NormalizedRequest): boolean {
 }
 
 /**
+ * Inspected operations whose answer is not the model's work and is not billed as such: a moderation (free), and
+ * storing what a later request generates from (an assistant, a thread or its messages, a conversation or its items,
+ * a Realtime session's configuration), or a vector store search (billed per call, not in tokens). Their answers
+ * report no usage, and charging their prompt as an estimate would spend a key's tokens on free calls.
+ */
+const UNBILLED_OPERATIONS: ReadonlySet<string> = new Set([
+  'moderations', 'assistants', 'threads', 'threads.messages', 'conversations', 'conversations.items',
+  'realtime.client_secrets', 'realtime.sessions', 'vector_stores.search',
+]);
+
+/**
+ * Whether a successful answer to `request` that reports no usage was billed all the same, so Edge charges its
+ * estimate (the prompt, and the answer text read): a generating request's (generatesAnswer), except the operations
+ * above.
+ */
+export function billedWithoutUsage(request: NormalizedRequest): boolean {
+  return generatesAnswer(request) && !UNBILLED_OPERATIONS.has(request.operation);
+}
+
+/**
  * `onUsage` gets the usage found (undefined: none), the model the answer names (usage.ts modelInDocument) and the
  * background response or Assistants run it reports, in its latest state (background-jobs.ts).
  */
 export type UsageListener = (usage: TokenUsage | undefined, answeredModel: string | undefined, job?: JobState) => void;
 
-export function createResponseMeter(input: ResponseMeterInput, onUsage: UsageListener): ResponseMeter {
+/**
+ * A reader of the answer's text read from the same decoded bytes as the usage (unreported-usage.ts answerCounter):
+ * what the answer is charged when it reports no usage.
+ */
+export interface AnswerCounter extends DecodedBodyReader {
+  /** Tokens of answer text read so far. */
+  outputTokens(): number;
+}
+
+/**
+ * `answer`, when given, reads the same body: one decoder feeds both, the counter first, so when `onUsage` runs the
+ * counter has read the whole answer. Two decoders of a compressed answer would finish in either order, and a
+ * charge made when the usage reader ended could miss the answer text still being inflated for the counter.
+ */
+export function createResponseMeter(input: ResponseMeterInput, onUsage: UsageListener, answer?: AnswerCounter): ResponseMeter {
   const reader = usageReaderFor(input.contentType);
   let reported = false;
   const report: UsageListener = (usage, answeredModel, job) => {
@@ -61,8 +95,12 @@ export function createResponseMeter(input: ResponseMeterInput, onUsage: UsageLis
   const nothingToRead = { push: () => {}, end: () => report(undefined, undefined), finished: Promise.resolve() };
   if (!reader) return nothingToRead;
   // A corrupt or truncated body still yields what was decoded before the damage.
-  return decodeAlongside(input.contentEncoding, (chunk) => reader.push(chunk), () => {
-    const usage = reader.end();
-    report(usage, reader.model(), reader.job());
-  }) ?? nothingToRead;
+  const usageReader: DecodedBodyReader = {
+    push: (chunk) => reader.push(chunk),
+    end: () => {
+      const usage = reader.end();
+      report(usage, reader.model(), reader.job());
+    },
+  };
+  return decodeOnceFor(input.contentEncoding, answer ? [answer, usageReader] : [usageReader]) ?? nothingToRead;
 }

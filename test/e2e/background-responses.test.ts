@@ -16,7 +16,8 @@ import { until } from '../support/until.js';
  * Through a real Edge: a background Responses request answers `queued` with no usage, and the client polls
  * `GET /v1/responses/{id}` until it is completed. The polls are retrievals, never charged as such; the usage the
  * completed response reports is charged to the request that started it, once, and recorded beside it. A response
- * never polled is charged Edge's estimate after a bound (shortened here through the agent's option).
+ * never polled is charged its worst case after a bound (shortened here through the agent's option), trued up to
+ * its usage if it is polled later.
  */
 
 const KEY = 'sk-bf-background-e2e-0001';
@@ -172,9 +173,12 @@ describe('background responses through Edge', () => {
     // The prompt at four characters a token, and the longest answer it could have had (it set no max_output_tokens).
     expect(lateCharges(edge)[0]).toMatchObject({ estimatedUsage: { input_tokens: 100, output_tokens: 32768 } });
     expect(lateCharges(edge)[0]!.usage).toBeUndefined();
-    // Completed later and polled: charged nothing more.
+    // Completed later and polled: the estimate is trued up to the usage, recorded beside it, once.
     origin.states.set(started.body.id!, { status: 'completed', usage: { input_tokens: 800, output_tokens: 400 } });
     expect((await call(edge, 'GET', `/v1/responses/${started.body.id!}`)).body.status).toBe('completed');
-    expect(lateCharges(edge)).toHaveLength(1);
+    expect(await until(() => lateCharges(edge).length > 1, 10_000)).toBe(true);
+    expect(lateCharges(edge)[1]).toMatchObject({ usage: { input_tokens: 800, output_tokens: 400 } });
+    expect((await call(edge, 'GET', `/v1/responses/${started.body.id!}`)).body.status).toBe('completed');
+    expect(lateCharges(edge)).toHaveLength(2);
   });
 });

@@ -1,6 +1,8 @@
 import { afterEach, expect, it } from 'vitest';
 import { BackgroundResponses, type BackgroundJob } from '../../src/policy/background-responses.js';
-import type { NormalizedRequest } from '../../src/providers/types.js';
+import { BackgroundTrueUps, DEFAULT_TRUE_UP_MAX_AGE_MS, type TrueUp } from '../../src/policy/background-true-ups.js';
+import { usageEstimate } from '../../src/policy/unreported-usage.js';
+import { NOW } from './support.js';
 
 /**
  * Edge remembers a bounded number of background responses (background-responses.ts). A flood of cheap background
@@ -8,8 +10,14 @@ import type { NormalizedRequest } from '../../src/providers/types.js';
  * a key over its share gives up its own oldest. The bound on all keys still gives up the oldest of any.
  */
 
-const request: NormalizedRequest = { provider: 'openai', adapter: 'openai-compatible', operation: 'responses', model: 'gpt-4.1', stream: false, texts: [], tools: [], inspected: true };
-const job = (keyId: string): BackgroundJob => ({ request, keyId, outputTokens: 0 });
+const job = (keyId: string): BackgroundJob => ({
+  target: {
+    keyId, keyLabel: keyId, pricing: {}, thresholds: [], provider: 'openai', model: 'gpt-4.1',
+    request: { provider: 'openai', model: 'gpt-4.1', operation: 'responses' },
+    target: { method: 'POST', host: 'api.openai.com', path: '/v1/responses' }, app: 'probe',
+  },
+  windows: [], promptTokens: 100, outputTokens: 0,
+});
 
 let held: BackgroundResponses | undefined;
 afterEach(() => held?.giveUpAll());
@@ -49,4 +57,26 @@ it('a key whose entries were taken has its whole share again; the bound on all k
   background.remember('openai', 'resp_1_2', job('vk-1'));
   background.remember('openai', 'resp_1_3', job('vk-1'));
   expect(givenUp).toEqual(['resp_0_0']);
+});
+
+it('true-ups: a key\'s flood crowds out its own oldest record (to be charged its worst case), another key\'s only past the bound on all', () => {
+  const crowded: string[] = [];
+  const trueUps = new BackgroundTrueUps({ maxEntries: 4, maxPerKey: 2, onCrowdedOut: (id) => crowded.push(id) });
+  const record = (keyId: string, keptAtMs = NOW.getTime()): TrueUp => ({
+    target: job(keyId).target, windows: [], usage: usageEstimate(100, 0), costUsd: 0, reason: 'no_usage', worstCaseOutputTokens: 32_768, keptAtMs,
+  });
+  trueUps.keep('openai', 'resp_a1', record('vk-a'));
+  trueUps.keep('openai', 'resp_b1', record('vk-b'));
+  trueUps.keep('openai', 'resp_b2', record('vk-b'));
+  trueUps.keep('openai', 'resp_b3', record('vk-b'));
+  expect(crowded).toEqual(['resp_b1']);
+  trueUps.keep('openai', 'resp_c1', record('vk-c'));
+  trueUps.keep('openai', 'resp_c2', record('vk-c'));
+  // The bound on all keys drops the oldest with its estimate as it stands: not charged up for another key's flood.
+  expect(crowded).toEqual(['resp_b1']);
+  expect(trueUps.find('openai', 'resp_a1', NOW.getTime())).toBeUndefined();
+  expect(trueUps.take('openai', 'resp_b3', NOW.getTime())).toBeDefined();
+  // Kept a day: then dropped as charged.
+  expect(trueUps.find('openai', 'resp_c1', NOW.getTime() + DEFAULT_TRUE_UP_MAX_AGE_MS + 1)).toBeUndefined();
+  expect(trueUps.size).toBe(0);
 });

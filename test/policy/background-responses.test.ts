@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { SqliteCounterStore } from '../../src/policy/counter-store.js';
 import { DEFAULT_OUTPUT_CAP_TOKENS } from '../../src/policy/background-output-cap.js';
@@ -27,7 +28,7 @@ let clockMs: number;
 const resolver = createProviderResolver();
 const PROMPT = 'y'.repeat(400);
 
-function start(backgroundTimeoutMs?: number): void {
+function start(backgroundTimeoutMs?: number, tokenMaxLimit = 1000): void {
   late = [];
   clockMs = NOW.getTime();
   enforcer = new PolicyEnforcer({
@@ -38,7 +39,7 @@ function start(backgroundTimeoutMs?: number): void {
   enforcer.setIdentity({ signedIn: true, user: 'ada@example.com' });
   enforcer.setBundle(bundle({}, {
     provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }],
-    rate_limit: { token_max_limit: 1000, token_reset_duration: '1d' },
+    rate_limit: { token_max_limit: tokenMaxLimit, token_reset_duration: '1d' },
     budgets: [{ max_limit: 50, reset_duration: '1d' }],
   }));
 }
@@ -56,7 +57,7 @@ afterEach(() => {
 });
 
 /** One exchange as the proxy runs it: recognised, decided (refused: 'refused'), answered with `answer`; what it was charged. */
-async function exchange(method: string, target: string, answer: string, contentType = 'application/json', body?: unknown): Promise<UsageCharge | undefined | 'refused'> {
+async function exchange(method: string, target: string, answer: string | Buffer, contentType = 'application/json', body?: unknown, contentEncoding?: string): Promise<UsageCharge | undefined | 'refused'> {
   const info = { method, host: 'api.openai.com', path: target, headers: { 'content-type': 'application/json' } };
   const resolution = resolver.resolve(info);
   if (resolution.kind !== 'recognized') throw new Error(`${method} ${target} was not recognised: ${resolution.kind}`);
@@ -65,8 +66,10 @@ async function exchange(method: string, target: string, answer: string, contentT
   const request = parsed.request;
   if ((await enforcer.inspector()({ request, body: parsed.body, info, app: 'probe' })).action !== 'allow') return 'refused';
   let charged: UsageCharge | undefined;
-  const meter = enforcer.meterResponse(request, { contentType, contentEncoding: undefined, status: 200 }, (reported, estimate) => { charged = reported ?? estimate; });
-  meter?.push(Buffer.from(answer));
+  const meter = enforcer.meterResponse(request, { contentType, contentEncoding, status: 200 }, (reported, estimate) => { charged = reported ?? estimate; });
+  // In chunks, as a large answer comes.
+  const bytes = Buffer.from(answer);
+  for (let at = 0; at < bytes.length; at += 16_384) meter?.push(bytes.subarray(at, at + 16_384));
   meter?.end();
   await meter?.finished;
   enforcer.settle(request);
@@ -122,9 +125,12 @@ it('one never fetched back is charged its worst case after the bound: the prompt
   // Its answer may have been read another way (a conversation's items, a webhook): not only the prompt.
   expect(late[0]).toMatchObject({ id: 'resp_forgotten', charge: { estimated: true, usage: { inputTokens: 100, outputTokens: 700 } } });
   expect(tokensUsed()).toBe(800);
-  // Given up: its completion fetched back later is charged nothing more.
+  // Its completion fetched back later trues the estimate up to its usage, once.
   await exchange('GET', '/v1/responses/resp_forgotten', json(response('resp_forgotten', 'completed', { input_tokens: 800, output_tokens: 400 })));
-  expect(tokensUsed()).toBe(800);
+  expect(tokensUsed()).toBe(1200);
+  await exchange('GET', '/v1/responses/resp_forgotten', json(response('resp_forgotten', 'completed', { input_tokens: 800, output_tokens: 400 })));
+  expect(tokensUsed()).toBe(1200);
+  expect(late[1]).toMatchObject({ id: 'resp_forgotten', charge: { usage: { totalTokens: 1200 } }, trueUp: { cause: 'usage_reported', difference: { totalTokens: 400 } } });
 });
 
 it('given up as Edge stops: a request setting no bound is charged the default one, a run its max_completion_tokens', async () => {
@@ -231,4 +237,93 @@ it('a key over its token limit and budget may still fetch back what it started; 
   expect(await exchange('GET', '/v1/responses/resp_p1', json(response('resp_p1', 'completed')))).toBeUndefined();
   // That fetch used the key's one request up: the next is refused.
   expect(await exchange('GET', '/v1/responses/resp_p1', json(response('resp_p1', 'completed')))).toBe('refused');
+});
+
+/*
+ * True-ups (background-true-ups.ts): an estimate charged to background work (given up, or a final state reporting
+ * no usage) stays open, and a later fetch reporting its usage charges the difference, or gives it back.
+ */
+
+it('a cancel without usage is charged the prompt for now; the work finishing anyway (Azure) is charged when fetched', async () => {
+  await startBackground('resp_dodge');
+  await exchange('POST', '/v1/responses/resp_dodge/cancel', json(response('resp_dodge', 'cancelled')));
+  expect(tokensUsed()).toBe(100);
+  // The provider went on and billed 30,100 tokens: "start, then cancel" does not make them free.
+  expect(await exchange('GET', '/v1/responses/resp_dodge', json(response('resp_dodge', 'completed', { input_tokens: 100, output_tokens: 30_000 })))).toBeUndefined();
+  expect(tokensUsed()).toBe(30_100);
+  expect(late.at(-1)).toMatchObject({
+    id: 'resp_dodge', charge: { usage: { totalTokens: 30_100 } },
+    trueUp: { cause: 'usage_reported', before: { usage: { totalTokens: 100 } }, difference: { totalTokens: 30_000 }, refundedInFull: true },
+  });
+  expect(late.at(-1)!.charge.estimated).toBeUndefined();
+  // Closed: fetched again, nothing more.
+  await exchange('GET', '/v1/responses/resp_dodge', json(response('resp_dodge', 'completed', { input_tokens: 100, output_tokens: 30_000 })));
+  expect(tokensUsed()).toBe(30_100);
+  expect(late).toHaveLength(2);
+});
+
+it('a cancel fetched again with more answer (or reasoning spent) raises its estimate, still open', async () => {
+  await startBackground('resp_more');
+  await exchange('POST', '/v1/responses/resp_more/cancel', json(responseWithText('resp_more', 'cancelled', 'a'.repeat(400))));
+  expect(tokensUsed()).toBe(200);
+  await exchange('GET', '/v1/responses/resp_more', json(responseWithText('resp_more', 'cancelled', 'a'.repeat(4000))));
+  expect(tokensUsed()).toBe(1100);
+  expect(late.at(-1)).toMatchObject({ charge: { estimated: true, usage: { outputTokens: 1000 } }, trueUp: { cause: 'more_answer_seen', difference: { totalTokens: 900 } } });
+  // Less answer than charged: nothing given back on a guess.
+  await exchange('GET', '/v1/responses/resp_more', json(response('resp_more', 'cancelled')));
+  expect(tokensUsed()).toBe(1100);
+  // Its usage at last: 300 tokens of reasoning the text never showed.
+  await exchange('GET', '/v1/responses/resp_more', json(response('resp_more', 'cancelled', { input_tokens: 100, output_tokens: 1300 })));
+  expect(tokensUsed()).toBe(1400);
+});
+
+it('given up without a bound, an answer longer than the worst case pays the rest when fetched back', async () => {
+  enforcer.releaseBackground();
+  start(50);
+  await startBackground('resp_long');
+  expect(await until(() => late.length > 0, 5000)).toBe(true);
+  expect(tokensUsed()).toBe(100 + DEFAULT_OUTPUT_CAP_TOKENS);
+  await exchange('GET', '/v1/responses/resp_long', json(response('resp_long', 'completed', { input_tokens: 100, output_tokens: 100_000 })));
+  expect(tokensUsed()).toBe(100_100);
+  // Both windows: the spend too is what its usage cost (gpt-4.1-mini, $0.40 / $1.60 per Mtok).
+  expect(spent()).toBeCloseTo(100 * 0.4e-6 + 100_000 * 1.6e-6, 9);
+});
+
+it('given up as Edge stops, or crowded out, its worst case is given back down to its usage when fetched back', async () => {
+  await startBackground('resp_batch');
+  enforcer.releaseBackground();
+  expect(tokensUsed()).toBe(100 + DEFAULT_OUTPUT_CAP_TOKENS);
+  await exchange('GET', '/v1/responses/resp_batch', json(response('resp_batch', 'completed', { input_tokens: 100, output_tokens: 50 })));
+  expect(tokensUsed()).toBe(150);
+  expect(spent()).toBeCloseTo(100 * 0.4e-6 + 50 * 1.6e-6, 9);
+  expect(late.at(-1)).toMatchObject({ trueUp: { cause: 'usage_reported', difference: { totalTokens: 150 - 100 - DEFAULT_OUTPUT_CAP_TOKENS }, refundedInFull: true } });
+  // The key has its tokens back: the next request is let through.
+  expect(await startBackground('resp_next')).toBeUndefined();
+});
+
+it('an excess is not given back into a window that has rolled over since the estimate was charged', async () => {
+  // The key's day starts with this charge.
+  await startBackground('resp_first');
+  await exchange('GET', '/v1/responses/resp_first', json(response('resp_first', 'completed', { input_tokens: 10, output_tokens: 10 })));
+  clockMs += 23 * 60 * 60_000;
+  await startBackground('resp_old');
+  enforcer.releaseBackground();
+  expect(tokensUsed()).toBe(20 + 100 + DEFAULT_OUTPUT_CAP_TOKENS);
+  // The key's day is over: its new window starts empty and stays so.
+  clockMs += 2 * 60 * 60_000;
+  await exchange('GET', '/v1/responses/resp_old', json(response('resp_old', 'completed', { input_tokens: 100, output_tokens: 50 })));
+  expect(tokensUsed()).toBe(0);
+  expect(late.at(-1)).toMatchObject({ trueUp: { refundedInFull: false } });
+});
+
+it('a compressed cancel answer is charged all its answer text, every time', async () => {
+  enforcer.releaseBackground();
+  start(undefined, 1e9);
+  const text = 'x'.repeat(400_000);
+  for (let k = 0; k < 40; k++) {
+    await startBackground(`resp_gz${k}`);
+    const body = zlib.gzipSync(Buffer.from(json(responseWithText(`resp_gz${k}`, 'cancelled', text))));
+    await exchange('POST', `/v1/responses/resp_gz${k}/cancel`, body, 'application/json', undefined, 'gzip');
+    expect(late.at(-1)).toMatchObject({ id: `resp_gz${k}`, charge: { usage: { outputTokens: 100_000 } } });
+  }
 });

@@ -35,6 +35,22 @@ describe('SqliteCounterStore', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
   });
 
+  it('gives an amount back only into the run of the window it went to, while it runs, and never below zero', () => {
+    const { store } = openStore();
+    const { windowStartMs } = store.add('k', 100, HOUR, T0);
+    expect(store.refund('k', 30, windowStartMs, HOUR, T0 + 1000)).toBe(30);
+    expect(store.snapshot(['k']).get('k')?.value).toBe(70);
+    // More than the counter holds (another device's report rebased it lower): down to zero, not below.
+    expect(store.refund('k', 500, windowStartMs, HOUR, T0 + 2000)).toBe(70);
+    expect(store.snapshot(['k']).get('k')?.value).toBe(0);
+    // Not into another run of the window: neither one that began later, nor after the run is over.
+    store.add('k', 50, HOUR, T0 + 3000);
+    expect(store.refund('k', 10, windowStartMs - 1, HOUR, T0 + 4000)).toBe(0);
+    expect(store.refund('k', 10, windowStartMs, HOUR, T0 + HOUR + 1)).toBe(0);
+    expect(store.snapshot(['k']).get('k')?.value).toBe(50);
+    expect(store.refund('absent', 10, windowStartMs, HOUR, T0)).toBe(0);
+  });
+
   it('adds within a window and resets lazily at the first use after it ends (Bifrost semantics)', () => {
     const { store } = openStore();
     expect(store.add('k', 1, HOUR, T0)).toEqual({ before: 0, after: 1, windowStartMs: T0, newWindow: true });

@@ -116,8 +116,28 @@ describe('an exchange sent upstream that ends without reported usage', () => {
     const { enforcer, counted } = makeEnforcer(limited());
     const req = bigPrompt(false);
     sendFollowed(enforcer, req);
-    const charges = await answer(enforcer, req, 'application/json', JSON.stringify({ error: { type: 'invalid_request_error', message: 'bad' } }));
+    const charges = await answer(enforcer, req, 'application/json', JSON.stringify({ error: { type: 'invalid_request_error', message: 'bad' } }), 400);
     expect(charges).toEqual([{ reported: undefined, estimate: undefined }]);
+    expect(counted(TOKENS)).toBe(0);
+  });
+
+  it('a successful JSON answer without usage (a gateway or route leaving it out) is charged the prompt', async () => {
+    const { enforcer, counted } = makeEnforcer(limited());
+    const req = bigPrompt(false);
+    sendFollowed(enforcer, req);
+    const charges = await answer(enforcer, req, 'application/json', JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi' } }] }));
+    expect(charges).toEqual([{ reported: undefined, estimate: expect.objectContaining({ estimated: true, usage: expect.objectContaining({ inputTokens: 10_000, outputTokens: 0 }) }) }]);
+    expect(counted(TOKENS)).toBe(10_000);
+  });
+
+  it('free operations answering without usage (a moderation, storing a thread) are charged nothing', async () => {
+    const { enforcer, counted } = makeEnforcer(limited());
+    for (const operation of ['moderations', 'threads', 'threads.messages', 'assistants', 'conversations.items']) {
+      const req = { ...bigPrompt(false), operation };
+      sendFollowed(enforcer, req);
+      const charges = await answer(enforcer, req, 'application/json', JSON.stringify({ id: 'modr-1', results: [{ flagged: false }] }));
+      expect(charges).toEqual([{ reported: undefined, estimate: undefined }]);
+    }
     expect(counted(TOKENS)).toBe(0);
   });
 

@@ -1,0 +1,104 @@
+import { keyOf } from './background-responses.js';
+import type { ChargedWindow, LateChargeTarget } from './late-charge.js';
+import { PerKeyBoundedMap } from './per-key-bounded-map.js';
+import type { TokenUsage } from './usage.js';
+
+/**
+ * Background requests charged Edge's estimate rather than their usage (background-responses.ts), kept open so a
+ * later fetch reporting the usage corrects the charge: a true-up.
+ *
+ * Two estimates are provisional. A request Edge gave up (not fetched back within the wait, crowded out, Edge
+ * stopping) is charged its worst case; a client that fetches it back later with its usage gets the excess back,
+ * and one whose answer ran past that worst case pays the rest. A final state reporting no usage (a cancel) is
+ * charged the prompt and the answer text seen; the provider may still finish the work (seen on Azure) or have
+ * spent reasoning tokens no text shows, and the later fetch reporting them pays the rest. Without this the
+ * first estimate was final: "start, then cancel" went for the prompt, and a batch over the per-key bound paid the
+ * worst case for answers it then fetched.
+ *
+ * Each record is compact (late-charge.ts: the key, the windows charged and how much, the prices; never the request's
+ * texts) and bounded: kept `maxAgeMs` (a day by default), `maxEntries` in all (50,000), a tenth of that for one key.
+ * One key's flood crowds out its own oldest, which is then charged up to its worst case (the enforcer does it),
+ * so crowding out one's own cancelled request never pays; the bound on all keys, or the age, drops the oldest
+ * with its estimate as it stands. In memory only: a restart closes them all as charged.
+ */
+
+export interface TrueUp {
+  target: LateChargeTarget;
+  /** Each token and spend window charged, with how much and into which run of it. */
+  windows: ChargedWindow[];
+  /** The usage charged so far (Edge's estimate) and its cost. */
+  usage: TokenUsage;
+  costUsd: number;
+  /** Why an estimate: given up (its worst case), or its final state reported no usage (a cancel). */
+  reason: 'given_up' | 'no_usage';
+  /** The answer tokens of its worst case: what it is charged up to if its own key's flood crowds it out. */
+  worstCaseOutputTokens: number;
+  /** The model the answers named: prices the usage of a route naming none. */
+  answeredModel?: string;
+  keptAtMs: number;
+}
+
+export const DEFAULT_TRUE_UP_MAX_AGE_MS = 24 * 60 * 60_000;
+export const DEFAULT_MAX_TRUE_UPS = 50_000;
+
+export interface BackgroundTrueUpsOptions {
+  maxAgeMs?: number;
+  maxEntries?: number;
+  /** Records one virtual key may hold; default a tenth of `maxEntries`, at least one. */
+  maxPerKey?: number;
+  /** Crowded out by a newer record of its own key: the enforcer charges it up to its worst case. */
+  onCrowdedOut: (id: string, trueUp: TrueUp, provider: string) => void;
+}
+
+interface Kept {
+  provider: string;
+  id: string;
+  trueUp: TrueUp;
+}
+
+export class BackgroundTrueUps {
+  private readonly kept: PerKeyBoundedMap<Kept>;
+  private readonly maxAgeMs: number;
+
+  constructor(options: BackgroundTrueUpsOptions) {
+    this.maxAgeMs = options.maxAgeMs ?? DEFAULT_TRUE_UP_MAX_AGE_MS;
+    const maxEntries = options.maxEntries ?? DEFAULT_MAX_TRUE_UPS;
+    const maxPerKey = options.maxPerKey ?? Math.max(1, Math.floor(maxEntries / 10));
+    this.kept = new PerKeyBoundedMap(maxEntries, maxPerKey, (_key, { provider, id, trueUp }, by) => {
+      if (by === 'own_key') options.onCrowdedOut(id, trueUp, provider);
+    });
+  }
+
+  get size(): number {
+    return this.kept.size;
+  }
+
+  /** Keeps `trueUp` open for `id` at `provider` (replacing any record under that id). */
+  keep(provider: string, id: string, trueUp: TrueUp): void {
+    this.dropExpired(trueUp.keptAtMs);
+    const key = keyOf(provider, id);
+    this.kept.delete(key);
+    this.kept.set(key, trueUp.target.keyId, { provider, id, trueUp });
+  }
+
+  /** The open record of `id`, still kept (a fetch without usage may raise it), or undefined. */
+  find(provider: string, id: string, nowMs: number): TrueUp | undefined {
+    this.dropExpired(nowMs);
+    return this.kept.get(keyOf(provider, id))?.trueUp;
+  }
+
+  /** The open record of `id`, closed from now on: its usage was seen. */
+  take(provider: string, id: string, nowMs: number): TrueUp | undefined {
+    this.dropExpired(nowMs);
+    return this.kept.delete(keyOf(provider, id))?.trueUp;
+  }
+
+  /** Records are kept in the order made, so the expired ones are the first. */
+  private dropExpired(nowMs: number): void {
+    for (let key = this.kept.oldest(); key !== undefined; key = this.kept.oldest()) {
+      const entry = this.kept.get(key);
+      if (entry && nowMs - entry.trueUp.keptAtMs <= this.maxAgeMs) return;
+      this.kept.delete(key);
+    }
+  }
+}
