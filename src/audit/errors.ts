@@ -59,7 +59,7 @@ export class AuditRecordTooLargeError extends Error {
   constructor(readonly requestId: string, readonly recordBytes: number, readonly maxBytes: number) {
     super(
       `audit record ${requestId} takes ${recordBytes} bytes, larger than the whole audit queue cap (${maxBytes} bytes), so it can never be stored; ` +
-      'nothing was written. Raise audit.maxBytes (the default is 256 MiB; records with full prompt text take up to about 512 KiB).',
+      'nothing was written. Raise audit.maxBytes (the default is 256 MiB; Edge accepts no less than the largest record it writes, about 265 KiB).',
     );
     this.name = 'AuditRecordTooLargeError';
   }
