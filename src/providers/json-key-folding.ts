@@ -33,6 +33,9 @@ const FIELDS_EDGE_READS: readonly string[] = [
   'items', 'call_id', 'stdout', 'stderr', 'variables', 'additional_instructions', 'additional_messages', 'thread',
   'tool_outputs', 'session', 'stream_format', 'stream_options', 'include_usage', 'inputs', 'audio', 'transcription',
   'input_audio_transcription', 'keywords', 'reason',
+  // A response's labels, whose values the guardrails read (openai-responses.ts readLabelValues): the maps themselves
+  // are free-form and never entered, but a `Metadata` the gateway takes for `metadata` must not pass unread.
+  'metadata', 'client_metadata',
   // Anthropic.
   'system', 'tool_use_id', 'requests', 'params',
   // Gemini (both spellings Google accepts).
