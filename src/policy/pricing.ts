@@ -185,18 +185,34 @@ export function lookupAudioPrice(provider: string | undefined, model: string | n
 }
 
 /**
- * Whether `model` costs more than `than` on the built-in tables (their text and audio rates, in and out, summed):
- * which of the models a live session named it is charged at, so that naming a cheaper one later never lowers its
- * price (websocket-inspection.ts). The bundle's prices may differ, rarely in which of two models is dearer.
+ * What `usage` costs at `model` on the built-in tables alone (text and audio rates; a `provider/` prefix removed, as
+ * the route removes it). Only where no decision's own price is at hand (a live session's charge without policy's
+ * priceOf, websocket-session-usage.ts): the charge itself prices the route's model with the bundle's prices.
  */
-export function costsMore(provider: string | undefined, model: string | null, than: string | null): boolean {
-  return listPriceWeight(provider, model) > listPriceWeight(provider, than);
+export function listCost(provider: string | undefined, model: string | null, usage: TokenUsage): number {
+  const bare = model !== null && provider !== undefined && model.startsWith(`${provider}/`) ? model.slice(provider.length + 1) : model;
+  const text = lookupPrice(provider, bare).price;
+  return estimateCost(usage, text, lookupAudioPrice(provider, bare, text));
 }
 
-function listPriceWeight(provider: string | undefined, model: string | null): number {
-  const text = lookupPrice(provider, model).price;
-  const audio = lookupAudioPrice(provider, model, text);
-  return text.input_per_mtok + text.output_per_mtok + audio.input_per_mtok + audio.output_per_mtok;
+/**
+ * Models billed by the length of the audio they take, not by tokens, USD a minute (list prices, 2025: whisper-1
+ * $0.006 a minute), qualified by provider. A Realtime input transcription on one reports `usage: {type: 'duration',
+ * seconds}`; a model billed so that this table does not know is charged the dearest entry of its provider (of all
+ * entries when it has none), as an unpriced model must not be a way around a budget.
+ */
+export const DEFAULT_DURATION_PRICES: Readonly<Record<string, { usd_per_minute: number }>> = {
+  'openai/whisper-1': { usd_per_minute: 0.006 },
+};
+
+/** What `seconds` of audio cost on `model` (DEFAULT_DURATION_PRICES), and which entry priced them. */
+export function durationCost(provider: string | undefined, model: string | null, seconds: number): { costUsd: number; priceSource: string } {
+  const entries = Object.entries(DEFAULT_DURATION_PRICES);
+  const names = model === null ? [] : candidateNames(model).flatMap((name) => (provider !== undefined ? [`${provider}/${name}`, name] : [name]));
+  const known = entries.find(([entry]) => names.includes(entry));
+  const own = entries.filter(([entry]) => provider !== undefined && entry.startsWith(`${provider}/`));
+  const [entry, price] = known ?? (own.length > 0 ? own : entries).reduce((a, b) => (b[1].usd_per_minute > a[1].usd_per_minute ? b : a));
+  return { costUsd: (Math.max(0, seconds) / 60) * price.usd_per_minute, priceSource: known ? `built-in:${entry}` : 'fallback:duration' };
 }
 
 function dearestAudioPrice(provider: string | undefined): ModelPrice {

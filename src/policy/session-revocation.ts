@@ -1,33 +1,91 @@
 import type { PolicyBundle } from '../control/protocol/policy-bundle.js';
+import type { VirtualKey } from '../control/protocol/virtual-key.js';
 import { edgeError, type EdgeError } from '../edge-error.js';
-import { isExpired, keyLabel } from './active-key.js';
+import { isExpired, keyLabel, selectActiveKey } from './active-key.js';
 import type { PolicyRoute } from './decide.js';
+import { applyFailMode, type Connectivity } from './fail-mode.js';
 import { isProviderAllowed, modelVerdict } from './model-access.js';
+
+/** How the session's close names a fail-closed refusal (the decision's own texts are about one request, and long). */
+const FAIL_CLOSED_REASONS: Readonly<Record<string, string>> = {
+  gateway_unreachable: 'your policy stops AI use while the gateway or Edge Control cannot be reached',
+  audit_queue_full: 'its audit records cannot be uploaded, and your policy stops AI use until they can',
+  audit_unwritable: 'its audit records cannot be written, and your policy stops AI use until they can',
+};
+
+export interface SessionRevocationInput {
+  route: PolicyRoute | undefined;
+  bundle: PolicyBundle | undefined;
+  now: Date;
+  /** Whether the person the key is for is signed in now (the decision's signedIn); absent: not checked. */
+  signedIn?: boolean;
+  /** What Edge reaches now, for the bundle's fail mode (the decision's connectivity); absent: not checked. */
+  connectivity?: Connectivity;
+}
 
 /**
  * Whether a live session (a Realtime or Gemini Live WebSocket, decided once at its opening) may go on under the
- * policy as it is now: its key is still in the bundle, active and not expired, and still allows the provider and the
- * model the session was decided for. Its refusal (short enough for a close frame) when not, else undefined. A
- * session no key governs (no policy yet, app-governed surfaces) is never revoked, and neither is one whose key is no
- * longer the policy's active key but is still allowed: the session keeps the key it was decided with. Limits are
- * not checked here (policy's usedUp). Pure: the caller asks after each bundle change and after each charge (a key's
- * expiry passes without one).
+ * policy as it is now: the gates its decision passed still let it through. The fail mode does not refuse it (a
+ * fail-closed policy while the gateway or Edge Control cannot be reached, or the audit records cannot be kept), its
+ * user is still signed in, its key is still in the bundle, active and not expired, and still allows the provider and
+ * the model the session was decided for; a session decided before any policy arrived is held to the policy's active
+ * key once one has. Its refusal (short enough for a close frame) when not, else undefined. A session no key governs
+ * (app-governed surfaces, MCP) is never revoked, and neither is one whose key is no longer the policy's active key but
+ * is still allowed: the session keeps the key it was decided with. Limits are not checked here (policy's usedUp).
+ * Pure: the caller asks after each change of policy, sign-in or connectivity, and after each charge (a key's expiry
+ * passes without a change).
  */
-export function sessionRevocation(input: { route: PolicyRoute | undefined; bundle: PolicyBundle | undefined; now: Date }): EdgeError | undefined {
+export function sessionRevocation(input: SessionRevocationInput): EdgeError | undefined {
   const { route, bundle, now } = input;
-  const granted = route?.virtualKey;
-  if (!route || !granted || !bundle) return undefined;
+  // Governed by the app catalog, or an MCP server's traffic: no provider, no key.
+  if (!route || route.provider === null) return undefined;
+  const about = { provider: route.provider, ...(route.model !== null ? { model: route.model } : {}) };
+  if (input.connectivity) {
+    const failMode = applyFailMode({ bundle, connectivity: input.connectivity, mode: route.mode, now });
+    if (failMode.action === 'refuse') {
+      const why = FAIL_CLOSED_REASONS[failMode.error.type] ?? FAIL_CLOSED_REASONS['gateway_unreachable']!;
+      return edgeError(failMode.error.status, failMode.error.type, `Bifrost Edge closed this session: ${why}`, about);
+    }
+  }
+  if (input.signedIn === false) {
+    return edgeError(401, 'virtual_key_required', 'Bifrost Edge closed this session: you signed out of Bifrost Edge; sign in to start another', about);
+  }
+  if (!bundle) return undefined;
+  const granted = route.virtualKey;
+  if (!granted) return activeKeyRefusal(bundle, now, about);
   const label = granted.name.trim() !== '' ? granted.name : granted.id;
-  const about = { ...(route.provider !== null ? { provider: route.provider } : {}), ...(route.model !== null ? { model: route.model } : {}) };
   const key = bundle.virtual_keys.find((k) => k.id === granted.id);
   if (!key) return edgeError(401, 'virtual_key_not_found', `Bifrost Edge closed this session: key '${label}' is no longer in your AI policy`, about);
   if (!key.is_active) return edgeError(403, 'virtual_key_blocked', `Bifrost Edge closed this session: key '${keyLabel(key)}' was switched off`, about);
   if (isExpired(key, now)) return edgeError(403, 'virtual_key_blocked', `Bifrost Edge closed this session: key '${keyLabel(key)}' expired`, about);
-  if (route.provider !== null && !isProviderAllowed(key, route.provider)) {
-    return edgeError(403, 'provider_blocked', `Bifrost Edge closed this session: key '${keyLabel(key)}' no longer allows ${route.provider}`, about);
+  return accessRefusal(key, about);
+}
+
+/** A session decided before any policy (the gateway decided with the configured key): the policy's active key now governs it. */
+function activeKeyRefusal(bundle: PolicyBundle, now: Date, about: { provider: string; model?: string }): EdgeError | undefined {
+  const selection = selectActiveKey(bundle, now);
+  switch (selection.kind) {
+    case 'none':
+      return edgeError(401, 'virtual_key_required', 'Bifrost Edge closed this session: your AI policy gives you no virtual key', about);
+    case 'named-missing':
+      return edgeError(401, 'virtual_key_not_found', 'Bifrost Edge closed this session: your AI policy selects a key it does not contain', about);
+    case 'inactive':
+      return edgeError(403, 'virtual_key_blocked', `Bifrost Edge closed this session: key '${keyLabel(selection.key)}' is switched off`, about);
+    case 'expired':
+      return edgeError(403, 'virtual_key_blocked', `Bifrost Edge closed this session: key '${keyLabel(selection.key)}' expired`, about);
+    case 'usable':
+      return accessRefusal(selection.key, about);
   }
-  if (route.provider !== null && route.model !== null && modelVerdict(key, route.provider, route.model) !== 'allowed') {
-    return edgeError(403, 'model_blocked', `Bifrost Edge closed this session: key '${keyLabel(key)}' no longer allows ${route.model}`, about);
+}
+
+/** Whether `key` still allows the session's provider and model. */
+function accessRefusal(key: VirtualKey, about: { provider: string; model?: string }): EdgeError | undefined {
+  const { provider, model } = about;
+  if (!isProviderAllowed(key, provider)) {
+    return edgeError(403, 'provider_blocked', `Bifrost Edge closed this session: key '${keyLabel(key)}' no longer allows ${provider}`, about);
+  }
+  if (model !== undefined && modelVerdict(key, provider, model) !== 'allowed') {
+    return edgeError(403, 'model_blocked', `Bifrost Edge closed this session: key '${keyLabel(key)}' no longer allows ${model}`, about);
   }
   return undefined;
 }

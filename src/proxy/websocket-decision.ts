@@ -48,6 +48,14 @@ export interface WebSocketDecisionDeps {
   revoked?: (request: NormalizedRequest) => Pick<EdgeError, 'status' | 'type' | 'message'> | undefined;
   /** Subscribes to policy changes (each bundle applied), returning the unsubscription: live sessions recheck their keys. */
   policyChanges?: (listener: () => void) => () => void;
+  /**
+   * Policy's priceOf: what charging usage to a decided request would cost (its route's model at its ticket's prices),
+   * nothing charged. A Realtime session's usage is charged to the request it was decided on that it costs most on;
+   * without it, each is priced by its model's built-in list price.
+   */
+  priceOf?: (request: NormalizedRequest, usage: TokenUsage) => number | undefined;
+  /** Policy's recordDurationUsage: charges seconds of audio a transcription model billed by the minute (whisper-1) transcribed. */
+  chargeSeconds?: (request: NormalizedRequest, seconds: number) => UsageNote | undefined;
   /** Where an allowed socket goes, by the route policy chose for its opening (websocket-route.ts); for its records. */
   upstreamVia?: (request: NormalizedRequest, target: { provider: ProviderName; path: string }) => 'gateway' | 'origin';
 }
@@ -100,9 +108,9 @@ const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
  * the gateway or the origin); one Edge would not dial for want of a virtual key is blocked, as the HTTP request is.
  * An upgrade Edge refused before any decision (`refused`) is recorded as blocked, as is one whose URL names
  * `?model=` more than once. Given `charge`, what the server of a socket Edge reads reports it used is charged to the
- * key's windows and recorded: a Realtime session's at the dearest model it named (the opening's, unless a session.update
- * named a dearer one) and its input transcriptions at the transcription model it configured, a Gemini Live session's to
- * its setup, each Responses turn's to that turn.
+ * key's windows and recorded: a Realtime session's to whichever request it was decided on (its opening, each model a
+ * session.update named, the model its server says it runs) the usage costs most on, and its input transcriptions at
+ * the transcription model it configured; a Gemini Live session's to its setup, each Responses turn's to that turn.
  */
 export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
   return async (input: { host: string; path: string; headers: IncomingHttpHeaders; refused?: WebSocketRefusal }): Promise<WebSocketVerdict> => {
@@ -201,6 +209,8 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
       ...(deps.usedUp ? { usedUp: deps.usedUp } : {}),
       ...(deps.revoked ? { revoked: deps.revoked } : {}),
       ...(deps.policyChanges ? { policyChanges: deps.policyChanges } : {}),
+      ...(deps.priceOf ? { priceOf: deps.priceOf } : {}),
+      ...(deps.chargeSeconds ? { chargeSeconds: deps.chargeSeconds } : {}),
     });
     return { action: 'allow', messages, upstream };
   };

@@ -5,9 +5,9 @@ import type { TokenUsage } from '../policy/usage.js';
 import type { ExchangeRecord, UsageNote } from './exchange.js';
 import type { InspectionNotes, InspectionResult, RequestInspector } from './surface-resolution.js';
 import { readClientMessage, tooBigMessage, type WebSocketApi } from './websocket-messages.js';
-import { createSessionUsage, type SessionClose, type SessionUsage } from './websocket-session-usage.js';
+import { createSessionUsage, TOO_MANY_MODELS_MESSAGE, type ServedModelVerdict, type SessionClose, type SessionUsage } from './websocket-session-usage.js';
 import { conversationTexts } from '../providers/conversation-texts.js';
-import { costsMore } from '../policy/pricing.js';
+import { candidateNames } from '../policy/pricing.js';
 import { responsesErrorEvent } from '../providers/responses-websocket-events.js';
 
 /** The WebSocket whose client messages are inspected, as its opening was decided. */
@@ -23,7 +23,7 @@ export interface InspectedWebSocket {
   model: string | null;
   /** Where the socket goes (the gateway or the origin), for its records. */
   via?: ExchangeRecord['via'];
-  /** The opening's request, whose ticket a Realtime session's usage is charged to unless a session.update names a dearer model. */
+  /** The opening's request, whose ticket a Realtime session's usage is charged to unless another model it was decided on costs more. */
   opening?: NormalizedRequest;
 }
 
@@ -61,6 +61,13 @@ export interface WebSocketMessageInspectorDeps {
   revoked?: (request: NormalizedRequest) => Pick<EdgeError, 'status' | 'type' | 'message'> | undefined;
   /** Subscribes to policy changes (each bundle applied); returns the unsubscription. Without it, keys are rechecked only at charges. */
   policyChanges?: (listener: () => void) => () => void;
+  /**
+   * What charging usage to a decided request would cost, nothing charged (policy's priceOf): a Realtime session's
+   * usage is charged to the request it was decided on that it costs most on (websocket-session-usage.ts).
+   */
+  priceOf?: (request: NormalizedRequest, usage: TokenUsage) => number | undefined;
+  /** Charges seconds a transcription model billed by the minute transcribed (policy's recordDurationUsage). */
+  chargeSeconds?: (request: NormalizedRequest, seconds: number) => UsageNote | undefined;
 }
 
 /** The policy's verdict on a turn, and its place in the key's request windows. */
@@ -98,8 +105,8 @@ export interface WebSocketMessageInspector {
   recordTooBig(): Promise<void>;
   /**
    * Reads a server message, after it was relayed, for the usage it reports (websocket-session-usage.ts): charged at
-   * once, and resolving to a close once the key's tokens or budget are used up (Realtime, Gemini Live). Undefined
-   * for a message that reports none. Never throws; the promise may reject when a record cannot be written.
+   * once, and resolving to a close once the key's tokens or budget are used up (Realtime, Gemini Live), or the model
+   * a Realtime server says it runs is one the key does not allow. Undefined for a message that reports none. Never throws; the promise may reject when a record cannot be written.
    */
   serverMessage(data: Buffer): Promise<SessionClose | undefined> | undefined;
   /**
@@ -164,11 +171,13 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
     charge: deps.charge,
     usedUp: (governing) => deps.usedUp?.(governing),
     ...(deps.revoked ? { revoked: deps.revoked } : {}),
+    ...(deps.priceOf ? { priceOf: deps.priceOf } : {}),
+    ...(deps.chargeSeconds ? { chargeSeconds: deps.chargeSeconds } : {}),
+    ...(socket.api === 'openai-realtime' ? { decideServed: (served: string) => decideServed(served) } : {}),
     record: (started, fields) => record(started, { findings: [], ...fields }),
   });
-  /** The request the session's usage is charged to: a Realtime opening, then the dearest model a message named. */
-  let governing = socket.opening && socket.api === 'openai-realtime' ? socket.opening : undefined;
-  if (governing) usage?.govern(governing);
+  // A Realtime session's usage is charged to its opening, or to another model it was decided on that costs more.
+  if (socket.opening && socket.api === 'openai-realtime') usage?.govern(socket.opening);
   /** Ends the subscription to policy changes (watch). */
   let unwatch: (() => void) | undefined;
   /** The request on the transcription model a Realtime session configured: its input transcriptions are charged to it. */
@@ -201,6 +210,27 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
   const checkTurn = deps.checkTurn ?? (async (candidate: NormalizedRequest): Promise<TurnCheck> => ({
     verdict: await deps.checkModel(candidate, true), sent: () => {}, settle: () => {},
   }));
+
+  /**
+   * The model the server says a Realtime session runs on, decided as a model a client message names. Servers name a
+   * model's release (`gpt-realtime-2025-08-28`) where keys name its alias: the names are decided from the alias to the
+   * full name, and the first allowed is the one the session is charged at (the same price), so an allowed session
+   * raises no refusal. Refused under every name, the session is closed as a refused opening is.
+   */
+  const decideServed = async (served: string): Promise<ServedModelVerdict> => {
+    let refused: { request: NormalizedRequest; error: EdgeError } | undefined;
+    for (const name of candidateNames(served).reverse()) {
+      const candidate = request('session.created', { model: name });
+      const verdict = await deps.checkModel(candidate, false);
+      if (verdict.action === 'block') {
+        refused = { request: candidate, error: verdict.error };
+        continue;
+      }
+      model = served;
+      return { allowed: candidate };
+    }
+    return { refused: refused!.request, refusal: refused!.error };
+  };
 
   /** One turn, decided and recorded as an HTTP Responses request is; a refusal is the API's error event. */
   const decideTurn = async (started: number, message: ReadMessage): Promise<MessageVerdict> => {
@@ -289,13 +319,13 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
           return refuse(started, verdict.error, POLICY_VIOLATION, verdict.error.message, { model: message.model });
         }
         setupAllowed = true;
-        // The API fixes a Realtime session's model at its opening (session.update may not change it): the session is
-        // charged at the dearest model it named, so naming a cheaper one later never lowers its price.
-        if (governing?.model == null || costsMore(socket.provider, named.model, governing.model)) {
-          governing = named;
-          model = message.model;
-          usage?.govern(named);
+        // The API fixes a Realtime session's model at its opening (session.update may not change it): each model
+        // named is one more the session's usage may be charged at, the dearest for each usage, so naming a cheaper
+        // one never lowers its price.
+        if (usage && !usage.govern(named)) {
+          return refuse(started, { status: 400, type: 'invalid_request', message: TOO_MANY_MODELS_MESSAGE }, POLICY_VIOLATION, TOO_MANY_MODELS_MESSAGE, { model: message.model });
         }
+        model ??= message.model;
       }
       if (message.transcriptionModel !== undefined && message.transcriptionModel !== transcribing?.model) {
         // Held to the key's model rules as the session's own model is, and its transcriptions charged at its rates.

@@ -1,7 +1,7 @@
 import type { EdgeError } from '../edge-error.js';
 import type { NormalizedRequest } from '../providers/types.js';
 import type { TokenUsage } from '../policy/usage.js';
-import { candidateNames, estimateCost, lookupPrice } from '../policy/pricing.js';
+import { candidateNames, estimateCost, listCost, lookupPrice } from '../policy/pricing.js';
 import { estimatedUsage } from '../policy/unreported-usage.js';
 import type { ExchangeRecord, UsageNote } from './exchange.js';
 import type { WebSocketApi } from './websocket-messages.js';
@@ -22,9 +22,32 @@ export interface SessionUsageDeps {
    * Asked after each charge and on recheck; without it a session outlives its key.
    */
   revoked?: (request: NormalizedRequest) => Pick<EdgeError, 'status' | 'type' | 'message'> | undefined;
+  /**
+   * What charging `usage` to a decided request would cost, nothing charged (policy's priceOf: the request's route
+   * model at its ticket's prices, as the charge prices it); undefined when no key governs it. A Realtime session's
+   * usage is charged to the decided request it costs most on. Without it, each request's model is priced on the
+   * built-in list prices (pricing.ts listCost), which neither the bundle's prices nor the route's model reach.
+   */
+  priceOf?: (request: NormalizedRequest, usage: TokenUsage) => number | undefined;
+  /**
+   * Charges seconds of audio a transcription model billed by the minute (whisper-1) transcribed, against a decided
+   * request's ticket (policy's recordDurationUsage); undefined when no key governs it. Without it they are not charged.
+   */
+  chargeSeconds?: (request: NormalizedRequest, seconds: number) => UsageNote | undefined;
+  /**
+   * Decides the model the server says a Realtime session runs on (session.created, session.updated) as a model a
+   * client message names is decided: the decided request, or the refusal that closes the session. Without it the
+   * server's model is not read.
+   */
+  decideServed?: (model: string) => Promise<ServedModelVerdict>;
   /** Writes an audit record of the socket (the socket's own fields filled in); `started` is when what it records began. */
   record: (started: number, fields: Pick<ExchangeRecord, 'decision'> & Partial<ExchangeRecord>) => Promise<void>;
 }
+
+type Refusal = Pick<EdgeError, 'status' | 'type' | 'message'>;
+
+/** The policy's verdict on the model the server runs a session on. */
+export type ServedModelVerdict = { allowed: NormalizedRequest } | { refused: NormalizedRequest; refusal: Refusal };
 
 /** A Responses turn sent upstream, until its answer ends or the socket closes. */
 export interface SentTurn {
@@ -43,8 +66,13 @@ export interface SessionClose {
 }
 
 export interface SessionUsage {
-  /** The request whose ticket the session's usage is charged to (a Realtime opening or session.update, a Gemini Live setup). */
-  govern(request: NormalizedRequest): void;
+  /**
+   * A decided request on a model the session runs or may run on (a Realtime opening, a model a session.update names,
+   * the model the server says it runs; a Gemini Live setup): the session's usage is charged to whichever of these it
+   * costs most on. A request naming no model (an opening without `?model=`) counts only until one naming a model
+   * does. False, and not taken, when the session already names MAX_SESSION_MODELS models.
+   */
+  govern(request: NormalizedRequest): boolean;
   /**
    * The request, decided on the transcription model a Realtime session configured, whose ticket its input audio
    * transcriptions are charged to (at that model's rates); until one is, they are charged to the governing request.
@@ -54,7 +82,9 @@ export interface SessionUsage {
   turnSent(request: NormalizedRequest, turn: SentTurn): void;
   /**
    * Reads one server message, already relayed, for usage and charges it. Synchronous up to the charge (the next
-   * decision counts it); resolves, once its record is written, to a close when the key's budget is now spent.
+   * decision counts it); resolves, once its record is written, to a close when the key's budget is now spent or no
+   * longer allows the session. A Realtime server's session.created or session.updated naming a model not decided
+   * yet resolves, once that is decided, to a close when the key does not allow it.
    */
   serverMessage(data: Buffer): Promise<SessionClose | undefined> | undefined;
   /**
@@ -69,18 +99,33 @@ export interface SessionUsage {
 const POLICY_VIOLATION = 1008;
 
 /**
+ * The most models one session may name (each decided, and each priced at every charge): a client has no reason to
+ * name more than a few (the API fixes a session's model at its opening).
+ */
+export const MAX_SESSION_MODELS = 32;
+
+/** Why a session naming more than MAX_SESSION_MODELS models is closed. Short enough for a close frame. */
+export const TOO_MANY_MODELS_MESSAGE = `Bifrost Edge: a session may name at most ${MAX_SESSION_MODELS} models; it was closed`;
+
+/**
  * Charges what the server of a WebSocket reports it used to the key's windows, as an HTTP answer's usage is, and
  * records each charge. A Responses turn is charged to its own decision (the turns on a socket are answered in
- * order, one response at a time); a Realtime or Gemini Live session to the decision that governs it.
+ * order, one response at a time); a Realtime or Gemini Live session to the decision that governs it. A Realtime
+ * session may have been decided on several models (its opening's, those its session.updates named, the one the server
+ * says it runs): the API fixes its model at the opening, so naming another changes nothing but what Edge would charge,
+ * and each usage is charged to the decided request it costs most on (policy's priceOf: the route's model at the
+ * bundle's prices, as the charge itself prices it), never at the price of a name the client chose to look cheap.
  *
  * Realtime and Gemini Live sessions answer without the client asking for each answer (server voice activity
  * detection never sends a `response.create`), so no decision would ever stop one: after each charge Edge asks
  * whether the key's token or spend windows are used up (a question, not a decision: nothing counted, no notice; a
  * request limit reached is no reason to stop, and never hides a spent budget), and a session whose key has used up
  * its tokens or budget is closed with the policy's message (1008). So is one whose key the policy no longer allows
- * (revoked: gone from the bundle, switched off, expired, its provider or model no longer allowed), asked after each
- * charge and whenever the policy changes (recheck). A Responses session stays open: its next turn is refused as an
- * HTTP request is.
+ * (revoked: gone from the bundle, switched off, expired, its provider or model no longer allowed, its user signed
+ * out, the policy's fail mode now refusing), asked of every request the session was decided on after each charge and
+ * whenever the policy changes (recheck); and one whose server says it runs a model the key does not allow. A session
+ * is closed once, with one record, however many of these find it at once. A Responses session stays open: its next
+ * turn is refused as an HTTP request is.
  *
  * A Responses turn is tied to its response by id: to the response.created naming its model (exactly or with a
  * release suffix, servedTurn; the first turn waiting otherwise), and its end found by that id. A socket runs one response at a time, so when a response starts, a
@@ -101,8 +146,13 @@ type Turn = { request: NormalizedRequest; turn: SentTurn; sentAt: number; starte
 const DEPARTED_KEPT = 16;
 
 export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
-  let governing: NormalizedRequest | undefined;
+  /** The decided requests a Realtime or Gemini Live session's usage may be charged to (govern), the earliest first. */
+  let governing: NormalizedRequest[] = [];
+  /** Every request the session was decided on that it still runs under: the opening's, each model named, the server's. */
+  let decided: NormalizedRequest[] = [];
   let transcribing: NormalizedRequest | undefined;
+  /** The last model the server said it runs (session.created, session.updated), decided or being decided. */
+  let served: string | undefined;
   let turns: Turn[] = [];
   /** Turns that left the queue, the latest last: those taken as refused (`refused`), and those answered. */
   let departed: Array<Turn & { refused: boolean }> = [];
@@ -150,14 +200,22 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
     refusals = 0;
   };
 
+  /** The governing request `usage` costs most on (the earliest of equals), by the policy's price or, without it, the list price. */
+  const dearestFor = (usage: TokenUsage): NormalizedRequest | undefined => {
+    let dearest: { request: NormalizedRequest; cost: number } | undefined;
+    for (const request of governing) {
+      const cost = deps.priceOf?.(request, usage) ?? listCost(request.provider, request.model, usage);
+      if (!dearest || cost > dearest.cost) dearest = { request, cost };
+    }
+    return dearest?.request;
+  };
+
   /**
-   * Charges the session's usage and, in the same synchronous step, asks whether its key's windows are now used
-   * up; only then are the records written. A record that cannot be written never keeps a session open: its error
-   * goes with the close (the relay logs it), or, with no close, rejects as before.
+   * Records a charge made (`note`, to `request`) and, asked in the same synchronous step as the charge, whether the
+   * session must end now; only then are the records written. A record that cannot be written never keeps a session
+   * open: its error goes with the close (the relay logs it), or, with no close, rejects as before.
    */
-  const chargeSession = async (usage: TokenUsage, request: NormalizedRequest | undefined): Promise<SessionClose | undefined> => {
-    if (!request) return undefined;
-    const note = deps.charge(request, usage);
+  const recordCharge = async (request: NormalizedRequest, note: UsageNote | undefined): Promise<SessionClose | undefined> => {
     if (!note) return undefined;
     const started = since;
     since = Date.now();
@@ -167,35 +225,95 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
       await recorded;
       return undefined;
     }
-    return closeFor(request, refusal, recorded);
+    return closeFor(refusal.request, refusal.refusal, recorded);
   };
 
-  /** Why the session must end now: its key no longer allows it (checked first: the reason that lasts), or is used up. */
-  const refusalOf = (request: NormalizedRequest) => deps.revoked?.(request) ?? deps.usedUp(request);
+  const chargeSession = (usage: TokenUsage, request: NormalizedRequest | undefined): Promise<SessionClose | undefined> | undefined => {
+    if (!request) return undefined;
+    return recordCharge(request, deps.charge(request, usage));
+  };
+
+  /** The requests whose keys the session must still be allowed: every one it was decided on and still runs under. */
+  const running = (): NormalizedRequest[] => (transcribing ? [...decided, transcribing] : decided);
+
+  /**
+   * Why the session must end now, and the request it is recorded on: a key that no longer allows any request the
+   * session runs under (checked first: the reason that lasts), or the charged request's windows used up.
+   */
+  const refusalOf = (charged: NormalizedRequest | undefined): { request: NormalizedRequest; refusal: Refusal } | undefined => {
+    for (const request of running()) {
+      const refusal = deps.revoked?.(request);
+      if (refusal) return { request, refusal };
+    }
+    const usedUp = charged && deps.usedUp(charged);
+    return usedUp && charged ? { request: charged, refusal: usedUp } : undefined;
+  };
+
+  /** The session's close, once one is decided: later refusals (a charge and a policy change at once) share it and its record. */
+  let closing: Promise<SessionClose | undefined> | undefined;
 
   /** Closing the session: recorded after `before` (the charge that caused it), each record's failure kept for the relay. */
-  const closeFor = async (request: NormalizedRequest, refusal: Pick<EdgeError, 'status' | 'type' | 'message'>, before: Promise<void>): Promise<SessionClose | undefined> => {
-    const close: SessionClose = { code: POLICY_VIOLATION, reason: refusal.message };
-    const closing = () => deps.record(Date.now(), {
-      via: 'edge', decision: 'blocked', model: request.model, status: refusal.status, errorType: refusal.type, message: refusal.message, findings: [],
-    });
-    for (const write of [() => before, closing]) {
-      try {
-        await write();
-      } catch (err) {
-        close.recordError ??= err as Error;
-      }
+  const closeFor = (request: NormalizedRequest, refusal: Refusal, before: Promise<void>): Promise<SessionClose | undefined> => {
+    if (closing) {
+      const shared = closing;
+      return before.then(() => shared, async (err: unknown) => {
+        const close = await shared;
+        return close && { ...close, recordError: close.recordError ?? (err as Error) };
+      });
     }
-    // A socket closed meanwhile needs no close.
-    return ended ? undefined : close;
+    closing = (async () => {
+      const close: SessionClose = { code: POLICY_VIOLATION, reason: refusal.message };
+      const closingRecord = () => deps.record(Date.now(), {
+        via: 'edge', decision: 'blocked', model: request.model, status: refusal.status, errorType: refusal.type, message: refusal.message, findings: [],
+      });
+      for (const write of [() => before, closingRecord]) {
+        try {
+          await write();
+        } catch (err) {
+          close.recordError ??= err as Error;
+        }
+      }
+      // A socket closed meanwhile needs no close.
+      return ended ? undefined : close;
+    })();
+    return closing;
   };
-  /** A recheck already closing the session: later policy changes write no second record. */
-  let rechecked: Promise<SessionClose | undefined> | undefined;
+
+  /** Whether `model` is one the session was already decided on (the server names a model's release: `gpt-realtime-2025-08-28`). */
+  const alreadyDecided = (model: string): boolean => {
+    const names = candidateNames(model);
+    return decided.some((request) => request.model !== null && names.includes(request.model));
+  };
+
+  /** The server says which model it runs the session on: one not decided yet is, and one the key does not allow ends it. */
+  const servedModel = async (model: string): Promise<SessionClose | undefined> => {
+    const verdict = await deps.decideServed!(model);
+    if (ended) return undefined;
+    if ('refused' in verdict) return closeFor(verdict.refused, verdict.refusal, Promise.resolve());
+    if (!govern(verdict.allowed)) {
+      const refusal = { status: 400, type: 'invalid_request', message: TOO_MANY_MODELS_MESSAGE };
+      return closeFor(verdict.allowed, refusal, Promise.resolve());
+    }
+    return undefined;
+  };
+
+  const govern = (request: NormalizedRequest): boolean => {
+    if (request.model === null) {
+      // An opening naming no model: charged (at the fallback prices) until a model is known.
+      if (governing.length === 0) governing = [request];
+      decided.push(request);
+      return true;
+    }
+    if (governing.some((known) => known.model === request.model)) return true;
+    const named = governing.filter((known) => known.model !== null);
+    if (named.length >= MAX_SESSION_MODELS) return false;
+    governing = [...named, request];
+    decided.push(request);
+    return true;
+  };
 
   return {
-    govern(request) {
-      governing = request;
-    },
+    govern,
 
     transcribeWith(request) {
       transcribing = request;
@@ -215,7 +333,17 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
       if (!event) return undefined;
       switch (event.kind) {
         case 'usage':
-          return chargeSession(event.usage, event.transcription ? transcribing ?? governing : governing);
+          return chargeSession(event.usage, event.transcription ? transcribing ?? dearestFor(event.usage) : dearestFor(event.usage));
+        case 'transcribed-seconds': {
+          // Billed by the minute: the transcription model's, else (none configured on this socket) the session's.
+          const request = transcribing ?? governing[0];
+          if (!request || !deps.chargeSeconds) return undefined;
+          return recordCharge(request, deps.chargeSeconds(request, event.seconds));
+        }
+        case 'session-model':
+          if (!deps.decideServed || event.model === served || alreadyDecided(event.model)) return undefined;
+          served = event.model;
+          return servedModel(event.model);
         case 'turn-started': {
           // The response before it is over: a started turn still waiting ended in an error without an end event.
           const over = turns.filter((t) => t.started);
@@ -266,10 +394,14 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
 
     recheck() {
       if (ended) return Promise.resolve(undefined);
-      if (rechecked) return rechecked.then(() => undefined);
-      for (const request of [governing, transcribing]) {
-        const refusal = request && refusalOf(request);
-        if (request && refusal) return rechecked = closeFor(request, refusal, Promise.resolve());
+      // Already closing: the close was given to the relay once.
+      if (closing) return closing.then(() => undefined);
+      const refusal = refusalOf(undefined);
+      if (refusal) return closeFor(refusal.request, refusal.refusal, Promise.resolve());
+      // The windows of each request the session was decided on, under the new limits.
+      for (const request of running()) {
+        const usedUp = deps.usedUp(request);
+        if (usedUp) return closeFor(request, usedUp, Promise.resolve());
       }
       return Promise.resolve(undefined);
     },
@@ -283,7 +415,8 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
       const unanswered = turns.filter((t) => !refused.has(t));
       turns = [];
       refusals = 0;
-      governing = undefined;
+      governing = [];
+      decided = [];
       transcribing = undefined;
       await Promise.all(unanswered.map(({ request, turn, sentAt }) => abandon(request, turn, sentAt)));
     },

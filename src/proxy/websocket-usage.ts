@@ -7,9 +7,11 @@ import { walkBrackets } from '../policy/json-text-walk.js';
  * relayed as it came, and only then read here. Most server messages are audio or text deltas, so a message is
  * parsed only when its bytes hold a key that matters (quoted, so base64 audio never matches), and one Edge cannot
  * parse is simply not metered.
- * - OpenAI Realtime: `response.done` (`response.usage`, each response's own figures) and the input transcription's
- *   `conversation.item.input_audio_transcription.completed` (`usage` of type `tokens`; one billed by duration has
- *   no tokens to charge);
+ * - OpenAI Realtime: `response.done` (`response.usage`, each response's own figures), the input transcription's
+ *   `conversation.item.input_audio_transcription.completed` (`usage` of type `tokens`, or of type `duration`, its
+ *   `seconds`, for a model billed by the minute: whisper-1), and `session.created` / `session.updated`, whose
+ *   `session.model` is the model the server runs the session on (a session opened without one, by an ephemeral
+ *   client secret or a WebRTC call's sideband, names it nowhere else);
  * - the Responses API in WebSocket mode: `response.completed`, `response.incomplete` and `response.failed` end a
  *   turn (`response.usage`, as the HTTP API's stream reports it); `response.created` starts one, and an `error`
  *   before it means the turn was refused without a response;
@@ -21,6 +23,10 @@ export type ServerUsageEvent =
    * user's audio into text (a Realtime `conversation.item.input_audio_transcription.completed`), billed at its rates.
    */
   | { kind: 'usage'; usage: TokenUsage; transcription?: true }
+  /** Seconds of the user's audio a Realtime input transcription billed by duration (whisper-1) transcribed. */
+  | { kind: 'transcribed-seconds'; seconds: number }
+  /** The model the server says a Realtime conversation session runs on (`session.created`, `session.updated`). */
+  | { kind: 'session-model'; model: string }
   /** A Responses turn's response started: its id, and the model the server says it runs on, where it says them. */
   | { kind: 'turn-started'; responseId?: string; model?: string }
   /**
@@ -48,7 +54,7 @@ const TURN_ENDS: ReadonlySet<string> = new Set(['response.completed', 'response.
 
 /** What a message must hold, quoted, to be worth parsing for each API. */
 const MARKERS: Record<WebSocketApi, readonly string[]> = {
-  'openai-realtime': ['"usage"'],
+  'openai-realtime': ['"usage"', '"session.created"', '"session.updated"'],
   'openai-responses': ['"usage"', '"error"', '"response.created"', '"response.completed"', '"response.incomplete"', '"response.failed"'],
   'gemini-live': ['"usageMetadata"'],
 };
@@ -68,7 +74,12 @@ export function readServerUsage(api: WebSocketApi, data: Buffer): ServerUsageEve
   const type = event['type'];
   switch (api) {
     case 'openai-realtime': {
+      if (type === 'session.created' || type === 'session.updated') return sessionModelOf(event['session']);
       if (type !== 'response.done' && type !== TRANSCRIPTION_COMPLETED) return undefined;
+      if (type === TRANSCRIPTION_COMPLETED) {
+        const seconds = durationOf(event['usage']);
+        if (seconds !== undefined) return { kind: 'transcribed-seconds', seconds };
+      }
       const usage = usageOf(event);
       if (!usage) return undefined;
       return type === TRANSCRIPTION_COMPLETED ? { kind: 'usage', usage, transcription: true } : { kind: 'usage', usage };
@@ -213,6 +224,20 @@ function answerChars(response: unknown): number {
     }
   }
   return chars;
+}
+
+/** A conversation session's model (a transcription session's `session.model` is absent; its model is its transcription's). */
+function sessionModelOf(session: unknown): ServerUsageEvent | undefined {
+  if (!isObject(session) || session['type'] === 'transcription') return undefined;
+  const model = session['model'];
+  return typeof model === 'string' && model !== '' ? { kind: 'session-model', model } : undefined;
+}
+
+/** The seconds a transcription's `usage` of type `duration` reports. */
+function durationOf(usage: unknown): number | undefined {
+  if (!isObject(usage) || usage['type'] !== 'duration') return undefined;
+  const seconds = usage['seconds'];
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

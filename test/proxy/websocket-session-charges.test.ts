@@ -1,0 +1,181 @@
+import { afterEach, expect, it } from 'vitest';
+import { durationCost, estimateCost, lookupAudioPrice, lookupPrice } from '../../src/policy/pricing.js';
+import type { TokenUsage } from '../../src/policy/usage.js';
+import type { NormalizedRequest } from '../../src/providers/types.js';
+import type { UsageNote } from '../../src/proxy/exchange.js';
+import type { WebSocketDecisionDeps } from '../../src/proxy/websocket-decision.js';
+import { bundle } from '../policy/support.js';
+import { message, meteringAgent, type MeteringAgent } from './websocket-metering-agent.js';
+
+/**
+ * What a Realtime session is charged at, by what its charge would really cost. A session may be decided on several
+ * models: its opening's, each a session.update names (the API keeps the opening's), and the one its server says it
+ * runs (session.created, session.updated; a session opened by an ephemeral client secret or a WebRTC call names none
+ * itself). Each usage is charged to whichever of these decided requests it costs most on, priced as the charge prices
+ * it (the route's model, the provider prefix gone; the bundle's prices): never at a name the client chose to look
+ * cheap. The server's model is held to the key's model rules. Transcriptions billed by the minute (whisper-1) are
+ * charged by their seconds.
+ *
+ * priceOf and chargeSeconds are the enforcer's questions this needs (not in the enforcer yet): they are answered here
+ * from the real enforcer's route and bundle as the enforcer would answer them.
+ */
+
+let agent: MeteringAgent | undefined;
+afterEach(() => agent?.close());
+
+const audioDone = (tokens: number) => message({
+  type: 'response.done',
+  response: {
+    id: 'resp_1', status: 'completed',
+    usage: {
+      total_tokens: 2 * tokens, input_tokens: tokens, output_tokens: tokens,
+      input_token_details: { text_tokens: 0, audio_tokens: tokens }, output_token_details: { text_tokens: 0, audio_tokens: tokens },
+    },
+  },
+});
+/** A response.done of `tokens` text tokens in and as many out: a speech model's text is where an unknown name's fallback price is dearest. */
+const textDone = (tokens: number) => message({
+  type: 'response.done',
+  response: { id: 'resp_1', status: 'completed', usage: { total_tokens: 2 * tokens, input_tokens: tokens, output_tokens: tokens } },
+});
+const sessionCreated = (model: string) => message({ type: 'session.created', event_id: 'ev_1', session: { type: 'realtime', object: 'realtime.session', id: 'sess_1', model } });
+const sessionUpdate = (model: string) => message({ type: 'session.update', session: { type: 'realtime', model } });
+
+/** gpt-realtime's list audio rates: $32 in, $64 out per Mtok. */
+const GPT_REALTIME_AUDIO = (1000 * 32 + 1000 * 64) / 1e6;
+/** gpt-realtime's list text rates: $4 in, $16 out per Mtok. */
+const GPT_REALTIME_TEXT = (1000 * 4 + 1000 * 16) / 1e6;
+/** gpt-realtime-mini's audio: $10 in, $20 out. */
+const MINI_AUDIO = (1000 * 10 + 1000 * 20) / 1e6;
+
+/** The enforcer's priceOf and chargeSeconds as proposed: the route's model, at the ticket's (here the bundle's) prices. */
+function enforcerQuestions(of: () => MeteringAgent): Partial<WebSocketDecisionDeps> {
+  const routeOf = (request: NormalizedRequest) => of().enforcer.routeFor(request);
+  return {
+    priceOf: (request: NormalizedRequest, usage: TokenUsage) => {
+      const route = routeOf(request);
+      if (!route?.virtualKey) return undefined;
+      const text = lookupPrice(route.provider ?? undefined, route.model, of().enforcer.bundle?.pricing ?? {});
+      return estimateCost(usage, text.price, lookupAudioPrice(route.provider ?? undefined, route.model, text.price));
+    },
+    chargeSeconds: (request: NormalizedRequest, seconds: number): UsageNote | undefined => {
+      const route = routeOf(request);
+      if (!route?.virtualKey) return undefined;
+      return { usage: { input_tokens: 0, output_tokens: 0 }, costUsd: durationCost(route.provider ?? undefined, route.model, seconds).costUsd };
+    },
+  };
+}
+
+function pricedAgent(key: Parameters<typeof meteringAgent>[0] = {}): MeteringAgent {
+  const metering: MeteringAgent = meteringAgent(key, { deps: enforcerQuestions(() => metering) });
+  return metering;
+}
+
+it.each(['openai/gpt-4o-mini-realtime-preview', 'openai/gpt-realtime-mini'])(
+  'naming %s (a cheaper model with its provider prefix) does not lower a gpt-realtime session\'s price, even on list prices alone',
+  async (named) => {
+    agent = meteringAgent({});
+    const session = await agent.open('api.openai.com', '/v1/realtime?model=gpt-realtime');
+    expect(await agent.send(session, sessionUpdate(named))).toBe('forward');
+    await session.serverMessage(textDone(1000));
+    expect(agent.records.at(-1)).toMatchObject({ decision: 'forwarded', model: 'gpt-realtime' });
+    expect(agent.records.at(-1)!.costUsd).toBeCloseTo(GPT_REALTIME_TEXT, 12);
+    await session.serverMessage(audioDone(1000));
+    expect(agent.records.at(-1)!.costUsd).toBeCloseTo(GPT_REALTIME_AUDIO, 12);
+  },
+);
+
+it('a model the bundle prices cheaply (unknown to the built-in tables) does not lower the session\'s price', async () => {
+  agent = pricedAgent();
+  agent.enforcer.setBundle(bundle({ pricing: { 'openai/corp-deployment': { input_per_mtok: 0.1, output_per_mtok: 0.1 } } }, {
+    provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }],
+  }));
+  const session = await agent.open('api.openai.com', '/v1/realtime?model=gpt-realtime');
+  await agent.send(session, sessionUpdate('corp-deployment'));
+  await session.serverMessage(textDone(1000));
+  expect(agent.records.at(-1)).toMatchObject({ model: 'gpt-realtime' });
+  expect(agent.records.at(-1)!.costUsd).toBeCloseTo(GPT_REALTIME_TEXT, 12);
+});
+
+it('a model the bundle prices above the opening\'s is the one charged', async () => {
+  agent = pricedAgent();
+  agent.enforcer.setBundle(bundle({ pricing: { 'openai/gpt-realtime-mini': { input_per_mtok: 500, output_per_mtok: 500 } } }, {
+    provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }],
+  }));
+  const session = await agent.open('api.openai.com', '/v1/realtime?model=gpt-realtime');
+  await agent.send(session, sessionUpdate('gpt-realtime-mini'));
+  await session.serverMessage(audioDone(1000));
+  expect(agent.records.at(-1)).toMatchObject({ model: 'gpt-realtime-mini' });
+  // The bundle's text rate, which the audio rate is never below.
+  expect(agent.records.at(-1)!.costUsd).toBeCloseTo((2000 * 500) / 1e6, 12);
+});
+
+it('a session opened without a model is charged at the model its server runs when the client names a cheaper one', async () => {
+  agent = pricedAgent();
+  const session = await agent.open('api.openai.com', '/v1/realtime?call_id=rtc_1');
+  expect(await session.serverMessage(sessionCreated('gpt-realtime-2025-08-28'))).toBeUndefined();
+  await agent.send(session, sessionUpdate('gpt-realtime-mini'));
+  await session.serverMessage(audioDone(1000));
+  expect(agent.records.at(-1)!.costUsd).toBeCloseTo(GPT_REALTIME_AUDIO, 12);
+});
+
+it('the server\'s model counts even when it arrives after the client named a cheaper one', async () => {
+  agent = pricedAgent();
+  const session = await agent.open('api.openai.com', '/v1/realtime?call_id=rtc_1');
+  await agent.send(session, sessionUpdate('gpt-realtime-mini'));
+  await session.serverMessage(audioDone(1000));
+  expect(agent.records.at(-1)!.costUsd).toBeCloseTo(MINI_AUDIO, 12);
+  await session.serverMessage(message({ type: 'session.updated', session: { type: 'realtime', model: 'gpt-realtime' } }));
+  await session.serverMessage(audioDone(1000));
+  expect(agent.records.at(-1)!.costUsd).toBeCloseTo(GPT_REALTIME_AUDIO, 12);
+});
+
+it('a server running a model the key does not allow closes the session as a refused opening, recorded once', async () => {
+  agent = pricedAgent({ provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['gpt-realtime-mini'] }] });
+  const session = await agent.open('api.openai.com', '/v1/realtime?call_id=rtc_1');
+  const close = await session.serverMessage(sessionCreated('gpt-realtime-2025-08-28'));
+  expect(close).toMatchObject({ code: 1008, reason: expect.stringContaining('gpt-realtime-2025-08-28') });
+  expect(await session.serverMessage(message({ type: 'session.updated', session: { type: 'realtime', model: 'gpt-realtime-2025-08-28' } }))).toBeUndefined();
+  expect(agent.records.filter((r) => r.decision === 'blocked')).toMatchObject([{ via: 'edge', errorType: 'model_blocked', model: 'gpt-realtime-2025-08-28' }]);
+});
+
+it('a server naming the release of a model the key allows by its alias leaves the session open, with no refusal notice', async () => {
+  agent = pricedAgent({ provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['gpt-realtime'] }] });
+  const session = await agent.open('api.openai.com', '/v1/realtime?call_id=rtc_1');
+  expect(await session.serverMessage(sessionCreated('gpt-realtime-2025-08-28'))).toBeUndefined();
+  expect(agent.notices.filter((n) => n.kind !== 'app_pending')).toEqual([]);
+  await session.serverMessage(audioDone(1000));
+  expect(agent.records.at(-1)!.costUsd).toBeCloseTo(GPT_REALTIME_AUDIO, 12);
+});
+
+it('a transcription session\'s session.created (no session model) is not a model to decide', async () => {
+  agent = pricedAgent({ provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['gpt-4o-transcribe'] }] });
+  const session = await agent.open('api.openai.com', '/v1/realtime?intent=transcription');
+  const created = message({ type: 'session.created', session: { type: 'transcription', audio: { input: { transcription: { model: 'gpt-4o-transcribe' } } } } });
+  expect(await session.serverMessage(created)).toBeUndefined();
+  expect(agent.records.filter((r) => r.decision === 'blocked')).toEqual([]);
+});
+
+it('a transcription billed by the minute (whisper-1) is charged by its seconds', async () => {
+  agent = pricedAgent();
+  const session = await agent.open('api.openai.com', '/v1/realtime?model=gpt-realtime');
+  await agent.send(session, message({ type: 'session.update', session: { type: 'realtime', audio: { input: { transcription: { model: 'whisper-1' } } } } }));
+  await session.serverMessage(message({
+    type: 'conversation.item.input_audio_transcription.completed', item_id: 'item_1', content_index: 0, transcript: 'hello',
+    usage: { type: 'duration', seconds: 600 },
+  }));
+  expect(agent.records.at(-1)).toMatchObject({ decision: 'forwarded', model: 'whisper-1' });
+  // whisper-1's list price: $0.006 a minute.
+  expect(agent.records.at(-1)!.costUsd).toBeCloseTo(0.06, 12);
+});
+
+it.each([
+  ['whisper-1', 60, 0.006, 'built-in:openai/whisper-1'],
+  ['whisper-1-2024-01-01', 30, 0.003, 'built-in:openai/whisper-1'],
+  ['corp-whisper', 60, 0.006, 'fallback:duration'],
+  [null, 60, 0.006, 'fallback:duration'],
+])('durationCost(openai, %s, %ss) = $%s (%s)', (model, seconds, cost, source) => {
+  const priced = durationCost('openai', model, seconds);
+  expect(priced.costUsd).toBeCloseTo(cost, 12);
+  expect(priced.priceSource).toBe(source);
+});
