@@ -37,7 +37,8 @@ const ANSWERS: Record<string, { type: string; encoding: string; body: () => Buff
   'gzip-json': { type: 'application/json', encoding: 'gzip', body: () => zlib.gzipSync(json()) },
   'br-json': { type: 'application/json', encoding: 'br', body: () => zlib.brotliCompressSync(json()) },
   'corrupt-gzip-sse': { type: 'text/event-stream', encoding: 'gzip', body: () => Buffer.concat([zlib.gzipSync(sse()).subarray(0, 10), Buffer.from('this is not deflate data at all')]) },
-  // 64 MiB of spaces and then the answer: past every reader's bound (8 MiB for usage), so nothing is read.
+  // 64 MiB of spaces and then the answer: past the guardrails' bound, so its text is not scanned; its usage is still
+  // read, by the scan that keeps only the answer's own top-level keys (json-key-scan.ts), in bounded memory.
   'gzip-bomb-json': { type: 'application/json', encoding: 'gzip', body: () => zlib.gzipSync(Buffer.concat([Buffer.alloc(64 * 1024 * 1024, 0x20), json()])) },
 };
 
@@ -152,12 +153,12 @@ describe('a compressed answer is decoded once for all its readers', () => {
     expect(result.record.decision).toBe('forwarded');
   });
 
-  it('a decompression bomb is inflated once and read by nobody past their bounds: no usage, no finding, the bytes relayed', async () => {
+  it('a decompression bomb is inflated once, read for its usage in bounded memory, not scanned past the bound: the bytes relayed', async () => {
     const { result, decoders } = await countingDecoders(() => ask('gzip-bomb-json', false));
     expect(result.status).toBe(200);
     expect(result.bytes.equals(sent.get('gzip-bomb-json')!)).toBe(true);
     expect(decoders).toBe(1);
-    expect(result.record.usage).toBeUndefined();
+    expect(result.record.usage).toEqual({ input_tokens: 1_200, output_tokens: 22 });
     expect(result.record.findings).toEqual([]);
     expect(result.record.decision).toBe('forwarded');
   }, 30_000);
