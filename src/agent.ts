@@ -43,6 +43,7 @@ import { startAuditAndMetrics, startIdentity, startPolicySource } from './agent-
 import type { SessionManager } from './auth/session.js';
 import type { SafeStorageLike } from './auth/safe-storage-token-store.js';
 import { createAgentMcp } from './mcp/agent-mcp.js';
+import { checkListedTools } from './mcp/tool-list-guardrails.js';
 import { InFlightExchanges, SHUTTING_DOWN_REFUSAL } from './in-flight-exchanges.js';
 import { visibleMcpTools } from './policy/mcp-tools.js';
 import { auditQueueSignal, type AuditQueueSignal } from './tray/agent-status.js';
@@ -240,6 +241,8 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
     inspectors: () => inspectors,
     record: recordExchange,
     bundle: () => policy.bundle,
+    // The tool lists of wrapped servers are read by the guardrails before their client gets them.
+    guardrails: () => guardrails.current,
     onError: (err) => log.error('MCP decision failed', { error: (err as Error).stack ?? String(err) }),
   });
   /** Where requests and WebSockets go by the configuration; the route policy chose for one overrides mode and key. */
@@ -274,6 +277,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
     inspectors: () => inspectors,
     processOf: processForLoopbackClient,
     visibleMcpTools: (client, tools) => visibleMcpTools(policy.bundle, client, tools, new Date()),
+    checkMcpToolList: (tools, server, positions) => checkListedTools(tools, guardrails.current, server, positions),
     responseScanner: () => (guardrails.current.policy.scanResponses && guardrails.current.policy.enabled ? createStreamScanner(guardrails.current) : undefined),
     needsProcess: () => policy.bundle?.apps.catalog.some((app) => app.match.processes.length > 0) ?? false,
     routeFor: forwardingRoute,
@@ -362,6 +366,8 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
         charge: (request, usage) => usageNote(policy.recordResponseUsage(request, usage)),
         usedUp: (request) => policy.usedUp(request),
         revoked: (request) => policy.revoked(request),
+        priceOf: (request, usage) => policy.priceOf(request, usage),
+        chargeSeconds: (request, seconds) => usageNote(policy.recordDurationUsage(request, seconds)),
         policyChanges: (listener) => policy.onBundleApplied(listener),
         upstreamVia: (request, target) => webSocketVia({ ...forwardingSettings(), ...forwardingRoute(request) }, target.provider, target.path),
       });

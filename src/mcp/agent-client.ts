@@ -29,12 +29,19 @@ export function createAgentDecisionClient(options: { dataDir: string; timeoutMs?
   const ask = async <S extends z.ZodType>(path: string, input: unknown, schema: S): Promise<AgentAnswer<z.output<S>>> => {
     const runtime = readRuntimeFile(options.dataDir);
     if (!runtime) return { ok: false, problem: 'not_running', reason: `no Bifrost Edge agent is running for the data dir ${options.dataDir}` };
+    let body: string;
+    try {
+      body = JSON.stringify(input);
+    } catch (err) {
+      // A value nested thousands of levels deep overflows the stack: the agent is there, the question cannot be put.
+      return { ok: false, problem: 'failed', reason: `the question could not be written as JSON (${(err as Error).message})` };
+    }
     let response: Response;
     try {
       response = await fetch(new URL(path, runtime.proxy), {
         method: 'POST',
         headers: { 'content-type': 'application/json', [MCP_WRAPPER_HEADER]: '1' },
-        body: JSON.stringify(input),
+        body,
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {

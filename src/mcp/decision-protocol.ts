@@ -23,27 +23,34 @@ export const MAX_COMMAND_ARGS = 1000;
 export const MAX_TOOL_NAME_CHARS = 1000;
 export const MAX_TOOLS = 10_000;
 
+/**
+ * Every message tolerates fields it does not know (dropped on reading, never refused): a wrapper and an agent of
+ * different versions run side by side until both are updated, and a new optional field (as `definitions` was) must
+ * not turn every question of a newer wrapper into a 400 from an older agent, or every answer of a newer agent into
+ * a protocol error for an older wrapper.
+ */
+
 /** The wrapped server: the admin's `--name` (its MCP client name in policy) and its command line. */
-export const WrappedServerSchema = z.strictObject({
+export const WrappedServerSchema = z.object({
   name: z.string().min(1).max(200),
   command: z.array(z.string().max(MAX_COMMAND_ARG_CHARS)).min(1).max(MAX_COMMAND_ARGS),
 });
 
 /** The MCP client app, as its `initialize` request introduced itself (`clientInfo`), for attribution. */
-export const McpClientInfoSchema = z.strictObject({
+export const McpClientInfoSchema = z.object({
   name: z.string().max(200),
   version: z.string().max(100).optional(),
 });
 
 /** POST /mcp/decide: one `tools/call` request, before the server sees it. */
-export const DecideRequestSchema = z.strictObject({
+export const DecideRequestSchema = z.object({
   server: WrappedServerSchema,
   client: McpClientInfoSchema.optional(),
   /** The JSON-RPC request exactly as the client sent it. */
   message: z.record(z.string(), z.unknown()),
 });
 
-export const EdgeRefusalSchema = z.strictObject({
+export const EdgeRefusalSchema = z.object({
   status: z.number().int(),
   type: z.string(),
   message: z.string(),
@@ -51,9 +58,9 @@ export const EdgeRefusalSchema = z.strictObject({
 
 export const DecideResponseSchema = z.discriminatedUnion('action', [
   /** Send it on: unchanged, or `message` instead (guardrails redacted part of the arguments). */
-  z.strictObject({ action: z.literal('forward'), message: z.unknown().optional() }),
+  z.object({ action: z.literal('forward'), message: z.unknown().optional() }),
   /** Do not send it: answer the client with this error. */
-  z.strictObject({ action: z.literal('refuse'), error: EdgeRefusalSchema }),
+  z.object({ action: z.literal('refuse'), error: EdgeRefusalSchema }),
 ]);
 
 /**
@@ -61,7 +68,7 @@ export const DecideResponseSchema = z.discriminatedUnion('action', [
  * `definitions`: the listed tools as the server sent them (those with a name in `tools`), for the guardrails; a
  * wrapper of an earlier version sends none, and its lists are filtered, not scanned.
  */
-export const ToolsRequestSchema = z.strictObject({
+export const ToolsRequestSchema = z.object({
   server: WrappedServerSchema,
   client: McpClientInfoSchema.optional(),
   tools: z.array(z.string().max(MAX_TOOL_NAME_CHARS)).max(MAX_TOOLS),
@@ -72,7 +79,7 @@ export const ToolsRequestSchema = z.strictObject({
  * `allowed`: the names the user may run. Answering `definitions`, also `shown` when the guardrails redacted (the
  * allowed tools' definitions as the client may see them), or `refusal` when they withheld the list.
  */
-export const ToolsResponseSchema = z.strictObject({
+export const ToolsResponseSchema = z.object({
   allowed: z.array(z.string()),
   shown: z.array(z.unknown()).optional(),
   refusal: EdgeRefusalSchema.optional(),

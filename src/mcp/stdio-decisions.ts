@@ -109,9 +109,11 @@ export function createStdioDecisions(deps: StdioDecisionDeps): StdioDecisions {
       if (definitions === undefined || deps.guardrails === undefined) return { allowed };
       const started = Date.now();
       const allowedSet = new Set(allowed);
-      const verdict = checkListedTools(definitions.filter((tool) => allowedSet.has(toolName(tool) ?? '')), deps.guardrails(), `'${server.name}'`);
-      // A list the guardrails found nothing in is not worth a record (clients list tools often); one they acted on is.
-      if (verdict.findings.length > 0) {
+      const positions = definitions.flatMap((tool, i) => (allowedSet.has(toolName(tool) ?? '') ? [i] : []));
+      const verdict = checkListedTools(positions.map((i) => definitions[i]), deps.guardrails(), `'${server.name}'`, positions);
+      // A list the guardrails found nothing in is not worth a record (clients list tools often); one they acted on,
+      // or could not read, is.
+      if (verdict.action === 'withhold' || verdict.findings.length > 0) {
         const userAgent = clientUserAgent(client);
         const error = verdict.action === 'withhold' ? { via: 'edge' as const, status: verdict.error.status, errorType: verdict.error.type, message: verdict.error.message } : { via: 'origin' as const };
         await deps.record({

@@ -6,8 +6,10 @@ import { foldedKeyMessage } from '../providers/json-body.js';
 import { findFoldedKey } from '../providers/json-key-folding.js';
 import { calledTool } from '../providers/mcp-messages.js';
 import type { AgentAnswer, AgentDecisionClient } from './agent-client.js';
-import { MAX_TOOL_NAME_CHARS, MAX_TOOLS, type McpClientInfo, type WrappedServer } from './decision-protocol.js';
-import { keepAllowedTools, listedTools, toolListWithheldError, toolName, toolNames } from './tool-list-filter.js';
+import { MAX_TOOL_NAME_CHARS, MAX_TOOLS, type McpClientInfo, type ToolsResponse, type WrappedServer } from './decision-protocol.js';
+import { MAX_READ_NESTING } from '../providers/extraction.js';
+import { nestsDeeperThan } from '../util/json-nesting.js';
+import { keepAllowedTools, listedTools, toolListWithheldError, toolNames } from './tool-list-filter.js';
 
 /**
  * What the stdio wrapper does with each message, apart from moving bytes:
@@ -178,15 +180,26 @@ export class StdioGovernor {
       this.options.log(`withheld the tool list of '${server.name}': it offers ${tools.length} tools, more than the ${MAX_TOOLS} Bifrost Edge checks`);
       return withhold(`it offers ${tools.length} tools, more than the ${MAX_TOOLS} Edge checks`);
     }
+    // Deeper than the agent reads, a definition would be refused there; deeper still, it could not even be written
+    // into the question (JSON.stringify overflows the stack). Either way the list is withheld, never relayed unread.
+    const tooDeep = tools.findIndex((tool) => nestsDeeperThan(tool, MAX_READ_NESTING));
+    if (tooDeep >= 0) {
+      this.options.log(`withheld the tool list of '${server.name}': tools[${tooDeep}] is nested more than ${MAX_READ_NESTING} levels deep, deeper than Bifrost Edge reads`);
+      return withhold(`tools[${tooDeep}] nests arrays or objects more than ${MAX_READ_NESTING} levels deep, deeper than Edge reads`);
+    }
     const names = toolNames(tools);
     // Names the agent does not take are never allowed below, so those tools are withheld, not shown unchecked.
     const checkable = names.filter((name) => name.length <= MAX_TOOL_NAME_CHARS);
-    // Sent whole for the guardrails: the agent scans those it allows.
-    const definitions = tools.filter((tool) => (toolName(tool)?.length ?? Infinity) <= MAX_TOOL_NAME_CHARS);
-    const answer = await this.options.agent.visibleTools({ server, ...(this.clientInfo ? { client: this.clientInfo } : {}), tools: checkable, definitions });
+    // Sent whole for the guardrails (the agent scans those it allows, and names them by their place in this list).
+    const answer = await this.askVisibleTools(checkable, tools);
     if (!answer.ok && answer.problem === 'rejected') {
       this.options.log(`withheld the tool list of '${server.name}': the agent refused the wrapper's question (${answer.reason}). This is a bug in bifrost-edge mcp wrap; please report it.`);
       return withhold('the wrapper could not ask Bifrost Edge about it (a bug; the log of this MCP server says more)');
+    }
+    if (!answer.ok && answer.problem === 'failed') {
+      // The agent runs but gave no answer: the list is not shown unchecked (only a stopped Edge lets it through).
+      this.options.log(`withheld the tool list of '${server.name}': ${answer.reason}`);
+      return withhold(`Bifrost Edge could not answer about it (${answer.reason})`);
     }
     if (!answer.ok) {
       // Calls are still refused without the agent; the list only saves the model a refused attempt.
@@ -206,6 +219,20 @@ export class StdioGovernor {
     // The allowed tools as the guardrails let the client see them (redacted), when the agent scanned them.
     if (answer.value.shown !== undefined) return { ...message, result: { ...(message.result as object), tools: answer.value.shown } };
     return keepAllowedTools(message, tools, new Set(answer.value.allowed))?.message;
+  }
+
+  /**
+   * Asks the agent which tools the user may run, with the definitions for its guardrails. An agent older than this
+   * wrapper refuses the unknown `definitions` field (HTTP 400): asked once more without them, its answer filters the
+   * list (unscanned, as before) until Edge is restarted on the new version.
+   */
+  private async askVisibleTools(tools: string[], definitions: unknown[]): Promise<AgentAnswer<ToolsResponse>> {
+    const { server } = this.options;
+    const question = { server, ...(this.clientInfo ? { client: this.clientInfo } : {}), tools };
+    const answer = await this.options.agent.visibleTools({ ...question, definitions });
+    if (answer.ok || answer.problem !== 'rejected') return answer;
+    this.options.log(`the running Bifrost Edge did not take the tool definitions of '${server.name}' (${answer.reason}); asked it again for the key's filter only: the guardrails read tool lists once Bifrost Edge is restarted on this version`);
+    return this.options.agent.visibleTools(question);
   }
 }
 

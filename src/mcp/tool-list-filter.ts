@@ -22,8 +22,14 @@ import type { ToolListVerdict } from './tool-list-guardrails.js';
  */
 
 export interface ToolListFilterOptions {
-  /** Ids of the `tools/list` requests in the POST this answers (only their responses are filtered). */
+  /** Ids of the `tools/list` requests in the POST this answers (their responses are filtered). */
   listIds: readonly JsonRpcId[];
+  /**
+   * Also filter every response whose result holds a `tools` array, whatever its id: on a stream no POST asked for
+   * (a GET, where a server may deliver a list after SSE polling or a resumption with Last-Event-ID) the id it
+   * answers is not known here, so a list is recognised by its shape.
+   */
+  anyListResult?: boolean;
   /** Which of these tool names the user may run. */
   visible: (tools: string[]) => string[];
   /** Largest JSON answer, or SSE event, read to check (decoded size); a larger one is withheld. */
@@ -34,8 +40,11 @@ export interface ToolListFilterOptions {
   server: string;
   /** Told which tools were left out of a list. */
   onHidden?: (hidden: string[]) => void;
-  /** The guardrails' verdict on the tools a list shows (after the key's filter); none: lists are not scanned. */
-  check?: (tools: unknown[]) => ToolListVerdict;
+  /**
+   * The guardrails' verdict on the tools a list shows (after the key's filter), `positions` their places in the
+   * server's list; none: lists are not scanned.
+   */
+  check?: (tools: unknown[], positions: number[]) => ToolListVerdict;
   /** Told each verdict of `check`, for the exchange's audit record. */
   onChecked?: (verdict: ToolListVerdict) => void;
 }
@@ -61,14 +70,16 @@ export function filterToolListMessage(message: unknown, options: ToolListFilterO
     });
     return changed ? out : undefined;
   }
-  if (!isJsonRpcResponse(message) || !isJsonRpcId(message.id) || !options.listIds.some((id) => id === message.id)) return undefined;
+  if (!isJsonRpcResponse(message) || !isJsonRpcId(message.id) || !(options.anyListResult === true || options.listIds.some((id) => id === message.id))) return undefined;
   const tools = listedTools(message);
   if (tools === undefined) return undefined;
   const filtered = keepAllowedTools(message, tools, new Set(options.visible(toolNames(tools))));
   if (filtered !== undefined) options.onHidden?.(filtered.hidden.map((tool) => toolName(tool) ?? '?'));
   if (options.check === undefined) return filtered?.message;
   const shown = filtered?.message ?? message;
-  const verdict = options.check(listedTools(shown) ?? []);
+  const hidden = new Set(filtered?.hidden ?? []);
+  const positions = tools.flatMap((tool, i) => (hidden.has(tool) ? [] : [i]));
+  const verdict = options.check(listedTools(shown) ?? [], positions);
   options.onChecked?.(verdict);
   if (verdict.action === 'withhold') return jsonRpcErrorResponse(message.id, verdict.error);
   return verdict.decision === 'redacted' ? { ...shown, result: { ...(shown.result as object), tools: verdict.tools } } : filtered?.message;
@@ -110,7 +121,7 @@ export interface ToolListAnswer {
  * (the SDKs' HTTP transports raise an error on any status outside 2xx).
  */
 export function createToolListFilter(answer: ToolListAnswer, options: ToolListFilterOptions): Transform | undefined {
-  if (options.listIds.length === 0) return undefined;
+  if (options.listIds.length === 0 && options.anyListResult !== true) return undefined;
   const status = answer.statusCode ?? 200;
   if (status < 200 || status > 299) return undefined;
   const headers = answer.headers;

@@ -1,9 +1,9 @@
 import { edgeError, type EdgeError } from '../edge-error.js';
-import { applyGuardrails, describeFindings, GUARDRAIL_BLOCK_STATUS } from '../guardrails/apply-guardrails.js';
+import { applyGuardrails, describeFindings, GUARDRAIL_BLOCK_STATUS, type GuardrailFinding } from '../guardrails/apply-guardrails.js';
 import type { CompiledGuardrailPolicy } from '../guardrails/compile-policy.js';
 import { BodyShapeError, isJsonObject } from '../providers/body-shape.js';
-import { newExtraction } from '../providers/extraction.js';
-import { addToolDefinitionTexts, MCP_TOOL_TEXT_FIELDS } from '../providers/tool-definition-texts.js';
+import { MAX_READ_NESTING, newExtraction } from '../providers/extraction.js';
+import { addToolDefinitionTexts, MCP_TOOL_TEXT_FIELDS, validatedValueHolder } from '../providers/tool-definition-texts.js';
 import { jsonPathLabel } from '../proxy/inspectors/guardrails.js';
 import type { InspectionNotes } from '../proxy/surface-resolution.js';
 import { toolName } from './tool-list-filter.js';
@@ -14,9 +14,13 @@ import { toolName } from './tool-list-filter.js';
  * prompt injection in them, so the guardrails read them as they read the tool definitions of an LLM request,
  * once the list holds only the tools the user may run (a hidden tool reaches no model). Their verdict:
  * - block: the list is withheld; the client gets a JSON-RPC error naming the guardrail and where;
- * - redact: the list is shown with the matched text replaced (a tool's name cannot be, so it blocks instead);
+ * - redact: the list is shown with the matched text replaced. Only description-like strings can be: a tool's name,
+ *   a property name and a value its schema validates against (enum, const, pattern, required, $ref...) cannot be
+ *   changed without breaking the tool (an SDK client validates structured output against the outputSchema it was
+ *   shown), so a redaction there blocks instead;
  * - flag: the list is shown as it came, and recorded as flagged.
- * Shared by the stdio wrapper's agent and the proxy's filter of Streamable HTTP answers.
+ * A list the guardrails cannot read (nested deeper than Edge reads, more text than they inspect) is withheld too,
+ * as `tool_list_unchecked`. Shared by the stdio wrapper's agent and the proxy's filter of Streamable HTTP answers.
  */
 
 export type ToolListFindings = NonNullable<InspectionNotes['findings']>;
@@ -26,8 +30,15 @@ export type ToolListVerdict =
   | { action: 'show'; tools: unknown[]; decision: 'forwarded' | 'flagged' | 'redacted'; findings: ToolListFindings }
   | { action: 'withhold'; error: EdgeError; findings: ToolListFindings };
 
-/** The guardrails' verdict on the tools a list shows; `server` as messages name it (`'github'`, a host). */
-export function checkListedTools(tools: unknown[], policy: CompiledGuardrailPolicy, server: string): ToolListVerdict {
+/** The schema fields of a listed tool (their validated values are pinned, see above). */
+const MCP_SCHEMA_FIELDS: ReadonlySet<unknown> = new Set(['inputSchema', 'outputSchema']);
+
+/**
+ * The guardrails' verdict on the tools a list shows; `server` as messages name it (`'github'`, a host).
+ * `positions`: where each of `tools` sits in the list the server sent (it may have been filtered), so findings and
+ * messages name the tool as the server numbers it; by default, the same places.
+ */
+export function checkListedTools(tools: unknown[], policy: CompiledGuardrailPolicy, server: string, positions?: readonly number[]): ToolListVerdict {
   const x = newExtraction();
   try {
     tools.forEach((tool, i) => {
@@ -40,22 +51,50 @@ export function checkListedTools(tools: unknown[], policy: CompiledGuardrailPoli
     });
   } catch (err) {
     if (!(err instanceof BodyShapeError)) throw err;
-    return { action: 'withhold', error: withheldError(server, `its ${err.message}`), findings: [] };
+    // The only shape error of this walk: nesting deeper than it reads (a list is no request the user could fix).
+    const where = jsonPathLabel(serverPath(err.path, positions));
+    return { action: 'withhold', error: uncheckedError(server, `${where} nests arrays or objects more than ${MAX_READ_NESTING} levels deep, deeper than Edge reads`), findings: [] };
+  }
+  for (const span of x.texts) {
+    // Pointed at the schema object holding the keyword: no string there to rewrite, so a redaction blocks.
+    const holder = MCP_SCHEMA_FIELDS.has(span.path[2]) ? validatedValueHolder(span.path, 3) : undefined;
+    if (holder !== undefined) span.path = holder;
   }
   const result = applyGuardrails(x.texts, { tools }, policy);
-  const findings: ToolListFindings = result.findings.map((f) => ({ type: f.type, ruleId: f.ruleId, action: f.action, location: `tools/list ${jsonPathLabel(f.path)}` }));
+  const asListed = result.findings.map((f) => ({ ...f, path: serverPath(f.path, positions) }));
+  const findings: ToolListFindings = asListed.map((f) => ({ type: f.type, ruleId: f.ruleId, action: f.action, location: `tools/list ${jsonPathLabel(f.path)}` }));
   if (result.oversize === true && result.decision !== 'block') findings.push({ type: 'oversize', ruleId: 'uninspected', action: 'flag', location: 'tools/list' });
   if (result.decision === 'block') {
-    const blocking = result.findings.filter((f) => f.action === 'block');
-    // No blocking finding: a redaction that cannot be made in place, or a list over the inspection bound.
-    const reason = blocking.length > 0 ? `an Edge guardrail found ${describeFindings(blocking, policy)}` : result.blockError?.message ?? 'an Edge guardrail blocked it';
-    return { action: 'withhold', error: withheldError(server, reason), findings };
+    if (result.oversize === true) {
+      findings.push({ type: 'oversize', ruleId: 'uninspected', action: 'block', location: 'tools/list' });
+      return { action: 'withhold', error: uncheckedError(server, `its text (${result.inspectedBytes} bytes) is more than the ${policy.policy.maxInspectBytes} bytes Edge's guardrails read (guardrails.maxInspectBytes)`), findings };
+    }
+    const blocking = asListed.filter((f) => f.action === 'block');
+    return { action: 'withhold', error: blockedError(server, blocking.length > 0 ? blocking : asListed.filter((f) => f.action === 'redact'), blocking.length === 0, policy), findings };
   }
   if (result.decision === 'redact') return { action: 'show', tools: (result.redactedBody as { tools: unknown[] }).tools, decision: 'redacted', findings };
   return { action: 'show', tools, decision: result.decision === 'flag' || result.oversize === true ? 'flagged' : 'forwarded', findings };
 }
 
-function withheldError(server: string, reason: string): EdgeError {
+/** `['tools', 1, ...]` of the checked list as the server's list numbers that tool. */
+function serverPath(path: Array<string | number>, positions: readonly number[] | undefined): Array<string | number> {
+  const at = path[1];
+  if (positions === undefined || path[0] !== 'tools' || typeof at !== 'number') return path;
+  return ['tools', positions[at] ?? at, ...path.slice(2)];
+}
+
+/** `unredactable`: the findings would be redacted, but sit where no text can be changed (see above). */
+function blockedError(server: string, findings: GuardrailFinding[], unredactable: boolean, policy: CompiledGuardrailPolicy): EdgeError {
+  const found = `an Edge guardrail found ${describeFindings(findings, policy)}`;
+  const reason = unredactable
+    ? `${found}, in a tool's name, a property name or a value its schema checks against (enum, const, pattern, required, $ref...), which Edge cannot redact without breaking the tool`
+    : found;
   return edgeError(GUARDRAIL_BLOCK_STATUS, 'guardrail_blocked',
     `Bifrost Edge withheld the tool list of ${server}: ${reason}. The server describes its tools with text your organization's guardrails keep from AI models; ask the server's maintainer or your IT helpdesk.`);
+}
+
+/** A list the guardrails could not read: withheld, since it would otherwise reach the model unchecked. */
+function uncheckedError(server: string, reason: string): EdgeError {
+  return edgeError(502, 'tool_list_unchecked',
+    `Bifrost Edge withheld the tool list of ${server}: ${reason}, so its guardrails could not check it. Ask the server's maintainer for a smaller tool list, or your IT helpdesk.`);
 }

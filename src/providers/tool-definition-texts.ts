@@ -120,3 +120,28 @@ function isSchemaTypeName(path: JsonPath, text: string): boolean {
   const named = key === 'type' || (typeof key === 'number' && path[path.length - 2] === 'type');
   return named && SCHEMA_TYPE_NAMES.has(text.toLowerCase());
 }
+
+/**
+ * Keywords whose values a validator compares data against (allowed values, a pattern, required names, references):
+ * changed, they no longer describe what the tool takes or returns, and a client that validates against the schema
+ * (the MCP SDK does, for structured output) rejects the tool's own answers.
+ */
+const VALIDATED_VALUE_KEYWORDS: ReadonlySet<string> = new Set([
+  'enum', 'const', 'pattern', 'required', 'dependentRequired', 'propertyNames', 'format', 'discriminator',
+  '$ref', '$dynamicRef', '$recursiveRef', '$id', '$anchor', '$dynamicAnchor', '$schema',
+]);
+
+/** Keywords whose keys are names (a property called `enum` is no keyword). */
+const NAME_MAP_KEYWORDS: ReadonlySet<unknown> = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas', 'dependencies']);
+
+/**
+ * For a string at `path` inside a schema (which starts at `path[schemaStart]`): the path of the schema object whose
+ * validated-value keyword holds it, or undefined when it is description-like text that can be redacted in place.
+ */
+export function validatedValueHolder(path: JsonPath, schemaStart: number): JsonPath | undefined {
+  for (let i = schemaStart; i < path.length; i++) {
+    const key = path[i];
+    if (typeof key === 'string' && VALIDATED_VALUE_KEYWORDS.has(key) && !NAME_MAP_KEYWORDS.has(path[i - 1])) return path.slice(0, i);
+  }
+  return undefined;
+}

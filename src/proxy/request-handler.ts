@@ -18,6 +18,8 @@ import { DEFAULT_MAX_UPLOAD_BYTES, readFormUpload, spoolableFormBoundary, Spoole
 import { isJsonObject } from '../providers/body-shape.js';
 import { mcpClientForHost } from '../providers/mcp.js';
 import { createToolListFilter, toolListRequestIds } from '../mcp/tool-list-filter.js';
+import type { ToolListVerdict } from '../mcp/tool-list-guardrails.js';
+import { ToolListVerdicts } from '../mcp/tool-list-verdicts.js';
 import type { AiSurface, RequestInspector, SurfaceResolver } from './surface-resolution.js';
 import { header } from '../util/header.js';
 import { RequestScopedSlot } from '../util/request-scoped-slot.js';
@@ -63,6 +65,11 @@ export interface RequestHandlerDeps {
    * `client`, the server's host); its `tools/list` answers are filtered to them.
    */
   visibleMcpTools?: (client: string, tools: string[]) => string[];
+  /**
+   * The guardrails' verdict on the tools a remote MCP server's `tools/list` answer shows (after visibleMcpTools),
+   * `positions` their places in the server's list.
+   */
+  checkMcpToolList?: (tools: unknown[], server: string, positions: number[]) => ToolListVerdict;
   /** Told whether the gateway answered, so fail mode and recovery probing know. */
   onGatewayResult?: (reachable: boolean) => void;
   /** Told when the gateway took too long to answer: a slow model or a hung gateway (a health probe tells). */
@@ -310,13 +317,14 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   // The answer is read beside the relay (usage, guardrails): the server may only pick a coding Edge decodes.
   const acceptEncoding = plan.headers['accept-encoding'];
   if (normalized && typeof acceptEncoding === 'string') plan.headers['accept-encoding'] = decodableAcceptEncoding(acceptEncoding);
-  const listFilter = toolListFilter(deps, normalized, parsedBody, target.host, settings.maxRequestBodyBytes);
+  const listVerdicts = new ToolListVerdicts();
+  const listFilter = toolListFilter(deps, normalized, parsedBody, target.host, settings.maxRequestBodyBytes, listVerdicts);
   // A tool list is checked as plain text, so ask for one (a JSON answer compressed anyway is still decoded).
   if (listFilter) plan.headers['accept-encoding'] = 'identity';
   const usageStripper = usageRequested ? (response: IncomingMessage) => createUsageEventStripper(response.headers, settings.maxRequestBodyBytes) : undefined;
   // Nothing refuses it from here on: it counts against the key's request limit now.
   followed.sent();
-  forward(deps, exchange, plan, body, surface, bodyRewritten, done, normalized, outcome, listFilter ?? usageStripper, followed);
+  forward(deps, exchange, plan, body, surface, bodyRewritten, done, normalized, outcome, listFilter ?? usageStripper, followed, listFilter ? listVerdicts : undefined);
 }
 
 const NOT_FOLLOWED: FollowedRequest = { sent: () => {}, abandoned: () => undefined };
@@ -339,20 +347,30 @@ function disposeWhenClosed(res: ServerResponse, upload: SpooledUpload): void {
   else res.once('close', () => upload.dispose());
 }
 
-/** For an MCP POST that lists tools: what filters the server's answer down to the tools the user may run. */
-function toolListFilter(deps: RequestHandlerDeps, request: NormalizedRequest | null, body: unknown, host: string, maxJsonBytes: number): ((response: IncomingMessage) => Transform | undefined) | undefined {
+/**
+ * For an MCP POST that lists tools, or a GET opening the server's own stream (where, after SSE polling or a
+ * resumption, a list may arrive that no POST's stream carried): what filters the server's answer down to the tools
+ * the user may run, and has the guardrails read what it shows of them (their verdicts go to `verdicts`).
+ */
+function toolListFilter(
+  deps: RequestHandlerDeps, request: NormalizedRequest | null, body: unknown, host: string, maxJsonBytes: number, verdicts: ToolListVerdicts,
+): ((response: IncomingMessage) => Transform | undefined) | undefined {
   const visible = deps.visibleMcpTools;
   if (request?.adapter !== 'mcp' || !visible) return undefined;
   const listIds = toolListRequestIds(body);
-  if (listIds.length === 0) return undefined;
+  const serverStream = request.operation === 'listen';
+  if (listIds.length === 0 && !serverStream) return undefined;
   const client = mcpClientForHost(host);
+  const check = deps.checkMcpToolList;
   return (response) => createToolListFilter(response, {
     listIds,
+    ...(serverStream ? { anyListResult: true } : {}),
     visible: (tools) => visible(client, tools),
     maxJsonBytes,
     request: body,
     server: host,
     onHidden: (hidden) => deps.log.debug('MCP tools hidden from a tool list', { client, hidden }),
+    ...(check ? { check: (tools: unknown[], positions: number[]) => check(tools, host, positions), onChecked: (verdict: ToolListVerdict) => verdicts.add(verdict) } : {}),
   });
 }
 
@@ -368,6 +386,7 @@ function forward(
   outcome: ExchangeRecord['decision'] = 'forwarded',
   transformBody?: (response: IncomingMessage) => Transform | undefined,
   followed: FollowedRequest = NOT_FOLLOWED,
+  listVerdicts?: ToolListVerdicts,
 ): void {
   const { req, res } = exchange;
   const record = done.record;
@@ -434,11 +453,13 @@ function forward(
     beforeEnd: async (status) => {
       // The record is written once the side readers are done, so their findings and usage are in it.
       await Promise.all(sideReads);
+      // Response findings only ever flag: the answer has already streamed to the client.
+      const decision = outcome === 'forwarded' && responseFindings.length > 0 ? 'flagged' : outcome;
       const written = await done({
         via: plan.via,
-        // Response findings only ever flag: the answer has already streamed to the client.
-        decision: outcome === 'forwarded' && responseFindings.length > 0 ? 'flagged' : outcome,
+        decision,
         ...(status !== undefined ? { status } : {}),
+        ...listedPatch(listVerdicts, record, decision),
       });
       if (!written) throw new Error('the exchange could not be recorded');
     },
@@ -456,11 +477,19 @@ function forward(
       const recorded = sideReadsSettled(sideReads).then(() => done({
         via: plan.via, decision: result.error ? 'failed' : outcome, status: result.status ?? result.error?.status, errorType: result.error?.type ?? (result.aborted ? 'client_aborted' : undefined),
         ...(estimate ? { estimatedUsage: { ...estimate.usage, costUsd: estimate.costUsd } } : {}),
+        ...(result.error ? {} : listedPatch(listVerdicts, record, outcome)),
       }));
       deps.trackPendingRecord?.(recorded);
       deps.log.debug('exchange', { id: exchange.id, via: plan.via, url: plan.url.origin + plan.url.pathname, status: result.status, error: result.error?.type, aborted: result.aborted });
     },
   });
+}
+
+/** The record's decision and findings with what the guardrails found in the answer's tool lists, if it had any. */
+function listedPatch(verdicts: ToolListVerdicts | undefined, record: ExchangeRecord, decision: ExchangeRecord['decision']): Partial<ExchangeRecord> {
+  if (verdicts === undefined) return {};
+  const patch = verdicts.recordPatch(decision);
+  return { ...patch, findings: [...record.findings, ...patch.findings] };
 }
 
 /**
