@@ -14,7 +14,7 @@ import { decideRequest, usedUpRefusal, type Decision, type PolicyRoute } from '.
 import { awaitsControlConfirmation, CONFIRMATION_WAIT_MS, unconfirmedPolicyRefusal, type Connectivity } from './fail-mode.js';
 import { limitWindows, windowUsage, type CounterSnapshot, type LimitWindow } from './limits.js';
 import { NoticeBus, type Notice, type NoticeDraft } from './notices.js';
-import { estimateCost, lookupAudioPrice, lookupPrice } from './pricing.js';
+import { durationCost, estimateCost, lookupAudioPrice, lookupPrice } from './pricing.js';
 import { isPendingStatus, type JobState } from './background-jobs.js';
 import { requestedOutputCap, worstCaseOutputTokens } from './background-output-cap.js';
 import { BackgroundResponses, DEFAULT_BACKGROUND_TIMEOUT_MS, type BackgroundJob } from './background-responses.js';
@@ -223,6 +223,11 @@ export class PolicyEnforcer {
     }
     this.state = { bundle, catalog, appliedAt: bundle ? this.now() : undefined, problems: [...new Set(problems)] };
     for (const recheck of [...this.confirmationWaiters]) recheck();
+    this.tellSessions();
+  }
+
+  /** Live WebSocket sessions recheck their keys against the policy, sign-in and connectivity as they are now. */
+  private tellSessions(): void {
     for (const listener of [...this.bundleListeners]) this.safe(listener, 'telling live sessions of the new policy');
   }
 
@@ -235,13 +240,40 @@ export class PolicyEnforcer {
   }
 
   /**
-   * The refusal a decided request's key meets under the current bundle (removed, switched off, expired, its provider
-   * or model no longer allowed), or undefined: a live session whose key is revoked is closed (session-revocation.ts).
+   * The refusal a decided request's key meets now (removed, switched off, expired, its provider or model no longer
+   * allowed, its user signed out, a fail-closed policy cut off), or undefined: a live session whose key is revoked is
+   * closed (session-revocation.ts).
    */
   revoked(request: NormalizedRequest): EdgeError | undefined {
     const ticket = this.tickets.get(request);
     if (ticket?.decision.action !== 'allow') return undefined;
-    return sessionRevocation({ route: ticket.decision.route, bundle: this.state.bundle, now: this.now() });
+    return sessionRevocation({
+      route: ticket.decision.route, bundle: this.state.bundle, now: this.now(),
+      signedIn: this.identity.signedIn, connectivity: this.connectivity,
+    });
+  }
+
+  /**
+   * What charging `usage` to a decided request would cost, nothing charged (its route's model at its ticket's prices);
+   * undefined when no key governs it. A live session charges each usage to the request it costs most on.
+   */
+  priceOf(request: NormalizedRequest, usage: TokenUsage): number | undefined {
+    const ticket = this.tickets.get(request);
+    if (ticket?.decision.action !== 'allow' || !ticket.decision.route.virtualKey) return undefined;
+    return priceOf(lateChargeTarget(request, ticket, ticket.decision.route), usage, undefined).costUsd;
+  }
+
+  /** Charges the seconds of audio a transcription model billed by the minute (whisper-1) transcribed: no tokens, its cost. */
+  recordDurationUsage(request: NormalizedRequest, seconds: number): UsageCharge | undefined {
+    const ticket = this.tickets.get(request);
+    if (ticket?.decision.action !== 'allow') return undefined;
+    const route = ticket.decision.route;
+    if (!route.virtualKey) return undefined;
+    ticket.charged = true;
+    ticket.reservation?.release();
+    const none: TokenUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0, cachedInputTokens: 0, reasoningTokens: 0 };
+    const priced = durationCost(route.provider ?? undefined, route.model, seconds);
+    return this.chargeTo(lateChargeTarget(request, ticket, route), route.windows, none, false, undefined, priced).charge;
   }
 
   get bundle(): PolicyBundle | undefined {
@@ -249,12 +281,17 @@ export class PolicyEnforcer {
   }
 
   setIdentity(identity: { signedIn: boolean; user?: string }): void {
+    const signedInChanged = identity.signedIn !== this.identity.signedIn;
     this.identity = { ...identity };
+    if (signedInChanged) this.tellSessions();
   }
 
   setConnectivity(update: Partial<Connectivity>): void {
+    const before = this.connectivity;
     this.connectivity = { ...this.connectivity, ...update };
     for (const recheck of [...this.confirmationWaiters]) recheck();
+    const after = this.connectivity;
+    if (before.controlPlane !== after.controlPlane || before.gateway !== after.gateway || before.auditQueue !== after.auditQueue) this.tellSessions();
   }
 
   attribute(info: HttpRequestInfo): AppIdentity {
@@ -648,9 +685,12 @@ export class PolicyEnforcer {
   }
 
   /** Charges `usage` to the token and spend `windows`; raises budget alerts. Says what each window was charged. */
-  private chargeTo(target: LateChargeTarget, windows: readonly LimitWindow[], usage: TokenUsage, estimated: boolean, answeredModel?: string): { charge: UsageCharge; windows: ChargedWindow[] } {
+  private chargeTo(
+    target: LateChargeTarget, windows: readonly LimitWindow[], usage: TokenUsage, estimated: boolean, answeredModel?: string,
+    priced?: { costUsd: number; priceSource: string },
+  ): { charge: UsageCharge; windows: ChargedWindow[] } {
     const nowMs = this.now().getTime();
-    const { costUsd, priceSource } = priceOf(target, usage, answeredModel);
+    const { costUsd, priceSource } = priced ?? priceOf(target, usage, answeredModel);
     const alerts: Notice[] = [];
     const charged: ChargedWindow[] = [];
     for (const window of windows) {

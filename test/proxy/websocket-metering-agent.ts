@@ -70,6 +70,12 @@ export function meteringAgent(key: Partial<KeyInput>, options: { failRecords?: (
     settle: (req) => enforcer.settle(req),
     charge: (req, usage) => note(enforcer.recordResponseUsage(req, usage)),
     usedUp: (req) => enforcer.usedUp(req),
+    // As src/agent.ts asks them: sessions recheck their keys on each change of policy, sign-in or connectivity, and
+    // price each usage at the decided request it costs most on.
+    revoked: (req) => enforcer.revoked(req),
+    policyChanges: (listener) => enforcer.onBundleApplied(listener),
+    priceOf: (req, usage) => enforcer.priceOf(req, usage),
+    chargeSeconds: (req, seconds) => note(enforcer.recordDurationUsage(req, seconds)),
     ...options.deps,
   });
   return {

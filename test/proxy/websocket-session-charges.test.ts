@@ -1,9 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import { durationCost, estimateCost, lookupAudioPrice, lookupPrice } from '../../src/policy/pricing.js';
-import type { TokenUsage } from '../../src/policy/usage.js';
-import type { NormalizedRequest } from '../../src/providers/types.js';
-import type { UsageNote } from '../../src/proxy/exchange.js';
-import type { WebSocketDecisionDeps } from '../../src/proxy/websocket-decision.js';
+import { durationCost } from '../../src/policy/pricing.js';
 import { bundle } from '../policy/support.js';
 import { message, meteringAgent, type MeteringAgent } from './websocket-metering-agent.js';
 
@@ -16,8 +12,7 @@ import { message, meteringAgent, type MeteringAgent } from './websocket-metering
  * cheap. The server's model is held to the key's model rules. Transcriptions billed by the minute (whisper-1) are
  * charged by their seconds.
  *
- * priceOf and chargeSeconds are the enforcer's questions this needs (not in the enforcer yet): they are answered here
- * from the real enforcer's route and bundle as the enforcer would answer them.
+ * priceOf and chargeSeconds are the real enforcer's (the metering agent wires them as src/agent.ts does).
  */
 
 let agent: MeteringAgent | undefined;
@@ -48,27 +43,9 @@ const GPT_REALTIME_TEXT = (1000 * 4 + 1000 * 16) / 1e6;
 /** gpt-realtime-mini's audio: $10 in, $20 out. */
 const MINI_AUDIO = (1000 * 10 + 1000 * 20) / 1e6;
 
-/** The enforcer's priceOf and chargeSeconds as proposed: the route's model, at the ticket's (here the bundle's) prices. */
-function enforcerQuestions(of: () => MeteringAgent): Partial<WebSocketDecisionDeps> {
-  const routeOf = (request: NormalizedRequest) => of().enforcer.routeFor(request);
-  return {
-    priceOf: (request: NormalizedRequest, usage: TokenUsage) => {
-      const route = routeOf(request);
-      if (!route?.virtualKey) return undefined;
-      const text = lookupPrice(route.provider ?? undefined, route.model, of().enforcer.bundle?.pricing ?? {});
-      return estimateCost(usage, text.price, lookupAudioPrice(route.provider ?? undefined, route.model, text.price));
-    },
-    chargeSeconds: (request: NormalizedRequest, seconds: number): UsageNote | undefined => {
-      const route = routeOf(request);
-      if (!route?.virtualKey) return undefined;
-      return { usage: { input_tokens: 0, output_tokens: 0 }, costUsd: durationCost(route.provider ?? undefined, route.model, seconds).costUsd };
-    },
-  };
-}
-
+/** The metering agent asks the real enforcer's priceOf and chargeSeconds, as src/agent.ts does. */
 function pricedAgent(key: Parameters<typeof meteringAgent>[0] = {}): MeteringAgent {
-  const metering: MeteringAgent = meteringAgent(key, { deps: enforcerQuestions(() => metering) });
-  return metering;
+  return meteringAgent(key);
 }
 
 it.each(['openai/gpt-4o-mini-realtime-preview', 'openai/gpt-realtime-mini'])(

@@ -14,9 +14,8 @@ import { message, meteringAgent, type MeteringAgent } from './websocket-metering
  * longer allows any model the session was decided on (the opening's too, once a session.update named another). A
  * charge and a policy change finding it at once write one blocked record.
  *
- * The enforcer's revoked question is answered by session-revocation.ts with the sign-in and connectivity the
- * decision reads (as the enforcer is to answer it), and sign-in, connectivity and bundle changes are announced to the
- * session as policy changes.
+ * The real enforcer answers the revoked question (session-revocation.ts with the sign-in and connectivity the decision
+ * reads) and announces sign-in, connectivity and bundle changes to the session.
  */
 
 type KeyInput = NonNullable<PolicyBundleInput['virtual_keys']>[number];
@@ -27,40 +26,14 @@ afterEach(() => agent?.close());
 const KEY: Partial<KeyInput> = { provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['gpt-realtime', 'gpt-realtime-mini'] }] };
 const done = message({ type: 'response.done', response: { id: 'resp_1', status: 'completed', usage: { total_tokens: 20, input_tokens: 10, output_tokens: 10 } } });
 
-/** An agent whose sessions are told of each change of policy, sign-in or connectivity, and asked the full revoked question. */
+/** An agent whose enforcer tells its sessions of each change of policy, sign-in or connectivity (as src/agent.ts wires it). */
 function gatedAgent(key: Partial<KeyInput>) {
-  const listeners = new Set<() => void>();
-  const state = { signedIn: true, connectivity: { controlPlane: true, gateway: true } as Connectivity };
-  const metering = meteringAgent(key, {
-    deps: {
-      revoked: (request) => sessionRevocation({
-        route: metering.enforcer.routeFor(request), bundle: metering.enforcer.bundle, now: NOW, signedIn: state.signedIn, connectivity: state.connectivity,
-      }),
-      policyChanges: (listener) => {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
-      },
-    },
-  });
-  const announce = () => {
-    for (const listener of [...listeners]) listener();
-  };
+  const metering = meteringAgent(key);
   return {
     metering,
-    signOut: () => {
-      state.signedIn = false;
-      metering.enforcer.setIdentity({ signedIn: false });
-      announce();
-    },
-    lose: (update: Partial<Connectivity>) => {
-      state.connectivity = { ...state.connectivity, ...update };
-      metering.enforcer.setConnectivity(update);
-      announce();
-    },
-    apply: (next: PolicyBundle | undefined) => {
-      metering.enforcer.setBundle(next);
-      announce();
-    },
+    signOut: () => metering.enforcer.setIdentity({ signedIn: false }),
+    lose: (update: Partial<Connectivity>) => metering.enforcer.setConnectivity(update),
+    apply: (next: PolicyBundle | undefined) => metering.enforcer.setBundle(next),
   };
 }
 
