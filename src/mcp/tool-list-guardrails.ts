@@ -1,6 +1,7 @@
 import { edgeError, type EdgeError } from '../edge-error.js';
 import { applyGuardrails, describeFindings, GUARDRAIL_BLOCK_STATUS, type GuardrailFinding } from '../guardrails/apply-guardrails.js';
 import type { CompiledGuardrailPolicy } from '../guardrails/compile-policy.js';
+import { getAtPath } from '../guardrails/json-path.js';
 import { BodyShapeError, isJsonObject } from '../providers/body-shape.js';
 import { MAX_READ_NESTING, newExtraction } from '../providers/extraction.js';
 import { addToolDefinitionTexts, MCP_TOOL_TEXT_FIELDS, validatedValueHolder } from '../providers/tool-definition-texts.js';
@@ -13,7 +14,8 @@ import { toolName } from './tool-list-filter.js';
  * description and schemas (strings and property names). A server can carry a credential, customer data or a
  * prompt injection in them, so the guardrails read them as they read the tool definitions of an LLM request,
  * once the list holds only the tools the user may run (a hidden tool reaches no model). Their verdict:
- * - block: the list is withheld; the client gets a JSON-RPC error naming the guardrail and where;
+ * - block: the tools it names are left out of the list (recorded), so the rest of the server stays usable; when
+ *   that is every tool, the list is withheld and the client gets a JSON-RPC error naming the guardrail and where;
  * - redact: the list is shown with the matched text replaced. Only description-like strings can be: a tool's name,
  *   a property name and a value its schema validates against (enum, const, pattern, required, $ref...) cannot be
  *   changed without breaking the tool (an SDK client validates structured output against the outputSchema it was
@@ -26,7 +28,7 @@ import { toolName } from './tool-list-filter.js';
 export type ToolListFindings = NonNullable<InspectionNotes['findings']>;
 
 export type ToolListVerdict =
-  /** `tools`: the list to show (the same array when nothing was redacted). */
+  /** `tools`: the list to show (the same array when nothing was redacted or left out). */
   | { action: 'show'; tools: unknown[]; decision: 'forwarded' | 'flagged' | 'redacted'; findings: ToolListFindings }
   | { action: 'withhold'; error: EdgeError; findings: ToolListFindings };
 
@@ -63,17 +65,37 @@ export function checkListedTools(tools: unknown[], policy: CompiledGuardrailPoli
   const result = applyGuardrails(x.texts, { tools }, policy);
   const asListed = result.findings.map((f) => ({ ...f, path: serverPath(f.path, positions) }));
   const findings: ToolListFindings = asListed.map((f) => ({ type: f.type, ruleId: f.ruleId, action: f.action, location: `tools/list ${jsonPathLabel(f.path)}` }));
-  if (result.oversize === true && result.decision !== 'block') findings.push({ type: 'oversize', ruleId: 'uninspected', action: 'flag', location: 'tools/list' });
-  if (result.decision === 'block') {
-    if (result.oversize === true) {
-      findings.push({ type: 'oversize', ruleId: 'uninspected', action: 'block', location: 'tools/list' });
-      return { action: 'withhold', error: uncheckedError(server, `its text (${result.inspectedBytes} bytes) is more than the ${policy.policy.maxInspectBytes} bytes Edge's guardrails read (guardrails.maxInspectBytes)`), findings };
-    }
+  if (result.oversize === true) {
+    if (result.decision !== 'block') return { action: 'show', tools, decision: 'flagged', findings: [...findings, { type: 'oversize', ruleId: 'uninspected', action: 'flag', location: 'tools/list' }] };
+    return {
+      action: 'withhold',
+      error: uncheckedError(server, `its text (${result.inspectedBytes} bytes) is more than the ${policy.policy.maxInspectBytes} bytes Edge's guardrails read (guardrails.maxInspectBytes)`),
+      findings: [...findings, { type: 'oversize', ruleId: 'uninspected', action: 'block', location: 'tools/list' }],
+    };
+  }
+  const offending = offendingTools(result.findings, tools);
+  if (offending.size > 0 && offending.size === tools.length) {
     const blocking = asListed.filter((f) => f.action === 'block');
     return { action: 'withhold', error: blockedError(server, blocking.length > 0 ? blocking : asListed.filter((f) => f.action === 'redact'), blocking.length === 0, policy), findings };
   }
+  if (offending.size > 0) {
+    // The others are shown, read again without the dropped tools' texts (remembered scans: no second scan).
+    const rest = applyGuardrails(x.texts.filter((span) => !offending.has(span.path[1])), { tools }, policy);
+    const shown = rest.decision === 'redact' ? (rest.redactedBody as { tools: unknown[] }).tools : tools;
+    return { action: 'show', tools: shown.filter((_, i) => !offending.has(i)), decision: 'redacted', findings };
+  }
   if (result.decision === 'redact') return { action: 'show', tools: (result.redactedBody as { tools: unknown[] }).tools, decision: 'redacted', findings };
-  return { action: 'show', tools, decision: result.decision === 'flag' || result.oversize === true ? 'flagged' : 'forwarded', findings };
+  return { action: 'show', tools, decision: result.decision === 'flag' ? 'flagged' : 'forwarded', findings };
+}
+
+/**
+ * The places of the tools the guardrails block, or would redact where no text can be rewritten (a name, a validated
+ * value: their spans point at an object): those tools are left out of the list, the rest of the server stays usable.
+ */
+function offendingTools(findings: GuardrailFinding[], tools: unknown[]): Set<unknown> {
+  const body = { tools };
+  const offending = findings.filter((f) => f.action === 'block' || (f.action === 'redact' && typeof getAtPath(body, f.path) !== 'string'));
+  return new Set(offending.map((f) => f.path[1]));
 }
 
 /** `['tools', 1, ...]` of the checked list as the server's list numbers that tool. */

@@ -168,3 +168,19 @@ describe('a list withheld because the guardrails could not read it', () => {
     expect(records).toEqual([expect.objectContaining({ method: 'tools/list', decision: 'blocked', errorType: 'tool_list_unchecked', message: expect.stringMatching(reason) as unknown })]);
   });
 });
+
+describe('one offending tool among others', () => {
+  it('is left out while the others are still redacted where they can be, and named as the server listed it', () => {
+    const mail = { name: 'mail', description: `Sends mail, defaults to ${EMAIL}` };
+    const leaky = { name: 'route', description: 'Routes', outputSchema: { type: 'object', properties: { queue: { enum: [EMAIL] } } } };
+    const verdict = checkListedTools([mail, leaky], compile({}), "'srv'", [3, 5]);
+    expect(verdict).toEqual({
+      action: 'show', decision: 'redacted',
+      tools: [{ ...mail, description: 'Sends mail, defaults to [REDACTED:email]' }],
+      findings: [
+        expect.objectContaining({ type: 'email', action: 'redact', location: 'tools/list tools[3].description' }),
+        expect.objectContaining({ type: 'email', action: 'redact', location: 'tools/list tools[5].outputSchema.properties.queue' }),
+      ],
+    });
+  });
+});

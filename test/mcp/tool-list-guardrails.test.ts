@@ -97,16 +97,24 @@ describe('through the stdio wrapper, asking the agent\'s MCP API', () => {
     }
   }
 
-  it('a secret in a tool description withholds the list: a JSON-RPC error naming the guardrail and where, never the secret', async () => {
+  it('a secret in a tool description leaves that tool out; the others are shown, and the list is recorded', async () => {
     records.length = 0;
-    const error = await listThroughWrapper(LISTS.secretInDescription);
+    const tools = await listThroughWrapper(LISTS.secretInDescription) as Array<{ name: string }>;
+    expect(tools).toEqual([search]);
+    expect(records).toEqual([expect.objectContaining({ method: 'tools/list', host: 'stdio:docs', decision: 'redacted' })]);
+    expect(records[0]!.findings).toContainEqual(expect.objectContaining({ type: 'secret', action: 'block', location: 'tools/list tools[1].description' }));
+  });
+
+  it('when every tool it shows has a secret, the list is withheld: a JSON-RPC error naming the guardrail and where, never the secret', async () => {
+    records.length = 0;
+    const error = await listThroughWrapper(LISTS.secretInDescription.slice(1));
     expect(error).toBeInstanceOf(McpError);
     expect((error as McpError).code).toBe(-32003);
-    expect((error as McpError).message).toMatch(/withheld the tool list of 'docs': an Edge guardrail found secret \(aws[^)]*\) in tools\[1\]\.description/);
+    expect((error as McpError).message).toMatch(/withheld the tool list of 'docs': an Edge guardrail found secret \(aws[^)]*\) in tools\[0\]\.description/);
     expect((error as McpError).message).not.toContain(AWS_KEY);
     expect((error as McpError).data).toEqual({ type: 'guardrail_blocked', status: 446, source: 'bifrost-edge' });
     expect(records).toEqual([expect.objectContaining({ method: 'tools/list', host: 'stdio:docs', decision: 'blocked', errorType: 'guardrail_blocked' })]);
-    expect(records[0]!.findings).toContainEqual(expect.objectContaining({ type: 'secret', action: 'block', location: 'tools/list tools[1].description' }));
+    expect(records[0]!.findings).toContainEqual(expect.objectContaining({ type: 'secret', action: 'block', location: 'tools/list tools[0].description' }));
   });
 
   it('personal data in a schema is redacted in the list the client gets, and recorded', async () => {
@@ -117,10 +125,11 @@ describe('through the stdio wrapper, asking the agent\'s MCP API', () => {
     expect(records).toEqual([expect.objectContaining({ method: 'tools/list', decision: 'redacted' })]);
   });
 
-  it('a custom rule matching a property name withholds the list', async () => {
-    const error = await listThroughWrapper(LISTS.injectionAsPropertyName);
+  it('a custom rule matching a property name leaves that tool out', async () => {
+    expect(await listThroughWrapper(LISTS.injectionAsPropertyName)).toEqual([search]);
+    const error = await listThroughWrapper(LISTS.injectionAsPropertyName.slice(1));
     expect(error).toBeInstanceOf(McpError);
-    expect((error as McpError).message).toMatch(/custom \(prompt-injection: Looks like a prompt injection\) in tools\[1\]\.inputSchema\.properties/);
+    expect((error as McpError).message).toMatch(/custom \(prompt-injection: Looks like a prompt injection\) in tools\[0\]\.inputSchema\.properties/);
   });
 
   it('a tool the key hides is not read, and a clean list passes unrecorded', async () => {
@@ -167,7 +176,7 @@ describe('through the proxy\'s filter of Streamable HTTP answers', () => {
     const verdicts: ToolListVerdict[] = [];
     const options: ToolListFilterOptions = {
       listIds: [7], visible: (names) => names.filter((name) => name !== 'admin'), maxJsonBytes: 1024 * 1024, request, server: 'mcp.example.test',
-      check: (shown) => checkListedTools(shown, policy, 'mcp.example.test'), onChecked: (verdict) => verdicts.push(verdict),
+      check: (shown, positions) => checkListedTools(shown, policy, 'mcp.example.test', positions), onChecked: (verdict) => verdicts.push(verdict),
     };
     const filter = createToolListFilter({ statusCode: answer.status, headers: Object.fromEntries(answer.headers) }, options);
     if (filter === undefined) throw new Error('no filter for this answer');
@@ -178,13 +187,20 @@ describe('through the proxy\'s filter of Streamable HTTP answers', () => {
     return { messages: datas.map((data) => JSON.parse(data) as Record<string, unknown>), verdicts };
   }
 
-  it.each(['/mcp', '/mcp-json'] as const)('%s: a secret in a description becomes a JSON-RPC error for the list request', async (endpoint) => {
-    const { messages, verdicts } = await listThroughFilter(endpoint, LISTS.secretInDescription);
+  it.each(['/mcp', '/mcp-json'] as const)('%s: a secret in the description of the only tool shown becomes a JSON-RPC error for the list request', async (endpoint) => {
+    const { messages, verdicts } = await listThroughFilter(endpoint, [tool('admin', 'Administers'), ...LISTS.secretInDescription.slice(1)]);
     expect(messages).toEqual([{ jsonrpc: '2.0', id: 7, error: expect.objectContaining({ code: -32003, data: { type: 'guardrail_blocked', status: 446, source: 'bifrost-edge' } }) }]);
     const message = (messages[0]!['error'] as { message: string }).message;
-    expect(message).toMatch(/withheld the tool list of mcp\.example\.test: an Edge guardrail found secret \(aws/);
+    // Numbered as the server listed it, though `admin` was hidden first.
+    expect(message).toMatch(/withheld the tool list of mcp\.example\.test: an Edge guardrail found secret \(aws[^)]*\) in tools\[1\]\.description/);
     expect(message).not.toContain(AWS_KEY);
     expect(verdicts.map((v) => v.action)).toEqual(['withhold']);
+  });
+
+  it.each(['/mcp', '/mcp-json'] as const)('%s: a secret in one description among others leaves that tool out', async (endpoint) => {
+    const { messages, verdicts } = await listThroughFilter(endpoint, LISTS.secretInDescription);
+    expect((messages[0]!['result'] as { tools: unknown[] }).tools).toEqual([search]);
+    expect(verdicts).toEqual([expect.objectContaining({ action: 'show', decision: 'redacted', findings: [expect.objectContaining({ type: 'secret', action: 'block', location: 'tools/list tools[1].description' })] })]);
   });
 
   it.each(['/mcp', '/mcp-json'] as const)('%s: personal data is redacted; a hidden tool is neither shown nor read', async (endpoint) => {
