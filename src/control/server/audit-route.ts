@@ -3,8 +3,10 @@ import { canonicalJson } from '../../util/canonical-json.js';
 import { ANNOUNCED_AUDIT_RECORD_FIELDS, AUDIT_DIFFERS_AT_SEQ_HEADER, AuditBatchSchema, type AuditAck, type AuditBatch, type AuditChainGapError } from '../protocol/audit.js';
 import { AUDIT_RECORD_FIELDS_HEADER, IDEMPOTENCY_KEY_HEADER } from '../protocol/paths.js';
 import { auditChainKey, chainStartOf, checkBatchIntegrity, decideAuditAppend, overlapWithStored } from './audit-chain-check.js';
-import type { AuditChainHead, NewAuditChainEvent, StoredAuditBatch } from './control-store.js';
-import { compareNewChain, comparedSeqs, describeComparison, range, type ComparedChain, type NewChainStart } from './new-chain-comparison.js';
+import type { AuditChainHead, NewAuditChainEvent, StoredAuditBatch, StoredAuditChain } from './control-store.js';
+import { boundedClauses, compareNewChain, comparedSeqs, describeComparison, firstListed, range, type ComparedChain, type NewChainStart } from './new-chain-comparison.js';
+import { matchEnrollmentChain, type EnrollmentChainMatch } from './enrollment-chain-match.js';
+import { newChainAllowance, newChainTimesNeeded } from './new-chain-rate.js';
 import { ControlHttpError, parseWire, readJsonBody, sendJson } from './http-io.js';
 import { authenticateDevice, type RouteHandler, type ServerContext } from './server-context.js';
 
@@ -15,6 +17,13 @@ const MAX_BATCH_BYTES = 32 * 1024 * 1024;
 class AuditChainGap extends ControlHttpError {
   constructor(message: string, readonly head: AuditChainHead, readonly differsAtSeq?: number) {
     super(409, 'audit_chain_gap', message);
+  }
+}
+
+/** Too many new chains from one device lately: answered 429 with Retry-After (new-chain-rate.ts). */
+class NewChainsLimited extends Error {
+  constructor(message: string, readonly retryAfterMs: number) {
+    super(message);
   }
 }
 
@@ -41,6 +50,12 @@ export const auditBatchRoute: RouteHandler = async (ctx, req, res) => {
     // One upload per device at a time, so the chain check and the insert never interleave.
     ack = await ctx.auditQueue.run(device.device_id, () => storeBatch(ctx, batch, rawRecords, digestOf(raw), true, device.installation_id));
   } catch (error) {
+    if (error instanceof NewChainsLimited) {
+      ctx.log.warn(`audit batch refused: ${error.message}`);
+      // Not a ControlHttpError: its type is not among CONTROL_ERROR_TYPES (yet); the body has the same shape.
+      sendJson(res, 429, { error: { type: 'audit_new_chains_limited', message: error.message } }, { 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) });
+      return;
+    }
     if (!(error instanceof AuditChainGap)) throw error;
     ctx.log.debug(`audit batch refused: ${error.message}`);
     const body: AuditChainGapError = { error: { type: 'audit_chain_gap', message: error.message, chain_head: error.head } };
@@ -62,23 +77,18 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
   if (!integrity.ok) throw new ControlHttpError(422, 'audit_batch_invalid', `audit batch ${batch.batch_id} is not a valid hash chain: ${integrity.message}`);
 
   const head = await store.auditHead(key);
-  const held = !head && installationId !== undefined ? await heldByEarlierEnrollment(ctx, installationId, batch) : undefined;
-  if (held?.through === batch.last_seq) {
-    // Uploaded before under the earlier enrollment's id (the device re-enrolled before it saw the ack): stored once.
-    return { batch_id: batch.batch_id, stored: 0, duplicate: true, chain_head: held.head.hash };
-  }
-  if (held) {
-    throw new AuditChainGap(
-      `batch ${batch.batch_id} (seq ${batch.first_seq}–${batch.last_seq}) repeats records seq ${batch.first_seq}–${held.through} that an earlier enrollment of this installation uploaded ` +
-      `(stored as ${held.chain}, which ends at seq ${held.head.seq}): send the records after seq ${held.head.seq}`,
-      held.head,
-    );
-  }
-  const overlap = overlapWithStored(batch, head);
-  // Only for a chain held nowhere here that the batch does not start: it may go on from an earlier enrollment.
-  const continues = !head && batch.first_seq !== chainStartOf(batch) && installationId !== undefined
-    ? await enrollmentChainContinued(ctx, installationId, batch)
+  // Only for a chain held nowhere here: an earlier enrollment of the installation may hold it, or the history it goes on from.
+  const match = !head && installationId !== undefined
+    ? await matchEnrollmentChain(store, installationId, batch, batch.first_seq !== chainStartOf(batch))
     : undefined;
+  if (match?.kind === 'held' && match.through === batch.last_seq) {
+    // Uploaded before under the earlier enrollment's id (the device re-enrolled before it saw the ack): stored once.
+    return { batch_id: batch.batch_id, stored: 0, duplicate: true, chain_head: match.head.hash };
+  }
+  if (match?.kind === 'held') throw earlierEnrollmentHolds(batch, match);
+  if (match?.kind === 'diverges') throw earlierEnrollmentDiverges(batch, match);
+  const overlap = overlapWithStored(batch, head);
+  const continues = match?.kind === 'continues' ? match.chain : undefined;
   const decision = decideAuditAppend(batch, head, overlap && await store.auditHashes(key, overlap.fromSeq, overlap.throughSeq), continues);
   // A reused batch id whose records fork the stored chain (a replaced audit database numbers its
   // batches as the old one did) is that fork first: the device learns where the chain ends.
@@ -89,6 +99,7 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
   if (decision.kind === 'already_stored') {
     return { batch_id: batch.batch_id, stored: 0, duplicate: true, chain_head: head!.hash };
   }
+  if (decision.kind === 'new_chain') await checkNewChainAllowed(ctx, batch.device_id);
 
   const row: StoredAuditBatch = {
     device_id: key,
@@ -102,7 +113,7 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
   };
   const records = batch.records.map((r, i) => ({ seq: r.seq, prev_hash: r.prev_hash, hash: r.hash, record_json: JSON.stringify(rawRecords[i]) }));
   // Described before the insert and stored with it: the log line alone is lost if the server dies in between.
-  const event = decision.kind === 'new_chain' ? await describeNewChain(ctx, batch, key, decision.startSeq)
+  const event = decision.kind === 'new_chain' ? await describeNewChain(ctx, batch, key, decision.startSeq, installationId)
     : !head && continues !== undefined ? describeContinuation(batch, key, continues)
       : undefined;
   const outcome = await store.insertAuditBatch(row, records, event);
@@ -119,13 +130,14 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
  * The event (and log line) for a device's new chain. Not an error (the device's audit database was
  * replaced or reverted, it pruned records while it had no Edge Control configured, or this server's
  * database was restored from a backup lacking records the device has pruned since), but never silent: the earlier chains stay as they were, and IT should know the
- * device's history continues in a new one, and, against each chain held for the device, which seqs it
- * holds as sent, where it holds other records, and which seqs no chain holds.
+ * device's history continues in a new one, and, against each chain held for the device (and for the other
+ * enrollments of its installation), which seqs it holds as sent, where it holds other records, and which seqs
+ * no chain holds. Bounded: a few chains are named per finding, the rest counted (MAX_LISTED_CHAINS).
  */
-async function describeNewChain(ctx: ServerContext, batch: AuditBatch, key: string, startSeq: number): Promise<NewAuditChainEvent> {
+async function describeNewChain(ctx: ServerContext, batch: AuditBatch, key: string, startSeq: number, installationId: string | undefined): Promise<NewAuditChainEvent> {
   const event = { device_id: batch.device_id, chain: key, starts_at_seq: startSeq, batch_id: batch.batch_id };
   const start = { startSeq, prevHash: batch.records[0]!.prev_hash, records: batch.records.map((r) => ({ seq: r.seq, hash: r.hash })) };
-  const chains = await otherChainsOf(ctx, batch.device_id, key, start);
+  const chains = await otherChainsOf(ctx, batch.device_id, installationId, key, start);
   const comparison = compareNewChain(start, chains);
   const linked = comparison.continues;
   // The chain it follows: the one holding the record it links to, else the first it conflicts with, else the most recently uploaded one.
@@ -133,11 +145,17 @@ async function describeNewChain(ctx: ServerContext, batch: AuditBatch, key: stri
   const earlierEnd = chains.find((chain) => chain.key === earlier)?.head.seq ?? 0;
   const against = describeComparison(comparison, startSeq);
   const summary = against.length > 0 ? ` Against each chain held for the device: ${against.join('; ')}.` : '';
+  const heldBy = firstListed(comparison.heldBy);
+  const differsFrom = firstListed(comparison.differsFrom);
+  // Bounded however many chains the device holds: the first few of each list, and counts.
   const fields = {
     device_id: batch.device_id, chain_id: batch.chain_id, stored_as: key, starts_at_seq: startSeq,
     ...(earlier ? { earlier_chain: earlier } : {}), earlier_chain_ends_at_seq: earlierEnd, continues_earlier_chain: linked !== undefined,
-    held_by: comparison.heldBy.map((h) => ({ chain: h.chain, seqs: range(h.seqs) })),
-    differs_from: comparison.differsFrom.map((d) => ({ chain: d.chain, at_seq: d.atSeq, conflicting_seqs: range(d.conflicting) })),
+    chains_compared: chains.length,
+    held_by: heldBy.listed.map((h) => ({ chain: h.chain, seqs: range(h.seqs) })),
+    differs_from: differsFrom.listed.map((d) => ({ chain: d.chain, at_seq: d.atSeq, conflicting_seqs: range(d.conflicting) })),
+    ...(heldBy.more > 0 ? { held_by_count: comparison.heldBy.length } : {}),
+    ...(differsFrom.more > 0 ? { differs_from_count: comparison.differsFrom.length } : {}),
   };
   const [first] = comparison.differsFrom;
   if (first) {
@@ -147,7 +165,10 @@ async function describeNewChain(ctx: ServerContext, batch: AuditBatch, key: stri
       ? 'its audit database was replaced'
       : 'its audit database was replaced, or reverted to an earlier copy of itself: a VM snapshot, a restored backup, or power loss that lost its newest commits';
     const fork = linked ? ` Both hold the same records through seq ${startSeq - 1} and part after it.` : '';
-    const conflicts = comparison.differsFrom.map((d) => `its earlier chain ${d.chain}: this server holds other records for seq ${range(d.conflicting)} there`).join(', and with ');
+    const conflicts = [
+      ...differsFrom.listed.map((d) => `its earlier chain ${d.chain}: this server holds other records for seq ${range(d.conflicting)} there`),
+      ...(differsFrom.more > 0 ? [`${differsFrom.more} more of its chains`] : []),
+    ].join(', and with ');
     return {
       ...event,
       kind: 'fork',
@@ -160,7 +181,7 @@ async function describeNewChain(ctx: ServerContext, batch: AuditBatch, key: stri
     const held = comparison.heldBy.length > 0 ? 'this server holds some of its records in another chain, as sent' : 'this server holds none of its records';
     return { ...event, kind: 'new_chain', message: `device started a new audit chain at seq 1, stored beside its earlier chains (${held}).${summary}`, details: fields };
   }
-  const missing = linked === undefined && comparison.notHeld.length > 0 ? comparison.notHeld.map(range).join(', ') : undefined;
+  const missing = linked === undefined && comparison.notHeld.length > 0 ? boundedClauses(comparison.notHeld.map(range), 'ranges').join(', ') : undefined;
   const chain = earlier ? `its earlier chain ${earlier}` : 'an earlier chain';
   const why = earlier
     ? '(it pruned them at its queue cap while it had no Edge Control configured; or it had uploaded them and pruned them since, ' +
@@ -189,56 +210,60 @@ function describeContinuation(batch: AuditBatch, key: string, continues: string)
   };
 }
 
-/** Every other chain held for the device, with its hashes over what the new chain's first batch covers. */
-async function otherChainsOf(ctx: ServerContext, deviceId: string, newKey: string, start: NewChainStart): Promise<ComparedChain[]> {
-  const chains: ComparedChain[] = [];
-  for (const chain of await ctx.store.auditChains(deviceId)) {
-    if (chain.key === newKey) continue;
-    const seqs = comparedSeqs(start, chain);
-    chains.push({ ...chain, hashes: seqs ? await ctx.store.auditHashes(chain.key, seqs.from, seqs.through) : [] });
-  }
-  return chains;
+/**
+ * Every other chain held for the device and for the other enrollments of its installation (a re-enrolled
+ * or cloned device's history may go on from, or part from, what an earlier enrollment uploaded), with their
+ * hashes over what the new chain's first batch covers: index lookups per chain, no pass over their records.
+ */
+async function otherChainsOf(ctx: ServerContext, deviceId: string, installationId: string | undefined, newKey: string, start: NewChainStart): Promise<ComparedChain[]> {
+  const owners = installationId === undefined ? [deviceId] : [deviceId, ...(await ctx.store.deviceIdsOfInstallation(installationId)).filter((id) => id !== deviceId)];
+  const chains: StoredAuditChain[] = [];
+  for (const owner of owners) chains.push(...(await ctx.store.auditChains(owner)).filter((chain) => chain.key !== newKey));
+  const lastSeq = start.records[start.records.length - 1]?.seq ?? start.startSeq - 1;
+  const compared = chains.filter((chain) => comparedSeqs(start, chain) !== undefined).map((chain) => chain.key);
+  const hashes = compared.length === 0 ? new Map<string, AuditChainHead[]>() : await ctx.store.auditHashesOfChains(compared, Math.max(start.startSeq - 1, 1), lastSeq);
+  return chains.map((chain) => ({ ...chain, hashes: hashes.get(chain.key) ?? [] }));
+}
+
+/** 409 for a batch whose first records an earlier enrollment's chain holds: it names that chain's head, so the device counts them as acknowledged. */
+function earlierEnrollmentHolds(batch: AuditBatch, match: Extract<EnrollmentChainMatch, { kind: 'held' }>): AuditChainGap {
+  const held = `batch ${batch.batch_id} (seq ${batch.first_seq}–${batch.last_seq}) repeats records seq ${batch.first_seq}–${match.through} that an earlier enrollment of this installation uploaded ` +
+    `(stored as ${match.chain}, which ends at seq ${match.head.seq})`;
+  if (match.differsAtSeq === undefined) return new AuditChainGap(`${held}: send the records after seq ${match.head.seq}`, match.head);
+  return new AuditChainGap(
+    `${held}, but that chain holds other records from seq ${match.differsAtSeq} on: this device's audit database was reverted or copied after that upload. ` +
+      `Upload the records from seq ${match.differsAtSeq} on as a new chain`,
+    match.head, match.differsAtSeq,
+  );
 }
 
 /**
- * A device that enrolled again files its batches under its new id, and may resend under it a batch the
- * earlier enrollment already uploaded (it re-enrolled before that upload's ack reached it). When a chain of
- * an earlier enrollment of the same installation holds the batch's records from its first one with the
- * same hashes, those records are held here: `through` is the last of them (the batch's last seq when it
- * holds them all), `head` where that chain ends.
+ * 409 for a batch linking to a record of an earlier enrollment's chain before that chain's head (a device
+ * re-enrolled from a reverted snapshot, or a clone, whose history parts after what was uploaded). It is not
+ * stored as if that chain went on: the answer names the chain's head, which the device does not hold, so it
+ * uploads these records as a new chain, and that chain's event says where the two part.
  */
-async function heldByEarlierEnrollment(ctx: ServerContext, installationId: string, batch: AuditBatch): Promise<{ chain: string; through: number; head: AuditChainHead } | undefined> {
-  for (const deviceId of await ctx.store.deviceIdsOfInstallation(installationId)) {
-    if (deviceId === batch.device_id) continue;
-    for (const chain of await ctx.store.auditChains(deviceId)) {
-      if (batch.first_seq < chain.first_seq || batch.first_seq > chain.head.seq) continue;
-      const through = Math.min(batch.last_seq, chain.head.seq);
-      const stored = await ctx.store.auditHashes(chain.key, batch.first_seq, through);
-      // A hash covers its prev_hash, so equal hashes from the first record on are the same history.
-      const same = stored.length === through - batch.first_seq + 1 && stored.every((r, i) => r.hash === batch.records[i]!.hash);
-      if (same) return { chain: chain.key, through, head: chain.head };
-    }
-  }
-  return undefined;
+function earlierEnrollmentDiverges(batch: AuditBatch, match: Extract<EnrollmentChainMatch, { kind: 'diverges' }>): AuditChainGap {
+  return new AuditChainGap(
+    `batch ${batch.batch_id} (seq ${batch.first_seq}–${batch.last_seq}) goes on from seq ${match.linkedSeq} of the chain an earlier enrollment of this installation uploaded ` +
+      `(stored as ${match.chain}), but that chain holds other records from seq ${match.linkedSeq + 1} on (through seq ${match.head.seq}): this device's audit database ` +
+      `was reverted or copied after that upload. Upload these records as a new chain from seq ${batch.first_seq}`,
+    match.head, batch.first_seq,
+  );
 }
 
-/**
- * A device that enrolled again gets a new device id, but its audit outbox goes on where its uploads
- * under the earlier id ended: the chain of an earlier enrollment of the same installation whose head the
- * batch's first record links to, if any. Only the head: the installation id is the device's claim, and a
- * batch linking to a record before it would store another (or the same) history of seqs that chain already
- * holds as if it simply went on; such a batch gets the 409 of a chain held nowhere here, and the device
- * starts a new chain, which is logged as one.
- */
-async function enrollmentChainContinued(ctx: ServerContext, installationId: string, batch: AuditBatch): Promise<string | undefined> {
-  const prevHash = batch.records[0]!.prev_hash;
-  for (const deviceId of await ctx.store.deviceIdsOfInstallation(installationId)) {
-    if (deviceId === batch.device_id) continue;
-    for (const chain of await ctx.store.auditChains(deviceId)) {
-      if (chain.head.seq === batch.first_seq - 1 && chain.head.hash === prevHash) return chain.key;
-    }
-  }
-  return undefined;
+/** Refuses the start of one more new chain when the device started too many lately (NEW_CHAIN_LIMITS). */
+async function checkNewChainAllowed(ctx: ServerContext, deviceId: string): Promise<void> {
+  const recent = (await ctx.store.recentNewChainTimes(deviceId, newChainTimesNeeded())).map((t) => Date.parse(t));
+  const allowance = newChainAllowance(recent, ctx.now().getTime());
+  if (allowance.ok) return;
+  const { limit, retryAfterMs } = allowance;
+  throw new NewChainsLimited(
+    `device ${deviceId} started ${limit.max} new audit chains in the last ${limit.per.replace('per ', '')}, the most this server takes ${limit.per}: ` +
+      'each one means its audit database was replaced or reverted, so check the device (`bifrost-edge audit verify`). ' +
+      `Its records stay queued on it; retry after ${Math.ceil(retryAfterMs / 1000)} s`,
+    retryAfterMs,
+  );
 }
 
 function digestOf(raw: unknown): string {

@@ -36,8 +36,17 @@ export interface ControlStore {
   auditHashAt(deviceId: string, seq: number): Promise<string | undefined>;
   /** The hashes stored for `deviceId` (a chain key) from `fromSeq` through `throughSeq`, in seq order (held seqs only). */
   auditHashes(deviceId: string, fromSeq: number, throughSeq: number): Promise<AuditChainHead[]>;
-  /** Every chain held for a device (its first chain and its further ones, auditChainKey), the most recently uploaded first. */
+  /**
+   * Every chain held for a device (its first chain and its further ones, auditChainKey), the most recently uploaded first.
+   * Its cost must grow with the number of chains, not of records: it runs on uploads.
+   */
   auditChains(deviceId: string): Promise<StoredAuditChain[]>;
+  /** auditHashes for each of `keys` (chain keys) over the same seqs: every key is in the map. */
+  auditHashesOfChains(keys: readonly string[], fromSeq: number, throughSeq: number): Promise<Map<string, AuditChainHead[]>>;
+  /** Where records with this hash are stored (a chain key and seq), the latest stored first: copies of one history, so few. Indexed. */
+  auditRecordsWithHash(hash: string): Promise<{ key: string; seq: number }[]>;
+  /** `created_at` of the device's latest `limit` new_chain and fork events (chains it started), the newest first. */
+  recentNewChainTimes(deviceId: string, limit: number): Promise<string[]>;
   /** The devices enrolled with this installation id (DeviceRecord.installation_id): one per enrollment of the agent. */
   deviceIdsOfInstallation(installationId: string): Promise<string[]>;
   /**

@@ -79,15 +79,32 @@ export function comparedSeqs(start: NewChainStart, chain: StoredAuditChain): Seq
   return from <= through ? { from, through } : undefined;
 }
 
-/** One clause per finding, for IT: "seq 1-5 held by chain X as sent", "differs from chain Y at seq 6 …", "seq 7-9 not held here". */
+/**
+ * Chains named one by one in an event (per kind of finding); the rest are counted ("and N more"). A device
+ * may hold many chains, and an event naming every one for each new chain grows with the square of their number.
+ */
+export const MAX_LISTED_CHAINS = 5;
+
+/** The first MAX_LISTED_CHAINS of `items`, and how many were left out. */
+export function firstListed<T>(items: readonly T[]): { listed: T[]; more: number } {
+  return { listed: items.slice(0, MAX_LISTED_CHAINS), more: Math.max(0, items.length - MAX_LISTED_CHAINS) };
+}
+
+/** `clauses`, at most MAX_LISTED_CHAINS of them, then "and N more <what>". */
+export function boundedClauses(clauses: readonly string[], what: string): string[] {
+  const { listed, more } = firstListed(clauses);
+  return more > 0 ? [...listed, `and ${more} more ${what}`] : listed;
+}
+
+/** One clause per finding, for IT: "seq 1-5 held by chain X as sent", "differs from chain Y at seq 6 …", "seq 7-9 not held here"; bounded (MAX_LISTED_CHAINS per kind). */
 export function describeComparison(comparison: NewChainComparison, startSeq: number): string[] {
   const linked = comparison.continues;
   return [
-    ...(linked !== undefined ? [`continues chain ${linked} after seq ${startSeq - 1}`] : []),
-    ...comparison.earlierHeldBy.filter((e) => e.chain !== linked).map((e) => `seq ${range(e.seqs)} held by chain ${e.chain}`),
-    ...comparison.heldBy.map((h) => `seq ${range(h.seqs)} held by chain ${h.chain} as sent`),
-    ...comparison.differsFrom.map((d) => `differs from chain ${d.chain} at seq ${d.atSeq} (it holds other records for seq ${range(d.conflicting)})`),
-    ...(linked === undefined ? comparison.notHeld.map((r) => `seq ${range(r)} not held here`) : []),
+    ...(linked !== undefined ? [`continues chain ${linked} through seq ${startSeq - 1}`] : []),
+    ...boundedClauses(comparison.earlierHeldBy.filter((e) => e.chain !== linked).map((e) => `seq ${range(e.seqs)} held by chain ${e.chain}`), 'chains holding earlier seqs'),
+    ...boundedClauses(comparison.heldBy.map((h) => `seq ${range(h.seqs)} held by chain ${h.chain} as sent`), 'chains holding some of its seqs as sent'),
+    ...boundedClauses(comparison.differsFrom.map((d) => `differs from chain ${d.chain} at seq ${d.atSeq} (it holds other records for seq ${range(d.conflicting)})`), 'chains it differs from'),
+    ...(linked === undefined ? boundedClauses(comparison.notHeld.map((r) => `seq ${range(r)} not held here`), 'ranges not held here') : []),
   ];
 }
 

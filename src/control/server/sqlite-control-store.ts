@@ -91,6 +91,14 @@ CREATE TABLE IF NOT EXISTS audit_chain_events (
 CREATE INDEX IF NOT EXISTS audit_chain_events_device ON audit_chain_events (device_id, id);
 `;
 
+/**
+ * A record found by its hash (ControlStore.auditRecordsWithHash): a headless batch is looked up where its
+ * first record (or the one it links to) is stored, instead of scanning every chain of every enrollment.
+ * Additive like AUDIT_CHAIN_EVENTS: a server rolled back to the previous release keeps it up to date
+ * without knowing of it (SQLite maintains every index on insert).
+ */
+const AUDIT_RECORDS_BY_HASH = 'CREATE INDEX IF NOT EXISTS audit_records_hash ON audit_records (hash)';
+
 interface DeviceRow {
   device_id: string;
   credential_hash: string;
@@ -147,6 +155,7 @@ export class SqliteControlStore implements ControlStore {
       if (version < 2) this.db.exec(MIGRATION_2);
       if (version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
       this.db.exec(AUDIT_CHAIN_EVENTS);
+      this.db.exec(AUDIT_RECORDS_BY_HASH);
     })();
   }
 
@@ -280,14 +289,42 @@ export class SqliteControlStore implements ControlStore {
   }
 
   async auditChains(deviceId: string): Promise<StoredAuditChain[]> {
-    // Further chains are stored as "<device>/chain-<id>": a range on the key ('.' follows '-'), so the index is used.
-    const prefix = `${deviceId}/chain-`;
-    const rows = this.db.prepare(`SELECT c.key, c.first_seq, c.head_seq, r.hash AS head_hash FROM (
-        SELECT device_id AS key, MIN(seq) AS first_seq, MAX(seq) AS head_seq, MAX(id) AS last_id FROM audit_records
-        WHERE device_id = ? OR (device_id >= ? AND device_id < ?) GROUP BY device_id
-      ) AS c JOIN audit_records AS r ON r.device_id = c.key AND r.seq = c.head_seq ORDER BY c.last_id DESC`)
-      .all(deviceId, prefix, `${deviceId}/chain.`) as { key: string; first_seq: number; head_seq: number; head_hash: string }[];
-    return rows.map((row) => ({ key: row.key, first_seq: row.first_seq, head: { seq: row.head_seq, hash: row.head_hash } }));
+    // Further chains are stored as "<device>/chain-<id>": a range on the key ('.' follows '-'). Each key is
+    // found by seeking past the one before, and each chain's ends by its (device_id, seq) index: a few index
+    // lookups per chain, never a pass over the chains' records (a chain may hold millions).
+    const nextKey = this.db.prepare('SELECT device_id FROM audit_records WHERE device_id > ? AND device_id < ? ORDER BY device_id LIMIT 1').pluck();
+    const hasKey = this.db.prepare('SELECT 1 FROM audit_records WHERE device_id = ? LIMIT 1').pluck();
+    const firstSeq = this.db.prepare('SELECT seq FROM audit_records WHERE device_id = ? ORDER BY seq LIMIT 1').pluck();
+    const head = this.db.prepare('SELECT id, seq, hash FROM audit_records WHERE device_id = ? ORDER BY seq DESC LIMIT 1');
+    const keys = hasKey.get(deviceId) === undefined ? [] : [deviceId];
+    const end = `${deviceId}/chain.`;
+    for (let key = nextKey.get(`${deviceId}/chain-`, end) as string | undefined; key !== undefined; key = nextKey.get(key, end) as string | undefined) keys.push(key);
+    const chains = keys.map((key) => {
+      const last = head.get(key) as { id: number; seq: number; hash: string };
+      // A chain's head is the last record uploaded to it: its id orders the chains by their latest upload.
+      return { lastId: last.id, chain: { key, first_seq: firstSeq.get(key) as number, head: { seq: last.seq, hash: last.hash } } };
+    });
+    return chains.sort((a, b) => b.lastId - a.lastId).map((c) => c.chain);
+  }
+
+  async auditHashesOfChains(keys: readonly string[], fromSeq: number, throughSeq: number): Promise<Map<string, AuditChainHead[]>> {
+    const byKey = new Map<string, AuditChainHead[]>(keys.map((key) => [key, []]));
+    if (keys.length === 0) return byKey;
+    // One statement; SQLite seeks the (device_id, seq) index once per key.
+    const rows = this.db.prepare(`SELECT device_id AS key, seq, hash FROM audit_records
+      WHERE device_id IN (SELECT value FROM json_each(?)) AND seq BETWEEN ? AND ? ORDER BY device_id, seq`)
+      .all(JSON.stringify(keys), fromSeq, throughSeq) as { key: string; seq: number; hash: string }[];
+    for (const { key, seq, hash } of rows) byKey.get(key)?.push({ seq, hash });
+    return byKey;
+  }
+
+  async auditRecordsWithHash(hash: string): Promise<{ key: string; seq: number }[]> {
+    return this.db.prepare('SELECT device_id AS key, seq FROM audit_records WHERE hash = ? ORDER BY id DESC').all(hash) as { key: string; seq: number }[];
+  }
+
+  async recentNewChainTimes(deviceId: string, limit: number): Promise<string[]> {
+    return this.db.prepare(`SELECT created_at FROM audit_chain_events WHERE device_id = ? AND kind IN ('new_chain', 'fork') ORDER BY id DESC LIMIT ?`)
+      .pluck().all(deviceId, limit) as string[];
   }
 
   async deviceIdsOfInstallation(installationId: string): Promise<string[]> {
