@@ -2,6 +2,7 @@ import type { Reservation } from './in-flight.js';
 import type { LateChargeTarget } from './late-charge.js';
 import type { LimitWindow } from './limits.js';
 import { PerKeyBoundedMap } from './per-key-bounded-map.js';
+import type { TrueUp } from './background-true-ups.js';
 
 /**
  * Requests whose work the provider goes on with after their answer ended (a background Responses request, an
@@ -45,6 +46,11 @@ export interface BackgroundJob {
   answeredModel?: string;
   /** Its prompt, held in its windows until it is charged (in-flight.ts). */
   hold?: Reservation;
+  /**
+   * The work was given up and charged an estimate before a request continued it (tool outputs submitted to a run):
+   * that record, taken over, so its final state charges only the difference to what it charged (one ledger per id).
+   */
+  charged?: TrueUp;
 }
 
 export const DEFAULT_BACKGROUND_TIMEOUT_MS = 60 * 60_000;
@@ -86,6 +92,11 @@ export class BackgroundResponses {
     return this.pending.size;
   }
 
+  /** Whether Edge waits for the usage of `id` at `provider`. */
+  has(provider: string, id: string): boolean {
+    return this.pending.has(keyOf(provider, id));
+  }
+
   /**
    * Remembers the request that started `id` at `provider`. False when something already waits under that id: a
    * request continuing the same run (submitting tool outputs) adds nothing, the run's usage covers all of it.
@@ -107,6 +118,15 @@ export class BackgroundResponses {
   noteAnswer(provider: string, id: string, outputTokens: number): void {
     const job = this.pending.get(keyOf(provider, id))?.job;
     if (job && outputTokens > job.outputTokens) job.outputTokens = outputTokens;
+  }
+
+  /**
+   * A request continued `id` (tool outputs submitted to a run) with `promptTokens` of its own: the run reads them as
+   * prompt too, so its estimate (its final state reporting no usage, or given up) grows by them.
+   */
+  notePrompt(provider: string, id: string, promptTokens: number): void {
+    const job = this.pending.get(keyOf(provider, id))?.job;
+    if (job) job.promptTokens += promptTokens;
   }
 
   /** The request that started `id`, forgotten from now on: its final state was seen. */

@@ -2,6 +2,7 @@ import { keyOf } from './background-responses.js';
 import type { ChargedWindow, LateChargeTarget } from './late-charge.js';
 import { PerKeyBoundedMap } from './per-key-bounded-map.js';
 import type { TokenUsage } from './usage.js';
+import type { WindowIdentity } from './window-succession.js';
 
 /**
  * Background requests charged Edge's estimate rather than their usage (background-responses.ts), kept open so a
@@ -20,12 +21,25 @@ import type { TokenUsage } from './usage.js';
  * One key's flood crowds out its own oldest, which is then charged up to its worst case (the enforcer does it),
  * so crowding out one's own cancelled request never pays; the bound on all keys, or the age, drops the oldest
  * with its estimate as it stands. In memory only: a restart closes them all as charged.
+ *
+ * One ledger per id: a request continuing the work (tool outputs submitted to a run given up) takes the record over
+ * onto the entry waiting again (background-responses.ts `charged`), and a final state seen in any answer closes it,
+ * so the work is never charged once here and again there. A correction goes to the windows as the policy applied
+ * now has them (window-successors.ts), and raises budget alerts as any charge does.
  */
+
+/**
+ * A window charged, and what the window is: a bundle applied since may have moved its counter to another key, or
+ * dropped it (window-successors.ts); a correction follows it there.
+ */
+export interface TrueUpWindow extends ChargedWindow {
+  identity: WindowIdentity;
+}
 
 export interface TrueUp {
   target: LateChargeTarget;
   /** Each token and spend window charged, with how much and into which run of it. */
-  windows: ChargedWindow[];
+  windows: TrueUpWindow[];
   /** The usage charged so far (Edge's estimate) and its cost. */
   usage: TokenUsage;
   costUsd: number;

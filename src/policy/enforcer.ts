@@ -18,13 +18,15 @@ import { durationCost, estimateCost, lookupAudioPrice, lookupPrice } from './pri
 import { isPendingStatus, type JobState } from './background-jobs.js';
 import { requestedOutputCap, worstCaseOutputTokens } from './background-output-cap.js';
 import { BackgroundResponses, DEFAULT_BACKGROUND_TIMEOUT_MS, type BackgroundJob } from './background-responses.js';
-import { BackgroundTrueUps, type TrueUp } from './background-true-ups.js';
+import { BackgroundTrueUps, type TrueUp, type TrueUpWindow } from './background-true-ups.js';
 import type { ChargedWindow, LateChargeTarget } from './late-charge.js';
 import { billedWithoutUsage, createResponseMeter, generatesAnswer, type ResponseMeter, type ResponseMeterInput } from './response-meter.js';
 import { isKnownAiHost, type ShadowAiRegistry } from './shadow-ai.js';
 import { allKeyWindows, buildPolicyStatus, type PolicyStatus } from './status-data.js';
 import { answerCounter, estimatedUsage, isAcceptedAnswer, isEventStream, usageEstimate } from './unreported-usage.js';
 import type { TokenUsage } from './usage.js';
+import { windowIdentity } from './window-succession.js';
+import { successorWindows } from './window-successors.js';
 import { header } from '../util/header.js';
 import { RequestScopedSlot } from '../util/request-scoped-slot.js';
 
@@ -111,8 +113,16 @@ export interface TrueUpNote {
   before: { usage: TokenUsage; costUsd: number };
   difference: { totalTokens: number; costUsd: number };
   refundedInFull: boolean;
-  /** Why it is corrected now: its usage was fetched back, or a fetch carried more answer, or its own key crowded it out. */
-  cause: 'usage_reported' | 'more_answer_seen' | 'crowded_out';
+  /**
+   * Why it is corrected now: its usage was fetched back, or a fetch carried more answer, or its own key crowded it
+   * out; or, continued after it was given up (tool outputs submitted to a run), given up again or ended reporting no usage.
+   */
+  cause: 'usage_reported' | 'more_answer_seen' | 'crowded_out' | 'given_up' | 'no_usage';
+  /**
+   * Windows it was charged to that the policy applied now no longer has (removed, or a new reset duration: a new
+   * window, which never counted the estimate): left as they were, not corrected. Named by their counter keys.
+   */
+  windowsGone: string[];
 }
 
 interface PolicyState {
@@ -457,16 +467,16 @@ export class PolicyEnforcer {
     // reader parses it already) would cost every exchange for the rare one that reports none.
     const answer = isEventStream(response) ? answerCounter(response, 0) : undefined;
     return createResponseMeter(response, (usage, answeredModel, job) => {
-      // Work the provider goes on with (a background response, an Assistants run): charged when its usage is known.
-      if (!usage && job && this.leaveRunning(request, job, streamed, answer?.outputTokens() ?? 0, answeredModel)) {
+      const outputTokens = answer?.outputTokens() ?? 0;
+      // Work the provider goes on with (a background response, an Assistants run), or a request continuing such work
+      // Edge tracks (tool outputs submitted to a run): charged through that work, when its usage is known.
+      if (job && (this.continueBackground(request, job, usage, outputTokens, answeredModel)
+        || (!usage && this.leaveRunning(request, job, streamed, outputTokens, answeredModel)))) {
         onCharge?.(undefined);
         return;
       }
-      // Its final state came with this answer: a request continuing a run waited for (tool outputs, streamed to
-      // the end) was charged the run's usage, which is all of it.
-      if (job && !isPendingStatus(job.status)) this.forgetBackground(request.provider, job.id);
       const charge = usage ? this.charge(request, usage, false, answeredModel) : undefined;
-      const estimate = !usage && accepted && billedWithoutUsage(request) ? this.chargeUnreported(request, answer?.outputTokens() ?? 0, answeredModel) : undefined;
+      const estimate = !usage && accepted && billedWithoutUsage(request) ? this.chargeUnreported(request, outputTokens, answeredModel) : undefined;
       this.settle(request);
       onCharge?.(charge, estimate);
     }, answer);
@@ -517,6 +527,42 @@ export class PolicyEnforcer {
   }
 
   /**
+   * The answer of a generating request reports work Edge already tracks under that id: a request continuing it
+   * (tool outputs submitted to a run, its answer JSON or a stream). The work's usage covers the continuation, so it is
+   * settled through the work, never charged or estimated as an exchange of its own: still pending, Edge goes on
+   * waiting (a record of work given up and charged an estimate becomes the entry's starting point); final, the work
+   * is charged, or its estimate trued up, as a fetch of that state would. False when Edge tracks no such work.
+   */
+  private continueBackground(request: NormalizedRequest, job: JobState, usage: TokenUsage | undefined, outputTokens: number, answeredModel: string | undefined): boolean {
+    if (this.background.size === 0 && this.trueUps.size === 0) return false;
+    const ticket = this.tickets.get(request);
+    if (ticket?.decision.action !== 'allow' || !ticket.decision.route.virtualKey || ticket.charged) return false;
+    const { provider } = request;
+    const nowMs = this.now().getTime();
+    const waiting = this.background.has(provider, job.id);
+    const open = waiting ? undefined : this.trueUps.find(provider, job.id, nowMs);
+    if (!waiting && !open) return false;
+    ticket.charged = true;
+    ticket.reservation?.release();
+    ticket.reservation = undefined;
+    if (!isPendingStatus(job.status)) {
+      this.settleFinalState(provider, job.id, usage, answeredModel, outputTokens);
+    } else if (waiting) {
+      this.background.notePrompt(provider, job.id, estimatedPromptTokens(request));
+      this.background.noteAnswer(provider, job.id, outputTokens);
+    } else if (open) {
+      // Given up, then continued: the run goes on, and its usage will cover both. Waited for again, from what the
+      // estimate charged: the prompt grows by the continuation's, the worst case answer stays.
+      this.trueUps.take(provider, job.id, nowMs);
+      this.background.remember(provider, job.id, {
+        target: open.target, windows: [], promptTokens: open.usage.inputTokens + estimatedPromptTokens(request), outputTokens,
+        outputCap: open.worstCaseOutputTokens, charged: open, ...(open.answeredModel !== undefined ? { answeredModel: open.answeredModel } : {}),
+      });
+    }
+    return true;
+  }
+
+  /**
    * The answer of a generating request says the provider goes on working after it (a pending state, reporting no
    * usage): the request is remembered by the id of that work, with what charging it needs (not the request and its
    * texts) and its hold until the usage is known (the hold placed anew, to last as long as the entry may wait). An
@@ -562,12 +608,20 @@ export class PolicyEnforcer {
     return createResponseMeter(response, (usage, answeredModel, job) => {
       if (!job) return;
       const seen = answer?.outputTokens() ?? 0;
-      this.background.noteAnswer(request.provider, job.id, seen);
-      if (isPendingStatus(job.status)) return;
-      const waiting = this.background.take(request.provider, job.id);
-      if (waiting) this.chargeBackground(request.provider, job.id, waiting, usage, answeredModel);
-      else this.trueUpBackground(request.provider, job.id, usage, answeredModel, seen);
+      if (isPendingStatus(job.status)) this.background.noteAnswer(request.provider, job.id, seen);
+      else this.settleFinalState(request.provider, job.id, usage, answeredModel, seen);
     }, answer);
+  }
+
+  /**
+   * The final state of `id` was seen (fetched back, or answering a request that continued it) with `seenOutputTokens`
+   * of answer: the request waiting for it is charged, or the estimate charged before is trued up.
+   */
+  private settleFinalState(provider: string, id: string, usage: TokenUsage | undefined, answeredModel: string | undefined, seenOutputTokens: number): void {
+    this.background.noteAnswer(provider, id, seenOutputTokens);
+    const waiting = this.background.take(provider, id);
+    if (waiting) this.chargeBackground(provider, id, waiting, usage, answeredModel);
+    else this.trueUpBackground(provider, id, usage, answeredModel, seenOutputTokens);
   }
 
   /**
@@ -581,10 +635,18 @@ export class PolicyEnforcer {
     const model = answeredModel ?? waiting.answeredModel;
     const worstCase = worstCaseOutputTokens(waiting);
     const charged = usage ?? usageEstimate(waiting.promptTokens, givenUp ? worstCase : waiting.outputTokens);
+    const reason = givenUp ? 'given_up' : 'no_usage';
+    const open = waiting.charged;
+    if (open) {
+      // Given up before and continued since: its estimate is the starting point, only the difference is charged.
+      this.adjustTrueUp(id, open, charged, !usage, model, usage ? 'usage_reported' : reason);
+      if (!usage) this.trueUps.keep(provider, id, { ...open, reason, worstCaseOutputTokens: worstCase, keptAtMs: this.now().getTime() });
+      return;
+    }
     const { charge, windows } = this.chargeTo(waiting.target, waiting.windows, charged, !usage, model);
     if (!usage) {
       this.trueUps.keep(provider, id, {
-        target: waiting.target, windows, usage: charge.usage, costUsd: charge.costUsd, reason: givenUp ? 'given_up' : 'no_usage',
+        target: waiting.target, windows, usage: charge.usage, costUsd: charge.costUsd, reason,
         worstCaseOutputTokens: worstCase, keptAtMs: this.now().getTime(), ...(model !== undefined ? { answeredModel: model } : {}),
       });
     }
@@ -623,7 +685,11 @@ export class PolicyEnforcer {
     const model = answeredModel ?? open.answeredModel;
     const price = priceOf(open.target, usage, model);
     let refundedInFull = true;
-    for (const window of open.windows) {
+    const alerts: Notice[] = [];
+    const { windows, gone } = this.followChargedWindows(open);
+    open.windows = windows;
+    for (const [window, current] of windows.map((w) => [w, this.currentWindow(w)] as const)) {
+      if (!current) continue;
       const wanted = window.metric === 'tokens' ? usage.totalTokens : price.costUsd;
       const difference = wanted - window.amount;
       try {
@@ -632,6 +698,9 @@ export class PolicyEnforcer {
           // An amount that went to an earlier run of the window can no longer be given back: only this run's counts.
           window.amount = added.windowStartMs === window.windowStartMs ? wanted : difference;
           window.windowStartMs = added.windowStartMs;
+          // Spend raised as any charge raises it: past a threshold, the budget alert.
+          const alert = window.metric === 'spend' ? this.budgetAlert(current, added.windowStartMs, nowMs, open.target) : undefined;
+          if (alert) alerts.push(alert);
         } else if (difference < 0) {
           const given = window.windowStartMs === undefined ? 0 : this.options.counters.refund(window.counterKey, -difference, window.windowStartMs, window.timing, nowMs);
           if (given < -difference) refundedInFull = false;
@@ -645,20 +714,40 @@ export class PolicyEnforcer {
     open.usage = usage;
     open.costUsd = price.costUsd;
     if (model !== undefined) open.answeredModel = model;
-    const charge: UsageCharge = { usage, costUsd: price.costUsd, priceSource: price.priceSource, alerts: [], ...(estimated ? { estimated: true as const } : {}) };
+    const charge: UsageCharge = { usage, costUsd: price.costUsd, priceSource: price.priceSource, alerts, ...(estimated ? { estimated: true as const } : {}) };
     this.reportLateCharge(open.target, id, charge, {
       before, difference: { totalTokens: usage.totalTokens - before.usage.totalTokens, costUsd: price.costUsd - before.costUsd }, refundedInFull, cause,
+      windowsGone: gone,
     });
+  }
+
+  /**
+   * The windows `open` charged, as the policy applied now has them (window-successors.ts): moved to the key a sync
+   * carried its counter to, one for each of several that continued it; one with no successor is kept as it was (a
+   * later bundle may bring it back) and named in `gone`.
+   */
+  private followChargedWindows(open: TrueUp): { windows: TrueUpWindow[]; gone: string[] } {
+    const bundle = this.state.bundle;
+    const current = bundle ? allKeyWindows(bundle, open.target.keyId) : [];
+    const gone: string[] = [];
+    const windows = open.windows.flatMap((window) => {
+      const successors = successorWindows(window.identity, current);
+      if (successors.length === 0) gone.push(window.counterKey);
+      if (successors.length === 0 || (successors.length === 1 && successors[0]!.counterKey === window.counterKey)) return [window];
+      return successors.map((s): TrueUpWindow => ({ ...window, counterKey: s.counterKey, identity: windowIdentity(s), timing: timingOf(s) }));
+    });
+    return { windows, gone };
+  }
+
+  /** The window of the policy applied now counted under `window`'s key, if it is still that window. */
+  private currentWindow(window: TrueUpWindow): LimitWindow | undefined {
+    const bundle = this.state.bundle;
+    if (!bundle) return undefined;
+    return successorWindows(window.identity, allKeyWindows(bundle, window.identity.keyId)).find((w) => w.counterKey === window.counterKey);
   }
 
   private reportLateCharge(target: LateChargeTarget, id: string, charge: UsageCharge, trueUp?: TrueUpNote): void {
     this.options.onBackgroundCharge?.({ request: target.request, target: target.target, app: target.app, id, charge, ...(trueUp ? { trueUp } : {}) });
-  }
-
-  /** Stops waiting for `id` without a charge: its usage was charged with another answer. */
-  private forgetBackground(provider: string, id: string): void {
-    const waiting = this.background.size > 0 ? this.background.take(provider, id) : undefined;
-    waiting?.hold?.release();
   }
 
   /** Charges a response's usage to the request's token and spend windows; raises budget alerts. */
@@ -688,16 +777,15 @@ export class PolicyEnforcer {
   private chargeTo(
     target: LateChargeTarget, windows: readonly LimitWindow[], usage: TokenUsage, estimated: boolean, answeredModel?: string,
     priced?: { costUsd: number; priceSource: string },
-  ): { charge: UsageCharge; windows: ChargedWindow[] } {
+  ): { charge: UsageCharge; windows: TrueUpWindow[] } {
     const nowMs = this.now().getTime();
     const { costUsd, priceSource } = priced ?? priceOf(target, usage, answeredModel);
     const alerts: Notice[] = [];
-    const charged: ChargedWindow[] = [];
+    const charged: TrueUpWindow[] = [];
     for (const window of windows) {
       if (window.metric === 'requests') continue;
       const amount = window.metric === 'tokens' ? usage.totalTokens : costUsd;
-      const timing = window.calendar ? { durationMs: window.durationMs, calendar: window.calendar } : window.durationMs;
-      const record: ChargedWindow = { counterKey: window.counterKey, metric: window.metric, timing, amount: 0 };
+      const record: TrueUpWindow = { counterKey: window.counterKey, metric: window.metric, timing: timingOf(window), amount: 0, identity: windowIdentity(window) };
       charged.push(record);
       if (amount <= 0) continue;
       try {
@@ -886,6 +974,13 @@ export class PolicyEnforcer {
   }
 }
 
+type ChargedWindowTiming = ChargedWindow['timing'];
+
+/** A window's duration or calendar period, as a counter is kept by it. */
+function timingOf(window: LimitWindow): ChargedWindowTiming {
+  return window.calendar ? { durationMs: window.durationMs, calendar: window.calendar } : window.durationMs;
+}
+
 /** What charging `request` needs once its exchange is over, from its ticket (late-charge.ts): not the request itself. */
 function lateChargeTarget(request: NormalizedRequest, ticket: Ticket, route: PolicyRoute): LateChargeTarget {
   return {
@@ -896,9 +991,15 @@ function lateChargeTarget(request: NormalizedRequest, ticket: Ticket, route: Pol
     provider: route.provider ?? undefined,
     model: route.model,
     request: { provider: request.provider, model: request.model, operation: request.operation },
-    target: ticket.target,
+    // Without its query: a record is kept for a day, and a query may carry a key (Gemini's `?key=`) or 16 KB.
+    target: { ...ticket.target, path: pathWithoutQuery(ticket.target.path) },
     app: ticket.app.name,
   };
+}
+
+function pathWithoutQuery(path: string): string {
+  const query = path.indexOf('?');
+  return query === -1 ? path : path.slice(0, query);
 }
 
 /**

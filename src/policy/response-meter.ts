@@ -47,12 +47,13 @@ export function generatesAnswer(request: NormalizedRequest): boolean {
 /**
  * Inspected operations whose answer is not the model's work and is not billed as such: a moderation (free), and
  * storing what a later request generates from (an assistant, a thread or its messages, a conversation or its items,
- * a Realtime session's configuration), or a vector store search (billed per call, not in tokens). Their answers
- * report no usage, and charging their prompt as an estimate would spend a key's tokens on free calls.
+ * a Realtime session's configuration, a WebRTC call's offer: the SDP answer opens the session, whose usage the
+ * session's own events report), or a vector store search (billed per call, not in tokens). Their answers report no
+ * usage, and charging their prompt as an estimate would spend a key's tokens on free calls.
  */
 const UNBILLED_OPERATIONS: ReadonlySet<string> = new Set([
   'moderations', 'assistants', 'threads', 'threads.messages', 'conversations', 'conversations.items',
-  'realtime.client_secrets', 'realtime.sessions', 'vector_stores.search',
+  'realtime.client_secrets', 'realtime.sessions', 'realtime.calls', 'vector_stores.search',
 ]);
 
 /**

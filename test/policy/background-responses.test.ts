@@ -327,3 +327,131 @@ it('a compressed cancel answer is charged all its answer text, every time', asyn
     expect(late.at(-1)).toMatchObject({ id: `resp_gz${k}`, charge: { usage: { outputTokens: 100_000 } } });
   }
 });
+
+/** An Assistants run in `status`, with its usage once final. */
+const threadRun = (id: string, status: string, usage: unknown = null) => json({ id, object: 'thread.run', thread_id: 'thread_1', assistant_id: 'asst_1', model: 'gpt-4o-mini', status, usage });
+const runUsage = { prompt_tokens: 600, completion_tokens: 60, total_tokens: 660 };
+const startRun = (id: string) => exchange('POST', '/v1/threads/thread_1/runs', threadRun(id, 'queued'), 'application/json',
+  { assistant_id: 'asst_1', additional_instructions: PROMPT, max_completion_tokens: 2000 });
+/** Tool outputs submitted to run `id`: 4,000 characters (1,000 tokens) unless `output` says otherwise. */
+const submitToolOutputs = (id: string, answer: string, contentType = 'application/json', output = 'o'.repeat(4000)) =>
+  exchange('POST', `/v1/threads/thread_1/runs/${id}/submit_tool_outputs`, answer, contentType,
+    { ...(contentType === 'text/event-stream' ? { stream: true } : {}), tool_outputs: [{ tool_call_id: 'call_1', output }] });
+const runEvents = (id: string, ...states: Array<[string, unknown?]>) => states.map(([status, usage]) => `event: thread.run.${status}\ndata: ${threadRun(id, status, usage ?? null)}\n\n`).join('');
+
+it('tool outputs submitted to a run Edge waits for (answered queued) are settled through the run, not estimated on top', async () => {
+  start(undefined, 1e9);
+  await startRun('run_t1');
+  // 40,000 characters of tool outputs: 10,000 tokens, were they estimated.
+  expect(await submitToolOutputs('run_t1', threadRun('run_t1', 'queued'), 'application/json', 'o'.repeat(40_000))).toBeUndefined();
+  expect(tokensUsed()).toBe(0);
+  await exchange('GET', '/v1/threads/thread_1/runs/run_t1', threadRun('run_t1', 'completed', runUsage));
+  expect(tokensUsed()).toBe(660);
+  expect(late.map((c) => [c.id, c.charge.usage.totalTokens, c.trueUp ?? null])).toEqual([['run_t1', 660, null]]);
+});
+
+it('tool outputs submitted to a run Edge waits for, given up: its worst case counts their prompt', async () => {
+  start(undefined, 1e9);
+  await startRun('run_t6');
+  await submitToolOutputs('run_t6', threadRun('run_t6', 'queued'));
+  enforcer.releaseBackground();
+  expect(late.map((c) => [c.id, c.charge.usage.inputTokens, c.charge.usage.outputTokens])).toEqual([['run_t6', 100 + 1000, 2000]]);
+});
+
+it('tool outputs streamed to the end of a run Edge waits for charge the run its usage, once', async () => {
+  start(undefined, 1e9);
+  await startRun('run_t2');
+  expect(await submitToolOutputs('run_t2', runEvents('run_t2', ['in_progress'], ['completed', runUsage]), 'text/event-stream')).toBeUndefined();
+  expect(tokensUsed()).toBe(660);
+  await exchange('GET', '/v1/threads/thread_1/runs/run_t2', threadRun('run_t2', 'completed', runUsage));
+  expect(tokensUsed()).toBe(660);
+  expect(late.map((c) => [c.id, c.charge.usage.totalTokens])).toEqual([['run_t2', 660]]);
+});
+
+it('a run given up, then continued with tool outputs streamed to its end: its estimate trued up to the usage, once', async () => {
+  start(undefined, 1e9);
+  await startRun('run_t3');
+  enforcer.releaseBackground();
+  expect(tokensUsed()).toBe(2100);
+  await submitToolOutputs('run_t3', runEvents('run_t3', ['in_progress'], ['completed', runUsage]), 'text/event-stream');
+  expect(tokensUsed()).toBe(660);
+  // Polled afterwards: nothing is open any more.
+  await exchange('GET', '/v1/threads/thread_1/runs/run_t3', threadRun('run_t3', 'completed', runUsage));
+  expect(tokensUsed()).toBe(660);
+  expect(late.map((c) => [c.id, c.charge.usage.totalTokens, c.trueUp?.cause ?? null, c.trueUp?.difference.totalTokens ?? null]))
+    .toEqual([['run_t3', 2100, null, null], ['run_t3', 660, 'usage_reported', 660 - 2100]]);
+});
+
+it('a run given up, then continued (answered queued): waited for again from its estimate; given up again, then fetched', async () => {
+  start(undefined, 1e9);
+  await startRun('run_t4');
+  enforcer.releaseBackground();
+  expect(await submitToolOutputs('run_t4', threadRun('run_t4', 'queued'))).toBeUndefined();
+  expect(tokensUsed()).toBe(2100);
+  // Given up again: its worst case grows by the tool outputs' 1,000 tokens of prompt, the difference charged.
+  enforcer.releaseBackground();
+  expect(tokensUsed()).toBe(3100);
+  expect(late.at(-1)).toMatchObject({ id: 'run_t4', charge: { estimated: true }, trueUp: { cause: 'given_up', difference: { totalTokens: 1000 } } });
+  await exchange('GET', '/v1/threads/thread_1/runs/run_t4', threadRun('run_t4', 'completed', runUsage));
+  expect(tokensUsed()).toBe(660);
+  await exchange('GET', '/v1/threads/thread_1/runs/run_t4', threadRun('run_t4', 'completed', runUsage));
+  expect(tokensUsed()).toBe(660);
+});
+
+it('a run given up, then continued (answered queued), then polled completed: only the difference to its estimate', async () => {
+  start(undefined, 1e9);
+  await startRun('run_t5');
+  enforcer.releaseBackground();
+  await submitToolOutputs('run_t5', threadRun('run_t5', 'queued'));
+  await exchange('GET', '/v1/threads/thread_1/runs/run_t5', threadRun('run_t5', 'completed', runUsage));
+  expect(tokensUsed()).toBe(660);
+  expect(late.at(-1)).toMatchObject({ id: 'run_t5', trueUp: { cause: 'usage_reported', before: { usage: { totalTokens: 2100 } }, difference: { totalTokens: 660 - 2100 } } });
+});
+
+it('a true-up raising spend past a budget threshold raises the budget alert, as any charge does', async () => {
+  await startBackground('resp_alert');
+  await exchange('POST', '/v1/responses/resp_alert/cancel', json(response('resp_alert', 'cancelled')));
+  // $50 a day; 40M answer tokens of gpt-4.1-mini at $1.60 per Mtok: $64.
+  await exchange('GET', '/v1/responses/resp_alert', json(response('resp_alert', 'completed', { input_tokens: 100, output_tokens: 40_000_000 })));
+  expect(spent()).toBeGreaterThan(50);
+  expect(late.at(-1)!.trueUp).toBeDefined();
+  expect(late.at(-1)!.charge.alerts.map((a) => a.kind)).toEqual(['budget_alert']);
+  expect(enforcer.notices.recent(['budget_alert'])).toHaveLength(1);
+});
+
+const reshaped = (tokenReset: string, budgets: Array<{ max_limit: number; reset_duration: string }>) => bundle({}, {
+  provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }],
+  rate_limit: { token_max_limit: 1e9, token_reset_duration: tokenReset },
+  budgets,
+});
+
+it('a true-up after a sync gave the token window a new reset duration leaves it, and says so; the budget still follows', async () => {
+  start(undefined, 1e9);
+  await startBackground('resp_rk');
+  await exchange('POST', '/v1/responses/resp_rk/cancel', json(response('resp_rk', 'cancelled')));
+  enforcer.setBundle(reshaped('2d', [{ max_limit: 50, reset_duration: '1d' }]));
+  // A new window: it never counted the estimate, and is not handed the correction of a window gone.
+  await exchange('GET', '/v1/responses/resp_rk', json(response('resp_rk', 'completed', { input_tokens: 100, output_tokens: 30_000 })));
+  expect(tokensUsed()).toBe(0);
+  expect(late.at(-1)!.trueUp!.windowsGone).toEqual([expect.stringContaining('tokens')]);
+  expect(spent()).toBeCloseTo(100 * 0.4e-6 + 30_000 * 1.6e-6, 9);
+});
+
+it('a true-up after a sync moved its budget (another inserted before it) lands in that budget, not its old place', async () => {
+  start(undefined, 1e9);
+  await startBackground('resp_mv');
+  await exchange('POST', '/v1/responses/resp_mv/cancel', json(response('resp_mv', 'cancelled')));
+  enforcer.setBundle(reshaped('1d', [{ max_limit: 99, reset_duration: '1d' }, { max_limit: 50, reset_duration: '1d' }]));
+  await exchange('GET', '/v1/responses/resp_mv', json(response('resp_mv', 'completed', { input_tokens: 100, output_tokens: 1_000_000 })));
+  const budgets = enforcer.status().budgets;
+  expect(budgets.map((b) => b.maxUsd)).toEqual([99, 50]);
+  expect(budgets[0]!.usedUsd).toBe(0);
+  expect(budgets[1]!.usedUsd).toBeCloseTo(100 * 0.4e-6 + 1_000_000 * 1.6e-6, 9);
+  expect(late.at(-1)!.trueUp!.windowsGone).toEqual([]);
+});
+
+it('what a late charge keeps of where its request went has no query string (it may carry a key)', async () => {
+  await exchange('POST', '/v1/responses?key=secret-api-key', json(response('resp_q', 'queued')), 'application/json', { model: 'gpt-4.1-mini', background: true, input: PROMPT });
+  enforcer.releaseBackground();
+  expect(late[0]!.target.path).toBe('/v1/responses');
+});

@@ -8,6 +8,7 @@ import { PolicyEnforcer, type UsageCharge } from '../../src/policy/enforcer.js';
 import { counterKey } from '../../src/policy/limits.js';
 import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
 import type { NormalizedRequest } from '../../src/providers/types.js';
+import { createProviderResolver } from '../../src/proxy/provider-resolver.js';
 import { bundle, info, NOW, request } from './support.js';
 
 /**
@@ -138,6 +139,24 @@ describe('an exchange sent upstream that ends without reported usage', () => {
       const charges = await answer(enforcer, req, 'application/json', JSON.stringify({ id: 'modr-1', results: [{ flagged: false }] }));
       expect(charges).toEqual([{ reported: undefined, estimate: undefined }]);
     }
+    expect(counted(TOKENS)).toBe(0);
+  });
+
+  it('a Realtime WebRTC offer sent as a form (answered application/sdp, 201) is free: its session instructions are not charged', async () => {
+    const { enforcer, counted } = makeEnforcer(limited());
+    const session = JSON.stringify({ type: 'realtime', model: 'gpt-realtime', instructions: 'i'.repeat(40_000) });
+    const body = `--XyZ\r\nContent-Disposition: form-data; name="sdp"\r\n\r\nv=0\r\n--XyZ\r\nContent-Disposition: form-data; name="session"\r\n\r\n${session}\r\n--XyZ--\r\n`;
+    const offer = info('api.openai.com', { 'content-type': 'multipart/form-data; boundary=XyZ' }, '/v1/realtime/calls');
+    const resolution = createProviderResolver().resolve(offer);
+    if (resolution.kind !== 'recognized') throw new Error(resolution.kind);
+    const parsed = resolution.parse(Buffer.from(body));
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    const req = parsed.request;
+    const followed = enforcer.follow(req);
+    expect((await enforcer.inspector()({ request: req, body: parsed.body, info: offer, app: 'openai-node' })).action).toBe('allow');
+    followed.sent();
+    const charges = await answer(enforcer, req, 'application/sdp', 'v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\n', 201);
+    expect(charges).toEqual([{ reported: undefined, estimate: undefined }]);
     expect(counted(TOKENS)).toBe(0);
   });
 
