@@ -31,6 +31,7 @@ import { SqliteShadowAiRegistry } from './policy/shadow-ai.js';
 import { PolicyEnforcer, type BackgroundCharge, type UsageCharge } from './policy/enforcer.js';
 import { readConfiguredCaFiles, readConfiguredPolicyFile } from './config/configured-files.js';
 import { isSignedIn } from './policy/signed-in.js';
+import { TRUE_UP_ERROR_TYPE, trueUpMessage } from './policy/true-up-note.js';
 import type { PolicyBundle } from './control/protocol/policy-bundle.js';
 import { GatewayHealth } from './gateway/gateway-health.js';
 import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.js';
@@ -419,11 +420,14 @@ function usageNote(charge: UsageCharge | undefined): UsageNote | undefined {
 }
 
 /** The audit record of a charge made after its request's exchange was over (a background response's usage). */
-function backgroundChargeRecord({ request, target, app, charge }: BackgroundCharge): ExchangeRecord {
+function backgroundChargeRecord({ request, target, app, id: workId, charge, trueUp }: BackgroundCharge): ExchangeRecord {
   const note = usageNote(charge);
   return {
     id: randomUUID(), method: target.method, host: target.host, path: target.path, provider: request.provider, model: request.model, app,
-    decision: 'forwarded', ...(charge.estimated ? { estimatedUsage: { ...note.usage, costUsd: note.costUsd } } : note), findings: [], latencyMs: 0,
+    decision: 'forwarded', ...(charge.estimated ? { estimatedUsage: { ...note.usage, costUsd: note.costUsd } } : note),
+    // A correction of the work's earlier record: its usage is the whole work's, not an amount to add to that record's.
+    ...(trueUp ? { errorType: TRUE_UP_ERROR_TYPE, message: trueUpMessage(workId, trueUp) } : {}),
+    findings: [], latencyMs: 0,
   };
 }
 
