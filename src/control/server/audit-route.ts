@@ -20,13 +20,6 @@ class AuditChainGap extends ControlHttpError {
   }
 }
 
-/** Too many new chains from one device lately: answered 429 with Retry-After (new-chain-rate.ts). */
-class NewChainsLimited extends Error {
-  constructor(message: string, readonly retryAfterMs: number) {
-    super(message);
-  }
-}
-
 /**
  * POST /api/edge/v1/audit/batches. The same batch sent again (same Idempotency-Key and content) is
  * acknowledged with `duplicate: true` and stored once; a batch that does not continue the device's
@@ -50,12 +43,6 @@ export const auditBatchRoute: RouteHandler = async (ctx, req, res) => {
     // One upload per device at a time, so the chain check and the insert never interleave.
     ack = await ctx.auditQueue.run(device.device_id, () => storeBatch(ctx, batch, rawRecords, digestOf(raw), true, device.installation_id));
   } catch (error) {
-    if (error instanceof NewChainsLimited) {
-      ctx.log.warn(`audit batch refused: ${error.message}`);
-      // Not a ControlHttpError: its type is not among CONTROL_ERROR_TYPES (yet); the body has the same shape.
-      sendJson(res, 429, { error: { type: 'audit_new_chains_limited', message: error.message } }, { 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) });
-      return;
-    }
     if (!(error instanceof AuditChainGap)) throw error;
     ctx.log.debug(`audit batch refused: ${error.message}`);
     const body: AuditChainGapError = { error: { type: 'audit_chain_gap', message: error.message, chain_head: error.head } };
@@ -252,18 +239,22 @@ function earlierEnrollmentDiverges(batch: AuditBatch, match: Extract<EnrollmentC
   );
 }
 
-/** Refuses the start of one more new chain when the device started too many lately (NEW_CHAIN_LIMITS). */
+/**
+ * Refuses the start of one more new chain when the device started too many lately (NEW_CHAIN_LIMITS):
+ * 429 `audit_new_chains_limited` with Retry-After, which the device's shipper waits out with its records queued.
+ */
 async function checkNewChainAllowed(ctx: ServerContext, deviceId: string): Promise<void> {
   const recent = (await ctx.store.recentNewChainTimes(deviceId, newChainTimesNeeded())).map((t) => Date.parse(t));
   const allowance = newChainAllowance(recent, ctx.now().getTime());
   if (allowance.ok) return;
   const { limit, retryAfterMs } = allowance;
-  throw new NewChainsLimited(
-    `device ${deviceId} started ${limit.max} new audit chains in the last ${limit.per.replace('per ', '')}, the most this server takes ${limit.per}: ` +
-      'each one means its audit database was replaced or reverted, so check the device (`bifrost-edge audit verify`). ' +
-      `Its records stay queued on it; retry after ${Math.ceil(retryAfterMs / 1000)} s`,
-    retryAfterMs,
-  );
+  const retryAfterSeconds = Math.ceil(retryAfterMs / 1000);
+  const message = `device ${deviceId} started ${limit.max} new audit chains in the last ${limit.per.replace('per ', '')}, the most this server takes ${limit.per}: ` +
+    'each one means its audit database was replaced or reverted, so check the device (`bifrost-edge audit verify`). ' +
+    `Its records stay queued on it; retry after ${retryAfterSeconds} s`;
+  // A warning, not the router's debug line for a 4xx: IT should look at a device replacing its audit database in a loop.
+  ctx.log.warn(`audit batch refused: ${message}`);
+  throw new ControlHttpError(429, 'audit_new_chains_limited', message, { 'retry-after': String(retryAfterSeconds) });
 }
 
 function digestOf(raw: unknown): string {
