@@ -177,7 +177,12 @@ describe('background responses through Edge', () => {
     origin.states.set(started.body.id!, { status: 'completed', usage: { input_tokens: 800, output_tokens: 400 } });
     expect((await call(edge, 'GET', `/v1/responses/${started.body.id!}`)).body.status).toBe('completed');
     expect(await until(() => lateCharges(edge).length > 1, 10_000)).toBe(true);
-    expect(lateCharges(edge)[1]).toMatchObject({ usage: { input_tokens: 800, output_tokens: 400 } });
+    // Marked as a true-up of the estimate, so whoever sums records does not count the work twice.
+    expect(lateCharges(edge)[1]).toMatchObject({
+      usage: { input_tokens: 800, output_tokens: 400 },
+      errorType: 'background_true_up',
+      message: expect.stringMatching(new RegExp(`^true-up of ${started.body.id!}: 32,868 tokens .* charged before as an estimate; difference -31,668 tokens`)),
+    });
     expect((await call(edge, 'GET', `/v1/responses/${started.body.id!}`)).body.status).toBe('completed');
     expect(lateCharges(edge)).toHaveLength(2);
   });
