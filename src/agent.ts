@@ -7,6 +7,7 @@ import { writeHttpMitmProxyCaDir } from './ca/http-mitm-proxy-ca-dir.js';
 import { LeafCertificateStore } from './ca/leaf-certificates.js';
 import { UpstreamClient } from './gateway/upstream-client.js';
 import { assertPortFree, startEdgeProxy } from './proxy/edge-proxy.js';
+import { removeLeftoverUploads } from './proxy/upload-spool.js';
 import { createWebSocketDecision } from './proxy/websocket-decision.js';
 import { processForLoopbackClient } from './proxy/process-lookup.js';
 import { createLocalEndpoints } from './proxy/local-endpoints.js';
@@ -107,6 +108,14 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
   const { log } = options;
   // Before anything opens files, timers or other listeners that a failed start would leave behind.
   await assertPortFree(config.proxy.host, config.proxy.port);
+  // In the data dir, not the shared temp folder: the uploads are the user's prompts and files. The data dir is
+  // this agent's alone (its lock), so an upload spooled there now was left by an Edge that was killed: removed.
+  const uploadSpoolDir = path.join(config.dataDir, 'uploads');
+  try {
+    removeLeftoverUploads(uploadSpoolDir);
+  } catch (err) {
+    log.warn('could not remove the uploads a previous Bifrost Edge left in its data dir; remove them by hand', { path: uploadSpoolDir, reason: (err as Error).message });
+  }
   const ca = await ensureCa(config.dataDir, log);
   const mitmCaDir = path.join(config.dataDir, 'mitm-ca');
   await writeHttpMitmProxyCaDir(ca, mitmCaDir);
@@ -271,8 +280,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
       ...forwardingSettings(),
       maxRequestBodyBytes: config.proxy.maxRequestBodyBytes,
       maxUploadBytes: config.proxy.maxUploadBytes,
-      // In the data dir, not the shared temp folder: the uploads are the user's prompts and files.
-      uploadSpoolDir: path.join(config.dataDir, 'uploads'),
+      uploadSpoolDir,
     }),
     identity: forwardingIdentity,
     inspectors: () => inspectors,

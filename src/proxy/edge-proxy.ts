@@ -220,6 +220,10 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<Running
   const takeRequests = (server: http.Server | https.Server | undefined, tls: boolean) => {
     if (!server) return;
     server.keepAliveTimeout = CLIENT_IDLE_KEEP_ALIVE_MS;
+    // No bound on a whole request (Node's default cuts one off with 408 after 300 s): a large upload on a slow
+    // link takes longer. An upload that stops arriving is ended by the upload reader's idle bound instead
+    // (form-upload.ts); the bound on receiving the head (headersTimeout) stays.
+    server.requestTimeout = 0;
     server.removeAllListeners('request');
     server.on('request', onRequest(tls));
   };

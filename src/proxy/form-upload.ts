@@ -5,7 +5,7 @@ import { boundaryOf, mediaTypeOf, readMultipartForm } from '../providers/multipa
 import { header } from '../util/header.js';
 import { FormFileSplitter, FormTextTooLarge, type SetAsideContent } from './form-file-splitter.js';
 import { formatBytes, RequestBodyError, tooLarge, unreadable } from './request-body.js';
-import { UploadSpool } from './upload-spool.js';
+import { UploadSpool, type SpoolLeftBehind } from './upload-spool.js';
 
 /**
  * Default bound of a multipart/form-data upload Edge reads (proxy.maxUploadBytes): above what OpenAI takes in one
@@ -17,6 +17,13 @@ export const DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 /** Uploads up to this size stay in memory, as every body did before, so small ones never touch the disk. */
 export const UPLOAD_MEMORY_BYTES = 1024 * 1024;
 
+/**
+ * How long an upload may stop arriving (no bytes between two chunks) before Edge ends it with 408. The proxy's
+ * servers have no bound on a whole request (a large upload on a slow link may take many minutes); this one ends
+ * a client that stopped sending. Two minutes: TCP retransmissions on a poor link pause well under that.
+ */
+export const UPLOAD_IDLE_TIMEOUT_MS = 120_000;
+
 export interface UploadLimits {
   /** proxy.maxRequestBodyBytes: a body held in memory, or a spooled form's text (everything but file content). */
   maxTextBytes: number;
@@ -24,6 +31,10 @@ export interface UploadLimits {
   maxUploadBytes: number;
   /** Where spooled uploads are written. */
   spoolDir: string;
+  /** How long the upload may stop arriving before it is refused (408); UPLOAD_IDLE_TIMEOUT_MS when absent. */
+  idleTimeoutMs?: number;
+  /** Told when a spool file could not be removed (the next start removes it). */
+  onSpoolLeftBehind?: SpoolLeftBehind;
 }
 
 /**
@@ -55,7 +66,7 @@ export class SpooledUpload {
 
   /** The body exactly as the client sent it. */
   original(): { body: Readable; length: number } {
-    return { body: this.size === 0 ? Readable.from([]) : this.spool.read(0, this.size), length: this.size };
+    return { body: unfinishedOnError(this.size === 0 ? Readable.from([]) : this.spool.read(0, this.size)), length: this.size };
   }
 
   /**
@@ -86,7 +97,7 @@ export class SpooledUpload {
         }
       }
     }
-    return { body: Readable.from(bytes(), { objectMode: false }), length };
+    return { body: unfinishedOnError(Readable.from(bytes(), { objectMode: false })), length };
   }
 
   /**
@@ -100,6 +111,11 @@ export class SpooledUpload {
     return raw;
   }
 
+  /** Whether the spool file is gone (the exchange ended, the client left): the body can no longer be sent. */
+  get removed(): boolean {
+    return this.spool.removed;
+  }
+
   /** Removes the spool file (the exchange ended); safe to call more than once. */
   dispose(): void {
     this.spool.dispose();
@@ -107,9 +123,19 @@ export class SpooledUpload {
 }
 
 /**
+ * A body read from the spool fails when the spool is removed under it (the client left, Edge stopping): its
+ * upstream request is ended by the same exchange end, and stays unfinished meanwhile (a failed source is not
+ * ended through pipe), so the error has nothing left to tell. Unheard, it would crash the agent.
+ */
+function unfinishedOnError(body: Readable): Readable {
+  return body.on('error', () => {});
+}
+
+/**
  * Reads a multipart/form-data body: in memory while it stays under UPLOAD_MEMORY_BYTES (and proxy.maxRequestBodyBytes),
  * as every body is; past that into a spool file, with the form's text kept in memory as it arrives. Refused (413)
- * past `maxUploadBytes` in all, or past `maxTextBytes` of text; the spool is removed when reading fails.
+ * past `maxUploadBytes` in all, or past `maxTextBytes` of text, (507) as soon as the spool file cannot take it,
+ * (408) when it stops arriving for `idleTimeoutMs`; the spool is removed when reading fails.
  */
 export function readFormUpload(req: Readable & { headers: Record<string, string | string[] | undefined>; socket?: Readable; complete?: boolean }, boundary: string, limits: UploadLimits): Promise<Buffer | SpooledUpload> {
   const declared = Number(header(req.headers['content-length']) ?? NaN);
@@ -118,13 +144,22 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
     return Promise.reject(new RequestBodyError(uploadTooLarge(declared, limits.maxUploadBytes)));
   }
   const memoryBytes = Math.min(UPLOAD_MEMORY_BYTES, limits.maxTextBytes);
+  const idleMs = limits.idleTimeoutMs ?? UPLOAD_IDLE_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     let held: Buffer[] = [];
     let size = 0;
     let spooling: { spool: UploadSpool; splitter: FormFileSplitter } | undefined;
     let settled = false;
+    // Runs only while Edge waits for the client: not while the spool file makes the reader wait (onDrain).
+    let idleTimer: NodeJS.Timeout | undefined;
+    const stopIdleTimer = () => clearTimeout(idleTimer);
+    const startIdleTimer = () => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => fail(new RequestBodyError(uploadStalled(idleMs))), idleMs);
+    };
     const settle = () => {
       settled = true;
+      stopIdleTimer();
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
@@ -146,13 +181,17 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
       if (!spooling!.spool.write(chunk) && !waiting) {
         waiting = true;
         req.pause();
+        stopIdleTimer();
         spooling!.spool.onDrain(() => {
           waiting = false;
-          if (!settled) req.resume();
+          if (settled) return;
+          startIdleTimer();
+          req.resume();
         });
       }
     };
     const onData = (chunk: Buffer) => {
+      if (!waiting) startIdleTimer();
       size += chunk.length;
       if (size > limits.maxUploadBytes) {
         fail(new RequestBodyError(uploadTooLarge(size, limits.maxUploadBytes)));
@@ -165,7 +204,10 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
         }
         held.push(chunk);
         if (size <= memoryBytes) return;
-        spooling = { spool: UploadSpool.create(limits.spoolDir), splitter: new FormFileSplitter(boundary, limits.maxTextBytes) };
+        const spool = UploadSpool.create(limits.spoolDir, limits.onSpoolLeftBehind);
+        spooling = { spool, splitter: new FormFileSplitter(boundary, limits.maxTextBytes) };
+        // Refused at once (the rest of the body dropped, the partial file removed), not when the body ends.
+        spool.onFailure((err) => fail(spoolFailed(err)));
         const first = held;
         held = [];
         for (const c of first) spoolChunk(c);
@@ -204,6 +246,7 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
     req.once('error', onError);
     req.once('close', onClose);
     req.socket?.once('end', onSocketEnd);
+    startIdleTimer();
     req.resume();
   });
 }
@@ -216,6 +259,11 @@ function uploadTooLarge(size: number, maxBytes: number) {
 function formTextTooLarge(size: number, maxBytes: number) {
   return edgeError(413, 'request_too_large',
     `The text of this multipart/form-data upload, its files aside (${formatBytes(size)} or more), is larger than the ${formatBytes(maxBytes)} Bifrost Edge inspects. Send shorter text fields, or files as file parts (with a filename), or ask IT to raise proxy.maxRequestBodyBytes.`);
+}
+
+function uploadStalled(idleMs: number) {
+  return edgeError(408, 'request_timeout',
+    `The upload stopped arriving: Bifrost Edge received none of it for ${Math.round(idleMs / 1000)} s, so it ended the request. Send it again.`);
 }
 
 function spoolFailed(err: Error): RequestBodyError {

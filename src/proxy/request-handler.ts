@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import os from 'node:os';
 import type { Mode } from '../config/schema.js';
 import { Readable, type Transform } from 'node:stream';
 import { edgeError, type EdgeError } from '../edge-error.js';
@@ -30,10 +29,11 @@ export interface RequestHandlerDeps {
   upstream: UpstreamClient;
   /**
    * Read on every request so a policy or sign-in change applies without a restart. `maxUploadBytes` bounds a
-   * multipart/form-data upload (default DEFAULT_MAX_UPLOAD_BYTES), spooled to `uploadSpoolDir` (default the
-   * system's temporary directory) while Edge decides on it.
+   * multipart/form-data upload (default DEFAULT_MAX_UPLOAD_BYTES), spooled to `uploadSpoolDir` while Edge decides
+   * on it (a directory this Edge alone uses, emptied when it starts); `uploadIdleTimeoutMs` (default
+   * UPLOAD_IDLE_TIMEOUT_MS) is how long such an upload may stop arriving before it is refused.
    */
-  settings: () => UpstreamSettings & { maxRequestBodyBytes: number; maxUploadBytes?: number; uploadSpoolDir?: string };
+  settings: () => UpstreamSettings & { maxRequestBodyBytes: number; maxUploadBytes?: number; uploadSpoolDir: string; uploadIdleTimeoutMs?: number };
   identity: () => Omit<Attribution, 'app'>;
   inspectors: () => RequestInspector[];
   /** The route policy chose for an allowed request (mode and the virtual key to send). */
@@ -233,7 +233,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   if (resolution.inspected || namesModelInJson(req)) {
     try {
       const boundary = resolution.inspected ? spoolableFormBoundary(req.headers) : undefined;
-      const raw = boundary === undefined ? await readRequestBody(req, settings.maxRequestBodyBytes) : await readFormUpload(req, boundary, uploadLimits(settings));
+      const raw = boundary === undefined ? await readRequestBody(req, settings.maxRequestBodyBytes) : await readFormUpload(req, boundary, uploadLimits(settings, deps.log));
       if (raw instanceof SpooledUpload) {
         spooled = raw;
         disposeWhenClosed(res, raw);
@@ -244,6 +244,8 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
         else modelInBody = modelNamedIn(raw, header(req.headers['content-encoding']), settings.maxRequestBodyBytes);
       }
     } catch (err) {
+      // A client that stopped sending may never send the rest: the connection is closed after the answer.
+      if (err instanceof RequestBodyError && err.edge.type === 'request_timeout') res.setHeader('connection', 'close');
       if (err instanceof RequestBodyError) return block({ ...err.edge, provider: surface.provider });
       throw err;
     }
@@ -304,6 +306,11 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
     parsedBody = usageRequested;
     bodyRewritten = true;
   }
+  if (spooled?.removed === true) {
+    // The client left while Edge decided (its response closed, which removed the spool): nothing is sent.
+    await done({ decision: outcome, errorType: 'client_aborted' });
+    return;
+  }
   // Untouched requests go out byte for byte (original encoding); changed ones are re-serialised.
   if (spooled !== undefined) {
     // A spooled upload goes out from its file: as received, or with the changed text around the same files.
@@ -329,12 +336,14 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
 
 const NOT_FOLLOWED: FollowedRequest = { sent: () => {}, abandoned: () => undefined };
 
-function uploadLimits(settings: ReturnType<RequestHandlerDeps['settings']>): UploadLimits {
+function uploadLimits(settings: ReturnType<RequestHandlerDeps['settings']>, log: Logger): UploadLimits {
   return {
     maxTextBytes: settings.maxRequestBodyBytes,
     // An upload Edge would read whole in memory is never refused for being an upload.
     maxUploadBytes: Math.max(settings.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, settings.maxRequestBodyBytes),
-    spoolDir: settings.uploadSpoolDir ?? os.tmpdir(),
+    spoolDir: settings.uploadSpoolDir,
+    ...(settings.uploadIdleTimeoutMs !== undefined ? { idleTimeoutMs: settings.uploadIdleTimeoutMs } : {}),
+    onSpoolLeftBehind: (file, err) => log.warn('could not remove a spooled upload; Bifrost Edge removes it when it next starts', { file, error: err.message }),
   };
 }
 

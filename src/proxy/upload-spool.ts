@@ -7,32 +7,44 @@ const PREFIX = 'bifrost-edge-upload-';
 
 /** Spools not yet disposed of, removed when the process exits without their exchange having ended. */
 const live = new Set<UploadSpool>();
-/** Directories swept of spools left behind by Edge processes that no longer run (killed, crashed). */
-const swept = new Set<string>();
+/** Directories this process made sure exist (created 0700, only their owner may list them). */
+const ensured = new Set<string>();
+
+/** Told when a spool file could not be removed (it is then left for the next start to remove). */
+export type SpoolLeftBehind = (file: string, err: Error) => void;
 
 /**
  * A private temporary file (0600, created new) holding one request body as it arrived, so a large upload is
  * held on disk rather than in memory while Edge decides on it, then read back to forward it. Disposed of when
- * its exchange ends, however it ends; files of an Edge that was killed are removed by the next one to spool
- * in the same directory (their names carry the process id).
+ * its exchange ends, however it ends; files an Edge that was killed left behind are removed when the next one
+ * starts (removeLeftoverUploads: the directory is the data directory's, which one Edge at a time uses).
  */
 export class UploadSpool {
   readonly path: string;
   private readonly file: fs.WriteStream;
   private readonly readers = new Set<Readable>();
   private disposed = false;
+  private ending = false;
+  private failed: ((err: Error) => void) | undefined;
 
-  private constructor(dir: string) {
+  private constructor(dir: string, private readonly leftBehind: SpoolLeftBehind) {
     this.path = path.join(dir, `${PREFIX}${process.pid}-${randomUUID()}`);
     // Opened here, not by the stream: a file the stream opened later could outlive a dispose() that came first.
     this.file = fs.createWriteStream(this.path, { fd: fs.openSync(this.path, 'wx', 0o600) });
-    // A write that fails (disk full) is reported by finish(); until then it must not crash the agent.
-    this.file.on('error', () => {});
+    // A write that fails (disk full) or a file closed under the writer: told at once, so the upload is
+    // refused instead of waiting for a 'drain' a failed stream never emits.
+    this.file.on('error', (err) => this.fail(err));
+    this.file.once('close', () => {
+      if (!this.ending) this.fail(new Error('the spool file was closed before the upload was all written'));
+    });
   }
 
-  static create(dir: string): UploadSpool {
-    sweepOnce(dir);
-    const spool = new UploadSpool(dir);
+  static create(dir: string, leftBehind: SpoolLeftBehind = () => {}): UploadSpool {
+    if (!ensured.has(dir)) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      ensured.add(dir);
+    }
+    const spool = new UploadSpool(dir, leftBehind);
     if (live.size === 0) process.once('exit', removeLive);
     live.add(spool);
     return spool;
@@ -47,8 +59,14 @@ export class UploadSpool {
     this.file.once('drain', resume);
   }
 
+  /** `fail` is called once if the file cannot take the upload (a write failed, the file closed) before `finish`. */
+  onFailure(fail: (err: Error) => void): void {
+    this.failed = fail;
+  }
+
   /** Resolves once every byte written is in the file; rejects with the write's error. */
   finish(): Promise<void> {
+    this.ending = true;
     return new Promise((resolve, reject) => {
       if (this.file.errored) {
         reject(this.file.errored);
@@ -62,6 +80,11 @@ export class UploadSpool {
     });
   }
 
+  /** Whether the file is gone (the exchange ended, the client left): nothing can be read from it any more. */
+  get removed(): boolean {
+    return this.disposed;
+  }
+
   /** The bytes from `start` to `end` (exclusive), read from the file as the reader asks for them. */
   read(start: number, end: number): Readable {
     if (this.disposed) throw new Error('the spooled upload was already removed');
@@ -71,15 +94,30 @@ export class UploadSpool {
     return stream;
   }
 
-  /** Closes the file and removes it; safe to call more than once. */
+  /**
+   * Closes the file and removes it; safe to call more than once. Never throws: it runs in 'close' listeners and
+   * on exit, where a file that cannot be removed (EBUSY, EACCES) must not crash the agent.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.ending = true;
     live.delete(this);
     this.file.destroy();
     for (const reader of this.readers) reader.destroy();
-    fs.rmSync(this.path, { force: true });
+    try {
+      fs.rmSync(this.path, { force: true });
+    } catch (err) {
+      this.leftBehind(this.path, err as Error);
+    }
     if (live.size === 0) process.off('exit', removeLive);
+  }
+
+  private fail(err: Error): void {
+    if (this.ending) return;
+    const failed = this.failed;
+    this.failed = undefined;
+    failed?.(err);
   }
 }
 
@@ -87,28 +125,13 @@ function removeLive(): void {
   for (const spool of [...live]) spool.dispose();
 }
 
-/** Removes spools of Edge processes that are gone; a running one's files are its own to remove. */
-function sweepOnce(dir: string): void {
-  if (swept.has(dir)) return;
-  swept.add(dir);
-  // Edge's own spool directory may not exist yet; only its owner may list it.
+/**
+ * Empties an Edge's spool directory when it starts: the directory is in its data directory, which one Edge at a
+ * time uses (data-dir-lock.ts), so whatever is there was left by one that was killed or could not remove it,
+ * whichever process now holds its pid. Creates the directory (0700) when missing. Throws when it cannot.
+ */
+export function removeLeftoverUploads(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  for (const name of fs.readdirSync(dir).filter((entry) => entry.startsWith(PREFIX))) {
-    const pid = Number(name.slice(PREFIX.length).split('-', 1)[0]);
-    if (!Number.isInteger(pid) || pid === process.pid || isRunning(pid)) continue;
-    try {
-      fs.rmSync(path.join(dir, name), { force: true });
-    } catch {
-      // Another user's leftover in a shared temporary directory: theirs to remove.
-    }
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  ensured.add(dir);
 }
