@@ -163,6 +163,9 @@ export interface UsageCharge {
   estimated?: true;
 }
 
+/** The usage of work billed by something other than tokens (a transcription's seconds): its cost is given apart. */
+const NO_TOKENS: TokenUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0, cachedInputTokens: 0, reasoningTokens: 0 };
+
 /**
  * Operations (openai-compatible.ts) that fetch back a stored response or Assistants run: `GET /responses/{id}` (also
  * streamed again, or resumed, with `?stream=true`), `POST /responses/{id}/cancel`, `GET` and the cancel of
@@ -275,15 +278,9 @@ export class PolicyEnforcer {
 
   /** Charges the seconds of audio a transcription model billed by the minute (whisper-1) transcribed: no tokens, its cost. */
   recordDurationUsage(request: NormalizedRequest, seconds: number): UsageCharge | undefined {
-    const ticket = this.tickets.get(request);
-    if (ticket?.decision.action !== 'allow') return undefined;
-    const route = ticket.decision.route;
-    if (!route.virtualKey) return undefined;
-    ticket.charged = true;
-    ticket.reservation?.release();
-    const none: TokenUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0, cachedInputTokens: 0, reasoningTokens: 0 };
-    const priced = durationCost(route.provider ?? undefined, route.model, seconds);
-    return this.chargeTo(lateChargeTarget(request, ticket, route), route.windows, none, false, undefined, priced).charge;
+    const route = this.routeFor(request);
+    if (!route) return undefined;
+    return this.charge(request, NO_TOKENS, false, undefined, durationCost(route.provider ?? undefined, route.model, seconds));
   }
 
   get bundle(): PolicyBundle | undefined {
@@ -761,8 +758,10 @@ export class PolicyEnforcer {
     return this.charge(request, estimatedUsage(request, outputTokens), true, answeredModel);
   }
 
-  /** `answeredModel`: the model the answer names, which prices a route naming none. */
-  private charge(request: NormalizedRequest, usage: TokenUsage, estimated: boolean, answeredModel?: string): UsageCharge | undefined {
+  /** `answeredModel`: the model the answer names, which prices a route naming none; `priced`: a cost not from tokens. */
+  private charge(
+    request: NormalizedRequest, usage: TokenUsage, estimated: boolean, answeredModel?: string, priced?: { costUsd: number; priceSource: string },
+  ): UsageCharge | undefined {
     const ticket = this.tickets.get(request);
     if (ticket?.decision.action !== 'allow') return undefined;
     const route = ticket.decision.route;
@@ -770,7 +769,7 @@ export class PolicyEnforcer {
     ticket.charged = true;
     // The estimate gives way to the real figure in one synchronous step: nothing decides in between.
     ticket.reservation?.release();
-    return this.chargeTo(lateChargeTarget(request, ticket, route), route.windows, usage, estimated, answeredModel).charge;
+    return this.chargeTo(lateChargeTarget(request, ticket, route), route.windows, usage, estimated, answeredModel, priced).charge;
   }
 
   /** Charges `usage` to the token and spend `windows`; raises budget alerts. Says what each window was charged. */
