@@ -1,6 +1,9 @@
 import { afterEach, expect, it } from 'vitest';
 import { durationCost } from '../../src/policy/pricing.js';
 import { bundle } from '../policy/support.js';
+import {
+  audioDone, expectLastCharge, GPT_REALTIME_AUDIO, GPT_REALTIME_TEXT, MINI_AUDIO, realtimeSessionNaming, sessionCreated, sessionUpdate, textDone,
+} from './realtime-session-usage.js';
 import { message, meteringAgent, type MeteringAgent } from './websocket-metering-agent.js';
 
 /**
@@ -18,31 +21,6 @@ import { message, meteringAgent, type MeteringAgent } from './websocket-metering
 let agent: MeteringAgent | undefined;
 afterEach(() => agent?.close());
 
-const audioDone = (tokens: number) => message({
-  type: 'response.done',
-  response: {
-    id: 'resp_1', status: 'completed',
-    usage: {
-      total_tokens: 2 * tokens, input_tokens: tokens, output_tokens: tokens,
-      input_token_details: { text_tokens: 0, audio_tokens: tokens }, output_token_details: { text_tokens: 0, audio_tokens: tokens },
-    },
-  },
-});
-/** A response.done of `tokens` text tokens in and as many out: a speech model's text is where an unknown name's fallback price is dearest. */
-const textDone = (tokens: number) => message({
-  type: 'response.done',
-  response: { id: 'resp_1', status: 'completed', usage: { total_tokens: 2 * tokens, input_tokens: tokens, output_tokens: tokens } },
-});
-const sessionCreated = (model: string) => message({ type: 'session.created', event_id: 'ev_1', session: { type: 'realtime', object: 'realtime.session', id: 'sess_1', model } });
-const sessionUpdate = (model: string) => message({ type: 'session.update', session: { type: 'realtime', model } });
-
-/** gpt-realtime's list audio rates: $32 in, $64 out per Mtok. */
-const GPT_REALTIME_AUDIO = (1000 * 32 + 1000 * 64) / 1e6;
-/** gpt-realtime's list text rates: $4 in, $16 out per Mtok. */
-const GPT_REALTIME_TEXT = (1000 * 4 + 1000 * 16) / 1e6;
-/** gpt-realtime-mini's audio: $10 in, $20 out. */
-const MINI_AUDIO = (1000 * 10 + 1000 * 20) / 1e6;
-
 /** The metering agent asks the real enforcer's priceOf and chargeSeconds, as src/agent.ts does. */
 function pricedAgent(key: Parameters<typeof meteringAgent>[0] = {}): MeteringAgent {
   return meteringAgent(key);
@@ -55,36 +33,34 @@ it.each(['openai/gpt-4o-mini-realtime-preview', 'openai/gpt-realtime-mini'])(
     const session = await agent.open('api.openai.com', '/v1/realtime?model=gpt-realtime');
     expect(await agent.send(session, sessionUpdate(named))).toBe('forward');
     await session.serverMessage(textDone(1000));
-    expect(agent.records.at(-1)).toMatchObject({ decision: 'forwarded', model: 'gpt-realtime' });
-    expect(agent.records.at(-1)!.costUsd).toBeCloseTo(GPT_REALTIME_TEXT, 12);
+    expectLastCharge(agent, GPT_REALTIME_TEXT, { decision: 'forwarded', model: 'gpt-realtime' });
     await session.serverMessage(audioDone(1000));
-    expect(agent.records.at(-1)!.costUsd).toBeCloseTo(GPT_REALTIME_AUDIO, 12);
+    expectLastCharge(agent, GPT_REALTIME_AUDIO);
   },
 );
 
-it('a model the bundle prices cheaply (unknown to the built-in tables) does not lower the session\'s price', async () => {
-  agent = pricedAgent();
-  agent.enforcer.setBundle(bundle({ pricing: { 'openai/corp-deployment': { input_per_mtok: 0.1, output_per_mtok: 0.1 } } }, {
+/** Has the bundle price `model` (its provider prefixed) at `perMtok` dollars a Mtok, in and out alike. */
+function priceInBundle(priced: MeteringAgent, model: string, perMtok: number): void {
+  priced.enforcer.setBundle(bundle({ pricing: { [model]: { input_per_mtok: perMtok, output_per_mtok: perMtok } } }, {
     provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }],
   }));
-  const session = await agent.open('api.openai.com', '/v1/realtime?model=gpt-realtime');
-  await agent.send(session, sessionUpdate('corp-deployment'));
+}
+
+it('a model the bundle prices cheaply (unknown to the built-in tables) does not lower the session\'s price', async () => {
+  agent = pricedAgent();
+  priceInBundle(agent, 'openai/corp-deployment', 0.1);
+  const session = await realtimeSessionNaming(agent, '/v1/realtime?model=gpt-realtime', 'corp-deployment');
   await session.serverMessage(textDone(1000));
-  expect(agent.records.at(-1)).toMatchObject({ model: 'gpt-realtime' });
-  expect(agent.records.at(-1)!.costUsd).toBeCloseTo(GPT_REALTIME_TEXT, 12);
+  expectLastCharge(agent, GPT_REALTIME_TEXT, { model: 'gpt-realtime' });
 });
 
 it('a model the bundle prices above the opening\'s is the one charged', async () => {
   agent = pricedAgent();
-  agent.enforcer.setBundle(bundle({ pricing: { 'openai/gpt-realtime-mini': { input_per_mtok: 500, output_per_mtok: 500 } } }, {
-    provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }],
-  }));
-  const session = await agent.open('api.openai.com', '/v1/realtime?model=gpt-realtime');
-  await agent.send(session, sessionUpdate('gpt-realtime-mini'));
+  priceInBundle(agent, 'openai/gpt-realtime-mini', 500);
+  const session = await realtimeSessionNaming(agent, '/v1/realtime?model=gpt-realtime', 'gpt-realtime-mini');
   await session.serverMessage(audioDone(1000));
-  expect(agent.records.at(-1)).toMatchObject({ model: 'gpt-realtime-mini' });
   // The bundle's text rate, which the audio rate is never below.
-  expect(agent.records.at(-1)!.costUsd).toBeCloseTo((2000 * 500) / 1e6, 12);
+  expectLastCharge(agent, (2000 * 500) / 1e6, { model: 'gpt-realtime-mini' });
 });
 
 it('a session opened without a model is charged at the model its server runs when the client names a cheaper one', async () => {
@@ -93,18 +69,17 @@ it('a session opened without a model is charged at the model its server runs whe
   expect(await session.serverMessage(sessionCreated('gpt-realtime-2025-08-28'))).toBeUndefined();
   await agent.send(session, sessionUpdate('gpt-realtime-mini'));
   await session.serverMessage(audioDone(1000));
-  expect(agent.records.at(-1)!.costUsd).toBeCloseTo(GPT_REALTIME_AUDIO, 12);
+  expectLastCharge(agent, GPT_REALTIME_AUDIO);
 });
 
 it('the server\'s model counts even when it arrives after the client named a cheaper one', async () => {
   agent = pricedAgent();
-  const session = await agent.open('api.openai.com', '/v1/realtime?call_id=rtc_1');
-  await agent.send(session, sessionUpdate('gpt-realtime-mini'));
+  const session = await realtimeSessionNaming(agent, '/v1/realtime?call_id=rtc_1', 'gpt-realtime-mini');
   await session.serverMessage(audioDone(1000));
-  expect(agent.records.at(-1)!.costUsd).toBeCloseTo(MINI_AUDIO, 12);
+  expectLastCharge(agent, MINI_AUDIO);
   await session.serverMessage(message({ type: 'session.updated', session: { type: 'realtime', model: 'gpt-realtime' } }));
   await session.serverMessage(audioDone(1000));
-  expect(agent.records.at(-1)!.costUsd).toBeCloseTo(GPT_REALTIME_AUDIO, 12);
+  expectLastCharge(agent, GPT_REALTIME_AUDIO);
 });
 
 it('a server running a model the key does not allow closes the session as a refused opening, recorded once', async () => {
@@ -122,7 +97,7 @@ it('a server naming the release of a model the key allows by its alias leaves th
   expect(await session.serverMessage(sessionCreated('gpt-realtime-2025-08-28'))).toBeUndefined();
   expect(agent.notices.filter((n) => n.kind !== 'app_pending')).toEqual([]);
   await session.serverMessage(audioDone(1000));
-  expect(agent.records.at(-1)!.costUsd).toBeCloseTo(GPT_REALTIME_AUDIO, 12);
+  expectLastCharge(agent, GPT_REALTIME_AUDIO);
 });
 
 it('a transcription session\'s session.created (no session model) is not a model to decide', async () => {
@@ -141,9 +116,8 @@ it('a transcription billed by the minute (whisper-1) is charged by its seconds',
     type: 'conversation.item.input_audio_transcription.completed', item_id: 'item_1', content_index: 0, transcript: 'hello',
     usage: { type: 'duration', seconds: 600 },
   }));
-  expect(agent.records.at(-1)).toMatchObject({ decision: 'forwarded', model: 'whisper-1' });
   // whisper-1's list price: $0.006 a minute.
-  expect(agent.records.at(-1)!.costUsd).toBeCloseTo(0.06, 12);
+  expectLastCharge(agent, 0.06, { decision: 'forwarded', model: 'whisper-1' });
 });
 
 it.each([

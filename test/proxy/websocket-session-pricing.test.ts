@@ -1,4 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
+import { audioDone, expectLastCharge, GPT_REALTIME_AUDIO, realtimeSessionNaming, sessionUpdate } from './realtime-session-usage.js';
 import { message, meteringAgent, type MeteringAgent } from './websocket-metering-agent.js';
 
 /**
@@ -12,52 +13,32 @@ import { message, meteringAgent, type MeteringAgent } from './websocket-metering
 let agent: MeteringAgent | undefined;
 afterEach(() => agent?.close());
 
-/** A response.done of `tokens` audio tokens in and as many out. */
-const audioDone = (tokens: number) => message({
-  type: 'response.done',
-  response: {
-    id: 'resp_1', status: 'completed',
-    usage: {
-      total_tokens: 2 * tokens, input_tokens: tokens, output_tokens: tokens,
-      input_token_details: { text_tokens: 0, audio_tokens: tokens }, output_token_details: { text_tokens: 0, audio_tokens: tokens },
-    },
-  },
-});
-
 /** A transcription of 1,000 audio tokens into 200 text tokens. */
 const transcribed = message({
   type: 'conversation.item.input_audio_transcription.completed', item_id: 'item_1', content_index: 0, transcript: 'hello',
   usage: { type: 'tokens', input_tokens: 1000, output_tokens: 200, total_tokens: 1200, input_token_details: { text_tokens: 0, audio_tokens: 1000 } },
 });
 
-/** gpt-realtime's list audio rates: $32 in, $64 out per Mtok. */
-const GPT_REALTIME_AUDIO = (1000 * 32 + 1000 * 64) / 1e6;
-
 it('a session.update naming a cheaper model does not lower the price of a session opened on a dearer one', async () => {
   agent = meteringAgent({});
   const session = await agent.open('api.openai.com', '/v1/realtime?model=gpt-realtime');
-  expect(await agent.send(session, message({ type: 'session.update', session: { type: 'realtime', model: 'gpt-realtime-mini' } }))).toBe('forward');
+  expect(await agent.send(session, sessionUpdate('gpt-realtime-mini'))).toBe('forward');
   await session.serverMessage(audioDone(1000));
-  expect(agent.records.at(-1)).toMatchObject({ decision: 'forwarded', model: 'gpt-realtime' });
-  expect(agent.records.at(-1)!.costUsd).toBeCloseTo(GPT_REALTIME_AUDIO, 12);
+  expectLastCharge(agent, GPT_REALTIME_AUDIO, { decision: 'forwarded', model: 'gpt-realtime' });
 });
 
 it('a session opened without a model is charged at the dearest model it named', async () => {
   agent = meteringAgent({});
-  const session = await agent.open('api.openai.com', '/v1/realtime?call_id=rtc_1');
-  await agent.send(session, message({ type: 'session.update', session: { type: 'realtime', model: 'gpt-realtime' } }));
-  await agent.send(session, message({ type: 'session.update', session: { type: 'realtime', model: 'gpt-realtime-mini' } }));
+  const session = await realtimeSessionNaming(agent, '/v1/realtime?call_id=rtc_1', 'gpt-realtime', 'gpt-realtime-mini');
   await session.serverMessage(audioDone(1000));
-  expect(agent.records.at(-1)).toMatchObject({ model: 'gpt-realtime' });
-  expect(agent.records.at(-1)!.costUsd).toBeCloseTo(GPT_REALTIME_AUDIO, 12);
+  expectLastCharge(agent, GPT_REALTIME_AUDIO, { model: 'gpt-realtime' });
 });
 
 it('a session opened on a cheaper model that names a dearer one is charged at the dearer', async () => {
   agent = meteringAgent({});
-  const session = await agent.open('api.openai.com', '/v1/realtime?model=gpt-realtime-mini');
-  await agent.send(session, message({ type: 'session.update', session: { type: 'realtime', model: 'gpt-realtime' } }));
+  const session = await realtimeSessionNaming(agent, '/v1/realtime?model=gpt-realtime-mini', 'gpt-realtime');
   await session.serverMessage(audioDone(1000));
-  expect(agent.records.at(-1)!.costUsd).toBeCloseTo(GPT_REALTIME_AUDIO, 12);
+  expectLastCharge(agent, GPT_REALTIME_AUDIO);
 });
 
 it.each([
@@ -69,20 +50,17 @@ it.each([
   expect(await agent.send(session, message({ type: 'session.update', session: sessionConfig }))).toBe('forward');
   await session.serverMessage(transcribed);
   // gpt-4o-transcribe: audio in at $6, text out at $10 per Mtok (not gpt-realtime's $32 audio, $16 text).
-  expect(agent.records.at(-1)).toMatchObject({ decision: 'forwarded', model: 'gpt-4o-transcribe' });
-  expect(agent.records.at(-1)!.costUsd).toBeCloseTo((1000 * 6 + 200 * 10) / 1e6, 12);
+  expectLastCharge(agent, (1000 * 6 + 200 * 10) / 1e6, { decision: 'forwarded', model: 'gpt-4o-transcribe' });
   // The session's own answers stay at its model's rates.
   await session.serverMessage(audioDone(1000));
-  expect(agent.records.at(-1)).toMatchObject({ model: 'gpt-realtime' });
-  expect(agent.records.at(-1)!.costUsd).toBeCloseTo(GPT_REALTIME_AUDIO, 12);
+  expectLastCharge(agent, GPT_REALTIME_AUDIO, { model: 'gpt-realtime' });
 });
 
 it('transcriptions of a session that named no transcription model stay at the session model\'s rates', async () => {
   agent = meteringAgent({});
   const session = await agent.open('api.openai.com', '/v1/realtime?model=gpt-realtime');
   await session.serverMessage(transcribed);
-  expect(agent.records.at(-1)).toMatchObject({ model: 'gpt-realtime' });
-  expect(agent.records.at(-1)!.costUsd).toBeCloseTo((1000 * 32 + 200 * 16) / 1e6, 12);
+  expectLastCharge(agent, (1000 * 32 + 200 * 16) / 1e6, { model: 'gpt-realtime' });
 });
 
 it('a transcription model the key does not allow is refused, and the session closed, as a session model is', async () => {
