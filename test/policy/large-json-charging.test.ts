@@ -1,18 +1,13 @@
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import zlib from 'node:zlib';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgent, type RunningAgent } from '../../src/agent.js';
-import { loadConfig } from '../../src/config/load-config.js';
-import { silentLogger } from '../../src/log.js';
+import type { RunningAgent } from '../../src/agent.js';
 import type { ExchangeRecord } from '../../src/proxy/exchange.js';
+import { startLocalAgentBeforeOrigin, stopAgentAndOrigin, tokensUsed } from '../support/local-agent-before-origin.js';
 import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
-import { agentJson } from '../renderer/live-agent.js';
 import { largeChatCompletion, REPORTED_USAGE } from './large-json-answers.js';
 
 /**
@@ -42,29 +37,13 @@ describe('a 20 MiB JSON answer is charged its usage', () => {
         void pipeline(steps).catch(() => res.destroy());
       });
     });
-    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
-    const port = (origin.address() as AddressInfo).port;
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-large-json-'));
-    const policyFile = path.join(dataDir, 'policy.json');
-    fs.writeFileSync(policyFile, JSON.stringify({
-      schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(), subject: { sub: 'ada' },
-      virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: 'sk-bf-large-json-0001', rate_limit: { token_max_limit: 100_000_000, token_reset_duration: '1h' }, provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }] }],
-    }));
-    const config = loadConfig({ env: {}, overrides: { dataDir, mode: 'local', logLevel: 'silent', proxy: { port: 0 }, policyFile, metrics: { port: null }, upstream: { originOverrides: { 'api.openai.com': `http://127.0.0.1:${port}` } } } });
-    agent = await startAgent(config, { log: silentLogger, onRecord: (record) => records.push(record) });
+    agent = await startLocalAgentBeforeOrigin(origin, {
+      dataDirPrefix: 'edge-large-json-', keyValue: 'sk-bf-large-json-0001', tokenLimit: 100_000_000, onRecord: (record) => records.push(record),
+    });
     caPem = fs.readFileSync(agent.caPath, 'utf8');
   });
 
-  afterAll(async () => {
-    await agent?.close();
-    origin?.closeAllConnections();
-    await new Promise((resolve) => origin?.close(resolve));
-  });
-
-  const tokensUsed = async () => {
-    const status = await agentJson<{ policy: { rateLimits: Array<{ metric: string; used: number }> } }>(agent.proxyUrl, '/status.json');
-    return status.policy.rateLimits.find((l) => l.metric === 'tokens')?.used ?? 0;
-  };
+  afterAll(() => stopAgentAndOrigin(agent, origin));
 
   it.each([
     ['as it came', 'plain'],
@@ -72,7 +51,7 @@ describe('a 20 MiB JSON answer is charged its usage', () => {
     ['compressed, every item carrying a "usage" of its own with far larger counts before the answer\'s', 'gzip decoys'],
     ['as it came, with the decoys', 'plain decoys'],
   ])('%s', async (_name, scenario) => {
-    const before = await tokensUsed();
+    const before = await tokensUsed(agent);
     const recorded = records.length;
     const response = await undiciFetch('https://api.openai.com/v1/chat/completions', {
       method: 'POST',
@@ -88,6 +67,6 @@ describe('a 20 MiB JSON answer is charged its usage', () => {
     const deadline = Date.now() + 10_000;
     while (records.length === recorded && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(records.at(-1)).toMatchObject({ path: '/v1/chat/completions', model: 'gpt-4o', usage: { input_tokens: REPORTED_USAGE.prompt_tokens, output_tokens: REPORTED_USAGE.completion_tokens } });
-    expect((await tokensUsed()) - before).toBe(REPORTED_USAGE.total_tokens);
+    expect((await tokensUsed(agent)) - before).toBe(REPORTED_USAGE.total_tokens);
   });
 });

@@ -1,14 +1,9 @@
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import zlib from 'node:zlib';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startAgent, type RunningAgent } from '../../src/agent.js';
-import { loadConfig } from '../../src/config/load-config.js';
-import { silentLogger } from '../../src/log.js';
+import type { RunningAgent } from '../../src/agent.js';
 import type { ExchangeRecord } from '../../src/proxy/exchange.js';
+import { startLocalAgentBeforeOrigin, stopAgentAndOrigin } from '../support/local-agent-before-origin.js';
 
 /**
  * Providers compress their answers whenever the client offers to accept it (the SDKs always do). Edge
@@ -66,31 +61,18 @@ describe('a compressed answer is decoded once for all its readers', () => {
         res.end();
       });
     });
-    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
-    const port = (origin.address() as AddressInfo).port;
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-decode-once-'));
-    const policyFile = path.join(dataDir, 'policy.json');
-    fs.writeFileSync(policyFile, JSON.stringify({
-      schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(), subject: { sub: 'ada' },
-      virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: 'sk-bf-decode-once-0001', rate_limit: { token_max_limit: 100_000_000, token_reset_duration: '1h' }, provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }] }],
-    }));
-    const config = loadConfig({ env: {}, overrides: {
-      dataDir, mode: 'local', logLevel: 'silent', proxy: { port: 0 }, policyFile, metrics: { port: null },
-      guardrails: { scanResponses: true, actions: { email: 'flag' } },
-      upstream: { originOverrides: { 'api.openai.com': `http://127.0.0.1:${port}` } },
-    } });
-    agent = await startAgent(config, { log: silentLogger, onRecord: (record) => records.push(record) });
+    agent = await startLocalAgentBeforeOrigin(origin, {
+      dataDirPrefix: 'edge-decode-once-', keyValue: 'sk-bf-decode-once-0001', tokenLimit: 100_000_000,
+      config: { guardrails: { scanResponses: true, actions: { email: 'flag' } } },
+      onRecord: (record) => records.push(record),
+    });
   });
 
   afterEach(() => {
     vi.restoreAllMocks();
   });
 
-  afterAll(async () => {
-    await agent?.close();
-    origin?.closeAllConnections();
-    await new Promise((resolve) => origin?.close(resolve));
-  });
+  afterAll(() => stopAgentAndOrigin(agent, origin));
 
   /** A chat request through the proxy (as an HTTP-proxied client sends it): the raw bytes the client got, and the exchange's record. */
   const ask = async (answer: string, stream: boolean) => {

@@ -1,13 +1,7 @@
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgent, type RunningAgent } from '../../src/agent.js';
-import { loadConfig } from '../../src/config/load-config.js';
-import { silentLogger } from '../../src/log.js';
-import { agentJson } from '../renderer/live-agent.js';
+import type { RunningAgent } from '../../src/agent.js';
+import { startLocalAgentBeforeOrigin, stopAgentAndOrigin, tokensUsed } from '../support/local-agent-before-origin.js';
 
 /**
  * OpenAI streams report their usage only in their last event, and only when asked. A streamed legacy
@@ -55,28 +49,10 @@ describe('streams charged to the key\'s token limit', () => {
         open.push(res);
       });
     });
-    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
-    const port = (origin.address() as AddressInfo).port;
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-unreported-usage-'));
-    const policyFile = path.join(dataDir, 'policy.json');
-    fs.writeFileSync(policyFile, JSON.stringify({
-      schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(), subject: { sub: 'ada' },
-      virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: 'sk-bf-unreported-0001', rate_limit: { token_max_limit: 1_000_000, token_reset_duration: '1h' }, provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }] }],
-    }));
-    const config = loadConfig({ env: {}, overrides: { dataDir, mode: 'local', logLevel: 'silent', proxy: { port: 0 }, policyFile, metrics: { port: null }, upstream: { originOverrides: { 'api.openai.com': `http://127.0.0.1:${port}` } } } });
-    agent = await startAgent(config, { log: silentLogger });
+    agent = await startLocalAgentBeforeOrigin(origin, { dataDirPrefix: 'edge-unreported-usage-', keyValue: 'sk-bf-unreported-0001', tokenLimit: 1_000_000 });
   });
 
-  afterAll(async () => {
-    await agent?.close();
-    origin?.closeAllConnections();
-    await new Promise((resolve) => origin?.close(resolve));
-  });
-
-  const tokensUsed = async () => {
-    const status = await agentJson<{ policy: { rateLimits: Array<{ metric: string; used: number }> } }>(agent.proxyUrl, '/status.json');
-    return status.policy.rateLimits.find((l) => l.metric === 'tokens')?.used ?? 0;
-  };
+  afterAll(() => stopAgentAndOrigin(agent, origin));
 
   /**
    * A POST through the proxy as an HTTP-proxied client sends it; `stopAfterFirstChunk` is the IDE's stop
@@ -111,30 +87,30 @@ describe('streams charged to the key\'s token limit', () => {
   });
 
   it('a streamed legacy completion is asked for its usage and charged it; the client gets the stream it asked for', async () => {
-    const before = await tokensUsed();
+    const before = await tokensUsed(agent);
     const text = await post('/v1/completions', { model: 'gpt-3.5-turbo-instruct', prompt: 'Say hello', stream: true });
     expect(seen.at(-1)).toMatchObject({ path: '/v1/completions', json: { stream: true, stream_options: { include_usage: true } } });
     expect(text).toContain('Hello there');
     expect(text).not.toContain('"usage"');
-    expect((await tokensUsed()) - before).toBe(1_234);
+    expect((await tokensUsed(agent)) - before).toBe(1_234);
   });
 
   it('a chat stream the client stopped before its usage event is charged the prompt and the answer seen', async () => {
-    const before = await tokensUsed();
+    const before = await tokensUsed(agent);
     const text = await post('/v1/chat/completions', { model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'y'.repeat(PROMPT_CHARS) }] }, true);
     expect(text).toContain('Thinking');
     // Edge ends the upstream stream once the client has gone; then the exchange is charged.
     const deadline = Date.now() + 5_000;
-    while ((await tokensUsed()) === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while ((await tokensUsed(agent)) === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     // ~10,000 prompt tokens plus 'Thinking about it' (17 characters: 5 tokens).
-    expect((await tokensUsed()) - before).toBe(PROMPT_CHARS / 4 + 5);
+    expect((await tokensUsed(agent)) - before).toBe(PROMPT_CHARS / 4 + 5);
   });
 
   it('a request the client gave up on after it was sent, before any answer, is charged its prompt', async () => {
-    const before = await tokensUsed();
+    const before = await tokensUsed(agent);
     await post('/v1/chat/completions', { model: 'gpt-4o', messages: [{ role: 'user', content: 'z'.repeat(PROMPT_CHARS) }] }, false, true);
     const deadline = Date.now() + 5_000;
-    while ((await tokensUsed()) === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect((await tokensUsed()) - before).toBe(PROMPT_CHARS / 4);
+    while ((await tokensUsed(agent)) === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect((await tokensUsed(agent)) - before).toBe(PROMPT_CHARS / 4);
   });
 });
