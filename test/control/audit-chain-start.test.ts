@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildAuditBatch } from '../../src/audit/batch.js';
-import { chainHash, GENESIS_HASH, recordJson } from '../../src/audit/chain.js';
-import { AuditRecordSchema, type ChainedAuditRecord } from '../../src/control/protocol/audit.js';
+import { GENESIS_HASH, recordJson } from '../../src/audit/chain.js';
+import type { ChainedAuditRecord } from '../../src/control/protocol/audit.js';
 import { checkBatchIntegrity, decideAuditAppend } from '../../src/control/server/audit-chain-check.js';
 import { postEnrollment } from '../../src/control/client/control-api.js';
 import type { AuditBatch } from '../../src/control/protocol/audit.js';
 import { startControlServer } from '../../src/control/server/control-server.js';
+import { chainedRecords, postAuditBatch } from './support/audit-upload.js';
 import { ADA_KEY, captureLogger, startControlFixture, type ControlFixture } from './support/control-fixture.js';
 
 /**
@@ -16,17 +17,9 @@ import { ADA_KEY, captureLogger, startControlFixture, type ControlFixture } from
  */
 const CHAIN = '0123456789abcdef0123456789abcdef';
 
-function chained(fromSeq: number, count: number, prevHash = 'ab'.repeat(32), deviceId = 'dev-1', tag = 'r'): ChainedAuditRecord[] {
-  const out: ChainedAuditRecord[] = [];
-  let prev = prevHash;
-  for (let seq = fromSeq; seq < fromSeq + count; seq++) {
-    const record = AuditRecordSchema.parse({ request_id: `${tag}-${seq}`, ts: '2025-01-01T12:00:00.000Z', device_id: deviceId, app: 'curl', host: 'api.openai.com', decision: 'allowed', latency_ms: 1 });
-    const hash = chainHash(prev, recordJson(record));
-    out.push({ seq, record, prev_hash: prev, hash });
-    prev = hash;
-  }
-  return out;
-}
+/** chainedRecords, by default linked to a hash this server never stored, on device dev-1. */
+const chained = (fromSeq: number, count: number, prevHash = 'ab'.repeat(32), deviceId = 'dev-1', tag = 'r'): ChainedAuditRecord[] =>
+  chainedRecords(fromSeq, count, prevHash, deviceId, tag);
 
 function raw(records: ChainedAuditRecord[]): unknown[] {
   return records.map((r) => JSON.parse(recordJson(r.record)) as unknown);
@@ -76,13 +69,9 @@ describe('a device starting a chain with a declared start, against the real Edge
     const f = fixture;
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'declared-start' } });
     const id = device.device_id;
-    const post = async (batch: AuditBatch, records: ChainedAuditRecord[] = batch.records) => {
-      const res = await fetch(`${f.server.url}/api/edge/v1/audit/batches`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${device.device_credential}`, 'content-type': 'application/json', 'idempotency-key': batch.batch_id },
-        body: JSON.stringify({ ...batch, records: records.map((r) => ({ ...r, record: JSON.parse(recordJson(r.record)) as unknown })) }),
-      });
-      return { status: res.status, body: (await res.json()) as { error?: { type: string } } };
+    const post = async (batch: AuditBatch) => {
+      const answer = await postAuditBatch(f.server.url, device.device_credential, batch);
+      return { status: answer.status, body: answer.body as { error?: { type: string } } };
     };
     const stored = async () => {
       const body = (await f.admin('GET', '/api/edge/v1/admin/audit?limit=1000')).json as { records: { device_id: string; seq: number; record: { request_id: string } }[] };
@@ -125,14 +114,7 @@ describe('a device starting a chain with a declared start, against the real Edge
     const serverLog = captureLogger();
     f.server = await startControlServer({ ...f.config, listen: { port: f.server.port } }, { log: serverLog.log });
     const id = device.device_id;
-    const post = async (batch: AuditBatch) => {
-      const res = await fetch(`${f.server.url}/api/edge/v1/audit/batches`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${device.device_credential}`, 'content-type': 'application/json', 'idempotency-key': batch.batch_id },
-        body: JSON.stringify({ ...batch, records: batch.records.map((r) => ({ ...r, record: JSON.parse(recordJson(r.record)) as unknown })) }),
-      });
-      return res.status;
-    };
+    const post = async (batch: AuditBatch) => (await postAuditBatch(f.server.url, device.device_credential, batch)).status;
     const started = (seq: number) => {
       const lines = serverLog.lines.filter((l) => l.includes(`device started a new audit chain at seq ${seq}`));
       expect(lines).toHaveLength(1);
