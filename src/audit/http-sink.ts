@@ -90,8 +90,8 @@ export class HttpAuditSink implements AuditSink {
 
     const text = await body.text().catch(() => '');
     const detail = serverExplanation(text);
+    const message = `${refusalMessage(statusCode, batch)}${detail ? ` — server said: ${detail}` : ''}`;
     const retryAfterMs = parseRetryAfter(headers['retry-after']);
-    const message = `${refusalMessage(statusCode, batch, errorType(text), retryAfterMs)}${detail ? ` — server said: ${detail}` : ''}`;
     const serverHead = statusCode === 409 ? chainGapHead(text) : undefined;
     if (serverHead) throw new AuditChainGapError(message, serverHead, { status: statusCode, retryAfterMs }, seqHeader(headers[AUDIT_DIFFERS_AT_SEQ_HEADER]));
     throw new AuditSinkError(message, { status: statusCode, retryAfterMs });
@@ -113,16 +113,6 @@ function serverExplanation(text: string): string {
   return text.slice(0, 500);
 }
 
-/** The `error.type` of an Edge Control error answer, if it is one. */
-function errorType(text: string): string | undefined {
-  try {
-    const type = (JSON.parse(text) as { error?: { type?: unknown } }).error?.type;
-    return typeof type === 'string' ? type : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Where Edge Control's copy of the chain ends, from its 409 `audit_chain_gap` answer (absent from older servers). */
 function chainGapHead(text: string): ServerChainHead | undefined {
   try {
@@ -139,14 +129,8 @@ function seqHeader(value: string | string[] | undefined): number | undefined {
   return seq !== undefined && Number.isSafeInteger(seq) ? seq : undefined;
 }
 
-function refusalMessage(status: number, batch: AuditBatch, type: string | undefined, retryAfterMs: number | undefined): string {
+function refusalMessage(status: number, batch: AuditBatch): string {
   const what = `Edge Control refused audit batch ${batch.batch_id} (HTTP ${status})`;
-  if (status === 429 && type === 'audit_new_chains_limited') {
-    // The server's limits are its own: its message (appended) says which one this device reached.
-    return `${what}: Edge Control limits how many new audit chains a device starts (this device's audit database was replaced or ` +
-      `reverted more times lately than it takes); retrying after ${retryAfterMs === undefined ? 'a backoff' : `${Math.ceil(retryAfterMs / 1000)} s`}; ` +
-      'records stay queued. Check the device with `bifrost-edge audit verify`';
-  }
   if (status === 401 || status === 403) return `${what}: the device credential was not accepted; sign in again or re-enroll the device`;
   if (status === 409) {
     return `${what}: its copy of this device's chain does not continue with seq ${batch.first_seq} ` +

@@ -9,7 +9,7 @@ import type { AuditBatch, ChainedAuditRecord } from '../../src/control/protocol/
 import { SqliteControlStore } from '../../src/control/server/sqlite-control-store.js';
 import { chainedRecords, postAuditBatch } from './support/audit-upload.js';
 import { countingStore } from './support/counting-store.js';
-import { ADA_KEY, startControlFixture, tempDir, type ControlFixture } from './support/control-fixture.js';
+import { ADA_KEY, startControlFixture, tempDir, testLogger, type ControlFixture } from './support/control-fixture.js';
 
 /**
  * A batch the server holds no chain for (a re-enrolled device's, under its new id) was checked against every
@@ -36,6 +36,8 @@ describe('a batch for a chain the server holds nothing of', () => {
     const calls = new Map<string, number>();
     fixture = await startControlFixture({ store: (config) => countingStore(new SqliteControlStore(config.storage!.sqlite_path!), calls) });
     const url = fixture.server.url;
+    // The index is built after the server listens (audit-hash-index-background.test.ts covers the time before).
+    await fixture.server.backgroundWorkDone();
     const enroll = () => postEnrollment(url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'laptop', installation_id: INSTALLATION } });
     const first = await enroll();
     const records = chainedRecords(1, 100, GENESIS_HASH, INSTALLATION, 'r');
@@ -55,7 +57,9 @@ describe('a batch for a chain the server holds nothing of', () => {
     const dir = await tempDir('hash-index');
     const file = path.join(dir, 'control.db');
     try {
-      await new SqliteControlStore(file).close();
+      const created = new SqliteControlStore(file);
+      expect(await created.startBackgroundWork(testLogger())?.done).toBe('built');
+      await created.close();
       const db = new Database(file);
       // The schema version the previous release understands: it opens the file (it refuses a newer one).
       expect(db.pragma('user_version', { simple: true })).toBe(2);

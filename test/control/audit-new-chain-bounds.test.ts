@@ -1,8 +1,12 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildAuditBatch } from '../../src/audit/batch.js';
 import { GENESIS_HASH } from '../../src/audit/chain.js';
 import { postEnrollment } from '../../src/control/client/control-api.js';
 import type { AdminAuditChainEventsResponse, AuditChainEvent } from '../../src/control/protocol/audit-chain-events.js';
+import { CONTROL_ERROR_TYPES } from '../../src/control/protocol/errors.js';
 import { EdgeControlPaths } from '../../src/control/protocol/paths.js';
 import { startControlServer } from '../../src/control/server/control-server.js';
 import { MAX_LISTED_CHAINS } from '../../src/control/server/new-chain-comparison.js';
@@ -17,8 +21,9 @@ import { ADA_KEY, startControlFixture, testLogger, type ControlFixture } from '.
  * A device's new audit chains, however many it starts: each new chain's event named every other chain of
  * the device (its size, and the table's, grew with the square of their number), the comparison read each
  * chain with its own query, and nothing stopped a device from starting chains in a loop. Now the event names
- * a few chains and counts the rest, the hashes of all chains come in one query, and a device starting too
- * many chains in an hour gets 429 with Retry-After (its records stay queued on it).
+ * a few chains and counts the rest, the hashes of all chains come in one query, and beyond 10 new chains an hour
+ * (a pooled VM reverted at every logoff) they are stored without a comparison and counted in one event. They
+ * were answered 429 for a while: a VM reverted again before the retry lost its queued records.
  */
 let fixture: ControlFixture | undefined;
 afterEach(async () => {
@@ -64,31 +69,51 @@ describe('new audit chains of one device', () => {
     expect(named(JSON.stringify(last.details))).toBeLessThanOrEqual(MAX_LISTED_CHAINS + 1);
   });
 
-  it('are refused with 429 and Retry-After beyond the hourly limit, and taken once the hour has passed', async () => {
-    fixture = await startControlFixture();
+  it('beyond the hourly limit are stored all the same, not compared, and counted in one event; compared again an hour later', async () => {
+    const calls = new Map<string, number>();
+    fixture = await startControlFixture({ store: (config) => countingStore(new SqliteControlStore(config.storage!.sqlite_path!), calls) });
     const f = fixture;
-    const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'looping' } });
-    const upload = (n: number) => postAuditBatch(f.server.url, device.device_credential,
-      buildAuditBatch(chainedRecords(1, 1, GENESIS_HASH, device.device_id, `c${n}`), { chainId: chainId(n), fromSeq: 1 }));
-    for (let n = 0; n < hourly.max; n++) expect((await upload(n)).status).toBe(200);
+    const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'vdi-pool-01' } });
+    // A pooled VM reverted to its snapshot (seq 1-5) at every logoff: each session's records go on from seq 5 as a new chain.
+    const snapshot = chainedRecords(1, 5, GENESIS_HASH, device.device_id, 'image');
+    expect((await postAuditBatch(f.server.url, device.device_credential, buildAuditBatch(snapshot))).status).toBe(200);
+    const session = (n: number) => postAuditBatch(f.server.url, device.device_credential,
+      buildAuditBatch(chainedRecords(6, 3, snapshot[4]!.hash, device.device_id, `session${n}`), { chainId: chainId(n), fromSeq: 6 }));
+    for (let n = 0; n < hourly.max; n++) expect((await session(n)).status).toBe(200);
+    // The first goes on from the snapshot; each later one also forks the sessions before it.
+    expect((await events(f)).map((e) => e.kind)).toEqual(['new_chain', ...Array(hourly.max - 1).fill('fork')]);
 
-    const refused = await upload(hourly.max);
-    expect(refused.status).toBe(429);
-    const retryAfter = Number(refused.headers.get('retry-after'));
-    expect(retryAfter).toBeGreaterThan(hourly.windowMs / 1000 - 120);
-    expect(retryAfter).toBeLessThanOrEqual(hourly.windowMs / 1000);
-    expect(refused.body).toMatchObject({
-      error: { type: 'audit_new_chains_limited', message: expect.stringMatching(new RegExp(`started ${hourly.max} new audit chains in the last hour.*Its records stay queued on it; retry after \\d+ s`)) },
+    // The 11th and 12th within the hour: stored (200, never a refusal that would make the VM lose its queue at the next revert), not compared.
+    calls.clear();
+    expect((await session(hourly.max)).status).toBe(200);
+    expect((await session(hourly.max + 1)).status).toBe(200);
+    expect([...calls.keys()].filter((method) => method === 'auditChains' || method.startsWith('auditHash'))).toEqual([]);
+    for (const n of [hourly.max, hourly.max + 1]) {
+      expect((await storedAtServer(f)).filter((r) => r.device_id.endsWith(chainId(n))).map((r) => r.seq)).toEqual([6, 7, 8]);
+    }
+    const afterLimit = (await events(f)).slice(hourly.max);
+    expect(afterLimit).toHaveLength(1);
+    expect(afterLimit[0]).toMatchObject({
+      kind: 'new_chain',
+      chain: `${device.device_id}/chain-${chainId(hourly.max)}`,
+      details: { coalesced: true, chains: 2, limit: `${hourly.max} ${hourly.per}`, latest_chain: `${device.device_id}/chain-${chainId(hourly.max + 1)}` },
     });
-    // The same upload again, still refused: a retry is not counted as another chain.
-    expect((await upload(hourly.max)).status).toBe(429);
-    expect((await storedAtServer(f)).filter((r) => r.device_id.endsWith(chainId(hourly.max)))).toEqual([]);
-    expect(await events(f)).toHaveLength(hourly.max);
+    expect(afterLimit[0]!.message).toMatch(new RegExp(`^2 more new audit chains from device ${device.device_id} since \\S+, beyond the ${hourly.max} ${hourly.per}`));
 
-    // The device retries after Retry-After: an hour later the chain is taken.
+    // An hour later the next one is compared again, and has its own event.
     await f.server.close();
     f.server = await startControlServer({ ...f.config, listen: { port: 0 } }, { log: testLogger(), now: () => new Date(Date.now() + hourly.windowMs + 1000) });
-    expect((await upload(hourly.max)).status).toBe(200);
-    expect((await storedAtServer(f)).filter((r) => r.device_id.endsWith(chainId(hourly.max))).map((r) => r.seq)).toEqual([1]);
+    expect((await session(hourly.max + 2)).status).toBe(200);
+    const latest = (await events(f)).at(-1)!;
+    expect(latest).toMatchObject({ kind: 'fork', chain: `${device.device_id}/chain-${chainId(hourly.max + 2)}` });
+    expect(latest.details['coalesced']).toBeUndefined();
+  });
+
+  it('are never refused for their number: no 429 on the upload in the OpenAPI document, no such error type', () => {
+    const doc = JSON.parse(fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'edge-control-openapi.json'), 'utf8')) as {
+      paths: Record<string, { post?: { responses: Record<string, unknown> } }>;
+    };
+    expect(Object.keys(doc.paths[EdgeControlPaths.auditBatches]!.post!.responses)).not.toContain('429');
+    expect(CONTROL_ERROR_TYPES as readonly string[]).not.toContain('audit_new_chains_limited');
   });
 });

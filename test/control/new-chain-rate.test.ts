@@ -12,15 +12,21 @@ describe('newChainAllowance', () => {
     { recent: startedAgo(), expected: { ok: true } },
     { recent: startedAgo(5), expected: { ok: true } },
     // Two in the last hour: the next when the older of them is an hour old.
-    { recent: startedAgo(5, 20), expected: { ok: false, retryAfterMs: 40 * MIN, per: 'per hour' } },
+    { recent: startedAgo(5, 20), expected: { ok: false, comparedAgainInMs: 40 * MIN, per: 'per hour' } },
     { recent: startedAgo(5, 60), expected: { ok: true } },
     // Three today, two of them over an hour ago: the daily limit, until the oldest is a day old.
-    { recent: startedAgo(5, 90, 600), expected: { ok: false, retryAfterMs: (24 * 60 - 600) * MIN, per: 'per day' } },
+    { recent: startedAgo(5, 90, 600), expected: { ok: false, comparedAgainInMs: (24 * 60 - 600) * MIN, per: 'per day' } },
     // Both limits reached: the longer wait.
-    { recent: startedAgo(1, 2, 3), expected: { ok: false, retryAfterMs: (24 * 60 - 3) * MIN, per: 'per day' } },
+    { recent: startedAgo(1, 2, 3), expected: { ok: false, comparedAgainInMs: (24 * 60 - 3) * MIN, per: 'per day' } },
   ])('$recent.length recent chains → $expected.ok', ({ recent, expected }) => {
     const allowance = newChainAllowance(recent, now, limits);
-    expect(allowance.ok ? { ok: true } : { ok: false, retryAfterMs: allowance.retryAfterMs, per: allowance.limit.per }).toEqual(expected);
+    expect(allowance.ok ? { ok: true } : { ok: false, comparedAgainInMs: allowance.comparedAgainInMs, per: allowance.limit.per }).toEqual(expected);
+  });
+
+  it('takes times ahead of now (written before the clock was stepped back) as now: limited for one window, not until the clock catches up', () => {
+    const written30DaysAhead = [now + 30 * 24 * 60 * MIN, now + 30 * 24 * 60 * MIN - MIN];
+    const allowance = newChainAllowance(written30DaysAhead, now, limits);
+    expect(allowance.ok ? undefined : allowance.comparedAgainInMs).toBe(60 * MIN);
   });
 
   it('needs as many recent times as the largest limit', () => {

@@ -42,7 +42,6 @@ export const CONTROL_ERROR_TYPES = [
   'idempotency_key_reused',
   'audit_batch_invalid',
   'audit_chain_gap',
-  'audit_new_chains_limited',
   'signing_key_conflict',
   'internal_error',
 ] as const;

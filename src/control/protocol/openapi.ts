@@ -205,19 +205,6 @@ export function buildOpenApiDocument(): Json {
           },
           413: errorResponse('payload_too_large: send smaller batches.'),
           422: errorResponse('audit_batch_invalid: the batch is not a consistent hash chain.'),
-          429: {
-            description: 'audit_new_chains_limited: the batch starts a new chain, and the device started as many new chains lately as the server '
-              + 'takes (the reference server: 10 per hour, 30 per day). Each new chain means the device\'s audit database was replaced or '
-              + 'reverted, so check the device (`bifrost-edge audit verify`). Nothing is stored; the device keeps the records queued and '
-              + 'sends the batch again after Retry-After.',
-            headers: {
-              'Retry-After': {
-                schema: { type: 'integer', minimum: 1 },
-                description: 'Seconds until the server takes another new chain from this device.',
-              },
-            },
-            content: json('ControlError'),
-          },
         },
       },
     },

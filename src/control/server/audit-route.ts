@@ -6,7 +6,8 @@ import { auditChainKey, chainStartOf, checkBatchIntegrity, decideAuditAppend, ov
 import type { AuditChainHead, NewAuditChainEvent, StoredAuditBatch, StoredAuditChain } from './control-store.js';
 import { boundedClauses, compareNewChain, comparedSeqs, describeComparison, firstListed, range, type ComparedChain, type NewChainStart } from './new-chain-comparison.js';
 import { matchEnrollmentChain, type EnrollmentChainMatch } from './enrollment-chain-match.js';
-import { newChainAllowance, newChainTimesNeeded } from './new-chain-rate.js';
+import { newChainAllowance, newChainTimesNeeded, type NewChainAllowance } from './new-chain-rate.js';
+import { coalescedNewChainEvent } from './new-chain-coalescing.js';
 import { ControlHttpError, parseWire, readJsonBody, sendJson } from './http-io.js';
 import { authenticateDevice, type RouteHandler, type ServerContext } from './server-context.js';
 
@@ -86,7 +87,6 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
   if (decision.kind === 'already_stored') {
     return { batch_id: batch.batch_id, stored: 0, duplicate: true, chain_head: head!.hash };
   }
-  if (decision.kind === 'new_chain') await checkNewChainAllowed(ctx, batch.device_id);
 
   const row: StoredAuditBatch = {
     device_id: key,
@@ -99,17 +99,25 @@ async function storeBatch(ctx: ServerContext, batch: AuditBatch, rawRecords: unk
     received_at: ctx.now().toISOString(),
   };
   const records = batch.records.map((r, i) => ({ seq: r.seq, prev_hash: r.prev_hash, hash: r.hash, record_json: JSON.stringify(rawRecords[i]) }));
+  // A new chain, or a continuation of an earlier enrollment's chain under a new key: both start a chain here.
+  const startsAt = decision.kind === 'new_chain' ? decision.startSeq : !head && continues !== undefined ? batch.first_seq : undefined;
+  const allowance = startsAt === undefined ? undefined : await newChainAllowanceOf(ctx, batch.device_id);
   // Described before the insert and stored with it: the log line alone is lost if the server dies in between.
-  const event = decision.kind === 'new_chain' ? await describeNewChain(ctx, batch, key, decision.startSeq, installationId)
-    : !head && continues !== undefined ? describeContinuation(batch, key, continues)
-      : undefined;
+  // Beyond the device's limit the chain is stored all the same, but not compared: one event counts them.
+  const event = allowance?.ok === false
+    ? coalescedNewChainEvent(await store.latestNewChainEvent(batch.device_id),
+      { device_id: batch.device_id, chain: key, starts_at_seq: startsAt!, batch_id: batch.batch_id }, allowance.limit, row.received_at)
+    : decision.kind === 'new_chain' ? await describeNewChain(ctx, batch, key, decision.startSeq, installationId)
+      : !head && continues !== undefined ? describeContinuation(batch, key, continues)
+        : undefined;
   const outcome = await store.insertAuditBatch(row, records, event);
   if (outcome === 'conflict') {
     // Another server instance stored overlapping records between our read and our write: decide again.
     if (retryOnConflict) return storeBatch(ctx, batch, rawRecords, digest, false, installationId);
     throw new ControlHttpError(409, 'audit_chain_gap', `audit batch ${batch.batch_id} conflicts with records stored concurrently; retry the upload`);
   }
-  if (event) ctx.log[event.kind === 'enrollment_continued' ? 'info' : 'warn'](event.message, event.details);
+  // A coalesced event counting one more chain was warned of when it opened.
+  if (event) ctx.log[event.updates !== undefined ? 'debug' : event.kind === 'enrollment_continued' ? 'info' : 'warn'](event.message, event.details);
   return { batch_id: batch.batch_id, stored: records.length, duplicate: false, chain_head: batch.chain_head };
 }
 
@@ -239,22 +247,10 @@ function earlierEnrollmentDiverges(batch: AuditBatch, match: Extract<EnrollmentC
   );
 }
 
-/**
- * Refuses the start of one more new chain when the device started too many lately (NEW_CHAIN_LIMITS):
- * 429 `audit_new_chains_limited` with Retry-After, which the device's shipper waits out with its records queued.
- */
-async function checkNewChainAllowed(ctx: ServerContext, deviceId: string): Promise<void> {
+/** Whether the device's next chain is still compared with its other chains (NEW_CHAIN_LIMITS). */
+async function newChainAllowanceOf(ctx: ServerContext, deviceId: string): Promise<NewChainAllowance> {
   const recent = (await ctx.store.recentNewChainTimes(deviceId, newChainTimesNeeded())).map((t) => Date.parse(t));
-  const allowance = newChainAllowance(recent, ctx.now().getTime());
-  if (allowance.ok) return;
-  const { limit, retryAfterMs } = allowance;
-  const retryAfterSeconds = Math.ceil(retryAfterMs / 1000);
-  const message = `device ${deviceId} started ${limit.max} new audit chains in the last ${limit.per.replace('per ', '')}, the most this server takes ${limit.per}: ` +
-    'each one means its audit database was replaced or reverted, so check the device (`bifrost-edge audit verify`). ' +
-    `Its records stay queued on it; retry after ${retryAfterSeconds} s`;
-  // A warning, not the router's debug line for a 4xx: IT should look at a device replacing its audit database in a loop.
-  ctx.log.warn(`audit batch refused: ${message}`);
-  throw new ControlHttpError(429, 'audit_new_chains_limited', message, { 'retry-after': String(retryAfterSeconds) });
+  return newChainAllowance(recent, ctx.now().getTime());
 }
 
 function digestOf(raw: unknown): string {

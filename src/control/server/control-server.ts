@@ -7,6 +7,7 @@ import type { HealthResponse } from '../protocol/health.js';
 import { EdgeControlPaths } from '../protocol/paths.js';
 import { adminAuditChainEventsRoute, adminAuditRoute, adminDevicesRoute, getAdminPolicyRoute, putAdminPolicyRoute } from './admin-routes.js';
 import { auditBatchRoute } from './audit-route.js';
+import type { BackgroundWorkHooks } from './background-index-build.js';
 import { keyringFileOf, parseControlServerConfig, type ControlServerConfigInput } from './config.js';
 import type { ControlStore } from './control-store.js';
 import { enrollMethodsRoute } from './enrollment-methods-route.js';
@@ -30,6 +31,8 @@ export interface StartControlServerOptions {
   /** Storage to use instead of the SQLite file named in the config (e.g. a server database). */
   store?: ControlStore;
   now?: () => Date;
+  /** Hooks into the store's background work (tests hold an index build with them). */
+  backgroundWork?: BackgroundWorkHooks;
 }
 
 export interface RunningControlServer {
@@ -42,6 +45,8 @@ export interface RunningControlServer {
   signingKeys(): SigningPublicKey[];
   /** Reads the gateway's virtual keys now (instead of waiting for the poll); true when they changed. */
   refreshGatewayKeys(): Promise<boolean>;
+  /** The store's background work (ControlStore.startBackgroundWork) being over: built, failed, stopped, or none. */
+  backgroundWorkDone(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -124,6 +129,8 @@ export async function startControlServer(input: ControlServerConfigInput, option
         resolve();
       });
     });
+    // Only now: the server answers (health probes too) while it runs.
+    const background = store.startBackgroundWork?.(log, options.backgroundWork);
     const port = (server.address() as AddressInfo).port;
     const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
     let closing: Promise<void> | undefined;
@@ -135,6 +142,9 @@ export async function startControlServer(input: ControlServerConfigInput, option
       },
       signingKeys: () => signingKeys.trusted(),
       refreshGatewayKeys: () => watcher.refresh(),
+      backgroundWorkDone: async () => {
+        await background?.done;
+      },
       close() {
         closing ??= (async () => {
           watcher.stop();
@@ -143,6 +153,7 @@ export async function startControlServer(input: ControlServerConfigInput, option
             server.close(() => resolve());
             server.closeAllConnections();
           });
+          await background?.stop();
           await store.close();
         })();
         return closing;

@@ -1,6 +1,8 @@
+import type { Logger } from '../../log.js';
 import type { PolicyTemplate } from '../protocol/admin.js';
 import type { SeenApp, SeenMcpServer } from '../protocol/heartbeat.js';
 import type { SignedPolicyBundle } from '../protocol/policy-bundle.js';
+import type { BackgroundWork, BackgroundWorkHooks } from './background-index-build.js';
 
 /**
  * Everything the control server persists, behind one interface so a server database (Postgres, …)
@@ -43,21 +45,36 @@ export interface ControlStore {
   auditChains(deviceId: string): Promise<StoredAuditChain[]>;
   /** auditHashes for each of `keys` (chain keys) over the same seqs: every key is in the map. */
   auditHashesOfChains(keys: readonly string[], fromSeq: number, throughSeq: number): Promise<Map<string, AuditChainHead[]>>;
-  /** Where records with this hash are stored (a chain key and seq), the latest stored first: copies of one history, so few. Indexed. */
-  auditRecordsWithHash(hash: string): Promise<{ key: string; seq: number }[]>;
-  /** `created_at` of the device's latest `limit` new_chain and fork events (chains it started), the newest first. */
+  /**
+   * Where records with this hash are stored (a chain key and seq), the latest stored first: copies of one history, so few.
+   * Indexed; undefined while the index is not there yet (startBackgroundWork builds it): the caller reads each chain instead.
+   */
+  auditRecordsWithHash(hash: string): Promise<{ key: string; seq: number }[] | undefined>;
+  /**
+   * `created_at` of the device's latest `limit` events for chains it started (new_chain and fork, coalesced ones
+   * included, and enrollment_continued: a continuation also starts a chain key), the newest first.
+   */
   recentNewChainTimes(deviceId: string, limit: number): Promise<string[]>;
+  /** The device's latest event of the kinds recentNewChainTimes counts (a coalesced event is still open while it is the latest). */
+  latestNewChainEvent(deviceId: string): Promise<AuditChainEventRow | undefined>;
   /** The devices enrolled with this installation id (DeviceRecord.installation_id): one per enrollment of the agent. */
   deviceIdsOfInstallation(installationId: string): Promise<string[]>;
   /**
    * Stores a batch and its records in one transaction; `conflict` when a constraint says someone else got there first.
    * `event` (a new chain, a fork, an enrollment's continuation) is stored in the same transaction, so an admin sees
-   * it even when the server dies before its log line is written.
+   * it even when the server dies before its log line is written; with `event.updates`, that event's message and
+   * details are rewritten instead (a coalesced event counting one more chain).
    */
   insertAuditBatch(batch: StoredAuditBatch, records: NewAuditRecord[], event?: NewAuditChainEvent): Promise<'inserted' | 'conflict'>;
   /** The chain events stored (insertAuditBatch), in arrival order, after the cursor `after`; a device id also selects its chains' events. */
   listAuditChainEvents(query: { deviceId?: string; after: number; limit: number }): Promise<AuditChainEventRow[]>;
   listAuditRecords(query: { deviceId?: string; after: number; limit: number }): Promise<AuditRecordRow[]>;
+
+  /**
+   * Work too long for startup (building an index over millions of records), started once the server listens and
+   * run beside it; undefined when there is none. The server stops it before close().
+   */
+  startBackgroundWork?(log: Logger, hooks?: BackgroundWorkHooks): BackgroundWork | undefined;
 
   close(): Promise<void>;
 }
@@ -182,9 +199,11 @@ export interface NewAuditChainEvent {
   message: string;
   /** The log line's fields (JSON object). */
   details: Record<string, unknown>;
+  /** The id of the device's coalesced event this one rewrites (its id and created_at stay), instead of a new event. */
+  updates?: number;
 }
 
-export interface AuditChainEventRow extends NewAuditChainEvent {
+export interface AuditChainEventRow extends Omit<NewAuditChainEvent, 'updates'> {
   id: number;
   created_at: string;
 }

@@ -1,9 +1,9 @@
 /**
- * How many new audit chains one device may start. A device starts one when its audit database was
- * replaced or reverted, which happens a few times in its life, not every minute; each new chain costs the
- * server a comparison with the device's other chains and an event, so a broken or hostile device starting
- * them in a loop is slowed down (429 with Retry-After) instead of filling the database. Its records stay
- * queued on the device, which retries after the wait. Pure: the caller reads the times.
+ * How many new audit chains of one device the server compares with its other chains. A device starts one
+ * when its audit database was replaced or reverted: a few times in the life of most devices, but on every
+ * revert of a pooled or non-persistent VM. Each comparison costs the server reads and an event, so beyond
+ * these limits a new chain is still stored (audit records are never refused for rate reasons) but not
+ * compared, and counted in one coalesced event instead of one each. Pure: the caller reads the times.
  */
 
 export interface NewChainLimit {
@@ -23,17 +23,21 @@ export function newChainTimesNeeded(limits: readonly NewChainLimit[] = NEW_CHAIN
   return Math.max(...limits.map((l) => l.max));
 }
 
-export type NewChainAllowance = { ok: true } | { ok: false; retryAfterMs: number; limit: NewChainLimit };
+/** `comparedAgainInMs`: when the next new chain is compared again (the reached limit's oldest counted chain leaves its window). */
+export type NewChainAllowance = { ok: true } | { ok: false; comparedAgainInMs: number; limit: NewChainLimit };
 
 /** `recent`: when the device started its latest chains (ms), the newest first. */
 export function newChainAllowance(recent: readonly number[], now: number, limits: readonly NewChainLimit[] = NEW_CHAIN_LIMITS): NewChainAllowance {
-  let refused: { retryAfterMs: number; limit: NewChainLimit } | undefined;
+  let reached: { comparedAgainInMs: number; limit: NewChainLimit } | undefined;
   for (const limit of limits) {
-    const oldestCounted = recent[limit.max - 1];
-    if (oldestCounted === undefined || oldestCounted <= now - limit.windowMs) continue;
-    // Allowed again once the oldest of the `max` latest chains leaves the window.
-    const retryAfterMs = oldestCounted + limit.windowMs - now;
-    if (!refused || retryAfterMs > refused.retryAfterMs) refused = { retryAfterMs, limit };
+    const counted = recent[limit.max - 1];
+    if (counted === undefined) continue;
+    // A time ahead of now was written before the clock was stepped back: taken as now, so the device is
+    // limited for one window at most, not until the clock catches up.
+    const oldestCounted = Math.min(counted, now);
+    if (oldestCounted <= now - limit.windowMs) continue;
+    const comparedAgainInMs = oldestCounted + limit.windowMs - now;
+    if (!reached || comparedAgainInMs > reached.comparedAgainInMs) reached = { comparedAgainInMs, limit };
   }
-  return refused ? { ok: false, ...refused } : { ok: true };
+  return reached ? { ok: false, ...reached } : { ok: true };
 }

@@ -3,6 +3,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { PolicyTemplateSchema } from '../protocol/admin.js';
 import { SignedPolicyBundleSchema } from '../protocol/policy-bundle.js';
+import type { Logger } from '../../log.js';
+import { buildIndexInBackground, type BackgroundWork, type BackgroundWorkHooks } from './background-index-build.js';
 import type {
   AuditChainEventRow, AuditChainHead, AuditRecordRow, ControlStore, DeviceHeartbeatUpdate, DeviceRecord, NewAuditChainEvent, NewAuditRecord,
   StoredAuditBatch, StoredAuditChain, StoredBundle, StoredPolicyTemplate, Subject,
@@ -93,11 +95,13 @@ CREATE INDEX IF NOT EXISTS audit_chain_events_device ON audit_chain_events (devi
 
 /**
  * A record found by its hash (ControlStore.auditRecordsWithHash): a headless batch is looked up where its
- * first record (or the one it links to) is stored, instead of scanning every chain of every enrollment.
+ * first record (or the one it links to) is stored, instead of reading every chain of every enrollment.
  * Additive like AUDIT_CHAIN_EVENTS: a server rolled back to the previous release keeps it up to date
- * without knowing of it (SQLite maintains every index on insert).
+ * without knowing of it (SQLite maintains every index on insert). Not built in the migration: over
+ * millions of records that takes seconds, so it is built after the server listens (startBackgroundWork).
  */
-const AUDIT_RECORDS_BY_HASH = 'CREATE INDEX IF NOT EXISTS audit_records_hash ON audit_records (hash)';
+const AUDIT_RECORDS_HASH_INDEX = 'audit_records_hash';
+const AUDIT_RECORDS_BY_HASH = `CREATE INDEX IF NOT EXISTS ${AUDIT_RECORDS_HASH_INDEX} ON audit_records (hash)`;
 
 interface DeviceRow {
   device_id: string;
@@ -133,8 +137,10 @@ interface BundleRow {
  */
 export class SqliteControlStore implements ControlStore {
   private readonly db: Database.Database;
+  /** Set once the hash index is seen: from then on auditRecordsWithHash uses it. */
+  private hashIndexed = false;
 
-  constructor(file: string) {
+  constructor(private readonly file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     if (!fs.existsSync(file)) fs.closeSync(fs.openSync(file, 'a', 0o600));
     this.db = new Database(file);
@@ -155,8 +161,17 @@ export class SqliteControlStore implements ControlStore {
       if (version < 2) this.db.exec(MIGRATION_2);
       if (version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
       this.db.exec(AUDIT_CHAIN_EVENTS);
-      this.db.exec(AUDIT_RECORDS_BY_HASH);
     })();
+  }
+
+  startBackgroundWork(log: Logger, hooks?: BackgroundWorkHooks): BackgroundWork | undefined {
+    if (this.hasHashIndex()) return undefined;
+    return buildIndexInBackground(this.file, AUDIT_RECORDS_HASH_INDEX, AUDIT_RECORDS_BY_HASH, log, hooks);
+  }
+
+  private hasHashIndex(): boolean {
+    this.hashIndexed ||= this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(AUDIT_RECORDS_HASH_INDEX) !== undefined;
+    return this.hashIndexed;
   }
 
   async createDevice(device: DeviceRecord): Promise<void> {
@@ -318,13 +333,20 @@ export class SqliteControlStore implements ControlStore {
     return byKey;
   }
 
-  async auditRecordsWithHash(hash: string): Promise<{ key: string; seq: number }[]> {
+  async auditRecordsWithHash(hash: string): Promise<{ key: string; seq: number }[] | undefined> {
+    // Without the index this would read every record.
+    if (!this.hasHashIndex()) return undefined;
     return this.db.prepare('SELECT device_id AS key, seq FROM audit_records WHERE hash = ? ORDER BY id DESC').all(hash) as { key: string; seq: number }[];
   }
 
   async recentNewChainTimes(deviceId: string, limit: number): Promise<string[]> {
-    return this.db.prepare(`SELECT created_at FROM audit_chain_events WHERE device_id = ? AND kind IN ('new_chain', 'fork') ORDER BY id DESC LIMIT ?`)
+    return this.db.prepare(`SELECT created_at FROM audit_chain_events WHERE device_id = ? AND kind IN (${NEW_CHAIN_KINDS}) ORDER BY id DESC LIMIT ?`)
       .pluck().all(deviceId, limit) as string[];
+  }
+
+  async latestNewChainEvent(deviceId: string): Promise<AuditChainEventRow | undefined> {
+    const row = this.db.prepare(`SELECT * FROM audit_chain_events WHERE device_id = ? AND kind IN (${NEW_CHAIN_KINDS}) ORDER BY id DESC LIMIT 1`).get(deviceId) as EventRow | undefined;
+    return row && toEvent(row);
   }
 
   async deviceIdsOfInstallation(installationId: string): Promise<string[]> {
@@ -340,7 +362,9 @@ export class SqliteControlStore implements ControlStore {
       this.db.transaction(() => {
         insertBatch.run(batch);
         for (const r of records) insertRecord.run(batch.device_id, batch.batch_id, r.seq, r.prev_hash, r.hash, r.record_json, batch.received_at);
-        if (event) {
+        if (event?.updates !== undefined) {
+          this.db.prepare('UPDATE audit_chain_events SET message = ?, details_json = ? WHERE id = ?').run(event.message, JSON.stringify(event.details), event.updates);
+        } else if (event) {
           this.db.prepare(`INSERT INTO audit_chain_events (kind, device_id, chain, starts_at_seq, batch_id, message, details_json, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(event.kind, event.device_id, event.chain, event.starts_at_seq, event.batch_id, event.message, JSON.stringify(event.details), batch.received_at);
         }
@@ -369,14 +393,22 @@ export class SqliteControlStore implements ControlStore {
   async listAuditChainEvents(query: { deviceId?: string; after: number; limit: number }): Promise<AuditChainEventRow[]> {
     const rows = (query.deviceId === undefined
       ? this.db.prepare('SELECT * FROM audit_chain_events WHERE id > ? ORDER BY id LIMIT ?').all(query.after, query.limit)
-      : this.db.prepare('SELECT * FROM audit_chain_events WHERE device_id = ? AND id > ? ORDER BY id LIMIT ?').all(query.deviceId, query.after, query.limit)) as
-      (Omit<AuditChainEventRow, 'details'> & { details_json: string })[];
-    return rows.map(({ details_json, ...row }) => ({ ...row, details: JSON.parse(details_json) as Record<string, unknown> }));
+      : this.db.prepare('SELECT * FROM audit_chain_events WHERE device_id = ? AND id > ? ORDER BY id LIMIT ?').all(query.deviceId, query.after, query.limit)) as EventRow[];
+    return rows.map(toEvent);
   }
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+}
+
+/** The event kinds for chains a device started (ControlStore.recentNewChainTimes). */
+const NEW_CHAIN_KINDS = "'new_chain', 'fork', 'enrollment_continued'";
+
+type EventRow = Omit<AuditChainEventRow, 'details'> & { details_json: string };
+
+function toEvent({ details_json, ...row }: EventRow): AuditChainEventRow {
+  return { ...row, details: JSON.parse(details_json) as Record<string, unknown> };
 }
 
 function toDevice(row: DeviceRow): DeviceRecord {
