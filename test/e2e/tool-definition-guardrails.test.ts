@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
-import { startBifrostStandin, type BifrostStandin } from '../support/bifrost-standin.js';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import type { BifrostStandin } from '../support/bifrost-standin.js';
+import type { EdgeProcess } from '../support/edge-process.js';
+import { startGatewayModeEdge, type GatewayModeEdge } from '../support/gateway-mode-edge.js';
 import { curl, proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
 
 /**
@@ -16,23 +17,16 @@ const KEY = 'sk-bf-tool-definitions-e2e';
 const AWS_KEY = 'AKIA' + 'QYLPMN5HXZ7WT3RB';
 const EMAIL = 'jane.doe@acme-corp.com';
 
+let gateway: GatewayModeEdge | undefined;
 let standin: BifrostStandin;
 let edge: EdgeProcess;
 
 beforeAll(async () => {
-  standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }] });
-  edge = await startEdgeProcess({
-    config: {
-      gateway: { url: standin.url, virtualKey: KEY },
-      guardrails: { customRules: [{ id: 'falcon', message: 'Project Falcon is confidential', keywords: ['Project Falcon'], action: 'flag' }] },
-    },
-  });
+  gateway = await startGatewayModeEdge(KEY, { guardrails: { customRules: [{ id: 'falcon', message: 'Project Falcon is confidential', keywords: ['Project Falcon'], action: 'flag' }] } });
+  ({ standin, edge } = gateway);
 });
 
-afterAll(async () => {
-  await edge?.stop();
-  await standin?.close();
-});
+afterAll(() => gateway?.close());
 
 const dispatcher = () => ({ fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: proxyDispatcher(edge.proxyUrl, edge.caPem) } as never, maxRetries: 0 });
 const messages = [{ role: 'user' as const, content: 'Deploy the app.' }];

@@ -11,9 +11,10 @@ export interface GatewayModeEdge {
   close(): Promise<void>;
 }
 
-export async function startGatewayModeEdge(virtualKey: string): Promise<GatewayModeEdge> {
+/** Edge's configuration is `config` (its `guardrails`, say) with the gateway set to the stand-in. */
+export async function startGatewayModeEdge(virtualKey: string, config: Record<string, unknown> = {}): Promise<GatewayModeEdge> {
   const standin = await startBifrostStandin({ virtualKeys: [{ value: virtualKey, name: 'ada' }] });
-  const edge = await startEdgeProcess({ config: { gateway: { url: standin.url, virtualKey } } }).catch(async (err: unknown) => {
+  const edge = await startEdgeProcess({ config: { ...config, gateway: { url: standin.url, virtualKey } } }).catch(async (err: unknown) => {
     await standin.close();
     throw err;
   });
