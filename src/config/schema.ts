@@ -7,6 +7,7 @@ import { unknownGuardrailFields } from '../guardrails/policy.js';
 import { AuthConfigSchema } from '../auth/auth-config.js';
 import { compileHostPattern } from '../providers/host-pattern.js';
 import { DEFAULT_MAX_UPLOAD_BYTES } from '../proxy/form-upload.js';
+import { REQUEST_BODY_IDLE_TIMEOUT_MS } from '../proxy/request-body.js';
 import { LARGEST_RECORD_ROW_BYTES } from '../audit/largest-record.js';
 
 
@@ -56,6 +57,12 @@ export const AgentConfigSchema = z.strictObject({
      * under maxRequestBodyBytes, its files held in a private temporary file meanwhile; bigger uploads get 413.
      */
     maxUploadBytes: z.number().int().positive().default(DEFAULT_MAX_UPLOAD_BYTES),
+    /**
+     * How long a request body (JSON read to inspect, or an upload) may stop arriving before Edge ends the request
+     * with 408. There is no bound on a whole request (a large upload on a slow link takes long); this ends a client
+     * that stopped sending. At least a second: shorter would cut off ordinary pauses of a busy link.
+     */
+    requestBodyIdleTimeoutMs: z.number().int().min(1000).default(REQUEST_BODY_IDLE_TIMEOUT_MS),
     /** How long an intercepted tunnel may stay silent after it opens before Edge closes it. */
     tunnelFirstBytesTimeoutMs: z.number().int().min(100).default(30_000),
     /**

@@ -4,7 +4,7 @@ import { edgeError } from '../edge-error.js';
 import { boundaryOf, mediaTypeOf, readMultipartForm } from '../providers/multipart-form.js';
 import { header } from '../util/header.js';
 import { FormFileSplitter, FormTextTooLarge, type SetAsideContent } from './form-file-splitter.js';
-import { formatBytes, RequestBodyError, tooLarge, unreadable } from './request-body.js';
+import { bodyStalled, formatBytes, REQUEST_BODY_IDLE_TIMEOUT_MS, RequestBodyError, tooLarge, unreadable } from './request-body.js';
 import { UploadSpool, type SpoolLeftBehind } from './upload-spool.js';
 
 /**
@@ -17,13 +17,6 @@ export const DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 /** Uploads up to this size stay in memory, as every body did before, so small ones never touch the disk. */
 export const UPLOAD_MEMORY_BYTES = 1024 * 1024;
 
-/**
- * How long an upload may stop arriving (no bytes between two chunks) before Edge ends it with 408. The proxy's
- * servers have no bound on a whole request (a large upload on a slow link may take many minutes); this one ends
- * a client that stopped sending. Two minutes: TCP retransmissions on a poor link pause well under that.
- */
-export const UPLOAD_IDLE_TIMEOUT_MS = 120_000;
-
 export interface UploadLimits {
   /** proxy.maxRequestBodyBytes: a body held in memory, or a spooled form's text (everything but file content). */
   maxTextBytes: number;
@@ -31,7 +24,7 @@ export interface UploadLimits {
   maxUploadBytes: number;
   /** Where spooled uploads are written. */
   spoolDir: string;
-  /** How long the upload may stop arriving before it is refused (408); UPLOAD_IDLE_TIMEOUT_MS when absent. */
+  /** How long the upload may stop arriving before it is refused (408): proxy.requestBodyIdleTimeoutMs, REQUEST_BODY_IDLE_TIMEOUT_MS when absent. */
   idleTimeoutMs?: number;
   /** Told when a spool file could not be removed (the next start removes it). */
   onSpoolLeftBehind?: SpoolLeftBehind;
@@ -144,7 +137,7 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
     return Promise.reject(new RequestBodyError(uploadTooLarge(declared, limits.maxUploadBytes)));
   }
   const memoryBytes = Math.min(UPLOAD_MEMORY_BYTES, limits.maxTextBytes);
-  const idleMs = limits.idleTimeoutMs ?? UPLOAD_IDLE_TIMEOUT_MS;
+  const idleMs = limits.idleTimeoutMs ?? REQUEST_BODY_IDLE_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     let held: Buffer[] = [];
     let size = 0;
@@ -155,7 +148,7 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
     const stopIdleTimer = () => clearTimeout(idleTimer);
     const startIdleTimer = () => {
       clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => fail(new RequestBodyError(uploadStalled(idleMs))), idleMs);
+      idleTimer = setTimeout(() => fail(new RequestBodyError(bodyStalled('the upload', idleMs))), idleMs);
     };
     const settle = () => {
       settled = true;
@@ -259,11 +252,6 @@ function uploadTooLarge(size: number, maxBytes: number) {
 function formTextTooLarge(size: number, maxBytes: number) {
   return edgeError(413, 'request_too_large',
     `The text of this multipart/form-data upload, its files aside (${formatBytes(size)} or more), is larger than the ${formatBytes(maxBytes)} Bifrost Edge inspects. Send shorter text fields, or files as file parts (with a filename), or ask IT to raise proxy.maxRequestBodyBytes.`);
-}
-
-function uploadStalled(idleMs: number) {
-  return edgeError(408, 'request_timeout',
-    `The upload stopped arriving: Bifrost Edge received none of it for ${Math.round(idleMs / 1000)} s, so it ended the request. Send it again.`);
 }
 
 function spoolFailed(err: Error): RequestBodyError {

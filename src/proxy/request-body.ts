@@ -1,6 +1,7 @@
 import zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { edgeError, type EdgeError } from '../edge-error.js';
+import { formatSeconds } from '../util/format-seconds.js';
 
 export class RequestBodyError extends Error {
   constructor(readonly edge: EdgeError) {
@@ -9,10 +10,19 @@ export class RequestBodyError extends Error {
 }
 
 /**
- * Reads a request body into memory, refusing it as soon as it passes `maxBytes` (declared or
- * actual) so an oversized upload cannot exhaust the agent's memory.
+ * How long a request body may stop arriving (no bytes between two chunks) before Edge ends the request with 408
+ * (proxy.requestBodyIdleTimeoutMs). The proxy's servers have no bound on a whole request (a large upload on a slow
+ * link may take many minutes); this one ends a client that stopped sending, which would otherwise hold its
+ * request, and the memory read so far, forever. Two minutes: TCP retransmissions on a poor link pause well under that.
  */
-export function readRequestBody(req: Readable & { headers?: Record<string, unknown> }, maxBytes: number): Promise<Buffer> {
+export const REQUEST_BODY_IDLE_TIMEOUT_MS = 120_000;
+
+/**
+ * Reads a request body into memory, refusing it as soon as it passes `maxBytes` (declared or
+ * actual) so an oversized upload cannot exhaust the agent's memory, and (408) once it stops
+ * arriving for `idleTimeoutMs`.
+ */
+export function readRequestBody(req: Readable & { headers?: Record<string, unknown> }, maxBytes: number, idleTimeoutMs = REQUEST_BODY_IDLE_TIMEOUT_MS): Promise<Buffer> {
   const declared = Number(req.headers?.['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > maxBytes) {
     req.resume();
@@ -21,22 +31,41 @@ export function readRequestBody(req: Readable & { headers?: Record<string, unkno
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const fail = (err: RequestBodyError) => {
+      clearTimeout(idleTimer);
+      req.off('data', onData);
+      // What is left of the body is read and dropped, so the refusal can be answered on this connection.
+      req.resume();
+      reject(err);
+    };
+    // Restarted on every chunk: refresh() reschedules the one timer instead of making a new one.
+    const idleTimer = setTimeout(() => fail(new RequestBodyError(bodyStalled('the request body', idleTimeoutMs))), idleTimeoutMs);
     const onData = (chunk: Buffer) => {
+      idleTimer.refresh();
       size += chunk.length;
       if (size > maxBytes) {
-        req.off('data', onData);
-        req.resume();
-        reject(new RequestBodyError(tooLarge(size, maxBytes)));
+        fail(new RequestBodyError(tooLarge(size, maxBytes)));
         return;
       }
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.once('error', (err) => reject(new RequestBodyError(unreadable(err))));
+    req.once('end', () => {
+      clearTimeout(idleTimer);
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.once('error', (err) => fail(new RequestBodyError(unreadable(err))));
     req.resume();
   });
 }
+
+/** A body (`what`: the request body, the upload) that stopped arriving for `idleMs`: the request is ended. */
+export function bodyStalled(what: string, idleMs: number): EdgeError {
+  const subject = what.charAt(0).toUpperCase() + what.slice(1);
+  return edgeError(408, 'request_timeout',
+    `${subject} stopped arriving: Bifrost Edge received none of it for ${formatSeconds(idleMs)}, so it ended the request. Send it again; a client whose sending pauses longer needs a higher proxy.requestBodyIdleTimeoutMs.`);
+}
+
 
 export function unreadable(err: Error): EdgeError {
   return edgeError(400, 'invalid_request', `The request body could not be read: ${err.message}.`);
