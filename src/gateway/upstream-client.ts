@@ -6,6 +6,7 @@ import type { Readable, Transform } from 'node:stream';
 import { edgeError, type EdgeError } from '../edge-error.js';
 import { relayableHeaders, relayableReason, type UpstreamPlan } from './upstream-plan.js';
 import { header } from '../util/header.js';
+import { formatSeconds } from '../util/format-seconds.js';
 
 export interface UpstreamClientOptions {
   connectTimeoutMs: number;
@@ -184,7 +185,15 @@ export class UpstreamClient {
 
     if (body === null) request.end();
     else if (Buffer.isBuffer(body)) request.end(body);
-    else body.pipe(request);
+    else {
+      // pipe() neither ends nor destroys the request when its source fails (a spooled upload's file cannot be
+      // read): the upstream would wait for the rest until the response timeout. Ended at once, and said why.
+      body.once('error', (err) => {
+        if (finished) return;
+        fail(edgeError(502, 'request_body_unreadable', `Bifrost Edge could not read the request body it was sending to ${target} (${err.message}), so it ended the request. Send it again.`));
+      });
+      body.pipe(request);
+    }
   }
 
   /** Relays an answer's head and body to the client (see ForwardHandlers for the hooks). */
@@ -274,10 +283,6 @@ export function keepAliveIdleMs(value: string | undefined): number | undefined {
   return ms > 0 ? ms : undefined;
 }
 const DEFAULT_FREE_SOCKET_TIMEOUT_MS = 4000;
-
-function formatSeconds(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
-}
 
 /** Methods a proxy may send again after a reset (RFC 9110 §9.2.2): doing so twice changes nothing. */
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
