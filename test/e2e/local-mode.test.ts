@@ -8,6 +8,7 @@ import { WebSocketServer, WebSocket } from 'ws';
 import tls from 'node:tls';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
+import { closeOf, opened, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 import { curl, openConnectTunnel, proxyDispatcher, tlsThroughProxy, undiciFetch } from '../support/proxy-clients.js';
 import Anthropic from '@anthropic-ai/sdk';
 
@@ -199,16 +200,11 @@ describe('local mode (no gateway): forwards to the origin with the app credentia
   });
 
   it('relays WebSocket upgrades on an intercepted host', async () => {
-    const { socket: raw } = await openConnectTunnel(edge.proxyUrl, 'api.anthropic.com:443');
-    const ws = new WebSocket('wss://api.anthropic.com/v1/realtime', {
-      createConnection: () => tls.connect({ socket: raw, servername: 'api.anthropic.com', ca: edge.caPem }),
-    } as never);
-    const reply = await new Promise<string>((resolve, reject) => {
-      ws.once('open', () => ws.send('ping-1'));
-      ws.once('message', (m) => resolve(m.toString()));
-      ws.once('error', reject);
-    });
-    expect(reply).toBe('echo:ping-1');
+    const ws = await webSocketThroughEdge(edge, 'wss://api.anthropic.com/v1/realtime');
+    const reply = new Promise<string>((resolve) => ws.once('message', (m: Buffer) => resolve(m.toString())));
+    await opened(ws);
+    ws.send('ping-1');
+    expect(await reply).toBe('echo:ping-1');
     ws.close();
     // Its frames are not read, but its opening is decided and recorded, flagged as uninspected.
     const activity = await (await fetch(`${edge.proxyUrl}/activity.json`)).json() as Array<{ path: string; decision: string; findings: Array<{ type: string; ruleId: string }> }>;
@@ -230,16 +226,8 @@ describe('local mode (no gateway): forwards to the origin with the app credentia
   });
 
   it('refuses a WebSocket whose Host names another server than its tunnel', async () => {
-    const { socket: raw } = await openConnectTunnel(edge.proxyUrl, 'api.anthropic.com:443');
-    const ws = new WebSocket('wss://api.anthropic.com/v1/realtime', {
-      headers: { host: `127.0.0.1:${plainOriginPort}` },
-      createConnection: () => tls.connect({ socket: raw, servername: 'api.anthropic.com', ca: edge.caPem }),
-    } as never);
-    const closed = await new Promise<number>((resolve) => {
-      ws.once('close', (code) => resolve(code));
-      ws.once('error', () => {});
-    });
-    expect(closed).toBe(1008);
+    const ws = await webSocketThroughEdge(edge, 'wss://api.anthropic.com/v1/realtime', { headers: { host: `127.0.0.1:${plainOriginPort}` } });
+    expect((await closeOf(ws)).code).toBe(1008);
   });
 
   it('plain HTTP in an intercepted tunnel is answered when it comes after the tunnel opened', async () => {

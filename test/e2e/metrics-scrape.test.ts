@@ -1,13 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { WebSocketServer, type RawData } from 'ws';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
-import { curl, openConnectTunnel } from '../support/proxy-clients.js';
+import { curl } from '../support/proxy-clients.js';
 import { closedPort } from '../support/ports.js';
 import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
-import { auditRecordsOf } from '../support/audit-tail.js';
+import { auditRecordsOnceThere } from '../support/audit-tail.js';
+import { opened, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 
 /** Real requests through the real CLI, then a scrape of its /metrics: the counts say what happened. */
 
@@ -71,16 +71,6 @@ function startResponsesOrigin(): http.Server {
   return origin;
 }
 
-/** The audit records whose path is `path`, once there are `count` of them (written after the answers are relayed). */
-async function auditRecordsOnceThere(agent: EdgeProcess, path: string, count: number): Promise<Array<{ usage?: unknown }>> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const records = (await auditRecordsOf<{ path: string; usage?: unknown }>(agent.dataDir, 100)).filter((r) => r.path === path);
-    if (records.length >= count || Date.now() > deadline) return records;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describe('metrics of a WebSocket whose server reports usage', () => {
   it('the socket and each turn count as requests; the usage records written beside them do not', async () => {
     const origin = startResponsesOrigin();
@@ -88,16 +78,12 @@ describe('metrics of a WebSocket whose server reports usage', () => {
     try {
       const metricsUrl = /"metrics":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(agent.stderr())?.[1];
       expect(metricsUrl, agent.stderr()).toBeDefined();
-      const { socket } = await openConnectTunnel(agent.proxyUrl, 'api.openai.com:443');
-      const ws = new WebSocket('wss://api.openai.com/v1/responses', { createConnection: () => tls.connect({ socket, servername: 'api.openai.com', ca: agent.caPem }) } as never);
+      const ws = await webSocketThroughEdge(agent, 'wss://api.openai.com/v1/responses');
       const completed: unknown[] = [];
       ws.on('message', (data: Buffer) => {
         if ((JSON.parse(String(data)) as { type?: string }).type === 'response.completed') completed.push(data);
       });
-      await new Promise((resolve, reject) => {
-        ws.once('open', resolve);
-        ws.once('error', reject);
-      });
+      await opened(ws);
       const input = [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hello' }] }];
       for (const turn of [1, 2]) {
         ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5-mini', input }));
@@ -106,7 +92,7 @@ describe('metrics of a WebSocket whose server reports usage', () => {
       ws.close();
 
       // The opening, two turns and the two usages they reported: five records, three requests.
-      const records = await auditRecordsOnceThere(agent, '/v1/responses', 5);
+      const records = await auditRecordsOnceThere<{ path: string; usage?: unknown }>(agent.dataDir, (r) => r.path === '/v1/responses', 5);
       expect(records.filter((r) => r.usage !== undefined)).toHaveLength(2);
       const text = await (await fetch(metricsUrl!)).text();
       const requests = text.split('\n').filter((line) => line.startsWith('bifrost_edge_requests_total{'));

@@ -7,9 +7,8 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startBifrostStandin, type BifrostStandin } from '../support/bifrost-standin.js';
 import { EDGE_BIN, startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
-import { curl, openConnectTunnel, proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
-import tls from 'node:tls';
-import { WebSocket } from 'ws';
+import { curl, proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
+import { closeOf, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 import { auditRecordsOf } from '../support/audit-tail.js';
 
 const KEY = 'sk-bf-policy-e2e-0001';
@@ -294,14 +293,8 @@ describe('metering streamed chat completions', () => {
 describe('WebSockets on an intercepted host', () => {
   it('are decided like requests: a model the key does not allow is refused with the close reason, and recorded', async () => {
     await withPolicyAgent('edge-policy-ws-', {}, async ({ edge }) => {
-      const { socket: raw } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
-      const ws = new WebSocket('wss://api.openai.com/v1/realtime?model=gpt-4o-realtime-preview', {
-        createConnection: () => tls.connect({ socket: raw, servername: 'api.openai.com', ca: edge.caPem }),
-      } as never);
-      const closed = await new Promise<{ code: number; reason: string }>((resolve) => {
-        ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
-        ws.once('error', () => {});
-      });
+      const ws = await webSocketThroughEdge(edge, 'wss://api.openai.com/v1/realtime?model=gpt-4o-realtime-preview');
+      const closed = await closeOf(ws);
       expect(closed.code).toBe(1008);
       expect(closed.reason).toMatch(/gpt-4o-realtime-preview/);
       const activity = await (await fetch(`${edge.proxyUrl}/activity.json`)).json() as Array<{ path: string; decision: string; errorType?: string }>;

@@ -1,10 +1,9 @@
 import http from 'node:http';
-import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { EdgeProcess } from '../support/edge-process.js';
-import { openConnectTunnel } from '../support/proxy-clients.js';
 import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
+import { opened, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 
 /**
  * The Responses WebSocket's `response.append` through a real Edge: it carries input items only (Codex sends `input`
@@ -34,19 +33,14 @@ type Outcome = { kind: 'event'; type: string; status?: number } | { kind: 'close
 
 /** A raw `ws` client on wss://api.openai.com/v1/responses through Edge; `send` says how the message ended. */
 async function openSocket(edge: EdgeProcess) {
-  const { socket } = await openConnectTunnel(edge.proxyUrl, 'api.openai.com:443');
-  const ws = new WebSocket('wss://api.openai.com/v1/responses', { createConnection: () => tls.connect({ socket, servername: 'api.openai.com', ca: edge.caPem }) } as never);
-  ws.on('error', () => {});
+  const ws = await webSocketThroughEdge(edge, 'wss://api.openai.com/v1/responses');
   const outcomes: Outcome[] = [];
   ws.on('message', (data) => {
     const event = JSON.parse(String(data)) as { type: string; status?: number };
     outcomes.push({ kind: 'event', type: event.type, ...(event.status !== undefined ? { status: event.status } : {}) });
   });
   ws.on('close', (code, reason) => outcomes.push({ kind: 'closed', code, reason: reason.toString() }));
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('close', () => reject(new Error('the socket closed before it opened')));
-  });
+  await opened(ws);
   const send = async (message: Record<string, unknown>): Promise<Outcome> => {
     const before = outcomes.length;
     ws.send(JSON.stringify(message));

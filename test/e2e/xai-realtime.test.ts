@@ -1,10 +1,9 @@
 import http from 'node:http';
-import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { EdgeProcess } from '../support/edge-process.js';
-import { openConnectTunnel } from '../support/proxy-clients.js';
 import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
+import { closeOf, opened, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 import { auditRecordsOf } from '../support/audit-tail.js';
 
 /**
@@ -40,14 +39,9 @@ afterAll(async () => {
 });
 
 async function openXai(model: string): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }> }> {
-  const { socket } = await openConnectTunnel(edge.proxyUrl, 'api.x.ai:443');
-  const ws = new WebSocket(`wss://api.x.ai/v1/realtime?model=${model}`, { createConnection: () => tls.connect({ socket, servername: 'api.x.ai', ca: edge.caPem }) } as never);
-  ws.on('error', () => {});
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('close', () => reject(new Error('the socket closed before it opened')));
-  });
+  const ws = await webSocketThroughEdge(edge, `wss://api.x.ai/v1/realtime?model=${model}`);
+  const closed = closeOf(ws);
+  await opened(ws);
   return { ws, closed };
 }
 
