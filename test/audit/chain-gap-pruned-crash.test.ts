@@ -5,7 +5,7 @@ import { postEnrollment } from '../../src/control/client/control-api.js';
 import { ADA_KEY, startControlFixture, type ControlFixture } from '../control/support/control-fixture.js';
 import { randomBetween, runFixture, sigkill, type RunningChild } from './support/child.js';
 import { tempDbPath } from './support/records.js';
-import { storedAtServer, until, copyDatabase } from './support/chain-gap.js';
+import { restartControl, storedAtServer, until } from './support/chain-gap.js';
 
 /**
  * Edge Control restored from a backup older than records the device has uploaded and pruned since: the
@@ -38,8 +38,6 @@ describe('agent SIGKILLed while it starts a new chain after Edge Control lost re
     const f = fixture;
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'pruned-crash' } });
     const id = device.device_id;
-    const serverDb = f.config.storage!.sqlite_path!;
-    const port = f.server.port;
     const dbPath = tempDbPath('edge-pruned-gap-crash-');
     const options = (round: number, drain = false) =>
       JSON.stringify({ dbPath, runId: `run${round}`, controlUrl: f.server.url, credential: device.device_credential, deviceId: id, maxRecords: 150, batchSize: 40, drain });
@@ -51,12 +49,6 @@ describe('agent SIGKILLed while it starts a new chain after Edge Control lost re
         if (requestId !== undefined && /^\d+$/.test(seq!)) answered.push({ seq: Number(seq), requestId });
       }
     };
-    const restartServer = async (fromBackup: boolean) => {
-      await f.server.close();
-      if (fromBackup) await copyDatabase(`${serverDb}.backup`, serverDb);
-      else await copyDatabase(serverDb, `${serverDb}.backup`);
-      await f.restart({ listen: { port } });
-    };
     const firstChainAtServer = async () => (await storedAtServer(f)).filter((r) => r.device_id === id);
 
     // The backup: taken once the server holds the device's first hundred records or so.
@@ -64,7 +56,7 @@ describe('agent SIGKILLed while it starts a new chain after Edge Control lost re
     await first.waitForLine((l) => l === 'ready');
     await until(async () => (await firstChainAtServer()).length > 100, 'a hundred records at Edge Control', 30_000);
     await kill(first);
-    await restartServer(false);
+    await restartControl(f, 'back up');
     const backup = (await firstChainAtServer()).map((r) => r.seq);
     const backupHead = backup.at(-1)!;
 
@@ -76,14 +68,14 @@ describe('agent SIGKILLed while it starts a new chain after Edge Control lost re
 
     for (let round = 2; round <= 7; round++) {
       // Edge Control restored to the old backup: what the device pruned since is gone everywhere.
-      await restartServer(true);
+      await restartControl(f, 'restore');
       const child = runFixture('agent-worker.mjs', [options(round)]);
       await child.waitForLine((l) => /^\d+ /.test(l));
       await new Promise((resolve) => setTimeout(resolve, randomBetween(10, 400)));
       await kill(child);
     }
 
-    await restartServer(true);
+    await restartControl(f, 'restore');
     const atLastRestore = deviceState(dbPath);
     const drain = runFixture('agent-worker.mjs', [options(99, true)]);
     await drain.waitForLine((l) => l === 'drained', 60_000);
