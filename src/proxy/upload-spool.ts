@@ -126,12 +126,16 @@ function removeLive(): void {
 }
 
 /**
- * Empties an Edge's spool directory when it starts: the directory is in its data directory, which one Edge at a
- * time uses (data-dir-lock.ts), so whatever is there was left by one that was killed or could not remove it,
- * whichever process now holds its pid. Creates the directory (0700) when missing. Throws when it cannot.
+ * Removes the spool files left in an Edge's spool directory when it starts: the directory is in its data directory,
+ * which one Edge at a time uses (data-dir-lock.ts), so every spool file there was left by one that was killed or
+ * could not remove it, whichever process now holds its pid. Only Edge's own spool files go: the data directory may
+ * be one the user chose, whose `uploads` holds their own files, or a link to another disk, which is kept as it is
+ * (its target is the user's choice). Creates the directory (0700) when missing. Throws when it cannot.
  */
 export function removeLeftoverUploads(dir: string): void {
-  fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isFile() && entry.name.startsWith(PREFIX)) fs.rmSync(path.join(dir, entry.name), { force: true });
+  }
   ensured.add(dir);
 }

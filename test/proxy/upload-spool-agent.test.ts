@@ -9,6 +9,7 @@ import { startAgent, type RunningAgent } from '../../src/agent.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { silentLogger } from '../../src/log.js';
 import type { ExchangeRecord } from '../../src/proxy/exchange.js';
+import { removeLeftoverUploads } from '../../src/proxy/upload-spool.js';
 import { tlsThroughProxy } from '../support/proxy-clients.js';
 import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
 import { until } from '../support/until.js';
@@ -34,7 +35,8 @@ const leftovers: string[] = [];
 let originRequests = 0;
 
 const uploadsDir = () => path.join(dataDir, 'uploads');
-const spoolFiles = () => (fs.existsSync(uploadsDir()) ? fs.readdirSync(uploadsDir()) : []);
+const inUploads = () => (fs.existsSync(uploadsDir()) ? fs.readdirSync(uploadsDir()) : []);
+const spoolFiles = () => inUploads().filter((name) => name.startsWith('bifrost-edge-upload-'));
 
 beforeAll(async () => {
   origin = await startTestOrigin((req, res) => {
@@ -44,7 +46,8 @@ beforeAll(async () => {
   });
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-upload-spool-agent-'));
   // What an Edge killed mid-upload left: one file named after a pid that no longer runs, one after a pid a
-  // running process holds now (reused), and a directory, as a later version's spool might leave.
+  // running process holds now (reused). Beside them what is not Edge's to remove: a file of the user's (a data
+  // directory they chose may hold an `uploads` of their own) and a directory.
   holder = spawn('sleep', ['60']);
   const dead = spawnSync('true').pid;
   fs.mkdirSync(uploadsDir(), { mode: 0o700 });
@@ -52,6 +55,7 @@ beforeAll(async () => {
     fs.writeFileSync(path.join(uploadsDir(), name), 'a prompt and an image of a killed Edge');
     leftovers.push(name);
   }
+  fs.writeFileSync(path.join(uploadsDir(), 'notes.txt'), 'the user\'s own file');
   fs.mkdirSync(path.join(uploadsDir(), 'run-1'));
   fs.writeFileSync(path.join(uploadsDir(), 'run-1', 'part'), 'x');
   const config = loadConfig({
@@ -90,10 +94,11 @@ afterAll(async () => {
 });
 
 describe('an agent\'s spooled uploads', () => {
-  it('what a killed Edge left in uploads/ is removed when the next one starts, before any upload', () => {
+  it('what a killed Edge left in uploads/ is removed when the next one starts, before any upload; nothing else is', () => {
     expect(leftovers).toHaveLength(2);
     expect(fs.statSync(uploadsDir()).mode & 0o777).toBe(0o700);
-    expect(spoolFiles()).toEqual([]);
+    expect(inUploads().sort()).toEqual(['notes.txt', 'run-1']);
+    expect(fs.readFileSync(path.join(uploadsDir(), 'run-1', 'part'), 'utf8')).toBe('x');
   });
 
   it('the proxy\'s servers have no bound on a whole request (Node\'s 300 s would cut a slow upload off)', () => {
@@ -127,5 +132,24 @@ describe('an agent\'s spooled uploads', () => {
     expect(records.at(-1)).toMatchObject({ path: '/v1/images/edits', errorType: 'client_aborted' });
     expect(records.at(-1)!.decision).not.toBe('failed');
     expect(originRequests).toBe(0);
+  });
+});
+
+describe('removeLeftoverUploads', () => {
+  it('keeps an uploads/ that links to another folder as a link, and removes only spool files there', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-upload-link-'));
+    try {
+      const elsewhere = path.join(root, 'elsewhere');
+      fs.mkdirSync(elsewhere);
+      fs.writeFileSync(path.join(elsewhere, 'keep.txt'), 'theirs');
+      fs.writeFileSync(path.join(elsewhere, 'bifrost-edge-upload-1-x'), 'a leftover spool');
+      const link = path.join(root, 'uploads');
+      fs.symlinkSync(elsewhere, link);
+      removeLeftoverUploads(link);
+      expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
+      expect(fs.readdirSync(elsewhere)).toEqual(['keep.txt']);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
