@@ -92,9 +92,9 @@ export class BackgroundResponses {
     return this.pending.size;
   }
 
-  /** Whether Edge waits for the usage of `id` at `provider`. */
-  has(provider: string, id: string): boolean {
-    return this.pending.has(keyOf(provider, id));
+  /** The request whose usage Edge waits for under `id` at `provider` (its key is who a continuation settles with), or undefined. */
+  find(provider: string, id: string): BackgroundJob | undefined {
+    return this.pending.get(keyOf(provider, id))?.job;
   }
 
   /**

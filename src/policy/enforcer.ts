@@ -528,7 +528,8 @@ export class PolicyEnforcer {
    * (tool outputs submitted to a run, its answer JSON or a stream). The work's usage covers the continuation, so it is
    * settled through the work, never charged or estimated as an exchange of its own: still pending, Edge goes on
    * waiting (a record of work given up and charged an estimate becomes the entry's starting point); final, the work
-   * is charged, or its estimate trued up, as a fetch of that state would. False when Edge tracks no such work.
+   * is charged, or its estimate trued up, as a fetch of that state would. False when Edge tracks no such work, or
+   * tracks it under another key (handOverToOtherKey): the request is then charged as an exchange of its own.
    */
   private continueBackground(request: NormalizedRequest, job: JobState, usage: TokenUsage | undefined, outputTokens: number, answeredModel: string | undefined): boolean {
     if (this.background.size === 0 && this.trueUps.size === 0) return false;
@@ -536,9 +537,14 @@ export class PolicyEnforcer {
     if (ticket?.decision.action !== 'allow' || !ticket.decision.route.virtualKey || ticket.charged) return false;
     const { provider } = request;
     const nowMs = this.now().getTime();
-    const waiting = this.background.has(provider, job.id);
+    const waiting = this.background.find(provider, job.id);
     const open = waiting ? undefined : this.trueUps.find(provider, job.id, nowMs);
-    if (!waiting && !open) return false;
+    const tracked = waiting ?? open;
+    if (!tracked) return false;
+    if (tracked.target.keyId !== ticket.decision.route.virtualKey.id) {
+      this.handOverToOtherKey(provider, job.id, nowMs);
+      return false;
+    }
     ticket.charged = true;
     ticket.reservation?.release();
     ticket.reservation = undefined;
@@ -557,6 +563,21 @@ export class PolicyEnforcer {
       });
     }
     return true;
+  }
+
+  /**
+   * A request sent under another key than the one Edge tracks `id` under continued it (a sync moved the device to
+   * another key while the run waited): the work is that key's from now on. Settling it through the old key would
+   * charge the continuation, and the run's final usage, to a key that no longer sends (or no longer exists), out of
+   * reach of the limits of the key that does. So the continuation is charged to its own key as any exchange (its
+   * usage: the run's, cumulative; or its estimate; still pending, it is waited for under its own key), and the old
+   * key's entry is closed at what it was charged so far: a run waited for, nothing (its hold given back); one given up,
+   * its estimate, no longer trued up. The run's usage from here on covers the old key's share too, so charging
+   * the old key its estimate now as well would count the same tokens twice.
+   */
+  private handOverToOtherKey(provider: string, id: string, nowMs: number): void {
+    this.background.take(provider, id)?.hold?.release();
+    this.trueUps.take(provider, id, nowMs);
   }
 
   /**

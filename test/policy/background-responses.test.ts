@@ -9,7 +9,7 @@ import { PolicyEnforcer, type BackgroundCharge, type UsageCharge } from '../../s
 import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
 import { createProviderResolver } from '../../src/proxy/provider-resolver.js';
 import { until } from '../support/until.js';
-import { bundle, NOW } from './support.js';
+import { bundle, NOW, vkInput } from './support.js';
 
 /**
  * A background request (Responses `background: true`, an Assistants run) answers `queued` with no usage; the usage
@@ -406,6 +406,54 @@ it('a run given up, then continued (answered queued), then polled completed: onl
   await exchange('GET', '/v1/threads/thread_1/runs/run_t5', threadRun('run_t5', 'completed', runUsage));
   expect(tokensUsed()).toBe(660);
   expect(late.at(-1)).toMatchObject({ id: 'run_t5', trueUp: { cause: 'usage_reported', before: { usage: { totalTokens: 2100 } }, difference: { totalTokens: 660 - 2100 } } });
+});
+
+/**
+ * The device moved from key A (`vk-eng`, start()'s) to key B while a run waited: a sync named another active key.
+ * Both stay in the bundle so each one's counters can be read; `sendAs` says which one the device sends.
+ */
+let syncs = 8;
+function sendAs(id: 'vk-eng' | 'vk-b'): void {
+  const limits = { provider_configs: [{ provider: 'openai' as const, weight: 1, allowed_models: ['*'] }], rate_limit: { token_max_limit: 1e9, token_reset_duration: '1d' } };
+  enforcer.setBundle(bundle({ version: syncs++, active_virtual_key_id: id, virtual_keys: [vkInput(limits), vkInput({ ...limits, id: 'vk-b', name: 'team-b', value: 'sk-bf-b' })] }));
+}
+const tokensOf = (id: 'vk-eng' | 'vk-b') => { sendAs(id); return tokensUsed(); };
+
+it('tool outputs sent under another key than the run waited for: charged to the key that sent them, nothing to the old one', async () => {
+  start(undefined, 1e9);
+  await startRun('run_k1');
+  sendAs('vk-b');
+  expect(await submitToolOutputs('run_k1', threadRun('run_k1', 'completed', runUsage))).toMatchObject({ usage: { totalTokens: 660 } });
+  // Fetched again afterwards: the run is no longer tracked, under either key.
+  await exchange('GET', '/v1/threads/thread_1/runs/run_k1', threadRun('run_k1', 'completed', runUsage));
+  expect(late).toEqual([]);
+  expect(tokensOf('vk-b')).toBe(660);
+  expect(tokensOf('vk-eng')).toBe(0);
+});
+
+it('tool outputs sent under another key, answered queued: the run is waited for under the key that sent them', async () => {
+  start(undefined, 1e9);
+  await startRun('run_k2');
+  sendAs('vk-b');
+  expect(await submitToolOutputs('run_k2', threadRun('run_k2', 'queued'))).toBeUndefined();
+  await exchange('GET', '/v1/threads/thread_1/runs/run_k2', threadRun('run_k2', 'completed', runUsage));
+  expect(late.map((c) => [c.id, c.charge.usage.totalTokens, c.trueUp ?? null])).toEqual([['run_k2', 660, null]]);
+  expect(tokensOf('vk-b')).toBe(660);
+  expect(tokensOf('vk-eng')).toBe(0);
+});
+
+it('a run given up under one key, continued under another: the old key keeps its estimate, the run\'s usage goes to the new', async () => {
+  start(undefined, 1e9);
+  await startRun('run_k3');
+  enforcer.releaseBackground();
+  expect(tokensUsed()).toBe(2100);
+  sendAs('vk-b');
+  expect(await submitToolOutputs('run_k3', threadRun('run_k3', 'completed', runUsage))).toMatchObject({ usage: { totalTokens: 660 } });
+  // The old key's estimate is closed: a later fetch of the run trues nothing up.
+  await exchange('GET', '/v1/threads/thread_1/runs/run_k3', threadRun('run_k3', 'completed', runUsage));
+  expect(late.map((c) => [c.id, c.charge.usage.totalTokens, c.trueUp ?? null])).toEqual([['run_k3', 2100, null]]);
+  expect(tokensOf('vk-b')).toBe(660);
+  expect(tokensOf('vk-eng')).toBe(2100);
 });
 
 it('a true-up raising spend past a budget threshold raises the budget alert, as any charge does', async () => {
