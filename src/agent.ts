@@ -281,7 +281,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
       maxRequestBodyBytes: config.proxy.maxRequestBodyBytes,
       maxUploadBytes: config.proxy.maxUploadBytes,
       uploadSpoolDir,
-      uploadIdleTimeoutMs: config.proxy.requestBodyIdleTimeoutMs,
+      requestBodyIdleTimeoutMs: config.proxy.requestBodyIdleTimeoutMs,
     }),
     identity: forwardingIdentity,
     inspectors: () => inspectors,

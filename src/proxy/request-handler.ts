@@ -30,10 +30,10 @@ export interface RequestHandlerDeps {
   /**
    * Read on every request so a policy or sign-in change applies without a restart. `maxUploadBytes` bounds a
    * multipart/form-data upload (default DEFAULT_MAX_UPLOAD_BYTES), spooled to `uploadSpoolDir` while Edge decides
-   * on it (a directory this Edge alone uses, emptied when it starts); `uploadIdleTimeoutMs` (default
-   * UPLOAD_IDLE_TIMEOUT_MS) is how long such an upload may stop arriving before it is refused.
+   * on it (a directory this Edge alone uses; spool files a killed Edge left are removed when it starts); `requestBodyIdleTimeoutMs` (default
+   * REQUEST_BODY_IDLE_TIMEOUT_MS) is how long a request body, JSON or upload, may stop arriving before it is refused.
    */
-  settings: () => UpstreamSettings & { maxRequestBodyBytes: number; maxUploadBytes?: number; uploadSpoolDir: string; uploadIdleTimeoutMs?: number };
+  settings: () => UpstreamSettings & { maxRequestBodyBytes: number; maxUploadBytes?: number; uploadSpoolDir: string; requestBodyIdleTimeoutMs?: number };
   identity: () => Omit<Attribution, 'app'>;
   inspectors: () => RequestInspector[];
   /** The route policy chose for an allowed request (mode and the virtual key to send). */
@@ -233,7 +233,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   if (resolution.inspected || namesModelInJson(req)) {
     try {
       const boundary = resolution.inspected ? spoolableFormBoundary(req.headers) : undefined;
-      const raw = boundary === undefined ? await readRequestBody(req, settings.maxRequestBodyBytes) : await readFormUpload(req, boundary, uploadLimits(settings, deps.log));
+      const raw = boundary === undefined ? await readRequestBody(req, settings.maxRequestBodyBytes, settings.requestBodyIdleTimeoutMs) : await readFormUpload(req, boundary, uploadLimits(settings, deps.log));
       if (raw instanceof SpooledUpload) {
         spooled = raw;
         disposeWhenClosed(res, raw);
@@ -342,7 +342,7 @@ function uploadLimits(settings: ReturnType<RequestHandlerDeps['settings']>, log:
     // An upload Edge would read whole in memory is never refused for being an upload.
     maxUploadBytes: Math.max(settings.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, settings.maxRequestBodyBytes),
     spoolDir: settings.uploadSpoolDir,
-    ...(settings.uploadIdleTimeoutMs !== undefined ? { idleTimeoutMs: settings.uploadIdleTimeoutMs } : {}),
+    ...(settings.requestBodyIdleTimeoutMs !== undefined ? { idleTimeoutMs: settings.requestBodyIdleTimeoutMs } : {}),
     onSpoolLeftBehind: (file, err) => log.warn('could not remove a spooled upload; Bifrost Edge removes it when it next starts', { file, error: err.message }),
   };
 }

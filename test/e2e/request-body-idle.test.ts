@@ -47,6 +47,13 @@ const UPLOAD: Shape = {
   tail: '\r\n--b--\r\n',
 };
 
+const CHAT: Shape = {
+  path: '/v1/chat/completions',
+  contentType: 'application/json',
+  head: '{"model":"gpt-4o","messages":[{"role":"user","content":"',
+  tail: '"}]}',
+};
+
 /**
  * Sends a request through Edge over TLS: its body's head, then `pieces` `gapMs` apart, then (unless `stall`)
  * the rest. Resolves with the raw answer, how long after the last piece it came, and whether Edge closed the
@@ -100,5 +107,14 @@ describe('proxy.requestBodyIdleTimeoutMs through the real Edge', () => {
     const { answer } = await send(UPLOAD, Array.from({ length: 8 }, () => 'y'.repeat(10)), IDLE_MS / 3, false);
     expect(answer).toMatch(/^HTTP\/1\.1 200 /);
     expect(originRequests).toBe(1);
+  });
+
+  it('answers 408 the same way to a JSON body read into memory that stops arriving, and forwards a slow steady one', async () => {
+    await expectStalledAnswer(await send(CHAT, ['hel'], 0, true));
+    const records = await auditRecordsOnceThere<{ reason?: string; path?: string }>(edge.dataDir, (r) => r.reason === 'request_timeout', 2);
+    expect(records.map((r) => r.path)).toEqual(['/v1/images/edits', '/v1/chat/completions']);
+    const { answer } = await send(CHAT, Array.from({ length: 8 }, () => 'lo'), IDLE_MS / 3, false);
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(originRequests).toBe(2);
   });
 });
