@@ -5,83 +5,182 @@ import { StringDecoder } from 'node:string_decoder';
  * A stream over a server-sent-events body that hands each complete event (its blank line included) to
  * `rewrite` and sends what that returns in its place, so events it leaves alone keep their exact bytes.
  * An event is held only up to `maxEventChars`: past that, `onOversizeEvent` decides whether the rest of
- * the stream passes untouched or is dropped for a replacement text. An unfinished last event passes as
- * it came at the end (SSE readers do not dispatch it anyway).
+ * the stream passes untouched, only that event passes (read again from the next one), or the rest is
+ * dropped for a replacement text. An unfinished last event passes as it came at the end (SSE readers do
+ * not dispatch it anyway).
+ *
+ * Each character is looked at once: an event arriving in many chunks is kept as a list of chunks, and only
+ * the new chunk is searched for the blank line that ends it (`scannedChars` counts what was searched). A
+ * search over the text held so far, on every chunk, made one 16 MB event block the event loop for minutes.
  */
 export abstract class SseEventTransform extends Transform {
-  private pending = '';
+  /** The current event's text so far, chunk by chunk (joined once, when it ends). */
+  private held: string[] = [];
+  private heldChars = 0;
+  /** Where the event's bytes now go: held to be read, passed as they come (oversize), or the whole stream passes. */
+  private mode: 'read' | 'pass-event' | 'pass-all' = 'read';
+  /** Whether the last character seen ended a line (a line break right after it is a blank line). */
+  private atLineStart = true;
+  /** The last character seen was a CR: an LF right after it belongs to the same line break. */
+  private afterCR = false;
+  /**
+   * The event ended with a CR that was the last character seen: the LF that may follow still belongs to it, so the
+   * event is handed on only once the next character is known.
+   */
+  private endsAtCR = false;
   /** A character split across two chunks is completed before it is read. */
   private readonly decoder = new StringDecoder('utf8');
-  /**
-   * Where in `pending` the search for the end of the event resumes: the start of the line still
-   * arriving. An event that comes in many chunks is then scanned once, not once per chunk.
-   */
-  private scanFrom = 0;
   /** Set once the stream is stopped: what still has to go out (sent once), then nothing more. */
   private stopText: string | undefined;
-  /** Set once an oversize event made the rest pass untouched. */
-  private passing = false;
+  private scanned = 0;
 
   constructor(private readonly maxEventChars: number) {
     super();
   }
 
+  /** Characters searched for event ends so far: at most each character of the stream once. */
+  get scannedChars(): number {
+    return this.scanned;
+  }
+
   /** One whole event, blank line included → what the client gets instead. */
   protected abstract rewrite(block: string): string;
 
-  /** An event too large to hold arrived: the rest passes as it comes, or is dropped for `text`. */
-  protected abstract onOversizeEvent(): { then: 'pass' } | { then: 'drop'; text: string };
+  /**
+   * An event too large to hold arrived (`head`: what had arrived of it): the rest of the stream passes as it comes
+   * ('pass'), this event passes and the next ones are read again ('pass-event'; `onPassedText` sees what passes), or
+   * the rest is dropped for `text`.
+   */
+  protected abstract onOversizeEvent(head: string): { then: 'pass' } | { then: 'pass-event' } | { then: 'drop'; text: string };
+
+  /** Each piece of an event passed unread after 'pass-event' (the subclass may still `stop` the stream). */
+  protected onPassedText(_text: string): void {}
 
   /** Drops the rest of the stream (including anything held), sending `text` instead. */
   protected stop(text: string): void {
     this.stopText = text;
-    this.pending = '';
+    this.held = [];
+    this.heldChars = 0;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     if (this.stopText !== undefined) return callback(null, this.takeStopText());
     // Still through the decoder: a character split at the switch is completed, not mangled (SSE is UTF-8).
-    if (this.passing) return callback(null, Buffer.from(this.decoder.write(chunk)));
-    this.pending += this.decoder.write(chunk);
-    let out = '';
-    let end = this.nextEventEnd();
-    while (end >= 0 && end <= this.maxEventChars) {
-      out += this.rewrite(this.pending.slice(0, end));
-      this.pending = this.pending.slice(end);
-      this.scanFrom = 0;
-      end = this.nextEventEnd();
-    }
-    // Whether it is complete or still arriving, an event this large is not read (nor held).
-    if ((end < 0 ? this.pending.length : end) > this.maxEventChars) {
-      const next = this.onOversizeEvent();
-      if (next.then === 'pass') {
-        // What is held goes out as it came (a partial character stays in the decoder for the next bytes).
-        out += this.pending;
-        this.pending = '';
-        this.passing = true;
-        return callback(null, Buffer.from(out));
-      }
-      this.stop(next.text);
-      out += this.takeStopText() ?? '';
-    }
+    const text = this.decoder.write(chunk);
+    if (this.mode === 'pass-all') return callback(null, text.length > 0 ? Buffer.from(text) : undefined);
+    const out = this.readEvents(text);
     callback(null, out.length > 0 ? Buffer.from(out) : undefined);
   }
 
   override _flush(callback: TransformCallback): void {
     if (this.stopText !== undefined) return callback(null, this.takeStopText());
-    if (this.passing) {
-      const tail = this.decoder.end();
-      return callback(null, tail.length > 0 ? Buffer.from(tail) : undefined);
-    }
-    this.pending += this.decoder.end();
-    callback(null, this.pending.length > 0 ? Buffer.from(this.pending) : undefined);
+    const tail = this.decoder.end();
+    let out = this.mode === 'pass-all' ? tail : this.readEvents(tail);
+    if (this.stopText !== undefined) return callback(null, Buffer.from(out + (this.takeStopText() ?? '')));
+    // An event ending in a CR with nothing after it: complete, read as such.
+    if (this.endsAtCR) out += this.endEvent('');
+    out += this.takeHeld();
+    if (this.stopText !== undefined) out += this.takeStopText() ?? '';
+    callback(null, out.length > 0 ? Buffer.from(out) : undefined);
   }
 
-  /** Where the first complete event of `pending` ends (just past its blank line), or -1. */
-  private nextEventEnd(): number {
-    const found = eventEnd(this.pending, this.scanFrom);
-    if (found.end < 0) this.scanFrom = found.lineStart;
-    return found.end;
+  /** Reads `text` on from the last chunk: what goes out for it now. */
+  private readEvents(text: string): string {
+    let out = '';
+    let from = 0;
+    if (this.endsAtCR && text.length > 0) {
+      const lf = text[0] === '\n' ? 1 : 0;
+      this.scanned += lf;
+      out += this.endEvent(text.slice(0, lf));
+      from = lf;
+      this.afterCR = false;
+    }
+    const lineBreak = /\r\n?|\n/g;
+    while (from < text.length && this.stopText === undefined && this.mode !== 'pass-all') {
+      lineBreak.lastIndex = from;
+      const match = lineBreak.exec(text);
+      if (match === null) {
+        this.scanned += text.length - from;
+        out += this.addToEvent(text.slice(from));
+        this.atLineStart = false;
+        this.afterCR = false;
+        from = text.length;
+        break;
+      }
+      this.scanned += match.index + match[0].length - from;
+      const end = match.index + match[0].length;
+      // The LF of a CRLF split across chunks: part of the line break already counted.
+      if (this.afterCR && match.index === from && from === 0 && match[0] === '\n') {
+        out += this.addToEvent(text.slice(from, end));
+        this.afterCR = false;
+        from = end;
+        continue;
+      }
+      const blank = match.index === from && this.atLineStart;
+      this.afterCR = match[0] === '\r';
+      this.atLineStart = true;
+      if (!blank) {
+        out += this.addToEvent(text.slice(from, end));
+        from = end;
+        continue;
+      }
+      if (match[0] === '\r' && end === text.length) {
+        // The blank line's CR may be the first half of a CRLF: the event ends once the next character is known.
+        out += this.addToEvent(text.slice(from, end));
+        if (this.mode === 'read') this.endsAtCR = true;
+        else out += this.endEvent('');
+        from = end;
+        break;
+      }
+      out += this.endEvent(text.slice(from, end));
+      from = end;
+    }
+    if (this.stopText !== undefined) out += this.takeStopText() ?? '';
+    else if (this.mode === 'pass-all' && from < text.length) out += text.slice(from);
+    return out;
+  }
+
+  /** Adds `piece` to the current event: held, or passed on; past the bound, as `onOversizeEvent` says. */
+  private addToEvent(piece: string): string {
+    if (piece.length === 0) return '';
+    if (this.mode === 'pass-event') {
+      this.onPassedText(piece);
+      return this.stopText === undefined ? piece : '';
+    }
+    if (this.mode === 'pass-all') return piece;
+    this.held.push(piece);
+    this.heldChars += piece.length;
+    if (this.heldChars <= this.maxEventChars) return '';
+    // Whether it is complete or still arriving, an event this large is not read (nor held).
+    const head = this.takeHeld();
+    const next = this.onOversizeEvent(head);
+    if (next.then === 'drop') {
+      this.stop(next.text);
+      return '';
+    }
+    this.mode = next.then === 'pass' ? 'pass-all' : 'pass-event';
+    if (next.then === 'pass-event') this.onPassedText(head);
+    return this.stopText === undefined ? head : '';
+  }
+
+  /** The current event is complete with `last`: what goes out for it. */
+  private endEvent(last: string): string {
+    this.endsAtCR = false;
+    if (this.mode === 'pass-event') {
+      const out = this.addToEvent(last);
+      this.mode = 'read';
+      return out;
+    }
+    const passed = this.addToEvent(last);
+    if (this.mode !== 'read' || this.stopText !== undefined) return passed;
+    return this.rewrite(this.takeHeld());
+  }
+
+  private takeHeld(): string {
+    const text = this.held.length === 1 ? (this.held[0] ?? '') : this.held.join('');
+    this.held = [];
+    this.heldChars = 0;
+    return text;
   }
 
   private takeStopText(): string | undefined {
@@ -95,22 +194,4 @@ export abstract class SseEventTransform extends Transform {
 export function eventData(block: string): string | undefined {
   const data = block.split(/\r\n|\r|\n/).filter((line) => line === 'data' || line.startsWith('data:')).map((line) => line.slice(5).replace(/^ /, ''));
   return data.length > 0 ? data.join('\n') : undefined;
-}
-
-/**
- * Where the first complete event of `text` ends (just past its blank line), or -1, scanning from `from`
- * (a line start); `lineStart` is where the last, unfinished line begins. A CR at the very end may be
- * the first half of a CRLF, so it does not end anything yet.
- */
-function eventEnd(text: string, from = 0): { end: number; lineStart: number } {
-  const lineBreak = /\r\n|\r|\n/g;
-  lineBreak.lastIndex = from;
-  let lineStart = from;
-  for (let match = lineBreak.exec(text); match; match = lineBreak.exec(text)) {
-    if (match[0] === '\r' && match.index === text.length - 1) return { end: -1, lineStart };
-    const end = match.index + match[0].length;
-    if (match.index === lineStart) return { end, lineStart };
-    lineStart = end;
-  }
-  return { end: -1, lineStart };
 }
