@@ -66,13 +66,15 @@ export const DecideResponseSchema = z.discriminatedUnion('action', [
 /**
  * POST /mcp/tools: the tool names a server offers (`tools/list`); the answer is those the user may run.
  * `definitions`: the listed tools as the server sent them (those with a name in `tools`), for the guardrails; a
- * wrapper of an earlier version sends none, and its lists are filtered, not scanned.
+ * wrapper of an earlier version sends none, and its lists are filtered, not scanned. `paged`: the list is one page of
+ * several (asked with a cursor, or naming a next one): a page whose every tool offends is shown empty, not withheld.
  */
 export const ToolsRequestSchema = z.object({
   server: WrappedServerSchema,
   client: McpClientInfoSchema.optional(),
   tools: z.array(z.string().max(MAX_TOOL_NAME_CHARS)).max(MAX_TOOLS),
   definitions: z.array(z.unknown()).max(MAX_TOOLS).optional(),
+  paged: z.boolean().optional(),
 });
 
 /**

@@ -9,8 +9,10 @@ import { appFromUserAgent } from '../proxy/app-attribution.js';
 import type { ExchangeRecord } from '../proxy/exchange.js';
 import type { RequestInspector } from '../proxy/surface-resolution.js';
 import type { CompiledGuardrailPolicy } from '../guardrails/compile-policy.js';
-import { checkListedTools } from './tool-list-guardrails.js';
+import { checkListedTools, type ToolListVerdict } from './tool-list-guardrails.js';
 import { toolName } from './tool-list-filter.js';
+import { BoundedMemories, ToolListMemory } from './tool-list-memory.js';
+import { ToolListVerdicts } from './tool-list-verdicts.js';
 import type { DecideRequest, DecideResponse, McpClientInfo, ToolsRequest, ToolsResponse } from './decision-protocol.js';
 import type { McpServerInventory } from './servers-seen.js';
 
@@ -46,6 +48,8 @@ export function stdioHost(server: string): string {
 
 export function createStdioDecisions(deps: StdioDecisionDeps): StdioDecisions {
   const now = deps.now ?? (() => new Date());
+  /** Per wrapped server (by name): the tools its last lists dropped, and the last verdict recorded. */
+  const lists = new BoundedMemories(() => new ToolListMemory());
   return {
     async decideCall(input) {
       const started = Date.now();
@@ -84,6 +88,8 @@ export function createStdioDecisions(deps: StdioDecisionDeps): StdioDecisions {
         return refuse(edgeError(400, 'invalid_request', `Bifrost Edge decides MCP tool calls one at a time; got ${request.operation}.`, { provider: 'mcp' }));
       }
       record.prompt = request.texts.map((t) => t.text).join('\n');
+      const dropped = tool !== undefined ? lists.peek(server.name)?.callRefusal(tool, `'${server.name}'`) : undefined;
+      if (dropped !== undefined) return refuse(dropped);
 
       const info: HttpRequestInfo = { method: 'POST', host: record.host, path: record.path, headers: userAgent !== undefined ? { 'user-agent': userAgent } : {} };
       let body: unknown = message;
@@ -103,22 +109,24 @@ export function createStdioDecisions(deps: StdioDecisionDeps): StdioDecisions {
       return rewritten ? { action: 'forward', message: body } : { action: 'forward' };
     },
 
-    async visibleTools({ server, client, tools, definitions }) {
+    async visibleTools({ server, client, tools, definitions, paged }) {
       deps.inventory.recordStdio(server.name, server.command, tools);
       const allowed = visibleMcpTools(deps.bundle(), server.name, tools, now());
       if (definitions === undefined || deps.guardrails === undefined) return { allowed };
       const started = Date.now();
       const allowedSet = new Set(allowed);
       const positions = definitions.flatMap((tool, i) => (allowedSet.has(toolName(tool) ?? '') ? [i] : []));
-      const verdict = checkListedTools(positions.map((i) => definitions[i]), deps.guardrails(), `'${server.name}'`, positions);
+      const checked = positions.map((i) => definitions[i]);
+      const verdict = checkListedTools(checked, deps.guardrails(), `'${server.name}'`, positions, { paged: paged === true });
+      const changed = lists.get(server.name).noteVerdict(checked, verdict);
       // A list the guardrails found nothing in is not worth a record (clients list tools often); one they acted on,
-      // or could not read, is.
-      if (verdict.action === 'withhold' || verdict.findings.length > 0) {
+      // or could not read, is, once: the same list with the same verdict again adds nothing to the audit trail.
+      if (changed && (verdict.action === 'withhold' || verdict.findings.length > 0)) {
         const userAgent = clientUserAgent(client);
         const error = verdict.action === 'withhold' ? { via: 'edge' as const, status: verdict.error.status, errorType: verdict.error.type, message: verdict.error.message } : { via: 'origin' as const };
         await deps.record({
           id: randomUUID(), method: 'tools/list', host: stdioHost(server.name), path: '/', provider: 'mcp', model: null, app: appFromUserAgent(userAgent),
-          decision: verdict.action === 'withhold' ? 'blocked' : verdict.decision, findings: verdict.findings, latencyMs: Date.now() - started, ...error,
+          latencyMs: Date.now() - started, ...error, ...recordFields(verdict),
         });
       }
       if (verdict.action === 'withhold') return { allowed, refusal: { status: verdict.error.status, type: verdict.error.type, message: verdict.error.message } };
@@ -126,6 +134,14 @@ export function createStdioDecisions(deps: StdioDecisionDeps): StdioDecisions {
       return verdict.decision === 'redacted' ? { allowed, shown: verdict.tools } : { allowed };
     },
   };
+}
+
+/** The decision and findings (bounded) a list's record shows. */
+function recordFields(verdict: ToolListVerdict): Pick<ExchangeRecord, 'decision' | 'findings'> {
+  const verdicts = new ToolListVerdicts();
+  verdicts.add(verdict);
+  const { decision, findings } = verdicts.recordPatch('forwarded');
+  return { decision, findings };
 }
 
 /** `claude-ai/0.1.0`: the client app as its `initialize` named it, in User-Agent form for attribution. */

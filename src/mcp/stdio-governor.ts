@@ -55,6 +55,8 @@ export class StdioGovernor {
   /** Unanswered `tools/list` requests by id, counted: a client may reuse an id before the answer comes. */
   private readonly pendingLists = new Map<string, number>();
   private pendingListCount = 0;
+  /** Pending `tools/list` requests that named a cursor: their answers are pages of a longer list. */
+  private readonly pagedLists = new Set<string>();
   private toldListUnfiltered = false;
 
   constructor(private readonly options: StdioGovernorOptions) {}
@@ -84,6 +86,7 @@ export class StdioGovernor {
           `Bifrost Edge did not send this tool list request to '${this.options.server.name}': ${MAX_PENDING_LISTS} tool lists are already waiting for its answer, and Edge checks every list it passes on. Try again once the server answers; if it never does, restart it.`)));
         continue;
       }
+      if (isJsonRpcRequest(message) && message.method === 'tools/list' && namesCursor(message.params)) this.pagedLists.add(idKey(message.id));
       if (calledTool(message) === undefined) {
         forwarded.push(message);
         continue;
@@ -172,6 +175,7 @@ export class StdioGovernor {
    */
   private async filterToolList(message: unknown): Promise<unknown> {
     if (!isJsonRpcResponse(message) || !isJsonRpcId(message.id) || !this.answeredList(message.id)) return undefined;
+    const askedForPage = this.pagedLists.delete(idKey(message.id));
     const tools = listedTools(message);
     if (tools === undefined) return undefined;
     const { server } = this.options;
@@ -191,7 +195,8 @@ export class StdioGovernor {
     // Names the agent does not take are never allowed below, so those tools are withheld, not shown unchecked.
     const checkable = names.filter((name) => name.length <= MAX_TOOL_NAME_CHARS);
     // Sent whole for the guardrails (the agent scans those it allows, and names them by their place in this list).
-    const answer = await this.askVisibleTools(checkable, tools);
+    const paged = askedForPage || (message.result as { nextCursor?: unknown }).nextCursor !== undefined;
+    const answer = await this.askVisibleTools(checkable, tools, paged);
     if (!answer.ok && answer.problem === 'rejected') {
       this.options.log(`withheld the tool list of '${server.name}': the agent refused the wrapper's question (${answer.reason}). This is a bug in bifrost-edge mcp wrap; please report it.`);
       return withhold('the wrapper could not ask Bifrost Edge about it (a bug; the log of this MCP server says more)');
@@ -226,10 +231,10 @@ export class StdioGovernor {
    * wrapper refuses the unknown `definitions` field (HTTP 400): asked once more without them, its answer filters the
    * list (unscanned, as before) until Edge is restarted on the new version.
    */
-  private async askVisibleTools(tools: string[], definitions: unknown[]): Promise<AgentAnswer<ToolsResponse>> {
+  private async askVisibleTools(tools: string[], definitions: unknown[], paged: boolean): Promise<AgentAnswer<ToolsResponse>> {
     const { server } = this.options;
     const question = { server, ...(this.clientInfo ? { client: this.clientInfo } : {}), tools };
-    const answer = await this.options.agent.visibleTools({ ...question, definitions });
+    const answer = await this.options.agent.visibleTools({ ...question, definitions, ...(paged ? { paged } : {}) });
     if (answer.ok || answer.problem !== 'rejected') return answer;
     this.options.log(`the running Bifrost Edge did not take the tool definitions of '${server.name}' (${answer.reason}); asked it again for the key's filter only: the guardrails read tool lists once Bifrost Edge is restarted on this version`);
     return this.options.agent.visibleTools(question);
@@ -254,6 +259,11 @@ function readClientInfo(params: unknown): McpClientInfo | undefined {
   const info = (params as { clientInfo?: { name?: unknown; version?: unknown } } | undefined)?.clientInfo;
   if (typeof info?.name !== 'string') return undefined;
   return { name: info.name.slice(0, 200), ...(typeof info.version === 'string' ? { version: info.version.slice(0, 100) } : {}) };
+}
+
+/** Whether a `tools/list` request asks for a page after the first (MCP pagination: `params.cursor`). */
+function namesCursor(params: unknown): boolean {
+  return typeof params === 'object' && params !== null && (params as { cursor?: unknown }).cursor !== undefined;
 }
 
 /** `1` and `"1"` are different JSON-RPC ids. */

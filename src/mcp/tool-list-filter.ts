@@ -6,6 +6,7 @@ import { decodeForInspection, formatBytes, RequestBodyError } from '../proxy/req
 import { parseJsonText } from '../util/json-text.js';
 import { isJsonRpcId, isJsonRpcRequest, isJsonRpcResponse, jsonRpcErrorResponse, refusalFor, type JsonRpcId } from '../providers/mcp-jsonrpc.js';
 import type { ToolListVerdict } from './tool-list-guardrails.js';
+import type { OutstandingLists } from './mcp-http-sessions.js';
 
 /**
  * A remote MCP server's answer to `tools/list`, reached through the proxy, keeps only the tools the
@@ -19,15 +20,21 @@ import type { ToolListVerdict } from './tool-list-guardrails.js';
  *
  * With `check`, the tools a list still shows then go through the guardrails (tool-list-guardrails.ts): a list
  * they block becomes a JSON-RPC error for its request, one they redact is shown redacted.
+ *
+ * A server may answer a `tools/list` on any stream of its session (the answer to another POST, the GET stream), and
+ * the client takes it by its id wherever it comes: with `outstanding`, the session's unanswered list requests are
+ * looked for in every answer, not only in the one to the POST that asked (mcp-http-sessions.ts).
  */
 
 export interface ToolListFilterOptions {
   /** Ids of the `tools/list` requests in the POST this answers (their responses are filtered). */
   listIds: readonly JsonRpcId[];
+  /** The session's `tools/list` requests still unanswered, from any POST: their responses are filtered too. */
+  outstanding?: OutstandingLists;
   /**
-   * Also filter every response whose result holds a `tools` array, whatever its id: on a stream no POST asked for
-   * (a GET, where a server may deliver a list after SSE polling or a resumption with Last-Event-ID) the id it
-   * answers is not known here, so a list is recognised by its shape.
+   * On an event stream, also filter every response whose result is a tool list by its shape, whatever its id: a
+   * backstop for a list whose request Edge no longer tracks. Strict (a result of only `tools`, `nextCursor`, `_meta`,
+   * every tool an object with a string name: what an MCP client reads as a list), so no tool's result is rewritten.
    */
   anyListResult?: boolean;
   /** Which of these tool names the user may run. */
@@ -42,9 +49,9 @@ export interface ToolListFilterOptions {
   onHidden?: (hidden: string[]) => void;
   /**
    * The guardrails' verdict on the tools a list shows (after the key's filter), `positions` their places in the
-   * server's list; none: lists are not scanned.
+   * server's list, `paged` whether it is one page of several; none: lists are not scanned.
    */
-  check?: (tools: unknown[], positions: number[]) => ToolListVerdict;
+  check?: (tools: unknown[], positions: number[], paged: boolean) => ToolListVerdict;
   /** Told each verdict of `check`, for the exchange's audit record. */
   onChecked?: (verdict: ToolListVerdict) => void;
 }
@@ -70,19 +77,43 @@ export function filterToolListMessage(message: unknown, options: ToolListFilterO
     });
     return changed ? out : undefined;
   }
-  if (!isJsonRpcResponse(message) || !isJsonRpcId(message.id) || !(options.anyListResult === true || options.listIds.some((id) => id === message.id))) return undefined;
+  if (!isJsonRpcResponse(message) || !isJsonRpcId(message.id)) return undefined;
+  const id = message.id;
+  const asked = options.outstanding?.answer(id);
+  const byId = asked !== undefined || options.listIds.some((listId) => listId === id);
+  if (!byId && !(options.anyListResult === true && isToolListResult(message.result))) return undefined;
   const tools = listedTools(message);
   if (tools === undefined) return undefined;
+  const paged = asked?.paged === true || (message.result as { nextCursor?: unknown }).nextCursor !== undefined;
   const filtered = keepAllowedTools(message, tools, new Set(options.visible(toolNames(tools))));
   if (filtered !== undefined) options.onHidden?.(filtered.hidden.map((tool) => toolName(tool) ?? '?'));
   if (options.check === undefined) return filtered?.message;
   const shown = filtered?.message ?? message;
   const hidden = new Set(filtered?.hidden ?? []);
   const positions = tools.flatMap((tool, i) => (hidden.has(tool) ? [] : [i]));
-  const verdict = options.check(listedTools(shown) ?? [], positions);
+  const verdict = options.check(listedTools(shown) ?? [], positions, paged);
   options.onChecked?.(verdict);
   if (verdict.action === 'withhold') return jsonRpcErrorResponse(message.id, verdict.error);
   return verdict.decision === 'redacted' ? { ...shown, result: { ...(shown.result as object), tools: verdict.tools } } : filtered?.message;
+}
+
+/** Keys a `tools/list` result has (MCP's ListToolsResult: the list, the next page's cursor, metadata). */
+const LIST_RESULT_KEYS: ReadonlySet<string> = new Set(['tools', 'nextCursor', '_meta']);
+
+/** Whether `result` is a tool list by its shape alone (see `anyListResult`). */
+export function isToolListResult(result: unknown): boolean {
+  if (result === null || typeof result !== 'object' || Array.isArray(result)) return false;
+  const tools = (result as { tools?: unknown }).tools;
+  return Array.isArray(tools) && Object.keys(result).every((key) => LIST_RESULT_KEYS.has(key))
+    && tools.every((tool) => tool !== null && typeof tool === 'object' && !Array.isArray(tool) && toolName(tool) !== undefined);
+}
+
+/**
+ * Whether JSON text could hold a tool list, without parsing it: a `tools` key, written plainly or with \u escapes.
+ * Most events of a long-lived stream hold none.
+ */
+export function couldHoldToolList(text: string): boolean {
+  return text.includes('"tools"') || text.includes('\\u');
 }
 
 /** The tools a `tools/list` response lists; undefined when its result holds no tool array. */
@@ -121,17 +152,22 @@ export interface ToolListAnswer {
  * (the SDKs' HTTP transports raise an error on any status outside 2xx).
  */
 export function createToolListFilter(answer: ToolListAnswer, options: ToolListFilterOptions): Transform | undefined {
-  if (options.listIds.length === 0 && options.anyListResult !== true) return undefined;
+  const listsWaiting = options.listIds.length > 0 || (options.outstanding?.size ?? 0) > 0;
+  if (!listsWaiting && options.anyListResult !== true) return undefined;
   const status = answer.statusCode ?? 200;
   if (status < 200 || status > 299) return undefined;
   const headers = answer.headers;
   const encoding = String(headers['content-encoding'] ?? '').trim().toLowerCase();
   const type = String(headers['content-type'] ?? '').toLowerCase();
-  if (type.startsWith('application/json')) return new JsonAnswerFilter(options, encoding === 'identity' ? '' : encoding);
+  // A JSON answer is read whole only while a list is waiting: by its shape alone, no list would be taken by a client.
+  if (type.startsWith('application/json')) return listsWaiting ? new JsonAnswerFilter(options, encoding === 'identity' ? '' : encoding) : undefined;
   if (type.startsWith('text/event-stream')) {
+    const compressed = encoding !== '' && encoding !== 'identity';
+    // No list waiting: the shape backstop only reads what it can; a compressed stream passes as it came.
+    if (compressed && !listsWaiting) return undefined;
     const filter = new EventStreamFilter(options);
     // Streamed lists are not decompressed (no server sends them so, and Edge asks for plain answers).
-    if (encoding !== '' && encoding !== 'identity') filter.withhold(`it came compressed ("${encoding}") as an event stream`);
+    if (compressed) filter.withhold(`it came compressed ("${encoding}") as an event stream`);
     return filter;
   }
   // Streamable HTTP answers a POST in JSON or SSE only; anything else is not a list a client would read.
@@ -168,7 +204,7 @@ class JsonAnswerFilter extends Transform {
     if (this.withheldReason !== undefined) return callback();
     this.size += chunk.length;
     if (this.size > this.options.maxJsonBytes) {
-      this.withheldReason = tooLargeReason(this.options);
+      this.withheldReason = this.options.listIds.length > 0 ? tooLargeReason(this.options) : tooLargeOtherReason(this.options);
       this.chunks = [];
       return callback();
     }
@@ -201,6 +237,11 @@ function tooLargeReason(options: ToolListFilterOptions): string {
   return `the answer is larger than the ${formatBytes(options.maxJsonBytes)} Edge reads (ask IT to raise proxy.maxRequestBodyBytes)`;
 }
 
+/** A POST that listed no tools, answered while one of the session's lists is waiting: it may carry that list. */
+function tooLargeOtherReason(options: ToolListFilterOptions): string {
+  return `a tool list is waiting for its answer, which may come in this one, and this answer is larger than the ${formatBytes(options.maxJsonBytes)} Edge reads (ask IT to raise proxy.maxRequestBodyBytes)`;
+}
+
 function undecodableReason(error: unknown, encoding: string, options: ToolListFilterOptions): string {
   // decodeForInspection words its errors for request bodies: only their type is reused here.
   const type = error instanceof RequestBodyError ? error.edge.type : '';
@@ -211,12 +252,15 @@ function undecodableReason(error: unknown, encoding: string, options: ToolListFi
 
 /**
  * An SSE answer, event by event as it arrives: an event whose data is a tools/list response is
- * written again with the filtered message; every other event keeps its exact bytes. From an event
- * Edge cannot check on, the lists not answered yet get an error event each and the rest is dropped.
+ * written again with the filtered message; every other event keeps its exact bytes. Only events that could hold a
+ * list (couldHoldToolList) are parsed. An event larger than Edge reads passes unread when nothing in it could be a
+ * list; one that could ends the stream: the lists not answered yet get an error event each, and the rest is dropped.
  */
 class EventStreamFilter extends SseEventTransform {
   /** List requests already answered in the stream (a withheld stream still owes the others an answer). */
   private readonly answered = new Set<JsonRpcId>();
+  /** The end of the oversize event passed so far, so a `"tools"` split across two chunks is still seen. */
+  private passedTail = '';
 
   constructor(private readonly options: ToolListFilterOptions) {
     super(options.maxJsonBytes);
@@ -227,19 +271,35 @@ class EventStreamFilter extends SseEventTransform {
     this.stop(this.withheldEvents(reason));
   }
 
-  protected override onOversizeEvent(): { then: 'drop'; text: string } {
-    return { then: 'drop', text: this.withheldEvents(`one of its events is larger than the ${formatBytes(this.options.maxJsonBytes)} Edge reads (ask IT to raise proxy.maxRequestBodyBytes)`) };
+  protected override onOversizeEvent(): { then: 'pass-event' } {
+    // What has arrived of it is looked at in onPassedText (first), as is the rest as it passes.
+    this.passedTail = '';
+    return { then: 'pass-event' };
+  }
+
+  protected override onPassedText(text: string): void {
+    const seen = this.passedTail + text;
+    this.passedTail = seen.slice(-8);
+    if (!couldHoldToolList(seen)) return;
+    this.withhold(`one of its events is larger than the ${formatBytes(this.options.maxJsonBytes)} Edge reads and may hold a tool list (ask IT to raise proxy.maxRequestBodyBytes)`);
   }
 
   private withheldEvents(reason: string): string {
     const error = withheldError(this.options, reason);
     const owed = this.options.listIds.filter((id) => !this.answered.has(id));
-    return owed.map((id) => `event: message\ndata: ${JSON.stringify(jsonRpcErrorResponse(id, error))}\n\n`).join('');
+    for (const id of this.options.outstanding?.pending() ?? []) {
+      if (!owed.includes(id)) owed.push(id);
+      this.options.outstanding?.answer(id);
+    }
+    // Nothing owed (a stream of the server's own): the client is still told why its stream ended.
+    const ids: Array<JsonRpcId | null> = owed.length > 0 ? owed : [null];
+    return ids.map((id) => `event: message\ndata: ${JSON.stringify(jsonRpcErrorResponse(id, error))}\n\n`).join('');
   }
 
   protected override rewrite(block: string): string {
     const data = eventData(block);
-    if (data === undefined) return block;
+    // An error may answer a list request (it is no longer owed one when the stream is withheld).
+    if (data === undefined || !(couldHoldToolList(data) || data.includes('"error"'))) return block;
     const message = parseJson(data);
     for (const id of answeredListIds(message, this.options.listIds)) this.answered.add(id);
     const filtered = filterToolListMessage(message, this.options);

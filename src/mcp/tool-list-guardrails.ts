@@ -7,7 +7,7 @@ import { MAX_READ_NESTING, newExtraction } from '../providers/extraction.js';
 import { addToolDefinitionTexts, MCP_TOOL_TEXT_FIELDS, validatedValueHolder } from '../providers/tool-definition-texts.js';
 import { jsonPathLabel } from '../proxy/inspectors/guardrails.js';
 import type { InspectionNotes } from '../proxy/surface-resolution.js';
-import { toolName } from './tool-list-filter.js';
+import { toolName, toolNames } from './tool-list-filter.js';
 
 /**
  * An MCP server's `tools/list` answer is text the AI client hands its model: each tool's name, title,
@@ -15,7 +15,8 @@ import { toolName } from './tool-list-filter.js';
  * prompt injection in them, so the guardrails read them as they read the tool definitions of an LLM request,
  * once the list holds only the tools the user may run (a hidden tool reaches no model). Their verdict:
  * - block: the tools it names are left out of the list (recorded), so the rest of the server stays usable; when
- *   that is every tool, the list is withheld and the client gets a JSON-RPC error naming the guardrail and where;
+ *   that is every tool, the list is withheld and the client gets a JSON-RPC error naming the guardrail and where
+ *   (one page of a paged list is shown empty instead, keeping its cursor to the next page);
  * - redact: the list is shown with the matched text replaced. Only description-like strings can be: a tool's name,
  *   a property name and a value its schema validates against (enum, const, pattern, required, $ref...) cannot be
  *   changed without breaking the tool (an SDK client validates structured output against the outputSchema it was
@@ -27,10 +28,21 @@ import { toolName } from './tool-list-filter.js';
 
 export type ToolListFindings = NonNullable<InspectionNotes['findings']>;
 
+/**
+ * `tools`: the list to show (the same array when nothing was redacted or left out); `dropped`: the names of the tools
+ * the guardrails left out (their calls are refused, see tool-list-memory.ts).
+ */
 export type ToolListVerdict =
-  /** `tools`: the list to show (the same array when nothing was redacted or left out). */
-  | { action: 'show'; tools: unknown[]; decision: 'forwarded' | 'flagged' | 'redacted'; findings: ToolListFindings }
-  | { action: 'withhold'; error: EdgeError; findings: ToolListFindings };
+  | { action: 'show'; tools: unknown[]; decision: 'forwarded' | 'flagged' | 'redacted'; findings: ToolListFindings; dropped: string[] }
+  | { action: 'withhold'; error: EdgeError; findings: ToolListFindings; dropped: string[] };
+
+export interface ToolListCheckOptions {
+  /**
+   * The list is one page of several (the request named a cursor, or the answer a next one): a page whose every tool
+   * offends is shown empty, keeping its nextCursor, instead of withheld, so the client still reaches the next pages.
+   */
+  paged?: boolean;
+}
 
 /** The schema fields of a listed tool (their validated values are pinned, see above). */
 const MCP_SCHEMA_FIELDS: ReadonlySet<unknown> = new Set(['inputSchema', 'outputSchema']);
@@ -40,7 +52,9 @@ const MCP_SCHEMA_FIELDS: ReadonlySet<unknown> = new Set(['inputSchema', 'outputS
  * `positions`: where each of `tools` sits in the list the server sent (it may have been filtered), so findings and
  * messages name the tool as the server numbers it; by default, the same places.
  */
-export function checkListedTools(tools: unknown[], policy: CompiledGuardrailPolicy, server: string, positions?: readonly number[]): ToolListVerdict {
+export function checkListedTools(
+  tools: unknown[], policy: CompiledGuardrailPolicy, server: string, positions?: readonly number[], options: ToolListCheckOptions = {},
+): ToolListVerdict {
   const x = newExtraction();
   try {
     tools.forEach((tool, i) => {
@@ -55,7 +69,7 @@ export function checkListedTools(tools: unknown[], policy: CompiledGuardrailPoli
     if (!(err instanceof BodyShapeError)) throw err;
     // The only shape error of this walk: nesting deeper than it reads (a list is no request the user could fix).
     const where = jsonPathLabel(serverPath(err.path, positions));
-    return { action: 'withhold', error: uncheckedError(server, `${where} nests arrays or objects more than ${MAX_READ_NESTING} levels deep, deeper than Edge reads`), findings: [] };
+    return { action: 'withhold', error: uncheckedError(server, `${where} nests arrays or objects more than ${MAX_READ_NESTING} levels deep, deeper than Edge reads`), findings: [], dropped: [] };
   }
   for (const span of x.texts) {
     // Pointed at the schema object holding the keyword: no string there to rewrite, so a redaction blocks.
@@ -66,26 +80,28 @@ export function checkListedTools(tools: unknown[], policy: CompiledGuardrailPoli
   const asListed = result.findings.map((f) => ({ ...f, path: serverPath(f.path, positions) }));
   const findings: ToolListFindings = asListed.map((f) => ({ type: f.type, ruleId: f.ruleId, action: f.action, location: `tools/list ${jsonPathLabel(f.path)}` }));
   if (result.oversize === true) {
-    if (result.decision !== 'block') return { action: 'show', tools, decision: 'flagged', findings: [...findings, { type: 'oversize', ruleId: 'uninspected', action: 'flag', location: 'tools/list' }] };
+    if (result.decision !== 'block') return { action: 'show', tools, decision: 'flagged', findings: [...findings, { type: 'oversize', ruleId: 'uninspected', action: 'flag', location: 'tools/list' }], dropped: [] };
     return {
       action: 'withhold',
       error: uncheckedError(server, `its text (${result.inspectedBytes} bytes) is more than the ${policy.policy.maxInspectBytes} bytes Edge's guardrails read (guardrails.maxInspectBytes)`),
       findings: [...findings, { type: 'oversize', ruleId: 'uninspected', action: 'block', location: 'tools/list' }],
+      dropped: [],
     };
   }
   const offending = offendingTools(result.findings, tools);
-  if (offending.size > 0 && offending.size === tools.length) {
+  const dropped = toolNames(tools.filter((_, i) => offending.has(i)));
+  if (offending.size > 0 && offending.size === tools.length && options.paged !== true) {
     const blocking = asListed.filter((f) => f.action === 'block');
-    return { action: 'withhold', error: blockedError(server, blocking.length > 0 ? blocking : asListed.filter((f) => f.action === 'redact'), blocking.length === 0, policy), findings };
+    return { action: 'withhold', error: blockedError(server, blocking.length > 0 ? blocking : asListed.filter((f) => f.action === 'redact'), blocking.length === 0, policy), findings, dropped };
   }
   if (offending.size > 0) {
     // The others are shown, read again without the dropped tools' texts (remembered scans: no second scan).
     const rest = applyGuardrails(x.texts.filter((span) => !offending.has(span.path[1])), { tools }, policy);
     const shown = rest.decision === 'redact' ? (rest.redactedBody as { tools: unknown[] }).tools : tools;
-    return { action: 'show', tools: shown.filter((_, i) => !offending.has(i)), decision: 'redacted', findings };
+    return { action: 'show', tools: shown.filter((_, i) => !offending.has(i)), decision: 'redacted', findings, dropped };
   }
-  if (result.decision === 'redact') return { action: 'show', tools: (result.redactedBody as { tools: unknown[] }).tools, decision: 'redacted', findings };
-  return { action: 'show', tools, decision: result.decision === 'flag' ? 'flagged' : 'forwarded', findings };
+  if (result.decision === 'redact') return { action: 'show', tools: (result.redactedBody as { tools: unknown[] }).tools, decision: 'redacted', findings, dropped };
+  return { action: 'show', tools, decision: result.decision === 'flag' ? 'flagged' : 'forwarded', findings, dropped };
 }
 
 /**

@@ -17,8 +17,10 @@ import { DEFAULT_MAX_UPLOAD_BYTES, readFormUpload, spoolableFormBoundary, Spoole
 import { isJsonObject } from '../providers/body-shape.js';
 import { mcpClientForHost } from '../providers/mcp.js';
 import { createToolListFilter, toolListRequestIds } from '../mcp/tool-list-filter.js';
-import type { ToolListVerdict } from '../mcp/tool-list-guardrails.js';
+import type { ToolListCheckOptions, ToolListVerdict } from '../mcp/tool-list-guardrails.js';
 import { ToolListVerdicts } from '../mcp/tool-list-verdicts.js';
+import { McpHttpSessions, type McpHttpSession } from '../mcp/mcp-http-sessions.js';
+import { calledTool } from '../providers/mcp-messages.js';
 import type { AiSurface, RequestInspector, SurfaceResolver } from './surface-resolution.js';
 import { header } from '../util/header.js';
 import { RequestScopedSlot } from '../util/request-scoped-slot.js';
@@ -69,7 +71,7 @@ export interface RequestHandlerDeps {
    * The guardrails' verdict on the tools a remote MCP server's `tools/list` answer shows (after visibleMcpTools),
    * `positions` their places in the server's list.
    */
-  checkMcpToolList?: (tools: unknown[], server: string, positions: number[]) => ToolListVerdict;
+  checkMcpToolList?: (tools: unknown[], server: string, positions: number[], options?: ToolListCheckOptions) => ToolListVerdict;
   /** Told whether the gateway answered, so fail mode and recovery probing know. */
   onGatewayResult?: (reachable: boolean) => void;
   /** Told when the gateway took too long to answer: a slow model or a hung gateway (a health probe tells). */
@@ -126,8 +128,9 @@ interface Target extends HostPort {
  * body when the route carries a prompt, then forward to the gateway or origin and stream back.
  */
 export function createRequestHandler(deps: RequestHandlerDeps): (exchange: Exchange) => void {
+  const mcpSessions = new McpHttpSessions();
   return (exchange) => {
-    handle(deps, exchange).catch(async (err: unknown) => {
+    handle(deps, exchange, mcpSessions).catch(async (err: unknown) => {
       deps.log.error('request handler failed', { id: exchange.id, error: (err as Error).stack ?? String(err) });
       // The exchange still ends in the audit trail, and policy gets back what it held for it.
       await finishers.get(exchange)?.({ decision: 'failed', status: 500, errorType: 'internal_error', message: (err as Error).message });
@@ -144,7 +147,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (exchange: Excha
  */
 const finishers = new RequestScopedSlot<Exchange, (patch: Partial<ExchangeRecord>) => Promise<boolean>>('exchange finisher');
 
-async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<void> {
+async function handle(deps: RequestHandlerDeps, exchange: Exchange, mcpSessions: McpHttpSessions): Promise<void> {
   const { req, res } = exchange;
   if (!exchange.tls && !exchange.connectTarget && (req.url ?? '').startsWith('/')) {
     deps.serveLocal(exchange);
@@ -273,6 +276,8 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
     if (resolution.inspected) record.prompt = conversationTexts(normalized.texts).join('\n');
 
     followed = deps.follow?.(normalized) ?? NOT_FOLLOWED;
+    const droppedCall = droppedToolCall(deps, mcpSessions, normalized, parsedBody, req, target.host);
+    if (droppedCall) return block(droppedCall, normalized.stream, parsedBody);
     let flagged = false;
     for (const inspect of deps.inspectors()) {
       const verdict = await inspect({ request: normalized, body: parsedBody, info, app });
@@ -325,9 +330,9 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange): Promise<voi
   const acceptEncoding = plan.headers['accept-encoding'];
   if (normalized && typeof acceptEncoding === 'string') plan.headers['accept-encoding'] = decodableAcceptEncoding(acceptEncoding);
   const listVerdicts = new ToolListVerdicts();
-  const listFilter = toolListFilter(deps, normalized, parsedBody, target.host, settings.maxRequestBodyBytes, listVerdicts);
+  const listFilter = toolListFilter(deps, normalized, parsedBody, target.host, settings.maxRequestBodyBytes, listVerdicts, mcpSessions, req);
   // A tool list is checked as plain text, so ask for one (a JSON answer compressed anyway is still decoded).
-  if (listFilter) plan.headers['accept-encoding'] = 'identity';
+  if (listFilter?.listsExpected === true) plan.headers['accept-encoding'] = 'identity';
   const usageStripper = usageRequested ? (response: IncomingMessage) => createUsageEventStripper(response.headers, settings.maxRequestBodyBytes) : undefined;
   // Nothing refuses it from here on: it counts against the key's request limit now.
   followed.sent();
@@ -357,30 +362,94 @@ function disposeWhenClosed(res: ServerResponse, upload: SpooledUpload): void {
 }
 
 /**
- * For an MCP POST that lists tools, or a GET opening the server's own stream (where, after SSE polling or a
- * resumption, a list may arrive that no POST's stream carried): what filters the server's answer down to the tools
- * the user may run, and has the guardrails read what it shows of them (their verdicts go to `verdicts`).
+ * The MCP session a request belongs to (mcp-http-sessions.ts): its Mcp-Session-Id at its server's endpoint (host and
+ * path: one host may serve several MCP servers), or that endpoint when it has none.
+ */
+function mcpSessionOf(sessions: McpHttpSessions, req: IncomingMessage, host: string): McpHttpSession {
+  return sessions.session(mcpEndpoint(req, host), header(req.headers['mcp-session-id']));
+}
+
+function mcpEndpoint(req: IncomingMessage, host: string): string {
+  let path = req.url ?? '/';
+  try {
+    path = new URL(path, 'http://edge.invalid').pathname;
+  } catch {
+    // Kept as it came: still one key per distinct request target.
+  }
+  return `${host}${path}`;
+}
+
+/**
+ * The refusal of an MCP POST calling a tool the guardrails left out of its session's tool list (the client listed it
+ * earlier, or guessed its name), or undefined.
+ */
+function droppedToolCall(
+  deps: RequestHandlerDeps, sessions: McpHttpSessions, request: NormalizedRequest, body: unknown, req: IncomingMessage, host: string,
+): EdgeError | undefined {
+  if (request.adapter !== 'mcp' || !deps.checkMcpToolList) return undefined;
+  const memory = mcpSessionOf(sessions, req, host).memory;
+  for (const message of Array.isArray(body) ? body : [body]) {
+    const tool = calledTool(message);
+    const refusal = tool !== undefined ? memory.callRefusal(tool, host) : undefined;
+    if (refusal !== undefined) return { ...refusal, provider: 'mcp' };
+  }
+  return undefined;
+}
+
+/**
+ * For an MCP request whose answer may carry a tool list: a POST that lists tools, any POST while one of its session's
+ * lists is unanswered (a server may answer it on any stream of the session), an event stream (a list is also
+ * recognised there by its shape), a GET opening the server's own stream (where, after SSE polling or a resumption, a
+ * list may arrive that no POST's stream carried). What filters the answer down to the tools the user may run, and
+ * has the guardrails read what it shows of them (their verdicts go to `verdicts`).
  */
 function toolListFilter(
   deps: RequestHandlerDeps, request: NormalizedRequest | null, body: unknown, host: string, maxJsonBytes: number, verdicts: ToolListVerdicts,
-): ((response: IncomingMessage) => Transform | undefined) | undefined {
+  sessions: McpHttpSessions, req: IncomingMessage,
+): (((response: IncomingMessage) => Transform | undefined) & { listsExpected: boolean }) | undefined {
   const visible = deps.visibleMcpTools;
   if (request?.adapter !== 'mcp' || !visible) return undefined;
+  if (request.operation === 'session.end') {
+    sessions.end(mcpEndpoint(req, host), header(req.headers['mcp-session-id']));
+    return undefined;
+  }
+  const session = mcpSessionOf(sessions, req, host);
   const listIds = toolListRequestIds(body);
-  const serverStream = request.operation === 'listen';
-  if (listIds.length === 0 && !serverStream) return undefined;
+  for (const id of listIds) session.lists.add(id, askedForPage(body, id));
   const client = mcpClientForHost(host);
   const check = deps.checkMcpToolList;
-  return (response) => createToolListFilter(response, {
-    listIds,
-    ...(serverStream ? { anyListResult: true } : {}),
-    visible: (tools) => visible(client, tools),
-    maxJsonBytes,
-    request: body,
-    server: host,
-    onHidden: (hidden) => deps.log.debug('MCP tools hidden from a tool list', { client, hidden }),
-    ...(check ? { check: (tools: unknown[], positions: number[]) => check(tools, host, positions), onChecked: (verdict: ToolListVerdict) => verdicts.add(verdict) } : {}),
-  });
+  // Whether a list is likely in the answer: this POST's, another of the session's still waiting, the server's stream.
+  const listsExpected = session.lists.size > 0 || request.operation === 'listen';
+  return Object.assign((response: IncomingMessage) => {
+    const status = response.statusCode ?? 200;
+    // Refused whole (4xx, 5xx): the server will answer none of this POST's lists.
+    if (status < 200 || status > 299) for (const id of listIds) session.lists.answer(id);
+    return createToolListFilter(response, {
+      listIds,
+      outstanding: session.lists,
+      anyListResult: true,
+      visible: (tools) => visible(client, tools),
+      maxJsonBytes,
+      request: body,
+      server: host,
+      onHidden: (hidden) => deps.log.debug('MCP tools hidden from a tool list', { client, hidden }),
+      ...(check ? {
+        check: (tools: unknown[], positions: number[], paged: boolean) => {
+          const verdict = check(tools, host, positions, { paged });
+          // The same list with the same verdict again (clients re-list often) adds no findings to the record.
+          const changed = session.memory.noteVerdict(tools, verdict);
+          verdicts.add(changed ? verdict : { ...verdict, findings: [] });
+          return verdict;
+        },
+      } : {}),
+    });
+  }, { listsExpected });
+}
+
+/** Whether the `tools/list` request `id` of `body` named a cursor (asked for a later page). */
+function askedForPage(body: unknown, id: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.some((m) => isJsonObject(m) && m['id'] === id && m['method'] === 'tools/list' && isJsonObject(m['params']) && m['params']['cursor'] !== undefined);
 }
 
 function forward(

@@ -215,6 +215,6 @@ describe('through the proxy\'s filter of Streamable HTTP answers', () => {
   it('a clean list passes as the server sent it', async () => {
     const { messages, verdicts } = await listThroughFilter('/mcp-json', LISTS.clean);
     expect((messages[0]!['result'] as { tools: unknown[] }).tools).toEqual(LISTS.clean);
-    expect(verdicts).toEqual([{ action: 'show', tools: LISTS.clean, decision: 'forwarded', findings: [] }]);
+    expect(verdicts).toEqual([{ action: 'show', tools: LISTS.clean, decision: 'forwarded', findings: [], dropped: [] }]);
   });
 });

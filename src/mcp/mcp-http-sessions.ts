@@ -1,0 +1,79 @@
+import type { JsonRpcId } from '../providers/mcp-jsonrpc.js';
+import { BoundedMemories, ToolListMemory } from './tool-list-memory.js';
+
+/**
+ * What the proxy keeps of one Streamable HTTP MCP session (its `Mcp-Session-Id` at a server's endpoint; a server that
+ * gives none is one session per endpoint) between its requests:
+ * - the `tools/list` requests not answered yet. A server may answer one on any stream of the session (another POST's
+ *   answer, the GET stream), and the client takes a response by its id wherever it comes, so every answer of the
+ *   session is searched for them, not only the answer to the POST that asked;
+ * - what the guardrails dropped from its lists and last decided (tool-list-memory.ts).
+ */
+export class McpHttpSession {
+  readonly lists = new OutstandingLists();
+  readonly memory = new ToolListMemory();
+}
+
+/** Outstanding `tools/list` requests tracked per session; past it the oldest is forgotten (see OutstandingLists). */
+const MAX_OUTSTANDING_LISTS = 1000;
+
+/**
+ * The `tools/list` requests of a session still waiting for their answer, by id, with whether each asked for a later
+ * page (named a cursor). Bounded: a server that never answers must not grow it; a forgotten request's answer is then
+ * still caught on an event stream by its shape (a result holding only a tool list), not on a JSON answer.
+ */
+export class OutstandingLists {
+  private readonly ids = new Map<string, { paged: boolean }>();
+
+  get size(): number {
+    return this.ids.size;
+  }
+
+  add(id: JsonRpcId, paged: boolean): void {
+    const key = idKey(id);
+    this.ids.delete(key);
+    if (this.ids.size >= MAX_OUTSTANDING_LISTS) this.ids.delete(this.ids.keys().next().value as string);
+    this.ids.set(key, { paged });
+  }
+
+  has(id: JsonRpcId): boolean {
+    return this.ids.has(idKey(id));
+  }
+
+  /** Takes the request `id` answers out; what it asked, or undefined when none was waiting. */
+  answer(id: JsonRpcId): { paged: boolean } | undefined {
+    const key = idKey(id);
+    const asked = this.ids.get(key);
+    this.ids.delete(key);
+    return asked;
+  }
+
+  /** The ids still waiting (to answer them with an error when their stream is withheld). */
+  pending(): JsonRpcId[] {
+    return [...this.ids.keys()].map((key) => JSON.parse(key) as JsonRpcId);
+  }
+}
+
+/** The sessions the proxy saw, the least recently used forgotten past a bound (see BoundedMemories). */
+export class McpHttpSessions {
+  private readonly sessions = new BoundedMemories(() => new McpHttpSession());
+
+  /** The session a request belongs to: `endpoint` the server's host and path, `sessionId` its Mcp-Session-Id, if any. */
+  session(endpoint: string, sessionId: string | undefined): McpHttpSession {
+    return this.sessions.get(sessionKey(endpoint, sessionId));
+  }
+
+  /** A DELETE ended the session: nothing of it is needed any more. */
+  end(endpoint: string, sessionId: string | undefined): void {
+    this.sessions.forget(sessionKey(endpoint, sessionId));
+  }
+}
+
+function sessionKey(endpoint: string, sessionId: string | undefined): string {
+  return JSON.stringify([endpoint.toLowerCase(), sessionId ?? null]);
+}
+
+/** `1` and `"1"` are different JSON-RPC ids. */
+function idKey(id: JsonRpcId): string {
+  return JSON.stringify(id);
+}

@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import { edgeError, type EdgeError } from '../edge-error.js';
+import { GUARDRAIL_BLOCK_STATUS } from '../guardrails/apply-guardrails.js';
+import { toolNames } from './tool-list-filter.js';
+import type { ToolListVerdict } from './tool-list-guardrails.js';
+
+/**
+ * What Edge remembers of one MCP server's tool lists (per wrapped server for stdio, per MCP session for Streamable
+ * HTTP), between the list and the calls that follow it:
+ * - the tools the guardrails left out of a list: a client that calls one anyway (it listed the tools earlier, or
+ *   guessed the name) is refused, until a later list shows the tool clean;
+ * - the last verdict, so a client that lists the same tools again and again (clients re-list often) leaves one audit
+ *   record of what the guardrails found, not one per list.
+ */
+export class ToolListMemory {
+  private readonly dropped = new Set<string>();
+  private lastVerdict: string | undefined;
+
+  /**
+   * Notes the guardrails' verdict on `checked` (the tools they read); true when it differs from the last one noted
+   * (another list, or another verdict on it): worth recording.
+   */
+  noteVerdict(checked: unknown[], verdict: ToolListVerdict): boolean {
+    // Shown clean first: a name both shown and dropped (two tools of one name, one of them poisoned) stays refused.
+    if (verdict.action === 'show') for (const name of toolNames(verdict.tools)) this.dropped.delete(name);
+    for (const name of verdict.dropped) this.dropped.add(name);
+    const digest = createHash('sha256').update(JSON.stringify(checked)).update(JSON.stringify(verdictSummary(verdict))).digest('base64');
+    const changed = digest !== this.lastVerdict;
+    this.lastVerdict = digest;
+    return changed;
+  }
+
+  /** The refusal of a call to `tool`, when the guardrails left it out of the server's last list that had it. */
+  callRefusal(tool: string, server: string): EdgeError | undefined {
+    if (!this.dropped.has(tool)) return undefined;
+    return edgeError(GUARDRAIL_BLOCK_STATUS, 'guardrail_blocked',
+      `Bifrost Edge refused the call of the MCP tool '${tool}' of ${server}: an Edge guardrail left it out of the server's tool list, because its description or schema holds text your organization's guardrails keep from AI models. It can be called again once the server lists it without that text; ask the server's maintainer or your IT helpdesk.`);
+  }
+}
+
+function verdictSummary(verdict: ToolListVerdict): unknown {
+  return verdict.action === 'show' ? [verdict.decision, verdict.findings] : [verdict.error.type, verdict.findings];
+}
+
+/**
+ * Memories by key (a server name, a session), the least recently used forgotten past `max`: Edge must not grow with
+ * every session a client ever opened. A forgotten one only costs a second audit record, or a dropped tool's call then
+ * decided on its own content.
+ */
+export class BoundedMemories<T> {
+  private readonly entries = new Map<string, T>();
+
+  constructor(private readonly create: () => T, private readonly max = 1000) {}
+
+  /** The memory of `key`, made when there is none. */
+  get(key: string): T {
+    let entry = this.entries.get(key);
+    if (entry !== undefined) {
+      this.entries.delete(key);
+    } else {
+      entry = this.create();
+      if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
+    }
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  /** The memory of `key` if there is one (not made, nor moved up). */
+  peek(key: string): T | undefined {
+    return this.entries.get(key);
+  }
+
+  forget(key: string): void {
+    this.entries.delete(key);
+  }
+}
+
+/** Findings one audit record keeps of the tool lists it covers; past it, one more finding sums up the rest. */
+export const MAX_LIST_FINDINGS_PER_RECORD = 100;
