@@ -287,7 +287,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
     inspectors: () => inspectors,
     processOf: processForLoopbackClient,
     visibleMcpTools: (client, tools) => visibleMcpTools(policy.bundle, client, tools, new Date()),
-    checkMcpToolList: (tools, server, positions) => checkListedTools(tools, guardrails.current, server, positions),
+    checkMcpToolList: (tools, server, positions, options) => checkListedTools(tools, guardrails.current, server, positions, options),
     responseScanner: () => (guardrails.current.policy.scanResponses && guardrails.current.policy.enabled ? createStreamScanner(guardrails.current) : undefined),
     needsProcess: () => policy.bundle?.apps.catalog.some((app) => app.match.processes.length > 0) ?? false,
     routeFor: forwardingRoute,
