@@ -7,15 +7,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryEventStore } from '@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EDGE_BIN, startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
-import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
-import { auditRecords, writeMcpPolicy } from '../mcp/support.js';
+import { auditRecords, mcpClientThroughEdge, PROMPT_INJECTION_RULE, writeMcpPolicy } from '../mcp/support.js';
 
 /**
  * The tool-list guardrails wired into a running Edge: a `tools/list` answer whose tools tell the model to ignore its
@@ -113,7 +111,7 @@ beforeAll(async () => {
       interceptHosts: [HOST],
       upstream: { originOverrides: { [HOST]: remote.url } },
       policyFile: writePolicy(dataDir),
-      guardrails: { customRules: [{ id: 'prompt-injection', message: 'Looks like a prompt injection', pattern: 'ignore[ _-]previous[ _-]instructions', flags: 'i', action: 'block' }] },
+      guardrails: { customRules: [PROMPT_INJECTION_RULE] },
     },
   });
 });
@@ -159,10 +157,7 @@ it('stdio: `bifrost-edge mcp wrap` asks the running Edge, and the poisoned list 
 
 describe('Streamable HTTP through Edge\'s proxy', () => {
   const connect = async (route: string): Promise<Client> => {
-    const dispatcher = proxyDispatcher(edge.proxyUrl, edge.caPem);
-    const viaEdge = ((url: string | URL, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
-    const client = new Client({ name: 'wired-http-client', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`https://${HOST}${route}`), { fetch: viaEdge }));
+    const client = await mcpClientThroughEdge(edge, `https://${HOST}${route}`, 'wired-http-client');
     return client;
   };
 

@@ -1,15 +1,9 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
-import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
-import { auditRecords, writeMcpPolicy } from '../mcp/support.js';
+import type { EdgeProcess } from '../support/edge-process.js';
+import { auditRecords, mcpClientThroughEdge, startMcpGoverningEdge } from '../mcp/support.js';
 
 /**
  * A Streamable HTTP server that answers the client's `tools/list` in the answer to another POST of the session (a
@@ -76,17 +70,7 @@ let edge: EdgeProcess;
 
 beforeAll(async () => {
   remote = await startCrossStreamServer();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-mcp-sessions-'));
-  edge = await startEdgeProcess({
-    dataDir,
-    config: {
-      mode: 'local',
-      interceptHosts: [HOST],
-      upstream: { originOverrides: { [HOST]: remote.url } },
-      policyFile: writeMcpPolicy(dataDir, HOST, ['search', 'exfil']),
-      guardrails: { customRules: [{ id: 'prompt-injection', message: 'Looks like a prompt injection', pattern: 'ignore[ _-]previous[ _-]instructions', flags: 'i', action: 'block' }] },
-    },
-  });
+  edge = await startMcpGoverningEdge({ host: HOST, origin: remote.url, tools: ['search', 'exfil'], dataDirPrefix: 'edge-mcp-sessions-' });
 });
 
 afterAll(async () => {
@@ -95,10 +79,7 @@ afterAll(async () => {
 });
 
 it('a tools/list answered in the answer to another POST is filtered, and the dropped tool cannot be called', async () => {
-  const dispatcher = proxyDispatcher(edge.proxyUrl, edge.caPem);
-  const viaEdge = ((url: string | URL, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
-  const client = new Client({ name: 'cross-stream-client', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`https://${HOST}/mcp`), { fetch: viaEdge }));
+  const client = await mcpClientThroughEdge(edge, `https://${HOST}/mcp`, 'cross-stream-client');
   try {
     const [tools] = await Promise.all([client.listTools(), client.listPrompts()]);
     expect(tools.tools.map((t) => t.name)).toEqual(['search']);
@@ -118,10 +99,7 @@ it('a tools/list answered in the answer to another POST is filtered, and the dro
 });
 
 it('a page of a paged tool list whose tools all offend reaches the client empty, keeping its cursor to the next page', async () => {
-  const dispatcher = proxyDispatcher(edge.proxyUrl, edge.caPem);
-  const viaEdge = ((url: string | URL, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
-  const client = new Client({ name: 'paging-client', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`https://${HOST}/paged`), { fetch: viaEdge }));
+  const client = await mcpClientThroughEdge(edge, `https://${HOST}/paged`, 'paging-client');
   try {
     const first = await client.listTools();
     expect(first).toMatchObject({ tools: [], nextCursor: 'p2' });

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
-import { auditRecords, writeMcpPolicy } from './support.js';
+import { auditRecords, fetchThroughEdge, writeMcpPolicy } from './support.js';
 
 /**
  * A remote MCP server (the SDK's Streamable HTTP server on 127.0.0.1) reached by the SDK's own HTTP client
@@ -145,8 +145,7 @@ describe('MCP over Streamable HTTP through the proxy', () => {
         policyFile: writeMcpPolicy(dataDir, HOST, ['echo']),
       },
     });
-    const dispatcher = proxyDispatcher(edge.proxyUrl, edge.caPem);
-    viaEdge = ((url: string | URL, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
+    viaEdge = fetchThroughEdge(edge);
     client = new Client({ name: 'remote-mcp-client', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`https://${HOST}/mcp`), { fetch: viaEdge }));
   });
@@ -203,8 +202,7 @@ describe('MCP over Streamable HTTP through the proxy', () => {
         proxy: { maxRequestBodyBytes: 16 * 1024 },
       },
     });
-    const dispatcher = proxyDispatcher(smallEdge.proxyUrl, smallEdge.caPem);
-    const viaSmallEdge = ((url: string | URL, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
+    const viaSmallEdge = fetchThroughEdge(smallEdge);
     try {
       for (const route of ['/mcp-big', '/mcp-big-json']) {
         const bigClient = new Client({ name: 'big-client', version: '1.0.0' });

@@ -1,13 +1,16 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { AgentDecisionClient } from '../../src/mcp/agent-client.js';
 import { wrapStdioServer } from '../../src/mcp/stdio-wrapper.js';
-import { EDGE_BIN } from '../support/edge-process.js';
+import { EDGE_BIN, startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
 
 export const FIXTURE_SERVER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tool-server.mjs');
 export const KEY = 'sk-bf-mcp-e2e-0001';
@@ -115,4 +118,38 @@ export function runWrapped(command: string[], agent: AgentDecisionClient | undef
       }
     },
   };
+}
+
+/** The custom rule the MCP tool-list tests block on: a prompt injection in a tool's text. */
+export const PROMPT_INJECTION_RULE = { id: 'prompt-injection', message: 'Looks like a prompt injection', pattern: 'ignore[ _-]previous[ _-]instructions', flags: 'i', action: 'block' } as const;
+
+/** A fetch that goes through Edge's proxy, trusting its CA: what an MCP client pointed at Edge uses. */
+export function fetchThroughEdge(edge: EdgeProcess): typeof fetch {
+  const dispatcher = proxyDispatcher(edge.proxyUrl, edge.caPem);
+  return ((url: string | URL, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
+}
+
+/** An MCP SDK client connected over Streamable HTTP to `url` through Edge. */
+export async function mcpClientThroughEdge(edge: EdgeProcess, url: string, name: string): Promise<Client> {
+  const client = new Client({ name, version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { fetch: fetchThroughEdge(edge) }));
+  return client;
+}
+
+/**
+ * A local-mode Edge that governs the remote MCP server at `host` (served by `origin`): the tools `tools` allowed by
+ * its policy file, the prompt-injection rule among its guardrails.
+ */
+export function startMcpGoverningEdge(options: { host: string; origin: string; tools: string[]; dataDirPrefix: string }): Promise<EdgeProcess> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), options.dataDirPrefix));
+  return startEdgeProcess({
+    dataDir,
+    config: {
+      mode: 'local',
+      interceptHosts: [options.host],
+      upstream: { originOverrides: { [options.host]: options.origin } },
+      policyFile: writeMcpPolicy(dataDir, options.host, options.tools),
+      guardrails: { customRules: [PROMPT_INJECTION_RULE] },
+    },
+  });
 }
