@@ -1,7 +1,7 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readRequestBody, RequestBodyError } from '../../src/proxy/request-body.js';
+import { readRequestBody } from '../../src/proxy/request-body.js';
+import { openPost, startBodyReadingServer, type BodyReadingServer } from '../support/body-reading-server.js';
 import { until } from '../support/until.js';
 
 /**
@@ -10,55 +10,30 @@ import { until } from '../support/until.js';
  * bound, one that arrives slowly but steadily is read whole however long it takes.
  */
 
-let server: http.Server;
-let outcome: Promise<{ read?: Buffer; error?: RequestBodyError; ms: number }> | undefined;
+let server: BodyReadingServer<Buffer>;
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    const started = Date.now();
-    outcome = readRequestBody(req, 1024 * 1024, 300).then(
-      (read) => ({ read, ms: Date.now() - started }),
-      (error: RequestBodyError) => ({ error, ms: Date.now() - started }),
-    );
-    void outcome.then(({ error }) => {
-      res.writeHead(error?.edge.status ?? 200);
-      res.end();
-    });
-  });
-  // As the proxy's servers: a slow body is not cut off as a whole (edge-proxy.ts).
-  server.requestTimeout = 0;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server = await startBodyReadingServer((req) => readRequestBody(req, 1024 * 1024, 300));
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => server.close());
 
 /** Sends `pieces` of a JSON body declared `declared` bytes long, `gapMs` apart; the socket stays open. */
 async function send(pieces: string[], gapMs: number, declared: number): Promise<{ status: Promise<number>; req: http.ClientRequest }> {
-  const port = (server.address() as AddressInfo).port;
-  const req = http.request({ host: '127.0.0.1', port, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': declared } });
-  const status = new Promise<number>((resolve) => {
-    req.once('response', (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.once('error', () => resolve(0));
-  });
-  outcome = undefined;
+  const { req, status } = openPost(server.port, { 'content-type': 'application/json', 'content-length': declared });
+  server.forget();
   for (const piece of pieces) {
     req.write(piece);
     await new Promise((resolve) => setTimeout(resolve, gapMs));
   }
-  expect(await until(() => outcome !== undefined)).toBe(true);
+  expect(await until(() => server.latest() !== undefined)).toBe(true);
   return { status, req };
 }
 
 describe('a request body read into memory', () => {
   it('is refused with 408 once it stops arriving for the idle bound', async () => {
     const stalled = await send(['{"model":"gpt-4o",'], 0, 1000);
-    const { error, ms } = await outcome!;
+    const { error, ms } = await server.latest()!;
     expect(error?.edge).toMatchObject({ status: 408, type: 'request_timeout' });
     expect(error?.edge.message).toContain('The request body stopped arriving');
     expect(ms).toBeGreaterThanOrEqual(290);
@@ -72,7 +47,7 @@ describe('a request body read into memory', () => {
     const body = pieces.join('');
     const steady = await send(pieces, 100, Buffer.byteLength(body));
     steady.req.end();
-    const { read, error, ms } = await outcome!;
+    const { read, error, ms } = await server.latest()!;
     expect(error).toBeUndefined();
     expect(read?.toString()).toBe(body);
     expect(ms).toBeGreaterThan(1000);

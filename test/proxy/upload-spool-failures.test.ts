@@ -3,11 +3,10 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFormUpload, SpooledUpload } from '../../src/proxy/form-upload.js';
-import { RequestBodyError } from '../../src/proxy/request-body.js';
 import { UploadSpool } from '../../src/proxy/upload-spool.js';
+import { openPost, startBodyReadingServer, type BodyReadingServer } from '../support/body-reading-server.js';
 import { until } from '../support/until.js';
 
 /**
@@ -18,30 +17,14 @@ import { until } from '../support/until.js';
 
 const MiB = 1024 * 1024;
 let spoolDir: string;
-let server: http.Server;
-let outcome: Promise<{ read?: Buffer | SpooledUpload; error?: RequestBodyError; ms: number }>;
-
+let server: BodyReadingServer<Buffer | SpooledUpload>;
 beforeAll(async () => {
   spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-spool-failures-'));
-  server = http.createServer((req, res) => {
-    const started = Date.now();
-    outcome = readFormUpload(req, 'b', { maxTextBytes: 32 * MiB, maxUploadBytes: 64 * MiB, spoolDir, idleTimeoutMs: 300 }).then(
-      (read) => ({ read, ms: Date.now() - started }),
-      (error: RequestBodyError) => ({ error, ms: Date.now() - started }),
-    );
-    void outcome.then(({ error }) => {
-      res.writeHead(error?.edge.status ?? 200);
-      res.end();
-    });
-  });
-  // As the proxy's servers: a slow upload is not cut off as a whole (edge-proxy.ts).
-  server.requestTimeout = 0;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server = await startBodyReadingServer((req) => readFormUpload(req, 'b', { maxTextBytes: 32 * MiB, maxUploadBytes: 64 * MiB, spoolDir, idleTimeoutMs: 300 }));
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await server.close();
   fs.rmSync(spoolDir, { recursive: true, force: true });
 });
 
@@ -49,15 +32,7 @@ const head = Buffer.from('--b\r\nContent-Disposition: form-data; name="image"; f
 
 /** Sends `pieces` of an upload declared far larger, `gapMs` apart, then stops sending (the socket stays open). */
 async function sendThenStall(pieces: Buffer[], gapMs: number): Promise<{ status: Promise<number>; req: http.ClientRequest }> {
-  const port = (server.address() as AddressInfo).port;
-  const req = http.request({ host: '127.0.0.1', port, method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=b', 'content-length': 60 * MiB } });
-  const status = new Promise<number>((resolve) => {
-    req.once('response', (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.once('error', () => resolve(0));
-  });
+  const { req, status } = openPost(server.port, { 'content-type': 'multipart/form-data; boundary=b', 'content-length': 60 * MiB });
   for (const piece of pieces) {
     req.write(piece);
     await new Promise((resolve) => setTimeout(resolve, gapMs));
@@ -70,7 +45,7 @@ describe('a spooled upload that stops arriving', () => {
     // 2 MiB at once (spooled), then 100 ms apart for a second in all: longer than the bound, never idle that long.
     const steady = await sendThenStall([head, Buffer.alloc(2 * MiB, 1), ...Array.from({ length: 10 }, () => Buffer.alloc(1024, 1))], 100);
     expect(await until(() => fs.readdirSync(spoolDir).length === 1)).toBe(true);
-    const { error, ms } = await outcome;
+    const { error, ms } = await server.latest()!;
     expect(error?.edge).toMatchObject({ status: 408, type: 'request_timeout' });
     expect(ms).toBeGreaterThan(1000);
     expect(await steady.status).toBe(408);
@@ -96,7 +71,7 @@ describe('a spool file that cannot be removed', () => {
 
 describe('a spool removed while its body is still being forwarded', () => {
   it('ends the forwarded body quietly (an unheard stream error would crash the agent), unfinished', async () => {
-    const port = (server.address() as AddressInfo).port;
+    const port = server.port;
     const body = Buffer.concat([head, Buffer.alloc(8 * MiB, 1), Buffer.from('\r\n--b\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nhi\r\n--b--\r\n')]);
     await new Promise<void>((resolve) => {
       const req = http.request({ host: '127.0.0.1', port, method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=b' } }, (res) => {
@@ -105,7 +80,7 @@ describe('a spool removed while its body is still being forwarded', () => {
       });
       req.end(body);
     });
-    const upload = (await outcome).read as SpooledUpload;
+    const upload = (await server.latest()!).read as SpooledUpload;
     const uncaught: Error[] = [];
     const onUncaught = (err: Error) => uncaught.push(err);
     process.on('uncaughtException', onUncaught);
