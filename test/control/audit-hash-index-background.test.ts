@@ -1,12 +1,10 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildAuditBatch } from '../../src/audit/batch.js';
 import { GENESIS_HASH } from '../../src/audit/chain.js';
 import { postEnrollment } from '../../src/control/client/control-api.js';
-import type { AuditBatch, ChainedAuditRecord } from '../../src/control/protocol/audit.js';
 import { EdgeControlPaths } from '../../src/control/protocol/paths.js';
 import { startControlServer } from '../../src/control/server/control-server.js';
-import { chainedRecords, postAuditBatch } from './support/audit-upload.js';
+import { batchFor, chainedRecords, postAuditBatch } from './support/audit-upload.js';
 import { ADA_KEY, captureLogger, startControlFixture, testLogger, type ControlFixture } from './support/control-fixture.js';
 
 /**
@@ -20,11 +18,6 @@ afterEach(async () => {
   await fixture?.close();
   fixture = undefined;
 });
-
-function batchFor(deviceId: string, records: ChainedAuditRecord[]): AuditBatch {
-  const batch = buildAuditBatch(records);
-  return { ...batch, device_id: deviceId, batch_id: `${deviceId}:${batch.first_seq}-${batch.last_seq}` };
-}
 
 function hashIndexExists(file: string): boolean {
   const db = new Database(file, { readonly: true });

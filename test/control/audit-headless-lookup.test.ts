@@ -2,12 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildAuditBatch } from '../../src/audit/batch.js';
 import { GENESIS_HASH } from '../../src/audit/chain.js';
 import { postEnrollment } from '../../src/control/client/control-api.js';
-import type { AuditBatch, ChainedAuditRecord } from '../../src/control/protocol/audit.js';
 import { SqliteControlStore } from '../../src/control/server/sqlite-control-store.js';
-import { chainedRecords, postAuditBatch } from './support/audit-upload.js';
+import { batchFor, chainedRecords, postAuditBatch } from './support/audit-upload.js';
 import { countingStore } from './support/counting-store.js';
 import { ADA_KEY, startControlFixture, tempDir, testLogger, type ControlFixture } from './support/control-fixture.js';
 
@@ -25,11 +23,6 @@ afterEach(async () => {
 });
 
 const INSTALLATION = 'inst-backlog';
-
-function batchFor(deviceId: string, records: ChainedAuditRecord[]): AuditBatch {
-  const batch = buildAuditBatch(records);
-  return { ...batch, device_id: deviceId, batch_id: `${deviceId}:${batch.first_seq}-${batch.last_seq}` };
-}
 
 describe('a batch for a chain the server holds nothing of', () => {
   it('is looked up by hash: a re-enrolled device resending its backlog lists no chain', async () => {

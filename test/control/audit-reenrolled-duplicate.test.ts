@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildAuditBatch } from '../../src/audit/batch.js';
 import { GENESIS_HASH } from '../../src/audit/chain.js';
 import { postEnrollment } from '../../src/control/client/control-api.js';
-import type { AuditBatch, ChainedAuditRecord } from '../../src/control/protocol/audit.js';
+import type { ChainedAuditRecord } from '../../src/control/protocol/audit.js';
 import { storedAtServer } from '../audit/support/chain-gap.js';
-import { chainedRecords, postAuditBatch } from './support/audit-upload.js';
+import { batchFor, chainedRecords, postAuditBatch } from './support/audit-upload.js';
 import { ADA_KEY, startControlFixture, type ControlFixture } from './support/control-fixture.js';
 
 /**
@@ -20,11 +19,6 @@ afterEach(async () => {
 });
 
 const INSTALLATION = 'inst-dup';
-
-function batchFor(deviceId: string, records: ChainedAuditRecord[]): AuditBatch {
-  const batch = buildAuditBatch(records);
-  return { ...batch, device_id: deviceId, batch_id: `${deviceId}:${batch.first_seq}-${batch.last_seq}` };
-}
 
 describe('a re-enrolled device resending records its earlier enrollment uploaded', () => {
   it('gets them acknowledged as duplicates, and a batch going on past them the earlier chain\'s head', async () => {

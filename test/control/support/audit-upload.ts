@@ -1,3 +1,4 @@
+import { buildAuditBatch } from '../../../src/audit/batch.js';
 import { chainHash, recordJson } from '../../../src/audit/chain.js';
 import { AuditRecordSchema, type AuditBatch, type ChainedAuditRecord } from '../../../src/control/protocol/audit.js';
 
@@ -24,4 +25,10 @@ export async function postAuditBatch(url: string, credential: string, batch: Aud
     body: JSON.stringify({ ...batch, records: batch.records.map((r) => ({ ...r, record: JSON.parse(recordJson(r.record)) as unknown })) }),
   });
   return { status: res.status, headers: res.headers, body: await res.json() as unknown };
+}
+
+/** The batch a device `deviceId` uploads of `records` (its batch id as the shipper names it). */
+export function batchFor(deviceId: string, records: ChainedAuditRecord[]): AuditBatch {
+  const batch = buildAuditBatch(records);
+  return { ...batch, device_id: deviceId, batch_id: `${deviceId}:${batch.first_seq}-${batch.last_seq}` };
 }
