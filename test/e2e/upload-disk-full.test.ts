@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { proxyDispatcher, tlsThroughProxy, undiciFetch } from '../support/proxy-clients.js';
 import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
+import { until } from '../support/until.js';
 
 /**
  * The real Edge CLI whose disk fills while it spools an upload: the kernel refuses its writes past 4 MiB
@@ -68,7 +69,8 @@ describe('a disk that fills while an upload is spooled', () => {
     expect(text).toMatch(/^HTTP\/1\.1 507 /);
     expect(text).toContain('Free some disk space');
     expect(early).toBe(true);
-    expect(spoolFiles()).toEqual([]);
+    // Removed when the exchange ends, which comes just after the answer is written.
+    expect(await until(() => spoolFiles().length === 0)).toBe(true);
     expect(originRequests).toBe(0);
 
     // Under the limit, the next upload is spooled and forwarded.
@@ -78,6 +80,6 @@ describe('a disk that fills while an upload is spooled', () => {
     });
     expect(res.status).toBe(200);
     expect(originRequests).toBe(1);
-    expect(spoolFiles()).toEqual([]);
+    expect(await until(() => spoolFiles().length === 0)).toBe(true);
   });
 });
