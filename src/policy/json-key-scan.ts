@@ -1,4 +1,5 @@
 import { bracketDelta, JsonTextWalk } from './json-text-walk.js';
+import { CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE } from '../util/json-bytes.js';
 
 /**
  * Reads chosen keys of a JSON text of any size as it arrives, holding only their values: how an answer too large to
@@ -26,13 +27,6 @@ export const MAX_KEPT_VALUE_BYTES = 64 * 1024;
 /** A key longer than this is none of the chosen ones, which are short names. */
 const MAX_KEY_BYTES = 256;
 
-const QUOTE = 0x22;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
 
 function isWhitespace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;

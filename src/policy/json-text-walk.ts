@@ -1,3 +1,5 @@
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, OPEN_BRACE, OPEN_BRACKET, QUOTE } from '../util/json-bytes.js';
+
 /**
  * A walk through JSON text that tells its structure from the text inside its strings, without parsing it: how an
  * answer or message too large to parse whole is read for its usage (json-key-scan.ts for an HTTP answer, arriving
@@ -5,12 +7,6 @@
  * text, not structure: a client's prompt or a model's answer may hold any of them.
  */
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACE = 0x7d;
-const CLOSE_BRACKET = 0x5d;
 
 /**
  * Where the walk stands is kept between calls, so text that arrives in pieces is walked piece by piece: a string (or

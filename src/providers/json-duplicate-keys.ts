@@ -1,4 +1,5 @@
 import type { JsonPath } from './extraction.js';
+import { BACKSLASH, CLOSE_BRACE as CLOSE_OBJECT, CLOSE_BRACKET as CLOSE_ARRAY, COMMA, OPEN_BRACE as OPEN_OBJECT, OPEN_BRACKET as OPEN_ARRAY, QUOTE } from '../util/json-bytes.js';
 
 /**
  * Object keys that occur twice in one object of a JSON text.
@@ -21,13 +22,6 @@ export interface DuplicateKey {
   key: string;
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const COMMA = 0x2c;
 
 /** Up to this many keys an object's keys are compared one by one (no allocation); past it, a Set is built. */
 const LINEAR_SEARCH_KEYS = 12;

@@ -1,6 +1,7 @@
 import { usageInDocument, UsageAccumulator, type TokenUsage } from '../policy/usage.js';
 import type { WebSocketApi } from './websocket-messages.js';
 import { walkBrackets } from '../policy/json-text-walk.js';
+import { BACKSLASH } from '../util/json-bytes.js';
 
 /**
  * What a server message of a WebSocket Edge reads says about usage, read without holding the message up: it is
@@ -151,7 +152,6 @@ const MAX_USAGE_TAIL_BYTES = 1024 * 1024;
 /** How many `"usage"` candidates are tried, from the end, before giving up (each costs a scan of the tail). */
 const MAX_USAGE_CANDIDATES = 32;
 
-const BACKSLASH = 0x5c;
 
 /**
  * The usage of the message's own `"key": {…}`, the last one whose object is a usage report and sits `depth`
