@@ -69,16 +69,23 @@ function scavengesSince(from: number): { count: number; promoted: number } {
   return { count, promoted };
 }
 
+/**
+ * Promoted bytes per request in each of several windows, and the least of them: a kept exchange
+ * shows in every window alike, while a load spike from outside (seen once in CI: ~10 KB in one run
+ * under the whole suite) lasts a window or two, not all of them.
+ */
 it('a finished exchange leaves (almost) nothing for the old generation', async () => {
   await chats(50, 0); // warm: compiled code, connection pools, lazily built caches
-  const from = edge.stdoutLines.length;
-  const rounds = 150;
-  await chats(rounds, 50);
-  const { count, promoted } = scavengesSince(from);
-  const requests = rounds * connections.length;
-  expect(count).toBeGreaterThan(15);
-  // Measured: ~1.6 KB here (what was in flight at each collection, the activity page's last 200
-  // exchanges), ~4 KB once in CI under the whole suite's load with 2 KB prompts; ~21 KB while each
-  // exchange's finisher was kept in a WeakMap.
-  expect(promoted / requests).toBeLessThan(8_000);
+  const windows: { count: number; perRequest: number }[] = [];
+  const rounds = 60;
+  for (let w = 0; w < 4; w++) {
+    const from = edge.stdoutLines.length;
+    await chats(rounds, 50 + w * rounds);
+    const { count, promoted } = scavengesSince(from);
+    windows.push({ count, perRequest: promoted / (rounds * connections.length) });
+  }
+  for (const { count } of windows) expect(count).toBeGreaterThan(6);
+  // Measured: ~2 KB per request here (what was in flight at each collection, the activity page's
+  // last 200 exchanges); 19-24 KB in every window while each exchange's finisher was kept in a WeakMap.
+  expect(Math.min(...windows.map((w) => w.perRequest)), JSON.stringify(windows)).toBeLessThan(8_000);
 });
