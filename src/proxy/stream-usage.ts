@@ -50,8 +50,9 @@ class UsageEventStripper extends SseEventTransform {
     }
   }
 
-  protected override onOversizeEvent(): { then: 'pass' } {
-    // Not a usage event (those are small): the rest of the stream passes untouched.
-    return { then: 'pass' };
+  protected override onOversizeEvent(): { then: 'pass-event' } {
+    // Not a usage event (those are small): it passes unread, and the events after it are read again, since the
+    // usage-only event Edge asked for comes last, after whatever large event the answer held.
+    return { then: 'pass-event' };
   }
 }

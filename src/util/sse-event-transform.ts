@@ -125,10 +125,10 @@ export abstract class SseEventTransform extends Transform {
         continue;
       }
       if (match[0] === '\r' && end === text.length) {
-        // The blank line's CR may be the first half of a CRLF: the event ends once the next character is known.
+        // The blank line's CR may be the first half of a CRLF: the event ends once the next character is known, also
+        // when it passes unread (that LF would otherwise open the next event, and go with it if that one is dropped).
         out += this.addToEvent(text.slice(from, end));
-        if (this.mode === 'read') this.endsAtCR = true;
-        else out += this.endEvent('');
+        if (this.stopText === undefined) this.endsAtCR = true;
         from = end;
         break;
       }

@@ -44,10 +44,10 @@ describe('createUsageEventStripper', () => {
     expect(createUsageEventStripper({ 'content-type': 'text/event-stream', 'content-encoding': 'gzip' }, 1 << 20)).toBeUndefined();
   });
 
-  it('an event too large to hold makes the rest pass untouched, nothing lost', async () => {
+  it('an event too large to hold passes untouched, and the events after it are still read', async () => {
     const big = `data: {"choices":[{"delta":{"content":"${'x'.repeat(5000)}"}}]}\n\n`;
     const stream = delta('a') + big + usageOnly + delta('b');
     const out = await runThrough(createUsageEventStripper({ 'content-type': 'text/event-stream' }, 1000)!, [stream.slice(0, 3000), stream.slice(3000)]);
-    expect(out).toBe(stream);
+    expect(out).toBe(delta('a') + big + delta('b'));
   });
 });
