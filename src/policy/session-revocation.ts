@@ -2,6 +2,7 @@ import type { PolicyBundle } from '../control/protocol/policy-bundle.js';
 import type { VirtualKey } from '../control/protocol/virtual-key.js';
 import { edgeError, type EdgeError } from '../edge-error.js';
 import { isExpired, keyLabel, selectActiveKey } from './active-key.js';
+import { decideApp, type AppIdentity } from './apps.js';
 import type { PolicyRoute } from './decide.js';
 import { applyFailMode, type Connectivity } from './fail-mode.js';
 import { isProviderAllowed, modelVerdict } from './model-access.js';
@@ -21,11 +22,17 @@ export interface SessionRevocationInput {
   signedIn?: boolean;
   /** What Edge reaches now, for the bundle's fail mode (the decision's connectivity); absent: not checked. */
   connectivity?: Connectivity;
+  /**
+   * The app that opened the session as the policy's catalog attributes it now (its opening's signals read again with
+   * attributeApp: a new catalog may list, deny or re-identify it); absent: not checked.
+   */
+  app?: AppIdentity;
 }
 
 /**
  * Whether a live session (a Realtime or Gemini Live WebSocket, decided once at its opening) may go on under the
- * policy as it is now: the gates its decision passed still let it through. The fail mode does not refuse it (a
+ * policy as it is now: the gates its decision passed still let it through. The app catalog still lets its app through
+ * (not denied, and not pending while the policy blocks apps pending review), the fail mode does not refuse it (a
  * fail-closed policy while the gateway or Edge Control cannot be reached, or the audit records cannot be kept), its
  * user is still signed in, its key is still in the bundle, active and not expired, and still allows the provider and
  * the model the session was decided for; a session decided before any policy arrived is held to the policy's active
@@ -40,6 +47,11 @@ export function sessionRevocation(input: SessionRevocationInput): EdgeError | un
   // Governed by the app catalog, or an MCP server's traffic: no provider, no key.
   if (!route || route.provider === null) return undefined;
   const about = { provider: route.provider, ...(route.model !== null ? { model: route.model } : {}) };
+  // First, as in the decision: an app the organization stopped allowing is the reason that lasts.
+  if (input.app) {
+    const verdict = decideApp(input.app, bundle);
+    if (verdict.action === 'block') return edgeError(403, 'app_blocked', appClosedMessage(input.app.name, verdict.status), about);
+  }
   if (input.connectivity) {
     const failMode = applyFailMode({ bundle, connectivity: input.connectivity, mode: route.mode, now });
     if (failMode.action === 'refuse') {
@@ -59,6 +71,13 @@ export function sessionRevocation(input: SessionRevocationInput): EdgeError | un
   if (!key.is_active) return edgeError(403, 'virtual_key_blocked', `Bifrost Edge closed this session: key '${keyLabel(key)}' was switched off`, about);
   if (isExpired(key, now)) return edgeError(403, 'virtual_key_blocked', `Bifrost Edge closed this session: key '${keyLabel(key)}' expired`, about);
   return accessRefusal(key, about);
+}
+
+/** Why a session of a refused app was closed: short, for the close frame (the decision's own text is about one request). */
+function appClosedMessage(app: string, status: 'denied' | 'pending' | 'approved'): string {
+  return status === 'pending'
+    ? `Bifrost Edge closed this session: ${app} is waiting for your admin's review, and your AI policy now blocks apps until they are approved`
+    : `Bifrost Edge closed this session: your organization no longer allows ${app} for AI use`;
 }
 
 /** A session decided before any policy (the gateway decided with the configured key): the policy's active key now governs it. */
