@@ -6,29 +6,30 @@ import type { InspectionResult, RequestInspector } from '../proxy/surface-resolu
 import { AppsSeen } from './apps-seen.js';
 import type { SeenApp } from '../control/protocol/heartbeat.js';
 import { attributeApp, compileAppCatalog, decideApp, EMPTY_APP_CATALOG, type AppIdentity, type CompiledAppCatalog } from './apps.js';
-import { budgetAlertMessage, thresholdsReached } from './budget-alerts.js';
 import type { CounterStore } from './counter-store.js';
 import { sessionRevocation } from './session-revocation.js';
 import { estimatedPromptTokens, InFlightUsage, type Hold, type Reservation } from './in-flight.js';
 import { decideRequest, usedUpRefusal, type Decision, type PolicyRoute } from './decide.js';
 import { awaitsControlConfirmation, CONFIRMATION_WAIT_MS, unconfirmedPolicyRefusal, type Connectivity } from './fail-mode.js';
-import { limitWindows, windowUsage, type CounterSnapshot, type LimitWindow } from './limits.js';
+import { limitWindows, type CounterSnapshot } from './limits.js';
 import { NoticeBus, type Notice, type NoticeDraft } from './notices.js';
-import { durationCost, estimateCost, lookupAudioPrice, lookupPrice } from './pricing.js';
+import { durationCost, estimateCost, lookupPrice } from './pricing.js';
 import { isPendingStatus, type JobState } from './background-jobs.js';
-import { requestedOutputCap, worstCaseOutputTokens } from './background-output-cap.js';
-import { BackgroundResponses, DEFAULT_BACKGROUND_TIMEOUT_MS, type BackgroundJob } from './background-responses.js';
-import { BackgroundTrueUps, type TrueUp, type TrueUpWindow } from './background-true-ups.js';
-import type { ChargedWindow, LateChargeTarget } from './late-charge.js';
+import { requestedOutputCap } from './background-output-cap.js';
+import { BackgroundCharging, type BackgroundCharge } from './background-charging.js';
+import type { BackgroundJob } from './background-responses.js';
+import { priceOf, type LateChargeTarget } from './late-charge.js';
 import { billedWithoutUsage, createResponseMeter, generatesAnswer, type ResponseMeter, type ResponseMeterInput } from './response-meter.js';
 import { isKnownAiHost, type ShadowAiRegistry } from './shadow-ai.js';
 import { allKeyWindows, buildPolicyStatus, type PolicyStatus } from './status-data.js';
-import { answerCounter, estimatedUsage, isAcceptedAnswer, isEventStream, usageEstimate } from './unreported-usage.js';
+import { answerCounter, estimatedUsage, isAcceptedAnswer, isEventStream } from './unreported-usage.js';
 import type { TokenUsage } from './usage.js';
-import { windowIdentity } from './window-succession.js';
-import { successorWindows } from './window-successors.js';
+import { WindowCharges, type UsageCharge } from './window-charges.js';
 import { header } from '../util/header.js';
 import { RequestScopedSlot } from '../util/request-scoped-slot.js';
+
+export type { BackgroundCharge, TrueUpNote } from './background-charging.js';
+export type { UsageCharge } from './window-charges.js';
 
 /**
  * The device's policy enforcement, stateful around the pure decision (decide.ts): it holds the current
@@ -48,12 +49,8 @@ import { RequestScopedSlot } from '../util/request-scoped-slot.js';
  *   that reports no usage (a stream stopped early, a JSON answer leaving it out; free operations aside), and a
  *   sent request the client abandoned before any answer, are charged Edge's estimate instead
  *   (unreported-usage.ts). A background response or Assistants run (answered `queued`, no usage) is charged
- *   later, to its request: with the usage its final state reports when the client fetches it back (a final state
- *   reporting none, a cancel's: the prompt and the most answer text any fetch carried), or its worst case when
- *   Edge gives it up after a bound: the prompt and the most answer it allowed itself (background-responses.ts,
- *   background-output-cap.ts). An estimate stays open for a day: a later fetch reporting the usage trues it up,
- *   charging the rest or giving the excess back (background-true-ups.ts). Each such late charge is told to
- *   `onBackgroundCharge`, which records it.
+ *   later, to its request, once its usage is fetched back or Edge gives it up (background-charging.ts); each such
+ *   late charge is told to `onBackgroundCharge`, which records it.
  * - `settle(request)` when the exchange is over, however it ended: until then an allowed request holds
  *   its estimated cost in its token and spend windows, so requests decided meanwhile count it
  *   (in-flight.ts); a followed request not sent by then gives its place in the request windows back. A
@@ -87,44 +84,6 @@ export interface PolicyEnforcerOptions {
   onBackgroundCharge?: (charged: BackgroundCharge) => void;
 }
 
-/** A charge made to a request after its exchange was over (see onBackgroundCharge). */
-export interface BackgroundCharge {
-  /** The request that started the work, and where it went (its own record's method, host and path). */
-  request: Pick<NormalizedRequest, 'provider' | 'model' | 'operation'>;
-  target: { method: string; host: string; path: string };
-  app: string;
-  /** The provider's id of the response or run. */
-  id: string;
-  /**
-   * The usage its final state reported, or Edge's estimate (`estimated`): the prompt and the answer seen when it
-   * reported none, the prompt and the most answer the request allowed when it was given up. With `trueUp`: the
-   * usage now known (or the estimate raised), of which only the difference is charged now.
-   */
-  charge: UsageCharge;
-  /**
-   * Set when this corrects an earlier estimate of the same work (background-true-ups.ts): what was charged before,
-   * and the difference charged now (negative: given back). `refundedInFull` is false when part of an amount to give
-   * back stayed charged, because the window it went to has rolled over since.
-   */
-  trueUp?: TrueUpNote;
-}
-
-export interface TrueUpNote {
-  before: { usage: TokenUsage; costUsd: number };
-  difference: { totalTokens: number; costUsd: number };
-  refundedInFull: boolean;
-  /**
-   * Why it is corrected now: its usage was fetched back, or a fetch carried more answer, or its own key crowded it
-   * out; or, continued after it was given up (tool outputs submitted to a run), given up again or ended reporting no usage.
-   */
-  cause: 'usage_reported' | 'more_answer_seen' | 'crowded_out' | 'given_up' | 'no_usage';
-  /**
-   * Windows it was charged to that the policy applied now no longer has (removed, or a new reset duration: a new
-   * window, which never counted the estimate): left as they were, not corrected. Named by their counter keys.
-   */
-  windowsGone: string[];
-}
-
 interface PolicyState {
   bundle: PolicyBundle | undefined;
   catalog: CompiledAppCatalog;
@@ -153,28 +112,8 @@ interface Ticket {
   outputCap?: number;
 }
 
-export interface UsageCharge {
-  usage: TokenUsage;
-  costUsd: number;
-  priceSource: string;
-  /** Notices raised by the charge (budget alerts). */
-  alerts: Notice[];
-  /** The provider reported no usage: this is Edge's estimate (the prompt, and the answer seen or, given up, allowed). */
-  estimated?: true;
-}
-
 /** The usage of work billed by something other than tokens (a transcription's seconds): its cost is given apart. */
 const NO_TOKENS: TokenUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0, cachedInputTokens: 0, reasoningTokens: 0 };
-
-/**
- * Operations (openai-compatible.ts) that fetch back a stored response or Assistants run: `GET /responses/{id}` (also
- * streamed again, or resumed, with `?stream=true`), `POST /responses/{id}/cancel`, `GET` and the cancel of
- * `/threads/{thread}/runs/{run}`.
- */
-const FETCHES_BACK_WORK: ReadonlySet<string> = new Set(['responses', 'threads']);
-
-/** A fetched-back answer read whole for its text, up to this: a 100,000-token answer is about 400 KB of JSON. */
-const MAX_FETCHED_BACK_JSON_BYTES = 4 * 1024 * 1024;
 
 export class PolicyEnforcer {
   readonly notices: NoticeBus;
@@ -191,12 +130,10 @@ export class PolicyEnforcer {
   /** Requests the proxy announced it will report as sent (see follow). */
   private readonly followed = new WeakSet<NormalizedRequest>();
   private readonly inFlight = new InFlightUsage();
-  /** Requests whose background response's usage is still to come. */
-  private readonly background: BackgroundResponses;
-  /** Background requests charged an estimate, open for the usage a later fetch reports. */
-  private readonly trueUps: BackgroundTrueUps;
-  /** How long a background response's request holds its prompt: as long as its entry may wait, and a minute for a late timer. */
-  private readonly backgroundHoldMs: number;
+  /** Charging usage to windows, with its budget alerts: an exchange's charge and a late one alike. */
+  private readonly charges: WindowCharges;
+  /** Background responses and runs: waited for, charged once their exchange is over, trued up (background-charging.ts). */
+  private readonly background: BackgroundCharging;
   private readonly now: () => Date;
   private readonly onError: (err: unknown, context: string) => void;
 
@@ -204,13 +141,12 @@ export class PolicyEnforcer {
     this.notices = options.notices ?? new NoticeBus();
     this.now = options.now ?? (() => new Date());
     this.onError = options.onError ?? (() => {});
-    const backgroundTimeoutMs = options.backgroundTimeoutMs ?? DEFAULT_BACKGROUND_TIMEOUT_MS;
-    this.background = new BackgroundResponses({
-      timeoutMs: backgroundTimeoutMs,
-      onGivenUp: (id, job, provider) => this.chargeBackground(provider, id, job, undefined, undefined, true),
+    this.charges = new WindowCharges({ counters: options.counters, now: this.now, onError: this.onError, publish: (draft) => this.publish(draft) });
+    this.background = new BackgroundCharging({
+      counters: options.counters, charges: this.charges, bundle: () => this.state.bundle, now: this.now, onError: this.onError,
+      ...(options.backgroundTimeoutMs !== undefined ? { timeoutMs: options.backgroundTimeoutMs } : {}),
+      ...(options.onBackgroundCharge ? { onBackgroundCharge: options.onBackgroundCharge } : {}),
     });
-    this.trueUps = new BackgroundTrueUps({ onCrowdedOut: (id, trueUp) => this.raiseToWorstCase(id, trueUp) });
-    this.backgroundHoldMs = backgroundTimeoutMs + 60_000;
   }
 
   /**
@@ -455,7 +391,7 @@ export class PolicyEnforcer {
    * an error answer accepted nothing and is not charged.
    */
   meterResponse(request: NormalizedRequest, response: ResponseMeterInput, onCharge?: (charge: UsageCharge | undefined, estimate?: UsageCharge) => void): ResponseMeter | undefined {
-    if (!generatesAnswer(request)) return this.meterFetchedBack(request, response);
+    if (!generatesAnswer(request)) return this.background.meterFetchedBack(request, response);
     const route = this.routeFor(request);
     if (!route?.virtualKey) return undefined;
     const accepted = isAcceptedAnswer(response);
@@ -520,64 +456,26 @@ export class PolicyEnforcer {
    * onBackgroundCharge), since nothing will be waiting for their usage after a restart.
    */
   releaseBackground(): void {
-    this.background.giveUpAll();
+    this.background.releaseAll();
   }
 
   /**
-   * The answer of a generating request reports work Edge already tracks under that id: a request continuing it
-   * (tool outputs submitted to a run, its answer JSON or a stream). The work's usage covers the continuation, so it is
-   * settled through the work, never charged or estimated as an exchange of its own: still pending, Edge goes on
-   * waiting (a record of work given up and charged an estimate becomes the entry's starting point); final, the work
-   * is charged, or its estimate trued up, as a fetch of that state would. False when Edge tracks no such work, or
-   * tracks it under another key (handOverToOtherKey): the request is then charged as an exchange of its own.
+   * The answer of a generating request reports work Edge already tracks under that id (tool outputs submitted to a
+   * run): settled through that work (background-charging.ts continueWork), never charged as an exchange of its own.
+   * False when Edge tracks no such work, or under another key: the request is then charged as an exchange.
    */
   private continueBackground(request: NormalizedRequest, job: JobState, usage: TokenUsage | undefined, outputTokens: number, answeredModel: string | undefined): boolean {
-    if (this.background.size === 0 && this.trueUps.size === 0) return false;
     const ticket = this.tickets.get(request);
     if (ticket?.decision.action !== 'allow' || !ticket.decision.route.virtualKey || ticket.charged) return false;
-    const { provider } = request;
-    const nowMs = this.now().getTime();
-    const waiting = this.background.find(provider, job.id);
-    const open = waiting ? undefined : this.trueUps.find(provider, job.id, nowMs);
-    const tracked = waiting ?? open;
-    if (!tracked) return false;
-    if (tracked.target.keyId !== ticket.decision.route.virtualKey.id) {
-      this.handOverToOtherKey(provider, job.id, nowMs);
-      return false;
-    }
+    const continued = this.background.continueWork({
+      provider: request.provider, job, keyId: ticket.decision.route.virtualKey.id, promptTokens: estimatedPromptTokens(request),
+      usage, outputTokens, answeredModel,
+    });
+    if (!continued) return false;
     ticket.charged = true;
     ticket.reservation?.release();
     ticket.reservation = undefined;
-    if (!isPendingStatus(job.status)) {
-      this.settleFinalState(provider, job.id, usage, answeredModel, outputTokens);
-    } else if (waiting) {
-      this.background.notePrompt(provider, job.id, estimatedPromptTokens(request));
-      this.background.noteAnswer(provider, job.id, outputTokens);
-    } else if (open) {
-      // Given up, then continued: the run goes on, and its usage will cover both. Waited for again, from what the
-      // estimate charged: the prompt grows by the continuation's, the worst case answer stays.
-      this.trueUps.take(provider, job.id, nowMs);
-      this.background.remember(provider, job.id, {
-        target: open.target, windows: [], promptTokens: open.usage.inputTokens + estimatedPromptTokens(request), outputTokens,
-        outputCap: open.worstCaseOutputTokens, charged: open, ...(open.answeredModel !== undefined ? { answeredModel: open.answeredModel } : {}),
-      });
-    }
     return true;
-  }
-
-  /**
-   * A request sent under another key than the one Edge tracks `id` under continued it (a sync moved the device to
-   * another key while the run waited): the work is that key's from now on. Settling it through the old key would
-   * charge the continuation, and the run's final usage, to a key that no longer sends (or no longer exists), out of
-   * reach of the limits of the key that does. So the continuation is charged to its own key as any exchange (its
-   * usage: the run's, cumulative; or its estimate; still pending, it is waited for under its own key), and the old
-   * key's entry is closed at what it was charged so far: a run waited for, nothing (its hold given back); one given up,
-   * its estimate, no longer trued up. The run's usage from here on covers the old key's share too, so charging
-   * the old key its estimate now as well would count the same tokens twice.
-   */
-  private handOverToOtherKey(provider: string, id: string, nowMs: number): void {
-    this.background.take(provider, id)?.hold?.release();
-    this.trueUps.take(provider, id, nowMs);
   }
 
   /**
@@ -601,171 +499,15 @@ export class PolicyEnforcer {
       ...(ticket.outputCap !== undefined ? { outputCap: ticket.outputCap } : {}),
       ...(answeredModel !== undefined ? { answeredModel } : {}),
     };
-    if (!this.background.remember(request.provider, job.id, waiting)) return false;
+    if (!this.background.leaveRunning(request.provider, job.id, waiting)) return false;
     // The exchange is charged through its entry from now on. Its hold would be dropped as stale (DEFAULT_MAX_HOLD_MS)
     // well before the wait is over: placed anew in one synchronous step, to last as long as the wait.
     ticket.charged = true;
     ticket.reservation?.release();
     ticket.reservation = undefined;
-    const hold = this.reserve(request, route, ticket.pricing, this.now().getTime(), this.backgroundHoldMs);
+    const hold = this.reserve(request, route, ticket.pricing, this.now().getTime(), this.background.holdMs);
     if (hold) waiting.hold = hold;
     return true;
-  }
-
-  /**
-   * Meters a fetch of stored work (a retrieval, a resumed stream, a cancel: never charged as such): when it reports
-   * the final state of a background response or run Edge is waiting for, that usage is charged to the request that
-   * started it, once; of one charged an estimate (background-true-ups.ts), the estimate is trued up. Undefined when
-   * Edge waits for none, or the route fetches no response or run.
-   */
-  private meterFetchedBack(request: NormalizedRequest, response: ResponseMeterInput): ResponseMeter | undefined {
-    if ((this.background.size === 0 && this.trueUps.size === 0) || !FETCHES_BACK_WORK.has(request.operation)) return undefined;
-    // The answer text it carries (a poll in progress, a cancel's answer: the output so far) is what is charged if
-    // the final state reports no usage. Read from the meter's own decoded bytes, before the meter reports.
-    const answer = answerCounter(response, MAX_FETCHED_BACK_JSON_BYTES);
-    return createResponseMeter(response, (usage, answeredModel, job) => {
-      if (!job) return;
-      const seen = answer?.outputTokens() ?? 0;
-      if (isPendingStatus(job.status)) this.background.noteAnswer(request.provider, job.id, seen);
-      else this.settleFinalState(request.provider, job.id, usage, answeredModel, seen);
-    }, answer);
-  }
-
-  /**
-   * The final state of `id` was seen (fetched back, or answering a request that continued it) with `seenOutputTokens`
-   * of answer: the request waiting for it is charged, or the estimate charged before is trued up.
-   */
-  private settleFinalState(provider: string, id: string, usage: TokenUsage | undefined, answeredModel: string | undefined, seenOutputTokens: number): void {
-    this.background.noteAnswer(provider, id, seenOutputTokens);
-    const waiting = this.background.take(provider, id);
-    if (waiting) this.chargeBackground(provider, id, waiting, usage, answeredModel);
-    else this.trueUpBackground(provider, id, usage, answeredModel, seenOutputTokens);
-  }
-
-  /**
-   * Charges a background response's request what its final state reported, or Edge's estimate: with none reported,
-   * the prompt and the answer seen; given up (`givenUp`), the prompt and the most answer the request allowed itself
-   * (background-output-cap.ts), since its answer may have been read without Edge seeing it. An estimate stays open
-   * for a true-up (background-true-ups.ts). Gives its hold back.
-   */
-  private chargeBackground(provider: string, id: string, waiting: BackgroundJob, usage: TokenUsage | undefined, answeredModel: string | undefined, givenUp = false): void {
-    waiting.hold?.release();
-    const model = answeredModel ?? waiting.answeredModel;
-    const worstCase = worstCaseOutputTokens(waiting);
-    const charged = usage ?? usageEstimate(waiting.promptTokens, givenUp ? worstCase : waiting.outputTokens);
-    const reason = givenUp ? 'given_up' : 'no_usage';
-    const open = waiting.charged;
-    if (open) {
-      // Given up before and continued since: its estimate is the starting point, only the difference is charged.
-      this.adjustTrueUp(id, open, charged, !usage, model, usage ? 'usage_reported' : reason);
-      if (!usage) this.trueUps.keep(provider, id, { ...open, reason, worstCaseOutputTokens: worstCase, keptAtMs: this.now().getTime() });
-      return;
-    }
-    const { charge, windows } = this.chargeTo(waiting.target, waiting.windows, charged, !usage, model);
-    if (!usage) {
-      this.trueUps.keep(provider, id, {
-        target: waiting.target, windows, usage: charge.usage, costUsd: charge.costUsd, reason,
-        worstCaseOutputTokens: worstCase, keptAtMs: this.now().getTime(), ...(model !== undefined ? { answeredModel: model } : {}),
-      });
-    }
-    this.reportLateCharge(waiting.target, id, charge);
-  }
-
-  /**
-   * A final state of `id` fetched back after its request was charged an estimate: with its usage, the difference
-   * is charged (or given back) and the record closed; without, an answer longer than the one charged raises the
-   * estimate, which stays open.
-   */
-  private trueUpBackground(provider: string, id: string, usage: TokenUsage | undefined, answeredModel: string | undefined, seenOutputTokens: number): void {
-    const nowMs = this.now().getTime();
-    if (usage) {
-      const open = this.trueUps.take(provider, id, nowMs);
-      if (open) this.adjustTrueUp(id, open, usage, false, answeredModel, 'usage_reported');
-      return;
-    }
-    const open = this.trueUps.find(provider, id, nowMs);
-    if (!open || seenOutputTokens <= open.usage.outputTokens) return;
-    this.adjustTrueUp(id, open, usageEstimate(open.usage.inputTokens, seenOutputTokens), true, answeredModel, 'more_answer_seen');
-  }
-
-  /** Crowded out by its own key's newer records before its usage was seen: charged up to its worst case. */
-  private raiseToWorstCase(id: string, open: TrueUp): void {
-    if (open.usage.outputTokens >= open.worstCaseOutputTokens) return;
-    this.adjustTrueUp(id, open, usageEstimate(open.usage.inputTokens, open.worstCaseOutputTokens), true, undefined, 'crowded_out');
-  }
-
-  /**
-   * Brings each window `open` charged to what `usage` costs: the rest is charged, an excess given back into the run
-   * of the window it went to while that runs (counter-store.ts refund). `open` then says what it now charged.
-   */
-  private adjustTrueUp(id: string, open: TrueUp, usage: TokenUsage, estimated: boolean, answeredModel: string | undefined, cause: TrueUpNote['cause']): void {
-    const nowMs = this.now().getTime();
-    const model = answeredModel ?? open.answeredModel;
-    const price = priceOf(open.target, usage, model);
-    let refundedInFull = true;
-    const alerts: Notice[] = [];
-    const { windows, gone } = this.followChargedWindows(open);
-    open.windows = windows;
-    for (const [window, current] of windows.map((w) => [w, this.currentWindow(w)] as const)) {
-      if (!current) continue;
-      const wanted = window.metric === 'tokens' ? usage.totalTokens : price.costUsd;
-      const difference = wanted - window.amount;
-      try {
-        if (difference > 0) {
-          const added = this.options.counters.add(window.counterKey, difference, window.timing, nowMs);
-          // An amount that went to an earlier run of the window can no longer be given back: only this run's counts.
-          window.amount = added.windowStartMs === window.windowStartMs ? wanted : difference;
-          window.windowStartMs = added.windowStartMs;
-          // Spend raised as any charge raises it: past a threshold, the budget alert.
-          const alert = window.metric === 'spend' ? this.budgetAlert(current, added.windowStartMs, nowMs, open.target) : undefined;
-          if (alert) alerts.push(alert);
-        } else if (difference < 0) {
-          const given = window.windowStartMs === undefined ? 0 : this.options.counters.refund(window.counterKey, -difference, window.windowStartMs, window.timing, nowMs);
-          if (given < -difference) refundedInFull = false;
-          window.amount -= given;
-        }
-      } catch (err) {
-        this.onError(err, `truing up ${window.counterKey}`);
-      }
-    }
-    const before = { usage: open.usage, costUsd: open.costUsd };
-    open.usage = usage;
-    open.costUsd = price.costUsd;
-    if (model !== undefined) open.answeredModel = model;
-    const charge: UsageCharge = { usage, costUsd: price.costUsd, priceSource: price.priceSource, alerts, ...(estimated ? { estimated: true as const } : {}) };
-    this.reportLateCharge(open.target, id, charge, {
-      before, difference: { totalTokens: usage.totalTokens - before.usage.totalTokens, costUsd: price.costUsd - before.costUsd }, refundedInFull, cause,
-      windowsGone: gone,
-    });
-  }
-
-  /**
-   * The windows `open` charged, as the policy applied now has them (window-successors.ts): moved to the key a sync
-   * carried its counter to, one for each of several that continued it; one with no successor is kept as it was (a
-   * later bundle may bring it back) and named in `gone`.
-   */
-  private followChargedWindows(open: TrueUp): { windows: TrueUpWindow[]; gone: string[] } {
-    const bundle = this.state.bundle;
-    const current = bundle ? allKeyWindows(bundle, open.target.keyId) : [];
-    const gone: string[] = [];
-    const windows = open.windows.flatMap((window) => {
-      const successors = successorWindows(window.identity, current);
-      if (successors.length === 0) gone.push(window.counterKey);
-      if (successors.length === 0 || (successors.length === 1 && successors[0]!.counterKey === window.counterKey)) return [window];
-      return successors.map((s): TrueUpWindow => ({ ...window, counterKey: s.counterKey, identity: windowIdentity(s), timing: timingOf(s) }));
-    });
-    return { windows, gone };
-  }
-
-  /** The window of the policy applied now counted under `window`'s key, if it is still that window. */
-  private currentWindow(window: TrueUpWindow): LimitWindow | undefined {
-    const bundle = this.state.bundle;
-    if (!bundle) return undefined;
-    return successorWindows(window.identity, allKeyWindows(bundle, window.identity.keyId)).find((w) => w.counterKey === window.counterKey);
-  }
-
-  private reportLateCharge(target: LateChargeTarget, id: string, charge: UsageCharge, trueUp?: TrueUpNote): void {
-    this.options.onBackgroundCharge?.({ request: target.request, target: target.target, app: target.app, id, charge, ...(trueUp ? { trueUp } : {}) });
   }
 
   /** Charges a response's usage to the request's token and spend windows; raises budget alerts. */
@@ -790,37 +532,7 @@ export class PolicyEnforcer {
     ticket.charged = true;
     // The estimate gives way to the real figure in one synchronous step: nothing decides in between.
     ticket.reservation?.release();
-    return this.chargeTo(lateChargeTarget(request, ticket, route), route.windows, usage, estimated, answeredModel, priced).charge;
-  }
-
-  /** Charges `usage` to the token and spend `windows`; raises budget alerts. Says what each window was charged. */
-  private chargeTo(
-    target: LateChargeTarget, windows: readonly LimitWindow[], usage: TokenUsage, estimated: boolean, answeredModel?: string,
-    priced?: { costUsd: number; priceSource: string },
-  ): { charge: UsageCharge; windows: TrueUpWindow[] } {
-    const nowMs = this.now().getTime();
-    const { costUsd, priceSource } = priced ?? priceOf(target, usage, answeredModel);
-    const alerts: Notice[] = [];
-    const charged: TrueUpWindow[] = [];
-    for (const window of windows) {
-      if (window.metric === 'requests') continue;
-      const amount = window.metric === 'tokens' ? usage.totalTokens : costUsd;
-      const record: TrueUpWindow = { counterKey: window.counterKey, metric: window.metric, timing: timingOf(window), amount: 0, identity: windowIdentity(window) };
-      charged.push(record);
-      if (amount <= 0) continue;
-      try {
-        const added = this.options.counters.add(window.counterKey, amount, window, nowMs);
-        record.amount = amount;
-        record.windowStartMs = added.windowStartMs;
-        if (window.metric === 'spend') {
-          const alert = this.budgetAlert(window, added.windowStartMs, nowMs, target);
-          if (alert) alerts.push(alert);
-        }
-      } catch (err) {
-        this.onError(err, `charging ${window.counterKey}`);
-      }
-    }
-    return { charge: { usage, costUsd, priceSource, alerts, ...(estimated ? { estimated: true as const } : {}) }, windows: charged };
+    return this.charges.chargeTo(lateChargeTarget(request, ticket, route), route.windows, usage, estimated, answeredModel, priced).charge;
   }
 
   /**
@@ -937,29 +649,6 @@ export class PolicyEnforcer {
     }
   }
 
-  private budgetAlert(window: LimitWindow, windowStartMs: number, nowMs: number, target: LateChargeTarget): Notice | undefined {
-    if (window.max <= 0) return undefined;
-    const usage = windowUsage(window, this.options.counters.snapshot([window.counterKey]), nowMs);
-    const reached = thresholdsReached(usage.used / window.max, target.thresholds);
-    // Mark every reached threshold, warn once, at the highest newly reached one.
-    const fresh = reached.filter((t) => this.options.counters.markAlert(window.counterKey, windowStartMs, t, nowMs));
-    const highest = fresh[0];
-    if (highest === undefined) return undefined;
-    const draft: NoticeDraft = {
-      kind: 'budget_alert',
-      who: { app: target.app },
-      what: {
-        ...(target.provider ? { provider: target.provider } : {}),
-        ...(target.model ? { model: target.model } : {}),
-      },
-      why: {
-        message: budgetAlertMessage(target.keyLabel, window, usage.used, highest, usage.resetsAtMs !== undefined ? usage.resetsAtMs - nowMs : undefined),
-        errorType: `budget_${Math.round(highest * 100)}`,
-      },
-    };
-    return this.publish(draft);
-  }
-
   private reportSeenApp(app: AppIdentity, request: NormalizedRequest, now: Date): void {
     if (!app.listed) this.recordShadow('app', app.id, app.host, now);
     this.publish({
@@ -994,13 +683,6 @@ export class PolicyEnforcer {
   }
 }
 
-type ChargedWindowTiming = ChargedWindow['timing'];
-
-/** A window's duration or calendar period, as a counter is kept by it. */
-function timingOf(window: LimitWindow): ChargedWindowTiming {
-  return window.calendar ? { durationMs: window.durationMs, calendar: window.calendar } : window.durationMs;
-}
-
 /** What charging `request` needs once its exchange is over, from its ticket (late-charge.ts): not the request itself. */
 function lateChargeTarget(request: NormalizedRequest, ticket: Ticket, route: PolicyRoute): LateChargeTarget {
   return {
@@ -1020,16 +702,4 @@ function lateChargeTarget(request: NormalizedRequest, ticket: Ticket, route: Pol
 function pathWithoutQuery(path: string): string {
   const query = path.indexOf('?');
   return query === -1 ? path : path.slice(0, query);
-}
-
-/**
- * What `usage` costs on `target`'s route. A route naming no model (a stored prompt, an Assistants run) is priced by
- * the model its answer names; with neither (a Realtime call's sideband socket) at the fallback rates, not nothing;
- * audio at the model's audio rate (pricing.ts).
- */
-function priceOf(target: LateChargeTarget, usage: TokenUsage, answeredModel: string | undefined): { costUsd: number; priceSource: string } {
-  const model = target.model ?? answeredModel ?? null;
-  const lookup = lookupPrice(target.provider, model, target.pricing);
-  const audio = usage.audioInputTokens || usage.audioOutputTokens ? lookupAudioPrice(target.provider, model, lookup.price) : lookup.price;
-  return { costUsd: estimateCost(usage, lookup.price, audio), priceSource: lookup.source };
 }

@@ -1,5 +1,7 @@
 import type { ModelPrice } from '../control/protocol/policy-bundle.js';
 import type { NormalizedRequest } from '../providers/types.js';
+import { estimateCost, lookupAudioPrice, lookupPrice } from './pricing.js';
+import type { TokenUsage } from './usage.js';
 import type { WindowTiming } from './window-period.js';
 
 /**
@@ -33,4 +35,16 @@ export interface ChargedWindow {
   /** The start of the run of the window the amount went into; undefined when nothing was added. */
   windowStartMs?: number;
   amount: number;
+}
+
+/**
+ * What `usage` costs on `target`'s route. A route naming no model (a stored prompt, an Assistants run) is priced by
+ * the model its answer names; with neither (a Realtime call's sideband socket) at the fallback rates, not nothing;
+ * audio at the model's audio rate (pricing.ts).
+ */
+export function priceOf(target: LateChargeTarget, usage: TokenUsage, answeredModel: string | undefined): { costUsd: number; priceSource: string } {
+  const model = target.model ?? answeredModel ?? null;
+  const lookup = lookupPrice(target.provider, model, target.pricing);
+  const audio = usage.audioInputTokens || usage.audioOutputTokens ? lookupAudioPrice(target.provider, model, lookup.price) : lookup.price;
+  return { costUsd: estimateCost(usage, lookup.price, audio), priceSource: lookup.source };
 }

@@ -1,4 +1,4 @@
-import type { TrueUpNote } from './enforcer.js';
+import type { TrueUpNote } from './background-charging.js';
 import { formatUsd } from './limits.js';
 
 /**

@@ -1,0 +1,354 @@
+import type { PolicyBundle } from '../control/protocol/policy-bundle.js';
+import type { NormalizedRequest } from '../providers/types.js';
+import { isPendingStatus, type JobState } from './background-jobs.js';
+import { worstCaseOutputTokens } from './background-output-cap.js';
+import { BackgroundResponses, DEFAULT_BACKGROUND_TIMEOUT_MS, type BackgroundJob } from './background-responses.js';
+import { BackgroundTrueUps, type TrueUp, type TrueUpWindow } from './background-true-ups.js';
+import type { CounterStore } from './counter-store.js';
+import { priceOf, type LateChargeTarget } from './late-charge.js';
+import type { LimitWindow } from './limits.js';
+import type { Notice } from './notices.js';
+import { createResponseMeter, type ResponseMeter, type ResponseMeterInput } from './response-meter.js';
+import { allKeyWindows } from './status-data.js';
+import { answerCounter, usageEstimate } from './unreported-usage.js';
+import type { TokenUsage } from './usage.js';
+import type { UsageCharge, WindowCharges } from './window-charges.js';
+import { timingOf } from './window-charges.js';
+import { windowIdentity } from './window-succession.js';
+import { successorWindows } from './window-successors.js';
+
+/**
+ * Charging work a provider goes on with after its answer ended (a background response, an Assistants run;
+ * background-jobs.ts) once its exchange is over: with the usage its final state reports when the client fetches it
+ * back (a final state reporting none, a cancel's: the prompt and the most answer text any fetch carried), or its
+ * worst case when Edge gives it up after a bound: the prompt and the most answer it allowed itself
+ * (background-responses.ts, background-output-cap.ts). An estimate stays open for a day: a later fetch reporting the
+ * usage trues it up, charging the rest or giving the excess back (background-true-ups.ts). Each such late charge is
+ * told to `onBackgroundCharge`, which records it.
+ *
+ * The enforcer keeps what belongs to the request (its ticket, its hold) and hands this module only what charging the
+ * work needs once the exchange is over (late-charge.ts).
+ */
+
+/** A charge made to a request after its exchange was over (see onBackgroundCharge). */
+export interface BackgroundCharge {
+  /** The request that started the work, and where it went (its own record's method, host and path). */
+  request: Pick<NormalizedRequest, 'provider' | 'model' | 'operation'>;
+  target: { method: string; host: string; path: string };
+  app: string;
+  /** The provider's id of the response or run. */
+  id: string;
+  /**
+   * The usage its final state reported, or Edge's estimate (`estimated`): the prompt and the answer seen when it
+   * reported none, the prompt and the most answer the request allowed when it was given up. With `trueUp`: the
+   * usage now known (or the estimate raised), of which only the difference is charged now.
+   */
+  charge: UsageCharge;
+  /**
+   * Set when this corrects an earlier estimate of the same work (background-true-ups.ts): what was charged before,
+   * and the difference charged now (negative: given back). `refundedInFull` is false when part of an amount to give
+   * back stayed charged, because the window it went to has rolled over since.
+   */
+  trueUp?: TrueUpNote;
+}
+
+export interface TrueUpNote {
+  before: { usage: TokenUsage; costUsd: number };
+  difference: { totalTokens: number; costUsd: number };
+  refundedInFull: boolean;
+  /**
+   * Why it is corrected now: its usage was fetched back, or a fetch carried more answer, or its own key crowded it
+   * out; or, continued after it was given up (tool outputs submitted to a run), given up again or ended reporting no usage.
+   */
+  cause: 'usage_reported' | 'more_answer_seen' | 'crowded_out' | 'given_up' | 'no_usage';
+  /**
+   * Windows it was charged to that the policy applied now no longer has (removed, or a new reset duration: a new
+   * window, which never counted the estimate): left as they were, not corrected. Named by their counter keys.
+   */
+  windowsGone: string[];
+}
+
+export interface BackgroundChargingOptions {
+  counters: CounterStore;
+  charges: WindowCharges;
+  /** The bundle applied now: a correction goes to its windows. */
+  bundle: () => PolicyBundle | undefined;
+  now: () => Date;
+  onError: (err: unknown, context: string) => void;
+  /** How long a background response's usage is waited for. Default DEFAULT_BACKGROUND_TIMEOUT_MS, an hour. */
+  timeoutMs?: number;
+  onBackgroundCharge?: (charged: BackgroundCharge) => void;
+}
+
+/** What a request continuing tracked work (tool outputs submitted to a run) brings to it. */
+export interface Continuation {
+  provider: string;
+  job: JobState;
+  /** The key the continuation was sent under. */
+  keyId: string;
+  /** Its own prompt, as Edge estimates it (the run reads it as prompt too). */
+  promptTokens: number;
+  usage: TokenUsage | undefined;
+  outputTokens: number;
+  answeredModel: string | undefined;
+}
+
+/**
+ * Operations (openai-compatible.ts) that fetch back a stored response or Assistants run: `GET /responses/{id}` (also
+ * streamed again, or resumed, with `?stream=true`), `POST /responses/{id}/cancel`, `GET` and the cancel of
+ * `/threads/{thread}/runs/{run}`.
+ */
+const FETCHES_BACK_WORK: ReadonlySet<string> = new Set(['responses', 'threads']);
+
+/** A fetched-back answer read whole for its text, up to this: a 100,000-token answer is about 400 KB of JSON. */
+const MAX_FETCHED_BACK_JSON_BYTES = 4 * 1024 * 1024;
+
+export class BackgroundCharging {
+  /** Requests whose background response's usage is still to come. */
+  private readonly background: BackgroundResponses;
+  /** Background requests charged an estimate, open for the usage a later fetch reports. */
+  private readonly trueUps: BackgroundTrueUps;
+  /** How long a background response's request holds its prompt: as long as its entry may wait, and a minute for a late timer. */
+  readonly holdMs: number;
+
+  constructor(private readonly options: BackgroundChargingOptions) {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_BACKGROUND_TIMEOUT_MS;
+    this.background = new BackgroundResponses({
+      timeoutMs,
+      onGivenUp: (id, job, provider) => this.chargeBackground(provider, id, job, undefined, undefined, true),
+    });
+    this.trueUps = new BackgroundTrueUps({ onCrowdedOut: (id, trueUp) => this.raiseToWorstCase(id, trueUp) });
+    this.holdMs = timeoutMs + 60_000;
+  }
+
+  /** Whether any work is waited for or open for a true-up: nothing to look up otherwise. */
+  private get tracksAny(): boolean {
+    return this.background.size > 0 || this.trueUps.size > 0;
+  }
+
+  /**
+   * Edge is stopping: background responses still running are charged their worst case now (each reported through
+   * onBackgroundCharge), since nothing will be waiting for their usage after a restart.
+   */
+  releaseAll(): void {
+    this.background.giveUpAll();
+  }
+
+  /**
+   * Remembers a request whose answer says the provider goes on working after it, by the id of that work (the
+   * enforcer hands over its hold). False when something already waits under that id.
+   */
+  leaveRunning(provider: string, id: string, waiting: BackgroundJob): boolean {
+    return this.background.remember(provider, id, waiting);
+  }
+
+  /**
+   * The answer of a generating request reports work Edge already tracks under that id: a request continuing it
+   * (tool outputs submitted to a run, its answer JSON or a stream). The work's usage covers the continuation, so it is
+   * settled through the work, never charged or estimated as an exchange of its own: still pending, Edge goes on
+   * waiting (a record of work given up and charged an estimate becomes the entry's starting point); final, the work
+   * is charged, or its estimate trued up, as a fetch of that state would. False when Edge tracks no such work, or
+   * tracks it under another key (handOverToOtherKey): the request is then charged as an exchange of its own.
+   */
+  continueWork(c: Continuation): boolean {
+    if (!this.tracksAny) return false;
+    const { provider, job } = c;
+    const nowMs = this.options.now().getTime();
+    const waiting = this.background.find(provider, job.id);
+    const open = waiting ? undefined : this.trueUps.find(provider, job.id, nowMs);
+    const tracked = waiting ?? open;
+    if (!tracked) return false;
+    if (tracked.target.keyId !== c.keyId) {
+      this.handOverToOtherKey(provider, job.id, nowMs);
+      return false;
+    }
+    if (!isPendingStatus(job.status)) {
+      this.settleFinalState(provider, job.id, c.usage, c.answeredModel, c.outputTokens);
+    } else if (waiting) {
+      this.background.notePrompt(provider, job.id, c.promptTokens);
+      this.background.noteAnswer(provider, job.id, c.outputTokens);
+    } else if (open) {
+      // Given up, then continued: the run goes on, and its usage will cover both. Waited for again, from what the
+      // estimate charged: the prompt grows by the continuation's, the worst case answer stays.
+      this.trueUps.take(provider, job.id, nowMs);
+      this.background.remember(provider, job.id, {
+        target: open.target, windows: [], promptTokens: open.usage.inputTokens + c.promptTokens, outputTokens: c.outputTokens,
+        outputCap: open.worstCaseOutputTokens, charged: open, ...(open.answeredModel !== undefined ? { answeredModel: open.answeredModel } : {}),
+      });
+    }
+    return true;
+  }
+
+  /**
+   * A request sent under another key than the one Edge tracks `id` under continued it (a sync moved the device to
+   * another key while the run waited): the work is that key's from now on. Settling it through the old key would
+   * charge the continuation, and the run's final usage, to a key that no longer sends (or no longer exists), out of
+   * reach of the limits of the key that does. So the continuation is charged to its own key as any exchange (its
+   * usage: the run's, cumulative; or its estimate; still pending, it is waited for under its own key), and the old
+   * key's entry is closed at what it was charged so far: a run waited for, nothing (its hold given back); one given up,
+   * its estimate, no longer trued up. The run's usage from here on covers the old key's share too, so charging
+   * the old key its estimate now as well would count the same tokens twice.
+   */
+  private handOverToOtherKey(provider: string, id: string, nowMs: number): void {
+    this.background.take(provider, id)?.hold?.release();
+    this.trueUps.take(provider, id, nowMs);
+  }
+
+  /**
+   * Meters a fetch of stored work (a retrieval, a resumed stream, a cancel: never charged as such): when it reports
+   * the final state of a background response or run Edge is waiting for, that usage is charged to the request that
+   * started it, once; of one charged an estimate (background-true-ups.ts), the estimate is trued up. Undefined when
+   * Edge waits for none, or the route fetches no response or run.
+   */
+  meterFetchedBack(request: Pick<NormalizedRequest, 'provider' | 'operation'>, response: ResponseMeterInput): ResponseMeter | undefined {
+    if (!this.tracksAny || !FETCHES_BACK_WORK.has(request.operation)) return undefined;
+    // The answer text it carries (a poll in progress, a cancel's answer: the output so far) is what is charged if
+    // the final state reports no usage. Read from the meter's own decoded bytes, before the meter reports.
+    const answer = answerCounter(response, MAX_FETCHED_BACK_JSON_BYTES);
+    return createResponseMeter(response, (usage, answeredModel, job) => {
+      if (!job) return;
+      const seen = answer?.outputTokens() ?? 0;
+      if (isPendingStatus(job.status)) this.background.noteAnswer(request.provider, job.id, seen);
+      else this.settleFinalState(request.provider, job.id, usage, answeredModel, seen);
+    }, answer);
+  }
+
+  /**
+   * The final state of `id` was seen (fetched back, or answering a request that continued it) with `seenOutputTokens`
+   * of answer: the request waiting for it is charged, or the estimate charged before is trued up.
+   */
+  private settleFinalState(provider: string, id: string, usage: TokenUsage | undefined, answeredModel: string | undefined, seenOutputTokens: number): void {
+    this.background.noteAnswer(provider, id, seenOutputTokens);
+    const waiting = this.background.take(provider, id);
+    if (waiting) this.chargeBackground(provider, id, waiting, usage, answeredModel);
+    else this.trueUpBackground(provider, id, usage, answeredModel, seenOutputTokens);
+  }
+
+  /**
+   * Charges a background response's request what its final state reported, or Edge's estimate: with none reported,
+   * the prompt and the answer seen; given up (`givenUp`), the prompt and the most answer the request allowed itself
+   * (background-output-cap.ts), since its answer may have been read without Edge seeing it. An estimate stays open
+   * for a true-up (background-true-ups.ts). Gives its hold back.
+   */
+  private chargeBackground(provider: string, id: string, waiting: BackgroundJob, usage: TokenUsage | undefined, answeredModel: string | undefined, givenUp = false): void {
+    waiting.hold?.release();
+    const model = answeredModel ?? waiting.answeredModel;
+    const worstCase = worstCaseOutputTokens(waiting);
+    const charged = usage ?? usageEstimate(waiting.promptTokens, givenUp ? worstCase : waiting.outputTokens);
+    const reason = givenUp ? 'given_up' : 'no_usage';
+    const nowMs = this.options.now().getTime();
+    const open = waiting.charged;
+    if (open) {
+      // Given up before and continued since: its estimate is the starting point, only the difference is charged.
+      this.adjustTrueUp(id, open, charged, !usage, model, usage ? 'usage_reported' : reason);
+      if (!usage) this.trueUps.keep(provider, id, { ...open, reason, worstCaseOutputTokens: worstCase, keptAtMs: nowMs });
+      return;
+    }
+    const { charge, windows } = this.options.charges.chargeTo(waiting.target, waiting.windows, charged, !usage, model);
+    if (!usage) {
+      this.trueUps.keep(provider, id, {
+        target: waiting.target, windows, usage: charge.usage, costUsd: charge.costUsd, reason,
+        worstCaseOutputTokens: worstCase, keptAtMs: nowMs, ...(model !== undefined ? { answeredModel: model } : {}),
+      });
+    }
+    this.reportLateCharge(waiting.target, id, charge);
+  }
+
+  /**
+   * A final state of `id` fetched back after its request was charged an estimate: with its usage, the difference
+   * is charged (or given back) and the record closed; without, an answer longer than the one charged raises the
+   * estimate, which stays open.
+   */
+  private trueUpBackground(provider: string, id: string, usage: TokenUsage | undefined, answeredModel: string | undefined, seenOutputTokens: number): void {
+    const nowMs = this.options.now().getTime();
+    if (usage) {
+      const open = this.trueUps.take(provider, id, nowMs);
+      if (open) this.adjustTrueUp(id, open, usage, false, answeredModel, 'usage_reported');
+      return;
+    }
+    const open = this.trueUps.find(provider, id, nowMs);
+    if (!open || seenOutputTokens <= open.usage.outputTokens) return;
+    this.adjustTrueUp(id, open, usageEstimate(open.usage.inputTokens, seenOutputTokens), true, answeredModel, 'more_answer_seen');
+  }
+
+  /** Crowded out by its own key's newer records before its usage was seen: charged up to its worst case. */
+  private raiseToWorstCase(id: string, open: TrueUp): void {
+    if (open.usage.outputTokens >= open.worstCaseOutputTokens) return;
+    this.adjustTrueUp(id, open, usageEstimate(open.usage.inputTokens, open.worstCaseOutputTokens), true, undefined, 'crowded_out');
+  }
+
+  /**
+   * Brings each window `open` charged to what `usage` costs: the rest is charged, an excess given back into the run
+   * of the window it went to while that runs (counter-store.ts refund). `open` then says what it now charged.
+   */
+  private adjustTrueUp(id: string, open: TrueUp, usage: TokenUsage, estimated: boolean, answeredModel: string | undefined, cause: TrueUpNote['cause']): void {
+    const { counters, charges, onError } = this.options;
+    const nowMs = this.options.now().getTime();
+    const model = answeredModel ?? open.answeredModel;
+    const price = priceOf(open.target, usage, model);
+    let refundedInFull = true;
+    const alerts: Notice[] = [];
+    const { windows, gone } = this.followChargedWindows(open);
+    open.windows = windows;
+    for (const [window, current] of windows.map((w) => [w, this.currentWindow(w)] as const)) {
+      if (!current) continue;
+      const wanted = window.metric === 'tokens' ? usage.totalTokens : price.costUsd;
+      const difference = wanted - window.amount;
+      try {
+        if (difference > 0) {
+          const added = counters.add(window.counterKey, difference, window.timing, nowMs);
+          // An amount that went to an earlier run of the window can no longer be given back: only this run's counts.
+          window.amount = added.windowStartMs === window.windowStartMs ? wanted : difference;
+          window.windowStartMs = added.windowStartMs;
+          // Spend raised as any charge raises it: past a threshold, the budget alert.
+          const alert = window.metric === 'spend' ? charges.budgetAlert(current, added.windowStartMs, nowMs, open.target) : undefined;
+          if (alert) alerts.push(alert);
+        } else if (difference < 0) {
+          const given = window.windowStartMs === undefined ? 0 : counters.refund(window.counterKey, -difference, window.windowStartMs, window.timing, nowMs);
+          if (given < -difference) refundedInFull = false;
+          window.amount -= given;
+        }
+      } catch (err) {
+        onError(err, `truing up ${window.counterKey}`);
+      }
+    }
+    const before = { usage: open.usage, costUsd: open.costUsd };
+    open.usage = usage;
+    open.costUsd = price.costUsd;
+    if (model !== undefined) open.answeredModel = model;
+    const charge: UsageCharge = { usage, costUsd: price.costUsd, priceSource: price.priceSource, alerts, ...(estimated ? { estimated: true as const } : {}) };
+    this.reportLateCharge(open.target, id, charge, {
+      before, difference: { totalTokens: usage.totalTokens - before.usage.totalTokens, costUsd: price.costUsd - before.costUsd }, refundedInFull, cause,
+      windowsGone: gone,
+    });
+  }
+
+  /**
+   * The windows `open` charged, as the policy applied now has them (window-successors.ts): moved to the key a sync
+   * carried its counter to, one for each of several that continued it; one with no successor is kept as it was (a
+   * later bundle may bring it back) and named in `gone`.
+   */
+  private followChargedWindows(open: TrueUp): { windows: TrueUpWindow[]; gone: string[] } {
+    const bundle = this.options.bundle();
+    const current = bundle ? allKeyWindows(bundle, open.target.keyId) : [];
+    const gone: string[] = [];
+    const windows = open.windows.flatMap((window) => {
+      const successors = successorWindows(window.identity, current);
+      if (successors.length === 0) gone.push(window.counterKey);
+      if (successors.length === 0 || (successors.length === 1 && successors[0]!.counterKey === window.counterKey)) return [window];
+      return successors.map((s): TrueUpWindow => ({ ...window, counterKey: s.counterKey, identity: windowIdentity(s), timing: timingOf(s) }));
+    });
+    return { windows, gone };
+  }
+
+  /** The window of the policy applied now counted under `window`'s key, if it is still that window. */
+  private currentWindow(window: TrueUpWindow): LimitWindow | undefined {
+    const bundle = this.options.bundle();
+    if (!bundle) return undefined;
+    return successorWindows(window.identity, allKeyWindows(bundle, window.identity.keyId)).find((w) => w.counterKey === window.counterKey);
+  }
+
+  private reportLateCharge(target: LateChargeTarget, id: string, charge: UsageCharge, trueUp?: TrueUpNote): void {
+    this.options.onBackgroundCharge?.({ request: target.request, target: target.target, app: target.app, id, charge, ...(trueUp ? { trueUp } : {}) });
+  }
+}

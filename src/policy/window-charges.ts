@@ -1,0 +1,94 @@
+import { budgetAlertMessage, thresholdsReached } from './budget-alerts.js';
+import type { TrueUpWindow } from './background-true-ups.js';
+import type { CounterStore } from './counter-store.js';
+import { priceOf, type ChargedWindow, type LateChargeTarget } from './late-charge.js';
+import { windowUsage, type LimitWindow } from './limits.js';
+import type { Notice, NoticeDraft } from './notices.js';
+import type { TokenUsage } from './usage.js';
+import { windowIdentity } from './window-succession.js';
+
+/**
+ * Charging usage to a key's token and spend windows, with the budget alert a charge past a threshold raises: one
+ * place for an exchange's charge (enforcer.ts) and a late one (background-charging.ts), so both count and warn alike.
+ */
+
+export interface UsageCharge {
+  usage: TokenUsage;
+  costUsd: number;
+  priceSource: string;
+  /** Notices raised by the charge (budget alerts). */
+  alerts: Notice[];
+  /** The provider reported no usage: this is Edge's estimate (the prompt, and the answer seen or, given up, allowed). */
+  estimated?: true;
+}
+
+export interface WindowChargesOptions {
+  counters: CounterStore;
+  now: () => Date;
+  onError: (err: unknown, context: string) => void;
+  /** Publishes a budget alert (the enforcer adds who is signed in). */
+  publish: (draft: NoticeDraft) => Notice;
+}
+
+export class WindowCharges {
+  constructor(private readonly options: WindowChargesOptions) {}
+
+  /** Charges `usage` to the token and spend `windows`; raises budget alerts. Says what each window was charged. */
+  chargeTo(
+    target: LateChargeTarget, windows: readonly LimitWindow[], usage: TokenUsage, estimated: boolean, answeredModel?: string,
+    priced?: { costUsd: number; priceSource: string },
+  ): { charge: UsageCharge; windows: TrueUpWindow[] } {
+    const nowMs = this.options.now().getTime();
+    const { costUsd, priceSource } = priced ?? priceOf(target, usage, answeredModel);
+    const alerts: Notice[] = [];
+    const charged: TrueUpWindow[] = [];
+    for (const window of windows) {
+      if (window.metric === 'requests') continue;
+      const amount = window.metric === 'tokens' ? usage.totalTokens : costUsd;
+      const record: TrueUpWindow = { counterKey: window.counterKey, metric: window.metric, timing: timingOf(window), amount: 0, identity: windowIdentity(window) };
+      charged.push(record);
+      if (amount <= 0) continue;
+      try {
+        const added = this.options.counters.add(window.counterKey, amount, window, nowMs);
+        record.amount = amount;
+        record.windowStartMs = added.windowStartMs;
+        if (window.metric === 'spend') {
+          const alert = this.budgetAlert(window, added.windowStartMs, nowMs, target);
+          if (alert) alerts.push(alert);
+        }
+      } catch (err) {
+        this.options.onError(err, `charging ${window.counterKey}`);
+      }
+    }
+    return { charge: { usage, costUsd, priceSource, alerts, ...(estimated ? { estimated: true as const } : {}) }, windows: charged };
+  }
+
+  /** The alert a spend window's charge raises, once per threshold and run of the window; undefined when none is new. */
+  budgetAlert(window: LimitWindow, windowStartMs: number, nowMs: number, target: LateChargeTarget): Notice | undefined {
+    if (window.max <= 0) return undefined;
+    const counters = this.options.counters;
+    const usage = windowUsage(window, counters.snapshot([window.counterKey]), nowMs);
+    const reached = thresholdsReached(usage.used / window.max, target.thresholds);
+    // Mark every reached threshold, warn once, at the highest newly reached one.
+    const fresh = reached.filter((t) => counters.markAlert(window.counterKey, windowStartMs, t, nowMs));
+    const highest = fresh[0];
+    if (highest === undefined) return undefined;
+    return this.options.publish({
+      kind: 'budget_alert',
+      who: { app: target.app },
+      what: {
+        ...(target.provider ? { provider: target.provider } : {}),
+        ...(target.model ? { model: target.model } : {}),
+      },
+      why: {
+        message: budgetAlertMessage(target.keyLabel, window, usage.used, highest, usage.resetsAtMs !== undefined ? usage.resetsAtMs - nowMs : undefined),
+        errorType: `budget_${Math.round(highest * 100)}`,
+      },
+    });
+  }
+}
+
+/** A window's duration or calendar period, as a counter is kept by it. */
+export function timingOf(window: LimitWindow): ChargedWindow['timing'] {
+  return window.calendar ? { durationMs: window.durationMs, calendar: window.calendar } : window.durationMs;
+}
