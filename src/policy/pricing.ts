@@ -1,3 +1,4 @@
+import type { DurationPrice } from '../control/protocol/duration-pricing.js';
 import type { ModelPrice } from '../control/protocol/policy-bundle.js';
 import type { TokenUsage } from './usage.js';
 
@@ -198,21 +199,36 @@ export function listCost(provider: string | undefined, model: string | null, usa
 /**
  * Models billed by the length of the audio they take, not by tokens, USD a minute (list prices, 2025: whisper-1
  * $0.006 a minute), qualified by provider. A Realtime input transcription on one reports `usage: {type: 'duration',
- * seconds}`; a model billed so that this table does not know is charged the dearest entry of its provider (of all
+ * seconds}`. The bundle's `duration_pricing` overrides this table entry by entry (as `pricing` overrides the token
+ * prices); a model billed so that neither knows is charged the dearest entry of its provider in either (of all
  * entries when it has none), as an unpriced model must not be a way around a budget.
  */
-export const DEFAULT_DURATION_PRICES: Readonly<Record<string, { usd_per_minute: number }>> = {
+export const DEFAULT_DURATION_PRICES: Readonly<Record<string, DurationPrice>> = {
   'openai/whisper-1': { usd_per_minute: 0.006 },
 };
 
-/** What `seconds` of audio cost on `model` (DEFAULT_DURATION_PRICES), and which entry priced them. */
-export function durationCost(provider: string | undefined, model: string | null, seconds: number): { costUsd: number; priceSource: string } {
-  const entries = Object.entries(DEFAULT_DURATION_PRICES);
+/**
+ * What `seconds` of audio cost on `model`, and which entry priced them (`bundle:openai/whisper-1`,
+ * `built-in:openai/whisper-1`, `fallback:duration`): the bundle's per-minute prices (`overrides`) first, then the
+ * built-in ones, each tried under the model's names from the most specific (`provider/model`, then bare, then without
+ * its release suffix): the bundle's entry for a model, under any of its names, is the company's price for it.
+ */
+export function durationCost(
+  provider: string | undefined, model: string | null, seconds: number, overrides: Readonly<Record<string, DurationPrice>> = {},
+): { costUsd: number; priceSource: string } {
+  const tables = [[overrides, 'bundle'], [DEFAULT_DURATION_PRICES, 'built-in']] as const;
   const names = model === null ? [] : candidateNames(model).flatMap((name) => (provider !== undefined ? [`${provider}/${name}`, name] : [name]));
-  const known = entries.find(([entry]) => names.includes(entry));
+  const perMinute = (price: DurationPrice, source: string) => ({ costUsd: (Math.max(0, seconds) / 60) * price.usd_per_minute, priceSource: source });
+  for (const [table, source] of tables) {
+    for (const name of names) {
+      const price = Object.hasOwn(table, name) ? table[name] : undefined;
+      if (price) return perMinute(price, `${source}:${name}`);
+    }
+  }
+  const entries = tables.flatMap(([table]) => Object.entries(table));
   const own = entries.filter(([entry]) => provider !== undefined && entry.startsWith(`${provider}/`));
-  const [entry, price] = known ?? (own.length > 0 ? own : entries).reduce((a, b) => (b[1].usd_per_minute > a[1].usd_per_minute ? b : a));
-  return { costUsd: (Math.max(0, seconds) / 60) * price.usd_per_minute, priceSource: known ? `built-in:${entry}` : 'fallback:duration' };
+  const dearest = (own.length > 0 ? own : entries).map(([, price]) => price).reduce((a, b) => (b.usd_per_minute > a.usd_per_minute ? b : a));
+  return perMinute(dearest, 'fallback:duration');
 }
 
 function dearestAudioPrice(provider: string | undefined): ModelPrice {
