@@ -1,10 +1,11 @@
 import fs from 'node:fs';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { edgeError } from '../edge-error.js';
 import { boundaryOf, mediaTypeOf, readMultipartForm } from '../providers/multipart-form.js';
 import { header } from '../util/header.js';
 import { FormFileSplitter, FormTextTooLarge, type SetAsideContent } from './form-file-splitter.js';
 import { bodyStalled, formatBytes, REQUEST_BODY_IDLE_TIMEOUT_MS, RequestBodyError, tooLarge, unreadable } from './request-body.js';
+import { createContentDecoder, streamableContentCoding } from './streaming-content-decoder.js';
 import { UploadSpool, type SpoolLeftBehind } from './upload-spool.js';
 
 /**
@@ -31,20 +32,22 @@ export interface UploadLimits {
 }
 
 /**
- * The boundary of a request body that may be spooled: multipart/form-data as the form reader takes it, and not
- * content-encoded (a compressed form is read in memory, under proxy.maxRequestBodyBytes, as before).
+ * The boundary of a request body that may be spooled: multipart/form-data as the form reader takes it, plain or in
+ * one Content-Encoding decoded as it arrives (streamableContentCoding). Any other coding is read in memory, under
+ * proxy.maxRequestBodyBytes, and refused there when Edge cannot decode it.
  */
 export function spoolableFormBoundary(headers: Record<string, string | string[] | undefined>): string | undefined {
   const contentType = header(headers['content-type']);
   if (contentType === undefined || mediaTypeOf(contentType) !== 'multipart/form-data') return undefined;
-  if (header(headers['content-encoding']) !== undefined) return undefined;
+  if (streamableContentCoding(header(headers['content-encoding'])) === undefined) return undefined;
   const boundary = boundaryOf(contentType);
   return boundary.ok ? boundary.boundary : undefined;
 }
 
 /**
  * A multipart/form-data upload held on disk: the form Edge inspects (its skeleton, every byte but the file
- * parts' content) in memory, the body as received in a spool file it is forwarded from.
+ * parts' content) in memory, the body as received in a spool file it is forwarded from. A compressed body is
+ * held as received; its skeleton and file ranges are those of the body decoded.
  */
 export class SpooledUpload {
   constructor(
@@ -55,9 +58,11 @@ export class SpooledUpload {
     private readonly boundary: string,
     private readonly setAside: readonly SetAsideContent[],
     private readonly spool: UploadSpool,
+    /** The body's Content-Encoding (gzip, deflate, br), lower-cased; undefined when it came plain. */
+    readonly contentCoding?: string,
   ) {}
 
-  /** The body exactly as the client sent it. */
+  /** The body exactly as the client sent it (compressed, when it came compressed). */
   original(): { body: Readable; length: number } {
     return { body: unfinishedOnError(this.size === 0 ? Readable.from([]) : this.spool.read(0, this.size)), length: this.size };
   }
@@ -65,7 +70,8 @@ export class SpooledUpload {
   /**
    * The body with the text of `rewritten` (the skeleton with changed fields, as the form reader writes it back)
    * and each file part's content from the spool, in its place: part numbers hold, as rewriting only changes
-   * fields' content and appends fields at the end.
+   * fields' content and appends fields at the end. Always plain: a compressed body's file content is decoded from
+   * the spool as it is sent, so the caller drops the Content-Encoding as for any rewritten body.
    */
   rebuilt(rewritten: Buffer): { body: Readable; length: number } {
     const reading = readMultipartForm(rewritten, this.boundary);
@@ -80,22 +86,28 @@ export class SpooledUpload {
     }
     pieces.push(rewritten.subarray(at));
     const length = pieces.reduce((sum, piece) => sum + (Buffer.isBuffer(piece) ? piece.length : piece.end - piece.start), 0);
-    const spool = this.spool;
+    const { spool, size, contentCoding } = this;
     async function* bytes(): AsyncGenerator<Buffer> {
-      for (const piece of pieces) {
-        if (Buffer.isBuffer(piece)) {
-          if (piece.length > 0) yield piece;
-        } else if (piece.end > piece.start) {
-          yield* spool.read(piece.start, piece.end) as AsyncIterable<Buffer>;
+      const decoded = contentCoding === undefined ? undefined : new ByteCursor(decodedSpool(spool, size, contentCoding));
+      try {
+        for (const piece of pieces) {
+          if (Buffer.isBuffer(piece)) {
+            if (piece.length > 0) yield piece;
+          } else if (piece.end > piece.start) {
+            yield* decoded === undefined ? spool.read(piece.start, piece.end) as AsyncIterable<Buffer> : decoded.range(piece.start, piece.end);
+          }
         }
+      } finally {
+        decoded?.close();
       }
     }
     return { body: unfinishedOnError(Readable.from(bytes(), { objectMode: false })), length };
   }
 
   /**
-   * The whole body in memory, for a route that did not read it as a form: it is then judged as any other body,
-   * under the same bound (a larger one is refused, 413, as before).
+   * The whole body in memory, as received (compressed when it came compressed: see contentCoding), for a route that
+   * did not read it as a form: it is then judged as any other body, under the same bound (a larger one is refused,
+   * 413, as before).
    */
   async whole(maxBytes: number): Promise<Buffer> {
     if (this.size > maxBytes) throw new RequestBodyError(tooLarge(this.size, maxBytes));
@@ -115,6 +127,51 @@ export class SpooledUpload {
   }
 }
 
+/** The spooled body as received, decoded; a failure of either stream (the spool removed) ends the other. */
+function decodedSpool(spool: UploadSpool, size: number, coding: string): Readable {
+  const decoder = createContentDecoder(coding);
+  if (size === 0) decoder.end();
+  else pipeline(spool.read(0, size), decoder, () => {});
+  return decoder;
+}
+
+/** Reads a stream forward by byte ranges (increasing, not overlapping): the bytes between them are skipped. */
+class ByteCursor {
+  private readonly chunks: AsyncIterator<Buffer>;
+  /** Read but not yet passed, and where it starts in the stream. */
+  private pending: Buffer = Buffer.alloc(0);
+  private at = 0;
+
+  constructor(private readonly stream: Readable) {
+    this.chunks = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  }
+
+  async *range(start: number, end: number): AsyncGenerator<Buffer> {
+    while (start < end) {
+      if (this.pending.length === 0) {
+        const next = await this.chunks.next();
+        if (next.done === true) throw new Error('the spooled upload ended before the file content it holds');
+        this.pending = next.value;
+      }
+      const pendingEnd = this.at + this.pending.length;
+      if (pendingEnd <= start) {
+        this.at = pendingEnd;
+        this.pending = Buffer.alloc(0);
+        continue;
+      }
+      const to = Math.min(end, pendingEnd) - this.at;
+      yield this.pending.subarray(start - this.at, to);
+      this.pending = this.pending.subarray(to);
+      this.at += to;
+      start = this.at;
+    }
+  }
+
+  close(): void {
+    this.stream.destroy();
+  }
+}
+
 /**
  * A body read from the spool fails when the spool is removed under it (the client left, Edge stopping): its
  * upstream request is ended by the same exchange end, and stays unfinished meanwhile (a failed source is not
@@ -129,6 +186,12 @@ function unfinishedOnError(body: Readable): Readable {
  * as every body is; past that into a spool file, with the form's text kept in memory as it arrives. Refused (413)
  * past `maxUploadBytes` in all, or past `maxTextBytes` of text, (507) as soon as the spool file cannot take it,
  * (408) when it stops arriving for `idleTimeoutMs`; the spool is removed when reading fails.
+ *
+ * A compressed body (one Content-Encoding Node decodes as it arrives: gzip, deflate, br) is read the same way: the
+ * spool holds the bytes as received, which are what is forwarded unless the text is changed, and the form is read
+ * from them decoded as they arrive. Both bounds apply to it decoded, so a decompression bomb is refused (413) as soon
+ * as its output passes `maxUploadBytes`, having written no more than its compressed bytes. One held in memory is
+ * returned as received (the caller decodes it, as any body).
  */
 export function readFormUpload(req: Readable & { headers: Record<string, string | string[] | undefined>; socket?: Readable; complete?: boolean }, boundary: string, limits: UploadLimits): Promise<Buffer | SpooledUpload> {
   const declared = Number(header(req.headers['content-length']) ?? NaN);
@@ -136,14 +199,25 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
     req.resume();
     return Promise.reject(new RequestBodyError(uploadTooLarge(declared, limits.maxUploadBytes)));
   }
+  const coding = streamableContentCoding(header(req.headers['content-encoding']));
+  if (coding === undefined) {
+    req.resume();
+    return Promise.reject(new Error('readFormUpload was given a body whose Content-Encoding it cannot decode as it arrives (see spoolableFormBoundary)'));
+  }
   const memoryBytes = Math.min(UPLOAD_MEMORY_BYTES, limits.maxTextBytes);
   const idleMs = limits.idleTimeoutMs ?? REQUEST_BODY_IDLE_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
+    /** The body as received, while it is held in memory. */
     let held: Buffer[] = [];
+    /** A compressed body's decoded bytes, while it is held in memory (for the form reader, if it is spooled after all). */
+    let decodedHeld: Buffer[] = [];
+    /** Bytes received, and (for a compressed body) decoded so far. */
     let size = 0;
+    let decodedSize = 0;
     let spooling: { spool: UploadSpool; splitter: FormFileSplitter } | undefined;
     let settled = false;
-    // Runs only while Edge waits for the client: not while the spool file makes the reader wait (onDrain).
+    const decoder = coding === 'identity' ? undefined : createContentDecoder(coding);
+    // Runs only while Edge waits for the client: not while the spool file or the decoder makes the reader wait.
     let idleTimer: NodeJS.Timeout | undefined;
     const stopIdleTimer = () => clearTimeout(idleTimer);
     const startIdleTimer = () => {
@@ -163,28 +237,51 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
       if (settled) return;
       settle();
       held = [];
+      decodedHeld = [];
       spooling?.spool.dispose();
+      // Its work stops here: a bomb is not inflated any further.
+      decoder?.destroy();
       // What is left of the body is read and dropped, so the refusal can be answered on this connection.
       req.resume();
       reject(err);
     };
-    let waiting = false;
-    const spoolChunk = (chunk: Buffer) => {
-      spooling!.splitter.push(chunk);
-      if (!spooling!.spool.write(chunk) && !waiting) {
-        waiting = true;
+    /** The writers (the spool file, the decoder) the reader waits for: the client's bytes wait in its socket meanwhile. */
+    const waitingOn = new Set<'spool' | 'decoder'>();
+    const waitFor = (writer: 'spool' | 'decoder') => {
+      if (waitingOn.has(writer)) return;
+      if (waitingOn.size === 0) {
         req.pause();
         stopIdleTimer();
-        spooling!.spool.onDrain(() => {
-          waiting = false;
-          if (settled) return;
-          startIdleTimer();
-          req.resume();
-        });
       }
+      waitingOn.add(writer);
+      const resume = () => {
+        waitingOn.delete(writer);
+        if (waitingOn.size > 0 || settled) return;
+        startIdleTimer();
+        req.resume();
+      };
+      if (writer === 'spool') spooling!.spool.onDrain(resume);
+      else decoder!.once('drain', resume);
     };
+    const toSpool = (chunk: Buffer) => {
+      if (!spooling!.spool.write(chunk)) waitFor('spool');
+    };
+    /** Past the memory bound (as received or decoded): the body held so far goes to a spool file, the form's text to the splitter. */
+    const startSpooling = () => {
+      const spool = UploadSpool.create(limits.spoolDir, limits.onSpoolLeftBehind);
+      spooling = { spool, splitter: new FormFileSplitter(boundary, limits.maxTextBytes) };
+      // Refused at once (the rest of the body dropped, the partial file removed), not when the body ends.
+      spool.onFailure((err) => fail(spoolFailed(err)));
+      const received = held;
+      const decoded = decoder === undefined ? held : decodedHeld;
+      held = [];
+      decodedHeld = [];
+      for (const c of decoded) spooling.splitter.push(c);
+      for (const c of received) toSpool(c);
+    };
+    const failOn = (err: unknown) => fail(err instanceof FormTextTooLarge ? new RequestBodyError(formTextTooLarge(err.size, limits.maxTextBytes)) : spoolFailed(err as Error));
     const onData = (chunk: Buffer) => {
-      if (!waiting) startIdleTimer();
+      if (waitingOn.size === 0) startIdleTimer();
       size += chunk.length;
       if (size > limits.maxUploadBytes) {
         fail(new RequestBodyError(uploadTooLarge(size, limits.maxUploadBytes)));
@@ -192,25 +289,38 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
       }
       try {
         if (spooling !== undefined) {
-          spoolChunk(chunk);
-          return;
+          if (decoder === undefined) spooling.splitter.push(chunk);
+          toSpool(chunk);
+        } else {
+          held.push(chunk);
+          if (size > memoryBytes) startSpooling();
         }
-        held.push(chunk);
-        if (size <= memoryBytes) return;
-        const spool = UploadSpool.create(limits.spoolDir, limits.onSpoolLeftBehind);
-        spooling = { spool, splitter: new FormFileSplitter(boundary, limits.maxTextBytes) };
-        // Refused at once (the rest of the body dropped, the partial file removed), not when the body ends.
-        spool.onFailure((err) => fail(spoolFailed(err)));
-        const first = held;
-        held = [];
-        for (const c of first) spoolChunk(c);
       } catch (err) {
-        fail(err instanceof FormTextTooLarge ? new RequestBodyError(formTextTooLarge(err.size, limits.maxTextBytes)) : spoolFailed(err as Error));
+        failOn(err);
+        return;
+      }
+      if (decoder !== undefined && !settled && !decoder.write(chunk)) waitFor('decoder');
+    };
+    const onDecoded = (chunk: Buffer) => {
+      if (settled) return;
+      decodedSize += chunk.length;
+      if (decodedSize > limits.maxUploadBytes) {
+        fail(new RequestBodyError(decodedTooLarge(decodedSize, limits.maxUploadBytes, coding)));
+        return;
+      }
+      try {
+        if (spooling !== undefined) {
+          spooling.splitter.push(chunk);
+        } else {
+          decodedHeld.push(chunk);
+          if (decodedSize > memoryBytes) startSpooling();
+        }
+      } catch (err) {
+        failOn(err);
       }
     };
-    const onEnd = () => {
-      if (settled) return;
-      settle();
+    /** Every byte arrived (and was decoded): the body held in memory, or the spooled upload once its file has it all. */
+    const finish = () => {
       if (spooling === undefined) {
         resolve(held.length === 1 ? held[0]! : Buffer.concat(held, size));
         return;
@@ -218,12 +328,30 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
       const { spool, splitter } = spooling;
       const skeleton = splitter.end();
       spool.finish().then(
-        () => resolve(new SpooledUpload(skeleton, size, boundary, splitter.setAside, spool)),
+        () => resolve(new SpooledUpload(skeleton, size, boundary, splitter.setAside, spool, coding === 'identity' ? undefined : coding)),
         (err: Error) => {
           spool.dispose();
           reject(spoolFailed(err));
         },
       );
+    };
+    const onEnd = () => {
+      if (settled) return;
+      if (decoder === undefined) {
+        settle();
+        finish();
+        return;
+      }
+      // The body is all here, its decoding perhaps not: the reader settles once the decoder has given all of it.
+      req.off('close', onClose);
+      req.socket?.off('end', onSocketEnd);
+      stopIdleTimer();
+      decoder.once('end', () => {
+        if (settled) return;
+        settle();
+        finish();
+      });
+      decoder.end();
     };
     const onError = (err: Error) => fail(new RequestBodyError(unreadable(err)));
     // A client that goes away mid-upload closes the request without ending it (Node may not report an error),
@@ -234,6 +362,10 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
     const onSocketEnd = () => {
       if (req.complete !== true) onClose();
     };
+    if (decoder !== undefined) {
+      decoder.on('data', onDecoded);
+      decoder.on('error', (err) => fail(new RequestBodyError(notDecodable(coding, err))));
+    }
     req.on('data', onData);
     req.once('end', onEnd);
     req.once('error', onError);
@@ -247,6 +379,15 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
 function uploadTooLarge(size: number, maxBytes: number) {
   return edgeError(413, 'request_too_large',
     `The upload (${formatBytes(size)}${size > maxBytes ? ' or more' : ''}) is larger than the ${formatBytes(maxBytes)} Bifrost Edge accepts in a multipart/form-data upload. Send smaller files or ask IT to raise proxy.maxUploadBytes.`);
+}
+
+function decodedTooLarge(size: number, maxBytes: number, coding: string) {
+  return edgeError(413, 'request_too_large',
+    `The upload, decompressed from its Content-Encoding: ${coding} (${formatBytes(size)} or more), is larger than the ${formatBytes(maxBytes)} Bifrost Edge accepts in a multipart/form-data upload. Send smaller files or ask IT to raise proxy.maxUploadBytes.`);
+}
+
+function notDecodable(coding: string, err: Error) {
+  return edgeError(400, 'invalid_request', `The request body says Content-Encoding: ${coding} but is not valid ${coding} data (${err.message}).`);
 }
 
 function formTextTooLarge(size: number, maxBytes: number) {
