@@ -15,7 +15,7 @@ import type { TokenUsage } from './usage.js';
 import type { UsageCharge, WindowCharges } from './window-charges.js';
 import { timingOf } from './window-charges.js';
 import { windowIdentity } from './window-succession.js';
-import { successorWindows } from './window-successors.js';
+import { successorWindows, windowsFollowed } from './window-successors.js';
 
 /**
  * Charging work a provider goes on with after its answer ended (a background response, an Assistants run;
@@ -244,7 +244,11 @@ export class BackgroundCharging {
       if (!usage) this.trueUps.keep(provider, id, { ...open, reason, worstCaseOutputTokens: worstCase, keptAtMs: nowMs });
       return;
     }
-    const { charge, windows } = this.options.charges.chargeTo(waiting.target, waiting.windows, charged, !usage, model);
+    // A sync since its decision may have moved its windows' counters (a budget counted by its place, another inserted
+    // before it): charged where they went, as a true-up follows them.
+    const bundle = this.options.bundle();
+    const current = windowsFollowed(waiting.windows, bundle ? allKeyWindows(bundle, waiting.target.keyId) : []);
+    const { charge, windows } = this.options.charges.chargeTo(waiting.target, current, charged, !usage, model);
     if (!usage) {
       this.trueUps.keep(provider, id, {
         target: waiting.target, windows, usage: charge.usage, costUsd: charge.costUsd, reason,

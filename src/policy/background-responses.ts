@@ -31,7 +31,10 @@ import type { TrueUp } from './background-true-ups.js';
 export interface BackgroundJob {
   /** Charging it without the request (its texts): the key, prices, and what its record names. */
   target: LateChargeTarget;
-  /** The route's token and spend windows it is charged to. */
+  /**
+   * The route's token and spend windows when it was decided. Charged as the policy applied then has them: a sync
+   * that moved a window's counter since (window-successors.ts) takes the charge along.
+   */
   windows: readonly LimitWindow[];
   /** The prompt as Edge estimates it (in-flight.ts), charged when no usage is reported. */
   promptTokens: number;

@@ -20,3 +20,19 @@ export function successorWindows(charged: WindowIdentity, current: readonly Limi
     return from ? from.includes(charged.counterKey) : window.counterKey === charged.counterKey;
   });
 }
+
+/**
+ * The windows of the policy applied now that `charged` (windows captured when a request was decided) continue: each
+ * one's successors, or itself where it has none (removed, or a new reset duration), as a charge decided then would
+ * have gone there. Each window once, though two captured ones continue into it.
+ */
+export function windowsFollowed(charged: readonly LimitWindow[], current: readonly LimitWindow[]): LimitWindow[] {
+  const followed = new Map<string, LimitWindow>();
+  for (const window of charged) {
+    const successors = successorWindows(windowIdentity(window), current);
+    for (const successor of successors.length > 0 ? successors : [window]) {
+      if (!followed.has(successor.counterKey)) followed.set(successor.counterKey, successor);
+    }
+  }
+  return [...followed.values()];
+}

@@ -503,3 +503,16 @@ it('what a late charge keeps of where its request went has no query string (it m
   enforcer.releaseBackground();
   expect(late[0]!.target.path).toBe('/v1/responses');
 });
+
+it('a background response still waited for when a sync moved its budget (another inserted before it) is charged in that budget', async () => {
+  start(undefined, 1e9);
+  await startBackground('resp_wait_mv');
+  enforcer.setBundle(reshaped('1d', [{ max_limit: 99, reset_duration: '1d' }, { max_limit: 50, reset_duration: '1d' }]));
+  await exchange('GET', '/v1/responses/resp_wait_mv', json(response('resp_wait_mv', 'completed', { input_tokens: 100, output_tokens: 1_000_000 })));
+  const budgets = enforcer.status().budgets;
+  expect(budgets.map((b) => b.maxUsd)).toEqual([99, 50]);
+  // The new budget in its old place never saw the request; the budget it was decided under did.
+  expect(budgets[0]!.usedUsd).toBe(0);
+  expect(budgets[1]!.usedUsd).toBeCloseTo(100 * 0.4e-6 + 1_000_000 * 1.6e-6, 9);
+  expect(tokensUsed()).toBe(1_000_100);
+});
