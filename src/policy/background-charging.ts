@@ -58,9 +58,10 @@ export interface TrueUpNote {
   refundedInFull: boolean;
   /**
    * Why it is corrected now: its usage was fetched back, or a fetch carried more answer, or its own key crowded it
-   * out; or, continued after it was given up (tool outputs submitted to a run), given up again or ended reporting no usage.
+   * out; or, continued after it was given up (tool outputs submitted to a run), given up again or ended reporting no usage;
+   * or continued under another key, which is charged the run's usage: its excess over that usage given back.
    */
-  cause: 'usage_reported' | 'more_answer_seen' | 'crowded_out' | 'given_up' | 'no_usage';
+  cause: 'usage_reported' | 'more_answer_seen' | 'crowded_out' | 'given_up' | 'no_usage' | 'continued_under_another_key';
   /**
    * Windows it was charged to that the policy applied now no longer has (removed, or a new reset duration: a new
    * window, which never counted the estimate): left as they were, not corrected. Named by their counter keys.
@@ -108,6 +109,11 @@ export class BackgroundCharging {
   private readonly background: BackgroundResponses;
   /** Background requests charged an estimate, open for the usage a later fetch reports. */
   private readonly trueUps: BackgroundTrueUps;
+  /**
+   * Estimates of work continued under another key since (handOverToOtherKey), open for the run's usage: only an excess
+   * over it is given back. One crowded out is dropped at its estimate, as all of them were before.
+   */
+  private readonly handedOver = new BackgroundTrueUps({ onCrowdedOut: () => {} });
   /** How long a background response's request holds its prompt: as long as its entry may wait, and a minute for a late timer. */
   readonly holdMs: number;
 
@@ -123,7 +129,7 @@ export class BackgroundCharging {
 
   /** Whether any work is waited for or open for a true-up: nothing to look up otherwise. */
   private get tracksAny(): boolean {
-    return this.background.size > 0 || this.trueUps.size > 0;
+    return this.background.size > 0 || this.trueUps.size > 0 || this.handedOver.size > 0;
   }
 
   /**
@@ -157,9 +163,10 @@ export class BackgroundCharging {
     const waiting = this.background.find(provider, job.id);
     const open = waiting ? undefined : this.trueUps.find(provider, job.id, nowMs);
     const tracked = waiting ?? open;
-    if (!tracked) return false;
-    if (tracked.target.keyId !== c.keyId) {
-      this.handOverToOtherKey(provider, job.id, nowMs);
+    if (!tracked || tracked.target.keyId !== c.keyId) {
+      if (tracked) this.handOverToOtherKey(provider, job.id, nowMs);
+      // Charged as an exchange of its own, with the run's usage: an estimate the old key still has gives the excess back.
+      if (c.usage && !isPendingStatus(job.status)) this.giveBackHandedOver(provider, job.id, c.usage, c.answeredModel);
       return false;
     }
     if (!isPendingStatus(job.status)) {
@@ -185,13 +192,25 @@ export class BackgroundCharging {
    * charge the continuation, and the run's final usage, to a key that no longer sends (or no longer exists), out of
    * reach of the limits of the key that does. So the continuation is charged to its own key as any exchange (its
    * usage: the run's, cumulative; or its estimate; still pending, it is waited for under its own key), and the old
-   * key's entry is closed at what it was charged so far: a run waited for, nothing (its hold given back); one given up,
-   * its estimate, no longer trued up. The run's usage from here on covers the old key's share too, so charging
-   * the old key its estimate now as well would count the same tokens twice.
+   * key's entry is closed: a run waited for, at nothing (its hold given back); one given up, at its estimate for now.
+   * The run's usage covers the old key's share too, so when it is known the old key's estimate is given back down to
+   * it (giveBackHandedOver); never raised: the rest is the new key's, charged the whole run.
    */
   private handOverToOtherKey(provider: string, id: string, nowMs: number): void {
-    this.background.take(provider, id)?.hold?.release();
-    this.trueUps.take(provider, id, nowMs);
+    const waiting = this.background.take(provider, id);
+    waiting?.hold?.release();
+    const open = waiting?.charged ?? this.trueUps.take(provider, id, nowMs);
+    if (open) this.handedOver.keep(provider, id, open);
+  }
+
+  /**
+   * The usage of `id` is known, and an estimate of it stays with a key it was taken from (handOverToOtherKey): that
+   * key is given back what its estimate charged over the usage, as a true-up would, and its record closed.
+   */
+  private giveBackHandedOver(provider: string, id: string, usage: TokenUsage, answeredModel: string | undefined): void {
+    if (this.handedOver.size === 0) return;
+    const open = this.handedOver.take(provider, id, this.options.now().getTime());
+    if (open) this.adjustTrueUp(id, open, usage, false, answeredModel, 'continued_under_another_key', true);
   }
 
   /**
@@ -222,6 +241,7 @@ export class BackgroundCharging {
     const waiting = this.background.take(provider, id);
     if (waiting) this.chargeBackground(provider, id, waiting, usage, answeredModel);
     else this.trueUpBackground(provider, id, usage, answeredModel, seenOutputTokens);
+    if (usage) this.giveBackHandedOver(provider, id, usage, answeredModel);
   }
 
   /**
@@ -284,19 +304,25 @@ export class BackgroundCharging {
   /**
    * Brings each window `open` charged to what `usage` costs: the rest is charged, an excess given back into the run
    * of the window it went to while that runs (counter-store.ts refund). `open` then says what it now charged.
+   * `giveBackOnly`: a window charged less than `usage` costs keeps what it was charged (nothing reported when none
+   * gives anything back).
    */
-  private adjustTrueUp(id: string, open: TrueUp, usage: TokenUsage, estimated: boolean, answeredModel: string | undefined, cause: TrueUpNote['cause']): void {
+  private adjustTrueUp(
+    id: string, open: TrueUp, usage: TokenUsage, estimated: boolean, answeredModel: string | undefined, cause: TrueUpNote['cause'], giveBackOnly = false,
+  ): void {
     const { counters, charges, onError } = this.options;
     const nowMs = this.options.now().getTime();
     const model = answeredModel ?? open.answeredModel;
     const price = priceOf(open.target, usage, model);
+    if (giveBackOnly && usage.totalTokens >= open.usage.totalTokens && price.costUsd >= open.costUsd) return;
     let refundedInFull = true;
     const alerts: Notice[] = [];
     const { windows, gone } = this.followChargedWindows(open);
     open.windows = windows;
     for (const [window, current] of windows.map((w) => [w, this.currentWindow(w)] as const)) {
       if (!current) continue;
-      const wanted = window.metric === 'tokens' ? usage.totalTokens : price.costUsd;
+      const cost = window.metric === 'tokens' ? usage.totalTokens : price.costUsd;
+      const wanted = giveBackOnly ? Math.min(cost, window.amount) : cost;
       const difference = wanted - window.amount;
       try {
         if (difference > 0) {
@@ -321,10 +347,10 @@ export class BackgroundCharging {
     open.costUsd = price.costUsd;
     if (model !== undefined) open.answeredModel = model;
     const charge: UsageCharge = { usage, costUsd: price.costUsd, priceSource: price.priceSource, alerts, ...(estimated ? { estimated: true as const } : {}) };
-    this.reportLateCharge(open.target, id, charge, {
-      before, difference: { totalTokens: usage.totalTokens - before.usage.totalTokens, costUsd: price.costUsd - before.costUsd }, refundedInFull, cause,
-      windowsGone: gone,
-    });
+    // Given back only: a usage above the estimate charged nothing more here.
+    const change = (amount: number) => (giveBackOnly ? Math.min(0, amount) : amount);
+    const difference = { totalTokens: change(usage.totalTokens - before.usage.totalTokens), costUsd: change(price.costUsd - before.costUsd) };
+    this.reportLateCharge(open.target, id, charge, { before, difference, refundedInFull, cause, windowsGone: gone });
   }
 
   /**

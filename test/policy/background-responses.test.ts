@@ -442,18 +442,44 @@ it('tool outputs sent under another key, answered queued: the run is waited for 
   expect(tokensOf('vk-eng')).toBe(0);
 });
 
-it('a run given up under one key, continued under another: the old key keeps its estimate, the run\'s usage goes to the new', async () => {
+it('a run given up under one key, continued under another: the run\'s usage goes to the new key, the old one\'s estimate is given back down to it', async () => {
   start(undefined, 1e9);
   await startRun('run_k3');
   enforcer.releaseBackground();
   expect(tokensUsed()).toBe(2100);
   sendAs('vk-b');
   expect(await submitToolOutputs('run_k3', threadRun('run_k3', 'completed', runUsage))).toMatchObject({ usage: { totalTokens: 660 } });
-  // The old key's estimate is closed: a later fetch of the run trues nothing up.
+  // Closed then: a later fetch of the run trues nothing up again.
   await exchange('GET', '/v1/threads/thread_1/runs/run_k3', threadRun('run_k3', 'completed', runUsage));
-  expect(late.map((c) => [c.id, c.charge.usage.totalTokens, c.trueUp ?? null])).toEqual([['run_k3', 2100, null]]);
+  expect(late.map((c) => [c.id, c.charge.usage.totalTokens, c.trueUp?.cause ?? null, c.trueUp?.difference.totalTokens ?? null]))
+    .toEqual([['run_k3', 2100, null, null], ['run_k3', 660, 'continued_under_another_key', 660 - 2100]]);
   expect(tokensOf('vk-b')).toBe(660);
+  expect(tokensOf('vk-eng')).toBe(660);
+});
+
+it('a run given up under one key, continued under another (answered queued), then polled completed: the old key\'s estimate given back down to its usage', async () => {
+  start(undefined, 1e9);
+  await startRun('run_k4');
+  enforcer.releaseBackground();
+  sendAs('vk-b');
+  expect(await submitToolOutputs('run_k4', threadRun('run_k4', 'queued'))).toBeUndefined();
   expect(tokensOf('vk-eng')).toBe(2100);
+  await exchange('GET', '/v1/threads/thread_1/runs/run_k4', threadRun('run_k4', 'completed', runUsage));
+  expect(tokensOf('vk-b')).toBe(660);
+  expect(tokensOf('vk-eng')).toBe(660);
+  expect(late.at(-1)).toMatchObject({ id: 'run_k4', trueUp: { cause: 'continued_under_another_key', difference: { totalTokens: 660 - 2100 }, refundedInFull: true } });
+});
+
+it('a run given up under one key and continued under another, whose usage is above the old key\'s estimate: the old key is charged nothing more', async () => {
+  start(undefined, 1e9);
+  await startRun('run_k5');
+  enforcer.releaseBackground();
+  sendAs('vk-b');
+  const big = { prompt_tokens: 5000, completion_tokens: 3000, total_tokens: 8000 };
+  expect(await submitToolOutputs('run_k5', threadRun('run_k5', 'completed', big))).toMatchObject({ usage: { totalTokens: 8000 } });
+  expect(tokensOf('vk-b')).toBe(8000);
+  expect(tokensOf('vk-eng')).toBe(2100);
+  expect(late.map((c) => c.trueUp ?? null)).toEqual([null]);
 });
 
 it('a true-up raising spend past a budget threshold raises the budget alert, as any charge does', async () => {
