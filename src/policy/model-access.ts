@@ -1,4 +1,5 @@
 import type { ProviderConfig, VirtualKey } from '../control/protocol/virtual-key.js';
+import { candidateNames } from './pricing.js';
 
 /**
  * A virtual key's provider and model lists, read with Bifrost's semantics (plugins/governance resolver):
@@ -41,6 +42,37 @@ export function modelVerdict(key: VirtualKey, provider: string, model: string): 
   const configs = configsFor(key, provider);
   if (configs.some((pc) => blockListBlocks(pc.blacklisted_models, provider, model))) return 'blacklisted';
   return configs.some((pc) => allowListAdmits(pc.allowed_models, provider, model)) ? 'allowed' : 'not_allowed';
+}
+
+/**
+ * The operation of the request a live session's server-named model is decided on (websocket-inspection.ts): the model
+ * a Realtime server says it runs (`session.created`, `session.updated`), held to servedModelVerdict.
+ */
+export const SERVER_MODEL_OPERATION = 'session.created';
+
+/**
+ * The verdict on a model a live session's server says it runs, which may be a release (`gpt-4o-realtime-preview-2024-12-17`)
+ * of the alias the key lists (`gpt-4o-realtime-preview`). Servers pick the release; keys name what the admin chose:
+ * - blacklisted when any config's blacklist names the model itself, or an alias it is a release of (candidateNames:
+ *   its name with release suffixes removed), or is `*`: blocking an alias blocks its releases, and a blocked release
+ *   stays blocked whatever its alias is allowed;
+ * - allowed when an allow list admits the model itself (by name or `*`);
+ * - else allowed when an allow list names an alias it is a release of (the longest such) and names no other release of
+ *   that alias: an alias-only list lets every release through, while a list naming releases of the alias chose
+ *   those, so an unlisted release is not allowed.
+ * Client-named models keep Bifrost's exact names (modelVerdict): the gateway holds HTTP requests to those, and a
+ * client chooses what it names. Live sessions never reach the gateway, so this rule is Edge's alone.
+ */
+export function servedModelVerdict(key: VirtualKey, provider: string, served: string): ModelVerdict {
+  const configs = configsFor(key, provider);
+  const names = candidateNames(served);
+  if (configs.some((pc) => names.some((name) => blockListBlocks(pc.blacklisted_models, provider, name)))) return 'blacklisted';
+  if (configs.some((pc) => allowListAdmits(pc.allowed_models, provider, served))) return 'allowed';
+  const listed = unique(configs.flatMap((pc) => pc.allowed_models).map((m) => stripProvider(m, provider)));
+  const alias = names.slice(1).find((name) => listed.includes(name));
+  if (alias === undefined) return 'not_allowed';
+  const choosesReleases = listed.some((other) => other !== alias && candidateNames(other).includes(alias));
+  return choosesReleases ? 'not_allowed' : 'allowed';
 }
 
 /** What a key allows on a provider, for messages: every model, or the listed ones minus the blacklisted ones. */

@@ -5,7 +5,7 @@ import { isExpired, keyLabel, selectActiveKey } from './active-key.js';
 import { decideApp, type AppIdentity } from './apps.js';
 import type { PolicyRoute } from './decide.js';
 import { applyFailMode, type Connectivity } from './fail-mode.js';
-import { isProviderAllowed, modelVerdict } from './model-access.js';
+import { isProviderAllowed, modelVerdict, SERVER_MODEL_OPERATION, servedModelVerdict } from './model-access.js';
 
 /** How the session's close names a fail-closed refusal (the decision's own texts are about one request, and long). */
 const FAIL_CLOSED_REASONS: Readonly<Record<string, string>> = {
@@ -27,6 +27,11 @@ export interface SessionRevocationInput {
    * attributeApp: a new catalog may list, deny or re-identify it); absent: not checked.
    */
   app?: AppIdentity;
+  /**
+   * The decided request's operation: SERVER_MODEL_OPERATION marks the model a Realtime server says it runs, which is
+   * rechecked as it was decided (servedModelVerdict: a release its alias allows); absent, the model is held to exact names.
+   */
+  operation?: string;
 }
 
 /**
@@ -64,13 +69,14 @@ export function sessionRevocation(input: SessionRevocationInput): EdgeError | un
   }
   if (!bundle) return undefined;
   const granted = route.virtualKey;
-  if (!granted) return activeKeyRefusal(bundle, now, about);
+  const served = input.operation === SERVER_MODEL_OPERATION;
+  if (!granted) return activeKeyRefusal(bundle, now, about, served);
   const label = granted.name.trim() !== '' ? granted.name : granted.id;
   const key = bundle.virtual_keys.find((k) => k.id === granted.id);
   if (!key) return edgeError(401, 'virtual_key_not_found', `Bifrost Edge closed this session: key '${label}' is no longer in your AI policy`, about);
   if (!key.is_active) return edgeError(403, 'virtual_key_blocked', `Bifrost Edge closed this session: key '${keyLabel(key)}' was switched off`, about);
   if (isExpired(key, now)) return edgeError(403, 'virtual_key_blocked', `Bifrost Edge closed this session: key '${keyLabel(key)}' expired`, about);
-  return accessRefusal(key, about);
+  return accessRefusal(key, about, served);
 }
 
 /** Why a session of a refused app was closed: short, for the close frame (the decision's own text is about one request). */
@@ -81,7 +87,7 @@ function appClosedMessage(app: string, status: 'denied' | 'pending' | 'approved'
 }
 
 /** A session decided before any policy (the gateway decided with the configured key): the policy's active key now governs it. */
-function activeKeyRefusal(bundle: PolicyBundle, now: Date, about: { provider: string; model?: string }): EdgeError | undefined {
+function activeKeyRefusal(bundle: PolicyBundle, now: Date, about: { provider: string; model?: string }, served: boolean): EdgeError | undefined {
   const selection = selectActiveKey(bundle, now);
   switch (selection.kind) {
     case 'none':
@@ -93,17 +99,17 @@ function activeKeyRefusal(bundle: PolicyBundle, now: Date, about: { provider: st
     case 'expired':
       return edgeError(403, 'virtual_key_blocked', `Bifrost Edge closed this session: key '${keyLabel(selection.key)}' expired`, about);
     case 'usable':
-      return accessRefusal(selection.key, about);
+      return accessRefusal(selection.key, about, served);
   }
 }
 
-/** Whether `key` still allows the session's provider and model. */
-function accessRefusal(key: VirtualKey, about: { provider: string; model?: string }): EdgeError | undefined {
+/** Whether `key` still allows the session's provider and model (`served`: a model the server named, servedModelVerdict). */
+function accessRefusal(key: VirtualKey, about: { provider: string; model?: string }, served: boolean): EdgeError | undefined {
   const { provider, model } = about;
   if (!isProviderAllowed(key, provider)) {
     return edgeError(403, 'provider_blocked', `Bifrost Edge closed this session: key '${keyLabel(key)}' no longer allows ${provider}`, about);
   }
-  if (model !== undefined && modelVerdict(key, provider, model) !== 'allowed') {
+  if (model !== undefined && (served ? servedModelVerdict(key, provider, model) : modelVerdict(key, provider, model)) !== 'allowed') {
     return edgeError(403, 'model_blocked', `Bifrost Edge closed this session: key '${keyLabel(key)}' no longer allows ${model}`, about);
   }
   return undefined;

@@ -1,0 +1,57 @@
+import { expect, it } from 'vitest';
+import type { PolicyBundleInput } from '../../src/control/protocol/policy-bundle.js';
+import type { PolicyRoute } from '../../src/policy/decide.js';
+import { modelVerdict, SERVER_MODEL_OPERATION, servedModelVerdict } from '../../src/policy/model-access.js';
+import { sessionRevocation } from '../../src/policy/session-revocation.js';
+import { bundle, NOW, vk } from './support.js';
+
+/**
+ * The model a live session's server says it runs is checked as itself: a key that blocks it (by its name, an alias it
+ * is a release of, or `*`) refuses it even when its alias is allowed, while a key that lists only the alias lets the
+ * alias's releases through, unless it names releases of that alias (it chose those).
+ */
+
+const DATED = 'gpt-4o-realtime-preview-2024-12-17';
+const openai = (allowed_models: string[], blacklisted_models: string[] = []) =>
+  vk({ provider_configs: [{ provider: 'openai', weight: 1, allowed_models, blacklisted_models }] });
+
+it.each([
+  ['the alias allowed, the release blocked', 'blacklisted', openai(['gpt-4o-realtime-preview'], [DATED])],
+  ['the alias allowed, the release blocked qualified', 'blacklisted', openai(['gpt-4o-realtime-preview'], [`openai/${DATED}`])],
+  ['every model allowed, the release blocked', 'blacklisted', openai(['*'], [DATED])],
+  ['every model allowed, the alias blocked', 'blacklisted', openai(['*'], ['gpt-4o-realtime-preview'])],
+  ['every model blocked', 'blacklisted', openai(['gpt-4o-realtime-preview'], ['*'])],
+  ['only the alias allowed', 'allowed', openai(['gpt-4o-realtime-preview'])],
+  ['only the alias allowed, qualified', 'allowed', openai(['openai/gpt-4o-realtime-preview'])],
+  ['the alias allowed, another release blocked', 'allowed', openai(['gpt-4o-realtime-preview'], ['gpt-4o-realtime-preview-2024-10-01'])],
+  ['the release itself allowed', 'allowed', openai([DATED])],
+  ['every model allowed', 'allowed', openai(['*'])],
+  ['the alias and another of its releases allowed', 'not_allowed', openai(['gpt-4o-realtime-preview', 'gpt-4o-realtime-preview-2024-10-01'])],
+  ['another model only', 'not_allowed', openai(['gpt-realtime'])],
+  ['a longer name that extends the alias', 'not_allowed', openai(['gpt-4o-realtime-preview-2024'])],
+  ['nothing', 'not_allowed', openai([])],
+])('%s: %s', (_name, verdict, key) => {
+  expect(servedModelVerdict(key, 'openai', DATED)).toBe(verdict);
+});
+
+it('a key of another provider allows nothing served on this one', () => {
+  expect(servedModelVerdict(vk({ provider_configs: [{ provider: 'gemini', weight: 1, allowed_models: ['*'] }] }), 'openai', DATED)).toBe('not_allowed');
+});
+
+it('a client-named model keeps exact names: the alias does not admit its release there', () => {
+  expect(modelVerdict(openai(['gpt-4o-realtime-preview']), 'openai', DATED)).toBe('not_allowed');
+});
+
+type KeyInput = NonNullable<PolicyBundleInput['virtual_keys']>[number];
+
+it.each([
+  // A live session's server-named model is rechecked as it was decided; the models a client named keep exact names.
+  ['the server named it, its alias still allowed', SERVER_MODEL_OPERATION, { allowed_models: ['gpt-4o-realtime-preview'] }, undefined],
+  ['the server named it, now blocked by name', SERVER_MODEL_OPERATION, { allowed_models: ['gpt-4o-realtime-preview'], blacklisted_models: [DATED] }, 'model_blocked'],
+  ['the client named it, only its alias allowed', 'websocket', { allowed_models: ['gpt-4o-realtime-preview'] }, 'model_blocked'],
+  ['the client named it, allowed by name', 'websocket', { allowed_models: [DATED] }, undefined],
+])('sessionRevocation of a session on the release, %s: %s', (_name, operation, config, type) => {
+  const route: PolicyRoute = { mode: 'local', virtualKey: { id: 'vk-eng', name: 'eng-team' }, provider: 'openai', model: DATED, candidates: [], windows: [] };
+  const key: Partial<KeyInput> = { provider_configs: [{ provider: 'openai', weight: 1, ...config }] };
+  expect(sessionRevocation({ route, bundle: bundle({}, key), now: NOW, operation })?.type).toBe(type);
+});
