@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { eventData, SseEventTransform } from '../util/sse-event-transform.js';
+import { SseToolsKeyScanner } from './sse-tools-key-scanner.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { edgeError, type EdgeError } from '../edge-error.js';
 import { decodeForInspection, formatBytes, RequestBodyError } from '../proxy/request-body.js';
@@ -110,7 +111,8 @@ export function isToolListResult(result: unknown): boolean {
 
 /**
  * Whether JSON text could hold a tool list, without parsing it: a `tools` key, written plainly or with \u escapes.
- * Most events of a long-lived stream hold none.
+ * Most events of a long-lived stream hold none. Loose (any escape counts), since a yes only costs parsing an event Edge
+ * holds anyway; an event too large to hold is read precisely instead (sse-tools-key-scanner.ts).
  */
 export function couldHoldToolList(text: string): boolean {
   return text.includes('"tools"') || text.includes('\\u');
@@ -253,14 +255,15 @@ function undecodableReason(error: unknown, encoding: string, options: ToolListFi
 /**
  * An SSE answer, event by event as it arrives: an event whose data is a tools/list response is
  * written again with the filtered message; every other event keeps its exact bytes. Only events that could hold a
- * list (couldHoldToolList) are parsed. An event larger than Edge reads passes unread when nothing in it could be a
- * list; one that could ends the stream: the lists not answered yet get an error event each, and the rest is dropped.
+ * list (couldHoldToolList) are parsed. An event larger than Edge reads passes unread when its data has no `tools` key
+ * (SseToolsKeyScanner, escapes decoded); one that has ends the stream: the lists not answered yet get an error event
+ * each, and the rest is dropped.
  */
 class EventStreamFilter extends SseEventTransform {
   /** List requests already answered in the stream (a withheld stream still owes the others an answer). */
   private readonly answered = new Set<JsonRpcId>();
-  /** The end of the oversize event passed so far, so a `"tools"` split across two chunks is still seen. */
-  private passedTail = '';
+  /** Reads the oversize event passing unread for a `tools` key, piece by piece. */
+  private oversizeScan = new SseToolsKeyScanner();
 
   constructor(private readonly options: ToolListFilterOptions) {
     super(options.maxJsonBytes);
@@ -273,14 +276,12 @@ class EventStreamFilter extends SseEventTransform {
 
   protected override onOversizeEvent(): { then: 'pass-event' } {
     // What has arrived of it is looked at in onPassedText (first), as is the rest as it passes.
-    this.passedTail = '';
+    this.oversizeScan = new SseToolsKeyScanner();
     return { then: 'pass-event' };
   }
 
   protected override onPassedText(text: string): void {
-    const seen = this.passedTail + text;
-    this.passedTail = seen.slice(-8);
-    if (!couldHoldToolList(seen)) return;
+    if (!this.oversizeScan.feed(text)) return;
     this.withhold(`one of its events is larger than the ${formatBytes(this.options.maxJsonBytes)} Edge reads and may hold a tool list (ask IT to raise proxy.maxRequestBodyBytes)`);
   }
 
