@@ -58,6 +58,14 @@ export const AgentConfigSchema = z.strictObject({
      */
     maxUploadBytes: z.number().int().positive().default(DEFAULT_MAX_UPLOAD_BYTES),
     /**
+     * Disk all uploads held at once (spooled under <dataDir>/uploads while Edge decides on them) may take together,
+     * so many large uploads side by side cannot fill the disk: one that would pass it is answered 503 with
+     * Retry-After at once (an upload claims what its Content-Length declares when it starts, else what arrives),
+     * and the space comes back as each exchange ends, however it ends. At least maxUploadBytes; by default the
+     * larger of 2 GiB and maxUploadBytes.
+     */
+    maxUploadSpoolBytes: z.number().int().positive().optional(),
+    /**
      * How long a request body (JSON read to inspect, or an upload) may stop arriving before Edge ends the request
      * with 408. There is no bound on a whole request (a large upload on a slow link takes long); this ends a client
      * that stopped sending. At least a second: shorter would cut off ordinary pauses of a busy link.
@@ -70,6 +78,10 @@ export const AgentConfigSchema = z.strictObject({
      * refused meanwhile). Short: supervisors and people quitting wait for it; a second signal exits at once.
      */
     shutdownGraceMs: z.number().int().min(0).max(120_000).default(5000),
+  }).superRefine((proxy, ctx) => {
+    if (proxy.maxUploadSpoolBytes !== undefined && proxy.maxUploadSpoolBytes < proxy.maxUploadBytes) {
+      ctx.addIssue({ code: 'custom', path: ['maxUploadSpoolBytes'], message: `must be at least proxy.maxUploadBytes (${proxy.maxUploadBytes}): a budget smaller than one upload would refuse that upload every time; raise it or lower proxy.maxUploadBytes` });
+    }
   }).prefault({}),
   gateway: z.strictObject({
     url: secureServiceUrl('the virtual key and every AI request'),

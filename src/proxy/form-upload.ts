@@ -7,6 +7,7 @@ import { FormFileSplitter, FormTextTooLarge, type SetAsideContent } from './form
 import { bodyStalled, formatBytes, REQUEST_BODY_IDLE_TIMEOUT_MS, RequestBodyError, tooLarge, unreadable } from './request-body.js';
 import { createContentDecoder, streamableContentCoding } from './streaming-content-decoder.js';
 import { UploadSpool, type SpoolLeftBehind } from './upload-spool.js';
+import { DEFAULT_MAX_UPLOAD_SPOOL_BYTES, uploadSpoolBudget, type SpoolClaim } from './upload-spool-budget.js';
 
 /**
  * Default bound of a multipart/form-data upload Edge reads (proxy.maxUploadBytes): above what OpenAI takes in one
@@ -25,6 +26,11 @@ export interface UploadLimits {
   maxUploadBytes: number;
   /** Where spooled uploads are written. */
   spoolDir: string;
+  /**
+   * proxy.maxUploadSpoolBytes: what all uploads spooled at once may take on disk together (DEFAULT_MAX_UPLOAD_SPOOL_BYTES
+   * when absent; never less than maxUploadBytes, so one upload alone always fits). Past it an upload is refused (503).
+   */
+  maxSpoolBytes?: number;
   /** How long the upload may stop arriving before it is refused (408): proxy.requestBodyIdleTimeoutMs, REQUEST_BODY_IDLE_TIMEOUT_MS when absent. */
   idleTimeoutMs?: number;
   /** Told when a spool file could not be removed (the next start removes it). */
@@ -206,6 +212,14 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
   }
   const memoryBytes = Math.min(UPLOAD_MEMORY_BYTES, limits.maxTextBytes);
   const idleMs = limits.idleTimeoutMs ?? REQUEST_BODY_IDLE_TIMEOUT_MS;
+  const spoolLimit = Math.max(limits.maxSpoolBytes ?? DEFAULT_MAX_UPLOAD_SPOOL_BYTES, limits.maxUploadBytes);
+  // The disk an upload will take is claimed before it is written: all it declares at once, so uploads admitted side
+  // by side all fit; as it arrives when it declares nothing. Given back when its spool file is removed.
+  const claim = uploadSpoolBudget.claim();
+  if (Number.isFinite(declared) && declared > memoryBytes && !claim.cover(declared, spoolLimit)) {
+    req.resume();
+    return Promise.reject(spoolBudgetFull(claim, declared, spoolLimit, false));
+  }
   return new Promise((resolve, reject) => {
     /** The body as received, while it is held in memory. */
     let held: Buffer[] = [];
@@ -239,6 +253,7 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
       held = [];
       decodedHeld = [];
       spooling?.spool.dispose();
+      claim.release();
       // Its work stops here: a bomb is not inflated any further.
       decoder?.destroy();
       // What is left of the body is read and dropped, so the refusal can be answered on this connection.
@@ -268,7 +283,11 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
     };
     /** Past the memory bound (as received or decoded): the body held so far goes to a spool file, the form's text to the splitter. */
     const startSpooling = () => {
-      const spool = UploadSpool.create(limits.spoolDir, limits.onSpoolLeftBehind);
+      if (!claim.cover(size, spoolLimit)) {
+        fail(spoolBudgetFull(claim, size, spoolLimit, true));
+        return;
+      }
+      const spool = UploadSpool.create(limits.spoolDir, limits.onSpoolLeftBehind, claim);
       spooling = { spool, splitter: new FormFileSplitter(boundary, limits.maxTextBytes) };
       // Refused at once (the rest of the body dropped, the partial file removed), not when the body ends.
       spool.onFailure((err) => fail(spoolFailed(err)));
@@ -289,6 +308,10 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
       }
       try {
         if (spooling !== undefined) {
+          if (!claim.cover(size, spoolLimit)) {
+            fail(spoolBudgetFull(claim, size, spoolLimit, true));
+            return;
+          }
           if (decoder === undefined) spooling.splitter.push(chunk);
           toSpool(chunk);
         } else {
@@ -322,6 +345,7 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
     /** Every byte arrived (and was decoded): the body held in memory, or the spooled upload once its file has it all. */
     const finish = () => {
       if (spooling === undefined) {
+        claim.release();
         resolve(held.length === 1 ? held[0]! : Buffer.concat(held, size));
         return;
       }
@@ -393,6 +417,16 @@ function notDecodable(coding: string, err: Error) {
 function formTextTooLarge(size: number, maxBytes: number) {
   return edgeError(413, 'request_too_large',
     `The text of this multipart/form-data upload, its files aside (${formatBytes(size)} or more), is larger than the ${formatBytes(maxBytes)} Bifrost Edge inspects. Send shorter text fields, or files as file parts (with a filename), or ask IT to raise proxy.maxRequestBodyBytes.`);
+}
+
+/** How long a client refused for a full spool budget is asked to wait: about what a large upload on a fast link takes. */
+export const SPOOL_BUDGET_RETRY_AFTER_SECONDS = 30;
+
+function spoolBudgetFull(claim: SpoolClaim, size: number, limit: number, sizeSoFar: boolean): RequestBodyError {
+  const others = uploadSpoolBudget.used - claim.size;
+  return new RequestBodyError(edgeError(503, 'upload_spool_full',
+    `Bifrost Edge is holding ${formatBytes(others)} of other uploads on disk while it inspects them, and this upload (${formatBytes(size)}${sizeSoFar ? ' or more' : ''}) would take them past the ${formatBytes(limit)} it holds at once (proxy.maxUploadSpoolBytes). Send it again in a moment, once they have gone through, or ask IT to raise proxy.maxUploadSpoolBytes.`),
+  SPOOL_BUDGET_RETRY_AFTER_SECONDS);
 }
 
 function spoolFailed(err: Error): RequestBodyError {

@@ -4,7 +4,8 @@ import { edgeError, type EdgeError } from '../edge-error.js';
 import { formatSeconds } from '../util/format-seconds.js';
 
 export class RequestBodyError extends Error {
-  constructor(readonly edge: EdgeError) {
+  /** `retryAfterSeconds`: the refusal is for now only (an answer's Retry-After), as when the upload spool budget is full. */
+  constructor(readonly edge: EdgeError, readonly retryAfterSeconds?: number) {
     super(edge.message);
   }
 }
@@ -77,6 +78,7 @@ export function tooLarge(size: number, maxBytes: number): EdgeError {
 }
 
 export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024 * 1024) return `${(n / (1024 * 1024 * 1024)).toFixed(1)} GiB`;
   if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
   if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${n} bytes`;

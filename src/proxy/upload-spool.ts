@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import type { SpoolClaim } from './upload-spool-budget.js';
 
 const PREFIX = 'bifrost-edge-upload-';
 
@@ -17,7 +18,8 @@ export type SpoolLeftBehind = (file: string, err: Error) => void;
  * A private temporary file (0600, created new) holding one request body as it arrived, so a large upload is
  * held on disk rather than in memory while Edge decides on it, then read back to forward it. Disposed of when
  * its exchange ends, however it ends; files an Edge that was killed left behind are removed when the next one
- * starts (removeLeftoverUploads: the directory is the data directory's, which one Edge at a time uses).
+ * starts (removeLeftoverUploads: the directory is the data directory's, which one Edge at a time uses). Its share
+ * of the disk budget all spools share (upload-spool-budget.ts) is given back when it is disposed of.
  */
 export class UploadSpool {
   readonly path: string;
@@ -27,7 +29,7 @@ export class UploadSpool {
   private ending = false;
   private failed: ((err: Error) => void) | undefined;
 
-  private constructor(dir: string, private readonly leftBehind: SpoolLeftBehind) {
+  private constructor(dir: string, private readonly leftBehind: SpoolLeftBehind, private readonly claim: SpoolClaim | undefined) {
     this.path = path.join(dir, `${PREFIX}${process.pid}-${randomUUID()}`);
     // Opened here, not by the stream: a file the stream opened later could outlive a dispose() that came first.
     this.file = fs.createWriteStream(this.path, { fd: fs.openSync(this.path, 'wx', 0o600) });
@@ -39,12 +41,13 @@ export class UploadSpool {
     });
   }
 
-  static create(dir: string, leftBehind: SpoolLeftBehind = () => {}): UploadSpool {
+  /** `claim`: the upload's share of the spool budget, released with the file. */
+  static create(dir: string, leftBehind: SpoolLeftBehind = () => {}, claim?: SpoolClaim): UploadSpool {
     if (!ensured.has(dir)) {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       ensured.add(dir);
     }
-    const spool = new UploadSpool(dir, leftBehind);
+    const spool = new UploadSpool(dir, leftBehind, claim);
     if (live.size === 0) process.once('exit', removeLive);
     live.add(spool);
     return spool;
@@ -110,6 +113,9 @@ export class UploadSpool {
     } catch (err) {
       this.leftBehind(this.path, err as Error);
     }
+    // Given back even when the file stays behind: the next start removes it, and an Edge that cannot remove files
+    // should not refuse every upload after a few.
+    this.claim?.release();
     if (live.size === 0) process.off('exit', removeLive);
   }
 
