@@ -1,70 +1,146 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../log.js';
+import { HASH_LOOKUP_BUILD_SQL, HASH_LOOKUP_TABLE, type HashLookupProgress } from './audit-hash-lookup.js';
 
 /** What a store starts after the server listens (ControlStore.startBackgroundWork). */
 export interface BackgroundWork {
-  /** Settles when the work is over: built, stopped before it ran, or failed (logged). */
+  /** Settles when the work is over: built, stopped before it ended (it goes on at the next start), or failed (logged). */
   readonly done: Promise<'built' | 'stopped' | 'failed'>;
-  /** Stops it (a build already running in SQLite finishes first: SQLite cannot be interrupted from here). */
+  /** Stops it after the step under way (a short transaction). */
   stop(): Promise<void>;
 }
 
 export interface BackgroundWorkHooks {
   /** Awaited once the worker has its connection, before the build: tests hold the build there. */
   beforeBuild?: () => Promise<void>;
+  /** Awaited before each step with how far the build is: tests hold it halfway, or watch it go on. */
+  beforeStep?: (progress: HashLookupProgress) => Promise<void>;
 }
 
 /**
- * The worker: its own SQLite connection, so the build runs beside the server's connection instead of
- * blocking its event loop (better-sqlite3 is synchronous). Inline CommonJS, so it runs the same from the
- * compiled files and from the sources under the test runner. Waits to be told to build.
+ * Keys per step. Each step is one transaction holding the write lock: in key order a few thousand keys fill
+ * a few dozen pages, milliseconds, so an upload arriving meanwhile waits that long (its busy timeout is
+ * seconds), not the whole build.
+ */
+const STEP_KEYS = 5000;
+
+/** Least pause between steps: a writer's busy handler retries after 1, 2, 5, 10… ms, so it finds the lock free. */
+const MIN_PAUSE_MS = 5;
+
+/**
+ * The worker: its own SQLite connection, so the sort and the steps run beside the server's connection instead
+ * of in its event loop (better-sqlite3 is synchronous). Inline CommonJS, so it runs the same from the compiled
+ * files and from the sources under the test runner. Does what each message says: the server's thread paces it.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
+const sql = workerData.sql;
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 60000');
-parentPort.postMessage({ ready: true });
-parentPort.once('message', () => {
+const progress = db.prepare(sql.progress);
+let sorted = 0;
+let cursor = 0;
+let total;
+const report = () => {
+  const at = progress.get();
+  return { copied: at.copied, ...(total === undefined ? {} : { total }), complete: at.complete === 1 };
+};
+// IMMEDIATE: it takes the write lock at BEGIN, waiting for it like any writer.
+const step = db.transaction((to) => {
+  const key = to > cursor ? db.prepare(sql.keyAt).get(to) : undefined;
+  if (key) db.prepare(sql.copy).run(cursor, to);
+  const at = progress.get();
+  db.prepare(sql.advance).run(key ? key.hash_prefix : at.copied_prefix, key ? key.record_id : at.copied_id, to - cursor, to >= sorted ? 1 : 0);
+}).immediate;
+parentPort.postMessage({ ready: true, progress: report() });
+parentPort.on('message', (message) => {
   try {
-    db.exec(workerData.sql);
-    parentPort.postMessage({ built: true });
+    if (message === 'stop') {
+      db.close();
+      parentPort.close();
+    } else if (message === 'sort') {
+      const at = progress.get();
+      db.prepare(sql.sort).run({ last_id: at.last_id, copied_prefix: at.copied_prefix, copied_id: at.copied_id });
+      sorted = db.prepare(sql.sorted).pluck().get();
+      total = at.copied + sorted;
+      parentPort.postMessage({ sorted: true, progress: report() });
+    } else {
+      const startedAt = Date.now();
+      const to = Math.min(cursor + workerData.stepKeys, sorted);
+      step(to);
+      cursor = to;
+      parentPort.postMessage({ progress: report(), ms: Date.now() - startedAt });
+    }
   } catch (error) {
     parentPort.postMessage({ error: String((error && error.message) || error) });
-  } finally {
-    db.close();
   }
 });
 `;
 
+interface WorkerMessage {
+  /** The first message: the worker's connection is open. */
+  ready?: true;
+  /** The keys still to copy are sorted: the steps can start. */
+  sorted?: true;
+  progress?: HashLookupProgress;
+  /** How long the step took. */
+  ms?: number;
+  error?: string;
+}
+
 /**
- * Runs `sql` (a CREATE INDEX IF NOT EXISTS) on the SQLite file in a worker thread. One statement, one
- * transaction: a server stopped or killed during it leaves no index, and the next start builds it again.
+ * Fills the hash lookup table (audit-hash-lookup.ts) of the SQLite file in a worker thread, from its high-water
+ * mark: sorts the keys still to copy, then copies them in steps. Between steps it pauses at least as long as the
+ * step took, so writers hold the lock at least half of the time; and it is paced from the server's thread, whose
+ * writers block that thread while they wait for the lock: no step starts while one of them waits, which so waits
+ * for one step at most.
  */
-export function buildIndexInBackground(file: string, name: string, sql: string, log: Logger, hooks: BackgroundWorkHooks = {}): BackgroundWork {
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, sql, driver: createRequire(import.meta.url).resolve('better-sqlite3') } });
+export function buildHashLookupInBackground(file: string, log: Logger, hooks: BackgroundWorkHooks = {}): BackgroundWork {
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { file, sql: HASH_LOOKUP_BUILD_SQL, stepKeys: STEP_KEYS, driver: createRequire(import.meta.url).resolve('better-sqlite3') },
+  });
   let stopped = false;
   let startedAt = 0;
+  let pause: NodeJS.Timeout | undefined;
   const done = new Promise<'built' | 'stopped' | 'failed'>((resolve) => {
-    worker.on('message', (message: { ready?: true; built?: true; error?: string }) => {
-      if (message.ready) {
+    const next = async (at: HashLookupProgress): Promise<void> => {
+      await hooks.beforeStep?.(at);
+      if (!stopped) worker.postMessage('step');
+    };
+    const finish = (outcome: 'built' | 'failed') => {
+      stopped = true;
+      worker.postMessage('stop');
+      resolve(outcome);
+    };
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.error !== undefined) {
+        log.error(`could not build the hash lookup ${HASH_LOOKUP_TABLE}: ${message.error}; lookups by hash keep reading each chain, and the next start goes on from where it stopped`);
+        finish('failed');
+        return;
+      }
+      const at = message.progress!;
+      if (at.complete) {
+        if (!message.ready) log.info(`built the hash lookup ${HASH_LOOKUP_TABLE} in ${Date.now() - startedAt} ms`);
+        finish('built');
+      } else if (message.ready) {
         void (hooks.beforeBuild?.() ?? Promise.resolve()).then(() => {
           if (stopped) return;
           startedAt = Date.now();
-          log.info(`building the index ${name} in the background; until it exists, lookups by hash read each chain instead`);
-          worker.postMessage('build');
+          log.info(`building the hash lookup ${HASH_LOOKUP_TABLE} in the background${at.copied > 0 ? ` (going on after the ${at.copied} records copied before)` : ''}; ` +
+            'until it is complete, lookups by hash read each chain instead; uploads wait for one short step at most');
+          worker.postMessage('sort');
         });
-      } else if (message.built) {
-        log.info(`built the index ${name} in ${Date.now() - startedAt} ms`);
-        resolve('built');
-      } else {
-        log.error(`could not build the index ${name}: ${message.error}; lookups by hash keep reading each chain, and the next start tries again`);
-        resolve('failed');
+      } else if (message.sorted) {
+        if (!stopped) void next(at);
+      } else if (!stopped) {
+        pause = setTimeout(() => void next(at), Math.max(message.ms ?? 0, MIN_PAUSE_MS));
       }
     });
     worker.on('error', (error) => {
-      log.error(`could not build the index ${name}: ${error.message}; the next start tries again`);
+      log.error(`could not build the hash lookup ${HASH_LOOKUP_TABLE}: ${error.message}; the next start goes on from where it stopped`);
       resolve('failed');
     });
     worker.on('exit', () => resolve('stopped'));
@@ -73,7 +149,9 @@ export function buildIndexInBackground(file: string, name: string, sql: string, 
     done,
     async stop() {
       stopped = true;
-      await worker.terminate();
+      clearTimeout(pause);
+      // Handled after the sort or step under way, if any: a step's transaction commits, and the next start goes on after it.
+      worker.postMessage('stop');
       await done;
     },
   };

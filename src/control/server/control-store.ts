@@ -47,7 +47,7 @@ export interface ControlStore {
   auditHashesOfChains(keys: readonly string[], fromSeq: number, throughSeq: number): Promise<Map<string, AuditChainHead[]>>;
   /**
    * Where records with this hash are stored (a chain key and seq), the latest stored first: copies of one history, so few.
-   * Indexed; undefined while the index is not there yet (startBackgroundWork builds it): the caller reads each chain instead.
+   * Indexed; undefined while the lookup is not complete yet (startBackgroundWork builds it): the caller reads each chain instead.
    */
   auditRecordsWithHash(hash: string): Promise<{ key: string; seq: number }[] | undefined>;
   /**
@@ -71,8 +71,9 @@ export interface ControlStore {
   listAuditRecords(query: { deviceId?: string; after: number; limit: number }): Promise<AuditRecordRow[]>;
 
   /**
-   * Work too long for startup (building an index over millions of records), started once the server listens and
-   * run beside it; undefined when there is none. The server stops it before close().
+   * Work too long for startup (filling a hash lookup over millions of records), started once the server listens and
+   * run beside it in short steps, so uploads do not wait for it; undefined when there is none. The server stops it
+   * before close(); stopped or killed, it goes on from where it was at the next start.
    */
   startBackgroundWork?(log: Logger, hooks?: BackgroundWorkHooks): BackgroundWork | undefined;
 

@@ -4,7 +4,8 @@ import Database from 'better-sqlite3';
 import { PolicyTemplateSchema } from '../protocol/admin.js';
 import { SignedPolicyBundleSchema } from '../protocol/policy-bundle.js';
 import type { Logger } from '../../log.js';
-import { buildIndexInBackground, type BackgroundWork, type BackgroundWorkHooks } from './background-index-build.js';
+import { buildHashLookupInBackground, type BackgroundWork, type BackgroundWorkHooks } from './background-index-build.js';
+import { prepareHashLookup, recordsWithHashQuery } from './audit-hash-lookup.js';
 import type {
   AuditChainEventRow, AuditChainHead, AuditRecordRow, ControlStore, DeviceHeartbeatUpdate, DeviceRecord, NewAuditChainEvent, NewAuditRecord,
   StoredAuditBatch, StoredAuditChain, StoredBundle, StoredPolicyTemplate, Subject,
@@ -93,16 +94,6 @@ CREATE TABLE IF NOT EXISTS audit_chain_events (
 CREATE INDEX IF NOT EXISTS audit_chain_events_device ON audit_chain_events (device_id, id);
 `;
 
-/**
- * A record found by its hash (ControlStore.auditRecordsWithHash): a headless batch is looked up where its
- * first record (or the one it links to) is stored, instead of reading every chain of every enrollment.
- * Additive like AUDIT_CHAIN_EVENTS: a server rolled back to the previous release keeps it up to date
- * without knowing of it (SQLite maintains every index on insert). Not built in the migration: over
- * millions of records that takes seconds, so it is built after the server listens (startBackgroundWork).
- */
-const AUDIT_RECORDS_HASH_INDEX = 'audit_records_hash';
-const AUDIT_RECORDS_BY_HASH = `CREATE INDEX IF NOT EXISTS ${AUDIT_RECORDS_HASH_INDEX} ON audit_records (hash)`;
-
 interface DeviceRow {
   device_id: string;
   credential_hash: string;
@@ -137,8 +128,8 @@ interface BundleRow {
  */
 export class SqliteControlStore implements ControlStore {
   private readonly db: Database.Database;
-  /** Set once the hash index is seen: from then on auditRecordsWithHash uses it. */
-  private hashIndexed = false;
+  /** How auditRecordsWithHash finds records: set once it can (audit-hash-lookup.ts), then kept. */
+  private hashLookup: string | undefined;
 
   constructor(private readonly file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -161,17 +152,18 @@ export class SqliteControlStore implements ControlStore {
       if (version < 2) this.db.exec(MIGRATION_2);
       if (version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
       this.db.exec(AUDIT_CHAIN_EVENTS);
+      prepareHashLookup(this.db);
     })();
   }
 
   startBackgroundWork(log: Logger, hooks?: BackgroundWorkHooks): BackgroundWork | undefined {
-    if (this.hasHashIndex()) return undefined;
-    return buildIndexInBackground(this.file, AUDIT_RECORDS_HASH_INDEX, AUDIT_RECORDS_BY_HASH, log, hooks);
+    if (this.hashLookupQuery()) return undefined;
+    return buildHashLookupInBackground(this.file, log, hooks);
   }
 
-  private hasHashIndex(): boolean {
-    this.hashIndexed ||= this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(AUDIT_RECORDS_HASH_INDEX) !== undefined;
-    return this.hashIndexed;
+  private hashLookupQuery(): string | undefined {
+    this.hashLookup ??= recordsWithHashQuery(this.db);
+    return this.hashLookup;
   }
 
   async createDevice(device: DeviceRecord): Promise<void> {
@@ -334,9 +326,9 @@ export class SqliteControlStore implements ControlStore {
   }
 
   async auditRecordsWithHash(hash: string): Promise<{ key: string; seq: number }[] | undefined> {
-    // Without the index this would read every record.
-    if (!this.hasHashIndex()) return undefined;
-    return this.db.prepare('SELECT device_id AS key, seq FROM audit_records WHERE hash = ? ORDER BY id DESC').all(hash) as { key: string; seq: number }[];
+    // Until the lookup is complete this would read every record: the caller reads each chain instead.
+    const query = this.hashLookupQuery();
+    return query === undefined ? undefined : this.db.prepare(query).all({ hash }) as { key: string; seq: number }[];
   }
 
   async recentNewChainTimes(deviceId: string, limit: number): Promise<string[]> {
