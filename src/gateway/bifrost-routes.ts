@@ -36,15 +36,30 @@ const GATEWAY_PATHS: Partial<Record<ProviderName, (route: RouteMatch) => string>
   gemini: (route) => `${route.prefix.startsWith('/upload/') ? '/genai/upload/v1beta' : '/genai/v1beta'}${route.operationPath}`,
 };
 
-/** Pass-through prefixes: Bifrost forwards the original path to the provider unchanged. */
+/**
+ * Pass-through prefixes: Bifrost forwards the original path to the provider unchanged (`/azure_passthrough` to the
+ * endpoint of the gateway's Azure key, not the resource the app named).
+ */
 const PASSTHROUGH_PREFIXES: Partial<Record<ProviderName, string>> = {
   openai: '/openai_passthrough',
   anthropic: '/anthropic_passthrough',
   gemini: '/genai_passthrough',
+  azure: '/azure_passthrough',
 };
 
-/** OpenAI-compatible providers Bifrost reaches through its OpenAI integration by a `provider/model` string. */
-const OPENAI_COMPATIBLE_THIRD_PARTIES: ReadonlySet<ProviderName> = new Set(['groq', 'mistral', 'xai', 'deepseek', 'openrouter', 'perplexity']);
+/**
+ * OpenAI-compatible providers Bifrost reaches through its OpenAI integration by a `provider/model` string. For
+ * Azure the model is the deployment (`azure/{deployment}`), which Bifrost looks up in its Azure key's
+ * `deployments` map: the gateway must list each deployment name apps use there.
+ */
+const OPENAI_COMPATIBLE_THIRD_PARTIES: ReadonlySet<ProviderName> = new Set(['groq', 'mistral', 'xai', 'deepseek', 'openrouter', 'perplexity', 'azure']);
+
+/**
+ * Providers whose query string is for the provider alone and stays on the laptop in gateway mode: Azure's
+ * `api-version` is the resource's (the gateway's Azure key sets its own), and API gateways in front of Azure take
+ * keys in the query (`subscription-key`).
+ */
+const QUERY_NOT_FORWARDED: ReadonlySet<ProviderName> = new Set(['azure']);
 
 /**
  * Operations that Bifrost's OpenAI integration routes by the body's model. Anything else on a third-party host
@@ -65,7 +80,7 @@ export function bifrostRoute(input: BifrostRouteInput, mode: ForwardMode): Bifro
     return { path: `${gatewayPath(route)}${query}` };
   }
   if (!OPENAI_COMPATIBLE_THIRD_PARTIES.has(provider) || !MODEL_ROUTED_OPERATIONS.has(route.operation)) return null;
-  const path = `/openai/v1${route.operationPath}${route.query}`;
+  const path = `/openai/v1${route.operationPath}${QUERY_NOT_FORWARDED.has(provider) ? '' : route.query}`;
   return input.model === null ? { path } : { path, model: qualifiedModel(provider, input.model) };
 }
 

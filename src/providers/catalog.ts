@@ -32,6 +32,12 @@ export interface SurfaceEntry {
    * (GitHub Copilot also answers Anthropic's `/v1/messages` for the Claude models it offers).
    */
   alsoServes?: ReadonlyArray<{ adapter: AdapterId; pathPrefixes: string[] }>;
+  /**
+   * A path under which `{deploymentsPath}/{name}/...` names the model before the operation (Azure OpenAI's
+   * `/openai/deployments/{deployment}/chat/completions`): the routes below each deployment are recognised as under
+   * a prefix, and the deployment's name is the request's model whatever the body says, since it is what the origin uses.
+   */
+  deploymentsPath?: string;
 }
 
 /**
@@ -84,6 +90,33 @@ export const DEFAULT_SURFACES: readonly SurfaceEntry[] = [
     // Claude models are served in Anthropic's own Messages shape (VS Code Copilot Chat, opencode use it);
     // code completions in Copilot's own (/v1/engines/{engine}/completions).
     alsoServes: [{ adapter: 'anthropic', pathPrefixes: ['/v1', ''] }, { adapter: 'copilot-completions', pathPrefixes: ['/v1'] }],
+  },
+  // Azure OpenAI: an OpenAI-shaped API on each customer's resource host, {resource}.openai.azure.com.
+  // `/openai/deployments/{deployment}/...` takes the model from the path; `/openai/v1/...` (the v1 API) and
+  // `/openai/...` (Responses, Assistants, files and batches on dated api-versions) take it from the body. The
+  // resource host serves nothing else, so every other path is refused too.
+  {
+    label: 'Azure OpenAI',
+    hosts: ['*.openai.azure.com'],
+    provider: 'azure',
+    adapter: 'openai-compatible',
+    pathPrefixes: ['/openai/v1', '/openai'],
+    deploymentsPath: '/openai/deployments',
+    unknownRoutes: 'reject',
+  },
+  // The same API on Azure AI Services (multi-service) and Azure AI Foundry resources, whose hosts also serve Azure's
+  // other AI APIs (Vision, Language, Speech, Document Intelligence, Content Safety, Translator): those carry no chat
+  // with a model and pass, as they did before these hosts were decrypted. Foundry's model inference API
+  // (`/models/chat/completions`, model in the body) is read like the rest.
+  {
+    label: 'Azure AI Services',
+    hosts: ['*.cognitiveservices.azure.com', '*.services.ai.azure.com'],
+    provider: 'azure',
+    adapter: 'openai-compatible',
+    pathPrefixes: ['/openai/v1', '/openai', '/models'],
+    deploymentsPath: '/openai/deployments',
+    unknownRoutes: 'reject',
+    otherPaths: 'pass',
   },
   // Connect RPC in protobuf, read schema-less (cursor.ts); its other calls (JSON, GET, downloads) pass.
   { label: 'Cursor', hosts: ['api2.cursor.sh'], provider: 'cursor', adapter: 'cursor', pathPrefixes: [''], unknownRoutes: 'pass' },

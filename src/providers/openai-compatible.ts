@@ -1,5 +1,6 @@
 import { edgeError, type EdgeError } from '../edge-error.js';
 import { parseWithReaders, type BodyReader, type BodyReadResult, type ProviderAdapter, type RouteMatch } from './adapter.js';
+import { isJsonObject } from './body-shape.js';
 import { bifrostErrorBody } from './error-bodies.js';
 import { errorResponse } from './error-response.js';
 import { readChatCompletion } from './openai-chat.js';
@@ -13,12 +14,12 @@ import { readConversationCreate, readConversationItems, readResponsesRequest } f
 import { readMistralConversationInputs, readMistralConversationStart } from './mistral-conversations.js';
 import type { SurfaceEntry } from './catalog.js';
 import { normalizeHost } from './host-pattern.js';
-import { locateRequest, operationSegments, type RequestLocation } from './route-path.js';
+import { locateDeployment, locateRequest, operationSegments, type RequestLocation } from './route-path.js';
 import type { HttpRequestInfo } from './types.js';
 import { header } from '../util/header.js';
 
 /**
- * OpenAI and the APIs that copy its shape (Groq, Mistral, xAI, DeepSeek, OpenRouter, Perplexity, Copilot).
+ * OpenAI and the APIs that copy its shape (Groq, Mistral, xAI, DeepSeek, OpenRouter, Perplexity, Copilot, Azure OpenAI).
  * Routes are matched after the surface's path prefix, so `/v1/chat/completions` on api.openai.com and
  * `/openai/v1/chat/completions` on api.groq.com are the same operation.
  */
@@ -240,7 +241,15 @@ function uploadMatch(location: RequestLocation, route: PostRoute, req: HttpReque
 }
 
 function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | undefined {
-  const location = locateRequest(req, entry.pathPrefixes);
+  const deployment = entry.deploymentsPath === undefined ? undefined : locateDeployment(req, entry.deploymentsPath);
+  if (deployment === undefined) return recognizeUnder(req, entry, entry.pathPrefixes);
+  const route = recognizeUnder(req, entry, [deployment.prefix]);
+  // The deployment is what the origin answers with, whatever model the body names: policy judges that.
+  return route === undefined ? undefined : { ...route, pathModel: deployment.deployment };
+}
+
+function recognizeUnder(req: HttpRequestInfo, entry: SurfaceEntry, prefixes: readonly string[]): RouteMatch | undefined {
+  const location = locateRequest(req, prefixes);
   if (location === undefined) return undefined;
   const segments = operationSegments(location);
   const [root] = segments;
@@ -276,6 +285,15 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
   return undefined;
 }
 
+/**
+ * A body on a route that names the model (Azure's deployments) need not name it too, as it must on OpenAI's own
+ * routes: the readers get a copy with the path's model where the body has none. What is forwarded is the client's.
+ */
+function withPathModel(route: RouteMatch, body: unknown): unknown {
+  if (route.pathModel === undefined || !isJsonObject(body) || body['model'] !== undefined) return body;
+  return { ...body, model: route.pathModel };
+}
+
 const parseJson = parseWithReaders('openai-compatible', READERS);
 const parseUpload = parseWithReaders('openai-compatible', UPLOAD_READERS);
 
@@ -290,7 +308,8 @@ export const openAICompatibleAdapter: ProviderAdapter = {
   readBody,
   parse: (route, body, entry) => {
     if (isRefused(route)) return { ok: false, error: route.refusal };
-    return isUpload(route) ? parseUpload(route, body, entry) : parseJson(route, body, entry);
+    const read = withPathModel(route, body);
+    return isUpload(route) ? parseUpload(route, read, entry) : parseJson(route, read, entry);
   },
   errorResponse: (err, opts) => errorResponse(err, bifrostErrorBody(err), { kind: 'data' }, opts),
 };

@@ -98,3 +98,25 @@ export function locateRequest(req: HttpRequestInfo, prefixes: readonly string[])
 export function operationSegments(location: RequestLocation): string[] {
   return location.operationPath === '' ? [] : location.operationPath.slice(1).split('/');
 }
+
+/** A request under a deployments path: `/openai/deployments/gpt4o-prod/chat/completions`. */
+export interface DeploymentLocation {
+  /** The path up to and including the deployment's name (`/openai/deployments/gpt4o-prod`): the prefix its routes sit under. */
+  prefix: string;
+  /** The deployment's name as the origin routes it (routablePath): on such hosts, the model the request goes to. */
+  deployment: string;
+}
+
+/**
+ * Where a request sits under `deploymentsPath` (`/openai/deployments`), when a deployment's name and at least one
+ * more segment follow it; undefined otherwise, or when the path is ambiguous (locateRequest refuses it too).
+ */
+export function locateDeployment(req: HttpRequestInfo, deploymentsPath: string): DeploymentLocation | undefined {
+  const { pathname: received } = splitPathAndQuery(req.path);
+  if (isAmbiguousPath(withoutTrailingSlash(received))) return undefined;
+  const pathname = routablePath(received);
+  if (!pathname.startsWith(`${deploymentsPath}/`)) return undefined;
+  const [deployment = '', ...rest] = pathname.slice(deploymentsPath.length + 1).split('/');
+  if (deployment === '' || rest.length === 0) return undefined;
+  return { prefix: `${deploymentsPath}/${deployment}`, deployment };
+}

@@ -3,7 +3,7 @@ import type { EdgeError } from '../edge-error.js';
 /** Provider names as Bifrost spells them in `provider/model` strings and provider_configs. */
 export type ProviderName =
   | 'openai' | 'anthropic' | 'gemini' | 'groq' | 'mistral' | 'xai' | 'deepseek' | 'openrouter'
-  | 'perplexity' | 'copilot' | 'cursor' | 'chatgpt-web' | 'claude-web'
+  | 'perplexity' | 'azure' | 'copilot' | 'cursor' | 'chatgpt-web' | 'claude-web'
   /** A Model Context Protocol server (JSON-RPC over Streamable HTTP or stdio): governed by a key's mcp_configs. */
   | 'mcp'
   /** A host added to the intercept list by configuration or policy, with no known API shape. */

@@ -42,7 +42,8 @@ describe('default surface catalog', () => {
     expect(catalog.hosts()).toEqual([
       'api.openai.com', 'chatgpt.com', 'api.anthropic.com', 'claude.ai', 'generativelanguage.googleapis.com', 'api.groq.com',
       'api.mistral.ai', 'api.x.ai', 'api.deepseek.com', 'openrouter.ai', 'api.perplexity.ai', 'api.githubcopilot.com',
-      'api.*.githubcopilot.com', 'proxy.*.githubcopilot.com', 'copilot-proxy.githubusercontent.com', 'api2.cursor.sh',
+      'api.*.githubcopilot.com', 'proxy.*.githubcopilot.com', 'copilot-proxy.githubusercontent.com', '*.openai.azure.com',
+      '*.cognitiveservices.azure.com', '*.services.ai.azure.com', 'api2.cursor.sh',
     ]);
   });
 

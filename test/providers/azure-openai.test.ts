@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import { bifrostRoute, type ForwardMode } from '../../src/gateway/bifrost-routes.js';
+import { planUpstream, type UpstreamSettings } from '../../src/gateway/upstream-plan.js';
+import { compileSurfaceCatalog, DEFAULT_SURFACES } from '../../src/providers/catalog.js';
+import { parseRequest, recognizeRequest } from '../../src/providers/registry.js';
+import { expectParsed, req } from './support.js';
+
+/**
+ * Azure OpenAI as an AI surface: its resource hosts are decrypted, its routes read as OpenAI's (the deployment in
+ * the path is the model), and in gateway mode its requests go to Bifrost's azure provider as `azure/{deployment}`.
+ */
+
+const catalog = compileSurfaceCatalog(DEFAULT_SURFACES);
+
+const RESOURCE = 'contoso.openai.azure.com';
+const AI_SERVICES = 'contoso-ais.cognitiveservices.azure.com';
+const FOUNDRY = 'contoso-foundry.services.ai.azure.com';
+
+function recognized(method: string, host: string, path: string) {
+  const result = recognizeRequest(req(method, host, path, { 'content-type': 'application/json' }), catalog);
+  if (result === undefined || 'unrecognized' in result) throw new Error(`${method} ${host}${path} not recognised`);
+  return result;
+}
+
+describe('hosts', () => {
+  it.each([
+    [RESOURCE, 'Azure OpenAI'],
+    ['CONTOSO.openai.azure.com:443', 'Azure OpenAI'],
+    [AI_SERVICES, 'Azure AI Services'],
+    [FOUNDRY, 'Azure AI Services'],
+    ['openai.azure.com', undefined],
+    ['contoso.openai.azure.com.evil.example', undefined],
+    ['management.azure.com', undefined],
+  ])('%s → %s', (host, label) => {
+    expect(catalog.match(host)?.label).toBe(label);
+  });
+
+  it('every resource host is governed as Bifrost\'s `azure` provider and decrypted', () => {
+    for (const host of [RESOURCE, AI_SERVICES, FOUNDRY]) expect(catalog.match(host)?.provider).toBe('azure');
+    expect(catalog.hosts()).toEqual(expect.arrayContaining(['*.openai.azure.com', '*.cognitiveservices.azure.com', '*.services.ai.azure.com']));
+  });
+});
+
+describe('routes and the model they name', () => {
+  const chat = { model: 'ignored-by-azure', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hello azure' }], stream: true };
+
+  it.each([
+    // The deployments path: the deployment is the model, whatever the body says.
+    [RESOURCE, '/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21', chat, 'chat.completions', 'gpt4o-prod'],
+    [RESOURCE, '/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21', { messages: chat.messages }, 'chat.completions', 'gpt4o-prod'],
+    [RESOURCE, '/openai/deployments/gpt-35-instruct/completions?api-version=2024-10-21', { prompt: 'hello azure' }, 'completions', 'gpt-35-instruct'],
+    [RESOURCE, '/openai/deployments/embed-large/embeddings?api-version=2024-10-21', { input: 'hello azure' }, 'embeddings', 'embed-large'],
+    [AI_SERVICES, '/openai/deployments/gpt4o-prod/chat/completions?api-version=2025-01-01-preview', chat, 'chat.completions', 'gpt4o-prod'],
+    // The v1 API and the dated Responses API: the model (a deployment's name) is in the body.
+    [RESOURCE, '/openai/v1/chat/completions', { ...chat, model: 'gpt4o-prod' }, 'chat.completions', 'gpt4o-prod'],
+    [RESOURCE, '/openai/v1/responses', { model: 'gpt-5-mini', input: 'hello azure' }, 'responses', 'gpt-5-mini'],
+    [RESOURCE, '/openai/responses?api-version=2025-04-01-preview', { model: 'gpt-5-mini', input: 'hello azure' }, 'responses', 'gpt-5-mini'],
+    [RESOURCE, '/openai/v1/embeddings', { model: 'embed-large', input: ['hello azure'] }, 'embeddings', 'embed-large'],
+    [FOUNDRY, '/openai/v1/chat/completions', { ...chat, model: 'DeepSeek-R1' }, 'chat.completions', 'DeepSeek-R1'],
+    // Azure AI Foundry's model inference API.
+    [FOUNDRY, '/models/chat/completions?api-version=2024-05-01-preview', { ...chat, model: 'Phi-4' }, 'chat.completions', 'Phi-4'],
+  ])('%s%s reads %s as %s on model %s', (host, path, body, operation, model) => {
+    const request = expectParsed(parseRequest(recognized('POST', host, path), JSON.stringify(body)));
+    expect(request).toMatchObject({ provider: 'azure', adapter: 'openai-compatible', operation, model, inspected: true });
+    expect(request.texts.map((t) => t.text)).toContain('hello azure');
+  });
+
+  it('a streamed chat on the deployments path is read as streaming', () => {
+    const request = expectParsed(parseRequest(recognized('POST', RESOURCE, '/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21'), JSON.stringify(chat)));
+    expect(request.stream).toBe(true);
+    expect(request.texts.map((t) => [t.kind, t.text])).toEqual([['system', 'be brief'], ['user', 'hello azure']]);
+  });
+
+  it.each([
+    ['GET', '/openai/models?api-version=2024-10-21', 'models', null],
+    ['POST', '/openai/files?api-version=2024-10-21', 'files', null],
+    ['POST', '/openai/deployments/gpt4o-batch/batches?api-version=2024-10-21', 'batches', 'gpt4o-batch'],
+    ['GET', '/openai/v1/responses/resp_1', 'responses', null],
+  ])('%s %s is known and forwarded unread (%s, model %s)', (method, path, operation, model) => {
+    const request = expectParsed(parseRequest(recognized(method, RESOURCE, path), undefined));
+    expect(request).toMatchObject({ provider: 'azure', operation, model, inspected: false });
+  });
+
+  it.each([
+    // Unknown routes under /openai, and any other path on the resource host: a 404 that names the route.
+    ['POST', RESOURCE, '/openai/deployments/gpt4o-prod/extensions/chat/completions?api-version=2024-10-21'],
+    ['POST', RESOURCE, '/openai/deployments/gpt4o-prod/undocumented'],
+    ['POST', RESOURCE, '/openai/deployments/gpt4o-prod'],
+    ['POST', RESOURCE, '/openai/undocumented'],
+    ['POST', RESOURCE, '/v1/chat/completions'],
+    ['GET', RESOURCE, '/'],
+    ['POST', AI_SERVICES, '/openai/undocumented'],
+    ['POST', FOUNDRY, '/models/undocumented'],
+    // Not canonical: `..` could reach another route than the one Edge read.
+    ['POST', RESOURCE, '/openai/deployments/gpt4o-prod/../x/chat/completions'],
+  ])('%s %s%s is refused', (method, host, path) => {
+    expect(recognizeRequest(req(method, host, path), catalog)).toMatchObject({ unrecognized: true, action: 'reject' });
+  });
+
+  it('Azure\'s other AI APIs on the shared AI Services hosts pass unread, as before these hosts were decrypted', () => {
+    expect(recognizeRequest(req('POST', AI_SERVICES, '/language/:analyze-text?api-version=2023-04-01'), catalog)).toMatchObject({ unrecognized: true, action: 'pass' });
+    expect(recognizeRequest(req('POST', FOUNDRY, '/contentsafety/text:analyze?api-version=2024-09-01'), catalog)).toMatchObject({ unrecognized: true, action: 'pass' });
+  });
+
+  it('a prompt route sent with another method than POST is refused (405), as on api.openai.com', () => {
+    const route = recognized('PUT', RESOURCE, '/openai/deployments/gpt4o-prod/chat/completions');
+    const parsed = parseRequest(route, JSON.stringify(chat));
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.error).toMatchObject({ status: 405, provider: 'azure' });
+  });
+});
+
+describe('Bifrost routes', () => {
+  function routeFor(method: string, host: string, path: string, body: unknown, mode: ForwardMode) {
+    const found = recognized(method, host, path);
+    const parsed = expectParsed(parseRequest(found, body === undefined ? undefined : JSON.stringify(body)));
+    return bifrostRoute({ provider: found.entry.provider, route: found.route, model: parsed.model }, mode);
+  }
+  const messages = [{ role: 'user', content: 'hi' }];
+
+  it.each([
+    // Through Bifrost's OpenAI integration to its azure provider, as `azure/{deployment}`; the api-version stays behind.
+    [RESOURCE, '/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21', { messages }, { path: '/openai/v1/chat/completions', model: 'azure/gpt4o-prod' }],
+    [RESOURCE, '/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21&subscription-key=apim-secret', { messages }, { path: '/openai/v1/chat/completions', model: 'azure/gpt4o-prod' }],
+    [RESOURCE, '/openai/deployments/gpt35/completions?api-version=2024-10-21', { prompt: 'hi' }, { path: '/openai/v1/completions', model: 'azure/gpt35' }],
+    [RESOURCE, '/openai/deployments/embed-large/embeddings?api-version=2024-10-21', { input: 'hi' }, { path: '/openai/v1/embeddings', model: 'azure/embed-large' }],
+    [RESOURCE, '/openai/v1/chat/completions', { model: 'gpt4o-prod', messages }, { path: '/openai/v1/chat/completions', model: 'azure/gpt4o-prod' }],
+    [RESOURCE, '/openai/v1/chat/completions', { model: 'azure/gpt4o-prod', messages }, { path: '/openai/v1/chat/completions', model: 'azure/gpt4o-prod' }],
+    [RESOURCE, '/openai/responses?api-version=2025-04-01-preview', { model: 'gpt-5-mini', input: 'hi' }, { path: '/openai/v1/responses', model: 'azure/gpt-5-mini' }],
+    [AI_SERVICES, '/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21', { messages }, { path: '/openai/v1/chat/completions', model: 'azure/gpt4o-prod' }],
+    [FOUNDRY, '/models/chat/completions?api-version=2024-05-01-preview', { model: 'Phi-4', messages }, { path: '/openai/v1/chat/completions', model: 'azure/Phi-4' }],
+  ])('gateway: %s%s → %j', (host, path, body, expected) => {
+    expect(routeFor('POST', host, path, body, 'gateway')).toEqual(expected);
+  });
+
+  it('gateway: routes Bifrost cannot send to the app\'s resource (its files, model list, images) go to the origin', () => {
+    expect(routeFor('GET', RESOURCE, '/openai/models?api-version=2024-10-21', undefined, 'gateway')).toBeNull();
+    expect(routeFor('POST', RESOURCE, '/openai/deployments/dalle3/images/generations?api-version=2024-10-21', { prompt: 'a cat' }, 'gateway')).toBeNull();
+  });
+
+  it('pass-through: Bifrost\'s /azure_passthrough with the path as the app sent it', () => {
+    expect(routeFor('POST', RESOURCE, '/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21', { messages }, 'passthrough'))
+      .toEqual({ path: '/azure_passthrough/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21' });
+  });
+});
+
+describe('upstream headers', () => {
+  const target = {
+    host: RESOURCE, port: 443, tls: true, path: '/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21',
+    headers: { host: RESOURCE, 'api-key': 'azure-resource-key', 'content-type': 'application/json' },
+  };
+
+  it('gateway mode: the employee\'s virtual key goes to Bifrost, the resource\'s api-key (or Entra token) stays on the laptop', () => {
+    const settings: UpstreamSettings = { mode: 'gateway', gatewayUrl: 'https://gw.example.com', virtualKey: 'sk-bf-employee', originOverrides: {} };
+    const plan = planUpstream(settings, { ...target, headers: { ...target.headers, authorization: 'Bearer entra-token' } }, { path: '/openai/v1/chat/completions', model: 'azure/gpt4o-prod' }, {});
+    expect(plan).toMatchObject({ via: 'gateway', rewriteModel: 'azure/gpt4o-prod' });
+    expect(plan.url.toString()).toBe('https://gw.example.com/openai/v1/chat/completions');
+    expect(plan.headers['x-bf-vk']).toBe('sk-bf-employee');
+    expect(plan.headers['api-key']).toBeUndefined();
+    expect(plan.headers.authorization).toBeUndefined();
+  });
+
+  it('local mode: to the resource unchanged, api-key kept', () => {
+    const plan = planUpstream({ mode: 'local', originOverrides: {} }, target, null, {});
+    expect(plan.via).toBe('origin');
+    expect(plan.url.toString()).toBe(`https://${RESOURCE}/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21`);
+    expect(plan.headers['api-key']).toBe('azure-resource-key');
+  });
+});
