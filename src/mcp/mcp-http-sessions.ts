@@ -1,4 +1,5 @@
 import type { JsonRpcId } from '../providers/mcp-jsonrpc.js';
+import { DroppedToolsByServer, type ServerDroppedTools } from './server-dropped-tools.js';
 import { BoundedMemories, ToolListMemory } from './tool-list-memory.js';
 
 /**
@@ -7,11 +8,17 @@ import { BoundedMemories, ToolListMemory } from './tool-list-memory.js';
  * - the `tools/list` requests not answered yet. A server may answer one on any stream of the session (another POST's
  *   answer, the GET stream), and the client takes a response by its id wherever it comes, so every answer of the
  *   session is searched for them, not only the answer to the POST that asked;
- * - what the guardrails dropped from its lists and last decided (tool-list-memory.ts).
+ * - what the guardrails dropped from its lists and last decided (tool-list-memory.ts); what they dropped is also known
+ *   to the server's other sessions (server-dropped-tools.ts).
  */
 export class McpHttpSession {
   readonly lists = new OutstandingLists();
-  readonly memory = new ToolListMemory();
+  readonly memory: ToolListMemory;
+
+  /** `server`: what the server's sessions learnt of its dropped tools, shared by all of them. */
+  constructor(server?: ServerDroppedTools) {
+    this.memory = new ToolListMemory(server);
+  }
 }
 
 /** Outstanding `tools/list` requests tracked per session; past it the oldest is forgotten (see OutstandingLists). */
@@ -54,9 +61,13 @@ export class OutstandingLists {
   }
 }
 
-/** The sessions the proxy saw, the least recently used forgotten past a bound (see BoundedMemories). */
+/**
+ * The sessions the proxy saw, the least recently used forgotten past a bound (see BoundedMemories), and the tools each
+ * server's lists dropped, known to all its sessions (a new session may call one before it lists tools).
+ */
 export class McpHttpSessions {
-  private readonly sessions = new BoundedMemories(() => new McpHttpSession());
+  private readonly servers = new DroppedToolsByServer();
+  private readonly sessions = new BoundedMemories((key) => new McpHttpSession(this.servers.of(serverKey(key))));
 
   /** The session a request belongs to: `endpoint` the server's host and path, `sessionId` its Mcp-Session-Id, if any. */
   session(endpoint: string, sessionId: string | undefined): McpHttpSession {
@@ -71,6 +82,11 @@ export class McpHttpSessions {
 
 function sessionKey(endpoint: string, sessionId: string | undefined): string {
   return JSON.stringify([endpoint.toLowerCase(), sessionId ?? null]);
+}
+
+/** The server (its endpoint, as the session key spells it) of a session key. */
+function serverKey(sessionKey: string): string {
+  return (JSON.parse(sessionKey) as [string, string | null])[0];
 }
 
 /** `1` and `"1"` are different JSON-RPC ids. */

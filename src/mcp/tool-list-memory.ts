@@ -3,12 +3,15 @@ import { edgeError, type EdgeError } from '../edge-error.js';
 import { GUARDRAIL_BLOCK_STATUS } from '../guardrails/apply-guardrails.js';
 import { toolNames } from './tool-list-filter.js';
 import type { ToolListVerdict } from './tool-list-guardrails.js';
+import type { ServerDroppedTools } from './server-dropped-tools.js';
 
 /**
  * What Edge remembers of one MCP server's tool lists (per wrapped server for stdio, per MCP session for Streamable
  * HTTP), between the list and the calls that follow it:
  * - the tools the guardrails left out of a list: a client that calls one anyway (it listed the tools earlier, or
- *   guessed the name) is refused, until a later list shows the tool clean;
+ *   guessed the name) is refused, until a later list shows the tool clean. With `server` (Streamable HTTP: what the
+ *   server's other sessions learnt, server-dropped-tools.ts), a tool dropped in any session of the server is refused
+ *   here too, until a list in any session shows it clean; this session's own lists still count on their own;
  * - the last verdict, so a client that lists the same tools again and again (clients re-list often) leaves one audit
  *   record of what the guardrails found, not one per list.
  */
@@ -16,14 +19,24 @@ export class ToolListMemory {
   private readonly dropped = new Set<string>();
   private lastVerdict: string | undefined;
 
+  constructor(private readonly server?: ServerDroppedTools) {}
+
   /**
    * Notes the guardrails' verdict on `checked` (the tools they read); true when it differs from the last one noted
    * (another list, or another verdict on it): worth recording.
    */
   noteVerdict(checked: unknown[], verdict: ToolListVerdict): boolean {
     // Shown clean first: a name both shown and dropped (two tools of one name, one of them poisoned) stays refused.
-    if (verdict.action === 'show') for (const name of toolNames(verdict.tools)) this.dropped.delete(name);
-    for (const name of verdict.dropped) this.dropped.add(name);
+    if (verdict.action === 'show') {
+      for (const name of toolNames(verdict.tools)) {
+        this.dropped.delete(name);
+        this.server?.clear(name);
+      }
+    }
+    for (const name of verdict.dropped) {
+      this.dropped.add(name);
+      this.server?.drop(name);
+    }
     const digest = createHash('sha256').update(JSON.stringify(checked)).update(JSON.stringify(verdictSummary(verdict))).digest('base64');
     const changed = digest !== this.lastVerdict;
     this.lastVerdict = digest;
@@ -32,7 +45,7 @@ export class ToolListMemory {
 
   /** The refusal of a call to `tool`, when the guardrails left it out of the server's last list that had it. */
   callRefusal(tool: string, server: string): EdgeError | undefined {
-    if (!this.dropped.has(tool)) return undefined;
+    if (!this.dropped.has(tool) && this.server?.has(tool) !== true) return undefined;
     return edgeError(GUARDRAIL_BLOCK_STATUS, 'guardrail_blocked',
       `Bifrost Edge refused the call of the MCP tool '${tool}' of ${server}: an Edge guardrail left it out of the server's tool list, because its description or schema holds text your organization's guardrails keep from AI models. It can be called again once the server lists it without that text; ask the server's maintainer or your IT helpdesk.`);
   }
@@ -50,7 +63,7 @@ function verdictSummary(verdict: ToolListVerdict): unknown {
 export class BoundedMemories<T> {
   private readonly entries = new Map<string, T>();
 
-  constructor(private readonly create: () => T, private readonly max = 1000) {}
+  constructor(private readonly create: (key: string) => T, private readonly max = 1000) {}
 
   /** The memory of `key`, made when there is none. */
   get(key: string): T {
@@ -58,7 +71,7 @@ export class BoundedMemories<T> {
     if (entry !== undefined) {
       this.entries.delete(key);
     } else {
-      entry = this.create();
+      entry = this.create(key);
       if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
     }
     this.entries.set(key, entry);
