@@ -25,6 +25,7 @@ const EDGE_TO_BIFROST: Partial<Record<ProviderName, string>> = {
   deepseek: 'deepseek',
   openrouter: 'openrouter',
   perplexity: 'perplexity',
+  azure: 'azure',
 };
 
 /** The Bifrost provider a surface's requests are governed as, or undefined for app-governed surfaces. */
