@@ -35,7 +35,27 @@ export interface UploadLimits {
   idleTimeoutMs?: number;
   /** Told when a spool file could not be removed (the next start removes it). */
   onSpoolLeftBehind?: SpoolLeftBehind;
+  /** Told how far a spooled upload has come while it is still arriving (a debug log line), at most every `every` bytes or ms. */
+  progress?: UploadProgress;
 }
+
+/** How far a spooled upload has come: bytes received, and for a compressed one decoded. */
+export interface UploadProgressReport {
+  received: number;
+  decoded?: number;
+}
+
+export interface UploadProgress {
+  report(progress: UploadProgressReport): void;
+  /** Reported once this many more bytes came since the last report... */
+  everyBytes: number;
+  /** ...or this long after it, whichever is first (checked as bytes arrive: a stalled upload is not reported). */
+  everyMs: number;
+}
+
+/** A report of an upload still arriving every 64 MiB or 10 s: a few lines for the largest upload on a fast link. */
+export const UPLOAD_PROGRESS_BYTES = 64 * 1024 * 1024;
+export const UPLOAD_PROGRESS_MS = 10_000;
 
 /**
  * The boundary of a request body that may be spooled: multipart/form-data as the form reader takes it, plain or in
@@ -298,6 +318,16 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
       for (const c of decoded) spooling.splitter.push(c);
       for (const c of received) toSpool(c);
     };
+    let reportedAt = { bytes: 0, ms: Date.now() };
+    /** A spooled upload still arriving: its progress, when a step in bytes or time passed since the last report. */
+    const reportProgress = () => {
+      const progress = limits.progress;
+      if (progress === undefined) return;
+      const now = Date.now();
+      if (size - reportedAt.bytes < progress.everyBytes && now - reportedAt.ms < progress.everyMs) return;
+      reportedAt = { bytes: size, ms: now };
+      progress.report(decoder === undefined ? { received: size } : { received: size, decoded: decodedSize });
+    };
     const failOn = (err: unknown) => fail(err instanceof FormTextTooLarge ? new RequestBodyError(formTextTooLarge(err.size, limits.maxTextBytes)) : spoolFailed(err as Error));
     const onData = (chunk: Buffer) => {
       if (waitingOn.size === 0) startIdleTimer();
@@ -314,6 +344,7 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
           }
           if (decoder === undefined) spooling.splitter.push(chunk);
           toSpool(chunk);
+          reportProgress();
         } else {
           held.push(chunk);
           if (size > memoryBytes) startSpooling();
