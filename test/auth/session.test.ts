@@ -181,7 +181,9 @@ describe('SessionManager', () => {
     await signInWithBrowser(online);
     online.stop();
 
-    const deadEnd = new client.Configuration({ ...provider.serverMetadata(), token_endpoint: `http://127.0.0.1:${await closedPort()}/token` }, TEST_CLIENT_ID, undefined, client.None());
+    // The metadata without openid-client's own helper (supportsPKCE), which a new Configuration adds back.
+    const { supportsPKCE: _helper, ...metadata } = provider.serverMetadata();
+    const deadEnd = new client.Configuration({ ...metadata, token_endpoint: `http://127.0.0.1:${await closedPort()}/token` }, TEST_CLIENT_ID, undefined, client.None());
     client.allowInsecureRequests(deadEnd);
     const offline = newSession(store, { discover: async () => deadEnd });
     await offline.start();

@@ -104,11 +104,22 @@ function load(options: LoadEffectiveConfigOptions) {
 
 // ---- precedence -------------------------------------------------------------------------------
 
+/** One row of the precedence table: what the computer holds, and the source whose gateway URL wins. */
+interface PrecedenceCase {
+  name: string;
+  platform: NodeJS.Platform;
+  run: () => SyncCommandRunner;
+  fs: Record<string, string>;
+  env: Record<string, string>;
+  url: string;
+  origin: string;
+}
+
 describe('which managed source applies', () => {
-  it.each([
+  it.each<PrecedenceCase>([
     {
       name: 'macOS: managed preferences win over the machine-wide file',
-      platform: 'darwin' as const,
+      platform: 'darwin',
       run: () => plutilFor('\t<key>gateway</key>\n\t<dict>\n\t\t<key>url</key>\n\t\t<string>https://bifrost.example.com</string>\n\t</dict>\n'),
       fs: { [MAC_PLIST]: 'binary plist', [MAC_MACHINE_FILE]: JSON.stringify(OTHER_GATEWAY) },
       env: {},
@@ -117,7 +128,7 @@ describe('which managed source applies', () => {
     },
     {
       name: 'macOS: the machine-wide file when there is no profile',
-      platform: 'darwin' as const,
+      platform: 'darwin',
       run: () => noCommands,
       fs: { [MAC_MACHINE_FILE]: JSON.stringify(GATEWAY) },
       env: {},
@@ -126,7 +137,7 @@ describe('which managed source applies', () => {
     },
     {
       name: 'Windows: the policy registry value wins over the machine-wide file',
-      platform: 'win32' as const,
+      platform: 'win32',
       run: () => fakeReg({ [`${KEY} /v Config`]: { exitCode: 0, stdout: regValueOutput(JSON.stringify(GATEWAY)), stderr: '' } }),
       fs: { [WIN_MACHINE_FILE]: JSON.stringify(OTHER_GATEWAY) },
       env: winEnv,
@@ -135,7 +146,7 @@ describe('which managed source applies', () => {
     },
     {
       name: 'Windows: the machine-wide file under %ProgramData% when the key is missing',
-      platform: 'win32' as const,
+      platform: 'win32',
       run: () => fakeReg({ [`${KEY} /v Config`]: REG_NOT_FOUND }),
       fs: { [WIN_MACHINE_FILE]: JSON.stringify(GATEWAY) },
       env: winEnv,
@@ -144,7 +155,7 @@ describe('which managed source applies', () => {
     },
     {
       name: 'Linux: the machine-wide file',
-      platform: 'linux' as const,
+      platform: 'linux',
       run: () => noCommands,
       fs: { [LINUX_MACHINE_FILE]: JSON.stringify(GATEWAY) },
       env: {},

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { PolicyTemplateInput } from '../../src/control/protocol/admin.js';
 import { BUNDLE_BINDING_DEVICE, BUNDLE_BINDING_HEADER } from '../../src/control/protocol/paths.js';
 import type { SignedPolicyBundle } from '../../src/control/protocol/policy-bundle.js';
 import { ADA_KEY, captureLogger, tempDir, testLogger, waitFor, type ControlFixture } from './support/control-fixture.js';
@@ -13,8 +14,8 @@ import { adaEnrollment, syncTestHarness } from './support/sync-harness.js';
  */
 const { fixtureForTest, syncClient } = syncTestHarness();
 
-const LOOSE_POLICY = { fail_mode: 'open', intercept_hosts: ['api.openai.com'], sync: { poll_interval_seconds: 5 } } as const;
-const TIGHT_POLICY = { fail_mode: 'closed', intercept_hosts: ['api.openai.com', 'api.anthropic.com'] } as const;
+const LOOSE_POLICY: PolicyTemplateInput = { fail_mode: 'open', intercept_hosts: ['api.openai.com'], sync: { poll_interval_seconds: 5 } };
+const TIGHT_POLICY: PolicyTemplateInput = { fail_mode: 'closed', intercept_hosts: ['api.openai.com', 'api.anthropic.com'] };
 
 /** Enrolls a throwaway device with Ada's own key, the way a person could from a script. */
 async function enrollThrowaway(fixture: ControlFixture, options: { binding: boolean; policyVersion: number }): Promise<{ deviceId: string; credential: string }> {

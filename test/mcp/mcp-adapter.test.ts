@@ -6,6 +6,7 @@ import { mcpAdapter } from '../../src/providers/mcp.js';
 import { EDGE_REFUSED, JSON_RPC_INTERNAL_ERROR, JSON_RPC_INVALID_REQUEST } from '../../src/providers/mcp-jsonrpc.js';
 import type { HttpRequestInfo, NormalizedRequest } from '../../src/providers/types.js';
 import { createProviderResolver } from '../../src/proxy/provider-resolver.js';
+import { errorBodyText } from '../support/error-body-text.js';
 
 const HOST = 'mcp.example.test';
 const resolver = createProviderResolver([HOST, 'api.openai.com']);
@@ -186,7 +187,7 @@ describe('refusals answer in JSON-RPC', () => {
     const response = mcpAdapter.errorResponse(blocked, { stream: false, requestBody: call('req-9', 'delete_repo') });
     expect(response.status).toBe(200);
     expect(response.headers).toMatchObject({ 'content-type': 'application/json', 'x-bifrost-edge-blocked': 'mcp_tool_blocked' });
-    expect(JSON.parse(response.body)).toEqual({
+    expect(JSON.parse(errorBodyText(response))).toEqual({
       jsonrpc: '2.0', id: 'req-9',
       error: { code: EDGE_REFUSED, message: blocked.message, data: { type: 'mcp_tool_blocked', status: 403, source: 'bifrost-edge' } },
     });
@@ -195,14 +196,14 @@ describe('refusals answer in JSON-RPC', () => {
   it('a batch gets one error per request (notifications get none)', () => {
     const body = [call(1, 'a'), { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 0 } }, call(2, 'b')];
     const response = mcpAdapter.errorResponse(blocked, { stream: false, requestBody: body });
-    expect((JSON.parse(response.body) as Array<{ id: number }>).map((r) => r.id)).toEqual([1, 2]);
+    expect((JSON.parse(errorBodyText(response)) as Array<{ id: number }>).map((r) => r.id)).toEqual([1, 2]);
   });
 
   it('as SSE: one `message` event per response', () => {
     const response = mcpAdapter.errorResponse(blocked, { stream: true, requestBody: call(3, 'delete_repo') });
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('text/event-stream');
-    const match = /^event: message\ndata: (.*)\n\n$/.exec(response.body);
+    const match = /^event: message\ndata: (.*)\n\n$/.exec(errorBodyText(response));
     expect(JSON.parse(match![1]!)).toMatchObject({ id: 3, error: { message: blocked.message } });
   });
 
@@ -210,12 +211,12 @@ describe('refusals answer in JSON-RPC', () => {
     for (const requestBody of [undefined, { jsonrpc: '2.0', method: 'notifications/initialized' }]) {
       const response = mcpAdapter.errorResponse(blocked, { stream: false, requestBody });
       expect(response.status).toBe(403);
-      expect(JSON.parse(response.body)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: EDGE_REFUSED, message: blocked.message } });
+      expect(JSON.parse(errorBodyText(response))).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: EDGE_REFUSED, message: blocked.message } });
     }
   });
 
   it('codes: invalid input -32600, Edge failures -32603, refusals -32003', () => {
-    const code = (status: number) => (JSON.parse(mcpAdapter.errorResponse(edgeError(status, 't', 'm'), { stream: false, requestBody: call(1, 'x') }).body) as { error: { code: number } }).error.code;
+    const code = (status: number) => (JSON.parse(errorBodyText(mcpAdapter.errorResponse(edgeError(status, 't', 'm'), { stream: false, requestBody: call(1, 'x') }))) as { error: { code: number } }).error.code;
     expect([code(400), code(413), code(502), code(401), code(429), code(446)]).toEqual([JSON_RPC_INVALID_REQUEST, JSON_RPC_INVALID_REQUEST, JSON_RPC_INTERNAL_ERROR, EDGE_REFUSED, EDGE_REFUSED, EDGE_REFUSED]);
   });
 });

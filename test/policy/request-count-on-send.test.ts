@@ -7,6 +7,7 @@ import { SqliteCounterStore } from '../../src/policy/counter-store.js';
 import { PolicyEnforcer } from '../../src/policy/enforcer.js';
 import { counterKey } from '../../src/policy/limits.js';
 import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
+import { decidedAtOnce } from './decided-at-once.js';
 import { bundle, info, NOW, request } from './support.js';
 
 /**
@@ -47,7 +48,7 @@ function decideFollowed(enforcer: PolicyEnforcer) {
   const req = request();
   const inspector = enforcer.inspector();
   const followed = enforcer.follow(req);
-  const verdict = inspector({ request: req, body: {}, info: info('api.openai.com', { 'user-agent': 'OpenAI/JS 6.1.0' }), app: 'openai-node' });
+  const verdict = decidedAtOnce(inspector({ request: req, body: {}, info: info('api.openai.com', { 'user-agent': 'OpenAI/JS 6.1.0' }), app: 'openai-node' }));
   return { req, followed, verdict };
 }
 
@@ -86,7 +87,7 @@ describe('the request count of a request the proxy follows', () => {
 
   it('a request nobody follows (a WebSocket opening) counts when decided, as before', () => {
     const { enforcer, counted } = makeEnforcer(limited());
-    const verdict = enforcer.inspector()({ request: request(), body: {}, info: info('api.openai.com', {}), app: 'ws' });
+    const verdict = decidedAtOnce(enforcer.inspector()({ request: request(), body: {}, info: info('api.openai.com', {}), app: 'ws' }));
     expect(verdict.action).toBe('allow');
     expect(counted()).toBe(1);
   });

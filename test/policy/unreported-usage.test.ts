@@ -9,6 +9,7 @@ import { counterKey } from '../../src/policy/limits.js';
 import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
 import type { NormalizedRequest } from '../../src/providers/types.js';
 import { createProviderResolver } from '../../src/proxy/provider-resolver.js';
+import { decidedAtOnce } from './decided-at-once.js';
 import { bundle, info, NOW, request } from './support.js';
 
 /**
@@ -56,7 +57,7 @@ const bigPrompt = (stream: boolean) => request({ stream, texts: [{ path: ['messa
 function sendFollowed(enforcer: PolicyEnforcer, req: NormalizedRequest) {
   const inspector = enforcer.inspector();
   const followed = enforcer.follow(req);
-  const verdict = inspector({ request: req, body: {}, info: info('api.openai.com', { 'user-agent': 'OpenAI/JS 6.1.0' }), app: 'openai-node' });
+  const verdict = decidedAtOnce(inspector({ request: req, body: {}, info: info('api.openai.com', { 'user-agent': 'OpenAI/JS 6.1.0' }), app: 'openai-node' }));
   expect(verdict.action).toBe('allow');
   followed.sent();
   return followed;
@@ -187,7 +188,7 @@ describe('an exchange sent upstream that ends without reported usage', () => {
     const req = bigPrompt(false);
     const inspector = enforcer.inspector();
     enforcer.follow(req);
-    expect(inspector({ request: req, body: {}, info: info('api.openai.com', {}), app: 'openai-node' }).action).toBe('allow');
+    expect(decidedAtOnce(inspector({ request: req, body: {}, info: info('api.openai.com', {}), app: 'openai-node' })).action).toBe('allow');
     enforcer.settle(req);
     expect(counted(TOKENS)).toBe(0);
   });

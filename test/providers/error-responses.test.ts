@@ -10,6 +10,7 @@ import { bifrostErrorBody, googleStatusFor } from '../../src/providers/error-bod
 import { geminiAdapter } from '../../src/providers/gemini.js';
 import { openAICompatibleAdapter } from '../../src/providers/openai-compatible.js';
 import type { ErrorResponse } from '../../src/providers/types.js';
+import { errorBodyText } from '../support/error-body-text.js';
 import { errorSchemas, schemaProblems } from './support.js';
 
 const modelBlocked = edgeError(403, 'model_blocked', 'Model gpt-4o is not allowed for your virtual key. Ask your administrator for access.', {
@@ -66,14 +67,14 @@ describe.each<[string, ProviderAdapter, string | undefined, (body: unknown, err:
     const response = adapter.errorResponse(modelBlocked, { stream: false });
     expect(response.status).toBe(403);
     expect(response.headers).toEqual({ 'content-type': 'application/json', 'x-bifrost-edge-blocked': 'model_blocked', 'x-should-retry': 'false' });
-    checkBody(JSON.parse(response.body), modelBlocked);
+    checkBody(JSON.parse(errorBodyText(response)), modelBlocked);
   });
 
   it('stream: the same error as one SSE event in the provider dialect', () => {
     const response = adapter.errorResponse(modelBlocked, { stream: true });
     expect(response.status).toBe(403);
     expect(response.headers).toMatchObject({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-bifrost-edge-blocked': 'model_blocked' });
-    const { event, data } = sseEvent(response.body);
+    const { event, data } = sseEvent(errorBodyText(response));
     expect(event).toBe(sseEventName);
     checkBody(data, modelBlocked);
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { edgeError } from '../../src/edge-error.js';
 import { compileSurfaceCatalog, DEFAULT_SURFACES } from '../../src/providers/catalog.js';
 import { errorResponseFor, parseRequest, recognizeRequest, unknownRouteError, type RecognizedRequest } from '../../src/providers/registry.js';
+import { errorBodyText } from '../support/error-body-text.js';
 import { expectFailed, expectParsed, req } from './support.js';
 
 const catalog = compileSurfaceCatalog(DEFAULT_SURFACES);
@@ -145,12 +146,12 @@ describe('unknown routes', () => {
     const response = errorResponseFor(entry, error, { stream: false });
     expect(response.status).toBe(404);
     expect(response.headers['content-type']).toBe(contentType);
-    expect(messageOf(JSON.parse(response.body) as Record<string, unknown>)).toBe(error.message);
+    expect(messageOf(JSON.parse(errorBodyText(response)) as Record<string, unknown>)).toBe(error.message);
   });
 
   it('formats Anthropic errors as Anthropic, Gemini as Google', () => {
     const err = edgeError(403, 'model_blocked', 'no');
-    expect(JSON.parse(errorResponseFor(catalog.match('api.anthropic.com')!, err, { stream: false }).body)).toEqual({ type: 'error', error: { type: 'model_blocked', message: 'no' } });
-    expect(JSON.parse(errorResponseFor(catalog.match('generativelanguage.googleapis.com')!, err, { stream: false }).body).error.status).toBe('PERMISSION_DENIED');
+    expect(JSON.parse(errorBodyText(errorResponseFor(catalog.match('api.anthropic.com')!, err, { stream: false })))).toEqual({ type: 'error', error: { type: 'model_blocked', message: 'no' } });
+    expect(JSON.parse(errorBodyText(errorResponseFor(catalog.match('generativelanguage.googleapis.com')!, err, { stream: false }))).error.status).toBe('PERMISSION_DENIED');
   });
 });

@@ -20,7 +20,8 @@ describe('parseConnectTarget', () => {
   });
   it('reads Host headers', () => {
     expect(hostOfHostHeader('Api.OpenAI.com:443')).toBe('api.openai.com');
-    expect(hostOfHostHeader(undefined)).toBeUndefined();
+    // A request without a Host header: the callers pass its absence as ''.
+    expect(hostOfHostHeader('')).toBeUndefined();
   });
 });
 

@@ -9,6 +9,7 @@ import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy
 import type { ExchangeRecord } from '../../src/proxy/exchange.js';
 import { guardrailInspector } from '../../src/proxy/inspectors/guardrails.js';
 import { createProviderResolver } from '../../src/proxy/provider-resolver.js';
+import { followedForProxy } from '../../src/proxy/usage-note.js';
 import { createWebSocketDecision } from '../../src/proxy/websocket-decision.js';
 import { bundle, NOW } from '../policy/support.js';
 
@@ -47,7 +48,8 @@ function agent(requestLimit: number) {
     record: async (record) => { records.push(record); },
     contentInspectors: () => [guardrailInspector(() => policy.policy)],
     maxMessageBytes: 64 * 1024,
-    follow: (request) => enforcer.follow(request),
+    // As the agent wires it: an abandoned turn's estimate comes in the audit record's terms.
+    follow: (request) => followedForProxy(enforcer.follow(request)),
     settle: (request) => enforcer.settle(request),
   });
   return { decide, records };

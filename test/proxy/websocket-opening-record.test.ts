@@ -8,6 +8,7 @@ import { PolicyEnforcer } from '../../src/policy/enforcer.js';
 import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
 import type { ExchangeRecord } from '../../src/proxy/exchange.js';
 import { createProviderResolver } from '../../src/proxy/provider-resolver.js';
+import { followedForProxy } from '../../src/proxy/usage-note.js';
 import { createWebSocketDecision } from '../../src/proxy/websocket-decision.js';
 import { bundle, NOW } from '../policy/support.js';
 
@@ -38,7 +39,8 @@ function agent() {
     policy: () => enforcer.inspector(),
     record: async (record) => { records.push(record); },
     contentInspectors: () => [],
-    follow: (request) => enforcer.follow(request),
+    // As the agent wires it: an abandoned turn's estimate comes in the audit record's terms.
+    follow: (request) => followedForProxy(enforcer.follow(request)),
     settle: (request) => enforcer.settle(request),
     upstreamVia: (request, target) => webSocketVia({ mode: enforcer.routeFor(request)?.mode ?? 'gateway', gatewayUrl: 'https://bifrost.example.com' }, target.provider, target.path),
   });

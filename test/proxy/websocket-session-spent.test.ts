@@ -41,7 +41,7 @@ it('another request\'s estimate held while it is answered does not close a sessi
   agent = meteringAgent({ rate_limit: { token_max_limit: 10000, token_reset_duration: '1h' } });
   const session = await agent.open('api.openai.com', REALTIME);
   // An HTTP request with a 9,000-token prompt is being answered: it holds its estimate until settled.
-  const big = request({ model: 'gpt-4o', texts: [{ text: 'x'.repeat(36000), path: ['messages', 0, 'content'], role: 'user' }] });
+  const big = request({ model: 'gpt-4o', texts: [{ text: 'x'.repeat(36000), path: ['messages', 0, 'content'], kind: 'user' }] });
   expect(await agent.enforcer.inspector()({ request: big, body: {}, info: info('api.openai.com'), app: 'x' })).toEqual({ action: 'allow' });
   expect(await session.serverMessage(done(1000))).toBeUndefined();
   // Once what was charged reaches the limit, it is closed, with the token limit's message.

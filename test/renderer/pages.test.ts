@@ -14,6 +14,13 @@ import { KEY, agentJson, chat, writePolicyFile } from './live-agent.js';
  * Screenshots go to $BIFROST_EDGE_SCREENSHOTS (default: a temp folder) for a human look.
  */
 
+// The functions given to page.evaluate run in Chromium, where these are the browser's own globals. The tests are
+// type-checked for Node, without the DOM library (which would let Node-side code use `document` unnoticed), so the
+// few the pages' checks read are declared here, for this file only.
+declare const document: { documentElement: { scrollWidth: number }; body: unknown };
+declare const window: { innerWidth: number };
+declare function getComputedStyle(element: unknown, pseudoElement?: string): { backgroundColor: string; content: string; opacity: string };
+
 const rendererDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'renderer');
 const screenshots = process.env.BIFROST_EDGE_SCREENSHOTS ?? fs.mkdtempSync(path.join(os.tmpdir(), 'bifrost-edge-ui-'));
 const EMAIL = 'jane.doe@acme-corp.com';

@@ -148,7 +148,8 @@ describe('quota route', () => {
   const quota = (headers: Record<string, string>) => call(bifrost.url, 'GET', '/api/governance/virtual-keys/quota', undefined, headers);
 
   it('401 {error} without a key or with an unknown key, as the spec documents', async () => {
-    for (const headers of [{}, { 'x-bf-vk': 'sk-bf-nobody' }]) {
+    const withoutAKnownKey: Array<Record<string, string>> = [{}, { 'x-bf-vk': 'sk-bf-nobody' }];
+    for (const headers of withoutAKnownKey) {
       const r = await quota(headers);
       expect(r.status).toBe(401);
       expectFits(r.json, schemaOf('/api/governance/virtual-keys/quota', 'get', '401'));

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { isAgentPage, pageUrl } from '../../src/tray/pages.js';
+import { isAgentPage, pageUrl, type PageName } from '../../src/tray/pages.js';
 
 describe('page URLs', () => {
   const proxy = 'http://127.0.0.1:8790';
-  it.each([
-    { page: 'status' as const, params: {}, url: 'http://127.0.0.1:8790/ui/status.html' },
-    { page: 'activity' as const, params: {}, url: 'http://127.0.0.1:8790/ui/activity.html' },
-    { page: 'notice' as const, params: { id: 'a b&c' }, url: 'http://127.0.0.1:8790/ui/notice.html?id=a+b%26c' },
+  it.each<{ page: PageName; params: Record<string, string>; url: string }>([
+    { page: 'status', params: {}, url: 'http://127.0.0.1:8790/ui/status.html' },
+    { page: 'activity', params: {}, url: 'http://127.0.0.1:8790/ui/activity.html' },
+    { page: 'notice', params: { id: 'a b&c' }, url: 'http://127.0.0.1:8790/ui/notice.html?id=a+b%26c' },
   ])('$page', ({ page, params, url }) => {
     expect(pageUrl(proxy, page, params)).toBe(url);
   });

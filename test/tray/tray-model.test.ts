@@ -11,8 +11,10 @@ const base: TrayModelInput = { status: statusFixture(), reachable: true, signedI
 const inFuture = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000).toISOString();
 
 const labels = (menu: MenuItemModel[]) => menu.map((item) => (item.kind === 'separator' ? '---' : item.label));
-const action = (menu: MenuItemModel[], id: string) => menu.find((item) => item.kind === 'action' && item.id === id) as Extract<MenuItemModel, { kind: 'action' }> | undefined;
-const info = (menu: MenuItemModel[], id: string) => menu.find((item) => item.kind === 'info' && item.id === id)?.label;
+type ActionItem = Extract<MenuItemModel, { kind: 'action' }>;
+type InfoItem = Extract<MenuItemModel, { kind: 'info' }>;
+const action = (menu: MenuItemModel[], id: string) => menu.find((item): item is ActionItem => item.kind === 'action' && item.id === id);
+const info = (menu: MenuItemModel[], id: string) => menu.find((item): item is InfoItem => item.kind === 'info' && item.id === id)?.label;
 
 describe('trayModel: icon and headline', () => {
   const cases: Array<{ name: string; input: Partial<TrayModelInput>; icon: string; headline: RegExp }> = [
