@@ -62,8 +62,8 @@ export interface ControlStore {
   /**
    * Stores a batch and its records in one transaction; `conflict` when a constraint says someone else got there first.
    * `event` (a new chain, a fork, an enrollment's continuation) is stored in the same transaction, so an admin sees
-   * it even when the server dies before its log line is written; with `event.updates`, that event's message and
-   * details are rewritten instead (a coalesced event counting one more chain).
+   * it even when the server dies before its log line is written; with `event.updates`, that event is replaced instead
+   * (a coalesced event counting one more chain): by this one, under a new id after every other, with its created_at.
    */
   insertAuditBatch(batch: StoredAuditBatch, records: NewAuditRecord[], event?: NewAuditChainEvent): Promise<'inserted' | 'conflict'>;
   /** The chain events stored (insertAuditBatch), in arrival order, after the cursor `after`; a device id also selects its chains' events. */
@@ -200,7 +200,10 @@ export interface NewAuditChainEvent {
   message: string;
   /** The log line's fields (JSON object). */
   details: Record<string, unknown>;
-  /** The id of the device's coalesced event this one rewrites (its id and created_at stay), instead of a new event. */
+  /**
+   * The id of the device's coalesced event this one replaces (its created_at stays), instead of a new event. The
+   * replacement takes a new id, after every other event: a pager reading with `after` sees the new count.
+   */
   updates?: number;
 }
 

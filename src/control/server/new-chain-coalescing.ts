@@ -12,9 +12,9 @@ export interface UncomparedChain {
 
 /**
  * The one event counting a device's chains beyond its limit: `latest` (the device's latest new-chain event)
- * rewritten with one more when it is such an event, else a new one opened by this chain. An event the
- * device's next compared chain follows closes it, so there is one per stretch beyond the limit, however
- * many chains (a pooled VM reverted on every logoff starts one each time).
+ * replaced by one counting one more when it is such an event (`details.replaces` names it), else a new one
+ * opened by this chain. An event the device's next compared chain follows closes it, so there is one per
+ * stretch beyond the limit, however many chains (a pooled VM reverted on every logoff starts one each time).
  */
 export function coalescedNewChainEvent(latest: AuditChainEventRow | undefined, chain: UncomparedChain, limit: NewChainLimit, now: string): NewAuditChainEvent {
   const open = latest?.details['coalesced'] === true ? latest : undefined;
@@ -35,6 +35,8 @@ export function coalescedNewChainEvent(latest: AuditChainEventRow | undefined, c
     details: {
       coalesced: true, device_id: chain.device_id, chains: count, since, limit: `${limit.max} ${limit.per}`,
       latest_chain: chain.chain, latest_starts_at_seq: chain.starts_at_seq,
+      // The event it replaces (stored again under a new id, so pagers see the new count): one fewer chain counted.
+      ...(open ? { replaces: open.id } : {}),
     },
     ...(open ? { updates: open.id } : {}),
   };

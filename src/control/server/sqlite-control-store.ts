@@ -355,7 +355,11 @@ export class SqliteControlStore implements ControlStore {
         insertBatch.run(batch);
         for (const r of records) insertRecord.run(batch.device_id, batch.batch_id, r.seq, r.prev_hash, r.hash, r.record_json, batch.received_at);
         if (event?.updates !== undefined) {
-          this.db.prepare('UPDATE audit_chain_events SET message = ?, details_json = ? WHERE id = ?').run(event.message, JSON.stringify(event.details), event.updates);
+          // Moved to the end under a new id, not rewritten in place: an admin paging with `after` past it reads the new count.
+          this.db.prepare(`INSERT INTO audit_chain_events (kind, device_id, chain, starts_at_seq, batch_id, message, details_json, created_at)
+            SELECT ?, ?, ?, ?, ?, ?, ?, created_at FROM audit_chain_events WHERE id = ?`)
+            .run(event.kind, event.device_id, event.chain, event.starts_at_seq, event.batch_id, event.message, JSON.stringify(event.details), event.updates);
+          this.db.prepare('DELETE FROM audit_chain_events WHERE id = ?').run(event.updates);
         } else if (event) {
           this.db.prepare(`INSERT INTO audit_chain_events (kind, device_id, chain, starts_at_seq, batch_id, message, details_json, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(event.kind, event.device_id, event.chain, event.starts_at_seq, event.batch_id, event.message, JSON.stringify(event.details), batch.received_at);
