@@ -30,6 +30,9 @@ const SERVE_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 /** Records enough for a build of many steps: 60 of 5000. */
 const RECORDS = 300_000;
 
+/** Filling RECORDS records takes seconds on a loaded machine: no speed is asserted, only order. */
+const BIG_FILE_TIMEOUT_MS = 180_000;
+
 /**
  * As a release without the lookup left the file, holding `records` records of 300 other devices (random hashes,
  * a few hundred bytes each like real ones): the next start has all of them to build.
@@ -102,7 +105,7 @@ describe('the audit hash lookup built after an upgrade', () => {
         for (let i = 0; i < 10; i++) {
           if (i > 0) {
             const previous = answers[i - 1]!.lookup.copied;
-            await waitFor(() => lookupState(reader).copied > previous, 20_000, 'another step of the build');
+            await waitFor(() => lookupState(reader).copied > previous, 60_000, 'another step of the build');
           }
           const answer = await postAuditBatch(f.server.url, device.device_credential, batchFor(device.device_id, records.slice(i * 20, i * 20 + 20)));
           const lookup = lookupState(reader);
@@ -122,7 +125,7 @@ describe('the audit hash lookup built after an upgrade', () => {
           beforeStep: async (at) => { if (at.copied >= at.total! / 2) await uploads?.catch(() => undefined); },
         },
       });
-      await waitFor(() => uploads !== undefined, 20_000, 'the build to start');
+      await waitFor(() => uploads !== undefined, 60_000, 'the build to start');
       await uploads;
       // Answered before the build finished, every one, while it went on between them.
       expect(answers.filter((a) => a.lookup.complete || a.status !== 200)).toEqual([]);
@@ -136,7 +139,7 @@ describe('the audit hash lookup built after an upgrade', () => {
     } finally {
       reader.close();
     }
-  });
+  }, BIG_FILE_TIMEOUT_MS);
 
   it('killed halfway (SIGKILL of the server), goes on at the next start from where it was and ends complete and correct', async () => {
     fixture = await startControlFixture();
@@ -159,7 +162,7 @@ describe('the audit hash lookup built after an upgrade', () => {
         if (child.exitCode !== null) throw new Error(`the server exited: ${stderr}`);
         const state = lookupState(reader);
         return state.copied > 0 ? state : undefined;
-      }, 30_000, 'the first step of the build');
+      }, 90_000, 'the first step of the build');
       const holder = new Database(file);
       holder.exec('BEGIN IMMEDIATE');
       halfway = lookupState(holder);
@@ -193,7 +196,7 @@ describe('the audit hash lookup built after an upgrade', () => {
     } finally {
       await store.close();
     }
-  });
+  }, BIG_FILE_TIMEOUT_MS);
 
   it('leaves the server answering while held: a backlog is matched by reading each chain, and a start after a stop builds it', async () => {
     fixture = await startControlFixture();
