@@ -1,13 +1,10 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GENESIS_HASH } from '../../src/audit/chain.js';
 import { postEnrollment } from '../../src/control/client/control-api.js';
 import { SqliteControlStore } from '../../src/control/server/sqlite-control-store.js';
 import { batchFor, chainedRecords, postAuditBatch } from './support/audit-upload.js';
 import { countingStore } from './support/counting-store.js';
-import { ADA_KEY, startControlFixture, tempDir, testLogger, type ControlFixture } from './support/control-fixture.js';
+import { ADA_KEY, startControlFixture, type ControlFixture } from './support/control-fixture.js';
 
 /**
  * A batch the server holds no chain for (a re-enrolled device's, under its new id) was checked against every
@@ -29,7 +26,7 @@ describe('a batch for a chain the server holds nothing of', () => {
     const calls = new Map<string, number>();
     fixture = await startControlFixture({ store: (config) => countingStore(new SqliteControlStore(config.storage!.sqlite_path!), calls) });
     const url = fixture.server.url;
-    // The index is built after the server listens (audit-hash-index-background.test.ts covers the time before).
+    // The index is built after the server listens (audit-hash-lookup-build.test.ts covers the time before).
     await fixture.server.backgroundWorkDone();
     const enroll = () => postEnrollment(url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'laptop', installation_id: INSTALLATION } });
     const first = await enroll();
@@ -46,27 +43,4 @@ describe('a batch for a chain the server holds nothing of', () => {
     expect({ auditChains: calls.get('auditChains') ?? 0, auditRecordsWithHash: calls.get('auditRecordsWithHash') ?? 0 }).toEqual({ auditChains: 0, auditRecordsWithHash: 10 });
   });
 
-  it('finds records by hash through an index the previous release opens and keeps up to date', async () => {
-    const dir = await tempDir('hash-index');
-    const file = path.join(dir, 'control.db');
-    try {
-      const created = new SqliteControlStore(file);
-      expect(await created.startBackgroundWork(testLogger())?.done).toBe('built');
-      await created.close();
-      const db = new Database(file);
-      // The schema version the previous release understands: it opens the file (it refuses a newer one).
-      expect(db.pragma('user_version', { simple: true })).toBe(2);
-      const plan = db.prepare('EXPLAIN QUERY PLAN SELECT device_id, seq FROM audit_records WHERE hash = ?').all('x') as { detail: string }[];
-      expect(plan.map((row) => row.detail)).toEqual(['SEARCH audit_records USING INDEX audit_records_hash (hash=?)']);
-      // A record stored by the previous release (which knows nothing of the index) after a rollback.
-      db.prepare('INSERT INTO audit_records (device_id, batch_id, seq, prev_hash, hash, record_json, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run('dev_old', 'b1', 1, GENESIS_HASH, 'ab'.repeat(32), '{}', new Date().toISOString());
-      db.close();
-      const store = new SqliteControlStore(file);
-      expect(await store.auditRecordsWithHash('ab'.repeat(32))).toEqual([{ key: 'dev_old', seq: 1 }]);
-      await store.close();
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
 });

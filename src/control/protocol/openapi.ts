@@ -263,7 +263,10 @@ export function buildOpenApiDocument(): Json {
           + 'the server compares it with every chain it holds for the device and stores the event with the batch, in the same transaction: '
           + 'the message names, per chain, the seqs held as sent, where other records are held (`differs from chain Y at seq N`) and the seqs '
           + 'no chain holds; `details` carries the same as fields (`held_by`, `differs_from`, …). Also a device enrolled again whose chain '
-          + 'continues the one it uploaded under its earlier enrollment (`enrollment_continued`). In arrival order, paged like the audit records.',
+          + 'continues the one it uploaded under its earlier enrollment (`enrollment_continued`). In arrival order, paged like the audit records. '
+          + 'A coalesced event (`details.coalesced: true`) is replaced whenever it counts one more chain: the new count comes under a new id '
+          + 'after every other event, with the same `created_at` and `details.replaces` naming the id it replaces (no longer listed), so a '
+          + 'client paging with `after` reads every count.',
         tags: ['Admin'],
         security: adminAuth,
         parameters: queryParameters(AdminAuditChainEventsQuerySchema),

@@ -57,7 +57,7 @@ async function heldBy(store: ControlStore, key: string, batch: AuditBatch): Prom
 }
 
 /**
- * The chains of the `owners` (device ids) holding `hash` at `seq`: by the hash index, or, while it is still
+ * The chains of the `owners` (device ids) holding `hash` at `seq`: by the hash lookup, or, while it is still
  * being built, by asking each of their chains for its record at `seq` (an index seek per chain).
  */
 async function chainsHolding(store: ControlStore, owners: ReadonlySet<string>, hash: string, seq: number): Promise<string[]> {
