@@ -1,8 +1,8 @@
 import type { z } from 'zod';
 import { readRuntimeFile } from '../runtime-file.js';
 import {
-  DecideResponseSchema, MCP_DECIDE_PATH, MCP_TOOLS_PATH, MCP_WRAPPER_HEADER, ToolsResponseSchema,
-  type DecideRequest, type DecideResponse, type ToolsRequest, type ToolsResponse,
+  DecideResponseSchema, MCP_DECIDE_PATH, MCP_TOOLS_PATH, MCP_WITHHELD_LIST_PATH, MCP_WRAPPER_HEADER, ToolsResponseSchema, WithheldListResponseSchema,
+  type DecideRequest, type DecideResponse, type ToolsRequest, type ToolsResponse, type WithheldListRequest, type WithheldListResponse,
 } from './decision-protocol.js';
 
 /**
@@ -22,6 +22,8 @@ export type AgentAnswer<T> =
 export interface AgentDecisionClient {
   decide(input: DecideRequest): Promise<AgentAnswer<DecideResponse>>;
   visibleTools(input: ToolsRequest): Promise<AgentAnswer<ToolsResponse>>;
+  /** Tells the agent of a list the wrapper withheld itself, for the audit trail (a stand-in agent may not record). */
+  reportWithheldList?(input: WithheldListRequest): Promise<AgentAnswer<WithheldListResponse>>;
 }
 
 export function createAgentDecisionClient(options: { dataDir: string; timeoutMs?: number }): AgentDecisionClient {
@@ -62,5 +64,6 @@ export function createAgentDecisionClient(options: { dataDir: string; timeoutMs?
   return {
     decide: (input) => ask(MCP_DECIDE_PATH, input, DecideResponseSchema),
     visibleTools: (input) => ask(MCP_TOOLS_PATH, input, ToolsResponseSchema),
+    reportWithheldList: (input) => ask(MCP_WITHHELD_LIST_PATH, input, WithheldListResponseSchema),
   };
 }

@@ -11,6 +11,7 @@ import { z } from 'zod';
 
 export const MCP_DECIDE_PATH = '/mcp/decide';
 export const MCP_TOOLS_PATH = '/mcp/tools';
+export const MCP_WITHHELD_LIST_PATH = '/mcp/withheld-list';
 export const MCP_WRAPPER_HEADER = 'x-bifrost-edge-mcp-wrapper';
 
 /**
@@ -87,6 +88,20 @@ export const ToolsResponseSchema = z.object({
   refusal: EdgeRefusalSchema.optional(),
 });
 
+/**
+ * POST /mcp/withheld-list: a tool list the wrapper withheld without asking about it, because it could not be put as a
+ * question the agent reads (more than MAX_TOOLS tools, nested deeper than the agent reads), so that it is audited as
+ * every other withheld list is. `error`: what the client got instead. Answered `{}`; an agent older than this message
+ * answers 404, and the list is withheld all the same.
+ */
+export const WithheldListRequestSchema = z.object({
+  server: WrappedServerSchema,
+  client: McpClientInfoSchema.optional(),
+  error: EdgeRefusalSchema,
+});
+
+export const WithheldListResponseSchema = z.object({});
+
 export type WrappedServer = z.output<typeof WrappedServerSchema>;
 export type McpClientInfo = z.output<typeof McpClientInfoSchema>;
 export type DecideRequest = z.output<typeof DecideRequestSchema>;
@@ -94,3 +109,5 @@ export type DecideResponse = z.output<typeof DecideResponseSchema>;
 export type EdgeRefusal = z.output<typeof EdgeRefusalSchema>;
 export type ToolsRequest = z.output<typeof ToolsRequestSchema>;
 export type ToolsResponse = z.output<typeof ToolsResponseSchema>;
+export type WithheldListRequest = z.output<typeof WithheldListRequestSchema>;
+export type WithheldListResponse = z.output<typeof WithheldListResponseSchema>;

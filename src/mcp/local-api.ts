@@ -2,13 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { readRequestBody, RequestBodyError } from '../proxy/request-body.js';
 import {
-  DecideRequestSchema, MCP_DECIDE_PATH, MCP_TOOLS_PATH, MCP_WRAPPER_HEADER, ToolsRequestSchema,
+  DecideRequestSchema, MCP_DECIDE_PATH, MCP_TOOLS_PATH, MCP_WITHHELD_LIST_PATH, MCP_WRAPPER_HEADER, ToolsRequestSchema, WithheldListRequestSchema,
 } from './decision-protocol.js';
 import type { StdioDecisions } from './stdio-decisions.js';
 
 /**
- * The agent's loopback endpoints for the stdio wrapper (POST /mcp/decide, POST /mcp/tools). The caller has
- * already checked the Host header is a loopback name. Here: only POST, only JSON, only with the wrapper's
+ * The agent's loopback endpoints for the stdio wrapper (POST /mcp/decide, /mcp/tools, /mcp/withheld-list). The
+ * caller has already checked the Host header is a loopback name. Here: only POST, only JSON, only with the wrapper's
  * header, so a web page cannot drive decisions or fill the audit trail (see decision-protocol.ts).
  */
 
@@ -16,7 +16,7 @@ import type { StdioDecisions } from './stdio-decisions.js';
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 export function isMcpLocalPath(urlPath: string): boolean {
-  return urlPath === MCP_DECIDE_PATH || urlPath === MCP_TOOLS_PATH;
+  return urlPath === MCP_DECIDE_PATH || urlPath === MCP_TOOLS_PATH || urlPath === MCP_WITHHELD_LIST_PATH;
 }
 
 export function createMcpLocalApi(decisions: StdioDecisions, onError: (err: unknown) => void): (req: IncomingMessage, res: ServerResponse, urlPath: string) => void {
@@ -44,6 +44,12 @@ async function handle(decisions: StdioDecisions, req: IncomingMessage, res: Serv
     const input = parse(DecideRequestSchema, raw);
     if ('error' in input) return reply(res, 400, input);
     return reply(res, 200, await decisions.decideCall(input.value));
+  }
+  if (urlPath === MCP_WITHHELD_LIST_PATH) {
+    const input = parse(WithheldListRequestSchema, raw);
+    if ('error' in input) return reply(res, 400, input);
+    await decisions.recordWithheldList(input.value);
+    return reply(res, 200, {});
   }
   const input = parse(ToolsRequestSchema, raw);
   if ('error' in input) return reply(res, 400, input);

@@ -13,7 +13,7 @@ import { checkListedTools, type ToolListVerdict } from './tool-list-guardrails.j
 import { toolName } from './tool-list-filter.js';
 import { BoundedMemories, ToolListMemory } from './tool-list-memory.js';
 import { ToolListVerdicts } from './tool-list-verdicts.js';
-import type { DecideRequest, DecideResponse, McpClientInfo, ToolsRequest, ToolsResponse } from './decision-protocol.js';
+import type { DecideRequest, DecideResponse, McpClientInfo, ToolsRequest, ToolsResponse, WithheldListRequest } from './decision-protocol.js';
 import type { McpServerInventory } from './servers-seen.js';
 
 /**
@@ -39,6 +39,8 @@ export interface StdioDecisionDeps {
 export interface StdioDecisions {
   decideCall(input: DecideRequest): Promise<DecideResponse>;
   visibleTools(input: ToolsRequest): Promise<ToolsResponse>;
+  /** A list the wrapper withheld without asking (too many tools, nested too deep): recorded as a withheld list. */
+  recordWithheldList(input: WithheldListRequest): Promise<void>;
 }
 
 /** The pseudo-host stdio calls are attributed to: `stdio:github` (app rules see the host `stdio`). */
@@ -122,17 +124,32 @@ export function createStdioDecisions(deps: StdioDecisionDeps): StdioDecisions {
       // A list the guardrails found nothing in is not worth a record (clients list tools often); one they acted on,
       // or could not read, is, once: the same list with the same verdict again adds nothing to the audit trail.
       if (changed && (verdict.action === 'withhold' || verdict.findings.length > 0)) {
-        const userAgent = clientUserAgent(client);
         const error = verdict.action === 'withhold' ? { via: 'edge' as const, status: verdict.error.status, errorType: verdict.error.type, message: verdict.error.message } : { via: 'origin' as const };
-        await deps.record({
-          id: randomUUID(), method: 'tools/list', host: stdioHost(server.name), path: '/', provider: 'mcp', model: null, app: appFromUserAgent(userAgent),
-          latencyMs: Date.now() - started, ...error, ...recordFields(verdict),
-        });
+        await deps.record({ ...listRecord(server.name, client, started), ...error, ...recordFields(verdict) });
       }
       if (verdict.action === 'withhold') return { allowed, refusal: { status: verdict.error.status, type: verdict.error.type, message: verdict.error.message } };
       // Only a redacted list is sent back: the wrapper relays an unchanged one as the server wrote it.
       return verdict.decision === 'redacted' ? { allowed, shown: verdict.tools } : { allowed };
     },
+
+    async recordWithheldList({ server, client, error }) {
+      const started = Date.now();
+      deps.inventory.recordStdio(server.name, server.command);
+      const edge = edgeError(error.status, error.type, error.message);
+      // As a list the guardrails withheld: once, not again each time the client lists the same tools.
+      if (!lists.get(server.name).noteWithheldUnread(edge)) return;
+      await deps.record({
+        ...listRecord(server.name, client, started), via: 'edge', decision: 'blocked', findings: [], status: error.status, errorType: error.type, message: error.message,
+      });
+    },
+  };
+}
+
+/** The audit record of a wrapped server's `tools/list`, before its verdict. */
+function listRecord(server: string, client: McpClientInfo | undefined, started: number): Omit<ExchangeRecord, 'decision' | 'findings'> {
+  return {
+    id: randomUUID(), method: 'tools/list', host: stdioHost(server), path: '/', provider: 'mcp', model: null,
+    app: appFromUserAgent(clientUserAgent(client)), latencyMs: Date.now() - started,
   };
 }
 

@@ -182,14 +182,14 @@ export class StdioGovernor {
     const withhold = (reason: string) => jsonRpcErrorResponse(message.id as JsonRpcId, toolListWithheldError(`'${server.name}'`, reason));
     if (tools.length > MAX_TOOLS) {
       this.options.log(`withheld the tool list of '${server.name}': it offers ${tools.length} tools, more than the ${MAX_TOOLS} Bifrost Edge checks`);
-      return withhold(`it offers ${tools.length} tools, more than the ${MAX_TOOLS} Edge checks`);
+      return this.withheldUnread(message.id, `it offers ${tools.length} tools, more than the ${MAX_TOOLS} Edge checks`);
     }
     // Deeper than the agent reads, a definition would be refused there; deeper still, it could not even be written
     // into the question (JSON.stringify overflows the stack). Either way the list is withheld, never relayed unread.
     const tooDeep = tools.findIndex((tool) => nestsDeeperThan(tool, MAX_READ_NESTING));
     if (tooDeep >= 0) {
       this.options.log(`withheld the tool list of '${server.name}': tools[${tooDeep}] is nested more than ${MAX_READ_NESTING} levels deep, deeper than Bifrost Edge reads`);
-      return withhold(`tools[${tooDeep}] nests arrays or objects more than ${MAX_READ_NESTING} levels deep, deeper than Edge reads`);
+      return this.withheldUnread(message.id, `tools[${tooDeep}] nests arrays or objects more than ${MAX_READ_NESTING} levels deep, deeper than Edge reads`);
     }
     const names = toolNames(tools);
     // Names the agent does not take are never allowed below, so those tools are withheld, not shown unchecked.
@@ -224,6 +224,21 @@ export class StdioGovernor {
     // The allowed tools as the guardrails let the client see them (redacted), when the agent scanned them.
     if (answer.value.shown !== undefined) return { ...message, result: { ...(message.result as object), tools: answer.value.shown } };
     return keepAllowedTools(message, tools, new Set(answer.value.allowed))?.message;
+  }
+
+  /**
+   * The error answering list `id`, which the wrapper withholds without asking the agent (it could not put the list as
+   * a question); the agent is told, so the list is in the audit trail as every withheld list is. Withheld all the same
+   * when the agent cannot be told (not running, older than this message).
+   */
+  private async withheldUnread(id: JsonRpcId, reason: string): Promise<JsonRpcErrorResponse> {
+    const { server, agent } = this.options;
+    const error = toolListWithheldError(`'${server.name}'`, reason);
+    const told = await agent.reportWithheldList?.({
+      server, ...(this.clientInfo ? { client: this.clientInfo } : {}), error: { status: error.status, type: error.type, message: error.message },
+    });
+    if (told !== undefined && !told.ok && told.problem !== 'not_running') this.options.log(`could not have Bifrost Edge record the withheld tool list of '${server.name}': ${told.reason}`);
+    return jsonRpcErrorResponse(id, error);
   }
 
   /**

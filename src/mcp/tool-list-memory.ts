@@ -43,6 +43,17 @@ export class ToolListMemory {
     return changed;
   }
 
+  /**
+   * Notes a list withheld unread (the stdio wrapper could not put it to the agent) with `error`; true when that differs
+   * from the last verdict noted: worth recording. Its tools were not read, so none is dropped or shown clean.
+   */
+  noteWithheldUnread(error: EdgeError): boolean {
+    const digest = createHash('sha256').update(JSON.stringify(['unread', error.type, error.message])).digest('base64');
+    const changed = digest !== this.lastVerdict;
+    this.lastVerdict = digest;
+    return changed;
+  }
+
   /** The refusal of a call to `tool`, when the guardrails left it out of the server's last list that had it. */
   callRefusal(tool: string, server: string): EdgeError | undefined {
     if (!this.dropped.has(tool) && this.server?.has(tool) !== true) return undefined;

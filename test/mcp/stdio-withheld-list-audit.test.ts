@@ -1,0 +1,105 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { compileGuardrailPolicy } from '../../src/guardrails/index.js';
+import { createAgentDecisionClient } from '../../src/mcp/agent-client.js';
+import { createAgentMcp } from '../../src/mcp/agent-mcp.js';
+import { MAX_TOOLS } from '../../src/mcp/decision-protocol.js';
+import { StdioGovernor } from '../../src/mcp/stdio-governor.js';
+import type { ExchangeRecord } from '../../src/proxy/exchange.js';
+import { writeRuntimeFile } from '../../src/runtime-file.js';
+
+/**
+ * A tool list the stdio wrapper withholds on its own, without asking the agent (more tools than Edge checks, a tool
+ * nested deeper than Edge reads), leaves an audit record as every other withheld list does: the wrapper tells the
+ * running agent (its real MCP API, on loopback) what the client got instead.
+ */
+
+const servers: http.Server[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+/** A data dir whose runtime file points at `handler` listening on loopback, as a running agent's does. */
+async function agentAt(handler: http.RequestListener): Promise<string> {
+  const server = http.createServer(handler);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-mcp-withheld-'));
+  writeRuntimeFile(dataDir, { pid: process.pid, proxy: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, ca: '', startedAt: new Date().toISOString() });
+  return dataDir;
+}
+
+/** The agent's real MCP API (no policy bundle, default guardrails), recording into `records`. */
+function realAgent(records: ExchangeRecord[]): Promise<string> {
+  const compiled = compileGuardrailPolicy({});
+  if (!compiled.ok) throw new Error(compiled.errors.join('; '));
+  const mcp = createAgentMcp({ inspectors: () => [], record: async (record) => { records.push(record); }, bundle: () => undefined, guardrails: () => compiled.policy, onError: (err) => { throw err; } });
+  return agentAt((req, res) => mcp.serveLocal(req, res, req.url ?? '/'));
+}
+
+/** A wrapper's governor asking the agent of `dataDir`, as a client introduced by `initialize`. */
+async function governorFor(dataDir: string, log: string[] = []): Promise<StdioGovernor> {
+  const governor = new StdioGovernor({ server: { name: 'srv', command: ['node', 'server.js'] }, agent: createAgentDecisionClient({ dataDir }), log: (line) => log.push(line) });
+  await governor.fromClient(Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { clientInfo: { name: 'claude-ai', version: '0.1.0' } } })));
+  return governor;
+}
+
+/** The client's answer to a `tools/list` the server answers with `tools`. */
+async function list(governor: StdioGovernor, id: number, tools: unknown[]): Promise<{ error?: { message: string; data: { type: string } } }> {
+  await governor.fromClient(Buffer.from(JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/list' })));
+  const answer = await governor.fromServer(Buffer.from(JSON.stringify({ jsonrpc: '2.0', id, result: { tools } })));
+  return JSON.parse(answer.toClient!.toString()) as { error?: { message: string; data: { type: string } } };
+}
+
+const tooMany = Array.from({ length: MAX_TOOLS + 1 }, (_, i) => ({ name: `t${i}`, inputSchema: { type: 'object' } }));
+function deepSchema(levels: number): unknown {
+  let schema: unknown = { type: 'string' };
+  for (let i = 0; i < levels; i++) schema = { type: 'object', properties: { a: schema } };
+  return schema;
+}
+
+describe('a tool list the stdio wrapper withholds without asking', () => {
+  it('more tools than Edge checks: the client gets the error, and the agent records the list as withheld, once per reason', async () => {
+    const records: ExchangeRecord[] = [];
+    const governor = await governorFor(await realAgent(records));
+
+    const answer = await list(governor, 1, tooMany);
+    expect(answer.error?.data.type).toBe('tool_list_unchecked');
+    expect(answer.error?.message).toMatch(/withheld the tool list from 'srv': it offers 10001 tools, more than the 10000 Edge checks/);
+    expect(records).toEqual([expect.objectContaining({
+      method: 'tools/list', host: 'stdio:srv', path: '/', provider: 'mcp', app: 'claude-ai', decision: 'blocked', via: 'edge',
+      status: 502, errorType: 'tool_list_unchecked', message: answer.error?.message, findings: [],
+    })]);
+
+    // The client lists again (clients re-list often): the same list withheld for the same reason is not recorded again.
+    await list(governor, 2, tooMany);
+    expect(records).toHaveLength(1);
+
+    const deep = await list(governor, 3, [{ name: 'ok' }, { name: 'deep', inputSchema: deepSchema(200) }]);
+    expect(deep.error?.message).toMatch(/tools\[1\] nests arrays or objects more than 128 levels deep/);
+    expect(records).toHaveLength(2);
+    expect(records[1]).toMatchObject({ method: 'tools/list', host: 'stdio:srv', decision: 'blocked', errorType: 'tool_list_unchecked', message: deep.error?.message });
+  });
+
+  it('an agent older than this message (404) does not record it: the list is withheld all the same, and the wrapper says so', async () => {
+    const dataDir = await agentAt((_req, res) => { res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}'); });
+    const log: string[] = [];
+    const answer = await list(await governorFor(dataDir, log), 1, tooMany);
+    expect(answer.error?.data.type).toBe('tool_list_unchecked');
+    expect(log.join('\n')).toMatch(/could not have Bifrost Edge record the withheld tool list of 'srv': the agent at .* answered HTTP 404/);
+  });
+
+  it('with no agent running, the list is withheld as before, with nothing more in the log than why', async () => {
+    const log: string[] = [];
+    const answer = await list(await governorFor(fs.mkdtempSync(path.join(os.tmpdir(), 'edge-mcp-no-agent-')), log), 1, tooMany);
+    expect(answer.error?.data.type).toBe('tool_list_unchecked');
+    expect(log).toEqual([expect.stringMatching(/^withheld the tool list of 'srv': it offers 10001 tools/)]);
+  });
+});
