@@ -3,8 +3,10 @@ import type { NormalizedRequest } from '../providers/types.js';
 import { isPendingStatus, type JobState } from './background-jobs.js';
 import { worstCaseOutputTokens } from './background-output-cap.js';
 import { BackgroundResponses, DEFAULT_BACKGROUND_TIMEOUT_MS, type BackgroundJob } from './background-responses.js';
+import type { SqliteBackgroundStore } from './background-store.js';
 import { BackgroundTrueUps, type TrueUp, type TrueUpWindow } from './background-true-ups.js';
 import type { CounterStore } from './counter-store.js';
+import type { Reservation } from './in-flight.js';
 import { priceOf, type LateChargeTarget } from './late-charge.js';
 import type { LimitWindow } from './limits.js';
 import type { Notice } from './notices.js';
@@ -79,6 +81,13 @@ export interface BackgroundChargingOptions {
   /** How long a background response's usage is waited for. Default DEFAULT_BACKGROUND_TIMEOUT_MS, an hour. */
   timeoutMs?: number;
   onBackgroundCharge?: (charged: BackgroundCharge) => void;
+  /**
+   * Where the work is kept across a restart (the policy database): what an earlier run left is taken up at once, so
+   * a fetch after a restart charges or trues up as if there had been none. Without it, in memory only.
+   */
+  store?: SqliteBackgroundStore;
+  /** Holds a restored entry's prompt in its windows again (in-flight.ts), for as long as it may wait (`maxAgeMs`). */
+  holdPrompt?: (job: BackgroundJob, maxAgeMs: number) => Reservation | undefined;
 }
 
 /** What a request continuing tracked work (tool outputs submitted to a run) brings to it. */
@@ -113,18 +122,48 @@ export class BackgroundCharging {
    * Estimates of work continued under another key since (handOverToOtherKey), open for the run's usage: only an excess
    * over it is given back. One crowded out is dropped at its estimate, as all of them were before.
    */
-  private readonly handedOver = new BackgroundTrueUps({ onCrowdedOut: () => {} });
+  private readonly handedOver: BackgroundTrueUps;
   /** How long a background response's request holds its prompt: as long as its entry may wait, and a minute for a late timer. */
   readonly holdMs: number;
 
   constructor(private readonly options: BackgroundChargingOptions) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_BACKGROUND_TIMEOUT_MS;
+    const { store, onError } = options;
     this.background = new BackgroundResponses({
       timeoutMs,
       onGivenUp: (id, job, provider) => this.chargeBackground(provider, id, job, undefined, undefined, true),
+      now: () => options.now().getTime(),
+      ...(store ? { journal: store.journal<BackgroundJob>('waiting', onError) } : {}),
     });
-    this.trueUps = new BackgroundTrueUps({ onCrowdedOut: (id, trueUp) => this.raiseToWorstCase(id, trueUp) });
+    this.trueUps = new BackgroundTrueUps({
+      onCrowdedOut: (id, trueUp) => this.raiseToWorstCase(id, trueUp),
+      ...(store ? { journal: store.journal<TrueUp>('true_up', onError) } : {}),
+    });
+    this.handedOver = new BackgroundTrueUps({ onCrowdedOut: () => {}, ...(store ? { journal: store.journal<TrueUp>('handed_over', onError) } : {}) });
     this.holdMs = timeoutMs + 60_000;
+    if (store) this.restore(store);
+  }
+
+  /**
+   * Takes up what an earlier run of Edge left (background-store.ts): estimates first, so work waited for whose time
+   * ran out meanwhile, given up now, finds them as they were.
+   */
+  private restore(store: SqliteBackgroundStore): void {
+    try {
+      const nowMs = this.options.now().getTime();
+      this.trueUps.restore(store.load<TrueUp>('true_up', nowMs, this.trueUps.maxAgeMs));
+      this.handedOver.restore(store.load<TrueUp>('handed_over', nowMs, this.handedOver.maxAgeMs));
+      const waiting = store.load<BackgroundJob>('waiting', nowMs, Number.POSITIVE_INFINITY);
+      store.pruneAfterLoad();
+      // Held again as it was before the restart, so requests decided meanwhile count the prompt still to be charged.
+      for (const { value: job } of waiting) {
+        const hold = this.options.holdPrompt?.(job, this.holdMs);
+        if (hold) job.hold = hold;
+      }
+      this.background.restore(waiting);
+    } catch (err) {
+      this.options.onError(err, 'taking up the background work an earlier run left');
+    }
   }
 
   /** Whether any work is waited for or open for a true-up: nothing to look up otherwise. */
@@ -293,6 +332,7 @@ export class BackgroundCharging {
     const open = this.trueUps.find(provider, id, nowMs);
     if (!open || seenOutputTokens <= open.usage.outputTokens) return;
     this.adjustTrueUp(id, open, usageEstimate(open.usage.inputTokens, seenOutputTokens), true, answeredModel, 'more_answer_seen');
+    this.trueUps.changed(provider, id);
   }
 
   /** Crowded out by its own key's newer records before its usage was seen: charged up to its worst case. */
@@ -379,6 +419,12 @@ export class BackgroundCharging {
   }
 
   private reportLateCharge(target: LateChargeTarget, id: string, charge: UsageCharge, trueUp?: TrueUpNote): void {
-    this.options.onBackgroundCharge?.({ request: target.request, target: target.target, app: target.app, id, charge, ...(trueUp ? { trueUp } : {}) });
+    // Charged already: a listener that fails (work taken up after a restart given up before the audit trail is open)
+    // must not undo the bookkeeping that follows.
+    try {
+      this.options.onBackgroundCharge?.({ request: target.request, target: target.target, app: target.app, id, charge, ...(trueUp ? { trueUp } : {}) });
+    } catch (err) {
+      this.options.onError(err, `recording the late charge of ${id}`);
+    }
   }
 }

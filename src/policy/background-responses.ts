@@ -3,6 +3,7 @@ import type { LateChargeTarget } from './late-charge.js';
 import type { LimitWindow } from './limits.js';
 import { PerKeyBoundedMap } from './per-key-bounded-map.js';
 import type { TrueUp } from './background-true-ups.js';
+import type { BackgroundJournal, StoredEntry } from './background-store.js';
 
 /**
  * Requests whose work the provider goes on with after their answer ended (a background Responses request, an
@@ -24,8 +25,8 @@ import type { TrueUp } from './background-true-ups.js';
  * prompt would let that answer go free, and would make crowding an expensive entry out worth a client's while.
  * That charge is provisional: a fetch reporting the final usage later trues it up (background-true-ups.ts), so
  * giving up early, or on a restart, overcharges for no longer than the client takes to fetch its work back.
- * In memory only: Edge stopping gives every entry up the same way (the agent asks it to, before the audit trail
- * closes).
+ * Edge stopping gives every entry up the same way (the agent asks it to, before the audit trail closes). With a
+ * journal (background-store.ts) the entries outlive a crash too: restored, each waits out the rest of its time.
  */
 
 export interface BackgroundJob {
@@ -70,21 +71,27 @@ export interface BackgroundResponsesOptions {
   maxPerKey?: number;
   /** An entry was given up (timed out, crowded out, or Edge is stopping): its request is charged its worst case. */
   onGivenUp: (id: string, job: BackgroundJob, provider: string) => void;
+  /** Told of every entry remembered, changed and forgotten, to keep them across a restart. */
+  journal?: BackgroundJournal<BackgroundJob>;
+  /** The clock an entry's wait is counted by (milliseconds). */
+  now?: () => number;
 }
 
 interface Pending {
   provider: string;
   id: string;
   job: BackgroundJob;
-  timer: NodeJS.Timeout;
+  timer?: NodeJS.Timeout;
 }
 
 export class BackgroundResponses {
   private readonly pending: PerKeyBoundedMap<Pending>;
   readonly timeoutMs: number;
+  private readonly now: () => number;
 
   constructor(private readonly options: BackgroundResponsesOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_BACKGROUND_TIMEOUT_MS;
+    this.now = options.now ?? Date.now;
     const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING_BACKGROUND;
     const maxPerKey = options.maxPerKey ?? Math.max(1, Math.floor(maxPending / 10));
     // The key's own oldest first: its flood gives up its own entries, not another key's.
@@ -107,11 +114,30 @@ export class BackgroundResponses {
   remember(provider: string, id: string, job: BackgroundJob): boolean {
     const key = keyOf(provider, id);
     if (this.pending.has(key)) return false;
-    const timer = setTimeout(() => this.giveUp(key), this.timeoutMs);
-    // A timer must not keep a stopping process alive: Edge stopping gives every entry up itself.
-    timer.unref();
-    this.pending.set(key, job.target.keyId, { provider, id, job, timer });
+    const rememberedMs = this.now();
+    this.hold(key, { provider, id, job }, this.timeoutMs);
+    this.options.journal?.added(provider, id, job.target.keyId, job, rememberedMs);
     return true;
+  }
+
+  /**
+   * Takes up the entries an earlier run of Edge left waiting (oldest first), each for the rest of its time: one whose
+   * time is over is given up as soon as this returns.
+   */
+  restore(entries: ReadonlyArray<StoredEntry<BackgroundJob>>): void {
+    const nowMs = this.now();
+    for (const { provider, id, value: job, sinceMs } of entries) {
+      const key = keyOf(provider, id);
+      if (!this.pending.has(key)) this.hold(key, { provider, id, job }, Math.max(0, sinceMs + this.timeoutMs - nowMs));
+    }
+  }
+
+  private hold(key: string, entry: Pending, waitMs: number): void {
+    // Held before its timer starts: one crowded out meanwhile has none to clear.
+    this.pending.set(key, entry.job.target.keyId, entry);
+    entry.timer = setTimeout(() => this.giveUp(key), waitMs);
+    // A timer must not keep a stopping process alive: Edge stopping gives every entry up itself.
+    entry.timer.unref();
   }
 
   /**
@@ -120,7 +146,9 @@ export class BackgroundResponses {
    */
   noteAnswer(provider: string, id: string, outputTokens: number): void {
     const job = this.pending.get(keyOf(provider, id))?.job;
-    if (job && outputTokens > job.outputTokens) job.outputTokens = outputTokens;
+    if (!job || outputTokens <= job.outputTokens) return;
+    job.outputTokens = outputTokens;
+    this.options.journal?.changed(provider, id, job);
   }
 
   /**
@@ -129,7 +157,9 @@ export class BackgroundResponses {
    */
   notePrompt(provider: string, id: string, promptTokens: number): void {
     const job = this.pending.get(keyOf(provider, id))?.job;
-    if (job) job.promptTokens += promptTokens;
+    if (!job) return;
+    job.promptTokens += promptTokens;
+    this.options.journal?.changed(provider, id, job);
   }
 
   /** The request that started `id`, forgotten from now on: its final state was seen. */
@@ -137,6 +167,7 @@ export class BackgroundResponses {
     const entry = this.pending.delete(keyOf(provider, id));
     if (!entry) return undefined;
     clearTimeout(entry.timer);
+    this.options.journal?.removed(provider, id);
     return entry.job;
   }
 
@@ -152,6 +183,7 @@ export class BackgroundResponses {
 
   private givenUp(entry: Pending): void {
     clearTimeout(entry.timer);
+    this.options.journal?.removed(entry.provider, entry.id);
     this.options.onGivenUp(entry.id, entry.job, entry.provider);
   }
 }

@@ -1,4 +1,5 @@
 import { keyOf } from './background-responses.js';
+import type { BackgroundJournal, StoredEntry } from './background-store.js';
 import type { ChargedWindow, LateChargeTarget } from './late-charge.js';
 import { PerKeyBoundedMap } from './per-key-bounded-map.js';
 import type { TokenUsage } from './usage.js';
@@ -20,7 +21,7 @@ import type { WindowIdentity } from './window-succession.js';
  * texts) and bounded: kept `maxAgeMs` (a day by default), `maxEntries` in all (50,000), a tenth of that for one key.
  * One key's flood crowds out its own oldest, which is then charged up to its worst case (the enforcer does it),
  * so crowding out one's own cancelled request never pays; the bound on all keys, or the age, drops the oldest
- * with its estimate as it stands. In memory only: a restart closes them all as charged.
+ * with its estimate as it stands. With a journal (background-store.ts) they outlive a restart, for the rest of their day.
  *
  * One ledger per id: a request continuing the work (tool outputs submitted to a run given up) takes the record over
  * onto the entry waiting again (background-responses.ts `charged`), and a final state seen in any answer closes it,
@@ -62,6 +63,8 @@ export interface BackgroundTrueUpsOptions {
   maxPerKey?: number;
   /** Crowded out by a newer record of its own key: the enforcer charges it up to its worst case. */
   onCrowdedOut: (id: string, trueUp: TrueUp, provider: string) => void;
+  /** Told of every record kept, changed and closed, to keep them across a restart. */
+  journal?: BackgroundJournal<TrueUp>;
 }
 
 interface Kept {
@@ -72,13 +75,16 @@ interface Kept {
 
 export class BackgroundTrueUps {
   private readonly kept: PerKeyBoundedMap<Kept>;
-  private readonly maxAgeMs: number;
+  readonly maxAgeMs: number;
+  private readonly journal: BackgroundJournal<TrueUp> | undefined;
 
   constructor(options: BackgroundTrueUpsOptions) {
     this.maxAgeMs = options.maxAgeMs ?? DEFAULT_TRUE_UP_MAX_AGE_MS;
+    this.journal = options.journal;
     const maxEntries = options.maxEntries ?? DEFAULT_MAX_TRUE_UPS;
     const maxPerKey = options.maxPerKey ?? Math.max(1, Math.floor(maxEntries / 10));
     this.kept = new PerKeyBoundedMap(maxEntries, maxPerKey, (_key, { provider, id, trueUp }, by) => {
+      this.journal?.removed(provider, id);
       if (by === 'own_key') options.onCrowdedOut(id, trueUp, provider);
     });
   }
@@ -93,6 +99,21 @@ export class BackgroundTrueUps {
     const key = keyOf(provider, id);
     this.kept.delete(key);
     this.kept.set(key, trueUp.target.keyId, { provider, id, trueUp });
+    this.journal?.added(provider, id, trueUp.target.keyId, trueUp, trueUp.keptAtMs);
+  }
+
+  /** Records an earlier run of Edge kept (oldest first), as they were. */
+  restore(entries: ReadonlyArray<StoredEntry<TrueUp>>): void {
+    for (const { provider, id, value } of entries) {
+      const key = keyOf(provider, id);
+      if (!this.kept.has(key)) this.kept.set(key, value.target.keyId, { provider, id, trueUp: value });
+    }
+  }
+
+  /** The open record of `id` was changed where it is (an estimate raised): kept so. */
+  changed(provider: string, id: string): void {
+    const entry = this.kept.get(keyOf(provider, id));
+    if (entry) this.journal?.changed(provider, id, entry.trueUp);
   }
 
   /** The open record of `id`, still kept (a fetch without usage may raise it), or undefined. */
@@ -104,7 +125,9 @@ export class BackgroundTrueUps {
   /** The open record of `id`, closed from now on: its usage was seen. */
   take(provider: string, id: string, nowMs: number): TrueUp | undefined {
     this.dropExpired(nowMs);
-    return this.kept.delete(keyOf(provider, id))?.trueUp;
+    const entry = this.kept.delete(keyOf(provider, id));
+    if (entry) this.journal?.removed(provider, id);
+    return entry?.trueUp;
   }
 
   /** Records are kept in the order made, so the expired ones are the first. */
@@ -113,6 +136,7 @@ export class BackgroundTrueUps {
       const entry = this.kept.get(key);
       if (entry && nowMs - entry.trueUp.keptAtMs <= this.maxAgeMs) return;
       this.kept.delete(key);
+      if (entry) this.journal?.removed(entry.provider, entry.id);
     }
   }
 }

@@ -18,11 +18,12 @@ import { isPendingStatus, type JobState } from './background-jobs.js';
 import { requestedOutputCap } from './background-output-cap.js';
 import { BackgroundCharging, type BackgroundCharge } from './background-charging.js';
 import type { BackgroundJob } from './background-responses.js';
+import type { SqliteBackgroundStore } from './background-store.js';
 import { priceOf, type LateChargeTarget } from './late-charge.js';
 import { billedWithoutUsage, createResponseMeter, generatesAnswer, type ResponseMeter, type ResponseMeterInput } from './response-meter.js';
 import { isKnownAiHost, type ShadowAiRegistry } from './shadow-ai.js';
 import { allKeyWindows, buildPolicyStatus, type PolicyStatus } from './status-data.js';
-import { answerCounter, estimatedUsage, isAcceptedAnswer, isEventStream } from './unreported-usage.js';
+import { answerCounter, estimatedUsage, isAcceptedAnswer, isEventStream, usageEstimate } from './unreported-usage.js';
 import type { TokenUsage } from './usage.js';
 import { WindowCharges, type UsageCharge } from './window-charges.js';
 import { header } from '../util/header.js';
@@ -82,6 +83,11 @@ export interface PolicyEnforcerOptions {
    * its final state is fetched back, or the worst case when it is given up. Its audit record is written from this.
    */
   onBackgroundCharge?: (charged: BackgroundCharge) => void;
+  /**
+   * Keeps background work waited for and estimates open for a true-up across a restart (background-store.ts, in the
+   * policy database): what an earlier run left is taken up when the enforcer is made. Without it, in memory only.
+   */
+  backgroundStore?: SqliteBackgroundStore;
 }
 
 interface PolicyState {
@@ -146,6 +152,8 @@ export class PolicyEnforcer {
       counters: options.counters, charges: this.charges, bundle: () => this.state.bundle, now: this.now, onError: this.onError,
       ...(options.backgroundTimeoutMs !== undefined ? { timeoutMs: options.backgroundTimeoutMs } : {}),
       ...(options.onBackgroundCharge ? { onBackgroundCharge: options.onBackgroundCharge } : {}),
+      ...(options.backgroundStore ? { store: options.backgroundStore } : {}),
+      holdPrompt: (job, maxAgeMs) => this.holdPrompt(job, maxAgeMs),
     });
   }
 
@@ -623,6 +631,15 @@ export class PolicyEnforcer {
       else if (window.metric === 'spend') holds.push({ counterKey: window.counterKey, amount: costUsd });
     }
     return this.inFlight.reserve(holds, nowMs, maxAgeMs);
+  }
+
+  /** Holds the prompt of background work taken up after a restart in the windows it was decided under, as reserve did. */
+  private holdPrompt(job: BackgroundJob, maxAgeMs: number): Reservation | undefined {
+    if (job.promptTokens <= 0) return undefined;
+    const { costUsd } = priceOf(job.target, usageEstimate(job.promptTokens, 0), job.answeredModel);
+    const holds: Hold[] = job.windows.flatMap((w) => (w.metric === 'tokens' ? [{ counterKey: w.counterKey, amount: job.promptTokens }]
+      : w.metric === 'spend' ? [{ counterKey: w.counterKey, amount: costUsd }] : []));
+    return holds.length > 0 ? this.inFlight.reserve(holds, this.now().getTime(), maxAgeMs) : undefined;
   }
 
   /** Holds one request in each request window of the route, so requests decided meanwhile count it. */

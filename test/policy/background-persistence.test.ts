@@ -1,0 +1,257 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { DEFAULT_OUTPUT_CAP_TOKENS } from '../../src/policy/background-output-cap.js';
+import { BackgroundResponses, type BackgroundJob } from '../../src/policy/background-responses.js';
+import { SqliteBackgroundStore } from '../../src/policy/background-store.js';
+import { SqliteCounterStore } from '../../src/policy/counter-store.js';
+import { PolicyEnforcer, type BackgroundCharge } from '../../src/policy/enforcer.js';
+import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
+import { createProviderResolver } from '../../src/proxy/provider-resolver.js';
+import { until } from '../support/until.js';
+import { bundle, NOW } from './support.js';
+
+/**
+ * Background work Edge is still charging (a response waited for, an estimate open for a true-up) is kept in the
+ * policy database (background-store.ts): an agent started again over the same file takes it up, so a fetch after the
+ * restart charges or trues up as if there had been none. Each test runs an enforcer over a real policy.db, then a
+ * fresh one over the same file, as a restarted agent does.
+ */
+
+let dir: string;
+let file: string;
+let db: PolicyDatabase;
+let enforcer: PolicyEnforcer;
+let late: BackgroundCharge[];
+/** The enforcers' clock: a test moves it on to see what holds after a while. */
+let clockMs: number;
+const resolver = createProviderResolver();
+const PROMPT = 'y'.repeat(400);
+
+/** An agent over policy.db: counters and background work in the same file, as the agent keeps them. */
+function startAgent(): void {
+  db = openPolicyDatabase(file);
+  late = [];
+  enforcer = new PolicyEnforcer({
+    counters: new SqliteCounterStore(db), backgroundStore: new SqliteBackgroundStore(db),
+    now: () => new Date(clockMs), onError: (err) => { throw err; }, onBackgroundCharge: (charged) => late.push(charged),
+  });
+  enforcer.setIdentity({ signedIn: true, user: 'ada@example.com' });
+  enforcer.setBundle(bundle({
+    // A price of the bundle's own: a restored entry is still priced by the bundle it was decided under.
+    pricing: { 'gpt-4.1-mini': { input_per_mtok: 1, output_per_mtok: 10 } },
+  }, {
+    provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }],
+    rate_limit: { token_max_limit: 1e9, token_reset_duration: '1d' },
+    budgets: [{ max_limit: 1000, reset_duration: '1d' }],
+  }));
+}
+
+/** Edge stops as the agent stops it (background work still running given up), and starts again over the same file. */
+function restart(): void {
+  enforcer.releaseBackground();
+  db.close();
+  startAgent();
+}
+
+/** Edge dies (nothing given up, nothing written on the way out) and starts again over the same file. */
+function crashAndRestart(): void {
+  db.close();
+  startAgent();
+}
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-background-store-'));
+  file = path.join(dir, 'policy.db');
+  clockMs = NOW.getTime();
+  startAgent();
+});
+
+afterEach(() => {
+  if (db.open) {
+    enforcer.releaseBackground();
+    db.close();
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** One exchange as the proxy runs it: recognised, decided, answered with `answer` (JSON). */
+async function exchange(method: string, target: string, answer: string, body?: unknown): Promise<void> {
+  const info = { method, host: 'api.openai.com', path: target, headers: { 'content-type': 'application/json' } };
+  const resolution = resolver.resolve(info);
+  if (resolution.kind !== 'recognized') throw new Error(`${method} ${target} was not recognised: ${resolution.kind}`);
+  const parsed = resolution.parse(body === undefined ? undefined : Buffer.from(JSON.stringify(body)));
+  if (!parsed.ok) throw new Error(`${method} ${target} was not parsed: ${parsed.error.message}`);
+  const request = parsed.request;
+  if ((await enforcer.inspector()({ request, body: parsed.body, info, app: 'probe' })).action !== 'allow') throw new Error(`${method} ${target} was refused`);
+  const meter = enforcer.meterResponse(request, { contentType: 'application/json', contentEncoding: undefined, status: 200 });
+  meter?.push(Buffer.from(answer));
+  meter?.end();
+  await meter?.finished;
+  enforcer.settle(request);
+}
+
+const tokensUsed = () => enforcer.status().rateLimits.find((r) => r.metric === 'tokens')?.used;
+const spent = () => enforcer.status().budgets[0]?.usedUsd;
+/** At the bundle's own price for gpt-4.1-mini: $1 / $10 per Mtok. */
+const cost = (input: number, output: number) => input * 1e-6 + output * 10e-6;
+const rowsKept = () => (db.prepare('SELECT count(*) AS n FROM policy_background_work').get() as { n: number }).n;
+
+const response = (id: string, status: string, usage?: { input_tokens: number; output_tokens: number }) => JSON.stringify({
+  id, object: 'response', model: 'gpt-4.1-mini-2025-04-14', background: true, status, output: [],
+  usage: usage ? { ...usage, total_tokens: usage.input_tokens + usage.output_tokens } : null,
+});
+const startBackground = (id: string) => exchange('POST', '/v1/responses', response(id, 'queued'), { model: 'gpt-4.1-mini', background: true, input: PROMPT, max_output_tokens: 700 });
+const fetchBack = (id: string, usage?: { input_tokens: number; output_tokens: number }) =>
+  exchange('GET', `/v1/responses/${id}`, response(id, usage ? 'completed' : 'in_progress', usage));
+const run = (id: string, status: string, usage: unknown = null) => JSON.stringify({ id, object: 'thread.run', thread_id: 'thread_1', assistant_id: 'asst_1', model: 'gpt-4.1-mini', status, usage });
+
+it('a response waited for when Edge dies is charged its usage, once, when fetched back after the restart', async () => {
+  await startBackground('resp_crash');
+  expect(rowsKept()).toBe(1);
+  crashAndRestart();
+  await fetchBack('resp_crash', { input_tokens: 800, output_tokens: 400 });
+  expect(tokensUsed()).toBe(1200);
+  expect(spent()).toBeCloseTo(cost(800, 400), 12);
+  expect(late).toMatchObject([{ id: 'resp_crash', target: { method: 'POST', path: '/v1/responses' }, charge: { usage: { totalTokens: 1200 } } }]);
+  expect(late[0]!.charge.estimated).toBeUndefined();
+  // Settled: nothing kept, and a fetch after another restart charges nothing more.
+  expect(rowsKept()).toBe(0);
+  crashAndRestart();
+  await fetchBack('resp_crash', { input_tokens: 800, output_tokens: 400 });
+  expect(tokensUsed()).toBe(1200);
+  expect(late).toEqual([]);
+});
+
+it('a poll in progress before the crash still counts: a final state reporting no usage is charged the answer it carried', async () => {
+  await startBackground('resp_seen');
+  await exchange('GET', '/v1/responses/resp_seen', JSON.stringify({
+    ...JSON.parse(response('resp_seen', 'in_progress')) as object,
+    output: [{ type: 'message', id: 'msg_1', status: 'in_progress', role: 'assistant', content: [{ type: 'output_text', text: 'a'.repeat(1200), annotations: [] }] }],
+  }));
+  crashAndRestart();
+  await exchange('POST', '/v1/responses/resp_seen/cancel', response('resp_seen', 'cancelled'));
+  // The prompt's 100 tokens and the 300 of answer the poll carried.
+  expect(late).toMatchObject([{ id: 'resp_seen', charge: { estimated: true, usage: { inputTokens: 100, outputTokens: 300 } } }]);
+});
+
+it('given up as Edge stops, its worst case is trued up to its usage when fetched back after the start', async () => {
+  await startBackground('resp_stop');
+  restart();
+  // The stop charged the worst case: the prompt and the 700 tokens the request allowed itself.
+  expect(tokensUsed()).toBe(100 + 700);
+  await fetchBack('resp_stop', { input_tokens: 100, output_tokens: 50 });
+  expect(tokensUsed()).toBe(150);
+  expect(spent()).toBeCloseTo(cost(100, 50), 12);
+  expect(late).toMatchObject([{ id: 'resp_stop', charge: { usage: { totalTokens: 150 } }, trueUp: { cause: 'usage_reported', difference: { totalTokens: -650 }, refundedInFull: true } }]);
+  expect(rowsKept()).toBe(0);
+});
+
+it('a run given up as Edge stops and continued after the start is charged the difference to its estimate, not the whole run on top', async () => {
+  await exchange('POST', '/v1/threads/thread_1/runs', run('run_1', 'queued'), { assistant_id: 'asst_1', additional_instructions: PROMPT, max_completion_tokens: 2000 });
+  restart();
+  expect(tokensUsed()).toBe(2100);
+  await exchange('POST', '/v1/threads/thread_1/runs/run_1/submit_tool_outputs', run('run_1', 'completed', { prompt_tokens: 600, completion_tokens: 60, total_tokens: 660 }),
+    { tool_outputs: [{ tool_call_id: 'call_1', output: 'o'.repeat(4000) }] });
+  expect(tokensUsed()).toBe(660);
+  expect(late).toMatchObject([{ id: 'run_1', trueUp: { cause: 'usage_reported', before: { usage: { totalTokens: 2100 } } } }]);
+});
+
+it('one whose wait ran out while Edge was down is given up at the start: its worst case, open for a true-up', async () => {
+  await startBackground('resp_late');
+  clockMs += 2 * 60 * 60_000;
+  crashAndRestart();
+  expect(await until(() => late.length > 0)).toBe(true);
+  expect(late).toMatchObject([{ id: 'resp_late', charge: { estimated: true, usage: { inputTokens: 100, outputTokens: 700 } } }]);
+  expect(tokensUsed()).toBe(800);
+  await fetchBack('resp_late', { input_tokens: 100, output_tokens: 20 });
+  expect(tokensUsed()).toBe(120);
+});
+
+it('an estimate kept longer than a day is dropped at the start, charged as it stands', async () => {
+  await startBackground('resp_old');
+  restart();
+  expect(rowsKept()).toBe(1);
+  clockMs += 25 * 60 * 60_000;
+  restart();
+  expect(rowsKept()).toBe(0);
+  await fetchBack('resp_old', { input_tokens: 100, output_tokens: 50 });
+  expect(late).toEqual([]);
+});
+
+it('a key\'s estimate kept while the run went on under another key is given back after a restart too', async () => {
+  const twoKeys = (active: string) => bundle({
+    active_virtual_key_id: active,
+    virtual_keys: ['vk-eng', 'vk-b'].map((id) => ({
+      id, name: id, value: `sk-bf-${id}`, provider_configs: [{ provider: 'openai' as const, weight: 1, allowed_models: ['*'] }],
+      rate_limit: { token_max_limit: 1e9, token_reset_duration: '1d' },
+    })),
+  });
+  enforcer.setBundle(twoKeys('vk-eng'));
+  await exchange('POST', '/v1/threads/thread_1/runs', run('run_2', 'queued'), { assistant_id: 'asst_1', additional_instructions: PROMPT, max_completion_tokens: 2000 });
+  enforcer.releaseBackground();
+  enforcer.setBundle(twoKeys('vk-b'));
+  await exchange('POST', '/v1/threads/thread_1/runs/run_2/submit_tool_outputs', run('run_2', 'queued'), { tool_outputs: [{ tool_call_id: 'call_1', output: 'o' }] });
+  crashAndRestart();
+  enforcer.setBundle(twoKeys('vk-b'));
+  await exchange('GET', '/v1/threads/thread_1/runs/run_2', run('run_2', 'completed', { prompt_tokens: 600, completion_tokens: 60, total_tokens: 660 }));
+  expect(late.map((c) => [c.id, c.charge.usage.totalTokens, c.trueUp?.cause ?? null])).toEqual([['run_2', 660, null], ['run_2', 660, 'continued_under_another_key']]);
+  const tokensOf = (id: string) => { enforcer.setBundle(twoKeys(id)); return tokensUsed(); };
+  expect(tokensOf('vk-b')).toBe(660);
+  expect(tokensOf('vk-eng')).toBe(660);
+});
+
+it('a given-up request setting no bound is restored with the default worst case', async () => {
+  await exchange('POST', '/v1/responses', response('resp_unbounded', 'queued'), { model: 'gpt-4.1-mini', background: true, input: PROMPT });
+  restart();
+  expect(tokensUsed()).toBe(100 + DEFAULT_OUTPUT_CAP_TOKENS);
+  await fetchBack('resp_unbounded');
+  // Still in progress after the start: nothing changes, the estimate stays open.
+  expect(tokensUsed()).toBe(100 + DEFAULT_OUTPUT_CAP_TOKENS);
+  expect(rowsKept()).toBe(1);
+});
+
+it('the table is bounded as Edge\'s memory is: an entry crowded out is forgotten there too; a bundle\'s prices are kept once', () => {
+  const store = new SqliteBackgroundStore(db);
+  const pricing = { 'gpt-4.1': { input_per_mtok: 2, output_per_mtok: 8 } };
+  const job = (keyId: string): BackgroundJob => ({
+    target: {
+      keyId, keyLabel: keyId, pricing, thresholds: [], provider: 'openai', model: 'gpt-4.1',
+      request: { provider: 'openai', model: 'gpt-4.1', operation: 'responses' }, target: { method: 'POST', host: 'api.openai.com', path: '/v1/responses' }, app: 'probe',
+    },
+    windows: [], promptTokens: 100, outputTokens: 0,
+  });
+  const givenUp: string[] = [];
+  const waiting = new BackgroundResponses({ maxPending: 20, onGivenUp: (id) => givenUp.push(id), journal: store.journal('waiting', (err) => { throw err; }) });
+  try {
+    waiting.remember('openai', 'resp_other_key', job('vk-a'));
+    // Two a key: the flood gives up its own oldest.
+    for (let i = 0; i < 50; i++) waiting.remember('openai', `resp_${i}`, job('vk-b'));
+    expect(givenUp).toHaveLength(48);
+    expect(rowsKept()).toBe(3);
+    const kept = store.load<BackgroundJob>('waiting', NOW.getTime(), Number.POSITIVE_INFINITY);
+    expect(kept.map((e) => e.id)).toEqual(['resp_other_key', 'resp_48', 'resp_49']);
+    expect(kept[0]!.value.target.pricing).toEqual(pricing);
+    expect((db.prepare('SELECT count(*) AS n FROM policy_background_prices').get() as { n: number }).n).toBe(1);
+  } finally {
+    waiting.giveUpAll();
+  }
+  expect(rowsKept()).toBe(0);
+});
+
+it('the prompt of work waited for stays held in its key\'s windows after the restart, until its usage is charged', async () => {
+  const limited = bundle({}, {
+    provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }],
+    rate_limit: { token_max_limit: 1000, token_reset_duration: '1d' },
+  });
+  enforcer.setBundle(limited);
+  // A prompt of 1,000 tokens: held, it uses the key's 1,000 tokens up.
+  await exchange('POST', '/v1/responses', response('resp_held', 'queued'), { model: 'gpt-4.1-mini', background: true, input: 'z'.repeat(4000) });
+  crashAndRestart();
+  enforcer.setBundle(limited);
+  await expect(startBackground('resp_next')).rejects.toThrow('was refused');
+  await fetchBack('resp_held', { input_tokens: 300, output_tokens: 100 });
+  expect(tokensUsed()).toBe(400);
+  await startBackground('resp_after');
+});
