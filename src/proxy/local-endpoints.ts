@@ -20,7 +20,7 @@ export interface LocalEndpointDeps {
   notices: () => unknown[];
   /** Folder with the renderer pages served under /ui/. */
   rendererDir?: string;
-  /** The MCP wrapper's POST endpoints (/mcp/decide, /mcp/tools), which check their own method and headers. */
+  /** The MCP wrapper's POST endpoints (/mcp/decide, /mcp/tools, /mcp/withheld-list), which check their own method and headers. */
   mcp?: {
     isLocalPath(urlPath: string): boolean;
     serveLocal(req: IncomingMessage, res: ServerResponse, urlPath: string): void;
