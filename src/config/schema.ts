@@ -62,7 +62,8 @@ export const AgentConfigSchema = z.strictObject({
      * so many large uploads side by side cannot fill the disk: one that would pass it is answered 503 with
      * Retry-After at once (an upload claims what its Content-Length declares when it starts, else what arrives),
      * and the space comes back as each exchange ends, however it ends. At least maxUploadBytes; by default the
-     * larger of 2 GiB and maxUploadBytes.
+     * larger of 2 GiB and maxUploadBytes. Never less, in effect, than one upload Edge takes: maxUploadBytes, or
+     * maxRequestBodyBytes when that is larger (an upload may always be as large as a body Edge reads whole).
      */
     maxUploadSpoolBytes: z.number().int().positive().optional(),
     /**

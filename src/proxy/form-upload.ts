@@ -211,7 +211,8 @@ function unfinishedOnError(body: Readable): Readable {
  * Reads a multipart/form-data body: in memory while it stays under UPLOAD_MEMORY_BYTES (and proxy.maxRequestBodyBytes),
  * as every body is; past that into a spool file, with the form's text kept in memory as it arrives. Refused (413)
  * past `maxUploadBytes` in all, or past `maxTextBytes` of text, (507) as soon as the spool file cannot take it,
- * (408) when it stops arriving for `idleTimeoutMs`; the spool is removed when reading fails.
+ * (503, for now only) as soon as the spool budget all uploads share cannot (`maxSpoolBytes`), (408) when it stops
+ * arriving for `idleTimeoutMs`; the spool is removed, and its share of the budget given back, when reading fails.
  *
  * A compressed body (one Content-Encoding Node decodes as it arrives: gzip, deflate, br) is read the same way: the
  * spool holds the bytes as received, which are what is forwarded unless the text is changed, and the form is read
