@@ -14,7 +14,8 @@ import { createLocalEndpoints } from './proxy/local-endpoints.js';
 import { createRequestHandler } from './proxy/request-handler.js';
 import { createProviderResolver } from './proxy/provider-resolver.js';
 import { refusedTunnelRecord } from './proxy/refused-tunnel.js';
-import type { ExchangeRecord, UsageNote } from './proxy/exchange.js';
+import { followedForProxy, usageNote } from './proxy/usage-note.js';
+import type { ExchangeRecord } from './proxy/exchange.js';
 import type { RequestInspector } from './proxy/surface-resolution.js';
 import { joinUrl, type UpstreamSettings } from './gateway/upstream-plan.js';
 import { planWebSocketUpstream, webSocketVia, type WebSocketRoute } from './gateway/websocket-route.js';
@@ -29,7 +30,8 @@ import { GuardrailPolicyHolder } from './proxy/inspectors/guardrail-policy-holde
 import { openPolicyDatabase } from './policy/policy-database.js';
 import { SqliteCounterStore } from './policy/counter-store.js';
 import { SqliteShadowAiRegistry } from './policy/shadow-ai.js';
-import { PolicyEnforcer, type BackgroundCharge, type UsageCharge } from './policy/enforcer.js';
+import { PolicyEnforcer, type BackgroundCharge } from './policy/enforcer.js';
+import { SqliteBackgroundStore } from './policy/background-store.js';
 import { readConfiguredCaFiles, readConfiguredPolicyFile } from './config/configured-files.js';
 import { isSignedIn } from './policy/signed-in.js';
 import { TRUE_UP_ERROR_TYPE, trueUpMessage } from './policy/true-up-note.js';
@@ -155,17 +157,23 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
     onSetAside: (movedTo, error) => log.error(`the policy counters file was damaged (${error.message}); kept as ${movedTo}, counting starts over`),
   });
   opened.push('the policy database', () => { policyDb.close(); });
+  // Background charges made before records can be written (work whose hour ran out while Edge was down is given up
+  // as the enforcer loads it from policy.db): held until the audit trail is open, then recorded in order.
+  let recordBackgroundCharge: ((charged: BackgroundCharge) => void) | undefined = undefined;
+  const earlyBackgroundCharges: BackgroundCharge[] = [];
   const policy = new PolicyEnforcer({
     counters: new SqliteCounterStore(policyDb),
+    backgroundStore: new SqliteBackgroundStore(policyDb),
     shadowAi: new SqliteShadowAiRegistry(policyDb),
     defaultMode: config.mode,
     processOf: (info) => info.process,
     onError: (err, context) => log.warn(`policy side effect failed: ${context}`, { error: (err as Error).message }),
     ...(options.backgroundTimeoutMs !== undefined ? { backgroundTimeoutMs: options.backgroundTimeoutMs } : {}),
     // Charged after its exchange was recorded: its usage gets a record of its own beside the request's, as a
-    // WebSocket session's usage does (only once traffic flows, when recordExchange is defined).
+    // WebSocket session's usage does.
     onBackgroundCharge: (charged) => {
-      void recordExchange(backgroundChargeRecord(charged)).catch((err: unknown) => log.warn(`could not record a background response's usage: ${(err as Error).message}`));
+      if (recordBackgroundCharge) recordBackgroundCharge(charged);
+      else earlyBackgroundCharges.push(charged);
     },
   });
   /** The gateway requests go to: the policy bundle's (central policy), else the configuration's. */
@@ -227,7 +235,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
   // A shutdown lets these finish, and closes the audit trail only after their records are written.
   const inFlight = new InFlightExchanges();
   // Closed after the proxy and before the audit trail: background responses still running are charged Edge's estimate
-  // and recorded, since nothing waits for their usage after a restart.
+  // and recorded; the estimate is kept in policy.db, so a fetch after the restart trues it up.
   opened.push('the background responses', async () => {
     policy.releaseBackground();
     await inFlight.settled(RECORDS_SETTLE_MS);
@@ -255,6 +263,11 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
     guardrails: () => guardrails.current,
     onError: (err) => log.error('MCP decision failed', { error: (err as Error).stack ?? String(err) }),
   });
+  // Records can be written from here on (writeExchangeRecord's audit trail and MCP observer exist).
+  recordBackgroundCharge = (charged) => {
+    void recordExchange(backgroundChargeRecord(charged)).catch((err: unknown) => log.warn(`could not record a background response's usage: ${(err as Error).message}`));
+  };
+  for (const charged of earlyBackgroundCharges.splice(0)) recordBackgroundCharge(charged);
   /** Where requests and WebSockets go by the configuration; the route policy chose for one overrides mode and key. */
   const forwardingSettings = (): UpstreamSettings => ({
     mode: config.mode,
@@ -292,10 +305,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
     needsProcess: () => policy.bundle?.apps.catalog.some((app) => app.match.processes.length > 0) ?? false,
     routeFor: forwardingRoute,
     settle: (request) => policy.settle(request),
-    follow: (request) => {
-      const followed = policy.follow(request);
-      return { sent: () => followed.sent(), abandoned: () => usageNote(followed.abandoned()) };
-    },
+    follow: (request) => followedForProxy(policy.follow(request)),
     meterResponse: (request, response, onCharge) => policy.meterResponse(request, {
       contentType: response.headers['content-type'],
       contentEncoding: response.headers['content-encoding'],
@@ -368,10 +378,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
         record: recordExchange,
         contentInspectors: () => contentInspectors,
         maxMessageBytes: config.proxy.maxRequestBodyBytes,
-        follow: (request) => {
-          const followed = policy.follow(request);
-          return { sent: () => followed.sent(), abandoned: () => usageNote(followed.abandoned()) };
-        },
+        follow: (request) => followedForProxy(policy.follow(request)),
         settle: (request) => policy.settle(request),
         charge: (request, usage) => usageNote(policy.recordResponseUsage(request, usage)),
         usedUp: (request) => policy.usedUp(request),
@@ -420,13 +427,6 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
 
 /** After the grace period, how long the records of cut-off exchanges may take to be written. */
 const RECORDS_SETTLE_MS = 5000;
-
-/** What policy charged an exchange, as the audit record states it. */
-function usageNote(charge: UsageCharge): UsageNote;
-function usageNote(charge: UsageCharge | undefined): UsageNote | undefined;
-function usageNote(charge: UsageCharge | undefined): UsageNote | undefined {
-  return charge && { usage: { input_tokens: charge.usage.inputTokens, output_tokens: charge.usage.outputTokens }, costUsd: charge.costUsd };
-}
 
 /** The audit record of a charge made after its request's exchange was over (a background response's usage). */
 function backgroundChargeRecord({ request, target, app, id: workId, charge, trueUp }: BackgroundCharge): ExchangeRecord {
