@@ -293,6 +293,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
       ...forwardingSettings(),
       maxRequestBodyBytes: config.proxy.maxRequestBodyBytes,
       maxUploadBytes: config.proxy.maxUploadBytes,
+      ...(config.proxy.maxUploadSpoolBytes !== undefined ? { maxUploadSpoolBytes: config.proxy.maxUploadSpoolBytes } : {}),
       uploadSpoolDir,
       requestBodyIdleTimeoutMs: config.proxy.requestBodyIdleTimeoutMs,
     }),

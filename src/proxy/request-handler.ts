@@ -13,7 +13,7 @@ import { createUsageEventStripper, withStreamUsageRequested } from './stream-usa
 import { hostOfHostHeader, parseConnectTarget, type HostPort } from './connect-target.js';
 import type { Exchange, ExchangeRecord, UsageNote } from './exchange.js';
 import { decodeForInspection, readRequestBody, RequestBodyError } from './request-body.js';
-import { DEFAULT_MAX_UPLOAD_BYTES, readFormUpload, spoolableFormBoundary, SpooledUpload, type UploadLimits } from './form-upload.js';
+import { DEFAULT_MAX_UPLOAD_BYTES, readFormUpload, spoolableFormBoundary, SpooledUpload, UPLOAD_PROGRESS_BYTES, UPLOAD_PROGRESS_MS, type UploadLimits } from './form-upload.js';
 import { isJsonObject } from '../providers/body-shape.js';
 import { mcpClientForHost } from '../providers/mcp.js';
 import { createToolListFilter, toolListRequestIds } from '../mcp/tool-list-filter.js';
@@ -35,7 +35,7 @@ export interface RequestHandlerDeps {
    * on it (a directory this Edge alone uses; spool files a killed Edge left are removed when it starts); `requestBodyIdleTimeoutMs` (default
    * REQUEST_BODY_IDLE_TIMEOUT_MS) is how long a request body, JSON or upload, may stop arriving before it is refused.
    */
-  settings: () => UpstreamSettings & { maxRequestBodyBytes: number; maxUploadBytes?: number; uploadSpoolDir: string; requestBodyIdleTimeoutMs?: number };
+  settings: () => UpstreamSettings & { maxRequestBodyBytes: number; maxUploadBytes?: number; maxUploadSpoolBytes?: number; uploadSpoolDir: string; requestBodyIdleTimeoutMs?: number };
   identity: () => Omit<Attribution, 'app'>;
   inspectors: () => RequestInspector[];
   /** The route policy chose for an allowed request (mode and the virtual key to send). */
@@ -236,7 +236,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange, mcpSessions:
   if (resolution.inspected || namesModelInJson(req)) {
     try {
       const boundary = resolution.inspected ? spoolableFormBoundary(req.headers) : undefined;
-      const raw = boundary === undefined ? await readRequestBody(req, settings.maxRequestBodyBytes, settings.requestBodyIdleTimeoutMs) : await readFormUpload(req, boundary, uploadLimits(settings, deps.log));
+      const raw = boundary === undefined ? await readRequestBody(req, settings.maxRequestBodyBytes, settings.requestBodyIdleTimeoutMs) : await readFormUpload(req, boundary, uploadLimits(settings, deps.log, exchange.id));
       if (raw instanceof SpooledUpload) {
         spooled = raw;
         disposeWhenClosed(res, raw);
@@ -249,6 +249,8 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange, mcpSessions:
     } catch (err) {
       // A client that stopped sending may never send the rest: the connection is closed after the answer.
       if (err instanceof RequestBodyError && err.edge.type === 'request_timeout') res.setHeader('connection', 'close');
+      // A refusal for now only (the upload spool budget is full): the client is told when to send it again.
+      if (err instanceof RequestBodyError && err.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(err.retryAfterSeconds));
       if (err instanceof RequestBodyError) return block({ ...err.edge, provider: surface.provider });
       throw err;
     }
@@ -258,7 +260,10 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange, mcpSessions:
     if (spooled !== undefined && parsed.ok && parsed.body === undefined) {
       // The route did not read it as a form (an MCP host's other traffic): judged on the whole body, as before.
       try {
-        body = decoded = await spooled.whole(settings.maxRequestBodyBytes);
+        // As received: a compressed upload is decoded to be judged, and forwarded as it came.
+        const coding = spooled.contentCoding;
+        body = await spooled.whole(settings.maxRequestBodyBytes);
+        decoded = coding === undefined ? body : decodeForInspection(body, coding, settings.maxRequestBodyBytes);
       } catch (err) {
         if (err instanceof RequestBodyError) return block({ ...err.edge, provider: surface.provider });
         throw err;
@@ -341,13 +346,15 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange, mcpSessions:
 
 const NOT_FOLLOWED: FollowedRequest = { sent: () => {}, abandoned: () => undefined };
 
-function uploadLimits(settings: ReturnType<RequestHandlerDeps['settings']>, log: Logger): UploadLimits {
+function uploadLimits(settings: ReturnType<RequestHandlerDeps['settings']>, log: Logger, exchangeId: string): UploadLimits {
   return {
     maxTextBytes: settings.maxRequestBodyBytes,
     // An upload Edge would read whole in memory is never refused for being an upload.
     maxUploadBytes: Math.max(settings.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, settings.maxRequestBodyBytes),
     spoolDir: settings.uploadSpoolDir,
     ...(settings.requestBodyIdleTimeoutMs !== undefined ? { idleTimeoutMs: settings.requestBodyIdleTimeoutMs } : {}),
+    ...(settings.maxUploadSpoolBytes !== undefined ? { maxSpoolBytes: settings.maxUploadSpoolBytes } : {}),
+    progress: { everyBytes: UPLOAD_PROGRESS_BYTES, everyMs: UPLOAD_PROGRESS_MS, report: (progress) => log.debug('upload still arriving', { id: exchangeId, ...progress }) },
     onSpoolLeftBehind: (file, err) => log.warn('could not remove a spooled upload; Bifrost Edge removes it when it next starts', { file, error: err.message }),
   };
 }
