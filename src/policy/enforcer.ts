@@ -5,7 +5,7 @@ import type { HttpRequestInfo, NormalizedRequest } from '../providers/types.js';
 import type { InspectionResult, RequestInspector } from '../proxy/surface-resolution.js';
 import { AppsSeen } from './apps-seen.js';
 import type { SeenApp } from '../control/protocol/heartbeat.js';
-import { attributeApp, compileAppCatalog, decideApp, EMPTY_APP_CATALOG, type AppIdentity, type CompiledAppCatalog } from './apps.js';
+import { attributeApp, compileAppCatalog, decideApp, EMPTY_APP_CATALOG, type AppIdentity, type AppSignals, type CompiledAppCatalog } from './apps.js';
 import type { CounterStore } from './counter-store.js';
 import { sessionRevocation } from './session-revocation.js';
 import { estimatedPromptTokens, InFlightUsage, type Hold, type Reservation } from './in-flight.js';
@@ -101,6 +101,8 @@ interface PolicyState {
 interface Ticket {
   decision: Decision;
   app: AppIdentity;
+  /** What the app was attributed from: a live session's app is attributed again under each new catalog (revoked). */
+  appSignals: AppSignals;
   keyLabel?: string;
   pricing: Readonly<Record<string, ModelPrice>>;
   thresholds: readonly number[];
@@ -207,6 +209,7 @@ export class PolicyEnforcer {
     return sessionRevocation({
       route: ticket.decision.route, bundle: this.state.bundle, now: this.now(),
       signedIn: this.identity.signedIn, connectivity: this.connectivity,
+      app: attributeApp(ticket.appSignals, this.state.catalog),
     });
   }
 
@@ -246,14 +249,19 @@ export class PolicyEnforcer {
   }
 
   attribute(info: HttpRequestInfo): AppIdentity {
+    return attributeApp(this.appSignals(info), this.state.catalog);
+  }
+
+  /** What an app is attributed from: the host and path, the User-Agent, the process where the OS tells. */
+  private appSignals(info: HttpRequestInfo): AppSignals {
     const userAgent = header(info.headers['user-agent']);
     const process = this.options.processOf?.(info);
-    return attributeApp({
+    return {
       host: info.host,
       path: info.path,
       ...(userAgent !== undefined ? { userAgent } : {}),
       ...(process !== undefined ? { process } : {}),
-    }, this.state.catalog);
+    };
   }
 
   /**
@@ -263,7 +271,8 @@ export class PolicyEnforcer {
   decide(request: NormalizedRequest, info: HttpRequestInfo, body?: unknown): Decision {
     const state = this.state;
     const now = this.now();
-    const app = this.attribute(info);
+    const appSignals = this.appSignals(info);
+    const app = attributeApp(appSignals, state.catalog);
     const decision = this.unconfirmedPolicyBlock(request, app, state.bundle, now) ?? decideRequest({
       request,
       bundle: state.bundle,
@@ -295,6 +304,7 @@ export class PolicyEnforcer {
     const ticket: Ticket = {
       decision,
       app,
+      appSignals,
       pricing: state.bundle?.pricing ?? {},
       thresholds: state.bundle?.budget_alert_thresholds ?? [],
       target: { method: info.method, host: info.host, path: info.path },
