@@ -1,3 +1,4 @@
+import type { DurationPrice } from '../control/protocol/duration-pricing.js';
 import type { ModelPrice, PolicyBundle, RoutingMode } from '../control/protocol/policy-bundle.js';
 import type { EdgeError } from '../edge-error.js';
 import { normalizeHost } from '../providers/host-pattern.js';
@@ -105,6 +106,8 @@ interface Ticket {
   appSignals: AppSignals;
   keyLabel?: string;
   pricing: Readonly<Record<string, ModelPrice>>;
+  /** The bundle's per-minute prices when it was decided (a transcription billed by the minute: recordDurationUsage). */
+  durationPricing: Readonly<Record<string, DurationPrice>>;
   thresholds: readonly number[];
   /** What the request holds in its windows until its usage is charged. */
   reservation?: Reservation;
@@ -227,7 +230,8 @@ export class PolicyEnforcer {
   recordDurationUsage(request: NormalizedRequest, seconds: number): UsageCharge | undefined {
     const route = this.routeFor(request);
     if (!route) return undefined;
-    return this.charge(request, NO_TOKENS, false, undefined, durationCost(route.provider ?? undefined, route.model, seconds));
+    const prices = this.tickets.get(request)?.durationPricing;
+    return this.charge(request, NO_TOKENS, false, undefined, durationCost(route.provider ?? undefined, route.model, seconds, prices));
   }
 
   get bundle(): PolicyBundle | undefined {
@@ -306,6 +310,7 @@ export class PolicyEnforcer {
       app,
       appSignals,
       pricing: state.bundle?.pricing ?? {},
+      durationPricing: state.bundle?.duration_pricing ?? {},
       thresholds: state.bundle?.budget_alert_thresholds ?? [],
       target: { method: info.method, host: info.host, path: info.path },
     };

@@ -10,8 +10,10 @@ import { closeWithin, opened, webSocketThroughEdge } from '../support/websocket-
 
 /**
  * Through a real Edge enrolled at a real Edge Control: a policy the admin publishes that denies the app of a live
- * Realtime session closes it (1008, recorded as app_blocked). The Realtime API has no Bifrost route, so the session
- * goes to its origin, a local `ws` server that answers a response.create with a response.done.
+ * Realtime session closes it (1008, recorded as app_blocked), and the per-minute price the admin sets for whisper-1 in
+ * duration_pricing is what a session's input transcriptions are charged. The Realtime API has no Bifrost route, so the
+ * session goes to its origin, a local `ws` server: a response.create gets a response.done, and a session.update that
+ * turns on input transcription gets one transcription of ten minutes, reported by its length as whisper-1 reports it.
  */
 
 const KEY_VALUE = 'sk-bf-ws-app-0001';
@@ -94,6 +96,18 @@ function nextMessage(ws: WebSocket): Promise<{ type?: string } | undefined> {
     });
   });
 }
+
+it('a whisper-1 transcription is charged the per-minute price the admin published', async () => {
+  await publish({ apps: { catalog: [SDK_ENTRY('approved')] }, duration_pricing: { 'openai/whisper-1': { usd_per_minute: 0.01 } } });
+  const ws = await openRealtimeSession();
+  const transcribed = nextMessage(ws);
+  ws.send(JSON.stringify({ type: 'session.update', session: { type: 'realtime', audio: { input: { transcription: { model: 'whisper-1' } } } } }));
+  expect(await transcribed).toMatchObject({ type: 'conversation.item.input_audio_transcription.completed' });
+  // Ten minutes at the bundle's $0.01, not the built-in $0.006.
+  const [record] = await auditRecordsOnceThere<{ model?: string; cost_usd?: number }>(edge.dataDir, (r) => r.model === 'whisper-1' && r.cost_usd !== undefined);
+  expect(record!.cost_usd).toBeCloseTo(0.1, 9);
+  ws.close();
+});
 
 it('a published policy that denies the session\'s app closes it, recorded', async () => {
   const ws = await openRealtimeSession();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DurationPricingSchema } from './duration-pricing.js';
 import { SigningPublicKeySchema } from './enrollment.js';
 import { VirtualKeySchema } from './virtual-key.js';
 import { compileHostPattern } from '../../providers/host-pattern.js';
@@ -98,6 +99,11 @@ export const PolicyBundleSchema = z.strictObject({
   }).prefault({}),
   /** Model → price, for local budget estimates; keys are `provider/model` or bare model names. */
   pricing: z.record(z.string(), ModelPriceSchema).default({}),
+  /**
+   * Model → USD a minute, for the models billed by the length of their audio (whisper-1): duration-pricing.ts. Sent
+   * only when an admin set one: agents that predate it refuse a bundle carrying the field.
+   */
+  duration_pricing: DurationPricingSchema.optional(),
   /** Fractions of a budget at which the user is warned, e.g. [0.8, 0.95]. */
   budget_alert_thresholds: z.array(z.number().gt(0).lte(1)).default([0.8, 0.95]),
   sync: z.strictObject({
