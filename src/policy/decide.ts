@@ -11,7 +11,7 @@ import {
   type CounterSnapshot, type LimitViolation, type LimitWindow,
 } from './limits.js';
 import { checkMcpTools, isMcpProtocolRequest, type McpRefusal } from './mcp-tools.js';
-import { allowedModelsOn, allowedProviders, isProviderAllowed, modelVerdict } from './model-access.js';
+import { allowedModelsOn, allowedProviders, isProviderAllowed, modelVerdict, SERVER_MODEL_OPERATION, servedModelVerdict } from './model-access.js';
 import { resolveTarget } from './model-target.js';
 import { generatesAnswer } from './response-meter.js';
 import type { NoticeDraft, NoticeKind } from './notices.js';
@@ -198,7 +198,8 @@ export function decideRequest(input: DecisionInput): Decision {
     return block(input, governanceError(403, 'provider_blocked', message, provider), 'blocked', [...reasons, `provider ${provider} not in the key's provider_configs`], appSeen);
   }
   if (target.model !== null) {
-    const verdict = modelVerdict(key, provider, target.model);
+    // The model a live session's server says it runs is held to its own rule: a release its alias allows (model-access.ts).
+    const verdict = request.operation === SERVER_MODEL_OPERATION ? servedModelVerdict(key, provider, target.model) : modelVerdict(key, provider, target.model);
     if (verdict !== 'allowed') {
       return block(input, governanceError(403, 'model_blocked', modelBlockedMessage(key, label, provider, target.model, verdict), provider),
         'blocked', [...reasons, `model ${target.model} ${verdict === 'blacklisted' ? 'blacklisted' : 'not allowed'} on ${provider}`], appSeen);

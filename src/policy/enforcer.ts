@@ -212,7 +212,7 @@ export class PolicyEnforcer {
     return sessionRevocation({
       route: ticket.decision.route, bundle: this.state.bundle, now: this.now(),
       signedIn: this.identity.signedIn, connectivity: this.connectivity,
-      app: attributeApp(ticket.appSignals, this.state.catalog),
+      app: attributeApp(ticket.appSignals, this.state.catalog), operation: request.operation,
     });
   }
 

@@ -7,7 +7,7 @@ import type { InspectionNotes, InspectionResult, RequestInspector } from './surf
 import { readClientMessage, tooBigMessage, type WebSocketApi } from './websocket-messages.js';
 import { createSessionUsage, TOO_MANY_MODELS_MESSAGE, type ServedModelVerdict, type SessionClose, type SessionUsage } from './websocket-session-usage.js';
 import { conversationTexts } from '../providers/conversation-texts.js';
-import { candidateNames } from '../policy/pricing.js';
+import { SERVER_MODEL_OPERATION } from '../policy/model-access.js';
 import { responsesErrorEvent } from '../providers/responses-websocket-events.js';
 
 /** The WebSocket whose client messages are inspected, as its opening was decided. */
@@ -212,24 +212,17 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
   }));
 
   /**
-   * The model the server says a Realtime session runs on, decided as a model a client message names. Servers name a
-   * model's release (`gpt-realtime-2025-08-28`) where keys name its alias: the names are decided from the alias to the
-   * full name, and the first allowed is the one the session is charged at (the same price), so an allowed session
-   * raises no refusal. Refused under every name, the session is closed as a refused opening is.
+   * The model the server says a Realtime session runs on, decided as itself (SERVER_MODEL_OPERATION: the policy holds
+   * it to servedModelVerdict). Servers name a model's release (`gpt-realtime-2025-08-28`) where keys name its alias:
+   * the alias lets its releases through, unless the key blocks the release (or the alias) or names other releases.
+   * Refused, the session is closed as a refused opening is.
    */
   const decideServed = async (served: string): Promise<ServedModelVerdict> => {
-    let refused: { request: NormalizedRequest; error: EdgeError } | undefined;
-    for (const name of candidateNames(served).reverse()) {
-      const candidate = request('session.created', { model: name });
-      const verdict = await deps.checkModel(candidate, false);
-      if (verdict.action === 'block') {
-        refused = { request: candidate, error: verdict.error };
-        continue;
-      }
-      model = served;
-      return { allowed: candidate };
-    }
-    return { refused: refused!.request, refusal: refused!.error };
+    const candidate = request(SERVER_MODEL_OPERATION, { model: served });
+    const verdict = await deps.checkModel(candidate, false);
+    if (verdict.action === 'block') return { refused: candidate, refusal: verdict.error };
+    model = served;
+    return { allowed: candidate };
   };
 
   /** One turn, decided and recorded as an HTTP Responses request is; a refusal is the API's error event. */

@@ -35,9 +35,9 @@ export interface SessionUsageDeps {
    */
   chargeSeconds?: (request: NormalizedRequest, seconds: number) => UsageNote | undefined;
   /**
-   * Decides the model the server says a Realtime session runs on (session.created, session.updated) as a model a
-   * client message names is decided: the decided request, or the refusal that closes the session. Without it the
-   * server's model is not read.
+   * Decides the model the server says a Realtime session runs on (session.created, session.updated) as itself, under
+   * the policy's rule for server-named models (a release its alias allows): the decided request, or the refusal that
+   * closes the session. Without it the server's model is not read.
    */
   decideServed?: (model: string) => Promise<ServedModelVerdict>;
   /** Writes an audit record of the socket (the socket's own fields filled in); `started` is when what it records began. */
@@ -279,11 +279,11 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
     return closing;
   };
 
-  /** Whether `model` is one the session was already decided on (the server names a model's release: `gpt-realtime-2025-08-28`). */
-  const alreadyDecided = (model: string): boolean => {
-    const names = candidateNames(model);
-    return decided.some((request) => request.model !== null && names.includes(request.model));
-  };
+  /**
+   * Whether `model` is one the session was already decided on, by that very name: a release of a decided alias
+   * (`gpt-realtime-2025-08-28` of `gpt-realtime`) is decided as itself, since a key may block one release of an alias it allows.
+   */
+  const alreadyDecided = (model: string): boolean => decided.some((request) => request.model === model);
 
   /** The server says which model it runs the session on: one not decided yet is, and one the key does not allow ends it. */
   const servedModel = async (model: string): Promise<SessionClose | undefined> => {
