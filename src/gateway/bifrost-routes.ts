@@ -24,6 +24,11 @@ export interface BifrostRoute {
   path: string;
   /** Model to write into the JSON body, when Bifrost needs a different one than the client sent. */
   model?: string;
+  /**
+   * Pass-through mode: the app's provider credentials are for another endpoint than the one Bifrost forwards to,
+   * so they are not sent at all (planUpstream); gateway mode drops them always.
+   */
+  dropAppCredentials?: true;
 }
 
 /**
@@ -38,7 +43,7 @@ const GATEWAY_PATHS: Partial<Record<ProviderName, (route: RouteMatch) => string>
 
 /**
  * Pass-through prefixes: Bifrost forwards the original path to the provider unchanged (`/azure_passthrough` to the
- * endpoint of the gateway's Azure key, not the resource the app named).
+ * endpoint of the gateway's Azure key, not the resource the app named: see PASSTHROUGH_TO_ANOTHER_ENDPOINT).
  */
 const PASSTHROUGH_PREFIXES: Partial<Record<ProviderName, string>> = {
   openai: '/openai_passthrough',
@@ -46,6 +51,19 @@ const PASSTHROUGH_PREFIXES: Partial<Record<ProviderName, string>> = {
   gemini: '/genai_passthrough',
   azure: '/azure_passthrough',
 };
+
+/**
+ * Providers whose pass-through goes to the gateway's own endpoint and key rather than to the one the app called:
+ * the app's api-key or Entra token is for its resource, and would only be handed to Bifrost and another resource.
+ */
+const PASSTHROUGH_TO_ANOTHER_ENDPOINT: ReadonlySet<ProviderName> = new Set(['azure']);
+
+/**
+ * Providers whose stored objects (`GET /responses/{id}`, its cancel, a stored chat completion) Bifrost cannot find:
+ * its OpenAI integration picks the provider by the body's model, and these requests have none, so they would go to
+ * OpenAI. They go to the origin, which keeps them.
+ */
+const STORED_OBJECTS_AT_ORIGIN: ReadonlySet<ProviderName> = new Set(['azure']);
 
 /**
  * OpenAI-compatible providers Bifrost reaches through its OpenAI integration by a `provider/model` string. For
@@ -71,7 +89,9 @@ export function bifrostRoute(input: BifrostRouteInput, mode: ForwardMode): Bifro
   const { provider, route } = input;
   if (mode === 'passthrough') {
     const prefix = PASSTHROUGH_PREFIXES[provider];
-    return prefix === undefined ? null : { path: `${prefix}${route.pathname}${route.query}` };
+    if (prefix === undefined) return null;
+    const path = `${prefix}${route.pathname}${route.query}`;
+    return PASSTHROUGH_TO_ANOTHER_ENDPOINT.has(provider) ? { path, dropAppCredentials: true } : { path };
   }
   const gatewayPath = GATEWAY_PATHS[provider];
   if (gatewayPath !== undefined) {
@@ -80,6 +100,7 @@ export function bifrostRoute(input: BifrostRouteInput, mode: ForwardMode): Bifro
     return { path: `${gatewayPath(route)}${query}` };
   }
   if (!OPENAI_COMPATIBLE_THIRD_PARTIES.has(provider) || !MODEL_ROUTED_OPERATIONS.has(route.operation)) return null;
+  if (!route.inspected && STORED_OBJECTS_AT_ORIGIN.has(provider)) return null;
   const path = `/openai/v1${route.operationPath}${QUERY_NOT_FORWARDED.has(provider) ? '' : route.query}`;
   return input.model === null ? { path } : { path, model: qualifiedModel(provider, input.model) };
 }
@@ -109,8 +130,11 @@ function decodeURIComponentSafe(value: string): string {
   }
 }
 
-/** Headers where an app puts its own provider credential. */
-export const PROVIDER_CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'x-goog-api-key', 'api-key'] as const;
+/**
+ * Headers where an app puts its own provider credential; `ocp-apim-subscription-key` is Azure AI Services' (Cognitive
+ * Services) resource key, which its SDKs send instead of `api-key`.
+ */
+export const PROVIDER_CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'ocp-apim-subscription-key'] as const;
 
 /** A copy of the headers without the app's provider credentials (any header-name case). */
 export function stripProviderCredentials<V>(headers: Readonly<Record<string, V>>): Record<string, V> {

@@ -39,6 +39,8 @@ export interface BifrostRouteMapping {
   path: string;
   /** Model to write into the JSON body (e.g. `groq/llama-3.3-70b`) when Bifrost needs a provider prefix. */
   model?: string;
+  /** Pass-through to another endpoint than the app's (Azure): the app's provider credentials are not sent. */
+  dropAppCredentials?: true;
 }
 
 export interface UpstreamPlan {
@@ -70,8 +72,9 @@ export function planUpstream(settings: UpstreamSettings, target: RequestTarget, 
   for (const name of PROVIDER_CREDENTIAL_HEADERS) {
     const value = headers[name];
     // Gateway mode: the provider key stays on the laptop. Pass-through keeps it, unless it is an
-    // app-supplied Bifrost key that Bifrost would read instead of the employee's.
-    if (via === 'gateway' || isBifrostVirtualKey(typeof value === 'number' ? String(value) : value)) delete headers[name];
+    // app-supplied Bifrost key that Bifrost would read instead of the employee's, or Bifrost forwards to
+    // another endpoint than the one the key is for.
+    if (via === 'gateway' || mapping!.dropAppCredentials === true || isBifrostVirtualKey(typeof value === 'number' ? String(value) : value)) delete headers[name];
   }
   if (settings.virtualKey) headers['x-bf-vk'] = settings.virtualKey;
   for (const [name, value] of Object.entries(attribution)) {

@@ -22,7 +22,6 @@ export const KNOWN_AI_HOST_PATTERNS: readonly string[] = [
   'www.perplexity.ai', 'perplexity.ai', 'grok.com', 'poe.com', 'character.ai', 'you.com', 'huggingface.co',
   'www.meta.ai', 'pi.ai', 'kimi.com', 'www.kimi.com', 'chat.qwen.ai', 'cursor.com', 'api.cursor.sh',
   'api.codeium.com', 'server.codeium.com', 'api.tabnine.com', 'api.sourcegraph.com', 'api.windsurf.ai',
-  '*.openai.azure.com', '*.cognitiveservices.azure.com', '*.services.ai.azure.com',
   'bedrock-runtime.*.amazonaws.com', '*-aiplatform.googleapis.com',
 ];
 

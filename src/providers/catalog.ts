@@ -38,6 +38,13 @@ export interface SurfaceEntry {
    * a prefix, and the deployment's name is the request's model whatever the body says, since it is what the origin uses.
    */
   deploymentsPath?: string;
+  /**
+   * A path under which `{projectsPath}/{project}/...` is a project's own copy of the API (Azure AI Foundry's
+   * `/api/projects/{project}/openai/v1/responses`): the entry's other prefixes and its deployments path are
+   * recognised again below each project. List it in `pathPrefixes` too, so that a route under it that is not read
+   * is an unknown route under the API (refused on a `reject` entry), not one of the host's other paths.
+   */
+  projectsPath?: string;
 }
 
 /**
@@ -107,14 +114,17 @@ export const DEFAULT_SURFACES: readonly SurfaceEntry[] = [
   // The same API on Azure AI Services (multi-service) and Azure AI Foundry resources, whose hosts also serve Azure's
   // other AI APIs (Vision, Language, Speech, Document Intelligence, Content Safety, Translator): those carry no chat
   // with a model and pass, as they did before these hosts were decrypted. Foundry's model inference API
-  // (`/models/chat/completions`, model in the body) is read like the rest.
+  // (`/models/chat/completions`, model in the body) is read like the rest, and so is a Foundry project's OpenAI API
+  // (`/api/projects/{project}/openai/v1/...`); the project's other routes (agents, threads and runs, connections,
+  // evaluations) are not read, so they are refused rather than passed.
   {
     label: 'Azure AI Services',
     hosts: ['*.cognitiveservices.azure.com', '*.services.ai.azure.com'],
     provider: 'azure',
     adapter: 'openai-compatible',
-    pathPrefixes: ['/openai/v1', '/openai', '/models'],
+    pathPrefixes: ['/openai/v1', '/openai', '/models', '/api/projects'],
     deploymentsPath: '/openai/deployments',
+    projectsPath: '/api/projects',
     unknownRoutes: 'reject',
     otherPaths: 'pass',
   },

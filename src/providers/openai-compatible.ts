@@ -12,10 +12,13 @@ import { readJsonRequestBody } from './json-request-body.js';
 import { readRealtimeCallOffer, readRealtimeClientSecret, readRealtimeSession, REALTIME_CALL_FORM } from './openai-realtime.js';
 import { readConversationCreate, readConversationItems, readResponsesRequest } from './openai-responses.js';
 import { readMistralConversationInputs, readMistralConversationStart } from './mistral-conversations.js';
+import { readImageEmbeddings } from './azure-image-embeddings.js';
 import type { SurfaceEntry } from './catalog.js';
 import { normalizeHost } from './host-pattern.js';
-import { locateDeployment, locateRequest, operationSegments, type RequestLocation } from './route-path.js';
-import type { HttpRequestInfo } from './types.js';
+import {
+  isUnderPath, locateNamedScope, locateRequest, operationSegments, posesAsApiPath, routablePath, splitPathAndQuery, type RequestLocation,
+} from './route-path.js';
+import type { HttpRequestInfo, ProviderName } from './types.js';
 import { header } from '../util/header.js';
 
 /**
@@ -108,8 +111,27 @@ const MISTRAL_CONVERSATION_ROUTES: readonly PostRoute[] = [
   read('conversations/*/restart', 'conversations.restart'),
 ];
 
+/**
+ * Azure's own POSTs next to OpenAI's, whose bodies carry text for a model: Foundry's image embeddings (an image may
+ * come with a `text`) and DALL-E 2's asynchronous generation (`images/generations:submit`, the prompt as OpenAI's).
+ * Without them they would pass unread under the `images` root.
+ */
+const AZURE_ROUTES: readonly PostRoute[] = [
+  read('images/embeddings', 'images.embeddings'),
+  read('images/generations:submit', 'images.generations'),
+];
+
 const OPENAI_POST_ROUTES = [...SHARED_POST_ROUTES, ...OPENAI_CONVERSATION_ROUTES];
 const MISTRAL_POST_ROUTES = [...SHARED_POST_ROUTES, ...MISTRAL_CONVERSATION_ROUTES];
+const AZURE_POST_ROUTES = [...OPENAI_POST_ROUTES, ...AZURE_ROUTES];
+
+/**
+ * Routes a provider answers only to GET (or another bodyless method), carrying no prompt: Azure AI Foundry's model
+ * inference API describes the model behind the endpoint at `GET /models/info`.
+ */
+const BODYLESS_ROUTES: Partial<Record<ProviderName, ReadonlyMap<string, string>>> = {
+  azure: new Map([['info', 'models.info']]),
+};
 
 const READERS: Readonly<Record<string, BodyReader>> = {
   'chat.completions': readChatCompletion,
@@ -130,6 +152,7 @@ const READERS: Readonly<Record<string, BodyReader>> = {
   'conversations.append': readMistralConversationInputs,
   'conversations.restart': readMistralConversationInputs,
   'images.generations': readImageGeneration,
+  'images.embeddings': readImageEmbeddings,
   'audio.speech': readSpeech,
   videos: readVideoPrompt,
   assistants: readAssistant,
@@ -204,7 +227,8 @@ function findRoute(routes: readonly PostRoute[], segments: readonly string[]): P
 }
 
 function findPostRoute(entry: SurfaceEntry, segments: readonly string[]): PostRoute | undefined {
-  return findRoute(entry.provider === 'mistral' ? MISTRAL_POST_ROUTES : OPENAI_POST_ROUTES, segments);
+  const routes = entry.provider === 'mistral' ? MISTRAL_POST_ROUTES : entry.provider === 'azure' ? AZURE_POST_ROUTES : OPENAI_POST_ROUTES;
+  return findRoute(routes, segments);
 }
 
 /** Methods that send no body a model reads: forwarded unread on every known route. */
@@ -241,11 +265,57 @@ function uploadMatch(location: RequestLocation, route: PostRoute, req: HttpReque
 }
 
 function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | undefined {
-  const deployment = entry.deploymentsPath === undefined ? undefined : locateDeployment(req, entry.deploymentsPath);
-  if (deployment === undefined) return recognizeUnder(req, entry, entry.pathPrefixes);
-  const route = recognizeUnder(req, entry, [deployment.prefix]);
-  // The deployment is what the origin answers with, whatever model the body names: policy judges that.
-  return route === undefined ? undefined : { ...route, pathModel: deployment.deployment };
+  return recognizeInScope(req, entry) ?? lookalikeRefusal(req, entry);
+}
+
+/**
+ * Routes at the API's own paths, or a Foundry project's copy of them (`/api/projects/{project}/openai/v1/...`).
+ * Anything else under the projects path is left unrecognised: the projects path is one of the entry's prefixes, so
+ * the registry refuses it as an unknown route under the API.
+ */
+function recognizeInScope(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | undefined {
+  const { projectsPath } = entry;
+  const project = projectsPath === undefined ? undefined : locateNamedScope(req, projectsPath);
+  if (projectsPath !== undefined && project === undefined && isUnderPath(req, projectsPath)) return undefined;
+  const scope = project?.prefix ?? '';
+  const prefixes = entry.pathPrefixes.filter((prefix) => prefix !== projectsPath).map((prefix) => `${scope}${prefix}`);
+  if (entry.deploymentsPath === undefined) return recognizeUnder(req, entry, prefixes);
+  return recognizeDeployments(req, entry, `${scope}${entry.deploymentsPath}`, prefixes);
+}
+
+/**
+ * Routes under a deployments path take the deployment as the model. The deployments themselves (`GET
+ * /openai/deployments`, `GET /openai/deployments/{deployment}`) are listings that carry no prompt.
+ */
+function recognizeDeployments(req: HttpRequestInfo, entry: SurfaceEntry, deploymentsPath: string, prefixes: readonly string[]): RouteMatch | undefined {
+  const deployment = locateNamedScope(req, deploymentsPath);
+  // `gpt4o;x` or `gpt4o%20` may reach deployment gpt4o at a lenient origin while policy judged another name.
+  if (deployment !== undefined && /;|%20|%09|\s/.test(deployment.name)) return undefined;
+  if (deployment !== undefined && deployment.rest.length > 0) {
+    const route = recognizeUnder(req, entry, [deployment.prefix]);
+    // The deployment is what the origin answers with, whatever model the body names: policy judges that.
+    return route === undefined ? undefined : { ...route, pathModel: deployment.name };
+  }
+  const listing = locateRequest(req, [deploymentsPath]);
+  if (listing === undefined) return recognizeUnder(req, entry, prefixes);
+  return BODYLESS_METHODS.has(listing.method) ? { ...listing, operation: 'deployments', inspected: false } : undefined;
+}
+
+/**
+ * On a host whose other paths pass unread (Azure AI Services, OpenRouter's website), a path outside the API that
+ * differs from an API path only in letter case, `;parameters` or trailing blanks (`/OpenAI/deployments/...`) may
+ * still reach the API at an origin that routes leniently: it is refused instead of passing unread.
+ */
+function lookalikeRefusal(req: HttpRequestInfo, entry: SurfaceEntry): RefusedRouteMatch | undefined {
+  if ((entry.otherPaths ?? entry.unknownRoutes) !== 'pass' || !posesAsApiPath(req.path, entry.pathPrefixes)) return undefined;
+  const { pathname: received, query } = splitPathAndQuery(req.path);
+  const pathname = routablePath(received);
+  const method = req.method.toUpperCase();
+  const refusal = edgeError(400, 'invalid_request',
+    `Bifrost Edge blocked ${method} ${pathname} on ${normalizeHost(req.host)}: it differs from a ${entry.label} API path only in letter case, `
+      + '`;` parameters or trailing blanks, so the service could answer it as an API call that Edge did not read. Send the path as the API documents it.',
+    { provider: entry.provider });
+  return { method, pathname, query, prefix: '', operationPath: pathname, operation: 'lookalike', inspected: false, refusal };
 }
 
 function recognizeUnder(req: HttpRequestInfo, entry: SurfaceEntry, prefixes: readonly string[]): RouteMatch | undefined {
@@ -282,7 +352,8 @@ function recognizeUnder(req: HttpRequestInfo, entry: SurfaceEntry, prefixes: rea
   if (storedObjects !== undefined) return { ...location, operation: storedObjects, inspected: false };
   if (route !== undefined && !route.segments.includes('*')) return { ...location, operation: route.operation, inspected: false };
   if (UNINSPECTED_ROOTS.has(root)) return { ...location, operation: root, inspected: false };
-  return undefined;
+  const bodyless = BODYLESS_ROUTES[entry.provider]?.get(segments.join('/'));
+  return bodyless === undefined ? undefined : { ...location, operation: bodyless, inspected: false };
 }
 
 /**

@@ -99,24 +99,77 @@ export function operationSegments(location: RequestLocation): string[] {
   return location.operationPath === '' ? [] : location.operationPath.slice(1).split('/');
 }
 
-/** A request under a deployments path: `/openai/deployments/gpt4o-prod/chat/completions`. */
-export interface DeploymentLocation {
-  /** The path up to and including the deployment's name (`/openai/deployments/gpt4o-prod`): the prefix its routes sit under. */
+/** A request under a named child of a collection path: `/openai/deployments/gpt4o-prod/...`, `/api/projects/p1/...`. */
+export interface NamedScope {
+  /** The path up to and including the child's name (`/openai/deployments/gpt4o-prod`): the prefix its routes sit under. */
   prefix: string;
-  /** The deployment's name as the origin routes it (routablePath): on such hosts, the model the request goes to. */
-  deployment: string;
+  /** The child's name as the origin routes it (routablePath): a deployment is the model the request goes to. */
+  name: string;
+  /** Segments after the name (`['chat', 'completions']`); empty for the child itself. */
+  rest: string[];
 }
 
 /**
- * Where a request sits under `deploymentsPath` (`/openai/deployments`), when a deployment's name and at least one
- * more segment follow it; undefined otherwise, or when the path is ambiguous (locateRequest refuses it too).
+ * Where a request sits under `collectionPath` (`/openai/deployments`, `/api/projects`), when a child's name follows
+ * it; undefined otherwise, or when the path is ambiguous (locateRequest refuses it too).
  */
-export function locateDeployment(req: HttpRequestInfo, deploymentsPath: string): DeploymentLocation | undefined {
+export function locateNamedScope(req: HttpRequestInfo, collectionPath: string): NamedScope | undefined {
   const { pathname: received } = splitPathAndQuery(req.path);
   if (isAmbiguousPath(withoutTrailingSlash(received))) return undefined;
   const pathname = routablePath(received);
-  if (!pathname.startsWith(`${deploymentsPath}/`)) return undefined;
-  const [deployment = '', ...rest] = pathname.slice(deploymentsPath.length + 1).split('/');
-  if (deployment === '' || rest.length === 0) return undefined;
-  return { prefix: `${deploymentsPath}/${deployment}`, deployment };
+  if (!pathname.startsWith(`${collectionPath}/`)) return undefined;
+  const [name = '', ...rest] = pathname.slice(collectionPath.length + 1).split('/');
+  return name === '' ? undefined : { prefix: `${collectionPath}/${name}`, name, rest };
+}
+
+/** True when the request's routable path is `path` itself or under it. */
+export function isUnderPath(req: HttpRequestInfo, path: string): boolean {
+  const pathname = routablePath(splitPathAndQuery(req.path).pathname);
+  return longestPrefix(pathname, [path]) !== undefined;
+}
+
+/**
+ * The path as a lenient origin may route it: letter case ignored, `;parameters` in a segment dropped, blanks at a
+ * segment's end trimmed (`/OpenAI;x=1/deployments%20/...` → `/openai/deployments/...`).
+ */
+export function looseRoutablePath(pathname: string): string {
+  return routablePath(pathname)
+    .toLowerCase()
+    .replace(/;[^/]*/g, '')
+    .replace(/(?:%20|%09|\s)+(?=\/|$)/g, '');
+}
+
+/**
+ * A path outside every API prefix that a lenient origin may still route under one (looseRoutablePath): on a host
+ * whose other paths pass unread, it would carry an API call past inspection. With the root prefix `''` no path is
+ * outside the API, so none poses as it.
+ */
+export function posesAsApiPath(path: string, prefixes: readonly string[]): boolean {
+  const { pathname } = splitPathAndQuery(path);
+  if (longestPrefix(routablePath(pathname), prefixes) !== undefined) return false;
+  return longestPrefix(looseRoutablePath(pathname), prefixes.map((prefix) => prefix.toLowerCase())) !== undefined;
+}
+
+/**
+ * For a target that is not in canonical form (isNonCanonicalTarget): true when no reading an origin could make of
+ * it (escapes decoded, backslashes as slashes, empty and dot segments resolved, then looseRoutablePath) falls under
+ * an API prefix. On a host whose other paths pass (Azure AI Services, whose Language API a client may call as
+ * `//language/...`), such a target names no API route and can pass as before the host was decrypted.
+ */
+export function staysOutsideApiPaths(path: string, prefixes: readonly string[]): boolean {
+  if (path.includes('#')) return false;
+  const apiPrefixes = prefixes.filter((prefix) => prefix !== '').map((prefix) => prefix.toLowerCase());
+  let pathname = splitPathAndQuery(path).pathname;
+  // Decoded until stable, so a doubly encoded slash or dot (`%252F`) counts as one for an origin that decodes twice.
+  for (let previous = ''; previous !== pathname && /%[0-9a-f]{2}/i.test(pathname);) {
+    previous = pathname;
+    pathname = pathname.replace(/%[0-9a-f]{2}/gi, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16)));
+  }
+  const resolved: string[] = [];
+  for (const segment of looseRoutablePath(pathname.replace(/\\/g, '/')).split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') resolved.pop();
+    else resolved.push(segment);
+  }
+  return longestPrefix(`/${resolved.join('/')}`, apiPrefixes) === undefined;
 }

@@ -3,6 +3,7 @@ import { bifrostRoute, type ForwardMode } from '../../src/gateway/bifrost-routes
 import { planUpstream, type UpstreamSettings } from '../../src/gateway/upstream-plan.js';
 import { compileSurfaceCatalog, DEFAULT_SURFACES } from '../../src/providers/catalog.js';
 import { parseRequest, recognizeRequest } from '../../src/providers/registry.js';
+import { posesAsApiPath, staysOutsideApiPaths } from '../../src/providers/route-path.js';
 import { expectParsed, req } from './support.js';
 
 /**
@@ -59,6 +60,14 @@ describe('routes and the model they name', () => {
     [FOUNDRY, '/openai/v1/chat/completions', { ...chat, model: 'DeepSeek-R1' }, 'chat.completions', 'DeepSeek-R1'],
     // Azure AI Foundry's model inference API.
     [FOUNDRY, '/models/chat/completions?api-version=2024-05-01-preview', { ...chat, model: 'Phi-4' }, 'chat.completions', 'Phi-4'],
+    // A Foundry project's OpenAI API, as AIProjectClient's OpenAI client calls it: the model is in the body.
+    [FOUNDRY, '/api/projects/proj1/openai/v1/responses', { model: 'gpt-5-mini', input: 'hello azure' }, 'responses', 'gpt-5-mini'],
+    [FOUNDRY, '/api/projects/proj1/openai/responses?api-version=2025-05-15-preview', { model: 'gpt-5-mini', input: 'hello azure' }, 'responses', 'gpt-5-mini'],
+    [FOUNDRY, '/api/projects/proj1/openai/v1/chat/completions', { ...chat, model: 'gpt4o-prod' }, 'chat.completions', 'gpt4o-prod'],
+    [FOUNDRY, '/api/projects/proj1/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21', chat, 'chat.completions', 'gpt4o-prod'],
+    // Azure's own prompt routes that would otherwise pass unread under `images`.
+    [FOUNDRY, '/models/images/embeddings?api-version=2024-05-01-preview', { model: 'Cohere-embed-v3', input: [{ image: 'data:image/png;base64,AAAA', text: 'hello azure' }] }, 'images.embeddings', 'Cohere-embed-v3'],
+    [RESOURCE, '/openai/images/generations:submit?api-version=2023-06-01-preview', { prompt: 'hello azure', n: 1 }, 'images.generations', null],
   ])('%s%s reads %s as %s on model %s', (host, path, body, operation, model) => {
     const request = expectParsed(parseRequest(recognized('POST', host, path), JSON.stringify(body)));
     expect(request).toMatchObject({ provider: 'azure', adapter: 'openai-compatible', operation, model, inspected: true });
@@ -76,9 +85,20 @@ describe('routes and the model they name', () => {
     ['POST', '/openai/files?api-version=2024-10-21', 'files', null],
     ['POST', '/openai/deployments/gpt4o-batch/batches?api-version=2024-10-21', 'batches', 'gpt4o-batch'],
     ['GET', '/openai/v1/responses/resp_1', 'responses', null],
+    // Deployment listings, and Foundry's model description: no prompt in them.
+    ['GET', '/openai/deployments?api-version=2022-12-01', 'deployments', null],
+    ['GET', '/openai/deployments/gpt4o-prod?api-version=2022-12-01', 'deployments', null],
   ])('%s %s is known and forwarded unread (%s, model %s)', (method, path, operation, model) => {
     const request = expectParsed(parseRequest(recognized(method, RESOURCE, path), undefined));
     expect(request).toMatchObject({ provider: 'azure', operation, model, inspected: false });
+  });
+
+  it.each([
+    ['GET', '/models/info?api-version=2024-05-01-preview', 'models.info'],
+    ['GET', '/api/projects/proj1/openai/deployments', 'deployments'],
+  ])('Foundry: %s %s is known and forwarded unread (%s)', (method, path, operation) => {
+    const request = expectParsed(parseRequest(recognized(method, FOUNDRY, path), undefined));
+    expect(request).toMatchObject({ provider: 'azure', operation, model: null, inspected: false });
   });
 
   it.each([
@@ -93,6 +113,22 @@ describe('routes and the model they name', () => {
     ['POST', FOUNDRY, '/models/undocumented'],
     // Not canonical: `..` could reach another route than the one Edge read.
     ['POST', RESOURCE, '/openai/deployments/gpt4o-prod/../x/chat/completions'],
+    // A deployment name a lenient origin may read as another one than policy judged.
+    ['POST', RESOURCE, '/openai/deployments/gpt4o-prod;x=1/chat/completions'],
+    ['POST', AI_SERVICES, '/openai/deployments/gpt4o-prod%20/chat/completions'],
+    // A deployment is created or changed with no prompt, but not through Edge: only its listings pass.
+    ['POST', RESOURCE, '/openai/deployments?api-version=2022-12-01'],
+    ['PUT', RESOURCE, '/openai/deployments/gpt4o-prod?api-version=2022-12-01'],
+    // A Foundry project's routes that are not its OpenAI API (agents, threads and runs, connections) are not read.
+    ['POST', FOUNDRY, '/api/projects/proj1/agents/a1/endpoint/protocols/openai/responses'],
+    ['POST', FOUNDRY, '/api/projects/proj1/threads/runs?api-version=2025-05-15-preview'],
+    ['POST', FOUNDRY, '/api/projects/proj1/assistants?api-version=2025-05-15-preview'],
+    ['GET', FOUNDRY, '/api/projects/proj1/connections?api-version=2025-05-15-preview'],
+    ['POST', FOUNDRY, '/api/projects/proj1/openai/undocumented'],
+    ['POST', FOUNDRY, '/api/projects/proj1'],
+    ['POST', FOUNDRY, '/api/projects'],
+    // `/models/info` is a GET.
+    ['POST', FOUNDRY, '/models/info'],
   ])('%s %s%s is refused', (method, host, path) => {
     expect(recognizeRequest(req(method, host, path), catalog)).toMatchObject({ unrecognized: true, action: 'reject' });
   });
@@ -100,6 +136,27 @@ describe('routes and the model they name', () => {
   it('Azure\'s other AI APIs on the shared AI Services hosts pass unread, as before these hosts were decrypted', () => {
     expect(recognizeRequest(req('POST', AI_SERVICES, '/language/:analyze-text?api-version=2023-04-01'), catalog)).toMatchObject({ unrecognized: true, action: 'pass' });
     expect(recognizeRequest(req('POST', FOUNDRY, '/contentsafety/text:analyze?api-version=2024-09-01'), catalog)).toMatchObject({ unrecognized: true, action: 'pass' });
+  });
+
+  it.each([
+    [AI_SERVICES, '/OpenAI/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21'],
+    [AI_SERVICES, '/openai;x=1/deployments/gpt4o-prod/chat/completions'],
+    [AI_SERVICES, '/OPENAI/v1/chat/completions'],
+    [FOUNDRY, '/Models/chat/completions?api-version=2024-05-01-preview'],
+    [FOUNDRY, '/MODELS/chat/completions'],
+    [FOUNDRY, '/models;a=b/chat/completions'],
+    [FOUNDRY, '/API/Projects/proj1/openai/v1/responses'],
+  ])('on the shared hosts, %s%s (an API path in another letter case or with `;` parameters) is refused, not passed', (host, path) => {
+    const found = recognized('POST', host, path);
+    const parsed = parseRequest(found, JSON.stringify(chat));
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.error).toMatchObject({ status: 400, type: 'invalid_request', provider: 'azure' });
+    if (!parsed.ok) expect(parsed.error.message).toContain('letter case');
+  });
+
+  it('a path outside the API prefixes in any case still passes on the shared hosts', () => {
+    expect(recognizeRequest(req('POST', AI_SERVICES, '/Language/:analyze-text?api-version=2023-04-01'), catalog)).toMatchObject({ unrecognized: true, action: 'pass' });
+    expect(recognizeRequest(req('GET', FOUNDRY, '/openaiish/x'), catalog)).toMatchObject({ unrecognized: true, action: 'pass' });
   });
 
   it('a prompt route sent with another method than POST is refused (405), as on api.openai.com', () => {
@@ -133,6 +190,22 @@ describe('Bifrost routes', () => {
     expect(routeFor('POST', host, path, body, 'gateway')).toEqual(expected);
   });
 
+  it.each([
+    ['GET', '/openai/responses/resp_123?api-version=2025-04-01-preview'],
+    ['DELETE', '/openai/responses/resp_123?api-version=2025-04-01-preview'],
+    ['POST', '/openai/responses/resp_123/cancel?api-version=2025-04-01-preview'],
+    ['GET', '/openai/v1/responses/resp_123'],
+    ['GET', '/openai/v1/chat/completions/chatcmpl_1'],
+    ['DELETE', '/openai/v1/chat/completions/chatcmpl_1'],
+  ])('gateway: the stored object at %s %s goes to the origin (Bifrost would pick no Azure provider for it)', (method, path) => {
+    expect(routeFor(method, RESOURCE, path, undefined, 'gateway')).toBeNull();
+  });
+
+  it('gateway: a Foundry project\'s Responses call goes to Bifrost as the azure model', () => {
+    expect(routeFor('POST', FOUNDRY, '/api/projects/proj1/openai/v1/responses', { model: 'gpt-5-mini', input: 'hi' }, 'gateway'))
+      .toEqual({ path: '/openai/v1/responses', model: 'azure/gpt-5-mini' });
+  });
+
   it('gateway: routes Bifrost cannot send to the app\'s resource (its files, model list, images) go to the origin', () => {
     expect(routeFor('GET', RESOURCE, '/openai/models?api-version=2024-10-21', undefined, 'gateway')).toBeNull();
     expect(routeFor('POST', RESOURCE, '/openai/deployments/dalle3/images/generations?api-version=2024-10-21', { prompt: 'a cat' }, 'gateway')).toBeNull();
@@ -140,11 +213,15 @@ describe('Bifrost routes', () => {
 
   it('pass-through: Bifrost\'s /azure_passthrough with the path as the app sent it', () => {
     expect(routeFor('POST', RESOURCE, '/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21', { messages }, 'passthrough'))
-      .toEqual({ path: '/azure_passthrough/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21' });
+      .toEqual({ path: '/azure_passthrough/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21', dropAppCredentials: true });
   });
 });
 
 describe('upstream headers', () => {
+  function routeForPassthrough(path: string) {
+    const found = recognized('POST', RESOURCE, path);
+    return bifrostRoute({ provider: found.entry.provider, route: found.route, model: 'gpt4o-prod' }, 'passthrough');
+  }
   const target = {
     host: RESOURCE, port: 443, tls: true, path: '/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21',
     headers: { host: RESOURCE, 'api-key': 'azure-resource-key', 'content-type': 'application/json' },
@@ -160,10 +237,76 @@ describe('upstream headers', () => {
     expect(plan.headers.authorization).toBeUndefined();
   });
 
+  it('gateway mode: an Azure AI Services resource key (ocp-apim-subscription-key) stays on the laptop too', () => {
+    const settings: UpstreamSettings = { mode: 'gateway', gatewayUrl: 'https://gw.example.com', virtualKey: 'sk-bf-employee', originOverrides: {} };
+    const plan = planUpstream(settings, { ...target, headers: { ...target.headers, 'ocp-apim-subscription-key': 'ais-resource-key' } }, { path: '/openai/v1/chat/completions', model: 'azure/gpt4o-prod' }, {});
+    expect(plan.headers['ocp-apim-subscription-key']).toBeUndefined();
+    expect(JSON.stringify(plan.headers)).not.toContain('ais-resource-key');
+  });
+
+  it('pass-through mode: Bifrost\'s /azure_passthrough gets the virtual key and none of the app\'s resource credentials', () => {
+    const settings: UpstreamSettings = { mode: 'passthrough', gatewayUrl: 'https://gw.example.com', virtualKey: 'sk-bf-employee', originOverrides: {} };
+    const headers = { ...target.headers, authorization: 'Bearer entra-token', 'ocp-apim-subscription-key': 'ais-resource-key' };
+    const mapping = routeForPassthrough(target.path);
+    const plan = planUpstream(settings, { ...target, headers }, mapping, {});
+    expect(plan.via).toBe('passthrough');
+    expect(plan.url.toString()).toBe('https://gw.example.com/azure_passthrough/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21');
+    expect(plan.headers['x-bf-vk']).toBe('sk-bf-employee');
+    expect(plan.headers['api-key']).toBeUndefined();
+    expect(plan.headers.authorization).toBeUndefined();
+    expect(plan.headers['ocp-apim-subscription-key']).toBeUndefined();
+    expect(plan.headers['content-type']).toBe('application/json');
+  });
+
+  it('pass-through mode to OpenAI still forwards the app\'s key (its pass-through reaches the endpoint the key is for)', () => {
+    const settings: UpstreamSettings = { mode: 'passthrough', gatewayUrl: 'https://gw.example.com', virtualKey: 'sk-bf-employee', originOverrides: {} };
+    const found = recognizeRequest(req('POST', 'api.openai.com', '/v1/chat/completions'), catalog);
+    if (found === undefined || 'unrecognized' in found) throw new Error('not recognised');
+    const mapping = bifrostRoute({ provider: found.entry.provider, route: found.route, model: 'gpt-4o' }, 'passthrough');
+    const plan = planUpstream(settings, { ...target, host: 'api.openai.com', path: '/v1/chat/completions', headers: { authorization: 'Bearer sk-proj-app' } }, mapping, {});
+    expect(plan.headers.authorization).toBe('Bearer sk-proj-app');
+  });
+
   it('local mode: to the resource unchanged, api-key kept', () => {
     const plan = planUpstream({ mode: 'local', originOverrides: {} }, target, null, {});
     expect(plan.via).toBe('origin');
     expect(plan.url.toString()).toBe(`https://${RESOURCE}/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21`);
     expect(plan.headers['api-key']).toBe('azure-resource-key');
+  });
+});
+
+describe('paths that pose as API paths', () => {
+  const prefixes = ['/openai/v1', '/openai', '/models', '/api/projects'];
+
+  it.each([
+    ['/OpenAI/deployments/d/chat/completions', true],
+    ['/openai;v=1/v1/chat/completions', true],
+    ['/models%20/chat/completions', true],
+    ['/MODELS', true],
+    ['/openai/deployments/d/chat/completions', false],
+    ['/language/:analyze-text', false],
+    ['/openaiX/chat', false],
+  ])('%s poses as an API path: %s', (path, expected) => {
+    expect(posesAsApiPath(path, prefixes)).toBe(expected);
+  });
+
+  it('a host whose API sits at the root has no path outside it to pose', () => {
+    expect(posesAsApiPath('/V1/chat/completions', ['', '/v1'])).toBe(false);
+  });
+
+  it.each([
+    // What registry.ts needs to let `//language/...` pass on the shared hosts as before (see staysOutsideApiPaths).
+    ['//language/:analyze-text?api-version=2023-04-01', true],
+    ['/vision//analyze', true],
+    ['//openai/deployments/d/chat/completions', false],
+    ['/x/../openai/v1/chat/completions', false],
+    ['/x/%2e%2e/Models/chat/completions', false],
+    ['/x%2F..%2Fopenai/v1/responses', false],
+    ['/x/%252e%252e/openai/v1/responses', false],
+    ['/x\\..\\openai/v1/responses', false],
+    ['//API/projects/p/openai/v1/responses', false],
+    ['//language/x#frag', false],
+  ])('non-canonical %s stays outside every API path: %s', (path, expected) => {
+    expect(staysOutsideApiPaths(path, prefixes)).toBe(expected);
   });
 });
