@@ -33,7 +33,8 @@ import { bifrostProviderFor } from './provider-names.js';
  *  6. MCP tool calls (`mcp_tool_blocked` 403);
  *  7. rate limits (`rate_limited` / `token_limited` / `request_limited` 429), then budgets
  *     (`budget_exceeded` 402), from the device's counters and the gateway's last report. Reading back stored
- *     work (a response, a run, a conversation's items) is held to request limits only (readsBackStoredWork).
+ *     work (a response, a run, a conversation's items) is held to request limits only (readsBackStoredWork);
+ *     the model a live session's server names (SERVER_MODEL_OPERATION) to none: it is no request of its own.
  * Steps 4-7 mirror the gateway's own order, so a request refused here would be refused there too.
  */
 
@@ -215,14 +216,22 @@ export function decideRequest(input: DecisionInput): Decision {
 
   // 7. Rate limits, then budgets.
   const windows = limitWindows(key, provider, issuedAtMs).windows;
+  // The model a live session's server names is no request of its own: its opening already passed the limits (and may
+  // have used the key's last request), and the session's usage is held to its windows as it is charged (usedUp). It is
+  // checked for access only, and its route leaves out the request windows, so it counts nothing whoever decides it;
+  // the token and spend windows stay, the session's usage is charged to them.
+  if (request.operation === SERVER_MODEL_OPERATION) {
+    reasons.push(`model ${target.model ?? '(none)'} named by the session's server: checked for access only`);
+    const charged = windows.filter((w) => w.metric !== 'requests');
+    return allow({ mode, virtualKey: routeKey(key), provider, model: target.model, candidates: target.candidates, windows: charged });
+  }
   const checked = readsBackStoredWork(request) ? windows.filter((w) => w.metric === 'requests') : windows;
   const rate = checkRateLimits(checked, input.counters, nowMs);
   if (rate) return block(input, governanceError(429, rate.type, limitMessage(label, rate, nowMs), provider), 'blocked', [...reasons, describeViolation(rate)], appSeen);
   const budget = checkBudgets(checked, input.counters, nowMs);
   if (budget) return block(input, governanceError(402, budget.type, limitMessage(label, budget, nowMs), provider), 'blocked', [...reasons, describeViolation(budget)], appSeen);
 
-  const virtualKey: RouteKey = { id: key.id, name: key.name, ...(key.value !== undefined ? { value: key.value } : {}) };
-  return allow({ mode, virtualKey, provider, model: target.model, candidates: target.candidates, windows });
+  return allow({ mode, virtualKey: routeKey(key), provider, model: target.model, candidates: target.candidates, windows });
 
   function governanceError(status: number, type: string, message: string, errorProvider = surfaceProvider): EdgeError {
     return edgeError(status, type, message, {
@@ -230,6 +239,10 @@ export function decideRequest(input: DecisionInput): Decision {
       ...(request.model !== null ? { model: request.model } : {}),
     });
   }
+}
+
+function routeKey(key: VirtualKey): RouteKey {
+  return { id: key.id, name: key.name, ...(key.value !== undefined ? { value: key.value } : {}) };
 }
 
 /**

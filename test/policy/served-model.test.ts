@@ -1,9 +1,9 @@
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PolicyBundleInput } from '../../src/control/protocol/policy-bundle.js';
-import type { PolicyRoute } from '../../src/policy/decide.js';
+import { decideRequest, type PolicyRoute } from '../../src/policy/decide.js';
 import { modelVerdict, SERVER_MODEL_OPERATION, servedModelVerdict } from '../../src/policy/model-access.js';
 import { sessionRevocation } from '../../src/policy/session-revocation.js';
-import { bundle, NOW, vk } from './support.js';
+import { bundle, decisionInput, NOW, request, vk } from './support.js';
 
 /**
  * The model a live session's server says it runs is checked as itself: a key that blocks it (by its name, an alias it
@@ -54,4 +54,34 @@ it.each([
   const route: PolicyRoute = { mode: 'local', virtualKey: { id: 'vk-eng', name: 'eng-team' }, provider: 'openai', model: DATED, candidates: [], windows: [] };
   const key: Partial<KeyInput> = { provider_configs: [{ provider: 'openai', weight: 1, ...config }] };
   expect(sessionRevocation({ route, bundle: bundle({}, key), now: NOW, operation })?.type).toBe(type);
+});
+
+describe('the decision on a server-named model is about access only', () => {
+  // No request left this hour, and a budget the gateway reports spent: both would refuse a request of the client's.
+  const spent: Partial<KeyInput> = {
+    provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['gpt-4o-realtime-preview'], blacklisted_models: ['gpt-4o-realtime-preview-2024-10-01'] }],
+    rate_limit: { request_max_limit: 0, request_reset_duration: '1h', token_max_limit: 1000, token_reset_duration: '1h' },
+    budgets: [{ max_limit: 5, reset_duration: '1M', current_usage: 5, last_reset: '2025-05-20T00:00:00Z' }],
+  };
+  const decide = (operation: string, model: string) =>
+    decideRequest(decisionInput({ bundle: bundle({}, spent), request: request({ adapter: 'websocket', operation, model }) }));
+
+  it('a release its alias allows is allowed past a request limit reached and a budget spent', () => {
+    const decision = decide(SERVER_MODEL_OPERATION, DATED);
+    expect(decision.action).toBe('allow');
+  });
+
+  it('its route leaves out the request windows (it counts nothing) and keeps those its usage is charged to', () => {
+    const decision = decide(SERVER_MODEL_OPERATION, DATED);
+    if (decision.action !== 'allow') throw new Error('refused');
+    expect(decision.route.windows.map((w) => w.metric).sort()).toEqual(['spend', 'tokens']);
+  });
+
+  it('a release the key blocks is still refused', () => {
+    expect(decide(SERVER_MODEL_OPERATION, 'gpt-4o-realtime-preview-2024-10-01')).toMatchObject({ action: 'block', error: { type: 'model_blocked' } });
+  });
+
+  it('a model the client names is still held to the limits', () => {
+    expect(decide('session.update', 'gpt-4o-realtime-preview')).toMatchObject({ action: 'block', error: { status: 429 } });
+  });
 });

@@ -76,3 +76,20 @@ it('a live session on a release its alias allows stays open when a policy change
   expect(await session.serverMessage(message({ type: 'response.done', response: { id: 'resp_1', status: 'completed', usage: { total_tokens: 2, input_tokens: 1, output_tokens: 1 } } }))).toBeUndefined();
   expect(closed).toBe(false);
 });
+
+it('a server naming the release does not close a session whose opening used the key\'s last request', async () => {
+  agent = meteringAgent({ ...key([ALIAS]), rate_limit: { request_max_limit: 1, request_reset_duration: '1h' } });
+  const session = await agent.open('api.openai.com', `/v1/realtime?model=${ALIAS}`);
+  expect(await session.serverMessage(sessionCreated(DATED))).toBeUndefined();
+  expect(await session.serverMessage(audioDone(1000))).toBeUndefined();
+  expect(agent.records.filter((r) => r.decision === 'blocked')).toEqual([]);
+});
+
+it('the model a server names counts nothing against the key\'s request limit', async () => {
+  // Two requests an hour: the opening is one, the server's model none, so one HTTP request still goes and a second does not.
+  agent = meteringAgent({ ...key([ALIAS]), rate_limit: { request_max_limit: 2, request_reset_duration: '1h' } });
+  const session = await agent.open('api.openai.com', `/v1/realtime?model=${ALIAS}`);
+  expect(await session.serverMessage(sessionCreated(DATED))).toBeUndefined();
+  expect((await agent.probe(ALIAS)).action).not.toBe('block');
+  expect(await agent.probe(ALIAS)).toMatchObject({ action: 'block', error: { type: 'request_limited' } });
+});
