@@ -11,7 +11,7 @@ import { normalizeHost } from './host-pattern.js';
 import { readJsonRequestBody } from './json-request-body.js';
 import { mcpAdapter } from './mcp.js';
 import { openAICompatibleAdapter } from './openai-compatible.js';
-import { isNonCanonicalTarget, longestPrefix, routablePath, splitPathAndQuery } from './route-path.js';
+import { isNonCanonicalTarget, longestPrefix, routablePath, splitPathAndQuery, staysOutsideApiPaths } from './route-path.js';
 import type { ErrorResponse, HttpRequestInfo, ParseResult } from './types.js';
 
 export const DEFAULT_ADAPTERS: Readonly<Record<AdapterId, ProviderAdapter>> = {
@@ -46,7 +46,7 @@ export function recognizeRequest(
 ): RecognizedRequest | UnrecognizedRequest | undefined {
   const entry = catalog.match(req.host);
   if (entry === undefined) return undefined;
-  if (isNonCanonicalTarget(req.path)) return { entry, unrecognized: true, action: 'reject' };
+  if (isNonCanonicalTarget(req.path)) return { entry, unrecognized: true, action: nonCanonicalAction(req.path, entry) };
   const adapter = entry.adapter === null ? undefined : adapters[entry.adapter];
   const route = adapter?.recognize(req, entry);
   if (adapter !== undefined && route !== undefined) return { entry, adapter, route };
@@ -79,6 +79,17 @@ export function readRequestBody(recognized: RecognizedRequest, rawBody: string |
   const { entry, adapter, route } = recognized;
   if (adapter.readBody) return adapter.readBody(route, typeof rawBody === 'string' ? new TextEncoder().encode(rawBody) : rawBody, entry);
   return readJsonRequestBody(route, rawBody, entry);
+}
+
+/**
+ * A target not in canonical form is refused (an origin could read it as an API route Edge did not inspect), unless
+ * the host's other paths pass and no reading of it reaches an API prefix: Azure AI Services also serve their Language
+ * and Vision APIs, which clients may call as `//language/...`. A host whose API sits at the root (`''`: ChatGPT,
+ * Claude, Copilot) has no path outside it.
+ */
+function nonCanonicalAction(path: string, entry: SurfaceEntry): UnknownRoutePolicy {
+  const otherPathsPass = (entry.otherPaths ?? entry.unknownRoutes) === 'pass';
+  return otherPathsPass && !entry.pathPrefixes.includes('') && staysOutsideApiPaths(path, entry.pathPrefixes) ? 'pass' : 'reject';
 }
 
 /** 404 for a route Edge does not recognise on a host that only lets documented API routes through. */

@@ -92,7 +92,7 @@ describe('qualifiedModel', () => {
 
 describe('credentials', () => {
   it('lists the headers apps put provider keys in', () => {
-    expect(PROVIDER_CREDENTIAL_HEADERS).toEqual(['authorization', 'x-api-key', 'x-goog-api-key', 'api-key']);
+    expect(PROVIDER_CREDENTIAL_HEADERS).toEqual(['authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'ocp-apim-subscription-key']);
   });
 
   it('strips them in any case and keeps everything else', () => {
