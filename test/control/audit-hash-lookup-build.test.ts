@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { GENESIS_HASH } from '../../src/audit/chain.js';
 import { postEnrollment } from '../../src/control/client/control-api.js';
 import { startControlServer } from '../../src/control/server/control-server.js';
+import type { HashLookupProgress } from '../../src/control/server/audit-hash-lookup.js';
 import { SqliteControlStore } from '../../src/control/server/sqlite-control-store.js';
 import { batchFor, chainedRecords, postAuditBatch } from './support/audit-upload.js';
 import { ADA_KEY, captureLogger, startControlFixture, testLogger, waitFor, type ControlFixture } from './support/control-fixture.js';
@@ -184,10 +185,16 @@ describe('the audit hash lookup built after an upgrade', () => {
     const store = new SqliteControlStore(file);
     try {
       expect(await store.auditRecordsWithHash('ab'.repeat(32))).toBeUndefined();
-      const work = store.startBackgroundWork(log.log);
+      const seen: HashLookupProgress[] = [];
+      const work = store.startBackgroundWork(log.log, { beforeStep: async (progress) => { seen.push(progress); } });
       expect(await work?.done).toBe('built');
       expect(log.lines.filter((line) => line.includes(`building the hash lookup audit_record_hashes in the background (going on after the ${at.copied} records copied before)`))).toHaveLength(1);
+      // Resumed, not started over: it sorted only the records after the mark, and copied each record once in all.
+      expect(seen[0]).toEqual({ copied: at.copied, total: RECORDS, complete: false });
       expectLookupCompleteAndCorrect(file);
+      const done = new Database(file, { readonly: true });
+      expect(lookupState(done)).toEqual({ complete: true, copied: RECORDS });
+      done.close();
       const sample = new Database(file, { readonly: true });
       const some = sample.prepare('SELECT device_id AS key, seq, hash FROM audit_records WHERE id IN (1, ?, ?)').all(Math.floor(RECORDS / 2), RECORDS) as { key: string; seq: number; hash: string }[];
       sample.close();
@@ -278,4 +285,105 @@ describe('the audit hash lookup built after an upgrade', () => {
     expect(after.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'audit_record_hashes%'").pluck().all()).toEqual([]);
     after.close();
   });
+
+  it('is dropped, trigger and all, where a rolled-back previous release built its index after the lookup was made', async () => {
+    fixture = await startControlFixture();
+    const f = fixture;
+    const file = f.config.storage!.sqlite_path!;
+    await f.server.close();
+    // This release made the lookup (and its trigger); the previous one, rolled back to, then built its index.
+    const db = new Database(file);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'audit_record_hashes%' ORDER BY name").pluck().all())
+      .toEqual(['audit_record_hashes', 'audit_record_hashes_build', 'audit_record_hashes_on_insert']);
+    db.exec('CREATE INDEX audit_records_hash ON audit_records (hash)');
+    db.close();
+    const store = new SqliteControlStore(file);
+    try {
+      expect(store.startBackgroundWork(testLogger())).toBeUndefined();
+      const writer = new Database(file);
+      writer.prepare('INSERT INTO audit_records (device_id, batch_id, seq, prev_hash, hash, record_json, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run('dev_new', 'b1', 1, GENESIS_HASH, 'cd'.repeat(32), '{}', new Date().toISOString());
+      writer.close();
+      expect(await store.auditRecordsWithHash('cd'.repeat(32))).toEqual([{ key: 'dev_new', seq: 1 }]);
+    } finally {
+      await store.close();
+    }
+    // Nothing reads the table any more: no trigger writing each new record into it, and no table.
+    const after = new Database(file, { readonly: true });
+    expect(after.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'audit_record_hashes%'").pluck().all()).toEqual([]);
+    after.close();
+  });
+
+  it('finds only the record with the whole hash, not another sharing its first 16 hex digits', async () => {
+    fixture = await startControlFixture();
+    const f = fixture;
+    const file = f.config.storage!.sqlite_path!;
+    await f.server.close();
+    const prefix = 'ab'.repeat(8);
+    const first = prefix + '11'.repeat(24);
+    const second = prefix + '22'.repeat(24);
+    const db = new Database(file);
+    const insert = db.prepare('INSERT INTO audit_records (device_id, batch_id, seq, prev_hash, hash, record_json, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    insert.run('dev_a', 'b1', 1, GENESIS_HASH, first, '{}', new Date().toISOString());
+    insert.run('dev_b', 'b1', 1, GENESIS_HASH, second, '{}', new Date().toISOString());
+    expect(db.prepare('SELECT COUNT(*) FROM audit_record_hashes WHERE hash_prefix = ?').pluck().get(prefix)).toBe(2);
+    db.close();
+    const store = new SqliteControlStore(file);
+    try {
+      expect(store.startBackgroundWork(testLogger())).toBeUndefined();
+      expect(await store.auditRecordsWithHash(first)).toEqual([{ key: 'dev_a', seq: 1 }]);
+      expect(await store.auditRecordsWithHash(second)).toEqual([{ key: 'dev_b', seq: 1 }]);
+      expect(await store.auditRecordsWithHash(prefix + '33'.repeat(24))).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('built by two server instances on one file at once, is complete from the moment one finishes and counts each record once', async () => {
+    fixture = await startControlFixture();
+    const f = fixture;
+    const file = f.config.storage!.sqlite_path!;
+    await f.server.close();
+    // Several steps' worth: the second build sorts from where the first is, then goes through keys the first copies meanwhile.
+    const records = 30_000;
+    asPreviousReleaseLeftIt(file, records);
+    const first = new SqliteControlStore(file);
+    const second = new SqliteControlStore(file);
+    const reader = new Database(file, { readonly: true });
+    const build = () => reader.prepare('SELECT copied_prefix, copied_id, copied, complete FROM audit_record_hashes_build').get() as
+      { copied_prefix: string; copied_id: number; copied: number; complete: number };
+    try {
+      let releaseFirst!: () => void;
+      const firstHeld = new Promise<void>((resolve) => { releaseFirst = resolve; });
+      let startSecond!: () => void;
+      const secondMayStart = new Promise<void>((resolve) => { startSecond = resolve; });
+      // The first is held after a step until the second has sorted what is left from the first's mark.
+      const a = first.startBackgroundWork(testLogger(), {
+        beforeStep: async (at) => { if (at.copied > 0 && at.copied < records) { startSecond(); await firstHeld; } },
+      })!;
+      let firstDone: Promise<'built' | 'stopped' | 'failed'> | undefined;
+      const afterFirst: { complete: number; copied: number }[] = [];
+      const b = second.startBackgroundWork(testLogger(), {
+        beforeBuild: () => secondMayStart,
+        // Sorted: the first now completes, and every step of the second comes after that.
+        beforeStep: async () => {
+          if (!firstDone) { releaseFirst(); firstDone = a.done; expect(await firstDone).toBe('built'); }
+          const row = build();
+          afterFirst.push({ complete: row.complete, copied: row.copied });
+        },
+      })!;
+      expect(await b.done).toBe('built');
+      expect(await a.done).toBe('built');
+      // Once complete it stays complete, whatever steps the second takes after.
+      expect(afterFirst.filter((row) => row.complete !== 1)).toEqual([]);
+      const ended = build();
+      const lastKey = reader.prepare('SELECT substr(hash, 1, 16) AS copied_prefix, id AS copied_id FROM audit_records ORDER BY 1 DESC, 2 DESC LIMIT 1').get();
+      expect(ended).toEqual({ ...(lastKey as object), copied: records, complete: 1 });
+    } finally {
+      reader.close();
+      await first.close();
+      await second.close();
+    }
+    expectLookupCompleteAndCorrect(file);
+  }, BIG_FILE_TIMEOUT_MS);
 });

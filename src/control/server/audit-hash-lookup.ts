@@ -26,7 +26,7 @@ const LEGACY_HASH_INDEX = 'audit_records_hash';
  * Run in the migration's transaction, so no record falls between the mark and the trigger: records up to
  * `last_id` (the highest id when the table was made) are the build's, later ones the trigger's. Creating
  * it is cheap at any size (MAX(id) is one seek); an empty database has nothing to build. `copied_prefix` and
- * `copied_id`: the last key the build copied.
+ * `copied_id`: the furthest key the build copied (in key order).
  */
 const HASH_LOOKUP_SCHEMA = `
 CREATE TABLE IF NOT EXISTS ${HASH_LOOKUP_TABLE} (
@@ -56,10 +56,21 @@ export interface HashLookupProgress {
   complete: boolean;
 }
 
-/** Makes the table (when the database has no legacy index); a no-op once made. Call inside the migration's transaction. */
+/**
+ * Makes the table (when the database has no legacy index); a no-op once made. Call inside the migration's transaction.
+ * Where the legacy index exists the table goes, with its trigger and progress: a server rolled back to the previous
+ * release after the table was made builds that index, lookups use it from then on, and the trigger would go on
+ * adding every record to a table nothing reads.
+ */
 export function prepareHashLookup(db: Database.Database): void {
-  if (!hasLegacyHashIndex(db)) db.exec(HASH_LOOKUP_SCHEMA);
+  db.exec(hasLegacyHashIndex(db) ? DROP_HASH_LOOKUP : HASH_LOOKUP_SCHEMA);
 }
+
+const DROP_HASH_LOOKUP = `
+DROP TRIGGER IF EXISTS audit_record_hashes_on_insert;
+DROP TABLE IF EXISTS ${HASH_LOOKUP_TABLE};
+DROP TABLE IF EXISTS audit_record_hashes_build;
+`;
 
 function hasLegacyHashIndex(db: Database.Database): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(LEGACY_HASH_INDEX) !== undefined;
@@ -95,7 +106,12 @@ export const HASH_LOOKUP_BUILD_SQL = {
   sorted: 'SELECT COUNT(*) FROM temp.sorted_hashes',
   copy: `INSERT OR IGNORE INTO ${HASH_LOOKUP_TABLE} (hash_prefix, record_id) SELECT hash_prefix, record_id FROM temp.sorted_hashes WHERE rowid > ? AND rowid <= ?`,
   keyAt: 'SELECT hash_prefix, record_id FROM temp.sorted_hashes WHERE rowid = ?',
-  advance: 'UPDATE audit_record_hashes_build SET copied_prefix = ?, copied_id = ?, copied = copied + ?, complete = ? WHERE id = 1',
+  // Forwards only, and never back to incomplete: two server instances on one file may build at once, the one that
+  // started later going through keys the other has copied (a row value compares the key as the ORDER BY sorts it).
+  advance: `UPDATE audit_record_hashes_build SET
+    copied_prefix = CASE WHEN (@prefix, @id) > (copied_prefix, copied_id) THEN @prefix ELSE copied_prefix END,
+    copied_id = CASE WHEN (@prefix, @id) > (copied_prefix, copied_id) THEN @id ELSE copied_id END,
+    copied = copied + @copied, complete = MAX(complete, @complete) WHERE id = 1`,
 } as const;
 
 /** Records with `hash`, the latest stored first: the table finds candidates by prefix, audit_records holds the whole hash. */

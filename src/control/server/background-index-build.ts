@@ -48,11 +48,11 @@ const report = () => {
   return { copied: at.copied, ...(total === undefined ? {} : { total }), complete: at.complete === 1 };
 };
 // IMMEDIATE: it takes the write lock at BEGIN, waiting for it like any writer.
+// Counts the keys it added, not those it went through: another server's build may have copied some of them.
 const step = db.transaction((to) => {
   const key = to > cursor ? db.prepare(sql.keyAt).get(to) : undefined;
-  if (key) db.prepare(sql.copy).run(cursor, to);
-  const at = progress.get();
-  db.prepare(sql.advance).run(key ? key.hash_prefix : at.copied_prefix, key ? key.record_id : at.copied_id, to - cursor, to >= sorted ? 1 : 0);
+  const copied = key ? db.prepare(sql.copy).run(cursor, to).changes : 0;
+  db.prepare(sql.advance).run({ prefix: key ? key.hash_prefix : '', id: key ? key.record_id : 0, copied, complete: to >= sorted ? 1 : 0 });
 }).immediate;
 parentPort.postMessage({ ready: true, progress: report() });
 parentPort.on('message', (message) => {
