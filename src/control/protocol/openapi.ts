@@ -266,7 +266,8 @@ export function buildOpenApiDocument(): Json {
           + 'continues the one it uploaded under its earlier enrollment (`enrollment_continued`). In arrival order, paged like the audit records. '
           + 'A coalesced event (`details.coalesced: true`) is replaced whenever it counts one more chain: the new count comes under a new id '
           + 'after every other event, with the same `created_at` and `details.replaces` naming the id it replaces (no longer listed), so a '
-          + 'client paging with `after` reads every count.',
+          + 'client paging with `after` reads every count. `details.first_id` is the id of the event that opened the stretch, the same in '
+          + 'every replacement (the opening event has none: it is that id): `details.first_id ?? id` identifies one stretch across them.',
         tags: ['Admin'],
         security: adminAuth,
         parameters: queryParameters(AdminAuditChainEventsQuerySchema),

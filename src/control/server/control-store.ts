@@ -63,7 +63,8 @@ export interface ControlStore {
    * Stores a batch and its records in one transaction; `conflict` when a constraint says someone else got there first.
    * `event` (a new chain, a fork, an enrollment's continuation) is stored in the same transaction, so an admin sees
    * it even when the server dies before its log line is written; with `event.updates`, that event is replaced instead
-   * (a coalesced event counting one more chain): by this one, under a new id after every other, with its created_at.
+   * (a coalesced event counting one more chain): by this one, under a new id after every other, with its created_at;
+   * `conflict` too when that event is no longer stored (another server instance replaced it meanwhile), and nothing is stored.
    */
   insertAuditBatch(batch: StoredAuditBatch, records: NewAuditRecord[], event?: NewAuditChainEvent): Promise<'inserted' | 'conflict'>;
   /** The chain events stored (insertAuditBatch), in arrival order, after the cursor `after`; a device id also selects its chains' events. */

@@ -12,9 +12,11 @@ export interface UncomparedChain {
 
 /**
  * The one event counting a device's chains beyond its limit: `latest` (the device's latest new-chain event)
- * replaced by one counting one more when it is such an event (`details.replaces` names it), else a new one
- * opened by this chain. An event the device's next compared chain follows closes it, so there is one per
- * stretch beyond the limit, however many chains (a pooled VM reverted on every logoff starts one each time).
+ * replaced by one counting one more when it is such an event, else a new one opened by this chain. A replacement
+ * names the event it replaces (`details.replaces`) and the stretch's opening event (`details.first_id`, the same
+ * in every replacement; the opening event itself has none: it is its own id). An event the device's next compared
+ * chain follows closes it, so there is one per stretch beyond the limit, however many chains (a pooled VM
+ * reverted on every logoff starts one each time).
  */
 export function coalescedNewChainEvent(latest: AuditChainEventRow | undefined, chain: UncomparedChain, limit: NewChainLimit, now: string): NewAuditChainEvent {
   const open = latest?.details['coalesced'] === true ? latest : undefined;
@@ -36,8 +38,15 @@ export function coalescedNewChainEvent(latest: AuditChainEventRow | undefined, c
       coalesced: true, device_id: chain.device_id, chains: count, since, limit: `${limit.max} ${limit.per}`,
       latest_chain: chain.chain, latest_starts_at_seq: chain.starts_at_seq,
       // The event it replaces (stored again under a new id, so pagers see the new count): one fewer chain counted.
-      ...(open ? { replaces: open.id } : {}),
+      // `first_id` stays the same across every replacement (the opening event's id), so a reader can tie them together.
+      ...(open ? { replaces: open.id, first_id: firstIdOf(open) } : {}),
     },
     ...(open ? { updates: open.id } : {}),
   };
+}
+
+/** The id of the event that opened the stretch: named by a replacement, else the event's own (it is the opening one). */
+function firstIdOf(event: AuditChainEventRow): number {
+  const first = event.details['first_id'];
+  return typeof first === 'number' ? first : event.id;
 }

@@ -356,9 +356,12 @@ export class SqliteControlStore implements ControlStore {
         for (const r of records) insertRecord.run(batch.device_id, batch.batch_id, r.seq, r.prev_hash, r.hash, r.record_json, batch.received_at);
         if (event?.updates !== undefined) {
           // Moved to the end under a new id, not rewritten in place: an admin paging with `after` past it reads the new count.
-          this.db.prepare(`INSERT INTO audit_chain_events (kind, device_id, chain, starts_at_seq, batch_id, message, details_json, created_at)
+          const replaced = this.db.prepare(`INSERT INTO audit_chain_events (kind, device_id, chain, starts_at_seq, batch_id, message, details_json, created_at)
             SELECT ?, ?, ?, ?, ?, ?, ?, created_at FROM audit_chain_events WHERE id = ?`)
             .run(event.kind, event.device_id, event.chain, event.starts_at_seq, event.batch_id, event.message, JSON.stringify(event.details), event.updates);
+          // Gone: another server instance on this file replaced it since it was read. Stored anyway, this batch's chain
+          // would be counted nowhere; rolled back instead, so the route decides again from the event as it is now.
+          if (replaced.changes === 0) throw new ReplacedMeanwhile();
           this.db.prepare('DELETE FROM audit_chain_events WHERE id = ?').run(event.updates);
         } else if (event) {
           this.db.prepare(`INSERT INTO audit_chain_events (kind, device_id, chain, starts_at_seq, batch_id, message, details_json, created_at)
@@ -367,7 +370,7 @@ export class SqliteControlStore implements ControlStore {
       })();
       return 'inserted';
     } catch (err) {
-      if ((err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) return 'conflict';
+      if (err instanceof ReplacedMeanwhile || (err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) return 'conflict';
       throw err;
     }
   }
@@ -397,6 +400,9 @@ export class SqliteControlStore implements ControlStore {
     if (this.db.open) this.db.close();
   }
 }
+
+/** Rolls back insertAuditBatch when the event it replaces is no longer stored (answered 'conflict'). */
+class ReplacedMeanwhile extends Error {}
 
 /** The event kinds for chains a device started (ControlStore.recentNewChainTimes). */
 const NEW_CHAIN_KINDS = "'new_chain', 'fork', 'enrollment_continued'";
