@@ -9,6 +9,10 @@ import { StringDecoder } from 'node:string_decoder';
  * dropped for a replacement text. An unfinished last event passes as it came at the end (SSE readers do
  * not dispatch it anyway).
  *
+ * A byte-order mark opening the stream goes out as it came but is not read as part of the first line: clients
+ * decode the stream as UTF-8 with the BOM stripped (TextDecoder, as the MCP SDK and EventSource do), so
+ * `\uFEFFdata: …` is a data line to them, and must be one to the subclass too (else a tool list passes unread).
+ *
  * Each character is looked at once: an event arriving in many chunks is kept as a list of chunks, and only
  * the new chunk is searched for the blank line that ends it (`scannedChars` counts what was searched). A
  * search over the text held so far, on every chunk, made one 16 MB event block the event loop for minutes.
@@ -33,6 +37,15 @@ export abstract class SseEventTransform extends Transform {
   /** Set once the stream is stopped: what still has to go out (sent once), then nothing more. */
   private stopText: string | undefined;
   private scanned = 0;
+  /** Nothing of the stream decoded yet: a BOM here is no part of the first line. */
+  private atStreamStart = true;
+  /** The line break the stream last used unambiguously, to end an event cut short in the same style. */
+  private lineEnd = '\n';
+  /**
+   * In 'pass-event', the last character of the passed event that went out (undefined: none went out yet): when the
+   * stream is stopped in the middle of it, the client's reader must be brought to an event boundary first.
+   */
+  private passedTail: string | undefined;
 
   constructor(private readonly maxEventChars: number) {
     super();
@@ -58,7 +71,7 @@ export abstract class SseEventTransform extends Transform {
 
   /** Drops the rest of the stream (including anything held), sending `text` instead. */
   protected stop(text: string): void {
-    this.stopText = text;
+    this.stopText = this.endOfPassedEvent() + text;
     this.held = [];
     this.heldChars = 0;
   }
@@ -68,20 +81,27 @@ export abstract class SseEventTransform extends Transform {
     // Still through the decoder: a character split at the switch is completed, not mangled (SSE is UTF-8).
     const text = this.decoder.write(chunk);
     if (this.mode === 'pass-all') return callback(null, text.length > 0 ? Buffer.from(text) : undefined);
-    const out = this.readEvents(text);
+    const out = this.readStart(text);
     callback(null, out.length > 0 ? Buffer.from(out) : undefined);
   }
 
   override _flush(callback: TransformCallback): void {
     if (this.stopText !== undefined) return callback(null, this.takeStopText());
     const tail = this.decoder.end();
-    let out = this.mode === 'pass-all' ? tail : this.readEvents(tail);
+    let out = this.mode === 'pass-all' ? tail : this.readStart(tail);
     if (this.stopText !== undefined) return callback(null, Buffer.from(out + (this.takeStopText() ?? '')));
     // An event ending in a CR with nothing after it: complete, read as such.
     if (this.endsAtCR) out += this.endEvent('');
     out += this.takeHeld();
     if (this.stopText !== undefined) out += this.takeStopText() ?? '';
     callback(null, out.length > 0 ? Buffer.from(out) : undefined);
+  }
+
+  /** readEvents, with a BOM opening the stream sent on unread. */
+  private readStart(text: string): string {
+    if (!this.atStreamStart || text.length === 0) return this.readEvents(text);
+    this.atStreamStart = false;
+    return text.startsWith('\uFEFF') ? `\uFEFF${this.readEvents(text.slice(1))}` : this.readEvents(text);
   }
 
   /** Reads `text` on from the last chunk: what goes out for it now. */
@@ -91,6 +111,7 @@ export abstract class SseEventTransform extends Transform {
     if (this.endsAtCR && text.length > 0) {
       const lf = text[0] === '\n' ? 1 : 0;
       this.scanned += lf;
+      this.lineEnd = lf === 1 ? '\r\n' : '\r';
       out += this.endEvent(text.slice(0, lf));
       from = lf;
       this.afterCR = false;
@@ -111,11 +132,14 @@ export abstract class SseEventTransform extends Transform {
       const end = match.index + match[0].length;
       // The LF of a CRLF split across chunks: part of the line break already counted.
       if (this.afterCR && match.index === from && from === 0 && match[0] === '\n') {
+        this.lineEnd = '\r\n';
         out += this.addToEvent(text.slice(from, end));
         this.afterCR = false;
         from = end;
         continue;
       }
+      // A CR ending the chunk may be the first half of a CRLF: not yet known which the stream uses.
+      if (match[0] !== '\r' || end < text.length) this.lineEnd = match[0];
       const blank = match.index === from && this.atLineStart;
       this.afterCR = match[0] === '\r';
       this.atLineStart = true;
@@ -145,7 +169,9 @@ export abstract class SseEventTransform extends Transform {
     if (piece.length === 0) return '';
     if (this.mode === 'pass-event') {
       this.onPassedText(piece);
-      return this.stopText === undefined ? piece : '';
+      if (this.stopText !== undefined) return '';
+      this.passedTail = piece[piece.length - 1];
+      return piece;
     }
     if (this.mode === 'pass-all') return piece;
     this.held.push(piece);
@@ -160,7 +186,9 @@ export abstract class SseEventTransform extends Transform {
     }
     this.mode = next.then === 'pass' ? 'pass-all' : 'pass-event';
     if (next.then === 'pass-event') this.onPassedText(head);
-    return this.stopText === undefined ? head : '';
+    if (this.stopText !== undefined) return '';
+    if (this.mode === 'pass-event') this.passedTail = head[head.length - 1];
+    return head;
   }
 
   /** The current event is complete with `last`: what goes out for it. */
@@ -169,11 +197,26 @@ export abstract class SseEventTransform extends Transform {
     if (this.mode === 'pass-event') {
       const out = this.addToEvent(last);
       this.mode = 'read';
+      this.passedTail = undefined;
       return out;
     }
     const passed = this.addToEvent(last);
     if (this.mode !== 'read' || this.stopText !== undefined) return passed;
     return this.rewrite(this.takeHeld());
+  }
+
+  /**
+   * What ends the passed event whose first part went out, so that what follows the stop is read as events of its own:
+   * the client would otherwise read the stop text as more of that event's data (one unparsable message) and never see
+   * it. The event cannot be taken back: it is ended (its line, then a blank line) and reaches the client unparsable, on
+   * its own. Nothing when none of it went out, or its blank line has (a CR waiting for a possible LF).
+   */
+  private endOfPassedEvent(): string {
+    if (this.mode !== 'pass-event' || this.passedTail === undefined || this.endsAtCR) return '';
+    // After a CR, an LF would only complete that line break: the blank line needs one more.
+    if (this.passedTail === '\r') return this.lineEnd === '\r' ? '\r' : `\n${this.lineEnd}`;
+    if (this.passedTail === '\n') return this.lineEnd;
+    return this.lineEnd + this.lineEnd;
   }
 
   private takeHeld(): string {

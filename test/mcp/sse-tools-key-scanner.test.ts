@@ -3,6 +3,7 @@ import { createToolListFilter, type ToolListFilterOptions } from '../../src/mcp/
 import { SseToolsKeyScanner } from '../../src/mcp/sse-tools-key-scanner.js';
 import { eventData } from '../../src/util/sse-event-transform.js';
 import { runThrough } from '../support/transform-run.js';
+import { listToolsThroughFilter } from './sdk-event-stream-client.js';
 
 /**
  * An SSE event larger than Edge reads passes unread unless its data may hold a tool list: a `tools` key, as a client
@@ -106,11 +107,15 @@ describe('an oversize event on an MCP event stream', () => {
     expect(JSON.parse(out.slice(big.length).split('data: ')[1]!)).toEqual({ jsonrpc: '2.0', id: 5, result: { tools: [{ name: 'search' }] } });
   });
 
-  it('ends the stream with a JSON-RPC error when its key is "\\u0074ools", however it is cut', async () => {
-    const big = `event: message\ndata: {"jsonrpc":"2.0","id":4,"result":{"_meta":{"pad":"${'p'.repeat(1500)}"},"\\u0074ools":[{"name":"admin"}]}}\n\n`;
-    const at = big.indexOf('\\u0074') + 3;
-    const out = await runThrough(createToolListFilter(SSE, options)!, [big.slice(0, at), big.slice(at), list]);
-    expect(out).not.toContain('admin');
-    expect(out).toMatch(/"error":\{"code":-32603,"message":"Bifrost Edge withheld the tool list from mcp\.example\.test: one of its events is larger than the 1000 bytes Edge reads and may hold a tool list/);
+  it('ends the stream with a JSON-RPC error when its key is "\\u0074ools": a real client gets it for its pending list', async () => {
+    // Cut inside the escape, so part of the event has gone out when Edge sees the key: the client, reading the stream
+    // as the MCP SDK does, must still get the error as an event of its own (a regex over the bytes would not tell).
+    const seen = await listToolsThroughFilter((id) => {
+      const big = `event: message\ndata: {"jsonrpc":"2.0","id":${id},"result":{"_meta":{"pad":"${'p'.repeat(1500)}"},"\\u0074ools":[{"name":"admin","inputSchema":{"type":"object"}}]}}\n\n`;
+      const at = big.indexOf('\\u0074') + 3;
+      return [big.slice(0, at), big.slice(at), list];
+    }, { anyListResult: true, visible: options.visible, maxJsonBytes: 1000, server: 'mcp.example.test' });
+    expect(seen.tools).toBeUndefined();
+    expect(seen.error).toMatch(/Bifrost Edge withheld the tool list from mcp\.example\.test: one of its events is larger than the 1000 bytes Edge reads and may hold a tool list/);
   });
 });

@@ -93,4 +93,30 @@ describe('SseEventTransform', () => {
     expect(run(new Marking(20, 'pass'), ['data: 1\n\n', big, 'data: 2\n\n'])).toBe(`<data: 1\n\n>${big}data: 2\n\n`);
     expect(run(new Marking(20, 'drop'), ['data: 1\n\n', big, 'data: 2\n\n'])).toBe('<data: 1\n\n>!');
   });
+
+  it('a byte-order mark opening the stream goes out as it came, and is no part of the first event read', () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    for (const chunks of [[Buffer.concat([bom, Buffer.from('data: 1\n\n')])], [bom.subarray(0, 1), bom.subarray(1), Buffer.from('data: 1\n\n')]]) {
+      expect(run(new Marking(100), [...chunks, 'data: 2\n\n'])).toBe('\uFEFF<data: 1\n\n><data: 2\n\n>');
+    }
+    // Only the stream's first character: a mark further on is text of the event.
+    expect(run(new Marking(100), ['data: 1\n\n', '\uFEFFdata: 2\n\n'])).toBe('<data: 1\n\n><\uFEFFdata: 2\n\n>');
+  });
+
+  it('stopped in the middle of an event passing unread: that event is ended first, in the line breaks the stream uses', () => {
+    /** Stops the stream at the first passed piece holding `!`, as the MCP filter does on a tools key. */
+    class StopAtMark extends Marking {
+      protected override onPassedText(text: string): void {
+        if (text.includes('!')) this.stop('data: stopped\n\n');
+      }
+    }
+    const cases: Array<[string[], string]> = [
+      [['data: ' + 'y'.repeat(30), 'y!\n\n'], `data: ${'y'.repeat(30)}\n\ndata: stopped\n\n`],
+      [['data: ' + 'y'.repeat(30) + '\r\n', 'data: !\r\n\r\n'], `data: ${'y'.repeat(30)}\r\n\r\ndata: stopped\n\n`],
+      [['data: ' + 'y'.repeat(30) + '\r', '\ndata: !\r\n\r\n'], `data: ${'y'.repeat(30)}\r\n\r\ndata: stopped\n\n`],
+      [['data: 1\r\n\r\ndata: ' + 'y'.repeat(30) + '\r', 'data: !\r\r'], `<data: 1\r\n\r\n>data: ${'y'.repeat(30)}\r\rdata: stopped\n\n`],
+      [['data: ' + 'y'.repeat(30) + '\n', 'data: !\n\n'], `data: ${'y'.repeat(30)}\n\ndata: stopped\n\n`],
+    ];
+    for (const [chunks, expected] of cases) expect(run(new StopAtMark(20), chunks)).toBe(expected);
+  });
 });
