@@ -1,5 +1,4 @@
 import type { ProviderConfig, VirtualKey } from '../control/protocol/virtual-key.js';
-import { candidateNames } from './pricing.js';
 
 /**
  * A virtual key's provider and model lists, read with Bifrost's semantics (plugins/governance resolver):
@@ -53,8 +52,8 @@ export const SERVER_MODEL_OPERATION = 'session.created';
 /**
  * The verdict on a model a live session's server says it runs, which may be a release (`gpt-4o-realtime-preview-2024-12-17`)
  * of the alias the key lists (`gpt-4o-realtime-preview`). Servers pick the release; keys name what the admin chose:
- * - blacklisted when any config's blacklist names the model itself, or an alias it is a release of (candidateNames:
- *   its name with release suffixes removed), or is `*`: blocking an alias blocks its releases, and a blocked release
+ * - blacklisted when any config's blacklist names the model itself, or an alias it is a release of (releaseAliases:
+ *   its name with dated or numbered suffixes removed), or is `*`: blocking an alias blocks its releases, and a blocked release
  *   stays blocked whatever its alias is allowed;
  * - allowed when an allow list admits the model itself (by name or `*`);
  * - else allowed when an allow list names an alias it is a release of (the longest such) and names no other release of
@@ -65,14 +64,33 @@ export const SERVER_MODEL_OPERATION = 'session.created';
  */
 export function servedModelVerdict(key: VirtualKey, provider: string, served: string): ModelVerdict {
   const configs = configsFor(key, provider);
-  const names = candidateNames(served);
-  if (configs.some((pc) => names.some((name) => blockListBlocks(pc.blacklisted_models, provider, name)))) return 'blacklisted';
+  const aliases = releaseAliases(served);
+  if (configs.some((pc) => [served, ...aliases].some((name) => blockListBlocks(pc.blacklisted_models, provider, name)))) return 'blacklisted';
   if (configs.some((pc) => allowListAdmits(pc.allowed_models, provider, served))) return 'allowed';
   const listed = unique(configs.flatMap((pc) => pc.allowed_models).map((m) => stripProvider(m, provider)));
-  const alias = names.slice(1).find((name) => listed.includes(name));
+  const alias = aliases.find((name) => listed.includes(name));
   if (alias === undefined) return 'not_allowed';
-  const choosesReleases = listed.some((other) => other !== alias && candidateNames(other).includes(alias));
+  const choosesReleases = listed.some((other) => other !== alias && releaseAliases(other).includes(alias));
   return choosesReleases ? 'not_allowed' : 'allowed';
+}
+
+/**
+ * A release's own suffix: a date (`-2024-12-17`, `-20250929`) or a number (`-001`). Not `-preview`, `-latest` or
+ * `-exp`, which pricing strips to find a price (candidateNames) but which name other models: a key listing
+ * `gpt-4o-realtime` chose that model, not `gpt-4o-realtime-preview`.
+ */
+const RELEASE_SUFFIX = /-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{3})$/;
+
+/** The aliases `model` is a release of, longest first: its name with dated or numbered suffixes removed one by one. */
+export function releaseAliases(model: string): string[] {
+  const aliases: string[] = [];
+  let current = model;
+  while (RELEASE_SUFFIX.test(current)) {
+    current = current.replace(RELEASE_SUFFIX, '');
+    if (current === '') break;
+    aliases.push(current);
+  }
+  return aliases;
 }
 
 /** What a key allows on a provider, for messages: every model, or the listed ones minus the blacklisted ones. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PolicyBundleInput } from '../../src/control/protocol/policy-bundle.js';
 import { decideRequest, type PolicyRoute } from '../../src/policy/decide.js';
-import { modelVerdict, SERVER_MODEL_OPERATION, servedModelVerdict } from '../../src/policy/model-access.js';
+import { modelVerdict, releaseAliases, SERVER_MODEL_OPERATION, servedModelVerdict } from '../../src/policy/model-access.js';
 import { sessionRevocation } from '../../src/policy/session-revocation.js';
 import { bundle, decisionInput, NOW, request, vk } from './support.js';
 
@@ -83,5 +83,33 @@ describe('the decision on a server-named model is about access only', () => {
 
   it('a model the client names is still held to the limits', () => {
     expect(decide('session.update', 'gpt-4o-realtime-preview')).toMatchObject({ action: 'block', error: { status: 429 } });
+  });
+});
+
+describe('only dated or numbered suffixes make a release of an alias', () => {
+  it.each([
+    ['gpt-4o-realtime-preview-2024-12-17', ['gpt-4o-realtime-preview']],
+    ['claude-sonnet-4-5-20250929', ['claude-sonnet-4-5']],
+    ['gemini-2.0-flash-001', ['gemini-2.0-flash']],
+    ['gpt-4o-2024-08-06-001', ['gpt-4o-2024-08-06', 'gpt-4o']],
+    // `-preview`, `-latest`, `-mini` name other models (Bifrost matches exact names), not releases.
+    ['gpt-4o-realtime-preview', []],
+    ['chatgpt-4o-latest', []],
+    ['gpt-realtime-mini', []],
+  ])('%s: %j', (model, aliases) => {
+    expect(releaseAliases(model)).toEqual(aliases);
+  });
+
+  it.each([
+    // An alias allows its dated release, and blocking it blocks the release...
+    ['allowed by its alias', 'gpt-4o-realtime-preview-2024-12-17', openai(['gpt-4o-realtime-preview']), 'allowed'],
+    ['blocked by its alias', 'gpt-4o-realtime-preview-2024-12-17', openai(['*'], ['gpt-4o-realtime-preview']), 'blacklisted'],
+    // ...but a `-preview` or `-latest` model is not a release of the name before it.
+    ['-preview not allowed by the shorter name', 'gpt-4o-realtime-preview', openai(['gpt-4o-realtime']), 'not_allowed'],
+    ['-preview not blocked by the shorter name', 'gpt-4o-realtime-preview', openai(['*'], ['gpt-4o-realtime']), 'allowed'],
+    ['-latest not allowed by the shorter name', 'gpt-realtime-latest', openai(['gpt-realtime']), 'not_allowed'],
+    ['-latest not blocked by the shorter name', 'gpt-realtime-latest', openai(['*'], ['gpt-realtime']), 'allowed'],
+  ])('a served model %s', (_name, served, key, verdict) => {
+    expect(servedModelVerdict(key, 'openai', served)).toBe(verdict);
   });
 });
