@@ -40,10 +40,21 @@ export const AppCatalogEntrySchema = z.strictObject({
   routing: RoutingModeSchema.optional(),
 });
 
+/**
+ * The dearest token price a bundle may set, USD per million tokens. The dearest list price is o1-pro's output at 600,
+ * so 10,000 leaves room for dearer models while keeping a cost finite: an unbounded price (1e308) made a response cost
+ * Infinity, which no budget or record can hold. A price above it is a unit mistake, refused where the admin sets it.
+ */
+export const MAX_USD_PER_MTOK = 10_000;
+
+const tokenPrice = (field: string) => z.number()
+  .nonnegative({ error: `${field} cannot be negative: US dollars per million tokens, 0 for a free model` })
+  .max(MAX_USD_PER_MTOK, { error: `${field} cannot be above ${MAX_USD_PER_MTOK}: it is US dollars per million tokens (gpt-4o lists 2.5 in, 10 out); check the unit` });
+
 /** Price of a model in USD per million tokens, for the device's local spend estimate. */
 export const ModelPriceSchema = z.strictObject({
-  input_per_mtok: z.number().nonnegative(),
-  output_per_mtok: z.number().nonnegative(),
+  input_per_mtok: tokenPrice('input_per_mtok'),
+  output_per_mtok: tokenPrice('output_per_mtok'),
 });
 
 /**
