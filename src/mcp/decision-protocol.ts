@@ -89,15 +89,27 @@ export const ToolsResponseSchema = z.object({
 });
 
 /**
+ * Why the wrapper withheld a list unread, as a code and a number only: the agent words the error and its audit record
+ * itself (toolListWithheldError), so a local process posting here cannot write records of its own choosing (another
+ * status, error type or message). `count`: how many tools the list offered; `index`: the tool nested too deep. A
+ * server message is at most 256 MB (the wrapper's bound), so it cannot list more tools than that.
+ */
+export const WithheldUnreadSchema = z.discriminatedUnion('reason', [
+  z.object({ reason: z.literal('too_many_tools'), count: z.number().int().min(MAX_TOOLS + 1).max(256 * 1024 * 1024) }),
+  z.object({ reason: z.literal('too_deep'), index: z.number().int().min(0).max(MAX_TOOLS - 1) }),
+]);
+
+/**
  * POST /mcp/withheld-list: a tool list the wrapper withheld without asking about it, because it could not be put as a
  * question the agent reads (more than MAX_TOOLS tools, nested deeper than the agent reads), so that it is audited as
- * every other withheld list is. `error`: what the client got instead. Answered `{}`; an agent older than this message
- * answers 404, and the list is withheld all the same.
+ * every other withheld list is. Answered `{}`; an agent older than this message answers 404, and the list is withheld
+ * all the same. A body without `withheld` (as the first version of this message sent, with the client's error) is
+ * refused (400): the wrapper logs it, and the list is withheld.
  */
 export const WithheldListRequestSchema = z.object({
   server: WrappedServerSchema,
   client: McpClientInfoSchema.optional(),
-  error: EdgeRefusalSchema,
+  withheld: WithheldUnreadSchema,
 });
 
 export const WithheldListResponseSchema = z.object({});
@@ -110,4 +122,5 @@ export type EdgeRefusal = z.output<typeof EdgeRefusalSchema>;
 export type ToolsRequest = z.output<typeof ToolsRequestSchema>;
 export type ToolsResponse = z.output<typeof ToolsResponseSchema>;
 export type WithheldListRequest = z.output<typeof WithheldListRequestSchema>;
+export type WithheldUnread = z.output<typeof WithheldUnreadSchema>;
 export type WithheldListResponse = z.output<typeof WithheldListResponseSchema>;

@@ -10,7 +10,8 @@ import type { ExchangeRecord } from '../proxy/exchange.js';
 import type { RequestInspector } from '../proxy/surface-resolution.js';
 import type { CompiledGuardrailPolicy } from '../guardrails/compile-policy.js';
 import { checkListedTools, type ToolListVerdict } from './tool-list-guardrails.js';
-import { toolName } from './tool-list-filter.js';
+import { toolListWithheldError, toolName } from './tool-list-filter.js';
+import { withheldUnreadReason } from './withheld-unread-reason.js';
 import { BoundedMemories, ToolListMemory } from './tool-list-memory.js';
 import { ToolListVerdicts } from './tool-list-verdicts.js';
 import type { DecideRequest, DecideResponse, McpClientInfo, ToolsRequest, ToolsResponse, WithheldListRequest } from './decision-protocol.js';
@@ -132,12 +133,13 @@ export function createStdioDecisions(deps: StdioDecisionDeps): StdioDecisions {
       return verdict.decision === 'redacted' ? { allowed, shown: verdict.tools } : { allowed };
     },
 
-    async recordWithheldList({ server, client, error }) {
+    async recordWithheldList({ server, client, withheld }) {
       const started = Date.now();
       deps.inventory.recordStdio(server.name, server.command);
-      const edge = edgeError(error.status, error.type, error.message);
+      // Worded here from the reason alone, as the wrapper worded the client's error: the poster chooses nothing else.
+      const error = toolListWithheldError(`'${server.name}'`, withheldUnreadReason(withheld));
       // As a list the guardrails withheld: once, not again each time the client lists the same tools.
-      if (!lists.get(server.name).noteWithheldUnread(edge)) return;
+      if (!lists.get(server.name).noteWithheldUnread(error)) return;
       await deps.record({
         ...listRecord(server.name, client, started), via: 'edge', decision: 'blocked', findings: [], status: error.status, errorType: error.type, message: error.message,
       });

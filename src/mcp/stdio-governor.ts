@@ -6,10 +6,11 @@ import { foldedKeyMessage } from '../providers/json-body.js';
 import { findFoldedKey } from '../providers/json-key-folding.js';
 import { calledTool } from '../providers/mcp-messages.js';
 import type { AgentAnswer, AgentDecisionClient } from './agent-client.js';
-import { MAX_TOOL_NAME_CHARS, MAX_TOOLS, type McpClientInfo, type ToolsResponse, type WrappedServer } from './decision-protocol.js';
+import { MAX_TOOL_NAME_CHARS, MAX_TOOLS, type McpClientInfo, type ToolsResponse, type WithheldUnread, type WrappedServer } from './decision-protocol.js';
 import { MAX_READ_NESTING } from '../providers/extraction.js';
 import { nestsDeeperThan } from '../util/json-nesting.js';
 import { keepAllowedTools, listedTools, toolListWithheldError, toolNames } from './tool-list-filter.js';
+import { withheldUnreadReason } from './withheld-unread-reason.js';
 
 /**
  * What the stdio wrapper does with each message, apart from moving bytes:
@@ -182,14 +183,14 @@ export class StdioGovernor {
     const withhold = (reason: string) => jsonRpcErrorResponse(message.id as JsonRpcId, toolListWithheldError(`'${server.name}'`, reason));
     if (tools.length > MAX_TOOLS) {
       this.options.log(`withheld the tool list of '${server.name}': it offers ${tools.length} tools, more than the ${MAX_TOOLS} Bifrost Edge checks`);
-      return this.withheldUnread(message.id, `it offers ${tools.length} tools, more than the ${MAX_TOOLS} Edge checks`);
+      return this.withheldUnread(message.id, { reason: 'too_many_tools', count: tools.length });
     }
     // Deeper than the agent reads, a definition would be refused there; deeper still, it could not even be written
     // into the question (JSON.stringify overflows the stack). Either way the list is withheld, never relayed unread.
     const tooDeep = tools.findIndex((tool) => nestsDeeperThan(tool, MAX_READ_NESTING));
     if (tooDeep >= 0) {
       this.options.log(`withheld the tool list of '${server.name}': tools[${tooDeep}] is nested more than ${MAX_READ_NESTING} levels deep, deeper than Bifrost Edge reads`);
-      return this.withheldUnread(message.id, `tools[${tooDeep}] nests arrays or objects more than ${MAX_READ_NESTING} levels deep, deeper than Edge reads`);
+      return this.withheldUnread(message.id, { reason: 'too_deep', index: tooDeep });
     }
     const names = toolNames(tools);
     // Names the agent does not take are never allowed below, so those tools are withheld, not shown unchecked.
@@ -231,12 +232,11 @@ export class StdioGovernor {
    * a question); the agent is told, so the list is in the audit trail as every withheld list is. Withheld all the same
    * when the agent cannot be told (not running, older than this message).
    */
-  private async withheldUnread(id: JsonRpcId, reason: string): Promise<JsonRpcErrorResponse> {
+  private async withheldUnread(id: JsonRpcId, withheld: WithheldUnread): Promise<JsonRpcErrorResponse> {
     const { server, agent } = this.options;
-    const error = toolListWithheldError(`'${server.name}'`, reason);
-    const told = await agent.reportWithheldList?.({
-      server, ...(this.clientInfo ? { client: this.clientInfo } : {}), error: { status: error.status, type: error.type, message: error.message },
-    });
+    const error = toolListWithheldError(`'${server.name}'`, withheldUnreadReason(withheld));
+    // Only why: the agent words the record itself, the same as this error.
+    const told = await agent.reportWithheldList?.({ server, ...(this.clientInfo ? { client: this.clientInfo } : {}), withheld });
     if (told !== undefined && !told.ok && told.problem !== 'not_running') this.options.log(`could not have Bifrost Edge record the withheld tool list of '${server.name}': ${told.reason}`);
     return jsonRpcErrorResponse(id, error);
   }

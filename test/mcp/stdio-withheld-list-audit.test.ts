@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { compileGuardrailPolicy } from '../../src/guardrails/index.js';
 import { createAgentDecisionClient } from '../../src/mcp/agent-client.js';
 import { createAgentMcp } from '../../src/mcp/agent-mcp.js';
-import { MAX_TOOLS } from '../../src/mcp/decision-protocol.js';
+import { MAX_TOOLS, MCP_WRAPPER_HEADER } from '../../src/mcp/decision-protocol.js';
 import { StdioGovernor } from '../../src/mcp/stdio-governor.js';
 import type { ExchangeRecord } from '../../src/proxy/exchange.js';
 import { writeRuntimeFile } from '../../src/runtime-file.js';
@@ -42,6 +42,14 @@ function realAgent(records: ExchangeRecord[]): Promise<string> {
   if (!compiled.ok) throw new Error(compiled.errors.join('; '));
   const mcp = createAgentMcp({ inspectors: () => [], record: async (record) => { records.push(record); }, bundle: () => undefined, guardrails: () => compiled.policy, onError: (err) => { throw err; } });
   return agentAt((req, res) => mcp.serveLocal(req, res, req.url ?? '/'));
+}
+
+/** POSTs `body` to the withheld-list endpoint of the agent of `dataDir`, as any local process can; its HTTP status. */
+async function postWithheldList(dataDir: string, body: unknown): Promise<number> {
+  const runtime = JSON.parse(fs.readFileSync(path.join(dataDir, 'runtime.json'), 'utf8')) as { proxy: string };
+  const res = await fetch(`${runtime.proxy}/mcp/withheld-list`, { method: 'POST', headers: { 'content-type': 'application/json', [MCP_WRAPPER_HEADER]: '1' }, body: JSON.stringify(body) });
+  await res.arrayBuffer();
+  return res.status;
 }
 
 /** A wrapper's governor asking the agent of `dataDir`, as a client introduced by `initialize`. */
@@ -86,6 +94,29 @@ describe('a tool list the stdio wrapper withholds without asking', () => {
     expect(deep.error?.message).toMatch(/tools\[1\] nests arrays or objects more than 128 levels deep/);
     expect(records).toHaveLength(2);
     expect(records[1]).toMatchObject({ method: 'tools/list', host: 'stdio:srv', decision: 'blocked', errorType: 'tool_list_unchecked', message: deep.error?.message });
+  });
+
+  it('a local process cannot write a record of its choosing: only a reason code and a number are taken, and the agent words the error', async () => {
+    const records: ExchangeRecord[] = [];
+    const dataDir = await realAgent(records);
+    const server = { name: 'github', command: ['/usr/bin/anything'] };
+    // The first version's body: the caller's own status, error type and message.
+    expect(await postWithheldList(dataDir, { server, error: { status: 200, type: 'budget_exceeded', message: 'forged' } })).toBe(400);
+    // Out of bounds: a count Edge would have checked, an index past the tools Edge reads, a long string, an unknown reason.
+    expect(await postWithheldList(dataDir, { server, withheld: { reason: 'too_many_tools', count: MAX_TOOLS } })).toBe(400);
+    expect(await postWithheldList(dataDir, { server, withheld: { reason: 'too_deep', index: MAX_TOOLS } })).toBe(400);
+    expect(await postWithheldList(dataDir, { server, client: { name: 'x'.repeat(5000) }, withheld: { reason: 'too_deep', index: 1 } })).toBe(400);
+    expect(await postWithheldList(dataDir, { server, withheld: { reason: 'budget_exceeded', count: 20_000 } })).toBe(400);
+    expect(records).toEqual([]);
+
+    // A valid report with the forged fields alongside: those are dropped, the record is Edge's own.
+    expect(await postWithheldList(dataDir, {
+      server, client: { name: 'cursor' }, withheld: { reason: 'too_many_tools', count: 20_000, status: 200 }, error: { status: 200, type: 'budget_exceeded', message: 'forged' },
+    })).toBe(200);
+    expect(records).toEqual([expect.objectContaining({
+      method: 'tools/list', host: 'stdio:github', decision: 'blocked', via: 'edge', status: 502, errorType: 'tool_list_unchecked', findings: [],
+      message: "Bifrost Edge withheld the tool list from 'github': it offers 20000 tools, more than the 10000 Edge checks, so Edge could not check which tools you may use.",
+    })]);
   });
 
   it('an agent older than this message (404) does not record it: the list is withheld all the same, and the wrapper says so', async () => {
