@@ -157,10 +157,6 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
     onSetAside: (movedTo, error) => log.error(`the policy counters file was damaged (${error.message}); kept as ${movedTo}, counting starts over`),
   });
   opened.push('the policy database', () => { policyDb.close(); });
-  // Background charges made before records can be written (work whose hour ran out while Edge was down is given up
-  // as the enforcer loads it from policy.db): held until the audit trail is open, then recorded in order.
-  let recordBackgroundCharge: ((charged: BackgroundCharge) => void) | undefined = undefined;
-  const earlyBackgroundCharges: BackgroundCharge[] = [];
   const policy = new PolicyEnforcer({
     counters: new SqliteCounterStore(policyDb),
     backgroundStore: new SqliteBackgroundStore(policyDb),
@@ -170,10 +166,10 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
     onError: (err, context) => log.warn(`policy side effect failed: ${context}`, { error: (err as Error).message }),
     ...(options.backgroundTimeoutMs !== undefined ? { backgroundTimeoutMs: options.backgroundTimeoutMs } : {}),
     // Charged after its exchange was recorded: its usage gets a record of its own beside the request's, as a
-    // WebSocket session's usage does.
+    // WebSocket session's usage does. None is made before recordExchange exists: the work an earlier run left is
+    // taken up (takeUpBackground) only once records can be written.
     onBackgroundCharge: (charged) => {
-      if (recordBackgroundCharge) recordBackgroundCharge(charged);
-      else earlyBackgroundCharges.push(charged);
+      void recordExchange(backgroundChargeRecord(charged)).catch((err: unknown) => log.warn(`could not record a background response's usage: ${(err as Error).message}`));
     },
   });
   /** The gateway requests go to: the policy bundle's (central policy), else the configuration's. */
@@ -234,8 +230,8 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
   let proxyHostPort = '';
   // A shutdown lets these finish, and closes the audit trail only after their records are written.
   const inFlight = new InFlightExchanges();
-  // Closed after the proxy and before the audit trail: background responses still running are charged Edge's estimate
-  // and recorded; the estimate is kept in policy.db, so a fetch after the restart trues it up.
+  // Closed after the proxy and before the audit trail, and before policy.db: work still waited for stays in policy.db
+  // for the next start (only its timers stop), so a fetch after the restart charges its usage.
   opened.push('the background responses', async () => {
     policy.releaseBackground();
     await inFlight.settled(RECORDS_SETTLE_MS);
@@ -263,11 +259,11 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
     guardrails: () => guardrails.current,
     onError: (err) => log.error('MCP decision failed', { error: (err as Error).stack ?? String(err) }),
   });
-  // Records can be written from here on (writeExchangeRecord's audit trail and MCP observer exist).
-  recordBackgroundCharge = (charged) => {
-    void recordExchange(backgroundChargeRecord(charged)).catch((err: unknown) => log.warn(`could not record a background response's usage: ${(err as Error).message}`));
-  };
-  for (const charged of earlyBackgroundCharges.splice(0)) recordBackgroundCharge(charged);
+  // Records can be written from here on (writeExchangeRecord's audit trail and MCP observer exist), and the first
+  // bundle is applied (the configured file, or the policy source's saved one): the work an earlier run left in
+  // policy.db is taken up now, so work whose wait ran out meanwhile is charged to the windows its key has now and
+  // recorded. A start that fails before this leaves it in policy.db for the next.
+  policy.takeUpBackground();
   /** Where requests and WebSockets go by the configuration; the route policy chose for one overrides mode and key. */
   const forwardingSettings = (): UpstreamSettings => ({
     mode: config.mode,

@@ -61,7 +61,7 @@ export interface TrueUpNote {
   /**
    * Why it is corrected now: its usage was fetched back, or a fetch carried more answer, or its own key crowded it
    * out; or, continued after it was given up (tool outputs submitted to a run), given up again or ended reporting no usage;
-   * or continued under another key, which is charged the run's usage: its excess over that usage given back.
+   * or continued under another key, which is charged the run's whole usage: the whole estimate given back.
    */
   cause: 'usage_reported' | 'more_answer_seen' | 'crowded_out' | 'given_up' | 'no_usage' | 'continued_under_another_key';
   /**
@@ -82,8 +82,8 @@ export interface BackgroundChargingOptions {
   timeoutMs?: number;
   onBackgroundCharge?: (charged: BackgroundCharge) => void;
   /**
-   * Where the work is kept across a restart (the policy database): what an earlier run left is taken up at once, so
-   * a fetch after a restart charges or trues up as if there had been none. Without it, in memory only.
+   * Where the work is kept across a restart (the policy database): what an earlier run left is taken up by `takeUp`,
+   * so a fetch after a restart charges or trues up as if there had been none. Without it, in memory only.
    */
   store?: SqliteBackgroundStore;
   /** Holds a restored entry's prompt in its windows again (in-flight.ts), for as long as it may wait (`maxAgeMs`). */
@@ -113,25 +113,30 @@ const FETCHES_BACK_WORK: ReadonlySet<string> = new Set(['responses', 'threads'])
 /** A fetched-back answer read whole for its text, up to this: a 100,000-token answer is about 400 KB of JSON. */
 const MAX_FETCHED_BACK_JSON_BYTES = 4 * 1024 * 1024;
 
+/** What a key that handed work over to another is charged for it once the run's usage is known: nothing. */
+const NO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0, cachedInputTokens: 0, reasoningTokens: 0 };
+
 export class BackgroundCharging {
   /** Requests whose background response's usage is still to come. */
   private readonly background: BackgroundResponses;
   /** Background requests charged an estimate, open for the usage a later fetch reports. */
   private readonly trueUps: BackgroundTrueUps;
   /**
-   * Estimates of work continued under another key since (handOverToOtherKey), open for the run's usage: only an excess
-   * over it is given back. One crowded out is dropped at its estimate, as all of them were before.
+   * Estimates of work continued under another key since (handOverToOtherKey), open until the run's usage is known:
+   * then given back whole, the new key paying the run. One crowded out is dropped at its estimate, as all were before.
    */
   private readonly handedOver: BackgroundTrueUps;
   /** How long a background response's request holds its prompt: as long as its entry may wait, and a minute for a late timer. */
   readonly holdMs: number;
+  /** What an earlier run left was taken up (takeUp runs once). */
+  private takenUp = false;
 
   constructor(private readonly options: BackgroundChargingOptions) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_BACKGROUND_TIMEOUT_MS;
     const { store, onError } = options;
     this.background = new BackgroundResponses({
       timeoutMs,
-      onGivenUp: (id, job, provider) => this.chargeBackground(provider, id, job, undefined, undefined, true),
+      onGivenUp: (id, job, provider) => this.atomically(() => this.chargeBackground(provider, id, job, undefined, undefined, true)),
       now: () => options.now().getTime(),
       ...(store ? { journal: store.journal<BackgroundJob>('waiting', onError) } : {}),
     });
@@ -141,14 +146,19 @@ export class BackgroundCharging {
     });
     this.handedOver = new BackgroundTrueUps({ onCrowdedOut: () => {}, ...(store ? { journal: store.journal<TrueUp>('handed_over', onError) } : {}) });
     this.holdMs = timeoutMs + 60_000;
-    if (store) this.restore(store);
   }
 
   /**
-   * Takes up what an earlier run of Edge left (background-store.ts): estimates first, so work waited for whose time
-   * ran out meanwhile, given up now, finds them as they were.
+   * Takes up what an earlier run of Edge left in the store (background-store.ts), once: estimates first, so work
+   * waited for whose time ran out meanwhile, given up now, finds them as they were. Not in the constructor: work given
+   * up here is charged to the windows of the policy applied now (a sync may have moved their counters) and recorded,
+   * so the agent calls it once the first bundle is applied and the audit trail is open. Until then the rows stay as
+   * they are (a start that fails before leaves them for the next one).
    */
-  private restore(store: SqliteBackgroundStore): void {
+  takeUp(): void {
+    const { store } = this.options;
+    if (!store || this.takenUp) return;
+    this.takenUp = true;
     try {
       const nowMs = this.options.now().getTime();
       this.trueUps.restore(store.load<TrueUp>('true_up', nowMs, this.trueUps.maxAgeMs));
@@ -166,17 +176,25 @@ export class BackgroundCharging {
     }
   }
 
+  /** One change of the ledger, written at once (background-store.ts atomically): a crash keeps it whole or not at all. */
+  private atomically<T>(work: () => T): T {
+    const { store, onError } = this.options;
+    return store ? store.atomically(work, onError) : work();
+  }
+
   /** Whether any work is waited for or open for a true-up: nothing to look up otherwise. */
   private get tracksAny(): boolean {
     return this.background.size > 0 || this.trueUps.size > 0 || this.handedOver.size > 0;
   }
 
   /**
-   * Edge is stopping: background responses still running are charged their worst case now (each reported through
-   * onBackgroundCharge), since nothing will be waiting for their usage after a restart.
+   * Edge is stopping. With a store, work waited for stays in it as it is (only its timers stop): the next start waits
+   * out the rest of its time, and a fetch after it charges the usage. Without one, nothing would be waiting for its
+   * usage after a restart: each is charged its worst case now (reported through onBackgroundCharge).
    */
   releaseAll(): void {
-    this.background.giveUpAll();
+    if (this.options.store) this.background.stopWaiting();
+    else this.background.giveUpAll();
   }
 
   /**
@@ -184,7 +202,8 @@ export class BackgroundCharging {
    * enforcer hands over its hold). False when something already waits under that id.
    */
   leaveRunning(provider: string, id: string, waiting: BackgroundJob): boolean {
-    return this.background.remember(provider, id, waiting);
+    // Remembering may crowd out the key's oldest, charged its worst case: one change.
+    return this.atomically(() => this.background.remember(provider, id, waiting));
   }
 
   /**
@@ -197,6 +216,11 @@ export class BackgroundCharging {
    */
   continueWork(c: Continuation): boolean {
     if (!this.tracksAny) return false;
+    // Taken from one collection and kept in another (or settled): one change.
+    return this.atomically(() => this.continueTracked(c));
+  }
+
+  private continueTracked(c: Continuation): boolean {
     const { provider, job } = c;
     const nowMs = this.options.now().getTime();
     const waiting = this.background.find(provider, job.id);
@@ -205,7 +229,7 @@ export class BackgroundCharging {
     if (!tracked || tracked.target.keyId !== c.keyId) {
       if (tracked) this.handOverToOtherKey(provider, job.id, nowMs);
       // Charged as an exchange of its own, with the run's usage: an estimate the old key still has gives the excess back.
-      if (c.usage && !isPendingStatus(job.status)) this.giveBackHandedOver(provider, job.id, c.usage, c.answeredModel);
+      if (c.usage && !isPendingStatus(job.status)) this.giveBackHandedOver(provider, job.id, c.answeredModel);
       return false;
     }
     if (!isPendingStatus(job.status)) {
@@ -232,8 +256,8 @@ export class BackgroundCharging {
    * reach of the limits of the key that does. So the continuation is charged to its own key as any exchange (its
    * usage: the run's, cumulative; or its estimate; still pending, it is waited for under its own key), and the old
    * key's entry is closed: a run waited for, at nothing (its hold given back); one given up, at its estimate for now.
-   * The run's usage covers the old key's share too, so when it is known the old key's estimate is given back down to
-   * it (giveBackHandedOver); never raised: the rest is the new key's, charged the whole run.
+   * The new key is charged the run's whole usage, which covers the old key's share too: once it is known, the old
+   * key's whole estimate is given back (giveBackHandedOver), so the run is counted once.
    */
   private handOverToOtherKey(provider: string, id: string, nowMs: number): void {
     const waiting = this.background.take(provider, id);
@@ -243,13 +267,15 @@ export class BackgroundCharging {
   }
 
   /**
-   * The usage of `id` is known, and an estimate of it stays with a key it was taken from (handOverToOtherKey): that
-   * key is given back what its estimate charged over the usage, as a true-up would, and its record closed.
+   * The usage of `id` is known, and an estimate of it stays with a key it was taken from (handOverToOtherKey): the key
+   * that continued it is charged that whole usage, so the old key is given back its whole estimate, as a true-up to
+   * nothing would be, and its record closed. Given back only once the usage is known: until then the new key holds
+   * an estimate of its continuation alone, and the old key's stands for the rest of the run.
    */
-  private giveBackHandedOver(provider: string, id: string, usage: TokenUsage, answeredModel: string | undefined): void {
+  private giveBackHandedOver(provider: string, id: string, answeredModel: string | undefined): void {
     if (this.handedOver.size === 0) return;
     const open = this.handedOver.take(provider, id, this.options.now().getTime());
-    if (open) this.adjustTrueUp(id, open, usage, false, answeredModel, 'continued_under_another_key', true);
+    if (open && (open.usage.totalTokens > 0 || open.costUsd > 0)) this.adjustTrueUp(id, open, NO_USAGE, false, answeredModel, 'continued_under_another_key');
   }
 
   /**
@@ -267,7 +293,7 @@ export class BackgroundCharging {
       if (!job) return;
       const seen = answer?.outputTokens() ?? 0;
       if (isPendingStatus(job.status)) this.background.noteAnswer(request.provider, job.id, seen);
-      else this.settleFinalState(request.provider, job.id, usage, answeredModel, seen);
+      else this.atomically(() => this.settleFinalState(request.provider, job.id, usage, answeredModel, seen));
     }, answer);
   }
 
@@ -280,7 +306,7 @@ export class BackgroundCharging {
     const waiting = this.background.take(provider, id);
     if (waiting) this.chargeBackground(provider, id, waiting, usage, answeredModel);
     else this.trueUpBackground(provider, id, usage, answeredModel, seenOutputTokens);
-    if (usage) this.giveBackHandedOver(provider, id, usage, answeredModel);
+    if (usage) this.giveBackHandedOver(provider, id, answeredModel);
   }
 
   /**
@@ -344,17 +370,12 @@ export class BackgroundCharging {
   /**
    * Brings each window `open` charged to what `usage` costs: the rest is charged, an excess given back into the run
    * of the window it went to while that runs (counter-store.ts refund). `open` then says what it now charged.
-   * `giveBackOnly`: a window charged less than `usage` costs keeps what it was charged (nothing reported when none
-   * gives anything back).
    */
-  private adjustTrueUp(
-    id: string, open: TrueUp, usage: TokenUsage, estimated: boolean, answeredModel: string | undefined, cause: TrueUpNote['cause'], giveBackOnly = false,
-  ): void {
+  private adjustTrueUp(id: string, open: TrueUp, usage: TokenUsage, estimated: boolean, answeredModel: string | undefined, cause: TrueUpNote['cause']): void {
     const { counters, charges, onError } = this.options;
     const nowMs = this.options.now().getTime();
     const model = answeredModel ?? open.answeredModel;
     const price = priceOf(open.target, usage, model);
-    if (giveBackOnly && usage.totalTokens >= open.usage.totalTokens && price.costUsd >= open.costUsd) return;
     let refundedInFull = true;
     const alerts: Notice[] = [];
     const { windows, gone } = this.followChargedWindows(open);
@@ -362,13 +383,12 @@ export class BackgroundCharging {
     for (const [window, current] of windows.map((w) => [w, this.currentWindow(w)] as const)) {
       if (!current) continue;
       const cost = window.metric === 'tokens' ? usage.totalTokens : price.costUsd;
-      const wanted = giveBackOnly ? Math.min(cost, window.amount) : cost;
-      const difference = wanted - window.amount;
+      const difference = cost - window.amount;
       try {
         if (difference > 0) {
           const added = counters.add(window.counterKey, difference, window.timing, nowMs);
           // An amount that went to an earlier run of the window can no longer be given back: only this run's counts.
-          window.amount = added.windowStartMs === window.windowStartMs ? wanted : difference;
+          window.amount = added.windowStartMs === window.windowStartMs ? cost : difference;
           window.windowStartMs = added.windowStartMs;
           // Spend raised as any charge raises it: past a threshold, the budget alert.
           const alert = window.metric === 'spend' ? charges.budgetAlert(current, added.windowStartMs, nowMs, open.target) : undefined;
@@ -387,9 +407,7 @@ export class BackgroundCharging {
     open.costUsd = price.costUsd;
     if (model !== undefined) open.answeredModel = model;
     const charge: UsageCharge = { usage, costUsd: price.costUsd, priceSource: price.priceSource, alerts, ...(estimated ? { estimated: true as const } : {}) };
-    // Given back only: a usage above the estimate charged nothing more here.
-    const change = (amount: number) => (giveBackOnly ? Math.min(0, amount) : amount);
-    const difference = { totalTokens: change(usage.totalTokens - before.usage.totalTokens), costUsd: change(price.costUsd - before.costUsd) };
+    const difference = { totalTokens: usage.totalTokens - before.usage.totalTokens, costUsd: price.costUsd - before.costUsd };
     this.reportLateCharge(open.target, id, charge, { before, difference, refundedInFull, cause, windowsGone: gone });
   }
 
@@ -419,8 +437,8 @@ export class BackgroundCharging {
   }
 
   private reportLateCharge(target: LateChargeTarget, id: string, charge: UsageCharge, trueUp?: TrueUpNote): void {
-    // Charged already: a listener that fails (work taken up after a restart given up before the audit trail is open)
-    // must not undo the bookkeeping that follows.
+    // Charged already: a listener that fails (an audit trail that cannot be written) must not undo the bookkeeping
+    // that follows.
     try {
       this.options.onBackgroundCharge?.({ request: target.request, target: target.target, app: target.app, id, charge, ...(trueUp ? { trueUp } : {}) });
     } catch (err) {

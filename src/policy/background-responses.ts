@@ -24,9 +24,10 @@ import type { BackgroundJournal, StoredEntry } from './background-store.js';
  * been read another way (a conversation's items, a webhook) and is never fetched back here; charging only the
  * prompt would let that answer go free, and would make crowding an expensive entry out worth a client's while.
  * That charge is provisional: a fetch reporting the final usage later trues it up (background-true-ups.ts), so
- * giving up early, or on a restart, overcharges for no longer than the client takes to fetch its work back.
- * Edge stopping gives every entry up the same way (the agent asks it to, before the audit trail closes). With a
- * journal (background-store.ts) the entries outlive a crash too: restored, each waits out the rest of its time.
+ * giving up early overcharges for no longer than the client takes to fetch its work back. With a journal
+ * (background-store.ts) the entries outlive a stop and a crash: Edge stopping only stops their timers (stopWaiting),
+ * and restored, each waits out the rest of its time. Without one, Edge stopping gives every entry up the same way
+ * (giveUpAll; the agent asks it to, before the audit trail closes), since nothing would wait for it after a restart.
  */
 
 export interface BackgroundJob {
@@ -171,9 +172,22 @@ export class BackgroundResponses {
     return entry.job;
   }
 
-  /** Gives every entry up (Edge is stopping). */
+  /** Gives every entry up (Edge is stopping, and nothing keeps the entries for the next start). */
   giveUpAll(): void {
     for (let key = this.pending.oldest(); key !== undefined; key = this.pending.oldest()) this.giveUp(key);
+  }
+
+  /**
+   * Edge is stopping and the journal keeps the entries for the next start: their timers stop (none fires into a
+   * closed database), and nothing is given up or forgotten, so the next start waits out the rest of each one's time.
+   */
+  stopWaiting(): void {
+    for (let key = this.pending.oldest(); key !== undefined; key = this.pending.oldest()) {
+      const entry = this.pending.delete(key);
+      if (!entry) continue;
+      clearTimeout(entry.timer);
+      entry.job.hold?.release();
+    }
   }
 
   private giveUp(key: string): void {

@@ -53,7 +53,7 @@ export class SqliteBackgroundStore {
   private readonly storedPrices = new Set<string>();
   private readonly loadedPrices = new Map<string, Pricing>();
 
-  constructor(db: PolicyDatabase) {
+  constructor(private readonly db: PolicyDatabase) {
     db.exec(`
       CREATE TABLE IF NOT EXISTS policy_background_work (
         kind TEXT NOT NULL,
@@ -80,6 +80,29 @@ export class SqliteBackgroundStore {
     this.selectPrices = db.prepare<[string], { pricing: string }>('SELECT pricing FROM policy_background_prices WHERE hash = ?');
     this.dropStale = db.prepare<[number]>("DELETE FROM policy_background_work WHERE kind != 'waiting' AND since_ms < ?");
     this.pruneUnusedPrices = db.prepare<[string]>('DELETE FROM policy_background_prices WHERE hash NOT IN (SELECT value FROM json_each(?))');
+  }
+
+  /**
+   * Runs `work` (one change of the ledger: an entry taken and charged, an estimate kept) in one transaction, so a crash
+   * keeps all of its writes or none. The counters' writes are in it too when the counter store works on the same
+   * database handle, as the agent's does (a nested transaction is a savepoint). A commit that fails is told to
+   * `onError`, and the entries go on in memory, as after any failed write; an error `work` throws is its own.
+   */
+  atomically<T>(work: () => T, onError: (err: unknown, context: string) => void): T {
+    // Inside one already, it is part of that; closed (a timer after a crash in tests), each write fails and is told.
+    if (this.db.inTransaction || !this.db.open) return work();
+    let done = false;
+    let result: T | undefined;
+    try {
+      this.db.transaction(() => {
+        result = work();
+        done = true;
+      })();
+    } catch (err) {
+      if (!done) throw err;
+      onError(err, 'writing a change of background work');
+    }
+    return result as T;
   }
 
   journal<T extends BackgroundJob | TrueUp>(kind: BackgroundKind, onError: (err: unknown, context: string) => void): BackgroundJournal<T> {
@@ -141,11 +164,12 @@ export class SqliteBackgroundStore {
     if (hash === undefined) {
       const text = JSON.stringify(pricing);
       hash = createHash('sha256').update(text).digest('hex');
-      this.hashOf.set(pricing, hash);
       if (!this.storedPrices.has(hash)) {
         this.insertPrices.run(hash, text);
         this.storedPrices.add(hash);
       }
+      // Only once the list is stored: an insert that failed (a full disk) is tried again by the next entry.
+      this.hashOf.set(pricing, hash);
     }
     return hash;
   }

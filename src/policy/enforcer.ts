@@ -86,7 +86,7 @@ export interface PolicyEnforcerOptions {
   onBackgroundCharge?: (charged: BackgroundCharge) => void;
   /**
    * Keeps background work waited for and estimates open for a true-up across a restart (background-store.ts, in the
-   * policy database): what an earlier run left is taken up when the enforcer is made. Without it, in memory only.
+   * policy database): what an earlier run left is taken up by `takeUpBackground`. Without it, in memory only.
    */
   backgroundStore?: SqliteBackgroundStore;
 }
@@ -475,8 +475,19 @@ export class PolicyEnforcer {
   }
 
   /**
-   * Edge is stopping: background responses still running are charged their worst case now (each reported through
-   * onBackgroundCharge), since nothing will be waiting for their usage after a restart.
+   * Takes up the background work an earlier run of Edge left in the backgroundStore (once): work whose wait ran out
+   * meanwhile is given up at once, charged its worst case to the windows of the policy applied now and told to
+   * onBackgroundCharge. So the agent calls it after the first bundle is applied and once records can be written;
+   * until then the stored work is left as it is, for this start or the next.
+   */
+  takeUpBackground(): void {
+    this.background.takeUp();
+  }
+
+  /**
+   * Edge is stopping. With a backgroundStore, the work still waited for stays in it for the next start (its timers
+   * stop). Without one, each is charged its worst case now (reported through onBackgroundCharge), since nothing will
+   * be waiting for its usage after a restart.
    */
   releaseBackground(): void {
     this.background.releaseAll();

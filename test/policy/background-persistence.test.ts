@@ -5,7 +5,8 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { DEFAULT_OUTPUT_CAP_TOKENS } from '../../src/policy/background-output-cap.js';
 import { BackgroundResponses, type BackgroundJob } from '../../src/policy/background-responses.js';
 import { SqliteBackgroundStore } from '../../src/policy/background-store.js';
-import { SqliteCounterStore } from '../../src/policy/counter-store.js';
+import { SqliteCounterStore, type CounterStore } from '../../src/policy/counter-store.js';
+import type { PolicyBundle } from '../../src/control/protocol/policy-bundle.js';
 import { PolicyEnforcer, type BackgroundCharge } from '../../src/policy/enforcer.js';
 import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
 import { createProviderResolver } from '../../src/proxy/provider-resolver.js';
@@ -29,37 +30,64 @@ let clockMs: number;
 const resolver = createProviderResolver();
 const PROMPT = 'y'.repeat(400);
 
-/** An agent over policy.db: counters and background work in the same file, as the agent keeps them. */
-function startAgent(): void {
+/** The policy of most tests: a budget of $1,000 a day. */
+const withBudgets = (budgets: Array<{ max_limit: number; reset_duration: string }>, version = 7) => bundle({
+  version,
+  // A price of the bundle's own: a restored entry is still priced by the bundle it was decided under.
+  pricing: { 'gpt-4.1-mini': { input_per_mtok: 1, output_per_mtok: 10 } },
+}, {
+  provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }],
+  rate_limit: { token_max_limit: 1e9, token_reset_duration: '1d' },
+  budgets,
+});
+const POLICY = withBudgets([{ max_limit: 1000, reset_duration: '1d' }]);
+
+interface Start {
+  /** The first bundle applied; null: none yet (the agent applies its saved one a while after the enforcer is made). */
+  policy?: PolicyBundle | null;
+  /** Whether the start gets as far as taking up what the last run left (the agent does once records can be written). */
+  takeUp?: boolean;
+  counters?: (db: PolicyDatabase) => CounterStore;
+}
+
+/**
+ * An agent over policy.db: counters and background work in the same file, as the agent keeps them; the first bundle
+ * applied, then the work an earlier run left taken up, in the agent's order.
+ */
+function startAgent({ policy = POLICY, takeUp = true, counters = (d) => new SqliteCounterStore(d) }: Start = {}): void {
   db = openPolicyDatabase(file);
   late = [];
   enforcer = new PolicyEnforcer({
-    counters: new SqliteCounterStore(db), backgroundStore: new SqliteBackgroundStore(db),
+    counters: counters(db), backgroundStore: new SqliteBackgroundStore(db),
     now: () => new Date(clockMs), onError: (err) => { throw err; }, onBackgroundCharge: (charged) => late.push(charged),
   });
   enforcer.setIdentity({ signedIn: true, user: 'ada@example.com' });
-  enforcer.setBundle(bundle({
-    // A price of the bundle's own: a restored entry is still priced by the bundle it was decided under.
-    pricing: { 'gpt-4.1-mini': { input_per_mtok: 1, output_per_mtok: 10 } },
-  }, {
-    provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }],
-    rate_limit: { token_max_limit: 1e9, token_reset_duration: '1d' },
-    budgets: [{ max_limit: 1000, reset_duration: '1d' }],
-  }));
+  if (policy) enforcer.setBundle(policy);
+  if (takeUp) enforcer.takeUpBackground();
 }
 
-/** Edge stops as the agent stops it (background work still running given up), and starts again over the same file. */
-function restart(): void {
+/** Edge stops as the agent stops it (its stop step), and starts again over the same file. */
+function restart(start?: Start): void {
   enforcer.releaseBackground();
   db.close();
-  startAgent();
+  startAgent(start);
 }
 
 /** Edge dies (nothing given up, nothing written on the way out) and starts again over the same file. */
-function crashAndRestart(): void {
+function crashAndRestart(start?: Start): void {
   db.close();
-  startAgent();
+  startAgent(start);
 }
+
+/** Edge is down for longer than the hour work is waited for: on the start it is given up, charged its worst case. */
+async function downPastTheWait(start?: Start): Promise<void> {
+  clockMs += 2 * 60 * 60_000;
+  crashAndRestart(start);
+  expect(await until(() => late.length > 0)).toBe(true);
+}
+
+/** Lets timers due now fire (work whose wait ran out is given up by a 0 ms timer). */
+const timersDueNow = () => new Promise<void>((resolve) => setTimeout(resolve, 10));
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-background-store-'));
@@ -136,22 +164,26 @@ it('a poll in progress before the crash still counts: a final state reporting no
   expect(late).toMatchObject([{ id: 'resp_seen', charge: { estimated: true, usage: { inputTokens: 100, outputTokens: 300 } } }]);
 });
 
-it('given up as Edge stops, its worst case is trued up to its usage when fetched back after the start', async () => {
+it('work waited for when Edge stops cleanly stays waited for: nothing charged at the stop, its usage charged once when fetched back after the start', async () => {
   await startBackground('resp_stop');
   restart();
-  // The stop charged the worst case: the prompt and the 700 tokens the request allowed itself.
-  expect(tokensUsed()).toBe(100 + 700);
+  // Not given up at its worst case: kept as it was.
+  expect(late).toEqual([]);
+  expect(tokensUsed()).toBe(0);
+  expect(db.prepare('SELECT kind, id FROM policy_background_work').all()).toEqual([{ kind: 'waiting', id: 'resp_stop' }]);
   await fetchBack('resp_stop', { input_tokens: 100, output_tokens: 50 });
   expect(tokensUsed()).toBe(150);
   expect(spent()).toBeCloseTo(cost(100, 50), 12);
-  expect(late).toMatchObject([{ id: 'resp_stop', charge: { usage: { totalTokens: 150 } }, trueUp: { cause: 'usage_reported', difference: { totalTokens: -650 }, refundedInFull: true } }]);
+  expect(late).toMatchObject([{ id: 'resp_stop', charge: { usage: { totalTokens: 150 } } }]);
+  expect(late[0]!.trueUp).toBeUndefined();
   expect(rowsKept()).toBe(0);
 });
 
-it('a run given up as Edge stops and continued after the start is charged the difference to its estimate, not the whole run on top', async () => {
+it('a run given up while Edge was down and continued after the start is charged the difference to its estimate, not the whole run on top', async () => {
   await exchange('POST', '/v1/threads/thread_1/runs', run('run_1', 'queued'), { assistant_id: 'asst_1', additional_instructions: PROMPT, max_completion_tokens: 2000 });
-  restart();
+  await downPastTheWait();
   expect(tokensUsed()).toBe(2100);
+  restart();
   await exchange('POST', '/v1/threads/thread_1/runs/run_1/submit_tool_outputs', run('run_1', 'completed', { prompt_tokens: 600, completion_tokens: 60, total_tokens: 660 }),
     { tool_outputs: [{ tool_call_id: 'call_1', output: 'o'.repeat(4000) }] });
   expect(tokensUsed()).toBe(660);
@@ -160,9 +192,7 @@ it('a run given up as Edge stops and continued after the start is charged the di
 
 it('one whose wait ran out while Edge was down is given up at the start: its worst case, open for a true-up', async () => {
   await startBackground('resp_late');
-  clockMs += 2 * 60 * 60_000;
-  crashAndRestart();
-  expect(await until(() => late.length > 0)).toBe(true);
+  await downPastTheWait();
   expect(late).toMatchObject([{ id: 'resp_late', charge: { estimated: true, usage: { inputTokens: 100, outputTokens: 700 } } }]);
   expect(tokensUsed()).toBe(800);
   await fetchBack('resp_late', { input_tokens: 100, output_tokens: 20 });
@@ -171,8 +201,9 @@ it('one whose wait ran out while Edge was down is given up at the start: its wor
 
 it('an estimate kept longer than a day is dropped at the start, charged as it stands', async () => {
   await startBackground('resp_old');
+  await downPastTheWait();
   restart();
-  expect(rowsKept()).toBe(1);
+  expect(db.prepare('SELECT kind FROM policy_background_work').all()).toEqual([{ kind: 'true_up' }]);
   clockMs += 25 * 60 * 60_000;
   restart();
   expect(rowsKept()).toBe(0);
@@ -180,7 +211,7 @@ it('an estimate kept longer than a day is dropped at the start, charged as it st
   expect(late).toEqual([]);
 });
 
-it('a key\'s estimate kept while the run went on under another key is given back after a restart too', async () => {
+it('a key\'s estimate kept while the run went on under another key is given back whole after a restart too', async () => {
   const twoKeys = (active: string) => bundle({
     active_virtual_key_id: active,
     virtual_keys: ['vk-eng', 'vk-b'].map((id) => ({
@@ -190,20 +221,22 @@ it('a key\'s estimate kept while the run went on under another key is given back
   });
   enforcer.setBundle(twoKeys('vk-eng'));
   await exchange('POST', '/v1/threads/thread_1/runs', run('run_2', 'queued'), { assistant_id: 'asst_1', additional_instructions: PROMPT, max_completion_tokens: 2000 });
-  enforcer.releaseBackground();
+  await downPastTheWait({ policy: twoKeys('vk-eng') });
   enforcer.setBundle(twoKeys('vk-b'));
   await exchange('POST', '/v1/threads/thread_1/runs/run_2/submit_tool_outputs', run('run_2', 'queued'), { tool_outputs: [{ tool_call_id: 'call_1', output: 'o' }] });
-  crashAndRestart();
-  enforcer.setBundle(twoKeys('vk-b'));
+  crashAndRestart({ policy: twoKeys('vk-b') });
   await exchange('GET', '/v1/threads/thread_1/runs/run_2', run('run_2', 'completed', { prompt_tokens: 600, completion_tokens: 60, total_tokens: 660 }));
-  expect(late.map((c) => [c.id, c.charge.usage.totalTokens, c.trueUp?.cause ?? null])).toEqual([['run_2', 660, null], ['run_2', 660, 'continued_under_another_key']]);
+  expect(late.map((c) => [c.id, c.charge.usage.totalTokens, c.trueUp?.cause ?? null, c.trueUp?.difference.totalTokens ?? null]))
+    .toEqual([['run_2', 660, null, null], ['run_2', 0, 'continued_under_another_key', -2100]]);
+  // The run counted once: all of it on the key that continued it.
   const tokensOf = (id: string) => { enforcer.setBundle(twoKeys(id)); return tokensUsed(); };
   expect(tokensOf('vk-b')).toBe(660);
-  expect(tokensOf('vk-eng')).toBe(660);
+  expect(tokensOf('vk-eng')).toBe(0);
 });
 
 it('a given-up request setting no bound is restored with the default worst case', async () => {
   await exchange('POST', '/v1/responses', response('resp_unbounded', 'queued'), { model: 'gpt-4.1-mini', background: true, input: PROMPT });
+  await downPastTheWait();
   restart();
   expect(tokensUsed()).toBe(100 + DEFAULT_OUTPUT_CAP_TOKENS);
   await fetchBack('resp_unbounded');
@@ -248,10 +281,94 @@ it('the prompt of work waited for stays held in its key\'s windows after the res
   enforcer.setBundle(limited);
   // A prompt of 1,000 tokens: held, it uses the key's 1,000 tokens up.
   await exchange('POST', '/v1/responses', response('resp_held', 'queued'), { model: 'gpt-4.1-mini', background: true, input: 'z'.repeat(4000) });
-  crashAndRestart();
-  enforcer.setBundle(limited);
+  crashAndRestart({ policy: limited });
   await expect(startBackground('resp_next')).rejects.toThrow('was refused');
   await fetchBack('resp_held', { input_tokens: 300, output_tokens: 100 });
   expect(tokensUsed()).toBe(400);
   await startBackground('resp_after');
+});
+
+it('work whose wait ran out while Edge was down is charged to the budget a sync moved it to, not to the one inserted in its place', async () => {
+  await startBackground('resp_moved');
+  // A sync inserts a budget before the one the request was decided under: that budget's counter moves.
+  const v2 = withBudgets([{ max_limit: 99, reset_duration: '1d' }, { max_limit: 1000, reset_duration: '1d' }], 8);
+  enforcer.setBundle(v2);
+  clockMs += 2 * 60 * 60_000;
+  // The agent's start: the saved bundle is applied a while after the enforcer is made, then the work taken up.
+  crashAndRestart({ policy: null, takeUp: false });
+  await timersDueNow();
+  enforcer.setBundle(v2);
+  enforcer.takeUpBackground();
+  expect(await until(() => late.length > 0)).toBe(true);
+  const budgets = enforcer.status().budgets;
+  expect(budgets.map((b) => b.maxUsd)).toEqual([99, 1000]);
+  expect(budgets[0]!.usedUsd).toBe(0);
+  expect(budgets[1]!.usedUsd).toBeCloseTo(cost(100, 700), 12);
+});
+
+it('a start that fails before taking the work up charges nothing and leaves it for the next start', async () => {
+  await startBackground('resp_failed_start');
+  clockMs += 2 * 60 * 60_000;
+  crashAndRestart({ takeUp: false });
+  await timersDueNow();
+  expect(late).toEqual([]);
+  expect(tokensUsed()).toBe(0);
+  expect(db.prepare('SELECT kind, id FROM policy_background_work').all()).toEqual([{ kind: 'waiting', id: 'resp_failed_start' }]);
+  // The failed start stops as the agent stops one that never got to take the work up.
+  restart();
+  expect(await until(() => late.length > 0)).toBe(true);
+  expect(late).toMatchObject([{ id: 'resp_failed_start', charge: { estimated: true, usage: { inputTokens: 100, outputTokens: 700 } } }]);
+  expect(tokensUsed()).toBe(800);
+});
+
+it('settling work writes the charge and the ledger in one transaction: a reader (or a crash) in between sees the work still waiting', async () => {
+  const seen: unknown[] = [];
+  // Another connection reads the file at the moment the counter is charged, as a crash there would leave it.
+  class ObservedCounters extends SqliteCounterStore {
+    override add(...args: Parameters<SqliteCounterStore['add']>): ReturnType<SqliteCounterStore['add']> {
+      const reader = openPolicyDatabase(file);
+      try {
+        seen.push(reader.prepare('SELECT kind, id FROM policy_background_work').all());
+      } finally {
+        reader.close();
+      }
+      return super.add(...args);
+    }
+  }
+  crashAndRestart({ counters: (d) => new ObservedCounters(d) });
+  await startBackground('resp_atomic');
+  seen.length = 0;
+  await fetchBack('resp_atomic', { input_tokens: 100, output_tokens: 50 });
+  expect(seen.length).toBeGreaterThan(0);
+  for (const rows of seen) expect(rows).toEqual([{ kind: 'waiting', id: 'resp_atomic' }]);
+  expect(rowsKept()).toBe(0);
+  expect(tokensUsed()).toBe(150);
+});
+
+it('a bundle\'s prices that could not be stored (a full disk) are stored with the next entry that refers to them', () => {
+  const store = new SqliteBackgroundStore(db);
+  const pricing = { 'gpt-4.1': { input_per_mtok: 2, output_per_mtok: 8 } };
+  const job: BackgroundJob = {
+    target: {
+      keyId: 'vk-a', keyLabel: 'vk-a', pricing, thresholds: [], provider: 'openai', model: 'gpt-4.1',
+      request: { provider: 'openai', model: 'gpt-4.1', operation: 'responses' }, target: { method: 'POST', host: 'api.openai.com', path: '/v1/responses' }, app: 'probe',
+    },
+    windows: [], promptTokens: 100, outputTokens: 0,
+  };
+  // The first write of the price list fails, as on a full disk.
+  db.exec(`CREATE TABLE disk_full (yes INTEGER); INSERT INTO disk_full VALUES (1);
+    CREATE TRIGGER fail_prices BEFORE INSERT ON policy_background_prices WHEN (SELECT count(*) FROM disk_full) > 0
+    BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;`);
+  const failures: string[] = [];
+  const waiting = new BackgroundResponses({ onGivenUp: () => {}, journal: store.journal('waiting', (_err, context) => failures.push(context)) });
+  try {
+    waiting.remember('openai', 'resp_first', { ...job });
+    expect(failures).toEqual(['keeping background work waiting']);
+    db.exec('DELETE FROM disk_full');
+    waiting.remember('openai', 'resp_second', { ...job });
+    const kept = store.load<BackgroundJob>('waiting', NOW.getTime(), Number.POSITIVE_INFINITY);
+    expect(kept.map((e) => [e.id, e.value.target.pricing])).toEqual([['resp_second', pricing]]);
+  } finally {
+    waiting.stopWaiting();
+  }
 });

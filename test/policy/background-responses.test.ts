@@ -442,7 +442,7 @@ it('tool outputs sent under another key, answered queued: the run is waited for 
   expect(tokensOf('vk-eng')).toBe(0);
 });
 
-it('a run given up under one key, continued under another: the run\'s usage goes to the new key, the old one\'s estimate is given back down to it', async () => {
+it('a run given up under one key, continued under another: the run\'s usage goes to the new key, the old one\'s whole estimate is given back', async () => {
   start(undefined, 1e9);
   await startRun('run_k3');
   enforcer.releaseBackground();
@@ -452,12 +452,13 @@ it('a run given up under one key, continued under another: the run\'s usage goes
   // Closed then: a later fetch of the run trues nothing up again.
   await exchange('GET', '/v1/threads/thread_1/runs/run_k3', threadRun('run_k3', 'completed', runUsage));
   expect(late.map((c) => [c.id, c.charge.usage.totalTokens, c.trueUp?.cause ?? null, c.trueUp?.difference.totalTokens ?? null]))
-    .toEqual([['run_k3', 2100, null, null], ['run_k3', 660, 'continued_under_another_key', 660 - 2100]]);
+    .toEqual([['run_k3', 2100, null, null], ['run_k3', 0, 'continued_under_another_key', -2100]]);
+  // The run counted once: all of it on the key that continued it.
   expect(tokensOf('vk-b')).toBe(660);
-  expect(tokensOf('vk-eng')).toBe(660);
+  expect(tokensOf('vk-eng')).toBe(0);
 });
 
-it('a run given up under one key, continued under another (answered queued), then polled completed: the old key\'s estimate given back down to its usage', async () => {
+it('a run given up under one key, continued under another (answered queued), then polled completed: the old key\'s whole estimate given back', async () => {
   start(undefined, 1e9);
   await startRun('run_k4');
   enforcer.releaseBackground();
@@ -466,11 +467,11 @@ it('a run given up under one key, continued under another (answered queued), the
   expect(tokensOf('vk-eng')).toBe(2100);
   await exchange('GET', '/v1/threads/thread_1/runs/run_k4', threadRun('run_k4', 'completed', runUsage));
   expect(tokensOf('vk-b')).toBe(660);
-  expect(tokensOf('vk-eng')).toBe(660);
-  expect(late.at(-1)).toMatchObject({ id: 'run_k4', trueUp: { cause: 'continued_under_another_key', difference: { totalTokens: 660 - 2100 }, refundedInFull: true } });
+  expect(tokensOf('vk-eng')).toBe(0);
+  expect(late.at(-1)).toMatchObject({ id: 'run_k4', trueUp: { cause: 'continued_under_another_key', difference: { totalTokens: -2100 }, refundedInFull: true } });
 });
 
-it('a run given up under one key and continued under another, whose usage is above the old key\'s estimate: the old key is charged nothing more', async () => {
+it('a run given up under one key and continued under another, whose usage is above the old key\'s estimate: the old key is charged nothing more, and given its estimate back', async () => {
   start(undefined, 1e9);
   await startRun('run_k5');
   enforcer.releaseBackground();
@@ -478,8 +479,8 @@ it('a run given up under one key and continued under another, whose usage is abo
   const big = { prompt_tokens: 5000, completion_tokens: 3000, total_tokens: 8000 };
   expect(await submitToolOutputs('run_k5', threadRun('run_k5', 'completed', big))).toMatchObject({ usage: { totalTokens: 8000 } });
   expect(tokensOf('vk-b')).toBe(8000);
-  expect(tokensOf('vk-eng')).toBe(2100);
-  expect(late.map((c) => c.trueUp ?? null)).toEqual([null]);
+  expect(tokensOf('vk-eng')).toBe(0);
+  expect(late.map((c) => [c.charge.usage.totalTokens, c.trueUp?.cause ?? null])).toEqual([[2100, null], [0, 'continued_under_another_key']]);
 });
 
 it('a true-up raising spend past a budget threshold raises the budget alert, as any charge does', async () => {
