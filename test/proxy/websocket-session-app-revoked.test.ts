@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AppCatalogEntry, PolicyBundleInput } from '../../src/control/protocol/policy-bundle.js';
 import type { PolicyRoute } from '../../src/policy/decide.js';
 import { sessionRevocation } from '../../src/policy/session-revocation.js';
-import type { HttpRequestInfo } from '../../src/providers/types.js';
 import type { SessionClose } from '../../src/proxy/websocket-session-usage.js';
 import { appFor, bundle, NOW } from '../policy/support.js';
 import { until } from '../support/until.js';
@@ -13,7 +12,7 @@ import { message, meteringAgent, type MeteringAgent } from './websocket-metering
  * policy stops allowing the app (denies it, or blocks apps pending review while the app is one), the session is
  * closed (1008) with one record saying why, as when its key is revoked. The app is attributed again under the new
  * catalog, from the opening's own signals, so a new entry that names it another way counts too. The revoked question
- * is wired as the enforcer's `revoked` asks it (session-revocation.ts, with the app the current catalog attributes).
+ * is the enforcer's own `revoked` (session-revocation.ts, with the app the current catalog attributes from the opening's signals).
  */
 
 type KeyInput = NonNullable<PolicyBundleInput['virtual_keys']>[number];
@@ -21,8 +20,6 @@ type KeyInput = NonNullable<PolicyBundleInput['virtual_keys']>[number];
 const KEY: Partial<KeyInput> = { provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['gpt-realtime'] }] };
 const USER_AGENT = 'OpenAI/JS 6.1.0';
 const TARGET = '/v1/realtime?model=gpt-realtime';
-/** The opening's request info, as the WebSocket decision builds it. */
-const OPENING: HttpRequestInfo = { method: 'GET', host: 'api.openai.com', path: TARGET, headers: { 'user-agent': USER_AGENT } };
 const done = message({ type: 'response.done', response: { id: 'resp_1', status: 'completed', usage: { total_tokens: 20, input_tokens: 10, output_tokens: 10 } } });
 
 const sdk = (status: AppCatalogEntry['status']): AppCatalogEntry => ({ id: 'openai-sdk', name: 'OpenAI SDK client', status, match: { hosts: [], user_agents: [], processes: [] } });
@@ -30,24 +27,14 @@ const sdk = (status: AppCatalogEntry['status']): AppCatalogEntry => ({ id: 'open
 let agent: MeteringAgent | undefined;
 afterEach(() => agent?.close());
 
-/** A metering agent whose policy changes are announced, and whose revoked question re-attributes the session's app. */
+/**
+ * A metering agent wired as src/agent.ts wires it: sessions hear of each bundle the enforcer applies
+ * (onBundleApplied) and ask the enforcer's own revoked, so an enforcer that stopped passing the session's app
+ * would leave these sessions open.
+ */
 function appAgent(apps: PolicyBundleInput['apps']) {
-  const listeners = new Set<() => void>();
-  const metering = meteringAgent(KEY, {
-    deps: {
-      revoked: (request) => sessionRevocation({
-        route: metering.enforcer.routeFor(request), bundle: metering.enforcer.bundle, now: NOW, app: metering.enforcer.attribute(OPENING),
-      }),
-      policyChanges: (listener) => {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
-      },
-    },
-  });
-  const applyApps = (changed: PolicyBundleInput['apps']) => {
-    metering.enforcer.setBundle(bundle({ apps: changed }, KEY));
-    for (const listener of listeners) listener();
-  };
+  const metering = meteringAgent(KEY);
+  const applyApps = (changed: PolicyBundleInput['apps']) => metering.enforcer.setBundle(bundle({ apps: changed }, KEY));
   applyApps(apps);
   return { metering, applyApps };
 }
