@@ -8,6 +8,7 @@ import { GENESIS_HASH } from '../../src/audit/chain.js';
 import { postEnrollment } from '../../src/control/client/control-api.js';
 import { startControlServer } from '../../src/control/server/control-server.js';
 import type { HashLookupProgress } from '../../src/control/server/audit-hash-lookup.js';
+import type { BackgroundWork } from '../../src/control/server/background-index-build.js';
 import { SqliteControlStore } from '../../src/control/server/sqlite-control-store.js';
 import { batchFor, chainedRecords, postAuditBatch } from './support/audit-upload.js';
 import { ADA_KEY, captureLogger, startControlFixture, testLogger, waitFor, type ControlFixture } from './support/control-fixture.js';
@@ -338,6 +339,41 @@ describe('the audit hash lookup built after an upgrade', () => {
       await store.close();
     }
   });
+
+  it('stopped while it sorts, stops after the range of records under way, and the next start builds it', async () => {
+    fixture = await startControlFixture();
+    const f = fixture;
+    const file = f.config.storage!.sqlite_path!;
+    await f.server.close();
+    // More records than one range of the sort: a server stopping meanwhile waits for a range, not the whole sort.
+    asPreviousReleaseLeftIt(file, 120_000);
+    const store = new SqliteControlStore(file);
+    try {
+      let ranges = 0;
+      let steps = 0;
+      let stopping: Promise<void> | undefined;
+      const work: BackgroundWork = store.startBackgroundWork(testLogger(), {
+        beforeSortRange: async () => { ranges += 1; stopping ??= work.stop(); },
+        beforeStep: async () => { steps += 1; },
+      })!;
+      expect(await work.done).toBe('stopped');
+      await stopping;
+      expect({ ranges, steps }).toEqual({ ranges: 1, steps: 0 });
+    } finally {
+      await store.close();
+    }
+    const reader = new Database(file, { readonly: true });
+    expect(lookupState(reader)).toEqual({ complete: false, copied: 0 });
+    reader.close();
+
+    const next = new SqliteControlStore(file);
+    try {
+      expect(await next.startBackgroundWork(testLogger())?.done).toBe('built');
+    } finally {
+      await next.close();
+    }
+    expectLookupCompleteAndCorrect(file);
+  }, BIG_FILE_TIMEOUT_MS);
 
   it('built by two server instances on one file at once, is complete from the moment one finishes and counts each record once', async () => {
     fixture = await startControlFixture();

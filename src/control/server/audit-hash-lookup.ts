@@ -7,7 +7,8 @@ import type Database from 'better-sqlite3';
  * A table of (hash prefix, record id) rather than an index on audit_records: an index over millions of records is
  * one CREATE INDEX, one transaction holding the write lock for seconds, and every device's upload waited behind it
  * (then failed with a 500 and retried). The table is filled instead by BackgroundWork (background-index-build.ts):
- * it sorts the records' keys beside the database (a read, which never blocks a writer), then copies them in key
+ * it sorts the records' keys beside the database (a read, which never blocks a writer; in ranges of ids, so a
+ * stop waits for one range), then copies them in key
  * order in short transactions, each advancing a high-water mark, so a build stopped or killed halfway goes on from
  * there at the next start. In key order each step appends to the table's last pages instead of rewriting pages all
  * over it (copied in id order, the steps slowed down as the table grew: 35 s for 300,000 records).
@@ -92,20 +93,26 @@ export function recordsWithHashQuery(db: Database.Database): string | undefined 
 }
 
 /**
- * The SQL of the build, run by BackgroundWork's worker on its own connection. `sort`: the keys still to copy, in
- * key order, into a TEMP table of that connection (reading the database, writing nothing of it). `step`, in an
- * IMMEDIATE transaction (it waits for the write lock like any writer instead of failing on a stale snapshot):
- * the next rows of the sorted keys (by rowid, which CREATE TABLE AS numbers in the ORDER BY's order), and the
- * mark moved past them.
+ * The SQL of the build, run by BackgroundWork's worker on its own connection. `sortChunk`: the keys still to copy
+ * of one range of record ids, into a TEMP table of that connection kept in key order (reading the database,
+ * writing nothing of it); in ranges, so a server stopping meanwhile waits for one range, not a sort of every record.
+ * `step`, in an IMMEDIATE transaction (it waits for the write lock like any writer instead of failing on a stale
+ * snapshot): the next keys after the step's cursor (`stepEnd`: the last of them), and the mark moved past them.
  */
 export const HASH_LOOKUP_BUILD_SQL = {
   progress: 'SELECT last_id, copied_prefix, copied_id, copied, complete FROM audit_record_hashes_build WHERE id = 1',
-  sort: `CREATE TEMP TABLE sorted_hashes AS SELECT substr(hash, 1, 16) AS hash_prefix, id AS record_id FROM audit_records
-    WHERE id <= @last_id AND (substr(hash, 1, 16) > @copied_prefix OR (substr(hash, 1, 16) = @copied_prefix AND id > @copied_id))
+  sortInto: `CREATE TEMP TABLE IF NOT EXISTS sorted_hashes (hash_prefix TEXT NOT NULL, record_id INTEGER NOT NULL,
+    PRIMARY KEY (hash_prefix, record_id)) WITHOUT ROWID`,
+  sortChunk: `INSERT OR IGNORE INTO temp.sorted_hashes (hash_prefix, record_id)
+    SELECT substr(hash, 1, 16) AS hash_prefix, id AS record_id FROM audit_records
+    WHERE id > @from_id AND id <= @to_id AND (substr(hash, 1, 16), id) > (@copied_prefix, @copied_id)
     ORDER BY hash_prefix, record_id`,
   sorted: 'SELECT COUNT(*) FROM temp.sorted_hashes',
-  copy: `INSERT OR IGNORE INTO ${HASH_LOOKUP_TABLE} (hash_prefix, record_id) SELECT hash_prefix, record_id FROM temp.sorted_hashes WHERE rowid > ? AND rowid <= ?`,
-  keyAt: 'SELECT hash_prefix, record_id FROM temp.sorted_hashes WHERE rowid = ?',
+  stepEnd: `SELECT hash_prefix, record_id FROM (SELECT hash_prefix, record_id FROM temp.sorted_hashes
+    WHERE (hash_prefix, record_id) > (@prefix, @id) ORDER BY hash_prefix, record_id LIMIT @keys) ORDER BY hash_prefix DESC, record_id DESC LIMIT 1`,
+  copy: `INSERT OR IGNORE INTO ${HASH_LOOKUP_TABLE} (hash_prefix, record_id) SELECT hash_prefix, record_id FROM temp.sorted_hashes
+    WHERE (hash_prefix, record_id) > (@prefix, @id) AND (hash_prefix, record_id) <= (@to_prefix, @to_id) ORDER BY hash_prefix, record_id`,
+  moreAfter: 'SELECT 1 FROM temp.sorted_hashes WHERE (hash_prefix, record_id) > (@prefix, @id) LIMIT 1',
   // Forwards only, and never back to incomplete: two server instances on one file may build at once, the one that
   // started later going through keys the other has copied (a row value compares the key as the ORDER BY sorts it).
   advance: `UPDATE audit_record_hashes_build SET

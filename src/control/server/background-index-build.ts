@@ -14,6 +14,8 @@ export interface BackgroundWork {
 export interface BackgroundWorkHooks {
   /** Awaited once the worker has its connection, before the build: tests hold the build there. */
   beforeBuild?: () => Promise<void>;
+  /** Awaited between two ranges of the sort (none when it is one range): tests stop the build there. */
+  beforeSortRange?: () => Promise<void>;
   /** Awaited before each step with how far the build is: tests hold it halfway, or watch it go on. */
   beforeStep?: (progress: HashLookupProgress) => Promise<void>;
 }
@@ -24,6 +26,12 @@ export interface BackgroundWorkHooks {
  * seconds), not the whole build.
  */
 const STEP_KEYS = 5000;
+
+/**
+ * Record ids per range of the sort: each is one message to the worker, and a stop is handled between two, so a
+ * server stopping waits for one range (tens of milliseconds), not a sort of millions of records.
+ */
+const SORT_IDS = 50_000;
 
 /** Least pause between steps: a writer's busy handler retries after 1, 2, 5, 10… ms, so it finds the lock free. */
 const MIN_PAUSE_MS = 5;
@@ -40,8 +48,10 @@ const sql = workerData.sql;
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 60000');
 const progress = db.prepare(sql.progress);
-let sorted = 0;
-let cursor = 0;
+// The mark when the sort began (the keys after it are sorted), how far the sort has gone, and the last key copied.
+let from;
+let sortedTo = 0;
+let cursor;
 let total;
 const report = () => {
   const at = progress.get();
@@ -49,10 +59,13 @@ const report = () => {
 };
 // IMMEDIATE: it takes the write lock at BEGIN, waiting for it like any writer.
 // Counts the keys it added, not those it went through: another server's build may have copied some of them.
-const step = db.transaction((to) => {
-  const key = to > cursor ? db.prepare(sql.keyAt).get(to) : undefined;
-  const copied = key ? db.prepare(sql.copy).run(cursor, to).changes : 0;
-  db.prepare(sql.advance).run({ prefix: key ? key.hash_prefix : '', id: key ? key.record_id : 0, copied, complete: to >= sorted ? 1 : 0 });
+const step = db.transaction(() => {
+  const end = db.prepare(sql.stepEnd).get({ prefix: cursor.prefix, id: cursor.id, keys: workerData.stepKeys });
+  const copied = end ? db.prepare(sql.copy).run({ prefix: cursor.prefix, id: cursor.id, to_prefix: end.hash_prefix, to_id: end.record_id }).changes : 0;
+  const to = end ? { prefix: end.hash_prefix, id: end.record_id } : cursor;
+  const complete = db.prepare(sql.moreAfter).get(to) === undefined ? 1 : 0;
+  db.prepare(sql.advance).run({ prefix: to.prefix, id: to.id, copied, complete });
+  return to;
 }).immediate;
 parentPort.postMessage({ ready: true, progress: report() });
 parentPort.on('message', (message) => {
@@ -61,16 +74,23 @@ parentPort.on('message', (message) => {
       db.close();
       parentPort.close();
     } else if (message === 'sort') {
-      const at = progress.get();
-      db.prepare(sql.sort).run({ last_id: at.last_id, copied_prefix: at.copied_prefix, copied_id: at.copied_id });
-      sorted = db.prepare(sql.sorted).pluck().get();
-      total = at.copied + sorted;
-      parentPort.postMessage({ sorted: true, progress: report() });
+      if (from === undefined) {
+        from = progress.get();
+        cursor = { prefix: from.copied_prefix, id: from.copied_id };
+        db.exec(sql.sortInto);
+      }
+      const to = Math.min(sortedTo + workerData.sortIds, from.last_id);
+      db.prepare(sql.sortChunk).run({ from_id: sortedTo, to_id: to, copied_prefix: from.copied_prefix, copied_id: from.copied_id });
+      sortedTo = to;
+      if (sortedTo < from.last_id) {
+        parentPort.postMessage({ sorting: true, progress: report() });
+      } else {
+        total = from.copied + db.prepare(sql.sorted).pluck().get();
+        parentPort.postMessage({ sorted: true, progress: report() });
+      }
     } else {
       const startedAt = Date.now();
-      const to = Math.min(cursor + workerData.stepKeys, sorted);
-      step(to);
-      cursor = to;
+      cursor = step();
       parentPort.postMessage({ progress: report(), ms: Date.now() - startedAt });
     }
   } catch (error) {
@@ -82,6 +102,8 @@ parentPort.on('message', (message) => {
 interface WorkerMessage {
   /** The first message: the worker's connection is open. */
   ready?: true;
+  /** One range of record ids is sorted, and more are left. */
+  sorting?: true;
   /** The keys still to copy are sorted: the steps can start. */
   sorted?: true;
   progress?: HashLookupProgress;
@@ -92,7 +114,8 @@ interface WorkerMessage {
 
 /**
  * Fills the hash lookup table (audit-hash-lookup.ts) of the SQLite file in a worker thread, from its high-water
- * mark: sorts the keys still to copy, then copies them in steps. Between steps it pauses at least as long as the
+ * mark: sorts the keys still to copy (a range of record ids per message, so a stop is handled between two),
+ * then copies them in steps. Between steps it pauses at least as long as the
  * step took, so writers hold the lock at least half of the time; and it is paced from the server's thread, whose
  * writers block that thread while they wait for the lock: no step starts while one of them waits, which so waits
  * for one step at most.
@@ -100,7 +123,7 @@ interface WorkerMessage {
 export function buildHashLookupInBackground(file: string, log: Logger, hooks: BackgroundWorkHooks = {}): BackgroundWork {
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { file, sql: HASH_LOOKUP_BUILD_SQL, stepKeys: STEP_KEYS, driver: createRequire(import.meta.url).resolve('better-sqlite3') },
+    workerData: { file, sql: HASH_LOOKUP_BUILD_SQL, stepKeys: STEP_KEYS, sortIds: SORT_IDS, driver: createRequire(import.meta.url).resolve('better-sqlite3') },
   });
   let stopped = false;
   let startedAt = 0;
@@ -133,6 +156,8 @@ export function buildHashLookupInBackground(file: string, log: Logger, hooks: Ba
             'until it is complete, lookups by hash read each chain instead; uploads wait for one short step at most');
           worker.postMessage('sort');
         });
+      } else if (message.sorting) {
+        if (!stopped) void (hooks.beforeSortRange?.() ?? Promise.resolve()).then(() => { if (!stopped) worker.postMessage('sort'); });
       } else if (message.sorted) {
         if (!stopped) void next(at);
       } else if (!stopped) {
@@ -150,7 +175,7 @@ export function buildHashLookupInBackground(file: string, log: Logger, hooks: Ba
     async stop() {
       stopped = true;
       clearTimeout(pause);
-      // Handled after the sort or step under way, if any: a step's transaction commits, and the next start goes on after it.
+      // Handled after the range of the sort or the step under way, if any: a step's transaction commits, and the next start goes on after it.
       worker.postMessage('stop');
       await done;
     },
