@@ -383,7 +383,9 @@ function mcpEndpoint(req: IncomingMessage, host: string): string {
   } catch {
     // Kept as it came: still one key per distinct request target.
   }
-  return `${host}${path}`;
+  // `/mcp/` reaches the same server as `/mcp` (servers route both alike): one key, or a client could call a tool
+  // dropped from the lists of `/mcp` by adding a slash. The root stays `/`.
+  return `${host}${path.replace(/\/+$/, '') || '/'}`;
 }
 
 /**

@@ -99,6 +99,8 @@ it('a tool dropped from the list in one session is refused in a new session that
   expect(refused).toBeInstanceOf(McpError);
   expect((refused as McpError).data).toEqual(expect.objectContaining({ type: 'guardrail_blocked' }));
   expect((refused as McpError).message).toMatch(/left it out of the server's tool list/);
+  // The same endpoint written with a trailing slash is the same server (it routes both alike).
+  expect(((await callInNewSession('/mcp/', 'exfil')) as McpError | undefined)?.data).toEqual(expect.objectContaining({ type: 'guardrail_blocked' }));
   // The other endpoint on the same host is another server: what /mcp dropped is not refused there.
   expect(await callInNewSession('/other', 'exfil')).toBeUndefined();
   expect(remote.called).toEqual(['exfil']);
@@ -108,7 +110,7 @@ it('a tool dropped from the list in one session is refused in a new session that
   expect(await callInNewSession('/mcp', 'exfil')).toBeUndefined();
   expect(remote.called).toEqual(['exfil', 'exfil']);
   // Each call came in a session of its own.
-  expect(remote.sessions()).toBe(5);
+  expect(remote.sessions()).toBe(6);
 });
 
 describe('DroppedToolsByServer', () => {
