@@ -5,7 +5,8 @@ import {
 } from '../protocol/enrollment.js';
 import { ControlErrorBodySchema } from '../protocol/errors.js';
 import { HeartbeatResponseSchema, type HeartbeatRequestInput, type HeartbeatResponse } from '../protocol/heartbeat.js';
-import { BUNDLE_BINDING_DEVICE, BUNDLE_BINDING_HEADER, EdgeControlPaths, endpointUrl, IDEMPOTENCY_KEY_HEADER } from '../protocol/paths.js';
+import { UNDERSTOOD_BUNDLE_FIELDS } from '../protocol/bundle-fields.js';
+import { BUNDLE_BINDING_DEVICE, BUNDLE_BINDING_HEADER, BUNDLE_FIELDS_HEADER, EdgeControlPaths, endpointUrl, IDEMPOTENCY_KEY_HEADER } from '../protocol/paths.js';
 import type { z } from 'zod';
 
 /**
@@ -35,8 +36,17 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * What this client asks of the bundles issued for it, on enrollment and each fetch: that they name the device (it
+ * checks bundle.device_id, bundle-acceptance.ts), and that they carry the optional fields its schema knows.
+ */
+const BUNDLE_ASKS: Readonly<Record<string, string>> = {
+  [BUNDLE_BINDING_HEADER]: BUNDLE_BINDING_DEVICE,
+  [BUNDLE_FIELDS_HEADER]: UNDERSTOOD_BUNDLE_FIELDS,
+};
+
 export async function postEnrollment(controlUrl: string, request: EnrollmentRequestInput, options: CallOptions = {}): Promise<EnrollmentResponse> {
-  const headers = { 'content-type': 'application/json', [BUNDLE_BINDING_HEADER]: BUNDLE_BINDING_DEVICE };
+  const headers = { 'content-type': 'application/json', ...BUNDLE_ASKS };
   const res = await call(controlUrl, EdgeControlPaths.enroll, { method: 'POST', body: JSON.stringify(request), headers }, options);
   return parseAnswer(EnrollmentResponseSchema, await readJson(res), 'enrollment answer');
 }
@@ -58,8 +68,7 @@ export type PolicyFetchResult = { kind: 'not_modified' } | { kind: 'bundle'; raw
 
 /** GET the device's bundle. The body is returned raw: its signature covers the bytes as sent. */
 export async function fetchPolicy(controlUrl: string, credential: string, etag: string | undefined, options: CallOptions = {}): Promise<PolicyFetchResult> {
-  // This client checks bundle.device_id (bundle-acceptance.ts), so it asks for bundles that carry it.
-  const headers: Record<string, string> = { authorization: `Bearer ${credential}`, accept: 'application/json', [BUNDLE_BINDING_HEADER]: BUNDLE_BINDING_DEVICE };
+  const headers: Record<string, string> = { authorization: `Bearer ${credential}`, accept: 'application/json', ...BUNDLE_ASKS };
   if (etag) headers['if-none-match'] = etag;
   const res = await call(controlUrl, EdgeControlPaths.policy, { headers }, options, [304]);
   if (res.status === 304) {

@@ -35,6 +35,14 @@ export const POLICY_EVENT_NAME = 'policy';
 export const BUNDLE_BINDING_HEADER = 'edge-bundle-binding';
 export const BUNDLE_BINDING_DEVICE = 'device';
 
+/**
+ * Sent on POST /enroll and GET /policy: the optional bundle fields the device understands, comma-separated
+ * (bundle-fields.ts GATED_BUNDLE_FIELDS, e.g. `duration_pricing`). The server leaves the others out of the
+ * device's bundles, since an agent's strict schema refuses a bundle with a field it does not know. Devices that do
+ * not send it get none of those fields. Older servers ignore the header.
+ */
+export const BUNDLE_FIELDS_HEADER = 'edge-bundle-fields';
+
 /** Header carrying an audit batch's idempotency key (must equal the body's `batch_id`). */
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 

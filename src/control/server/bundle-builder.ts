@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../util/canonical-json.js';
 import type { PolicyTemplate } from '../protocol/admin.js';
+import { withoutUnannouncedFields, type GatedBundleField } from '../protocol/bundle-fields.js';
 import type { SigningPublicKey } from '../protocol/enrollment.js';
 import { PolicyBundleSchema, type PolicyBundle } from '../protocol/policy-bundle.js';
 import type { VirtualKey } from '../protocol/virtual-key.js';
@@ -109,14 +110,20 @@ export interface BundleInputs {
   gatewayUrl: string;
   /** The keys devices should trust from this bundle on (the key ring's trusted set). */
   signingKeys?: readonly SigningPublicKey[];
+  /**
+   * The optional fields the device announced it understands (BUNDLE_FIELDS_HEADER): the template's other gated
+   * fields (bundle-fields.ts) are left out, or the device would refuse the bundle. Absent: every field goes in.
+   */
+  fields?: readonly GatedBundleField[];
 }
 
 /** Assembles and validates a device's bundle; the result is what gets signed and served. */
 export function buildPolicyBundle(inputs: BundleInputs): PolicyBundle {
   const keys = inputs.keys.map(policyRelevantVirtualKey);
   const active = keys.find((k) => k.is_active !== false && !isExpired(k, inputs.issuedAt));
+  const template = inputs.fields ? withoutUnannouncedFields(inputs.template, inputs.fields) : inputs.template;
   return PolicyBundleSchema.parse({
-    ...inputs.template,
+    ...template,
     schema: 'bifrost-edge.policy/v1',
     version: inputs.version,
     issued_at: inputs.issuedAt,
