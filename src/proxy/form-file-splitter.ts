@@ -174,39 +174,44 @@ export class FormFileSplitter {
   }
 
   /**
-   * Searches file content for `--boundary`: after CRLF it is the delimiter that ends the part (returned with
-   * what follows, the skeleton's again), anywhere else a stray one. The last bytes are kept and searched with
-   * the next chunk, so a boundary split between chunks is found; a match at the very start of the content has
-   * no CRLF before it in the content (that CRLF ended the headers), as readMultipartForm sees it. The chunk
-   * itself is searched where it lies: copying each one behind the kept bytes would double the garbage a large
-   * upload leaves for the collector.
+   * Searches file content for the delimiter (`\r\n--boundary`) that ends the part (returned with what follows, the
+   * skeleton's again), and, until one is found, for a stray `--boundary` before it: one not after CRLF, or at the
+   * very start of the content (that CRLF ended the headers), as readMultipartForm sees it. Once the part holds a
+   * stray one, only the delimiter is looked for: content made of nothing but `--boundary` (a few KiB compressed)
+   * would otherwise cost a visit to every one of its matches. The last bytes are kept and searched with the next
+   * chunk, so a delimiter split between chunks is found. The chunk itself is searched where it lies: copying each
+   * one behind the kept bytes would double the garbage a large upload leaves for the collector.
    */
   private scanFileContent(chunk: Buffer): Buffer | undefined {
     const c = this.content;
     const tail = c.tail;
     /** The kept bytes and as much of the chunk as a match starting in them can reach. */
     const seam = tail.length > 0 ? Buffer.concat([tail, chunk.subarray(0, this.delimiter.length)]) : tail;
-    const byteAt = (at: number) => (at < tail.length ? tail[at] : chunk[at - tail.length]);
-    const matches = (function* (dashBoundary: Buffer): Generator<number> {
-      for (let at = seam.indexOf(dashBoundary); at !== -1 && at < tail.length; at = seam.indexOf(dashBoundary, at + 1)) yield at;
-      for (let at = chunk.indexOf(dashBoundary); at !== -1; at = chunk.indexOf(dashBoundary, at + 1)) yield tail.length + at;
-    })(this.dashBoundary);
-    for (const found of matches) {
-      if (found >= 2 && byteAt(found - 2) === CR && byteAt(found - 1) === LF) {
-        const end = c.windowStart + found - 2;
-        this.setAside.push({ part: this.part, start: c.start, end });
-        this.skipped += end - c.start;
-        if (c.stray) {
-          this.skeleton.append(this.dashBoundary);
-          this.skipped -= this.dashBoundary.length;
-        }
-        this.nextPart(this.skeleton.length + this.delimiter.length);
-        const from = found - 2;
-        return from >= tail.length ? chunk.subarray(from - tail.length) : Buffer.concat([tail.subarray(from), chunk]);
-      }
-      c.stray = true;
+    /** The first match of `pattern` in the kept bytes followed by the chunk, as an offset from the kept bytes' start. */
+    const firstMatch = (pattern: Buffer): number => {
+      const inSeam = seam.indexOf(pattern);
+      if (inSeam !== -1 && inSeam < tail.length) return inSeam;
+      const inChunk = chunk.indexOf(pattern);
+      return inChunk === -1 ? -1 : tail.length + inChunk;
+    };
+    const found = firstMatch(this.delimiter);
+    // Any `--boundary` before the delimiter's own is stray: one after CRLF would be an earlier delimiter.
+    if (!c.stray) {
+      const dash = firstMatch(this.dashBoundary);
+      c.stray = dash !== -1 && (found === -1 || dash < found + 2);
     }
-    // Enough to hold the CRLF and all but the last byte of a boundary that the next chunk completes.
+    if (found !== -1) {
+      const end = c.windowStart + found;
+      this.setAside.push({ part: this.part, start: c.start, end });
+      this.skipped += end - c.start;
+      if (c.stray) {
+        this.skeleton.append(this.dashBoundary);
+        this.skipped -= this.dashBoundary.length;
+      }
+      this.nextPart(this.skeleton.length + this.delimiter.length);
+      return found >= tail.length ? chunk.subarray(found - tail.length) : Buffer.concat([tail.subarray(found), chunk]);
+    }
+    // Enough to hold all but the last byte of a delimiter that the next chunk completes.
     const keep = this.delimiter.length - 1;
     const length = tail.length + chunk.length;
     c.tail = chunk.length >= keep ? Buffer.from(chunk.subarray(chunk.length - keep)) : Buffer.concat([tail, chunk]).subarray(Math.max(0, length - keep));

@@ -4,7 +4,7 @@ import { edgeError } from '../edge-error.js';
 import { boundaryOf, mediaTypeOf, readMultipartForm } from '../providers/multipart-form.js';
 import { header } from '../util/header.js';
 import { FormFileSplitter, FormTextTooLarge, type SetAsideContent } from './form-file-splitter.js';
-import { bodyStalled, formatBytes, REQUEST_BODY_IDLE_TIMEOUT_MS, RequestBodyError, tooLarge, unreadable } from './request-body.js';
+import { bodyStalled, dataAfterCompressed, formatBytes, REQUEST_BODY_IDLE_TIMEOUT_MS, RequestBodyError, tooLarge, unreadable } from './request-body.js';
 import { createContentDecoder, streamableContentCoding } from './streaming-content-decoder.js';
 import { UploadSpool, type SpoolLeftBehind } from './upload-spool.js';
 import { DEFAULT_MAX_UPLOAD_SPOOL_BYTES, uploadSpoolBudget, type SpoolClaim } from './upload-spool-budget.js';
@@ -363,6 +363,10 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
         fail(new RequestBodyError(decodedTooLarge(decodedSize, limits.maxUploadBytes, coding)));
         return;
       }
+      if (decodedSize > DECODED_RATIO_CHECKED_PAST && decodedSize > MAX_DECODED_RATIO * size) {
+        fail(new RequestBodyError(decodedRatioTooHigh(decodedSize, size, coding)));
+        return;
+      }
       try {
         if (spooling !== undefined) {
           spooling.splitter.push(chunk);
@@ -404,6 +408,13 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
       stopIdleTimer();
       decoder.once('end', () => {
         if (settled) return;
+        // Node's decoders stop at the end of the compressed data and drop what follows (zero padding and another
+        // gzip member, anything after a deflate or br stream), which would be forwarded unread: other decoders may
+        // read it as more of the form.
+        if (decoder.bytesWritten !== size) {
+          fail(new RequestBodyError(dataAfterCompressed(coding, size - decoder.bytesWritten)));
+          return;
+        }
         settle();
         finish();
       });
@@ -440,6 +451,20 @@ function uploadTooLarge(size: number, maxBytes: number) {
 function decodedTooLarge(size: number, maxBytes: number, coding: string) {
   return edgeError(413, 'request_too_large',
     `The upload, decompressed from its Content-Encoding: ${coding} (${formatBytes(size)} or more), is larger than the ${formatBytes(maxBytes)} Bifrost Edge accepts in a multipart/form-data upload. Send smaller files or ask IT to raise proxy.maxUploadBytes.`);
+}
+
+/**
+ * A compressed upload is refused once it decodes to more than this many times its received size: above what gzip and
+ * deflate can reach (about 1030:1), so only a bomb (br or zstd of a few KiB decoding to hundreds of MiB) meets it,
+ * refused before it costs the time of decoding and searching all of it.
+ */
+export const MAX_DECODED_RATIO = 1100;
+/** ...checked once this much was decoded: a small body may compress better, and costs little whatever it holds. */
+export const DECODED_RATIO_CHECKED_PAST = 8 * 1024 * 1024;
+
+function decodedRatioTooHigh(decoded: number, received: number, coding: string) {
+  return edgeError(413, 'request_too_large',
+    `The upload decompresses from its Content-Encoding: ${coding} to more than ${MAX_DECODED_RATIO} times its size (${formatBytes(decoded)} or more from ${formatBytes(received)}), which Bifrost Edge refuses as a decompression bomb. Send it uncompressed, or compressed less.`);
 }
 
 function notDecodable(coding: string, err: Error) {

@@ -77,6 +77,12 @@ export function tooLarge(size: number, maxBytes: number): EdgeError {
     `The request body (${formatBytes(size)}${size > maxBytes ? ' or more' : ''}) is larger than the ${formatBytes(maxBytes)} Bifrost Edge inspects. Send a smaller request or ask IT to raise proxy.maxRequestBodyBytes.`);
 }
 
+/** A body with `bytes` after the end of its `coding` data, which Node's decoder drops and others may read. */
+export function dataAfterCompressed(coding: string, bytes: number): EdgeError {
+  return edgeError(400, 'invalid_request',
+    `The request body says Content-Encoding: ${coding} but has ${formatBytes(bytes)} after the end of its ${coding} data, which Bifrost Edge would not read but other servers might. Send the compressed data alone.`);
+}
+
 export function formatBytes(n: number): string {
   if (n >= 1024 * 1024 * 1024) return `${(n / (1024 * 1024 * 1024)).toFixed(1)} GiB`;
   if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
@@ -84,17 +90,24 @@ export function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
-type Decoder = (input: Buffer, opts: zlib.ZlibOptions) => Buffer;
+/** A coding undone: the bytes, and how many of the input the decoder read (undefined when it cannot tell). */
+type Decoder = (input: Buffer, opts: zlib.ZlibOptions) => { buffer: Buffer; read?: number };
+/** zlib's *Sync decoders with `info: true` also return their engine, whose bytesWritten is the input it read. */
+type SyncDecoder = (input: Buffer, opts: zlib.ZlibOptions & { info: true }) => unknown;
+const withInfo = (decode: SyncDecoder): Decoder => (b, o) => {
+  const { buffer, engine } = decode(b, { ...o, info: true }) as { buffer: Buffer; engine?: { bytesWritten?: number } };
+  return { buffer, read: engine?.bytesWritten };
+};
 const DECODERS: Record<string, Decoder> = {
-  gzip: (b, o) => zlib.gunzipSync(b, o),
-  'x-gzip': (b, o) => zlib.gunzipSync(b, o),
-  deflate: (b, o) => zlib.inflateSync(b, o),
-  br: (b, o) => zlib.brotliDecompressSync(b, o as zlib.BrotliOptions),
-  identity: (b) => b,
+  gzip: withInfo(zlib.gunzipSync as SyncDecoder),
+  'x-gzip': withInfo(zlib.gunzipSync as SyncDecoder),
+  deflate: withInfo(zlib.inflateSync as SyncDecoder),
+  br: withInfo(zlib.brotliDecompressSync as SyncDecoder),
+  identity: (b) => ({ buffer: b, read: b.length }),
 };
 // Node 22.15+ ships zstd; on older runtimes a zstd body is refused rather than forwarded unseen.
-const zstdSync = (zlib as unknown as { zstdDecompressSync?: Decoder }).zstdDecompressSync;
-if (zstdSync) DECODERS.zstd = zstdSync;
+const zstdSync = (zlib as unknown as { zstdDecompressSync?: SyncDecoder }).zstdDecompressSync;
+if (zstdSync) DECODERS.zstd = withInfo(zstdSync);
 
 /**
  * Decodes a Content-Encoding'd body for inspection only (the original bytes are what get
@@ -111,14 +124,21 @@ export function decodeForInspection(raw: Buffer, contentEncoding: string | undef
       throw new RequestBodyError(edgeError(415, 'unsupported_content_encoding',
         `Bifrost Edge cannot inspect a request body encoded with "${coding}" (supported: ${Object.keys(DECODERS).join(', ')}). Send it uncompressed or with gzip/br.`));
     }
+    let decoded: { buffer: Buffer; read?: number };
     try {
-      body = decode(body, { maxOutputLength: maxBytes });
+      decoded = decode(body, { maxOutputLength: maxBytes });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ERR_BUFFER_TOO_LARGE') throw new RequestBodyError(tooLarge(maxBytes + 1, maxBytes));
       throw new RequestBodyError(edgeError(400, 'invalid_request',
         `The request body says Content-Encoding: ${coding} but is not valid ${coding} data (${(err as Error).message}).`));
     }
+    // The decoder stops at the end of the compressed data and drops what follows (zero padding and another gzip
+    // member, anything after a deflate or br stream): bytes forwarded unread, which other decoders may read.
+    if (decoded.read !== undefined && decoded.read !== body.length) {
+      throw new RequestBodyError(dataAfterCompressed(coding, body.length - decoded.read));
+    }
+    body = decoded.buffer;
   }
   return body;
 }

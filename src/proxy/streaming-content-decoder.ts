@@ -1,17 +1,20 @@
 import zlib from 'node:zlib';
 import type { Transform } from 'node:stream';
 
+/** A zlib decoder: bytesWritten is how much of its input it read, which stops at the end of the compressed data. */
+export type ContentDecoder = Transform & { readonly bytesWritten: number };
+
 /**
  * The Content-Encodings a request body can be decoded in as it arrives (one zlib stream each), so a compressed upload
  * is spooled and inspected as a plain one is. `identity` needs no decoder. Node 22.15+ also decodes zstd.
  */
-const STREAMING_DECODERS: Record<string, () => Transform> = {
+const STREAMING_DECODERS: Record<string, () => ContentDecoder> = {
   gzip: () => zlib.createGunzip(),
   'x-gzip': () => zlib.createGunzip(),
   deflate: () => zlib.createInflate(),
   br: () => zlib.createBrotliDecompress(),
 };
-const createZstd = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
+const createZstd = (zlib as unknown as { createZstdDecompress?: () => ContentDecoder }).createZstdDecompress;
 if (createZstd) STREAMING_DECODERS.zstd = () => createZstd();
 
 /**
@@ -29,7 +32,7 @@ export function streamableContentCoding(contentEncoding: string | undefined): st
 }
 
 /** A stream that undoes `coding` (one streamableContentCoding named, not identity). */
-export function createContentDecoder(coding: string): Transform {
+export function createContentDecoder(coding: string): ContentDecoder {
   const create = STREAMING_DECODERS[coding];
   if (create === undefined) throw new Error(`no streaming decoder for Content-Encoding ${coding}`);
   return create();

@@ -28,6 +28,8 @@ const CASES: Record<string, Buffer> = {
   'a stray boundary in a file, then a broken part': Buffer.concat([file('f', `a\n--${B}`), Buffer.from(`--${B}\r\nno colon here\r\n\r\nx\r\n`), close]),
   'a stray boundary in the epilogue': Buffer.concat([file('f', FILE), close, Buffer.from(`--${B}`)]),
   'cut off inside a file': Buffer.concat([text('prompt', 'p'), file('f', FILE)]).subarray(0, -50),
+  'a file of nothing but boundaries, then its delimiter': Buffer.concat([file('f', `--${B}`.repeat(40)), text('prompt', 'p'), close]),
+  'a file of boundaries and CRs, then a text part': Buffer.concat([file('f', `\r--${B}\n--${B}\r\r`.repeat(8)), text('prompt', 'p'), close]),
   'cut off in a file after a stray': Buffer.concat([file('f', Buffer.concat([FILE, Buffer.from(`x--${B}`), FILE]))]).subarray(0, -10),
   'a boundary line that goes on': Buffer.concat([file('f', FILE), Buffer.from(`--${B}X\r\n`), close]),
   'malformed headers of a file part': Buffer.concat([part('Content-Disposition: form-data; name="a"; filename="a.png"\r\n folded', FILE), close]),
