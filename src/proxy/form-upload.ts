@@ -234,10 +234,12 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
   const memoryBytes = Math.min(UPLOAD_MEMORY_BYTES, limits.maxTextBytes);
   const idleMs = limits.idleTimeoutMs ?? REQUEST_BODY_IDLE_TIMEOUT_MS;
   const spoolLimit = Math.max(limits.maxSpoolBytes ?? DEFAULT_MAX_UPLOAD_SPOOL_BYTES, limits.maxUploadBytes);
-  // The disk an upload will take is claimed before it is written: all it declares at once, so uploads admitted side
-  // by side all fit; as it arrives when it declares nothing. Given back when its spool file is removed.
+  // The disk an upload takes is claimed as it arrives, before it is written, and given back when its spool file is
+  // removed. What it declares is only checked against what is free now, not held: held, a few clients declaring the
+  // largest upload and sending nothing would keep every other upload out for as long as they trickle. Uploads
+  // admitted side by side may then outgrow the budget together; the one whose bytes do not fit is refused (503).
   const claim = uploadSpoolBudget.claim();
-  if (Number.isFinite(declared) && declared > memoryBytes && !claim.cover(declared, spoolLimit)) {
+  if (Number.isFinite(declared) && declared > memoryBytes && !claim.couldCover(declared, spoolLimit)) {
     req.resume();
     return Promise.reject(spoolBudgetFull(claim, declared, spoolLimit, false));
   }

@@ -58,6 +58,14 @@ export class SpoolClaim {
     return true;
   }
 
+  /**
+   * Whether the budget has room for `bytes` in all for this claim now, taking none of it: an upload is admitted on
+   * what it declares, but holds only what has arrived, so a client that declares much and sends nothing holds nothing.
+   */
+  couldCover(bytes: number, limit: number): boolean {
+    return !this.released && this.budget.used - this.bytes + bytes <= limit;
+  }
+
   /** Gives the bytes back; safe to call more than once. */
   release(): void {
     if (this.released) return;

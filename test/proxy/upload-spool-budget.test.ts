@@ -12,8 +12,9 @@ import { until } from '../support/until.js';
 
 /**
  * proxy.maxUploadSpoolBytes on a real HTTP server whose requests readFormUpload reads, several at once: uploads held
- * in spool files together stay under the budget (one that would pass it is refused at once with 503 and a
- * Retry-After), and the space comes back as each spool is removed, however its exchange ends.
+ * in spool files together stay under the budget (one whose declared length does not fit what is free is refused at
+ * once with 503 and a Retry-After, one that outgrows it as it arrives), each holding only what has arrived, and the
+ * space comes back as each spool is removed, however its exchange ends.
  */
 
 const MiB = 1024 * 1024;
@@ -97,16 +98,16 @@ async function upload(name: string, bytes: number) {
 describe('the upload spool budget (proxy.maxUploadSpoolBytes)', () => {
   it('refuses at once (503, Retry-After) an upload whose declared length the budget cannot take beside one being spooled; an abort gives the space back', async () => {
     limits = { maxTextBytes: 32 * MiB, maxUploadBytes: 4 * MiB, maxSpoolBytes: BUDGET, spoolDir };
-    const first = openUpload('first', 2 * MiB, 3 * MiB);
-    expect(await until(() => spoolFiles().length === 1)).toBe(true);
-    expect(uploadSpoolBudget.used).toBe(3 * MiB);
+    const first = openUpload('first', 2.5 * MiB - head.length, 3 * MiB);
+    // It holds what arrived, not the 3 MiB it declares.
+    expect(await until(() => uploadSpoolBudget.used === 2.5 * MiB)).toBe(true);
 
     // Only its head is sent: it is answered before a byte of its body.
     const second = openUpload('second', 0, 3 * MiB);
     const refused = await second.answer;
     expect(refused.status).toBe(503);
     expect(refused.retryAfter).toBe('30');
-    expect(refused.text).toMatch(/holding 3\.0 MiB of other uploads on disk .*this upload \(3\.0 MiB\) would take them past the 5\.0 MiB it holds at once \(proxy\.maxUploadSpoolBytes\)\. Send it again in a moment/);
+    expect(refused.text).toMatch(/holding 2\.5 MiB of other uploads on disk .*this upload \(3\.0 MiB\) would take them past the 5\.0 MiB it holds at once \(proxy\.maxUploadSpoolBytes\)\. Send it again in a moment/);
     expect(spoolFiles()).toHaveLength(1);
 
     // The first client leaves mid-upload: its spool file is removed and its claim given back.
@@ -117,6 +118,42 @@ describe('the upload spool budget (proxy.maxUploadSpoolBytes)', () => {
     const third = await upload('third', 3 * MiB - head.length - tail.length);
     expect(third.read).toBeInstanceOf(SpooledUpload);
     expect(uploadSpoolBudget.used).toBe(3 * MiB);
+  });
+
+  it('clients that declare the largest upload and send nothing hold none of the budget: a small upload still goes through', async () => {
+    limits = { maxTextBytes: 32 * MiB, maxUploadBytes: 4 * MiB, maxSpoolBytes: BUDGET, spoolDir };
+    const idle = ['idle1', 'idle2', 'idle3', 'idle4'].map((name) => openUpload(name, 0, 4 * MiB));
+    expect(await until(() => outcomes.size === 4)).toBe(true);
+    expect(uploadSpoolBudget.used).toBe(0);
+
+    const small = await upload('small', 2 * MiB);
+    expect(small.error).toBeUndefined();
+    expect(small.read).toBeInstanceOf(SpooledUpload);
+    for (const { req } of idle) req.destroy();
+  });
+
+  it('an upload that declared more than the memory bound and left before a spool file existed holds nothing', async () => {
+    limits = { maxTextBytes: 32 * MiB, maxUploadBytes: 4 * MiB, maxSpoolBytes: BUDGET, spoolDir };
+    const left = openUpload('left', 10 * 1024, 3 * MiB);
+    expect(await until(() => outcomes.has('left'))).toBe(true);
+    left.req.destroy();
+    expect((await outcomes.get('left')!).error?.edge.status).toBe(400);
+    expect(uploadSpoolBudget.used).toBe(0);
+    expect(spoolFiles()).toHaveLength(0);
+  });
+
+  it('gives its claim back when the spool file cannot be created (507): the budget holds nothing after', async () => {
+    const notADirectory = path.join(spoolDir, 'a-file');
+    fs.writeFileSync(notADirectory, '');
+    try {
+      limits = { maxTextBytes: 32 * MiB, maxUploadBytes: 4 * MiB, maxSpoolBytes: BUDGET, spoolDir: path.join(notADirectory, 'uploads') };
+      const { req, answer } = openUpload('no-spool', 2 * MiB, 3 * MiB);
+      expect((await answer).status).toBe(507);
+      req.destroy();
+      expect(uploadSpoolBudget.used).toBe(0);
+    } finally {
+      fs.rmSync(notADirectory, { force: true });
+    }
   });
 
   it('refuses a chunked upload (no declared length) as it grows past the budget, removing its spool; the other goes on', async () => {
