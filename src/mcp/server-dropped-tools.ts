@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
  * (a list's names are not bounded) is kept as its digest.
  */
 export class DroppedToolsByServer {
-  private readonly servers = new Map<string, Set<string>>();
+  private readonly servers = new Map<string, DroppedToolSet>();
 
   constructor(private readonly maxServers = MAX_SERVERS, private readonly maxToolsPerServer = MAX_TOOLS_PER_SERVER) {}
 
@@ -24,29 +24,25 @@ export class DroppedToolsByServer {
   }
 
   drop(server: string, tool: string): void {
-    const tools = this.touch(server) ?? new Set<string>();
+    const tools = this.touch(server) ?? new DroppedToolSet(this.maxToolsPerServer);
     if (!this.servers.has(server)) {
       if (this.servers.size >= this.maxServers) this.servers.delete(this.servers.keys().next().value as string);
       this.servers.set(server, tools);
     }
-    const key = toolKey(tool);
-    // Dropped again: the newest, the last to be forgotten.
-    tools.delete(key);
-    if (tools.size >= this.maxToolsPerServer) tools.delete(tools.values().next().value as string);
-    tools.add(key);
+    tools.add(tool);
   }
 
   /** A list of `server` showed `tool` clean. */
   clear(server: string, tool: string): void {
     const tools = this.servers.get(server);
     if (tools === undefined) return;
-    tools.delete(toolKey(tool));
+    tools.delete(tool);
     if (tools.size === 0) this.servers.delete(server);
   }
 
   has(server: string, tool: string): boolean {
     const tools = this.servers.get(server);
-    if (tools === undefined || !tools.has(toolKey(tool))) return false;
+    if (tools === undefined || !tools.has(tool)) return false;
     // A server whose dropped tools are being called is the last to be forgotten.
     this.touch(server);
     return true;
@@ -60,12 +56,41 @@ export class DroppedToolsByServer {
   }
 
   /** Moves `server` up to the most recently used; its tools, if it has an entry. */
-  private touch(server: string): Set<string> | undefined {
+  private touch(server: string): DroppedToolSet | undefined {
     const tools = this.servers.get(server);
     if (tools === undefined) return undefined;
     this.servers.delete(server);
     this.servers.set(server, tools);
     return tools;
+  }
+}
+
+/**
+ * A set of dropped tool names, bounded: past `max`, the oldest added is forgotten (one dropped again is the newest); a
+ * long name is kept as its digest. One per server above, and one per session or wrapped server in ToolListMemory.
+ */
+export class DroppedToolSet {
+  private readonly keys = new Set<string>();
+
+  constructor(private readonly max = MAX_TOOLS_PER_SERVER) {}
+
+  add(tool: string): void {
+    const key = toolKey(tool);
+    this.keys.delete(key);
+    if (this.keys.size >= this.max) this.keys.delete(this.keys.values().next().value as string);
+    this.keys.add(key);
+  }
+
+  delete(tool: string): void {
+    this.keys.delete(toolKey(tool));
+  }
+
+  has(tool: string): boolean {
+    return this.keys.has(toolKey(tool));
+  }
+
+  get size(): number {
+    return this.keys.size;
   }
 }
 
@@ -89,12 +114,14 @@ export class ServerDroppedTools {
 /** Servers whose dropped tools are remembered; past it, the least recently touched is forgotten. */
 export const MAX_SERVERS = 100;
 /**
- * Dropped tools remembered per server. A real server has a handful of tools, and few of them offend; the bound is for
- * one that does not behave. With MAX_SERVERS and names of at most LITERAL_NAME_CHARS kept, a few MB at worst.
+ * Dropped tools remembered per server, and per session (ToolListMemory: up to 1000 sessions, BoundedMemories). A real
+ * server has a handful of tools, and few of them offend; the bound is for one that does not behave. Measured at the
+ * worst (every server and session full, names of LITERAL_NAME_CHARS two-byte characters): about 1.6 MB for the servers
+ * and 13.5 MB for the sessions.
  */
-export const MAX_TOOLS_PER_SERVER = 500;
-/** Names up to this long are kept as they are; longer ones as their SHA-256. */
-const LITERAL_NAME_CHARS = 100;
+export const MAX_TOOLS_PER_SERVER = 100;
+/** Names up to this long are kept as they are; longer ones as their SHA-256 (43 characters, one byte each). */
+const LITERAL_NAME_CHARS = 32;
 
 function toolKey(tool: string): string {
   return tool.length <= LITERAL_NAME_CHARS ? `n:${tool}` : `h:${createHash('sha256').update(tool).digest('base64url')}`;

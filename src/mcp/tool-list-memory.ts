@@ -3,7 +3,7 @@ import { edgeError, type EdgeError } from '../edge-error.js';
 import { GUARDRAIL_BLOCK_STATUS } from '../guardrails/apply-guardrails.js';
 import { toolNames } from './tool-list-filter.js';
 import type { ToolListVerdict } from './tool-list-guardrails.js';
-import type { ServerDroppedTools } from './server-dropped-tools.js';
+import { DroppedToolSet, type ServerDroppedTools } from './server-dropped-tools.js';
 
 /**
  * What Edge remembers of one MCP server's tool lists (per wrapped server for stdio, per MCP session for Streamable
@@ -16,7 +16,8 @@ import type { ServerDroppedTools } from './server-dropped-tools.js';
  *   record of what the guardrails found, not one per list.
  */
 export class ToolListMemory {
-  private readonly dropped = new Set<string>();
+  /** Bounded as the server's memory is (a list may drop endless poisoned names); past it the oldest is forgotten. */
+  private readonly dropped = new DroppedToolSet();
   private lastVerdict: string | undefined;
 
   constructor(private readonly server?: ServerDroppedTools) {}
