@@ -259,11 +259,12 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
     guardrails: () => guardrails.current,
     onError: (err) => log.error('MCP decision failed', { error: (err as Error).stack ?? String(err) }),
   });
-  // Records can be written from here on (writeExchangeRecord's audit trail and MCP observer exist), and the first
-  // bundle is applied (the configured file, or the policy source's saved one): the work an earlier run left in
-  // policy.db is taken up now, so work whose wait ran out meanwhile is charged to the windows its key has now and
-  // recorded. A start that fails before this leaves it in policy.db for the next.
-  policy.takeUpBackground();
+  // Records can be written from here on (writeExchangeRecord's audit trail and MCP observer exist): the work an
+  // earlier run left in policy.db is taken up once a bundle is applied (the configured file, or the policy source's
+  // saved one; with a policy source and none usable yet, the first it brings), so work whose wait ran out meanwhile
+  // is charged to the windows its key has now and recorded. A start that fails before this leaves it for the next.
+  const policySourceExpected = config.control !== undefined || Boolean(config.gateway?.virtualKey && config.gateway.syncPolicyFromQuota);
+  policy.takeUpBackground({ bundleExpected: policySourceExpected });
   /** Where requests and WebSockets go by the configuration; the route policy chose for one overrides mode and key. */
   const forwardingSettings = (): UpstreamSettings => ({
     mode: config.mode,

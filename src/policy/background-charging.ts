@@ -123,7 +123,8 @@ export class BackgroundCharging {
   private readonly trueUps: BackgroundTrueUps;
   /**
    * Estimates of work continued under another key since (handOverToOtherKey), open until the run's usage is known:
-   * then given back whole, the new key paying the run. One crowded out is dropped at its estimate, as all were before.
+   * then given back whole when the new key paid the run, trued up to it otherwise (closeHandedOver). One crowded out
+   * is dropped at its estimate, as all were before.
    */
   private readonly handedOver: BackgroundTrueUps;
   /** How long a background response's request holds its prompt: as long as its entry may wait, and a minute for a late timer. */
@@ -136,8 +137,10 @@ export class BackgroundCharging {
     const { store, onError } = options;
     this.background = new BackgroundResponses({
       timeoutMs,
-      onGivenUp: (id, job, provider) => this.atomically(() => this.chargeBackground(provider, id, job, undefined, undefined, true)),
+      onGivenUp: (id, job, provider) => this.chargeBackground(provider, id, job, undefined, undefined, true),
       now: () => options.now().getTime(),
+      // Its row deleted and its worst case charged in one transaction (a timer's give-up is a change of its own).
+      atomically: (work) => this.atomically(work),
       ...(store ? { journal: store.journal<BackgroundJob>('waiting', onError) } : {}),
     });
     this.trueUps = new BackgroundTrueUps({
@@ -228,8 +231,8 @@ export class BackgroundCharging {
     const tracked = waiting ?? open;
     if (!tracked || tracked.target.keyId !== c.keyId) {
       if (tracked) this.handOverToOtherKey(provider, job.id, nowMs);
-      // Charged as an exchange of its own, with the run's usage: an estimate the old key still has gives the excess back.
-      if (c.usage && !isPendingStatus(job.status)) this.giveBackHandedOver(provider, job.id, c.answeredModel);
+      // Charged as an exchange of its own, with the run's usage: the new key paid the whole run, the old key's estimate goes back.
+      if (c.usage && !isPendingStatus(job.status)) this.closeHandedOver(provider, job.id, c.usage, c.answeredModel, true);
       return false;
     }
     if (!isPendingStatus(job.status)) {
@@ -256,8 +259,8 @@ export class BackgroundCharging {
    * reach of the limits of the key that does. So the continuation is charged to its own key as any exchange (its
    * usage: the run's, cumulative; or its estimate; still pending, it is waited for under its own key), and the old
    * key's entry is closed: a run waited for, at nothing (its hold given back); one given up, at its estimate for now.
-   * The new key is charged the run's whole usage, which covers the old key's share too: once it is known, the old
-   * key's whole estimate is given back (giveBackHandedOver), so the run is counted once.
+   * Once the run's usage is known, the old key's estimate is closed (closeHandedOver): given back whole when the new
+   * key was charged that usage, so the run is counted once; trued up to it otherwise.
    */
   private handOverToOtherKey(provider: string, id: string, nowMs: number): void {
     const waiting = this.background.take(provider, id);
@@ -267,15 +270,19 @@ export class BackgroundCharging {
   }
 
   /**
-   * The usage of `id` is known, and an estimate of it stays with a key it was taken from (handOverToOtherKey): the key
-   * that continued it is charged that whole usage, so the old key is given back its whole estimate, as a true-up to
-   * nothing would be, and its record closed. Given back only once the usage is known: until then the new key holds
-   * an estimate of its continuation alone, and the old key's stands for the rest of the run.
+   * The usage of `id` is known, and an estimate of it stays with a key it was taken from (handOverToOtherKey), its
+   * record closed now. When the key that continued it was charged that whole usage (`newKeyCharged`: the continuation
+   * answered with it, or its own entry or estimate was settled with it), the old key is given back its whole estimate,
+   * as a true-up to nothing would be. Otherwise nobody paid the run (the continuation ended reporting no usage and was
+   * charged an estimate of its own text, and nothing waits for it under the new key): the old key's estimate is trued
+   * up to the usage, as if there had been no hand-over. Until the usage is known the old key's estimate stands.
    */
-  private giveBackHandedOver(provider: string, id: string, answeredModel: string | undefined): void {
+  private closeHandedOver(provider: string, id: string, usage: TokenUsage, answeredModel: string | undefined, newKeyCharged: boolean): void {
     if (this.handedOver.size === 0) return;
     const open = this.handedOver.take(provider, id, this.options.now().getTime());
-    if (open && (open.usage.totalTokens > 0 || open.costUsd > 0)) this.adjustTrueUp(id, open, NO_USAGE, false, answeredModel, 'continued_under_another_key');
+    if (!open) return;
+    if (!newKeyCharged) this.adjustTrueUp(id, open, usage, false, answeredModel, 'usage_reported');
+    else if (open.usage.totalTokens > 0 || open.costUsd > 0) this.adjustTrueUp(id, open, NO_USAGE, false, answeredModel, 'continued_under_another_key');
   }
 
   /**
@@ -304,9 +311,15 @@ export class BackgroundCharging {
   private settleFinalState(provider: string, id: string, usage: TokenUsage | undefined, answeredModel: string | undefined, seenOutputTokens: number): void {
     this.background.noteAnswer(provider, id, seenOutputTokens);
     const waiting = this.background.take(provider, id);
-    if (waiting) this.chargeBackground(provider, id, waiting, usage, answeredModel);
-    else this.trueUpBackground(provider, id, usage, answeredModel, seenOutputTokens);
-    if (usage) this.giveBackHandedOver(provider, id, answeredModel);
+    // Whether this charged the usage to the key the work is tracked under now (after a hand-over: the new key).
+    let usageCharged = false;
+    if (waiting) {
+      this.chargeBackground(provider, id, waiting, usage, answeredModel);
+      usageCharged = usage !== undefined;
+    } else {
+      usageCharged = this.trueUpBackground(provider, id, usage, answeredModel, seenOutputTokens);
+    }
+    if (usage) this.closeHandedOver(provider, id, usage, answeredModel, usageCharged);
   }
 
   /**
@@ -346,19 +359,20 @@ export class BackgroundCharging {
   /**
    * A final state of `id` fetched back after its request was charged an estimate: with its usage, the difference
    * is charged (or given back) and the record closed; without, an answer longer than the one charged raises the
-   * estimate, which stays open.
+   * estimate, which stays open. True when an estimate was trued up to the usage (it is charged now).
    */
-  private trueUpBackground(provider: string, id: string, usage: TokenUsage | undefined, answeredModel: string | undefined, seenOutputTokens: number): void {
+  private trueUpBackground(provider: string, id: string, usage: TokenUsage | undefined, answeredModel: string | undefined, seenOutputTokens: number): boolean {
     const nowMs = this.options.now().getTime();
     if (usage) {
       const open = this.trueUps.take(provider, id, nowMs);
       if (open) this.adjustTrueUp(id, open, usage, false, answeredModel, 'usage_reported');
-      return;
+      return open !== undefined;
     }
     const open = this.trueUps.find(provider, id, nowMs);
-    if (!open || seenOutputTokens <= open.usage.outputTokens) return;
+    if (!open || seenOutputTokens <= open.usage.outputTokens) return false;
     this.adjustTrueUp(id, open, usageEstimate(open.usage.inputTokens, seenOutputTokens), true, answeredModel, 'more_answer_seen');
     this.trueUps.changed(provider, id);
+    return false;
   }
 
   /** Crowded out by its own key's newer records before its usage was seen: charged up to its worst case. */

@@ -76,6 +76,11 @@ export interface BackgroundResponsesOptions {
   journal?: BackgroundJournal<BackgroundJob>;
   /** The clock an entry's wait is counted by (milliseconds). */
   now?: () => number;
+  /**
+   * Runs one change of the ledger whole or not at all (background-store.ts atomically): an entry given up is forgotten
+   * by the journal and charged in one, so a crash between the two cannot lose the charge.
+   */
+  atomically?: <T>(work: () => T) => T;
 }
 
 interface Pending {
@@ -197,8 +202,12 @@ export class BackgroundResponses {
 
   private givenUp(entry: Pending): void {
     clearTimeout(entry.timer);
-    this.options.journal?.removed(entry.provider, entry.id);
-    this.options.onGivenUp(entry.id, entry.job, entry.provider);
+    const change = () => {
+      this.options.journal?.removed(entry.provider, entry.id);
+      this.options.onGivenUp(entry.id, entry.job, entry.provider);
+    };
+    if (this.options.atomically) this.options.atomically(change);
+    else change();
   }
 }
 

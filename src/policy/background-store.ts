@@ -48,9 +48,14 @@ export class SqliteBackgroundStore {
   private readonly selectPrices;
   private readonly dropStale;
   private readonly pruneUnusedPrices;
-  /** The hash of each bundle's price list seen (the bundle's own object), and the hashes stored already. */
+  /** The hash of each bundle's price list seen (the bundle's own object), and the hashes stored already (committed). */
   private readonly hashOf = new WeakMap<object, string>();
   private readonly storedPrices = new Set<string>();
+  /**
+   * Price lists inserted by the transaction `atomically` runs: stored only once it commits. A rollback (a failed
+   * write ends it) takes their rows away, and an entry written later must insert its list again.
+   */
+  private pendingPrices: Set<string> | undefined;
   private readonly loadedPrices = new Map<string, Pricing>();
 
   constructor(private readonly db: PolicyDatabase) {
@@ -93,14 +98,19 @@ export class SqliteBackgroundStore {
     if (this.db.inTransaction || !this.db.open) return work();
     let done = false;
     let result: T | undefined;
+    const pending = new Set<string>();
+    this.pendingPrices = pending;
     try {
       this.db.transaction(() => {
         result = work();
         done = true;
       })();
+      for (const hash of pending) this.storedPrices.add(hash);
     } catch (err) {
       if (!done) throw err;
       onError(err, 'writing a change of background work');
+    } finally {
+      this.pendingPrices = undefined;
     }
     return result as T;
   }
@@ -162,16 +172,25 @@ export class SqliteBackgroundStore {
   private pricesRef(pricing: Pricing): string {
     let hash = this.hashOf.get(pricing);
     if (hash === undefined) {
-      const text = JSON.stringify(pricing);
-      hash = createHash('sha256').update(text).digest('hex');
-      if (!this.storedPrices.has(hash)) {
-        this.insertPrices.run(hash, text);
-        this.storedPrices.add(hash);
-      }
-      // Only once the list is stored: an insert that failed (a full disk) is tried again by the next entry.
+      hash = createHash('sha256').update(JSON.stringify(pricing)).digest('hex');
       this.hashOf.set(pricing, hash);
     }
+    // Inserted until it is known to be stored: an insert that failed (a full disk), or was rolled back with its
+    // transaction, is tried again by the next entry.
+    if (!this.storedPrices.has(hash) && !(this.db.inTransaction && this.pendingPrices?.has(hash))) {
+      this.insertPrices.run(hash, JSON.stringify(pricing));
+      this.noteStored(hash);
+    }
     return hash;
+  }
+
+  /**
+   * `hash`'s price list is in the table as this connection sees it: stored for good outside a transaction; inside the
+   * one `atomically` runs, once it commits; inside another's, not remembered (its fate is unknown here).
+   */
+  private noteStored(hash: string): void {
+    if (!this.db.inTransaction) this.storedPrices.add(hash);
+    else this.pendingPrices?.add(hash);
   }
 
   /** The price list stored under `hash` (read once, then shared); none, if it is missing: the built-in prices apply. */
@@ -182,7 +201,7 @@ export class SqliteBackgroundStore {
       pricing = row ? (JSON.parse(row.pricing) as Pricing) : {};
       this.loadedPrices.set(hash, pricing);
       this.hashOf.set(pricing, hash);
-      if (row) this.storedPrices.add(hash);
+      if (row) this.noteStored(hash);
     }
     return pricing;
   }

@@ -145,6 +145,8 @@ export class PolicyEnforcer {
   private readonly charges: WindowCharges;
   /** Background responses and runs: waited for, charged once their exchange is over, trued up (background-charging.ts). */
   private readonly background: BackgroundCharging;
+  /** takeUpBackground waits for the first bundle a policy source brings (see there). */
+  private takeUpOnBundle = false;
   private readonly now: () => Date;
   private readonly onError: (err: unknown, context: string) => void;
 
@@ -186,6 +188,10 @@ export class PolicyEnforcer {
     this.state = { bundle, catalog, appliedAt: bundle ? this.now() : undefined, problems: [...new Set(problems)] };
     for (const recheck of [...this.confirmationWaiters]) recheck();
     this.tellSessions();
+    if (bundle && this.takeUpOnBundle) {
+      this.takeUpOnBundle = false;
+      this.background.takeUp();
+    }
   }
 
   /** Live WebSocket sessions recheck their keys against the policy, sign-in and connectivity as they are now. */
@@ -477,11 +483,14 @@ export class PolicyEnforcer {
   /**
    * Takes up the background work an earlier run of Edge left in the backgroundStore (once): work whose wait ran out
    * meanwhile is given up at once, charged its worst case to the windows of the policy applied now and told to
-   * onBackgroundCharge. So the agent calls it after the first bundle is applied and once records can be written;
-   * until then the stored work is left as it is, for this start or the next.
+   * onBackgroundCharge. So the agent calls it once records can be written; until then the stored work is left as it
+   * is, for this start or the next. With `bundleExpected` (a policy source will bring one: Edge Control, the quota
+   * route) and no bundle applied yet, it waits for the first: charged without one, the work would go to the counter
+   * keys captured at its decision, which a sync may have moved since.
    */
-  takeUpBackground(): void {
-    this.background.takeUp();
+  takeUpBackground(options: { bundleExpected?: boolean } = {}): void {
+    if (options.bundleExpected && !this.state.bundle) this.takeUpOnBundle = true;
+    else this.background.takeUp();
   }
 
   /**

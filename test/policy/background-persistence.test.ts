@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_OUTPUT_CAP_TOKENS } from '../../src/policy/background-output-cap.js';
 import { BackgroundResponses, type BackgroundJob } from '../../src/policy/background-responses.js';
 import { SqliteBackgroundStore } from '../../src/policy/background-store.js';
@@ -47,23 +47,28 @@ interface Start {
   policy?: PolicyBundle | null;
   /** Whether the start gets as far as taking up what the last run left (the agent does once records can be written). */
   takeUp?: boolean;
+  /** The agent's say that a policy source will bring a bundle (Edge Control): taking up waits for the first one. */
+  bundleExpected?: boolean;
   counters?: (db: PolicyDatabase) => CounterStore;
+  /** How long work is waited for (the enforcer's backgroundTimeoutMs); default an hour. */
+  timeoutMs?: number;
 }
 
 /**
  * An agent over policy.db: counters and background work in the same file, as the agent keeps them; the first bundle
  * applied, then the work an earlier run left taken up, in the agent's order.
  */
-function startAgent({ policy = POLICY, takeUp = true, counters = (d) => new SqliteCounterStore(d) }: Start = {}): void {
+function startAgent({ policy = POLICY, takeUp = true, bundleExpected = false, counters = (d) => new SqliteCounterStore(d), timeoutMs }: Start = {}): void {
   db = openPolicyDatabase(file);
   late = [];
   enforcer = new PolicyEnforcer({
     counters: counters(db), backgroundStore: new SqliteBackgroundStore(db),
     now: () => new Date(clockMs), onError: (err) => { throw err; }, onBackgroundCharge: (charged) => late.push(charged),
+    ...(timeoutMs !== undefined ? { backgroundTimeoutMs: timeoutMs } : {}),
   });
   enforcer.setIdentity({ signedIn: true, user: 'ada@example.com' });
   if (policy) enforcer.setBundle(policy);
-  if (takeUp) enforcer.takeUpBackground();
+  if (takeUp) enforcer.takeUpBackground({ bundleExpected });
 }
 
 /** Edge stops as the agent stops it (its stop step), and starts again over the same file. */
@@ -321,20 +326,23 @@ it('a start that fails before taking the work up charges nothing and leaves it f
   expect(tokensUsed()).toBe(800);
 });
 
-it('settling work writes the charge and the ledger in one transaction: a reader (or a crash) in between sees the work still waiting', async () => {
-  const seen: unknown[] = [];
-  // Another connection reads the file at the moment the counter is charged, as a crash there would leave it.
-  class ObservedCounters extends SqliteCounterStore {
-    override add(...args: Parameters<SqliteCounterStore['add']>): ReturnType<SqliteCounterStore['add']> {
-      const reader = openPolicyDatabase(file);
-      try {
-        seen.push(reader.prepare('SELECT kind, id FROM policy_background_work').all());
-      } finally {
-        reader.close();
-      }
-      return super.add(...args);
+/** What another connection read of the work table each time a counter was charged, as a crash there would leave it. */
+const seenAtCharge: unknown[] = [];
+class ObservedCounters extends SqliteCounterStore {
+  override add(...args: Parameters<SqliteCounterStore['add']>): ReturnType<SqliteCounterStore['add']> {
+    const reader = openPolicyDatabase(file);
+    try {
+      seenAtCharge.push(reader.prepare('SELECT kind, id FROM policy_background_work').all());
+    } finally {
+      reader.close();
     }
+    return super.add(...args);
   }
+}
+
+it('settling work writes the charge and the ledger in one transaction: a reader (or a crash) in between sees the work still waiting', async () => {
+  const seen = seenAtCharge;
+  seen.length = 0;
   crashAndRestart({ counters: (d) => new ObservedCounters(d) });
   await startBackground('resp_atomic');
   seen.length = 0;
@@ -371,4 +379,119 @@ it('a bundle\'s prices that could not be stored (a full disk) are stored with th
   } finally {
     waiting.stopWaiting();
   }
+});
+
+it('work whose wait ran out while Edge was down is given up in one transaction: a reader at its charge still sees it waiting', async () => {
+  await startBackground('resp_overdue');
+  clockMs += 2 * 60 * 60_000;
+  seenAtCharge.length = 0;
+  crashAndRestart({ counters: (d) => new ObservedCounters(d) });
+  expect(await until(() => late.length > 0)).toBe(true);
+  expect(seenAtCharge.length).toBeGreaterThan(0);
+  for (const rows of seenAtCharge) expect(rows).toEqual([{ kind: 'waiting', id: 'resp_overdue' }]);
+  expect(db.prepare('SELECT kind, id FROM policy_background_work').all()).toEqual([{ kind: 'true_up', id: 'resp_overdue' }]);
+  expect(tokensUsed()).toBe(800);
+});
+
+it('work whose wait runs out while Edge runs is given up in one transaction too', async () => {
+  crashAndRestart({ counters: (d) => new ObservedCounters(d), timeoutMs: 500 });
+  await startBackground('resp_timer');
+  seenAtCharge.length = 0;
+  expect(await until(() => late.length > 0)).toBe(true);
+  expect(seenAtCharge.length).toBeGreaterThan(0);
+  for (const rows of seenAtCharge) expect(rows).toEqual([{ kind: 'waiting', id: 'resp_timer' }]);
+  expect(db.prepare('SELECT kind, id FROM policy_background_work').all()).toEqual([{ kind: 'true_up', id: 'resp_timer' }]);
+});
+
+it('with a policy source expected and no bundle yet, the work is taken up once the first bundle is applied, charged to the windows it brings', async () => {
+  await startBackground('resp_waits_for_policy');
+  // A sync inserts a budget before the one the request was decided under: that budget's counter moves.
+  const v2 = withBudgets([{ max_limit: 99, reset_duration: '1d' }, { max_limit: 1000, reset_duration: '1d' }], 8);
+  enforcer.setBundle(v2);
+  clockMs += 2 * 60 * 60_000;
+  // Edge Control configured, no usable saved bundle: records can be written, but no policy is applied yet.
+  crashAndRestart({ policy: null, bundleExpected: true });
+  await timersDueNow();
+  expect(late).toEqual([]);
+  expect(db.prepare('SELECT kind, id FROM policy_background_work').all()).toEqual([{ kind: 'waiting', id: 'resp_waits_for_policy' }]);
+  enforcer.setBundle(v2);
+  expect(await until(() => late.length > 0)).toBe(true);
+  const budgets = enforcer.status().budgets;
+  expect(budgets.map((b) => b.maxUsd)).toEqual([99, 1000]);
+  expect(budgets[0]!.usedUsd).toBe(0);
+  expect(budgets[1]!.usedUsd).toBeCloseTo(cost(100, 700), 12);
+});
+
+it('with no policy source, the work is taken up at once even with no bundle', async () => {
+  await startBackground('resp_no_source');
+  clockMs += 2 * 60 * 60_000;
+  crashAndRestart({ policy: null, bundleExpected: false });
+  expect(await until(() => late.length > 0)).toBe(true);
+  expect(late).toMatchObject([{ id: 'resp_no_source', charge: { estimated: true } }]);
+});
+
+describe('a run handed over to another key, whose continuation ended reporting no usage', () => {
+  const twoKeys = (active: string) => bundle({
+    active_virtual_key_id: active,
+    virtual_keys: ['vk-eng', 'vk-b'].map((id) => ({
+      id, name: id, value: `sk-bf-${id}`, provider_configs: [{ provider: 'openai' as const, weight: 1, allowed_models: ['*'] }],
+      rate_limit: { token_max_limit: 1e9, token_reset_duration: '1d' },
+    })),
+  });
+  const tokensOf = (id: string) => { enforcer.setBundle(twoKeys(id)); return tokensUsed(); };
+  const USAGE = { prompt_tokens: 5000, completion_tokens: 3000, total_tokens: 8000 };
+
+  async function handOver(continuationStatus: string): Promise<void> {
+    enforcer.setBundle(twoKeys('vk-eng'));
+    await exchange('POST', '/v1/threads/thread_1/runs', run('run_9', 'queued'), { assistant_id: 'asst_1', additional_instructions: PROMPT, max_completion_tokens: 2000 });
+    await downPastTheWait({ policy: twoKeys('vk-eng') });
+    enforcer.setBundle(twoKeys('vk-b'));
+    await exchange('POST', '/v1/threads/thread_1/runs/run_9/submit_tool_outputs', run('run_9', continuationStatus), { tool_outputs: [{ tool_call_id: 'call_1', output: 'o' }] });
+    late.length = 0;
+  }
+
+  it('final: nothing waits under the new key, so the usage fetched later trues the old key\'s estimate up to it', async () => {
+    await handOver('completed');
+    const newKeyBefore = tokensOf('vk-b');
+    enforcer.setBundle(twoKeys('vk-b'));
+    await exchange('GET', '/v1/threads/thread_1/runs/run_9', run('run_9', 'completed', USAGE));
+    expect(late.map((c) => [c.id, c.charge.usage.totalTokens, c.trueUp?.cause ?? null])).toEqual([['run_9', 8000, 'usage_reported']]);
+    expect(tokensOf('vk-eng')).toBe(8000);
+    expect(tokensOf('vk-b')).toBe(newKeyBefore);
+  });
+
+  it('pending: the new key waits for the run and is charged its usage, so the old key gets its whole estimate back', async () => {
+    await handOver('queued');
+    enforcer.setBundle(twoKeys('vk-b'));
+    await exchange('GET', '/v1/threads/thread_1/runs/run_9', run('run_9', 'completed', USAGE));
+    expect(late.map((c) => [c.id, c.charge.usage.totalTokens, c.trueUp?.cause ?? null])).toEqual([['run_9', 8000, null], ['run_9', 0, 'continued_under_another_key']]);
+    expect(tokensOf('vk-eng')).toBe(0);
+    expect(tokensOf('vk-b')).toBe(8000);
+  });
+});
+
+it('a ledger change rolled back after its price list was inserted: the next entry stores the list again', () => {
+  const store = new SqliteBackgroundStore(db);
+  const errors: string[] = [];
+  const onError = (_err: unknown, context: string) => { errors.push(context); };
+  const journal = store.journal<BackgroundJob>('waiting', onError);
+  const pricing = { 'gpt-4.1': { input_per_mtok: 2, output_per_mtok: 8 } };
+  const job = (): BackgroundJob => ({
+    target: {
+      keyId: 'vk-a', keyLabel: 'vk-a', pricing, thresholds: [], provider: 'openai', model: 'gpt-4.1',
+      request: { provider: 'openai', model: 'gpt-4.1', operation: 'responses' }, target: { method: 'POST', host: 'api.openai.com', path: '/v1/responses' }, app: 'probe',
+    },
+    windows: [], promptTokens: 100, outputTokens: 0,
+  });
+  // The work row's write fails in a way that ends the whole transaction, the price list's insert with it (as
+  // SQLITE_FULL or an I/O error may).
+  db.exec(`CREATE TABLE fail_once (yes INTEGER); INSERT INTO fail_once VALUES (1);
+    CREATE TRIGGER fail_work BEFORE INSERT ON policy_background_work WHEN (SELECT count(*) FROM fail_once) > 0
+    BEGIN SELECT RAISE(ROLLBACK, 'disk full'); END;`);
+  store.atomically(() => journal.added('openai', 'resp_1', 'vk-a', job(), clockMs), onError);
+  expect(errors.length).toBeGreaterThan(0);
+  db.exec('DELETE FROM fail_once');
+  store.atomically(() => journal.added('openai', 'resp_2', 'vk-a', job(), clockMs), onError);
+  const loaded = new SqliteBackgroundStore(db).load<BackgroundJob>('waiting', clockMs, Number.POSITIVE_INFINITY);
+  expect(loaded.map((e) => [e.id, e.value.target.pricing])).toEqual([['resp_2', pricing]]);
 });

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,30 +14,11 @@ import { bundle, NOW } from './support.js';
 /**
  * A process holding background work waited for is killed with SIGKILL (nothing given up, nothing written on the way
  * out, the database's WAL never checkpointed): an enforcer started afterwards over the same policy.db still charges
- * the work its usage when it is fetched back. The child runs the modules it needs compiled from the source now (not
- * dist/, which may be older than the source when this file is run on its own).
+ * the work its usage when it is fetched back. The child runs the built modules (dist/, compiled from the source by
+ * test/global-setup.ts before the tests start), as the agent does.
  */
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** What the child imports; tsc follows their imports. */
-const CHILD_MODULES = ['policy/policy-database', 'policy/counter-store', 'policy/background-store', 'policy/enforcer', 'proxy/provider-resolver'];
-
-/**
- * Compiles the child's modules from src/ into a directory under node_modules/.cache (so their packages resolve from
- * the repository's node_modules), without type checking (npm test type-checks): returns where src/ went.
- */
-function compileChildModules(): string {
-  const outDir = fs.mkdtempSync(path.join(ROOT, 'node_modules', '.cache', 'edge-background-kill-'));
-  const config = path.join(outDir, 'tsconfig.json');
-  fs.writeFileSync(config, JSON.stringify({
-    extends: path.join(ROOT, 'tsconfig.json'),
-    compilerOptions: { rootDir: ROOT, outDir, noCheck: true, sourceMap: false, types: [] },
-    files: CHILD_MODULES.map((m) => path.join(ROOT, 'src', `${m}.ts`)),
-    include: [],
-  }));
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', config], { stdio: 'pipe' });
-  return outDir;
-}
+const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src');
 
 /** Starts a background response through the real enforcer, says `ready`, then waits to be killed. */
 const CHILD = `
@@ -66,18 +47,13 @@ setInterval(() => {}, 60_000);
 `;
 
 let dir: string | undefined;
-let compiled: string | undefined;
 let db: PolicyDatabase | undefined;
 afterEach(() => {
   db?.close();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  if (compiled) fs.rmSync(compiled, { recursive: true, force: true });
 });
 
 it('work waited for by a process killed with SIGKILL is charged its usage when fetched back by the next one', async () => {
-  fs.mkdirSync(path.join(ROOT, 'node_modules', '.cache'), { recursive: true });
-  compiled = compileChildModules();
-  const DIST = path.join(compiled, 'src');
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-background-kill-'));
   const file = path.join(dir, 'policy.db');
   const policy = bundle({}, {
@@ -125,4 +101,4 @@ it('work waited for by a process killed with SIGKILL is charged its usage when f
   expect(late).toMatchObject([{ id: 'resp_killed', charge: { usage: { totalTokens: 1200 } } }]);
   expect(enforcer.status().rateLimits.find((r) => r.metric === 'tokens')?.used).toBe(1200);
   enforcer.releaseBackground();
-}, 180_000);
+});
