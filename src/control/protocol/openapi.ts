@@ -10,7 +10,8 @@ import { EnrollmentMethodsResponseSchema, EnrollmentRequestSchema, EnrollmentRes
 import { ControlErrorBodySchema, CONTROL_ERROR_TYPES } from './errors.js';
 import { HealthResponseSchema } from './health.js';
 import { HeartbeatRequestSchema, HeartbeatResponseSchema, SeenAppSchema, SeenMcpServerSchema } from './heartbeat.js';
-import { AUDIT_RECORD_FIELDS_HEADER, BUNDLE_BINDING_DEVICE, BUNDLE_BINDING_HEADER, EDGE_CONTROL_BASE_PATH, EdgeControlPaths, IDEMPOTENCY_KEY_HEADER, POLICY_EVENT_NAME } from './paths.js';
+import { GATED_BUNDLE_FIELDS } from './bundle-fields.js';
+import { AUDIT_RECORD_FIELDS_HEADER, BUNDLE_BINDING_DEVICE, BUNDLE_BINDING_HEADER, BUNDLE_FIELDS_HEADER, EDGE_CONTROL_BASE_PATH, EdgeControlPaths, IDEMPOTENCY_KEY_HEADER, POLICY_EVENT_NAME } from './paths.js';
 import { AppCatalogEntrySchema, BundleSignatureSchema, PolicyBundleSchema, SignedPolicyBundleSchema } from './policy-bundle.js';
 import { POLICY_STREAM_HEARTBEAT_SECONDS, PolicyEventSchema } from './policy-sync.js';
 import { BudgetSchema, McpConfigSchema, ProviderConfigSchema, RateLimitSchema, VirtualKeySchema } from './virtual-key.js';
@@ -100,7 +101,7 @@ export function buildOpenApiDocument(): Json {
           + 'or, when the server allows it, a Bifrost virtual key the gateway knows. The answer carries the device id, a device credential '
           + '(shown once; the server stores only its SHA-256) and the public keys that sign policy bundles.',
         tags: ['Device'],
-        parameters: [bundleBindingParameter()],
+        parameters: [bundleBindingParameter(), bundleFieldsParameter()],
         requestBody: { required: true, content: json('EnrollmentRequest') },
         responses: {
           201: { description: 'Enrolled.', content: json('EnrollmentResponse') },
@@ -134,7 +135,7 @@ export function buildOpenApiDocument(): Json {
           + '`bundle.device_id` names the device the bundle was issued for (only for devices that send the bundle-binding header); a device refuses a bundle naming another device.',
         tags: ['Device'],
         security: deviceAuth,
-        parameters: [{ name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'ETag of the bundle the device has.' }, bundleBindingParameter()],
+        parameters: [{ name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'ETag of the bundle the device has.' }, bundleBindingParameter(), bundleFieldsParameter()],
         responses: {
           200: { description: 'The latest bundle.', headers: { ETag: { schema: { type: 'string' } } }, content: json('SignedPolicyBundle') },
           304: { description: 'The device already has the latest bundle.', headers: { ETag: { schema: { type: 'string' } } } },
@@ -370,6 +371,14 @@ function queryParameters(query: z.ZodType): Json[] {
 /** The committed file's exact text. */
 export function renderOpenApiDocument(): string {
   return `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`;
+}
+
+/** The header by which a device names the optional bundle fields it understands (see bundle-fields.ts). */
+function bundleFieldsParameter(): Json {
+  return {
+    name: BUNDLE_FIELDS_HEADER, in: 'header', required: false, schema: { type: 'string', example: GATED_BUNDLE_FIELDS.join(',') },
+    description: `Comma-separated optional bundle fields this device understands (${GATED_BUNDLE_FIELDS.map((f) => `\`${f}\``).join(', ')}). The server leaves the others out of its bundles: an agent that predates a field refuses every bundle carrying it. Names the server does not gate are ignored.`,
+  };
 }
 
 /** The header by which a device asks for bundles that name it (see BUNDLE_BINDING_HEADER). */

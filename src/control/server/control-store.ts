@@ -20,6 +20,8 @@ export interface ControlStore {
   updateDeviceHeartbeat(deviceId: string, heartbeat: DeviceHeartbeatUpdate): Promise<void>;
   /** Records that the device checks `bundle.device_id` (an agent upgraded since it enrolled). */
   enableBundleBinding(deviceId: string): Promise<void>;
+  /** Keeps the optional bundle fields the device announced (BUNDLE_FIELDS_HEADER), replacing what it announced before. */
+  setBundleFields(deviceId: string, fields: readonly string[]): Promise<void>;
   /** Raises the device's version floor to `floor` (never lowers it). */
   raisePolicyVersionFloor(deviceId: string, floor: number): Promise<void>;
 
@@ -98,6 +100,8 @@ export interface DeviceRecord {
   virtual_key_id?: string;
   /** The device checks `bundle.device_id` (it sent BUNDLE_BINDING_HEADER), so its bundles name it. */
   bundle_binding?: boolean;
+  /** The optional bundle fields the device understands (it sent BUNDLE_FIELDS_HEADER): its bundles carry only those. */
+  bundle_fields?: string[];
   /**
    * A version the device enforced that this server may not have issued (reported at enrollment, or
    * in a heartbeat after the server's database was restored from a backup): its bundles are

@@ -1,5 +1,7 @@
+import { announcedBundleFields } from '../protocol/bundle-fields.js';
 import type { EnrollmentRequest, EnrollmentResponse } from '../protocol/enrollment.js';
 import { EnrollmentRequestSchema } from '../protocol/enrollment.js';
+import { BUNDLE_FIELDS_HEADER } from '../protocol/paths.js';
 import type { VirtualKey } from '../protocol/virtual-key.js';
 import type { DeviceRecord, Subject } from './control-store.js';
 import { hashDeviceCredential, newDeviceCredential, newDeviceId } from './device-credentials.js';
@@ -29,6 +31,8 @@ export const enrollRoute: RouteHandler = async (ctx, req, res) => {
   };
   if (identity.virtualKeyId !== undefined) device.virtual_key_id = identity.virtualKeyId;
   if (wantsBundleBinding(req)) device.bundle_binding = true;
+  const fields = announcedBundleFields(req.headers[BUNDLE_FIELDS_HEADER]);
+  if (fields.length > 0) device.bundle_fields = fields;
   if (request.policy_version !== undefined) device.policy_version_floor = request.policy_version;
   if (request.device.os !== undefined) device.os = request.device.os;
   if (request.device.installation_id !== undefined) device.installation_id = request.device.installation_id;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../util/canonical-json.js';
 import type { Logger } from '../../log.js';
 import type { PolicyTemplate } from '../protocol/admin.js';
+import { announcedBundleFields } from '../protocol/bundle-fields.js';
 import { bundleEtag, signBundle } from '../protocol/bundle-signature.js';
 import type { VirtualKey } from '../protocol/virtual-key.js';
 import { assignVirtualKeys, buildPolicyBundle, bundleContentHash, resolveKeyIds, type AssignedKeys, type Assignments } from './bundle-builder.js';
@@ -116,6 +117,8 @@ export class PolicyPublisher {
       template: this.template.template,
       subject: device.subject,
       ...(device.bundle_binding === true ? { deviceId: device.device_id } : {}),
+      // Only the optional fields the device announced: an agent that predates one refuses a bundle carrying it.
+      fields: announcedBundleFields(device.bundle_fields),
       keys: assigned.keys,
       version: Math.max(latest?.version ?? 0, floor) + 1,
       issuedAt,

@@ -1,4 +1,6 @@
 import type http from 'node:http';
+import { announcedBundleFields } from '../protocol/bundle-fields.js';
+import { BUNDLE_FIELDS_HEADER } from '../protocol/paths.js';
 import type { StoredBundle } from './control-store.js';
 import { ControlHttpError, sendJson, wantsBundleBinding } from './http-io.js';
 import { authenticateDevice, type RouteHandler, type ServerContext } from './server-context.js';
@@ -11,6 +13,12 @@ export const getPolicyRoute: RouteHandler = async (ctx, req, res) => {
     // An agent upgraded since it enrolled: from now on its bundles name it (a new version, below).
     await ctx.store.enableBundleBinding(device.device_id);
     device.bundle_binding = true;
+  }
+  const fields = announcedBundleFields(req.headers[BUNDLE_FIELDS_HEADER]);
+  if (fields.join(',') !== announcedBundleFields(device.bundle_fields).join(',')) {
+    // An agent upgraded (or rolled back) since it last said: its next bundle carries what it now understands.
+    await ctx.store.setBundleFields(device.device_id, fields);
+    device.bundle_fields = fields;
   }
   const bundle = await latestOrRefuse(ctx, device);
   if (etagMatches(req.headers['if-none-match'], bundle.etag)) {

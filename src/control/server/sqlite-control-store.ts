@@ -75,6 +75,16 @@ CREATE TABLE audit_records (
 const MIGRATION_2 = 'ALTER TABLE devices ADD COLUMN bundle_binding INTEGER NOT NULL DEFAULT 0';
 
 /**
+ * The optional bundle fields each device announced, a JSON array (see DeviceRecord.bundle_fields); NULL: none.
+ * Additive and added whenever missing, without raising `user_version`, as AUDIT_CHAIN_EVENTS: a server rolled back
+ * to the previous release still opens the file, and its inserts name their columns.
+ */
+function addBundleFieldsColumn(db: Database.Database): void {
+  const columns = db.prepare('SELECT name FROM pragma_table_info(\'devices\')').all() as Array<{ name: string }>;
+  if (!columns.some((c) => c.name === 'bundle_fields_json')) db.exec('ALTER TABLE devices ADD COLUMN bundle_fields_json TEXT');
+}
+
+/**
  * Chain events (ControlStore.insertAuditBatch). Additive and created whenever missing, without raising
  * `user_version`: a server rolled back to the previous release still opens the file (it refuses a newer
  * version) and just does not read the table.
@@ -102,6 +112,7 @@ interface DeviceRow {
   virtual_key_id: string | null;
   policy_version_floor: number | null;
   bundle_binding: number;
+  bundle_fields_json: string | null;
   hostname: string;
   installation_id: string | null;
   os: string | null;
@@ -152,6 +163,7 @@ export class SqliteControlStore implements ControlStore {
       if (version < 2) this.db.exec(MIGRATION_2);
       if (version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
       this.db.exec(AUDIT_CHAIN_EVENTS);
+      addBundleFieldsColumn(this.db);
       prepareHashLookup(this.db);
     })();
   }
@@ -167,9 +179,9 @@ export class SqliteControlStore implements ControlStore {
   }
 
   async createDevice(device: DeviceRecord): Promise<void> {
-    this.db.prepare(`INSERT INTO devices (device_id, credential_hash, enrollment_method, subject_json, virtual_key_id, policy_version_floor, bundle_binding,
+    this.db.prepare(`INSERT INTO devices (device_id, credential_hash, enrollment_method, subject_json, virtual_key_id, policy_version_floor, bundle_binding, bundle_fields_json,
         hostname, installation_id, os, agent_version, enrolled_at, last_seen_at, reported_policy_version, apps_seen_json, mcp_servers_seen_json)
-      VALUES (@device_id, @credential_hash, @enrollment_method, @subject_json, @virtual_key_id, @policy_version_floor, @bundle_binding,
+      VALUES (@device_id, @credential_hash, @enrollment_method, @subject_json, @virtual_key_id, @policy_version_floor, @bundle_binding, @bundle_fields_json,
         @hostname, @installation_id, @os, @agent_version, @enrolled_at, @last_seen_at, @reported_policy_version, @apps_seen_json, @mcp_servers_seen_json)`).run({
       device_id: device.device_id,
       credential_hash: device.credential_hash,
@@ -178,6 +190,7 @@ export class SqliteControlStore implements ControlStore {
       virtual_key_id: device.virtual_key_id ?? null,
       policy_version_floor: device.policy_version_floor ?? null,
       bundle_binding: device.bundle_binding === true ? 1 : 0,
+      bundle_fields_json: device.bundle_fields ? JSON.stringify(device.bundle_fields) : null,
       hostname: device.hostname,
       installation_id: device.installation_id ?? null,
       os: device.os ?? null,
@@ -223,6 +236,10 @@ export class SqliteControlStore implements ControlStore {
 
   async enableBundleBinding(deviceId: string): Promise<void> {
     this.db.prepare('UPDATE devices SET bundle_binding = 1 WHERE device_id = ?').run(deviceId);
+  }
+
+  async setBundleFields(deviceId: string, fields: readonly string[]): Promise<void> {
+    this.db.prepare('UPDATE devices SET bundle_fields_json = ? WHERE device_id = ?').run(JSON.stringify(fields), deviceId);
   }
 
   async raisePolicyVersionFloor(deviceId: string, floor: number): Promise<void> {
@@ -427,6 +444,7 @@ function toDevice(row: DeviceRow): DeviceRecord {
   if (row.virtual_key_id !== null) device.virtual_key_id = row.virtual_key_id;
   if (row.policy_version_floor !== null) device.policy_version_floor = row.policy_version_floor;
   if (row.bundle_binding === 1) device.bundle_binding = true;
+  if (row.bundle_fields_json !== null) device.bundle_fields = JSON.parse(row.bundle_fields_json) as string[];
   if (row.os !== null) device.os = row.os;
   if (row.installation_id !== null) device.installation_id = row.installation_id;
   if (row.agent_version !== null) device.agent_version = row.agent_version;
