@@ -59,6 +59,12 @@ const PASSTHROUGH_PREFIXES: Partial<Record<ProviderName, string>> = {
 const PASSTHROUGH_TO_ANOTHER_ENDPOINT: ReadonlySet<ProviderName> = new Set(['azure']);
 
 /**
+ * Query parameters where an app puts its Azure key (API Management in front of Azure reads `subscription-key`, some
+ * clients send `api-key`): dropped with the headers when the pass-through goes to another endpoint.
+ */
+const CREDENTIAL_QUERY_PARAMS: readonly string[] = ['subscription-key', 'api-key'];
+
+/**
  * Providers whose stored objects (`GET /responses/{id}`, its cancel, a stored chat completion) Bifrost cannot find:
  * its OpenAI integration picks the provider by the body's model, and these requests have none, so they would go to
  * OpenAI. They go to the origin, which keeps them.
@@ -90,13 +96,13 @@ export function bifrostRoute(input: BifrostRouteInput, mode: ForwardMode): Bifro
   if (mode === 'passthrough') {
     const prefix = PASSTHROUGH_PREFIXES[provider];
     if (prefix === undefined) return null;
-    const path = `${prefix}${route.pathname}${route.query}`;
-    return PASSTHROUGH_TO_ANOTHER_ENDPOINT.has(provider) ? { path, dropAppCredentials: true } : { path };
+    if (!PASSTHROUGH_TO_ANOTHER_ENDPOINT.has(provider)) return { path: `${prefix}${route.pathname}${route.query}` };
+    return { path: `${prefix}${route.pathname}${withoutQueryParams(route.query, CREDENTIAL_QUERY_PARAMS)}`, dropAppCredentials: true };
   }
   const gatewayPath = GATEWAY_PATHS[provider];
   if (gatewayPath !== undefined) {
     // Gemini clients may put their API key in `?key=`; in gateway mode it stays on the laptop like the headers.
-    const query = provider === 'gemini' ? withoutQueryParam(route.query, 'key') : route.query;
+    const query = provider === 'gemini' ? withoutQueryParams(route.query, ['key']) : route.query;
     return { path: `${gatewayPath(route)}${query}` };
   }
   if (!OPENAI_COMPATIBLE_THIRD_PARTIES.has(provider) || !MODEL_ROUTED_OPERATIONS.has(route.operation)) return null;
@@ -115,10 +121,11 @@ export function qualifiedModel(provider: ProviderName, model: string): string {
   return model.startsWith(`${provider}/`) ? model : `${provider}/${model}`;
 }
 
-/** The query string without every `name=...` pair (names compared after URL-decoding). */
-function withoutQueryParam(query: string, name: string): string {
+/** The query string without every `name=...` pair of the given names (compared after URL-decoding, in any letter case). */
+function withoutQueryParams(query: string, names: readonly string[]): string {
   if (query === '') return '';
-  const kept = query.slice(1).split('&').filter((pair) => pair !== '' && decodeURIComponentSafe(pair.split('=')[0]!) !== name);
+  const dropped: ReadonlySet<string> = new Set(names.map((name) => name.toLowerCase()));
+  const kept = query.slice(1).split('&').filter((pair) => pair !== '' && !dropped.has(decodeURIComponentSafe(pair.split('=')[0]!).toLowerCase()));
   return kept.length === 0 ? '' : `?${kept.join('&')}`;
 }
 

@@ -16,7 +16,8 @@ import { readImageEmbeddings } from './azure-image-embeddings.js';
 import type { SurfaceEntry } from './catalog.js';
 import { normalizeHost } from './host-pattern.js';
 import {
-  isUnderPath, locateNamedScope, locateRequest, operationSegments, posesAsApiPath, routablePath, splitPathAndQuery, type RequestLocation,
+  isBlurredName, isUnderPath, locateNamedScope, locateRequest, looseSegment, operationSegments, posesAsApiPath, routablePath, splitPathAndQuery,
+  type RequestLocation,
 } from './route-path.js';
 import type { HttpRequestInfo, ProviderName } from './types.js';
 import { header } from '../util/header.js';
@@ -289,8 +290,8 @@ function recognizeInScope(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch
  */
 function recognizeDeployments(req: HttpRequestInfo, entry: SurfaceEntry, deploymentsPath: string, prefixes: readonly string[]): RouteMatch | undefined {
   const deployment = locateNamedScope(req, deploymentsPath);
-  // `gpt4o;x` or `gpt4o%20` may reach deployment gpt4o at a lenient origin while policy judged another name.
-  if (deployment !== undefined && /;|%20|%09|\s/.test(deployment.name)) return undefined;
+  // `gpt4o;x`, `gpt4o%20` or `gpt4o.` may reach deployment gpt4o at a lenient origin while policy judged another name.
+  if (deployment !== undefined && isBlurredName(deployment.name)) return undefined;
   if (deployment !== undefined && deployment.rest.length > 0) {
     const route = recognizeUnder(req, entry, [deployment.prefix]);
     // The deployment is what the origin answers with, whatever model the body names: policy judges that.
@@ -302,9 +303,9 @@ function recognizeDeployments(req: HttpRequestInfo, entry: SurfaceEntry, deploym
 }
 
 /**
- * On a host whose other paths pass unread (Azure AI Services, OpenRouter's website), a path outside the API that
- * differs from an API path only in letter case, `;parameters` or trailing blanks (`/OpenAI/deployments/...`) may
- * still reach the API at an origin that routes leniently: it is refused instead of passing unread.
+ * On a host whose other paths pass unread (Azure AI Services, OpenRouter's website), a path outside the API that an
+ * origin routing leniently may still take for an API path (`/OpenAI/deployments/...`, `/x/..;/openai/v1/...`,
+ * `/openai./v1/...`: posesAsApiPath) is refused instead of passing unread.
  */
 function lookalikeRefusal(req: HttpRequestInfo, entry: SurfaceEntry): RefusedRouteMatch | undefined {
   if ((entry.otherPaths ?? entry.unknownRoutes) !== 'pass' || !posesAsApiPath(req.path, entry.pathPrefixes)) return undefined;
@@ -312,10 +313,37 @@ function lookalikeRefusal(req: HttpRequestInfo, entry: SurfaceEntry): RefusedRou
   const pathname = routablePath(received);
   const method = req.method.toUpperCase();
   const refusal = edgeError(400, 'invalid_request',
-    `Bifrost Edge blocked ${method} ${pathname} on ${normalizeHost(req.host)}: it differs from a ${entry.label} API path only in letter case, `
-      + '`;` parameters or trailing blanks, so the service could answer it as an API call that Edge did not read. Send the path as the API documents it.',
+    `Bifrost Edge blocked ${method} ${pathname} on ${normalizeHost(req.host)}: a lenient reading of it (letter case, `
+      + '`;` parameters, trailing blanks or dots, dot segments, control or non-ASCII bytes) is a ' + `${entry.label} API path, so the service could `
+      + 'answer it as an API call that Edge did not read. Send the path as the API documents it.',
     { provider: entry.provider });
   return { method, pathname, query, prefix: '', operationPath: pathname, operation: 'lookalike', inspected: false, refusal };
+}
+
+/**
+ * A route Edge reads, spelled so that only an origin routing leniently takes it for that route (`images/Generations`,
+ * `audio/speech;x`, `images/generations%20`, `threads/Runs`): its exact segments match no route Edge reads, so it
+ * would pass unread under its root (`images`, `audio`), as another route, or as an unknown route on a host that lets
+ * those through. Returns the route it poses as. Where it is an unknown route that the host refuses anyway, it is
+ * left to that refusal (the 404 naming the route).
+ */
+function readRouteLookalike(entry: SurfaceEntry, segments: readonly string[]): PostRoute | undefined {
+  const loose = segments.map(looseSegment);
+  if (loose.every((segment, i) => segment === segments[i])) return undefined;
+  const exact = findPostRoute(entry, segments);
+  if (exact?.read === true || findRoute(UPLOAD_ROUTES, segments) !== undefined) return undefined;
+  const forwarded = exact !== undefined || UNINSPECTED_ROOTS.has(segments[0] ?? '') || entry.unknownRoutes === 'pass';
+  if (!forwarded) return undefined;
+  const route = findPostRoute(entry, loose);
+  return route?.read === true || route?.upload === true ? route : findRoute(UPLOAD_ROUTES, loose);
+}
+
+function lookalikeRouteRefusal(req: HttpRequestInfo, entry: SurfaceEntry, location: RequestLocation, route: PostRoute): RefusedRouteMatch {
+  const refusal = edgeError(400, 'invalid_request',
+    `Bifrost Edge blocked ${location.method} ${location.pathname} on ${normalizeHost(req.host)}: it is ${entry.label}'s \`${route.segments.join('/')}\` route `
+      + 'but for letter case, `;` parameters or trailing blanks or dots, so the service could answer it as that route, whose body Edge reads, '
+      + 'without Edge reading it. Send the path as the API documents it.', { provider: entry.provider });
+  return { ...location, operation: route.operation, inspected: false, refusal };
 }
 
 function recognizeUnder(req: HttpRequestInfo, entry: SurfaceEntry, prefixes: readonly string[]): RouteMatch | undefined {
@@ -324,6 +352,8 @@ function recognizeUnder(req: HttpRequestInfo, entry: SurfaceEntry, prefixes: rea
   const segments = operationSegments(location);
   const [root] = segments;
   if (root === undefined) return undefined;
+  const lookalike = BODYLESS_METHODS.has(location.method) ? undefined : readRouteLookalike(entry, segments);
+  if (lookalike !== undefined) return lookalikeRouteRefusal(req, entry, location, lookalike);
   const route = findPostRoute(entry, segments);
   if (location.method === 'POST') {
     // Uploads first: a form to `/realtime/calls` is read, while the same route's plain SDP is the unread route.

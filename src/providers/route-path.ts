@@ -129,42 +129,70 @@ export function isUnderPath(req: HttpRequestInfo, path: string): boolean {
 }
 
 /**
- * The path as a lenient origin may route it: letter case ignored, `;parameters` in a segment dropped, blanks at a
- * segment's end trimmed (`/OpenAI;x=1/deployments%20/...` → `/openai/deployments/...`).
+ * A path segment as a lenient origin may route it: letter case ignored, `;parameters` dropped, blanks and dots at its
+ * end trimmed (`OpenAI;x=1` and `openai.` are `openai`: IIS and Windows file names drop trailing dots). A dot segment
+ * stays one (`..;` and `.. ` are `..`), so that resolving dot segments after loosening still sees it.
  */
+export function looseSegment(segment: string): string {
+  const bare = segment.toLowerCase().replace(/;.*$/, '').replace(/(?:%20|%09|\s)+$/, '');
+  if (/^\.+$/.test(bare)) return bare;
+  const trimmed = bare.replace(/(?:%20|%09|\s|\.)+$/, '');
+  if (trimmed !== '' || bare === '') return trimmed;
+  return bare.includes('..') ? '..' : '.';
+}
+
+/** The path as a lenient origin may route it: each segment loosened (looseSegment), `/OpenAI;x=1/deployments%20/...` → `/openai/deployments/...`. */
 export function looseRoutablePath(pathname: string): string {
-  return routablePath(pathname)
-    .toLowerCase()
-    .replace(/;[^/]*/g, '')
-    .replace(/(?:%20|%09|\s)+(?=\/|$)/g, '');
+  return routablePath(pathname).split('/').map(looseSegment).join('/');
 }
 
 /**
- * A path outside every API prefix that a lenient origin may still route under one (looseRoutablePath): on a host
- * whose other paths pass unread, it would carry an API call past inspection. With the root prefix `''` no path is
- * outside the API, so none poses as it.
+ * A name a lenient origin may read as another (`gpt4o;x`, `gpt4o%20`, `gpt4o.`, `gpt4o%0A`): policy would judge one
+ * deployment while the origin answers with another.
+ */
+export function isBlurredName(name: string): boolean {
+  return /;|%20|%09|\s/.test(name) || looseSegment(name) !== name.toLowerCase() || hasControlOrNonAsciiByte(name);
+}
+
+/** A control or non-ASCII byte, escaped or not: origins decode, strip or fold them (overlong `%C0%AF` is `/` to some). */
+function hasControlOrNonAsciiByte(text: string): boolean {
+  if (/%(?:[01][0-9a-f]|7f|[89a-f][0-9a-f])|%u[0-9a-f]{4}/i.test(text)) return true;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code >= 0x7f) return true;
+  }
+  return false;
+}
+
+/**
+ * A path outside every API prefix that a lenient origin may still route under one: on a host whose other paths pass
+ * unread, it would carry an API call past inspection. Every reading staysOutsideApiPaths makes counts, so a canonical
+ * `/x/..;/openai/v1/...` (a dot segment once `;` is dropped) or `/openai./v1/...` poses too. With the root prefix `''`
+ * no path is outside the API, so none poses as it.
  */
 export function posesAsApiPath(path: string, prefixes: readonly string[]): boolean {
   const { pathname } = splitPathAndQuery(path);
   if (longestPrefix(routablePath(pathname), prefixes) !== undefined) return false;
-  return longestPrefix(looseRoutablePath(pathname), prefixes.map((prefix) => prefix.toLowerCase())) !== undefined;
+  return !staysOutsideApiPaths(path, prefixes);
 }
 
 /**
- * For a target that is not in canonical form (isNonCanonicalTarget): true when no reading an origin could make of
- * it (escapes decoded, backslashes as slashes, empty and dot segments resolved, then looseRoutablePath) falls under
- * an API prefix. On a host whose other paths pass (Azure AI Services, whose Language API a client may call as
- * `//language/...`), such a target names no API route and can pass as before the host was decrypted.
+ * True when no reading an origin could make of the target (escapes decoded, `%uXXXX` too, backslashes as slashes,
+ * segments loosened by looseSegment, then empty and dot segments resolved) falls under an API prefix. A control or
+ * non-ASCII byte anywhere counts as reaching one: origins strip, trim or fold them in ways no single reading covers
+ * (`/openai%0A/...`, an overlong `%C0%AF` slash). On a host whose other paths pass (Azure AI Services, whose Language
+ * API a client may call as `//language/...`), a target that stays outside names no API route and can pass unread.
  */
 export function staysOutsideApiPaths(path: string, prefixes: readonly string[]): boolean {
   if (path.includes('#')) return false;
   const apiPrefixes = prefixes.filter((prefix) => prefix !== '').map((prefix) => prefix.toLowerCase());
   let pathname = splitPathAndQuery(path).pathname;
   // Decoded until stable, so a doubly encoded slash or dot (`%252F`) counts as one for an origin that decodes twice.
-  for (let previous = ''; previous !== pathname && /%[0-9a-f]{2}/i.test(pathname);) {
+  for (let previous = ''; previous !== pathname && /%(?:[0-9a-f]{2}|u[0-9a-f]{4})/i.test(pathname);) {
     previous = pathname;
-    pathname = pathname.replace(/%[0-9a-f]{2}/gi, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16)));
+    pathname = pathname.replace(/%u([0-9a-f]{4})|%([0-9a-f]{2})/gi, (_escape, wide?: string, byte?: string) => String.fromCharCode(parseInt(wide ?? byte ?? '', 16)));
   }
+  if (hasControlOrNonAsciiByte(pathname)) return false;
   const resolved: string[] = [];
   for (const segment of looseRoutablePath(pathname.replace(/\\/g, '/')).split('/')) {
     if (segment === '' || segment === '.') continue;

@@ -258,6 +258,13 @@ describe('upstream headers', () => {
     expect(plan.headers['content-type']).toBe('application/json');
   });
 
+  it('pass-through mode: a key in the query (subscription-key, api-key, any letter case) is not sent to /azure_passthrough', () => {
+    const settings: UpstreamSettings = { mode: 'passthrough', gatewayUrl: 'https://gw.example.com', virtualKey: 'sk-bf-employee', originOverrides: {} };
+    const path = '/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21&subscription-key=apim-secret&Api-Key=resource-secret&Subscription%2DKey=x';
+    const plan = planUpstream(settings, { ...target, path }, routeForPassthrough(path), {});
+    expect(plan.url.toString()).toBe('https://gw.example.com/azure_passthrough/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21');
+  });
+
   it('pass-through mode to OpenAI still forwards the app\'s key (its pass-through reaches the endpoint the key is for)', () => {
     const settings: UpstreamSettings = { mode: 'passthrough', gatewayUrl: 'https://gw.example.com', virtualKey: 'sk-bf-employee', originOverrides: {} };
     const found = recognizeRequest(req('POST', 'api.openai.com', '/v1/chat/completions'), catalog);
@@ -283,6 +290,13 @@ describe('paths that pose as API paths', () => {
     ['/openai;v=1/v1/chat/completions', true],
     ['/models%20/chat/completions', true],
     ['/MODELS', true],
+    // A dot segment once `;parameters` or trailing blanks are dropped; a trailing dot; control and non-ASCII bytes.
+    ['/x/..;/openai/v1/chat/completions', true],
+    ['/x/..%20/models/chat/completions', true],
+    ['/openai./v1/chat/completions', true],
+    ['/openai%0A/v1/chat/completions', true],
+    ['/openai%C0%AFv1/chat/completions', true],
+    ['/x/..;/language/:analyze-text', false],
     ['/openai/deployments/d/chat/completions', false],
     ['/language/:analyze-text', false],
     ['/openaiX/chat', false],
@@ -306,6 +320,13 @@ describe('paths that pose as API paths', () => {
     ['/x\\..\\openai/v1/responses', false],
     ['//API/projects/p/openai/v1/responses', false],
     ['//language/x#frag', false],
+    ['//openai./v1/chat/completions', false],
+    ['//x/.. ./openai/v1/chat/completions', false],
+    ['//x/..%00/openai/v1/chat/completions', false],
+    ['//openai%00/v1/chat/completions', false],
+    ['//x/%C0%AE%C0%AE/openai/v1/chat/completions', false],
+    ['//x/..%u002f/openai/v1/chat/completions', false],
+    ['//language/caf%C3%A9', false],
   ])('non-canonical %s stays outside every API path: %s', (path, expected) => {
     expect(staysOutsideApiPaths(path, prefixes)).toBe(expected);
   });
