@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { startEdgeBeforeOpenAiOrigin, type EdgeBeforeOpenAiOrigin } from '../support/edge-before-openai-origin.js';
+import type { EdgeProcess } from '../support/edge-process.js';
 import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
-import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
+import { spooledUploads } from '../support/spooled-uploads.js';
 import { until } from '../support/until.js';
 
 /**
@@ -30,12 +29,12 @@ const COMPRESS: Record<string, (b: Buffer) => Buffer> = {
 };
 
 interface Received { headers: Record<string, string | string[] | undefined>; body: Buffer }
-let origin: TestOrigin;
+let running: EdgeBeforeOpenAiOrigin | undefined;
 let edge: EdgeProcess;
 const received: Received[] = [];
 
 beforeAll(async () => {
-  origin = await startTestOrigin((req, res) => {
+  running = await startEdgeBeforeOpenAiOrigin((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -43,21 +42,13 @@ beforeAll(async () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"created":1,"data":[]}');
     });
-  });
-  edge = await startEdgeProcess({
-    config: { mode: 'local', proxy: { maxUploadBytes: MAX_UPLOAD }, upstream: { caFile: origin.caPath, originOverrides: { 'api.openai.com': origin.url } } },
-  });
+  }, { maxUploadBytes: MAX_UPLOAD });
+  edge = running.edge;
 }, 60_000);
 
-afterAll(async () => {
-  await edge?.stop();
-  await origin?.close();
-});
+afterAll(() => running?.stop());
 
-const spoolFiles = () => {
-  const dir = path.join(edge.dataDir, 'uploads');
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => name.startsWith('bifrost-edge-upload-')) : [];
-};
+const spoolFiles = () => spooledUploads(edge.dataDir);
 
 /** An image edit form with `prompt` and `file` as its image, boundary `b`. */
 function imageEditForm(prompt: string, file: Buffer): Buffer {

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRecordsOnceThere } from '../support/audit-tail.js';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { startEdgeBeforeOpenAiOrigin, type EdgeBeforeOpenAiOrigin } from '../support/edge-before-openai-origin.js';
+import type { EdgeProcess } from '../support/edge-process.js';
+import { imageEditAnswers } from '../support/image-edit-answers.js';
 import { tlsThroughProxy } from '../support/proxy-clients.js';
-import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
 
 /**
  * The real Edge CLI with proxy.requestBodyIdleTimeoutMs set to a second: a request whose body stops arriving is
@@ -12,25 +13,16 @@ import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
  */
 
 const IDLE_MS = 1000;
-let origin: TestOrigin;
+const origin = imageEditAnswers();
+let running: EdgeBeforeOpenAiOrigin | undefined;
 let edge: EdgeProcess;
-let originRequests = 0;
 
 beforeAll(async () => {
-  origin = await startTestOrigin((req, res) => {
-    originRequests++;
-    req.resume();
-    req.once('end', () => res.end('{"created":1,"data":[]}'));
-  });
-  edge = await startEdgeProcess({
-    config: { mode: 'local', proxy: { requestBodyIdleTimeoutMs: IDLE_MS }, upstream: { caFile: origin.caPath, originOverrides: { 'api.openai.com': origin.url } } },
-  });
+  running = await startEdgeBeforeOpenAiOrigin(origin.handler, { requestBodyIdleTimeoutMs: IDLE_MS });
+  edge = running.edge;
 }, 60_000);
 
-afterAll(async () => {
-  await edge?.stop();
-  await origin?.close();
-});
+afterAll(() => running?.stop());
 
 /** What a request sends around its body's pieces: where, as what, and its body's first and last bytes. */
 interface Shape {
@@ -100,13 +92,13 @@ describe('proxy.requestBodyIdleTimeoutMs through the real Edge', () => {
     await expectStalledAnswer(await send(UPLOAD, ['x'.repeat(100)], 0, true));
     const records = await auditRecordsOnceThere<{ reason?: string; status?: number; decision?: string }>(edge.dataDir, (r) => r.reason === 'request_timeout');
     expect(records).toEqual([expect.objectContaining({ status: 408, decision: 'blocked' })]);
-    expect(originRequests).toBe(0);
+    expect(origin.requests()).toBe(0);
   });
 
   it('forwards an upload that keeps arriving, however slowly, for longer than the bound in all', async () => {
     const { answer } = await send(UPLOAD, Array.from({ length: 8 }, () => 'y'.repeat(10)), IDLE_MS / 3, false);
     expect(answer).toMatch(/^HTTP\/1\.1 200 /);
-    expect(originRequests).toBe(1);
+    expect(origin.requests()).toBe(1);
   });
 
   it('answers 408 the same way to a JSON body read into memory that stops arriving, and forwards a slow steady one', async () => {
@@ -115,6 +107,6 @@ describe('proxy.requestBodyIdleTimeoutMs through the real Edge', () => {
     expect(records.map((r) => r.path)).toEqual(['/v1/images/edits', '/v1/chat/completions']);
     const { answer } = await send(CHAT, Array.from({ length: 8 }, () => 'lo'), IDLE_MS / 3, false);
     expect(answer).toMatch(/^HTTP\/1\.1 200 /);
-    expect(originRequests).toBe(2);
+    expect(origin.requests()).toBe(2);
   });
 });

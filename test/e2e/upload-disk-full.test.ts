@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { startEdgeBeforeOpenAiOrigin, type EdgeBeforeOpenAiOrigin } from '../support/edge-before-openai-origin.js';
+import type { EdgeProcess } from '../support/edge-process.js';
+import { imageEditAnswers } from '../support/image-edit-answers.js';
 import { proxyDispatcher, tlsThroughProxy, undiciFetch } from '../support/proxy-clients.js';
-import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
+import { spooledUploads } from '../support/spooled-uploads.js';
 import { until } from '../support/until.js';
 
 /**
@@ -14,29 +14,19 @@ import { until } from '../support/until.js';
  */
 
 const MiB = 1024 * 1024;
-let origin: TestOrigin;
+const origin = imageEditAnswers();
+let running: EdgeBeforeOpenAiOrigin | undefined;
 let edge: EdgeProcess;
-let originRequests = 0;
 
 beforeAll(async () => {
-  origin = await startTestOrigin((req, res) => {
-    originRequests++;
-    req.resume();
-    req.once('end', () => res.end('{"created":1,"data":[]}'));
-  });
-  edge = await startEdgeProcess({ config: { mode: 'local', upstream: { caFile: origin.caPath, originOverrides: { 'api.openai.com': origin.url } } } });
+  running = await startEdgeBeforeOpenAiOrigin(origin.handler);
+  edge = running.edge;
   execFileSync('prlimit', ['--pid', String(edge.child.pid), `--fsize=${4 * MiB}`]);
 }, 60_000);
 
-afterAll(async () => {
-  await edge?.stop();
-  await origin?.close();
-});
+afterAll(() => running?.stop());
 
-const spoolFiles = () => {
-  const dir = path.join(edge.dataDir, 'uploads');
-  return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
-};
+const spoolFiles = () => spooledUploads(edge.dataDir);
 
 describe('a disk that fills while an upload is spooled', () => {
   it('answers 507 at once, drops the rest of the body, leaves no file, and serves the next upload', async () => {
@@ -71,7 +61,7 @@ describe('a disk that fills while an upload is spooled', () => {
     expect(early).toBe(true);
     // Removed when the exchange ends, which comes just after the answer is written.
     expect(await until(() => spoolFiles().length === 0)).toBe(true);
-    expect(originRequests).toBe(0);
+    expect(origin.requests()).toBe(0);
 
     // Under the limit, the next upload is spooled and forwarded.
     const small = Buffer.concat([head, Buffer.alloc(2 * MiB, 1), tail]);
@@ -79,7 +69,7 @@ describe('a disk that fills while an upload is spooled', () => {
       method: 'POST', dispatcher: proxyDispatcher(edge.proxyUrl, edge.caPem), headers: { 'content-type': 'multipart/form-data; boundary=b', authorization: 'Bearer sk-test' }, body: small,
     });
     expect(res.status).toBe(200);
-    expect(originRequests).toBe(1);
+    expect(origin.requests()).toBe(1);
     expect(await until(() => spoolFiles().length === 0)).toBe(true);
   });
 });

@@ -2,9 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { startEdgeBeforeOpenAiOrigin, type EdgeBeforeOpenAiOrigin } from '../support/edge-before-openai-origin.js';
+import type { EdgeProcess } from '../support/edge-process.js';
+import { imageEditAnswers } from '../support/image-edit-answers.js';
 import { proxyDispatcher, tlsThroughProxy, undiciFetch } from '../support/proxy-clients.js';
-import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
+import { spooledUploads, uploadsDir } from '../support/spooled-uploads.js';
 import { until } from '../support/until.js';
 
 /**
@@ -15,30 +17,18 @@ import { until } from '../support/until.js';
  */
 
 const MiB = 1024 * 1024;
-let origin: TestOrigin;
+const origin = imageEditAnswers();
+let running: EdgeBeforeOpenAiOrigin | undefined;
 let edge: EdgeProcess;
-let originRequests = 0;
 
 beforeAll(async () => {
-  origin = await startTestOrigin((req, res) => {
-    originRequests++;
-    req.resume();
-    req.once('end', () => res.end('{"created":1,"data":[]}'));
-  });
-  edge = await startEdgeProcess({
-    config: { mode: 'local', proxy: { maxRequestBodyBytes: 2 * MiB, maxUploadBytes: 8 * MiB, maxUploadSpoolBytes: 12 * MiB }, upstream: { caFile: origin.caPath, originOverrides: { 'api.openai.com': origin.url } } },
-  });
+  running = await startEdgeBeforeOpenAiOrigin(origin.handler, { maxRequestBodyBytes: 2 * MiB, maxUploadBytes: 8 * MiB, maxUploadSpoolBytes: 12 * MiB });
+  edge = running.edge;
 }, 60_000);
 
-afterAll(async () => {
-  await edge?.stop();
-  await origin?.close();
-});
+afterAll(() => running?.stop());
 
-const spoolFiles = () => {
-  const dir = path.join(edge.dataDir, 'uploads');
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => name.startsWith('bifrost-edge-upload-')) : [];
-};
+const spoolFiles = () => spooledUploads(edge.dataDir);
 const head = Buffer.from('--b\r\nContent-Disposition: form-data; name="prompt"\r\n\r\na hat\r\n--b\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n');
 const tail = Buffer.from('\r\n--b--\r\n');
 
@@ -63,7 +53,7 @@ describe('the upload spool budget through Edge', () => {
   it('answers 503 with Retry-After beside a spooling upload, and takes uploads again once that client left', async () => {
     const first = await startUpload(8 * MiB, Buffer.concat([head, Buffer.alloc(4 * MiB, 1)]));
     // All it sent is held (4 MiB and its head): the 8 MiB the next one declares do not fit beside it in 12 MiB.
-    const spooledBytes = () => spoolFiles().reduce((sum, name) => sum + fs.statSync(path.join(edge.dataDir, 'uploads', name)).size, 0);
+    const spooledBytes = () => spoolFiles().reduce((sum, name) => sum + fs.statSync(path.join(uploadsDir(edge.dataDir), name)).size, 0);
     expect(await until(() => spooledBytes() === 4 * MiB + head.length)).toBe(true);
 
     const second = await startUpload(8 * MiB, head);
@@ -80,7 +70,7 @@ describe('the upload spool budget through Edge', () => {
       method: 'POST', dispatcher: proxyDispatcher(edge.proxyUrl, edge.caPem), headers: { 'content-type': 'multipart/form-data; boundary=b', authorization: 'Bearer sk-test' }, body,
     });
     expect(res.status).toBe(200);
-    expect(originRequests).toBe(1);
+    expect(origin.requests()).toBe(1);
     expect(await until(() => spoolFiles().length === 0)).toBe(true);
   });
 });
