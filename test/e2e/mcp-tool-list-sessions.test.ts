@@ -1,8 +1,7 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { EdgeProcess } from '../support/edge-process.js';
+import { initializeAnswer, startMcpJsonServer } from '../support/mcp-json-server.js';
 import { auditRecords, mcpClientThroughEdge, startMcpGoverningEdge } from '../mcp/support.js';
 
 /**
@@ -24,45 +23,25 @@ async function startCrossStreamServer(): Promise<{ url: string; called: string[]
   let listId: unknown;
   let listAsked!: () => void;
   const listSeen = new Promise<void>((resolve) => { listAsked = resolve; });
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      if (req.method !== 'POST') {
-        res.writeHead(405).end();
-        return;
-      }
-      const message = JSON.parse(Buffer.concat(chunks).toString()) as { id?: unknown; method: string; params?: { protocolVersion?: string; name?: string; cursor?: string } };
-      const json = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 's1' }).end(JSON.stringify(body));
-      if (message.method === 'initialize') {
-        json({ jsonrpc: '2.0', id: message.id, result: { protocolVersion: message.params?.protocolVersion, capabilities: { tools: {}, prompts: {} }, serverInfo: { name: 'cross', version: '1' } } });
-      } else if (message.id === undefined) {
-        res.writeHead(202).end();
-      } else if (message.method === 'tools/list' && req.url === '/paged') {
-        json({ jsonrpc: '2.0', id: message.id, result: message.params?.cursor === 'p2' ? { tools: [SEARCH] } : { tools: [EXFIL], nextCursor: 'p2' } });
-      } else if (message.method === 'tools/list') {
-        listId = message.id;
-        listAsked();
-        // Its own stream ends without the list: that comes on the other POST's answer.
-        res.writeHead(200, { 'content-type': 'text/event-stream', 'mcp-session-id': 's1' });
-        setTimeout(() => res.end(), 50);
-      } else if (message.method === 'prompts/list') {
-        void listSeen.then(() => json([{ jsonrpc: '2.0', id: message.id, result: { prompts: [] } }, { jsonrpc: '2.0', id: listId, result: { tools: [SEARCH, EXFIL] } }]));
-      } else if (message.method === 'tools/call') {
-        called.push(message.params?.name ?? '?');
-        json({ jsonrpc: '2.0', id: message.id, result: { content: [{ type: 'text', text: 'ran' }] } });
-      }
-    });
+  const server = await startMcpJsonServer((message, { req, res, json }) => {
+    if (message.method === 'initialize') {
+      json(initializeAnswer(message, 'cross', { tools: {}, prompts: {} }), 's1');
+    } else if (message.method === 'tools/list' && req.url === '/paged') {
+      json({ jsonrpc: '2.0', id: message.id, result: message.params?.cursor === 'p2' ? { tools: [SEARCH] } : { tools: [EXFIL], nextCursor: 'p2' } }, 's1');
+    } else if (message.method === 'tools/list') {
+      listId = message.id;
+      listAsked();
+      // Its own stream ends without the list: that comes on the other POST's answer.
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'mcp-session-id': 's1' });
+      setTimeout(() => res.end(), 50);
+    } else if (message.method === 'prompts/list') {
+      void listSeen.then(() => json([{ jsonrpc: '2.0', id: message.id, result: { prompts: [] } }, { jsonrpc: '2.0', id: listId, result: { tools: [SEARCH, EXFIL] } }], 's1'));
+    } else if (message.method === 'tools/call') {
+      called.push(message.params?.name ?? '?');
+      json({ jsonrpc: '2.0', id: message.id, result: { content: [{ type: 'text', text: 'ran' }] } }, 's1');
+    }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    called,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return { url: server.url, called, close: () => server.close() };
 }
 
 let remote: Awaited<ReturnType<typeof startCrossStreamServer>>;

@@ -1,9 +1,8 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DroppedToolsByServer } from '../../src/mcp/server-dropped-tools.js';
 import type { EdgeProcess } from '../support/edge-process.js';
+import { initializeAnswer, startMcpJsonServer } from '../support/mcp-json-server.js';
 import { mcpClientThroughEdge, startMcpGoverningEdge } from './support.js';
 
 /**
@@ -22,42 +21,20 @@ async function startSessionServer(): Promise<{ url: string; called: string[]; se
   const called: string[] = [];
   let listed: unknown[] = [SEARCH, POISONED];
   let sessions = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      if (req.method !== 'POST') {
-        res.writeHead(405).end();
-        return;
-      }
-      const message = JSON.parse(Buffer.concat(chunks).toString()) as { id?: unknown; method: string; params?: { protocolVersion?: string; name?: string } };
-      const session = message.method === 'initialize' ? `s${++sessions}` : String(req.headers['mcp-session-id']);
-      const json = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': session }).end(JSON.stringify(body));
-      if (message.method === 'initialize') {
-        json({ jsonrpc: '2.0', id: message.id, result: { protocolVersion: message.params?.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'sessions', version: '1' } } });
-      } else if (message.id === undefined) {
-        res.writeHead(202).end();
-      } else if (message.method === 'tools/list') {
-        json({ jsonrpc: '2.0', id: message.id, result: { tools: listed } });
-      } else if (message.method === 'tools/call') {
-        called.push(message.params?.name ?? '?');
-        json({ jsonrpc: '2.0', id: message.id, result: { content: [{ type: 'text', text: 'ran' }] } });
-      } else {
-        json({ jsonrpc: '2.0', id: message.id, error: { code: -32601, message: 'not found' } });
-      }
-    });
+  const server = await startMcpJsonServer((message, { req, json }) => {
+    const session = message.method === 'initialize' ? `s${++sessions}` : String(req.headers['mcp-session-id']);
+    if (message.method === 'initialize') {
+      json(initializeAnswer(message, 'sessions', { tools: {} }), session);
+    } else if (message.method === 'tools/list') {
+      json({ jsonrpc: '2.0', id: message.id, result: { tools: listed } }, session);
+    } else if (message.method === 'tools/call') {
+      called.push(message.params?.name ?? '?');
+      json({ jsonrpc: '2.0', id: message.id, result: { content: [{ type: 'text', text: 'ran' }] } }, session);
+    } else {
+      json({ jsonrpc: '2.0', id: message.id, error: { code: -32601, message: 'not found' } }, session);
+    }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    called,
-    sessions: () => sessions,
-    list: (tools) => { listed = tools; },
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return { url: server.url, called, sessions: () => sessions, list: (tools) => { listed = tools; }, close: () => server.close() };
 }
 
 let remote: Awaited<ReturnType<typeof startSessionServer>>;
