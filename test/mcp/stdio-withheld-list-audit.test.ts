@@ -1,16 +1,13 @@
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileGuardrailPolicy } from '../../src/guardrails/index.js';
 import { createAgentDecisionClient } from '../../src/mcp/agent-client.js';
-import { createAgentMcp } from '../../src/mcp/agent-mcp.js';
 import { MAX_TOOLS, MCP_WRAPPER_HEADER } from '../../src/mcp/decision-protocol.js';
 import { StdioGovernor } from '../../src/mcp/stdio-governor.js';
 import type { ExchangeRecord } from '../../src/proxy/exchange.js';
-import { writeRuntimeFile } from '../../src/runtime-file.js';
+import { loopbackAgents } from '../support/loopback-agents.js';
 
 /**
  * A tool list the stdio wrapper withholds on its own, without asking the agent (more tools than Edge checks, a tool
@@ -18,30 +15,15 @@ import { writeRuntimeFile } from '../../src/runtime-file.js';
  * running agent (its real MCP API, on loopback) what the client got instead.
  */
 
-const servers: http.Server[] = [];
-afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-});
-
-/** A data dir whose runtime file points at `handler` listening on loopback, as a running agent's does. */
-async function agentAt(handler: http.RequestListener): Promise<string> {
-  const server = http.createServer(handler);
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-mcp-withheld-'));
-  writeRuntimeFile(dataDir, { pid: process.pid, proxy: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, ca: '', startedAt: new Date().toISOString() });
-  return dataDir;
-}
+const agents = loopbackAgents('edge-mcp-withheld-');
+afterEach(() => agents.closeAll());
+const agentAt = agents.at;
 
 /** The agent's real MCP API (no policy bundle, default guardrails), recording into `records`. */
 function realAgent(records: ExchangeRecord[]): Promise<string> {
   const compiled = compileGuardrailPolicy({});
   if (!compiled.ok) throw new Error(compiled.errors.join('; '));
-  const mcp = createAgentMcp({ inspectors: () => [], record: async (record) => { records.push(record); }, bundle: () => undefined, guardrails: () => compiled.policy, onError: (err) => { throw err; } });
-  return agentAt((req, res) => mcp.serveLocal(req, res, req.url ?? '/'));
+  return agents.real(compiled.policy, records);
 }
 
 /** POSTs `body` to the withheld-list endpoint of the agent of `dataDir`, as any local process can; its HTTP status. */
