@@ -1,16 +1,17 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildAuditBatch } from '../../src/audit/batch.js';
 import { GENESIS_HASH } from '../../src/audit/chain.js';
 import { postEnrollment } from '../../src/control/client/control-api.js';
 import type { AdminAuditChainEventsResponse } from '../../src/control/protocol/audit-chain-events.js';
 import { EdgeControlPaths } from '../../src/control/protocol/paths.js';
 import { coalescedNewChainEvent } from '../../src/control/server/new-chain-coalescing.js';
-import { NEW_CHAIN_LIMITS } from '../../src/control/server/new-chain-rate.js';
 import { SqliteControlStore } from '../../src/control/server/sqlite-control-store.js';
 import { chainedRecords, postAuditBatch } from './support/audit-upload.js';
-import { ADA_KEY, startControlFixture, tempDir, type ControlFixture } from './support/control-fixture.js';
+import { ADA_KEY, tempDir } from './support/control-fixture.js';
+import { fixturePerTest } from './support/fixture-per-test.js';
+import { chainId, hourlyLimit } from './support/new-chain-limit.js';
 
 /**
  * A device's chains beyond its new-chain limit are counted in one coalesced event. Its count was rewritten in
@@ -19,26 +20,18 @@ import { ADA_KEY, startControlFixture, tempDir, type ControlFixture } from './su
  * replaces and the one that opened the stretch: the next page holds it. Two server instances on one file replacing
  * the same event: the second finds it gone and stores nothing, instead of a batch whose chain no event counts.
  */
-let fixture: ControlFixture | undefined;
-afterEach(async () => {
-  await fixture?.close();
-  fixture = undefined;
-});
-
-const hourly = NEW_CHAIN_LIMITS.find((limit) => limit.per === 'per hour')!;
-const chainId = (n: number) => n.toString(16).padStart(32, '0');
+const startFixture = fixturePerTest();
 
 describe('a coalesced new-chain event counting one more chain', () => {
   it('reaches an admin paging with `after`: it comes again after the cursor, with its new count and the event it replaces', async () => {
-    fixture = await startControlFixture();
-    const f = fixture;
+    const f = await startFixture();
     const device = await postEnrollment(f.server.url, { method: 'virtual_key', virtual_key: ADA_KEY.value, device: { hostname: 'vdi-pool-02' } });
     const snapshot = chainedRecords(1, 5, GENESIS_HASH, device.device_id, 'image');
     expect((await postAuditBatch(f.server.url, device.device_credential, buildAuditBatch(snapshot))).status).toBe(200);
     const session = (n: number) => postAuditBatch(f.server.url, device.device_credential,
       buildAuditBatch(chainedRecords(6, 3, snapshot[4]!.hash, device.device_id, `session${n}`), { chainId: chainId(n), fromSeq: 6 }));
     // The hour's compared chains, then the first beyond the limit: it opens the coalesced event.
-    for (let n = 0; n <= hourly.max; n++) expect((await session(n)).status).toBe(200);
+    for (let n = 0; n <= hourlyLimit.max; n++) expect((await session(n)).status).toBe(200);
 
     let after = 0;
     const page = async () => {
@@ -48,24 +41,24 @@ describe('a coalesced new-chain event counting one more chain', () => {
     };
     const read = await page();
     const opened = read.at(-1)!;
-    expect(read).toHaveLength(hourly.max + 1);
+    expect(read).toHaveLength(hourlyLimit.max + 1);
     expect(opened.details).toMatchObject({ coalesced: true, chains: 1 });
 
     // One more chain beyond the limit: the pager's next page holds the event again, counting two, kept as it opened.
-    expect((await session(hourly.max + 1)).status).toBe(200);
+    expect((await session(hourlyLimit.max + 1)).status).toBe(200);
     const next = await page();
     expect(next).toHaveLength(1);
     expect(next[0]!.id).toBeGreaterThan(opened.id);
     expect(next[0]).toMatchObject({
       kind: 'new_chain', chain: opened.chain, starts_at_seq: opened.starts_at_seq, batch_id: opened.batch_id, created_at: opened.created_at,
-      details: { coalesced: true, chains: 2, since: opened.created_at, replaces: opened.id, latest_chain: `${device.device_id}/chain-${chainId(hourly.max + 1)}` },
+      details: { coalesced: true, chains: 2, since: opened.created_at, replaces: opened.id, latest_chain: `${device.device_id}/chain-${chainId(hourlyLimit.max + 1)}` },
     });
     expect(next[0]!.message).toMatch(/^2 more new audit chains from device /);
 
     expect(next[0]!.details).toMatchObject({ first_id: opened.id });
 
     // A third: it replaces the second, and still names the event that opened the stretch (one identity across all).
-    expect((await session(hourly.max + 2)).status).toBe(200);
+    expect((await session(hourlyLimit.max + 2)).status).toBe(200);
     const third = await page();
     expect(third).toHaveLength(1);
     expect(third[0]!.details).toMatchObject({ chains: 3, replaces: next[0]!.id, first_id: opened.id });
@@ -84,7 +77,7 @@ describe('a coalesced new-chain event counting one more chain', () => {
     const b = new SqliteControlStore(file);
     try {
       const device = 'dev_pool';
-      const limit = hourly;
+      const limit = hourlyLimit;
       const now = new Date().toISOString();
       const uncompared = (n: number) => {
         const chain = { device_id: device, chain: `${device}/chain-${chainId(n)}`, starts_at_seq: 1, batch_id: `b${n}` };
