@@ -17,6 +17,8 @@ export interface WebSocketApiPath {
  * that stand for themselves):
  * - OpenAI Realtime: `/v1/realtime` (`?model=` or `?call_id=`); xAI's Voice Agent API speaks the same events at the
  *   same path on api.x.ai (`?model=grok-voice-…`);
+ * - Azure OpenAI's Realtime API: `/openai/realtime` (`?deployment=`, the deployment being the model) and the v1 API's
+ *   `/openai/v1/realtime` (`?model=`), the same events;
  * - the OpenAI Responses API in WebSocket mode: `/v1/responses` (the models are in the messages);
  * - the same on chatgpt.com for Codex signed in with ChatGPT: `/backend-api/codex/responses` (codex-rs's
  *   responses_websocket.rs, its base URL `https://chatgpt.com/backend-api/codex`);
@@ -26,6 +28,7 @@ export interface WebSocketApiPath {
 const API_PATHS: ReadonlyArray<{ provider: string; pathname: RegExp; api: WebSocketApi }> = [
   { provider: 'openai', pathname: /^\/v1\/realtime$/, api: 'openai-realtime' },
   { provider: 'xai', pathname: /^\/v1\/realtime$/, api: 'openai-realtime' },
+  { provider: 'azure', pathname: /^\/openai(?:\/v1)?\/realtime$/, api: 'openai-realtime' },
   { provider: 'openai', pathname: /^\/v1\/responses$/, api: 'openai-responses' },
   { provider: 'chatgpt-web', pathname: /^\/backend-api\/codex\/responses$/, api: 'openai-responses' },
   { provider: 'gemini', pathname: /^\/ws\/google\.ai\.generativelanguage\.\w+\.GenerativeService\.BidiGenerateContent(?:Constrained)?$/, api: 'gemini-live' },

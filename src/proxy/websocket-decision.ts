@@ -90,7 +90,7 @@ export type WebSocketVerdict =
  * Why a URL naming `?model=` more than once is refused: Edge decides on the first, a server may take the last (or
  * join them), so the model rules would be checked on another model than the one used. Short enough for a close frame.
  */
-const REPEATED_MODEL_MESSAGE = 'Bifrost Edge: the WebSocket URL names ?model= more than once (servers differ on which counts); name the model once';
+const REPEATED_MODEL_MESSAGE = 'Bifrost Edge: the WebSocket URL names ?model= (or ?deployment=) more than once (servers differ on which counts); name the model once';
 
 /** Why a path that differs from an API's only in letter case or `;parameters` is refused (posesAsWebSocketApi). */
 const LOOKALIKE_PATH_MESSAGE = 'Bifrost Edge: the path differs from the API\'s own only in letter case or ;parameters; send the API\'s path';
@@ -132,9 +132,11 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
     };
     if (input.refused) return refuseOpening(input.refused, resolution.kind === 'not-ai' ? undefined : resolution.surface.provider);
     if (resolution.kind === 'not-ai') return { action: 'allow' };
-    const models = url.searchParams.getAll('model');
-    const model = models[0] ?? null;
     const provider = resolution.surface.provider as ProviderName;
+    // Azure's Realtime API names its deployment (the model, as for its HTTP routes) in `?deployment=`; one URL naming
+    // both, or either twice, is refused like a repeated model: Edge would decide on one, the server might use another.
+    const models = [...(provider === 'azure' ? url.searchParams.getAll('deployment') : []), ...url.searchParams.getAll('model')];
+    const model = models[0] ?? null;
     if (models.length > 1) return refuseOpening({ status: 400, errorType: 'invalid_request', message: REPEATED_MODEL_MESSAGE }, provider);
     if (posesAsWebSocketApi(provider, input.path)) return refuseOpening({ status: 400, errorType: 'invalid_request', message: LOOKALIKE_PATH_MESSAGE }, provider);
     const api = deps.contentInspectors ? webSocketApiOf(provider, input.path) : undefined;

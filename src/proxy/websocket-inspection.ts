@@ -173,7 +173,9 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
     ...(deps.revoked ? { revoked: deps.revoked } : {}),
     ...(deps.priceOf ? { priceOf: deps.priceOf } : {}),
     ...(deps.chargeSeconds ? { chargeSeconds: deps.chargeSeconds } : {}),
-    ...(socket.api === 'openai-realtime' ? { decideServed: (served: string) => decideServed(served) } : {}),
+    // On Azure the key governs deployments (their names are the admin's), while the server names the model behind one:
+    // not something the key's deployment names could allow, so only the deployment decided at the opening counts.
+    ...(socket.api === 'openai-realtime' && socket.provider !== 'azure' ? { decideServed: (served: string) => decideServed(served) } : {}),
     record: (started, fields) => record(started, { findings: [], ...fields }),
   });
   // A Realtime session's usage is charged to its opening, or to another model it was decided on that costs more.
