@@ -9,7 +9,7 @@ import type { UpstreamClient } from '../gateway/upstream-client.js';
 import { appFromUserAgent } from './app-attribution.js';
 import { createAnswerTextReader } from './answer-text.js';
 import { canDecodeAlongside, decodableAcceptEncoding, decodeOnceFor, type DecodedBodyReader } from '../util/side-decoder.js';
-import { createUsageEventStripper, withStreamUsageRequested } from './stream-usage.js';
+import { acceptsStreamOptions, createUsageEventStripper, withStreamUsageRequested } from './stream-usage.js';
 import { hostOfHostHeader, parseConnectTarget, type HostPort } from './connect-target.js';
 import type { Exchange, ExchangeRecord, UsageNote } from './exchange.js';
 import { decodeForInspection, readRequestBody, RequestBodyError } from './request-body.js';
@@ -311,7 +311,7 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange, mcpSessions:
     bodyRewritten = true;
   }
   // A stream charged to a key's local limits must report its usage (see stream-usage.ts).
-  const usageRequested = normalized && route?.virtualKey ? withStreamUsageRequested(normalized, parsedBody) : undefined;
+  const usageRequested = normalized && route?.virtualKey && acceptsStreamOptions(normalized.provider, plan.via, target.path) ? withStreamUsageRequested(normalized, parsedBody) : undefined;
   if (usageRequested) {
     parsedBody = usageRequested;
     bodyRewritten = true;

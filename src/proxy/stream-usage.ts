@@ -26,6 +26,21 @@ export function withStreamUsageRequested(request: NormalizedRequest, body: unkno
   return { ...body, stream_options: { ...(isJsonObject(options) ? options : {}), include_usage: true } };
 }
 
+/** The first Azure OpenAI api-version that accepts `stream_options` (earlier ones answer 400 "Unrecognized request argument"). */
+const AZURE_STREAM_OPTIONS_SINCE = '2024-09-01';
+
+/**
+ * Whether the server the request goes to accepts `stream_options`: not an Azure OpenAI resource addressed with a dated
+ * api-version older than AZURE_STREAM_OPTIONS_SINCE (asking would break the app's stream; it is charged Edge's
+ * estimate instead). Bifrost and every other provider take it.
+ */
+export function acceptsStreamOptions(provider: string, via: 'gateway' | 'passthrough' | 'origin', path: string): boolean {
+  if (provider !== 'azure' || via === 'gateway') return true;
+  const query = path.includes('?') ? path.slice(path.indexOf('?') + 1) : '';
+  const dated = /^(\d{4}-\d{2}-\d{2})/.exec(new URLSearchParams(query).get('api-version') ?? '');
+  return dated === null || dated[1]! >= AZURE_STREAM_OPTIONS_SINCE;
+}
+
 /** A stream that drops the usage-only event, or undefined when the answer is not a plain event stream. */
 export function createUsageEventStripper(headers: IncomingHttpHeaders, maxEventChars: number): Transform | undefined {
   const type = String(headers['content-type'] ?? '').toLowerCase();

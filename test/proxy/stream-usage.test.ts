@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createUsageEventStripper, withStreamUsageRequested } from '../../src/proxy/stream-usage.js';
+import { acceptsStreamOptions, createUsageEventStripper, withStreamUsageRequested } from '../../src/proxy/stream-usage.js';
 import type { NormalizedRequest } from '../../src/providers/types.js';
 import { runThrough } from '../support/transform-run.js';
 
@@ -21,6 +21,23 @@ describe('withStreamUsageRequested', () => {
   });
 });
 
+
+describe('acceptsStreamOptions', () => {
+  it.each([
+    ['azure', 'origin', '/openai/deployments/gpt4o/chat/completions?api-version=2024-06-01', false],
+    ['azure', 'origin', '/openai/deployments/gpt4o/chat/completions?api-version=2024-08-01-preview', false],
+    ['azure', 'origin', '/openai/deployments/gpt4o/chat/completions?api-version=2024-09-01-preview', true],
+    ['azure', 'origin', '/openai/deployments/gpt4o/chat/completions?api-version=2024-10-21', true],
+    ['azure', 'origin', '/openai/v1/chat/completions', true],
+    ['azure', 'origin', '/openai/v1/chat/completions?api-version=preview', true],
+    ['azure', 'passthrough', '/openai/deployments/gpt4o/chat/completions?api-version=2024-06-01', false],
+    // Bifrost takes the body and sets its own api-version upstream.
+    ['azure', 'gateway', '/openai/deployments/gpt4o/chat/completions?api-version=2024-06-01', true],
+    ['openai', 'origin', '/v1/chat/completions?api-version=2024-06-01', true],
+  ] as const)('%s via %s at %s: %s', (provider, via, path, expected) => {
+    expect(acceptsStreamOptions(provider, via, path)).toBe(expected);
+  });
+});
 
 const delta = (text: string) => `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"${text}"}}],"usage":null}\r\n\r\n`;
 const usageOnly = 'data: {"id":"c1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}\r\n\r\n';
