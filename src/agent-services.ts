@@ -82,6 +82,15 @@ export async function startIdentity(
 }
 
 /**
+ * Whether startPolicySource will deliver bundles: Edge Control, or stock Bifrost's quota route for
+ * the configured virtual key. One definition, so work that waits for the first bundle (background
+ * charging) and the source that sends it cannot disagree.
+ */
+export function hasPolicySource(config: AgentConfig): boolean {
+  return config.control !== undefined || Boolean(config.gateway?.virtualKey && config.gateway.syncPolicyFromQuota);
+}
+
+/**
  * Where policy bundles come from: Edge Control (signed, pushed), stock Bifrost's quota route, or
  * nothing (configuration and an optional policy file only). Every new bundle goes to `apply`.
  */
@@ -160,7 +169,8 @@ export async function startPolicySource(
   }
   // No Edge Control: nothing to be unreachable, and status says "not configured".
   deps.enforcer.setConnectivity({ controlPlane: true, controlPlaneConfigured: false });
-  if (config.gateway?.virtualKey && config.gateway.syncPolicyFromQuota) {
+  // Past Edge Control, a policy source is the quota route (the key test narrows the type for the call).
+  if (hasPolicySource(config) && config.gateway?.virtualKey) {
     const quota = await startQuotaPolicySync({ gatewayUrl: config.gateway.url, virtualKey: config.gateway.virtualKey, stateDir, log: deps.log });
     const current = quota.current();
     if (current) deps.apply(current.bundle);

@@ -43,7 +43,7 @@ import { CloserStack } from './closer-stack.js';
 import { RecentActivity } from './proxy/recent-activity.js';
 import { packageRoot } from './package-root.js';
 import { caBundlePath, writeCaBundle } from './installers/edge-paths.js';
-import { startAuditAndMetrics, startIdentity, startPolicySource } from './agent-services.js';
+import { hasPolicySource, startAuditAndMetrics, startIdentity, startPolicySource } from './agent-services.js';
 import type { SessionManager } from './auth/session.js';
 import type { SafeStorageLike } from './auth/safe-storage-token-store.js';
 import { createAgentMcp } from './mcp/agent-mcp.js';
@@ -263,8 +263,7 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
   // earlier run left in policy.db is taken up once a bundle is applied (the configured file, or the policy source's
   // saved one; with a policy source and none usable yet, the first it brings), so work whose wait ran out meanwhile
   // is charged to the windows its key has now and recorded. A start that fails before this leaves it for the next.
-  const policySourceExpected = config.control !== undefined || Boolean(config.gateway?.virtualKey && config.gateway.syncPolicyFromQuota);
-  policy.takeUpBackground({ bundleExpected: policySourceExpected });
+  policy.takeUpBackground({ bundleExpected: hasPolicySource(config) });
   /** Where requests and WebSockets go by the configuration; the route policy chose for one overrides mode and key. */
   const forwardingSettings = (): UpstreamSettings => ({
     mode: config.mode,
