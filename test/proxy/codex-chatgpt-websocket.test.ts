@@ -1,17 +1,5 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { compileGuardrailPolicy } from '../../src/guardrails/compile-policy.js';
-import { SqliteCounterStore } from '../../src/policy/counter-store.js';
-import { PolicyEnforcer } from '../../src/policy/enforcer.js';
-import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
-import type { ExchangeRecord } from '../../src/proxy/exchange.js';
-import { guardrailInspector } from '../../src/proxy/inspectors/guardrails.js';
-import { createProviderResolver } from '../../src/proxy/provider-resolver.js';
-import { followedForProxy } from '../../src/proxy/usage-note.js';
-import { createWebSocketDecision } from '../../src/proxy/websocket-decision.js';
-import { bundle, NOW } from '../policy/support.js';
+import { expect, it } from 'vitest';
+import { defaultGuardrails, websocketDecisionAgent } from './support/websocket-decision-agent.js';
 
 /**
  * Codex signed in with ChatGPT opens its Responses WebSocket on chatgpt.com's Codex API
@@ -21,36 +9,9 @@ import { bundle, NOW } from '../policy/support.js';
  * WebSockets stay unread.
  */
 
-let dir: string;
-let db: PolicyDatabase;
-beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-codex-ws-')); });
-afterEach(() => {
-  if (db.open) db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
 const SECRET = `ghp_${'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'}`;
 
-function agent() {
-  db = openPolicyDatabase(path.join(dir, 'policy.db'));
-  const enforcer = new PolicyEnforcer({ counters: new SqliteCounterStore(db), now: () => NOW, onError: (err) => { throw err; } });
-  enforcer.setIdentity({ signedIn: true, user: 'ada@example.com' });
-  enforcer.setBundle(bundle());
-  const policy = compileGuardrailPolicy({});
-  if (!policy.ok) throw new Error(policy.errors.join('\n'));
-  const records: ExchangeRecord[] = [];
-  const resolver = createProviderResolver();
-  const decide = createWebSocketDecision({
-    resolve: (info) => resolver.resolve(info),
-    policy: () => enforcer.inspector(),
-    record: async (record) => { records.push(record); },
-    contentInspectors: () => [guardrailInspector(() => policy.policy)],
-    // As the agent wires it: an abandoned turn's estimate comes in the audit record's terms.
-    follow: (request) => followedForProxy(enforcer.follow(request)),
-    settle: (request) => enforcer.settle(request),
-  });
-  return { decide, records };
-}
+const agent = () => websocketDecisionAgent({ inspectors: [defaultGuardrails()] });
 
 /** A turn as codex-rs sends it (ResponseCreateWsRequest). */
 const codexTurn = (text: string) => Buffer.from(JSON.stringify({

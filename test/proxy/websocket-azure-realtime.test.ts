@@ -1,16 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { compileGuardrailPolicy } from '../../src/guardrails/compile-policy.js';
-import { SqliteCounterStore } from '../../src/policy/counter-store.js';
-import { PolicyEnforcer } from '../../src/policy/enforcer.js';
-import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
-import type { ExchangeRecord } from '../../src/proxy/exchange.js';
-import { guardrailInspector } from '../../src/proxy/inspectors/guardrails.js';
-import { createProviderResolver } from '../../src/proxy/provider-resolver.js';
-import { createWebSocketDecision } from '../../src/proxy/websocket-decision.js';
-import { bundle, NOW } from '../policy/support.js';
+import { describe, expect, it } from 'vitest';
+import { bundle } from '../policy/support.js';
+import { defaultGuardrails, websocketDecisionAgent } from './support/websocket-decision-agent.js';
 
 /**
  * Azure OpenAI's Realtime API (`wss://{resource}.openai.azure.com/openai/realtime?deployment=…`, and the v1 API's
@@ -18,33 +8,10 @@ import { bundle, NOW } from '../policy/support.js';
  * client's messages go through the guardrails. Before, the socket was relayed unread with no model decided.
  */
 
-let dir: string;
-let db: PolicyDatabase;
-
-beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-ws-azure-')); });
-afterEach(() => {
-  if (db.open) db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+const agent = () => websocketDecisionAgent({
+  bundle: bundle({}, { provider_configs: [{ provider: 'azure', weight: 1, allowed_models: ['voice-prod'] }] }),
+  inspectors: [defaultGuardrails()],
 });
-
-function agent() {
-  db = openPolicyDatabase(path.join(dir, 'policy.db'));
-  const enforcer = new PolicyEnforcer({ counters: new SqliteCounterStore(db), now: () => NOW, onError: (err) => { throw err; } });
-  enforcer.setIdentity({ signedIn: true, user: 'ada@example.com' });
-  enforcer.setBundle(bundle({}, { provider_configs: [{ provider: 'azure', weight: 1, allowed_models: ['voice-prod'] }] }));
-  const policy = compileGuardrailPolicy({});
-  if (!policy.ok) throw new Error(policy.errors.join('\n'));
-  const records: ExchangeRecord[] = [];
-  const resolver = createProviderResolver();
-  const decide = createWebSocketDecision({
-    resolve: (info) => resolver.resolve(info),
-    policy: () => enforcer.inspector(),
-    record: async (record) => { records.push(record); },
-    contentInspectors: () => [guardrailInspector(() => policy.policy)],
-    maxMessageBytes: 64 * 1024,
-  });
-  return { decide, records };
-}
 
 const HOST = 'contoso.openai.azure.com';
 const SECRET = `ghp_${'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'}`;

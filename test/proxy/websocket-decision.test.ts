@@ -1,17 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { compileGuardrailPolicy } from '../../src/guardrails/compile-policy.js';
-import { SqliteCounterStore } from '../../src/policy/counter-store.js';
-import { PolicyEnforcer } from '../../src/policy/enforcer.js';
-import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
-import type { ExchangeRecord } from '../../src/proxy/exchange.js';
-import { guardrailInspector } from '../../src/proxy/inspectors/guardrails.js';
-import { createProviderResolver } from '../../src/proxy/provider-resolver.js';
-import { followedForProxy } from '../../src/proxy/usage-note.js';
-import { createWebSocketDecision } from '../../src/proxy/websocket-decision.js';
-import { bundle, NOW } from '../policy/support.js';
+import { describe, expect, it } from 'vitest';
+import { bundle } from '../policy/support.js';
+import { defaultGuardrails, websocketDecisionAgent } from './support/websocket-decision-agent.js';
 
 /**
  * The model a WebSocket message names goes through the same policy step as the opening, with the model filled
@@ -19,41 +8,15 @@ import { bundle, NOW } from '../policy/support.js';
  * allowed, the Realtime API when it opens; a model named later counts nothing.
  */
 
-let dir: string;
-let db: PolicyDatabase;
-
-beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-ws-decision-')); });
-afterEach(() => {
-  if (db.open) db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
 const GEMINI_LIVE = '/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=AIza-test';
 
-function agent(requestLimit: number) {
-  db = openPolicyDatabase(path.join(dir, 'policy.db'));
-  const enforcer = new PolicyEnforcer({ counters: new SqliteCounterStore(db), now: () => NOW, onError: (err) => { throw err; } });
-  enforcer.setIdentity({ signedIn: true, user: 'ada@example.com' });
-  enforcer.setBundle(bundle({}, {
+const agent = (requestLimit: number) => websocketDecisionAgent({
+  bundle: bundle({}, {
     provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['gpt-realtime'] }, { provider: 'gemini', weight: 1, allowed_models: ['gemini-2.5-flash-live'] }],
     rate_limit: { request_max_limit: requestLimit, request_reset_duration: '1h' },
-  }));
-  const policy = compileGuardrailPolicy({});
-  if (!policy.ok) throw new Error(policy.errors.join('\n'));
-  const records: ExchangeRecord[] = [];
-  const resolver = createProviderResolver();
-  const decide = createWebSocketDecision({
-    resolve: (info) => resolver.resolve(info),
-    policy: () => enforcer.inspector(),
-    record: async (record) => { records.push(record); },
-    contentInspectors: () => [guardrailInspector(() => policy.policy)],
-    maxMessageBytes: 64 * 1024,
-    // As the agent wires it: an abandoned turn's estimate comes in the audit record's terms.
-    follow: (request) => followedForProxy(enforcer.follow(request)),
-    settle: (request) => enforcer.settle(request),
-  });
-  return { decide, records };
-}
+  }),
+  inspectors: [defaultGuardrails()],
+});
 
 const message = (value: unknown) => Buffer.from(JSON.stringify(value));
 

@@ -1,16 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { webSocketVia } from '../../src/gateway/websocket-route.js';
-import { SqliteCounterStore } from '../../src/policy/counter-store.js';
-import { PolicyEnforcer } from '../../src/policy/enforcer.js';
-import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
-import type { ExchangeRecord } from '../../src/proxy/exchange.js';
-import { createProviderResolver } from '../../src/proxy/provider-resolver.js';
-import { followedForProxy } from '../../src/proxy/usage-note.js';
-import { createWebSocketDecision } from '../../src/proxy/websocket-decision.js';
-import { bundle, NOW } from '../policy/support.js';
+import { expect, it } from 'vitest';
+import { bundle } from '../policy/support.js';
+import { websocketDecisionAgent } from './support/websocket-decision-agent.js';
 
 /**
  * The audit record of a WebSocket opening says where it went, as an HTTP request's says `via`: in gateway mode the
@@ -18,34 +8,8 @@ import { bundle, NOW } from '../policy/support.js';
  * want of a virtual key (401 `virtual_key_required`) is blocked by Edge, as the HTTP request is, not failed.
  */
 
-let dir: string;
-let db: PolicyDatabase;
-beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-ws-opening-record-')); });
-afterEach(() => {
-  if (db.open) db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
 /** A gateway-mode agent's decision, where WebSockets go as the agent routes them (websocket-route.ts). */
-function agent() {
-  db = openPolicyDatabase(path.join(dir, 'policy.db'));
-  const enforcer = new PolicyEnforcer({ counters: new SqliteCounterStore(db), now: () => NOW, onError: (err) => { throw err; }, defaultMode: 'gateway' });
-  enforcer.setIdentity({ signedIn: true, user: 'ada@example.com' });
-  enforcer.setBundle(bundle({}, { provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }] }));
-  const records: ExchangeRecord[] = [];
-  const resolver = createProviderResolver();
-  const decide = createWebSocketDecision({
-    resolve: (info) => resolver.resolve(info),
-    policy: () => enforcer.inspector(),
-    record: async (record) => { records.push(record); },
-    contentInspectors: () => [],
-    // As the agent wires it: an abandoned turn's estimate comes in the audit record's terms.
-    follow: (request) => followedForProxy(enforcer.follow(request)),
-    settle: (request) => enforcer.settle(request),
-    upstreamVia: (request, target) => webSocketVia({ mode: enforcer.routeFor(request)?.mode ?? 'gateway', gatewayUrl: 'https://bifrost.example.com' }, target.provider, target.path),
-  });
-  return { decide, records };
-}
+const agent = () => websocketDecisionAgent({ bundle: bundle({}, { provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }] }), mode: 'gateway' });
 
 it('an opening\'s record says it went to the gateway, or to the origin', async () => {
   const { decide, records } = agent();
