@@ -69,7 +69,10 @@ export class McpHttpSessions {
   private readonly servers = new DroppedToolsByServer();
   private readonly sessions = new BoundedMemories((key) => new McpHttpSession(this.servers.of(serverKey(key))));
 
-  /** The session a request belongs to: `endpoint` the server's host and path, `sessionId` its Mcp-Session-Id, if any. */
+  /**
+   * The session a request belongs to: `endpoint` the server's host and path (trailing slashes folded: `h/mcp/` is
+   * `h/mcp`), `sessionId` its Mcp-Session-Id, if any.
+   */
   session(endpoint: string, sessionId: string | undefined): McpHttpSession {
     return this.sessions.get(sessionKey(endpoint, sessionId));
   }
@@ -81,7 +84,17 @@ export class McpHttpSessions {
 }
 
 function sessionKey(endpoint: string, sessionId: string | undefined): string {
-  return JSON.stringify([endpoint.toLowerCase(), sessionId ?? null]);
+  return JSON.stringify([foldedEndpoint(endpoint), sessionId ?? null]);
+}
+
+/**
+ * The endpoint as one server sees it: `h/mcp/` reaches the same server as `h/mcp` (servers route both alike), so both
+ * are one key, or a client could call a tool dropped from the lists of `h/mcp` by adding a slash. Folded here rather
+ * than by each caller, so no caller can forget it. The root keeps its slash (`h/`, and `h` is the same).
+ */
+function foldedEndpoint(endpoint: string): string {
+  const trimmed = endpoint.toLowerCase().replace(/\/+$/, '');
+  return trimmed.includes('/') ? trimmed : `${trimmed}/`;
 }
 
 /** The server (its endpoint, as the session key spells it) of a session key. */
