@@ -103,13 +103,25 @@ export const WithheldUnreadSchema = z.discriminatedUnion('reason', [
  * POST /mcp/withheld-list: a tool list the wrapper withheld without asking about it, because it could not be put as a
  * question the agent reads (more than MAX_TOOLS tools, nested deeper than the agent reads), so that it is audited as
  * every other withheld list is. Answered `{}`; an agent older than this message answers 404, and the list is withheld
- * all the same. A body without `withheld` (as the first version of this message sent, with the client's error) is
- * refused (400): the wrapper logs it, and the list is withheld.
+ * all the same. A body in the previous release's shape (PreviousWithheldListRequestSchema) is read as this one when
+ * its error is the one the agent words itself for a reason; any other body is refused (400): the wrapper logs it, and
+ * the list is withheld.
  */
 export const WithheldListRequestSchema = z.object({
   server: WrappedServerSchema,
   client: McpClientInfoSchema.optional(),
   withheld: WithheldUnreadSchema,
+});
+
+/**
+ * POST /mcp/withheld-list as the previous release's wrapper sends it: `error`, the error its client got, instead of
+ * `withheld`. Its text is the poster's, so the agent never records it: it takes the reason and number it names only
+ * when the whole error is the agent's own wording of them (previous-withheld-list.ts), and refuses the body otherwise.
+ */
+export const PreviousWithheldListRequestSchema = z.object({
+  server: WrappedServerSchema,
+  client: McpClientInfoSchema.optional(),
+  error: EdgeRefusalSchema.extend({ message: z.string().max(10_000) }),
 });
 
 export const WithheldListResponseSchema = z.object({});

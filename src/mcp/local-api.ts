@@ -2,8 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { readRequestBody, RequestBodyError } from '../proxy/request-body.js';
 import {
-  DecideRequestSchema, MCP_DECIDE_PATH, MCP_TOOLS_PATH, MCP_WITHHELD_LIST_PATH, MCP_WRAPPER_HEADER, ToolsRequestSchema, WithheldListRequestSchema,
+  DecideRequestSchema, MCP_DECIDE_PATH, MCP_TOOLS_PATH, MCP_WITHHELD_LIST_PATH, MCP_WRAPPER_HEADER, PreviousWithheldListRequestSchema, ToolsRequestSchema,
+  WithheldListRequestSchema, type WithheldListRequest,
 } from './decision-protocol.js';
+import { withheldFromPreviousError } from './previous-withheld-list.js';
 import type { StdioDecisions } from './stdio-decisions.js';
 
 /**
@@ -46,7 +48,7 @@ async function handle(decisions: StdioDecisions, req: IncomingMessage, res: Serv
     return reply(res, 200, await decisions.decideCall(input.value));
   }
   if (urlPath === MCP_WITHHELD_LIST_PATH) {
-    const input = parse(WithheldListRequestSchema, raw);
+    const input = withheldListReport(raw);
     if ('error' in input) return reply(res, 400, input);
     await decisions.recordWithheldList(input.value);
     return reply(res, 200, {});
@@ -54,6 +56,24 @@ async function handle(decisions: StdioDecisions, req: IncomingMessage, res: Serv
   const input = parse(ToolsRequestSchema, raw);
   if ('error' in input) return reply(res, 400, input);
   return reply(res, 200, await decisions.visibleTools(input.value));
+}
+
+/**
+ * A withheld-list report, in this release's body or the previous release's (a wrapper not yet updated runs beside this
+ * agent): the latter is read only when its error is the agent's own wording of a reason (withheldFromPreviousError).
+ * Refused, the answer is the current body's problem, which is what a wrapper should send.
+ */
+function withheldListReport(raw: Buffer): { value: WithheldListRequest } | { error: string } {
+  const current = parse(WithheldListRequestSchema, raw);
+  if (!('error' in current)) return current;
+  const previous = parse(PreviousWithheldListRequestSchema, raw);
+  if ('error' in previous) return current;
+  const { server, client, error } = previous.value;
+  const withheld = withheldFromPreviousError(server.name, error);
+  if (withheld === undefined) {
+    return { error: `${current.error} (read as the previous release's body, its error is not the one Bifrost Edge words for a tool list withheld unread)` };
+  }
+  return { value: { server, ...(client ? { client } : {}), withheld } };
 }
 
 function parse<S extends z.ZodType>(schema: S, raw: Buffer): { value: z.output<S> } | { error: string } {
