@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { EdgeError } from '../edge-error.js';
 import type { HttpRequestInfo, NormalizedRequest, ProviderName } from '../providers/types.js';
+import { SERVER_MODEL_OPERATION } from '../policy/model-access.js';
 import type { TokenUsage } from '../policy/usage.js';
 import { header } from '../util/header.js';
 import { appFromUserAgent } from './app-attribution.js';
@@ -203,7 +204,7 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
     const messages = createWebSocketMessageInspector({
       socket: { api, host: input.host, path, info, app, provider, model, opening: request, ...(via ? { via } : {}) },
       contentInspectors: deps.contentInspectors!,
-      checkModel: (candidate, counts) => decide(candidate, counts),
+      checkModel: (candidate, counts) => decide(counts ? candidate : accessOnly(candidate), counts),
       checkTurn,
       record: deps.record,
       maxMessageBytes: deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
@@ -216,6 +217,23 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
     });
     return { action: 'allow', messages, upstream };
   };
+}
+
+/**
+ * A model a message names within a session already decided (a Realtime session.update's model or transcription
+ * model, the model its server says it runs) is no request of its own: the opening was decided and counted, and may
+ * have used the key's last request, while the session's usage is held to the key's token and spend windows as it is
+ * charged (usedUp). So it is checked for access only, as the policy checks the server's model (decide.ts
+ * SERVER_MODEL_OPERATION): the key's provider and model lists apply, its request limits and budgets do not, and its
+ * route keeps the token and spend windows the session's usage is charged to. Marked on the message's own request,
+ * not a copy: the session charges that request, and the policy rechecks it (revoked) as it was decided.
+ * That rule lets a dated release of an alias the key lists through (servedModelVerdict), where a request's own model
+ * is held to exact names: the API fixes a session's model at its opening, so a name a session.update gives changes
+ * only what Edge may charge the session at (the dearest of them), never what runs.
+ */
+function accessOnly(candidate: NormalizedRequest): NormalizedRequest {
+  candidate.operation = SERVER_MODEL_OPERATION;
+  return candidate;
 }
 
 /** Refusals Edge itself gives an allowed socket before dialing it (websocket-route.ts): recorded as blocked, as over HTTP. */
