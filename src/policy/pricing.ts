@@ -208,17 +208,37 @@ export const DEFAULT_DURATION_PRICES: Readonly<Record<string, DurationPrice>> = 
 };
 
 /**
+ * The longest audio one charge bills: a year. No transcription is near that long; a longer report (or Infinity) is
+ * charged as a year, more than any budget holds, so the key's spend is used up and never made Infinity, which no
+ * counter or record can hold (a sum past it stays Infinity for good).
+ */
+export const MAX_BILLED_SECONDS = 365 * 24 * 60 * 60;
+
+/**
+ * The seconds a charge bills, kept to a number every budget sum can take. Not a number, or negative, is the caller's
+ * error (the server's reports are checked where they are read, websocket-usage.ts): nothing measurable was
+ * transcribed, so it costs nothing. A NaN cost fails the counter write (the charge throws, and is lost) and, in any
+ * sum, passes every budget check from then on. Past MAX_BILLED_SECONDS, the bound: charged, not dropped.
+ */
+function billableSeconds(seconds: number): number {
+  if (Number.isNaN(seconds) || seconds < 0) return 0;
+  return Math.min(seconds, MAX_BILLED_SECONDS);
+}
+
+/**
  * What `seconds` of audio cost on `model`, and which entry priced them (`bundle:openai/whisper-1`,
  * `built-in:openai/whisper-1`, `fallback:duration`): the bundle's per-minute prices (`overrides`) first, then the
  * built-in ones, each tried under the model's names from the most specific (`provider/model`, then bare, then without
  * its release suffix): the bundle's entry for a model, under any of its names, is the company's price for it.
+ * Always a finite cost of 0 or more (billableSeconds; the prices are finite and bounded, duration-pricing.ts).
  */
 export function durationCost(
   provider: string | undefined, model: string | null, seconds: number, overrides: Readonly<Record<string, DurationPrice>> = {},
 ): { costUsd: number; priceSource: string } {
   const tables = [[overrides, 'bundle'], [DEFAULT_DURATION_PRICES, 'built-in']] as const;
   const names = model === null ? [] : candidateNames(model).flatMap((name) => (provider !== undefined ? [`${provider}/${name}`, name] : [name]));
-  const perMinute = (price: DurationPrice, source: string) => ({ costUsd: (Math.max(0, seconds) / 60) * price.usd_per_minute, priceSource: source });
+  const billed = billableSeconds(seconds);
+  const perMinute = (price: DurationPrice, source: string) => ({ costUsd: (billed / 60) * price.usd_per_minute, priceSource: source });
   for (const [table, source] of tables) {
     for (const name of names) {
       const price = Object.hasOwn(table, name) ? table[name] : undefined;
