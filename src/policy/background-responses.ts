@@ -59,6 +59,15 @@ export interface BackgroundJob {
 }
 
 export const DEFAULT_BACKGROUND_TIMEOUT_MS = 60 * 60_000;
+
+/**
+ * How often a poll's growing answer is written through to the journal (policy.db) per entry, at most: every growing
+ * poll wrote its row before, a write on the request's path for an estimate that matters only if the work ends
+ * reporting no usage. The answer seen stays exact in memory; what a crash can lose is bounded by this and the step below.
+ */
+export const ANSWER_WRITE_INTERVAL_MS = 5_000;
+/** Answer grown by more than this since its entry was last written is written at once, however recent that write. */
+export const ANSWER_WRITE_STEP_TOKENS = 1_000;
 /**
  * Entries are small (no request texts), and one crowded out is charged its worst case only until its usage is seen
  * (a true-up): a batch of tens of thousands of background requests fits.
@@ -88,6 +97,8 @@ interface Pending {
   id: string;
   job: BackgroundJob;
   timer?: NodeJS.Timeout;
+  /** The answer seen as the journal last wrote it, and when: a growing poll is written through only now and then. */
+  written: { outputTokens: number; atMs: number };
 }
 
 export class BackgroundResponses {
@@ -121,7 +132,7 @@ export class BackgroundResponses {
     const key = keyOf(provider, id);
     if (this.pending.has(key)) return false;
     const rememberedMs = this.now();
-    this.hold(key, { provider, id, job }, this.timeoutMs);
+    this.hold(key, { provider, id, job, written: { outputTokens: job.outputTokens, atMs: rememberedMs } }, this.timeoutMs);
     this.options.journal?.added(provider, id, job.target.keyId, job, rememberedMs);
     return true;
   }
@@ -134,7 +145,7 @@ export class BackgroundResponses {
     const nowMs = this.now();
     for (const { provider, id, value: job, sinceMs } of entries) {
       const key = keyOf(provider, id);
-      if (!this.pending.has(key)) this.hold(key, { provider, id, job }, Math.max(0, sinceMs + this.timeoutMs - nowMs));
+      if (!this.pending.has(key)) this.hold(key, { provider, id, job, written: { outputTokens: job.outputTokens, atMs: nowMs } }, Math.max(0, sinceMs + this.timeoutMs - nowMs));
     }
   }
 
@@ -149,23 +160,39 @@ export class BackgroundResponses {
   /**
    * A fetch of `id` carried `outputTokens` of answer (each carries the output so far, not what is new): the most
    * seen is what its request is charged if its final state reports no usage.
+   *
+   * Kept exact in memory, but written through only when ANSWER_WRITE_INTERVAL_MS has passed since the entry was last
+   * written, or the answer grew by more than ANSWER_WRITE_STEP_TOKENS since; always on a clean stop (stopWaiting), and
+   * a final state removes the row anyway. Why a crash between two writes loses no charge that matters: nothing of a
+   * waiting entry is charged yet, and what it holds (its prompt, in-flight.ts) and any estimate it took over
+   * (`charged`) are written at once (remember, notePrompt), so the row is never below what was charged or held. The
+   * answer seen is only the floor of an estimate: given up, the entry is charged its worst case, at least its bound
+   * (background-output-cap.ts), whatever the row says; ended reporting no usage, the estimate is short by less than
+   * ANSWER_WRITE_STEP_TOKENS, and stays open for a true-up by the usage a later fetch reports.
    */
   noteAnswer(provider: string, id: string, outputTokens: number): void {
-    const job = this.pending.get(keyOf(provider, id))?.job;
-    if (!job || outputTokens <= job.outputTokens) return;
-    job.outputTokens = outputTokens;
-    this.options.journal?.changed(provider, id, job);
+    const entry = this.pending.get(keyOf(provider, id));
+    if (!entry || outputTokens <= entry.job.outputTokens) return;
+    entry.job.outputTokens = outputTokens;
+    const grown = outputTokens - entry.written.outputTokens;
+    if (grown > ANSWER_WRITE_STEP_TOKENS || this.now() - entry.written.atMs >= ANSWER_WRITE_INTERVAL_MS) this.write(entry);
   }
 
   /**
    * A request continued `id` (tool outputs submitted to a run) with `promptTokens` of its own: the run reads them as
-   * prompt too, so its estimate (its final state reporting no usage, or given up) grows by them.
+   * prompt too, so its estimate (its final state reporting no usage, or given up) grows by them. Written at once:
+   * the prompt is what the entry is charged at the least.
    */
   notePrompt(provider: string, id: string, promptTokens: number): void {
-    const job = this.pending.get(keyOf(provider, id))?.job;
-    if (!job) return;
-    job.promptTokens += promptTokens;
-    this.options.journal?.changed(provider, id, job);
+    const entry = this.pending.get(keyOf(provider, id));
+    if (!entry) return;
+    entry.job.promptTokens += promptTokens;
+    this.write(entry);
+  }
+
+  private write(entry: Pending): void {
+    entry.written = { outputTokens: entry.job.outputTokens, atMs: this.now() };
+    this.options.journal?.changed(entry.provider, entry.id, entry.job);
   }
 
   /** The request that started `id`, forgotten from now on: its final state was seen. */
@@ -187,12 +214,19 @@ export class BackgroundResponses {
    * closed database), and nothing is given up or forgotten, so the next start waits out the rest of each one's time.
    */
   stopWaiting(): void {
+    const unwritten: Pending[] = [];
     for (let key = this.pending.oldest(); key !== undefined; key = this.pending.oldest()) {
       const entry = this.pending.delete(key);
       if (!entry) continue;
       clearTimeout(entry.timer);
       entry.job.hold?.release();
+      if (entry.job.outputTokens > entry.written.outputTokens) unwritten.push(entry);
     }
+    // The answer seen since each one's last write (noteAnswer) is kept too, in one transaction.
+    if (unwritten.length === 0) return;
+    const writeAll = () => { for (const entry of unwritten) this.write(entry); };
+    if (this.options.atomically) this.options.atomically(writeAll);
+    else writeAll();
   }
 
   private giveUp(key: string): void {

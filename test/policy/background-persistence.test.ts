@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_OUTPUT_CAP_TOKENS } from '../../src/policy/background-output-cap.js';
-import { BackgroundResponses, type BackgroundJob } from '../../src/policy/background-responses.js';
-import { SqliteBackgroundStore } from '../../src/policy/background-store.js';
+import { ANSWER_WRITE_INTERVAL_MS, ANSWER_WRITE_STEP_TOKENS, BackgroundResponses, type BackgroundJob } from '../../src/policy/background-responses.js';
+import { SqliteBackgroundStore, type BackgroundJournal, type BackgroundKind } from '../../src/policy/background-store.js';
+import type { TrueUp } from '../../src/policy/background-true-ups.js';
 import { SqliteCounterStore, type CounterStore } from '../../src/policy/counter-store.js';
 import type { PolicyBundle } from '../../src/control/protocol/policy-bundle.js';
 import { PolicyEnforcer, type BackgroundCharge } from '../../src/policy/enforcer.js';
@@ -50,6 +51,7 @@ interface Start {
   /** The agent's say that a policy source will bring a bundle (Edge Control): taking up waits for the first one. */
   bundleExpected?: boolean;
   counters?: (db: PolicyDatabase) => CounterStore;
+  store?: (db: PolicyDatabase) => SqliteBackgroundStore;
   /** How long work is waited for (the enforcer's backgroundTimeoutMs); default an hour. */
   timeoutMs?: number;
 }
@@ -58,11 +60,11 @@ interface Start {
  * An agent over policy.db: counters and background work in the same file, as the agent keeps them; the first bundle
  * applied, then the work an earlier run left taken up, in the agent's order.
  */
-function startAgent({ policy = POLICY, takeUp = true, bundleExpected = false, counters = (d) => new SqliteCounterStore(d), timeoutMs }: Start = {}): void {
+function startAgent({ policy = POLICY, takeUp = true, bundleExpected = false, counters = (d) => new SqliteCounterStore(d), store = (d) => new SqliteBackgroundStore(d), timeoutMs }: Start = {}): void {
   db = openPolicyDatabase(file);
   late = [];
   enforcer = new PolicyEnforcer({
-    counters: counters(db), backgroundStore: new SqliteBackgroundStore(db),
+    counters: counters(db), backgroundStore: store(db),
     now: () => new Date(clockMs), onError: (err) => { throw err; }, onBackgroundCharge: (charged) => late.push(charged),
     ...(timeoutMs !== undefined ? { backgroundTimeoutMs: timeoutMs } : {}),
   });
@@ -157,8 +159,9 @@ it('a response waited for when Edge dies is charged its usage, once, when fetche
   expect(late).toEqual([]);
 });
 
-it('a poll in progress before the crash still counts: a final state reporting no usage is charged the answer it carried', async () => {
+it('a poll in progress before the crash still counts (written, the interval since the last write over): a final state reporting no usage is charged the answer it carried', async () => {
   await startBackground('resp_seen');
+  clockMs += ANSWER_WRITE_INTERVAL_MS;
   await exchange('GET', '/v1/responses/resp_seen', JSON.stringify({
     ...JSON.parse(response('resp_seen', 'in_progress')) as object,
     output: [{ type: 'message', id: 'msg_1', status: 'in_progress', role: 'assistant', content: [{ type: 'output_text', text: 'a'.repeat(1200), annotations: [] }] }],
@@ -494,4 +497,65 @@ it('a ledger change rolled back after its price list was inserted: the next entr
   store.atomically(() => journal.added('openai', 'resp_2', 'vk-a', job(), clockMs), onError);
   const loaded = new SqliteBackgroundStore(db).load<BackgroundJob>('waiting', clockMs, Number.POSITIVE_INFINITY);
   expect(loaded.map((e) => [e.id, e.value.target.pricing])).toEqual([['resp_2', pricing]]);
+});
+
+/** The policy database's background store, counting the rows of work waited for that it rewrites in place. */
+class CountingStore extends SqliteBackgroundStore {
+  rewrites = 0;
+  override journal<T extends BackgroundJob | TrueUp>(kind: BackgroundKind, onError: (err: unknown, context: string) => void): BackgroundJournal<T> {
+    const journal = super.journal<T>(kind, onError);
+    if (kind !== 'waiting') return journal;
+    return { ...journal, changed: (provider, id, value) => { this.rewrites++; journal.changed(provider, id, value); } };
+  }
+}
+
+/** A poll of `id` in progress carrying `outputTokens` of answer text (4 characters a token). */
+const pollInProgress = (id: string, outputTokens: number) => exchange('GET', `/v1/responses/${id}`, JSON.stringify({
+  ...JSON.parse(response(id, 'in_progress')) as object,
+  output: [{ type: 'message', id: 'msg_1', status: 'in_progress', role: 'assistant', content: [{ type: 'output_text', text: 'a'.repeat(4 * outputTokens), annotations: [] }] }],
+}));
+const answerKept = (id: string) => (JSON.parse((db.prepare("SELECT record FROM policy_background_work WHERE kind = 'waiting' AND id = ?").get(id) as { record: string }).record) as BackgroundJob).outputTokens;
+
+describe('a poll\'s growing answer is written to policy.db now and then, not on every poll', () => {
+  let store: CountingStore;
+  beforeEach(() => {
+    crashAndRestart({ store: (d) => (store = new CountingStore(d)) });
+  });
+
+  it('100 polls over 10 seconds, each carrying 10 tokens more: written twice, then the rest on a clean stop', async () => {
+    await startBackground('resp_polled');
+    for (let poll = 1; poll <= 100; poll++) {
+      clockMs += 100;
+      await pollInProgress('resp_polled', 10 * poll);
+    }
+    // Once every ANSWER_WRITE_INTERVAL_MS (5 s): at the 50th poll and the 100th.
+    expect(ANSWER_WRITE_INTERVAL_MS).toBe(5_000);
+    expect(store.rewrites).toBe(2);
+    expect(answerKept('resp_polled')).toBe(1000);
+    clockMs += 100;
+    await pollInProgress('resp_polled', 1010);
+    expect(store.rewrites).toBe(2);
+    expect(answerKept('resp_polled')).toBe(1000);
+    // A clean stop writes what was seen since.
+    restart();
+    expect(answerKept('resp_polled')).toBe(1010);
+    await exchange('POST', '/v1/responses/resp_polled/cancel', response('resp_polled', 'cancelled'));
+    expect(late).toMatchObject([{ id: 'resp_polled', charge: { estimated: true, usage: { inputTokens: 100, outputTokens: 1010 } } }]);
+  });
+
+  it('an answer grown by more than ANSWER_WRITE_STEP_TOKENS is written at once: a crash loses less than that of an estimate, and no usage reported', async () => {
+    await startBackground('resp_grown');
+    await pollInProgress('resp_grown', 300);
+    expect(store.rewrites).toBe(0);
+    await pollInProgress('resp_grown', 300 + ANSWER_WRITE_STEP_TOKENS + 1);
+    expect(store.rewrites).toBe(1);
+    await pollInProgress('resp_grown', 1500);
+    expect(store.rewrites).toBe(1);
+    crashAndRestart();
+    // The prompt (what it holds) and an answer short of the one seen by less than the step.
+    expect(answerKept('resp_grown')).toBe(1301);
+    // Its usage, fetched back, is charged whole whatever the row said of the answer.
+    await fetchBack('resp_grown', { input_tokens: 100, output_tokens: 1600 });
+    expect(tokensUsed()).toBe(1700);
+  });
 });
