@@ -1,6 +1,7 @@
 import type { PolicyBundle } from '../control/protocol/policy-bundle.js';
 import type { NormalizedRequest } from '../providers/types.js';
 import { isPendingStatus, type JobState } from './background-jobs.js';
+import { HandedOverEstimates } from './background-handed-over.js';
 import { worstCaseOutputTokens } from './background-output-cap.js';
 import { BackgroundResponses, DEFAULT_BACKGROUND_TIMEOUT_MS, type BackgroundJob } from './background-responses.js';
 import type { SqliteBackgroundStore } from './background-store.js';
@@ -122,11 +123,11 @@ export class BackgroundCharging {
   /** Background requests charged an estimate, open for the usage a later fetch reports. */
   private readonly trueUps: BackgroundTrueUps;
   /**
-   * Estimates of work continued under another key since (handOverToOtherKey), open until the run's usage is known:
-   * then given back whole when the new key paid the run, trued up to it otherwise (closeHandedOver). One crowded out
-   * is dropped at its estimate, as all were before.
+   * Estimates of work continued under another key since (handOverToOtherKey), each key's apart, open until the run's
+   * usage is known: then given back whole when the new key paid the run, the newest trued up to it otherwise
+   * (closeHandedOver).
    */
-  private readonly handedOver: BackgroundTrueUps;
+  private readonly handedOver: HandedOverEstimates;
   /** How long a background response's request holds its prompt: as long as its entry may wait, and a minute for a late timer. */
   readonly holdMs: number;
   /** What an earlier run left was taken up (takeUp runs once). */
@@ -147,7 +148,7 @@ export class BackgroundCharging {
       onCrowdedOut: (id, trueUp) => this.raiseToWorstCase(id, trueUp),
       ...(store ? { journal: store.journal<TrueUp>('true_up', onError) } : {}),
     });
-    this.handedOver = new BackgroundTrueUps({ onCrowdedOut: () => {}, ...(store ? { journal: store.journal<TrueUp>('handed_over', onError) } : {}) });
+    this.handedOver = new HandedOverEstimates(store?.journal<TrueUp>('handed_over', onError));
     this.holdMs = timeoutMs + 60_000;
   }
 
@@ -266,23 +267,27 @@ export class BackgroundCharging {
     const waiting = this.background.take(provider, id);
     waiting?.hold?.release();
     const open = waiting?.charged ?? this.trueUps.take(provider, id, nowMs);
-    if (open) this.handedOver.keep(provider, id, open);
+    if (open) this.handedOver.keep(provider, id, open, nowMs);
   }
 
   /**
-   * The usage of `id` is known, and an estimate of it stays with a key it was taken from (handOverToOtherKey), its
-   * record closed now. When the key that continued it was charged that whole usage (`newKeyCharged`: the continuation
-   * answered with it, or its own entry or estimate was settled with it), the old key is given back its whole estimate,
-   * as a true-up to nothing would be. Otherwise nobody paid the run (the continuation ended reporting no usage and was
-   * charged an estimate of its own text, and nothing waits for it under the new key): the old key's estimate is trued
-   * up to the usage, as if there had been no hand-over. Until the usage is known the old key's estimate stands.
+   * The usage of `id` is known, and estimates of it stay with the keys it was taken from (handOverToOtherKey: one a
+   * hand-over, A's and then B's when A's run went on under B and then under C), their records closed now. The run is
+   * paid once. When the key that continued it last was charged that whole usage (`newKeyCharged`: the continuation
+   * answered with it, or its own entry or estimate was settled with it), every old key is given back its whole
+   * estimate, as a true-up to nothing would be. Otherwise nobody paid the run (the continuation ended reporting no
+   * usage and was charged an estimate of its own text, and nothing waits for it under the new key): the newest
+   * estimate, of the key that held the run last, is trued up to the usage, as if there had been no hand-over after
+   * it, and each older one given back whole. Until the usage is known the estimates stand.
    */
   private closeHandedOver(provider: string, id: string, usage: TokenUsage, answeredModel: string | undefined, newKeyCharged: boolean): void {
     if (this.handedOver.size === 0) return;
-    const open = this.handedOver.take(provider, id, this.options.now().getTime());
-    if (!open) return;
-    if (!newKeyCharged) this.adjustTrueUp(id, open, usage, false, answeredModel, 'usage_reported');
-    else if (open.usage.totalTokens > 0 || open.costUsd > 0) this.adjustTrueUp(id, open, NO_USAGE, false, answeredModel, 'continued_under_another_key');
+    const estimates = this.handedOver.takeAll(provider, id, this.options.now().getTime());
+    const payer = newKeyCharged ? undefined : estimates.at(-1);
+    for (const open of estimates) {
+      if (open === payer) this.adjustTrueUp(id, open, usage, false, answeredModel, 'usage_reported');
+      else if (open.usage.totalTokens > 0 || open.costUsd > 0) this.adjustTrueUp(id, open, NO_USAGE, false, answeredModel, 'continued_under_another_key');
+    }
   }
 
   /**

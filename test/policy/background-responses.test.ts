@@ -483,6 +483,64 @@ it('a run given up under one key and continued under another, whose usage is abo
   expect(late.map((c) => [c.charge.usage.totalTokens, c.trueUp?.cause ?? null])).toEqual([[2100, null], [0, 'continued_under_another_key']]);
 });
 
+/** Three keys in the bundle, `id` the one the device sends: a run handed over twice (A, then B, then C). */
+function sendAsOneOfThree(id: 'vk-eng' | 'vk-b' | 'vk-c'): void {
+  const limits = { provider_configs: [{ provider: 'openai' as const, weight: 1, allowed_models: ['*'] }], rate_limit: { token_max_limit: 1e9, token_reset_duration: '1d' } };
+  enforcer.setBundle(bundle({
+    version: syncs++, active_virtual_key_id: id,
+    virtual_keys: [vkInput(limits), vkInput({ ...limits, id: 'vk-b', name: 'team-b', value: 'sk-bf-b' }), vkInput({ ...limits, id: 'vk-c', name: 'team-c', value: 'sk-bf-c' })],
+  }));
+}
+const tokensOfThree = (id: 'vk-eng' | 'vk-b' | 'vk-c') => { sendAsOneOfThree(id); return tokensUsed(); };
+
+/**
+ * Run `id` given up under A (vk-eng: its prompt and 2,000 answer tokens, 2,100), continued under B and given up there
+ * too (the 1,000-token tool outputs and the default worst case), then continued under C answered `c`: each of A and B
+ * holds an estimate of the same run.
+ */
+async function handOverTwice(id: string, c: string): Promise<{ estimateOfB: number }> {
+  start(undefined, 1e9);
+  sendAsOneOfThree('vk-eng');
+  await startRun(id);
+  enforcer.releaseBackground();
+  sendAsOneOfThree('vk-b');
+  expect(await submitToolOutputs(id, threadRun(id, 'queued'))).toBeUndefined();
+  enforcer.releaseBackground();
+  const estimateOfB = tokensOfThree('vk-b')!;
+  expect(estimateOfB).toBe(1000 + DEFAULT_OUTPUT_CAP_TOKENS);
+  expect(tokensOfThree('vk-eng')).toBe(2100);
+  sendAsOneOfThree('vk-c');
+  await submitToolOutputs(id, c);
+  return { estimateOfB };
+}
+
+it('a run handed over twice (A, B, then C), which C pays: A and B each get their whole estimate back', async () => {
+  const { estimateOfB } = await handOverTwice('run_k6', threadRun('run_k6', 'queued'));
+  late.length = 0;
+  await exchange('GET', '/v1/threads/thread_1/runs/run_k6', threadRun('run_k6', 'completed', runUsage));
+  expect(late.map((c) => [c.charge.usage.totalTokens, c.trueUp?.cause ?? null, c.trueUp?.difference.totalTokens ?? null])).toEqual([
+    [660, null, null],
+    [0, 'continued_under_another_key', -2100],
+    [0, 'continued_under_another_key', -estimateOfB],
+  ]);
+  // The run counted once: on C, which continued it last and was charged its usage.
+  expect(tokensOfThree('vk-c')).toBe(660);
+  expect(tokensOfThree('vk-b')).toBe(0);
+  expect(tokensOfThree('vk-eng')).toBe(0);
+});
+
+it('a run handed over twice whose last continuation ended reporting no usage: B, which held it last, is trued up to the usage, A gets its estimate back', async () => {
+  await handOverTwice('run_k7', threadRun('run_k7', 'completed'));
+  // C was charged its continuation as an exchange of its own (an estimate of its text); nothing waits under C.
+  const chargedToC = tokensOfThree('vk-c');
+  late.length = 0;
+  await exchange('GET', '/v1/threads/thread_1/runs/run_k7', threadRun('run_k7', 'completed', runUsage));
+  expect(late.map((c) => [c.charge.usage.totalTokens, c.trueUp?.cause ?? null])).toEqual([[0, 'continued_under_another_key'], [660, 'usage_reported']]);
+  expect(tokensOfThree('vk-eng')).toBe(0);
+  expect(tokensOfThree('vk-b')).toBe(660);
+  expect(tokensOfThree('vk-c')).toBe(chargedToC);
+});
+
 it('a true-up raising spend past a budget threshold raises the budget alert, as any charge does', async () => {
   await startBackground('resp_alert');
   await exchange('POST', '/v1/responses/resp_alert/cancel', json(response('resp_alert', 'cancelled')));

@@ -1,0 +1,59 @@
+import type { BackgroundJournal, StoredEntry } from './background-store.js';
+import { BackgroundTrueUps, type TrueUp } from './background-true-ups.js';
+
+/**
+ * Estimates keys keep of work continued under another key since (background-charging.ts handOverToOtherKey), open
+ * until the run's usage is known. A run can be handed over more than once (key A, then B, then C: each continued it
+ * after the one before had been charged an estimate), so one id can have several: each key's is kept apart, in the
+ * order handed over. Keeping one per id, as before, dropped A's estimate when B's came: A was never given it back.
+ *
+ * Each is an entry of its own in a BackgroundTrueUps (bounded and journalled as true-ups are), under the run's id for
+ * the first and the id with a slot number for each later one: a row kept by an earlier version, under the plain id,
+ * reads as the first.
+ */
+
+/** Hand-overs kept for one run: past that, the newest replaces the last kept (a run passed among this many keys is no real case). */
+export const MAX_HAND_OVERS_PER_RUN = 16;
+
+export class HandedOverEstimates {
+  private readonly kept: BackgroundTrueUps;
+
+  constructor(journal?: BackgroundJournal<TrueUp>) {
+    // One crowded out is dropped at its estimate, as all were before.
+    this.kept = new BackgroundTrueUps({ onCrowdedOut: () => {}, ...(journal ? { journal } : {}) });
+  }
+
+  get size(): number {
+    return this.kept.size;
+  }
+
+  get maxAgeMs(): number {
+    return this.kept.maxAgeMs;
+  }
+
+  restore(entries: ReadonlyArray<StoredEntry<TrueUp>>): void {
+    this.kept.restore(entries);
+  }
+
+  /** Keeps `estimate`, which its key kept of `id` until another key continued it, after any kept before. */
+  keep(provider: string, id: string, estimate: TrueUp, nowMs: number): void {
+    let slot = MAX_HAND_OVERS_PER_RUN - 1;
+    while (slot > 0 && !this.kept.find(provider, slotId(id, slot - 1), nowMs)) slot--;
+    this.kept.keep(provider, slotId(id, slot), estimate);
+  }
+
+  /** Every estimate kept of `id`, closed from now on, in the order they were handed over (the newest last). */
+  takeAll(provider: string, id: string, nowMs: number): TrueUp[] {
+    const taken: TrueUp[] = [];
+    for (let slot = 0; slot < MAX_HAND_OVERS_PER_RUN; slot++) {
+      const estimate = this.kept.take(provider, slotId(id, slot), nowMs);
+      if (estimate) taken.push(estimate);
+    }
+    return taken;
+  }
+}
+
+/** Provider ids hold no spaces: the slot cannot meet another run's id. */
+function slotId(id: string, slot: number): string {
+  return slot === 0 ? id : `${id} #${slot}`;
+}
