@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AzureOpenAI } from 'openai';
-import { startBifrostStandin, type BifrostStandin } from '../support/bifrost-standin.js';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { withEdgeBeforeStandin, type EdgeBeforeStandinRun } from '../support/edge-before-standin.js';
+import type { EdgeProcess } from '../support/edge-process.js';
 import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
 
 /**
@@ -16,19 +16,8 @@ const RESOURCE = 'contoso.cognitiveservices.azure.com';
 const API_KEY = 'azure-api-key-must-stay-on-the-laptop';
 const RESOURCE_KEY = 'azure-subscription-key-must-stay-on-the-laptop';
 
-async function withAgent(mode: 'gateway' | 'passthrough', run: (env: { edge: EdgeProcess; standin: BifrostStandin }) => Promise<void>): Promise<void> {
-  const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }] });
-  try {
-    const edge = await startEdgeProcess({ config: { mode, gateway: { url: standin.url, virtualKey: KEY } } });
-    try {
-      await run({ edge, standin });
-    } finally {
-      await edge.stop();
-    }
-  } finally {
-    await standin.close();
-  }
-}
+const withAgent = (mode: 'gateway' | 'passthrough', run: EdgeBeforeStandinRun) =>
+  withEdgeBeforeStandin(KEY, (standin) => ({ config: { mode, gateway: { url: standin.url, virtualKey: KEY } } }), run);
 
 /**
  * A chat on the deployments path with the app's api-key and its resource key, in headers and in the query (as API

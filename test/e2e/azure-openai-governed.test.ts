@@ -4,8 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import OpenAI, { AzureOpenAI } from 'openai';
 import { auditRecordsOnceThere } from '../support/audit-tail.js';
-import { startBifrostStandin, type BifrostStandin } from '../support/bifrost-standin.js';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { withEdgeBeforeStandin, type EdgeBeforeStandinRun } from '../support/edge-before-standin.js';
+import type { EdgeProcess } from '../support/edge-process.js';
 import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
 
 /**
@@ -23,24 +23,16 @@ const API_VERSION = '2024-10-21';
 interface VirtualKeyPolicy { provider_configs: Array<{ provider: string; allowed_models: string[] }>; rate_limit?: Record<string, unknown> }
 
 /** A Bifrost stand-in and an agent in gateway mode under a policy with one key, stopped when `run` ends. */
-async function withGovernedAgent(prefix: string, key: VirtualKeyPolicy, run: (env: { edge: EdgeProcess; standin: BifrostStandin }) => Promise<void>): Promise<void> {
-  const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }] });
-  try {
+function withGovernedAgent(prefix: string, key: VirtualKeyPolicy, run: EdgeBeforeStandinRun): Promise<void> {
+  return withEdgeBeforeStandin(KEY, (standin) => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     const policyFile = path.join(dataDir, 'policy.json');
     fs.writeFileSync(policyFile, JSON.stringify({
       schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(),
       virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: KEY, is_active: true, ...key }],
     }));
-    const edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url }, policyFile } });
-    try {
-      await run({ edge, standin });
-    } finally {
-      await edge.stop();
-    }
-  } finally {
-    await standin.close();
-  }
+    return { dataDir, config: { gateway: { url: standin.url }, policyFile } };
+  }, run);
 }
 
 const azure = (edge: EdgeProcess) => new AzureOpenAI({
