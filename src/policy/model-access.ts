@@ -1,4 +1,5 @@
 import type { ProviderConfig, VirtualKey } from '../control/protocol/virtual-key.js';
+import { modelNameKey } from './model-name-key.js';
 
 /**
  * A virtual key's provider and model lists, read with Bifrost's semantics (plugins/governance resolver):
@@ -6,14 +7,16 @@ import type { ProviderConfig, VirtualKey } from '../control/protocol/virtual-key
  * - `blacklisted_models`: `[]` blocks none, `["*"]` blocks all, and a blacklisting wins over any allowance,
  *   across every config of that provider;
  * - a key with no provider configs allows no provider at all (deny by default).
- * List entries may name the model bare (`gpt-4o`) or qualified (`openai/gpt-4o`); both match.
+ * List entries may name the model bare (`gpt-4o`) or qualified (`openai/gpt-4o`); both match. Names are compared under
+ * the provider's own rule for which spellings name one model (modelNameKey): exact, as Bifrost compares them, except
+ * Azure's deployments, which Azure matches in any letter case (a deny rule for `gpt4o` also refuses `GPT4O`).
  */
 
 const WILDCARD = '*';
 
 function listNames(list: readonly string[], provider: string, model: string): boolean {
-  const qualified = `${provider}/${model}`;
-  return list.some((entry) => entry === model || entry === qualified);
+  const wanted = [model, `${provider}/${model}`].map((name) => modelNameKey(provider, name));
+  return list.some((entry) => wanted.includes(modelNameKey(provider, entry)));
 }
 
 export function allowListAdmits(list: readonly string[], provider: string, model: string): boolean {
@@ -67,8 +70,8 @@ export function servedModelVerdict(key: VirtualKey, provider: string, served: st
   const aliases = releaseAliases(served);
   if (configs.some((pc) => [served, ...aliases].some((name) => blockListBlocks(pc.blacklisted_models, provider, name)))) return 'blacklisted';
   if (configs.some((pc) => allowListAdmits(pc.allowed_models, provider, served))) return 'allowed';
-  const listed = unique(configs.flatMap((pc) => pc.allowed_models).map((m) => stripProvider(m, provider)));
-  const alias = aliases.find((name) => listed.includes(name));
+  const listed = unique(configs.flatMap((pc) => pc.allowed_models).map((m) => modelNameKey(provider, stripProvider(m, provider))));
+  const alias = aliases.map((name) => modelNameKey(provider, name)).find((name) => listed.includes(name));
   if (alias === undefined) return 'not_allowed';
   const choosesReleases = listed.some((other) => other !== alias && releaseAliases(other).includes(alias));
   return choosesReleases ? 'not_allowed' : 'allowed';
@@ -100,7 +103,7 @@ export function allowedModelsOn(key: VirtualKey, provider: string): { any: true;
   if (blacklisted.includes(WILDCARD)) return { any: false, models: [] };
   if (configs.some((pc) => pc.allowed_models.includes(WILDCARD))) return { any: true, except: blacklisted };
   const listed = unique(configs.flatMap((pc) => pc.allowed_models)).map((m) => stripProvider(m, provider));
-  return { any: false, models: listed.filter((m) => !blacklisted.includes(m) && !blacklisted.includes(`${provider}/${m}`)) };
+  return { any: false, models: listed.filter((m) => !blockListBlocks(blacklisted, provider, m)) };
 }
 
 export function allowedProviders(key: VirtualKey): string[] {
