@@ -473,6 +473,36 @@ describe('a run handed over to another key, whose continuation ended reporting n
   });
 });
 
+it('a run handed over twice (A, B, then C) keeps A\'s and B\'s estimates across a crash: both given back whole once C pays the run', async () => {
+  const threeKeys = (active: string) => bundle({
+    active_virtual_key_id: active,
+    virtual_keys: ['vk-eng', 'vk-b', 'vk-c'].map((id) => ({
+      id, name: id, value: `sk-bf-${id}`, provider_configs: [{ provider: 'openai' as const, weight: 1, allowed_models: ['*'] }],
+      rate_limit: { token_max_limit: 1e9, token_reset_duration: '1d' },
+    })),
+  });
+  const tokensOf = (id: string) => { enforcer.setBundle(threeKeys(id)); return tokensUsed(); };
+  const continueUnder = async (key: string) => {
+    enforcer.setBundle(threeKeys(key));
+    await exchange('POST', '/v1/threads/thread_1/runs/run_3/submit_tool_outputs', run('run_3', 'queued'), { tool_outputs: [{ tool_call_id: 'call_1', output: 'o' }] });
+  };
+  enforcer.setBundle(threeKeys('vk-eng'));
+  await exchange('POST', '/v1/threads/thread_1/runs', run('run_3', 'queued'), { assistant_id: 'asst_1', additional_instructions: PROMPT, max_completion_tokens: 2000 });
+  await downPastTheWait({ policy: threeKeys('vk-eng') });
+  await continueUnder('vk-b');
+  await downPastTheWait({ policy: threeKeys('vk-b') });
+  expect(tokensOf('vk-b')).toBeGreaterThan(0);
+  await continueUnder('vk-c');
+  crashAndRestart({ policy: threeKeys('vk-c') });
+  expect(db.prepare("SELECT id FROM policy_background_work WHERE kind = 'handed_over' ORDER BY rowid").all()).toEqual([{ id: 'run_3' }, { id: 'run_3 #1' }]);
+  await exchange('GET', '/v1/threads/thread_1/runs/run_3', run('run_3', 'completed', { prompt_tokens: 600, completion_tokens: 60, total_tokens: 660 }));
+  expect(late.map((c) => [c.charge.usage.totalTokens, c.trueUp?.cause ?? null])).toEqual([[660, null], [0, 'continued_under_another_key'], [0, 'continued_under_another_key']]);
+  expect(tokensOf('vk-eng')).toBe(0);
+  expect(tokensOf('vk-b')).toBe(0);
+  expect(tokensOf('vk-c')).toBe(660);
+  expect(rowsKept()).toBe(0);
+});
+
 it('a ledger change rolled back after its price list was inserted: the next entry stores the list again', () => {
   const store = new SqliteBackgroundStore(db);
   const errors: string[] = [];
