@@ -13,7 +13,8 @@ import type { PolicyDatabase } from './policy-database.js';
  *
  * The in-memory collections stay the truth while Edge runs (background-responses.ts, background-true-ups.ts); each
  * tells its journal what changed, and this writes it through, so the table holds what they hold and is bounded as
- * they are. An entry is one row: its record as JSON, without its hold (in-flight.ts, placed anew by nobody after a
+ * they are. One change is told only now and then: a poll's growing answer (background-responses.ts noteAnswer, which
+ * says why a crash in between loses no charge that matters). An entry is one row: its record as JSON, without its hold (in-flight.ts, placed anew by nobody after a
  * restart) and with the bundle's prices by reference (a bundle's price list, shared by thousands of entries, is
  * kept once in its own table).
  */
