@@ -1,13 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import type http from 'node:http';
 import path from 'node:path';
 import type tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI, { toFile } from 'openai';
 import { FormData as UndiciFormData } from 'undici';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { startEdgeBeforeOpenAiOrigin, type EdgeBeforeOpenAiOrigin } from '../support/edge-before-openai-origin.js';
+import type { EdgeProcess } from '../support/edge-process.js';
 import { proxyDispatcher, tlsThroughProxy, undiciFetch } from '../support/proxy-clients.js';
-import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
 import { until } from '../support/until.js';
 
 /**
@@ -28,48 +29,43 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
 /** What the origin got: the body's hash, and the body itself unless it is larger than the 40 MiB uploads. */
 interface Received { path: string; headers: Record<string, string | string[] | undefined>; sha256: string; body: Buffer }
 
-let origin: TestOrigin;
+let running: EdgeBeforeOpenAiOrigin;
 let edge: EdgeProcess;
 let client: OpenAI;
 const received: Received[] = [];
 const globalFormData = globalThis.FormData;
 
-async function startEdge(): Promise<EdgeProcess> {
-  return startEdgeProcess({
-    config: { mode: 'local', upstream: { caFile: origin.caPath, originOverrides: { 'api.openai.com': origin.url } } },
+/** The origin: it keeps what it got and answers as the API would; on /videos it fails, dropping the connection once the upload has begun. */
+const answer: http.RequestListener = (req, res) => {
+  if (req.url?.includes('/videos')) {
+    req.once('data', () => req.socket.destroy());
+    return;
+  }
+  const chunks: Buffer[] = [];
+  const hash = createHash('sha256');
+  let size = 0;
+  req.on('data', (c: Buffer) => {
+    hash.update(c);
+    size += c.length;
+    if (size <= 64 * MiB) chunks.push(c);
   });
-}
+  req.on('end', () => {
+    received.push({ path: req.url ?? '', headers: req.headers, sha256: hash.digest('hex'), body: Buffer.concat(chunks) });
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end((req.url ?? '').includes('/audio/') ? '{"text":"hello"}' : '{"created":1,"data":[]}');
+  });
+};
 
 beforeAll(async () => {
   globalThis.FormData = UndiciFormData as unknown as typeof FormData;
-  origin = await startTestOrigin((req, res) => {
-    // An origin that fails: it drops the connection once the upload has begun.
-    if (req.url?.includes('/videos')) {
-      req.once('data', () => req.socket.destroy());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    const hash = createHash('sha256');
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      hash.update(c);
-      size += c.length;
-      if (size <= 64 * MiB) chunks.push(c);
-    });
-    req.on('end', () => {
-      received.push({ path: req.url ?? '', headers: req.headers, sha256: hash.digest('hex'), body: Buffer.concat(chunks) });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end((req.url ?? '').includes('/audio/') ? '{"text":"hello"}' : '{"created":1,"data":[]}');
-    });
-  });
-  edge = await startEdge();
+  running = await startEdgeBeforeOpenAiOrigin(answer);
+  edge = running.edge;
   client = new OpenAI({ apiKey: 'sk-test', maxRetries: 0, fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: proxyDispatcher(edge.proxyUrl, edge.caPem) } as never });
 }, 60_000);
 
 afterAll(async () => {
   globalThis.FormData = globalFormData;
-  await edge?.stop();
-  await origin?.close();
+  await running?.stop();
 });
 
 /** The spool files an Edge holds now, in its data directory's uploads/ (created with the first upload). */
@@ -230,13 +226,13 @@ describe('large multipart uploads through Edge', () => {
   });
 
   it('Edge stopping mid-upload removes the spool file', async () => {
-    const stopping = await startEdge();
+    const stopping = await startEdgeBeforeOpenAiOrigin(answer);
     const form = await imageEditForm('a hat on the cat', BIG);
     const boundary = /boundary=(.+)$/.exec(form.contentType)![1]!;
-    const socket = await startUpload(stopping, form.body.length, form.body.subarray(0, 8 * MiB), boundary);
-    expect(await until(() => spoolFiles(stopping).length === 1, 10_000)).toBe(true);
+    const socket = await startUpload(stopping.edge, form.body.length, form.body.subarray(0, 8 * MiB), boundary);
+    expect(await until(() => spoolFiles(stopping.edge).length === 1, 10_000)).toBe(true);
     await stopping.stop();
     socket.destroy();
-    expect(spoolFiles(stopping)).toEqual([]);
+    expect(spoolFiles(stopping.edge)).toEqual([]);
   });
 });

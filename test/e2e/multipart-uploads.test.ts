@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI, { toFile } from 'openai';
 import { FormData as UndiciFormData } from 'undici';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { startEdgeBeforeOpenAiOrigin, type EdgeBeforeOpenAiOrigin } from '../support/edge-before-openai-origin.js';
+import type { EdgeProcess } from '../support/edge-process.js';
 import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
-import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
 
 /**
  * The official openai SDK's multipart uploads (image edits, transcriptions) through the real Edge CLI to a
@@ -18,7 +18,7 @@ const MAX_BODY = 256 * 1024;
 /** Bytes a text reader would choke on or mistake for framing: CR LF, dashes, invalid UTF-8. */
 const AUDIO = Buffer.concat([Buffer.from('ID3'), Buffer.from([0x0d, 0x0a, 0x2d, 0x2d, 0xff, 0xfe, 0x00, 0xc3]), Buffer.alloc(1024, 7)]);
 
-let origin: TestOrigin;
+let running: EdgeBeforeOpenAiOrigin;
 let edge: EdgeProcess;
 let client: OpenAI;
 const received: Array<{ path: string; contentType: string; body: Buffer }> = [];
@@ -27,7 +27,7 @@ const globalFormData = globalThis.FormData;
 beforeAll(async () => {
   // The SDK builds forms with the global FormData: make it the class the undici fetch (with its proxy dispatcher) sends.
   globalThis.FormData = UndiciFormData as unknown as typeof FormData;
-  origin = await startTestOrigin((req, res) => {
+  running = await startEdgeBeforeOpenAiOrigin((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -35,17 +35,14 @@ beforeAll(async () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end((req.url ?? '').includes('/audio/') ? '{"text":"hello"}' : '{"created":1,"data":[]}');
     });
-  });
-  edge = await startEdgeProcess({
-    config: { mode: 'local', proxy: { maxRequestBodyBytes: MAX_BODY }, upstream: { caFile: origin.caPath, originOverrides: { 'api.openai.com': origin.url } } },
-  });
+  }, { maxRequestBodyBytes: MAX_BODY });
+  edge = running.edge;
   client = new OpenAI({ apiKey: 'sk-test', maxRetries: 0, fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: proxyDispatcher(edge.proxyUrl, edge.caPem) } as never });
 });
 
 afterAll(async () => {
   globalThis.FormData = globalFormData;
-  await edge?.stop();
-  await origin?.close();
+  await running?.stop();
 });
 
 /** Sends prepared form bytes through Edge as they are. */

@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBifrostStandin, type BifrostStandin } from '../support/bifrost-standin.js';
+import { startEdgeBeforeOpenAiOrigin, type EdgeBeforeOpenAiOrigin } from '../support/edge-before-openai-origin.js';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
-import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
 import { auditRecordsOf } from '../support/audit-tail.js';
 
 /**
@@ -39,12 +39,12 @@ async function post(edge: EdgeProcess, body: Buffer | string, contentType: strin
 }
 
 describe('a Realtime call offer through Edge (local mode)', () => {
-  let origin: TestOrigin;
+  let running: EdgeBeforeOpenAiOrigin;
   let edge: EdgeProcess;
   const received: Array<{ contentType: string; body: Buffer }> = [];
 
   beforeAll(async () => {
-    origin = await startTestOrigin((req, res) => {
+    running = await startEdgeBeforeOpenAiOrigin((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -53,13 +53,10 @@ describe('a Realtime call offer through Edge (local mode)', () => {
         res.end('v=0\r\n');
       });
     });
-    edge = await startEdgeProcess({ config: { mode: 'local', upstream: { caFile: origin.caPath, originOverrides: { 'api.openai.com': origin.url } } } });
+    edge = running.edge;
   });
 
-  afterAll(async () => {
-    await edge?.stop();
-    await origin?.close();
-  });
+  afterAll(() => running?.stop());
 
   it('a secret in the session instructions is blocked (446) and never reaches the provider', async () => {
     received.length = 0;
