@@ -1,5 +1,6 @@
 import type { DurationPrice } from '../control/protocol/duration-pricing.js';
 import type { ModelPrice } from '../control/protocol/policy-bundle.js';
+import { modelNameKey } from './model-name-key.js';
 import type { TokenUsage } from './usage.js';
 
 /**
@@ -148,9 +149,10 @@ export interface PriceLookup {
 /** Release suffixes: `-2024-08-06`, `-20250929`, `-latest`, `-001`, `-preview-05-20`. */
 const RELEASE_SUFFIX = /(-\d{4}-\d{2}-\d{2}|-\d{8}|-latest|-\d{3}|-preview(-\d{2}-\d{2})?|-exp(-\d{2}-\d{2})?)$/;
 
-export function lookupPrice(provider: string | undefined, model: string | null, overrides: Readonly<Record<string, ModelPrice>> = {}): PriceLookup {
-  if (model === null) return { price: FALLBACK_PRICE, source: 'fallback:no-model' };
-  const tables = [[overrides, 'bundle'], [DEFAULT_PRICES, 'built-in']] as const;
+export function lookupPrice(provider: string | undefined, sent: string | null, overrides: Readonly<Record<string, ModelPrice>> = {}): PriceLookup {
+  if (sent === null) return { price: FALLBACK_PRICE, source: 'fallback:no-model' };
+  const model = nameKey(provider, sent);
+  const tables = [[keyedTable(provider, overrides), 'bundle'], [keyedTable(provider, DEFAULT_PRICES), 'built-in']] as const;
   // Exact names (with release suffixes removed) in either table beat a prefix match in either table:
   // a bundle price for `gpt-4o` must not price `gpt-4o-mini`, which the built-in table knows exactly.
   for (const [table, name] of tables) {
@@ -176,8 +178,9 @@ export function lookupPrice(provider: string | undefined, model: string | null, 
  * the dearest of that provider's entries (of all entries when the provider has none); else its text rate (a text
  * model the table does not know whose answer reports audio tokens).
  */
-export function lookupAudioPrice(provider: string | undefined, model: string | null, text: ModelPrice): ModelPrice {
-  if (model === null) return dearer(dearestAudioPrice(provider), text);
+export function lookupAudioPrice(provider: string | undefined, sent: string | null, text: ModelPrice): ModelPrice {
+  if (sent === null) return dearer(dearestAudioPrice(provider), text);
+  const model = nameKey(provider, sent);
   const prefix = prefixMatch(DEFAULT_AUDIO_PRICES, provider, model);
   const extendsAsSpeech = prefix !== undefined && SPEECH_VARIANT.test(model.slice(prefix.length));
   const known = exactMatch(DEFAULT_AUDIO_PRICES, provider, model) ?? (extendsAsSpeech ? undefined : prefix);
@@ -235,8 +238,8 @@ function billableSeconds(seconds: number): number {
 export function durationCost(
   provider: string | undefined, model: string | null, seconds: number, overrides: Readonly<Record<string, DurationPrice>> = {},
 ): { costUsd: number; priceSource: string } {
-  const tables = [[overrides, 'bundle'], [DEFAULT_DURATION_PRICES, 'built-in']] as const;
-  const names = model === null ? [] : candidateNames(model).flatMap((name) => (provider !== undefined ? [`${provider}/${name}`, name] : [name]));
+  const tables = [[keyedTable(provider, overrides), 'bundle'], [keyedTable(provider, DEFAULT_DURATION_PRICES), 'built-in']] as const;
+  const names = model === null ? [] : candidateNames(nameKey(provider, model)).flatMap((name) => (provider !== undefined ? [`${provider}/${name}`, name] : [name]));
   const billed = billableSeconds(seconds);
   const perMinute = (price: DurationPrice, source: string) => ({ costUsd: (billed / 60) * price.usd_per_minute, priceSource: source });
   for (const [table, source] of tables) {
@@ -249,6 +252,41 @@ export function durationCost(
   const own = entries.filter(([entry]) => provider !== undefined && entry.startsWith(`${provider}/`));
   const dearest = (own.length > 0 ? own : entries).map(([, price]) => price).reduce((a, b) => (b.usd_per_minute > a.usd_per_minute ? b : a));
   return perMinute(dearest, 'fallback:duration');
+}
+
+/** The model's name as `provider` tells its models apart (model-name-key.ts): an Azure deployment in any letter case. */
+function nameKey(provider: string | undefined, model: string): string {
+  return provider === undefined ? model : modelNameKey(provider, model);
+}
+
+const keyedTables = new WeakMap<object, Map<string, Readonly<Record<string, unknown>>>>();
+
+/**
+ * `table` with its entries named as `provider` tells its models apart (nameKey), so that `azure/GPT4o-Prod` in the
+ * bundle prices deployment `gpt4o-prod` and `O1-PRO` is priced as `o1-pro`. Two entries that become one keep the
+ * dearer price: an estimate errs towards stopping. The table itself where names are exact; kept per table object
+ * (the bundle's own, shared by every charge) so each is rewritten once.
+ */
+function keyedTable<P extends ModelPrice | DurationPrice>(provider: string | undefined, table: Readonly<Record<string, P>>): Readonly<Record<string, P>> {
+  if (provider === undefined || modelNameKey(provider, 'A') === 'A') return table;
+  let byProvider = keyedTables.get(table);
+  if (byProvider === undefined) keyedTables.set(table, byProvider = new Map());
+  const known = byProvider.get(provider) as Readonly<Record<string, P>> | undefined;
+  if (known !== undefined) return known;
+  const keyed: Record<string, P> = {};
+  for (const [entry, price] of Object.entries(table)) {
+    const name = modelNameKey(provider, entry);
+    const other = Object.hasOwn(keyed, name) ? keyed[name] : undefined;
+    keyed[name] = other === undefined || costsMore(price, other) ? price : other;
+  }
+  byProvider.set(provider, keyed);
+  return keyed;
+}
+
+function costsMore(a: ModelPrice | DurationPrice, b: ModelPrice | DurationPrice): boolean {
+  if ('usd_per_minute' in a && 'usd_per_minute' in b) return a.usd_per_minute > b.usd_per_minute;
+  if ('input_per_mtok' in a && 'input_per_mtok' in b) return a.input_per_mtok + a.output_per_mtok > b.input_per_mtok + b.output_per_mtok;
+  return false;
 }
 
 function dearestAudioPrice(provider: string | undefined): ModelPrice {
