@@ -10,7 +10,7 @@ import { SqliteCounterStore, type CounterStore } from '../../src/policy/counter-
 import type { PolicyBundle } from '../../src/control/protocol/policy-bundle.js';
 import { PolicyEnforcer, type BackgroundCharge } from '../../src/policy/enforcer.js';
 import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
-import { createProviderResolver } from '../../src/proxy/provider-resolver.js';
+import { exchangeThroughPolicy } from '../support/policy-exchange.js';
 import { until } from '../support/until.js';
 import { bundle, NOW } from './support.js';
 
@@ -28,7 +28,6 @@ let enforcer: PolicyEnforcer;
 let late: BackgroundCharge[];
 /** The enforcers' clock: a test moves it on to see what holds after a while. */
 let clockMs: number;
-const resolver = createProviderResolver();
 const PROMPT = 'y'.repeat(400);
 
 /** The policy of most tests: a budget of $1,000 a day. */
@@ -111,20 +110,9 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** One exchange as the proxy runs it: recognised, decided, answered with `answer` (JSON). */
+/** One exchange as the proxy runs it, answered with `answer` (JSON); it must be allowed. */
 async function exchange(method: string, target: string, answer: string, body?: unknown): Promise<void> {
-  const info = { method, host: 'api.openai.com', path: target, headers: { 'content-type': 'application/json' } };
-  const resolution = resolver.resolve(info);
-  if (resolution.kind !== 'recognized') throw new Error(`${method} ${target} was not recognised: ${resolution.kind}`);
-  const parsed = resolution.parse(body === undefined ? undefined : Buffer.from(JSON.stringify(body)));
-  if (!parsed.ok) throw new Error(`${method} ${target} was not parsed: ${parsed.error.message}`);
-  const request = parsed.request;
-  if ((await enforcer.inspector()({ request, body: parsed.body, info, app: 'probe' })).action !== 'allow') throw new Error(`${method} ${target} was refused`);
-  const meter = enforcer.meterResponse(request, { contentType: 'application/json', contentEncoding: undefined, status: 200 });
-  meter?.push(Buffer.from(answer));
-  meter?.end();
-  await meter?.finished;
-  enforcer.settle(request);
+  if (await exchangeThroughPolicy(enforcer, { method, target, answer, body }) === 'refused') throw new Error(`${method} ${target} was refused`);
 }
 
 const tokensUsed = () => enforcer.status().rateLimits.find((r) => r.metric === 'tokens')?.used;

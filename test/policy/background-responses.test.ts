@@ -5,9 +5,9 @@ import zlib from 'node:zlib';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { SqliteCounterStore } from '../../src/policy/counter-store.js';
 import { DEFAULT_OUTPUT_CAP_TOKENS } from '../../src/policy/background-output-cap.js';
-import { PolicyEnforcer, type BackgroundCharge, type UsageCharge } from '../../src/policy/enforcer.js';
+import { PolicyEnforcer, type BackgroundCharge } from '../../src/policy/enforcer.js';
 import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
-import { createProviderResolver } from '../../src/proxy/provider-resolver.js';
+import { exchangeThroughPolicy } from '../support/policy-exchange.js';
 import { until } from '../support/until.js';
 import { bundle, NOW, vkInput } from './support.js';
 
@@ -25,7 +25,6 @@ let enforcer: PolicyEnforcer;
 let late: BackgroundCharge[];
 /** The enforcer's clock: tests move it on to see what holds after a while. */
 let clockMs: number;
-const resolver = createProviderResolver();
 const PROMPT = 'y'.repeat(400);
 
 function start(backgroundTimeoutMs?: number, tokenMaxLimit = 1000): void {
@@ -56,25 +55,9 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** One exchange as the proxy runs it: recognised, decided (refused: 'refused'), answered with `answer`; what it was charged. */
-async function exchange(method: string, target: string, answer: string | Buffer, contentType = 'application/json', body?: unknown, contentEncoding?: string): Promise<UsageCharge | undefined | 'refused'> {
-  const info = { method, host: 'api.openai.com', path: target, headers: { 'content-type': 'application/json' } };
-  const resolution = resolver.resolve(info);
-  if (resolution.kind !== 'recognized') throw new Error(`${method} ${target} was not recognised: ${resolution.kind}`);
-  const parsed = resolution.parse(body === undefined ? undefined : Buffer.from(JSON.stringify(body)));
-  if (!parsed.ok) throw new Error(`${method} ${target} was not parsed: ${parsed.error.message}`);
-  const request = parsed.request;
-  if ((await enforcer.inspector()({ request, body: parsed.body, info, app: 'probe' })).action !== 'allow') return 'refused';
-  let charged: UsageCharge | undefined;
-  const meter = enforcer.meterResponse(request, { contentType, contentEncoding, status: 200 }, (reported, estimate) => { charged = reported ?? estimate; });
-  // In chunks, as a large answer comes.
-  const bytes = Buffer.from(answer);
-  for (let at = 0; at < bytes.length; at += 16_384) meter?.push(bytes.subarray(at, at + 16_384));
-  meter?.end();
-  await meter?.finished;
-  enforcer.settle(request);
-  return charged;
-}
+/** One exchange as the proxy runs it (refused: 'refused'), answered with `answer`; what it was charged. */
+const exchange = (method: string, target: string, answer: string | Buffer, contentType = 'application/json', body?: unknown, contentEncoding?: string) =>
+  exchangeThroughPolicy(enforcer, { method, target, answer, contentType, body, contentEncoding });
 
 const tokensUsed = () => enforcer.status().rateLimits.find((r) => r.metric === 'tokens')?.used;
 const spent = () => enforcer.status().budgets[0]?.usedUsd;
