@@ -211,11 +211,13 @@ export const DEFAULT_DURATION_PRICES: Readonly<Record<string, DurationPrice>> = 
 };
 
 /**
- * The longest audio one charge bills: a year. No transcription is near that long; a longer report (or Infinity) is
- * charged as a year, more than any budget holds, so the key's spend is used up and never made Infinity, which no
- * counter or record can hold (a sum past it stays Infinity for good).
+ * The longest audio one charge bills: 10^15 seconds (some 30 million years). No real report comes near; a longer one
+ * (or Infinity) is charged as this bound: at the cheapest listed price (whisper-1, $0.006 a minute) $10^11, past any
+ * budget a company sets (a year, $3,154, was not: budgets have no upper bound), while the dearest price a bundle may
+ * set ($1,000 a minute) gives ~1.7 x 10^16, which sums of any number of such charges keep finite. Infinity is what
+ * must never reach a counter or record: no column holds it, and a sum past it stays Infinity for good.
  */
-export const MAX_BILLED_SECONDS = 365 * 24 * 60 * 60;
+export const MAX_BILLED_SECONDS = 1e15;
 
 /**
  * The seconds a charge bills, kept to a number every budget sum can take. Not a number, or negative, is the caller's
@@ -263,8 +265,9 @@ const keyedTables = new WeakMap<object, Map<string, Readonly<Record<string, unkn
 
 /**
  * `table` with its entries named as `provider` tells its models apart (nameKey), so that `azure/GPT4o-Prod` in the
- * bundle prices deployment `gpt4o-prod` and `O1-PRO` is priced as `o1-pro`. Two entries that become one keep the
- * dearer price: an estimate errs towards stopping. The table itself where names are exact; kept per table object
+ * bundle prices deployment `gpt4o-prod` and `O1-PRO` is priced as `o1-pro`. Two entries that become one are charged
+ * the dearer of each rate (input and output apart: keeping the entry with the larger sum would charge `emb`, priced
+ * 100 input / 0 output, at another spelling's 1 input): an estimate errs towards stopping. The table itself where names are exact; kept per table object
  * (the bundle's own, shared by every charge) so each is rewritten once.
  */
 function keyedTable<P extends ModelPrice | DurationPrice>(provider: string | undefined, table: Readonly<Record<string, P>>): Readonly<Record<string, P>> {
@@ -277,16 +280,16 @@ function keyedTable<P extends ModelPrice | DurationPrice>(provider: string | und
   for (const [entry, price] of Object.entries(table)) {
     const name = modelNameKey(provider, entry);
     const other = Object.hasOwn(keyed, name) ? keyed[name] : undefined;
-    keyed[name] = other === undefined || costsMore(price, other) ? price : other;
+    keyed[name] = other === undefined ? price : dearerRates(price, other);
   }
   byProvider.set(provider, keyed);
   return keyed;
 }
 
-function costsMore(a: ModelPrice | DurationPrice, b: ModelPrice | DurationPrice): boolean {
-  if ('usd_per_minute' in a && 'usd_per_minute' in b) return a.usd_per_minute > b.usd_per_minute;
-  if ('input_per_mtok' in a && 'input_per_mtok' in b) return a.input_per_mtok + a.output_per_mtok > b.input_per_mtok + b.output_per_mtok;
-  return false;
+/** Each rate the dearer of the two (one table holds one kind of price: per token, or per minute). */
+function dearerRates<P extends ModelPrice | DurationPrice>(a: P, b: P): P {
+  if ('usd_per_minute' in a && 'usd_per_minute' in b) return { usd_per_minute: Math.max(a.usd_per_minute, b.usd_per_minute) } as P;
+  return dearer(a as ModelPrice, b as ModelPrice) as P;
 }
 
 function dearestAudioPrice(provider: string | undefined): ModelPrice {

@@ -26,4 +26,13 @@ describe('Azure deployments are priced whatever their letter case', () => {
   it('other providers keep exact names', () => {
     expect(lookupPrice('openai', 'O1-PRO').source).toBe('fallback');
   });
+
+  it('two entries that differ only in case are charged the dearer of each rate, whichever spelling is asked', () => {
+    const collide = { 'azure/emb': { input_per_mtok: 100, output_per_mtok: 0 }, 'azure/EMB': { input_per_mtok: 1, output_per_mtok: 200 } };
+    const reversed = { 'azure/EMB': collide['azure/EMB'], 'azure/emb': collide['azure/emb'] };
+    for (const table of [collide, reversed]) {
+      for (const model of ['emb', 'EMB', 'Emb']) expect(lookupPrice('azure', model, table).price).toEqual({ input_per_mtok: 100, output_per_mtok: 200 });
+    }
+    expect(durationCost('azure', 'w', 60, { 'azure/w': { usd_per_minute: 0.5 }, 'azure/W': { usd_per_minute: 0.2 } }).costUsd).toBe(0.5);
+  });
 });

@@ -24,7 +24,7 @@ describe('durationCost on seconds that are no real duration', () => {
 
   it.each([
     ['infinity, built-in price', Number.POSITIVE_INFINITY, {}, (MAX_BILLED_SECONDS / 60) * WHISPER_PER_MINUTE],
-    ['past the bound, built-in price', 1e12, {}, (MAX_BILLED_SECONDS / 60) * WHISPER_PER_MINUTE],
+    ['past the bound, built-in price', 1e18, {}, (MAX_BILLED_SECONDS / 60) * WHISPER_PER_MINUTE],
     // The dearest price a bundle may set (duration-pricing.ts MAX_USD_PER_MINUTE) on the largest finite report: was Infinity.
     ['the largest number, the dearest bundle price', Number.MAX_VALUE, { 'openai/whisper-1': { usd_per_minute: 1000 } }, (MAX_BILLED_SECONDS / 60) * 1000],
   ])('%s: charged as the bound, a finite cost', (_name, seconds, overrides, cost) => {
