@@ -9,6 +9,7 @@ import { errorResponse } from './error-response.js';
 import {
   addStringLeaves, addText, addTool, newCallLinker, newExtraction, type BodyReading, type CallLinker, type Extraction, type JsonPath,
 } from './extraction.js';
+import { disguisedDotSegmentRefusal, isRefused, lookalikeRouteRefusal, outsideApiLookalikeRefusal, readRouteLookalike, type ReadRoute } from './route-lookalike.js';
 import { locateRequest, operationSegments } from './route-path.js';
 import { addOutputSchemaTexts, addToolDefinitionTexts, ANTHROPIC_OUTPUT_SCHEMA_FIELDS, ANTHROPIC_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 import type { HttpRequestInfo, TextSpan } from './types.js';
@@ -37,9 +38,19 @@ const UNINSPECTED_PREFIXES: ReadonlyArray<[string[], string]> = [
   [['messages', 'batches'], 'messages.batches'],
 ];
 
+/** The routes above as look-alikes are matched against (route-lookalike.ts). */
+const READ_ROUTES: ReadonlyArray<ReadRoute & { name: string; operation: string }> = Object.entries(INSPECTED_ROUTES)
+  .map(([path, operation]) => ({ segments: path.slice(1).split('/'), name: path.slice(1), operation }));
+
 function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | undefined {
   const location = locateRequest(req, entry.pathPrefixes);
-  if (location === undefined) return undefined;
+  if (location === undefined) return outsideApiLookalikeRefusal(req, entry);
+  // `/v1/Messages`, `/v1/messages;x`, `/v1/messages.`, `/v1/files/..;/messages`: Anthropic's server (or a gateway
+  // serving its shape, as Copilot does on a host whose unknown routes pass) may answer any of them as `/v1/messages`.
+  const lookalike = readRouteLookalike(location, entry.pathPrefixes, READ_ROUTES);
+  if (lookalike !== undefined) return lookalikeRouteRefusal(req, entry, location, lookalike.name, lookalike.operation);
+  const disguised = disguisedDotSegmentRefusal(req, entry, location);
+  if (disguised !== undefined) return disguised;
   const operation = INSPECTED_ROUTES[location.operationPath];
   if (operation !== undefined && location.method === 'POST') return { ...location, operation, inspected: true };
   const segments = operationSegments(location);
@@ -192,9 +203,11 @@ function readDocumentSource(x: Extraction, block: JsonObject, path: JsonPath, ki
   }
 }
 
+const parse = parseWithReaders('anthropic', { messages: readMessages, 'messages.count_tokens': readMessages, 'messages.batches': readMessageBatch });
+
 export const anthropicAdapter: ProviderAdapter = {
   id: 'anthropic',
   recognize,
-  parse: parseWithReaders('anthropic', { messages: readMessages, 'messages.count_tokens': readMessages, 'messages.batches': readMessageBatch }),
+  parse: (route, body, entry) => (isRefused(route) ? { ok: false, error: route.refusal } : parse(route, body, entry)),
   errorResponse: (err, opts) => errorResponse(err, anthropicErrorBody(err), { kind: 'named', event: 'error' }, opts),
 };

@@ -6,7 +6,12 @@ import { errorResponse } from './error-response.js';
 import { newExtraction, type BodyReading } from './extraction.js';
 import { fields, readContent, readGenerateRequest } from './gemini-content.js';
 import { readAsyncBatchEmbedContent, readBatchGenerateContent, readPrediction } from './gemini-jobs.js';
-import { locateRequest, operationSegments } from './route-path.js';
+import { edgeError } from '../edge-error.js';
+import { normalizeHost } from './host-pattern.js';
+import {
+  disguisedDotSegmentRefusal, isRefused, lookalikeRouteRefusal, outsideApiLookalikeRefusal, readRouteLookalike, type ReadRoute, type RefusedRouteMatch,
+} from './route-lookalike.js';
+import { isBlurredName, locateRequest, operationSegments, type RequestLocation } from './route-path.js';
 import type { HttpRequestInfo } from './types.js';
 
 /**
@@ -30,9 +35,24 @@ const UNINSPECTED_ROOTS: ReadonlySet<string> = new Set([
   'files', 'cachedContents', 'tunedModels', 'operations', 'batches', 'corpora', 'fileSearchStores', 'generatedFiles',
 ]);
 
+/**
+ * The routes above as look-alikes are matched against (route-lookalike.ts): each inspected method on a base or tuned
+ * model, and creating a cachedContent.
+ */
+const READ_ROUTES: ReadonlyArray<ReadRoute & { name: string; operation: string }> = [
+  ...[...INSPECTED_METHODS].flatMap((method) => ['models', 'tunedModels'].map((root) => ({ segments: [root, `*:${method}`], name: `${root}/{model}:${method}`, operation: method }))),
+  { segments: ['cachedContents'], name: 'cachedContents', operation: 'cachedContents' },
+];
+
 function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | undefined {
   const location = locateRequest(req, entry.pathPrefixes);
-  if (location === undefined) return undefined;
+  if (location === undefined) return outsideApiLookalikeRefusal(req, entry);
+  // Google's paths are case-sensitive and keep `;`, but a proxy or gateway in front of the API may not: conservatively,
+  // `models/m:GenerateContent`, `models/m:generateContent;x`, `files/..;/models/m:generateContent` are refused.
+  const lookalike = readRouteLookalike(location, entry.pathPrefixes, READ_ROUTES);
+  if (lookalike !== undefined) return lookalikeRouteRefusal(req, entry, location, lookalike.name, lookalike.operation);
+  const disguised = disguisedDotSegmentRefusal(req, entry, location);
+  if (disguised !== undefined) return disguised;
   const [root, modelAndMethod, ...rest] = operationSegments(location);
   if (root === undefined) return undefined;
   // A tuned model answers the same methods as a base model, so it goes through the same table.
@@ -44,6 +64,8 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
     // A tuned model keeps its resource name, so policy never mistakes it for the base model of the same name.
     const pathModel = root === 'models' ? model : `tunedModels/${model}`;
     if (INSPECTED_METHODS.has(method) && location.method === 'POST') {
+      // `gemini-2.5-flash;x`, `gemini-2.5-flash.`, `gemini-2.5-flash%20`: policy would judge a model the service may read as another.
+      if (isBlurredName(model)) return blurredModelRefusal(req, entry, location, model, method);
       return { ...location, operation: method, inspected: true, pathModel, stream: method === 'streamGenerateContent' };
     }
     if (root === 'tunedModels' && TUNED_MODEL_MANAGEMENT_METHODS.has(method)) return { ...location, operation: root, inspected: false };
@@ -54,6 +76,14 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
   // and deleting caches carry no prompt.
   if (root === 'cachedContents' && modelAndMethod === undefined && location.method === 'POST') return { ...location, operation: root, inspected: true };
   return UNINSPECTED_ROOTS.has(root) ? { ...location, operation: root, inspected: false } : undefined;
+}
+
+function blurredModelRefusal(req: HttpRequestInfo, entry: SurfaceEntry, location: RequestLocation, model: string, method: string): RefusedRouteMatch {
+  const refusal = edgeError(400, 'invalid_request',
+    `Bifrost Edge blocked ${location.method} ${location.pathname} on ${normalizeHost(req.host)}: the model name ${JSON.stringify(model)} holds \`;\`, `
+      + 'blanks, trailing dots, or control or non-ASCII bytes, which a lenient service may drop and answer another model than the one Edge '
+      + `checked policy for. Send the model's name as ${entry.label} lists it.`, { provider: entry.provider, model });
+  return { ...location, operation: method, inspected: false, refusal };
 }
 
 function readGenerate(body: JsonObject): BodyReading {
@@ -112,9 +142,11 @@ const READERS: Readonly<Record<string, BodyReader>> = {
   predictLongRunning: readPrediction,
 };
 
+const parse = parseWithReaders('gemini', READERS);
+
 export const geminiAdapter: ProviderAdapter = {
   id: 'gemini',
   recognize,
-  parse: parseWithReaders('gemini', READERS),
+  parse: (route, body, entry) => (isRefused(route) ? { ok: false, error: route.refusal } : parse(route, body, entry)),
   errorResponse: (err, opts) => errorResponse(err, googleErrorBody(err), { kind: 'data' }, opts),
 };

@@ -1,4 +1,4 @@
-import { edgeError, type EdgeError } from '../edge-error.js';
+import { edgeError } from '../edge-error.js';
 import { parseWithReaders, type BodyReader, type BodyReadResult, type ProviderAdapter, type RouteMatch } from './adapter.js';
 import { isJsonObject } from './body-shape.js';
 import { bifrostErrorBody } from './error-bodies.js';
@@ -15,9 +15,9 @@ import { readMistralConversationInputs, readMistralConversationStart } from './m
 import { readImageEmbeddings } from './azure-image-embeddings.js';
 import type { SurfaceEntry } from './catalog.js';
 import { normalizeHost } from './host-pattern.js';
+import { BODYLESS_METHODS, disguisedDotSegmentRefusal, isRefused, lookalikeRouteRefusal, outsideApiLookalikeRefusal, type RefusedRouteMatch } from './route-lookalike.js';
 import {
-  isBlurredName, isUnderPath, locateNamedScope, locateRequest, looseSegment, operationSegments, posesAsApiPath, routablePath, splitPathAndQuery,
-  type RequestLocation,
+  isBlurredName, isUnderPath, locateNamedScope, locateRequest, looseSegment, operationSegments, type RequestLocation,
 } from './route-path.js';
 import type { HttpRequestInfo, ProviderName } from './types.js';
 import { header } from '../util/header.js';
@@ -232,18 +232,6 @@ function findPostRoute(entry: SurfaceEntry, segments: readonly string[]): PostRo
   return findRoute(routes, segments);
 }
 
-/** Methods that send no body a model reads: forwarded unread on every known route. */
-const BODYLESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
-
-/** A known route Edge refuses whatever the host's unknown-route rule: a prompt route sent with another method than POST. */
-interface RefusedRouteMatch extends RouteMatch {
-  refusal: EdgeError;
-}
-
-function isRefused(route: RouteMatch): route is RefusedRouteMatch {
-  return (route as Partial<RefusedRouteMatch>).refusal !== undefined;
-}
-
 /** An upload route sent as multipart: its form is read (form-request-body.ts) with the Content-Type that frames it. */
 interface UploadRouteMatch extends RouteMatch {
   upload: { contentType: string; form: FormFieldRules };
@@ -266,7 +254,7 @@ function uploadMatch(location: RequestLocation, route: PostRoute, req: HttpReque
 }
 
 function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | undefined {
-  return recognizeInScope(req, entry) ?? lookalikeRefusal(req, entry);
+  return recognizeInScope(req, entry) ?? outsideApiLookalikeRefusal(req, entry);
 }
 
 /**
@@ -303,24 +291,6 @@ function recognizeDeployments(req: HttpRequestInfo, entry: SurfaceEntry, deploym
 }
 
 /**
- * On a host whose other paths pass unread (Azure AI Services, OpenRouter's website), a path outside the API that an
- * origin routing leniently may still take for an API path (`/OpenAI/deployments/...`, `/x/..;/openai/v1/...`,
- * `/openai./v1/...`: posesAsApiPath) is refused instead of passing unread.
- */
-function lookalikeRefusal(req: HttpRequestInfo, entry: SurfaceEntry): RefusedRouteMatch | undefined {
-  if ((entry.otherPaths ?? entry.unknownRoutes) !== 'pass' || !posesAsApiPath(req.path, entry.pathPrefixes)) return undefined;
-  const { pathname: received, query } = splitPathAndQuery(req.path);
-  const pathname = routablePath(received);
-  const method = req.method.toUpperCase();
-  const refusal = edgeError(400, 'invalid_request',
-    `Bifrost Edge blocked ${method} ${pathname} on ${normalizeHost(req.host)}: a lenient reading of it (letter case, `
-      + '`;` parameters, trailing blanks or dots, dot segments, control or non-ASCII bytes) is a ' + `${entry.label} API path, so the service could `
-      + 'answer it as an API call that Edge did not read. Send the path as the API documents it.',
-    { provider: entry.provider });
-  return { method, pathname, query, prefix: '', operationPath: pathname, operation: 'lookalike', inspected: false, refusal };
-}
-
-/**
  * A route Edge reads, spelled so that only an origin routing leniently takes it for that route (`images/Generations`,
  * `audio/speech;x`, `images/generations%20`, `threads/Runs`): its exact segments match no route Edge reads, so it
  * would pass unread under its root (`images`, `audio`), as another route, or as an unknown route on a host that lets
@@ -338,14 +308,6 @@ function readRouteLookalike(entry: SurfaceEntry, segments: readonly string[]): P
   return route?.read === true || route?.upload === true ? route : findRoute(UPLOAD_ROUTES, loose);
 }
 
-function lookalikeRouteRefusal(req: HttpRequestInfo, entry: SurfaceEntry, location: RequestLocation, route: PostRoute): RefusedRouteMatch {
-  const refusal = edgeError(400, 'invalid_request',
-    `Bifrost Edge blocked ${location.method} ${location.pathname} on ${normalizeHost(req.host)}: it is ${entry.label}'s \`${route.segments.join('/')}\` route `
-      + 'but for letter case, `;` parameters or trailing blanks or dots, so the service could answer it as that route, whose body Edge reads, '
-      + 'without Edge reading it. Send the path as the API documents it.', { provider: entry.provider });
-  return { ...location, operation: route.operation, inspected: false, refusal };
-}
-
 function recognizeUnder(req: HttpRequestInfo, entry: SurfaceEntry, prefixes: readonly string[]): RouteMatch | undefined {
   const location = locateRequest(req, prefixes);
   if (location === undefined) return undefined;
@@ -353,7 +315,10 @@ function recognizeUnder(req: HttpRequestInfo, entry: SurfaceEntry, prefixes: rea
   const [root] = segments;
   if (root === undefined) return undefined;
   const lookalike = BODYLESS_METHODS.has(location.method) ? undefined : readRouteLookalike(entry, segments);
-  if (lookalike !== undefined) return lookalikeRouteRefusal(req, entry, location, lookalike);
+  if (lookalike !== undefined) return lookalikeRouteRefusal(req, entry, location, lookalike.segments.join('/'), lookalike.operation);
+  // `/v1/images/..;/chat/completions` is `/v1/chat/completions` to an origin that drops `;parameters`.
+  const disguised = disguisedDotSegmentRefusal(req, entry, location);
+  if (disguised !== undefined) return disguised;
   const route = findPostRoute(entry, segments);
   if (location.method === 'POST') {
     // Uploads first: a form to `/realtime/calls` is read, while the same route's plain SDP is the unread route.

@@ -177,6 +177,19 @@ export function posesAsApiPath(path: string, prefixes: readonly string[]): boole
 }
 
 /**
+ * Every escape decoded (`%uXXXX` too), again until none is left, so a doubly encoded slash or dot (`%252F`) counts as
+ * one for an origin that decodes twice.
+ */
+export function decodedUntilStable(pathname: string): string {
+  let decoded = pathname;
+  for (let previous = ''; previous !== decoded && /%(?:[0-9a-f]{2}|u[0-9a-f]{4})/i.test(decoded);) {
+    previous = decoded;
+    decoded = decoded.replace(/%u([0-9a-f]{4})|%([0-9a-f]{2})/gi, (_escape, wide?: string, byte?: string) => String.fromCharCode(parseInt(wide ?? byte ?? '', 16)));
+  }
+  return decoded;
+}
+
+/**
  * True when no reading an origin could make of the target (escapes decoded, `%uXXXX` too, backslashes as slashes,
  * segments loosened by looseSegment, then empty and dot segments resolved) falls under an API prefix. A control or
  * non-ASCII byte anywhere counts as reaching one: origins strip, trim or fold them in ways no single reading covers
@@ -186,18 +199,19 @@ export function posesAsApiPath(path: string, prefixes: readonly string[]): boole
 export function staysOutsideApiPaths(path: string, prefixes: readonly string[]): boolean {
   if (path.includes('#')) return false;
   const apiPrefixes = prefixes.filter((prefix) => prefix !== '').map((prefix) => prefix.toLowerCase());
-  let pathname = splitPathAndQuery(path).pathname;
-  // Decoded until stable, so a doubly encoded slash or dot (`%252F`) counts as one for an origin that decodes twice.
-  for (let previous = ''; previous !== pathname && /%(?:[0-9a-f]{2}|u[0-9a-f]{4})/i.test(pathname);) {
-    previous = pathname;
-    pathname = pathname.replace(/%u([0-9a-f]{4})|%([0-9a-f]{2})/gi, (_escape, wide?: string, byte?: string) => String.fromCharCode(parseInt(wide ?? byte ?? '', 16)));
-  }
+  const pathname = decodedUntilStable(splitPathAndQuery(path).pathname);
   if (hasControlOrNonAsciiByte(pathname)) return false;
+  const resolved = resolveDotSegments(looseRoutablePath(pathname.replace(/\\/g, '/')).split('/'));
+  return longestPrefix(`/${resolved.join('/')}`, apiPrefixes) === undefined;
+}
+
+/** Segments with empty and `.` segments dropped and each `..` taking the one before it away, as a URL resolver does. */
+export function resolveDotSegments(segments: readonly string[]): string[] {
   const resolved: string[] = [];
-  for (const segment of looseRoutablePath(pathname.replace(/\\/g, '/')).split('/')) {
+  for (const segment of segments) {
     if (segment === '' || segment === '.') continue;
     if (segment === '..') resolved.pop();
     else resolved.push(segment);
   }
-  return longestPrefix(`/${resolved.join('/')}`, apiPrefixes) === undefined;
+  return resolved;
 }
