@@ -11,7 +11,7 @@ import {
   type CounterSnapshot, type LimitViolation, type LimitWindow,
 } from './limits.js';
 import { checkMcpTools, isMcpProtocolRequest, type McpRefusal } from './mcp-tools.js';
-import { allowedModelsOn, allowedProviders, isProviderAllowed, modelVerdict, SERVER_MODEL_OPERATION, servedModelVerdict } from './model-access.js';
+import { allowedModelsOn, allowedProviders, isProviderAllowed, modelVerdict, SERVER_MODEL_OPERATION, servedModelVerdict, SESSION_MODEL_OPERATION } from './model-access.js';
 import { resolveTarget } from './model-target.js';
 import { generatesAnswer } from './response-meter.js';
 import type { NoticeDraft, NoticeKind } from './notices.js';
@@ -34,7 +34,8 @@ import { bifrostProviderFor } from './provider-names.js';
  *  7. rate limits (`rate_limited` / `token_limited` / `request_limited` 429), then budgets
  *     (`budget_exceeded` 402), from the device's counters and the gateway's last report. Reading back stored
  *     work (a response, a run, a conversation's items) is held to request limits only (readsBackStoredWork);
- *     the model a live session's server names (SERVER_MODEL_OPERATION) to none: it is no request of its own.
+ *     the model a live session's server names (SERVER_MODEL_OPERATION), or its client names within the session
+ *     (SESSION_MODEL_OPERATION), to none: it is no request of its own.
  * Steps 4-7 mirror the gateway's own order, so a request refused here would be refused there too.
  */
 
@@ -216,12 +217,14 @@ export function decideRequest(input: DecisionInput): Decision {
 
   // 7. Rate limits, then budgets.
   const windows = limitWindows(key, provider, issuedAtMs).windows;
-  // The model a live session's server names is no request of its own: its opening already passed the limits (and may
-  // have used the key's last request), and the session's usage is held to its windows as it is charged (usedUp). It is
-  // checked for access only, and its route leaves out the request windows, so it counts nothing whoever decides it;
-  // the token and spend windows stay, the session's usage is charged to them.
-  if (request.operation === SERVER_MODEL_OPERATION) {
-    reasons.push(`model ${target.model ?? '(none)'} named by the session's server: checked for access only`);
+  // A model a live session's server, or its client within the session, names is no request of its own: its opening
+  // already passed the limits (and may have used the key's last request), and the session's usage is held to its
+  // windows as it is charged (usedUp). It is checked for access only (above: exact names for the client's, releases of a
+  // listed alias for the server's), and its route leaves out the request windows, so it counts nothing whoever decides
+  // it; the token and spend windows stay, the session's usage is charged to them.
+  const sessionNamer = sessionModelNamer(request.operation);
+  if (sessionNamer !== undefined) {
+    reasons.push(`model ${target.model ?? '(none)'} named ${sessionNamer}: checked for access only`);
     const charged = windows.filter((w) => w.metric !== 'requests');
     return allow({ mode, virtualKey: routeKey(key), provider, model: target.model, candidates: target.candidates, windows: charged });
   }
@@ -239,6 +242,13 @@ export function decideRequest(input: DecisionInput): Decision {
       ...(request.model !== null ? { model: request.model } : {}),
     });
   }
+}
+
+/** Who named the model of a request that is a live session's model rather than a request of its own; undefined for any other request. */
+function sessionModelNamer(operation: string): string | undefined {
+  if (operation === SERVER_MODEL_OPERATION) return 'by the session\'s server';
+  if (operation === SESSION_MODEL_OPERATION) return 'in the session by its client';
+  return undefined;
 }
 
 function routeKey(key: VirtualKey): RouteKey {

@@ -53,6 +53,14 @@ export function modelVerdict(key: VirtualKey, provider: string, model: string): 
 export const SERVER_MODEL_OPERATION = 'session.created';
 
 /**
+ * The operation of the request a model a live session's client names is decided on (websocket-decision.ts accessOnly):
+ * a Realtime session.update's model or transcription model. Like SERVER_MODEL_OPERATION it is no request of its own
+ * (decide.ts checks it for access only), but the client chose the name, so it keeps Bifrost's exact names (modelVerdict):
+ * a key listing `gpt-realtime` does not let a client name `gpt-realtime-2025-08-28`.
+ */
+export const SESSION_MODEL_OPERATION = 'session.model';
+
+/**
  * The verdict on a model a live session's server says it runs, which may be a release (`gpt-4o-realtime-preview-2024-12-17`)
  * of the alias the key lists (`gpt-4o-realtime-preview`). Servers pick the release; keys name what the admin chose:
  * - blacklisted when any config's blacklist names the model itself, or an alias it is a release of (releaseAliases:
