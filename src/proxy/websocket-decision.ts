@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { EdgeError } from '../edge-error.js';
 import type { HttpRequestInfo, NormalizedRequest, ProviderName } from '../providers/types.js';
-import { SERVER_MODEL_OPERATION } from '../policy/model-access.js';
+import { SERVER_MODEL_OPERATION, SESSION_MODEL_OPERATION } from '../policy/model-access.js';
 import type { TokenUsage } from '../policy/usage.js';
 import { header } from '../util/header.js';
 import { appFromUserAgent } from './app-attribution.js';
@@ -10,6 +10,7 @@ import type { ExchangeRecord, UsageNote } from './exchange.js';
 import type { InspectionResult, RequestInspector, Resolution } from './surface-resolution.js';
 import { createWebSocketMessageInspector, type TurnCheck, type WebSocketMessageInspector } from './websocket-inspection.js';
 import { posesAsWebSocketApi, webSocketApiOf } from './websocket-api.js';
+import { isBlurredDeployment, joinsExistingCall, modelsInQuery } from './websocket-query-model.js';
 
 export interface WebSocketDecisionDeps {
   resolve: (info: HttpRequestInfo) => Resolution;
@@ -96,6 +97,15 @@ const REPEATED_MODEL_MESSAGE = 'Bifrost Edge: the WebSocket URL names ?model= (o
 /** Why a path that differs from an API's only in letter case or `;parameters` is refused (posesAsWebSocketApi). */
 const LOOKALIKE_PATH_MESSAGE = 'Bifrost Edge: the path differs from the API\'s own only in letter case or ;parameters; send the API\'s path';
 
+/** Why an Azure deployment a lenient server may read as another name is refused (isBlurredDeployment). */
+const BLURRED_DEPLOYMENT_MESSAGE = 'Bifrost Edge: the WebSocket URL\'s deployment has spaces, control characters, a trailing dot or ;parameters a server may drop; name the deployment exactly';
+
+/**
+ * Why an Azure Realtime opening naming no deployment is refused: the server would open one Edge decided no model for,
+ * and on Azure the model the server then names is not checked (websocket-inspection.ts), so nothing would decide it.
+ */
+const NO_DEPLOYMENT_MESSAGE = 'Bifrost Edge: the Azure Realtime WebSocket URL names no deployment; name it in ?deployment= (or ?model= on /openai/v1/realtime)';
+
 /** The largest client message when the agent names no limit: the configuration's default request body limit. */
 const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 
@@ -108,8 +118,9 @@ const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
  * by the upstream (its status) or not reached (failed, with what the client is told), with where it went (`via`:
  * the gateway or the origin); one Edge would not dial for want of a virtual key is blocked, as the HTTP request is.
  * An upgrade Edge refused before any decision (`refused`) is recorded as blocked, as is one whose URL names
- * `?model=` more than once. Given `charge`, what the server of a socket Edge reads reports it used is charged to the
- * key's windows and recorded: a Realtime session's to whichever request it was decided on (its opening, each model a
+ * `?model=` more than once, and an Azure one whose deployment a server may read as another name or, on the Realtime
+ * API, that names none (websocket-query-model.ts). Given `charge`, what the server of a socket Edge reads reports it
+ * used is charged to the key's windows and recorded: a Realtime session's to whichever request it was decided on (its opening, each model a
  * session.update named, the model its server says it runs) the usage costs most on, and its input transcriptions at
  * the transcription model it configured; a Gemini Live session's to its setup, each Responses turn's to that turn.
  */
@@ -136,11 +147,19 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
     const provider = resolution.surface.provider as ProviderName;
     // Azure's Realtime API names its deployment (the model, as for its HTTP routes) in `?deployment=`; one URL naming
     // both, or either twice, is refused like a repeated model: Edge would decide on one, the server might use another.
-    const models = [...(provider === 'azure' ? url.searchParams.getAll('deployment') : []), ...url.searchParams.getAll('model')];
+    const models = modelsInQuery(provider, url.searchParams);
     const model = models[0] ?? null;
-    if (models.length > 1) return refuseOpening({ status: 400, errorType: 'invalid_request', message: REPEATED_MODEL_MESSAGE }, provider);
-    if (posesAsWebSocketApi(provider, input.path)) return refuseOpening({ status: 400, errorType: 'invalid_request', message: LOOKALIKE_PATH_MESSAGE }, provider);
-    const api = deps.contentInspectors ? webSocketApiOf(provider, input.path) : undefined;
+    const invalid = (message: string) => refuseOpening({ status: 400, errorType: 'invalid_request', message }, provider);
+    if (models.length > 1) return invalid(REPEATED_MODEL_MESSAGE);
+    if (posesAsWebSocketApi(provider, input.path)) return invalid(LOOKALIKE_PATH_MESSAGE);
+    const speaks = webSocketApiOf(provider, input.path);
+    if (provider === 'azure') {
+      if (model !== null && isBlurredDeployment(model)) return invalid(BLURRED_DEPLOYMENT_MESSAGE);
+      // Only the deployment decided here governs an Azure Realtime session (the server's model is not decided on
+      // Azure), so one naming none is refused, unless it joins a call whose model was chosen when it was made.
+      if (speaks === 'openai-realtime' && (model ?? '') === '' && !joinsExistingCall(url.searchParams)) return invalid(NO_DEPLOYMENT_MESSAGE);
+    }
+    const api = deps.contentInspectors ? speaks : undefined;
     const request: NormalizedRequest = {
       provider, adapter: 'websocket', operation: 'websocket', model, stream: true, texts: [], tools: [], inspected: false,
     };
@@ -223,16 +242,15 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
  * A model a message names within a session already decided (a Realtime session.update's model or transcription
  * model, the model its server says it runs) is no request of its own: the opening was decided and counted, and may
  * have used the key's last request, while the session's usage is held to the key's token and spend windows as it is
- * charged (usedUp). So it is checked for access only, as the policy checks the server's model (decide.ts
- * SERVER_MODEL_OPERATION): the key's provider and model lists apply, its request limits and budgets do not, and its
- * route keeps the token and spend windows the session's usage is charged to. Marked on the message's own request,
- * not a copy: the session charges that request, and the policy rechecks it (revoked) as it was decided.
- * That rule lets a dated release of an alias the key lists through (servedModelVerdict), where a request's own model
- * is held to exact names: the API fixes a session's model at its opening, so a name a session.update gives changes
- * only what Edge may charge the session at (the dearest of them), never what runs.
+ * charged (usedUp). So it is checked for access only (decide.ts): the key's provider and model lists apply, its request
+ * limits and budgets do not, and its route keeps the token and spend windows the session's usage is charged to.
+ * Marked on the message's own request, not a copy: the session charges that request, and the policy rechecks it
+ * (revoked) as it was decided. A model the client names (SESSION_MODEL_OPERATION) is held to exact names, as any
+ * model a client chooses is; only the server's own (SERVER_MODEL_OPERATION, already marked) lets a dated release of a
+ * listed alias through (servedModelVerdict).
  */
 function accessOnly(candidate: NormalizedRequest): NormalizedRequest {
-  candidate.operation = SERVER_MODEL_OPERATION;
+  if (candidate.operation !== SERVER_MODEL_OPERATION) candidate.operation = SESSION_MODEL_OPERATION;
   return candidate;
 }
 

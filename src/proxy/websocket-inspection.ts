@@ -165,6 +165,8 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
   });
   /** The model of the last turn allowed (a `response.create`'s, null when a stored prompt carried it); undefined before one. */
   let turnModel: string | null | undefined;
+  /** An Azure Realtime session: its messages name the model behind its deployment, not one of the key's deployments. */
+  const namesModelBehindDeployment = socket.api === 'openai-realtime' && socket.provider === 'azure';
   /** What the server reports it used, charged (absent without a charge). */
   const usage: SessionUsage | undefined = deps.charge && createSessionUsage({
     api: socket.api,
@@ -174,8 +176,10 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
     ...(deps.priceOf ? { priceOf: deps.priceOf } : {}),
     ...(deps.chargeSeconds ? { chargeSeconds: deps.chargeSeconds } : {}),
     // On Azure the key governs deployments (their names are the admin's), while the server names the model behind one:
-    // not something the key's deployment names could allow, so only the deployment decided at the opening counts.
-    ...(socket.api === 'openai-realtime' && socket.provider !== 'azure' ? { decideServed: (served: string) => decideServed(served) } : {}),
+    // not something the key's deployment names could allow, so the server's model is not decided. The deployment
+    // decided at the opening governs the session instead, which is why an Azure opening whose deployment Edge cannot
+    // read (written in another letter case, blurred, or missing) is refused there (websocket-decision.ts).
+    ...(socket.api === 'openai-realtime' && !namesModelBehindDeployment ? { decideServed: (served: string) => decideServed(served) } : {}),
     record: (started, fields) => record(started, { findings: [], ...fields }),
   });
   // A Realtime session's usage is charged to its opening, or to another model it was decided on that costs more.
@@ -307,7 +311,11 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       if (message.turn) return decideTurn(started, message);
       if (message.name === 'response.inject') return decideInjection(started, message);
 
-      if (message.model !== null) {
+      // On Azure the model a session.update names is the model behind the deployment (the SDK's Azure sample names
+      // `gpt-4o-realtime-preview` on deployment `gpt-4o-realtime-preview-1001`), as the server's own is: a key listing
+      // deployments cannot allow it, and the deployment decided at the opening governs the session, so it is not checked.
+      // Its transcription model stays checked below: there Azure wants a deployment's name (a transcription deployment).
+      if (message.model !== null && !namesModelBehindDeployment) {
         const named = request(message.name, { model: message.model });
         const verdict = await deps.checkModel(named, !setupAllowed);
         if (verdict.action === 'block') {

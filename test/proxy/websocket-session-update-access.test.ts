@@ -1,6 +1,6 @@
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { PolicyBundleInput } from '../../src/control/protocol/policy-bundle.js';
-import { audioDone, sessionUpdate } from './realtime-session-usage.js';
+import { audioDone, sessionCreated, sessionUpdate } from './realtime-session-usage.js';
 import { message, meteringAgent, type MeteringAgent } from './websocket-metering-agent.js';
 
 /**
@@ -66,4 +66,24 @@ it('a model named in a session.update counts nothing against the key\'s request 
   // Two requests an hour: the opening is one, the session.update none, so one HTTP request still goes and a second does not.
   expect((await agent.probe('gpt-realtime')).action).toBe('allow');
   expect(await agent.probe('gpt-realtime')).toMatchObject({ action: 'block', error: { type: 'request_limited' } });
+});
+
+describe('a model a session.update names keeps exact names, unlike the one the server names', () => {
+  // Only the alias: the server may name its releases (servedModelVerdict), a client names what it chose.
+  const ALIAS_ONLY: Partial<KeyInput> = { provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['gpt-realtime'] }] };
+  const RELEASE = 'gpt-realtime-2025-08-28';
+
+  it('a session.update naming a dated release of the only model the key lists closes the session', async () => {
+    agent = meteringAgent(ALIAS_ONLY);
+    const session = await agent.open('api.openai.com', '/v1/realtime?model=gpt-realtime');
+    expect(await session.inspect(sessionUpdate(RELEASE), false)).toMatchObject({ action: 'close', code: 1008, reason: expect.stringContaining(RELEASE) });
+    expect(agent.records.at(-1)).toMatchObject({ decision: 'blocked', errorType: 'model_blocked', model: RELEASE });
+  });
+
+  it('the server saying it runs that release keeps the session', async () => {
+    agent = meteringAgent(ALIAS_ONLY);
+    const session = await agent.open('api.openai.com', '/v1/realtime?model=gpt-realtime');
+    expect(await session.serverMessage(sessionCreated(RELEASE))).toBeUndefined();
+    expect(await agent.send(session, message({ type: 'response.create' }))).toBe('forward');
+  });
 });

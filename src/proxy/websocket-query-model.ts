@@ -1,0 +1,54 @@
+import { isBlurredName } from '../providers/route-path.js';
+
+/**
+ * The model names a WebSocket URL's query gives, in order: Realtime's `?model=`, and on Azure its `?deployment=` too
+ * (the deployment being the model, as on its HTTP routes). More than one is refused by the caller: Edge would decide on
+ * one while the server might use another.
+ *
+ * Azure's query names are matched as a lenient server may read them, in any letter case and with surrounding spaces or
+ * control bytes dropped (`?Deployment=`, `?deployment%20=`, `?Model=`): matched exactly, such a name would open a
+ * socket Edge decided on no model (or on another one, `?deployment=a&Deployment=b`) while the server reads the
+ * deployment from it. Elsewhere the server's own model check (decideServed) closes that gap, so names stay exact.
+ */
+export function modelsInQuery(provider: string, params: URLSearchParams): string[] {
+  if (provider !== 'azure') return params.getAll('model');
+  const models: string[] = [];
+  for (const [name, value] of params) {
+    const loose = looseQueryName(name);
+    if (loose === 'deployment' || loose === 'model') models.push(value);
+  }
+  return models;
+}
+
+/** A query name as a lenient server may read it: in lower case, without the spaces and control bytes around it. */
+function looseQueryName(name: string): string {
+  const chars = [...name];
+  let start = 0;
+  let end = chars.length;
+  while (start < end && isSpaceOrControl(chars[start]!)) start++;
+  while (end > start && isSpaceOrControl(chars[end - 1]!)) end--;
+  return chars.slice(start, end).join('').toLowerCase();
+}
+
+function isSpaceOrControl(char: string): boolean {
+  const code = char.charCodeAt(0);
+  return /\s/.test(char) || code < 0x20 || code === 0x7f;
+}
+
+/**
+ * Whether an Azure deployment named in the query (decoded) is one a lenient server may read as another name
+ * (`voice-secret ` from `%20`, `voice-secret.`, `voice-secret\n`, `voice-secret;x`): policy would judge one deployment
+ * while the server opens another, so a deny rule would not hold. The same rule makes such a name in an HTTP path an
+ * unknown route (isBlurredName); the value is decoded already, so whitespace and control bytes are looked for as such.
+ */
+export function isBlurredDeployment(name: string): boolean {
+  return isBlurredName(name) || [...name].some(isSpaceOrControl);
+}
+
+/**
+ * Whether an Azure Realtime opening that names no deployment joins a call already made (the SDK's sideband connection,
+ * `/openai/v1/realtime?call_id=…`): its model was chosen by the request that created the call, not on this socket.
+ */
+export function joinsExistingCall(params: URLSearchParams): boolean {
+  return (params.get('call_id') ?? '') !== '';
+}
