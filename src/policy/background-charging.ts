@@ -3,7 +3,7 @@ import type { NormalizedRequest } from '../providers/types.js';
 import { isPendingStatus, type JobState } from './background-jobs.js';
 import { HandedOverEstimates } from './background-handed-over.js';
 import { worstCaseOutputTokens } from './background-output-cap.js';
-import { BackgroundResponses, DEFAULT_BACKGROUND_TIMEOUT_MS, type BackgroundJob } from './background-responses.js';
+import { BackgroundResponses, DEFAULT_BACKGROUND_TIMEOUT_MS, keyOf, type BackgroundJob } from './background-responses.js';
 import type { SqliteBackgroundStore } from './background-store.js';
 import { BackgroundTrueUps, type TrueUp, type TrueUpWindow } from './background-true-ups.js';
 import type { CounterStore } from './counter-store.js';
@@ -81,6 +81,9 @@ export interface BackgroundChargingOptions {
   onError: (err: unknown, context: string) => void;
   /** How long a background response's usage is waited for. Default DEFAULT_BACKGROUND_TIMEOUT_MS, an hour. */
   timeoutMs?: number;
+  /** Work waited for, and estimates open, in all (a tenth of each for one key): defaults 50,000 each. */
+  maxPending?: number;
+  maxTrueUps?: number;
   onBackgroundCharge?: (charged: BackgroundCharge) => void;
   /**
    * Where the work is kept across a restart (the policy database): what an earlier run left is taken up by `takeUp`,
@@ -89,6 +92,15 @@ export interface BackgroundChargingOptions {
   store?: SqliteBackgroundStore;
   /** Holds a restored entry's prompt in its windows again (in-flight.ts), for as long as it may wait (`maxAgeMs`). */
   holdPrompt?: (job: BackgroundJob, maxAgeMs: number) => Reservation | undefined;
+}
+
+/** A final state fetched back: what settling it needs. */
+interface FinalState {
+  provider: string;
+  id: string;
+  usage: TokenUsage | undefined;
+  answeredModel: string | undefined;
+  seenOutputTokens: number;
 }
 
 /** What a request continuing tracked work (tool outputs submitted to a run) brings to it. */
@@ -132,12 +144,18 @@ export class BackgroundCharging {
   readonly holdMs: number;
   /** What an earlier run left was taken up (takeUp runs once). */
   private takenUp = false;
+  /**
+   * Final states fetched back while charges wait for the first bundle (takeUp `deferCharges`), one per work (by
+   * keyOf), in the order seen: settled by chargeDeferred. Undefined when charges are made at once.
+   */
+  private deferredFinalStates: Map<string, FinalState> | undefined;
 
   constructor(private readonly options: BackgroundChargingOptions) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_BACKGROUND_TIMEOUT_MS;
     const { store, onError } = options;
     this.background = new BackgroundResponses({
       timeoutMs,
+      ...(options.maxPending !== undefined ? { maxPending: options.maxPending } : {}),
       onGivenUp: (id, job, provider) => this.chargeBackground(provider, id, job, undefined, undefined, true),
       now: () => options.now().getTime(),
       // Its row deleted and its worst case charged in one transaction (a timer's give-up is a change of its own).
@@ -146,6 +164,7 @@ export class BackgroundCharging {
     });
     this.trueUps = new BackgroundTrueUps({
       onCrowdedOut: (id, trueUp) => this.raiseToWorstCase(id, trueUp),
+      ...(options.maxTrueUps !== undefined ? { maxEntries: options.maxTrueUps } : {}),
       ...(store ? { journal: store.journal<TrueUp>('true_up', onError) } : {}),
     });
     this.handedOver = new HandedOverEstimates(store?.journal<TrueUp>('handed_over', onError));
@@ -156,13 +175,24 @@ export class BackgroundCharging {
    * Takes up what an earlier run of Edge left in the store (background-store.ts), once: estimates first, so work
    * waited for whose time ran out meanwhile, given up now, finds them as they were. Not in the constructor: work given
    * up here is charged to the windows of the policy applied now (a sync may have moved their counters) and recorded,
-   * so the agent calls it once the first bundle is applied and the audit trail is open. Until then the rows stay as
-   * they are (a start that fails before leaves them for the next one).
+   * so the agent calls it once the audit trail is open. Until then the rows stay as they are (a start that fails
+   * before leaves them for the next one).
+   *
+   * With `deferCharges` (no bundle applied yet, and one is coming: the enforcer's takeUpBackground), the work is taken
+   * up all the same, so a fetch of its final state meanwhile is recognised (the decision fails open without a bundle,
+   * and the fetch goes through): unrecognised, its usage went unseen and the work was later charged its worst case.
+   * What needs windows waits for chargeDeferred: give-ups (a wait that ran out, crowding out) and the final states
+   * fetched back, each settled then as it would have been at once. A stop or crash before that leaves the rows as they
+   * were (a final state fetched meanwhile is then not known to the next start).
    */
-  takeUp(): void {
+  takeUp(options: { deferCharges?: boolean } = {}): void {
     const { store } = this.options;
     if (!store || this.takenUp) return;
     this.takenUp = true;
+    if (options.deferCharges) {
+      this.deferredFinalStates = new Map();
+      this.background.deferGiveUps();
+    }
     try {
       const nowMs = this.options.now().getTime();
       this.trueUps.restore(store.load<TrueUp>('true_up', nowMs, this.trueUps.maxAgeMs));
@@ -180,8 +210,23 @@ export class BackgroundCharging {
     }
   }
 
-  /** One change of the ledger, written at once (background-store.ts atomically): a crash keeps it whole or not at all. */
-  private atomically<T>(work: () => T): T {
+  /**
+   * The first bundle is applied: the charges takeUp put off are made, in the order they came (final states fetched
+   * back first, so work whose wait ran out meanwhile but whose usage was fetched is charged that usage), and from now
+   * on at once.
+   */
+  chargeDeferred(): void {
+    const finalStates = this.deferredFinalStates;
+    this.deferredFinalStates = undefined;
+    for (const s of finalStates?.values() ?? []) this.atomically(() => this.settleFinalState(s.provider, s.id, s.usage, s.answeredModel, s.seenOutputTokens));
+    this.background.giveUpDeferred();
+  }
+
+  /**
+   * One change of the ledger, written at once (background-store.ts atomically): a crash keeps it whole or not at all.
+   * Undefined when a write failed and the change was rolled back (told to onError).
+   */
+  private atomically<T>(work: () => T): T | undefined {
     const { store, onError } = this.options;
     return store ? store.atomically(work, onError) : work();
   }
@@ -197,6 +242,7 @@ export class BackgroundCharging {
    * usage after a restart: each is charged its worst case now (reported through onBackgroundCharge).
    */
   releaseAll(): void {
+    this.deferredFinalStates = undefined;
     if (this.options.store) this.background.stopWaiting();
     else this.background.giveUpAll();
   }
@@ -207,7 +253,14 @@ export class BackgroundCharging {
    */
   leaveRunning(provider: string, id: string, waiting: BackgroundJob): boolean {
     // Remembering may crowd out the key's oldest, charged its worst case: one change.
-    return this.atomically(() => this.background.remember(provider, id, waiting));
+    const remembered = this.atomically(() => {
+      const added = this.background.remember(provider, id, waiting);
+      // Work continued under another key is that key's from now on: it pays the run (closeHandedOver).
+      if (added && this.handedOver.size > 0) this.handedOver.noteTakenOver(provider, id, this.options.now().getTime());
+      return added;
+    });
+    // A write that failed: remembered or not as memory has it (charged at once as well, it would be charged twice).
+    return remembered ?? this.background.find(provider, id) === waiting;
   }
 
   /**
@@ -220,8 +273,10 @@ export class BackgroundCharging {
    */
   continueWork(c: Continuation): boolean {
     if (!this.tracksAny) return false;
-    // Taken from one collection and kept in another (or settled): one change.
-    return this.atomically(() => this.continueTracked(c));
+    const tracked = this.background.find(c.provider, c.job.id) ?? this.trueUps.find(c.provider, c.job.id, this.options.now().getTime());
+    // Taken from one collection and kept in another (or settled): one change. A write that failed leaves it settled
+    // through the work as far as memory goes: charged as an exchange as well, it would be charged twice.
+    return this.atomically(() => this.continueTracked(c)) ?? tracked?.target.keyId === c.keyId;
   }
 
   private continueTracked(c: Continuation): boolean {
@@ -283,7 +338,8 @@ export class BackgroundCharging {
   private closeHandedOver(provider: string, id: string, usage: TokenUsage, answeredModel: string | undefined, newKeyCharged: boolean): void {
     if (this.handedOver.size === 0) return;
     const estimates = this.handedOver.takeAll(provider, id, this.options.now().getTime());
-    const payer = newKeyCharged ? undefined : estimates.at(-1);
+    // Taken over, the new key paid the run even when its own entry or estimate is gone by now and could not say so.
+    const payer = newKeyCharged || estimates.at(-1)?.takenOver ? undefined : estimates.at(-1);
     for (const open of estimates) {
       if (open === payer) this.adjustTrueUp(id, open, usage, false, answeredModel, 'usage_reported');
       else if (open.usage.totalTokens > 0 || open.costUsd > 0) this.adjustTrueUp(id, open, NO_USAGE, false, answeredModel, 'continued_under_another_key');
@@ -305,8 +361,24 @@ export class BackgroundCharging {
       if (!job) return;
       const seen = answer?.outputTokens() ?? 0;
       if (isPendingStatus(job.status)) this.background.noteAnswer(request.provider, job.id, seen);
+      else if (this.deferredFinalStates) this.deferFinalState({ provider: request.provider, id: job.id, usage, answeredModel, seenOutputTokens: seen });
       else this.atomically(() => this.settleFinalState(request.provider, job.id, usage, answeredModel, seen));
     }, answer);
+  }
+
+  /**
+   * A final state fetched back before the first bundle, of work Edge tracks: kept for chargeDeferred. One per work:
+   * the first seen, replaced by a later one only when that reports the usage and the first did not.
+   */
+  private deferFinalState(seen: FinalState): void {
+    const deferred = this.deferredFinalStates;
+    const nowMs = this.options.now().getTime();
+    const tracked = this.background.find(seen.provider, seen.id) ?? this.trueUps.find(seen.provider, seen.id, nowMs) ?? this.handedOver.holds(seen.provider, seen.id, nowMs);
+    if (!deferred || !tracked) return;
+    const key = keyOf(seen.provider, seen.id);
+    const first = deferred.get(key);
+    if (!first || (!first.usage && seen.usage)) deferred.set(key, { ...seen, seenOutputTokens: Math.max(seen.seenOutputTokens, first?.seenOutputTokens ?? 0) });
+    else first.seenOutputTokens = Math.max(first.seenOutputTokens, seen.seenOutputTokens);
   }
 
   /**

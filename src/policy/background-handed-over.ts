@@ -42,6 +42,32 @@ export class HandedOverEstimates {
     this.kept.keep(provider, slotId(id, slot), estimate);
   }
 
+  /** Whether any estimate of `id` is kept. */
+  holds(provider: string, id: string, nowMs: number): boolean {
+    return this.kept.size > 0 && this.estimatesOf(provider, id, nowMs).length > 0;
+  }
+
+  /**
+   * The key that continued `id` took the work over (it is waited for under that key now): noted on the newest
+   * estimate, the one handed to that key, so that closing them later gives every old key its estimate back even if
+   * the new key's own entry or estimate is gone by then (crowded out, expired) and cannot tell it paid.
+   */
+  noteTakenOver(provider: string, id: string, nowMs: number): void {
+    const newest = this.estimatesOf(provider, id, nowMs).at(-1);
+    if (!newest || newest.estimate.takenOver) return;
+    newest.estimate.takenOver = true;
+    this.kept.changed(provider, newest.slotId);
+  }
+
+  private estimatesOf(provider: string, id: string, nowMs: number): Array<{ slotId: string; estimate: TrueUp }> {
+    const found: Array<{ slotId: string; estimate: TrueUp }> = [];
+    for (let slot = 0; slot < MAX_HAND_OVERS_PER_RUN; slot++) {
+      const estimate = this.kept.find(provider, slotId(id, slot), nowMs);
+      if (estimate) found.push({ slotId: slotId(id, slot), estimate });
+    }
+    return found;
+  }
+
   /** Every estimate kept of `id`, closed from now on, in the order they were handed over (the newest last). */
   takeAll(provider: string, id: string, nowMs: number): TrueUp[] {
     const taken: TrueUp[] = [];

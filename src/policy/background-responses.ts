@@ -89,7 +89,7 @@ export interface BackgroundResponsesOptions {
    * Runs one change of the ledger whole or not at all (background-store.ts atomically): an entry given up is forgotten
    * by the journal and charged in one, so a crash between the two cannot lose the charge.
    */
-  atomically?: <T>(work: () => T) => T;
+  atomically?: <T>(work: () => T) => T | undefined;
 }
 
 interface Pending {
@@ -105,6 +105,11 @@ export class BackgroundResponses {
   private readonly pending: PerKeyBoundedMap<Pending>;
   readonly timeoutMs: number;
   private readonly now: () => number;
+  /**
+   * Give-ups put off while charging waits for the first bundle (deferGiveUps): the keys whose wait ran out, still
+   * waiting (a fetch meanwhile still charges their usage), and the entries crowded out. Made by giveUpDeferred.
+   */
+  private deferred: { due: Set<string>; crowdedOut: Pending[] } | undefined;
 
   constructor(private readonly options: BackgroundResponsesOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_BACKGROUND_TIMEOUT_MS;
@@ -112,7 +117,10 @@ export class BackgroundResponses {
     const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING_BACKGROUND;
     const maxPerKey = options.maxPerKey ?? Math.max(1, Math.floor(maxPending / 10));
     // The key's own oldest first: its flood gives up its own entries, not another key's.
-    this.pending = new PerKeyBoundedMap(maxPending, maxPerKey, (_key, entry) => this.givenUp(entry));
+    this.pending = new PerKeyBoundedMap(maxPending, maxPerKey, (_key, entry) => {
+      if (this.deferred) this.deferred.crowdedOut.push(entry);
+      else this.givenUp(entry);
+    });
   }
 
   get size(): number {
@@ -152,7 +160,7 @@ export class BackgroundResponses {
   private hold(key: string, entry: Pending, waitMs: number): void {
     // Held before its timer starts: one crowded out meanwhile has none to clear.
     this.pending.set(key, entry.job.target.keyId, entry);
-    entry.timer = setTimeout(() => this.giveUp(key), waitMs);
+    entry.timer = setTimeout(() => (this.deferred ? this.deferred.due.add(key) : this.giveUp(key)), waitMs);
     // A timer must not keep a stopping process alive: Edge stopping gives every entry up itself.
     entry.timer.unref();
   }
@@ -204,6 +212,24 @@ export class BackgroundResponses {
     return entry.job;
   }
 
+  /**
+   * Entries given up from now on (their wait ran out, or crowded out) are charged only once giveUpDeferred is called:
+   * their worst case goes to the windows of a policy that is not applied yet (background-charging.ts takeUp). Until
+   * then each keeps its row, and one whose wait ran out stays found, so a fetch of its final state still charges it.
+   */
+  deferGiveUps(): void {
+    this.deferred ??= { due: new Set(), crowdedOut: [] };
+  }
+
+  /** Gives up what deferGiveUps put off (crowded out first, then those whose wait ran out), and defers no longer. */
+  giveUpDeferred(): void {
+    const deferred = this.deferred;
+    this.deferred = undefined;
+    if (!deferred) return;
+    for (const entry of deferred.crowdedOut) this.givenUp(entry);
+    for (const key of deferred.due) this.giveUp(key);
+  }
+
   /** Gives every entry up (Edge is stopping, and nothing keeps the entries for the next start). */
   giveUpAll(): void {
     for (let key = this.pending.oldest(); key !== undefined; key = this.pending.oldest()) this.giveUp(key);
@@ -214,6 +240,8 @@ export class BackgroundResponses {
    * closed database), and nothing is given up or forgotten, so the next start waits out the rest of each one's time.
    */
   stopWaiting(): void {
+    // What was put off stays in the journal as it is, for the next start.
+    this.deferred = undefined;
     const unwritten: Pending[] = [];
     for (let key = this.pending.oldest(); key !== undefined; key = this.pending.oldest()) {
       const entry = this.pending.delete(key);

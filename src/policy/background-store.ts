@@ -58,6 +58,8 @@ export class SqliteBackgroundStore {
    */
   private pendingPrices: Set<string> | undefined;
   private readonly loadedPrices = new Map<string, Pricing>();
+  /** `atomically` is running its work: a journal write then belongs to its transaction, whole or not at all. */
+  private working = false;
 
   constructor(private readonly db: PolicyDatabase) {
     db.exec(`
@@ -91,10 +93,14 @@ export class SqliteBackgroundStore {
   /**
    * Runs `work` (one change of the ledger: an entry taken and charged, an estimate kept) in one transaction, so a crash
    * keeps all of its writes or none. The counters' writes are in it too when the counter store works on the same
-   * database handle, as the agent's does (a nested transaction is a savepoint). A commit that fails is told to
-   * `onError`, and the entries go on in memory, as after any failed write; an error `work` throws is its own.
+   * database handle, as the agent's does (a nested transaction is a savepoint). A write of the journal that fails in
+   * it ends `work` there (BackgroundWriteFailed), and the whole change is rolled back: swallowed, as a write outside a
+   * transaction is, it let the rest commit without it (a row left waiting whose charge went through: charged again
+   * after a restart). The failure is told to `onError`, and `undefined` returned: what `work` did in memory up to the
+   * write stays, as after any failed write (the next start takes up what the database kept). An error of another
+   * kind that `work` throws is its own.
    */
-  atomically<T>(work: () => T, onError: (err: unknown, context: string) => void): T {
+  atomically<T>(work: () => T, onError: (err: unknown, context: string) => void): T | undefined {
     // Inside one already, it is part of that; closed (a timer after a crash in tests), each write fails and is told.
     if (this.db.inTransaction || !this.db.open) return work();
     let done = false;
@@ -103,25 +109,41 @@ export class SqliteBackgroundStore {
     this.pendingPrices = pending;
     try {
       this.db.transaction(() => {
-        result = work();
+        this.working = true;
+        try {
+          result = work();
+        } finally {
+          this.working = false;
+        }
+        // SQLite ended the transaction itself (a full disk, an I/O error) in a write that did not throw here (the
+        // counters swallow theirs): what followed was written on its own. Rolled back as far as it still can be.
+        if (!this.db.inTransaction) throw new BackgroundWriteFailed('writing a change of background work', new Error('SQLite rolled the transaction back'));
         done = true;
       })();
       for (const hash of pending) this.storedPrices.add(hash);
     } catch (err) {
+      if (err instanceof BackgroundWriteFailed) {
+        onError(err.cause, err.context);
+        return undefined;
+      }
       if (!done) throw err;
       onError(err, 'writing a change of background work');
     } finally {
       this.pendingPrices = undefined;
     }
-    return result as T;
+    return result;
   }
 
   journal<T extends BackgroundJob | TrueUp>(kind: BackgroundKind, onError: (err: unknown, context: string) => void): BackgroundJournal<T> {
-    // A write that fails (a full disk) costs only what a restart would have cost before: the entry goes on in memory.
+    // A write that fails (a full disk) on its own costs only what a restart would have cost before: the entry goes on
+    // in memory. Inside a transaction (atomically) it fails the whole change instead, so nothing of it is kept half.
     const safely = (context: string, write: () => void) => {
+      // The transaction atomically runs is gone (SQLite rolled it back): written now, this would commit on its own.
+      if (this.working && !this.db.inTransaction) throw new BackgroundWriteFailed(`${context} background work ${kind}`, new Error('SQLite rolled the transaction back'));
       try {
         write();
       } catch (err) {
+        if (this.db.inTransaction || this.working) throw new BackgroundWriteFailed(`${context} background work ${kind}`, err);
         onError(err, `${context} background work ${kind}`);
       }
     };
@@ -194,16 +216,28 @@ export class SqliteBackgroundStore {
     else this.pendingPrices?.add(hash);
   }
 
-  /** The price list stored under `hash` (read once, then shared); none, if it is missing: the built-in prices apply. */
+  /**
+   * The price list stored under `hash` (read once, then shared); none, if it is missing: the built-in prices apply.
+   * A missing list reads as an empty one of its own, never recorded under `hash`: written again (its entry changed), it
+   * is stored as what it is, `{}` under `{}`'s hash. Recorded under `hash`, it wrote '{}' there and marked the list
+   * stored, and every later entry of that bundle's prices pointed at nothing.
+   */
   private pricesFor(hash: string): Pricing {
-    let pricing = this.loadedPrices.get(hash);
-    if (!pricing) {
-      const row = this.selectPrices.get(hash);
-      pricing = row ? (JSON.parse(row.pricing) as Pricing) : {};
-      this.loadedPrices.set(hash, pricing);
-      this.hashOf.set(pricing, hash);
-      if (row) this.noteStored(hash);
-    }
+    const loaded = this.loadedPrices.get(hash);
+    if (loaded) return loaded;
+    const row = this.selectPrices.get(hash);
+    if (!row) return {};
+    const pricing = JSON.parse(row.pricing) as Pricing;
+    this.loadedPrices.set(hash, pricing);
+    this.hashOf.set(pricing, hash);
+    this.noteStored(hash);
     return pricing;
+  }
+}
+
+/** A journal write failed inside a transaction: the change it belongs to is rolled back whole (atomically). */
+export class BackgroundWriteFailed extends Error {
+  constructor(readonly context: string, override readonly cause: unknown) {
+    super(`${context}: ${cause instanceof Error ? cause.message : String(cause)}`);
   }
 }

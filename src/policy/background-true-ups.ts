@@ -51,6 +51,12 @@ export interface TrueUp {
   /** The model the answers named: prices the usage of a route naming none. */
   answeredModel?: string;
   keptAtMs: number;
+  /**
+   * Of an estimate a key keeps after another key continued its work (background-handed-over.ts): the other key took
+   * the work over, waited for under it from then on, so that key pays the run's usage, whatever becomes of its own
+   * entry or estimate by then.
+   */
+  takenOver?: true;
 }
 
 export const DEFAULT_TRUE_UP_MAX_AGE_MS = 24 * 60 * 60_000;

@@ -190,7 +190,7 @@ export class PolicyEnforcer {
     this.tellSessions();
     if (bundle && this.takeUpOnBundle) {
       this.takeUpOnBundle = false;
-      this.background.takeUp();
+      this.background.chargeDeferred();
     }
   }
 
@@ -485,12 +485,14 @@ export class PolicyEnforcer {
    * meanwhile is given up at once, charged its worst case to the windows of the policy applied now and told to
    * onBackgroundCharge. So the agent calls it once records can be written; until then the stored work is left as it
    * is, for this start or the next. With `bundleExpected` (a policy source will bring one: Edge Control, the quota
-   * route) and no bundle applied yet, it waits for the first: charged without one, the work would go to the counter
-   * keys captured at its decision, which a sync may have moved since.
+   * route) and no bundle applied yet, the work is taken up (a fetch of its final state meanwhile is recognised) but
+   * charged only once the first bundle is applied: charged without one, it would go to the counter keys captured at
+   * its decision, which a sync may have moved since (background-charging.ts takeUp).
    */
   takeUpBackground(options: { bundleExpected?: boolean } = {}): void {
-    if (options.bundleExpected && !this.state.bundle) this.takeUpOnBundle = true;
-    else this.background.takeUp();
+    const deferCharges = options.bundleExpected === true && !this.state.bundle;
+    if (deferCharges) this.takeUpOnBundle = true;
+    this.background.takeUp({ deferCharges });
   }
 
   /**
