@@ -9,7 +9,9 @@ import { errorResponse } from './error-response.js';
 import {
   addStringLeaves, addText, addTool, newCallLinker, newExtraction, type BodyReading, type CallLinker, type Extraction, type JsonPath,
 } from './extraction.js';
-import { disguisedDotSegmentRefusal, isRefused, lookalikeRouteRefusal, outsideApiLookalikeRefusal, readRouteLookalike, type ReadRoute } from './route-lookalike.js';
+import {
+  disguisedDotSegmentRefusal, isRefused, lookalikeRouteRefusal, outsideApiLookalikeRefusal, readRouteLookalike, wrongMethodRefusal, type ReadRoute,
+} from './route-lookalike.js';
 import { locateRequest, operationSegments } from './route-path.js';
 import { addOutputSchemaTexts, addToolDefinitionTexts, ANTHROPIC_OUTPUT_SCHEMA_FIELDS, ANTHROPIC_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 import type { HttpRequestInfo, TextSpan } from './types.js';
@@ -53,6 +55,8 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
   if (disguised !== undefined) return disguised;
   const operation = INSPECTED_ROUTES[location.operationPath];
   if (operation !== undefined && location.method === 'POST') return { ...location, operation, inspected: true };
+  const wrongMethod = operation === undefined ? undefined : wrongMethodRefusal(req, entry, location, operation);
+  if (wrongMethod !== undefined) return wrongMethod;
   const segments = operationSegments(location);
   const known = UNINSPECTED_PREFIXES.find(([prefix]) => prefix.every((s, i) => segments[i] === s));
   return known ? { ...location, operation: known[1], inspected: false } : undefined;

@@ -9,7 +9,8 @@ import { readAsyncBatchEmbedContent, readBatchGenerateContent, readPrediction } 
 import { edgeError } from '../edge-error.js';
 import { normalizeHost } from './host-pattern.js';
 import {
-  disguisedDotSegmentRefusal, isRefused, lookalikeRouteRefusal, outsideApiLookalikeRefusal, readRouteLookalike, type ReadRoute, type RefusedRouteMatch,
+  disguisedDotSegmentRefusal, isRefused, lookalikeRouteRefusal, outsideApiLookalikeRefusal, readRouteLookalike, wrongMethodRefusal, type ReadRoute,
+  type RefusedRouteMatch,
 } from './route-lookalike.js';
 import { isBlurredName, locateRequest, operationSegments, type RequestLocation } from './route-path.js';
 import type { HttpRequestInfo } from './types.js';
@@ -68,6 +69,8 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
       if (isBlurredName(model)) return blurredModelRefusal(req, entry, location, model, method);
       return { ...location, operation: method, inspected: true, pathModel, stream: method === 'streamGenerateContent' };
     }
+    const wrongMethod = INSPECTED_METHODS.has(method) ? wrongMethodRefusal(req, entry, location, method) : undefined;
+    if (wrongMethod !== undefined) return wrongMethod;
     if (root === 'tunedModels' && TUNED_MODEL_MANAGEMENT_METHODS.has(method)) return { ...location, operation: root, inspected: false };
     return undefined;
   }

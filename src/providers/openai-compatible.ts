@@ -1,4 +1,3 @@
-import { edgeError } from '../edge-error.js';
 import { parseWithReaders, type BodyReader, type BodyReadResult, type ProviderAdapter, type RouteMatch } from './adapter.js';
 import { isJsonObject } from './body-shape.js';
 import { bifrostErrorBody } from './error-bodies.js';
@@ -14,10 +13,11 @@ import { readConversationCreate, readConversationItems, readResponsesRequest } f
 import { readMistralConversationInputs, readMistralConversationStart } from './mistral-conversations.js';
 import { readImageEmbeddings } from './azure-image-embeddings.js';
 import type { SurfaceEntry } from './catalog.js';
-import { normalizeHost } from './host-pattern.js';
-import { BODYLESS_METHODS, disguisedDotSegmentRefusal, isRefused, lookalikeRouteRefusal, outsideApiLookalikeRefusal, type RefusedRouteMatch } from './route-lookalike.js';
 import {
-  isBlurredName, isUnderPath, locateNamedScope, locateRequest, looseSegment, operationSegments, type RequestLocation,
+  BODYLESS_METHODS, disguisedDotSegmentRefusal, isRefused, lenientOperationReadings, lookalikeRouteRefusal, outsideApiLookalikeRefusal, wrongMethodRefusal,
+} from './route-lookalike.js';
+import {
+  isBlurredName, isUnderPath, locateNamedScope, locateRequest, operationSegments, type RequestLocation,
 } from './route-path.js';
 import type { HttpRequestInfo, ProviderName } from './types.js';
 import { header } from '../util/header.js';
@@ -297,15 +297,19 @@ function recognizeDeployments(req: HttpRequestInfo, entry: SurfaceEntry, deploym
  * those through. Returns the route it poses as. Where it is an unknown route that the host refuses anyway, it is
  * left to that refusal (the 404 naming the route).
  */
-function readRouteLookalike(entry: SurfaceEntry, segments: readonly string[]): PostRoute | undefined {
-  const loose = segments.map(looseSegment);
-  if (loose.every((segment, i) => segment === segments[i])) return undefined;
+function readRouteLookalike(entry: SurfaceEntry, location: RequestLocation, prefixes: readonly string[], segments: readonly string[]): PostRoute | undefined {
   const exact = findPostRoute(entry, segments);
   if (exact?.read === true || findRoute(UPLOAD_ROUTES, segments) !== undefined) return undefined;
   const forwarded = exact !== undefined || UNINSPECTED_ROOTS.has(segments[0] ?? '') || entry.unknownRoutes === 'pass';
   if (!forwarded) return undefined;
-  const route = findPostRoute(entry, loose);
-  return route?.read === true || route?.upload === true ? route : findRoute(UPLOAD_ROUTES, loose);
+  // Each reading a lenient origin may make (lenientOperationReadings: also control or non-ASCII bytes dropped, `..;` resolved).
+  for (const loose of lenientOperationReadings(location, prefixes)) {
+    if (loose.length === segments.length && loose.every((segment, i) => segment === segments[i])) continue;
+    const route = findPostRoute(entry, loose);
+    const lookalike = route?.read === true || route?.upload === true ? route : findRoute(UPLOAD_ROUTES, loose);
+    if (lookalike !== undefined) return lookalike;
+  }
+  return undefined;
 }
 
 function recognizeUnder(req: HttpRequestInfo, entry: SurfaceEntry, prefixes: readonly string[]): RouteMatch | undefined {
@@ -314,7 +318,7 @@ function recognizeUnder(req: HttpRequestInfo, entry: SurfaceEntry, prefixes: rea
   const segments = operationSegments(location);
   const [root] = segments;
   if (root === undefined) return undefined;
-  const lookalike = BODYLESS_METHODS.has(location.method) ? undefined : readRouteLookalike(entry, segments);
+  const lookalike = BODYLESS_METHODS.has(location.method) ? undefined : readRouteLookalike(entry, location, prefixes, segments);
   if (lookalike !== undefined) return lookalikeRouteRefusal(req, entry, location, lookalike.segments.join('/'), lookalike.operation);
   // `/v1/images/..;/chat/completions` is `/v1/chat/completions` to an origin that drops `;parameters`.
   const disguised = disguisedDotSegmentRefusal(req, entry, location);
@@ -332,13 +336,7 @@ function recognizeUnder(req: HttpRequestInfo, entry: SurfaceEntry, prefixes: rea
   }
   if (!BODYLESS_METHODS.has(location.method)) {
     // An origin may route PUT /chat/completions to the POST handler; Edge reads only the POST, so it refuses the rest.
-    if (route?.read === true) {
-      const refusal = edgeError(405, 'method_not_allowed',
-        `Bifrost Edge blocked ${location.method} ${location.pathname} on ${normalizeHost(req.host)}: ${entry.label} reads this route's body only on POST, `
-          + 'so another method could carry a prompt past inspection. Send the request as POST.', { provider: entry.provider });
-      const refused: RefusedRouteMatch = { ...location, operation: route.operation, inspected: false, refusal };
-      return refused;
-    }
+    if (route?.read === true) return wrongMethodRefusal(req, entry, location, route.operation);
     // OpenAI's APIs use no PUT or PATCH: under any other root they are unknown routes.
     return UNINSPECTED_ROOTS.has(root) ? { ...location, operation: root, inspected: false } : undefined;
   }

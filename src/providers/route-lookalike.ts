@@ -74,6 +74,23 @@ export function hasDisguisedDotSegment(pathname: string): boolean {
 }
 
 /**
+ * The operation paths lenient readings of the request's path reach under `prefixes` (lower case, dot segments resolved):
+ * `/v1/Messages;x` is `['messages']` under `/v1`. Readings that leave every prefix are left out.
+ */
+export function lenientOperationReadings(location: RequestLocation, prefixes: readonly string[]): string[][] {
+  const lowerPrefixes = prefixes.map((prefix) => prefix.toLowerCase());
+  const readings: string[][] = [];
+  for (const reading of lenientSegmentReadings(location.pathname)) {
+    const path = `/${resolveDotSegments(reading).join('/')}`;
+    const prefix = longestPrefix(path, lowerPrefixes);
+    if (prefix === undefined) continue;
+    const operationPath = path.slice(prefix.length);
+    readings.push(operationPath === '' || operationPath === '/' ? [] : operationPath.slice(1).split('/'));
+  }
+  return readings;
+}
+
+/**
  * The read route a lenient reading of the path reaches, when its exact spelling (at `location`) is not that route: the
  * path is a look-alike of it. Undefined for bodyless methods and for the exact spelling of a read route (the adapter's
  * own rules decide those, the method included).
@@ -84,16 +101,23 @@ export function readRouteLookalike<R extends ReadRoute>(
   if (BODYLESS_METHODS.has(location.method)) return undefined;
   const exactSegments = location.operationPath === '' ? [] : location.operationPath.slice(1).split('/');
   if (readRouteAt(exactSegments, routes, false) !== undefined) return undefined;
-  const lowerPrefixes = prefixes.map((prefix) => prefix.toLowerCase());
-  for (const reading of lenientSegmentReadings(location.pathname)) {
-    const path = `/${resolveDotSegments(reading).join('/')}`;
-    const prefix = longestPrefix(path, lowerPrefixes);
-    if (prefix === undefined) continue;
-    const operationPath = path.slice(prefix.length);
-    const route = readRouteAt(operationPath === '' || operationPath === '/' ? [] : operationPath.slice(1).split('/'), routes, true);
+  for (const reading of lenientOperationReadings(location, prefixes)) {
+    const route = readRouteAt(reading, routes, true);
     if (route !== undefined) return route;
   }
   return undefined;
+}
+
+/**
+ * A route whose body Edge reads sent with a method that has a body but is not POST: an origin may route `PUT /v1/messages`
+ * to the POST handler, and Edge reads only the POST, so the rest is refused (405).
+ */
+export function wrongMethodRefusal(req: HttpRequestInfo, entry: SurfaceEntry, location: RequestLocation, operation: string): RefusedRouteMatch | undefined {
+  if (location.method === 'POST' || BODYLESS_METHODS.has(location.method)) return undefined;
+  const refusal = edgeError(405, 'method_not_allowed',
+    `Bifrost Edge blocked ${location.method} ${location.pathname} on ${normalizeHost(req.host)}: ${entry.label} reads this route's body only on POST, `
+      + 'so another method could carry a prompt past inspection. Send the request as POST.', { provider: entry.provider });
+  return { ...location, operation, inspected: false, refusal };
 }
 
 const LENIENT_READING = 'letter case, `;` parameters, trailing blanks or dots, dot segments, control or non-ASCII bytes';

@@ -173,3 +173,28 @@ describe('OpenAI-compatible: a dot segment in disguise under the API', () => {
     expect('found' in outcome && expectParsed(outcome.result).inspected).toBe(false);
   });
 });
+
+describe('OpenAI-compatible: a read route with control or non-ASCII bytes a lenient origin drops', () => {
+  it.each([
+    ['api.openai.com', '/v1/images/generations%0A', 'images/generations'],
+    ['api.openai.com', '/v1/images/generations%C0%AF', 'images/generations'],
+    ['api.openai.com', '/v1/audio/speech%00', 'audio/speech'],
+  ])('%s%s is refused, naming `%s`, not forwarded unread under its root', (host, path, route) => {
+    const { error, status } = refusal(host, path);
+    expect(status).toBe(400);
+    expect(error.message).toContain(`\`${route}\``);
+  });
+});
+
+describe('a route Edge reads sent with another method that has a body', () => {
+  it.each([
+    [COPILOT, '/v1/messages', 'PUT', 'anthropic'],
+    [ANTHROPIC, '/v1/messages/count_tokens', 'PATCH', 'anthropic'],
+    [GEMINI, '/v1beta/models/gemini-2.5-flash:generateContent', 'PUT', 'gemini'],
+  ])('%s%s by %s is refused (405): an origin may route it to the POST handler', (host, path, method, adapterId) => {
+    const { adapter, status, error } = refusal(host, path, method);
+    expect(adapter).toBe(adapterId);
+    expect(status).toBe(405);
+    expect(error.type).toBe('method_not_allowed');
+  });
+});
