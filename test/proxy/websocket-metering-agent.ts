@@ -1,26 +1,23 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { PolicyBundleInput } from '../../src/control/protocol/policy-bundle.js';
-import { SqliteCounterStore } from '../../src/policy/counter-store.js';
-import { PolicyEnforcer, type UsageCharge } from '../../src/policy/enforcer.js';
+import type { PolicyEnforcer } from '../../src/policy/enforcer.js';
 import type { Notice } from '../../src/policy/notices.js';
-import { openPolicyDatabase } from '../../src/policy/policy-database.js';
-import type { ExchangeRecord, UsageNote } from '../../src/proxy/exchange.js';
-import { createProviderResolver } from '../../src/proxy/provider-resolver.js';
-import { createWebSocketDecision, type WebSocketDecisionDeps } from '../../src/proxy/websocket-decision.js';
+import type { ExchangeRecord } from '../../src/proxy/exchange.js';
+import { usageNote } from '../../src/proxy/usage-note.js';
+import type { WebSocketDecisionDeps } from '../../src/proxy/websocket-decision.js';
 import type { WebSocketMessageInspector } from '../../src/proxy/websocket-inspection.js';
-import { bundle, info, NOW, request } from '../policy/support.js';
+import { bundle, info, request } from '../policy/support.js';
+import { websocketDecisionAgent } from './support/websocket-decision-agent.js';
 
 /**
- * The WebSocket metering tests' setup: a real enforcer on a real counter database, and the WebSocket decision wired
- * to it as src/agent.ts wires it. The key allows every OpenAI and Gemini model, with the limits the test names.
+ * The WebSocket metering tests' setup: the WebSocket decision agent (a real enforcer on a real counter database)
+ * with the usage-metering side wired as src/agent.ts wires it. The key allows every OpenAI and Gemini model, with the
+ * limits the test names.
  */
 
 type KeyInput = NonNullable<PolicyBundleInput['virtual_keys']>[number];
 
-export const note = (charge: UsageCharge | undefined): UsageNote | undefined =>
-  charge && { usage: { input_tokens: charge.usage.inputTokens, output_tokens: charge.usage.outputTokens }, costUsd: charge.costUsd };
+/** A charge as the audit record states it. */
+export const note = usageNote;
 
 export const message = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 
@@ -42,42 +39,27 @@ export interface MeteringAgent {
 }
 
 export function meteringAgent(key: Partial<KeyInput>, options: { failRecords?: () => boolean; deps?: Partial<WebSocketDecisionDeps> } = {}): MeteringAgent {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-ws-metering-'));
-  const db = openPolicyDatabase(path.join(dir, 'policy.db'));
-  const enforcer = new PolicyEnforcer({ counters: new SqliteCounterStore(db), now: () => NOW, onError: (err) => { throw err; } });
-  enforcer.setIdentity({ signedIn: true, user: 'ada@example.com' });
-  enforcer.setBundle(bundle({}, {
-    provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }, { provider: 'gemini', weight: 1, allowed_models: ['*'] }],
-    ...key,
-  }));
-  const records: ExchangeRecord[] = [];
+  const { enforcer, decide, records, close } = websocketDecisionAgent({
+    bundle: bundle({}, {
+      provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'] }, { provider: 'gemini', weight: 1, allowed_models: ['*'] }],
+      ...key,
+    }),
+    failRecords: options.failRecords,
+    deps: (policy) => ({
+      charge: (req, usage) => note(policy.recordResponseUsage(req, usage)),
+      usedUp: (req) => policy.usedUp(req),
+      // As src/agent.ts asks them: sessions recheck their keys on each change of policy, sign-in or connectivity, and
+      // price each usage at the decided request it costs most on.
+      revoked: (req) => policy.revoked(req),
+      policyChanges: (listener) => policy.onBundleApplied(listener),
+      priceOf: (req, usage) => policy.priceOf(req, usage),
+      chargeSeconds: (req, seconds) => note(policy.recordDurationUsage(req, seconds)),
+      ...options.deps,
+    }),
+  });
   const notices: Notice[] = [];
   enforcer.notices.on('notice', (n: Notice) => notices.push(n));
   enforcer.notices.on('notice-repeated', (n: Notice) => notices.push(n));
-  const resolver = createProviderResolver();
-  const decide = createWebSocketDecision({
-    resolve: (i) => resolver.resolve(i),
-    policy: () => enforcer.inspector(),
-    record: async (record) => {
-      if (options.failRecords?.()) throw new Error('the audit outbox is full');
-      records.push(record);
-    },
-    contentInspectors: () => [],
-    follow: (req) => {
-      const followed = enforcer.follow(req);
-      return { sent: () => followed.sent(), abandoned: () => note(followed.abandoned()) };
-    },
-    settle: (req) => enforcer.settle(req),
-    charge: (req, usage) => note(enforcer.recordResponseUsage(req, usage)),
-    usedUp: (req) => enforcer.usedUp(req),
-    // As src/agent.ts asks them: sessions recheck their keys on each change of policy, sign-in or connectivity, and
-    // price each usage at the decided request it costs most on.
-    revoked: (req) => enforcer.revoked(req),
-    policyChanges: (listener) => enforcer.onBundleApplied(listener),
-    priceOf: (req, usage) => enforcer.priceOf(req, usage),
-    chargeSeconds: (req, seconds) => note(enforcer.recordDurationUsage(req, seconds)),
-    ...options.deps,
-  });
   return {
     enforcer, records, notices,
     async open(host, target, headers = {}) {
@@ -92,9 +74,6 @@ export function meteringAgent(key: Partial<KeyInput>, options: { failRecords?: (
       return verdict.action;
     },
     probe: (model = 'gpt-4o') => enforcer.inspector()({ request: request({ model }), body: {}, info: info('api.openai.com'), app: 'probe' }),
-    close() {
-      db.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
+    close,
   };
 }

@@ -1,15 +1,8 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { SqliteCounterStore } from '../../src/policy/counter-store.js';
-import { PolicyEnforcer, type UsageCharge } from '../../src/policy/enforcer.js';
-import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
-import type { ExchangeRecord, UsageNote } from '../../src/proxy/exchange.js';
-import { createProviderResolver } from '../../src/proxy/provider-resolver.js';
-import { createWebSocketDecision } from '../../src/proxy/websocket-decision.js';
+import { expect, it } from 'vitest';
 import type { WebSocketMessageInspector } from '../../src/proxy/websocket-inspection.js';
-import { bundle, info, NOW, request } from '../policy/support.js';
+import { usageNote } from '../../src/proxy/usage-note.js';
+import { bundle, info, request } from '../policy/support.js';
+import { websocketDecisionAgent } from './support/websocket-decision-agent.js';
 
 /**
  * A Responses turn sent upstream holds its prompt's estimated tokens in the key's windows until its answer ends, as
@@ -18,36 +11,11 @@ import { bundle, info, NOW, request } from '../policy/support.js';
  * charged, as for an HTTP request the client abandoned). Nothing stays held once the sockets are closed.
  */
 
-let dir: string;
-let db: PolicyDatabase;
-beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-ws-usage-holds-')); });
-afterEach(() => {
-  if (db.open) db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-const note = (charge: UsageCharge | undefined): UsageNote | undefined =>
-  charge && { usage: { input_tokens: charge.usage.inputTokens, output_tokens: charge.usage.outputTokens }, costUsd: charge.costUsd };
-
 /** An enforcer whose key may use 6,000 tokens an hour, and the WebSocket decision wired to it as the agent wires it. */
 function agent() {
-  db = openPolicyDatabase(path.join(dir, 'policy.db'));
-  const enforcer = new PolicyEnforcer({ counters: new SqliteCounterStore(db), now: () => NOW, onError: (err) => { throw err; } });
-  enforcer.setIdentity({ signedIn: true, user: 'ada@example.com' });
-  enforcer.setBundle(bundle({}, { rate_limit: { token_max_limit: 6000, token_reset_duration: '1h' } }));
-  const records: ExchangeRecord[] = [];
-  const resolver = createProviderResolver();
-  const decide = createWebSocketDecision({
-    resolve: (i) => resolver.resolve(i),
-    policy: () => enforcer.inspector(),
-    record: async (record) => { records.push(record); },
-    contentInspectors: () => [],
-    follow: (req) => {
-      const followed = enforcer.follow(req);
-      return { sent: () => followed.sent(), abandoned: () => note(followed.abandoned()) };
-    },
-    settle: (req) => enforcer.settle(req),
-    charge: (req, usage) => note(enforcer.recordResponseUsage(req, usage)),
+  const { enforcer, decide, records } = websocketDecisionAgent({
+    bundle: bundle({}, { rate_limit: { token_max_limit: 6000, token_reset_duration: '1h' } }),
+    deps: (policy) => ({ charge: (req, usage) => usageNote(policy.recordResponseUsage(req, usage)) }),
   });
   /** An HTTP request decided now: refused while what is held and charged reaches the limit. */
   const probe = () => enforcer.inspector()({ request: request({ model: 'gpt-4o' }), body: {}, info: info('api.openai.com'), app: 'probe' });
