@@ -5,7 +5,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { SqliteCounterStore } from '../../src/policy/counter-store.js';
 import { PolicyEnforcer, type UsageCharge } from '../../src/policy/enforcer.js';
 import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
-import { createProviderResolver } from '../../src/proxy/provider-resolver.js';
+import { exchangeThroughPolicy } from '../support/policy-exchange.js';
 import { bundle, NOW } from './support.js';
 
 /**
@@ -19,7 +19,6 @@ import { bundle, NOW } from './support.js';
 let dir: string;
 let db: PolicyDatabase;
 let enforcer: PolicyEnforcer;
-const resolver = createProviderResolver();
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-retrieval-metering-'));
@@ -38,22 +37,11 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** One exchange as the proxy runs it: recognised, decided, answered with `answer`; what was charged. */
-async function exchange(method: string, host: string, target: string, answer: string, contentType = 'application/json', body?: unknown) {
-  const info = { method, host, path: target, headers: { 'content-type': 'application/json' } };
-  const resolution = resolver.resolve(info);
-  if (resolution.kind !== 'recognized') throw new Error(`${method} ${target} was not recognised: ${resolution.kind}`);
-  const parsed = resolution.parse(body === undefined ? undefined : Buffer.from(JSON.stringify(body)));
-  if (!parsed.ok) throw new Error(`${method} ${target} was not parsed: ${parsed.error.message}`);
-  const request = parsed.request;
-  expect((await enforcer.inspector()({ request, body: parsed.body, info, app: 'probe' })).action).toBe('allow');
-  let charged: UsageCharge | undefined;
-  const meter = enforcer.meterResponse(request, { contentType, contentEncoding: undefined, status: 200 }, (reported, estimate) => { charged = reported ?? estimate; });
-  meter?.push(Buffer.from(answer));
-  meter?.end();
-  await meter?.finished;
-  enforcer.settle(request);
-  return charged;
+/** One exchange as the proxy runs it: recognised, decided (allowed), answered with `answer`; what was charged. */
+async function exchange(method: string, host: string, target: string, answer: string, contentType = 'application/json', body?: unknown): Promise<UsageCharge | undefined> {
+  const charged = await exchangeThroughPolicy(enforcer, { method, host, target, answer, contentType, body });
+  expect(charged).not.toBe('refused');
+  return charged === 'refused' ? undefined : charged;
 }
 
 const spent = () => enforcer.status().budgets.map((b) => b.usedUsd);
