@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import OpenAI, { AzureOpenAI } from 'openai';
 import { auditRecordsOnceThere } from '../support/audit-tail.js';
-import { startBifrostStandin } from '../support/bifrost-standin.js';
+import { withEdgeBeforeStandin } from '../support/edge-before-standin.js';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
 import { startTestOrigin } from '../support/test-origin.js';
@@ -80,20 +80,14 @@ describe('Azure deployment names in another letter case, through the real CLI', 
   });
 
   it('gateway mode: an allow list naming gpt4o lets GPT4O through, to Bifrost as azure/GPT4O', async () => {
-    const standin = await startBifrostStandin({ virtualKeys: [{ value: KEY }] });
-    try {
+    await withEdgeBeforeStandin(KEY, (standin) => {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-azure-case-gateway-'));
       const policyFile = policyFileWith(dataDir, { provider: 'azure', allowed_models: ['gpt4o'] });
-      const edge = await startEdgeProcess({ dataDir, config: { gateway: { url: standin.url }, policyFile } });
-      try {
-        await ask(edge, 'GPT4O');
-        const seen = await standin.waitForRequest((r) => r.path.startsWith('/openai/v1/chat/completions'));
-        expect((seen.json as { model: string }).model).toBe('azure/GPT4O');
-      } finally {
-        await edge.stop();
-      }
-    } finally {
-      await standin.close();
-    }
+      return { dataDir, config: { gateway: { url: standin.url }, policyFile } };
+    }, async ({ edge, standin }) => {
+      await ask(edge, 'GPT4O');
+      const seen = await standin.waitForRequest((r) => r.path.startsWith('/openai/v1/chat/completions'));
+      expect((seen.json as { model: string }).model).toBe('azure/GPT4O');
+    });
   });
 });
