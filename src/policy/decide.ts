@@ -12,6 +12,7 @@ import {
 } from './limits.js';
 import { checkMcpTools, isMcpProtocolRequest, type McpRefusal } from './mcp-tools.js';
 import { allowedModelsOn, allowedProviders, isProviderAllowed, modelVerdict, SERVER_MODEL_OPERATION, servedModelVerdict, SESSION_MODEL_OPERATION } from './model-access.js';
+import { isJudgeableModelName } from './model-name-key.js';
 import { resolveTarget } from './model-target.js';
 import { generatesAnswer } from './response-meter.js';
 import type { NoticeDraft, NoticeKind } from './notices.js';
@@ -29,7 +30,8 @@ import { bifrostProviderFor } from './provider-names.js';
  *     apply, and it goes to the MCP server itself (local mode) with no virtual key attached;
  *  4. sign-in and the virtual key: `virtual_key_required` 401, `virtual_key_not_found` 401,
  *     `virtual_key_blocked` 403 (inactive or expired);
- *  5. provider (`provider_blocked` 403) and model (`model_blocked` 403), with Bifrost's list semantics;
+ *  5. provider (`provider_blocked` 403) and model (`model_blocked` 403), with Bifrost's list semantics; first, a model
+ *     name outside plain ASCII for a provider that matches names in any letter case (`invalid_request` 400);
  *  6. MCP tool calls (`mcp_tool_blocked` 403);
  *  7. rate limits (`rate_limited` / `token_limited` / `request_limited` 429), then budgets
  *     (`budget_exceeded` 402), from the device's counters and the gateway's last report. Reading back stored
@@ -192,6 +194,14 @@ export function decideRequest(input: DecisionInput): Decision {
   const target = resolveTarget({ key, surfaceProvider, model: request.model, mode, isSpent });
   if (target.loadBalanced) reasons.push(`bare model ${target.model} may be load-balanced across ${target.candidates.join(', ')}; checked as ${target.provider}`);
   const { provider } = target;
+  // A name a provider that folds case cannot be trusted to fold like the key's lists (model-name-key.ts) is refused
+  // before a list is read, wherever it came from (a body's model, a query's, a live session's).
+  const named = target.model;
+  const unjudged = named === null ? undefined : [provider, ...target.candidates].find((p) => !isJudgeableModelName(p, named));
+  if (named !== null && unjudged !== undefined) {
+    return block(input, governanceError(400, 'invalid_request', unjudgeableNameMessage(unjudged, named), unjudged),
+      'blocked', [...reasons, `model name ${JSON.stringify(named)} has non-ASCII or control characters; ${unjudged} matches names in any case`], appSeen);
+  }
   if (!isProviderAllowed(key, provider)) {
     const others = allowedProviders(key);
     const message = others.length === 0
@@ -309,6 +319,11 @@ function modelBlockedMessage(key: VirtualKey, label: string, provider: string, m
   if (allowed.models.length === 0) return `Your key '${label}' does not allow ${model} on ${provider}; it allows no ${provider} models at all. Ask your admin for access, or use another provider your key allows.`;
   const verb = verdict === 'blacklisted' ? 'blocks' : 'does not allow';
   return `Your key '${label}' ${verb} ${model} on ${provider}; allowed: ${allowed.models.join(', ')}. ${advice}`;
+}
+
+function unjudgeableNameMessage(provider: string, model: string): string {
+  return `The model name ${JSON.stringify(model)} has a character outside plain ASCII (or a control character). ${provider} matches its model names in any letter case, ` +
+    `and Bifrost Edge cannot tell which model ${provider} would read this name as, so it was not sent. Use the model's name as ${provider} lists it, in plain ASCII.`;
 }
 
 function mcpMessage(label: string, refusal: McpRefusal): string {

@@ -1,5 +1,5 @@
 import type { ProviderConfig, VirtualKey } from '../control/protocol/virtual-key.js';
-import { modelNameKey } from './model-name-key.js';
+import { isJudgeableModelName, modelNameKey } from './model-name-key.js';
 
 /**
  * A virtual key's provider and model lists, read with Bifrost's semantics (plugins/governance resolver):
@@ -9,24 +9,32 @@ import { modelNameKey } from './model-name-key.js';
  * - a key with no provider configs allows no provider at all (deny by default).
  * List entries may name the model bare (`gpt-4o`) or qualified (`openai/gpt-4o`); both match. Names are compared under
  * the provider's own rule for which spellings name one model (modelNameKey): exact, as Bifrost compares them, except
- * Azure's deployments, which Azure matches in any letter case (a deny rule for `gpt4o` also refuses `GPT4O`).
+ * Azure's deployments, which Azure matches in any letter case (a deny rule for `gpt4o` also refuses `GPT4O`). A name that
+ * cannot be folded safely (isJudgeableModelName: non-ASCII or control characters on Azure) is allowed by no list.
  */
 
 const WILDCARD = '*';
 
-function listNames(list: readonly string[], provider: string, model: string): boolean {
-  const wanted = [model, `${provider}/${model}`].map((name) => modelNameKey(provider, name));
-  return list.some((entry) => wanted.includes(modelNameKey(provider, entry)));
+/**
+ * How a list entry is compared with a model name: `origin`, under the provider's own rule (modelNameKey), for what the
+ * request reaches; `exact`, as Bifrost compares names, for predicting what the gateway does (model-target.ts).
+ */
+export type NameMatch = 'origin' | 'exact';
+
+function listNames(list: readonly string[], provider: string, model: string, match: NameMatch): boolean {
+  const keyOf = (name: string) => (match === 'exact' ? name : modelNameKey(provider, name));
+  const wanted = [model, `${provider}/${model}`].map(keyOf);
+  return list.some((entry) => wanted.includes(keyOf(entry)));
 }
 
-export function allowListAdmits(list: readonly string[], provider: string, model: string): boolean {
+export function allowListAdmits(list: readonly string[], provider: string, model: string, match: NameMatch = 'origin'): boolean {
   if (list.includes(WILDCARD)) return true;
-  return listNames(list, provider, model);
+  return listNames(list, provider, model, match);
 }
 
-export function blockListBlocks(list: readonly string[], provider: string, model: string): boolean {
+export function blockListBlocks(list: readonly string[], provider: string, model: string, match: NameMatch = 'origin'): boolean {
   if (list.includes(WILDCARD)) return true;
-  return listNames(list, provider, model);
+  return listNames(list, provider, model, match);
 }
 
 export function configsFor(key: VirtualKey, provider: string): ProviderConfig[] {
@@ -41,6 +49,7 @@ export type ModelVerdict = 'allowed' | 'blacklisted' | 'not_allowed';
 
 /** Bifrost's two passes: any matching config's blacklist blocks; then any matching config's allow list admits. */
 export function modelVerdict(key: VirtualKey, provider: string, model: string): ModelVerdict {
+  if (!isJudgeableModelName(provider, model)) return 'not_allowed';
   const configs = configsFor(key, provider);
   if (configs.some((pc) => blockListBlocks(pc.blacklisted_models, provider, model))) return 'blacklisted';
   return configs.some((pc) => allowListAdmits(pc.allowed_models, provider, model)) ? 'allowed' : 'not_allowed';
@@ -74,6 +83,7 @@ export const SESSION_MODEL_OPERATION = 'session.model';
  * client chooses what it names. Live sessions never reach the gateway, so this rule is Edge's alone.
  */
 export function servedModelVerdict(key: VirtualKey, provider: string, served: string): ModelVerdict {
+  if (!isJudgeableModelName(provider, served)) return 'not_allowed';
   const configs = configsFor(key, provider);
   const aliases = releaseAliases(served);
   if (configs.some((pc) => [served, ...aliases].some((name) => blockListBlocks(pc.blacklisted_models, provider, name)))) return 'blacklisted';
@@ -104,13 +114,17 @@ export function releaseAliases(model: string): string[] {
   return aliases;
 }
 
-/** What a key allows on a provider, for messages: every model, or the listed ones minus the blacklisted ones. */
+/**
+ * What a key allows on a provider, for messages: every model, or the listed ones minus the blacklisted ones. Each model
+ * is named once, in the first spelling a list gives it: on Azure `gpt4o` and `GPT4O` are one deployment.
+ */
 export function allowedModelsOn(key: VirtualKey, provider: string): { any: true; except: string[] } | { any: false; models: string[] } {
   const configs = configsFor(key, provider);
-  const blacklisted = unique(configs.flatMap((pc) => pc.blacklisted_models));
+  const blacklisted = configs.flatMap((pc) => pc.blacklisted_models);
   if (blacklisted.includes(WILDCARD)) return { any: false, models: [] };
-  if (configs.some((pc) => pc.allowed_models.includes(WILDCARD))) return { any: true, except: blacklisted };
-  const listed = unique(configs.flatMap((pc) => pc.allowed_models)).map((m) => stripProvider(m, provider));
+  const once = (names: string[]) => uniqueBy(names.map((m) => stripProvider(m, provider)), (m) => modelNameKey(provider, m));
+  if (configs.some((pc) => pc.allowed_models.includes(WILDCARD))) return { any: true, except: once(blacklisted) };
+  const listed = once(configs.flatMap((pc) => pc.allowed_models));
   return { any: false, models: listed.filter((m) => !blockListBlocks(blacklisted, provider, m)) };
 }
 
@@ -124,4 +138,15 @@ function stripProvider(model: string, provider: string): string {
 
 function unique<T>(values: readonly T[]): T[] {
   return [...new Set(values)];
+}
+
+/** `values` without those whose key an earlier one has, in order. */
+function uniqueBy<T>(values: readonly T[], keyOf: (value: T) => string): T[] {
+  const seen = new Set<string>();
+  return values.filter((value) => {
+    const key = keyOf(value);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

@@ -10,13 +10,38 @@
  */
 const CASE_INSENSITIVE_MODEL_NAMES: ReadonlySet<string> = new Set(['azure']);
 
+/** Whether `provider`'s origin matches model names in any letter case (CASE_INSENSITIVE_MODEL_NAMES). */
+export function foldsModelNames(provider: string): boolean {
+  return CASE_INSENSITIVE_MODEL_NAMES.has(provider);
+}
+
 /**
  * What tells one of `provider`'s models from another: two names with the same key reach the same model at its origin.
  * Exact names (Bifrost's rule), except where the origin ignores case (CASE_INSENSITIVE_MODEL_NAMES): there a deny rule
- * for `gpt4o` must refuse `GPT4O` too. Folding more than Azure does (a non-ASCII letter that lowercases to an ASCII
- * one, as the Kelvin sign does; no valid deployment name has one) can only merge names Azure keeps apart: a deny rule
- * then refuses more, and an allow list admits a name no deployment has.
+ * for `gpt4o` must refuse `GPT4O` too. Only ASCII letters fold, as on Azure: its deployment names are ASCII (letters,
+ * digits, `-`, `_`, `.`), and .NET's OrdinalIgnoreCase folds no letter outside ASCII onto one inside it, so `ı` (U+0131)
+ * is not `i`, `ſ` (U+017F) is not `s` and the Kelvin sign is not `k` there, while JavaScript's case mappings would merge
+ * some of them. A name with any character outside ASCII, or a control character, has no key policy can trust
+ * (isJudgeableModelName): decide.ts refuses it before a list is read.
  */
 export function modelNameKey(provider: string, model: string): string {
-  return CASE_INSENSITIVE_MODEL_NAMES.has(provider) ? model.toLowerCase() : model;
+  return foldsModelNames(provider) ? model.replace(/[A-Z]+/g, (letters) => letters.toLowerCase()) : model;
+}
+
+/**
+ * Whether policy can tell which of `provider`'s models `model` names: always where names are exact, and where they fold
+ * only for names in printable ASCII. Folding is where spellings Edge cannot predict meet (`gpt-mını` upper-cases to
+ * `GPT-MINI` in JavaScript, but Azure keeps it apart, or reads it as no deployment at all), so a deny rule for
+ * `gpt-mini` could not be trusted to hold for such a name.
+ */
+export function isJudgeableModelName(provider: string, model: string): boolean {
+  return !foldsModelNames(provider) || !hasControlOrNonAscii(model);
+}
+
+function hasControlOrNonAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code >= 0x7f) return true;
+  }
+  return false;
 }

@@ -18,6 +18,11 @@ import { knownProviderPrefixes, parseModelString } from './provider-names.js';
  * Load balancing on the gateway is a weighted random choice; the device cannot predict it, so it evaluates
  * the provider it expects (the surface's own provider when eligible, else the heaviest eligible config) and
  * lists every eligible candidate. The gateway stays authoritative.
+ *
+ * Candidates are picked by Bifrost's exact names, as the gateway picks them, but a candidate's origin may read the name
+ * more loosely (Azure matches deployments in any letter case, modelNameKey): a config whose deny rule names `gpt-4o`
+ * stays a candidate for `GPT-4O` at the gateway, and Azure would then serve the denied deployment. So a candidate whose
+ * deny rule matches under its origin's rule is the one evaluated, and the request is refused as it would be there.
  */
 
 /** Surfaces whose model Bifrost receives exactly as the app sent it. */
@@ -80,10 +85,10 @@ export function resolveTarget(input: TargetInput): Target {
   if (parsed.provider !== undefined) return { provider: parsed.provider, model: parsed.model, loadBalanced: false, candidates: [] };
 
   const bare = parsed.model;
-  const blacklisting = new Set(key.provider_configs.filter((pc) => blockListBlocks(pc.blacklisted_models, pc.provider, bare)).map((pc) => pc.provider));
+  const blacklisting = new Set(key.provider_configs.filter((pc) => blockListBlocks(pc.blacklisted_models, pc.provider, bare, 'exact')).map((pc) => pc.provider));
   const eligible = key.provider_configs.filter((pc) => {
     if (blacklisting.has(pc.provider) || pc.weight === null || pc.weight === undefined) return false;
-    const listedExplicitly = !pc.allowed_models.includes('*') && allowListAdmits(pc.allowed_models, pc.provider, bare);
+    const listedExplicitly = !pc.allowed_models.includes('*') && allowListAdmits(pc.allowed_models, pc.provider, bare, 'exact');
     const wildcardServes = pc.allowed_models.includes('*') && providerServesModel(pc.provider, bare, surfaceProvider);
     return (listedExplicitly || wildcardServes) && !input.isSpent(pc.provider);
   });
@@ -91,6 +96,12 @@ export function resolveTarget(input: TargetInput): Target {
 
   const candidates = [...new Set(eligible.map((pc) => pc.provider))];
   const heaviest = eligible.reduce((best, pc) => ((pc.weight ?? 0) > (best.weight ?? 0) ? pc : best));
-  const provider = candidates.includes(surfaceProvider) ? surfaceProvider : heaviest.provider;
-  return { provider, model: bare, loadBalanced: candidates.length > 1, candidates };
+  const expected = candidates.includes(surfaceProvider) ? surfaceProvider : heaviest.provider;
+  const deniedAtOrigin = candidates.find((candidate) => configsDenyAtOrigin(key, candidate, bare));
+  return { provider: deniedAtOrigin ?? expected, model: bare, loadBalanced: candidates.length > 1, candidates };
+}
+
+/** Whether one of `provider`'s configs denies `model` under the provider's own rule for names (model-access.ts). */
+function configsDenyAtOrigin(key: VirtualKey, provider: string, model: string): boolean {
+  return key.provider_configs.some((pc) => pc.provider === provider && blockListBlocks(pc.blacklisted_models, provider, model));
 }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { PolicyBundleInput } from '../../src/control/protocol/policy-bundle.js';
 import { decideRequest, type PolicyRoute } from '../../src/policy/decide.js';
-import { allowedModelsOn, modelVerdict, SERVER_MODEL_OPERATION, servedModelVerdict } from '../../src/policy/model-access.js';
-import { modelNameKey } from '../../src/policy/model-name-key.js';
+import { allowedModelsOn, modelVerdict, SERVER_MODEL_OPERATION, servedModelVerdict, SESSION_MODEL_OPERATION } from '../../src/policy/model-access.js';
+import { isJudgeableModelName, modelNameKey } from '../../src/policy/model-name-key.js';
+import { resolveTarget } from '../../src/policy/model-target.js';
 import { sessionRevocation } from '../../src/policy/session-revocation.js';
 import { bundle, decisionInput, NOW, request, vk } from './support.js';
 
@@ -45,6 +46,18 @@ describe('a deployment is named in any letter case on Azure', () => {
   it('the refusal lists what the key allows without a deployment it blocks in another spelling', () => {
     expect(allowedModelsOn(azure(['gpt4o', 'gpt4o-mini'], ['GPT4O']), 'azure')).toEqual({ any: false, models: ['gpt4o-mini'] });
   });
+
+  it('the refusal names each deployment once, in the first spelling the lists give it', () => {
+    expect(allowedModelsOn(azure(['gpt4o', 'GPT4O', 'azure/Gpt4o', 'mini']), 'azure')).toEqual({ any: false, models: ['gpt4o', 'mini'] });
+    expect(allowedModelsOn(azure(['*'], ['o1-Pro', 'O1-PRO', 'azure/o1-pro']), 'azure')).toEqual({ any: true, except: ['o1-Pro'] });
+    const decision = decideRequest(decisionInput({ bundle: bundle({}, azureKey(['gpt4o', 'GPT4O', 'mini'])), request: request({ provider: 'azure', model: 'other' }) }));
+    expect(decision).toMatchObject({ action: 'block', error: { type: 'model_blocked', message: expect.stringContaining('allowed: gpt4o, mini.') } });
+  });
+
+  it('other providers still list every spelling: they are different models there', () => {
+    const openai = vk({ provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['gpt-4o', 'GPT-4O'], blacklisted_models: [] }] });
+    expect(allowedModelsOn(openai, 'openai')).toEqual({ any: false, models: ['gpt-4o', 'GPT-4O'] });
+  });
 });
 
 describe('the decision on an Azure request', () => {
@@ -74,5 +87,103 @@ describe('the decision on an Azure request', () => {
     const route: PolicyRoute = { mode: 'local', virtualKey: { id: 'vk-eng', name: 'eng-team' }, provider: 'azure', model: 'GPT-Realtime', candidates: [], windows: [] };
     expect(sessionRevocation({ route, bundle: bundle({}, azureKey(['*'], ['gpt-realtime'])), now: NOW, operation: 'websocket' })?.type).toBe('model_blocked');
     expect(sessionRevocation({ route, bundle: bundle({}, azureKey(['gpt-realtime'])), now: NOW, operation: SERVER_MODEL_OPERATION })).toBeUndefined();
+  });
+});
+
+/**
+ * Only ASCII letters fold on Azure (its deployment names are ASCII; .NET's OrdinalIgnoreCase folds no other letter onto
+ * an ASCII one), while JavaScript's case mappings fold some: `ı`, `ſ` and `İ` upper-case to I, S and I, the Kelvin sign
+ * lower-cases to k. A name with such a character, or a control character, is refused before any list is read.
+ */
+describe('an Azure model name outside plain ASCII', () => {
+  const decide = (key: Partial<KeyInput>, model: string, overrides: Parameters<typeof request>[0] = {}) =>
+    decideRequest(decisionInput({ bundle: bundle({}, key), request: request({ provider: 'azure', model, ...overrides }) }));
+
+  it.each([
+    ['a dotless i (U+0131) past a deny rule', azureKey(['*'], ['gpt-mini']), 'gpt-m\u0131ni'],
+    ['a long s (U+017F) past a deny rule', azureKey(['*'], ['gpt-4o-small']), 'gpt-4o-\u017Fmall'],
+    ['a dotted capital I (U+0130) past a deny rule', azureKey(['*'], ['gpt-mini']), 'GPT-M\u0130N\u0130'],
+    ['a Kelvin sign (U+212A) through an allow list', azureKey(['kimi']), '\u212Aimi'],
+    ['a control character', azureKey(['*'], ['gpt4o']), 'gpt4o\u0000'],
+  ])('is refused as an invalid request: %s', (_name, key, model) => {
+    const decision = decide(key, model);
+    expect(decision).toMatchObject({ action: 'block', error: { status: 400, type: 'invalid_request', provider: 'azure', model } });
+    if (decision.action === 'block') expect(decision.error.message).toMatch(/outside plain ASCII/);
+  });
+
+  it('is refused in a Realtime session.update and as the model a session\'s server names', () => {
+    const key = azureKey(['*'], ['gpt-realtime']);
+    for (const operation of [SESSION_MODEL_OPERATION, SERVER_MODEL_OPERATION]) {
+      expect(decide(key, 'gpt-real\u0131time', { adapter: 'websocket', operation })).toMatchObject({ action: 'block', error: { status: 400, type: 'invalid_request' } });
+    }
+  });
+
+  it('is allowed by no list wherever else it is judged (a live session rechecked)', () => {
+    expect(modelVerdict(azure(['*']), 'azure', 'gpt-m\u0131ni')).toBe('not_allowed');
+    expect(servedModelVerdict(azure(['*']), 'azure', 'gpt-m\u0131ni')).toBe('not_allowed');
+  });
+
+  it('is refused when the gateway may load-balance a bare model onto Azure', () => {
+    const key: Partial<KeyInput> = { provider_configs: [
+      { provider: 'openai', weight: 1, allowed_models: ['*'], blacklisted_models: [] },
+      { provider: 'azure', weight: 1, allowed_models: ['*'], blacklisted_models: ['gpt-mini'] },
+    ] };
+    const decision = decideRequest(decisionInput({ bundle: bundle({}, key), request: request({ provider: 'openai', model: 'gpt-m\u0131ni' }) }));
+    expect(decision).toMatchObject({ action: 'block', error: { status: 400, type: 'invalid_request', provider: 'azure' } });
+  });
+
+  it('folds only ASCII letters, and names on other providers stay exact and judged by their lists', () => {
+    expect(modelNameKey('azure', 'GPT-4O-\u212A')).toBe('gpt-4o-\u212A');
+    expect(isJudgeableModelName('azure', 'GPT-4o_prod.v2')).toBe(true);
+    expect(isJudgeableModelName('openai', 'gpt-m\u0131ni')).toBe(true);
+    const openai = bundle({}, { provider_configs: [{ provider: 'openai', weight: 1, allowed_models: ['*'], blacklisted_models: ['gpt-mini'] }] });
+    expect(decideRequest(decisionInput({ bundle: openai, request: request({ model: 'gpt-m\u0131ni' }) })).action).toBe('allow');
+  });
+});
+
+/**
+ * In gateway mode Bifrost load-balances a bare model across the key's configs by exact names; Azure, once picked, reads
+ * the name in any case. So candidates are picked exactly, and a candidate whose deny rule matches after folding refuses.
+ */
+describe('a bare model the gateway may load-balance onto Azure', () => {
+  const gateway = (key: Partial<KeyInput>, model: string) => {
+    const b = bundle({}, key);
+    return {
+      target: resolveTarget({ key: b.virtual_keys[0]!, surfaceProvider: 'openai', model, mode: 'gateway', isSpent: () => false }),
+      decision: decideRequest(decisionInput({ bundle: b, request: request({ provider: 'openai', model }) })),
+    };
+  };
+
+  it('is not sent to an Azure config that lists the deployment in another spelling: the gateway would not pick it', () => {
+    const { target, decision } = gateway(azureKey(['gpt4o']), 'GPT4O');
+    expect(target).toEqual({ provider: 'openai', model: 'GPT4O', loadBalanced: false, candidates: [] });
+    expect(decision).toMatchObject({ action: 'block', error: { type: 'provider_blocked', provider: 'openai' } });
+  });
+
+  it('is refused when an Azure candidate denies it in another spelling', () => {
+    const { target, decision } = gateway({ provider_configs: [
+      { provider: 'openai', weight: 1, allowed_models: ['*'], blacklisted_models: [] },
+      { provider: 'azure', weight: 1, allowed_models: ['*'], blacklisted_models: ['gpt-4o'] },
+    ] }, 'GPT-4O');
+    expect(target).toEqual({ provider: 'azure', model: 'GPT-4O', loadBalanced: true, candidates: ['openai', 'azure'] });
+    expect(decision).toMatchObject({ action: 'block', error: { status: 403, type: 'model_blocked', provider: 'azure', model: 'GPT-4O' } });
+  });
+
+  it('is refused when an Azure config lists one spelling and denies another', () => {
+    const { target, decision } = gateway({ provider_configs: [
+      { provider: 'openai', weight: 1, allowed_models: ['*'], blacklisted_models: [] },
+      { provider: 'azure', weight: 1, allowed_models: ['GPT4O'], blacklisted_models: ['gpt4o'] },
+    ] }, 'GPT4O');
+    expect(target.candidates).toEqual(['openai', 'azure']);
+    expect(decision).toMatchObject({ action: 'block', error: { type: 'model_blocked', provider: 'azure' } });
+  });
+
+  it('goes ahead, checked as the surface\'s provider, when no candidate denies it', () => {
+    const { target, decision } = gateway({ provider_configs: [
+      { provider: 'openai', weight: 1, allowed_models: ['*'], blacklisted_models: [] },
+      { provider: 'azure', weight: 1, allowed_models: ['*'], blacklisted_models: ['gpt-4o-mini'] },
+    ] }, 'GPT-4O');
+    expect(target).toMatchObject({ provider: 'openai', candidates: ['openai', 'azure'] });
+    expect(decision.action).toBe('allow');
   });
 });
