@@ -2,9 +2,9 @@ import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI, { AzureOpenAI } from 'openai';
 import { auditRecordsOnceThere } from '../support/audit-tail.js';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { startEdgeBeforeTestOrigin } from '../support/edge-before-openai-origin.js';
+import type { EdgeProcess } from '../support/edge-process.js';
 import { curl, proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
-import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
 
 /**
  * Azure OpenAI through the real CLI in local mode: the official `openai` package's AzureOpenAI client (deployments
@@ -23,8 +23,8 @@ interface Seen { method: string; url: string; headers: http.IncomingHttpHeaders;
 interface AuditRecord { path: string; provider?: string; model?: string | null; decision: string; status?: number }
 
 const seen: Seen[] = [];
-let origin: TestOrigin;
 let edge: EdgeProcess;
+let stop: (() => Promise<void>) | undefined;
 
 /** The last user message's text, echoed back as the answer. */
 function userText(body: Record<string, unknown>): string {
@@ -69,7 +69,7 @@ function answer(req: http.IncomingMessage, body: Record<string, unknown>, res: h
 }
 
 beforeAll(async () => {
-  origin = await startTestOrigin((req, res) => {
+  ({ edge, stop } = await startEdgeBeforeTestOrigin((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -77,18 +77,11 @@ beforeAll(async () => {
       seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
       answer(req, body === '' ? {} : JSON.parse(body) as Record<string, unknown>, res);
     });
-  });
-  edge = await startEdgeProcess({
-    config: { mode: 'local', upstream: { caFile: origin.caPath, originOverrides: { [RESOURCE]: origin.url } } },
-  }).catch(async (err: unknown) => {
-    await origin.close();
-    throw err;
-  });
+  }, { hosts: [RESOURCE] }));
 });
 
 afterAll(async () => {
-  await edge?.stop();
-  await origin?.close();
+  await stop?.();
 });
 
 const viaEdge = () => ({ fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: proxyDispatcher(edge.proxyUrl, edge.caPem) } as never, maxRetries: 0 });

@@ -1,28 +1,26 @@
 import type tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
-import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
+import { startEdgeBeforeTestOrigin } from '../support/edge-before-openai-origin.js';
+import type { EdgeProcess } from '../support/edge-process.js';
 import { tlsThroughProxy } from '../support/proxy-clients.js';
 
-let origin: TestOrigin;
 let edge: EdgeProcess;
+let stop: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
   // Node's own default: this origin tells Edge "Keep-Alive: timeout=5". Edge must not pass that on.
-  origin = await startTestOrigin((req, res) => {
+  ({ edge, stop } = await startEdgeBeforeTestOrigin((req, res) => {
     req.resume();
     req.on('end', () => {
       const body = JSON.stringify({ ok: true });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     });
-  });
-  edge = await startEdgeProcess({ config: { upstream: { originOverrides: { 'api.openai.com': origin.url }, caFile: origin.caPath } } });
+  }, { hosts: ['api.openai.com'] }));
 });
 
 afterAll(async () => {
-  await edge?.stop();
-  await origin?.close();
+  await stop?.();
 });
 
 const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import { startEdgeBeforeTestOrigin } from '../support/edge-before-openai-origin.js';
+import type { EdgeProcess } from '../support/edge-process.js';
 import { curl } from '../support/proxy-clients.js';
-import { startTestOrigin, type TestOrigin } from '../support/test-origin.js';
 
 /**
  * Look-alikes of the Anthropic and Gemini routes Edge reads, through the real CLI in local mode with real curl: each is
@@ -13,11 +13,11 @@ const ANTHROPIC = 'api.anthropic.com';
 const GEMINI = 'generativelanguage.googleapis.com';
 
 const seen: string[] = [];
-let origin: TestOrigin;
 let edge: EdgeProcess;
+let stop: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  origin = await startTestOrigin((req, res) => {
+  ({ edge, stop } = await startEdgeBeforeTestOrigin((req, res) => {
     req.resume();
     req.on('end', () => {
       seen.push(`${req.method ?? ''} ${req.url ?? ''}`);
@@ -27,18 +27,11 @@ beforeAll(async () => {
         stop_reason: 'end_turn', usage: { input_tokens: 3, output_tokens: 1 },
       }));
     });
-  });
-  edge = await startEdgeProcess({
-    config: { mode: 'local', upstream: { caFile: origin.caPath, originOverrides: { [ANTHROPIC]: origin.url, [GEMINI]: origin.url } } },
-  }).catch(async (err: unknown) => {
-    await origin.close();
-    throw err;
-  });
+  }, { hosts: [ANTHROPIC, GEMINI] }));
 });
 
 afterAll(async () => {
-  await edge?.stop();
-  await origin?.close();
+  await stop?.();
 });
 
 /** POSTs `body` to `https://{host}{path}` through Edge, the path sent exactly as written. */
