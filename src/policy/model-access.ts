@@ -57,7 +57,8 @@ export function modelVerdict(key: VirtualKey, provider: string, model: string): 
 
 /**
  * The operation of the request a live session's server-named model is decided on (websocket-inspection.ts): the model
- * a Realtime server says it runs (`session.created`, `session.updated`), held to servedModelVerdict.
+ * a Realtime server says it runs (`session.created`, `session.updated`), held to servedModelVerdict. On Azure also the
+ * model a client's session.update names, which is the model behind the deployment too (the SDK's Azure sample).
  */
 export const SERVER_MODEL_OPERATION = 'session.created';
 
@@ -81,12 +82,15 @@ export const SESSION_MODEL_OPERATION = 'session.model';
  *   those, so an unlisted release is not allowed.
  * Client-named models keep Bifrost's exact names (modelVerdict): the gateway holds HTTP requests to those, and a
  * client chooses what it names. Live sessions never reach the gateway, so this rule is Edge's alone.
+ * On Azure the model is the one behind the session's deployment, which the key's lists (of deployments) cannot name
+ * as allowed: the deployment decided at the opening governs the session, and only the deny rules above refuse it.
  */
 export function servedModelVerdict(key: VirtualKey, provider: string, served: string): ModelVerdict {
   if (!isJudgeableModelName(provider, served)) return 'not_allowed';
   const configs = configsFor(key, provider);
   const aliases = releaseAliases(served);
   if (configs.some((pc) => [served, ...aliases].some((name) => blockListBlocks(pc.blacklisted_models, provider, name)))) return 'blacklisted';
+  if (provider === 'azure') return 'allowed';
   if (configs.some((pc) => allowListAdmits(pc.allowed_models, provider, served))) return 'allowed';
   const listed = unique(configs.flatMap((pc) => pc.allowed_models).map((m) => modelNameKey(provider, stripProvider(m, provider))));
   const alias = aliases.map((name) => modelNameKey(provider, name)).find((name) => listed.includes(name));

@@ -9,8 +9,8 @@ import { appFromUserAgent } from './app-attribution.js';
 import type { ExchangeRecord, UsageNote } from './exchange.js';
 import type { InspectionResult, RequestInspector, Resolution } from './surface-resolution.js';
 import { createWebSocketMessageInspector, type TurnCheck, type WebSocketMessageInspector } from './websocket-inspection.js';
-import { posesAsWebSocketApi, webSocketApiOf } from './websocket-api.js';
-import { isBlurredDeployment, joinsExistingCall, modelsInQuery } from './websocket-query-model.js';
+import { posesAsWebSocketApi, webSocketApiAt } from './websocket-api.js';
+import { isBlurredDeployment, joinsExistingCall, modelsInQuery, opensTranscriptionSession } from './websocket-query-model.js';
 
 export interface WebSocketDecisionDeps {
   resolve: (info: HttpRequestInfo) => Resolution;
@@ -101,8 +101,9 @@ const LOOKALIKE_PATH_MESSAGE = 'Bifrost Edge: the path differs from the API\'s o
 const BLURRED_DEPLOYMENT_MESSAGE = 'Bifrost Edge: the WebSocket URL\'s deployment has spaces, control characters, a trailing dot or ;parameters a server may drop; name the deployment exactly';
 
 /**
- * Why an Azure Realtime opening naming no deployment is refused: the server would open one Edge decided no model for,
- * and on Azure the model the server then names is not checked (websocket-inspection.ts), so nothing would decide it.
+ * Why an Azure Realtime opening naming no deployment is refused: the server would open one Edge decided no deployment
+ * for, and on Azure the model the server then names is the one behind a deployment, which the key's deployment lists
+ * cannot allow (websocket-inspection.ts), so nothing would hold the session to them.
  */
 const NO_DEPLOYMENT_MESSAGE = 'Bifrost Edge: the Azure Realtime WebSocket URL names no deployment; name it in ?deployment= (or ?model= on /openai/v1/realtime)';
 
@@ -119,7 +120,7 @@ const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
  * the gateway or the origin); one Edge would not dial for want of a virtual key is blocked, as the HTTP request is.
  * An upgrade Edge refused before any decision (`refused`) is recorded as blocked, as is one whose URL names
  * `?model=` more than once, and an Azure one whose deployment a server may read as another name or, on the Realtime
- * API, that names none (websocket-query-model.ts). Given `charge`, what the server of a socket Edge reads reports it
+ * API, that names none (but a call's sideband socket on the v1 route, and a transcription socket; websocket-query-model.ts). Given `charge`, what the server of a socket Edge reads reports it
  * used is charged to the key's windows and recorded: a Realtime session's to whichever request it was decided on (its opening, each model a
  * session.update named, the model its server says it runs) the usage costs most on, and its input transcriptions at
  * the transcription model it configured; a Gemini Live session's to its setup, each Responses turn's to that turn.
@@ -152,12 +153,21 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
     const invalid = (message: string) => refuseOpening({ status: 400, errorType: 'invalid_request', message }, provider);
     if (models.length > 1) return invalid(REPEATED_MODEL_MESSAGE);
     if (posesAsWebSocketApi(provider, input.path)) return invalid(LOOKALIKE_PATH_MESSAGE);
-    const speaks = webSocketApiOf(provider, input.path);
+    const apiPath = webSocketApiAt(provider, input.path);
+    const speaks = apiPath?.api;
+    /** An Azure transcription socket naming no deployment: its session message names it (websocket-inspection.ts). */
+    let deploymentInSession = false;
     if (provider === 'azure') {
       if (model !== null && isBlurredDeployment(model)) return invalid(BLURRED_DEPLOYMENT_MESSAGE);
-      // Only the deployment decided here governs an Azure Realtime session (the server's model is not decided on
-      // Azure), so one naming none is refused, unless it joins a call whose model was chosen when it was made.
-      if (speaks === 'openai-realtime' && (model ?? '') === '' && !joinsExistingCall(url.searchParams)) return invalid(NO_DEPLOYMENT_MESSAGE);
+      // The key's deployment lists hold an Azure Realtime session only through a deployment (the models the session
+      // names are those behind one), so an opening naming none is refused, unless it joins a call whose deployment was
+      // chosen when the call was made, or opens a transcription session, whose deployment its session message names
+      // and which relays nothing else until that deployment is allowed. An empty name is no exemption: a server may
+      // read `?deployment=` as some default.
+      if (speaks === 'openai-realtime' && (model ?? '') === '') {
+        if (model === null && opensTranscriptionSession(url.searchParams)) deploymentInSession = true;
+        else if (model !== null || !joinsExistingCall(apiPath!.pathname, url.searchParams)) return invalid(NO_DEPLOYMENT_MESSAGE);
+      }
     }
     const api = deps.contentInspectors ? speaks : undefined;
     const request: NormalizedRequest = {
@@ -221,7 +231,7 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
     };
     if (!inspected) return { action: 'allow', upstream };
     const messages = createWebSocketMessageInspector({
-      socket: { api, host: input.host, path, info, app, provider, model, opening: request, ...(via ? { via } : {}) },
+      socket: { api, host: input.host, path, info, app, provider, model, opening: request, ...(via ? { via } : {}), ...(deploymentInSession ? { deploymentInSession } : {}) },
       contentInspectors: deps.contentInspectors!,
       checkModel: (candidate, counts) => decide(counts ? candidate : accessOnly(candidate), counts),
       checkTurn,

@@ -25,6 +25,11 @@ export interface InspectedWebSocket {
   via?: ExchangeRecord['via'];
   /** The opening's request, whose ticket a Realtime session's usage is charged to unless another model it was decided on costs more. */
   opening?: NormalizedRequest;
+  /**
+   * An Azure transcription socket whose URL names no deployment (`?intent=transcription`): the transcription model its
+   * session message names is the deployment, and nothing but session configuration is relayed until one is allowed.
+   */
+  deploymentInSession?: boolean;
 }
 
 export interface WebSocketMessageInspectorDeps {
@@ -167,6 +172,8 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
   let turnModel: string | null | undefined;
   /** An Azure Realtime session: its messages name the model behind its deployment, not one of the key's deployments. */
   const namesModelBehindDeployment = socket.api === 'openai-realtime' && socket.provider === 'azure';
+  /** No deployment allowed yet on a socket whose session message names it (an Azure transcription socket). */
+  let awaitingDeployment = namesModelBehindDeployment && socket.deploymentInSession === true;
   /** What the server reports it used, charged (absent without a charge). */
   const usage: SessionUsage | undefined = deps.charge && createSessionUsage({
     api: socket.api,
@@ -175,11 +182,9 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
     ...(deps.revoked ? { revoked: deps.revoked } : {}),
     ...(deps.priceOf ? { priceOf: deps.priceOf } : {}),
     ...(deps.chargeSeconds ? { chargeSeconds: deps.chargeSeconds } : {}),
-    // On Azure the key governs deployments (their names are the admin's), while the server names the model behind one:
-    // not something the key's deployment names could allow, so the server's model is not decided. The deployment
-    // decided at the opening governs the session instead, which is why an Azure opening whose deployment Edge cannot
-    // read (written in another letter case, blurred, or missing) is refused there (websocket-decision.ts).
-    ...(socket.api === 'openai-realtime' && !namesModelBehindDeployment ? { decideServed: (served: string) => decideServed(served) } : {}),
+    // On Azure the server names the model behind the deployment, which no key's deployment list can allow: the policy
+    // holds it to the key's deny rules alone (servedModelVerdict), and it is one more price the session may be charged at.
+    ...(socket.api === 'openai-realtime' ? { decideServed: (served: string) => decideServed(served) } : {}),
     record: (started, fields) => record(started, { findings: [], ...fields }),
   });
   // A Realtime session's usage is charged to its opening, or to another model it was decided on that costs more.
@@ -221,14 +226,27 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
    * The model the server says a Realtime session runs on, decided as itself (SERVER_MODEL_OPERATION: the policy holds
    * it to servedModelVerdict). Servers name a model's release (`gpt-realtime-2025-08-28`) where keys name its alias:
    * the alias lets its releases through, unless the key blocks the release (or the alias) or names other releases.
-   * Refused, the session is closed as a refused opening is.
+   * On Azure it is the model behind the deployment, held to the key's deny rules only. Refused, the session is closed
+   * as a refused opening is. Azure's records keep naming the deployment, the name the key's lists know.
    */
   const decideServed = async (served: string): Promise<ServedModelVerdict> => {
     const candidate = request(SERVER_MODEL_OPERATION, { model: served });
     const verdict = await deps.checkModel(candidate, false);
     if (verdict.action === 'block') return { refused: candidate, refusal: verdict.error };
-    model = served;
+    if (!namesModelBehindDeployment || model === null) model = served;
     return { allowed: candidate };
+  };
+
+  /**
+   * The request a model a Realtime or Gemini Live message names is decided on. On Azure a conversation session's model
+   * is the one behind its deployment (the SDK's Azure sample names `gpt-4o-realtime-preview` on deployment
+   * `gpt-4o-realtime-preview-1001`), as the server's is: decided as the server's (SERVER_MODEL_OPERATION: the key's
+   * deny rules only, no deployment list could allow it). A transcription session's model is a deployment there, held
+   * to the key's lists as the opening's is.
+   */
+  const namedModelRequest = (message: ReadMessage, named: string): NormalizedRequest => {
+    const behindDeployment = namesModelBehindDeployment && !configuresTranscriptionSession(message);
+    return request(behindDeployment ? SERVER_MODEL_OPERATION : message.name, { model: named });
   };
 
   /** One turn, decided and recorded as an HTTP Responses request is; a refusal is the API's error event. */
@@ -307,24 +325,29 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
         const text = 'Bifrost Edge: a Gemini Live session must start with its setup message (naming the model); it was not sent';
         return refuse(started, { status: 400, type: 'invalid_request', message: text }, POLICY_VIOLATION, text);
       }
+      // Nothing the server would run or transcribe goes before the deployment is allowed: audio relayed with none would
+      // run on a deployment no list was asked about, charged at no model's price.
+      if (awaitingDeployment && (message.kind !== 'json' || !SESSION_CONFIGURATIONS.has(message.name))) {
+        return refuse(started, { status: 400, type: 'invalid_request', message: AWAITING_DEPLOYMENT_MESSAGE }, POLICY_VIOLATION, AWAITING_DEPLOYMENT_MESSAGE);
+      }
       if (message.kind === 'binary') return { action: 'forward' };
       if (message.turn) return decideTurn(started, message);
       if (message.name === 'response.inject') return decideInjection(started, message);
 
-      // On Azure the model a session.update names is the model behind the deployment (the SDK's Azure sample names
-      // `gpt-4o-realtime-preview` on deployment `gpt-4o-realtime-preview-1001`), as the server's own is: a key listing
-      // deployments cannot allow it, and the deployment decided at the opening governs the session, so it is not checked.
-      // Its transcription model stays checked below: there Azure wants a deployment's name (a transcription deployment).
-      if (message.model !== null && !namesModelBehindDeployment) {
-        const named = request(message.name, { model: message.model });
+      // A model the session was already decided on (a client echoing the release its server named) is nothing new.
+      const echoed = message.model !== null && socket.api === 'openai-realtime' && usage?.alreadyDecided(message.model) === true;
+      if (message.model !== null && !echoed) {
+        const named = namedModelRequest(message, message.model);
         const verdict = await deps.checkModel(named, !setupAllowed);
         if (verdict.action === 'block') {
           return refuse(started, verdict.error, POLICY_VIOLATION, verdict.error.message, { model: message.model });
         }
         setupAllowed = true;
-        // The API fixes a Realtime session's model at its opening (session.update may not change it): each model
-        // named is one more the session's usage may be charged at, the dearest for each usage, so naming a cheaper
-        // one never lowers its price.
+        if (named.operation !== SERVER_MODEL_OPERATION) awaitingDeployment = false;
+        // The GA API fixes a Realtime session's model at its opening (a session.update may change any field but the
+        // voice and the model), while the beta protocol (Azure's preview route `/openai/realtime`) lets a session.update
+        // change any field but the voice. Either way each model named is one more the session's usage may be charged
+        // at, the dearest for each usage, so naming a cheaper one never lowers its price.
         if (usage && !usage.govern(named)) {
           return refuse(started, { status: 400, type: 'invalid_request', message: TOO_MANY_MODELS_MESSAGE }, POLICY_VIOLATION, TOO_MANY_MODELS_MESSAGE, { model: message.model });
         }
@@ -339,6 +362,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
         }
         transcribing = named;
         usage?.transcribeWith(named);
+        awaitingDeployment = false;
       }
       if (message.texts.length === 0) return { action: 'forward' };
 
@@ -380,6 +404,24 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       return usage?.closed() ?? Promise.resolve();
     },
   };
+}
+
+/** The messages that configure a Realtime session (a transcription session's among them), and run nothing. */
+const SESSION_CONFIGURATIONS: ReadonlySet<string> = new Set(['session.update', 'transcription_session.update']);
+
+/** Why a message on an Azure transcription socket is refused before its deployment is allowed. Short enough for a close frame. */
+const AWAITING_DEPLOYMENT_MESSAGE = 'Bifrost Edge: name the transcription deployment (input_audio_transcription.model) first; it was not sent';
+
+/**
+ * Whether a Realtime message configures a transcription session (beta `transcription_session.update`, GA
+ * `session.update` of `session.type: 'transcription'`): the model it names is then the transcription model
+ * (realtime-events.ts), on Azure a deployment.
+ */
+function configuresTranscriptionSession(message: { name: string; body: unknown }): boolean {
+  if (message.name === 'transcription_session.update') return true;
+  if (message.name !== 'session.update') return false;
+  const session = (message.body as { session?: unknown }).session;
+  return typeof session === 'object' && session !== null && (session as { type?: unknown }).type === 'transcription';
 }
 
 /**

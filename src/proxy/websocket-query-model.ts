@@ -45,10 +45,26 @@ export function isBlurredDeployment(name: string): boolean {
   return isBlurredName(name) || [...name].some(isSpaceOrControl);
 }
 
+/** The path of the Azure v1 Realtime API, the one route a call's sideband connection takes (on every Azure host). */
+const V1_REALTIME_PATH = '/openai/v1/realtime';
+
 /**
  * Whether an Azure Realtime opening that names no deployment joins a call already made (the SDK's sideband connection,
  * `/openai/v1/realtime?call_id=…`): its model was chosen by the request that created the call, not on this socket.
+ * Only on the v1 route, the one the SDK sends `call_id` on: the preview route `/openai/realtime` has no calls to join.
+ * `pathname`: the socket's path in the form the origin routes it (webSocketApiAt).
  */
-export function joinsExistingCall(params: URLSearchParams): boolean {
-  return (params.get('call_id') ?? '') !== '';
+export function joinsExistingCall(pathname: string, params: URLSearchParams): boolean {
+  return pathname === V1_REALTIME_PATH && (params.get('call_id') ?? '') !== '';
+}
+
+/**
+ * Whether an Azure Realtime opening asks for a transcription session (`?intent=transcription`, named once however a
+ * lenient server reads query names): its deployment is the transcription model its session message names
+ * (`input_audio_transcription.model`), not one in the URL. A second `intent` a server might read instead is no such
+ * opening.
+ */
+export function opensTranscriptionSession(params: URLSearchParams): boolean {
+  const intents = [...params].filter(([name]) => looseQueryName(name) === 'intent');
+  return intents.length === 1 && intents[0]![1] === 'transcription';
 }

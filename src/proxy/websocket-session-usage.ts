@@ -36,8 +36,9 @@ export interface SessionUsageDeps {
   chargeSeconds?: (request: NormalizedRequest, seconds: number) => UsageNote | undefined;
   /**
    * Decides the model the server says a Realtime session runs on (session.created, session.updated) as itself, under
-   * the policy's rule for server-named models (a release its alias allows): the decided request, or the refusal that
-   * closes the session. Without it the server's model is not read.
+   * the policy's rule for server-named models (a release its alias allows; on Azure, where it is the model behind the
+   * deployment, only a deny rule naming it): the decided request, or the refusal that closes the session. Without it
+   * the server's model is not read.
    */
   decideServed?: (model: string) => Promise<ServedModelVerdict>;
   /** Writes an audit record of the socket (the socket's own fields filled in); `started` is when what it records began. */
@@ -73,6 +74,12 @@ export interface SessionUsage {
    * does. False, and not taken, when the session already names MAX_SESSION_MODELS models.
    */
   govern(request: NormalizedRequest): boolean;
+  /**
+   * Whether the session was already decided on `model`, by that very name (its opening's, one a session.update named,
+   * one its server named): a client echoing the release its server named (`gpt-realtime-2025-08-28` where the key lists
+   * `gpt-realtime`) names nothing new, so it is not decided again under the stricter rule for client-named models.
+   */
+  alreadyDecided(model: string): boolean;
   /**
    * The request, decided on the transcription model a Realtime session configured, whose ticket its input audio
    * transcriptions are charged to (at that model's rates); until one is, they are charged to the governing request.
@@ -314,6 +321,7 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
 
   return {
     govern,
+    alreadyDecided,
 
     transcribeWith(request) {
       transcribing = request;

@@ -5,11 +5,12 @@ import { bundle } from '../policy/support.js';
 import { defaultGuardrails, websocketDecisionAgent } from './support/websocket-decision-agent.js';
 
 /**
- * On Azure only the deployment decided at a Realtime socket's opening governs the session: the key lists deployments,
- * while the model the server (or a session.update) names is the model behind one, which the key cannot list. So Edge
- * must read the deployment as the server does (any letter case, names with spaces around them), refuse an opening
- * naming none (unless it joins an existing call) or one whose name a lenient server may read as another, and must
- * not hold a session.update's model to the key's deployment names. On every host Azure's OpenAI API is served from.
+ * On Azure the key's deployment lists hold a Realtime session through the deployment decided at its opening: the model
+ * the server (or a session.update) names is the model behind one, which the key cannot list (it is held to the key's
+ * deny rules only, websocket-azure-realtime-sessions.test.ts). So Edge must read the deployment as the server does (any
+ * letter case, names with spaces around them), refuse an opening naming none (unless it joins an existing call on the
+ * v1 route, or opens a transcription session) or one whose name a lenient server may read as another, and must not hold
+ * a session.update's model to the key's deployment names. On every host Azure's OpenAI API is served from.
  */
 
 const HOSTS = ['contoso.openai.azure.com', 'contoso.cognitiveservices.azure.com', 'contoso.services.ai.azure.com'];
@@ -58,6 +59,10 @@ describe.each(HOSTS)('Azure Realtime openings on %s', (host) => {
     ['/openai/realtime?api-version=2024-10-01-preview&deployment='],
     ['/openai/v1/realtime'],
     ['/openai/v1/realtime?call_id='],
+    // The SDK sends call_id on the v1 route only: the preview route has no call to join.
+    ['/openai/realtime?api-version=2024-10-01-preview&call_id=rtc_123'],
+    // An empty deployment is no call's: a server may read it as some default.
+    ['/openai/v1/realtime?model=&call_id=rtc_123'],
   ])('a Realtime opening naming no deployment is refused: %s', async (target) => {
     const { decide, records } = agentAllowing(['*']);
     expect(await decide({ host, path: target, headers: {} })).toMatchObject({ action: 'block', message: expect.stringContaining('names no deployment') });
