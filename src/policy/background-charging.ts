@@ -4,7 +4,8 @@ import { isPendingStatus, type JobState } from './background-jobs.js';
 import { HandedOverEstimates } from './background-handed-over.js';
 import { worstCaseOutputTokens } from './background-output-cap.js';
 import { BackgroundResponses, DEFAULT_BACKGROUND_TIMEOUT_MS, keyOf, type BackgroundJob } from './background-responses.js';
-import type { SqliteBackgroundStore } from './background-store.js';
+import { LedgerChanges } from './background-change.js';
+import { BackgroundWriteFailed, type SqliteBackgroundStore } from './background-store.js';
 import { BackgroundTrueUps, type TrueUp, type TrueUpWindow } from './background-true-ups.js';
 import type { CounterStore } from './counter-store.js';
 import type { Reservation } from './in-flight.js';
@@ -149,6 +150,8 @@ export class BackgroundCharging {
    * keyOf), in the order seen: settled by chargeDeferred. Undefined when charges are made at once.
    */
   private deferredFinalStates: Map<string, FinalState> | undefined;
+  /** The memory side of the change running (atomically): undone if its writes are rolled back. */
+  private readonly changes = new LedgerChanges();
 
   constructor(private readonly options: BackgroundChargingOptions) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_BACKGROUND_TIMEOUT_MS;
@@ -160,14 +163,16 @@ export class BackgroundCharging {
       now: () => options.now().getTime(),
       // Its row deleted and its worst case charged in one transaction (a timer's give-up is a change of its own).
       atomically: (work) => this.atomically(work),
+      changes: this.changes,
       ...(store ? { journal: store.journal<BackgroundJob>('waiting', onError) } : {}),
     });
     this.trueUps = new BackgroundTrueUps({
       onCrowdedOut: (id, trueUp) => this.raiseToWorstCase(id, trueUp),
       ...(options.maxTrueUps !== undefined ? { maxEntries: options.maxTrueUps } : {}),
+      changes: this.changes,
       ...(store ? { journal: store.journal<TrueUp>('true_up', onError) } : {}),
     });
-    this.handedOver = new HandedOverEstimates(store?.journal<TrueUp>('handed_over', onError));
+    this.handedOver = new HandedOverEstimates(store?.journal<TrueUp>('handed_over', onError), this.changes);
     this.holdMs = timeoutMs + 60_000;
   }
 
@@ -224,11 +229,28 @@ export class BackgroundCharging {
 
   /**
    * One change of the ledger, written at once (background-store.ts atomically): a crash keeps it whole or not at all.
-   * Undefined when a write failed and the change was rolled back (told to onError).
+   * Undefined when a write failed and the change was rolled back (told to onError): memory is then as before it
+   * (background-change.ts), and nothing of it was recorded, so the work is still waited for or open as the database
+   * has it. Inside a change already, part of that one.
    */
   private atomically<T>(work: () => T): T | undefined {
     const { store, onError } = this.options;
-    return store ? store.atomically(work, onError) : work();
+    if (!store || this.changes.active) return work();
+    let rolledBack = false;
+    return this.changes.run(() => store.atomically(work, (err, context) => {
+      rolledBack = true;
+      onError(err, context);
+    }), () => rolledBack);
+  }
+
+  /**
+   * A counter write failed. Inside a transaction (a change atomically writes, or one around it) it fails the change
+   * whole, as a journal write does: swallowed, the rest committed without that charge (an estimate kept, a row
+   * forgotten, the record written: the charge lost for good). Outside one, told and gone on with.
+   */
+  private counterWriteFailed(err: unknown, context: string): void {
+    if (this.options.store?.failsWhole) throw new BackgroundWriteFailed(context, err);
+    this.options.onError(err, context);
   }
 
   /** Whether any work is waited for or open for a true-up: nothing to look up otherwise. */
@@ -320,7 +342,7 @@ export class BackgroundCharging {
    */
   private handOverToOtherKey(provider: string, id: string, nowMs: number): void {
     const waiting = this.background.take(provider, id);
-    waiting?.hold?.release();
+    this.changes.afterCommit(() => waiting?.hold?.release());
     const open = waiting?.charged ?? this.trueUps.take(provider, id, nowMs);
     if (open) this.handedOver.keep(provider, id, open, nowMs);
   }
@@ -406,7 +428,8 @@ export class BackgroundCharging {
    * for a true-up (background-true-ups.ts). Gives its hold back.
    */
   private chargeBackground(provider: string, id: string, waiting: BackgroundJob, usage: TokenUsage | undefined, answeredModel: string | undefined, givenUp = false): void {
-    waiting.hold?.release();
+    // Held until the charge commits: rolled back, the entry waits on with its prompt held.
+    this.changes.afterCommit(() => waiting.hold?.release());
     const model = answeredModel ?? waiting.answeredModel;
     const worstCase = worstCaseOutputTokens(waiting);
     const charged = usage ?? usageEstimate(waiting.promptTokens, givenUp ? worstCase : waiting.outputTokens);
@@ -423,7 +446,7 @@ export class BackgroundCharging {
     // before it): charged where they went, as a true-up follows them.
     const bundle = this.options.bundle();
     const current = windowsFollowed(waiting.windows, bundle ? allKeyWindows(bundle, waiting.target.keyId) : []);
-    const { charge, windows } = this.options.charges.chargeTo(waiting.target, current, charged, !usage, model);
+    const { charge, windows } = this.options.charges.chargeTo(waiting.target, current, charged, !usage, model, undefined, (err, context) => this.counterWriteFailed(err, context));
     if (!usage) {
       this.trueUps.keep(provider, id, {
         target: waiting.target, windows, usage: charge.usage, costUsd: charge.costUsd, reason,
@@ -463,9 +486,18 @@ export class BackgroundCharging {
    * of the window it went to while that runs (counter-store.ts refund). `open` then says what it now charged.
    */
   private adjustTrueUp(id: string, open: TrueUp, usage: TokenUsage, estimated: boolean, answeredModel: string | undefined, cause: TrueUpNote['cause']): void {
-    const { counters, charges, onError } = this.options;
+    const { counters, charges } = this.options;
     const nowMs = this.options.now().getTime();
     const model = answeredModel ?? open.answeredModel;
+    // Rolled back, the record says again what it charged before (its windows' amounts are changed in place).
+    const saved = { windows: open.windows.map((w) => ({ ...w })), usage: open.usage, costUsd: open.costUsd, answeredModel: open.answeredModel };
+    this.changes.undo(() => {
+      open.windows = saved.windows;
+      open.usage = saved.usage;
+      open.costUsd = saved.costUsd;
+      if (saved.answeredModel === undefined) delete open.answeredModel;
+      else open.answeredModel = saved.answeredModel;
+    });
     const price = priceOf(open.target, usage, model);
     let refundedInFull = true;
     const alerts: Notice[] = [];
@@ -490,7 +522,7 @@ export class BackgroundCharging {
           window.amount -= given;
         }
       } catch (err) {
-        onError(err, `truing up ${window.counterKey}`);
+        this.counterWriteFailed(err, `truing up ${window.counterKey}`);
       }
     }
     const before = { usage: open.usage, costUsd: open.costUsd };
@@ -528,12 +560,15 @@ export class BackgroundCharging {
   }
 
   private reportLateCharge(target: LateChargeTarget, id: string, charge: UsageCharge, trueUp?: TrueUpNote): void {
-    // Charged already: a listener that fails (an audit trail that cannot be written) must not undo the bookkeeping
-    // that follows.
-    try {
-      this.options.onBackgroundCharge?.({ request: target.request, target: target.target, app: target.app, id, charge, ...(trueUp ? { trueUp } : {}) });
-    } catch (err) {
-      this.options.onError(err, `recording the late charge of ${id}`);
-    }
+    const charged: BackgroundCharge = { request: target.request, target: target.target, app: target.app, id, charge, ...(trueUp ? { trueUp } : {}) };
+    // Recorded once its change commits: one rolled back charged nothing.
+    this.changes.afterCommit(() => {
+      // Charged already: a listener that fails (an audit trail that cannot be written) must not undo the bookkeeping.
+      try {
+        this.options.onBackgroundCharge?.(charged);
+      } catch (err) {
+        this.options.onError(err, `recording the late charge of ${id}`);
+      }
+    });
   }
 }

@@ -1,5 +1,6 @@
 import type { BackgroundJournal, StoredEntry } from './background-store.js';
 import { BackgroundTrueUps, type TrueUp } from './background-true-ups.js';
+import type { LedgerChanges } from './background-change.js';
 
 /**
  * Estimates keys keep of work continued under another key since (background-charging.ts handOverToOtherKey), open
@@ -18,9 +19,9 @@ export const MAX_HAND_OVERS_PER_RUN = 16;
 export class HandedOverEstimates {
   private readonly kept: BackgroundTrueUps;
 
-  constructor(journal?: BackgroundJournal<TrueUp>) {
+  constructor(journal?: BackgroundJournal<TrueUp>, private readonly changes?: LedgerChanges) {
     // One crowded out is dropped at its estimate, as all were before.
-    this.kept = new BackgroundTrueUps({ onCrowdedOut: () => {}, ...(journal ? { journal } : {}) });
+    this.kept = new BackgroundTrueUps({ onCrowdedOut: () => {}, ...(journal ? { journal } : {}), ...(changes ? { changes } : {}) });
   }
 
   get size(): number {
@@ -56,6 +57,7 @@ export class HandedOverEstimates {
     const newest = this.estimatesOf(provider, id, nowMs).at(-1);
     if (!newest || newest.estimate.takenOver) return;
     newest.estimate.takenOver = true;
+    this.changes?.undo(() => { delete newest.estimate.takenOver; });
     this.kept.changed(provider, newest.slotId);
   }
 

@@ -4,6 +4,7 @@ import type { LimitWindow } from './limits.js';
 import { PerKeyBoundedMap } from './per-key-bounded-map.js';
 import type { TrueUp } from './background-true-ups.js';
 import type { BackgroundJournal, StoredEntry } from './background-store.js';
+import type { LedgerChanges } from './background-change.js';
 
 /**
  * Requests whose work the provider goes on with after their answer ended (a background Responses request, an
@@ -90,13 +91,23 @@ export interface BackgroundResponsesOptions {
    * by the journal and charged in one, so a crash between the two cannot lose the charge.
    */
   atomically?: <T>(work: () => T) => T | undefined;
+  /** The change running (background-change.ts): told how to undo what it does to the entries, should it be rolled back. */
+  changes?: LedgerChanges;
 }
+
+/**
+ * An entry a rolled-back change had taken or given up is waited for again (background-change.ts), for the rest of its
+ * wait but at least this long: one whose wait had run out is given up again then, not in a loop against a full disk.
+ */
+export const RETRY_AFTER_ROLLBACK_MS = 60_000;
 
 interface Pending {
   provider: string;
   id: string;
   job: BackgroundJob;
   timer?: NodeJS.Timeout;
+  /** When its wait runs out (its timer fires). */
+  dueAtMs: number;
   /** The answer seen as the journal last wrote it, and when: a growing poll is written through only now and then. */
   written: { outputTokens: number; atMs: number };
 }
@@ -118,8 +129,14 @@ export class BackgroundResponses {
     const maxPerKey = options.maxPerKey ?? Math.max(1, Math.floor(maxPending / 10));
     // The key's own oldest first: its flood gives up its own entries, not another key's.
     this.pending = new PerKeyBoundedMap(maxPending, maxPerKey, (_key, entry) => {
-      if (this.deferred) this.deferred.crowdedOut.push(entry);
-      else this.givenUp(entry);
+      const deferred = this.deferred;
+      if (!deferred) return this.givenUp(entry);
+      deferred.crowdedOut.push(entry);
+      this.options.changes?.undo(() => {
+        const at = deferred.crowdedOut.indexOf(entry);
+        if (at >= 0) deferred.crowdedOut.splice(at, 1);
+        this.reinstate(entry);
+      });
     });
   }
 
@@ -140,7 +157,13 @@ export class BackgroundResponses {
     const key = keyOf(provider, id);
     if (this.pending.has(key)) return false;
     const rememberedMs = this.now();
-    this.hold(key, { provider, id, job, written: { outputTokens: job.outputTokens, atMs: rememberedMs } }, this.timeoutMs);
+    const entry: Pending = { provider, id, job, written: { outputTokens: job.outputTokens, atMs: rememberedMs }, dueAtMs: rememberedMs + this.timeoutMs };
+    this.hold(key, entry, this.timeoutMs);
+    this.options.changes?.undo(() => {
+      if (this.pending.get(key) !== entry) return;
+      this.pending.delete(key);
+      clearTimeout(entry.timer);
+    });
     this.options.journal?.added(provider, id, job.target.keyId, job, rememberedMs);
     return true;
   }
@@ -153,16 +176,29 @@ export class BackgroundResponses {
     const nowMs = this.now();
     for (const { provider, id, value: job, sinceMs } of entries) {
       const key = keyOf(provider, id);
-      if (!this.pending.has(key)) this.hold(key, { provider, id, job, written: { outputTokens: job.outputTokens, atMs: nowMs } }, Math.max(0, sinceMs + this.timeoutMs - nowMs));
+      const waitMs = Math.max(0, sinceMs + this.timeoutMs - nowMs);
+      if (!this.pending.has(key)) this.hold(key, { provider, id, job, written: { outputTokens: job.outputTokens, atMs: nowMs }, dueAtMs: nowMs + waitMs }, waitMs);
     }
   }
 
   private hold(key: string, entry: Pending, waitMs: number): void {
     // Held before its timer starts: one crowded out meanwhile has none to clear.
     this.pending.set(key, entry.job.target.keyId, entry);
+    this.wait(key, entry, waitMs);
+  }
+
+  private wait(key: string, entry: Pending, waitMs: number): void {
     entry.timer = setTimeout(() => (this.deferred ? this.deferred.due.add(key) : this.giveUp(key)), waitMs);
     // A timer must not keep a stopping process alive: Edge stopping gives every entry up itself.
     entry.timer.unref();
+  }
+
+  /** An entry a rolled-back change removed, waited for again as the database still has it (see RETRY_AFTER_ROLLBACK_MS). */
+  private reinstate(entry: Pending): void {
+    const key = keyOf(entry.provider, entry.id);
+    if (this.pending.has(key)) return;
+    clearTimeout(entry.timer);
+    this.hold(key, entry, Math.max(RETRY_AFTER_ROLLBACK_MS, entry.dueAtMs - this.now()));
   }
 
   /**
@@ -199,6 +235,9 @@ export class BackgroundResponses {
   }
 
   private write(entry: Pending): void {
+    // Rolled back, the row still has what it had: a clean stop writes the answer seen again.
+    const before = entry.written;
+    this.options.changes?.undo(() => { entry.written = before; });
     entry.written = { outputTokens: entry.job.outputTokens, atMs: this.now() };
     this.options.journal?.changed(entry.provider, entry.id, entry.job);
   }
@@ -208,6 +247,7 @@ export class BackgroundResponses {
     const entry = this.pending.delete(keyOf(provider, id));
     if (!entry) return undefined;
     clearTimeout(entry.timer);
+    this.options.changes?.undo(() => this.reinstate(entry));
     this.options.journal?.removed(provider, id);
     return entry.job;
   }
@@ -265,6 +305,8 @@ export class BackgroundResponses {
   private givenUp(entry: Pending): void {
     clearTimeout(entry.timer);
     const change = () => {
+      // Removed by whoever gave it up (its timer, crowding out): back if the give-up is rolled back.
+      this.options.changes?.undo(() => this.reinstate(entry));
       this.options.journal?.removed(entry.provider, entry.id);
       this.options.onGivenUp(entry.id, entry.job, entry.provider);
     };

@@ -91,14 +91,21 @@ export class SqliteBackgroundStore {
   }
 
   /**
+   * A write failing now fails a transaction whole (atomically's, or one around it), as a journal write does here: the
+   * counters' writes of a change are told so too (background-charging.ts).
+   */
+  get failsWhole(): boolean {
+    return this.working || this.db.inTransaction;
+  }
+
+  /**
    * Runs `work` (one change of the ledger: an entry taken and charged, an estimate kept) in one transaction, so a crash
    * keeps all of its writes or none. The counters' writes are in it too when the counter store works on the same
    * database handle, as the agent's does (a nested transaction is a savepoint). A write of the journal that fails in
    * it ends `work` there (BackgroundWriteFailed), and the whole change is rolled back: swallowed, as a write outside a
    * transaction is, it let the rest commit without it (a row left waiting whose charge went through: charged again
-   * after a restart). The failure is told to `onError`, and `undefined` returned: what `work` did in memory up to the
-   * write stays, as after any failed write (the next start takes up what the database kept). An error of another
-   * kind that `work` throws is its own.
+   * after a restart). The failure is told to `onError`, and `undefined` returned; what `work` did in memory is the
+   * caller's to undo (background-change.ts). An error of another kind that `work` throws is its own.
    */
   atomically<T>(work: () => T, onError: (err: unknown, context: string) => void): T | undefined {
     // Inside one already, it is part of that; closed (a timer after a crash in tests), each write fails and is told.

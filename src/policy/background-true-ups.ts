@@ -1,5 +1,6 @@
 import { keyOf } from './background-responses.js';
 import type { BackgroundJournal, StoredEntry } from './background-store.js';
+import type { LedgerChanges } from './background-change.js';
 import type { ChargedWindow, LateChargeTarget } from './late-charge.js';
 import { PerKeyBoundedMap } from './per-key-bounded-map.js';
 import type { TokenUsage } from './usage.js';
@@ -71,6 +72,8 @@ export interface BackgroundTrueUpsOptions {
   onCrowdedOut: (id: string, trueUp: TrueUp, provider: string) => void;
   /** Told of every record kept, changed and closed, to keep them across a restart. */
   journal?: BackgroundJournal<TrueUp>;
+  /** The change running (background-change.ts): told how to undo what it does to the records, should it be rolled back. */
+  changes?: LedgerChanges;
 }
 
 interface Kept {
@@ -83,13 +86,17 @@ export class BackgroundTrueUps {
   private readonly kept: PerKeyBoundedMap<Kept>;
   readonly maxAgeMs: number;
   private readonly journal: BackgroundJournal<TrueUp> | undefined;
+  private readonly changes: LedgerChanges | undefined;
 
   constructor(options: BackgroundTrueUpsOptions) {
     this.maxAgeMs = options.maxAgeMs ?? DEFAULT_TRUE_UP_MAX_AGE_MS;
     this.journal = options.journal;
+    this.changes = options.changes;
     const maxEntries = options.maxEntries ?? DEFAULT_MAX_TRUE_UPS;
     const maxPerKey = options.maxPerKey ?? Math.max(1, Math.floor(maxEntries / 10));
-    this.kept = new PerKeyBoundedMap(maxEntries, maxPerKey, (_key, { provider, id, trueUp }, by) => {
+    this.kept = new PerKeyBoundedMap(maxEntries, maxPerKey, (_key, kept, by) => {
+      const { provider, id, trueUp } = kept;
+      this.changes?.undo(() => this.reinstate(kept));
       this.journal?.removed(provider, id);
       if (by === 'own_key') options.onCrowdedOut(id, trueUp, provider);
     });
@@ -103,8 +110,11 @@ export class BackgroundTrueUps {
   keep(provider: string, id: string, trueUp: TrueUp): void {
     this.dropExpired(trueUp.keptAtMs);
     const key = keyOf(provider, id);
-    this.kept.delete(key);
-    this.kept.set(key, trueUp.target.keyId, { provider, id, trueUp });
+    const replaced = this.kept.delete(key);
+    if (replaced) this.changes?.undo(() => this.reinstate(replaced));
+    const kept: Kept = { provider, id, trueUp };
+    this.kept.set(key, trueUp.target.keyId, kept);
+    this.changes?.undo(() => { if (this.kept.get(key) === kept) this.kept.delete(key); });
     this.journal?.added(provider, id, trueUp.target.keyId, trueUp, trueUp.keptAtMs);
   }
 
@@ -132,11 +142,26 @@ export class BackgroundTrueUps {
   take(provider: string, id: string, nowMs: number): TrueUp | undefined {
     this.dropExpired(nowMs);
     const entry = this.kept.delete(keyOf(provider, id));
-    if (entry) this.journal?.removed(provider, id);
+    if (entry) {
+      this.changes?.undo(() => this.reinstate(entry));
+      this.journal?.removed(provider, id);
+    }
     return entry?.trueUp;
   }
 
-  /** Records are kept in the order made, so the expired ones are the first. */
+  /**
+   * A record a rolled-back change removed, open again as the database still has it. Kept as the newest: it may be
+   * crowded out or expire a little later this run than its place said (the next start reads it in its place).
+   */
+  private reinstate(entry: Kept): void {
+    const key = keyOf(entry.provider, entry.id);
+    if (!this.kept.has(key)) this.kept.set(key, entry.trueUp.target.keyId, entry);
+  }
+
+  /**
+   * Records are kept in the order made, so the expired ones are the first. One dropped by a change rolled back is not
+   * put back: it was over its age anyway, and the next start drops its row (background-store.ts load).
+   */
   private dropExpired(nowMs: number): void {
     for (let key = this.kept.oldest(); key !== undefined; key = this.kept.oldest()) {
       const entry = this.kept.get(key);

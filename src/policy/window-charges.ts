@@ -33,10 +33,14 @@ export interface WindowChargesOptions {
 export class WindowCharges {
   constructor(private readonly options: WindowChargesOptions) {}
 
-  /** Charges `usage` to the token and spend `windows`; raises budget alerts. Says what each window was charged. */
+  /**
+   * Charges `usage` to the token and spend `windows`; raises budget alerts. Says what each window was charged. A counter
+   * write that fails is told to `onWriteError` (default: onError, and the other windows are charged on); one that
+   * throws from it ends the charge there (background-charging.ts: inside a transaction the change is rolled back whole).
+   */
   chargeTo(
     target: LateChargeTarget, windows: readonly LimitWindow[], usage: TokenUsage, estimated: boolean, answeredModel?: string,
-    priced?: { costUsd: number; priceSource: string },
+    priced?: { costUsd: number; priceSource: string }, onWriteError: (err: unknown, context: string) => void = this.options.onError,
   ): { charge: UsageCharge; windows: TrueUpWindow[] } {
     const nowMs = this.options.now().getTime();
     const { costUsd, priceSource } = priced ?? priceOf(target, usage, answeredModel);
@@ -57,7 +61,7 @@ export class WindowCharges {
           if (alert) alerts.push(alert);
         }
       } catch (err) {
-        this.options.onError(err, `charging ${window.counterKey}`);
+        onWriteError(err, `charging ${window.counterKey}`);
       }
     }
     return { charge: { usage, costUsd, priceSource, alerts, ...(estimated ? { estimated: true as const } : {}) }, windows: charged };
