@@ -1,4 +1,5 @@
 import type { JsonRpcId } from '../providers/mcp-jsonrpc.js';
+import { decodedUntilStable, looseRoutablePath, resolveDotSegments } from '../providers/route-path.js';
 import { DroppedToolsByServer, type ServerDroppedTools } from './server-dropped-tools.js';
 import { BoundedMemories, ToolListMemory } from './tool-list-memory.js';
 
@@ -70,8 +71,8 @@ export class McpHttpSessions {
   private readonly sessions = new BoundedMemories((key) => new McpHttpSession(this.servers.of(serverKey(key))));
 
   /**
-   * The session a request belongs to: `endpoint` the server's host and path (trailing slashes folded: `h/mcp/` is
-   * `h/mcp`), `sessionId` its Mcp-Session-Id, if any.
+   * The session a request belongs to: `endpoint` the server's host and path (folded as servers route it, see
+   * foldedEndpoint: `h/MCP/`, `h/mc%70`, `h/mcp;jsessionid=x` are `h/mcp`), `sessionId` its Mcp-Session-Id, if any.
    */
   session(endpoint: string, sessionId: string | undefined): McpHttpSession {
     return this.sessions.get(sessionKey(endpoint, sessionId));
@@ -87,14 +88,25 @@ function sessionKey(endpoint: string, sessionId: string | undefined): string {
   return JSON.stringify([foldedEndpoint(endpoint), sessionId ?? null]);
 }
 
+/** Control bytes: origins strip them, so `/mcp%00` may reach `/mcp`. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_BYTES = /[\u0000-\u001f\u007f]/g;
+
 /**
- * The endpoint as one server sees it: `h/mcp/` reaches the same server as `h/mcp` (servers route both alike), so both
- * are one key, or a client could call a tool dropped from the lists of `h/mcp` by adding a slash. Folded here rather
- * than by each caller, so no caller can forget it. The root keeps its slash (`h/`, and `h` is the same).
+ * The endpoint as one server may see it. Servers route leniently: uvicorn decodes `/mc%70`, Tomcat and Jetty drop
+ * `;jsessionid=x`, some trim trailing blanks, dots or slashes, or ignore letter case. Every such spelling of `h/mcp` is
+ * one key, or a client could call a tool dropped from the lists of `h/mcp` at `h/mc%70`, whose memory would be empty.
+ * The fold reads the path the loosest way an origin might (every escape decoded, control bytes dropped, each segment
+ * loosened as the route look-alike checks do, empty and dot segments resolved): folding too much only merges two
+ * servers' memories, so a tool dropped at one is refused at the other too, the safe direction. Folded here rather than
+ * by each caller, so no caller can forget it. The root is `h/` (`h` is the same).
  */
 function foldedEndpoint(endpoint: string): string {
-  const trimmed = endpoint.toLowerCase().replace(/\/+$/, '');
-  return trimmed.includes('/') ? trimmed : `${trimmed}/`;
+  const slash = endpoint.indexOf('/');
+  const host = (slash === -1 ? endpoint : endpoint.slice(0, slash)).toLowerCase();
+  const path = slash === -1 ? '/' : endpoint.slice(slash);
+  const loosened = looseRoutablePath(decodedUntilStable(path).replace(/\\/g, '/').replace(CONTROL_BYTES, ''));
+  return `${host}/${resolveDotSegments(loosened.split('/')).join('/')}`;
 }
 
 /** The server (its endpoint, as the session key spells it) of a session key. */

@@ -383,9 +383,8 @@ function mcpEndpoint(req: IncomingMessage, host: string): string {
   } catch {
     // Kept as it came: still one key per distinct request target.
   }
-  // `/mcp/` reaches the same server as `/mcp` (servers route both alike): one key, or a client could call a tool
-  // dropped from the lists of `/mcp` by adding a slash. The root stays `/`.
-  return `${host}${path.replace(/\/+$/, '') || '/'}`;
+  // As the request spelled it: McpHttpSessions folds the spellings one server routes alike (`/mcp/`, `/mc%70`, `/mcp;x`).
+  return `${host}${path}`;
 }
 
 /**

@@ -3,8 +3,9 @@ import { McpHttpSessions } from '../../src/mcp/mcp-http-sessions.js';
 import type { ToolListVerdict } from '../../src/mcp/tool-list-guardrails.js';
 
 /**
- * McpHttpSessions folds trailing slashes itself: `/mcp` and `/mcp/` reach the same server, so a caller outside the
- * proxy (which folded them before handing the endpoint over) gets one session and one server memory for both.
+ * McpHttpSessions folds the spellings of an endpoint that a lenient server routes alike (trailing slashes, escapes it
+ * decodes, `;parameters` it drops, trailing blanks or dots, letter case), whoever calls it: the proxy hands the path
+ * over as the request spelled it.
  */
 
 function dropping(dropped: string[]): ToolListVerdict {
@@ -38,5 +39,29 @@ describe('McpHttpSessions: an endpoint with or without trailing slashes', () => 
   it('the root, spelled `h/` or `h`, is one endpoint', () => {
     const sessions = new McpHttpSessions();
     expect(sessions.session('h', undefined)).toBe(sessions.session('h/', undefined));
+  });
+});
+
+describe('McpHttpSessions: an endpoint as a lenient server routes it', () => {
+  // As request-handler.ts hands them over: the request target's pathname after the host.
+  const spellings = ['/mcp/', '/mc%70', '/mcp;jsessionid=x', '/mcp%20', '/mcp.', '/MCP', '/%6Dcp', '/mcp%2F', '/x/..;/mcp', '/mcp%00', '//mcp'];
+
+  it.each(spellings)("a tool dropped from /mcp's list is refused in a new session at %s", (path) => {
+    const sessions = new McpHttpSessions();
+    sessions.session('h/mcp', 'one').memory.noteVerdict([], dropping(['poison']));
+    expect(sessions.session(`h${path}`, 'two').memory.callRefusal('poison', 'h')?.type).toBe('guardrail_blocked');
+  });
+
+  it.each(spellings)('%s is the same session as /mcp', (path) => {
+    const sessions = new McpHttpSessions();
+    expect(sessions.session(`h${path}`, 's1')).toBe(sessions.session('h/mcp', 's1'));
+  });
+
+  it('other servers on the host, and the same path on another host, stay apart', () => {
+    const sessions = new McpHttpSessions();
+    sessions.session('h/mcp', 'one').memory.noteVerdict([], dropping(['poison']));
+    for (const endpoint of ['h/mcp2', 'h/mcp/github', 'h/', 'other/mcp']) {
+      expect(sessions.session(endpoint, 'two').memory.callRefusal('poison', 'other'), endpoint).toBeUndefined();
+    }
   });
 });
