@@ -75,9 +75,14 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
     return undefined;
   }
   if (root === 'models') return { ...location, operation: 'models', inspected: false };
-  // Creating a cache stores generateContent context that later calls reuse; reading, updating its ttl, listing
-  // and deleting caches carry no prompt.
-  if (root === 'cachedContents' && modelAndMethod === undefined && location.method === 'POST') return { ...location, operation: root, inspected: true };
+  // Creating a cache stores generateContent context that later calls reuse; reading, updating its ttl (PATCH
+  // `cachedContents/{id}`), listing and deleting caches carry no prompt. The collection itself takes a body only to
+  // create one: PUT or PATCH on it could reach the create handler unread.
+  if (root === 'cachedContents' && modelAndMethod === undefined) {
+    if (location.method === 'POST') return { ...location, operation: root, inspected: true };
+    const wrongMethod = wrongMethodRefusal(req, entry, location, root);
+    if (wrongMethod !== undefined) return wrongMethod;
+  }
   return UNINSPECTED_ROOTS.has(root) ? { ...location, operation: root, inspected: false } : undefined;
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { geminiEntry, geminiHost, parseGemini } from './gemini-support.js';
 import { geminiAdapter as adapter } from '../../src/providers/gemini.js';
+import { isRefused } from '../../src/providers/route-lookalike.js';
 import { expectFailed, expectParsed, expectPathsPointAtStrings, req, textsOf, toolsOf } from './support.js';
 
 const host = geminiHost;
@@ -146,6 +147,23 @@ describe('other inspected methods', () => {
 });
 
 describe('cachedContents: a cache holds generateContent context for later calls', () => {
+  // Only creating a cache carries a prompt, and Edge reads it on POST: another method with a body on the collection
+  // could reach the create handler unread. Updating a cache's ttl (PATCH on the cache itself) stays what it is.
+  it.each(['PUT', 'PATCH'])('%s on the collection is refused (405)', (method) => {
+    for (const path of ['/v1beta/cachedContents', '/v1/cachedContents/', '/v1beta/cachedContents?alt=json']) {
+      const route = adapter.recognize(req(method, host, path), entry);
+      expect(route && isRefused(route) ? route.refusal : undefined, path).toMatchObject({ status: 405, type: 'method_not_allowed' });
+    }
+  });
+
+  it('PATCH on one cache (its ttl) and GET or DELETE on the collection still pass unread', () => {
+    for (const [method, path] of [['PATCH', '/v1beta/cachedContents/abc123?updateMask=ttl'], ['GET', '/v1beta/cachedContents'], ['DELETE', '/v1beta/cachedContents']] as const) {
+      const route = adapter.recognize(req(method, host, path), entry);
+      expect(route, `${method} ${path}`).toMatchObject({ operation: 'cachedContents', inspected: false });
+      expect(route && isRefused(route), `${method} ${path}`).toBe(false);
+    }
+  });
+
   it('reads it like a generateContent request; the model comes from the body, without its models/ prefix', () => {
     const body = {
       model: 'models/gemini-2.5-flash',
