@@ -4,7 +4,12 @@ import type { SurfaceEntry } from './catalog.js';
 import { bifrostErrorBody } from './error-bodies.js';
 import { errorResponse } from './error-response.js';
 import { addStringLeaves, addText, newExtraction, type BodyReading, type Extraction, type JsonPath } from './extraction.js';
-import { locateRequest, operationSegments } from './route-path.js';
+import { edgeError } from '../edge-error.js';
+import { normalizeHost } from './host-pattern.js';
+import {
+  disguisedDotSegmentRefusal, lookalikeRouteRefusal, readRouteLookalike, wrongMethodRefusal, type ReadRoute, type RefusedRouteMatch,
+} from './route-lookalike.js';
+import { isBlurredName, locateRequest, operationSegments, type RequestLocation } from './route-path.js';
 import type { HttpRequestInfo } from './types.js';
 
 /**
@@ -20,13 +25,50 @@ const ENGINE_OPERATIONS: Readonly<Record<string, string>> = {
   speculation: 'engines.speculation',
 };
 
+/** The routes above as look-alikes are matched against (route-lookalike.ts). */
+const READ_ROUTES: ReadonlyArray<ReadRoute & { name: string; operation: string }> = Object.entries(ENGINE_OPERATIONS)
+  .map(([last, operation]) => ({ segments: ['engines', '*', last], name: `engines/{engine}/${last}`, operation }));
+
+/**
+ * Copilot's host passes the routes Edge does not know, so every spelling its service may answer as a completion is
+ * refused unless it is the exact one Edge reads: `/v1/Engines/x/completions`, `/v1/engines/x/Completions;y`,
+ * `/v1/engines/x/..;/y/completions` (look-alikes), PUT or PATCH (wrong method), and an engine a lenient service
+ * may read as another (`copilot-codex;x`, `copilot-codex.`), since the engine is the model policy judges.
+ */
 function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | undefined {
+  const lookalike = lookalikeRefusal(req, entry);
+  if (lookalike !== undefined) return lookalike;
   const location = locateRequest(req, entry.pathPrefixes);
-  if (location === undefined || location.method !== 'POST') return undefined;
+  if (location === undefined) return undefined;
+  const disguised = disguisedDotSegmentRefusal(req, entry, location);
+  if (disguised !== undefined) return disguised;
   const segments = operationSegments(location);
   if (segments.length !== 3 || segments[0] !== 'engines' || segments[1] === '') return undefined;
+  const engine = segments[1]!;
   const operation = ENGINE_OPERATIONS[segments[2]!];
-  return operation === undefined ? undefined : { ...location, operation, inspected: true, pathModel: segments[1] };
+  if (operation === undefined) return undefined;
+  if (location.method !== 'POST') return wrongMethodRefusal(req, entry, location, operation);
+  if (isBlurredName(engine)) return blurredEngineRefusal(req, entry, location, engine, operation);
+  return { ...location, operation, inspected: true, pathModel: engine };
+}
+
+/**
+ * The refusal of a look-alike of a completion route. Looked for from the root too, not only under `/v1`: the host's
+ * other paths pass, and `/V1/engines/x/completions` is outside `/v1` to Edge but under it to a case-blind service.
+ */
+function lookalikeRefusal(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | undefined {
+  const location = locateRequest(req, [...entry.pathPrefixes, '']);
+  if (location === undefined) return undefined;
+  const lookalike = readRouteLookalike(location, entry.pathPrefixes, READ_ROUTES);
+  return lookalike === undefined ? undefined : lookalikeRouteRefusal(req, entry, location, lookalike.name, lookalike.operation);
+}
+
+function blurredEngineRefusal(req: HttpRequestInfo, entry: SurfaceEntry, location: RequestLocation, engine: string, operation: string): RefusedRouteMatch {
+  const refusal = edgeError(400, 'invalid_request',
+    `Bifrost Edge blocked ${location.method} ${location.pathname} on ${normalizeHost(req.host)}: the engine name ${JSON.stringify(engine)} holds \`;\`, `
+      + 'blanks, trailing dots, or control or non-ASCII bytes, which a lenient service may drop and answer another model than the one Edge '
+      + `checked policy for. Send the engine's name as ${entry.label} lists it.`, { provider: entry.provider, model: engine });
+  return { ...location, operation, inspected: false, refusal };
 }
 
 /** A field holding code as one string (`prompt`, `suffix`, `speculation`), when present. */
