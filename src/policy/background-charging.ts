@@ -159,7 +159,8 @@ export class BackgroundCharging {
     this.background = new BackgroundResponses({
       timeoutMs,
       ...(options.maxPending !== undefined ? { maxPending: options.maxPending } : {}),
-      onGivenUp: (id, job, provider) => this.chargeBackground(provider, id, job, undefined, undefined, true),
+      // One whose final state was fetched back (before the first bundle) is charged what that said, not its worst case.
+      onGivenUp: (id, job, provider) => this.chargeWaiting(provider, id, job, job.finalState?.usage, job.finalState?.answeredModel, !job.finalState),
       now: () => options.now().getTime(),
       // Its row deleted and its worst case charged in one transaction (a timer's give-up is a change of its own).
       atomically: (work) => this.atomically(work),
@@ -187,8 +188,9 @@ export class BackgroundCharging {
    * up all the same, so a fetch of its final state meanwhile is recognised (the decision fails open without a bundle,
    * and the fetch goes through): unrecognised, its usage went unseen and the work was later charged its worst case.
    * What needs windows waits for chargeDeferred: give-ups (a wait that ran out, crowding out) and the final states
-   * fetched back, each settled then as it would have been at once. A stop or crash before that leaves the rows as they
-   * were (a final state fetched meanwhile is then not known to the next start).
+   * fetched back, each settled then as it would have been at once. A final state fetched of work waited for is written
+   * into its row too (background-responses.ts noteFinalState): a stop or crash before that bundle leaves the next start
+   * to settle it (at once, or again when the first bundle comes), not to charge the work its worst case.
    */
   takeUp(options: { deferCharges?: boolean } = {}): void {
     const { store } = this.options;
@@ -210,6 +212,14 @@ export class BackgroundCharging {
         if (hold) job.hold = hold;
       }
       this.background.restore(waiting);
+      for (const { provider, id, value: job } of waiting) {
+        const seen = job.finalState;
+        // Still waited for (not crowded out and given up by restore, which charged what it said).
+        if (!seen || this.background.find(provider, id) !== job) continue;
+        const finalState: FinalState = { provider, id, usage: seen.usage, answeredModel: seen.answeredModel, seenOutputTokens: seen.seenOutputTokens };
+        if (this.deferredFinalStates) this.deferredFinalStates.set(keyOf(provider, id), finalState);
+        else this.atomically(() => this.settleFinalState(provider, id, seen.usage, seen.answeredModel, seen.seenOutputTokens));
+      }
     } catch (err) {
       this.options.onError(err, 'taking up the background work an earlier run left');
     }
@@ -296,8 +306,9 @@ export class BackgroundCharging {
   continueWork(c: Continuation): boolean {
     if (!this.tracksAny) return false;
     const tracked = this.background.find(c.provider, c.job.id) ?? this.trueUps.find(c.provider, c.job.id, this.options.now().getTime());
-    // Taken from one collection and kept in another (or settled): one change. A write that failed leaves it settled
-    // through the work as far as memory goes: charged as an exchange as well, it would be charged twice.
+    // Taken from one collection and kept in another (or settled): one change. A write that failed rolls it back, memory
+    // too: the work stays tracked as it was, and whatever settles it later covers the continuation (its usage is the
+    // run's); charged as an exchange as well, it would be charged twice.
     return this.atomically(() => this.continueTracked(c)) ?? tracked?.target.keyId === c.keyId;
   }
 
@@ -401,6 +412,11 @@ export class BackgroundCharging {
     const first = deferred.get(key);
     if (!first || (!first.usage && seen.usage)) deferred.set(key, { ...seen, seenOutputTokens: Math.max(seen.seenOutputTokens, first?.seenOutputTokens ?? 0) });
     else first.seenOutputTokens = Math.max(first.seenOutputTokens, seen.seenOutputTokens);
+    const kept = deferred.get(key)!;
+    this.background.noteFinalState(seen.provider, seen.id, {
+      seenOutputTokens: kept.seenOutputTokens,
+      ...(kept.usage ? { usage: kept.usage } : {}), ...(kept.answeredModel !== undefined ? { answeredModel: kept.answeredModel } : {}),
+    });
   }
 
   /**
@@ -410,15 +426,16 @@ export class BackgroundCharging {
   private settleFinalState(provider: string, id: string, usage: TokenUsage | undefined, answeredModel: string | undefined, seenOutputTokens: number): void {
     this.background.noteAnswer(provider, id, seenOutputTokens);
     const waiting = this.background.take(provider, id);
+    if (waiting) return this.chargeWaiting(provider, id, waiting, usage, answeredModel);
     // Whether this charged the usage to the key the work is tracked under now (after a hand-over: the new key).
-    let usageCharged = false;
-    if (waiting) {
-      this.chargeBackground(provider, id, waiting, usage, answeredModel);
-      usageCharged = usage !== undefined;
-    } else {
-      usageCharged = this.trueUpBackground(provider, id, usage, answeredModel, seenOutputTokens);
-    }
+    const usageCharged = this.trueUpBackground(provider, id, usage, answeredModel, seenOutputTokens);
     if (usage) this.closeHandedOver(provider, id, usage, answeredModel, usageCharged);
+  }
+
+  /** Work waited for is charged (chargeBackground); with its usage known, the estimates of keys it was handed over from are closed. */
+  private chargeWaiting(provider: string, id: string, waiting: BackgroundJob, usage: TokenUsage | undefined, answeredModel: string | undefined, givenUp = false): void {
+    this.chargeBackground(provider, id, waiting, usage, answeredModel, givenUp);
+    if (usage) this.closeHandedOver(provider, id, usage, answeredModel, true);
   }
 
   /**

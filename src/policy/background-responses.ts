@@ -3,6 +3,7 @@ import type { LateChargeTarget } from './late-charge.js';
 import type { LimitWindow } from './limits.js';
 import { PerKeyBoundedMap } from './per-key-bounded-map.js';
 import type { TrueUp } from './background-true-ups.js';
+import type { TokenUsage } from './usage.js';
 import type { BackgroundJournal, StoredEntry } from './background-store.js';
 import type { LedgerChanges } from './background-change.js';
 
@@ -57,6 +58,18 @@ export interface BackgroundJob {
    * that record, taken over, so its final state charges only the difference to what it charged (one ledger per id).
    */
   charged?: TrueUp;
+  /**
+   * Its final state, fetched back while charges wait for the first bundle (background-charging.ts takeUp): kept in its
+   * row, so a stop or a crash before that bundle leaves the next start to charge it (not its worst case).
+   */
+  finalState?: SeenFinalState;
+}
+
+/** What a final state fetched back said: its usage (none reported: undefined), the model, the answer it carried. */
+export interface SeenFinalState {
+  usage?: TokenUsage;
+  answeredModel?: string;
+  seenOutputTokens: number;
 }
 
 export const DEFAULT_BACKGROUND_TIMEOUT_MS = 60 * 60_000;
@@ -118,9 +131,10 @@ export class BackgroundResponses {
   private readonly now: () => number;
   /**
    * Give-ups put off while charging waits for the first bundle (deferGiveUps): the keys whose wait ran out, still
-   * waiting (a fetch meanwhile still charges their usage), and the entries crowded out. Made by giveUpDeferred.
+   * waiting (a fetch meanwhile still charges their usage), and the entries crowded out, by key: still found and taken
+   * by their id (a fetch meanwhile charges their usage too, not their worst case). Made by giveUpDeferred.
    */
-  private deferred: { due: Set<string>; crowdedOut: Pending[] } | undefined;
+  private deferred: { due: Set<string>; crowdedOut: Map<string, Pending> } | undefined;
 
   constructor(private readonly options: BackgroundResponsesOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_BACKGROUND_TIMEOUT_MS;
@@ -128,13 +142,12 @@ export class BackgroundResponses {
     const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING_BACKGROUND;
     const maxPerKey = options.maxPerKey ?? Math.max(1, Math.floor(maxPending / 10));
     // The key's own oldest first: its flood gives up its own entries, not another key's.
-    this.pending = new PerKeyBoundedMap(maxPending, maxPerKey, (_key, entry) => {
+    this.pending = new PerKeyBoundedMap(maxPending, maxPerKey, (key, entry) => {
       const deferred = this.deferred;
       if (!deferred) return this.givenUp(entry);
-      deferred.crowdedOut.push(entry);
+      deferred.crowdedOut.set(key, entry);
       this.options.changes?.undo(() => {
-        const at = deferred.crowdedOut.indexOf(entry);
-        if (at >= 0) deferred.crowdedOut.splice(at, 1);
+        if (deferred.crowdedOut.get(key) === entry) deferred.crowdedOut.delete(key);
         this.reinstate(entry);
       });
     });
@@ -146,7 +159,8 @@ export class BackgroundResponses {
 
   /** The request whose usage Edge waits for under `id` at `provider` (its key is who a continuation settles with), or undefined. */
   find(provider: string, id: string): BackgroundJob | undefined {
-    return this.pending.get(keyOf(provider, id))?.job;
+    const key = keyOf(provider, id);
+    return (this.pending.get(key) ?? this.deferred?.crowdedOut.get(key))?.job;
   }
 
   /**
@@ -242,13 +256,38 @@ export class BackgroundResponses {
     this.options.journal?.changed(entry.provider, entry.id, entry.job);
   }
 
+  /**
+   * A final state of `id` fetched back while charges wait for the first bundle (deferGiveUps): kept with its entry and
+   * written at once, so whatever charges it later (the first bundle, the next start, a give-up) charges what it said.
+   */
+  noteFinalState(provider: string, id: string, finalState: SeenFinalState): void {
+    const key = keyOf(provider, id);
+    const entry = this.pending.get(key) ?? this.deferred?.crowdedOut.get(key);
+    if (!entry) return;
+    entry.job.finalState = finalState;
+    entry.job.outputTokens = Math.max(entry.job.outputTokens, finalState.seenOutputTokens);
+    this.write(entry);
+  }
+
   /** The request that started `id`, forgotten from now on: its final state was seen. */
   take(provider: string, id: string): BackgroundJob | undefined {
-    const entry = this.pending.delete(keyOf(provider, id));
-    if (!entry) return undefined;
+    const key = keyOf(provider, id);
+    const crowdedOut = this.deferred?.crowdedOut;
+    const entry = this.pending.delete(key);
+    if (!entry) return this.takeCrowdedOut(key, crowdedOut);
     clearTimeout(entry.timer);
     this.options.changes?.undo(() => this.reinstate(entry));
     this.options.journal?.removed(provider, id);
+    return entry.job;
+  }
+
+  /** An entry crowded out while give-ups are put off, taken before it was given up: charged by its final state instead. */
+  private takeCrowdedOut(key: string, crowdedOut: Map<string, Pending> | undefined): BackgroundJob | undefined {
+    const entry = crowdedOut?.get(key);
+    if (!crowdedOut || !entry) return undefined;
+    crowdedOut.delete(key);
+    this.options.changes?.undo(() => { crowdedOut.set(key, entry); });
+    this.options.journal?.removed(entry.provider, entry.id);
     return entry.job;
   }
 
@@ -258,7 +297,7 @@ export class BackgroundResponses {
    * then each keeps its row, and one whose wait ran out stays found, so a fetch of its final state still charges it.
    */
   deferGiveUps(): void {
-    this.deferred ??= { due: new Set(), crowdedOut: [] };
+    this.deferred ??= { due: new Set(), crowdedOut: new Map() };
   }
 
   /** Gives up what deferGiveUps put off (crowded out first, then those whose wait ran out), and defers no longer. */
@@ -266,7 +305,7 @@ export class BackgroundResponses {
     const deferred = this.deferred;
     this.deferred = undefined;
     if (!deferred) return;
-    for (const entry of deferred.crowdedOut) this.givenUp(entry);
+    for (const entry of deferred.crowdedOut.values()) this.givenUp(entry);
     for (const key of deferred.due) this.giveUp(key);
   }
 

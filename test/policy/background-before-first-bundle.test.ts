@@ -59,3 +59,28 @@ it('work whose wait ran out before the first bundle, not fetched back, is given 
   expect(agent.charged()).toEqual([['resp_due', 800, true]]);
   expect(agent.rows()).toEqual([{ kind: 'true_up', id: 'resp_due' }]);
 });
+
+it('a final state fetched back before the first bundle outlives a crash before it: the next start charges its usage', async () => {
+  await agent.startBackground('resp_early');
+  agent.crashAndRestart({ policy: null, bundleExpected: true });
+  await agent.fetchBack('resp_early', { input_tokens: 100, output_tokens: 50 });
+  agent.clockMs += PAST_THE_WAIT_MS;
+  // Its wait has run out by then: kept in memory only, the usage fetched was lost and the worst case (800) charged.
+  agent.crashAndRestart();
+  await timersDueNow();
+  expect(agent.charged()).toEqual([['resp_early', 150, false]]);
+  expect(agent.tokensUsed()).toBe(150);
+  expect(agent.rows()).toEqual([]);
+});
+
+it('a final state fetched back before the first bundle outlives a clean stop, and a start that waits for the bundle again', async () => {
+  await agent.startBackground('resp_early');
+  agent.crashAndRestart({ policy: null, bundleExpected: true });
+  await agent.fetchBack('resp_early', { input_tokens: 100, output_tokens: 50 });
+  agent.enforcer.releaseBackground();
+  agent.crashAndRestart({ policy: null, bundleExpected: true });
+  expect(agent.late).toEqual([]);
+  agent.enforcer.setBundle(POLICY);
+  expect(agent.charged()).toEqual([['resp_early', 150, false]]);
+  expect(agent.rows()).toEqual([]);
+});
