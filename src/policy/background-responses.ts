@@ -80,7 +80,7 @@ export const DEFAULT_BACKGROUND_TIMEOUT_MS = 60 * 60_000;
  * reporting no usage. The answer seen stays exact in memory; what a crash can lose is bounded by this and the step below.
  */
 export const ANSWER_WRITE_INTERVAL_MS = 5_000;
-/** Answer grown by more than this since its entry was last written is written at once, however recent that write. */
+/** Answer grown by this much or more since its entry was last written is written at once, however recent that write. */
 export const ANSWER_WRITE_STEP_TOKENS = 1_000;
 /**
  * Entries are small (no request texts), and one crowded out is charged its worst case only until its usage is seen
@@ -220,20 +220,22 @@ export class BackgroundResponses {
    * seen is what its request is charged if its final state reports no usage.
    *
    * Kept exact in memory, but written through only when ANSWER_WRITE_INTERVAL_MS has passed since the entry was last
-   * written, or the answer grew by more than ANSWER_WRITE_STEP_TOKENS since; always on a clean stop (stopWaiting), and
+   * written, or the answer grew by ANSWER_WRITE_STEP_TOKENS or more since; always on a clean stop (stopWaiting), and
    * a final state removes the row anyway. Why a crash between two writes loses no charge that matters: nothing of a
    * waiting entry is charged yet, and what it holds (its prompt, in-flight.ts) and any estimate it took over
    * (`charged`) are written at once (remember, notePrompt), so the row is never below what was charged or held. The
    * answer seen is only the floor of an estimate: given up, the entry is charged its worst case, at least its bound
    * (background-output-cap.ts), whatever the row says; ended reporting no usage, the estimate is short by less than
-   * ANSWER_WRITE_STEP_TOKENS, and stays open for a true-up by the usage a later fetch reports.
+   * ANSWER_WRITE_STEP_TOKENS, and stays open for a true-up by the usage a later fetch reports. One exception on a
+   * give-up: an answer past the request's bound (with none set, past 32,768 tokens: background-output-cap.ts) makes
+   * the row's answer its worst case, so that too can be short by less than the step.
    */
   noteAnswer(provider: string, id: string, outputTokens: number): void {
     const entry = this.pending.get(keyOf(provider, id));
     if (!entry || outputTokens <= entry.job.outputTokens) return;
     entry.job.outputTokens = outputTokens;
     const grown = outputTokens - entry.written.outputTokens;
-    if (grown > ANSWER_WRITE_STEP_TOKENS || this.now() - entry.written.atMs >= ANSWER_WRITE_INTERVAL_MS) this.write(entry);
+    if (grown >= ANSWER_WRITE_STEP_TOKENS || this.now() - entry.written.atMs >= ANSWER_WRITE_INTERVAL_MS) this.write(entry);
   }
 
   /**

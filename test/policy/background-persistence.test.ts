@@ -561,17 +561,18 @@ describe('a poll\'s growing answer is written to policy.db now and then, not on 
     expect(late).toMatchObject([{ id: 'resp_polled', charge: { estimated: true, usage: { inputTokens: 100, outputTokens: 1010 } } }]);
   });
 
-  it('an answer grown by more than ANSWER_WRITE_STEP_TOKENS is written at once: a crash loses less than that of an estimate, and no usage reported', async () => {
+  it('an answer grown by ANSWER_WRITE_STEP_TOKENS is written at once: a crash loses less than that of an estimate, and no usage reported', async () => {
     await startBackground('resp_grown');
     await pollInProgress('resp_grown', 300);
     expect(store.rewrites).toBe(0);
-    await pollInProgress('resp_grown', 300 + ANSWER_WRITE_STEP_TOKENS + 1);
+    // Grown by the step exactly since the row was written (at 0 tokens).
+    await pollInProgress('resp_grown', ANSWER_WRITE_STEP_TOKENS);
     expect(store.rewrites).toBe(1);
     await pollInProgress('resp_grown', 1500);
     expect(store.rewrites).toBe(1);
     crashAndRestart();
     // The prompt (what it holds) and an answer short of the one seen by less than the step.
-    expect(answerKept('resp_grown')).toBe(1301);
+    expect(answerKept('resp_grown')).toBe(ANSWER_WRITE_STEP_TOKENS);
     // Its usage, fetched back, is charged whole whatever the row said of the answer.
     await fetchBack('resp_grown', { input_tokens: 100, output_tokens: 1600 });
     expect(tokensUsed()).toBe(1700);
