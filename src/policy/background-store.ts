@@ -122,8 +122,8 @@ export class SqliteBackgroundStore {
         } finally {
           this.working = false;
         }
-        // SQLite ended the transaction itself (a full disk, an I/O error) in a write that did not throw here (the
-        // counters swallow theirs): what followed was written on its own. Rolled back as far as it still can be.
+        // SQLite ended the transaction itself (a full disk, an I/O error) in a write whose error did not reach here (one
+        // told and swallowed): what followed was written on its own. Rolled back as far as it still can be.
         if (!this.db.inTransaction) throw new BackgroundWriteFailed('writing a change of background work', new Error('SQLite rolled the transaction back'));
         done = true;
       })();
