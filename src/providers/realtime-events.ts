@@ -1,4 +1,4 @@
-import { expectArray, expectObject, expectString, isJsonObject, optionalField, requiredString, type JsonObject } from './body-shape.js';
+import { BodyShapeError, expectArray, expectObject, expectString, formatJsonPath, isJsonObject, optionalField, requiredString, type JsonObject } from './body-shape.js';
 import { addStringLeaves, addText, addTool, newExtraction, type Extraction, type JsonPath } from './extraction.js';
 import { readRealtimeSession } from './openai-realtime.js';
 import { readPromptVariables } from './openai-responses.js';
@@ -21,8 +21,9 @@ export interface RealtimeEventReading {
   model: string | null;
   /**
    * The transcription model a conversation session's `session.update` configures for its input audio (GA
-   * `audio.input.transcription.model`, beta `input_audio_transcription.model`): its transcriptions are billed at
-   * that model's rates, not the session's. Null when none is named, and for a transcription session (`model` is it).
+   * `audio.input.transcription.model`, beta `input_audio_transcription.model`; an event naming two different ones is
+   * refused): its transcriptions are billed at that model's rates, not the session's. Null when none is named, and for
+   * a transcription session (`model` is it).
    */
   transcriptionModel: string | null;
   extraction: Extraction;
@@ -54,11 +55,10 @@ export function readRealtimeClientEvent(value: unknown): RealtimeEventReading {
     case 'transcription_session.update': {
       const session = expectObject(event['session'], ['session'], 'a session object');
       const sessionModel = readSession(x, session, ['session']);
-      const transcribing = transcriptionSessionModel(type, session);
-      if (transcribing !== undefined) model = transcribing ?? sessionModel;
+      if (configuresTranscriptionSession(type, session)) model = agreedModel(session, TRANSCRIPTION_SESSION_MODEL_PATHS);
       else {
         model = sessionModel;
-        transcriptionModel = conversationTranscriptionModel(session);
+        transcriptionModel = agreedModel(session, TRANSCRIPTION_PATHS);
       }
       break;
     }
@@ -86,23 +86,38 @@ function readSession(x: Extraction, session: JsonObject, path: JsonPath): string
 }
 
 /**
- * The model a transcription session runs: its transcription model, the model the session is held to
- * (it names no other). GA: `session.update` with `session.type: 'transcription'` and
- * `audio.input.transcription.model`; beta: `transcription_session.update` with `input_audio_transcription.model`.
- * Undefined for a conversation session (its model is `session.model`); null when a transcription session names none.
+ * Whether a session event configures a transcription session (beta `transcription_session.update`, GA `session.update`
+ * with `session.type: 'transcription'`): the model it names is its transcription model, the one the session is held
+ * to (it names no other). Otherwise it configures a conversation session, whose model is `session.model`.
  */
-function transcriptionSessionModel(eventType: string, session: JsonObject): string | null | undefined {
-  if (eventType === 'transcription_session.update') return modelAt(session, ['input_audio_transcription']);
-  if (session['type'] === 'transcription') return modelAt(session, TRANSCRIPTION_PATHS.ga);
-  return undefined;
+function configuresTranscriptionSession(eventType: string, session: JsonObject): boolean {
+  return eventType === 'transcription_session.update' || session['type'] === 'transcription';
 }
 
-/** Where a session configures the transcription of its input audio, GA and beta. */
-const TRANSCRIPTION_PATHS = { ga: ['audio', 'input', 'transcription'], beta: ['input_audio_transcription'] } as const;
+/**
+ * Where a session names the transcription model of its input audio: GA `audio.input.transcription`, beta
+ * `input_audio_transcription`. Both are read whatever the protocol: a server may take either.
+ */
+const TRANSCRIPTION_PATHS: readonly (readonly string[])[] = [['audio', 'input', 'transcription'], ['input_audio_transcription']];
 
-/** The transcription model a conversation session configures (either spelling), or null. */
-function conversationTranscriptionModel(session: JsonObject): string | null {
-  return modelAt(session, TRANSCRIPTION_PATHS.ga) ?? modelAt(session, TRANSCRIPTION_PATHS.beta);
+/** Where a transcription session names its model: its transcription model's spellings, and `session.model`. */
+const TRANSCRIPTION_SESSION_MODEL_PATHS: readonly (readonly string[])[] = [...TRANSCRIPTION_PATHS, []];
+
+/**
+ * The one model the session names at `paths` (each the object holding a `model`), or null when none is named. An
+ * event naming two different ones throws: Edge would decide one while the server might run the other.
+ */
+function agreedModel(session: JsonObject, paths: readonly (readonly string[])[]): string | null {
+  let agreed: { model: string; path: readonly string[] } | undefined;
+  for (const path of paths) {
+    const named = modelAt(session, path);
+    if (named === null) continue;
+    if (agreed && agreed.model !== named) {
+      throw new BodyShapeError(['session', ...path, 'model'], `names another model than ${formatJsonPath(['session', ...agreed.path, 'model'])}`);
+    }
+    agreed ??= { model: named, path };
+  }
+  return agreed?.model ?? null;
 }
 
 /** The `model` of the object at `path` in the session, or null when there is none. */

@@ -163,9 +163,10 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
       // names are those behind one), so an opening naming none is refused, unless it joins a call whose deployment was
       // chosen when the call was made, or opens a transcription session, whose deployment its session message names
       // and which relays nothing else until that deployment is allowed. An empty name is no exemption: a server may
-      // read `?deployment=` as some default.
+      // read `?deployment=` as some default. Nor is a transcription socket Edge would not read (no content steps wired):
+      // nothing would then hold back its audio until a deployment is allowed.
       if (speaks === 'openai-realtime' && (model ?? '') === '') {
-        if (model === null && opensTranscriptionSession(url.searchParams)) deploymentInSession = true;
+        if (model === null && opensTranscriptionSession(url.searchParams) && deps.contentInspectors) deploymentInSession = true;
         else if (model !== null || !joinsExistingCall(apiPath!.pathname, url.searchParams)) return invalid(NO_DEPLOYMENT_MESSAGE);
       }
     }

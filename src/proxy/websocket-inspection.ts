@@ -233,7 +233,8 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
     const candidate = request(SERVER_MODEL_OPERATION, { model: served });
     const verdict = await deps.checkModel(candidate, false);
     if (verdict.action === 'block') return { refused: candidate, refusal: verdict.error };
-    if (!namesModelBehindDeployment || model === null) model = served;
+    // A transcription socket's records name its deployment once one is allowed, never a model no list was asked about.
+    if (!namesModelBehindDeployment || (model === null && !awaitingDeployment)) model = served;
     return { allowed: candidate };
   };
 
@@ -334,8 +335,11 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       if (message.turn) return decideTurn(started, message);
       if (message.name === 'response.inject') return decideInjection(started, message);
 
-      // A model the session was already decided on (a client echoing the release its server named) is nothing new.
-      const echoed = message.model !== null && socket.api === 'openai-realtime' && usage?.alreadyDecided(message.model) === true;
+      // A model the session was already decided on (a client echoing the release its server named) is nothing new. An
+      // Azure transcription session's model is a deployment: an echo of it only when an earlier decision held that name
+      // to the key's lists, not when a conversation session.update or the server named it (deny rules only).
+      const namesDeployment = namesModelBehindDeployment && configuresTranscriptionSession(message);
+      const echoed = message.model !== null && socket.api === 'openai-realtime' && usage?.alreadyDecided(message.model, namesDeployment) === true;
       if (message.model !== null && !echoed) {
         const named = namedModelRequest(message, message.model);
         const verdict = await deps.checkModel(named, !setupAllowed);
@@ -343,7 +347,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
           return refuse(started, verdict.error, POLICY_VIOLATION, verdict.error.message, { model: message.model });
         }
         setupAllowed = true;
-        if (named.operation !== SERVER_MODEL_OPERATION) awaitingDeployment = false;
+        if (namesDeployment) awaitingDeployment = false;
         // The GA API fixes a Realtime session's model at its opening (a session.update may change any field but the
         // voice and the model), while the beta protocol (Azure's preview route `/openai/realtime`) lets a session.update
         // change any field but the voice. Either way each model named is one more the session's usage may be charged
@@ -351,7 +355,9 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
         if (usage && !usage.govern(named)) {
           return refuse(started, { status: 400, type: 'invalid_request', message: TOO_MANY_MODELS_MESSAGE }, POLICY_VIOLATION, TOO_MANY_MODELS_MESSAGE, { model: message.model });
         }
-        model ??= message.model;
+        // Until a deployment is allowed, a transcription socket's records name none: not a model behind one, which the
+        // key's deny rules alone were asked about.
+        if (!awaitingDeployment) model ??= message.model;
       }
       if (message.transcriptionModel !== undefined && message.transcriptionModel !== transcribing?.model) {
         // Held to the key's model rules as the session's own model is, and its transcriptions charged at its rates.
@@ -362,7 +368,8 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
         }
         transcribing = named;
         usage?.transcribeWith(named);
-        awaitingDeployment = false;
+        // No deployment even when allowed: only a message configuring a transcription session names the one this
+        // socket's session transcribes on (the model block above).
       }
       if (message.texts.length === 0) return { action: 'forward' };
 
@@ -410,7 +417,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
 const SESSION_CONFIGURATIONS: ReadonlySet<string> = new Set(['session.update', 'transcription_session.update']);
 
 /** Why a message on an Azure transcription socket is refused before its deployment is allowed. Short enough for a close frame. */
-const AWAITING_DEPLOYMENT_MESSAGE = 'Bifrost Edge: name the transcription deployment (input_audio_transcription.model) first; it was not sent';
+const AWAITING_DEPLOYMENT_MESSAGE = 'Bifrost Edge: name the transcription deployment first (input_audio_transcription or audio.input.transcription model)';
 
 /**
  * Whether a Realtime message configures a transcription session (beta `transcription_session.update`, GA

@@ -3,6 +3,7 @@ import type { NormalizedRequest } from '../providers/types.js';
 import type { TokenUsage } from '../policy/usage.js';
 import { candidateNames, estimateCost, listCost, lookupPrice } from '../policy/pricing.js';
 import { estimatedUsage } from '../policy/unreported-usage.js';
+import { SERVER_MODEL_OPERATION } from '../policy/model-access.js';
 import type { ExchangeRecord, UsageNote } from './exchange.js';
 import type { WebSocketApi } from './websocket-messages.js';
 import { readServerUsage } from './websocket-usage.js';
@@ -78,8 +79,10 @@ export interface SessionUsage {
    * Whether the session was already decided on `model`, by that very name (its opening's, one a session.update named,
    * one its server named): a client echoing the release its server named (`gpt-realtime-2025-08-28` where the key lists
    * `gpt-realtime`) names nothing new, so it is not decided again under the stricter rule for client-named models.
+   * `heldToLists`: only a decision that held `model` to the key's model lists counts, not one under its deny rules
+   * alone (SERVER_MODEL_OPERATION: a server's model, on Azure the model behind a deployment).
    */
-  alreadyDecided(model: string): boolean;
+  alreadyDecided(model: string, heldToLists?: boolean): boolean;
   /**
    * The request, decided on the transcription model a Realtime session configured, whose ticket its input audio
    * transcriptions are charged to (at that model's rates); until one is, they are charged to the governing request.
@@ -290,7 +293,8 @@ export function createSessionUsage(deps: SessionUsageDeps): SessionUsage {
    * Whether `model` is one the session was already decided on, by that very name: a release of a decided alias
    * (`gpt-realtime-2025-08-28` of `gpt-realtime`) is decided as itself, since a key may block one release of an alias it allows.
    */
-  const alreadyDecided = (model: string): boolean => decided.some((request) => request.model === model);
+  const alreadyDecided = (model: string, heldToLists = false): boolean =>
+    decided.some((request) => request.model === model && (!heldToLists || request.operation !== SERVER_MODEL_OPERATION));
 
   /** The server says which model it runs the session on: one not decided yet is, and one the key does not allow ends it. */
   const servedModel = async (model: string): Promise<SessionClose | undefined> => {

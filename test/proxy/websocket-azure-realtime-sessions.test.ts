@@ -4,6 +4,8 @@ import { listCost } from '../../src/policy/pricing.js';
 import type { TokenUsage } from '../../src/policy/usage.js';
 import { audioDone, sessionCreated, sessionUpdate } from './realtime-session-usage.js';
 import { message, meteringAgent, type MeteringAgent } from './websocket-metering-agent.js';
+import { websocketDecisionAgent } from './support/websocket-decision-agent.js';
+import { bundle } from '../policy/support.js';
 
 /**
  * An Azure Realtime session is held to the key's deployment lists through the deployment its opening names, while the
@@ -151,5 +153,76 @@ describe('an Azure transcription socket naming no deployment (?intent=transcript
   it('an intent named twice is no transcription opening: refused as naming no deployment', async () => {
     agent = meteringAgent(keyOnAzure(['*']));
     await expect(agent.open(HOST, `${TRANSCRIPTION}&Intent=conversation`)).rejects.toThrow('names no deployment');
+  });
+
+  it('a transcription opening whose messages Edge would not read is refused as naming no deployment', async () => {
+    const { decide, records } = websocketDecisionAgent({ bundle: bundle({}, keyOnAzure(['transcribe-prod'])), deps: () => ({ contentInspectors: undefined }) });
+    expect(await decide({ host: HOST, path: TRANSCRIPTION, headers: {} })).toMatchObject({ action: 'block', message: expect.stringContaining('names no deployment') });
+    expect(records).toMatchObject([{ decision: 'blocked', status: 400, errorType: 'invalid_request' }]);
+  });
+
+  describe('a deployment name a conversation session.update named first (held to the deny rules only) is no echo', () => {
+    const ga = (deployment: string) =>
+      message({ type: 'session.update', session: { type: 'transcription', audio: { input: { transcription: { model: deployment } } } } });
+    it.each([
+      ['beta transcription_session.update', TRANSCRIPTION, transcribingOn],
+      ['GA session.update of type transcription', '/openai/v1/realtime?intent=transcription', ga],
+    ])('%s: a deployment the key does not list closes the session, recorded', async (_protocol, target, transcribing) => {
+      agent = meteringAgent(keyOnAzure(['transcribe-prod']));
+      const session = await agent.open(HOST, target);
+      expect(await agent.send(session, sessionUpdate('transcribe-secret'))).toBe('forward');
+      expect(await agent.send(session, transcribing('transcribe-prod'))).toBe('forward');
+      expect(await session.inspect(transcribing('transcribe-secret'), false)).toMatchObject({ action: 'close', code: 1008, reason: expect.stringContaining('transcribe-secret') });
+      expect(agent.records.at(-1)).toMatchObject({ decision: 'blocked', status: 403, model: 'transcribe-secret' });
+    });
+
+    it('an allowed deployment named again is still an echo', async () => {
+      agent = meteringAgent(keyOnAzure(['transcribe-prod']));
+      const session = await agent.open(HOST, TRANSCRIPTION);
+      expect(await agent.send(session, transcribingOn('transcribe-prod'))).toBe('forward');
+      expect(await agent.send(session, transcribingOn('transcribe-prod'))).toBe('forward');
+      expect(await agent.send(session, audio)).toBe('forward');
+    });
+  });
+
+  describe('a message naming its transcription model in two spellings', () => {
+    const conversationNaming = (ga: string, beta: string) =>
+      message({ type: 'session.update', session: { audio: { input: { transcription: { model: ga } } }, input_audio_transcription: { model: beta } } });
+    it.each([
+      ['a conversation session.update, GA and beta', conversationNaming('transcribe-prod', 'transcribe-secret')],
+      ['a GA transcription session, its session.model and the beta spelling',
+        message({ type: 'session.update', session: { type: 'transcription', model: 'transcribe-prod', input_audio_transcription: { model: 'transcribe-secret' } } })],
+      ['a beta transcription session, both spellings',
+        message({ type: 'transcription_session.update', session: { input_audio_transcription: { model: 'transcribe-prod' }, audio: { input: { transcription: { model: 'transcribe-secret' } } } } })],
+    ])('naming two models is refused: %s', async (_what, data) => {
+      agent = meteringAgent(keyOnAzure(['transcribe-prod']));
+      const session = await agent.open(HOST, TRANSCRIPTION);
+      expect(await session.inspect(data, false)).toMatchObject({ action: 'close', code: 1008, reason: expect.stringContaining('names another model than') });
+      expect(agent.records.at(-1)).toMatchObject({ decision: 'blocked', status: 400, errorType: 'invalid_request' });
+    });
+
+    it('naming one model in both is read as that model', async () => {
+      agent = meteringAgent(keyOnAzure(['transcribe-prod']));
+      const session = await agent.open(HOST, TRANSCRIPTION);
+      expect(await agent.send(session, message({ type: 'transcription_session.update', session: { input_audio_transcription: { model: 'transcribe-prod' }, audio: { input: { transcription: { model: 'transcribe-prod' } } } } }))).toBe('forward');
+      expect(await agent.send(session, audio)).toBe('forward');
+    });
+  });
+
+  it('a conversation session.update naming an allowed transcription model names no deployment: audio still waits', async () => {
+    agent = meteringAgent(keyOnAzure(['transcribe-prod']));
+    const session = await agent.open(HOST, TRANSCRIPTION);
+    expect(await agent.send(session, message({ type: 'session.update', session: { input_audio_transcription: { model: 'transcribe-prod' } } }))).toBe('forward');
+    expect(await session.inspect(audio, false)).toMatchObject({ action: 'close', code: 1008 });
+  });
+
+  it('records name the deployment once allowed, not a model a conversation session.update or the server named before it', async () => {
+    agent = meteringAgent(keyOnAzure(['transcribe-prod']));
+    const session = await agent.open(HOST, TRANSCRIPTION);
+    expect(await agent.send(session, sessionUpdate('anything-i-like'))).toBe('forward');
+    expect(await session.serverMessage(sessionCreated('gpt-4o-transcribe'))).toBeUndefined();
+    expect(await agent.send(session, transcribingOn('transcribe-prod'))).toBe('forward');
+    expect(await session.inspect(Buffer.from('not json'), false)).toMatchObject({ action: 'close' });
+    expect(agent.records.at(-1)).toMatchObject({ decision: 'blocked', model: 'transcribe-prod' });
   });
 });
