@@ -74,14 +74,21 @@ export function hasDisguisedDotSegment(pathname: string): boolean {
 }
 
 /**
+ * The whole paths a lenient origin may route `pathname` to (lower case, dot segments resolved): `/x/..;/OpenAI./realtime%0A`
+ * is `/openai/realtime`. The one loosening every look-alike check builds on, HTTP routes and WebSocket APIs alike.
+ */
+export function lenientPathReadings(pathname: string): string[] {
+  return lenientSegmentReadings(pathname).map((reading) => `/${resolveDotSegments(reading).join('/')}`);
+}
+
+/**
  * The operation paths lenient readings of the request's path reach under `prefixes` (lower case, dot segments resolved):
  * `/v1/Messages;x` is `['messages']` under `/v1`. Readings that leave every prefix are left out.
  */
 export function lenientOperationReadings(location: RequestLocation, prefixes: readonly string[]): string[][] {
   const lowerPrefixes = prefixes.map((prefix) => prefix.toLowerCase());
   const readings: string[][] = [];
-  for (const reading of lenientSegmentReadings(location.pathname)) {
-    const path = `/${resolveDotSegments(reading).join('/')}`;
+  for (const path of lenientPathReadings(location.pathname)) {
     const prefix = longestPrefix(path, lowerPrefixes);
     if (prefix === undefined) continue;
     const operationPath = path.slice(prefix.length);

@@ -1,3 +1,5 @@
+import type { SurfaceEntry } from '../providers/catalog.js';
+import { lenientPathReadings } from '../providers/route-lookalike.js';
 import { isNonCanonicalTarget, routablePath, splitPathAndQuery } from '../providers/route-path.js';
 
 /** The WebSocket APIs whose client messages Edge reads. */
@@ -25,14 +27,16 @@ export interface WebSocketApiPath {
  * - Gemini Live: `/ws/google.ai.generativelanguage.<version>.GenerativeService.BidiGenerateContent`, and
  *   `…BidiGenerateContentConstrained`, the endpoint for ephemeral tokens.
  */
-const API_PATHS: ReadonlyArray<{ provider: string; pathname: RegExp; api: WebSocketApi }> = [
+const API_PATHS = ([
   { provider: 'openai', pathname: /^\/v1\/realtime$/, api: 'openai-realtime' },
   { provider: 'xai', pathname: /^\/v1\/realtime$/, api: 'openai-realtime' },
   { provider: 'azure', pathname: /^\/openai(?:\/v1)?\/realtime$/, api: 'openai-realtime' },
   { provider: 'openai', pathname: /^\/v1\/responses$/, api: 'openai-responses' },
   { provider: 'chatgpt-web', pathname: /^\/backend-api\/codex\/responses$/, api: 'openai-responses' },
   { provider: 'gemini', pathname: /^\/ws\/google\.ai\.generativelanguage\.\w+\.GenerativeService\.BidiGenerateContent(?:Constrained)?$/, api: 'gemini-live' },
-];
+] as const satisfies ReadonlyArray<{ provider: string; pathname: RegExp; api: WebSocketApi }>)
+  // Lenient readings are lower case (route-lookalike.ts), so they are matched whatever the letter case.
+  .map((entry) => ({ ...entry, loosePathname: new RegExp(entry.pathname.source, 'i') }));
 
 /**
  * Which API a WebSocket opened on an AI host speaks, from the host's provider and the request target; undefined for
@@ -57,17 +61,30 @@ export function webSocketApiOf(provider: string, path: string): WebSocketApi | u
 }
 
 /**
- * A path Edge does not read that an origin may still route to one of the APIs above: one differing only in letter
- * case (`/V1/Responses`), `;parameters` in a segment (`/v1/responses;x=1`), or trailing spaces (`%20`). HTTP refuses
- * such a path as an unrecognised route; relayed as a WebSocket it would go out unread (with the app's key, in
+ * A path Edge does not read that an origin routing leniently may still route to one of the APIs above: one differing in
+ * letter case (`/V1/Responses`), `;parameters` (`/v1/responses;x=1`), trailing blanks or dots (`/openai/realtime.`,
+ * `/openai./realtime`, `%20`, `%09`), control or non-ASCII bytes (`/openai/realtime%0A`), or dot segments only such an
+ * origin sees (`/x/..;/openai/realtime`): the readings route-lookalike.ts makes of HTTP paths, so the two cannot drift
+ * apart. HTTP refuses such a path as a look-alike; relayed as a WebSocket it would go out unread (with the app's key, in
  * gateway mode), so it is refused too (websocket-decision.ts).
  */
 export function posesAsWebSocketApi(provider: string, path: string): boolean {
   if (isNonCanonicalTarget(path) || webSocketApiAt(provider, path) !== undefined) return false;
-  const loose = routablePath(splitPathAndQuery(path).pathname)
-    .toLowerCase()
-    .replace(/;[^/]*/g, '')
-    .replace(/(?:%20|\s)+$/, '');
-  return API_PATHS.some((entry) => entry.provider === provider && entry.pathname.test(loose));
+  const readings = lenientPathReadings(routablePath(splitPathAndQuery(path).pathname));
+  return API_PATHS.some((entry) => entry.provider === provider && readings.some((reading) => entry.loosePathname.test(reading)));
 }
 
+/** What decides whether a host's WebSockets Edge cannot read may go through: its catalog entry's unknown-route rules. */
+export type WebSocketHostRules = Pick<SurfaceEntry, 'provider' | 'unknownRoutes' | 'otherPaths'>;
+
+/**
+ * True when a WebSocket on `path` is one Edge cannot read (no API above, canonical or not) on a host that refuses the
+ * HTTP requests it does not recognise, both under its API and elsewhere (api.openai.com, Azure OpenAI's
+ * `*.openai.azure.com`, Gemini's host): such a socket is refused like the HTTP request, instead of being relayed
+ * unread. On a host whose unknown routes or other paths pass (chatgpt.com, Copilot, Azure AI Services' other
+ * services) it is relayed unread and flagged, as those requests pass.
+ */
+export function refusesUnreadWebSocket(host: WebSocketHostRules, path: string): boolean {
+  if (host.unknownRoutes !== 'reject' || (host.otherPaths ?? host.unknownRoutes) !== 'reject') return false;
+  return webSocketApiAt(host.provider, path) === undefined;
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bifrostWebSocketRoute, webSocketVia } from '../../src/gateway/websocket-route.js';
-import { posesAsWebSocketApi, webSocketApiAt, webSocketApiOf } from '../../src/proxy/websocket-api.js';
+import { posesAsWebSocketApi, refusesUnreadWebSocket, webSocketApiAt, webSocketApiOf } from '../../src/proxy/websocket-api.js';
+import { DEFAULT_SURFACES } from '../../src/providers/catalog.js';
 
 /**
  * Which WebSocket API a path speaks is decided in one place, on the path as the origin routes it (routablePath, as
@@ -71,6 +72,24 @@ describe('posesAsWebSocketApi: paths Edge does not read that an origin may route
     ['openai', '/v1/realtime;x?model=gpt-realtime'],
     ['openai', '/V1/REALTIME?model=gpt-realtime'],
     ['chatgpt-web', '/backend-api/Codex/responses'],
+    // Every reading route-lookalike.ts makes of an HTTP path: trailing dots, tabs or control bytes, `..;` segments.
+    ['azure', '/openai/realtime.?deployment=voice-prod'],
+    ['azure', '/openai./realtime?deployment=voice-prod'],
+    ['azure', '/openai/realtime%09?deployment=voice-prod'],
+    ['azure', '/openai/realtime%0A?deployment=voice-prod'],
+    ['azure', '/x/..;/openai/realtime?deployment=voice-prod'],
+    ['azure', '/openai/v1/Realtime.?model=voice-prod'],
+    ['openai', '/v1/realtime.?model=gpt-realtime'],
+    ['openai', '/v1./responses'],
+    ['openai', '/v1/responses%0A'],
+    ['openai', '/x/..;/v1/responses'],
+    ['chatgpt-web', '/backend-api/codex/responses.'],
+    ['chatgpt-web', '/backend-api/x/..;/codex/responses'],
+    // Gemini Live's path has capitals of its own: a lenient reading is matched whatever the letter case.
+    ['gemini', `${GEMINI_LIVE};x`],
+    ['gemini', `${GEMINI_LIVE.toLowerCase()}`],
+    ['gemini', `${GEMINI_LIVE}.`],
+    ['gemini', `/x/..;${GEMINI_LIVE}`],
   ] as const)('%s %s is refused', (provider, path) => {
     expect(webSocketApiOf(provider, path)).toBeUndefined();
     expect(posesAsWebSocketApi(provider, path)).toBe(true);
@@ -82,8 +101,47 @@ describe('posesAsWebSocketApi: paths Edge does not read that an origin may route
     ['openai', '/v1/audio/speech'],
     ['openai', '/v1/responses/resp_1'],
     ['gemini', '/v1/realtime'],
+    ['azure', '/openai/realtime?deployment=voice-prod'],
+    ['azure', '/openai/realtime/?deployment=voice-prod'],
+    ['azure', '/openai/realtimes?deployment=voice-prod'],
+    ['chatgpt-web', '/backend-api/codex/responses'],
+    ['gemini', GEMINI_LIVE],
   ] as const)('%s %s is not (read as its API, or no API at all)', (provider, path) => {
     expect(posesAsWebSocketApi(provider, path)).toBe(false);
+  });
+});
+
+describe('refusesUnreadWebSocket: a socket Edge cannot read, on a host that refuses the HTTP requests it does not recognise', () => {
+  const surface = (label: string) => DEFAULT_SURFACES.find((entry) => entry.label === label)!;
+  const openAiApi = surface('OpenAI API');
+  const azureOpenAi = DEFAULT_SURFACES.find((entry) => entry.hosts.includes('*.openai.azure.com'))!;
+  const azureAiServices = DEFAULT_SURFACES.find((entry) => entry.hosts.includes('*.services.ai.azure.com'))!;
+
+  it.each([
+    [openAiApi, '/v1/audio/speech'],
+    [openAiApi, '/v2/realtime?model=gpt-realtime'],
+    [openAiApi, '/V1/Realtime?model=gpt-realtime'],
+    [azureOpenAi, '/openai/realtimeapi?deployment=voice-prod'],
+    [azureOpenAi, '/other/socket'],
+    [surface('Gemini API'), '/ws/other'],
+  ])('%# %s on its host is refused', (host, path) => {
+    expect(refusesUnreadWebSocket(host, path)).toBe(true);
+  });
+
+  it.each([
+    // The APIs Edge reads, in any form it reads them.
+    [openAiApi, '/v1/realtime?model=gpt-realtime'],
+    [openAiApi, '/v1/responses/'],
+    [azureOpenAi, '/openai/realtime?deployment=voice-prod'],
+    [azureOpenAi, '/openai/v1/realtime?model=voice-prod'],
+    [surface('Gemini API'), GEMINI_LIVE],
+    // Hosts whose unknown routes or other paths pass: relayed unread and flagged, as their HTTP requests pass.
+    [surface('ChatGPT'), '/backend-api/other'],
+    [azureAiServices, '/speech/socket'],
+    [surface('OpenRouter'), '/ws'],
+    [DEFAULT_SURFACES.find((entry) => entry.provider === 'copilot')!, '/agents/socket'],
+  ])('%# %s is not', (host, path) => {
+    expect(refusesUnreadWebSocket(host, path)).toBe(false);
   });
 });
 
