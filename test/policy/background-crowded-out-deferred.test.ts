@@ -51,7 +51,7 @@ it('an entry crowded out at a deferred take-up, fetched back before the first bu
   journal.added('openai', 'run_new', 'vk-a', job(), NOW.getTime());
   const counters = new SqliteCounterStore(db);
   const late: BackgroundCharge[] = [];
-  let policy: typeof POLICY | undefined;
+  let policy: typeof POLICY | undefined = undefined; // no bundle until the take-up has met the fetch
   const now = () => NOW;
   const onError = (err: unknown) => { throw err; };
   charging = new BackgroundCharging({
