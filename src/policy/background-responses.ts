@@ -159,8 +159,16 @@ export class BackgroundResponses {
 
   /** The request whose usage Edge waits for under `id` at `provider` (its key is who a continuation settles with), or undefined. */
   find(provider: string, id: string): BackgroundJob | undefined {
+    return this.entryOf(provider, id)?.job;
+  }
+
+  /**
+   * The entry waited for under `id`, or crowded out and not given up yet (deferGiveUps): whatever finds it settles
+   * through it, so whatever it learns (a continuation's prompt, the answer seen, a final state) must go to it too.
+   */
+  private entryOf(provider: string, id: string): Pending | undefined {
     const key = keyOf(provider, id);
-    return (this.pending.get(key) ?? this.deferred?.crowdedOut.get(key))?.job;
+    return this.pending.get(key) ?? this.deferred?.crowdedOut.get(key);
   }
 
   /**
@@ -231,7 +239,7 @@ export class BackgroundResponses {
    * the row's answer its worst case, so that too can be short by less than the step.
    */
   noteAnswer(provider: string, id: string, outputTokens: number): void {
-    const entry = this.pending.get(keyOf(provider, id));
+    const entry = this.entryOf(provider, id);
     if (!entry || outputTokens <= entry.job.outputTokens) return;
     entry.job.outputTokens = outputTokens;
     const grown = outputTokens - entry.written.outputTokens;
@@ -244,7 +252,7 @@ export class BackgroundResponses {
    * the prompt is what the entry is charged at the least.
    */
   notePrompt(provider: string, id: string, promptTokens: number): void {
-    const entry = this.pending.get(keyOf(provider, id));
+    const entry = this.entryOf(provider, id);
     if (!entry) return;
     entry.job.promptTokens += promptTokens;
     this.write(entry);
@@ -263,8 +271,7 @@ export class BackgroundResponses {
    * written at once, so whatever charges it later (the first bundle, the next start, a give-up) charges what it said.
    */
   noteFinalState(provider: string, id: string, finalState: SeenFinalState): void {
-    const key = keyOf(provider, id);
-    const entry = this.pending.get(key) ?? this.deferred?.crowdedOut.get(key);
+    const entry = this.entryOf(provider, id);
     if (!entry) return;
     entry.job.finalState = finalState;
     entry.job.outputTokens = Math.max(entry.job.outputTokens, finalState.seenOutputTokens);
@@ -321,12 +328,17 @@ export class BackgroundResponses {
    * closed database), and nothing is given up or forgotten, so the next start waits out the rest of each one's time.
    */
   stopWaiting(): void {
-    // What was put off stays in the journal as it is, for the next start.
+    // What was put off stays in the journal as it is, for the next start (entries crowded out too: the answer seen of
+    // one is noted as of any, so it is written as well).
+    const crowdedOut = [...(this.deferred?.crowdedOut.values() ?? [])];
     this.deferred = undefined;
-    const unwritten: Pending[] = [];
+    const stopped: Pending[] = [];
     for (let key = this.pending.oldest(); key !== undefined; key = this.pending.oldest()) {
       const entry = this.pending.delete(key);
-      if (!entry) continue;
+      if (entry) stopped.push(entry);
+    }
+    const unwritten: Pending[] = [];
+    for (const entry of [...crowdedOut, ...stopped]) {
       clearTimeout(entry.timer);
       entry.job.hold?.release();
       if (entry.job.outputTokens > entry.written.outputTokens) unwritten.push(entry);
