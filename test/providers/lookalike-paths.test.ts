@@ -72,8 +72,18 @@ describe('a route Edge reads, spelled for a lenient origin', () => {
     ['api.openai.com', '/v1/audio/speech%20', 'audio/speech'],
     // Read as another route than its own: `threads/*` (unread) by exact match, `threads/runs` (read) leniently.
     ['api.openai.com', '/v1/threads/Runs', 'threads/runs'],
-    // On a host that lets unknown routes through.
+    // On a host that lets unknown routes through: the whole path is loosened, then matched under each of its prefixes
+    // (Copilot's '' and '/v1'), so a blurred `/v1` reaches the route as well as a blurred route name does.
     ['api.githubcopilot.com', '/Chat/Completions', 'chat/completions'],
+    ['api.githubcopilot.com', '/V1/chat/completions', 'chat/completions'],
+    ['api.githubcopilot.com', '/v1./chat/completions', 'chat/completions'],
+    ['api.githubcopilot.com', '/v1;x/chat/completions', 'chat/completions'],
+    ['api.githubcopilot.com', '/v1%20/chat/completions', 'chat/completions'],
+    ['api.githubcopilot.com', '/V1/responses', 'responses'],
+    ['api.githubcopilot.com', '/x/..;/chat/completions', 'chat/completions'],
+    ['api.githubcopilot.com', '/x/..;/v1/chat/completions', 'chat/completions'],
+    ['api.githubcopilot.com', '/chat/completions%0a', 'chat/completions'],
+    ['api.githubcopilot.com', '/chat/completions%09', 'chat/completions'],
   ])('%s%s is refused, naming the route `%s`', (host, path, route) => {
     const error = refusal(host, path);
     expect(error).toMatchObject({ status: 400, type: 'invalid_request' });
