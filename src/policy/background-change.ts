@@ -8,10 +8,16 @@
  * So while a change runs, each collection says how to undo what it does (`undo`), and what may only follow a change
  * that holds is put off until it commits (`afterCommit`): its charge's record for the audit trail, a hold given back.
  * Rolled back, the undos run newest first and the put-off work is dropped. Outside a change both act at once.
+ *
+ * One of them that throws is told to `onError` and the rest run on: a committed change holds whatever its follow-up
+ * does (a throw would make it look failed, and skip the hold given back after it), and a rolled-back one must still be
+ * undone whole in memory, its own error the one its caller sees.
  */
 export class LedgerChanges {
   private undos: Array<() => void> | undefined;
   private committed: Array<() => void> = [];
+
+  constructor(private readonly onError: (err: unknown, context: string) => void) {}
 
   /** A change is running: the collections' changes belong to it. */
   get active(): boolean {
@@ -35,8 +41,16 @@ export class LedgerChanges {
     } finally {
       this.undos = undefined;
       this.committed = [];
-      if (held) for (const then of committed) then();
-      else for (const undo of undos.reverse()) undo();
+      if (held) for (const then of committed) this.carryOn(then, 'finishing a background ledger change that committed');
+      else for (const undo of undos.reverse()) this.carryOn(undo, 'undoing in memory a background ledger change rolled back');
+    }
+  }
+
+  private carryOn(step: () => void, context: string): void {
+    try {
+      step();
+    } catch (err) {
+      this.onError(err, context);
     }
   }
 

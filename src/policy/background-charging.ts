@@ -151,7 +151,7 @@ export class BackgroundCharging {
    */
   private deferredFinalStates: Map<string, FinalState> | undefined;
   /** The memory side of the change running (atomically): undone if its writes are rolled back. */
-  private readonly changes = new LedgerChanges();
+  private readonly changes = new LedgerChanges((err, context) => this.options.onError(err, context));
 
   constructor(private readonly options: BackgroundChargingOptions) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_BACKGROUND_TIMEOUT_MS;
