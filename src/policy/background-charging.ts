@@ -16,7 +16,7 @@ import { createResponseMeter, type ResponseMeter, type ResponseMeterInput } from
 import { allKeyWindows } from './status-data.js';
 import { answerCounter, usageEstimate } from './unreported-usage.js';
 import type { TokenUsage } from './usage.js';
-import type { UsageCharge, WindowCharges } from './window-charges.js';
+import type { PublishWhen, UsageCharge, WindowCharges } from './window-charges.js';
 import { timingOf } from './window-charges.js';
 import { windowIdentity } from './window-succession.js';
 import { successorWindows, windowsFollowed } from './window-successors.js';
@@ -263,6 +263,9 @@ export class BackgroundCharging {
     this.options.onError(err, context);
   }
 
+  /** A late charge's budget alert goes out once its change commits: one rolled back charged nothing (window-charges.ts PublishWhen). */
+  private readonly publishWhenCommitted: PublishWhen = (publish) => this.changes.afterCommit(publish);
+
   /** Whether any work is waited for or open for a true-up: nothing to look up otherwise. */
   private get tracksAny(): boolean {
     return this.background.size > 0 || this.trueUps.size > 0 || this.handedOver.size > 0;
@@ -463,7 +466,7 @@ export class BackgroundCharging {
     // before it): charged where they went, as a true-up follows them.
     const bundle = this.options.bundle();
     const current = windowsFollowed(waiting.windows, bundle ? allKeyWindows(bundle, waiting.target.keyId) : []);
-    const { charge, windows } = this.options.charges.chargeTo(waiting.target, current, charged, !usage, model, undefined, (err, context) => this.counterWriteFailed(err, context));
+    const { charge, windows } = this.options.charges.chargeTo(waiting.target, current, charged, !usage, model, undefined, (err, context) => this.counterWriteFailed(err, context), this.publishWhenCommitted);
     if (!usage) {
       this.trueUps.keep(provider, id, {
         target: waiting.target, windows, usage: charge.usage, costUsd: charge.costUsd, reason,
@@ -531,8 +534,7 @@ export class BackgroundCharging {
           window.amount = added.windowStartMs === window.windowStartMs ? cost : difference;
           window.windowStartMs = added.windowStartMs;
           // Spend raised as any charge raises it: past a threshold, the budget alert.
-          const alert = window.metric === 'spend' ? charges.budgetAlert(current, added.windowStartMs, nowMs, open.target) : undefined;
-          if (alert) alerts.push(alert);
+          if (window.metric === 'spend') charges.budgetAlert(current, added.windowStartMs, nowMs, open.target, alerts, this.publishWhenCommitted);
         } else if (difference < 0) {
           const given = window.windowStartMs === undefined ? 0 : counters.refund(window.counterKey, -difference, window.windowStartMs, window.timing, nowMs);
           if (given < -difference) refundedInFull = false;

@@ -30,6 +30,15 @@ export interface WindowChargesOptions {
   publish: (draft: NoticeDraft) => Notice;
 }
 
+/**
+ * When a budget alert raised by a charge is published: at once by default; a charge made inside a change of the
+ * background ledger puts it off until the change commits (background-change.ts afterCommit), since one rolled back
+ * charged nothing, and its alert's mark is rolled back with it (the retry raises the alert again).
+ */
+export type PublishWhen = (publish: () => void) => void;
+
+const publishNow: PublishWhen = (publish) => publish();
+
 export class WindowCharges {
   constructor(private readonly options: WindowChargesOptions) {}
 
@@ -37,10 +46,12 @@ export class WindowCharges {
    * Charges `usage` to the token and spend `windows`; raises budget alerts. Says what each window was charged. A counter
    * write that fails is told to `onWriteError` (default: onError, and the other windows are charged on); one that
    * throws from it ends the charge there (background-charging.ts: inside a transaction the change is rolled back whole).
+   * Its alerts are published, and added to the charge's, when `publishWhen` says (see PublishWhen).
    */
   chargeTo(
     target: LateChargeTarget, windows: readonly LimitWindow[], usage: TokenUsage, estimated: boolean, answeredModel?: string,
     priced?: { costUsd: number; priceSource: string }, onWriteError: (err: unknown, context: string) => void = this.options.onError,
+    publishWhen: PublishWhen = publishNow,
   ): { charge: UsageCharge; windows: TrueUpWindow[] } {
     const nowMs = this.options.now().getTime();
     const { costUsd, priceSource } = priced ?? priceOf(target, usage, answeredModel);
@@ -56,10 +67,7 @@ export class WindowCharges {
         const added = this.options.counters.add(window.counterKey, amount, window, nowMs);
         record.amount = amount;
         record.windowStartMs = added.windowStartMs;
-        if (window.metric === 'spend') {
-          const alert = this.budgetAlert(window, added.windowStartMs, nowMs, target);
-          if (alert) alerts.push(alert);
-        }
+        if (window.metric === 'spend') this.budgetAlert(window, added.windowStartMs, nowMs, target, alerts, publishWhen);
       } catch (err) {
         onWriteError(err, `charging ${window.counterKey}`);
       }
@@ -67,17 +75,20 @@ export class WindowCharges {
     return { charge: { usage, costUsd, priceSource, alerts, ...(estimated ? { estimated: true as const } : {}) }, windows: charged };
   }
 
-  /** The alert a spend window's charge raises, once per threshold and run of the window; undefined when none is new. */
-  budgetAlert(window: LimitWindow, windowStartMs: number, nowMs: number, target: LateChargeTarget): Notice | undefined {
-    if (window.max <= 0) return undefined;
+  /**
+   * The alert a spend window's charge raises, once per threshold and run of the window (marked now, in the charge's
+   * transaction), added to `alerts` once published (`publishWhen`); none when no threshold is newly reached.
+   */
+  budgetAlert(window: LimitWindow, windowStartMs: number, nowMs: number, target: LateChargeTarget, alerts: Notice[], publishWhen: PublishWhen = publishNow): void {
+    if (window.max <= 0) return;
     const counters = this.options.counters;
     const usage = windowUsage(window, counters.snapshot([window.counterKey]), nowMs);
     const reached = thresholdsReached(usage.used / window.max, target.thresholds);
     // Mark every reached threshold, warn once, at the highest newly reached one.
     const fresh = reached.filter((t) => counters.markAlert(window.counterKey, windowStartMs, t, nowMs));
     const highest = fresh[0];
-    if (highest === undefined) return undefined;
-    return this.options.publish({
+    if (highest === undefined) return;
+    const draft: NoticeDraft = {
       kind: 'budget_alert',
       who: { app: target.app },
       what: {
@@ -88,7 +99,8 @@ export class WindowCharges {
         message: budgetAlertMessage(target.keyLabel, window, usage.used, highest, usage.resetsAtMs !== undefined ? usage.resetsAtMs - nowMs : undefined),
         errorType: `budget_${Math.round(highest * 100)}`,
       },
-    });
+    };
+    publishWhen(() => alerts.push(this.options.publish(draft)));
   }
 }
 
