@@ -9,6 +9,7 @@ import { cursorAdapter } from './cursor.js';
 import { geminiAdapter } from './gemini.js';
 import { normalizeHost } from './host-pattern.js';
 import { readJsonRequestBody } from './json-request-body.js';
+import { isRefused } from './route-lookalike.js';
 import { mcpAdapter } from './mcp.js';
 import { openAICompatibleAdapter } from './openai-compatible.js';
 import { isNonCanonicalTarget, longestPrefix, routablePath, splitPathAndQuery, staysOutsideApiPaths } from './route-path.js';
@@ -66,6 +67,8 @@ export function recognizeRequest(
  */
 export function parseRequest(recognized: RecognizedRequest, rawBody: string | Uint8Array | undefined): ParseResult {
   const { entry, adapter, route } = recognized;
+  // As the proxy's resolver does (provider-resolver.ts): a refused route is refused whatever its adapter's parse does.
+  if (isRefused(route)) return { ok: false, error: route.refusal };
   if (!route.inspected) return adapter.parse(route, undefined, entry);
   const body = readRequestBody(recognized, rawBody);
   return body.ok ? adapter.parse(route, body.value, entry) : body;

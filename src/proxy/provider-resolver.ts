@@ -1,6 +1,7 @@
 import { compileSurfaceCatalog, DEFAULT_SURFACES, type SurfaceEntry } from '../providers/catalog.js';
 import { compileHostPattern } from '../providers/host-pattern.js';
 import { errorResponseFor, readRequestBody, recognizeRequest, unknownRouteError } from '../providers/registry.js';
+import { isRefused } from '../providers/route-lookalike.js';
 import { bifrostRoute } from '../gateway/bifrost-routes.js';
 import type { AiSurface, Resolution, SurfaceResolver } from './surface-resolution.js';
 
@@ -45,6 +46,9 @@ export function createProviderResolver(interceptHosts?: string[]): ProviderResol
       inspected: recognized.route.inspected,
       parse: (raw) => {
         const { entry, adapter, route } = recognized;
+        // A route recognised only to be refused (a look-alike, a prompt route sent by PUT) is refused whatever its
+        // adapter's parse does with it: one adapter forgetting to check must not send it out unread.
+        if (isRefused(route)) return { ok: false, error: route.refusal };
         if (!route.inspected) {
           const parsed = adapter.parse(route, undefined, entry);
           return parsed.ok ? { ...parsed, body: undefined } : parsed;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileSurfaceCatalog, DEFAULT_SURFACES } from '../../src/providers/catalog.js';
-import { recognizeRequest } from '../../src/providers/registry.js';
+import { parseRequest, recognizeRequest } from '../../src/providers/registry.js';
 import { isRefused } from '../../src/providers/route-lookalike.js';
 import { req } from './support.js';
 
@@ -66,5 +66,19 @@ describe('Copilot completions: spellings the service may answer as a completion'
     expect(outcome('DELETE', '/v1/engines/copilot-codex/completions')).toBe('unrecognized:pass');
     expect(outcome('POST', '/v1/engines/copilot-codex/completions/extra')).toBe('unrecognized:pass');
     expect(outcome('POST', '/v1/engines/copilot-codex/embeddings')).toBe('unrecognized:pass');
+  });
+});
+
+describe('Copilot completions: a refused spelling is refused when parsed, not only when recognised', () => {
+  it.each([
+    '/V1/engines/copilot-codex/completions',
+    '/v1/Engines/copilot-codex/completions',
+    '/v1/engines/copilot-codex/Completions',
+    '/v1/engines/copilot-codex;x/completions',
+  ])('POST %s: parseRequest answers the refusal (the request never goes out unread)', (path) => {
+    const found = recognizeRequest(req('POST', HOST, path), catalog);
+    if (found === undefined || 'unrecognized' in found) throw new Error(`${path} was not recognised`);
+    const parsed = parseRequest(found, JSON.stringify({ prompt: 'def f():', suffix: '', max_tokens: 10 }));
+    expect(parsed).toMatchObject({ ok: false, error: { status: 400, type: 'invalid_request' } });
   });
 });

@@ -117,6 +117,12 @@ describe('through Edge: a secret in the editor\'s file is refused before it reac
     expect(await edge.post(url, inSuffix, BLOCKED_SECRET)).toEqual({ status: 446, reachedOrigin: false, secretAtOrigin: false });
   });
 
+  it.each(['/V1/engines/copilot-codex/completions', '/v1/Engines/copilot-codex/completions', '/v1/engines/copilot-codex;x/completions'])(
+    '%s: a look-alike spelling carrying the secret is refused (400) and never reaches Copilot', async (path) => {
+      const body = { prompt: `GITHUB_TOKEN = "${BLOCKED_SECRET}"\n`, suffix: '' };
+      expect(await edge.post(`https://proxy.individual.githubcopilot.com${path}`, body, BLOCKED_SECRET)).toEqual({ status: 400, reachedOrigin: false, secretAtOrigin: false });
+    });
+
   it('a clean completion still reaches Copilot', async () => {
     const result = await edge.post('https://proxy.individual.githubcopilot.com/v1/engines/copilot-codex/completions', { prompt: 'def add(a, b):\n', suffix: '' }, BLOCKED_SECRET);
     expect(result).toEqual({ status: 200, reachedOrigin: true, secretAtOrigin: false });
