@@ -1,4 +1,3 @@
-import type { SurfaceEntry } from '../providers/catalog.js';
 import { lenientPathReadings } from '../providers/route-lookalike.js';
 import { isNonCanonicalTarget, routablePath, splitPathAndQuery } from '../providers/route-path.js';
 
@@ -74,17 +73,3 @@ export function posesAsWebSocketApi(provider: string, path: string): boolean {
   return API_PATHS.some((entry) => entry.provider === provider && readings.some((reading) => entry.loosePathname.test(reading)));
 }
 
-/** What decides whether a host's WebSockets Edge cannot read may go through: its catalog entry's unknown-route rules. */
-export type WebSocketHostRules = Pick<SurfaceEntry, 'provider' | 'unknownRoutes' | 'otherPaths'>;
-
-/**
- * True when a WebSocket on `path` is one Edge cannot read (no API above, canonical or not) on a host that refuses the
- * HTTP requests it does not recognise, both under its API and elsewhere (api.openai.com, Azure OpenAI's
- * `*.openai.azure.com`, Gemini's host): such a socket is refused like the HTTP request, instead of being relayed
- * unread. On a host whose unknown routes or other paths pass (chatgpt.com, Copilot, Azure AI Services' other
- * services) it is relayed unread and flagged, as those requests pass.
- */
-export function refusesUnreadWebSocket(host: WebSocketHostRules, path: string): boolean {
-  if (host.unknownRoutes !== 'reject' || (host.otherPaths ?? host.unknownRoutes) !== 'reject') return false;
-  return webSocketApiAt(host.provider, path) === undefined;
-}

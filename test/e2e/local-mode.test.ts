@@ -44,7 +44,7 @@ beforeAll(async () => {
     config: {
       proxy: { maxRequestBodyBytes: 1024 * 1024, tunnelFirstBytesTimeoutMs: 1000 },
       upstream: {
-        originOverrides: { 'api.openai.com': origin.url, 'api.anthropic.com': `http://127.0.0.1:${plainOriginPort}`, 'api.githubcopilot.com': origin.url },
+        originOverrides: { 'api.openai.com': origin.url, 'api.anthropic.com': `http://127.0.0.1:${plainOriginPort}`, 'claude.ai': `http://127.0.0.1:${plainOriginPort}`, 'api.githubcopilot.com': origin.url },
         caFile,
       },
     },
@@ -199,16 +199,21 @@ describe('local mode (no gateway): forwards to the origin with the app credentia
     expect(seen.some((s) => s.body.length > 1024 * 1024)).toBe(false);
   });
 
-  it('relays WebSocket upgrades on an intercepted host', async () => {
+  it('refuses a WebSocket Edge cannot read on a host that refuses unrecognised requests (api.anthropic.com), as the HTTP request', async () => {
     const ws = await webSocketThroughEdge(edge, 'wss://api.anthropic.com/v1/realtime');
+    expect(await closeOf(ws)).toMatchObject({ code: 1008 });
+  });
+
+  it('relays WebSocket upgrades on an intercepted host whose unrecognised requests pass (claude.ai)', async () => {
+    const ws = await webSocketThroughEdge(edge, 'wss://claude.ai/v1/realtime');
     const reply = new Promise<string>((resolve) => ws.once('message', (m: Buffer) => resolve(m.toString())));
     await opened(ws);
     ws.send('ping-1');
     expect(await reply).toBe('echo:ping-1');
     ws.close();
     // Its frames are not read, but its opening is decided and recorded, flagged as uninspected.
-    const activity = await (await fetch(`${edge.proxyUrl}/activity.json`)).json() as Array<{ path: string; decision: string; findings: Array<{ type: string; ruleId: string }> }>;
-    expect(activity.find((a) => a.path === '/v1/realtime')).toMatchObject({ decision: 'flagged', findings: [{ type: 'uninspected', ruleId: 'websocket' }] });
+    const activity = await (await fetch(`${edge.proxyUrl}/activity.json`)).json() as Array<{ host: string; path: string; decision: string; findings: Array<{ type: string; ruleId: string }> }>;
+    expect(activity.find((a) => a.host === 'claude.ai' && a.path === '/v1/realtime')).toMatchObject({ decision: 'flagged', findings: [{ type: 'uninspected', ruleId: 'websocket' }] });
   });
 
   it('refuses a WebSocket opened at the proxy itself (a web page could make Edge dial itself until it ran out of sockets)', async () => {
@@ -226,7 +231,7 @@ describe('local mode (no gateway): forwards to the origin with the app credentia
   });
 
   it('refuses a WebSocket whose Host names another server than its tunnel', async () => {
-    const ws = await webSocketThroughEdge(edge, 'wss://api.anthropic.com/v1/realtime', { headers: { host: `127.0.0.1:${plainOriginPort}` } });
+    const ws = await webSocketThroughEdge(edge, 'wss://claude.ai/v1/realtime', { headers: { host: `127.0.0.1:${plainOriginPort}` } });
     expect((await closeOf(ws)).code).toBe(1008);
   });
 

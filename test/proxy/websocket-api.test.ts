@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bifrostWebSocketRoute, webSocketVia } from '../../src/gateway/websocket-route.js';
-import { posesAsWebSocketApi, refusesUnreadWebSocket, webSocketApiAt, webSocketApiOf } from '../../src/proxy/websocket-api.js';
-import { DEFAULT_SURFACES } from '../../src/providers/catalog.js';
+import { posesAsWebSocketApi, webSocketApiAt, webSocketApiOf } from '../../src/proxy/websocket-api.js';
 
 /**
  * Which WebSocket API a path speaks is decided in one place, on the path as the origin routes it (routablePath, as
@@ -110,38 +109,3 @@ describe('posesAsWebSocketApi: paths Edge does not read that an origin may route
     expect(posesAsWebSocketApi(provider, path)).toBe(false);
   });
 });
-
-describe('refusesUnreadWebSocket: a socket Edge cannot read, on a host that refuses the HTTP requests it does not recognise', () => {
-  const surface = (label: string) => DEFAULT_SURFACES.find((entry) => entry.label === label)!;
-  const openAiApi = surface('OpenAI API');
-  const azureOpenAi = DEFAULT_SURFACES.find((entry) => entry.hosts.includes('*.openai.azure.com'))!;
-  const azureAiServices = DEFAULT_SURFACES.find((entry) => entry.hosts.includes('*.services.ai.azure.com'))!;
-
-  it.each([
-    [openAiApi, '/v1/audio/speech'],
-    [openAiApi, '/v2/realtime?model=gpt-realtime'],
-    [openAiApi, '/V1/Realtime?model=gpt-realtime'],
-    [azureOpenAi, '/openai/realtimeapi?deployment=voice-prod'],
-    [azureOpenAi, '/other/socket'],
-    [surface('Gemini API'), '/ws/other'],
-  ])('%# %s on its host is refused', (host, path) => {
-    expect(refusesUnreadWebSocket(host, path)).toBe(true);
-  });
-
-  it.each([
-    // The APIs Edge reads, in any form it reads them.
-    [openAiApi, '/v1/realtime?model=gpt-realtime'],
-    [openAiApi, '/v1/responses/'],
-    [azureOpenAi, '/openai/realtime?deployment=voice-prod'],
-    [azureOpenAi, '/openai/v1/realtime?model=voice-prod'],
-    [surface('Gemini API'), GEMINI_LIVE],
-    // Hosts whose unknown routes or other paths pass: relayed unread and flagged, as their HTTP requests pass.
-    [surface('ChatGPT'), '/backend-api/other'],
-    [azureAiServices, '/speech/socket'],
-    [surface('OpenRouter'), '/ws'],
-    [DEFAULT_SURFACES.find((entry) => entry.provider === 'copilot')!, '/agents/socket'],
-  ])('%# %s is not', (host, path) => {
-    expect(refusesUnreadWebSocket(host, path)).toBe(false);
-  });
-});
-
