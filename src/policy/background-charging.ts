@@ -308,17 +308,11 @@ export class BackgroundCharging {
    */
   continueWork(c: Continuation): boolean {
     if (!this.tracksAny) return false;
-    const waiting = this.background.find(c.provider, c.job.id);
-    const tracked = waiting ?? this.trueUps.find(c.provider, c.job.id, this.options.now().getTime());
+    const tracked = this.background.find(c.provider, c.job.id) ?? this.trueUps.find(c.provider, c.job.id, this.options.now().getTime());
     // Taken from one collection and kept in another (or settled): one change. A write that failed rolls it back, memory
     // too: the work stays tracked as it was, and whatever settles it later covers the continuation (its usage is the
     // run's); charged as an exchange as well, it would be charged twice.
-    const continued = this.atomically(() => this.continueTracked(c));
-    if (continued !== undefined) return continued;
-    // Except an estimate continued while the run goes on: rolled back, nothing waits for the run again, and the
-    // estimate left open never counted the continuation's prompt. Charged as an exchange, it is charged somewhere.
-    if (!waiting && isPendingStatus(c.job.status)) return false;
-    return tracked?.target.keyId === c.keyId;
+    return this.atomically(() => this.continueTracked(c)) ?? tracked?.target.keyId === c.keyId;
   }
 
   private continueTracked(c: Continuation): boolean {
