@@ -51,7 +51,7 @@ it('a continuation of an entry crowded out at a deferred take-up adds its prompt
   journal.added('openai', 'run_new', 'vk-a', job(), NOW.getTime());
   const counters = new SqliteCounterStore(db);
   const late: BackgroundCharge[] = [];
-  let policy: typeof POLICY | undefined;
+  let policy: typeof POLICY | undefined = undefined; // no bundle until the take-up has met the continuation
   const now = () => NOW;
   const onError = (err: unknown) => { throw err; };
   charging = new BackgroundCharging({
