@@ -97,9 +97,6 @@ const REPEATED_MODEL_MESSAGE = 'Bifrost Edge: the WebSocket URL names ?model= (o
 /** Why a path that differs from an API's only in letter case or `;parameters` is refused (posesAsWebSocketApi). */
 const LOOKALIKE_PATH_MESSAGE = 'Bifrost Edge: the path is the API\'s but for letter case or ;parameters, trailing dots/blanks, control bytes or ..; segments';
 
-/** Why a socket Edge cannot read is refused on a host that refuses unrecognised requests (a close reason: at most 123 bytes). */
-const UNREAD_SOCKET_MESSAGE = 'Bifrost Edge: this host\'s WebSockets Edge cannot read are refused, as its unrecognised requests are; use the API\'s path';
-
 /** Why an Azure deployment a lenient server may read as another name is refused (isBlurredDeployment). */
 const BLURRED_DEPLOYMENT_MESSAGE = 'Bifrost Edge: the WebSocket URL\'s deployment has spaces, control characters, a trailing dot or ;parameters a server may drop; name the deployment exactly';
 
@@ -157,9 +154,6 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
     if (models.length > 1) return invalid(REPEATED_MODEL_MESSAGE);
     if (posesAsWebSocketApi(provider, input.path)) return invalid(LOOKALIKE_PATH_MESSAGE);
     const apiPath = webSocketApiAt(provider, input.path);
-    // A socket Edge cannot read on a host that refuses the HTTP requests it does not recognise (api.openai.com, Azure
-    // OpenAI) is refused as that request is, rather than relayed unread; where they pass, it is relayed and flagged.
-    if (apiPath === undefined && resolution.kind === 'unrecognized' && !resolution.passThrough) return invalid(UNREAD_SOCKET_MESSAGE);
     const speaks = apiPath?.api;
     /** An Azure transcription socket naming no deployment: its session message names it (websocket-inspection.ts). */
     let deploymentInSession = false;
