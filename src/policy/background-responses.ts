@@ -121,8 +121,11 @@ interface Pending {
   timer?: NodeJS.Timeout;
   /** When its wait runs out (its timer fires). */
   dueAtMs: number;
-  /** The answer seen as the journal last wrote it, and when: a growing poll is written through only now and then. */
-  written: { outputTokens: number; atMs: number };
+  /**
+   * The answer seen and the prompt as the journal last wrote them, and when: a growing poll is written through only now
+   * and then; a continuation's prompt at once, but a write rolled back leaves it in memory only (notePrompt).
+   */
+  written: { outputTokens: number; promptTokens: number; atMs: number };
 }
 
 export class BackgroundResponses {
@@ -179,7 +182,7 @@ export class BackgroundResponses {
     const key = keyOf(provider, id);
     if (this.pending.has(key)) return false;
     const rememberedMs = this.now();
-    const entry: Pending = { provider, id, job, written: { outputTokens: job.outputTokens, atMs: rememberedMs }, dueAtMs: rememberedMs + this.timeoutMs };
+    const entry: Pending = { provider, id, job, written: writtenAs(job, rememberedMs), dueAtMs: rememberedMs + this.timeoutMs };
     this.hold(key, entry, this.timeoutMs);
     this.options.changes?.undo(() => {
       if (this.pending.get(key) !== entry) return;
@@ -199,7 +202,7 @@ export class BackgroundResponses {
     for (const { provider, id, value: job, sinceMs } of entries) {
       const key = keyOf(provider, id);
       const waitMs = Math.max(0, sinceMs + this.timeoutMs - nowMs);
-      if (!this.pending.has(key)) this.hold(key, { provider, id, job, written: { outputTokens: job.outputTokens, atMs: nowMs }, dueAtMs: nowMs + waitMs }, waitMs);
+      if (!this.pending.has(key)) this.hold(key, { provider, id, job, written: writtenAs(job, nowMs), dueAtMs: nowMs + waitMs }, waitMs);
     }
   }
 
@@ -231,7 +234,8 @@ export class BackgroundResponses {
    * written, or the answer grew by ANSWER_WRITE_STEP_TOKENS or more since; always on a clean stop (stopWaiting), and
    * a final state removes the row anyway. Why a crash between two writes loses no charge that matters: nothing of a
    * waiting entry is charged yet, and what it holds (its prompt, in-flight.ts) and any estimate it took over
-   * (`charged`) are written at once (remember, notePrompt), so the row is never below what was charged or held. The
+   * (`charged`) are written at once (remember, notePrompt), so the row is never below what was charged or held (but
+   * for a continuation's prompt whose write was rolled back: written by the next fetch, whatever it carried). The
    * answer seen is only the floor of an estimate: given up, the entry is charged its worst case, at least its bound
    * (background-output-cap.ts), whatever the row says; ended reporting no usage, the estimate is short by less than
    * ANSWER_WRITE_STEP_TOKENS, and stays open for a true-up by the usage a later fetch reports. One exception on a
@@ -240,16 +244,23 @@ export class BackgroundResponses {
    */
   noteAnswer(provider: string, id: string, outputTokens: number): void {
     const entry = this.entryOf(provider, id);
-    if (!entry || outputTokens <= entry.job.outputTokens) return;
-    entry.job.outputTokens = outputTokens;
-    const grown = outputTokens - entry.written.outputTokens;
-    if (grown >= ANSWER_WRITE_STEP_TOKENS || this.now() - entry.written.atMs >= ANSWER_WRITE_INTERVAL_MS) this.write(entry);
+    if (!entry) return;
+    const grew = outputTokens > entry.job.outputTokens;
+    if (grew) entry.job.outputTokens = outputTokens;
+    const grown = entry.job.outputTokens - entry.written.outputTokens;
+    const due = grew && (grown >= ANSWER_WRITE_STEP_TOKENS || this.now() - entry.written.atMs >= ANSWER_WRITE_INTERVAL_MS);
+    if (due || hasUnwrittenPrompt(entry)) this.write(entry);
   }
 
   /**
    * A request continued `id` (tool outputs submitted to a run) with `promptTokens` of its own: the run reads them as
    * prompt too, so its estimate (its final state reporting no usage, or given up) grows by them. Written at once:
    * the prompt is what the entry is charged at the least.
+   *
+   * A write rolled back (a full disk) leaves the prompt in memory all the same: the continuation is then settled through
+   * the entry still (background-charging.ts continueWork: charged as an exchange too, the run would be charged twice),
+   * so the entry is the only place its prompt is charged. The row keeps the prompt before it until a later write of the
+   * entry (the next poll's, at once: hasUnwrittenPrompt) or a clean stop (stopWaiting) writes it.
    */
   notePrompt(provider: string, id: string, promptTokens: number): void {
     const entry = this.entryOf(provider, id);
@@ -259,10 +270,10 @@ export class BackgroundResponses {
   }
 
   private write(entry: Pending): void {
-    // Rolled back, the row still has what it had: a clean stop writes the answer seen again.
+    // Rolled back, the row still has what it had: the next write, or a clean stop, writes the answer and prompt again.
     const before = entry.written;
     this.options.changes?.undo(() => { entry.written = before; });
-    entry.written = { outputTokens: entry.job.outputTokens, atMs: this.now() };
+    entry.written = writtenAs(entry.job, this.now());
     this.options.journal?.changed(entry.provider, entry.id, entry.job);
   }
 
@@ -341,9 +352,10 @@ export class BackgroundResponses {
     for (const entry of [...crowdedOut, ...stopped]) {
       clearTimeout(entry.timer);
       entry.job.hold?.release();
-      if (entry.job.outputTokens > entry.written.outputTokens) unwritten.push(entry);
+      if (entry.job.outputTokens > entry.written.outputTokens || hasUnwrittenPrompt(entry)) unwritten.push(entry);
     }
-    // The answer seen since each one's last write (noteAnswer) is kept too, in one transaction.
+    // The answer seen since each one's last write (noteAnswer), and a prompt whose write was rolled back (notePrompt),
+    // are kept too, in one transaction.
     if (unwritten.length === 0) return;
     const writeAll = () => { for (const entry of unwritten) this.write(entry); };
     if (this.options.atomically) this.options.atomically(writeAll);
@@ -366,6 +378,15 @@ export class BackgroundResponses {
     if (this.options.atomically) this.options.atomically(change);
     else change();
   }
+}
+
+function writtenAs(job: BackgroundJob, atMs: number): Pending['written'] {
+  return { outputTokens: job.outputTokens, promptTokens: job.promptTokens, atMs };
+}
+
+/** A continuation's prompt is in memory but not in the row (its write was rolled back): written at the first chance. */
+function hasUnwrittenPrompt(entry: Pending): boolean {
+  return entry.job.promptTokens > entry.written.promptTokens;
 }
 
 /** Ids are the provider's: the same id at two providers names two objects. */
