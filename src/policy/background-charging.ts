@@ -466,6 +466,8 @@ export class BackgroundCharging {
     // before it): charged where they went, as a true-up follows them.
     const bundle = this.options.bundle();
     const current = windowsFollowed(waiting.windows, bundle ? allKeyWindows(bundle, waiting.target.keyId) : []);
+    // charge.alerts is empty still: its alerts are pushed once the change commits, by callbacks queued before
+    // reportLateCharge's below (afterCommit runs them in order), so the record it makes carries them.
     const { charge, windows } = this.options.charges.chargeTo(waiting.target, current, charged, !usage, model, undefined, (err, context) => this.counterWriteFailed(err, context), this.publishWhenCommitted);
     if (!usage) {
       this.trueUps.keep(provider, id, {
@@ -533,7 +535,8 @@ export class BackgroundCharging {
           // An amount that went to an earlier run of the window can no longer be given back: only this run's counts.
           window.amount = added.windowStartMs === window.windowStartMs ? cost : difference;
           window.windowStartMs = added.windowStartMs;
-          // Spend raised as any charge raises it: past a threshold, the budget alert.
+          // Spend raised as any charge raises it: past a threshold, the budget alert (into `alerts` once the change
+          // commits, before the record reportLateCharge queues below reads it: afterCommit runs in order).
           if (window.metric === 'spend') charges.budgetAlert(current, added.windowStartMs, nowMs, open.target, alerts, this.publishWhenCommitted);
         } else if (difference < 0) {
           const given = window.windowStartMs === undefined ? 0 : counters.refund(window.counterKey, -difference, window.windowStartMs, window.timing, nowMs);

@@ -72,6 +72,9 @@ export class WindowCharges {
         onWriteError(err, `charging ${window.counterKey}`);
       }
     }
+    // `alerts` is the charge's own array, filled as each alert is published: with `publishWhen` putting that off (a
+    // background charge), it is still empty here. A caller recording the charge after commit (background-charging.ts
+    // reportLateCharge) finds them only because its own afterCommit is queued after the alerts', and those run in order.
     return { charge: { usage, costUsd, priceSource, alerts, ...(estimated ? { estimated: true as const } : {}) }, windows: charged };
   }
 

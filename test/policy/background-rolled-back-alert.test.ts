@@ -82,6 +82,7 @@ it('a budget alert raised by a late charge that is rolled back is not published;
   await fetchBackWithoutUsage('run_x');
   expect(late).toHaveLength(1);
   expect(alerts).toHaveLength(1);
-  // The charge recorded carries the alert it raised.
-  expect(late[0]!.charge.alerts).toHaveLength(1);
+  // The charge recorded carries the alert it raised: published after commit, pushed into the charge's alerts before the
+  // record is made (window-charges.ts chargeTo: their afterCommit callbacks run in order).
+  expect(late[0]!.charge.alerts.map((a) => [a.kind, a.why.errorType])).toEqual([['budget_alert', 'budget_50']]);
 });
