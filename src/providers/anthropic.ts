@@ -10,7 +10,8 @@ import {
   addStringLeaves, addText, addTool, newCallLinker, newExtraction, type BodyReading, type CallLinker, type Extraction, type JsonPath,
 } from './extraction.js';
 import {
-  disguisedDotSegmentRefusal, isRefused, lookalikeRouteRefusal, outsideApiLookalikeRefusal, readRouteLookalike, wrongMethodRefusal, type ReadRoute,
+  disguisedDotSegmentRefusal, isRefused, lookalikeRouteRefusal, outsideApiLookalikeRefusal, readRouteLookalike, unreadablePathRefusal, wrongMethodRefusal,
+  type ReadRoute,
 } from './route-lookalike.js';
 import { locateRequest, operationSegments } from './route-path.js';
 import { addOutputSchemaTexts, addToolDefinitionTexts, ANTHROPIC_OUTPUT_SCHEMA_FIELDS, ANTHROPIC_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
@@ -51,7 +52,9 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
   // serving its shape, as Copilot does on a host whose unknown routes pass) may answer any of them as `/v1/messages`.
   const lookalike = readRouteLookalike(location, entry.pathPrefixes, READ_ROUTES);
   if (lookalike !== undefined) return lookalikeRouteRefusal(req, entry, location, lookalike.name, lookalike.operation);
-  const disguised = disguisedDotSegmentRefusal(req, entry, location);
+  // `/v1/files/%C0%AE%C0%AE/messages`, `/v1/messages%C0%AFcount%00_tokens`: read past by an origin in ways no list of
+  // readings covers, so refused whatever route they would reach.
+  const disguised = disguisedDotSegmentRefusal(req, entry, location) ?? unreadablePathRefusal(req, entry, location);
   if (disguised !== undefined) return disguised;
   const operation = INSPECTED_ROUTES[location.operationPath];
   if (operation !== undefined && location.method === 'POST') return { ...location, operation, inspected: true };

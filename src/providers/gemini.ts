@@ -9,8 +9,8 @@ import { readAsyncBatchEmbedContent, readBatchGenerateContent, readPrediction } 
 import { edgeError } from '../edge-error.js';
 import { normalizeHost } from './host-pattern.js';
 import {
-  disguisedDotSegmentRefusal, isRefused, lookalikeRouteRefusal, outsideApiLookalikeRefusal, readRouteLookalike, wrongMethodRefusal, type ReadRoute,
-  type RefusedRouteMatch,
+  disguisedDotSegmentRefusal, isRefused, lookalikeRouteRefusal, outsideApiLookalikeRefusal, readRouteLookalike, unreadablePathRefusal, wrongMethodRefusal,
+  type ReadRoute, type RefusedRouteMatch,
 } from './route-lookalike.js';
 import { isBlurredName, locateRequest, operationSegments, type RequestLocation } from './route-path.js';
 import type { HttpRequestInfo } from './types.js';
@@ -54,6 +54,15 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
   if (lookalike !== undefined) return lookalikeRouteRefusal(req, entry, location, lookalike.name, lookalike.operation);
   const disguised = disguisedDotSegmentRefusal(req, entry, location);
   if (disguised !== undefined) return disguised;
+  const route = recognizeLocated(req, entry, location);
+  // `files/%C0%AE%C0%AE/models/m:generateContent`: read past by an origin in ways no list of readings covers, so refused
+  // whatever route it would reach. After the route's own refusals, which say more (a model name a service may misread).
+  if (route !== undefined && isRefused(route)) return route;
+  return unreadablePathRefusal(req, entry, location) ?? route;
+}
+
+/** The route at a path under the API that is no look-alike. */
+function recognizeLocated(req: HttpRequestInfo, entry: SurfaceEntry, location: RequestLocation): RouteMatch | undefined {
   const [root, modelAndMethod, ...rest] = operationSegments(location);
   if (root === undefined) return undefined;
   // A tuned model answers the same methods as a base model, so it goes through the same table.

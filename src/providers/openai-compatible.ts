@@ -14,7 +14,8 @@ import { readMistralConversationInputs, readMistralConversationStart } from './m
 import { readImageEmbeddings } from './azure-image-embeddings.js';
 import type { SurfaceEntry } from './catalog.js';
 import {
-  BODYLESS_METHODS, disguisedDotSegmentRefusal, isRefused, lenientOperationReadings, lookalikeRouteRefusal, outsideApiLookalikeRefusal, wrongMethodRefusal,
+  BODYLESS_METHODS, disguisedDotSegmentRefusal, isRefused, lenientOperationReadings, lookalikeRouteRefusal, outsideApiLookalikeRefusal, unreadablePathRefusal,
+  wrongMethodRefusal,
 } from './route-lookalike.js';
 import {
   isBlurredName, isUnderPath, locateNamedScope, locateRequest, operationSegments, type RequestLocation,
@@ -295,9 +296,10 @@ function recognizeDeployments(req: HttpRequestInfo, entry: SurfaceEntry, deploym
  * `audio/speech;x`, `images/generations%20`, `threads/Runs`): its exact segments match no route Edge reads, so it
  * would pass unread under its root (`images`, `audio`), as another route, or as an unknown route on a host that lets
  * those through. Returns the route it poses as. Where it is an unknown route that the host refuses anyway, it is
- * left to that refusal (the 404 naming the route).
+ * left to that refusal (the 404 naming the route). Matched against the POST route tables, whose reads depend on the host
+ * (Mistral's, Azure's), rather than route-lookalike.ts's readRouteLookalike patterns.
  */
-function readRouteLookalike(entry: SurfaceEntry, location: RequestLocation, prefixes: readonly string[], segments: readonly string[]): PostRoute | undefined {
+function postRouteLookalike(entry: SurfaceEntry, location: RequestLocation, prefixes: readonly string[], segments: readonly string[]): PostRoute | undefined {
   const exact = findPostRoute(entry, segments);
   if (exact?.read === true || findRoute(UPLOAD_ROUTES, segments) !== undefined) return undefined;
   const forwarded = exact !== undefined || UNINSPECTED_ROOTS.has(segments[0] ?? '') || entry.unknownRoutes === 'pass';
@@ -318,10 +320,12 @@ function recognizeUnder(req: HttpRequestInfo, entry: SurfaceEntry, prefixes: rea
   const segments = operationSegments(location);
   const [root] = segments;
   if (root === undefined) return undefined;
-  const lookalike = BODYLESS_METHODS.has(location.method) ? undefined : readRouteLookalike(entry, location, prefixes, segments);
+  const lookalike = BODYLESS_METHODS.has(location.method) ? undefined : postRouteLookalike(entry, location, prefixes, segments);
   if (lookalike !== undefined) return lookalikeRouteRefusal(req, entry, location, lookalike.segments.join('/'), lookalike.operation);
   // `/v1/images/..;/chat/completions` is `/v1/chat/completions` to an origin that drops `;parameters`.
-  const disguised = disguisedDotSegmentRefusal(req, entry, location);
+  // `/v1/images/%C0%AE%C0%AE/chat/completions`, `/v1/images/generations%3Fx`: read past by an origin in ways no list of
+  // readings covers, so refused whatever route they would reach.
+  const disguised = disguisedDotSegmentRefusal(req, entry, location) ?? unreadablePathRefusal(req, entry, location);
   if (disguised !== undefined) return disguised;
   const route = findPostRoute(entry, segments);
   if (location.method === 'POST') {

@@ -3,13 +3,14 @@ import type { RouteMatch } from './adapter.js';
 import type { SurfaceEntry } from './catalog.js';
 import { normalizeHost } from './host-pattern.js';
 import {
-  decodedUntilStable, longestPrefix, looseRoutablePath, posesAsApiPath, resolveDotSegments, routablePath, splitPathAndQuery, type RequestLocation,
+  decodedUntilStable, hasControlOrNonAsciiByte, longestPrefix, looseRoutablePath, MAX_DECODING_PASSES, pathDecoding, posesAsApiPath,
+  resolveDotSegments, routablePath, splitPathAndQuery, type RequestLocation,
 } from './route-path.js';
 import type { HttpRequestInfo } from './types.js';
 
 /**
- * Look-alike paths: spellings an origin that routes leniently (letter case ignored, `;parameters` dropped, trailing
- * blanks or dots trimmed, control or non-ASCII bytes stripped, dot segments resolved afterwards) answers as a route
+ * Look-alike paths: spellings an origin that routes leniently (letter case ignored, `;parameters` dropped, blanks at
+ * either end and trailing dots trimmed, control or non-ASCII bytes stripped, dot segments resolved afterwards) answers as a route
  * whose body Edge reads, while Edge's exact matching would forward them unread or as another route. Every adapter
  * refuses them with a 400 in its own error shape (its parse returns the refusal), so an app cannot get a prompt past
  * Edge by spelling its route for the origin rather than for Edge.
@@ -55,7 +56,7 @@ const EVERY_CONTROL_OR_NON_ASCII = new RegExp(CONTROL_OR_NON_ASCII.source, 'g');
 /**
  * The path's segments as lenient origins may read them, dot segments not resolved yet: escapes decoded until stable,
  * backslashes as slashes, control and non-ASCII characters dropped or read as a slash, each segment loosened
- * (looseSegment: lower case, `;parameters` dropped, trailing blanks and dots trimmed; `..;` stays a dot segment).
+ * (looseSegment: lower case, `;parameters` dropped, blanks and trailing dots trimmed; `..;` stays a dot segment).
  */
 function lenientSegmentReadings(pathname: string): string[][] {
   const decoded = decodedUntilStable(pathname).replace(/\\/g, '/');
@@ -127,7 +128,7 @@ export function wrongMethodRefusal(req: HttpRequestInfo, entry: SurfaceEntry, lo
   return { ...location, operation, inspected: false, refusal };
 }
 
-const LENIENT_READING = 'letter case, `;` parameters, trailing blanks or dots, dot segments, control or non-ASCII bytes';
+const LENIENT_READING = 'letter case, `;` parameters, leading or trailing blanks, trailing dots, dot segments, control or non-ASCII bytes';
 
 /** The refusal of a look-alike of the read route `routeName` (readRouteLookalike), as `operation`. */
 export function lookalikeRouteRefusal(
@@ -149,7 +150,37 @@ export function disguisedDotSegmentRefusal(req: HttpRequestInfo, entry: SurfaceE
   const refusal = edgeError(400, 'invalid_request',
     `Bifrost Edge blocked ${location.method} ${location.pathname} on ${normalizeHost(req.host)}: a segment of its path is a dot segment to a service `
       + 'that reads paths leniently (`..;`, `.. `, a control byte after the dots), so the service could answer it as another route than the one '
-      + `Edge recognised, one whose body Edge reads among them. Send the path as the ${entry.label} API documents it.`, { provider: entry.provider });
+      + `Edge recognised, one whose body Edge reads among them. Send the path as ${entry.label} documents it.`, { provider: entry.provider });
+  return { ...location, operation: 'lookalike', inspected: false, refusal };
+}
+
+/**
+ * What makes a path unreadable for the look-alike checks, when something does: a control or non-ASCII byte once escapes
+ * are decoded (origins strip them, read an overlong `%C0%AE` as `.` or `%C0%AF` as `/`, fold fullwidth `ｍ` to `m`, in
+ * combinations no list of readings covers), an escaped `?` or `#` (an origin that decodes before routing ends the path
+ * there: `/v1/images/generations%3Fx` is `/v1/images/generations`), or escapes still left after the last decoding pass.
+ */
+function unreadablePathReason(pathname: string): string | undefined {
+  const { decoded, settled } = pathDecoding(pathname);
+  if (!settled) return `escapes nested deeper than ${MAX_DECODING_PASSES} levels`;
+  if (hasControlOrNonAsciiByte(decoded)) return 'a control or non-ASCII byte (escaped or not)';
+  if (/[?#]/.test(decoded)) return 'an escaped `?` or `#`';
+  return undefined;
+}
+
+/**
+ * A path under the API that lenient origins read in ways Edge cannot follow (unreadablePathReason), sent with a body:
+ * refused, since the origin may answer it as any route, one whose body Edge reads among them
+ * (`/v1/files/%C0%AE%C0%AE/messages` is `/v1/messages` to an origin that reads overlong UTF-8).
+ */
+export function unreadablePathRefusal(req: HttpRequestInfo, entry: SurfaceEntry, location: RequestLocation): RefusedRouteMatch | undefined {
+  if (BODYLESS_METHODS.has(location.method)) return undefined;
+  const reason = unreadablePathReason(splitPathAndQuery(req.path).pathname);
+  if (reason === undefined) return undefined;
+  const refusal = edgeError(400, 'invalid_request',
+    `Bifrost Edge blocked ${location.method} ${location.pathname} on ${normalizeHost(req.host)}: its path holds ${reason}, which a service `
+      + 'that reads paths leniently may drop, decode or read as another character, so it could answer the request as another route than the '
+      + `one Edge recognised, one whose body Edge reads among them. Send the path as ${entry.label} documents it.`, { provider: entry.provider });
   return { ...location, operation: 'lookalike', inspected: false, refusal };
 }
 
@@ -164,9 +195,8 @@ export function outsideApiLookalikeRefusal(req: HttpRequestInfo, entry: SurfaceE
   const pathname = routablePath(received);
   const method = req.method.toUpperCase();
   const refusal = edgeError(400, 'invalid_request',
-    `Bifrost Edge blocked ${method} ${pathname} on ${normalizeHost(req.host)}: a lenient reading of it (letter case, `
-      + '`;` parameters, trailing blanks or dots, dot segments, control or non-ASCII bytes) is a ' + `${entry.label} API path, so the service could `
-      + 'answer it as an API call that Edge did not read. Send the path as the API documents it.',
+    `Bifrost Edge blocked ${method} ${pathname} on ${normalizeHost(req.host)}: a lenient reading of it (${LENIENT_READING}) is a `
+      + `${entry.label} API path, so the service could answer it as an API call that Edge did not read. Send the path as the API documents it.`,
     { provider: entry.provider });
   return { method, pathname, query, prefix: '', operationPath: pathname, operation: 'lookalike', inspected: false, refusal };
 }

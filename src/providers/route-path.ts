@@ -129,12 +129,13 @@ export function isUnderPath(req: HttpRequestInfo, path: string): boolean {
 }
 
 /**
- * A path segment as a lenient origin may route it: letter case ignored, `;parameters` dropped, blanks and dots at its
- * end trimmed (`OpenAI;x=1` and `openai.` are `openai`: IIS and Windows file names drop trailing dots). A dot segment
- * stays one (`..;` and `.. ` are `..`), so that resolving dot segments after loosening still sees it.
+ * A path segment as a lenient origin may route it: letter case ignored, `;parameters` dropped, blanks at either end and
+ * dots at its end trimmed (`OpenAI;x=1`, ` openai` and `openai.` are `openai`: IIS and Windows file names drop trailing
+ * dots, servers that trim a segment trim both ends). A dot segment stays one (`..;`, `.. ` and ` ..` are `..`), so that
+ * resolving dot segments after loosening still sees it.
  */
 export function looseSegment(segment: string): string {
-  const bare = segment.toLowerCase().replace(/;.*$/, '').replace(/(?:%20|%09|\s)+$/, '');
+  const bare = segment.toLowerCase().replace(/;.*$/, '').replace(/^(?:%20|%09|\s)+/, '').replace(/(?:%20|%09|\s)+$/, '');
   if (/^\.+$/.test(bare)) return bare;
   const trimmed = bare.replace(/(?:%20|%09|\s|\.)+$/, '');
   if (trimmed !== '' || bare === '') return trimmed;
@@ -155,7 +156,7 @@ export function isBlurredName(name: string): boolean {
 }
 
 /** A control or non-ASCII byte, escaped or not: origins decode, strip or fold them (overlong `%C0%AF` is `/` to some). */
-function hasControlOrNonAsciiByte(text: string): boolean {
+export function hasControlOrNonAsciiByte(text: string): boolean {
   if (/%(?:[01][0-9a-f]|7f|[89a-f][0-9a-f])|%u[0-9a-f]{4}/i.test(text)) return true;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
@@ -177,30 +178,52 @@ export function posesAsApiPath(path: string, prefixes: readonly string[]): boole
 }
 
 /**
- * Every escape decoded (`%uXXXX` too), again until none is left, so a doubly encoded slash or dot (`%252F`) counts as
- * one for an origin that decodes twice.
+ * How many times an escape is decoded at most. Each pass costs the whole path, and a nested `%2525…` takes one pass per
+ * level, so decoding until stable is quadratic in the path's length (8,000 levels cost ~180 ms a request). Origins decode
+ * a path once, or twice behind a proxy that decodes too, so three passes read it as any of them would; a path still
+ * holding escapes after them is treated as unreadable (unreadablePathRefusal, staysOutsideApiPaths).
  */
-export function decodedUntilStable(pathname: string): string {
+export const MAX_DECODING_PASSES = 3;
+
+const ANY_ESCAPE = /%(?:[0-9a-f]{2}|u[0-9a-f]{4})/i;
+
+/** A path with its escapes decoded, and whether the decoding settled (no escape left) within MAX_DECODING_PASSES. */
+export interface PathDecoding {
+  decoded: string;
+  settled: boolean;
+}
+
+/**
+ * Every escape decoded (`%uXXXX` too), again until none is left or MAX_DECODING_PASSES have run, so a doubly encoded
+ * slash or dot (`%252F`) counts as one for an origin that decodes twice.
+ */
+export function pathDecoding(pathname: string): PathDecoding {
   let decoded = pathname;
-  for (let previous = ''; previous !== decoded && /%(?:[0-9a-f]{2}|u[0-9a-f]{4})/i.test(decoded);) {
-    previous = decoded;
+  for (let pass = 0; pass < MAX_DECODING_PASSES && ANY_ESCAPE.test(decoded); pass++) {
     decoded = decoded.replace(/%u([0-9a-f]{4})|%([0-9a-f]{2})/gi, (_escape, wide?: string, byte?: string) => String.fromCharCode(parseInt(wide ?? byte ?? '', 16)));
   }
-  return decoded;
+  return { decoded, settled: !ANY_ESCAPE.test(decoded) };
+}
+
+/** The path as pathDecoding decodes it (escapes left after the last pass stay as they are). */
+export function decodedUntilStable(pathname: string): string {
+  return pathDecoding(pathname).decoded;
 }
 
 /**
  * True when no reading an origin could make of the target (escapes decoded, `%uXXXX` too, backslashes as slashes,
  * segments loosened by looseSegment, then empty and dot segments resolved) falls under an API prefix. A control or
  * non-ASCII byte anywhere counts as reaching one: origins strip, trim or fold them in ways no single reading covers
- * (`/openai%0A/...`, an overlong `%C0%AF` slash). On a host whose other paths pass (Azure AI Services, whose Language
- * API a client may call as `//language/...`), a target that stays outside names no API route and can pass unread.
+ * (`/openai%0A/...`, an overlong `%C0%AF` slash), and so does an escape left after the last decoding pass. On a host
+ * whose other paths pass (Azure AI Services, whose Language API a client may call as `//language/...`), a target that
+ * stays outside names no API route and can pass unread.
  */
 export function staysOutsideApiPaths(path: string, prefixes: readonly string[]): boolean {
   if (path.includes('#')) return false;
   const apiPrefixes = prefixes.filter((prefix) => prefix !== '').map((prefix) => prefix.toLowerCase());
-  const pathname = decodedUntilStable(splitPathAndQuery(path).pathname);
-  if (hasControlOrNonAsciiByte(pathname)) return false;
+  const { decoded: pathname, settled } = pathDecoding(splitPathAndQuery(path).pathname);
+  // Escapes left after the last pass: an origin decoding once more reads a path no reading here covers.
+  if (!settled || hasControlOrNonAsciiByte(pathname)) return false;
   const resolved = resolveDotSegments(looseRoutablePath(pathname.replace(/\\/g, '/')).split('/'));
   return longestPrefix(`/${resolved.join('/')}`, apiPrefixes) === undefined;
 }

@@ -57,7 +57,6 @@ describe('Anthropic: a look-alike of a route Edge reads', () => {
     [COPILOT, '/v1/Messages', 'messages'],
     [COPILOT, '/v1/messages;x', 'messages'],
     [COPILOT, '/messages.', 'messages'],
-    [COPILOT, '/v1/messages%C0%AF', 'messages'],
   ])('%s%s is refused with a 400 naming `%s`, in Anthropic\'s error shape', (host, path, route) => {
     const { error, adapter, status, body } = refusal(host, path);
     expect(adapter).toBe('anthropic');
