@@ -195,11 +195,13 @@ export function decideRequest(input: DecisionInput): Decision {
   if (target.loadBalanced) reasons.push(`bare model ${target.model} may be load-balanced across ${target.candidates.join(', ')}; checked as ${target.provider}`);
   const { provider } = target;
   // A name a provider that folds case cannot be trusted to fold like the key's lists (model-name-key.ts) is refused
-  // before a list is read, wherever it came from (a body's model, a query's, a live session's).
+  // before a list is read, wherever it came from (a body's model, a query's, a live session's), and whichever config the
+  // gateway may pick for it, spent on this device or not (the gateway keeps its own counters).
   const named = target.model;
-  const unjudged = named === null ? undefined : [provider, ...target.candidates].find((p) => !isJudgeableModelName(p, named));
+  const unjudged = named === null ? undefined : [provider, ...target.mayServe].find((p) => !isJudgeableModelName(p, named));
   if (named !== null && unjudged !== undefined) {
-    return block(input, governanceError(400, 'invalid_request', unjudgeableNameMessage(unjudged, named), unjudged),
+    const balancedOnto = unjudged !== surfaceProvider && target.mayServe.includes(unjudged) ? surfaceProvider : undefined;
+    return block(input, governanceError(400, 'invalid_request', unjudgeableNameMessage(unjudged, named, balancedOnto), unjudged),
       'blocked', [...reasons, `model name ${JSON.stringify(named)} has non-ASCII or control characters; ${unjudged} matches names in any case`], appSeen);
   }
   if (!isProviderAllowed(key, provider)) {
@@ -321,9 +323,19 @@ function modelBlockedMessage(key: VirtualKey, label: string, provider: string, m
   return `Your key '${label}' ${verb} ${model} on ${provider}; allowed: ${allowed.models.join(', ')}. ${advice}`;
 }
 
-function unjudgeableNameMessage(provider: string, model: string): string {
-  return `The model name ${JSON.stringify(model)} has a character outside plain ASCII (or a control character). ${provider} matches its model names in any letter case, ` +
-    `and Bifrost Edge cannot tell which model ${provider} would read this name as, so it was not sent. Use the model's name as ${provider} lists it, in plain ASCII.`;
+/**
+ * Why a name outside plain ASCII was refused. `surfaceProvider` is set when the app called another provider's surface and
+ * the gateway may route the bare model to `provider` by load balancing: the app may not know it can land there, and
+ * pinning the model to the surface's provider keeps it off that provider.
+ */
+function unjudgeableNameMessage(provider: string, model: string, surfaceProvider?: string): string {
+  const opening = `The model name ${JSON.stringify(model)} has a character outside plain ASCII (or a control character).`;
+  const cannotTell = `Bifrost Edge cannot tell which model ${provider} would read this name as, so it was not sent.`;
+  if (surfaceProvider !== undefined) {
+    return `${opening} The gateway may route this bare model to ${provider}, which matches its model names in any letter case, and ${cannotTell} ` +
+      `Name the model in plain ASCII, or send it as ${JSON.stringify(`${surfaceProvider}/${model}`)} to keep it on ${surfaceProvider}.`;
+  }
+  return `${opening} ${provider} matches its model names in any letter case, and ${cannotTell} Use the model's name as ${provider} lists it, in plain ASCII.`;
 }
 
 function mcpMessage(label: string, refusal: McpRefusal): string {

@@ -18,11 +18,10 @@ export function foldsModelNames(provider: string): boolean {
 /**
  * What tells one of `provider`'s models from another: two names with the same key reach the same model at its origin.
  * Exact names (Bifrost's rule), except where the origin ignores case (CASE_INSENSITIVE_MODEL_NAMES): there a deny rule
- * for `gpt4o` must refuse `GPT4O` too. Only ASCII letters fold, as on Azure: its deployment names are ASCII (letters,
- * digits, `-`, `_`, `.`), and .NET's OrdinalIgnoreCase folds no letter outside ASCII onto one inside it, so `ı` (U+0131)
- * is not `i`, `ſ` (U+017F) is not `s` and the Kelvin sign is not `k` there, while JavaScript's case mappings would merge
- * some of them. A name with any character outside ASCII, or a control character, has no key policy can trust
- * (isJudgeableModelName): decide.ts refuses it before a list is read.
+ * for `gpt4o` must refuse `GPT4O` too. Only ASCII letters fold: Azure's deployment names are ASCII (letters, digits,
+ * `-`, `_`, `.`), and folding beyond ASCII is where readers part (JavaScript's toLowerCase maps the Kelvin sign to `k`,
+ * which .NET's OrdinalIgnoreCase does not, so a list folded that way would admit more than it names). A name with any character outside
+ * ASCII, or a control character, is refused before a list is read (isJudgeableModelName).
  */
 export function modelNameKey(provider: string, model: string): string {
   return foldsModelNames(provider) ? model.replace(/[A-Z]+/g, (letters) => letters.toLowerCase()) : model;
@@ -30,9 +29,9 @@ export function modelNameKey(provider: string, model: string): string {
 
 /**
  * Whether policy can tell which of `provider`'s models `model` names: always where names are exact, and where they fold
- * only for names in printable ASCII. Folding is where spellings Edge cannot predict meet (`gpt-mını` upper-cases to
- * `GPT-MINI` in JavaScript, but Azure keeps it apart, or reads it as no deployment at all), so a deny rule for
- * `gpt-mini` could not be trusted to hold for such a name.
+ * only for names in printable ASCII. This is a hedge, not the answer to a known bypass: ASCII-only folding keeps
+ * `gpt-mını` apart from `gpt-mini`, as .NET does, but Edge does not know exactly how Azure folds (or whether it reads
+ * such a name as a deployment at all), so no list is trusted to hold for a name whose folding it would have to guess.
  */
 export function isJudgeableModelName(provider: string, model: string): boolean {
   return !foldsModelNames(provider) || !hasControlOrNonAscii(model);

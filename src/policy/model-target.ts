@@ -23,6 +23,8 @@ import { knownProviderPrefixes, parseModelString } from './provider-names.js';
  * more loosely (Azure matches deployments in any letter case, modelNameKey): a config whose deny rule names `gpt-4o`
  * stays a candidate for `GPT-4O` at the gateway, and Azure would then serve the denied deployment. So a candidate whose
  * deny rule matches under its origin's rule is the one evaluated, and the request is refused as it would be there.
+ * That check runs over every config that admits the name, spent or not (`mayServe`): the gateway counts spent-ness
+ * with its own counters, which may not agree with the device's, so a config the device thinks spent may still serve.
  */
 
 /** Surfaces whose model Bifrost receives exactly as the app sent it. */
@@ -68,13 +70,19 @@ export interface Target {
   model: string | null;
   /** True when the gateway will choose among several providers (bare model, several eligible configs). */
   loadBalanced: boolean;
-  /** Providers the gateway may pick for a bare model (empty when the provider is fixed). */
+  /** Providers the gateway may pick for a bare model, by the device's counters (empty when the provider is fixed). */
   candidates: string[];
+  /**
+   * Providers whose configs admit the bare model whatever the device's counters say (a superset of `candidates`; empty
+   * when the provider is fixed): the gateway decides spent-ness itself, so a refusal that follows an origin's reading
+   * of the name (a deny rule after folding, a name that cannot be folded) holds for each of them.
+   */
+  mayServe: string[];
 }
 
 export function resolveTarget(input: TargetInput): Target {
   const { key, surfaceProvider, model, mode } = input;
-  const fixed = (m: string | null): Target => ({ provider: surfaceProvider, model: m, loadBalanced: false, candidates: [] });
+  const fixed = (m: string | null): Target => ({ provider: surfaceProvider, model: m, loadBalanced: false, candidates: [], mayServe: [] });
   if (model === null) return fixed(null);
   if (mode !== 'gateway') return fixed(model);
   if (!FIRST_PARTY.has(surfaceProvider)) {
@@ -82,23 +90,31 @@ export function resolveTarget(input: TargetInput): Target {
   }
 
   const parsed = parseModelString(model, knownProviderPrefixes(key.provider_configs.map((pc) => pc.provider)));
-  if (parsed.provider !== undefined) return { provider: parsed.provider, model: parsed.model, loadBalanced: false, candidates: [] };
+  if (parsed.provider !== undefined) return { provider: parsed.provider, model: parsed.model, loadBalanced: false, candidates: [], mayServe: [] };
 
   const bare = parsed.model;
   const blacklisting = new Set(key.provider_configs.filter((pc) => blockListBlocks(pc.blacklisted_models, pc.provider, bare, 'exact')).map((pc) => pc.provider));
-  const eligible = key.provider_configs.filter((pc) => {
+  const admitting = key.provider_configs.filter((pc) => {
     if (blacklisting.has(pc.provider) || pc.weight === null || pc.weight === undefined) return false;
     const listedExplicitly = !pc.allowed_models.includes('*') && allowListAdmits(pc.allowed_models, pc.provider, bare, 'exact');
     const wildcardServes = pc.allowed_models.includes('*') && providerServesModel(pc.provider, bare, surfaceProvider);
-    return (listedExplicitly || wildcardServes) && !input.isSpent(pc.provider);
+    return listedExplicitly || wildcardServes;
   });
-  if (eligible.length === 0) return fixed(bare);
+  if (admitting.length === 0) return fixed(bare);
 
-  const candidates = [...new Set(eligible.map((pc) => pc.provider))];
-  const heaviest = eligible.reduce((best, pc) => ((pc.weight ?? 0) > (best.weight ?? 0) ? pc : best));
-  const expected = candidates.includes(surfaceProvider) ? surfaceProvider : heaviest.provider;
-  const deniedAtOrigin = candidates.find((candidate) => configsDenyAtOrigin(key, candidate, bare));
-  return { provider: deniedAtOrigin ?? expected, model: bare, loadBalanced: candidates.length > 1, candidates };
+  const mayServe = providersOf(admitting);
+  const deniedAtOrigin = mayServe.find((candidate) => configsDenyAtOrigin(key, candidate, bare));
+  // Spent-ness only shapes which provider the device expects; it never takes a config out of the refusals above.
+  const eligible = admitting.filter((pc) => !input.isSpent(pc.provider));
+  const candidates = providersOf(eligible);
+  const expected = eligible.length === 0 ? surfaceProvider
+    : candidates.includes(surfaceProvider) ? surfaceProvider
+      : eligible.reduce((best, pc) => ((pc.weight ?? 0) > (best.weight ?? 0) ? pc : best)).provider;
+  return { provider: deniedAtOrigin ?? expected, model: bare, loadBalanced: candidates.length > 1, candidates, mayServe };
+}
+
+function providersOf(configs: ReadonlyArray<{ provider: string }>): string[] {
+  return [...new Set(configs.map((pc) => pc.provider))];
 }
 
 /** Whether one of `provider`'s configs denies `model` under the provider's own rule for names (model-access.ts). */

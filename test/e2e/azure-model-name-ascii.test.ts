@@ -8,10 +8,11 @@ import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
 import { startTestOrigin } from '../support/test-origin.js';
 
 /**
- * Azure's v1 API names the deployment in the body's `model`, where no route check sees it. JavaScript upper-cases
- * `gpt-mını` (dotless i) to `GPT-MINI`, Azure does not: through the real CLI and the official `openai` package such a
- * name is refused as an invalid request (400, the error body Edge gives any invalid request), before the key's deny
- * rule for `gpt-mini` is read, and never reaches the resource.
+ * Azure's v1 API names the deployment in the body's `model`, where no route check sees it, and Azure matches deployment
+ * names in any letter case. Edge does not know exactly how Azure folds letters outside ASCII, so rather than guess
+ * whether `gpt-mını` (dotless i) is the deployment a deny rule for `gpt-mini` names, it refuses the name: through the
+ * real CLI and the official `openai` package it is an invalid request (400, the error body Edge gives any invalid
+ * request), refused before the key's lists are read, and never reaches the resource.
  */
 
 const RESOURCE = 'contoso.openai.azure.com';

@@ -130,6 +130,11 @@ describe('an Azure model name outside plain ASCII', () => {
     ] };
     const decision = decideRequest(decisionInput({ bundle: bundle({}, key), request: request({ provider: 'openai', model: 'gpt-m\u0131ni' }) }));
     expect(decision).toMatchObject({ action: 'block', error: { status: 400, type: 'invalid_request', provider: 'azure' } });
+    // The app called OpenAI: it is told the gateway may send the bare model to Azure, and how to keep it on OpenAI.
+    if (decision.action === 'block') {
+      expect(decision.error.message).toContain('The gateway may route this bare model to azure');
+      expect(decision.error.message).toContain('send it as "openai/gpt-m\u0131ni" to keep it on openai');
+    }
   });
 
   it('folds only ASCII letters, and names on other providers stay exact and judged by their lists', () => {
@@ -156,7 +161,7 @@ describe('a bare model the gateway may load-balance onto Azure', () => {
 
   it('is not sent to an Azure config that lists the deployment in another spelling: the gateway would not pick it', () => {
     const { target, decision } = gateway(azureKey(['gpt4o']), 'GPT4O');
-    expect(target).toEqual({ provider: 'openai', model: 'GPT4O', loadBalanced: false, candidates: [] });
+    expect(target).toEqual({ provider: 'openai', model: 'GPT4O', loadBalanced: false, candidates: [], mayServe: [] });
     expect(decision).toMatchObject({ action: 'block', error: { type: 'provider_blocked', provider: 'openai' } });
   });
 
@@ -165,7 +170,7 @@ describe('a bare model the gateway may load-balance onto Azure', () => {
       { provider: 'openai', weight: 1, allowed_models: ['*'], blacklisted_models: [] },
       { provider: 'azure', weight: 1, allowed_models: ['*'], blacklisted_models: ['gpt-4o'] },
     ] }, 'GPT-4O');
-    expect(target).toEqual({ provider: 'azure', model: 'GPT-4O', loadBalanced: true, candidates: ['openai', 'azure'] });
+    expect(target).toEqual({ provider: 'azure', model: 'GPT-4O', loadBalanced: true, candidates: ['openai', 'azure'], mayServe: ['openai', 'azure'] });
     expect(decision).toMatchObject({ action: 'block', error: { status: 403, type: 'model_blocked', provider: 'azure', model: 'GPT-4O' } });
   });
 
@@ -185,5 +190,35 @@ describe('a bare model the gateway may load-balance onto Azure', () => {
     ] }, 'GPT-4O');
     expect(target).toMatchObject({ provider: 'openai', candidates: ['openai', 'azure'] });
     expect(decision.action).toBe('allow');
+  });
+});
+
+/**
+ * The gateway keeps its own counters: a config the device thinks spent may still be one it picks. So the refusals that
+ * follow Azure's reading of a name hold for every config that admits it, spent on the device or not; spent-ness only
+ * chooses the provider the device expects.
+ */
+describe('a bare model an Azure config the device thinks spent may still serve', () => {
+  const configs: Partial<KeyInput> = { provider_configs: [
+    { provider: 'openai', weight: 1, allowed_models: ['*'], blacklisted_models: [] },
+    // No request allowed: spent on the device from its first request, whatever the gateway counts.
+    { provider: 'azure', weight: 1, allowed_models: ['*'], blacklisted_models: ['gpt-4o'], rate_limit: { request_max_limit: 0, request_reset_duration: '1h' } },
+  ] };
+  const decideOnOpenAI = (model: string) => decideRequest(decisionInput({ bundle: bundle({}, configs), request: request({ provider: 'openai', model }) }));
+
+  it('is checked against Azure\'s deny rule after folding', () => {
+    const target = resolveTarget({ key: bundle({}, configs).virtual_keys[0]!, surfaceProvider: 'openai', model: 'GPT-4O', mode: 'gateway', isSpent: (p) => p === 'azure' });
+    expect(target).toEqual({ provider: 'azure', model: 'GPT-4O', loadBalanced: false, candidates: ['openai'], mayServe: ['openai', 'azure'] });
+    expect(decideOnOpenAI('GPT-4O')).toMatchObject({ action: 'block', error: { status: 403, type: 'model_blocked', provider: 'azure', model: 'GPT-4O' } });
+  });
+
+  it('is refused when its name is outside plain ASCII', () => {
+    expect(decideOnOpenAI('gpt-4o-m\u0131n\u0131')).toMatchObject({ action: 'block', error: { status: 400, type: 'invalid_request', provider: 'azure' } });
+  });
+
+  it('still expects the unspent provider for a name no config denies', () => {
+    const target = resolveTarget({ key: bundle({}, configs).virtual_keys[0]!, surfaceProvider: 'anthropic', model: 'gpt-4o-mini', mode: 'gateway', isSpent: (p) => p === 'openai' });
+    expect(target).toEqual({ provider: 'azure', model: 'gpt-4o-mini', loadBalanced: false, candidates: ['azure'], mayServe: ['openai', 'azure'] });
+    expect(decideOnOpenAI('gpt-4o-mini')).toMatchObject({ action: 'allow', route: { provider: 'openai', candidates: ['openai'] } });
   });
 });
