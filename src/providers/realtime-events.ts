@@ -55,7 +55,7 @@ export function readRealtimeClientEvent(value: unknown): RealtimeEventReading {
     case 'transcription_session.update': {
       const session = expectObject(event['session'], ['session'], 'a session object');
       const sessionModel = readSession(x, session, ['session']);
-      if (configuresTranscriptionSession(type, session)) model = agreedModel(session, TRANSCRIPTION_SESSION_MODEL_PATHS);
+      if (configuresTranscriptionSession(event)) model = agreedModel(session, TRANSCRIPTION_SESSION_MODEL_PATHS);
       else {
         model = sessionModel;
         transcriptionModel = agreedModel(session, TRANSCRIPTION_PATHS);
@@ -86,12 +86,16 @@ function readSession(x: Extraction, session: JsonObject, path: JsonPath): string
 }
 
 /**
- * Whether a session event configures a transcription session (beta `transcription_session.update`, GA `session.update`
- * with `session.type: 'transcription'`): the model it names is its transcription model, the one the session is held
- * to (it names no other). Otherwise it configures a conversation session, whose model is `session.model`.
+ * Whether a Realtime client event configures a transcription session (beta `transcription_session.update`, GA
+ * `session.update` with `session.type: 'transcription'`): the model it names is its transcription model, the one the
+ * session is held to (it names no other; on Azure a deployment). Otherwise a `session.update` configures a conversation
+ * session, whose model is `session.model`. The one test both the reading here and the socket's gates
+ * (websocket-inspection.ts) use, so they cannot disagree on which model an event names.
  */
-function configuresTranscriptionSession(eventType: string, session: JsonObject): boolean {
-  return eventType === 'transcription_session.update' || session['type'] === 'transcription';
+export function configuresTranscriptionSession(event: unknown): boolean {
+  if (!isJsonObject(event)) return false;
+  if (event['type'] === 'transcription_session.update') return true;
+  return event['type'] === 'session.update' && isJsonObject(event['session']) && event['session']['type'] === 'transcription';
 }
 
 /**

@@ -7,6 +7,7 @@ import type { InspectionNotes, InspectionResult, RequestInspector } from './surf
 import { readClientMessage, tooBigMessage, type WebSocketApi } from './websocket-messages.js';
 import { createSessionUsage, TOO_MANY_MODELS_MESSAGE, type ServedModelVerdict, type SessionClose, type SessionUsage } from './websocket-session-usage.js';
 import { conversationTexts } from '../providers/conversation-texts.js';
+import { configuresTranscriptionSession } from '../providers/realtime-events.js';
 import { SERVER_MODEL_OPERATION } from '../policy/model-access.js';
 import { responsesErrorEvent } from '../providers/responses-websocket-events.js';
 
@@ -246,7 +247,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
    * to the key's lists as the opening's is.
    */
   const namedModelRequest = (message: ReadMessage, named: string): NormalizedRequest => {
-    const behindDeployment = namesModelBehindDeployment && !configuresTranscriptionSession(message);
+    const behindDeployment = namesModelBehindDeployment && !configuresTranscriptionSession(message.body);
     return request(behindDeployment ? SERVER_MODEL_OPERATION : message.name, { model: named });
   };
 
@@ -338,7 +339,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       // A model the session was already decided on (a client echoing the release its server named) is nothing new. An
       // Azure transcription session's model is a deployment: an echo of it only when an earlier decision held that name
       // to the key's lists, not when a conversation session.update or the server named it (deny rules only).
-      const namesDeployment = namesModelBehindDeployment && configuresTranscriptionSession(message);
+      const namesDeployment = namesModelBehindDeployment && configuresTranscriptionSession(message.body);
       const echoed = message.model !== null && socket.api === 'openai-realtime' && usage?.alreadyDecided(message.model, namesDeployment) === true;
       if (message.model !== null && !echoed) {
         const named = namedModelRequest(message, message.model);
@@ -418,18 +419,6 @@ const SESSION_CONFIGURATIONS: ReadonlySet<string> = new Set(['session.update', '
 
 /** Why a message on an Azure transcription socket is refused before its deployment is allowed. Short enough for a close frame. */
 const AWAITING_DEPLOYMENT_MESSAGE = 'Bifrost Edge: name the transcription deployment first (input_audio_transcription or audio.input.transcription model)';
-
-/**
- * Whether a Realtime message configures a transcription session (beta `transcription_session.update`, GA
- * `session.update` of `session.type: 'transcription'`): the model it names is then the transcription model
- * (realtime-events.ts), on Azure a deployment.
- */
-function configuresTranscriptionSession(message: { name: string; body: unknown }): boolean {
-  if (message.name === 'transcription_session.update') return true;
-  if (message.name !== 'session.update') return false;
-  const session = (message.body as { session?: unknown }).session;
-  return typeof session === 'object' && session !== null && (session as { type?: unknown }).type === 'transcription';
-}
 
 /**
  * What the client is told when a message is blocked: the types and rules found and where (never the text),
