@@ -7,7 +7,7 @@ import { addStringLeaves, addText, newExtraction, type BodyReading, type Extract
 import { edgeError } from '../edge-error.js';
 import { normalizeHost } from './host-pattern.js';
 import {
-  disguisedDotSegmentRefusal, lookalikeRouteRefusal, readRouteLookalike, wrongMethodRefusal, type ReadRoute, type RefusedRouteMatch,
+  disguisedDotSegmentRefusal, lookalikeRouteRefusal, readRouteLookalike, unreadablePathRefusal, wrongMethodRefusal, type ReadRoute, type RefusedRouteMatch,
 } from './route-lookalike.js';
 import { isBlurredName, locateRequest, operationSegments, type RequestLocation } from './route-path.js';
 import type { HttpRequestInfo } from './types.js';
@@ -40,7 +40,7 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
   if (lookalike !== undefined) return lookalike;
   const location = locateRequest(req, entry.pathPrefixes);
   if (location === undefined) return undefined;
-  const disguised = disguisedDotSegmentRefusal(req, entry, location);
+  const disguised = disguisedDotSegmentRefusal(req, entry, location) ?? unreadablePathRefusal(req, entry, location);
   if (disguised !== undefined) return disguised;
   const segments = operationSegments(location);
   if (segments.length !== 3 || segments[0] !== 'engines' || segments[1] === '') return undefined;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileSurfaceCatalog, DEFAULT_SURFACES } from '../../src/providers/catalog.js';
 import { parseRequest, recognizeRequest } from '../../src/providers/registry.js';
+import { copilotCompletionsAdapter } from '../../src/providers/copilot-completions.js';
 import { isRefused } from '../../src/providers/route-lookalike.js';
 import { req } from './support.js';
 
@@ -80,5 +81,19 @@ describe('Copilot completions: a refused spelling is refused when parsed, not on
     if (found === undefined || 'unrecognized' in found) throw new Error(`${path} was not recognised`);
     const parsed = parseRequest(found, JSON.stringify({ prompt: 'def f():', suffix: '', max_tokens: 10 }));
     expect(parsed).toMatchObject({ ok: false, error: { status: 400, type: 'invalid_request' } });
+  });
+});
+
+describe('Copilot completions on its own: a bodied path a lenient service reads another way is refused by the adapter itself', () => {
+  // Through the registry the OpenAI-compatible adapter on the same host refuses these first; the completions adapter
+  // must not depend on it (a catalog entry may give it a host of its own).
+  const entry = catalog.match(HOST)!;
+  it.each([
+    '/v1/engines/copilot-codex/completions%3Fx',
+    '/v1/engines/copilot-codex/completions%C0%AE',
+    '/v1/engines/%C0%AE%C0%AE/copilot-codex/completions',
+  ])('POST %s', (path) => {
+    const route = copilotCompletionsAdapter.recognize(req('POST', HOST, path), entry);
+    expect(route !== undefined && isRefused(route) ? route.refusal.status : 'not refused').toBe(400);
   });
 });
