@@ -1,6 +1,6 @@
 import type { JsonRpcId } from '../providers/mcp-jsonrpc.js';
-import { decodedUntilStable, looseRoutablePath, resolveDotSegments } from '../providers/route-path.js';
-import { DroppedToolsByServer, type ServerDroppedTools } from './server-dropped-tools.js';
+import { lenientPathReadings } from '../providers/route-lookalike.js';
+import { DroppedToolsByServer } from './server-dropped-tools.js';
 import { BoundedMemories, ToolListMemory } from './tool-list-memory.js';
 
 /**
@@ -13,13 +13,11 @@ import { BoundedMemories, ToolListMemory } from './tool-list-memory.js';
  *   to the server's other sessions (server-dropped-tools.ts).
  */
 export class McpHttpSession {
-  readonly lists = new OutstandingLists();
-  readonly memory: ToolListMemory;
-
-  /** `server`: what the server's sessions learnt of its dropped tools, shared by all of them. */
-  constructor(server?: ServerDroppedTools) {
-    this.memory = new ToolListMemory(server);
-  }
+  /**
+   * One request's view of the session: `lists` and `memory` are the session's, `memory` seen through what the
+   * server's sessions learnt of its dropped tools as this request spelled the endpoint (ToolListMemory.at).
+   */
+  constructor(readonly lists = new OutstandingLists(), readonly memory = new ToolListMemory()) {}
 }
 
 /** Outstanding `tools/list` requests tracked per session; past it the oldest is forgotten (see OutstandingLists). */
@@ -68,14 +66,16 @@ export class OutstandingLists {
  */
 export class McpHttpSessions {
   private readonly servers = new DroppedToolsByServer();
-  private readonly sessions = new BoundedMemories((key) => new McpHttpSession(this.servers.of(serverKey(key))));
+  private readonly sessions = new BoundedMemories(() => new McpHttpSession());
 
   /**
-   * The session a request belongs to: `endpoint` the server's host and path (folded as servers route it, see
-   * foldedEndpoint: `h/MCP/`, `h/mc%70`, `h/mcp;jsessionid=x` are `h/mcp`), `sessionId` its Mcp-Session-Id, if any.
+   * The session a request belongs to, seen by this request: `endpoint` the server's host and path as the request
+   * spelled it (folded as servers route it, see foldedEndpoints: `h/MCP/`, `h/mc%70`, `h/mcp;jsessionid=x` are
+   * `h/mcp`), `sessionId` its Mcp-Session-Id, if any. A new view each call (its lists and memory are the session's).
    */
   session(endpoint: string, sessionId: string | undefined): McpHttpSession {
-    return this.sessions.get(sessionKey(endpoint, sessionId));
+    const session = this.sessions.get(sessionKey(endpoint, sessionId));
+    return new McpHttpSession(session.lists, session.memory.at(this.servers.of(foldedEndpoints(endpoint), exactSpelling(endpoint))));
   }
 
   /** A DELETE ended the session: nothing of it is needed any more. */
@@ -85,33 +85,32 @@ export class McpHttpSessions {
 }
 
 function sessionKey(endpoint: string, sessionId: string | undefined): string {
-  return JSON.stringify([foldedEndpoint(endpoint), sessionId ?? null]);
+  return JSON.stringify([foldedEndpoints(endpoint)[0], sessionId ?? null]);
 }
 
-/** Control bytes: origins strip them, so `/mcp%00` may reach `/mcp`. */
-// eslint-disable-next-line no-control-regex
-const CONTROL_BYTES = /[\u0000-\u001f\u007f]/g;
-
 /**
- * The endpoint as one server may see it. Servers route leniently: uvicorn decodes `/mc%70`, Tomcat and Jetty drop
- * `;jsessionid=x`, some trim trailing blanks, dots or slashes, or ignore letter case. Every such spelling of `h/mcp` is
- * one key, or a client could call a tool dropped from the lists of `h/mcp` at `h/mc%70`, whose memory would be empty.
- * The fold reads the path the loosest way an origin might (every escape decoded, control bytes dropped, each segment
- * loosened as the route look-alike checks do, empty and dot segments resolved): folding too much only merges two
- * servers' memories, so a tool dropped at one is refused at the other too, the safe direction. Folded here rather than
- * by each caller, so no caller can forget it. The root is `h/` (`h` is the same).
+ * The endpoint as one server may see it, each way it may. Servers route leniently: uvicorn decodes `/mc%70`, Tomcat
+ * and Jetty drop `;jsessionid=x`, some trim blanks (Python's `strip` a no-break space too), dots or slashes, or ignore
+ * letter case. Every such spelling of `h/mcp` is one key, or a client could call a tool dropped from the lists of
+ * `h/mcp` at `h/mc%70`, whose memory would be empty. The paths are the route look-alike checks' own readings
+ * (lenientPathReadings: escapes decoded, control and non-ASCII bytes dropped or read as a slash, segments loosened,
+ * empty and dot segments resolved), so the two cannot drift apart. A dropped tool is kept under every reading and
+ * refused at any; the session goes by the first. Folding too much merges two servers' memories, so a tool dropped at
+ * one is refused at the other too; a clean list clears only the drops made at its own spelling (server-dropped-tools.ts),
+ * so a server at a spelling that folds alike cannot clear what another's list dropped. Folded here rather than by each
+ * caller, so no caller can forget it. The root is `h/` (`h` is the same).
  */
-function foldedEndpoint(endpoint: string): string {
+function foldedEndpoints(endpoint: string): string[] {
   const slash = endpoint.indexOf('/');
   const host = (slash === -1 ? endpoint : endpoint.slice(0, slash)).toLowerCase();
   const path = slash === -1 ? '/' : endpoint.slice(slash);
-  const loosened = looseRoutablePath(decodedUntilStable(path).replace(/\\/g, '/').replace(CONTROL_BYTES, ''));
-  return `${host}/${resolveDotSegments(loosened.split('/')).join('/')}`;
+  return lenientPathReadings(path).map((reading) => `${host}${reading}`);
 }
 
-/** The server (its endpoint, as the session key spells it) of a session key. */
-function serverKey(sessionKey: string): string {
-  return (JSON.parse(sessionKey) as [string, string | null])[0];
+/** The endpoint as the request spelled it: what may clear a drop. The host's letter case routes nowhere else. */
+function exactSpelling(endpoint: string): string {
+  const slash = endpoint.indexOf('/');
+  return slash === -1 ? `${endpoint.toLowerCase()}/` : `${endpoint.slice(0, slash).toLowerCase()}${endpoint.slice(slash)}`;
 }
 
 /** `1` and `"1"` are different JSON-RPC ids. */

@@ -7,6 +7,11 @@ import { createHash } from 'node:crypto';
  * session, shows the tool clean. Not per key or user: what the guardrails find in a tool's text does not depend on who
  * lists it (the key's own filter refuses the tools it hides on its own).
  *
+ * A server's key folds the spellings a lenient server routes alike (mcp-http-sessions.ts), so a drop is refused at every
+ * spelling. A clean list clears it only when it comes from a spelling (the endpoint as the request sent it) whose list
+ * dropped it: behind a strict router, `h/mcp.` may be another server, and its clean `exec` must not clear the poisoned
+ * `exec` that `h/mcp` listed.
+ *
  * Bounded, servers × tools: a server offering endless poisoned tools, each under a new name, must not grow Edge's
  * memory. The least recently touched server past MAX_SERVERS, and a server's oldest dropped tool past
  * MAX_TOOLS_PER_SERVER, are forgotten; a forgotten tool's call from another session is then decided on its own
@@ -18,25 +23,30 @@ export class DroppedToolsByServer {
 
   constructor(private readonly maxServers = MAX_SERVERS, private readonly maxToolsPerServer = MAX_TOOLS_PER_SERVER) {}
 
-  /** What is known of `server`'s dropped tools, read and noted through the server's key each time. */
-  of(server: string): ServerDroppedTools {
-    return new ServerDroppedTools(this, server);
+  /**
+   * What is known of the dropped tools of the server a request reached, read and noted through the server's keys each
+   * time: `servers` every key a lenient server may read the endpoint as (a tool dropped under any is refused), `spelling`
+   * the endpoint as the request sent it (what may clear a drop, see above).
+   */
+  of(servers: string | readonly string[], spelling = ''): ServerDroppedTools {
+    return new ServerDroppedTools(this, typeof servers === 'string' ? [servers] : [...new Set(servers)], spelling);
   }
 
-  drop(server: string, tool: string): void {
+  /** A list from `spelling` of `server` dropped `tool`. */
+  drop(server: string, tool: string, spelling = ''): void {
     const tools = this.touch(server) ?? new DroppedToolSet(this.maxToolsPerServer);
     if (!this.servers.has(server)) {
       if (this.servers.size >= this.maxServers) this.servers.delete(this.servers.keys().next().value as string);
       this.servers.set(server, tools);
     }
-    tools.add(tool);
+    tools.add(tool, spelling);
   }
 
-  /** A list of `server` showed `tool` clean. */
-  clear(server: string, tool: string): void {
+  /** A list from `spelling` of `server` showed `tool` clean: the drops other spellings' lists made stay. */
+  clear(server: string, tool: string, spelling = ''): void {
     const tools = this.servers.get(server);
     if (tools === undefined) return;
-    tools.delete(tool);
+    tools.delete(tool, spelling);
     if (tools.size === 0) this.servers.delete(server);
   }
 
@@ -68,46 +78,60 @@ export class DroppedToolsByServer {
 /**
  * A set of dropped tool names, bounded: past `max`, the oldest added is forgotten (one dropped again is the newest); a
  * long name is kept as its digest. One per server above, and one per session or wrapped server in ToolListMemory.
+ * Each tool keeps the spellings whose lists dropped it (`''` where there is one spelling only): it is gone once each
+ * of them has shown it clean. Past MAX_SPELLINGS_PER_TOOL the oldest spelling is forgotten and can no longer clear the
+ * tool: it stays refused until a list from a spelling still kept shows it clean, the safe direction.
  */
 export class DroppedToolSet {
-  private readonly keys = new Set<string>();
+  /** The spellings' keys by tool key: one spelling (the common case, and every one a session keeps) as a bare string. */
+  private readonly spellingsByTool = new Map<string, string | string[]>();
 
   constructor(private readonly max = MAX_TOOLS_PER_SERVER) {}
 
-  add(tool: string): void {
+  add(tool: string, spelling = ''): void {
     const key = toolKey(tool);
-    this.keys.delete(key);
-    if (this.keys.size >= this.max) this.keys.delete(this.keys.values().next().value as string);
-    this.keys.add(key);
+    const spellings = spellingList(this.spellingsByTool.get(key));
+    this.spellingsByTool.delete(key);
+    if (this.spellingsByTool.size >= this.max) this.spellingsByTool.delete(this.spellingsByTool.keys().next().value as string);
+    const spellingKey = spellingKeyOf(spelling);
+    const kept = [...spellings.filter((other) => other !== spellingKey).slice(-(MAX_SPELLINGS_PER_TOOL - 1)), spellingKey];
+    this.spellingsByTool.set(key, kept.length === 1 ? spellingKey : kept);
   }
 
-  delete(tool: string): void {
-    this.keys.delete(toolKey(tool));
+  /** A list from `spelling` showed `tool` clean. */
+  delete(tool: string, spelling = ''): void {
+    const key = toolKey(tool);
+    const spellings = this.spellingsByTool.get(key);
+    if (spellings === undefined) return;
+    const spellingKey = spellingKeyOf(spelling);
+    const kept = spellingList(spellings).filter((other) => other !== spellingKey);
+    if (kept.length === 0) this.spellingsByTool.delete(key);
+    else this.spellingsByTool.set(key, kept.length === 1 ? kept[0] as string : kept);
   }
 
   has(tool: string): boolean {
-    return this.keys.has(toolKey(tool));
+    return this.spellingsByTool.has(toolKey(tool));
   }
 
   get size(): number {
-    return this.keys.size;
+    return this.spellingsByTool.size;
   }
 }
 
-/** One server's view of DroppedToolsByServer (held by each of its sessions' memories). */
+/** One request's view of DroppedToolsByServer: its server's keys, and the endpoint as it spelled it (see `of`). */
 export class ServerDroppedTools {
-  constructor(private readonly all: DroppedToolsByServer, private readonly server: string) {}
+  constructor(private readonly all: DroppedToolsByServer, private readonly servers: readonly string[], private readonly spelling: string) {}
 
   drop(tool: string): void {
-    this.all.drop(this.server, tool);
+    for (const server of this.servers) this.all.drop(server, tool, this.spelling);
   }
 
   clear(tool: string): void {
-    this.all.clear(this.server, tool);
+    for (const server of this.servers) this.all.clear(server, tool, this.spelling);
   }
 
   has(tool: string): boolean {
-    return this.all.has(this.server, tool);
+    return this.servers.some((server) => this.all.has(server, tool));
   }
 }
 
@@ -117,11 +141,27 @@ export const MAX_SERVERS = 100;
  * Dropped tools remembered per server, and per session (ToolListMemory: up to 1000 sessions, BoundedMemories). A real
  * server has a handful of tools, and few of them offend; the bound is for one that does not behave. Measured at the
  * worst (every server and session full, names of LITERAL_NAME_CHARS two-byte characters): about 1.6 MB for the servers
- * and 13.5 MB for the sessions.
+ * (about 7 MB when every tool also keeps MAX_SPELLINGS_PER_TOOL long spellings) and 13.5 MB for the sessions.
  */
 export const MAX_TOOLS_PER_SERVER = 100;
+/**
+ * Spellings kept per dropped tool (DroppedToolSet): a client may reach a server by a few spellings of its endpoint
+ * (`/mcp`, `/mcp/`); more only grows memory. Each is kept as a tool name is (long ones as a digest).
+ */
+export const MAX_SPELLINGS_PER_TOOL = 4;
 /** Names up to this long are kept as they are; longer ones as their SHA-256 (43 characters, one byte each). */
 const LITERAL_NAME_CHARS = 32;
+
+function spellingList(spellings: string | string[] | undefined): string[] {
+  return spellings === undefined ? [] : typeof spellings === 'string' ? [spellings] : spellings;
+}
+
+/** The one spelling of a memory that has no others (stdio, a session's own), one string for all its tools. */
+const SOLE_SPELLING = '';
+
+function spellingKeyOf(spelling: string): string {
+  return spelling === SOLE_SPELLING ? SOLE_SPELLING : toolKey(spelling);
+}
 
 function toolKey(tool: string): string {
   return tool.length <= LITERAL_NAME_CHARS ? `n:${tool}` : `h:${createHash('sha256').update(tool).digest('base64url')}`;

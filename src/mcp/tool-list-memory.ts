@@ -11,16 +11,25 @@ import { DroppedToolSet, type ServerDroppedTools } from './server-dropped-tools.
  * - the tools the guardrails left out of a list: a client that calls one anyway (it listed the tools earlier, or
  *   guessed the name) is refused, until a later list shows the tool clean. With `server` (Streamable HTTP: what the
  *   server's other sessions learnt, server-dropped-tools.ts), a tool dropped in any session of the server is refused
- *   here too, until a list in any session shows it clean; this session's own lists still count on their own;
+ *   here too, until a list in any session, at an endpoint spelled as where it was dropped, shows it clean; this
+ *   session's own lists still count on their own;
  * - the last verdict, so a client that lists the same tools again and again (clients re-list often) leaves one audit
  *   record of what the guardrails found, not one per list.
  */
 export class ToolListMemory {
-  /** Bounded as the server's memory is (a list may drop endless poisoned names); past it the oldest is forgotten. */
-  private readonly dropped = new DroppedToolSet();
-  private lastVerdict: string | undefined;
+  /**
+   * `server`: what the server's sessions learnt, seen as the current request reached it (see `at`). `state`: this
+   * memory's own, shared by its views.
+   */
+  constructor(private readonly server?: ServerDroppedTools, private readonly state = new RememberedLists()) {}
 
-  constructor(private readonly server?: ServerDroppedTools) {}
+  /**
+   * This memory seen through `server`: the same session's memory, for one request. A session's requests may spell its
+   * endpoint differently, and what a list clears in the server's memory depends on the spelling it came from.
+   */
+  at(server: ServerDroppedTools): ToolListMemory {
+    return new ToolListMemory(server, this.state);
+  }
 
   /**
    * Notes the guardrails' verdict on `checked` (the tools they read); true when it differs from the last one noted
@@ -30,17 +39,17 @@ export class ToolListMemory {
     // Shown clean first: a name both shown and dropped (two tools of one name, one of them poisoned) stays refused.
     if (verdict.action === 'show') {
       for (const name of toolNames(verdict.tools)) {
-        this.dropped.delete(name);
+        this.state.dropped.delete(name);
         this.server?.clear(name);
       }
     }
     for (const name of verdict.dropped) {
-      this.dropped.add(name);
+      this.state.dropped.add(name);
       this.server?.drop(name);
     }
     const digest = createHash('sha256').update(JSON.stringify(checked)).update(JSON.stringify(verdictSummary(verdict))).digest('base64');
-    const changed = digest !== this.lastVerdict;
-    this.lastVerdict = digest;
+    const changed = digest !== this.state.lastVerdict;
+    this.state.lastVerdict = digest;
     return changed;
   }
 
@@ -50,17 +59,24 @@ export class ToolListMemory {
    */
   noteWithheldUnread(error: EdgeError): boolean {
     const digest = createHash('sha256').update(JSON.stringify(['unread', error.type, error.message])).digest('base64');
-    const changed = digest !== this.lastVerdict;
-    this.lastVerdict = digest;
+    const changed = digest !== this.state.lastVerdict;
+    this.state.lastVerdict = digest;
     return changed;
   }
 
   /** The refusal of a call to `tool`, when the guardrails left it out of the server's last list that had it. */
   callRefusal(tool: string, server: string): EdgeError | undefined {
-    if (!this.dropped.has(tool) && this.server?.has(tool) !== true) return undefined;
+    if (!this.state.dropped.has(tool) && this.server?.has(tool) !== true) return undefined;
     return edgeError(GUARDRAIL_BLOCK_STATUS, 'guardrail_blocked',
       `Bifrost Edge refused the call of the MCP tool '${tool}' of ${server}: an Edge guardrail left it out of the server's tool list, because its description or schema holds text your organization's guardrails keep from AI models. It can be called again once the server lists it without that text; ask the server's maintainer or your IT helpdesk.`);
   }
+}
+
+/** What one memory keeps, whichever view of it is noting. */
+class RememberedLists {
+  /** Bounded as the server's memory is (a list may drop endless poisoned names); past it the oldest is forgotten. */
+  readonly dropped = new DroppedToolSet();
+  lastVerdict: string | undefined;
 }
 
 function verdictSummary(verdict: ToolListVerdict): unknown {

@@ -16,10 +16,10 @@ describe('McpHttpSessions: an endpoint with or without trailing slashes', () => 
   it('is one session: the same outstanding lists and memory', () => {
     const sessions = new McpHttpSessions();
     const session = sessions.session('h/mcp', 's1');
-    expect(sessions.session('h/mcp/', 's1')).toBe(session);
-    expect(sessions.session('h/mcp//', 's1')).toBe(session);
-    expect(sessions.session('h/mcp', 's2')).not.toBe(session);
-    expect(sessions.session('h/mcpx', 's1')).not.toBe(session);
+    expect(sessions.session('h/mcp/', 's1').lists).toBe(session.lists);
+    expect(sessions.session('h/mcp//', 's1').lists).toBe(session.lists);
+    expect(sessions.session('h/mcp', 's2').lists).not.toBe(session.lists);
+    expect(sessions.session('h/mcpx', 's1').lists).not.toBe(session.lists);
   });
 
   it("is one server: a tool dropped from /mcp's list is refused in a new session at /mcp/", () => {
@@ -33,12 +33,12 @@ describe('McpHttpSessions: an endpoint with or without trailing slashes', () => 
     const session = sessions.session('h/mcp', 's1');
     session.lists.add(1, false);
     sessions.end('h/mcp/', 's1');
-    expect(sessions.session('h/mcp', 's1')).not.toBe(session);
+    expect(sessions.session('h/mcp', 's1').lists).not.toBe(session.lists);
   });
 
   it('the root, spelled `h/` or `h`, is one endpoint', () => {
     const sessions = new McpHttpSessions();
-    expect(sessions.session('h', undefined)).toBe(sessions.session('h/', undefined));
+    expect(sessions.session('h', undefined).lists).toBe(sessions.session('h/', undefined).lists);
   });
 });
 
@@ -54,7 +54,7 @@ describe('McpHttpSessions: an endpoint as a lenient server routes it', () => {
 
   it.each(spellings)('%s is the same session as /mcp', (path) => {
     const sessions = new McpHttpSessions();
-    expect(sessions.session(`h${path}`, 's1')).toBe(sessions.session('h/mcp', 's1'));
+    expect(sessions.session(`h${path}`, 's1').lists).toBe(sessions.session('h/mcp', 's1').lists);
   });
 
   it('other servers on the host, and the same path on another host, stay apart', () => {
