@@ -20,7 +20,14 @@ export interface WebSocketApiPath {
  *   same path on api.x.ai (`?model=grok-voice-…`);
  * - Azure OpenAI's Realtime API: `/openai/realtime` (`?deployment=`, the deployment being the model) and the v1 API's
  *   `/openai/v1/realtime` (`?model=`), the same events;
- * - the OpenAI Responses API in WebSocket mode: `/v1/responses` (the models are in the messages);
+ * - the OpenAI Responses API in WebSocket mode: `/v1/responses` (the models are in the messages). The vendors that
+ *   document the mode for their Responses API speak the same events at their Responses path: Azure OpenAI's v1 API,
+ *   `/openai/v1/responses` on *.openai.azure.com and on Azure AI Services / Foundry hosts (the model a deployment, as
+ *   over HTTP), and xAI's `/v1/responses`. Every other Responses path whose HTTP route Edge reads is read too, so a
+ *   vendor adding the mode cannot have its turns go out unread: Azure's dated `/openai/responses` (`?api-version=`)
+ *   and a Foundry project's `/api/projects/{project}/openai/v1/responses`, Groq's `/openai/v1/responses`,
+ *   OpenRouter's `/api/v1/responses`, Copilot's `/responses` and `/v1/responses`. Only OpenAI's goes to the gateway in
+ *   gateway mode (websocket-route.ts); the others go to their origin;
  * - the same on chatgpt.com for Codex signed in with ChatGPT: `/backend-api/codex/responses` (codex-rs's
  *   responses_websocket.rs, its base URL `https://chatgpt.com/backend-api/codex`);
  * - Gemini Live: `/ws/google.ai.generativelanguage.<version>.GenerativeService.BidiGenerateContent`, and
@@ -31,6 +38,11 @@ const API_PATHS = ([
   { provider: 'xai', pathname: /^\/v1\/realtime$/, api: 'openai-realtime' },
   { provider: 'azure', pathname: /^\/openai(?:\/v1)?\/realtime$/, api: 'openai-realtime' },
   { provider: 'openai', pathname: /^\/v1\/responses$/, api: 'openai-responses' },
+  { provider: 'azure', pathname: /^(?:\/api\/projects\/[^/]+)?\/openai(?:\/v1)?\/responses$/, api: 'openai-responses' },
+  { provider: 'xai', pathname: /^\/v1\/responses$/, api: 'openai-responses' },
+  { provider: 'groq', pathname: /^\/openai\/v1\/responses$/, api: 'openai-responses' },
+  { provider: 'openrouter', pathname: /^\/api\/v1\/responses$/, api: 'openai-responses' },
+  { provider: 'copilot', pathname: /^(?:\/v1)?\/responses$/, api: 'openai-responses' },
   { provider: 'chatgpt-web', pathname: /^\/backend-api\/codex\/responses$/, api: 'openai-responses' },
   { provider: 'gemini', pathname: /^\/ws\/google\.ai\.generativelanguage\.\w+\.GenerativeService\.BidiGenerateContent(?:Constrained)?$/, api: 'gemini-live' },
 ] as const satisfies ReadonlyArray<{ provider: string; pathname: RegExp; api: WebSocketApi }>)
