@@ -44,6 +44,7 @@ export function createProviderResolver(interceptHosts?: string[]): ProviderResol
       // the route: a Connect error's shape depends on the request's framing.
       surface: { provider: surface.provider, errorResponse: (error, options) => recognized.adapter.errorResponse(error, { ...options, route: recognized.route }) },
       inspected: recognized.route.inspected,
+      ...(isRefused(recognized.route) ? { refusal: recognized.route.refusal } : {}),
       parse: (raw) => {
         const { entry, adapter, route } = recognized;
         // A route recognised only to be refused (a look-alike, a prompt route sent by PUT) is refused whatever its

@@ -21,6 +21,12 @@ export type Resolution =
       /** False for known routes whose body Edge forwards without reading (model lists, file uploads). */
       inspected: boolean;
       /**
+       * Set on a route recognised only to be refused (a look-alike of an API path, a prompt route sent by PUT): what
+       * parse returns whatever the body. Given here too so a WebSocket opened on it, which has no body to parse, is
+       * refused as the request is (websocket-decision.ts) rather than relayed unread.
+       */
+      refusal?: EdgeError;
+      /**
        * Parses the (content-decoded) body bytes; errors name what is wrong and where. Uninspected
        * routes are parsed without a body (undefined): provider, operation and any model in the path.
        */

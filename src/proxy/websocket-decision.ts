@@ -97,6 +97,12 @@ const REPEATED_MODEL_MESSAGE = 'Bifrost Edge: the WebSocket URL names ?model= (o
 /** Why a path that differs from an API's only in letter case or `;parameters` is refused (posesAsWebSocketApi). */
 const LOOKALIKE_PATH_MESSAGE = 'Bifrost Edge: the path is the API\'s but for letter case or ;parameters, trailing dots/blanks, control bytes or ..; segments';
 
+/**
+ * The close reason of a socket whose path HTTP refuses (a look-alike of an API path on a host whose other paths pass,
+ * Resolution's refusal); the refusal itself, naming the path and host, is in the audit record. Short enough for a close frame.
+ */
+const REFUSED_PATH_MESSAGE = 'Bifrost Edge: a lenient server may read this path as an API route; refused as over HTTP. Send the documented path';
+
 /** Why an Azure deployment a lenient server may read as another name is refused (isBlurredDeployment). */
 const BLURRED_DEPLOYMENT_MESSAGE = 'Bifrost Edge: the WebSocket URL\'s deployment has spaces, control characters, a trailing dot or ;parameters a server may drop; name the deployment exactly';
 
@@ -118,8 +124,8 @@ const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
  * upstream answered, before the client is: opened (101; flagged uninspected when its frames go unread), refused
  * by the upstream (its status) or not reached (failed, with what the client is told), with where it went (`via`:
  * the gateway or the origin); one Edge would not dial for want of a virtual key is blocked, as the HTTP request is.
- * An upgrade Edge refused before any decision (`refused`) is recorded as blocked, as is one whose URL names
- * `?model=` more than once, and an Azure one whose deployment a server may read as another name or, on the Realtime
+ * An upgrade Edge refused before any decision (`refused`) is recorded as blocked, as is one on a path HTTP refuses
+ * (a look-alike of an API path: the refusal's own status, type and message), one whose URL names `?model=` more than once, and an Azure one whose deployment a server may read as another name or, on the Realtime
  * API, that names none (but a call's sideband socket on the v1 route, and a transcription socket; websocket-query-model.ts). Given `charge`, what the server of a socket Edge reads reports it
  * used is charged to the key's windows and recorded: a Realtime session's to whichever request it was decided on (its opening, each model a
  * session.update named, the model its server says it runs) the usage costs most on, and its input transcriptions at
@@ -134,14 +140,17 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
     // Of the URL (a refused request target may be a whole one), without the query string, which may hold an API key.
     const path = url.pathname;
     const app = appFromUserAgent(header(input.headers['user-agent']));
-    /** An upgrade refused before any policy decision: recorded as blocked, and closed with the reason. */
-    const refuseOpening = async (refusal: WebSocketRefusal, provider: string | undefined): Promise<WebSocketVerdict> => {
+    /**
+     * An upgrade refused before any policy decision: recorded as blocked, and closed with the reason (`closeMessage`,
+     * when the recorded message is too long for a close frame).
+     */
+    const refuseOpening = async (refusal: WebSocketRefusal, provider: string | undefined, closeMessage?: string): Promise<WebSocketVerdict> => {
       const { status, errorType, message } = refusal;
       await deps.record({
         id: randomUUID(), method: 'GET', host: input.host, path, ...(provider !== undefined ? { provider } : {}), app, via: 'edge', decision: 'blocked',
         status, errorType, message, findings: [], latencyMs: 0,
       });
-      return { action: 'block', message };
+      return { action: 'block', message: closeMessage ?? message };
     };
     if (input.refused) return refuseOpening(input.refused, resolution.kind === 'not-ai' ? undefined : resolution.surface.provider);
     if (resolution.kind === 'not-ai') return { action: 'allow' };
@@ -153,6 +162,12 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
     const invalid = (message: string) => refuseOpening({ status: 400, errorType: 'invalid_request', message }, provider);
     if (models.length > 1) return invalid(REPEATED_MODEL_MESSAGE);
     if (posesAsWebSocketApi(provider, input.path)) return invalid(LOOKALIKE_PATH_MESSAGE);
+    // A path HTTP refuses whatever the request (`/OpenAI/v1/foo` on Azure AI Services, whose other paths pass) is no
+    // socket Edge reads: relayed, it would reach the API the origin reads the path as, unread. Refused as HTTP refuses it.
+    if (resolution.kind === 'recognized' && resolution.refusal) {
+      const { status, type, message } = resolution.refusal;
+      return refuseOpening({ status, errorType: type, message }, provider, REFUSED_PATH_MESSAGE);
+    }
     const apiPath = webSocketApiAt(provider, input.path);
     const speaks = apiPath?.api;
     /** An Azure transcription socket naming no deployment: its session message names it (websocket-inspection.ts). */
