@@ -1,5 +1,5 @@
 import { lenientPathReadings } from '../providers/route-lookalike.js';
-import { isNonCanonicalTarget, routablePath, splitPathAndQuery } from '../providers/route-path.js';
+import { isNonCanonicalTarget, pathDecoding, routablePath, splitPathAndQuery } from '../providers/route-path.js';
 
 /** The WebSocket APIs whose client messages Edge reads. */
 export type WebSocketApi = 'openai-realtime' | 'openai-responses' | 'gemini-live';
@@ -81,7 +81,11 @@ export function webSocketApiOf(provider: string, path: string): WebSocketApi | u
  */
 export function posesAsWebSocketApi(provider: string, path: string): boolean {
   if (isNonCanonicalTarget(path) || webSocketApiAt(provider, path) !== undefined) return false;
-  const readings = lenientPathReadings(routablePath(splitPathAndQuery(path).pathname));
+  const pathname = routablePath(splitPathAndQuery(path).pathname);
+  // Escapes nested deeper than the readings decode (route-path.ts MAX_DECODING_PASSES) could still spell an API's path
+  // to a server that keeps decoding: on a host with a WebSocket API Edge reads, such a path is taken for one.
+  if (!pathDecoding(pathname).settled) return API_PATHS.some((entry) => entry.provider === provider);
+  const readings = lenientPathReadings(pathname);
   return API_PATHS.some((entry) => entry.provider === provider && readings.some((reading) => entry.loosePathname.test(reading)));
 }
 

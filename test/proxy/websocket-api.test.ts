@@ -108,4 +108,12 @@ describe('posesAsWebSocketApi: paths Edge does not read that an origin may route
   ] as const)('%s %s is not (read as its API, or no API at all)', (provider, path) => {
     expect(posesAsWebSocketApi(provider, path)).toBe(false);
   });
+
+  it('a path whose escapes nest deeper than Edge decodes is taken for an API on a host that has one', () => {
+    // `/v1/realtime` with its `r` escaped five times over: a server that keeps decoding reads the Realtime API.
+    let r = 'r';
+    for (let i = 0; i < 5; i++) r = encodeURIComponent(i === 0 ? '%72' : r);
+    expect(posesAsWebSocketApi('openai', `/v1/${r}ealtime?model=gpt-realtime`)).toBe(true);
+    expect(posesAsWebSocketApi('claude-web', `/v1/${r}ealtime`)).toBe(false);
+  });
 });
