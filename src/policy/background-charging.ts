@@ -310,7 +310,8 @@ export class BackgroundCharging {
     if (!this.tracksAny) return false;
     const tracked = this.background.find(c.provider, c.job.id) ?? this.trueUps.find(c.provider, c.job.id, this.options.now().getTime());
     // Taken from one collection and kept in another (or settled): one change. A write that failed rolls it back, memory
-    // too: the work stays tracked as it was, and whatever settles it later covers the continuation (its usage is the
+    // too, except a waiting entry's added prompt, which stays in memory and is written later (background-responses.ts
+    // notePrompt): the work stays tracked, and whatever settles it later covers the continuation (its usage is the
     // run's); charged as an exchange as well, it would be charged twice.
     return this.atomically(() => this.continueTracked(c)) ?? tracked?.target.keyId === c.keyId;
   }
