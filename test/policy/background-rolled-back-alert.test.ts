@@ -2,15 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { BackgroundCharging, type BackgroundCharge } from '../../src/policy/background-charging.js';
-import type { BackgroundJob } from '../../src/policy/background-responses.js';
-import { SqliteBackgroundStore } from '../../src/policy/background-store.js';
-import { SqliteCounterStore } from '../../src/policy/counter-store.js';
+import type { BackgroundCharge, BackgroundCharging } from '../../src/policy/background-charging.js';
 import type { Notice, NoticeDraft } from '../../src/policy/notices.js';
 import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
-import { allKeyWindows } from '../../src/policy/status-data.js';
-import { WindowCharges } from '../../src/policy/window-charges.js';
-import { bundle, NOW } from './support.js';
+import { chargingOver, cleanUp, fetchBackRun, oneKeyPolicy, threadRunJob } from './background-agent.js';
+import { NOW } from './support.js';
 
 /**
  * A late charge past a budget threshold raises its alert once the change it belongs to commits. A change rolled back
@@ -18,56 +14,27 @@ import { bundle, NOW } from './support.js';
  * for a charge never made, and again when the charge was retried.
  */
 
-const POLICY = bundle({
-  virtual_keys: [{
-    id: 'vk-a', name: 'vk-a', value: 'sk-bf-vk-a', provider_configs: [{ provider: 'openai' as const, weight: 1, allowed_models: ['*'] }],
-    rate_limit: { token_max_limit: 1e9, token_reset_duration: '1d' },
-    budgets: [{ max_limit: 0.0001, reset_duration: '1d' }],
-  }],
-});
-
-const job = (): BackgroundJob => ({
-  target: {
-    keyId: 'vk-a', keyLabel: 'vk-a', pricing: {}, thresholds: [0.5], provider: 'openai', model: 'gpt-4.1',
-    request: { provider: 'openai', model: 'gpt-4.1', operation: 'responses' },
-    target: { method: 'POST', host: 'api.openai.com', path: '/v1/threads/thread_1/runs' }, app: 'probe',
-  },
-  windows: allKeyWindows(POLICY, 'vk-a').filter((w) => w.metric !== 'requests'), promptTokens: 100, outputTokens: 0, outputCap: 2000,
-});
+const POLICY = oneKeyPolicy([{ max_limit: 0.0001, reset_duration: '1d' }]);
+const job = () => threadRunJob(POLICY, [0.5]);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-background-rolled-back-alert-'));
 let db: PolicyDatabase | undefined;
 let charging: BackgroundCharging | undefined;
-afterEach(() => {
-  charging?.releaseAll();
-  db?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => cleanUp(dir, db, charging));
 
-async function fetchBackWithoutUsage(id: string): Promise<void> {
-  const meter = charging!.meterFetchedBack({ provider: 'openai', operation: 'threads' }, { contentType: 'application/json', contentEncoding: undefined, status: 200 });
-  meter?.push(Buffer.from(JSON.stringify({ id, object: 'thread.run', model: 'gpt-4.1', status: 'completed', usage: null })));
-  meter?.end();
-  await meter?.finished;
-}
+const fetchBackWithoutUsage = (id: string) => fetchBackRun(charging!, id);
 
 it('a budget alert raised by a late charge that is rolled back is not published; the retry publishes it once', async () => {
   db = openPolicyDatabase(path.join(dir, 'policy.db'));
-  const store = new SqliteBackgroundStore(db);
-  const counters = new SqliteCounterStore(db);
   const late: BackgroundCharge[] = [];
   const errors: string[] = [];
   const alerts: NoticeDraft[] = [];
-  const now = () => NOW;
   const onError = (err: unknown, context: string) => { errors.push(`${context}: ${(err as Error).message}`); };
   const publish = (draft: NoticeDraft): Notice => {
     alerts.push(draft);
     return { ...draft, id: alerts.length, at: NOW.toISOString() } as unknown as Notice;
   };
-  charging = new BackgroundCharging({
-    counters, charges: new WindowCharges({ counters, now, onError, publish }), store,
-    bundle: () => POLICY, now, onError, onBackgroundCharge: (c) => late.push(c), maxPending: 10, maxTrueUps: 10,
-  });
+  ({ charging } = chargingOver(db, { bundle: () => POLICY, onError, publish, late }));
   expect(charging.leaveRunning('openai', 'run_x', job())).toBe(true);
 
   // Its final state reports no usage: charged an estimate (past half the budget), and the estimate's row fails.

@@ -2,14 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { BackgroundCharging, type BackgroundCharge } from '../../src/policy/background-charging.js';
+import type { BackgroundCharge, BackgroundCharging } from '../../src/policy/background-charging.js';
 import type { BackgroundJob } from '../../src/policy/background-responses.js';
-import { SqliteBackgroundStore } from '../../src/policy/background-store.js';
-import { SqliteCounterStore } from '../../src/policy/counter-store.js';
 import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
-import { allKeyWindows } from '../../src/policy/status-data.js';
-import { WindowCharges } from '../../src/policy/window-charges.js';
-import { bundle, NOW } from './support.js';
+import { chargingOver, cleanUp, fetchBackRun, leftWaiting, oneKeyPolicy, threadRunJob } from './background-agent.js';
 
 /**
  * A request continuing work Edge waits for (tool outputs submitted to a run) adds its prompt to the work's entry, and
@@ -19,21 +15,8 @@ import { bundle, NOW } from './support.js';
  * after the restart the continuation's prompt was charged nowhere.
  */
 
-const POLICY = bundle({
-  virtual_keys: [{
-    id: 'vk-a', name: 'vk-a', value: 'sk-bf-vk-a', provider_configs: [{ provider: 'openai' as const, weight: 1, allowed_models: ['*'] }],
-    rate_limit: { token_max_limit: 1e9, token_reset_duration: '1d' },
-  }],
-});
-
-const job = (): BackgroundJob => ({
-  target: {
-    keyId: 'vk-a', keyLabel: 'vk-a', pricing: {}, thresholds: [], provider: 'openai', model: 'gpt-4.1',
-    request: { provider: 'openai', model: 'gpt-4.1', operation: 'responses' },
-    target: { method: 'POST', host: 'api.openai.com', path: '/v1/threads/thread_1/runs' }, app: 'probe',
-  },
-  windows: allKeyWindows(POLICY, 'vk-a').filter((w) => w.metric !== 'requests'), promptTokens: 100, outputTokens: 0, outputCap: 2000,
-});
+const POLICY = oneKeyPolicy();
+const job = () => threadRunJob(POLICY);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-background-rolled-back-prompt-'));
 let db: PolicyDatabase | undefined;
@@ -41,23 +24,16 @@ let charging: BackgroundCharging | undefined;
 let late: BackgroundCharge[];
 let errors: string[];
 afterEach(() => {
-  charging?.releaseAll();
+  cleanUp(dir, db, charging);
   charging = undefined;
-  db?.close();
   db = undefined;
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 /** A run of Edge on the policy database in `dir` (a restart: the same file, a new one). */
 function start(policy: () => typeof POLICY | undefined = () => POLICY): BackgroundCharging {
   db ??= openPolicyDatabase(path.join(dir, 'policy.db'));
-  const counters = new SqliteCounterStore(db);
-  const now = () => NOW;
   const onError = (err: unknown, context: string) => { errors.push(`${context}: ${(err as Error).message}`); };
-  charging = new BackgroundCharging({
-    counters, charges: new WindowCharges({ counters, now, onError, publish: () => { throw new Error('no alerts expected'); } }),
-    store: new SqliteBackgroundStore(db), bundle: policy, now, onError, onBackgroundCharge: (c) => late.push(c), maxPending: 10, maxTrueUps: 10,
-  });
+  charging = chargingOver(db, { bundle: policy, onError, late }).charging;
   return charging;
 }
 
@@ -88,12 +64,7 @@ function continueRun(id: string): boolean {
   });
 }
 
-async function fetchBack(id: string, status: 'in_progress' | 'completed'): Promise<void> {
-  const meter = charging!.meterFetchedBack({ provider: 'openai', operation: 'threads' }, { contentType: 'application/json', contentEncoding: undefined, status: 200 });
-  meter?.push(Buffer.from(JSON.stringify({ id, object: 'thread.run', model: 'gpt-4.1', status, usage: null })));
-  meter?.end();
-  await meter?.finished;
-}
+const fetchBack = (id: string, status: 'in_progress' | 'completed') => fetchBackRun(charging!, id, status);
 
 const rowPrompt = (id: string) => {
   const row = db!.prepare('SELECT record FROM policy_background_work WHERE id = ?').get(id) as { record: string } | undefined;
@@ -134,10 +105,8 @@ it('a continuation of an entry crowded out at a deferred take-up, rolled back: a
   late = [];
   errors = [];
   db = openPolicyDatabase(path.join(dir, 'policy.db'));
-  const journal = new SqliteBackgroundStore(db).journal<BackgroundJob>('waiting', (err) => { throw err; });
   // One entry per key here (maxPending 10: a tenth each): run_new crowds run_old out at the take-up.
-  journal.added('openai', 'run_old', 'vk-a', job(), NOW.getTime());
-  journal.added('openai', 'run_new', 'vk-a', job(), NOW.getTime());
+  leftWaiting(db, ['run_old', 'run_new'], job);
   start(() => undefined).takeUp({ deferCharges: true });
 
   expect(withRowUpdatesFailing(() => continueRun('run_old'))).toBe(true);
