@@ -160,7 +160,7 @@ export function disguisedDotSegmentRefusal(req: HttpRequestInfo, entry: SurfaceE
  * combinations no list of readings covers), an escaped `?` or `#` (an origin that decodes before routing ends the path
  * there: `/v1/images/generations%3Fx` is `/v1/images/generations`), or escapes still left after the last decoding pass.
  */
-function unreadablePathReason(pathname: string): string | undefined {
+export function unreadablePathReason(pathname: string): string | undefined {
   const { decoded, settled } = pathDecoding(pathname);
   if (!settled) return `escapes nested deeper than ${MAX_DECODING_PASSES} levels`;
   if (hasControlOrNonAsciiByte(decoded)) return 'a control or non-ASCII byte (escaped or not)';

@@ -1,5 +1,5 @@
-import { lenientPathReadings } from '../providers/route-lookalike.js';
-import { isNonCanonicalTarget, pathDecoding, routablePath, splitPathAndQuery } from '../providers/route-path.js';
+import { lenientPathReadings, unreadablePathReason } from '../providers/route-lookalike.js';
+import { isNonCanonicalTarget, routablePath, splitPathAndQuery } from '../providers/route-path.js';
 
 /** The WebSocket APIs whose client messages Edge reads. */
 export type WebSocketApi = 'openai-realtime' | 'openai-responses' | 'gemini-live';
@@ -82,9 +82,11 @@ export function webSocketApiOf(provider: string, path: string): WebSocketApi | u
 export function posesAsWebSocketApi(provider: string, path: string): boolean {
   if (isNonCanonicalTarget(path) || webSocketApiAt(provider, path) !== undefined) return false;
   const pathname = routablePath(splitPathAndQuery(path).pathname);
-  // Escapes nested deeper than the readings decode (route-path.ts MAX_DECODING_PASSES) could still spell an API's path
-  // to a server that keeps decoding: on a host with a WebSocket API Edge reads, such a path is taken for one.
-  if (!pathDecoding(pathname).settled) return API_PATHS.some((entry) => entry.provider === provider);
+  // A path lenient servers read in ways the readings cannot follow (route-lookalike.ts unreadablePathReason: escapes
+  // nested deeper than Edge decodes, an escaped `?` or `#` that ends the path for a server decoding before it routes,
+  // control or non-ASCII bytes) may be an API's path to the server: on a host with a WebSocket API Edge reads, it is
+  // taken for one, as the HTTP check refuses it.
+  if (unreadablePathReason(pathname) !== undefined) return API_PATHS.some((entry) => entry.provider === provider);
   const readings = lenientPathReadings(pathname);
   return API_PATHS.some((entry) => entry.provider === provider && readings.some((reading) => entry.loosePathname.test(reading)));
 }

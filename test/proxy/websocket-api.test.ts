@@ -116,4 +116,15 @@ describe('posesAsWebSocketApi: paths Edge does not read that an origin may route
     expect(posesAsWebSocketApi('openai', `/v1/${r}ealtime?model=gpt-realtime`)).toBe(true);
     expect(posesAsWebSocketApi('claude-web', `/v1/${r}ealtime`)).toBe(false);
   });
+
+  it.each([
+    ['openai', '/v1/responses%3Fx'],
+    ['openai', '/v1/responses%23'],
+    ['copilot', '/responses%3Fx'],
+    ['copilot', '/v1/responses%253F'],
+    ['xai', '/v1/responses%3F'],
+    ['azure', '/openai/v1/responses%23frag'],
+  ] as const)('%s %s: an escaped ? or # ends the path for a server that decodes first, so it is taken for the API', (provider, path) => {
+    expect(posesAsWebSocketApi(provider, path)).toBe(true);
+  });
 });
