@@ -1,11 +1,8 @@
-import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import type { EdgeProcess } from '../support/edge-process.js';
+import { startEdgeBeforeRealtimeOrigin, stopEdgeAndOrigin } from '../support/realtime-edge.js';
 import { closeOf, opened, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 
 /**
@@ -14,7 +11,6 @@ import { closeOf, opened, webSocketThroughEdge } from '../support/websocket-thro
  * Azure's hosts: relayed, its messages would have gone out unread, a session.update carrying a token among them.
  */
 
-const KEY = 'sk-bf-azure-rt-lookalike-0001';
 const QUERY = '?api-version=2024-10-01-preview&deployment=voice-prod';
 const RESOURCES = ['contoso.openai.azure.com', 'contoso.services.ai.azure.com'];
 
@@ -29,25 +25,12 @@ origin.on('upgrade', (req, socket, head) => {
 let edge: EdgeProcess;
 
 beforeAll(async () => {
-  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
-  const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-azure-rt-lookalike-'));
-  const policyFile = path.join(dataDir, 'policy.json');
-  fs.writeFileSync(policyFile, JSON.stringify({
-    schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(),
-    virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: KEY, is_active: true, provider_configs: [{ provider: 'azure', allowed_models: ['voice-prod'] }] }],
-  }));
-  edge = await startEdgeProcess({
-    dataDir, config: { mode: 'local', policyFile, upstream: { originOverrides: Object.fromEntries(RESOURCES.map((host) => [host, originUrl])) } },
+  edge = await startEdgeBeforeRealtimeOrigin(origin, 'edge-azure-rt-lookalike-', {
+    providerConfigs: [{ provider: 'azure', allowed_models: ['voice-prod'] }], originHosts: RESOURCES,
   });
 }, 60_000);
 
-afterAll(async () => {
-  await edge?.stop();
-  wss.close();
-  origin.closeAllConnections();
-  await new Promise((resolve) => origin.close(resolve));
-});
+afterAll(() => stopEdgeAndOrigin(edge, origin, wss));
 
 describe.each(RESOURCES)('Azure Realtime look-alike paths on %s', (host) => {
   it.each([

@@ -1,12 +1,9 @@
-import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { auditRecordsOnceThere } from '../support/audit-tail.js';
-import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
+import type { EdgeProcess } from '../support/edge-process.js';
+import { startEdgeBeforeRealtimeOrigin, stopEdgeAndOrigin } from '../support/realtime-edge.js';
 import { closeOf, opened, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 
 /**
@@ -46,28 +43,12 @@ origin.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head,
 let edge: EdgeProcess;
 
 beforeAll(async () => {
-  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
-  const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-ws-responses-vendors-'));
-  const policyFile = path.join(dataDir, 'policy.json');
-  fs.writeFileSync(policyFile, JSON.stringify({
-    schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(),
-    virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: 'sk-bf-ws-vendors-0001', is_active: true, provider_configs: [
-      { provider: 'azure', allowed_models: ['gpt5-prod'] },
-      { provider: 'xai', allowed_models: ['grok-4'] },
-    ] }],
-  }));
-  edge = await startEdgeProcess({
-    dataDir, config: { mode: 'local', policyFile, upstream: { originOverrides: Object.fromEntries(HOSTS.map((host) => [host, originUrl])) } },
+  edge = await startEdgeBeforeRealtimeOrigin(origin, 'edge-ws-responses-vendors-', {
+    providerConfigs: [{ provider: 'azure', allowed_models: ['gpt5-prod'] }, { provider: 'xai', allowed_models: ['grok-4'] }], originHosts: HOSTS,
   });
 }, 60_000);
 
-afterAll(async () => {
-  await edge?.stop();
-  wss.close();
-  origin.closeAllConnections();
-  await new Promise((resolve) => origin.close(resolve));
-});
+afterAll(() => stopEdgeAndOrigin(edge, origin, wss));
 
 /** A raw `ws` client on `url` through Edge, open; `next` resolves with the next message the client gets. */
 async function openSocket(url: string): Promise<{ ws: WebSocket; next: () => Promise<Record<string, unknown>> }> {

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { EdgeProcess } from '../support/edge-process.js';
-import { startEdgeBeforeRealtimeOrigin } from '../support/realtime-edge.js';
+import { startEdgeBeforeRealtimeOrigin, stopEdgeAndOrigin } from '../support/realtime-edge.js';
 import { closeOf, opened, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 import { auditRecordsOf } from '../support/audit-tail.js';
 
@@ -31,12 +31,7 @@ beforeAll(async () => {
   edge = await startEdgeBeforeRealtimeOrigin(origin, 'edge-xai-realtime-', { allowedModels: [], xaiModels: ['grok-voice-think-fast-1.0'] });
 }, 60_000);
 
-afterAll(async () => {
-  await edge?.stop();
-  wss.close();
-  origin.closeAllConnections();
-  await new Promise((resolve) => origin.close(resolve));
-});
+afterAll(() => stopEdgeAndOrigin(edge, origin, wss));
 
 async function openXai(model: string): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }> }> {
   const ws = await webSocketThroughEdge(edge, `wss://api.x.ai/v1/realtime?model=${model}`);

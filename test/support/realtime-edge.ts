@@ -3,6 +3,7 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { WebSocketServer } from 'ws';
 import { startEdgeProcess, type EdgeProcess } from './edge-process.js';
 import { closedPort } from './ports.js';
 
@@ -24,6 +25,10 @@ export interface RealtimeEdgeOptions {
    * to their origin only while no gateway is configured. `local` keeps them there when `config` names a gateway.
    */
   defaultMode?: 'local' | 'gateway';
+  /** The key's provider configs in full, instead of those the options above make (an Azure deployment, say). */
+  providerConfigs?: Array<{ provider: string; allowed_models: string[] }>;
+  /** More hosts sent to `origin` (Azure resources, say), besides those the options above send. */
+  originHosts?: string[];
 }
 
 /**
@@ -38,7 +43,7 @@ export async function startEdgeBeforeRealtimeOrigin(origin: http.Server, dataDir
   const policyFile = path.join(dataDir, 'policy.json');
   fs.writeFileSync(policyFile, JSON.stringify({
     schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(),
-    virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: 'sk-bf-ws-0002', is_active: true, provider_configs: [
+    virtual_keys: [{ id: 'vk-eng', name: 'eng-team', value: 'sk-bf-ws-0002', is_active: true, provider_configs: options.providerConfigs ?? [
       { provider: 'openai', allowed_models: options.allowedModels ?? ['gpt-realtime'] },
       ...(options.geminiModels ? [{ provider: 'gemini', allowed_models: options.geminiModels }] : []),
       ...(options.xaiModels ? [{ provider: 'xai', allowed_models: options.xaiModels }] : []),
@@ -49,6 +54,15 @@ export async function startEdgeBeforeRealtimeOrigin(origin: http.Server, dataDir
     'api.openai.com': originUrl,
     ...(options.geminiModels ? { 'generativelanguage.googleapis.com': options.geminiUnreachable ? `http://127.0.0.1:${await closedPort()}` : originUrl } : {}),
     ...(options.xaiModels ? { 'api.x.ai': originUrl } : {}),
+    ...Object.fromEntries((options.originHosts ?? []).map((host) => [host, originUrl])),
   };
   return startEdgeProcess({ dataDir, config: { mode: 'local', policyFile, upstream: { originOverrides }, ...options.config } });
+}
+
+/** The WebSocket tests' teardown: Edge stopped first (its sockets end), then the origin's `ws` server and the origin. */
+export async function stopEdgeAndOrigin(edge: EdgeProcess | undefined, origin: http.Server, wss: WebSocketServer): Promise<void> {
+  await edge?.stop();
+  wss.close();
+  origin.closeAllConnections();
+  await new Promise((resolve) => origin.close(resolve));
 }
