@@ -77,7 +77,8 @@ export class DroppedToolsByServer {
 
 /**
  * A set of dropped tool names, bounded: past `max`, the oldest added is forgotten (one dropped again is the newest); a
- * long name is kept as its digest. One per server above, and one per session or wrapped server in ToolListMemory.
+ * long name is kept as its digest. One per server above, and per session or wrapped server in ToolListMemory (what its
+ * lists dropped, and where they showed clean a tool the server's memory still refuses).
  * Each tool keeps the spellings whose lists dropped it (`''` where there is one spelling only): it is gone once each
  * of them has shown it clean. Past MAX_SPELLINGS_PER_TOOL the oldest spelling is forgotten and can no longer clear the
  * tool: it stays refused until a list from a spelling still kept shows it clean, the safe direction.
@@ -109,8 +110,18 @@ export class DroppedToolSet {
     else this.spellingsByTool.set(key, kept.length === 1 ? kept[0] as string : kept);
   }
 
+  /** Every spelling of `tool` gone at once. */
+  forget(tool: string): void {
+    this.spellingsByTool.delete(toolKey(tool));
+  }
+
   has(tool: string): boolean {
     return this.spellingsByTool.has(toolKey(tool));
+  }
+
+  /** Whether `tool` is kept with `spelling`. */
+  hasAt(tool: string, spelling: string): boolean {
+    return spellingList(this.spellingsByTool.get(toolKey(tool))).includes(spellingKeyOf(spelling));
   }
 
   get size(): number {
@@ -120,7 +131,8 @@ export class DroppedToolSet {
 
 /** One request's view of DroppedToolsByServer: its server's keys, and the endpoint as it spelled it (see `of`). */
 export class ServerDroppedTools {
-  constructor(private readonly all: DroppedToolsByServer, private readonly servers: readonly string[], private readonly spelling: string) {}
+  /** `spelling`: the endpoint as the request spelled it (a session's own clean lists count at theirs, ToolListMemory). */
+  constructor(private readonly all: DroppedToolsByServer, private readonly servers: readonly string[], readonly spelling: string) {}
 
   drop(tool: string): void {
     for (const server of this.servers) this.all.drop(server, tool, this.spelling);
@@ -141,7 +153,9 @@ export const MAX_SERVERS = 100;
  * Dropped tools remembered per server, and per session (ToolListMemory: up to 1000 sessions, BoundedMemories). A real
  * server has a handful of tools, and few of them offend; the bound is for one that does not behave. Measured at the
  * worst (every server and session full, names of LITERAL_NAME_CHARS two-byte characters): about 1.6 MB for the servers
- * (about 7 MB when every tool also keeps MAX_SPELLINGS_PER_TOOL long spellings) and 13.5 MB for the sessions.
+ * (about 7 MB when every tool also keeps MAX_SPELLINGS_PER_TOOL long spellings) and 13.5 MB for the sessions. A
+ * session's tools shown clean while the server's memory refused them (ToolListMemory) are bounded alike, so at most as
+ * much again (not measured; they are kept only while a drop made at another spelling stands, so seldom any).
  */
 export const MAX_TOOLS_PER_SERVER = 100;
 /**

@@ -11,8 +11,10 @@ import { DroppedToolSet, type ServerDroppedTools } from './server-dropped-tools.
  * - the tools the guardrails left out of a list: a client that calls one anyway (it listed the tools earlier, or
  *   guessed the name) is refused, until a later list shows the tool clean. With `server` (Streamable HTTP: what the
  *   server's other sessions learnt, server-dropped-tools.ts), a tool dropped in any session of the server is refused
- *   here too, until a list in any session, at an endpoint spelled as where it was dropped, shows it clean; this
- *   session's own lists still count on their own;
+ *   here too, until a list in any session, at an endpoint spelled as where it was dropped, shows it clean. This
+ *   session's own lists still count on their own: where its latest list at an endpoint's spelling showed the tool
+ *   clean, its calls at that spelling go by that list (the tool it calls there is the one it was shown), or a drop made
+ *   at another spelling, whose client never lists again, would refuse it until Edge restarts;
  * - the last verdict, so a client that lists the same tools again and again (clients re-list often) leaves one audit
  *   record of what the guardrails found, not one per list.
  */
@@ -41,10 +43,13 @@ export class ToolListMemory {
       for (const name of toolNames(verdict.tools)) {
         this.state.dropped.delete(name);
         this.server?.clear(name);
+        // Kept only while the server's memory still refuses the tool: few names, and none a later drop made.
+        if (this.server?.has(name) === true) this.state.shownClean.add(name, this.server.spelling);
       }
     }
     for (const name of verdict.dropped) {
       this.state.dropped.add(name);
+      this.state.shownClean.forget(name);
       this.server?.drop(name);
     }
     const digest = createHash('sha256').update(JSON.stringify(checked)).update(JSON.stringify(verdictSummary(verdict))).digest('base64');
@@ -64,11 +69,20 @@ export class ToolListMemory {
     return changed;
   }
 
-  /** The refusal of a call to `tool`, when the guardrails left it out of the server's last list that had it. */
+  /**
+   * The refusal of a call to `tool`, when the guardrails left it out of the server's last list that had it: this
+   * session's last list of it, or, where this session's latest list at the request's spelling did not show it clean,
+   * any session's.
+   */
   callRefusal(tool: string, server: string): EdgeError | undefined {
-    if (!this.state.dropped.has(tool) && this.server?.has(tool) !== true) return undefined;
+    if (!this.state.dropped.has(tool) && !this.serverRefuses(tool)) return undefined;
     return edgeError(GUARDRAIL_BLOCK_STATUS, 'guardrail_blocked',
       `Bifrost Edge refused the call of the MCP tool '${tool}' of ${server}: an Edge guardrail left it out of the server's tool list, because its description or schema holds text your organization's guardrails keep from AI models. It can be called again once the server lists it without that text; ask the server's maintainer or your IT helpdesk.`);
+  }
+
+  private serverRefuses(tool: string): boolean {
+    if (this.server === undefined || !this.server.has(tool)) return false;
+    return !this.state.shownClean.hasAt(tool, this.server.spelling);
   }
 }
 
@@ -76,6 +90,11 @@ export class ToolListMemory {
 class RememberedLists {
   /** Bounded as the server's memory is (a list may drop endless poisoned names); past it the oldest is forgotten. */
   readonly dropped = new DroppedToolSet();
+  /**
+   * The spellings of the endpoint where this session's latest list showed a tool clean that the server's memory still
+   * refused (dropped at another spelling). Bounded as `dropped` is; a forgotten one is refused again, the safe way.
+   */
+  readonly shownClean = new DroppedToolSet();
   lastVerdict: string | undefined;
 }
 

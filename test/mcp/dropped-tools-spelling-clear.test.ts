@@ -24,13 +24,20 @@ function refusedInNewSession(sessions: McpHttpSessions, endpoint: string, tool: 
   return sessions.session(endpoint, `new-${Math.random()}`).memory.callRefusal(tool, 'h')?.type === 'guardrail_blocked';
 }
 
+function refusedIn(sessions: McpHttpSessions, endpoint: string, sessionId: string, tool: string): boolean {
+  return sessions.session(endpoint, sessionId).memory.callRefusal(tool, 'h')?.type === 'guardrail_blocked';
+}
+
 describe('a clean list at another spelling of the endpoint', () => {
-  it.each(['h/mcp.', 'h/MCP', 'h/mc%70', 'h/mcp;v=2', 'h/mcp/'])("does not clear what /mcp's list dropped (%s)", (other) => {
+  it.each(['h/mcp.', 'h/MCP', 'h/mc%70', 'h/mcp;v=2', 'h/mcp/'])("does not clear what /mcp's list dropped (%s), but lets its own session call there", (other) => {
     const sessions = new McpHttpSessions();
     sessions.session('h/mcp', 'a').memory.noteVerdict([{ name: 'exec' }], dropping(['exec']));
     sessions.session(other, 'c').memory.noteVerdict([EXEC_CLEAN], showing([EXEC_CLEAN]));
     expect(refusedInNewSession(sessions, 'h/mcp', 'exec')).toBe(true);
     expect(refusedInNewSession(sessions, other, 'exec')).toBe(true);
+    // The session that was shown exec clean at `other` calls the exec it was shown, there only.
+    expect(refusedIn(sessions, other, 'c', 'exec')).toBe(false);
+    expect(refusedIn(sessions, 'h/mcp', 'c', 'exec')).toBe(true);
   });
 
   it('at the spelling whose list dropped the tool, clears it', () => {
