@@ -20,6 +20,8 @@ import { createHash } from 'node:crypto';
  */
 export class DroppedToolsByServer {
   private readonly servers = new Map<string, DroppedToolSet>();
+  /** Counts every drop, of any tool under any server: a drop's number is never reused (see lastDrop). */
+  private drops = 0;
 
   constructor(private readonly maxServers = MAX_SERVERS, private readonly maxToolsPerServer = MAX_TOOLS_PER_SERVER) {}
 
@@ -39,7 +41,15 @@ export class DroppedToolsByServer {
       if (this.servers.size >= this.maxServers) this.servers.delete(this.servers.keys().next().value as string);
       this.servers.set(server, tools);
     }
-    tools.add(tool, spelling);
+    tools.add(tool, spelling, ++this.drops);
+  }
+
+  /**
+   * The number of the latest drop of `tool` under `server` still remembered; undefined when none is. A session's own
+   * clean list counts only against the drops made before it (ToolListMemory): one made later has a higher number.
+   */
+  lastDrop(server: string, tool: string): number | undefined {
+    return this.servers.get(server)?.lastDrop(tool);
   }
 
   /** A list from `spelling` of `server` showed `tool` clean: the drops other spellings' lists made stay. */
@@ -86,17 +96,24 @@ export class DroppedToolsByServer {
 export class DroppedToolSet {
   /** The spellings' keys by tool key: one spelling (the common case, and every one a session keeps) as a bare string. */
   private readonly spellingsByTool = new Map<string, string | string[]>();
+  /** The number of each tool's latest drop (DroppedToolsByServer.lastDrop), for the tools that were given one. */
+  private readonly lastDrops = new Map<string, number>();
 
   constructor(private readonly max = MAX_TOOLS_PER_SERVER) {}
 
-  add(tool: string, spelling = ''): void {
+  add(tool: string, spelling = '', dropNumber?: number): void {
     const key = toolKey(tool);
     const spellings = spellingList(this.spellingsByTool.get(key));
     this.spellingsByTool.delete(key);
-    if (this.spellingsByTool.size >= this.max) this.spellingsByTool.delete(this.spellingsByTool.keys().next().value as string);
+    if (this.spellingsByTool.size >= this.max) this.removeKey(this.spellingsByTool.keys().next().value as string);
     const spellingKey = spellingKeyOf(spelling);
     const kept = [...spellings.filter((other) => other !== spellingKey).slice(-(MAX_SPELLINGS_PER_TOOL - 1)), spellingKey];
     this.spellingsByTool.set(key, kept.length === 1 ? spellingKey : kept);
+    if (dropNumber !== undefined) this.lastDrops.set(key, dropNumber);
+  }
+
+  lastDrop(tool: string): number | undefined {
+    return this.lastDrops.get(toolKey(tool));
   }
 
   /** A list from `spelling` showed `tool` clean. */
@@ -106,13 +123,18 @@ export class DroppedToolSet {
     if (spellings === undefined) return;
     const spellingKey = spellingKeyOf(spelling);
     const kept = spellingList(spellings).filter((other) => other !== spellingKey);
-    if (kept.length === 0) this.spellingsByTool.delete(key);
+    if (kept.length === 0) this.removeKey(key);
     else this.spellingsByTool.set(key, kept.length === 1 ? kept[0] as string : kept);
   }
 
   /** Every spelling of `tool` gone at once. */
   forget(tool: string): void {
-    this.spellingsByTool.delete(toolKey(tool));
+    this.removeKey(toolKey(tool));
+  }
+
+  private removeKey(key: string): void {
+    this.spellingsByTool.delete(key);
+    this.lastDrops.delete(key);
   }
 
   has(tool: string): boolean {
@@ -144,6 +166,16 @@ export class ServerDroppedTools {
 
   has(tool: string): boolean {
     return this.servers.some((server) => this.all.has(server, tool));
+  }
+
+  /** The number of the latest drop of `tool` under any of the server's keys still remembered (DroppedToolsByServer). */
+  lastDrop(tool: string): number | undefined {
+    let latest: number | undefined;
+    for (const server of this.servers) {
+      const dropped = this.all.lastDrop(server, tool);
+      if (dropped !== undefined && (latest === undefined || dropped > latest)) latest = dropped;
+    }
+    return latest;
   }
 }
 

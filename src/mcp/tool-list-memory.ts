@@ -43,8 +43,9 @@ export class ToolListMemory {
       for (const name of toolNames(verdict.tools)) {
         this.state.dropped.delete(name);
         this.server?.clear(name);
-        // Kept only while the server's memory still refuses the tool: few names, and none a later drop made.
-        if (this.server?.has(name) === true) this.state.shownClean.add(name, this.server.spelling);
+        // Kept only while the server's memory still refuses the tool (few names), and tied to the latest drop standing
+        // now: a drop made later, by any session at any spelling, has another number and refuses again (serverRefuses).
+        if (this.server?.has(name) === true) this.state.shownClean.add(name, cleanAt(this.server.spelling, this.server.lastDrop(name)));
       }
     }
     for (const name of verdict.dropped) {
@@ -82,8 +83,13 @@ export class ToolListMemory {
 
   private serverRefuses(tool: string): boolean {
     if (this.server === undefined || !this.server.has(tool)) return false;
-    return !this.state.shownClean.hasAt(tool, this.server.spelling);
+    return !this.state.shownClean.hasAt(tool, cleanAt(this.server.spelling, this.server.lastDrop(tool)));
   }
+}
+
+/** What a session's clean list is kept under: the spelling it came from and the latest drop then standing. */
+function cleanAt(spelling: string, lastDrop: number | undefined): string {
+  return `${spelling}\u0000${lastDrop ?? ''}`;
 }
 
 /** What one memory keeps, whichever view of it is noting. */

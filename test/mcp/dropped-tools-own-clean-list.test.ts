@@ -71,4 +71,26 @@ describe("a session's own clean list at its spelling, while a drop made at anoth
     sessions.session('h/mcp/', 'A').memory.noteVerdict([{ name: 'exec' }], dropping(['exec']));
     expect(refusal(sessions, 'h/mcp', 'B', 'exec')?.type).toBe('guardrail_blocked');
   });
+
+  it('a drop another session makes later, at any spelling, refuses that session again (review final, T1)', () => {
+    const sessions = new McpHttpSessions();
+    sessions.session('h/mcp/', 'A').memory.noteVerdict([{ name: 'exec' }], dropping(['exec']));
+    sessions.session('h/mcp', 'B').memory.noteVerdict([EXEC_CLEAN], showing([EXEC_CLEAN]));
+    expect(refusal(sessions, 'h/mcp', 'B', 'exec')).toBeUndefined();
+    // The server turns: a list in session C at B's own spelling carries a poisoned exec.
+    sessions.session('h/mcp', 'C').memory.noteVerdict([{ name: 'exec' }], dropping(['exec']));
+    expect(refusal(sessions, 'h/mcp', 'B', 'exec')?.type).toBe('guardrail_blocked');
+  });
+
+  it('a drop cleared and then made again elsewhere refuses that session again (review final, T3)', () => {
+    const sessions = new McpHttpSessions();
+    sessions.session('h/mcp/', 'A').memory.noteVerdict([{ name: 'exec' }], dropping(['exec']));
+    sessions.session('h/mcp', 'B').memory.noteVerdict([EXEC_CLEAN], showing([EXEC_CLEAN]));
+    sessions.session('h/mcp/', 'A').memory.noteVerdict([EXEC_CLEAN], showing([EXEC_CLEAN]));
+    sessions.session('h/mcp/', 'D').memory.noteVerdict([{ name: 'exec' }], dropping(['exec']));
+    expect(refusal(sessions, 'h/mcp', 'B', 'exec')?.type).toBe('guardrail_blocked');
+    // Its next clean list counts against the drop standing then, and lets it call again.
+    sessions.session('h/mcp', 'B').memory.noteVerdict([EXEC_CLEAN], showing([EXEC_CLEAN]));
+    expect(refusal(sessions, 'h/mcp', 'B', 'exec')).toBeUndefined();
+  });
 });
