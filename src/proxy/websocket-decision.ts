@@ -125,11 +125,13 @@ const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
  * by the upstream (its status) or not reached (failed, with what the client is told), with where it went (`via`:
  * the gateway or the origin); one Edge would not dial for want of a virtual key is blocked, as the HTTP request is.
  * An upgrade Edge refused before any decision (`refused`) is recorded as blocked, as is one on a path HTTP refuses
- * (a look-alike of an API path: the refusal's own status, type and message), one whose URL names `?model=` more than once, and an Azure one whose deployment a server may read as another name or, on the Realtime
- * API, that names none (but a call's sideband socket on the v1 route, and a transcription socket; websocket-query-model.ts). Given `charge`, what the server of a socket Edge reads reports it
- * used is charged to the key's windows and recorded: a Realtime session's to whichever request it was decided on (its opening, each model a
- * session.update named, the model its server says it runs) the usage costs most on, and its input transcriptions at
- * the transcription model it configured; a Gemini Live session's to its setup, each Responses turn's to that turn.
+ * (a look-alike of an API path: the refusal's own status, type and message), one whose URL names `?model=` more than
+ * once, and an Azure one whose deployment a server may read as another name or, on the Realtime API, that names none
+ * (but a call's sideband socket on the v1 route, and a transcription socket; websocket-query-model.ts). Given
+ * `charge`, what the server of a socket Edge reads reports it used is charged to the key's windows and recorded: a
+ * Realtime session's to whichever request it was decided on (its opening, each model a session.update named, the
+ * model its server says it runs) the usage costs most on, and its input transcriptions at the transcription model it
+ * configured; a Gemini Live session's to its setup, each Responses turn's to that turn.
  */
 export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
   return async (input: { host: string; path: string; headers: IncomingHttpHeaders; refused?: WebSocketRefusal }): Promise<WebSocketVerdict> => {
