@@ -1,3 +1,5 @@
+import { hasControlOrNonAsciiChar } from '../providers/route-path.js';
+
 /**
  * Which spellings of a model name name one model, per provider: what policy compares (allow and deny lists here, and
  * price tables may follow it), never what is forwarded, recorded or shown, which keep the app's spelling.
@@ -34,13 +36,5 @@ export function modelNameKey(provider: string, model: string): string {
  * such a name as a deployment at all), so no list is trusted to hold for a name whose folding it would have to guess.
  */
 export function isJudgeableModelName(provider: string, model: string): boolean {
-  return !foldsModelNames(provider) || !hasControlOrNonAscii(model);
-}
-
-function hasControlOrNonAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x20 || code >= 0x7f) return true;
-  }
-  return false;
+  return !foldsModelNames(provider) || !hasControlOrNonAsciiChar(model);
 }

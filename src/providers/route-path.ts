@@ -157,7 +157,11 @@ export function isBlurredName(name: string): boolean {
 
 /** A control or non-ASCII byte, escaped or not: origins decode, strip or fold them (overlong `%C0%AF` is `/` to some). */
 export function hasControlOrNonAsciiByte(text: string): boolean {
-  if (/%(?:[01][0-9a-f]|7f|[89a-f][0-9a-f])|%u[0-9a-f]{4}/i.test(text)) return true;
+  return /%(?:[01][0-9a-f]|7f|[89a-f][0-9a-f])|%u[0-9a-f]{4}/i.test(text) || hasControlOrNonAsciiChar(text);
+}
+
+/** Whether `text` itself (escapes not read) holds a control character or one outside printable ASCII. */
+export function hasControlOrNonAsciiChar(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code < 0x20 || code >= 0x7f) return true;
