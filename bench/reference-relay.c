@@ -67,9 +67,19 @@ static int read_request_head(int client, char *head, size_t size) {
   return -1;
 }
 
-static void serve_tunnel(int client) {
-  /* A tunnel outlives nothing: when the relay is stopped, its tunnels go with it. */
+/*
+ * Makes the calling child die with `parent`. The signal is only armed from the prctl on: a parent that died before it
+ * (a relay stopped right after it forked) would leave the child orphaned, holding its tunnel's sockets open for ever,
+ * so a child whose parent is already gone leaves at once.
+ */
+static void die_with(pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(1);
+}
+
+static void serve_tunnel(int client, pid_t relay_pid) {
+  /* A tunnel outlives nothing: when the relay is stopped, its tunnels go with it. */
+  die_with(relay_pid);
   char head[MAX_REQUEST_HEAD];
   char host[64];
   int port = 0;
@@ -87,13 +97,19 @@ static void serve_tunnel(int client) {
   }
   int on = 1;
   setsockopt(upstream, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  if (write_all(client, ESTABLISHED, sizeof ESTABLISHED - 1) < 0) _exit(1);
+  /* Both directions' processes exist (and die with the tunnel) before the client hears the tunnel is open. */
+  pid_t tunnel_pid = getpid();
   pid_t uploader = fork();
+  if (uploader < 0) {
+    write_all(client, BAD_GATEWAY, sizeof BAD_GATEWAY - 1);
+    _exit(1);
+  }
   if (uploader == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    die_with(tunnel_pid);
     relay(client, upstream);
     _exit(0);
   }
+  if (write_all(client, ESTABLISHED, sizeof ESTABLISHED - 1) < 0) _exit(1);
   relay(upstream, client);
   _exit(0);
 }
@@ -101,6 +117,7 @@ static void serve_tunnel(int client) {
 int main(void) {
   /* Tunnel processes are reaped by the kernel. */
   signal(SIGCHLD, SIG_IGN);
+  pid_t relay_pid = getpid();
   int listener = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in address = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
   socklen_t length = sizeof address;
@@ -117,7 +134,7 @@ int main(void) {
     pid_t tunnel = fork();
     if (tunnel == 0) {
       close(listener);
-      serve_tunnel(client);
+      serve_tunnel(client, relay_pid);
     }
     close(client);
   }
