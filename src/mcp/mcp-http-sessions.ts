@@ -101,16 +101,20 @@ function sessionKey(endpoint: string, sessionId: string | undefined): string {
  * caller, so no caller can forget it. The root is `h/` (`h` is the same).
  */
 function foldedEndpoints(endpoint: string): string[] {
-  const slash = endpoint.indexOf('/');
-  const host = (slash === -1 ? endpoint : endpoint.slice(0, slash)).toLowerCase();
-  const path = slash === -1 ? '/' : endpoint.slice(slash);
+  const { host, path } = splitEndpoint(endpoint);
   return lenientPathReadings(path).map((reading) => `${host}${reading}`);
 }
 
 /** The endpoint as the request spelled it: what may clear a drop. The host's letter case routes nowhere else. */
 function exactSpelling(endpoint: string): string {
+  const { host, path } = splitEndpoint(endpoint);
+  return `${host}${path}`;
+}
+
+/** An endpoint (`host/path`) as its host in lower case and its path as spelled, the root being `/`. */
+function splitEndpoint(endpoint: string): { host: string; path: string } {
   const slash = endpoint.indexOf('/');
-  return slash === -1 ? `${endpoint.toLowerCase()}/` : `${endpoint.slice(0, slash).toLowerCase()}${endpoint.slice(slash)}`;
+  return slash === -1 ? { host: endpoint.toLowerCase(), path: '/' } : { host: endpoint.slice(0, slash).toLowerCase(), path: endpoint.slice(slash) };
 }
 
 /** `1` and `"1"` are different JSON-RPC ids. */

@@ -1,5 +1,5 @@
 import type { ProviderConfig, VirtualKey } from '../control/protocol/virtual-key.js';
-import { isJudgeableModelName, modelNameKey } from './model-name-key.js';
+import { isJudgeableModelName, listsNameDeployments, modelNameKey } from './model-name-key.js';
 
 /**
  * A virtual key's provider and model lists, read with Bifrost's semantics (plugins/governance resolver):
@@ -82,15 +82,15 @@ export const SESSION_MODEL_OPERATION = 'session.model';
  *   those, so an unlisted release is not allowed.
  * Client-named models keep Bifrost's exact names (modelVerdict): the gateway holds HTTP requests to those, and a
  * client chooses what it names. Live sessions never reach the gateway, so this rule is Edge's alone.
- * On Azure the model is the one behind the session's deployment, which the key's lists (of deployments) cannot name
- * as allowed: the deployment decided at the opening governs the session, and only the deny rules above refuse it.
+ * Where lists name deployments (Azure: listsNameDeployments) the model is the one behind the session's deployment,
+ * which the key's lists cannot name as allowed: the deployment decided at the opening governs the session, and only the deny rules above refuse it.
  */
 export function servedModelVerdict(key: VirtualKey, provider: string, served: string): ModelVerdict {
   if (!isJudgeableModelName(provider, served)) return 'not_allowed';
   const configs = configsFor(key, provider);
   const aliases = releaseAliases(served);
   if (configs.some((pc) => [served, ...aliases].some((name) => blockListBlocks(pc.blacklisted_models, provider, name)))) return 'blacklisted';
-  if (provider === 'azure') return 'allowed';
+  if (listsNameDeployments(provider)) return 'allowed';
   if (configs.some((pc) => allowListAdmits(pc.allowed_models, provider, served))) return 'allowed';
   const listed = unique(configs.flatMap((pc) => pc.allowed_models).map((m) => modelNameKey(provider, stripProvider(m, provider))));
   const alias = aliases.map((name) => modelNameKey(provider, name)).find((name) => listed.includes(name));
