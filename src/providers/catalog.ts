@@ -115,8 +115,10 @@ export const DEFAULT_SURFACES: readonly SurfaceEntry[] = [
   // other AI APIs (Vision, Language, Speech, Document Intelligence, Content Safety, Translator): those carry no chat
   // with a model and pass, as they did before these hosts were decrypted. Foundry's model inference API
   // (`/models/chat/completions`, model in the body) is read like the rest, and so is a Foundry project's OpenAI API
-  // (`/api/projects/{project}/openai/v1/...`); the project's other routes (agents, threads and runs, connections,
-  // evaluations) are not read, so they are refused rather than passed.
+  // (`/api/projects/{project}/openai/v1/...`) and its classic Agent Service, OpenAI's Assistants API at the project's
+  // root (`/api/projects/{project}/assistants`, `.../threads/{thread}/runs`: openai-compatible.ts). The project's other
+  // routes (connections, evaluations, datasets, indexes, files, the new `/agents` API) are not read, so they are
+  // refused rather than passed.
   {
     label: 'Azure AI Services',
     hosts: ['*.cognitiveservices.azure.com', '*.services.ai.azure.com'],

@@ -259,19 +259,30 @@ function recognize(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | unde
 }
 
 /**
- * Routes at the API's own paths, or a Foundry project's copy of them (`/api/projects/{project}/openai/v1/...`).
- * Anything else under the projects path is left unrecognised: the projects path is one of the entry's prefixes, so
- * the registry refuses it as an unknown route under the API.
+ * Routes at the API's own paths, or a Foundry project's copy of them (`/api/projects/{project}/openai/v1/...`), or
+ * the project's Agent Service (AGENT_SERVICE_ROOTS). Anything else under the projects path is left unrecognised:
+ * the projects path is one of the entry's prefixes, so the registry refuses it as an unknown route under the API.
  */
 function recognizeInScope(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch | undefined {
   const { projectsPath } = entry;
   const project = projectsPath === undefined ? undefined : locateNamedScope(req, projectsPath);
   if (projectsPath !== undefined && project === undefined && isUnderPath(req, projectsPath)) return undefined;
+  if (project !== undefined && AGENT_SERVICE_ROOTS.has(project.rest[0] ?? '')) return recognizeUnder(req, entry, [project.prefix]);
   const scope = project?.prefix ?? '';
   const prefixes = entry.pathPrefixes.filter((prefix) => prefix !== projectsPath).map((prefix) => `${scope}${prefix}`);
   if (entry.deploymentsPath === undefined) return recognizeUnder(req, entry, prefixes);
   return recognizeDeployments(req, entry, `${scope}${entry.deploymentsPath}`, prefixes);
 }
+
+/**
+ * Azure AI Foundry's Agent Service (the classic one, `?api-version=v1` and its dated previews) sits at a project's own
+ * root, not under its OpenAI API: `/api/projects/{project}/assistants`, `.../threads/{thread}/runs`. It is OpenAI's
+ * Assistants API there, same routes and bodies (the model a deployment's name, folded as Azure's are), so it is read
+ * as that API is on api.openai.com. Only these roots: the project's others (connections, evaluations, datasets,
+ * indexes, files) are not read, and any spelling of these roots but the exact one is one of them, refused as an
+ * unknown route; a look-alike below them (`threads/Runs`) is refused as it is on api.openai.com.
+ */
+const AGENT_SERVICE_ROOTS: ReadonlySet<string> = new Set(['assistants', 'threads']);
 
 /**
  * Routes under a deployments path take the deployment as the model. The deployments themselves (`GET

@@ -119,10 +119,9 @@ describe('routes and the model they name', () => {
     // A deployment is created or changed with no prompt, but not through Edge: only its listings pass.
     ['POST', RESOURCE, '/openai/deployments?api-version=2022-12-01'],
     ['PUT', RESOURCE, '/openai/deployments/gpt4o-prod?api-version=2022-12-01'],
-    // A Foundry project's routes that are not its OpenAI API (agents, threads and runs, connections) are not read.
+    // A Foundry project's routes that are neither its OpenAI API nor its Agent Service (foundry-agent-service.test.ts) are not read.
     ['POST', FOUNDRY, '/api/projects/proj1/agents/a1/endpoint/protocols/openai/responses'],
-    ['POST', FOUNDRY, '/api/projects/proj1/threads/runs?api-version=2025-05-15-preview'],
-    ['POST', FOUNDRY, '/api/projects/proj1/assistants?api-version=2025-05-15-preview'],
+    ['POST', FOUNDRY, '/api/projects/proj1/evaluations/runs:run?api-version=2025-05-15-preview'],
     ['GET', FOUNDRY, '/api/projects/proj1/connections?api-version=2025-05-15-preview'],
     ['POST', FOUNDRY, '/api/projects/proj1/openai/undocumented'],
     ['POST', FOUNDRY, '/api/projects/proj1'],
