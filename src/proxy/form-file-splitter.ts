@@ -1,4 +1,4 @@
-import { readPartHead } from '../providers/multipart-form.js';
+import { readMultipartForm, readPartHead } from '../providers/multipart-form.js';
 
 /** Where one file part's content lies in the body as the client sent it. */
 export interface SetAsideContent {
@@ -16,6 +16,16 @@ export class FormTextTooLarge extends Error {
   }
 }
 
+/**
+ * The form's framing broke (a boundary line that goes on, a part's malformed headers): the form is refused, however
+ * the rest of the body goes, so it is said at once rather than the rest kept as text. `problem` is the form reader's.
+ */
+export class FormFramingBroken extends Error {
+  constructor(readonly problem: string) {
+    super(`the form is malformed: ${problem}`);
+  }
+}
+
 type Phase =
   /** Before the first boundary (the preamble). */
   | 'first'
@@ -24,8 +34,10 @@ type Phase =
   | 'headers'
   | 'text'
   | 'file'
-  /** After the closing boundary, or where the framing goes wrong: kept whole, for the form reader to judge. */
-  | 'rest';
+  /** After the closing boundary (the epilogue): kept whole, for the form reader to judge. */
+  | 'rest'
+  /** Where the framing goes wrong: nothing more is read. */
+  | 'broken';
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -38,8 +50,10 @@ const BLANK_LINE = Buffer.from('\r\n\r\n');
  *
  * The skeleton is the body with each file part's content left out, nothing else changed: readMultipartForm
  * reads from it the same parts, names, headers and text it reads from the whole body, file parts empty. It
- * follows readMultipartForm's framing step by step; wherever that reader would find a problem, splitting
- * stops ('rest') and the bytes stay in the skeleton, so the reader reports the problem in its own words.
+ * follows readMultipartForm's framing step by step; wherever that reader would find a problem in it, splitting
+ * stops ('broken') and the form is refused at once with the reader's own words for the skeleton read so far
+ * (FormFramingBroken): the reader stops at its first problem, so the rest of the body could not change them, and a
+ * large upload would otherwise keep every byte after the break as text, to be refused as too much of it.
  * File content is searched for the boundary as the reader's stray-boundary check does (a `--boundary` not at
  * the start of a line after CRLF): a part holding one keeps that `--boundary` in the skeleton, where the
  * reader finds it and refuses the form as it would the whole body.
@@ -61,13 +75,17 @@ export class FormFileSplitter {
   /** The current file part: where its content starts in the body, and what of it is still searched. */
   private content = { start: 0, windowStart: 0, tail: Buffer.alloc(0), stray: false };
 
-  constructor(boundary: string, private readonly maxSkeletonBytes: number) {
+  constructor(private readonly boundary: string, private readonly maxSkeletonBytes: number) {
     this.dashBoundary = Buffer.from(`--${boundary}`, 'latin1');
     this.delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
   }
 
-  /** Takes the next bytes of the body; throws FormTextTooLarge when the skeleton passes its bound. */
+  /**
+   * Takes the next bytes of the body; throws FormFramingBroken once the form's framing breaks, FormTextTooLarge when
+   * the skeleton passes its bound.
+   */
   push(chunk: Buffer): void {
+    if (this.broken) throw new FormFramingBroken(this.framingProblem());
     let rest: Buffer | undefined = chunk;
     while (rest !== undefined && rest.length > 0) {
       if (this.phase === 'file') {
@@ -77,7 +95,20 @@ export class FormFileSplitter {
         rest = this.advance();
       }
     }
+    if (this.broken) throw new FormFramingBroken(this.framingProblem());
     if (this.skeleton.length > this.maxSkeletonBytes) throw new FormTextTooLarge(this.skeleton.length);
+  }
+
+  /** A getter, so TypeScript does not carry what it learnt of the phase before advance() (which moves it on) past it. */
+  private get broken(): boolean {
+    return this.phase === 'broken';
+  }
+
+  /** What the form reader says of the skeleton up to the break: what it would say of the whole body. */
+  private framingProblem(): string {
+    const reading = readMultipartForm(this.skeleton.bytes(), this.boundary);
+    // The reader never takes it whole (the splitter follows it step by step); should the two ever part, it is still refused.
+    return reading.ok ? 'its framing is broken' : reading.problem;
   }
 
   /** The skeleton, once the whole body was pushed. */
@@ -114,7 +145,7 @@ export class FormFileSplitter {
           while (b[this.at] === 0x20 || b[this.at] === 0x09) this.at++;
           if (b.length < this.at + 2) return undefined;
           if (b[this.at] !== CR || b[this.at + 1] !== LF) {
-            this.phase = 'rest';
+            this.phase = 'broken';
             break;
           }
           this.at += 2;
@@ -126,13 +157,13 @@ export class FormFileSplitter {
           const headersEnd = b.indexOf(BLANK_LINE, this.scanFrom);
           const nextDelimiter = b.indexOf(this.delimiter, this.scanFrom);
           if (nextDelimiter !== -1 && (headersEnd === -1 || nextDelimiter < headersEnd)) {
-            this.phase = 'rest';
+            this.phase = 'broken';
             break;
           }
           if (headersEnd === -1) return this.waitFor(this.delimiter.length, this.at);
           const head = readPartHead(b.toString('utf8', this.at, headersEnd));
           if (typeof head === 'string') {
-            this.phase = 'rest';
+            this.phase = 'broken';
             break;
           }
           const start = headersEnd + BLANK_LINE.length;
@@ -156,6 +187,7 @@ export class FormFileSplitter {
         }
         case 'file':
         case 'rest':
+        case 'broken':
           return undefined;
       }
     }

@@ -3,7 +3,7 @@ import { pipeline, Readable } from 'node:stream';
 import { edgeError } from '../edge-error.js';
 import { boundaryOf, mediaTypeOf, readMultipartForm } from '../providers/multipart-form.js';
 import { header } from '../util/header.js';
-import { FormFileSplitter, FormTextTooLarge, type SetAsideContent } from './form-file-splitter.js';
+import { FormFileSplitter, FormFramingBroken, FormTextTooLarge, type SetAsideContent } from './form-file-splitter.js';
 import { bodyStalled, dataAfterCompressed, formatBytes, REQUEST_BODY_IDLE_TIMEOUT_MS, RequestBodyError, tooLarge, unreadable } from './request-body.js';
 import { createContentDecoder, streamableContentCoding } from './streaming-content-decoder.js';
 import { UploadSpool, type SpoolLeftBehind } from './upload-spool.js';
@@ -210,7 +210,8 @@ function unfinishedOnError(body: Readable): Readable {
 /**
  * Reads a multipart/form-data body: in memory while it stays under UPLOAD_MEMORY_BYTES (and proxy.maxRequestBodyBytes),
  * as every body is; past that into a spool file, with the form's text kept in memory as it arrives. Refused (413)
- * past `maxUploadBytes` in all, or past `maxTextBytes` of text, (507) as soon as the spool file cannot take it,
+ * past `maxUploadBytes` in all, or past `maxTextBytes` of text, (400) as soon as the form's framing breaks (the rest
+ * of a broken form is not text to bound, nor a form to forward), (507) as soon as the spool file cannot take it,
  * (503, for now only) as soon as the spool budget all uploads share cannot (`maxSpoolBytes`), (408) when it stops
  * arriving for `idleTimeoutMs`; the spool is removed, and its share of the budget given back, when reading fails.
  *
@@ -331,7 +332,10 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
       reportedAt = { bytes: size, ms: now };
       progress.report(decoder === undefined ? { received: size } : { received: size, decoded: decodedSize });
     };
-    const failOn = (err: unknown) => fail(err instanceof FormTextTooLarge ? new RequestBodyError(formTextTooLarge(err.size, limits.maxTextBytes)) : spoolFailed(err as Error));
+    const failOn = (err: unknown) => fail(
+      err instanceof FormTextTooLarge ? new RequestBodyError(formTextTooLarge(err.size, limits.maxTextBytes))
+        : err instanceof FormFramingBroken ? new RequestBodyError(formMalformed(err.problem))
+          : spoolFailed(err as Error));
     const onData = (chunk: Buffer) => {
       if (waitingOn.size === 0) startIdleTimer();
       size += chunk.length;
@@ -476,6 +480,12 @@ function notDecodable(coding: string, err: Error) {
 function formTextTooLarge(size: number, maxBytes: number) {
   return edgeError(413, 'request_too_large',
     `The text of this multipart/form-data upload, its files aside (${formatBytes(size)} or more), is larger than the ${formatBytes(maxBytes)} Bifrost Edge inspects. Send shorter text fields, or files as file parts (with a filename), or ask IT to raise proxy.maxRequestBodyBytes.`);
+}
+
+/** The words form-request-body.ts refuses a malformed form held in memory with, but for the route it does not know. */
+function formMalformed(problem: string) {
+  return edgeError(400, 'invalid_request',
+    `The multipart/form-data upload is malformed: ${problem}. Bifrost Edge forwards only uploads it can read; send a well-formed form (as the official SDKs and \`curl -F\` build it).`);
 }
 
 /** How long a client refused for a full spool budget is asked to wait: about what a large upload on a fast link takes. */

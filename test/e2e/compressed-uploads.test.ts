@@ -11,7 +11,8 @@ import { until } from '../support/until.js';
  * Compressed multipart/form-data uploads (Content-Encoding gzip, deflate, br) through the real Edge CLI to a local
  * origin: one whose decoded size is past proxy.maxRequestBodyBytes (32 MiB by default) is spooled and inspected as a
  * plain one is, up to proxy.maxUploadBytes decoded (here 64 MiB); it reaches the origin as the compressed bytes the
- * client sent, or plain once its text was redacted; a decompression bomb is refused with 413 naming the bound.
+ * client sent, or plain once its text was redacted; a decompression bomb is refused with 413 naming the bound, a form
+ * whose file breaks its framing with 400 in the form reader's words (plain or compressed).
  */
 
 const MiB = 1024 * 1024;
@@ -124,6 +125,16 @@ describe('compressed multipart uploads through Edge', () => {
     expect(received).toHaveLength(0);
     expect(await until(() => spoolFiles().length === 0)).toBe(true);
   });
+
+  for (const coding of ['identity', 'gzip']) {
+    it(`a large upload (Content-Encoding: ${coding}) whose file holds the boundary after CR LF, then no boundary line's end, gets 400 in the form reader's words, and is not forwarded`, async () => {
+      const res = await post((COMPRESS[coding] ?? ((b: Buffer) => b))(imageEditForm('a hat', Buffer.concat([Buffer.from('\r\n--bX'), FILE]))), coding);
+      expect(res.status).toBe(400);
+      expect(res.message).toContain('is malformed: the boundary line of part 4 goes on after the boundary.');
+      expect(received).toHaveLength(0);
+      expect(await until(() => spoolFiles().length === 0)).toBe(true);
+    });
+  }
 
   it('a small gzip upload is still read in memory and inspected: a secret in its prompt blocks', async () => {
     const res = await post(COMPRESS.gzip!(imageEditForm(`deploy with ${GITHUB_TOKEN}`, Buffer.from('tiny'))), 'gzip');

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { FormFileSplitter, FormTextTooLarge } from '../../src/proxy/form-file-splitter.js';
+import { FormFileSplitter, FormFramingBroken, FormTextTooLarge } from '../../src/proxy/form-file-splitter.js';
 import { readMultipartForm, type FormReading } from '../../src/providers/multipart-form.js';
 
 /**
  * The skeleton of a form (every byte but its file parts' content) must read, with readMultipartForm, as the whole
  * body does with its file parts emptied: the same parts, the same text, and for a malformed body the same problem.
- * Each body is split at every chunk size that can cut a boundary or a header block apart.
+ * Each body is split at every chunk size that can cut a boundary or a header block apart. Where the framing breaks
+ * the splitter says so as soon as it sees it, in the reader's words, rather than keeping the rest of the body as text.
  */
 
 const B = 'xYz--b0undary';
@@ -37,9 +38,17 @@ const CASES: Record<string, Buffer> = {
   'headers cut by a delimiter': Buffer.concat([Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="a"\r\n--${B}\r\n`), file('f', FILE), close]),
 };
 
-function split(body: Buffer, chunkSize: number): { skeleton: Buffer; splitter: FormFileSplitter } {
-  const splitter = new FormFileSplitter(B, 1 << 20);
-  for (let at = 0; at < body.length; at += chunkSize) splitter.push(body.subarray(at, at + chunkSize));
+/** The skeleton, or the problem the splitter refused the form for (its framing broke) with what it read up to then. */
+function split(body: Buffer, chunkSize: number, maxSkeletonBytes = 1 << 20): { skeleton: Buffer; splitter: FormFileSplitter } | { broken: FormFramingBroken; read: number } {
+  const splitter = new FormFileSplitter(B, maxSkeletonBytes);
+  for (let at = 0; at < body.length; at += chunkSize) {
+    try {
+      splitter.push(body.subarray(at, at + chunkSize));
+    } catch (err) {
+      if (err instanceof FormFramingBroken) return { broken: err, read: Math.min(body.length, at + chunkSize) };
+      throw err;
+    }
+  }
   return { skeleton: splitter.end(), splitter };
 }
 
@@ -55,7 +64,12 @@ describe('FormFileSplitter', () => {
       const whole = readMultipartForm(body, B);
       const expected = summary(whole, body);
       for (const size of [1, 2, 3, 5, 7, 13, 64, 1000, body.length]) {
-        const { skeleton, splitter } = split(body, size);
+        const splitting = split(body, size);
+        if ('broken' in splitting) {
+          expect({ problem: splitting.broken.problem }, `chunks of ${size}`).toEqual(expected);
+          continue;
+        }
+        const { skeleton, splitter } = splitting;
         expect(summary(readMultipartForm(skeleton, B), skeleton), `chunks of ${size}`).toEqual(expected);
         if (!whole.ok) continue;
         // Each range set aside is a file part's content in the body, and the skeleton holds the rest.
@@ -70,5 +84,29 @@ describe('FormFileSplitter', () => {
     const splitter = new FormFileSplitter(B, 4096);
     splitter.push(file('f', Buffer.alloc(100_000, 1)));
     expect(() => splitter.push(text('prompt', 'p'.repeat(5000)))).toThrow(FormTextTooLarge);
+  });
+
+  // A file part whose content holds the delimiter, then not a boundary line: the rest of a large upload is no text.
+  const brokenByFile = (fileBytes: number) => Buffer.concat([text('prompt', 'a hat'), file('f', Buffer.concat([Buffer.from(`GIF89a\r\n--${B}X`), Buffer.alloc(fileBytes, 7)])), close]);
+
+  it('refuses a form whose file breaks the framing as soon as the break arrives, in the reader\'s words, not as text too large', () => {
+    const body = brokenByFile(100_000);
+    const whole = readMultipartForm(body, B);
+    expect(whole).toEqual({ ok: false, problem: 'the boundary line of part 3 goes on after the boundary' });
+    const breakEnds = body.indexOf(`--${B}X`) + B.length + 4;
+    for (const size of [1, 7, 64, 1000]) {
+      // A bound far below the file's size: the break is told, not the text's size.
+      const splitting = split(body, size, 4096);
+      expect('broken' in splitting && { problem: splitting.broken.problem, read: splitting.read }, `chunks of ${size}`)
+        .toEqual({ problem: whole.ok ? '' : whole.problem, read: Math.min(body.length, Math.ceil(breakEnds / size) * size) });
+    }
+  });
+
+  it('still refuses as text too large a form past the bound after its closing boundary, or before its first one', () => {
+    const epilogue = new FormFileSplitter(B, 4096);
+    epilogue.push(Buffer.concat([text('prompt', 'p'), close]));
+    expect(() => epilogue.push(Buffer.alloc(5000, 0x41))).toThrow(FormTextTooLarge);
+    const preamble = new FormFileSplitter(B, 4096);
+    expect(() => preamble.push(Buffer.alloc(5000, 0x41))).toThrow(FormTextTooLarge);
   });
 });

@@ -3,6 +3,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFormUpload, SpooledUpload, type UploadLimits } from '../../src/proxy/form-upload.js';
 import { RequestBodyError } from '../../src/proxy/request-body.js';
@@ -50,10 +51,11 @@ function form(prompt: string, file: Buffer): Buffer {
 }
 
 /** Posts `body` in 16 KiB writes, without a Content-Length when `chunked`, and waits for the reader's outcome. */
-async function send(body: Buffer, chunked = false) {
+async function send(body: Buffer, chunked = false, contentEncoding?: string) {
   const port = (server.address() as AddressInfo).port;
+  const headers = { 'content-type': 'multipart/form-data; boundary=b', ...(chunked ? {} : { 'content-length': body.length }), ...(contentEncoding === undefined ? {} : { 'content-encoding': contentEncoding }) };
   await new Promise<void>((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=b', ...(chunked ? {} : { 'content-length': body.length }) } }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', headers }, (res) => {
       res.resume();
       res.once('end', resolve);
     });
@@ -105,4 +107,16 @@ describe('readFormUpload', () => {
     expect(error?.edge.message).toContain('proxy.maxUploadBytes');
     expect(fs.readdirSync(spoolDir)).toEqual([]);
   });
+
+  for (const coding of ['identity', 'gzip']) {
+    it(`refuses (400) an upload (Content-Encoding: ${coding}) whose file breaks the form's framing, in the form reader's words, not as text too large`, async () => {
+      limits = { maxTextBytes: 256 * KiB, maxUploadBytes: 64 * 1024 * KiB, spoolDir };
+      // The file holds the delimiter `\r\n--b` followed by no boundary line's end: the form's third part starts there, broken.
+      const body = form('a hat', Buffer.concat([Buffer.from('GIF89a\r\n--bX'), Buffer.alloc(3 * 1024 * KiB, 1)]));
+      const { error } = await send(coding === 'gzip' ? zlib.gzipSync(body) : body, false, coding);
+      expect(error?.edge.status).toBe(400);
+      expect(error?.edge.message).toContain('is malformed: the boundary line of part 3 goes on after the boundary.');
+      expect(fs.readdirSync(spoolDir)).toEqual([]);
+    });
+  }
 });
