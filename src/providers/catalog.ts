@@ -41,7 +41,9 @@ export interface SurfaceEntry {
   /**
    * A path under which `{projectsPath}/{project}/...` is a project's own copy of the API (Azure AI Foundry's
    * `/api/projects/{project}/openai/v1/responses`): the entry's other prefixes and its deployments path are
-   * recognised again below each project. List it in `pathPrefixes` too, so that a route under it that is not read
+   * recognised again below each project, and so is the project's classic Agent Service, OpenAI's Assistants API at the
+   * project's own root (`{projectsPath}/{project}/assistants`, `.../threads/...`: openai-compatible.ts AGENT_SERVICE_ROOTS).
+   * List it in `pathPrefixes` too, so that a route under it that is not read
    * is an unknown route under the API (refused on a `reject` entry), not one of the host's other paths.
    */
   projectsPath?: string;
