@@ -1,11 +1,11 @@
 import type { Reservation } from './in-flight.js';
 import type { LateChargeTarget } from './late-charge.js';
 import type { LimitWindow } from './limits.js';
-import { PerKeyBoundedMap } from './per-key-bounded-map.js';
 import type { TrueUp } from './background-true-ups.js';
 import type { TokenUsage } from './usage.js';
 import type { BackgroundJournal, StoredEntry } from './background-store.js';
 import type { LedgerChanges } from './background-change.js';
+import { InPlaceBoundedMap } from './background-in-place-map.js';
 
 /**
  * Requests whose work the provider goes on with after their answer ended (a background Responses request, an
@@ -129,7 +129,7 @@ interface Pending {
 }
 
 export class BackgroundResponses {
-  private readonly pending: PerKeyBoundedMap<Pending>;
+  private readonly pending: InPlaceBoundedMap<Pending>;
   readonly timeoutMs: number;
   private readonly now: () => number;
   /**
@@ -145,7 +145,7 @@ export class BackgroundResponses {
     const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING_BACKGROUND;
     const maxPerKey = options.maxPerKey ?? Math.max(1, Math.floor(maxPending / 10));
     // The key's own oldest first: its flood gives up its own entries, not another key's.
-    this.pending = new PerKeyBoundedMap(maxPending, maxPerKey, (key, entry) => {
+    this.pending = new InPlaceBoundedMap(maxPending, maxPerKey, (key, entry) => {
       const deferred = this.deferred;
       if (!deferred) return this.givenUp(entry);
       deferred.crowdedOut.set(key, entry);
@@ -153,7 +153,7 @@ export class BackgroundResponses {
         if (deferred.crowdedOut.get(key) === entry) deferred.crowdedOut.delete(key);
         this.reinstate(entry);
       });
-    });
+    }, (entry) => entry.job.target.keyId);
   }
 
   get size(): number {
@@ -218,12 +218,16 @@ export class BackgroundResponses {
     entry.timer.unref();
   }
 
-  /** An entry a rolled-back change removed, waited for again as the database still has it (see RETRY_AFTER_ROLLBACK_MS). */
+  /**
+   * An entry a rolled-back change removed, waited for again as the database still has it: in its place among the key's
+   * entries (the one crowded out first stays the oldest), for the rest of its wait (see RETRY_AFTER_ROLLBACK_MS).
+   */
   private reinstate(entry: Pending): void {
     const key = keyOf(entry.provider, entry.id);
     if (this.pending.has(key)) return;
     clearTimeout(entry.timer);
-    this.hold(key, entry, Math.max(RETRY_AFTER_ROLLBACK_MS, entry.dueAtMs - this.now()));
+    this.pending.putBack(key, entry);
+    this.wait(key, entry, Math.max(RETRY_AFTER_ROLLBACK_MS, entry.dueAtMs - this.now()));
   }
 
   /**

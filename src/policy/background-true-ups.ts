@@ -1,8 +1,8 @@
 import { keyOf } from './background-responses.js';
 import type { BackgroundJournal, StoredEntry } from './background-store.js';
 import type { LedgerChanges } from './background-change.js';
+import { InPlaceBoundedMap } from './background-in-place-map.js';
 import type { ChargedWindow, LateChargeTarget } from './late-charge.js';
-import { PerKeyBoundedMap } from './per-key-bounded-map.js';
 import type { TokenUsage } from './usage.js';
 import type { WindowIdentity } from './window-succession.js';
 
@@ -83,7 +83,7 @@ interface Kept {
 }
 
 export class BackgroundTrueUps {
-  private readonly kept: PerKeyBoundedMap<Kept>;
+  private readonly kept: InPlaceBoundedMap<Kept>;
   readonly maxAgeMs: number;
   private readonly journal: BackgroundJournal<TrueUp> | undefined;
   private readonly changes: LedgerChanges | undefined;
@@ -94,12 +94,12 @@ export class BackgroundTrueUps {
     this.changes = options.changes;
     const maxEntries = options.maxEntries ?? DEFAULT_MAX_TRUE_UPS;
     const maxPerKey = options.maxPerKey ?? Math.max(1, Math.floor(maxEntries / 10));
-    this.kept = new PerKeyBoundedMap(maxEntries, maxPerKey, (_key, kept, by) => {
+    this.kept = new InPlaceBoundedMap(maxEntries, maxPerKey, (_key, kept, by) => {
       const { provider, id, trueUp } = kept;
       this.changes?.undo(() => this.reinstate(kept));
       this.journal?.removed(provider, id);
       if (by === 'own_key') options.onCrowdedOut(id, trueUp, provider);
-    });
+    }, (kept) => kept.trueUp.target.keyId);
   }
 
   get size(): number {
@@ -150,24 +150,26 @@ export class BackgroundTrueUps {
   }
 
   /**
-   * A record a rolled-back change removed, open again as the database still has it. Kept as the newest: it may be
-   * crowded out or expire a little later this run than its place said (the next start reads it in its place).
+   * A record a rolled-back change removed, open again as the database still has it, in its place: the first crowded
+   * out or expired stays the one that was.
    */
   private reinstate(entry: Kept): void {
     const key = keyOf(entry.provider, entry.id);
-    if (!this.kept.has(key)) this.kept.set(key, entry.trueUp.target.keyId, entry);
+    if (!this.kept.has(key)) this.kept.putBack(key, entry);
   }
 
   /**
-   * Records are kept in the order made, so the expired ones are the first. One dropped by a change rolled back is not
-   * put back: it was over its age anyway, and the next start drops its row (background-store.ts load).
+   * Records are kept in the order made, so the expired ones are the first. One dropped by a change rolled back is put
+   * back as any other (its row is still there): the next change that holds drops it, row and all.
    */
   private dropExpired(nowMs: number): void {
     for (let key = this.kept.oldest(); key !== undefined; key = this.kept.oldest()) {
       const entry = this.kept.get(key);
       if (entry && nowMs - entry.trueUp.keptAtMs <= this.maxAgeMs) return;
       this.kept.delete(key);
-      if (entry) this.journal?.removed(entry.provider, entry.id);
+      if (!entry) continue;
+      this.changes?.undo(() => this.reinstate(entry));
+      this.journal?.removed(entry.provider, entry.id);
     }
   }
 }

@@ -153,17 +153,23 @@ export interface ChargingOptions {
   publish?: (draft: NoticeDraft) => Notice;
   /** Where its late charges go. */
   late: BackgroundCharge[];
+  /** Work waited for, and estimates open, in all (a tenth each for one key); 10 each by default. */
+  maxPending?: number;
+  maxTrueUps?: number;
+  /** Its clock; NOW by default. */
+  now?: () => Date;
 }
 
-/** BackgroundCharging over `db`, a key holding one entry (maxPending 10: a tenth each). */
+/** BackgroundCharging over `db`, a key holding one entry unless told otherwise (maxPending 10: a tenth each). */
 export function chargingOver(db: PolicyDatabase, options: ChargingOptions): { charging: BackgroundCharging; counters: SqliteCounterStore } {
   const counters = new SqliteCounterStore(db);
-  const now = () => NOW;
+  const now = options.now ?? (() => NOW);
   const onError = options.onError ?? ((err: unknown) => { throw err; });
   const publish = options.publish ?? (() => { throw new Error('no alerts expected'); });
   const charging = new BackgroundCharging({
     counters, charges: new WindowCharges({ counters, now, onError, publish }), store: new SqliteBackgroundStore(db),
-    bundle: options.bundle, now, onError, onBackgroundCharge: (c) => options.late.push(c), maxPending: 10, maxTrueUps: 10,
+    bundle: options.bundle, now, onError, onBackgroundCharge: (c) => options.late.push(c),
+    maxPending: options.maxPending ?? 10, maxTrueUps: options.maxTrueUps ?? 10,
   });
   return { charging, counters };
 }
