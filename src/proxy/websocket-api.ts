@@ -2,7 +2,7 @@ import { lenientPathReadings, unreadablePathReason } from '../providers/route-lo
 import { isNonCanonicalTarget, routablePath, splitPathAndQuery } from '../providers/route-path.js';
 
 /** The WebSocket APIs whose client messages Edge reads. */
-export type WebSocketApi = 'openai-realtime' | 'openai-responses' | 'gemini-live';
+export type WebSocketApi = 'openai-realtime' | 'openai-responses' | 'gemini-live' | 'gemini-music';
 
 /** A WebSocket API recognised on a path, with the path in the form the origin routes it. */
 export interface WebSocketApiPath {
@@ -31,7 +31,9 @@ export interface WebSocketApiPath {
  * - the same on chatgpt.com for Codex signed in with ChatGPT: `/backend-api/codex/responses` (codex-rs's
  *   responses_websocket.rs, its base URL `https://chatgpt.com/backend-api/codex`);
  * - Gemini Live: `/ws/google.ai.generativelanguage.<version>.GenerativeService.BidiGenerateContent`, and
- *   `…BidiGenerateContentConstrained`, the endpoint for ephemeral tokens.
+ *   `…BidiGenerateContentConstrained`, the endpoint for ephemeral tokens;
+ * - Gemini's Lyria RealTime music generation: `/ws/google.ai.generativelanguage.<version>.GenerativeService.BidiGenerateMusic`
+ *   (Google documents `v1alpha`), its setup naming the model and its weighted prompts the user's words.
  */
 const API_PATHS = ([
   { provider: 'openai', pathname: /^\/v1\/realtime$/, api: 'openai-realtime' },
@@ -45,6 +47,7 @@ const API_PATHS = ([
   { provider: 'copilot', pathname: /^(?:\/v1)?\/responses$/, api: 'openai-responses' },
   { provider: 'chatgpt-web', pathname: /^\/backend-api\/codex\/responses$/, api: 'openai-responses' },
   { provider: 'gemini', pathname: /^\/ws\/google\.ai\.generativelanguage\.\w+\.GenerativeService\.BidiGenerateContent(?:Constrained)?$/, api: 'gemini-live' },
+  { provider: 'gemini', pathname: /^\/ws\/google\.ai\.generativelanguage\.\w+\.GenerativeService\.BidiGenerateMusic$/, api: 'gemini-music' },
 ] as const satisfies ReadonlyArray<{ provider: string; pathname: RegExp; api: WebSocketApi }>)
   // Lenient readings are lower case (route-lookalike.ts), so they are matched whatever the letter case.
   .map((entry) => ({ ...entry, loosePathname: new RegExp(entry.pathname.source, 'i') }));
@@ -91,3 +94,10 @@ export function posesAsWebSocketApi(provider: string, path: string): boolean {
   return API_PATHS.some((entry) => entry.provider === provider && readings.some((reading) => entry.loosePathname.test(reading)));
 }
 
+/**
+ * The APIs whose sessions name their model only in their first message, `setup` (Gemini Live, Lyria RealTime): nothing
+ * else is relayed before that model is allowed, and the session counts as a request when it is.
+ */
+export function namesModelInSetup(api: WebSocketApi | undefined): boolean {
+  return api === 'gemini-live' || api === 'gemini-music';
+}

@@ -9,7 +9,7 @@ import { appFromUserAgent } from './app-attribution.js';
 import type { ExchangeRecord, UsageNote } from './exchange.js';
 import type { InspectionResult, RequestInspector, Resolution } from './surface-resolution.js';
 import { createWebSocketMessageInspector, type TurnCheck, type WebSocketMessageInspector } from './websocket-inspection.js';
-import { posesAsWebSocketApi, webSocketApiAt } from './websocket-api.js';
+import { namesModelInSetup, posesAsWebSocketApi, webSocketApiAt } from './websocket-api.js';
 import { isBlurredDeployment, joinsExistingCall, modelsInQuery, opensTranscriptionSession } from './websocket-query-model.js';
 
 export interface WebSocketDecisionDeps {
@@ -215,11 +215,11 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
         ...(followed?.abandoned ? { abandoned: () => followed.abandoned!() } : {}),
       };
     };
-    // Gemini Live names its model in its setup message: the session counts as a request when that is decided.
-    // On the Responses API each turn is a model call and counts (checkTurn); its opening calls no model.
-    // Any other opening counts once its upstream opened; until then it holds its place in the key's request
+    // Gemini Live and Lyria RealTime name their model in their setup message: the session counts as a request when
+    // that is decided. On the Responses API each turn is a model call and counts (checkTurn); its opening calls no
+    // model. Any other opening counts once its upstream opened; until then it holds its place in the key's request
     // windows, which it gives back when the upstream refused or was not reached.
-    const countsWhenOpen = api !== 'gemini-live' && api !== 'openai-responses';
+    const countsWhenOpen = !namesModelInSetup(api) && api !== 'openai-responses';
     const followed = countsWhenOpen ? deps.follow?.(request) : undefined;
     let verdict: InspectionResult;
     try {

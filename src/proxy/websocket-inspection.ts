@@ -4,7 +4,9 @@ import type { HttpRequestInfo, NormalizedRequest, ProviderName } from '../provid
 import type { TokenUsage } from '../policy/usage.js';
 import type { ExchangeRecord, UsageNote } from './exchange.js';
 import type { InspectionNotes, InspectionResult, RequestInspector } from './surface-resolution.js';
-import { readClientMessage, tooBigMessage, type WebSocketApi } from './websocket-messages.js';
+import { tooBigMessage, type WebSocketApi } from './websocket-messages.js';
+import { readSocketClientMessage } from './websocket-client-message.js';
+import { namesModelInSetup } from './websocket-api.js';
 import { createSessionUsage, TOO_MANY_MODELS_MESSAGE, type ServedModelVerdict, type SessionClose, type SessionUsage } from './websocket-session-usage.js';
 import { conversationTexts } from '../providers/conversation-texts.js';
 import { configuresTranscriptionSession } from '../providers/realtime-events.js';
@@ -139,8 +141,9 @@ type Finding = NonNullable<InspectionNotes['findings']>[number];
  * policy step (the key's model rules), its text through the guardrails and the other content steps. A block
  * closes the socket with 1008 and a reason naming what was found (never the text); a redaction rewrites the
  * message before it goes on; a flag lets it go. Each finding and refusal is an audit record, written before
- * the message goes on or the socket closes (an allowed turn's once it was handed over, below). Gemini Live names
- * its model only in its first message, `setup`: nothing is relayed before that model is allowed.
+ * the message goes on or the socket closes (an allowed turn's once it was handed over, below). Gemini Live and Lyria
+ * RealTime name their model only in their first message, `setup`: nothing is relayed before that model is allowed.
+ * A Lyria RealTime setup allowed is recorded (its model would otherwise be in no record: it reports no usage).
  *
  * A turn (a Responses `response.create` or `response.append`) is a request of its own: the policy step decides
  * its model and counts it, and it is recorded whatever the decision. An allowed turn counts, and is recorded as
@@ -156,7 +159,7 @@ type Finding = NonNullable<InspectionNotes['findings']>[number];
 export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorDeps): WebSocketMessageInspector {
   const { socket } = deps;
   let model = socket.model;
-  let setupAllowed = socket.api !== 'gemini-live';
+  let setupAllowed = !namesModelInSetup(socket.api);
 
   const record = (started: number, fields: Pick<ExchangeRecord, 'decision' | 'findings'> & Partial<ExchangeRecord>) => deps.record({
     id: randomUUID(), method: 'GET', host: socket.host, path: socket.path, provider: socket.provider, model, app: socket.app,
@@ -195,7 +198,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
   /** The request on the transcription model a Realtime session configured: its input transcriptions are charged to it. */
   let transcribing: NormalizedRequest | undefined;
 
-  type ReadMessage = Extract<ReturnType<typeof readClientMessage>, { kind: 'json' }>;
+  type ReadMessage = Extract<ReturnType<typeof readSocketClientMessage>, { kind: 'json' }>;
   /** What the content steps made of a message: blocked (the error and the findings), or what goes on. */
   type ContentOutcome =
     | { blocked: EdgeError; findings: Finding[]; prompt: string }
@@ -319,12 +322,12 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
   return {
     async inspect(data, isBinary) {
       const started = Date.now();
-      const message = readClientMessage(socket.api, data, isBinary, deps.maxMessageBytes);
+      const message = readSocketClientMessage(socket.api, data, isBinary, deps.maxMessageBytes);
       if (message.kind === 'unreadable') {
         return refuse(started, { status: message.status, type: message.errorType, message: message.message }, message.code, message.message);
       }
       if (!setupAllowed && (message.kind !== 'json' || message.name !== 'setup')) {
-        const text = 'Bifrost Edge: a Gemini Live session must start with its setup message (naming the model); it was not sent';
+        const text = setupFirstMessage(socket.api);
         return refuse(started, { status: 400, type: 'invalid_request', message: text }, POLICY_VIOLATION, text);
       }
       // Nothing the server would run or transcribe goes before the deployment is allowed: audio relayed with none would
@@ -341,12 +344,15 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       // to the key's lists, not when a conversation session.update or the server named it (deny rules only).
       const namesDeployment = namesModelBehindDeployment && configuresTranscriptionSession(message.body);
       const echoed = message.model !== null && socket.api === 'openai-realtime' && usage?.alreadyDecided(message.model, namesDeployment) === true;
+      /** A Lyria RealTime setup just allowed: recorded, unless a later step records the message anyway. */
+      let recordsSetup = false;
       if (message.model !== null && !echoed) {
         const named = namedModelRequest(message, message.model);
         const verdict = await deps.checkModel(named, !setupAllowed);
         if (verdict.action === 'block') {
           return refuse(started, verdict.error, POLICY_VIOLATION, verdict.error.message, { model: message.model });
         }
+        const firstSetup = !setupAllowed;
         setupAllowed = true;
         if (namesDeployment) awaitingDeployment = false;
         // The GA API fixes a Realtime session's model at its opening (a session.update may change any field but the
@@ -359,6 +365,9 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
         // Until a deployment is allowed, a transcription socket's records name none: not a model behind one, which the
         // key's deny rules alone were asked about.
         if (!awaitingDeployment) model ??= message.model;
+        // A Lyria RealTime session's model reaches the audit log nowhere else: its opening names none, and it reports
+        // no usage to charge (Gemini Live's usage records name its model). So its setup is recorded once decided whole.
+        recordsSetup = firstSetup && socket.api === 'gemini-music';
       }
       if (message.transcriptionModel !== undefined && message.transcriptionModel !== transcribing?.model) {
         // Held to the key's model rules as the session's own model is, and its transcriptions charged at its rates.
@@ -372,12 +381,17 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
         // No deployment even when allowed: only a message configuring a transcription session names the one this
         // socket's session transcribes on (the model block above).
       }
-      if (message.texts.length === 0) return { action: 'forward' };
+      /** A message going on as it came: a setup to record is recorded first. */
+      const forward = async (): Promise<MessageVerdict> => {
+        if (recordsSetup) await record(started, { decision: 'forwarded', findings: [] });
+        return { action: 'forward' };
+      };
+      if (message.texts.length === 0) return forward();
 
       const content = await inspectContent(message, request(message.name, { texts: message.texts, tools: message.tools }));
       const { findings, prompt } = content;
       if (content.blocked) return refuse(started, content.blocked, POLICY_VIOLATION, blockReason(content.blocked, findings), { findings, prompt });
-      if (!content.rewritten && !content.flagged && findings.length === 0) return { action: 'forward' };
+      if (!content.rewritten && !content.flagged && findings.length === 0) return forward();
       await record(started, { decision: content.rewritten ? 'redacted' : content.flagged ? 'flagged' : 'forwarded', findings, prompt });
       return content.rewritten ? { action: 'forward', data: Buffer.from(JSON.stringify(content.body)) } : { action: 'forward' };
     },
@@ -412,6 +426,12 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       return usage?.closed() ?? Promise.resolve();
     },
   };
+}
+
+/** Why a message before the setup is refused, on the APIs whose setup names the model. Short enough for a close frame. */
+function setupFirstMessage(api: WebSocketApi): string {
+  const session = api === 'gemini-music' ? 'Lyria RealTime' : 'Gemini Live';
+  return `Bifrost Edge: a ${session} session must start with its setup message (naming the model); it was not sent`;
 }
 
 /** The messages that configure a Realtime session (a transcription session's among them), and run nothing. */

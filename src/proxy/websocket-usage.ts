@@ -16,7 +16,10 @@ import { BACKSLASH } from '../util/json-bytes.js';
  * - the Responses API in WebSocket mode: `response.completed`, `response.incomplete` and `response.failed` end a
  *   turn (`response.usage`, as the HTTP API's stream reports it); `response.created` starts one, and an `error`
  *   before it means the turn was refused without a response;
- * - Gemini Live: `usageMetadata`, sent once a turn with that turn's figures.
+ * - Gemini Live: `usageMetadata`, sent once a turn with that turn's figures. Lyria RealTime's server messages
+ *   (`setupComplete`, `serverContent` with `audioChunks` or a `filteredPrompt`, `warning`) report no usage, so its
+ *   sessions are charged nothing; a `usageMetadata` it came to send would be read as Gemini Live's is (at the
+ *   model's price, or the fallback price of a model Edge has none for: pricing.ts).
  */
 export type ServerUsageEvent =
   /**
@@ -58,6 +61,8 @@ const MARKERS: Record<WebSocketApi, readonly string[]> = {
   'openai-realtime': ['"usage"', '"session.created"', '"session.updated"'],
   'openai-responses': ['"usage"', '"error"', '"response.created"', '"response.completed"', '"response.incomplete"', '"response.failed"'],
   'gemini-live': ['"usageMetadata"'],
+  // Lyria RealTime reports no usage today; were it to, it would say so as Gemini Live does.
+  'gemini-music': ['"usageMetadata"'],
 };
 
 /** Reads one server message; undefined when it says nothing about usage or cannot be parsed. Never throws. */
@@ -94,7 +99,8 @@ export function readServerUsage(api: WebSocketApi, data: Buffer): ServerUsageEve
       const usage = usageOf(event);
       return usage ? { kind: 'turn-ended', ...responseId, usage } : { kind: 'turn-ended', ...responseId, answerTokens: Math.ceil(answerChars(response) / 4) };
     }
-    case 'gemini-live': {
+    case 'gemini-live':
+    case 'gemini-music': {
       const usage = usageOf(event);
       return usage ? { kind: 'usage', usage } : undefined;
     }
@@ -125,7 +131,8 @@ function readLargeMessage(api: WebSocketApi, data: Buffer): ServerUsageEvent | u
       const usage = trailingUsage(data, 'usage', 2);
       return usage ? { kind: 'turn-ended', ...responseId, usage } : { kind: 'turn-ended', ...responseId };
     }
-    case 'gemini-live': {
+    case 'gemini-live':
+    case 'gemini-music': {
       const usage = trailingUsage(data, 'usageMetadata', 1);
       return usage ? { kind: 'usage', usage } : undefined;
     }
