@@ -308,12 +308,18 @@ export class BackgroundCharging {
    */
   continueWork(c: Continuation): boolean {
     if (!this.tracksAny) return false;
-    const tracked = this.background.find(c.provider, c.job.id) ?? this.trueUps.find(c.provider, c.job.id, this.options.now().getTime());
+    const waiting = this.background.find(c.provider, c.job.id);
+    const open = waiting ? undefined : this.trueUps.find(c.provider, c.job.id, this.options.now().getTime());
+    const tracked = waiting ?? open;
     // Taken from one collection and kept in another (or settled): one change. A write that failed rolls it back, memory
-    // too, except a waiting entry's added prompt, which stays in memory and is written later (background-responses.ts
-    // notePrompt): the work stays tracked, and whatever settles it later covers the continuation (its usage is the
-    // run's); charged as an exchange as well, it would be charged twice.
-    return this.atomically(() => this.continueTracked(c)) ?? tracked?.target.keyId === c.keyId;
+    // too, but for the continuation's prompt: the work stays tracked, and whatever settles it later covers the
+    // continuation (its usage is the run's; charged as an exchange as well, it would be charged twice), so its prompt
+    // stays with the work, to be charged if the run reports no usage. A waiting entry keeps it from notePrompt
+    // (background-responses.ts, written later); an open estimate keeps it apart (TrueUp continuedPromptTokens).
+    const continued = this.atomically(() => this.continueTracked(c));
+    if (continued !== undefined) return continued;
+    if (open && open.target.keyId === c.keyId && isPendingStatus(c.job.status)) this.trueUps.notePrompt(c.provider, c.job.id, c.promptTokens);
+    return tracked?.target.keyId === c.keyId;
   }
 
   private continueTracked(c: Continuation): boolean {
@@ -337,8 +343,9 @@ export class BackgroundCharging {
       // Given up, then continued: the run goes on, and its usage will cover both. Waited for again, from what the
       // estimate charged: the prompt grows by the continuation's, the worst case answer stays.
       this.trueUps.take(provider, job.id, nowMs);
+      const promptTokens = open.usage.inputTokens + this.takeContinuedPrompt(open) + c.promptTokens;
       this.background.remember(provider, job.id, {
-        target: open.target, windows: [], promptTokens: open.usage.inputTokens + c.promptTokens, outputTokens: c.outputTokens,
+        target: open.target, windows: [], promptTokens, outputTokens: c.outputTokens,
         outputCap: open.worstCaseOutputTokens, charged: open, ...(open.answeredModel !== undefined ? { answeredModel: open.answeredModel } : {}),
       });
     }
@@ -492,16 +499,29 @@ export class BackgroundCharging {
       return open !== undefined;
     }
     const open = this.trueUps.find(provider, id, nowMs);
-    if (!open || seenOutputTokens <= open.usage.outputTokens) return false;
-    this.adjustTrueUp(id, open, usageEstimate(open.usage.inputTokens, seenOutputTokens), true, answeredModel, 'more_answer_seen');
+    if (!open || (seenOutputTokens <= open.usage.outputTokens && !open.continuedPromptTokens)) return false;
+    // A continuation's prompt no estimate charged yet: the run ended reporting no usage, so charged now.
+    const cause = open.continuedPromptTokens ? 'no_usage' : 'more_answer_seen';
+    const promptTokens = open.usage.inputTokens + this.takeContinuedPrompt(open);
+    this.adjustTrueUp(id, open, usageEstimate(promptTokens, Math.max(seenOutputTokens, open.usage.outputTokens)), true, answeredModel, cause);
     this.trueUps.changed(provider, id);
     return false;
   }
 
-  /** Crowded out by its own key's newer records before its usage was seen: charged up to its worst case. */
+  /** Crowded out by its own key's newer records before its usage was seen: charged up to its worst case, and any continuation's prompt kept with it. */
   private raiseToWorstCase(id: string, open: TrueUp): void {
-    if (open.usage.outputTokens >= open.worstCaseOutputTokens) return;
-    this.adjustTrueUp(id, open, usageEstimate(open.usage.inputTokens, open.worstCaseOutputTokens), true, undefined, 'crowded_out');
+    if (open.usage.outputTokens >= open.worstCaseOutputTokens && !open.continuedPromptTokens) return;
+    const promptTokens = open.usage.inputTokens + this.takeContinuedPrompt(open);
+    this.adjustTrueUp(id, open, usageEstimate(promptTokens, Math.max(open.usage.outputTokens, open.worstCaseOutputTokens)), true, undefined, 'crowded_out');
+  }
+
+  /** The prompt of continuations `open` kept (TrueUp continuedPromptTokens), charged from now on by the caller: taken off it. */
+  private takeContinuedPrompt(open: TrueUp): number {
+    const tokens = open.continuedPromptTokens ?? 0;
+    if (tokens === 0) return 0;
+    delete open.continuedPromptTokens;
+    this.changes.undo(() => { open.continuedPromptTokens = tokens; });
+    return tokens;
   }
 
   /**

@@ -58,6 +58,13 @@ export interface TrueUp {
    * entry or estimate by then.
    */
   takenOver?: true;
+  /**
+   * The prompt of requests that continued the work (tool outputs submitted to a run) while this estimate was open, in a
+   * change rolled back (background-charging.ts continueWork): settled through this record all the same (charged as an
+   * exchange too, a run reporting usage was charged twice), the run read it, and no estimate has charged it yet. Added
+   * to the estimate when the run ends reporting no usage, is crowded out or is continued again; a usage reported covers it.
+   */
+  continuedPromptTokens?: number;
 }
 
 export const DEFAULT_TRUE_UP_MAX_AGE_MS = 24 * 60 * 60_000;
@@ -130,6 +137,17 @@ export class BackgroundTrueUps {
   changed(provider: string, id: string): void {
     const entry = this.kept.get(keyOf(provider, id));
     if (entry) this.journal?.changed(provider, id, entry.trueUp);
+  }
+
+  /**
+   * A request continued `id` with `promptTokens` of its own in a change rolled back: kept with its open record
+   * (TrueUp continuedPromptTokens) and written at once, on its own (a write that fails too leaves it in memory).
+   */
+  notePrompt(provider: string, id: string, promptTokens: number): void {
+    const entry = this.kept.get(keyOf(provider, id));
+    if (!entry || promptTokens <= 0) return;
+    entry.trueUp.continuedPromptTokens = (entry.trueUp.continuedPromptTokens ?? 0) + promptTokens;
+    this.journal?.changed(provider, id, entry.trueUp);
   }
 
   /** The open record of `id`, still kept (a fetch without usage may raise it), or undefined. */
