@@ -4,8 +4,7 @@ import type { HttpRequestInfo, NormalizedRequest, ProviderName } from '../provid
 import type { TokenUsage } from '../policy/usage.js';
 import type { ExchangeRecord, UsageNote } from './exchange.js';
 import type { InspectionNotes, InspectionResult, RequestInspector } from './surface-resolution.js';
-import { tooBigMessage, type WebSocketApi } from './websocket-messages.js';
-import { readSocketClientMessage } from './websocket-client-message.js';
+import { readClientMessage, tooBigMessage, type WebSocketApi } from './websocket-messages.js';
 import { namesModelInSetup } from './websocket-api.js';
 import { createSessionUsage, TOO_MANY_MODELS_MESSAGE, type ServedModelVerdict, type SessionClose, type SessionUsage } from './websocket-session-usage.js';
 import { conversationTexts } from '../providers/conversation-texts.js';
@@ -198,7 +197,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
   /** The request on the transcription model a Realtime session configured: its input transcriptions are charged to it. */
   let transcribing: NormalizedRequest | undefined;
 
-  type ReadMessage = Extract<ReturnType<typeof readSocketClientMessage>, { kind: 'json' }>;
+  type ReadMessage = Extract<ReturnType<typeof readClientMessage>, { kind: 'json' }>;
   /** What the content steps made of a message: blocked (the error and the findings), or what goes on. */
   type ContentOutcome =
     | { blocked: EdgeError; findings: Finding[]; prompt: string }
@@ -322,7 +321,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
   return {
     async inspect(data, isBinary) {
       const started = Date.now();
-      const message = readSocketClientMessage(socket.api, data, isBinary, deps.maxMessageBytes);
+      const message = readClientMessage(socket.api, data, isBinary, deps.maxMessageBytes);
       if (message.kind === 'unreadable') {
         return refuse(started, { status: message.status, type: message.errorType, message: message.message }, message.code, message.message);
       }

@@ -1,6 +1,7 @@
 import { BodyShapeError, formatJsonPath } from '../providers/body-shape.js';
 import type { JsonPath } from '../providers/extraction.js';
 import { readGeminiLiveClientMessage } from '../providers/gemini-live.js';
+import { readGeminiMusicClientMessage } from '../providers/gemini-music.js';
 import { findDuplicateKey, type DuplicateKey } from '../providers/json-duplicate-keys.js';
 import { findFoldedKey, isFieldEdgeReads, type FoldedKeyProblem } from '../providers/json-key-folding.js';
 import { findJsonSyntaxError } from '../providers/json-syntax.js';
@@ -19,7 +20,7 @@ export type ClientMessage =
   | {
     kind: 'json';
     body: unknown;
-    /** The Realtime or Responses event `type`, or the Gemini Live message kind (`setup`, `clientContent`, ...). */
+    /** The Realtime or Responses event `type`, or the Gemini Live or Lyria message kind (`setup`, `clientContent`, ...). */
     name: string;
     /** The model the message names (Gemini Live `setup.model`, Realtime `session.model`, Responses `model`); null when none. */
     model: string | null;
@@ -99,7 +100,7 @@ export function readClientMessage(api: WebSocketApi, data: Buffer, isBinary: boo
       const event = readResponsesClientEvent(body);
       return { kind: 'json', body, name: event.type, model: event.model, turn: event.turn, ...event.extraction };
     }
-    const message = readGeminiLiveClientMessage(body);
+    const message = api === 'gemini-music' ? readGeminiMusicClientMessage(body) : readGeminiLiveClientMessage(body);
     return { kind: 'json', body, name: message.kind, model: message.model, turn: false, ...message.extraction };
   } catch (err) {
     if (!(err instanceof BodyShapeError)) throw err;
@@ -121,6 +122,8 @@ const MESSAGE_FIELDS: ReadonlySet<string> = new Set([
   // Gemini Live client messages (both spellings Google accepts).
   'setup', 'clientContent', 'client_content', 'realtimeInput', 'realtime_input', 'toolResponse', 'tool_response', 'turns',
   'turnComplete', 'turn_complete', 'functionResponses', 'function_responses', 'mediaChunks', 'media_chunks', 'video',
+  // Lyria RealTime client messages (both spellings).
+  'weightedPrompts', 'weighted_prompts', 'musicGenerationConfig', 'music_generation_config', 'playbackControl', 'playback_control',
 ]);
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { bifrostWebSocketRoute, webSocketVia } from '../../src/gateway/websocket-route.js';
 import { usageNote } from '../../src/proxy/usage-note.js';
 import { posesAsWebSocketApi, webSocketApiAt } from '../../src/proxy/websocket-api.js';
-import { readSocketClientMessage } from '../../src/proxy/websocket-client-message.js';
+import { readClientMessage } from '../../src/proxy/websocket-messages.js';
 import type { WebSocketMessageInspector } from '../../src/proxy/websocket-inspection.js';
 import { readServerUsage } from '../../src/proxy/websocket-usage.js';
 import { bundle } from '../policy/support.js';
@@ -21,7 +21,7 @@ const LIMIT = 1024 * 1024;
 const GITHUB_TOKEN = 'ghp_' + 'R8cVq2LmZt7XwYb4NpKd' + 'Hs9FjAe3Gu6Wx1Qo';
 
 const message = (value: unknown) => Buffer.from(JSON.stringify(value));
-const read = (value: unknown) => readSocketClientMessage('gemini-music', message(value), false, LIMIT);
+const read = (value: unknown) => readClientMessage('gemini-music', message(value), false, LIMIT);
 const spans = (value: unknown) => {
   const reading = read(value);
   if (reading.kind !== 'json') throw new Error(`expected a JSON message, got ${JSON.stringify(reading)}`);
