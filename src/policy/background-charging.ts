@@ -1,9 +1,9 @@
 import type { PolicyBundle } from '../control/protocol/policy-bundle.js';
 import type { NormalizedRequest } from '../providers/types.js';
 import { isPendingStatus, type JobState } from './background-jobs.js';
-import { HandedOverEstimates } from './background-handed-over.js';
+import { HandedOverEstimates, runIdOf } from './background-handed-over.js';
 import { worstCaseOutputTokens } from './background-output-cap.js';
-import { BackgroundResponses, DEFAULT_BACKGROUND_TIMEOUT_MS, keyOf, type BackgroundJob } from './background-responses.js';
+import { BackgroundResponses, DEFAULT_BACKGROUND_TIMEOUT_MS, keyOf, type BackgroundJob, type SeenFinalState } from './background-responses.js';
 import { LedgerChanges } from './background-change.js';
 import { BackgroundWriteFailed, type SqliteBackgroundStore } from './background-store.js';
 import { BackgroundTrueUps, type TrueUp, type TrueUpWindow } from './background-true-ups.js';
@@ -188,9 +188,10 @@ export class BackgroundCharging {
    * up all the same, so a fetch of its final state meanwhile is recognised (the decision fails open without a bundle,
    * and the fetch goes through): unrecognised, its usage went unseen and the work was later charged its worst case.
    * What needs windows waits for chargeDeferred: give-ups (a wait that ran out, crowding out) and the final states
-   * fetched back, each settled then as it would have been at once. A final state fetched of work waited for is written
-   * into its row too (background-responses.ts noteFinalState): a stop or crash before that bundle leaves the next start
-   * to settle it (at once, or again when the first bundle comes), not to charge the work its worst case.
+   * fetched back, each settled then as it would have been at once. A final state fetched is written into the row of what
+   * tracks the work too (deferFinalState: its entry waited for, its open estimate, or the newest estimate of a key it
+   * was handed over from): a stop or crash before that bundle leaves the next start to settle it (at once, or again when
+   * the first bundle comes), not to charge the work its worst case or leave its estimates standing.
    */
   takeUp(options: { deferCharges?: boolean } = {}): void {
     const { store } = this.options;
@@ -202,8 +203,10 @@ export class BackgroundCharging {
     }
     try {
       const nowMs = this.options.now().getTime();
-      this.trueUps.restore(store.load<TrueUp>('true_up', nowMs, this.trueUps.maxAgeMs));
-      this.handedOver.restore(store.load<TrueUp>('handed_over', nowMs, this.handedOver.maxAgeMs));
+      const trueUps = store.load<TrueUp>('true_up', nowMs, this.trueUps.maxAgeMs);
+      this.trueUps.restore(trueUps);
+      const handedOver = store.load<TrueUp>('handed_over', nowMs, this.handedOver.maxAgeMs);
+      this.handedOver.restore(handedOver);
       const waiting = store.load<BackgroundJob>('waiting', nowMs, Number.POSITIVE_INFINITY);
       store.pruneAfterLoad();
       // Held again as it was before the restart, so requests decided meanwhile count the prompt still to be charged.
@@ -216,13 +219,23 @@ export class BackgroundCharging {
         const seen = job.finalState;
         // Still waited for (not crowded out and given up by restore, which charged what it said).
         if (!seen || this.background.find(provider, id) !== job) continue;
-        const finalState: FinalState = { provider, id, usage: seen.usage, answeredModel: seen.answeredModel, seenOutputTokens: seen.seenOutputTokens };
-        if (this.deferredFinalStates) this.deferredFinalStates.set(keyOf(provider, id), finalState);
-        else this.atomically(() => this.settleFinalState(provider, id, seen.usage, seen.answeredModel, seen.seenOutputTokens));
+        this.settleSavedFinalState(provider, id, seen);
+      }
+      // Kept with estimates (deferFinalState) of work still open: settled as those of work waited for.
+      for (const { provider, id, value } of [...trueUps, ...handedOver.map((e) => ({ ...e, id: runIdOf(e.id) }))]) {
+        const seen = value.finalState;
+        if (seen && (this.trueUps.find(provider, id, nowMs) || this.handedOver.holds(provider, id, nowMs))) this.settleSavedFinalState(provider, id, seen);
       }
     } catch (err) {
       this.options.onError(err, 'taking up the background work an earlier run left');
     }
+  }
+
+  /** A final state an earlier run kept in a row (deferFinalState): settled now, or with the first bundle (chargeDeferred). */
+  private settleSavedFinalState(provider: string, id: string, seen: SeenFinalState): void {
+    const finalState: FinalState = { provider, id, usage: seen.usage, answeredModel: seen.answeredModel, seenOutputTokens: seen.seenOutputTokens };
+    if (this.deferredFinalStates) this.deferredFinalStates.set(keyOf(provider, id), finalState);
+    else this.atomically(() => this.settleFinalState(provider, id, seen.usage, seen.answeredModel, seen.seenOutputTokens));
   }
 
   /**
@@ -424,10 +437,15 @@ export class BackgroundCharging {
     if (!first || (!first.usage && seen.usage)) deferred.set(key, { ...seen, seenOutputTokens: Math.max(seen.seenOutputTokens, first?.seenOutputTokens ?? 0) });
     else first.seenOutputTokens = Math.max(first.seenOutputTokens, seen.seenOutputTokens);
     const kept = deferred.get(key)!;
-    this.background.noteFinalState(seen.provider, seen.id, {
+    // Kept in the row of what tracks the work, as that of work waited for always was: a stop or crash before the
+    // bundle leaves it to the next start. Estimates of keys the work was handed over from are closed only by a usage.
+    const saved: SeenFinalState = {
       seenOutputTokens: kept.seenOutputTokens,
       ...(kept.usage ? { usage: kept.usage } : {}), ...(kept.answeredModel !== undefined ? { answeredModel: kept.answeredModel } : {}),
-    });
+    };
+    if (this.background.find(seen.provider, seen.id)) this.background.noteFinalState(seen.provider, seen.id, saved);
+    else if (this.trueUps.find(seen.provider, seen.id, nowMs)) this.trueUps.noteFinalState(seen.provider, seen.id, saved);
+    else if (saved.usage) this.handedOver.noteFinalState(seen.provider, seen.id, saved, nowMs);
   }
 
   /**
@@ -499,12 +517,21 @@ export class BackgroundCharging {
       return open !== undefined;
     }
     const open = this.trueUps.find(provider, id, nowMs);
-    if (!open || (seenOutputTokens <= open.usage.outputTokens && !open.continuedPromptTokens)) return false;
-    // A continuation's prompt no estimate charged yet: the run ended reporting no usage, so charged now.
-    const cause = open.continuedPromptTokens ? 'no_usage' : 'more_answer_seen';
-    const promptTokens = open.usage.inputTokens + this.takeContinuedPrompt(open);
-    this.adjustTrueUp(id, open, usageEstimate(promptTokens, Math.max(seenOutputTokens, open.usage.outputTokens)), true, answeredModel, cause);
-    this.trueUps.changed(provider, id);
+    if (!open) return false;
+    // A final state kept in its row before the first bundle (deferFinalState) is settled now: not settled again.
+    const savedFinalState = open.finalState;
+    if (savedFinalState) {
+      delete open.finalState;
+      this.changes.undo(() => { open.finalState = savedFinalState; });
+    }
+    const raised = seenOutputTokens > open.usage.outputTokens || open.continuedPromptTokens !== undefined;
+    if (raised) {
+      // A continuation's prompt no estimate charged yet: the run ended reporting no usage, so charged now.
+      const cause = open.continuedPromptTokens ? 'no_usage' : 'more_answer_seen';
+      const promptTokens = open.usage.inputTokens + this.takeContinuedPrompt(open);
+      this.adjustTrueUp(id, open, usageEstimate(promptTokens, Math.max(seenOutputTokens, open.usage.outputTokens)), true, answeredModel, cause);
+    }
+    if (raised || savedFinalState) this.trueUps.changed(provider, id);
     return false;
   }
 

@@ -1,6 +1,7 @@
 import type { BackgroundJournal, StoredEntry } from './background-store.js';
 import { BackgroundTrueUps, type TrueUp } from './background-true-ups.js';
 import type { LedgerChanges } from './background-change.js';
+import type { SeenFinalState } from './background-responses.js';
 
 /**
  * Estimates keys keep of work continued under another key since (background-charging.ts handOverToOtherKey), open
@@ -61,6 +62,17 @@ export class HandedOverEstimates {
     this.kept.changed(provider, newest.slotId);
   }
 
+  /**
+   * A final state of `id` reporting its usage, fetched back before the first bundle: kept with the newest estimate (its
+   * row), so the next start closes them all by it (background-charging.ts takeUp) if this run stops before the bundle.
+   */
+  noteFinalState(provider: string, id: string, finalState: SeenFinalState, nowMs: number): void {
+    const newest = this.estimatesOf(provider, id, nowMs).at(-1);
+    if (!newest) return;
+    newest.estimate.finalState = finalState;
+    this.kept.changed(provider, newest.slotId);
+  }
+
   private estimatesOf(provider: string, id: string, nowMs: number): Array<{ slotId: string; estimate: TrueUp }> {
     const found: Array<{ slotId: string; estimate: TrueUp }> = [];
     for (let slot = 0; slot < MAX_HAND_OVERS_PER_RUN; slot++) {
@@ -79,6 +91,11 @@ export class HandedOverEstimates {
     }
     return taken;
   }
+}
+
+/** The run an estimate's id (slotId) is kept for. */
+export function runIdOf(slotId: string): string {
+  return slotId.replace(/ #\d+$/, '');
 }
 
 /** Provider ids hold no spaces: the slot cannot meet another run's id. */

@@ -1,4 +1,4 @@
-import { keyOf } from './background-responses.js';
+import { keyOf, type SeenFinalState } from './background-responses.js';
 import type { BackgroundJournal, StoredEntry } from './background-store.js';
 import type { LedgerChanges } from './background-change.js';
 import { InPlaceBoundedMap } from './background-in-place-map.js';
@@ -65,6 +65,12 @@ export interface TrueUp {
    * to the estimate when the run ends reporting no usage, is crowded out or is continued again; a usage reported covers it.
    */
   continuedPromptTokens?: number;
+  /**
+   * Its final state, fetched back while charges wait for the first bundle (background-charging.ts takeUp), as a waiting
+   * entry keeps it (background-responses.ts): kept in its row, so a stop or a crash before that bundle leaves the next
+   * start to settle it. Taken off once settled.
+   */
+  finalState?: SeenFinalState;
 }
 
 export const DEFAULT_TRUE_UP_MAX_AGE_MS = 24 * 60 * 60_000;
@@ -147,6 +153,14 @@ export class BackgroundTrueUps {
     const entry = this.kept.get(keyOf(provider, id));
     if (!entry || promptTokens <= 0) return;
     entry.trueUp.continuedPromptTokens = (entry.trueUp.continuedPromptTokens ?? 0) + promptTokens;
+    this.journal?.changed(provider, id, entry.trueUp);
+  }
+
+  /** A final state of `id` fetched back before the first bundle (TrueUp finalState): kept with its open record and written at once. */
+  noteFinalState(provider: string, id: string, finalState: SeenFinalState): void {
+    const entry = this.kept.get(keyOf(provider, id));
+    if (!entry) return;
+    entry.trueUp.finalState = finalState;
     this.journal?.changed(provider, id, entry.trueUp);
   }
 
