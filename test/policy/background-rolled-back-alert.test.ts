@@ -53,3 +53,34 @@ it('a budget alert raised by a late charge that is rolled back is not published;
   // record is made (window-charges.ts chargeTo: their afterCommit callbacks run in order).
   expect(late[0]!.charge.alerts.map((a) => [a.kind, a.why.errorType])).toEqual([['budget_alert', 'budget_50']]);
 });
+
+it('an alert that went out is neither sent again nor forgotten by a later change in its window that is rolled back', async () => {
+  db = openPolicyDatabase(path.join(dir, 'policy.db'));
+  const late: BackgroundCharge[] = [];
+  const errors: string[] = [];
+  const alerts: NoticeDraft[] = [];
+  const onError = (err: unknown, context: string) => { errors.push(`${context}: ${(err as Error).message}`); };
+  const publish = (draft: NoticeDraft): Notice => {
+    alerts.push(draft);
+    return { ...draft, id: alerts.length, at: NOW.toISOString() } as unknown as Notice;
+  };
+  // Two entries a key (a tenth of 20): run_y waits beside run_x.
+  ({ charging } = chargingOver(db, { bundle: () => POLICY, onError, publish, late, maxPending: 20, maxTrueUps: 20 }));
+  expect(charging.leaveRunning('openai', 'run_x', job())).toBe(true);
+  expect(charging.leaveRunning('openai', 'run_y', job())).toBe(true);
+  await fetchBackWithoutUsage('run_x');
+  expect(alerts.map((a) => a.why.errorType)).toEqual(['budget_50']);
+
+  // run_y's charge, past the same threshold of the same window, is rolled back: its mark was there already.
+  db.exec(`CREATE TRIGGER fail_true_up BEFORE INSERT ON policy_background_work WHEN NEW.kind = 'true_up' AND NEW.id = 'run_y'
+    BEGIN SELECT RAISE(ROLLBACK, 'database or disk is full'); END;`);
+  await fetchBackWithoutUsage('run_y');
+  db.exec('DROP TRIGGER fail_true_up');
+  expect(errors).toHaveLength(1);
+  await fetchBackWithoutUsage('run_y');
+  expect(late.map((c) => c.id)).toEqual(['run_x', 'run_y']);
+  expect(alerts).toHaveLength(1);
+  expect(late[1]!.charge.alerts).toEqual([]);
+  const marks = db.prepare('SELECT threshold FROM policy_alerts').all();
+  expect(marks).toEqual([{ threshold: 0.5 }]);
+});
