@@ -267,6 +267,9 @@ function recognizeInScope(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch
   const { projectsPath } = entry;
   const project = projectsPath === undefined ? undefined : locateNamedScope(req, projectsPath);
   if (projectsPath !== undefined && project === undefined && isUnderPath(req, projectsPath)) return undefined;
+  // `proj1;x`, `proj1.`, `proj1%20` may be project proj1 to a lenient origin, while the look-alike checks below read
+  // only paths under the name as sent: `proj1;x/threads/Runs` would pass unread as an unknown-to-Edge spelling.
+  if (project !== undefined && isBlurredName(project.name)) return undefined;
   if (project !== undefined && AGENT_SERVICE_ROOTS.has(project.rest[0] ?? '')) return recognizeUnder(req, entry, [project.prefix]);
   const scope = project?.prefix ?? '';
   const prefixes = entry.pathPrefixes.filter((prefix) => prefix !== projectsPath).map((prefix) => `${scope}${prefix}`);
@@ -278,7 +281,9 @@ function recognizeInScope(req: HttpRequestInfo, entry: SurfaceEntry): RouteMatch
  * Azure AI Foundry's Agent Service (the classic one, `?api-version=v1` and its dated previews) sits at a project's own
  * root, not under its OpenAI API: `/api/projects/{project}/assistants`, `.../threads/{thread}/runs`. It is OpenAI's
  * Assistants API there, same routes and bodies (the model a deployment's name, folded as Azure's are), so it is read
- * as that API is on api.openai.com. Only these roots: the project's others (connections, evaluations, datasets,
+ * as that API is on api.openai.com. A deployment is judged only where the request names it (an assistant's `model`,
+ * a run's override): a run naming none runs on its assistant's, which Edge does not look up, so it is judged on no
+ * model and its usage priced at the model its answer names (openai-assistants.ts readRun). Only these roots: the project's others (connections, evaluations, datasets,
  * indexes, files) are not read, and any spelling of these roots but the exact one is one of them, refused as an
  * unknown route; a look-alike below them (`threads/Runs`) is refused as it is on api.openai.com.
  */

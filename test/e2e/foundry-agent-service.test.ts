@@ -176,4 +176,19 @@ describe('Azure AI Foundry Agent Service in local mode, through the real CLI', (
     }
     expect(seen).toEqual([]);
   });
+
+  it('a run sent under a project name a lenient origin reads as proj1 (`proj1;x`, `proj1.`, `proj1%20`) is refused, not forwarded unread', async () => {
+    seen.length = 0;
+    const body = JSON.stringify({ assistant_id: 'asst_1', thread: { messages: [{ role: 'user', content: `deploy with ${GITHUB_TOKEN}` }] } });
+    for (const project of ['proj1;x', 'proj1.', 'proj1%20', 'proj1%3Bx']) {
+      const path = `/api/projects/${project}/threads/Runs`;
+      const res = await curl(['-x', edge.proxyUrl, '--cacert', edge.caPath, '--path-as-is', '-X', 'POST', `https://${FOUNDRY}${path}?api-version=v1`,
+        '-H', `api-key: ${FOUNDRY_KEY}`, '-H', 'content-type: application/json', '-d', body]);
+      expect(res.status, project).toBe(404);
+      const error = (JSON.parse(res.body) as { error: { code: string; message: string } }).error;
+      expect(error.code).toBe('unknown_route');
+      expect(error.message).toContain(`POST ${path} on ${FOUNDRY}`);
+    }
+    expect(seen).toEqual([]);
+  });
 });
