@@ -1,9 +1,9 @@
 import {
-  expectArray, expectObject, expectString, optionalField, optionalModel, readStreamFlag, requiredArray, requiredString, wrongType,
-  type JsonObject,
+  expectArray, expectObject, expectString, isJsonObject, optionalField, optionalModel, readStreamFlag, requiredArray, requiredString,
+  wrongType, type JsonObject,
 } from './body-shape.js';
 import { addText, addTool, newExtraction, type BodyReading, type Extraction, type JsonPath } from './extraction.js';
-import { addToolDefinitionTexts, OPENAI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
+import { addOtherToolTexts, addToolDefinitionTexts, OPENAI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 import type { TextSpan } from './types.js';
 
 /**
@@ -15,12 +15,12 @@ import type { TextSpan } from './types.js';
 
 const ROLE_KINDS: Record<string, TextSpan['kind']> = { user: 'user', assistant: 'assistant' };
 
-/** `POST /assistants` and `POST /assistants/{id}` (update): instructions, description and function tools. */
+/** `POST /assistants` and `POST /assistants/{id}` (update): instructions, description and tools (readTools). */
 export function readAssistant(body: JsonObject): BodyReading {
   const x = newExtraction();
   optionalField(body, 'instructions', [], (text, p) => addText(x, p, expectString(text, p), 'system'));
   optionalField(body, 'description', [], (text, p) => addText(x, p, expectString(text, p), 'other'));
-  readFunctionTools(x, body);
+  readTools(x, body);
   return { model: optionalModel(body), stream: false, extraction: x };
 }
 
@@ -40,7 +40,10 @@ export function readThreadMessage(body: JsonObject): BodyReading {
 
 /**
  * `POST /threads/{id}/runs` and `POST /threads/runs` (create a thread and run it): instructions that replace or
- * extend the assistant's, extra messages, the new thread's messages, and function tools.
+ * extend the assistant's, extra messages, the new thread's messages, and tools (readTools). A run that names no
+ * `model` runs on its assistant's: the reading has no model then, and the run is judged on none (the assistant's
+ * deployment is not looked up). Its answer (the POST's, each poll's) names the model it ran on, which is what its
+ * usage is priced at (late-charge.ts priceOf); its record keeps the request's model, none.
  */
 export function readRun(body: JsonObject): BodyReading {
   const x = newExtraction();
@@ -51,7 +54,7 @@ export function readRun(body: JsonObject): BodyReading {
   optionalField(body, 'thread', [], (thread, p) => {
     optionalField(expectObject(thread, p), 'messages', p, (messages, mp) => readMessages(x, messages, mp));
   });
-  readFunctionTools(x, body);
+  readTools(x, body);
   return { model: optionalModel(body), stream: readStreamFlag(body), extraction: x };
 }
 
@@ -84,15 +87,67 @@ function readMessage(x: Extraction, message: JsonObject, path: JsonPath): void {
   });
 }
 
-/** `tools: [{type: 'function', function: {name, description, parameters}}]`; code interpreter and file search name no tool of the client's. */
-function readFunctionTools(x: Extraction, body: JsonObject): void {
+/**
+ * `tools`: a function's name, description and parameters; any other tool has every string read but its settings
+ * (addOtherToolTexts, as the Responses reader does). OpenAI's hosted tools (code interpreter, file search) are
+ * settings only. Foundry's Agent Service adds its own: grounding and search tools are connections (settings), while
+ * an OpenAPI tool's description and spec, an Azure Function's description and parameters, a connected agent's
+ * description (when to hand over to it) and an MCP server's label and tool names are put in front of the model.
+ */
+function readTools(x: Extraction, body: JsonObject): void {
   optionalField(body, 'tools', [], (tools, p) => {
     expectArray(tools, p, 'an array of tool definitions').forEach((value, i) => {
       const tool = expectObject(value, [...p, i], 'a tool definition object');
-      if (tool['type'] !== 'function') return;
-      const fn = expectObject(tool['function'], [...p, i, 'function']);
-      addTool(x, [...p, i, 'function', 'name'], requiredString(fn, 'name', [...p, i, 'function']), 'definition');
-      addToolDefinitionTexts(x, fn, [...p, i, 'function'], OPENAI_TOOL_TEXT_FIELDS);
+      if (tool['type'] === 'function') readFunction(x, expectObject(tool['function'], [...p, i, 'function']), [...p, i, 'function']);
+      else readOtherTool(x, tool, [...p, i]);
     });
   });
+}
+
+function readFunction(x: Extraction, fn: JsonObject, path: JsonPath): void {
+  addTool(x, [...path, 'name'], requiredString(fn, 'name', path), 'definition');
+  addToolDefinitionTexts(x, fn, path, OPENAI_TOOL_TEXT_FIELDS);
+}
+
+const withType = (settings: Record<string, string[]>): ReadonlyMap<string, ReadonlySet<string>> =>
+  new Map(Object.entries(settings).map(([type, keys]) => [type, new Set(['type', ...keys])]));
+
+/** Hosted tools whose keys are settings the platform reads (vector stores, connections, an MCP server's address). */
+const HOSTED_TOOL_SETTINGS = withType({
+  code_interpreter: [],
+  file_search: ['file_search'],
+  azure_ai_search: ['azure_ai_search'],
+  bing_grounding: ['bing_grounding'],
+  bing_custom_search: ['bing_custom_search'],
+  sharepoint_grounding: ['sharepoint_grounding'],
+  fabric_dataagent: ['fabric_dataagent'],
+  browser_automation: ['browser_automation'],
+  deep_research: ['deep_research'],
+  mcp: ['server_url', 'headers', 'require_approval'],
+});
+
+/**
+ * Foundry's tools that hold their definition under a key named as their type (`{type: 'openapi', openapi: {name,
+ * description, spec, auth}}`): the definition's settings. An Azure Function's `function` is read as a function.
+ */
+const WRAPPED_DEFINITION_SETTINGS: ReadonlyMap<string, ReadonlySet<string>> = new Map(Object.entries({
+  openapi: ['auth', 'default_params'],
+  azure_function: ['function', 'input_binding', 'output_binding'],
+  connected_agent: ['id'],
+}).map(([type, keys]) => [type, new Set(keys)]));
+
+function readOtherTool(x: Extraction, tool: JsonObject, path: JsonPath): void {
+  const type = typeof tool['type'] === 'string' ? tool['type'] : undefined;
+  const wrapped = type === undefined ? undefined : WRAPPED_DEFINITION_SETTINGS.get(type);
+  const definition = type === undefined ? undefined : tool[type];
+  if (type === undefined || wrapped === undefined || !isJsonObject(definition)) {
+    addOtherToolTexts(x, tool, path, type === undefined ? undefined : HOSTED_TOOL_SETTINGS.get(type));
+    return;
+  }
+  const definitionPath = [...path, type];
+  if (typeof definition['name'] === 'string') addTool(x, [...definitionPath, 'name'], definition['name'], 'definition');
+  if (type === 'azure_function') readFunction(x, expectObject(definition['function'], [...definitionPath, 'function']), [...definitionPath, 'function']);
+  addOtherToolTexts(x, definition, definitionPath, wrapped);
+  // Anything beside the definition is read too: the wrapper's own keys are not known to be settings.
+  addOtherToolTexts(x, tool, path, new Set(['type', type]));
 }

@@ -6,7 +6,7 @@ import {
   addStringLeaves, addText, addTool, newCallLinker, newExtraction, type BodyReading, type CallLinker, type Extraction, type JsonPath,
 } from './extraction.js';
 import {
-  addOutputSchemaTexts, addToolDefinitionTexts, MCP_LISTED_TOOL_TEXT_FIELDS, MCP_SERVER_TEXT_FIELDS, NAMESPACE_TEXT_FIELDS,
+  addOtherToolTexts, addOutputSchemaTexts, addToolDefinitionTexts, MCP_LISTED_TOOL_TEXT_FIELDS, MCP_SERVER_TEXT_FIELDS, NAMESPACE_TEXT_FIELDS,
   OPENAI_OUTPUT_SCHEMA_FIELDS, RESPONSES_TOOL_TEXT_FIELDS, TOOL_SEARCH_TEXT_FIELDS,
 } from './tool-definition-texts.js';
 import type { TextSpan } from './types.js';
@@ -123,10 +123,7 @@ function readToolDefinition(x: Extraction, value: unknown, path: JsonPath, inNam
   } else if (type === 'mcp') {
     addToolDefinitionTexts(x, tool, path, MCP_SERVER_TEXT_FIELDS);
   } else {
-    const settings = typeof type === 'string' ? HOSTED_TOOL_SETTINGS.get(type) : undefined;
-    if (settings === undefined && typeof tool['name'] === 'string') addTool(x, [...path, 'name'], tool['name'], 'definition');
-    const texts = Object.keys(tool).filter((key) => key !== 'type' && settings?.has(key) !== true);
-    if (texts.length > 0) addToolDefinitionTexts(x, tool, path, texts);
+    addOtherToolTexts(x, tool, path, typeof type === 'string' ? HOSTED_TOOL_SETTINGS.get(type) : undefined);
     if (type === 'shell') readShellSkills(x, tool['environment'], [...path, 'environment']);
   }
 }

@@ -1,5 +1,5 @@
 import type { JsonObject } from './body-shape.js';
-import { addStringLeaves, addStringsAndNamedKeys, newExtraction, type Extraction, type JsonPath } from './extraction.js';
+import { addStringLeaves, addStringsAndNamedKeys, addTool, newExtraction, type Extraction, type JsonPath } from './extraction.js';
 
 /**
  * The text a tool definition puts in front of the model: its description and every string of its parameter
@@ -93,6 +93,20 @@ export const OUTPUT_SCHEMA_TEXT_FIELDS: readonly string[] = [...OPENAI_OUTPUT_SC
 /** Adds the strings under `fields` of the definition at `path` as `tool_definition` spans of one group. */
 export function addToolDefinitionTexts(x: Extraction, definition: JsonObject, path: JsonPath, fields: readonly string[]): void {
   addDefinitionTexts(x, definition, path, fields, 'tool_definition');
+}
+
+/**
+ * A tool that is not a function the client defines: a platform's hosted tool (web search, file search, Foundry's
+ * `openapi` or `connected_agent`), or a type Edge does not know. Every string of it is read as `tool_definition` text
+ * but its `type` and its `settings`, the keys the platform reads rather than the model (vector stores, connections,
+ * URLs): a description, a spec or an agent's purpose is put in front of the model, and whatever a platform adds next
+ * is not let through unread. Without settings (a type Edge does not know) its `name`, when a string, names a tool.
+ * Shared by the Responses and Assistants readers, so that one rule holds wherever an OpenAI-shaped API takes tools.
+ */
+export function addOtherToolTexts(x: Extraction, tool: JsonObject, path: JsonPath, settings: ReadonlySet<string> | undefined): void {
+  if (settings === undefined && typeof tool['name'] === 'string') addTool(x, [...path, 'name'], tool['name'], 'definition');
+  const texts = Object.keys(tool).filter((key) => key !== 'type' && settings?.has(key) !== true);
+  if (texts.length > 0) addToolDefinitionTexts(x, tool, path, texts);
 }
 
 /** Adds the strings under `fields` of the object at `path` (holding an output schema) as `output_schema` spans of one group. */

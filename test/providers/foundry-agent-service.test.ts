@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { bifrostRoute } from '../../src/gateway/bifrost-routes.js';
 import { compileSurfaceCatalog, DEFAULT_SURFACES } from '../../src/providers/catalog.js';
 import { parseRequest, recognizeRequest } from '../../src/providers/registry.js';
+import { isRefused } from '../../src/providers/route-lookalike.js';
 import type { HttpRequestInfo } from '../../src/providers/types.js';
-import { expectFailed, expectParsed, req } from './support.js';
+import { expectFailed, expectParsed, expectPathsPointAtStrings, req, toolsOf } from './support.js';
 
 /**
  * Azure AI Foundry's classic Agent Service: OpenAI's Assistants API at a Foundry project's root
@@ -68,6 +69,70 @@ describe('the Agent Service\'s prompt routes are read as OpenAI\'s Assistants ro
   it('a project name with upper case and digits is still a project', () => {
     expect(expectParsed(parsed('POST', FOUNDRY, `/api/projects/Sales-EU-2/threads/t1/messages${V1}`, { role: 'user', content: 'hi' })))
       .toMatchObject({ operation: 'threads.messages', inspected: true });
+  });
+});
+
+describe('tools other than functions are read but for their settings, on the Agent Service and on OpenAI\'s Assistants API', () => {
+  const SECRET = 'ghp_' + 'R8cVq2LmZt7XwYb4NpKd' + 'Hs9FjAe3Gu6Wx1Qo';
+  const openapi = {
+    type: 'openapi',
+    openapi: {
+      name: 'orders', description: `the orders API; call it with ${SECRET}`,
+      spec: { openapi: '3.0.0', info: { title: 'Orders', version: '1' }, paths: { '/orders': { get: { operationId: 'list', summary: 'lists orders' } } } },
+      auth: { type: 'connection', security_scheme: { connection_id: '/subscriptions/s/connections/orders-conn' } },
+    },
+  };
+  const azureFunction = {
+    type: 'azure_function',
+    azure_function: {
+      function: { name: 'ship', description: 'ships an order', parameters: { type: 'object', properties: { carrier: { type: 'string', description: `use account ${SECRET}` } } } },
+      input_binding: { type: 'storage_queue', storage_queue: { queue_service_endpoint: 'https://st.queue.core.windows.net', queue_name: 'in' } },
+      output_binding: { type: 'storage_queue', storage_queue: { queue_service_endpoint: 'https://st.queue.core.windows.net', queue_name: 'out' } },
+    },
+  };
+  const connectedAgent = { type: 'connected_agent', connected_agent: { id: 'asst_helper', name: 'refunds', description: `hand over refunds; its key is ${SECRET}` } };
+  const mcp = { type: 'mcp', server_label: 'github', server_url: 'https://api.githubcopilot.com/mcp', allowed_tools: ['list_issues'] };
+  const settingsOnly = [
+    { type: 'code_interpreter' },
+    { type: 'file_search', file_search: { max_num_results: 5 } },
+    { type: 'bing_grounding', bing_grounding: { search_configurations: [{ connection_id: '/subscriptions/s/connections/bing', count: 5 }] } },
+    { type: 'azure_ai_search' },
+  ];
+  const unknown = { type: 'brand_new_tool', name: 'new_thing', guidance: `use it with ${SECRET}` };
+
+  const hosts = [[FOUNDRY, PROJECT, V1], ['api.openai.com', '/v1', '']] as const;
+  const routes = [['assistants', { model: 'gpt4o-prod' }], ['threads/thread_1/runs', { assistant_id: 'asst_1' }], ['threads/runs', { assistant_id: 'asst_1' }]] as const;
+
+  it.each(hosts.flatMap(([host, root, query]) => routes.map(([route, base]) => [host, `${root}/${route}${query}`, base] as const)))(
+    '%s %s: an OpenAPI tool\'s description, an Azure Function\'s parameter description, a connected agent\'s description and an unknown tool are read',
+    (host, path, base) => {
+      for (const tool of [openapi, azureFunction, connectedAgent, unknown]) {
+        const body = { ...base, tools: [tool] };
+        const request = expectParsed(parsed('POST', host, path, body));
+        const secrets = request.texts.filter((t) => t.text.includes(SECRET));
+        expect(secrets, tool.type).toHaveLength(1);
+        expect(secrets[0]).toMatchObject({ kind: 'tool_definition' });
+        expectPathsPointAtStrings(body, request);
+      }
+    },
+  );
+
+  it('each tool\'s texts and names, and none of its settings (auth, bindings, connections, the MCP server\'s address)', () => {
+    const body = { model: 'gpt4o-prod', tools: [openapi, azureFunction, connectedAgent, mcp, ...settingsOnly] };
+    const request = expectParsed(parsed('POST', FOUNDRY, `${PROJECT}/assistants${V1}`, body));
+    expect(request.texts.map((t) => t.text)).toEqual([
+      'orders', `the orders API; call it with ${SECRET}`, '3.0.0', 'Orders', '1', 'list', 'lists orders',
+      'ships an order', 'carrier', `use account ${SECRET}`,
+      'refunds', `hand over refunds; its key is ${SECRET}`,
+      'github', 'list_issues',
+    ]);
+    expect(toolsOf(request)).toEqual([['definition', 'orders'], ['definition', 'ship'], ['definition', 'refunds']]);
+    expectPathsPointAtStrings(body, request);
+  });
+
+  it('a Foundry tool whose definition is not an object has its strings read, not skipped as a setting', () => {
+    const request = expectParsed(parsed('POST', FOUNDRY, `${PROJECT}/assistants${V1}`, { model: 'gpt4o-prod', tools: [{ type: 'openapi', openapi: [`spec ${SECRET}`] }] }));
+    expect(request.texts.map((t) => t.text)).toEqual([`spec ${SECRET}`]);
   });
 });
 
@@ -152,15 +217,39 @@ describe('look-alikes of the Agent Service\'s routes', () => {
     expect(error.message).toContain(`\`${route}\``);
   });
 
+  it('an escaped dot segment is refused as an unknown route', () => {
+    expect(recognizeRequest(req('POST', FOUNDRY, `${PROJECT}/threads/%2e%2e/connections`, json), catalog)).toMatchObject({ unrecognized: true, action: 'reject' });
+  });
+
   it.each([
-    `${PROJECT}/threads/thread_1/..;/..;/connections`,
-    `${PROJECT}/threads/%2e%2e/connections`,
-    `/API/Projects/proj1/threads/runs`,
-    `/api/projects;x/proj1/threads/runs`,
-  ])('%s, a dot segment or an API path in disguise, is refused', (path) => {
-    const found = recognizeRequest(req('POST', FOUNDRY, path, json), catalog);
-    if (found !== undefined && 'unrecognized' in found) expect(found.action).toBe('reject');
-    else expect(parseRequest(found!, '{}').ok).toBe(false);
+    [`${PROJECT}/threads/thread_1/..;/..;/connections`, 'is a dot segment'],
+    [`/API/Projects/proj1/threads/runs`, 'a lenient reading of it'],
+    [`/api/projects;x/proj1/threads/runs`, 'a lenient reading of it'],
+  ])('%s, a dot segment or an API path in disguise, is recognised only to be refused, saying why', (path, why) => {
+    const found = recognized(req('POST', FOUNDRY, path, json));
+    // The refusal itself, not any failure to read a body: a run's own body is refused the same.
+    if (!isRefused(found.route)) throw new Error(`${path} was recognised as ${found.route.operation}, not refused`);
+    expect(found.route.refusal).toMatchObject({ status: 400, type: 'invalid_request', provider: 'azure' });
+    const error = expectFailed(parseRequest(found, JSON.stringify({ assistant_id: 'asst_1', instructions: 'be terse' })));
+    expect(error).toEqual(found.route.refusal);
+    expect(error.message).toContain(why);
+  });
+
+  // A lenient origin may take each for project proj1, while Edge's look-alike checks read only the name as sent.
+  const BLURRED_PROJECTS = ['proj1;x', 'proj1.', 'proj1%20', 'proj1%3Bx', 'proj1%3bx', 'proj1%09', 'proj1..'];
+  it.each(BLURRED_PROJECTS.flatMap((project) => [
+    `/api/projects/${project}/threads/Runs`,
+    `/api/projects/${project}/threads/runs`,
+    `/api/projects/${project}/assistants`,
+    `/api/projects/${project}/openai/v1/images/Generations`,
+    `/api/projects/${project}/openai/v1/chat/completions`,
+  ]))('a project name a lenient origin reads as another is refused as an unknown route, as a blurred deployment is: %s', (path) => {
+    expect(recognizeRequest(req('POST', FOUNDRY, `${path}${V1}`, json), catalog)).toMatchObject({ unrecognized: true, action: 'reject' });
+  });
+
+  it.each(['proj1', 'Sales-EU-2', 'my_project', 'p.1', 'proj-1.eu'])('a project named %s exactly is still read', (project) => {
+    expect(expectParsed(parsed('POST', FOUNDRY, `/api/projects/${project}/threads/runs${V1}`, { assistant_id: 'asst_1', instructions: 'be terse' })))
+      .toMatchObject({ operation: 'threads.runs', inspected: true });
   });
 
   it('an escape the origin decodes to the route itself is that route, read', () => {
