@@ -97,6 +97,9 @@ export function bifrostRoute(input: BifrostRouteInput, mode: ForwardMode): Bifro
     const prefix = PASSTHROUGH_PREFIXES[provider];
     if (prefix === undefined) return null;
     if (!PASSTHROUGH_TO_ANOTHER_ENDPOINT.has(provider)) return { path: `${prefix}${route.pathname}${route.query}` };
+    // A Foundry project's routes too (its Agent Service, `/api/projects/{project}/threads/...`, and its OpenAI API):
+    // `/azure_passthrough/api/projects/...` reaches a project of that name on the gateway's own Azure endpoint, if it
+    // has one, not the app's resource and project. Left so knowingly: Bifrost has no route that names the app's resource.
     return { path: `${prefix}${route.pathname}${withoutQueryParams(route.query, CREDENTIAL_QUERY_PARAMS)}`, dropAppCredentials: true };
   }
   const gatewayPath = GATEWAY_PATHS[provider];
