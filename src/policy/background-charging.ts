@@ -506,8 +506,8 @@ export class BackgroundCharging {
 
   /**
    * A final state of `id` fetched back after its request was charged an estimate: with its usage, the difference
-   * is charged (or given back) and the record closed; without, an answer longer than the one charged raises the
-   * estimate, which stays open. True when an estimate was trued up to the usage (it is charged now).
+   * is charged (or given back) and the record closed; without, an answer longer than the one charged, or the prompt of
+   * a continuation it kept (TrueUp continuedPromptTokens), raises the estimate, which stays open. True when an estimate was trued up to the usage (it is charged now).
    */
   private trueUpBackground(provider: string, id: string, usage: TokenUsage | undefined, answeredModel: string | undefined, seenOutputTokens: number): boolean {
     const nowMs = this.options.now().getTime();
@@ -519,11 +519,7 @@ export class BackgroundCharging {
     const open = this.trueUps.find(provider, id, nowMs);
     if (!open) return false;
     // A final state kept in its row before the first bundle (deferFinalState) is settled now: not settled again.
-    const savedFinalState = open.finalState;
-    if (savedFinalState) {
-      delete open.finalState;
-      this.changes.undo(() => { open.finalState = savedFinalState; });
-    }
+    const savedFinalState = this.takeOff(open, 'finalState');
     const raised = seenOutputTokens > open.usage.outputTokens || open.continuedPromptTokens !== undefined;
     if (raised) {
       // A continuation's prompt no estimate charged yet: the run ended reporting no usage, so charged now.
@@ -544,11 +540,16 @@ export class BackgroundCharging {
 
   /** The prompt of continuations `open` kept (TrueUp continuedPromptTokens), charged from now on by the caller: taken off it. */
   private takeContinuedPrompt(open: TrueUp): number {
-    const tokens = open.continuedPromptTokens ?? 0;
-    if (tokens === 0) return 0;
-    delete open.continuedPromptTokens;
-    this.changes.undo(() => { open.continuedPromptTokens = tokens; });
-    return tokens;
+    return this.takeOff(open, 'continuedPromptTokens') ?? 0;
+  }
+
+  /** What `open` kept to be settled later (`field`), settled by the running change: taken off it, back if that is rolled back. */
+  private takeOff<K extends 'continuedPromptTokens' | 'finalState'>(open: TrueUp, field: K): TrueUp[K] {
+    const value = open[field];
+    if (value === undefined) return value;
+    delete open[field];
+    this.changes.undo(() => { open[field] = value; });
+    return value;
   }
 
   /**

@@ -300,9 +300,14 @@ export class BackgroundResponses {
     const entry = this.pending.delete(key);
     if (!entry) return this.takeCrowdedOut(key, crowdedOut);
     clearTimeout(entry.timer);
-    this.options.changes?.undo(() => this.reinstate(entry));
-    this.options.journal?.removed(provider, id);
+    this.forgotten(entry);
     return entry.job;
+  }
+
+  /** `entry` was removed from memory (taken, given up): its row goes too, and a rolled-back change puts it back in its place. */
+  private forgotten(entry: Pending): void {
+    this.options.changes?.undo(() => this.reinstate(entry));
+    this.options.journal?.removed(entry.provider, entry.id);
   }
 
   /** An entry crowded out while give-ups are put off, taken before it was given up: charged by its final state instead. */
@@ -375,8 +380,7 @@ export class BackgroundResponses {
     clearTimeout(entry.timer);
     const change = () => {
       // Removed by whoever gave it up (its timer, crowding out): back if the give-up is rolled back.
-      this.options.changes?.undo(() => this.reinstate(entry));
-      this.options.journal?.removed(entry.provider, entry.id);
+      this.forgotten(entry);
       this.options.onGivenUp(entry.id, entry.job, entry.provider);
     };
     if (this.options.atomically) this.options.atomically(change);

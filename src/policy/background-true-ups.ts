@@ -108,10 +108,8 @@ export class BackgroundTrueUps {
     const maxEntries = options.maxEntries ?? DEFAULT_MAX_TRUE_UPS;
     const maxPerKey = options.maxPerKey ?? Math.max(1, Math.floor(maxEntries / 10));
     this.kept = new InPlaceBoundedMap(maxEntries, maxPerKey, (_key, kept, by) => {
-      const { provider, id, trueUp } = kept;
-      this.changes?.undo(() => this.reinstate(kept));
-      this.journal?.removed(provider, id);
-      if (by === 'own_key') options.onCrowdedOut(id, trueUp, provider);
+      this.forgotten(kept);
+      if (by === 'own_key') options.onCrowdedOut(kept.id, kept.trueUp, kept.provider);
     }, (kept) => kept.trueUp.target.keyId);
   }
 
@@ -174,17 +172,20 @@ export class BackgroundTrueUps {
   take(provider: string, id: string, nowMs: number): TrueUp | undefined {
     this.dropExpired(nowMs);
     const entry = this.kept.delete(keyOf(provider, id));
-    if (entry) {
-      this.changes?.undo(() => this.reinstate(entry));
-      this.journal?.removed(provider, id);
-    }
+    if (entry) this.forgotten(entry);
     return entry?.trueUp;
   }
 
   /**
-   * A record a rolled-back change removed, open again as the database still has it, in its place: the first crowded
-   * out or expired stays the one that was.
+   * `entry` was removed from memory (taken, crowded out, expired): its row goes too, and should the change be rolled
+   * back, it is open again as the database still has it, in its place (the first crowded out or expired stays the one
+   * that was).
    */
+  private forgotten(entry: Kept): void {
+    this.changes?.undo(() => this.reinstate(entry));
+    this.journal?.removed(entry.provider, entry.id);
+  }
+
   private reinstate(entry: Kept): void {
     const key = keyOf(entry.provider, entry.id);
     if (!this.kept.has(key)) this.kept.putBack(key, entry);
@@ -199,9 +200,7 @@ export class BackgroundTrueUps {
       const entry = this.kept.get(key);
       if (entry && nowMs - entry.trueUp.keptAtMs <= this.maxAgeMs) return;
       this.kept.delete(key);
-      if (!entry) continue;
-      this.changes?.undo(() => this.reinstate(entry));
-      this.journal?.removed(entry.provider, entry.id);
+      if (entry) this.forgotten(entry);
     }
   }
 }
