@@ -55,15 +55,17 @@ export function readRealtimeSession(body: JsonObject): BodyReading {
 function readSessionConfig(x: Extraction, session: JsonObject, path: JsonPath): void {
   optionalField(session, 'instructions', path, (text, p) => addText(x, p, expectString(text, p), 'system'));
   // The transcription model's prompt and keywords (hints of names and terms to expect, sent to the model as they
-  // are): GA sessions nest them under `audio.input.transcription`, beta and transcription sessions under
-  // `input_audio_transcription`.
+  // are; Azure's Voice Live calls its hints `phrase_list`): GA sessions nest them under `audio.input.transcription`,
+  // beta and transcription sessions under `input_audio_transcription`.
   for (const keys of [['audio', 'input', 'transcription'], ['input_audio_transcription']]) {
     const holder = objectAt(session, keys);
     if (!holder) continue;
     optionalField(holder, 'prompt', [...path, ...keys], (text, p) => addText(x, p, expectString(text, p), 'system'));
-    optionalField(holder, 'keywords', [...path, ...keys], (keywords, p) => {
-      expectArray(keywords, p, 'an array of strings').forEach((keyword, i) => addText(x, [...p, i], expectString(keyword, [...p, i]), 'system'));
-    });
+    for (const hints of ['keywords', 'phrase_list']) {
+      optionalField(holder, hints, [...path, ...keys], (phrases, p) => {
+        expectArray(phrases, p, 'an array of strings').forEach((phrase, i) => addText(x, [...p, i], expectString(phrase, [...p, i]), 'system'));
+      });
+    }
   }
   optionalField(session, 'prompt', path, (prompt, p) => {
     if (isJsonObject(prompt)) readPromptVariables(x, prompt, p);

@@ -77,13 +77,34 @@ export function readRealtimeClientEvent(value: unknown): RealtimeEventReading {
   return { type, model, transcriptionModel, extraction: x };
 }
 
-/** A session configuration, read as `POST /realtime/sessions` is (transcription prompt included); returns its model. */
+/**
+ * A session configuration, read as `POST /realtime/sessions` is (transcription prompt included), and every string of a
+ * field OpenAI does not document (KNOWN_SESSION_FIELDS); returns its model.
+ */
 function readSession(x: Extraction, session: JsonObject, path: JsonPath): string | null {
   const reading = readRealtimeSession(session);
   for (const span of reading.extraction.texts) x.texts.push({ ...span, path: [...path, ...span.path] });
   for (const tool of reading.extraction.tools) addTool(x, [...path, ...tool.path], tool.name, tool.kind);
+  for (const [key, child] of Object.entries(session)) {
+    if (!KNOWN_SESSION_FIELDS.has(key)) addStringLeaves(x, child, [...path, key], 'other');
+  }
   return reading.model;
 }
+
+/**
+ * The session fields of OpenAI's Realtime API (GA and beta): those readRealtimeSession reads as text, and settings whose
+ * strings are names and enum values (voice, audio formats, turn detection, tracing). Any other field has every string
+ * read as an unknown event's are, and is no reason to refuse the session: Azure's Voice Live adds its own (`avatar`,
+ * `animation`, `input_audio_echo_cancellation`, ...), and whatever a vendor adds next is not let through unread. Azure's
+ * richer forms of the fields named here (a voice object, `azure_semantic_vad` turn detection, `azure_deep_noise_suppression`)
+ * are settings as OpenAI's are.
+ */
+const KNOWN_SESSION_FIELDS: ReadonlySet<string> = new Set([
+  'type', 'object', 'id', 'model', 'instructions', 'prompt', 'tools', 'tool_choice', 'audio', 'input_audio_transcription',
+  'modalities', 'output_modalities', 'voice', 'speed', 'input_audio_format', 'output_audio_format', 'input_audio_noise_reduction',
+  'turn_detection', 'temperature', 'max_response_output_tokens', 'max_output_tokens', 'tracing', 'truncation', 'include',
+  'client_secret', 'expires_at',
+]);
 
 /**
  * Whether a Realtime client event configures a transcription session (beta `transcription_session.update`, GA

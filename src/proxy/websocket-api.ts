@@ -1,5 +1,5 @@
 import { lenientPathReadings, unreadablePathReason } from '../providers/route-lookalike.js';
-import { isNonCanonicalTarget, routablePath, splitPathAndQuery } from '../providers/route-path.js';
+import { isBlurredName, isNonCanonicalTarget, routablePath, splitPathAndQuery } from '../providers/route-path.js';
 
 /** The WebSocket APIs whose client messages Edge reads. */
 export type WebSocketApi = 'openai-realtime' | 'openai-responses' | 'gemini-live' | 'gemini-music';
@@ -13,13 +13,21 @@ export interface WebSocketApiPath {
   query: string;
 }
 
+/** Voice Live's paths, in the form the origin routes them. */
+const VOICE_LIVE_PATH = /^\/voice-(?:live|agent)\/realtime$/;
+
 /**
  * The paths of the APIs Edge reads, on the routable form of the path (no trailing slash, no escapes of characters
  * that stand for themselves):
  * - OpenAI Realtime: `/v1/realtime` (`?model=` or `?call_id=`); xAI's Voice Agent API speaks the same events at the
  *   same path on api.x.ai (`?model=grok-voice-…`);
  * - Azure OpenAI's Realtime API: `/openai/realtime` (`?deployment=`, the deployment being the model) and the v1 API's
- *   `/openai/v1/realtime` (`?model=`), the same events;
+ *   `/openai/v1/realtime` (`?model=`), the same events, also as a Foundry project's copy of the v1 API,
+ *   `/api/projects/{project}/openai/v1/realtime`;
+ * - Azure's Voice Live API on Azure AI Services / Foundry hosts: `/voice-live/realtime` (`?model=`, a model's name such
+ *   as `gpt-4o` or `phi4-mm`, not a deployment), and `/voice-agent/realtime`, the name its preview was first documented
+ *   under: the Realtime events, with Azure's own settings in session.update (voice, avatar, noise reduction, semantic
+ *   turn detection; realtime-events.ts reads every string of a setting it does not know);
  * - the OpenAI Responses API in WebSocket mode: `/v1/responses` (the models are in the messages). The vendors that
  *   document the mode for their Responses API speak the same events at their Responses path: Azure OpenAI's v1 API,
  *   `/openai/v1/responses` on *.openai.azure.com and on Azure AI Services / Foundry hosts (the model a deployment, as
@@ -39,6 +47,8 @@ const API_PATHS = ([
   { provider: 'openai', pathname: /^\/v1\/realtime$/, api: 'openai-realtime' },
   { provider: 'xai', pathname: /^\/v1\/realtime$/, api: 'openai-realtime' },
   { provider: 'azure', pathname: /^\/openai(?:\/v1)?\/realtime$/, api: 'openai-realtime' },
+  { provider: 'azure', pathname: /^\/api\/projects\/[^/]+\/openai\/v1\/realtime$/, api: 'openai-realtime' },
+  { provider: 'azure', pathname: VOICE_LIVE_PATH, api: 'openai-realtime' },
   { provider: 'openai', pathname: /^\/v1\/responses$/, api: 'openai-responses' },
   { provider: 'azure', pathname: /^(?:\/api\/projects\/[^/]+)?\/openai(?:\/v1)?\/responses$/, api: 'openai-responses' },
   { provider: 'xai', pathname: /^\/v1\/responses$/, api: 'openai-responses' },
@@ -100,4 +110,22 @@ export function posesAsWebSocketApi(provider: string, path: string): boolean {
  */
 export function namesModelInSetup(api: WebSocketApi | undefined): boolean {
   return api === 'gemini-live' || api === 'gemini-music';
+}
+
+/**
+ * Whether an Azure WebSocket path (in the form the origin routes it, webSocketApiAt) is Voice Live's: its `?model=` names
+ * a model, not a deployment, and an agent may stand in for the model (websocket-decision.ts).
+ */
+export function isVoiceLivePath(pathname: string): boolean {
+  return VOICE_LIVE_PATH.test(pathname);
+}
+
+/**
+ * Whether a WebSocket path under a Foundry project (`/api/projects/{project}/...`, in the form the origin routes it)
+ * names its project in a form a lenient server may read as another name (`proj;x`, `proj.`, `proj%20`): the project's
+ * HTTP routes refuse such a name as an unknown route (openai-compatible.ts), so its sockets are refused too.
+ */
+export function namesBlurredProject(pathname: string): boolean {
+  const project = /^\/api\/projects\/([^/]+)\//.exec(pathname)?.[1];
+  return project !== undefined && isBlurredName(project);
 }

@@ -9,8 +9,8 @@ import { appFromUserAgent } from './app-attribution.js';
 import type { ExchangeRecord, UsageNote } from './exchange.js';
 import type { InspectionResult, RequestInspector, Resolution } from './surface-resolution.js';
 import { createWebSocketMessageInspector, type TurnCheck, type WebSocketMessageInspector } from './websocket-inspection.js';
-import { namesModelInSetup, posesAsWebSocketApi, webSocketApiAt } from './websocket-api.js';
-import { isBlurredDeployment, joinsExistingCall, modelsInQuery, opensTranscriptionSession } from './websocket-query-model.js';
+import { isVoiceLivePath, namesBlurredProject, namesModelInSetup, posesAsWebSocketApi, webSocketApiAt } from './websocket-api.js';
+import { isBlurredDeployment, joinsExistingCall, modelsInQuery, namesVoiceLiveAgent, opensTranscriptionSession } from './websocket-query-model.js';
 
 export interface WebSocketDecisionDeps {
   resolve: (info: HttpRequestInfo) => Resolution;
@@ -113,6 +113,18 @@ const BLURRED_DEPLOYMENT_MESSAGE = 'Bifrost Edge: the WebSocket URL\'s deploymen
  */
 const NO_DEPLOYMENT_MESSAGE = 'Bifrost Edge: the Azure Realtime WebSocket URL names no deployment; name it in ?deployment= (or ?model= on /openai/v1/realtime)';
 
+/** Why a socket under a Foundry project whose name a lenient server may read as another is refused (namesBlurredProject). */
+const BLURRED_PROJECT_MESSAGE = 'Bifrost Edge: the project name in the path has spaces, a trailing dot or ;parameters a server may drop; name it exactly';
+
+/**
+ * Why a Voice Live opening in agent mode is refused: the agent's definition chooses the model, where Edge cannot see it,
+ * so no model rule could hold the session. Short enough for a close frame.
+ */
+const VOICE_LIVE_AGENT_MESSAGE = 'Bifrost Edge: Voice Live agent mode (?agent-...) hides the model from Edge; open the session with ?model= instead';
+
+/** Why a Voice Live opening naming no model is refused: the server would open one Edge decided no model for. */
+const VOICE_LIVE_NO_MODEL_MESSAGE = 'Bifrost Edge: the Voice Live WebSocket URL names no model; name it in ?model= (gpt-4o, gpt-realtime, ...)';
+
 /** The largest client message when the agent names no limit: the configuration's default request body limit. */
 const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 
@@ -176,6 +188,14 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
     let deploymentInSession = false;
     if (provider === 'azure') {
       if (model !== null && isBlurredDeployment(model)) return invalid(BLURRED_DEPLOYMENT_MESSAGE);
+      if (apiPath !== undefined && namesBlurredProject(apiPath.pathname)) return invalid(BLURRED_PROJECT_MESSAGE);
+      // Voice Live names a model, not a deployment (`?model=gpt-4o`), held to the key's lists by name as every Azure name
+      // is (folded): there is no call to join nor transcription intent to wait on, so an opening naming no model, or an
+      // agent that chooses its own, is refused.
+      if (speaks === 'openai-realtime' && isVoiceLivePath(apiPath!.pathname)) {
+        if (namesVoiceLiveAgent(url.searchParams)) return invalid(VOICE_LIVE_AGENT_MESSAGE);
+        if ((model ?? '') === '') return invalid(VOICE_LIVE_NO_MODEL_MESSAGE);
+      }
       // The key's deployment lists hold an Azure Realtime session only through a deployment (the models the session
       // names are those behind one), so an opening naming none is refused, unless it joins a call whose deployment was
       // chosen when the call was made, or opens a transcription session, whose deployment its session message names

@@ -68,3 +68,13 @@ export function opensTranscriptionSession(params: URLSearchParams): boolean {
   const intents = [...params].filter(([name]) => looseQueryName(name) === 'intent');
   return intents.length === 1 && intents[0]![1] === 'transcription';
 }
+
+/**
+ * Whether a Voice Live opening names an agent (`agent-id`, `agent_id`, `agent-name`, `agent-project-name`,
+ * `agent-access-token`, ...; any query name starting `agent`, read as a lenient server reads names): the Foundry agent
+ * then chooses the model, in its definition, where Edge cannot see it, and its instructions and tools are the agent's,
+ * not in the socket's messages. A `?model=` next to it may be ignored by the server.
+ */
+export function namesVoiceLiveAgent(params: URLSearchParams): boolean {
+  return [...params.keys()].some((name) => /^agent(?:$|[-_])/.test(looseQueryName(name)));
+}

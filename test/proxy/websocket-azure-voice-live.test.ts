@@ -1,0 +1,215 @@
+import { describe, expect, it } from 'vitest';
+import { readRealtimeClientEvent } from '../../src/providers/realtime-events.js';
+import { posesAsWebSocketApi, webSocketApiAt } from '../../src/proxy/websocket-api.js';
+import { bundle } from '../policy/support.js';
+import { defaultGuardrails, websocketDecisionAgent } from './support/websocket-decision-agent.js';
+
+/**
+ * Two more of Azure's Realtime sockets are read, not relayed unread: a Foundry project's copy of the v1 Realtime API
+ * (`/api/projects/{project}/openai/v1/realtime?model=<deployment>`) and Voice Live (`/voice-live/realtime?model=gpt-4o`),
+ * whose `?model=` names a model rather than a deployment, held to the key's lists by name (folded, as every Azure name
+ * is). A Voice Live socket in agent mode (the agent chooses its model, out of Edge's sight) or naming no model is refused,
+ * and so is a project name a lenient server may read as another. Voice Live's own session settings are read, not refused.
+ */
+
+const AI_HOSTS = ['contoso.services.ai.azure.com', 'contoso.cognitiveservices.azure.com'];
+const VOICE_LIVE = '/voice-live/realtime?api-version=2025-05-01-preview';
+const PROJECT = '/api/projects/support-bot/openai/v1/realtime';
+const SECRET = `ghp_${'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'}`;
+const message = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+const agentAllowing = (allowed: string[], blacklisted: string[] = []) => websocketDecisionAgent({
+  bundle: bundle({}, { provider_configs: [{ provider: 'azure', weight: 1, allowed_models: allowed, blacklisted_models: blacklisted }] }),
+  inspectors: [defaultGuardrails()],
+});
+
+/** A Voice Live session.update as Microsoft documents it: Azure's voice, avatar, noise reduction and semantic VAD. */
+const voiceLiveUpdate = (extra: Record<string, unknown> = {}) => ({
+  type: 'session.update',
+  session: {
+    modalities: ['text', 'audio'],
+    instructions: 'You are a helpful assistant.',
+    voice: { name: 'en-US-Ava:DragonHDLatestNeural', type: 'azure-standard', temperature: 0.8 },
+    input_audio_sampling_rate: 24000,
+    input_audio_noise_reduction: { type: 'azure_deep_noise_suppression' },
+    input_audio_echo_cancellation: { type: 'server_echo_cancellation' },
+    turn_detection: { type: 'azure_semantic_vad', threshold: 0.3, silence_duration_ms: 500, end_of_utterance_detection: { model: 'semantic_detection_v1' } },
+    input_audio_transcription: { model: 'azure-speech', language: 'en-US', phrase_list: ['Contoso', 'Fabrikam'] },
+    avatar: { character: 'lisa', style: 'casual-sitting', video: { codec: 'h264' } },
+    ...extra,
+  },
+});
+
+describe('which Azure paths speak the Realtime events', () => {
+  it.each([
+    ['/voice-live/realtime?api-version=2025-05-01-preview&model=gpt-4o', '/voice-live/realtime'],
+    ['/voice-live/realtime/?model=gpt-4o', '/voice-live/realtime'],
+    ['/voice-liv%65/realtime?model=gpt-4o', '/voice-live/realtime'],
+    ['/voice-agent/realtime?api-version=2025-05-01-preview&model=gpt-4o', '/voice-agent/realtime'],
+    ['/api/projects/support-bot/openai/v1/realtime?model=voice-prod', PROJECT],
+    ['/api/projects/support-bot/openai/v1/realtim%65?model=voice-prod', PROJECT],
+  ])('%s is the Realtime API on %s', (path, pathname) => {
+    expect(webSocketApiAt('azure', path)).toMatchObject({ api: 'openai-realtime', pathname });
+  });
+
+  it.each([
+    ['azure', '/voice-live/realtime/x'],
+    ['azure', '/voice-live'],
+    ['azure', '/voice-live/realtime2'],
+    ['azure', '/api/projects/support-bot/openai/realtime'],
+    ['azure', '/api/projects/openai/v1/realtime'],
+    ['openai', '/voice-live/realtime'],
+  ])('%s %s is not', (provider, path) => {
+    expect(webSocketApiAt(provider, path)).toBeUndefined();
+  });
+
+  it.each([
+    '/Voice-Live/realtime', '/voice-live/Realtime', '/voice-live/realtime.', '/voice-live/realtime;x=1', '/voice-live./realtime',
+    '/voice-live/realtime%09', '/x/..;/voice-live/realtime', '/api/projects/support-bot/OpenAI/v1/realtime',
+    '/api/projects/support-bot/openai/v1/realtime.',
+  ])('the look-alike %s poses as one', (path) => {
+    expect(posesAsWebSocketApi('azure', path)).toBe(true);
+  });
+});
+
+describe.each(AI_HOSTS)('Voice Live openings on %s', (host) => {
+  it('a model the key lists opens, read, decided and recorded as that model on Azure', async () => {
+    const { decide, records } = agentAllowing(['gpt-4o']);
+    const opened = await decide({ host, path: `${VOICE_LIVE}&model=gpt-4o`, headers: {} });
+    if (opened.action !== 'allow') throw new Error(opened.message);
+    expect(opened.messages).toBeDefined();
+    await opened.upstream!({ kind: 'open' });
+    expect(records).toMatchObject([{ decision: 'forwarded', status: 101, provider: 'azure', model: 'gpt-4o', path: '/voice-live/realtime' }]);
+  });
+
+  it('the name is held to the lists in any letter case, as Azure names are', async () => {
+    const { decide } = agentAllowing(['gpt-4o']);
+    expect(await decide({ host, path: `${VOICE_LIVE}&model=GPT-4o`, headers: {} })).toMatchObject({ action: 'allow' });
+    const denying = agentAllowing(['*'], ['gpt-4o']);
+    expect(await denying.decide({ host, path: `${VOICE_LIVE}&Model=GPT-4O`, headers: {} })).toMatchObject({ action: 'block' });
+    expect(denying.records).toMatchObject([{ decision: 'blocked', errorType: 'model_blocked', model: 'GPT-4O' }]);
+  });
+
+  it.each([['gpt-realtime'], ['phi4-mm'], ['gpt-4o-mini']])('a model the key does not list is refused before anything is dialed: %s', async (model) => {
+    const { decide, records } = agentAllowing(['gpt-4o']);
+    expect(await decide({ host, path: `${VOICE_LIVE}&model=${model}`, headers: {} })).toMatchObject({ action: 'block', message: expect.stringContaining(model) });
+    expect(records).toMatchObject([{ decision: 'blocked', errorType: 'model_blocked', provider: 'azure', model }]);
+  });
+
+  it.each([
+    [`${VOICE_LIVE}&agent-id=asst_123&agent-project-name=support`],
+    [`${VOICE_LIVE}&agent_id=asst_123&agent-project-name=support&agent-access-token=t`],
+    [`${VOICE_LIVE}&agent-name=support-agent&agent-project-name=support`],
+    [`${VOICE_LIVE}&Agent-Id%20=asst_123&agent-project-name=support`],
+    // The server may take the agent and ignore the model Edge would decide on.
+    [`${VOICE_LIVE}&model=gpt-4o&agent-id=asst_123&agent-project-name=support`],
+  ])('an agent-mode opening is refused, saying why: %s', async (path) => {
+    const { decide, records } = agentAllowing(['*']);
+    expect(await decide({ host, path, headers: {} })).toMatchObject({ action: 'block', message: expect.stringContaining('agent mode') });
+    expect(records).toMatchObject([{ decision: 'blocked', status: 400, errorType: 'invalid_request', provider: 'azure' }]);
+  });
+
+  it.each([
+    [VOICE_LIVE],
+    [`${VOICE_LIVE}&model=`],
+    [`${VOICE_LIVE}&intent=transcription`],
+    [`${VOICE_LIVE}&call_id=rtc_123`],
+    ['/voice-agent/realtime?api-version=2025-05-01-preview'],
+  ])('an opening naming no model is refused: %s', async (path) => {
+    const { decide, records } = agentAllowing(['*']);
+    expect(await decide({ host, path, headers: {} })).toMatchObject({ action: 'block', message: expect.stringContaining('names no model') });
+    expect(records).toMatchObject([{ decision: 'blocked', status: 400, errorType: 'invalid_request' }]);
+  });
+
+  it.each([['gpt-4o%20'], ['gpt-4o.'], ['gpt-4o;x'], ['gpt-4o%0A']])('a model a lenient server may read as another is refused: ?model=%s', async (name) => {
+    const { decide } = agentAllowing(['*'], ['gpt-4o']);
+    expect(await decide({ host, path: `${VOICE_LIVE}&model=${name}`, headers: {} })).toMatchObject({ action: 'block', message: expect.stringContaining('exactly') });
+  });
+
+  it.each([['/Voice-Live/realtime'], ['/voice-live/realtime.'], ['/voice-live/realtime;x=1']])('a look-alike path is refused: %s', async (lookalike) => {
+    const { decide } = agentAllowing(['*']);
+    expect(await decide({ host, path: `${lookalike}?model=gpt-4o`, headers: {} })).toMatchObject({ action: 'block', message: expect.stringContaining('Bifrost Edge') });
+  });
+});
+
+describe.each(AI_HOSTS)('a Foundry project\'s Realtime openings on %s', (host) => {
+  it('a deployment the key lists opens, read and recorded', async () => {
+    const { decide, records } = agentAllowing(['voice-prod']);
+    const opened = await decide({ host, path: `${PROJECT}?model=voice-prod`, headers: {} });
+    if (opened.action !== 'allow') throw new Error(opened.message);
+    expect(opened.messages).toBeDefined();
+    await opened.upstream!({ kind: 'open' });
+    expect(records).toMatchObject([{ decision: 'forwarded', status: 101, provider: 'azure', model: 'voice-prod', path: PROJECT }]);
+  });
+
+  it('a deployment it does not list is refused', async () => {
+    const { decide, records } = agentAllowing(['voice-prod']);
+    expect(await decide({ host, path: `${PROJECT}?model=voice-secret`, headers: {} })).toMatchObject({ action: 'block', message: expect.stringContaining('voice-secret') });
+    expect(records).toMatchObject([{ decision: 'blocked', errorType: 'model_blocked', model: 'voice-secret' }]);
+  });
+
+  it('an opening naming no deployment is refused', async () => {
+    const { decide } = agentAllowing(['*']);
+    expect(await decide({ host, path: PROJECT, headers: {} })).toMatchObject({ action: 'block', message: expect.stringContaining('names no deployment') });
+  });
+
+  it.each([['support-bot;x'], ['support-bot.'], ['support-bot%20'], ['support-bot%09'], ['support-bot%C3%A9']])('a project name a lenient server may read as another is refused: %s', async (project) => {
+    const { decide, records } = agentAllowing(['*']);
+    const verdict = await decide({ host, path: `/api/projects/${project}/openai/v1/realtime?model=voice-prod`, headers: {} });
+    expect(verdict).toMatchObject({ action: 'block', message: expect.stringContaining('project name') });
+    expect(records).toMatchObject([{ decision: 'blocked', status: 400, errorType: 'invalid_request' }]);
+  });
+});
+
+describe('a Voice Live session\'s messages', () => {
+  const open = async (allowed: string[]) => {
+    const agent = agentAllowing(allowed);
+    const opened = await agent.decide({ host: AI_HOSTS[0]!, path: `${VOICE_LIVE}&model=gpt-4o`, headers: {} });
+    if (opened.action !== 'allow') throw new Error(opened.message);
+    await opened.upstream!({ kind: 'open' });
+    return { ...agent, messages: opened.messages! };
+  };
+
+  it('a session.update with Azure\'s own settings goes, its transcription model held to the key by name', async () => {
+    const { messages } = await open(['gpt-4o', 'azure-speech']);
+    expect(await messages.inspect(message(voiceLiveUpdate()), false)).toEqual({ action: 'forward' });
+  });
+
+  it('a transcription model the key does not list closes the session', async () => {
+    const { messages } = await open(['gpt-4o']);
+    expect(await messages.inspect(message(voiceLiveUpdate()), false)).toMatchObject({ action: 'close', code: 1008 });
+  });
+
+  it.each([
+    ['the instructions', { instructions: `use ${SECRET}` }],
+    ['the transcription hints', { input_audio_transcription: { model: 'azure-speech', phrase_list: [SECRET] } }],
+    ['a setting Edge does not know', { avatar: { character: 'lisa', customized: true, background_note: SECRET } }],
+  ])('a secret in %s closes the session', async (_where, extra) => {
+    const { messages } = await open(['gpt-4o', 'azure-speech']);
+    expect(await messages.inspect(message(voiceLiveUpdate(extra)), false)).toMatchObject({ action: 'close', code: 1008 });
+  });
+});
+
+describe('the Realtime reader on Voice Live\'s session.update', () => {
+  it('reads every string of a field it does not know, and no setting it knows, refusing neither', () => {
+    const reading = readRealtimeClientEvent(voiceLiveUpdate());
+    expect(reading.transcriptionModel).toBe('azure-speech');
+    expect(reading.extraction.texts.map((span) => [span.path.join('.'), span.text, span.kind])).toEqual([
+      ['session.instructions', 'You are a helpful assistant.', 'system'],
+      ['session.input_audio_transcription.phrase_list.0', 'Contoso', 'system'],
+      ['session.input_audio_transcription.phrase_list.1', 'Fabrikam', 'system'],
+      ['session.input_audio_echo_cancellation.type', 'server_echo_cancellation', 'other'],
+      ['session.avatar.character', 'lisa', 'other'],
+      ['session.avatar.style', 'casual-sitting', 'other'],
+      ['session.avatar.video.codec', 'h264', 'other'],
+    ]);
+  });
+
+  it('an OpenAI session.update of documented fields reads what it read before', () => {
+    const reading = readRealtimeClientEvent({
+      type: 'session.update',
+      session: { type: 'realtime', model: 'gpt-realtime', instructions: 'Be brief.', output_modalities: ['audio'], audio: { output: { voice: 'marin' } }, tracing: 'auto' },
+    });
+    expect(reading.extraction.texts.map((span) => span.text)).toEqual(['Be brief.']);
+  });
+});
