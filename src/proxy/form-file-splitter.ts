@@ -17,8 +17,9 @@ export class FormTextTooLarge extends Error {
 }
 
 /**
- * The form's framing broke (a boundary line that goes on, a part's malformed headers): the form is refused, however
- * the rest of the body goes, so it is said at once rather than the rest kept as text. `problem` is the form reader's.
+ * The form's framing broke (a boundary line that goes on, a part's malformed headers): as a form it is refused,
+ * however the rest of the body goes, so it is said at once rather than the rest kept as text. `problem` is the form
+ * reader's. A body the route does not read as a form is no form to refuse: the caller decides (readFormUpload).
  */
 export class FormFramingBroken extends Error {
   constructor(readonly problem: string) {
@@ -29,14 +30,16 @@ export class FormFramingBroken extends Error {
 type Phase =
   /** Before the first boundary (the preamble). */
   | 'first'
-  /** Just after a boundary: the closing `--`, or transport padding and CRLF. */
+  /** Just after a boundary: the closing `--`, or not... */
   | 'boundary-line'
+  /** ...then the rest of a boundary line: transport padding and CRLF. */
+  | 'boundary-line-end'
   | 'headers'
   | 'text'
   | 'file'
   /** After the closing boundary (the epilogue): kept whole, for the form reader to judge. */
   | 'rest'
-  /** Where the framing goes wrong: nothing more is read. */
+  /** Where the framing goes wrong: nothing more is read (FormFramingBroken), nor taken into the skeleton. */
   | 'broken';
 
 const CR = 0x0d;
@@ -51,7 +54,7 @@ const BLANK_LINE = Buffer.from('\r\n\r\n');
  * The skeleton is the body with each file part's content left out, nothing else changed: readMultipartForm
  * reads from it the same parts, names, headers and text it reads from the whole body, file parts empty. It
  * follows readMultipartForm's framing step by step; wherever that reader would find a problem in it, splitting
- * stops ('broken') and the form is refused at once with the reader's own words for the skeleton read so far
+ * stops ('broken') and the splitter says so at once with the reader's own words for the skeleton read so far
  * (FormFramingBroken): the reader stops at its first problem, so the rest of the body could not change them, and a
  * large upload would otherwise keep every byte after the break as text, to be refused as too much of it.
  * File content is searched for the boundary as the reader's stray-boundary check does (a `--boundary` not at
@@ -142,6 +145,11 @@ export class FormFileSplitter {
             this.phase = 'rest';
             break;
           }
+          this.phase = 'boundary-line-end';
+          break;
+        }
+        case 'boundary-line-end': {
+          // `--` closes the form only right after the boundary: after spaces it is a boundary line going on.
           while (b[this.at] === 0x20 || b[this.at] === 0x09) this.at++;
           if (b.length < this.at + 2) return undefined;
           if (b[this.at] !== CR || b[this.at + 1] !== LF) {

@@ -35,6 +35,7 @@ const CASES: Record<string, Buffer> = {
   'a boundary line that goes on': Buffer.concat([file('f', FILE), Buffer.from(`--${B}X\r\n`), close]),
   'malformed headers of a file part': Buffer.concat([part('Content-Disposition: form-data; name="a"; filename="a.png"\r\n folded', FILE), close]),
   'no boundary at all': Buffer.from('just some text\r\n\r\n'),
+  'a closing `--` after transport padding': Buffer.concat([text('prompt', 'a hat'), Buffer.from(`--${B}  --\r\n`), file('f', FILE), close]),
   'headers cut by a delimiter': Buffer.concat([Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="a"\r\n--${B}\r\n`), file('f', FILE), close]),
 };
 
@@ -100,6 +101,17 @@ describe('FormFileSplitter', () => {
       expect('broken' in splitting && { problem: splitting.broken.problem, read: splitting.read }, `chunks of ${size}`)
         .toEqual({ problem: whole.ok ? '' : whole.problem, read: Math.min(body.length, Math.ceil(breakEnds / size) * size) });
     }
+  });
+
+  it('does not take `--` after a boundary and transport padding for the closing boundary when a chunk ends in the padding', () => {
+    // `--boundary  --` goes on after the boundary (only `--boundary--` closes the form): a large file after it is no epilogue to keep.
+    const head = Buffer.concat([text('prompt', 'a hat'), Buffer.from(`--${B}  `)]);
+    const tail = Buffer.concat([Buffer.from('--\r\n'), file('f', Buffer.alloc(100_000, 7)).subarray(2 + B.length + 2), close]);
+    const whole = readMultipartForm(Buffer.concat([head, tail]), B);
+    expect(whole).toEqual({ ok: false, problem: 'the boundary line of part 2 goes on after the boundary' });
+    const splitter = new FormFileSplitter(B, 4096);
+    splitter.push(head);
+    expect(() => splitter.push(tail)).toThrow(new FormFramingBroken('the boundary line of part 2 goes on after the boundary'));
   });
 
   it('still refuses as text too large a form past the bound after its closing boundary, or before its first one', () => {
