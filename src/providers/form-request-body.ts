@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { edgeError } from '../edge-error.js';
+import { edgeError, type EdgeError } from '../edge-error.js';
 import { parseJsonText, withoutByteOrderMark } from '../util/json-text.js';
 import type { BodyReadResult, RouteMatch } from './adapter.js';
 import { formatJsonPath } from './body-shape.js';
@@ -47,6 +47,17 @@ const UTF8_CHARSETS: ReadonlySet<string> = new Set(['utf-8', 'utf8', 'us-ascii']
  */
 const ASCII_COMPATIBLE_CHARSETS: ReadonlySet<string> = new Set(['iso-8859-1', 'latin1', 'l1', 'iso_8859-1', 'windows-1252', 'cp1252', 'iso-8859-15']);
 
+/**
+ * The refusal (400) of a multipart/form-data body Edge cannot read, in one wording wherever it is found: by a route's
+ * form reader (`route`: the call and its surface), or while a large upload is still arriving, before the route reads it.
+ */
+export function malformedFormError(problem: string, route?: { call: string; label: string }, provider?: string): EdgeError {
+  const what = route === undefined ? 'The multipart/form-data upload' : `The multipart/form-data body of ${route.call} (${route.label})`;
+  return edgeError(400, 'invalid_request',
+    `${what} is malformed: ${problem}. Bifrost Edge forwards only uploads it can read; send a well-formed form (as the official SDKs and \`curl -F\` build it).`,
+    provider === undefined ? undefined : { provider });
+}
+
 /** The form as its text fields by name (FormFields), read as `rules` says. */
 export function readFormRequestBody(
   route: RouteMatch,
@@ -58,9 +69,7 @@ export function readFormRequestBody(
   const jsonFields = rules.jsonFields ?? new Set<string>();
   const call = `${route.method} ${route.pathname}`;
   const refuse = (status: number, type: string, message: string): BodyReadResult => ({ ok: false, error: edgeError(status, type, message, { provider: entry.provider }) });
-  const malformed = (problem: string): BodyReadResult => refuse(400, 'invalid_request',
-    `The multipart/form-data body of ${call} (${entry.label}) is malformed: ${problem}. Bifrost Edge forwards only uploads it can read; `
-      + 'send a well-formed form (as the official SDKs and `curl -F` build it).');
+  const malformed = (problem: string): BodyReadResult => ({ ok: false, error: malformedFormError(problem, { call, label: entry.label }, entry.provider) });
   const mediaType = mediaTypeOf(contentType);
   if (mediaType !== 'multipart/form-data') {
     return refuse(415, 'unsupported_media_type',

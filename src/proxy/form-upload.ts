@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { pipeline, Readable } from 'node:stream';
-import { edgeError } from '../edge-error.js';
+import { edgeError, type EdgeError } from '../edge-error.js';
+import { malformedFormError } from '../providers/form-request-body.js';
 import { boundaryOf, mediaTypeOf, readMultipartForm } from '../providers/multipart-form.js';
 import { header } from '../util/header.js';
 import { FormFileSplitter, FormFramingBroken, FormTextTooLarge, type SetAsideContent } from './form-file-splitter.js';
@@ -37,6 +38,13 @@ export interface UploadLimits {
   onSpoolLeftBehind?: SpoolLeftBehind;
   /** Told how far a spooled upload has come while it is still arriving (a debug log line), at most every `every` bytes or ms. */
   progress?: UploadProgress;
+  /**
+   * Asked once a spooled form's framing breaks, with the form read up to the break (its skeleton) and the form
+   * reader's problem: what to refuse it with at once (the rest of the body dropped), or undefined where the route
+   * does not read the body as a form (an MCP host's other traffic): it is then spooled to its end, its skeleton no
+   * further, for the caller to judge whole. Absent: refused as a malformed form.
+   */
+  onFramingBroken?: (skeleton: Buffer, problem: string) => EdgeError | undefined;
 }
 
 /** How far a spooled upload has come: bytes received, and for a compressed one decoded. */
@@ -210,10 +218,11 @@ function unfinishedOnError(body: Readable): Readable {
 /**
  * Reads a multipart/form-data body: in memory while it stays under UPLOAD_MEMORY_BYTES (and proxy.maxRequestBodyBytes),
  * as every body is; past that into a spool file, with the form's text kept in memory as it arrives. Refused (413)
- * past `maxUploadBytes` in all, or past `maxTextBytes` of text, (400) as soon as the form's framing breaks (the rest
- * of a broken form is not text to bound, nor a form to forward), (507) as soon as the spool file cannot take it,
- * (503, for now only) as soon as the spool budget all uploads share cannot (`maxSpoolBytes`), (408) when it stops
- * arriving for `idleTimeoutMs`; the spool is removed, and its share of the budget given back, when reading fails.
+ * past `maxUploadBytes` in all, or past `maxTextBytes` of text, (400) as soon as the form's framing breaks where the
+ * route reads it as a form (onFramingBroken: the rest of a broken form is not text to bound, nor a form to forward),
+ * (507) as soon as the spool file cannot take it, (503, for now only) as soon as the spool budget all uploads share
+ * cannot (`maxSpoolBytes`), (408) when it stops arriving for `idleTimeoutMs`; the spool is removed, and its share of
+ * the budget given back, when reading fails.
  *
  * A compressed body (one Content-Encoding Node decodes as it arrives: gzip, deflate, br) is read the same way: the
  * spool holds the bytes as received, which are what is forwarded unless the text is changed, and the form is read
@@ -253,6 +262,8 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
     let size = 0;
     let decodedSize = 0;
     let spooling: { spool: UploadSpool; splitter: FormFileSplitter } | undefined;
+    /** The form's framing broke on a route that does not read it as a form: the rest is spooled, not split. */
+    let splittingStopped = false;
     let settled = false;
     const decoder = coding === 'identity' ? undefined : createContentDecoder(coding);
     // Runs only while Edge waits for the client: not while the spool file or the decoder makes the reader wait.
@@ -319,8 +330,21 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
       const decoded = decoder === undefined ? held : decodedHeld;
       held = [];
       decodedHeld = [];
-      for (const c of decoded) spooling.splitter.push(c);
+      // Spooled first: a form that breaks here may still go on to its end, spooled whole.
       for (const c of received) toSpool(c);
+      for (const c of decoded) split(c);
+    };
+    /** The next bytes of the form (decoded) to the splitter; FormTextTooLarge is thrown on, for failOn. */
+    const split = (chunk: Buffer) => {
+      if (settled || splittingStopped) return;
+      try {
+        spooling!.splitter.push(chunk);
+      } catch (err) {
+        if (!(err instanceof FormFramingBroken)) throw err;
+        const refusal = limits.onFramingBroken === undefined ? malformedFormError(err.problem) : limits.onFramingBroken(spooling!.splitter.end(), err.problem);
+        if (refusal === undefined) splittingStopped = true;
+        else fail(new RequestBodyError(refusal));
+      }
     };
     let reportedAt = { bytes: 0, ms: Date.now() };
     /** A spooled upload still arriving: its progress, when a step in bytes or time passed since the last report. */
@@ -332,10 +356,7 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
       reportedAt = { bytes: size, ms: now };
       progress.report(decoder === undefined ? { received: size } : { received: size, decoded: decodedSize });
     };
-    const failOn = (err: unknown) => fail(
-      err instanceof FormTextTooLarge ? new RequestBodyError(formTextTooLarge(err.size, limits.maxTextBytes))
-        : err instanceof FormFramingBroken ? new RequestBodyError(formMalformed(err.problem))
-          : spoolFailed(err as Error));
+    const failOn = (err: unknown) => fail(err instanceof FormTextTooLarge ? new RequestBodyError(formTextTooLarge(err.size, limits.maxTextBytes)) : spoolFailed(err as Error));
     const onData = (chunk: Buffer) => {
       if (waitingOn.size === 0) startIdleTimer();
       size += chunk.length;
@@ -349,7 +370,8 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
             fail(spoolBudgetFull(claim, size, spoolLimit, true));
             return;
           }
-          if (decoder === undefined) spooling.splitter.push(chunk);
+          if (decoder === undefined) split(chunk);
+          if (settled) return;
           toSpool(chunk);
           reportProgress();
         } else {
@@ -375,7 +397,7 @@ export function readFormUpload(req: Readable & { headers: Record<string, string 
       }
       try {
         if (spooling !== undefined) {
-          spooling.splitter.push(chunk);
+          split(chunk);
         } else {
           decodedHeld.push(chunk);
           if (decodedSize > memoryBytes) startSpooling();
@@ -480,12 +502,6 @@ function notDecodable(coding: string, err: Error) {
 function formTextTooLarge(size: number, maxBytes: number) {
   return edgeError(413, 'request_too_large',
     `The text of this multipart/form-data upload, its files aside (${formatBytes(size)} or more), is larger than the ${formatBytes(maxBytes)} Bifrost Edge inspects. Send shorter text fields, or files as file parts (with a filename), or ask IT to raise proxy.maxRequestBodyBytes.`);
-}
-
-/** The words form-request-body.ts refuses a malformed form held in memory with, but for the route it does not know. */
-function formMalformed(problem: string) {
-  return edgeError(400, 'invalid_request',
-    `The multipart/form-data upload is malformed: ${problem}. Bifrost Edge forwards only uploads it can read; send a well-formed form (as the official SDKs and \`curl -F\` build it).`);
 }
 
 /** How long a client refused for a full spool budget is asked to wait: about what a large upload on a fast link takes. */

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Mode } from '../config/schema.js';
 import { Readable, type Transform } from 'node:stream';
 import { edgeError, type EdgeError } from '../edge-error.js';
+import { malformedFormError } from '../providers/form-request-body.js';
 import type { Logger } from '../log.js';
 import type { HttpRequestInfo, NormalizedRequest } from '../providers/types.js';
 import { planUpstream, type Attribution, type UpstreamPlan, type UpstreamSettings } from '../gateway/upstream-plan.js';
@@ -21,7 +22,7 @@ import type { ToolListCheckOptions, ToolListVerdict } from '../mcp/tool-list-gua
 import { ToolListVerdicts } from '../mcp/tool-list-verdicts.js';
 import { McpHttpSessions, type McpHttpSession } from '../mcp/mcp-http-sessions.js';
 import { calledTool } from '../providers/mcp-messages.js';
-import type { AiSurface, RequestInspector, SurfaceResolver } from './surface-resolution.js';
+import type { AiSurface, RequestInspector, Resolution, SurfaceResolver } from './surface-resolution.js';
 import { header } from '../util/header.js';
 import { RequestScopedSlot } from '../util/request-scoped-slot.js';
 import { conversationTexts } from '../providers/conversation-texts.js';
@@ -236,7 +237,9 @@ async function handle(deps: RequestHandlerDeps, exchange: Exchange, mcpSessions:
   if (resolution.inspected || namesModelInJson(req)) {
     try {
       const boundary = resolution.inspected ? spoolableFormBoundary(req.headers) : undefined;
-      const raw = boundary === undefined ? await readRequestBody(req, settings.maxRequestBodyBytes, settings.requestBodyIdleTimeoutMs) : await readFormUpload(req, boundary, uploadLimits(settings, deps.log, exchange.id));
+      const raw = boundary === undefined
+        ? await readRequestBody(req, settings.maxRequestBodyBytes, settings.requestBodyIdleTimeoutMs)
+        : await readFormUpload(req, boundary, { ...uploadLimits(settings, deps.log, exchange.id), onFramingBroken: (skeleton, problem) => brokenFormRefusal(resolution, skeleton, problem) });
       if (raw instanceof SpooledUpload) {
         spooled = raw;
         disposeWhenClosed(res, raw);
@@ -357,6 +360,20 @@ function uploadLimits(settings: ReturnType<RequestHandlerDeps['settings']>, log:
     progress: { everyBytes: UPLOAD_PROGRESS_BYTES, everyMs: UPLOAD_PROGRESS_MS, report: (progress) => log.debug('upload still arriving', { id: exchangeId, ...progress }) },
     onSpoolLeftBehind: (file, err) => log.warn('could not remove a spooled upload; Bifrost Edge removes it when it next starts', { file, error: err.message }),
   };
+}
+
+/**
+ * What a spooled upload whose form framing broke is refused with at once, as its route reads the form up to the break
+ * (the form reader stops at its first problem, so the rest could not change it): a route reading it as a form refuses
+ * it in its own words. Undefined for a route that does not read it (an MCP host's other traffic): such a body is no
+ * form to refuse, and is judged whole once it has all arrived, as a smaller one held in memory is.
+ */
+function brokenFormRefusal(resolution: Extract<Resolution, { kind: 'recognized' }>, skeleton: Buffer, problem: string): EdgeError | undefined {
+  const parsed = resolution.parse(skeleton);
+  if (!parsed.ok) return parsed.error;
+  if (parsed.body === undefined) return undefined;
+  // Read as something else than a form from a broken one (no route does): it must not go on to be judged on this part alone.
+  return malformedFormError(problem);
 }
 
 /**

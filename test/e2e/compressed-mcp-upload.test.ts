@@ -8,17 +8,21 @@ import type { EdgeProcess } from '../support/edge-process.js';
 import { proxyDispatcher, undiciFetch } from '../support/proxy-clients.js';
 import { until } from '../support/until.js';
 import { startMcpGoverningEdge } from '../mcp/support.js';
+import { spoolableFormBoundary } from '../../src/proxy/form-upload.js';
 
 /**
  * A large compressed body to a governed MCP host, whose Content-Type is a form but also says `json` (an MCP server
  * testing `includes("application/json")` reads it as JSON), through the real Edge CLI: it is spooled as a form and
  * read decoded. A tools/call in it is judged against the policy; a body that holds no MCP message is the host's other
  * traffic, read whole from the spool, decoded to be judged (compressed bytes are not UTF-8, which is refused) and
- * forwarded as it came, compressed, with its Content-Encoding. Bytes after the end of its compressed data are refused.
+ * forwarded as it came, compressed, with its Content-Encoding, even where it holds `\r\n--boundary` not followed by a
+ * boundary line's end (it is no form, so its broken framing is not refused). Bytes after the end of its compressed
+ * data are refused.
  */
 const HOST = 'mcp-compressed.example.test';
 const MiB = 1024 * 1024;
-const FORM_BUT_JSON = 'multipart/form-data; boundary=application/json';
+// Quoted: unquoted, `application/json` is no valid boundary (a `/` in a token), and the body would be read in memory.
+const FORM_BUT_JSON = 'multipart/form-data; boundary="application/json"';
 
 let origin: http.Server;
 let edge: EdgeProcess;
@@ -67,6 +71,10 @@ async function post(body: Buffer, coding: string): Promise<{ status: number; tex
 const toolCall = (tool: string) => Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: { q: 'x'.repeat(1.5 * MiB) } } }));
 
 describe('a compressed body to an MCP host that is a form only by its Content-Type', () => {
+  it('has a Content-Type Edge spools as a form', () => {
+    expect(spoolableFormBoundary({ 'content-type': FORM_BUT_JSON, 'content-encoding': 'gzip' })).toBe('application/json');
+  });
+
   it('a tools/call of a tool the policy does not allow, gzip-compressed, is decoded, judged and refused', async () => {
     const res = await post(zlib.gzipSync(toolCall('exfil')), 'gzip');
     // MCP's refusal: a JSON-RPC error for the call, naming the tool.
@@ -104,4 +112,21 @@ describe('a compressed body to an MCP host that is a form only by its Content-Ty
     expect(res.text).toMatch(/after the end of its gzip data/);
     expect(received).toHaveLength(0);
   });
+});
+
+describe('the host\'s other traffic holding the boundary after CR LF, then no boundary line\'s end', () => {
+  /** Text around `\r\n--application/jsonX`: as a form, its second boundary line goes on after the boundary. */
+  const brokenAsForm = (repeats: number) => Buffer.from(`${'not a message, '.repeat(repeats)}\r\n--application/jsonX${'not a message, '.repeat(repeats)}`);
+  for (const coding of ['identity', 'gzip']) {
+    for (const [size, repeats] of [['held in memory', 20_000], ['spooled', 50_000]] as const) {
+      it(`${size} (Content-Encoding: ${coding}): forwarded as it came, not refused as a malformed form`, async () => {
+        const body = coding === 'gzip' ? zlib.gzipSync(brokenAsForm(repeats)) : brokenAsForm(repeats);
+        const res = await post(body, coding);
+        expect(res.status).toBe(200);
+        expect(received).toHaveLength(1);
+        expect(received[0]!.body.equals(body)).toBe(true);
+        expect(await until(() => spoolFiles().length === 0)).toBe(true);
+      });
+    }
+  }
 });

@@ -12,7 +12,7 @@ import { until } from '../support/until.js';
  * origin: one whose decoded size is past proxy.maxRequestBodyBytes (32 MiB by default) is spooled and inspected as a
  * plain one is, up to proxy.maxUploadBytes decoded (here 64 MiB); it reaches the origin as the compressed bytes the
  * client sent, or plain once its text was redacted; a decompression bomb is refused with 413 naming the bound, a form
- * whose file breaks its framing with 400 in the form reader's words (plain or compressed).
+ * whose file breaks its framing with 400 in the route's form reader's words, as soon as the break arrives (plain or compressed).
  */
 
 const MiB = 1024 * 1024;
@@ -131,6 +131,8 @@ describe('compressed multipart uploads through Edge', () => {
       const res = await post((COMPRESS[coding] ?? ((b: Buffer) => b))(imageEditForm('a hat', Buffer.concat([Buffer.from('\r\n--bX'), FILE]))), coding);
       expect(res.status).toBe(400);
       expect(res.message).toContain('is malformed: the boundary line of part 4 goes on after the boundary.');
+      // Refused by the route's own form reader, at once: in its words, naming the call.
+      expect(res.message).toMatch(/^The multipart\/form-data body of POST \S+ \(.+\) is malformed/);
       expect(received).toHaveLength(0);
       expect(await until(() => spoolFiles().length === 0)).toBe(true);
     });

@@ -119,4 +119,33 @@ describe('readFormUpload', () => {
       expect(fs.readdirSync(spoolDir)).toEqual([]);
     });
   }
+
+  for (const coding of ['identity', 'gzip']) {
+    it(`where the route does not read it as a form, spools an upload (Content-Encoding: ${coding}) whose framing breaks to its end, its text no further`, async () => {
+      const asked: Array<{ skeleton: string; problem: string }> = [];
+      // Text far below the rest of the body: the bytes after the break are not kept as text, so not refused (413) as too much of it.
+      limits = { maxTextBytes: 256 * KiB, maxUploadBytes: 64 * 1024 * KiB, spoolDir, onFramingBroken: (skeleton, problem) => {
+        asked.push({ skeleton: skeleton.toString('latin1'), problem });
+        return undefined;
+      } };
+      const body = form('a hat', Buffer.concat([Buffer.from('GIF89a\r\n--bX'), Buffer.alloc(3 * 1024 * KiB, 1)]));
+      const sent = coding === 'gzip' ? zlib.gzipSync(body) : body;
+      const { read, error } = await send(sent, false, coding);
+      expect(error).toBeUndefined();
+      expect(asked).toHaveLength(1);
+      expect(asked[0]!.problem).toBe('the boundary line of part 3 goes on after the boundary');
+      expect(asked[0]!.skeleton.length).toBeLessThan(256 * KiB);
+      const upload = read as SpooledUpload;
+      expect(upload.skeleton.toString('latin1')).toBe(asked[0]!.skeleton);
+      expect((await upload.whole(64 * 1024 * KiB)).equals(sent)).toBe(true);
+      expect(fs.readdirSync(spoolDir)).toEqual([]);
+    });
+  }
+
+  it('refuses a form whose framing breaks with what the route says of it, at once', async () => {
+    limits = { maxTextBytes: 256 * KiB, maxUploadBytes: 64 * 1024 * KiB, spoolDir, onFramingBroken: (_skeleton, problem) => ({ status: 400, type: 'invalid_request', message: `the route's words: ${problem}` }) };
+    const { error } = await send(form('a hat', Buffer.concat([Buffer.from('GIF89a\r\n--bX'), Buffer.alloc(3 * 1024 * KiB, 1)])));
+    expect(error?.edge).toEqual({ status: 400, type: 'invalid_request', message: 'the route\'s words: the boundary line of part 3 goes on after the boundary' });
+    expect(fs.readdirSync(spoolDir)).toEqual([]);
+  });
 });
