@@ -213,6 +213,8 @@ export class BackgroundResponses {
   }
 
   private wait(key: string, entry: Pending, waitMs: number): void {
+    // One timer an entry: a wait started again (reinstate) replaces the one before, never runs beside it.
+    clearTimeout(entry.timer);
     entry.timer = setTimeout(() => (this.deferred ? this.deferred.due.add(key) : this.giveUp(key)), waitMs);
     // A timer must not keep a stopping process alive: Edge stopping gives every entry up itself.
     entry.timer.unref();
@@ -225,7 +227,6 @@ export class BackgroundResponses {
   private reinstate(entry: Pending): void {
     const key = keyOf(entry.provider, entry.id);
     if (this.pending.has(key)) return;
-    clearTimeout(entry.timer);
     this.pending.putBack(key, entry);
     this.wait(key, entry, Math.max(RETRY_AFTER_ROLLBACK_MS, entry.dueAtMs - this.now()));
   }
