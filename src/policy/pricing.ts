@@ -175,8 +175,9 @@ export function lookupPrice(provider: string | undefined, sent: string | null, o
  * The audio rate of `model` (null: a session naming none), never below `text`, its text rate: the built-in audio
  * table's entry for it (exactly, without its release suffix, or the longest it extends, unless what it adds names a
  * speech model: `gemini-2.5-flash-preview-tts` is not `gemini-2.5-flash`); else, for a speech model's name or none,
- * the dearest of that provider's entries (of all entries when the provider has none); else its text rate (a text
- * model the table does not know whose answer reports audio tokens).
+ * or a text model's name on a provider that runs speech around it (SPEECH_AROUND_TEXT_MODELS), the dearest of that
+ * provider's entries (of all entries when the provider has none); else its text rate (a text model the table does not
+ * know whose answer reports audio tokens).
  */
 export function lookupAudioPrice(provider: string | undefined, sent: string | null, text: ModelPrice): ModelPrice {
   if (sent === null) return dearer(dearestAudioPrice(provider), text);
@@ -185,7 +186,25 @@ export function lookupAudioPrice(provider: string | undefined, sent: string | nu
   const extendsAsSpeech = prefix !== undefined && SPEECH_VARIANT.test(model.slice(prefix.length));
   const known = exactMatch(DEFAULT_AUDIO_PRICES, provider, model) ?? (extendsAsSpeech ? undefined : prefix);
   if (known) return dearer(known.price, text);
-  return SPEECH_VARIANT.test(model) ? dearer(dearestAudioPrice(provider), text) : text;
+  if (SPEECH_VARIANT.test(model) || runsSpeechAroundTextModel(provider, sent)) return dearer(dearestAudioPrice(provider), text);
+  return text;
+}
+
+/**
+ * Providers whose audio on a text model's name is a speech pipeline's, not the text model's. Azure: a Voice Live
+ * session names a text model (`?model=gpt-4o`, `gpt-4.1`, `gpt-4o-mini`) and its audio is heard and spoken by Azure's
+ * speech pipeline around it, billed at audio rates some ten to a hundred times the text model's (a deployment named
+ * after a model, on Azure's Realtime routes, runs a speech model too). The table holds no Azure audio prices, and Edge
+ * invents none per model: such audio is charged the dearest audio rate Edge knows (dearestAudioPrice: of all entries,
+ * OpenAI's gpt-4o-realtime-preview today, whose models Azure serves), so a spend window errs towards stopping, as for
+ * any unpriced speech model. A name the text table does not know (a deployment's own, `voice-prod`) keeps the
+ * fallback rate, as before.
+ */
+const SPEECH_AROUND_TEXT_MODELS: ReadonlySet<string> = new Set(['azure']);
+
+/** Whether `sent` names a text model the built-in table prices, on a provider in SPEECH_AROUND_TEXT_MODELS. */
+function runsSpeechAroundTextModel(provider: string | undefined, sent: string): boolean {
+  return provider !== undefined && SPEECH_AROUND_TEXT_MODELS.has(provider) && lookupPrice(provider, sent).source.startsWith('built-in:');
 }
 
 /**
