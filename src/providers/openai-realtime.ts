@@ -1,8 +1,8 @@
-import { expectArray, expectObject, expectString, isJsonObject, optionalField, optionalModel, requiredString, type JsonObject } from './body-shape.js';
+import { BodyShapeError, expectArray, expectObject, expectString, isJsonObject, optionalField, optionalModel, requiredString, type JsonObject } from './body-shape.js';
 import { addText, addTool, newExtraction, type BodyReading, type Extraction, type JsonPath } from './extraction.js';
 import type { FormFieldRules } from './form-request-body.js';
 import { readPromptVariables } from './openai-responses.js';
-import { addToolDefinitionTexts, OPENAI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
+import { addOtherToolTexts, addToolDefinitionTexts, MCP_SERVER_TEXT_FIELDS, OPENAI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 
 /**
  * The JSON POSTs that configure an OpenAI Realtime session before its WebSocket or WebRTC connection opens:
@@ -70,12 +70,41 @@ function readSessionConfig(x: Extraction, session: JsonObject, path: JsonPath): 
   optionalField(session, 'prompt', path, (prompt, p) => {
     if (isJsonObject(prompt)) readPromptVariables(x, prompt, p);
   });
-  optionalField(session, 'tools', path, (tools, p) => {
-    expectArray(tools, p, 'an array of tool definitions').forEach((value, i) => {
-      const tool = expectObject(value, [...p, i], 'a tool definition object');
-      if (tool['type'] !== 'function') return;
-      addTool(x, [...p, i, 'name'], requiredString(tool, 'name', [...p, i]), 'definition');
-      addToolDefinitionTexts(x, tool, [...p, i], OPENAI_TOOL_TEXT_FIELDS);
-    });
+  optionalField(session, 'tools', path, (tools, p) => readRealtimeTools(x, tools, p));
+  // Voice Live's agent mode set on the session rather than in the URL: the agent's model is out of Edge's sight.
+  if (session['agent'] !== undefined && session['agent'] !== null) throw new BodyShapeError([...path, 'agent'], FOUNDRY_AGENT_PROBLEM);
+}
+
+/**
+ * Why a session handed to a Foundry agent is refused, as a Voice Live opening in agent mode is (websocket-decision.ts):
+ * the agent's definition chooses the model, where no model rule of the key can hold it. Short enough for a close frame
+ * with the path in front.
+ */
+const FOUNDRY_AGENT_PROBLEM = 'hands the session to a Foundry agent (agent mode), whose model Edge cannot see';
+
+/**
+ * A Realtime session's or response's `tools`. A function's name, description and parameter schema are read as a tool
+ * definition. An `mcp` server's description is (its URL, headers and token are settings, as in the Responses API). Any
+ * other type has every string read but its `type`, its `name` recorded as a tool's (addOtherToolTexts): whatever a
+ * vendor adds is not let through unread. Voice Live's `foundry_agent` tool (2026-01-01-preview) is refused: it hands
+ * the conversation to an agent whose model Edge cannot see, which is why agent-mode openings are refused. The reader
+ * does not know the provider; no other vendor serves the type, so elsewhere the refusal only comes from Edge, not the
+ * server.
+ */
+export function readRealtimeTools(x: Extraction, tools: unknown, path: JsonPath): void {
+  expectArray(tools, path, 'an array of tool definitions').forEach((value, i) => {
+    const at = [...path, i];
+    const tool = expectObject(value, at, 'a tool definition object');
+    const type = tool['type'];
+    if (type === 'function') {
+      addTool(x, [...at, 'name'], requiredString(tool, 'name', at), 'definition');
+      addToolDefinitionTexts(x, tool, at, OPENAI_TOOL_TEXT_FIELDS);
+    } else if (type === 'mcp') {
+      addToolDefinitionTexts(x, tool, at, MCP_SERVER_TEXT_FIELDS);
+    } else if (type === 'foundry_agent') {
+      throw new BodyShapeError(at, FOUNDRY_AGENT_PROBLEM);
+    } else {
+      addOtherToolTexts(x, tool, at, undefined);
+    }
   });
 }

@@ -1,8 +1,8 @@
 import { BodyShapeError, expectArray, expectObject, expectString, formatJsonPath, isJsonObject, optionalField, requiredString, type JsonObject } from './body-shape.js';
 import { addStringLeaves, addText, addTool, newExtraction, type Extraction, type JsonPath } from './extraction.js';
-import { readRealtimeSession } from './openai-realtime.js';
+import { isEncodedMedia } from './encoded-media.js';
+import { readRealtimeSession, readRealtimeTools } from './openai-realtime.js';
 import { readPromptVariables } from './openai-responses.js';
-import { addToolDefinitionTexts, OPENAI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 import type { TextSpan } from './types.js';
 
 /**
@@ -79,15 +79,18 @@ export function readRealtimeClientEvent(value: unknown): RealtimeEventReading {
 
 /**
  * A session configuration, read as `POST /realtime/sessions` is (transcription prompt included), and every string of a
- * field OpenAI does not document (KNOWN_SESSION_FIELDS); returns its model.
+ * field OpenAI does not document (KNOWN_SESSION_FIELDS) but encoded media; returns its model.
  */
 function readSession(x: Extraction, session: JsonObject, path: JsonPath): string | null {
   const reading = readRealtimeSession(session);
   for (const span of reading.extraction.texts) x.texts.push({ ...span, path: [...path, ...span.path] });
   for (const tool of reading.extraction.tools) addTool(x, [...path, ...tool.path], tool.name, tool.kind);
+  const unknown = newExtraction();
   for (const [key, child] of Object.entries(session)) {
-    if (!KNOWN_SESSION_FIELDS.has(key)) addStringLeaves(x, child, [...path, key], 'other');
+    if (!KNOWN_SESSION_FIELDS.has(key)) addStringLeaves(unknown, child, [...path, key], 'other');
   }
+  // An avatar's background image as a data URL is media, not text (isEncodedMedia): read, it would fill the inspection limit.
+  for (const span of unknown.texts) if (!isEncodedMedia(span.text)) x.texts.push(span);
   return reading.model;
 }
 
@@ -159,14 +162,7 @@ function readResponse(x: Extraction, response: JsonObject, path: JsonPath): void
   optionalField(response, 'prompt', path, (prompt, p) => {
     if (isJsonObject(prompt)) readPromptVariables(x, prompt, p);
   });
-  optionalField(response, 'tools', path, (tools, p) => {
-    expectArray(tools, p, 'an array of tool definitions').forEach((value, i) => {
-      const tool = expectObject(value, [...p, i], 'a tool definition object');
-      if (tool['type'] !== 'function') return;
-      addTool(x, [...p, i, 'name'], requiredString(tool, 'name', [...p, i]), 'definition');
-      addToolDefinitionTexts(x, tool, [...p, i], OPENAI_TOOL_TEXT_FIELDS);
-    });
-  });
+  optionalField(response, 'tools', path, (tools, p) => readRealtimeTools(x, tools, p));
   optionalField(response, 'input', path, (input, p) => {
     expectArray(input, p, 'an array of items').forEach((item, i) => readItem(x, expectObject(item, [...p, i], 'an item object'), [...p, i]));
   });

@@ -126,9 +126,23 @@ describe.each(AI_HOSTS)('Voice Live openings on %s', (host) => {
     expect(await decide({ host, path: `${VOICE_LIVE}&model=${name}`, headers: {} })).toMatchObject({ action: 'block', message: expect.stringContaining('exactly') });
   });
 
-  it.each([['/Voice-Live/realtime'], ['/voice-live/realtime.'], ['/voice-live/realtime;x=1']])('a look-alike path is refused: %s', async (lookalike) => {
+  it.each([['/Voice-Live/realtime'], ['/voice-live/realtime.'], ['/voice-live/realtime;x=1']])('a look-alike path is refused, saying so: %s', async (lookalike) => {
     const { decide } = agentAllowing(['*']);
-    expect(await decide({ host, path: `${lookalike}?model=gpt-4o`, headers: {} })).toMatchObject({ action: 'block', message: expect.stringContaining('Bifrost Edge') });
+    expect(await decide({ host, path: `${lookalike}?model=gpt-4o`, headers: {} }))
+      .toMatchObject({ action: 'block', message: expect.stringContaining('the path is the API\'s but for letter case or ;parameters') });
+  });
+
+  it.each([
+    ['agentId=asst_1&projectName=support'],
+    ['agentName=support-agent&agentProjectName=support'],
+    ['agent%20id=asst_1'],
+    ['agent.id=asst_1'],
+    ['%E2%80%8Bagent-id=asst_1'],
+    ['%EF%BD%81gent-id=asst_1'],
+  ])('an agent named in another spelling is agent mode too: %s', async (agentParam) => {
+    const { decide } = agentAllowing(['*']);
+    expect(await decide({ host, path: `${VOICE_LIVE}&model=gpt-4o&${agentParam}`, headers: {} }))
+      .toMatchObject({ action: 'block', message: expect.stringContaining('agent mode') });
   });
 });
 
@@ -181,6 +195,28 @@ describe('a Voice Live session\'s messages', () => {
   });
 
   it.each([
+    ['a session\'s tools', (tool: unknown) => ({ type: 'session.update', session: { tools: [tool] } })],
+    ['a response\'s tools', (tool: unknown) => ({ type: 'response.create', response: { tools: [tool] } })],
+  ])('a foundry_agent tool in %s closes the session as agent mode: the agent\'s model is out of sight', async (_where, event) => {
+    const { messages } = await open(['*']);
+    const tool = { type: 'foundry_agent', agent_name: 'billing', project_name: 'support', agent_version: '2', description: 'Answers billing questions' };
+    expect(await messages.inspect(message(event(tool)), false)).toMatchObject({ action: 'close', code: 1008, reason: expect.stringContaining('agent mode') });
+  });
+
+  it('a session.update handing the session to an agent closes it as agent mode', async () => {
+    const { messages } = await open(['*']);
+    const update = { type: 'session.update', session: { agent: { type: 'agent', agent_id: 'asst_1', name: 'billing' } } };
+    expect(await messages.inspect(message(update), false)).toMatchObject({ action: 'close', code: 1008, reason: expect.stringContaining('agent mode') });
+  });
+
+  it('an avatar\'s background image sent as a data URL is media, not text: the session goes on', async () => {
+    const { messages } = await open(['gpt-4o', 'azure-speech']);
+    const image = `data:image/png;base64,${Buffer.alloc(3 * 1024 * 1024, 7).toString('base64')}`;
+    const avatar = { character: 'lisa', style: 'casual-sitting', video: { background: { image_url: image } } };
+    expect(await messages.inspect(message(voiceLiveUpdate({ avatar })), false)).toEqual({ action: 'forward' });
+  });
+
+  it.each([
     ['the instructions', { instructions: `use ${SECRET}` }],
     ['the transcription hints', { input_audio_transcription: { model: 'azure-speech', phrase_list: [SECRET] } }],
     ['a setting Edge does not know', { avatar: { character: 'lisa', customized: true, background_note: SECRET } }],
@@ -203,6 +239,30 @@ describe('the Realtime reader on Voice Live\'s session.update', () => {
       ['session.avatar.style', 'casual-sitting', 'other'],
       ['session.avatar.video.codec', 'h264', 'other'],
     ]);
+  });
+
+  it('reads every string of a tool that is no function, its name recorded; an MCP server\'s description only', () => {
+    const reading = readRealtimeClientEvent({ type: 'session.update', session: { tools: [
+      { type: 'azure_search', name: 'kb', description: 'Searches the Contoso knowledge base', index: { name: 'contoso-kb' } },
+      { type: 'mcp', server_label: 'docs', server_url: 'https://mcp.contoso.com', authorization: 'Bearer t0k3n', server_description: 'Contoso docs' },
+      { type: 'function', name: 'lookup', description: 'Looks an order up' },
+    ] } });
+    expect(reading.extraction.texts.map((span) => [span.path.join('.'), span.text, span.kind])).toEqual([
+      ['session.tools.0.name', 'kb', 'tool_definition'],
+      ['session.tools.0.description', 'Searches the Contoso knowledge base', 'tool_definition'],
+      ['session.tools.0.index.name', 'contoso-kb', 'tool_definition'],
+      ['session.tools.1.server_description', 'Contoso docs', 'tool_definition'],
+      ['session.tools.2.description', 'Looks an order up', 'tool_definition'],
+    ]);
+    expect(reading.extraction.tools.map((tool) => [tool.name, tool.kind])).toEqual([['kb', 'definition'], ['lookup', 'definition']]);
+  });
+
+  it('leaves encoded media in a field it does not know unread, and reads every other string there', () => {
+    const png = `data:image/png;base64,${Buffer.alloc(4096, 1).toString('base64')}`;
+    const bare = Buffer.alloc(2048, 2).toString('base64');
+    const reading = readRealtimeClientEvent({ type: 'session.update', session: { avatar: { video: { background: { image_url: png } }, photo: bare,
+      poster: 'https://contoso.com/bg.png', note: `data:text/plain;base64,${Buffer.from('call me').toString('base64')}`, key: SECRET } } });
+    expect(reading.extraction.texts.map((span) => span.path.join('.'))).toEqual(['session.avatar.poster', 'session.avatar.note', 'session.avatar.key']);
   });
 
   it('an OpenAI session.update of documented fields reads what it read before', () => {
