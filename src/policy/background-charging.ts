@@ -169,6 +169,7 @@ export class BackgroundCharging {
     });
     this.trueUps = new BackgroundTrueUps({
       onCrowdedOut: (id, trueUp) => this.raiseToWorstCase(id, trueUp),
+      onDropped: (id, trueUp, _provider, why) => this.chargeContinuedPrompt(id, trueUp, why === 'all_keys' ? 'crowded_out' : 'no_usage'),
       ...(options.maxTrueUps !== undefined ? { maxEntries: options.maxTrueUps } : {}),
       changes: this.changes,
       ...(store ? { journal: store.journal<TrueUp>('true_up', onError) } : {}),
@@ -355,7 +356,7 @@ export class BackgroundCharging {
     } else if (open) {
       // Given up, then continued: the run goes on, and its usage will cover both. Waited for again, from what the
       // estimate charged: the prompt grows by the continuation's, the worst case answer stays.
-      this.trueUps.take(provider, job.id, nowMs);
+      this.takeEstimate(provider, job.id, nowMs);
       const promptTokens = open.usage.inputTokens + this.takeContinuedPrompt(open) + c.promptTokens;
       this.background.remember(provider, job.id, {
         target: open.target, windows: [], promptTokens, outputTokens: c.outputTokens,
@@ -378,8 +379,11 @@ export class BackgroundCharging {
   private handOverToOtherKey(provider: string, id: string, nowMs: number): void {
     const waiting = this.background.take(provider, id);
     this.changes.afterCommit(() => waiting?.hold?.release());
-    const open = waiting?.charged ?? this.trueUps.take(provider, id, nowMs);
-    if (open) this.handedOver.keep(provider, id, open, nowMs);
+    const open = waiting?.charged ?? this.takeEstimate(provider, id, nowMs);
+    if (!open) return;
+    // The prompt of a continuation this key made: the other key's run may never report usage to cover it.
+    this.chargeContinuedPrompt(id, open, 'continued_under_another_key');
+    this.handedOver.keep(provider, id, open, nowMs);
   }
 
   /**
@@ -485,7 +489,7 @@ export class BackgroundCharging {
     if (open) {
       // Given up before and continued since: its estimate is the starting point, only the difference is charged.
       this.adjustTrueUp(id, open, charged, !usage, model, usage ? 'usage_reported' : reason);
-      if (!usage) this.trueUps.keep(provider, id, { ...open, reason, worstCaseOutputTokens: worstCase, keptAtMs: nowMs });
+      if (!usage) this.trueUps.keep(provider, id, { ...estimateOnly(open), reason, worstCaseOutputTokens: worstCase, keptAtMs: nowMs });
       return;
     }
     // A sync since its decision may have moved its windows' counters (a budget counted by its place, another inserted
@@ -512,19 +516,23 @@ export class BackgroundCharging {
   private trueUpBackground(provider: string, id: string, usage: TokenUsage | undefined, answeredModel: string | undefined, seenOutputTokens: number): boolean {
     const nowMs = this.options.now().getTime();
     if (usage) {
-      const open = this.trueUps.take(provider, id, nowMs);
-      if (open) this.adjustTrueUp(id, open, usage, false, answeredModel, 'usage_reported');
-      return open !== undefined;
+      const open = this.takeEstimate(provider, id, nowMs);
+      if (!open) return false;
+      // The usage covers the prompt of any continuation it kept.
+      this.takeContinuedPrompt(open);
+      this.adjustTrueUp(id, open, usage, false, answeredModel, 'usage_reported');
+      return true;
     }
     const open = this.trueUps.find(provider, id, nowMs);
     if (!open) return false;
     // A final state kept in its row before the first bundle (deferFinalState) is settled now: not settled again.
     const savedFinalState = this.takeOff(open, 'finalState');
-    const raised = seenOutputTokens > open.usage.outputTokens || open.continuedPromptTokens !== undefined;
+    // A continuation's prompt no estimate charged yet: the run ended reporting no usage, so charged now.
+    const continuedPromptTokens = this.takeContinuedPrompt(open);
+    const raised = seenOutputTokens > open.usage.outputTokens || continuedPromptTokens > 0;
     if (raised) {
-      // A continuation's prompt no estimate charged yet: the run ended reporting no usage, so charged now.
-      const cause = open.continuedPromptTokens ? 'no_usage' : 'more_answer_seen';
-      const promptTokens = open.usage.inputTokens + this.takeContinuedPrompt(open);
+      const cause = continuedPromptTokens > 0 ? 'no_usage' : 'more_answer_seen';
+      const promptTokens = open.usage.inputTokens + continuedPromptTokens;
       this.adjustTrueUp(id, open, usageEstimate(promptTokens, Math.max(seenOutputTokens, open.usage.outputTokens)), true, answeredModel, cause);
     }
     if (raised || savedFinalState) this.trueUps.changed(provider, id);
@@ -536,6 +544,26 @@ export class BackgroundCharging {
     if (open.usage.outputTokens >= open.worstCaseOutputTokens && !open.continuedPromptTokens) return;
     const promptTokens = open.usage.inputTokens + this.takeContinuedPrompt(open);
     this.adjustTrueUp(id, open, usageEstimate(promptTokens, Math.max(open.usage.outputTokens, open.worstCaseOutputTokens)), true, undefined, 'crowded_out');
+  }
+
+  /**
+   * Closed as it stands, or handed over to a key whose run may never report usage (`cause`): the prompt of continuations
+   * `open` kept (TrueUp continuedPromptTokens) is added to its estimate, as a run ending with no usage adds it.
+   */
+  private chargeContinuedPrompt(id: string, open: TrueUp, cause: TrueUpNote['cause']): void {
+    const continuedPromptTokens = this.takeContinuedPrompt(open);
+    if (continuedPromptTokens <= 0) return;
+    this.adjustTrueUp(id, open, usageEstimate(open.usage.inputTokens + continuedPromptTokens, open.usage.outputTokens), true, undefined, cause);
+  }
+
+  /**
+   * The open estimate of `id`, taken out of BackgroundTrueUps: a final state saved with it (TrueUp finalState) comes
+   * off, settled by whoever takes it, so no copy of the record and no other collection settles it again.
+   */
+  private takeEstimate(provider: string, id: string, nowMs: number): TrueUp | undefined {
+    const open = this.trueUps.take(provider, id, nowMs);
+    if (open) this.takeOff(open, 'finalState');
+    return open;
   }
 
   /** The prompt of continuations `open` kept (TrueUp continuedPromptTokens), charged from now on by the caller: taken off it. */
@@ -642,4 +670,12 @@ export class BackgroundCharging {
       }
     });
   }
+}
+
+/** A copy of `open`'s estimate without what it kept to settle later (a final state, a continuation's prompt): the copy never settles them again. */
+function estimateOnly(open: TrueUp): TrueUp {
+  const copy = { ...open };
+  delete copy.finalState;
+  delete copy.continuedPromptTokens;
+  return copy;
 }

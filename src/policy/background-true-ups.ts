@@ -62,13 +62,16 @@ export interface TrueUp {
    * The prompt of requests that continued the work (tool outputs submitted to a run) while this estimate was open, in a
    * change rolled back (background-charging.ts continueWork): settled through this record all the same (charged as an
    * exchange too, a run reporting usage was charged twice), the run read it, and no estimate has charged it yet. Added
-   * to the estimate when the run ends reporting no usage, is crowded out or is continued again; a usage reported covers it.
+   * to the estimate when the run ends reporting no usage, the estimate is crowded out, expires or is handed over to
+   * another key (whose usage may never come), and goes with the run when it is continued again; a usage reported covers
+   * it. Taken off once charged or carried on, so no copy of the record charges it again.
    */
   continuedPromptTokens?: number;
   /**
    * Its final state, fetched back while charges wait for the first bundle (background-charging.ts takeUp), as a waiting
    * entry keeps it (background-responses.ts): kept in its row, so a stop or a crash before that bundle leaves the next
-   * start to settle it. Taken off once settled.
+   * start to settle it. Taken off once settled, and whenever the record leaves this ledger (taken, handed over, copied
+   * into another), so a stale one is never settled again.
    */
   finalState?: SeenFinalState;
 }
@@ -83,6 +86,11 @@ export interface BackgroundTrueUpsOptions {
   maxPerKey?: number;
   /** Crowded out by a newer record of its own key: the enforcer charges it up to its worst case. */
   onCrowdedOut: (id: string, trueUp: TrueUp, provider: string) => void;
+  /**
+   * Closed as it stands, its usage never seen: crowded out by the bound on all keys, or past its age. The enforcer
+   * charges what it kept to be charged later (TrueUp continuedPromptTokens).
+   */
+  onDropped?: (id: string, trueUp: TrueUp, provider: string, why: 'all_keys' | 'expired') => void;
   /** Told of every record kept, changed and closed, to keep them across a restart. */
   journal?: BackgroundJournal<TrueUp>;
   /** The change running (background-change.ts): told how to undo what it does to the records, should it be rolled back. */
@@ -100,8 +108,10 @@ export class BackgroundTrueUps {
   readonly maxAgeMs: number;
   private readonly journal: BackgroundJournal<TrueUp> | undefined;
   private readonly changes: LedgerChanges | undefined;
+  private readonly onDropped: BackgroundTrueUpsOptions['onDropped'];
 
   constructor(options: BackgroundTrueUpsOptions) {
+    this.onDropped = options.onDropped;
     this.maxAgeMs = options.maxAgeMs ?? DEFAULT_TRUE_UP_MAX_AGE_MS;
     this.journal = options.journal;
     this.changes = options.changes;
@@ -110,6 +120,7 @@ export class BackgroundTrueUps {
     this.kept = new InPlaceBoundedMap(maxEntries, maxPerKey, (_key, kept, by) => {
       this.forgotten(kept);
       if (by === 'own_key') options.onCrowdedOut(kept.id, kept.trueUp, kept.provider);
+      else this.onDropped?.(kept.id, kept.trueUp, kept.provider, 'all_keys');
     }, (kept) => kept.trueUp.target.keyId);
   }
 
@@ -200,7 +211,9 @@ export class BackgroundTrueUps {
       const entry = this.kept.get(key);
       if (entry && nowMs - entry.trueUp.keptAtMs <= this.maxAgeMs) return;
       this.kept.delete(key);
-      if (entry) this.forgotten(entry);
+      if (!entry) continue;
+      this.forgotten(entry);
+      this.onDropped?.(entry.id, entry.trueUp, entry.provider, 'expired');
     }
   }
 }

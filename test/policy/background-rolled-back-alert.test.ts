@@ -24,8 +24,10 @@ afterEach(() => cleanUp(dir, db, charging));
 
 const fetchBackWithoutUsage = (id: string) => fetchBackRun(charging!, id);
 
-it('a budget alert raised by a late charge that is rolled back is not published; the retry publishes it once', async () => {
-  db = openPolicyDatabase(path.join(dir, 'policy.db'));
+/** Charging over a new policy database, its late charges, errors and published alerts collected. */
+function started(bounds: { maxPending?: number; maxTrueUps?: number } = {}) {
+  const opened = openPolicyDatabase(path.join(dir, 'policy.db'));
+  db = opened;
   const late: BackgroundCharge[] = [];
   const errors: string[] = [];
   const alerts: NoticeDraft[] = [];
@@ -34,18 +36,23 @@ it('a budget alert raised by a late charge that is rolled back is not published;
     alerts.push(draft);
     return { ...draft, id: alerts.length, at: NOW.toISOString() } as unknown as Notice;
   };
-  ({ charging } = chargingOver(db, { bundle: () => POLICY, onError, publish, late }));
-  expect(charging.leaveRunning('openai', 'run_x', job())).toBe(true);
+  ({ charging } = chargingOver(opened, { bundle: () => POLICY, onError, publish, late, ...bounds }));
+  return { late, errors, alerts };
+}
+
+it('a budget alert raised by a late charge that is rolled back is not published; the retry publishes it once', async () => {
+  const { late, errors, alerts } = started();
+  expect(charging!.leaveRunning('openai', 'run_x', job())).toBe(true);
 
   // Its final state reports no usage: charged an estimate (past half the budget), and the estimate's row fails.
-  db.exec(`CREATE TRIGGER fail_true_up BEFORE INSERT ON policy_background_work WHEN NEW.kind = 'true_up'
+  db!.exec(`CREATE TRIGGER fail_true_up BEFORE INSERT ON policy_background_work WHEN NEW.kind = 'true_up'
     BEGIN SELECT RAISE(ROLLBACK, 'database or disk is full'); END;`);
   await fetchBackWithoutUsage('run_x');
   expect(errors).toHaveLength(1);
   expect(late).toHaveLength(0);
   expect(alerts).toHaveLength(0);
 
-  db.exec('DROP TRIGGER fail_true_up');
+  db!.exec('DROP TRIGGER fail_true_up');
   await fetchBackWithoutUsage('run_x');
   expect(late).toHaveLength(1);
   expect(alerts).toHaveLength(1);
@@ -55,32 +62,23 @@ it('a budget alert raised by a late charge that is rolled back is not published;
 });
 
 it('an alert that went out is neither sent again nor forgotten by a later change in its window that is rolled back', async () => {
-  db = openPolicyDatabase(path.join(dir, 'policy.db'));
-  const late: BackgroundCharge[] = [];
-  const errors: string[] = [];
-  const alerts: NoticeDraft[] = [];
-  const onError = (err: unknown, context: string) => { errors.push(`${context}: ${(err as Error).message}`); };
-  const publish = (draft: NoticeDraft): Notice => {
-    alerts.push(draft);
-    return { ...draft, id: alerts.length, at: NOW.toISOString() } as unknown as Notice;
-  };
   // Two entries a key (a tenth of 20): run_y waits beside run_x.
-  ({ charging } = chargingOver(db, { bundle: () => POLICY, onError, publish, late, maxPending: 20, maxTrueUps: 20 }));
-  expect(charging.leaveRunning('openai', 'run_x', job())).toBe(true);
-  expect(charging.leaveRunning('openai', 'run_y', job())).toBe(true);
+  const { late, errors, alerts } = started({ maxPending: 20, maxTrueUps: 20 });
+  expect(charging!.leaveRunning('openai', 'run_x', job())).toBe(true);
+  expect(charging!.leaveRunning('openai', 'run_y', job())).toBe(true);
   await fetchBackWithoutUsage('run_x');
   expect(alerts.map((a) => a.why.errorType)).toEqual(['budget_50']);
 
   // run_y's charge, past the same threshold of the same window, is rolled back: its mark was there already.
-  db.exec(`CREATE TRIGGER fail_true_up BEFORE INSERT ON policy_background_work WHEN NEW.kind = 'true_up' AND NEW.id = 'run_y'
+  db!.exec(`CREATE TRIGGER fail_true_up BEFORE INSERT ON policy_background_work WHEN NEW.kind = 'true_up' AND NEW.id = 'run_y'
     BEGIN SELECT RAISE(ROLLBACK, 'database or disk is full'); END;`);
   await fetchBackWithoutUsage('run_y');
-  db.exec('DROP TRIGGER fail_true_up');
+  db!.exec('DROP TRIGGER fail_true_up');
   expect(errors).toHaveLength(1);
   await fetchBackWithoutUsage('run_y');
   expect(late.map((c) => c.id)).toEqual(['run_x', 'run_y']);
   expect(alerts).toHaveLength(1);
   expect(late[1]!.charge.alerts).toEqual([]);
-  const marks = db.prepare('SELECT threshold FROM policy_alerts').all();
+  const marks = db!.prepare('SELECT threshold FROM policy_alerts').all();
   expect(marks).toEqual([{ threshold: 0.5 }]);
 });

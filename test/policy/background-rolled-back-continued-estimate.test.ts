@@ -7,6 +7,7 @@ import type { SqliteCounterStore } from '../../src/policy/counter-store.js';
 import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
 import { allKeyWindows } from '../../src/policy/status-data.js';
 import { chargingOver, cleanUp, fetchBackRun, oneKeyPolicy, threadRunJob } from './background-agent.js';
+import { NOW } from './support.js';
 
 /**
  * Work given up and charged an estimate, then continued (tool outputs submitted to a run), is waited for again with the
@@ -26,9 +27,11 @@ let charging: BackgroundCharging | undefined;
 let counters: SqliteCounterStore;
 let late: BackgroundCharge[];
 let errors: string[];
+let clockMs: number;
 beforeEach(() => {
   late = [];
   errors = [];
+  clockMs = NOW.getTime();
   start();
 });
 afterEach(() => {
@@ -41,7 +44,7 @@ afterEach(() => {
 function start(): void {
   db ??= openPolicyDatabase(path.join(dir, 'policy.db'));
   const onError = (err: unknown, context: string) => { errors.push(`${context}: ${(err as Error).message}`); };
-  ({ charging, counters } = chargingOver(db, { bundle: () => POLICY, onError, late }));
+  ({ charging, counters } = chargingOver(db, { bundle: () => POLICY, onError, late, now: () => new Date(clockMs) }));
   charging.takeUp();
 }
 
@@ -52,6 +55,12 @@ function crashAndRestart(): void {
 }
 
 const tokensCharged = () => counters.snapshot([TOKENS_WINDOW]).get(TOKENS_WINDOW)?.value;
+
+/** A request continuing `id` (tool outputs submitted to its run) under `keyId`, its run going on. */
+const continuing = (id: string, keyId: string, promptTokens: number) => ({
+  provider: 'openai', job: { id, status: 'in_progress', detached: true }, keyId, promptTokens,
+  usage: undefined, outputTokens: 0, answeredModel: undefined,
+});
 
 /** run_a given up (crowded out by run_b: a key holds one entry here), then continued with a prompt of 5,000 tokens whose change is rolled back. */
 function continueGivenUpRunRolledBack(): void {
@@ -104,4 +113,22 @@ it('a rolled-back continuation\'s prompt goes with the run when it is continued 
   // charged the prompts and the answer seen (none), 6,100 from the 2,100 charged before.
   expect(late.slice(1).map((c) => [c.id, c.charge.usage.inputTokens, c.trueUp?.cause])).toEqual([['run_b', 100, undefined], ['run_a', 6100, 'no_usage']]);
   expect(tokensCharged()).toBe(2100 + 6100);
+});
+
+it('a rolled-back continuation\'s prompt is charged when its estimate expires, the run never fetched again', () => {
+  continueGivenUpRunRolledBack();
+  clockMs += 24 * 60 * 60_000 + 1;
+  // Anything that looks an estimate up drops the expired ones first.
+  expect(charging!.continueWork(continuing('run_other', 'vk-a', 10))).toBe(false);
+  expect(late.slice(1).map((c) => [c.id, c.charge.usage.inputTokens, c.trueUp?.cause, c.trueUp?.difference.totalTokens])).toEqual([['run_a', 5100, 'no_usage', 5000]]);
+  // Into the window running now: the 2,100 charged a day ago went to the one before.
+  expect(tokensCharged()).toBe(5000);
+});
+
+it('a rolled-back continuation\'s prompt is charged when another key continues the run, whose usage may never come', () => {
+  continueGivenUpRunRolledBack();
+  // Continued under vk-b: charged as an exchange of vk-b's own (by the enforcer, not here); vk-a's estimate stands.
+  expect(charging!.continueWork(continuing('run_a', 'vk-b', 300))).toBe(false);
+  expect(late.slice(1).map((c) => [c.id, c.charge.usage.inputTokens, c.trueUp?.cause, c.trueUp?.difference.totalTokens])).toEqual([['run_a', 5100, 'continued_under_another_key', 5000]]);
+  expect(tokensCharged()).toBe(7100);
 });
