@@ -2,6 +2,7 @@ import { expectArray, expectObject, expectString, optionalField, requiredString,
 import { addStringLeaves, addText, addTool, newExtraction, type Extraction, type JsonPath } from './extraction.js';
 import { fields, readContent, readGenerateRequest } from './gemini-content.js';
 import { decodeInlineText, isTextualMimeType } from './gemini-inline-text.js';
+import { setupModel } from './gemini-setup-model.js';
 import type { TextSpan } from './types.js';
 
 /**
@@ -17,7 +18,10 @@ export type GeminiLiveMessageKind = 'setup' | 'clientContent' | 'realtimeInput' 
 
 export interface GeminiLiveReading {
   kind: GeminiLiveMessageKind;
-  /** The model `setup` names, without Google's `models/` prefix (as generateContent's path names it); else null. */
+  /**
+   * The model `setup` names, without Google's `models/` prefix (as generateContent's path names it); else null. A name
+   * a server may read as another model is refused (gemini-setup-model.ts).
+   */
   model: string | null;
   extraction: Extraction;
 }
@@ -34,7 +38,7 @@ export function readGeminiLiveClientMessage(value: unknown): GeminiLiveReading {
   optionalField(message, 'setup', [], (setup, p) => {
     seen('setup');
     const body = expectObject(setup, p, 'a setup object');
-    model = requiredString(body, 'model', p).replace(/^models\//, '');
+    model = setupModel(requiredString(body, 'model', p), [...p, 'model']);
     readGenerateRequest(x, body, p, false);
   });
   for (const content of fields(message, 'clientContent', 'client_content')) {

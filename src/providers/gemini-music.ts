@@ -1,6 +1,7 @@
 import { expectArray, expectObject, expectString, requiredString, type JsonObject } from './body-shape.js';
 import { addStringLeaves, addText, newExtraction, type Extraction, type JsonPath } from './extraction.js';
 import { fields } from './gemini-content.js';
+import { setupModel } from './gemini-setup-model.js';
 
 /**
  * The client messages of Gemini's Lyria RealTime music generation (`BidiGenerateMusicClientMessage` over
@@ -56,10 +57,10 @@ export function readGeminiMusicClientMessage(value: unknown): GeminiMusicReading
   return { kind: kind ?? 'other', model, extraction: x };
 }
 
-/** The setup's model; any other field it has is read as text. */
+/** The setup's model (one a server may read as another is refused: gemini-setup-model.ts); any other field it has is read as text. */
 function readSetup(x: Extraction, value: unknown, path: JsonPath): string {
   const setup = expectObject(value, path, 'a setup object');
-  const model = requiredString(setup, 'model', path).replace(/^models\//, '');
+  const model = setupModel(requiredString(setup, 'model', path), [...path, 'model']);
   readOtherFields(x, setup, path, ['model']);
   return model;
 }
