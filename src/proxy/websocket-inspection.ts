@@ -127,12 +127,14 @@ export interface WebSocketMessageInspector {
 
 const POLICY_VIOLATION = 1008;
 
-/** Why an allowed turn was not sent, for its record. */
-const NOT_SENT_MESSAGES: Record<Extract<HandOver, { sent: false }>['errorType'], string> = {
-  client_aborted: 'The client closed the WebSocket while this turn was being decided; it was not sent',
-  upstream_not_open: 'The upstream WebSocket was not open yet when this turn was decided; it was not sent',
-  upstream_closed: 'The upstream WebSocket closed while this turn was being decided; it was not sent',
-};
+/** Why an allowed message recorded on its hand-over (a turn, a Lyria RealTime setup) was not sent, for its record. */
+function notSentMessage(why: Extract<HandOver, { sent: false }>['errorType'], what: 'turn' | 'setup'): string {
+  switch (why) {
+    case 'client_aborted': return `The client closed the WebSocket while this ${what} was being decided; it was not sent`;
+    case 'upstream_not_open': return `The upstream WebSocket was not open yet when this ${what} was decided; it was not sent`;
+    case 'upstream_closed': return `The upstream WebSocket closed while this ${what} was being decided; it was not sent`;
+  }
+}
 type Finding = NonNullable<InspectionNotes['findings']>[number];
 
 /**
@@ -142,7 +144,9 @@ type Finding = NonNullable<InspectionNotes['findings']>[number];
  * message before it goes on; a flag lets it go. Each finding and refusal is an audit record, written before
  * the message goes on or the socket closes (an allowed turn's once it was handed over, below). Gemini Live and Lyria
  * RealTime name their model only in their first message, `setup`: nothing is relayed before that model is allowed.
- * A Lyria RealTime setup allowed is recorded (its model would otherwise be in no record: it reports no usage).
+ * A Lyria RealTime setup allowed is recorded once it was handed over, as a turn is, when it names another model than
+ * the last one recorded: its model would otherwise be in no record (it reports no usage), and the session's later
+ * records name the model its last setup allowed.
  *
  * A turn (a Responses `response.create` or `response.append`) is a request of its own: the policy step decides
  * its model and counts it, and it is recorded whatever the decision. An allowed turn counts, and is recorded as
@@ -159,6 +163,8 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
   const { socket } = deps;
   let model = socket.model;
   let setupAllowed = !namesModelInSetup(socket.api);
+  /** The model of the last Lyria RealTime setup recorded as sent (undefined before one). */
+  let recordedSetupModel: string | undefined;
 
   const record = (started: number, fields: Pick<ExchangeRecord, 'decision' | 'findings'> & Partial<ExchangeRecord>) => deps.record({
     id: randomUUID(), method: 'GET', host: socket.host, path: socket.path, provider: socket.provider, model, app: socket.app,
@@ -277,7 +283,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       const handedOver = async (outcome: HandOver): Promise<void> => {
         if (!outcome.sent) {
           check.settle();
-          const text = NOT_SENT_MESSAGES[outcome.errorType];
+          const text = notSentMessage(outcome.errorType, 'turn');
           await record(started, { decision: 'failed', errorType: outcome.errorType, message: text, model: named, findings: content.findings, prompt });
           return;
         }
@@ -343,7 +349,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
       // to the key's lists, not when a conversation session.update or the server named it (deny rules only).
       const namesDeployment = namesModelBehindDeployment && configuresTranscriptionSession(message.body);
       const echoed = message.model !== null && socket.api === 'openai-realtime' && usage?.alreadyDecided(message.model, namesDeployment) === true;
-      /** A Lyria RealTime setup just allowed: recorded, unless a later step records the message anyway. */
+      /** A Lyria RealTime setup just allowed naming a model not recorded last: recorded once handed over (goOn). */
       let recordsSetup = false;
       if (message.model !== null && !echoed) {
         const named = namedModelRequest(message, message.model);
@@ -351,7 +357,6 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
         if (verdict.action === 'block') {
           return refuse(started, verdict.error, POLICY_VIOLATION, verdict.error.message, { model: message.model });
         }
-        const firstSetup = !setupAllowed;
         setupAllowed = true;
         if (namesDeployment) awaitingDeployment = false;
         // The GA API fixes a Realtime session's model at its opening (a session.update may change any field but the
@@ -365,8 +370,13 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
         // key's deny rules alone were asked about.
         if (!awaitingDeployment) model ??= message.model;
         // A Lyria RealTime session's model reaches the audit log nowhere else: its opening names none, and it reports
-        // no usage to charge (Gemini Live's usage records name its model). So its setup is recorded once decided whole.
-        recordsSetup = firstSetup && socket.api === 'gemini-music';
+        // no usage to charge (Gemini Live's usage records name its model). So a setup is recorded once decided whole and
+        // sent, when it names another model than the last one recorded (a second setup switching models is relayed
+        // too), and the session's later records name the model its last setup allowed.
+        if (socket.api === 'gemini-music') {
+          model = message.model;
+          recordsSetup = message.model !== recordedSetupModel;
+        }
       }
       if (message.transcriptionModel !== undefined && message.transcriptionModel !== transcribing?.model) {
         // Held to the key's model rules as the session's own model is, and its transcriptions charged at its rates.
@@ -380,19 +390,38 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
         // No deployment even when allowed: only a message configuring a transcription session names the one this
         // socket's session transcribes on (the model block above).
       }
-      /** A message going on as it came: a setup to record is recorded first. */
-      const forward = async (): Promise<MessageVerdict> => {
-        if (recordsSetup) await record(started, { decision: 'forwarded', findings: [] });
-        return { action: 'forward' };
+      /**
+       * The message goes on (`data`: rewritten). `fields`: its record, when a content step found something, written
+       * before it goes on; a Lyria setup to record (recordsSetup) is recorded instead once handed over, as sent or not.
+       */
+      const goOn = async (fields?: Pick<ExchangeRecord, 'decision' | 'findings' | 'prompt'>, data?: Buffer): Promise<MessageVerdict> => {
+        const forward: MessageVerdict = data ? { action: 'forward', data } : { action: 'forward' };
+        if (!recordsSetup) {
+          if (fields) await record(started, fields);
+          return forward;
+        }
+        const sentRecord = fields ?? { decision: 'forwarded', findings: [] };
+        const setupModel = model;
+        const handedOver = async (outcome: HandOver): Promise<void> => {
+          if (!outcome.sent) {
+            const text = notSentMessage(outcome.errorType, 'setup');
+            await record(started, { ...sentRecord, decision: 'failed', errorType: outcome.errorType, message: text, model: setupModel });
+            return;
+          }
+          // Set in the same synchronous step as the hand-over: the next message is decided knowing it.
+          recordedSetupModel = setupModel ?? undefined;
+          await record(started, { ...sentRecord, model: setupModel });
+        };
+        return { ...forward, handedOver };
       };
-      if (message.texts.length === 0) return forward();
+      if (message.texts.length === 0) return goOn();
 
       const content = await inspectContent(message, request(message.name, { texts: message.texts, tools: message.tools }));
       const { findings, prompt } = content;
       if (content.blocked) return refuse(started, content.blocked, POLICY_VIOLATION, blockReason(content.blocked, findings), { findings, prompt });
-      if (!content.rewritten && !content.flagged && findings.length === 0) return forward();
-      await record(started, { decision: content.rewritten ? 'redacted' : content.flagged ? 'flagged' : 'forwarded', findings, prompt });
-      return content.rewritten ? { action: 'forward', data: Buffer.from(JSON.stringify(content.body)) } : { action: 'forward' };
+      if (!content.rewritten && !content.flagged && findings.length === 0) return goOn();
+      const decision = content.rewritten ? 'redacted' : content.flagged ? 'flagged' : 'forwarded';
+      return goOn({ decision, findings, prompt }, content.rewritten ? Buffer.from(JSON.stringify(content.body)) : undefined);
     },
 
     tooBigReason: tooBigMessage(deps.maxMessageBytes),

@@ -56,7 +56,7 @@ export function tooBigMessage(maxBytes: number): string {
  * message of the API, or the socket is closed: what Edge cannot read it does not relay (fails closed). The
  * Responses API has no binary messages, so a binary frame closes its socket: a Go server reading the socket with
  * json.Decoder (gorilla's ReadJSON) ignores the frame's type and what follows the first JSON value, so it would run
- * a turn Edge never read. On the other APIs a binary frame that starts as JSON (`{` or `[`, after a UTF-8
+ * a turn Edge never read. Nor has Lyria RealTime (TEXT_ONLY_APIS). On the other APIs a binary frame that starts as JSON (`{` or `[`, after a UTF-8
  * byte-order mark and white space) is a JSON message, read as a text frame is, and must be exactly one JSON value
  * in UTF-8, or the socket closes; so does JSON in UTF-16. Other binary data (audio) is relayed as it is. A message
  * with a key twice in one object is refused as HTTP bodies are: readers differ on which value counts; so is one
@@ -64,8 +64,9 @@ export function tooBigMessage(maxBytes: number): string {
  */
 export function readClientMessage(api: WebSocketApi, data: Buffer, isBinary: boolean, maxBytes: number): ClientMessage {
   if (data.length > maxBytes) return { kind: 'unreadable', code: MESSAGE_TOO_BIG, status: 413, errorType: 'request_too_large', message: tooBigMessage(maxBytes) };
-  if (isBinary && api === 'openai-responses') {
-    return { kind: 'unreadable', code: UNSUPPORTED_DATA, status: 400, errorType: 'invalid_request', message: BINARY_ON_RESPONSES_MESSAGE };
+  const textOnly = TEXT_ONLY_APIS[api];
+  if (isBinary && textOnly !== undefined) {
+    return { kind: 'unreadable', code: UNSUPPORTED_DATA, status: 400, errorType: 'invalid_request', message: textOnlyMessage(textOnly) };
   }
   let body: unknown;
   let text: string;
@@ -110,8 +111,18 @@ export function readClientMessage(api: WebSocketApi, data: Buffer, isBinary: boo
   }
 }
 
-/** Why a binary frame on a Responses socket is refused, short enough for a close frame. */
-const BINARY_ON_RESPONSES_MESSAGE = 'Bifrost Edge: the Responses API takes text messages only, and this one was binary; send it as text. It was not sent';
+/**
+ * The APIs with no binary client messages, by the name a refusal gives them: a binary frame on their sockets is refused
+ * whatever it holds. Lyria RealTime's client messages are all JSON (its audio only comes back), and a binary frame
+ * that does not start as JSON (`\f{…}`, a NUL or a second byte-order mark before it) would otherwise be relayed as
+ * data, unread, to a server that may well skip those bytes and run the prompt after them.
+ */
+const TEXT_ONLY_APIS: Partial<Record<WebSocketApi, string>> = { 'openai-responses': 'the Responses API', 'gemini-music': 'Lyria RealTime' };
+
+/** Why a binary frame on a text-only API's socket is refused, short enough for a close frame. */
+function textOnlyMessage(api: string): string {
+  return `Bifrost Edge: ${api} takes text messages only, and this one was binary; send it as text. It was not sent`;
+}
 
 /** Fields of the client messages that bodies do not have, named by the APIs (never by a user): a refusal may quote them. */
 const MESSAGE_FIELDS: ReadonlySet<string> = new Set([

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { auditRecordsOnceThere } from '../support/audit-tail.js';
+import { auditRecordsOnceThere, auditRowsOf } from '../support/audit-tail.js';
 import { startEdgeProcess, type EdgeProcess } from '../support/edge-process.js';
 import { closeOf, opened, webSocketThroughEdge } from '../support/websocket-through-edge.js';
 
@@ -14,7 +14,8 @@ import { closeOf, opened, webSocketThroughEdge } from '../support/websocket-thro
  * Gemini's Lyria RealTime music generation goes through the real Edge to a local stand-in for Google's server: the
  * model its setup names is held to the key's model rules before any prompt leaves, the guardrails read its weighted
  * prompts, what is allowed goes both ways as it was sent (the music's audio chunks back), and the session is recorded.
- * The stand-in answers setup with setupComplete, PLAY with two audio chunks, and records what reached it.
+ * The stand-in answers setup with setupComplete, PLAY with two audio chunks, and records what reached it. Each
+ * session's records are counted exactly: those on its path after its opening's.
  */
 
 // Assembled at run time so the repository never holds a credential-shaped literal.
@@ -26,7 +27,7 @@ interface AuditRecord { path: string; model?: string | null; decision: string; s
 
 let origin: http.Server;
 let edge: EdgeProcess;
-/** Every message the stand-in received, per connection, in order. */
+/** Every message the stand-in received, per connection, in order (a binary one as `binary:` and its bytes in hex). */
 const received: string[][] = [];
 /** Every message the stand-in sent, per connection, in order. */
 const answered: string[][] = [];
@@ -44,10 +45,15 @@ beforeAll(async () => {
       answers.push(text);
       ws.send(text);
     };
-    ws.on('message', (m) => {
+    ws.on('message', (m: Buffer, isBinary) => {
       const text = m.toString();
-      messages.push(text);
-      const message = JSON.parse(text) as Record<string, unknown>;
+      messages.push(isBinary ? `binary:${m.toString('hex')}` : text);
+      let message: Record<string, unknown>;
+      try {
+        message = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        return;
+      }
       if ('setup' in message) answer({ setupComplete: {} });
       if (message['playbackControl'] === 'PLAY') {
         for (let i = 0; i < 2; i++) {
@@ -63,7 +69,7 @@ beforeAll(async () => {
   fs.writeFileSync(policyFile, JSON.stringify({
     schema: 'bifrost-edge.policy/v1', version: 1, issued_at: new Date().toISOString(),
     virtual_keys: [{ id: 'vk-music', name: 'music-team', value: 'sk-bf-ws-0002', is_active: true, provider_configs: [
-      { provider: 'gemini', allowed_models: ['lyria-realtime-exp'] },
+      { provider: 'gemini', allowed_models: ['lyria-realtime-exp', 'lyria-002'] },
     ] }],
   }));
   edge = await startEdgeProcess({
@@ -78,14 +84,38 @@ afterAll(async () => {
   await new Promise((resolve) => origin?.close(resolve));
 });
 
-async function open(): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }>; replies: string[]; origin: () => string[]; answers: () => string[] }> {
+interface Session {
+  ws: WebSocket;
+  closed: Promise<{ code: number; reason: string }>;
+  replies: string[];
+  origin: () => string[];
+  answers: () => string[];
+  /** This session's records after its opening's, once there are `count`: exactly that many, or the test fails. */
+  records: (count: number) => Promise<AuditRecord[]>;
+}
+
+async function open(): Promise<Session> {
   const ws = await webSocketThroughEdge(edge, MUSIC);
   const replies: string[] = [];
   ws.on('message', (m) => replies.push(m.toString()));
   const closed = closeOf(ws);
   const connection = received.length;
   await opened(ws);
-  return { ws, closed, replies, origin: () => received[connection] ?? [], answers: () => answered[connection] ?? [] };
+  // The opening is recorded before the client is answered, and sessions here run one at a time: the last on the path is this one's.
+  const opening = (await auditRowsOf<AuditRecord>(edge.dataDir)).filter((row) => row.record.path === MUSIC_PATH && row.record.status === 101).at(-1)!;
+  const records = async (count: number) => {
+    const after = async () => (await auditRowsOf<AuditRecord>(edge.dataDir)).filter((row) => row.seq > opening.seq && row.record.path === MUSIC_PATH).map((row) => row.record);
+    // A record is written a moment after its message is decided: waited for as auditRecordsOnceThere waits.
+    const deadline = Date.now() + 5000;
+    let found = await after();
+    while (found.length < count && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      found = await after();
+    }
+    expect(found.map((r) => [r.decision, r.model])).toHaveLength(count);
+    return found;
+  };
+  return { ws, closed, replies, origin: () => received[connection] ?? [], answers: () => answered[connection] ?? [], records };
 }
 
 const until = async (check: () => boolean, what: string) => {
@@ -100,15 +130,15 @@ const records = (select: (r: AuditRecord) => boolean, count = 1) => auditRecords
 describe('Lyria RealTime through Edge', () => {
   it('a model the key does not allow is refused before any prompt leaves, and the refusal recorded', async () => {
     const socket = await open();
-    socket.ws.send(JSON.stringify({ setup: { model: 'models/lyria-002' } }));
+    socket.ws.send(JSON.stringify({ setup: { model: 'models/lyria-003' } }));
     socket.ws.send(JSON.stringify({ clientContent: { weightedPrompts: [{ text: 'minimal techno', weight: 1 }] } }));
     socket.ws.send(JSON.stringify({ playbackControl: 'PLAY' }));
     const closed = await socket.closed;
     expect(closed.code).toBe(1008);
-    expect(closed.reason).toContain('lyria-002');
+    expect(closed.reason).toContain('lyria-003');
     expect(socket.origin()).toEqual([]);
-    const [blocked] = await records((r) => r.decision === 'blocked' && r.model === 'lyria-002');
-    expect(blocked).toMatchObject({ status: 403, reason: 'model_blocked' });
+    const [blocked] = await socket.records(1);
+    expect(blocked).toMatchObject({ decision: 'blocked', model: 'lyria-003', status: 403, reason: 'model_blocked' });
   });
 
   it('a secret in a weighted prompt is not sent: the socket closes naming where it was', async () => {
@@ -121,8 +151,9 @@ describe('Lyria RealTime through Edge', () => {
     expect(closed.reason).not.toContain(GITHUB_TOKEN);
     expect(socket.origin()).toHaveLength(1);
     expect(socket.origin().join()).not.toContain(GITHUB_TOKEN);
-    const [blocked] = await records((r) => r.decision === 'blocked' && r.reason === 'guardrail_blocked');
-    expect(blocked).toMatchObject({ model: 'lyria-realtime-exp' });
+    const [setup, blocked] = await socket.records(2);
+    expect(setup).toMatchObject({ decision: 'allowed', model: 'lyria-realtime-exp' });
+    expect(blocked).toMatchObject({ decision: 'blocked', reason: 'guardrail_blocked', model: 'lyria-realtime-exp' });
   });
 
   it('an allowed session goes both ways as sent: prompts, config and playback out, setupComplete and audio chunks back; it is recorded', async () => {
@@ -145,7 +176,38 @@ describe('Lyria RealTime through Edge', () => {
     const openings = await records((r) => r.status === 101, 3);
     expect(openings.at(-1)).toMatchObject({ decision: 'allowed', latency_ms: expect.any(Number) });
     expect(JSON.stringify(openings)).not.toContain('uninspected');
-    const [session] = await records((r) => r.decision === 'allowed' && r.model === 'lyria-realtime-exp');
-    expect(session).toMatchObject({ provider: 'gemini', virtual_key_id: 'vk-music' });
+    const [session] = await socket.records(1);
+    expect(session).toMatchObject({ decision: 'allowed', model: 'lyria-realtime-exp', provider: 'gemini', virtual_key_id: 'vk-music' });
+  });
+
+  it('a binary frame is not relayed: one holding a prompt behind a form feed or a second byte-order mark closes the socket with 1003', async () => {
+    const prompt = JSON.stringify({ clientContent: { weightedPrompts: [{ text: `a song about ${GITHUB_TOKEN}`, weight: 1 }] } });
+    for (const before of [[0x0c], [0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf]]) {
+      const socket = await open();
+      const setup = JSON.stringify({ setup: { model: 'models/lyria-realtime-exp' } });
+      socket.ws.send(setup);
+      socket.ws.send(Buffer.concat([Buffer.from(before), Buffer.from(prompt)]), { binary: true });
+      socket.ws.send(JSON.stringify({ playbackControl: 'PLAY' }));
+      const closed = await socket.closed;
+      expect(closed).toMatchObject({ code: 1003, reason: expect.stringContaining('Lyria RealTime takes text messages only') });
+      expect(socket.origin()).toEqual([setup]);
+      const [allowed, blocked] = await socket.records(2);
+      expect(allowed).toMatchObject({ decision: 'allowed', model: 'lyria-realtime-exp' });
+      expect(blocked).toMatchObject({ decision: 'blocked', status: 400, model: 'lyria-realtime-exp' });
+    }
+  });
+
+  it('a second setup switching to another allowed model is relayed and recorded, and what follows names it', async () => {
+    const socket = await open();
+    const sent = [
+      JSON.stringify({ setup: { model: 'models/lyria-realtime-exp' } }),
+      JSON.stringify({ setup: { model: 'models/lyria-002' } }),
+      JSON.stringify({ clientContent: { weightedPrompts: [{ text: `a song about ${GITHUB_TOKEN}`, weight: 1 }] } }),
+    ];
+    for (const message of sent) socket.ws.send(message);
+    expect((await socket.closed).code).toBe(1008);
+    expect(socket.origin()).toEqual(sent.slice(0, 2));
+    const recorded = await socket.records(3);
+    expect(recorded.map((r) => [r.decision, r.model])).toEqual([['allowed', 'lyria-realtime-exp'], ['allowed', 'lyria-002'], ['blocked', 'lyria-002']]);
   });
 });

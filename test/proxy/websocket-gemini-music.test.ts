@@ -3,7 +3,7 @@ import { bifrostWebSocketRoute, webSocketVia } from '../../src/gateway/websocket
 import { usageNote } from '../../src/proxy/usage-note.js';
 import { posesAsWebSocketApi, webSocketApiAt } from '../../src/proxy/websocket-api.js';
 import { readClientMessage } from '../../src/proxy/websocket-messages.js';
-import type { WebSocketMessageInspector } from '../../src/proxy/websocket-inspection.js';
+import type { MessageVerdict, WebSocketMessageInspector } from '../../src/proxy/websocket-inspection.js';
 import { readServerUsage } from '../../src/proxy/websocket-usage.js';
 import { bundle } from '../policy/support.js';
 import { defaultGuardrails, websocketDecisionAgent } from './support/websocket-decision-agent.js';
@@ -103,10 +103,16 @@ describe('Lyria RealTime client messages', () => {
   });
 });
 
+/** Tells a verdict's hand-over that the message went upstream, as the relay does. */
+const sent = async (verdict: MessageVerdict) => {
+  if (verdict.action !== 'forward' || !verdict.handedOver) throw new Error(`expected a forward awaiting its hand-over, got ${JSON.stringify(verdict)}`);
+  await verdict.handedOver({ sent: true });
+};
+
 describe('a Lyria RealTime session, decided', () => {
-  const agent = (requestLimit = 10) => websocketDecisionAgent({
+  const agent = (requestLimit = 10, allowed = ['lyria-realtime-exp']) => websocketDecisionAgent({
     bundle: bundle({}, {
-      provider_configs: [{ provider: 'gemini', weight: 1, allowed_models: ['lyria-realtime-exp'] }],
+      provider_configs: [{ provider: 'gemini', weight: 1, allowed_models: allowed }],
       rate_limit: { request_max_limit: requestLimit, request_reset_duration: '1h' },
     }),
     inspectors: [defaultGuardrails()],
@@ -146,9 +152,13 @@ describe('a Lyria RealTime session, decided', () => {
   it('a session counts once, when its setup is allowed; a second setup naming another model is decided too', async () => {
     const { decide, records } = agent(1);
     const messages = await open(decide);
-    expect(await messages.inspect(message({ setup: { model: 'models/lyria-realtime-exp' } }), false)).toEqual({ action: 'forward' });
-    // Recorded once, naming the model: no usage record ever will (Lyria RealTime reports none).
-    expect(records.at(-1)).toMatchObject({ path: MUSIC, decision: 'forwarded', model: 'lyria-realtime-exp', findings: [] });
+    const opened = records.length;
+    const setup = await messages.inspect(message({ setup: { model: 'models/lyria-realtime-exp' } }), false);
+    expect(setup).toEqual({ action: 'forward', handedOver: expect.any(Function) });
+    // Recorded once handed over, not before, naming the model: no usage record ever will (Lyria RealTime reports none).
+    expect(records).toHaveLength(opened);
+    await sent(setup);
+    expect(records.slice(opened)).toEqual([expect.objectContaining({ path: MUSIC, decision: 'forwarded', model: 'lyria-realtime-exp', findings: [] })]);
     const recorded = records.length;
     expect(await messages.inspect(message({ setup: { model: 'models/lyria-realtime-exp' } }), false)).toEqual({ action: 'forward' });
     expect(records).toHaveLength(recorded);
@@ -195,5 +205,69 @@ describe('a Lyria RealTime session, decided', () => {
     expect(messages.serverMessage(message({ serverContent: { audioChunks: [{ data: Buffer.alloc(512, 1).toString('base64') }] } }))).toBeUndefined();
     await messages.closed();
     expect(records.slice(before)).toEqual([]);
+  });
+
+  it('a second setup naming another allowed model is recorded once sent, and the session\'s later records name it', async () => {
+    const { decide, records } = agent(10, ['lyria-realtime-exp', 'lyria-002']);
+    const messages = await open(decide);
+    const opened = records.length;
+    await sent(await messages.inspect(message({ setup: { model: 'models/lyria-realtime-exp' } }), false));
+    const switched = await messages.inspect(message({ setup: { model: 'models/lyria-002' } }), false);
+    expect(records).toHaveLength(opened + 1);
+    await sent(switched);
+    expect(records.slice(opened).map((r) => [r.decision, r.model])).toEqual([['forwarded', 'lyria-realtime-exp'], ['forwarded', 'lyria-002']]);
+    // The model it switched to is the one now recorded: a setup naming it again adds nothing.
+    expect(await messages.inspect(message({ setup: { model: 'models/lyria-002' } }), false)).toEqual({ action: 'forward' });
+    await messages.inspect(message({ clientContent: { weightedPrompts: [{ text: 'songs for jane.doe@acme-corp.com', weight: 1 }] } }), false);
+    expect(records.slice(opened).map((r) => [r.decision, r.model])).toEqual([['forwarded', 'lyria-realtime-exp'], ['forwarded', 'lyria-002'], ['redacted', 'lyria-002']]);
+  });
+
+  it('a setup whose socket closed while it was decided is recorded as not sent, and a later one naming its model is recorded', async () => {
+    const { decide, records } = agent();
+    const messages = await open(decide);
+    const opened = records.length;
+    const setup = await messages.inspect(message({ setup: { model: 'models/lyria-realtime-exp' } }), false);
+    if (setup.action !== 'forward' || !setup.handedOver) throw new Error('expected a setup awaiting its hand-over');
+    await setup.handedOver({ sent: false, errorType: 'upstream_closed' });
+    expect(records.slice(opened)).toEqual([expect.objectContaining({ decision: 'failed', errorType: 'upstream_closed', model: 'lyria-realtime-exp', message: expect.stringContaining('this setup') })]);
+    await sent(await messages.inspect(message({ setup: { model: 'models/lyria-realtime-exp' } }), false));
+    expect(records.slice(opened).map((r) => r.decision)).toEqual(['failed', 'forwarded']);
+  });
+
+  it('a setup whose text was redacted has one record, written once it was sent', async () => {
+    const { decide, records } = agent();
+    const messages = await open(decide);
+    const opened = records.length;
+    const setup = await messages.inspect(message({ setup: { model: 'models/lyria-realtime-exp', note: 'for jane.doe@acme-corp.com' } }), false);
+    expect(setup).toMatchObject({ action: 'forward', data: expect.any(Buffer) });
+    expect(records).toHaveLength(opened);
+    await sent(setup);
+    expect(records.slice(opened)).toEqual([expect.objectContaining({ decision: 'redacted', model: 'lyria-realtime-exp', findings: [expect.objectContaining({ type: 'email' })] })]);
+  });
+
+  describe('Lyria RealTime has no binary client messages: any binary frame closes the socket with 1003, recorded', () => {
+    const prompt = message({ clientContent: { weightedPrompts: [{ text: `a song about ${GITHUB_TOKEN}`, weight: 1 }] } });
+    it.each([
+      ['raw bytes', Buffer.from([0x12, 0x05, 0x0a, 0x03, 0x61, 0x62, 0x63])],
+      ['a form feed before JSON', Buffer.concat([Buffer.from([0x0c]), prompt])],
+      ['a NUL before JSON', Buffer.concat([Buffer.from([0x00]), prompt])],
+      ['a no-break space before JSON', Buffer.concat([Buffer.from([0xc2, 0xa0]), prompt])],
+      ['two byte-order marks before JSON', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf]), prompt])],
+      ['JSON itself', prompt],
+    ])('%s, after an allowed setup', async (_, frame) => {
+      const { decide, records } = agent();
+      const messages = await open(decide);
+      await sent(await messages.inspect(message({ setup: { model: 'models/lyria-realtime-exp' } }), false));
+      const recorded = records.length;
+      const verdict = await messages.inspect(frame, true);
+      expect(verdict).toEqual({ action: 'close', code: 1003, reason: expect.stringContaining('Lyria RealTime takes text messages only') });
+      expect(records.slice(recorded)).toEqual([expect.objectContaining({ decision: 'blocked', status: 400, errorType: 'invalid_request', model: 'lyria-realtime-exp' })]);
+    });
+
+    it('before the setup too', async () => {
+      const { decide } = agent();
+      const messages = await open(decide);
+      expect(await messages.inspect(message({ setup: { model: 'models/lyria-realtime-exp' } }), true)).toMatchObject({ action: 'close', code: 1003 });
+    });
   });
 });
