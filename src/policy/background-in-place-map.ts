@@ -56,7 +56,6 @@ export class InPlaceBoundedMap<T extends object> extends PerKeyBoundedMap<T> {
   private inOrder(): void {
     if (!this.outOfOrder) return;
     this.outOfOrder = false;
-    const placeOf = (value: T) => this.places.get(value) ?? Number.POSITIVE_INFINITY;
-    this.reorder((a, b) => placeOf(a) - placeOf(b));
+    this.reorder((value) => this.places.get(value) ?? Number.POSITIVE_INFINITY);
   }
 }

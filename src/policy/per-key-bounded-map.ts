@@ -79,14 +79,15 @@ export class PerKeyBoundedMap<T> {
   }
 
   /**
-   * Puts every entry in the order `compare` gives (oldest first), in one pass: a snapshot sorted, the map cleared and
+   * Puts every entry in the order of `rank` (lowest the oldest), in one pass: a snapshot sorted, the map cleared and
    * refilled with no bound met. A snapshot nearly in order already (a few entries out of place) sorts in about one pass.
    */
-  protected reorder(compare: (a: T, b: T) => number): void {
-    const held = [...this.entries].sort(([, a], [, b]) => compare(a.value, b.value));
+  protected reorder(rank: (value: T) => number): void {
+    const held = Array.from(this.entries, ([key, entry]) => ({ rank: rank(entry.value), key, entry }));
+    held.sort((a, b) => a.rank - b.rank);
     this.entries.clear();
     this.byOwner.clear();
-    for (const [key, { owner, value }] of held) this.append(key, owner, value);
+    for (const { key, entry } of held) this.append(key, entry.owner, entry.value);
   }
 
   private crowdOut(key: string, by: CrowdedBy): void {
