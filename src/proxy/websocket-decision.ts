@@ -117,10 +117,16 @@ const NO_DEPLOYMENT_MESSAGE = 'Bifrost Edge: the Azure Realtime WebSocket URL na
 const BLURRED_PROJECT_MESSAGE = 'Bifrost Edge: the project name in the path has spaces, a trailing dot or ;parameters a server may drop; name it exactly';
 
 /**
- * Why a Voice Live opening in agent mode is refused: the agent's definition chooses the model, where Edge cannot see it,
- * so no model rule could hold the session. Short enough for a close frame.
+ * Why an opening in agent mode (Voice Live's, or a Foundry project's Realtime socket's: the same agent parameters) is
+ * refused: the agent's definition chooses the model, where Edge cannot see it, so no model rule could hold the session.
+ * Short enough for a close frame.
  */
-const VOICE_LIVE_AGENT_MESSAGE = 'Bifrost Edge: Voice Live agent mode (?agent-...) hides the model from Edge; open the session with ?model= instead';
+const AGENT_MODE_MESSAGE = 'Bifrost Edge: agent mode (?agent-...) hides the model from Edge; open the session with ?model= instead';
+
+/** Whether a WebSocket path (in the form the origin routes it) is under a Foundry project, `/api/projects/{project}/...`. */
+function isProjectPath(pathname: string): boolean {
+  return pathname.startsWith('/api/projects/');
+}
 
 /** Why a Voice Live opening naming no model is refused: the server would open one Edge decided no model for. */
 const VOICE_LIVE_NO_MODEL_MESSAGE = 'Bifrost Edge: the Voice Live WebSocket URL names no model; name it in ?model= (gpt-4o, gpt-realtime, ...)';
@@ -186,16 +192,19 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
     const speaks = apiPath?.api;
     /** An Azure transcription socket naming no deployment: its session message names it (websocket-inspection.ts). */
     let deploymentInSession = false;
+    /** A Voice Live socket: its names are models, held to the key's lists in its messages too (websocket-inspection.ts). */
+    const namesModels = provider === 'azure' && speaks === 'openai-realtime' && isVoiceLivePath(apiPath!.pathname);
     if (provider === 'azure') {
       if (model !== null && isBlurredDeployment(model)) return invalid(BLURRED_DEPLOYMENT_MESSAGE);
       if (apiPath !== undefined && namesBlurredProject(apiPath.pathname)) return invalid(BLURRED_PROJECT_MESSAGE);
       // Voice Live names a model, not a deployment (`?model=gpt-4o`), held to the key's lists by name as every Azure name
       // is (folded): there is no call to join nor transcription intent to wait on, so an opening naming no model, or an
       // agent that chooses its own, is refused.
-      if (speaks === 'openai-realtime' && isVoiceLivePath(apiPath!.pathname)) {
-        if (namesVoiceLiveAgent(url.searchParams)) return invalid(VOICE_LIVE_AGENT_MESSAGE);
-        if ((model ?? '') === '') return invalid(VOICE_LIVE_NO_MODEL_MESSAGE);
+      // A Foundry project's Realtime socket takes the same agent parameters.
+      if (speaks === 'openai-realtime' && (namesModels || isProjectPath(apiPath!.pathname)) && namesVoiceLiveAgent(url.searchParams)) {
+        return invalid(AGENT_MODE_MESSAGE);
       }
+      if (namesModels && (model ?? '') === '') return invalid(VOICE_LIVE_NO_MODEL_MESSAGE);
       // The key's deployment lists hold an Azure Realtime session only through a deployment (the models the session
       // names are those behind one), so an opening naming none is refused, unless it joins a call whose deployment was
       // chosen when the call was made, or opens a transcription session, whose deployment its session message names
@@ -269,7 +278,7 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
     };
     if (!inspected) return { action: 'allow', upstream };
     const messages = createWebSocketMessageInspector({
-      socket: { api, host: input.host, path, info, app, provider, model, opening: request, ...(via ? { via } : {}), ...(deploymentInSession ? { deploymentInSession } : {}) },
+      socket: { api, host: input.host, path, info, app, provider, model, opening: request, ...(via ? { via } : {}), ...(deploymentInSession ? { deploymentInSession } : {}), ...(namesModels ? { namesModels } : {}) },
       contentInspectors: deps.contentInspectors!,
       checkModel: (candidate, counts) => decide(counts ? candidate : accessOnly(candidate), counts),
       checkTurn,

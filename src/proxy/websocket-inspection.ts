@@ -9,7 +9,7 @@ import { namesModelInSetup } from './websocket-api.js';
 import { createSessionUsage, TOO_MANY_MODELS_MESSAGE, type ServedModelVerdict, type SessionClose, type SessionUsage } from './websocket-session-usage.js';
 import { conversationTexts } from '../providers/conversation-texts.js';
 import { configuresTranscriptionSession } from '../providers/realtime-events.js';
-import { SERVER_MODEL_OPERATION } from '../policy/model-access.js';
+import { SERVER_MODEL_OPERATION, SESSION_MODEL_OPERATION } from '../policy/model-access.js';
 import { responsesErrorEvent } from '../providers/responses-websocket-events.js';
 
 /** The WebSocket whose client messages are inspected, as its opening was decided. */
@@ -32,6 +32,13 @@ export interface InspectedWebSocket {
    * session message names is the deployment, and nothing but session configuration is relayed until one is allowed.
    */
   deploymentInSession?: boolean;
+  /**
+   * An Azure Realtime socket whose names are models, not deployments (Voice Live: `?model=gpt-4o`). The models its
+   * messages and its server name are then held to the key's lists as the opening's was, as client-named models
+   * (SESSION_MODEL_OPERATION: exact names, folded as Azure's are), not to its deny rules alone as the model behind a
+   * deployment is: a key listing only gpt-4o must not let a session.update switch to gpt-realtime.
+   */
+  namesModels?: boolean;
 }
 
 export interface WebSocketMessageInspectorDeps {
@@ -179,8 +186,11 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
   });
   /** The model of the last turn allowed (a `response.create`'s, null when a stored prompt carried it); undefined before one. */
   let turnModel: string | null | undefined;
-  /** An Azure Realtime session: its messages name the model behind its deployment, not one of the key's deployments. */
-  const namesModelBehindDeployment = socket.api === 'openai-realtime' && socket.provider === 'azure';
+  /**
+   * An Azure Realtime session on a deployment: its messages name the model behind the deployment, not one of the key's
+   * deployments. Not Voice Live's, whose names are models the key's lists name (InspectedWebSocket.namesModels).
+   */
+  const namesModelBehindDeployment = socket.api === 'openai-realtime' && socket.provider === 'azure' && socket.namesModels !== true;
   /** No deployment allowed yet on a socket whose session message names it (an Azure transcription socket). */
   let awaitingDeployment = namesModelBehindDeployment && socket.deploymentInSession === true;
   /** What the server reports it used, charged (absent without a charge). */
@@ -239,7 +249,8 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
    * as a refused opening is. Azure's records keep naming the deployment, the name the key's lists know.
    */
   const decideServed = async (served: string): Promise<ServedModelVerdict> => {
-    const candidate = request(SERVER_MODEL_OPERATION, { model: served });
+    // A socket whose names are models (Voice Live) holds the server's to the key's lists as a client-named one.
+    const candidate = request(socket.namesModels === true ? SESSION_MODEL_OPERATION : SERVER_MODEL_OPERATION, { model: served });
     const verdict = await deps.checkModel(candidate, false);
     if (verdict.action === 'block') return { refused: candidate, refusal: verdict.error };
     // A transcription socket's records name its deployment once one is allowed, never a model no list was asked about.

@@ -79,6 +79,19 @@ describe('Azure Voice Live through Edge', () => {
     expect(upgrades.slice(before)).toEqual([]);
   });
 
+  it.each([
+    ['a session.update switching to a model the key does not list', { model: 'gpt-realtime' }, 'gpt-realtime'],
+    ['a foundry_agent tool handing the session to an agent', { tools: [{ type: 'foundry_agent', agent_name: 'billing', project_name: 'other', description: 'Answers billing' }] }, 'agent mode'],
+  ])('%s closes the session and never reaches Azure', async (_what, session, why) => {
+    const before = received.length;
+    const { ws, closed } = await openSocket(`${VOICE_LIVE}&model=gpt-4o`);
+    ws.send(JSON.stringify({ type: 'session.update', session }));
+    const { code, reason } = await closed;
+    expect(code).toBe(1008);
+    expect(reason).toContain(why);
+    expect(received.slice(before)).toEqual([]);
+  });
+
   it('a secret in the session\'s instructions is blocked and never reaches Azure', async () => {
     const before = received.length;
     const { ws, closed } = await openSocket(`${VOICE_LIVE}&model=gpt-4o`);

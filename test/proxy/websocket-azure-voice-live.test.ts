@@ -1,8 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { readRealtimeClientEvent } from '../../src/providers/realtime-events.js';
 import { posesAsWebSocketApi, webSocketApiAt } from '../../src/proxy/websocket-api.js';
 import { bundle } from '../policy/support.js';
 import { defaultGuardrails, websocketDecisionAgent } from './support/websocket-decision-agent.js';
+import { sessionCreated, sessionUpdate } from './realtime-session-usage.js';
+import { meteringAgent, type MeteringAgent } from './websocket-metering-agent.js';
 
 /**
  * Two more of Azure's Realtime sockets are read, not relayed unread: a Foundry project's copy of the v1 Realtime API
@@ -167,6 +169,12 @@ describe.each(AI_HOSTS)('a Foundry project\'s Realtime openings on %s', (host) =
     expect(await decide({ host, path: PROJECT, headers: {} })).toMatchObject({ action: 'block', message: expect.stringContaining('names no deployment') });
   });
 
+  it.each([['agent_name=billing'], ['agent-id=asst_1'], ['agentId=asst_1'], ['agent.name=billing']])('an agent-mode opening is refused: %s', async (agentParam) => {
+    const { decide } = agentAllowing(['*']);
+    expect(await decide({ host, path: `${PROJECT}?model=voice-prod&${agentParam}`, headers: {} }))
+      .toMatchObject({ action: 'block', message: expect.stringContaining('agent mode') });
+  });
+
   it.each([['support-bot;x'], ['support-bot.'], ['support-bot%20'], ['support-bot%09'], ['support-bot%C3%A9']])('a project name a lenient server may read as another is refused: %s', async (project) => {
     const { decide, records } = agentAllowing(['*']);
     const verdict = await decide({ host, path: `/api/projects/${project}/openai/v1/realtime?model=voice-prod`, headers: {} });
@@ -223,6 +231,38 @@ describe('a Voice Live session\'s messages', () => {
   ])('a secret in %s closes the session', async (_where, extra) => {
     const { messages } = await open(['gpt-4o', 'azure-speech']);
     expect(await messages.inspect(message(voiceLiveUpdate(extra)), false)).toMatchObject({ action: 'close', code: 1008 });
+  });
+});
+
+describe('the models a Voice Live session names after its opening', () => {
+  // Voice Live's `?model=` names a model, not a deployment: one a session.update or the server names later is held to
+  // the key's lists as the opening's was, not to its deny rules alone as the model behind an Azure deployment is.
+  let metering: MeteringAgent | undefined;
+  afterEach(() => metering?.close());
+  const openOn = async (allowed: string[]) => {
+    metering = meteringAgent({ provider_configs: [{ provider: 'azure', weight: 1, allowed_models: allowed }] });
+    return metering.open(AI_HOSTS[0]!, `${VOICE_LIVE}&model=gpt-4o`);
+  };
+
+  it('a session.update switching to a model the key does not list closes the session', async () => {
+    const session = await openOn(['gpt-4o']);
+    expect(await session.inspect(sessionUpdate('gpt-realtime'), false)).toMatchObject({ action: 'close', code: 1008, reason: expect.stringContaining('gpt-realtime') });
+    expect(metering!.records.filter((r) => r.decision === 'blocked')).toMatchObject([{ errorType: 'model_blocked', model: 'gpt-realtime' }]);
+  });
+
+  it('a session.update naming the listed model, in any letter case, goes', async () => {
+    const session = await openOn(['gpt-4o']);
+    expect(await session.inspect(sessionUpdate('GPT-4o'), false)).toEqual({ action: 'forward' });
+  });
+
+  it('a server saying it runs a model the key does not list closes the session', async () => {
+    const session = await openOn(['gpt-4o']);
+    expect(await session.serverMessage(sessionCreated('gpt-realtime'))).toMatchObject({ code: 1008, reason: expect.stringContaining('gpt-realtime') });
+  });
+
+  it('a server running the listed model goes on', async () => {
+    const session = await openOn(['gpt-4o']);
+    expect(await session.serverMessage(sessionCreated('gpt-4o'))).toBeUndefined();
   });
 });
 
