@@ -78,9 +78,9 @@ function readSessionConfig(x: Extraction, session: JsonObject, path: JsonPath): 
 /**
  * Why a session handed to a Foundry agent is refused, as a Voice Live opening in agent mode is (websocket-decision.ts):
  * the agent's definition chooses the model, where no model rule of the key can hold it. Short enough for a close frame
- * with the path in front.
+ * (123 bytes) with the message's path in front (`session.tools[12]`).
  */
-const FOUNDRY_AGENT_PROBLEM = 'hands the session to a Foundry agent (agent mode), whose model Edge cannot see';
+const FOUNDRY_AGENT_PROBLEM = 'is a Foundry agent (agent mode), hiding its model from Edge';
 
 /**
  * A Realtime session's or response's `tools`. A function's name, description and parameter schema are read as a tool

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readRealtimeClientEvent } from '../../src/providers/realtime-events.js';
 import { posesAsWebSocketApi, webSocketApiAt } from '../../src/proxy/websocket-api.js';
+import { MAX_CLOSE_REASON_BYTES } from '../../src/proxy/websocket-close-reason.js';
 import { bundle } from '../policy/support.js';
 import { defaultGuardrails, websocketDecisionAgent } from './support/websocket-decision-agent.js';
 import { sessionCreated, sessionUpdate } from './realtime-session-usage.js';
@@ -203,12 +204,16 @@ describe('a Voice Live session\'s messages', () => {
   });
 
   it.each([
-    ['a session\'s tools', (tool: unknown) => ({ type: 'session.update', session: { tools: [tool] } })],
-    ['a response\'s tools', (tool: unknown) => ({ type: 'response.create', response: { tools: [tool] } })],
+    ['a session\'s tools', (tools: unknown[]) => ({ type: 'session.update', session: { tools } })],
+    ['a response\'s tools', (tools: unknown[]) => ({ type: 'response.create', response: { tools } })],
   ])('a foundry_agent tool in %s closes the session as agent mode: the agent\'s model is out of sight', async (_where, event) => {
     const { messages } = await open(['*']);
     const tool = { type: 'foundry_agent', agent_name: 'billing', project_name: 'support', agent_version: '2', description: 'Answers billing questions' };
-    expect(await messages.inspect(message(event(tool)), false)).toMatchObject({ action: 'close', code: 1008, reason: expect.stringContaining('agent mode') });
+    const tools = [...Array.from({ length: 12 }, (_, i) => ({ type: 'function', name: `f${i}` })), tool];
+    const verdict = await messages.inspect(message(event(tools)), false);
+    expect(verdict).toMatchObject({ action: 'close', code: 1008, reason: expect.stringContaining('agent mode') });
+    // The whole reason fits a close frame: not cut short on the way to the client.
+    expect(Buffer.byteLength((verdict as { reason: string }).reason)).toBeLessThanOrEqual(MAX_CLOSE_REASON_BYTES);
   });
 
   it('a session.update handing the session to an agent closes it as agent mode', async () => {
