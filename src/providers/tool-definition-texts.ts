@@ -101,7 +101,8 @@ export function addToolDefinitionTexts(x: Extraction, definition: JsonObject, pa
  * but its `type` and its `settings`, the keys the platform reads rather than the model (vector stores, connections,
  * URLs): a description, a spec or an agent's purpose is put in front of the model, and whatever a platform adds next
  * is not let through unread. Without settings (a type Edge does not know) its `name`, when a string, names a tool.
- * Shared by the Responses and Assistants readers, so that one rule holds wherever an OpenAI-shaped API takes tools.
+ * Shared by the Responses, Assistants and Realtime readers, so that one rule holds wherever an OpenAI-shaped API takes
+ * tools.
  */
 export function addOtherToolTexts(x: Extraction, tool: JsonObject, path: JsonPath, settings: ReadonlySet<string> | undefined): void {
   if (settings === undefined && typeof tool['name'] === 'string') addTool(x, [...path, 'name'], tool['name'], 'definition');
