@@ -9,7 +9,7 @@ import { namesModelInSetup } from './websocket-api.js';
 import { createSessionUsage, TOO_MANY_MODELS_MESSAGE, type ServedModelVerdict, type SessionClose, type SessionUsage } from './websocket-session-usage.js';
 import { conversationTexts } from '../providers/conversation-texts.js';
 import { configuresTranscriptionSession } from '../providers/realtime-events.js';
-import { SERVER_MODEL_OPERATION, SESSION_MODEL_OPERATION } from '../policy/model-access.js';
+import { SERVER_MODEL_OPERATION } from '../policy/model-access.js';
 import { responsesErrorEvent } from '../providers/responses-websocket-events.js';
 
 /** The WebSocket whose client messages are inspected, as its opening was decided. */
@@ -34,9 +34,10 @@ export interface InspectedWebSocket {
   deploymentInSession?: boolean;
   /**
    * An Azure Realtime socket whose names are models, not deployments (Voice Live: `?model=gpt-4o`). The models its
-   * messages and its server name are then held to the key's lists as the opening's was, as client-named models
+   * client's messages name are then held to the key's lists as the opening's was, as client-named models
    * (SESSION_MODEL_OPERATION: exact names, folded as Azure's are), not to its deny rules alone as the model behind a
-   * deployment is: a key listing only gpt-4o must not let a session.update switch to gpt-realtime.
+   * deployment is: a key listing only gpt-4o must not let a session.update switch to gpt-realtime. What its server
+   * reports it runs is held to the deny rules, as every Azure server's is (decideServed).
    */
   namesModels?: boolean;
 }
@@ -249,8 +250,11 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
    * as a refused opening is. Azure's records keep naming the deployment, the name the key's lists know.
    */
   const decideServed = async (served: string): Promise<ServedModelVerdict> => {
-    // A socket whose names are models (Voice Live) holds the server's to the key's lists as a client-named one.
-    const candidate = request(socket.namesModels === true ? SESSION_MODEL_OPERATION : SERVER_MODEL_OPERATION, { model: served });
+    // Also on a socket whose names are models (Voice Live): what the client named (the opening's `?model=`, a
+    // session.update's model) was held to the key's lists; what its server reports it runs may be a dated release of
+    // that model (`gpt-4o-2024-11-20` for `gpt-4o`), which exact names would refuse, so the server's name is held to
+    // the deny rules, as every Azure server's is (servedModelVerdict).
+    const candidate = request(SERVER_MODEL_OPERATION, { model: served });
     const verdict = await deps.checkModel(candidate, false);
     if (verdict.action === 'block') return { refused: candidate, refusal: verdict.error };
     // A transcription socket's records name its deployment once one is allowed, never a model no list was asked about.
