@@ -303,11 +303,12 @@ async function startLocked(config: AgentConfig, options: StartAgentOptions, open
     routeFor: forwardingRoute,
     settle: (request) => policy.settle(request),
     follow: (request) => followedForProxy(policy.follow(request)),
-    meterResponse: (request, response, onCharge) => policy.meterResponse(request, {
+    meterResponse: (request, response, onCharge, onAnsweredModel) => policy.meterResponse(request, {
       contentType: response.headers['content-type'],
       contentEncoding: response.headers['content-encoding'],
       ...(response.statusCode !== undefined ? { status: response.statusCode } : {}),
-    }, (charge, estimate) => {
+    }, (charge, estimate, answeredModel) => {
+      if (answeredModel !== undefined) onAnsweredModel?.(answeredModel);
       if (charge) onCharge(usageNote(charge), 'reported');
       else if (estimate) onCharge(usageNote(estimate), 'estimated');
     }),

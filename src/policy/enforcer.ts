@@ -419,7 +419,7 @@ export class PolicyEnforcer {
    * JSON) of a billed operation (response-meter.ts billedWithoutUsage), the prompt and the answer text read;
    * an error answer accepted nothing and is not charged.
    */
-  meterResponse(request: NormalizedRequest, response: ResponseMeterInput, onCharge?: (charge: UsageCharge | undefined, estimate?: UsageCharge) => void): ResponseMeter | undefined {
+  meterResponse(request: NormalizedRequest, response: ResponseMeterInput, onCharge?: (charge: UsageCharge | undefined, estimate?: UsageCharge, answeredModel?: string) => void): ResponseMeter | undefined {
     if (!generatesAnswer(request)) return this.background.meterFetchedBack(request, response);
     const route = this.routeFor(request);
     if (!route?.virtualKey) return undefined;
@@ -434,13 +434,13 @@ export class PolicyEnforcer {
       // Edge tracks (tool outputs submitted to a run): charged through that work, when its usage is known.
       if (job && (this.continueBackground(request, job, usage, outputTokens, answeredModel)
         || (!usage && this.leaveRunning(request, job, streamed, outputTokens, answeredModel)))) {
-        onCharge?.(undefined);
+        onCharge?.(undefined, undefined, answeredModel);
         return;
       }
       const charge = usage ? this.charge(request, usage, false, answeredModel) : undefined;
       const estimate = !usage && accepted && billedWithoutUsage(request) ? this.chargeUnreported(request, outputTokens, answeredModel) : undefined;
       this.settle(request);
-      onCharge?.(charge, estimate);
+      onCharge?.(charge, estimate, answeredModel);
     }, answer);
   }
 

@@ -55,11 +55,14 @@ export interface RequestHandlerDeps {
    * Watches a response to charge its token usage (rate limits, budgets). `onCharge` gets what was charged:
    * the usage the response reported, or Edge's estimate when it reported none (a stream stopped early).
    * It is fed the decoded body when Edge can decode the answer (its head then names no Content-Encoding).
+   * `onAnsweredModel` gets the model the answer names, if it names one (an Assistants run started on its assistant's
+   * model, a stored prompt's): the record of a request that named none shows it.
    */
   meterResponse?: (
     request: NormalizedRequest,
     response: Pick<IncomingMessage, 'headers' | 'statusCode'>,
     onCharge: (charge: UsageNote, source: 'reported' | 'estimated') => void,
+    onAnsweredModel?: (model: string) => void,
   ) => { push(chunk: Buffer): void; end(): void; readonly finished: Promise<void> } | undefined;
   /** Scans streamed answers for secrets and PII when the guardrail policy asks (flag only). */
   responseScanner?: () => { push(text: string): ResponseFinding[]; end(): ResponseFinding[] } | undefined;
@@ -516,7 +519,9 @@ function forward(
       const meter = normalized
         ? deps.meterResponse?.(normalized, decodable ? decodedHead(response) : response, (charge, source) => done.note(source === 'reported'
           ? { usage: charge.usage, costUsd: charge.costUsd }
-          : { estimatedUsage: { ...charge.usage, costUsd: charge.costUsd } }))
+          : { estimatedUsage: { ...charge.usage, costUsd: charge.costUsd } }), (model) => {
+          if (normalized!.model === null) done.note({ model });
+        })
         : undefined;
       if (meter) {
         // An encoding Node cannot decode (zstd on Node 20): the meter is given the answer as it is, and

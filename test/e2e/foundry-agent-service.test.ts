@@ -44,9 +44,9 @@ function answer(method: string, route: string, body: Record<string, unknown>, re
     send({ id: 'thread_1', object: 'thread', created_at: 1, metadata: {} });
   } else if (method === 'POST' && route === '/threads/thread_1/messages') {
     send({ id: 'msg_1', object: 'thread.message', created_at: 1, thread_id: 'thread_1', role: 'user', content: [], metadata: {} });
-  } else if ((method === 'POST' && route === '/threads/thread_1/runs') || (method === 'GET' && route === '/threads/thread_1/runs/run_1')) {
+  } else if ((method === 'POST' && /^\/threads\/thread_\d\/runs$/.test(route)) || (method === 'GET' && route === '/threads/thread_1/runs/run_1')) {
     send({
-      id: 'run_1', object: 'thread.run', created_at: 1, thread_id: 'thread_1', assistant_id: 'asst_1', status: 'completed',
+      id: 'run_1', object: 'thread.run', created_at: 1, thread_id: route.split('/')[2], assistant_id: 'asst_1', status: 'completed',
       model: body['model'] ?? 'gpt4o-prod', instructions: '', tools: [], usage: RUN_USAGE, metadata: {},
     });
   } else {
@@ -161,6 +161,12 @@ describe('Azure AI Foundry Agent Service in local mode, through the real CLI', (
     expect(recorded).toMatchObject({
       provider: 'azure', model: 'GPT4O-Prod', status: 200, usage: { input_tokens: RUN_USAGE.prompt_tokens, output_tokens: RUN_USAGE.completion_tokens },
     });
+  });
+
+  it('a run naming no model is recorded with the model its answer names (the assistant\'s deployment)', async () => {
+    const run = await agents().beta.threads.runs.create('thread_2', { assistant_id: 'asst_1' });
+    expect(run).toMatchObject({ status: 'completed', model: 'gpt4o-prod' });
+    expect(await recordAt('/threads/thread_2/runs', (r) => r.decision === 'allowed')).toMatchObject({ provider: 'azure', model: 'gpt4o-prod', status: 200 });
   });
 
   it('the project\'s other routes are still refused with a 404 naming them', async () => {
