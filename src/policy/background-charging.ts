@@ -63,9 +63,10 @@ export interface TrueUpNote {
   /**
    * Why it is corrected now: its usage was fetched back, or a fetch carried more answer, or its own key crowded it
    * out; or, continued after it was given up (tool outputs submitted to a run), given up again or ended reporting no usage;
-   * or continued under another key, which is charged the run's whole usage: the whole estimate given back.
+   * or continued under another key, which is charged the run's whole usage: the whole estimate given back; or closed
+   * past its age (a day) with the prompt of a continuation it kept still to charge (TrueUp continuedPromptTokens).
    */
-  cause: 'usage_reported' | 'more_answer_seen' | 'crowded_out' | 'given_up' | 'no_usage' | 'continued_under_another_key';
+  cause: 'usage_reported' | 'more_answer_seen' | 'crowded_out' | 'given_up' | 'no_usage' | 'continued_under_another_key' | 'expired';
   /**
    * Windows it was charged to that the policy applied now no longer has (removed, or a new reset duration: a new
    * window, which never counted the estimate): left as they were, not corrected. Named by their counter keys.
@@ -169,7 +170,7 @@ export class BackgroundCharging {
     });
     this.trueUps = new BackgroundTrueUps({
       onCrowdedOut: (id, trueUp) => this.raiseToWorstCase(id, trueUp),
-      onDropped: (id, trueUp, _provider, why) => this.chargeContinuedPrompt(id, trueUp, why === 'all_keys' ? 'crowded_out' : 'no_usage'),
+      onDropped: (id, trueUp, _provider, why) => this.chargeContinuedPrompt(id, trueUp, why === 'all_keys' ? 'crowded_out' : 'expired'),
       ...(options.maxTrueUps !== undefined ? { maxEntries: options.maxTrueUps } : {}),
       changes: this.changes,
       ...(store ? { journal: store.journal<TrueUp>('true_up', onError) } : {}),
@@ -188,8 +189,8 @@ export class BackgroundCharging {
    * With `deferCharges` (no bundle applied yet, and one is coming: the enforcer's takeUpBackground), the work is taken
    * up all the same, so a fetch of its final state meanwhile is recognised (the decision fails open without a bundle,
    * and the fetch goes through): unrecognised, its usage went unseen and the work was later charged its worst case.
-   * What needs windows waits for chargeDeferred: give-ups (a wait that ran out, crowding out) and the final states
-   * fetched back, each settled then as it would have been at once. A final state fetched is written into the row of what
+   * What needs windows waits for chargeDeferred: give-ups (a wait that ran out, crowding out), estimates past their
+   * age (closing one charges what it kept) and the final states fetched back, each settled then as it would have been at once. A final state fetched is written into the row of what
    * tracks the work too (deferFinalState: its entry waited for, its open estimate, or the newest estimate of a key it
    * was handed over from): a stop or crash before that bundle leaves the next start to settle it (at once, or again when
    * the first bundle comes), not to charge the work its worst case or leave its estimates standing.
@@ -201,6 +202,7 @@ export class BackgroundCharging {
     if (options.deferCharges) {
       this.deferredFinalStates = new Map();
       this.background.deferGiveUps();
+      this.trueUps.deferExpiry();
     }
     try {
       const nowMs = this.options.now().getTime();
@@ -248,6 +250,8 @@ export class BackgroundCharging {
     const finalStates = this.deferredFinalStates;
     this.deferredFinalStates = undefined;
     for (const s of finalStates?.values() ?? []) this.atomically(() => this.settleFinalState(s.provider, s.id, s.usage, s.answeredModel, s.seenOutputTokens));
+    // Estimates that expired meanwhile close now, with windows to charge what they kept: after the final states, which may settle them.
+    if (finalStates) this.atomically(() => this.trueUps.expireDeferred(this.options.now().getTime()));
     this.background.giveUpDeferred();
   }
 
@@ -372,7 +376,8 @@ export class BackgroundCharging {
    * charge the continuation, and the run's final usage, to a key that no longer sends (or no longer exists), out of
    * reach of the limits of the key that does. So the continuation is charged to its own key as any exchange (its
    * usage: the run's, cumulative; or its estimate; still pending, it is waited for under its own key), and the old
-   * key's entry is closed: a run waited for, at nothing (its hold given back); one given up, at its estimate for now.
+   * key's entry is closed: a run waited for, at nothing (its hold given back); one given up, at its estimate for now,
+   * raised by the prompt of continuations this key made since (charged nowhere else should the run report no usage).
    * Once the run's usage is known, the old key's estimate is closed (closeHandedOver): given back whole when the new
    * key was charged that usage, so the run is counted once; trued up to it otherwise.
    */
@@ -381,8 +386,12 @@ export class BackgroundCharging {
     this.changes.afterCommit(() => waiting?.hold?.release());
     const open = waiting?.charged ?? this.takeEstimate(provider, id, nowMs);
     if (!open) return;
-    // The prompt of a continuation this key made: the other key's run may never report usage to cover it.
+    // The prompt of continuations this key made, the other key's run may never report usage to cover: kept apart by an
+    // estimate (TrueUp continuedPromptTokens), or grown into the prompt of the entry waiting again from it (continueTracked).
     this.chargeContinuedPrompt(id, open, 'continued_under_another_key');
+    if (waiting && waiting.promptTokens > open.usage.inputTokens) {
+      this.adjustTrueUp(id, open, usageEstimate(waiting.promptTokens, open.usage.outputTokens), true, undefined, 'continued_under_another_key');
+    }
     this.handedOver.keep(provider, id, open, nowMs);
   }
 
@@ -489,7 +498,8 @@ export class BackgroundCharging {
     if (open) {
       // Given up before and continued since: its estimate is the starting point, only the difference is charged.
       this.adjustTrueUp(id, open, charged, !usage, model, usage ? 'usage_reported' : reason);
-      if (!usage) this.trueUps.keep(provider, id, { ...estimateOnly(open), reason, worstCaseOutputTokens: worstCase, keptAtMs: nowMs });
+      // `open` came off the true-ups with its final state and kept prompt taken off (continueTracked): nothing in it settles again.
+      if (!usage) this.trueUps.keep(provider, id, { ...open, reason, worstCaseOutputTokens: worstCase, keptAtMs: nowMs });
       return;
     }
     // A sync since its decision may have moved its windows' counters (a budget counted by its place, another inserted
@@ -670,12 +680,4 @@ export class BackgroundCharging {
       }
     });
   }
-}
-
-/** A copy of `open`'s estimate without what it kept to settle later (a final state, a continuation's prompt): the copy never settles them again. */
-function estimateOnly(open: TrueUp): TrueUp {
-  const copy = { ...open };
-  delete copy.finalState;
-  delete copy.continuedPromptTokens;
-  return copy;
 }

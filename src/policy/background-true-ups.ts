@@ -109,6 +109,11 @@ export class BackgroundTrueUps {
   private readonly journal: BackgroundJournal<TrueUp> | undefined;
   private readonly changes: LedgerChanges | undefined;
   private readonly onDropped: BackgroundTrueUpsOptions['onDropped'];
+  /**
+   * Records past their age stay kept while charges wait for the first bundle (deferExpiry): dropping one charges what it
+   * kept (onDropped), and with no windows yet that moved no counter while its late charge was reported all the same.
+   */
+  private expiryDeferred = false;
 
   constructor(options: BackgroundTrueUpsOptions) {
     this.onDropped = options.onDropped;
@@ -202,11 +207,23 @@ export class BackgroundTrueUps {
     if (!this.kept.has(key)) this.kept.putBack(key, entry);
   }
 
+  /** From now on records past their age stay kept (and found) until expireDeferred: charges wait for the first bundle. */
+  deferExpiry(): void {
+    this.expiryDeferred = true;
+  }
+
+  /** The first bundle is applied: records past their age are dropped (told to onDropped) now, and from now on as they expire. */
+  expireDeferred(nowMs: number): void {
+    this.expiryDeferred = false;
+    this.dropExpired(nowMs);
+  }
+
   /**
    * Records are kept in the order made, so the expired ones are the first. One dropped by a change rolled back is put
    * back as any other (its row is still there): the next change that holds drops it, row and all.
    */
   private dropExpired(nowMs: number): void {
+    if (this.expiryDeferred) return;
     for (let key = this.kept.oldest(); key !== undefined; key = this.kept.oldest()) {
       const entry = this.kept.get(key);
       if (entry && nowMs - entry.trueUp.keptAtMs <= this.maxAgeMs) return;

@@ -120,7 +120,7 @@ it('a rolled-back continuation\'s prompt is charged when its estimate expires, t
   clockMs += 24 * 60 * 60_000 + 1;
   // Anything that looks an estimate up drops the expired ones first.
   expect(charging!.continueWork(continuing('run_other', 'vk-a', 10))).toBe(false);
-  expect(late.slice(1).map((c) => [c.id, c.charge.usage.inputTokens, c.trueUp?.cause, c.trueUp?.difference.totalTokens])).toEqual([['run_a', 5100, 'no_usage', 5000]]);
+  expect(late.slice(1).map((c) => [c.id, c.charge.usage.inputTokens, c.trueUp?.cause, c.trueUp?.difference.totalTokens])).toEqual([['run_a', 5100, 'expired', 5000]]);
   // Into the window running now: the 2,100 charged a day ago went to the one before.
   expect(tokensCharged()).toBe(5000);
 });
@@ -131,4 +131,48 @@ it('a rolled-back continuation\'s prompt is charged when another key continues t
   expect(charging!.continueWork(continuing('run_a', 'vk-b', 300))).toBe(false);
   expect(late.slice(1).map((c) => [c.id, c.charge.usage.inputTokens, c.trueUp?.cause, c.trueUp?.difference.totalTokens])).toEqual([['run_a', 5100, 'continued_under_another_key', 5000]]);
   expect(tokensCharged()).toBe(7100);
+});
+
+it('a rolled-back continuation\'s prompt is charged when its estimate expires while charges wait for the first bundle, once that comes', () => {
+  continueGivenUpRunRolledBack();
+  db!.close();
+  db = openPolicyDatabase(path.join(dir, 'policy.db'));
+  let bundle: typeof POLICY | undefined;
+  const onError = (err: unknown, context: string) => { errors.push(`${context}: ${(err as Error).message}`); };
+  ({ charging, counters } = chargingOver(db, { bundle: () => bundle, onError, late, now: () => new Date(clockMs) }));
+  charging.takeUp({ deferCharges: true });
+  clockMs += 24 * 60 * 60_000 + 1;
+  // Looked up with no windows to charge: the expired estimate stays, nothing is recorded as charged.
+  expect(charging.continueWork(continuing('run_other', 'vk-a', 10))).toBe(false);
+  expect(late.slice(1)).toEqual([]);
+  bundle = POLICY;
+  charging.chargeDeferred();
+  expect(late.slice(1).map((c) => [c.id, c.charge.usage.inputTokens, c.trueUp?.cause, c.trueUp?.difference.totalTokens])).toEqual([['run_a', 5100, 'expired', 5000]]);
+  expect(tokensCharged()).toBe(5000);
+  expect(errors.slice(1)).toEqual([]);
+});
+
+it('a rolled-back continuation\'s prompt carried into the run waited for again is charged when another key continues the run', () => {
+  continueGivenUpRunRolledBack();
+  // Continued again under vk-a: waited for from the estimate, the kept prompt (5,000) and this one (10) in its prompt.
+  expect(charging!.continueWork(continuing('run_a', 'vk-a', 10))).toBe(true);
+  expect(charging!.continueWork(continuing('run_a', 'vk-b', 300))).toBe(false);
+  // Waited for again, run_a crowded run_b out (its worst case, 2,100); handed over, vk-a's estimate grows by both prompts.
+  expect(late.slice(1).map((c) => [c.id, c.charge.usage.inputTokens, c.trueUp?.cause, c.trueUp?.difference.totalTokens])).toEqual([
+    ['run_b', 100, undefined, undefined], ['run_a', 5110, 'continued_under_another_key', 5010],
+  ]);
+  expect(tokensCharged()).toBe(2100 + 2100 + 5010);
+});
+
+it('a committed continuation\'s prompt in the run waited for again is charged when another key continues the run', async () => {
+  expect(charging!.leaveRunning('openai', 'run_a', job())).toBe(true);
+  expect(charging!.leaveRunning('openai', 'run_b', job())).toBe(true);
+  expect(charging!.continueWork(continuing('run_a', 'vk-a', 5000))).toBe(true);
+  expect(charging!.continueWork(continuing('run_a', 'vk-b', 300))).toBe(false);
+  // The run ends reporting no usage: vk-a's estimate, handed over, stands as raised.
+  await fetchBackRun(charging!, 'run_a', 'completed');
+  expect(late.map((c) => [c.id, c.charge.usage.inputTokens, c.trueUp?.cause, c.trueUp?.difference.totalTokens])).toEqual([
+    ['run_a', 100, undefined, undefined], ['run_b', 100, undefined, undefined], ['run_a', 5100, 'continued_under_another_key', 5000],
+  ]);
+  expect(tokensCharged()).toBe(2100 + 2100 + 5000);
 });

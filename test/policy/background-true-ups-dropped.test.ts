@@ -38,3 +38,14 @@ it('an estimate past its age is told as dropped; one crowded out by its own key 
   expect(ledger.find('openai', 'run_b', DAY_MS + 1)).toBeUndefined();
   expect(told).toEqual(['run_a crowded out', 'run_b expired with 5000']);
 });
+
+it('while expiry is deferred (charges wait for the first bundle) an estimate past its age stays, and is dropped once expiry resumes', () => {
+  const { ledger, told } = trueUps(10, 10);
+  ledger.keep('openai', 'run_a', estimate('vk-a', 0));
+  ledger.deferExpiry();
+  expect(ledger.find('openai', 'run_a', DAY_MS + 1)).toBeDefined();
+  expect(told).toEqual([]);
+  ledger.expireDeferred(DAY_MS + 1);
+  expect(told).toEqual(['run_a expired with 5000']);
+  expect(ledger.size).toBe(0);
+});
