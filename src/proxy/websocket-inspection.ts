@@ -387,11 +387,8 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
         // A Lyria RealTime session's model reaches the audit log nowhere else: its opening names none, and it reports
         // no usage to charge (Gemini Live's usage records name its model). So a setup is recorded once decided whole and
         // sent, when it names another model than the last one recorded (a second setup switching models is relayed
-        // too), and the session's later records name the model its last setup allowed.
-        if (socket.api === 'gemini-music') {
-          model = message.model;
-          recordsSetup = message.model !== recordedSetupModel;
-        }
+        // too), and the session's later records name the model of its last setup sent (handedOver below).
+        if (socket.api === 'gemini-music') recordsSetup = message.model !== recordedSetupModel;
       }
       if (message.transcriptionModel !== undefined && message.transcriptionModel !== transcribing?.model) {
         // Held to the key's model rules as the session's own model is, and its transcriptions charged at its rates.
@@ -416,7 +413,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
           return forward;
         }
         const sentRecord = fields ?? { decision: 'forwarded', findings: [] };
-        const setupModel = model;
+        const setupModel = message.model;
         const handedOver = async (outcome: HandOver): Promise<void> => {
           if (!outcome.sent) {
             const text = notSentMessage(outcome.errorType, 'setup');
@@ -425,6 +422,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
           }
           // Set in the same synchronous step as the hand-over: the next message is decided knowing it.
           recordedSetupModel = setupModel ?? undefined;
+          model = setupModel;
           await record(started, { ...sentRecord, model: setupModel });
         };
         return { ...forward, handedOver };

@@ -234,6 +234,18 @@ describe('a Lyria RealTime session, decided', () => {
     expect(records.slice(opened).map((r) => r.decision)).toEqual(['failed', 'forwarded']);
   });
 
+  it('a switch of models that was not sent leaves the session on the model last sent: later records name it', async () => {
+    const { decide, records } = agent(10, ['lyria-realtime-exp', 'lyria-002']);
+    const messages = await open(decide);
+    const opened = records.length;
+    await sent(await messages.inspect(message({ setup: { model: 'models/lyria-realtime-exp' } }), false));
+    const switched = await messages.inspect(message({ setup: { model: 'models/lyria-002' } }), false);
+    if (switched.action !== 'forward' || !switched.handedOver) throw new Error('expected a setup awaiting its hand-over');
+    await switched.handedOver({ sent: false, errorType: 'upstream_not_open' });
+    await messages.inspect(message({ clientContent: { weightedPrompts: [{ text: 'songs for jane.doe@acme-corp.com', weight: 1 }] } }), false);
+    expect(records.slice(opened).map((r) => [r.decision, r.model])).toEqual([['forwarded', 'lyria-realtime-exp'], ['failed', 'lyria-002'], ['redacted', 'lyria-realtime-exp']]);
+  });
+
   it('a setup whose text was redacted has one record, written once it was sent', async () => {
     const { decide, records } = agent();
     const messages = await open(decide);

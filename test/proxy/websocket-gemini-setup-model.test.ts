@@ -46,6 +46,14 @@ describe.each(SESSIONS)('a $api setup model a server may read as another is refu
     [`tunedModels/${denied}`, 'is a path'],
     [`models/${denied.toUpperCase()}`, 'has upper-case letters'],
     [`${denied[0]!.toUpperCase()}${denied.slice(1)}`, 'has upper-case letters'],
+    ['models/..', 'is not a plain model name'],
+    ['models/.', 'is not a plain model name'],
+    [`models/${denied}?x=1`, 'is not a plain model name'],
+    [`models/${denied}#x`, 'is not a plain model name'],
+    [`models/${denied},x`, 'is not a plain model name'],
+    [`models/${denied}:x`, 'is not a plain model name'],
+    [`models/${denied}%2f`, 'is not a plain model name'],
+    [`models/${denied.slice(0, -1)}%${denied.charCodeAt(denied.length - 1).toString(16)}`, 'is not a plain model name'],
   ])('%j', async (model, why) => {
     const { messages, records } = await sessionDenying(path, denied);
     const opened = records.length;
