@@ -11,7 +11,7 @@ import {
   type CounterSnapshot, type LimitViolation, type LimitWindow,
 } from './limits.js';
 import { checkMcpTools, isMcpProtocolRequest, type McpRefusal } from './mcp-tools.js';
-import { allowedModelsOn, allowedProviders, isProviderAllowed, modelVerdict, SERVER_MODEL_OPERATION, servedModelVerdict, SESSION_MODEL_OPERATION } from './model-access.js';
+import { allowedModelsOn, allowedProviders, isProviderAllowed, isServedModelOperation, modelVerdictFor, SESSION_MODEL_OPERATION } from './model-access.js';
 import { isJudgeableModelName } from './model-name-key.js';
 import { resolveTarget } from './model-target.js';
 import { generatesAnswer } from './response-meter.js';
@@ -213,7 +213,7 @@ export function decideRequest(input: DecisionInput): Decision {
   }
   if (target.model !== null) {
     // The model a live session's server says it runs is held to its own rule: a release its alias allows (model-access.ts).
-    const verdict = request.operation === SERVER_MODEL_OPERATION ? servedModelVerdict(key, provider, target.model) : modelVerdict(key, provider, target.model);
+    const verdict = modelVerdictFor(request.operation, key, provider, target.model);
     if (verdict !== 'allowed') {
       return block(input, governanceError(403, 'model_blocked', modelBlockedMessage(key, label, provider, target.model, verdict), provider),
         'blocked', [...reasons, `model ${target.model} ${verdict === 'blacklisted' ? 'blacklisted' : 'not allowed'} on ${provider}`], appSeen);
@@ -258,7 +258,7 @@ export function decideRequest(input: DecisionInput): Decision {
 
 /** Who named the model of a request that is a live session's model rather than a request of its own; undefined for any other request. */
 function sessionModelNamer(operation: string): string | undefined {
-  if (operation === SERVER_MODEL_OPERATION) return 'by the session\'s server';
+  if (isServedModelOperation(operation)) return 'by the session\'s server';
   if (operation === SESSION_MODEL_OPERATION) return 'in the session by its client';
   return undefined;
 }

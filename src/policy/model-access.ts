@@ -71,6 +71,26 @@ export const SERVER_MODEL_OPERATION = 'session.created';
 export const SESSION_MODEL_OPERATION = 'session.model';
 
 /**
+ * SERVER_MODEL_OPERATION on a socket whose names are models though its provider's lists name deployments (Azure Voice
+ * Live: `?model=gpt-4o`): the model its server says it runs is held to the key's lists as another provider's server's
+ * is (servedModelVerdict: a release of a listed alias goes), not to the deny rules alone as the model behind a
+ * deployment is.
+ */
+export const SERVED_MODEL_BY_NAME_OPERATION = 'session.created.by_name';
+
+/** Whether `operation` marks the model a live session's server says it runs (either rule above). */
+export function isServedModelOperation(operation: string): boolean {
+  return operation === SERVER_MODEL_OPERATION || operation === SERVED_MODEL_BY_NAME_OPERATION;
+}
+
+/** The verdict on the model of a request decided under `operation`: a server's own model by its rule, any other by Bifrost's. */
+export function modelVerdictFor(operation: string, key: VirtualKey, provider: string, model: string): ModelVerdict {
+  if (operation === SERVER_MODEL_OPERATION) return servedModelVerdict(key, provider, model);
+  if (operation === SERVED_MODEL_BY_NAME_OPERATION) return servedModelVerdict(key, provider, model, false);
+  return modelVerdict(key, provider, model);
+}
+
+/**
  * The verdict on a model a live session's server says it runs, which may be a release (`gpt-4o-realtime-preview-2024-12-17`)
  * of the alias the key lists (`gpt-4o-realtime-preview`). Servers pick the release; keys name what the admin chose:
  * - blacklisted when any config's blacklist names the model itself, or an alias it is a release of (releaseAliases:
@@ -85,12 +105,12 @@ export const SESSION_MODEL_OPERATION = 'session.model';
  * Where lists name deployments (Azure: listsNameDeployments) the model is the one behind the session's deployment,
  * which the key's lists cannot name as allowed: the deployment decided at the opening governs the session, and only the deny rules above refuse it.
  */
-export function servedModelVerdict(key: VirtualKey, provider: string, served: string): ModelVerdict {
+export function servedModelVerdict(key: VirtualKey, provider: string, served: string, namesDeployments = listsNameDeployments(provider)): ModelVerdict {
   if (!isJudgeableModelName(provider, served)) return 'not_allowed';
   const configs = configsFor(key, provider);
   const aliases = releaseAliases(served);
   if (configs.some((pc) => [served, ...aliases].some((name) => blockListBlocks(pc.blacklisted_models, provider, name)))) return 'blacklisted';
-  if (listsNameDeployments(provider)) return 'allowed';
+  if (namesDeployments) return 'allowed';
   if (configs.some((pc) => allowListAdmits(pc.allowed_models, provider, served))) return 'allowed';
   const listed = unique(configs.flatMap((pc) => pc.allowed_models).map((m) => modelNameKey(provider, stripProvider(m, provider))));
   const alias = aliases.map((name) => modelNameKey(provider, name)).find((name) => listed.includes(name));

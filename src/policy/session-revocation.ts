@@ -5,7 +5,7 @@ import { isExpired, keyLabel, selectActiveKey } from './active-key.js';
 import { decideApp, type AppIdentity } from './apps.js';
 import type { PolicyRoute } from './decide.js';
 import { applyFailMode, type Connectivity } from './fail-mode.js';
-import { isProviderAllowed, modelVerdict, SERVER_MODEL_OPERATION, servedModelVerdict } from './model-access.js';
+import { isProviderAllowed, modelVerdictFor } from './model-access.js';
 
 /** How the session's close names a fail-closed refusal (the decision's own texts are about one request, and long). */
 const FAIL_CLOSED_REASONS: Readonly<Record<string, string>> = {
@@ -28,8 +28,9 @@ export interface SessionRevocationInput {
    */
   app?: AppIdentity;
   /**
-   * The decided request's operation: SERVER_MODEL_OPERATION marks the model a Realtime server says it runs, which is
-   * rechecked as it was decided (servedModelVerdict: a release its alias allows); absent, the model is held to exact names.
+   * The decided request's operation: SERVER_MODEL_OPERATION (or SERVED_MODEL_BY_NAME_OPERATION) marks the model a
+   * Realtime server says it runs, which is rechecked as it was decided (modelVerdictFor: a release its alias allows);
+   * absent, the model is held to exact names.
    */
   operation?: string;
 }
@@ -69,14 +70,14 @@ export function sessionRevocation(input: SessionRevocationInput): EdgeError | un
   }
   if (!bundle) return undefined;
   const granted = route.virtualKey;
-  const served = input.operation === SERVER_MODEL_OPERATION;
-  if (!granted) return activeKeyRefusal(bundle, now, about, served);
+  const { operation } = input;
+  if (!granted) return activeKeyRefusal(bundle, now, about, operation);
   const label = granted.name.trim() !== '' ? granted.name : granted.id;
   const key = bundle.virtual_keys.find((k) => k.id === granted.id);
   if (!key) return edgeError(401, 'virtual_key_not_found', `Bifrost Edge closed this session: key '${label}' is no longer in your AI policy`, about);
   if (!key.is_active) return edgeError(403, 'virtual_key_blocked', `Bifrost Edge closed this session: key '${keyLabel(key)}' was switched off`, about);
   if (isExpired(key, now)) return edgeError(403, 'virtual_key_blocked', `Bifrost Edge closed this session: key '${keyLabel(key)}' expired`, about);
-  return accessRefusal(key, about, served);
+  return accessRefusal(key, about, operation);
 }
 
 /** Why a session of a refused app was closed: short, for the close frame (the decision's own text is about one request). */
@@ -87,7 +88,7 @@ function appClosedMessage(app: string, status: 'denied' | 'pending' | 'approved'
 }
 
 /** A session decided before any policy (the gateway decided with the configured key): the policy's active key now governs it. */
-function activeKeyRefusal(bundle: PolicyBundle, now: Date, about: { provider: string; model?: string }, served: boolean): EdgeError | undefined {
+function activeKeyRefusal(bundle: PolicyBundle, now: Date, about: { provider: string; model?: string }, operation: string | undefined): EdgeError | undefined {
   const selection = selectActiveKey(bundle, now);
   switch (selection.kind) {
     case 'none':
@@ -99,17 +100,17 @@ function activeKeyRefusal(bundle: PolicyBundle, now: Date, about: { provider: st
     case 'expired':
       return edgeError(403, 'virtual_key_blocked', `Bifrost Edge closed this session: key '${keyLabel(selection.key)}' expired`, about);
     case 'usable':
-      return accessRefusal(selection.key, about, served);
+      return accessRefusal(selection.key, about, operation);
   }
 }
 
-/** Whether `key` still allows the session's provider and model (`served`: a model the server named, servedModelVerdict). */
-function accessRefusal(key: VirtualKey, about: { provider: string; model?: string }, served: boolean): EdgeError | undefined {
+/** Whether `key` still allows the session's provider and model, judged by the rule it was decided under (modelVerdictFor). */
+function accessRefusal(key: VirtualKey, about: { provider: string; model?: string }, operation: string | undefined): EdgeError | undefined {
   const { provider, model } = about;
   if (!isProviderAllowed(key, provider)) {
     return edgeError(403, 'provider_blocked', `Bifrost Edge closed this session: key '${keyLabel(key)}' no longer allows ${provider}`, about);
   }
-  if (model !== undefined && (served ? servedModelVerdict(key, provider, model) : modelVerdict(key, provider, model)) !== 'allowed') {
+  if (model !== undefined && modelVerdictFor(operation ?? '', key, provider, model) !== 'allowed') {
     return edgeError(403, 'model_blocked', `Bifrost Edge closed this session: key '${keyLabel(key)}' no longer allows ${model}`, about);
   }
   return undefined;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { EdgeError } from '../edge-error.js';
 import type { HttpRequestInfo, NormalizedRequest, ProviderName } from '../providers/types.js';
-import { SERVER_MODEL_OPERATION, SESSION_MODEL_OPERATION } from '../policy/model-access.js';
+import { isServedModelOperation, SESSION_MODEL_OPERATION } from '../policy/model-access.js';
 import type { TokenUsage } from '../policy/usage.js';
 import { header } from '../util/header.js';
 import { appFromUserAgent } from './app-attribution.js';
@@ -303,11 +303,11 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
  * limits and budgets do not, and its route keeps the token and spend windows the session's usage is charged to.
  * Marked on the message's own request, not a copy: the session charges that request, and the policy rechecks it
  * (revoked) as it was decided. A model the client names (SESSION_MODEL_OPERATION) is held to exact names, as any
- * model a client chooses is; only the server's own (SERVER_MODEL_OPERATION, already marked) lets a dated release of a
- * listed alias through (servedModelVerdict).
+ * model a client chooses is; only the server's own (SERVER_MODEL_OPERATION or SERVED_MODEL_BY_NAME_OPERATION, already
+ * marked) lets a dated release of a listed alias through (servedModelVerdict).
  */
 function accessOnly(candidate: NormalizedRequest): NormalizedRequest {
-  if (candidate.operation !== SERVER_MODEL_OPERATION) candidate.operation = SESSION_MODEL_OPERATION;
+  if (!isServedModelOperation(candidate.operation)) candidate.operation = SESSION_MODEL_OPERATION;
   return candidate;
 }
 

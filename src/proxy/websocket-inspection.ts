@@ -9,7 +9,7 @@ import { namesModelInSetup } from './websocket-api.js';
 import { createSessionUsage, TOO_MANY_MODELS_MESSAGE, type ServedModelVerdict, type SessionClose, type SessionUsage } from './websocket-session-usage.js';
 import { conversationTexts } from '../providers/conversation-texts.js';
 import { configuresTranscriptionSession } from '../providers/realtime-events.js';
-import { SERVER_MODEL_OPERATION } from '../policy/model-access.js';
+import { SERVED_MODEL_BY_NAME_OPERATION, SERVER_MODEL_OPERATION } from '../policy/model-access.js';
 import { responsesErrorEvent } from '../providers/responses-websocket-events.js';
 
 /** The WebSocket whose client messages are inspected, as its opening was decided. */
@@ -37,7 +37,7 @@ export interface InspectedWebSocket {
    * client's messages name are then held to the key's lists as the opening's was, as client-named models
    * (SESSION_MODEL_OPERATION: exact names, folded as Azure's are), not to its deny rules alone as the model behind a
    * deployment is: a key listing only gpt-4o must not let a session.update switch to gpt-realtime. What its server
-   * reports it runs is held to the deny rules, as every Azure server's is (decideServed).
+   * reports it runs is held to the lists as another provider's server's is (SERVED_MODEL_BY_NAME_OPERATION).
    */
   namesModels?: boolean;
 }
@@ -250,11 +250,9 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
    * as a refused opening is. Azure's records keep naming the deployment, the name the key's lists know.
    */
   const decideServed = async (served: string): Promise<ServedModelVerdict> => {
-    // Also on a socket whose names are models (Voice Live): what the client named (the opening's `?model=`, a
-    // session.update's model) was held to the key's lists; what its server reports it runs may be a dated release of
-    // that model (`gpt-4o-2024-11-20` for `gpt-4o`), which exact names would refuse, so the server's name is held to
-    // the deny rules, as every Azure server's is (servedModelVerdict).
-    const candidate = request(SERVER_MODEL_OPERATION, { model: served });
+    // On a socket whose names are models (Voice Live) held to the key's lists as another provider's server's model is,
+    // a dated release (`gpt-4o-2024-11-20`) of a listed alias going; behind a deployment, to its deny rules alone.
+    const candidate = request(socket.namesModels === true ? SERVED_MODEL_BY_NAME_OPERATION : SERVER_MODEL_OPERATION, { model: served });
     const verdict = await deps.checkModel(candidate, false);
     if (verdict.action === 'block') return { refused: candidate, refusal: verdict.error };
     // A transcription socket's records name its deployment once one is allowed, never a model no list was asked about.
