@@ -1,6 +1,7 @@
-import { BodyShapeError, expectArray, expectObject, expectString, isJsonObject, optionalField, optionalModel, requiredString, type JsonObject } from './body-shape.js';
+import { BodyShapeError, expectArray, expectObject, expectString, formatJsonPath, isJsonObject, optionalField, optionalModel, requiredString, type JsonObject } from './body-shape.js';
 import { addText, addTool, newExtraction, type BodyReading, type Extraction, type JsonPath } from './extraction.js';
 import type { FormFieldRules } from './form-request-body.js';
+import { lettersOf } from './name-letters.js';
 import { readPromptVariables } from './openai-responses.js';
 import { addOtherToolTexts, addToolDefinitionTexts, MCP_SERVER_TEXT_FIELDS, OPENAI_TOOL_TEXT_FIELDS } from './tool-definition-texts.js';
 
@@ -30,7 +31,7 @@ export function readRealtimeCallOffer(form: JsonObject): BodyReading {
 function readSessionField(body: JsonObject): BodyReading {
   const x = newExtraction();
   const session = optionalField(body, 'session', [], (value, p) => expectObject(value, p));
-  if (session !== undefined) readSessionConfig(x, session, ['session']);
+  if (session !== undefined) readRealtimeSessionConfig(x, session, ['session']);
   const model = session !== undefined && typeof session['model'] === 'string' ? session['model'] : null;
   return { model, stream: false, extraction: x };
 }
@@ -48,11 +49,15 @@ function objectAt(value: JsonObject, keys: readonly string[]): JsonObject | unde
  */
 export function readRealtimeSession(body: JsonObject): BodyReading {
   const x = newExtraction();
-  readSessionConfig(x, body, []);
+  readRealtimeSessionConfig(x, body, []);
   return { model: optionalModel(body), stream: false, extraction: x };
 }
 
-function readSessionConfig(x: Extraction, session: JsonObject, path: JsonPath): void {
+/**
+ * A session configuration at `path` (`session` in a client secret or a `session.update`, the body of a session POST):
+ * its texts and tools go into `x` under their full paths, so a refusal names where it sits (`session.tools[12]`).
+ */
+export function readRealtimeSessionConfig(x: Extraction, session: JsonObject, path: JsonPath): void {
   optionalField(session, 'instructions', path, (text, p) => addText(x, p, expectString(text, p), 'system'));
   // The transcription model's prompt and keywords (hints of names and terms to expect, sent to the model as they
   // are; Azure's Voice Live calls its hints `phrase_list`): GA sessions nest them under `audio.input.transcription`,
@@ -71,22 +76,48 @@ function readSessionConfig(x: Extraction, session: JsonObject, path: JsonPath): 
     if (isJsonObject(prompt)) readPromptVariables(x, prompt, p);
   });
   optionalField(session, 'tools', path, (tools, p) => readRealtimeTools(x, tools, p));
-  // Voice Live's agent mode set on the session rather than in the URL: the agent's model is out of Edge's sight.
-  if (session['agent'] !== undefined && session['agent'] !== null) throw new BodyShapeError([...path, 'agent'], FOUNDRY_AGENT_PROBLEM);
+  refuseAgentField(session, path);
 }
 
 /**
- * Why a session handed to a Foundry agent is refused, as a Voice Live opening in agent mode is (websocket-decision.ts):
- * the agent's definition chooses the model, where no model rule of the key can hold it. Short enough for a close frame
- * (123 bytes) with the message's path in front (`session.tools[12]`).
+ * Refuses Voice Live's agent mode set on a session or a response rather than in the URL (`session.agent`): the agent's
+ * definition chooses the model, where no model rule of the key can hold it, as a Voice Live opening in agent mode is
+ * refused (websocket-decision.ts). Any key whose letters are `agent` counts (`Agent`, `AGENT`, `agent `): the server is
+ * .NET, and a case-insensitive JSON reader takes `Agent` for `agent`. A null agent is none.
  */
-const FOUNDRY_AGENT_PROBLEM = 'is a Foundry agent (agent mode), hiding its model from Edge';
+export function refuseAgentField(holder: JsonObject, path: JsonPath): void {
+  for (const [key, value] of Object.entries(holder)) {
+    if (value === null || lettersOf(key) !== 'agent') continue;
+    throw foundryAgentRefusal([...path, key], 'names a Foundry agent', path, 'names a Foundry agent');
+  }
+}
+
+/**
+ * Why a session handed to a Foundry agent is refused, after what hands it over: the agent's definition chooses the
+ * model, where no model rule of the key can hold it.
+ */
+const FOUNDRY_AGENT_PROBLEM = '(agent mode): Edge cannot see its model';
+
+/**
+ * The bytes a BodyShapeError's text (path, space, problem) may take in a socket's refusal: a close frame's 123 (RFC
+ * 6455) less the words websocket-messages.ts puts around it, `Bifrost Edge: the message's ` and `; it was not sent`.
+ */
+const CLOSE_FRAME_ROOM = 123 - Buffer.byteLength("Bifrost Edge: the message's ") - Buffer.byteLength('; it was not sent');
+
+/**
+ * A Foundry agent refusal naming `path` (`session.tools[12]`), or `parent` (`response.tools`) when the whole reason would
+ * not fit a close frame (a long index, a key of many characters), so the client gets it whole, not cut short.
+ */
+function foundryAgentRefusal(path: JsonPath, what: string, parent: JsonPath, parentWhat: string): BodyShapeError {
+  const fits = Buffer.byteLength(`${formatJsonPath(path)} ${what} ${FOUNDRY_AGENT_PROBLEM}`) <= CLOSE_FRAME_ROOM;
+  return fits ? new BodyShapeError(path, `${what} ${FOUNDRY_AGENT_PROBLEM}`) : new BodyShapeError(parent, `${parentWhat} ${FOUNDRY_AGENT_PROBLEM}`);
+}
 
 /**
  * A Realtime session's or response's `tools`. A function's name, description and parameter schema are read as a tool
  * definition. An `mcp` server's description is (its URL, headers and token are settings, as in the Responses API). Any
  * other type has every string read but its `type`, its `name` recorded as a tool's (addOtherToolTexts): whatever a
- * vendor adds is not let through unread. Voice Live's `foundry_agent` tool (2026-01-01-preview) is refused: it hands
+ * vendor adds is not let through unread. Voice Live's `foundry_agent` tool (2026-01-01-preview), in any spelling, is refused: it hands
  * the conversation to an agent whose model Edge cannot see, which is why agent-mode openings are refused. The reader
  * does not know the provider; no other vendor serves the type, so elsewhere the refusal only comes from Edge, not the
  * server.
@@ -96,13 +127,15 @@ export function readRealtimeTools(x: Extraction, tools: unknown, path: JsonPath)
     const at = [...path, i];
     const tool = expectObject(value, at, 'a tool definition object');
     const type = tool['type'];
+    // `Foundry_Agent`, `FOUNDRY-AGENT`, `FoundryAgent`: .NET reads an enum's name in any letter case.
+    if (typeof type === 'string' && lettersOf(type) === 'foundryagent') {
+      throw foundryAgentRefusal(at, 'is a Foundry agent', path, 'hold a Foundry agent');
+    }
     if (type === 'function') {
       addTool(x, [...at, 'name'], requiredString(tool, 'name', at), 'definition');
       addToolDefinitionTexts(x, tool, at, OPENAI_TOOL_TEXT_FIELDS);
     } else if (type === 'mcp') {
       addToolDefinitionTexts(x, tool, at, MCP_SERVER_TEXT_FIELDS);
-    } else if (type === 'foundry_agent') {
-      throw new BodyShapeError(at, FOUNDRY_AGENT_PROBLEM);
     } else {
       addOtherToolTexts(x, tool, at, undefined);
     }

@@ -1,7 +1,7 @@
 import { BodyShapeError, expectArray, expectObject, expectString, formatJsonPath, isJsonObject, optionalField, requiredString, type JsonObject } from './body-shape.js';
 import { addStringLeaves, addText, addTool, newExtraction, type Extraction, type JsonPath } from './extraction.js';
 import { isEncodedMedia } from './encoded-media.js';
-import { readRealtimeSession, readRealtimeTools } from './openai-realtime.js';
+import { readRealtimeSessionConfig, readRealtimeTools, refuseAgentField } from './openai-realtime.js';
 import { readPromptVariables } from './openai-responses.js';
 import type { TextSpan } from './types.js';
 
@@ -82,16 +82,14 @@ export function readRealtimeClientEvent(value: unknown): RealtimeEventReading {
  * field OpenAI does not document (KNOWN_SESSION_FIELDS) but encoded media; returns its model.
  */
 function readSession(x: Extraction, session: JsonObject, path: JsonPath): string | null {
-  const reading = readRealtimeSession(session);
-  for (const span of reading.extraction.texts) x.texts.push({ ...span, path: [...path, ...span.path] });
-  for (const tool of reading.extraction.tools) addTool(x, [...path, ...tool.path], tool.name, tool.kind);
+  readRealtimeSessionConfig(x, session, path);
   const unknown = newExtraction();
   for (const [key, child] of Object.entries(session)) {
     if (!KNOWN_SESSION_FIELDS.has(key)) addStringLeaves(unknown, child, [...path, key], 'other');
   }
   // An avatar's background image as a data URL is media, not text (isEncodedMedia): read, it would fill the inspection limit.
   for (const span of unknown.texts) if (!isEncodedMedia(span.text)) x.texts.push(span);
-  return reading.model;
+  return optionalField(session, 'model', path, expectString) ?? null;
 }
 
 /**
@@ -156,13 +154,15 @@ function modelAt(session: JsonObject, path: readonly string[]): string | null {
   return optionalField(holder, 'model', ['session', ...path], expectString) ?? null;
 }
 
-/** `response.create`'s response: instructions, prompt variables, tools and out-of-band input items. */
+/** `response.create`'s response: instructions, prompt variables, tools and out-of-band input items; no agent. */
 function readResponse(x: Extraction, response: JsonObject, path: JsonPath): void {
   optionalField(response, 'instructions', path, (text, p) => addText(x, p, expectString(text, p), 'system'));
   optionalField(response, 'prompt', path, (prompt, p) => {
     if (isJsonObject(prompt)) readPromptVariables(x, prompt, p);
   });
   optionalField(response, 'tools', path, (tools, p) => readRealtimeTools(x, tools, p));
+  // A response may be handed to an agent as a session is (`response.agent`).
+  refuseAgentField(response, path);
   optionalField(response, 'input', path, (input, p) => {
     expectArray(input, p, 'an array of items').forEach((item, i) => readItem(x, expectObject(item, [...p, i], 'an item object'), [...p, i]));
   });

@@ -20,6 +20,16 @@ const VOICE_LIVE = '/voice-live/realtime?api-version=2025-05-01-preview';
 const PROJECT = '/api/projects/support-bot/openai/v1/realtime';
 const SECRET = `ghp_${'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'}`;
 const message = (value: unknown) => Buffer.from(JSON.stringify(value));
+const AWS_KEY_ID = 'AKIAQYLPMN5HFIQR7XYZ';
+/** Words joined by `+` (as a form-encoded note is), a key among them: strict base64, 1 KiB and more, and no media. */
+const PLUS_JOINED_NOTE = (() => {
+  const note = `Use+these+deploy+credentials+${AWS_KEY_ID}+for+the+demo+account+`.repeat(20);
+  return note.slice(0, note.length - (note.length % 4));
+})();
+/** A PNG's signature and header chunk, then 64 KiB of image data: what a background image's base64 starts with. */
+const PNG_FILE = Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), Buffer.alloc(64 * 1024, 7)]);
+/** A WAV's RIFF header, then 64 KiB of samples. */
+const WAV_FILE = Buffer.concat([Buffer.from('RIFF'), Buffer.from([0x24, 0, 1, 0]), Buffer.from('WAVEfmt '), Buffer.alloc(64 * 1024, 7)]);
 
 const agentAllowing = (allowed: string[], blacklisted: string[] = []) => websocketDecisionAgent({
   bundle: bundle({}, { provider_configs: [{ provider: 'azure', weight: 1, allowed_models: allowed, blacklisted_models: blacklisted }] }),
@@ -203,36 +213,72 @@ describe('a Voice Live session\'s messages', () => {
     expect(await messages.inspect(message(voiceLiveUpdate()), false)).toMatchObject({ action: 'close', code: 1008 });
   });
 
-  it.each([
-    ['a session\'s tools', (tools: unknown[]) => ({ type: 'session.update', session: { tools } })],
-    ['a response\'s tools', (tools: unknown[]) => ({ type: 'response.create', response: { tools } })],
-  ])('a foundry_agent tool in %s closes the session as agent mode: the agent\'s model is out of sight', async (_where, event) => {
+  const FOUNDRY_AGENT_SPELLINGS = [['foundry_agent'], ['Foundry_Agent'], ['FOUNDRY_AGENT'], ['foundry-agent'], ['FoundryAgent']];
+  const functions = (count: number) => Array.from({ length: count }, (_, i) => ({ type: 'function', name: `f${i}` }));
+  const foundryAgent = (type: string) => ({ type, agent_name: 'billing', project_name: 'support', agent_version: '2', description: 'Answers billing questions' });
+  const reasonOf = (verdict: unknown) => (verdict as { reason: string }).reason;
+
+  // .NET reads an enum's name in any letter case, so Voice Live may take `FoundryAgent` for `foundry_agent`.
+  describe.each(FOUNDRY_AGENT_SPELLINGS)('a %s tool', (type) => {
+    it.each([
+      ['session', (tools: unknown[]) => ({ type: 'session.update', session: { tools } })],
+      ['response', (tools: unknown[]) => ({ type: 'response.create', response: { tools } })],
+    ])('in a %s\'s tools closes the session as agent mode, naming where it sits: the agent\'s model is out of sight', async (parent, event) => {
+      const { messages } = await open(['*']);
+      const verdict = await messages.inspect(message(event([...functions(12), foundryAgent(type)])), false);
+      expect(verdict).toMatchObject({ action: 'close', code: 1008, reason: expect.stringContaining('agent mode') });
+      expect(reasonOf(verdict)).toContain(`${parent}.tools[12]`);
+      // The whole reason fits a close frame: not cut short on the way to the client.
+      expect(Buffer.byteLength(reasonOf(verdict))).toBeLessThanOrEqual(MAX_CLOSE_REASON_BYTES);
+    });
+  });
+
+  it.each([[100], [1000], [10000]])('a Foundry agent refusal after %i tools still fits a close frame whole, naming the response\'s tools', async (count) => {
     const { messages } = await open(['*']);
-    const tool = { type: 'foundry_agent', agent_name: 'billing', project_name: 'support', agent_version: '2', description: 'Answers billing questions' };
-    const tools = [...Array.from({ length: 12 }, (_, i) => ({ type: 'function', name: `f${i}` })), tool];
-    const verdict = await messages.inspect(message(event(tools)), false);
+    const verdict = await messages.inspect(message({ type: 'response.create', response: { tools: [...functions(count), foundryAgent('foundry_agent')] } }), false);
+    expect(verdict).toMatchObject({ action: 'close', code: 1008, reason: expect.stringContaining('response.tools') });
+    expect(reasonOf(verdict)).toContain('agent mode');
+    expect(reasonOf(verdict)).not.toMatch(/…$/);
+    expect(Buffer.byteLength(reasonOf(verdict))).toBeLessThanOrEqual(MAX_CLOSE_REASON_BYTES);
+  });
+
+  // A case-insensitive JSON reader takes `Agent` for `agent`; .NET's does.
+  it.each([['agent'], ['Agent'], ['AGENT'], ['agent '], ['a'.padEnd(200, '_') + 'gent']])('a session.update handing the session to an agent (%s) closes it as agent mode', async (key) => {
+    const { messages } = await open(['*']);
+    const update = { type: 'session.update', session: { [key]: { type: 'agent', agent_id: 'asst_1', name: 'billing' } } };
+    const verdict = await messages.inspect(message(update), false);
     expect(verdict).toMatchObject({ action: 'close', code: 1008, reason: expect.stringContaining('agent mode') });
-    // The whole reason fits a close frame: not cut short on the way to the client.
-    expect(Buffer.byteLength((verdict as { reason: string }).reason)).toBeLessThanOrEqual(MAX_CLOSE_REASON_BYTES);
+    expect(reasonOf(verdict)).toContain('session');
+    expect(Buffer.byteLength(reasonOf(verdict))).toBeLessThanOrEqual(MAX_CLOSE_REASON_BYTES);
   });
 
-  it('a session.update handing the session to an agent closes it as agent mode', async () => {
+  it.each([['agent'], ['Agent']])('a response.create handing its response to an agent (%s) closes the session as agent mode', async (key) => {
     const { messages } = await open(['*']);
-    const update = { type: 'session.update', session: { agent: { type: 'agent', agent_id: 'asst_1', name: 'billing' } } };
-    expect(await messages.inspect(message(update), false)).toMatchObject({ action: 'close', code: 1008, reason: expect.stringContaining('agent mode') });
+    const create = { type: 'response.create', response: { instructions: 'Answer.', [key]: { agent_name: 'billing' } } };
+    const verdict = await messages.inspect(message(create), false);
+    expect(verdict).toMatchObject({ action: 'close', code: 1008, reason: expect.stringContaining('agent mode') });
+    expect(reasonOf(verdict)).toContain(`response.${key}`);
   });
 
-  it('an avatar\'s background image sent as a data URL is media, not text: the session goes on', async () => {
+  it.each([
+    ['a PNG', 'image/png', PNG_FILE],
+    ['a WAV', 'audio/wav', WAV_FILE],
+  ])('an avatar\'s background sent as %s, bare or as a data URL, is media, not text: the session goes on', async (_what, type, file) => {
     const { messages } = await open(['gpt-4o', 'azure-speech']);
-    const image = `data:image/png;base64,${Buffer.alloc(3 * 1024 * 1024, 7).toString('base64')}`;
-    const avatar = { character: 'lisa', style: 'casual-sitting', video: { background: { image_url: image } } };
-    expect(await messages.inspect(message(voiceLiveUpdate({ avatar })), false)).toEqual({ action: 'forward' });
+    for (const image of [`data:${type};base64,${file.toString('base64')}`, file.toString('base64')]) {
+      const avatar = { character: 'lisa', style: 'casual-sitting', video: { background: { image_url: image } } };
+      expect(await messages.inspect(message(voiceLiveUpdate({ avatar })), false)).toEqual({ action: 'forward' });
+    }
   });
 
   it.each([
     ['the instructions', { instructions: `use ${SECRET}` }],
     ['the transcription hints', { input_audio_transcription: { model: 'azure-speech', phrase_list: [SECRET] } }],
     ['a setting Edge does not know', { avatar: { character: 'lisa', customized: true, background_note: SECRET } }],
+    // Passes for media by its form only: too short for any image, or text that decodes to no media file.
+    ['a short image data URL', { avatar: { video: { background: { image_url: `data:image/png;base64,${AWS_KEY_ID}` } } } }],
+    ['a +-joined note of 1 KiB and more', { avatar: { note: PLUS_JOINED_NOTE } }],
+    ['a +-joined note of 1 KiB and more as an image data URL', { avatar: { video: { background: { image_url: `data:image/png;base64,${PLUS_JOINED_NOTE}` } } } }],
   ])('a secret in %s closes the session', async (_where, extra) => {
     const { messages } = await open(['gpt-4o', 'azure-speech']);
     expect(await messages.inspect(message(voiceLiveUpdate(extra)), false)).toMatchObject({ action: 'close', code: 1008 });
@@ -313,11 +359,17 @@ describe('the Realtime reader on Voice Live\'s session.update', () => {
   });
 
   it('leaves encoded media in a field it does not know unread, and reads every other string there', () => {
-    const png = `data:image/png;base64,${Buffer.alloc(4096, 1).toString('base64')}`;
-    const bare = Buffer.alloc(2048, 2).toString('base64');
-    const reading = readRealtimeClientEvent({ type: 'session.update', session: { avatar: { video: { background: { image_url: png } }, photo: bare,
-      poster: 'https://contoso.com/bg.png', note: `data:text/plain;base64,${Buffer.from('call me').toString('base64')}`, key: SECRET } } });
-    expect(reading.extraction.texts.map((span) => span.path.join('.'))).toEqual(['session.avatar.poster', 'session.avatar.note', 'session.avatar.key']);
+    const png = `data:image/png;base64,${PNG_FILE.toString('base64')}`;
+    const wav = WAV_FILE.toString('base64');
+    // Strict base64 of 1 KiB and more that is text, not media: names in camelCase, a hex digest, a `+`-joined note.
+    const camelCase = 'useTheseDeployCredentialsForTheDemoAccount'.repeat(32);
+    const hex = 'deadbeef0123456789abcdef'.repeat(64);
+    const reading = readRealtimeClientEvent({ type: 'session.update', session: { avatar: { video: { background: { image_url: png } }, sound: wav,
+      poster: 'https://contoso.com/bg.png', note: `data:text/plain;base64,${Buffer.from('call me').toString('base64')}`, key: SECRET,
+      names: camelCase, digest: hex, memo: PLUS_JOINED_NOTE, short: `data:image/png;base64,${AWS_KEY_ID}` } } });
+    expect(reading.extraction.texts.map((span) => span.path.join('.'))).toEqual([
+      'session.avatar.poster', 'session.avatar.note', 'session.avatar.key', 'session.avatar.names', 'session.avatar.digest', 'session.avatar.memo', 'session.avatar.short',
+    ]);
   });
 
   it('an OpenAI session.update of documented fields reads what it read before', () => {
