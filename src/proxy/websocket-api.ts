@@ -120,12 +120,20 @@ export function isVoiceLivePath(pathname: string): boolean {
   return VOICE_LIVE_PATH.test(pathname);
 }
 
+/** A path under a Foundry project, `/api/projects/{project}/...` (the project's name captured). */
+const PROJECT_PATH = /^\/api\/projects\/([^/]+)\//;
+
 /**
  * Whether a WebSocket path under a Foundry project (`/api/projects/{project}/...`, in the form the origin routes it)
  * names its project in a form a lenient server may read as another name (`proj;x`, `proj.`, `proj%20`): the project's
  * HTTP routes refuse such a name as an unknown route (openai-compatible.ts), so its sockets are refused too.
  */
 export function namesBlurredProject(pathname: string): boolean {
-  const project = /^\/api\/projects\/([^/]+)\//.exec(pathname)?.[1];
+  const project = PROJECT_PATH.exec(pathname)?.[1];
   return project !== undefined && isBlurredName(project);
+}
+
+/** Whether a WebSocket path (in the form the origin routes it) is under a Foundry project, `/api/projects/{project}/...`. */
+export function isProjectPath(pathname: string): boolean {
+  return PROJECT_PATH.test(pathname);
 }

@@ -9,8 +9,8 @@ import { appFromUserAgent } from './app-attribution.js';
 import type { ExchangeRecord, UsageNote } from './exchange.js';
 import type { InspectionResult, RequestInspector, Resolution } from './surface-resolution.js';
 import { createWebSocketMessageInspector, type TurnCheck, type WebSocketMessageInspector } from './websocket-inspection.js';
-import { isVoiceLivePath, namesBlurredProject, namesModelInSetup, posesAsWebSocketApi, webSocketApiAt } from './websocket-api.js';
-import { isBlurredDeployment, joinsExistingCall, modelsInQuery, namesVoiceLiveAgent, opensTranscriptionSession } from './websocket-query-model.js';
+import { isProjectPath, isVoiceLivePath, namesBlurredProject, namesModelInSetup, posesAsWebSocketApi, webSocketApiAt } from './websocket-api.js';
+import { isBlurredDeployment, joinsExistingCall, modelsInQuery, namesAgentMode, opensTranscriptionSession } from './websocket-query-model.js';
 
 export interface WebSocketDecisionDeps {
   resolve: (info: HttpRequestInfo) => Resolution;
@@ -123,11 +123,6 @@ const BLURRED_PROJECT_MESSAGE = 'Bifrost Edge: the project name in the path has 
  */
 const AGENT_MODE_MESSAGE = 'Bifrost Edge: agent mode (?agent-...) hides the model from Edge; open the session with ?model= instead';
 
-/** Whether a WebSocket path (in the form the origin routes it) is under a Foundry project, `/api/projects/{project}/...`. */
-function isProjectPath(pathname: string): boolean {
-  return pathname.startsWith('/api/projects/');
-}
-
 /** Why a Voice Live opening naming no model is refused: the server would open one Edge decided no model for. */
 const VOICE_LIVE_NO_MODEL_MESSAGE = 'Bifrost Edge: the Voice Live WebSocket URL names no model; name it in ?model= (gpt-4o, gpt-realtime, ...)';
 
@@ -201,7 +196,7 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
       // is (folded): there is no call to join nor transcription intent to wait on, so an opening naming no model, or an
       // agent that chooses its own, is refused.
       // A Foundry project's Realtime socket takes the same agent parameters.
-      if (speaks === 'openai-realtime' && (namesModels || isProjectPath(apiPath!.pathname)) && namesVoiceLiveAgent(url.searchParams)) {
+      if (speaks === 'openai-realtime' && (namesModels || isProjectPath(apiPath!.pathname)) && namesAgentMode(url.searchParams)) {
         return invalid(AGENT_MODE_MESSAGE);
       }
       if (namesModels && (model ?? '') === '') return invalid(VOICE_LIVE_NO_MODEL_MESSAGE);

@@ -1,3 +1,4 @@
+import { lettersOf } from '../providers/name-letters.js';
 import { isBlurredName } from '../providers/route-path.js';
 
 /**
@@ -70,21 +71,14 @@ export function opensTranscriptionSession(params: URLSearchParams): boolean {
 }
 
 /**
- * Whether a Voice Live opening names an agent (`agent-id`, `agent_id`, `agent-name`, `agent-project-name`,
- * `agent-access-token`, ...): the Foundry agent then chooses the model, in its definition, where Edge cannot see it,
- * and its instructions and tools are the agent's, not in the socket's messages. A `?model=` next to it may be ignored
- * by the server. Any query name whose letters start `agent` counts, whatever stands between them (`agentId`,
- * `agent%20id`, `agent.id`, a zero-width space in front): SDKs and servers spell and normalize these names in more
- * ways than Edge can list, and no other parameter of the socket starts so.
+ * Whether an opening names a Foundry agent (`agent-id`, `agent_id`, `agent-name`, `agent-project-name`,
+ * `agent-access-token`, ...; Voice Live's agent mode, and a Foundry project's Realtime socket's): the agent then
+ * chooses the model, in its definition, where Edge cannot see it, and its instructions and tools are the agent's, not in
+ * the socket's messages. A `?model=` next to it may be ignored by the server. Any query name whose letters start
+ * `agent` counts, whatever stands between them (`agentId`, `agent%20id`, `agent.id`, a zero-width space in front):
+ * SDKs and servers spell and normalize these names in more ways than Edge can list, and no other parameter of the
+ * socket starts so.
  */
-export function namesVoiceLiveAgent(params: URLSearchParams): boolean {
+export function namesAgentMode(params: URLSearchParams): boolean {
   return [...params.keys()].some((name) => /^agent/.test(lettersOf(name)));
-}
-
-/**
- * A query name's letters alone, in lower case, compatibility forms folded (a full-width `ａ` is `a`): `Agent-Id`,
- * `agent%20id` and `\u200Bagent.id` are all `agentid`.
- */
-function lettersOf(name: string): string {
-  return name.normalize('NFKC').toLowerCase().replace(/[^a-z]/g, '');
 }
