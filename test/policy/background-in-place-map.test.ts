@@ -18,7 +18,10 @@ function mapOf(maxEntries: number, maxPerKey: number) {
   /** Every key, oldest first, taken out as a give-up of each oldest would. */
   const drain = () => {
     const keys: string[] = [];
-    for (let key = map.oldest(); key !== undefined; key = map.oldest()) keys.push(key), map.delete(key);
+    for (let key = map.oldest(); key !== undefined; key = map.oldest()) {
+      keys.push(key);
+      map.delete(key);
+    }
     return keys;
   };
   return { map, crowded, add, drain };

@@ -137,7 +137,7 @@ it('a rolled-back continuation\'s prompt is charged when its estimate expires wh
   continueGivenUpRunRolledBack();
   db!.close();
   db = openPolicyDatabase(path.join(dir, 'policy.db'));
-  let bundle: typeof POLICY | undefined;
+  let bundle: typeof POLICY | undefined = undefined;
   const onError = (err: unknown, context: string) => { errors.push(`${context}: ${(err as Error).message}`); };
   ({ charging, counters } = chargingOver(db, { bundle: () => bundle, onError, late, now: () => new Date(clockMs) }));
   charging.takeUp({ deferCharges: true });
@@ -192,7 +192,7 @@ it('a rolled-back continuation\'s prompt is charged when its estimate expired wh
   clockMs += 24 * 60 * 60_000 + 1;
   db!.close();
   db = openPolicyDatabase(path.join(dir, 'policy.db'));
-  let bundle: typeof POLICY | undefined;
+  let bundle: typeof POLICY | undefined = undefined;
   const onError = (err: unknown, context: string) => { errors.push(`${context}: ${(err as Error).message}`); };
   ({ charging, counters } = chargingOver(db, { bundle: () => bundle, onError, late, now: () => new Date(clockMs) }));
   charging.takeUp({ deferCharges: true });
