@@ -202,13 +202,11 @@ export class BackgroundCharging {
     if (options.deferCharges) {
       this.deferredFinalStates = new Map();
       this.background.deferGiveUps();
+      this.trueUps.deferExpiry();
     }
-    // Estimates that expired while Edge was down are taken up too, and close (charging what they kept, TrueUp
-    // continuedPromptTokens) in a change once any final state saved with them is settled: at the end, or with the first bundle.
-    this.trueUps.deferExpiry();
-    const nowMs = this.options.now().getTime();
     try {
-      const trueUps = store.load<TrueUp>('true_up', nowMs, Number.POSITIVE_INFINITY);
+      const nowMs = this.options.now().getTime();
+      const trueUps = store.load<TrueUp>('true_up', nowMs, this.trueUps.maxAgeMs);
       this.trueUps.restore(trueUps);
       const handedOver = store.load<TrueUp>('handed_over', nowMs, this.handedOver.maxAgeMs);
       this.handedOver.restore(handedOver);
@@ -233,8 +231,6 @@ export class BackgroundCharging {
       }
     } catch (err) {
       this.options.onError(err, 'taking up the background work an earlier run left');
-    } finally {
-      if (!options.deferCharges) this.atomically(() => this.trueUps.expireDeferred(nowMs));
     }
   }
 

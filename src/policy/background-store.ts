@@ -86,7 +86,7 @@ export class SqliteBackgroundStore {
       'SELECT provider, id, since_ms, record FROM policy_background_work WHERE kind = ? ORDER BY rowid');
     this.insertPrices = db.prepare<[string, string]>('INSERT OR IGNORE INTO policy_background_prices (hash, pricing) VALUES (?, ?)');
     this.selectPrices = db.prepare<[string], { pricing: string }>('SELECT pricing FROM policy_background_prices WHERE hash = ?');
-    this.dropStale = db.prepare<[string, number]>('DELETE FROM policy_background_work WHERE kind = ? AND since_ms < ?');
+    this.dropStale = db.prepare<[number]>("DELETE FROM policy_background_work WHERE kind != 'waiting' AND since_ms < ?");
     this.pruneUnusedPrices = db.prepare<[string]>('DELETE FROM policy_background_prices WHERE hash NOT IN (SELECT value FROM json_each(?))');
   }
 
@@ -162,13 +162,12 @@ export class SqliteBackgroundStore {
   }
 
   /**
-   * The entries of `kind` kept by an earlier run, oldest first. Those kept longer than `maxAgeMs` are dropped (as they
-   * would have been by now); with no bound (work waited for, estimates whose close may charge what they kept) all are
-   * returned, for the caller to wait for on, give up or close. Prices no
+   * The entries of `kind` kept by an earlier run, oldest first. Estimates kept longer than `maxAgeMs` are dropped (as
+   * they would have been by now); work waited for is always returned, to be waited for on or given up. Prices no
    * entry refers to any more are dropped once all kinds are loaded (`pruneAfterLoad`).
    */
   load<T extends BackgroundJob | TrueUp>(kind: BackgroundKind, nowMs: number, maxAgeMs: number): StoredEntry<T>[] {
-    if (Number.isFinite(maxAgeMs)) this.dropStale.run(kind, nowMs - maxAgeMs);
+    if (kind !== 'waiting') this.dropStale.run(nowMs - maxAgeMs);
     const entries: StoredEntry<T>[] = [];
     for (const row of this.selectKind.all(kind)) {
       const value = this.decode<T>(row.record);

@@ -6,7 +6,7 @@ import type { BackgroundCharge, BackgroundCharging } from '../../src/policy/back
 import type { SqliteCounterStore } from '../../src/policy/counter-store.js';
 import { openPolicyDatabase, type PolicyDatabase } from '../../src/policy/policy-database.js';
 import { allKeyWindows } from '../../src/policy/status-data.js';
-import { backgroundRows, chargingOver, cleanUp, fetchBackRun, oneKeyPolicy, threadRunJob } from './background-agent.js';
+import { chargingOver, cleanUp, fetchBackRun, oneKeyPolicy, threadRunJob } from './background-agent.js';
 import { NOW } from './support.js';
 
 /**
@@ -175,33 +175,4 @@ it('a committed continuation\'s prompt in the run waited for again is charged wh
     ['run_a', 100, undefined, undefined], ['run_b', 100, undefined, undefined], ['run_a', 5100, 'continued_under_another_key', 5000],
   ]);
   expect(tokensCharged()).toBe(2100 + 2100 + 5000);
-});
-
-it('a rolled-back continuation\'s prompt is charged when its estimate expired while Edge was down, once Edge starts again', () => {
-  continueGivenUpRunRolledBack();
-  clockMs += 24 * 60 * 60_000 + 1;
-  crashAndRestart();
-  expect(late.slice(1).map((c) => [c.id, c.charge.usage.inputTokens, c.trueUp?.cause, c.trueUp?.difference.totalTokens])).toEqual([['run_a', 5100, 'expired', 5000]]);
-  expect(tokensCharged()).toBe(5000);
-  // Its row gone with it (run_b's wait, run out too, ends on its timer).
-  expect(backgroundRows(db!)).toEqual([{ kind: 'waiting', id: 'run_b' }]);
-});
-
-it('a rolled-back continuation\'s prompt is charged when its estimate expired while Edge was down, once the first bundle comes', () => {
-  continueGivenUpRunRolledBack();
-  clockMs += 24 * 60 * 60_000 + 1;
-  db!.close();
-  db = openPolicyDatabase(path.join(dir, 'policy.db'));
-  let bundle: typeof POLICY | undefined = undefined;
-  const onError = (err: unknown, context: string) => { errors.push(`${context}: ${(err as Error).message}`); };
-  ({ charging, counters } = chargingOver(db, { bundle: () => bundle, onError, late, now: () => new Date(clockMs) }));
-  charging.takeUp({ deferCharges: true });
-  expect(charging.continueWork(continuing('run_other', 'vk-a', 10))).toBe(false);
-  expect(late.slice(1)).toEqual([]);
-  bundle = POLICY;
-  charging.chargeDeferred();
-  expect(late.slice(1).map((c) => [c.id, c.charge.usage.inputTokens, c.trueUp?.cause, c.trueUp?.difference.totalTokens])).toEqual([['run_a', 5100, 'expired', 5000]]);
-  expect(tokensCharged()).toBe(5000);
-  expect(backgroundRows(db)).toEqual([{ kind: 'waiting', id: 'run_b' }]);
-  expect(errors.slice(1)).toEqual([]);
 });
