@@ -170,7 +170,7 @@ export class BackgroundCharging {
     });
     this.trueUps = new BackgroundTrueUps({
       onCrowdedOut: (id, trueUp) => this.raiseToWorstCase(id, trueUp),
-      onDropped: (id, trueUp, _provider, why) => this.chargeContinuedPrompt(id, trueUp, why === 'all_keys' ? 'crowded_out' : 'expired'),
+      onDropped: (id, trueUp, _provider, why) => this.closeAsItStands(id, trueUp, why === 'all_keys' ? 'crowded_out' : 'expired'),
       ...(options.maxTrueUps !== undefined ? { maxEntries: options.maxTrueUps } : {}),
       changes: this.changes,
       ...(store ? { journal: store.journal<TrueUp>('true_up', onError) } : {}),
@@ -189,9 +189,10 @@ export class BackgroundCharging {
    * With `deferCharges` (no bundle applied yet, and one is coming: the enforcer's takeUpBackground), the work is taken
    * up all the same, so a fetch of its final state meanwhile is recognised (the decision fails open without a bundle,
    * and the fetch goes through): unrecognised, its usage went unseen and the work was later charged its worst case.
-   * What needs windows waits for chargeDeferred: give-ups (a wait that ran out, crowding out), estimates past their
-   * age (closing one charges what it kept) and the final states fetched back, each settled then as it would have been at once. A final state fetched is written into the row of what
-   * tracks the work too (deferFinalState: its entry waited for, its open estimate, or the newest estimate of a key it
+   * What needs windows waits for chargeDeferred: give-ups (a wait that ran out, crowding out), estimates passing their
+   * age meanwhile (closing one charges what it kept; those past it already were dropped as the rows were loaded) and the
+   * final states fetched back, each settled then as it would have been at once. A final state fetched is written into
+   * the row of what tracks the work too (deferFinalState: its entry waited for, its open estimate, or the newest estimate of a key it
    * was handed over from): a stop or crash before that bundle leaves the next start to settle it (at once, or again when
    * the first bundle comes), not to charge the work its worst case or leave its estimates standing.
    */
@@ -249,10 +250,25 @@ export class BackgroundCharging {
   chargeDeferred(): void {
     const finalStates = this.deferredFinalStates;
     this.deferredFinalStates = undefined;
-    for (const s of finalStates?.values() ?? []) this.atomically(() => this.settleFinalState(s.provider, s.id, s.usage, s.answeredModel, s.seenOutputTokens));
-    // Estimates that expired meanwhile close now, with windows to charge what they kept: after the final states, which may settle them.
-    if (finalStates) this.atomically(() => this.trueUps.expireDeferred(this.options.now().getTime()));
-    this.background.giveUpDeferred();
+    try {
+      for (const s of finalStates?.values() ?? []) this.atomically(() => this.settleFinalState(s.provider, s.id, s.usage, s.answeredModel, s.seenOutputTokens));
+      // Estimates that expired meanwhile close now, with windows to charge what they kept: after the final states, which
+      // may settle them. Whether or not any final state was put off: a stop before the bundle (releaseAll) drops those,
+      // and estimates kept past their age must still expire from now on.
+      this.expireDeferredEstimates();
+    } finally {
+      // Work whose wait ran out is given up whatever a final state or a close did: left, it was never charged.
+      this.background.giveUpDeferred();
+    }
+  }
+
+  /** The estimates past their age, kept while charges waited for the first bundle, closed: one that fails to is told, not thrown. */
+  private expireDeferredEstimates(): void {
+    try {
+      this.atomically(() => this.trueUps.expireDeferred(this.options.now().getTime()));
+    } catch (err) {
+      this.options.onError(err, 'closing the estimates that expired before the first bundle');
+    }
   }
 
   /**
@@ -554,6 +570,21 @@ export class BackgroundCharging {
     if (open.usage.outputTokens >= open.worstCaseOutputTokens && !open.continuedPromptTokens) return;
     const promptTokens = open.usage.inputTokens + this.takeContinuedPrompt(open);
     this.adjustTrueUp(id, open, usageEstimate(promptTokens, Math.max(open.usage.outputTokens, open.worstCaseOutputTokens)), true, undefined, 'crowded_out');
+  }
+
+  /**
+   * Dropped from the ledger as it stands (past its age, or the bound on all keys): what it kept to be charged is charged.
+   * A record that cannot be (a malformed row an earlier run left) is told and goes all the same: thrown, the change
+   * dropping it was rolled back and the record put back, to throw again in every later change (each keep, each find).
+   * A write that fails still fails the change whole.
+   */
+  private closeAsItStands(id: string, open: TrueUp, cause: 'crowded_out' | 'expired'): void {
+    try {
+      this.chargeContinuedPrompt(id, open, cause);
+    } catch (err) {
+      if (err instanceof BackgroundWriteFailed) throw err;
+      this.options.onError(err, `closing the estimate of ${id}`);
+    }
   }
 
   /**

@@ -21,8 +21,11 @@ import type { WindowIdentity } from './window-succession.js';
  * Each record is compact (late-charge.ts: the key, the windows charged and how much, the prices; never the request's
  * texts) and bounded: kept `maxAgeMs` (a day by default), `maxEntries` in all (50,000), a tenth of that for one key.
  * One key's flood crowds out its own oldest, which is then charged up to its worst case (the enforcer does it),
- * so crowding out one's own cancelled request never pays; the bound on all keys, or the age, drops the oldest
- * with its estimate as it stands. With a journal (background-store.ts) they outlive a restart, for the rest of their day.
+ * so crowding out one's own cancelled request never pays; one already past its age (kept while expiry waits for the
+ * first bundle) expires instead. The bound on all keys, or the age, closes the oldest with its estimate as it stands,
+ * adding only the prompt of continuations it kept (TrueUp continuedPromptTokens). With a journal (background-store.ts)
+ * they outlive a restart, for the rest of their day: one whose day ran out while Edge was down is dropped as the next
+ * start loads the rows, never closed, so a continuation's prompt it kept goes uncharged.
  *
  * One ledger per id: a request continuing the work (tool outputs submitted to a run given up) takes the record over
  * onto the entry waiting again (background-responses.ts `charged`), and a final state seen in any answer closes it,
@@ -114,6 +117,8 @@ export class BackgroundTrueUps {
    * kept (onDropped), and with no windows yet that moved no counter while its late charge was reported all the same.
    */
   private expiryDeferred = false;
+  /** When the record being set was kept (keep, restore): what a record it crowds out is aged against. */
+  private keepingAtMs: number | undefined;
 
   constructor(options: BackgroundTrueUpsOptions) {
     this.onDropped = options.onDropped;
@@ -124,8 +129,10 @@ export class BackgroundTrueUps {
     const maxPerKey = options.maxPerKey ?? Math.max(1, Math.floor(maxEntries / 10));
     this.kept = new InPlaceBoundedMap(maxEntries, maxPerKey, (_key, kept, by) => {
       this.forgotten(kept);
-      if (by === 'own_key') options.onCrowdedOut(kept.id, kept.trueUp, kept.provider);
-      else this.onDropped?.(kept.id, kept.trueUp, kept.provider, 'all_keys');
+      // Past its age against the record crowding it out (kept while expiry waits for the first bundle): it expires, as
+      // it would have had expiry run; raised to its worst case, a record its day was over for paid for a newer one.
+      if (by === 'own_key' && !this.expiredAt(kept, this.keepingAtMs)) options.onCrowdedOut(kept.id, kept.trueUp, kept.provider);
+      else this.onDropped?.(kept.id, kept.trueUp, kept.provider, by === 'own_key' ? 'expired' : 'all_keys');
     }, (kept) => kept.trueUp.target.keyId);
   }
 
@@ -140,7 +147,7 @@ export class BackgroundTrueUps {
     const replaced = this.kept.delete(key);
     if (replaced) this.changes?.undo(() => this.reinstate(replaced));
     const kept: Kept = { provider, id, trueUp };
-    this.kept.set(key, trueUp.target.keyId, kept);
+    this.setKept(key, kept);
     this.changes?.undo(() => { if (this.kept.get(key) === kept) this.kept.delete(key); });
     this.journal?.added(provider, id, trueUp.target.keyId, trueUp, trueUp.keptAtMs);
   }
@@ -149,8 +156,22 @@ export class BackgroundTrueUps {
   restore(entries: ReadonlyArray<StoredEntry<TrueUp>>): void {
     for (const { provider, id, value } of entries) {
       const key = keyOf(provider, id);
-      if (!this.kept.has(key)) this.kept.set(key, value.target.keyId, { provider, id, trueUp: value });
+      if (!this.kept.has(key)) this.setKept(key, { provider, id, trueUp: value });
     }
+  }
+
+  /** Sets `kept` in the bounded map, which may crowd out an older record: aged against `kept` (keepingAtMs). */
+  private setKept(key: string, kept: Kept): void {
+    this.keepingAtMs = kept.trueUp.keptAtMs;
+    try {
+      this.kept.set(key, kept.trueUp.target.keyId, kept);
+    } finally {
+      this.keepingAtMs = undefined;
+    }
+  }
+
+  private expiredAt(entry: Kept, nowMs: number | undefined): boolean {
+    return nowMs !== undefined && nowMs - entry.trueUp.keptAtMs > this.maxAgeMs;
   }
 
   /** The open record of `id` was changed where it is (an estimate raised): kept so. */
@@ -207,12 +228,19 @@ export class BackgroundTrueUps {
     if (!this.kept.has(key)) this.kept.putBack(key, entry);
   }
 
-  /** From now on records past their age stay kept (and found) until expireDeferred: charges wait for the first bundle. */
+  /**
+   * From now on records past their age stay kept (and found) until expireDeferred: charges wait for the first bundle,
+   * and closing one charges what it kept. Only those that pass their age during the wait: the start dropped those
+   * whose day ran out while Edge was down. One crowded out by its own key meanwhile, past its age, expires all the same.
+   */
   deferExpiry(): void {
     this.expiryDeferred = true;
   }
 
-  /** The first bundle is applied: records past their age are dropped (told to onDropped) now, and from now on as they expire. */
+  /**
+   * The wait for the first bundle is over (the bundle applied, or Edge stopped before it: chargeDeferred runs either
+   * way): records past their age are dropped (told to onDropped) now, and from now on as they expire. Idempotent.
+   */
   expireDeferred(nowMs: number): void {
     this.expiryDeferred = false;
     this.dropExpired(nowMs);
@@ -226,7 +254,7 @@ export class BackgroundTrueUps {
     if (this.expiryDeferred) return;
     for (let key = this.kept.oldest(); key !== undefined; key = this.kept.oldest()) {
       const entry = this.kept.get(key);
-      if (entry && nowMs - entry.trueUp.keptAtMs <= this.maxAgeMs) return;
+      if (entry && !this.expiredAt(entry, nowMs)) return;
       this.kept.delete(key);
       if (!entry) continue;
       this.forgotten(entry);
