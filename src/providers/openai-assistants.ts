@@ -43,7 +43,8 @@ export function readThreadMessage(body: JsonObject): BodyReading {
  * extend the assistant's, extra messages, the new thread's messages, and tools (readTools). A run that names no
  * `model` runs on its assistant's: the reading has no model then, and the run is judged on none (the assistant's
  * deployment is not looked up). Its answer (the POST's, each poll's) names the model it ran on, which is what its
- * usage is priced at (late-charge.ts priceOf); its record keeps the request's model, none.
+ * usage is priced at (late-charge.ts priceOf), and its record names it (request-handler.ts: a request naming no model
+ * is recorded with the model its answer names).
  */
 export function readRun(body: JsonObject): BodyReading {
   const x = newExtraction();
