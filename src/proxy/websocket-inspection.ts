@@ -10,6 +10,7 @@ import { createSessionUsage, TOO_MANY_MODELS_MESSAGE, type ServedModelVerdict, t
 import { conversationTexts } from '../providers/conversation-texts.js';
 import { configuresTranscriptionSession } from '../providers/realtime-events.js';
 import { SERVED_MODEL_BY_NAME_OPERATION, SERVER_MODEL_OPERATION } from '../policy/model-access.js';
+import { listsNameDeployments } from '../policy/model-name-key.js';
 import { responsesErrorEvent } from '../providers/responses-websocket-events.js';
 
 /** The WebSocket whose client messages are inspected, as its opening was decided. */
@@ -154,7 +155,7 @@ type Finding = NonNullable<InspectionNotes['findings']>[number];
  * RealTime name their model only in their first message, `setup`: nothing is relayed before that model is allowed.
  * A Lyria RealTime setup allowed is recorded once it was handed over, as a turn is, when it names another model than
  * the last one recorded: its model would otherwise be in no record (it reports no usage), and the session's later
- * records name the model its last setup allowed.
+ * records name the model of its last setup sent.
  *
  * A turn (a Responses `response.create` or `response.append`) is a request of its own: the policy step decides
  * its model and counts it, and it is recorded whatever the decision. An allowed turn counts, and is recorded as
@@ -191,7 +192,7 @@ export function createWebSocketMessageInspector(deps: WebSocketMessageInspectorD
    * An Azure Realtime session on a deployment: its messages name the model behind the deployment, not one of the key's
    * deployments. Not Voice Live's, whose names are models the key's lists name (InspectedWebSocket.namesModels).
    */
-  const namesModelBehindDeployment = socket.api === 'openai-realtime' && socket.provider === 'azure' && socket.namesModels !== true;
+  const namesModelBehindDeployment = socket.api === 'openai-realtime' && listsNameDeployments(socket.provider) && socket.namesModels !== true;
   /** No deployment allowed yet on a socket whose session message names it (an Azure transcription socket). */
   let awaitingDeployment = namesModelBehindDeployment && socket.deploymentInSession === true;
   /** What the server reports it used, charged (absent without a charge). */
