@@ -3,7 +3,7 @@ import type { RouteMatch } from './adapter.js';
 import type { SurfaceEntry } from './catalog.js';
 import { normalizeHost } from './host-pattern.js';
 import {
-  decodedUntilStable, hasControlOrNonAsciiByte, longestPrefix, looseRoutablePath, MAX_DECODING_PASSES, pathDecoding, posesAsApiPath,
+  hasControlOrNonAsciiByte, longestPrefix, looseRoutablePath, MAX_DECODING_PASSES, pathDecoding, posesAsApiPath,
   resolveDotSegments, routablePath, splitPathAndQuery, type RequestLocation,
 } from './route-path.js';
 import type { HttpRequestInfo } from './types.js';
@@ -54,12 +54,13 @@ const CONTROL_OR_NON_ASCII = /[\u0000-\u001f\u007f-\uffff]/;
 const EVERY_CONTROL_OR_NON_ASCII = new RegExp(CONTROL_OR_NON_ASCII.source, 'g');
 
 /**
- * The path's segments as lenient origins may read them, dot segments not resolved yet: escapes decoded until stable,
- * backslashes as slashes, control and non-ASCII characters dropped or read as a slash, each segment loosened
+ * The path's segments as lenient origins may read them, dot segments not resolved yet: escapes decoded (pathDecoding,
+ * at most MAX_DECODING_PASSES times), backslashes as slashes, control and non-ASCII characters dropped or read as a
+ * slash, each segment loosened
  * (looseSegment: lower case, `;parameters` dropped, blanks and trailing dots trimmed; `..;` stays a dot segment).
  */
 function lenientSegmentReadings(pathname: string): string[][] {
-  const decoded = decodedUntilStable(pathname).replace(/\\/g, '/');
+  const decoded = pathDecoding(pathname).decoded.replace(/\\/g, '/');
   const readings = CONTROL_OR_NON_ASCII.test(decoded)
     ? [decoded.replace(EVERY_CONTROL_OR_NON_ASCII, ''), decoded.replace(EVERY_CONTROL_OR_NON_ASCII, '/')]
     : [decoded];

@@ -209,11 +209,6 @@ export function pathDecoding(pathname: string): PathDecoding {
   return { decoded, settled: !ANY_ESCAPE.test(decoded) };
 }
 
-/** The path as pathDecoding decodes it (escapes left after the last pass stay as they are). */
-export function decodedUntilStable(pathname: string): string {
-  return pathDecoding(pathname).decoded;
-}
-
 /**
  * True when no reading an origin could make of the target (escapes decoded, `%uXXXX` too, backslashes as slashes,
  * segments loosened by looseSegment, then empty and dot segments resolved) falls under an API prefix. A control or
