@@ -194,8 +194,7 @@ export function createWebSocketDecision(deps: WebSocketDecisionDeps) {
       if (apiPath !== undefined && namesBlurredProject(apiPath.pathname)) return invalid(BLURRED_PROJECT_MESSAGE);
       // Voice Live names a model, not a deployment (`?model=gpt-4o`), held to the key's lists by name as every Azure name
       // is (folded): there is no call to join nor transcription intent to wait on, so an opening naming no model, or an
-      // agent that chooses its own, is refused.
-      // A Foundry project's Realtime socket takes the same agent parameters.
+      // agent that chooses its own, is refused. A Foundry project's Realtime socket takes the same agent parameters.
       if (speaks === 'openai-realtime' && (namesModels || isProjectPath(apiPath!.pathname)) && namesAgentMode(url.searchParams)) {
         return invalid(AGENT_MODE_MESSAGE);
       }
